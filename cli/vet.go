@@ -1,0 +1,120 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"openfront.dev/compiler"
+)
+
+func init() {
+	register("vet", command{
+		summary: "check a config: schema, policies, semantic checks and route tests",
+		usage:   "vet DIR",
+		run:     runVet,
+	})
+	register("compile", command{
+		summary: "vet a config and build its routing table; -o writes the table artifact",
+		usage:   "compile DIR [-o FILE]",
+		run:     runCompile,
+	})
+}
+
+func runVet(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("vet", "vet DIR", stderr)
+	pos, err := parseFlags(fs, args)
+	if err != nil || len(pos) != 1 {
+		fs.Usage()
+		return exitUsage
+	}
+	res, code := compileDir(pos[0], stderr)
+	if res == nil {
+		return code
+	}
+	c := res.Table.Counts()
+	fmt.Fprintf(stdout, "ok: %d distributions, %d streaming distributions\n", c.Distributions, c.StreamingDistributions)
+	return exitOK
+}
+
+func runCompile(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("compile", "compile DIR [-o FILE]", stderr)
+	out := fs.String("o", "", "write the table artifact to `FILE`")
+	pos, err := parseFlags(fs, args)
+	if err != nil || len(pos) != 1 {
+		fs.Usage()
+		return exitUsage
+	}
+	res, code := compileDir(pos[0], stderr)
+	if res == nil {
+		return code
+	}
+	t := res.Table
+	c := t.Counts()
+	fmt.Fprintf(stdout, "distributions:           %d\n", c.Distributions)
+	fmt.Fprintf(stdout, "cache behaviors:         %d\n", c.Behaviors)
+	fmt.Fprintf(stdout, "origins:                 %d\n", c.Origins)
+	fmt.Fprintf(stdout, "origin groups:           %d\n", c.OriginGroups)
+	fmt.Fprintf(stdout, "streaming distributions: %d\n", c.StreamingDistributions)
+	fmt.Fprintf(stdout, "key groups:              %d\n", c.KeyGroups)
+	if s := t.Source(); s.Commit != "" {
+		fmt.Fprintf(stdout, "source commit:           %s\n", s.Commit)
+	}
+	fmt.Fprintf(stdout, "version:                 %s\n", t.Version())
+	if *out != "" {
+		b, err := t.MarshalArtifact()
+		if err == nil {
+			err = writeFileAtomic(*out, b)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "openfront compile: %v\n", err)
+			return exitFail
+		}
+		fmt.Fprintf(stdout, "wrote %s (%d bytes)\n", *out, len(b))
+	}
+	return exitOK
+}
+
+// compileDir compiles a config directory, printing its errors.
+func compileDir(dir string, stderr io.Writer) (*compiler.Result, int) {
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		fmt.Fprintf(stderr, "openfront: %s: not a config directory\n", dir)
+		return nil, exitUsage
+	}
+	res, err := compiler.New(dir).Compile()
+	if err != nil {
+		var errs compiler.Errors
+		if errors.As(err, &errs) {
+			for _, e := range errs {
+				fmt.Fprintln(stderr, e)
+			}
+			fmt.Fprintf(stderr, "%d error(s)\n", len(errs))
+		} else {
+			fmt.Fprintf(stderr, "openfront: %v\n", err)
+		}
+		return nil, exitFail
+	}
+	return res, exitOK
+}
+
+// writeFileAtomic writes through a temporary file and a rename, so a reader
+// never sees half an artifact.
+func writeFileAtomic(name string, b []byte) error {
+	f, err := os.CreateTemp(dirOf(name), ".openfront-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err := os.Rename(f.Name(), name); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return nil
+}

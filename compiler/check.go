@@ -1,0 +1,300 @@
+package compiler
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"cuelang.org/go/cue"
+
+	"openfront.dev/compiler/table"
+	"openfront.dev/schema"
+)
+
+// issue is a semantic problem found in the decoded config, located by the
+// CUE path of the offending value; positions are resolved afterwards.
+type issue struct {
+	unitKey string // "distributions.site": which unit holds the value
+	path    cue.Path
+	msg     string
+}
+
+type checker struct {
+	dir    string
+	issues []issue
+}
+
+func (k *checker) add(unitKey string, sels []cue.Selector, format string, args ...any) {
+	k.issues = append(k.issues, issue{unitKey: unitKey, path: cue.MakePath(sels...), msg: fmt.Sprintf(format, args...)})
+}
+
+func sel(parts ...any) []cue.Selector {
+	out := make([]cue.Selector, len(parts))
+	for i, p := range parts {
+		switch p := p.(type) {
+		case int:
+			out[i] = cue.Index(p)
+		case string:
+			out[i] = cue.Str(p)
+		}
+	}
+	return out
+}
+
+// The three method sets CloudFront allows, and the two cached sets.
+var (
+	allowedMethodSets = [][]string{
+		{"GET", "HEAD"},
+		{"GET", "HEAD", "OPTIONS"},
+		{"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"},
+	}
+	cachedMethodSets = [][]string{{"GET", "HEAD"}, {"GET", "HEAD", "OPTIONS"}}
+)
+
+// check runs the checks CUE does not express well, over the whole config.
+func (c *Compiler) check(cfg *schema.Config, origin map[string]*unit) Errors {
+	k := &checker{dir: c.dir}
+	publicKeyOwner := map[string]string{}
+	for _, id := range sortedKeys(cfg.KeyGroups) {
+		kg := cfg.KeyGroups[id]
+		key := "keyGroups." + id
+		for i, pk := range kg.PublicKeys {
+			if _, err := table.ParseRSAPublicKey(pk.EncodedKey); err != nil {
+				k.add(key, sel("keyGroups", id, "publicKeys", i, "encodedKey"), "key group %q: public key %q: %v", id, pk.ID, err)
+			}
+			if other, dup := publicKeyOwner[pk.ID]; dup {
+				k.add(key, sel("keyGroups", id, "publicKeys", i, "id"), "key group %q: public key id %q is also in key group %q; Key-Pair-Id must name one key", id, pk.ID, other)
+			}
+			publicKeyOwner[pk.ID] = id
+		}
+	}
+
+	aliasOwner := map[string]string{}
+	for _, id := range sortedKeys(cfg.Distributions) {
+		k.distribution(id, cfg.Distributions[id], cfg, aliasOwner)
+	}
+	rtmpAliasOwner := map[string]string{}
+	for _, id := range sortedKeys(cfg.StreamingDistributions) {
+		sd := cfg.StreamingDistributions[id]
+		key := "streamingDistributions." + id
+		k.aliases(key, sel("streamingDistributions", id), "streaming distribution", id, sd.Aliases, rtmpAliasOwner)
+		if _, err := table.ParseS3Location(sd.S3Origin.DomainName, sd.S3Origin.S3OriginConfig); err != nil {
+			k.add(key, sel("streamingDistributions", id, "s3Origin", "domainName"), "streaming distribution %q: s3Origin: %v", id, err)
+		}
+		k.keyGroupRefs(key, sel("streamingDistributions", id, "trustedKeyGroups"), fmt.Sprintf("streaming distribution %q", id), sd.TrustedKeyGroups, cfg)
+		k.logging(key, sel("streamingDistributions", id, "logging"), fmt.Sprintf("streaming distribution %q", id), sd.Logging)
+		if l := sd.Live; l != nil && l.Enabled && len(l.StreamKeySHA256) == 0 && l.StreamKeySecret == "" {
+			k.add(key, sel("streamingDistributions", id, "live"), "streaming distribution %q: live publishing needs streamKeySHA256 or streamKeySecret", id)
+		}
+	}
+	if len(k.issues) == 0 {
+		return nil
+	}
+	return c.locate(k.issues, origin)
+}
+
+func (k *checker) distribution(id string, d *schema.Distribution, cfg *schema.Config, aliasOwner map[string]string) {
+	key := "distributions." + id
+	base := sel("distributions", id)
+	at := func(parts ...any) []cue.Selector { return append(slices.Clone(base), sel(parts...)...) }
+	where := fmt.Sprintf("distribution %q", id)
+
+	k.aliases(key, base, "distribution", id, d.Aliases, aliasOwner)
+
+	origins := map[string]*schema.Origin{}
+	for i := range d.Origins {
+		o := &d.Origins[i]
+		if _, dup := origins[o.ID]; dup {
+			k.add(key, at("origins", i, "id"), "%s: origins[%d]: duplicate origin id %q", where, i, o.ID)
+		}
+		origins[o.ID] = o
+		switch {
+		case o.S3OriginConfig != nil:
+			if _, err := table.ParseS3Location(o.DomainName, *o.S3OriginConfig); err != nil {
+				k.add(key, at("origins", i, "domainName"), "%s: origin %q: %v", where, o.ID, err)
+			}
+		case o.LocalOriginConfig != nil:
+			p := filepath.Join(k.dir, filepath.FromSlash(o.LocalOriginConfig.Path))
+			if fi, err := os.Stat(p); err != nil {
+				k.add(key, at("origins", i, "localOriginConfig", "path"), "%s: origin %q: local origin path %q: no such directory beside the config", where, o.ID, o.LocalOriginConfig.Path)
+			} else if !fi.IsDir() {
+				k.add(key, at("origins", i, "localOriginConfig", "path"), "%s: origin %q: local origin path %q is not a directory", where, o.ID, o.LocalOriginConfig.Path)
+			}
+		case o.LiveOriginConfig != nil:
+			sid := o.LiveOriginConfig.StreamingDistribution
+			sd := cfg.StreamingDistributions[sid]
+			switch {
+			case sd == nil:
+				k.add(key, at("origins", i, "liveOriginConfig", "streamingDistribution"), "%s: origin %q: unknown streaming distribution %q", where, o.ID, sid)
+			case sd.Live == nil || !sd.Live.Enabled:
+				k.add(key, at("origins", i, "liveOriginConfig", "streamingDistribution"), "%s: origin %q: streaming distribution %q does not have live enabled", where, o.ID, sid)
+			}
+		}
+	}
+	groups := map[string]bool{}
+	for i, g := range d.OriginGroups {
+		gw := fmt.Sprintf("%s: originGroups[%d] (%q)", where, i, g.ID)
+		if groups[g.ID] {
+			k.add(key, at("originGroups", i, "id"), "%s: duplicate origin group id", gw)
+		} else if origins[g.ID] != nil {
+			k.add(key, at("originGroups", i, "id"), "%s: id is also an origin's id", gw)
+		}
+		groups[g.ID] = true
+		for j, m := range g.Members {
+			if origins[m.OriginID] == nil {
+				k.add(key, at("originGroups", i, "members", j, "originId"), "%s: unknown origin %q", gw, m.OriginID)
+			}
+		}
+		if len(g.Members) == 2 && g.Members[0].OriginID == g.Members[1].OriginID {
+			k.add(key, at("originGroups", i, "members", 1, "originId"), "%s: both members are origin %q", gw, g.Members[0].OriginID)
+		}
+	}
+
+	patterns := map[string]int{}
+	for i := range d.CacheBehaviors {
+		b := &d.CacheBehaviors[i]
+		bw := fmt.Sprintf("%s: cacheBehaviors[%d] (%q)", where, i, b.PathPattern)
+		if p, err := table.CompilePattern(b.PathPattern); err != nil {
+			k.add(key, at("cacheBehaviors", i, "pathPattern"), "%s: %v", bw, err)
+		} else if j, dup := patterns[p.String()]; dup {
+			k.add(key, at("cacheBehaviors", i, "pathPattern"), "%s: duplicate pathPattern, cacheBehaviors[%d] has it already", bw, j)
+		} else {
+			patterns[p.String()] = i
+		}
+		k.behavior(key, at("cacheBehaviors", i), bw, b, origins, groups, cfg)
+	}
+	k.behavior(key, at("defaultCacheBehavior"), where+": defaultCacheBehavior", &d.DefaultCacheBehavior, origins, groups, cfg)
+
+	codes := map[int]bool{}
+	for i, e := range d.CustomErrorResponses {
+		if codes[e.ErrorCode] {
+			k.add(key, at("customErrorResponses", i, "errorCode"), "%s: customErrorResponses[%d]: errorCode %d appears twice", where, i, e.ErrorCode)
+		}
+		codes[e.ErrorCode] = true
+	}
+	k.logging(key, at("logging"), where, d.Logging)
+}
+
+func (k *checker) behavior(key string, at []cue.Selector, where string, b *schema.CacheBehavior, origins map[string]*schema.Origin, groups map[string]bool, cfg *schema.Config) {
+	field := func(parts ...any) []cue.Selector { return append(slices.Clone(at), sel(parts...)...) }
+	if origins[b.TargetOriginID] == nil && !groups[b.TargetOriginID] {
+		k.add(key, field("targetOriginId"), "%s: unknown origin %q", where, b.TargetOriginID)
+	}
+	if !isMethodSet(b.AllowedMethods, allowedMethodSets) {
+		k.add(key, field("allowedMethods"), "%s: allowedMethods must be [GET, HEAD], [GET, HEAD, OPTIONS] or all seven methods", where)
+	}
+	if !isMethodSet(b.CachedMethods, cachedMethodSets) {
+		k.add(key, field("cachedMethods"), "%s: cachedMethods must be [GET, HEAD] or [GET, HEAD, OPTIONS]", where)
+	} else if slices.Contains(b.CachedMethods, "OPTIONS") && !slices.Contains(b.AllowedMethods, "OPTIONS") {
+		k.add(key, field("cachedMethods"), "%s: cachedMethods has OPTIONS but allowedMethods does not", where)
+	}
+	switch {
+	case b.MinTTL > b.DefaultTTL:
+		k.add(key, field("minTTL"), "%s: minTTL %d is greater than defaultTTL %d", where, b.MinTTL, b.DefaultTTL)
+	case b.DefaultTTL > b.MaxTTL:
+		k.add(key, field("defaultTTL"), "%s: defaultTTL %d is greater than maxTTL %d", where, b.DefaultTTL, b.MaxTTL)
+	}
+	fv := b.ForwardedValues
+	if len(fv.QueryStringCacheKeys) > 0 && !fv.QueryString {
+		k.add(key, field("forwardedValues", "queryStringCacheKeys"), "%s: queryStringCacheKeys needs forwardedValues.queryString: true", where)
+	}
+	if slices.Contains(fv.Headers, "*") && len(fv.Headers) > 1 {
+		k.add(key, field("forwardedValues", "headers"), `%s: headers ["*"] forwards every header; list no others`, where)
+	}
+	k.keyGroupRefs(key, field("trustedKeyGroups"), where, b.TrustedKeyGroups, cfg)
+}
+
+func (k *checker) keyGroupRefs(key string, at []cue.Selector, where string, refs []string, cfg *schema.Config) {
+	for i, id := range refs {
+		if cfg.KeyGroups[id] == nil {
+			k.add(key, append(slices.Clone(at), cue.Index(i)), "%s: trustedKeyGroups: unknown key group %q", where, id)
+		}
+	}
+}
+
+func (k *checker) aliases(key string, base []cue.Selector, kind, id string, aliases []string, owner map[string]string) {
+	for i, a := range aliases {
+		if other, dup := owner[a]; dup && other != id {
+			k.add(key, append(slices.Clone(base), sel("aliases", i)...), "%s %q: alias %q is already claimed by %s %q (CNAMEAlreadyExists)", kind, id, a, kind, other)
+			continue
+		}
+		owner[a] = id
+	}
+}
+
+// awsLogBucket matches CloudFront's logging bucket form, name.s3[.region].amazonaws.com.
+func (k *checker) logging(key string, at []cue.Selector, where string, l schema.Logging) {
+	if l.Bucket == "" {
+		if l.Endpoint != "" || l.Region != "" {
+			k.add(key, append(slices.Clone(at), cue.Str("bucket")), "%s: logging: endpoint and region need a bucket", where)
+		}
+		return
+	}
+	var err error
+	if l.Endpoint != "" {
+		if l.Region == "" {
+			err = fmt.Errorf("an S3 endpoint needs a region")
+		} else if !validBucketName(l.Bucket) {
+			err = fmt.Errorf("%q is not a valid S3 bucket name", l.Bucket)
+		}
+	} else {
+		_, err = table.ParseS3Location(l.Bucket, schema.S3OriginConfig{})
+		if err != nil {
+			err = fmt.Errorf("bucket %q: want BUCKET.s3.amazonaws.com or BUCKET.s3.REGION.amazonaws.com, or endpoint and region for an S3-compatible server", l.Bucket)
+		}
+	}
+	if err != nil {
+		k.add(key, append(slices.Clone(at), cue.Str("bucket")), "%s: logging: %v", where, err)
+	}
+}
+
+// validBucketName applies S3's bucket naming rules.
+func validBucketName(b string) bool {
+	if len(b) < 3 || len(b) > 63 || strings.Contains(b, "..") {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return b[0] != '.' && b[0] != '-' && b[len(b)-1] != '.' && b[len(b)-1] != '-'
+}
+
+func isMethodSet(methods []string, sets [][]string) bool {
+	m := slices.Clone(methods)
+	slices.Sort(m)
+	for _, s := range sets {
+		s = slices.Clone(s)
+		slices.Sort(s)
+		if slices.Equal(m, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// locate turns issues into positioned errors by evaluating the units that
+// hold them again: positions are kept only when something is wrong.
+func (c *Compiler) locate(issues []issue, origin map[string]*unit) Errors {
+	e := c.newEvaluator()
+	values := map[*unit]cue.Value{}
+	var errs Errors
+	for _, is := range issues {
+		u := origin[is.unitKey]
+		if u == nil {
+			errs = append(errs, Error{Msg: is.msg})
+			continue
+		}
+		v, ok := values[u]
+		if !ok {
+			v, _ = e.build(u)
+			values[u] = v
+		}
+		errs = append(errs, c.posError(userPos(v, is.path), is.msg))
+	}
+	return errs
+}

@@ -1,0 +1,195 @@
+// Package compiler turns a config directory into a routing table: it loads
+// the CUE files, unifies them with the embedded schema, runs the checks CUE
+// cannot express well, and builds the table. The same code path serves
+// `openfront vet`, `openfront compile` and the daemon's reloads.
+package compiler
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+
+	"openfront.dev/compiler/table"
+	"openfront.dev/schema"
+)
+
+// Compiler compiles one config directory, again and again: it caches parsed
+// files and evaluated units, so a recompile after one file changed evaluates
+// one unit. A Compiler is safe for use by one goroutine at a time.
+type Compiler struct {
+	dir        string // as the user gave it; used in error positions
+	files      map[string]*sourceFile
+	results    map[[32]byte]*unitResult
+	workers    int
+	schemaHash [32]byte
+	// prev is the last table built, reused for unchanged distributions.
+	prev *table.Table
+
+	mu sync.Mutex
+}
+
+// New returns a compiler for the config directory dir.
+func New(dir string) *Compiler {
+	return &Compiler{
+		dir:        filepath.Clean(dir),
+		files:      map[string]*sourceFile{},
+		results:    map[[32]byte]*unitResult{},
+		workers:    runtime.GOMAXPROCS(0),
+		schemaHash: embeddedHash(),
+	}
+}
+
+// Result is a successful compile.
+type Result struct {
+	Config *schema.Config
+	Table  *table.Table
+	Stats  Stats
+}
+
+// Stats says what a compile did.
+type Stats struct {
+	Files, Units, Evaluated int
+}
+
+// Compile loads the directory and builds the table. On failure the error is
+// an Errors holding every problem found, each positioned in the user's files.
+func (c *Compiler) Compile() (*Result, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, err := c.scan(); err != nil {
+		return nil, err
+	}
+	files := c.sortedFiles()
+	if len(files) == 0 {
+		return nil, Errors{{Msg: fmt.Sprintf("%s: no .cue files", c.dir)}}
+	}
+	units := planUnits(files, c.schemaHash)
+	evaluated := c.evalUnits(units)
+
+	// Drop results of units that no longer exist.
+	live := make(map[[32]byte]*unitResult, len(units))
+	var errs Errors
+	cfg := &schema.Config{
+		Distributions:          map[string]*schema.Distribution{},
+		StreamingDistributions: map[string]*schema.StreamingDistribution{},
+		KeyGroups:              map[string]*schema.KeyGroup{},
+	}
+	origin := map[string]*unit{} // "distributions.site" -> unit, for positions
+	for _, u := range units {
+		r := c.results[u.key]
+		live[u.key] = r
+		errs = append(errs, r.errs...)
+		if r.config == nil {
+			continue
+		}
+		mergeConfig(cfg, r.config, u, origin)
+	}
+	c.results = live
+	if errs != nil {
+		return nil, errs.sortDedup()
+	}
+
+	if errs := c.check(cfg, origin); errs != nil {
+		return nil, errs.sortDedup()
+	}
+	t, err := table.Build(cfg, table.Source{Dir: c.dir, Commit: gitCommit(c.dir)}, c.prev)
+	if err != nil {
+		return nil, fmt.Errorf("build table: %w", err)
+	}
+	if errs := c.runRouteTests(cfg, t, origin); errs != nil {
+		return nil, errs.sortDedup()
+	}
+	c.prev = t
+	return &Result{Config: cfg, Table: t, Stats: Stats{Files: len(files), Units: len(units), Evaluated: evaluated}}, nil
+}
+
+// evalUnits evaluates the units whose results are not cached, in parallel.
+func (c *Compiler) evalUnits(units []*unit) int {
+	var todo []*unit
+	for _, u := range units {
+		if _, ok := c.results[u.key]; !ok {
+			todo = append(todo, u)
+		}
+	}
+	if len(todo) == 0 {
+		return 0
+	}
+	workers := min(c.workers, len(todo))
+	results := make([]*unitResult, len(todo))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			e := c.newEvaluator()
+			for i := range next {
+				results[i] = e.eval(todo[i])
+			}
+		})
+	}
+	for i := range todo {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for i, u := range todo {
+		c.results[u.key] = results[i]
+	}
+	return len(todo)
+}
+
+// mergeConfig adds a unit's values to the whole config. Units never share a
+// key, so nothing is overwritten.
+func mergeConfig(dst, src *schema.Config, u *unit, origin map[string]*unit) {
+	for id, d := range src.Distributions {
+		dst.Distributions[id] = d
+		origin["distributions."+id] = u
+	}
+	for id, d := range src.StreamingDistributions {
+		dst.StreamingDistributions[id] = d
+		origin["streamingDistributions."+id] = u
+	}
+	for id, k := range src.KeyGroups {
+		dst.KeyGroups[id] = k
+		origin["keyGroups."+id] = u
+	}
+	if len(src.Tests) > 0 {
+		dst.Tests = append(dst.Tests, src.Tests...)
+		origin["tests"] = u
+	}
+}
+
+// fileName is the name of a config file in positions: DIR/rel.
+func (c *Compiler) fileName(rel string) string { return filepath.Join(c.dir, filepath.FromSlash(rel)) }
+
+// displayName is how a position's file is shown: as the user named it.
+func (c *Compiler) displayName(name string) string { return name }
+
+// embeddedHash identifies the embedded schema and policies, part of every unit key.
+func embeddedHash() [32]byte {
+	h := sha256.New()
+	for _, p := range sortedKeys(embeddedPackages) {
+		fsys := embeddedPackages[p]
+		entries, _ := fs.ReadDir(fsys, ".")
+		for _, e := range entries {
+			b, _ := fs.ReadFile(fsys, e.Name())
+			fmt.Fprintf(h, "%s/%s\x00%d\x00", p, e.Name(), len(b))
+			h.Write(b)
+		}
+	}
+	var out [32]byte
+	h.Sum(out[:0])
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,204 @@
+package compiler
+
+import (
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"path"
+
+	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/ast"
+	"cuelang.org/go/cue/build"
+	"cuelang.org/go/cue/cuecontext"
+	cueerrors "cuelang.org/go/cue/errors"
+	"cuelang.org/go/cue/parser"
+	"cuelang.org/go/cue/token"
+
+	"openfront.dev/policies"
+	"openfront.dev/schema"
+)
+
+// embeddedPackages are the CUE packages a config may import besides CUE's
+// standard library; they resolve to the copies embedded in this binary.
+var embeddedPackages = map[string]fs.FS{
+	schema.ImportPath:   schema.Files,
+	policies.ImportPath: policies.Files,
+}
+
+// schemaImportName is the name under which the compiler imports the schema
+// into every file, so that a file need not import it itself.
+const schemaImportName = "__openfront_schema"
+
+// schemaFilePrefix names embedded files in positions: openfront.dev/schema/origin.cue.
+func isSchemaFile(name string) bool {
+	for p := range embeddedPackages {
+		if len(name) > len(p) && name[:len(p)+1] == p+"/" {
+			return true
+		}
+	}
+	return false
+}
+
+// evaluator evaluates units. CUE contexts are not safe for concurrent use, so
+// each worker goroutine has its own, with the embedded packages built once.
+type evaluator struct {
+	ctx  *cue.Context
+	bctx *build.Context
+	pkgs map[string]*build.Instance
+	uses int
+	c    *Compiler
+}
+
+// maxUsesPerContext bounds how many units one CUE context evaluates: a
+// context keeps every instance it built, so it is replaced now and then.
+const maxUsesPerContext = 200
+
+func (c *Compiler) newEvaluator() *evaluator {
+	e := &evaluator{c: c}
+	e.reset()
+	return e
+}
+
+func (e *evaluator) reset() {
+	e.ctx = cuecontext.New()
+	e.pkgs = map[string]*build.Instance{}
+	e.uses = 0
+	e.bctx = build.NewContext(build.Loader(e.load))
+}
+
+// load resolves imports: embedded packages, else CUE's builtins (nil).
+func (e *evaluator) load(pos token.Pos, importPath string) *build.Instance {
+	if inst, ok := e.pkgs[importPath]; ok {
+		return inst
+	}
+	fsys, ok := embeddedPackages[importPath]
+	if !ok {
+		if !isStdlib(importPath) {
+			inst := e.bctx.NewInstance(importPath, nil)
+			inst.Err = errorf(pos, "import %q: a config may import only %s, %s and CUE's standard library", importPath, schema.ImportPath, policies.ImportPath)
+			return inst
+		}
+		return nil
+	}
+	inst := e.bctx.NewInstance(importPath, nil)
+	inst.ImportPath = importPath
+	inst.PkgName = path.Base(importPath)
+	entries, _ := fs.ReadDir(fsys, ".")
+	for _, ent := range entries {
+		if path.Ext(ent.Name()) != ".cue" {
+			continue
+		}
+		src, _ := fs.ReadFile(fsys, ent.Name())
+		f, err := parser.ParseFile(importPath+"/"+ent.Name(), src, parser.ParseComments)
+		if err != nil {
+			inst.Err = errorf(pos, "embedded %s: %v", importPath, err)
+			break
+		}
+		if err := inst.AddSyntax(f); err != nil {
+			inst.Err = errorf(pos, "embedded %s: %v", importPath, err)
+			break
+		}
+	}
+	e.pkgs[importPath] = inst
+	return inst
+}
+
+// isStdlib reports an import path of CUE's standard library (no dot in the first element).
+func isStdlib(p string) bool {
+	for i := 0; i < len(p) && p[i] != '/'; i++ {
+		if p[i] == '.' {
+			return false
+		}
+	}
+	return true
+}
+
+// unitResult is what evaluating a unit yields; it is cached by unit key.
+type unitResult struct {
+	config *schema.Config
+	errs   Errors
+}
+
+// eval evaluates one unit against the schema and decodes it.
+func (e *evaluator) eval(u *unit) *unitResult {
+	if e.uses >= maxUsesPerContext {
+		e.reset()
+	}
+	e.uses++
+	v, errs := e.build(u)
+	if errs != nil {
+		return &unitResult{errs: errs}
+	}
+	// Encoding as JSON and decoding that is several times cheaper than
+	// Value.Decode, which builds a CUE context per field.
+	b, err := v.MarshalJSON()
+	if err != nil {
+		return &unitResult{errs: e.c.cueErrorsIn(err, v)}
+	}
+	cfg := &schema.Config{}
+	if err := json.Unmarshal(b, cfg); err != nil {
+		return &unitResult{errs: Errors{{Msg: fmt.Sprintf("decode %s: %v", u.name(), err)}}}
+	}
+	return &unitResult{config: cfg}
+}
+
+// build returns the unit's value, unified with #Config and validated as concrete.
+func (e *evaluator) build(u *unit) (cue.Value, Errors) {
+	inst := e.bctx.NewInstance(e.c.dir, nil)
+	var errs Errors
+	pkg := ""
+	for _, sf := range append(append([]*sourceFile{}, u.files...), u.shared...) {
+		f, err := parser.ParseFile(e.c.fileName(sf.rel), sf.src, parser.ParseComments)
+		if err != nil {
+			errs = append(errs, e.c.cueErrors(err)...)
+			continue
+		}
+		if name := f.PackageName(); name != "" {
+			if pkg != "" && name != pkg {
+				errs = append(errs, e.c.posError(f.Pos(), fmt.Sprintf("package %s: every file of a config must be in one package (found %s)", name, pkg)))
+				continue
+			}
+			pkg = name
+		}
+		injectSchema(f)
+		if err := inst.AddSyntax(f); err != nil {
+			errs = append(errs, e.c.cueErrors(err)...)
+		}
+	}
+	if errs != nil {
+		return cue.Value{}, errs
+	}
+	inst.PkgName = pkg
+	v := e.ctx.BuildInstance(inst)
+	if err := v.Validate(cue.Concrete(true)); err != nil {
+		return v, e.c.cueErrorsIn(err, v)
+	}
+	return v, nil
+}
+
+// injectSchema makes the file embed schema.#Config, so a config need not
+// import the schema and every file is checked against it.
+func injectSchema(f *ast.File) {
+	spec := ast.NewImport(ast.NewIdent(schemaImportName), schema.ImportPath)
+	decl := &ast.ImportDecl{Specs: []*ast.ImportSpec{spec}}
+	embed := &ast.EmbedDecl{Expr: ast.NewSel(ast.NewIdent(schemaImportName), "#Config")}
+	// Imports must follow the package clause and precede other declarations.
+	i := 0
+	for i < len(f.Decls) {
+		switch f.Decls[i].(type) {
+		case *ast.Package, *ast.CommentGroup, *ast.Attribute:
+			i++
+			continue
+		}
+		break
+	}
+	decls := append([]ast.Decl{}, f.Decls[:i]...)
+	decls = append(decls, decl)
+	decls = append(decls, f.Decls[i:]...)
+	decls = append(decls, embed)
+	f.Decls = decls
+}
+
+func errorf(pos token.Pos, format string, args ...any) cueerrors.Error {
+	return cueerrors.Newf(pos, format, args...)
+}

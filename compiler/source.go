@@ -1,0 +1,270 @@
+package compiler
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"cuelang.org/go/cue/ast"
+	"cuelang.org/go/cue/parser"
+)
+
+// sourceFile is one .cue file of a config directory with what the compiler
+// needs to place it in an evaluation unit. It is cached across compiles and
+// re-read only when its size or modification time changes.
+type sourceFile struct {
+	rel      string // slash-separated path relative to the config dir
+	size     int64
+	modTime  time.Time
+	hash     [32]byte
+	src      []byte
+	info     fileInfo
+	parseErr error
+}
+
+// fileInfo is what a file declares and references at the top level.
+type fileInfo struct {
+	pkg string
+	// imports maps local import names to import paths.
+	imports map[string]string
+	// declares holds the top-level names the file defines (regular fields,
+	// definitions, hidden fields, lets).
+	declares map[string]bool
+	// refs holds identifiers the file uses as references.
+	refs map[string]bool
+	// dataKeys are the values the file contributes: "distributions.site",
+	// "keyGroups.signers", "tests", ...
+	dataKeys []string
+	// packageWide marks constraints that apply to every file of the package:
+	// embeddings other than schema.#Config, pattern constraints at the top or
+	// on distributions/streamingDistributions/keyGroups.
+	packageWide bool
+	// global marks shapes the compiler cannot split (comprehensions, dynamic
+	// labels, a non-struct distributions value): the whole package is then
+	// evaluated as one unit.
+	global bool
+}
+
+// splitFields are the top-level fields whose entries may be evaluated apart.
+var splitFields = map[string]bool{"distributions": true, "streamingDistributions": true, "keyGroups": true}
+
+// ignoredDir reports directories a config scan skips, as CUE's loader does.
+func ignoredDir(name string) bool {
+	return name == "cue.mod" || name == "testdata" || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")
+}
+
+// scan walks dir and refreshes the file cache; it reports whether anything changed.
+func (c *Compiler) scan() (changed bool, err error) {
+	seen := map[string]bool{}
+	err = filepath.WalkDir(c.dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if path != c.dir && ignoredDir(d.Name()) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(d.Name(), ".cue") || strings.HasPrefix(d.Name(), ".") || strings.HasPrefix(d.Name(), "_") {
+			return nil
+		}
+		rel, err := filepath.Rel(c.dir, path)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		seen[rel] = true
+		fi, err := os.Stat(path) // follows symlinks, as a ConfigMap mount needs
+		if err != nil {
+			return fmt.Errorf("stat %s: %w", path, err)
+		}
+		old := c.files[rel]
+		// A file modified within the last two seconds may change again
+		// without its size or mtime moving: hash it again next time.
+		racy := old != nil && time.Since(old.modTime) < 2*time.Second
+		if old != nil && !racy && old.size == fi.Size() && old.modTime.Equal(fi.ModTime()) {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", path, err)
+		}
+		h := sha256.Sum256(src)
+		if old != nil && old.hash == h {
+			old.size, old.modTime = fi.Size(), fi.ModTime()
+			return nil
+		}
+		sf := &sourceFile{rel: rel, size: fi.Size(), modTime: fi.ModTime(), hash: h, src: src}
+		c.analyze(sf)
+		c.files[rel] = sf
+		changed = true
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("scan config dir: %w", err)
+	}
+	for rel := range c.files {
+		if !seen[rel] {
+			delete(c.files, rel)
+			changed = true
+		}
+	}
+	return changed, nil
+}
+
+// sortedFiles returns the cached files in path order.
+func (c *Compiler) sortedFiles() []*sourceFile {
+	out := make([]*sourceFile, 0, len(c.files))
+	for _, f := range c.files {
+		out = append(out, f)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].rel < out[j].rel })
+	return out
+}
+
+// analyze parses a file to learn its top-level shape; evaluation re-parses.
+func (c *Compiler) analyze(sf *sourceFile) {
+	f, err := parser.ParseFile(c.fileName(sf.rel), sf.src)
+	if err != nil {
+		sf.parseErr = err
+		return
+	}
+	info := fileInfo{
+		pkg:      f.PackageName(),
+		imports:  map[string]string{},
+		declares: map[string]bool{},
+		refs:     map[string]bool{},
+	}
+	for spec := range f.ImportSpecs() {
+		path, _ := strconv.Unquote(spec.Path.Value)
+		name := ast.ParseImportPath(path).Qualifier
+		if spec.Name != nil {
+			name = spec.Name.Name
+		}
+		info.imports[name] = path
+	}
+	for _, d := range f.Decls {
+		switch d := d.(type) {
+		case *ast.Package, *ast.ImportDecl, *ast.Attribute, *ast.CommentGroup:
+		case *ast.EmbedDecl:
+			if !info.isSchemaConfig(d.Expr) {
+				info.packageWide = true
+			}
+			collectRefs(d.Expr, info.refs)
+		case *ast.LetClause:
+			info.declares[d.Ident.Name] = true
+			collectRefs(d.Expr, info.refs)
+		case *ast.Field:
+			info.field(d)
+		default: // comprehensions and anything new
+			info.global = true
+			collectRefs(d, info.refs)
+		}
+	}
+	sort.Strings(info.dataKeys)
+	sf.info = info
+}
+
+// isSchemaConfig reports whether e is schema.#Config, which every unit embeds anyway.
+func (info *fileInfo) isSchemaConfig(e ast.Expr) bool {
+	sel, ok := e.(*ast.SelectorExpr)
+	if !ok {
+		return false
+	}
+	x, ok := sel.X.(*ast.Ident)
+	if !ok || info.imports[x.Name] != "openfront.dev/schema" {
+		return false
+	}
+	name, _, _ := ast.LabelName(sel.Sel)
+	return name == "#Config"
+}
+
+func (info *fileInfo) field(d *ast.Field) {
+	collectRefs(d.Value, info.refs)
+	name, isIdent, err := ast.LabelName(d.Label)
+	if err != nil || name == "" {
+		// [pattern]: constraint or a dynamic label.
+		if _, ok := d.Label.(*ast.ListLit); ok {
+			info.packageWide = true
+			collectRefs(d.Label, info.refs)
+			return
+		}
+		info.global = true
+		return
+	}
+	_ = isIdent
+	if a, ok := d.Label.(*ast.Alias); ok {
+		_ = a
+		info.global = true
+		return
+	}
+	info.declares[name] = true
+	if strings.HasPrefix(name, "#") || strings.HasPrefix(name, "_") {
+		return
+	}
+	if d.Constraint != 0 { // foo?: or foo!: constrain whatever others define
+		info.packageWide = true
+		return
+	}
+	if !splitFields[name] {
+		info.dataKeys = append(info.dataKeys, name)
+		return
+	}
+	st, ok := d.Value.(*ast.StructLit)
+	if !ok {
+		info.global = true
+		return
+	}
+	for _, e := range st.Elts {
+		switch e := e.(type) {
+		case *ast.CommentGroup, *ast.Attribute:
+		case *ast.Field:
+			key, _, err := ast.LabelName(e.Label)
+			switch {
+			case err != nil || key == "":
+				if _, ok := e.Label.(*ast.ListLit); ok {
+					info.packageWide = true
+				} else {
+					info.global = true
+				}
+			case strings.HasPrefix(key, "#") || strings.HasPrefix(key, "_") || e.Constraint != 0:
+				info.packageWide = true
+			default:
+				info.dataKeys = append(info.dataKeys, name+"."+key)
+			}
+		default:
+			info.global = true
+		}
+	}
+}
+
+// collectRefs records identifiers used as references below n. Field labels
+// and selectors after a dot are names, not references.
+func collectRefs(n ast.Node, refs map[string]bool) {
+	if n == nil {
+		return
+	}
+	ast.Walk(n, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.Ident:
+			refs[n.Name] = true
+		case *ast.Field:
+			if l, ok := n.Label.(*ast.ListLit); ok {
+				collectRefs(l, refs)
+			}
+			collectRefs(n.Value, refs)
+			return false
+		case *ast.SelectorExpr:
+			collectRefs(n.X, refs)
+			return false
+		}
+		return true
+	}, nil)
+}

@@ -1,0 +1,102 @@
+package table
+
+import (
+	"fmt"
+	"strings"
+)
+
+// hostIndex maps host names to distributions: exact aliases first, then the
+// most specific wildcard. "*.example.com" covers any host ending in
+// ".example.com", one or more labels deep, as CloudFront's wildcards do.
+type hostIndex[D any] struct {
+	exact    map[string]D
+	wildcard map[string]D // keyed by the suffix after "*."
+}
+
+func newHostIndex[D comparable](byID map[string]D, aliases func(D) []string) (hostIndex[D], error) {
+	x := hostIndex[D]{exact: map[string]D{}, wildcard: map[string]D{}}
+	var zero D
+	for _, id := range sortedKeys(byID) {
+		d := byID[id]
+		for _, a := range aliases(d) {
+			m, key := x.exact, a
+			if suffix, ok := strings.CutPrefix(a, "*."); ok {
+				m, key = x.wildcard, suffix
+			}
+			if other := m[key]; other != zero {
+				return x, fmt.Errorf("alias %q is claimed twice", a)
+			}
+			m[key] = d
+		}
+	}
+	return x, nil
+}
+
+// maxHostLen is DNS's limit; longer hosts match nothing.
+const maxHostLen = 253
+
+// lookup finds the entry for a Host header value: the port and a trailing dot
+// are ignored and case does not matter. It does not allocate.
+func (x *hostIndex[D]) lookup(host string) (d D, ok bool) {
+	host = stripPort(host)
+	host = strings.TrimSuffix(host, ".")
+	if len(host) == 0 || len(host) > maxHostLen {
+		return d, false
+	}
+	var buf [maxHostLen]byte
+	h := buf[:len(host)]
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		h[i] = c
+	}
+	if d, ok = x.exact[string(h)]; ok {
+		return d, true
+	}
+	for i := 0; i < len(h)-1; i++ {
+		if h[i] == '.' {
+			if d, ok = x.wildcard[string(h[i+1:])]; ok {
+				return d, true
+			}
+		}
+	}
+	return d, false
+}
+
+// stripPort drops ":port" from "host:port" and "[v6]:port", and the brackets.
+func stripPort(h string) string {
+	if strings.HasPrefix(h, "[") {
+		if i := strings.IndexByte(h, ']'); i > 0 {
+			return h[1:i]
+		}
+		return h
+	}
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && strings.IndexByte(h, ':') == i {
+		return h[:i]
+	}
+	return h
+}
+
+// HostMatch says how a host was matched, for route explanations.
+type HostMatch struct {
+	Alias    string // the alias that matched: exact or "*.suffix"
+	Wildcard bool
+}
+
+// explain is lookup that also says which alias matched.
+func (x *hostIndex[D]) explain(host string) (d D, m HostMatch, ok bool) {
+	host = strings.ToLower(strings.TrimSuffix(stripPort(host), "."))
+	if d, ok = x.exact[host]; ok {
+		return d, HostMatch{Alias: host}, true
+	}
+	for i := 0; i < len(host)-1; i++ {
+		if host[i] == '.' {
+			if d, ok = x.wildcard[host[i+1:]]; ok {
+				return d, HostMatch{Alias: "*." + host[i+1:], Wildcard: true}, true
+			}
+		}
+	}
+	return d, m, false
+}

@@ -1,0 +1,144 @@
+package table
+
+import (
+	"iter"
+
+	memdb "github.com/hashicorp/go-memdb"
+
+	"openfront.dev/schema"
+)
+
+// Version is the table's content hash: "sha256:...".
+func (t *Table) Version() string { return t.version }
+
+// Source says where the config came from.
+func (t *Table) Source() Source { return t.source }
+
+// Config is the vetted config the table was built from. Read only.
+func (t *Table) Config() *schema.Config { return t.config }
+
+// Route finds the distribution serving host and the behavior for path: the
+// first cacheBehaviors entry whose pathPattern matches, else the default.
+// It returns nils for an unknown host. It does not allocate.
+func (t *Table) Route(host, path string) (*Distribution, *Behavior) {
+	d, ok := t.hosts.lookup(host)
+	if !ok {
+		return nil, nil
+	}
+	return d, d.Behavior(path)
+}
+
+// DistributionForHost finds the distribution whose alias matches host.
+func (t *Table) DistributionForHost(host string) *Distribution {
+	d, _ := t.hosts.lookup(host)
+	return d
+}
+
+// ExplainHost is DistributionForHost that also says which alias matched.
+func (t *Table) ExplainHost(host string) (*Distribution, HostMatch) {
+	d, m, _ := t.hosts.explain(host)
+	return d, m
+}
+
+// Behavior returns the behavior for path: the first matching pattern, else the default.
+func (d *Distribution) Behavior(path string) *Behavior {
+	n := len(d.Behaviors) - 1
+	for _, b := range d.Behaviors[:n] {
+		if b.Pattern.Match(path) {
+			return b
+		}
+	}
+	return d.Behaviors[n]
+}
+
+// Distribution returns a distribution by id.
+func (t *Table) Distribution(id string) *Distribution { return t.dists[id] }
+
+// StreamingDistributionForHost finds the streaming distribution whose alias matches host.
+func (t *Table) StreamingDistributionForHost(host string) *StreamingDistribution {
+	s, _ := t.rtmpHosts.lookup(host)
+	return s
+}
+
+// StreamingDistribution returns a streaming distribution by id.
+func (t *Table) StreamingDistribution(id string) *StreamingDistribution { return t.streaming[id] }
+
+// KeyGroup returns a key group by id.
+func (t *Table) KeyGroup(id string) *KeyGroup { return t.keyGroups[id] }
+
+// Distributions yields the web distributions in id order, from the store.
+func (t *Table) Distributions() iter.Seq[*Distribution] {
+	return rows[*Distribution](t.db, tableDistributions, indexID)
+}
+
+// StreamingDistributions yields the streaming distributions in id order.
+func (t *Table) StreamingDistributions() iter.Seq[*StreamingDistribution] {
+	return rows[*StreamingDistribution](t.db, tableStreamingDistributions, indexID)
+}
+
+// KeyGroups yields the key groups in id order.
+func (t *Table) KeyGroups() iter.Seq[*KeyGroup] {
+	return rows[*KeyGroup](t.db, tableKeyGroups, indexID)
+}
+
+// Counts is the size of a table.
+type Counts struct {
+	Distributions, StreamingDistributions, Behaviors, Origins, OriginGroups, KeyGroups int
+}
+
+// Counts counts the table's rows.
+func (t *Table) Counts() Counts {
+	txn := t.db.Txn(false)
+	n := func(table string) int {
+		it, err := txn.Get(table, indexID)
+		if err != nil {
+			return 0
+		}
+		c := 0
+		for it.Next() != nil {
+			c++
+		}
+		return c
+	}
+	return Counts{
+		Distributions:          n(tableDistributions),
+		StreamingDistributions: n(tableStreamingDistributions),
+		Behaviors:              n(tableBehaviors),
+		Origins:                n(tableOrigins),
+		OriginGroups:           n(tableOriginGroups),
+		KeyGroups:              n(tableKeyGroups),
+	}
+}
+
+// WildcardsCovering lists the distributions with a wildcard alias covering
+// host, most specific first: a prefix query on the reversed-host index.
+func (t *Table) WildcardsCovering(host string) []*Distribution {
+	rev := ReverseHost(host) + "."
+	txn := t.db.Txn(false)
+	var out []*Distribution
+	// Every proper suffix of the reversed host ending at a label boundary.
+	for i := len(rev) - 2; i > 0; i-- {
+		if rev[i] != '.' {
+			continue
+		}
+		raw, err := txn.First(tableDistributions, indexWildcard, rev[:i+1])
+		if err == nil && raw != nil {
+			out = append(out, raw.(*Distribution))
+		}
+	}
+	return out
+}
+
+func rows[T any](db *memdb.MemDB, table, index string) iter.Seq[T] {
+	return func(yield func(T) bool) {
+		it, err := db.Txn(false).Get(table, index)
+		if err != nil {
+			return
+		}
+		for raw := it.Next(); raw != nil; raw = it.Next() {
+			if !yield(raw.(T)) {
+				return
+			}
+		}
+	}
+}

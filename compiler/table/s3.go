@@ -1,0 +1,53 @@
+package table
+
+import (
+	"fmt"
+	"regexp"
+
+	"openfront.dev/schema"
+)
+
+// S3Location is where an S3 origin's objects are and how to address them.
+type S3Location struct {
+	Bucket, Region string
+	// Endpoint is the server's base URL: https://s3.REGION.amazonaws.com for
+	// AWS, the configured endpoint for an S3-compatible server.
+	Endpoint string
+	// PathStyle addresses objects as ENDPOINT/BUCKET/KEY; otherwise the
+	// bucket is in the host name (virtual-hosted, AWS).
+	PathStyle          bool
+	SignRequests       bool
+	CredentialsProfile string
+}
+
+// awsS3Domain matches bucket.s3.amazonaws.com, bucket.s3.REGION.amazonaws.com
+// and the older bucket.s3-REGION.amazonaws.com.
+var awsS3Domain = regexp.MustCompile(`^([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\.s3(?:[.-]([a-z0-9-]+))?\.amazonaws\.com$`)
+
+// ParseS3Location derives an S3 origin's location from its domainName and config.
+func ParseS3Location(domainName string, c schema.S3OriginConfig) (S3Location, error) {
+	loc := S3Location{SignRequests: c.SignRequests, CredentialsProfile: c.CredentialsProfile}
+	if c.Endpoint != "" {
+		loc.Bucket, loc.Region, loc.Endpoint, loc.PathStyle = c.Bucket, c.Region, c.Endpoint, true
+		if loc.Bucket == "" || loc.Region == "" {
+			return loc, fmt.Errorf("an S3 endpoint needs bucket and region")
+		}
+		return loc, nil
+	}
+	m := awsS3Domain.FindStringSubmatch(domainName)
+	if m == nil {
+		return loc, fmt.Errorf("domainName %q is not an S3 bucket domain (BUCKET.s3.REGION.amazonaws.com); for an S3-compatible server set s3OriginConfig.endpoint, bucket and region", domainName)
+	}
+	loc.Bucket, loc.Region = m[1], m[2]
+	if loc.Region == "" {
+		loc.Region = "us-east-1"
+	}
+	if c.Bucket != "" && c.Bucket != loc.Bucket {
+		return loc, fmt.Errorf("bucket %q differs from the bucket %q in domainName", c.Bucket, loc.Bucket)
+	}
+	if c.Region != "" {
+		loc.Region = c.Region
+	}
+	loc.Endpoint = "https://s3." + loc.Region + ".amazonaws.com"
+	return loc, nil
+}

@@ -1,0 +1,469 @@
+// Package table is the routing table: an immutable value built from a vetted
+// config, with no I/O. The daemon holds one behind an atomic pointer and reads
+// one table for the whole of a request.
+//
+// The rows live in a go-memdb store (distributions by id, exact alias and
+// reversed wildcard; behaviors by distribution and position; origins, origin
+// groups, key groups, streaming distributions), which serves the queries of
+// route, diff and status. The per-request lookup uses maps and compiled
+// matchers derived from the same rows at build time: memdb's lookups allocate,
+// and a request must not.
+package table
+
+import (
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"sort"
+	"strings"
+
+	memdb "github.com/hashicorp/go-memdb"
+
+	"openfront.dev/schema"
+)
+
+// Source says where a table's config came from.
+type Source struct {
+	Dir    string `json:"-"` // where this node read it; not part of the artifact
+	Commit string `json:"commit,omitempty"`
+}
+
+// Table is an immutable routing table. Nothing reachable from it may be modified.
+type Table struct {
+	version string
+	source  Source
+	config  *schema.Config
+	db      *memdb.MemDB
+
+	dists     map[string]*Distribution
+	hosts     hostIndex[*Distribution]
+	streaming map[string]*StreamingDistribution
+	rtmpHosts hostIndex[*StreamingDistribution]
+	keyGroups map[string]*KeyGroup
+}
+
+// Distribution is a web distribution with its compiled behaviors.
+type Distribution struct {
+	ID                string
+	ExactAliases      []string
+	ReversedWildcards []string
+	Spec              *schema.Distribution
+	// Behaviors are cacheBehaviors in precedence order, then the default.
+	Behaviors    []*Behavior
+	Origins      map[string]*Origin
+	OriginGroups map[string]*OriginGroup
+	// Hash is the content hash of Spec.
+	Hash string
+}
+
+// Behavior is a cache behavior with its compiled path pattern.
+type Behavior struct {
+	DistributionID string
+	// Position orders behaviors; the default has len(cacheBehaviors).
+	Position uint
+	// Index is the position in cacheBehaviors, -1 for the default behavior.
+	Index   int
+	Pattern Pattern
+	Spec    *schema.CacheBehavior
+	// Target is exactly one of Origin and Group.
+	Origin *Origin
+	Group  *OriginGroup
+}
+
+// IsDefault reports the distribution's defaultCacheBehavior.
+func (b *Behavior) IsDefault() bool { return b.Index < 0 }
+
+// Name is the behavior's pathPattern, or "default".
+func (b *Behavior) Name() string {
+	if b.IsDefault() {
+		return "default"
+	}
+	return b.Spec.PathPattern
+}
+
+// TargetID is the id of the origin or origin group the behavior sends to.
+func (b *Behavior) TargetID() string { return b.Spec.TargetOriginID }
+
+// OriginKind says which kind of origin an Origin is.
+type OriginKind string
+
+const (
+	OriginCustom OriginKind = "custom"
+	OriginS3     OriginKind = "s3"
+	OriginLocal  OriginKind = "local"
+	OriginLive   OriginKind = "live"
+)
+
+// Origin is an origin of a distribution.
+type Origin struct {
+	DistributionID string
+	ID             string
+	Kind           OriginKind
+	Spec           *schema.Origin
+	// S3 is set for S3 origins.
+	S3 *S3Location
+}
+
+// OriginGroup is a failover pair.
+type OriginGroup struct {
+	DistributionID     string
+	ID                 string
+	Spec               *schema.OriginGroup
+	Primary, Secondary *Origin
+	failover           [600]bool
+}
+
+// FailsOver reports whether a primary's status sends the request to the secondary.
+func (g *OriginGroup) FailsOver(status int) bool {
+	return status >= 0 && status < len(g.failover) && g.failover[status]
+}
+
+// KeyGroup holds parsed public keys by id.
+type KeyGroup struct {
+	ID   string
+	Spec *schema.KeyGroup
+	Keys map[string]*rsa.PublicKey
+}
+
+// StreamingDistribution is an RTMP distribution.
+type StreamingDistribution struct {
+	ID                string
+	ExactAliases      []string
+	ReversedWildcards []string
+	Spec              *schema.StreamingDistribution
+	S3                *S3Location
+	Hash              string
+}
+
+// Build makes a table from a vetted config. prev, when not nil, is the table
+// it replaces: distributions whose spec is the same value are reused, and the
+// store is derived from prev's by a delta, so a rebuild after one change is cheap.
+func Build(cfg *schema.Config, src Source, prev *Table) (*Table, error) {
+	t := &Table{
+		source:    src,
+		config:    cfg,
+		dists:     make(map[string]*Distribution, len(cfg.Distributions)),
+		streaming: make(map[string]*StreamingDistribution, len(cfg.StreamingDistributions)),
+		keyGroups: make(map[string]*KeyGroup, len(cfg.KeyGroups)),
+	}
+	for _, id := range sortedKeys(cfg.Distributions) {
+		spec := cfg.Distributions[id]
+		if prev != nil {
+			if old := prev.dists[id]; old != nil && old.Spec == spec {
+				t.dists[id] = old
+				continue
+			}
+		}
+		d, err := buildDistribution(id, spec)
+		if err != nil {
+			return nil, err
+		}
+		t.dists[id] = d
+	}
+	for _, id := range sortedKeys(cfg.StreamingDistributions) {
+		s, err := buildStreaming(id, cfg.StreamingDistributions[id])
+		if err != nil {
+			return nil, err
+		}
+		t.streaming[id] = s
+	}
+	for _, id := range sortedKeys(cfg.KeyGroups) {
+		k, err := buildKeyGroup(id, cfg.KeyGroups[id])
+		if err != nil {
+			return nil, err
+		}
+		t.keyGroups[id] = k
+	}
+	var err error
+	if t.hosts, err = newHostIndex(t.dists, func(d *Distribution) []string { return d.Spec.Aliases }); err != nil {
+		return nil, err
+	}
+	if t.rtmpHosts, err = newHostIndex(t.streaming, func(s *StreamingDistribution) []string { return s.Spec.Aliases }); err != nil {
+		return nil, err
+	}
+	if t.db, err = t.store(prev); err != nil {
+		return nil, err
+	}
+	t.version = t.computeVersion()
+	return t, nil
+}
+
+func buildDistribution(id string, spec *schema.Distribution) (*Distribution, error) {
+	d := &Distribution{
+		ID:           id,
+		Spec:         spec,
+		Origins:      make(map[string]*Origin, len(spec.Origins)),
+		OriginGroups: make(map[string]*OriginGroup, len(spec.OriginGroups)),
+	}
+	d.ExactAliases, d.ReversedWildcards = splitAliases(spec.Aliases)
+	for i := range spec.Origins {
+		o := &spec.Origins[i]
+		origin := &Origin{DistributionID: id, ID: o.ID, Spec: o}
+		switch {
+		case o.CustomOriginConfig != nil:
+			origin.Kind = OriginCustom
+		case o.S3OriginConfig != nil:
+			origin.Kind = OriginS3
+			loc, err := ParseS3Location(o.DomainName, *o.S3OriginConfig)
+			if err != nil {
+				return nil, fmt.Errorf("distribution %q: origin %q: %w", id, o.ID, err)
+			}
+			origin.S3 = &loc
+		case o.LocalOriginConfig != nil:
+			origin.Kind = OriginLocal
+		case o.LiveOriginConfig != nil:
+			origin.Kind = OriginLive
+		default:
+			return nil, fmt.Errorf("distribution %q: origin %q has no origin config", id, o.ID)
+		}
+		d.Origins[o.ID] = origin
+	}
+	for i := range spec.OriginGroups {
+		g := &spec.OriginGroups[i]
+		if len(g.Members) != 2 {
+			return nil, fmt.Errorf("distribution %q: origin group %q: want 2 members, have %d", id, g.ID, len(g.Members))
+		}
+		og := &OriginGroup{DistributionID: id, ID: g.ID, Spec: g,
+			Primary: d.Origins[g.Members[0].OriginID], Secondary: d.Origins[g.Members[1].OriginID]}
+		if og.Primary == nil || og.Secondary == nil {
+			return nil, fmt.Errorf("distribution %q: origin group %q: unknown member origin", id, g.ID)
+		}
+		for _, s := range g.FailoverCriteria.StatusCodes {
+			if s >= 0 && s < len(og.failover) {
+				og.failover[s] = true
+			}
+		}
+		d.OriginGroups[g.ID] = og
+	}
+	n := len(spec.CacheBehaviors)
+	d.Behaviors = make([]*Behavior, 0, n+1)
+	for i := range spec.CacheBehaviors {
+		b, err := d.behavior(i, uint(i), &spec.CacheBehaviors[i])
+		if err != nil {
+			return nil, err
+		}
+		d.Behaviors = append(d.Behaviors, b)
+	}
+	b, err := d.behavior(-1, uint(n), &spec.DefaultCacheBehavior)
+	if err != nil {
+		return nil, err
+	}
+	d.Behaviors = append(d.Behaviors, b)
+	d.Hash = hashJSON(spec)
+	return d, nil
+}
+
+func (d *Distribution) behavior(index int, pos uint, spec *schema.CacheBehavior) (*Behavior, error) {
+	b := &Behavior{DistributionID: d.ID, Position: pos, Index: index, Spec: spec}
+	pattern := "*"
+	if index >= 0 {
+		pattern = spec.PathPattern
+	}
+	p, err := CompilePattern(pattern)
+	if err != nil {
+		return nil, fmt.Errorf("distribution %q: cacheBehaviors[%d]: %w", d.ID, index, err)
+	}
+	b.Pattern = p
+	if o := d.Origins[spec.TargetOriginID]; o != nil {
+		b.Origin = o
+	} else if g := d.OriginGroups[spec.TargetOriginID]; g != nil {
+		b.Group = g
+	} else {
+		return nil, fmt.Errorf("distribution %q: behavior %q: unknown origin %q", d.ID, b.Name(), spec.TargetOriginID)
+	}
+	return b, nil
+}
+
+func buildStreaming(id string, spec *schema.StreamingDistribution) (*StreamingDistribution, error) {
+	s := &StreamingDistribution{ID: id, Spec: spec}
+	s.ExactAliases, s.ReversedWildcards = splitAliases(spec.Aliases)
+	loc, err := ParseS3Location(spec.S3Origin.DomainName, spec.S3Origin.S3OriginConfig)
+	if err != nil {
+		return nil, fmt.Errorf("streaming distribution %q: s3Origin: %w", id, err)
+	}
+	s.S3 = &loc
+	s.Hash = hashJSON(spec)
+	return s, nil
+}
+
+func buildKeyGroup(id string, spec *schema.KeyGroup) (*KeyGroup, error) {
+	k := &KeyGroup{ID: id, Spec: spec, Keys: map[string]*rsa.PublicKey{}}
+	for _, pk := range spec.PublicKeys {
+		key, err := ParseRSAPublicKey(pk.EncodedKey)
+		if err != nil {
+			return nil, fmt.Errorf("key group %q: public key %q: %w", id, pk.ID, err)
+		}
+		k.Keys[pk.ID] = key
+	}
+	return k, nil
+}
+
+// ParseRSAPublicKey parses a PEM "PUBLIC KEY" (PKIX) or "RSA PUBLIC KEY" (PKCS #1).
+func ParseRSAPublicKey(encoded string) (*rsa.PublicKey, error) {
+	block, rest := pem.Decode([]byte(strings.TrimSpace(encoded)))
+	if block == nil {
+		return nil, fmt.Errorf("not PEM-encoded")
+	}
+	if len(strings.TrimSpace(string(rest))) > 0 {
+		return nil, fmt.Errorf("trailing data after the PEM block")
+	}
+	switch block.Type {
+	case "RSA PUBLIC KEY":
+		return x509.ParsePKCS1PublicKey(block.Bytes)
+	case "PUBLIC KEY":
+		key, err := x509.ParsePKIXPublicKey(block.Bytes)
+		if err != nil {
+			return nil, err
+		}
+		rsaKey, ok := key.(*rsa.PublicKey)
+		if !ok {
+			return nil, fmt.Errorf("a %T, not an RSA public key", key)
+		}
+		return rsaKey, nil
+	}
+	return nil, fmt.Errorf("PEM block %q, want PUBLIC KEY", block.Type)
+}
+
+// splitAliases separates exact aliases from wildcards, the latter reversed
+// by label for the store's prefix index.
+func splitAliases(aliases []string) (exact, reversedWildcards []string) {
+	for _, a := range aliases {
+		if suffix, ok := strings.CutPrefix(a, "*."); ok {
+			reversedWildcards = append(reversedWildcards, ReverseHost(suffix)+".")
+		} else {
+			exact = append(exact, a)
+		}
+	}
+	return exact, reversedWildcards
+}
+
+// ReverseHost reverses a host name's labels: "www.example.com" -> "com.example.www".
+func ReverseHost(h string) string {
+	labels := strings.Split(h, ".")
+	for i, j := 0, len(labels)-1; i < j; i, j = i+1, j-1 {
+		labels[i], labels[j] = labels[j], labels[i]
+	}
+	return strings.Join(labels, ".")
+}
+
+// store fills the go-memdb store, from a snapshot of prev's when given.
+func (t *Table) store(prev *Table) (*memdb.MemDB, error) {
+	var db *memdb.MemDB
+	var err error
+	if prev != nil {
+		db = prev.db.Snapshot()
+	} else if db, err = memdb.NewMemDB(dbSchema()); err != nil {
+		return nil, fmt.Errorf("memdb schema: %w", err)
+	}
+	txn := db.Txn(true)
+	defer txn.Abort()
+	if prev != nil {
+		for id, old := range prev.dists {
+			if t.dists[id] == old {
+				continue
+			}
+			if err := deleteDistribution(txn, old); err != nil {
+				return nil, err
+			}
+		}
+		for _, table := range []string{tableStreamingDistributions, tableKeyGroups} {
+			if _, err := txn.DeleteAll(table, indexID); err != nil {
+				return nil, fmt.Errorf("memdb: %w", err)
+			}
+		}
+	}
+	for _, id := range sortedKeys(t.dists) {
+		d := t.dists[id]
+		if prev != nil && prev.dists[id] == d {
+			continue
+		}
+		if err := insertDistribution(txn, d); err != nil {
+			return nil, err
+		}
+	}
+	for _, id := range sortedKeys(t.streaming) {
+		if err := txn.Insert(tableStreamingDistributions, t.streaming[id]); err != nil {
+			return nil, fmt.Errorf("memdb: streaming distribution %q: %w", id, err)
+		}
+	}
+	for _, id := range sortedKeys(t.keyGroups) {
+		if err := txn.Insert(tableKeyGroups, t.keyGroups[id]); err != nil {
+			return nil, fmt.Errorf("memdb: key group %q: %w", id, err)
+		}
+	}
+	txn.Commit()
+	return db, nil
+}
+
+func insertDistribution(txn *memdb.Txn, d *Distribution) error {
+	if err := txn.Insert(tableDistributions, d); err != nil {
+		return fmt.Errorf("memdb: distribution %q: %w", d.ID, err)
+	}
+	for _, b := range d.Behaviors {
+		if err := txn.Insert(tableBehaviors, b); err != nil {
+			return fmt.Errorf("memdb: distribution %q: behavior %q: %w", d.ID, b.Name(), err)
+		}
+	}
+	for _, o := range d.Spec.Origins {
+		if err := txn.Insert(tableOrigins, d.Origins[o.ID]); err != nil {
+			return fmt.Errorf("memdb: distribution %q: origin %q: %w", d.ID, o.ID, err)
+		}
+	}
+	for _, g := range d.Spec.OriginGroups {
+		if err := txn.Insert(tableOriginGroups, d.OriginGroups[g.ID]); err != nil {
+			return fmt.Errorf("memdb: distribution %q: origin group %q: %w", d.ID, g.ID, err)
+		}
+	}
+	return nil
+}
+
+func deleteDistribution(txn *memdb.Txn, d *Distribution) error {
+	if err := txn.Delete(tableDistributions, d); err != nil {
+		return fmt.Errorf("memdb: delete distribution %q: %w", d.ID, err)
+	}
+	for _, table := range []string{tableBehaviors, tableOrigins, tableOriginGroups} {
+		if _, err := txn.DeleteAll(table, indexDistribution, d.ID); err != nil {
+			return fmt.Errorf("memdb: delete %s of %q: %w", table, d.ID, err)
+		}
+	}
+	return nil
+}
+
+// computeVersion hashes every distribution's hash in id order: the same
+// config always gives the same version, and the source does not enter it.
+func (t *Table) computeVersion() string {
+	h := sha256.New()
+	for _, id := range sortedKeys(t.dists) {
+		fmt.Fprintf(h, "d\x00%s\x00%s\x00", id, t.dists[id].Hash)
+	}
+	for _, id := range sortedKeys(t.streaming) {
+		fmt.Fprintf(h, "s\x00%s\x00%s\x00", id, t.streaming[id].Hash)
+	}
+	for _, id := range sortedKeys(t.keyGroups) {
+		fmt.Fprintf(h, "k\x00%s\x00%s\x00", id, hashJSON(t.keyGroups[id].Spec))
+	}
+	fmt.Fprintf(h, "t\x00%s", hashJSON(t.config.Tests))
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+func hashJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("table: marshal %T: %v", v, err)) // schema types always marshal
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
