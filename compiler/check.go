@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"cuelang.org/go/cue"
@@ -72,9 +73,22 @@ func (c *Compiler) check(cfg *schema.Config, origin map[string]*unit) Errors {
 	}
 
 	aliasOwner := map[string]string{}
+	local := make(map[*schema.Distribution][]issue, len(cfg.Distributions))
 	for _, id := range sortedKeys(cfg.Distributions) {
-		k.distribution(id, cfg.Distributions[id], cfg, aliasOwner)
+		d := cfg.Distributions[id]
+		// Checks of a distribution alone are cached by its decoded value,
+		// which stays the same pointer while its unit is unchanged.
+		issues, ok := c.localIssues[d]
+		if !ok {
+			lk := &checker{dir: c.dir}
+			lk.distribution(id, d)
+			issues = lk.issues
+		}
+		local[d] = issues
+		k.issues = append(k.issues, issues...)
+		k.distributionRefs(id, d, cfg, aliasOwner)
 	}
+	c.localIssues = local
 	rtmpAliasOwner := map[string]string{}
 	for _, id := range sortedKeys(cfg.StreamingDistributions) {
 		sd := cfg.StreamingDistributions[id]
@@ -95,26 +109,19 @@ func (c *Compiler) check(cfg *schema.Config, origin map[string]*unit) Errors {
 	return c.locate(k.issues, origin)
 }
 
-func (k *checker) distribution(id string, d *schema.Distribution, cfg *schema.Config, aliasOwner map[string]string) {
+// distributionRefs checks what a distribution shares with the rest of the
+// config (aliases, key groups, streaming distributions) and the node's files.
+func (k *checker) distributionRefs(id string, d *schema.Distribution, cfg *schema.Config, aliasOwner map[string]string) {
 	key := "distributions." + id
-	base := sel("distributions", id)
+	base := []cue.Selector{cue.Str("distributions"), cue.Str(id)}
 	at := func(parts ...any) []cue.Selector { return append(slices.Clone(base), sel(parts...)...) }
-	where := fmt.Sprintf("distribution %q", id)
+	where := strconv.Quote(id)
+	where = "distribution " + where
 
 	k.aliases(key, base, "distribution", id, d.Aliases, aliasOwner)
-
-	origins := map[string]*schema.Origin{}
 	for i := range d.Origins {
 		o := &d.Origins[i]
-		if _, dup := origins[o.ID]; dup {
-			k.add(key, at("origins", i, "id"), "%s: origins[%d]: duplicate origin id %q", where, i, o.ID)
-		}
-		origins[o.ID] = o
 		switch {
-		case o.S3OriginConfig != nil:
-			if _, err := table.ParseS3Location(o.DomainName, *o.S3OriginConfig); err != nil {
-				k.add(key, at("origins", i, "domainName"), "%s: origin %q: %v", where, o.ID, err)
-			}
 		case o.LocalOriginConfig != nil:
 			p := filepath.Join(k.dir, filepath.FromSlash(o.LocalOriginConfig.Path))
 			if fi, err := os.Stat(p); err != nil {
@@ -130,6 +137,40 @@ func (k *checker) distribution(id string, d *schema.Distribution, cfg *schema.Co
 				k.add(key, at("origins", i, "liveOriginConfig", "streamingDistribution"), "%s: origin %q: unknown streaming distribution %q", where, o.ID, sid)
 			case sd.Live == nil || !sd.Live.Enabled:
 				k.add(key, at("origins", i, "liveOriginConfig", "streamingDistribution"), "%s: origin %q: streaming distribution %q does not have live enabled", where, o.ID, sid)
+			}
+		}
+	}
+	for i := range d.CacheBehaviors {
+		if b := &d.CacheBehaviors[i]; len(b.TrustedKeyGroups) > 0 {
+			k.keyGroupRefs(key, at("cacheBehaviors", i, "trustedKeyGroups"), fmt.Sprintf("%s: cacheBehaviors[%d] (%q)", where, i, b.PathPattern), b.TrustedKeyGroups, cfg)
+		}
+	}
+	if len(d.DefaultCacheBehavior.TrustedKeyGroups) > 0 {
+		k.keyGroupRefs(key, at("defaultCacheBehavior", "trustedKeyGroups"), where+": defaultCacheBehavior", d.DefaultCacheBehavior.TrustedKeyGroups, cfg)
+	}
+}
+
+// distribution checks a distribution on its own.
+func (k *checker) distribution(id string, d *schema.Distribution) {
+	key := "distributions." + id
+	base := sel("distributions", id)
+	at := func(parts ...any) []cue.Selector { return append(slices.Clone(base), sel(parts...)...) }
+	where := fmt.Sprintf("distribution %q", id)
+
+	origins := map[string]*schema.Origin{}
+	for i := range d.Origins {
+		o := &d.Origins[i]
+		if _, dup := origins[o.ID]; dup {
+			k.add(key, at("origins", i, "id"), "%s: origins[%d]: duplicate origin id %q", where, i, o.ID)
+		}
+		origins[o.ID] = o
+		if n := originKinds(o); n != 1 {
+			k.add(key, at("origins", i, "id"), "%s: origin %q: an origin needs exactly one of customOriginConfig, s3OriginConfig, localOriginConfig or liveOriginConfig (found %d)", where, o.ID, n)
+		}
+		switch {
+		case o.S3OriginConfig != nil:
+			if _, err := table.ParseS3Location(o.DomainName, *o.S3OriginConfig); err != nil {
+				k.add(key, at("origins", i, "domainName"), "%s: origin %q: %v", where, o.ID, err)
 			}
 		}
 	}
@@ -163,9 +204,9 @@ func (k *checker) distribution(id string, d *schema.Distribution, cfg *schema.Co
 		} else {
 			patterns[p.String()] = i
 		}
-		k.behavior(key, at("cacheBehaviors", i), bw, b, origins, groups, cfg)
+		k.behavior(key, at("cacheBehaviors", i), bw, b, origins, groups)
 	}
-	k.behavior(key, at("defaultCacheBehavior"), where+": defaultCacheBehavior", &d.DefaultCacheBehavior, origins, groups, cfg)
+	k.behavior(key, at("defaultCacheBehavior"), where+": defaultCacheBehavior", &d.DefaultCacheBehavior, origins, groups)
 
 	codes := map[int]bool{}
 	for i, e := range d.CustomErrorResponses {
@@ -177,7 +218,7 @@ func (k *checker) distribution(id string, d *schema.Distribution, cfg *schema.Co
 	k.logging(key, at("logging"), where, d.Logging)
 }
 
-func (k *checker) behavior(key string, at []cue.Selector, where string, b *schema.CacheBehavior, origins map[string]*schema.Origin, groups map[string]bool, cfg *schema.Config) {
+func (k *checker) behavior(key string, at []cue.Selector, where string, b *schema.CacheBehavior, origins map[string]*schema.Origin, groups map[string]bool) {
 	field := func(parts ...any) []cue.Selector { return append(slices.Clone(at), sel(parts...)...) }
 	if origins[b.TargetOriginID] == nil && !groups[b.TargetOriginID] {
 		k.add(key, field("targetOriginId"), "%s: unknown origin %q", where, b.TargetOriginID)
@@ -203,7 +244,6 @@ func (k *checker) behavior(key string, at []cue.Selector, where string, b *schem
 	if slices.Contains(fv.Headers, "*") && len(fv.Headers) > 1 {
 		k.add(key, field("forwardedValues", "headers"), `%s: headers ["*"] forwards every header; list no others`, where)
 	}
-	k.keyGroupRefs(key, field("trustedKeyGroups"), where, b.TrustedKeyGroups, cfg)
 }
 
 func (k *checker) keyGroupRefs(key string, at []cue.Selector, where string, refs []string, cfg *schema.Config) {
@@ -297,4 +337,14 @@ func (c *Compiler) locate(issues []issue, origin map[string]*unit) Errors {
 		errs = append(errs, c.posError(userPos(v, is.path), is.msg))
 	}
 	return errs
+}
+
+func originKinds(o *schema.Origin) int {
+	n := 0
+	for _, set := range []bool{o.CustomOriginConfig != nil, o.S3OriginConfig != nil, o.LocalOriginConfig != nil, o.LiveOriginConfig != nil} {
+		if set {
+			n++
+		}
+	}
+	return n
 }

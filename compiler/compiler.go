@@ -28,6 +28,8 @@ type Compiler struct {
 	schemaHash [32]byte
 	// prev is the last table built, reused for unchanged distributions.
 	prev *table.Table
+	// localIssues caches the single-distribution checks by decoded value.
+	localIssues map[*schema.Distribution][]issue
 
 	mu sync.Mutex
 }

@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -90,7 +91,12 @@ func (c *Compiler) cueErrorsIn(err error, v cue.Value) Errors {
 			continue
 		}
 		if p := e.Path(); len(p) > 0 {
-			msg = formatPath(p) + ": " + msg
+			if p[0] == "#Config" { // the definition the unit was unified with
+				p = p[1:]
+			}
+			if len(p) > 0 {
+				msg = formatPath(p) + ": " + msg
+			}
 		}
 		positions := append([]token.Pos{e.Position()}, e.InputPositions()...)
 		var best token.Pos
@@ -107,11 +113,49 @@ func (c *Compiler) cueErrorsIn(err error, v cue.Value) Errors {
 			}
 		}
 		if (!best.IsValid() || isSchemaFile(best.Filename())) && v.Exists() {
-			if p := userPos(v, cue.ParsePath(quotePath(e.Path()))); p.IsValid() {
+			path := e.Path()
+			if len(path) > 0 && path[0] == "#Config" {
+				path = path[1:]
+			}
+			if p := userPos(v, cue.ParsePath(quotePath(path))); p.IsValid() {
 				best = p
 			}
 		}
 		out = append(out, c.posError(best, msg))
+	}
+	return mergeEnumErrors(out)
+}
+
+// conflictRE matches CUE's message for a value outside one disjunct.
+var conflictRE = regexp.MustCompile(`^(.*): conflicting values (.+) and (.+)$`)
+
+// mergeEnumErrors folds CUE's one-error-per-disjunct report of a value that
+// is not one of an enum's values into one line:
+// `viewerProtocolPolicy: "redirect" is not one of "allow-all", "https-only"`.
+func mergeEnumErrors(in Errors) Errors {
+	var out Errors
+	for i := 0; i < len(in); {
+		m := conflictRE.FindStringSubmatch(in[i].Msg)
+		j := i + 1
+		if m != nil {
+			allowed := []string{m[2]}
+			for ; j < len(in); j++ {
+				n := conflictRE.FindStringSubmatch(in[j].Msg)
+				if n == nil || n[1] != m[1] || n[3] != m[3] || in[j].File != in[i].File || in[j].Line != in[i].Line || in[j].Col != in[i].Col {
+					break
+				}
+				allowed = append(allowed, n[2])
+			}
+			if j-i > 1 {
+				e := in[i]
+				e.Msg = fmt.Sprintf("%s: %s is not one of %s", m[1], m[3], strings.Join(allowed, ", "))
+				out = append(out, e)
+				i = j
+				continue
+			}
+		}
+		out = append(out, in[i])
+		i++
 	}
 	return out
 }

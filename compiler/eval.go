@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"strconv"
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/ast"
@@ -25,9 +26,9 @@ var embeddedPackages = map[string]fs.FS{
 	policies.ImportPath: policies.Files,
 }
 
-// schemaImportName is the name under which the compiler imports the schema
-// into every file, so that a file need not import it itself.
-const schemaImportName = "__openfront_schema"
+// schemaUseField is the hidden field that takes the place of a file's
+// schema.#Config embedding.
+const schemaUseField = "_openfrontSchemaConfig"
 
 // schemaFilePrefix names embedded files in positions: openfront.dev/schema/origin.cue.
 func isSchemaFile(name string) bool {
@@ -47,6 +48,7 @@ type evaluator struct {
 	pkgs map[string]*build.Instance
 	uses int
 	c    *Compiler
+	def  cue.Value // #Config, built once per context
 }
 
 // maxUsesPerContext bounds how many units one CUE context evaluates: a
@@ -62,6 +64,7 @@ func (c *Compiler) newEvaluator() *evaluator {
 func (e *evaluator) reset() {
 	e.ctx = cuecontext.New()
 	e.pkgs = map[string]*build.Instance{}
+	e.def = cue.Value{}
 	e.uses = 0
 	e.bctx = build.NewContext(build.Loader(e.load))
 }
@@ -113,6 +116,23 @@ func isStdlib(p string) bool {
 	return true
 }
 
+// configDef is the schema's #Config, built once per context.
+func (e *evaluator) configDef() (cue.Value, error) {
+	if e.def.Exists() {
+		return e.def, nil
+	}
+	inst := e.load(token.NoPos, schema.ImportPath)
+	if inst.Err != nil {
+		return cue.Value{}, inst.Err
+	}
+	v := e.ctx.BuildInstance(inst)
+	if err := v.Err(); err != nil {
+		return cue.Value{}, fmt.Errorf("embedded schema: %w", err)
+	}
+	e.def = v.LookupPath(cue.MakePath(cue.Def("#Config")))
+	return e.def, nil
+}
+
 // unitResult is what evaluating a unit yields; it is cached by unit key.
 type unitResult struct {
 	config *schema.Config
@@ -160,7 +180,7 @@ func (e *evaluator) build(u *unit) (cue.Value, Errors) {
 			}
 			pkg = name
 		}
-		injectSchema(f)
+		stripSchemaEmbed(f)
 		if err := inst.AddSyntax(f); err != nil {
 			errs = append(errs, e.c.cueErrors(err)...)
 		}
@@ -170,33 +190,40 @@ func (e *evaluator) build(u *unit) (cue.Value, Errors) {
 	}
 	inst.PkgName = pkg
 	v := e.ctx.BuildInstance(inst)
+	// The unit is unified with #Config as a whole: embedding #Config in a
+	// file would not close it (CUE allows fields declared beside an
+	// embedding, so a misspelt field would pass), and a file need not
+	// import the schema at all.
+	if def, err := e.configDef(); err != nil {
+		return v, Errors{{Msg: err.Error()}}
+	} else {
+		v = def.Unify(v)
+	}
 	if err := v.Validate(cue.Concrete(true)); err != nil {
 		return v, e.c.cueErrorsIn(err, v)
 	}
 	return v, nil
 }
 
-// injectSchema makes the file embed schema.#Config, so a config need not
-// import the schema and every file is checked against it.
-func injectSchema(f *ast.File) {
-	spec := ast.NewImport(ast.NewIdent(schemaImportName), schema.ImportPath)
-	decl := &ast.ImportDecl{Specs: []*ast.ImportSpec{spec}}
-	embed := &ast.EmbedDecl{Expr: ast.NewSel(ast.NewIdent(schemaImportName), "#Config")}
-	// Imports must follow the package clause and precede other declarations.
-	i := 0
-	for i < len(f.Decls) {
-		switch f.Decls[i].(type) {
-		case *ast.Package, *ast.CommentGroup, *ast.Attribute:
-			i++
-			continue
+// stripSchemaEmbed replaces a file's embedding of schema.#Config by a
+// hidden field: the unit is unified with #Config once, as a whole, and the
+// import stays used.
+func stripSchemaEmbed(f *ast.File) {
+	imports := map[string]string{}
+	for spec := range f.ImportSpecs() {
+		path, _ := strconv.Unquote(spec.Path.Value)
+		name := ast.ParseImportPath(path).Qualifier
+		if spec.Name != nil {
+			name = spec.Name.Name
 		}
-		break
+		imports[name] = path
 	}
-	decls := append([]ast.Decl{}, f.Decls[:i]...)
-	decls = append(decls, decl)
-	decls = append(decls, f.Decls[i:]...)
-	decls = append(decls, embed)
-	f.Decls = decls
+	info := fileInfo{imports: imports}
+	for i, d := range f.Decls {
+		if e, ok := d.(*ast.EmbedDecl); ok && info.isSchemaConfig(e.Expr) {
+			f.Decls[i] = &ast.Field{Label: ast.NewIdent(schemaUseField), Value: e.Expr}
+		}
+	}
 }
 
 func errorf(pos token.Pos, format string, args ...any) cueerrors.Error {

@@ -1,0 +1,983 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"openfront.dev/compiler/table"
+	"openfront.dev/schema"
+)
+
+func init() {
+	register("route", command{
+		summary: "explain how the edge serves a request: distribution, behavior, origin, cache key, access rules",
+		usage:   routeUsage,
+		run:     runRoute,
+	})
+}
+
+const routeUsage = "route DIR URL [-H 'Name: value']... [-X METHOD] [--json]"
+
+func runRoute(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("route", routeUsage, stderr)
+	var headers multiFlag
+	fs.Var(&headers, "H", "request header `'Name: value'` (repeatable); Host chooses the distribution")
+	method := fs.String("X", "GET", "request `METHOD`")
+	asJSON := fs.Bool("json", false, "print the explanation as JSON")
+	pos, err := parseFlags(fs, args)
+	if err != nil || len(pos) != 2 {
+		fs.Usage()
+		return exitUsage
+	}
+	req, err := NewRouteRequest(*method, pos[1], headers)
+	if err != nil {
+		fmt.Fprintf(stderr, "openfront route: %v\n", err)
+		return exitUsage
+	}
+	// A config that does not compile is a usage error here: exit 1 means
+	// the edge refuses the request.
+	res, _ := compileDir(pos[0], stderr)
+	if res == nil {
+		return exitUsage
+	}
+	e := ExplainRoute(res.Table, req)
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetEscapeHTML(false) // URLs keep their "&"
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(e); err != nil {
+			fmt.Fprintf(stderr, "openfront route: %v\n", err)
+			return exitUsage
+		}
+	} else {
+		printRoute(stdout, e)
+	}
+	if e.Decision.Action == ActionRefuse {
+		return exitFail
+	}
+	return exitOK
+}
+
+// RouteRequest is the request to explain.
+type RouteRequest struct {
+	Method string
+	URL    *url.URL
+	Header http.Header
+}
+
+// NewRouteRequest parses the command line's method, URL and "Name: value" headers.
+func NewRouteRequest(method, rawURL string, headers []string) (RouteRequest, error) {
+	r := RouteRequest{Method: strings.ToUpper(method), Header: http.Header{}}
+	if r.Method == "" {
+		return r, fmt.Errorf("empty method")
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return r, fmt.Errorf("url: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return r, fmt.Errorf("url %q: scheme must be http or https", rawURL)
+	}
+	r.URL = u
+	for _, h := range headers {
+		name, value, ok := strings.Cut(h, ":")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" || strings.ContainsAny(name, " \t") {
+			return r, fmt.Errorf("header %q: want 'Name: value'", h)
+		}
+		r.Header.Add(name, strings.TrimSpace(value))
+	}
+	if r.host() == "" {
+		return r, fmt.Errorf("url %q has no host and no Host header is given", rawURL)
+	}
+	return r, nil
+}
+
+// host is the Host header if given, else the URL's host (with any port).
+func (r RouteRequest) host() string {
+	if h := r.Header.Get("Host"); h != "" {
+		return h
+	}
+	return r.URL.Host
+}
+
+// Decision actions.
+const (
+	ActionServe    = "serve"
+	ActionRedirect = "redirect"
+	ActionRefuse   = "refuse"
+)
+
+// RouteExplanation says how the edge would serve one request. Sections after
+// the distribution are nil when the request never reaches them (unknown host,
+// disabled distribution).
+type RouteExplanation struct {
+	Request      RouteRequestInfo   `json:"request"`
+	Decision     RouteDecision      `json:"decision"`
+	Distribution *RouteDistribution `json:"distribution,omitempty"`
+	Behavior     *RouteBehavior     `json:"behavior,omitempty"`
+	Viewer       *RouteViewer       `json:"viewerProtocol,omitempty"`
+	Methods      *RouteMethods      `json:"methods,omitempty"`
+	Target       *RouteTarget       `json:"target,omitempty"`
+	CacheKey     *RouteCacheKey     `json:"cacheKey,omitempty"`
+	TTL          *RouteTTL          `json:"ttl,omitempty"`
+	Signature    *RouteSignature    `json:"signature,omitempty"`
+	Geo          *RouteGeo          `json:"geoRestriction,omitempty"`
+	Logging      *RouteLogging      `json:"logging,omitempty"`
+	RootObject   *RouteRootObject   `json:"defaultRootObject,omitempty"`
+}
+
+// RouteRequestInfo echoes the request.
+type RouteRequestInfo struct {
+	Method string `json:"method"`
+	URL    string `json:"url"`
+	Host   string `json:"host"`
+	// HostFrom is "url" or "header" (a -H Host).
+	HostFrom string `json:"hostFrom"`
+	Path     string `json:"path"`
+}
+
+// RouteDecision is the outcome: the first refusal on the request path wins.
+type RouteDecision struct {
+	Action   string `json:"action"`
+	Status   int    `json:"status,omitempty"`
+	Location string `json:"location,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+// RouteDistribution is the distribution chosen by host.
+type RouteDistribution struct {
+	ID       string `json:"id"`
+	Alias    string `json:"alias"`
+	Wildcard bool   `json:"wildcard"`
+	Enabled  bool   `json:"enabled"`
+	Comment  string `json:"comment,omitempty"`
+}
+
+// RouteBehavior is the behavior chosen by path, with the ones tried before it.
+type RouteBehavior struct {
+	Name string `json:"name"`
+	// Index is the position in cacheBehaviors, -1 for the default.
+	Index          int             `json:"index"`
+	TargetOriginID string          `json:"targetOriginId"`
+	Tried          []RouteTryEntry `json:"tried"`
+}
+
+// RouteTryEntry is one cacheBehaviors entry that did not match.
+type RouteTryEntry struct {
+	Index       int    `json:"index"`
+	PathPattern string `json:"pathPattern"`
+	Why         string `json:"why"`
+}
+
+// RouteViewer is the viewer protocol policy's verdict for the URL's scheme.
+type RouteViewer struct {
+	Policy   string `json:"policy"`
+	Scheme   string `json:"scheme"`
+	Action   string `json:"action"` // serve, redirect or refuse
+	Location string `json:"location,omitempty"`
+}
+
+// RouteMethods is the behavior's method sets and this request's method.
+type RouteMethods struct {
+	Method  string   `json:"method"`
+	Allowed bool     `json:"allowed"`
+	Cached  bool     `json:"cached"`
+	Allow   []string `json:"allowedMethods"`
+	Cache   []string `json:"cachedMethods"`
+}
+
+// RouteTarget is the behavior's origin or origin group.
+type RouteTarget struct {
+	Kind   string       `json:"kind"` // "origin" or "originGroup"
+	ID     string       `json:"id"`
+	Origin *RouteOrigin `json:"origin,omitempty"`
+	Group  *RouteGroup  `json:"group,omitempty"`
+}
+
+// RouteGroup is a failover pair.
+type RouteGroup struct {
+	Primary     RouteOrigin `json:"primary"`
+	Secondary   RouteOrigin `json:"secondary"`
+	StatusCodes []int       `json:"failoverStatusCodes"`
+	// Eligible says whether this method fails over: CloudFront fails over
+	// GET, HEAD and OPTIONS only.
+	Eligible bool `json:"failoverEligible"`
+}
+
+// RouteOrigin is one origin and where this request goes there.
+type RouteOrigin struct {
+	ID         string `json:"id"`
+	Kind       string `json:"kind"` // custom, s3, local, live
+	DomainName string `json:"domainName,omitempty"`
+	OriginPath string `json:"originPath,omitempty"`
+	// Custom origins.
+	ProtocolPolicy string `json:"originProtocolPolicy,omitempty"`
+	Scheme         string `json:"scheme,omitempty"`
+	HostPort       string `json:"hostPort,omitempty"`
+	// S3 origins.
+	S3 *RouteS3 `json:"s3,omitempty"`
+	// Local origins: the directory as configured and as this node reads it.
+	LocalPath string `json:"localPath,omitempty"`
+	Directory string `json:"directory,omitempty"`
+	// Live origins.
+	StreamingDistribution string `json:"streamingDistribution,omitempty"`
+	// Request is the origin request: a URL, a file or a live stream path.
+	Request       string       `json:"request"`
+	CustomHeaders []RouteValue `json:"customHeaders,omitempty"`
+}
+
+// RouteS3 is an S3 origin's location (table.S3Location).
+type RouteS3 struct {
+	Bucket             string `json:"bucket"`
+	Region             string `json:"region"`
+	Endpoint           string `json:"endpoint"`
+	Addressing         string `json:"addressing"` // path-style or virtual-hosted
+	Signed             bool   `json:"signed"`
+	CredentialsProfile string `json:"credentialsProfile,omitempty"`
+}
+
+// RouteValue is a name and a value: a header, cookie or query parameter.
+type RouteValue struct {
+	Name    string `json:"name"`
+	Value   string `json:"value"`
+	Present bool   `json:"present"`
+}
+
+// RouteCacheKey is what selects a stored response.
+type RouteCacheKey struct {
+	// Cached is false when the response is never stored (the method is not
+	// cached, or every header is forwarded).
+	Cached       bool           `json:"cached"`
+	NotCached    string         `json:"notCachedReason,omitempty"`
+	Distribution string         `json:"distribution"`
+	Path         string         `json:"path"`
+	Query        RouteQueryKey  `json:"queryString"`
+	Cookies      RouteCookieKey `json:"cookies"`
+	Headers      RouteHeaderKey `json:"headers"`
+	// OriginRequestPolicy forwards more than the key holds; Vary decides.
+	OriginRequestPolicy *RouteORP `json:"originRequestPolicy,omitempty"`
+}
+
+// RouteQueryKey is the query string part of the key.
+type RouteQueryKey struct {
+	Mode  string       `json:"mode"` // none, all, whitelist
+	Names []string     `json:"names,omitempty"`
+	Key   []RouteValue `json:"key"`
+	// Ignored are parameters of the URL left out of the key.
+	Ignored []string `json:"notInKey,omitempty"`
+}
+
+// RouteCookieKey is the cookie part of the key.
+type RouteCookieKey struct {
+	Forward          string       `json:"forward"`
+	WhitelistedNames []string     `json:"whitelistedNames,omitempty"`
+	Key              []RouteValue `json:"key"`
+	Ignored          []string     `json:"notInKey,omitempty"`
+}
+
+// RouteHeaderKey is the header part of the key.
+type RouteHeaderKey struct {
+	All  bool         `json:"all"`
+	Key  []RouteValue `json:"key"`
+	Note string       `json:"note,omitempty"`
+}
+
+// RouteORP is a managed origin request policy.
+type RouteORP struct {
+	Name     string `json:"name"`
+	Forwards string `json:"forwards"`
+}
+
+// RouteTTL is the behavior's TTLs in seconds.
+type RouteTTL struct {
+	Min     int64 `json:"minTTL"`
+	Default int64 `json:"defaultTTL"`
+	Max     int64 `json:"maxTTL"`
+}
+
+// RouteSignature is the behavior's signed URL or cookie requirement.
+type RouteSignature struct {
+	Required         bool            `json:"required"`
+	TrustedKeyGroups []RouteKeyGroup `json:"trustedKeyGroups,omitempty"`
+	// URLParams and Cookies are the signature parts the request carries.
+	URLParams []string `json:"urlParams,omitempty"`
+	Cookies   []string `json:"cookies,omitempty"`
+	KeyPairID string   `json:"keyPairId,omitempty"`
+	// Status is "not required", "missing", "incomplete", "unknown key" or
+	// "present" (checked by the edge, not here).
+	Status string `json:"status"`
+}
+
+// RouteKeyGroup is a trusted key group and its key ids.
+type RouteKeyGroup struct {
+	ID     string   `json:"id"`
+	KeyIDs []string `json:"keyIds"`
+}
+
+// RouteGeo is the distribution's geo restriction.
+type RouteGeo struct {
+	RestrictionType string   `json:"restrictionType"`
+	Items           []string `json:"items,omitempty"`
+}
+
+// RouteLogging is the distribution's access logging.
+type RouteLogging struct {
+	Enabled        bool   `json:"enabled"`
+	IncludeCookies bool   `json:"includeCookies,omitempty"`
+	Bucket         string `json:"bucket,omitempty"`
+	Prefix         string `json:"prefix,omitempty"`
+}
+
+// RouteRootObject is the distribution's defaultRootObject.
+type RouteRootObject struct {
+	Object  string `json:"object"`
+	Applied bool   `json:"applied"`
+}
+
+// Signed URL query parameters and signed cookies (CloudFront's names).
+var (
+	signatureParams  = []string{"Expires", "Policy", "Signature", "Key-Pair-Id"}
+	signatureCookies = []string{"CloudFront-Expires", "CloudFront-Policy", "CloudFront-Signature", "CloudFront-Key-Pair-Id"}
+)
+
+// managedPolicies says what each managed origin request policy forwards and
+// whether that includes every query string.
+var managedPolicies = map[string]struct {
+	forwards string
+	allQuery bool
+}{
+	"AllViewer":                             {"all viewer headers, cookies and query strings", true},
+	"AllViewerExceptHostHeader":             {"all viewer headers except Host, all cookies and query strings", true},
+	"AllViewerAndCloudFrontHeaders-2022-06": {"all viewer headers and CloudFront headers, all cookies and query strings", true},
+	"CORS-S3Origin":                         {"headers Origin, Access-Control-Request-Headers, Access-Control-Request-Method", false},
+	"CORS-CustomOrigin":                     {"header Origin", false},
+	"UserAgentRefererHeaders":               {"headers User-Agent, Referer", false},
+}
+
+// ExplainRoute explains how the edge serves r from t, following the request
+// path: host, distribution, behavior, viewer protocol, methods, signature,
+// then the cache key and the origin.
+func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
+	path := r.URL.EscapedPath()
+	if path == "" {
+		path = "/"
+	}
+	host := r.host()
+	e := &RouteExplanation{
+		Request:  RouteRequestInfo{Method: r.Method, URL: r.URL.String(), Host: host, HostFrom: "url", Path: path},
+		Decision: RouteDecision{Action: ActionServe},
+	}
+	if r.Header.Get("Host") != "" {
+		e.Request.HostFrom = "header"
+	}
+	d, m := t.ExplainHost(host)
+	if d == nil {
+		e.Decision = refuse(fmt.Sprintf("no distribution has an alias matching %q", hostname(host)))
+		if sd := t.StreamingDistributionForHost(host); sd != nil {
+			e.Decision.Reason += fmt.Sprintf(" (streaming distribution %q does: use rtmp://)", sd.ID)
+		}
+		return e
+	}
+	spec := d.Spec
+	e.Distribution = &RouteDistribution{ID: d.ID, Alias: m.Alias, Wildcard: m.Wildcard, Enabled: spec.Enabled, Comment: spec.Comment}
+	if !spec.Enabled {
+		e.Decision = refuse(fmt.Sprintf("distribution %q is disabled", d.ID))
+		return e
+	}
+
+	b := d.Behavior(path)
+	e.Behavior = &RouteBehavior{Name: b.Name(), Index: b.Index, TargetOriginID: b.TargetID(), Tried: []RouteTryEntry{}}
+	for _, tried := range d.Behaviors {
+		if tried == b {
+			break
+		}
+		e.Behavior.Tried = append(e.Behavior.Tried, RouteTryEntry{Index: tried.Index, PathPattern: tried.Spec.PathPattern, Why: tried.Pattern.Explain(path)})
+	}
+	bs := b.Spec
+
+	// The object path: defaultRootObject replaces a request for the root.
+	objPath := path
+	e.RootObject = &RouteRootObject{Object: spec.DefaultRootObject}
+	if spec.DefaultRootObject != "" && path == "/" {
+		objPath = "/" + spec.DefaultRootObject
+		e.RootObject.Applied = true
+	}
+
+	e.Viewer = viewerDecision(bs.ViewerProtocolPolicy, r, host)
+	e.Methods = &RouteMethods{Method: r.Method, Allowed: slices.Contains(bs.AllowedMethods, r.Method),
+		Cached: slices.Contains(bs.CachedMethods, r.Method), Allow: bs.AllowedMethods, Cache: bs.CachedMethods}
+	e.Signature = signature(t, bs, r)
+	switch {
+	case e.Viewer.Action == ActionRefuse && bs.ViewerProtocolPolicy == "https-only":
+		e.Decision = refuse("viewerProtocolPolicy https-only refuses http")
+	case e.Viewer.Action == ActionRefuse:
+		e.Decision = refuse(fmt.Sprintf("redirect-to-https redirects GET and HEAD only; %s over http is refused", r.Method))
+	case e.Viewer.Action == ActionRedirect:
+		e.Decision = RouteDecision{Action: ActionRedirect, Status: http.StatusMovedPermanently, Location: e.Viewer.Location, Reason: "viewerProtocolPolicy redirect-to-https"}
+	case !e.Methods.Allowed:
+		e.Decision = refuse(fmt.Sprintf("method %s is not in allowedMethods", r.Method))
+	case e.Signature.Status != "not required" && e.Signature.Status != "present":
+		e.Decision = refuse("signed URL or cookies required: signature " + e.Signature.Status)
+	}
+
+	query := splitQuery(r.URL.RawQuery)
+	e.CacheKey = cacheKey(d.ID, objPath, bs, query, r)
+	orp, hasORP := managedPolicies[bs.OriginRequestPolicy]
+	// The origin gets the key's query, or all of it under a policy that forwards all.
+	fwdQuery := e.CacheKey.Query.Key
+	if hasORP && orp.allQuery {
+		fwdQuery = nil
+		for _, q := range query {
+			if !slices.Contains(signatureParams, q.Name) {
+				fwdQuery = append(fwdQuery, q)
+			}
+		}
+	}
+	o := originRequest{method: r.Method, scheme: r.URL.Scheme, path: objPath, query: joinQuery(fwdQuery), dir: t.Source().Dir}
+	if b.Group != nil {
+		g := b.Group
+		e.Target = &RouteTarget{Kind: "originGroup", ID: g.ID, Group: &RouteGroup{
+			Primary:     o.explain(g.Primary),
+			Secondary:   o.explain(g.Secondary),
+			StatusCodes: g.Spec.FailoverCriteria.StatusCodes,
+			Eligible:    r.Method == "GET" || r.Method == "HEAD" || r.Method == "OPTIONS",
+		}}
+	} else {
+		origin := o.explain(b.Origin)
+		e.Target = &RouteTarget{Kind: "origin", ID: b.Origin.ID, Origin: &origin}
+	}
+	e.TTL = &RouteTTL{Min: bs.MinTTL, Default: bs.DefaultTTL, Max: bs.MaxTTL}
+	geo := spec.Restrictions.GeoRestriction
+	e.Geo = &RouteGeo{RestrictionType: geo.RestrictionType, Items: geo.Items}
+	l := spec.Logging
+	e.Logging = &RouteLogging{Enabled: l.Enabled, IncludeCookies: l.IncludeCookies, Bucket: l.Bucket, Prefix: l.Prefix}
+	return e
+}
+
+func refuse(reason string) RouteDecision {
+	return RouteDecision{Action: ActionRefuse, Status: http.StatusForbidden, Reason: reason}
+}
+
+// hostname drops the port, as the host lookup does.
+func hostname(host string) string { return (&url.URL{Host: host}).Hostname() }
+
+// viewerDecision applies the viewer protocol policy to the URL's scheme.
+// CloudFront redirects only GET and HEAD; other methods over http get 403.
+func viewerDecision(policy string, r RouteRequest, host string) *RouteViewer {
+	v := &RouteViewer{Policy: policy, Scheme: r.URL.Scheme, Action: ActionServe}
+	if r.URL.Scheme == "https" || policy == "allow-all" {
+		return v
+	}
+	if policy == "redirect-to-https" && (r.Method == "GET" || r.Method == "HEAD") {
+		v.Action = ActionRedirect
+		v.Location = "https://" + hostname(host) + r.URL.RequestURI()
+		return v
+	}
+	v.Action = ActionRefuse
+	return v
+}
+
+// signature checks what a private behavior needs: the signed URL's or the
+// signed cookies' parts, with a Key-Pair-Id of a trusted key group. The
+// signature itself and its expiry are checked by the edge.
+func signature(t *table.Table, bs *schema.CacheBehavior, r RouteRequest) *RouteSignature {
+	s := &RouteSignature{Required: len(bs.TrustedKeyGroups) > 0, Status: "not required"}
+	q := r.URL.Query()
+	for _, p := range signatureParams {
+		if q.Has(p) {
+			s.URLParams = append(s.URLParams, p)
+		}
+	}
+	cookies := parseCookies(r.Header.Values("Cookie"))
+	for _, name := range signatureCookies {
+		if _, ok := lookupValue(cookies, name); ok {
+			s.Cookies = append(s.Cookies, name)
+		}
+	}
+	if !s.Required {
+		return s
+	}
+	for _, id := range bs.TrustedKeyGroups {
+		kg := RouteKeyGroup{ID: id, KeyIDs: []string{}}
+		if g := t.KeyGroup(id); g != nil {
+			for _, pk := range g.Spec.PublicKeys {
+				kg.KeyIDs = append(kg.KeyIDs, pk.ID)
+			}
+		}
+		s.TrustedKeyGroups = append(s.TrustedKeyGroups, kg)
+	}
+	// A signed URL takes precedence over signed cookies, as at CloudFront.
+	var parts []string
+	prefix := ""
+	switch {
+	case len(s.URLParams) > 0:
+		parts = s.URLParams
+		s.KeyPairID = q.Get("Key-Pair-Id")
+	case len(s.Cookies) > 0:
+		parts, prefix = s.Cookies, "CloudFront-"
+		s.KeyPairID, _ = lookupValue(cookies, "CloudFront-Key-Pair-Id")
+	default:
+		s.Status = "missing"
+		return s
+	}
+	has := func(p string) bool { return slices.Contains(parts, prefix+p) }
+	var missing []string
+	for _, p := range []string{"Signature", "Key-Pair-Id"} {
+		if !has(p) {
+			missing = append(missing, prefix+p)
+		}
+	}
+	if !has("Expires") && !has("Policy") {
+		missing = append(missing, prefix+"Expires or "+prefix+"Policy")
+	}
+	if len(missing) > 0 {
+		s.Status = "incomplete (no " + strings.Join(missing, ", ") + ")"
+		return s
+	}
+	for _, id := range bs.TrustedKeyGroups {
+		if g := t.KeyGroup(id); g != nil && g.Keys[s.KeyPairID] != nil {
+			s.Status = "present"
+			return s
+		}
+	}
+	s.Status = fmt.Sprintf("has unknown Key-Pair-Id %q", s.KeyPairID)
+	return s
+}
+
+// cacheKey builds the key parts from the behavior's forwarded values.
+func cacheKey(distID, path string, bs *schema.CacheBehavior, query []RouteValue, r RouteRequest) *RouteCacheKey {
+	fv := bs.ForwardedValues
+	k := &RouteCacheKey{Cached: true, Distribution: distID, Path: path}
+	if !slices.Contains(bs.CachedMethods, r.Method) {
+		k.Cached, k.NotCached = false, r.Method+" is not in cachedMethods"
+	}
+
+	// Query string: the signature parameters never enter the key.
+	k.Query = RouteQueryKey{Mode: "none", Key: []RouteValue{}}
+	if fv.QueryString {
+		k.Query.Mode = "all"
+		if len(fv.QueryStringCacheKeys) > 0 {
+			k.Query.Mode, k.Query.Names = "whitelist", fv.QueryStringCacheKeys
+		}
+	}
+	for _, q := range query {
+		in := k.Query.Mode == "all" || k.Query.Mode == "whitelist" && slices.Contains(fv.QueryStringCacheKeys, q.Name)
+		if in && !slices.Contains(signatureParams, q.Name) {
+			k.Query.Key = append(k.Query.Key, q)
+		} else {
+			k.Query.Ignored = append(k.Query.Ignored, q.Name)
+		}
+	}
+
+	// Cookies: whitelisted names may hold CloudFront's * and ? wildcards.
+	cookies := parseCookies(r.Header.Values("Cookie"))
+	k.Cookies = RouteCookieKey{Forward: fv.Cookies.Forward, WhitelistedNames: fv.Cookies.WhitelistedNames, Key: []RouteValue{}}
+	for _, c := range cookies {
+		in := fv.Cookies.Forward == "all" || fv.Cookies.Forward == "whitelist" && cookieWhitelisted(fv.Cookies.WhitelistedNames, c.Name)
+		if in {
+			k.Cookies.Key = append(k.Cookies.Key, c)
+		} else {
+			k.Cookies.Ignored = append(k.Cookies.Ignored, c.Name)
+		}
+	}
+
+	// Headers: each forwarded header's value from the request, or absent.
+	k.Headers = RouteHeaderKey{Key: []RouteValue{}}
+	for _, h := range fv.Headers {
+		if h == "*" {
+			k.Headers.All = true
+			k.Headers.Note = "every header is forwarded"
+			if k.Cached {
+				k.Cached, k.NotCached = false, `forwardedValues.headers is ["*"]`
+			}
+			continue
+		}
+		v := RouteValue{Name: http.CanonicalHeaderKey(h)}
+		if strings.EqualFold(h, "Host") {
+			v.Value, v.Present = r.host(), true
+		} else if vals := r.Header.Values(h); len(vals) > 0 {
+			v.Value, v.Present = strings.Join(vals, ", "), true
+		}
+		k.Headers.Key = append(k.Headers.Key, v)
+	}
+	if p, ok := managedPolicies[bs.OriginRequestPolicy]; ok {
+		k.OriginRequestPolicy = &RouteORP{Name: bs.OriginRequestPolicy, Forwards: p.forwards}
+	}
+	return k
+}
+
+func cookieWhitelisted(names []string, cookie string) bool {
+	for _, n := range names {
+		// Cookie names never hold "/", so the path pattern matcher is
+		// CloudFront's cookie-name wildcard matcher too.
+		if p, err := table.CompilePattern(n); err == nil && p.Match(cookie) {
+			return true
+		}
+	}
+	return false
+}
+
+// splitQuery splits a raw query into parameters in URL order, values kept
+// as sent; names are unescaped for comparison.
+func splitQuery(raw string) []RouteValue {
+	var out []RouteValue
+	for _, part := range strings.Split(raw, "&") {
+		if part == "" {
+			continue
+		}
+		name, value, _ := strings.Cut(part, "=")
+		if n, err := url.QueryUnescape(name); err == nil {
+			name = n
+		}
+		out = append(out, RouteValue{Name: name, Value: value, Present: true})
+	}
+	return out
+}
+
+func joinQuery(q []RouteValue) string {
+	parts := make([]string, len(q))
+	for i, v := range q {
+		parts[i] = url.QueryEscape(v.Name) + "=" + v.Value
+	}
+	return strings.Join(parts, "&")
+}
+
+// parseCookies splits Cookie headers into name=value pairs in order.
+func parseCookies(headers []string) []RouteValue {
+	var out []RouteValue
+	for _, h := range headers {
+		for _, part := range strings.Split(h, ";") {
+			name, value, _ := strings.Cut(strings.TrimSpace(part), "=")
+			if name != "" {
+				out = append(out, RouteValue{Name: name, Value: value, Present: true})
+			}
+		}
+	}
+	return out
+}
+
+func lookupValue(vs []RouteValue, name string) (string, bool) {
+	for _, v := range vs {
+		if v.Name == name {
+			return v.Value, true
+		}
+	}
+	return "", false
+}
+
+// originRequest is what every origin of a target gets: the same method,
+// object path and forwarded query.
+type originRequest struct {
+	method, scheme, path, query string
+	dir                         string // the config directory, for local origins
+}
+
+func (r originRequest) explain(o *table.Origin) RouteOrigin {
+	spec := o.Spec
+	ro := RouteOrigin{ID: o.ID, Kind: string(o.Kind), DomainName: spec.DomainName, OriginPath: spec.OriginPath}
+	for _, h := range spec.CustomHeaders {
+		ro.CustomHeaders = append(ro.CustomHeaders, RouteValue{Name: h.HeaderName, Value: h.HeaderValue, Present: true})
+	}
+	path := spec.OriginPath + r.path
+	withQuery := func(s string) string {
+		if r.query != "" {
+			return s + "?" + r.query
+		}
+		return s
+	}
+	switch o.Kind {
+	case table.OriginCustom:
+		c := spec.CustomOriginConfig
+		ro.ProtocolPolicy = c.OriginProtocolPolicy
+		switch c.OriginProtocolPolicy {
+		case "http-only":
+			ro.Scheme = "http"
+		case "https-only":
+			ro.Scheme = "https"
+		default: // match-viewer
+			ro.Scheme = r.scheme
+		}
+		port := c.HTTPPort
+		if ro.Scheme == "https" {
+			port = c.HTTPSPort
+		}
+		ro.HostPort = spec.DomainName
+		// A domainName with its own port (a test setup) keeps it.
+		if !strings.Contains(spec.DomainName, ":") {
+			ro.HostPort += ":" + strconv.Itoa(port)
+		}
+		ro.Request = withQuery(r.method + " " + ro.Scheme + "://" + ro.HostPort + path)
+	case table.OriginS3:
+		loc := o.S3
+		ro.S3 = &RouteS3{Bucket: loc.Bucket, Region: loc.Region, Endpoint: loc.Endpoint, Addressing: "virtual-hosted",
+			Signed: loc.SignRequests, CredentialsProfile: loc.CredentialsProfile}
+		key := strings.TrimPrefix(path, "/")
+		if loc.PathStyle {
+			ro.S3.Addressing = "path-style"
+			ro.Request = withQuery(r.method + " " + loc.Endpoint + "/" + loc.Bucket + "/" + key)
+		} else {
+			scheme, host, _ := strings.Cut(loc.Endpoint, "://")
+			ro.Request = withQuery(r.method + " " + scheme + "://" + loc.Bucket + "." + host + "/" + key)
+		}
+	case table.OriginLocal:
+		ro.LocalPath = spec.LocalOriginConfig.Path
+		ro.Directory = filepath.Join(r.dir, filepath.FromSlash(ro.LocalPath))
+		file := path
+		if p, err := url.PathUnescape(path); err == nil {
+			file = p
+		}
+		ro.Request = "file " + filepath.ToSlash(ro.Directory) + file
+	case table.OriginLive:
+		ro.StreamingDistribution = spec.LiveOriginConfig.StreamingDistribution
+		ro.Request = "live HLS of streaming distribution " + strconv.Quote(ro.StreamingDistribution) + ", path " + path
+	}
+	return ro
+}
+
+// printRoute writes the explanation as aligned "key  value" lines.
+func printRoute(w io.Writer, e *RouteExplanation) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	line := func(key, format string, args ...any) { fmt.Fprintf(tw, "%s\t%s\n", key, fmt.Sprintf(format, args...)) }
+
+	line("request", "%s %s", e.Request.Method, e.Request.URL)
+	line("host", "%s (from the %s)", e.Request.Host, map[string]string{"url": "URL", "header": "Host header"}[e.Request.HostFrom])
+	dec := e.Decision
+	switch dec.Action {
+	case ActionServe:
+		line("decision", "serve")
+	case ActionRedirect:
+		line("decision", "redirect %d to %s (%s)", dec.Status, dec.Location, dec.Reason)
+	default:
+		line("decision", "refuse %d: %s", dec.Status, dec.Reason)
+	}
+	if d := e.Distribution; d != nil {
+		how := "exact"
+		if d.Wildcard {
+			how = "wildcard"
+		}
+		line("distribution", "%s (alias %s, %s)", d.ID, d.Alias, how)
+		if d.Comment != "" {
+			line("  comment", "%s", d.Comment)
+		}
+		if !d.Enabled {
+			line("  enabled", "no")
+		}
+	}
+	if b := e.Behavior; b != nil {
+		if b.Index < 0 {
+			line("behavior", "default (no pathPattern matched)")
+		} else {
+			line("behavior", "%s (cacheBehaviors[%d])", b.Name, b.Index)
+		}
+		for _, t := range b.Tried {
+			line("  tried", "[%d] %s: %s", t.Index, t.PathPattern, t.Why)
+		}
+		if b.Index >= 0 {
+			line("  matched", "[%d] %s", b.Index, b.Name)
+		}
+	}
+	if v := e.Viewer; v != nil {
+		verdict := map[string]string{ActionServe: "served", ActionRedirect: "301 to " + v.Location, ActionRefuse: "403"}[v.Action]
+		line("viewer", "%s, %s request: %s", v.Policy, v.Scheme, verdict)
+	}
+	if m := e.Methods; m != nil {
+		verdict := "allowed"
+		if !m.Allowed {
+			verdict = "not allowed (403)"
+		}
+		line("methods", "%s %s", m.Method, verdict)
+		line("  allowed", "%s", strings.Join(m.Allow, ", "))
+		line("  cached", "%s", strings.Join(m.Cache, ", "))
+	}
+	if t := e.Target; t != nil {
+		if t.Origin != nil {
+			printOrigin(line, "origin", *t.Origin)
+		} else {
+			g := t.Group
+			line("origin group", "%s (primary %s, secondary %s)", t.ID, g.Primary.ID, g.Secondary.ID)
+			codes := make([]string, len(g.StatusCodes))
+			for i, c := range g.StatusCodes {
+				codes[i] = strconv.Itoa(c)
+			}
+			eligible := "fails over"
+			if !g.Eligible {
+				eligible = "does not fail over (GET, HEAD and OPTIONS only)"
+			}
+			line("  failover", "on %s from the primary; %s %s", strings.Join(codes, ", "), e.Request.Method, eligible)
+			printOrigin(line, "primary", g.Primary)
+			printOrigin(line, "secondary", g.Secondary)
+		}
+	}
+	if k := e.CacheKey; k != nil {
+		cached := ""
+		if !k.Cached {
+			cached = " (not cached: " + k.NotCached + ")"
+		}
+		line("cache key", "distribution %s, path %s%s", k.Distribution, k.Path, cached)
+		line("  query", "%s", queryText(k.Query))
+		line("  cookies", "%s", cookieText(k.Cookies))
+		line("  headers", "%s", headerText(k.Headers))
+		if p := k.OriginRequestPolicy; p != nil {
+			line("  policy", "originRequestPolicy %s forwards %s to the origin, outside the key; the origin's Vary selects among stored responses", p.Name, p.Forwards)
+		}
+	}
+	if t := e.TTL; t != nil {
+		line("ttl", "min %d, default %d, max %d", t.Min, t.Default, t.Max)
+	}
+	if s := e.Signature; s != nil {
+		if !s.Required {
+			line("signature", "not required")
+		} else {
+			var groups []string
+			for _, g := range s.TrustedKeyGroups {
+				groups = append(groups, fmt.Sprintf("%s [%s]", g.ID, strings.Join(g.KeyIDs, ", ")))
+			}
+			line("signature", "required: %s", s.Status)
+			line("  key groups", "%s", strings.Join(groups, "; "))
+		}
+		if len(s.URLParams) > 0 {
+			line("  url params", "%s (not in the cache key)", strings.Join(s.URLParams, ", "))
+		}
+		if len(s.Cookies) > 0 {
+			line("  cookies", "%s", strings.Join(s.Cookies, ", "))
+		}
+		if s.Status == "present" {
+			line("  checked", "Key-Pair-Id %s is trusted; signature and expiry are checked by the edge", s.KeyPairID)
+		}
+	}
+	if g := e.Geo; g != nil {
+		switch g.RestrictionType {
+		case "none":
+			line("geo", "none")
+		case "whitelist":
+			line("geo", "whitelist %s (viewers elsewhere get 403)", strings.Join(g.Items, ", "))
+		default:
+			line("geo", "blacklist %s (viewers there get 403)", strings.Join(g.Items, ", "))
+		}
+	}
+	if l := e.Logging; l != nil {
+		if !l.Enabled {
+			line("logging", "off")
+		} else {
+			s := "on, prefix " + strconv.Quote(l.Prefix)
+			if l.Bucket != "" {
+				s += ", bucket " + l.Bucket
+			}
+			if l.IncludeCookies {
+				s += ", with cookies"
+			}
+			line("logging", "%s", s)
+		}
+	}
+	if r := e.RootObject; r != nil {
+		switch {
+		case r.Object == "":
+			line("root object", "none")
+		case r.Applied:
+			line("root object", "%s (applied: / is served as /%s)", r.Object, r.Object)
+		default:
+			line("root object", "%s (not applied: path is not /)", r.Object)
+		}
+	}
+	tw.Flush()
+}
+
+func printOrigin(line func(key, format string, args ...any), key string, o RouteOrigin) {
+	line(key, "%s (%s)", o.ID, o.Kind)
+	switch o.Kind {
+	case string(table.OriginCustom):
+		line("  protocol", "%s (originProtocolPolicy %s)", o.Scheme, o.ProtocolPolicy)
+		line("  host", "%s", o.HostPort)
+	case string(table.OriginS3):
+		s := o.S3
+		line("  bucket", "%s in %s, %s", s.Bucket, s.Region, s.Addressing)
+		line("  endpoint", "%s", s.Endpoint)
+		signed := "unsigned"
+		if s.Signed {
+			signed = "SigV4 with the node's credentials"
+			if s.CredentialsProfile != "" {
+				signed += " (profile " + s.CredentialsProfile + ")"
+			}
+		}
+		line("  signing", "%s", signed)
+	case string(table.OriginLocal):
+		line("  directory", "%s (localOriginConfig.path %s)", filepath.ToSlash(o.Directory), o.LocalPath)
+	case string(table.OriginLive):
+		line("  streaming", "%s", o.StreamingDistribution)
+	}
+	if o.OriginPath != "" {
+		line("  origin path", "%s", o.OriginPath)
+	}
+	for _, h := range o.CustomHeaders {
+		line("  adds header", "%s: %s", h.Name, h.Value)
+	}
+	line("  request", "%s", o.Request)
+}
+
+func queryText(q RouteQueryKey) string {
+	var s string
+	switch q.Mode {
+	case "none":
+		s = "none (forwardedValues.queryString false)"
+	case "all":
+		s = "all"
+	default:
+		s = "whitelist [" + strings.Join(q.Names, ", ") + "]"
+	}
+	if len(q.Key) > 0 {
+		s += ": " + valuesText(q.Key)
+	}
+	if len(q.Ignored) > 0 {
+		s += "; not in the key: " + strings.Join(q.Ignored, ", ")
+	}
+	return s
+}
+
+func cookieText(c RouteCookieKey) string {
+	s := c.Forward
+	if c.Forward == "whitelist" {
+		s += " [" + strings.Join(c.WhitelistedNames, ", ") + "]"
+	}
+	if len(c.Key) > 0 {
+		s += ": " + valuesText(c.Key)
+	}
+	if len(c.Ignored) > 0 {
+		s += "; not in the key: " + strings.Join(c.Ignored, ", ")
+	}
+	return s
+}
+
+func headerText(h RouteHeaderKey) string {
+	if h.All {
+		return "all (" + h.Note + ")"
+	}
+	if len(h.Key) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(h.Key))
+	for i, v := range h.Key {
+		if v.Present {
+			parts[i] = v.Name + ": " + v.Value
+		} else {
+			parts[i] = v.Name + " (absent)"
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+func valuesText(vs []RouteValue) string {
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = v.Name + "=" + v.Value
+	}
+	return strings.Join(parts, " ")
+}

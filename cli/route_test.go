@@ -1,0 +1,164 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// -update rewrites the golden files. Another test file of the package may
+// define the flag first; then it is shared.
+func init() {
+	if flag.Lookup("update") == nil {
+		flag.Bool("update", false, "rewrite golden files")
+	}
+}
+
+func updating() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
+
+const routeConfig = "testdata/route/config"
+
+// TestRoute runs `openfront route` over the fixture config and compares exit
+// code, stdout and stderr with testdata/route/NAME.golden.
+func TestRoute(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+	}{
+		// Distribution by host: exact, wildcard, Host header, port ignored.
+		{"root-object", []string{"https://www.example.com/"}},
+		{"http-redirect", []string{"http://example.com/img/a.png?v=1"}},
+		{"jpg-behavior", []string{"https://example.com/img/cats/tom.jpg"}},
+		{"host-header-port", []string{"https://127.0.0.1:8443/docs/guide/intro%20page.html", "-H", "Host: EXAMPLE.com:443"}},
+		{"local-origin-http", []string{"http://www.example.com:8080/docs/"}},
+		// Cache key: query whitelist, cookie whitelist with a wildcard, headers.
+		{"api-key-parts", []string{"-X", "post", "https://www.example.com/api/v1/items?lang=en&x=1&page=2&lang=de",
+			"-H", "Cookie: session=abc; theme=dark", "-H", "Cookie: ab-test=b", "-H", "Accept-Language: de-DE"}},
+		// Refusals.
+		{"https-only-on-http", []string{"http://www.example.com/api/v1"}},
+		{"redirect-post-refused", []string{"-X", "POST", "http://www.example.com/form"}},
+		{"method-not-allowed", []string{"-X", "DELETE", "https://www.example.com/index.html"}},
+		{"unknown-host", []string{"https://nope.example.org/"}},
+		{"unknown-host-streaming", []string{"https://rtmp.example.com/vod/a.mp4"}},
+		{"disabled", []string{"https://old.example.com/"}},
+		// Origin group over S3-compatible and custom match-viewer, geo whitelist.
+		{"group-wildcard", []string{"http://eu.cdn.media.example.com/videos/a.mp4?t=10&q=hd"}},
+		{"group-post-allowed-not", []string{"-X", "PUT", "https://a.media.example.com/videos/a.mp4"}},
+		// Signed URLs and cookies.
+		{"private-missing", []string{"https://a.media.example.com/private/film.mp4"}},
+		{"private-signed-url", []string{"https://a.media.example.com/private/film.mp4?Expires=2000000000&Signature=abc~&Key-Pair-Id=K2JCJMDEHXQW5F&start=5"}},
+		{"private-unknown-key", []string{"https://a.media.example.com/private/film.mp4?Expires=2000000000&Signature=abc&Key-Pair-Id=APKAOTHER"}},
+		{"private-incomplete", []string{"https://a.media.example.com/private/film.mp4?Signature=abc"}},
+		{"private-signed-cookies", []string{"https://a.media.example.com/private/film.mp4",
+			"-H", "Cookie: CloudFront-Policy=eyJ9; CloudFront-Signature=sig; CloudFront-Key-Pair-Id=K2JCJMDEHXQW5F; other=1"}},
+		{"live", []string{"https://tv.media.example.com/live/show/index.m3u8"}},
+		// originRequestPolicy, all cookies, headers ["*"], OPTIONS cached.
+		{"orp-all-viewer", []string{"https://app.example.com/search?q=cdn&page=2", "-H", "Cookie: a=1; b=2"}},
+		{"all-headers-not-cached", []string{"https://eu.app.example.com/ws/chat", "-H", "Upgrade: websocket"}},
+		{"options-cached", []string{"-X", "OPTIONS", "http://app.example.com/api"}},
+		// --json.
+		{"json-api", []string{"--json", "-X", "POST", "https://www.example.com/api/v1/items?page=3&lang=fr", "-H", "Cookie: session=s1; theme=x", "-H", "Authorization: Bearer t"}},
+		{"json-group-signed", []string{"-json", "https://a.media.example.com/private/film.mp4?Expires=2000000000&Signature=abc&Key-Pair-Id=K2JCJMDEHXQW5F"}},
+		{"json-unknown-host", []string{"--json", "https://nope.example.org/x"}},
+		{"json-disabled", []string{"--json", "https://old.example.com/"}},
+		{"json-local-root", []string{"--json", "http://www.example.com/docs/a.html"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			args := append([]string{"route", routeConfig}, c.args...)
+			checkGolden(t, filepath.Join("testdata/route", c.name+".golden"), args)
+		})
+	}
+}
+
+// TestRouteUsage covers exit 2: bad arguments and a config that does not compile.
+func TestRouteUsage(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+	}{
+		{"usage-no-url", []string{"route", routeConfig}},
+		{"usage-bad-header", []string{"route", routeConfig, "https://www.example.com/", "-H", "NoColon"}},
+		{"usage-bad-scheme", []string{"route", routeConfig, "ftp://www.example.com/"}},
+		{"usage-no-host", []string{"route", routeConfig, "https:///x"}},
+		{"usage-missing-dir", []string{"route", "testdata/route/nowhere", "https://www.example.com/"}},
+		{"usage-broken-config", []string{"route", "testdata/route/broken", "https://www.example.com/"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code := checkGolden(t, filepath.Join("testdata/route", c.name+".golden"), c.args)
+			if code != exitUsage {
+				t.Errorf("exit %d, want %d", code, exitUsage)
+			}
+		})
+	}
+}
+
+// TestRouteJSONMatchesText checks that --json reports the same decision and
+// exit code as the text output, and that it is valid JSON.
+func TestRouteJSONMatchesText(t *testing.T) {
+	for _, url := range []string{
+		"https://www.example.com/", "http://example.com/x", "http://www.example.com/api/x",
+		"https://nope.example.org/", "https://a.media.example.com/private/a",
+	} {
+		var text, js, stderr bytes.Buffer
+		tc := Main([]string{"route", routeConfig, url}, &text, &stderr)
+		jc := Main([]string{"route", routeConfig, url, "--json"}, &js, &stderr)
+		if tc != jc {
+			t.Errorf("%s: exit %d as text, %d as JSON", url, tc, jc)
+		}
+		var e RouteExplanation
+		if err := json.Unmarshal(js.Bytes(), &e); err != nil {
+			t.Fatalf("%s: %v", url, err)
+		}
+		if !regexp.MustCompile(`(?m)^decision +` + e.Decision.Action + `\b`).MatchString(text.String()) {
+			t.Errorf("%s: text output does not show decision %q:\n%s", url, e.Decision.Action, text.String())
+		}
+		if want := map[string]int{ActionServe: exitOK, ActionRedirect: exitOK, ActionRefuse: exitFail}[e.Decision.Action]; jc != want {
+			t.Errorf("%s: decision %s exits %d, want %d", url, e.Decision.Action, jc, want)
+		}
+	}
+}
+
+// checkGolden runs Main and compares with the golden file, or rewrites it.
+func checkGolden(t *testing.T, golden string, args []string) int {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := Main(args, &stdout, &stderr)
+	got := fmt.Sprintf("# openfront %s\nexit %d\n-- stdout --\n%s-- stderr --\n%s", quoteArgs(args), code, stdout.String(), stderr.String())
+	if updating() {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return code
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./cli -run Route -update)", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s (-update rewrites it)\ngot:\n%s\nwant:\n%s", golden, got, want)
+	}
+	return code
+}
+
+func quoteArgs(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		if a == "" || strings.ContainsAny(a, " ?&;:'\"*") {
+			a = strconv.Quote(a)
+		}
+		q[i] = a
+	}
+	return strings.Join(q, " ")
+}

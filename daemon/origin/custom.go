@@ -1,0 +1,131 @@
+package origin
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"openfront.dev/compiler/table"
+)
+
+// custom fetches from an HTTP(S) server with a keep-alive pool of its own.
+type custom struct {
+	origin   *table.Origin
+	client   *http.Client
+	attempts int
+}
+
+// tlsVersions maps CloudFront's originSslProtocols to Go's TLS versions;
+// SSLv3 is not offered by Go and is treated as TLS 1.0.
+var tlsVersions = map[string]uint16{"SSLv3": tls.VersionTLS10, "TLSv1": tls.VersionTLS10, "TLSv1.1": tls.VersionTLS11, "TLSv1.2": tls.VersionTLS12}
+
+func newCustom(o *table.Origin) *custom {
+	c := o.Spec.CustomOriginConfig
+	minTLS := uint16(tls.VersionTLS13)
+	for _, p := range c.OriginSSLProtocols {
+		if v, ok := tlsVersions[p]; ok && v < minTLS {
+			minTLS = v
+		}
+	}
+	dialer := &net.Dialer{Timeout: time.Duration(o.Spec.ConnectionTimeout) * time.Second, KeepAlive: 30 * time.Second}
+	tr := &http.Transport{
+		DialContext:           dialer.DialContext,
+		TLSClientConfig:       &tls.Config{MinVersion: minTLS},
+		TLSHandshakeTimeout:   time.Duration(o.Spec.ConnectionTimeout) * time.Second,
+		ResponseHeaderTimeout: time.Duration(c.OriginReadTimeout) * time.Second,
+		IdleConnTimeout:       time.Duration(c.OriginKeepaliveTimeout) * time.Second,
+		MaxIdleConnsPerHost:   256,
+		ForceAttemptHTTP2:     true,
+		// The edge decides about compression; pass the origin's bytes through.
+		DisableCompression: true,
+	}
+	return &custom{
+		origin:   o,
+		attempts: max(o.Spec.ConnectionAttempts, 1),
+		client: &http.Client{
+			Transport: tr,
+			// Redirects go back to the viewer, as CloudFront does.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+	}
+}
+
+// target is the origin URL for a request: scheme and port per
+// originProtocolPolicy, the originPath prefix, the forwarded query.
+func (c *custom) target(req *Request) *url.URL {
+	cfg := c.origin.Spec.CustomOriginConfig
+	https := cfg.OriginProtocolPolicy == "https-only" || cfg.OriginProtocolPolicy == "match-viewer" && req.ViewerHTTPS
+	scheme, port := "http", cfg.HTTPPort
+	if https {
+		scheme, port = "https", cfg.HTTPSPort
+	}
+	host := c.origin.Spec.DomainName
+	if _, _, err := net.SplitHostPort(host); err != nil {
+		host = net.JoinHostPort(host, strconv.Itoa(port))
+	}
+	raw := c.origin.Spec.OriginPath + req.Path
+	u := &url.URL{Scheme: scheme, Host: host, RawQuery: req.RawQuery}
+	if p, err := url.PathUnescape(raw); err == nil {
+		u.Path, u.RawPath = p, raw
+	} else {
+		u.Path = raw
+	}
+	return u
+}
+
+func (c *custom) Fetch(ctx context.Context, req *Request) (*http.Response, error) {
+	u := c.target(req)
+	var lastErr error
+	// Only connection failures are retried: a request that reached the
+	// origin may have had effects.
+	for attempt := 0; attempt < c.attempts; attempt++ {
+		hr, err := http.NewRequestWithContext(ctx, req.Method, u.String(), req.Body)
+		if err != nil {
+			return nil, &Error{Origin: c.origin.ID, Err: err}
+		}
+		hr.Header = req.Header.Clone()
+		if hr.Header == nil {
+			hr.Header = http.Header{}
+		}
+		hr.Host = c.origin.Spec.DomainName
+		if req.ForwardHost {
+			hr.Host = req.ViewerHost
+		}
+		if req.ClientIP != "" {
+			if prior := hr.Header.Get("X-Forwarded-For"); prior != "" {
+				hr.Header.Set("X-Forwarded-For", prior+", "+req.ClientIP)
+			} else {
+				hr.Header.Set("X-Forwarded-For", req.ClientIP)
+			}
+		}
+		for _, h := range c.origin.Spec.CustomHeaders {
+			hr.Header.Set(h.HeaderName, h.HeaderValue)
+		}
+		resp, err := c.client.Do(hr)
+		if err == nil {
+			return resp, nil
+		}
+		lastErr = err
+		if !isDialError(err) || req.Body != nil && req.Body != http.NoBody {
+			break
+		}
+	}
+	return nil, &Error{Origin: c.origin.ID, Timeout: isTimeout(lastErr), Err: lastErr}
+}
+
+func isDialError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded) || strings.Contains(fmt.Sprint(err), "timeout awaiting response headers")
+}

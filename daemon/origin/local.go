@@ -1,0 +1,153 @@
+package origin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"openfront.dev/compiler/table"
+)
+
+// local serves files from a directory beside the config. os.Root confines
+// every open to the directory: "..", encoded dots and symlinks that point
+// outside all fail.
+type local struct {
+	root *os.Root
+}
+
+func newLocal(configDir string, o *table.Origin) (*local, error) {
+	dir := filepath.Join(configDir, filepath.FromSlash(o.Spec.LocalOriginConfig.Path))
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("local origin: %w", err)
+	}
+	return &local{root: root}, nil
+}
+
+func (l *local) Fetch(ctx context.Context, req *Request) (*http.Response, error) {
+	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+		return textResponse(http.StatusMethodNotAllowed, "a local origin serves GET and HEAD only\n"), nil
+	}
+	name, ok := cleanPath(req.Path)
+	if !ok {
+		return textResponse(http.StatusBadRequest, "bad path\n"), nil
+	}
+	f, err := l.root.Open(name)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return textResponse(http.StatusNotFound, "not found\n"), nil
+		}
+		// Escapes outside the root end here too.
+		return textResponse(http.StatusForbidden, "forbidden\n"), nil
+	}
+	fi, err := f.Stat()
+	if err != nil || fi.IsDir() {
+		f.Close()
+		return textResponse(http.StatusNotFound, "not found\n"), nil
+	}
+	// http.ServeContent does Range, If-None-Match, If-Modified-Since and
+	// content types. It writes into a pipe, so the file streams to the
+	// viewer and is never held in memory whole.
+	hr, _ := http.NewRequestWithContext(ctx, req.Method, "/", nil)
+	for _, h := range []string{"Range", "If-Range", "If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since"} {
+		if v := req.Header.Get(h); v != "" {
+			hr.Header.Set(h, v)
+		}
+	}
+	w := newPipeWriter()
+	w.Header().Set("ETag", fmt.Sprintf(`"%x-%x"`, fi.Size(), fi.ModTime().UnixNano()))
+	go func() {
+		defer f.Close()
+		http.ServeContent(w, hr, fi.Name(), fi.ModTime(), f)
+		w.finish()
+	}()
+	return w.response(), nil
+}
+
+// pipeWriter is an http.ResponseWriter whose body is read from a pipe: the
+// response is available as soon as the header is written.
+type pipeWriter struct {
+	header http.Header
+	status int
+	pr     *io.PipeReader
+	pw     *io.PipeWriter
+	ready  chan struct{}
+	once   sync.Once
+}
+
+func newPipeWriter() *pipeWriter {
+	pr, pw := io.Pipe()
+	return &pipeWriter{header: http.Header{}, pr: pr, pw: pw, ready: make(chan struct{})}
+}
+
+func (w *pipeWriter) Header() http.Header { return w.header }
+
+func (w *pipeWriter) WriteHeader(code int) {
+	w.once.Do(func() {
+		w.status = code
+		w.header = w.header.Clone() // later changes must not race the reader
+		close(w.ready)
+	})
+}
+
+func (w *pipeWriter) Write(b []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return w.pw.Write(b)
+}
+
+func (w *pipeWriter) finish() {
+	w.WriteHeader(http.StatusOK)
+	w.pw.Close()
+}
+
+func (w *pipeWriter) response() *http.Response {
+	<-w.ready
+	return &http.Response{StatusCode: w.status, Status: http.StatusText(w.status), Header: w.header,
+		Body: w.pr, ContentLength: contentLength(w.header), Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1}
+}
+
+func contentLength(h http.Header) int64 {
+	var n int64 = -1
+	fmt.Sscan(h.Get("Content-Length"), &n)
+	return n
+}
+
+// cleanPath turns a raw URL path into a name inside the root. Encoded
+// slashes and backslashes are refused rather than guessed at.
+func cleanPath(raw string) (string, bool) {
+	lower := strings.ToLower(raw)
+	if strings.Contains(lower, "%2f") || strings.Contains(lower, "%5c") || strings.Contains(raw, "\\") || strings.Contains(lower, "%00") {
+		return "", false
+	}
+	p, err := url.PathUnescape(raw)
+	if err != nil || !strings.HasPrefix(p, "/") {
+		return "", false
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == ".." {
+			return "", false
+		}
+	}
+	name := strings.TrimPrefix(path.Clean(p), "/")
+	if name == "" {
+		name = "."
+	}
+	return name, true
+}
+
+func textResponse(status int, body string) *http.Response {
+	h := http.Header{}
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Content-Length", fmt.Sprint(len(body)))
+	return &http.Response{StatusCode: status, Status: http.StatusText(status), Header: h,
+		Body: io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body)), Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1}
+}

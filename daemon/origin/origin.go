@@ -1,0 +1,98 @@
+// Package origin fetches objects from a distribution's origins: custom HTTP
+// servers, local directories and (later) S3 buckets and the live packager.
+package origin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+
+	"openfront.dev/compiler/table"
+)
+
+// Request is what the edge asks of an origin, already reduced to what the
+// behavior forwards: the query and headers hold only forwarded values.
+type Request struct {
+	Method string
+	// Path is the viewer's path (raw, as sent), after the default root object.
+	Path     string
+	RawQuery string
+	Header   http.Header
+	Body     io.Reader
+	// ViewerHTTPS says the viewer connected with TLS (match-viewer origins).
+	ViewerHTTPS bool
+	// ClientIP is appended to X-Forwarded-For.
+	ClientIP string
+	// ForwardHost sends the viewer's Host instead of the origin's domainName.
+	ForwardHost bool
+	ViewerHost  string
+}
+
+// Error is an origin failure the edge turns into 502 or 504.
+type Error struct {
+	Origin  string
+	Timeout bool
+	Err     error
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("origin %q: %v", e.Origin, e.Err) }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Fetcher fetches from one origin.
+type Fetcher interface {
+	Fetch(ctx context.Context, req *Request) (*http.Response, error)
+}
+
+// Pool holds a fetcher per origin, with its connection pool, shared by
+// every table that has the same origin: a config swap keeps warm connections.
+type Pool struct {
+	configDir string
+	mu        sync.Mutex
+	fetchers  map[fetcherKey]Fetcher
+}
+
+type fetcherKey struct {
+	distribution, origin, spec string
+}
+
+// NewPool returns a pool; configDir resolves local origins' paths.
+func NewPool(configDir string) *Pool {
+	return &Pool{configDir: configDir, fetchers: map[fetcherKey]Fetcher{}}
+}
+
+// ErrUnsupported marks an origin kind this node cannot fetch from yet.
+var ErrUnsupported = errors.New("origin kind not supported by this node yet")
+
+// Fetcher returns the fetcher for o, creating it on first use.
+func (p *Pool) Fetcher(d *table.Distribution, o *table.Origin) (Fetcher, error) {
+	key := fetcherKey{d.ID, o.ID, specKey(o)}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if f, ok := p.fetchers[key]; ok {
+		return f, nil
+	}
+	var f Fetcher
+	var err error
+	switch o.Kind {
+	case table.OriginLocal:
+		f, err = newLocal(p.configDir, o)
+	case table.OriginCustom:
+		f = newCustom(o)
+	default:
+		return nil, &Error{Origin: o.ID, Err: fmt.Errorf("%s origin: %w", o.Kind, ErrUnsupported)}
+	}
+	if err != nil {
+		return nil, &Error{Origin: o.ID, Err: err}
+	}
+	p.fetchers[key] = f
+	return f, nil
+}
+
+// specKey identifies an origin's configuration, so a changed origin gets a
+// new fetcher while an unchanged one keeps its connections.
+func specKey(o *table.Origin) string {
+	return fmt.Sprintf("%+v|%+v|%+v", *o.Spec, o.Spec.CustomOriginConfig, o.Spec.LocalOriginConfig)
+}
