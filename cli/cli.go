@@ -32,7 +32,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		if len(args) > 1 {
 			if c, ok := commands[args[1]]; ok {
-				fmt.Fprintf(stdout, "usage: openfront %s\n\n%s\n", c.usage, c.summary)
+				fmt.Fprintf(stdout, "%s\n\n", c.summary)
+				c.run([]string{"-h"}, stdout, stdout) // the flag set prints usage and flags
 				return exitOK
 			}
 		}
@@ -68,7 +69,12 @@ func usage(w io.Writer) {
 func newFlags(name, usageLine string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	printed := false // Parse prints usage on -h; a caller's fs.Usage() must not repeat it
 	fs.Usage = func() {
+		if printed {
+			return
+		}
+		printed = true
 		fmt.Fprintf(stderr, "usage: openfront %s\n", usageLine)
 		fs.PrintDefaults()
 	}

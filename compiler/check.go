@@ -223,6 +223,10 @@ func (k *checker) behavior(key string, at []cue.Selector, where string, b *schem
 	if origins[b.TargetOriginID] == nil && !groups[b.TargetOriginID] {
 		k.add(key, field("targetOriginId"), "%s: unknown origin %q", where, b.TargetOriginID)
 	}
+	// As CloudFront: failover re-sends a request, which only safe methods allow.
+	if groups[b.TargetOriginID] && slices.ContainsFunc(b.AllowedMethods, func(m string) bool { return m != "GET" && m != "HEAD" && m != "OPTIONS" }) {
+		k.add(key, field("allowedMethods"), "%s: a behavior whose target is origin group %q may allow only GET, HEAD and OPTIONS", where, b.TargetOriginID)
+	}
 	if !isMethodSet(b.AllowedMethods, allowedMethodSets) {
 		k.add(key, field("allowedMethods"), "%s: allowedMethods must be [GET, HEAD], [GET, HEAD, OPTIONS] or all seven methods", where)
 	}

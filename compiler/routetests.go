@@ -3,6 +3,7 @@ package compiler
 import (
 	"fmt"
 	"net/url"
+	"slices"
 
 	"cuelang.org/go/cue"
 
@@ -46,6 +47,9 @@ func (c *Compiler) runRouteTests(cfg *schema.Config, t *table.Table, origin map[
 		}
 		if want := rt.Expect.Behavior; want != "" && b.Name() != want {
 			k.add("tests", sel("tests", i, "expect", "behavior"), "%s: matched behavior %q, want %q", where, b.Name(), want)
+		}
+		if !slices.Contains(b.Spec.AllowedMethods, rt.Method) {
+			k.add("tests", sel("tests", i, "method"), "%s: behavior %q does not allow %s (allowedMethods %v): the edge answers 403", where, b.Name(), rt.Method, b.Spec.AllowedMethods)
 		}
 		if want := rt.Expect.Origin; want != "" && b.TargetID() != want {
 			k.add("tests", sel("tests", i, "expect", "origin"), "%s: sent to origin %q, want %q", where, b.TargetID(), want)

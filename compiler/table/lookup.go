@@ -19,7 +19,8 @@ func (t *Table) Config() *schema.Config { return t.config }
 
 // Route finds the distribution serving host and the behavior for path: the
 // first cacheBehaviors entry whose pathPattern matches, else the default.
-// It returns nils for an unknown host. It does not allocate.
+// It returns nils for an unknown host, and a disabled distribution like any
+// other: refusing it is the edge's decision. It does not allocate.
 func (t *Table) Route(host, path string) (*Distribution, *Behavior) {
 	d, ok := t.hosts.lookup(host)
 	if !ok {

@@ -1,0 +1,74 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"openfront.dev/compiler"
+	"openfront.dev/daemon/node"
+)
+
+func init() {
+	register("serve", command{
+		summary: "run the edge daemon on a config directory or a compiled table",
+		usage:   "serve (--config DIR | --table FILE) [--http ADDR] [--https ADDR] [--admin ADDR] [--certs DIR] [--tls-cert FILE --tls-key FILE] [--node-name NAME]",
+		run:     runServe,
+	})
+}
+
+func runServe(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("serve", commands["serve"].usage, stderr)
+	var o node.Options
+	fs.StringVar(&o.ConfigDir, "config", "", "serve the config directory `DIR`")
+	fs.StringVar(&o.TableFile, "table", "", "serve the compiled table artifact `FILE`")
+	fs.StringVar(&o.HTTPAddr, "http", ":8080", "plain HTTP listener `ADDR` (empty: none)")
+	fs.StringVar(&o.HTTPSAddr, "https", ":8443", "TLS listener `ADDR` for HTTP/1.1 and h2 (empty: none)")
+	fs.StringVar(&o.AdminAddr, "admin", "127.0.0.1:9090", "admin listener `ADDR`: /healthz /readyz /status /metrics")
+	fs.StringVar(&o.CertsDir, "certs", "", "directory `DIR` of NAME.crt/NAME.key for viewerCertificate.certificateName")
+	fs.StringVar(&o.TLSCertFile, "tls-cert", "", "the node's default certificate `FILE` (default: self-signed)")
+	fs.StringVar(&o.TLSKeyFile, "tls-key", "", "the default certificate's key `FILE`")
+	fs.StringVar(&o.NodeName, "node-name", "", "`NAME` in Via and logs (default: host name)")
+	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 30*time.Second, "how long a shutdown waits for requests in flight")
+	pos, err := parseFlags(fs, args)
+	if err != nil || len(pos) != 0 || (o.ConfigDir == "") == (o.TableFile == "") || (o.TLSCertFile == "") != (o.TLSKeyFile == "") {
+		fs.Usage()
+		return exitUsage
+	}
+	o.Logger = slog.New(slog.NewTextHandler(stderr, nil))
+	n, err := node.Start(o)
+	if err != nil {
+		var errs compiler.Errors
+		if errors.As(err, &errs) {
+			for _, e := range errs {
+				fmt.Fprintln(stderr, e)
+			}
+		} else {
+			fmt.Fprintf(stderr, "openfront serve: %v\n", err)
+		}
+		return exitFail
+	}
+	if a := n.Addr("http"); a != nil {
+		fmt.Fprintf(stdout, "serving http://%s/\n", a)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	select {
+	case <-ctx.Done():
+	case err := <-n.Errors():
+		fmt.Fprintf(stderr, "openfront serve: %v\n", err)
+		n.Shutdown(context.Background())
+		return exitFail
+	}
+	o.Logger.Info("shutting down: draining requests in flight", "timeout", o.DrainTimeout)
+	if err := n.Shutdown(context.Background()); err != nil {
+		fmt.Fprintf(stderr, "openfront serve: shutdown: %v\n", err)
+		return exitFail
+	}
+	return exitOK
+}

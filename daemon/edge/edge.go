@@ -1,0 +1,279 @@
+// Package edge is the HTTP request path: host → distribution → behavior →
+// viewer protocol policy → origin → response. Every request reads one table
+// snapshot from start to end.
+package edge
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync/atomic"
+
+	"openfront.dev/compiler/table"
+	"openfront.dev/daemon/origin"
+	"openfront.dev/schema"
+)
+
+// Handler serves viewers from the current table.
+type Handler struct {
+	table    atomic.Pointer[table.Table]
+	origins  *origin.Pool
+	nodeName string
+	via      string
+	log      *slog.Logger
+}
+
+// New returns a handler; it answers 503 until a table is set.
+func New(origins *origin.Pool, nodeName string, log *slog.Logger) *Handler {
+	return &Handler{origins: origins, nodeName: nodeName, via: "1.1 " + nodeName + " (openfront)", log: log}
+}
+
+// SetTable swaps the table atomically: requests in flight finish on the old one.
+func (h *Handler) SetTable(t *table.Table) { h.table.Store(t) }
+
+// Table returns the current table, nil before the first.
+func (h *Handler) Table() *table.Table { return h.table.Load() }
+
+// X-Cache values, as CloudFront words them.
+const (
+	cacheHit        = "Hit from openfront"
+	cacheMiss       = "Miss from openfront"
+	cacheRefreshHit = "RefreshHit from openfront"
+	cacheError      = "Error from openfront"
+	cacheRedirect   = "Redirect from openfront"
+)
+
+// hop-by-hop headers are never passed between viewer and origin (RFC 9110 7.6.1).
+var hopByHop = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := requestID()
+	hdr := w.Header()
+	hdr.Set("X-Openfront-Id", id)
+	hdr.Set("Via", h.via)
+	t := h.table.Load()
+	if t == nil {
+		h.refuse(w, r, http.StatusServiceUnavailable, "This edge node has no configuration yet.")
+		return
+	}
+	d, b := t.Route(r.Host, requestPath(r))
+	switch {
+	case d == nil:
+		h.refuse(w, r, http.StatusForbidden, "No distribution is configured for the host "+quoteHost(r.Host)+".")
+		return
+	case !d.Spec.Enabled:
+		h.refuse(w, r, http.StatusForbidden, "The distribution for this host is disabled.")
+		return
+	}
+	viewerHTTPS := r.TLS != nil
+	if !viewerHTTPS {
+		switch b.Spec.ViewerProtocolPolicy {
+		case "https-only":
+			h.refuse(w, r, http.StatusForbidden, "This content is served over HTTPS only.")
+			return
+		case "redirect-to-https":
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				hdr.Set("Location", "https://"+redirectHost(r.Host)+r.URL.RequestURI())
+				hdr.Set("X-Cache", cacheRedirect)
+				w.WriteHeader(http.StatusMovedPermanently)
+				return
+			}
+			h.refuse(w, r, http.StatusForbidden, "This content is served over HTTPS only.")
+			return
+		}
+	}
+	if !slices.Contains(b.Spec.AllowedMethods, r.Method) {
+		h.refuse(w, r, http.StatusForbidden, "The method "+r.Method+" is not allowed for this path.")
+		return
+	}
+	h.forward(w, r, d, b, viewerHTTPS)
+}
+
+// forward fetches from the behavior's origin (or group) and relays the response.
+func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distribution, b *table.Behavior, viewerHTTPS bool) {
+	path := requestPath(r)
+	if path == "/" && d.Spec.DefaultRootObject != "" {
+		path = "/" + d.Spec.DefaultRootObject
+	}
+	req := &origin.Request{
+		Method:      r.Method,
+		Path:        path,
+		RawQuery:    forwardedQuery(b.Spec, r.URL.RawQuery),
+		Header:      forwardedHeaders(b.Spec, r.Header),
+		ViewerHTTPS: viewerHTTPS,
+		ClientIP:    clientIP(r),
+		ViewerHost:  r.Host,
+		ForwardHost: forwardsHost(b.Spec),
+	}
+	if r.Body != nil && r.Body != http.NoBody && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		req.Body = r.Body
+	}
+	resp, err := h.fetch(r.Context(), d, b, req)
+	if err != nil {
+		status, reason := originFailure(err)
+		h.log.Warn("origin request failed", "host", r.Host, "path", r.URL.Path, "err", err)
+		if !h.errorPage(w, r, d, status) {
+			h.refuse(w, r, status, reason)
+		}
+		return
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 400 && h.errorPage(w, r, d, resp.StatusCode) {
+		return
+	}
+	hdr := w.Header()
+	for k, vs := range resp.Header {
+		if slices.Contains(hopByHop, k) {
+			continue
+		}
+		hdr[k] = vs
+	}
+	hdr.Set("Via", h.via)
+	if resp.StatusCode >= 400 {
+		hdr.Set("X-Cache", cacheError)
+	} else {
+		hdr.Set("X-Cache", cacheMiss)
+	}
+	w.WriteHeader(resp.StatusCode)
+	if r.Method != http.MethodHead {
+		if _, err := io.Copy(w, resp.Body); err != nil && !errors.Is(err, context.Canceled) {
+			h.log.Debug("copy to viewer", "err", err)
+		}
+	}
+}
+
+// fetch sends req to the behavior's target; an origin group fails over to
+// its secondary on a connection error, a timeout or a listed status.
+func (h *Handler) fetch(ctx context.Context, d *table.Distribution, b *table.Behavior, req *origin.Request) (*http.Response, error) {
+	if b.Origin != nil {
+		return h.fetchFrom(ctx, d, b.Origin, req)
+	}
+	g := b.Group
+	resp, err := h.fetchFrom(ctx, d, g.Primary, req)
+	if err == nil && !g.FailsOver(resp.StatusCode) {
+		return resp, nil
+	}
+	if err == nil {
+		resp.Body.Close()
+	}
+	return h.fetchFrom(ctx, d, g.Secondary, req)
+}
+
+func (h *Handler) fetchFrom(ctx context.Context, d *table.Distribution, o *table.Origin, req *origin.Request) (*http.Response, error) {
+	f, err := h.origins.Fetcher(d, o)
+	if err != nil {
+		return nil, err
+	}
+	return f.Fetch(ctx, req)
+}
+
+// originFailure is the status and reason for a failed origin request.
+func originFailure(err error) (int, string) {
+	var oe *origin.Error
+	switch {
+	case errors.Is(err, origin.ErrUnsupported):
+		return http.StatusBadGateway, "The origin's kind is not supported by this edge node yet."
+	case errors.As(err, &oe) && oe.Timeout:
+		return http.StatusGatewayTimeout, "The origin did not answer in time."
+	}
+	return http.StatusBadGateway, "The edge could not connect to the origin."
+}
+
+// errorPage answers with the distribution's custom error response for
+// status, fetched through the same distribution, and reports whether it did.
+func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, d *table.Distribution, status int) bool {
+	var cer *schema.CustomErrorResponse
+	for i := range d.Spec.CustomErrorResponses {
+		if c := &d.Spec.CustomErrorResponses[i]; c.ErrorCode == status && c.ResponsePagePath != "" {
+			cer = c
+		}
+	}
+	if cer == nil {
+		return false
+	}
+	pb := d.Behavior(cer.ResponsePagePath)
+	req := &origin.Request{Method: http.MethodGet, Path: cer.ResponsePagePath, Header: http.Header{},
+		ViewerHTTPS: r.TLS != nil, ClientIP: clientIP(r), ViewerHost: r.Host}
+	// fetch, not forward: a failing error page is not replaced again.
+	resp, err := h.fetch(r.Context(), d, pb, req)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return false
+	}
+	hdr := w.Header()
+	for _, k := range []string{"Content-Type", "Content-Length", "Last-Modified", "ETag"} {
+		if v := resp.Header.Get(k); v != "" {
+			hdr.Set(k, v)
+		}
+	}
+	hdr.Set("X-Cache", cacheError)
+	w.WriteHeader(cer.ResponseCode)
+	if r.Method != http.MethodHead {
+		io.Copy(w, resp.Body)
+	}
+	return true
+}
+
+// refuse answers with CloudFront's kind of error page: a status, a reason
+// a developer can act on, and the request id.
+func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, status int, reason string) {
+	hdr := w.Header()
+	hdr.Set("Content-Type", "text/plain; charset=utf-8")
+	hdr.Set("X-Cache", cacheError)
+	hdr.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if r.Method == http.MethodHead {
+		return
+	}
+	io.WriteString(w, http.StatusText(status)+"\n"+reason+"\nGenerated by openfront ("+h.nodeName+")\nRequest ID: "+hdr.Get("X-Openfront-Id")+"\n")
+}
+
+// requestPath is the path as the viewer sent it, not decoded.
+func requestPath(r *http.Request) string {
+	if p := r.URL.RawPath; p != "" {
+		return p
+	}
+	return r.URL.EscapedPath()
+}
+
+func requestID() string {
+	var b [18]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// redirectHost drops a plain-HTTP port: the redirect goes to HTTPS's default.
+func redirectHost(h string) string {
+	if host, _, err := net.SplitHostPort(h); err == nil {
+		if strings.Contains(host, ":") {
+			return "[" + host + "]"
+		}
+		return host
+	}
+	return h
+}
+
+func quoteHost(h string) string {
+	if len(h) > 100 {
+		h = h[:100] + "..."
+	}
+	return "\"" + strings.ToValidUTF8(h, "?") + "\""
+}

@@ -1,0 +1,133 @@
+package edge
+
+import (
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"slices"
+	"strings"
+
+	"openfront.dev/compiler/table"
+	"openfront.dev/schema"
+)
+
+// What a behavior forwards to the origin. With plain forwardedValues only
+// what enters the cache key is forwarded, so a cached response never depends
+// on an unkeyed input; an origin request policy forwards everything viewer-side.
+
+// forwardsAll reports a managed origin request policy that forwards all viewer values.
+func forwardsAll(b *schema.CacheBehavior) bool {
+	return strings.HasPrefix(b.OriginRequestPolicy, "AllViewer")
+}
+
+func forwardsHost(b *schema.CacheBehavior) bool {
+	if b.OriginRequestPolicy == "AllViewer" || b.OriginRequestPolicy == "AllViewerAndCloudFrontHeaders-2022-06" {
+		return true
+	}
+	for _, h := range b.ForwardedValues.Headers {
+		if h == "*" || strings.EqualFold(h, "Host") {
+			return true
+		}
+	}
+	return false
+}
+
+// forwardedQuery keeps the query string per forwardedValues: none, all, or
+// only queryStringCacheKeys (in the viewer's order).
+func forwardedQuery(b *schema.CacheBehavior, raw string) string {
+	if forwardsAll(b) {
+		return raw
+	}
+	fv := b.ForwardedValues
+	if !fv.QueryString || raw == "" {
+		return ""
+	}
+	if len(fv.QueryStringCacheKeys) == 0 {
+		return raw
+	}
+	var kept []string
+	for part := range strings.SplitSeq(raw, "&") {
+		name, _, _ := strings.Cut(part, "=")
+		if n, err := url.QueryUnescape(name); err == nil && slices.Contains(fv.QueryStringCacheKeys, n) {
+			kept = append(kept, part)
+		}
+	}
+	return strings.Join(kept, "&")
+}
+
+// conditionalHeaders always reach the origin: they do not change the
+// representation, only whether it is sent.
+var conditionalHeaders = []string{"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range", "Range"}
+
+// forwardedHeaders keeps the headers a behavior forwards, and the cookies
+// it whitelists.
+func forwardedHeaders(b *schema.CacheBehavior, in http.Header) http.Header {
+	out := http.Header{}
+	if forwardsAll(b) {
+		for k, vs := range in {
+			if !slices.Contains(hopByHop, k) {
+				out[k] = vs
+			}
+		}
+		if b.OriginRequestPolicy == "AllViewerExceptHostHeader" {
+			out.Del("Host")
+		}
+		return out
+	}
+	fv := b.ForwardedValues
+	if slices.Contains(fv.Headers, "*") {
+		for k, vs := range in {
+			if !slices.Contains(hopByHop, k) && k != "Cookie" {
+				out[k] = vs
+			}
+		}
+	} else {
+		for _, h := range fv.Headers {
+			k := textproto.CanonicalMIMEHeaderKey(h)
+			if vs, ok := in[k]; ok && k != "Cookie" {
+				out[k] = vs
+			}
+		}
+	}
+	for _, h := range conditionalHeaders {
+		if vs, ok := in[h]; ok {
+			out[h] = vs
+		}
+	}
+	if c := forwardedCookies(fv.Cookies, in); c != "" {
+		out.Set("Cookie", c)
+	}
+	return out
+}
+
+func forwardedCookies(c schema.Cookies, in http.Header) string {
+	switch c.Forward {
+	case "all":
+		return strings.Join(in.Values("Cookie"), "; ")
+	case "whitelist":
+		var kept []string
+		for _, line := range in.Values("Cookie") {
+			for part := range strings.SplitSeq(line, ";") {
+				part = strings.TrimSpace(part)
+				name, _, _ := strings.Cut(part, "=")
+				for _, pattern := range c.WhitelistedNames {
+					if cookieNameMatches(pattern, name) {
+						kept = append(kept, part)
+						break
+					}
+				}
+			}
+		}
+		return strings.Join(kept, "; ")
+	}
+	return ""
+}
+
+// cookieNameMatches applies CloudFront's cookie whitelist wildcards: * and ?.
+func cookieNameMatches(pattern, name string) bool {
+	if !strings.ContainsAny(pattern, "*?") {
+		return pattern == name
+	}
+	p, err := table.CompilePattern("/" + pattern)
+	return err == nil && p.Match("/"+name)
+}

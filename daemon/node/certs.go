@@ -1,0 +1,128 @@
+package node
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"openfront.dev/compiler/table"
+)
+
+// certStore picks a certificate per TLS handshake: the certificateName of
+// the distribution whose alias matches SNI, else the node's default.
+type certStore struct {
+	dir         string
+	defaultCert *tls.Certificate
+	table       func() *table.Table
+
+	mu     sync.Mutex
+	byName map[string]loadedCert
+}
+
+type loadedCert struct {
+	cert    *tls.Certificate
+	modTime time.Time
+}
+
+func newCertStore(dir string, defaultCert *tls.Certificate, t func() *table.Table) *certStore {
+	return &certStore{dir: dir, defaultCert: defaultCert, table: t, byName: map[string]loadedCert{}}
+}
+
+// configForClient is tls.Config.GetConfigForClient: certificate, ALPN and
+// minimum version follow the distribution.
+func (s *certStore) configForClient(base *tls.Config) func(*tls.ClientHelloInfo) (*tls.Config, error) {
+	return func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+		cfg := base.Clone()
+		cfg.Certificates = []tls.Certificate{*s.defaultCert}
+		t := s.table()
+		if t == nil {
+			return cfg, nil
+		}
+		d := t.DistributionForHost(hello.ServerName)
+		if d == nil {
+			return cfg, nil
+		}
+		vc := d.Spec.ViewerCertificate
+		if vc.CertificateName != "" {
+			c, err := s.load(vc.CertificateName)
+			if err != nil {
+				return nil, err
+			}
+			cfg.Certificates = []tls.Certificate{*c}
+		}
+		cfg.MinVersion = minTLSVersion(vc.MinimumProtocolVersion)
+		if d.Spec.HTTPVersion == "http1.1" {
+			cfg.NextProtos = []string{"http/1.1"}
+		}
+		return cfg, nil
+	}
+}
+
+// load reads NAME.crt and NAME.key from the certs dir, again when they change.
+func (s *certStore) load(name string) (*tls.Certificate, error) {
+	crt := filepath.Join(s.dir, name+".crt")
+	key := filepath.Join(s.dir, name+".key")
+	fi, err := os.Stat(crt)
+	if err != nil {
+		return nil, fmt.Errorf("certificate %q: %w", name, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.byName[name]; ok && c.modTime.Equal(fi.ModTime()) {
+		return c.cert, nil
+	}
+	c, err := tls.LoadX509KeyPair(crt, key)
+	if err != nil {
+		return nil, fmt.Errorf("certificate %q: %w", name, err)
+	}
+	s.byName[name] = loadedCert{cert: &c, modTime: fi.ModTime()}
+	return &c, nil
+}
+
+// minTLSVersion maps CloudFront's security policies to a TLS floor.
+func minTLSVersion(policy string) uint16 {
+	switch policy {
+	case "SSLv3", "TLSv1", "TLSv1_2016":
+		return tls.VersionTLS10
+	case "TLSv1.1_2016":
+		return tls.VersionTLS11
+	case "TLSv1.3_2025":
+		return tls.VersionTLS13
+	}
+	return tls.VersionTLS12
+}
+
+// selfSigned makes the node's default certificate when none is given.
+func selfSigned(names []string) (*tls.Certificate, string, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, "", err
+	}
+	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: "openfront self-signed"},
+		DNSNames:     names,
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(365 * 24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, "", err
+	}
+	sum := sha256.Sum256(der)
+	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, hex.EncodeToString(sum[:]), nil
+}

@@ -1,0 +1,218 @@
+// Package node runs an edge node: it loads the table, opens the listeners
+// (HTTP, HTTPS with h1/h2, admin) and shuts them down gracefully.
+package node
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"openfront.dev/compiler"
+	"openfront.dev/compiler/table"
+	"openfront.dev/daemon/admin"
+	"openfront.dev/daemon/edge"
+	"openfront.dev/daemon/origin"
+)
+
+// Options configure a node.
+type Options struct {
+	ConfigDir string // a config directory, or
+	TableFile string // a compiled table artifact
+
+	HTTPAddr, HTTPSAddr, AdminAddr string
+	CertsDir                       string
+	TLSCertFile, TLSKeyFile        string
+	NodeName                       string
+	DrainTimeout                   time.Duration
+	Logger                         *slog.Logger
+}
+
+// Node is a running edge node.
+type Node struct {
+	opts      Options
+	log       *slog.Logger
+	handler   *edge.Handler
+	appliedAt atomic.Pointer[time.Time]
+	servers   []*http.Server
+	addrs     map[string]net.Addr
+	wg        sync.WaitGroup
+	errs      chan error
+}
+
+// Start loads the table and opens the listeners. It fails, and serves
+// nothing, when the config does not compile.
+func Start(opts Options) (*Node, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.NodeName == "" {
+		opts.NodeName, _ = os.Hostname()
+	}
+	if opts.DrainTimeout == 0 {
+		opts.DrainTimeout = 30 * time.Second
+	}
+	n := &Node{opts: opts, log: opts.Logger, addrs: map[string]net.Addr{}, errs: make(chan error, 4)}
+	t, err := n.load()
+	if err != nil {
+		return nil, err
+	}
+	n.handler = edge.New(origin.NewPool(opts.ConfigDir), opts.NodeName, n.log)
+	n.apply(t)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	var listeners []string
+	if opts.HTTPAddr != "" {
+		if err := n.listen("http", opts.HTTPAddr, n.newServer(n.handler), nil); err != nil {
+			return nil, n.abort(err)
+		}
+		listeners = append(listeners, "http "+n.addrs["http"].String())
+	}
+	if opts.HTTPSAddr != "" {
+		tlsCfg, err := n.tlsConfig()
+		if err != nil {
+			return nil, n.abort(err)
+		}
+		if err := n.listen("https", opts.HTTPSAddr, n.newServer(n.handler), tlsCfg); err != nil {
+			return nil, n.abort(err)
+		}
+		listeners = append(listeners, "https "+n.addrs["https"].String())
+	}
+	if opts.AdminAddr != "" {
+		h := admin.Handler(opts.NodeName, n, listeners, reg)
+		if err := n.listen("admin", opts.AdminAddr, &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}, nil); err != nil {
+			return nil, n.abort(err)
+		}
+	}
+	return n, nil
+}
+
+func (n *Node) load() (*table.Table, error) {
+	switch {
+	case n.opts.TableFile != "":
+		b, err := os.ReadFile(n.opts.TableFile)
+		if err != nil {
+			return nil, fmt.Errorf("read table: %w", err)
+		}
+		return table.LoadArtifact(b)
+	case n.opts.ConfigDir != "":
+		res, err := compiler.New(n.opts.ConfigDir).Compile()
+		if err != nil {
+			return nil, err
+		}
+		return res.Table, nil
+	}
+	return nil, errors.New("node: a config directory or a table file is required")
+}
+
+func (n *Node) apply(t *table.Table) {
+	now := time.Now()
+	n.handler.SetTable(t)
+	n.appliedAt.Store(&now)
+	c := t.Counts()
+	n.log.Info("table applied", "version", t.Version(), "distributions", c.Distributions, "streamingDistributions", c.StreamingDistributions)
+}
+
+// Table is the table being served.
+func (n *Node) Table() *table.Table { return n.handler.Table() }
+
+// AppliedAt is when the current table was applied.
+func (n *Node) AppliedAt() time.Time {
+	if p := n.appliedAt.Load(); p != nil {
+		return *p
+	}
+	return time.Time{}
+}
+
+// Addr is the address a listener ("http", "https", "admin") is bound to.
+func (n *Node) Addr(name string) net.Addr { return n.addrs[name] }
+
+func (n *Node) newServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		// CloudFront's limit on a request's headers.
+		MaxHeaderBytes: 20480,
+		ErrorLog:       slog.NewLogLogger(n.log.Handler(), slog.LevelDebug),
+	}
+}
+
+func (n *Node) tlsConfig() (*tls.Config, error) {
+	var def *tls.Certificate
+	if n.opts.TLSCertFile != "" {
+		c, err := tls.LoadX509KeyPair(n.opts.TLSCertFile, n.opts.TLSKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("default certificate: %w", err)
+		}
+		def = &c
+	} else {
+		c, fp, err := selfSigned([]string{"localhost"})
+		if err != nil {
+			return nil, fmt.Errorf("self-signed certificate: %w", err)
+		}
+		def = c
+		n.log.Warn("no --tls-cert given: serving a self-signed certificate", "sha256", fp)
+	}
+	store := newCertStore(n.opts.CertsDir, def, n.handler.Table)
+	base := &tls.Config{MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
+	return &tls.Config{GetConfigForClient: store.configForClient(base), NextProtos: base.NextProtos, Certificates: []tls.Certificate{*def}}, nil
+}
+
+func (n *Node) listen(name, addr string, srv *http.Server, tlsCfg *tls.Config) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s listener: %w", name, err)
+	}
+	n.addrs[name] = ln.Addr()
+	n.servers = append(n.servers, srv)
+	n.log.Info("listening", "listener", name, "addr", ln.Addr().String())
+	n.wg.Go(func() {
+		var err error
+		if tlsCfg != nil {
+			srv.TLSConfig = tlsCfg
+			err = srv.ServeTLS(ln, "", "")
+		} else {
+			err = srv.Serve(ln)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.errs <- fmt.Errorf("%s listener: %w", name, err)
+		}
+	})
+	return nil
+}
+
+func (n *Node) abort(err error) error {
+	n.Shutdown(context.Background())
+	return err
+}
+
+// Errors reports listeners that failed while serving.
+func (n *Node) Errors() <-chan error { return n.errs }
+
+// Shutdown stops accepting and waits for requests in flight, up to the
+// drain timeout or ctx, whichever comes first.
+func (n *Node) Shutdown(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, n.opts.DrainTimeout)
+	defer cancel()
+	var errs []error
+	for _, s := range n.servers {
+		if err := s.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	n.wg.Wait()
+	return errors.Join(errs...)
+}
