@@ -27,6 +27,7 @@ type Handler struct {
 	origins  *origin.Pool
 	nodeName string
 	via      string
+	altSvc   atomic.Pointer[string]
 	log      *slog.Logger
 }
 
@@ -37,6 +38,9 @@ func New(origins *origin.Pool, nodeName string, log *slog.Logger) *Handler {
 
 // SetTable swaps the table atomically: requests in flight finish on the old one.
 func (h *Handler) SetTable(t *table.Table) { h.table.Store(t) }
+
+// SetAltSvc sets the Alt-Svc value advertising HTTP/3 to distributions that allow it.
+func (h *Handler) SetAltSvc(v string) { h.altSvc.Store(&v) }
 
 // Table returns the current table, nil before the first.
 func (h *Handler) Table() *table.Table { return h.table.Load() }
@@ -71,6 +75,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case !d.Spec.Enabled:
 		h.refuse(w, r, http.StatusForbidden, "The distribution for this host is disabled.")
 		return
+	}
+	if a := h.altSvc.Load(); a != nil && r.ProtoMajor < 3 && (d.Spec.HTTPVersion == "http3" || d.Spec.HTTPVersion == "http2and3") {
+		hdr.Set("Alt-Svc", *a)
 	}
 	viewerHTTPS := r.TLS != nil
 	if !viewerHTTPS {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"openfront.dev/compiler/table"
+	"openfront.dev/daemon/origin"
 	"openfront.dev/schema"
 )
 
@@ -55,10 +56,6 @@ func forwardedQuery(b *schema.CacheBehavior, raw string) string {
 	return strings.Join(kept, "&")
 }
 
-// conditionalHeaders always reach the origin: they do not change the
-// representation, only whether it is sent.
-var conditionalHeaders = []string{"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range", "Range"}
-
 // forwardedHeaders keeps the headers a behavior forwards, and the cookies
 // it whitelists.
 func forwardedHeaders(b *schema.CacheBehavior, in http.Header) http.Header {
@@ -84,15 +81,20 @@ func forwardedHeaders(b *schema.CacheBehavior, in http.Header) http.Header {
 	} else {
 		for _, h := range fv.Headers {
 			k := textproto.CanonicalMIMEHeaderKey(h)
-			if vs, ok := in[k]; ok && k != "Cookie" {
+			if vs, ok := in[k]; ok && k != "Cookie" && !slices.Contains(hopByHop, k) {
 				out[k] = vs
 			}
 		}
 	}
-	for _, h := range conditionalHeaders {
+	for _, h := range origin.ConditionalHeaders {
 		if vs, ok := in[h]; ok {
 			out[h] = vs
 		}
+	}
+	// The origin appends the viewer's address to X-Forwarded-For, so the
+	// viewer's value always reaches it, as with CloudFront.
+	if vs, ok := in["X-Forwarded-For"]; ok {
+		out["X-Forwarded-For"] = vs
 	}
 	if c := forwardedCookies(fv.Cookies, in); c != "" {
 		out.Set("Cookie", c)
@@ -109,6 +111,9 @@ func forwardedCookies(c schema.Cookies, in http.Header) string {
 		for _, line := range in.Values("Cookie") {
 			for part := range strings.SplitSeq(line, ";") {
 				part = strings.TrimSpace(part)
+				if part == "" {
+					continue // "a=1;" and "; b=2" hold no empty cookie
+				}
 				name, _, _ := strings.Cut(part, "=")
 				for _, pattern := range c.WhitelistedNames {
 					if cookieNameMatches(pattern, name) {

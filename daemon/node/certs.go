@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math/big"
 	"os"
@@ -39,9 +40,16 @@ func newCertStore(dir string, defaultCert *tls.Certificate, t func() *table.Tabl
 	return &certStore{dir: dir, defaultCert: defaultCert, table: t, byName: map[string]loadedCert{}}
 }
 
+// errNoHTTP3 refuses a QUIC handshake for a distribution without HTTP/3, so
+// the client falls back to TCP.
+var errNoHTTP3 = errors.New("this distribution does not serve HTTP/3")
+
+// allowsHTTP3 reports the httpVersion values that include HTTP/3.
+func allowsHTTP3(v string) bool { return v == "http3" || v == "http2and3" }
+
 // configForClient is tls.Config.GetConfigForClient: certificate, ALPN and
-// minimum version follow the distribution.
-func (s *certStore) configForClient(base *tls.Config) func(*tls.ClientHelloInfo) (*tls.Config, error) {
+// minimum version follow the distribution. quic selects the HTTP/3 listener.
+func (s *certStore) configForClient(base *tls.Config, quic bool) func(*tls.ClientHelloInfo) (*tls.Config, error) {
 	return func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 		cfg := base.Clone()
 		cfg.Certificates = []tls.Certificate{*s.defaultCert}
@@ -62,7 +70,14 @@ func (s *certStore) configForClient(base *tls.Config) func(*tls.ClientHelloInfo)
 			cfg.Certificates = []tls.Certificate{*c}
 		}
 		cfg.MinVersion = minTLSVersion(vc.MinimumProtocolVersion)
-		if d.Spec.HTTPVersion == "http1.1" {
+		switch {
+		case quic:
+			if !allowsHTTP3(d.Spec.HTTPVersion) {
+				return nil, errNoHTTP3
+			}
+			cfg.MinVersion = tls.VersionTLS13 // QUIC requires it
+		case d.Spec.HTTPVersion == "http1.1" || d.Spec.HTTPVersion == "http3":
+			// CloudFront's "http3" pairs HTTP/3 with HTTP/1.1 on TCP.
 			cfg.NextProtos = []string{"http/1.1"}
 		}
 		return cfg, nil

@@ -1,5 +1,5 @@
 // Package node runs an edge node: it loads the table, opens the listeners
-// (HTTP, HTTPS with h1/h2, admin) and shuts them down gracefully.
+// (HTTP, HTTPS with h1/h2, HTTP/3 on the same port over UDP, admin) and shuts them down gracefully.
 package node
 
 import (
@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/quic-go/quic-go/http3"
 
 	"openfront.dev/compiler"
 	"openfront.dev/compiler/table"
@@ -45,6 +46,8 @@ type Node struct {
 	handler   *edge.Handler
 	appliedAt atomic.Pointer[time.Time]
 	servers   []*http.Server
+	h3        *http3.Server
+	certs     *certStore
 	addrs     map[string]net.Addr
 	wg        sync.WaitGroup
 	errs      chan error
@@ -89,6 +92,10 @@ func Start(opts Options) (*Node, error) {
 			return nil, n.abort(err)
 		}
 		listeners = append(listeners, "https "+n.addrs["https"].String())
+		if err := n.listenHTTP3(n.addrs["https"].(*net.TCPAddr)); err != nil {
+			return nil, n.abort(err)
+		}
+		listeners = append(listeners, "http3 "+n.addrs["http3"].String())
 	}
 	if opts.AdminAddr != "" {
 		h := admin.Handler(opts.NodeName, n, listeners, reg)
@@ -166,9 +173,33 @@ func (n *Node) tlsConfig() (*tls.Config, error) {
 		def = c
 		n.log.Warn("no --tls-cert given: serving a self-signed certificate", "sha256", fp)
 	}
-	store := newCertStore(n.opts.CertsDir, def, n.handler.Table)
+	n.certs = newCertStore(n.opts.CertsDir, def, n.handler.Table)
 	base := &tls.Config{MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
-	return &tls.Config{GetConfigForClient: store.configForClient(base), NextProtos: base.NextProtos, Certificates: []tls.Certificate{*def}}, nil
+	return &tls.Config{GetConfigForClient: n.certs.configForClient(base, false), NextProtos: base.NextProtos, Certificates: []tls.Certificate{*def}}, nil
+}
+
+// listenHTTP3 serves HTTP/3 on the UDP port of the HTTPS listener, and
+// has the edge advertise it with Alt-Svc.
+func (n *Node) listenHTTP3(tcp *net.TCPAddr) error {
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: tcp.IP, Port: tcp.Port})
+	if err != nil {
+		return fmt.Errorf("http3 listener: %w", err)
+	}
+	n.addrs["http3"] = conn.LocalAddr()
+	base := &tls.Config{MinVersion: tls.VersionTLS13}
+	srv := &http3.Server{
+		Handler:   n.handler,
+		TLSConfig: &tls.Config{GetConfigForClient: n.certs.configForClient(base, true), Certificates: []tls.Certificate{*n.certs.defaultCert}},
+	}
+	n.h3 = srv
+	n.handler.SetAltSvc(fmt.Sprintf(`h3=":%d"; ma=86400`, tcp.Port))
+	n.log.Info("listening", "listener", "http3", "addr", conn.LocalAddr().String())
+	n.wg.Go(func() {
+		if err := srv.Serve(conn); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+			n.errs <- fmt.Errorf("http3 listener: %w", err)
+		}
+	})
+	return nil
 }
 
 func (n *Node) listen(name, addr string, srv *http.Server, tlsCfg *tls.Config) error {
@@ -210,6 +241,11 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	var errs []error
 	for _, s := range n.servers {
 		if err := s.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if n.h3 != nil {
+		if err := n.h3.Shutdown(ctx); err != nil {
 			errs = append(errs, err)
 		}
 	}

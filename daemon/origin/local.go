@@ -58,7 +58,7 @@ func (l *local) Fetch(ctx context.Context, req *Request) (*http.Response, error)
 	// content types. It writes into a pipe, so the file streams to the
 	// viewer and is never held in memory whole.
 	hr, _ := http.NewRequestWithContext(ctx, req.Method, "/", nil)
-	for _, h := range []string{"Range", "If-Range", "If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since"} {
+	for _, h := range ConditionalHeaders {
 		if v := req.Header.Get(h); v != "" {
 			hr.Header.Set(h, v)
 		}

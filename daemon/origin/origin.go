@@ -1,5 +1,5 @@
 // Package origin fetches objects from a distribution's origins: custom HTTP
-// servers, local directories and (later) S3 buckets and the live packager.
+// servers, S3 buckets, local directories and (later) the live packager.
 package origin
 
 import (
@@ -41,6 +41,10 @@ type Error struct {
 func (e *Error) Error() string { return fmt.Sprintf("origin %q: %v", e.Origin, e.Err) }
 func (e *Error) Unwrap() error { return e.Err }
 
+// ConditionalHeaders always reach the origin: they do not change the
+// representation, only whether and how much of it is sent.
+var ConditionalHeaders = []string{"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range", "Range"}
+
 // Fetcher fetches from one origin.
 type Fetcher interface {
 	Fetch(ctx context.Context, req *Request) (*http.Response, error)
@@ -81,6 +85,8 @@ func (p *Pool) Fetcher(d *table.Distribution, o *table.Origin) (Fetcher, error) 
 		f, err = newLocal(p.configDir, o)
 	case table.OriginCustom:
 		f = newCustom(o)
+	case table.OriginS3:
+		f, err = newS3(o)
 	default:
 		return nil, &Error{Origin: o.ID, Err: fmt.Errorf("%s origin: %w", o.Kind, ErrUnsupported)}
 	}
@@ -94,5 +100,5 @@ func (p *Pool) Fetcher(d *table.Distribution, o *table.Origin) (Fetcher, error) 
 // specKey identifies an origin's configuration, so a changed origin gets a
 // new fetcher while an unchanged one keeps its connections.
 func specKey(o *table.Origin) string {
-	return fmt.Sprintf("%+v|%+v|%+v", *o.Spec, o.Spec.CustomOriginConfig, o.Spec.LocalOriginConfig)
+	return fmt.Sprintf("%+v|%+v|%+v|%+v", *o.Spec, o.Spec.CustomOriginConfig, o.Spec.LocalOriginConfig, o.Spec.S3OriginConfig)
 }

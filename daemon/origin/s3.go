@@ -1,0 +1,166 @@
+package origin
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/config"
+
+	"openfront.dev/compiler/table"
+)
+
+// s3 fetches objects from an S3 bucket (AWS, virtual-hosted) or an
+// S3-compatible server (path-style), signed with the AWS SDK's SigV4 signer.
+type s3 struct {
+	origin *table.Origin
+	loc    *table.S3Location
+	client *http.Client
+	signer *v4.Signer
+	creds  aws.CredentialsProvider // nil when requests are not signed
+}
+
+// emptySHA256 is the payload hash of a GET or HEAD.
+const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+func newS3(o *table.Origin) (*s3, error) {
+	s := &s3{
+		origin: o,
+		loc:    o.S3,
+		signer: v4.NewSigner(func(so *v4.SignerOptions) { so.DisableURIPathEscaping = true }),
+		client: &http.Client{
+			Transport: &http.Transport{
+				DialContext:           (&net.Dialer{Timeout: time.Duration(o.Spec.ConnectionTimeout) * time.Second}).DialContext,
+				ResponseHeaderTimeout: 30 * time.Second,
+				MaxIdleConnsPerHost:   256,
+				IdleConnTimeout:       90 * time.Second,
+				DisableCompression:    true,
+				ForceAttemptHTTP2:     true,
+			},
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+	}
+	if o.S3.SignRequests {
+		opts := []func(*config.LoadOptions) error{config.WithRegion(o.S3.Region)}
+		if p := o.S3.CredentialsProfile; p != "" {
+			opts = append(opts, config.WithSharedConfigProfile(p))
+		}
+		cfg, err := config.LoadDefaultConfig(context.Background(), opts...)
+		if err != nil {
+			return nil, fmt.Errorf("s3 origin credentials: %w", err)
+		}
+		s.creds = cfg.Credentials
+	}
+	return s, nil
+}
+
+// objectURL addresses originPath + path in the bucket, the key encoded as
+// S3's canonical form wants it (everything but unreserved bytes and "/").
+func (s *s3) objectURL(rawPath string) (*url.URL, error) {
+	key, err := url.PathUnescape(s.origin.Spec.OriginPath + rawPath)
+	if err != nil {
+		return nil, err
+	}
+	base, err := url.Parse(s.loc.Endpoint)
+	if err != nil {
+		return nil, err
+	}
+	escaped := s3Escape(key)
+	if s.loc.PathStyle {
+		escaped = "/" + s3Escape(s.loc.Bucket) + escaped
+	} else {
+		base.Host = s.loc.Bucket + "." + base.Host
+	}
+	u := *base
+	u.Path, u.RawPath = strings.TrimSuffix(base.Path, "/")+mustUnescape(escaped), strings.TrimSuffix(base.EscapedPath(), "/")+escaped
+	return &u, nil
+}
+
+func mustUnescape(s string) string {
+	u, _ := url.PathUnescape(s)
+	return u
+}
+
+func s3Escape(key string) string {
+	var b strings.Builder
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' || c == '/' {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
+
+func (s *s3) Fetch(ctx context.Context, req *Request) (*http.Response, error) {
+	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+		return textResponse(http.StatusMethodNotAllowed, "an S3 origin serves GET and HEAD\n"), nil
+	}
+	u, err := s.objectURL(req.Path)
+	if err != nil {
+		return textResponse(http.StatusBadRequest, "bad path\n"), nil
+	}
+	hr, err := http.NewRequestWithContext(ctx, req.Method, u.String(), nil)
+	if err != nil {
+		return nil, &Error{Origin: s.origin.ID, Err: err}
+	}
+	for _, h := range ConditionalHeaders {
+		if v := req.Header.Get(h); v != "" {
+			hr.Header.Set(h, v)
+		}
+	}
+	hr.Header.Set("X-Amz-Content-Sha256", emptySHA256)
+	if s.creds != nil {
+		creds, err := s.creds.Retrieve(ctx)
+		if err != nil {
+			return nil, &Error{Origin: s.origin.ID, Err: fmt.Errorf("no S3 credentials on this node: %w", err)}
+		}
+		if err := s.signer.SignHTTP(ctx, creds, hr, emptySHA256, "s3", s.loc.Region, time.Now()); err != nil {
+			return nil, &Error{Origin: s.origin.ID, Err: fmt.Errorf("sign: %w", err)}
+		}
+	}
+	resp, err := s.client.Do(hr)
+	if err != nil {
+		return nil, &Error{Origin: s.origin.ID, Timeout: isTimeout(err), Err: err}
+	}
+	// S3's request ids identify the node's request, not the viewer's.
+	resp.Header.Del("X-Amz-Id-2")
+	resp.Header.Del("X-Amz-Request-Id")
+	if resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusBadRequest {
+		if code := s3ErrorCode(resp); authFailure[code] {
+			return nil, &Error{Origin: s.origin.ID, Err: fmt.Errorf("the bucket refused this node's credentials: %s", code)}
+		}
+	}
+	return resp, nil
+}
+
+// authFailure are S3 error codes that mean the node's credentials or
+// signature are wrong: a configuration fault (502), not the viewer's.
+var authFailure = map[string]bool{
+	"SignatureDoesNotMatch": true, "InvalidAccessKeyId": true, "AuthorizationHeaderMalformed": true,
+	"ExpiredToken": true, "InvalidToken": true, "MissingSecurityHeader": true, "InvalidSecurity": true,
+	"AccessDenied": false, // also a missing key without ListBucket: the viewer's 403
+}
+
+// s3ErrorCode reads the Code of an S3 error body, leaving the body readable.
+func s3ErrorCode(resp *http.Response) string {
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	var e struct {
+		Code string `xml:"Code"`
+	}
+	xml.Unmarshal(b, &e)
+	return e.Code
+}
