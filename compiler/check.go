@@ -151,6 +151,18 @@ func (k *checker) distributionRefs(id string, d *schema.Distribution, cfg *schem
 }
 
 // distribution checks a distribution on its own.
+// checkAlone runs only the checks of each distribution on its own.
+func (c *Compiler) checkAlone(cfg *schema.Config, origin map[string]*unit) Errors {
+	k := &checker{dir: c.dir}
+	for _, id := range sortedKeys(cfg.Distributions) {
+		k.distribution(id, cfg.Distributions[id])
+	}
+	if len(k.issues) == 0 {
+		return nil
+	}
+	return c.locate(k.issues, origin)
+}
+
 func (k *checker) distribution(id string, d *schema.Distribution) {
 	key := "distributions." + id
 	base := sel("distributions", id)

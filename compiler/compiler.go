@@ -92,6 +92,9 @@ func (c *Compiler) Compile() (*Result, error) {
 	}
 	c.results = live
 	if errs != nil {
+		// Report what the units that did evaluate get wrong on their own
+		// too; checks across distributions would see a partial config.
+		errs = append(errs, c.checkAlone(cfg, origin)...)
 		return nil, errs.sortDedup()
 	}
 

@@ -1,9 +1,12 @@
 package compiler
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"cuelang.org/go/cue"
@@ -75,11 +78,14 @@ func (c *Compiler) posError(pos token.Pos, msg string) Error {
 
 // cueErrors converts CUE's errors, preferring a position in the user's files
 // over one in the embedded schema.
-func (c *Compiler) cueErrors(err error) Errors { return c.cueErrorsIn(err, cue.Value{}) }
+func (c *Compiler) cueErrors(err error) Errors { return c.cueErrorsIn(err, cue.Value{}, token.NoPos) }
 
 // cueErrorsIn is cueErrors for errors of v: an error positioned only in the
 // schema (a failed schema check) is placed at the user's value at its path.
-func (c *Compiler) cueErrorsIn(err error, v cue.Value) Errors {
+//
+// An error still placed in an embedded package (a policy's missing
+// parameter) goes to fallback, where the unit embeds a policy.
+func (c *Compiler) cueErrorsIn(err error, v cue.Value, fallback token.Pos) Errors {
 	var out Errors
 	list := cueerrors.Errors(err)
 	for _, e := range list {
@@ -90,13 +96,22 @@ func (c *Compiler) cueErrorsIn(err error, v cue.Value) Errors {
 		if len(list) > 1 && strings.HasSuffix(msg, "errors in empty disjunction:") {
 			continue
 		}
-		if p := e.Path(); len(p) > 0 {
-			if p[0] == "#Config" { // the definition the unit was unified with
-				p = p[1:]
-			}
-			if len(p) > 0 {
-				msg = formatPath(p) + ": " + msg
-			}
+		// A policy checked with matchN also reports its own message; the
+		// matchN line only dumps the value.
+		if len(list) > 1 && strings.HasSuffix(msg, "(does not satisfy matchN)") {
+			continue
+		}
+		path := e.Path()
+		if len(path) > 0 && path[0] == "#Config" { // the definition the unit was unified with
+			path = path[1:]
+		}
+		var at cue.Value
+		if v.Exists() {
+			at = v.LookupPath(cue.ParsePath(quotePath(path)))
+		}
+		msg = explainPatterns(explainValidator(msg, at))
+		if len(path) > 0 {
+			msg = formatPath(path) + ": " + msg
 		}
 		positions := append([]token.Pos{e.Position()}, e.InputPositions()...)
 		var best token.Pos
@@ -113,51 +128,198 @@ func (c *Compiler) cueErrorsIn(err error, v cue.Value) Errors {
 			}
 		}
 		if (!best.IsValid() || isSchemaFile(best.Filename())) && v.Exists() {
-			path := e.Path()
-			if len(path) > 0 && path[0] == "#Config" {
-				path = path[1:]
-			}
 			if p := userPos(v, cue.ParsePath(quotePath(path))); p.IsValid() {
 				best = p
 			}
 		}
+		if (!best.IsValid() || isSchemaFile(best.Filename())) && fallback.IsValid() {
+			best = fallback
+			if strings.HasSuffix(msg, "field is required but not present") {
+				msg = "policy parameter " + msg + ": set it where the policy is embedded, e.g. policies.#MaxTTL & {#maxTTL: 3600}"
+			}
+		}
 		out = append(out, c.posError(best, msg))
 	}
-	return mergeEnumErrors(out)
+	return dropListLengthNoise(mergeEnumErrors(out))
 }
 
-// conflictRE matches CUE's message for a value outside one disjunct.
-var conflictRE = regexp.MustCompile(`^(.*): conflicting values (.+) and (.+)$`)
+// dropListLengthNoise drops "incompatible list lengths" errors from a list
+// default (`*["GET", "HEAD"]`) when an error inside the same list says what
+// is actually wrong.
+func dropListLengthNoise(in Errors) Errors {
+	var out Errors
+	for _, e := range in {
+		if p, rest, _ := strings.Cut(e.Msg, ": "); strings.HasPrefix(rest, "incompatible list lengths") {
+			if slices.ContainsFunc(in, func(o Error) bool {
+				op := errPath(o.Msg)
+				return o.Msg != e.Msg && (op == p || strings.HasPrefix(op, p+"[") || strings.HasPrefix(op, p+"."))
+			}) {
+				continue
+			}
+		}
+		out = append(out, e)
+	}
+	return out
+}
 
-// mergeEnumErrors folds CUE's one-error-per-disjunct report of a value that
-// is not one of an enum's values into one line:
+// validatorRE matches CUE's report of a failed validator, which dumps the
+// whole value: `invalid value [...] (does not satisfy list.MaxItems(25))`.
+var validatorRE = regexp.MustCompile(`^invalid value (.*) \(does not satisfy ([a-zA-Z.]+)(?:\(([^)]*)\))?\)$`)
+
+// explainValidator says what a failed validator wants in words, with the
+// count or the repeated item instead of the value itself.
+func explainValidator(msg string, at cue.Value) string {
+	m := validatorRE.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	value, fn, arg := m[1], m[2], m[3]
+	// The value at the path is in error, so read its items from the dump,
+	// which is JSON for lists of plain values.
+	n := -1
+	var items []string
+	var list []json.RawMessage
+	if json.Unmarshal([]byte(value), &list) == nil {
+		n = len(list)
+		for _, it := range list {
+			items = append(items, string(it))
+		}
+	} else {
+		n = countItems(value)
+	}
+	_ = at
+	switch fn {
+	case "list.MaxItems":
+		if n >= 0 {
+			return fmt.Sprintf("%d items, at most %s (a CloudFront quota, schema/quotas.cue)", n, arg)
+		}
+	case "list.MinItems":
+		if n >= 0 {
+			return fmt.Sprintf("%d items, at least %s needed", n, arg)
+		}
+	case "list.UniqueItems":
+		seen := map[string]bool{}
+		for _, s := range items {
+			if seen[s] {
+				return s + " appears more than once"
+			}
+			seen[s] = true
+		}
+	case "strings.MaxRunes":
+		if s, err := strconv.Unquote(value); err == nil {
+			return fmt.Sprintf("%d characters, at most %s", len([]rune(s)), arg)
+		}
+	}
+	if len(value) > 80 {
+		value = value[:77] + "..."
+	}
+	if arg != "" {
+		fn += "(" + arg + ")"
+	}
+	return fmt.Sprintf("invalid value %s (does not satisfy %s)", value, fn)
+}
+
+// countItems counts the elements of a printed CUE list of structs, or -1.
+func countItems(dump string) int {
+	if len(dump) < 2 || dump[0] != '[' {
+		return -1
+	}
+	if dump == "[]" {
+		return 0
+	}
+	n, depth, inString := 1, 0, false
+	for i := 0; i < len(dump); i++ {
+		switch c := dump[i]; {
+		case inString:
+			if c == '\\' {
+				i++
+			} else if c == '"' {
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '[' || c == '{' || c == '(':
+			depth++
+		case c == ']' || c == '}' || c == ')':
+			depth--
+		case c == ',' && depth == 1:
+			n++
+		}
+	}
+	return n
+}
+
+// mismatchRE matches a value of the wrong type against an enum or default.
+var mismatchRE = regexp.MustCompile(`^(.*): conflicting values (.+) and (.+) \(mismatched types (\w+) and (\w+)\)$`)
+
+// conflictRE matches CUE's message for a value outside one disjunct.
+var conflictRE = regexp.MustCompile(`^(.*): conflicting values ("(?:[^"\\]|\\.)*"|[^ "]+) and ("(?:[^"\\]|\\.)*"|[^ "]+)$`)
+
+// mergeEnumErrors tidies CUE's report of a value that failed a disjunction,
+// which has one error per disjunct at the same place. When one of them says
+// more than "conflicting values" (a failed pattern, a bound), the conflicts
+// with the other disjuncts (usually a default) are dropped; when all are
+// conflicts, the value is not one of an enum's values and they fold into one:
 // `viewerProtocolPolicy: "redirect" is not one of "allow-all", "https-only"`.
 func mergeEnumErrors(in Errors) Errors {
 	var out Errors
 	for i := 0; i < len(in); {
-		m := conflictRE.FindStringSubmatch(in[i].Msg)
 		j := i + 1
-		if m != nil {
-			allowed := []string{m[2]}
-			for ; j < len(in); j++ {
-				n := conflictRE.FindStringSubmatch(in[j].Msg)
-				if n == nil || n[1] != m[1] || n[3] != m[3] || in[j].File != in[i].File || in[j].Line != in[i].Line || in[j].Col != in[i].Col {
-					break
-				}
-				allowed = append(allowed, n[2])
-			}
-			if j-i > 1 {
-				e := in[i]
-				e.Msg = fmt.Sprintf("%s: %s is not one of %s", m[1], m[3], strings.Join(allowed, ", "))
-				out = append(out, e)
-				i = j
-				continue
+		for j < len(in) && in[j].File == in[i].File && in[j].Line == in[i].Line && in[j].Col == in[i].Col && errPath(in[j].Msg) == errPath(in[i].Msg) {
+			j++
+		}
+		group := in[i:j]
+		i = j
+		if m := mismatchRE.FindStringSubmatch(group[0].Msg); m != nil && len(group) == 1 {
+			e := group[0]
+			e.Msg = fmt.Sprintf("%s: %s is %s %s, want %s %s", m[1], m[2], article(m[4]), m[4], article(m[5]), m[5])
+			out = append(out, e)
+			continue
+		}
+		if len(group) == 1 {
+			out = append(out, group[0])
+			continue
+		}
+		if m := mismatchRE.FindStringSubmatch(group[0].Msg); m != nil {
+			e := group[0]
+			e.Msg = fmt.Sprintf("%s: %s is %s %s, want %s %s", m[1], m[2], article(m[4]), m[4], article(m[5]), m[5])
+			out = append(out, e)
+			continue
+		}
+		var other Errors
+		var allowed []string
+		var prefix, value string
+		for _, e := range group {
+			if m := conflictRE.FindStringSubmatch(e.Msg); m != nil {
+				prefix, value = m[1], m[3]
+				allowed = append(allowed, m[2])
+			} else {
+				other = append(other, e)
 			}
 		}
-		out = append(out, in[i])
-		i++
+		switch {
+		case len(other) > 0:
+			out = append(out, other...)
+		default:
+			e := group[0]
+			e.Msg = fmt.Sprintf("%s: %s is not one of %s", prefix, value, strings.Join(allowed, ", "))
+			out = append(out, e)
+		}
 	}
 	return out
+}
+
+func article(word string) string {
+	if strings.ContainsRune("aeiou", rune(word[0])) {
+		return "an"
+	}
+	return "a"
+}
+
+// errPath is the "path: " prefix of a message.
+func errPath(msg string) string {
+	p, _, _ := strings.Cut(msg, ": ")
+	return p
 }
 
 // formatPath renders a CUE path as distributions.site.origins[0].id.

@@ -153,7 +153,7 @@ func (e *evaluator) eval(u *unit) *unitResult {
 	// Value.Decode, which builds a CUE context per field.
 	b, err := v.MarshalJSON()
 	if err != nil {
-		return &unitResult{errs: e.c.cueErrorsIn(err, v)}
+		return &unitResult{errs: e.c.cueErrorsIn(err, v, token.NoPos)}
 	}
 	cfg := &schema.Config{}
 	if err := json.Unmarshal(b, cfg); err != nil {
@@ -167,6 +167,7 @@ func (e *evaluator) build(u *unit) (cue.Value, Errors) {
 	inst := e.bctx.NewInstance(e.c.dir, nil)
 	var errs Errors
 	pkg := ""
+	var policyEmbed token.Pos // where errors inside a policy are shown
 	for _, sf := range append(append([]*sourceFile{}, u.files...), u.shared...) {
 		f, err := parser.ParseFile(e.c.fileName(sf.rel), sf.src, parser.ParseComments)
 		if err != nil {
@@ -180,7 +181,16 @@ func (e *evaluator) build(u *unit) (cue.Value, Errors) {
 			}
 			pkg = name
 		}
+		for spec := range f.ImportSpecs() {
+			ip, _ := strconv.Unquote(spec.Path.Value)
+			if _, ok := embeddedPackages[ip]; !ok && !isStdlib(ip) {
+				errs = append(errs, e.c.posError(spec.Path.Pos(), fmt.Sprintf("import %q: a config may import only %s, %s and CUE's standard library", ip, schema.ImportPath, policies.ImportPath)))
+			}
+		}
 		stripSchemaEmbed(f)
+		if !policyEmbed.IsValid() {
+			policyEmbed = firstPolicyEmbed(f)
+		}
 		if err := inst.AddSyntax(f); err != nil {
 			errs = append(errs, e.c.cueErrors(err)...)
 		}
@@ -200,9 +210,42 @@ func (e *evaluator) build(u *unit) (cue.Value, Errors) {
 		v = def.Unify(v)
 	}
 	if err := v.Validate(cue.Concrete(true)); err != nil {
-		return v, e.c.cueErrorsIn(err, v)
+		return v, e.c.cueErrorsIn(err, v, policyEmbed)
 	}
 	return v, nil
+}
+
+// firstPolicyEmbed is the position of the file's first embedding of a policy.
+func firstPolicyEmbed(f *ast.File) token.Pos {
+	names := map[string]bool{}
+	for spec := range f.ImportSpecs() {
+		path, _ := strconv.Unquote(spec.Path.Value)
+		if path != policies.ImportPath {
+			continue
+		}
+		name := ast.ParseImportPath(path).Qualifier
+		if spec.Name != nil {
+			name = spec.Name.Name
+		}
+		names[name] = true
+	}
+	for _, d := range f.Decls {
+		e, ok := d.(*ast.EmbedDecl)
+		if !ok {
+			continue
+		}
+		found := false
+		ast.Walk(e.Expr, func(n ast.Node) bool {
+			if id, ok := n.(*ast.Ident); ok && names[id.Name] {
+				found = true
+			}
+			return !found
+		}, nil)
+		if found {
+			return e.Pos()
+		}
+	}
+	return token.NoPos
 }
 
 // stripSchemaEmbed replaces a file's embedding of schema.#Config by a

@@ -313,11 +313,15 @@ func ParseRSAPublicKey(encoded string) (*rsa.PublicKey, error) {
 	}
 	switch block.Type {
 	case "RSA PUBLIC KEY":
-		return x509.ParsePKCS1PublicKey(block.Bytes)
+		key, err := x509.ParsePKCS1PublicKey(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("the RSA PUBLIC KEY block does not hold a valid PKCS #1 key")
+		}
+		return key, nil
 	case "PUBLIC KEY":
 		key, err := x509.ParsePKIXPublicKey(block.Bytes)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("the PUBLIC KEY block does not hold a valid key (%v)", shortASN1Error(err))
 		}
 		rsaKey, ok := key.(*rsa.PublicKey)
 		if !ok {
@@ -326,6 +330,16 @@ func ParseRSAPublicKey(encoded string) (*rsa.PublicKey, error) {
 		return rsaKey, nil
 	}
 	return nil, fmt.Errorf("PEM block %q, want PUBLIC KEY", block.Type)
+}
+
+// shortASN1Error keeps the first clause of an encoding/asn1 error, whose
+// details (struct tags) mean nothing to a user.
+func shortASN1Error(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, " ("); i > 0 {
+		msg = msg[:i]
+	}
+	return msg
 }
 
 // splitAliases separates exact aliases from wildcards, the latter reversed

@@ -1,0 +1,97 @@
+package compiler
+
+import (
+	"io/fs"
+	"regexp"
+	"strings"
+	"sync"
+
+	"cuelang.org/go/cue/ast"
+	"cuelang.org/go/cue/parser"
+	"cuelang.org/go/cue/token"
+
+	"openfront.dev/schema"
+)
+
+// patternWants says in words what the schema's regular expressions accept,
+// keyed by the definition or field they constrain. CUE reports a failed
+// match as `out of bound =~"<regexp>"`; the compiler says what is wanted.
+var patternWants = map[string]string{
+	"#ID":               `an id of letters, digits, "-" and "_", starting with a letter or digit`,
+	"#OriginID":         `an id of letters, digits, ".", "_", ":" and "-", starting with a letter or digit`,
+	"#HostName":         `a lower-case DNS name`,
+	"#HostPort":         `a lower-case host name, optionally with ":PORT"`,
+	"#Alias":            `a lower-case host name, or a wildcard "*.example.com"`,
+	"#URLPath":          `an absolute path such as "/errors/404.html"`,
+	"#CountryCode":      `an upper-case ISO 3166-1 alpha-2 country code such as "DE"`,
+	"#S3Bucket":         `an S3 bucket name (lower-case letters, digits, "." and "-")`,
+	"domainName":        `an AWS S3 bucket domain BUCKET.s3.REGION.amazonaws.com; for an S3-compatible server set s3OriginConfig.endpoint, bucket and region`,
+	"originPath":        `a path starting with "/" and not ending with "/", such as "/production"`,
+	"defaultRootObject": `an object name without a leading "/", such as "index.html"`,
+	"endpoint":          `a base URL "http://HOST:PORT" or "https://HOST" without a path`,
+	"certificateName":   `a file name stem: letters, digits, ".", "_" and "-"`,
+	"headerName":        `an HTTP header name`,
+	"pathPattern":       `a CloudFront path pattern: URL path characters with "*" and "?"`,
+	"path":              `a directory relative to the config directory, without ".."`,
+}
+
+var (
+	patternsOnce  sync.Once
+	patternByExpr map[string]string // `=~"<regexp>"` as CUE prints it -> what is wanted
+	outOfBoundRE  = regexp.MustCompile(`\(out of bound ((?:=~|!~)"(?:[^"\\]|\\.)*")\)`)
+)
+
+// loadPatterns maps each regular expression in the schema to the words of
+// the field or definition it belongs to.
+func loadPatterns() {
+	patternByExpr = map[string]string{}
+	entries, _ := fs.ReadDir(schema.Files, ".")
+	for _, e := range entries {
+		src, err := fs.ReadFile(schema.Files, e.Name())
+		if err != nil {
+			continue
+		}
+		f, err := parser.ParseFile(e.Name(), src)
+		if err != nil {
+			continue
+		}
+		var stack []string
+		ast.Walk(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.Field:
+				name, _, _ := ast.LabelName(n.Label)
+				stack = append(stack, name)
+			case *ast.UnaryExpr:
+				lit, ok := n.X.(*ast.BasicLit)
+				if ok && (n.Op == token.MAT || n.Op == token.NMAT) {
+					for i := len(stack) - 1; i >= 0; i-- {
+						if want, ok := patternWants[stack[i]]; ok {
+							patternByExpr[n.Op.String()+lit.Value] = want
+							break
+						}
+					}
+				}
+			}
+			return true
+		}, func(n ast.Node) {
+			if _, ok := n.(*ast.Field); ok {
+				stack = stack[:len(stack)-1]
+			}
+		})
+	}
+}
+
+// explainPatterns rewrites `(out of bound =~"...")` into what is wanted.
+func explainPatterns(msg string) string {
+	if !strings.Contains(msg, "out of bound") {
+		return msg
+	}
+	patternsOnce.Do(loadPatterns)
+	return outOfBoundRE.ReplaceAllStringFunc(msg, func(m string) string {
+		expr := outOfBoundRE.FindStringSubmatch(m)[1]
+		if want, ok := patternByExpr[expr]; ok {
+			return "(want " + want + ")"
+		}
+		return m
+	})
+}
