@@ -85,15 +85,61 @@ func planUnits(files []*sourceFile, schemaHash [32]byte) []*unit {
 		r := uf.find(i)
 		groups[r] = append(groups[r], f)
 	}
+	needed := sharedFilesFor(shared)
 	var units []*unit
 	for _, g := range groups {
-		units = append(units, newUnit(g, shared, schemaHash))
+		units = append(units, newUnit(g, needed(g), schemaHash))
 	}
-	if len(units) == 0 && len(shared) > 0 {
+	// One unit of every shared file, so that errors in a library no data
+	// file uses are reported too.
+	if len(shared) > 0 {
 		units = append(units, newUnit(nil, shared, schemaHash))
 	}
 	sort.Slice(units, func(i, j int) bool { return units[i].name() < units[j].name() })
 	return units
+}
+
+// sharedFilesFor returns which shared files a group of data files needs:
+// every package-wide file (policies, pattern constraints), and the library
+// files (definitions, hidden fields) that the group or those files reference,
+// transitively. A change to a library file then re-evaluates only its users.
+func sharedFilesFor(shared []*sourceFile) func(group []*sourceFile) []*sourceFile {
+	var wide []*sourceFile
+	declaredBy := map[string][]*sourceFile{}
+	for _, f := range shared {
+		if f.info.packageWide {
+			wide = append(wide, f)
+			continue
+		}
+		for n := range f.info.declares {
+			declaredBy[n] = append(declaredBy[n], f)
+		}
+	}
+	return func(group []*sourceFile) []*sourceFile {
+		need := map[*sourceFile]bool{}
+		var queue []*sourceFile
+		queue = append(queue, group...)
+		queue = append(queue, wide...)
+		for len(queue) > 0 {
+			f := queue[0]
+			queue = queue[1:]
+			for n := range f.info.refs {
+				for _, lib := range declaredBy[n] {
+					if !need[lib] {
+						need[lib] = true
+						queue = append(queue, lib)
+					}
+				}
+			}
+		}
+		out := append([]*sourceFile{}, wide...)
+		for _, f := range shared {
+			if need[f] && !f.info.packageWide {
+				out = append(out, f)
+			}
+		}
+		return out
+	}
 }
 
 func newUnit(files, shared []*sourceFile, schemaHash [32]byte) *unit {
