@@ -67,6 +67,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, http.StatusServiceUnavailable, "This edge node has no configuration yet.")
 		return
 	}
+	// An origin that points back at this node would recurse for ever.
+	for _, v := range r.Header.Values("Via") {
+		if strings.Contains(v, h.via) {
+			h.refuse(w, r, http.StatusLoopDetected, "The request looped back to this edge node: an origin points at the distribution itself.")
+			return
+		}
+	}
 	d, b := t.Route(r.Host, requestPath(r))
 	switch {
 	case d == nil:
@@ -105,6 +112,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // forward fetches from the behavior's origin (or group) and relays the response.
 func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distribution, b *table.Behavior, viewerHTTPS bool) {
+	id := w.Header().Get("X-Openfront-Id") // an origin's response must not replace it
 	path := requestPath(r)
 	if path == "/" && d.Spec.DefaultRootObject != "" {
 		path = "/" + d.Spec.DefaultRootObject
@@ -120,7 +128,12 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distr
 		ForwardHost: forwardsHost(b.Spec),
 	}
 	if r.Body != nil && r.Body != http.NoBody && r.Method != http.MethodGet && r.Method != http.MethodHead {
-		req.Body = r.Body
+		req.Body, req.ContentLength = r.Body, r.ContentLength
+	}
+	// Origins see the node, as CloudFront's do, and a loop can be detected.
+	req.Header.Set("Via", strings.Join(append(r.Header.Values("Via"), h.via), ", "))
+	if req.Header.Get("User-Agent") == "" {
+		req.Header.Set("User-Agent", "openfront")
 	}
 	resp, err := h.fetch(r.Context(), d, b, req)
 	if err != nil {
@@ -143,6 +156,7 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distr
 		hdr[k] = vs
 	}
 	hdr.Set("Via", h.via)
+	hdr.Set("X-Openfront-Id", id)
 	if resp.StatusCode >= 400 {
 		hdr.Set("X-Cache", cacheError)
 	} else {

@@ -91,10 +91,13 @@ func forwardedHeaders(b *schema.CacheBehavior, in http.Header) http.Header {
 			out[h] = vs
 		}
 	}
-	// The origin appends the viewer's address to X-Forwarded-For, so the
-	// viewer's value always reaches it, as with CloudFront.
-	if vs, ok := in["X-Forwarded-For"]; ok {
-		out["X-Forwarded-For"] = vs
+	// As with CloudFront, these reach the origin whatever the behavior says:
+	// the origin appends the viewer's address to X-Forwarded-For, and a
+	// request body is unreadable without its Content-Type.
+	for _, h := range []string{"X-Forwarded-For", "Content-Type"} {
+		if vs, ok := in[h]; ok {
+			out[h] = vs
+		}
 	}
 	if c := forwardedCookies(fv.Cookies, in); c != "" {
 		out.Set("Cookie", c)

@@ -90,6 +90,9 @@ func (c *custom) Fetch(ctx context.Context, req *Request) (*http.Response, error
 		if err != nil {
 			return nil, &Error{Origin: c.origin.ID, Err: err}
 		}
+		if req.Body != nil {
+			hr.ContentLength = req.ContentLength
+		}
 		hr.Header = req.Header.Clone()
 		if hr.Header == nil {
 			hr.Header = http.Header{}
@@ -99,7 +102,7 @@ func (c *custom) Fetch(ctx context.Context, req *Request) (*http.Response, error
 			hr.Host = req.ViewerHost
 		}
 		if req.ClientIP != "" {
-			if prior := hr.Header.Get("X-Forwarded-For"); prior != "" {
+			if prior := strings.Join(hr.Header.Values("X-Forwarded-For"), ", "); prior != "" { // every line counts
 				hr.Header.Set("X-Forwarded-For", prior+", "+req.ClientIP)
 			} else {
 				hr.Header.Set("X-Forwarded-For", req.ClientIP)

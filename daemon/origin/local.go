@@ -41,6 +41,10 @@ func (l *local) Fetch(ctx context.Context, req *Request) (*http.Response, error)
 	if !ok {
 		return textResponse(http.StatusBadRequest, "bad path\n"), nil
 	}
+	// Regular files only: opening a FIFO would block the request forever.
+	if fi, err := l.root.Stat(name); err == nil && !fi.Mode().IsRegular() {
+		return textResponse(http.StatusNotFound, "not found\n"), nil
+	}
 	f, err := l.root.Open(name)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -77,6 +81,7 @@ func (l *local) Fetch(ctx context.Context, req *Request) (*http.Response, error)
 // response is available as soon as the header is written.
 type pipeWriter struct {
 	header http.Header
+	sent   http.Header // the header as written, the reader's own copy
 	status int
 	pr     *io.PipeReader
 	pw     *io.PipeWriter
@@ -94,7 +99,7 @@ func (w *pipeWriter) Header() http.Header { return w.header }
 func (w *pipeWriter) WriteHeader(code int) {
 	w.once.Do(func() {
 		w.status = code
-		w.header = w.header.Clone() // later changes must not race the reader
+		w.sent = w.header.Clone() // later changes must not race the reader
 		close(w.ready)
 	})
 }
@@ -111,8 +116,8 @@ func (w *pipeWriter) finish() {
 
 func (w *pipeWriter) response() *http.Response {
 	<-w.ready
-	return &http.Response{StatusCode: w.status, Status: http.StatusText(w.status), Header: w.header,
-		Body: w.pr, ContentLength: contentLength(w.header), Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1}
+	return &http.Response{StatusCode: w.status, Status: http.StatusText(w.status), Header: w.sent,
+		Body: w.pr, ContentLength: contentLength(w.sent), Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1}
 }
 
 func contentLength(h http.Header) int64 {

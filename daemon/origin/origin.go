@@ -22,6 +22,8 @@ type Request struct {
 	RawQuery string
 	Header   http.Header
 	Body     io.Reader
+	// ContentLength is the body's length, -1 when unknown (chunked).
+	ContentLength int64
 	// ViewerHTTPS says the viewer connected with TLS (match-viewer origins).
 	ViewerHTTPS bool
 	// ClientIP is appended to X-Forwarded-For.

@@ -1,0 +1,269 @@
+package edge
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"text/template"
+	"time"
+
+	"openfront.dev/compiler"
+	"openfront.dev/compiler/table"
+	"openfront.dev/daemon/origin"
+)
+
+// edgeEnv is a Handler behind an httptest server, with its origins.
+type edgeEnv struct {
+	h       *Handler
+	srv     *httptest.Server
+	app     *httptest.Server
+	down    string
+	dir     string
+	tmplVal map[string]string
+}
+
+func appOrigin(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/missing":
+		http.Error(w, "origin 404", http.StatusNotFound)
+	case "/broken":
+		http.Error(w, "origin 500", http.StatusInternalServerError)
+	case "/etag":
+		w.Header().Set("ETag", `"v1"`)
+		if r.Header.Get("If-None-Match") == `"v1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		io.WriteString(w, "fresh\n")
+	default:
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"host": r.Host, "uri": r.RequestURI, "header": r.Header})
+	}
+}
+
+// compileTemplate writes the config with vals into dir and compiles it.
+func compileTemplate(t *testing.T, dir string, vals map[string]string) *table.Table {
+	t.Helper()
+	tmpl := template.Must(template.ParseFiles(filepath.Join("testdata", "config.cue.tmpl")))
+	var b bytes.Buffer
+	if err := tmpl.Execute(&b, vals); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "main.cue"), b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := compiler.New(dir).Compile()
+	if err != nil {
+		t.Fatalf("compile: %v", err)
+	}
+	return res.Table
+}
+
+func newEdgeEnv(t *testing.T) *edgeEnv {
+	t.Helper()
+	e := &edgeEnv{app: httptest.NewServer(http.HandlerFunc(appOrigin)), dir: t.TempDir()}
+	t.Cleanup(e.app.Close)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.down = ln.Addr().String()
+	ln.Close()
+	for name, body := range map[string]string{"site/errors/404.html": "custom 404\n", "site/errors/502.html": "custom 502\n"} {
+		p := filepath.Join(e.dir, filepath.FromSlash(name))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.tmplVal = map[string]string{"App": e.app.Listener.Addr().String(), "Down": e.down, "Other": "other.test"}
+	e.h = New(origin.NewPool(e.dir), "edgetest", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e.srv = httptest.NewServer(e.h)
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+// do sends method to the edge with host as the Host header.
+func (e *edgeEnv) do(t *testing.T, method, host, path string, header http.Header) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, e.srv.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = host
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	c := &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func TestNoTable(t *testing.T) {
+	e := newEdgeEnv(t)
+	resp, body := e.do(t, "GET", "site.test", "/", nil)
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "no configuration yet") {
+		t.Errorf("status %d body %q, want 503 explaining there is no configuration", resp.StatusCode, body)
+	}
+	if resp.Header.Get("Via") != "1.1 edgetest (openfront)" || resp.Header.Get("X-Openfront-Id") == "" || resp.Header.Get("X-Cache") != "Error from openfront" {
+		t.Errorf("headers %v", resp.Header)
+	}
+}
+
+func TestHandler(t *testing.T) {
+	e := newEdgeEnv(t)
+	e.h.SetTable(compileTemplate(t, e.dir, e.tmplVal))
+	type echo struct {
+		Host   string      `json:"host"`
+		URI    string      `json:"uri"`
+		Header http.Header `json:"header"`
+	}
+	tests := []struct {
+		name   string
+		method string
+		host   string
+		path   string
+		header http.Header
+		status int
+		body   string // exact, or a prefix when it ends in "..."
+		check  func(t *testing.T, resp *http.Response, body string)
+	}{
+		{name: "error page with its responseCode", host: "site.test", path: "/missing", status: 404, body: "custom 404\n"},
+		{name: "error page for HEAD has no body", method: "HEAD", host: "site.test", path: "/missing", status: 404, body: "",
+			check: func(t *testing.T, resp *http.Response, _ string) {
+				if resp.Header.Get("Content-Length") != "11" {
+					t.Errorf("Content-Length %q, want the page's 11", resp.Header.Get("Content-Length"))
+				}
+			}},
+		{name: "a missing error page relays the origin's answer", host: "site.test", path: "/broken", status: 500, body: "origin 500\n"},
+		{name: "error page for an origin that is down", host: "site.test", path: "/down/x", status: 503, body: "custom 502\n"},
+		{name: "a refusal to HEAD has no body", method: "HEAD", host: "nowhere.test", path: "/", status: 403, body: ""},
+		{name: "a 304 passes through", host: "site.test", path: "/etag", header: http.Header{"If-None-Match": {`"v1"`}}, status: 304, body: ""},
+		{name: "a stale validator gets the body", host: "site.test", path: "/etag", header: http.Header{"If-None-Match": {`"v0"`}}, status: 200, body: "fresh\n"},
+		{name: "Host is the origin's domainName", host: "site.test", path: "/x", status: 200,
+			check: func(t *testing.T, _ *http.Response, body string) {
+				var s echo
+				json.Unmarshal([]byte(body), &s)
+				if s.Host != e.tmplVal["App"] {
+					t.Errorf("origin saw Host %q, want %q", s.Host, e.tmplVal["App"])
+				}
+			}},
+		{name: "AllViewer forwards Host, headers, cookies and the query", host: "site.test", path: "/all/x?a=1",
+			header: http.Header{"Cookie": {"c=1"}, "X-Any": {"v"}}, status: 200,
+			check: func(t *testing.T, _ *http.Response, body string) {
+				var s echo
+				json.Unmarshal([]byte(body), &s)
+				if s.Host != "site.test" || s.URI != "/all/x?a=1" || s.Header.Get("Cookie") != "c=1" || s.Header.Get("X-Any") != "v" {
+					t.Errorf("origin saw %+v", s)
+				}
+			}},
+		{name: "AllViewerExceptHostHeader keeps the domainName", host: "site.test", path: "/nohost/x",
+			header: http.Header{"X-Any": {"v"}}, status: 200,
+			check: func(t *testing.T, _ *http.Response, body string) {
+				var s echo
+				json.Unmarshal([]byte(body), &s)
+				if s.Host != e.tmplVal["App"] || s.Header.Get("X-Any") != "v" {
+					t.Errorf("origin saw %+v", s)
+				}
+			}},
+		{name: "a long unknown host is cut in the reason", host: strings.Repeat("a", 150) + ".test", path: "/", status: 403,
+			check: func(t *testing.T, _ *http.Response, body string) {
+				if !strings.Contains(body, `"`+strings.Repeat("a", 100)+`..."`) || strings.Contains(body, strings.Repeat("a", 101)) {
+					t.Errorf("body %q", body)
+				}
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			method := tt.method
+			if method == "" {
+				method = "GET"
+			}
+			resp, body := e.do(t, method, tt.host, tt.path, tt.header)
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d; body %q", resp.StatusCode, tt.status, body)
+			}
+			if tt.body != "" || method == "HEAD" || tt.status == 304 {
+				if body != tt.body {
+					t.Errorf("body %q, want %q", body, tt.body)
+				}
+			}
+			if tt.check != nil {
+				tt.check(t, resp, body)
+			}
+		})
+	}
+}
+
+// TestSetTable swaps the table: the next request sees the new one.
+func TestSetTable(t *testing.T) {
+	e := newEdgeEnv(t)
+	first := compileTemplate(t, e.dir, e.tmplVal)
+	e.h.SetTable(first)
+	if resp, _ := e.do(t, "GET", "other.test", "/x", nil); resp.StatusCode != 200 {
+		t.Fatalf("other.test: status %d", resp.StatusCode)
+	}
+	vals := map[string]string{}
+	for k, v := range e.tmplVal {
+		vals[k] = v
+	}
+	vals["Other"] = "renamed.test"
+	second := compileTemplate(t, e.dir, vals)
+	if first.Version() == second.Version() {
+		t.Fatal("the two configs have the same version")
+	}
+	e.h.SetTable(second)
+	if e.h.Table() != second {
+		t.Error("Table() is not the table just set")
+	}
+	if resp, _ := e.do(t, "GET", "other.test", "/x", nil); resp.StatusCode != 403 {
+		t.Errorf("other.test after the swap: status %d, want 403", resp.StatusCode)
+	}
+	if resp, _ := e.do(t, "GET", "renamed.test", "/x", nil); resp.StatusCode != 200 {
+		t.Errorf("renamed.test after the swap: status %d, want 200", resp.StatusCode)
+	}
+}
+
+func TestRedirectHost(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"example.com", "example.com"},
+		{"example.com:8080", "example.com"},
+		{"example.com:80", "example.com"},
+		{"[::1]:8080", "[::1]"},
+		{"[2001:db8::1]", "[2001:db8::1]"},
+		{"127.0.0.1:80", "127.0.0.1"},
+	}
+	for _, tt := range tests {
+		if got := redirectHost(tt.in); got != tt.want {
+			t.Errorf("redirectHost(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestQuoteHost(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"a.test", `"a.test"`},
+		{"", `""`},
+		{"bad\xffhost", `"bad?host"`},
+		{strings.Repeat("x", 101), fmt.Sprintf("%q", strings.Repeat("x", 100)+"...")},
+	}
+	for _, tt := range tests {
+		if got := quoteHost(tt.in); got != tt.want {
+			t.Errorf("quoteHost(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,190 @@
+package edge
+
+import (
+	"net/http"
+	"reflect"
+	"testing"
+
+	"openfront.dev/schema"
+)
+
+// behavior is a cache behavior with the schema's defaults for what it forwards.
+func behavior(fv schema.ForwardedValues, policy string) *schema.CacheBehavior {
+	if fv.Cookies.Forward == "" {
+		fv.Cookies.Forward = "none"
+	}
+	return &schema.CacheBehavior{ForwardedValues: fv, OriginRequestPolicy: policy}
+}
+
+func TestForwardedQuery(t *testing.T) {
+	keys := func(k ...string) schema.ForwardedValues {
+		return schema.ForwardedValues{QueryString: true, QueryStringCacheKeys: k}
+	}
+	tests := []struct {
+		name   string
+		fv     schema.ForwardedValues
+		policy string
+		raw    string
+		want   string
+	}{
+		{"queryString false drops all", schema.ForwardedValues{}, "", "a=1&b=2", ""},
+		{"queryString true keeps all as sent", schema.ForwardedValues{QueryString: true}, "", "b=2&a=1&a=3&x", "b=2&a=1&a=3&x"},
+		{"queryString true, empty query", schema.ForwardedValues{QueryString: true}, "", "", ""},
+		{"cache keys keep the viewer's order and repeats", keys("a", "c"), "", "b=2&a=1&c=x&a=3", "a=1&c=x&a=3"},
+		{"cache keys keep a name without value", keys("a"), "", "a&b=1", "a"},
+		{"cache keys match decoded names, forward encoded", keys("a b"), "", "a%20b=1&a+b=2&ab=3", "a%20b=1&a+b=2"},
+		{"cache keys are case-sensitive", keys("a"), "", "A=1&a=2", "a=2"},
+		{"cache keys, none present", keys("a"), "", "b=1", ""},
+		{"cache keys keep values verbatim", keys("q"), "", "q=%2F%26x&z=1", "q=%2F%26x"},
+		{"AllViewer forwards all", schema.ForwardedValues{}, "AllViewer", "b=2&a=1", "b=2&a=1"},
+		{"AllViewerExceptHostHeader forwards all", keys("a"), "AllViewerExceptHostHeader", "b=2&a=1", "b=2&a=1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := forwardedQuery(behavior(tt.fv, tt.policy), tt.raw); got != tt.want {
+				t.Errorf("forwardedQuery(%q) = %q, want %q", tt.raw, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestForwardedHeaders(t *testing.T) {
+	// in is what net/http hands the edge: canonical keys, no Host.
+	in := http.Header{
+		"Accept":          {"text/html"},
+		"Accept-Language": {"en", "fr"},
+		"User-Agent":      {"test/1"},
+		"X-Custom":        {"v"},
+		"Cookie":          {"a=1; b=2", "c=3"},
+		"If-None-Match":   {`"etag"`},
+		"Range":           {"bytes=0-1"},
+		"X-Forwarded-For": {"203.0.113.9"},
+		"Content-Type":    {"application/x-www-form-urlencoded"},
+		"Connection":      {"keep-alive"},
+		"Te":              {"trailers"},
+		"Upgrade":         {"h2c"},
+	}
+	always := http.Header{
+		"If-None-Match":   {`"etag"`},
+		"Range":           {"bytes=0-1"},
+		"X-Forwarded-For": {"203.0.113.9"},
+		"Content-Type":    {"application/x-www-form-urlencoded"},
+	}
+	with := func(extra http.Header) http.Header {
+		h := always.Clone()
+		for k, v := range extra {
+			h[k] = v
+		}
+		return h
+	}
+	viewerAll := http.Header{}
+	for k, v := range in {
+		if k != "Connection" && k != "Te" && k != "Upgrade" {
+			viewerAll[k] = v
+		}
+	}
+	tests := []struct {
+		name   string
+		fv     schema.ForwardedValues
+		policy string
+		want   http.Header
+	}{
+		{"nothing whitelisted: conditionals, X-Forwarded-For and Content-Type only", schema.ForwardedValues{}, "", always},
+		{"whitelist is case-insensitive, keeps every value",
+			schema.ForwardedValues{Headers: []string{"accept-language", "X-CUSTOM", "x-absent"}}, "",
+			with(http.Header{"Accept-Language": {"en", "fr"}, "X-Custom": {"v"}})},
+		{"whitelisting Cookie does not bypass the cookie setting",
+			schema.ForwardedValues{Headers: []string{"Cookie"}}, "", always},
+		{"hop-by-hop headers are never whitelisted",
+			schema.ForwardedValues{Headers: []string{"Connection", "TE"}}, "", always},
+		{"* forwards all but hop-by-hop and cookies",
+			schema.ForwardedValues{Headers: []string{"*"}}, "",
+			with(http.Header{"Accept": {"text/html"}, "Accept-Language": {"en", "fr"}, "User-Agent": {"test/1"}, "X-Custom": {"v"}})},
+		{"cookies all",
+			schema.ForwardedValues{Cookies: schema.Cookies{Forward: "all"}}, "",
+			with(http.Header{"Cookie": {"a=1; b=2; c=3"}})},
+		{"cookies whitelist",
+			schema.ForwardedValues{Cookies: schema.Cookies{Forward: "whitelist", WhitelistedNames: []string{"c", "b"}}}, "",
+			with(http.Header{"Cookie": {"b=2; c=3"}})},
+		{"AllViewer forwards every viewer header and cookie", schema.ForwardedValues{}, "AllViewer", viewerAll},
+		{"AllViewerExceptHostHeader forwards the same headers", schema.ForwardedValues{}, "AllViewerExceptHostHeader", viewerAll},
+		{"AllViewerAndCloudFrontHeaders forwards the same headers", schema.ForwardedValues{}, "AllViewerAndCloudFrontHeaders-2022-06", viewerAll},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := forwardedHeaders(behavior(tt.fv, tt.policy), in)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("forwardedHeaders:\n got %v\nwant %v", got, tt.want)
+			}
+		})
+	}
+	t.Run("does not alias the viewer's header map", func(t *testing.T) {
+		got := forwardedHeaders(behavior(schema.ForwardedValues{}, ""), in)
+		got.Set("Range", "changed")
+		if in.Get("Range") != "bytes=0-1" {
+			t.Errorf("changing the forwarded header changed the viewer's: %q", in.Get("Range"))
+		}
+	})
+}
+
+func TestForwardedCookies(t *testing.T) {
+	wl := func(names ...string) schema.Cookies {
+		return schema.Cookies{Forward: "whitelist", WhitelistedNames: names}
+	}
+	tests := []struct {
+		name    string
+		c       schema.Cookies
+		cookies []string
+		want    string
+	}{
+		{"none", schema.Cookies{Forward: "none"}, []string{"a=1"}, ""},
+		{"all joins every line", schema.Cookies{Forward: "all"}, []string{"a=1; b=2", "c=3"}, "a=1; b=2; c=3"},
+		{"all without cookies", schema.Cookies{Forward: "all"}, nil, ""},
+		{"whitelist exact names, viewer's order", wl("c", "a"), []string{"a=1; b=2", "c=3"}, "a=1; c=3"},
+		{"whitelist is case-sensitive", wl("session"), []string{"Session=1; session=2"}, "session=2"},
+		{"whitelist * wildcard", wl("pref-*"), []string{"pref-lang=en; pref-=x; prefs=1; pref-tz=utc"}, "pref-lang=en; pref-=x; pref-tz=utc"},
+		{"whitelist ? is exactly one character", wl("a?c"), []string{"abc=1; ac=2; abbc=3; a-c=4"}, "abc=1; a-c=4"},
+		{"whitelist wildcard in the middle", wl("x*y"), []string{"xy=1; x-long-y=2; xyz=3"}, "xy=1; x-long-y=2"},
+		{"whitelist keeps values with = and spaces trimmed", wl("t"), []string{"  t=a=b ;u=1"}, "t=a=b"},
+		{"whitelist without cookies", wl("a"), nil, ""},
+		{"whitelist skips empty pairs", wl("*"), []string{"a=1;", "; b=2"}, "a=1; b=2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := http.Header{}
+			for _, c := range tt.cookies {
+				h.Add("Cookie", c)
+			}
+			if got := forwardedCookies(tt.c, h); got != tt.want {
+				t.Errorf("forwardedCookies(%q) = %q, want %q", tt.cookies, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestForwardsHost(t *testing.T) {
+	tests := []struct {
+		name    string
+		headers []string
+		policy  string
+		want    bool
+	}{
+		{"nothing forwarded", nil, "", false},
+		{"other headers", []string{"Accept", "Origin"}, "", false},
+		{"Host whitelisted", []string{"Accept", "Host"}, "", true},
+		{"host whitelisted in lower case", []string{"host"}, "", true},
+		{"all headers", []string{"*"}, "", true},
+		{"AllViewer", nil, "AllViewer", true},
+		{"AllViewerAndCloudFrontHeaders", nil, "AllViewerAndCloudFrontHeaders-2022-06", true},
+		{"AllViewerExceptHostHeader", nil, "AllViewerExceptHostHeader", false},
+		{"CORS-CustomOrigin", nil, "CORS-CustomOrigin", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := behavior(schema.ForwardedValues{Headers: tt.headers}, tt.policy)
+			if got := forwardsHost(b); got != tt.want {
+				t.Errorf("forwardsHost = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
