@@ -149,13 +149,18 @@ func (e *evaluator) eval(u *unit) *unitResult {
 	if errs != nil {
 		return &unitResult{errs: errs}
 	}
+	cfg := &schema.Config{}
+	if decodeValue(v, cfg) == nil {
+		return &unitResult{config: cfg}
+	}
 	// Encoding as JSON and decoding that is several times cheaper than
-	// Value.Decode, which builds a CUE context per field.
+	// Value.Decode, which builds a CUE context per field; it also gives
+	// the messages for what decodeValue does not handle.
 	b, err := v.MarshalJSON()
 	if err != nil {
 		return &unitResult{errs: e.c.cueErrorsIn(err, v, token.NoPos)}
 	}
-	cfg := &schema.Config{}
+	cfg = &schema.Config{}
 	if err := json.Unmarshal(b, cfg); err != nil {
 		return &unitResult{errs: Errors{{Msg: fmt.Sprintf("decode %s: %v", u.name(), err)}}}
 	}
