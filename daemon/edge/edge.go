@@ -203,6 +203,8 @@ func originFailure(err error) (int, string) {
 		return http.StatusBadGateway, "The origin's kind is not supported by this edge node yet."
 	case errors.As(err, &oe) && oe.Timeout:
 		return http.StatusGatewayTimeout, "The origin did not answer in time."
+	case oe != nil && oe.Reason != "":
+		return http.StatusBadGateway, oe.Reason
 	}
 	return http.StatusBadGateway, "The edge could not connect to the origin."
 }

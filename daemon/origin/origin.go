@@ -37,7 +37,9 @@ type Request struct {
 type Error struct {
 	Origin  string
 	Timeout bool
-	Err     error
+	// Reason, when set, is shown to the viewer: what an operator must fix.
+	Reason string
+	Err    error
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("origin %q: %v", e.Origin, e.Err) }

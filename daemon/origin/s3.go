@@ -139,7 +139,8 @@ func (s *s3) Fetch(ctx context.Context, req *Request) (*http.Response, error) {
 	resp.Header.Del("X-Amz-Request-Id")
 	if resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusBadRequest {
 		if code := s3ErrorCode(resp); authFailure[code] {
-			return nil, &Error{Origin: s.origin.ID, Err: fmt.Errorf("the bucket refused this node's credentials: %s", code)}
+			return nil, &Error{Origin: s.origin.ID, Err: fmt.Errorf("the bucket refused this node's credentials: %s", code),
+				Reason: "The origin's S3 bucket refused this edge node's credentials (" + code + ")."}
 		}
 	}
 	return resp, nil
