@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"cuelang.org/go/cue/ast"
@@ -17,15 +18,18 @@ import (
 
 // sourceFile is one .cue file of a config directory with what the compiler
 // needs to place it in an evaluation unit. It is cached across compiles and
-// re-read only when its size or modification time changes.
+// re-read only when its size, modification time or change time moves.
 type sourceFile struct {
-	rel      string // slash-separated path relative to the config dir
-	size     int64
-	modTime  time.Time
-	hash     [32]byte
-	src      []byte
-	info     fileInfo
-	parseErr error
+	rel     string // slash-separated path relative to the config dir
+	size    int64
+	modTime time.Time
+	// changeTime (the inode's ctime) moves on every write, also when a tool
+	// such as rsync -t or tar restores the modification time.
+	changeTime int64
+	hash       [32]byte
+	src        []byte
+	info       fileInfo
+	parseErr   error
 }
 
 // fileInfo is what a file declares and references at the top level.
@@ -62,12 +66,18 @@ func ignoredDir(name string) bool {
 // scan walks dir and refreshes the file cache; it reports whether anything changed.
 func (c *Compiler) scan() (changed bool, err error) {
 	seen := map[string]bool{}
-	err = filepath.WalkDir(c.dir, func(path string, d fs.DirEntry, err error) error {
+	root := c.dir
+	// WalkDir does not descend into a root that is a symlink (git-sync's
+	// "current", a ConfigMap mount): a trailing slash makes it follow.
+	if fi, err := os.Lstat(root); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		root += string(filepath.Separator)
+	}
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if d.IsDir() {
-			if path != c.dir && ignoredDir(d.Name()) {
+			if path != root && ignoredDir(d.Name()) {
 				return filepath.SkipDir
 			}
 			return nil
@@ -89,7 +99,7 @@ func (c *Compiler) scan() (changed bool, err error) {
 		// A file modified within the last two seconds may change again
 		// without its size or mtime moving: hash it again next time.
 		racy := old != nil && time.Since(old.modTime) < 2*time.Second
-		if old != nil && !racy && old.size == fi.Size() && old.modTime.Equal(fi.ModTime()) {
+		if old != nil && !racy && old.size == fi.Size() && old.modTime.Equal(fi.ModTime()) && old.changeTime == changeTime(fi) {
 			return nil
 		}
 		src, err := os.ReadFile(path)
@@ -98,10 +108,10 @@ func (c *Compiler) scan() (changed bool, err error) {
 		}
 		h := sha256.Sum256(src)
 		if old != nil && old.hash == h {
-			old.size, old.modTime = fi.Size(), fi.ModTime()
+			old.size, old.modTime, old.changeTime = fi.Size(), fi.ModTime(), changeTime(fi)
 			return nil
 		}
-		sf := &sourceFile{rel: rel, size: fi.Size(), modTime: fi.ModTime(), hash: h, src: src}
+		sf := &sourceFile{rel: rel, size: fi.Size(), modTime: fi.ModTime(), changeTime: changeTime(fi), hash: h, src: src}
 		c.analyze(sf)
 		c.files[rel] = sf
 		changed = true
@@ -117,6 +127,13 @@ func (c *Compiler) scan() (changed bool, err error) {
 		}
 	}
 	return changed, nil
+}
+
+func changeTime(fi fs.FileInfo) int64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return st.Ctim.Nano()
+	}
+	return 0
 }
 
 // sortedFiles returns the cached files in path order.
