@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"os/signal"
 	"syscall"
 	"time"
@@ -58,12 +59,21 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	select {
-	case <-ctx.Done():
-	case err := <-n.Errors():
-		fmt.Fprintf(stderr, "openfront serve: %v\n", err)
-		n.Shutdown(context.Background())
-		return exitFail
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for running := true; running; {
+		select {
+		case <-ctx.Done():
+			running = false
+		case <-hup:
+			// Errors are logged and shown on /status; the table stays.
+			n.Reload()
+		case err := <-n.Errors():
+			fmt.Fprintf(stderr, "openfront serve: %v\n", err)
+			n.Shutdown(context.Background())
+			return exitFail
+		}
 	}
 	o.Logger.Info("shutting down: draining requests in flight", "timeout", o.DrainTimeout)
 	if err := n.Shutdown(context.Background()); err != nil {

@@ -11,12 +11,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"openfront.dev/compiler/table"
+	"openfront.dev/daemon/watch"
 )
 
 // Source supplies what the admin pages show.
 type Source interface {
 	Table() *table.Table
 	AppliedAt() time.Time
+	ConfigStatus() watch.Status
 }
 
 // Status is the JSON of /status.
@@ -30,6 +32,9 @@ type Status struct {
 	Distributions          int       `json:"distributions"`
 	StreamingDistributions int       `json:"streamingDistributions"`
 	Listeners              []string  `json:"listeners"`
+	// Config is the reloader's view: the applied config and the last
+	// rejected change with its errors (file, line, col).
+	Config watch.Status `json:"config"`
 }
 
 // Handler returns the admin mux.
@@ -46,7 +51,7 @@ func Handler(node string, src Source, listeners []string, reg *prometheus.Regist
 		w.Write([]byte("ready\n"))
 	})
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
-		st := Status{Node: node, Listeners: listeners}
+		st := Status{Node: node, Listeners: listeners, Config: src.ConfigStatus()}
 		if t := src.Table(); t != nil {
 			c := t.Counts()
 			st.Ready, st.Version = true, t.Version()

@@ -19,11 +19,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/quic-go/quic-go/http3"
 
-	"openfront.dev/compiler"
 	"openfront.dev/compiler/table"
 	"openfront.dev/daemon/admin"
 	"openfront.dev/daemon/edge"
 	"openfront.dev/daemon/origin"
+	"openfront.dev/daemon/watch"
 )
 
 // Options configure a node.
@@ -45,6 +45,9 @@ type Node struct {
 	log       *slog.Logger
 	handler   *edge.Handler
 	appliedAt atomic.Pointer[time.Time]
+	origins   *origin.Pool
+	reloader  *watch.Reloader
+	stopWatch context.CancelFunc
 	servers   []*http.Server
 	h3        *http3.Server
 	certs     *certStore
@@ -66,15 +69,28 @@ func Start(opts Options) (*Node, error) {
 		opts.DrainTimeout = 30 * time.Second
 	}
 	n := &Node{opts: opts, log: opts.Logger, addrs: map[string]net.Addr{}, errs: make(chan error, 4)}
-	t, err := n.load()
+	n.origins = origin.NewPool(opts.ConfigDir)
+	n.handler = edge.New(n.origins, opts.NodeName, n.log)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	// The reloader compiles the config (or loads the artifact) now, and
+	// again on every change; a failed compile keeps the last good table.
+	r, err := watch.New(watch.Options{Dir: opts.ConfigDir, File: opts.TableFile, Logger: n.log, Registry: reg, Apply: n.apply})
 	if err != nil {
 		return nil, err
 	}
-	n.handler = edge.New(origin.NewPool(opts.ConfigDir), opts.NodeName, n.log)
-	n.apply(t)
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := r.Reload(); err != nil {
+		return nil, err
+	}
+	n.reloader = r
+	ctx, cancel := context.WithCancel(context.Background())
+	n.stopWatch = cancel
+	n.wg.Go(func() {
+		if err := r.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			n.log.Error("config watcher stopped", "err", err)
+		}
+	})
 
 	var listeners []string
 	if opts.HTTPAddr != "" {
@@ -106,31 +122,21 @@ func Start(opts Options) (*Node, error) {
 	return n, nil
 }
 
-func (n *Node) load() (*table.Table, error) {
-	switch {
-	case n.opts.TableFile != "":
-		b, err := os.ReadFile(n.opts.TableFile)
-		if err != nil {
-			return nil, fmt.Errorf("read table: %w", err)
-		}
-		return table.LoadArtifact(b)
-	case n.opts.ConfigDir != "":
-		res, err := compiler.New(n.opts.ConfigDir).Compile()
-		if err != nil {
-			return nil, err
-		}
-		return res.Table, nil
-	}
-	return nil, errors.New("node: a config directory or a table file is required")
-}
-
+// apply swaps the table in: requests in flight finish on the old one.
 func (n *Node) apply(t *table.Table) {
 	now := time.Now()
 	n.handler.SetTable(t)
 	n.appliedAt.Store(&now)
+	n.origins.Prune(t)
 	c := t.Counts()
 	n.log.Info("table applied", "version", t.Version(), "distributions", c.Distributions, "streamingDistributions", c.StreamingDistributions)
 }
+
+// Reload compiles the config now (SIGHUP); a failure keeps the table.
+func (n *Node) Reload() error { return n.reloader.Reload() }
+
+// ConfigStatus says which config is applied and what the last rejected change was.
+func (n *Node) ConfigStatus() watch.Status { return n.reloader.Status() }
 
 // Table is the table being served.
 func (n *Node) Table() *table.Table { return n.handler.Table() }
@@ -236,6 +242,10 @@ func (n *Node) Errors() <-chan error { return n.errs }
 // Shutdown stops accepting and waits for requests in flight, up to the
 // drain timeout or ctx, whichever comes first.
 func (n *Node) Shutdown(ctx context.Context) error {
+	if n.reloader != nil {
+		n.stopWatch()
+		n.reloader.Close()
+	}
 	ctx, cancel := context.WithTimeout(ctx, n.opts.DrainTimeout)
 	defer cancel()
 	var errs []error

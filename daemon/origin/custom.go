@@ -80,6 +80,8 @@ func (c *custom) target(req *Request) *url.URL {
 	return u
 }
 
+func (c *custom) close() { c.client.CloseIdleConnections() }
+
 func (c *custom) Fetch(ctx context.Context, req *Request) (*http.Response, error) {
 	u := c.target(req)
 	var lastErr error

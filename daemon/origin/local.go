@@ -33,6 +33,9 @@ func newLocal(configDir string, o *table.Origin) (*local, error) {
 	return &local{root: root}, nil
 }
 
+// close releases the directory; requests in flight keep their open files.
+func (l *local) close() { l.root.Close() }
+
 func (l *local) Fetch(ctx context.Context, req *Request) (*http.Response, error) {
 	if req.Method != http.MethodGet && req.Method != http.MethodHead {
 		return textResponse(http.StatusMethodNotAllowed, "a local origin serves GET and HEAD only\n"), nil

@@ -101,6 +101,27 @@ func (p *Pool) Fetcher(d *table.Distribution, o *table.Origin) (Fetcher, error) 
 	return f, nil
 }
 
+// Prune drops the fetchers of origins the table t no longer has, closing
+// their files and idle connections; the others keep their pools.
+func (p *Pool) Prune(t *table.Table) {
+	live := map[fetcherKey]bool{}
+	for d := range t.Distributions() {
+		for _, o := range d.Origins {
+			live[fetcherKey{d.ID, o.ID, specKey(o)}] = true
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k, f := range p.fetchers {
+		if !live[k] {
+			if c, ok := f.(interface{ close() }); ok {
+				c.close()
+			}
+			delete(p.fetchers, k)
+		}
+	}
+}
+
 // specKey identifies an origin's configuration, so a changed origin gets a
 // new fetcher while an unchanged one keeps its connections.
 func specKey(o *table.Origin) string {

@@ -103,6 +103,8 @@ func s3Escape(key string) string {
 	return b.String()
 }
 
+func (s *s3) close() { s.client.CloseIdleConnections() }
+
 func (s *s3) Fetch(ctx context.Context, req *Request) (*http.Response, error) {
 	if req.Method != http.MethodGet && req.Method != http.MethodHead {
 		return textResponse(http.StatusMethodNotAllowed, "an S3 origin serves GET and HEAD\n"), nil

@@ -1,0 +1,41 @@
+package watch
+
+import (
+	"fmt"
+	"os"
+
+	"openfront.dev/compiler"
+	"openfront.dev/compiler/table"
+)
+
+// dirCompiler is the default Compile: one compiler.Compiler kept across
+// reloads, so that a reload after a one-file change evaluates one unit. The
+// compiler follows a Dir that is a symlink (git-sync's current), and after
+// the link is re-pointed finds the new checkout's files by their new change
+// times, re-evaluating only those whose content differs.
+type dirCompiler struct {
+	dir string
+	c   *compiler.Compiler
+}
+
+func (d *dirCompiler) compile() (*table.Table, error) {
+	if d.c == nil {
+		d.c = compiler.New(d.dir)
+	}
+	res, err := d.c.Compile()
+	if err != nil {
+		return nil, err
+	}
+	return res.Table, nil
+}
+
+// loadArtifact is the default Compile of a table file.
+func loadArtifact(path string) func() (*table.Table, error) {
+	return func() (*table.Table, error) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("read table: %w", err)
+		}
+		return table.LoadArtifact(b)
+	}
+}

@@ -1,0 +1,131 @@
+package watch
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// ignoredDir reports directories the compiler skips (compiler/source.go
+// ignoredDir): they are neither watched nor hashed.
+func ignoredDir(name string) bool {
+	return name == "cue.mod" || name == "testdata" || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")
+}
+
+// configFile reports files the compiler reads.
+func configFile(name string) bool {
+	return strings.HasSuffix(name, ".cue") && !strings.HasPrefix(name, ".") && !strings.HasPrefix(name, "_")
+}
+
+// resolveRoot returns the real path behind dir. Watches are set on real
+// paths so that a re-pointed symlink shows up as a different path.
+func resolveRoot(dir string) (string, error) {
+	root, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return "", fmt.Errorf("config: %w", err)
+	}
+	return filepath.Abs(root)
+}
+
+// links lists the paths whose re-pointing or replacement changes what dir
+// means: dir itself and every symlink it resolves through, as a chain
+// (Kubernetes' ..data, git-sync's current, or a link to such a link). Each
+// is watched from its parent directory, where such changes land.
+func links(dir string) []string {
+	p, err := filepath.Abs(dir)
+	if err != nil {
+		return nil
+	}
+	out := []string{p}
+	for range 40 { // the kernel's own limit on symlink hops
+		fi, err := os.Lstat(p)
+		if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+			break
+		}
+		target, err := os.Readlink(p)
+		if err != nil {
+			break
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(p), target)
+		}
+		p = filepath.Clean(target)
+		out = append(out, p)
+	}
+	return out
+}
+
+// treeDirs lists the directories under root that the compiler scans:
+// symlinked directories are not followed, as filepath.WalkDir does not.
+func treeDirs(root string) ([]string, error) {
+	var dirs []string
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if path != root && errors.Is(err, fs.ErrNotExist) {
+				return nil // removed while walking: its event is on the way
+			}
+			return err
+		}
+		if !d.IsDir() {
+			return nil
+		}
+		if path != root && ignoredDir(d.Name()) {
+			return filepath.SkipDir
+		}
+		dirs = append(dirs, path)
+		return nil
+	})
+	return dirs, err
+}
+
+// fingerprint hashes what a compile of path reads: the real root (so that a
+// re-pointed link counts as a change, and gets its commit shown) and every
+// config file's path and content, through symlinks; or the file's content.
+// It never fails: an unreadable tree hashes to its error, which is a state
+// like any other.
+func fingerprint(path string, file bool) [32]byte {
+	h := sha256.New()
+	root, err := resolveRoot(path)
+	if err != nil {
+		fmt.Fprintf(h, "error\x00%v", err)
+		return [32]byte(h.Sum(nil))
+	}
+	fmt.Fprintf(h, "root\x00%s\x00", root)
+	if file {
+		b, err := os.ReadFile(root)
+		fmt.Fprintf(h, "%d\x00%v\x00", len(b), err)
+		h.Write(b)
+		return [32]byte(h.Sum(nil))
+	}
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if path != root && ignoredDir(d.Name()) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !configFile(d.Name()) {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, path)
+		b, err := os.ReadFile(path) // follows symlinks, as the compiler does
+		if err != nil {
+			fmt.Fprintf(h, "file\x00%s\x00error\x00%v\x00", rel, err)
+			return nil
+		}
+		fmt.Fprintf(h, "file\x00%s\x00%d\x00", rel, len(b))
+		h.Write(b)
+		return nil
+	})
+	if err != nil {
+		fmt.Fprintf(h, "error\x00%v", err)
+	}
+	return [32]byte(h.Sum(nil))
+}
