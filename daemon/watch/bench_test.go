@@ -5,44 +5,22 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"openfront.dev/compiler/table"
+	"openfront.dev/internal/genconfig"
 )
 
-// writeDistribution writes distribution i in a file of its own, with 3
-// origins and 5 cache behaviors: the compiler's benchmark layout
-// (compiler/bench_test.go), which a test cannot import.
+// writeDistribution writes distribution i in a file of its own, the
+// compiler benchmarks' layout (internal/genconfig).
 func writeDistribution(tb testing.TB, dir string, i int, comment string) string {
 	tb.Helper()
-	src := fmt.Sprintf(`package cdn
-
-distributions: "d%[1]d": {
-	comment: %[2]q
-	aliases: ["d%[1]d.example.com", "*.d%[1]d.example.net"]
-	origins: [
-		{id: "web", domainName: "web%[1]d.example.org", customOriginConfig: {originProtocolPolicy: "https-only"}},
-		{id: "assets", domainName: "assets%[1]d.s3.us-east-1.amazonaws.com", s3OriginConfig: {}},
-		{id: "api", domainName: "api%[1]d.example.org", customOriginConfig: {originProtocolPolicy: "match-viewer", httpPort: 8080}},
-	]
-	defaultCacheBehavior: {targetOriginId: "web", viewerProtocolPolicy: "redirect-to-https"}
-	cacheBehaviors: [
-		{pathPattern: "/img/*", targetOriginId: "assets", viewerProtocolPolicy: "allow-all"},
-		{pathPattern: "/api/*", targetOriginId: "api", viewerProtocolPolicy: "https-only", allowedMethods: ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"], forwardedValues: {queryString: true, cookies: {forward: "all"}}, defaultTTL: 0},
-		{pathPattern: "*.css", targetOriginId: "assets", viewerProtocolPolicy: "allow-all", compress: true},
-		{pathPattern: "/video/*.mp4", targetOriginId: "assets", viewerProtocolPolicy: "allow-all"},
-		{pathPattern: "/static/*", targetOriginId: "assets", viewerProtocolPolicy: "allow-all", maxTTL: 600, defaultTTL: 300},
-	]
-}
-`, i, comment)
-	name := filepath.Join(dir, fmt.Sprintf("d%05d.cue", i))
-	if err := os.WriteFile(name, []byte(src), 0o644); err != nil {
+	if err := genconfig.WriteDistribution(dir, i, comment); err != nil {
 		tb.Fatal(err)
 	}
-	return name
+	return genconfig.FileName(dir, i)
 }
 
 // genConfig writes n distributions, aged past the compiler's two-second
