@@ -1,0 +1,168 @@
+// Package access decides who may see content: CloudFront-compatible signed
+// URLs and signed cookies, the client's address behind trusted proxies, and
+// geo restriction by country. It is pure and does no I/O on the request path
+// (the geo database is read and reloaded off it).
+//
+// On the request path, after the viewer protocol policy: the client is
+// ClientIP(r.RemoteAddr, r.Header["X-Forwarded-For"], trustedProxies); a
+// geo-restricted distribution asks GeoDB.Lookup and GeoAllowed; a behavior
+// with trustedKeyGroups asks Verifier.VerifyBehavior with NewRequest(r, ...)
+// and answers a denial with 403 and Decision.Reason. For such a behavior the
+// origin request and the cache key use StripSignature(query) and drop the
+// cookies IsSignatureCookie names.
+package access
+
+import (
+	"crypto/rsa"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"openfront.dev/compiler/table"
+)
+
+// Request is what a signature is checked against: the request target exactly
+// as the viewer sent it, its cookies, the client's address and the time.
+type Request struct {
+	Scheme   string // "http" or "https", as the viewer connected
+	Host     string // the Host header; lowercased and stripped of the scheme's default port for the signed resource
+	RawPath  string // the path of the request target, not decoded
+	RawQuery string // the query of the request target, without "?", not decoded
+	// Cookies are the Cookie header lines (r.Header["Cookie"]).
+	Cookies  []string
+	ClientIP netip.Addr
+	Now      time.Time
+}
+
+// NewRequest takes the request target from r.RequestURI, which holds the
+// path and query exactly as sent (r.URL is decoded and may be re-encoded).
+func NewRequest(r *http.Request, scheme string, client netip.Addr, now time.Time) Request {
+	path, query := SplitRequestURI(r.RequestURI)
+	if r.RequestURI == "" { // a request made in Go, not read from the wire
+		path, query = r.URL.EscapedPath(), r.URL.RawQuery
+	}
+	return Request{Scheme: scheme, Host: r.Host, RawPath: path, RawQuery: query,
+		Cookies: r.Header["Cookie"], ClientIP: client, Now: now}
+}
+
+// SplitRequestURI splits a request target into its raw path and query,
+// dropping the scheme and authority of an absolute-form target.
+func SplitRequestURI(uri string) (rawPath, rawQuery string) {
+	if i := strings.Index(uri, "://"); i > 0 && !strings.HasPrefix(uri, "/") {
+		rest := uri[i+3:]
+		if j := strings.IndexAny(rest, "/?"); j >= 0 {
+			uri = rest[j:]
+		} else {
+			uri = ""
+		}
+		if uri == "" || uri[0] == '?' {
+			uri = "/" + uri
+		}
+	}
+	if i := strings.IndexByte(uri, '#'); i >= 0 {
+		uri = uri[:i]
+	}
+	path, query, _ := strings.Cut(uri, "?")
+	return path, query
+}
+
+// Decision is the outcome of Verify. A denial is a 403 whose body carries Reason.
+type Decision struct {
+	Allowed bool
+	// Code is short and stable, for metrics labels: one of the Code* constants.
+	Code string
+	// Reason is a sentence a developer can act on.
+	Reason string
+	// Via says what carried the signature: ViaURL, ViaCookie, or "" (none needed).
+	Via string
+	// KeyPairID is the key that signed, when one was named.
+	KeyPairID string
+}
+
+// Decision codes.
+const (
+	CodeMissingKeyPairID = "missing-key-pair-id"
+	CodeUnknownKey       = "unknown-key"
+	CodeExpired          = "expired"
+	CodeNotYetValid      = "not-yet-valid"
+	CodeBadSignature     = "bad-signature"
+	CodeResourceMismatch = "resource-mismatch"
+	CodeIPMismatch       = "ip-mismatch"
+	CodeMalformed        = "malformed"
+)
+
+// Codes lists every denial code, for registering metrics up front.
+var Codes = []string{CodeMissingKeyPairID, CodeUnknownKey, CodeExpired, CodeNotYetValid,
+	CodeBadSignature, CodeResourceMismatch, CodeIPMismatch, CodeMalformed}
+
+// What carried a signature.
+const (
+	ViaURL    = "signed-url"
+	ViaCookie = "signed-cookie"
+)
+
+// Verifier checks signatures, remembering recently verified ones so a popular
+// signed URL costs one RSA verification, not one per request. The cache holds
+// only (key, digest, signature) triples that verified: the policy's dates,
+// resource and address are checked on every request, so it cannot extend a
+// signature's life. The zero value verifies without a cache.
+type Verifier struct {
+	cache *sigCache
+}
+
+// NewVerifier returns a verifier caching up to about 2*size verified signatures.
+func NewVerifier(size int) *Verifier {
+	if size <= 0 {
+		return &Verifier{}
+	}
+	return &Verifier{cache: newSigCache(size)}
+}
+
+// Verify checks req against a behavior's trusted key groups. With no groups
+// the behavior is public and signature parameters mean nothing.
+func Verify(req Request, trusted []*table.KeyGroup) Decision {
+	var v Verifier
+	return v.Verify(req, trusted)
+}
+
+// Verify checks req against a behavior's trusted key groups.
+func (v *Verifier) Verify(req Request, trusted []*table.KeyGroup) Decision {
+	if len(trusted) == 0 {
+		return Decision{Allowed: true}
+	}
+	return v.verify(&req, keySource{groups: trusted})
+}
+
+// VerifyBehavior checks req against b's trustedKeyGroups, looked up in t,
+// without building a slice of groups per request.
+func (v *Verifier) VerifyBehavior(req Request, t *table.Table, b *table.Behavior) Decision {
+	if len(b.Spec.TrustedKeyGroups) == 0 {
+		return Decision{Allowed: true}
+	}
+	return v.verify(&req, keySource{table: t, ids: b.Spec.TrustedKeyGroups})
+}
+
+// keySource finds a public key by Key-Pair-Id in a behavior's trusted groups:
+// one map lookup per group, never a trial of every key.
+type keySource struct {
+	groups []*table.KeyGroup
+	table  *table.Table
+	ids    []string
+}
+
+func (s keySource) key(id string) *rsa.PublicKey {
+	for _, g := range s.groups {
+		if k := g.Keys[id]; k != nil {
+			return k
+		}
+	}
+	for _, gid := range s.ids {
+		if g := s.table.KeyGroup(gid); g != nil {
+			if k := g.Keys[id]; k != nil {
+				return k
+			}
+		}
+	}
+	return nil
+}

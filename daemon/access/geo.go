@@ -1,0 +1,222 @@
+package access
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/oschwald/maxminddb-golang/v2"
+
+	"openfront.dev/compiler/table"
+	"openfront.dev/schema"
+)
+
+// GeoDB looks up viewers' countries in a MaxMind-format database file
+// (GeoIP2/GeoLite2 Country or City, or any database with a top-level
+// "country_code" such as ip-location-db's). The file is read into memory,
+// not mapped, so replacing or rewriting it in place never disturbs lookups
+// in flight; Reload swaps in a new version atomically.
+type GeoDB struct {
+	path string
+	db   atomic.Pointer[geoVersion]
+
+	mu     sync.Mutex // serialises reloads
+	failed fileStamp  // the version that last failed to load, not retried until it changes
+}
+
+type geoVersion struct {
+	reader *maxminddb.Reader
+	stamp  fileStamp
+}
+
+// fileStamp tells versions of a file apart.
+type fileStamp struct {
+	size    int64
+	modTime time.Time
+}
+
+// geoRecord is the part of a record Lookup reads; the decoder skips the rest.
+type geoRecord struct {
+	Country struct {
+		ISOCode string `maxminddb:"iso_code"`
+	} `maxminddb:"country"`
+	RegisteredCountry struct {
+		ISOCode string `maxminddb:"iso_code"`
+	} `maxminddb:"registered_country"`
+	CountryCode string `maxminddb:"country_code"`
+}
+
+// OpenGeoDB reads the database at path.
+func OpenGeoDB(path string) (*GeoDB, error) {
+	g := &GeoDB{path: path}
+	v, err := loadGeo(path)
+	if err != nil {
+		return nil, err
+	}
+	g.db.Store(v)
+	return g, nil
+}
+
+func loadGeo(path string) (*geoVersion, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("geoip database: %w", err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("geoip database: %w", err)
+	}
+	r, err := maxminddb.OpenBytes(b)
+	if err != nil {
+		return nil, fmt.Errorf("geoip database %s: %w", path, err)
+	}
+	return &geoVersion{reader: r, stamp: fileStamp{fi.Size(), fi.ModTime()}}, nil
+}
+
+// Path is the database file.
+func (g *GeoDB) Path() string { return g.path }
+
+// Metadata describes the loaded database.
+func (g *GeoDB) Metadata() maxminddb.Metadata { return g.db.Load().reader.Metadata }
+
+// Lookup returns the ISO 3166-1 country code of addr; ok is false when the
+// database does not know the address (or g is nil). It takes the country
+// where the address is used, else the one where its network is registered.
+func (g *GeoDB) Lookup(addr netip.Addr) (country string, ok bool) {
+	if g == nil || !addr.IsValid() {
+		return "", false
+	}
+	rec := recordPool.Get().(*geoRecord)
+	defer recordPool.Put(rec)
+	*rec = geoRecord{}
+	if err := g.db.Load().reader.Lookup(addr.Unmap()).Decode(rec); err != nil {
+		return "", false
+	}
+	for _, c := range [...]string{rec.Country.ISOCode, rec.CountryCode, rec.RegisteredCountry.ISOCode} {
+		if len(c) == 2 {
+			return strings.ToUpper(c), true
+		}
+	}
+	return "", false
+}
+
+// recordPool saves an allocation per lookup: Decode takes an interface.
+var recordPool = sync.Pool{New: func() any { return new(geoRecord) }}
+
+// Reload reads the file again if it changed since it was loaded, and reports
+// whether a new version is in use. On an error the old version stays in use,
+// and the same broken file is not read again until it changes (a writer may
+// still be writing it).
+func (g *GeoDB) Reload() (bool, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	fi, err := os.Stat(g.path)
+	if err != nil {
+		return false, fmt.Errorf("geoip database: %w", err)
+	}
+	st := fileStamp{fi.Size(), fi.ModTime()}
+	if st == g.db.Load().stamp || st == g.failed {
+		return false, nil
+	}
+	v, err := loadGeo(g.path)
+	if err != nil {
+		g.failed = st
+		return false, err
+	}
+	g.failed = fileStamp{}
+	g.db.Store(v)
+	return true, nil
+}
+
+// Watch polls the file every interval until ctx ends, reloading it when it
+// changes; report (which may be nil) hears of each reload and each error.
+func (g *GeoDB) Watch(ctx context.Context, interval time.Duration, report func(reloaded bool, err error)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			ok, err := g.Reload()
+			if report != nil && (ok || err != nil) {
+				report(ok, err)
+			}
+		}
+	}
+}
+
+// HeaderViewerCountry carries the viewer's country to an origin whose
+// behavior forwards it.
+const HeaderViewerCountry = "CloudFront-Viewer-Country"
+
+// Geo restriction reasons, as a viewer's 403 body says them.
+const (
+	geoReasonBlocked = "This distribution is not available in the viewer's country (%s)."
+	geoReasonUnknown = "This distribution is available only in some countries, and the viewer's country could not be determined."
+)
+
+// GeoAllowed applies a distribution's geo restriction to a viewer's country.
+// known is false when the database did not know the address: a whitelist
+// blocks such a viewer and a blacklist lets it through, as CloudFront does.
+func GeoAllowed(r schema.GeoRestriction, country string, known bool) (bool, string) {
+	listed := known && slices.ContainsFunc(r.Items, func(c string) bool { return strings.EqualFold(c, country) })
+	switch r.RestrictionType {
+	case "whitelist":
+		if !known {
+			return false, geoReasonUnknown
+		}
+		if !listed {
+			return false, fmt.Sprintf(geoReasonBlocked, country)
+		}
+	case "blacklist":
+		if listed {
+			return false, fmt.Sprintf(geoReasonBlocked, country)
+		}
+	}
+	return true, ""
+}
+
+// GeoRestricted reports whether a distribution restricts viewers by country.
+func GeoRestricted(d *schema.Distribution) bool {
+	t := d.Restrictions.GeoRestriction.RestrictionType
+	return t == "whitelist" || t == "blacklist"
+}
+
+// ErrNoGeoDB is wrapped by CheckGeo's error.
+var ErrNoGeoDB = errors.New("geo restriction needs a geoip database")
+
+// CheckGeo refuses a table that restricts viewers by country on a node with
+// no database (db nil): it fails closed rather than serve everyone.
+func CheckGeo(t *table.Table, db *GeoDB) error {
+	if db != nil {
+		return nil
+	}
+	var ids []string
+	for d := range t.Distributions() {
+		if GeoRestricted(d.Spec) {
+			ids = append(ids, d.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	which := "distribution " + strconv.Quote(ids[0]) + " uses"
+	if len(ids) > 1 {
+		q := make([]string, len(ids))
+		for i, id := range ids {
+			q[i] = strconv.Quote(id)
+		}
+		which = "distributions " + strings.Join(q, ", ") + " use"
+	}
+	return fmt.Errorf("%w: %s restrictions.geoRestriction, and this node has no country database; start openfront serve with --geoip-db FILE (a MaxMind-format country database)",
+		ErrNoGeoDB, which)
+}

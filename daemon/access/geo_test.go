@@ -1,0 +1,296 @@
+package access
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/maxmind/mmdbwriter"
+	"github.com/maxmind/mmdbwriter/mmdbtype"
+
+	"openfront.dev/compiler"
+	"openfront.dev/schema"
+)
+
+// writeGeoDB writes a tiny MaxMind database mapping CIDRs to records.
+func writeGeoDB(t testing.TB, path string, records map[string]mmdbtype.Map) {
+	t.Helper()
+	w, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: "openfront-test-country", RecordSize: 24, IncludeReservedNetworks: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for cidr, rec := range records {
+		_, n, err := net.ParseCIDR(cidr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Insert(n, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.WriteTo(f); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// maxmindCountry is a GeoIP2/GeoLite2 Country record.
+func maxmindCountry(iso string) mmdbtype.Map {
+	return mmdbtype.Map{"country": mmdbtype.Map{"iso_code": mmdbtype.String(iso), "names": mmdbtype.Map{"en": mmdbtype.String("x")}}}
+}
+
+var geoRecords = map[string]mmdbtype.Map{
+	"81.0.0.0/8":      maxmindCountry("FR"),
+	"2a01:e00::/26":   maxmindCountry("FR"),
+	"85.0.0.0/8":      {"country_code": mmdbtype.String("DE")}, // ip-location-db's layout
+	"203.0.113.0/24":  {"registered_country": mmdbtype.Map{"iso_code": mmdbtype.String("AU")}},
+	"198.51.100.0/24": {"continent": mmdbtype.Map{"code": mmdbtype.String("EU")}}, // no country
+}
+
+func TestGeoDB(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "country.mmdb")
+	writeGeoDB(t, path, geoRecords)
+	db, err := OpenGeoDB(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		addr, country string
+		known         bool
+	}{
+		{"81.2.3.4", "FR", true},
+		{"::ffff:81.2.3.4", "FR", true},
+		{"2a01:e01::1", "FR", true},
+		{"85.1.1.1", "DE", true},
+		{"203.0.113.9", "AU", true},
+		{"198.51.100.1", "", false},
+		{"192.0.2.1", "", false},
+		{"2001:db8::1", "", false},
+	}
+	for _, c := range cases {
+		got, known := db.Lookup(netip.MustParseAddr(c.addr))
+		if got != c.country || known != c.known {
+			t.Errorf("Lookup(%s) = %q, %v; want %q, %v", c.addr, got, known, c.country, c.known)
+		}
+	}
+	if _, ok := db.Lookup(netip.Addr{}); ok {
+		t.Error("the zero address is known")
+	}
+	var none *GeoDB
+	if _, ok := none.Lookup(netip.MustParseAddr("81.2.3.4")); ok {
+		t.Error("a nil database knows an address")
+	}
+	if _, err := OpenGeoDB(filepath.Join(t.TempDir(), "missing.mmdb")); err == nil {
+		t.Error("opened a missing file")
+	}
+}
+
+func TestGeoDBReload(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "country.mmdb")
+	writeGeoDB(t, path, map[string]mmdbtype.Map{"81.0.0.0/8": maxmindCountry("FR")})
+	db, err := OpenGeoDB(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := netip.MustParseAddr("81.2.3.4")
+	if ok, err := db.Reload(); ok || err != nil {
+		t.Fatalf("unchanged file reloaded: %v %v", ok, err)
+	}
+
+	// Lookups keep going while the file is replaced.
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for ctx.Err() == nil {
+			if c, ok := db.Lookup(addr); !ok || (c != "FR" && c != "BE") {
+				t.Errorf("lookup during reload: %q %v", c, ok)
+				return
+			}
+		}
+	}()
+	reports := make(chan error, 10)
+	go db.Watch(ctx, 10*time.Millisecond, func(ok bool, err error) { reports <- err })
+
+	time.Sleep(20 * time.Millisecond) // a new mtime even on coarse clocks
+	writeGeoDB(t, path, map[string]mmdbtype.Map{"81.0.0.0/8": maxmindCountry("BE")})
+	select {
+	case err := <-reports:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the watcher did not reload the changed file")
+	}
+	if c, _ := db.Lookup(addr); c != "BE" {
+		t.Fatalf("after reload: %q", c)
+	}
+
+	// A broken file is reported once; the old database stays in use.
+	time.Sleep(20 * time.Millisecond)
+	if err := os.WriteFile(path+".tmp", []byte("not a database"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path+".tmp", path); err != nil { // at once, so it is one version
+		t.Fatal(err)
+	}
+	select {
+	case err := <-reports:
+		if err == nil {
+			t.Fatal("a broken file loaded")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no error for a broken file")
+	}
+	time.Sleep(50 * time.Millisecond)
+	select {
+	case err := <-reports:
+		t.Fatalf("reported again: %v", err)
+	default:
+	}
+	if c, _ := db.Lookup(addr); c != "BE" {
+		t.Fatalf("after a broken file: %q", c)
+	}
+	cancel()
+	wg.Wait()
+}
+
+func TestGeoAllowed(t *testing.T) {
+	white := schema.GeoRestriction{RestrictionType: "whitelist", Items: []string{"FR", "DE"}}
+	black := schema.GeoRestriction{RestrictionType: "blacklist", Items: []string{"KP"}}
+	none := schema.GeoRestriction{RestrictionType: "none"}
+	cases := []struct {
+		name    string
+		r       schema.GeoRestriction
+		country string
+		known   bool
+		want    bool
+	}{
+		{"whitelist, listed", white, "FR", true, true},
+		{"whitelist, not listed", white, "US", true, false},
+		{"whitelist, unknown address", white, "", false, false},
+		{"blacklist, listed", black, "KP", true, false},
+		{"blacklist, not listed", black, "FR", true, true},
+		{"blacklist, unknown address", black, "", false, true},
+		{"none", none, "", false, true},
+		{"whitelist, lower-case database code", white, "de", true, true},
+	}
+	for _, c := range cases {
+		ok, reason := GeoAllowed(c.r, c.country, c.known)
+		if ok != c.want {
+			t.Errorf("%s: allowed %v", c.name, ok)
+		}
+		if !ok && !strings.HasSuffix(reason, ".") {
+			t.Errorf("%s: reason %q", c.name, reason)
+		}
+		if !ok && c.known && !strings.Contains(reason, c.country) {
+			t.Errorf("%s: reason %q does not name the country", c.name, reason)
+		}
+	}
+}
+
+// TestTable runs a compiled config: VerifyBehavior finds the key through
+// the behavior's trustedKeyGroups, and CheckGeo fails closed.
+func TestTable(t *testing.T) {
+	res, err := compiler.New("testdata/config").Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb := res.Table
+	v := NewVerifier(16)
+
+	req := jsCase(t, "js canned url")
+	_, b := tb.Route(req.Host, req.RawPath)
+	if b.Name() != "/private/*" {
+		t.Fatalf("behavior %s", b.Name())
+	}
+	if d := v.VerifyBehavior(req, tb, b); !d.Allowed {
+		t.Fatalf("%+v", d)
+	}
+	req.RawQuery += "&x=1"
+	if d := v.VerifyBehavior(req, tb, b); d.Code != CodeBadSignature {
+		t.Fatalf("%+v", d)
+	}
+	_, pub := tb.Route("cdn.example.com", "/public")
+	if d := v.VerifyBehavior(requestFor(t, "https://cdn.example.com/public"), tb, pub); !d.Allowed {
+		t.Fatalf("public behavior: %+v", d)
+	}
+
+	err = CheckGeo(tb, nil)
+	if !errors.Is(err, ErrNoGeoDB) || !strings.Contains(err.Error(), `"eu"`) || !strings.Contains(err.Error(), "--geoip-db") {
+		t.Fatalf("CheckGeo without a database: %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "country.mmdb")
+	writeGeoDB(t, path, geoRecords)
+	db, err := OpenGeoDB(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckGeo(tb, db); err != nil {
+		t.Fatal(err)
+	}
+	eu := tb.Distribution("eu")
+	c, known := db.Lookup(netip.MustParseAddr("85.1.1.1"))
+	if ok, _ := GeoAllowed(eu.Spec.Restrictions.GeoRestriction, c, known); !ok {
+		t.Fatal("DE blocked by a whitelist of FR and DE")
+	}
+	c, known = db.Lookup(netip.MustParseAddr("203.0.113.9"))
+	if ok, _ := GeoAllowed(eu.Spec.Restrictions.GeoRestriction, c, known); ok {
+		t.Fatal("AU allowed by a whitelist of FR and DE")
+	}
+}
+
+// jsCase is a request from testdata/js-signed.json.
+func jsCase(t testing.TB, name string) Request {
+	t.Helper()
+	b, err := os.ReadFile("testdata/js-signed.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := strings.Index(string(b), `"name": "`+name+`"`)
+	if i < 0 {
+		t.Fatalf("no case %q", name)
+	}
+	rest := string(b[i:])
+	j := strings.Index(rest, `"url": "`) + len(`"url": "`)
+	return requestFor(t, rest[j:j+strings.IndexByte(rest[j:], '"')])
+}
+
+// TestRealGeoDB reads a real country database when OPENFRONT_GEOIP_DB names
+// one, e.g. geo-whois-asn-country.mmdb from the npm package
+// @ip-location-db/geo-whois-asn-country-mmdb.
+func TestRealGeoDB(t *testing.T) {
+	path := os.Getenv("OPENFRONT_GEOIP_DB")
+	if path == "" {
+		t.Skip("set OPENFRONT_GEOIP_DB to a MaxMind-format country database to run")
+	}
+	db, err := OpenGeoDB(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []string{"8.8.8.8", "1.1.1.1", "2001:4860:4860::8888", "81.2.69.142"} {
+		c, ok := db.Lookup(netip.MustParseAddr(a))
+		t.Logf("%s: %q %v", a, c, ok)
+		if !ok || len(c) != 2 {
+			t.Errorf("%s: no country", a)
+		}
+	}
+}

@@ -1,0 +1,285 @@
+package access
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/sha256"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Limits on what a viewer may send, far above what signers produce.
+const (
+	maxPolicy    = 8 << 10 // decoded policy bytes
+	maxSignature = 1024    // decoded signature bytes (RSA-8192)
+)
+
+func (v *Verifier) verify(req *Request, keys keySource) Decision {
+	var c credentials
+	via := ViaURL
+	if !c.fromQuery(req.RawQuery) {
+		via = ViaCookie
+		if !c.fromCookies(req.Cookies) {
+			return deny(CodeMissingKeyPairID, "", "",
+				"Missing Key-Pair-Id query parameter or cookie value: this path needs a signed URL or signed cookies.")
+		}
+	}
+	// Reasons name things as the viewer sent them.
+	what, has, is := "signed URL", "has", "is"
+	names := SignatureParams
+	field := func(p param) string { return "The signed URL's " + names[p] }
+	if via == ViaCookie {
+		what, has, is = "signed cookies", "have", "are"
+		names = SignatureCookies
+		field = func(p param) string { return "The " + names[p] + " cookie" }
+	}
+	if c.dup != "" {
+		return deny(CodeMalformed, via, "", "The "+what+" "+has+" the parameter "+c.dup+" more than once.")
+	}
+	keyID, ok := unescape(c.v[pKeyPairID])
+	if !c.has[pKeyPairID] || keyID == "" {
+		return deny(CodeMissingKeyPairID, via, "", "The "+what+" "+has+" no "+names[pKeyPairID]+": add the id of the public key that signed it.")
+	}
+	if !ok {
+		return deny(CodeMalformed, via, "", field(pKeyPairID)+" is not validly percent-encoded.")
+	}
+	d := func(code, reason string) Decision { return deny(code, via, keyID, reason) }
+	if !c.has[pSignature] {
+		return d(CodeMalformed, "The "+what+" "+has+" no "+names[pSignature]+".")
+	}
+	custom := c.has[pPolicy]
+	if via == ViaURL && custom && c.has[pExpires] {
+		return d(CodeMalformed, "The signed URL has both Expires and Policy: a canned policy has Expires, a custom one Policy.")
+	}
+	if !custom && !c.has[pExpires] {
+		return d(CodeMalformed, "The "+what+" "+has+" neither "+names[pExpires]+" (canned policy) nor "+names[pPolicy]+" (custom policy).")
+	}
+	hash := crypto.SHA1
+	if c.has[pHashAlgorithm] {
+		switch alg, _ := unescape(c.v[pHashAlgorithm]); {
+		case strings.EqualFold(alg, "SHA256"):
+			hash = crypto.SHA256
+		case strings.EqualFold(alg, "SHA1"):
+		default:
+			return d(CodeMalformed, field(pHashAlgorithm)+" is "+quote(alg)+"; CloudFront knows SHA1 (the default) and SHA256.")
+		}
+	}
+	pub := keys.key(keyID)
+	if pub == nil {
+		return d(CodeUnknownKey, "Unknown key: "+names[pKeyPairID]+" "+quote(keyID)+" is not in a key group this path trusts (the behavior's trustedKeyGroups).")
+	}
+
+	// The signed resource: scheme://host, then the raw path and query as sent
+	// without the signature parameters.
+	var resBuf [1024]byte
+	resource := appendResource(resBuf[:0], req)
+
+	var sigBuf, sigTmp [512]byte
+	var sig []byte
+	err := errBase64
+	if len(c.v[pSignature]) <= 3*2*maxSignature { // base64, maybe percent-encoded
+		sig, err = decodeBase64(sigBuf[:0], sigTmp[:0], c.v[pSignature])
+	}
+	if err != nil || len(sig) > maxSignature {
+		return d(CodeMalformed, field(pSignature)+" is not CloudFront's URL-safe base64 ('-' '_' '~' for '+' '=' '/').")
+	}
+
+	var msgBuf [2048]byte
+	var msg []byte
+	var expires int64
+	if custom {
+		var err error
+		var tmp [2048]byte
+		if len(c.v[pPolicy]) > maxPolicy*2 {
+			return d(CodeMalformed, field(pPolicy)+" is too long.")
+		}
+		msg, err = decodeBase64(msgBuf[:0], tmp[:0], c.v[pPolicy])
+		if err != nil || len(msg) > maxPolicy {
+			return d(CodeMalformed, field(pPolicy)+" is not CloudFront's URL-safe base64 ('-' '_' '~' for '+' '=' '/').")
+		}
+	} else {
+		e, ok := unescape(c.v[pExpires])
+		var valid bool
+		if expires, valid = parseEpoch(e); !ok || !valid {
+			return d(CodeMalformed, field(pExpires)+" is "+quote(e)+", not a Unix time in seconds.")
+		}
+		msg = appendCannedPolicy(msgBuf[:0], resource, expires)
+	}
+
+	if !v.verified(pub, hash, msg, sig) {
+		if custom {
+			return d(CodeBadSignature, "Bad signature: the "+names[pSignature]+" does not match the "+names[pPolicy]+" for key "+quote(keyID)+"; the policy was changed after signing, or signed with another key or hash algorithm.")
+		}
+		if via == ViaCookie {
+			return d(CodeBadSignature, "Bad signature: the CloudFront-Signature does not match this URL and CloudFront-Expires for key "+quote(keyID)+"; a canned-policy cookie is valid for the one URL it was signed for (use CloudFront-Policy for many), or it was signed with another key or hash algorithm.")
+		}
+		return d(CodeBadSignature, "Bad signature: the "+names[pSignature]+" does not match this URL and "+names[pExpires]+" for key "+quote(keyID)+"; the URL was changed after signing (path, query, host or scheme), or signed with another key or hash algorithm.")
+	}
+
+	now := req.Now.Unix()
+	if req.Now.IsZero() { // never let a missing clock make everything valid
+		now = time.Now().Unix()
+	}
+	if !custom {
+		if now >= expires {
+			return d(CodeExpired, "The "+what+" expired at "+epoch(expires)+" (now "+epoch(now)+").")
+		}
+		return Decision{Allowed: true, Via: via, KeyPairID: keyID}
+	}
+	p, err := parsePolicy(msg)
+	if err != nil {
+		return d(CodeMalformed, "The policy of the "+what+" is malformed: "+err.Error()+".")
+	}
+	if p.hasResource && !match(p.resource, resource) {
+		return d(CodeResourceMismatch, "Resource mismatch: the policy is for "+quote(string(p.resource))+", not "+quote(string(resource))+".")
+	}
+	if p.hasGreater && now < p.greaterThan {
+		return d(CodeNotYetValid, "The "+what+" "+is+" not valid before "+epoch(p.greaterThan)+" (now "+epoch(now)+").")
+	}
+	if now >= p.lessThan {
+		return d(CodeExpired, "The "+what+" expired at "+epoch(p.lessThan)+" (now "+epoch(now)+").")
+	}
+	if p.ip.IsValid() && (!req.ClientIP.IsValid() || !p.ip.Contains(req.ClientIP.Unmap())) {
+		return d(CodeIPMismatch, "IP mismatch: the policy allows "+p.ip.String()+", and the viewer's address is "+addrString(req)+".")
+	}
+	return Decision{Allowed: true, Via: via, KeyPairID: keyID}
+}
+
+func deny(code, via, keyID, reason string) Decision {
+	return Decision{Code: code, Reason: reason, Via: via, KeyPairID: keyID}
+}
+
+// appendResource appends scheme://host + raw path + "?" + the query without
+// signature parameters (no "?" when nothing is left). For RTMP, CloudFront
+// signs the stream name alone: the path without its leading "/" and the query.
+func appendResource(buf []byte, req *Request) []byte {
+	if req.Scheme == "rtmp" {
+		buf = append(buf, strings.TrimLeft(req.RawPath, "/")...)
+		n := len(buf)
+		buf = append(buf, '?')
+		buf, kept := appendStripped(buf, req.RawQuery)
+		if !kept {
+			buf = buf[:n]
+		}
+		return buf
+	}
+	buf = append(buf, req.Scheme...)
+	buf = append(buf, "://"...)
+	buf = appendHost(buf, req.Scheme, req.Host)
+	buf = append(buf, req.RawPath...)
+	n := len(buf)
+	buf = append(buf, '?')
+	buf, kept := appendStripped(buf, req.RawQuery)
+	if !kept {
+		buf = buf[:n]
+	}
+	return buf
+}
+
+// appendHost appends host in lower case, without the scheme's default port:
+// a signer writes https://example.com/, whatever Host header the client sends.
+func appendHost(buf []byte, scheme, host string) []byte {
+	switch {
+	case scheme == "https" && strings.HasSuffix(host, ":443"):
+		host = host[:len(host)-4]
+	case scheme == "http" && strings.HasSuffix(host, ":80"):
+		host = host[:len(host)-3]
+	}
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf = append(buf, c)
+	}
+	return buf
+}
+
+// verified checks an RSA PKCS #1 v1.5 signature of msg, through the cache.
+func (v *Verifier) verified(pub *rsa.PublicKey, hash crypto.Hash, msg, sig []byte) bool {
+	var digest [32]byte
+	var sum []byte
+	if hash == crypto.SHA256 {
+		digest = sha256.Sum256(msg)
+		sum = digest[:]
+	} else {
+		d := sha1.Sum(msg)
+		copy(digest[:], d[:])
+		sum = digest[:sha1.Size]
+	}
+	k := sigKey{pub: pub, hash: hash, digest: digest}
+	if v != nil && v.cache != nil && v.cache.has(k, sig) {
+		return true
+	}
+	if rsa.VerifyPKCS1v15(pub, hash, sum, sig) != nil {
+		return false
+	}
+	if v != nil && v.cache != nil {
+		v.cache.add(k, sig)
+	}
+	return true
+}
+
+// sigKey identifies a verification: the key, the hash and the message's digest.
+type sigKey struct {
+	pub    *rsa.PublicKey
+	hash   crypto.Hash
+	digest [32]byte
+}
+
+// sigCache remembers verified signatures in two generations: when the
+// current one fills, it becomes the old one and the oldest is dropped.
+type sigCache struct {
+	mu       sync.RWMutex
+	size     int
+	cur, old map[sigKey][]byte
+}
+
+func newSigCache(size int) *sigCache {
+	return &sigCache{size: size, cur: make(map[sigKey][]byte, size)}
+}
+
+func (c *sigCache) has(k sigKey, sig []byte) bool {
+	c.mu.RLock()
+	s, ok := c.cur[k]
+	if !ok {
+		s, ok = c.old[k]
+	}
+	c.mu.RUnlock()
+	return ok && bytes.Equal(s, sig)
+}
+
+func (c *sigCache) add(k sigKey, sig []byte) {
+	s := bytes.Clone(sig)
+	c.mu.Lock()
+	if len(c.cur) >= c.size {
+		c.old, c.cur = c.cur, make(map[sigKey][]byte, c.size)
+	}
+	c.cur[k] = s
+	c.mu.Unlock()
+}
+
+func epoch(t int64) string { return time.Unix(t, 0).UTC().Format(time.RFC3339) }
+
+func addrString(req *Request) string {
+	if !req.ClientIP.IsValid() {
+		return "unknown"
+	}
+	return req.ClientIP.Unmap().String()
+}
+
+// quote quotes a viewer-supplied value for a reason, bounded and printable.
+func quote(s string) string {
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return `"` + strings.ToValidUTF8(strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return '?'
+		}
+		return r
+	}, s), "?") + `"`
+}
