@@ -3,7 +3,6 @@ package access
 import (
 	"context"
 	"errors"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -12,49 +11,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/maxmind/mmdbwriter"
 	"github.com/maxmind/mmdbwriter/mmdbtype"
 
 	"openfront.dev/compiler"
+	"openfront.dev/internal/testenv"
 	"openfront.dev/schema"
 )
 
-// writeGeoDB writes a tiny MaxMind database mapping CIDRs to records.
 func writeGeoDB(t testing.TB, path string, records map[string]mmdbtype.Map) {
-	t.Helper()
-	w, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: "openfront-test-country", RecordSize: 24, IncludeReservedNetworks: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for cidr, rec := range records {
-		_, n, err := net.ParseCIDR(cidr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Insert(n, rec); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.WriteTo(f); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
+	testenv.WriteGeoDB(t, path, records)
 }
 
-// maxmindCountry is a GeoIP2/GeoLite2 Country record.
-func maxmindCountry(iso string) mmdbtype.Map {
-	return mmdbtype.Map{"country": mmdbtype.Map{"iso_code": mmdbtype.String(iso), "names": mmdbtype.Map{"en": mmdbtype.String("x")}}}
-}
+func maxmindCountry(iso string) mmdbtype.Map { return testenv.Country(iso) }
 
 var geoRecords = map[string]mmdbtype.Map{
 	"81.0.0.0/8":      maxmindCountry("FR"),

@@ -12,11 +12,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"openfront.dev/compiler/table"
+	"openfront.dev/daemon/access"
 	"openfront.dev/daemon/origin"
 	"openfront.dev/schema"
 )
@@ -25,6 +28,9 @@ import (
 type Handler struct {
 	table    atomic.Pointer[table.Table]
 	origins  *origin.Pool
+	verifier *access.Verifier
+	trusted  []netip.Prefix // proxies whose X-Forwarded-For is believed
+	geo      *access.GeoDB  // nil: no database, unknown countries
 	nodeName string
 	via      string
 	altSvc   atomic.Pointer[string]
@@ -33,7 +39,13 @@ type Handler struct {
 
 // New returns a handler; it answers 503 until a table is set.
 func New(origins *origin.Pool, nodeName string, log *slog.Logger) *Handler {
-	return &Handler{origins: origins, nodeName: nodeName, via: "1.1 " + nodeName + " (openfront)", log: log}
+	return &Handler{origins: origins, nodeName: nodeName, via: "1.1 " + nodeName + " (openfront)", log: log, verifier: access.NewVerifier(4096)}
+}
+
+// SetViewerIdentity sets the proxies trusted for X-Forwarded-For and the
+// country database; call it before serving.
+func (h *Handler) SetViewerIdentity(trusted []netip.Prefix, geo *access.GeoDB) {
+	h.trusted, h.geo = trusted, geo
 }
 
 // SetTable swaps the table atomically: requests in flight finish on the old one.
@@ -107,23 +119,59 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, http.StatusForbidden, "The method "+r.Method+" is not allowed for this path.")
 		return
 	}
-	h.forward(w, r, d, b, viewerHTTPS)
+	client := access.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), h.trusted)
+	if access.GeoRestricted(d.Spec) {
+		var country string
+		var known bool
+		if h.geo != nil {
+			country, known = h.geo.Lookup(client)
+		}
+		if ok, reason := access.GeoAllowed(d.Spec.Restrictions.GeoRestriction, country, known); !ok {
+			h.deny(w, r, d, reason)
+			return
+		}
+	}
+	signed := len(b.Spec.TrustedKeyGroups) > 0
+	if signed {
+		scheme := "http"
+		if viewerHTTPS {
+			scheme = "https"
+		}
+		if dec := h.verifier.VerifyBehavior(access.NewRequest(r, scheme, client, time.Now()), t, b); !dec.Allowed {
+			h.deny(w, r, d, dec.Reason)
+			return
+		}
+	}
+	h.forward(w, r, d, b, viewerHTTPS, client, signed)
 }
 
-// forward fetches from the behavior's origin (or group) and relays the response.
-func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distribution, b *table.Behavior, viewerHTTPS bool) {
+// deny answers 403 for a viewer the distribution does not admit, with its
+// custom error page for 403 when it has one.
+func (h *Handler) deny(w http.ResponseWriter, r *http.Request, d *table.Distribution, reason string) {
+	if !h.errorPage(w, r, d, http.StatusForbidden) {
+		h.refuse(w, r, http.StatusForbidden, reason)
+	}
+}
+
+// forward fetches from the behavior's origin. For a signed behavior the
+// signature's query parameters and cookies never reach the origin.
+func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distribution, b *table.Behavior, viewerHTTPS bool, client netip.Addr, signed bool) {
 	id := w.Header().Get("X-Openfront-Id") // an origin's response must not replace it
 	path := requestPath(r)
 	if path == "/" && d.Spec.DefaultRootObject != "" {
 		path = "/" + d.Spec.DefaultRootObject
 	}
+	rawQuery, header := r.URL.RawQuery, r.Header
+	if signed {
+		rawQuery, header = access.StripSignature(rawQuery), withoutSignatureCookies(r.Header)
+	}
 	req := &origin.Request{
 		Method:      r.Method,
 		Path:        path,
-		RawQuery:    forwardedQuery(b.Spec, r.URL.RawQuery),
-		Header:      forwardedHeaders(b.Spec, r.Header),
+		RawQuery:    forwardedQuery(b.Spec, rawQuery),
+		Header:      forwardedHeaders(b.Spec, header),
 		ViewerHTTPS: viewerHTTPS,
-		ClientIP:    clientIP(r),
+		ClientIP:    client.String(),
 		ViewerHost:  r.Host,
 		ForwardHost: forwardsHost(b.Spec),
 	}
@@ -223,7 +271,7 @@ func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, d *table.Dis
 	}
 	pb := d.Behavior(cer.ResponsePagePath)
 	req := &origin.Request{Method: http.MethodGet, Path: cer.ResponsePagePath, Header: http.Header{},
-		ViewerHTTPS: r.TLS != nil, ClientIP: clientIP(r), ViewerHost: r.Host}
+		ViewerHTTPS: r.TLS != nil, ClientIP: access.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), h.trusted).String(), ViewerHost: r.Host}
 	// fetch, not forward: a failing error page is not replaced again.
 	resp, err := h.fetch(r.Context(), d, pb, req)
 	if err != nil {
@@ -275,12 +323,21 @@ func requestID() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+// withoutSignatureCookies is the viewer's header without CloudFront-*
+// signature cookies; the header itself is not changed.
+func withoutSignatureCookies(in http.Header) http.Header {
+	lines := in.Values("Cookie")
+	if len(lines) == 0 {
+		return in
 	}
-	return host
+	out := in.Clone()
+	out.Del("Cookie")
+	for _, l := range lines {
+		if l = access.StripSignatureCookies(l); l != "" {
+			out.Add("Cookie", l)
+		}
+	}
+	return out
 }
 
 // redirectHost drops a plain-HTTP port: the redirect goes to HTTPS's default.

@@ -1,0 +1,160 @@
+package edge
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/cloudfront/sign"
+	"github.com/maxmind/mmdbwriter/mmdbtype"
+
+	"openfront.dev/compiler"
+	"openfront.dev/daemon/access"
+	"openfront.dev/daemon/origin"
+	"openfront.dev/internal/testenv"
+)
+
+// TestViewerAccess runs signed URLs and cookies made by the AWS SDK, and geo
+// restriction, through the request path: who is admitted, the reason given
+// to who is not, and that signatures never reach the origin.
+func TestViewerAccess(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	pub := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+
+	seen := make(chan *http.Request, 1)
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case seen <- r:
+		default:
+		}
+		io.WriteString(w, "content\n")
+	}))
+	t.Cleanup(app.Close)
+	appHost := strings.TrimPrefix(app.URL, "http://")
+
+	dir := t.TempDir()
+	cfg := fmt.Sprintf(`package cdn
+
+keyGroups: signers: publicKeys: [{id: "K1", encodedKey: %q}]
+distributions: private: {
+	aliases: ["private.test"]
+	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", forwardedValues: {queryString: true, cookies: forward: "all"}}
+	cacheBehaviors: [{pathPattern: "/private/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", trustedKeyGroups: ["signers"],
+		forwardedValues: {queryString: true, cookies: forward: "all"}}]
+}
+distributions: france: {
+	aliases: ["france.test"]
+	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all"}
+	restrictions: geoRestriction: {restrictionType: "whitelist", items: ["FR"]}
+}
+`, pub, appHost, appHost)
+	if err := os.WriteFile(filepath.Join(dir, "main.cue"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := compiler.New(dir).Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	geoPath := filepath.Join(dir, "geo.mmdb")
+	testenv.WriteGeoDB(t, geoPath, map[string]mmdbtype.Map{"81.0.0.0/8": testenv.Country("FR"), "85.0.0.0/8": testenv.Country("DE")})
+	geo, err := access.OpenGeoDB(geoPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := New(origin.NewPool(dir), "test-node", slog.New(slog.DiscardHandler))
+	h.SetViewerIdentity([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, geo)
+	h.SetTable(res.Table)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+
+	urlSigner := sign.NewURLSigner("K1", key)
+	signedURL := func(path string, expires time.Time) string {
+		u, err := urlSigner.Sign("http://private.test"+path, expires)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimPrefix(u, "http://private.test")
+	}
+	cookies, err := sign.NewCookieSigner("K1", key).Sign("http://private.test/private/*", time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cookieHeader []string
+	for _, c := range cookies {
+		cookieHeader = append(cookieHeader, c.Name+"="+c.Value)
+	}
+	cookieHeader = append(cookieHeader, "session=abc")
+
+	for _, tc := range []struct {
+		name, host, target string
+		header             http.Header
+		status             int
+		reason             string // in the 403 body
+	}{
+		{"public path needs no signature", "private.test", "/index.html", nil, 200, ""},
+		{"unsigned private path", "private.test", "/private/a.txt", nil, 403, "Key-Pair-Id"},
+		{"signed URL", "private.test", signedURL("/private/a.txt?v=1", time.Now().Add(time.Hour)), nil, 200, ""},
+		{"expired signed URL", "private.test", signedURL("/private/a.txt", time.Now().Add(-time.Minute)), nil, 403, "expired"},
+		{"signed URL for another path", "private.test", strings.Replace(signedURL("/private/a.txt", time.Now().Add(time.Hour)), "/a.txt", "/b.txt", 1), nil, 403, ""},
+		{"signed cookies", "private.test", "/private/b.txt", http.Header{"Cookie": {strings.Join(cookieHeader, "; ")}}, 200, ""},
+		{"country on the whitelist", "france.test", "/", http.Header{"X-Forwarded-For": {"81.2.3.4"}}, 200, ""},
+		{"country off the whitelist", "france.test", "/", http.Header{"X-Forwarded-For": {"85.2.3.4"}}, 403, "DE"},
+		{"address the database does not know", "france.test", "/", nil, 403, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, srv.URL+tc.target, nil)
+			req.Host = tc.host
+			for k, v := range tc.header {
+				req.Header[k] = v
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.status, body)
+			}
+			if tc.reason != "" && !strings.Contains(string(body), tc.reason) {
+				t.Errorf("body %q does not give the reason %q", body, tc.reason)
+			}
+			if tc.status != 200 {
+				return
+			}
+			got := <-seen
+			for _, p := range []string{"Signature", "Key-Pair-Id", "Expires", "Policy"} {
+				if got.URL.Query().Has(p) {
+					t.Errorf("the origin received the signature parameter %s: %s", p, got.RequestURI)
+				}
+			}
+			if strings.Contains(got.Header.Get("Cookie"), "CloudFront-") {
+				t.Errorf("the origin received signature cookies: %s", got.Header.Get("Cookie"))
+			}
+			if tc.name == "signed URL" && got.URL.Query().Get("v") != "1" {
+				t.Errorf("the origin lost the viewer's own query: %s", got.RequestURI)
+			}
+			if tc.name == "signed cookies" && !strings.Contains(got.Header.Get("Cookie"), "session=abc") {
+				t.Errorf("the origin lost the viewer's own cookie: %q", got.Header.Get("Cookie"))
+			}
+		})
+	}
+}
