@@ -72,6 +72,11 @@ type Behavior struct {
 	// Target is exactly one of Origin and Group.
 	Origin *Origin
 	Group  *OriginGroup
+	// CacheScope is a hash of everything a cached response of this
+	// behavior depends on besides the request: the behavior and its
+	// origins. Cache keys start with it, so after a config change that
+	// touches them the old entries are never served.
+	CacheScope string
 }
 
 // IsDefault reports the distribution's defaultCacheBehavior.
@@ -268,13 +273,17 @@ func (d *Distribution) behavior(index int, pos uint, spec *schema.CacheBehavior)
 		return nil, fmt.Errorf("distribution %q: cacheBehaviors[%d]: %w", d.ID, index, err)
 	}
 	b.Pattern = p
+	scope := []any{d.ID, spec, d.Spec.DefaultRootObject, d.Spec.CustomErrorResponses}
 	if o := d.Origins[spec.TargetOriginID]; o != nil {
 		b.Origin = o
+		scope = append(scope, o.Spec)
 	} else if g := d.OriginGroups[spec.TargetOriginID]; g != nil {
 		b.Group = g
+		scope = append(scope, g.Spec, g.Primary.Spec, g.Secondary.Spec)
 	} else {
 		return nil, fmt.Errorf("distribution %q: behavior %q: unknown origin %q", d.ID, b.Name(), spec.TargetOriginID)
 	}
+	b.CacheScope = hashJSON(scope)[:16]
 	return b, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -20,6 +21,7 @@ import (
 
 	"openfront.dev/compiler/table"
 	"openfront.dev/daemon/access"
+	"openfront.dev/daemon/cache"
 	"openfront.dev/daemon/origin"
 	"openfront.dev/schema"
 )
@@ -29,6 +31,7 @@ type Handler struct {
 	table    atomic.Pointer[table.Table]
 	origins  *origin.Pool
 	verifier *access.Verifier
+	cache    *cache.Cache   // nil: every request goes to the origin
 	trusted  []netip.Prefix // proxies whose X-Forwarded-For is believed
 	geo      *access.GeoDB  // nil: no database, unknown countries
 	nodeName string
@@ -41,6 +44,9 @@ type Handler struct {
 func New(origins *origin.Pool, nodeName string, log *slog.Logger) *Handler {
 	return &Handler{origins: origins, nodeName: nodeName, via: "1.1 " + nodeName + " (openfront)", log: log, verifier: access.NewVerifier(4096)}
 }
+
+// SetCache makes the handler serve through c; call it before serving.
+func (h *Handler) SetCache(c *cache.Cache) { h.cache = c }
 
 // SetViewerIdentity sets the proxies trusted for X-Forwarded-For and the
 // country database; call it before serving.
@@ -165,6 +171,27 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distr
 	if signed {
 		rawQuery, header = access.StripSignature(rawQuery), withoutSignatureCookies(r.Header)
 	}
+	if h.cache != nil {
+		key := cacheKey(d, b, path, rawQuery, header)
+		h.serveCached(w, r, d, b, key, h.originRequest(r, b, path, rawQuery, header, viewerHTTPS, client))
+		return
+	}
+	req := h.originRequest(r, b, path, rawQuery, header, viewerHTTPS, client)
+	resp, err := h.fetch(r.Context(), d, b, req)
+	if err != nil {
+		status, reason := originFailure(err)
+		h.log.Warn("origin request failed", "host", r.Host, "path", r.URL.Path, "err", err)
+		if !h.errorPage(w, r, d, status) {
+			h.refuse(w, r, status, reason)
+		}
+		return
+	}
+	h.relay(w, r, d, resp, id)
+}
+
+// originRequest is what the origin is asked: the viewer's request reduced
+// to what the behavior forwards.
+func (h *Handler) originRequest(r *http.Request, b *table.Behavior, path, rawQuery string, header http.Header, viewerHTTPS bool, client netip.Addr) *origin.Request {
 	req := &origin.Request{
 		Method:      r.Method,
 		Path:        path,
@@ -183,15 +210,11 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distr
 	if req.Header.Get("User-Agent") == "" {
 		req.Header.Set("User-Agent", "openfront")
 	}
-	resp, err := h.fetch(r.Context(), d, b, req)
-	if err != nil {
-		status, reason := originFailure(err)
-		h.log.Warn("origin request failed", "host", r.Host, "path", r.URL.Path, "err", err)
-		if !h.errorPage(w, r, d, status) {
-			h.refuse(w, r, status, reason)
-		}
-		return
-	}
+	return req
+}
+
+// relay sends an origin response to the viewer without caching it.
+func (h *Handler) relay(w http.ResponseWriter, r *http.Request, d *table.Distribution, resp *http.Response, id string) {
 	defer resp.Body.Close()
 	if resp.StatusCode >= 400 && h.errorPage(w, r, d, resp.StatusCode) {
 		return
@@ -260,39 +283,62 @@ func originFailure(err error) (int, string) {
 // errorPage answers with the distribution's custom error response for
 // status, fetched through the same distribution, and reports whether it did.
 func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, d *table.Distribution, status int) bool {
-	var cer *schema.CustomErrorResponse
+	resp := h.fetchErrorPage(r.Context(), r, d, status)
+	if resp == nil {
+		return false
+	}
+	defer resp.Body.Close()
+	hdr := w.Header()
+	for k, vs := range resp.Header {
+		hdr[k] = vs
+	}
+	hdr.Set("X-Cache", cacheError)
+	w.WriteHeader(resp.StatusCode)
+	if r.Method != http.MethodHead {
+		io.Copy(w, resp.Body)
+	}
+	return true
+}
+
+// customError is the distribution's custom error response for status.
+func customError(d *table.Distribution, status int) *schema.CustomErrorResponse {
 	for i := range d.Spec.CustomErrorResponses {
-		if c := &d.Spec.CustomErrorResponses[i]; c.ErrorCode == status && c.ResponsePagePath != "" {
-			cer = c
+		if c := &d.Spec.CustomErrorResponses[i]; c.ErrorCode == status {
+			return c
 		}
 	}
-	if cer == nil {
-		return false
+	return nil
+}
+
+// fetchErrorPage fetches the custom error page for status through the same
+// distribution, as a response with the configured responseCode and a
+// max-age of errorCachingMinTTL; nil when there is none or it fails.
+func (h *Handler) fetchErrorPage(ctx context.Context, r *http.Request, d *table.Distribution, status int) *http.Response {
+	cer := customError(d, status)
+	if cer == nil || cer.ResponsePagePath == "" {
+		return nil
 	}
 	pb := d.Behavior(cer.ResponsePagePath)
 	req := &origin.Request{Method: http.MethodGet, Path: cer.ResponsePagePath, Header: http.Header{},
 		ViewerHTTPS: r.TLS != nil, ClientIP: access.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), h.trusted).String(), ViewerHost: r.Host}
 	// fetch, not forward: a failing error page is not replaced again.
-	resp, err := h.fetch(r.Context(), d, pb, req)
+	resp, err := h.fetch(ctx, d, pb, req)
 	if err != nil {
-		return false
+		return nil
 	}
-	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return false
+		resp.Body.Close()
+		return nil
 	}
-	hdr := w.Header()
+	hdr := http.Header{}
 	for _, k := range []string{"Content-Type", "Content-Length", "Last-Modified", "ETag"} {
 		if v := resp.Header.Get(k); v != "" {
 			hdr.Set(k, v)
 		}
 	}
-	hdr.Set("X-Cache", cacheError)
-	w.WriteHeader(cer.ResponseCode)
-	if r.Method != http.MethodHead {
-		io.Copy(w, resp.Body)
-	}
-	return true
+	hdr.Set("Cache-Control", fmt.Sprintf("max-age=%d", cer.ErrorCachingMinTTL))
+	resp.StatusCode, resp.Status, resp.Header = cer.ResponseCode, http.StatusText(cer.ResponseCode), hdr
+	return resp
 }
 
 // refuse answers with CloudFront's kind of error page: a status, a reason

@@ -39,7 +39,12 @@ func forwardedQuery(b *schema.CacheBehavior, raw string) string {
 	if forwardsAll(b) {
 		return raw
 	}
-	fv := b.ForwardedValues
+	return keyedQuery(b.ForwardedValues, raw)
+}
+
+// keyedQuery is the part of the query the cache key holds: none, all, or
+// the queryStringCacheKeys parameters in the viewer's order.
+func keyedQuery(fv schema.ForwardedValues, raw string) string {
 	if !fv.QueryString || raw == "" {
 		return ""
 	}

@@ -1,0 +1,717 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"maps"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// X-Cache values, as CloudFront words them.
+const (
+	XCacheHit        = "Hit from openfront"
+	XCacheMiss       = "Miss from openfront"
+	XCacheRefreshHit = "RefreshHit from openfront"
+	XCacheError      = "Error from openfront"
+)
+
+// Config sizes a cache. Zero values take the defaults.
+type Config struct {
+	// MemoryBytes bounds the memory tier (default 256 MiB): the weights of
+	// the stored entries (body, header, key and a fixed overhead) never
+	// add up to more.
+	MemoryBytes int64
+	// MaxObjectBytes is the largest body kept in memory (default
+	// MemoryBytes/16, at most 64 MiB). Larger objects stream through in
+	// bounded memory, and their ranges are fetched from the origin.
+	MaxObjectBytes int64
+	// StreamWindow is how far an object too large to keep may run ahead
+	// of its slowest viewer (default 1 MiB).
+	StreamWindow int64
+	// CoalesceWait bounds how long a request waits for another's origin
+	// response before asking the origin itself (default 30s), when the
+	// Policy sets no Wait.
+	CoalesceWait time.Duration
+	// FillTimeout bounds one origin fetch, body included (default 5m).
+	FillTimeout time.Duration
+	// KeepStale is how long an expired entry is kept for revalidation or
+	// for when the origin is down (default 24h), memory permitting.
+	KeepStale time.Duration
+	// PassTTL is how long an uncacheable answer makes requests for its key
+	// go to the origin without waiting on each other (default 30s).
+	PassTTL time.Duration
+	// Dir enables the disk tier: objects larger than MaxObjectBytes, up
+	// to a quarter of DiskBytes, are kept in files under Dir.
+	Dir string
+	// DiskBytes bounds the disk tier (default 1 GiB when Dir is set).
+	DiskBytes int64
+	// Now is the clock (tests inject one); default time.Now.
+	Now func() time.Time
+	// Log receives background failures; default slog.Default().
+	Log *slog.Logger
+}
+
+// Policy is what a behavior says about caching a request.
+type Policy struct {
+	// MinTTL, DefaultTTL and MaxTTL are the behavior's TTLs.
+	MinTTL, DefaultTTL, MaxTTL time.Duration
+	// ErrorTTL is how long CloudFront's error statuses (400, 403, 404,
+	// 405, 414, 416, 5xx) are kept when the origin gives no freshness:
+	// the custom error response's errorCachingMinTTL. 0: not kept.
+	ErrorTTL time.Duration
+	// Cacheable says the method is in the behavior's cachedMethods. When
+	// false the request is passed to the origin untouched.
+	Cacheable bool
+	// Compress is the behavior's compress.
+	Compress bool
+	// Wait bounds a coalesced request's wait (e.g. the origin's read
+	// timeout); 0 takes Config.CoalesceWait.
+	Wait time.Duration
+}
+
+// FetchRequest is what the cache asks of the origin.
+type FetchRequest struct {
+	// Method is GET for cached requests (a HEAD miss fetches the object),
+	// or the viewer's method when the request is passed through.
+	Method string
+	// Header is authoritative for Range, If-Range, If-Match,
+	// If-None-Match, If-Modified-Since and If-Unmodified-Since: the
+	// FetchFunc drops the viewer's values of these and sends these ones.
+	// When it holds Accept-Encoding (compress: true) that value replaces
+	// the viewer's too.
+	Header http.Header
+}
+
+// FetchFunc fetches from the behavior's origin. It may be called after
+// Serve has returned (background refresh), with its own context, so it
+// must not use the viewer's ResponseWriter or request body.
+type FetchFunc func(ctx context.Context, req FetchRequest) (*http.Response, error)
+
+// Result says how a request was answered, for logs and metrics.
+type Result struct {
+	// Status is the status sent; 0 means nothing was written and the
+	// edge must answer (Err says why: the origin failed).
+	Status int
+	// XCache is the X-Cache value sent.
+	XCache string
+	// BytesOut counts body bytes written.
+	BytesOut int64
+	Err      error
+}
+
+// Cache is safe for concurrent use.
+type Cache struct {
+	cfg       Config
+	now       func() time.Time
+	mem       *memory
+	disk      *disk // nil without Dir
+	maxObject int64
+
+	mu      sync.Mutex
+	flights map[string]*flight
+
+	bg    sync.WaitGroup
+	stats counters
+	// invalidations counts Invalidate calls: a fetch that started before
+	// one is not stored, since it may hold what was invalidated.
+	invalidations atomic.Int64
+}
+
+// New returns a cache sized by cfg.
+func New(cfg Config) (*Cache, error) {
+	if cfg.MemoryBytes <= 0 {
+		cfg.MemoryBytes = 256 << 20
+	}
+	if cfg.MaxObjectBytes <= 0 {
+		cfg.MaxObjectBytes = min(cfg.MemoryBytes/16, 64<<20)
+	}
+	if cfg.StreamWindow <= 0 {
+		cfg.StreamWindow = 1 << 20
+	}
+	if cfg.CoalesceWait <= 0 {
+		cfg.CoalesceWait = 30 * time.Second
+	}
+	if cfg.FillTimeout <= 0 {
+		cfg.FillTimeout = 5 * time.Minute
+	}
+	if cfg.KeepStale <= 0 {
+		cfg.KeepStale = 24 * time.Hour
+	}
+	if cfg.PassTTL <= 0 {
+		cfg.PassTTL = 30 * time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	// An entry weighs its body plus its header and overhead: leave room.
+	maxEntry := cfg.MaxObjectBytes + 64<<10
+	if maxEntry*2 > cfg.MemoryBytes {
+		return nil, errors.New("cache: memory bytes must be at least twice the largest object plus 64 KiB")
+	}
+	c := &Cache{cfg: cfg, now: cfg.Now, maxObject: cfg.MaxObjectBytes, flights: map[string]*flight{}}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	mem, err := newMemory(cfg.MemoryBytes, maxEntry, cfg.Now)
+	if err != nil {
+		return nil, err
+	}
+	c.mem = mem
+	if cfg.Dir != "" {
+		if cfg.DiskBytes <= 0 {
+			cfg.DiskBytes = 1 << 30
+		}
+		if c.disk, err = newDisk(cfg.Dir, cfg.DiskBytes, cfg.Now); err != nil {
+			mem.close()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// Close waits for background fills and refreshes, then empties the cache.
+func (c *Cache) Close() error {
+	c.bg.Wait()
+	c.mem.close()
+	if c.disk != nil {
+		c.disk.close()
+	}
+	return nil
+}
+
+// Serve answers r from the cache or from fetch. See the package comment.
+func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, p Policy, fetch FetchFunc) Result {
+	if !p.Cacheable || (r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodOptions) {
+		return c.passThrough(w, r, key, fetch)
+	}
+	primary := primaryKey(r.Method, key)
+	onlyIfCached := false
+	if _, ok := r.Header["Cache-Control"]; ok {
+		onlyIfCached = parseRequestCacheControl(r.Header).onlyIfCached
+	}
+	for range 3 {
+		e, lk := c.lookup(primary, r, p)
+		var stale *entry
+		if e != nil {
+			if e.kind == kindPass {
+				c.stats.passes.Add(1)
+				return c.lead(w, r, nil, lk, primary, nil, p, fetch, e)
+			}
+			now := c.now()
+			age := e.age(now)
+			if age < e.ttl {
+				if res, ok := c.serveEntry(w, r, e, xHit, age); ok {
+					c.stats.hits.Add(1)
+					return res
+				}
+				c.disk.del(lk) // its file went meanwhile
+				continue
+			}
+			if e.servableStale(age, e.swr) {
+				if res, ok := c.serveEntry(w, r, e, xHit, age); ok {
+					c.stats.staleHits.Add(1)
+					c.refreshInBackground(lk, primary, e, r, p, fetch)
+					return res
+				}
+				c.disk.del(lk)
+				continue
+			}
+			stale = e
+		}
+		if onlyIfCached {
+			w.WriteHeader(http.StatusGatewayTimeout)
+			return Result{Status: http.StatusGatewayTimeout, XCache: XCacheError}
+		}
+		f, leader, found := c.join(lk)
+		if found {
+			continue // stored meanwhile
+		}
+		if leader {
+			return c.lead(w, r, f, lk, primary, stale, p, fetch, nil)
+		}
+		c.stats.coalesced.Add(1)
+		o, ok := c.wait(r.Context(), f, p)
+		if !ok {
+			if err := r.Context().Err(); err != nil {
+				return Result{Err: err}
+			}
+			// Waited long enough: ask the origin without the others.
+			return c.lead(w, r, nil, lk, primary, stale, p, fetch, nil)
+		}
+		switch {
+		case o.err != nil:
+			if stale != nil && stale.servableOnError(c.now(), true) {
+				res, _ := c.serveEntry(w, r, stale, xHit, stale.age(c.now()))
+				return res
+			}
+			return Result{Err: o.err}
+		case o.entry != nil:
+			if o.x[0] == XCacheRefreshHit {
+				c.stats.refreshHits.Add(1)
+			}
+			res, _ := c.serveEntry(w, r, o.entry, o.x, o.entry.age(c.now()))
+			return res
+		case o.st != nil:
+			// Share the response only with requests of the same variant.
+			if o.names == nil && o.key == primary || o.names != nil && variantKey(primary, o.gen, o.names, r, p) == o.key {
+				if cur, ok := o.claim(); ok {
+					c.stats.misses.Add(1)
+					return c.serveStream(w, r, o, cur)
+				}
+				return c.lead(w, r, nil, lk, primary, stale, p, fetch, nil)
+			}
+		case o.pass:
+			return c.lead(w, r, nil, lk, primary, stale, p, fetch, &entry{kind: kindPass, large: o.large})
+		}
+	}
+	return c.lead(w, r, nil, primary, primary, nil, p, fetch, nil)
+}
+
+// lookup returns the entry for r and the key it is (or would be) under.
+func (c *Cache) lookup(primary string, r *http.Request, p Policy) (*entry, string) {
+	e := c.get(primary)
+	if e != nil && e.kind == kindVary {
+		k := variantKey(primary, e.gen, e.varyNames, r, p)
+		return c.get(k), k
+	}
+	return e, primary
+}
+
+// get looks in memory, then on disk.
+func (c *Cache) get(k string) *entry {
+	if e := c.mem.get(k); e != nil || c.disk == nil {
+		return e
+	}
+	return c.disk.get(k)
+}
+
+// del removes k from both tiers.
+func (c *Cache) del(k string) {
+	c.mem.del(k)
+	if c.disk != nil {
+		c.disk.del(k)
+	}
+}
+
+// lead asks the origin for r and answers it, sharing the response with
+// the flight's waiters when f is set. stale is the expired entry to
+// revalidate; mark the pass mark that sent the request straight here.
+func (c *Cache) lead(w http.ResponseWriter, r *http.Request, f *flight, lk, primary string, stale *entry, p Policy, fetch FetchFunc, mark *entry) Result {
+	settled := false
+	settle := func(o outcome, keep bool) {
+		if f != nil && !settled {
+			settled = true
+			c.settle(f, o, keep)
+		}
+	}
+	defer settle(outcome{}, false) // waiters look again
+
+	fr := FetchRequest{Method: http.MethodGet, Header: http.Header{}}
+	if r.Method == http.MethodOptions {
+		fr.Method = r.Method // cached only when the behavior lists it
+	}
+	if stale != nil {
+		fr.Header = stale.validators()
+	}
+	if mark != nil {
+		// The last answer could not be stored: let the origin see the
+		// viewer's conditions and range, as if there were no cache.
+		copyConditionals(fr.Header, r.Header)
+		if mark.large && r.Method == http.MethodHead {
+			fr.Method = http.MethodHead
+		}
+	}
+	if p.Compress {
+		fr.Header["Accept-Encoding"] = []string{negotiate(r.Header["Accept-Encoding"])}
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), c.cfg.FillTimeout)
+	requestTime := c.now()
+	gen := c.invalidations.Load()
+	resp, err := fetch(ctx, fr)
+	if err != nil {
+		cancel()
+		c.stats.originErrors.Add(1)
+		settle(outcome{err: err}, false)
+		if stale != nil && stale.servableOnError(c.now(), true) {
+			c.stats.staleHits.Add(1)
+			res, _ := c.serveEntry(w, r, stale, xHit, stale.age(c.now()))
+			return res
+		}
+		return Result{Err: err}
+	}
+	now := c.now()
+	if resp.StatusCode == http.StatusNotModified && stale != nil {
+		resp.Body.Close()
+		cancel()
+		n, ok := stale.refreshed(lk, resp.Header, p, r.Header, requestTime, now, c.cfg.KeepStale)
+		if !ok {
+			c.del(lk)
+			settle(outcome{}, false)
+			res, _ := c.serveEntry(w, r, stale, xRefreshHit, -1)
+			return res
+		}
+		switch {
+		case c.invalidations.Load() != gen:
+			if stale.file != "" {
+				n = stale // not linked: answer from the file we have
+			}
+		case stale.file == "":
+			c.mem.replace(lk, stale, n)
+		case !c.disk.relink(lk, stale, n):
+			n = stale // keep answering from the file we have
+		}
+		settle(outcome{entry: n, x: xRefreshHit}, false)
+		c.stats.refreshHits.Add(1)
+		res, _ := c.serveEntry(w, r, n, xRefreshHit, n.age(now))
+		return res
+	}
+	if resp.StatusCode >= 500 && stale != nil && stale.servableOnError(now, false) {
+		resp.Body.Close()
+		cancel()
+		settle(outcome{entry: stale, x: xHit}, false)
+		c.stats.staleHits.Add(1)
+		res, _ := c.serveEntry(w, r, stale, xHit, stale.age(now))
+		return res
+	}
+	cc := parseCacheControl(resp.Header)
+	d := decide(resp.StatusCode, resp.Header, cc, p, r.Header, now)
+	if c.toDisk(resp, d) && (mark == nil || resp.StatusCode == http.StatusOK && !hasConditionals(r.Header) && r.Header.Get("Range") == "") {
+		return c.leadDisk(w, r, f, lk, primary, p, fetch, resp, ctx, cancel, cc, d, requestTime, gen, settle)
+	}
+	large := d.store && resp.ContentLength > c.maxObject
+	if !d.store || large {
+		ttl := c.cfg.PassTTL
+		if large {
+			ttl = max(ttl, d.ttl)
+		}
+		if mark == nil || resp.StatusCode == http.StatusOK {
+			c.putPass(lk, large, ttl)
+		} // else a 206 or 304 to the viewer's own conditions: the mark stands
+		settle(outcome{pass: true, large: large}, false)
+		if large && mark == nil && (r.Header.Get("Range") != "" || hasConditionals(r.Header)) {
+			// Fetch just what the viewer asked for.
+			resp.Body.Close()
+			cancel()
+			return c.lead(w, r, nil, lk, primary, nil, p, fetch, &entry{kind: kindPass, large: true})
+		}
+		c.stats.misses.Add(1)
+		defer cancel()
+		return relay(w, r, resp, mark == nil)
+	}
+
+	// Storable: stream it to the viewer, the waiters and the memory tier.
+	enc, candidate := compressFor(r, p, resp, cc)
+	header := storedHeader(resp.Header, cc)
+	size := resp.ContentLength
+	switch {
+	case enc != "":
+		compressedHeader(header, enc)
+		size = -1
+	case candidate:
+		// The identity variant of what others get compressed.
+		addVary(header, "Accept-Encoding")
+	case p.Compress && header.Get("Content-Encoding") != "":
+		// Compressed by the origin: never serve it to a viewer that
+		// did not ask for it, whatever the origin's Vary says.
+		addVary(header, "Accept-Encoding")
+	}
+	o := outcome{st: newStream(size, c.maxObject, c.cfg.StreamWindow), key: primary}
+	if names := varyNames(header); len(names) > 0 {
+		o.names, o.gen = names, c.varyMark(primary, names)
+		o.key = variantKey(primary, o.gen, names, r, p)
+	}
+	o.rp = newRep(resp.StatusCode, header, size, nil)
+	cur, _ := o.st.attach()
+	c.addFlight(f, o.key)
+	settle(o, true)
+	if _, background := w.(discard); !background {
+		c.stats.misses.Add(1)
+	}
+	c.bg.Add(1)
+	go c.fill(ctx, cancel, f, o, resp, enc, cc, d, requestTime, gen)
+	return c.serveStream(w, r, o, cur)
+}
+
+// serveStream answers r from a stream through cur, and lets cur go.
+func (c *Cache) serveStream(w http.ResponseWriter, r *http.Request, o outcome, cur *cursor) Result {
+	defer o.st.detach(cur)
+	rp := *o.rp
+	rp.src = streamSource{o.st, cur}
+	if _, ok := r.Header["Range"]; ok && rp.size < 0 && r.Method == http.MethodGet {
+		// A range of a body of unknown length: wait for it whole (it is
+		// kept, so at most MaxObjectBytes), then answer the range.
+		if n, ok := o.st.wait(); ok {
+			rp.size = n
+		}
+	}
+	res := serve(w, r, &rp, xMiss, -1)
+	if ue, ok := errors.AsType[upstreamError](res.Err); ok {
+		c.cfg.Log.Debug("origin body broke", "err", ue)
+		// The status is sent: abort, so the viewer sees a broken body,
+		// not a short one (as httputil.ReverseProxy does).
+		panic(http.ErrAbortHandler)
+	}
+	return res
+}
+
+// fill reads the origin's body into the stream, and stores the entry
+// once it is whole.
+func (c *Cache) fill(ctx context.Context, cancel context.CancelFunc, f *flight, o outcome, resp *http.Response, enc string, cc directives, d decision, requestTime time.Time, gen int64) {
+	defer c.bg.Done()
+	defer cancel()
+	defer c.land(f)
+	defer resp.Body.Close()
+	var dst io.Writer = o.st
+	var comp *compressor
+	if enc != "" {
+		comp = newCompressor(enc, o.st)
+		dst = comp
+	}
+	bp := copyBufs.Get().(*[]byte)
+	_, err := io.CopyBuffer(dst, onlyReader{resp.Body}, *bp)
+	copyBufs.Put(bp)
+	if err == nil && comp != nil {
+		err = comp.close()
+	}
+	if err != nil {
+		o.st.finish(err)
+		if ctx.Err() == nil && !errors.Is(err, errNoReaders) {
+			c.cfg.Log.Debug("origin body", "err", err)
+		}
+		return
+	}
+	// Store before the readers see the end, so a request that follows a
+	// finished one always finds the entry.
+	if body, ok := o.st.body(); c.invalidations.Load() != gen {
+		// invalidated meanwhile: serve it, do not keep it
+	} else if ok {
+		if cap(body)-len(body) > len(body)/8 {
+			body = slices.Clone(body) // grown by appends: do not keep the slack
+		}
+		now := c.now()
+		e := newObject(o.key, resp.StatusCode, maps.Clone(o.rp.header), body, cc, d, initialAge(resp.Header, requestTime, now), now, c.cfg.KeepStale)
+		if enc != "" {
+			e.transformed, e.originETag = true, resp.Header.Get("Etag")
+		}
+		c.mem.put(o.key, e)
+	} else if o.st.overflowed {
+		c.putPass(o.key, true, max(c.cfg.PassTTL, d.ttl))
+	}
+	c.land(f)
+	o.st.finish(nil)
+}
+
+// relay sends an origin response that is not stored. fresh says the
+// origin did not see the viewer's conditions: they are evaluated here.
+func relay(w http.ResponseWriter, r *http.Request, resp *http.Response, evaluate bool) Result {
+	defer resp.Body.Close()
+	hdr := w.Header()
+	drop := connectionTokens(resp.Header)
+	for k, vs := range resp.Header {
+		if !slices.Contains(hopByHop, k) && !slices.Contains(drop, k) {
+			hdr[k] = vs
+		}
+	}
+	x := xcacheValue(xMiss, resp.StatusCode)
+	hdr["X-Cache"] = x
+	res := Result{Status: resp.StatusCode, XCache: x[0]}
+	if evaluate && resp.StatusCode == http.StatusOK && hasConditionals(r.Header) {
+		rp := newRep(resp.StatusCode, resp.Header, resp.ContentLength, nil)
+		if status := preconditions(r, rp); status != 0 {
+			for _, k := range representationFields {
+				delete(hdr, k)
+			}
+			w.WriteHeader(status)
+			res.Status = status
+			return res
+		}
+	}
+	w.WriteHeader(resp.StatusCode)
+	if r.Method == http.MethodHead {
+		return res
+	}
+	res.BytesOut, res.Err = copyFlushing(w, resp.Body)
+	return res
+}
+
+// copyFlushing copies an origin body to a viewer, flushing whenever the
+// origin has no more bytes ready, so a slow or streaming origin's bytes
+// reach the viewer as they come.
+func copyFlushing(w http.ResponseWriter, body io.Reader) (int64, error) {
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
+	f, _ := w.(http.Flusher)
+	var n int64
+	for {
+		k, err := body.Read(buf)
+		if k > 0 {
+			m, werr := w.Write(buf[:k])
+			n += int64(m)
+			if werr != nil {
+				return n, werr
+			}
+			if f != nil && k < len(buf) {
+				f.Flush()
+			}
+		}
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, upstreamError{err}
+		}
+	}
+}
+
+// passThrough sends a request that is not cached to the origin with the
+// viewer's conditions and range; a successful unsafe method invalidates
+// what is stored for the key (RFC 9111 4.4).
+func (c *Cache) passThrough(w http.ResponseWriter, r *http.Request, key string, fetch FetchFunc) Result {
+	c.stats.passes.Add(1)
+	fr := FetchRequest{Method: r.Method, Header: http.Header{}}
+	copyConditionals(fr.Header, r.Header)
+	resp, err := fetch(r.Context(), fr)
+	if err != nil {
+		c.stats.originErrors.Add(1)
+		return Result{Err: err}
+	}
+	if !safeMethod(r.Method) && resp.StatusCode < 400 {
+		c.del(primaryKey(http.MethodGet, key))
+	}
+	return relay(w, r, resp, false)
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions || m == http.MethodTrace
+}
+
+var conditionalFields = []string{"Range", "If-Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"}
+
+func copyConditionals(dst, src http.Header) {
+	for _, k := range conditionalFields {
+		if vs, ok := src[k]; ok {
+			dst[k] = vs
+		}
+	}
+}
+
+func hasConditionals(h http.Header) bool {
+	for _, k := range conditionalFields[2:] {
+		if _, ok := h[k]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// servableOnError says a stale entry may answer when the origin failed:
+// within stale-if-error, or, when the origin could not be reached at all
+// (disconnected, RFC 9111 4.2.4), unless the origin forbade stale use.
+func (e *entry) servableOnError(now time.Time, disconnected bool) bool {
+	age := e.age(now)
+	if e.servableStale(age, e.sie) {
+		return true
+	}
+	return disconnected && !e.noStale
+}
+
+// refreshInBackground revalidates e once, without a viewer waiting
+// (stale-while-revalidate).
+func (c *Cache) refreshInBackground(lk, primary string, e *entry, r *http.Request, p Policy, fetch FetchFunc) {
+	if !e.revalidating.CompareAndSwap(false, true) {
+		return
+	}
+	f, leader, found := c.join(lk)
+	if !leader || found {
+		// Someone is already asking the origin for this key.
+		e.revalidating.Store(false)
+		return
+	}
+	h := r.Header.Clone()
+	for _, k := range conditionalFields {
+		delete(h, k)
+	}
+	br := (&http.Request{Method: http.MethodGet, URL: r.URL, Header: h, Host: r.Host}).WithContext(context.Background())
+	c.bg.Add(1)
+	go func() {
+		defer c.bg.Done()
+		// A failed refresh may be tried again by a later request.
+		defer e.revalidating.Store(false)
+		defer func() {
+			// serveStream aborts a broken body with ErrAbortHandler,
+			// which only an HTTP server recovers.
+			if v := recover(); v != nil && v != http.ErrAbortHandler {
+				panic(v)
+			}
+		}()
+		c.lead(discard{}, br, f, lk, primary, e, p, fetch, nil)
+	}()
+}
+
+// putPass marks key as not storable for ttl, unless something fresher
+// is stored there.
+func (c *Cache) putPass(key string, large bool, ttl time.Duration) {
+	e := &entry{kind: kindPass, large: large, retain: ttl}
+	e.weigh(key)
+	c.mem.put(key, e)
+}
+
+// varyMark returns the generation of primary's Vary mark for names,
+// storing a new mark when there is none or it names other fields.
+func (c *Cache) varyMark(primary string, names []string) uint64 {
+	if m := c.mem.get(primary); m != nil && m.kind == kindVary && slices.Equal(m.varyNames, names) {
+		return m.gen
+	}
+	m := &entry{kind: kindVary, varyNames: names, gen: rand.Uint64(), retain: c.cfg.KeepStale}
+	m.weigh(primary)
+	c.mem.put(primary, m)
+	return m.gen
+}
+
+// Invalidate removes every entry whose edge key match accepts, and
+// returns how many entries (variants and marks included) went.
+func (c *Cache) Invalidate(match func(key string) bool) int {
+	c.invalidations.Add(1)
+	n := 0
+	for k := range c.mem.otter.Keys() {
+		if match(edgeKey(k)) {
+			c.mem.del(k)
+			n++
+		}
+	}
+	if c.disk != nil {
+		for k := range c.disk.index.Keys() {
+			if match(edgeKey(k)) {
+				c.disk.del(k)
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// InvalidatePrefix removes the entries whose edge key starts with prefix.
+func (c *Cache) InvalidatePrefix(prefix string) int {
+	return c.Invalidate(func(k string) bool { return strings.HasPrefix(k, prefix) })
+}
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// onlyReader hides WriteTo so copies go through the pooled buffer.
+type onlyReader struct{ io.Reader }
+
+// discard is the ResponseWriter of a background refresh.
+type discard struct{}
+
+func (discard) Header() http.Header         { return http.Header{} }
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+func (discard) WriteHeader(int)             {}

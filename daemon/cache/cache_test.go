@@ -1,0 +1,485 @@
+package cache
+
+import (
+	"io"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// A step is one request through the cache after advancing the clock, and
+// what the viewer must see.
+type step struct {
+	advance time.Duration
+	method  string
+	header  []string
+	status  int
+	xcache  string
+	body    string // "-": not checked
+	age     string // "": not checked; "none": absent
+	origin  int64  // origin requests so far, -1: not checked
+	check   func(t *testing.T, hs *harness, w *http.Response)
+}
+
+func runSteps(t *testing.T, hs *harness, path string, steps []step) {
+	t.Helper()
+	for i, s := range steps {
+		hs.clock.Advance(s.advance)
+		m := s.method
+		if m == "" {
+			m = http.MethodGet
+		}
+		w := hs.do(m, path, s.header...)
+		t.Run(strconv.Itoa(i), func(t *testing.T) {
+			expect(t, w, s.status, s.xcache, s.body)
+			switch age := w.Header().Get("Age"); {
+			case s.age == "none" && age != "":
+				t.Errorf("Age %q, want none", age)
+			case s.age != "" && s.age != "none" && age != s.age:
+				t.Errorf("Age %q, want %q", age, s.age)
+			}
+			if s.origin >= 0 && hs.requests.Load() != s.origin {
+				t.Errorf("origin requests %d, want %d", hs.requests.Load(), s.origin)
+			}
+			if s.check != nil {
+				s.check(t, hs, w.Result())
+			}
+		})
+	}
+}
+
+func TestHitMissAge(t *testing.T) {
+	hs := newHarness(t, Config{}, defaultPolicy, text("hello", "Cache-Control", "max-age=60"))
+	runSteps(t, hs, "/a", []step{
+		{status: 200, xcache: XCacheMiss, body: "hello", age: "none", origin: 1},
+		{status: 200, xcache: XCacheHit, body: "hello", age: "0", origin: 1},
+		{advance: 10 * time.Second, status: 200, xcache: XCacheHit, body: "hello", age: "10", origin: 1},
+		{advance: 49 * time.Second, status: 200, xcache: XCacheHit, body: "hello", age: "59", origin: 1},
+		// expired, no validator: fetched again
+		{advance: time.Second, status: 200, xcache: XCacheMiss, body: "hello", origin: 2},
+		{status: 200, xcache: XCacheHit, body: "hello", age: "0", origin: 2},
+	})
+}
+
+func TestAgeFromOrigin(t *testing.T) {
+	hs := newHarness(t, Config{}, defaultPolicy, text("x", "Cache-Control", "max-age=60", "Age", "50"))
+	runSteps(t, hs, "/a", []step{
+		{status: 200, xcache: XCacheMiss, origin: 1, body: "x"},
+		{advance: 5 * time.Second, status: 200, xcache: XCacheHit, age: "55", origin: 1, body: "x"},
+		{advance: 5 * time.Second, status: 200, xcache: XCacheMiss, origin: 2, body: "x"},
+	})
+}
+
+// CloudFront's TTL clamps, end to end.
+func TestTTLClamps(t *testing.T) {
+	tests := []struct {
+		name        string
+		p           Policy
+		cc          string
+		fresh, gone time.Duration // still a hit after fresh; refetched after gone
+	}{
+		{"max-age capped at maxTTL", Policy{Cacheable: true, MaxTTL: 30 * time.Second}, "max-age=3600", 29 * time.Second, 31 * time.Second},
+		{"no-cache kept for minTTL", Policy{Cacheable: true, MinTTL: time.Minute, DefaultTTL: time.Hour, MaxTTL: time.Hour}, "no-cache", 59 * time.Second, 61 * time.Second},
+		{"no-store kept for minTTL", Policy{Cacheable: true, MinTTL: time.Minute, DefaultTTL: time.Hour, MaxTTL: time.Hour}, "no-store", 59 * time.Second, 61 * time.Second},
+		{"max-age raised to minTTL", Policy{Cacheable: true, MinTTL: time.Minute, DefaultTTL: time.Hour, MaxTTL: time.Hour}, "max-age=5", 59 * time.Second, 61 * time.Second},
+		{"defaultTTL without headers", Policy{Cacheable: true, DefaultTTL: 20 * time.Second, MaxTTL: time.Hour}, "", 19 * time.Second, 21 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hdr := []string{}
+			if tt.cc != "" {
+				hdr = []string{"Cache-Control", tt.cc}
+			}
+			hs := newHarness(t, Config{}, tt.p, text("x", hdr...))
+			runSteps(t, hs, "/a", []step{
+				{status: 200, xcache: XCacheMiss, body: "x", origin: 1},
+				{advance: tt.fresh, status: 200, xcache: XCacheHit, body: "x", origin: 1},
+				{advance: tt.gone - tt.fresh, status: 200, xcache: XCacheMiss, body: "x", origin: 2},
+			})
+		})
+	}
+	t.Run("no-store with minTTL 0 is never stored", func(t *testing.T) {
+		hs := newHarness(t, Config{}, defaultPolicy, text("x", "Cache-Control", "no-store"))
+		runSteps(t, hs, "/a", []step{
+			{status: 200, xcache: XCacheMiss, body: "x", origin: 1},
+			{status: 200, xcache: XCacheMiss, body: "x", origin: 2},
+		})
+	})
+	t.Run("private with minTTL 0 is never stored", func(t *testing.T) {
+		hs := newHarness(t, Config{}, defaultPolicy, text("x", "Cache-Control", "private, max-age=60"))
+		runSteps(t, hs, "/a", []step{
+			{status: 200, xcache: XCacheMiss, body: "x", origin: 1},
+			{status: 200, xcache: XCacheMiss, body: "x", origin: 2},
+		})
+	})
+}
+
+func TestRevalidation(t *testing.T) {
+	version := "v1"
+	hs := newHarness(t, Config{}, defaultPolicy, nil)
+	hs.setHandler(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=10")
+		w.Header().Set("ETag", `"1"`)
+		w.Header().Set("X-Version", version)
+		if r.Header.Get("If-None-Match") == `"1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Write([]byte("body"))
+	})
+	runSteps(t, hs, "/a", []step{{status: 200, xcache: XCacheMiss, body: "body", origin: 1}})
+	version = "v2"
+	runSteps(t, hs, "/a", []step{
+		{advance: 11 * time.Second, status: 200, xcache: XCacheRefreshHit, body: "body", origin: 2, check: func(t *testing.T, hs *harness, w *http.Response) {
+			if got := hs.lastSeen().Header.Get("If-None-Match"); got != `"1"` {
+				t.Errorf("origin saw If-None-Match %q", got)
+			}
+			if w.Header.Get("X-Version") != "v2" {
+				t.Errorf("X-Version %q: the 304's header did not refresh the stored one", w.Header.Get("X-Version"))
+			}
+		}},
+		{advance: 5 * time.Second, status: 200, xcache: XCacheHit, body: "body", age: "5", origin: 2, check: func(t *testing.T, hs *harness, w *http.Response) {
+			if w.Header.Get("X-Version") != "v2" {
+				t.Errorf("X-Version %q after refresh", w.Header.Get("X-Version"))
+			}
+		}},
+	})
+}
+
+func TestRevalidationLastModified(t *testing.T) {
+	lm := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Format(http.TimeFormat)
+	hs := newHarness(t, Config{}, defaultPolicy, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=10")
+		w.Header().Set("Last-Modified", lm)
+		if r.Header.Get("If-Modified-Since") == lm {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Write([]byte("body"))
+	})
+	runSteps(t, hs, "/a", []step{
+		{status: 200, xcache: XCacheMiss, body: "body", origin: 1},
+		{advance: 11 * time.Second, status: 200, xcache: XCacheRefreshHit, body: "body", origin: 2},
+		{status: 200, xcache: XCacheHit, body: "body", origin: 2},
+	})
+	// A changed object replaces the stored one.
+	hs.setHandler(text("new", "Cache-Control", "max-age=10"))
+	runSteps(t, hs, "/a", []step{
+		{advance: 11 * time.Second, status: 200, xcache: XCacheMiss, body: "new", origin: 3},
+		{status: 200, xcache: XCacheHit, body: "new", origin: 3},
+	})
+}
+
+// no-cache with minTTL 0: stored, but validated on every use.
+func TestNoCacheRevalidatesEveryTime(t *testing.T) {
+	hs := newHarness(t, Config{}, defaultPolicy, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Header().Set("ETag", `"e"`)
+		if r.Header.Get("If-None-Match") == `"e"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Write([]byte("body"))
+	})
+	runSteps(t, hs, "/a", []step{
+		{status: 200, xcache: XCacheMiss, body: "body", origin: 1},
+		{status: 200, xcache: XCacheRefreshHit, body: "body", origin: 2},
+		{status: 200, xcache: XCacheRefreshHit, body: "body", origin: 3},
+	})
+}
+
+func TestViewerConditionals(t *testing.T) {
+	lm := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	hs := newHarness(t, Config{}, defaultPolicy, text("body", "Cache-Control", "max-age=60", "ETag", `"v1"`, "Last-Modified", lm.Format(http.TimeFormat)))
+	hs.get("/a")
+	tests := []struct {
+		name   string
+		header []string
+		status int
+	}{
+		{"If-None-Match matches", []string{"If-None-Match", `"v1"`}, 304},
+		{"If-None-Match weak matches", []string{"If-None-Match", `W/"v1"`}, 304},
+		{"If-None-Match list", []string{"If-None-Match", `"x", "v1"`}, 304},
+		{"If-None-Match *", []string{"If-None-Match", `*`}, 304},
+		{"If-None-Match differs", []string{"If-None-Match", `"v0"`}, 200},
+		{"If-Modified-Since later", []string{"If-Modified-Since", lm.Add(time.Hour).Format(http.TimeFormat)}, 304},
+		{"If-Modified-Since same", []string{"If-Modified-Since", lm.Format(http.TimeFormat)}, 304},
+		{"If-Modified-Since earlier", []string{"If-Modified-Since", lm.Add(-time.Hour).Format(http.TimeFormat)}, 200},
+		{"If-None-Match wins over If-Modified-Since", []string{"If-None-Match", `"v0"`, "If-Modified-Since", lm.Format(http.TimeFormat)}, 200},
+		{"If-Match fails", []string{"If-Match", `"v0"`}, 412},
+		{"If-Match passes", []string{"If-Match", `"v1"`}, 200},
+		{"If-Unmodified-Since fails", []string{"If-Unmodified-Since", lm.Add(-time.Hour).Format(http.TimeFormat)}, 412},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := hs.get("/a", tt.header...)
+			expect(t, w, tt.status, XCacheHit, "-")
+			if tt.status == 304 {
+				if w.Body.Len() != 0 || w.Header().Get("Content-Type") != "" {
+					t.Errorf("304 with body %q / Content-Type %q", w.Body.String(), w.Header().Get("Content-Type"))
+				}
+				if w.Header().Get("ETag") != `"v1"` || w.Header().Get("Cache-Control") == "" {
+					t.Errorf("304 lacks ETag or Cache-Control: %v", w.Header())
+				}
+			}
+		})
+	}
+	if n := hs.requests.Load(); n != 1 {
+		t.Errorf("origin requests %d, want 1: conditionals answered from cache", n)
+	}
+}
+
+func TestHEAD(t *testing.T) {
+	hs := newHarness(t, Config{}, defaultPolicy, text("hello", "Cache-Control", "max-age=60"))
+	runSteps(t, hs, "/a", []step{
+		// A HEAD miss fetches the object with GET and stores it.
+		{method: "HEAD", status: 200, xcache: XCacheMiss, body: "", origin: 1, check: func(t *testing.T, hs *harness, w *http.Response) {
+			if m := hs.lastSeen().Method; m != "GET" {
+				t.Errorf("origin saw %s, want GET", m)
+			}
+			hs.waitBackground() // the body is stored after the HEAD viewer left
+		}},
+		{method: "HEAD", status: 200, xcache: XCacheHit, body: "", origin: 1, check: func(t *testing.T, hs *harness, w *http.Response) {
+			if w.Header.Get("Content-Length") != "5" {
+				t.Errorf("HEAD Content-Length %q", w.Header.Get("Content-Length"))
+			}
+		}},
+		{status: 200, xcache: XCacheHit, body: "hello", origin: 1},
+	})
+}
+
+func TestVary(t *testing.T) {
+	hs := newHarness(t, Config{}, defaultPolicy, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Vary", "Accept-Language")
+		w.Write([]byte("lang=" + r.Header.Get("Accept-Language")))
+	})
+	runSteps(t, hs, "/a", []step{
+		{header: []string{"Accept-Language", "en"}, status: 200, xcache: XCacheMiss, body: "lang=en", origin: 1},
+		{header: []string{"Accept-Language", "fr"}, status: 200, xcache: XCacheMiss, body: "lang=fr", origin: 2},
+		{header: []string{"Accept-Language", "en"}, status: 200, xcache: XCacheHit, body: "lang=en", origin: 2},
+		{header: []string{"Accept-Language", "fr"}, status: 200, xcache: XCacheHit, body: "lang=fr", origin: 2},
+		// absent differs from present
+		{status: 200, xcache: XCacheMiss, body: "lang=", origin: 3},
+		{status: 200, xcache: XCacheHit, body: "lang=", origin: 3},
+		{header: []string{"Accept-Language", ""}, status: 200, xcache: XCacheMiss, body: "lang=", origin: 4},
+	})
+	t.Run("normalized values share a variant", func(t *testing.T) {
+		hs := newHarness(t, Config{}, defaultPolicy, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "max-age=60")
+			w.Header().Set("Vary", "Accept")
+			w.Write([]byte("x"))
+		})
+		runSteps(t, hs, "/a", []step{
+			{header: []string{"Accept", "text/html, text/plain"}, status: 200, xcache: XCacheMiss, body: "x", origin: 1},
+			{header: []string{"Accept", "text/html,text/plain"}, status: 200, xcache: XCacheHit, body: "x", origin: 1},
+			{header: []string{"Accept", "text/html", "Accept", "text/plain"}, status: 200, xcache: XCacheHit, body: "x", origin: 1},
+		})
+	})
+	t.Run("Vary: * is not stored", func(t *testing.T) {
+		hs := newHarness(t, Config{}, defaultPolicy, text("x", "Cache-Control", "max-age=60", "Vary", "*"))
+		runSteps(t, hs, "/a", []step{
+			{status: 200, xcache: XCacheMiss, body: "x", origin: 1},
+			{status: 200, xcache: XCacheMiss, body: "x", origin: 2},
+		})
+	})
+}
+
+func TestStaleWhileRevalidate(t *testing.T) {
+	hs := newHarness(t, Config{}, defaultPolicy, text("v1", "Cache-Control", "max-age=1, stale-while-revalidate=60"))
+	hs.get("/a")
+	release := make(chan struct{})
+	hs.setHandler(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		text("v2", "Cache-Control", "max-age=1, stale-while-revalidate=60")(w, r)
+	})
+	hs.clock.Advance(5 * time.Second)
+	// Many stale requests: all served stale at once, one refresh.
+	for range 10 {
+		w := hs.get("/a")
+		expect(t, w, 200, XCacheHit, "v1")
+	}
+	close(release)
+	hs.waitBackground()
+	if n := hs.requests.Load(); n != 2 {
+		t.Errorf("origin requests %d, want 2 (one background refresh)", n)
+	}
+	expect(t, hs.get("/a"), 200, XCacheHit, "v2")
+	// Past the window: the viewer waits for the origin.
+	hs.setHandler(text("v3", "Cache-Control", "max-age=1, stale-while-revalidate=60"))
+	hs.clock.Advance(2 * time.Minute)
+	expect(t, hs.get("/a"), 200, XCacheMiss, "v3")
+}
+
+func TestStaleIfError(t *testing.T) {
+	hs := newHarness(t, Config{}, defaultPolicy, text("good", "Cache-Control", "max-age=1, stale-if-error=60"))
+	hs.get("/a")
+	hs.setHandler(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusInternalServerError) })
+	hs.clock.Advance(5 * time.Second)
+	expect(t, hs.get("/a"), 200, XCacheHit, "good")
+	// Past the window the error reaches the viewer.
+	hs.clock.Advance(2 * time.Minute)
+	expect(t, hs.get("/a"), 500, XCacheError, "")
+
+	t.Run("origin unreachable", func(t *testing.T) {
+		hs := newHarness(t, Config{}, defaultPolicy, text("good", "Cache-Control", "max-age=1", "ETag", `"1"`))
+		hs.get("/a")
+		hs.origin.Close()
+		hs.clock.Advance(5 * time.Second)
+		expect(t, hs.get("/a"), 200, XCacheHit, "good")
+	})
+	t.Run("must-revalidate: no stale", func(t *testing.T) {
+		hs := newHarness(t, Config{}, defaultPolicy, text("good", "Cache-Control", "max-age=1, must-revalidate", "ETag", `"1"`))
+		hs.get("/a")
+		hs.origin.Close()
+		hs.clock.Advance(5 * time.Second)
+		if w := hs.get("/a"); w.Code != 502 {
+			t.Errorf("status %d, want the edge's 502", w.Code)
+		}
+	})
+	t.Run("500 without stale-if-error is relayed", func(t *testing.T) {
+		hs := newHarness(t, Config{}, defaultPolicy, text("good", "Cache-Control", "max-age=1"))
+		hs.get("/a")
+		hs.setHandler(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) })
+		hs.clock.Advance(5 * time.Second)
+		expect(t, hs.get("/a"), 503, XCacheError, "")
+	})
+}
+
+func TestInvalidation(t *testing.T) {
+	hs := newHarness(t, Config{}, defaultPolicy, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		w.Header().Set("Vary", "Accept-Language")
+		w.Write([]byte(r.URL.Path))
+	})
+	for _, p := range []string{"/a/1", "/a/2", "/b/1"} {
+		hs.get(p)
+		hs.get(p, "Accept-Language", "fr")
+	}
+	if n := hs.c.InvalidatePrefix("/a/"); n != 6 {
+		t.Errorf("invalidated %d entries, want 6 (2 marks, 4 variants)", n)
+	}
+	expect(t, hs.get("/a/1"), 200, XCacheMiss, "/a/1")
+	expect(t, hs.get("/b/1"), 200, XCacheHit, "/b/1")
+	expect(t, hs.get("/b/1", "Accept-Language", "fr"), 200, XCacheHit, "/b/1")
+	hs.c.Invalidate(func(k string) bool { return k == "/b/1" })
+	expect(t, hs.get("/b/1"), 200, XCacheMiss, "/b/1")
+}
+
+func TestUnsafeMethodInvalidates(t *testing.T) {
+	hs := newHarness(t, Config{}, defaultPolicy, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		w.Write([]byte(r.Method))
+	})
+	expect(t, hs.get("/a"), 200, XCacheMiss, "GET")
+	expect(t, hs.get("/a"), 200, XCacheHit, "GET")
+	p := hs.policy
+	hs.policy.Cacheable = false
+	expect(t, hs.do("POST", "/a"), 200, XCacheMiss, "POST")
+	hs.policy = p
+	expect(t, hs.get("/a"), 200, XCacheMiss, "GET")
+}
+
+func TestPassThrough(t *testing.T) {
+	hs := newHarness(t, Config{}, Policy{}, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		w.Header().Set("ETag", `"1"`)
+		if r.Header.Get("If-None-Match") == `"1"` {
+			w.WriteHeader(304)
+			return
+		}
+		w.Write([]byte("x"))
+	})
+	runSteps(t, hs, "/a", []step{
+		{status: 200, xcache: XCacheMiss, body: "x", origin: 1},
+		{status: 200, xcache: XCacheMiss, body: "x", origin: 2},
+		// the viewer's conditionals reach the origin
+		{header: []string{"If-None-Match", `"1"`}, status: 304, xcache: XCacheMiss, body: "", origin: 3},
+	})
+}
+
+func TestRequestDirectives(t *testing.T) {
+	hs := newHarness(t, Config{}, defaultPolicy, text("x", "Cache-Control", "max-age=60"))
+	runSteps(t, hs, "/a", []step{
+		{header: []string{"Cache-Control", "only-if-cached"}, status: 504, origin: 0, body: "-"},
+		{header: []string{"Cache-Control", "no-store"}, status: 200, xcache: XCacheMiss, origin: 1, body: "x"},
+		{status: 200, xcache: XCacheMiss, origin: 2, body: "x"},
+		// a viewer's no-cache does not bypass the cache (as CloudFront)
+		{header: []string{"Cache-Control", "no-cache"}, status: 200, xcache: XCacheHit, origin: 2, body: "x"},
+		{header: []string{"Cache-Control", "only-if-cached"}, status: 200, xcache: XCacheHit, origin: 2, body: "x"},
+	})
+}
+
+func TestStoredHeaders(t *testing.T) {
+	hs := newHarness(t, Config{}, defaultPolicy, text("x", "Cache-Control", `max-age=60, no-cache="Set-Cookie"`, "Set-Cookie", "s=1", "Connection", "X-Hop", "X-Hop", "1", "X-Kept", "k"))
+	hs.get("/a")
+	w := hs.get("/a")
+	expect(t, w, 200, XCacheHit, "x")
+	for _, k := range []string{"Set-Cookie", "X-Hop"} {
+		if v := w.Header().Get(k); v != "" {
+			t.Errorf("%s: %q served from cache", k, v)
+		}
+	}
+	if w.Header().Get("X-Kept") != "k" || w.Header().Get("Date") == "" {
+		t.Errorf("stored header lost fields: %v", w.Header())
+	}
+}
+
+func TestAuthorizationNotShared(t *testing.T) {
+	hs := newHarness(t, Config{}, defaultPolicy, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Write([]byte(r.Header.Get("Authorization")))
+	})
+	expect(t, hs.get("/a", "Authorization", "alice"), 200, XCacheMiss, "alice")
+	expect(t, hs.get("/a", "Authorization", "bob"), 200, XCacheMiss, "bob")
+}
+
+func TestErrorCaching(t *testing.T) {
+	p := defaultPolicy
+	p.ErrorTTL = 10 * time.Second
+	hs := newHarness(t, Config{}, p, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(404)
+		w.Write([]byte("not here"))
+	})
+	runSteps(t, hs, "/a", []step{
+		{status: 404, xcache: XCacheError, body: "not here", origin: 1},
+		{advance: 9 * time.Second, status: 404, xcache: XCacheError, body: "not here", origin: 1},
+		{advance: 2 * time.Second, status: 404, xcache: XCacheError, body: "not here", origin: 2},
+	})
+}
+
+// A fetch in flight when an invalidation comes is served, not stored.
+func TestInvalidationDuringFill(t *testing.T) {
+	release := make(chan struct{})
+	hs := newHarness(t, Config{}, defaultPolicy, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		w.Write([]byte("old-"))
+		w.(http.Flusher).Flush()
+		<-release
+		w.Write([]byte("body"))
+	})
+	base := hs.edge().URL
+	done := make(chan string)
+	go func() {
+		resp, err := http.Get(base + "/i")
+		if err != nil {
+			done <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		done <- string(b)
+	}()
+	for hs.requests.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	hs.c.InvalidatePrefix("/i")
+	close(release)
+	if b := <-done; b != "old-body" {
+		t.Errorf("viewer got %q", b)
+	}
+	hs.waitBackground()
+	hs.setHandler(text("new", "Cache-Control", "max-age=600"))
+	expect(t, hs.get("/i"), 200, XCacheMiss, "new")
+}

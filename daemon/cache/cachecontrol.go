@@ -1,0 +1,155 @@
+package cache
+
+import (
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// directives are the Cache-Control directives a shared cache acts on
+// (RFC 9111 5.2). Durations are -1 when the directive is absent.
+type directives struct {
+	noStore, noCache, private, public  bool
+	mustRevalidate, proxyRevalidate    bool
+	noTransform                        bool
+	maxAge, sMaxAge                    time.Duration
+	staleWhileRevalidate, staleIfError time.Duration
+	// noCacheFields and privateFields are the qualified forms'
+	// field names: those fields are not stored.
+	noCacheFields, privateFields []string
+}
+
+// maxDelta is what RFC 9111 1.2.2 says an overflowing delta-seconds becomes.
+const maxDelta = 2147483648 * time.Second
+
+func parseCacheControl(h http.Header) directives {
+	d := directives{maxAge: -1, sMaxAge: -1, staleWhileRevalidate: -1, staleIfError: -1}
+	for _, line := range h["Cache-Control"] {
+		for len(line) > 0 {
+			var part string
+			part, line = nextDirective(line)
+			name, value, hasValue := strings.Cut(part, "=")
+			name = strings.ToLower(strings.TrimSpace(name))
+			value = strings.TrimSpace(value)
+			if len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' {
+				value = value[1 : len(value)-1]
+			}
+			switch name {
+			case "no-store":
+				d.noStore = true
+			case "no-cache":
+				if hasValue && value != "" {
+					d.noCacheFields = append(d.noCacheFields, fieldList(value)...)
+				} else {
+					d.noCache = true
+				}
+			case "private":
+				if hasValue && value != "" {
+					d.privateFields = append(d.privateFields, fieldList(value)...)
+				} else {
+					d.private = true
+				}
+			case "public":
+				d.public = true
+			case "must-revalidate":
+				d.mustRevalidate = true
+			case "proxy-revalidate":
+				d.proxyRevalidate = true
+			case "no-transform":
+				d.noTransform = true
+			case "max-age":
+				setDelta(&d.maxAge, value)
+			case "s-maxage":
+				setDelta(&d.sMaxAge, value)
+			case "stale-while-revalidate":
+				setDelta(&d.staleWhileRevalidate, value)
+			case "stale-if-error":
+				setDelta(&d.staleIfError, value)
+			}
+		}
+	}
+	return d
+}
+
+// nextDirective splits at the first comma outside a quoted string.
+func nextDirective(s string) (part, rest string) {
+	quoted := false
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '"':
+			quoted = !quoted
+		case '\\':
+			if quoted {
+				i++
+			}
+		case ',':
+			if !quoted {
+				return s[:i], s[i+1:]
+			}
+		}
+	}
+	return s, ""
+}
+
+func fieldList(v string) []string {
+	var out []string
+	for f := range strings.SplitSeq(v, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, http.CanonicalHeaderKey(f))
+		}
+	}
+	return out
+}
+
+// setDelta keeps the first occurrence (RFC 9111 4.2.1); an invalid value
+// counts as 0, which makes the response stale at once.
+func setDelta(dst *time.Duration, v string) {
+	if *dst >= 0 {
+		return
+	}
+	*dst = parseDelta(v)
+}
+
+func parseDelta(v string) time.Duration {
+	if v == "" {
+		return 0
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return 0
+		}
+	}
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil || n > math.MaxInt32 {
+		return maxDelta
+	}
+	return time.Duration(n) * time.Second
+}
+
+// requestDirectives are the request Cache-Control directives the cache
+// honours. Like CloudFront, it ignores a viewer's no-cache and max-age, which
+// would let any viewer bypass the cache; it does honour no-store (the
+// response is not stored) and only-if-cached.
+type requestDirectives struct {
+	noStore, onlyIfCached bool
+}
+
+func parseRequestCacheControl(h http.Header) requestDirectives {
+	var d requestDirectives
+	for _, line := range h["Cache-Control"] {
+		for len(line) > 0 {
+			var part string
+			part, line = nextDirective(line)
+			name, _, _ := strings.Cut(part, "=")
+			switch strings.ToLower(strings.TrimSpace(name)) {
+			case "no-store":
+				d.noStore = true
+			case "only-if-cached":
+				d.onlyIfCached = true
+			}
+		}
+	}
+	return d
+}

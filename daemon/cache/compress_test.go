@@ -1,0 +1,152 @@
+package cache
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/andybalholm/brotli"
+)
+
+func decode(t *testing.T, enc string, b []byte) string {
+	t.Helper()
+	var r io.Reader
+	switch enc {
+	case "":
+		return string(b)
+	case "gzip":
+		z, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = z
+	case "br":
+		r = brotli.NewReader(bytes.NewReader(b))
+	default:
+		t.Fatalf("coding %q", enc)
+	}
+	out, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatalf("decoding %s: %v", enc, err)
+	}
+	return string(out)
+}
+
+func TestCompression(t *testing.T) {
+	page := strings.Repeat("<p>openfront compresses text</p>\n", 200)
+	p := defaultPolicy
+	p.Compress = true
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+		ae      string
+		enc     string // Content-Encoding the viewer must get
+		want    string
+	}{
+		{"brotli preferred", text(page, "Cache-Control", "max-age=60", "Content-Type", "text/html; charset=utf-8", "ETag", `"p1"`), "gzip, deflate, br", "br", page},
+		{"gzip", text(page, "Cache-Control", "max-age=60", "Content-Type", "text/html; charset=utf-8", "ETag", `"p1"`), "gzip", "gzip", page},
+		{"identity", text(page, "Cache-Control", "max-age=60", "Content-Type", "text/html; charset=utf-8", "ETag", `"p1"`), "", "", page},
+		{"not a compressible type", text(page, "Cache-Control", "max-age=60", "Content-Type", "image/png"), "br", "", page},
+		{"too small", text("<p>hi</p>", "Cache-Control", "max-age=60", "Content-Type", "text/html"), "br", "", "<p>hi</p>"},
+		{"no-transform", text(page, "Cache-Control", "max-age=60, no-transform", "Content-Type", "text/html"), "br", "", page},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hs := newHarness(t, Config{}, p, tt.handler)
+			var hdr []string
+			if tt.ae != "" {
+				hdr = []string{"Accept-Encoding", tt.ae}
+			}
+			for i, x := range []string{XCacheMiss, XCacheHit} {
+				w := hs.get("/c", hdr...)
+				expect(t, w, 200, x, "-")
+				if got := w.Header().Get("Content-Encoding"); got != tt.enc {
+					t.Fatalf("request %d: Content-Encoding %q, want %q", i, got, tt.enc)
+				}
+				if got := decode(t, tt.enc, w.Body.Bytes()); got != tt.want {
+					t.Fatalf("request %d: decoded body %q", i, trunc(got))
+				}
+				if tt.enc != "" {
+					if !strings.Contains(w.Header().Get("Vary"), "Accept-Encoding") {
+						t.Errorf("Vary %q lacks Accept-Encoding", w.Header().Get("Vary"))
+					}
+					if et := w.Header().Get("ETag"); et != `W/"p1"` {
+						t.Errorf("ETag %q, want the weak form of the origin's", et)
+					}
+					if cl := w.Header().Get("Content-Length"); i == 1 && cl != fmt.Sprint(w.Body.Len()) {
+						t.Errorf("stored compressed variant has Content-Length %q for %d bytes", cl, w.Body.Len())
+					}
+				}
+				hs.waitBackground()
+			}
+			if n := hs.requests.Load(); n != 1 {
+				t.Errorf("origin requests %d, want 1", n)
+			}
+		})
+	}
+}
+
+// Each coding is its own variant: one origin fetch per coding, and each
+// viewer gets only what it accepts.
+func TestCompressionVariants(t *testing.T) {
+	page := strings.Repeat("body { color: black }\n", 100)
+	p := defaultPolicy
+	p.Compress = true
+	hs := newHarness(t, Config{}, p, text(page, "Cache-Control", "max-age=60", "Content-Type", "text/css"))
+	for range 2 {
+		for _, c := range []struct{ ae, enc string }{{"br", "br"}, {"gzip, deflate", "gzip"}, {"", ""}, {"deflate", ""}, {"br;q=1, gzip", "br"}} {
+			var hdr []string
+			if c.ae != "" {
+				hdr = []string{"Accept-Encoding", c.ae}
+			}
+			w := hs.get("/v.css", hdr...)
+			if got := w.Header().Get("Content-Encoding"); got != c.enc {
+				t.Fatalf("Accept-Encoding %q: Content-Encoding %q, want %q", c.ae, got, c.enc)
+			}
+			if decode(t, c.enc, w.Body.Bytes()) != page {
+				t.Fatalf("Accept-Encoding %q: wrong body", c.ae)
+			}
+			hs.waitBackground()
+		}
+	}
+	if n := hs.requests.Load(); n != 3 {
+		t.Errorf("origin requests %d, want 3 (br, gzip, identity)", n)
+	}
+	if ae := hs.lastSeen().Header.Get("Accept-Encoding"); ae != "identity" {
+		t.Errorf("origin saw Accept-Encoding %q for the identity variant", ae)
+	}
+}
+
+// A body the origin compressed is kept as it is, and never served to a
+// viewer that does not accept its coding.
+func TestOriginCompressed(t *testing.T) {
+	var gz bytes.Buffer
+	z := gzip.NewWriter(&gz)
+	io.WriteString(z, strings.Repeat("origin gzip ", 200))
+	z.Close()
+	p := defaultPolicy
+	p.Compress = true
+	hs := newHarness(t, Config{}, p, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Content-Type", "text/plain")
+		if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			w.Header().Set("Content-Encoding", "gzip")
+			w.Write(gz.Bytes())
+			return
+		}
+		io.WriteString(w, strings.Repeat("origin gzip ", 200))
+	})
+	w := hs.get("/o", "Accept-Encoding", "gzip")
+	if w.Header().Get("Content-Encoding") != "gzip" || !bytes.Equal(w.Body.Bytes(), gz.Bytes()) {
+		t.Errorf("origin's gzip body changed: %q", w.Header().Get("Content-Encoding"))
+	}
+	hs.waitBackground()
+	w = hs.get("/o")
+	if w.Header().Get("Content-Encoding") != "" || w.Body.String() != strings.Repeat("origin gzip ", 200) {
+		t.Errorf("identity viewer got Content-Encoding %q", w.Header().Get("Content-Encoding"))
+	}
+}

@@ -1,0 +1,262 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/maypok86/otter/v2"
+)
+
+// disk is the optional disk tier: objects too large for the memory tier
+// (up to a quarter of the tier each) are kept as files under Dir, indexed
+// in memory by otter with the files' sizes as weights, bounded like the
+// memory tier. A file is removed when its entry leaves the index. The index
+// is not persisted: the tier starts empty, and files left by an earlier
+// run are removed at start.
+type disk struct {
+	dir       string
+	index     *otter.Cache[string, *entry]
+	insertMu  sync.Mutex
+	bytes     atomic.Int64
+	limit     int64
+	maxEntry  int64
+	evictions atomic.Int64
+	seq       atomic.Uint64
+}
+
+const diskSubdir = "openfront-cache"
+
+func newDisk(dir string, limit int64, now func() time.Time) (*disk, error) {
+	// otter's weights are 32-bit: no entry above 4 GiB.
+	d := &disk{dir: filepath.Join(dir, diskSubdir), limit: limit, maxEntry: min(limit/4, 1<<32-1)}
+	if err := os.RemoveAll(d.dir); err != nil {
+		return nil, fmt.Errorf("cache: disk tier: %w", err)
+	}
+	if err := os.MkdirAll(d.dir, 0o700); err != nil {
+		return nil, fmt.Errorf("cache: disk tier: %w", err)
+	}
+	opts := &otter.Options[string, *entry]{
+		MaximumWeight: uint64(limit - d.maxEntry),
+		Weigher:       func(_ string, e *entry) uint32 { return uint32(min(e.diskWeight(), 1<<32-1)) },
+		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[string, *entry]) time.Duration {
+			return e.Value.retain
+		}),
+		OnAtomicDeletion: func(ev otter.DeletionEvent[string, *entry]) {
+			d.bytes.Add(-ev.Value.diskWeight())
+			if ev.Cause == otter.CauseOverflow {
+				d.evictions.Add(1)
+			}
+			// Viewers reading it keep their open descriptor.
+			os.Remove(ev.Value.file)
+		},
+		Executor: func(fn func()) { fn() },
+	}
+	if now != nil {
+		opts.Clock = clock{now}
+	}
+	idx, err := otter.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	d.index = idx
+	return d, nil
+}
+
+// diskWeight counts the file and the entry's header.
+func (e *entry) diskWeight() int64 { return e.size + int64(e.weight) }
+
+func (d *disk) get(key string) *entry {
+	e, _ := d.index.GetIfPresent(key)
+	return e
+}
+
+func (d *disk) del(key string) { d.index.Invalidate(key) }
+
+// tempFile is where a body being fetched is written.
+func (d *disk) tempFile() (*os.File, error) {
+	return os.Create(filepath.Join(d.dir, "tmp-"+strconv.FormatUint(d.seq.Add(1), 36)))
+}
+
+// put moves the file at path into the tier as e's body.
+func (d *disk) put(key string, e *entry, path string) bool {
+	if e.diskWeight() > d.maxEntry {
+		os.Remove(path)
+		return false
+	}
+	e.file = filepath.Join(d.dir, "obj-"+strconv.FormatUint(d.seq.Add(1), 36))
+	if err := os.Rename(path, e.file); err != nil {
+		os.Remove(path)
+		return false
+	}
+	d.insertMu.Lock()
+	defer d.insertMu.Unlock()
+	d.bytes.Add(e.diskWeight())
+	d.index.Set(key, e)
+	d.index.CleanUp()
+	return true
+}
+
+func (d *disk) stats() (bytes, entries, evictions int64) {
+	return d.bytes.Load(), int64(d.index.EstimatedSize()), d.evictions.Load()
+}
+
+// relink stores n, a revalidated old, with its own link to old's file, so
+// removing old's file when it leaves the index keeps n's.
+func (d *disk) relink(key string, old, n *entry) bool {
+	path := filepath.Join(d.dir, "tmp-"+strconv.FormatUint(d.seq.Add(1), 36))
+	if err := os.Link(old.file, path); err != nil {
+		return false
+	}
+	return d.put(key, n, path)
+}
+
+func (d *disk) close() {
+	d.index.InvalidateAll()
+	d.index.StopAllGoroutines()
+	os.RemoveAll(d.dir)
+}
+
+// fileSource reads a disk entry's body through a descriptor opened before
+// the answer starts, so an eviction meanwhile does not cut it.
+type fileSource struct{ f *os.File }
+
+func (s fileSource) copyRange(w io.Writer, off, n int64) (int64, error) {
+	if n < 0 {
+		st, err := s.f.Stat()
+		if err != nil {
+			return 0, err
+		}
+		n = st.Size() - off
+	}
+	if _, err := s.f.Seek(off, io.SeekStart); err != nil {
+		return 0, err
+	}
+	// A LimitedReader of an *os.File lets net/http use sendfile.
+	return io.Copy(w, &io.LimitedReader{R: s.f, N: n})
+}
+
+// serveEntry answers from a stored entry of either tier. A disk entry
+// whose file is gone (evicted just now) answers nothing: ok is false.
+func (c *Cache) serveEntry(w http.ResponseWriter, r *http.Request, e *entry, x []string, age time.Duration) (Result, bool) {
+	if e.file == "" {
+		return serve(w, r, &e.rep, x, age), true
+	}
+	f, err := os.Open(e.file)
+	if err != nil {
+		return Result{Err: err}, false
+	}
+	defer f.Close()
+	rp := e.rep
+	rp.src = fileSource{f}
+	return serve(w, r, &rp, x, age), true
+}
+
+// toDisk says a storable response goes to the disk tier.
+func (c *Cache) toDisk(resp *http.Response, d decision) bool {
+	return c.disk != nil && d.store && resp.ContentLength > c.maxObject && resp.ContentLength+64<<10 <= c.disk.maxEntry
+}
+
+// leadDisk streams a large response to the viewer and the waiters while
+// writing it to the disk tier. A viewer that asked for a range gets it
+// from the origin at once, while the whole object is fetched for the tier.
+func (c *Cache) leadDisk(w http.ResponseWriter, r *http.Request, f *flight, lk, primary string, p Policy, fetch FetchFunc, resp *http.Response, ctx context.Context, cancel context.CancelFunc, cc directives, d decision, requestTime time.Time, gen int64, settle func(outcome, bool)) Result {
+	file, err := c.disk.tempFile()
+	if err != nil {
+		c.cfg.Log.Warn("disk tier", "err", err)
+		settle(outcome{pass: true, large: true}, false)
+		defer cancel()
+		return relay(w, r, resp, true)
+	}
+	header := storedHeader(resp.Header, cc)
+	// limit 0: nothing is kept in memory, only the window readers need.
+	o := outcome{st: newStream(0, 0, c.cfg.StreamWindow), key: primary}
+	if names := varyNames(header); len(names) > 0 {
+		o.names, o.gen = names, c.varyMark(primary, names)
+		o.key = variantKey(primary, o.gen, names, r, p)
+	}
+	o.rp = newRep(resp.StatusCode, header, resp.ContentLength, nil)
+	ranged := r.Header.Get("Range") != "" || hasConditionals(r.Header)
+	var cur *cursor
+	if !ranged && r.Method == http.MethodGet {
+		cur, _ = o.st.attach()
+	}
+	c.reserveCursors(f, &o)
+	c.addFlight(f, o.key)
+	settle(o, true)
+	c.bg.Add(1)
+	go c.fillDisk(ctx, cancel, f, o, resp, file, cc, d, requestTime, gen)
+	c.stats.misses.Add(1)
+	if cur != nil {
+		return c.serveStream(w, r, o, cur)
+	}
+	if r.Method == http.MethodHead && !ranged {
+		return serve(w, r, o.rp, xMiss, -1)
+	}
+	return c.lead(w, r, nil, lk, primary, nil, p, fetch, &entry{kind: kindPass, large: true})
+}
+
+func (c *Cache) fillDisk(ctx context.Context, cancel context.CancelFunc, f *flight, o outcome, resp *http.Response, file *os.File, cc directives, d decision, requestTime time.Time, gen int64) {
+	defer c.bg.Done()
+	defer cancel()
+	defer resp.Body.Close()
+	bp := copyBufs.Get().(*[]byte)
+	n, err := io.CopyBuffer(teeToStream{file, o.st}, onlyReader{resp.Body}, *bp)
+	copyBufs.Put(bp)
+	if cerr := file.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && n != resp.ContentLength {
+		err = io.ErrUnexpectedEOF
+	}
+	if err == nil && c.invalidations.Load() != gen {
+		os.Remove(file.Name()) // invalidated meanwhile: not kept
+		c.land(f)
+		o.st.finish(nil)
+		return
+	}
+	if err != nil {
+		os.Remove(file.Name())
+		c.land(f)
+		o.st.finish(err)
+		if ctx.Err() == nil {
+			c.cfg.Log.Debug("origin body", "err", err)
+		}
+		return
+	}
+	now := c.now()
+	e := newObject(o.key, resp.StatusCode, maps.Clone(o.rp.header), nil, cc, d, initialAge(resp.Header, requestTime, now), now, c.cfg.KeepStale)
+	e.setSize(n)
+	if c.disk.put(o.key, e, file.Name()) {
+		c.mem.del(o.key) // an older copy in memory would shadow it
+	}
+	c.land(f)
+	o.st.finish(nil)
+}
+
+// teeToStream writes to the file and to the stream's readers; when the
+// readers are all gone the file still gets the whole body.
+type teeToStream struct {
+	f  *os.File
+	st *stream
+}
+
+func (t teeToStream) Write(p []byte) (int, error) {
+	n, err := t.f.Write(p)
+	if err != nil {
+		return n, err
+	}
+	if _, err := t.st.Write(p); err != nil && !errors.Is(err, errNoReaders) {
+		return n, err
+	}
+	return n, nil
+}

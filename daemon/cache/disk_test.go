@@ -1,0 +1,140 @@
+package cache
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func diskHarness(t *testing.T, diskBytes int64, h http.HandlerFunc) (*harness, string) {
+	dir := t.TempDir()
+	hs := newHarness(t, Config{MemoryBytes: 4 << 20, MaxObjectBytes: 64 << 10, StreamWindow: 64 << 10, Dir: dir, DiskBytes: diskBytes}, defaultPolicy, h)
+	return hs, filepath.Join(dir, diskSubdir)
+}
+
+func objects(t *testing.T, dir string) int {
+	t.Helper()
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, de := range des {
+		if strings.HasPrefix(de.Name(), "obj-") {
+			n++
+		}
+	}
+	return n
+}
+
+func serveBig(body string, header ...string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		for i := 0; i+1 < len(header); i += 2 {
+			w.Header().Set(header[i], header[i+1])
+		}
+		http.ServeContent(w, r, "big.bin", time.Time{}, strings.NewReader(body))
+	}
+}
+
+func TestDiskTier(t *testing.T) {
+	body := object(256 << 10)
+	hs, dir := diskHarness(t, 8<<20, serveBig(body, "Cache-Control", "max-age=60", "ETag", `"d1"`))
+	expect(t, hs.get("/big"), 200, XCacheMiss, body)
+	hs.waitBackground()
+	if n := objects(t, dir); n != 1 {
+		t.Fatalf("%d files in the disk tier, want 1", n)
+	}
+	expect(t, hs.get("/big"), 200, XCacheHit, body)
+	expect(t, hs.get("/big", "Range", "bytes=1000-1999"), 206, XCacheHit, body[1000:2000])
+	w := hs.get("/big", "Range", "bytes=0-9,-10")
+	expect(t, w, 206, XCacheHit, "-")
+	checkMultipart(t, w.Header().Get("Content-Type"), w.Body.Bytes(), []string{body[:10], body[len(body)-10:]}, "application/octet-stream")
+	expect(t, hs.do("HEAD", "/big"), 200, XCacheHit, "")
+	expect(t, hs.get("/big", "If-None-Match", `"d1"`), 304, XCacheHit, "")
+	if n := hs.requests.Load(); n != 1 {
+		t.Errorf("origin requests %d, want 1", n)
+	}
+	if s := hs.c.Stats(); s.DiskEntries != 1 || s.DiskBytes < int64(len(body)) || s.Bytes > 64<<10 {
+		t.Errorf("stats %+v", s)
+	}
+	hs.c.InvalidatePrefix("/big")
+	if n := objects(t, dir); n != 0 {
+		t.Errorf("%d files left after invalidation", n)
+	}
+}
+
+// A range request for a large object not yet stored: the viewer gets its
+// range from the origin at once, and the whole object lands on disk.
+func TestDiskRangeOnMiss(t *testing.T) {
+	body := object(256 << 10)
+	hs, _ := diskHarness(t, 8<<20, serveBig(body, "Cache-Control", "max-age=60"))
+	expect(t, hs.get("/big", "Range", "bytes=100000-100099"), 206, XCacheMiss, body[100000:100100])
+	hs.waitBackground()
+	if n := hs.requests.Load(); n != 2 {
+		t.Errorf("origin requests %d, want 2 (the range, the whole)", n)
+	}
+	expect(t, hs.get("/big"), 200, XCacheHit, body)
+}
+
+func TestDiskRevalidation(t *testing.T) {
+	body := object(128 << 10)
+	hs, dir := diskHarness(t, 8<<20, serveBig(body, "Cache-Control", "max-age=10", "ETag", `"r1"`))
+	hs.get("/big")
+	hs.waitBackground()
+	hs.clock.Advance(11 * time.Second)
+	expect(t, hs.get("/big"), 200, XCacheRefreshHit, body)
+	expect(t, hs.get("/big"), 200, XCacheHit, body)
+	if n := objects(t, dir); n != 1 {
+		t.Errorf("%d files after a refresh, want 1", n)
+	}
+}
+
+func TestDiskBound(t *testing.T) {
+	const limit = 2 << 20
+	body := object(200 << 10)
+	hs, dir := diskHarness(t, limit, serveBig(body, "Cache-Control", "max-age=600"))
+	for i := range 30 {
+		w := hs.get("/o/" + string(rune('a'+i)))
+		if w.Body.Len() != len(body) {
+			t.Fatalf("short body %d", w.Body.Len())
+		}
+		hs.waitBackground()
+		if s := hs.c.Stats(); s.DiskBytes > limit {
+			t.Fatalf("disk tier holds %d bytes, over %d", s.DiskBytes, limit)
+		}
+	}
+	s := hs.c.Stats()
+	var size int64
+	des, _ := os.ReadDir(dir)
+	for _, de := range des {
+		if fi, err := de.Info(); err == nil {
+			size += fi.Size()
+		}
+	}
+	t.Logf("disk: %d entries, %d bytes accounted, %d on disk, %d evictions", s.DiskEntries, s.DiskBytes, size, s.DiskEvictions)
+	if size > limit || s.DiskEvictions == 0 || int64(objects(t, dir)) != s.DiskEntries {
+		t.Errorf("files %d bytes, %d files for %d entries, %d evictions", size, objects(t, dir), s.DiskEntries, s.DiskEvictions)
+	}
+}
+
+func TestDiskCoalescing(t *testing.T) {
+	body := object(256 << 10)
+	hs, _ := diskHarness(t, 8<<20, func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(100 * time.Millisecond)
+		serveBig(body, "Cache-Control", "max-age=60")(w, r)
+	})
+	got := storm(t, hs.edge().URL, []string{"/big"}, 20)
+	for _, b := range got["/big"] {
+		if b != "200 "+body {
+			t.Fatalf("answer of %d bytes", len(b))
+		}
+	}
+	if n := hs.requests.Load(); n >= 20 {
+		t.Errorf("origin requests %d for 20 coalesced viewers", n)
+	}
+	hs.waitBackground()
+	expect(t, hs.get("/big"), 200, XCacheHit, body)
+}

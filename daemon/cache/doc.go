@@ -1,0 +1,54 @@
+// Package cache is the edge's shared HTTP cache (RFC 9111) with
+// CloudFront's TTL rules: a bounded memory tier (otter, byte-weighted), an
+// optional bounded disk tier, request coalescing, validation,
+// stale-while-revalidate / stale-if-error, Vary, ranges, compression and
+// invalidation.
+//
+// # Use
+//
+// The edge calls Serve once per request, with the cache key it built
+// (distribution + path + forwarded query, headers and cookies), the
+// behavior's Policy and a FetchFunc that asks the behavior's origin:
+//
+//	res := c.Serve(w, r, key, policy, func(ctx context.Context, fr cache.FetchRequest) (*http.Response, error) {
+//		req := originRequest(r)          // forwarded values of the viewer's request
+//		req.Method = fr.Method           // GET for a HEAD miss, so the object is cached
+//		for _, h := range origin.ConditionalHeaders {
+//			delete(req.Header, h)    // the cache decides these...
+//		}
+//		maps.Copy(req.Header, fr.Header) // ...and Accept-Encoding when it compresses
+//		return fetcher.Fetch(ctx, req)
+//	})
+//	if res.Status == 0 { /* nothing written: answer 502/504 from res.Err */ }
+//
+// The edge sets Via and X-Openfront-Id itself; the cache sets X-Cache and
+// Age. Custom error pages fit in the FetchFunc: return the page as the
+// response, with its status and a max-age of errorCachingMinTTL (or set
+// Policy.ErrorTTL). Invalidate / InvalidatePrefix remove entries by edge
+// key; Stats and Register expose counters.
+//
+// # Design
+//
+//   - Entries are immutable; a refresh stores a new one. A key's entry is
+//     an object, a Vary mark (the fields its responses vary on, with a
+//     generation that variant keys include) or a pass mark ("hit-for-miss":
+//     the last answer was not storable, so requests go straight to the
+//     origin without waiting on each other).
+//   - A miss makes a flight keyed by the full key, variant included. The
+//     leader's response body fills a stream that the leader, the waiters
+//     and later arrivals read as it comes; the filler runs on its own
+//     goroutine, so a viewer that leaves does not stop the object being
+//     stored. Waiters wait at most Policy.Wait; an uncacheable answer sends
+//     each of them to the origin at once, never one after the other.
+//   - Objects up to MaxObjectBytes are kept whole in memory. Larger ones go
+//     to the disk tier when there is one (streamed to viewers through a
+//     window of StreamWindow bytes, with backpressure, while the file is
+//     written), else they stream through and their ranges are fetched as
+//     ranges. A body of unknown length that grows past the limit switches to
+//     the window mid-way.
+//   - The memory tier never holds more than MemoryBytes: inserts are
+//     serialized and followed by otter's clean-up, and otter's maximum is
+//     the limit less the largest entry. The disk tier is bounded the same
+//     way. Bodies being streamed are not counted: they are bounded by the
+//     number of fetches in flight times MaxObjectBytes (or the window).
+package cache

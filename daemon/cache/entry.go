@@ -1,0 +1,222 @@
+package cache
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+type kind uint8
+
+const (
+	// kindObject is a stored response.
+	kindObject kind = iota
+	// kindVary marks a key whose responses vary: the request's values of
+	// varyNames select the variant's key.
+	kindVary
+	// kindPass marks a key whose last response could not be stored
+	// ("hit-for-miss"): requests go to the origin at once, without
+	// waiting on each other, and a storable answer replaces the mark.
+	kindPass
+)
+
+// entry is immutable once stored, except for the revalidating flag: a
+// refresh stores a new entry.
+type entry struct {
+	kind   kind
+	weight uint32
+	// retain is how long the memory tier keeps the entry.
+	retain time.Duration
+
+	// kindObject; rep is the entry in the form served.
+	rep          rep
+	status       int
+	header       http.Header // as served, without Age
+	body         []byte
+	etag         string
+	lastModified string
+	responseTime time.Time
+	initialAge   time.Duration
+	ttl          time.Duration
+	swr, sie     time.Duration // -1: directive absent
+	noStale      bool
+	// transformed says the cache compressed the body: the origin's ETag
+	// (kept in originETag) and framing are not the stored ones.
+	transformed bool
+	originETag  string
+	// revalidating is set by the one request that refreshes the entry in
+	// the background (stale-while-revalidate).
+	revalidating atomic.Bool
+
+	// file holds the body of a disk tier entry, size bytes long.
+	file string
+	size int64
+
+	// kindVary
+	varyNames []string
+	gen       uint64
+
+	// kindPass: large says the object is over the memory tier's size
+	// limit, so ranges are fetched from the origin as ranges.
+	large bool
+}
+
+func (e *entry) age(now time.Time) time.Duration {
+	return max(e.initialAge+now.Sub(e.responseTime), 0)
+}
+
+// servableStale says a stale entry may be served without validation while
+// age is within the window w past its lifetime.
+func (e *entry) servableStale(age, w time.Duration) bool {
+	return !e.noStale && w > 0 && age < e.ttl+w
+}
+
+// hopByHop fields are never stored nor relayed (RFC 9110 7.6.1).
+var hopByHop = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+// storedHeader is the copy of an origin's header kept in an entry: no
+// hop-by-hop fields, no Age (computed on each use), none of the fields
+// named by qualified private / no-cache, and every value slice full so an
+// Add on a served copy cannot write into the stored one.
+func storedHeader(h http.Header, cc directives) http.Header {
+	drop := connectionTokens(h)
+	out := make(http.Header, len(h)+2)
+	for k, vs := range h {
+		if k == "Age" || slices.Contains(hopByHop, k) || slices.Contains(drop, k) ||
+			slices.Contains(cc.privateFields, k) || slices.Contains(cc.noCacheFields, k) {
+			continue
+		}
+		out[k] = slices.Clip(slices.Clone(vs))
+	}
+	return out
+}
+
+// connectionTokens are the fields the Connection header names as hop-by-hop.
+func connectionTokens(h http.Header) []string {
+	var out []string
+	for _, v := range h["Connection"] {
+		for f := range strings.SplitSeq(v, ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				out = append(out, http.CanonicalHeaderKey(f))
+			}
+		}
+	}
+	return out
+}
+
+// newObject makes the entry for a complete response.
+// age is the response's corrected initial age.
+func newObject(key string, status int, header http.Header, body []byte, cc directives, d decision, age time.Duration, responseTime time.Time, keepStale time.Duration) *entry {
+	e := &entry{
+		kind:         kindObject,
+		status:       status,
+		header:       header,
+		body:         body,
+		etag:         header.Get("ETag"),
+		lastModified: header.Get("Last-Modified"),
+		responseTime: responseTime,
+		initialAge:   age,
+		ttl:          d.ttl,
+		swr:          cc.staleWhileRevalidate,
+		sie:          cc.staleIfError,
+		noStale:      cc.noStale(),
+	}
+	if _, ok := header["Date"]; !ok {
+		// RFC 9111 4.2.3: a cache adds the Date it received the response at,
+		// so every hit carries the same one.
+		header["Date"] = []string{responseTime.UTC().Format(http.TimeFormat)}
+	}
+	header["Content-Length"] = []string{strconv.Itoa(len(body))}
+	if _, ok := header["Accept-Ranges"]; !ok && status == http.StatusOK {
+		header["Accept-Ranges"] = []string{"bytes"}
+	}
+	e.rep = *newRep(status, header, int64(len(body)), body)
+	e.setRetain(keepStale)
+	e.weigh(key)
+	return e
+}
+
+// setSize makes a body-less entry describe a body of n bytes on disk.
+func (e *entry) setSize(n int64) {
+	e.size = n
+	e.header["Content-Length"] = []string{strconv.FormatInt(n, 10)}
+	e.rep.size = n
+}
+
+// setRetain keeps an entry past its lifetime while it can still be served
+// stale, or revalidated, or served while the origin is unreachable.
+func (e *entry) setRetain(keepStale time.Duration) {
+	extra := max(e.swr, e.sie, 0)
+	if e.etag != "" || e.lastModified != "" || !e.noStale {
+		extra = max(extra, keepStale)
+	}
+	e.retain = max(e.ttl+extra, time.Second)
+}
+
+func (e *entry) weigh(key string) {
+	w := int64(entryOverhead + len(key) + len(e.body))
+	for k, vs := range e.header {
+		w += int64(len(k))
+		for _, v := range vs {
+			w += int64(len(v)) + 16
+		}
+	}
+	for _, n := range e.varyNames {
+		w += int64(len(n))
+	}
+	e.weight = uint32(min(w, 1<<32-1))
+}
+
+// refreshed is the entry after a 304 from the origin: the stored header
+// updated with the 304's fields (RFC 9111 3.2) and a new lifetime.
+func (e *entry) refreshed(key string, h304 http.Header, p Policy, reqHeader http.Header, requestTime, responseTime time.Time, keepStale time.Duration) (*entry, bool) {
+	cc304 := parseCacheControl(h304)
+	merged := make(http.Header, len(e.header))
+	for k, vs := range e.header {
+		merged[k] = vs
+	}
+	skip := append([]string{"Content-Length", "Content-Range", "Age"}, hopByHop...)
+	if e.transformed {
+		skip = append(skip, "Etag", "Content-Encoding", "Vary")
+	}
+	drop := connectionTokens(h304)
+	for k, vs := range h304 {
+		if slices.Contains(skip, k) || slices.Contains(drop, k) || slices.Contains(cc304.privateFields, k) || slices.Contains(cc304.noCacheFields, k) {
+			continue
+		}
+		merged[k] = slices.Clip(slices.Clone(vs))
+	}
+	if _, ok := h304["Date"]; !ok {
+		merged["Date"] = []string{responseTime.UTC().Format(http.TimeFormat)}
+	}
+	cc := parseCacheControl(merged)
+	d := decide(e.status, merged, cc, p, reqHeader, responseTime)
+	if !d.store {
+		return nil, false
+	}
+	n := newObject(key, e.status, merged, e.body, cc, d, initialAge(h304, requestTime, responseTime), responseTime, keepStale)
+	n.transformed, n.originETag = e.transformed, e.originETag
+	if e.file != "" {
+		n.setSize(e.size) // the caller links n to the file
+	}
+	return n, true
+}
+
+// validators are the conditional headers that revalidate e at the origin.
+func (e *entry) validators() http.Header {
+	h := http.Header{}
+	etag := e.etag
+	if e.transformed {
+		etag = e.originETag
+	}
+	if etag != "" {
+		h["If-None-Match"] = []string{etag}
+	}
+	if e.lastModified != "" {
+		h["If-Modified-Since"] = []string{e.lastModified}
+	}
+	return h
+}

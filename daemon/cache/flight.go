@@ -1,0 +1,180 @@
+package cache
+
+import (
+	"context"
+	"net/http"
+	"time"
+)
+
+// A flight is one origin request that concurrent misses for the same key
+// wait for (request coalescing). Its key is the full cache key, variant
+// included, so requests whose Vary values differ never share a response;
+// a waiter also checks the response's Vary against its own request before
+// reading it, since the first request for a key cannot know the Vary yet.
+type flight struct {
+	ready chan struct{}
+	o     outcome
+	// keys the flight is registered under: the key it was started for,
+	// and the variant key once the response named one.
+	keys []string
+	// waiters counts the requests that joined, under Cache.mu.
+	waiters int
+}
+
+// outcome is what waiters get once the leader has the origin's answer.
+type outcome struct {
+	err error
+	// entry is a stored entry to answer with (a revalidated one, or a
+	// stale one when the origin failed), with its X-Cache value.
+	entry *entry
+	x     []string
+	// st is the body being filled, rp its status and header, key the
+	// variant key it is stored under, names and gen its Vary mark.
+	st    *stream
+	rp    *rep
+	key   string
+	names []string
+	gen   uint64
+	// pass: not storable; each waiter asks the origin itself.
+	pass, large bool
+	// cursors are attached for the waiters before the body starts, so
+	// a stream that keeps only a window still has byte 0 for them.
+	cursors chan *cursor
+}
+
+// cursorGrace is how long a cursor attached for a waiter waits to be
+// claimed before it is let go (and stops holding the stream back).
+const cursorGrace = time.Second
+
+// reserveCursors attaches a cursor per waiter of f to o's stream.
+func (c *Cache) reserveCursors(f *flight, o *outcome) {
+	if f == nil {
+		return
+	}
+	c.mu.Lock()
+	n := f.waiters
+	c.mu.Unlock()
+	if n == 0 {
+		return
+	}
+	o.cursors = make(chan *cursor, n)
+	for range n {
+		if cur, ok := o.st.attach(); ok {
+			o.cursors <- cur
+		}
+	}
+	st, ch := o.st, o.cursors
+	time.AfterFunc(cursorGrace, func() {
+		for {
+			select {
+			case cur := <-ch:
+				st.detach(cur)
+			default:
+				return
+			}
+		}
+	})
+}
+
+// claim takes a reserved cursor, or attaches a new one.
+func (o *outcome) claim() (*cursor, bool) {
+	select {
+	case cur := <-o.cursors:
+		return cur, true
+	default:
+		return o.st.attach()
+	}
+}
+
+// join returns the flight for key, creating it when there is none
+// (leader). found says an entry was stored meanwhile: look again.
+func (c *Cache) join(key string) (f *flight, leader, found bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f := c.flights[key]; f != nil {
+		f.waiters++
+		return f, false, false
+	}
+	// A flight is dropped after its entry is stored, under mu: looking
+	// again here closes the gap between a miss and a flight just landed.
+	if e := c.get(key); e != nil && e.kind != kindPass && (e.kind == kindVary || e.fresh(c.now())) {
+		return nil, false, true
+	}
+	f = &flight{ready: make(chan struct{}), keys: []string{key}}
+	c.flights[key] = f
+	return f, true, false
+}
+
+func (e *entry) fresh(now time.Time) bool {
+	return e.kind == kindObject && e.age(now) < e.ttl
+}
+
+// settle publishes the outcome; unless keep (a stream others may still
+// join), the flight is dropped.
+func (c *Cache) settle(f *flight, o outcome, keep bool) {
+	f.o = o
+	close(f.ready)
+	if !keep {
+		c.land(f)
+	}
+}
+
+// addFlight registers f under the variant key too, so requests that
+// already know the Vary mark join it.
+func (c *Cache) addFlight(f *flight, key string) {
+	if f == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.flights[key] == nil {
+		c.flights[key] = f
+		f.keys = append(f.keys, key)
+	}
+}
+
+// land drops f from every key it is registered under.
+func (c *Cache) land(f *flight) {
+	if f == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, k := range f.keys {
+		if c.flights[k] == f {
+			delete(c.flights, k)
+		}
+	}
+}
+
+// wait waits for f's outcome, bounded by the policy's wait.
+func (c *Cache) wait(ctx context.Context, f *flight, p Policy) (outcome, bool) {
+	d := p.Wait
+	if d <= 0 {
+		d = c.cfg.CoalesceWait
+	}
+	select {
+	case <-f.ready:
+		return f.o, true
+	default:
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-f.ready:
+		return f.o, true
+	case <-t.C:
+		return outcome{}, false
+	case <-ctx.Done():
+		return outcome{}, false
+	}
+}
+
+// newRep is the served form of a status, header and body.
+func newRep(status int, h http.Header, size int64, body []byte) *rep {
+	rp := &rep{status: status, header: h, size: size, etag: h.Get("Etag"), lastModified: h.Get("Last-Modified")}
+	if body != nil {
+		rp.src = bytesSource(body)
+	}
+	return rp
+}

@@ -1,0 +1,155 @@
+package cache
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Freshness follows RFC 9111 4.2 with CloudFront's TTL rules on top:
+//   - minTTL 0: the origin's s-maxage / max-age / Expires is capped at
+//     maxTTL; no-store and private are not stored, no-cache is stored only
+//     to be revalidated on every use;
+//   - minTTL > 0: the origin's value is clamped into [minTTL, maxTTL], and
+//     even no-store, private and no-cache responses are kept for minTTL;
+//   - no freshness information: defaultTTL (ErrorTTL for CloudFront's error
+//     codes); heuristic freshness is never used.
+
+// heuristicStatuses may be stored without explicit freshness (RFC 9110 15.1).
+var heuristicStatuses = []int{200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501}
+
+// errorStatuses are the codes CloudFront caches for the error caching
+// minimum TTL when the origin gives no freshness.
+var errorStatuses = []int{400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504}
+
+// understoodStatuses may be stored with explicit freshness. 206 and 304 are
+// never stored: the cache keeps whole representations only.
+var understoodStatuses = []int{200, 203, 204, 300, 301, 302, 303, 307, 308, 400, 403, 404, 405, 410, 414, 416, 451, 500, 501, 502, 503, 504}
+
+// decision is whether and for how long a response is stored.
+type decision struct {
+	store bool
+	// ttl is the freshness lifetime after CloudFront's clamps.
+	ttl time.Duration
+	// why explains a refusal, for tests and debugging.
+	why string
+}
+
+// decide applies the rules above to a response; now is when it arrived.
+func decide(status int, h http.Header, cc directives, p Policy, reqHeader http.Header, now time.Time) decision {
+	switch {
+	case !p.Cacheable:
+		return decision{why: "method or behavior not cached"}
+	case !slices.Contains(understoodStatuses, status):
+		return decision{why: "status not cacheable"}
+	case varyStar(h):
+		return decision{why: "Vary: *"}
+	}
+	if reqHeader != nil {
+		if parseRequestCacheControl(reqHeader).noStore {
+			return decision{why: "request no-store"}
+		}
+		// RFC 9111 3.5: a shared cache stores an answer to an
+		// authenticated request only when the origin says it may.
+		if _, ok := reqHeader["Authorization"]; ok && !cc.public && cc.sMaxAge < 0 && !cc.mustRevalidate {
+			return decision{why: "request carries Authorization"}
+		}
+	}
+	if p.MinTTL <= 0 && (cc.noStore || cc.private) {
+		return decision{why: "no-store or private"}
+	}
+	explicit, ok := explicitLifetime(h, cc, now)
+	var ttl time.Duration
+	switch {
+	case ok:
+		ttl = explicit
+	case p.MinTTL > 0 && (cc.noCache || cc.noStore || cc.private):
+		// CloudFront keeps these for the minimum TTL, not the default.
+		ttl = p.MinTTL
+	case slices.Contains(errorStatuses, status):
+		// CloudFront keeps errors for the error caching minimum TTL,
+		// whatever the behavior's TTLs.
+		if p.ErrorTTL <= 0 {
+			return decision{why: "error status without freshness"}
+		}
+		return decision{store: true, ttl: p.ErrorTTL}
+	case slices.Contains(heuristicStatuses, status):
+		ttl = p.DefaultTTL
+	default:
+		return decision{why: "status needs explicit freshness"}
+	}
+	if p.MaxTTL > 0 && ttl > p.MaxTTL {
+		ttl = p.MaxTTL
+	}
+	if ttl < p.MinTTL {
+		ttl = p.MinTTL
+	}
+	if p.MinTTL <= 0 && cc.noCache {
+		ttl = 0
+	}
+	if ttl <= 0 && !hasValidator(h) && cc.staleWhileRevalidate <= 0 && cc.staleIfError <= 0 {
+		return decision{why: "zero lifetime and no validator"}
+	}
+	return decision{store: true, ttl: max(ttl, 0)}
+}
+
+// explicitLifetime is s-maxage, else max-age, else Expires - Date; an
+// invalid Expires means already expired (RFC 9111 5.3).
+func explicitLifetime(h http.Header, cc directives, now time.Time) (time.Duration, bool) {
+	switch {
+	case cc.sMaxAge >= 0:
+		return cc.sMaxAge, true
+	case cc.maxAge >= 0:
+		return cc.maxAge, true
+	}
+	vs, ok := h["Expires"]
+	if !ok {
+		return 0, false
+	}
+	if len(vs) == 0 {
+		return 0, true
+	}
+	exp, err := http.ParseTime(vs[0])
+	if err != nil {
+		return 0, true
+	}
+	date := now
+	if d, err := http.ParseTime(h.Get("Date")); err == nil {
+		date = d
+	}
+	return max(exp.Sub(date), 0), true
+}
+
+// initialAge is RFC 9111 4.2.3's corrected_initial_age.
+func initialAge(h http.Header, requestTime, responseTime time.Time) time.Duration {
+	apparent := time.Duration(0)
+	if d, err := http.ParseTime(h.Get("Date")); err == nil {
+		apparent = max(responseTime.Sub(d), 0)
+	}
+	corrected := max(responseTime.Sub(requestTime), 0)
+	if vs := h["Age"]; len(vs) > 0 {
+		corrected += parseDelta(strings.TrimSpace(vs[0]))
+	}
+	return max(apparent, corrected)
+}
+
+func hasValidator(h http.Header) bool {
+	return h.Get("ETag") != "" || h.Get("Last-Modified") != ""
+}
+
+func varyStar(h http.Header) bool {
+	for _, v := range h["Vary"] {
+		for f := range strings.SplitSeq(v, ",") {
+			if strings.TrimSpace(f) == "*" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// noStale says a stale copy may never be served without validation.
+func (d directives) noStale() bool {
+	return d.mustRevalidate || d.proxyRevalidate || d.sMaxAge >= 0 || d.noCache
+}

@@ -1,0 +1,167 @@
+package cache
+
+import (
+	"net/http"
+	"testing"
+	"time"
+)
+
+// CloudFront's TTL rules, one case each.
+func TestDecide(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	date := now.Format(http.TimeFormat)
+	inAnHour := now.Add(time.Hour).Format(http.TimeFormat)
+	std := Policy{Cacheable: true, MinTTL: 0, DefaultTTL: 24 * time.Hour, MaxTTL: 365 * 24 * time.Hour}
+	withMin := func(min, max time.Duration) Policy { p := std; p.MinTTL, p.MaxTTL = min, max; return p }
+	zero := Policy{Cacheable: true, MaxTTL: 365 * 24 * time.Hour}
+	tests := []struct {
+		name   string
+		p      Policy
+		status int
+		header []string // name, value pairs
+		req    []string
+		store  bool
+		ttl    time.Duration
+	}{
+		{"max-age", std, 200, []string{"Cache-Control", "max-age=60"}, nil, true, time.Minute},
+		{"max-age capped at maxTTL", withMin(0, time.Hour), 200, []string{"Cache-Control", "max-age=100000"}, nil, true, time.Hour},
+		{"s-maxage wins over max-age", std, 200, []string{"Cache-Control", "max-age=60, s-maxage=30"}, nil, true, 30 * time.Second},
+		{"no freshness: defaultTTL", std, 200, nil, nil, true, 24 * time.Hour},
+		{"no freshness, defaultTTL 0: not stored", zero, 200, nil, nil, false, 0},
+		{"no freshness, defaultTTL 0, validator: kept to revalidate", zero, 200, []string{"ETag", `"a"`}, nil, true, 0},
+		{"no-store, minTTL 0", std, 200, []string{"Cache-Control", "no-store, max-age=60"}, nil, false, 0},
+		{"private, minTTL 0", std, 200, []string{"Cache-Control", "private, max-age=60"}, nil, false, 0},
+		{"no-cache, minTTL 0, validator: revalidate every time", std, 200, []string{"Cache-Control", "no-cache", "ETag", `"a"`}, nil, true, 0},
+		{"no-cache, minTTL 0, no validator", std, 200, []string{"Cache-Control", "no-cache, max-age=60"}, nil, false, 0},
+		{"no-cache, minTTL 60: kept for minTTL", withMin(time.Minute, time.Hour), 200, []string{"Cache-Control", "no-cache"}, nil, true, time.Minute},
+		{"no-store, minTTL 60: kept for minTTL", withMin(time.Minute, time.Hour), 200, []string{"Cache-Control", "no-store"}, nil, true, time.Minute},
+		{"private max-age=10, minTTL 60", withMin(time.Minute, time.Hour), 200, []string{"Cache-Control", "private, max-age=10"}, nil, true, time.Minute},
+		{"max-age below minTTL", withMin(time.Minute, time.Hour), 200, []string{"Cache-Control", "max-age=10"}, nil, true, time.Minute},
+		{"max-age inside [min,max]", withMin(time.Minute, time.Hour), 200, []string{"Cache-Control", "max-age=600"}, nil, true, 10 * time.Minute},
+		{"max-age above maxTTL", withMin(time.Minute, 80*time.Second), 200, []string{"Cache-Control", "max-age=100"}, nil, true, 80 * time.Second},
+		{"Expires - Date", std, 200, []string{"Date", date, "Expires", inAnHour}, nil, true, time.Hour},
+		{"invalid Expires is expired", std, 200, []string{"Date", date, "Expires", "0"}, nil, false, 0},
+		{"invalid Expires, validator", std, 200, []string{"Date", date, "Expires", "0", "Last-Modified", date}, nil, true, 0},
+		{"max-age wins over Expires", std, 200, []string{"Date", date, "Expires", date, "Cache-Control", "max-age=60"}, nil, true, time.Minute},
+		{"302 without freshness", std, 302, nil, nil, false, 0},
+		{"302 with max-age", std, 302, []string{"Cache-Control", "max-age=60"}, nil, true, time.Minute},
+		{"301 without freshness: defaultTTL", std, 301, nil, nil, true, 24 * time.Hour},
+		{"206 never stored", std, 206, []string{"Cache-Control", "max-age=60"}, nil, false, 0},
+		{"404 without freshness: error TTL", Policy{Cacheable: true, DefaultTTL: time.Hour, MaxTTL: time.Hour, ErrorTTL: 10 * time.Second}, 404, nil, nil, true, 10 * time.Second},
+		{"404 without freshness, no error TTL", std, 404, nil, nil, false, 0},
+		{"404 with max-age", std, 404, []string{"Cache-Control", "max-age=5"}, nil, true, 5 * time.Second},
+		{"500 with max-age", std, 500, []string{"Cache-Control", "max-age=5"}, nil, true, 5 * time.Second},
+		{"Vary: * not stored", std, 200, []string{"Cache-Control", "max-age=60", "Vary", "Accept, *"}, nil, false, 0},
+		{"Authorization: not stored", std, 200, []string{"Cache-Control", "max-age=60"}, []string{"Authorization", "Bearer x"}, false, 0},
+		{"Authorization, public", std, 200, []string{"Cache-Control", "public, max-age=60"}, []string{"Authorization", "Bearer x"}, true, time.Minute},
+		{"Authorization, s-maxage", std, 200, []string{"Cache-Control", "s-maxage=60"}, []string{"Authorization", "Bearer x"}, true, time.Minute},
+		{"request no-store", std, 200, []string{"Cache-Control", "max-age=60"}, []string{"Cache-Control", "no-store"}, false, 0},
+		{"method not cached", Policy{MaxTTL: time.Hour}, 200, []string{"Cache-Control", "max-age=60"}, nil, false, 0},
+		{"invalid max-age is 0", std, 200, []string{"Cache-Control", "max-age=abc", "ETag", `"a"`}, nil, true, 0},
+		{"quoted max-age", std, 200, []string{"Cache-Control", `max-age="60"`}, nil, true, time.Minute},
+		{"first max-age wins", std, 200, []string{"Cache-Control", "max-age=60, max-age=10"}, nil, true, time.Minute},
+		{"huge max-age capped", std, 200, []string{"Cache-Control", "max-age=99999999999999999999"}, nil, true, 365 * 24 * time.Hour},
+		{"directives case-insensitive", std, 200, []string{"Cache-Control", "MAX-AGE=60"}, nil, true, time.Minute},
+		{"qualified no-cache is storable", std, 200, []string{"Cache-Control", `no-cache="Set-Cookie", max-age=60`}, nil, true, time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := pairs(tt.header)
+			var req http.Header
+			if tt.req != nil {
+				req = pairs(tt.req)
+			}
+			d := decide(tt.status, h, parseCacheControl(h), tt.p, req, now)
+			if d.store != tt.store || d.store && d.ttl != tt.ttl {
+				t.Errorf("decide = store %v ttl %v (%s), want store %v ttl %v", d.store, d.ttl, d.why, tt.store, tt.ttl)
+			}
+		})
+	}
+}
+
+func TestInitialAge(t *testing.T) {
+	resp := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name   string
+		header []string
+		req    time.Time
+		want   time.Duration
+	}{
+		{"no Date, no Age", nil, resp, 0},
+		{"Date 30s ago", []string{"Date", resp.Add(-30 * time.Second).Format(http.TimeFormat)}, resp, 30 * time.Second},
+		{"Age larger than apparent age", []string{"Date", resp.Format(http.TimeFormat), "Age", "100"}, resp, 100 * time.Second},
+		{"response delay added to Age", []string{"Age", "10"}, resp.Add(-2 * time.Second), 12 * time.Second},
+		{"Date in the future", []string{"Date", resp.Add(time.Hour).Format(http.TimeFormat)}, resp, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := initialAge(pairs(tt.header), tt.req, resp); got != tt.want {
+				t.Errorf("initialAge = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseRange(t *testing.T) {
+	tests := []struct {
+		in   string
+		size int64
+		want []byteRange
+		err  error
+	}{
+		{"bytes=0-99", 1000, []byteRange{{0, 100}}, nil},
+		{"bytes=-10", 1000, []byteRange{{990, 10}}, nil},
+		{"bytes=990-", 1000, []byteRange{{990, 10}}, nil},
+		{"bytes=990-5000", 1000, []byteRange{{990, 10}}, nil},
+		{"bytes=0-9, 20-29", 1000, []byteRange{{0, 10}, {20, 10}}, nil},
+		{"bytes=-5000", 1000, []byteRange{{0, 1000}}, nil},
+		{"bytes=2000-3000", 1000, nil, errUnsatisfiable},
+		{"bytes=2000-3000, 0-0", 1000, []byteRange{{0, 1}}, nil},
+		{"bytes=-0", 1000, nil, errUnsatisfiable},
+		{"bytes=5-1", 1000, nil, errBadRange},
+		{"bytes=abc", 1000, nil, errBadRange},
+		{"items=0-1", 1000, nil, errBadRange},
+		{"bytes=0-999,0-999", 1000, nil, errBadRange},
+	}
+	for _, tt := range tests {
+		got, err := parseRange(tt.in, tt.size)
+		if err != tt.err || len(got) != len(tt.want) {
+			t.Errorf("parseRange(%q) = %v, %v; want %v, %v", tt.in, got, err, tt.want, tt.err)
+			continue
+		}
+		for i := range got {
+			if got[i] != tt.want[i] {
+				t.Errorf("parseRange(%q)[%d] = %v, want %v", tt.in, i, got[i], tt.want[i])
+			}
+		}
+	}
+}
+
+func TestNegotiate(t *testing.T) {
+	tests := []struct {
+		ae   []string
+		want string
+	}{
+		{nil, "identity"},
+		{[]string{"gzip, deflate, br"}, "br"},
+		{[]string{"gzip"}, "gzip"},
+		{[]string{"br;q=0, gzip"}, "gzip"},
+		{[]string{"*"}, "br"},
+		{[]string{"*;q=0"}, "identity"},
+		{[]string{"identity"}, "identity"},
+		{[]string{"gzip;q=0.5", "br;q=0.0"}, "gzip"},
+	}
+	for _, tt := range tests {
+		if got := negotiate(tt.ae); got != tt.want {
+			t.Errorf("negotiate(%q) = %q, want %q", tt.ae, got, tt.want)
+		}
+	}
+}
+
+func pairs(kv []string) http.Header {
+	h := http.Header{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		h.Add(kv[i], kv[i+1])
+	}
+	return h
+}

@@ -1,0 +1,80 @@
+package cache
+
+import (
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type counters struct {
+	hits, staleHits, refreshHits, misses, passes, coalesced, originErrors atomic.Int64
+}
+
+// Stats is a snapshot of the cache's counters.
+type Stats struct {
+	// Hits are fresh hits; StaleHits stale entries served
+	// (stale-while-revalidate, stale-if-error, origin unreachable);
+	// RefreshHits entries revalidated by a 304.
+	Hits, StaleHits, RefreshHits int64
+	// Misses are answers streamed from an origin response that is being
+	// stored; Passes requests sent to the origin without storing.
+	Misses, Passes int64
+	// Coalesced counts requests that waited for another's origin request.
+	Coalesced int64
+	// OriginErrors counts origin requests that failed to connect.
+	OriginErrors int64
+	// Evictions counts entries evicted for space.
+	Evictions int64
+	// Bytes is the weight the memory tier holds; Entries its entry count.
+	Bytes, Entries int64
+	// DiskBytes, DiskEntries and DiskEvictions are the disk tier's.
+	DiskBytes, DiskEntries, DiskEvictions int64
+}
+
+// Stats returns the counters now.
+func (c *Cache) Stats() Stats {
+	s := Stats{
+		Hits:         c.stats.hits.Load(),
+		StaleHits:    c.stats.staleHits.Load(),
+		RefreshHits:  c.stats.refreshHits.Load(),
+		Misses:       c.stats.misses.Load(),
+		Passes:       c.stats.passes.Load(),
+		Coalesced:    c.stats.coalesced.Load(),
+		OriginErrors: c.stats.originErrors.Load(),
+		Evictions:    c.mem.evictions.Load(),
+		Bytes:        c.mem.bytes.Load(),
+		Entries:      int64(c.mem.otter.EstimatedSize()),
+	}
+	if c.disk != nil {
+		s.DiskBytes, s.DiskEntries, s.DiskEvictions = c.disk.stats()
+	}
+	return s
+}
+
+// Register adds the cache's metrics (openfront_cache_*) to reg.
+func (c *Cache) Register(reg prometheus.Registerer) error {
+	counter := func(name, help string, v *atomic.Int64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "openfront_cache_" + name, Help: help}, func() float64 { return float64(v.Load()) })
+	}
+	gauge := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "openfront_cache_" + name, Help: help}, f)
+	}
+	for _, col := range []prometheus.Collector{
+		counter("hits_total", "Requests answered from a fresh stored response.", &c.stats.hits),
+		counter("stale_hits_total", "Requests answered from a stale stored response.", &c.stats.staleHits),
+		counter("refresh_hits_total", "Requests answered from a stored response revalidated by a 304.", &c.stats.refreshHits),
+		counter("misses_total", "Requests answered from an origin response being stored.", &c.stats.misses),
+		counter("passes_total", "Requests passed to the origin without storing.", &c.stats.passes),
+		counter("coalesced_total", "Requests that waited for another request's origin response.", &c.stats.coalesced),
+		counter("origin_errors_total", "Origin requests that failed.", &c.stats.originErrors),
+		counter("evictions_total", "Entries evicted from the memory tier for space.", &c.mem.evictions),
+		gauge("memory_bytes", "Bytes held by the memory tier.", func() float64 { return float64(c.mem.bytes.Load()) }),
+		gauge("memory_limit_bytes", "The memory tier's bound.", func() float64 { return float64(c.mem.limit) }),
+		gauge("entries", "Entries in the memory tier.", func() float64 { return float64(c.mem.otter.EstimatedSize()) }),
+	} {
+		if err := reg.Register(col); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,6 @@
+//go:build race
+
+package cache
+
+// raceEnabled: heap figures mean nothing under the race detector.
+const raceEnabled = true

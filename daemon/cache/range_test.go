@@ -1,0 +1,186 @@
+package cache
+
+import (
+	"bytes"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// object is a deterministic body of n bytes.
+func object(n int) string {
+	var b strings.Builder
+	for i := 0; b.Len() < n; i++ {
+		b.WriteString(strconv.Itoa(i))
+		b.WriteByte(' ')
+	}
+	return b.String()[:n]
+}
+
+func TestRanges(t *testing.T) {
+	body := object(1000)
+	lm := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Format(http.TimeFormat)
+	hs := newHarness(t, Config{}, defaultPolicy, text(body, "Cache-Control", "max-age=600", "ETag", `"v1"`, "Last-Modified", lm, "Content-Type", "text/plain"))
+	hs.get("/r")
+	tests := []struct {
+		name         string
+		header       []string
+		status       int
+		contentRange string
+		body         string // for 206 single / 200; "" for 416
+		parts        []string
+	}{
+		{"first 100 bytes", []string{"Range", "bytes=0-99"}, 206, "bytes 0-99/1000", body[:100], nil},
+		{"suffix", []string{"Range", "bytes=-10"}, 206, "bytes 990-999/1000", body[990:], nil},
+		{"open end", []string{"Range", "bytes=995-"}, 206, "bytes 995-999/1000", body[995:], nil},
+		{"end past the body", []string{"Range", "bytes=998-5000"}, 206, "bytes 998-999/1000", body[998:], nil},
+		{"multiple ranges", []string{"Range", "bytes=0-9, 500-509"}, 206, "", "", []string{body[:10], body[500:510]}},
+		{"unsatisfiable", []string{"Range", "bytes=2000-3000"}, 416, "bytes */1000", "", nil},
+		{"invalid range ignored", []string{"Range", "bytes=abc"}, 200, "", body, nil},
+		{"other unit ignored", []string{"Range", "items=0-5"}, 200, "", body, nil},
+		{"If-Range etag matches", []string{"Range", "bytes=0-4", "If-Range", `"v1"`}, 206, "bytes 0-4/1000", body[:5], nil},
+		{"If-Range etag differs", []string{"Range", "bytes=0-4", "If-Range", `"v0"`}, 200, "", body, nil},
+		{"If-Range weak never matches", []string{"Range", "bytes=0-4", "If-Range", `W/"v1"`}, 200, "", body, nil},
+		{"If-Range date matches", []string{"Range", "bytes=0-4", "If-Range", lm}, 206, "bytes 0-4/1000", body[:5], nil},
+		{"If-Range date differs", []string{"Range", "bytes=0-4", "If-Range", time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).Format(http.TimeFormat)}, 200, "", body, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := hs.get("/r", tt.header...)
+			if w.Code != tt.status {
+				t.Fatalf("status %d, want %d", w.Code, tt.status)
+			}
+			if got := w.Header().Get("Content-Range"); got != tt.contentRange {
+				t.Errorf("Content-Range %q, want %q", got, tt.contentRange)
+			}
+			if cl := w.Header().Get("Content-Length"); cl != "" && cl != strconv.Itoa(w.Body.Len()) {
+				t.Errorf("Content-Length %s for a %d-byte body", cl, w.Body.Len())
+			}
+			if tt.parts != nil {
+				checkMultipart(t, w.Header().Get("Content-Type"), w.Body.Bytes(), tt.parts, "text/plain")
+				return
+			}
+			if w.Body.String() != tt.body {
+				t.Errorf("body %q, want %q", trunc(w.Body.String()), trunc(tt.body))
+			}
+		})
+	}
+	if n := hs.requests.Load(); n != 1 {
+		t.Errorf("origin requests %d, want 1: ranges answered from the stored object", n)
+	}
+}
+
+func checkMultipart(t *testing.T, ctype string, body []byte, want []string, partType string) {
+	t.Helper()
+	mt, params, err := mime.ParseMediaType(ctype)
+	if err != nil || mt != "multipart/byteranges" {
+		t.Fatalf("Content-Type %q", ctype)
+	}
+	mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
+	for i, w := range want {
+		p, err := mr.NextPart()
+		if err != nil {
+			t.Fatalf("part %d: %v", i, err)
+		}
+		if p.Header.Get("Content-Type") != partType || p.Header.Get("Content-Range") == "" {
+			t.Errorf("part %d header %v", i, p.Header)
+		}
+		b, _ := io.ReadAll(p)
+		if string(b) != w {
+			t.Errorf("part %d = %q, want %q", i, b, w)
+		}
+	}
+	if _, err := mr.NextPart(); err != io.EOF {
+		t.Errorf("more parts than %d: %v", len(want), err)
+	}
+}
+
+// A range request for an object not yet stored: the cache fetches the
+// whole object, answers the range from it as it arrives, and stores it.
+func TestRangeOnMiss(t *testing.T) {
+	body := object(5000)
+	hs := newHarness(t, Config{}, defaultPolicy, text(body, "Cache-Control", "max-age=600"))
+	w := hs.get("/r", "Range", "bytes=100-199")
+	expect(t, w, 206, XCacheMiss, body[100:200])
+	if r := hs.lastSeen().Header.Get("Range"); r != "" {
+		t.Errorf("origin saw Range %q, want the whole object fetched", r)
+	}
+	hs.waitBackground()
+	expect(t, hs.get("/r"), 200, XCacheHit, body)
+	expect(t, hs.get("/r", "Range", "bytes=0-1,4998-"), 206, XCacheHit, "-")
+}
+
+// Objects over the memory tier's size limit stream through in bounded
+// memory and are not stored; their ranges are fetched as ranges.
+func TestLargeObjects(t *testing.T) {
+	body := object(1 << 20)
+	cfg := Config{MemoryBytes: 4 << 20, MaxObjectBytes: 64 << 10, StreamWindow: 64 << 10}
+	t.Run("known length", func(t *testing.T) {
+		hs := newHarness(t, cfg, defaultPolicy, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "max-age=600")
+			w.Header().Set("ETag", `"big"`)
+			http.ServeContent(w, r, "big.bin", time.Time{}, strings.NewReader(body))
+		})
+		expect(t, hs.get("/big"), 200, XCacheMiss, body)
+		expect(t, hs.get("/big"), 200, XCacheMiss, body)
+		w := hs.get("/big", "Range", "bytes=1000-1999")
+		expect(t, w, 206, XCacheMiss, body[1000:2000])
+		if r := hs.lastSeen().Header.Get("Range"); r != "bytes=1000-1999" {
+			t.Errorf("origin saw Range %q, want the viewer's range", r)
+		}
+		expect(t, hs.do("HEAD", "/big"), 200, XCacheMiss, "")
+		if m := hs.lastSeen().Method; m != "HEAD" {
+			t.Errorf("HEAD of a large object sent %s to the origin", m)
+		}
+		if s := hs.c.Stats(); s.Bytes > 64<<10 {
+			t.Errorf("memory tier holds %d bytes after large objects", s.Bytes)
+		}
+	})
+	t.Run("unknown length overflows while streaming", func(t *testing.T) {
+		hs := newHarness(t, cfg, defaultPolicy, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "max-age=600")
+			for i := 0; i < len(body); i += 8 << 10 {
+				io.WriteString(w, body[i:i+8<<10])
+				w.(http.Flusher).Flush()
+			}
+		})
+		got := storm(t, hs.edge().URL, []string{"/chunked"}, 5)
+		for _, b := range got["/chunked"] {
+			if b != "200 "+body {
+				t.Fatalf("answer of %d bytes, want the %d-byte body", len(b)-4, len(body))
+			}
+		}
+		hs.waitBackground()
+		if s := hs.c.Stats(); s.Bytes > 64<<10 {
+			t.Errorf("memory tier holds %d bytes after an overflowing object", s.Bytes)
+		}
+		// Marked large: the next request streams through too.
+		expect(t, hs.get("/chunked"), 200, XCacheMiss, body)
+	})
+}
+
+// An origin body that breaks midway is not stored.
+func TestBrokenBodyNotStored(t *testing.T) {
+	hs := newHarness(t, Config{}, defaultPolicy, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		w.Header().Set("Content-Length", "100")
+		io.WriteString(w, "only part")
+	})
+	base := hs.edge().URL
+	resp, err := http.Get(base + "/broken")
+	if err == nil {
+		_, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	if err == nil {
+		t.Error("a broken origin body reached the viewer as a complete one")
+	}
+	hs.waitBackground()
+	hs.setHandler(text("whole", "Cache-Control", "max-age=600"))
+	expect(t, hs.get("/broken"), 200, XCacheMiss, "whole")
+}

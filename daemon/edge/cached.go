@@ -1,0 +1,123 @@
+package edge
+
+import (
+	"context"
+	"net/http"
+	"net/textproto"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"openfront.dev/compiler/table"
+	"openfront.dev/daemon/cache"
+	"openfront.dev/daemon/origin"
+	"openfront.dev/schema"
+)
+
+// defaultErrorTTL is how long CloudFront keeps an error response that has
+// no custom error response: errorCachingMinTTL's default.
+const defaultErrorTTL = 10 * time.Second
+
+// cacheKey is what a cached response depends on: the behavior's scope
+// (its settings and origins, so a config change never serves old entries),
+// the path, and the query, headers and cookies the behavior keys on. Under
+// an origin request policy headers and cookies are forwarded but not keyed:
+// the origin's Vary selects the stored variant.
+func cacheKey(d *table.Distribution, b *table.Behavior, path, rawQuery string, header http.Header) string {
+	fv := b.Spec.ForwardedValues
+	var k strings.Builder
+	k.WriteString(d.ID)
+	k.WriteByte(0)
+	k.WriteString(b.CacheScope)
+	k.WriteByte(0)
+	k.WriteString(path)
+	if q := keyedQuery(fv, rawQuery); q != "" {
+		k.WriteByte('?')
+		k.WriteString(q)
+	}
+	if forwardsAll(b.Spec) {
+		return k.String()
+	}
+	names := make([]string, len(fv.Headers))
+	for i, h := range fv.Headers {
+		names[i] = textproto.CanonicalMIMEHeaderKey(h)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		k.WriteByte(0)
+		k.WriteString(n)
+		k.WriteByte('=')
+		k.WriteString(strings.Join(header.Values(n), ","))
+	}
+	if c := forwardedCookies(fv.Cookies, header); c != "" {
+		k.WriteString("\x00Cookie=")
+		k.WriteString(c)
+	}
+	return k.String()
+}
+
+// cachePolicy is the behavior's caching rules for this request.
+func cachePolicy(b *schema.CacheBehavior, method string, wait time.Duration) cache.Policy {
+	return cache.Policy{
+		MinTTL:     time.Duration(b.MinTTL) * time.Second,
+		DefaultTTL: time.Duration(b.DefaultTTL) * time.Second,
+		MaxTTL:     time.Duration(b.MaxTTL) * time.Second,
+		ErrorTTL:   defaultErrorTTL,
+		// Forwarding every header leaves nothing to share, as in CloudFront.
+		Cacheable: slices.Contains(b.CachedMethods, method) && !slices.Contains(b.ForwardedValues.Headers, "*"),
+		Compress:  b.Compress,
+		Wait:      wait,
+	}
+}
+
+// serveCached answers through the cache; the cache asks the origin on a
+// miss, a revalidation or a pass.
+func (h *Handler) serveCached(w http.ResponseWriter, r *http.Request, d *table.Distribution, b *table.Behavior, key string, req *origin.Request) {
+	wait := 30 * time.Second
+	if o := b.Origin; o != nil && o.Spec.CustomOriginConfig != nil {
+		wait = time.Duration(o.Spec.CustomOriginConfig.OriginReadTimeout) * time.Second
+	}
+	res := h.cache.Serve(w, r, key, cachePolicy(b.Spec, r.Method, wait), func(ctx context.Context, fr cache.FetchRequest) (*http.Response, error) {
+		o := *req
+		o.Method = fr.Method
+		o.Header = req.Header.Clone()
+		for _, name := range origin.ConditionalHeaders {
+			o.Header.Del(name)
+		}
+		if _, ok := fr.Header["Accept-Encoding"]; ok {
+			o.Header.Del("Accept-Encoding")
+		}
+		for name, vs := range fr.Header {
+			o.Header[name] = vs
+		}
+		if o.Method == http.MethodGet || o.Method == http.MethodHead {
+			o.Body, o.ContentLength = nil, 0
+		}
+		resp, err := h.fetch(ctx, d, b, &o)
+		if err != nil {
+			return nil, err
+		}
+		// The node's own headers are set per request, never stored.
+		for _, name := range []string{"Via", "X-Openfront-Id", "X-Cache"} {
+			resp.Header.Del(name)
+		}
+		if resp.StatusCode >= 400 {
+			if page := h.fetchErrorPage(ctx, r, d, resp.StatusCode); page != nil {
+				resp.Body.Close()
+				return page, nil
+			}
+			if cer := customError(d, resp.StatusCode); cer != nil && resp.Header.Get("Cache-Control") == "" && resp.Header.Get("Expires") == "" {
+				resp.Header.Set("Cache-Control", "max-age="+strconv.FormatInt(cer.ErrorCachingMinTTL, 10))
+			}
+		}
+		return resp, nil
+	})
+	if res.Status == 0 {
+		status, reason := originFailure(res.Err)
+		h.log.Warn("origin request failed", "host", r.Host, "path", r.URL.Path, "err", res.Err)
+		if !h.errorPage(w, r, d, status) {
+			h.refuse(w, r, status, reason)
+		}
+	}
+}

@@ -1,0 +1,159 @@
+package edge
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"openfront.dev/compiler"
+	"openfront.dev/compiler/table"
+	"openfront.dev/daemon/cache"
+	"openfront.dev/daemon/origin"
+)
+
+// TestCachedRequestPath runs the edge with its cache: what is a hit, what
+// reaches the origin, and that a config change never serves old entries.
+func TestCachedRequestPath(t *testing.T) {
+	var hits atomic.Int64
+	gate := make(chan struct{})
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		switch r.URL.Path {
+		case "/slow":
+			<-gate
+		case "/missing":
+			http.Error(w, "nope", http.StatusNotFound)
+			return
+		case "/404.html":
+			w.Header().Set("Content-Type", "text/html")
+			io.WriteString(w, "<h1>not here</h1>")
+			return
+		}
+		w.Header().Set("Cache-Control", "max-age=60")
+		fmt.Fprintf(w, "origin %s %s q=%s lang=%s", r.Header.Get("X-Version"), r.URL.Path, r.URL.RawQuery, r.Header.Get("Accept-Language"))
+	}))
+	t.Cleanup(app.Close)
+	host := strings.TrimPrefix(app.URL, "http://")
+
+	dir := t.TempDir()
+	compile := func(version string) *table.Table {
+		src := fmt.Sprintf(`package cdn
+
+distributions: site: {
+	aliases: ["site.test"]
+	origins: [{id: "app", domainName: %q, customHeaders: [{headerName: "X-Version", headerValue: %q}], customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all",
+		forwardedValues: {queryString: true, queryStringCacheKeys: ["page"], headers: ["Accept-Language"]}}
+	customErrorResponses: [{errorCode: 404, responsePagePath: "/404.html", responseCode: 404, errorCachingMinTTL: 30}]
+}
+`, host, version)
+		if err := os.WriteFile(filepath.Join(dir, "main.cue"), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		res, err := compiler.New(dir).Compile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Table
+	}
+	c, err := cache.New(cache.Config{MemoryBytes: 16 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	h := New(origin.NewPool(dir), "test-node", slog.New(slog.DiscardHandler))
+	h.SetCache(c)
+	h.SetTable(compile("v1"))
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+
+	get := func(t *testing.T, method, path string, hdr http.Header) (*http.Response, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, srv.URL+path, nil)
+		req.Host = "site.test"
+		for k, v := range hdr {
+			req.Header[k] = v
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp, string(b)
+	}
+	steps := []struct {
+		name, method, path string
+		hdr                http.Header
+		xcache             string
+		body               string
+		originRequests     int64 // added by this step
+	}{
+		{"first request", "GET", "/a?page=1&utm=x", nil, "Miss from openfront", "origin v1 /a q=page=1 lang=", 1},
+		{"same key", "GET", "/a?page=1&utm=y", nil, "Hit from openfront", "origin v1 /a q=page=1 lang=", 0},
+		{"HEAD from the GET entry", "HEAD", "/a?page=1", nil, "Hit from openfront", "", 0},
+		{"another keyed query value", "GET", "/a?page=2", nil, "Miss from openfront", "origin v1 /a q=page=2 lang=", 1},
+		{"a keyed header", "GET", "/a?page=1", http.Header{"Accept-Language": {"fr"}}, "Miss from openfront", "origin v1 /a q=page=1 lang=fr", 1},
+		// Errors say Error, cached or not, as CloudFront's do; the origin
+		// count shows the second one came from the cache.
+		{"custom error page, cached", "GET", "/missing", nil, "Error from openfront", "<h1>not here</h1>", 2},
+		{"custom error page again", "GET", "/missing", nil, "Error from openfront", "<h1>not here</h1>", 0},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			before := hits.Load()
+			resp, body := get(t, s.method, s.path, s.hdr)
+			if got := resp.Header.Get("X-Cache"); got != s.xcache {
+				t.Errorf("X-Cache %q, want %q", got, s.xcache)
+			}
+			if body != s.body {
+				t.Errorf("body %q, want %q", body, s.body)
+			}
+			if got := hits.Load() - before; got != s.originRequests {
+				t.Errorf("%d origin requests, want %d", got, s.originRequests)
+			}
+			if resp.Header.Get("Via") != "1.1 test-node (openfront)" || resp.Header.Get("X-Openfront-Id") == "" {
+				t.Errorf("Via %q, X-Openfront-Id %q", resp.Header.Get("Via"), resp.Header.Get("X-Openfront-Id"))
+			}
+		})
+	}
+
+	t.Run("200 concurrent misses make one origin request", func(t *testing.T) {
+		before := hits.Load()
+		var wg sync.WaitGroup
+		bodies := make([]string, 200)
+		for i := range bodies {
+			wg.Go(func() { _, bodies[i] = get(t, "GET", "/slow", nil) })
+		}
+		for hits.Load() == before {
+			time.Sleep(time.Millisecond) // until the leader reaches the origin
+		}
+		close(gate)
+		wg.Wait()
+		if got := hits.Load() - before; got != 1 {
+			t.Errorf("%d origin requests, want 1", got)
+		}
+		for _, b := range bodies {
+			if b != "origin v1 /slow q= lang=" {
+				t.Fatalf("a coalesced viewer got %q", b)
+			}
+		}
+	})
+
+	t.Run("a changed origin is not served from the old entries", func(t *testing.T) {
+		h.SetTable(compile("v2"))
+		resp, body := get(t, "GET", "/a?page=1", nil)
+		if body != "origin v2 /a q=page=1 lang=" || resp.Header.Get("X-Cache") != "Miss from openfront" {
+			t.Errorf("after the swap: %q (%s), want a miss from the new origin", body, resp.Header.Get("X-Cache"))
+		}
+	})
+}
