@@ -17,9 +17,10 @@ import (
 
 func init() {
 	register("serve", command{
-		summary: "run the edge daemon on a config directory or a compiled table",
-		usage:   "serve (--config DIR | --table FILE) [--http ADDR] [--https ADDR] [--admin ADDR] [--certs DIR] [--tls-cert FILE --tls-key FILE] [--node-name NAME]",
-		run:     runServe,
+		summary: "run the edge daemon on a config directory, a compiled table or a git branch",
+		usage: "serve (--config DIR | --table FILE | --git URL [--branch main] [--git-subdir PATH] [--git-dir DIR] [--poll 15s] [--git-webhook-secret-file FILE])" +
+			" [--http ADDR] [--https ADDR] [--admin ADDR] [--certs DIR] [--tls-cert FILE --tls-key FILE] [--node-name NAME]",
+		run: runServe,
 	})
 }
 
@@ -28,16 +29,28 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	var o node.Options
 	fs.StringVar(&o.ConfigDir, "config", "", "serve the config directory `DIR`")
 	fs.StringVar(&o.TableFile, "table", "", "serve the compiled table artifact `FILE`")
+	fs.StringVar(&o.Git.URL, "git", "", "serve the config of a git repository `URL` (path, file://, https://, ssh://); each new commit is deployed if it vets")
+	fs.StringVar(&o.Git.Branch, "branch", "main", "the git `BRANCH` to deploy")
+	fs.StringVar(&o.Git.Subdir, "git-subdir", "", "the config directory's `PATH` inside the repository (default: its root)")
+	fs.StringVar(&o.Git.Dir, "git-dir", "", "`DIR` for the clone and checkouts (default: under the user cache dir, openfront/git/REPO-BRANCH-HASH)")
+	fs.DurationVar(&o.Git.Poll, "poll", 15*time.Second, "how often to fetch the branch (negative: only on webhooks and SIGHUP)")
+	fs.StringVar(&o.Git.WebhookSecretFile, "git-webhook-secret-file", "", "`FILE` holding the secret of the admin listener's POST /hooks/git (X-Hub-Signature-256)")
 	fs.StringVar(&o.HTTPAddr, "http", ":8080", "plain HTTP listener `ADDR` (empty: none)")
 	fs.StringVar(&o.HTTPSAddr, "https", ":8443", "TLS listener `ADDR` for HTTP/1.1 and h2 (empty: none)")
-	fs.StringVar(&o.AdminAddr, "admin", "127.0.0.1:9090", "admin listener `ADDR`: /healthz /readyz /status /metrics")
+	fs.StringVar(&o.AdminAddr, "admin", "127.0.0.1:9090", "admin listener `ADDR`: /healthz /readyz /status /metrics /hooks/git")
 	fs.StringVar(&o.CertsDir, "certs", "", "directory `DIR` of NAME.crt/NAME.key for viewerCertificate.certificateName")
 	fs.StringVar(&o.TLSCertFile, "tls-cert", "", "the node's default certificate `FILE` (default: self-signed)")
 	fs.StringVar(&o.TLSKeyFile, "tls-key", "", "the default certificate's key `FILE`")
 	fs.StringVar(&o.NodeName, "node-name", "", "`NAME` in Via and logs (default: host name)")
 	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 30*time.Second, "how long a shutdown waits for requests in flight")
 	pos, err := parseFlags(fs, args)
-	if err != nil || len(pos) != 0 || (o.ConfigDir == "") == (o.TableFile == "") || (o.TLSCertFile == "") != (o.TLSKeyFile == "") {
+	sources := 0
+	for _, s := range []string{o.ConfigDir, o.TableFile, o.Git.URL} {
+		if s != "" {
+			sources++
+		}
+	}
+	if err != nil || len(pos) != 0 || sources != 1 || (o.TLSCertFile == "") != (o.TLSKeyFile == "") {
 		fs.Usage()
 		return exitUsage
 	}

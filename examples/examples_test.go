@@ -27,6 +27,7 @@ var examples = []struct {
 }{
 	{name: "api", distributions: 1, originGroups: 1},
 	{name: "geo-restricted", distributions: 2},
+	{name: "gitops", distributions: 2},
 	{name: "live-event", distributions: 1, streamingDistributions: 1},
 	{name: "private-content", distributions: 1, keyGroups: 1},
 	{name: "quickstart", distributions: 1},

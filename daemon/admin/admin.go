@@ -1,5 +1,6 @@
 // Package admin serves the node's admin listener: /healthz, /readyz,
-// /status and /metrics. It listens on loopback by default.
+// /status, /metrics, and POST /hooks/git when the config comes from git.
+// It listens on loopback by default.
 package admin
 
 import (
@@ -11,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"openfront.dev/compiler/table"
+	"openfront.dev/daemon/gitsync"
 	"openfront.dev/daemon/watch"
 )
 
@@ -19,6 +21,13 @@ type Source interface {
 	Table() *table.Table
 	AppliedAt() time.Time
 	ConfigStatus() watch.Status
+}
+
+// GitSource is a Source that may serve its config from git (serve --git):
+// both return nil when it does not.
+type GitSource interface {
+	GitStatus() *gitsync.Status
+	GitWebhook() http.Handler
 }
 
 // Status is the JSON of /status.
@@ -35,6 +44,9 @@ type Status struct {
 	// Config is the reloader's view: the applied config and the last
 	// rejected change with its errors (file, line, col).
 	Config watch.Status `json:"config"`
+	// Git is the git syncer's view (serve --git): the commits checked out
+	// and applied, the last rejected one with its errors, the last fetch.
+	Git *gitsync.Status `json:"git,omitempty"`
 }
 
 // Handler returns the admin mux.
@@ -52,6 +64,9 @@ func Handler(node string, src Source, listeners []string, reg *prometheus.Regist
 	})
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
 		st := Status{Node: node, Listeners: listeners, Config: src.ConfigStatus()}
+		if g, ok := src.(GitSource); ok {
+			st.Git = g.GitStatus()
+		}
 		if t := src.Table(); t != nil {
 			c := t.Counts()
 			st.Ready, st.Version = true, t.Version()
@@ -65,5 +80,14 @@ func Handler(node string, src Source, listeners []string, reg *prometheus.Regist
 		enc.Encode(st)
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("POST /hooks/git", func(w http.ResponseWriter, r *http.Request) {
+		if g, ok := src.(GitSource); ok {
+			if h := g.GitWebhook(); h != nil {
+				h.ServeHTTP(w, r)
+				return
+			}
+		}
+		http.Error(w, "this node does not serve its config from git", http.StatusNotFound)
+	})
 	return mux
 }

@@ -22,14 +22,16 @@ import (
 	"openfront.dev/compiler/table"
 	"openfront.dev/daemon/admin"
 	"openfront.dev/daemon/edge"
+	"openfront.dev/daemon/gitsync"
 	"openfront.dev/daemon/origin"
 	"openfront.dev/daemon/watch"
 )
 
 // Options configure a node.
 type Options struct {
-	ConfigDir string // a config directory, or
-	TableFile string // a compiled table artifact
+	ConfigDir string     // a config directory, or
+	TableFile string     // a compiled table artifact, or
+	Git       GitOptions // a git branch (GitOptions.URL set)
 
 	HTTPAddr, HTTPSAddr, AdminAddr string
 	CertsDir                       string
@@ -47,6 +49,8 @@ type Node struct {
 	appliedAt atomic.Pointer[time.Time]
 	origins   *origin.Pool
 	reloader  *watch.Reloader
+	git       *gitsync.Syncer // serve --git
+	webhook   http.Handler
 	stopWatch context.CancelFunc
 	servers   []*http.Server
 	h3        *http3.Server
@@ -69,6 +73,13 @@ func Start(opts Options) (*Node, error) {
 		opts.DrainTimeout = 30 * time.Second
 	}
 	n := &Node{opts: opts, log: opts.Logger, addrs: map[string]net.Addr{}, errs: make(chan error, 4)}
+	if opts.Git.URL != "" {
+		// The config dir is the syncer's current link (plus the subdir).
+		if err := n.newGit(); err != nil {
+			return nil, err
+		}
+		opts.ConfigDir = n.opts.ConfigDir
+	}
 	n.origins = origin.NewPool(opts.ConfigDir)
 	n.handler = edge.New(n.origins, opts.NodeName, n.log)
 	reg := prometheus.NewRegistry()
@@ -80,10 +91,18 @@ func Start(opts Options) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := r.Reload(); err != nil {
+	n.reloader = r
+	if n.git != nil {
+		err = n.git.Init(context.Background()) // deploys a first commit with r.Reload
+	} else {
+		err = r.Reload()
+	}
+	if err != nil {
+		if n.git != nil {
+			n.git.Close()
+		}
 		return nil, err
 	}
-	n.reloader = r
 	ctx, cancel := context.WithCancel(context.Background())
 	n.stopWatch = cancel
 	n.wg.Go(func() {
@@ -91,6 +110,9 @@ func Start(opts Options) (*Node, error) {
 			n.log.Error("config watcher stopped", "err", err)
 		}
 	})
+	if n.git != nil {
+		n.wg.Go(func() { n.git.Run(ctx) })
+	}
 
 	var listeners []string
 	if opts.HTTPAddr != "" {
@@ -133,7 +155,13 @@ func (n *Node) apply(t *table.Table) {
 }
 
 // Reload compiles the config now (SIGHUP); a failure keeps the table.
-func (n *Node) Reload() error { return n.reloader.Reload() }
+// Serving from git, it also fetches and retries a rejected head.
+func (n *Node) Reload() error {
+	if n.git != nil {
+		n.git.Retry()
+	}
+	return n.reloader.Reload()
+}
 
 // ConfigStatus says which config is applied and what the last rejected change was.
 func (n *Node) ConfigStatus() watch.Status { return n.reloader.Status() }
@@ -244,6 +272,9 @@ func (n *Node) Errors() <-chan error { return n.errs }
 func (n *Node) Shutdown(ctx context.Context) error {
 	if n.reloader != nil {
 		n.stopWatch()
+		if n.git != nil {
+			n.git.Close() // before the reloader: no deploy while stopping
+		}
 		n.reloader.Close()
 	}
 	ctx, cancel := context.WithTimeout(ctx, n.opts.DrainTimeout)

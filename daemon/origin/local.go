@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"openfront.dev/compiler/table"
 )
@@ -33,8 +34,9 @@ func newLocal(configDir string, o *table.Origin) (*local, error) {
 	return &local{root: root}, nil
 }
 
-// close releases the directory; requests in flight keep their open files.
-func (l *local) close() { l.root.Close() }
+// close releases the directory after requests in flight had time to
+// open their files through it.
+func (l *local) close() { time.AfterFunc(time.Minute, func() { l.root.Close() }) }
 
 func (l *local) Fetch(ctx context.Context, req *Request) (*http.Response, error) {
 	if req.Method != http.MethodGet && req.Method != http.MethodHead {

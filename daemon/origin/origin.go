@@ -113,7 +113,9 @@ func (p *Pool) Prune(t *table.Table) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for k, f := range p.fetchers {
-		if !live[k] {
+		// A local origin's directory may sit behind a link a deploy has
+		// just re-pointed (serve --git): open it again under every table.
+		if _, isLocal := f.(*local); !live[k] || isLocal {
 			if c, ok := f.(interface{ close() }); ok {
 				c.close()
 			}

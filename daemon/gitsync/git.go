@@ -1,0 +1,103 @@
+package gitsync
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// DefaultDir is where a syncer keeps its clone when no Dir is given: a
+// directory per repository and branch under the user's cache directory
+// ($XDG_CACHE_HOME or ~/.cache on Linux), openfront/git/NAME-BRANCH-HASH;
+// without a home, the same under .openfront-cache in the working directory.
+func DefaultDir(rawURL, branch string) string {
+	base, err := os.UserCacheDir()
+	if err != nil {
+		base = ".openfront-cache"
+	}
+	sum := sha256.Sum256([]byte(rawURL + "\x00" + branch))
+	name := strings.TrimSuffix(filepath.Base(strings.TrimRight(rawURL, "/")), ".git")
+	return filepath.Join(base, "openfront", "git", sanitize(name)+"-"+sanitize(branch)+"-"+hex.EncodeToString(sum[:4]))
+}
+
+func sanitize(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			b[i] = '_'
+		}
+	}
+	if len(b) > 40 {
+		b = b[:40]
+	}
+	return string(b)
+}
+
+// redactURL hides a password or token in a URL: status pages and logs
+// show it to whoever can read them.
+func redactURL(raw string) string {
+	if !strings.Contains(raw, "://") {
+		return raw // a path, or scp-style user@host:path: no secret
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}
+
+// gitEnv is the environment git runs with: the node's own (ssh agent,
+// GIT_SSH_COMMAND, credential helpers, proxies), never prompting, and
+// without variables that would point git at another repository (openfront
+// started from a git hook has them).
+func gitEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		switch name {
+		case "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY",
+			"GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_COMMON_DIR", "GIT_NAMESPACE", "GIT_PREFIX":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "GIT_TERMINAL_PROMPT=0")
+}
+
+// git runs one git command on the clone, bounded by Timeout and by ctx; a
+// cancel kills its whole process group (ssh, remote helpers). The error
+// carries git's message, with the URL's secret removed.
+func (s *Syncer) git(ctx context.Context, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, s.opts.Git, append([]string{"--git-dir", s.repo}, args...)...)
+	cmd.Env = gitEnv()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if ctx.Err() != nil {
+			msg = strings.TrimSpace(msg + " (" + ctx.Err().Error() + ")")
+		}
+		if s.opts.URL != s.url {
+			msg = strings.ReplaceAll(msg, s.opts.URL, s.url)
+		}
+		if msg == "" {
+			return "", fmt.Errorf("git %s: %w", args[0], err)
+		}
+		return "", fmt.Errorf("git %s: %s: %w", args[0], msg, err)
+	}
+	return stdout.String(), nil
+}

@@ -1,0 +1,485 @@
+package gitsync
+
+import (
+	"context"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"net/http/cgi"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Every kind of remote a node uses: the first commit is deployed by Init,
+// the next by a sync, and current holds each commit's tree.
+func TestRemotes(t *testing.T) {
+	execPath := run(t, ".", "--exec-path")
+	cases := []struct {
+		name string
+		url  func(t *testing.T, r *remote) string
+		// shown is the URL in Status ("" = the URL as given).
+		shown func(url string) string
+	}{
+		{name: "local path", url: func(t *testing.T, r *remote) string { return r.bare }},
+		{name: "file URL", url: func(t *testing.T, r *remote) string { return "file://" + r.bare }},
+		{name: "relative path", url: func(t *testing.T, r *remote) string {
+			wd, _ := os.Getwd()
+			rel, err := filepath.Rel(wd, r.bare)
+			if err != nil {
+				t.Skip(err)
+			}
+			return rel
+		}},
+		{
+			// git http-backend behind basic auth over TLS: the token in the
+			// URL is how git authenticates, and it never shows in Status.
+			name: "https with a token",
+			url: func(t *testing.T, r *remote) string {
+				backend := &cgi.Handler{Path: filepath.Join(execPath, "git-http-backend"),
+					Env: []string{"GIT_PROJECT_ROOT=" + filepath.Dir(r.bare), "GIT_HTTP_EXPORT_ALL=1"}}
+				srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+					if u, p, ok := req.BasicAuth(); !ok || u != "deploy" || p != "s3cret-token" {
+						w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
+						http.Error(w, "unauthorized", http.StatusUnauthorized)
+						return
+					}
+					backend.ServeHTTP(w, req)
+				}))
+				t.Cleanup(srv.Close)
+				ca := filepath.Join(t.TempDir(), "ca.pem")
+				os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644)
+				t.Setenv("GIT_SSL_CAINFO", ca)
+				return strings.Replace(srv.URL, "https://", "https://deploy:s3cret-token@", 1) + "/remote.git"
+			},
+			shown: func(url string) string { return strings.Replace(url, "s3cret-token", "xxxxx", 1) },
+		},
+		{
+			// ssh goes through whatever the environment names: here a
+			// GIT_SSH_COMMAND that runs the remote command locally.
+			name: "ssh from the environment",
+			url: func(t *testing.T, r *remote) string {
+				script := filepath.Join(t.TempDir(), "fake-ssh")
+				os.WriteFile(script, []byte("#!/bin/sh\n# host, then the command git wants run there\nshift\nexec sh -c \"$*\"\n"), 0o755)
+				t.Setenv("GIT_SSH_COMMAND", script)
+				t.Setenv("GIT_SSH_VARIANT", "simple")
+				return "ssh://git@git.example.com" + r.bare
+			},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRemote(t)
+			c1 := r.push("first", map[string]string{"state.txt": "v1"})
+			url := tc.url(t, r)
+			s, d := newSyncer(t, Options{URL: url})
+			if err := s.Init(context.Background()); err != nil {
+				t.Fatalf("Init: %v", err)
+			}
+			if got, _ := d.state(); got != "v1" {
+				t.Fatalf("served %q after Init, want v1", got)
+			}
+			c2 := r.push("second", map[string]string{"state.txt": "v2"})
+			if err := syncNow(s); err != nil {
+				t.Fatalf("sync: %v", err)
+			}
+			if got, _ := d.state(); got != "v2" {
+				t.Errorf("served %q, want v2", got)
+			}
+			st := s.Status()
+			if st.Head != c2 || st.CheckedOut == nil || st.CheckedOut.SHA != c2 || st.CheckedOut.Subject != "second" {
+				t.Errorf("status head %s checked out %+v, want %s (first was %s)", st.Head, st.CheckedOut, c2, c1)
+			}
+			want := url
+			if tc.shown != nil {
+				want = tc.shown(url)
+			}
+			if st.URL != want {
+				t.Errorf("status URL %q, want %q", st.URL, want)
+			}
+		})
+	}
+}
+
+// A commit the deploy rejects is rolled back: current points at the last
+// good checkout again, the status names the commit and its errors relative
+// to the repository, polls do not retry it, and the fix deploys.
+func TestRejectedCommitRollsBack(t *testing.T) {
+	r := newRemote(t)
+	good := r.push("good", map[string]string{"config/state.txt": "v1", "README.md": "hi"})
+	s, d := newSyncer(t, Options{URL: r.bare, Subdir: "config"})
+	if err := s.Init(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	goodTarget := currentTarget(t, s)
+	since := s.Status().CheckedOut.At
+
+	bad := r.push("break it", map[string]string{"config/state.txt": "bad"})
+	if err := syncNow(s); err == nil {
+		t.Fatal("sync of a bad commit returned no error")
+	}
+	if got := currentTarget(t, s); got != goodTarget {
+		t.Errorf("current points at %s, want the good checkout %s", got, goodTarget)
+	}
+	if served, _ := d.state(); served != "v1" {
+		t.Errorf("served %q, want v1", served)
+	}
+	st := s.Status()
+	rj := st.LastRejected
+	if rj == nil || rj.SHA != bad || rj.Subject != "break it" {
+		t.Fatalf("last rejected %+v, want commit %s", rj, bad)
+	}
+	if len(rj.Errors) != 1 || rj.Errors[0].String() != "config/state.txt:1:1: state is bad" {
+		t.Errorf("rejected errors %v", rj.Errors)
+	}
+	if rj.Message != "config/state.txt:1:1: state is bad" {
+		t.Errorf("rejected message %q", rj.Message)
+	}
+	if st.CheckedOut.SHA != good || st.Head != bad || !st.CheckedOut.At.Equal(since) {
+		t.Errorf("checked out %s since %v, head %s; want %s since %v, and %s", st.CheckedOut.SHA, st.CheckedOut.At, st.Head, good, since, bad)
+	}
+	if names := checkoutNames(t, s); len(names) != 1 || !strings.HasPrefix(names[0], good) {
+		t.Errorf("checkouts %v: the rejected one should be gone", names)
+	}
+
+	// A poll finds the same head: no second attempt.
+	_, calls := d.state()
+	if err := syncNow(s); err != nil {
+		t.Fatal(err)
+	}
+	if _, again := d.state(); again != calls {
+		t.Errorf("the rejected commit was deployed again on a poll (%d deploys, then %d)", calls, again)
+	}
+	// Retry (SIGHUP) tries it again.
+	s.retry.Store(true)
+	syncNow(s)
+	if _, again := d.state(); again == calls {
+		t.Error("Retry did not deploy the rejected commit again")
+	}
+
+	fix := r.push("fix it", map[string]string{"config/state.txt": "v3"})
+	if err := syncNow(s); err != nil {
+		t.Fatal(err)
+	}
+	if served, _ := d.state(); served != "v3" {
+		t.Errorf("served %q after the fix, want v3", served)
+	}
+	st = s.Status()
+	if st.CheckedOut.SHA != fix || st.LastRejected == nil || st.LastRejected.SHA != bad {
+		t.Errorf("after the fix: checked out %s, last rejected %+v", st.CheckedOut.SHA, st.LastRejected)
+	}
+}
+
+// Keep checkouts stay, current first; older ones and their worktree records go.
+func TestOldCheckoutsAreDeleted(t *testing.T) {
+	r := newRemote(t)
+	r.push("c0", map[string]string{"state.txt": "v0"})
+	s, _ := newSyncer(t, Options{URL: r.bare, Keep: 3})
+	if err := s.Init(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var commits []string
+	for i := 1; i <= 5; i++ {
+		commits = append(commits, r.push(fmt.Sprint("c", i), map[string]string{"state.txt": fmt.Sprint("v", i)}))
+		if err := syncNow(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	slices.Reverse(commits)
+	if got := s.Status().Checkouts; !slices.Equal(got, commits[:3]) {
+		t.Errorf("kept %v, want the last three %v", got, commits[:3])
+	}
+	names := checkoutNames(t, s)
+	if len(names) != 3 {
+		t.Errorf("checkouts on disk: %v", names)
+	}
+	if !slices.Contains(names, filepath.Base(currentTarget(t, s))) {
+		t.Errorf("current %s is not among %v", currentTarget(t, s), names)
+	}
+	list := run(t, ".", "--git-dir", s.repo, "worktree", "list", "--porcelain")
+	if n := strings.Count(list, "worktree "); n != 4 { // the bare clone and three checkouts
+		t.Errorf("git worktree list has %d entries:\n%s", n, list)
+	}
+}
+
+// current only ever points at a whole checkout: a watcher sampling it
+// while commits of many files are deployed always finds every file, and a
+// checkout that fails half-way never gets linked and is removed.
+func TestCurrentIsNeverHalfWritten(t *testing.T) {
+	const files = 300
+	r := newRemote(t)
+	tree := func(v int) map[string]string {
+		m := map[string]string{"state.txt": fmt.Sprint("v", v)}
+		for i := range files {
+			m[fmt.Sprintf("d%d/f%03d.txt", i%10, i)] = fmt.Sprintf("v%d %d\n", v, i)
+		}
+		return m
+	}
+	r.push("v0", tree(0))
+	// A git that breaks worktree add half-way when told to: it checks the
+	// commit out, then deletes half of it and fails, as a full disk would.
+	fail := filepath.Join(t.TempDir(), "fail")
+	wrapper := filepath.Join(t.TempDir(), "git")
+	os.WriteFile(wrapper, []byte(`#!/bin/sh
+git "$@" || exit $?
+case " $* " in *" worktree add "*)
+	if [ -e '`+fail+`' ]; then
+		eval "dir=\${$(($#-1))}" # the commit is last, the directory before it
+		rm -rf "$dir/d0" "$dir/d1" "$dir/d2" "$dir/d3" "$dir/d4"
+		echo "fatal: disk full" >&2
+		exit 1
+	fi
+esac
+`), 0o755)
+	s, d := newSyncer(t, Options{URL: r.bare, Git: wrapper})
+	if err := s.Init(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	stop := make(chan struct{})
+	done := make(chan string)
+	go func() {
+		var problem string
+		seen := ""
+		for {
+			select {
+			case <-stop:
+				done <- problem
+				return
+			default:
+			}
+			target, err := os.Readlink(s.current)
+			if err != nil || target == seen {
+				continue
+			}
+			seen = target
+			n := 0
+			filepath.WalkDir(filepath.Join(s.dir, target), func(p string, e os.DirEntry, err error) error {
+				if err == nil && !e.IsDir() && strings.HasSuffix(p, ".txt") {
+					n++
+				}
+				return nil
+			})
+			if n != files+1 && problem == "" {
+				problem = fmt.Sprintf("current pointed at %s with %d of %d files", target, n, files+1)
+			}
+		}
+	}()
+	for v := 1; v <= 4; v++ {
+		r.push(fmt.Sprint("v", v), tree(v))
+		if err := syncNow(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.WriteFile(fail, nil, 0o644)
+	before := currentTarget(t, s)
+	r.push("v5", tree(5))
+	err := syncNow(s)
+	close(stop)
+	if problem := <-done; problem != "" {
+		t.Error(problem)
+	}
+	if err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("sync with a failing checkout: %v", err)
+	}
+	if got := currentTarget(t, s); got != before {
+		t.Errorf("current moved to %s after a failed checkout", got)
+	}
+	if served, _ := d.state(); served != "v4" {
+		t.Errorf("served %q, want v4", served)
+	}
+	for _, name := range checkoutNames(t, s) {
+		if strings.HasPrefix(name, s.Status().Head) {
+			t.Errorf("the failed checkout %s is still on disk", name)
+		}
+	}
+	if st := s.Status(); !strings.Contains(st.FetchError, "disk full") {
+		t.Errorf("status fetch error %q", st.FetchError)
+	}
+	os.Remove(fail)
+	if err := syncNow(s); err != nil {
+		t.Fatal(err)
+	}
+	if served, _ := d.state(); served != "v5" {
+		t.Errorf("served %q after the disk recovered, want v5", served)
+	}
+	if st := s.Status(); st.FetchError != "" {
+		t.Errorf("fetch error %q stayed after a good sync", st.FetchError)
+	}
+}
+
+// An unreachable remote keeps the last good commit serving and says why.
+func TestFetchErrorKeepsServing(t *testing.T) {
+	r := newRemote(t)
+	r.push("v1", map[string]string{"state.txt": "v1"})
+	s, d := newSyncer(t, Options{URL: r.bare})
+	if err := s.Init(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	moved := r.bare + ".away"
+	os.Rename(r.bare, moved)
+	if err := syncNow(s); err == nil {
+		t.Fatal("sync from a missing remote worked")
+	}
+	st := s.Status()
+	if st.FetchError == "" || st.FetchFailures != 1 || st.LastFetch.IsZero() {
+		t.Errorf("status %+v", st)
+	}
+	if served, _ := d.state(); served != "v1" {
+		t.Errorf("served %q", served)
+	}
+	os.Rename(moved, r.bare)
+	r.push("v2", map[string]string{"state.txt": "v2"})
+	if err := syncNow(s); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Status(); st.FetchError != "" || st.Fetches != 3 {
+		t.Errorf("status after recovery %+v", st)
+	}
+}
+
+// A restart serves what current pointed at without waiting for the remote,
+// and clears what the last run left in checkouts/.
+func TestRestartServesCurrentFirst(t *testing.T) {
+	r := newRemote(t)
+	c1 := r.push("v1", map[string]string{"state.txt": "v1"})
+	dir := filepath.Join(t.TempDir(), "git")
+	s1, _ := newSyncer(t, Options{URL: r.bare, Dir: dir})
+	if err := s1.Init(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s1.Close()
+	os.MkdirAll(filepath.Join(dir, "checkouts", "deadbeef-interrupted", "d0"), 0o755)
+	os.Rename(r.bare, r.bare+".away") // the remote is down
+
+	s2, d := newSyncer(t, Options{URL: r.bare, Dir: dir})
+	if err := s2.Init(context.Background()); err != nil {
+		t.Fatalf("Init with the remote down and a good current: %v", err)
+	}
+	if served, _ := d.state(); served != "v1" {
+		t.Errorf("served %q, want v1", served)
+	}
+	if st := s2.Status(); st.CheckedOut == nil || st.CheckedOut.SHA != c1 {
+		t.Errorf("checked out %+v, want %s", st.CheckedOut, c1)
+	}
+	if names := checkoutNames(t, s2); len(names) != 1 || !strings.HasPrefix(names[0], c1) {
+		t.Errorf("checkouts %v, want only %s's", names, c1)
+	}
+}
+
+// The first start of a node whose branch does not deploy fails, as serve
+// --config does on a bad config; once fixed, the next start works.
+func TestFirstCommitRejected(t *testing.T) {
+	r := newRemote(t)
+	r.push("bad", map[string]string{"state.txt": "bad"})
+	dir := filepath.Join(t.TempDir(), "git")
+	s1, _ := newSyncer(t, Options{URL: r.bare, Dir: dir})
+	if err := s1.Init(context.Background()); err == nil || !strings.Contains(err.Error(), "state is bad") {
+		t.Fatalf("Init: %v", err)
+	}
+	s1.Close()
+	r.push("fixed", map[string]string{"state.txt": "v2"})
+	s2, d := newSyncer(t, Options{URL: r.bare, Dir: dir})
+	if err := s2.Init(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if served, _ := d.state(); served != "v2" {
+		t.Errorf("served %q", served)
+	}
+}
+
+func TestDirIsLocked(t *testing.T) {
+	r := newRemote(t)
+	r.push("v1", map[string]string{"state.txt": "v1"})
+	dir := filepath.Join(t.TempDir(), "git")
+	s1, _ := newSyncer(t, Options{URL: r.bare, Dir: dir})
+	if err := s1.Init(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s2, _ := newSyncer(t, Options{URL: r.bare, Dir: dir})
+	if err := s2.Init(context.Background()); err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Errorf("second Init on one dir: %v", err)
+	}
+}
+
+// Run polls and wakes on Trigger; Close stops it and leaves no goroutine.
+func TestRunPollsAndStops(t *testing.T) {
+	before := runtime.NumGoroutine()
+	r := newRemote(t)
+	r.push("v1", map[string]string{"state.txt": "v1"})
+	for _, poll := range []time.Duration{100 * time.Millisecond, -1} {
+		s, d := newSyncer(t, Options{URL: r.bare, Poll: poll})
+		if err := s.Init(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		errc := make(chan error, 1)
+		go func() { errc <- s.Run(context.Background()) }()
+		v := fmt.Sprint("poll ", poll)
+		r.push(v, map[string]string{"state.txt": v})
+		if poll < 0 {
+			time.Sleep(300 * time.Millisecond)
+			if served, _ := d.state(); served == v {
+				t.Fatal("deployed without polling or a trigger")
+			}
+			s.Trigger()
+		}
+		eventually(t, 5*time.Second, "the push deployed", func() bool { served, _ := d.state(); return served == v })
+		s.Close()
+		if err := <-errc; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}
+	eventually(t, 5*time.Second, "goroutines back to their count", func() bool { return runtime.NumGoroutine() <= before })
+}
+
+func TestNewValidates(t *testing.T) {
+	for _, o := range []Options{
+		{},
+		{URL: "--upload-pack=evil"},
+		{URL: "/r.git", Branch: "a b"},
+		{URL: "/r.git", Branch: "-x"},
+		{URL: "/r.git", Subdir: "../up"},
+		{URL: "/r.git", Subdir: "/etc"},
+	} {
+		if _, err := New(o); err == nil {
+			t.Errorf("New(%+v) accepted", o)
+		}
+	}
+	s, err := New(Options{URL: "/r.git", Subdir: "./config/"})
+	if err != nil || s.ConfigDir() != filepath.Join(s.current, "config") {
+		t.Errorf("subdir ./config/: %v %v", s, err)
+	}
+}
+
+func TestDefaultDir(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", "/cache")
+	a := DefaultDir("git@github.com:org/cdn-config.git", "main")
+	if want := "/cache/openfront/git/cdn-config-main-"; !strings.HasPrefix(a, want) {
+		t.Errorf("DefaultDir = %q, want under %q", a, want)
+	}
+	if a != DefaultDir("git@github.com:org/cdn-config.git", "main") {
+		t.Error("DefaultDir is not stable")
+	}
+	if a == DefaultDir("git@github.com:org/cdn-config.git", "prod") || a == DefaultDir("https://x/cdn-config.git", "main") {
+		t.Error("DefaultDir is the same for another branch or repository")
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://user:tok@git.example.com/r.git": "https://user:xxxxx@git.example.com/r.git",
+		"https://git.example.com/r.git":          "https://git.example.com/r.git",
+		"ssh://git@host/r.git":                   "ssh://git@host/r.git",
+		"git@host:org/r.git":                     "git@host:org/r.git",
+		"/srv/git/r.git":                         "/srv/git/r.git",
+	} {
+		if got := redactURL(in); got != want {
+			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
