@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -19,9 +21,35 @@ func init() {
 	register("serve", command{
 		summary: "run the edge daemon on a config directory, a compiled table or a git branch",
 		usage: "serve (--config DIR | --table FILE | --git URL [--branch main] [--git-subdir PATH] [--git-dir DIR] [--poll 15s] [--git-webhook-secret-file FILE])" +
-			" [--http ADDR] [--https ADDR] [--admin ADDR] [--certs DIR] [--tls-cert FILE --tls-key FILE] [--node-name NAME]",
+			" [--http ADDR] [--https ADDR] [--admin ADDR] [--certs DIR] [--tls-cert FILE --tls-key FILE] [--node-name NAME]" +
+			" [--cache-memory SIZE] [--cache-dir DIR --cache-disk SIZE] [--trusted-proxies CIDR,...] [--geoip-db FILE]",
 		run: runServe,
 	})
+}
+
+// sizeFlag is a byte size flag: 64MiB, 1GiB, 500MB, 1048576.
+type sizeFlag int64
+
+func (s *sizeFlag) String() string { return strconv.FormatInt(int64(*s), 10) }
+
+func (s *sizeFlag) Set(v string) error {
+	units := []struct {
+		suffix string
+		n      int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1}}
+	mult := int64(1)
+	for _, u := range units {
+		if n, ok := strings.CutSuffix(v, u.suffix); ok {
+			v, mult = n, u.n
+			break
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil || n <= 0 {
+		return fmt.Errorf("want a size such as 256MiB")
+	}
+	*s = sizeFlag(n * mult)
+	return nil
 }
 
 func runServe(args []string, stdout, stderr io.Writer) int {
@@ -43,6 +71,13 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.TLSKeyFile, "tls-key", "", "the default certificate's key `FILE`")
 	fs.StringVar(&o.NodeName, "node-name", "", "`NAME` in Via and logs (default: host name)")
 	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 30*time.Second, "how long a shutdown waits for requests in flight")
+	cacheMemory := sizeFlag(256 << 20)
+	cacheDisk := sizeFlag(1 << 30)
+	fs.Var(&cacheMemory, "cache-memory", "`SIZE` of the cache's memory tier (256MiB, 1GiB, ...)")
+	fs.StringVar(&o.CacheDir, "cache-dir", "", "`DIR` for the cache's disk tier (default: none)")
+	fs.Var(&cacheDisk, "cache-disk", "`SIZE` of the disk tier")
+	fs.StringVar(&o.TrustedProxies, "trusted-proxies", "", "`CIDR,...` whose X-Forwarded-For is believed (default: none)")
+	fs.StringVar(&o.GeoIPDB, "geoip-db", "", "MaxMind-format country database `FILE` for geo restrictions")
 	pos, err := parseFlags(fs, args)
 	sources := 0
 	for _, s := range []string{o.ConfigDir, o.TableFile, o.Git.URL} {
@@ -54,6 +89,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
+	o.CacheMemory, o.CacheDisk = int64(cacheMemory), int64(cacheDisk)
 	o.Logger = slog.New(slog.NewTextHandler(stderr, nil))
 	n, err := node.Start(o)
 	if err != nil {

@@ -20,7 +20,9 @@ import (
 	"github.com/quic-go/quic-go/http3"
 
 	"openfront.dev/compiler/table"
+	"openfront.dev/daemon/access"
 	"openfront.dev/daemon/admin"
+	"openfront.dev/daemon/cache"
 	"openfront.dev/daemon/edge"
 	"openfront.dev/daemon/gitsync"
 	"openfront.dev/daemon/origin"
@@ -38,7 +40,16 @@ type Options struct {
 	TLSCertFile, TLSKeyFile        string
 	NodeName                       string
 	DrainTimeout                   time.Duration
-	Logger                         *slog.Logger
+
+	// The shared cache: the memory tier's bound, and an optional disk tier.
+	CacheMemory int64 // bytes; default 256 MiB
+	CacheDir    string
+	CacheDisk   int64 // bytes; default 1 GiB when CacheDir is set
+	// TrustedProxies are CIDRs whose X-Forwarded-For is believed ("" none).
+	TrustedProxies string
+	// GeoIPDB is a MaxMind-format country database, for geo restrictions.
+	GeoIPDB string
+	Logger  *slog.Logger
 }
 
 // Node is a running edge node.
@@ -48,6 +59,9 @@ type Node struct {
 	handler   *edge.Handler
 	appliedAt atomic.Pointer[time.Time]
 	origins   *origin.Pool
+	cache     *cache.Cache
+	geo       *access.GeoDB
+	stopGeo   context.CancelFunc
 	reloader  *watch.Reloader
 	git       *gitsync.Syncer // serve --git
 	webhook   http.Handler
@@ -82,12 +96,23 @@ func Start(opts Options) (*Node, error) {
 	}
 	n.origins = origin.NewPool(opts.ConfigDir)
 	n.handler = edge.New(n.origins, opts.NodeName, n.log)
+	if err := n.viewerServices(); err != nil {
+		return nil, err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	// The reloader compiles the config (or loads the artifact) now, and
 	// again on every change; a failed compile keeps the last good table.
-	r, err := watch.New(watch.Options{Dir: opts.ConfigDir, File: opts.TableFile, Logger: n.log, Registry: reg, Apply: n.apply})
+	if n.cache != nil {
+		if err := n.cache.Register(reg); err != nil {
+			return nil, err
+		}
+	}
+	// A table with geo-restricted distributions needs a country database:
+	// without one it is refused (fail closed), like a config error.
+	check := func(t *table.Table) error { return access.CheckGeo(t, n.geo) }
+	r, err := watch.New(watch.Options{Dir: opts.ConfigDir, File: opts.TableFile, Logger: n.log, Registry: reg, Check: check, Apply: n.apply})
 	if err != nil {
 		return nil, err
 	}
@@ -269,6 +294,38 @@ func (n *Node) Errors() <-chan error { return n.errs }
 
 // Shutdown stops accepting and waits for requests in flight, up to the
 // drain timeout or ctx, whichever comes first.
+// viewerServices opens the cache and the viewer identity sources.
+func (n *Node) viewerServices() error {
+	c, err := cache.New(cache.Config{MemoryBytes: n.opts.CacheMemory, Dir: n.opts.CacheDir, DiskBytes: n.opts.CacheDisk, Log: n.log})
+	if err != nil {
+		return fmt.Errorf("cache: %w", err)
+	}
+	n.cache = c
+	n.handler.SetCache(c)
+	trusted, err := access.ParseTrustedProxies(n.opts.TrustedProxies)
+	if err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	if n.opts.GeoIPDB != "" {
+		if n.geo, err = access.OpenGeoDB(n.opts.GeoIPDB); err != nil {
+			return fmt.Errorf("--geoip-db: %w", err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		n.stopGeo = cancel
+		n.wg.Go(func() {
+			n.geo.Watch(ctx, 30*time.Second, func(reloaded bool, err error) {
+				if err != nil {
+					n.log.Error("geo database not reloaded; keeping the old one", "err", err)
+				} else if reloaded {
+					n.log.Info("geo database reloaded", "path", n.opts.GeoIPDB)
+				}
+			})
+		})
+	}
+	n.handler.SetViewerIdentity(trusted, n.geo)
+	return nil
+}
+
 func (n *Node) Shutdown(ctx context.Context) error {
 	if n.reloader != nil {
 		n.stopWatch()

@@ -55,6 +55,10 @@ type Options struct {
 	// table.LoadArtifact, which rejects a truncated, corrupt or
 	// hash-mismatched artifact.
 	Compile func() (*table.Table, error)
+	// Check, if set, vets a compiled table against what this node has
+	// (a geo database for geo-restricted distributions, say); an error
+	// rejects the table like a compile error.
+	Check func(*table.Table) error
 	// Apply serves a new table. It is called once per successful reload
 	// whose table differs from the one applied (version or source), and on
 	// every successful Reload; never concurrently.
@@ -312,6 +316,9 @@ func (r *Reloader) reload(reason string, force bool) error {
 	r.sum, r.hashed = sum, true
 	start := time.Now()
 	t, err := r.compile()
+	if err == nil && r.opts.Check != nil {
+		err = r.opts.Check(t)
+	}
 	now := time.Now()
 	if err != nil {
 		r.m.failure()
