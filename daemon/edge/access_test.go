@@ -19,6 +19,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/feature/cloudfront/sign"
 	"github.com/maxmind/mmdbwriter/mmdbtype"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"openfront.dev/compiler"
 	"openfront.dev/daemon/access"
@@ -65,7 +66,12 @@ distributions: france: {
 	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all"}
 	restrictions: geoRestriction: {restrictionType: "whitelist", items: ["FR"]}
 }
-`, pub, appHost, appHost)
+distributions: country: {
+	aliases: ["country.test"]
+	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", forwardedValues: headers: ["CloudFront-Viewer-Country"]}
+}
+`, pub, appHost, appHost, appHost)
 	if err := os.WriteFile(filepath.Join(dir, "main.cue"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -118,6 +124,7 @@ distributions: france: {
 		{"country on the whitelist", "france.test", "/", http.Header{"X-Forwarded-For": {"81.2.3.4"}}, 200, ""},
 		{"country off the whitelist", "france.test", "/", http.Header{"X-Forwarded-For": {"85.2.3.4"}}, 403, "DE"},
 		{"address the database does not know", "france.test", "/", nil, 403, ""},
+		{"viewer country for the origin", "country.test", "/", http.Header{"X-Forwarded-For": {"81.2.3.4"}, "Cloudfront-Viewer-Country": {"US"}}, 200, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req, _ := http.NewRequest(http.MethodGet, srv.URL+tc.target, nil)
@@ -155,6 +162,15 @@ distributions: france: {
 			if tc.name == "signed cookies" && !strings.Contains(got.Header.Get("Cookie"), "session=abc") {
 				t.Errorf("the origin lost the viewer's own cookie: %q", got.Header.Get("Cookie"))
 			}
+			if tc.name == "viewer country for the origin" && got.Header.Get("Cloudfront-Viewer-Country") != "FR" {
+				t.Errorf("CloudFront-Viewer-Country %q at the origin, want the node's lookup FR", got.Header.Get("Cloudfront-Viewer-Country"))
+			}
 		})
+	}
+	if n := testutil.ToFloat64(h.metrics.geoDenials); n != 2 {
+		t.Errorf("geo denials counted %v, want 2", n)
+	}
+	if n := testutil.ToFloat64(h.metrics.signatureDenials.WithLabelValues(access.CodeExpired)); n != 1 {
+		t.Errorf("expired signatures counted %v, want 1", n)
 	}
 }

@@ -31,7 +31,8 @@ type Handler struct {
 	table    atomic.Pointer[table.Table]
 	origins  *origin.Pool
 	verifier *access.Verifier
-	cache    *cache.Cache   // nil: every request goes to the origin
+	cache    *cache.Cache // nil: every request goes to the origin
+	metrics  metrics
 	trusted  []netip.Prefix // proxies whose X-Forwarded-For is believed
 	geo      *access.GeoDB  // nil: no database, unknown countries
 	nodeName string
@@ -42,7 +43,7 @@ type Handler struct {
 
 // New returns a handler; it answers 503 until a table is set.
 func New(origins *origin.Pool, nodeName string, log *slog.Logger) *Handler {
-	return &Handler{origins: origins, nodeName: nodeName, via: "1.1 " + nodeName + " (openfront)", log: log, verifier: access.NewVerifier(4096)}
+	return &Handler{origins: origins, nodeName: nodeName, via: "1.1 " + nodeName + " (openfront)", log: log, verifier: access.NewVerifier(4096), metrics: newMetrics()}
 }
 
 // SetCache makes the handler serve through c; call it before serving.
@@ -133,8 +134,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			country, known = h.geo.Lookup(client)
 		}
 		if ok, reason := access.GeoAllowed(d.Spec.Restrictions.GeoRestriction, country, known); !ok {
+			h.metrics.geoDenials.Inc()
 			h.deny(w, r, d, reason)
 			return
+		}
+	}
+	if forwardsViewerCountry(b.Spec) {
+		// The origin gets the country this node found, never the viewer's claim.
+		r.Header.Del(viewerCountryHeader)
+		if h.geo != nil {
+			if country, ok := h.geo.Lookup(client); ok {
+				r.Header.Set(viewerCountryHeader, country)
+			}
 		}
 	}
 	signed := len(b.Spec.TrustedKeyGroups) > 0
@@ -144,6 +155,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			scheme = "https"
 		}
 		if dec := h.verifier.VerifyBehavior(access.NewRequest(r, scheme, client, time.Now()), t, b); !dec.Allowed {
+			h.metrics.signatureDenials.WithLabelValues(dec.Code).Inc()
 			h.deny(w, r, d, dec.Reason)
 			return
 		}

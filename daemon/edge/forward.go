@@ -21,6 +21,22 @@ func forwardsAll(b *schema.CacheBehavior) bool {
 	return strings.HasPrefix(b.OriginRequestPolicy, "AllViewer")
 }
 
+// viewerCountryHeader carries the viewer's country to the origin, as
+// CloudFront's CloudFront-Viewer-Country does, when the behavior forwards it.
+const viewerCountryHeader = "Cloudfront-Viewer-Country"
+
+func forwardsViewerCountry(b *schema.CacheBehavior) bool {
+	if b.OriginRequestPolicy == "AllViewerAndCloudFrontHeaders-2022-06" {
+		return true
+	}
+	for _, h := range b.ForwardedValues.Headers {
+		if strings.EqualFold(h, viewerCountryHeader) {
+			return true
+		}
+	}
+	return false
+}
+
 func forwardsHost(b *schema.CacheBehavior) bool {
 	if b.OriginRequestPolicy == "AllViewer" || b.OriginRequestPolicy == "AllViewerAndCloudFrontHeaders-2022-06" {
 		return true

@@ -109,6 +109,9 @@ func Start(opts Options) (*Node, error) {
 			return nil, err
 		}
 	}
+	if err := n.handler.Register(reg); err != nil {
+		return nil, err
+	}
 	// A table with geo-restricted distributions needs a country database:
 	// without one it is refused (fail closed), like a config error.
 	check := func(t *table.Table) error { return access.CheckGeo(t, n.geo) }
