@@ -105,6 +105,25 @@ func (s *certStore) load(name string) (*tls.Certificate, error) {
 	return &c, nil
 }
 
+// checkCertificates loads every certificate the table names from dir.
+func checkCertificates(t *table.Table, dir string) error {
+	var errs []error
+	for d := range t.Distributions() {
+		name := d.Spec.ViewerCertificate.CertificateName
+		if name == "" {
+			continue
+		}
+		if dir == "" {
+			errs = append(errs, fmt.Errorf("distribution %q: viewerCertificate.certificateName %q: this node has no --certs directory", d.ID, name))
+			continue
+		}
+		if _, err := tls.LoadX509KeyPair(filepath.Join(dir, name+".crt"), filepath.Join(dir, name+".key")); err != nil {
+			errs = append(errs, fmt.Errorf("distribution %q: viewerCertificate.certificateName %q: %w", d.ID, name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // minTLSVersion maps CloudFront's security policies to a TLS floor.
 func minTLSVersion(policy string) uint16 {
 	switch policy {

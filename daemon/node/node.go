@@ -114,7 +114,17 @@ func Start(opts Options) (*Node, error) {
 	}
 	// A table with geo-restricted distributions needs a country database:
 	// without one it is refused (fail closed), like a config error.
-	check := func(t *table.Table) error { return access.CheckGeo(t, n.geo) }
+	// So do certificates it names that this node cannot load: a missing
+	// or unreadable file fails the new config, not the running one.
+	check := func(t *table.Table) error {
+		if err := access.CheckGeo(t, n.geo); err != nil {
+			return err
+		}
+		if opts.HTTPSAddr == "" {
+			return nil
+		}
+		return checkCertificates(t, opts.CertsDir)
+	}
 	r, err := watch.New(watch.Options{Dir: opts.ConfigDir, File: opts.TableFile, Logger: n.log, Registry: reg, Check: check, Apply: n.apply})
 	if err != nil {
 		return nil, err
