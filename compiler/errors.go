@@ -323,23 +323,12 @@ func errPath(msg string) string {
 }
 
 // formatPath renders a CUE path as distributions.site.origins[0].id.
-func formatPath(p []string) string {
-	var b strings.Builder
-	for i, s := range p {
-		if s != "" && s[0] >= '0' && s[0] <= '9' {
-			b.WriteString("[" + s + "]")
-			continue
-		}
-		if i > 0 {
-			b.WriteByte('.')
-		}
-		b.WriteString(s)
-	}
-	return b.String()
-}
+func formatPath(p []string) string { return joinPath(p, false) }
 
 // quotePath turns CUE error path elements into CUE path syntax.
-func quotePath(p []string) string {
+func quotePath(p []string) string { return joinPath(p, true) }
+
+func joinPath(p []string, quote bool) string {
 	var b strings.Builder
 	for i, s := range p {
 		if s != "" && s[0] >= '0' && s[0] <= '9' {
@@ -349,11 +338,10 @@ func quotePath(p []string) string {
 		if i > 0 {
 			b.WriteByte('.')
 		}
-		if ast.IsValidIdent(s) {
-			b.WriteString(s)
-		} else {
-			b.WriteString(literal.Label.Quote(s))
+		if quote && !ast.IsValidIdent(s) {
+			s = literal.Label.Quote(s)
 		}
+		b.WriteString(s)
 	}
 	return b.String()
 }
