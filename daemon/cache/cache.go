@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -75,6 +76,15 @@ type Policy struct {
 	// Wait bounds a coalesced request's wait (e.g. the origin's read
 	// timeout); 0 takes Config.CoalesceWait.
 	Wait time.Duration
+	// Related resolves the Location or Content-Location of the origin's
+	// answer to an unsafe method to the edge key of the resource it
+	// names, false when that is not on the viewer's host. Those entries
+	// are invalidated too (RFC 9111 4.4). nil: only the request's own.
+	Related func(ref string) (key string, ok bool)
+	// StoresPOST says the behavior caches GET: the answer to a POST that
+	// names the request's own URI in Content-Location and has explicit
+	// freshness is then stored for later GETs (RFC 9110 9.3.3).
+	StoresPOST bool
 }
 
 // FetchRequest is what the cache asks of the origin.
@@ -85,8 +95,8 @@ type FetchRequest struct {
 	// Header is authoritative for Range, If-Range, If-Match,
 	// If-None-Match, If-Modified-Since and If-Unmodified-Since: the
 	// FetchFunc drops the viewer's values of these and sends these ones.
-	// When it holds Accept-Encoding (compress: true) that value replaces
-	// the viewer's too.
+	// Any other field it holds (Accept-Encoding when compress is true,
+	// Surrogate-Capability) replaces the viewer's too.
 	Header http.Header
 }
 
@@ -190,7 +200,7 @@ func (c *Cache) Close() error {
 // Serve answers r from the cache or from fetch. See the package comment.
 func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, p Policy, fetch FetchFunc) Result {
 	if !p.Cacheable || (r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodOptions) {
-		return c.passThrough(w, r, key, fetch)
+		return c.passThrough(w, r, key, p, fetch)
 	}
 	primary := primaryKey(r.Method, key)
 	onlyIfCached := false
@@ -200,6 +210,11 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, p Poli
 	for range 3 {
 		e, lk := c.lookup(primary, r, p)
 		var stale *entry
+		if e != nil && e.piece() {
+			if _, ok := e.rep.pieceRange(r); !ok {
+				e = nil // a piece that cannot answer: a miss (lead completes it)
+			}
+		}
 		if e != nil {
 			if e.kind == kindPass {
 				c.stats.passes.Add(1)
@@ -254,6 +269,9 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, p Poli
 			}
 			return Result{Err: o.err}
 		case o.entry != nil:
+			if _, ok := o.entry.rep.pieceRange(r); o.entry.piece() && !ok {
+				return c.lead(w, r, nil, lk, primary, stale, p, fetch, nil)
+			}
 			if o.x[0] == XCacheRefreshHit {
 				c.stats.refreshHits.Add(1)
 			}
@@ -280,7 +298,13 @@ func (c *Cache) lookup(primary string, r *http.Request, p Policy) (*entry, strin
 	e := c.get(primary)
 	if e != nil && e.kind == kindVary {
 		k := variantKey(primary, e.gen, e.varyNames, r, p)
-		return c.get(k), k
+		v := c.get(k)
+		if v == nil && slices.Contains(e.varyNames, "Accept-Language") {
+			if v, vk := c.byLanguage(primary, e, r, p); v != nil {
+				return v, vk
+			}
+		}
+		return v, k
 	}
 	return e, primary
 }
@@ -332,10 +356,22 @@ func (c *Cache) lead(w http.ResponseWriter, r *http.Request, f *flight, lk, prim
 	if p.Compress {
 		fr.Header["Accept-Encoding"] = []string{negotiate(r.Header["Accept-Encoding"])}
 	}
+	// Origins may address this cache in Surrogate-Control.
+	fr.Header["Surrogate-Capability"] = append(slices.Clip(r.Header["Surrogate-Capability"]), surrogateCapability)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), c.cfg.FillTimeout)
 	requestTime := c.now()
 	gen := c.invalidations.Load()
-	resp, err := fetch(ctx, fr)
+	var piece *entry
+	if stale == nil && mark == nil {
+		piece = c.completion(lk, r)
+	}
+	var resp *http.Response
+	var err error
+	if piece != nil {
+		resp, err = c.fetchRest(ctx, fetch, fr, piece)
+	} else {
+		resp, err = fetch(ctx, fr)
+	}
 	if err != nil {
 		cancel()
 		c.stats.originErrors.Add(1)
@@ -383,6 +419,14 @@ func (c *Cache) lead(w http.ResponseWriter, r *http.Request, f *flight, lk, prim
 	}
 	cc := parseCacheControl(resp.Header)
 	d := decide(resp.StatusCode, resp.Header, cc, p, r.Header, now)
+	if resp.StatusCode == http.StatusPartialContent && d.store {
+		if _, _, complete, _ := parseContentRange(resp.Header.Get("Content-Range")); complete <= c.maxObject && (mark == nil || !mark.large) {
+			return c.leadPiece(w, r, primary, p, resp, cancel, cc, d, requestTime, gen, settle)
+		}
+		// A piece of an object too large to keep: large objects' ranges
+		// are fetched as ranges.
+		d = decision{why: "piece of a large object"}
+	}
 	if c.toDisk(resp, d) && (mark == nil || resp.StatusCode == http.StatusOK && !hasConditionals(r.Header) && r.Header.Get("Range") == "") {
 		return c.leadDisk(w, r, f, lk, primary, p, fetch, resp, ctx, cancel, cc, d, requestTime, gen, settle)
 	}
@@ -427,11 +471,15 @@ func (c *Cache) lead(w http.ResponseWriter, r *http.Request, f *flight, lk, prim
 	if names := varyNames(header); len(names) > 0 {
 		o.names, o.gen = names, c.varyMark(primary, names)
 		o.key = variantKey(primary, o.gen, names, r, p)
+		o.alias = aliasFor(primary, o.gen, names, r, p, header)
 	}
 	o.rp = newRep(resp.StatusCode, header, size, nil)
+	o.age = missAge(resp.Header, requestTime, now)
 	cur, _ := o.st.attach()
 	c.addFlight(f, o.key)
-	settle(o, true)
+	// Later requests may join the stream only while it is fresh: one that
+	// is stale at once (no-cache, max-age=0) is not theirs to reuse.
+	settle(o, d.ttl > 0)
 	if _, background := w.(discard); !background {
 		c.stats.misses.Add(1)
 	}
@@ -452,7 +500,7 @@ func (c *Cache) serveStream(w http.ResponseWriter, r *http.Request, o outcome, c
 			rp.size = n
 		}
 	}
-	res := serve(w, r, &rp, xMiss, -1)
+	res := serve(w, r, &rp, xMiss, o.age)
 	if ue, ok := errors.AsType[upstreamError](res.Err); ok {
 		c.cfg.Log.Debug("origin body broke", "err", ue)
 		// The status is sent: abort, so the viewer sees a broken body,
@@ -460,6 +508,16 @@ func (c *Cache) serveStream(w http.ResponseWriter, r *http.Request, o outcome, c
 		panic(http.ErrAbortHandler)
 	}
 	return res
+}
+
+// missAge is the Age sent with a response fetched for this request: none
+// when the origin sent none, else the age the cache gives it (RFC 9111 5.1:
+// a cache passes on an Age, corrected for the time it took to arrive).
+func missAge(h http.Header, requestTime, now time.Time) time.Duration {
+	if _, ok := h["Age"]; !ok {
+		return -1
+	}
+	return initialAge(h, requestTime, now)
 }
 
 // fill reads the origin's body into the stream, and stores the entry
@@ -501,7 +559,9 @@ func (c *Cache) fill(ctx context.Context, cancel context.CancelFunc, f *flight, 
 		if enc != "" {
 			e.transformed, e.originETag = true, resp.Header.Get("Etag")
 		}
-		c.mem.put(o.key, e)
+		if c.mem.put(o.key, e) && o.alias != "" {
+			c.putAlias(o.alias, o.key, e.retain)
+		}
 	} else if o.st.overflowed {
 		c.putPass(o.key, true, max(c.cfg.PassTTL, d.ttl))
 	}
@@ -515,6 +575,9 @@ func relay(w http.ResponseWriter, r *http.Request, resp *http.Response, evaluate
 	defer resp.Body.Close()
 	hdr := w.Header()
 	drop := connectionTokens(resp.Header)
+	if _, ok := resp.Header["Surrogate-Control"]; ok && parseCacheControl(resp.Header).surrogate != nil {
+		drop = append(drop, "Surrogate-Control") // it was for this cache
+	}
 	for k, vs := range resp.Header {
 		if !slices.Contains(hopByHop, k) && !slices.Contains(drop, k) {
 			hdr[k] = vs
@@ -574,19 +637,69 @@ func copyFlushing(w http.ResponseWriter, body io.Reader) (int64, error) {
 
 // passThrough sends a request that is not cached to the origin with the
 // viewer's conditions and range; a successful unsafe method invalidates
-// what is stored for the key (RFC 9111 4.4).
-func (c *Cache) passThrough(w http.ResponseWriter, r *http.Request, key string, fetch FetchFunc) Result {
+// what is stored for the key and for the URIs its Location and
+// Content-Location name (RFC 9111 4.4).
+func (c *Cache) passThrough(w http.ResponseWriter, r *http.Request, key string, p Policy, fetch FetchFunc) Result {
 	c.stats.passes.Add(1)
 	fr := FetchRequest{Method: r.Method, Header: http.Header{}}
 	copyConditionals(fr.Header, r.Header)
+	requestTime := c.now()
 	resp, err := fetch(r.Context(), fr)
 	if err != nil {
 		c.stats.originErrors.Add(1)
 		return Result{Err: err}
 	}
-	if !safeMethod(r.Method) && resp.StatusCode < 400 {
+	if !safeMethod(r.Method) && resp.StatusCode >= 200 && resp.StatusCode < 400 {
 		c.del(primaryKey(http.MethodGet, key))
+		for _, name := range []string{"Location", "Content-Location"} {
+			if ref := resp.Header.Get(name); ref != "" && p.Related != nil {
+				if k, ok := p.Related(ref); ok {
+					c.del(primaryKey(http.MethodGet, k))
+				}
+			}
+		}
+		if r.Method == http.MethodPost && p.StoresPOST && p.Related != nil {
+			return c.storePOST(w, r, key, p, resp, requestTime)
+		}
 	}
+	return relay(w, r, resp, false)
+}
+
+// storePOST answers a POST, and stores the answer for GETs of key when it
+// says it is the resource's current state: Content-Location naming the
+// request's URI, and explicit freshness.
+func (c *Cache) storePOST(w http.ResponseWriter, r *http.Request, key string, p Policy, resp *http.Response, requestTime time.Time) Result {
+	now := c.now()
+	cc := parseCacheControl(resp.Header)
+	p.Cacheable = true // for GET
+	cl := resp.Header.Get("Content-Location")
+	k, named := p.Related(cl)
+	named = named && cl != ""
+	_, explicit := explicitLifetime(resp.Header, cc, now)
+	d := decide(resp.StatusCode, resp.Header, cc, p, r.Header, now)
+	if !named || k != key || !explicit || !d.store || resp.StatusCode == http.StatusPartialContent || resp.ContentLength > c.maxObject {
+		return relay(w, r, resp, false)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxObject+1))
+	if err != nil || int64(len(body)) > c.maxObject {
+		// Too large after all, or broken: pass on what came.
+		resp.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(body), resp.Body), resp.Body}
+		return relay(w, r, resp, false)
+	}
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	header := storedHeader(resp.Header, cc)
+	primary := primaryKey(http.MethodGet, key)
+	lk := primary
+	if names := varyNames(header); len(names) > 0 {
+		lk = variantKey(primary, c.varyMark(primary, names), names, r, p)
+	}
+	c.mem.put(lk, newObject(lk, resp.StatusCode, header, body, cc, d, initialAge(resp.Header, requestTime, now), now, c.cfg.KeepStale))
+	// The viewer gets the origin's answer as it is: its conditions were
+	// the origin's to evaluate.
 	return relay(w, r, resp, false)
 }
 

@@ -13,19 +13,25 @@ import (
 type directives struct {
 	noStore, noCache, private, public  bool
 	mustRevalidate, proxyRevalidate    bool
-	noTransform                        bool
+	noTransform, mustUnderstand        bool
 	maxAge, sMaxAge                    time.Duration
 	staleWhileRevalidate, staleIfError time.Duration
 	// noCacheFields and privateFields are the qualified forms'
 	// field names: those fields are not stored.
 	noCacheFields, privateFields []string
+	// surrogate holds the Surrogate-Control lines when some of their
+	// directives are for this cache; surrogateMaxAge is their max-age.
+	surrogate       []string
+	surrogateMaxAge time.Duration
 }
 
 // maxDelta is what RFC 9111 1.2.2 says an overflowing delta-seconds becomes.
 const maxDelta = 2147483648 * time.Second
 
+// parseCacheControl reads a response's Cache-Control, and its
+// Surrogate-Control, which wins for this cache (see surrogateControl).
 func parseCacheControl(h http.Header) directives {
-	d := directives{maxAge: -1, sMaxAge: -1, staleWhileRevalidate: -1, staleIfError: -1}
+	d := directives{maxAge: -1, sMaxAge: -1, staleWhileRevalidate: -1, staleIfError: -1, surrogateMaxAge: -1}
 	for _, line := range h["Cache-Control"] {
 		for len(line) > 0 {
 			var part string
@@ -59,6 +65,8 @@ func parseCacheControl(h http.Header) directives {
 				d.proxyRevalidate = true
 			case "no-transform":
 				d.noTransform = true
+			case "must-understand":
+				d.mustUnderstand = true
 			case "max-age":
 				setDelta(&d.maxAge, value)
 			case "s-maxage":
@@ -70,7 +78,58 @@ func parseCacheControl(h http.Header) directives {
 			}
 		}
 	}
+	d.surrogateControl(h)
 	return d
+}
+
+// SurrogateToken is the device token the cache announces to origins in
+// Surrogate-Capability (W3C Edge Architecture Specification 1.0), and
+// answers to in Surrogate-Control's targeted directives.
+const SurrogateToken = "openfront"
+
+// surrogateCapability is this cache's Surrogate-Capability entry.
+const surrogateCapability = SurrogateToken + `="Surrogate/1.0"`
+
+// surrogateControl applies Surrogate-Control, the header origins address
+// to CDNs: its directives without a target or targeted ";openfront" are
+// for this cache, and when there are any, its max-age and no-store replace
+// Cache-Control's freshness and storage directives (max-age, s-maxage,
+// no-store, no-cache, private) and Expires. Cache-Control's other
+// directives (must-revalidate, stale-*) still apply. The field is not
+// passed on to viewers.
+func (d *directives) surrogateControl(h http.Header) {
+	lines, ok := h["Surrogate-Control"]
+	if !ok {
+		return
+	}
+	ours, noStore, maxAge := false, false, time.Duration(-1)
+	for _, line := range lines {
+		for len(line) > 0 {
+			var part string
+			part, line = nextDirective(line)
+			dir, target, targeted := strings.Cut(part, ";")
+			if targeted && !strings.EqualFold(strings.TrimSpace(target), SurrogateToken) {
+				continue
+			}
+			name, value, _ := strings.Cut(strings.TrimSpace(dir), "=")
+			switch strings.ToLower(name) {
+			case "no-store", "no-store-remote":
+				ours, noStore = true, true
+			case "max-age":
+				// max-age=freshness[+extension]; malformed: ignored.
+				value, _, _ = strings.Cut(value, "+")
+				if value != "" && strings.Trim(value, "0123456789") == "" && maxAge < 0 {
+					ours, maxAge = true, parseDelta(value)
+				}
+			}
+		}
+	}
+	if !ours {
+		return
+	}
+	d.surrogate = lines
+	d.noStore, d.noCache, d.private = noStore, false, false
+	d.maxAge, d.sMaxAge, d.surrogateMaxAge = -1, -1, maxAge
 }
 
 // nextDirective splits at the first comma outside a quoted string.

@@ -185,6 +185,7 @@ func (c *Cache) leadDisk(w http.ResponseWriter, r *http.Request, f *flight, lk, 
 		o.key = variantKey(primary, o.gen, names, r, p)
 	}
 	o.rp = newRep(resp.StatusCode, header, resp.ContentLength, nil)
+	o.age = missAge(resp.Header, requestTime, c.now())
 	ranged := r.Header.Get("Range") != "" || hasConditionals(r.Header)
 	var cur *cursor
 	if !ranged && r.Method == http.MethodGet {
@@ -200,7 +201,7 @@ func (c *Cache) leadDisk(w http.ResponseWriter, r *http.Request, f *flight, lk, 
 		return c.serveStream(w, r, o, cur)
 	}
 	if r.Method == http.MethodHead && !ranged {
-		return serve(w, r, o.rp, xMiss, -1)
+		return serve(w, r, o.rp, xMiss, o.age)
 	}
 	return c.lead(w, r, nil, lk, primary, nil, p, fetch, &entry{kind: kindPass, large: true})
 }

@@ -46,6 +46,18 @@
 //     written), else they stream through and their ranges are fetched as
 //     ranges. A body of unknown length that grows past the limit switches to
 //     the window mid-way.
+//   - Conformance (scripts/cache-tests.sh runs the HTTP caching test
+//     suite; docs/cache-tests.md has its counts): any final status is
+//     stored with explicit freshness unless must-understand forbids it; an
+//     Age that is not one integer makes a response stale; Surrogate-Control
+//     for this cache (untargeted or ";openfront", announced in
+//     Surrogate-Capability) overrides Cache-Control; a successful unsafe
+//     method also invalidates what its Location and Content-Location name
+//     (Policy.Related), and a POST's answer naming its own URI with
+//     explicit freshness serves later GETs (Policy.StoresPOST); an origin's
+//     206 is kept as a piece of its object (partial.go); a request without
+//     a variant of its own may be answered by the variant in its most
+//     preferred language.
 //   - The memory tier never holds more than MemoryBytes: inserts are
 //     serialized and followed by otter's clean-up, and otter's maximum is
 //     the limit less the largest entry. The disk tier is bounded the same

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -21,6 +22,9 @@ const (
 	// ("hit-for-miss"): requests go to the origin at once, without
 	// waiting on each other, and a storable answer replaces the mark.
 	kindPass
+	// kindAlias points at the variant that serves a language (see
+	// languageKey).
+	kindAlias
 )
 
 // entry is immutable once stored, except for the revalidating flag: a
@@ -43,6 +47,9 @@ type entry struct {
 	ttl          time.Duration
 	swr, sie     time.Duration // -1: directive absent
 	noStale      bool
+	// surrogate is the origin's Surrogate-Control, kept out of the served
+	// header but needed again when a 304 refreshes the entry.
+	surrogate []string
 	// transformed says the cache compressed the body: the origin's ETag
 	// (kept in originETag) and framing are not the stored ones.
 	transformed bool
@@ -58,6 +65,9 @@ type entry struct {
 	// kindVary
 	varyNames []string
 	gen       uint64
+
+	// kindAlias
+	target string
 
 	// kindPass: large says the object is over the memory tier's size
 	// limit, so ranges are fetched from the origin as ranges.
@@ -85,7 +95,7 @@ func storedHeader(h http.Header, cc directives) http.Header {
 	drop := connectionTokens(h)
 	out := make(http.Header, len(h)+2)
 	for k, vs := range h {
-		if k == "Age" || slices.Contains(hopByHop, k) || slices.Contains(drop, k) ||
+		if k == "Age" || k == "Surrogate-Control" && cc.surrogate != nil || slices.Contains(hopByHop, k) || slices.Contains(drop, k) ||
 			slices.Contains(cc.privateFields, k) || slices.Contains(cc.noCacheFields, k) {
 			continue
 		}
@@ -123,6 +133,7 @@ func newObject(key string, status int, header http.Header, body []byte, cc direc
 		swr:          cc.staleWhileRevalidate,
 		sie:          cc.staleIfError,
 		noStale:      cc.noStale(),
+		surrogate:    cc.surrogate,
 	}
 	if _, ok := header["Date"]; !ok {
 		// RFC 9111 4.2.3: a cache adds the Date it received the response at,
@@ -178,9 +189,11 @@ func (e *entry) refreshed(key string, h304 http.Header, p Policy, reqHeader http
 	for k, vs := range e.header {
 		merged[k] = vs
 	}
-	skip := append([]string{"Content-Length", "Content-Range", "Age"}, hopByHop...)
+	// Not updated (RFC 9111 3.2): the framing and the fields that
+	// describe the stored body itself, which a 304 cannot change.
+	skip := append([]string{"Content-Length", "Content-Range", "Content-Encoding", "Content-Md5", "Etag", "Age", "Surrogate-Control"}, hopByHop...)
 	if e.transformed {
-		skip = append(skip, "Etag", "Content-Encoding", "Vary")
+		skip = append(skip, "Vary")
 	}
 	drop := connectionTokens(h304)
 	for k, vs := range h304 {
@@ -192,13 +205,24 @@ func (e *entry) refreshed(key string, h304 http.Header, p Policy, reqHeader http
 	if _, ok := h304["Date"]; !ok {
 		merged["Date"] = []string{responseTime.UTC().Format(http.TimeFormat)}
 	}
-	cc := parseCacheControl(merged)
-	d := decide(e.status, merged, cc, p, reqHeader, responseTime)
+	// The 304's Surrogate-Control, else the stored one, still rules.
+	sc, ok := h304["Surrogate-Control"]
+	if !ok {
+		sc = e.surrogate
+	}
+	parsed := merged
+	if sc != nil {
+		parsed = maps.Clone(merged)
+		parsed["Surrogate-Control"] = sc
+	}
+	cc := parseCacheControl(parsed)
+	d := decide(e.status, parsed, cc, p, reqHeader, responseTime)
 	if !d.store {
 		return nil, false
 	}
 	n := newObject(key, e.status, merged, e.body, cc, d, initialAge(h304, requestTime, responseTime), responseTime, keepStale)
 	n.transformed, n.originETag = e.transformed, e.originETag
+	n.rep.start, n.rep.complete = e.rep.start, e.rep.complete
 	if e.file != "" {
 		n.setSize(e.size) // the caller links n to the file
 	}

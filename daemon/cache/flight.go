@@ -33,8 +33,12 @@ type outcome struct {
 	st    *stream
 	rp    *rep
 	key   string
+	alias string // the variant's language alias, if any
 	names []string
 	gen   uint64
+	// age is the Age a viewer of the stream is sent: the response's
+	// corrected initial age when the origin sent an Age, else -1.
+	age time.Duration
 	// pass: not storable; each waiter asks the origin itself.
 	pass, large bool
 	// cursors are attached for the waiters before the body starts, so
@@ -97,7 +101,7 @@ func (c *Cache) join(key string) (f *flight, leader, found bool) {
 	}
 	// A flight is dropped after its entry is stored, under mu: looking
 	// again here closes the gap between a miss and a flight just landed.
-	if e := c.get(key); e != nil && e.kind != kindPass && (e.kind == kindVary || e.fresh(c.now())) {
+	if e := c.get(key); e != nil && e.kind != kindPass && !e.piece() && (e.kind == kindVary || e.fresh(c.now())) {
 		return nil, false, true
 	}
 	f = &flight{ready: make(chan struct{}), keys: []string{key}}

@@ -17,15 +17,17 @@ import (
 //     codes); heuristic freshness is never used.
 
 // heuristicStatuses may be stored without explicit freshness (RFC 9110 15.1).
-var heuristicStatuses = []int{200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501}
+var heuristicStatuses = []int{200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501}
 
 // errorStatuses are the codes CloudFront caches for the error caching
 // minimum TTL when the origin gives no freshness.
 var errorStatuses = []int{400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504}
 
-// understoodStatuses may be stored with explicit freshness. 206 and 304 are
-// never stored: the cache keeps whole representations only.
-var understoodStatuses = []int{200, 203, 204, 300, 301, 302, 303, 307, 308, 400, 403, 404, 405, 410, 414, 416, 451, 500, 501, 502, 503, 504}
+// understoodStatuses are the codes whose caching rules the cache knows
+// (RFC 9111 3: must-understand lets only these be stored). Any other final
+// code may be stored with explicit freshness, as RFC 9111 3 allows. A 206
+// is stored as a piece of its object (partial.go); a 304 never is.
+var understoodStatuses = []int{200, 203, 204, 206, 300, 301, 302, 303, 307, 308, 400, 403, 404, 405, 410, 414, 416, 451, 500, 501, 502, 503, 504}
 
 // decision is whether and for how long a response is stored.
 type decision struct {
@@ -41,10 +43,23 @@ func decide(status int, h http.Header, cc directives, p Policy, reqHeader http.H
 	switch {
 	case !p.Cacheable:
 		return decision{why: "method or behavior not cached"}
-	case !slices.Contains(understoodStatuses, status):
+	case status < 200 || status > 599 || status == http.StatusNotModified:
 		return decision{why: "status not cacheable"}
+	case status == http.StatusPartialContent && !storablePiece(h):
+		return decision{why: "206 without one range of a known length"}
 	case varyStar(h):
 		return decision{why: "Vary: *"}
+	}
+	understood := slices.Contains(understoodStatuses, status)
+	if cc.mustUnderstand {
+		if !understood {
+			return decision{why: "must-understand with an unknown status"}
+		}
+		// RFC 9111 5.2.2.3: Cache-Control's no-store is for caches
+		// that do not know must-understand (Surrogate-Control's is ours).
+		if cc.surrogate == nil {
+			cc.noStore = false
+		}
 	}
 	if reqHeader != nil {
 		if parseRequestCacheControl(reqHeader).noStore {
@@ -64,6 +79,8 @@ func decide(status int, h http.Header, cc directives, p Policy, reqHeader http.H
 	switch {
 	case ok:
 		ttl = explicit
+	case !understood:
+		return decision{why: "unknown status without explicit freshness"}
 	case p.MinTTL > 0 && (cc.noCache || cc.noStore || cc.private):
 		// CloudFront keeps these for the minimum TTL, not the default.
 		ttl = p.MinTTL
@@ -98,6 +115,10 @@ func decide(status int, h http.Header, cc directives, p Policy, reqHeader http.H
 // invalid Expires means already expired (RFC 9111 5.3).
 func explicitLifetime(h http.Header, cc directives, now time.Time) (time.Duration, bool) {
 	switch {
+	case cc.surrogateMaxAge >= 0:
+		return cc.surrogateMaxAge, true
+	case cc.surrogate != nil:
+		return 0, false // Surrogate-Control without max-age: Expires does not count
 	case cc.sMaxAge >= 0:
 		return cc.sMaxAge, true
 	case cc.maxAge >= 0:
@@ -121,17 +142,36 @@ func explicitLifetime(h http.Header, cc directives, now time.Time) (time.Duratio
 	return max(exp.Sub(date), 0), true
 }
 
-// initialAge is RFC 9111 4.2.3's corrected_initial_age.
+// initialAge is RFC 9111 4.2.3's corrected_initial_age. An Age that is not
+// a single non-negative integer (a list, two lines, a sign, a fraction,
+// parameters) says the response has been cached somewhere for an unknown
+// time: it is taken as stale, which at worst costs a revalidation.
 func initialAge(h http.Header, requestTime, responseTime time.Time) time.Duration {
 	apparent := time.Duration(0)
 	if d, err := http.ParseTime(h.Get("Date")); err == nil {
 		apparent = max(responseTime.Sub(d), 0)
 	}
 	corrected := max(responseTime.Sub(requestTime), 0)
-	if vs := h["Age"]; len(vs) > 0 {
-		corrected += parseDelta(strings.TrimSpace(vs[0]))
+	if vs, ok := h["Age"]; ok {
+		age, valid := parseAge(vs)
+		if !valid {
+			return maxDelta
+		}
+		corrected += age
 	}
-	return max(apparent, corrected)
+	return min(max(apparent, corrected), maxDelta)
+}
+
+// parseAge reads an Age field: one line of digits.
+func parseAge(vs []string) (time.Duration, bool) {
+	if len(vs) != 1 {
+		return 0, false
+	}
+	v := strings.TrimSpace(vs[0])
+	if v == "" || strings.Trim(v, "0123456789") != "" {
+		return 0, false
+	}
+	return parseDelta(v), true
 }
 
 func hasValidator(h http.Header) bool {

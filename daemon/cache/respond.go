@@ -20,6 +20,9 @@ type rep struct {
 	etag         string
 	lastModified string
 	src          source
+	// complete > 0 makes the body a piece of an object of complete
+	// bytes, starting at byte start (a stored 206).
+	start, complete int64
 }
 
 // source writes bytes [off, off+n) of a body; n < 0 means to the end. A
@@ -89,7 +92,7 @@ func serve(w http.ResponseWriter, r *http.Request, rp *rep, xcache []string, age
 	x := xcacheValue(xcache, rp.status)
 	hdr["X-Cache"] = x
 	if age >= 0 {
-		hdr["Age"] = ageValue(int64(age / time.Second))
+		hdr["Age"] = ageValue(int64(min(age, maxDelta) / time.Second))
 	}
 	res := Result{Status: rp.status, XCache: x[0]}
 	if rp.status >= 200 && rp.status < 300 {
@@ -110,6 +113,9 @@ func serve(w http.ResponseWriter, r *http.Request, rp *rep, xcache []string, age
 			res.Status = status
 			return res
 		}
+	}
+	if rp.complete > 0 {
+		return servePiece(w, r, rp, res)
 	}
 	if rs, ok := r.Header["Range"]; ok && rp.status == http.StatusOK && rp.size >= 0 && r.Method == http.MethodGet && ifRange(r, rp) {
 		if ranges, err := parseRange(rs[0], rp.size); err == nil && len(ranges) > 0 {
@@ -160,6 +166,11 @@ func preconditions(r *http.Request, rp *rep) int {
 	}
 	if ims, ok := r.Header["If-Modified-Since"]; ok {
 		lm, lmErr := http.ParseTime(rp.lastModified)
+		if lmErr != nil {
+			// RFC 9111 4.3.2: without Last-Modified, the Date (which a
+			// stored response always has) tells when it was current.
+			lm, lmErr = http.ParseTime(rp.header.Get("Date"))
+		}
 		if t, err := http.ParseTime(ims[0]); err == nil && lmErr == nil && !lm.After(t) {
 			return http.StatusNotModified
 		}

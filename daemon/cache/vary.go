@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Keys. The edge's key names a resource; inside the cache:
@@ -80,6 +81,9 @@ func normalizedValue(h http.Header, name string, p Policy) string {
 	if len(vs) == 0 {
 		return ""
 	}
+	if name == "Accept-Language" || name == "Accept-Charset" {
+		return unorderedList(vs)
+	}
 	if len(vs) == 1 && !strings.ContainsAny(vs[0], " \t") {
 		return vs[0]
 	}
@@ -93,6 +97,26 @@ func normalizedValue(h http.Header, name string, p Policy) string {
 		}
 	}
 	return b.String()
+}
+
+// unorderedList normalizes a field whose members are case-insensitive and
+// whose order means nothing (preference is in the q parameter): language
+// tags and charsets. "en, de" and "De,EN" select the same variant.
+func unorderedList(vs []string) string {
+	var members []string
+	for _, v := range vs {
+		for m := range strings.SplitSeq(v, ",") {
+			params := strings.Split(m, ";")
+			for i := range params {
+				params[i] = strings.ToLower(strings.TrimSpace(params[i]))
+			}
+			if m = strings.Join(params, ";"); m != "" {
+				members = append(members, m)
+			}
+		}
+	}
+	slices.Sort(members)
+	return strings.Join(members, ",")
 }
 
 // knownCodings are the content codings told apart when an origin varies on
@@ -153,4 +177,88 @@ func qNonZero(params string) bool {
 		}
 	}
 	return true
+}
+
+// Language selection. When Vary names Accept-Language and a request has no
+// variant of its own, the variant whose Content-Language is the request's
+// one most preferred language answers it: the origin chose that language
+// for another request, and it is the one this request asks for first
+// ("fr;q=0.5, de" is answered by the variant in "de"). Each stored variant
+// with a single Content-Language leaves an alias under languageKey.
+
+// languageKey is the variant key of r without its Accept-Language, and
+// with a language tag instead (after a NUL, which no variant key ends with).
+func languageKey(primary string, gen uint64, names []string, r *http.Request, p Policy, lang string) string {
+	h := r.Header.Clone()
+	delete(h, "Accept-Language")
+	return variantKey(primary, gen, names, &http.Request{Header: h}, p) + sep + "lang=" + strings.ToLower(lang)
+}
+
+// topLanguage is the language range an Accept-Language prefers over all
+// others, if one does: the unique highest q, not "*".
+func topLanguage(vs []string) (string, bool) {
+	best, bestQ, tie := "", 0.0, false
+	for _, v := range vs {
+		for m := range strings.SplitSeq(v, ",") {
+			tag, params, _ := strings.Cut(m, ";")
+			tag = strings.ToLower(strings.TrimSpace(tag))
+			if tag == "" {
+				continue
+			}
+			q := 1.0
+			for p := range strings.SplitSeq(params, ";") {
+				if k, v, ok := strings.Cut(strings.TrimSpace(p), "="); ok && strings.EqualFold(strings.TrimSpace(k), "q") {
+					f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+					if err != nil {
+						return "", false
+					}
+					q = f
+				}
+			}
+			switch {
+			case q > bestQ:
+				best, bestQ, tie = tag, q, false
+			case q == bestQ && tag != best:
+				tie = true
+			}
+		}
+	}
+	if best == "" || best == "*" || tie {
+		return "", false
+	}
+	return best, true
+}
+
+// aliasFor is the alias key a variant stored for r leaves, "" for none.
+func aliasFor(primary string, gen uint64, names []string, r *http.Request, p Policy, h http.Header) string {
+	lang := h.Get("Content-Language")
+	if !slices.Contains(names, "Accept-Language") || lang == "" || strings.ContainsAny(lang, ", ") || len(h["Content-Language"]) != 1 {
+		return ""
+	}
+	return languageKey(primary, gen, names, r, p, lang)
+}
+
+// putAlias points alias at the variant stored under key.
+func (c *Cache) putAlias(alias, key string, retain time.Duration) {
+	a := &entry{kind: kindAlias, target: key, retain: retain}
+	a.weigh(alias)
+	a.weight += uint32(len(key))
+	c.mem.put(alias, a)
+}
+
+// byLanguage finds the variant that answers r by its preferred language.
+func (c *Cache) byLanguage(primary string, mark *entry, r *http.Request, p Policy) (*entry, string) {
+	lang, ok := topLanguage(r.Header["Accept-Language"])
+	if !ok {
+		return nil, ""
+	}
+	a := c.mem.get(languageKey(primary, mark.gen, mark.varyNames, r, p, lang))
+	if a == nil || a.kind != kindAlias {
+		return nil, ""
+	}
+	e := c.get(a.target)
+	if e == nil || e.kind != kindObject || !strings.EqualFold(e.header.Get("Content-Language"), lang) {
+		return nil, ""
+	}
+	return e, a.target
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/textproto"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -78,7 +79,14 @@ func (h *Handler) serveCached(w http.ResponseWriter, r *http.Request, d *table.D
 	if o := b.Origin; o != nil && o.Spec.CustomOriginConfig != nil {
 		wait = time.Duration(o.Spec.CustomOriginConfig.OriginReadTimeout) * time.Second
 	}
-	res := h.cache.Serve(w, r, key, cachePolicy(b.Spec, r.Method, wait), func(ctx context.Context, fr cache.FetchRequest) (*http.Response, error) {
+	p := cachePolicy(b.Spec, r.Method, wait)
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		// An unsafe method invalidates what its answer names; only then
+		// (no closure on the hit path).
+		p.Related = func(ref string) (string, bool) { return relatedKey(d, b, r, req, ref) }
+		p.StoresPOST = r.Method == http.MethodPost && cachePolicy(b.Spec, http.MethodGet, wait).Cacheable
+	}
+	res := h.cache.Serve(w, r, key, p, func(ctx context.Context, fr cache.FetchRequest) (*http.Response, error) {
 		o := *req
 		o.Method = fr.Method
 		o.Header = req.Header.Clone()
@@ -120,4 +128,36 @@ func (h *Handler) serveCached(w http.ResponseWriter, r *http.Request, d *table.D
 			h.refuse(w, r, status, reason)
 		}
 	}
+}
+
+// relatedKey is the cache key of the resource a Location or
+// Content-Location in the origin's answer names, so that a successful
+// unsafe method invalidates it too. The reference is in the origin's URL
+// space (originPath included); only one on the viewer's own host counts
+// (RFC 9111 4.4), so an origin cannot flush another site's entries.
+func relatedKey(d *table.Distribution, b *table.Behavior, r *http.Request, req *origin.Request, ref string) (string, bool) {
+	u, err := url.Parse(ref)
+	if err != nil || u.Opaque != "" || u.User != nil {
+		return "", false
+	}
+	if u.Host != "" && !strings.EqualFold(u.Host, r.Host) {
+		return "", false
+	}
+	if u.Scheme != "" && u.Scheme != "http" && u.Scheme != "https" {
+		return "", false
+	}
+	prefix := ""
+	if b.Origin != nil {
+		prefix = b.Origin.Spec.OriginPath
+	}
+	base, err := url.Parse(prefix + req.Path)
+	if err != nil {
+		return "", false
+	}
+	target := base.ResolveReference(u)
+	path, ok := strings.CutPrefix(target.EscapedPath(), prefix)
+	if !ok || !strings.HasPrefix(path, "/") {
+		return "", false
+	}
+	return cacheKey(d, d.Behavior(path), path, target.RawQuery, r.Header), true
 }
