@@ -361,5 +361,11 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		}
 	}
 	n.wg.Wait()
+	if n.cache != nil {
+		n.cache.Close()
+	}
+	if n.origins != nil {
+		n.origins.Close()
+	}
 	return errors.Join(errs...)
 }

@@ -124,6 +124,18 @@ func (p *Pool) Prune(t *table.Table) {
 	}
 }
 
+// Close closes every fetcher's idle connections and files.
+func (p *Pool) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k, f := range p.fetchers {
+		if c, ok := f.(interface{ close() }); ok {
+			c.close()
+		}
+		delete(p.fetchers, k)
+	}
+}
+
 // specKey identifies an origin's configuration, so a changed origin gets a
 // new fetcher while an unchanged one keeps its connections.
 func specKey(o *table.Origin) string {

@@ -86,20 +86,20 @@ func treeDirs(root string) ([]string, error) {
 // re-pointed link counts as a change, and gets its commit shown) and every
 // config file's path and content, through symlinks; or the file's content.
 // It never fails: an unreadable tree hashes to its error, which is a state
-// like any other.
-func fingerprint(path string, file bool) [32]byte {
+// like any other. It also reports whether a file it read was empty.
+func fingerprint(path string, file bool) (sum [32]byte, empty bool) {
 	h := sha256.New()
 	root, err := resolveRoot(path)
 	if err != nil {
 		fmt.Fprintf(h, "error\x00%v", err)
-		return [32]byte(h.Sum(nil))
+		return [32]byte(h.Sum(nil)), false
 	}
 	fmt.Fprintf(h, "root\x00%s\x00", root)
 	if file {
 		b, err := os.ReadFile(root)
 		fmt.Fprintf(h, "%d\x00%v\x00", len(b), err)
 		h.Write(b)
-		return [32]byte(h.Sum(nil))
+		return [32]byte(h.Sum(nil)), err == nil && len(b) == 0
 	}
 	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -122,10 +122,11 @@ func fingerprint(path string, file bool) [32]byte {
 		}
 		fmt.Fprintf(h, "file\x00%s\x00%d\x00", rel, len(b))
 		h.Write(b)
+		empty = empty || len(b) == 0
 		return nil
 	})
 	if err != nil {
 		fmt.Fprintf(h, "error\x00%v", err)
 	}
-	return [32]byte(h.Sum(nil))
+	return [32]byte(h.Sum(nil)), empty
 }

@@ -123,6 +123,7 @@ type Reloader struct {
 	sum     [32]byte   // fingerprint of the tree at the last compile
 	hashed  bool
 	current *table.Table
+	settled [32]byte // the tree of a dropped compile: see unsettled
 
 	statusMu sync.Mutex
 	status   Status
@@ -229,7 +230,7 @@ func (r *Reloader) Run(ctx context.Context) error {
 		s.w, events, errs = w, w.Events, w.Errors
 	}
 	s.sync()
-	r.reload("start", false)
+	started := r.reload("start", false)
 	close(r.ready)
 
 	debounce := r.opts.Debounce
@@ -250,6 +251,9 @@ func (r *Reloader) Run(ctx context.Context) error {
 		}
 		deadline := min(now.Add(debounce).UnixNano(), first.Add(50*debounce).UnixNano())
 		timer.Reset(time.Until(time.Unix(0, deadline)))
+	}
+	if errors.Is(started, errUnsettled) {
+		schedule()
 	}
 	for {
 		select {
@@ -279,13 +283,17 @@ func (r *Reloader) Run(ctx context.Context) error {
 		case <-timer.C:
 			pending = false
 			s.sync()
-			r.reload("watch", false)
+			if errors.Is(r.reload("watch", false), errUnsettled) {
+				schedule()
+			}
 		case <-rehash:
 			if pending {
 				continue // events are flowing: the debounced reload comes next
 			}
 			s.sync()
-			r.reload("rehash", false)
+			if errors.Is(r.reload("rehash", false), errUnsettled) {
+				schedule()
+			}
 		case <-r.poke:
 			s.sync()
 		}
@@ -306,7 +314,7 @@ func (r *Reloader) Close() error {
 func (r *Reloader) reload(reason string, force bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	sum := fingerprint(r.path, r.file)
+	sum, _ := fingerprint(r.path, r.file)
 	if !force && r.hashed && sum == r.sum {
 		return nil // events that changed nothing the compiler reads
 	}
@@ -318,6 +326,9 @@ func (r *Reloader) reload(reason string, force bool) error {
 	t, err := r.compile()
 	if err == nil && r.opts.Check != nil {
 		err = r.opts.Check(t)
+	}
+	if !force && r.unsettled(sum) {
+		return errUnsettled
 	}
 	now := time.Now()
 	if err != nil {
@@ -352,6 +363,28 @@ func (r *Reloader) reload(reason string, force bool) error {
 	})
 	r.log.Info("config reloaded", "reason", reason, "version", t.Version(), "applied", apply, "took", now.Sub(start).Round(time.Millisecond))
 	return nil
+}
+
+// errUnsettled is reload's answer when it dropped a compile: Run compiles
+// again after a debounce.
+var errUnsettled = errors.New("watch: config changed while compiling")
+
+// unsettled reports whether the tree changed during the compile, or has an
+// empty file, unless it was so at the last compile too: a file written in
+// place may have been read between its truncation and its write, before
+// any event or mtime shows it, and an empty main.cue compiles to a table
+// without a single distribution. The compile is dropped, and the next one
+// waits for the write to end (a file left empty is compiled then).
+func (r *Reloader) unsettled(before [32]byte) bool {
+	after, empty := fingerprint(r.path, r.file)
+	settled := r.settled
+	r.settled = [32]byte{}
+	if (after == before && !empty) || after == settled {
+		return false
+	}
+	r.settled, r.hashed = after, false
+	r.log.Debug("config changed while compiling, or has an empty file; compiling again")
+	return true
 }
 
 func (r *Reloader) updateStatus(f func(*Status)) {
