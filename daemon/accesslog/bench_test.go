@@ -1,0 +1,219 @@
+package accesslog
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// typical is a cache hit as browsers send it.
+func typical() Record {
+	r := Record{
+		Time: t0, ClientIP: netip.MustParseAddr("192.0.2.100"), ClientPort: 51234, Method: "GET", Host: "www.example.com",
+		Path: "/assets/app.3f9a1c.js", Status: 200, Referer: "https://www.example.com/",
+		UserAgent: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36",
+		Query:     "v=12", RequestID: "SOX4xwn4XV6Q4rgb7XiVGOHms_BGlTAC", Protocol: "https", BytesIn: 512, BytesOut: 20480,
+		TimeTaken: 180 * time.Microsecond, TimeToFirstByte: 120 * time.Microsecond, TLSProtocol: "TLSv1.3",
+		TLSCipher: "TLS_AES_128_GCM_SHA256", ProtocolVersion: "HTTP/2.0", ContentType: "application/javascript",
+		ContentLength: 20000, RangeStart: -1, RangeEnd: -1,
+	}
+	r.SetResult("Hit from openfront", false, "")
+	return r
+}
+
+func BenchmarkFormat(b *testing.B) {
+	f := newLineFormat("FRA50-openfront", "www.example.com", false)
+	r := typical()
+	buf := make([]byte, 0, 1024)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = f.appendLine(buf[:0], &r)
+	}
+	b.SetBytes(int64(len(buf)))
+}
+
+// requestPathWriter is a Writer whose queue is emptied by a goroutine
+// that throws the lines away: what Log costs a request, without the
+// background compression competing for the CPU.
+func requestPathWriter(b *testing.B) *Writer {
+	m, _ := NewMetrics(nil)
+	w := &Writer{queue: lineQueue{maxBytes: 4 << 20, wake: make(chan struct{}, 1)}, m: m.forDistribution("bench")}
+	w.format.Store(newLineFormat("FRA50-openfront", "www.example.com", false))
+	done := make(chan struct{})
+	go func() {
+		poll := time.NewTicker(pollInterval)
+		defer poll.Stop()
+		var spare []byte
+		for {
+			select {
+			case <-w.queue.wake:
+			case <-poll.C:
+			case <-done:
+				return
+			}
+			spare, _ = w.queue.take(spare)
+		}
+	}()
+	b.Cleanup(func() { close(done) })
+	return w
+}
+
+// BenchmarkLog is the request path's cost: format into a pooled buffer
+// and hand it to the writer's queue.
+func BenchmarkLog(b *testing.B) {
+	w := requestPathWriter(b)
+	r := typical()
+	b.ReportAllocs()
+	for b.Loop() {
+		w.Log(&r)
+	}
+	if d := metric(w.m.dropFull); d > 0 {
+		b.Logf("%d of %d dropped", d, b.N)
+	}
+}
+
+func BenchmarkLogParallel(b *testing.B) {
+	w := requestPathWriter(b)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		r := typical()
+		for pb.Next() {
+			w.Log(&r)
+		}
+	})
+}
+
+// cpuTime is the CPU this process used, user and system, in ns.
+func cpuTime() int64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+type nopResponseWriter struct{ h http.Header }
+
+func (w *nopResponseWriter) Header() http.Header         { return w.h }
+func (w *nopResponseWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (w *nopResponseWriter) WriteHeader(int)             {}
+
+// BenchmarkPerRequest is everything the edge adds to a request: the
+// Capture wrapper, building the record, and Log.
+func BenchmarkPerRequest(b *testing.B) {
+	w := requestPathWriter(b)
+	req, _ := http.NewRequest("GET", "https://www.example.com/assets/app.3f9a1c.js?v=12", nil)
+	req.RemoteAddr, req.RequestURI, req.Host = "192.0.2.100:51234", "/assets/app.3f9a1c.js?v=12", "www.example.com"
+	req.Header.Set("User-Agent", typical().UserAgent)
+	req.Header.Set("Referer", "https://www.example.com/")
+	req.Header.Set("Accept-Encoding", "gzip, br")
+	rw := &nopResponseWriter{h: http.Header{"Content-Type": {"application/javascript"}, "Content-Length": {"20000"}, "X-Cache": {"Hit from openfront"}}}
+	body := make([]byte, 20000)
+	b.ReportAllocs()
+	for b.Loop() {
+		start := time.Now()
+		c := NewCapture(rw, req, start)
+		c.WriteHeader(200)
+		c.Write(body)
+		r := c.Record(time.Now())
+		r.RequestID = "SOX4xwn4XV6Q4rgb7XiVGOHms_BGlTAC"
+		r.SetResult("Hit from openfront", c.Aborted(), "")
+		w.Log(&r)
+	}
+}
+
+// BenchmarkEndToEnd is the whole cost of a line, background included:
+// formatting, queueing, gzip, write and an fsync per 4096 lines (the
+// daemon syncs once a second, so fewer).
+func BenchmarkEndToEnd(b *testing.B) {
+	opts := Options{Dir: b.TempDir(), NodeName: "FRA50-openfront", Logger: quietLogger(), FlushInterval: time.Hour}
+	w, err := New(opts, webConfig("bench", ""))
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := typical()
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	i := 0
+	for b.Loop() {
+		w.Log(&r)
+		if i++; i%4096 == 0 {
+			w.Flush(context.Background())
+		}
+	}
+	w.Close(context.Background())
+	// CPU, not wall time: an fsync waits without using the processor.
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+	if d := metric(w.m.dropFull); d > 0 {
+		b.Logf("%d of %d dropped", d, b.N)
+	}
+}
+
+// BenchmarkLoopbackHit compares a cache-hit-like response over loopback
+// HTTP/1.1 (1 KiB from memory, keep-alive) without and with access
+// logging through a real writer: the throughput logging costs.
+func BenchmarkLoopbackHit(b *testing.B) {
+	body := make([]byte, 1024)
+	serve := func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h["Content-Type"] = []string{"application/octet-stream"}
+		h["Content-Length"] = []string{"1024"}
+		h["X-Cache"] = []string{"Hit from openfront"}
+		w.Write(body)
+	}
+	for _, logging := range []bool{false, true} {
+		name := "off"
+		if logging {
+			name = "on"
+		}
+		b.Run(name, func(b *testing.B) {
+			var lw *Writer
+			if logging {
+				var err error
+				lw, err = New(Options{Dir: b.TempDir(), NodeName: "bench", Logger: quietLogger()}, webConfig("bench", ""))
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer lw.Close(context.Background())
+			}
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if lw == nil {
+					serve(w, r)
+					return
+				}
+				c := NewCapture(w, r, time.Now())
+				serve(c, r)
+				rec := c.Record(time.Now())
+				rec.RequestID = "SOX4xwn4XV6Q4rgb7XiVGOHms_BGlTAC"
+				rec.SetResult("Hit from openfront", c.Aborted(), "")
+				lw.Log(&rec)
+			}))
+			defer srv.Close()
+			tr := &http.Transport{MaxIdleConnsPerHost: 64}
+			defer tr.CloseIdleConnections()
+			client := &http.Client{Transport: tr}
+			b.SetParallelism(4)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					resp, err := client.Get(srv.URL + "/assets/app.js?v=1")
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			})
+			b.StopTimer()
+			if lw != nil {
+				if d := metric(lw.m.dropFull); d > 0 {
+					b.Logf("%d dropped", d)
+				}
+			}
+		})
+	}
+}

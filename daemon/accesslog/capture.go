@@ -1,0 +1,257 @@
+package accesslog
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Capture wraps a viewer's ResponseWriter and records what a log line
+// needs: the status, header and body bytes, when the first byte went out,
+// the content headers, and whether the viewer went away. It also counts
+// the request body as the handler reads it.
+type Capture struct {
+	http.ResponseWriter
+	req         *http.Request
+	start       time.Time
+	firstByte   time.Time
+	status      int
+	headerBytes int64
+	bodyBytes   int64
+	writeErr    bool
+	body        *countingBody
+	contentType string
+	contentLen  int64
+	rangeStart  int64
+	rangeEnd    int64
+}
+
+// NewCapture starts capturing the response to r, received at start; it
+// replaces r.Body with a counting reader (the server still closes the original).
+func NewCapture(w http.ResponseWriter, r *http.Request, start time.Time) *Capture {
+	c := &Capture{ResponseWriter: w, req: r, start: start, contentLen: -1, rangeStart: -1, rangeEnd: -1}
+	if r.Body != nil && r.Body != http.NoBody {
+		c.body = &countingBody{ReadCloser: r.Body}
+		r.Body = c.body
+	}
+	return c
+}
+
+// Unwrap lets http.ResponseController reach the server's writer.
+func (c *Capture) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
+// Status is the status written so far, 0 before any.
+func (c *Capture) Status() int { return c.status }
+
+func (c *Capture) WriteHeader(code int) {
+	if c.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
+		c.status = code
+		c.firstByte = time.Now()
+		c.noteHeader()
+	}
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *Capture) Write(p []byte) (int, error) {
+	if c.status == 0 {
+		c.WriteHeader(http.StatusOK)
+	}
+	n, err := c.ResponseWriter.Write(p)
+	c.bodyBytes += int64(n)
+	if err != nil {
+		c.writeErr = true
+	}
+	return n, err
+}
+
+// ReadFrom keeps the server's sendfile path for disk-cached bodies.
+func (c *Capture) ReadFrom(r io.Reader) (int64, error) {
+	if c.status == 0 {
+		c.WriteHeader(http.StatusOK)
+	}
+	var n int64
+	var err error
+	if rf, ok := c.ResponseWriter.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(r)
+	} else {
+		n, err = io.Copy(struct{ io.Writer }{c.ResponseWriter}, r)
+	}
+	c.bodyBytes += n
+	if err != nil {
+		c.writeErr = true
+	}
+	return n, err
+}
+
+func (c *Capture) Flush() {
+	if c.status == 0 {
+		c.WriteHeader(http.StatusOK)
+	}
+	if f, ok := c.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// noteHeader reads the content headers and sizes the header block as
+// HTTP/1.1 text: status line, header lines, the Date the server adds.
+func (c *Capture) noteHeader() {
+	h := c.ResponseWriter.Header()
+	n := int64(len("HTTP/1.1 200 ") + len(http.StatusText(c.status)) + 2 + 2)
+	for k, vs := range h {
+		for _, v := range vs {
+			n += int64(len(k) + 2 + len(v) + 2)
+		}
+	}
+	if _, ok := h["Date"]; !ok { // the server adds it
+		n += int64(len("Date: Mon, 02 Jan 2006 15:04:05 GMT\r\n"))
+	}
+	c.headerBytes = n
+	c.contentType = hget(h, "Content-Type")
+	if v := hget(h, "Content-Length"); v != "" {
+		if l, err := strconv.ParseInt(v, 10, 64); err == nil && l >= 0 {
+			c.contentLen = l
+		}
+	}
+	if v := hget(h, "Content-Range"); v != "" {
+		c.rangeStart, c.rangeEnd = parseContentRange(v)
+	}
+}
+
+// parseContentRange reads "bytes FIRST-LAST/LENGTH"; -1, -1 otherwise.
+func parseContentRange(v string) (int64, int64) {
+	v, ok := strings.CutPrefix(v, "bytes ")
+	if !ok {
+		return -1, -1
+	}
+	rng, _, _ := strings.Cut(v, "/")
+	first, last, ok := strings.Cut(strings.TrimSpace(rng), "-")
+	if !ok {
+		return -1, -1
+	}
+	s, err1 := strconv.ParseInt(first, 10, 64)
+	e, err2 := strconv.ParseInt(last, 10, 64)
+	if err1 != nil || err2 != nil || s < 0 || e < s {
+		return -1, -1
+	}
+	return s, e
+}
+
+// Aborted reports whether the viewer went away before the response was
+// complete: a write failed or the request's context ended.
+func (c *Capture) Aborted() bool { return c.writeErr || c.req.Context().Err() != nil }
+
+// Record returns the log record of the request, finished at end: every
+// field but the request id and the result types (see Record.SetResult).
+func (c *Capture) Record(end time.Time) Record {
+	r := c.req
+	rec := Record{
+		Time:            end,
+		Method:          r.Method,
+		Host:            r.Host,
+		Path:            r.URL.EscapedPath(),
+		Query:           r.URL.RawQuery,
+		Referer:         hget(r.Header, "Referer"),
+		UserAgent:       hget(r.Header, "User-Agent"),
+		ForwardedFor:    strings.Join(r.Header["X-Forwarded-For"], ", "),
+		ProtocolVersion: protocolVersion(r),
+		Status:          c.status,
+		BytesOut:        c.headerBytes,
+		BytesIn:         requestBytes(r),
+		TimeTaken:       end.Sub(c.start),
+		ContentType:     c.contentType,
+		ContentLength:   c.contentLen,
+		RangeStart:      c.rangeStart,
+		RangeEnd:        c.rangeEnd,
+	}
+	if cookies := r.Header["Cookie"]; len(cookies) == 1 {
+		rec.Cookie = cookies[0]
+	} else if len(cookies) > 1 {
+		rec.Cookie = strings.Join(cookies, "; ")
+	}
+	if r.Method != http.MethodHead { // the server discards a HEAD's body
+		rec.BytesOut += c.bodyBytes
+	}
+	if c.body != nil {
+		rec.BytesIn += c.body.n
+	}
+	if rec.Status == 0 && r.Context().Err() == nil {
+		rec.Status = http.StatusOK // the server sends 200 for a handler that wrote nothing
+		rec.BytesOut = int64(len("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nDate: Mon, 02 Jan 2006 15:04:05 GMT\r\n\r\n"))
+	}
+	if c.firstByte.IsZero() {
+		rec.TimeToFirstByte = rec.TimeTaken
+	} else {
+		rec.TimeToFirstByte = c.firstByte.Sub(c.start)
+	}
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		rec.ClientIP, rec.ClientPort = ap.Addr().Unmap(), int(ap.Port())
+	} else if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		rec.ClientIP, _ = netip.ParseAddr(host)
+	}
+	websocket := strings.EqualFold(hget(r.Header, "Upgrade"), "websocket")
+	switch {
+	case r.TLS != nil && websocket:
+		rec.Protocol = "wss"
+	case r.TLS != nil:
+		rec.Protocol = "https"
+	case websocket:
+		rec.Protocol = "ws"
+	default:
+		rec.Protocol = "http"
+	}
+	if r.TLS != nil {
+		rec.TLSProtocol = TLSVersionName(r.TLS.Version)
+		rec.TLSCipher = CipherName(r.TLS.CipherSuite)
+	}
+	return rec
+}
+
+// hget is Header.Get for a canonical key, without canonicalizing it again.
+func hget(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// protocolVersion is cs-protocol-version: Go says HTTP/2.0 for h2 and
+// quic-go HTTP/3.0 for h3, the names CloudFront logs.
+func protocolVersion(r *http.Request) string {
+	switch r.ProtoMajor {
+	case 2:
+		return "HTTP/2.0"
+	case 3:
+		return "HTTP/3.0"
+	}
+	return r.Proto
+}
+
+// requestBytes sizes the request line and headers as HTTP/1.1 text.
+func requestBytes(r *http.Request) int64 {
+	n := int64(len(r.Method) + 1 + len(r.RequestURI) + 1 + len("HTTP/1.1\r\n") + 2)
+	if r.RequestURI == "" {
+		n += int64(len(r.URL.RequestURI()))
+	}
+	n += int64(len("Host: ") + len(r.Host) + 2)
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += int64(len(k) + 2 + len(v) + 2)
+		}
+	}
+	return n
+}
+
+type countingBody struct {
+	io.ReadCloser
+	n int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n += int64(n)
+	return n, err
+}

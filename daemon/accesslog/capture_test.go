@@ -1,0 +1,188 @@
+package accesslog
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// captureServer serves content through a Capture and hands back each
+// request's record.
+func captureServer(t *testing.T, tls bool, serve http.HandlerFunc) (*httptest.Server, chan Record) {
+	recs := make(chan Record, 4)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		c := NewCapture(w, r, start)
+		serve(c, r)
+		rec := c.Record(time.Now())
+		rec.SetResult(w.Header().Get("X-Cache"), c.Aborted(), "")
+		recs <- rec
+	})
+	srv := httptest.NewUnstartedServer(h)
+	if tls {
+		srv.EnableHTTP2 = true
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
+	t.Cleanup(srv.Close)
+	return srv, recs
+}
+
+var content = bytes.Repeat([]byte("0123456789"), 100)
+
+func serveContent(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Cache", "Hit from openfront")
+	w.Header().Set("Content-Type", "text/plain")
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(content))
+}
+
+func TestCaptureHTTP1Range(t *testing.T) {
+	srv, recs := captureServer(t, false, serveContent)
+	req, _ := http.NewRequest("GET", srv.URL+"/dir%20x/file.txt?a=1&b=%20", nil)
+	req.Header.Set("Range", "bytes=10-19")
+	req.Header.Set("Cookie", "s=1; t=2")
+	req.Header.Set("Referer", "https://ref.example/")
+	req.Header.Set("User-Agent", "test agent")
+	req.Header.Set("X-Forwarded-For", "203.0.113.5")
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	r := <-recs
+	if r.Status != 206 || r.RangeStart != 10 || r.RangeEnd != 19 || r.ContentLength != 10 || string(body) != "0123456789" {
+		t.Errorf("status %d range %d-%d len %d body %q", r.Status, r.RangeStart, r.RangeEnd, r.ContentLength, body)
+	}
+	if r.Path != "/dir%20x/file.txt" || r.Query != "a=1&b=%20" {
+		t.Errorf("path %q query %q, want them as sent", r.Path, r.Query)
+	}
+	if r.Protocol != "http" || r.ProtocolVersion != "HTTP/1.1" || r.TLSProtocol != "" || r.TLSCipher != "" {
+		t.Errorf("protocol %q %q tls %q %q", r.Protocol, r.ProtocolVersion, r.TLSProtocol, r.TLSCipher)
+	}
+	if r.ClientIP.String() != "127.0.0.1" || r.ClientPort <= 0 {
+		t.Errorf("client %v:%d", r.ClientIP, r.ClientPort)
+	}
+	if r.Cookie != "s=1; t=2" || r.Referer != "https://ref.example/" || r.UserAgent != "test agent" || r.ForwardedFor != "203.0.113.5" {
+		t.Errorf("request headers: %+v", r)
+	}
+	if r.ContentType != "text/plain" || r.BytesOut < 10+100 || r.BytesOut > 10+400 {
+		t.Errorf("content type %q, sc-bytes %d (want body 10 + headers)", r.ContentType, r.BytesOut)
+	}
+	if r.ResultType != Hit || r.TimeToFirstByte > r.TimeTaken || r.TimeTaken <= 0 {
+		t.Errorf("result %s ttfb %v taken %v", r.ResultType, r.TimeToFirstByte, r.TimeTaken)
+	}
+	if r.BytesIn < 150 {
+		t.Errorf("cs-bytes %d: the request's headers are not counted", r.BytesIn)
+	}
+}
+
+func TestCaptureHTTP2TLS(t *testing.T) {
+	srv, recs := captureServer(t, true, serveContent)
+	resp, err := srv.Client().Get(srv.URL + "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	r := <-recs
+	if r.Protocol != "https" || r.ProtocolVersion != "HTTP/2.0" || r.TLSProtocol != "TLSv1.3" || !strings.HasPrefix(r.TLSCipher, "TLS_") {
+		t.Errorf("protocol %q %q tls %q %q", r.Protocol, r.ProtocolVersion, r.TLSProtocol, r.TLSCipher)
+	}
+	if r.Status != 200 || r.ContentLength != int64(len(content)) || r.BytesOut < int64(len(content)) {
+		t.Errorf("status %d len %d bytes %d", r.Status, r.ContentLength, r.BytesOut)
+	}
+}
+
+func TestCaptureHEAD(t *testing.T) {
+	srv, recs := captureServer(t, false, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "1000")
+		w.Write(content) // discarded by the server for HEAD
+	})
+	resp, err := http.Head(srv.URL + "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if r := <-recs; r.BytesOut > 300 || r.ContentLength != 1000 || r.Method != "HEAD" {
+		t.Errorf("HEAD: sc-bytes %d (want headers only), sc-content-len %d", r.BytesOut, r.ContentLength)
+	}
+}
+
+func TestCaptureRequestBody(t *testing.T) {
+	srv, recs := captureServer(t, false, func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusCreated)
+	})
+	resp, err := http.Post(srv.URL+"/up", "application/octet-stream", io.LimitReader(neverEnding('x'), 5000)) // chunked: no length
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	r := <-recs
+	if r.Status != 201 || r.BytesIn < 5000 || r.Method != "POST" {
+		t.Errorf("status %d cs-bytes %d method %s: the body read must count", r.Status, r.BytesIn, r.Method)
+	}
+	if r.ContentLength != -1 {
+		t.Errorf("sc-content-len %d, want none", r.ContentLength)
+	}
+}
+
+type neverEnding byte
+
+func (b neverEnding) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(b)
+	}
+	return len(p), nil
+}
+
+// TestCaptureViewerGone: the viewer hangs up mid-body; the final result
+// is Error / ClientCommError though the response started as a Hit.
+func TestCaptureViewerGone(t *testing.T) {
+	srv, recs := captureServer(t, false, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Cache", "Hit from openfront")
+		chunk := bytes.Repeat([]byte("x"), 64<<10)
+		for range 2000 {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	})
+	resp, err := http.Get(srv.URL + "/big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.CopyN(io.Discard, resp.Body, 100<<10)
+	resp.Body.Close()
+	select {
+	case r := <-recs:
+		if r.ResultType != Error || r.ResponseResultType != Hit || r.DetailedResultType != ClientCommError {
+			t.Errorf("results %s/%s/%s, want Error/Hit/ClientCommError", r.ResultType, r.ResponseResultType, r.DetailedResultType)
+		}
+		if r.BytesOut >= 2000*64<<10 {
+			t.Errorf("sc-bytes %d: counts bytes never sent", r.BytesOut)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the handler did not notice the viewer left")
+	}
+}
+
+func TestParseContentRange(t *testing.T) {
+	cases := []struct {
+		in         string
+		start, end int64
+	}{
+		{"bytes 0-99/1000", 0, 99}, {"bytes 100-199/*", 100, 199}, {"bytes */1000", -1, -1}, {"", -1, -1}, {"items 1-2/3", -1, -1}, {"bytes 9-1/10", -1, -1},
+	}
+	for _, c := range cases {
+		if s, e := parseContentRange(c.in); s != c.start || e != c.end {
+			t.Errorf("parseContentRange(%q) = %d, %d; want %d, %d", c.in, s, e, c.start, c.end)
+		}
+	}
+}

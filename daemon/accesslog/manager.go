@@ -1,0 +1,170 @@
+package accesslog
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"openfront.dev/compiler/table"
+)
+
+// Manager holds a writer per web distribution with logging.enabled and
+// follows table swaps: new distributions start logging, removed ones flush
+// and close, a changed prefix or bucket gets a new writer (the old one's
+// pending uploads move to it), a changed domain or includeCookies applies
+// in place.
+type Manager struct {
+	opts    Options
+	writers atomic.Pointer[map[string]*Writer]
+
+	mu     sync.Mutex // serializes SetTable and Close
+	closed bool
+	// Writers of removed distributions upload what they have left until
+	// Close.
+	retiring     sync.WaitGroup
+	retireCtx    context.Context
+	retireCancel context.CancelFunc
+	retireErrs   []error
+	retireErrsMu sync.Mutex
+}
+
+// NewManager makes a manager writing under opts.Dir, with its metrics on
+// opts.Registerer (unless opts.Metrics is given).
+func NewManager(opts Options) (*Manager, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("access logs need a log directory (--log-dir)")
+	}
+	if opts.Metrics == nil {
+		m, err := NewMetrics(opts.Registerer)
+		if err != nil {
+			return nil, err
+		}
+		opts.Metrics = m
+	}
+	m := &Manager{opts: opts}
+	m.retireCtx, m.retireCancel = context.WithCancel(context.Background())
+	m.writers.Store(&map[string]*Writer{})
+	return m, nil
+}
+
+// Writer is the writer of a web distribution, nil when it does not log.
+// It is lock-free: call it on every request.
+func (m *Manager) Writer(id string) *Writer { return (*m.writers.Load())[id] }
+
+// DomainOf is a distribution's cs(Host): its first alias that is not a
+// wildcard (the name it is known by), else its first alias, else its id.
+func DomainOf(d *table.Distribution) string {
+	for _, a := range d.Spec.Aliases {
+		if !strings.HasPrefix(a, "*") {
+			return a
+		}
+	}
+	if len(d.Spec.Aliases) > 0 {
+		return d.Spec.Aliases[0]
+	}
+	return d.ID
+}
+
+// SetTable makes the writers match t's distributions. A distribution
+// whose writer cannot start (a bad prefix, an unwritable directory) is
+// reported in the error and keeps its old writer if it had one; the
+// others are applied.
+func (m *Manager) SetTable(t *table.Table) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return errors.New("access log manager closed")
+	}
+	cur := *m.writers.Load()
+	next := make(map[string]*Writer, len(cur))
+	type swap struct{ old, new *Writer }
+	var swaps []swap
+	var errs []error
+	for d := range t.Distributions() {
+		if !d.Spec.Logging.Enabled {
+			continue
+		}
+		cfg := Config{ID: d.ID, Domain: DomainOf(d), Logging: d.Spec.Logging, Format: Web}
+		old := cur[d.ID]
+		if old != nil && old.sameFiles(cfg) {
+			old.setFormat(cfg)
+			next[d.ID] = old
+			continue
+		}
+		w, err := New(m.opts, cfg)
+		if err != nil {
+			errs = append(errs, err)
+			if old != nil {
+				next[d.ID] = old
+			}
+			continue
+		}
+		next[d.ID] = w
+		if old != nil {
+			swaps = append(swaps, swap{old, w})
+		}
+	}
+	m.writers.Store(&next)
+	for _, s := range swaps {
+		s.old.successor.Store(s.new)
+		s.old.closeLocal()
+		if s.old.up != nil {
+			for _, f := range s.old.up.stop() {
+				if s.new.up != nil {
+					s.new.up.add(f.path, f.size)
+				}
+			}
+		}
+		if s.new.up != nil {
+			s.new.rescan() // the old writer's last file, in the same directory
+		}
+	}
+	for id, old := range cur {
+		if _, kept := next[id]; kept { // kept or swapped above
+			continue
+		}
+		old.closeLocal()
+		if old.up != nil {
+			m.retiring.Add(1)
+			go func() {
+				defer m.retiring.Done()
+				if err := old.up.drainAndStop(m.retireCtx); err != nil {
+					m.retireErrsMu.Lock()
+					m.retireErrs = append(m.retireErrs, err)
+					m.retireErrsMu.Unlock()
+				}
+			}()
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close flushes and closes every writer and uploads what is pending until
+// ctx ends (files not uploaded by then stay for the next start). Call it
+// on SIGTERM after the listeners stopped.
+func (m *Manager) Close(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil
+	}
+	m.closed = true
+	cur := *m.writers.Load()
+	m.writers.Store(&map[string]*Writer{})
+	errc := make(chan error, len(cur))
+	for _, w := range cur {
+		go func() { errc <- w.Close(ctx) }()
+	}
+	var errs []error
+	for range cur {
+		errs = append(errs, <-errc)
+	}
+	stop := context.AfterFunc(ctx, m.retireCancel)
+	defer stop()
+	m.retiring.Wait()
+	m.retireCancel()
+	errs = append(errs, m.retireErrs...)
+	return errors.Join(errs...)
+}

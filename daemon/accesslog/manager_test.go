@@ -1,0 +1,204 @@
+package accesslog
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"openfront.dev/compiler"
+	"openfront.dev/compiler/table"
+	"openfront.dev/internal/testenv"
+)
+
+// compileTable compiles distributions written as CUE.
+func compileTable(t *testing.T, dists string) *table.Table {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "main.cue"), []byte("package cdn\n\n"+dists), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := compiler.New(dir).Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Table
+}
+
+func dist(id, logging string) string {
+	return fmt.Sprintf(`distributions: %[1]s: {
+	aliases: ["*.%[1]s.test", "%[1]s.test"]
+	origins: [{id: "o", domainName: "origin.test", customOriginConfig: {originProtocolPolicy: "http-only"}}]
+	defaultCacheBehavior: {targetOriginId: "o", viewerProtocolPolicy: "allow-all"}
+	logging: {%[2]s}
+}
+`, id, logging)
+}
+
+func TestManagerFollowsTables(t *testing.T) {
+	dir := t.TempDir()
+	reg := prometheus.NewRegistry()
+	m, err := NewManager(Options{Dir: dir, NodeName: "TST1", Registerer: reg, FlushInterval: time.Hour, RotateEvery: time.Hour,
+		Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close(context.Background())
+	logTo := func(id string, i int) {
+		t.Helper()
+		w := m.Writer(id)
+		if w == nil {
+			t.Fatalf("no writer for %s", id)
+		}
+		r := rec(i)
+		if !w.Log(&r) {
+			t.Fatalf("line %d for %s dropped", i, id)
+		}
+	}
+
+	t1 := compileTable(t, dist("keep", `enabled: true, prefix: "k"`)+dist("gone", `enabled: true, prefix: "g"`)+
+		dist("moves", `enabled: true, prefix: "old"`)+dist("quiet", `enabled: false`))
+	if err := m.SetTable(t1); err != nil {
+		t.Fatal(err)
+	}
+	if m.Writer("quiet") != nil {
+		t.Error("a distribution without logging.enabled has a writer")
+	}
+	keep := m.Writer("keep")
+	logTo("keep", 1)
+	logTo("gone", 2)
+	logTo("moves", 3)
+	old := m.Writer("moves")
+
+	t2 := compileTable(t, dist("keep", `enabled: true, prefix: "k", includeCookies: true`)+
+		dist("moves", `enabled: true, prefix: "new"`)+dist("fresh", `enabled: true`))
+	if err := m.SetTable(t2); err != nil {
+		t.Fatal(err)
+	}
+	if m.Writer("keep") != keep {
+		t.Error("a writer whose files did not change was replaced")
+	}
+	if m.Writer("gone") != nil {
+		t.Error("a removed distribution still has a writer")
+	}
+	// A request that took the old writer before the swap still logs.
+	r := rec(4)
+	if !old.Log(&r) {
+		t.Error("a line logged to the replaced writer was dropped")
+	}
+	logTo("moves", 5)
+	c := rec(6)
+	c.Cookie = "a=b"
+	m.Writer("keep").Log(&c)
+	logTo("fresh", 7)
+
+	if err := m.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	files, tmps := readLogs(t, dir)
+	if len(tmps) != 0 {
+		t.Errorf("tmp files after Close: %v", tmps)
+	}
+	where := map[string][]string{}
+	for _, f := range files {
+		for _, l := range f.lines {
+			where[field(l, 15)] = append(where[field(l, 15)], filepath.Dir(f.path))
+		}
+	}
+	want := map[int]string{1: "k", 2: "g", 3: "old", 4: "new", 5: "new", 6: "k", 7: "."}
+	for i, d := range want {
+		if got := where[reqID(i)]; len(got) != 1 || got[0] != d {
+			t.Errorf("line %d in %v, want once in %s/", i, got, d)
+		}
+	}
+	for _, f := range files {
+		for _, l := range f.lines {
+			if field(l, 15) == reqID(6) && field(l, 13) != "a=b" {
+				t.Errorf("includeCookies did not apply in place: %q", l)
+			}
+			if !strings.HasSuffix(field(l, 7), ".test") || strings.HasPrefix(field(l, 7), "*") {
+				t.Errorf("cs(Host) %q, want the first exact alias", field(l, 7))
+			}
+		}
+	}
+	got, err := testutil.GatherAndCount(reg, "openfront_log_lines_written_total")
+	if err != nil || got != 4 {
+		t.Errorf("written series: %d, %v; want one per logging distribution", got, err)
+	}
+	if v := testutil.ToFloat64(m.opts.Metrics.written.WithLabelValues("moves")); v != 3 {
+		t.Errorf("moves wrote %v lines, want 3 across its two writers", v)
+	}
+}
+
+func TestManagerBadPrefixKeepsOldWriter(t *testing.T) {
+	dir := t.TempDir()
+	m, err := NewManager(Options{Dir: dir, NodeName: "TST1", Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close(context.Background())
+	if err := m.SetTable(compileTable(t, dist("a", `enabled: true, prefix: "ok"`))); err != nil {
+		t.Fatal(err)
+	}
+	w := m.Writer("a")
+	err = m.SetTable(compileTable(t, dist("a", `enabled: true, prefix: "x/../../escape"`)))
+	if err == nil || !strings.Contains(err.Error(), "prefix") {
+		t.Errorf("SetTable = %v, want the prefix refused", err)
+	}
+	if m.Writer("a") != w {
+		t.Error("the distribution lost its writer over a bad prefix")
+	}
+}
+
+// TestManagerMovesPendingUploads: the bucket changes while files wait for
+// upload (the old server is down); the new writer takes them over, and the
+// old writer's last file too, and uploads everything to the new server.
+func TestManagerMovesPendingUploads(t *testing.T) {
+	s3 := startS3(t, "")
+	dead := fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t))
+	dir := t.TempDir()
+	m, err := NewManager(Options{Dir: dir, NodeName: "TST1", MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,
+		MaxFileBytes: 1, FlushInterval: time.Hour, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close(context.Background())
+	logging := func(endpoint string) string {
+		return fmt.Sprintf(`enabled: true, bucket: "logs", endpoint: %q, region: "us-east-1", prefix: "edge"`, endpoint)
+	}
+	if err := m.SetTable(compileTable(t, dist("up", logging(dead)))); err != nil {
+		t.Fatal(err)
+	}
+	w := m.Writer("up")
+	for i := range 3 {
+		r := rec(i)
+		w.Log(&r)
+		flush(t, w) // one closed file each: MaxFileBytes is 1
+	}
+	r := rec(3)
+	w.Log(&r) // still queued when the table changes
+	eventually(t, "failed uploads to the dead server", func() bool { return metric(w.m.uploadErrors) > 0 })
+
+	if err := m.SetTable(compileTable(t, dist("up", logging(s3.Endpoint)))); err != nil {
+		t.Fatal(err)
+	}
+	if m.Writer("up") == w {
+		t.Fatal("the writer was kept though its bucket changed")
+	}
+	eventually(t, "uploads to the new server", func() bool {
+		return metric(w.m.pendingFiles) == 0 && len(localFiles(t, dir)) == 0
+	})
+	files, _ := readLogs(t, filepath.Join(s3.Root, "logs"))
+	ids := countIDs(files)
+	for i := range 4 {
+		if ids[reqID(i)] != 1 {
+			t.Errorf("line %d is in the new bucket %d times, want once", i, ids[reqID(i)])
+		}
+	}
+}

@@ -1,0 +1,409 @@
+package accesslog
+
+import (
+	"crypto/tls"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Record is one viewer request, with what CloudFront's 33 standard log
+// fields need. The fields, in the order of the log line, with CloudFront's
+// meaning (Developer Guide, "Standard log file fields") and how openfront
+// fills them:
+//
+//  1. date: YYYY-MM-DD, UTC, of Time.
+//  2. time: HH:MM:SS, UTC: when the server finished responding (Time).
+//  3. x-edge-location: the edge location that served the request; for
+//     openfront the node name (Options.NodeName).
+//  4. sc-bytes: bytes served to the viewer including headers (BytesOut).
+//     Go does not expose the bytes on the wire: headers are counted as their
+//     HTTP/1.1 text (status line, header lines, Date), the body exactly.
+//  5. c-ip: the IP address of the viewer that made the request; behind a
+//     proxy or load balancer it is the proxy's (ClientIP: the TCP peer).
+//  6. cs-method: the request method.
+//  7. cs(Host): the domain name of the distribution (d111111abcdef8.
+//     cloudfront.net in CloudFront), the same on every line of a
+//     distribution. openfront has no generated domain, so it is the
+//     distribution's first exact alias (Config.Domain); the Host the viewer
+//     sent is field 16.
+//  8. cs-uri-stem: the path of the request URI, without the query string
+//     (Path, as the viewer sent it, still percent-encoded).
+//  9. sc-status: the HTTP status; 000 when the viewer closed the connection
+//     before the server could respond (Status 0).
+//  10. cs(Referer): the Referer header.
+//  11. cs(User-Agent): the User-Agent header.
+//  12. cs-uri-query: the query string without "?", or - (Query).
+//  13. cs(Cookie): the Cookie header with all its name-value pairs, only when
+//     the distribution sets logging.includeCookies, whatever cookies are
+//     forwarded; - otherwise or without cookies.
+//  14. x-edge-result-type: how the server classified the response after the
+//     last byte left: Hit, RefreshHit, Miss, LimitExceeded, CapacityExceeded,
+//     Error or Redirect (ResultType). Error also when the viewer went away
+//     before the response was complete, even if field 23 says Hit.
+//  15. x-edge-request-id: the opaque id of the request; CloudFront's
+//     x-amz-cf-id header, openfront's X-Openfront-Id (RequestID).
+//  16. x-host-header: the value the viewer sent in Host (Host), an alias or
+//     the node's address.
+//  17. cs-protocol: http, https, ws or wss.
+//  18. cs-bytes: bytes the viewer sent, including headers (BytesIn; headers
+//     counted as HTTP/1.1 text, like sc-bytes).
+//  19. time-taken: seconds, to the thousandth, from receiving the request to
+//     writing the last byte of the response (TimeTaken).
+//  20. x-forwarded-for: with a proxy in front, the address(es) of the viewer
+//     that originated the request: the X-Forwarded-For header as received,
+//     or - (ForwardedFor).
+//  21. ssl-protocol: for https, the negotiated protocol: SSLv3, TLSv1,
+//     TLSv1.1, TLSv1.2, TLSv1.3 (see [TLSVersionName]); - for http.
+//  22. ssl-cipher: for https, the cipher in OpenSSL's naming, such as
+//     ECDHE-RSA-AES128-GCM-SHA256 or TLS_AES_128_GCM_SHA256 (see
+//     [CipherName]); - for http.
+//  23. x-edge-response-result-type: how the server classified the response
+//     just before returning it; the same values as field 14
+//     (ResponseResultType).
+//  24. cs-protocol-version: HTTP/0.9, HTTP/1.0, HTTP/1.1, HTTP/2.0 or
+//     HTTP/3.0 (ProtocolVersion).
+//  25. fle-status: field-level encryption status; openfront has none: -.
+//  26. fle-encrypted-fields: the number of fields encrypted; -.
+//  27. c-port: the port of the viewer's connection (ClientPort; 0 is -).
+//  28. time-to-first-byte: seconds, to the thousandth, from receiving the
+//     request to writing the first byte of the response (TimeToFirstByte).
+//  29. x-edge-detailed-result-type: field 14 when that is not Error; for
+//     Error the specific error: ClientCommError, ClientGeoBlocked,
+//     OriginConnectError, OriginDnsError, OriginCommError, OriginError, ...
+//     (DetailedResultType; plain Error when it is not known).
+//  30. sc-content-type: the response's Content-Type, or -.
+//  31. sc-content-len: the response's Content-Length header, or -.
+//  32. sc-range-start, 33. sc-range-end: the first and last byte of the
+//     response's Content-Range, or -.
+//
+// Every empty value is written as -. String values are escaped as
+// CloudFront does ([AppendEscaped]).
+type Record struct {
+	Time               time.Time // when the response finished
+	BytesOut           int64
+	ClientIP           netip.Addr
+	ClientPort         int
+	Method             string
+	Path               string
+	Status             int
+	Referer            string
+	UserAgent          string
+	Query              string
+	Cookie             string
+	ResultType         string
+	RequestID          string
+	Host               string
+	Protocol           string
+	BytesIn            int64
+	TimeTaken          time.Duration
+	ForwardedFor       string
+	TLSProtocol        string
+	TLSCipher          string
+	ResponseResultType string
+	ProtocolVersion    string
+	TimeToFirstByte    time.Duration
+	DetailedResultType string
+	ContentType        string
+	ContentLength      int64 // -1: no Content-Length header
+	RangeStart         int64 // -1: no Content-Range
+	RangeEnd           int64
+}
+
+// Result types of x-edge-result-type and x-edge-response-result-type.
+const (
+	Hit              = "Hit"
+	RefreshHit       = "RefreshHit"
+	Miss             = "Miss"
+	LimitExceeded    = "LimitExceeded"
+	CapacityExceeded = "CapacityExceeded"
+	Error            = "Error"
+	Redirect         = "Redirect"
+)
+
+// Some of CloudFront's x-edge-detailed-result-type values for Error.
+const (
+	ClientCommError    = "ClientCommError"    // the response to the viewer was interrupted
+	ClientGeoBlocked   = "ClientGeoBlocked"   // refused by geo restriction
+	OriginConnectError = "OriginConnectError" // could not connect to the origin
+	OriginDNSError     = "OriginDnsError"     // the origin's name did not resolve
+	OriginCommError    = "OriginCommError"    // the origin timed out or failed mid-response
+	OriginError        = "OriginError"        // the origin answered wrongly
+	InvalidRequest     = "InvalidRequest"
+)
+
+// SetResult sets fields 14, 23 and 29 from the X-Cache value sent (such as
+// "Hit from openfront"; its first word is the result type). aborted says
+// the viewer went away before the response was complete: the final result
+// is then Error / ClientCommError. detail is the detailed result type for an
+// Error ("" for plain Error).
+func (r *Record) SetResult(xcache string, aborted bool, detail string) {
+	rt := xcache
+	if i := strings.IndexByte(rt, ' '); i >= 0 {
+		rt = rt[:i]
+	}
+	switch rt {
+	case Hit, RefreshHit, Miss, LimitExceeded, CapacityExceeded, Error, Redirect:
+	default:
+		rt = Miss
+		if r.Status >= 400 || r.Status == 0 {
+			rt = Error
+		}
+	}
+	r.ResponseResultType, r.ResultType, r.DetailedResultType = rt, rt, rt
+	if rt == Error {
+		r.DetailedResultType = Error
+		if detail != "" {
+			r.DetailedResultType = detail
+		}
+	}
+	if aborted {
+		r.ResultType, r.DetailedResultType = Error, ClientCommError
+	}
+}
+
+// Format is a log file format: the header lines each file starts with. A
+// web distribution logs in Web; a streaming format plugs into the same
+// Writer with its own fields and line formatter.
+type Format struct {
+	Name   string
+	Fields []string
+}
+
+// Web is CloudFront's standard log format of a web distribution.
+var Web = Format{Name: "web", Fields: webFields}
+
+// Header is "#Version: 1.0" and the "#Fields:" line.
+func (f Format) Header() []byte {
+	return []byte("#Version: 1.0\n#Fields: " + strings.Join(f.Fields, " ") + "\n")
+}
+
+// webFields are CloudFront's 33 fields of a web distribution's log, in order.
+var webFields = []string{"date", "time", "x-edge-location", "sc-bytes", "c-ip", "cs-method", "cs(Host)",
+	"cs-uri-stem", "sc-status", "cs(Referer)", "cs(User-Agent)", "cs-uri-query", "cs(Cookie)",
+	"x-edge-result-type", "x-edge-request-id", "x-host-header", "cs-protocol", "cs-bytes", "time-taken",
+	"x-forwarded-for", "ssl-protocol", "ssl-cipher", "x-edge-response-result-type", "cs-protocol-version",
+	"fle-status", "fle-encrypted-fields", "c-port", "time-to-first-byte", "x-edge-detailed-result-type",
+	"sc-content-type", "sc-content-len", "sc-range-start", "sc-range-end"}
+
+// lineFormat is what a writer adds to every line besides the record.
+type lineFormat struct {
+	location       string // x-edge-location, escaped
+	domain         string // cs(Host), escaped
+	includeCookies bool
+}
+
+func newLineFormat(node, domain string, includeCookies bool) *lineFormat {
+	return &lineFormat{location: string(AppendEscaped(nil, node)), domain: string(AppendEscaped(nil, domain)), includeCookies: includeCookies}
+}
+
+// appendLine appends r as one web log line, newline included.
+func (f *lineFormat) appendLine(b []byte, r *Record) []byte {
+	t := r.Time.UTC()
+	b = appendDateTime(b, t)
+	b = appendRaw(b, f.location)
+	b = appendInt(b, r.BytesOut)
+	if r.ClientIP.IsValid() {
+		b = r.ClientIP.AppendTo(b)
+		b = append(b, '\t')
+	} else {
+		b = append(b, "-\t"...)
+	}
+	b = appendField(b, r.Method)
+	b = appendRaw(b, f.domain)
+	b = appendField(b, r.Path)
+	if r.Status <= 0 {
+		b = append(b, "000\t"...)
+	} else {
+		b = appendInt(b, int64(r.Status))
+	}
+	b = appendField(b, r.Referer)
+	b = appendField(b, r.UserAgent)
+	b = appendField(b, r.Query)
+	if f.includeCookies {
+		b = appendField(b, r.Cookie)
+	} else {
+		b = append(b, "-\t"...)
+	}
+	b = appendField(b, r.ResultType)
+	b = appendField(b, r.RequestID)
+	b = appendField(b, r.Host)
+	b = appendField(b, r.Protocol)
+	b = appendInt(b, r.BytesIn)
+	b = appendSeconds(b, r.TimeTaken)
+	b = appendField(b, r.ForwardedFor)
+	b = appendField(b, r.TLSProtocol)
+	b = appendField(b, r.TLSCipher)
+	b = appendField(b, r.ResponseResultType)
+	b = appendField(b, r.ProtocolVersion)
+	b = append(b, "-\t-\t"...) // fle-status, fle-encrypted-fields
+	if r.ClientPort > 0 {
+		b = appendInt(b, int64(r.ClientPort))
+	} else {
+		b = append(b, "-\t"...)
+	}
+	b = appendSeconds(b, r.TimeToFirstByte)
+	b = appendField(b, r.DetailedResultType)
+	b = appendField(b, r.ContentType)
+	b = appendOptInt(b, r.ContentLength)
+	b = appendOptInt(b, r.RangeStart)
+	if r.RangeStart < 0 {
+		b = append(b, "-\t"...)
+	} else {
+		b = appendInt(b, r.RangeEnd)
+	}
+	b[len(b)-1] = '\n'
+	return b
+}
+
+func appendDateTime(b []byte, t time.Time) []byte {
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	b = append(b, byte('0'+y/1000%10), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-')
+	b = append2(b, int(mo))
+	b = append(b, '-')
+	b = append2(b, d)
+	b = append(b, '\t')
+	b = append2(b, h)
+	b = append(b, ':')
+	b = append2(b, mi)
+	b = append(b, ':')
+	b = append2(b, s)
+	return append(b, '\t')
+}
+
+func append2(b []byte, n int) []byte { return append(b, byte('0'+n/10), byte('0'+n%10)) }
+
+func appendRaw(b []byte, s string) []byte {
+	if s == "" {
+		return append(b, "-\t"...)
+	}
+	b = append(b, s...)
+	return append(b, '\t')
+}
+
+func appendField(b []byte, s string) []byte {
+	if s == "" {
+		return append(b, "-\t"...)
+	}
+	b = AppendEscaped(b, s)
+	return append(b, '\t')
+}
+
+func appendInt(b []byte, n int64) []byte {
+	if n < 0 {
+		b = strconv.AppendInt(b, n, 10)
+		return append(b, '\t')
+	}
+	var d [20]byte // strconv's append is slower for the small numbers of a log
+	i := len(d)
+	for {
+		i--
+		d[i] = byte('0' + n%10)
+		if n /= 10; n == 0 {
+			break
+		}
+	}
+	b = append(b, d[i:]...)
+	return append(b, '\t')
+}
+
+func appendOptInt(b []byte, n int64) []byte {
+	if n < 0 {
+		return append(b, "-\t"...)
+	}
+	return appendInt(b, n)
+}
+
+// appendSeconds writes d as seconds to the thousandth (0.082), rounded.
+func appendSeconds(b []byte, d time.Duration) []byte {
+	if d < 0 {
+		d = 0
+	}
+	ms := int64((d + time.Millisecond/2) / time.Millisecond)
+	b = strconv.AppendInt(b, ms/1000, 10)
+	f := ms % 1000
+	b = append(b, '.', byte('0'+f/100), byte('0'+f/10%10), byte('0'+f%10))
+	return append(b, '\t')
+}
+
+// mustEscape are the bytes CloudFront writes URL-encoded: ASCII 0-32, 127
+// and above, and < > " # % { } | \ ^ ~ [ ] ` '.
+var mustEscape = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = c <= 32 || c >= 127
+	}
+	for _, c := range []byte("<>\"#%{}|\\^~[]`'") {
+		t[c] = true
+	}
+	return t
+}()
+
+// AppendEscaped appends s with CloudFront's escaping: each byte of mustEscape
+// as %XX (uppercase hex). A value is escaped as it arrived, so a viewer's
+// %20 becomes %2520, as in CloudFront's logs; a tab can never split a field.
+func AppendEscaped(b []byte, s string) []byte {
+	const hex = "0123456789ABCDEF"
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; mustEscape[c] {
+			b = append(b, s[start:i]...)
+			b = append(b, '%', hex[c>>4], hex[c&15])
+			start = i + 1
+		}
+	}
+	return append(b, s[start:]...)
+}
+
+// TLSVersionName is a TLS version as ssl-protocol names it.
+func TLSVersionName(v uint16) string {
+	switch v {
+	case tls.VersionSSL30: //nolint:staticcheck // deprecated, still a name to log
+		return "SSLv3"
+	case tls.VersionTLS10:
+		return "TLSv1"
+	case tls.VersionTLS11:
+		return "TLSv1.1"
+	case tls.VersionTLS12:
+		return "TLSv1.2"
+	case tls.VersionTLS13:
+		return "TLSv1.3"
+	}
+	return ""
+}
+
+// opensslNames are Go's cipher suites in OpenSSL's naming, which ssl-cipher
+// uses; TLS 1.3 suites keep their IANA names in OpenSSL too.
+var opensslNames = map[uint16]string{
+	tls.TLS_AES_128_GCM_SHA256:                        "TLS_AES_128_GCM_SHA256",
+	tls.TLS_AES_256_GCM_SHA384:                        "TLS_AES_256_GCM_SHA384",
+	tls.TLS_CHACHA20_POLY1305_SHA256:                  "TLS_CHACHA20_POLY1305_SHA256",
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256:         "ECDHE-RSA-AES128-GCM-SHA256",
+	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384:         "ECDHE-RSA-AES256-GCM-SHA384",
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256:       "ECDHE-ECDSA-AES128-GCM-SHA256",
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384:       "ECDHE-ECDSA-AES256-GCM-SHA384",
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256:   "ECDHE-RSA-CHACHA20-POLY1305",
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: "ECDHE-ECDSA-CHACHA20-POLY1305",
+	tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA:            "ECDHE-RSA-AES128-SHA",
+	tls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA:            "ECDHE-RSA-AES256-SHA",
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA:          "ECDHE-ECDSA-AES128-SHA",
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA:          "ECDHE-ECDSA-AES256-SHA",
+	tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256:         "ECDHE-RSA-AES128-SHA256",
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256:       "ECDHE-ECDSA-AES128-SHA256",
+	tls.TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA:           "ECDHE-RSA-DES-CBC3-SHA",
+	tls.TLS_RSA_WITH_AES_128_GCM_SHA256:               "AES128-GCM-SHA256",
+	tls.TLS_RSA_WITH_AES_256_GCM_SHA384:               "AES256-GCM-SHA384",
+	tls.TLS_RSA_WITH_AES_128_CBC_SHA:                  "AES128-SHA",
+	tls.TLS_RSA_WITH_AES_256_CBC_SHA:                  "AES256-SHA",
+	tls.TLS_RSA_WITH_AES_128_CBC_SHA256:               "AES128-SHA256",
+	tls.TLS_RSA_WITH_3DES_EDE_CBC_SHA:                 "DES-CBC3-SHA",
+}
+
+// CipherName is a cipher suite as ssl-cipher names it (OpenSSL's name).
+func CipherName(id uint16) string {
+	if n, ok := opensslNames[id]; ok {
+		return n
+	}
+	return tls.CipherSuiteName(id)
+}

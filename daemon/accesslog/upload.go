@@ -1,0 +1,344 @@
+package accesslog
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/config"
+
+	"openfront.dev/compiler/table"
+	"openfront.dev/schema"
+)
+
+// uploader PUTs a writer's closed files to S3, oldest first, and removes
+// each local file once S3 accepted it.
+type uploader struct {
+	w      *Writer
+	loc    table.S3Location
+	creds  aws.CredentialsProvider
+	signer *v4.Signer
+	client *http.Client
+
+	mu       sync.Mutex
+	pending  []*spoolFile // oldest first
+	bytes    int64
+	inflight *spoolFile
+
+	kick   chan struct{}
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+type spoolFile struct {
+	path string
+	size int64
+}
+
+// Location is where a distribution's logging config uploads to: the AWS
+// form BUCKET.s3[.REGION].amazonaws.com, or endpoint, region and a plain
+// bucket name for an S3-compatible server.
+func Location(l schema.Logging) (table.S3Location, error) {
+	c := schema.S3OriginConfig{Endpoint: l.Endpoint, Region: l.Region, SignRequests: true, CredentialsProfile: l.CredentialsProfile}
+	domain := l.Bucket
+	if l.Endpoint != "" {
+		c.Bucket, domain = l.Bucket, ""
+	}
+	loc, err := table.ParseS3Location(domain, c)
+	if err != nil {
+		return loc, fmt.Errorf("logging bucket: %w", err)
+	}
+	return loc, nil
+}
+
+func newUploader(w *Writer) (*uploader, error) {
+	loc, err := Location(w.cfg.Logging)
+	if err != nil {
+		return nil, err
+	}
+	u := &uploader{
+		w:      w,
+		loc:    loc,
+		creds:  w.opts.Credentials,
+		signer: v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true }),
+		client: w.opts.HTTPClient,
+		kick:   make(chan struct{}, 1),
+		done:   make(chan struct{}),
+	}
+	u.ctx, u.cancel = context.WithCancel(context.Background())
+	if u.creds == nil {
+		opts := []func(*config.LoadOptions) error{config.WithRegion(loc.Region)}
+		if p := loc.CredentialsProfile; p != "" {
+			opts = append(opts, config.WithSharedConfigProfile(p))
+		}
+		cfg, err := config.LoadDefaultConfig(context.Background(), opts...)
+		if err != nil {
+			return nil, fmt.Errorf("logging bucket credentials: %w", err)
+		}
+		u.creds = cfg.Credentials
+	}
+	return u, nil
+}
+
+// add queues a closed file; over SpoolBytes the oldest waiting files are
+// deleted (the one being uploaded is not).
+func (u *uploader) add(path string, size int64) {
+	if _, held := claims.LoadOrStore(path, u); held {
+		return
+	}
+	m := u.w.m
+	u.mu.Lock()
+	u.pending = append(u.pending, &spoolFile{path, size})
+	u.bytes += size
+	m.pendingFiles.Inc()
+	m.pendingBytes.Add(float64(size))
+	for u.bytes > u.w.opts.SpoolBytes {
+		i := 0
+		if u.pending[0] == u.inflight {
+			i = 1
+		}
+		if i >= len(u.pending)-1 { // keep the newest
+			break
+		}
+		f := u.pending[i]
+		u.removeLocked(i)
+		os.Remove(f.path)
+		claims.Delete(f.path)
+		m.spoolDropped.Inc()
+		u.w.log.Warn("access log spool full: oldest file deleted before upload", "file", f.path, "bytes", f.size)
+	}
+	u.mu.Unlock()
+	select {
+	case u.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (u *uploader) removeLocked(i int) {
+	f := u.pending[i]
+	u.pending = append(u.pending[:i], u.pending[i+1:]...)
+	u.bytes -= f.size
+	u.w.m.pendingFiles.Dec()
+	u.w.m.pendingBytes.Sub(float64(f.size))
+}
+
+func (u *uploader) next() *spoolFile {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if len(u.pending) == 0 {
+		return nil
+	}
+	u.inflight = u.pending[0]
+	return u.inflight
+}
+
+// settle ends the attempt on f; uploaded (or gone) files leave the queue.
+func (u *uploader) settle(f *spoolFile, remove bool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.inflight = nil
+	if !remove {
+		return
+	}
+	for i, p := range u.pending {
+		if p == f {
+			u.removeLocked(i)
+			break
+		}
+	}
+	claims.Delete(f.path)
+}
+
+func (u *uploader) run() {
+	defer close(u.done)
+	backoff := u.w.opts.MinBackoff
+	for {
+		f := u.next()
+		if f == nil {
+			select {
+			case <-u.kick:
+				continue
+			case <-u.ctx.Done():
+				return
+			}
+		}
+		err := u.put(u.ctx, f)
+		switch {
+		case err == nil:
+			os.Remove(f.path)
+			u.settle(f, true)
+			u.w.m.uploads.Inc()
+			backoff = u.w.opts.MinBackoff
+			continue
+		case errors.Is(err, os.ErrNotExist): // deleted meanwhile: nothing to upload
+			u.settle(f, true)
+			continue
+		}
+		u.settle(f, false)
+		if u.ctx.Err() != nil {
+			return
+		}
+		u.w.m.uploadErrors.Inc()
+		wait := backoff/2 + rand.N(backoff/2+1) // jitter: nodes do not retry in step
+		u.w.log.Warn("access log upload failed", "file", f.path, "retry_in", wait.Round(time.Millisecond), "err", err)
+		select {
+		case <-time.After(wait):
+		case <-u.kick: // a new file or a shutdown: try again now
+		case <-u.ctx.Done():
+			return
+		}
+		backoff = min(2*backoff, u.w.opts.MaxBackoff)
+	}
+}
+
+// drainAndStop uploads until nothing is pending or ctx ends, then stops.
+func (u *uploader) drainAndStop(ctx context.Context) error {
+	defer u.stop()
+	select {
+	case u.kick <- struct{}{}:
+	default:
+	}
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		u.mu.Lock()
+		n := len(u.pending)
+		u.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%d access log files of %s not uploaded yet (kept in the log directory): %w", n, u.w.cfg.ID, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// stop ends uploading and lets go of the files still pending, which it returns.
+func (u *uploader) stop() []*spoolFile {
+	u.cancel()
+	<-u.done
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	left := slices.Clone(u.pending) // removeLocked shifts u.pending in place
+	for range left {
+		u.removeLocked(0)
+	}
+	for _, f := range left {
+		claims.Delete(f.path)
+	}
+	return left
+}
+
+// key is a file's object key: its path under the log directory, which is
+// PREFIX + ID.YYYY-MM-DD-HH.UNIQUE.gz.
+func (u *uploader) key(path string) (string, error) {
+	rel, err := filepath.Rel(u.w.opts.Dir, path)
+	if err != nil {
+		return "", err
+	}
+	return filepath.ToSlash(rel), nil
+}
+
+func (u *uploader) put(ctx context.Context, f *spoolFile) error {
+	key, err := u.key(f.path)
+	if err != nil {
+		return err
+	}
+	fh, err := os.Open(f.path)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	h := sha256.New()
+	size, err := io.Copy(h, fh)
+	if err != nil {
+		return err
+	}
+	if _, err := fh.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u.objectURL(key).String(), io.NopCloser(fh))
+	if err != nil {
+		return err
+	}
+	req.ContentLength = size
+	req.Header.Set("Content-Type", "application/x-gzip")
+	req.Header.Set("X-Amz-Content-Sha256", sum)
+	creds, err := u.creds.Retrieve(ctx)
+	if err != nil {
+		return fmt.Errorf("no S3 credentials for the logging bucket on this node: %w", err)
+	}
+	if err := u.signer.SignHTTP(ctx, creds, req, sum, "s3", u.loc.Region, time.Now()); err != nil {
+		return fmt.Errorf("sign: %w", err)
+	}
+	resp, err := u.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode != http.StatusOK {
+		var e struct {
+			Code    string `xml:"Code"`
+			Message string `xml:"Message"`
+		}
+		xml.Unmarshal(body, &e)
+		return fmt.Errorf("PUT s3://%s/%s: %s %s %s", u.loc.Bucket, key, resp.Status, e.Code, e.Message)
+	}
+	return nil
+}
+
+// objectURL addresses key in the bucket, path-style on an S3-compatible
+// endpoint, virtual-hosted on AWS; the key is escaped as SigV4's canonical
+// form wants it (the signer is told not to escape again).
+func (u *uploader) objectURL(key string) *url.URL {
+	base, _ := url.Parse(u.loc.Endpoint)
+	escaped := s3Escape(key)
+	if u.loc.PathStyle {
+		escaped = "/" + s3Escape(u.loc.Bucket) + "/" + escaped
+	} else {
+		base.Host = u.loc.Bucket + "." + base.Host
+		escaped = "/" + escaped
+	}
+	prefix := strings.TrimSuffix(base.EscapedPath(), "/")
+	raw := prefix + escaped
+	u2 := *base
+	u2.RawPath = raw
+	u2.Path, _ = url.PathUnescape(raw)
+	return &u2
+}
+
+func s3Escape(key string) string {
+	const hexd = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' || c == '/' {
+			b.WriteByte(c)
+		} else {
+			b.WriteByte('%')
+			b.WriteByte(hexd[c>>4])
+			b.WriteByte(hexd[c&15])
+		}
+	}
+	return b.String()
+}

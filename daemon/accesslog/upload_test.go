@@ -1,0 +1,253 @@
+package accesslog
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"openfront.dev/internal/testenv"
+	"openfront.dev/schema"
+)
+
+// startS3 runs versitygw with a "logs" bucket and gives this process its
+// credentials the standard way (environment), as a node would have them.
+func startS3(t *testing.T, secret string) *testenv.S3 {
+	t.Helper()
+	s3 := testenv.StartS3(t)
+	if err := os.MkdirAll(filepath.Join(s3.Root, "logs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if secret == "" {
+		secret = s3.SecretKey
+	}
+	none := filepath.Join(t.TempDir(), "none")
+	t.Setenv("AWS_ACCESS_KEY_ID", s3.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", secret)
+	t.Setenv("AWS_CONFIG_FILE", none)
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", none)
+	return s3
+}
+
+func uploadConfig(id, endpoint, prefix string) Config {
+	return Config{ID: id, Domain: id + ".example.com", Logging: schema.Logging{
+		Enabled: true, Bucket: "logs", Endpoint: endpoint, Region: "us-east-1", Prefix: prefix}}
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// localFiles lists the log files (not directories) under dir.
+func localFiles(t *testing.T, dir string) []string {
+	var out []string
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(dir, p)
+			out = append(out, rel)
+		}
+		return nil
+	})
+	return out
+}
+
+func TestUploadToS3(t *testing.T) {
+	s3 := startS3(t, "")
+	opts := testOptions(t)
+	opts.MinBackoff = 10 * time.Millisecond
+	// A prefix with a space and a plus: the key must be signed as S3
+	// canonicalizes it.
+	w := mustNew(t, opts, uploadConfig("site", s3.Endpoint, "edge logs/a+b"))
+	for i := range 40 {
+		r := rec(i)
+		w.Log(&r)
+		if i == 19 {
+			flush(t, w)
+		}
+	}
+	closeWriter(t, w) // uploads what is pending before it returns
+
+	if left := localFiles(t, opts.Dir); len(left) != 0 {
+		t.Errorf("local files left after upload: %v", left)
+	}
+	bucket := filepath.Join(s3.Root, "logs")
+	files, _ := readLogs(t, bucket)
+	if len(files) != 1 || len(files[0].lines) != 40 {
+		t.Fatalf("bucket holds %+v, want one object with 40 lines", files)
+	}
+	if !strings.HasPrefix(files[0].path, filepath.Join("edge logs", "a+b", "site.")) {
+		t.Errorf("object key %s, want PREFIX/site.YYYY-MM-DD-HH.UNIQUE.gz", files[0].path)
+	}
+	if metric(w.m.uploads) != 1 || metric(w.m.pendingFiles) != 0 || metric(w.m.pendingBytes) != 0 || metric(w.m.uploadErrors) != 0 {
+		t.Errorf("uploads %d pending %d/%dB errors %d, want 1, 0, 0", metric(w.m.uploads), metric(w.m.pendingFiles), metric(w.m.pendingBytes), metric(w.m.uploadErrors))
+	}
+}
+
+// TestUploadRefusedKeepsFiles: S3 refuses the node's signature; the file
+// stays on disk, the errors are counted, Close says what is left.
+func TestUploadRefusedKeepsFiles(t *testing.T) {
+	s3 := startS3(t, "not-the-secret")
+	opts := testOptions(t)
+	opts.MinBackoff = 10 * time.Millisecond
+	w := mustNew(t, opts, uploadConfig("site", s3.Endpoint, ""))
+	r := rec(0)
+	w.Log(&r)
+	w.closeLocal()
+	eventually(t, "upload errors", func() bool { return metric(w.m.uploadErrors) >= 2 })
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := w.Close(ctx); err == nil || !strings.Contains(err.Error(), "1 access log files of site not uploaded") {
+		t.Errorf("Close = %v, want an error naming what is left", err)
+	}
+	if left := localFiles(t, opts.Dir); len(left) != 1 {
+		t.Errorf("local files %v, want the one not uploaded", left)
+	}
+}
+
+// TestUploadRetriesUntilServerUp: uploads fail while nothing listens, and
+// succeed once the server is there, without a restart; the local file goes
+// only then. A file left by a previous run is uploaded too.
+func TestUploadRetriesUntilServerUp(t *testing.T) {
+	s3 := startS3(t, "")
+	port := testenv.FreePort(t)
+	endpoint := fmt.Sprintf("http://127.0.0.1:%d", port)
+	opts := testOptions(t)
+	opts.MinBackoff, opts.MaxBackoff = 20*time.Millisecond, 100*time.Millisecond
+	opts.MaxFileBytes = 1 // every member closes its file
+
+	// A closed file from an earlier run, never uploaded.
+	left, err := New(Options{Dir: opts.Dir, NodeName: "TST1", MaxFileBytes: 1, Logger: quietLogger()}, webConfig("site", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rec(100)
+	left.Log(&r)
+	closeWriter(t, left)
+
+	w := mustNew(t, opts, uploadConfig("site", endpoint, ""))
+	for i := range 3 {
+		r := rec(i)
+		w.Log(&r)
+		flush(t, w)
+	}
+	eventually(t, "failed attempts while the server is down", func() bool { return metric(w.m.uploadErrors) >= 3 })
+	if n := len(localFiles(t, opts.Dir)); n != 4 || metric(w.m.pendingFiles) != 4 {
+		t.Fatalf("%d local files, %d pending while the server is down; want 4 and 4", n, metric(w.m.pendingFiles))
+	}
+
+	// The server comes up on the endpoint's port.
+	target, _ := url.Parse(s3.Endpoint)
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
+		pr.SetURL(target)
+		pr.Out.Host = pr.In.Host // the Host the request was signed for
+	}}}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+
+	eventually(t, "uploads once the server is up", func() bool { return metric(w.m.pendingFiles) == 0 })
+	if n := localFiles(t, opts.Dir); len(n) != 0 {
+		t.Errorf("local files %v after upload", n)
+	}
+	files, _ := readLogs(t, filepath.Join(s3.Root, "logs"))
+	ids := countIDs(files)
+	for _, i := range []int{0, 1, 2, 100} {
+		if ids[reqID(i)] != 1 {
+			t.Errorf("line %d is in the bucket %d times, want once", i, ids[reqID(i)])
+		}
+	}
+	if metric(w.m.uploads) != 4 {
+		t.Errorf("uploads = %d, want 4", metric(w.m.uploads))
+	}
+}
+
+// TestSpoolBound: with S3 unreachable the spool keeps to SpoolBytes by
+// deleting the oldest files, and counts them.
+func TestSpoolBound(t *testing.T) {
+	opts := testOptions(t)
+	opts.MinBackoff, opts.MaxBackoff = time.Hour, time.Hour // one attempt, then quiet
+	opts.MaxFileBytes = 1
+	opts.SpoolBytes = 2500
+	opts.Credentials = staticCreds{}
+	endpoint := fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t))
+	w := mustNew(t, opts, uploadConfig("spool", endpoint, ""))
+	const n = 10
+	for i := range n {
+		r := rec(i)
+		w.Log(&r)
+		flush(t, w)
+	}
+	files, _ := readLogs(t, opts.Dir)
+	var total int64
+	for _, f := range files {
+		total += f.size
+	}
+	dropped := metric(w.m.spoolDropped)
+	t.Logf("%d files (%d bytes) kept of %d, %d dropped", len(files), total, n, dropped)
+	if dropped == 0 || len(files)+dropped != n {
+		t.Errorf("%d files kept and %d dropped, want %d in all with drops", len(files), dropped, n)
+	}
+	if metric(w.m.pendingFiles) != len(files) || int64(metric(w.m.pendingBytes)) != total {
+		t.Errorf("pending gauges %d files/%d bytes, want %d/%d", metric(w.m.pendingFiles), metric(w.m.pendingBytes), len(files), total)
+	}
+	if total > opts.SpoolBytes+1000 {
+		t.Errorf("spool holds %d bytes, bound %d", total, opts.SpoolBytes)
+	}
+	// The oldest go (one may be spared while its upload is being tried).
+	if ids := countIDs(files); ids[reqID(n-1)] != 1 || ids[reqID(0)]+ids[reqID(1)] > 1 {
+		t.Errorf("kept %v: the newest must stay, the oldest go", ids)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := w.Close(ctx); err == nil {
+		t.Error("Close reported everything uploaded to a server that is down")
+	}
+}
+
+type staticCreds struct{}
+
+func (staticCreds) Retrieve(context.Context) (aws.Credentials, error) {
+	return aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "secret"}, nil
+}
+
+func TestLocation(t *testing.T) {
+	cases := []struct {
+		l                        schema.Logging
+		bucket, region, endpoint string
+		pathStyle                bool
+	}{
+		{schema.Logging{Bucket: "mylogs.s3.amazonaws.com"}, "mylogs", "us-east-1", "https://s3.us-east-1.amazonaws.com", false},
+		{schema.Logging{Bucket: "mylogs.s3.eu-west-1.amazonaws.com"}, "mylogs", "eu-west-1", "https://s3.eu-west-1.amazonaws.com", false},
+		{schema.Logging{Bucket: "mylogs.s3.amazonaws.com", Region: "ap-south-1"}, "mylogs", "ap-south-1", "https://s3.ap-south-1.amazonaws.com", false},
+		{schema.Logging{Bucket: "logs", Endpoint: "http://minio:9000", Region: "local"}, "logs", "local", "http://minio:9000", true},
+	}
+	for _, c := range cases {
+		loc, err := Location(c.l)
+		if err != nil || loc.Bucket != c.bucket || loc.Region != c.region || loc.Endpoint != c.endpoint || loc.PathStyle != c.pathStyle {
+			t.Errorf("Location(%+v) = %+v, %v", c.l, loc, err)
+		}
+	}
+	if _, err := Location(schema.Logging{Bucket: "plainname"}); err == nil {
+		t.Error("a plain bucket name without endpoint was accepted")
+	}
+}

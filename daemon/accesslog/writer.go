@@ -1,0 +1,731 @@
+package accesslog
+
+import (
+	"bufio"
+	"compress/gzip"
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"openfront.dev/schema"
+)
+
+// Options are a node's settings for every writer.
+type Options struct {
+	Dir      string // --log-dir: files go to Dir/PREFIX/
+	NodeName string // x-edge-location
+	// Metrics are shared by the writers. When nil, NewManager makes them
+	// on Registerer, and a Writer made by New alone keeps them unregistered.
+	Metrics    *Metrics
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
+
+	BufferBytes   int           // lines queued per writer; default 4 MiB (about 10,000 lines)
+	FlushInterval time.Duration // longest a line waits to be acknowledged; default 1s
+	RotateEvery   time.Duration // default 5m; files are also cut at every hour
+	MaxFileBytes  int64         // compressed; default 64 MiB
+	SpoolBytes    int64         // closed files waiting for upload, per distribution; default 1 GiB
+	MinBackoff    time.Duration // first retry of a failed upload; default 1s
+	MaxBackoff    time.Duration // default 5m
+	// Credentials sign uploads; nil uses the standard AWS sources
+	// (environment, shared files, logging.credentialsProfile).
+	Credentials aws.CredentialsProvider
+	HTTPClient  *http.Client
+	Now         func() time.Time // the clock; tests inject one
+
+	beforeSync func() error // tests: a slow or failing disk
+	writeBuf   int          // tests: a small buffer writes members in pieces
+}
+
+func (o Options) withDefaults() Options {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.BufferBytes <= 0 {
+		o.BufferBytes = 4 << 20
+	}
+	if o.FlushInterval <= 0 {
+		o.FlushInterval = time.Second
+	}
+	if o.RotateEvery <= 0 {
+		o.RotateEvery = 5 * time.Minute
+	}
+	if o.MaxFileBytes <= 0 {
+		o.MaxFileBytes = 64 << 20
+	}
+	if o.SpoolBytes <= 0 {
+		o.SpoolBytes = 1 << 30
+	}
+	if o.MinBackoff <= 0 {
+		o.MinBackoff = time.Second
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = 5 * time.Minute
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.writeBuf <= 0 {
+		o.writeBuf = 64 << 10
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{Timeout: 5 * time.Minute}
+	}
+	return o
+}
+
+// Config is one distribution's logging.
+type Config struct {
+	ID      string // the distribution id, the start of every file name
+	Domain  string // cs(Host)
+	Logging schema.Logging
+	Format  Format // zero: Web
+}
+
+// memberBytes is how much a member takes in before it is closed even
+// when FlushInterval has not passed: it bounds the writer's memory.
+const memberBytes = 256 << 10
+
+// Writer writes one distribution's log files. Log is safe for concurrent
+// use and never blocks; everything else belongs to the background goroutine.
+type Writer struct {
+	opts      Options
+	cfg       Config
+	dir       string // Dir/PREFIX
+	m         *distMetrics
+	log       *slog.Logger
+	format    atomic.Pointer[lineFormat]
+	header    []byte
+	up        *uploader // nil without a bucket
+	successor atomic.Pointer[Writer]
+
+	queue     lineQueue
+	flushReq  chan chan error
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+
+	// Owned by the loop goroutine.
+	spare       []byte // the queue's other buffer
+	f           *os.File
+	tmp, final  string
+	size        int64 // bytes of acknowledged members in f
+	deadline    time.Time
+	memberLines int         // lines in the open member, 0: none open
+	memberIn    int         // their bytes, uncompressed
+	memberErr   error       // a write of the open member failed
+	cw          countWriter // what the open member wrote to f
+	gz          *gzip.Writer
+	bw          *bufio.Writer
+	lastErr     error // a write failure since the last Flush
+	failing     bool  // logged once until writing works again
+}
+
+// New starts a writer: it recovers the distribution's files a crash left
+// as .tmp, and queues its closed files for upload when a bucket is set.
+func New(opts Options, cfg Config) (*Writer, error) {
+	opts = opts.withDefaults()
+	if opts.Dir == "" {
+		return nil, errors.New("access logs need a log directory")
+	}
+	if cfg.Format.Fields == nil {
+		cfg.Format = Web
+	}
+	prefix, err := normPrefix(cfg.Logging.Prefix)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Metrics == nil {
+		if opts.Metrics, err = NewMetrics(nil); err != nil {
+			return nil, err
+		}
+	}
+	w := &Writer{
+		opts:     opts,
+		cfg:      cfg,
+		dir:      filepath.Join(opts.Dir, filepath.FromSlash(prefix)),
+		m:        opts.Metrics.forDistribution(cfg.ID),
+		log:      opts.Logger.With("distribution", cfg.ID),
+		header:   cfg.Format.Header(),
+		queue:    lineQueue{maxBytes: opts.BufferBytes, wake: make(chan struct{}, 1)},
+		flushReq: make(chan chan error),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+		bw:       bufio.NewWriterSize(nil, opts.writeBuf),
+	}
+	// The fastest level: the CPU is for viewers, and log lines compress well anyway.
+	w.gz, _ = gzip.NewWriterLevel(nil, gzip.BestSpeed)
+	w.setFormat(cfg)
+	if err := os.MkdirAll(w.dir, 0o755); err != nil {
+		return nil, fmt.Errorf("access log directory: %w", err)
+	}
+	if cfg.Logging.Bucket != "" {
+		if w.up, err = newUploader(w); err != nil {
+			return nil, err
+		}
+	}
+	if err := w.recoverFiles(); err != nil {
+		return nil, err
+	}
+	if w.up != nil {
+		w.rescan()
+		go w.up.run()
+	}
+	go w.loop()
+	return w, nil
+}
+
+// setFormat changes what lines carry besides the record (domain, cookies)
+// without touching files: a config change that needs no new writer.
+func (w *Writer) setFormat(cfg Config) {
+	w.format.Store(newLineFormat(w.opts.NodeName, cfg.Domain, cfg.Logging.IncludeCookies))
+}
+
+// sameFiles says whether cfg writes and uploads where w does.
+func (w *Writer) sameFiles(cfg Config) bool {
+	a, b := w.cfg.Logging, cfg.Logging
+	return w.cfg.ID == cfg.ID && w.cfg.Format.Name == cfg.Format.Name && a.Prefix == b.Prefix && a.Bucket == b.Bucket &&
+		a.Endpoint == b.Endpoint && a.Region == b.Region && a.CredentialsProfile == b.CredentialsProfile
+}
+
+// normPrefix applies CloudFront's rule (a prefix that does not end in "/"
+// gets one) and refuses what would leave the log directory.
+func normPrefix(p string) (string, error) {
+	if p == "" {
+		return "", nil
+	}
+	if !strings.HasSuffix(p, "/") {
+		p += "/"
+	}
+	if strings.HasPrefix(p, "/") || strings.ContainsAny(p, "\\\x00") {
+		return "", fmt.Errorf("logging prefix %q: must be a relative path", p)
+	}
+	for _, el := range strings.Split(strings.TrimSuffix(p, "/"), "/") {
+		if el == "" || el == "." || el == ".." {
+			return "", fmt.Errorf("logging prefix %q: empty, . and .. path elements are not allowed", p)
+		}
+	}
+	return p, nil
+}
+
+// Log formats r and queues it; it returns false when the line was dropped
+// (the queue is full, or the writer closed with no successor).
+func (w *Writer) Log(r *Record) bool {
+	var scratch [1024]byte // on the stack: a line is copied into the queue
+	return w.enqueue(w.format.Load().appendLine(scratch[:0], r))
+}
+
+func (w *Writer) enqueue(line []byte) bool {
+	switch w.queue.push(line) {
+	case queued:
+		return true
+	case full:
+		w.m.dropFull.Inc()
+		return false
+	}
+	// A request that began on the old table logs into the writer that
+	// replaced this one.
+	if s := w.successor.Load(); s != nil {
+		return s.enqueue(line)
+	}
+	w.m.dropClosed.Inc()
+	return false
+}
+
+// lineQueue is the bounded buffer between requests and the background
+// goroutine: formatted lines appended to one byte slice. A push is a
+// short critical section (a copy) and wakes the goroutine only once a
+// batch is waiting (it also polls), so a request never pays for a
+// goroutine wake-up, and the goroutine takes all lines in one piece.
+type lineQueue struct {
+	mu       sync.Mutex
+	buf      []byte
+	lines    int
+	maxBytes int
+	closed   bool
+	wake     chan struct{}
+}
+
+type pushResult int
+
+const (
+	queued pushResult = iota
+	full
+	closedQueue
+)
+
+// wakeBytes is how much waiting wakes the goroutine before its poll.
+const wakeBytes = 128 << 10
+
+func (q *lineQueue) push(line []byte) pushResult {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return closedQueue
+	}
+	n := len(q.buf)
+	if n+len(line) > q.maxBytes {
+		q.mu.Unlock()
+		return full
+	}
+	q.buf = append(q.buf, line...)
+	q.lines++
+	q.mu.Unlock()
+	if w := min(wakeBytes, q.maxBytes/2); n < w && n+len(line) >= w {
+		select {
+		case q.wake <- struct{}{}:
+		default:
+		}
+	}
+	return queued
+}
+
+// take returns the queued lines and their count, leaving spare (emptied)
+// in their place.
+func (q *lineQueue) take(spare []byte) ([]byte, int) {
+	q.mu.Lock()
+	out, n := q.buf, q.lines
+	q.buf, q.lines = spare[:0], 0
+	q.mu.Unlock()
+	return out, n
+}
+
+func (q *lineQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+}
+
+// ErrClosed is returned by Flush on a closed writer.
+var ErrClosed = errors.New("access log writer closed")
+
+// Flush returns once every line logged before it is acknowledged to disk
+// (in an fsynced gzip member), or with the write error that dropped some.
+func (w *Writer) Flush(ctx context.Context) error {
+	reply := make(chan error, 1)
+	select {
+	case w.flushReq <- reply:
+	case <-w.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close flushes every queued line, closes the current file and, with a
+// bucket, uploads what is pending until ctx ends. Lines logged afterwards
+// are dropped.
+func (w *Writer) Close(ctx context.Context) error {
+	w.closeLocal()
+	if w.up == nil {
+		return nil
+	}
+	return w.up.drainAndStop(ctx)
+}
+
+// closeLocal stops taking lines and finishes the files; it is fast (local
+// disk only).
+func (w *Writer) closeLocal() {
+	w.closeOnce.Do(func() {
+		w.queue.close()
+		close(w.stop)
+		<-w.done
+	})
+}
+
+// pollInterval is the longest a queued line waits for the goroutine.
+const pollInterval = 50 * time.Millisecond
+
+func (w *Writer) loop() {
+	defer close(w.done)
+	tick := time.NewTicker(w.opts.FlushInterval)
+	defer tick.Stop()
+	poll := time.NewTicker(min(pollInterval, w.opts.FlushInterval))
+	defer poll.Stop()
+	for {
+		select {
+		case <-w.queue.wake:
+			w.drain()
+		case <-poll.C:
+			w.drain()
+		case <-tick.C:
+			w.drain()
+			w.tick()
+		case reply := <-w.flushReq:
+			w.drain()
+			w.tick()
+			reply <- w.lastErr
+			w.lastErr = nil
+		case <-w.stop:
+			w.drain()
+			w.finish()
+			return
+		}
+	}
+}
+
+// drain takes every line queued now.
+func (w *Writer) drain() {
+	for {
+		batch, n := w.queue.take(w.spare)
+		if n > 0 {
+			w.add(batch, n)
+		}
+		w.spare = batch
+		if n == 0 {
+			return
+		}
+	}
+}
+
+func (w *Writer) tick() {
+	if w.f != nil && !w.opts.Now().Before(w.deadline) {
+		w.finish()
+		return
+	}
+	w.flushAndRotate()
+}
+
+// add writes n lines into the open member; a batch goes to one file.
+func (w *Writer) add(lines []byte, n int) {
+	now := w.opts.Now()
+	if w.f != nil && !now.Before(w.deadline) {
+		w.finish()
+	}
+	if w.f == nil {
+		if err := w.open(now); err != nil {
+			w.failed(err, n)
+			return
+		}
+	}
+	if w.memberLines == 0 {
+		w.startMember()
+	}
+	if w.memberErr == nil {
+		_, w.memberErr = w.gz.Write(lines)
+	}
+	w.memberLines += n
+	w.memberIn += len(lines)
+	if w.memberIn >= memberBytes {
+		w.flushAndRotate()
+	}
+}
+
+// open starts a file named for now's hour.
+func (w *Writer) open(now time.Time) error {
+	now = now.UTC()
+	base := fmt.Sprintf("%s.%s.%s.gz", w.cfg.ID, now.Format("2006-01-02-15"), uniqueID())
+	final := filepath.Join(w.dir, base)
+	tmp := final + ".tmp"
+	if _, loaded := claims.LoadOrStore(tmp, w); loaded {
+		return fmt.Errorf("log file %s is in use", tmp)
+	}
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644)
+	if err != nil {
+		claims.Delete(tmp)
+		return err
+	}
+	w.f, w.tmp, w.final, w.size = f, tmp, final, 0
+	// The next boundary of RotateEvery, and never past the hour in the name.
+	next := now.Truncate(w.opts.RotateEvery).Add(w.opts.RotateEvery)
+	if hour := now.Truncate(time.Hour).Add(time.Hour); next.After(hour) {
+		next = hour
+	}
+	w.deadline = next
+	return nil
+}
+
+// startMember opens a gzip member at the end of f. Lines are compressed
+// into it as they come; until flushMember closes and fsyncs it, it is not
+// acknowledged, and a crash leaves at most a torn member for recovery to cut.
+func (w *Writer) startMember() {
+	w.cw = countWriter{w: w.f}
+	w.bw.Reset(&w.cw)
+	w.gz.Reset(w.bw)
+	w.memberErr = nil
+	if w.size == 0 {
+		_, w.memberErr = w.gz.Write(w.header) // every file starts with the header lines
+	}
+}
+
+// flushMember closes the open member and fsyncs: from then on its lines
+// are acknowledged. A failed member is cut off again.
+func (w *Writer) flushMember() {
+	if w.memberLines == 0 || w.f == nil {
+		return
+	}
+	n := w.memberLines
+	w.memberLines, w.memberIn = 0, 0
+	err := w.memberErr
+	if err == nil {
+		err = w.gz.Close()
+	}
+	if err == nil {
+		err = w.bw.Flush()
+	}
+	if err == nil && w.opts.beforeSync != nil {
+		err = w.opts.beforeSync()
+	}
+	if err == nil {
+		err = w.f.Sync()
+	}
+	if err != nil {
+		w.failed(fmt.Errorf("write %s: %w", w.tmp, err), n)
+		if w.cw.n > 0 {
+			if terr := w.f.Truncate(w.size); terr != nil {
+				// Leave the file to the next start's recovery, which
+				// cuts it at its last whole member.
+				w.log.Error("access log file abandoned", "file", w.tmp, "err", terr)
+				w.f.Close()
+				claims.Delete(w.tmp)
+				w.f = nil
+			}
+		}
+		return
+	}
+	w.size += w.cw.n
+	w.m.written.Add(float64(n))
+	if w.failing {
+		w.failing = false
+		w.log.Info("access log writing works again", "file", w.tmp)
+	}
+}
+
+// flushAndRotate writes the member and closes a file that is full.
+func (w *Writer) flushAndRotate() {
+	w.flushMember()
+	if w.f != nil && w.size >= w.opts.MaxFileBytes {
+		w.finish()
+	}
+}
+
+func (w *Writer) failed(err error, lines int) {
+	w.m.dropWrite.Add(float64(lines))
+	w.lastErr = err
+	if !w.failing {
+		w.failing = true
+		w.log.Error("access log lines dropped", "err", err)
+	}
+}
+
+// finish closes the current file: the rest as a last member, then the
+// rename to the final name, which a crash can never leave half written.
+func (w *Writer) finish() {
+	if w.f == nil {
+		return
+	}
+	w.flushMember()
+	if w.f == nil { // abandoned
+		return
+	}
+	w.f.Close()
+	tmp, final := w.tmp, w.final
+	w.f = nil
+	defer claims.Delete(tmp)
+	if w.size == 0 {
+		os.Remove(tmp)
+		return
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		w.log.Error("access log file not closed; the next start recovers it", "file", tmp, "err", err)
+		return
+	}
+	syncDir(w.dir)
+	w.m.filesClosed.Inc()
+	if w.up != nil {
+		w.up.add(final, w.size)
+	}
+}
+
+// recoverFiles closes the .tmp files of this distribution that no writer of
+// this process holds: what a crash left.
+func (w *Writer) recoverFiles() error {
+	ents, err := os.ReadDir(w.dir)
+	if err != nil {
+		return fmt.Errorf("access log directory: %w", err)
+	}
+	for _, e := range ents {
+		name := e.Name()
+		if !e.Type().IsRegular() || !strings.HasSuffix(name, ".gz.tmp") || !w.owns(strings.TrimSuffix(name, ".tmp")) {
+			continue
+		}
+		tmp := filepath.Join(w.dir, name)
+		if _, held := claims.LoadOrStore(tmp, w); held {
+			continue
+		}
+		kept, err := recoverFile(tmp)
+		claims.Delete(tmp)
+		if err != nil {
+			w.log.Error("access log file not recovered", "file", tmp, "err", err)
+			continue
+		}
+		if kept > 0 {
+			w.log.Info("recovered access log file after a crash", "file", strings.TrimSuffix(tmp, ".tmp"), "bytes", kept)
+			w.m.filesClosed.Inc()
+		}
+	}
+	syncDir(w.dir)
+	return nil
+}
+
+// owns says whether a file name (NAME.gz) is one of this distribution's:
+// ID.YYYY-MM-DD-HH.UNIQUE.gz.
+func (w *Writer) owns(name string) bool {
+	rest, ok := strings.CutSuffix(name, ".gz")
+	if !ok {
+		return false
+	}
+	i := strings.LastIndexByte(rest, '.')
+	if i < 0 {
+		return false
+	}
+	rest = rest[:i]
+	j := strings.LastIndexByte(rest, '.')
+	if j < 0 || len(rest)-j-1 != len("2006-01-02-15") {
+		return false
+	}
+	return rest[:j] == w.cfg.ID
+}
+
+// recoverFile keeps the longest run of whole, CRC-checked gzip members of
+// a .tmp file, fsyncs it and renames it to its final name; a file with
+// none is removed. It returns the bytes kept.
+func recoverFile(tmp string) (int64, error) {
+	f, err := os.OpenFile(tmp, os.O_RDWR, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	good := validPrefix(f)
+	if good == 0 {
+		f.Close()
+		return 0, os.Remove(tmp)
+	}
+	if err := f.Truncate(good); err != nil {
+		return 0, err
+	}
+	if err := f.Sync(); err != nil {
+		return 0, err
+	}
+	if err := os.Rename(tmp, strings.TrimSuffix(tmp, ".tmp")); err != nil {
+		return 0, err
+	}
+	return good, nil
+}
+
+// validPrefix is the length of the whole gzip members r starts with.
+func validPrefix(r io.Reader) int64 {
+	cr := &countReader{r: r}
+	// A ByteReader makes flate read no further than each member's end,
+	// so the position after a member is exact.
+	br := bufio.NewReader(cr)
+	pos := func() int64 { return cr.n - int64(br.Buffered()) }
+	var good int64
+	var z *gzip.Reader
+	for {
+		var err error
+		if z == nil {
+			z, err = gzip.NewReader(br)
+		} else {
+			err = z.Reset(br)
+		}
+		if err != nil {
+			return good // io.EOF: the clean end; otherwise a torn header
+		}
+		z.Multistream(false)
+		if _, err := io.Copy(io.Discard, z); err != nil {
+			return good // torn or corrupt: CRC and length are checked at EOF
+		}
+		good = pos()
+	}
+}
+
+// rescan queues the distribution's closed files that no uploader holds.
+func (w *Writer) rescan() {
+	ents, err := os.ReadDir(w.dir)
+	if err != nil {
+		w.log.Error("access log spool", "err", err)
+		return
+	}
+	type file struct {
+		path string
+		size int64
+		mod  time.Time
+	}
+	var files []file
+	for _, e := range ents {
+		if !e.Type().IsRegular() || !w.owns(e.Name()) {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			continue
+		}
+		files = append(files, file{filepath.Join(w.dir, e.Name()), info.Size(), info.ModTime()})
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].mod.Before(files[j].mod) })
+	for _, f := range files {
+		w.up.add(f.path, f.size)
+	}
+}
+
+// claims are the files held by a writer (.tmp) or an uploader (.gz) of
+// this process, so a writer replacing another in the same directory
+// neither recovers a live file nor uploads one twice.
+var claims sync.Map
+
+func uniqueID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:])
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}

@@ -1,0 +1,455 @@
+package accesslog
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestWriterFiles(t *testing.T) {
+	opts := testOptions(t)
+	w := mustNew(t, opts, webConfig("site", "cdn/site"))
+	for i := range 5 {
+		r := rec(i)
+		if !w.Log(&r) {
+			t.Fatal("line dropped")
+		}
+	}
+	flush(t, w)
+	if got := metric(w.m.written); got != 5 {
+		t.Errorf("lines written after Flush = %d, want 5", got)
+	}
+	files, tmps := readLogs(t, opts.Dir)
+	if len(files) != 0 || len(tmps) != 1 {
+		t.Fatalf("while open: %d closed files, tmp %v; want only one .tmp", len(files), tmps)
+	}
+	closeWriter(t, w)
+	files, tmps = readLogs(t, opts.Dir)
+	if len(tmps) != 0 || len(files) != 1 {
+		t.Fatalf("after Close: files %v, tmp %v; want one closed file", files, tmps)
+	}
+	f := files[0]
+	// CloudFront's naming: PREFIX/ID.YYYY-MM-DD-HH.UNIQUE.gz, the prefix
+	// getting its slash; the hour is the writer's clock in UTC.
+	wantDir := filepath.Join("cdn", "site")
+	if filepath.Dir(f.path) != wantDir || !strings.HasPrefix(filepath.Base(f.path), "site."+time.Now().UTC().Format("2006-01-02-15")) {
+		t.Errorf("file %s, want %s/site.%s.UNIQUE.gz", f.path, wantDir, time.Now().UTC().Format("2006-01-02-15"))
+	}
+	if len(f.lines) != 5 || field(f.lines[0], 15) != reqID(0) || field(f.lines[4], 15) != reqID(4) {
+		t.Errorf("lines: %q", f.lines)
+	}
+	if got := field(f.lines[0], 7); got != "site.example.com" {
+		t.Errorf("cs(Host) = %q, want the distribution's domain", got)
+	}
+	if got := field(f.lines[0], 3); got != "TST1" {
+		t.Errorf("x-edge-location = %q, want the node name", got)
+	}
+	r := rec(9)
+	if w.Log(&r) {
+		t.Error("Log after Close queued a line")
+	}
+	if got := metric(w.m.dropClosed); got != 1 {
+		t.Errorf("dropped after close = %d, want 1", got)
+	}
+}
+
+func TestRotationBySize(t *testing.T) {
+	opts := testOptions(t)
+	opts.MaxFileBytes = 2000
+	w := mustNew(t, opts, webConfig("big", ""))
+	const n = 300
+	for i := range n {
+		r := rec(i)
+		w.Log(&r)
+		if i%10 == 9 {
+			flush(t, w) // a member every 10 lines
+		}
+	}
+	closeWriter(t, w)
+	files, tmps := readLogs(t, opts.Dir)
+	if len(tmps) != 0 {
+		t.Fatalf("tmp files left: %v", tmps)
+	}
+	if len(files) < 3 {
+		t.Fatalf("%d files, want the %d-byte limit to cut several", len(files), opts.MaxFileBytes)
+	}
+	next := 0
+	for i, f := range files {
+		if i < len(files)-1 && f.size < opts.MaxFileBytes {
+			t.Errorf("%s closed at %d bytes, before the %d-byte limit", f.path, f.size, opts.MaxFileBytes)
+		}
+		if f.size > opts.MaxFileBytes+1500 {
+			t.Errorf("%s has %d bytes: it grew well past the limit", f.path, f.size)
+		}
+		for _, l := range f.lines {
+			if got := field(l, 15); got != reqID(next) {
+				t.Fatalf("%s: line %s, want %s: lines lost or out of order", f.path, got, reqID(next))
+			}
+			next++
+		}
+	}
+	if next != n {
+		t.Errorf("%d lines in the files, want %d", next, n)
+	}
+}
+
+func TestRotationByTime(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2026, 3, 14, 9, 58, 10, 0, time.UTC)}
+	opts := testOptions(t)
+	opts.Now, opts.RotateEvery = clock.Now, 5*time.Minute
+	w := mustNew(t, opts, webConfig("timed", ""))
+	next := 0
+	log := func(n int) {
+		for range n {
+			r := rec(next)
+			w.Log(&r)
+			next++
+		}
+		flush(t, w)
+	}
+	log(3) // 09:58:10: a file for hour 09, closing at 10:00
+	clock.Set(time.Date(2026, 3, 14, 10, 0, 1, 0, time.UTC))
+	log(2) // the boundary passed: a new file, hour 10, closing at 10:05
+	clock.Set(time.Date(2026, 3, 14, 10, 4, 59, 0, time.UTC))
+	log(1)
+	if files, _ := readLogs(t, opts.Dir); len(files) != 1 {
+		t.Fatalf("%d closed files at 10:04:59, want 1", len(files))
+	}
+	clock.Set(time.Date(2026, 3, 14, 10, 5, 0, 0, time.UTC))
+	flush(t, w) // no traffic: the file closes on time all the same
+	if files, tmps := readLogs(t, opts.Dir); len(files) != 2 || len(tmps) != 0 {
+		t.Fatalf("at 10:05 with no traffic: %d closed files, tmp %v; want 2 and none", len(files), tmps)
+	}
+	clock.Set(time.Date(2026, 3, 14, 10, 40, 0, 0, time.UTC))
+	log(1) // after a quiet period: no empty files for it
+	closeWriter(t, w)
+
+	files, _ := readLogs(t, opts.Dir)
+	want := []struct {
+		hour string
+		ids  []int
+	}{{"2026-03-14-09", []int{0, 1, 2}}, {"2026-03-14-10", []int{3, 4, 5}}, {"2026-03-14-10", []int{6}}}
+	if len(files) != len(want) {
+		t.Fatalf("%d files, want %d", len(files), len(want))
+	}
+	for i, wf := range want {
+		f := files[i]
+		var ids []string
+		for _, l := range f.lines {
+			ids = append(ids, field(l, 15))
+		}
+		var wantIDs []string
+		for _, id := range wf.ids {
+			wantIDs = append(wantIDs, reqID(id))
+		}
+		if f.hour != wf.hour || strings.Join(ids, ",") != strings.Join(wantIDs, ",") {
+			t.Errorf("file %d: hour %s lines %v, want hour %s lines %v", i, f.hour, ids, wf.hour, wantIDs)
+		}
+	}
+}
+
+func TestRotationCutsAtTheHour(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2026, 3, 14, 10, 30, 0, 0, time.UTC)}
+	opts := testOptions(t)
+	opts.Now, opts.RotateEvery = clock.Now, 2*time.Hour
+	w := mustNew(t, opts, webConfig("hourly", ""))
+	r := rec(0)
+	w.Log(&r)
+	flush(t, w)
+	clock.Set(time.Date(2026, 3, 14, 11, 0, 0, 0, time.UTC))
+	r = rec(1)
+	w.Log(&r)
+	closeWriter(t, w)
+	files, _ := readLogs(t, opts.Dir)
+	if len(files) != 2 || files[0].hour != "2026-03-14-10" || files[1].hour != "2026-03-14-11" {
+		t.Fatalf("files %+v: a file must not outlive the hour in its name", files)
+	}
+}
+
+// TestDropWhenFull: with the disk stuck, Log keeps returning at once and
+// counts what it cannot queue; every queued line is written once the disk
+// is back.
+func TestDropWhenFull(t *testing.T) {
+	opts := testOptions(t)
+	r0 := rec(0)
+	opts.BufferBytes = 64 * len(newLineFormat("TST1", "x", false).appendLine(nil, &r0)) // about 64 lines
+	release := make(chan struct{})
+	var stuck atomic.Bool
+	opts.beforeSync = func() error {
+		stuck.Store(true)
+		<-release
+		return nil
+	}
+	w := mustNew(t, opts, webConfig("slow", ""))
+	var once sync.Once
+	unstick := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unstick) // runs before the writer's Close
+	// Get the disk stuck first: a Flush waits in its fsync.
+	first := rec(-1)
+	w.Log(&first)
+	flushed := make(chan error, 1)
+	go func() { flushed <- w.Flush(context.Background()) }()
+	eventually(t, "the disk to get stuck", stuck.Load)
+	const n = 20000
+	queued := 1
+	start := time.Now()
+	var slowest time.Duration
+	for i := range n {
+		r := rec(i)
+		t0 := time.Now()
+		if w.Log(&r) {
+			queued++
+		}
+		slowest = max(slowest, time.Since(t0))
+	}
+	elapsed := time.Since(start)
+	dropped := metric(w.m.dropFull)
+	t.Logf("%d lines in %v (slowest Log %v) with the disk stuck: %d queued, %d dropped", n, elapsed, slowest, queued, dropped)
+	if queued+dropped != n+1 || dropped == 0 {
+		t.Errorf("queued %d + dropped %d, want %d with drops", queued, dropped, n)
+	}
+	if elapsed > 5*time.Second {
+		t.Errorf("logging took %v while the disk was stuck: it blocked", elapsed)
+	}
+	unstick()
+	if err := <-flushed; err != nil {
+		t.Fatal(err)
+	}
+	closeWriter(t, w)
+	files, _ := readLogs(t, opts.Dir)
+	if got := len(countIDs(files)); got != queued {
+		t.Errorf("%d lines in the files, want the %d queued", got, queued)
+	}
+	if got := metric(w.m.written); got != queued {
+		t.Errorf("written counter %d, want %d", got, queued)
+	}
+}
+
+// TestWriteErrorCutsTheMember: a member whose write fails is cut off, its
+// lines counted as dropped, and the file stays readable after it.
+func TestWriteErrorCutsTheMember(t *testing.T) {
+	opts := testOptions(t)
+	var calls atomic.Int32
+	opts.beforeSync = func() error {
+		if calls.Add(1) == 2 {
+			return errors.New("disk on fire")
+		}
+		return nil
+	}
+	w := mustNew(t, opts, webConfig("flaky", ""))
+	for i := range 9 {
+		r := rec(i)
+		w.Log(&r)
+		if i%3 == 2 {
+			err := w.Flush(context.Background())
+			if (i == 5) != (err != nil) {
+				t.Fatalf("Flush after line %d: %v", i, err)
+			}
+		}
+	}
+	closeWriter(t, w)
+	files, _ := readLogs(t, opts.Dir)
+	got := countIDs(files)
+	for i := range 9 {
+		if want := i < 3 || i >= 6; (got[reqID(i)] == 1) != want {
+			t.Errorf("line %d present %d times, want present=%v", i, got[reqID(i)], want)
+		}
+	}
+	if d := metric(w.m.dropWrite); d != 3 {
+		t.Errorf("write_error drops = %d, want 3", d)
+	}
+}
+
+func gzipMember(t *testing.T, s string) []byte {
+	var b bytes.Buffer
+	z := gzip.NewWriter(&b)
+	z.Write([]byte(s))
+	z.Close()
+	return b.Bytes()
+}
+
+func TestRecoverTornFiles(t *testing.T) {
+	opts := testOptions(t)
+	dir := opts.Dir
+	header := string(Web.Header())
+	r0, r1 := rec(0), rec(1)
+	lf := newLineFormat("TST1", "x", false)
+	m1 := gzipMember(t, header+string(lf.appendLine(nil, &r0)))
+	m2 := gzipMember(t, string(lf.appendLine(nil, &r1)))
+	badCRC := gzipMember(t, "req-9999999 must not survive\n")
+	badCRC[len(badCRC)-8] ^= 0xff
+	write := func(name string, parts ...[]byte) {
+		if err := os.WriteFile(filepath.Join(dir, name), bytes.Join(parts, nil), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	torn := gzipMember(t, "req-8888888 half written\n")
+	write("rec.2026-03-14-09.AAAA.gz.tmp", m1, m2, torn[:len(torn)/2]) // killed mid-member
+	write("rec.2026-03-14-09.BBBB.gz.tmp", m1, badCRC)                 // a corrupt tail
+	write("rec.2026-03-14-09.CCCC.gz.tmp", torn[:5])                   // nothing whole
+	write("other.2026-03-14-09.DDDD.gz.tmp", m1)                       // another distribution's
+	w := mustNew(t, opts, webConfig("rec", ""))
+	closeWriter(t, w)
+
+	files, tmps := readLogs(t, dir)
+	if len(tmps) != 1 || tmps[0] != "other.2026-03-14-09.DDDD.gz.tmp" {
+		t.Errorf("tmp files left %v, want only the other distribution's", tmps)
+	}
+	byName := map[string][]string{}
+	for _, f := range files {
+		byName[f.path] = f.lines
+	}
+	if l := byName["rec.2026-03-14-09.AAAA.gz"]; len(l) != 2 {
+		t.Errorf("AAAA kept %q, want its 2 whole lines", l)
+	}
+	if l := byName["rec.2026-03-14-09.BBBB.gz"]; len(l) != 1 {
+		t.Errorf("BBBB kept %q, want the line before the corrupt member", l)
+	}
+	if _, ok := byName["rec.2026-03-14-09.CCCC.gz"]; ok || len(files) != 2 {
+		t.Errorf("files %v: a file with no whole member must be removed", files)
+	}
+}
+
+// TestCrashLosesNoAcknowledgedLine kills processes that log as fast as
+// they can (SIGKILL: no Close, no deferred code) at different moments, each
+// restarted in the same directory, and counts: every line a dead writer
+// acknowledged is in the files exactly once, and no line is there twice.
+func TestCrashLosesNoAcknowledgedLine(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	dir := t.TempDir()
+	acked := map[string]bool{}
+	dropped := map[string]bool{}
+	const rounds = 10
+	for round := range rounds {
+		base := round * 1_000_000
+		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$")
+		cmd.Env = append(os.Environ(), "ACCESSLOG_CRASH_DIR="+dir, fmt.Sprintf("ACCESSLOG_CRASH_BASE=%d", base))
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Killed at a moment unrelated to what it does: a line, a member
+		// write or an fsync may be under way.
+		timer := time.AfterFunc(time.Duration(20+rand.IntN(100))*time.Millisecond, func() { cmd.Process.Kill() })
+		acks, upTo := 0, base
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			kind, arg, _ := strings.Cut(sc.Text(), " ")
+			n, _ := strconv.Atoi(arg)
+			switch kind {
+			case "ACK": // every line before n is acknowledged
+				upTo = max(upTo, n)
+				acks++
+			case "DROP":
+				dropped[reqID(n)] = true
+			case "ERR":
+				t.Errorf("helper: %s", sc.Text())
+			}
+		}
+		timer.Stop()
+		if err := cmd.Wait(); err == nil {
+			t.Fatalf("round %d: the helper finished before it was killed", round)
+		}
+		for i := base; i < upTo; i++ {
+			acked[reqID(i)] = true
+		}
+		_, tmps := readLogs(t, dir)
+		var torn int64
+		for _, name := range tmps {
+			if f, err := os.Open(filepath.Join(dir, name)); err == nil {
+				info, _ := f.Stat()
+				torn += info.Size() - validPrefix(f)
+				f.Close()
+			}
+		}
+		t.Logf("round %d: killed after %d acknowledged lines, %d .tmp left with %d bytes of torn tail", round, upTo-base, len(tmps), torn)
+	}
+
+	w, err := New(crashOptions(dir), webConfig("crash", "p"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeWriter(t, w)
+	files, tmps := readLogs(t, dir)
+	if len(tmps) != 0 {
+		t.Errorf("tmp files left after the restart: %v", tmps)
+	}
+	counts := countIDs(files)
+	extra := 0
+	for id, n := range counts {
+		if n > 1 {
+			t.Errorf("%s is in the logs %d times", id, n)
+		}
+		if !acked[id] {
+			extra++
+		}
+	}
+	for id := range acked {
+		if counts[id] != 1 && !dropped[id] {
+			t.Errorf("acknowledged line %s is in the logs %d times, want once", id, counts[id])
+		}
+	}
+	t.Logf("%d files; all %d acknowledged lines once (%d dropped as the queue was full); %d unacknowledged lines survived too, once each",
+		len(files), len(acked), len(dropped), extra)
+}
+
+func crashOptions(dir string) Options {
+	// Members go out every millisecond without an acknowledgement too, and
+	// in 256-byte writes, so a kill often lands in the middle of one.
+	return Options{Dir: dir, NodeName: "TST1", MaxFileBytes: 16 << 10, FlushInterval: time.Millisecond, RotateEvery: time.Hour,
+		Logger: quietLogger(), writeBuf: 256}
+}
+
+// TestCrashHelper is the process TestCrashLosesNoAcknowledgedLine kills.
+func TestCrashHelper(t *testing.T) {
+	dir := os.Getenv("ACCESSLOG_CRASH_DIR")
+	if dir == "" {
+		t.Skip("run by TestCrashLosesNoAcknowledgedLine")
+	}
+	base, _ := strconv.Atoi(os.Getenv("ACCESSLOG_CRASH_BASE"))
+	w, err := New(crashOptions(dir), webConfig("crash", "p"))
+	if err != nil {
+		fmt.Println("ERR", err)
+		return
+	}
+	for i := base; i < base+900_000; i++ {
+		r := rec(i)
+		if !w.Log(&r) {
+			fmt.Println("DROP", i)
+		}
+		if i%37 == 36 {
+			if err := w.Flush(context.Background()); err != nil {
+				fmt.Println("ERR", err)
+			} else {
+				fmt.Println("ACK", i+1)
+			}
+		}
+	}
+}
+
+func TestBadPrefix(t *testing.T) {
+	for _, p := range []string{"../escape", "a/../../b", "a//b", "/abs"} {
+		if _, err := New(testOptions(t), webConfig("x", p)); err == nil {
+			t.Errorf("prefix %q accepted", p)
+		}
+	}
+}
