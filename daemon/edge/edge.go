@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -37,13 +38,24 @@ type Handler struct {
 	geo      *access.GeoDB  // nil: no database, unknown countries
 	nodeName string
 	via      string
-	altSvc   atomic.Pointer[string]
-	log      *slog.Logger
+	// viaValue and altSvc are header values set on every response: one
+	// shared slice each, never appended to in place (cap 1), so setting
+	// them allocates nothing.
+	viaValue []string
+	altSvc   atomic.Pointer[[]string]
+	// originHeader is the origin request's header when the viewer sent
+	// nothing the behavior forwards: shared by those requests, so never
+	// changed (the cache and the fetchers clone a header to change it).
+	originHeader http.Header
+	log          *slog.Logger
 }
 
 // New returns a handler; it answers 503 until a table is set.
 func New(origins *origin.Pool, nodeName string, log *slog.Logger) *Handler {
-	return &Handler{origins: origins, nodeName: nodeName, via: "1.1 " + nodeName + " (openfront)", log: log, verifier: access.NewVerifier(4096), metrics: newMetrics()}
+	via := "1.1 " + nodeName + " (openfront)"
+	viaValue := []string{via}
+	return &Handler{origins: origins, nodeName: nodeName, via: via, viaValue: viaValue, log: log, verifier: access.NewVerifier(4096), metrics: newMetrics(),
+		originHeader: http.Header{"Via": viaValue, "User-Agent": userAgent}}
 }
 
 // SetCache makes the handler serve through c; call it before serving.
@@ -59,7 +71,7 @@ func (h *Handler) SetViewerIdentity(trusted []netip.Prefix, geo *access.GeoDB) {
 func (h *Handler) SetTable(t *table.Table) { h.table.Store(t) }
 
 // SetAltSvc sets the Alt-Svc value advertising HTTP/3 to distributions that allow it.
-func (h *Handler) SetAltSvc(v string) { h.altSvc.Store(&v) }
+func (h *Handler) SetAltSvc(v string) { h.altSvc.Store(&[]string{v}) }
 
 // Table returns the current table, nil before the first.
 func (h *Handler) Table() *table.Table { return h.table.Load() }
@@ -73,27 +85,46 @@ const (
 	cacheRedirect   = "Redirect from openfront"
 )
 
-// hop-by-hop headers are never passed between viewer and origin (RFC 9110 7.6.1).
-var hopByHop = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+// isHopByHop reports whether the canonical header name k is hop-by-hop:
+// never passed between viewer and origin (RFC 9110 7.6.1).
+func isHopByHop(k string) bool {
+	switch k {
+	case "Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade":
+		return true
+	}
+	return false
+}
+
+// maxURIBytes is CloudFront's limit on a request's URL (path and query).
+const maxURIBytes = 8192
+
+// userAgent is the origin's User-Agent when the viewer's is not forwarded.
+var userAgent = []string{"openfront"}
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := requestID()
 	hdr := w.Header()
-	hdr.Set("X-Openfront-Id", id)
-	hdr.Set("Via", h.via)
+	// Canonical names, assigned directly: Set would allocate each value.
+	hdr["X-Openfront-Id"] = id
+	hdr["Via"] = h.viaValue
 	t := h.table.Load()
 	if t == nil {
 		h.refuse(w, r, http.StatusServiceUnavailable, "This edge node has no configuration yet.")
 		return
 	}
+	if len(r.RequestURI) > maxURIBytes {
+		h.refuse(w, r, http.StatusRequestURITooLong, "The request's URL is longer than "+strconv.Itoa(maxURIBytes)+" bytes.")
+		return
+	}
 	// An origin that points back at this node would recurse for ever.
-	for _, v := range r.Header.Values("Via") {
+	for _, v := range r.Header["Via"] {
 		if strings.Contains(v, h.via) {
 			h.refuse(w, r, http.StatusLoopDetected, "The request looped back to this edge node: an origin points at the distribution itself.")
 			return
 		}
 	}
-	d, b := t.Route(r.Host, requestPath(r))
+	path := requestPath(r)
+	d, b := t.Route(r.Host, path)
 	switch {
 	case d == nil:
 		h.refuse(w, r, http.StatusForbidden, "No distribution is configured for the host "+quoteHost(r.Host)+".")
@@ -103,7 +134,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if a := h.altSvc.Load(); a != nil && r.ProtoMajor < 3 && (d.Spec.HTTPVersion == "http3" || d.Spec.HTTPVersion == "http2and3") {
-		hdr.Set("Alt-Svc", *a)
+		hdr["Alt-Svc"] = *a
 	}
 	viewerHTTPS := r.TLS != nil
 	if !viewerHTTPS {
@@ -160,7 +191,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	h.forward(w, r, d, b, viewerHTTPS, client, signed)
+	h.forward(w, r, d, b, path, id[0], viewerHTTPS, client, signed)
 }
 
 // deny answers 403 for a viewer the distribution does not admit, with its
@@ -171,11 +202,10 @@ func (h *Handler) deny(w http.ResponseWriter, r *http.Request, d *table.Distribu
 	}
 }
 
-// forward fetches from the behavior's origin. For a signed behavior the
-// signature's query parameters and cookies never reach the origin.
-func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distribution, b *table.Behavior, viewerHTTPS bool, client netip.Addr, signed bool) {
-	id := w.Header().Get("X-Openfront-Id") // an origin's response must not replace it
-	path := requestPath(r)
+// forward fetches path from the behavior's origin. For a signed behavior
+// the signature's query parameters and cookies never reach the origin. id
+// is the request's X-Openfront-Id: an origin's response must not replace it.
+func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distribution, b *table.Behavior, path, id string, viewerHTTPS bool, client netip.Addr, signed bool) {
 	if path == "/" && d.Spec.DefaultRootObject != "" {
 		path = "/" + d.Spec.DefaultRootObject
 	}
@@ -208,7 +238,6 @@ func (h *Handler) originRequest(r *http.Request, b *table.Behavior, path, rawQue
 		Method:      r.Method,
 		Path:        path,
 		RawQuery:    forwardedQuery(b.Spec, rawQuery),
-		Header:      forwardedHeaders(b.Spec, header),
 		ViewerHTTPS: viewerHTTPS,
 		ClientIP:    client.String(),
 		ViewerHost:  r.Host,
@@ -218,10 +247,25 @@ func (h *Handler) originRequest(r *http.Request, b *table.Behavior, path, rawQue
 		req.Body, req.ContentLength = r.Body, r.ContentLength
 	}
 	// Origins see the node, as CloudFront's do, and a loop can be detected.
-	req.Header.Set("Via", strings.Join(append(r.Header.Values("Via"), h.via), ", "))
-	if req.Header.Get("User-Agent") == "" {
-		req.Header.Set("User-Agent", "openfront")
+	// Shared values are safe: the cache and the fetchers clone a header
+	// before changing it.
+	fwd, via := forwardedHeaders(b.Spec, header), r.Header["Via"]
+	if fwd == nil && len(via) == 0 {
+		req.Header = h.originHeader
+		return req
 	}
+	if fwd == nil {
+		fwd = make(http.Header, 2)
+	}
+	if len(via) > 0 {
+		fwd["Via"] = []string{strings.Join(via, ", ") + ", " + h.via}
+	} else {
+		fwd["Via"] = h.viaValue
+	}
+	if fwd.Get("User-Agent") == "" {
+		fwd["User-Agent"] = userAgent
+	}
+	req.Header = fwd
 	return req
 }
 
@@ -233,12 +277,12 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, d *table.Distrib
 	}
 	hdr := w.Header()
 	for k, vs := range resp.Header {
-		if slices.Contains(hopByHop, k) {
+		if isHopByHop(k) {
 			continue
 		}
 		hdr[k] = vs
 	}
-	hdr.Set("Via", h.via)
+	hdr["Via"] = h.viaValue
 	hdr.Set("X-Openfront-Id", id)
 	if resp.StatusCode >= 400 {
 		hdr.Set("X-Cache", cacheError)
@@ -375,10 +419,12 @@ func requestPath(r *http.Request) string {
 	return r.URL.EscapedPath()
 }
 
-func requestID() string {
+// requestID is a fresh X-Openfront-Id as a header value: 18 random bytes
+// in base64url.
+func requestID() []string {
 	var b [18]byte
 	rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
+	return []string{base64.RawURLEncoding.EncodeToString(b[:])}
 }
 
 // withoutSignatureCookies is the viewer's header without CloudFront-*

@@ -180,6 +180,13 @@ func TestHandler(t *testing.T) {
 					t.Errorf("origin saw %+v", s)
 				}
 			}},
+		{name: "a URL at CloudFront's 8,192-byte limit is served", host: "site.test", path: "/x?" + strings.Repeat("q", 8192-len("/x?")), status: 200},
+		{name: "a longer URL is refused with 414", host: "site.test", path: "/x?" + strings.Repeat("q", 8193-len("/x?")), status: 414,
+			check: func(t *testing.T, _ *http.Response, body string) {
+				if !strings.Contains(body, "longer than 8192 bytes") {
+					t.Errorf("body %q does not say why", body)
+				}
+			}},
 		{name: "a long unknown host is cut in the reason", host: strings.Repeat("a", 150) + ".test", path: "/", status: 403,
 			check: func(t *testing.T, _ *http.Response, body string) {
 				if !strings.Contains(body, `"`+strings.Repeat("a", 100)+`..."`) || strings.Contains(body, strings.Repeat("a", 101)) {

@@ -78,12 +78,14 @@ func keyedQuery(fv schema.ForwardedValues, raw string) string {
 }
 
 // forwardedHeaders keeps the headers a behavior forwards, and the cookies
-// it whitelists.
+// it whitelists. Under forwardedValues it returns nil when the viewer sent
+// nothing the behavior forwards: the usual request, which then allocates
+// no map.
 func forwardedHeaders(b *schema.CacheBehavior, in http.Header) http.Header {
-	out := http.Header{}
 	if forwardsAll(b) {
+		out := make(http.Header, len(in)+2) // room for Via and User-Agent
 		for k, vs := range in {
-			if !slices.Contains(hopByHop, k) {
+			if !isHopByHop(k) {
 				out[k] = vs
 			}
 		}
@@ -92,36 +94,43 @@ func forwardedHeaders(b *schema.CacheBehavior, in http.Header) http.Header {
 		}
 		return out
 	}
+	var out http.Header
+	set := func(k string, vs []string) {
+		if out == nil {
+			out = make(http.Header, 4) // Via and User-Agent come next
+		}
+		out[k] = vs
+	}
 	fv := b.ForwardedValues
 	if slices.Contains(fv.Headers, "*") {
 		for k, vs := range in {
-			if !slices.Contains(hopByHop, k) && k != "Cookie" {
-				out[k] = vs
+			if !isHopByHop(k) && k != "Cookie" {
+				set(k, vs)
 			}
 		}
 	} else {
 		for _, h := range fv.Headers {
 			k := textproto.CanonicalMIMEHeaderKey(h)
-			if vs, ok := in[k]; ok && k != "Cookie" && !slices.Contains(hopByHop, k) {
-				out[k] = vs
+			if vs, ok := in[k]; ok && k != "Cookie" && !isHopByHop(k) {
+				set(k, vs)
 			}
 		}
 	}
 	for _, h := range origin.ConditionalHeaders {
 		if vs, ok := in[h]; ok {
-			out[h] = vs
+			set(h, vs)
 		}
 	}
 	// As with CloudFront, these reach the origin whatever the behavior says:
 	// the origin appends the viewer's address to X-Forwarded-For, and a
 	// request body is unreadable without its Content-Type.
-	for _, h := range []string{"X-Forwarded-For", "Content-Type"} {
+	for _, h := range [...]string{"X-Forwarded-For", "Content-Type"} {
 		if vs, ok := in[h]; ok {
-			out[h] = vs
+			set(h, vs)
 		}
 	}
 	if c := forwardedCookies(fv.Cookies, in); c != "" {
-		out.Set("Cookie", c)
+		set("Cookie", []string{c})
 	}
 	return out
 }
