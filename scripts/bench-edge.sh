@@ -1,0 +1,320 @@
+#!/usr/bin/env bash
+# Edge figures for issue 3's performance targets; the method and the
+# figures are in docs/benchmarks.md.
+#
+#   scripts/bench-edge.sh [hits] [h3] [coalesce] [memory] [profile]
+#
+# With no argument it runs the first four:
+#   hits      cache hits over HTTP/1.1 keep-alive, wrk -c 50 -t 1, 1 KiB and
+#             100 KiB: openfront vs nginx proxy_cache vs a bare Go net/http server
+#   h3        cache hits over HTTP/3 (edgebench h3load on quic-go's
+#             http3.Transport): openfront vs a bare quic-go http3 server
+#   coalesce  200 simultaneous requests for one uncached key: origin requests
+#   memory    --cache-memory 64MiB, 20,000 distinct 100 KiB objects: VmHWM/VmRSS
+#   profile   a 10 s CPU profile of openfront serving 1 KiB hits (pprof top)
+#
+# Servers run on SERVER_CPU, load generators on LOAD_CPU (taskset). Each
+# round runs every target once, in a rotated order; ratios are taken within
+# a round and the table shows medians. A run during which other processes
+# used more than MAX_FOREIGN cores is repeated (up to 4 times): the machine
+# is shared.
+#
+# Environment: ROUNDS (3), DURATION (10s), SERVER_CPU (0), LOAD_CPU (1),
+# MAX_FOREIGN (0.10), H3_CONNS (8), H3_STREAMS (16), BASE_PORT (18080: uses
+# the next 15 ports too), KEEP=1 keeps the work directory (logs, profiles).
+# EDGE_HEADERS=1 adds a target "bare+hdr": the bare server also sending the
+# fields an openfront hit adds (what the header count alone costs).
+# BEFORE=FILE adds a target "before": another openfront binary (an older
+# build), for before/after figures taken in the same rounds.
+# GC_ENV="GOGC=400 GOMEMLIMIT=164MiB" adds a target "gc-tuned": this build
+# run with that environment (and a second memory run with it).
+# Needs wrk, nginx (apt-get install -y wrk nginx), taskset, curl; nginx runs
+# from a temporary config on loopback, not as a service.
+# shellcheck disable=SC2154 # the NAME_pid variables are set by start (printf -v)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+for tool in wrk nginx taskset curl go; do
+	command -v "$tool" >/dev/null || { echo "bench-edge: $tool is missing (apt-get install -y wrk nginx)" >&2; exit 1; }
+done
+sections=${*:-hits h3 coalesce memory}
+rounds=${ROUNDS:-3}
+dur=${DURATION:-10s}
+scpu=${SERVER_CPU:-0}
+lcpu=${LOAD_CPU:-1}
+maxf=${MAX_FOREIGN:-0.10}
+base=${BASE_PORT:-18080}
+of_http=$base origin=$((base + 1)) nginx_port=$((base + 2)) bare_http=$((base + 3))
+of_https=$((base + 4)) bare_h3=$((base + 5)) mem_http=$((base + 6)) mem_https=$((base + 7))
+prof_http=$((base + 8)) pprof=$((base + 9))
+hdr_http=$((base + 10)) hdr_h3=$((base + 11)) before_http=$((base + 12)) before_https=$((base + 13))
+gc_http=$((base + 14)) gc_https=$((base + 15))
+
+work=$(mktemp -d)
+started=()
+cleanup() {
+	for p in "${started[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	if [ -n "${KEEP:-}" ]; then echo "work directory kept: $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "== building"
+go build -o "$work/openfront" .
+go build -o "$work/edgebench" ./scripts/edgebench
+eb=$work/edgebench
+results=$work/results.jsonl
+
+# start NAME CPU CMD...: runs CMD pinned to CPU in the background; its pid
+# (taskset execs CMD) goes into NAME_pid.
+start() {
+	local name=$1 cpu=$2
+	shift 2
+	taskset -c "$cpu" "$@" >"$work/$name.log" 2>&1 &
+	started+=($!)
+	printf -v "${name}_pid" '%s' $!
+}
+
+# stop NAME: ends a process started by start.
+stop() {
+	local pid_var="${1}_pid"
+	kill "${!pid_var}" 2>/dev/null || true
+	wait "${!pid_var}" 2>/dev/null || true
+}
+
+wait_http() {
+	for _ in $(seq 100); do
+		curl -s -o /dev/null "$1" && return 0
+		sleep 0.1
+	done
+	echo "bench-edge: $1 did not come up" >&2
+	exit 1
+}
+
+# warm URL WANT: requests URL until its X-Cache says WANT (a hit).
+warm() {
+	for _ in 1 2 3; do
+		curl -s -o /dev/null -D "$work/warm.h" "$1"
+		if grep -qi "^x-cache: $2" "$work/warm.h"; then return 0; fi
+	done
+	echo "bench-edge: $1 is not a cache hit:" >&2
+	cat "$work/warm.h" >&2
+	exit 1
+}
+
+write_config() {
+	mkdir -p "$work/config"
+	cat >"$work/config/main.cue" <<EOF
+package bench
+
+import "openfront.dev/schema"
+
+schema.#Config
+
+distributions: bench: {
+	aliases: ["127.0.0.1", "localhost"]
+	httpVersion: "http2and3"
+	origins: [{
+		id:         "origin"
+		domainName: "127.0.0.1"
+		customOriginConfig: {originProtocolPolicy: "http-only", httpPort: $origin}
+	}]
+	defaultCacheBehavior: {
+		targetOriginId:       "origin"
+		viewerProtocolPolicy: "allow-all"
+		defaultTTL:           86400
+	}
+}
+EOF
+}
+
+write_nginx() {
+	local d=$work/nginx
+	mkdir -p "$d/cache" "$d/tmp"
+	# Started as root, nginx's worker runs as nobody: it must reach its cache.
+	chmod 755 "$work" "$d"
+	chmod 777 "$d/cache" "$d/tmp"
+	cat >"$d/nginx.conf" <<EOF
+# Debian's nginx, one worker (like the one core openfront gets), tuned
+# for the hit path: no access log (openfront writes none here either),
+# unlimited keep-alive requests, sendfile without TCP_CORK (with
+# tcp_nopush, 100 KiB hits stall on delayed ACKs: ~1,300 req/s).
+worker_processes 1;
+daemon off;
+pid $d/nginx.pid;
+error_log $d/error.log warn;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	sendfile on;
+	tcp_nodelay on;
+	keepalive_timeout 75s;
+	keepalive_requests 100000000;
+	client_body_temp_path $d/tmp/body;
+	proxy_temp_path $d/tmp/proxy;
+	fastcgi_temp_path $d/tmp/fastcgi;
+	uwsgi_temp_path $d/tmp/uwsgi;
+	scgi_temp_path $d/tmp/scgi;
+	proxy_cache_path $d/cache levels=1:2 keys_zone=bench:10m max_size=1g inactive=1d use_temp_path=off;
+	upstream origin { server 127.0.0.1:$origin; keepalive 16; }
+	server {
+		listen 127.0.0.1:$nginx_port;
+		location / {
+			proxy_pass http://origin;
+			proxy_http_version 1.1;
+			proxy_set_header Connection "";
+			proxy_cache bench;
+			proxy_cache_valid 200 1d;
+			proxy_cache_lock on;
+			add_header X-Cache \$upstream_cache_status;
+		}
+	}
+}
+EOF
+}
+
+# serve_openfront NAME HTTP-PORT HTTPS-ADDR [CMD]: the node, as the user runs it.
+serve_openfront() {
+	local cmd=${4:-"$work/openfront serve"}
+	# shellcheck disable=SC2086 # cmd is a command and its arguments
+	start "$1" "$scpu" $cmd --config "$work/config" --http "127.0.0.1:$2" --https "$3" \
+		--admin "" --cache-memory 64MiB --node-name bench
+	wait_http "http://127.0.0.1:$2/obj/1k/up"
+}
+
+write_config
+write_nginx
+start origin "$lcpu" "$eb" origin -addr "127.0.0.1:$origin"
+wait_http "http://127.0.0.1:$origin/_stats"
+
+need_servers() {
+	[ -n "${openfront_pid:-}" ] && return 0
+	serve_openfront openfront "$of_http" "127.0.0.1:$of_https"
+	start nginx "$scpu" nginx -c "$work/nginx/nginx.conf"
+	wait_http "http://127.0.0.1:$nginx_port/obj/1k/up"
+	# The worker, not the cache loader (it exits after a minute).
+	nginx_pids="$nginx_pid,$(pgrep -P "$nginx_pid" -f "worker process" | paste -sd,)"
+	start bare "$scpu" "$eb" bare -http "127.0.0.1:$bare_http" -h3 "127.0.0.1:$bare_h3"
+	wait_http "http://127.0.0.1:$bare_http/obj/1k/up"
+	h1_targets=(nginx bare openfront) h3_targets=(bare-h3 openfront)
+	declare -gA url1 url3 pids_of
+	url1=([nginx]=http://127.0.0.1:$nginx_port [bare]=http://127.0.0.1:$bare_http [openfront]=http://127.0.0.1:$of_http)
+	url3=([bare-h3]=https://127.0.0.1:$bare_h3 [openfront]=https://127.0.0.1:$of_https)
+	pids_of=([nginx]=$nginx_pids [bare]=$bare_pid [bare-h3]=$bare_pid [openfront]=$openfront_pid)
+	if [ -n "${EDGE_HEADERS:-}" ]; then
+		start barehdr "$scpu" "$eb" bare -edge-headers -http "127.0.0.1:$hdr_http" -h3 "127.0.0.1:$hdr_h3"
+		wait_http "http://127.0.0.1:$hdr_http/obj/1k/up"
+		h1_targets+=(bare+hdr) h3_targets+=(bare-h3+hdr)
+		url1[bare+hdr]=http://127.0.0.1:$hdr_http url3[bare-h3+hdr]=https://127.0.0.1:$hdr_h3
+		pids_of[bare+hdr]=$barehdr_pid pids_of[bare-h3+hdr]=$barehdr_pid
+	fi
+	if [ -n "${BEFORE:-}" ]; then
+		serve_openfront before "$before_http" "127.0.0.1:$before_https" "$BEFORE serve"
+		h1_targets+=(before) h3_targets+=(before)
+		url1[before]=http://127.0.0.1:$before_http url3[before]=https://127.0.0.1:$before_https
+		pids_of[before]=$before_pid
+	fi
+	if [ -n "${GC_ENV:-}" ]; then
+		serve_openfront gctuned "$gc_http" "127.0.0.1:$gc_https" "env $GC_ENV $work/openfront serve"
+		h1_targets+=(gc-tuned) h3_targets+=(gc-tuned)
+		url1[gc-tuned]=http://127.0.0.1:$gc_http url3[gc-tuned]=https://127.0.0.1:$gc_https
+		pids_of[gc-tuned]=$gctuned_pid
+	fi
+	for size in 1k 100k; do
+		warm "http://127.0.0.1:$of_http/obj/$size/bench" "Hit from openfront"
+		warm "http://127.0.0.1:$nginx_port/obj/$size/bench" "HIT"
+		if [ -n "${BEFORE:-}" ]; then warm "http://127.0.0.1:$before_http/obj/$size/bench" "Hit from openfront"; fi
+		if [ -n "${GC_ENV:-}" ]; then warm "http://127.0.0.1:$gc_http/obj/$size/bench" "Hit from openfront"; fi
+	done
+}
+
+# measure LABEL ROUND PIDS LOAD-CMD...
+measure() {
+	local label=$1 round=$2 pids=$3
+	shift 3
+	"$eb" run -label "$label" -round "$round" -pids "$pids" -max-foreign "$maxf" -out "$results" -- taskset -c "$lcpu" "$@"
+}
+
+section_hits() {
+	need_servers
+	echo "== cache hits, HTTP/1.1 keep-alive: wrk -c 50 -t 1 -d $dur, $rounds rounds"
+	local n=${#h1_targets[@]}
+	for size in 1k 100k; do
+		for r in $(seq "$rounds"); do
+			for i in $(seq 0 $((n - 1))); do
+				local t=${h1_targets[$(((i + r) % n))]}
+				measure "h1/$size/$t" "$r" "${pids_of[$t]}" wrk -c 50 -t 1 -d "$dur" "${url1[$t]}/obj/$size/bench"
+			done
+		done
+	done
+}
+
+section_h3() {
+	need_servers
+	local conns=${H3_CONNS:-8} streams=${H3_STREAMS:-16}
+	echo "== cache hits, HTTP/3: edgebench h3load, $conns connections x $streams streams, $dur, $rounds rounds"
+	local n=${#h3_targets[@]}
+	for size in 1k 100k; do
+		for r in $(seq "$rounds"); do
+			for i in $(seq 0 $((n - 1))); do
+				local t=${h3_targets[$(((i + r) % n))]}
+				measure "h3/$size/$t" "$r" "${pids_of[$t]}" "$eb" h3load -url "${url3[$t]}/obj/$size/bench" -conns "$conns" -streams "$streams" -d "$dur"
+			done
+		done
+	done
+}
+
+section_coalesce() {
+	need_servers
+	echo "== coalescing: 200 simultaneous requests for one uncached key (count at the origin)"
+	local warmurl=http://127.0.0.1:$of_http/obj/1k/bench tag=$$-$RANDOM
+	for path in "/slow/200/1k/coalesce-$tag" "/obj/1k/coalesce-$tag" "/slow/200/100k/coalesce-$tag" "/obj/100k/coalesce-$tag"; do
+		printf '%-34s ' "$path"
+		taskset -c "$lcpu" "$eb" burst -n 200 -url "http://127.0.0.1:$of_http$path" -warm "$warmurl" -origin "http://127.0.0.1:$origin"
+	done
+}
+
+section_memory() {
+	local envs=("") label
+	if [ -n "${GC_ENV:-}" ]; then envs+=("$GC_ENV"); fi
+	for env in "${envs[@]}"; do
+		label=${env:-default GC settings}
+		echo "== memory: --cache-memory 64MiB, 20,000 distinct 100 KiB objects, 50 in flight (a fresh node, $label)"
+		serve_openfront mem "$mem_http" "127.0.0.1:$mem_https" "env $env $work/openfront serve"
+		taskset -c "$lcpu" "$eb" fill -url "http://127.0.0.1:$mem_http" -n 20000 -c 50 -size 100k -prefix "fill-$$-" -pid "$mem_pid" | tee "$work/memory.txt"
+		local hwm
+		hwm=$(sed -n 's/.*vmhwm_mib=\([0-9.]*\).*/\1/p' "$work/memory.txt")
+		awk -v h="$hwm" 'BEGIN { lim = 64 + 150; printf "VmHWM %.1f MiB, limit %d MiB: %s\n", h, lim, (h < lim ? "PASS" : "FAIL") }'
+		stop mem
+	done
+}
+
+section_profile() {
+	echo "== profile: openfront (edgebench serve, same code plus /debug/pprof) serving 1 KiB hits"
+	serve_openfront prof "$prof_http" "" "$eb serve -pprof 127.0.0.1:$pprof --"
+	warm "http://127.0.0.1:$prof_http/obj/1k/bench" "Hit from openfront"
+	taskset -c "$lcpu" wrk -c 50 -t 1 -d 13s "http://127.0.0.1:$prof_http/obj/1k/bench" >"$work/profile-wrk.txt" &
+	local wrk_pid=$!
+	sleep 1
+	curl -s -o "$work/cpu-1k.prof" "http://127.0.0.1:$pprof/debug/pprof/profile?seconds=10"
+	wait "$wrk_pid"
+	grep Requests/sec "$work/profile-wrk.txt"
+	go tool pprof -top -nodecount 40 "$eb" "$work/cpu-1k.prof" 2>/dev/null | sed -n '4,48p'
+	echo "profile: $work/cpu-1k.prof (KEEP=1 keeps it; go tool pprof $eb FILE)"
+	stop prof
+}
+
+for s in $sections; do
+	case $s in
+	hits | h3 | coalesce | memory | profile) "section_$s" ;;
+	*) echo "bench-edge: unknown section $s" >&2; exit 2 ;;
+	esac
+done
+
+if [ -s "$results" ]; then
+	echo
+	echo "== figures (medians over rounds; ratios taken within each round)"
+	"$eb" report -in "$results"
+	if [ -n "${KEEP:-}" ]; then echo "runs: $results"; fi
+fi
