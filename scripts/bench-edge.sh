@@ -12,6 +12,8 @@
 #   coalesce  200 simultaneous requests for one uncached key: origin requests
 #   memory    --cache-memory 64MiB, 20,000 distinct 100 KiB objects: VmHWM/VmRSS
 #   profile   a 10 s CPU profile of openfront serving 1 KiB hits (pprof top)
+#   signed    cache hits with a signed URL and with signed cookies against the
+#             same object unprotected, on one node (issue 5: >= 0.8x)
 #
 # Servers run on SERVER_CPU, load generators on LOAD_CPU (taskset). Each
 # round runs every target once, in a rotated order; ratios are taken within
@@ -21,7 +23,7 @@
 #
 # Environment: ROUNDS (3), DURATION (10s), SERVER_CPU (0), LOAD_CPU (1),
 # MAX_FOREIGN (0.10), H3_CONNS (8), H3_STREAMS (16), BASE_PORT (18080: uses
-# the next 15 ports too), KEEP=1 keeps the work directory (logs, profiles).
+# the next 17 ports too), KEEP=1 keeps the work directory (logs, profiles).
 # EDGE_HEADERS=1 adds a target "bare+hdr": the bare server also sending the
 # fields an openfront hit adds (what the header count alone costs).
 # BEFORE=FILE adds a target "before": another openfront binary (an older
@@ -34,7 +36,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-for tool in wrk nginx taskset curl go; do
+for tool in wrk nginx taskset curl go openssl; do
 	command -v "$tool" >/dev/null || { echo "bench-edge: $tool is missing (apt-get install -y wrk nginx)" >&2; exit 1; }
 done
 sections=${*:-hits h3 coalesce memory}
@@ -48,7 +50,7 @@ of_http=$base origin=$((base + 1)) nginx_port=$((base + 2)) bare_http=$((base + 
 of_https=$((base + 4)) bare_h3=$((base + 5)) mem_http=$((base + 6)) mem_https=$((base + 7))
 prof_http=$((base + 8)) pprof=$((base + 9))
 hdr_http=$((base + 10)) hdr_h3=$((base + 11)) before_http=$((base + 12)) before_https=$((base + 13))
-gc_http=$((base + 14)) gc_https=$((base + 15))
+gc_http=$((base + 14)) gc_https=$((base + 15)) signed_http=$((base + 16)) signed_https=$((base + 17))
 
 work=$(mktemp -d)
 started=()
@@ -174,11 +176,11 @@ http {
 EOF
 }
 
-# serve_openfront NAME HTTP-PORT HTTPS-ADDR [CMD]: the node, as the user runs it.
+# serve_openfront NAME HTTP-PORT HTTPS-ADDR [CMD [CONFIG-DIR]]: the node, as the user runs it.
 serve_openfront() {
-	local cmd=${4:-"$work/openfront serve"}
+	local cmd=${4:-"$work/openfront serve"} config=${5:-$work/config}
 	# shellcheck disable=SC2086 # cmd is a command and its arguments
-	start "$1" "$scpu" $cmd --config "$work/config" --http "127.0.0.1:$2" --https "$3" \
+	start "$1" "$scpu" $cmd --config "$config" --http "127.0.0.1:$2" --https "$3" \
 		--admin "" --cache-memory 64MiB --node-name bench
 	wait_http "http://127.0.0.1:$2/obj/1k/up"
 }
@@ -305,9 +307,81 @@ section_profile() {
 	stop prof
 }
 
+# write_signed_config: the bench distribution plus a behavior for objects
+# named private-*, which requires a signature from a fresh RSA-2048 key.
+write_signed_config() {
+	mkdir -p "$work/signed"
+	openssl genrsa -out "$work/signed/private.pem" 2048 2>/dev/null
+	local pub
+	pub=$(openssl rsa -in "$work/signed/private.pem" -pubout 2>/dev/null)
+	sed -e '/defaultCacheBehavior: {/,$d' "$work/config/main.cue" >"$work/signed/main.cue"
+	cat >>"$work/signed/main.cue" <<EOF
+	defaultCacheBehavior: {
+		targetOriginId:       "origin"
+		viewerProtocolPolicy: "allow-all"
+		defaultTTL:           86400
+	}
+	cacheBehaviors: [{
+		pathPattern:          "/obj/*/private-*"
+		targetOriginId:       "origin"
+		viewerProtocolPolicy: "allow-all"
+		defaultTTL:           86400
+		trustedKeyGroups: ["signers"]
+	}]
+}
+
+keyGroups: signers: publicKeys: [{
+	id: "KBENCH"
+	encodedKey: """
+		${pub//$'\n'/$'\n\t\t'}
+		"""
+}]
+EOF
+}
+
+section_signed() {
+	# Its own results: the report compares each signed target with unsigned.
+	local results=$work/signed.jsonl
+	write_signed_config
+	serve_openfront signed "$signed_http" "127.0.0.1:$signed_https" "" "$work/signed"
+	local base_url=http://127.0.0.1:$signed_http
+	local sign=("$work/openfront" sign --key-pair-id KBENCH --private-key "$work/signed/private.pem" --expires 24h)
+	local n=3 r i t size plain private signed_url cookie
+	for size in 1k 100k; do
+		plain=$base_url/obj/$size/bench private=$base_url/obj/$size/private-bench
+		signed_url=$("${sign[@]}" --url "$private")
+		# The Set-Cookie lines, sent back as a browser would.
+		cookie=$("${sign[@]}" --url "$private" --resource "$base_url/obj/*/private-*" --cookies |
+			sed -n 's/^Set-Cookie: \([^;]*\).*/\1/p' | paste -sd ';' | sed 's/;/; /g')
+		warm "$plain" "Hit from openfront"
+		warm "$signed_url" "Hit from openfront"
+		if [ "$(curl -s -o /dev/null -w '%{http_code}' "$private")" != 403 ]; then
+			echo "bench-edge: $private is served without a signature" >&2
+			exit 1
+		fi
+		if [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $cookie" "$private")" != 200 ]; then
+			echo "bench-edge: the signed cookies are refused: $cookie" >&2
+			exit 1
+		fi
+		echo "== signed vs unprotected cache hits, $size: wrk -c 50 -t 1 -d $dur, $rounds rounds"
+		local targets=(unsigned signed-url signed-cookie)
+		for r in $(seq "$rounds"); do
+			for i in $(seq 0 $((n - 1))); do
+				t=${targets[$(((i + r) % n))]}
+				case $t in
+				unsigned) measure "signed/$size/$t" "$r" "$signed_pid" wrk -c 50 -t 1 -d "$dur" "$plain" ;;
+				signed-url) measure "signed/$size/$t" "$r" "$signed_pid" wrk -c 50 -t 1 -d "$dur" "$signed_url" ;;
+				signed-cookie) measure "signed/$size/$t" "$r" "$signed_pid" wrk -c 50 -t 1 -d "$dur" -H "Cookie: $cookie" "$private" ;;
+				esac
+			done
+		done
+	done
+	stop signed
+}
+
 for s in $sections; do
 	case $s in
-	hits | h3 | coalesce | memory | profile) "section_$s" ;;
+	hits | h3 | coalesce | memory | profile | signed) "section_$s" ;;
 	*) echo "bench-edge: unknown section $s" >&2; exit 2 ;;
 	esac
 done
@@ -317,4 +391,11 @@ if [ -s "$results" ]; then
 	echo "== figures (medians over rounds; ratios taken within each round)"
 	"$eb" report -in "$results"
 	if [ -n "${KEEP:-}" ]; then echo "runs: $results"; fi
+fi
+if [ -s "$work/signed.jsonl" ]; then
+	for subject in signed-url signed-cookie; do
+		echo
+		echo "== $subject against unprotected hits (medians over rounds; ratios within each round)"
+		"$eb" report -in "$work/signed.jsonl" -subject "$subject" | grep -v "| $([ $subject = signed-url ] && echo signed-cookie || echo signed-url) |"
+	done
 fi

@@ -108,7 +108,8 @@ const (
 // resource and address are checked on every request, so it cannot extend a
 // signature's life. The zero value verifies without a cache.
 type Verifier struct {
-	cache *sigCache
+	cache    *genCache[sigKey, []byte] // verified signatures
+	policies *genCache[rawCredential, policy]
 }
 
 // NewVerifier returns a verifier caching up to about 2*size verified signatures.
@@ -116,7 +117,7 @@ func NewVerifier(size int) *Verifier {
 	if size <= 0 {
 		return &Verifier{}
 	}
-	return &Verifier{cache: newSigCache(size)}
+	return &Verifier{cache: newGenCache[sigKey, []byte](size), policies: newGenCache[rawCredential, policy](size)}
 }
 
 // Verify checks req against a behavior's trusted key groups. With no groups

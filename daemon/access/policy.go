@@ -21,8 +21,8 @@ type policy struct {
 // parsePolicy reads a custom policy strictly: exactly one statement, the
 // fields CloudFront defines with their exact names, no duplicates, nothing
 // unknown. An unknown condition is refused rather than ignored, so a typo
-// can never widen access. It does not allocate unless the resource has
-// escapes or there is an address condition.
+// can never widen access. It allocates the resource (the policy may be kept)
+// and an address condition.
 func parsePolicy(b []byte) (policy, error) {
 	var p policy
 	d := jsonReader{b: b}
@@ -78,10 +78,9 @@ func statement(d *jsonReader) (policy, error) {
 			if err != nil {
 				return fmt.Errorf("\"Resource\": %w", err)
 			}
-			p.resource, p.hasResource = s, true
-			if p.resource == nil {
-				p.resource = []byte{}
-			}
+			// A copy: a verified policy is kept by the Verifier, and
+			// the caller's decode buffer must not go with it.
+			p.resource, p.hasResource = append([]byte{}, s...), true
 			return nil
 		case "Condition":
 			if sawCondition {

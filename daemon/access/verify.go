@@ -77,6 +77,22 @@ func (v *Verifier) verify(req *Request, keys keySource) Decision {
 	var resBuf [1024]byte
 	resource := appendResource(resBuf[:0], req)
 
+	now := req.Now.Unix()
+	if req.Now.IsZero() { // never let a missing clock make everything valid
+		now = time.Now().Unix()
+	}
+	// A custom policy seen before with the same key and signature was
+	// verified and parsed then: only its conditions are checked again.
+	raw := rawCredential{pub: pub, hash: hash, policy: c.v[pPolicy], sig: c.v[pSignature]}
+	if custom {
+		if p, ok := v.cachedPolicy(raw); ok {
+			if code, reason := checkPolicy(p, resource, now, req, what, is); code != "" {
+				return d(code, reason)
+			}
+			return Decision{Allowed: true, Via: via, KeyPairID: keyID}
+		}
+	}
+
 	var sigBuf, sigTmp [512]byte
 	var sig []byte
 	err := errBase64
@@ -119,10 +135,6 @@ func (v *Verifier) verify(req *Request, keys keySource) Decision {
 		return d(CodeBadSignature, "Bad signature: the "+names[pSignature]+" does not match this URL and "+names[pExpires]+" for key "+quote(keyID)+"; the URL was changed after signing (path, query, host or scheme), or signed with another key or hash algorithm.")
 	}
 
-	now := req.Now.Unix()
-	if req.Now.IsZero() { // never let a missing clock make everything valid
-		now = time.Now().Unix()
-	}
 	if !custom {
 		if now >= expires {
 			return d(CodeExpired, "The "+what+" expired at "+epoch(expires)+" (now "+epoch(now)+").")
@@ -133,19 +145,29 @@ func (v *Verifier) verify(req *Request, keys keySource) Decision {
 	if err != nil {
 		return d(CodeMalformed, "The policy of the "+what+" is malformed: "+err.Error()+".")
 	}
-	if p.hasResource && !match(p.resource, resource) {
-		return d(CodeResourceMismatch, "Resource mismatch: the policy is for "+quote(string(p.resource))+", not "+quote(string(resource))+".")
-	}
-	if p.hasGreater && now < p.greaterThan {
-		return d(CodeNotYetValid, "The "+what+" "+is+" not valid before "+epoch(p.greaterThan)+" (now "+epoch(now)+").")
-	}
-	if now >= p.lessThan {
-		return d(CodeExpired, "The "+what+" expired at "+epoch(p.lessThan)+" (now "+epoch(now)+").")
-	}
-	if p.ip.IsValid() && (!req.ClientIP.IsValid() || !p.ip.Contains(req.ClientIP.Unmap())) {
-		return d(CodeIPMismatch, "IP mismatch: the policy allows "+p.ip.String()+", and the viewer's address is "+addrString(req)+".")
+	v.rememberPolicy(raw, p)
+	if code, reason := checkPolicy(p, resource, now, req, what, is); code != "" {
+		return d(code, reason)
 	}
 	return Decision{Allowed: true, Via: via, KeyPairID: keyID}
+}
+
+// checkPolicy applies a verified custom policy's conditions to the request:
+// the denial's code and reason, or "" when they hold.
+func checkPolicy(p policy, resource []byte, now int64, req *Request, what, is string) (code, reason string) {
+	if p.hasResource && !match(p.resource, resource) {
+		return CodeResourceMismatch, "Resource mismatch: the policy is for " + quote(string(p.resource)) + ", not " + quote(string(resource)) + "."
+	}
+	if p.hasGreater && now < p.greaterThan {
+		return CodeNotYetValid, "The " + what + " " + is + " not valid before " + epoch(p.greaterThan) + " (now " + epoch(now) + ")."
+	}
+	if now >= p.lessThan {
+		return CodeExpired, "The " + what + " expired at " + epoch(p.lessThan) + " (now " + epoch(now) + ")."
+	}
+	if p.ip.IsValid() && (!req.ClientIP.IsValid() || !p.ip.Contains(req.ClientIP.Unmap())) {
+		return CodeIPMismatch, "IP mismatch: the policy allows " + p.ip.String() + ", and the viewer's address is " + addrString(req) + "."
+	}
+	return "", ""
 }
 
 func deny(code, via, keyID, reason string) Decision {
@@ -211,16 +233,45 @@ func (v *Verifier) verified(pub *rsa.PublicKey, hash crypto.Hash, msg, sig []byt
 		sum = digest[:sha1.Size]
 	}
 	k := sigKey{pub: pub, hash: hash, digest: digest}
-	if v != nil && v.cache != nil && v.cache.has(k, sig) {
-		return true
+	if v != nil && v.cache != nil {
+		if s, ok := v.cache.get(k); ok && bytes.Equal(s, sig) {
+			return true
+		}
 	}
 	if rsa.VerifyPKCS1v15(pub, hash, sum, sig) != nil {
 		return false
 	}
 	if v != nil && v.cache != nil {
-		v.cache.add(k, sig)
+		v.cache.add(k, bytes.Clone(sig))
 	}
 	return true
+}
+
+// rawCredential is a custom-policy credential as the viewer sent it (still
+// encoded): with the key and hash, it decides a verification entirely.
+type rawCredential struct {
+	pub         *rsa.PublicKey
+	hash        crypto.Hash
+	policy, sig string
+}
+
+// cachedPolicy returns the parsed policy of a credential that verified before.
+func (v *Verifier) cachedPolicy(raw rawCredential) (policy, bool) {
+	if v == nil || v.policies == nil {
+		return policy{}, false
+	}
+	return v.policies.get(raw)
+}
+
+// rememberPolicy keeps a verified credential's parsed policy (parsePolicy
+// gives it its own resource), owning its strings: the request's memory is
+// not retained.
+func (v *Verifier) rememberPolicy(raw rawCredential, p policy) {
+	if v == nil || v.policies == nil {
+		return
+	}
+	raw.policy, raw.sig = strings.Clone(raw.policy), strings.Clone(raw.sig)
+	v.policies.add(raw, p)
 }
 
 // sigKey identifies a verification: the key, the hash and the message's digest.
@@ -230,35 +281,34 @@ type sigKey struct {
 	digest [32]byte
 }
 
-// sigCache remembers verified signatures in two generations: when the
-// current one fills, it becomes the old one and the oldest is dropped.
-type sigCache struct {
+// genCache is a map in two generations: when the current one fills, it
+// becomes the old one and the oldest is dropped. Bounded at 2*size.
+type genCache[K comparable, V any] struct {
 	mu       sync.RWMutex
 	size     int
-	cur, old map[sigKey][]byte
+	cur, old map[K]V
 }
 
-func newSigCache(size int) *sigCache {
-	return &sigCache{size: size, cur: make(map[sigKey][]byte, size)}
+func newGenCache[K comparable, V any](size int) *genCache[K, V] {
+	return &genCache[K, V]{size: size, cur: make(map[K]V, size)}
 }
 
-func (c *sigCache) has(k sigKey, sig []byte) bool {
+func (c *genCache[K, V]) get(k K) (V, bool) {
 	c.mu.RLock()
-	s, ok := c.cur[k]
+	v, ok := c.cur[k]
 	if !ok {
-		s, ok = c.old[k]
+		v, ok = c.old[k]
 	}
 	c.mu.RUnlock()
-	return ok && bytes.Equal(s, sig)
+	return v, ok
 }
 
-func (c *sigCache) add(k sigKey, sig []byte) {
-	s := bytes.Clone(sig)
+func (c *genCache[K, V]) add(k K, v V) {
 	c.mu.Lock()
 	if len(c.cur) >= c.size {
-		c.old, c.cur = c.cur, make(map[sigKey][]byte, c.size)
+		c.old, c.cur = c.cur, make(map[K]V, c.size)
 	}
-	c.cur[k] = s
+	c.cur[k] = v
 	c.mu.Unlock()
 }
 

@@ -576,12 +576,43 @@ func TestVerifyCacheKeepsExpiry(t *testing.T) {
 	if d := v.Verify(req, groups); d.Code != CodeBadSignature {
 		t.Fatalf("other path with a cached signature: %+v", d)
 	}
+	// A remembered custom policy still has its conditions checked, and a
+	// changed signature beside it is verified afresh.
+	pu := sdkPolicyURL(t, keyK1, "K1", "https://cdn.example.com/p/a", sdkPolicy("https://cdn.example.com/p/*", now.Add(time.Minute), time.Time{}, "198.51.100.0/24"))
+	ok := requestFor(t, pu)
+	ok.ClientIP = netip.MustParseAddr("198.51.100.7")
+	if d := v.Verify(ok, groups); !d.Allowed {
+		t.Fatalf("custom policy, fresh: %+v", d)
+	}
+	for _, c := range []struct {
+		name string
+		edit func(r *Request)
+		want string
+	}{
+		{"same request again", func(r *Request) {}, ""},
+		{"another address", func(r *Request) { r.ClientIP = netip.MustParseAddr("203.0.113.1") }, CodeIPMismatch},
+		{"a resource outside the policy", func(r *Request) { r.RawPath = "/q/a" }, CodeResourceMismatch},
+		{"after expiry", func(r *Request) { r.Now = now.Add(2 * time.Minute) }, CodeExpired},
+		{"a changed signature", func(r *Request) { r.RawQuery = strings.Replace(r.RawQuery, "Signature=", "Signature=AAAA", 1) }, CodeBadSignature},
+	} {
+		r := ok
+		c.edit(&r)
+		if d := v.Verify(r, groups); d.Code != c.want || d.Allowed != (c.want == "") {
+			t.Errorf("cached custom policy, %s: %+v, want %q", c.name, d, c.want)
+		}
+	}
 	// Nor does the cache outgrow its bound.
 	for i := range 40 {
 		v.Verify(requestFor(t, sdkURL(t, keyK1, "K1", fmt.Sprintf("https://cdn.example.com/%d", i), now.Add(time.Minute))), groups)
 	}
+	for i := range 40 {
+		v.Verify(requestFor(t, sdkPolicyURL(t, keyK1, "K1", "https://cdn.example.com/a", sdkPolicy(fmt.Sprintf("https://cdn.example.com/%d*", i), now.Add(time.Minute), time.Time{}, ""))), groups)
+	}
 	if n := len(v.cache.cur) + len(v.cache.old); n > 16 {
 		t.Fatalf("cache holds %d entries, bound 16", n)
+	}
+	if n := len(v.policies.cur) + len(v.policies.old); n > 16 || n == 0 {
+		t.Fatalf("policy cache holds %d entries, bound 16", n)
 	}
 }
 
