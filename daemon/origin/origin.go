@@ -1,5 +1,5 @@
 // Package origin fetches objects from a distribution's origins: custom HTTP
-// servers, S3 buckets, local directories and (later) the live packager.
+// servers, S3 buckets, local directories and the live packager.
 package origin
 
 import (
@@ -60,6 +60,7 @@ type Pool struct {
 	configDir string
 	mu        sync.Mutex
 	fetchers  map[fetcherKey]Fetcher
+	live      LiveSource
 }
 
 type fetcherKey struct {
@@ -91,6 +92,8 @@ func (p *Pool) Fetcher(d *table.Distribution, o *table.Origin) (Fetcher, error) 
 		f = newCustom(o)
 	case table.OriginS3:
 		f, err = newS3(o)
+	case table.OriginLive:
+		f = newLive(p, o)
 	default:
 		return nil, &Error{Origin: o.ID, Err: fmt.Errorf("%s origin: %w", o.Kind, ErrUnsupported)}
 	}
@@ -99,6 +102,14 @@ func (p *Pool) Fetcher(d *table.Distribution, o *table.Origin) (Fetcher, error) 
 	}
 	p.fetchers[key] = f
 	return f, nil
+}
+
+// SetLive sets the live packager that live origins serve from (the RTMP
+// server's *hls.Registry); until then they answer 502.
+func (p *Pool) SetLive(src LiveSource) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.live = src
 }
 
 // Prune drops the fetchers of origins the table t no longer has, closing

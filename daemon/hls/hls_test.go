@@ -1,0 +1,375 @@
+package hls
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/grafov/m3u8"
+	"go.uber.org/goleak"
+
+	"openfront.dev/daemon/hls/hlstest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func quietRegistry(o Options) *Registry {
+	o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	return NewRegistry(o)
+}
+
+// parsePlaylist reads a live playlist with grafov/m3u8 in strict mode: an
+// independent parser checks the hand-written output.
+func parsePlaylist(t testing.TB, b []byte) *m3u8.MediaPlaylist {
+	t.Helper()
+	p, kind, err := m3u8.DecodeFrom(bytes.NewReader(b), true)
+	if err != nil || kind != m3u8.MEDIA {
+		t.Fatalf("playlist does not parse (%v):\n%s", err, b)
+	}
+	return p.(*m3u8.MediaPlaylist)
+}
+
+func listed(p *m3u8.MediaPlaylist) []*m3u8.MediaSegment {
+	var segs []*m3u8.MediaSegment
+	for _, s := range p.Segments {
+		if s != nil {
+			segs = append(segs, s)
+		}
+	}
+	return segs
+}
+
+// dump writes the stream's playlist and listed segments into a directory,
+// for ffprobe, and returns the playlist's path and its parse.
+func dump(t testing.TB, r *Registry, dist, name string) (string, *m3u8.MediaPlaylist) {
+	t.Helper()
+	b, ok := r.Playlist(dist, name)
+	if !ok {
+		t.Fatalf("no playlist for %s/%s", dist, name)
+	}
+	p := parsePlaylist(t, b)
+	dir := t.TempDir()
+	for i, s := range listed(p) {
+		seq := p.SeqNo + uint64(i)
+		if s.URI != fmt.Sprintf("%d.ts", seq) {
+			t.Fatalf("segment %d has URI %q", seq, s.URI)
+		}
+		ts, ok := r.Segment(dist, name, seq)
+		if !ok {
+			t.Fatalf("listed segment %d is not served", seq)
+		}
+		if err := os.WriteFile(filepath.Join(dir, s.URI), ts, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(dir, "index.m3u8")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path, p
+}
+
+func near(got, want, tolerance float64) bool { return math.Abs(got-want) <= tolerance }
+
+func TestPackage(t *testing.T) {
+	tests := []struct {
+		name         string
+		media        hlstest.Media
+		opts         Options
+		durations    []float64
+		video, audio bool
+	}{
+		{"2 s GOP gives 2 s segments", hlstest.Media{Seconds: 6, GOP: 60}, Options{}, []float64{2, 2, 2}, true, true},
+		{"1 s GOP is cut at the 2 s minimum", hlstest.Media{Seconds: 6, GOP: 30}, Options{}, []float64{2, 2, 2}, true, true},
+		{"1 s GOP with a 1 s minimum", hlstest.Media{Seconds: 4, GOP: 30}, Options{MinSegment: time.Second}, []float64{1, 1, 1, 1}, true, true},
+		{"4 s GOP gives 4 s segments", hlstest.Media{Seconds: 8, GOP: 120}, Options{}, []float64{4, 4}, true, true},
+		{"video only", hlstest.Media{Seconds: 6, GOP: 60, Extra: []string{"-an"}}, Options{}, []float64{2, 2, 2}, true, false},
+		{"audio only is cut by time", hlstest.Media{Seconds: 6, GOP: 60, Extra: []string{"-vn"}}, Options{}, []float64{2, 2, 2}, false, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			src := hlstest.FLV(t, tc.media)
+			r := quietRegistry(tc.opts)
+			tr := r.Publish("tv", "event")
+			hlstest.Feed(tr, hlstest.Tags(t, src), false)
+			tr.End()
+
+			path, p := dump(t, r, "tv", "event")
+			if !p.Closed {
+				t.Error("the ended stream's playlist has no #EXT-X-ENDLIST")
+			}
+			segs := listed(p)
+			if len(segs) != len(tc.durations) {
+				t.Fatalf("%d segments, want %d:\n%s", len(segs), len(tc.durations), mustPlaylist(r))
+			}
+			for i, s := range segs {
+				// The last audio-only segment ends a frame (21 ms) early or late.
+				if !near(s.Duration, tc.durations[i], 0.1) {
+					t.Errorf("segment %d lasts %.3f s, want %.0f s", i, s.Duration, tc.durations[i])
+				}
+				if math.Round(s.Duration) > p.TargetDuration {
+					t.Errorf("segment %d (%.3f s) exceeds the target duration %.0f", i, s.Duration, p.TargetDuration)
+				}
+				probe := hlstest.FFprobe(t, filepath.Join(filepath.Dir(path), s.URI))
+				if (probe.Codec("video") == "h264") != tc.video || (probe.Codec("audio") == "aac") != tc.audio {
+					t.Errorf("segment %d has video %q and audio %q", i, probe.Codec("video"), probe.Codec("audio"))
+				}
+				if !near(probe.Duration(), tc.durations[i], 0.15) {
+					t.Errorf("segment %d decodes for %.3f s, want %.0f s", i, probe.Duration(), tc.durations[i])
+				}
+			}
+			wantVideo, wantAudio := hlstest.FramesOf(t, src)
+			all := hlstest.FFprobe(t, path)
+			if v := all.Frames("video"); v < wantVideo*95/100 || v > wantVideo {
+				t.Errorf("the playlist decodes to %d video frames, the source has %d", v, wantVideo)
+			}
+			if a := all.Frames("audio"); a < wantAudio*95/100 || a > wantAudio+1 {
+				t.Errorf("the playlist decodes to %d audio frames, the source has %d", a, wantAudio)
+			}
+		})
+	}
+}
+
+func mustPlaylist(r *Registry) string {
+	b, _ := r.Playlist("tv", "event")
+	return string(b)
+}
+
+func TestRepublish(t *testing.T) {
+	tags := hlstest.Tags(t, hlstest.FLV(t, hlstest.Media{Seconds: 4, GOP: 60}))
+	r := quietRegistry(Options{})
+	first := r.Publish("tv", "event")
+	hlstest.Feed(first, tags, false)
+	first.End()
+	_, before := dump(t, r, "tv", "event")
+
+	second := r.Publish("tv", "event")
+	hlstest.Feed(second, tags, false)
+	live := parsePlaylist(t, []byte(mustPlaylist(r)))
+	if live.Closed {
+		t.Error("a republished stream still has #EXT-X-ENDLIST")
+	}
+	// A third publisher takes over: what the second still sends is dropped.
+	third := r.Publish("tv", "event")
+	hlstest.Feed(second, tags, false)
+	second.End()
+	hlstest.Feed(third, tags, false)
+	third.End()
+
+	path, p := dump(t, r, "tv", "event")
+	segs := listed(p)
+	// The second publish lost its open segment to the takeover.
+	if p.SeqNo != before.SeqNo || len(segs) != 5 {
+		t.Fatalf("after three 4 s publishes: media sequence %d (was %d), %d segments, want the same sequence and 5:\n%s", p.SeqNo, before.SeqNo, len(segs), mustPlaylist(r))
+	}
+	for i, s := range segs {
+		if want := i == 2 || i == 3; s.Discontinuity != want {
+			t.Errorf("segment %d: discontinuity %v, want %v", i, s.Discontinuity, want)
+		}
+	}
+	if !p.Closed {
+		t.Error("no #EXT-X-ENDLIST after the last publish ended")
+	}
+	wantVideo, _ := hlstest.FramesOf(t, hlstest.FLV(t, hlstest.Media{Seconds: 4, GOP: 60}))
+	if v := hlstest.FFprobe(t, path).Frames("video"); v < 5*wantVideo/2*95/100 {
+		t.Errorf("the publishes decode to %d video frames, want about %d", v, 5*wantVideo/2)
+	}
+}
+
+func TestRollingWindow(t *testing.T) {
+	tags := hlstest.Tags(t, hlstest.FLV(t, hlstest.Media{Seconds: 10, GOP: 30}))
+	r := quietRegistry(Options{Window: 3, MinSegment: time.Second})
+	tr := r.Publish("tv", "event")
+	hlstest.Feed(tr, tags, false)
+	tr.End()
+	_, p := dump(t, r, "tv", "event")
+	if n := len(listed(p)); n != 3 {
+		t.Fatalf("%d segments listed, want the window of 3", n)
+	}
+	first := p.SeqNo - 7 // 10 one-second segments
+	for seq := first; seq < p.SeqNo+3; seq++ {
+		_, ok := r.Segment("tv", "event", seq)
+		// Segments stay servable a little after they leave the window.
+		if want := seq >= p.SeqNo-keptAfterWindow; ok != want {
+			t.Errorf("segment %d (window starts at %d) served %v, want %v", seq, p.SeqNo, ok, want)
+		}
+	}
+	if n := len(r.stream("tv", "event").view.Load().segs); n > 3+keptAfterWindow {
+		t.Errorf("%d segments held in memory, want at most %d", n, 3+keptAfterWindow)
+	}
+}
+
+// Many readers poll the playlist and fetch what it lists while the track
+// writes: every listed segment is served, and -race finds no race.
+func TestConcurrentReaders(t *testing.T) {
+	tags := hlstest.Tags(t, hlstest.FLV(t, hlstest.Media{Seconds: 6, GOP: 30}))
+	r := quietRegistry(Options{Window: 2, MinSegment: time.Second})
+	tr := r.Publish("tv", "event")
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for range 8 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				b, ok := r.Playlist("tv", "event")
+				if !ok {
+					continue
+				}
+				p, _, err := m3u8.DecodeFrom(bytes.NewReader(b), true)
+				if err != nil {
+					errs <- err.Error()
+					return
+				}
+				mp := p.(*m3u8.MediaPlaylist)
+				for i := range listed(mp) {
+					seq := mp.SeqNo + uint64(i)
+					ts, ok := r.Segment("tv", "event", seq)
+					if ok && (len(ts)%188 != 0 || ts[0] != 0x47) {
+						errs <- fmt.Sprintf("segment %d: %d bytes, not MPEG-TS", seq, len(ts))
+						return
+					}
+					// Fed faster than real time, a listed segment may have
+					// aged out by the time it is asked for; never is one
+					// listed before it is served.
+					if held := r.stream("tv", "event").view.Load().segs; !ok && seq >= held[0].seq {
+						errs <- fmt.Sprintf("listed segment %d is not served, the oldest held is %d", seq, held[0].seq)
+						return
+					}
+				}
+			}
+		})
+	}
+	hlstest.Feed(tr, tags, false)
+	tr.End()
+	close(done)
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+}
+
+// Bad messages before and among the real ones are dropped; the stream
+// still packages and decodes.
+func TestBadInput(t *testing.T) {
+	src := hlstest.FLV(t, hlstest.Media{Seconds: 4, GOP: 60})
+	tags := hlstest.Tags(t, src)
+	bad := []struct {
+		name   string
+		typeID uint8
+		body   []byte
+	}{
+		{"empty video", typeVideo, nil},
+		{"empty audio", typeAudio, nil},
+		{"truncated AVC header", typeVideo, []byte{0x17, 0, 0, 0, 0, 1, 0x64}},
+		{"AVC header without parameter sets", typeVideo, []byte{0x17, 0, 0, 0, 0, 1, 0x64, 0, 0x1f, 0xff, 0xe0, 0}},
+		{"NAL length past the frame", typeVideo, []byte{0x17, 1, 0, 0, 0, 0, 0, 0x10, 0, 0x65}},
+		{"enhanced RTMP HEVC", typeVideo, []byte{0x90, 'h', 'v', 'c', '1', 0}},
+		{"MP3 audio", typeAudio, []byte{0x2f, 0xff, 0xfb}},
+		{"AAC with an explicit frequency", typeAudio, []byte{0xaf, 0, 0x17, 0x80, 0, 0, 0}},
+		{"unknown message type", 18, []byte("onMetaData")},
+	}
+	r := quietRegistry(Options{})
+	tr := r.Publish("tv", "event")
+	for _, b := range bad {
+		tr.Media(b.typeID, 0, b.body)
+	}
+	for i, tg := range tags {
+		tr.Media(tg.TypeID, tg.TimestampMS, tg.Body)
+		if i == len(tags)/2 { // the same garbage mid-stream
+			for _, b := range bad[:7] {
+				tr.Media(b.typeID, tg.TimestampMS, b.body)
+			}
+		}
+	}
+	tr.End()
+	tr.Media(typeVideo, 0, tags[0].Body) // after End: ignored
+	path, p := dump(t, r, "tv", "event")
+	if len(listed(p)) != 2 {
+		t.Errorf("%d segments, want 2:\n%s", len(listed(p)), mustPlaylist(r))
+	}
+	wantVideo, _ := hlstest.FramesOf(t, src)
+	if v := hlstest.FFprobe(t, path).Frames("video"); v < wantVideo*95/100 {
+		t.Errorf("%d video frames decoded, the source has %d", v, wantVideo)
+	}
+}
+
+// Without keyframes for long, segments are cut by size, not held whole.
+func TestSegmentBound(t *testing.T) {
+	src := hlstest.FLV(t, hlstest.Media{Seconds: 6, GOP: 180})
+	r := quietRegistry(Options{MaxSegmentBytes: 64 << 10})
+	tr := r.Publish("tv", "event")
+	hlstest.Feed(tr, hlstest.Tags(t, src), false)
+	tr.End()
+	path, p := dump(t, r, "tv", "event")
+	segs := listed(p)
+	if len(segs) < 3 {
+		t.Fatalf("a 6 s GOP was cut in %d segments, want several of 64 KiB", len(segs))
+	}
+	for i := range segs {
+		ts, _ := r.Segment("tv", "event", p.SeqNo+uint64(i))
+		if len(ts) > 96<<10 {
+			t.Errorf("segment %d holds %d bytes", i, len(ts))
+		}
+	}
+	wantVideo, _ := hlstest.FramesOf(t, src)
+	if v := hlstest.FFprobe(t, path).Frames("video"); v < wantVideo*95/100 {
+		t.Errorf("%d video frames decoded, the source has %d", v, wantVideo)
+	}
+}
+
+// An ended stream is forgotten after the linger time; published again, it
+// never reuses a segment number.
+func TestLinger(t *testing.T) {
+	tags := hlstest.Tags(t, hlstest.FLV(t, hlstest.Media{Seconds: 2, GOP: 30}))
+	r := quietRegistry(Options{Linger: time.Millisecond, MinSegment: time.Second})
+	tr := r.Publish("tv", "event")
+	hlstest.Feed(tr, tags, false)
+	tr.End()
+	last := r.stream("tv", "event").nextSeq
+	for i := 0; r.stream("tv", "event") != nil; i++ {
+		if i == 500 {
+			t.Fatal("the ended stream was not forgotten")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	tr = r.Publish("tv", "event")
+	hlstest.Feed(tr, tags, false)
+	tr.End()
+	if _, p := dump(t, r, "tv", "event"); p.SeqNo < last {
+		t.Errorf("the new stream starts at segment %d, the old one reached %d", p.SeqNo, last)
+	}
+}
+
+func TestUnknownStream(t *testing.T) {
+	r := quietRegistry(Options{})
+	tr := r.Publish("tv", "starting")
+	if _, ok := r.Playlist("tv", "starting"); ok {
+		t.Error("a playlist before the first segment is complete")
+	}
+	for _, tc := range []struct{ dist, name string }{{"tv", "other"}, {"radio", "starting"}} {
+		if _, ok := r.Playlist(tc.dist, tc.name); ok {
+			t.Errorf("%s/%s has a playlist", tc.dist, tc.name)
+		}
+		if _, ok := r.Segment(tc.dist, tc.name, 0); ok {
+			t.Errorf("%s/%s has a segment", tc.dist, tc.name)
+		}
+	}
+	tr.End()
+	if strings.Contains(mustPlaylist(r), "EXTINF") {
+		t.Error("an empty publish listed segments")
+	}
+}

@@ -1,0 +1,149 @@
+package hls
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// keptAfterWindow is how many segments stay servable after they leave the
+// playlist: a viewer may have just read a playlist that lists them.
+const keptAfterWindow = 3
+
+// segment is one finished MPEG-TS segment; it never changes.
+type segment struct {
+	seq  uint64
+	dur  time.Duration
+	data []byte
+	// discontinuity marks the first segment of a republish; discSeq counts
+	// the discontinuities up to and including this segment.
+	discontinuity bool
+	discSeq       uint64
+}
+
+// view is what readers see of a stream: replaced whole, never changed, so
+// HTTP requests read it without a lock while the track writes.
+type view struct {
+	playlist []byte // nil until the first segment is complete
+	segs     []*segment
+}
+
+// stream is one live stream's playlist state, shared by its publishes.
+type stream struct {
+	view atomic.Pointer[view]
+
+	mu       sync.Mutex
+	window   int
+	owner    *Track // the publish feeding it, nil once ended
+	gen      uint64 // counts publishes, to tell a lingering end from a new one
+	segs     []*segment
+	nextSeq  uint64
+	discSeq  uint64
+	discNext bool
+	target   int // EXT-X-TARGETDURATION, never lowered while served
+	ended    bool
+}
+
+func newStream(window int, firstSeq uint64) *stream {
+	s := &stream{window: window, nextSeq: firstSeq}
+	s.view.Store(&view{})
+	return s
+}
+
+// clockSeq is a new stream's first segment number: the clock in tenths of
+// a second, so that a stream published again, even by a restarted node,
+// does not reuse a segment URL that caches may hold for a day (within a
+// process the registry also remembers the numbers it gave).
+func clockSeq(now time.Time) uint64 { return uint64(now.UnixMilli() / 100) }
+
+// claim makes t the stream's publisher; a republish continues the
+// sequence after a discontinuity.
+func (s *stream) claim(t *Track) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.owner = t
+	s.gen++
+	s.ended = false
+	s.discNext = len(s.segs) > 0
+	s.publish()
+}
+
+// add appends a finished segment of t, unless another publish took over.
+func (s *stream) add(t *Track, data []byte, dur time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.owner != t {
+		return
+	}
+	seg := &segment{seq: s.nextSeq, dur: dur, data: data}
+	s.nextSeq++
+	if s.discNext {
+		seg.discontinuity, s.discNext = true, false
+		s.discSeq++
+	}
+	seg.discSeq = s.discSeq
+	// A fresh slice: readers hold the old one.
+	keep := min(len(s.segs), s.window+keptAfterWindow-1)
+	s.segs = append(append(make([]*segment, 0, keep+1), s.segs[len(s.segs)-keep:]...), seg)
+	s.target = max(s.target, int(math.Round(dur.Seconds())), 1)
+	s.publish()
+}
+
+// end closes t's publish: the playlist gets #EXT-X-ENDLIST. It returns the
+// publish generation and whether t still owned the stream.
+func (s *stream) end(t *Track) (uint64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.owner != t {
+		return 0, false
+	}
+	s.owner, s.ended = nil, true
+	s.publish()
+	return s.gen, true
+}
+
+// idleSince reports whether nobody published since the end of publish
+// gen, and the next segment number.
+func (s *stream) idleSince(gen uint64) (next uint64, idle bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.nextSeq, s.owner == nil && s.gen == gen
+}
+
+// publish renders the playlist for readers; s.mu is held.
+func (s *stream) publish() {
+	v := &view{segs: s.segs}
+	if len(s.segs) > 0 {
+		v.playlist = s.render()
+	}
+	s.view.Store(v)
+}
+
+// render writes the live playlist by hand: it is a dozen lines, rebuilt
+// once per segment, and the RFC 8216 rules that matter here (target
+// duration never below a rounded EXTINF, the discontinuity sequence of a
+// sliding window, segments kept past the window) are this packager's.
+func (s *stream) render() []byte {
+	listed := s.segs[max(0, len(s.segs)-s.window):]
+	b := make([]byte, 0, 128+40*len(listed))
+	b = fmt.Appendf(b, "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:%d\n#EXT-X-MEDIA-SEQUENCE:%d\n", s.target, listed[0].seq)
+	// The first listed segment's own discontinuity is counted, not tagged.
+	if d := listed[0].discSeq; d > 0 {
+		b = fmt.Appendf(b, "#EXT-X-DISCONTINUITY-SEQUENCE:%d\n", d)
+	}
+	for i, seg := range listed {
+		if seg.discontinuity && i > 0 {
+			b = append(b, "#EXT-X-DISCONTINUITY\n"...)
+		}
+		b = fmt.Appendf(b, "#EXTINF:%.3f,\n", seg.dur.Seconds())
+		b = strconv.AppendUint(b, seg.seq, 10)
+		b = append(b, ".ts\n"...)
+	}
+	if s.ended {
+		b = append(b, "#EXT-X-ENDLIST\n"...)
+	}
+	return b
+}

@@ -1,0 +1,287 @@
+package hls
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/asticode/go-astits"
+)
+
+// RTMP message types and the FLV tag fields the packager reads.
+const (
+	typeAudio = 8
+	typeVideo = 9
+
+	codecAVC     = 7
+	soundAAC     = 10
+	frameKey     = 1
+	packetConfig = 0 // AVCPacketType / AACPacketType: sequence header
+	packetData   = 1
+)
+
+const (
+	pidVideo uint16 = 0x100
+	pidAudio uint16 = 0x101
+	// tsOffset puts PTS and DTS 0.7 s after the PCR, the decoder buffering
+	// delay ffmpeg's muxer also assumes, so no timestamp precedes its clock.
+	tsOffset = 63000
+	// audioFramesPerPES batches AAC frames (about 100 ms at 48 kHz): one
+	// frame a PES would nearly double the audio's transport overhead.
+	audioFramesPerPES = 5
+)
+
+// Track packages one publish. Media and End are called from one goroutine;
+// finished segments reach readers through the stream.
+type Track struct {
+	reg *Registry
+	key streamKey
+	s   *stream
+	log *slog.Logger
+
+	avc *avcConfig
+	aac *aacConfig
+
+	mux          *astits.Muxer // created at the first segment, with its streams
+	out          segmentWriter
+	video, audio bool // elementary streams in mux
+	open         bool
+	start        uint32 // the open segment's first timestamp, ms
+	last, delta  uint32 // the last timestamp of the stream that cuts, and its step
+	stepped      bool
+	frame        []byte // reused Annex-B buffer
+
+	pending       []byte // ADTS frames not yet in a PES
+	pendingPTS    uint32
+	pendingFrames int
+
+	ended  bool
+	warned map[string]bool
+}
+
+func newTrack(r *Registry, k streamKey, s *stream) *Track {
+	return &Track{reg: r, key: k, s: s, warned: map[string]bool{},
+		log: r.opts.Log.With("distribution", k.distribution, "stream", k.name)}
+}
+
+// segmentWriter collects the muxer's output for the open segment.
+type segmentWriter struct{ buf []byte }
+
+func (w *segmentWriter) Write(b []byte) (int, error) {
+	w.buf = append(w.buf, b...)
+	return len(b), nil
+}
+
+// Media packages one audio or video message body (an FLV tag body).
+func (t *Track) Media(typeID uint8, ts uint32, body []byte) {
+	if t.ended {
+		return
+	}
+	switch typeID {
+	case typeVideo:
+		t.videoMessage(ts, body)
+	case typeAudio:
+		t.audioMessage(ts, body)
+	}
+}
+
+func (t *Track) videoMessage(ts uint32, body []byte) {
+	// Enhanced RTMP (HEVC, AV1) sets the top bit; only H.264 fits HLS in TS here.
+	if len(body) < 5 || body[0]&0x80 != 0 || body[0]&0x0f != codecAVC {
+		t.warnOnce("video is not H.264 in FLV: not packaged")
+		return
+	}
+	data := body[5:]
+	switch body[1] {
+	case packetConfig:
+		c, err := parseAVCConfig(data)
+		if err != nil {
+			t.warnOnce("bad AVC sequence header", "err", err)
+			return
+		}
+		if t.mux != nil && !t.video {
+			t.warnOnce("video started after audio-only packaging: not packaged")
+		}
+		t.avc = c
+		return
+	case packetData:
+	default: // end of sequence
+		return
+	}
+	if t.avc == nil || t.mux != nil && !t.video {
+		return
+	}
+	frame, idr, err := t.avc.annexB(t.frame[:0], data)
+	if err != nil {
+		t.warnOnce("bad AVC frame", "err", err)
+		return
+	}
+	t.frame = frame
+	key := body[0]>>4 == frameKey || idr
+	switch {
+	case !t.open && !key:
+		return // a segment starts at a keyframe
+	case !t.open:
+		t.openSegment(ts)
+	case key && t.due(ts), len(t.out.buf) >= t.reg.opts.MaxSegmentBytes:
+		t.cut(ts)
+	}
+	cts := int32(uint32(body[2])<<16|uint32(body[3])<<8|uint32(body[4])) << 8 >> 8
+	dts := ts90(int64(ts))
+	t.write(pidVideo, &astits.PESOptionalHeader{
+		PTSDTSIndicator:        astits.PTSDTSIndicatorBothPresent,
+		PTS:                    &astits.ClockReference{Base: ts90(int64(ts) + int64(cts))},
+		DTS:                    &astits.ClockReference{Base: dts},
+		DataAlignmentIndicator: true,
+	}, key, frame)
+	t.step(ts)
+}
+
+func (t *Track) audioMessage(ts uint32, body []byte) {
+	if len(body) < 2 || body[0]>>4 != soundAAC {
+		t.warnOnce("audio is not AAC: not packaged")
+		return
+	}
+	if body[1] == packetConfig {
+		c, err := parseAACConfig(body[2:])
+		if err != nil {
+			t.warnOnce("bad AAC sequence header", "err", err)
+			return
+		}
+		t.aac = c
+		return
+	}
+	if t.aac == nil {
+		return
+	}
+	switch {
+	// Publishers send every sequence header before the first frame: audio
+	// with no video header yet is an audio-only stream.
+	case !t.open && t.avc == nil:
+		t.openSegment(ts)
+	case !t.open:
+		return
+	case !t.video && (int64(ts)-int64(t.start) >= t.reg.opts.MinSegment.Milliseconds() || len(t.out.buf) >= t.reg.opts.MaxSegmentBytes):
+		t.cut(ts)
+	}
+	if !t.audio {
+		return
+	}
+	if t.pendingFrames == 0 {
+		t.pendingPTS = ts
+	}
+	p, err := t.aac.adts(t.pending, body[2:])
+	if err != nil {
+		t.warnOnce("bad AAC frame", "err", err)
+		return
+	}
+	t.pending = p
+	if t.pendingFrames++; t.pendingFrames >= audioFramesPerPES {
+		t.flushAudio()
+	}
+	if !t.video {
+		t.step(ts)
+	}
+}
+
+// due reports whether a segment may end at a keyframe at ts.
+func (t *Track) due(ts uint32) bool {
+	minMS := t.reg.opts.MinSegment.Milliseconds() * 9 / 10
+	return int64(ts)-int64(t.start) >= minMS
+}
+
+// step records the timestamp of the stream that decides cuts.
+func (t *Track) step(ts uint32) {
+	if t.stepped && ts > t.last {
+		t.delta = ts - t.last
+	}
+	t.last, t.stepped = ts, true
+}
+
+// openSegment starts a segment at ts; the first one fixes the streams.
+func (t *Track) openSegment(ts uint32) {
+	if t.mux == nil {
+		t.video, t.audio = t.avc != nil, t.aac != nil
+		t.mux = astits.NewMuxer(context.Background(), &t.out)
+		pcr := pidAudio
+		if t.video {
+			pcr = pidVideo
+			t.mux.AddElementaryStream(astits.PMTElementaryStream{ElementaryPID: pidVideo, StreamType: astits.StreamTypeH264Video})
+		}
+		if t.audio {
+			t.mux.AddElementaryStream(astits.PMTElementaryStream{ElementaryPID: pidAudio, StreamType: astits.StreamTypeAACAudio})
+		}
+		t.mux.SetPCRPID(pcr)
+	}
+	// Each segment starts with PAT and PMT, so it decodes on its own even
+	// when cut at a frame that is not a keyframe (where the muxer would not).
+	if _, err := t.mux.WriteTables(); err != nil {
+		t.warnOnce("mpeg-ts tables", "err", err)
+	}
+	t.open, t.start = true, ts
+}
+
+// cut ends the open segment at ts and starts the next there.
+func (t *Track) cut(ts uint32) {
+	t.closeSegment(time.Duration(max(int64(ts)-int64(t.start), 0)) * time.Millisecond)
+	t.openSegment(ts)
+}
+
+func (t *Track) closeSegment(dur time.Duration) {
+	t.flushAudio()
+	data := t.out.buf
+	t.out.buf = make([]byte, 0, len(data)+len(data)/8)
+	t.s.add(t, data, dur)
+	t.open = false
+}
+
+func (t *Track) flushAudio() {
+	if t.pendingFrames == 0 {
+		return
+	}
+	t.write(pidAudio, &astits.PESOptionalHeader{
+		PTSDTSIndicator:        astits.PTSDTSIndicatorOnlyPTS,
+		PTS:                    &astits.ClockReference{Base: ts90(int64(t.pendingPTS))},
+		DataAlignmentIndicator: true,
+	}, false, t.pending)
+	t.pending, t.pendingFrames = t.pending[:0], 0
+}
+
+// write muxes one PES; the stream carrying the clock gets a PCR with it.
+func (t *Track) write(pid uint16, h *astits.PESOptionalHeader, key bool, data []byte) {
+	d := &astits.MuxerData{PID: pid, PES: &astits.PESData{Header: &astits.PESHeader{OptionalHeader: h}, Data: data}}
+	if pid == pidVideo || !t.video {
+		pcr := h.DTS
+		if pcr == nil {
+			pcr = h.PTS
+		}
+		d.AdaptationField = &astits.PacketAdaptationField{HasPCR: true, PCR: &astits.ClockReference{Base: (pcr.Base - tsOffset) & (1<<33 - 1)}, RandomAccessIndicator: key}
+	}
+	if _, err := t.mux.WriteData(d); err != nil {
+		t.warnOnce("mpeg-ts mux", "err", err)
+	}
+}
+
+// End finishes the last segment and ends the playlist.
+func (t *Track) End() {
+	if t.ended {
+		return
+	}
+	t.ended = true
+	if t.open {
+		t.closeSegment(time.Duration(max(int64(t.last)-int64(t.start)+int64(t.delta), 0)) * time.Millisecond)
+	}
+	if gen, ok := t.s.end(t); ok {
+		t.reg.ended(t.key, t.s, gen)
+	}
+}
+
+func (t *Track) warnOnce(msg string, args ...any) {
+	if !t.warned[msg] {
+		t.warned[msg] = true
+		t.log.Warn("hls: "+msg, args...)
+	}
+}
+
+// ts90 turns milliseconds into 90 kHz MPEG-TS time, after tsOffset, in 33 bits.
+func ts90(ms int64) int64 { return (ms*90 + tsOffset) & (1<<33 - 1) }
