@@ -66,6 +66,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.HTTPAddr, "http", ":8080", "plain HTTP listener `ADDR` (empty: none)")
 	fs.StringVar(&o.HTTPSAddr, "https", ":8443", "TLS listener `ADDR` for HTTP/1.1 and h2 (empty: none)")
 	fs.StringVar(&o.AdminAddr, "admin", "127.0.0.1:9090", "admin listener `ADDR`: /healthz /readyz /status /metrics /hooks/git")
+	fs.StringVar(&o.AdminTokenFile, "admin-token-file", "", "`FILE` holding the bearer token of the admin listener's invalidation API (POST /distributions/ID/invalidations); without it invalidations are refused")
 	fs.StringVar(&o.CertsDir, "certs", "", "directory `DIR` of NAME.crt/NAME.key for viewerCertificate.certificateName")
 	fs.StringVar(&o.TLSCertFile, "tls-cert", "", "the node's default certificate `FILE` (default: self-signed)")
 	fs.StringVar(&o.TLSKeyFile, "tls-key", "", "the default certificate's key `FILE`")

@@ -1,9 +1,11 @@
 // Package admin serves the node's admin listener: /healthz, /readyz,
-// /status, /metrics, and POST /hooks/git when the config comes from git.
-// It listens on loopback by default.
+// /status, /status/traffic, /metrics, the status page at /, the
+// invalidation API under /distributions/, and POST /hooks/git when the
+// config comes from git. It listens on loopback by default.
 package admin
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"time"
@@ -49,9 +51,26 @@ type Status struct {
 	Git *gitsync.Status `json:"git,omitempty"`
 }
 
+// Options are the admin listener's optional parts.
+type Options struct {
+	// TokenFile holds the bearer token the invalidation API requires;
+	// without one, invalidations are refused.
+	TokenFile string
+	// Cache is where invalidations remove objects (nil: nothing cached).
+	Cache Invalidator
+	// Context ends the traffic sampler behind the status page; without
+	// one nothing is sampled.
+	Context context.Context
+	// SampleEvery is the traffic sampling period (default 2s).
+	SampleEvery time.Duration
+}
+
 // Handler returns the admin mux.
-func Handler(node string, src Source, listeners []string, reg *prometheus.Registry) http.Handler {
+func Handler(node string, src Source, listeners []string, reg *prometheus.Registry, opts Options) http.Handler {
 	mux := http.NewServeMux()
+	handlePage(mux)
+	newInvalidations(src, opts).register(mux)
+	newTraffic(src, reg, opts).register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
 	})

@@ -793,23 +793,7 @@ func (c *Cache) varyMark(primary string, names []string) uint64 {
 // Invalidate removes every entry whose edge key match accepts, and
 // returns how many entries (variants and marks included) went.
 func (c *Cache) Invalidate(match func(key string) bool) int {
-	c.invalidations.Add(1)
-	n := 0
-	for k := range c.mem.otter.Keys() {
-		if match(edgeKey(k)) {
-			c.mem.del(k)
-			n++
-		}
-	}
-	if c.disk != nil {
-		for k := range c.disk.index.Keys() {
-			if match(edgeKey(k)) {
-				c.disk.del(k)
-				n++
-			}
-		}
-	}
-	return n
+	return c.invalidate(func(k string) bool { return match(edgeKey(k)) })
 }
 
 // InvalidatePrefix removes the entries whose edge key starts with prefix.

@@ -40,6 +40,9 @@ type Options struct {
 	TLSCertFile, TLSKeyFile        string
 	NodeName                       string
 	DrainTimeout                   time.Duration
+	// AdminTokenFile holds the bearer token of the admin listener's
+	// invalidation API; without it invalidations are refused.
+	AdminTokenFile string
 
 	// The shared cache: the memory tier's bound, and an optional disk tier.
 	CacheMemory int64 // bytes; default 256 MiB
@@ -174,7 +177,7 @@ func Start(opts Options) (*Node, error) {
 		listeners = append(listeners, "http3 "+n.addrs["http3"].String())
 	}
 	if opts.AdminAddr != "" {
-		h := admin.Handler(opts.NodeName, n, listeners, reg)
+		h := admin.Handler(opts.NodeName, n, listeners, reg, admin.Options{TokenFile: opts.AdminTokenFile, Cache: n.cache, Context: ctx})
 		if err := n.listen("admin", opts.AdminAddr, &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}, nil); err != nil {
 			return nil, n.abort(err)
 		}

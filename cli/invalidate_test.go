@@ -1,0 +1,119 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"openfront.dev/daemon/node"
+)
+
+// TestInvalidate runs a node with a cached origin and the command
+// against its admin listener: what a viewer gets before and after, and
+// what the command says when it cannot.
+func TestInvalidate(t *testing.T) {
+	var version atomic.Int64
+	version.Store(1)
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		fmt.Fprintf(w, "v%d %s", version.Load(), r.URL.Path)
+	}))
+	t.Cleanup(app.Close)
+	dir := t.TempDir()
+	cfg := fmt.Sprintf(`package cdn
+
+distributions: site: {
+	aliases: ["site.test"]
+	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all"}
+}
+`, strings.TrimPrefix(app.URL, "http://"))
+	if err := os.WriteFile(filepath.Join(dir, "main.cue"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	token := filepath.Join(t.TempDir(), "token")
+	wrong := filepath.Join(t.TempDir(), "wrong")
+	os.WriteFile(token, []byte("s3cret\n"), 0o600)
+	os.WriteFile(wrong, []byte("guess\n"), 0o600)
+	n, err := node.Start(node.Options{ConfigDir: dir, HTTPAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", AdminTokenFile: token,
+		NodeName: "here", CacheMemory: 8 << 20, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Shutdown(context.Background()) })
+	adminAddr := n.Addr("admin").String()
+	get := func(path string) string {
+		t.Helper()
+		req, _ := http.NewRequest("GET", "http://"+n.Addr("http").String()+path, nil)
+		req.Host = "site.test"
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return strings.TrimSuffix(resp.Header.Get("X-Cache"), " from openfront") + " " + string(b)
+	}
+	for _, p := range []string{"/a.html", "/img/1.png", "/keep.css"} {
+		get(p)
+		if got := get(p); !strings.HasPrefix(got, "Hit v1") {
+			t.Fatalf("%s: %q, want a v1 hit", p, got)
+		}
+	}
+	version.Store(2)
+
+	id := regexp.MustCompile(`^I[A-Z2-7]{13}\n$`)
+	tests := []struct {
+		name           string
+		args           []string
+		code           int
+		stdout, stderr string // regexp, substring
+	}{
+		{"no paths", []string{"--token-file", token, "--distribution", "site"}, exitUsage, "", "usage: openfront invalidate"},
+		{"no token file", []string{"--distribution", "site", "/a.html"}, exitUsage, "", "usage"},
+		{"unreadable token file", []string{"--token-file", token + ".nope", "--distribution", "site", "/a.html"}, exitFail, "", "token:"},
+		{"wrong token", []string{"--token-file", wrong, "--distribution", "site", "/a.html"}, exitFail, "", "401 Unauthorized: AccessDenied"},
+		{"unknown distribution", []string{"--token-file", token, "--distribution", "nope", "/a.html"}, exitFail, "", `NoSuchDistribution: no web distribution "nope"`},
+		{"bad path", []string{"--token-file", token, "--distribution", "site", "a.html"}, exitFail, "", `path "a.html" does not start with /`},
+		{"no node there", []string{"--admin", "127.0.0.1:1", "--token-file", token, "--distribution", "site", "/a.html"}, exitFail, "", "connection refused"},
+		{"invalidates and waits", []string{"--admin", adminAddr, "--token-file", token, "--distribution", "site", "--caller-reference", "deploy-2", "/a.html", "/img/*"}, exitOK, id.String(), "completed: 2 cached objects removed"},
+		{"flags after paths, no wait", []string{"/keep.css", "--admin", "http://" + adminAddr + "/", "--token-file", token, "--distribution", "site", "--wait=false", "--caller-reference", "other"}, exitOK, id.String(), ""},
+	}
+	ids := map[string]string{}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := tt.args
+			if !strings.Contains(strings.Join(args, " "), "--admin") {
+				args = append([]string{"--admin", adminAddr}, args...)
+			}
+			var stdout, stderr bytes.Buffer
+			code := Main(append([]string{"invalidate"}, args...), &stdout, &stderr)
+			if code != tt.code || !regexp.MustCompile(tt.stdout).MatchString(stdout.String()) || !strings.Contains(stderr.String(), tt.stderr) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want %d, %s, %q", code, stdout.String(), stderr.String(), tt.code, tt.stdout, tt.stderr)
+			}
+			ids[tt.name] = stdout.String()
+		})
+	}
+	// Waiting meant done: the next requests go to the origin.
+	for path, want := range map[string]string{"/a.html": "Miss v2", "/img/1.png": "Miss v2"} {
+		if got := get(path); !strings.HasPrefix(got, want) {
+			t.Errorf("after: %s is %q, want %q", path, got, want)
+		}
+	}
+	// A retry with the same reference is the same invalidation.
+	var stdout, stderr bytes.Buffer
+	Main([]string{"invalidate", "--admin", adminAddr, "--token-file", token, "--distribution", "site", "--caller-reference", "deploy-2", "/img/*", "/a.html"}, &stdout, &stderr)
+	if stdout.String() != ids["invalidates and waits"] {
+		t.Errorf("retry printed %q, want %q (%s)", stdout.String(), ids["invalidates and waits"], stderr.String())
+	}
+}

@@ -1,0 +1,339 @@
+package admin
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"openfront.dev/compiler"
+	"openfront.dev/compiler/table"
+	"openfront.dev/daemon/cache"
+	"openfront.dev/daemon/watch"
+)
+
+// source is a node's view with a fixed table.
+type source struct{ t *table.Table }
+
+func (s source) Table() *table.Table        { return s.t }
+func (s source) AppliedAt() time.Time       { return time.Time{} }
+func (s source) ConfigStatus() watch.Status { return watch.Status{} }
+
+const testConfig = `package cdn
+
+distributions: site: {
+	aliases: ["www.example.com", "example.com"]
+	origins: [{id: "app", domainName: "127.0.0.1:9", customOriginConfig: originProtocolPolicy: "http-only"},
+		{id: "assets", domainName: "127.0.0.1:9", customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all"}
+}
+distributions: other: {
+	aliases: ["other.example.com"]
+	origins: [{id: "app", domainName: "127.0.0.1:9", customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all"}
+}
+`
+
+func compileTable(t *testing.T, src string) *table.Table {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "main.cue"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := compiler.New(dir).Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Table
+}
+
+// recorder is the cache: it records what each invalidation matches
+// among a few request paths.
+type recorder struct {
+	mu    sync.Mutex
+	calls []string // "dist: matched paths"
+}
+
+func (r *recorder) InvalidatePaths(dist string, p cache.Paths) int {
+	var hit []string
+	for _, path := range []string{"/index.html", "/images/a.jpg", "/images/b/c.png", "/caf%C3%A9.html", "/a%20b.txt"} {
+		if p.Match(path) {
+			hit = append(hit, path)
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, dist+": "+strings.Join(hit, " "))
+	return len(hit)
+}
+
+func (r *recorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.calls)
+}
+
+func (r *recorder) last() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.calls) == 0 {
+		return ""
+	}
+	return r.calls[len(r.calls)-1]
+}
+
+type apiClient struct {
+	t     *testing.T
+	url   string
+	token string
+}
+
+func (c apiClient) do(method, path, body string) (*http.Response, []byte) {
+	c.t.Helper()
+	req, err := http.NewRequest(method, c.url+path, strings.NewReader(body))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+// waitCompleted polls an invalidation until it completes.
+func (c apiClient) waitCompleted(loc string) Invalidation {
+	c.t.Helper()
+	for range 500 {
+		_, b := c.do("GET", strings.TrimPrefix(loc, c.url), "")
+		var inv Invalidation
+		if err := json.Unmarshal(b, &inv); err != nil {
+			c.t.Fatalf("%s: %v: %s", loc, err, b)
+		}
+		if inv.Status == StatusCompleted {
+			return inv
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	c.t.Fatalf("%s never completed", loc)
+	return Invalidation{}
+}
+
+func startAdmin(t *testing.T, opts Options) (*httptest.Server, *recorder) {
+	t.Helper()
+	rec := &recorder{}
+	if opts.Cache == nil {
+		opts.Cache = rec
+	}
+	srv := httptest.NewServer(Handler("testnode", source{compileTable(t, testConfig)}, nil, nil, opts))
+	t.Cleanup(srv.Close)
+	return srv, rec
+}
+
+func tokenFile(t *testing.T, token string) string {
+	p := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(p, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestInvalidationAuth(t *testing.T) {
+	noFile, _ := startAdmin(t, Options{})
+	withFile, _ := startAdmin(t, Options{TokenFile: tokenFile(t, "s3cret")})
+	empty, _ := startAdmin(t, Options{TokenFile: tokenFile(t, "")})
+	body := `{"paths": ["/index.html"], "callerReference": "r1"}`
+	tests := []struct {
+		name   string
+		srv    *httptest.Server
+		token  string
+		status int
+		says   string
+	}{
+		{"no token file", noFile, "s3cret", 403, "--admin-token-file"},
+		{"empty token file", empty, "", 503, "--admin-token-file"},
+		{"no Authorization", withFile, "", 401, "bearer token"},
+		{"wrong token", withFile, "guess", 401, "bearer token"},
+		{"right token", withFile, "s3cret", 201, `"status"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, b := apiClient{t, tt.srv.URL, tt.token}.do("POST", "/distributions/site/invalidations", body)
+			if resp.StatusCode != tt.status || !strings.Contains(string(b), tt.says) {
+				t.Errorf("%d %s, want %d saying %q", resp.StatusCode, b, tt.status, tt.says)
+			}
+		})
+	}
+}
+
+func TestInvalidationRequests(t *testing.T) {
+	srv, rec := startAdmin(t, Options{TokenFile: tokenFile(t, "s3cret")})
+	c := apiClient{t, srv.URL, "s3cret"}
+	many := make([]string, maxPaths+1)
+	for i := range many {
+		many[i] = fmt.Sprintf("/p%d", i)
+	}
+	tooMany, _ := json.Marshal(InvalidationBatch{Paths: many, CallerReference: "many"})
+	allowed, _ := json.Marshal(InvalidationBatch{Paths: many[:maxPaths], CallerReference: "max"})
+	tests := []struct {
+		name, dist, body string
+		status           int
+		says             string
+		matched          string // what the cache was asked to remove
+	}{
+		{"unknown distribution", "nope", `{"paths": ["/a"], "callerReference": "x"}`, 404, "NoSuchDistribution", ""},
+		{"not JSON", "site", `paths=/a`, 400, "MalformedInput", ""},
+		{"unknown field", "site", `{"Paths": {"Items": ["/a"]}, "callerReference": "x", "extra": 1}`, 400, "MalformedInput", ""},
+		{"no paths", "site", `{"paths": [], "callerReference": "x"}`, 400, "1 to 3000 paths", ""},
+		{"too many paths", "site", string(tooMany), 400, "not 3001", ""},
+		{"no callerReference", "site", `{"paths": ["/a"]}`, 400, "callerReference is required", ""},
+		{"relative path", "site", `{"paths": ["images/*"], "callerReference": "x"}`, 400, "does not start with /", ""},
+		{"star inside", "site", `{"paths": ["/images/*.jpg"], "callerReference": "x"}`, 400, "last character", ""},
+		{"query string", "site", `{"paths": ["/a.jpg?v=1"], "callerReference": "x"}`, 400, "every query variant", ""},
+		{"exact and prefix", "site", `{"paths": ["/images/*", "/index.html"], "callerReference": "deploy-1"}`, 201, `"callerReference": "deploy-1"`, "site: /index.html /images/a.jpg /images/b/c.png"},
+		{"encoded as viewers send it", "site", `{"paths": ["/café.html", "/a b.txt"], "callerReference": "utf8"}`, 201, `"callerReference": "utf8"`, "site: /caf%C3%A9.html /a%20b.txt"},
+		{"already encoded", "site", `{"paths": ["/caf%C3%A9.html"], "callerReference": "enc"}`, 201, `"paths"`, "site: /caf%C3%A9.html"},
+		{"3000 paths", "site", string(allowed), 201, `"max"`, "site: "},
+		{"other distribution", "other", `{"paths": ["/*"], "callerReference": "deploy-1"}`, 201, `"distributionId": "other"`, "other: /index.html /images/a.jpg /images/b/c.png /caf%C3%A9.html /a%20b.txt"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, b := c.do("POST", "/distributions/"+tt.dist+"/invalidations", tt.body)
+			if resp.StatusCode != tt.status || !strings.Contains(string(b), tt.says) {
+				t.Fatalf("%d %s, want %d saying %q", resp.StatusCode, b, tt.status, tt.says)
+			}
+			if tt.status != 201 {
+				return
+			}
+			loc := resp.Header.Get("Location")
+			var inv Invalidation
+			json.Unmarshal(b, &inv)
+			if inv.Status != StatusInProgress && inv.Status != StatusCompleted {
+				t.Errorf("status %q", inv.Status)
+			}
+			if !strings.HasPrefix(inv.ID, "I") || len(inv.ID) != 14 || loc != srv.URL+"/distributions/"+tt.dist+"/invalidations/"+inv.ID {
+				t.Errorf("id %q, Location %q", inv.ID, loc)
+			}
+			if done := c.waitCompleted(loc); done.ID != inv.ID {
+				t.Errorf("GET %s is %s", loc, done.ID)
+			}
+			if got := strings.TrimSpace(rec.last()); got != strings.TrimSpace(tt.matched) {
+				t.Errorf("the cache removed %q, want %q", got, tt.matched)
+			}
+		})
+	}
+}
+
+// TestInvalidationIdempotence: a repeated callerReference is the same
+// invalidation, or a conflict when the paths differ, as in CloudFront.
+func TestInvalidationIdempotence(t *testing.T) {
+	srv, rec := startAdmin(t, Options{TokenFile: tokenFile(t, "s3cret")})
+	c := apiClient{t, srv.URL, "s3cret"}
+	post := func(body string) (int, Invalidation, string) {
+		resp, b := c.do("POST", "/distributions/site/invalidations", body)
+		var inv Invalidation
+		json.Unmarshal(b, &inv)
+		return resp.StatusCode, inv, string(b)
+	}
+	_, first, _ := post(`{"paths": ["/index.html", "/images/*"], "callerReference": "r1"}`)
+	c.waitCompleted(srv.URL + "/distributions/site/invalidations/" + first.ID)
+	calls := rec.count()
+
+	status, again, _ := post(`{"paths": ["/images/*", "/index.html"], "callerReference": "r1"}`)
+	if status != 201 || again.ID != first.ID || again.Status != StatusCompleted || again.Removed != 3 {
+		t.Errorf("repeat: %d %+v, want the first invalidation %s, completed", status, again, first.ID)
+	}
+	if rec.count() != calls {
+		t.Errorf("a repeat ran the invalidation again")
+	}
+	status, _, body := post(`{"paths": ["/other.html"], "callerReference": "r1"}`)
+	if status != 409 || !strings.Contains(body, "InvalidationBatchAlreadyExists") || !strings.Contains(body, first.ID) {
+		t.Errorf("same reference, other paths: %d %s", status, body)
+	}
+	_, second, _ := post(`{"paths": ["/other.html"], "callerReference": "r2"}`)
+	c.waitCompleted(srv.URL + "/distributions/site/invalidations/" + second.ID)
+
+	resp, b := c.do("GET", "/distributions/site/invalidations", "")
+	var list InvalidationList
+	if err := json.Unmarshal(b, &list); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("list: %d %s", resp.StatusCode, b)
+	}
+	if list.Quantity != 2 || list.Items[0].ID != second.ID || list.Items[1].ID != first.ID {
+		t.Errorf("list %+v, want %s then %s", list, second.ID, first.ID)
+	}
+	if _, b := c.do("GET", "/distributions/other/invalidations", ""); !strings.Contains(string(b), `"quantity": 0`) {
+		t.Errorf("other distribution's list: %s", b)
+	}
+	for _, path := range []string{"/distributions/other/invalidations/" + first.ID, "/distributions/site/invalidations/INOPE"} {
+		if resp, b := c.do("GET", path, ""); resp.StatusCode != 404 || !strings.Contains(string(b), "NoSuchInvalidation") {
+			t.Errorf("GET %s: %d %s", path, resp.StatusCode, b)
+		}
+	}
+}
+
+// TestInvalidationsBounded: only the most recent are remembered.
+func TestInvalidationsBounded(t *testing.T) {
+	s := newInvalidations(source{}, Options{})
+	var ids []string
+	for i := range keptCompleted + 5 {
+		inv, _, _ := s.add("site", InvalidationBatch{Paths: []string{"/a"}, CallerReference: fmt.Sprint(i)})
+		ids = append(ids, inv.ID)
+	}
+	if len(s.all) != keptCompleted || len(s.byID) != keptCompleted || len(s.byRef) != keptCompleted {
+		t.Errorf("kept %d/%d/%d, want %d", len(s.all), len(s.byID), len(s.byRef), keptCompleted)
+	}
+	if s.byID[ids[0]] != nil || s.byID[ids[len(ids)-1]] == nil {
+		t.Errorf("the oldest should go, the newest stay")
+	}
+}
+
+func TestStatusPage(t *testing.T) {
+	srv, _ := startAdmin(t, Options{})
+	get := func(path string) (*http.Response, string) {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	tests := []struct{ path, ctype, has string }{
+		{"/", "text/html", `<script src="/ui/app.js"`},
+		{"/ui/app.js", "text/javascript", "/status/traffic"},
+		{"/ui/style.css", "text/css", ".chart"},
+	}
+	for _, tt := range tests {
+		resp, body := get(tt.path)
+		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), tt.ctype) || !strings.Contains(body, tt.has) {
+			t.Errorf("GET %s: %d %s, want %s with %q", tt.path, resp.StatusCode, resp.Header.Get("Content-Type"), tt.ctype, tt.has)
+		}
+		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
+			t.Errorf("GET %s: CSP %q", tt.path, csp)
+		}
+	}
+	// Everything is embedded: no page part names another host.
+	_, html := get("/")
+	for _, attr := range []string{`src="`, `href="`} {
+		for _, part := range strings.Split(html, attr)[1:] {
+			if !strings.HasPrefix(part, "/ui/") && !strings.HasPrefix(part, "data:") {
+				t.Errorf("the page loads %s%s", attr, part[:min(len(part), 40)])
+			}
+		}
+	}
+	if resp, _ := get("/nothing-here"); resp.StatusCode != 404 {
+		t.Errorf("GET /nothing-here: %d, want 404", resp.StatusCode)
+	}
+}

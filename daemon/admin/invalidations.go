@@ -1,0 +1,297 @@
+package admin
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"openfront.dev/daemon/cache"
+)
+
+// The invalidation API, after CloudFront's CreateInvalidation,
+// GetInvalidation and ListInvalidations, in JSON:
+//
+//	POST /distributions/ID/invalidations     {"paths": [...], "callerReference": "..."}
+//	GET  /distributions/ID/invalidations/INV
+//	GET  /distributions/ID/invalidations
+//
+// Paths are matched against the request path the viewer sent, in its
+// percent-encoded form, as CloudFront does: "/caf%C3%A9.jpg" names what
+// viewers request as /caf%C3%A9.jpg. For convenience the characters a
+// browser always encodes in a path (controls, space, " < > ` { } and
+// non-ASCII) are encoded here first (uppercase hex, as browsers send
+// them), so "/café.jpg" names the same object; a "%" is taken as already
+// encoding something. Query strings are not part of a path: "/a.jpg"
+// removes every query, header and cookie variant of /a.jpg, and a path
+// holding "?" is refused rather than silently widened.
+
+const (
+	maxPaths      = 3000 // CloudFront's limit per invalidation
+	maxPathLen    = 4000 // CloudFront's limit per path
+	keptCompleted = 1000 // invalidations remembered, node-wide
+	maxBatchBytes = 16 << 20
+)
+
+// Statuses, as CloudFront spells them.
+const (
+	StatusInProgress = "InProgress"
+	StatusCompleted  = "Completed"
+)
+
+// Invalidator removes cached objects; *cache.Cache is one.
+type Invalidator interface {
+	InvalidatePaths(distribution string, p cache.Paths) int
+}
+
+// InvalidationBatch is the body of POST /distributions/ID/invalidations.
+type InvalidationBatch struct {
+	Paths           []string `json:"paths"`
+	CallerReference string   `json:"callerReference"`
+}
+
+// Invalidation is one invalidation and its progress.
+type Invalidation struct {
+	ID              string    `json:"id"`
+	DistributionID  string    `json:"distributionId"`
+	Status          string    `json:"status"`
+	CreateTime      time.Time `json:"createTime"`
+	Paths           []string  `json:"paths"`
+	CallerReference string    `json:"callerReference"`
+	// Removed is how many cached entries it removed (variants count
+	// one each), once Completed.
+	Removed int `json:"removed"`
+}
+
+// InvalidationList is GET /distributions/ID/invalidations: newest first.
+type InvalidationList struct {
+	Quantity int                   `json:"quantity"`
+	Items    []InvalidationSummary `json:"items"`
+}
+
+// InvalidationSummary is an invalidation in a list.
+type InvalidationSummary struct {
+	ID         string    `json:"id"`
+	Status     string    `json:"status"`
+	CreateTime time.Time `json:"createTime"`
+}
+
+// APIError is the body of every error the API answers, with CloudFront's
+// error codes (InvalidArgument, NoSuchDistribution, ...).
+type APIError struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func apiError(w http.ResponseWriter, status int, code, msg string) {
+	var e APIError
+	e.Error.Code, e.Error.Message = code, msg
+	writeJSON(w, status, e)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+// invalidations keeps the recent invalidations in memory, bounded.
+type invalidations struct {
+	src   Source
+	cache Invalidator
+	auth  bearer
+
+	mu    sync.Mutex
+	all   []*Invalidation // oldest first
+	byID  map[string]*Invalidation
+	byRef map[string]*Invalidation // distribution NUL callerReference
+}
+
+func newInvalidations(src Source, opts Options) *invalidations {
+	return &invalidations{src: src, cache: opts.Cache, auth: bearer{opts.TokenFile},
+		byID: map[string]*Invalidation{}, byRef: map[string]*Invalidation{}}
+}
+
+func (s *invalidations) register(mux *http.ServeMux) {
+	mux.HandleFunc("POST /distributions/{dist}/invalidations", s.guard(s.create))
+	mux.HandleFunc("GET /distributions/{dist}/invalidations", s.guard(s.list))
+	mux.HandleFunc("GET /distributions/{dist}/invalidations/{id}", s.guard(s.get))
+}
+
+// guard checks the token, then that the distribution is served.
+func (s *invalidations) guard(h func(http.ResponseWriter, *http.Request, string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !s.auth.check(w, r) {
+			return
+		}
+		dist := r.PathValue("dist")
+		if t := s.src.Table(); t == nil || t.Distribution(dist) == nil {
+			apiError(w, http.StatusNotFound, "NoSuchDistribution", fmt.Sprintf("no web distribution %q in the table this node serves", dist))
+			return
+		}
+		h(w, r, dist)
+	}
+}
+
+func (s *invalidations) create(w http.ResponseWriter, r *http.Request, dist string) {
+	var batch InvalidationBatch
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBatchBytes))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&batch); err != nil {
+		apiError(w, http.StatusBadRequest, "MalformedInput", fmt.Sprintf(`the body is not {"paths": [...], "callerReference": "..."}: %v`, err))
+		return
+	}
+	encoded, err := checkBatch(batch)
+	if err != nil {
+		apiError(w, http.StatusBadRequest, "InvalidArgument", err.Error())
+		return
+	}
+	inv, existed, err := s.add(dist, batch)
+	if err != nil {
+		apiError(w, http.StatusConflict, "InvalidationBatchAlreadyExists", err.Error())
+		return
+	}
+	if !existed {
+		go s.run(inv, cache.NewPaths(encoded))
+	}
+	loc := "http://" + r.Host + "/distributions/" + dist + "/invalidations/" + inv.ID
+	w.Header().Set("Location", loc)
+	writeJSON(w, http.StatusCreated, s.snapshot(inv))
+}
+
+// add stores a new invalidation, or returns the one made with the same
+// callerReference: the same paths make the request a repeat, other paths
+// a conflict, as in CloudFront.
+func (s *invalidations) add(dist string, batch InvalidationBatch) (*Invalidation, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ref := dist + "\x00" + batch.CallerReference
+	if old := s.byRef[ref]; old != nil {
+		if !samePaths(old.Paths, batch.Paths) {
+			return nil, false, fmt.Errorf("callerReference %q was used by invalidation %s with other paths", batch.CallerReference, old.ID)
+		}
+		return old, true, nil
+	}
+	inv := &Invalidation{ID: newID(), DistributionID: dist, Status: StatusInProgress, CreateTime: time.Now().UTC(),
+		Paths: slices.Clone(batch.Paths), CallerReference: batch.CallerReference}
+	s.all = append(s.all, inv)
+	s.byID[inv.ID], s.byRef[ref] = inv, inv
+	if len(s.all) > keptCompleted {
+		old := s.all[0]
+		s.all = s.all[1:]
+		delete(s.byID, old.ID)
+		delete(s.byRef, old.DistributionID+"\x00"+old.CallerReference)
+	}
+	return inv, false, nil
+}
+
+// run removes the objects; invalidations run concurrently, like CloudFront's.
+func (s *invalidations) run(inv *Invalidation, p cache.Paths) {
+	n := 0
+	if s.cache != nil {
+		n = s.cache.InvalidatePaths(inv.DistributionID, p)
+	}
+	s.mu.Lock()
+	inv.Status, inv.Removed = StatusCompleted, n
+	s.mu.Unlock()
+}
+
+func (s *invalidations) get(w http.ResponseWriter, r *http.Request, dist string) {
+	s.mu.Lock()
+	inv := s.byID[r.PathValue("id")]
+	s.mu.Unlock()
+	if inv == nil || inv.DistributionID != dist {
+		apiError(w, http.StatusNotFound, "NoSuchInvalidation", fmt.Sprintf("no invalidation %q for distribution %q on this node (it keeps the last %d)", r.PathValue("id"), dist, keptCompleted))
+		return
+	}
+	writeJSON(w, http.StatusOK, s.snapshot(inv))
+}
+
+func (s *invalidations) list(w http.ResponseWriter, r *http.Request, dist string) {
+	out := InvalidationList{Items: []InvalidationSummary{}}
+	s.mu.Lock()
+	for _, inv := range slices.Backward(s.all) {
+		if inv.DistributionID == dist {
+			out.Items = append(out.Items, InvalidationSummary{ID: inv.ID, Status: inv.Status, CreateTime: inv.CreateTime})
+		}
+	}
+	s.mu.Unlock()
+	out.Quantity = len(out.Items)
+	writeJSON(w, http.StatusOK, out)
+}
+
+// snapshot copies inv under the lock, for encoding.
+func (s *invalidations) snapshot(inv *Invalidation) Invalidation {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return *inv
+}
+
+// checkBatch validates a batch as CloudFront does and returns its paths
+// in the encoded form they are matched in.
+func checkBatch(b InvalidationBatch) ([]string, error) {
+	if b.CallerReference == "" {
+		return nil, errors.New("callerReference is required: a unique value that makes a retried request safe")
+	}
+	if len(b.Paths) == 0 || len(b.Paths) > maxPaths {
+		return nil, fmt.Errorf("an invalidation has 1 to %d paths, not %d", maxPaths, len(b.Paths))
+	}
+	out := make([]string, len(b.Paths))
+	for i, p := range b.Paths {
+		switch {
+		case !strings.HasPrefix(p, "/"):
+			return nil, fmt.Errorf("path %q does not start with /", p)
+		case len(p) > maxPathLen:
+			return nil, fmt.Errorf("path %.40q... is longer than %d characters", p, maxPathLen)
+		case strings.IndexByte(p, '*') >= 0 && strings.IndexByte(p, '*') != len(p)-1:
+			return nil, fmt.Errorf("path %q: * may only be the last character", p)
+		case strings.ContainsAny(p, "?#"):
+			return nil, fmt.Errorf("path %q: query strings are not matched; %q removes every query variant", p, p[:strings.IndexAny(p, "?#")])
+		}
+		out[i] = encodePath(p)
+	}
+	return out, nil
+}
+
+// encodePath percent-encodes what a browser encodes in a path (the
+// WHATWG path percent-encode set, less "?" and "#" refused above).
+func encodePath(p string) string {
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"<>`{}", c) >= 0 {
+			fmt.Fprintf(&b, "%%%02X", c)
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+func samePaths(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+// newID makes an id shaped like CloudFront's: "I" and 13 characters.
+func newID() string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+	var b [13]byte
+	rand.Read(b[:])
+	for i := range b {
+		b[i] = alphabet[b[i]%32]
+	}
+	return "I" + string(b[:])
+}

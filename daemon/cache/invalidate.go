@@ -1,0 +1,89 @@
+package cache
+
+import "strings"
+
+// Invalidation by CloudFront path. The edge's keys (daemon/edge cacheKey)
+// are the distribution ID, NUL, the behavior's cache scope, NUL, the
+// request path as the viewer sent it (percent-encoded), then "?" and the
+// keyed query, then NUL-separated header and cookie values; the cache's
+// internal keys (vary.go) add their own fields after another NUL.
+
+// Paths is a set of CloudFront invalidation paths: "/index.html" names
+// one request path, "/images/*" every path that starts with "/images/".
+type Paths struct {
+	exact    map[string]bool
+	prefixes map[string]bool
+	lens     []int // the prefixes' distinct lengths
+}
+
+// NewPaths compiles invalidation paths; a trailing "*" makes a prefix.
+func NewPaths(paths []string) Paths {
+	p := Paths{exact: map[string]bool{}, prefixes: map[string]bool{}}
+	for _, s := range paths {
+		prefix, ok := strings.CutSuffix(s, "*")
+		if !ok {
+			p.exact[s] = true
+			continue
+		}
+		if !p.prefixes[prefix] {
+			p.prefixes[prefix] = true
+			p.lens = append(p.lens, len(prefix))
+		}
+	}
+	return p
+}
+
+// Match says whether a request path is invalidated. A lookup per
+// distinct prefix length keeps 3,000 wildcard paths cheap per key.
+func (p Paths) Match(path string) bool {
+	if p.exact[path] {
+		return true
+	}
+	for _, n := range p.lens {
+		if n <= len(path) && p.prefixes[path[:n]] {
+			return true
+		}
+	}
+	return false
+}
+
+// InvalidatePaths removes the distribution's entries whose request path
+// matches, whatever their query, headers, cookies or Vary variant, from
+// both tiers, and returns how many entries went. A fetch in flight when
+// it runs is not stored.
+func (c *Cache) InvalidatePaths(distribution string, p Paths) int {
+	prefix := distribution + sep
+	return c.invalidate(func(k string) bool {
+		rest, ok := strings.CutPrefix(k, prefix)
+		if !ok {
+			return false
+		}
+		if _, rest, ok = strings.Cut(rest, sep); !ok { // the behavior's scope
+			return false
+		}
+		path, _, _ := strings.Cut(rest, sep)
+		path, _, _ = strings.Cut(path, "?")
+		return p.Match(path)
+	})
+}
+
+// invalidate removes every entry whose internal key match accepts.
+func (c *Cache) invalidate(match func(key string) bool) int {
+	c.invalidations.Add(1)
+	n := 0
+	for k := range c.mem.otter.Keys() {
+		if match(k) {
+			c.mem.del(k)
+			n++
+		}
+	}
+	if c.disk != nil {
+		for k := range c.disk.index.Keys() {
+			if match(k) {
+				c.disk.del(k)
+				n++
+			}
+		}
+	}
+	return n
+}

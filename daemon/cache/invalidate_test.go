@@ -1,0 +1,124 @@
+package cache
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// TestInvalidatePaths stores edge-shaped keys in both tiers (query,
+// header and Vary variants, two distributions) and checks which a
+// CloudFront path set removes: the next request is a miss or a hit.
+func TestInvalidatePaths(t *testing.T) {
+	big := object(256 << 10) // above MaxObjectBytes: the disk tier
+	hs, dir := diskHarness(t, 8<<20, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		w.Header().Set("Vary", "Accept-Language")
+		if strings.HasPrefix(r.URL.Path, "/video/") {
+			serveBig(big)(w, r)
+			return
+		}
+		w.Write([]byte(r.URL.Path))
+	})
+	// edgeKey is what daemon/edge's cacheKey makes.
+	edgeKey := func(dist, pathQuery, header string) string {
+		k := dist + "\x00scope1\x00" + pathQuery
+		if header != "" {
+			k += "\x00" + header
+		}
+		return k
+	}
+	type req struct{ dist, pathQuery, header, lang string }
+	get := func(r req) string {
+		hr := httptest.NewRequest("GET", r.pathQuery, nil)
+		if r.lang != "" {
+			hr.Header.Set("Accept-Language", r.lang)
+		}
+		w := httptest.NewRecorder()
+		hs.c.Serve(w, hr, edgeKey(r.dist, r.pathQuery, r.header), hs.policy, hs.fetch(hr))
+		hs.waitBackground()
+		return w.Header().Get("X-Cache")
+	}
+	all := []req{
+		{"site", "/index.html", "", ""},
+		{"site", "/index.html?v=2", "", ""},
+		{"site", "/index.html.bak", "", ""},
+		{"site", "/images/a.jpg", "", ""},
+		{"site", "/images/a.jpg", "", "fr"},
+		{"site", "/images/sub/b.png?w=100", "Accept=image/webp", ""},
+		{"site", "/imagesque.jpg", "", ""},
+		{"site", "/caf%C3%A9.html", "", ""},
+		{"site", "/video/big.mp4", "", ""},
+		{"other", "/index.html", "", ""},
+		{"other", "/images/a.jpg", "", ""},
+	}
+	tests := []struct {
+		name  string
+		dist  string
+		paths []string
+		gone  []int // indexes into all
+	}{
+		{"exact path, every query variant", "site", []string{"/index.html"}, []int{0, 1}},
+		{"prefix, every header and Vary variant", "site", []string{"/images/*"}, []int{3, 4, 5}},
+		{"percent-encoded form", "site", []string{"/caf%C3%A9.html"}, []int{7}},
+		{"disk tier", "site", []string{"/video/*"}, []int{8}},
+		{"everything of one distribution", "other", []string{"/*"}, []int{9, 10}},
+		{"a path nothing has", "site", []string{"/nothing", "/none/*"}, nil},
+		{"case matters", "site", []string{"/INDEX.html"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, r := range all {
+				get(r)
+			}
+			for i, r := range all {
+				if x := get(r); x != XCacheHit {
+					t.Fatalf("before: %v is %q, want a hit", all[i], x)
+				}
+			}
+			if objects(t, dir) != 1 {
+				t.Fatalf("the disk tier holds %d objects, want 1", objects(t, dir))
+			}
+			n := hs.c.InvalidatePaths(tt.dist, NewPaths(tt.paths))
+			if len(tt.gone) == 0 && n != 0 {
+				t.Errorf("removed %d entries, want none", n)
+			}
+			for i, r := range all {
+				want := XCacheHit
+				for _, g := range tt.gone {
+					if g == i {
+						want = XCacheMiss
+					}
+				}
+				if x := get(r); x != want {
+					t.Errorf("after: %v is %q, want %q", r, x, want)
+				}
+			}
+		})
+	}
+}
+
+func TestPathsMatch(t *testing.T) {
+	p := NewPaths([]string{"/a.html", "/img/*", "/img/*", "/x*", "/*.css"})
+	tests := []struct {
+		path string
+		want bool
+	}{
+		{"/a.html", true},
+		{"/a.htm", false},
+		{"/a.html/", false},
+		{"/img/", true},
+		{"/img/deep/er.png", true},
+		{"/img", false},
+		{"/x", true},
+		{"/xylophone", true},
+		{"/*.css", true}, // "*" only ends a path: the rest is literal
+		{"/b.css", false},
+	}
+	for _, tt := range tests {
+		if got := p.Match(tt.path); got != tt.want {
+			t.Errorf("Match(%q) = %v, want %v", tt.path, got, tt.want)
+		}
+	}
+}
