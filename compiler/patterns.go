@@ -33,6 +33,7 @@ var patternWants = map[string]string{
 	"headerName":        `an HTTP header name`,
 	"pathPattern":       `a CloudFront path pattern: URL path characters with "*" and "?"`,
 	"path":              `a directory relative to the config directory, without ".."`,
+	"prefix":            `a key prefix such as "cdn/site/": letters, digits and !-_.*'() in "/"-separated segments, none of them "." or ".."`,
 }
 
 var (
