@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -22,7 +23,7 @@ func init() {
 		summary: "run the edge daemon on a config directory, a compiled table or a git branch",
 		usage: "serve (--config DIR | --table FILE | --git URL [--branch main] [--git-subdir PATH] [--git-dir DIR] [--poll 15s] [--git-webhook-secret-file FILE])" +
 			" [--http ADDR] [--https ADDR] [--admin ADDR] [--certs DIR] [--tls-cert FILE --tls-key FILE] [--node-name NAME]" +
-			" [--cache-memory SIZE] [--cache-dir DIR --cache-disk SIZE] [--trusted-proxies CIDR,...] [--geoip-db FILE]",
+			" [--cache-memory SIZE] [--cache-dir DIR --cache-disk SIZE] [--trusted-proxies CIDR,...] [--geoip-db FILE] [--log-dir DIR]",
 		run: runServe,
 	})
 }
@@ -79,6 +80,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&cacheDisk, "cache-disk", "`SIZE` of the disk tier")
 	fs.StringVar(&o.TrustedProxies, "trusted-proxies", "", "`CIDR,...` whose X-Forwarded-For is believed (default: none)")
 	fs.StringVar(&o.GeoIPDB, "geoip-db", "", "MaxMind-format country database `FILE` for geo restrictions")
+	fs.StringVar(&o.LogDir, "log-dir", "", "`DIR` for the access logs of distributions with logging.enabled, and their spool for upload to logging.bucket (default: no access logs)")
 	pos, err := parseFlags(fs, args)
 	sources := 0
 	for _, s := range []string{o.ConfigDir, o.TableFile, o.Git.URL} {
@@ -92,6 +94,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	o.CacheMemory, o.CacheDisk = int64(cacheMemory), int64(cacheDisk)
 	o.Logger = slog.New(slog.NewTextHandler(stderr, nil))
+	tuneGC(o.CacheMemory, o.Logger)
 	n, err := node.Start(o)
 	if err != nil {
 		var errs compiler.Errors
@@ -131,4 +134,20 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return exitFail
 	}
 	return exitOK
+}
+
+// tuneGC sets the collector for a cache: most of the heap is cached bodies
+// that live long, so the default GOGC=100 collects far more often than the
+// garbage needs (the lead measured +7% on 1 KiB hits with 400). The memory
+// limit keeps the larger target from growing the heap past the cache's
+// bound plus room for requests in flight. An operator's GOGC or
+// GOMEMLIMIT wins.
+func tuneGC(cacheMemory int64, log *slog.Logger) {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	const headroom = 100 << 20
+	debug.SetGCPercent(400)
+	debug.SetMemoryLimit(cacheMemory + headroom)
+	log.Debug("garbage collector tuned for the cache", "gogc", 400, "memory_limit", cacheMemory+headroom)
 }

@@ -23,7 +23,8 @@ type Capture struct {
 	headerBytes int64
 	bodyBytes   int64
 	writeErr    bool
-	body        *countingBody
+	body        countingBody // the request body, counted; used when hasBody
+	hasBody     bool
 	contentType string
 	contentLen  int64
 	rangeStart  int64
@@ -33,13 +34,25 @@ type Capture struct {
 // NewCapture starts capturing the response to r, received at start; it
 // replaces r.Body with a counting reader (the server still closes the original).
 func NewCapture(w http.ResponseWriter, r *http.Request, start time.Time) *Capture {
-	c := &Capture{ResponseWriter: w, req: r, start: start, contentLen: -1, rangeStart: -1, rangeEnd: -1}
-	if r.Body != nil && r.Body != http.NoBody {
-		c.body = &countingBody{ReadCloser: r.Body}
-		r.Body = c.body
-	}
+	c := new(Capture)
+	c.Reset(w, r, start)
 	return c
 }
+
+// Reset makes c capture a new request, as NewCapture does: a server keeps
+// Captures in a pool so a request allocates none. Call it only once the
+// previous request's handler returned.
+func (c *Capture) Reset(w http.ResponseWriter, r *http.Request, start time.Time) {
+	*c = Capture{ResponseWriter: w, req: r, start: start, contentLen: -1, rangeStart: -1, rangeEnd: -1}
+	if r.Body != nil && r.Body != http.NoBody {
+		c.body.ReadCloser, c.hasBody = r.Body, true
+		r.Body = &c.body
+	}
+}
+
+// Release drops the references to the request and writer, for a Capture
+// going back to a pool.
+func (c *Capture) Release() { *c = Capture{} }
 
 // Unwrap lets http.ResponseController reach the server's writer.
 func (c *Capture) Unwrap() http.ResponseWriter { return c.ResponseWriter }
@@ -158,9 +171,9 @@ func (c *Capture) Record(end time.Time) Record {
 		UserAgent:       hget(r.Header, "User-Agent"),
 		ForwardedFor:    strings.Join(r.Header["X-Forwarded-For"], ", "),
 		ProtocolVersion: protocolVersion(r),
-		Status:          c.status,
-		BytesOut:        c.headerBytes,
-		BytesIn:         requestBytes(r),
+		Status:          c.StatusSent(),
+		BytesOut:        c.BytesOut(),
+		BytesIn:         c.BytesIn(),
 		TimeTaken:       end.Sub(c.start),
 		ContentType:     c.contentType,
 		ContentLength:   c.contentLen,
@@ -171,16 +184,6 @@ func (c *Capture) Record(end time.Time) Record {
 		rec.Cookie = cookies[0]
 	} else if len(cookies) > 1 {
 		rec.Cookie = strings.Join(cookies, "; ")
-	}
-	if r.Method != http.MethodHead { // the server discards a HEAD's body
-		rec.BytesOut += c.bodyBytes
-	}
-	if c.body != nil {
-		rec.BytesIn += c.body.n
-	}
-	if rec.Status == 0 && r.Context().Err() == nil {
-		rec.Status = http.StatusOK // the server sends 200 for a handler that wrote nothing
-		rec.BytesOut = int64(len("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nDate: Mon, 02 Jan 2006 15:04:05 GMT\r\n\r\n"))
 	}
 	if c.firstByte.IsZero() {
 		rec.TimeToFirstByte = rec.TimeTaken
@@ -208,6 +211,37 @@ func (c *Capture) Record(end time.Time) Record {
 		rec.TLSCipher = CipherName(r.TLS.CipherSuite)
 	}
 	return rec
+}
+
+// StatusSent is the status the viewer got: 200 for a handler that wrote
+// nothing (the server sends it), 0 when the viewer went away first.
+func (c *Capture) StatusSent() int {
+	if c.status == 0 && c.req.Context().Err() == nil {
+		return http.StatusOK
+	}
+	return c.status
+}
+
+// BytesOut is sc-bytes: the header block, as HTTP/1.1 text, and the body.
+func (c *Capture) BytesOut() int64 {
+	if c.status == 0 && c.req.Context().Err() == nil { // the server's empty 200
+		return int64(len("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nDate: Mon, 02 Jan 2006 15:04:05 GMT\r\n\r\n"))
+	}
+	n := c.headerBytes
+	if c.req.Method != http.MethodHead { // the server discards a HEAD's body
+		n += c.bodyBytes
+	}
+	return n
+}
+
+// BytesIn is cs-bytes: the request line and headers as HTTP/1.1 text,
+// and the body bytes the handler read.
+func (c *Capture) BytesIn() int64 {
+	n := requestBytes(c.req)
+	if c.hasBody {
+		n += c.body.n
+	}
+	return n
 }
 
 // hget is Header.Get for a canonical key, without canonicalizing it again.

@@ -23,6 +23,20 @@
 // when the queue is full the line is dropped and counted. It never waits
 // for the disk: about 0.4 µs, no allocation.
 //
+// For a pooled Capture, [Capture.Reset] replaces NewCapture and
+// [Capture.Release] drops its references. Without a log line, the
+// metrics read [Capture.StatusSent], [Capture.BytesIn] and
+// [Capture.BytesOut], the values of sc-status, cs-bytes and sc-bytes.
+//
+// # Streaming distributions
+//
+// A streaming distribution with logging.enabled has a writer of its own
+// (a web distribution of the same id is apart), whose files carry the
+// streaming format's header ([Streaming]). The RTMP server hands each
+// event (connect, play, pause, unpause, seek, stop, disconnect, and
+// openfront's publish) to [Manager.LogStreaming] as a [StreamingRecord];
+// files, rotation, acknowledgement and upload are the web log's.
+//
 // # Table swaps
 //
 // [Manager.SetTable] gets each new table before the edge does, so a new

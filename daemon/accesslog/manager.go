@@ -3,6 +3,7 @@ package accesslog
 import (
 	"context"
 	"errors"
+	"iter"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -10,14 +11,14 @@ import (
 	"openfront.dev/compiler/table"
 )
 
-// Manager holds a writer per web distribution with logging.enabled and
-// follows table swaps: new distributions start logging, removed ones flush
+// Manager holds a writer per web and per streaming distribution with
+// logging.enabled and follows table swaps: new distributions start logging, removed ones flush
 // and close, a changed prefix or bucket gets a new writer (the old one's
 // pending uploads move to it), a changed domain or includeCookies applies
 // in place.
 type Manager struct {
 	opts    Options
-	writers atomic.Pointer[map[string]*Writer]
+	writers atomic.Pointer[map[writerKey]*Writer]
 
 	mu     sync.Mutex // serializes SetTable and Close
 	closed bool
@@ -45,13 +46,35 @@ func NewManager(opts Options) (*Manager, error) {
 	}
 	m := &Manager{opts: opts}
 	m.retireCtx, m.retireCancel = context.WithCancel(context.Background())
-	m.writers.Store(&map[string]*Writer{})
+	m.writers.Store(&map[writerKey]*Writer{})
 	return m, nil
+}
+
+// writerKey tells a web distribution from a streaming one of the same id.
+type writerKey struct {
+	streaming bool
+	id        string
 }
 
 // Writer is the writer of a web distribution, nil when it does not log.
 // It is lock-free: call it on every request.
-func (m *Manager) Writer(id string) *Writer { return (*m.writers.Load())[id] }
+func (m *Manager) Writer(id string) *Writer { return (*m.writers.Load())[writerKey{id: id}] }
+
+// StreamingWriter is the writer of a streaming distribution, nil when it
+// does not log.
+func (m *Manager) StreamingWriter(id string) *Writer {
+	return (*m.writers.Load())[writerKey{streaming: true, id: id}]
+}
+
+// LogStreaming writes an RTMP event to its streaming distribution's log
+// (r.Distribution). It returns false when the line was not queued: the
+// distribution does not log, or the queue was full (counted as dropped).
+func (m *Manager) LogStreaming(r *StreamingRecord) bool {
+	if w := m.StreamingWriter(r.Distribution); w != nil {
+		return w.LogStreaming(r)
+	}
+	return false
+}
 
 // DomainOf is a distribution's cs(Host): its first alias that is not a
 // wildcard (the name it is known by), else its first alias, else its id.
@@ -78,30 +101,26 @@ func (m *Manager) SetTable(t *table.Table) error {
 		return errors.New("access log manager closed")
 	}
 	cur := *m.writers.Load()
-	next := make(map[string]*Writer, len(cur))
+	next := make(map[writerKey]*Writer, len(cur))
 	type swap struct{ old, new *Writer }
 	var swaps []swap
 	var errs []error
-	for d := range t.Distributions() {
-		if !d.Spec.Logging.Enabled {
-			continue
-		}
-		cfg := Config{ID: d.ID, Domain: DomainOf(d), Logging: d.Spec.Logging, Format: Web}
-		old := cur[d.ID]
+	for k, cfg := range logging(t) {
+		old := cur[k]
 		if old != nil && old.sameFiles(cfg) {
 			old.setFormat(cfg)
-			next[d.ID] = old
+			next[k] = old
 			continue
 		}
 		w, err := New(m.opts, cfg)
 		if err != nil {
 			errs = append(errs, err)
 			if old != nil {
-				next[d.ID] = old
+				next[k] = old
 			}
 			continue
 		}
-		next[d.ID] = w
+		next[k] = w
 		if old != nil {
 			swaps = append(swaps, swap{old, w})
 		}
@@ -141,6 +160,22 @@ func (m *Manager) SetTable(t *table.Table) error {
 	return errors.Join(errs...)
 }
 
+// logging is the writer config of each distribution of t that logs.
+func logging(t *table.Table) iter.Seq2[writerKey, Config] {
+	return func(yield func(writerKey, Config) bool) {
+		for d := range t.Distributions() {
+			if d.Spec.Logging.Enabled && !yield(writerKey{id: d.ID}, Config{ID: d.ID, Domain: DomainOf(d), Logging: d.Spec.Logging, Format: Web}) {
+				return
+			}
+		}
+		for s := range t.StreamingDistributions() {
+			if s.Spec.Logging.Enabled && !yield(writerKey{streaming: true, id: s.ID}, Config{ID: s.ID, Logging: s.Spec.Logging, Format: Streaming}) {
+				return
+			}
+		}
+	}
+}
+
 // Close flushes and closes every writer and uploads what is pending until
 // ctx ends (files not uploaded by then stay for the next start). Call it
 // on SIGTERM after the listeners stopped.
@@ -152,7 +187,7 @@ func (m *Manager) Close(ctx context.Context) error {
 	}
 	m.closed = true
 	cur := *m.writers.Load()
-	m.writers.Store(&map[string]*Writer{})
+	m.writers.Store(&map[writerKey]*Writer{})
 	errc := make(chan error, len(cur))
 	for _, w := range cur {
 		go func() { errc <- w.Close(ctx) }()

@@ -147,9 +147,14 @@ func TestManagerBadPrefixKeepsOldWriter(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := m.Writer("a")
-	err = m.SetTable(compileTable(t, dist("a", `enabled: true, prefix: "x/../../escape"`)))
-	if err == nil || !strings.Contains(err.Error(), "prefix") {
-		t.Errorf("SetTable = %v, want the prefix refused", err)
+	// The compiler refuses a prefix that leaves the log directory; one
+	// whose directory cannot be made (a file is in the way) fails here.
+	if err := os.WriteFile(filepath.Join(dir, "blocked"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err = m.SetTable(compileTable(t, dist("a", `enabled: true, prefix: "blocked/sub"`)))
+	if err == nil || !strings.Contains(err.Error(), "directory") {
+		t.Errorf("SetTable = %v, want the prefix's directory refused", err)
 	}
 	if m.Writer("a") != w {
 		t.Error("the distribution lost its writer over a bad prefix")

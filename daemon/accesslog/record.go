@@ -131,6 +131,8 @@ const (
 	OriginCommError    = "OriginCommError"    // the origin timed out or failed mid-response
 	OriginError        = "OriginError"        // the origin answered wrongly
 	InvalidRequest     = "InvalidRequest"
+	// InvalidRequestMethod: the method is not among the behavior's allowedMethods.
+	InvalidRequestMethod = "InvalidRequestMethod"
 )
 
 // SetResult sets fields 14, 23 and 29 from the X-Cache value sent (such as
@@ -139,18 +141,7 @@ const (
 // is then Error / ClientCommError. detail is the detailed result type for an
 // Error ("" for plain Error).
 func (r *Record) SetResult(xcache string, aborted bool, detail string) {
-	rt := xcache
-	if i := strings.IndexByte(rt, ' '); i >= 0 {
-		rt = rt[:i]
-	}
-	switch rt {
-	case Hit, RefreshHit, Miss, LimitExceeded, CapacityExceeded, Error, Redirect:
-	default:
-		rt = Miss
-		if r.Status >= 400 || r.Status == 0 {
-			rt = Error
-		}
-	}
+	rt := ResponseResult(xcache, r.Status)
 	r.ResponseResultType, r.ResultType, r.DetailedResultType = rt, rt, rt
 	if rt == Error {
 		r.DetailedResultType = Error
@@ -161,6 +152,26 @@ func (r *Record) SetResult(xcache string, aborted bool, detail string) {
 	if aborted {
 		r.ResultType, r.DetailedResultType = Error, ClientCommError
 	}
+}
+
+// ResponseResult is x-edge-response-result-type for a response with the
+// X-Cache value xcache ("Hit from openfront": its first word) and status;
+// without a known word, Miss, or Error for a status of 400 and above.
+// The final x-edge-result-type is Error instead when the viewer went
+// away before the response was complete.
+func ResponseResult(xcache string, status int) string {
+	rt := xcache
+	if i := strings.IndexByte(rt, ' '); i >= 0 {
+		rt = rt[:i]
+	}
+	switch rt {
+	case Hit, RefreshHit, Miss, LimitExceeded, CapacityExceeded, Error, Redirect:
+		return rt
+	}
+	if status >= 400 || status == 0 {
+		return Error
+	}
+	return Miss
 }
 
 // Format is a log file format: the header lines each file starts with. A

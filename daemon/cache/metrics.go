@@ -51,30 +51,49 @@ func (c *Cache) Stats() Stats {
 	return s
 }
 
-// Register adds the cache's metrics (openfront_cache_*) to reg.
+// Register adds the cache's metrics (openfront_cache_*) to reg: request
+// outcomes (the hit ratio's inputs), coalesced waits, and per tier
+// (tier="memory", and "disk" with a disk tier) the bytes held, the bound,
+// the objects and the evictions.
 func (c *Cache) Register(reg prometheus.Registerer) error {
 	counter := func(name, help string, v *atomic.Int64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "openfront_cache_" + name, Help: help}, func() float64 { return float64(v.Load()) })
 	}
-	gauge := func(name, help string, f func() float64) prometheus.Collector {
-		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "openfront_cache_" + name, Help: help}, f)
-	}
-	for _, col := range []prometheus.Collector{
+	cols := []prometheus.Collector{
 		counter("hits_total", "Requests answered from a fresh stored response.", &c.stats.hits),
 		counter("stale_hits_total", "Requests answered from a stale stored response.", &c.stats.staleHits),
 		counter("refresh_hits_total", "Requests answered from a stored response revalidated by a 304.", &c.stats.refreshHits),
 		counter("misses_total", "Requests answered from an origin response being stored.", &c.stats.misses),
 		counter("passes_total", "Requests passed to the origin without storing.", &c.stats.passes),
-		counter("coalesced_total", "Requests that waited for another request's origin response.", &c.stats.coalesced),
-		counter("origin_errors_total", "Origin requests that failed.", &c.stats.originErrors),
-		counter("evictions_total", "Entries evicted from the memory tier for space.", &c.mem.evictions),
-		gauge("memory_bytes", "Bytes held by the memory tier.", func() float64 { return float64(c.mem.bytes.Load()) }),
-		gauge("memory_limit_bytes", "The memory tier's bound.", func() float64 { return float64(c.mem.limit) }),
-		gauge("entries", "Entries in the memory tier.", func() float64 { return float64(c.mem.otter.EstimatedSize()) }),
-	} {
+		counter("coalesced_waits_total", "Requests that waited for another request's origin response instead of asking the origin.", &c.stats.coalesced),
+		counter("origin_errors_total", "Origin requests of the cache that failed.", &c.stats.originErrors),
+	}
+	cols = append(cols, tierCollectors("memory", c.mem.limit, func() (int64, int64, int64) {
+		return c.mem.bytes.Load(), int64(c.mem.otter.EstimatedSize()), c.mem.evictions.Load()
+	})...)
+	if c.disk != nil {
+		cols = append(cols, tierCollectors("disk", c.disk.limit, c.disk.stats)...)
+	}
+	for _, col := range cols {
 		if err := reg.Register(col); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// tierCollectors are one tier's series, read at each scrape from stats
+// (bytes, objects, evictions).
+func tierCollectors(tier string, limit int64, stats func() (bytes, objects, evictions int64)) []prometheus.Collector {
+	l := prometheus.Labels{"tier": tier}
+	gauge := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "openfront_cache_" + name, Help: help, ConstLabels: l}, f)
+	}
+	return []prometheus.Collector{
+		gauge("size_bytes", "Bytes the cache tier holds.", func() float64 { b, _, _ := stats(); return float64(b) }),
+		gauge("limit_bytes", "The cache tier's bound.", func() float64 { return float64(limit) }),
+		gauge("objects", "Entries the cache tier holds.", func() float64 { _, n, _ := stats(); return float64(n) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "openfront_cache_evictions_total", Help: "Entries evicted from the cache tier for space.", ConstLabels: l},
+			func() float64 { _, _, e := stats(); return float64(e) }),
+	}
 }

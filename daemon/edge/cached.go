@@ -122,6 +122,7 @@ func (h *Handler) serveCached(w http.ResponseWriter, r *http.Request, d *table.D
 		return resp, nil
 	})
 	if res.Status == 0 {
+		setDetail(w, originDetail(res.Err))
 		status, reason := originFailure(res.Err)
 		h.log.Warn("origin request failed", "host", r.Host, "path", r.URL.Path, "err", res.Err)
 		if !h.errorPage(w, r, d, status) {

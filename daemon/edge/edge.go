@@ -17,11 +17,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"openfront.dev/compiler/table"
 	"openfront.dev/daemon/access"
+	"openfront.dev/daemon/accesslog"
 	"openfront.dev/daemon/cache"
 	"openfront.dev/daemon/origin"
 	"openfront.dev/schema"
@@ -48,6 +50,14 @@ type Handler struct {
 	// changed (the cache and the fetchers clone a header to change it).
 	originHeader http.Header
 	log          *slog.Logger
+
+	// Access logs and request metrics (logging.go): the state of each
+	// distribution that logs or is counted, swapped with the table.
+	logs     *accesslog.Manager
+	counting atomic.Bool // Register was called
+	states   atomic.Pointer[map[string]*distState]
+	setMu    sync.Mutex              // serializes SetTable
+	series   map[string]*distMetrics // by distribution id; under setMu
 }
 
 // New returns a handler; it answers 503 until a table is set.
@@ -66,9 +76,6 @@ func (h *Handler) SetCache(c *cache.Cache) { h.cache = c }
 func (h *Handler) SetViewerIdentity(trusted []netip.Prefix, geo *access.GeoDB) {
 	h.trusted, h.geo = trusted, geo
 }
-
-// SetTable swaps the table atomically: requests in flight finish on the old one.
-func (h *Handler) SetTable(t *table.Table) { h.table.Store(t) }
 
 // SetAltSvc sets the Alt-Svc value advertising HTTP/3 to distributions that allow it.
 func (h *Handler) SetAltSvc(v string) { h.altSvc.Store(&[]string{v}) }
@@ -102,6 +109,7 @@ const maxURIBytes = 8192
 var userAgent = []string{"openfront"}
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	id := requestID()
 	hdr := w.Header()
 	// Canonical names, assigned directly: Set would allocate each value.
@@ -112,10 +120,29 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, http.StatusServiceUnavailable, "This edge node has no configuration yet.")
 		return
 	}
+	// Not logged: CloudFront cannot log a request whose URL is over its limit.
 	if len(r.RequestURI) > maxURIBytes {
 		h.refuse(w, r, http.StatusRequestURITooLong, "The request's URL is longer than "+strconv.Itoa(maxURIBytes)+" bytes.")
 		return
 	}
+	path := requestPath(r)
+	d, b := t.Route(r.Host, path)
+	if d == nil {
+		h.refuse(w, r, http.StatusForbidden, "No distribution is configured for the host "+quoteHost(r.Host)+".")
+		return
+	}
+	if st := h.state(d.ID); st != nil {
+		o := observe(w, r, start)
+		h.serve(o, r, t, d, b, path, id[0])
+		st.finish(o, r, id[0])
+		return
+	}
+	h.serve(w, r, t, d, b, path, id[0])
+}
+
+// serve answers a request of distribution d, behavior b.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, d *table.Distribution, b *table.Behavior, path, id string) {
+	hdr := w.Header()
 	// An origin that points back at this node would recurse for ever.
 	for _, v := range r.Header["Via"] {
 		if strings.Contains(v, h.via) {
@@ -123,12 +150,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	path := requestPath(r)
-	d, b := t.Route(r.Host, path)
 	switch {
-	case d == nil:
-		h.refuse(w, r, http.StatusForbidden, "No distribution is configured for the host "+quoteHost(r.Host)+".")
-		return
 	case !d.Spec.Enabled:
 		h.refuse(w, r, http.StatusForbidden, "The distribution for this host is disabled.")
 		return
@@ -154,6 +176,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if !slices.Contains(b.Spec.AllowedMethods, r.Method) {
+		setDetail(w, accesslog.InvalidRequestMethod)
 		h.refuse(w, r, http.StatusForbidden, "The method "+r.Method+" is not allowed for this path.")
 		return
 	}
@@ -166,6 +189,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if ok, reason := access.GeoAllowed(d.Spec.Restrictions.GeoRestriction, country, known); !ok {
 			h.metrics.geoDenials.Inc()
+			setDetail(w, accesslog.ClientGeoBlocked)
 			h.deny(w, r, d, reason)
 			return
 		}
@@ -191,7 +215,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	h.forward(w, r, d, b, path, id[0], viewerHTTPS, client, signed)
+	h.forward(w, r, d, b, path, id, viewerHTTPS, client, signed)
 }
 
 // deny answers 403 for a viewer the distribution does not admit, with its
@@ -221,6 +245,7 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distr
 	req := h.originRequest(r, b, path, rawQuery, header, viewerHTTPS, client)
 	resp, err := h.fetch(r.Context(), d, b, req)
 	if err != nil {
+		setDetail(w, originDetail(err))
 		status, reason := originFailure(err)
 		h.log.Warn("origin request failed", "host", r.Host, "path", r.URL.Path, "err", err)
 		if !h.errorPage(w, r, d, status) {
@@ -317,9 +342,13 @@ func (h *Handler) fetch(ctx context.Context, d *table.Distribution, b *table.Beh
 func (h *Handler) fetchFrom(ctx context.Context, d *table.Distribution, o *table.Origin, req *origin.Request) (*http.Response, error) {
 	f, err := h.origins.Fetcher(d, o)
 	if err != nil {
+		h.observeOrigin(d, o, 0, nil, err)
 		return nil, err
 	}
-	return f.Fetch(ctx, req)
+	start := time.Now()
+	resp, err := f.Fetch(ctx, req)
+	h.observeOrigin(d, o, time.Since(start), resp, err)
+	return resp, err
 }
 
 // originFailure is the status and reason for a failed origin request.

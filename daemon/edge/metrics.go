@@ -6,10 +6,19 @@ import (
 	"openfront.dev/daemon/access"
 )
 
-// metrics are the edge's counters; Register exposes them.
+// metrics are the edge's metrics; Register exposes them. Labels are
+// bounded by the config (distribution and origin ids) and by the code
+// (status class, result type, protocol, reason), never by a request.
 type metrics struct {
 	signatureDenials *prometheus.CounterVec
 	geoDenials       prometheus.Counter
+	// The status page reads requests and responseBytes: keep their names
+	// and labels.
+	requests       *prometheus.CounterVec
+	requestBytes   *prometheus.CounterVec
+	responseBytes  *prometheus.CounterVec
+	originDuration *prometheus.HistogramVec
+	originErrors   *prometheus.CounterVec
 }
 
 func newMetrics() metrics {
@@ -22,6 +31,27 @@ func newMetrics() metrics {
 			Name: "openfront_geo_denials_total",
 			Help: "Requests refused by a distribution's geo restriction.",
 		}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "openfront_requests_total",
+			Help: "Viewer requests of a distribution, by status class (000: the viewer left before a response), result type (the access log's x-edge-result-type) and protocol.",
+		}, []string{"distribution", "status_class", "result", "protocol"}),
+		requestBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "openfront_request_bytes_total",
+			Help: "Bytes viewers sent to a distribution, headers (as HTTP/1.1 text) and bodies: the access log's cs-bytes.",
+		}, []string{"distribution"}),
+		responseBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "openfront_response_bytes_total",
+			Help: "Bytes a distribution sent to viewers, headers (as HTTP/1.1 text) and bodies: the access log's sc-bytes.",
+		}, []string{"distribution"}),
+		originDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "openfront_origin_request_duration_seconds",
+			Help:    "Time from sending an origin request to its response header (or its failure).",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"distribution", "origin"}),
+		originErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "openfront_origin_errors_total",
+			Help: "Failed origin requests, by kind: dns, connect, timeout, comm (failed after connecting), unsupported (origin kind), http_5xx (the origin answered 5xx).",
+		}, []string{"distribution", "origin", "kind"}),
 	}
 	for _, code := range access.Codes {
 		m.signatureDenials.WithLabelValues(code) // every reason shows, at 0
@@ -29,12 +59,35 @@ func newMetrics() metrics {
 	return m
 }
 
-// Register adds the edge's metrics to reg.
+func (m *metrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.signatureDenials, m.geoDenials, m.requests, m.requestBytes, m.responseBytes, m.originDuration, m.originErrors}
+}
+
+// Register adds the edge's metrics to reg and turns on counting requests
+// per distribution; call it before SetTable.
 func (h *Handler) Register(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{h.metrics.signatureDenials, h.metrics.geoDenials} {
+	for _, c := range h.metrics.collectors() {
 		if err := reg.Register(c); err != nil {
 			return err
 		}
 	}
+	h.counting.Store(true)
 	return nil
+}
+
+// forget deletes the series of a distribution that left the table.
+func (m *metrics) forget(id string) {
+	l := prometheus.Labels{"distribution": id}
+	m.requests.DeletePartialMatch(l)
+	m.requestBytes.DeletePartialMatch(l)
+	m.responseBytes.DeletePartialMatch(l)
+	m.originDuration.DeletePartialMatch(l)
+	m.originErrors.DeletePartialMatch(l)
+}
+
+// forgetOrigin deletes the series of an origin that left its distribution.
+func (m *metrics) forgetOrigin(dist, origin string) {
+	l := prometheus.Labels{"distribution": dist, "origin": origin}
+	m.originDuration.DeletePartialMatch(l)
+	m.originErrors.DeletePartialMatch(l)
 }

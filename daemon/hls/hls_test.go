@@ -346,6 +346,8 @@ func TestLinger(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	// This time the stream must stay while it is read back.
+	r.opts.Linger = time.Hour
 	tr = r.Publish("tv", "event")
 	hlstest.Feed(tr, tags, false)
 	tr.End()

@@ -21,6 +21,7 @@ import (
 
 	"openfront.dev/compiler/table"
 	"openfront.dev/daemon/access"
+	"openfront.dev/daemon/accesslog"
 	"openfront.dev/daemon/admin"
 	"openfront.dev/daemon/cache"
 	"openfront.dev/daemon/edge"
@@ -52,7 +53,11 @@ type Options struct {
 	TrustedProxies string
 	// GeoIPDB is a MaxMind-format country database, for geo restrictions.
 	GeoIPDB string
-	Logger  *slog.Logger
+	// LogDir is where access logs of distributions with logging.enabled
+	// are written (and spooled for upload to logging.bucket); "" turns
+	// access logs off.
+	LogDir string
+	Logger *slog.Logger
 }
 
 // Node is a running edge node.
@@ -69,6 +74,7 @@ type Node struct {
 	git       *gitsync.Syncer // serve --git
 	webhook   http.Handler
 	stopWatch context.CancelFunc
+	logs      *accesslog.Manager // nil without LogDir
 	servers   []*http.Server
 	h3        *http3.Server
 	certs     *certStore
@@ -114,6 +120,14 @@ func Start(opts Options) (*Node, error) {
 	}
 	if err := n.handler.Register(reg); err != nil {
 		return nil, err
+	}
+	if opts.LogDir != "" {
+		logs, err := accesslog.NewManager(accesslog.Options{Dir: opts.LogDir, NodeName: opts.NodeName, Registerer: reg, Logger: n.log})
+		if err != nil {
+			return nil, err
+		}
+		n.logs = logs
+		n.handler.SetAccessLogs(logs)
 	}
 	// A table with geo-restricted distributions needs a country database:
 	// without one it is refused (fail closed), like a config error.
@@ -188,6 +202,12 @@ func Start(opts Options) (*Node, error) {
 // apply swaps the table in: requests in flight finish on the old one.
 func (n *Node) apply(t *table.Table) {
 	now := time.Now()
+	// The writers first: a new distribution's first request has one.
+	if n.logs != nil {
+		if err := n.logs.SetTable(t); err != nil {
+			n.log.Error("access logs not applied for some distributions", "err", err)
+		}
+	}
 	n.handler.SetTable(t)
 	n.appliedAt.Store(&now)
 	n.origins.Prune(t)
@@ -217,6 +237,10 @@ func (n *Node) AppliedAt() time.Time {
 	}
 	return time.Time{}
 }
+
+// AccessLogs is the node's access log manager (nil without LogDir): the
+// RTMP server writes streaming distributions' events with LogStreaming.
+func (n *Node) AccessLogs() *accesslog.Manager { return n.logs }
 
 // Addr is the address a listener ("http", "https", "admin") is bound to.
 func (n *Node) Addr(name string) net.Addr { return n.addrs[name] }
@@ -369,6 +393,15 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	}
 	if n.origins != nil {
 		n.origins.Close()
+	}
+	if n.logs != nil {
+		// After the listeners drained: every request's line is queued.
+		// Uploads get a drain timeout of their own.
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), n.opts.DrainTimeout)
+		defer cancel()
+		if err := n.logs.Close(lctx); err != nil {
+			errs = append(errs, fmt.Errorf("access logs: %w", err))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -1,0 +1,201 @@
+package edge
+
+import (
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"openfront.dev/compiler/table"
+	"openfront.dev/daemon/accesslog"
+)
+
+// After a request of a distribution is served, its access log line is
+// written (when the distribution logs) and its request metrics counted
+// (when metrics are registered). Both read the response through an
+// accesslog.Capture; requests of neither kind are served unwrapped.
+// Requests that match no distribution are neither logged nor counted, as
+// CloudFront logs only a distribution's requests.
+
+// SetAccessLogs makes the handler log the requests of distributions with
+// logging.enabled into m's writers; call it before SetTable. The caller
+// gives m each table (m.SetTable) before the handler, so a new
+// distribution's first request finds its writer.
+func (h *Handler) SetAccessLogs(m *accesslog.Manager) { h.logs = m }
+
+// distState is what a request of one distribution needs to be logged and
+// counted, resolved when the table is set so that a request does no label
+// lookup.
+type distState struct {
+	log     *accesslog.Writer // nil: the distribution does not log
+	m       *distMetrics      // nil: metrics are off
+	origins map[string]*originStats
+}
+
+// distMetrics are a distribution's request series. They outlive a table
+// (a swap keeps them), so a child made once is made for good.
+type distMetrics struct {
+	id        string
+	requests  *prometheus.CounterVec
+	children  [len(results)][len(statusClasses)][len(protocols)]atomic.Pointer[prometheus.Counter]
+	in, out   prometheus.Counter
+	originIDs map[string]bool // the origins with series, for deleting them
+}
+
+var (
+	// results are x-edge-result-type's values.
+	results = [...]string{accesslog.Hit, accesslog.RefreshHit, accesslog.Miss, accesslog.Error, accesslog.Redirect, accesslog.LimitExceeded, accesslog.CapacityExceeded}
+	// statusClasses: 000 is a viewer that went away before a status was sent.
+	statusClasses = [...]string{"000", "1xx", "2xx", "3xx", "4xx", "5xx"}
+	protocols     = [...]string{"http1.1", "http2", "http3"}
+)
+
+func resultIndex(rt string) int {
+	for i, r := range results {
+		if r == rt {
+			return i
+		}
+	}
+	return 3 // Error
+}
+
+func statusIndex(status int) int {
+	if status < 100 || status > 599 {
+		return 0
+	}
+	return status / 100
+}
+
+func protocolIndex(major int) int {
+	switch major {
+	case 2:
+		return 1
+	case 3:
+		return 2
+	}
+	return 0
+}
+
+// counter is the requests child for one combination, made on first use.
+func (m *distMetrics) counter(result, class, proto int) prometheus.Counter {
+	p := &m.children[result][class][proto]
+	if c := p.Load(); c != nil {
+		return *c
+	}
+	c := m.requests.WithLabelValues(m.id, statusClasses[class], results[result], protocols[proto])
+	p.Store(&c)
+	return c
+}
+
+// SetTable swaps the table atomically: requests in flight finish on the
+// old one. The per-distribution state is built first.
+func (h *Handler) SetTable(t *table.Table) {
+	h.setMu.Lock()
+	defer h.setMu.Unlock()
+	states := make(map[string]*distState)
+	counting := h.counting.Load()
+	keep := make(map[string]bool)
+	for d := range t.Distributions() {
+		st := &distState{}
+		if h.logs != nil && d.Spec.Logging.Enabled {
+			st.log = h.logs.Writer(d.ID)
+		}
+		if counting {
+			st.m = h.distMetrics(d)
+			st.origins = h.originStats(d, st.m)
+		}
+		if st.log != nil || st.m != nil {
+			states[d.ID] = st
+		}
+		keep[d.ID] = true
+	}
+	for id := range h.series {
+		if !keep[id] {
+			delete(h.series, id)
+			h.metrics.forget(id)
+		}
+	}
+	h.states.Store(&states)
+	h.table.Store(t)
+}
+
+// distMetrics returns d's series, made the first time d is seen.
+func (h *Handler) distMetrics(d *table.Distribution) *distMetrics {
+	if m := h.series[d.ID]; m != nil {
+		return m
+	}
+	if h.series == nil {
+		h.series = map[string]*distMetrics{}
+	}
+	m := &distMetrics{id: d.ID, requests: h.metrics.requests, in: h.metrics.requestBytes.WithLabelValues(d.ID),
+		out: h.metrics.responseBytes.WithLabelValues(d.ID), originIDs: map[string]bool{}}
+	h.series[d.ID] = m
+	return m
+}
+
+// state is the logging and metrics state of distribution id, nil when
+// neither is on.
+func (h *Handler) state(id string) *distState {
+	if s := h.states.Load(); s != nil {
+		return (*s)[id]
+	}
+	return nil
+}
+
+// observed is the viewer's writer wrapped for the log and the metrics,
+// with what the handler learnt on the way (the detailed result type).
+type observed struct {
+	accesslog.Capture
+	detail string
+}
+
+var observedPool = sync.Pool{New: func() any { return new(observed) }}
+
+// observe wraps w for a request of a distribution that logs or counts.
+func observe(w http.ResponseWriter, r *http.Request, start time.Time) *observed {
+	o := observedPool.Get().(*observed)
+	o.Reset(w, r, start)
+	return o
+}
+
+// finish logs and counts the request o served, and puts o back.
+func (st *distState) finish(o *observed, r *http.Request, id string) {
+	status, aborted := o.StatusSent(), o.Aborted()
+	var xcache string
+	if v := o.Header()["X-Cache"]; len(v) > 0 {
+		xcache = v[0]
+	}
+	if m := st.m; m != nil {
+		rt := accesslog.ResponseResult(xcache, status)
+		if aborted {
+			rt = accesslog.Error
+		}
+		m.counter(resultIndex(rt), statusIndex(status), protocolIndex(r.ProtoMajor)).Inc()
+		m.in.Add(float64(o.BytesIn()))
+		m.out.Add(float64(o.BytesOut()))
+	}
+	if st.log != nil {
+		rec := o.Record(time.Now())
+		rec.RequestID = id
+		rec.SetResult(xcache, aborted, o.detail)
+		st.log.Log(&rec)
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		// An origin request may still read the body after the handler
+		// returned (the transport sends it in the background): o is left
+		// to the garbage collector rather than reused.
+		return
+	}
+	o.Release()
+	o.detail = ""
+	observedPool.Put(o)
+}
+
+// setDetail notes the x-edge-detailed-result-type of an Error response.
+func setDetail(w http.ResponseWriter, detail string) {
+	if o, ok := w.(*observed); ok {
+		o.detail = detail
+	}
+}

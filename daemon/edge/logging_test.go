@@ -1,0 +1,129 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"openfront.dev/compiler"
+	"openfront.dev/compiler/table"
+	"openfront.dev/daemon/origin"
+)
+
+// twoDists compiles distributions a and b (or only a) on a local origin
+// and a custom origin at down, where nothing listens.
+func twoDists(t *testing.T, dir, down string, withB bool) *table.Table {
+	t.Helper()
+	d := func(id string) string {
+		return fmt.Sprintf(`distributions: %[1]s: {
+	aliases: ["%[1]s.test"]
+	origins: [{id: "files", localOriginConfig: path: "site"}, {id: "down", domainName: %[2]q, customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "files", viewerProtocolPolicy: "allow-all"}
+	cacheBehaviors: [{pathPattern: "/down/*", targetOriginId: "down", viewerProtocolPolicy: "allow-all"}]
+}
+`, id, down)
+	}
+	cfg := "package cdn\n\n" + d("a")
+	if withB {
+		cfg += d("b")
+	}
+	os.MkdirAll(filepath.Join(dir, "site"), 0o755)
+	os.WriteFile(filepath.Join(dir, "site", "index.html"), []byte("index\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "main.cue"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := compiler.New(dir).Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Table
+}
+
+// TestRequestMetricsFollowTable: requests are counted per distribution
+// with their result and protocol; unknown hosts are not; a distribution
+// that leaves the table takes its series along.
+func TestRequestMetricsFollowTable(t *testing.T) {
+	dir := t.TempDir()
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	down := ln.Addr().String()
+	ln.Close()
+	h := New(origin.NewPool(dir), "test", slog.New(slog.DiscardHandler))
+	reg := prometheus.NewRegistry()
+	if err := h.Register(reg); err != nil {
+		t.Fatal(err)
+	}
+	h.SetTable(twoDists(t, dir, down, true))
+	get := func(host, path string) int {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", "http://"+host+path, nil))
+		return w.Code
+	}
+	for _, r := range []struct {
+		host, path string
+		status     int
+	}{{"a.test", "/index.html", 200}, {"a.test", "/missing", 404}, {"a.test", "/down/x", 502}, {"b.test", "/index.html", 200}, {"nobody.test", "/", 403}} {
+		if got := get(r.host, r.path); got != r.status {
+			t.Fatalf("%s%s: %d, want %d", r.host, r.path, got, r.status)
+		}
+	}
+	want := `
+# HELP openfront_requests_total Viewer requests of a distribution, by status class (000: the viewer left before a response), result type (the access log's x-edge-result-type) and protocol.
+# TYPE openfront_requests_total counter
+openfront_requests_total{distribution="a",protocol="http1.1",result="Error",status_class="4xx"} 1
+openfront_requests_total{distribution="a",protocol="http1.1",result="Error",status_class="5xx"} 1
+openfront_requests_total{distribution="a",protocol="http1.1",result="Miss",status_class="2xx"} 1
+openfront_requests_total{distribution="b",protocol="http1.1",result="Miss",status_class="2xx"} 1
+# HELP openfront_origin_errors_total Failed origin requests, by kind: dns, connect, timeout, comm (failed after connecting), unsupported (origin kind), http_5xx (the origin answered 5xx).
+# TYPE openfront_origin_errors_total counter
+openfront_origin_errors_total{distribution="a",kind="connect",origin="down"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "openfront_requests_total", "openfront_origin_errors_total"); err != nil {
+		t.Error(err)
+	}
+	h.SetTable(twoDists(t, dir, down, false))
+	if n := testutil.CollectAndCount(h.metrics.requests); n != 3 {
+		t.Errorf("%d request series after b left, want a's 3", n)
+	}
+	if n := testutil.CollectAndCount(h.metrics.responseBytes); n != 1 {
+		t.Errorf("%d response byte series after b left, want a's", n)
+	}
+}
+
+func TestOriginErrorKind(t *testing.T) {
+	oe := func(err error, timeout bool) error { return &origin.Error{Origin: "o", Timeout: timeout, Err: err} }
+	for _, c := range []struct {
+		err          error
+		kind, detail string
+	}{
+		{oe(&net.DNSError{Err: "no such host", Name: "origin.invalid", IsNotFound: true}, false), "dns", "OriginDnsError"},
+		{oe(&net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}, false), "connect", "OriginConnectError"},
+		{oe(errors.New("read: deadline"), true), "timeout", "OriginCommError"},
+		{oe(fmt.Errorf("fetch: %w", context.DeadlineExceeded), false), "timeout", "OriginCommError"},
+		{oe(&net.OpError{Op: "read", Net: "tcp", Err: errors.New("connection reset by peer")}, false), "comm", "OriginCommError"},
+		{oe(fmt.Errorf("s3 origin: %w", origin.ErrUnsupported), false), "unsupported", "OriginError"},
+		{oe(context.Canceled, false), "", ""},
+	} {
+		if k, d := originErrorKind(c.err), originDetail(c.err); k != c.kind || d != c.detail {
+			t.Errorf("%v: kind %q detail %q, want %q %q", c.err, k, d, c.kind, c.detail)
+		}
+	}
+}
+
+// A logged or counted request still reaches the server's Flusher
+// (streamed responses) and ReaderFrom (sendfile) through the wrapper.
+var (
+	_ http.Flusher  = (*observed)(nil)
+	_ io.ReaderFrom = (*observed)(nil)
+)

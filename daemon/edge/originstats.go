@@ -1,0 +1,113 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"openfront.dev/compiler/table"
+	"openfront.dev/daemon/accesslog"
+	"openfront.dev/daemon/origin"
+)
+
+// originStats are one origin's series of a distribution.
+type originStats struct {
+	duration prometheus.Observer
+	errors   *prometheus.CounterVec
+	dist, id string
+}
+
+// originStats resolves the origin series of d, and deletes those of
+// origins d no longer has.
+func (h *Handler) originStats(d *table.Distribution, m *distMetrics) map[string]*originStats {
+	out := make(map[string]*originStats, len(d.Origins))
+	for id := range d.Origins {
+		out[id] = &originStats{duration: h.metrics.originDuration.WithLabelValues(d.ID, id), errors: h.metrics.originErrors, dist: d.ID, id: id}
+	}
+	for id := range m.originIDs {
+		if out[id] == nil {
+			h.metrics.forgetOrigin(d.ID, id)
+			delete(m.originIDs, id)
+		}
+	}
+	for id := range out {
+		m.originIDs[id] = true
+	}
+	return out
+}
+
+// Origin error kinds, the kind label of openfront_origin_errors_total.
+const (
+	kindDNS         = "dns"
+	kindConnect     = "connect"
+	kindTimeout     = "timeout"
+	kindComm        = "comm"
+	kindUnsupported = "unsupported"
+	kindHTTP5xx     = "http_5xx"
+)
+
+// originErrorKind classifies a failed origin request; "" for a request
+// given up by its caller (the viewer left), which says nothing about the origin.
+func originErrorKind(err error) string {
+	var dnsErr *net.DNSError
+	var oe *origin.Error
+	var ne net.Error
+	var op *net.OpError
+	switch {
+	case errors.Is(err, context.Canceled):
+		return ""
+	case errors.Is(err, origin.ErrUnsupported):
+		return kindUnsupported
+	case errors.As(err, &dnsErr):
+		return kindDNS
+	case errors.As(err, &oe) && oe.Timeout, errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return kindTimeout
+	case errors.As(err, &op) && op.Op == "dial":
+		return kindConnect
+	}
+	return kindComm
+}
+
+// originDetail is the access log's x-edge-detailed-result-type for a
+// failed origin request.
+func originDetail(err error) string {
+	switch originErrorKind(err) {
+	case kindDNS:
+		return accesslog.OriginDNSError
+	case kindConnect:
+		return accesslog.OriginConnectError
+	case kindTimeout, kindComm:
+		return accesslog.OriginCommError
+	case kindUnsupported:
+		return accesslog.OriginError
+	}
+	return ""
+}
+
+// observeOrigin counts one origin request of d to o, answered or failed after took.
+func (h *Handler) observeOrigin(d *table.Distribution, o *table.Origin, took time.Duration, resp *http.Response, err error) {
+	st := h.state(d.ID)
+	if st == nil || st.m == nil {
+		return
+	}
+	s := st.origins[o.ID]
+	if s == nil { // an origin of a newer table than the request's
+		return
+	}
+	kind := ""
+	if err != nil {
+		if kind = originErrorKind(err); kind == "" {
+			return
+		}
+	} else if resp.StatusCode >= 500 {
+		kind = kindHTTP5xx
+	}
+	s.duration.Observe(took.Seconds())
+	if kind != "" {
+		s.errors.WithLabelValues(s.dist, s.id, kind).Inc()
+	}
+}
