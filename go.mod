@@ -85,3 +85,5 @@ require (
 )
 
 tool cuelang.org/go/cmd/cue
+
+replace github.com/yutopp/go-rtmp => ./third_party/go-rtmp

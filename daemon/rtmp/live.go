@@ -1,0 +1,235 @@
+package rtmp
+
+import (
+	"errors"
+	"sync"
+)
+
+// LiveSink receives each live publish (the HLS packager implements it).
+type LiveSink interface {
+	// Publish is called when a publisher starts streaming distribution
+	// `distribution`'s live stream `name`.
+	Publish(distribution, name string) LiveTrack
+}
+
+// LiveTrack receives one publish's media, on the publisher's read loop: it
+// must not block.
+type LiveTrack interface {
+	// Media gets every audio (typeID 8) or video (typeID 9) message body, an
+	// FLV tag body exactly as RTMP carries it, sequence headers included,
+	// with the message timestamp in milliseconds. body is immutable and may
+	// be retained.
+	Media(typeID uint8, timestampMS uint32, body []byte)
+	End() // called once when the publisher stops or is cut off
+}
+
+// media is one published message, shared by every player (never copied).
+type media struct {
+	typeID uint8
+	ts     uint32
+	body   []byte
+	off    int64 // bytes published before it: how far behind a reader is
+}
+
+type streamKey struct{ dist, name string }
+
+// hub holds the live streams that have a publisher or waiting players.
+type hub struct {
+	srv     *Server
+	mu      sync.Mutex
+	streams map[streamKey]*liveStream
+}
+
+func newHub(s *Server) *hub { return &hub{srv: s, streams: map[streamKey]*liveStream{}} }
+
+// liveStream is one live stream: the publisher's recent messages, from the
+// previous keyframe on (the GOP cache), read by every player.
+type liveStream struct {
+	hub *hub
+	key streamKey
+
+	mu   sync.RWMutex
+	gen  uint64 // changes on every publish and unpublish
+	live bool
+	meta []byte // onMetaData body from @setDataFrame
+	avc  *media // sequence headers, for players joining mid-stream
+	aac  *media
+	msgs []*media
+	base uint64 // sequence number of msgs[0]
+	// keySeq is the latest keyframe (of video, or any audio message in an
+	// audio-only stream): where a new or lagging player starts.
+	keySeq   uint64
+	hasKey   bool
+	hasVideo bool
+	total    int64
+	players  []*livePlayer // replaced, never modified: push reads it unlocked
+}
+
+// errBusy: the stream already has a publisher.
+var errBusy = errors.New("stream is already being published")
+
+func (h *hub) stream(dist, name string) *liveStream {
+	k := streamKey{dist, name}
+	st := h.streams[k]
+	if st == nil {
+		st = &liveStream{hub: h, key: k}
+		h.streams[k] = st
+	}
+	return st
+}
+
+// publish starts a publish of dist/name for session ss.
+func (h *hub) publish(ss *session, sid uint32, name string) (*publisher, error) {
+	h.mu.Lock()
+	st := h.stream(ss.dist.ID, name)
+	st.mu.Lock()
+	busy := st.live
+	if !busy {
+		st.live = true
+		st.gen++
+		st.meta, st.avc, st.aac, st.msgs, st.hasKey, st.hasVideo = nil, nil, nil, nil, false, false
+	}
+	players := st.players
+	st.mu.Unlock()
+	h.mu.Unlock()
+	if busy {
+		return nil, errBusy
+	}
+	p := &publisher{st: st, sid: sid}
+	if sink := h.srv.cfg.Live; sink != nil {
+		p.track = sink.Publish(ss.dist.ID, name)
+	}
+	for _, pl := range players {
+		pl.notify()
+	}
+	return p, nil
+}
+
+// subscribe adds a player of dist/name; it waits if nothing is published yet.
+func (h *hub) subscribe(ss *session, sid uint32, name string) *livePlayer {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	st := h.stream(ss.dist.ID, name)
+	p := newLivePlayer(st, ss, sid)
+	st.mu.Lock()
+	st.players = append(st.players[:len(st.players):len(st.players)], p)
+	st.mu.Unlock()
+	return p
+}
+
+// remove drops a player, and the stream once nobody uses it.
+func (st *liveStream) remove(p *livePlayer) {
+	h := st.hub
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	st.mu.Lock()
+	players := make([]*livePlayer, 0, len(st.players))
+	for _, q := range st.players {
+		if q != p {
+			players = append(players, q)
+		}
+	}
+	st.players = players
+	unused := len(players) == 0 && !st.live
+	st.mu.Unlock()
+	if unused && h.streams[st.key] == st {
+		delete(h.streams, st.key)
+	}
+}
+
+// push appends a published message and wakes the players.
+func (st *liveStream) push(m *media) {
+	st.mu.Lock()
+	seq := st.base + uint64(len(st.msgs))
+	m.off = st.total
+	st.total += int64(len(m.body))
+	key := false
+	switch {
+	case isSequenceHeader(m.typeID, m.body):
+		if m.typeID == typeVideo {
+			st.avc = m
+		} else {
+			st.aac = m
+		}
+	case m.typeID == typeVideo:
+		st.hasVideo = true
+		key = isVideoKeyframe(m.body)
+	case m.typeID == typeAudio:
+		key = !st.hasVideo
+	}
+	if key {
+		// Keep the previous GOP for players a little behind, drop the rest.
+		if st.hasKey && st.keySeq > st.base && (st.hasVideo || len(st.msgs) > 256) {
+			st.msgs = append([]*media(nil), st.msgs[st.keySeq-st.base:]...)
+			st.base = st.keySeq
+		}
+		st.keySeq, st.hasKey = seq, true
+	}
+	st.msgs = append(st.msgs, m)
+	players := st.players
+	st.mu.Unlock()
+	for _, p := range players {
+		p.notify()
+	}
+}
+
+func (st *liveStream) unpublish() {
+	st.hub.mu.Lock()
+	st.mu.Lock()
+	st.live = false
+	st.gen++
+	st.meta, st.avc, st.aac, st.msgs, st.hasKey = nil, nil, nil, nil, false
+	players := st.players
+	if len(players) == 0 && st.hub.streams[st.key] == st {
+		delete(st.hub.streams, st.key)
+	}
+	st.mu.Unlock()
+	st.hub.mu.Unlock()
+	for _, p := range players {
+		p.notify()
+	}
+}
+
+// publisher is a session's publish of a live stream.
+type publisher struct {
+	st    *liveStream
+	sid   uint32
+	track LiveTrack
+	once  sync.Once
+}
+
+func (p *publisher) media(typeID uint8, ts uint32, body []byte) {
+	p.st.push(&media{typeID: typeID, ts: ts, body: body})
+	if p.track != nil {
+		p.track.Media(typeID, ts, body)
+	}
+}
+
+func (p *publisher) metadata(payload []byte) {
+	b := append([]byte(nil), payload...)
+	p.st.mu.Lock()
+	p.st.meta = b
+	p.st.mu.Unlock()
+}
+
+func (p *publisher) end() {
+	p.once.Do(func() {
+		p.st.unpublish()
+		if p.track != nil {
+			p.track.End()
+		}
+	})
+}
+
+// players counts the players of a stream (tests and status).
+func (h *hub) players(dist, name string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	st := h.streams[streamKey{dist, name}]
+	if st == nil {
+		return 0
+	}
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	return len(st.players)
+}

@@ -1,0 +1,149 @@
+package rtmp
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"openfront.dev/compiler"
+)
+
+// TestLivePublishPlay: ffmpeg publishes while 20 ffmpeg players, which
+// connected before the publisher, decode the stream; they end when it does.
+func TestLivePublishPlay(t *testing.T) {
+	m := genMedia(t)
+	e := startEnv(t, "", "", nil)
+	e.s3.PutObject(t, "media", "test.flv", m.flv)
+	src := e.s3.Root + "/media/test.flv"
+
+	const players = 20
+	type result struct {
+		frames int
+		stderr string
+		err    error
+	}
+	results := make([]result, players)
+	var wg sync.WaitGroup
+	for i := range players {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			args := append(tcurl("tv.test", "live"), "-i", e.url("live/show"))
+			n, _, stderr, err := decode(t, 40*time.Second, args...)
+			results[i] = result{n, stderr, err}
+		}()
+	}
+	waitFor(t, func() bool { return e.srv.hub.players("tv", "show") == players })
+	_, stderr, err := run(t, 40*time.Second, "ffmpeg", append(append([]string{"-v", "error", "-re", "-i", src, "-c", "copy", "-f", "flv"},
+		tcurl("tv.test", "live")...), e.url("live/show?key="+testStreamKey))...)
+	if err != nil {
+		t.Fatalf("publish: %v\n%s", err, stderr)
+	}
+	wg.Wait()
+	for i, r := range results {
+		t.Logf("player %d: %d frames", i, r.frames)
+		if r.err != nil || r.frames < m.frames*9/10 {
+			t.Errorf("player %d: %d of %d frames, %v\n%s", i, r.frames, m.frames, r.err, r.stderr)
+		}
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in 20s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestLiveRules: publish credentials, one publisher per stream, extended
+// timestamps (past 4 h 39 min), and streams ending when their distribution goes.
+func TestLiveRules(t *testing.T) {
+	m := genMedia(t)
+	e := startEnv(t, "", "", nil)
+	e.s3.PutObject(t, "media", "test.flv", m.flv)
+	src := e.s3.Root + "/media/test.flv"
+	publish := func(name string, extra ...string) (string, error) {
+		args := append([]string{"-v", "error", "-nostdin", "-re", "-i", src, "-c", "copy"}, extra...)
+		args = append(append(args, "-f", "flv"), append(tcurl("tv.test", "live"), e.url("live/"+name))...)
+		_, stderr, err := run(t, 30*time.Second, "ffmpeg", args...)
+		return stderr, err
+	}
+	for _, tc := range []struct{ name, stream string }{
+		{"missing key", "show"},
+		{"wrong key", "show?key=nope"},
+		{"bad name", "a/b?key=" + testStreamKey},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if stderr, err := publish(tc.stream); err == nil {
+				t.Errorf("publish to %q succeeded:\n%s", tc.stream, stderr)
+			}
+		})
+	}
+
+	t.Run("second publisher", func(t *testing.T) {
+		first := make(chan error, 1)
+		go func() { _, err := publish("dup?key=" + testStreamKey); first <- err }()
+		waitFor(t, func() bool { return hasStatus(e.events(), "NetStream.Publish.Start") })
+		if stderr, err := publish("dup?key=" + testStreamKey); err == nil {
+			t.Errorf("a second publisher was accepted:\n%s", stderr)
+		}
+		if !hasStatus(e.events(), codePublishBadName) {
+			t.Errorf("no BadName event")
+		}
+		if err := <-first; err != nil {
+			t.Errorf("first publisher: %v", err)
+		}
+	})
+
+	t.Run("extended timestamps", func(t *testing.T) {
+		done := make(chan struct{})
+		var frames int
+		var last float64
+		go func() {
+			defer close(done)
+			frames, last, _, _ = decode(t, 30*time.Second, append(tcurl("tv.test", "live"), "-copyts", "-i", e.url("live/late"))...)
+		}()
+		waitFor(t, func() bool { return e.srv.hub.players("tv", "late") == 1 })
+		// 16778 s is past 0xFFFFFF ms: every chunk header carries a 32-bit timestamp.
+		if stderr, err := publish("late?key="+testStreamKey, "-output_ts_offset", "16778"); err != nil {
+			t.Fatalf("publish: %v\n%s", err, stderr)
+		}
+		<-done
+		if frames < m.frames*9/10 || last < 16778 {
+			t.Errorf("player decoded %d of %d frames, last at %.1fs (want > 16778s)", frames, m.frames, last)
+		}
+	})
+
+	t.Run("removed distribution", func(t *testing.T) {
+		pubDone := make(chan error, 1)
+		go func() { _, err := publish("gone?key=" + testStreamKey); pubDone <- err }()
+		waitFor(t, func() bool { return published(e.events(), "gone") })
+		e.writeConfig(t, "package cdn\n")
+		res, err := compiler.New(e.dir).Compile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.srv.SetTable(res.Table)
+		select {
+		case err := <-pubDone:
+			if err == nil {
+				t.Error("the publisher of a removed distribution finished normally")
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("the publisher of a removed distribution is still connected")
+		}
+	})
+}
+
+func published(evs []Event, name string) bool {
+	for _, ev := range evs {
+		if ev.StreamName == name && ev.Status == "NetStream.Publish.Start" {
+			return true
+		}
+	}
+	return false
+}

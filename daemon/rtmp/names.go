@@ -1,0 +1,128 @@
+package rtmp
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"openfront.dev/schema"
+)
+
+// appKind is what a connection's application serves.
+type appKind int
+
+const (
+	appNone appKind = iota
+	appVOD          // cfx/st, as CloudFront's RTMP distributions
+	appLive         // live: openfront's live events
+)
+
+// parseApp maps the connect command's app to its kind. ffmpeg splits
+// rtmp://HOST/cfx/st/mp4:x.mp4 into app "cfx" and stream "st/mp4:x.mp4":
+// prefix is what the stream name then starts with.
+func parseApp(app string) (kind appKind, prefix string) {
+	app, _, _ = strings.Cut(app, "?")
+	switch strings.Trim(app, "/") {
+	case "cfx/st":
+		return appVOD, ""
+	case "cfx":
+		return appVOD, "st/"
+	case "live":
+		return appLive, ""
+	}
+	return appNone, ""
+}
+
+// splitTCURL returns tcUrl's host, its URL without the query, and the query.
+func splitTCURL(tcURL string) (host, stem, query string) {
+	stem, query, _ = strings.Cut(tcURL, "?")
+	if u, err := url.Parse(stem); err == nil {
+		host = u.Host
+	}
+	return host, stem, query
+}
+
+// vodObject is an on-demand stream's S3 object.
+type vodObject struct {
+	key string // object key, without a leading "/"
+	mp4 bool
+	ext string // x-file-ext
+}
+
+var mp4Exts = map[string]bool{".mp4": true, ".m4v": true, ".mov": true, ".f4v": true}
+
+// parseVODName maps a play name (without its query) to an object:
+// "path/name" and "path/name.flv" are FLV, "mp4:path/name.mp4" (or any name
+// with an MP4 extension) MP4, as Flash Media Server named streams.
+func parseVODName(name string) (vodObject, bool) {
+	var o vodObject
+	prefix, rest, hasPrefix := strings.Cut(name, ":")
+	if !hasPrefix || strings.Contains(prefix, "/") {
+		rest, prefix = name, ""
+	}
+	ext := strings.ToLower(path.Ext(rest))
+	switch {
+	case prefix == "mp4" || mp4Exts[ext]:
+		o.mp4 = true
+		if ext == "" {
+			rest += ".mp4"
+		}
+	case prefix == "" || prefix == "flv":
+		if ext != ".flv" {
+			rest += ".flv"
+		}
+	default:
+		return o, false
+	}
+	if rest == "" || strings.HasPrefix(rest, "/") || len(rest) > 1024 {
+		return o, false
+	}
+	for _, seg := range strings.Split(rest, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return o, false
+		}
+	}
+	o.key = rest
+	o.ext = strings.TrimPrefix(strings.ToLower(path.Ext(rest)), ".")
+	return o, true
+}
+
+// liveName is a live stream's name: it becomes a path in HLS (/live/NAME/).
+var liveName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
+
+// streamKeyOK says whether key is one of the live config's stream keys: a
+// SHA-256 in streamKeySHA256, or the content of the streamKeySecret file.
+func streamKeyOK(live *schema.Live, secretsDir, key string) bool {
+	if key == "" {
+		return false
+	}
+	sum := sha256.Sum256([]byte(key))
+	got := hex.EncodeToString(sum[:])
+	ok := false
+	for _, want := range live.StreamKeySHA256 {
+		ok = subtle.ConstantTimeCompare([]byte(want), []byte(got)) == 1 || ok
+	}
+	if live.StreamKeySecret != "" && secretsDir != "" {
+		b, err := os.ReadFile(filepath.Join(secretsDir, live.StreamKeySecret))
+		if err == nil {
+			secret := strings.TrimSpace(string(b))
+			ok = secret != "" && subtle.ConstantTimeCompare([]byte(secret), []byte(key)) == 1 || ok
+		}
+	}
+	return ok
+}
+
+// streamKeyParam is the key OBS-style publishers put in the stream name's query.
+func streamKeyParam(query string) string {
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return ""
+	}
+	return q.Get("key")
+}

@@ -1,0 +1,53 @@
+package rtmp
+
+import (
+	"math"
+	"testing"
+	"time"
+)
+
+// TestVOD plays FLV and MP4 objects from versitygw with ffmpeg, by the names
+// Flash Media Server clients use: every frame arrives, with its time.
+func TestVOD(t *testing.T) {
+	m := genMedia(t)
+	e := startEnv(t, "", "", nil)
+	e.s3.PutObject(t, "media", "test.flv", m.flv)
+	e.s3.PutObject(t, "media", "videos/test.mp4", m.mp4)
+	for _, tc := range []struct {
+		name, app, stream string
+		seek              float64
+	}{
+		{"flv by name", "cfx/st", "test", 0},
+		{"flv with extension", "cfx/st", "test.flv", 0},
+		{"mp4 with prefix", "cfx/st", "mp4:videos/test.mp4", 0},
+		{"mp4 by extension, ffmpeg's app split", "cfx", "st/videos/test.mp4", 0},
+		{"flv seek", "cfx/st", "test", 2},
+		{"mp4 seek", "cfx/st", "mp4:videos/test.mp4", 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append(tcurl("tv.test", "cfx/st"), "-rtmp_app", tc.app, "-rtmp_playpath", tc.stream)
+			if tc.seek > 0 {
+				args = append(args, "-ss", "2")
+			}
+			args = append(args, "-i", e.url("cfx/st/x"))
+			start := time.Now()
+			frames, last, stderr, err := decode(t, 30*time.Second, args...)
+			if err != nil {
+				t.Fatalf("ffmpeg: %v\n%s", err, stderr)
+			}
+			want := float64(m.frames) * (m.duration - tc.seek) / m.duration
+			if float64(frames) < want*0.95 {
+				t.Errorf("decoded %d frames, want >= 95%% of %.0f", frames, want)
+			}
+			// Output times start at 0 after -ss.
+			if d := last + 1/30.0; math.Abs(d-(m.duration-tc.seek)) > 0.5 {
+				t.Errorf("stream lasted %.2fs, want %.2fs", d, m.duration-tc.seek)
+			}
+			// Paced in real time after a burst.
+			if el := time.Since(start).Seconds(); el < m.duration-tc.seek-vodBurst.Seconds()-0.5 {
+				t.Errorf("played %.1fs of media in %.1fs: not paced", m.duration-tc.seek, el)
+			}
+			t.Logf("%d frames, last at %.2fs, %.1fs", frames, last, time.Since(start).Seconds())
+		})
+	}
+}
