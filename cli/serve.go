@@ -23,7 +23,8 @@ func init() {
 		summary: "run the edge daemon on a config directory, a compiled table or a git branch",
 		usage: "serve (--config DIR | --table FILE | --git URL [--branch main] [--git-subdir PATH] [--git-dir DIR] [--poll 15s] [--git-webhook-secret-file FILE])" +
 			" [--http ADDR] [--https ADDR] [--admin ADDR] [--certs DIR] [--tls-cert FILE --tls-key FILE] [--node-name NAME]" +
-			" [--cache-memory SIZE] [--cache-dir DIR --cache-disk SIZE] [--trusted-proxies CIDR,...] [--geoip-db FILE] [--log-dir DIR]",
+			" [--cache-memory SIZE] [--cache-dir DIR --cache-disk SIZE] [--trusted-proxies CIDR,...] [--geoip-db FILE] [--log-dir DIR]" +
+			" [--rtmp ADDR] [--rtmp-secrets DIR] [--admin-token-file FILE]",
 		run: runServe,
 	})
 }
@@ -80,6 +81,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&cacheDisk, "cache-disk", "`SIZE` of the disk tier")
 	fs.StringVar(&o.TrustedProxies, "trusted-proxies", "", "`CIDR,...` whose X-Forwarded-For is believed (default: none)")
 	fs.StringVar(&o.GeoIPDB, "geoip-db", "", "MaxMind-format country database `FILE` for geo restrictions")
+	fs.StringVar(&o.RTMPAddr, "rtmp", ":1935", "RTMP listener `ADDR` of streaming distributions; live streams are also packaged as HLS (empty: none)")
+	fs.StringVar(&o.RTMPSecretsDir, "rtmp-secrets", "", "`DIR` of the files live.streamKeySecret names")
 	fs.StringVar(&o.LogDir, "log-dir", "", "`DIR` for the access logs of distributions with logging.enabled, and their spool for upload to logging.bucket (default: no access logs)")
 	pos, err := parseFlags(fs, args)
 	sources := 0

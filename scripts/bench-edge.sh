@@ -23,13 +23,15 @@
 #
 # Environment: ROUNDS (3), DURATION (10s), SERVER_CPU (0), LOAD_CPU (1),
 # MAX_FOREIGN (0.10), H3_CONNS (8), H3_STREAMS (16), BASE_PORT (18080: uses
-# the next 17 ports too), KEEP=1 keeps the work directory (logs, profiles).
+# the next 19 ports too), KEEP=1 keeps the work directory (logs, profiles).
 # EDGE_HEADERS=1 adds a target "bare+hdr": the bare server also sending the
 # fields an openfront hit adds (what the header count alone costs).
 # BEFORE=FILE adds a target "before": another openfront binary (an older
 # build), for before/after figures taken in the same rounds.
 # GC_ENV="GOGC=400 GOMEMLIMIT=164MiB" adds a target "gc-tuned": this build
 # run with that environment (and a second memory run with it).
+# LOGS=1 adds a target "logging": the same distribution with
+# logging.enabled, the node writing its access log to --log-dir.
 # Needs wrk, nginx (apt-get install -y wrk nginx), taskset, curl; nginx runs
 # from a temporary config on loopback, not as a service.
 # shellcheck disable=SC2154 # the NAME_pid variables are set by start (printf -v)
@@ -51,6 +53,7 @@ of_https=$((base + 4)) bare_h3=$((base + 5)) mem_http=$((base + 6)) mem_https=$(
 prof_http=$((base + 8)) pprof=$((base + 9))
 hdr_http=$((base + 10)) hdr_h3=$((base + 11)) before_http=$((base + 12)) before_https=$((base + 13))
 gc_http=$((base + 14)) gc_https=$((base + 15)) signed_http=$((base + 16)) signed_https=$((base + 17))
+log_http=$((base + 18)) log_https=$((base + 19))
 
 work=$(mktemp -d)
 started=()
@@ -181,7 +184,7 @@ serve_openfront() {
 	local cmd=${4:-"$work/openfront serve"} config=${5:-$work/config}
 	# shellcheck disable=SC2086 # cmd is a command and its arguments
 	start "$1" "$scpu" $cmd --config "$config" --http "127.0.0.1:$2" --https "$3" \
-		--admin "" --cache-memory 64MiB --node-name bench
+		--admin "" --rtmp "" --cache-memory 64MiB --node-name bench
 	wait_http "http://127.0.0.1:$2/obj/1k/up"
 }
 
@@ -223,7 +226,16 @@ need_servers() {
 		url1[gc-tuned]=http://127.0.0.1:$gc_http url3[gc-tuned]=https://127.0.0.1:$gc_https
 		pids_of[gc-tuned]=$gctuned_pid
 	fi
+	if [ -n "${LOGS:-}" ]; then
+		mkdir -p "$work/logging" "$work/logs"
+		sed 's/^\tdefaultCacheBehavior: {/\tlogging: enabled: true\n&/' "$work/config/main.cue" >"$work/logging/main.cue"
+		serve_openfront logging "$log_http" "127.0.0.1:$log_https" "$work/openfront serve --log-dir $work/logs" "$work/logging"
+		h1_targets+=(logging) h3_targets+=(logging)
+		url1[logging]=http://127.0.0.1:$log_http url3[logging]=https://127.0.0.1:$log_https
+		pids_of[logging]=$logging_pid
+	fi
 	for size in 1k 100k; do
+		if [ -n "${LOGS:-}" ]; then warm "http://127.0.0.1:$log_http/obj/$size/bench" "Hit from openfront"; fi
 		warm "http://127.0.0.1:$of_http/obj/$size/bench" "Hit from openfront"
 		warm "http://127.0.0.1:$nginx_port/obj/$size/bench" "HIT"
 		if [ -n "${BEFORE:-}" ]; then warm "http://127.0.0.1:$before_http/obj/$size/bench" "Hit from openfront"; fi

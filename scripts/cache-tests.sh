@@ -97,7 +97,7 @@ EOF
 (cd "$suite" && exec env npm_config_protocol=http npm_config_port="$origin_port" \
 	npm_config_pidfile="$work/server.pid" node --require "$work/loopback.cjs" server/server.mjs) >"$work/origin.log" 2>&1 &
 pids+=($!)
-"$work/openfront" serve --config "$work/config" --http "127.0.0.1:$edge_port" --https "" --admin "" \
+"$work/openfront" serve --config "$work/config" --http "127.0.0.1:$edge_port" --https "" --admin "" --rtmp "" \
 	--node-name cache-tests >"$work/openfront.log" 2>&1 &
 pids+=($!)
 wait_port "$origin_port"

@@ -27,6 +27,7 @@ import (
 	"openfront.dev/daemon/edge"
 	"openfront.dev/daemon/gitsync"
 	"openfront.dev/daemon/origin"
+	"openfront.dev/daemon/rtmp"
 	"openfront.dev/daemon/watch"
 )
 
@@ -57,7 +58,12 @@ type Options struct {
 	// are written (and spooled for upload to logging.bucket); "" turns
 	// access logs off.
 	LogDir string
-	Logger *slog.Logger
+	// RTMPAddr is the RTMP listener of streaming distributions ("" none);
+	// live streams published there are also packaged as HLS for
+	// liveOriginConfig origins. RTMPSecretsDir holds the files that
+	// live.streamKeySecret names.
+	RTMPAddr, RTMPSecretsDir string
+	Logger                   *slog.Logger
 }
 
 // Node is a running edge node.
@@ -75,6 +81,7 @@ type Node struct {
 	webhook   http.Handler
 	stopWatch context.CancelFunc
 	logs      *accesslog.Manager // nil without LogDir
+	rtmp      *rtmp.Server       // nil without RTMPAddr
 	servers   []*http.Server
 	h3        *http3.Server
 	certs     *certStore
@@ -128,6 +135,9 @@ func Start(opts Options) (*Node, error) {
 		}
 		n.logs = logs
 		n.handler.SetAccessLogs(logs)
+	}
+	if err := n.newMedia(reg); err != nil {
+		return nil, err
 	}
 	// A table with geo-restricted distributions needs a country database:
 	// without one it is refused (fail closed), like a config error.
@@ -190,6 +200,12 @@ func Start(opts Options) (*Node, error) {
 		}
 		listeners = append(listeners, "http3 "+n.addrs["http3"].String())
 	}
+	if err := n.listenRTMP(); err != nil {
+		return nil, n.abort(err)
+	}
+	if a := n.addrs["rtmp"]; a != nil {
+		listeners = append(listeners, "rtmp "+a.String())
+	}
 	if opts.AdminAddr != "" {
 		h := admin.Handler(opts.NodeName, n, listeners, reg, admin.Options{TokenFile: opts.AdminTokenFile, Cache: n.cache, Context: ctx})
 		if err := n.listen("admin", opts.AdminAddr, &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}, nil); err != nil {
@@ -209,6 +225,7 @@ func (n *Node) apply(t *table.Table) {
 		}
 	}
 	n.handler.SetTable(t)
+	n.setMediaTable(t)
 	n.appliedAt.Store(&now)
 	n.origins.Prune(t)
 	c := t.Counts()
@@ -332,8 +349,6 @@ func (n *Node) abort(err error) error {
 // Errors reports listeners that failed while serving.
 func (n *Node) Errors() <-chan error { return n.errs }
 
-// Shutdown stops accepting and waits for requests in flight, up to the
-// drain timeout or ctx, whichever comes first.
 // viewerServices opens the cache and the viewer identity sources.
 func (n *Node) viewerServices() error {
 	c, err := cache.New(cache.Config{MemoryBytes: n.opts.CacheMemory, Dir: n.opts.CacheDir, DiskBytes: n.opts.CacheDisk, Log: n.log})
@@ -366,6 +381,9 @@ func (n *Node) viewerServices() error {
 	return nil
 }
 
+// Shutdown stops accepting and waits for requests in flight, up to the
+// drain timeout or ctx, whichever comes first; then RTMP sessions end and
+// the access logs are flushed (and uploaded).
 func (n *Node) Shutdown(ctx context.Context) error {
 	if n.reloader != nil {
 		n.stopWatch()
@@ -386,6 +404,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		if err := n.h3.Shutdown(ctx); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if err := n.shutdownMedia(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("rtmp: %w", err))
 	}
 	n.wg.Wait()
 	if n.cache != nil {

@@ -1,0 +1,161 @@
+package node
+
+import (
+	"bufio"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"openfront.dev/daemon/hls/hlstest"
+	"openfront.dev/internal/testenv"
+)
+
+// mediaConfig is a live streaming distribution and a web distribution
+// whose /live/* behavior is its HLS packaging.
+const mediaConfig = `package cdn
+
+streamingDistributions: tv: {
+	aliases: ["127.0.0.1"]
+	s3Origin: {domainName: "127.0.0.1:1", endpoint: "http://127.0.0.1:1", bucket: "media", region: "us-east-1"}
+	live: {enabled: true, streamKeySHA256: ["%s"]}
+	logging: {enabled: true, prefix: "rtmp/"}
+}
+distributions: site: {
+	aliases: ["localhost"]
+	origins: [{id: "events", liveOriginConfig: streamingDistribution: "tv"}]
+	defaultCacheBehavior: {targetOriginId: "events", viewerProtocolPolicy: "allow-all"}
+}
+`
+
+// TestLiveThroughTheNode publishes with ffmpeg to the node's RTMP
+// listener and reads the stream back as HLS from its HTTP listener, as a
+// web viewer would; the publish is in the streaming access log.
+func TestLiveThroughTheNode(t *testing.T) {
+	ffmpeg := testenv.Tool(t, "ffmpeg")
+	src := hlstest.FLV(t, hlstest.Media{Seconds: 6, GOP: 60})
+	dir := t.TempDir()
+	sum := sha256.Sum256([]byte("s3cret"))
+	cfg := filepath.Join(dir, "config")
+	os.MkdirAll(cfg, 0o755)
+	if err := os.WriteFile(filepath.Join(cfg, "main.cue"), fmt.Appendf(nil, mediaConfig, hex.EncodeToString(sum[:])), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logDir := filepath.Join(dir, "logs")
+	n, err := Start(Options{ConfigDir: cfg, HTTPAddr: "127.0.0.1:0", RTMPAddr: "127.0.0.1:0", LogDir: logDir,
+		NodeName: nodeName, DrainTimeout: 5 * time.Second, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := n.Shutdown(ctx); err != nil {
+				t.Errorf("Shutdown: %v", err)
+			}
+		}
+	}
+	t.Cleanup(stop)
+
+	publish := func(key string) *exec.Cmd {
+		url := fmt.Sprintf("rtmp://%s/live/event?key=%s", n.Addr("rtmp"), key)
+		return exec.Command(ffmpeg, "-hide_banner", "-loglevel", "error", "-re", "-i", src, "-c", "copy", "-f", "flv", url)
+	}
+	if out, err := publish("wrong").CombinedOutput(); err == nil {
+		t.Fatalf("a publish with the wrong key was accepted: %s", out)
+	}
+	pub := publish("s3cret")
+	var pubOut strings.Builder
+	pub.Stdout, pub.Stderr = &pubOut, &pubOut
+	if err := pub.Start(); err != nil {
+		t.Fatal(err)
+	}
+	playlist := "http://" + n.Addr("http").String() + "/live/event/index.m3u8"
+	get := func() (int, string) {
+		req, _ := http.NewRequest("GET", playlist, nil)
+		req.Host = "localhost"
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s: %v", playlist, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	// The live playlist lists a segment while the publisher is still on.
+	var live bool
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if status, body := get(); status == 200 && strings.Contains(body, ".ts") {
+			live = !strings.Contains(body, "#EXT-X-ENDLIST")
+			break
+		}
+	}
+	if !live {
+		t.Fatalf("no live playlist with a segment while publishing")
+	}
+	if err := pub.Wait(); err != nil {
+		t.Fatalf("ffmpeg publish: %v\n%s", err, pubOut.String())
+	}
+	// The playlist ends (its max-age is short, the edge refetches it).
+	var ended bool
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && !ended; time.Sleep(200 * time.Millisecond) {
+		_, body := get()
+		ended = strings.Contains(body, "#EXT-X-ENDLIST")
+	}
+	if !ended {
+		t.Fatalf("the playlist has no #EXT-X-ENDLIST after the publisher stopped")
+	}
+	want, _ := hlstest.FramesOf(t, src)
+	if got := hlstest.FFprobe(t, playlist, "-headers", "Host: localhost\r\n").Frames("video"); got < want*90/100 {
+		t.Errorf("HLS through the node decodes %d video frames, the source has %d", got, want)
+	}
+
+	stop() // flushes the streaming log
+	events := streamingEvents(t, filepath.Join(logDir, "rtmp")+"/tv.")
+	for _, want := range []string{"connect", "publish", "disconnect"} {
+		if !events[want] {
+			t.Errorf("the streaming log has no %s event; it has %v", want, events)
+		}
+	}
+}
+
+// streamingEvents reads the x-event field of every line in the gzip logs
+// whose names start with prefix.
+func streamingEvents(t *testing.T, prefix string) map[string]bool {
+	t.Helper()
+	files, _ := filepath.Glob(prefix + "*.gz")
+	if len(files) == 0 {
+		t.Fatalf("no streaming log files %s*.gz", prefix)
+	}
+	events := map[string]bool{}
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		z, err := gzip.NewReader(fh)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		sc := bufio.NewScanner(z)
+		for sc.Scan() {
+			if fields := strings.Split(sc.Text(), "\t"); !strings.HasPrefix(sc.Text(), "#") && len(fields) > 4 {
+				events[fields[4]] = true // date time x-edge-location c-ip x-event
+			}
+		}
+		fh.Close()
+	}
+	return events
+}
