@@ -93,6 +93,10 @@ func (c *Compiler) check(cfg *schema.Config, origin map[string]*unit) Errors {
 	for _, id := range sortedKeys(cfg.StreamingDistributions) {
 		sd := cfg.StreamingDistributions[id]
 		key := "streamingDistributions." + id
+		if _, clash := cfg.Distributions[id]; clash {
+			// Ids name log files and metric series: one id, one distribution.
+			k.add(key, sel("streamingDistributions", id), "streaming distribution %q: a web distribution has the same id; log files and metrics are named by id, so ids must differ", id)
+		}
 		k.aliases(key, sel("streamingDistributions", id), "streaming distribution", id, sd.Aliases, rtmpAliasOwner)
 		if _, err := table.ParseS3Location(sd.S3Origin.DomainName, sd.S3Origin.S3OriginConfig); err != nil {
 			k.add(key, sel("streamingDistributions", id, "s3Origin", "domainName"), "streaming distribution %q: s3Origin: %v", id, err)
