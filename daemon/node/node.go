@@ -42,6 +42,9 @@ type Options struct {
 	TLSCertFile, TLSKeyFile        string
 	NodeName                       string
 	DrainTimeout                   time.Duration
+	// HeaderTimeout cuts a viewer that has not sent a whole request
+	// header in time (slowloris); default 10s.
+	HeaderTimeout time.Duration
 	// AdminTokenFile holds the bearer token of the admin listener's
 	// invalidation API; without it invalidations are refused.
 	AdminTokenFile string
@@ -101,6 +104,9 @@ func Start(opts Options) (*Node, error) {
 	}
 	if opts.DrainTimeout == 0 {
 		opts.DrainTimeout = 30 * time.Second
+	}
+	if opts.HeaderTimeout == 0 {
+		opts.HeaderTimeout = 10 * time.Second
 	}
 	n := &Node{opts: opts, log: opts.Logger, addrs: map[string]net.Addr{}, errs: make(chan error, 4)}
 	if opts.Git.URL != "" {
@@ -264,13 +270,27 @@ func (n *Node) Addr(name string) net.Addr { return n.addrs[name] }
 
 func (n *Node) newServer(h http.Handler) *http.Server {
 	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler:           closeAfterChunked(h),
+		ReadHeaderTimeout: n.opts.HeaderTimeout,
 		IdleTimeout:       120 * time.Second,
 		// CloudFront's limit on a request's headers.
 		MaxHeaderBytes: 20480,
 		ErrorLog:       slog.NewLogLogger(n.log.Handler(), slog.LevelDebug),
 	}
+}
+
+// closeAfterChunked closes an HTTP/1.1 connection after a request with a
+// Transfer-Encoding. net/http frames such a request by its
+// Transfer-Encoding alone and drops a Content-Length beside it, as RFC 9112
+// 6.1 allows; the RFC then requires the connection to close, so that bytes a
+// proxy in front framed differently can never be read as another request.
+func closeAfterChunked(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor == 1 && len(r.TransferEncoding) > 0 {
+			w.Header()["Connection"] = []string{"close"}
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 func (n *Node) tlsConfig() (*tls.Config, error) {
