@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"openfront.dev/compiler"
 	"openfront.dev/compiler/table"
 	"openfront.dev/daemon/cache"
 	"openfront.dev/daemon/watch"
+	"openfront.dev/internal/testenv"
 )
 
 // source is a node's view with a fixed table.
@@ -41,18 +41,7 @@ distributions: other: {
 }
 `
 
-func compileTable(t *testing.T, src string) *table.Table {
-	t.Helper()
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "main.cue"), []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	res, err := compiler.New(dir).Compile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res.Table
-}
+func compileTable(t *testing.T, src string) *table.Table { return testenv.Compile(t, "", src) }
 
 // recorder is the cache: it records what each invalidation matches
 // among a few request paths.

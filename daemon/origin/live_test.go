@@ -8,20 +8,18 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"openfront.dev/compiler"
 	"openfront.dev/compiler/table"
 	"openfront.dev/daemon/cache"
 	"openfront.dev/daemon/edge"
 	"openfront.dev/daemon/hls"
 	"openfront.dev/daemon/hls/hlstest"
 	"openfront.dev/daemon/origin"
+	"openfront.dev/internal/testenv"
 )
 
 // The packager is a live source as origin defines it.
@@ -52,18 +50,7 @@ streamingDistributions: tv: {
 }
 `
 
-func compileLive(t *testing.T) *table.Table {
-	t.Helper()
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "main.cue"), []byte(liveConfig), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	res, err := compiler.New(dir).Compile()
-	if err != nil {
-		t.Fatalf("compile: %v", err)
-	}
-	return res.Table
-}
+func compileLive(t *testing.T) *table.Table { return testenv.Compile(t, "", liveConfig) }
 
 // publish packages a 4 s stream as name of tv and ends it.
 func publish(t *testing.T, r *hls.Registry, tags []hlstest.Tag, name string) {

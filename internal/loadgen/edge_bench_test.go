@@ -7,14 +7,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"testing"
 
-	"openfront.dev/compiler"
 	"openfront.dev/daemon/cache"
 	"openfront.dev/daemon/edge"
 	"openfront.dev/daemon/origin"
+	"openfront.dev/internal/testenv"
 )
 
 // The edge's whole request path on a cache hit, in process, against the
@@ -78,13 +76,7 @@ func testEdge(tb testing.TB, originHandler http.Handler, cacheBytes int64) *edge
 	tb.Cleanup(o.Close)
 	u, _ := url.Parse(o.URL)
 	dir := tb.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "main.cue"), fmt.Appendf(nil, benchConfig, u.Port()), 0o644); err != nil {
-		tb.Fatal(err)
-	}
-	res, err := compiler.New(dir).Compile()
-	if err != nil {
-		tb.Fatal(err)
-	}
+	tbl := testenv.Compile(tb, dir, fmt.Sprintf(benchConfig, u.Port()))
 	h := edge.New(origin.NewPool(dir), "bench", slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if cacheBytes > 0 {
 		c, err := cache.New(cache.Config{MemoryBytes: cacheBytes})
@@ -94,7 +86,7 @@ func testEdge(tb testing.TB, originHandler http.Handler, cacheBytes int64) *edge
 		tb.Cleanup(func() { c.Close() })
 		h.SetCache(c)
 	}
-	h.SetTable(res.Table)
+	h.SetTable(tbl)
 	h.SetAltSvc(`h3=":8443"; ma=86400`)
 	return h
 }
