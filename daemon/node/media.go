@@ -18,13 +18,6 @@ import (
 // (liveOriginConfig). Both exist only with an RTMP listener: without one
 // nothing can publish, and live origins answer 502 saying so.
 
-// liveSink hands each live publish to the HLS packager.
-type liveSink struct{ reg *hls.Registry }
-
-func (s liveSink) Publish(distribution, name string) rtmp.LiveTrack {
-	return s.reg.Publish(distribution, name)
-}
-
 // newMedia makes the RTMP server and the packager; the listener opens in
 // listenRTMP, once a table is applied.
 func (n *Node) newMedia(reg prometheus.Registerer) error {
@@ -36,7 +29,8 @@ func (n *Node) newMedia(reg prometheus.Registerer) error {
 	n.rtmp = rtmp.NewServer(rtmp.Config{
 		Origins:    n.origins,
 		Log:        n.log,
-		Live:       liveSink{packager},
+		Cache:      n.cache,
+		Live:       packager,
 		Events:     n.logStreaming,
 		SecretsDir: n.opts.RTMPSecretsDir,
 	})

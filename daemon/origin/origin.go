@@ -4,6 +4,7 @@ package origin
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -60,7 +61,10 @@ type Pool struct {
 	configDir string
 	mu        sync.Mutex
 	fetchers  map[fetcherKey]Fetcher
-	live      LiveSource
+	// specs memoizes specKey per origin row: rows of unchanged
+	// distributions are the same pointers from table to table.
+	specs map[*table.Origin]string
+	live  LiveSource
 }
 
 type fetcherKey struct {
@@ -69,7 +73,7 @@ type fetcherKey struct {
 
 // NewPool returns a pool; configDir resolves local origins' paths.
 func NewPool(configDir string) *Pool {
-	return &Pool{configDir: configDir, fetchers: map[fetcherKey]Fetcher{}}
+	return &Pool{configDir: configDir, fetchers: map[fetcherKey]Fetcher{}, specs: map[*table.Origin]string{}}
 }
 
 // ErrUnsupported marks an origin kind this node cannot fetch from yet.
@@ -77,9 +81,9 @@ var ErrUnsupported = errors.New("origin kind not supported by this node yet")
 
 // Fetcher returns the fetcher for o, creating it on first use.
 func (p *Pool) Fetcher(d *table.Distribution, o *table.Origin) (Fetcher, error) {
-	key := fetcherKey{d.ID, o.ID, specKey(o)}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	key := fetcherKey{d.ID, o.ID, p.specKey(o)}
 	if f, ok := p.fetchers[key]; ok {
 		return f, nil
 	}
@@ -112,17 +116,25 @@ func (p *Pool) SetLive(src LiveSource) {
 	p.live = src
 }
 
-// Prune drops the fetchers of origins the table t no longer has, closing
+// Prune drops the fetchers of origins the table t no longer has (web
+// distributions' and streaming distributions' s3Origins), closing
 // their files and idle connections; the others keep their pools.
 func (p *Pool) Prune(t *table.Table) {
-	live := map[fetcherKey]bool{}
-	for d := range t.Distributions() {
-		for _, o := range d.Origins {
-			live[fetcherKey{d.ID, o.ID, specKey(o)}] = true
-		}
-	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	live := map[fetcherKey]bool{}
+	specs := map[*table.Origin]string{}
+	for d := range t.Distributions() {
+		for _, o := range d.Origins {
+			k := p.specKey(o)
+			specs[o] = k
+			live[fetcherKey{d.ID, o.ID, k}] = true
+		}
+	}
+	p.specs = specs // rows of older tables are forgotten
+	for sd := range t.StreamingDistributions() {
+		live[streamingKey(sd)] = true
+	}
 	for k, f := range p.fetchers {
 		// A local origin's directory may sit behind a link a deploy has
 		// just re-pointed (serve --git): open it again under every table.
@@ -147,8 +159,16 @@ func (p *Pool) Close() {
 	}
 }
 
-// specKey identifies an origin's configuration, so a changed origin gets a
-// new fetcher while an unchanged one keeps its connections.
-func specKey(o *table.Origin) string {
-	return fmt.Sprintf("%+v|%+v|%+v|%+v", *o.Spec, o.Spec.CustomOriginConfig, o.Spec.LocalOriginConfig, o.Spec.S3OriginConfig)
+// specKey identifies an origin's configuration by value (its JSON: the
+// nested configs are pointers, whose addresses change with every compile),
+// so a changed origin gets a new fetcher while an unchanged one keeps its
+// connections. Called with p.mu held.
+func (p *Pool) specKey(o *table.Origin) string {
+	if k, ok := p.specs[o]; ok {
+		return k
+	}
+	b, _ := json.Marshal(o.Spec)
+	k := string(b)
+	p.specs[o] = k
+	return k
 }

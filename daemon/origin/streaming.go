@@ -1,6 +1,8 @@
 package origin
 
 import (
+	"encoding/json"
+
 	"openfront.dev/compiler/table"
 	"openfront.dev/schema"
 )
@@ -27,8 +29,7 @@ func StreamingOrigin(sd *table.StreamingDistribution) *table.Origin {
 // RTMP session of that distribution.
 func (p *Pool) StreamingFetcher(sd *table.StreamingDistribution) (Fetcher, error) {
 	o := StreamingOrigin(sd)
-	// The "streaming/" prefix keeps these apart from web distributions' origins.
-	key := fetcherKey{"streaming/" + sd.ID, o.ID, specKey(o)}
+	key := streamingKey(sd)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if f, ok := p.fetchers[key]; ok {
@@ -40,4 +41,12 @@ func (p *Pool) StreamingFetcher(sd *table.StreamingDistribution) (Fetcher, error
 	}
 	p.fetchers[key] = f
 	return f, nil
+}
+
+// streamingKey is where a streaming distribution's fetcher is kept; the
+// "streaming/" prefix keeps it apart from a web distribution of the same id.
+// The spec is the s3Origin's value, as JSON like specKey's.
+func streamingKey(sd *table.StreamingDistribution) fetcherKey {
+	b, _ := json.Marshal(sd.Spec.S3Origin)
+	return fetcherKey{"streaming/" + sd.ID, StreamingOriginID, string(b)}
 }

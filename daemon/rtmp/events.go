@@ -13,7 +13,7 @@ type Event struct {
 	Time         time.Time
 	Distribution string
 	ClientIP     netip.Addr
-	// Kind is x-event: connect, play, pause, unpause, seek, stop, disconnect, publish.
+	// Kind is x-event: accesslog.EventConnect, EventPlay, ... EventPublish.
 	Kind string
 	// Bytes is sc-bytes: what the server sent on the connection so far.
 	Bytes int64
@@ -28,15 +28,3 @@ type Event struct {
 	// SID is the message stream id.
 	SID string
 }
-
-// Event kinds.
-const (
-	EventConnect    = "connect"
-	EventPlay       = "play"
-	EventPause      = "pause"
-	EventUnpause    = "unpause"
-	EventSeek       = "seek"
-	EventStop       = "stop"
-	EventDisconnect = "disconnect"
-	EventPublish    = "publish"
-)

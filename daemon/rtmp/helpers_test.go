@@ -9,6 +9,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -43,38 +47,48 @@ type testMedia struct {
 	duration float64
 }
 
+// mediaGen makes a testMedia once.
+type mediaGen struct {
+	once  sync.Once
+	codec string // x264 settings
+	m     testMedia
+	err   error
+}
+
 var (
-	mediaOnce sync.Once
-	media4s   testMedia
-	mediaErr  error
+	media4s = &mediaGen{codec: "-preset veryfast"}
+	// mediaLarge spans several windows (about 700 KB).
+	mediaLarge = &mediaGen{codec: "-preset ultrafast -crf 12"}
 )
 
-func genMedia(t *testing.T) testMedia {
+func genMedia(t *testing.T) testMedia { return media4s.get(t) }
+
+func (g *mediaGen) get(t *testing.T) testMedia {
 	t.Helper()
 	ffmpeg := testenv.Tool(t, "ffmpeg")
-	mediaOnce.Do(func() {
+	g.once.Do(func() {
 		dir, err := os.MkdirTemp("", "rtmp-media")
 		if err != nil {
-			mediaErr = err
+			g.err = err
 			return
 		}
 		defer os.RemoveAll(dir)
 		for _, f := range []struct{ name, extra string }{{"test.flv", ""}, {"test.mp4", "-movflags +faststart"}} {
-			args := strings.Fields("-v error -f lavfi -i testsrc2=size=320x180:rate=30 -f lavfi -i sine=frequency=440 -t 4 -c:v libx264 -preset veryfast -g 60 -pix_fmt yuv420p -c:a aac -b:a 64k " + f.extra)
+			args := strings.Fields("-v error -f lavfi -i testsrc2=size=320x180:rate=30 -f lavfi -i sine=frequency=440 -t 4 -c:v libx264 " + g.codec + " -g 60 -pix_fmt yuv420p -c:a aac -b:a 64k " + f.extra)
 			args = append(args, filepath.Join(dir, f.name))
 			if out, err := exec.Command(ffmpeg, args...).CombinedOutput(); err != nil {
-				mediaErr = fmt.Errorf("ffmpeg: %v\n%s", err, out)
+				g.err = fmt.Errorf("ffmpeg: %v\n%s", err, out)
 				return
 			}
 		}
-		media4s.flv, _ = os.ReadFile(filepath.Join(dir, "test.flv"))
-		media4s.mp4, _ = os.ReadFile(filepath.Join(dir, "test.mp4"))
-		media4s.frames, media4s.duration = 120, 4
+		g.m.flv, _ = os.ReadFile(filepath.Join(dir, "test.flv"))
+		g.m.mp4, _ = os.ReadFile(filepath.Join(dir, "test.mp4"))
+		g.m.frames, g.m.duration = 120, 4
 	})
-	if mediaErr != nil {
-		t.Fatal(mediaErr)
+	if g.err != nil {
+		t.Fatal(g.err)
 	}
-	return media4s
+	return g.m
 }
 
 // env is a running server with an S3 origin and a config.
@@ -82,6 +96,7 @@ type env struct {
 	srv  *Server
 	addr string // 127.0.0.1:PORT
 	s3   *testenv.S3
+	gets *getCounter // the distributions' s3Origin: a counting proxy in front of s3
 	dir  string
 	pool *origin.Pool
 	mu   sync.Mutex
@@ -117,7 +132,8 @@ func startEnv(t *testing.T, extra, top string, mod func(*Config)) *env {
 	if err := os.MkdirAll(filepath.Join(s3.Root, "media"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	e.writeConfig(t, fmt.Sprintf(baseConfig, s3.Endpoint, streamKeySHA(), extra, top))
+	e.gets = startGetCounter(t, s3.Endpoint)
+	e.writeConfig(t, fmt.Sprintf(baseConfig, e.gets.url, streamKeySHA(), extra, top))
 	res, err := compiler.New(e.dir).Compile()
 	if err != nil {
 		t.Fatal(err)
@@ -148,6 +164,54 @@ func startEnv(t *testing.T, extra, top string, mod func(*Config)) *env {
 		e.pool.Close()
 	})
 	return e
+}
+
+// getCounter is a reverse proxy to versitygw that counts GETs per object
+// and Range. It keeps the Host the client signed (SigV4 covers it).
+type getCounter struct {
+	url  string
+	mu   sync.Mutex
+	gets map[string]int // "PATH RANGE"
+}
+
+func startGetCounter(t *testing.T, target string) *getCounter {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &getCounter{gets: map[string]int{}}
+	tr := &http.Transport{}
+	proxy := &httputil.ReverseProxy{Transport: tr, Rewrite: func(pr *httputil.ProxyRequest) {
+		pr.Out.URL.Scheme, pr.Out.URL.Host = u.Scheme, u.Host
+	}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet {
+			g.mu.Lock()
+			g.gets[r.URL.Path+" "+r.Header.Get("Range")]++
+			g.mu.Unlock()
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() {
+		srv.Close()
+		tr.CloseIdleConnections()
+	})
+	g.url = srv.URL
+	return g
+}
+
+// counts are the GETs so far of objects under path (bucket included).
+func (g *getCounter) counts(path string) map[string]int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := map[string]int{}
+	for k, n := range g.gets {
+		if strings.HasPrefix(k, path) {
+			out[k] = n
+		}
+	}
+	return out
 }
 
 func (e *env) writeConfig(t *testing.T, cfg string) {

@@ -13,8 +13,10 @@ type LiveSink interface {
 }
 
 // LiveTrack receives one publish's media, on the publisher's read loop: it
-// must not block.
-type LiveTrack interface {
+// must not block. It is an alias of an interface literal, not a defined
+// type, so that a sink declared elsewhere with the same literal (hls.Registry,
+// whose Publish returns hls.LiveTrack) satisfies LiveSink as it is.
+type LiveTrack = interface {
 	// Media gets every audio (typeID 8) or video (typeID 9) message body, an
 	// FLV tag body exactly as RTMP carries it, sequence headers included,
 	// with the message timestamp in milliseconds. body is immutable and may

@@ -5,8 +5,14 @@ import (
 	"testing"
 	"time"
 
+	rtmp "github.com/yutopp/go-rtmp"
+
 	"openfront.dev/compiler"
+	"openfront.dev/daemon/hls"
 )
+
+// The HLS packager is a live sink as it is (LiveTrack is an alias).
+var _ LiveSink = (*hls.Registry)(nil)
 
 // TestLivePublishPlay: ffmpeg publishes while 20 ffmpeg players, which
 // connected before the publisher, decode the stream; they end when it does.
@@ -147,3 +153,6 @@ func published(evs []Event, name string) bool {
 	}
 	return false
 }
+
+// netConn sends media with writev.
+var _ rtmp.BuffersWriter = (*netConn)(nil)

@@ -51,20 +51,44 @@ func (c *netConn) Read(p []byte) (int, error) {
 }
 
 func (c *netConn) Write(p []byte) (int, error) {
+	now, err := c.beforeWrite()
+	if err != nil {
+		return 0, err
+	}
+	n, err := c.Conn.Write(p)
+	c.afterWrite(now, int64(n))
+	return n, err
+}
+
+// WriteBuffers writes b in one writev (go-rtmp's BuffersWriter): live and
+// on-demand media go out from the shared bodies, uncopied.
+func (c *netConn) WriteBuffers(b *net.Buffers) (int64, error) {
+	now, err := c.beforeWrite()
+	if err != nil {
+		return 0, err
+	}
+	n, err := b.WriteTo(c.Conn)
+	c.afterWrite(now, n)
+	return n, err
+}
+
+// beforeWrite moves the write deadline. That costs about as much as a small
+// write: move it only when a quarter of the timeout has gone (a write then
+// gets 3/4 to all of WriteTimeout).
+func (c *netConn) beforeWrite() (time.Time, error) {
 	now := time.Now()
-	// Moving the deadline costs about as much as a small write: move it
-	// only when a quarter of the timeout has gone (a write then gets 3/4 to
-	// all of WriteTimeout).
 	if now.Sub(c.deadlineSet) > c.writeTimeout/4 {
 		if err := c.Conn.SetWriteDeadline(now.Add(c.writeTimeout)); err != nil {
-			return 0, err
+			return now, err
 		}
 		c.deadlineSet = now
 	}
-	n, err := c.Conn.Write(p)
-	c.out.Add(int64(n))
+	return now, nil
+}
+
+func (c *netConn) afterWrite(now time.Time, n int64) {
+	c.out.Add(n)
 	c.lastWrite.Store(now.UnixNano())
-	return n, err
 }
 
 // Close closes the connection once and tells the server it is gone.

@@ -9,40 +9,45 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-
-	"openfront.dev/daemon/origin"
 )
 
-// errNotFound: the origin has no such object (or refuses to say).
-var errNotFound = errors.New("no such object")
+var (
+	// errNotFound: the origin has no such object (or refuses to say).
+	errNotFound = errors.New("no such object")
+	// errChanged: the object changed while it was being played.
+	errChanged = errors.New("object changed during playback")
+)
 
-// windowSize is how much of an object one range request fetches.
+// windowSize is how much of an object one range request fetches. Windows
+// start at multiples of it, so every player of an object asks for (and the
+// cache keeps) the same ranges.
 const windowSize = 256 << 10
 
-// objectReader reads an S3 object through its origin fetcher in ranges,
-// keeping two windows (video and audio samples of an MP4 may lie far apart),
-// so a 2 GB file never sits in memory.
+// objectReader reads an S3 object in windows, keeping two (video and audio
+// samples of an MP4 may lie far apart), so a 2 GB file never sits in memory.
 type objectReader struct {
 	ctx  context.Context
-	f    origin.Fetcher
+	src  *windowSource
 	path string // escaped, with a leading "/"
 	size int64
+	// etag is the first window's: later windows must be of the same object.
+	etag string
 	pos  int64
 	win  [2]window
 	last int // the window used most recently
 }
 
 type window struct {
-	off int64
+	off int64 // -1: empty
 	buf []byte
 }
 
-func openObject(ctx context.Context, f origin.Fetcher, key string) (*objectReader, error) {
-	r := &objectReader{ctx: ctx, f: f, path: (&url.URL{Path: "/" + key}).EscapedPath(), size: -1}
+func openObject(ctx context.Context, src *windowSource, key string) (*objectReader, error) {
+	r := &objectReader{ctx: ctx, src: src, path: (&url.URL{Path: "/" + key}).EscapedPath(), size: -1}
 	for i := range r.win {
 		r.win[i].off = -1
 	}
-	if _, err := r.window(0); err != nil {
+	if _, err := r.window(0); err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
 	}
 	return r, nil
@@ -86,56 +91,58 @@ func (r *objectReader) window(pos int64) (*window, error) {
 	}
 	i := 1 - r.last
 	w := &r.win[i]
-	if err := r.fetch(w, pos); err != nil {
+	if err := r.fetch(w, pos-pos%windowSize); err != nil {
 		return nil, err
 	}
 	r.last = i
 	return w, nil
 }
 
-func (r *objectReader) fetch(w *window, pos int64) error {
-	h := http.Header{}
-	h.Set("Range", fmt.Sprintf("bytes=%d-%d", pos, pos+windowSize-1))
-	resp, err := r.f.Fetch(r.ctx, &origin.Request{Method: http.MethodGet, Path: r.path, Header: h, ContentLength: -1})
+// fetch fills w with the window at off.
+func (r *objectReader) fetch(w *window, off int64) error {
+	if cap(w.buf) < windowSize {
+		w.buf = make([]byte, 0, windowSize)
+	}
+	w.off = -1
+	ww := &windowWriter{header: http.Header{}, buf: w.buf[:0]}
+	err := r.src.get(r.ctx, r.path, r.etag, off, ww)
+	w.buf = ww.buf
 	if err != nil {
 		return fmt.Errorf("fetch %s: %w", r.path, err)
 	}
-	defer resp.Body.Close()
-	switch resp.StatusCode {
-	case http.StatusPartialContent:
-		if size := totalSize(resp.Header.Get("Content-Range")); size >= 0 {
-			r.size = size
-		}
-	case http.StatusOK: // the whole object: keep only the window
-		r.size = resp.ContentLength
-		if pos > 0 {
-			if _, err := io.CopyN(io.Discard, resp.Body, pos); err != nil {
-				return fmt.Errorf("fetch %s: %w", r.path, err)
-			}
-		}
-	case http.StatusRequestedRangeNotSatisfiable:
+	switch ww.status {
+	case http.StatusOK:
+	case http.StatusRequestedRangeNotSatisfiable: // past the end
 		if r.size < 0 {
-			r.size = 0
+			r.size = max(totalSize(ww.header.Get("Content-Range")), 0)
 		}
-		w.off, w.buf = pos, w.buf[:0]
 		return io.EOF
 	case http.StatusNotFound, http.StatusForbidden:
 		return errNotFound
+	case http.StatusPreconditionFailed:
+		r.src.forget(r.path)
+		return fmt.Errorf("fetch %s: %w", r.path, errChanged)
 	default:
-		return fmt.Errorf("fetch %s: origin answered %s", r.path, resp.Status)
+		return fmt.Errorf("fetch %s: origin answered %d", r.path, ww.status)
 	}
-	if r.size < 0 {
+	size, err := strconv.ParseInt(ww.header.Get(objectSizeHeader), 10, 64)
+	if err != nil {
 		return fmt.Errorf("fetch %s: no object size in the response", r.path)
 	}
-	if cap(w.buf) < windowSize {
-		w.buf = make([]byte, windowSize)
+	// A short window would be asked for again and again: refuse it.
+	if want := min(windowSize, max(size-off, 0)); ww.over || int64(len(ww.buf)) != want {
+		return fmt.Errorf("fetch %s: range at %d has %d bytes, want %d", r.path, off, len(ww.buf), want)
 	}
-	n, err := io.ReadFull(resp.Body, w.buf[:min(int64(windowSize), max(r.size-pos, 0))])
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("fetch %s: %w", r.path, err)
+	switch etag := ww.header.Get("ETag"); {
+	case off == 0:
+		r.etag = etag
+	case etag != r.etag: // an origin that ignores If-Match
+		r.src.forget(r.path)
+		return fmt.Errorf("fetch %s: %w", r.path, errChanged)
 	}
-	w.off, w.buf = pos, w.buf[:n]
-	if n == 0 {
+	r.size = size
+	w.off = off
+	if len(w.buf) == 0 {
 		return io.EOF
 	}
 	return nil

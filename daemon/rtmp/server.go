@@ -19,6 +19,7 @@ import (
 
 	"openfront.dev/compiler/table"
 	"openfront.dev/daemon/access"
+	"openfront.dev/daemon/cache"
 	"openfront.dev/daemon/origin"
 )
 
@@ -26,7 +27,11 @@ import (
 type Config struct {
 	// Origins builds the S3 fetchers that on-demand streams read from.
 	Origins *origin.Pool
-	Log     *slog.Logger
+	// Cache is the node's shared HTTP cache: on-demand streams read their
+	// objects through it, one cached object per 256 KiB range. nil: every
+	// range goes to the origin.
+	Cache *cache.Cache
+	Log   *slog.Logger
 	// Live receives every live publish (the HLS packager); nil: RTMP players only.
 	Live LiveSink
 	// Events gets one call per streaming access-log event; may be nil.
@@ -225,7 +230,9 @@ func (s *Server) onConnect(c net.Conn) (io.ReadWriteCloser, *rtmp.ConnConfig) {
 			DefaultBandwidthLimitType:  2, // dynamic
 		},
 		ReaderBufferSize: 4 << 10,
-		WriterBufferSize: 32 << 10,
+		// Media goes out by writev from the shared bodies (netConn is a
+		// go-rtmp BuffersWriter); the buffer only carries command replies.
+		WriterBufferSize: 4 << 10,
 		Logger:           s.libLog,
 	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"openfront.dev/compiler/table"
 	"openfront.dev/daemon/access"
+	"openfront.dev/daemon/accesslog"
 )
 
 // Status codes the server sends beyond those go-rtmp knows.
@@ -103,7 +104,7 @@ func (ss *session) OnConnect(_ uint32, cmd *message.NetConnectionConnect) error 
 	ss.uriStem, ss.uriQuery = stem, query
 	ss.pageURL, ss.flashVer = cmd.Command.PageURL, cmd.Command.FlashVer
 	reject := func(desc string) error {
-		ss.emit(EventConnect, codeConnectRejected, 0, "", "", "")
+		ss.emit(accesslog.EventConnect, codeConnectRejected, 0, "", "", "")
 		ss.log.Debug("rtmp: connect rejected", "tcUrl", cmd.Command.TCURL, "app", cmd.Command.App, "reason", desc)
 		return &rtmp.StatusError{Code: codeConnectRejected, Description: desc}
 	}
@@ -138,7 +139,7 @@ func (ss *session) OnConnect(_ uint32, cmd *message.NetConnectionConnect) error 
 		return err
 	}
 	ss.nc.connected.Store(true)
-	ss.emit(EventConnect, codeConnectSuccess, 0, "", "", "")
+	ss.emit(accesslog.EventConnect, codeConnectSuccess, 0, "", "", "")
 	return nil
 }
 
@@ -174,7 +175,7 @@ func (ss *session) OnPlay(ctx *rtmp.StreamContext, _ uint32, cmd *message.NetStr
 	sid := ctx.StreamID
 	name, query := ss.splitStream(cmd.StreamName)
 	fail := func(code, desc, ext string) error {
-		ss.emit(EventPlay, code, sid, name, query, ext)
+		ss.emit(accesslog.EventPlay, code, sid, name, query, ext)
 		return &rtmp.StatusError{Code: code, Description: desc}
 	}
 	if ok, reason := ss.signedOK(name, query); !ok {
@@ -217,7 +218,7 @@ func (ss *session) OnPlay(ctx *rtmp.StreamContext, _ uint32, cmd *message.NetStr
 		return err
 	}
 	ss.plays[sid] = p
-	ss.emit(EventPlay, "NetStream.Play.Start", sid, name, query, ext)
+	ss.emit(accesslog.EventPlay, "NetStream.Play.Start", sid, name, query, ext)
 	return nil
 }
 
@@ -231,16 +232,16 @@ func (ss *session) OnCommand(sid uint32, _ uint32, cmd *message.CommandMessage, 
 	switch b := body.(type) {
 	case *message.NetStreamPause:
 		if vp, ok := ss.plays[sid].(*vodPlayer); ok {
-			kind := EventUnpause
+			kind := accesslog.EventUnpause
 			if b.Pause {
-				kind = EventPause
+				kind = accesslog.EventPause
 			}
 			ss.emit(kind, "", sid, vp.name, "", vp.obj.ext)
 			vp.control(vodControl{pause: b.Pause, unpause: !b.Pause, ms: b.Milliseconds})
 		}
 	case *message.NetStreamSeek:
 		if vp, ok := ss.plays[sid].(*vodPlayer); ok {
-			ss.emit(EventSeek, "", sid, vp.name, "", vp.obj.ext)
+			ss.emit(accesslog.EventSeek, "", sid, vp.name, "", vp.obj.ext)
 			vp.control(vodControl{seek: true, ms: b.Milliseconds})
 		}
 	case *message.NetStreamCloseStream:
@@ -259,7 +260,7 @@ func (ss *session) endStream(sid uint32) {
 	if p := ss.plays[sid]; p != nil {
 		p.stop()
 		delete(ss.plays, sid)
-		ss.emit(EventStop, "", sid, "", "", "")
+		ss.emit(accesslog.EventStop, "", sid, "", "", "")
 	}
 	if ss.pub != nil && ss.pub.sid == sid {
 		ss.pub.end()
@@ -270,7 +271,7 @@ func (ss *session) endStream(sid uint32) {
 func (ss *session) OnPublish(ctx *rtmp.StreamContext, _ uint32, cmd *message.NetStreamPublish) error {
 	name, query := ss.splitStream(cmd.PublishingName)
 	fail := func(code, desc string) error {
-		ss.emit(EventPublish, code, ctx.StreamID, name, "", "")
+		ss.emit(accesslog.EventPublish, code, ctx.StreamID, name, "", "")
 		ss.log.Info("rtmp: publish refused", "distribution", ss.dist.ID, "stream", name, "reason", desc)
 		return &rtmp.StatusError{Code: code, Description: desc}
 	}
@@ -291,7 +292,7 @@ func (ss *session) OnPublish(ctx *rtmp.StreamContext, _ uint32, cmd *message.Net
 	}
 	ss.pub = pub
 	ss.log.Info("rtmp: publishing", "distribution", ss.dist.ID, "stream", name)
-	ss.emit(EventPublish, "NetStream.Publish.Start", ctx.StreamID, name, "", "")
+	ss.emit(accesslog.EventPublish, "NetStream.Publish.Start", ctx.StreamID, name, "", "")
 	return nil
 }
 
@@ -330,7 +331,7 @@ func (ss *session) OnClose() {
 			ss.pub = nil
 		}
 		if ss.dist != nil {
-			ss.emit(EventDisconnect, "", 0, "", "", "")
+			ss.emit(accesslog.EventDisconnect, "", 0, "", "", "")
 		}
 	})
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	rtmp "github.com/yutopp/go-rtmp"
+
+	"openfront.dev/daemon/accesslog"
 )
 
 const (
@@ -46,7 +48,7 @@ func (ss *session) openVOD(sid uint32, obj vodObject, startMS int64) (*vodPlayer
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r, err := openObject(ctx, f, obj.key)
+	r, err := openObject(ctx, newWindowSource(f, ss.srv.cfg.Cache, ss.dist), obj.key)
 	if err != nil {
 		cancel()
 		return nil, err
@@ -199,7 +201,7 @@ func (p *vodPlayer) play() error {
 		if errors.Is(err, io.EOF) {
 			send(onStatus(p.sid, "status", "NetStream.Play.Stop", "Stopped playing "+p.name+"."),
 				userControl(ucStreamEOF, p.sid))
-			p.ss.emit(EventStop, "NetStream.Play.Stop", p.sid, p.name, "", p.obj.ext)
+			p.ss.emit(accesslog.EventStop, "NetStream.Play.Stop", p.sid, p.name, "", p.obj.ext)
 			ended = true
 			continue
 		}

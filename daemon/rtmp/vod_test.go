@@ -2,8 +2,11 @@ package rtmp
 
 import (
 	"math"
+	"sync"
 	"testing"
 	"time"
+
+	"openfront.dev/daemon/cache"
 )
 
 // TestVOD plays FLV and MP4 objects from versitygw with ffmpeg, by the names
@@ -48,6 +51,56 @@ func TestVOD(t *testing.T) {
 				t.Errorf("played %.1fs of media in %.1fs: not paced", m.duration-tc.seek, el)
 			}
 			t.Logf("%d frames, last at %.2fs, %.1fs", frames, last, time.Since(start).Seconds())
+		})
+	}
+}
+
+// TestVODThroughCache: two ffmpeg players of the same objects at once, and
+// a third after them, read through the node's cache: each range of each
+// object is fetched from the S3 origin once, and every player decodes it.
+func TestVODThroughCache(t *testing.T) {
+	m := mediaLarge.get(t)
+	c, err := cache.New(cache.Config{MemoryBytes: 32 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	e := startEnv(t, "", "", func(cfg *Config) { cfg.Cache = c })
+	e.s3.PutObject(t, "media", "cached/test.flv", m.flv)
+	e.s3.PutObject(t, "media", "cached/test.mp4", m.mp4)
+	for _, tc := range []struct {
+		name, stream, object string
+		size                 int
+	}{
+		{"flv", "cached/test", "/media/cached/test.flv", len(m.flv)},
+		{"mp4", "mp4:cached/test.mp4", "/media/cached/test.mp4", len(m.mp4)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			play := func() {
+				args := append(tcurl("tv.test", "cfx/st"), "-rtmp_playpath", tc.stream, "-i", e.url("cfx/st/x"))
+				frames, _, stderr, err := decode(t, 30*time.Second, args...)
+				if err != nil {
+					t.Errorf("ffmpeg: %v\n%s", err, stderr)
+				}
+				if float64(frames) < float64(m.frames)*0.95 {
+					t.Errorf("decoded %d frames, want >= 95%% of %d", frames, m.frames)
+				}
+			}
+			var wg sync.WaitGroup
+			wg.Go(play)
+			wg.Go(play)
+			wg.Wait()
+			play()
+			gets := e.gets.counts(tc.object)
+			if want := (tc.size + windowSize - 1) / windowSize; len(gets) != want {
+				t.Errorf("origin asked for %d ranges of a %d-byte object, want %d: %v", len(gets), tc.size, want, gets)
+			}
+			for rng, n := range gets {
+				if n != 1 {
+					t.Errorf("origin asked %d times for %s, want once", n, rng)
+				}
+			}
+			t.Logf("origin requests: %v; cache: %+v", gets, c.Stats())
 		})
 	}
 }

@@ -50,8 +50,10 @@ func decodeChunkBasicHeader(r io.Reader, buf []byte, bh *chunkBasicHeader) error
 	return nil
 }
 
-func encodeChunkBasicHeader(w io.Writer, mh *chunkBasicHeader) error {
-	buf := make([]byte, 3)
+// openfront: buf is the caller's scratch (at least 3 bytes), so that
+// writing a header does not allocate.
+func encodeChunkBasicHeader(w io.Writer, buf []byte, mh *chunkBasicHeader) error {
+	buf = buf[:3]
 	buf[0] = byte(mh.fmt&0x03) << 6 // 0b00000011 << 6
 
 	switch {
@@ -171,8 +173,9 @@ func decodeChunkMessageHeader(r io.Reader, fmt byte, buf []byte, mh *chunkMessag
 	return nil
 }
 
-func encodeChunkMessageHeader(w io.Writer, fmt byte, mh *chunkMessageHeader) error {
-	buf := make([]byte, 11+4)
+// openfront: buf is the caller's scratch (at least 15 bytes).
+func encodeChunkMessageHeader(w io.Writer, buf []byte, fmt byte, mh *chunkMessageHeader) error {
+	buf = buf[:11+4]
 	cache32bits := make([]byte, 4)
 	ext := false
 

@@ -99,6 +99,9 @@ func newConn(rwc io.ReadWriteCloser, config *ConnConfig) *Conn {
 
 	conn.streamer = NewChunkStreamer(conn.bufr, conn.bufw, &conn.config.ControlState)
 	conn.streamer.logger = conn.logger
+	if vw, ok := rwc.(BuffersWriter); ok { // openfront: writev for WriteRaw
+		conn.streamer.vw = vw
+	}
 
 	conn.streams = newStreams(conn)
 
