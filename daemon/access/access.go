@@ -110,6 +110,7 @@ const (
 type Verifier struct {
 	cache    *genCache[sigKey, []byte] // verified signatures
 	policies *genCache[rawCredential, policy]
+	canned   *genCache[rawCredential, string] // the resource each verified for
 }
 
 // NewVerifier returns a verifier caching up to about 2*size verified signatures.
@@ -117,7 +118,8 @@ func NewVerifier(size int) *Verifier {
 	if size <= 0 {
 		return &Verifier{}
 	}
-	return &Verifier{cache: newGenCache[sigKey, []byte](size), policies: newGenCache[rawCredential, policy](size)}
+	return &Verifier{cache: newGenCache[sigKey, []byte](size), policies: newGenCache[rawCredential, policy](size),
+		canned: newGenCache[rawCredential, string](size)}
 }
 
 // Verify checks req against a behavior's trusted key groups. With no groups

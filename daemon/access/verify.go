@@ -91,28 +91,42 @@ func (v *Verifier) verify(req *Request, keys keySource) Decision {
 			}
 			return Decision{Allowed: true, Via: via, KeyPairID: keyID}
 		}
+	} else {
+		// A canned signature seen before with the same Expires text verified
+		// for the resource remembered with it: for that resource only the
+		// expiry is checked again (no base64, SHA-1 or digest lookup).
+		raw.policy = c.v[pExpires]
+		if res, ok := v.cachedCanned(raw); ok && res == string(resource) {
+			e, _ := unescape(raw.policy)
+			expires, _ := parseEpoch(e) // valid: it verified
+			if now >= expires {
+				return d(CodeExpired, "The "+what+" expired at "+epoch(expires)+" (now "+epoch(now)+").")
+			}
+			return Decision{Allowed: true, Via: via, KeyPairID: keyID}
+		}
 	}
 
-	var sigBuf, sigTmp [512]byte
+	// Not cached: decode and verify, in pooled buffers (on the stack they
+	// would make every cached check grow the goroutine's stack).
+	buf := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(buf)
 	var sig []byte
 	err := errBase64
 	if len(c.v[pSignature]) <= 3*2*maxSignature { // base64, maybe percent-encoded
-		sig, err = decodeBase64(sigBuf[:0], sigTmp[:0], c.v[pSignature])
+		sig, err = decodeBase64(buf.sig[:0], buf.tmp[:0], c.v[pSignature])
 	}
 	if err != nil || len(sig) > maxSignature {
 		return d(CodeMalformed, field(pSignature)+" is not CloudFront's URL-safe base64 ('-' '_' '~' for '+' '=' '/').")
 	}
 
-	var msgBuf [2048]byte
 	var msg []byte
 	var expires int64
 	if custom {
 		var err error
-		var tmp [2048]byte
 		if len(c.v[pPolicy]) > maxPolicy*2 {
 			return d(CodeMalformed, field(pPolicy)+" is too long.")
 		}
-		msg, err = decodeBase64(msgBuf[:0], tmp[:0], c.v[pPolicy])
+		msg, err = decodeBase64(buf.msg[:0], buf.tmp[:0], c.v[pPolicy])
 		if err != nil || len(msg) > maxPolicy {
 			return d(CodeMalformed, field(pPolicy)+" is not CloudFront's URL-safe base64 ('-' '_' '~' for '+' '=' '/').")
 		}
@@ -122,7 +136,7 @@ func (v *Verifier) verify(req *Request, keys keySource) Decision {
 		if expires, valid = parseEpoch(e); !ok || !valid {
 			return d(CodeMalformed, field(pExpires)+" is "+quote(e)+", not a Unix time in seconds.")
 		}
-		msg = appendCannedPolicy(msgBuf[:0], resource, expires)
+		msg = appendCannedPolicy(buf.msg[:0], resource, expires)
 	}
 
 	if !v.verified(pub, hash, msg, sig) {
@@ -136,6 +150,7 @@ func (v *Verifier) verify(req *Request, keys keySource) Decision {
 	}
 
 	if !custom {
+		v.rememberCanned(raw, resource)
 		if now >= expires {
 			return d(CodeExpired, "The "+what+" expired at "+epoch(expires)+" (now "+epoch(now)+").")
 		}
@@ -151,6 +166,17 @@ func (v *Verifier) verify(req *Request, keys keySource) Decision {
 	}
 	return Decision{Allowed: true, Via: via, KeyPairID: keyID}
 }
+
+// scratch holds what verifying a signature decodes: the signature, the
+// policy or canned statement, and the base64 text translated. Nothing
+// derived from it outlives verify (verified and parsePolicy copy).
+type scratch struct {
+	sig [512]byte
+	msg [2048]byte
+	tmp [2048]byte
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
 // checkPolicy applies a verified custom policy's conditions to the request:
 // the denial's code and reason, or "" when they hold.
@@ -247,12 +273,32 @@ func (v *Verifier) verified(pub *rsa.PublicKey, hash crypto.Hash, msg, sig []byt
 	return true
 }
 
-// rawCredential is a custom-policy credential as the viewer sent it (still
-// encoded): with the key and hash, it decides a verification entirely.
+// rawCredential is a credential as the viewer sent it (still encoded): its
+// Policy (custom) or Expires (canned) and its Signature. With the key and
+// hash it decides a custom policy's verification entirely, and a canned
+// one's together with the signed resource.
 type rawCredential struct {
 	pub         *rsa.PublicKey
 	hash        crypto.Hash
 	policy, sig string
+}
+
+// cachedCanned returns the resource a canned credential verified for.
+func (v *Verifier) cachedCanned(raw rawCredential) (string, bool) {
+	if v == nil || v.canned == nil {
+		return "", false
+	}
+	return v.canned.get(raw)
+}
+
+// rememberCanned keeps a verified canned credential with its resource, in
+// strings of its own.
+func (v *Verifier) rememberCanned(raw rawCredential, resource []byte) {
+	if v == nil || v.canned == nil {
+		return
+	}
+	raw.policy, raw.sig = strings.Clone(raw.policy), strings.Clone(raw.sig)
+	v.canned.add(raw, string(resource))
 }
 
 // cachedPolicy returns the parsed policy of a credential that verified before.

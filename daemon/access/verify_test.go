@@ -571,10 +571,22 @@ func TestVerifyCacheKeepsExpiry(t *testing.T) {
 	// A cached signature does not vouch for another message.
 	u := sdkURL(t, keyK1, "K1", "https://cdn.example.com/a", now.Add(time.Minute))
 	v.Verify(requestFor(t, u), groups)
-	req := requestFor(t, u)
-	req.RawPath = "/b"
-	if d := v.Verify(req, groups); d.Code != CodeBadSignature {
-		t.Fatalf("other path with a cached signature: %+v", d)
+	for _, c := range []struct {
+		name string
+		edit func(r *Request)
+	}{
+		{"another path", func(r *Request) { r.RawPath = "/b" }},
+		{"another host", func(r *Request) { r.Host = "other.example.com" }},
+		{"another scheme", func(r *Request) { r.Scheme = "http" }},
+		{"a later Expires", func(r *Request) {
+			r.RawQuery = strings.Replace(r.RawQuery, "Expires=", "Expires=1", 1)
+		}},
+	} {
+		req := requestFor(t, u)
+		c.edit(&req)
+		if d := v.Verify(req, groups); d.Code != CodeBadSignature {
+			t.Errorf("cached canned signature, %s: %+v", c.name, d)
+		}
 	}
 	// A remembered custom policy still has its conditions checked, and a
 	// changed signature beside it is verified afresh.
@@ -613,6 +625,9 @@ func TestVerifyCacheKeepsExpiry(t *testing.T) {
 	}
 	if n := len(v.policies.cur) + len(v.policies.old); n > 16 || n == 0 {
 		t.Fatalf("policy cache holds %d entries, bound 16", n)
+	}
+	if n := len(v.canned.cur) + len(v.canned.old); n > 16 || n == 0 {
+		t.Fatalf("canned cache holds %d entries, bound 16", n)
 	}
 }
 

@@ -57,13 +57,17 @@ func (c *Capture) Release() { *c = Capture{} }
 // Unwrap lets http.ResponseController reach the server's writer.
 func (c *Capture) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
+// Now is the time now as start plus the monotonic time since: one clock
+// read, where time.Now reads the wall clock too.
+func (c *Capture) Now() time.Time { return c.start.Add(time.Since(c.start)) }
+
 // Status is the status written so far, 0 before any.
 func (c *Capture) Status() int { return c.status }
 
 func (c *Capture) WriteHeader(code int) {
 	if c.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
 		c.status = code
-		c.firstByte = time.Now()
+		c.firstByte = c.Now()
 		c.noteHeader()
 	}
 	c.ResponseWriter.WriteHeader(code)
@@ -112,26 +116,35 @@ func (c *Capture) Flush() {
 // noteHeader reads the content headers and sizes the header block as
 // HTTP/1.1 text: status line, header lines, the Date the server adds.
 func (c *Capture) noteHeader() {
-	h := c.ResponseWriter.Header()
 	n := int64(len("HTTP/1.1 200 ") + len(http.StatusText(c.status)) + 2 + 2)
-	for k, vs := range h {
+	date := false
+	// One pass over the header: the content fields are picked up on the
+	// way rather than looked up again.
+	for k, vs := range c.ResponseWriter.Header() {
 		for _, v := range vs {
 			n += int64(len(k) + 2 + len(v) + 2)
 		}
+		if k == "Date" { // even empty: the server then sends none
+			date = true
+		}
+		if len(vs) == 0 {
+			continue
+		}
+		switch k {
+		case "Content-Type":
+			c.contentType = vs[0]
+		case "Content-Length":
+			if l, err := strconv.ParseInt(vs[0], 10, 64); err == nil && l >= 0 {
+				c.contentLen = l
+			}
+		case "Content-Range":
+			c.rangeStart, c.rangeEnd = parseContentRange(vs[0])
+		}
 	}
-	if _, ok := h["Date"]; !ok { // the server adds it
+	if !date { // the server adds it
 		n += int64(len("Date: Mon, 02 Jan 2006 15:04:05 GMT\r\n"))
 	}
 	c.headerBytes = n
-	c.contentType = hget(h, "Content-Type")
-	if v := hget(h, "Content-Length"); v != "" {
-		if l, err := strconv.ParseInt(v, 10, 64); err == nil && l >= 0 {
-			c.contentLen = l
-		}
-	}
-	if v := hget(h, "Content-Range"); v != "" {
-		c.rangeStart, c.rangeEnd = parseContentRange(v)
-	}
 }
 
 // parseContentRange reads "bytes FIRST-LAST/LENGTH"; -1, -1 otherwise.

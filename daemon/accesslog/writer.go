@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	kgzip "github.com/klauspost/compress/gzip"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"openfront.dev/schema"
@@ -98,7 +99,11 @@ type Config struct {
 }
 
 // memberBytes is how much a member takes in before it is closed even
-// when FlushInterval has not passed: it bounds the writer's memory.
+// when FlushInterval has not passed: it bounds what a torn member loses.
+// Such a member is acknowledged at the next tick's fsync, not at once: an
+// fsync blocks its thread for milliseconds, and with one core
+// (GOMAXPROCS=1) the runtime can take that long to serve requests on
+// another one.
 const memberBytes = 256 << 10
 
 // Writer writes one distribution's log files. Log is safe for concurrent
@@ -125,12 +130,14 @@ type Writer struct {
 	f           *os.File
 	tmp, final  string
 	size        int64 // bytes of acknowledged members in f
+	pending     int64 // bytes of closed members after them, not yet fsynced
+	pendingN    int   // their lines
 	deadline    time.Time
 	memberLines int         // lines in the open member, 0: none open
 	memberIn    int         // their bytes, uncompressed
 	memberErr   error       // a write of the open member failed
 	cw          countWriter // what the open member wrote to f
-	gz          *gzip.Writer
+	gz          *kgzip.Writer
 	bw          *bufio.Writer
 	lastErr     error // a write failure since the last Flush
 	failing     bool  // logged once until writing works again
@@ -168,8 +175,10 @@ func New(opts Options, cfg Config) (*Writer, error) {
 		done:     make(chan struct{}),
 		bw:       bufio.NewWriterSize(nil, opts.writeBuf),
 	}
-	// The fastest level: the CPU is for viewers, and log lines compress well anyway.
-	w.gz, _ = gzip.NewWriterLevel(nil, gzip.BestSpeed)
+	// The fastest level: the CPU is for viewers, and log lines compress well
+	// anyway. klauspost's gzip writes the same members as compress/gzip
+	// (recovery reads them with compress/gzip) at about half its CPU.
+	w.gz, _ = kgzip.NewWriterLevel(nil, kgzip.BestSpeed)
 	w.setFormat(cfg)
 	if err := os.MkdirAll(w.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("access log directory: %w", err)
@@ -428,7 +437,10 @@ func (w *Writer) add(lines []byte, n int) {
 	w.memberLines += n
 	w.memberIn += len(lines)
 	if w.memberIn >= memberBytes {
-		w.flushAndRotate()
+		w.closeMember()
+		if w.f != nil && w.size+w.pending >= w.opts.MaxFileBytes {
+			w.finish()
+		}
 	}
 }
 
@@ -446,7 +458,7 @@ func (w *Writer) open(now time.Time) error {
 		claims.Delete(tmp)
 		return err
 	}
-	w.f, w.tmp, w.final, w.size = f, tmp, final, 0
+	w.f, w.tmp, w.final, w.size, w.pending, w.pendingN = f, tmp, final, 0, 0, 0
 	// The next boundary of RotateEvery, and never past the hour in the name.
 	next := now.Truncate(w.opts.RotateEvery).Add(w.opts.RotateEvery)
 	if hour := now.Truncate(time.Hour).Add(time.Hour); next.After(hour) {
@@ -469,9 +481,10 @@ func (w *Writer) startMember() {
 	}
 }
 
-// flushMember closes the open member and fsyncs: from then on its lines
-// are acknowledged. A failed member is cut off again.
-func (w *Writer) flushMember() {
+// closeMember ends the open member: its lines are in f, whole, but not
+// acknowledged until flushMember's fsync. A member whose write failed is
+// cut off again.
+func (w *Writer) closeMember() {
 	if w.memberLines == 0 || w.f == nil {
 		return
 	}
@@ -484,31 +497,58 @@ func (w *Writer) flushMember() {
 	if err == nil {
 		err = w.bw.Flush()
 	}
-	if err == nil && w.opts.beforeSync != nil {
+	if err != nil {
+		w.failed(fmt.Errorf("write %s: %w", w.tmp, err), n)
+		if w.cw.n > 0 {
+			w.cut(w.size + w.pending)
+		}
+		return
+	}
+	w.pending += w.cw.n
+	w.pendingN += n
+}
+
+// flushMember closes the open member and fsyncs: from then on the lines
+// of every closed member are acknowledged. If the fsync fails they are cut
+// off again.
+func (w *Writer) flushMember() {
+	w.closeMember()
+	if w.pendingN == 0 || w.f == nil {
+		return
+	}
+	n := w.pendingN
+	w.pendingN = 0
+	var err error
+	if w.opts.beforeSync != nil {
 		err = w.opts.beforeSync()
 	}
 	if err == nil {
 		err = w.f.Sync()
 	}
 	if err != nil {
+		w.pending = 0
 		w.failed(fmt.Errorf("write %s: %w", w.tmp, err), n)
-		if w.cw.n > 0 {
-			if terr := w.f.Truncate(w.size); terr != nil {
-				// Leave the file to the next start's recovery, which
-				// cuts it at its last whole member.
-				w.log.Error("access log file abandoned", "file", w.tmp, "err", terr)
-				w.f.Close()
-				claims.Delete(w.tmp)
-				w.f = nil
-			}
-		}
+		w.cut(w.size)
 		return
 	}
-	w.size += w.cw.n
+	w.size += w.pending
+	w.pending = 0
 	w.m.written.Add(float64(n))
 	if w.failing {
 		w.failing = false
 		w.log.Info("access log writing works again", "file", w.tmp)
+	}
+}
+
+// cut truncates f to its first size bytes after a failed write; if even
+// that fails the file is left to the next start's recovery, which cuts it
+// at its last whole member.
+func (w *Writer) cut(size int64) {
+	if err := w.f.Truncate(size); err != nil {
+		w.log.Error("access log file abandoned", "file", w.tmp, "err", err)
+		w.f.Close()
+		claims.Delete(w.tmp)
+		w.f = nil
 	}
 }
 

@@ -273,6 +273,61 @@ func TestWriteErrorCutsTheMember(t *testing.T) {
 	}
 }
 
+// TestFullMembersWaitForTheTick: members closed because they are full are
+// fsynced, and their lines acknowledged, at the next flush, not one by
+// one; a failed fsync drops all of them and leaves the file readable.
+func TestFullMembersWaitForTheTick(t *testing.T) {
+	for _, fail := range []bool{false, true} {
+		opts := testOptions(t)
+		var syncs atomic.Int32
+		opts.beforeSync = func() error {
+			if syncs.Add(1) == 2 && fail {
+				return errors.New("disk on fire")
+			}
+			return nil
+		}
+		w := mustNew(t, opts, webConfig("full", ""))
+		first := rec(-1)
+		w.Log(&first)
+		flush(t, w) // the first fsync
+		r0 := rec(0)
+		n := 3 * memberBytes / len(newLineFormat("TST1", "x", false).appendLine(nil, &r0)) // three members and more
+		for i := range n {
+			r := rec(i)
+			if !w.Log(&r) {
+				t.Fatalf("line %d dropped", i)
+			}
+		}
+		eventually(t, "the writer to take the lines", func() bool {
+			w.queue.mu.Lock()
+			defer w.queue.mu.Unlock()
+			return len(w.queue.buf) == 0
+		})
+		if got := syncs.Load(); got != 1 {
+			t.Fatalf("%d fsyncs before the flush, want only the first", got)
+		}
+		if got := metric(w.m.written); got != 1 {
+			t.Fatalf("%d lines acknowledged before the flush, want 1", got)
+		}
+		if err := w.Flush(context.Background()); (err != nil) != fail {
+			t.Fatalf("Flush: %v", err)
+		}
+		closeWriter(t, w)
+		files, _ := readLogs(t, opts.Dir)
+		ids := countIDs(files)
+		want := n + 1
+		if fail {
+			want = 1
+		}
+		if len(ids) != want || metric(w.m.written) != want {
+			t.Errorf("fail=%v: %d lines in the files, %d acknowledged, want %d", fail, len(ids), metric(w.m.written), want)
+		}
+		if fail && metric(w.m.dropWrite) != n {
+			t.Errorf("write_error drops = %d, want %d", metric(w.m.dropWrite), n)
+		}
+	}
+}
+
 func gzipMember(t *testing.T, s string) []byte {
 	var b bytes.Buffer
 	z := gzip.NewWriter(&b)

@@ -27,16 +27,22 @@ import (
 	"openfront.dev/internal/testenv"
 )
 
-// TestViewerAccess runs signed URLs and cookies made by the AWS SDK, and geo
-// restriction, through the request path: who is admitted, the reason given
-// to who is not, and that signatures never reach the origin.
-func TestViewerAccess(t *testing.T) {
+// signingKey is a fresh RSA key pair for a key group: the private key and
+// the public key in PEM.
+func signingKey(t testing.TB) (*rsa.PrivateKey, []byte) {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
 	}
 	der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
-	pub := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+	return key, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+}
+
+// TestViewerAccess runs signed URLs and cookies made by the AWS SDK, and geo
+// restriction, through the request path: who is admitted, the reason given
+// to who is not, and that signatures never reach the origin.
+func TestViewerAccess(t *testing.T) {
+	key, pub := signingKey(t)
 
 	seen := make(chan *http.Request, 1)
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
@@ -133,15 +134,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if st := h.state(d.ID); st != nil {
 		o := observe(w, r, start)
-		h.serve(o, r, t, d, b, path, id[0])
+		h.serve(o, r, t, d, b, path, id[0], start)
 		st.finish(o, r, id[0])
 		return
 	}
-	h.serve(w, r, t, d, b, path, id[0])
+	h.serve(w, r, t, d, b, path, id[0], start)
 }
 
-// serve answers a request of distribution d, behavior b.
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, d *table.Distribution, b *table.Behavior, path, id string) {
+// serve answers a request of distribution d, behavior b, received at start.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, d *table.Distribution, b *table.Behavior, path, id string, start time.Time) {
 	hdr := w.Header()
 	// An origin that points back at this node would recurse for ever.
 	for _, v := range r.Header["Via"] {
@@ -209,7 +210,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 		if viewerHTTPS {
 			scheme = "https"
 		}
-		if dec := h.verifier.VerifyBehavior(access.NewRequest(r, scheme, client, time.Now()), t, b); !dec.Allowed {
+		// Checked at the time the request arrived: one clock read less.
+		if dec := h.verifier.VerifyBehavior(access.NewRequest(r, scheme, client, start), t, b); !dec.Allowed {
 			h.metrics.signatureDenials.WithLabelValues(dec.Code).Inc()
 			h.deny(w, r, d, dec.Reason)
 			return
@@ -235,7 +237,10 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distr
 	}
 	rawQuery, header := r.URL.RawQuery, r.Header
 	if signed {
-		rawQuery, header = access.StripSignature(rawQuery), withoutSignatureCookies(r.Header)
+		rawQuery = access.StripSignature(rawQuery)
+		if readsCookies(b.Spec) {
+			header = withoutSignatureCookies(r.Header)
+		}
 	}
 	if h.cache != nil {
 		key := cacheKey(d, b, path, rawQuery, header)
@@ -456,19 +461,38 @@ func requestID() []string {
 	return []string{base64.RawURLEncoding.EncodeToString(b[:])}
 }
 
+// readsCookies reports whether the origin request or the cache key of
+// behavior b can hold the viewer's cookies (forwardedHeaders, cacheKey):
+// only then must the signature cookies be taken out of the header they are
+// built from.
+func readsCookies(b *schema.CacheBehavior) bool {
+	fv := b.ForwardedValues
+	if forwardsAll(b) || fv.Cookies.Forward == "all" || fv.Cookies.Forward == "whitelist" {
+		return true
+	}
+	return slices.ContainsFunc(fv.Headers, func(h string) bool { return strings.EqualFold(h, "Cookie") })
+}
+
 // withoutSignatureCookies is the viewer's header without CloudFront-*
-// signature cookies; the header itself is not changed.
+// signature cookies; the header itself is not changed. The copy is
+// shallow: its other values are shared, which is safe as the cache and the
+// fetchers clone a header before changing it.
 func withoutSignatureCookies(in http.Header) http.Header {
-	lines := in.Values("Cookie")
+	lines := in["Cookie"]
 	if len(lines) == 0 {
 		return in
 	}
-	out := in.Clone()
-	out.Del("Cookie")
+	out := maps.Clone(in)
+	var kept []string
 	for _, l := range lines {
 		if l = access.StripSignatureCookies(l); l != "" {
-			out.Add("Cookie", l)
+			kept = append(kept, l)
 		}
+	}
+	if kept == nil {
+		delete(out, "Cookie")
+	} else {
+		out["Cookie"] = kept
 	}
 	return out
 }

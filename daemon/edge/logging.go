@@ -177,7 +177,7 @@ func (st *distState) finish(o *observed, r *http.Request, id string) {
 		m.out.Add(float64(o.BytesOut()))
 	}
 	if st.log != nil {
-		rec := o.Record(time.Now())
+		rec := o.Record(o.Now())
 		rec.RequestID = id
 		rec.SetResult(xcache, aborted, o.detail)
 		st.log.Log(&rec)

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"openfront.dev/compiler"
+	"openfront.dev/compiler/table"
 	"openfront.dev/daemon/accesslog"
 	"openfront.dev/daemon/cache"
 	"openfront.dev/daemon/origin"
@@ -52,20 +53,20 @@ const benchLogConfig = `package bench
 
 distributions: bench: {
 	aliases: ["127.0.0.1"]
+	logging: enabled: %t
 	origins: [{id: "origin", domainName: "127.0.0.1", customOriginConfig: {originProtocolPolicy: "http-only", httpPort: %s}}]
 	defaultCacheBehavior: {targetOriginId: "origin", viewerProtocolPolicy: "allow-all", defaultTTL: 86400}
-	logging: enabled: %t
 }
 `
 
-// observedEdge is a handler with a cache in front of a loadgen origin,
-// with metrics and access logs as asked.
-func observedEdge(b *testing.B, metrics, logs bool) (*Handler, *accesslog.Manager, *prometheus.Registry) {
+// benchEdge is a handler with a cache in front of a loadgen origin, serving
+// the table of config (a format with %s for the origin's port), not yet set.
+func benchEdge(b *testing.B, config string, args ...any) (*Handler, *table.Table, *slog.Logger) {
 	o := httptest.NewServer(loadgen.NewOrigin())
 	b.Cleanup(o.Close)
 	u, _ := url.Parse(o.URL)
 	dir := b.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "main.cue"), fmt.Appendf(nil, benchLogConfig, u.Port(), logs), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "main.cue"), fmt.Appendf(nil, config, append(args, u.Port())...), 0o644); err != nil {
 		b.Fatal(err)
 	}
 	res, err := compiler.New(dir).Compile()
@@ -80,6 +81,12 @@ func observedEdge(b *testing.B, metrics, logs bool) (*Handler, *accesslog.Manage
 	log := slog.New(slog.DiscardHandler)
 	h := New(origin.NewPool(dir), "bench", log)
 	h.SetCache(c)
+	return h, res.Table, log
+}
+
+// observedEdge is benchEdge's handler with metrics and access logs as asked.
+func observedEdge(b *testing.B, metrics, logs bool) (*Handler, *accesslog.Manager, *prometheus.Registry) {
+	h, t, log := benchEdge(b, benchLogConfig, logs)
 	reg := prometheus.NewRegistry()
 	if metrics {
 		if err := h.Register(reg); err != nil {
@@ -88,17 +95,38 @@ func observedEdge(b *testing.B, metrics, logs bool) (*Handler, *accesslog.Manage
 	}
 	var m *accesslog.Manager
 	if logs {
+		var err error
 		if m, err = accesslog.NewManager(accesslog.Options{Dir: b.TempDir(), NodeName: "BENCH1", Registerer: reg, Logger: log}); err != nil {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { m.Close(context.Background()) })
 		h.SetAccessLogs(m)
-		if err := m.SetTable(res.Table); err != nil {
+		if err := m.SetTable(t); err != nil {
 			b.Fatal(err)
 		}
 	}
-	h.SetTable(res.Table)
+	h.SetTable(t)
 	return h, m, reg
+}
+
+// serve serves r through h into w, as a fresh response.
+func (w *discardWriter) serve(h *Handler, r *http.Request) {
+	w.h, w.sent, w.n = http.Header{}, nil, 0
+	h.ServeHTTP(w, r)
+}
+
+// warmHit makes r, a request for a 1 KiB object, a cache hit, and returns
+// the writer to serve it with.
+func warmHit(b *testing.B, h *Handler, r *http.Request) *discardWriter {
+	w := &discardWriter{}
+	w.serve(h, r) // the miss that fills the cache
+	w.serve(h, r)
+	if x := w.h.Get("X-Cache"); x != cache.XCacheHit || w.n != 1024 {
+		b.Fatalf("X-Cache %q, %d bytes: want a hit of 1 KiB", x, w.n)
+	}
+	b.ReportAllocs()
+	b.SetBytes(1024)
+	return w
 }
 
 func BenchmarkHitObserved(b *testing.B) {
@@ -111,20 +139,10 @@ func BenchmarkHitObserved(b *testing.B) {
 			r := httptest.NewRequest(http.MethodGet, "http://127.0.0.1:8080/obj/1k/bench", nil)
 			r.RemoteAddr = "127.0.0.1:40000"
 			r.Header.Set("User-Agent", "wrk")
-			w := &discardWriter{}
-			for range 2 { // the miss that fills the cache, then a hit
-				w.h, w.sent, w.n = http.Header{}, nil, 0
-				h.ServeHTTP(w, r)
-			}
-			if x := w.h.Get("X-Cache"); x != cache.XCacheHit || w.n != 1024 {
-				b.Fatalf("X-Cache %q, %d bytes: want a hit of 1 KiB", x, w.n)
-			}
-			b.ReportAllocs()
-			b.SetBytes(1024)
+			w := warmHit(b, h, r)
 			cpu0 := processCPU()
 			for b.Loop() {
-				w.h, w.sent, w.n = http.Header{}, nil, 0
-				h.ServeHTTP(w, r)
+				w.serve(h, r)
 			}
 			if m != nil {
 				// The writer compresses what is still queued.
