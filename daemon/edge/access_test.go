@@ -173,8 +173,10 @@ distributions: country: {
 			}
 		})
 	}
-	if n := testutil.ToFloat64(h.metrics.geoDenials); n != 2 {
-		t.Errorf("geo denials counted %v, want 2", n)
+	for reason, want := range map[string]float64{"not_whitelisted": 1, "unknown_country": 1, "blacklisted": 0} {
+		if n := testutil.ToFloat64(h.metrics.geoDenials.WithLabelValues(reason)); n != want {
+			t.Errorf("geo denials %s counted %v, want %v", reason, n, want)
+		}
 	}
 	if n := testutil.ToFloat64(h.metrics.signatureDenials.WithLabelValues(access.CodeExpired)); n != 1 {
 		t.Errorf("expired signatures counted %v, want 1", n)

@@ -103,6 +103,17 @@ func isHopByHop(k string) bool {
 	return false
 }
 
+// geoDenialReason is the metric label of a geo denial.
+func geoDenialReason(r schema.GeoRestriction, known bool) string {
+	switch {
+	case r.RestrictionType == "blacklist":
+		return "blacklisted"
+	case !known:
+		return "unknown_country"
+	}
+	return "not_whitelisted"
+}
+
 // maxURIBytes is CloudFront's limit on a request's URL (path and query).
 const maxURIBytes = 8192
 
@@ -189,7 +200,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 			country, known = h.geo.Lookup(client)
 		}
 		if ok, reason := access.GeoAllowed(d.Spec.Restrictions.GeoRestriction, country, known); !ok {
-			h.metrics.geoDenials.Inc()
+			h.metrics.geoDenials.WithLabelValues(geoDenialReason(d.Spec.Restrictions.GeoRestriction, known)).Inc()
 			setDetail(w, accesslog.ClientGeoBlocked)
 			h.deny(w, r, d, reason)
 			return

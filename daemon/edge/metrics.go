@@ -11,7 +11,7 @@ import (
 // (status class, result type, protocol, reason), never by a request.
 type metrics struct {
 	signatureDenials *prometheus.CounterVec
-	geoDenials       prometheus.Counter
+	geoDenials       *prometheus.CounterVec
 	// The status page reads requests and responseBytes: keep their names
 	// and labels.
 	requests       *prometheus.CounterVec
@@ -27,10 +27,10 @@ func newMetrics() metrics {
 			Name: "openfront_signature_denials_total",
 			Help: "Requests refused for a missing or invalid signed URL or cookie, by reason.",
 		}, []string{"reason"}),
-		geoDenials: prometheus.NewCounter(prometheus.CounterOpts{
+		geoDenials: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "openfront_geo_denials_total",
-			Help: "Requests refused by a distribution's geo restriction.",
-		}),
+			Help: "Requests refused by a distribution's geo restriction, by reason: blacklisted, not_whitelisted, unknown_country (a whitelist and an address the database does not know).",
+		}, []string{"reason"}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "openfront_requests_total",
 			Help: "Viewer requests of a distribution, by status class (000: the viewer left before a response), result type (the access log's x-edge-result-type) and protocol.",
