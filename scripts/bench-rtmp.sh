@@ -12,7 +12,7 @@
 # Environment: PLAYERS (200), SECONDS_ (30: publish length), SERVER_CPU (0),
 # LOAD_CPU (1), PORT (19350, uses the next one too), KEEP=1 keeps the work dir,
 # PROFILE=1 writes openfront's CPU profile there (cpu.pprof), FLUSH=200ms sets
-# openfront's live FlushInterval (default 100ms).
+# openfront's live FlushInterval (default 200ms).
 # Needs ffmpeg, nginx with libnginx-mod-rtmp, taskset, go.
 set -euo pipefail
 cd "$(dirname "$0")/.."

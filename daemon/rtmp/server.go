@@ -50,7 +50,10 @@ type Config struct {
 	// publisher before it skips to the latest keyframe; 4 MiB.
 	PlayerQueue int
 	// FlushInterval batches a live player's writes: at most one write per
-	// interval (a write syscall per message per player dominates CPU); 100ms.
+	// interval (a write syscall per message per player dominates CPU);
+	// 200ms: at most that much added to a player's latency (players buffer
+	// seconds), for about 0.2 ms of CPU per player-second against 0.35 at
+	// 100ms (scripts/bench-rtmp.sh, docs/rtmp.md).
 	FlushInterval time.Duration
 }
 
@@ -66,7 +69,7 @@ func (c *Config) defaults() {
 	set(&c.HandshakeTimeout, 10*time.Second)
 	set(&c.IdleTimeout, 60*time.Second)
 	set(&c.WriteTimeout, 20*time.Second)
-	set(&c.FlushInterval, 100*time.Millisecond)
+	set(&c.FlushInterval, 200*time.Millisecond)
 	if c.MaxMessageSize == 0 {
 		c.MaxMessageSize = 4 << 20
 	}
