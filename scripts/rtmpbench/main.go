@@ -8,8 +8,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -27,14 +25,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/yutopp/go-amf0"
-	rtmp "github.com/yutopp/go-rtmp"
-	"github.com/yutopp/go-rtmp/handshake"
 	"github.com/yutopp/go-rtmp/message"
 
 	"openfront.dev/compiler"
 	"openfront.dev/daemon/origin"
 	ortmp "openfront.dev/daemon/rtmp"
+	"openfront.dev/daemon/rtmp/rtmptest"
 )
 
 func main() {
@@ -129,71 +125,33 @@ func play(args []string) {
 // player plays one stream and returns the video messages received, until
 // the publisher stops (UnpublishNotify, StreamEOF or the connection ends).
 func player(hostport, app, tcURL, stream string, timeout time.Duration) (int, error) {
-	c, err := net.Dial("tcp", hostport)
+	p, err := rtmptest.Dial(hostport, app, tcURL, timeout)
 	if err != nil {
 		return 0, err
 	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(timeout))
-	if err := handshake.HandshakeWithServer(c, c, &handshake.Config{}); err != nil {
-		return 0, fmt.Errorf("handshake: %w", err)
-	}
-	cs := rtmp.NewChunkStreamer(bufio.NewReaderSize(c, 64<<10), bufio.NewWriter(c), nil)
-	command := func(sid uint32, name string, txn int64, args ...any) error {
-		var body bytes.Buffer
-		enc := amf0.NewEncoder(&body)
-		for _, a := range args {
-			if err := enc.Encode(a); err != nil {
-				return err
-			}
-		}
-		return cs.Write(context.Background(), 3, 0, &rtmp.ChunkMessage{StreamID: sid, Message: &message.CommandMessage{
-			CommandName: name, TransactionID: txn, Encoding: message.EncodingTypeAMF0, Body: &body}})
-	}
-	if err := command(0, "connect", 1, map[string]any{"app": app, "tcUrl": tcURL, "flashVer": "LNX 9,0,124,2",
-		"capabilities": 15.0, "audioCodecs": 4071.0, "videoCodecs": 252.0, "videoFunction": 1.0}); err != nil {
+	defer p.Close()
+	if err := p.Play(stream, -1000); err != nil {
 		return 0, err
 	}
-	if err := command(0, "createStream", 2, nil); err != nil {
-		return 0, err
-	}
-	frames, playing := 0, false
-	var cmsg rtmp.ChunkMessage
+	frames := 0
 	for {
-		if _, _, err := cs.Read(&cmsg); err != nil {
+		m, _, err := p.Next()
+		if err != nil {
 			if err == io.EOF || frames > 0 {
 				return frames, nil
 			}
 			return frames, err
 		}
-		switch m := cmsg.Message.(type) {
-		case *message.SetChunkSize:
-			cs.PeerState().SetChunkSize(m.ChunkSize)
+		switch m := m.(type) {
 		case *message.VideoMessage:
 			frames++
 		case *message.UserCtrl:
 			if _, eof := m.Event.(*message.UserCtrlEventStreamEOF); eof && frames > 0 {
 				return frames, nil
 			}
-		case *message.CommandMessage:
-			b, _ := io.ReadAll(m.Body)
-			switch {
-			case m.CommandName == "_result" && m.TransactionID == 2 && !playing:
-				// createStream's result: null, stream id
-				d := amf0.NewDecoder(bytes.NewReader(b))
-				var null any
-				var sid float64
-				d.Decode(&null)
-				d.Decode(&sid)
-				if err := command(uint32(sid), "play", 0, nil, stream, -1000.0); err != nil {
-					return 0, err
-				}
-				playing = true
-			case m.CommandName == "_error":
-				return 0, fmt.Errorf("server error: %q", b)
-			case bytes.Contains(b, []byte("NetStream.Play.UnpublishNotify")) && frames > 0:
-				return frames, nil
-			}
+		}
+		if rtmptest.Status(m) == "NetStream.Play.UnpublishNotify" && frames > 0 {
+			return frames, nil
 		}
 	}
 }

@@ -1,0 +1,138 @@
+package rtmp
+
+import (
+	"errors"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/yutopp/go-rtmp/message"
+
+	"openfront.dev/daemon/rtmp/rtmptest"
+)
+
+// TestVODControls drives an on-demand play with a player that sends what
+// ffmpeg cannot: pause holds the stream (nothing is sent while paused),
+// unpause resumes it where it stopped, seek jumps to the keyframe at or
+// before the time asked, and the end is NetStream.Play.Stop.
+func TestVODControls(t *testing.T) {
+	m := genMedia(t) // 4 s, keyframes every 2 s
+	e := startEnv(t, "", "", nil)
+	e.s3.PutObject(t, "media", "test.flv", m.flv)
+	p, err := rtmptest.Dial(e.addr, "cfx/st", "rtmp://tv.test/cfx/st", 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.Play("test", 0); err != nil {
+		t.Fatal(err)
+	}
+	// video reads until want frames came, returning the last timestamp;
+	// untilStatus reads until an onStatus with code, returning the video
+	// frames seen on the way.
+	var last uint32
+	video := func(want int) {
+		t.Helper()
+		for n := 0; n < want; {
+			msg, ts, err := p.Next()
+			if err != nil {
+				t.Fatalf("after %d frames: %v", n, err)
+			}
+			if _, ok := msg.(*message.VideoMessage); ok {
+				n, last = n+1, ts
+			}
+		}
+	}
+	untilStatus := func(code string) (frames int) {
+		t.Helper()
+		for {
+			msg, ts, err := p.Next()
+			if err != nil {
+				t.Fatalf("waiting for %s: %v", code, err)
+			}
+			if _, ok := msg.(*message.VideoMessage); ok {
+				frames, last = frames+1, ts
+			}
+			if rtmptest.Status(msg) == code {
+				return frames
+			}
+		}
+	}
+	untilStatus("NetStream.Play.Start")
+	video(10)
+
+	if err := p.Command(p.StreamID, "pause", 0, nil, true, float64(last)); err != nil {
+		t.Fatal(err)
+	}
+	untilStatus("NetStream.Pause.Notify")
+	paused := last
+	// Everything sent before the notification was read before it: from
+	// here on, a paused stream sends no media.
+	p.SetDeadline(time.Now().Add(1500 * time.Millisecond))
+	for {
+		msg, _, err := p.Next()
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			break
+		}
+		if err != nil {
+			t.Fatalf("while paused: %v", err)
+		}
+		if _, ok := msg.(*message.VideoMessage); ok {
+			t.Fatal("video sent while paused")
+		}
+	}
+	// The timeout poisons the chunk reader: a new connection for the rest.
+	p.Close()
+
+	p, err = rtmptest.Dial(e.addr, "cfx/st", "rtmp://tv.test/cfx/st", 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.Play("test", 0); err != nil {
+		t.Fatal(err)
+	}
+	untilStatus("NetStream.Play.Start")
+	video(10)
+	if err := p.Command(p.StreamID, "pause", 0, nil, true, float64(last)); err != nil {
+		t.Fatal(err)
+	}
+	untilStatus("NetStream.Pause.Notify")
+	paused = last
+	if err := p.Command(p.StreamID, "pause", 0, nil, false, float64(paused)); err != nil {
+		t.Fatal(err)
+	}
+	untilStatus("NetStream.Unpause.Notify")
+	video(1)
+	if last+100 < paused || last > paused+2100 {
+		t.Errorf("after unpause the stream goes on at %d ms, paused at %d ms", last, paused)
+	}
+
+	if err := p.Command(p.StreamID, "seek", 0, nil, 3000.0); err != nil {
+		t.Fatal(err)
+	}
+	untilStatus("NetStream.Seek.Notify")
+	// The first picture after the seek (sequence headers aside) is the
+	// keyframe at 2 s.
+	for {
+		msg, ts, err := p.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, ok := msg.(*message.VideoMessage)
+		if !ok {
+			continue
+		}
+		var head [2]byte // frame type and codec, AVCPacketType
+		if n, _ := io.ReadFull(v.Payload, head[:]); n < 2 || head[1] == 0 {
+			continue
+		}
+		if head[0]>>4 != 1 || ts < 1900 || ts > 3000 {
+			t.Fatalf("after a seek to 3000 ms the first picture is at %d ms, keyframe %v; want the keyframe at 2000 ms", ts, head[0]>>4 == 1)
+		}
+		break
+	}
+	untilStatus("NetStream.Play.Stop")
+}
