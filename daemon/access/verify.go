@@ -100,7 +100,7 @@ func (v *Verifier) verify(req *Request, keys keySource) Decision {
 			e, _ := unescape(raw.policy)
 			expires, _ := parseEpoch(e) // valid: it verified
 			if now >= expires {
-				return d(CodeExpired, "The "+what+" expired at "+epoch(expires)+" (now "+epoch(now)+").")
+				return d(CodeExpired, expiredReason(what, expires, now))
 			}
 			return Decision{Allowed: true, Via: via, KeyPairID: keyID}
 		}
@@ -152,7 +152,7 @@ func (v *Verifier) verify(req *Request, keys keySource) Decision {
 	if !custom {
 		v.rememberCanned(raw, resource)
 		if now >= expires {
-			return d(CodeExpired, "The "+what+" expired at "+epoch(expires)+" (now "+epoch(now)+").")
+			return d(CodeExpired, expiredReason(what, expires, now))
 		}
 		return Decision{Allowed: true, Via: via, KeyPairID: keyID}
 	}
@@ -188,7 +188,7 @@ func checkPolicy(p policy, resource []byte, now int64, req *Request, what, is st
 		return CodeNotYetValid, "The " + what + " " + is + " not valid before " + epoch(p.greaterThan) + " (now " + epoch(now) + ")."
 	}
 	if now >= p.lessThan {
-		return CodeExpired, "The " + what + " expired at " + epoch(p.lessThan) + " (now " + epoch(now) + ")."
+		return CodeExpired, expiredReason(what, p.lessThan, now)
 	}
 	if p.ip.IsValid() && (!req.ClientIP.IsValid() || !p.ip.Contains(req.ClientIP.Unmap())) {
 		return CodeIPMismatch, "IP mismatch: the policy allows " + p.ip.String() + ", and the viewer's address is " + addrString(req) + "."
@@ -356,6 +356,10 @@ func (c *genCache[K, V]) add(k K, v V) {
 	}
 	c.cur[k] = v
 	c.mu.Unlock()
+}
+
+func expiredReason(what string, at, now int64) string {
+	return "The " + what + " expired at " + epoch(at) + " (now " + epoch(now) + ")."
 }
 
 func epoch(t int64) string { return time.Unix(t, 0).UTC().Format(time.RFC3339) }

@@ -73,30 +73,22 @@ func BenchmarkHit(b *testing.B) {
 				}
 			}
 		})
-		b.Run(sz.name+"/bare", func(b *testing.B) {
-			h, body := benchResponse(sz.n)
-			bare := bareHandler(h, body)
-			r := httptest.NewRequest("GET", "/bench", nil)
-			w := &benchWriter{h: http.Header{}}
-			b.ReportAllocs()
-			b.SetBytes(int64(sz.n))
-			for b.Loop() {
-				clear(w.h)
-				bare(w, r)
-			}
-		})
-		b.Run(sz.name+"/bare-prebuilt", func(b *testing.B) {
-			h, body := benchResponse(sz.n)
-			bare := prebuiltHandler(h, body)
-			r := httptest.NewRequest("GET", "/bench", nil)
-			w := &benchWriter{h: http.Header{}}
-			b.ReportAllocs()
-			b.SetBytes(int64(sz.n))
-			for b.Loop() {
-				clear(w.h)
-				bare(w, r)
-			}
-		})
+		for _, bh := range []struct {
+			name string
+			make func(http.Header, []byte) http.HandlerFunc
+		}{{"bare", bareHandler}, {"bare-prebuilt", prebuiltHandler}} {
+			b.Run(sz.name+"/"+bh.name, func(b *testing.B) {
+				bare := bh.make(benchResponse(sz.n))
+				r := httptest.NewRequest("GET", "/bench", nil)
+				w := &benchWriter{h: http.Header{}}
+				b.ReportAllocs()
+				b.SetBytes(int64(sz.n))
+				for b.Loop() {
+					clear(w.h)
+					bare(w, r)
+				}
+			})
+		}
 	}
 }
 

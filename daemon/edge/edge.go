@@ -162,8 +162,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 			return
 		}
 	}
-	switch {
-	case !d.Spec.Enabled:
+	if !d.Spec.Enabled {
 		h.refuse(w, r, http.StatusForbidden, "The distribution for this host is disabled.")
 		return
 	}
@@ -193,12 +192,14 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 		return
 	}
 	client := access.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), h.trusted)
-	if access.GeoRestricted(d.Spec) {
-		var country string
-		var known bool
-		if h.geo != nil {
-			country, known = h.geo.Lookup(client)
-		}
+	// The country is looked up once, for the restriction and the origin.
+	var country string
+	var known bool
+	geoRestricted, forwardsCountry := access.GeoRestricted(d.Spec), forwardsViewerCountry(b.Spec)
+	if h.geo != nil && (geoRestricted || forwardsCountry) {
+		country, known = h.geo.Lookup(client)
+	}
+	if geoRestricted {
 		if ok, reason := access.GeoAllowed(d.Spec.Restrictions.GeoRestriction, country, known); !ok {
 			h.metrics.geoDenials.WithLabelValues(geoDenialReason(d.Spec.Restrictions.GeoRestriction, known)).Inc()
 			setDetail(w, accesslog.ClientGeoBlocked)
@@ -206,13 +207,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 			return
 		}
 	}
-	if forwardsViewerCountry(b.Spec) {
+	if forwardsCountry {
 		// The origin gets the country this node found, never the viewer's claim.
 		r.Header.Del(viewerCountryHeader)
-		if h.geo != nil {
-			if country, ok := h.geo.Lookup(client); ok {
-				r.Header.Set(viewerCountryHeader, country)
-			}
+		if known {
+			r.Header.Set(viewerCountryHeader, country)
 		}
 	}
 	signed := len(b.Spec.TrustedKeyGroups) > 0
