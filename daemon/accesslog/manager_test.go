@@ -12,7 +12,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"openfront.dev/compiler"
 	"openfront.dev/compiler/table"
 	"openfront.dev/internal/testenv"
 )
@@ -20,15 +19,7 @@ import (
 // compileTable compiles distributions written as CUE.
 func compileTable(t *testing.T, dists string) *table.Table {
 	t.Helper()
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "main.cue"), []byte("package cdn\n\n"+dists), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	res, err := compiler.New(dir).Compile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res.Table
+	return testenv.Compile(t, "", "package cdn\n\n"+dists)
 }
 
 func dist(id, logging string) string {

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,7 +20,6 @@ import (
 	"github.com/maxmind/mmdbwriter/mmdbtype"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"openfront.dev/compiler"
 	"openfront.dev/daemon/access"
 	"openfront.dev/daemon/origin"
 	"openfront.dev/internal/testenv"
@@ -78,13 +76,7 @@ distributions: country: {
 	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", forwardedValues: headers: ["CloudFront-Viewer-Country"]}
 }
 `, pub, appHost, appHost, appHost)
-	if err := os.WriteFile(filepath.Join(dir, "main.cue"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	res, err := compiler.New(dir).Compile()
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := testenv.Compile(t, dir, cfg)
 	geoPath := filepath.Join(dir, "geo.mmdb")
 	testenv.WriteGeoDB(t, geoPath, map[string]mmdbtype.Map{"81.0.0.0/8": testenv.Country("FR"), "85.0.0.0/8": testenv.Country("DE")})
 	geo, err := access.OpenGeoDB(geoPath)
@@ -93,7 +85,7 @@ distributions: country: {
 	}
 	h := New(origin.NewPool(dir), "test-node", slog.New(slog.DiscardHandler))
 	h.SetViewerIdentity([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, geo)
-	h.SetTable(res.Table)
+	h.SetTable(res)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 

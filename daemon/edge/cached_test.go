@@ -6,18 +6,16 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"openfront.dev/compiler"
 	"openfront.dev/compiler/table"
 	"openfront.dev/daemon/cache"
 	"openfront.dev/daemon/origin"
+	"openfront.dev/internal/testenv"
 )
 
 // TestCachedRequestPath runs the edge with its cache: what is a hit, what
@@ -56,14 +54,7 @@ distributions: site: {
 	customErrorResponses: [{errorCode: 404, responsePagePath: "/404.html", responseCode: 404, errorCachingMinTTL: 30}]
 }
 `, host, version)
-		if err := os.WriteFile(filepath.Join(dir, "main.cue"), []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		res, err := compiler.New(dir).Compile()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res.Table
+		return testenv.Compile(t, dir, src)
 	}
 	c, err := cache.New(cache.Config{MemoryBytes: 16 << 20})
 	if err != nil {

@@ -16,9 +16,9 @@ import (
 	"text/template"
 	"time"
 
-	"openfront.dev/compiler"
 	"openfront.dev/compiler/table"
 	"openfront.dev/daemon/origin"
+	"openfront.dev/internal/testenv"
 )
 
 // edgeEnv is a Handler behind an httptest server, with its origins.
@@ -58,14 +58,7 @@ func compileTemplate(t *testing.T, dir string, vals map[string]string) *table.Ta
 	if err := tmpl.Execute(&b, vals); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "main.cue"), b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	res, err := compiler.New(dir).Compile()
-	if err != nil {
-		t.Fatalf("compile: %v", err)
-	}
-	return res.Table
+	return testenv.Compile(t, dir, b.String())
 }
 
 func newEdgeEnv(t *testing.T) *edgeEnv {

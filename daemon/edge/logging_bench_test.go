@@ -7,20 +7,18 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"openfront.dev/compiler"
 	"openfront.dev/compiler/table"
 	"openfront.dev/daemon/accesslog"
 	"openfront.dev/daemon/cache"
 	"openfront.dev/daemon/origin"
 	"openfront.dev/internal/loadgen"
+	"openfront.dev/internal/testenv"
 )
 
 // What access logs and metrics cost a cache hit, through the real handler
@@ -66,13 +64,7 @@ func benchEdge(b *testing.B, config string, args ...any) (*Handler, *table.Table
 	b.Cleanup(o.Close)
 	u, _ := url.Parse(o.URL)
 	dir := b.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "main.cue"), fmt.Appendf(nil, config, append(args, u.Port())...), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	res, err := compiler.New(dir).Compile()
-	if err != nil {
-		b.Fatal(err)
-	}
+	res := testenv.Compile(b, dir, fmt.Sprintf(config, append(args, u.Port())...))
 	c, err := cache.New(cache.Config{MemoryBytes: 64 << 20})
 	if err != nil {
 		b.Fatal(err)
@@ -81,7 +73,7 @@ func benchEdge(b *testing.B, config string, args ...any) (*Handler, *table.Table
 	log := slog.New(slog.DiscardHandler)
 	h := New(origin.NewPool(dir), "bench", log)
 	h.SetCache(c)
-	return h, res.Table, log
+	return h, res, log
 }
 
 // observedEdge is benchEdge's handler with metrics and access logs as asked.

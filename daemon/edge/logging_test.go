@@ -17,9 +17,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"openfront.dev/compiler"
 	"openfront.dev/compiler/table"
 	"openfront.dev/daemon/origin"
+	"openfront.dev/internal/testenv"
 )
 
 // twoDists compiles distributions a and b (or only a) on a local origin
@@ -41,14 +41,7 @@ func twoDists(t *testing.T, dir, down string, withB bool) *table.Table {
 	}
 	os.MkdirAll(filepath.Join(dir, "site"), 0o755)
 	os.WriteFile(filepath.Join(dir, "site", "index.html"), []byte("index\n"), 0o644)
-	if err := os.WriteFile(filepath.Join(dir, "main.cue"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	res, err := compiler.New(dir).Compile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res.Table
+	return testenv.Compile(t, dir, cfg)
 }
 
 // TestRequestMetricsFollowTable: requests are counted per distribution

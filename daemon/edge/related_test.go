@@ -6,29 +6,19 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 
-	"openfront.dev/compiler"
 	"openfront.dev/compiler/table"
 	"openfront.dev/daemon/cache"
 	"openfront.dev/daemon/origin"
+	"openfront.dev/internal/testenv"
 )
 
 func compileSource(t *testing.T, src string) *table.Table {
 	t.Helper()
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "main.cue"), []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	res, err := compiler.New(dir).Compile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res.Table
+	return testenv.Compile(t, "", src)
 }
 
 // relatedKey maps an origin's Location / Content-Location to the key of
