@@ -85,7 +85,7 @@ type Node struct {
 	stopWatch context.CancelFunc
 	logs      *accesslog.Manager // nil without LogDir
 	rtmp      *rtmp.Server       // nil without RTMPAddr
-	servers   []*http.Server
+	servers   []shutdowner
 	h3        *http3.Server
 	certs     *certStore
 	addrs     map[string]net.Addr
@@ -187,7 +187,7 @@ func Start(opts Options) (*Node, error) {
 
 	var listeners []string
 	if opts.HTTPAddr != "" {
-		if err := n.listen("http", opts.HTTPAddr, n.newServer(n.handler), nil); err != nil {
+		if err := n.serveOn("http", opts.HTTPAddr, n.viewerServer()); err != nil {
 			return nil, n.abort(err)
 		}
 		listeners = append(listeners, "http "+n.addrs["http"].String())
@@ -197,7 +197,7 @@ func Start(opts Options) (*Node, error) {
 		if err != nil {
 			return nil, n.abort(err)
 		}
-		if err := n.listen("https", opts.HTTPSAddr, n.newServer(n.handler), tlsCfg); err != nil {
+		if err := n.listenHTTPS(opts.HTTPSAddr, tlsCfg); err != nil {
 			return nil, n.abort(err)
 		}
 		listeners = append(listeners, "https "+n.addrs["https"].String())
@@ -214,7 +214,7 @@ func Start(opts Options) (*Node, error) {
 	}
 	if opts.AdminAddr != "" {
 		h := admin.Handler(opts.NodeName, n, listeners, reg, admin.Options{TokenFile: opts.AdminTokenFile, Cache: n.cache, Context: ctx})
-		if err := n.listen("admin", opts.AdminAddr, &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}, nil); err != nil {
+		if err := n.serveOn("admin", opts.AdminAddr, &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}); err != nil {
 			return nil, n.abort(err)
 		}
 	}
@@ -268,31 +268,6 @@ func (n *Node) AccessLogs() *accesslog.Manager { return n.logs }
 // Addr is the address a listener ("http", "https", "admin") is bound to.
 func (n *Node) Addr(name string) net.Addr { return n.addrs[name] }
 
-func (n *Node) newServer(h http.Handler) *http.Server {
-	return &http.Server{
-		Handler:           closeAfterChunked(h),
-		ReadHeaderTimeout: n.opts.HeaderTimeout,
-		IdleTimeout:       120 * time.Second,
-		// CloudFront's limit on a request's headers.
-		MaxHeaderBytes: 20480,
-		ErrorLog:       slog.NewLogLogger(n.log.Handler(), slog.LevelDebug),
-	}
-}
-
-// closeAfterChunked closes an HTTP/1.1 connection after a request with a
-// Transfer-Encoding. net/http frames such a request by its
-// Transfer-Encoding alone and drops a Content-Length beside it, as RFC 9112
-// 6.1 allows; the RFC then requires the connection to close, so that bytes a
-// proxy in front framed differently can never be read as another request.
-func closeAfterChunked(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ProtoMajor == 1 && len(r.TransferEncoding) > 0 {
-			w.Header()["Connection"] = []string{"close"}
-		}
-		h.ServeHTTP(w, r)
-	})
-}
-
 func (n *Node) tlsConfig() (*tls.Config, error) {
 	var def *tls.Certificate
 	if n.opts.TLSCertFile != "" {
@@ -333,29 +308,6 @@ func (n *Node) listenHTTP3(tcp *net.TCPAddr) error {
 	n.wg.Go(func() {
 		if err := srv.Serve(conn); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 			n.errs <- fmt.Errorf("http3 listener: %w", err)
-		}
-	})
-	return nil
-}
-
-func (n *Node) listen(name, addr string, srv *http.Server, tlsCfg *tls.Config) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("%s listener: %w", name, err)
-	}
-	n.addrs[name] = ln.Addr()
-	n.servers = append(n.servers, srv)
-	n.log.Info("listening", "listener", name, "addr", ln.Addr().String())
-	n.wg.Go(func() {
-		var err error
-		if tlsCfg != nil {
-			srv.TLSConfig = tlsCfg
-			err = srv.ServeTLS(ln, "", "")
-		} else {
-			err = srv.Serve(ln)
-		}
-		if err != nil && !errors.Is(err, http.ErrServerClosed) {
-			n.errs <- fmt.Errorf("%s listener: %w", name, err)
 		}
 	})
 	return nil

@@ -1,0 +1,250 @@
+package http1
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"io"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// A connection is idle while it waits for a request (Shutdown may close
+// it then), active while it reads or answers one.
+const (
+	stateActive int32 = iota
+	stateIdle
+	stateClosed
+)
+
+// deadlineSlack lets a keep-alive connection keep its idle deadline for up
+// to a second of requests: each change is a timer update, and a hit is a
+// few microseconds.
+const deadlineSlack = time.Second
+
+// maxDrainBytes is how much of a body the handler did not read the server
+// reads to keep the connection, as net/http does; past it, it closes.
+const maxDrainBytes = 256 << 10
+
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<10) }}
+
+// outs holds write buffers: a connection has one only while it answers.
+var outs = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+
+type conn struct {
+	srv      *Server
+	rwc      net.Conn
+	tls      *tls.ConnectionState
+	remote   string
+	br       *bufio.Reader
+	out      *[]byte // the pending bytes of the answer; nil while idle
+	iov      [2][]byte
+	head     []byte // scratch for a request's head
+	state    atomic.Int32
+	deadline time.Time // the read deadline set, zero for none
+	broken   bool      // a write failed: nothing more goes out
+	tmpl     *http.Request
+	cancel   context.CancelFunc
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	c := &conn{srv: s, rwc: nc, remote: nc.RemoteAddr().String()}
+	c.br = readers.Get().(*bufio.Reader)
+	c.br.Reset(nc)
+	ctx, cancel := context.WithCancel(context.Background())
+	ctx = context.WithValue(ctx, http.LocalAddrContextKey, nc.LocalAddr())
+	c.cancel = cancel
+	// Every request is a copy of this one: it carries the context.
+	c.tmpl = new(http.Request).WithContext(ctx)
+	return c
+}
+
+func (c *conn) serve() {
+	defer func() {
+		if v := recover(); v != nil && v != http.ErrAbortHandler {
+			c.srv.log().Error("panic serving a request; connection closed", "remote", c.remote, "panic", v, "stack", string(debug.Stack()))
+		}
+		c.cancel()
+		c.rwc.Close()
+		c.br.Reset(nil)
+		readers.Put(c.br)
+		c.releaseOut()
+	}()
+	first := true
+	for {
+		if c.br.Buffered() == 0 {
+			c.releaseOut()
+			if !c.state.CompareAndSwap(stateActive, stateIdle) || c.srv.closing.Load() {
+				return
+			}
+			if first {
+				c.setDeadline(time.Now(), c.srv.headerTimeout(), 0)
+			} else {
+				c.setDeadline(time.Now(), c.srv.idleTimeout(), deadlineSlack)
+			}
+			_, err := c.br.Peek(1)
+			if !c.state.CompareAndSwap(stateIdle, stateActive) || err != nil {
+				return
+			}
+		}
+		first = false
+		if !headBuffered(c.br) {
+			c.setDeadline(time.Now(), c.srv.headerTimeout(), 0)
+		}
+		req, body, rerr := c.readRequest()
+		if rerr != nil {
+			c.refuse(rerr)
+			return
+		}
+		if !c.serveRequest(req, body) {
+			return
+		}
+	}
+}
+
+// headBuffered says a whole request head is already read: no deadline
+// is needed to read it.
+func headBuffered(br *bufio.Reader) bool {
+	b, _ := br.Peek(br.Buffered())
+	return bytes.Contains(b, []byte("\r\n\r\n"))
+}
+
+// setDeadline makes the read deadline now+d, keeping the one set if it is
+// at most slack earlier.
+func (c *conn) setDeadline(now time.Time, d, slack time.Duration) {
+	want := now.Add(d)
+	if !c.deadline.IsZero() && !c.deadline.After(want) && c.deadline.After(want.Add(-slack)) {
+		return
+	}
+	c.deadline = want
+	c.rwc.SetReadDeadline(want)
+}
+
+func (c *conn) clearDeadline() {
+	if !c.deadline.IsZero() {
+		c.deadline = time.Time{}
+		c.rwc.SetReadDeadline(time.Time{})
+	}
+}
+
+// serveRequest runs the handler and says whether the connection may
+// read another request.
+func (c *conn) serveRequest(req *http.Request, b *body) bool {
+	if b != nil {
+		// Reading the body is the handler's pace, not the header timeout's.
+		c.clearDeadline()
+		if b.expect {
+			// Sent at once rather than at the first Read: simpler, and
+			// RFC 9110 10.1.1 allows it.
+			c.write([]byte("HTTP/1.1 100 Continue\r\n\r\n"))
+			c.flush()
+		}
+	}
+	w := &response{c: c, req: req, header: make(http.Header, 12), declared: -1}
+	c.srv.Handler.ServeHTTP(w, req)
+	w.finish()
+	c.flush()
+	keep := !w.closeAfter && !c.broken
+	if b != nil && !b.finish(c) {
+		keep = false
+	}
+	return keep
+}
+
+func (c *conn) buf() *[]byte {
+	if c.out == nil {
+		c.out = outs.Get().(*[]byte)
+	}
+	return c.out
+}
+
+func (c *conn) releaseOut() {
+	if c.out != nil {
+		*c.out = (*c.out)[:0]
+		outs.Put(c.out)
+		c.out = nil
+	}
+}
+
+// write queues p, sending the queue and p together when they do not fit.
+func (c *conn) write(p []byte) {
+	if c.broken {
+		return
+	}
+	bp := c.buf()
+	if len(*bp)+len(p) <= cap(*bp) {
+		*bp = append(*bp, p...)
+		return
+	}
+	var err error
+	if len(*bp) == 0 {
+		_, err = c.rwc.Write(p)
+	} else {
+		// One writev for the header and a large body.
+		c.iov[0], c.iov[1] = *bp, p
+		bufs := net.Buffers(c.iov[:])
+		_, err = bufs.WriteTo(c.rwc)
+		c.iov[0], c.iov[1] = nil, nil
+		*bp = (*bp)[:0]
+	}
+	c.wrote(err)
+}
+
+func (c *conn) writeString(s string) {
+	bp := c.buf()
+	if len(*bp)+len(s) <= cap(*bp) {
+		*bp = append(*bp, s...)
+		return
+	}
+	c.write([]byte(s))
+}
+
+func (c *conn) flush() {
+	if c.out == nil || len(*c.out) == 0 {
+		return
+	}
+	if !c.broken {
+		_, err := c.rwc.Write(*c.out)
+		c.wrote(err)
+	}
+	*c.out = (*c.out)[:0]
+}
+
+// wrote notes a write's failure: the viewer is gone, so is the request's
+// context.
+func (c *conn) wrote(err error) {
+	if err != nil {
+		c.broken = true
+		c.cancel()
+	}
+}
+
+// refuse answers a request the server cannot read, then closes: the rest
+// of what the client sent cannot be framed.
+func (c *conn) refuse(e *requestError) {
+	if e.status == 0 {
+		return
+	}
+	text := strconv.Itoa(e.status) + " " + http.StatusText(e.status)
+	body := text
+	if e.reason != "" {
+		body += ": " + e.reason
+	}
+	c.writeString("HTTP/1.1 " + text + "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: " +
+		strconv.Itoa(len(body)) + "\r\n\r\n" + body)
+	c.flush()
+	// Closing with unread bytes would reset the connection, and the
+	// client could lose the answer: end the writing side and read what
+	// comes for a moment first.
+	if cw, ok := c.rwc.(interface{ CloseWrite() error }); ok && !c.broken {
+		cw.CloseWrite()
+		c.rwc.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		io.Copy(io.Discard, io.LimitReader(c.rwc, maxDrainBytes))
+	}
+}

@@ -1,0 +1,403 @@
+package http1
+
+import (
+	"bufio"
+	"io"
+	"net/http"
+	"net/http/httputil"
+	"net/textproto"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// requestError is a request the server answers itself: status (0 closes
+// the connection without an answer) and a reason for the body.
+type requestError struct {
+	status int
+	reason string
+}
+
+var errQuiet = &requestError{}
+
+func badRequest(reason string) *requestError {
+	return &requestError{http.StatusBadRequest, reason}
+}
+
+// chunked is every chunked request's TransferEncoding.
+var chunked = []string{"chunked"}
+
+// readRequest reads a request's head and makes the handler's request.
+func (c *conn) readRequest() (*http.Request, *body, *requestError) {
+	head, rerr := c.readHead()
+	if rerr != nil {
+		return nil, nil, rerr
+	}
+	return c.parse(head)
+}
+
+// readHead reads up to the empty line that ends a head and returns it as
+// one string: every field of the request is a substring of it.
+func (c *conn) readHead() (string, *requestError) {
+	limit := c.srv.maxHeaderBytes()
+	acc := c.head[:0]
+	line, empties := 0, 0 // where the current line starts; empty lines skipped
+	for {
+		b, err := c.br.ReadSlice('\n')
+		if len(acc)+len(b) > limit {
+			if line == 0 {
+				return "", &requestError{http.StatusRequestURITooLong, "the request line is longer than " + strconv.Itoa(limit) + " bytes"}
+			}
+			return "", &requestError{http.StatusRequestHeaderFieldsTooLarge, "the request's header is larger than " + strconv.Itoa(limit) + " bytes"}
+		}
+		acc = append(acc, b...)
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil {
+			return "", errQuiet // closed or timed out mid-head: no one to answer
+		}
+		l := acc[line:]
+		empty := len(l) == 1 || len(l) == 2 && l[0] == '\r'
+		switch {
+		case empty && line == 0:
+			// RFC 9112 2.2: empty lines before a request line are ignored.
+			if empties++; empties > 4 {
+				return "", badRequest("empty lines instead of a request")
+			}
+			acc = acc[:0]
+			continue
+		case empty:
+			if cap(acc) <= 8<<10 {
+				c.head = acc[:0]
+			}
+			return string(acc), nil
+		}
+		line = len(acc)
+	}
+}
+
+// parse makes the request of a head, with RFC 9112's checks.
+func (c *conn) parse(head string) (*http.Request, *body, *requestError) {
+	reqLine, rest, _ := strings.Cut(head, "\n")
+	reqLine = strings.TrimSuffix(reqLine, "\r")
+	method, r1, ok1 := strings.Cut(reqLine, " ")
+	target, proto, ok2 := strings.Cut(r1, " ")
+	if !ok1 || !ok2 || target == "" {
+		return nil, nil, badRequest("malformed request line")
+	}
+	if !httpguts.ValidHeaderFieldName(method) { // a method is a token
+		return nil, nil, badRequest("invalid method")
+	}
+	major, minor, ok := version(proto)
+	if !ok {
+		return nil, nil, badRequest("malformed HTTP version")
+	}
+	if major != 1 {
+		return nil, nil, &requestError{http.StatusHTTPVersionNotSupported, "only HTTP/1.x is served on this connection"}
+	}
+
+	n := strings.Count(rest, "\n")
+	hdr := make(http.Header, n)
+	strs := make([]string, n) // one array for every field's first value
+	var host string
+	hosts := 0
+	for rest != "" {
+		var l string
+		l, rest, _ = strings.Cut(rest, "\n")
+		l = strings.TrimSuffix(l, "\r")
+		if l == "" {
+			break
+		}
+		if l[0] == ' ' || l[0] == '\t' {
+			return nil, nil, badRequest("folded header line")
+		}
+		name, value, ok := strings.Cut(l, ":")
+		if !ok {
+			return nil, nil, badRequest("header line without a colon")
+		}
+		if !httpguts.ValidHeaderFieldName(name) {
+			return nil, nil, badRequest("invalid header name")
+		}
+		value = strings.Trim(value, " \t")
+		if !httpguts.ValidHeaderFieldValue(value) {
+			return nil, nil, badRequest("invalid header value")
+		}
+		key := textproto.CanonicalMIMEHeaderKey(name)
+		if key == "Host" {
+			host, hosts = value, hosts+1
+			continue
+		}
+		if vv, ok := hdr[key]; ok {
+			hdr[key] = append(vv, value)
+		} else {
+			strs[0] = value
+			hdr[key] = strs[:1:1]
+			strs = strs[1:]
+		}
+	}
+
+	u, err := parseTarget(method, target)
+	if err != nil {
+		return nil, nil, badRequest("malformed request target")
+	}
+	switch {
+	case hosts > 1:
+		return nil, nil, badRequest("more than one Host")
+	case hosts == 1 && !httpguts.ValidHostHeader(host):
+		return nil, nil, badRequest("malformed Host")
+	case hosts == 0 && minor >= 1 && method != http.MethodConnect:
+		return nil, nil, badRequest("missing Host")
+	}
+	if u.Host != "" {
+		host = u.Host // an absolute-form target wins (RFC 9112 3.2.2)
+	}
+
+	r := new(http.Request)
+	*r = *c.tmpl
+	r.Method, r.URL, r.RequestURI, r.Host = method, u, target, host
+	r.Proto, r.ProtoMajor, r.ProtoMinor = proto, major, minor
+	r.Header, r.RemoteAddr, r.TLS = hdr, c.remote, c.tls
+	r.Body = http.NoBody
+	conn := hdr["Connection"]
+	if minor == 0 {
+		r.Close = !httpguts.HeaderValuesContainsToken(conn, "keep-alive")
+	} else {
+		r.Close = httpguts.HeaderValuesContainsToken(conn, "close")
+	}
+
+	b, rerr := c.framing(r)
+	if rerr != nil {
+		return nil, nil, rerr
+	}
+	if e, ok := hdr["Expect"]; ok {
+		if minor == 0 || len(e) != 1 || !strings.EqualFold(e[0], "100-continue") {
+			return nil, nil, &requestError{http.StatusExpectationFailed, "only 100-continue is understood"}
+		}
+		if b != nil {
+			b.expect = true
+		}
+	}
+	return r, b, nil
+}
+
+// framing finds the body's length (RFC 9112 6.3) and refuses what a proxy
+// in front could frame differently.
+func (c *conn) framing(r *http.Request) (*body, *requestError) {
+	cl, te := r.Header["Content-Length"], r.Header["Transfer-Encoding"]
+	switch {
+	case te != nil && r.ProtoMinor == 0:
+		return nil, badRequest("Transfer-Encoding in an HTTP/1.0 request")
+	case te != nil && cl != nil:
+		return nil, badRequest("both Content-Length and Transfer-Encoding")
+	case te != nil:
+		if len(te) != 1 || !strings.EqualFold(te[0], "chunked") {
+			return nil, &requestError{http.StatusNotImplemented, "only the chunked Transfer-Encoding is understood"}
+		}
+		delete(r.Header, "Transfer-Encoding")
+		r.TransferEncoding, r.ContentLength = chunked, -1
+		b := &body{br: c.br, src: httputil.NewChunkedReader(c.br), left: -1, limit: c.srv.maxHeaderBytes()}
+		r.Body = b
+		return b, nil
+	case cl != nil:
+		for _, v := range cl[1:] {
+			if v != cl[0] {
+				return nil, badRequest("conflicting Content-Lengths")
+			}
+		}
+		n, ok := contentLength(cl[0])
+		if !ok {
+			return nil, badRequest("invalid Content-Length")
+		}
+		r.Header["Content-Length"] = cl[:1]
+		r.ContentLength = n
+		if n == 0 {
+			return nil, nil
+		}
+		b := &body{br: c.br, src: c.br, left: n}
+		r.Body = b
+		return b, nil
+	}
+	return nil, nil
+}
+
+// contentLength parses digits only: no sign, no spaces, no list.
+func contentLength(v string) (int64, bool) {
+	if v == "" || len(v) > 18 {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(v[i]-'0')
+	}
+	return n, true
+}
+
+func version(proto string) (major, minor int, ok bool) {
+	switch proto {
+	case "HTTP/1.1":
+		return 1, 1, true
+	case "HTTP/1.0":
+		return 1, 0, true
+	}
+	return http.ParseHTTPVersion(proto)
+}
+
+// parseTarget is url.ParseRequestURI, without its allocations for the
+// usual path and query that need no unescaping.
+func parseTarget(method, target string) (*url.URL, error) {
+	if plainTarget(target) {
+		path, query, hasQuery := strings.Cut(target, "?")
+		return &url.URL{Path: path, RawQuery: query, ForceQuery: hasQuery && query == ""}, nil
+	}
+	if method == http.MethodConnect && !strings.HasPrefix(target, "/") {
+		// authority-form, as net/http reads it
+		u, err := url.ParseRequestURI("http://" + target)
+		if err != nil {
+			return nil, err
+		}
+		u.Scheme = ""
+		return u, nil
+	}
+	return url.ParseRequestURI(target)
+}
+
+// plainTarget says target is "/path?query" with a path net/url would keep
+// as it is (no escapes, nothing it would escape) and a query of visible
+// ASCII.
+func plainTarget(s string) bool {
+	if s == "" || s[0] != '/' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '?' {
+			for _, q := range []byte(s[i+1:]) {
+				if q <= ' ' || q >= 0x7f || q == '#' {
+					return false
+				}
+			}
+			return true
+		}
+		if !pathByte[c] {
+			return false
+		}
+	}
+	return true
+}
+
+// pathByte: the bytes url.URL.EscapedPath leaves as they are.
+var pathByte = func() (t [256]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for _, c := range "-_.~$&+,/:;=@" {
+		t[c] = true
+	}
+	return t
+}()
+
+// body is a request's body: Content-Length bytes or chunks read from the
+// connection. The handler may read it from any goroutine; the connection
+// reads what is left after the handler, under the same lock.
+type body struct {
+	mu     sync.Mutex
+	br     *bufio.Reader
+	src    io.Reader
+	left   int64 // bytes left of a Content-Length body; -1 chunked, 0 done
+	limit  int   // bytes of trailer fields allowed
+	expect bool  // the client waits for 100 Continue
+	closed bool
+	err    error
+}
+
+func (b *body) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return 0, http.ErrBodyReadAfterClose
+	}
+	return b.read(p)
+}
+
+// Close is the handler's: what it leaves unread, the connection drains.
+func (b *body) Close() error { return nil }
+
+func (b *body) read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	if b.left == 0 {
+		return 0, io.EOF
+	}
+	if b.left > 0 && int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.src.Read(p)
+	switch {
+	case b.left > 0:
+		b.left -= int64(n)
+		if b.left == 0 {
+			err = io.EOF
+		} else if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+	case err == io.EOF:
+		if err = b.skipTrailer(); err == nil {
+			b.left, err = 0, io.EOF
+		}
+	}
+	if err != nil && err != io.EOF {
+		b.err = err
+	}
+	return n, err
+}
+
+// skipTrailer reads the fields after the last chunk; a handler gets none.
+func (b *body) skipTrailer() error {
+	for n := 0; ; {
+		line, err := b.br.ReadSlice('\n')
+		if err != nil {
+			return io.ErrUnexpectedEOF
+		}
+		if n += len(line); n > b.limit {
+			return badRequest("the trailer is too large")
+		}
+		if len(line) == 1 || len(line) == 2 && line[0] == '\r' {
+			return nil
+		}
+	}
+}
+
+func (e *requestError) Error() string { return e.reason }
+
+// finish ends the body once the handler returned: it reads what is left,
+// up to maxDrainBytes, and says whether the connection can go on.
+func (b *body) finish(c *conn) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.closed = true
+	if b.left == 0 {
+		return true
+	}
+	if b.err != nil {
+		return false
+	}
+	c.setDeadline(time.Now(), c.srv.headerTimeout(), 0)
+	io.Copy(io.Discard, &io.LimitedReader{R: readFunc(b.read), N: maxDrainBytes})
+	return b.left == 0
+}
+
+type readFunc func([]byte) (int, error)
+
+func (f readFunc) Read(p []byte) (int, error) { return f(p) }

@@ -1,0 +1,396 @@
+package http1
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// testHandler answers by path, so that one handler covers every framing:
+//
+//	/echo           the request as the handler saw it, body included
+//	/declared/N     N bytes with a Content-Length
+//	/undeclared/N   N bytes without one (buffered or chunked)
+//	/flushed        two parts with a Flush between
+//	/status/N       an empty answer with status N
+//	/short          declares 10 bytes, writes 5
+//	/file           a file through ReadFrom (sendfile)
+//	/panic          panics
+//	/ignore-body    answers without reading the body
+func testHandler(file string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		n := 0
+		if len(parts) > 1 {
+			n, _ = strconv.Atoi(parts[1])
+		}
+		switch parts[0] {
+		case "echo":
+			b, err := io.ReadAll(r.Body)
+			var keys []string
+			for k := range r.Header {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			w.Header().Set("Content-Type", "text/plain")
+			fmt.Fprintf(w, "%s %s %q %s %d.%d host=%s len=%d te=%v close=%v\n", r.Method, r.URL.Path, r.URL.RawQuery, r.RequestURI, r.ProtoMajor, r.ProtoMinor, r.Host, r.ContentLength, r.TransferEncoding, r.Close)
+			for _, k := range keys {
+				fmt.Fprintf(w, "%s=%q\n", k, r.Header[k])
+			}
+			fmt.Fprintf(w, "body=%q err=%v\n", b, err)
+		case "declared":
+			w.Header().Set("Content-Length", strconv.Itoa(n))
+			w.Write([]byte(strings.Repeat("d", n)))
+		case "undeclared":
+			w.Write([]byte(strings.Repeat("u", n)))
+		case "flushed":
+			io.WriteString(w, "first ")
+			w.(http.Flusher).Flush()
+			io.WriteString(w, "second")
+		case "status":
+			w.WriteHeader(n)
+		case "short":
+			w.Header().Set("Content-Length", "10")
+			io.WriteString(w, "short")
+		case "file":
+			f, err := os.Open(file)
+			if err != nil {
+				http.Error(w, err.Error(), 500)
+				return
+			}
+			defer f.Close()
+			st, _ := f.Stat()
+			w.Header().Set("Content-Length", strconv.FormatInt(st.Size(), 10))
+			w.Header().Set("Content-Type", "application/octet-stream")
+			io.Copy(w, &io.LimitedReader{R: f, N: st.Size()})
+		case "panic":
+			panic("boom")
+		case "ignore-body":
+			io.WriteString(w, "ignored")
+		default:
+			http.NotFound(w, r)
+		}
+	})
+}
+
+// start serves h on a loopback port with the server's defaults but
+// short timeouts.
+func start(t *testing.T, h http.Handler) (*Server, string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{Handler: h, HeaderTimeout: 500 * time.Millisecond, IdleTimeout: time.Second, MaxHeaderBytes: 8 << 10}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ln) }()
+	t.Cleanup(func() {
+		s.Close()
+		if err := <-done; err != http.ErrServerClosed {
+			t.Errorf("Serve returned %v, want ErrServerClosed", err)
+		}
+	})
+	return s, ln.Addr().String()
+}
+
+// exchange writes raw on a new connection and reads n answers, fewer if
+// the server closes first, then whether it closes (or stays silent for
+// 200 ms).
+func exchange(t *testing.T, addr, raw string, n int) (answers []*answer, closed bool) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	go io.WriteString(c, raw)
+	br := bufio.NewReader(c)
+	method, _, _ := strings.Cut(raw, " ") // the first request's; GET after it
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for len(answers) < n {
+		a, err := readAnswer(br, method)
+		method = "GET"
+		if err != nil {
+			return answers, true
+		}
+		answers = append(answers, a)
+	}
+	c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	_, err = br.ReadByte()
+	ne, ok := err.(net.Error)
+	return answers, !ok || !ne.Timeout()
+}
+
+type answer struct {
+	status int
+	header http.Header
+	te     []string
+	close  bool // Connection: close (ReadResponse takes it out of the header)
+	body   string
+}
+
+// readAnswer reads the final answer to a request of method, skipping
+// 100 Continue.
+func readAnswer(br *bufio.Reader, method string) (*answer, error) {
+	for {
+		resp, err := http.ReadResponse(br, &http.Request{Method: method})
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode == http.StatusContinue {
+			continue
+		}
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return nil, err
+		}
+		return &answer{resp.StatusCode, resp.Header, resp.TransferEncoding, resp.Close, string(b)}, nil
+	}
+}
+
+// TestRequests: what a client sends and what it gets back, request by
+// request, on one connection each.
+func TestRequests(t *testing.T) {
+	_, addr := start(t, testHandler(""))
+	get := func(path string) string { return "GET " + path + " HTTP/1.1\r\nHost: example.com\r\n\r\n" }
+	tests := []struct {
+		name     string
+		raw      string
+		statuses []int
+		closed   bool   // the server closed the connection after them
+		contains string // in the first answer's body
+		header   string // "Name: value" in the first answer
+	}{
+		{"keep-alive, two requests", get("/echo") + get("/declared/3"), []int{200, 200}, false, "GET /echo", ""},
+		{"pipelined three", get("/declared/1") + get("/undeclared/1") + get("/status/204"), []int{200, 200, 204}, false, "d", ""},
+		{"path, query and host as net/http gives them", "GET /echo/a%20b?x=1&y HTTP/1.1\r\nHost: Example.com:8080\r\n\r\n", []int{200}, false, `GET /echo/a b "x=1&y" /echo/a%20b?x=1&y 1.1 host=Example.com:8080`, ""},
+		{"header fields canonical, repeated ones kept", "GET /echo HTTP/1.1\r\nHost: h\r\nx-one: 1\r\nX-Two:  a \r\nx-two: b\r\n\r\n", []int{200}, false, `X-Two=["a" "b"]`, ""},
+		{"declared length", get("/declared/10"), []int{200}, false, "dddddddddd", "Content-Length: 10"},
+		{"small undeclared body gets a length", get("/undeclared/100"), []int{200}, false, "uuu", "Content-Length: 100"},
+		{"large undeclared body is chunked", get("/undeclared/10000"), []int{200}, false, "uuu", ""},
+		{"sniffed type", get("/undeclared/10"), []int{200}, false, "", "Content-Type: text/plain; charset=utf-8"},
+		{"flush streams chunks", get("/flushed"), []int{200}, false, "first second", ""},
+		{"a Content-Length body", "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello" + get("/declared/1"), []int{200, 200}, false, `body="hello"`, ""},
+		{"a chunked body with a trailer", "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\nX-T: 1\r\n\r\n" + get("/declared/1"), []int{200, 200}, false, `len=-1 te=[chunked]`, ""},
+		{"an unread body is drained", "POST /ignore-body HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello" + get("/declared/2"), []int{200, 200}, false, "ignored", ""},
+		{"Expect: 100-continue", "POST /echo HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nok", []int{200}, false, `body="ok"`, ""},
+		{"an unknown Expect", "POST /echo HTTP/1.1\r\nHost: h\r\nExpect: magic\r\nContent-Length: 2\r\n\r\nok", []int{417}, true, "", ""},
+		{"HEAD keeps the length, sends no body", "HEAD /declared/7 HTTP/1.1\r\nHost: h\r\n\r\n" + get("/declared/1"), []int{200, 200}, false, "", "Content-Length: 7"},
+		{"HEAD of an undeclared body", "HEAD /undeclared/7 HTTP/1.1\r\nHost: h\r\n\r\n" + get("/declared/1"), []int{200, 200}, false, "", "Content-Length: 7"},
+		{"304 has no framing fields", get("/status/304") + get("/declared/1"), []int{304, 200}, false, "", ""},
+		{"Connection: close from the client", "GET /declared/1 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n" + get("/declared/1"), []int{200}, true, "", "Connection: close"},
+		{"HTTP/1.0 closes by default", "GET /declared/1 HTTP/1.0\r\n\r\n" + get("/declared/1"), []int{200}, true, "", ""},
+		{"HTTP/1.0 keep-alive", "GET /declared/1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n" + get("/declared/1"), []int{200, 200}, false, "", "Connection: keep-alive"},
+		{"HTTP/1.0 undeclared body ends with the connection", "GET /undeclared/5000 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", []int{200}, true, "uuu", ""},
+		{"a short body closes the connection", get("/short") + get("/declared/1"), nil, true, "", ""},
+		{"a panic closes the connection", get("/panic") + get("/declared/1"), nil, true, "", ""},
+		{"empty lines before a request", "\r\n\r\n" + get("/declared/1"), []int{200}, false, "", ""},
+		{"absolute-form target", "GET http://other.example/echo?q HTTP/1.1\r\nHost: h\r\n\r\n", []int{200}, false, "host=other.example", ""},
+		{"OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n", []int{404}, false, "", ""},
+
+		{"no Host", "GET /echo HTTP/1.1\r\n\r\n", []int{400}, true, "missing Host", ""},
+		{"two Hosts", "GET /echo HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", []int{400}, true, "more than one Host", ""},
+		{"a bad Host", "GET /echo HTTP/1.1\r\nHost: a b\r\n\r\n", []int{400}, true, "malformed Host", ""},
+		{"a folded line", "GET /echo HTTP/1.1\r\nHost: h\r\nX-A: 1\r\n 2\r\n\r\n", []int{400}, true, "folded", ""},
+		{"a line without a colon", "GET /echo HTTP/1.1\r\nHost: h\r\nnocolon\r\n\r\n", []int{400}, true, "colon", ""},
+		{"a space before the colon", "GET /echo HTTP/1.1\r\nHost: h\r\nX-A : 1\r\n\r\n", []int{400}, true, "invalid header name", ""},
+		{"a control byte in a value", "GET /echo HTTP/1.1\r\nHost: h\r\nX-A: a\x01b\r\n\r\n", []int{400}, true, "invalid header value", ""},
+		{"garbage", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", []int{400}, true, "", ""},
+		{"HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", []int{505}, true, "", ""},
+		{"a bad version", "GET / HTTP/one\r\nHost: h\r\n\r\n", []int{400}, true, "version", ""},
+		{"Content-Length and Transfer-Encoding", "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + get("/smuggled"), []int{400}, true, "both", ""},
+		{"conflicting Content-Lengths", "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde", []int{400}, true, "conflicting", ""},
+		{"equal Content-Lengths", "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nab", []int{200}, false, `body="ab"`, ""},
+		{"a signed Content-Length", "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: +2\r\n\r\nab", []int{400}, true, "invalid Content-Length", ""},
+		{"gzip, chunked", "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", []int{501}, true, "", ""},
+		{"two Transfer-Encodings", "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", []int{501}, true, "", ""},
+		{"Transfer-Encoding in HTTP/1.0", "POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", []int{400}, true, "HTTP/1.0", ""},
+		{"a bad chunk size", "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n" + get("/declared/1"), []int{200}, true, "err=", ""},
+		{"a long request line", "GET /" + strings.Repeat("a", 9000) + " HTTP/1.1\r\nHost: h\r\n\r\n", []int{414}, true, "", ""},
+		{"a large header", "GET / HTTP/1.1\r\nHost: h\r\nX-Big: " + strings.Repeat("a", 9000) + "\r\n\r\n", []int{431}, true, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			answers, closed := exchange(t, addr, tt.raw, len(tt.statuses))
+			var statuses []int
+			for _, a := range answers {
+				statuses = append(statuses, a.status)
+			}
+			if fmt.Sprint(statuses) != fmt.Sprint(tt.statuses) || closed != tt.closed {
+				t.Fatalf("answers %v, closed %v; want %v, closed %v", statuses, closed, tt.statuses, tt.closed)
+			}
+			if len(answers) == 0 {
+				return
+			}
+			a := answers[0]
+			if !strings.Contains(a.body, tt.contains) {
+				t.Errorf("body %q does not contain %q", a.body, tt.contains)
+			}
+			if tt.header != "" {
+				name, value, _ := strings.Cut(tt.header, ": ")
+				got := a.header.Get(name)
+				if name == "Connection" && a.close {
+					got = "close"
+				}
+				if got != value {
+					t.Errorf("%s: %q, want %q (header %v)", name, got, value, a.header)
+				}
+			}
+		})
+	}
+}
+
+// TestFramingAsNetHTTP: for requests both servers accept, the same
+// handler gives the same status, body and framing through this server
+// and through net/http.
+func TestFramingAsNetHTTP(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(file, []byte(strings.Repeat("file ", 40000)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := testHandler(file)
+	_, addr := start(t, h)
+	ref := httptest.NewServer(h)
+	t.Cleanup(ref.Close)
+	refAddr := strings.TrimPrefix(ref.URL, "http://")
+	for _, raw := range []string{
+		"GET /declared/0 HTTP/1.1\r\nHost: h\r\n\r\n",
+		"GET /declared/5000 HTTP/1.1\r\nHost: h\r\n\r\n",
+		"GET /undeclared/0 HTTP/1.1\r\nHost: h\r\n\r\n",
+		"GET /undeclared/2048 HTTP/1.1\r\nHost: h\r\n\r\n",
+		"GET /undeclared/2049 HTTP/1.1\r\nHost: h\r\n\r\n",
+		"GET /undeclared/100000 HTTP/1.1\r\nHost: h\r\n\r\n",
+		"GET /flushed HTTP/1.1\r\nHost: h\r\n\r\n",
+		"GET /status/204 HTTP/1.1\r\nHost: h\r\n\r\n",
+		"GET /status/304 HTTP/1.1\r\nHost: h\r\n\r\n",
+		"GET /status/404 HTTP/1.1\r\nHost: h\r\n\r\n",
+		"HEAD /declared/5 HTTP/1.1\r\nHost: h\r\n\r\n",
+		"HEAD /undeclared/5 HTTP/1.1\r\nHost: h\r\n\r\n",
+		"GET /file HTTP/1.1\r\nHost: h\r\n\r\n",
+		"GET /nope HTTP/1.1\r\nHost: h\r\n\r\n",
+		"GET /undeclared/10 HTTP/1.0\r\n\r\n",
+		"POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc",
+		"POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+		"GET /echo?a=%20&b HTTP/1.1\r\nHost: h\r\nCookie: a=1\r\nCookie: b=2\r\nUser-Agent: x\r\n\r\n",
+	} {
+		t.Run(raw[:strings.Index(raw, " HTTP")], func(t *testing.T) {
+			t.Parallel()
+			sameAnswer(t, raw, addr, refAddr)
+		})
+	}
+}
+
+func sameAnswer(t *testing.T, raw, addr, refAddr string) {
+	got, _ := exchange(t, addr, raw, 1)
+	want, _ := exchange(t, refAddr, raw, 1)
+	if len(got) != 1 || len(want) != 1 {
+		t.Fatalf("%d and %d answers", len(got), len(want))
+	}
+	g, w := got[0], want[0]
+	if g.status != w.status || g.body != w.body || fmt.Sprint(g.te) != fmt.Sprint(w.te) || g.close != w.close {
+		t.Errorf("\n got %d %v close=%v %q\nwant %d %v close=%v %q", g.status, g.te, g.close, g.body, w.status, w.te, w.close, w.body)
+	}
+	for _, name := range []string{"Content-Length", "Content-Type"} {
+		if g.header.Get(name) != w.header.Get(name) {
+			t.Errorf("%s %q, net/http %q", name, g.header.Get(name), w.header.Get(name))
+		}
+	}
+}
+
+// TestTimeouts: a slow head is cut, an idle connection closed.
+func TestTimeouts(t *testing.T) {
+	_, addr := start(t, testHandler(""))
+	for _, tt := range []struct{ name, raw string }{
+		{"a head that never ends", "GET / HTTP/1.1\r\nHost: h\r\nX-Slow: "},
+		{"nothing sent", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			io.WriteString(c, tt.raw)
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if n, err := c.Read(make([]byte, 1)); err != io.EOF {
+				t.Fatalf("read %d, %v; want the server to close (header timeout 500 ms)", n, err)
+			}
+		})
+	}
+	t.Run("idle keep-alive", func(t *testing.T) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		io.WriteString(c, "GET /declared/1 HTTP/1.1\r\nHost: h\r\n\r\n")
+		br := bufio.NewReader(c)
+		if a, err := readAnswer(br, "GET"); err != nil || a.status != 200 {
+			t.Fatalf("answer %v, %v", a, err)
+		}
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := br.ReadByte(); err != io.EOF {
+			t.Fatalf("%v; want the server to close an idle connection (idle timeout 1 s)", err)
+		}
+	})
+}
+
+// TestShutdown: in-flight requests finish and get Connection: close,
+// idle connections are closed, new ones refused.
+func TestShutdown(t *testing.T) {
+	release := make(chan struct{})
+	entered := make(chan struct{})
+	s, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			close(entered)
+			<-release
+		}
+		io.WriteString(w, "done")
+	}))
+	idle, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	busy, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	io.WriteString(busy, "GET /slow HTTP/1.1\r\nHost: h\r\n\r\n")
+	<-entered
+	var wg sync.WaitGroup
+	var shutdownErr error
+	wg.Go(func() { shutdownErr = s.Shutdown(context.Background()) })
+	idle.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := idle.Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("idle connection: %v, want closed", err)
+	}
+	close(release)
+	busy.SetReadDeadline(time.Now().Add(5 * time.Second))
+	a, err := readAnswer(bufio.NewReader(busy), "GET")
+	if err != nil || a.body != "done" || !a.close {
+		t.Fatalf("in-flight request: %+v, %v; want done with Connection: close", a, err)
+	}
+	wg.Wait()
+	if shutdownErr != nil {
+		t.Fatalf("Shutdown: %v", shutdownErr)
+	}
+	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		c.Close()
+		t.Fatal("a new connection was accepted after Shutdown")
+	}
+}

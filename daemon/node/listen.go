@@ -1,0 +1,189 @@
+package node
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"openfront.dev/daemon/http1"
+)
+
+// shutdowner is a listener's server: h1, net/http, or the TLS dispatcher.
+type shutdowner interface{ Shutdown(context.Context) error }
+
+// viewerServer is the HTTP/1.x server of the viewer listeners.
+func (n *Node) viewerServer() *http1.Server {
+	return &http1.Server{
+		Handler:       n.handler,
+		HeaderTimeout: n.opts.HeaderTimeout,
+		IdleTimeout:   120 * time.Second,
+		// CloudFront's limit on a request's headers.
+		MaxHeaderBytes: 20480,
+		Log:            n.log,
+	}
+}
+
+// serveOn serves srv on a new listener at addr: plain HTTP/1.x (an
+// http1.Server) or the admin API (net/http).
+func (n *Node) serveOn(name, addr string, srv interface {
+	Serve(net.Listener) error
+	shutdowner
+}) error {
+	ln, err := n.bind(name, addr)
+	if err != nil {
+		return err
+	}
+	n.servers = append(n.servers, srv)
+	n.wg.Go(func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.errs <- fmt.Errorf("%s listener: %w", name, err)
+		}
+	})
+	return nil
+}
+
+// listenHTTPS serves TLS on addr: a connection that negotiates h2 goes to
+// net/http's HTTP/2 server, any other to the HTTP/1.x server.
+func (n *Node) listenHTTPS(addr string, cfg *tls.Config) error {
+	ln, err := n.bind("https", addr)
+	if err != nil {
+		return err
+	}
+	d := &tlsDispatch{
+		ln: ln, cfg: cfg, timeout: n.opts.HeaderTimeout, log: n.log,
+		h1: n.viewerServer(),
+		h2: &http.Server{Handler: n.handler, TLSConfig: cfg, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 20480,
+			ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug)},
+		h2conns: newConnQueue(ln.Addr()),
+	}
+	n.servers = append(n.servers, d)
+	n.wg.Go(func() {
+		if err := d.h2.Serve(d.h2conns); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.errs <- fmt.Errorf("https listener (h2): %w", err)
+		}
+	})
+	n.wg.Go(func() {
+		if err := d.serve(); err != nil {
+			n.errs <- fmt.Errorf("https listener: %w", err)
+		}
+	})
+	return nil
+}
+
+func (n *Node) bind(name, addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s listener: %w", name, err)
+	}
+	n.addrs[name] = ln.Addr()
+	n.log.Info("listening", "listener", name, "addr", ln.Addr().String())
+	return ln, nil
+}
+
+// tlsDispatch accepts TLS connections and hands each, after its
+// handshake, to the server of the protocol it negotiated.
+type tlsDispatch struct {
+	ln      net.Listener
+	cfg     *tls.Config
+	timeout time.Duration // for the handshake
+	log     *slog.Logger
+	h1      *http1.Server
+	h2      *http.Server
+	h2conns *connQueue
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	closed  bool
+}
+
+func (d *tlsDispatch) serve() error {
+	for {
+		c, err := d.ln.Accept()
+		if err != nil {
+			d.mu.Lock()
+			closed := d.closed
+			d.mu.Unlock()
+			if closed {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			return err
+		}
+		d.wg.Go(func() { d.handshake(c) })
+	}
+}
+
+func (d *tlsDispatch) handshake(c net.Conn) {
+	tc := tls.Server(c, d.cfg)
+	c.SetDeadline(time.Now().Add(d.timeout))
+	if err := tc.Handshake(); err != nil {
+		d.log.Debug("TLS handshake failed", "remote", c.RemoteAddr().String(), "err", err)
+		c.Close()
+		return
+	}
+	c.SetDeadline(time.Time{})
+	if tc.ConnectionState().NegotiatedProtocol == "h2" {
+		if !d.h2conns.put(tc) {
+			tc.Close()
+		}
+		return
+	}
+	d.h1.ServeConn(tc)
+}
+
+// Shutdown stops accepting, lets handshakes finish, then drains both
+// servers.
+func (d *tlsDispatch) Shutdown(ctx context.Context) error {
+	d.mu.Lock()
+	d.closed = true
+	d.mu.Unlock()
+	d.ln.Close()
+	d.wg.Wait()
+	return errors.Join(d.h1.Shutdown(ctx), d.h2.Shutdown(ctx))
+}
+
+// connQueue is a net.Listener that yields the connections put in it.
+type connQueue struct {
+	addr   net.Addr
+	conns  chan net.Conn
+	once   sync.Once
+	closed chan struct{}
+}
+
+func newConnQueue(addr net.Addr) *connQueue {
+	return &connQueue{addr: addr, conns: make(chan net.Conn), closed: make(chan struct{})}
+}
+
+func (q *connQueue) put(c net.Conn) bool {
+	select {
+	case q.conns <- c:
+		return true
+	case <-q.closed:
+		return false
+	}
+}
+
+func (q *connQueue) Accept() (net.Conn, error) {
+	select {
+	case c := <-q.conns:
+		return c, nil
+	case <-q.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+func (q *connQueue) Close() error {
+	q.once.Do(func() { close(q.closed) })
+	return nil
+}
+
+func (q *connQueue) Addr() net.Addr { return q.addr }
