@@ -559,7 +559,12 @@ func (c *Cache) fill(ctx context.Context, cancel context.CancelFunc, f *flight, 
 		if enc != "" {
 			e.transformed, e.originETag = true, resp.Header.Get("Etag")
 		}
-		if c.mem.put(o.key, e) && o.alias != "" {
+		e.toBlob()
+		if !c.mem.put(o.key, e) {
+			if e.blob != nil {
+				e.blob.close()
+			}
+		} else if o.alias != "" {
 			c.putAlias(o.alias, o.key, e.retain)
 		}
 	} else if o.st.overflowed {

@@ -148,6 +148,16 @@ func (s fileSource) copyRange(w io.Writer, off, n int64) (int64, error) {
 // serveEntry answers from a stored entry of either tier. A disk entry
 // whose file is gone (evicted just now) answers nothing: ok is false.
 func (c *Cache) serveEntry(w http.ResponseWriter, r *http.Request, e *entry, x []string, age time.Duration) (Result, bool) {
+	if e.blob != nil {
+		f, err := dupFile(e.blob.fd.f)
+		if err != nil {
+			return Result{Err: err}, false // evicted just now
+		}
+		defer f.Close()
+		rp := e.rep
+		rp.src = blobSource{f, e.size}
+		return serve(w, r, &rp, x, age), true
+	}
 	if e.file == "" {
 		return serve(w, r, &e.rep, x, age), true
 	}

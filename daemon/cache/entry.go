@@ -58,9 +58,11 @@ type entry struct {
 	// the background (stale-while-revalidate).
 	revalidating atomic.Bool
 
-	// file holds the body of a disk tier entry, size bytes long.
+	// file holds the body of a disk tier entry, size bytes long; blob
+	// the body of a large memory tier entry (body is nil then).
 	file string
 	size int64
+	blob *blob
 
 	// kindVary
 	varyNames []string
@@ -223,10 +225,29 @@ func (e *entry) refreshed(key string, h304 http.Header, p Policy, reqHeader http
 	n := newObject(key, e.status, merged, e.body, cc, d, initialAge(h304, requestTime, responseTime), responseTime, keepStale)
 	n.transformed, n.originETag = e.transformed, e.originETag
 	n.rep.start, n.rep.complete = e.rep.start, e.rep.complete
-	if e.file != "" {
+	switch {
+	case e.file != "":
 		n.setSize(e.size) // the caller links n to the file
+	case e.blob != nil:
+		if n.blob = e.blob.dup(); n.blob == nil {
+			return nil, false // e left the cache meanwhile
+		}
+		n.setSize(e.size)
+		n.weight += uint32(e.size)
 	}
 	return n, true
+}
+
+// toBlob moves a large body out of the heap into a blob, when one can be
+// made: ranges of it are served from there, and so is a 304's refresh.
+func (e *entry) toBlob() {
+	if len(e.body) < blobMinBytes || e.rep.complete > 0 {
+		return
+	}
+	if b := makeBlob(e.body); b != nil {
+		e.blob, e.size, e.body = b, int64(len(e.body)), nil
+		e.rep.src = nil // serveEntry gives each answer its own descriptor
+	}
 }
 
 // validators are the conditional headers that revalidate e at the origin.

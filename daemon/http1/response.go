@@ -1,12 +1,14 @@
 package http1
 
 import (
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -121,15 +123,44 @@ func (w *response) Flush() {
 	w.c.flush()
 }
 
-// ReadFrom sends a regular file with sendfile when it can (a disk-cached
-// body), as net/http does.
+// ReadFrom sends a regular file with sendfile when it can, as net/http
+// does: a LimitedReader of an *os.File (a disk-cached body, from its
+// offset) or a SectionReader of one (a memfd-cached body, at explicit
+// offsets).
 func (w *response) ReadFrom(src io.Reader) (int64, error) {
 	if w.status == 0 {
 		w.WriteHeader(http.StatusOK)
 	}
 	tcp, isTCP := w.c.rwc.(*net.TCPConn)
-	if !isTCP || w.bodyless || w.declared < 0 || !isFile(src) {
-		return io.Copy(writerOnly{w}, src)
+	if !isTCP || w.bodyless || w.declared < 0 {
+		return w.copyFrom(src)
+	}
+	var f *os.File
+	var off int64
+	advance := func(int64) {}
+	left := w.declared - w.written // never past the declared length: the framing is the connection's
+	switch s := src.(type) {
+	case *io.LimitedReader:
+		if lf, ok := s.R.(*os.File); ok {
+			f, left = lf, min(left, s.N)
+			cur, err := lf.Seek(0, io.SeekCurrent)
+			if err != nil {
+				return w.copyFrom(src)
+			}
+			off = cur
+			advance = func(n int64) { s.N -= n; lf.Seek(n, io.SeekCurrent) }
+		}
+	case *io.SectionReader:
+		if ra, base, size := s.Outer(); ra != nil {
+			if sf, ok := ra.(*os.File); ok {
+				cur, _ := s.Seek(0, io.SeekCurrent)
+				f, off, left = sf, base+cur, min(left, size-cur)
+				advance = func(n int64) { s.Seek(n, io.SeekCurrent) }
+			}
+		}
+	}
+	if f == nil {
+		return w.copyFrom(src)
 	}
 	if !w.committed {
 		w.commit(false, nil)
@@ -138,19 +169,22 @@ func (w *response) ReadFrom(src io.Reader) (int64, error) {
 	if w.c.broken {
 		return 0, io.ErrClosedPipe
 	}
-	// Never past the declared length: the framing is the connection's.
-	n, err := tcp.ReadFrom(&io.LimitedReader{R: src, N: w.declared - w.written})
+	n, err := sendFile(tcp, f, off, left)
+	if errors.Is(err, errors.ErrUnsupported) {
+		return w.copyFrom(src)
+	}
 	w.written += n
+	advance(n)
 	w.c.wrote(err)
 	return n, err
 }
 
-func isFile(r io.Reader) bool {
-	if lr, ok := r.(*io.LimitedReader); ok {
-		r = lr.R
-	}
-	_, ok := r.(*os.File)
-	return ok
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (w *response) copyFrom(src io.Reader) (int64, error) {
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	return io.CopyBuffer(writerOnly{w}, src, *bp)
 }
 
 type writerOnly struct{ io.Writer }

@@ -26,7 +26,8 @@ import (
 //	/flushed        two parts with a Flush between
 //	/status/N       an empty answer with status N
 //	/short          declares 10 bytes, writes 5
-//	/file           a file through ReadFrom (sendfile)
+//	/file           a file through ReadFrom (sendfile from its offset)
+//	/section/N      the file from byte N, a SectionReader (sendfile at offsets)
 //	/panic          panics
 //	/ignore-body    answers without reading the body
 func testHandler(file string) http.Handler {
@@ -64,7 +65,7 @@ func testHandler(file string) http.Handler {
 		case "short":
 			w.Header().Set("Content-Length", "10")
 			io.WriteString(w, "short")
-		case "file":
+		case "file", "section":
 			f, err := os.Open(file)
 			if err != nil {
 				http.Error(w, err.Error(), 500)
@@ -72,9 +73,14 @@ func testHandler(file string) http.Handler {
 			}
 			defer f.Close()
 			st, _ := f.Stat()
-			w.Header().Set("Content-Length", strconv.FormatInt(st.Size(), 10))
+			size := st.Size() - int64(n)
+			w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
 			w.Header().Set("Content-Type", "application/octet-stream")
-			io.Copy(w, &io.LimitedReader{R: f, N: st.Size()})
+			if parts[0] == "file" {
+				io.Copy(w, &io.LimitedReader{R: f, N: size})
+			} else {
+				io.Copy(w, io.NewSectionReader(f, int64(n), size))
+			}
 		case "panic":
 			panic("boom")
 		case "ignore-body":
@@ -258,7 +264,11 @@ func TestRequests(t *testing.T) {
 // and through net/http.
 func TestFramingAsNetHTTP(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "f")
-	if err := os.WriteFile(file, []byte(strings.Repeat("file ", 40000)), 0o644); err != nil {
+	var content strings.Builder
+	for i := range 40000 {
+		fmt.Fprintf(&content, "%d ", i) // no two ranges alike
+	}
+	if err := os.WriteFile(file, []byte(content.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	h := testHandler(file)
@@ -280,6 +290,8 @@ func TestFramingAsNetHTTP(t *testing.T) {
 		"HEAD /declared/5 HTTP/1.1\r\nHost: h\r\n\r\n",
 		"HEAD /undeclared/5 HTTP/1.1\r\nHost: h\r\n\r\n",
 		"GET /file HTTP/1.1\r\nHost: h\r\n\r\n",
+		"GET /section/0 HTTP/1.1\r\nHost: h\r\n\r\n",
+		"GET /section/12345 HTTP/1.1\r\nHost: h\r\n\r\n",
 		"GET /nope HTTP/1.1\r\nHost: h\r\n\r\n",
 		"GET /undeclared/10 HTTP/1.0\r\n\r\n",
 		"POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc",

@@ -118,8 +118,9 @@ type FillResult struct {
 	Requests, Errors int64
 	Bytes            int64
 	Elapsed          time.Duration
-	// PeakRSS is the highest VmRSS sampled while filling (bytes).
-	PeakRSS int64
+	// PeakRSS is the highest VmRSS sampled while filling, PeakMemfd the
+	// highest sum of memfd sizes, PeakTotal of the two together (bytes).
+	PeakRSS, PeakMemfd, PeakTotal int64
 }
 
 // Fill requests base+"/obj/"+size+"/"+prefix+I for I in [0, n), conc at a
@@ -133,7 +134,8 @@ func Fill(ctx context.Context, base, size, prefix string, n, conc, pid int) (Fil
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: time.Minute}
 	var res FillResult
-	var next, errs, reqs, bytes, peak atomic.Int64
+	var next, errs, reqs, bytes atomic.Int64
+	var peak Mem // the sampler's: read after it stopped
 	stop := make(chan struct{})
 	sampled := make(chan struct{})
 	go func() {
@@ -142,8 +144,8 @@ func Fill(ctx context.Context, base, size, prefix string, n, conc, pid int) (Fil
 		defer t.Stop()
 		for {
 			if pid > 0 {
-				if m, err := ReadMem(pid); err == nil && m.RSS > peak.Load() {
-					peak.Store(m.RSS)
+				if m, err := ReadMem(pid); err == nil {
+					peak.RSS, peak.Memfd, peak.HWM = max(peak.RSS, m.RSS), max(peak.Memfd, m.Memfd), max(peak.HWM, m.RSS+m.Memfd)
 				}
 			}
 			select {
@@ -176,22 +178,43 @@ func Fill(ctx context.Context, base, size, prefix string, n, conc, pid int) (Fil
 	res.Elapsed = time.Since(start)
 	close(stop)
 	<-sampled
-	res.Requests, res.Errors, res.Bytes, res.PeakRSS = reqs.Load(), errs.Load(), bytes.Load(), peak.Load()
+	res.Requests, res.Errors, res.Bytes = reqs.Load(), errs.Load(), bytes.Load()
+	res.PeakRSS, res.PeakMemfd, res.PeakTotal = peak.RSS, peak.Memfd, peak.HWM
 	return res, nil
 }
 
-// Mem is a process's resident size now and its high-water mark, in bytes.
+// Mem is a process's resident size now and its high-water mark, and the
+// bytes of the memfds it holds open, which RSS does not count (openfront
+// keeps large cached bodies in memfds), in bytes.
 type Mem struct {
-	RSS, HWM int64
+	RSS, HWM, Memfd int64
 }
 
-// ReadMem reads VmRSS and VmHWM from /proc/PID/status.
+// ReadMem reads VmRSS and VmHWM from /proc/PID/status and sums the sizes
+// of the memfds among /proc/PID/fd.
 func ReadMem(pid int) (Mem, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	dir := "/proc/" + strconv.Itoa(pid)
+	b, err := os.ReadFile(dir + "/status")
 	if err != nil {
 		return Mem{}, err
 	}
-	return parseStatus(b)
+	m, err := parseStatus(b)
+	if err != nil {
+		return m, err
+	}
+	fds, err := os.ReadDir(dir + "/fd")
+	if err != nil {
+		return m, err
+	}
+	for _, fd := range fds {
+		p := dir + "/fd/" + fd.Name()
+		if target, err := os.Readlink(p); err == nil && strings.HasPrefix(target, "/memfd:") {
+			if st, err := os.Stat(p); err == nil {
+				m.Memfd += st.Size()
+			}
+		}
+	}
+	return m, nil
 }
 
 func parseStatus(b []byte) (Mem, error) {

@@ -1,0 +1,55 @@
+package http1
+
+import (
+	"io"
+	"net"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// sendFile sends n bytes of f from off with sendfile(2) and explicit
+// offsets: f's own offset is left alone, so a descriptor shared by
+// concurrent answers is safe.
+func sendFile(c *net.TCPConn, f *os.File, off, n int64) (int64, error) {
+	sc, err := c.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	fc, err := f.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var written int64
+	var serr error
+	cerr := fc.Control(func(src uintptr) {
+		werr := sc.Write(func(dst uintptr) bool {
+			for written < n {
+				o := off + written
+				k, err := unix.Sendfile(int(dst), int(src), &o, int(min(n-written, 1<<30)))
+				if k > 0 {
+					written += int64(k)
+				}
+				switch {
+				case err == unix.EAGAIN:
+					return false // wait until the socket takes more
+				case err == unix.EINTR:
+				case err != nil:
+					serr = err
+					return true
+				case k == 0:
+					serr = io.ErrUnexpectedEOF // the file is shorter than said
+					return true
+				}
+			}
+			return true
+		})
+		if serr == nil {
+			serr = werr
+		}
+	})
+	if serr == nil {
+		serr = cerr
+	}
+	return written, serr
+}

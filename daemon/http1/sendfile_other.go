@@ -1,0 +1,13 @@
+//go:build !linux
+
+package http1
+
+import (
+	"errors"
+	"net"
+	"os"
+)
+
+func sendFile(*net.TCPConn, *os.File, int64, int64) (int64, error) {
+	return 0, errors.ErrUnsupported
+}
