@@ -2,7 +2,9 @@ package accesslog
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -127,29 +129,66 @@ func BenchmarkPerRequest(b *testing.B) {
 
 // BenchmarkEndToEnd is the whole cost of a line, background included:
 // formatting, queueing, gzip, write and an fsync per 4096 lines (the
-// daemon syncs once a second, so fewer).
+// daemon syncs once a second, so fewer). "same" logs one line over and
+// over; "varied" lines differ as a busy edge's do (viewers, objects,
+// agents, sizes, timings, request ids), which is what gzip pays for.
 func BenchmarkEndToEnd(b *testing.B) {
-	opts := Options{Dir: b.TempDir(), NodeName: "FRA50-openfront", Logger: quietLogger(), FlushInterval: time.Hour}
-	w, err := New(opts, webConfig("bench", ""))
-	if err != nil {
-		b.Fatal(err)
+	for _, c := range []struct {
+		name string
+		recs []Record
+	}{{"same", []Record{typical()}}, {"varied", variedRecords(4096)}} {
+		b.Run(c.name, func(b *testing.B) {
+			opts := Options{Dir: b.TempDir(), NodeName: "FRA50-openfront", Logger: quietLogger(), FlushInterval: time.Hour}
+			w, err := New(opts, webConfig("bench", ""))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			cpu0 := cpuTime()
+			i := 0
+			for b.Loop() {
+				w.Log(&c.recs[i%len(c.recs)])
+				if i++; i%4096 == 0 {
+					w.Flush(context.Background())
+				}
+			}
+			w.Close(context.Background())
+			// CPU, not wall time: an fsync waits without using the processor.
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+			if d := metric(w.m.dropFull); d > 0 {
+				b.Logf("%d of %d dropped", d, b.N)
+			}
+		})
 	}
-	r := typical()
-	b.ReportAllocs()
-	cpu0 := cpuTime()
-	i := 0
-	for b.Loop() {
-		w.Log(&r)
-		if i++; i%4096 == 0 {
-			w.Flush(context.Background())
+}
+
+// variedRecords are n requests of a busy edge: a few hundred viewers with
+// a handful of agents, a few dozen objects, random request ids.
+func variedRecords(n int) []Record {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	agents := []string{typical().UserAgent, "curl/8.5.0",
+		"Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+		"Mozilla/5.0 (X11; Linux x86_64; rv:127.0) Gecko/20100101 Firefox/127.0"}
+	const idChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	recs := make([]Record, n)
+	for i := range recs {
+		r := typical()
+		r.Time = t0.Add(time.Duration(i) * 50 * time.Microsecond)
+		r.ClientIP = netip.AddrFrom4([4]byte{192, 0, byte(rnd.IntN(4)), byte(rnd.IntN(200))})
+		r.ClientPort = 30000 + rnd.IntN(30000)
+		r.UserAgent = agents[rnd.IntN(len(agents))]
+		r.Path = fmt.Sprintf("/assets/%d/app.%x.js", rnd.IntN(8), rnd.IntN(6))
+		id := make([]byte, 32)
+		for j := range id {
+			id[j] = idChars[rnd.IntN(len(idChars))]
 		}
+		r.RequestID = string(id)
+		r.BytesOut = int64(rnd.IntN(50000))
+		r.TimeTaken = time.Duration(rnd.IntN(5000)) * time.Microsecond
+		r.TimeToFirstByte = r.TimeTaken / 2
+		recs[i] = r
 	}
-	w.Close(context.Background())
-	// CPU, not wall time: an fsync waits without using the processor.
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
-	if d := metric(w.m.dropFull); d > 0 {
-		b.Logf("%d of %d dropped", d, b.N)
-	}
+	return recs
 }
 
 // BenchmarkLoopbackHit compares a cache-hit-like response over loopback

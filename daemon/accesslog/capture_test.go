@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -183,6 +184,50 @@ func TestParseContentRange(t *testing.T) {
 	for _, c := range cases {
 		if s, e := parseContentRange(c.in); s != c.start || e != c.end {
 			t.Errorf("parseContentRange(%q) = %d, %d; want %d, %d", c.in, s, e, c.start, c.end)
+		}
+	}
+}
+
+// TestParseRemoteAddr: c-ip and c-port of whatever a server puts in
+// RemoteAddr; the IPv4 shortcut agrees with netip, and refuses what netip
+// refuses.
+func TestParseRemoteAddr(t *testing.T) {
+	cases := []struct {
+		in   string
+		ip   string // "" for none
+		port int
+	}{
+		{"192.0.2.100:51234", "192.0.2.100", 51234},
+		{"0.0.0.0:0", "0.0.0.0", 0},
+		{"255.255.255.255:65535", "255.255.255.255", 65535},
+		{"10.1.2.3:080", "10.1.2.3", 80},
+		{"[2001:db8::1]:443", "2001:db8::1", 443},
+		{"[::ffff:192.0.2.7]:80", "192.0.2.7", 80}, // a dual-stack listener's IPv4 viewer
+		{"[fe80::1%eth0]:8080", "fe80::1%eth0", 8080},
+		{"192.0.2.1:65536", "192.0.2.1", 0}, // a bad port keeps the address
+		{"192.0.2.1:", "192.0.2.1", 0},
+		{"256.0.0.1:80", "", 0},
+		{"01.2.3.4:80", "", 0},
+		{"1.2.3:80", "", 0},
+		{"1.2.3.4.5:80", "", 0},
+		{"1234.1.1.1:80", "", 0},
+		{"192.0.2.1", "", 0},
+		{"@", "", 0},
+		{"", "", 0},
+	}
+	for _, c := range cases {
+		ip, port := parseRemoteAddr(c.in)
+		got := ""
+		if ip.IsValid() {
+			got = ip.String()
+		}
+		if got != c.ip || port != c.port {
+			t.Errorf("parseRemoteAddr(%q) = %q, %d; want %q, %d", c.in, got, port, c.ip, c.port)
+		}
+		if ap, err := netip.ParseAddrPort(c.in); err == nil && ap.Addr().Is4() {
+			if a, p, ok := parseIPv4Port(c.in); !ok || a != ap.Addr() || p != int(ap.Port()) {
+				t.Errorf("parseIPv4Port(%q) = %v, %d, %v; netip says %v", c.in, a, p, ok, ap)
+			}
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -203,6 +204,7 @@ type lineFormat struct {
 	location       string // x-edge-location, escaped
 	domain         string // cs(Host), escaped
 	includeCookies bool
+	second         atomic.Pointer[dateTime] // the last second formatted
 }
 
 func newLineFormat(node, domain string, includeCookies bool) *lineFormat {
@@ -211,8 +213,7 @@ func newLineFormat(node, domain string, includeCookies bool) *lineFormat {
 
 // appendLine appends r as one web log line, newline included.
 func (f *lineFormat) appendLine(b []byte, r *Record) []byte {
-	t := r.Time.UTC()
-	b = appendDateTime(b, t)
+	b = f.appendDateTime(b, r.Time)
 	b = appendRaw(b, f.location)
 	b = appendInt(b, r.BytesOut)
 	if r.ClientIP.IsValid() {
@@ -268,7 +269,28 @@ func (f *lineFormat) appendLine(b []byte, r *Record) []byte {
 	return b
 }
 
-func appendDateTime(b []byte, t time.Time) []byte {
+// dateTime is the "date\ttime\t" text of one second (UTC).
+type dateTime struct {
+	sec  int64
+	text [20]byte
+}
+
+// appendDateTime appends the date and time fields of t. Lines come in
+// time order, so the text of the last second is kept and reused: turning
+// a time into a calendar date costs more than the rest of a short line's
+// numbers.
+func (f *lineFormat) appendDateTime(b []byte, t time.Time) []byte {
+	sec := t.Unix()
+	d := f.second.Load()
+	if d == nil || d.sec != sec {
+		d = &dateTime{sec: sec}
+		formatDateTime(d.text[:0], t.UTC())
+		f.second.Store(d)
+	}
+	return append(b, d.text[:]...)
+}
+
+func formatDateTime(b []byte, t time.Time) []byte {
 	y, mo, d := t.Date()
 	h, mi, s := t.Clock()
 	b = append(b, byte('0'+y/1000%10), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-')
@@ -284,7 +306,7 @@ func appendDateTime(b []byte, t time.Time) []byte {
 	return append(b, '\t')
 }
 
-func append2(b []byte, n int) []byte { return append(b, byte('0'+n/10), byte('0'+n%10)) }
+func append2(b []byte, n int) []byte { return append(b, digitPairs[2*n], digitPairs[2*n+1]) }
 
 func appendRaw(b []byte, s string) []byte {
 	if s == "" {
@@ -302,22 +324,37 @@ func appendField(b []byte, s string) []byte {
 	return append(b, '\t')
 }
 
+// digitPairs are 00 to 99: numbers are written two digits at a time.
+const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
+	"8081828384858687888990919293949596979899"
+
+// appendInt appends n and a tab, built two digits a step in a buffer that
+// ends with the tab: one append, faster than strconv for a log's numbers.
 func appendInt(b []byte, n int64) []byte {
 	if n < 0 {
 		b = strconv.AppendInt(b, n, 10)
 		return append(b, '\t')
 	}
-	var d [20]byte // strconv's append is slower for the small numbers of a log
-	i := len(d)
-	for {
-		i--
-		d[i] = byte('0' + n%10)
-		if n /= 10; n == 0 {
-			break
-		}
+	var d [21]byte
+	d[20] = '\t'
+	i := 20
+	u := uint64(n)
+	for u >= 100 {
+		q := u / 100
+		r := u - q*100
+		i -= 2
+		d[i], d[i+1] = digitPairs[2*r], digitPairs[2*r+1]
+		u = q
 	}
-	b = append(b, d[i:]...)
-	return append(b, '\t')
+	if u >= 10 {
+		i -= 2
+		d[i], d[i+1] = digitPairs[2*u], digitPairs[2*u+1]
+	} else {
+		i--
+		d[i] = byte('0' + u)
+	}
+	return append(b, d[i:]...)
 }
 
 func appendOptInt(b []byte, n int64) []byte {
@@ -333,20 +370,26 @@ func appendSeconds(b []byte, d time.Duration) []byte {
 		d = 0
 	}
 	ms := int64((d + time.Millisecond/2) / time.Millisecond)
+	if ms < 1000 { // the common case: no call
+		f := ms % 100
+		return append(b, '0', '.', byte('0'+ms/100), digitPairs[2*f], digitPairs[2*f+1], '\t')
+	}
 	b = strconv.AppendInt(b, ms/1000, 10)
 	f := ms % 1000
 	b = append(b, '.', byte('0'+f/100), byte('0'+f/10%10), byte('0'+f%10))
 	return append(b, '\t')
 }
 
-// mustEscape are the bytes CloudFront writes URL-encoded: ASCII 0-32, 127
-// and above, and < > " # % { } | \ ^ ~ [ ] ` '.
-var mustEscape = func() (t [256]bool) {
+// mustEscape are the bytes CloudFront writes URL-encoded: ASCII 0-32,
+// 127 and above, and < > " # % { } | \ ^ ~ [ ] ` '.
+var mustEscape = func() (t [256]uint8) {
 	for c := 0; c < 256; c++ {
-		t[c] = c <= 32 || c >= 127
+		if c <= 32 || c >= 127 {
+			t[c] = 1
+		}
 	}
 	for _, c := range []byte("<>\"#%{}|\\^~[]`'") {
-		t[c] = true
+		t[c] = 1
 	}
 	return t
 }()
@@ -356,15 +399,34 @@ var mustEscape = func() (t [256]bool) {
 // %20 becomes %2520, as in CloudFront's logs; a tab can never split a field.
 func AppendEscaped(b []byte, s string) []byte {
 	const hex = "0123456789ABCDEF"
-	start := 0
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; mustEscape[c] {
-			b = append(b, s[start:i]...)
-			b = append(b, '%', hex[c>>4], hex[c&15])
-			start = i + 1
+	for {
+		i := indexEscape(s)
+		if i < 0 {
+			return append(b, s...)
+		}
+		c := s[i]
+		b = append(append(b, s[:i]...), '%', hex[c>>4], hex[c&15])
+		s = s[i+1:]
+	}
+}
+
+// indexEscape is the index of the first byte of s to escape, or -1. Most
+// bytes need none: they are tested eight at a time.
+func indexEscape(s string) int {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := s[i : i+8]
+		if mustEscape[w[0]]|mustEscape[w[1]]|mustEscape[w[2]]|mustEscape[w[3]]|
+			mustEscape[w[4]]|mustEscape[w[5]]|mustEscape[w[6]]|mustEscape[w[7]] != 0 {
+			break
 		}
 	}
-	return append(b, s[start:]...)
+	for ; i < len(s); i++ {
+		if mustEscape[s[i]] != 0 {
+			return i
+		}
+	}
+	return -1
 }
 
 // TLSVersionName is a TLS version as ssl-protocol names it.

@@ -3,9 +3,12 @@ package accesslog
 import (
 	"bytes"
 	"flag"
+	"math"
+	"math/rand/v2"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -249,6 +252,80 @@ func TestSetResult(t *testing.T) {
 		if r.ResultType != c.result || r.ResponseResultType != c.response || r.DetailedResultType != c.detailed {
 			t.Errorf("SetResult(%q, %d, %v) = %s/%s/%s, want %s/%s/%s", c.xcache, c.status, c.aborted,
 				r.ResultType, r.ResponseResultType, r.DetailedResultType, c.result, c.response, c.detailed)
+		}
+	}
+}
+
+// TestEscapingByteByByte: whatever the length and wherever the bytes to
+// escape sit (the scan takes eight at a time), each byte is escaped by
+// CloudFront's rule alone.
+func TestEscapingByteByByte(t *testing.T) {
+	const hex = "0123456789ABCDEF"
+	rnd := rand.New(rand.NewPCG(7, 7))
+	alphabet := []byte("abcXYZ019-_./:;=&?()!*+,@ <>\"#%{}|\\^~[]`'\t\r\n\x00\x7f\xc3\xa9")
+	for range 2000 {
+		s := make([]byte, rnd.IntN(40))
+		for i := range s {
+			if rnd.IntN(4) == 0 {
+				s[i] = alphabet[rnd.IntN(len(alphabet))]
+			} else {
+				s[i] = 'a' + byte(rnd.IntN(26))
+			}
+		}
+		var want []byte
+		for _, c := range s {
+			if c <= 32 || c >= 127 || strings.IndexByte(`<>"#%{}|\^~[]`+"`'", c) >= 0 {
+				want = append(want, '%', hex[c>>4], hex[c&15])
+			} else {
+				want = append(want, c)
+			}
+		}
+		if got := AppendEscaped([]byte("x"), string(s)); string(got) != "x"+string(want) {
+			t.Fatalf("AppendEscaped(%q) = %q, want %q", s, got[1:], want)
+		}
+	}
+}
+
+func TestNumberFields(t *testing.T) {
+	ints := []int64{0, 7, 10, 99, 100, 101, 999, 1000, 40000, 65535, 1048576, 1<<53 + 1, math.MaxInt64, -1, -1234}
+	for _, n := range ints {
+		if got, want := string(appendInt(nil, n)), strconv.FormatInt(n, 10)+"\t"; got != want {
+			t.Errorf("appendInt(%d) = %q, want %q", n, got, want)
+		}
+	}
+	secs := []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "0.000"}, {-time.Second, "0.000"}, {499 * time.Microsecond, "0.000"}, {500 * time.Microsecond, "0.001"},
+		{82 * time.Millisecond, "0.082"}, {999*time.Millisecond + 499*time.Microsecond, "0.999"},
+		{999*time.Millisecond + 500*time.Microsecond, "1.000"}, {2*time.Second + 499*time.Microsecond, "2.000"},
+		{61*time.Second + 7*time.Millisecond, "61.007"},
+	}
+	for _, c := range secs {
+		if got := string(appendSeconds(nil, c.d)); got != c.want+"\t" {
+			t.Errorf("appendSeconds(%v) = %q, want %q", c.d, got, c.want)
+		}
+	}
+}
+
+// TestDateTimeEachSecond: lines of one writer, in and out of time order,
+// across seconds, midnight and a year, in any time zone, carry the UTC
+// date and time of their own Time.
+func TestDateTimeEachSecond(t *testing.T) {
+	f := newLineFormat("n", "d", false)
+	tokyo := time.FixedZone("JST", 9*3600)
+	times := []time.Time{
+		t0, t0.Add(400 * time.Millisecond), t0.Add(time.Second), t0.Add(-time.Hour), t0,
+		time.Date(2026, 12, 31, 23, 59, 59, 999_999_999, time.UTC), time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2027, 1, 1, 8, 59, 59, 0, tokyo), time.Date(2027, 1, 1, 9, 0, 0, 0, tokyo),
+	}
+	for _, tm := range times {
+		r := sampleRecords()[0]
+		r.Time = tm
+		line := string(f.appendLine(nil, &r))
+		if got, want := field(line, 1)+" "+field(line, 2), tm.UTC().Format("2006-01-02 15:04:05"); got != want {
+			t.Errorf("%v: date time %q, want %q", tm, got, want)
 		}
 	}
 }

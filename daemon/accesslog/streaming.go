@@ -83,7 +83,7 @@ var Streaming = Format{Name: "streaming", Fields: []string{"date", "time", "x-ed
 
 // appendStreamingLine appends r as one streaming log line, newline included.
 func (f *lineFormat) appendStreamingLine(b []byte, r *StreamingRecord) []byte {
-	b = appendDateTime(b, r.Time.UTC())
+	b = f.appendDateTime(b, r.Time)
 	b = appendRaw(b, f.location)
 	if r.ClientIP.IsValid() {
 		b = r.ClientIP.Unmap().AppendTo(b)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -507,4 +508,77 @@ func TestBadPrefix(t *testing.T) {
 			t.Errorf("prefix %q accepted", p)
 		}
 	}
+}
+
+// TestBigBatchesAreCutIntoMembers: lines that piled up while the disk was
+// stuck are taken in one batch, and still written as members of about
+// memberBytes each, so a crash tears at most one member's worth.
+func TestBigBatchesAreCutIntoMembers(t *testing.T) {
+	opts := testOptions(t)
+	release := make(chan struct{})
+	var stuck atomic.Bool
+	opts.beforeSync = func() error {
+		if stuck.CompareAndSwap(false, true) {
+			<-release
+		}
+		return nil
+	}
+	w := mustNew(t, opts, webConfig("batch", ""))
+	first := rec(-1)
+	w.Log(&first)
+	flushed := make(chan error, 1)
+	go func() { flushed <- w.Flush(context.Background()) }()
+	eventually(t, "the disk to get stuck", stuck.Load)
+	r0 := rec(0)
+	line := len(newLineFormat("TST1", "x", false).appendLine(nil, &r0))
+	n := 3*memberBytes/line + 10
+	for i := range n {
+		r := rec(i)
+		if !w.Log(&r) {
+			t.Fatalf("line %d dropped", i)
+		}
+	}
+	close(release)
+	if err := <-flushed; err != nil {
+		t.Fatal(err)
+	}
+	closeWriter(t, w)
+	files, _ := readLogs(t, opts.Dir)
+	if got := len(countIDs(files)); len(files) != 1 || got != n+1 {
+		t.Fatalf("%d files with %d lines, want one with %d", len(files), got, n+1)
+	}
+	b, err := os.ReadFile(filepath.Join(opts.Dir, files[0].path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sizes := memberSizes(t, b)
+	if len(sizes) < 4 {
+		t.Errorf("%d members (%v), want the first line's and at least three more", len(sizes), sizes)
+	}
+	for i, s := range sizes {
+		if s > memberBytes+2*line {
+			t.Errorf("member %d holds %d bytes of lines, want at most about %d", i, s, memberBytes)
+		}
+	}
+}
+
+// memberSizes is the uncompressed size of each gzip member of b.
+func memberSizes(t *testing.T, b []byte) []int {
+	t.Helper()
+	br := bufio.NewReader(bytes.NewReader(b))
+	var sizes []int
+	z, err := gzip.NewReader(br)
+	for err == nil {
+		z.Multistream(false)
+		text, rerr := io.ReadAll(z)
+		if rerr != nil {
+			t.Fatalf("member %d: %v", len(sizes), rerr)
+		}
+		sizes = append(sizes, len(text))
+		err = z.Reset(br)
+	}
+	if err != io.EOF {
+		t.Fatalf("after member %d: %v", len(sizes), err)
+	}
+	return sizes
 }

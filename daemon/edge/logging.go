@@ -162,25 +162,25 @@ func observe(w http.ResponseWriter, r *http.Request, start time.Time) *observed 
 
 // finish logs and counts the request o served, and puts o back.
 func (st *distState) finish(o *observed, r *http.Request, id string) {
-	status, aborted := o.StatusSent(), o.Aborted()
 	var xcache string
 	if v := o.Header()["X-Cache"]; len(v) > 0 {
 		xcache = v[0]
 	}
-	if m := st.m; m != nil {
-		rt := accesslog.ResponseResult(xcache, status)
-		if aborted {
-			rt = accesslog.Error
-		}
-		m.counter(resultIndex(rt), statusIndex(status), protocolIndex(r.ProtoMajor)).Inc()
-		m.in.Add(float64(o.BytesIn()))
-		m.out.Add(float64(o.BytesOut()))
-	}
 	if st.log != nil {
 		rec := o.Record(o.Now())
 		rec.RequestID = id
-		rec.SetResult(xcache, aborted, o.detail)
+		rec.SetResult(xcache, o.Aborted(), o.detail)
 		st.log.Log(&rec)
+		// The metrics take the record's values rather than work them
+		// out again.
+		st.m.count(rec.ResultType, rec.Status, r.ProtoMajor, rec.BytesIn, rec.BytesOut)
+	} else if st.m != nil {
+		status := o.StatusSent()
+		rt := accesslog.ResponseResult(xcache, status)
+		if o.Aborted() {
+			rt = accesslog.Error
+		}
+		st.m.count(rt, status, r.ProtoMajor, o.BytesIn(), o.BytesOut())
 	}
 	if r.Body != nil && r.Body != http.NoBody {
 		// An origin request may still read the body after the handler
@@ -191,6 +191,17 @@ func (st *distState) finish(o *observed, r *http.Request, id string) {
 	o.Release()
 	o.detail = ""
 	observedPool.Put(o)
+}
+
+// count counts one request with its final result type; m may be nil
+// (metrics are off).
+func (m *distMetrics) count(result string, status, protoMajor int, in, out int64) {
+	if m == nil {
+		return
+	}
+	m.counter(resultIndex(result), statusIndex(status), protocolIndex(protoMajor)).Inc()
+	m.in.Add(float64(in))
+	m.out.Add(float64(out))
 }
 
 // setDetail notes the x-edge-detailed-result-type of an Error response.

@@ -165,14 +165,15 @@ func (w *response) ReadFrom(src io.Reader) (int64, error) {
 	if !w.committed {
 		w.commit(false, nil)
 	}
-	w.c.flush()
 	if w.c.broken {
 		return 0, io.ErrClosedPipe
 	}
-	n, err := sendFile(tcp, f, off, left)
+	bp := w.c.buf()
+	n, err := sendFile(tcp, *bp, f, off, left)
 	if errors.Is(err, errors.ErrUnsupported) {
 		return w.copyFrom(src)
 	}
+	*bp = (*bp)[:0] // sent with the body
 	w.written += n
 	advance(n)
 	w.c.wrote(err)

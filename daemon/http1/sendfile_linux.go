@@ -8,10 +8,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// sendFile sends n bytes of f from off with sendfile(2) and explicit
-// offsets: f's own offset is left alone, so a descriptor shared by
-// concurrent answers is safe.
-func sendFile(c *net.TCPConn, f *os.File, off, n int64) (int64, error) {
+// sendFile sends head, then n bytes of f from off with sendfile(2) and
+// explicit offsets: f's own offset is left alone, so a descriptor shared
+// by concurrent answers is safe. head goes with MSG_MORE, so that it
+// leaves in the body's first packet. It returns the bytes of f sent.
+func sendFile(c *net.TCPConn, head []byte, f *os.File, off, n int64) (int64, error) {
 	sc, err := c.SyscallConn()
 	if err != nil {
 		return 0, err
@@ -24,6 +25,20 @@ func sendFile(c *net.TCPConn, f *os.File, off, n int64) (int64, error) {
 	var serr error
 	cerr := fc.Control(func(src uintptr) {
 		werr := sc.Write(func(dst uintptr) bool {
+			for len(head) > 0 {
+				k, err := unix.SendmsgN(int(dst), head, nil, nil, unix.MSG_MORE)
+				if k > 0 {
+					head = head[k:]
+				}
+				switch {
+				case err == unix.EAGAIN:
+					return false
+				case err == unix.EINTR:
+				case err != nil:
+					serr = err
+					return true
+				}
+			}
 			for written < n {
 				o := off + written
 				k, err := unix.Sendfile(int(dst), int(src), &o, int(min(n-written, 1<<30)))

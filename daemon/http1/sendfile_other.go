@@ -8,6 +8,6 @@ import (
 	"os"
 )
 
-func sendFile(*net.TCPConn, *os.File, int64, int64) (int64, error) {
+func sendFile(*net.TCPConn, []byte, *os.File, int64, int64) (int64, error) {
 	return 0, errors.ErrUnsupported
 }
