@@ -29,6 +29,14 @@ type Capture struct {
 	contentLen  int64
 	rangeStart  int64
 	rangeEnd    int64
+	wire        wireSizer // the server's writer, when it counts its bytes
+}
+
+// wireSizer is a ResponseWriter that knows what its request and answer
+// took on the wire (daemon/http1's): the log takes cs-bytes and sc-bytes
+// from it, exactly and without sizing the header maps.
+type wireSizer interface {
+	WireBytes() (requestHead, responseHeader int64, sent bool)
 }
 
 // NewCapture starts capturing the response to r, received at start; it
@@ -44,6 +52,7 @@ func NewCapture(w http.ResponseWriter, r *http.Request, start time.Time) *Captur
 // previous request's handler returned.
 func (c *Capture) Reset(w http.ResponseWriter, r *http.Request, start time.Time) {
 	*c = Capture{ResponseWriter: w, req: r, start: start, contentLen: -1, rangeStart: -1, rangeEnd: -1}
+	c.wire, _ = w.(wireSizer)
 	if r.Body != nil && r.Body != http.NoBody {
 		c.body.ReadCloser, c.hasBody = r.Body, true
 		r.Body = &c.body
@@ -117,19 +126,9 @@ func (c *Capture) Flush() {
 // HTTP/1.1 text: status line, header lines, the Date the server adds.
 func (c *Capture) noteHeader() {
 	h := c.ResponseWriter.Header()
-	n := int64(len("HTTP/1.1 200 ") + len(http.StatusText(c.status)) + 2 + 2)
-	// Sizing reads only lengths; the few names wanted are looked up after,
-	// as comparing every name reads their bytes too (in a request's
-	// working set, cache misses).
-	for k, vs := range h {
-		for _, v := range vs {
-			n += int64(len(k) + 2 + len(v) + 2)
-		}
+	if c.wire == nil {
+		c.headerBytes = headerSize(h, c.status)
 	}
-	if _, ok := h["Date"]; !ok { // even an empty one stops the server's
-		n += int64(len("Date: Mon, 02 Jan 2006 15:04:05 GMT\r\n"))
-	}
-	c.headerBytes = n
 	if vs := h["Content-Type"]; len(vs) > 0 {
 		c.contentType = vs[0]
 	}
@@ -141,6 +140,23 @@ func (c *Capture) noteHeader() {
 	if vs := h["Content-Range"]; len(vs) > 0 {
 		c.rangeStart, c.rangeEnd = parseContentRange(vs[0])
 	}
+}
+
+// headerSize sizes a header block as HTTP/1.1 text: status line, header
+// lines, the Date the server adds. It reads only lengths; the few names
+// wanted are looked up apart, as comparing every name reads their bytes
+// too (in a request's working set, cache misses).
+func headerSize(h http.Header, status int) int64 {
+	n := int64(len("HTTP/1.1 200 ") + len(http.StatusText(status)) + 2 + 2)
+	for k, vs := range h {
+		for _, v := range vs {
+			n += int64(len(k) + 2 + len(v) + 2)
+		}
+	}
+	if _, ok := h["Date"]; !ok { // even an empty one stops the server's
+		n += int64(len("Date: Mon, 02 Jan 2006 15:04:05 GMT\r\n"))
+	}
+	return n
 }
 
 // parseContentRange reads "bytes FIRST-LAST/LENGTH"; -1, -1 otherwise.
@@ -208,6 +224,9 @@ func (c *Capture) Record(end time.Time) Record {
 		case "Upgrade":
 			websocket = strings.EqualFold(vs[0], "websocket")
 		}
+	}
+	if c.wire != nil {
+		rec.BytesIn, _, _ = c.wire.WireBytes()
 	}
 	if c.hasBody {
 		rec.BytesIn += c.body.n
@@ -301,6 +320,13 @@ func (c *Capture) BytesOut() int64 {
 		return int64(len("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nDate: Mon, 02 Jan 2006 15:04:05 GMT\r\n\r\n"))
 	}
 	n := c.headerBytes
+	if c.wire != nil {
+		_, h, sent := c.wire.WireBytes()
+		if !sent { // the server commits a small body's header after the handler
+			h = headerSize(c.ResponseWriter.Header(), c.status)
+		}
+		n = h
+	}
 	if c.req.Method != http.MethodHead { // the server discards a HEAD's body
 		n += c.bodyBytes
 	}
@@ -310,7 +336,12 @@ func (c *Capture) BytesOut() int64 {
 // BytesIn is cs-bytes: the request line and headers as HTTP/1.1 text,
 // and the body bytes the handler read.
 func (c *Capture) BytesIn() int64 {
-	n := requestBytes(c.req)
+	var n int64
+	if c.wire != nil {
+		n, _, _ = c.wire.WireBytes()
+	} else {
+		n = requestBytes(c.req)
+	}
 	if c.hasBody {
 		n += c.body.n
 	}

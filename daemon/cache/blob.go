@@ -13,44 +13,44 @@ import (
 // with sendfile: the bytes go from the page cache to the socket without
 // being copied through a write buffer. Other writers read it with pread.
 //
-// Each entry owns its own descriptor (a revalidated copy gets a dup, as a
-// disk entry gets a hard link), closed when the entry leaves the memory
-// tier; each answer sends from a dup of its own, so an eviction meanwhile
-// never cuts it. An entry that was never stored is closed by the GC.
-type blob struct{ fd *blobFile }
-
-type blobFile struct {
+// A blob is counted: each entry that holds it (a revalidated copy shares
+// it) and each answer sending from it; the descriptor closes at zero, so
+// an eviction never cuts an answer under way. An entry leaves its count
+// when it leaves the memory tier, or, if it was never stored, when the GC
+// finds it unreachable.
+type blob struct {
 	f    *os.File
-	once sync.Once
+	size int64
+	refs atomic.Int64
 }
 
-// blobMinBytes: below it, a dup and a close per answer cost more than the
-// copy they save.
+// blobRef is an entry's hold on a blob, given up once.
+type blobRef struct{ h *hold }
+
+type hold struct {
+	b    *blob
+	done atomic.Bool
+}
+
+func (h *hold) release() {
+	if h.done.CompareAndSwap(false, true) {
+		h.b.release()
+	}
+}
+
+// blobMinBytes: below it, sendfile saves less than its extra system call
+// costs.
 const blobMinBytes = 32 << 10
 
-// liveBlobs counts the entries' descriptors, bounded by maxBlobs: a cache
-// must never take the descriptors that viewers' connections need.
+// liveBlobs counts open blobs, bounded by maxBlobs: a cache must never
+// take the descriptors that viewers' connections need.
 var liveBlobs atomic.Int64
 
 var maxBlobs = sync.OnceValue(func() int64 { return openFileLimit() / 4 })
 
-func (s *blobFile) close() {
-	s.once.Do(func() {
-		s.f.Close()
-		liveBlobs.Add(-1)
-	})
-}
-
-func newBlobOf(f *os.File) *blob {
-	liveBlobs.Add(1)
-	b := &blob{fd: &blobFile{f: f}}
-	runtime.AddCleanup(b, (*blobFile).close, b.fd)
-	return b
-}
-
-// makeBlob copies body into a new memfd; nil when the descriptors are
-// spent or memfds are not available.
-func makeBlob(body []byte) *blob {
+// makeBlob copies body into a new memfd, held by the returned ref; nil
+// when the descriptors are spent or memfds are not available.
+func makeBlob(body []byte) *blobRef {
 	if liveBlobs.Load() >= maxBlobs() {
 		return nil
 	}
@@ -58,32 +58,56 @@ func makeBlob(body []byte) *blob {
 	if err != nil {
 		return nil
 	}
-	return newBlobOf(f)
+	liveBlobs.Add(1)
+	b := &blob{f: f, size: int64(len(body))}
+	b.refs.Store(1)
+	return newRef(b)
 }
 
-// dup is another owner's blob of the same bytes; nil when b was closed.
-func (b *blob) dup() *blob {
-	f, err := dupFile(b.fd.f)
-	if err != nil {
+func newRef(b *blob) *blobRef {
+	r := &blobRef{h: &hold{b: b}}
+	runtime.AddCleanup(r, (*hold).release, r.h)
+	return r
+}
+
+// share is another entry's hold on the same blob; nil when it is closed.
+func (r *blobRef) share() *blobRef {
+	if !r.h.b.acquire() {
 		return nil
 	}
-	return newBlobOf(f)
+	return newRef(r.h.b)
 }
 
-func (b *blob) close() { b.fd.close() }
+// drop gives up the entry's hold.
+func (r *blobRef) drop() { r.h.release() }
 
-// blobSource sends a range of an answer's own dup; a SectionReader of an
-// *os.File is what the HTTP/1 server sends with sendfile.
-type blobSource struct {
-	f    *os.File
-	size int64
+// acquire counts one more user, unless the blob is closed already.
+func (b *blob) acquire() bool {
+	for {
+		n := b.refs.Load()
+		if n <= 0 {
+			return false
+		}
+		if b.refs.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
 }
 
-func (s blobSource) copyRange(w io.Writer, off, n int64) (int64, error) {
+func (b *blob) release() {
+	if b.refs.Add(-1) == 0 {
+		b.f.Close()
+		liveBlobs.Add(-1)
+	}
+}
+
+// copyRange sends a range of the blob: a SectionReader of an *os.File is
+// what the HTTP/1 server sends with sendfile. The caller holds b.
+func (b *blob) copyRange(w io.Writer, off, n int64) (int64, error) {
 	if n < 0 {
-		n = s.size - off
+		n = b.size - off
 	}
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
-	return io.CopyBuffer(w, io.NewSectionReader(s.f, off, n), *bp)
+	return io.CopyBuffer(w, io.NewSectionReader(b.f, off, n), *bp)
 }

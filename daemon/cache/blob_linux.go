@@ -25,24 +25,6 @@ func memfd(body []byte) (*os.File, error) {
 	return f, nil
 }
 
-// dupFile fails, rather than dup some other descriptor, when f is closed:
-// Control holds f open while it runs.
-func dupFile(f *os.File) (*os.File, error) {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return nil, err
-	}
-	nfd := -1
-	var derr error
-	if err := rc.Control(func(fd uintptr) { nfd, derr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
-		return nil, err
-	}
-	if derr != nil {
-		return nil, fmt.Errorf("dup: %w", derr)
-	}
-	return os.NewFile(uintptr(nfd), f.Name()), nil
-}
-
 func openFileLimit() int64 {
 	var l unix.Rlimit
 	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &l); err != nil {

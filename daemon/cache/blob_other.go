@@ -7,6 +7,5 @@ import (
 	"os"
 )
 
-func memfd([]byte) (*os.File, error)     { return nil, errors.ErrUnsupported }
-func dupFile(*os.File) (*os.File, error) { return nil, errors.ErrUnsupported }
-func openFileLimit() int64               { return 0 }
+func memfd([]byte) (*os.File, error) { return nil, errors.ErrUnsupported }
+func openFileLimit() int64           { return 0 }

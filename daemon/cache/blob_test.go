@@ -73,8 +73,8 @@ func TestLargeBodiesInBlobs(t *testing.T) {
 	hs.clock.Advance(2 * time.Minute)
 	expect(t, hs.get("/big"), 200, XCacheRefreshHit, big)
 	n := hs.c.mem.get("/big")
-	if n == e || n.blob == nil || n.blob.fd == e.blob.fd {
-		t.Fatalf("the refreshed entry shares its descriptor: %+v", n)
+	if n == e || n.blob == nil || n.blob.h.b != e.blob.h.b || !e.blob.h.done.Load() {
+		t.Fatalf("the refreshed entry does not hold the blob alone: %+v", n)
 	}
 	expect(t, hs.get("/big"), 200, XCacheHit, big)
 
@@ -92,8 +92,8 @@ func TestLargeBodiesInBlobs(t *testing.T) {
 	if got := w.body.String(); got != big {
 		t.Fatalf("the answer under way got %d bytes, want %d", len(got), len(big))
 	}
-	// The replaced and the invalidated entry's descriptors are closed (a
-	// replaced one may wait for the GC).
+	// The blob is closed once the last entry and answer let it go (an
+	// entry never stored, by the GC).
 	runtime.GC()
 	deadline := time.Now().Add(5 * time.Second)
 	for liveBlobs.Load() != base && time.Now().Before(deadline) {

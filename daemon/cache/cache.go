@@ -562,7 +562,7 @@ func (c *Cache) fill(ctx context.Context, cancel context.CancelFunc, f *flight, 
 		e.toBlob()
 		if !c.mem.put(o.key, e) {
 			if e.blob != nil {
-				e.blob.close()
+				e.blob.drop()
 			}
 		} else if o.alias != "" {
 			c.putAlias(o.alias, o.key, e.retain)

@@ -149,13 +149,13 @@ func (s fileSource) copyRange(w io.Writer, off, n int64) (int64, error) {
 // whose file is gone (evicted just now) answers nothing: ok is false.
 func (c *Cache) serveEntry(w http.ResponseWriter, r *http.Request, e *entry, x []string, age time.Duration) (Result, bool) {
 	if e.blob != nil {
-		f, err := dupFile(e.blob.fd.f)
-		if err != nil {
-			return Result{Err: err}, false // evicted just now
+		b := e.blob.h.b
+		if !b.acquire() {
+			return Result{Err: errBlobClosed}, false // evicted just now
 		}
-		defer f.Close()
+		defer b.release()
 		rp := e.rep
-		rp.src = blobSource{f, e.size}
+		rp.src = b
 		return serve(w, r, &rp, x, age), true
 	}
 	if e.file == "" {

@@ -62,7 +62,7 @@ type entry struct {
 	// the body of a large memory tier entry (body is nil then).
 	file string
 	size int64
-	blob *blob
+	blob *blobRef
 
 	// kindVary
 	varyNames []string
@@ -229,7 +229,7 @@ func (e *entry) refreshed(key string, h304 http.Header, p Policy, reqHeader http
 	case e.file != "":
 		n.setSize(e.size) // the caller links n to the file
 	case e.blob != nil:
-		if n.blob = e.blob.dup(); n.blob == nil {
+		if n.blob = e.blob.share(); n.blob == nil {
 			return nil, false // e left the cache meanwhile
 		}
 		n.setSize(e.size)
@@ -246,7 +246,7 @@ func (e *entry) toBlob() {
 	}
 	if b := makeBlob(e.body); b != nil {
 		e.blob, e.size, e.body = b, int64(len(e.body)), nil
-		e.rep.src = nil // serveEntry gives each answer its own descriptor
+		e.rep.src = nil // serveEntry holds the blob while it answers
 	}
 }
 

@@ -41,7 +41,7 @@ func newMemory(limit, maxEntry int64, now func() time.Time) (*memory, error) {
 		OnAtomicDeletion: func(ev otter.DeletionEvent[string, *entry]) {
 			m.bytes.Add(-int64(ev.Value.weight))
 			if ev.Value.blob != nil {
-				ev.Value.blob.close() // answers under way send from their own dup
+				ev.Value.blob.drop() // answers under way hold it still
 			}
 			if ev.Cause == otter.CauseOverflow {
 				m.evictions.Add(1)

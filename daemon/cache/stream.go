@@ -35,6 +35,9 @@ type cursor struct{ pos int64 }
 var (
 	errNoReaders = errors.New("no reader left")
 	errDropped   = errors.New("stream bytes already dropped")
+	// errBlobClosed: the entry left the cache between its lookup and
+	// its answer.
+	errBlobClosed = errors.New("cached body already evicted")
 )
 
 func newStream(sizeHint, limit, window int64) *stream {

@@ -49,6 +49,8 @@ type conn struct {
 	state    atomic.Int32
 	deadline time.Time // the read deadline set, zero for none
 	broken   bool      // a write failed: nothing more goes out
+	sent     int64     // bytes handed to the connection (or lost with it), not counting out
+	headLen  int       // the last request head's bytes
 	tmpl     *http.Request
 	cancel   context.CancelFunc
 }
@@ -146,7 +148,7 @@ func (c *conn) serveRequest(req *http.Request, b *body) bool {
 			c.flush()
 		}
 	}
-	w := &response{c: c, req: req, header: make(http.Header, 12), declared: -1}
+	w := &response{c: c, req: req, header: make(http.Header, 12), declared: -1, headerBytes: -1, requestBytes: int64(c.headLen)}
 	c.srv.Handler.ServeHTTP(w, req)
 	w.finish()
 	c.flush()
@@ -172,6 +174,14 @@ func (c *conn) releaseOut() {
 	}
 }
 
+// pos is how many bytes of answers the connection has produced.
+func (c *conn) pos() int64 {
+	if c.out == nil {
+		return c.sent
+	}
+	return c.sent + int64(len(*c.out))
+}
+
 // write queues p, sending the queue and p together when they do not fit.
 func (c *conn) write(p []byte) {
 	if c.broken {
@@ -183,6 +193,7 @@ func (c *conn) write(p []byte) {
 		return
 	}
 	var err error
+	c.sent += int64(len(*bp) + len(p))
 	if len(*bp) == 0 {
 		_, err = c.rwc.Write(p)
 	} else {
@@ -213,6 +224,7 @@ func (c *conn) flush() {
 		_, err := c.rwc.Write(*c.out)
 		c.wrote(err)
 	}
+	c.sent += int64(len(*c.out))
 	*c.out = (*c.out)[:0]
 }
 

@@ -75,6 +75,7 @@ func (c *conn) readHead() (string, *requestError) {
 			if cap(acc) <= 8<<10 {
 				c.head = acc[:0]
 			}
+			c.headLen = len(acc)
 			return string(acc), nil
 		}
 		line = len(acc)

@@ -29,12 +29,23 @@ type response struct {
 	declared int64 // the handler's Content-Length, -1 for none
 	written  int64 // body bytes the handler wrote
 	pending  []byte
+	// headerBytes is the size of the status line and header as sent (-1
+	// until committed), requestBytes of the request's head as read.
+	headerBytes, requestBytes int64
 	// committed: the header is out (queued); chunked: the body is in
 	// chunks; bodyless: HEAD or a status without a body.
 	committed, chunked, bodyless, closeAfter bool
 }
 
 func (w *response) Header() http.Header { return w.header }
+
+// WireBytes is what the connection carried for this request so far: the
+// request's head as read, and the response's status line and header as
+// sent (sent is false before they are). An access log takes cs-bytes and
+// sc-bytes from it rather than sizing the header maps.
+func (w *response) WireBytes() (requestHead, responseHeader int64, sent bool) {
+	return w.requestBytes, w.headerBytes, w.committed
+}
 
 func (w *response) WriteHeader(code int) {
 	if w.committed || w.status != 0 {
@@ -245,6 +256,7 @@ func (w *response) commit(done bool, first []byte) {
 	if w.status == http.StatusNotModified {
 		delete(h, "Content-Type")
 	}
+	start := c.pos()
 	c.writeString(statusLine(w.req, w.status))
 	w.writeFields()
 	if _, ok := h["Date"]; !ok {
@@ -269,6 +281,7 @@ func (w *response) commit(done bool, first []byte) {
 		c.writeString("Connection: keep-alive\r\n")
 	}
 	c.writeString("\r\n")
+	w.headerBytes = c.pos() - start
 	if !w.bodyless {
 		p := w.pending
 		w.pending = nil

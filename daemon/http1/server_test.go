@@ -406,3 +406,42 @@ func TestShutdown(t *testing.T) {
 		t.Fatal("a new connection was accepted after Shutdown")
 	}
 }
+
+// TestWireBytes: what the writer says its request head and answer header
+// took is what crossed the connection (the access log's cs-bytes and
+// sc-bytes).
+func TestWireBytes(t *testing.T) {
+	type sizes struct {
+		req, resp int64
+		sent      bool
+	}
+	got := make(chan sizes, 1)
+	_, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "5")
+		w.Header().Set("X-Long", strings.Repeat("x", 6000)) // past the write buffer
+		io.WriteString(w, "hello")
+		ws := w.(interface {
+			WireBytes() (int64, int64, bool)
+		})
+		var s sizes
+		s.req, s.resp, s.sent = ws.WireBytes()
+		got <- s
+	}))
+	head := "GET /x HTTP/1.1\r\nHost: h\r\nUser-Agent:  spaced \r\n\r\n"
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, head)
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	raw, err := io.ReadAll(io.LimitReader(c, 1<<20))
+	if err != nil && !strings.Contains(string(raw), "hello") {
+		t.Fatal(err)
+	}
+	s := <-got
+	header, _, _ := strings.Cut(string(raw), "\r\n\r\n")
+	if !s.sent || s.req != int64(len(head)) || s.resp != int64(len(header)+4) {
+		t.Fatalf("WireBytes %+v; on the wire: request head %d, answer header %d", s, len(head), len(header)+4)
+	}
+}
