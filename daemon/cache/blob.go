@@ -2,6 +2,7 @@ package cache
 
 import (
 	"io"
+	"net/http"
 	"os"
 	"runtime"
 	"sync"
@@ -11,7 +12,8 @@ import (
 // A blob holds a large memory-tier body in an anonymous in-memory file
 // (memfd) instead of the Go heap, so that an HTTP/1 connection sends it
 // with sendfile: the bytes go from the page cache to the socket without
-// being copied through a write buffer. Other writers read it with pread.
+// being copied through a write buffer. Other writers (HTTP/2, HTTP/3)
+// get it in one Write from a read-only mapping of the file.
 //
 // A blob is counted: each entry that holds it (a revalidated copy shares
 // it) and each answer sending from it; the descriptor closes at zero, so
@@ -19,9 +21,10 @@ import (
 // when it leaves the memory tier, or, if it was never stored, when the GC
 // finds it unreachable.
 type blob struct {
-	f    *os.File
-	size int64
-	refs atomic.Int64
+	f      *os.File
+	mapped []byte // the file, mapped read-only; unmapped at close
+	size   int64
+	refs   atomic.Int64
 }
 
 // blobRef is an entry's hold on a blob, given up once.
@@ -54,12 +57,12 @@ func makeBlob(body []byte) *blobRef {
 	if liveBlobs.Load() >= maxBlobs() {
 		return nil
 	}
-	f, err := memfd(body)
+	f, mapped, err := memfd(body)
 	if err != nil {
 		return nil
 	}
 	liveBlobs.Add(1)
-	b := &blob{f: f, size: int64(len(body))}
+	b := &blob{f: f, mapped: mapped, size: int64(len(body))}
 	b.refs.Store(1)
 	return newRef(b)
 }
@@ -94,20 +97,42 @@ func (b *blob) acquire() bool {
 	}
 }
 
+// release: at zero no one reads the mapping (a Write does not keep its
+// bytes, as io.Writer says), so it goes with the descriptor.
 func (b *blob) release() {
 	if b.refs.Add(-1) == 0 {
+		unmap(b.mapped)
 		b.f.Close()
 		liveBlobs.Add(-1)
 	}
 }
 
-// copyRange sends a range of the blob: a SectionReader of an *os.File is
-// what the HTTP/1 server sends with sendfile. The caller holds b.
+// copyRange sends a range of the blob, the caller holding b: a writer
+// that reads from files (the HTTP/1 server's, which sends a SectionReader
+// of an *os.File with sendfile) gets the file, any other one Write of the
+// mapped bytes.
 func (b *blob) copyRange(w io.Writer, off, n int64) (int64, error) {
 	if n < 0 {
 		n = b.size - off
 	}
+	if !readsFiles(w) {
+		k, err := w.Write(b.mapped[off : off+n])
+		return int64(k), err
+	}
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
 	return io.CopyBuffer(w, io.NewSectionReader(b.f, off, n), *bp)
+}
+
+// readsFiles says the server's writer, under the wrappers that log and
+// count, is an io.ReaderFrom.
+func readsFiles(w io.Writer) bool {
+	for {
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			_, ok := w.(io.ReaderFrom)
+			return ok
+		}
+		w = u.Unwrap()
+	}
 }

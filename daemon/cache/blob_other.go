@@ -7,5 +7,6 @@ import (
 	"os"
 )
 
-func memfd([]byte) (*os.File, error) { return nil, errors.ErrUnsupported }
-func openFileLimit() int64           { return 0 }
+func memfd([]byte) (*os.File, []byte, error) { return nil, nil, errors.ErrUnsupported }
+func unmap([]byte)                           {}
+func openFileLimit() int64                   { return 0 }
