@@ -308,7 +308,7 @@ func (w *response) writeFields() {
 		for _, v := range vv {
 			*bp = append(*bp, k...)
 			*bp = append(*bp, ':', ' ')
-			if strings.ContainsAny(v, "\r\n") {
+			if strings.IndexByte(v, '\n') >= 0 || strings.IndexByte(v, '\r') >= 0 {
 				v = strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
 			}
 			*bp = append(*bp, v...)
