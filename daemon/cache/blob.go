@@ -108,14 +108,12 @@ func (b *blob) release() {
 }
 
 // copyRange sends a range of the blob, the caller holding b: a writer
-// that reads from files (the HTTP/1 server's, which sends a SectionReader
-// of an *os.File with sendfile) gets the file, any other one Write of the
-// mapped bytes.
+// that sends files gets the file, any other one Write of the mapped bytes.
 func (b *blob) copyRange(w io.Writer, off, n int64) (int64, error) {
 	if n < 0 {
 		n = b.size - off
 	}
-	if !readsFiles(w) {
+	if !sendsFiles(w) {
 		k, err := w.Write(b.mapped[off : off+n])
 		return int64(k), err
 	}
@@ -124,14 +122,17 @@ func (b *blob) copyRange(w io.Writer, off, n int64) (int64, error) {
 	return io.CopyBuffer(w, io.NewSectionReader(b.f, off, n), *bp)
 }
 
-// readsFiles says the server's writer, under the wrappers that log and
-// count, is an io.ReaderFrom.
-func readsFiles(w io.Writer) bool {
+// sendsFiles says the server's writer, under the wrappers that log and
+// count, sends an *os.File's SectionReader without copying it (the HTTP/1
+// server on a TCP connection, with sendfile).
+func sendsFiles(w io.Writer) bool {
 	for {
+		if sf, ok := w.(interface{ SendsFiles() bool }); ok {
+			return sf.SendsFiles()
+		}
 		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
 		if !ok {
-			_, ok := w.(io.ReaderFrom)
-			return ok
+			return false
 		}
 		w = u.Unwrap()
 	}

@@ -191,6 +191,13 @@ func (w *response) ReadFrom(src io.Reader) (int64, error) {
 	return n, err
 }
 
+// SendsFiles says ReadFrom sends an *os.File's SectionReader with
+// sendfile (on TCP; a TLS connection copies).
+func (w *response) SendsFiles() bool {
+	_, ok := w.c.rwc.(*net.TCPConn)
+	return ok
+}
+
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 func (w *response) copyFrom(src io.Reader) (int64, error) {

@@ -30,6 +30,9 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/quic-go/quic-go"
+	"github.com/quic-go/quic-go/http3"
+
 	"openfront.dev/compiler"
 	"openfront.dev/daemon/admin"
 )
@@ -211,6 +214,7 @@ const (
 	h1    proto = "http"     // plain HTTP/1.1
 	h1tls proto = "https-h1" // HTTP/1.1 over TLS
 	h2    proto = "https-h2" // HTTP/2 over TLS (falls back to 1.1 if the node says so)
+	h3    proto = "http3"    // HTTP/3 on the UDP port of the TLS listener
 )
 
 // client connects every request to the node's listener for p, whatever the
@@ -223,6 +227,18 @@ func (e *env) client(t *testing.T, p proto, tlsCfg *tls.Config) *http.Client {
 	}
 	if tlsCfg == nil {
 		tlsCfg = &tls.Config{InsecureSkipVerify: true}
+	}
+	if p == h3 {
+		udp := e.node.Addr("http3").String()
+		tr := &http3.Transport{
+			TLSClientConfig: tlsCfg,
+			Dial: func(ctx context.Context, _ string, tlsCfg *tls.Config, cfg *quic.Config) (*quic.Conn, error) {
+				return quic.DialAddr(ctx, udp, tlsCfg, cfg)
+			},
+			DisableCompression: true,
+		}
+		t.Cleanup(func() { tr.Close() })
+		return &http.Client{Transport: tr, Timeout: 10 * time.Second}
 	}
 	var protos http.Protocols
 	protos.SetHTTP1(true)
@@ -484,7 +500,9 @@ func TestRequestIDsDiffer(t *testing.T) {
 func TestProtocols(t *testing.T) {
 	e := start(t)
 	paths := []string{"/", "/big.bin", "/style.css", "/api/hello?x=1", "/nope.html", "/down/x"}
-	clients := []proto{h1, h1tls, h2}
+	// A second h1 request: the first may be a miss, the second a hit
+	// (big.bin's body is then sent with sendfile from its memfd).
+	clients := []proto{h1, h1, h1tls, h2, h3}
 	for _, path := range paths {
 		t.Run(path, func(t *testing.T) {
 			var first []byte
@@ -495,9 +513,9 @@ func TestProtocols(t *testing.T) {
 					scheme = "http"
 				}
 				resp, body := do(t, e.client(t, p, nil), "GET", scheme+"://site.test"+path, nil, "")
-				wantMajor := 1
-				if p == h2 {
-					wantMajor = 2
+				wantMajor := map[proto]int{h2: 2, h3: 3}[p]
+				if wantMajor == 0 {
+					wantMajor = 1
 				}
 				if resp.ProtoMajor != wantMajor {
 					t.Errorf("%s: answered over %s", p, resp.Proto)
