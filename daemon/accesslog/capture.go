@@ -202,12 +202,19 @@ func (c *Capture) Record(end time.Time) Record {
 		RangeEnd:        c.rangeEnd,
 	}
 	websocket := false
-	// One pass over the request header both sizes it and picks up the
-	// fields: lookups would walk it again.
-	rec.BytesIn = requestLineBytes(r)
+	// One pass over the request header picks up the fields and, unless
+	// the server counted the head, sizes it: lookups would walk it again.
+	sizing := c.wire == nil
+	if sizing {
+		rec.BytesIn = requestLineBytes(r)
+	} else {
+		rec.BytesIn, _, _ = c.wire.WireBytes()
+	}
 	for k, vs := range r.Header {
-		for _, v := range vs {
-			rec.BytesIn += int64(len(k) + 2 + len(v) + 2)
+		if sizing {
+			for _, v := range vs {
+				rec.BytesIn += int64(len(k) + 2 + len(v) + 2)
+			}
 		}
 		if len(vs) == 0 {
 			continue
@@ -224,9 +231,6 @@ func (c *Capture) Record(end time.Time) Record {
 		case "Upgrade":
 			websocket = strings.EqualFold(vs[0], "websocket")
 		}
-	}
-	if c.wire != nil {
-		rec.BytesIn, _, _ = c.wire.WireBytes()
 	}
 	if c.hasBody {
 		rec.BytesIn += c.body.n

@@ -117,9 +117,7 @@ func (b *blob) copyRange(w io.Writer, off, n int64) (int64, error) {
 		k, err := w.Write(b.mapped[off : off+n])
 		return int64(k), err
 	}
-	bp := copyBufs.Get().(*[]byte)
-	defer copyBufs.Put(bp)
-	return io.CopyBuffer(w, io.NewSectionReader(b.f, off, n), *bp)
+	return copySection(w, b.f, off, n)
 }
 
 // sendsFiles says the server's writer, under the wrappers that log and

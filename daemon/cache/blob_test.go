@@ -69,7 +69,8 @@ func TestLargeBodiesInBlobs(t *testing.T) {
 		})
 	}
 
-	// Stale: the 304 makes a refreshed entry with a blob of its own.
+	// Stale: the 304 makes a refreshed entry that shares the blob, and the
+	// replaced entry gives up its hold.
 	hs.clock.Advance(2 * time.Minute)
 	expect(t, hs.get("/big"), 200, XCacheRefreshHit, big)
 	n := hs.c.mem.get("/big")

@@ -126,23 +126,27 @@ func (d *disk) close() {
 	os.RemoveAll(d.dir)
 }
 
-// fileSource reads a disk entry's body through a descriptor opened before
-// the answer starts, so an eviction meanwhile does not cut it.
-type fileSource struct{ f *os.File }
+// fileSource reads a disk entry's body, size bytes, through a descriptor
+// opened before the answer starts, so an eviction meanwhile does not cut it.
+type fileSource struct {
+	f    *os.File
+	size int64
+}
 
 func (s fileSource) copyRange(w io.Writer, off, n int64) (int64, error) {
 	if n < 0 {
-		st, err := s.f.Stat()
-		if err != nil {
-			return 0, err
-		}
-		n = st.Size() - off
+		n = s.size - off
 	}
-	if _, err := s.f.Seek(off, io.SeekStart); err != nil {
-		return 0, err
-	}
-	// A LimitedReader of an *os.File lets net/http use sendfile.
-	return io.Copy(w, &io.LimitedReader{R: s.f, N: n})
+	return copySection(w, s.f, off, n)
+}
+
+// copySection writes n bytes of f from off: as a SectionReader of an
+// *os.File, which the HTTP/1 server sends with sendfile, through a pooled
+// buffer for other writers.
+func copySection(w io.Writer, f *os.File, off, n int64) (int64, error) {
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	return io.CopyBuffer(w, io.NewSectionReader(f, off, n), *bp)
 }
 
 // serveEntry answers from a stored entry of either tier. A disk entry
@@ -167,7 +171,7 @@ func (c *Cache) serveEntry(w http.ResponseWriter, r *http.Request, e *entry, x [
 	}
 	defer f.Close()
 	rp := e.rep
-	rp.src = fileSource{f}
+	rp.src = fileSource{f, e.size}
 	return serve(w, r, &rp, x, age), true
 }
 

@@ -50,7 +50,6 @@ type conn struct {
 	deadline time.Time // the read deadline set, zero for none
 	broken   bool      // a write failed: nothing more goes out
 	sent     int64     // bytes handed to the connection (or lost with it), not counting out
-	headLen  int       // the last request head's bytes
 	tmpl     *http.Request
 	cancel   context.CancelFunc
 }
@@ -99,12 +98,12 @@ func (c *conn) serve() {
 		if !headBuffered(c.br) {
 			c.setDeadline(time.Now(), c.srv.headerTimeout(), 0)
 		}
-		req, body, rerr := c.readRequest()
+		req, body, headLen, rerr := c.readRequest()
 		if rerr != nil {
 			c.refuse(rerr)
 			return
 		}
-		if !c.serveRequest(req, body) {
+		if !c.serveRequest(req, body, headLen) {
 			return
 		}
 	}
@@ -137,18 +136,18 @@ func (c *conn) clearDeadline() {
 
 // serveRequest runs the handler and says whether the connection may
 // read another request.
-func (c *conn) serveRequest(req *http.Request, b *body) bool {
+func (c *conn) serveRequest(req *http.Request, b *body, headLen int64) bool {
 	if b != nil {
 		// Reading the body is the handler's pace, not the header timeout's.
 		c.clearDeadline()
 		if b.expect {
 			// Sent at once rather than at the first Read: simpler, and
 			// RFC 9110 10.1.1 allows it.
-			c.write([]byte("HTTP/1.1 100 Continue\r\n\r\n"))
+			c.writeString("HTTP/1.1 100 Continue\r\n\r\n")
 			c.flush()
 		}
 	}
-	w := &response{c: c, req: req, header: make(http.Header, 12), declared: -1, headerBytes: -1, requestBytes: int64(c.headLen)}
+	w := &response{c: c, req: req, header: make(http.Header, 12), declared: -1, requestBytes: headLen}
 	c.srv.Handler.ServeHTTP(w, req)
 	w.finish()
 	c.flush()

@@ -31,7 +31,7 @@ func FuzzReadRequest(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c := &conn{srv: &Server{MaxHeaderBytes: 4096}, br: bufio.NewReaderSize(bytes.NewReader(data), 64), tmpl: new(http.Request)}
-		r, b, rerr := c.readRequest()
+		r, b, _, rerr := c.readRequest()
 		if rerr != nil {
 			if rerr.status != 0 && (rerr.status < 400 || rerr.status > 599) {
 				t.Fatalf("refused with status %d", rerr.status)

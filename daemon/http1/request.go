@@ -31,13 +31,15 @@ func badRequest(reason string) *requestError {
 // chunked is every chunked request's TransferEncoding.
 var chunked = []string{"chunked"}
 
-// readRequest reads a request's head and makes the handler's request.
-func (c *conn) readRequest() (*http.Request, *body, *requestError) {
+// readRequest reads a request's head and makes the handler's request;
+// headLen is the head's size as read.
+func (c *conn) readRequest() (r *http.Request, b *body, headLen int64, rerr *requestError) {
 	head, rerr := c.readHead()
 	if rerr != nil {
-		return nil, nil, rerr
+		return nil, nil, 0, rerr
 	}
-	return c.parse(head)
+	r, b, rerr = c.parse(head)
+	return r, b, int64(len(head)), rerr
 }
 
 // readHead reads up to the empty line that ends a head and returns it as
@@ -75,7 +77,6 @@ func (c *conn) readHead() (string, *requestError) {
 			if cap(acc) <= 8<<10 {
 				c.head = acc[:0]
 			}
-			c.headLen = len(acc)
 			return string(acc), nil
 		}
 		line = len(acc)

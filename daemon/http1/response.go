@@ -29,8 +29,8 @@ type response struct {
 	declared int64 // the handler's Content-Length, -1 for none
 	written  int64 // body bytes the handler wrote
 	pending  []byte
-	// headerBytes is the size of the status line and header as sent (-1
-	// until committed), requestBytes of the request's head as read.
+	// headerBytes is the size of the status line and header as sent
+	// (once committed), requestBytes of the request's head as read.
 	headerBytes, requestBytes int64
 	// committed: the header is out (queued); chunked: the body is in
 	// chunks; bodyless: HEAD or a status without a body.
@@ -134,45 +134,26 @@ func (w *response) Flush() {
 	w.c.flush()
 }
 
-// ReadFrom sends a regular file with sendfile when it can, as net/http
-// does: a LimitedReader of an *os.File (a disk-cached body, from its
-// offset) or a SectionReader of one (a memfd-cached body, at explicit
-// offsets).
+// ReadFrom sends a SectionReader of an *os.File (a cached body in a
+// memfd or on disk) with sendfile at explicit offsets, the header going
+// with MSG_MORE in the same packet; anything else is copied.
 func (w *response) ReadFrom(src io.Reader) (int64, error) {
 	if w.status == 0 {
 		w.WriteHeader(http.StatusOK)
 	}
 	tcp, isTCP := w.c.rwc.(*net.TCPConn)
-	if !isTCP || w.bodyless || w.declared < 0 {
+	sr, isSection := src.(*io.SectionReader)
+	if !isTCP || !isSection || w.bodyless || w.declared < 0 {
 		return w.copyFrom(src)
 	}
-	var f *os.File
-	var off int64
-	advance := func(int64) {}
-	left := w.declared - w.written // never past the declared length: the framing is the connection's
-	switch s := src.(type) {
-	case *io.LimitedReader:
-		if lf, ok := s.R.(*os.File); ok {
-			f, left = lf, min(left, s.N)
-			cur, err := lf.Seek(0, io.SeekCurrent)
-			if err != nil {
-				return w.copyFrom(src)
-			}
-			off = cur
-			advance = func(n int64) { s.N -= n; lf.Seek(n, io.SeekCurrent) }
-		}
-	case *io.SectionReader:
-		if ra, base, size := s.Outer(); ra != nil {
-			if sf, ok := ra.(*os.File); ok {
-				cur, _ := s.Seek(0, io.SeekCurrent)
-				f, off, left = sf, base+cur, min(left, size-cur)
-				advance = func(n int64) { s.Seek(n, io.SeekCurrent) }
-			}
-		}
-	}
-	if f == nil {
+	ra, base, size := sr.Outer()
+	f, ok := ra.(*os.File)
+	if !ok {
 		return w.copyFrom(src)
 	}
+	cur, _ := sr.Seek(0, io.SeekCurrent)
+	// Never past the declared length: the framing is the connection's.
+	left := min(w.declared-w.written, size-cur)
 	if !w.committed {
 		w.commit(false, nil)
 	}
@@ -180,13 +161,13 @@ func (w *response) ReadFrom(src io.Reader) (int64, error) {
 		return 0, io.ErrClosedPipe
 	}
 	bp := w.c.buf()
-	n, err := sendFile(tcp, *bp, f, off, left)
+	n, err := sendFile(tcp, *bp, f, base+cur, left)
 	if errors.Is(err, errors.ErrUnsupported) {
 		return w.copyFrom(src)
 	}
 	*bp = (*bp)[:0] // sent with the body
 	w.written += n
-	advance(n)
+	sr.Seek(n, io.SeekCurrent)
 	w.c.wrote(err)
 	return n, err
 }
@@ -234,10 +215,8 @@ func (w *response) commit(done bool, first []byte) {
 	w.closeAfter = w.req.Close || c.srv.closing.Load() || hasToken(h["Connection"], "close")
 	length := w.declared
 	switch {
-	case w.status == http.StatusNotModified:
-		length = -2 // no framing fields at all
 	case !bodyAllowed(w.status):
-		length = -2
+		length = -2 // no framing fields at all
 	case length < 0 && done:
 		length = int64(len(w.pending))
 		if w.bodyless { // HEAD
@@ -270,13 +249,11 @@ func (w *response) commit(done bool, first []byte) {
 		bp := c.buf()
 		*bp = appendDate(*bp)
 	}
-	if length >= 0 {
-		if w.declared < 0 || w.bodyless && w.declared != length {
-			bp := c.buf()
-			*bp = append(*bp, "Content-Length: "...)
-			*bp = strconv.AppendInt(*bp, length, 10)
-			*bp = append(*bp, '\r', '\n')
-		}
+	if length >= 0 && (w.declared < 0 || w.bodyless && w.declared != length) {
+		bp := c.buf()
+		*bp = append(*bp, "Content-Length: "...)
+		*bp = strconv.AppendInt(*bp, length, 10)
+		*bp = append(*bp, '\r', '\n')
 	}
 	if w.chunked {
 		c.writeString("Transfer-Encoding: chunked\r\n")
@@ -316,13 +293,15 @@ func (w *response) writeFields() {
 			*bp = append(*bp, k...)
 			*bp = append(*bp, ':', ' ')
 			if strings.IndexByte(v, '\n') >= 0 || strings.IndexByte(v, '\r') >= 0 {
-				v = strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
+				v = newlineToSpace.Replace(v) // as net/http: no field injection
 			}
 			*bp = append(*bp, v...)
 			*bp = append(*bp, '\r', '\n')
 		}
 	}
 }
+
+var newlineToSpace = strings.NewReplacer("\r", " ", "\n", " ")
 
 func bodyAllowed(status int) bool {
 	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified

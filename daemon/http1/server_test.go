@@ -26,8 +26,8 @@ import (
 //	/flushed        two parts with a Flush between
 //	/status/N       an empty answer with status N
 //	/short          declares 10 bytes, writes 5
-//	/file           a file through ReadFrom (sendfile from its offset)
-//	/section/N      the file from byte N, a SectionReader (sendfile at offsets)
+//	/file           a file as a LimitedReader (ReadFrom copies it)
+//	/section/N      the file from byte N, a SectionReader (ReadFrom sendfiles it)
 //	/panic          panics
 //	/ignore-body    answers without reading the body
 func testHandler(file string) http.Handler {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"openfront.dev/daemon/http1"
@@ -97,18 +98,14 @@ type tlsDispatch struct {
 	h2      *http.Server
 	h2conns *connQueue
 	wg      sync.WaitGroup
-	mu      sync.Mutex
-	closed  bool
+	closed  atomic.Bool
 }
 
 func (d *tlsDispatch) serve() error {
 	for {
 		c, err := d.ln.Accept()
 		if err != nil {
-			d.mu.Lock()
-			closed := d.closed
-			d.mu.Unlock()
-			if closed {
+			if d.closed.Load() {
 				return nil
 			}
 			var ne net.Error
@@ -143,9 +140,7 @@ func (d *tlsDispatch) handshake(c net.Conn) {
 // Shutdown stops accepting, lets handshakes finish, then drains both
 // servers.
 func (d *tlsDispatch) Shutdown(ctx context.Context) error {
-	d.mu.Lock()
-	d.closed = true
-	d.mu.Unlock()
+	d.closed.Store(true)
 	d.ln.Close()
 	d.wg.Wait()
 	return errors.Join(d.h1.Shutdown(ctx), d.h2.Shutdown(ctx))

@@ -135,7 +135,7 @@ func Fill(ctx context.Context, base, size, prefix string, n, conc, pid int) (Fil
 	client := &http.Client{Transport: tr, Timeout: time.Minute}
 	var res FillResult
 	var next, errs, reqs, bytes atomic.Int64
-	var peak Mem // the sampler's: read after it stopped
+	var peakRSS, peakMemfd, peakTotal int64 // the sampler's: read after it stopped
 	stop := make(chan struct{})
 	sampled := make(chan struct{})
 	go func() {
@@ -145,7 +145,7 @@ func Fill(ctx context.Context, base, size, prefix string, n, conc, pid int) (Fil
 		for {
 			if pid > 0 {
 				if m, err := ReadMem(pid); err == nil {
-					peak.RSS, peak.Memfd, peak.HWM = max(peak.RSS, m.RSS), max(peak.Memfd, m.Memfd), max(peak.HWM, m.RSS+m.Memfd)
+					peakRSS, peakMemfd, peakTotal = max(peakRSS, m.RSS), max(peakMemfd, m.Memfd), max(peakTotal, m.RSS+m.Memfd)
 				}
 			}
 			select {
@@ -179,7 +179,7 @@ func Fill(ctx context.Context, base, size, prefix string, n, conc, pid int) (Fil
 	close(stop)
 	<-sampled
 	res.Requests, res.Errors, res.Bytes = reqs.Load(), errs.Load(), bytes.Load()
-	res.PeakRSS, res.PeakMemfd, res.PeakTotal = peak.RSS, peak.Memfd, peak.HWM
+	res.PeakRSS, res.PeakMemfd, res.PeakTotal = peakRSS, peakMemfd, peakTotal
 	return res, nil
 }
 
