@@ -23,7 +23,7 @@ func init() {
 		summary: "run the edge daemon on a config directory, a compiled table or a git branch",
 		usage: "serve (--config DIR | --table FILE | --git URL [--branch main] [--git-subdir PATH] [--git-dir DIR] [--poll 15s] [--git-webhook-secret-file FILE])" +
 			" [--http ADDR] [--https ADDR] [--admin ADDR] [--certs DIR] [--tls-cert FILE --tls-key FILE] [--node-name NAME]" +
-			" [--cache-memory SIZE] [--cache-dir DIR --cache-disk SIZE] [--trusted-proxies CIDR,...] [--geoip-db FILE] [--log-dir DIR]" +
+			" [--cache-memory SIZE] [--cache-body-dir DIR] [--cache-dir DIR --cache-disk SIZE] [--trusted-proxies CIDR,...] [--geoip-db FILE] [--log-dir DIR]" +
 			" [--rtmp ADDR] [--rtmp-secrets DIR] [--admin-token-file FILE]",
 		run: runServe,
 	})
@@ -79,6 +79,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&cacheMemory, "cache-memory", "`SIZE` of the cache's memory tier (256MiB, 1GiB, ...)")
 	fs.StringVar(&o.CacheDir, "cache-dir", "", "`DIR` for the cache's disk tier (default: none)")
 	fs.Var(&cacheDisk, "cache-disk", "`SIZE` of the disk tier")
+	fs.StringVar(&o.CacheBodyDir, "cache-body-dir", os.TempDir(), "`DIR` where the memory tier keeps bodies of 32 KiB and more, in unlinked files the page cache holds (on a disk filesystem they are sent fastest; \"memfd\": in anonymous memory files)")
 	fs.StringVar(&o.TrustedProxies, "trusted-proxies", "", "`CIDR,...` whose X-Forwarded-For is believed (default: none)")
 	fs.StringVar(&o.GeoIPDB, "geoip-db", "", "MaxMind-format country database `FILE` for geo restrictions")
 	fs.StringVar(&o.RTMPAddr, "rtmp", ":1935", "RTMP listener `ADDR` of streaming distributions; live streams are also packaged as HLS (empty: none)")
@@ -96,6 +97,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	o.CacheMemory, o.CacheDisk = int64(cacheMemory), int64(cacheDisk)
+	if o.CacheBodyDir == "memfd" {
+		o.CacheBodyDir = ""
+	}
 	o.Logger = slog.New(slog.NewTextHandler(stderr, nil))
 	tuneGC(o.CacheMemory, o.Logger)
 	n, err := node.Start(o)

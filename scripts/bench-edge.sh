@@ -12,6 +12,8 @@
 #   coalesce  200 simultaneous requests for one uncached key: origin requests
 #   memory    --cache-memory 64MiB, 20,000 distinct 100 KiB objects: VmHWM/VmRSS
 #   profile   a 10 s CPU profile of openfront serving 1 KiB hits (pprof top)
+#   kernel    perf profiles (kernel and user) of each HTTP/1 target serving
+#             PROFILE_SIZE (100k) hits, side by side
 #   signed    cache hits with a signed URL and with signed cookies against the
 #             same object unprotected, on one node (issue 5: >= 0.8x)
 #
@@ -21,7 +23,7 @@
 # used more than MAX_FOREIGN cores is repeated (up to 4 times): the machine
 # is shared.
 #
-# Environment: ROUNDS (3), DURATION (10s), SERVER_CPU (0), LOAD_CPU (1),
+# Environment: ROUNDS (3), DURATION (10s), SIZES ("1k 100k": objects for hits), SERVER_CPU (0), LOAD_CPU (1),
 # MAX_FOREIGN (0.10), H3_CONNS (8), H3_STREAMS (16), BASE_PORT (18080: uses
 # the next 19 ports too), KEEP=1 keeps the work directory (logs, profiles).
 # EDGE_HEADERS=1 adds a target "bare+hdr": the bare server also sending the
@@ -254,7 +256,7 @@ section_hits() {
 	need_servers
 	echo "== cache hits, HTTP/1.1 keep-alive: wrk -c 50 -t 1 -d $dur, $rounds rounds"
 	local n=${#h1_targets[@]}
-	for size in 1k 100k; do
+	for size in ${SIZES:-1k 100k}; do
 		for r in $(seq "$rounds"); do
 			for i in $(seq 0 $((n - 1))); do
 				local t=${h1_targets[$(((i + r) % n))]}
@@ -297,11 +299,12 @@ section_memory() {
 		echo "== memory: --cache-memory 64MiB, 20,000 distinct 100 KiB objects, 50 in flight (a fresh node, $label)"
 		serve_openfront mem "$mem_http" "127.0.0.1:$mem_https" "env $env $work/openfront serve"
 		taskset -c "$lcpu" "$eb" fill -url "http://127.0.0.1:$mem_http" -n 20000 -c 50 -size 100k -prefix "fill-$$-" -pid "$mem_pid" | tee "$work/memory.txt"
-		# Large cached bodies live in memfds, outside RSS: the bound is
-		# VmHWM plus the most memfd bytes seen.
+		# Large cached bodies live in unlinked files (--cache-body-dir, or
+		# memfds), outside RSS: the bound is VmHWM plus the most file bytes
+		# seen.
 		local bound
 		bound=$(sed -n 's/.*bound_mib=\([0-9.]*\).*/\1/p' "$work/memory.txt")
-		awk -v h="$bound" 'BEGIN { lim = 64 + 150; printf "VmHWM + memfds %.1f MiB, limit %d MiB: %s\n", h, lim, (h < lim ? "PASS" : "FAIL") }'
+		awk -v h="$bound" 'BEGIN { lim = 64 + 150; printf "VmHWM + body files %.1f MiB, limit %d MiB: %s\n", h, lim, (h < lim ? "PASS" : "FAIL") }'
 		stop mem
 	done
 }
@@ -393,9 +396,41 @@ section_signed() {
 	stop signed
 }
 
+# section_kernel: where the server CPU goes, kernel included, for each HTTP/1
+# target serving PROFILE_SIZE (100k) hits: perf record on SERVER_CPU, the
+# top symbols of each (needs perf; KEEP=1 keeps the perf.data files).
+section_kernel() {
+	command -v perf >/dev/null || { echo "bench-edge: kernel needs perf (apt-get install -y linux-perf)" >&2; exit 1; }
+	need_servers
+	local size=${PROFILE_SIZE:-100k}
+	echo "== kernel: perf record -C $scpu, $size hits, wrk -c 50 -t 1"
+	for t in "${h1_targets[@]}"; do
+		taskset -c "$lcpu" wrk -c 50 -t 1 -d 12s "${url1[$t]}/obj/$size/bench" >"$work/kernel-$t-wrk.txt" &
+		local wrk_pid=$!
+		sleep 2
+		perf record -q -e cpu-clock -C "$scpu" -o "$work/kernel-$t.data" -- sleep 8 2>/dev/null
+		wait "$wrk_pid"
+		echo "-- $t: $(grep Requests/sec "$work/kernel-$t-wrk.txt")"
+		perf report -q -i "$work/kernel-$t.data" --sort dso 2>/dev/null | sed -n '1,4p'
+		perf report -q -i "$work/kernel-$t.data" --sort sym --percent-limit 0.7 2>/dev/null | sed -n '1,40p'
+		if [ -n "${STRACE:-}" ]; then
+			# System calls per request: 2,000 requests on one connection.
+			local p=${pids_of[$t]##*,}
+			strace -f -c -o "$work/strace-$t.txt" -p "$p" &
+			local st=$!
+			sleep 1
+			taskset -c "$lcpu" "$eb" burst -n 1 -url "${url1[$t]}/obj/$size/bench" >/dev/null 2>&1 || true
+			for _ in $(seq 2000); do echo "${url1[$t]}/obj/$size/bench"; done | taskset -c "$lcpu" xargs curl -s -o /dev/null >/dev/null
+			kill -INT "$st"; wait "$st" 2>/dev/null || true
+			echo "-- $t: system calls for 2,000 requests on one connection"
+			sed -n '1,14p' "$work/strace-$t.txt"
+		fi
+	done
+}
+
 for s in $sections; do
 	case $s in
-	hits | h3 | coalesce | memory | profile | signed) "section_$s" ;;
+	hits | h3 | coalesce | memory | profile | signed | kernel) "section_$s" ;;
 	*) echo "bench-edge: unknown section $s" >&2; exit 2 ;;
 	esac
 done

@@ -9,11 +9,19 @@ import (
 	"sync/atomic"
 )
 
-// A blob holds a large memory-tier body in an anonymous in-memory file
-// (memfd) instead of the Go heap, so that an HTTP/1 connection sends it
-// with sendfile: the bytes go from the page cache to the socket without
-// being copied through a write buffer. Other writers (HTTP/2, HTTP/3)
-// get it in one Write from a read-only mapping of the file.
+// A blob holds a large memory-tier body in an unlinked file instead of
+// the Go heap, so that an HTTP/1 connection sends it with sendfile: the
+// bytes go from the page cache to the socket without being copied through
+// a write buffer. Other writers (HTTP/2, HTTP/3, TLS) get it in one Write
+// from a read-only mapping of the file.
+//
+// The file is an O_TMPFILE in Config.BodyDir, or a memfd. On a disk
+// filesystem (ext4, XFS) the page cache keeps it in large folios, which
+// sendfile walks a batch at a time; a memfd's shmem pages are looked up
+// and locked one 4 KiB page at a time (as on tmpfs without huge pages):
+// a 100 KiB hit costs about 10% more CPU from a memfd. The kernel may
+// write a body file back to its disk and, under memory pressure, read it
+// from there again; a memfd stays in memory (or swap).
 //
 // A blob is counted: each entry that holds it (a revalidated copy shares
 // it) and each answer sending from it; the descriptor closes at zero, so
@@ -51,13 +59,14 @@ var liveBlobs atomic.Int64
 
 var maxBlobs = sync.OnceValue(func() int64 { return openFileLimit() / 4 })
 
-// makeBlob copies body into a new memfd, held by the returned ref; nil
-// when the descriptors are spent or memfds are not available.
-func makeBlob(body []byte) *blobRef {
+// makeBlob copies body into a new file in dir ("": a memfd), held by the
+// returned ref; nil when the descriptors are spent or the file cannot be
+// made (the disk is full, no memfds): the body then stays in the heap.
+func makeBlob(dir string, body []byte) *blobRef {
 	if liveBlobs.Load() >= maxBlobs() {
 		return nil
 	}
-	f, mapped, err := memfd(body)
+	f, mapped, err := blobFile(dir, body)
 	if err != nil {
 		return nil
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 )
 
-func memfd([]byte) (*os.File, []byte, error) { return nil, nil, errors.ErrUnsupported }
-func unmap([]byte)                           {}
-func openFileLimit() int64                   { return 0 }
+func blobFile(string, []byte) (*os.File, []byte, error) { return nil, nil, errors.ErrUnsupported }
+func checkBodyDir(string) error                         { return errors.ErrUnsupported }
+func unmap([]byte)                                      {}
+func openFileLimit() int64                              { return 0 }

@@ -3,20 +3,37 @@ package cache
 import (
 	"fmt"
 	"net/http"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 )
 
-// TestLargeBodiesInBlobs: a body of blobMinBytes or more is kept in a
-// memfd, not the heap, and is served whole, by range, to HEAD and after a
-// 304 refresh exactly as the origin sent it; its descriptor is closed
-// when the entry leaves the cache, and an answer under way survives that.
+// TestLargeBodiesInBlobs: a body of blobMinBytes or more is kept in an
+// unlinked file in BodyDir or in a memfd, not the heap, and is served
+// whole, by range, to HEAD and after a 304 refresh exactly as the origin
+// sent it; its descriptor is closed when the entry leaves the cache, and
+// an answer under way survives that. A BodyDir that takes no files falls
+// back to memfds.
 func TestLargeBodiesInBlobs(t *testing.T) {
+	tests := []struct {
+		name, dir string
+		want      string // the kind of file holding the body
+	}{
+		{"memfd", "", "memfd"},
+		{"body dir", t.TempDir(), "unlinked file"},
+		{"missing body dir", "/nonexistent/openfront", "memfd"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { testBlobs(t, tt.dir, tt.want) })
+	}
+}
+
+func testBlobs(t *testing.T, dir, kind string) {
 	big := strings.Repeat("0123456789abcdef", blobMinBytes/16+100)
 	base := liveBlobs.Load()
-	hs := newHarness(t, Config{MemoryBytes: 4 << 20}, defaultPolicy, func(w http.ResponseWriter, r *http.Request) {
+	hs := newHarness(t, Config{MemoryBytes: 4 << 20, BodyDir: dir}, defaultPolicy, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("ETag", `"v1"`)
 		w.Header().Set("Cache-Control", "max-age=60")
 		if r.Header.Get("If-None-Match") == `"v1"` {
@@ -41,8 +58,16 @@ func TestLargeBodiesInBlobs(t *testing.T) {
 	if n := liveBlobs.Load() - base; n != 1 {
 		t.Fatalf("%d blobs open, want 1", n)
 	}
+	if got := fileKind(t, e.blob.h.b.f); got != kind {
+		t.Fatalf("the body is in a %s, want a %s", got, kind)
+	}
+	if dir != "" && kind != "memfd" {
+		if left, _ := os.ReadDir(dir); len(left) != 0 {
+			t.Fatalf("the body dir has names in it: %v", left)
+		}
+	}
 
-	tests := []struct {
+	requests := []struct {
 		name   string
 		method string
 		header []string
@@ -56,7 +81,7 @@ func TestLargeBodiesInBlobs(t *testing.T) {
 		{"HEAD", "HEAD", nil, 200, ""},
 		{"conditional", "GET", []string{"If-None-Match", `"v1"`}, 304, ""},
 	}
-	for _, tt := range tests {
+	for _, tt := range requests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := hs.do(tt.method, "/big", tt.header...)
 			expect(t, w, tt.status, XCacheHit, tt.body)
@@ -105,6 +130,22 @@ func TestLargeBodiesInBlobs(t *testing.T) {
 		t.Fatalf("%d blobs still open after the entries left", n)
 	}
 	expect(t, hs.get("/big"), 200, XCacheMiss, big)
+}
+
+// fileKind says what /proc says f is: a memfd or an unlinked file.
+func fileKind(t *testing.T, f *os.File) string {
+	t.Helper()
+	target, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", f.Fd()))
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	switch {
+	case strings.HasPrefix(target, "/memfd:"):
+		return "memfd"
+	case strings.HasSuffix(target, " (deleted)"):
+		return "unlinked file"
+	}
+	return target
 }
 
 // slowWriter holds its first Write until release: an answer under way.

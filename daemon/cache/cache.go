@@ -54,6 +54,13 @@ type Config struct {
 	Dir string
 	// DiskBytes bounds the disk tier (default 1 GiB when Dir is set).
 	DiskBytes int64
+	// BodyDir is where the memory tier keeps bodies of 32 KiB and more, in
+	// unlinked files (O_TMPFILE) the page cache holds, as nginx's cache
+	// files are: on a disk filesystem they are sent faster than from a
+	// memfd (blob.go says why). "" keeps them in memfds. New falls back to
+	// memfds, with a warning, when the directory takes no such files.
+	// Either way they count in MemoryBytes.
+	BodyDir string
 	// Now is the clock (tests inject one); default time.Now.
 	Now func() time.Time
 	// Log receives background failures; default slog.Default().
@@ -175,6 +182,12 @@ func New(cfg Config) (*Cache, error) {
 		return nil, err
 	}
 	c.mem = mem
+	if c.cfg.BodyDir != "" {
+		if err := checkBodyDir(c.cfg.BodyDir); err != nil {
+			c.cfg.Log.Warn("large cached bodies kept in memfds", "reason", err)
+			c.cfg.BodyDir = ""
+		}
+	}
 	if cfg.Dir != "" {
 		if cfg.DiskBytes <= 0 {
 			cfg.DiskBytes = 1 << 30
@@ -559,7 +572,7 @@ func (c *Cache) fill(ctx context.Context, cancel context.CancelFunc, f *flight, 
 		if enc != "" {
 			e.transformed, e.originETag = true, resp.Header.Get("Etag")
 		}
-		e.toBlob()
+		e.toBlob(c.cfg.BodyDir)
 		if !c.mem.put(o.key, e) {
 			if e.blob != nil {
 				e.blob.drop()

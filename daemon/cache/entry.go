@@ -239,12 +239,13 @@ func (e *entry) refreshed(key string, h304 http.Header, p Policy, reqHeader http
 }
 
 // toBlob moves a large body out of the heap into a blob, when one can be
-// made: ranges of it are served from there, and so is a 304's refresh.
-func (e *entry) toBlob() {
+// made in dir (see makeBlob): ranges of it are served from there, and so
+// is a 304's refresh.
+func (e *entry) toBlob(dir string) {
 	if len(e.body) < blobMinBytes || e.rep.complete > 0 {
 		return
 	}
-	if b := makeBlob(e.body); b != nil {
+	if b := makeBlob(dir, e.body); b != nil {
 		e.blob, e.size, e.body = b, int64(len(e.body)), nil
 		e.rep.src = nil // serveEntry holds the blob while it answers
 	}

@@ -28,6 +28,8 @@ const defaultErrorTTL = 10 * time.Second
 func cacheKey(d *table.Distribution, b *table.Behavior, path, rawQuery string, header http.Header) string {
 	fv := b.Spec.ForwardedValues
 	var k strings.Builder
+	// One allocation when no header or cookie is keyed.
+	k.Grow(len(d.ID) + len(b.CacheScope) + len(path) + len(rawQuery) + 3)
 	k.WriteString(d.ID)
 	k.WriteByte(0)
 	k.WriteString(b.CacheScope)
@@ -74,7 +76,7 @@ func cachePolicy(b *schema.CacheBehavior, method string, wait time.Duration) cac
 
 // serveCached answers through the cache; the cache asks the origin on a
 // miss, a revalidation or a pass.
-func (h *Handler) serveCached(w http.ResponseWriter, r *http.Request, d *table.Distribution, b *table.Behavior, key string, req *origin.Request) {
+func (h *Handler) serveCached(w http.ResponseWriter, r *http.Request, d *table.Distribution, b *table.Behavior, key string, args originArgs) {
 	wait := 30 * time.Second
 	if o := b.Origin; o != nil && o.Spec.CustomOriginConfig != nil {
 		wait = time.Duration(o.Spec.CustomOriginConfig.OriginReadTimeout) * time.Second
@@ -83,10 +85,11 @@ func (h *Handler) serveCached(w http.ResponseWriter, r *http.Request, d *table.D
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		// An unsafe method invalidates what its answer names; only then
 		// (no closure on the hit path).
-		p.Related = func(ref string) (string, bool) { return relatedKey(d, b, r, req, ref) }
+		p.Related = func(ref string) (string, bool) { return relatedKey(d, b, r, args.path, ref) }
 		p.StoresPOST = r.Method == http.MethodPost && cachePolicy(b.Spec, http.MethodGet, wait).Cacheable
 	}
 	res := h.cache.Serve(w, r, key, p, func(ctx context.Context, fr cache.FetchRequest) (*http.Response, error) {
+		req := h.originRequest(r, b, args)
 		o := *req
 		o.Method = fr.Method
 		o.Header = req.Header.Clone()
@@ -136,7 +139,7 @@ func (h *Handler) serveCached(w http.ResponseWriter, r *http.Request, d *table.D
 // unsafe method invalidates it too. The reference is in the origin's URL
 // space (originPath included); only one on the viewer's own host counts
 // (RFC 9111 4.4), so an origin cannot flush another site's entries.
-func relatedKey(d *table.Distribution, b *table.Behavior, r *http.Request, req *origin.Request, ref string) (string, bool) {
+func relatedKey(d *table.Distribution, b *table.Behavior, r *http.Request, reqPath, ref string) (string, bool) {
 	u, err := url.Parse(ref)
 	if err != nil || u.Opaque != "" || u.User != nil {
 		return "", false
@@ -151,7 +154,7 @@ func relatedKey(d *table.Distribution, b *table.Behavior, r *http.Request, req *
 	if b.Origin != nil {
 		prefix = b.Origin.Spec.OriginPath
 	}
-	base, err := url.Parse(prefix + req.Path)
+	base, err := url.Parse(prefix + reqPath)
 	if err != nil {
 		return "", false
 	}

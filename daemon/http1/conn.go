@@ -52,6 +52,11 @@ type conn struct {
 	sent     int64     // bytes handed to the connection (or lost with it), not counting out
 	tmpl     *http.Request
 	cancel   context.CancelFunc
+	// resp and its header are reused from one request to the next: a
+	// handler may not use its ResponseWriter once it has returned
+	// (http.Handler's contract), and a cleared map keeps its room.
+	resp response
+	hdr  http.Header
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -147,7 +152,13 @@ func (c *conn) serveRequest(req *http.Request, b *body, headLen int64) bool {
 			c.flush()
 		}
 	}
-	w := &response{c: c, req: req, header: make(http.Header, 12), declared: -1, requestBytes: headLen}
+	if c.hdr == nil {
+		c.hdr = make(http.Header, 16)
+	} else {
+		clear(c.hdr)
+	}
+	c.resp = response{c: c, req: req, header: c.hdr, declared: -1, requestBytes: headLen}
+	w := &c.resp
 	c.srv.Handler.ServeHTTP(w, req)
 	w.finish()
 	c.flush()

@@ -259,6 +259,33 @@ func TestRequests(t *testing.T) {
 	}
 }
 
+// TestHeaderPerAnswer: a connection reuses its response header map, and
+// nothing one answer set shows in the next.
+func TestHeaderPerAnswer(t *testing.T) {
+	_, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/first" {
+			w.Header().Set("X-First", "1")
+			w.Header().Set("Cache-Control", "max-age=60")
+		}
+		w.Header().Set("X-Path", r.URL.Path)
+		io.WriteString(w, "ok")
+	}))
+	req := func(path string) string { return "GET " + path + " HTTP/1.1\r\nHost: h\r\n\r\n" }
+	answers, _ := exchange(t, addr, req("/first")+req("/second")+req("/third"), 3)
+	if len(answers) != 3 {
+		t.Fatalf("%d answers, want 3", len(answers))
+	}
+	for i, a := range answers {
+		want := []string{"/first", "/second", "/third"}[i]
+		if got := a.header.Get("X-Path"); got != want {
+			t.Errorf("answer %d: X-Path %q, want %q", i, got, want)
+		}
+		if first := a.header.Get("X-First") != "" || a.header.Get("Cache-Control") != ""; first != (i == 0) {
+			t.Errorf("answer %d (%s): header %v", i, want, a.header)
+		}
+	}
+}
+
 // TestFramingAsNetHTTP: for requests both servers accept, the same
 // handler gives the same status, body and framing through this server
 // and through net/http.

@@ -53,6 +53,9 @@ type Options struct {
 	CacheMemory int64 // bytes; default 256 MiB
 	CacheDir    string
 	CacheDisk   int64 // bytes; default 1 GiB when CacheDir is set
+	// CacheBodyDir holds the memory tier's large bodies in unlinked files
+	// (cache.Config.BodyDir); "" keeps them in memfds.
+	CacheBodyDir string
 	// TrustedProxies are CIDRs whose X-Forwarded-For is believed ("" none).
 	TrustedProxies string
 	// GeoIPDB is a MaxMind-format country database, for geo restrictions.
@@ -323,7 +326,7 @@ func (n *Node) Errors() <-chan error { return n.errs }
 
 // viewerServices opens the cache and the viewer identity sources.
 func (n *Node) viewerServices() error {
-	c, err := cache.New(cache.Config{MemoryBytes: n.opts.CacheMemory, Dir: n.opts.CacheDir, DiskBytes: n.opts.CacheDisk, Log: n.log})
+	c, err := cache.New(cache.Config{MemoryBytes: n.opts.CacheMemory, Dir: n.opts.CacheDir, DiskBytes: n.opts.CacheDisk, BodyDir: n.opts.CacheBodyDir, Log: n.log})
 	if err != nil {
 		return fmt.Errorf("cache: %w", err)
 	}

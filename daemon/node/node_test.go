@@ -163,7 +163,8 @@ func start(t *testing.T) *env {
 	e.secureCA = writeCert(t, certs, "secure", "secure.test")
 
 	n, err := Start(Options{ConfigDir: e.configDir, HTTPAddr: "127.0.0.1:0", HTTPSAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
-		CertsDir: certs, NodeName: nodeName, DrainTimeout: 5 * time.Second, Logger: testLogger(t)})
+		CertsDir: certs, NodeName: nodeName, DrainTimeout: 5 * time.Second, Logger: testLogger(t),
+		CacheBodyDir: t.TempDir()}) // as openfront serve does, in its TMPDIR
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
@@ -501,7 +502,7 @@ func TestProtocols(t *testing.T) {
 	e := start(t)
 	paths := []string{"/", "/big.bin", "/style.css", "/api/hello?x=1", "/nope.html", "/down/x"}
 	// A second h1 request: the first may be a miss, the second a hit
-	// (big.bin's body is then sent with sendfile from its memfd).
+	// (big.bin's body is then sent with sendfile from its body file).
 	clients := []proto{h1, h1, h1tls, h2, h3}
 	for _, path := range paths {
 		t.Run(path, func(t *testing.T) {

@@ -118,9 +118,10 @@ type FillResult struct {
 	Requests, Errors int64
 	Bytes            int64
 	Elapsed          time.Duration
-	// PeakRSS is the highest VmRSS sampled while filling, PeakMemfd the
-	// highest sum of memfd sizes, PeakTotal of the two together (bytes).
-	PeakRSS, PeakMemfd, PeakTotal int64
+	// PeakRSS is the highest VmRSS sampled while filling, PeakFiles the
+	// highest sum of unlinked file sizes, PeakTotal of the two together
+	// (bytes).
+	PeakRSS, PeakFiles, PeakTotal int64
 }
 
 // Fill requests base+"/obj/"+size+"/"+prefix+I for I in [0, n), conc at a
@@ -135,7 +136,7 @@ func Fill(ctx context.Context, base, size, prefix string, n, conc, pid int) (Fil
 	client := &http.Client{Transport: tr, Timeout: time.Minute}
 	var res FillResult
 	var next, errs, reqs, bytes atomic.Int64
-	var peakRSS, peakMemfd, peakTotal int64 // the sampler's: read after it stopped
+	var peakRSS, peakFiles, peakTotal int64 // the sampler's: read after it stopped
 	stop := make(chan struct{})
 	sampled := make(chan struct{})
 	go func() {
@@ -145,7 +146,7 @@ func Fill(ctx context.Context, base, size, prefix string, n, conc, pid int) (Fil
 		for {
 			if pid > 0 {
 				if m, err := ReadMem(pid); err == nil {
-					peakRSS, peakMemfd, peakTotal = max(peakRSS, m.RSS), max(peakMemfd, m.Memfd), max(peakTotal, m.RSS+m.Memfd)
+					peakRSS, peakFiles, peakTotal = max(peakRSS, m.RSS), max(peakFiles, m.Files), max(peakTotal, m.RSS+m.Files)
 				}
 			}
 			select {
@@ -179,19 +180,19 @@ func Fill(ctx context.Context, base, size, prefix string, n, conc, pid int) (Fil
 	close(stop)
 	<-sampled
 	res.Requests, res.Errors, res.Bytes = reqs.Load(), errs.Load(), bytes.Load()
-	res.PeakRSS, res.PeakMemfd, res.PeakTotal = peakRSS, peakMemfd, peakTotal
+	res.PeakRSS, res.PeakFiles, res.PeakTotal = peakRSS, peakFiles, peakTotal
 	return res, nil
 }
 
 // Mem is a process's resident size now and its high-water mark, and the
-// bytes of the memfds it holds open, which RSS does not count (openfront
-// keeps large cached bodies in memfds), in bytes.
+// bytes of the unlinked files it holds open (memfds and O_TMPFILEs: where
+// openfront keeps large cached bodies), which RSS does not count, in bytes.
 type Mem struct {
-	RSS, HWM, Memfd int64
+	RSS, HWM, Files int64
 }
 
 // ReadMem reads VmRSS and VmHWM from /proc/PID/status and sums the sizes
-// of the memfds among /proc/PID/fd.
+// of the memfds and unlinked files among /proc/PID/fd.
 func ReadMem(pid int) (Mem, error) {
 	dir := "/proc/" + strconv.Itoa(pid)
 	b, err := os.ReadFile(dir + "/status")
@@ -208,10 +209,12 @@ func ReadMem(pid int) (Mem, error) {
 	}
 	for _, fd := range fds {
 		p := dir + "/fd/" + fd.Name()
-		if target, err := os.Readlink(p); err == nil && strings.HasPrefix(target, "/memfd:") {
-			if st, err := os.Stat(p); err == nil {
-				m.Memfd += st.Size()
-			}
+		target, err := os.Readlink(p)
+		if err != nil || !(strings.HasPrefix(target, "/memfd:") || strings.HasSuffix(target, " (deleted)")) {
+			continue
+		}
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			m.Files += st.Size()
 		}
 	}
 	return m, nil

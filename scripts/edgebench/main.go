@@ -170,9 +170,10 @@ func runFill(args []string) error {
 		if err != nil {
 			return err
 		}
-		// memfds hold cached bodies outside RSS: the bound counts them.
-		fmt.Printf(" peak_sampled_rss_mib=%.1f vmhwm_mib=%.1f vmrss_mib=%.1f peak_memfd_mib=%.1f memfd_mib=%.1f peak_sampled_total_mib=%.1f bound_mib=%.1f",
-			mib(res.PeakRSS), mib(m.HWM), mib(m.RSS), mib(res.PeakMemfd), mib(m.Memfd), mib(res.PeakTotal), mib(m.HWM+max(res.PeakMemfd, m.Memfd)))
+		// Unlinked files (memfds, O_TMPFILEs) hold cached bodies outside
+		// RSS: the bound counts them.
+		fmt.Printf(" peak_sampled_rss_mib=%.1f vmhwm_mib=%.1f vmrss_mib=%.1f peak_files_mib=%.1f files_mib=%.1f peak_sampled_total_mib=%.1f bound_mib=%.1f",
+			mib(res.PeakRSS), mib(m.HWM), mib(m.RSS), mib(res.PeakFiles), mib(m.Files), mib(res.PeakTotal), mib(m.HWM+max(res.PeakFiles, m.Files)))
 	}
 	fmt.Println()
 	return nil
