@@ -25,7 +25,7 @@
 #
 # Environment: ROUNDS (3), DURATION (10s), SIZES ("1k 100k": objects for hits), SERVER_CPU (0), LOAD_CPU (1),
 # MAX_FOREIGN (0.10), H3_CONNS (8), H3_STREAMS (16), BASE_PORT (18080: uses
-# the next 19 ports too), KEEP=1 keeps the work directory (logs, profiles).
+# the next 20 ports too), KEEP=1 keeps the work directory (logs, profiles).
 # EDGE_HEADERS=1 adds a target "bare+hdr": the bare server also sending the
 # fields an openfront hit adds (what the header count alone costs).
 # BEFORE=FILE adds a target "before": another openfront binary (an older
@@ -33,7 +33,9 @@
 # GC_ENV="GOGC=400 GOMEMLIMIT=164MiB" adds a target "gc-tuned": this build
 # run with that environment (and a second memory run with it).
 # LOGS=1 adds a target "logging": the same distribution with
-# logging.enabled, the node writing its access log to --log-dir.
+# logging.enabled, the node writing its access log to --log-dir; and
+# "nginx+logs": the nginx target writing a gzipped access log of
+# CloudFront's fields (nginx's own cost of logging, for reference).
 # Needs wrk, nginx (apt-get install -y wrk nginx), taskset, curl; nginx runs
 # from a temporary config on loopback, not as a service.
 # shellcheck disable=SC2154 # the NAME_pid variables are set by start (printf -v)
@@ -55,7 +57,7 @@ of_https=$((base + 4)) bare_h3=$((base + 5)) mem_http=$((base + 6)) mem_https=$(
 prof_http=$((base + 8)) pprof=$((base + 9))
 hdr_http=$((base + 10)) hdr_h3=$((base + 11)) before_http=$((base + 12)) before_https=$((base + 13))
 gc_http=$((base + 14)) gc_https=$((base + 15)) signed_http=$((base + 16)) signed_https=$((base + 17))
-log_http=$((base + 18)) log_https=$((base + 19))
+log_http=$((base + 18)) log_https=$((base + 19)) nginx_log_port=$((base + 20))
 
 work=$(mktemp -d)
 started=()
@@ -144,7 +146,8 @@ write_nginx() {
 	chmod 777 "$d/cache" "$d/tmp"
 	cat >"$d/nginx.conf" <<EOF
 # Debian's nginx, one worker (like the one core openfront gets), tuned
-# for the hit path: no access log (openfront writes none here either),
+# for the hit path: no access log on its first port (openfront writes
+# none either),
 # unlimited keep-alive requests, sendfile without TCP_CORK (with
 # tcp_nopush, 100 KiB hits stall on delayed ACKs: ~1,300 req/s).
 worker_processes 1;
@@ -153,7 +156,6 @@ pid $d/nginx.pid;
 error_log $d/error.log warn;
 events { worker_connections 4096; }
 http {
-	access_log off;
 	sendfile on;
 	tcp_nodelay on;
 	keepalive_timeout 75s;
@@ -165,8 +167,15 @@ http {
 	scgi_temp_path $d/tmp/scgi;
 	proxy_cache_path $d/cache levels=1:2 keys_zone=bench:10m max_size=1g inactive=1d use_temp_path=off;
 	upstream origin { server 127.0.0.1:$origin; keepalive 16; }
+	# With LOGS=1 a second port logs each request as CloudFront's 33
+	# tab-separated fields would be, gzipped (level 1) in 64 KiB buffers:
+	# what logging costs nginx, on the same cache.
+	log_format cloudfront '\$time_iso8601\t-\tbench\t\$bytes_sent\t\$remote_addr\t\$request_method\t\$host\t\$uri\t\$status\t\$http_referer\t\$http_user_agent\t\$args\t-\t\$upstream_cache_status\t\$request_id\t\$host\t\$scheme\t\$request_length\t\$request_time\t\$http_x_forwarded_for\t-\t-\t\$upstream_cache_status\t\$server_protocol\t-\t-\t\$remote_port\t\$request_time\t\$upstream_cache_status\t\$sent_http_content_type\t\$sent_http_content_length\t-\t-';
+	map \$server_port \$logged { $nginx_log_port 1; default 0; }
+	access_log $d/access.log.gz cloudfront gzip=1 buffer=64k flush=1s if=\$logged;
 	server {
 		listen 127.0.0.1:$nginx_port;
+		listen 127.0.0.1:$nginx_log_port;
 		location / {
 			proxy_pass http://origin;
 			proxy_http_version 1.1;
@@ -232,9 +241,10 @@ need_servers() {
 		mkdir -p "$work/logging" "$work/logs"
 		sed 's/^\tdefaultCacheBehavior: {/\tlogging: enabled: true\n&/' "$work/config/main.cue" >"$work/logging/main.cue"
 		serve_openfront logging "$log_http" "127.0.0.1:$log_https" "$work/openfront serve --log-dir $work/logs" "$work/logging"
-		h1_targets+=(logging) h3_targets+=(logging)
+		h1_targets+=(logging nginx+logs) h3_targets+=(logging)
 		url1[logging]=http://127.0.0.1:$log_http url3[logging]=https://127.0.0.1:$log_https
-		pids_of[logging]=$logging_pid
+		url1[nginx+logs]=http://127.0.0.1:$nginx_log_port
+		pids_of[logging]=$logging_pid pids_of[nginx+logs]=$nginx_pids
 	fi
 	for size in 1k 100k; do
 		if [ -n "${LOGS:-}" ]; then warm "http://127.0.0.1:$log_http/obj/$size/bench" "Hit from openfront"; fi
