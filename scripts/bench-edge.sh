@@ -408,7 +408,8 @@ section_signed() {
 
 # section_kernel: where the server CPU goes, kernel included, for each HTTP/1
 # target serving PROFILE_SIZE (100k) hits: perf record on SERVER_CPU, the
-# top symbols of each (needs perf; KEEP=1 keeps the perf.data files).
+# top symbols of each (needs perf; KEEP=1 keeps the perf.data files,
+# PERF_G=1 records call graphs).
 section_kernel() {
 	command -v perf >/dev/null || { echo "bench-edge: kernel needs perf (apt-get install -y linux-perf)" >&2; exit 1; }
 	need_servers
@@ -418,7 +419,7 @@ section_kernel() {
 		taskset -c "$lcpu" wrk -c 50 -t 1 -d 12s "${url1[$t]}/obj/$size/bench" >"$work/kernel-$t-wrk.txt" &
 		local wrk_pid=$!
 		sleep 2
-		perf record -q -e cpu-clock -C "$scpu" -o "$work/kernel-$t.data" -- sleep 8 2>/dev/null
+		perf record -q ${PERF_G:+-g} -e cpu-clock -C "$scpu" -o "$work/kernel-$t.data" -- sleep 8 2>/dev/null
 		wait "$wrk_pid"
 		echo "-- $t: $(grep Requests/sec "$work/kernel-$t-wrk.txt")"
 		perf report -q -i "$work/kernel-$t.data" --sort dso 2>/dev/null | sed -n '1,4p'
