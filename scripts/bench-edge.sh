@@ -11,7 +11,8 @@
 #             http3.Transport): openfront vs a bare quic-go http3 server
 #   coalesce  200 simultaneous requests for one uncached key: origin requests
 #   memory    --cache-memory 64MiB, 20,000 distinct 100 KiB objects: VmHWM/VmRSS
-#   profile   a 10 s CPU profile of openfront serving 1 KiB hits (pprof top)
+#   profile   a 10 s CPU profile of openfront serving 1 KiB hits (pprof top;
+#             PROFILE_LOGS=1: with the distribution's access log on)
 #   kernel    perf profiles (kernel and user) of each HTTP/1 target serving
 #             PROFILE_SIZE (100k) hits, side by side
 #   signed    cache hits with a signed URL and with signed cookies against the
@@ -320,8 +321,14 @@ section_memory() {
 }
 
 section_profile() {
-	echo "== profile: openfront (edgebench serve, same code plus /debug/pprof) serving 1 KiB hits"
-	serve_openfront prof "$prof_http" "" "$eb serve -pprof 127.0.0.1:$pprof --"
+	local cmd="$eb serve -pprof 127.0.0.1:$pprof --" config=$work/config what=""
+	if [ -n "${PROFILE_LOGS:-}" ]; then
+		mkdir -p "$work/prof-logging" "$work/prof-logs"
+		sed 's/^\tdefaultCacheBehavior: {/\tlogging: enabled: true\n&/' "$work/config/main.cue" >"$work/prof-logging/main.cue"
+		cmd+=" --log-dir $work/prof-logs" config=$work/prof-logging what=", access log on"
+	fi
+	echo "== profile: openfront (edgebench serve, same code plus /debug/pprof) serving 1 KiB hits$what"
+	serve_openfront prof "$prof_http" "" "$cmd" "$config"
 	warm "http://127.0.0.1:$prof_http/obj/1k/bench" "Hit from openfront"
 	taskset -c "$lcpu" wrk -c 50 -t 1 -d 13s "http://127.0.0.1:$prof_http/obj/1k/bench" >"$work/profile-wrk.txt" &
 	local wrk_pid=$!
