@@ -57,12 +57,13 @@ type conn struct {
 	// (http.Handler's contract), and a cleared map keeps its room.
 	resp response
 	hdr  http.Header
+	w    watch // whether the viewer is still there while a handler waits (gone.go)
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
 	c := &conn{srv: s, rwc: nc, remote: nc.RemoteAddr().String()}
 	c.br = readers.Get().(*bufio.Reader)
-	c.br.Reset(nc)
+	c.br.Reset(connReader{c})
 	ctx, cancel := context.WithCancel(context.Background())
 	ctx = context.WithValue(ctx, http.LocalAddrContextKey, nc.LocalAddr())
 	c.cancel = cancel
@@ -159,10 +160,12 @@ func (c *conn) serveRequest(req *http.Request, b *body, headLen int64) bool {
 	}
 	c.resp = response{c: c, req: req, header: c.hdr, declared: -1, requestBytes: headLen}
 	w := &c.resp
+	c.watchBegin(b == nil && c.br.Buffered() == 0)
 	c.srv.Handler.ServeHTTP(w, req)
+	present := c.watchEnd()
 	w.finish()
 	c.flush()
-	keep := !w.closeAfter && !c.broken
+	keep := !w.closeAfter && !c.broken && present
 	if b != nil && !b.finish(c) {
 		keep = false
 	}

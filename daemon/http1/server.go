@@ -10,7 +10,9 @@
 // follows net/http's semantics (framing, Expect, HEAD, 204/304, sniffed
 // Content-Type, sendfile through ReadFrom) so that handlers cannot tell,
 // except that the request's context is the connection's: it ends when the
-// connection does, not when a viewer's half-sent request is abandoned.
+// connection does, not when a viewer's half-sent request is abandoned, and
+// a viewer leaving while a handler waits is noticed after a quarter to half
+// a second of waiting (gone.go), not at once.
 //
 // It is stricter than net/http where RFC 9112 allows a choice that matters
 // for request smuggling: a request with both Content-Length and
@@ -52,6 +54,7 @@ type Server struct {
 	listeners map[net.Listener]struct{}
 	conns     map[*conn]struct{}
 	closing   atomic.Bool
+	watching  sync.Once // the watchdog started (gone.go)
 	wg        sync.WaitGroup
 }
 
@@ -130,6 +133,7 @@ func (s *Server) ServeConn(nc net.Conn) {
 	if s.conns == nil {
 		s.conns = map[*conn]struct{}{}
 	}
+	s.watching.Do(func() { go s.watchdog() })
 	s.conns[c] = struct{}{}
 	s.wg.Add(1)
 	s.mu.Unlock()

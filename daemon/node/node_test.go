@@ -45,6 +45,7 @@ type env struct {
 	configDir string
 	secureCA  *x509.CertPool // trusts the "secure" certificate
 	drainHit  chan struct{}  // the app origin got a /drain/ request
+	hang      chan string    // a /hang/ request: "started", then "cancelled" or "done"
 	bigFile   []byte
 }
 
@@ -71,7 +72,7 @@ func testLogger(t *testing.T) *slog.Logger {
 }
 
 // appHandler is the custom origin: each path is a behaviour the tests need.
-func appHandler(drainHit chan struct{}) http.HandlerFunc {
+func appHandler(drainHit chan struct{}, hang chan string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Seen-Dist", r.Header.Get("X-Dist"))
 		p := r.URL.Path
@@ -93,6 +94,14 @@ func appHandler(drainHit chan struct{}) http.HandlerFunc {
 			}
 			sleep(r, 1200*time.Millisecond)
 			io.WriteString(w, "drained\n")
+		case strings.HasPrefix(p, "/hang/"):
+			hang <- "started"
+			select {
+			case <-time.After(10 * time.Second):
+				hang <- "done"
+			case <-r.Context().Done():
+				hang <- "cancelled"
+			}
 		case p == "/ha/fail":
 			http.Error(w, "primary broken", http.StatusInternalServerError)
 		case p == "/api/redirect":
@@ -119,8 +128,8 @@ func sleep(r *http.Request, d time.Duration) {
 // start writes the config, starts its origins and a node on loopback.
 func start(t *testing.T) *env {
 	t.Helper()
-	e := &env{drainHit: make(chan struct{}, 1)}
-	app := httptest.NewServer(appHandler(e.drainHit))
+	e := &env{drainHit: make(chan struct{}, 1), hang: make(chan string, 4)}
+	app := httptest.NewServer(appHandler(e.drainHit, e.hang))
 	t.Cleanup(app.Close)
 	backup := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "backup %s\n", r.URL.Path)
@@ -698,6 +707,43 @@ func TestAdmin(t *testing.T) {
 			t.Error("the edge listener did not answer /healthz as an edge request")
 		}
 	})
+}
+
+// TestViewerLeavesAPass: a viewer that goes away while the origin is
+// still answering a request the cache passes through gets its origin
+// request cancelled (nginx's proxy_ignore_client_abort off), over HTTP/1.1
+// in the clear and over TLS.
+func TestViewerLeavesAPass(t *testing.T) {
+	e := start(t)
+	dials := map[string]func() (net.Conn, error){
+		"http": func() (net.Conn, error) { return net.Dial("tcp", e.node.Addr("http").String()) },
+		"https": func() (net.Conn, error) {
+			return tls.Dial("tcp", e.node.Addr("https").String(), &tls.Config{ServerName: "site.test", InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
+		},
+	}
+	for name, dial := range dials {
+		t.Run(name, func(t *testing.T) {
+			c, err := dial()
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.WriteString(c, "GET /hang/x HTTP/1.1\r\nHost: site.test\r\n\r\n")
+			select {
+			case <-e.hang: // the origin has the request
+			case <-time.After(5 * time.Second):
+				t.Fatal("the request did not reach the origin")
+			}
+			c.Close()
+			select {
+			case how := <-e.hang:
+				if how != "cancelled" {
+					t.Fatalf("the origin request ended %s, want cancelled", how)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("the origin request still runs 5 s after the viewer left")
+			}
+		})
+	}
 }
 
 // TestShutdownDrains shuts the node down with a request in flight: the

@@ -1,0 +1,150 @@
+package http1
+
+import (
+	"bufio"
+	"crypto/tls"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"openfront.dev/internal/loadgen"
+)
+
+// waitHandler answers /wait/D after D unless the request's context ends
+// first; what ended each wait goes to ended ("done" or "cancelled").
+func waitHandler(ended chan<- string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d, err := time.ParseDuration(strings.TrimPrefix(r.URL.Path, "/wait/"))
+		if err != nil {
+			io.WriteString(w, "now "+r.URL.Path)
+			return
+		}
+		select {
+		case <-time.After(d):
+			ended <- "done"
+			io.WriteString(w, "waited "+d.String())
+		case <-r.Context().Done():
+			ended <- "cancelled"
+		}
+	})
+}
+
+// dialers: the server's connections in the clear and over TLS (as the
+// node hands them over after the handshake).
+func dialers(t *testing.T, h http.Handler) map[string]func() net.Conn {
+	t.Helper()
+	_, addr := start(t, h)
+	cert, err := loadgen.SelfSigned()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{Handler: h, HeaderTimeout: 500 * time.Millisecond, IdleTimeout: time.Second}
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			tc := nc.(*tls.Conn)
+			if err := tc.Handshake(); err != nil {
+				tc.Close()
+				continue
+			}
+			s.ServeConn(tc)
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); s.Close() })
+	dial := func(network string) func() net.Conn {
+		return func() net.Conn {
+			var c net.Conn
+			var err error
+			if network == "tls" {
+				c, err = tls.Dial("tcp", ln.Addr().String(), &tls.Config{InsecureSkipVerify: true})
+			} else {
+				c, err = net.Dial("tcp", addr)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { c.Close() })
+			return c
+		}
+	}
+	return map[string]func() net.Conn{"tcp": dial("tcp"), "tls": dial("tls")}
+}
+
+// TestViewerGone: a viewer that closes its connection while the handler
+// waits ends the request's context, well before the handler would have
+// answered.
+func TestViewerGone(t *testing.T) {
+	ended := make(chan string, 10)
+	for name, dial := range dialers(t, waitHandler(ended)) {
+		t.Run(name, func(t *testing.T) {
+			c := dial()
+			io.WriteString(c, "GET /wait/20s HTTP/1.1\r\nHost: h\r\n\r\n")
+			time.Sleep(50 * time.Millisecond)
+			closed := time.Now()
+			c.Close()
+			select {
+			case how := <-ended:
+				if how != "cancelled" {
+					t.Fatalf("the wait ended %s, want cancelled", how)
+				}
+				t.Logf("cancelled %v after the viewer closed", time.Since(closed).Round(time.Millisecond))
+			case <-time.After(5 * time.Second):
+				t.Fatal("the request's context still runs 5 s after the viewer closed")
+			}
+		})
+	}
+}
+
+// TestWatchedConnectionStaysUsable: a request long enough to be watched,
+// with the viewer's next request sent while it waits (the watcher reads
+// its first byte), then a request after a pause: every answer arrives,
+// in order, on the one connection.
+func TestWatchedConnectionStaysUsable(t *testing.T) {
+	ended := make(chan string, 10)
+	for name, dial := range dialers(t, waitHandler(ended)) {
+		t.Run(name, func(t *testing.T) {
+			c := dial()
+			br := bufio.NewReader(c)
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			io.WriteString(c, "GET /wait/1200ms HTTP/1.1\r\nHost: h\r\n\r\n")
+			time.Sleep(800 * time.Millisecond) // watched by now (after 250-500 ms)
+			io.WriteString(c, "GET /next HTTP/1.1\r\nHost: h\r\n\r\n")
+			for _, want := range []string{"waited 1.2s", "now /next"} {
+				a, err := readAnswer(br, "GET")
+				if err != nil || a.status != 200 || a.body != want {
+					t.Fatalf("answer %+v, %v; want 200 %q", a, err, want)
+				}
+			}
+			if how := <-ended; how != "done" {
+				t.Errorf("the wait ended %s, want done", how)
+			}
+			// A watched request again, then one after it: the read deadline
+			// the watcher changed is set again for the next request.
+			io.WriteString(c, "GET /wait/700ms HTTP/1.1\r\nHost: h\r\n\r\n")
+			if a, err := readAnswer(br, "GET"); err != nil || a.body != "waited 700ms" {
+				t.Fatalf("answer %+v, %v", a, err)
+			}
+			<-ended
+			time.Sleep(100 * time.Millisecond)
+			io.WriteString(c, "GET /last HTTP/1.1\r\nHost: h\r\n\r\n")
+			if a, err := readAnswer(br, "GET"); err != nil || a.body != "now /last" {
+				t.Fatalf("answer %+v, %v", a, err)
+			}
+			// And the idle timeout (1 s) still closes the connection.
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if _, err := br.ReadByte(); err != io.EOF {
+				t.Fatalf("%v; want the idle connection closed", err)
+			}
+		})
+	}
+}
