@@ -148,3 +148,61 @@ func TestWatchedConnectionStaysUsable(t *testing.T) {
 		})
 	}
 }
+
+// TestSlowBody: a viewer that stops sending its body is cut after
+// BodyTimeout without a byte, while one that keeps sending, slowly, is not.
+func TestSlowBody(t *testing.T) {
+	got := make(chan error, 1)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		got <- err
+		io.WriteString(w, "read "+string(b))
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{Handler: h, BodyTimeout: 400 * time.Millisecond}
+	go s.Serve(ln)
+	t.Cleanup(func() { s.Close() })
+
+	t.Run("stalled", func(t *testing.T) {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		io.WriteString(c, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nabc")
+		select {
+		case err := <-got:
+			if err == nil {
+				t.Fatal("the handler read a whole body the viewer never sent")
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("the handler still waits for the body 5 s later")
+		}
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.ReadAll(c); err != nil {
+			t.Fatalf("%v; want the connection closed", err)
+		}
+	})
+	t.Run("slow but steady", func(t *testing.T) {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		io.WriteString(c, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n")
+		for _, b := range "hello" { // 1 s in all, 250 ms between bytes
+			time.Sleep(250 * time.Millisecond)
+			io.WriteString(c, string(b))
+		}
+		if err := <-got; err != nil {
+			t.Fatalf("the handler's read failed: %v", err)
+		}
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if a, err := readAnswer(bufio.NewReader(c), "POST"); err != nil || a.body != "read hello" {
+			t.Fatalf("answer %+v, %v", a, err)
+		}
+	})
+}

@@ -202,7 +202,7 @@ func (c *conn) framing(r *http.Request) (*body, *requestError) {
 		}
 		delete(r.Header, "Transfer-Encoding")
 		r.TransferEncoding, r.ContentLength = chunked, -1
-		b := &body{br: c.br, src: httputil.NewChunkedReader(c.br), left: -1, limit: c.srv.maxHeaderBytes()}
+		b := &body{c: c, br: c.br, src: httputil.NewChunkedReader(c.br), left: -1, limit: c.srv.maxHeaderBytes()}
 		r.Body = b
 		return b, nil
 	case cl != nil:
@@ -220,7 +220,7 @@ func (c *conn) framing(r *http.Request) (*body, *requestError) {
 		if n == 0 {
 			return nil, nil
 		}
-		b := &body{br: c.br, src: c.br, left: n}
+		b := &body{c: c, br: c.br, src: c.br, left: n}
 		r.Body = b
 		return b, nil
 	}
@@ -314,6 +314,7 @@ var pathByte = func() (t [256]bool) {
 // reads what is left after the handler, under the same lock.
 type body struct {
 	mu     sync.Mutex
+	c      *conn
 	br     *bufio.Reader
 	src    io.Reader
 	left   int64 // bytes left of a Content-Length body; -1 chunked, 0 done
@@ -344,6 +345,12 @@ func (b *body) read(p []byte) (int, error) {
 	}
 	if b.left > 0 && int64(len(p)) > b.left {
 		p = p[:b.left]
+	}
+	if b.br.Buffered() == 0 {
+		// A viewer that stops sending its body is cut, as nginx's
+		// client_body_timeout does: the wait for each read is bounded.
+		d := b.c.srv.bodyTimeout()
+		b.c.setDeadline(time.Now(), d, min(deadlineSlack, d/8))
 	}
 	n, err := b.src.Read(p)
 	switch {

@@ -44,6 +44,10 @@ type Server struct {
 	// IdleTimeout closes a keep-alive connection waiting for its next
 	// request. Default 120 s.
 	IdleTimeout time.Duration
+	// BodyTimeout bounds each wait for a request body's bytes (not the
+	// whole body): a viewer that stops sending is cut. Default 60 s, as
+	// nginx's client_body_timeout.
+	BodyTimeout time.Duration
 	// MaxHeaderBytes bounds a request's line and header fields; past it
 	// the answer is 414 (in the request line) or 431. Default 1 MiB.
 	MaxHeaderBytes int
@@ -70,6 +74,13 @@ func (s *Server) idleTimeout() time.Duration {
 		return s.IdleTimeout
 	}
 	return 120 * time.Second
+}
+
+func (s *Server) bodyTimeout() time.Duration {
+	if s.BodyTimeout > 0 {
+		return s.BodyTimeout
+	}
+	return 60 * time.Second
 }
 
 func (s *Server) maxHeaderBytes() int {
