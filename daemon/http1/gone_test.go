@@ -32,23 +32,28 @@ func waitHandler(ended chan<- string) http.Handler {
 	})
 }
 
-// dialers: the server's connections in the clear and over TLS (as the
-// node hands them over after the handshake).
-func dialers(t *testing.T, h http.Handler) map[string]func() net.Conn {
+// dialers serves newServer's servers (one per listener) in the clear and
+// over TLS (as the node hands connections over after the handshake), and
+// returns a dialer for each.
+func dialers(t *testing.T, newServer func() *Server) map[string]func() net.Conn {
 	t.Helper()
-	_, addr := start(t, h)
 	cert, err := loadgen.SelfSigned()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
+	plain, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{Handler: h, HeaderTimeout: 500 * time.Millisecond, IdleTimeout: time.Second}
+	secure, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, st := newServer(), newServer()
+	go s.Serve(plain)
 	go func() {
 		for {
-			nc, err := ln.Accept()
+			nc, err := secure.Accept()
 			if err != nil {
 				return
 			}
@@ -57,18 +62,18 @@ func dialers(t *testing.T, h http.Handler) map[string]func() net.Conn {
 				tc.Close()
 				continue
 			}
-			s.ServeConn(tc)
+			st.ServeConn(tc)
 		}
 	}()
-	t.Cleanup(func() { ln.Close(); s.Close() })
-	dial := func(network string) func() net.Conn {
+	t.Cleanup(func() { s.Close(); secure.Close(); st.Close() })
+	dial := func(ln net.Listener) func() net.Conn {
 		return func() net.Conn {
 			var c net.Conn
 			var err error
-			if network == "tls" {
+			if ln == secure {
 				c, err = tls.Dial("tcp", ln.Addr().String(), &tls.Config{InsecureSkipVerify: true})
 			} else {
-				c, err = net.Dial("tcp", addr)
+				c, err = net.Dial("tcp", ln.Addr().String())
 			}
 			if err != nil {
 				t.Fatal(err)
@@ -77,7 +82,14 @@ func dialers(t *testing.T, h http.Handler) map[string]func() net.Conn {
 			return c
 		}
 	}
-	return map[string]func() net.Conn{"tcp": dial("tcp"), "tls": dial("tls")}
+	return map[string]func() net.Conn{"tcp": dial(plain), "tls": dial(secure)}
+}
+
+// waitServers are servers of waitHandler with short timeouts.
+func waitServers(ended chan<- string) func() *Server {
+	return func() *Server {
+		return &Server{Handler: waitHandler(ended), HeaderTimeout: 500 * time.Millisecond, IdleTimeout: time.Second}
+	}
 }
 
 // TestViewerGone: a viewer that closes its connection while the handler
@@ -85,7 +97,7 @@ func dialers(t *testing.T, h http.Handler) map[string]func() net.Conn {
 // answered.
 func TestViewerGone(t *testing.T) {
 	ended := make(chan string, 10)
-	for name, dial := range dialers(t, waitHandler(ended)) {
+	for name, dial := range dialers(t, waitServers(ended)) {
 		t.Run(name, func(t *testing.T) {
 			c := dial()
 			io.WriteString(c, "GET /wait/20s HTTP/1.1\r\nHost: h\r\n\r\n")
@@ -111,7 +123,7 @@ func TestViewerGone(t *testing.T) {
 // in order, on the one connection.
 func TestWatchedConnectionStaysUsable(t *testing.T) {
 	ended := make(chan string, 10)
-	for name, dial := range dialers(t, waitHandler(ended)) {
+	for name, dial := range dialers(t, waitServers(ended)) {
 		t.Run(name, func(t *testing.T) {
 			c := dial()
 			br := bufio.NewReader(c)
@@ -158,51 +170,37 @@ func TestSlowBody(t *testing.T) {
 		got <- err
 		io.WriteString(w, "read "+string(b))
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &Server{Handler: h, BodyTimeout: 400 * time.Millisecond}
-	go s.Serve(ln)
-	t.Cleanup(func() { s.Close() })
-
-	t.Run("stalled", func(t *testing.T) {
-		c, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		io.WriteString(c, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nabc")
-		select {
-		case err := <-got:
-			if err == nil {
-				t.Fatal("the handler read a whole body the viewer never sent")
+	for name, dial := range dialers(t, func() *Server { return &Server{Handler: h, BodyTimeout: 400 * time.Millisecond} }) {
+		t.Run(name+"/stalled", func(t *testing.T) {
+			c := dial()
+			io.WriteString(c, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nabc")
+			select {
+			case err := <-got:
+				if err == nil {
+					t.Fatal("the handler read a whole body the viewer never sent")
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("the handler still waits for the body 5 s later")
 			}
-		case <-time.After(5 * time.Second):
-			t.Fatal("the handler still waits for the body 5 s later")
-		}
-		c.SetReadDeadline(time.Now().Add(5 * time.Second))
-		if _, err := io.ReadAll(c); err != nil {
-			t.Fatalf("%v; want the connection closed", err)
-		}
-	})
-	t.Run("slow but steady", func(t *testing.T) {
-		c, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		io.WriteString(c, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n")
-		for _, b := range "hello" { // 1 s in all, 250 ms between bytes
-			time.Sleep(250 * time.Millisecond)
-			io.WriteString(c, string(b))
-		}
-		if err := <-got; err != nil {
-			t.Fatalf("the handler's read failed: %v", err)
-		}
-		c.SetReadDeadline(time.Now().Add(5 * time.Second))
-		if a, err := readAnswer(bufio.NewReader(c), "POST"); err != nil || a.body != "read hello" {
-			t.Fatalf("answer %+v, %v", a, err)
-		}
-	})
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if _, err := io.ReadAll(c); err != nil {
+				t.Fatalf("%v; want the connection closed", err)
+			}
+		})
+		t.Run(name+"/slow but steady", func(t *testing.T) {
+			c := dial()
+			io.WriteString(c, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n")
+			for _, b := range "hello" { // 1 s in all, 250 ms between bytes
+				time.Sleep(250 * time.Millisecond)
+				io.WriteString(c, string(b))
+			}
+			if err := <-got; err != nil {
+				t.Fatalf("the handler's read failed: %v", err)
+			}
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if a, err := readAnswer(bufio.NewReader(c), "POST"); err != nil || a.body != "read hello" {
+				t.Fatalf("answer %+v, %v", a, err)
+			}
+		})
+	}
 }
