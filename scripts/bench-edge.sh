@@ -17,6 +17,11 @@
 #             PROFILE_SIZE (100k) hits, side by side
 #   signed    cache hits with a signed URL and with signed cookies against the
 #             same object unprotected, on one node (issue 5: >= 0.8x)
+#   logcost   what the access log costs a hit (issue 6: <= 5%), on one node:
+#             the same object through a distribution that logs and one that
+#             does not, in LOGCOST_ROUNDS (10) short alternating runs of
+#             LOGCOST_DURATION (3s), so the two share the process and the
+#             machine's drift
 #
 # Servers run on SERVER_CPU, load generators on LOAD_CPU (taskset). Each
 # round runs every target once, in a rotated order; ratios are taken within
@@ -58,7 +63,7 @@ of_https=$((base + 4)) bare_h3=$((base + 5)) mem_http=$((base + 6)) mem_https=$(
 prof_http=$((base + 8)) pprof=$((base + 9))
 hdr_http=$((base + 10)) hdr_h3=$((base + 11)) before_http=$((base + 12)) before_https=$((base + 13))
 gc_http=$((base + 14)) gc_https=$((base + 15)) signed_http=$((base + 16)) signed_https=$((base + 17))
-log_http=$((base + 18)) log_https=$((base + 19)) nginx_log_port=$((base + 20))
+log_http=$((base + 18)) log_https=$((base + 19)) nginx_log_port=$((base + 20)) logcost_http=$((base + 21))
 
 work=$(mktemp -d)
 started=()
@@ -446,9 +451,43 @@ section_kernel() {
 	done
 }
 
+# section_logcost: one node, two distributions on the same origin, the
+# second with logging.enabled (Host: logged.test); alternating runs.
+section_logcost() {
+	local results=$work/logcost.jsonl r i t size url
+	mkdir -p "$work/logcost" "$work/logcost-logs"
+	sed -e 's/^distributions: bench: {/distributions: logged: {\n\taliases: ["logged.test"]\n\tlogging: enabled: true\n\torigins: [{id: "origin", domainName: "127.0.0.1", customOriginConfig: {originProtocolPolicy: "http-only", httpPort: '"$origin"'}}]\n\tdefaultCacheBehavior: {targetOriginId: "origin", viewerProtocolPolicy: "allow-all", defaultTTL: 86400}\n}\n\n&/' \
+		"$work/config/main.cue" >"$work/logcost/main.cue"
+	serve_openfront logcost "$logcost_http" "" "$work/openfront serve --log-dir $work/logcost-logs" "$work/logcost"
+	url=http://127.0.0.1:$logcost_http
+	local lrounds=${LOGCOST_ROUNDS:-10} ldur=${LOGCOST_DURATION:-3s}
+	for size in ${SIZES:-1k 100k}; do
+		for host in 127.0.0.1 logged.test; do
+			for _ in 1 2 3; do curl -s -o /dev/null -H "Host: $host" "$url/obj/$size/bench"; done
+			curl -s -o /dev/null -D "$work/warm.h" -H "Host: $host" "$url/obj/$size/bench"
+			grep -qi "^x-cache: Hit from openfront" "$work/warm.h" || { echo "bench-edge: $host $size is not a hit" >&2; cat "$work/warm.h" >&2; exit 1; }
+		done
+		echo "== access log on vs off, $size hits on one node: wrk -c 50 -t 1 -d $ldur, $lrounds rounds"
+		local targets=(unlogged logged)
+		for r in $(seq "$lrounds"); do
+			for i in 0 1; do
+				t=${targets[$(((i + r) % 2))]}
+				case $t in
+				unlogged) measure "logcost/$size/$t" "$r" "$logcost_pid" wrk -c 50 -t 1 -d "$ldur" "$url/obj/$size/bench" ;;
+				logged) measure "logcost/$size/$t" "$r" "$logcost_pid" wrk -c 50 -t 1 -d "$ldur" -H "Host: logged.test" "$url/obj/$size/bench" ;;
+				esac
+			done
+		done
+	done
+	stop logcost
+	local lines
+	lines=$(find "$work/logcost-logs" -name '*.gz' -exec zcat {} + 2>/dev/null | grep -vc '^#' || true)
+	echo "access log lines written: $lines"
+}
+
 for s in $sections; do
 	case $s in
-	hits | h3 | coalesce | memory | profile | signed | kernel) "section_$s" ;;
+	hits | h3 | coalesce | memory | profile | signed | kernel | logcost) "section_$s" ;;
 	*) echo "bench-edge: unknown section $s" >&2; exit 2 ;;
 	esac
 done
@@ -458,6 +497,11 @@ if [ -s "$results" ]; then
 	echo "== figures (medians over rounds; ratios taken within each round)"
 	"$eb" report -in "$results"
 	if [ -n "${KEEP:-}" ]; then echo "runs: $results"; fi
+fi
+if [ -s "$work/logcost.jsonl" ]; then
+	echo
+	echo "== what the access log costs: unlogged ÷ logged (medians over rounds; ratios within each round)"
+	"$eb" report -in "$work/logcost.jsonl" -subject unlogged
 fi
 if [ -s "$work/signed.jsonl" ]; then
 	for subject in signed-url signed-cookie; do
