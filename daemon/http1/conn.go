@@ -160,8 +160,12 @@ func (c *conn) serveRequest(req *http.Request, b *body, headLen int64) bool {
 	}
 	c.resp = response{c: c, req: req, header: c.hdr, declared: -1, requestBytes: headLen}
 	w := &c.resp
+	// A request with a body becomes watchable once the handler read it all.
 	c.watchBegin(b == nil && c.br.Buffered() == 0)
 	c.srv.Handler.ServeHTTP(w, req)
+	if b != nil {
+		b.close()
+	}
 	present := c.watchEnd()
 	w.finish()
 	c.flush()

@@ -23,8 +23,9 @@ import (
 // viewer sent its next request early: the byte is kept for it. When the
 // handler returns, the watcher is stopped by a read deadline in the past.
 //
-// Only requests without a body, and with nothing read ahead of them, are
-// watched: the handler owns the connection's reader while a body is read.
+// A request is watched only with nothing read ahead of it, and, when it
+// has a body, once the handler has read all of it: until then the handler
+// owns the connection's reader.
 
 // watchTick is how often the watchdog looks at the connections.
 const watchTick = 250 * time.Millisecond

@@ -13,10 +13,12 @@ import (
 	"openfront.dev/internal/loadgen"
 )
 
-// waitHandler answers /wait/D after D unless the request's context ends
-// first; what ended each wait goes to ended ("done" or "cancelled").
+// waitHandler reads the request's body, then answers /wait/D after D
+// unless the request's context ends first; what ended each wait goes to
+// ended ("done" or "cancelled").
 func waitHandler(ended chan<- string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
 		d, err := time.ParseDuration(strings.TrimPrefix(r.URL.Path, "/wait/"))
 		if err != nil {
 			io.WriteString(w, "now "+r.URL.Path)
@@ -94,26 +96,39 @@ func waitServers(ended chan<- string) func() *Server {
 
 // TestViewerGone: a viewer that closes its connection while the handler
 // waits ends the request's context, well before the handler would have
-// answered.
+// answered; a request with a body, once the handler has read it.
 func TestViewerGone(t *testing.T) {
 	ended := make(chan string, 10)
+	requests := map[string]string{
+		"GET":          "GET /wait/20s HTTP/1.1\r\nHost: h\r\n\r\n",
+		"POST":         "POST /wait/20s HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello",
+		"chunked POST": "POST /wait/20s HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+	}
 	for name, dial := range dialers(t, waitServers(ended)) {
-		t.Run(name, func(t *testing.T) {
-			c := dial()
-			io.WriteString(c, "GET /wait/20s HTTP/1.1\r\nHost: h\r\n\r\n")
-			time.Sleep(50 * time.Millisecond)
-			closed := time.Now()
-			c.Close()
-			select {
-			case how := <-ended:
-				if how != "cancelled" {
-					t.Fatalf("the wait ended %s, want cancelled", how)
-				}
-				t.Logf("cancelled %v after the viewer closed", time.Since(closed).Round(time.Millisecond))
-			case <-time.After(5 * time.Second):
-				t.Fatal("the request's context still runs 5 s after the viewer closed")
-			}
-		})
+		for what, raw := range requests {
+			t.Run(name+"/"+what, func(t *testing.T) {
+				viewerLeaves(t, dial(), raw, ended)
+			})
+		}
+	}
+}
+
+// viewerLeaves sends raw on c, closes c and waits for the handler's wait
+// to be cancelled.
+func viewerLeaves(t *testing.T, c net.Conn, raw string, ended <-chan string) {
+	t.Helper()
+	io.WriteString(c, raw)
+	time.Sleep(50 * time.Millisecond)
+	closed := time.Now()
+	c.Close()
+	select {
+	case how := <-ended:
+		if how != "cancelled" {
+			t.Fatalf("the wait ended %s, want cancelled", how)
+		}
+		t.Logf("cancelled %v after the viewer closed", time.Since(closed).Round(time.Millisecond))
+	case <-time.After(5 * time.Second):
+		t.Fatal("the request's context still runs 5 s after the viewer closed")
 	}
 }
 
@@ -151,6 +166,19 @@ func TestWatchedConnectionStaysUsable(t *testing.T) {
 			io.WriteString(c, "GET /last HTTP/1.1\r\nHost: h\r\n\r\n")
 			if a, err := readAnswer(br, "GET"); err != nil || a.body != "now /last" {
 				t.Fatalf("answer %+v, %v", a, err)
+			}
+			// A request with a body, watched once the handler read it, with
+			// the next request sent while it waits.
+			io.WriteString(c, "POST /wait/1s HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello")
+			time.Sleep(700 * time.Millisecond)
+			io.WriteString(c, "GET /after-post HTTP/1.1\r\nHost: h\r\n\r\n")
+			for _, want := range []string{"waited 1s", "now /after-post"} {
+				if a, err := readAnswer(br, "GET"); err != nil || a.status != 200 || a.body != want {
+					t.Fatalf("answer %+v, %v; want 200 %q", a, err, want)
+				}
+			}
+			if how := <-ended; how != "done" {
+				t.Errorf("the wait ended %s, want done", how)
 			}
 			// And the idle timeout (1 s) still closes the connection.
 			c.SetReadDeadline(time.Now().Add(5 * time.Second))

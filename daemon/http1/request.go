@@ -156,6 +156,9 @@ func (c *conn) parse(head string) (*http.Request, *body, *requestError) {
 		return nil, nil, badRequest("missing Host")
 	}
 	if u.Host != "" {
+		if !httpguts.ValidHostHeader(u.Host) {
+			return nil, nil, badRequest("malformed host in the request target")
+		}
 		host = u.Host // an absolute-form target wins (RFC 9112 3.2.2)
 	}
 
@@ -369,7 +372,21 @@ func (b *body) read(p []byte) (int, error) {
 	if err != nil && err != io.EOF {
 		b.err = err
 	}
+	if err == io.EOF && !b.closed && b.br.Buffered() == 0 {
+		// The handler has the whole body and nothing was read beyond it:
+		// the connection may be watched for the viewer leaving (gone.go).
+		b.c.w.state.CompareAndSwap(watchNot, watchable)
+	}
 	return n, err
+}
+
+// close ends the handler's reads: once the handler returned, a goroutine
+// it left (a transport sending the body) gets ErrBodyReadAfterClose and
+// can no longer make the connection watchable.
+func (b *body) close() {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
 }
 
 // skipTrailer reads the fields after the last chunk; a handler gets none.

@@ -204,6 +204,7 @@ func TestRequests(t *testing.T) {
 		{"a panic closes the connection", get("/panic") + get("/declared/1"), nil, true, "", ""},
 		{"empty lines before a request", "\r\n\r\n" + get("/declared/1"), []int{200}, false, "", ""},
 		{"absolute-form target", "GET http://other.example/echo?q HTTP/1.1\r\nHost: h\r\n\r\n", []int{200}, false, "host=other.example", ""},
+		{"absolute-form target with a malformed host", "GET a://\"/echo HTTP/1.1\r\nHost: h\r\n\r\n", []int{400}, true, "malformed host", ""},
 		{"OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n", []int{404}, false, "", ""},
 
 		{"no Host", "GET /echo HTTP/1.1\r\n\r\n", []int{400}, true, "missing Host", ""},
