@@ -94,7 +94,8 @@ func appHandler(drainHit chan struct{}, hang chan string) http.HandlerFunc {
 			}
 			sleep(r, 1200*time.Millisecond)
 			io.WriteString(w, "drained\n")
-		case strings.HasPrefix(p, "/hang/"):
+		case strings.HasPrefix(p, "/hang/") || p == "/post/hang":
+			io.Copy(io.Discard, r.Body)
 			hang <- "started"
 			select {
 			case <-time.After(10 * time.Second):
@@ -710,10 +711,15 @@ func TestAdmin(t *testing.T) {
 }
 
 // TestViewerLeavesAPass: a viewer that goes away while the origin is
-// still answering a request the cache passes through gets its origin
+// still answering a request the cache passes through (a GET of a behavior
+// that forwards every header, a POST with its body) gets its origin
 // request cancelled (nginx's proxy_ignore_client_abort off), over HTTP/1.1
 // in the clear and over TLS.
 func TestViewerLeavesAPass(t *testing.T) {
+	requests := map[string]string{
+		"GET":  "GET /hang/x HTTP/1.1\r\nHost: site.test\r\n\r\n",
+		"POST": "POST /post/hang HTTP/1.1\r\nHost: site.test\r\nContent-Length: 5\r\n\r\nhello",
+	}
 	e := start(t)
 	dials := map[string]func() (net.Conn, error){
 		"http": func() (net.Conn, error) { return net.Dial("tcp", e.node.Addr("http").String()) },
@@ -722,27 +728,29 @@ func TestViewerLeavesAPass(t *testing.T) {
 		},
 	}
 	for name, dial := range dials {
-		t.Run(name, func(t *testing.T) {
-			c, err := dial()
-			if err != nil {
-				t.Fatal(err)
-			}
-			io.WriteString(c, "GET /hang/x HTTP/1.1\r\nHost: site.test\r\n\r\n")
-			select {
-			case <-e.hang: // the origin has the request
-			case <-time.After(5 * time.Second):
-				t.Fatal("the request did not reach the origin")
-			}
-			c.Close()
-			select {
-			case how := <-e.hang:
-				if how != "cancelled" {
-					t.Fatalf("the origin request ended %s, want cancelled", how)
+		for what, raw := range requests {
+			t.Run(name+"/"+what, func(t *testing.T) {
+				c, err := dial()
+				if err != nil {
+					t.Fatal(err)
 				}
-			case <-time.After(5 * time.Second):
-				t.Fatal("the origin request still runs 5 s after the viewer left")
-			}
-		})
+				io.WriteString(c, raw)
+				select {
+				case <-e.hang: // the origin has the request
+				case <-time.After(5 * time.Second):
+					t.Fatal("the request did not reach the origin")
+				}
+				c.Close()
+				select {
+				case how := <-e.hang:
+					if how != "cancelled" {
+						t.Fatalf("the origin request ended %s, want cancelled", how)
+					}
+				case <-time.After(5 * time.Second):
+					t.Fatal("the origin request still runs 5 s after the viewer left")
+				}
+			})
+		}
 	}
 }
 
