@@ -62,6 +62,9 @@ type conn struct {
 
 func newConn(s *Server, nc net.Conn) *conn {
 	c := &conn{srv: s, rwc: nc, remote: nc.RemoteAddr().String()}
+	// Made here, not by the watchdog that starts a watcher: the serving
+	// goroutine may wait on it as soon as the watch state says started.
+	c.w.done = make(chan struct{}, 1)
 	c.br = readers.Get().(*bufio.Reader)
 	c.br.Reset(connReader{c})
 	ctx, cancel := context.WithCancel(context.Background())

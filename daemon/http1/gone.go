@@ -46,7 +46,7 @@ type watch struct {
 	seq   atomic.Uint64 // requests begun on the connection
 	seen  uint64        // seq at the watchdog's last look
 	mu    sync.Mutex    // orders the watcher's deadline and stop's
-	done  chan struct{} // a watcher has finished
+	done  chan struct{} // a watcher has finished; made with the connection
 	gone  bool          // the watcher saw the viewer leave
 	// pending is a byte of the next request, read by a watcher: the
 	// connection's reader returns it first.
@@ -82,14 +82,6 @@ func (c *conn) watchEnd() bool {
 
 var aLongTimeAgo = time.Unix(1, 0)
 
-// startWatch runs a watcher for the connection's current request (the
-// watchdog calls it).
-func (c *conn) startWatch() {
-	if c.w.done == nil {
-		c.w.done = make(chan struct{}, 1)
-	}
-	go c.watchGone()
-}
 
 func (c *conn) watchGone() {
 	defer func() { c.w.done <- struct{}{} }()
@@ -122,7 +114,7 @@ func (c *conn) look() {
 		return
 	}
 	if c.w.state.CompareAndSwap(watchable, watchStarted) {
-		c.startWatch()
+		go c.watchGone()
 	}
 }
 
