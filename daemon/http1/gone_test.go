@@ -3,6 +3,7 @@ package http1
 import (
 	"bufio"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -230,5 +231,47 @@ func TestSlowBody(t *testing.T) {
 				t.Fatalf("answer %+v, %v", a, err)
 			}
 		})
+	}
+}
+
+// TestWatchRaces: handlers that return around the moment the watchdog
+// starts watching them, on many connections at once: every answer
+// arrives, in order, and nothing hangs (run with -race).
+func TestWatchRaces(t *testing.T) {
+	ended := make(chan string, 1000)
+	go func() {
+		for range ended {
+		}
+	}()
+	t.Cleanup(func() { close(ended) })
+	dial := dialers(t, waitServers(ended))["tcp"]
+	const conns, requests = 40, 4
+	errs := make(chan error, conns)
+	for i := range conns {
+		go func() {
+			c := dial()
+			br := bufio.NewReader(c)
+			c.SetDeadline(time.Now().Add(20 * time.Second))
+			for j := range requests {
+				// 230-520 ms: across the watchdog's first and second looks.
+				d := time.Duration(230+((i*7+j*13)%30)*10) * time.Millisecond
+				raw := "GET /wait/" + d.String() + " HTTP/1.1\r\nHost: h\r\n\r\n"
+				if j%2 == 1 {
+					raw = "POST /wait/" + d.String() + " HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nok"
+				}
+				io.WriteString(c, raw)
+				a, err := readAnswer(br, "GET")
+				if err != nil || a.body != "waited "+d.String() {
+					errs <- fmt.Errorf("connection %d, request %d: %+v, %v", i, j, a, err)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range conns {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }
