@@ -82,7 +82,6 @@ func (c *conn) watchEnd() bool {
 
 var aLongTimeAgo = time.Unix(1, 0)
 
-
 func (c *conn) watchGone() {
 	defer func() { c.w.done <- struct{}{} }()
 	c.w.mu.Lock()

@@ -247,9 +247,12 @@ func TestWatchRaces(t *testing.T) {
 	dial := dialers(t, waitServers(ended))["tcp"]
 	const conns, requests = 40, 4
 	errs := make(chan error, conns)
-	for i := range conns {
+	cs := make([]net.Conn, conns) // dialed here: dial fails the test with t.Fatal
+	for i := range cs {
+		cs[i] = dial()
+	}
+	for i, c := range cs {
 		go func() {
-			c := dial()
 			br := bufio.NewReader(c)
 			c.SetDeadline(time.Now().Add(20 * time.Second))
 			for j := range requests {
