@@ -31,11 +31,13 @@
 #
 # Environment: ROUNDS (3), DURATION (10s), SIZES ("1k 100k": objects for hits), SERVER_CPU (0), LOAD_CPU (1),
 # MAX_FOREIGN (0.10), H3_CONNS (8), H3_STREAMS (16), BASE_PORT (18080: uses
-# the next 20 ports too), KEEP=1 keeps the work directory (logs, profiles).
+# the next 22 ports too), KEEP=1 keeps the work directory (logs, profiles).
 # EDGE_HEADERS=1 adds a target "bare+hdr": the bare server also sending the
 # fields an openfront hit adds (what the header count alone costs).
 # BEFORE=FILE adds a target "before": another openfront binary (an older
-# build), for before/after figures taken in the same rounds.
+# build), for before/after figures taken in the same rounds; in logcost,
+# a second node of that binary whose runs (logcost-before) alternate with
+# the first's.
 # GC_ENV="GOGC=400 GOMEMLIMIT=164MiB" adds a target "gc-tuned": this build
 # run with that environment (and a second memory run with it).
 # LOGS=1 adds a target "logging": the same distribution with
@@ -64,6 +66,7 @@ prof_http=$((base + 8)) pprof=$((base + 9))
 hdr_http=$((base + 10)) hdr_h3=$((base + 11)) before_http=$((base + 12)) before_https=$((base + 13))
 gc_http=$((base + 14)) gc_https=$((base + 15)) signed_http=$((base + 16)) signed_https=$((base + 17))
 log_http=$((base + 18)) log_https=$((base + 19)) nginx_log_port=$((base + 20)) logcost_http=$((base + 21))
+logcost_before_http=$((base + 22))
 
 work=$(mktemp -d)
 started=()
@@ -454,32 +457,42 @@ section_kernel() {
 # section_logcost: one node, two distributions on the same origin, the
 # second with logging.enabled (Host: logged.test); alternating runs.
 section_logcost() {
-	local results=$work/logcost.jsonl r i t size url
-	mkdir -p "$work/logcost" "$work/logcost-logs"
+	local results=$work/logcost.jsonl r i t size host url
+	mkdir -p "$work/logcost" "$work/logcost-logs" "$work/logcost-before-logs"
 	sed -e 's/^distributions: bench: {/distributions: logged: {\n\taliases: ["logged.test"]\n\tlogging: enabled: true\n\torigins: [{id: "origin", domainName: "127.0.0.1", customOriginConfig: {originProtocolPolicy: "http-only", httpPort: '"$origin"'}}]\n\tdefaultCacheBehavior: {targetOriginId: "origin", viewerProtocolPolicy: "allow-all", defaultTTL: 86400}\n}\n\n&/' \
 		"$work/config/main.cue" >"$work/logcost/main.cue"
 	serve_openfront logcost "$logcost_http" "" "$work/openfront serve --log-dir $work/logcost-logs" "$work/logcost"
-	url=http://127.0.0.1:$logcost_http
-	local lrounds=${LOGCOST_ROUNDS:-10} ldur=${LOGCOST_DURATION:-3s}
+	local -A lurl=([logcost]=http://127.0.0.1:$logcost_http) lpid=([logcost]=$logcost_pid)
+	local nodes=(logcost)
+	if [ -n "${BEFORE:-}" ]; then
+		serve_openfront logcost_before "$logcost_before_http" "" "$BEFORE serve --log-dir $work/logcost-before-logs" "$work/logcost"
+		lurl[logcost-before]=http://127.0.0.1:$logcost_before_http lpid[logcost-before]=$logcost_before_pid
+		nodes+=(logcost-before)
+	fi
+	local lrounds=${LOGCOST_ROUNDS:-10} ldur=${LOGCOST_DURATION:-3s} targets=() node
+	for node in "${nodes[@]}"; do targets+=("$node unlogged" "$node logged"); done
+	local n=${#targets[@]}
 	for size in ${SIZES:-1k 100k}; do
-		for host in 127.0.0.1 logged.test; do
-			for _ in 1 2 3; do curl -s -o /dev/null -H "Host: $host" "$url/obj/$size/bench"; done
-			curl -s -o /dev/null -D "$work/warm.h" -H "Host: $host" "$url/obj/$size/bench"
-			grep -qi "^x-cache: Hit from openfront" "$work/warm.h" || { echo "bench-edge: $host $size is not a hit" >&2; cat "$work/warm.h" >&2; exit 1; }
+		for node in "${nodes[@]}"; do
+			url=${lurl[$node]}
+			for host in 127.0.0.1 logged.test; do
+				for _ in 1 2 3; do curl -s -o /dev/null -H "Host: $host" "$url/obj/$size/bench"; done
+				curl -s -o /dev/null -D "$work/warm.h" -H "Host: $host" "$url/obj/$size/bench"
+				grep -qi "^x-cache: Hit from openfront" "$work/warm.h" || { echo "bench-edge: $node $host $size is not a hit" >&2; cat "$work/warm.h" >&2; exit 1; }
+			done
 		done
-		echo "== access log on vs off, $size hits on one node: wrk -c 50 -t 1 -d $ldur, $lrounds rounds"
-		local targets=(unlogged logged)
+		echo "== access log on vs off, $size hits on ${nodes[*]}: wrk -c 50 -t 1 -d $ldur, $lrounds rounds"
 		for r in $(seq "$lrounds"); do
-			for i in 0 1; do
-				t=${targets[$(((i + r) % 2))]}
-				case $t in
-				unlogged) measure "logcost/$size/$t" "$r" "$logcost_pid" wrk -c 50 -t 1 -d "$ldur" "$url/obj/$size/bench" ;;
-				logged) measure "logcost/$size/$t" "$r" "$logcost_pid" wrk -c 50 -t 1 -d "$ldur" -H "Host: logged.test" "$url/obj/$size/bench" ;;
-				esac
+			for i in $(seq 0 $((n - 1))); do
+				read -r node t <<<"${targets[$(((i + r) % n))]}"
+				host=127.0.0.1
+				if [ "$t" = logged ]; then host=logged.test; fi
+				measure "$node/$size/$t" "$r" "${lpid[$node]}" wrk -c 50 -t 1 -d "$ldur" -H "Host: $host" "${lurl[$node]}/obj/$size/bench"
 			done
 		done
 	done
 	stop logcost
+	if [ -n "${BEFORE:-}" ]; then stop logcost_before; fi
 	local lines
 	lines=$(find "$work/logcost-logs" -name '*.gz' -exec zcat {} + 2>/dev/null | grep -vc '^#' || true)
 	echo "access log lines written: $lines"

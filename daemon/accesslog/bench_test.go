@@ -28,15 +28,34 @@ func typical() Record {
 	return r
 }
 
-func BenchmarkFormat(b *testing.B) {
-	f := newLineFormat("FRA50-openfront", "www.example.com", false)
-	r := typical()
-	buf := make([]byte, 0, 1024)
-	b.ReportAllocs()
-	for b.Loop() {
-		buf = f.appendLine(buf[:0], &r)
+// loadGenerator is a hit as wrk asks for it in scripts/bench-edge.sh:
+// no agent, no referer, HTTP/1.1 in the clear.
+func loadGenerator() Record {
+	r := Record{
+		Time: t0, ClientIP: netip.MustParseAddr("127.0.0.1"), ClientPort: 39698, Method: "GET", Host: "logged.test",
+		Path: "/obj/1k/bench", Status: 200, RequestID: "7VV6QQ2JPF1DAQB1Vc5W4s7D", Protocol: "http", BytesIn: 91,
+		BytesOut: 1344, TimeTaken: 80 * time.Microsecond, TimeToFirstByte: 60 * time.Microsecond,
+		ProtocolVersion: "HTTP/1.1", ContentType: "application/octet-stream", ContentLength: 1024, RangeStart: -1, RangeEnd: -1,
 	}
-	b.SetBytes(int64(len(buf)))
+	r.SetResult("Hit from openfront", false, "")
+	return r
+}
+
+func BenchmarkFormat(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		rec  Record
+	}{{"browser", typical()}, {"wrk", loadGenerator()}} {
+		b.Run(c.name, func(b *testing.B) {
+			f := newLineFormat("FRA50-openfront", "www.example.com", false)
+			buf := make([]byte, 0, 1024)
+			b.ReportAllocs()
+			for b.Loop() {
+				buf = f.appendLine(buf[:0], &c.rec)
+			}
+			b.SetBytes(int64(len(buf)))
+		})
+	}
 }
 
 // requestPathWriter is a Writer whose queue is emptied by a goroutine
@@ -136,7 +155,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		recs []Record
-	}{{"same", []Record{typical()}}, {"varied", variedRecords(4096)}} {
+	}{{"same", []Record{typical()}}, {"varied", variedRecords(4096)}, {"wrk", wrkRecords(4096)}} {
 		b.Run(c.name, func(b *testing.B) {
 			opts := Options{Dir: b.TempDir(), NodeName: "FRA50-openfront", Logger: quietLogger(), FlushInterval: time.Hour}
 			w, err := New(opts, webConfig("bench", ""))
@@ -255,4 +274,24 @@ func BenchmarkLoopbackHit(b *testing.B) {
 			}
 		})
 	}
+}
+
+// wrkRecords are n hits of scripts/bench-edge.sh's load: one object, a
+// few dozen connections, random request ids, time advancing.
+func wrkRecords(n int) []Record {
+	rnd := rand.New(rand.NewPCG(3, 4))
+	const idChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	recs := make([]Record, n)
+	for i := range recs {
+		r := loadGenerator()
+		r.Time = t0.Add(time.Duration(i) * 12 * time.Microsecond)
+		r.ClientPort = 39650 + rnd.IntN(50)
+		id := make([]byte, 24)
+		for j := range id {
+			id[j] = idChars[rnd.IntN(len(idChars))]
+		}
+		r.RequestID = string(id)
+		recs[i] = r
+	}
+	return recs
 }

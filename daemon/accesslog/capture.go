@@ -34,9 +34,11 @@ type Capture struct {
 
 // wireSizer is a ResponseWriter that knows what its request and answer
 // took on the wire (daemon/http1's): the log takes cs-bytes and sc-bytes
-// from it, exactly and without sizing the header maps.
+// from it, exactly and without sizing the header maps, and the viewer's
+// address, parsed once per connection rather than from RemoteAddr.
 type wireSizer interface {
 	WireBytes() (requestHead, responseHeader int64, sent bool)
+	RemoteAddrPort() netip.AddrPort
 }
 
 // NewCapture starts capturing the response to r, received at start; it
@@ -190,7 +192,7 @@ func (c *Capture) Record(end time.Time) Record {
 		Time:            end,
 		Method:          r.Method,
 		Host:            r.Host,
-		Path:            r.URL.EscapedPath(),
+		Path:            requestPath(r),
 		Query:           r.URL.RawQuery,
 		ProtocolVersion: protocolVersion(r),
 		Status:          c.StatusSent(),
@@ -240,7 +242,11 @@ func (c *Capture) Record(end time.Time) Record {
 	} else {
 		rec.TimeToFirstByte = c.firstByte.Sub(c.start)
 	}
-	rec.ClientIP, rec.ClientPort = parseRemoteAddr(r.RemoteAddr)
+	if ap := c.remoteAddrPort(); ap.IsValid() {
+		rec.ClientIP, rec.ClientPort = ap.Addr(), int(ap.Port())
+	} else {
+		rec.ClientIP, rec.ClientPort = parseRemoteAddr(r.RemoteAddr)
+	}
 	switch {
 	case r.TLS != nil && websocket:
 		rec.Protocol = "wss"
@@ -256,6 +262,13 @@ func (c *Capture) Record(end time.Time) Record {
 		rec.TLSCipher = CipherName(r.TLS.CipherSuite)
 	}
 	return rec
+}
+
+func (c *Capture) remoteAddrPort() netip.AddrPort {
+	if c.wire == nil {
+		return netip.AddrPort{}
+	}
+	return c.wire.RemoteAddrPort()
 }
 
 // parseRemoteAddr is c-ip and c-port of a RemoteAddr ("192.0.2.1:51234",
@@ -354,6 +367,20 @@ func (c *Capture) BytesIn() int64 {
 
 // protocolVersion is cs-protocol-version: Go says HTTP/2.0 for h2 and
 // quic-go HTTP/3.0 for h3, the names CloudFront logs.
+// requestPath is cs-uri-stem: the path of the request target as the
+// viewer sent it, without the query; URL.EscapedPath only when the target
+// is not in origin form (an absolute URL), as it costs a scan that
+// re-escapes.
+func requestPath(r *http.Request) string {
+	if u := r.RequestURI; len(u) > 0 && u[0] == '/' {
+		if i := strings.IndexByte(u, '?'); i >= 0 {
+			return u[:i]
+		}
+		return u
+	}
+	return r.URL.EscapedPath()
+}
+
 func protocolVersion(r *http.Request) string {
 	switch r.ProtoMajor {
 	case 2:

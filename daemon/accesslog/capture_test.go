@@ -1,6 +1,7 @@
 package accesslog
 
 import (
+	"bufio"
 	"bytes"
 	"io"
 	"net/http"
@@ -229,5 +230,33 @@ func TestParseRemoteAddr(t *testing.T) {
 				t.Errorf("parseIPv4Port(%q) = %v, %d, %v; netip says %v", c.in, a, p, ok, ap)
 			}
 		}
+	}
+}
+
+// TestRequestPath: cs-uri-stem is the target's path as the viewer sent it,
+// however the request reached the server.
+func TestRequestPath(t *testing.T) {
+	cases := []struct{ target, want string }{
+		{"/dir%20x/file.txt?a=1", "/dir%20x/file.txt"},
+		{"/plain", "/plain"},
+		{"/q?", "/q"},
+		{"/caf%C3%A9?x=%3F", "/caf%C3%A9"},
+		{"http://www.example.com/abs%2Fpath?x=1", "/abs%2Fpath"}, // absolute form
+		{"*", "*"}, // OPTIONS *
+	}
+	for _, c := range cases {
+		r, err := http.ReadRequest(bufio.NewReader(strings.NewReader("OPTIONS " + c.target + " HTTP/1.1\r\nHost: h\r\n\r\n")))
+		if err != nil {
+			t.Fatalf("%s: %v", c.target, err)
+		}
+		if got := requestPath(r); got != c.want {
+			t.Errorf("requestPath(%q) = %q, want %q", c.target, got, c.want)
+		}
+	}
+	// A request made in the program has no RequestURI.
+	r := httptest.NewRequest("GET", "/made/here%2F?q", nil)
+	r.RequestURI = ""
+	if got := requestPath(r); got != "/made/here%2F" {
+		t.Errorf("requestPath of a request without RequestURI = %q", got)
 	}
 }

@@ -3,6 +3,7 @@ package accesslog
 import (
 	"crypto/tls"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -80,7 +81,11 @@ import (
 //     response's Content-Range, or -.
 //
 // Every empty value is written as -. String values are escaped as
-// CloudFront does ([AppendEscaped]).
+// CloudFront does ([AppendEscaped]), but for those openfront makes from
+// safe characters itself, which are written as they are: the result types
+// (constants), the request id (base64url), cs-protocol, ssl-protocol,
+// ssl-cipher (names from tables) and cs-protocol-version (constants, or
+// the HTTP/1 version the server parsed).
 type Record struct {
 	Time               time.Time // when the response finished
 	BytesOut           int64
@@ -238,17 +243,17 @@ func (f *lineFormat) appendLine(b []byte, r *Record) []byte {
 	} else {
 		b = append(b, "-\t"...)
 	}
-	b = appendField(b, r.ResultType)
-	b = appendField(b, r.RequestID)
+	b = appendRaw(b, r.ResultType)
+	b = appendRaw(b, r.RequestID)
 	b = appendField(b, r.Host)
-	b = appendField(b, r.Protocol)
+	b = appendRaw(b, r.Protocol)
 	b = appendInt(b, r.BytesIn)
 	b = appendSeconds(b, r.TimeTaken)
 	b = appendField(b, r.ForwardedFor)
-	b = appendField(b, r.TLSProtocol)
-	b = appendField(b, r.TLSCipher)
-	b = appendField(b, r.ResponseResultType)
-	b = appendField(b, r.ProtocolVersion)
+	b = appendRaw(b, r.TLSProtocol)
+	b = appendRaw(b, r.TLSCipher)
+	b = appendRaw(b, r.ResponseResultType)
+	b = appendRaw(b, r.ProtocolVersion)
 	b = append(b, "-\t-\t"...) // fle-status, fle-encrypted-fields
 	if r.ClientPort > 0 {
 		b = appendInt(b, int64(r.ClientPort))
@@ -256,15 +261,15 @@ func (f *lineFormat) appendLine(b []byte, r *Record) []byte {
 		b = append(b, "-\t"...)
 	}
 	b = appendSeconds(b, r.TimeToFirstByte)
-	b = appendField(b, r.DetailedResultType)
+	b = appendRaw(b, r.DetailedResultType)
 	b = appendField(b, r.ContentType)
 	b = appendOptInt(b, r.ContentLength)
-	b = appendOptInt(b, r.RangeStart)
 	if r.RangeStart < 0 {
-		b = append(b, "-\t"...)
-	} else {
-		b = appendInt(b, r.RangeEnd)
+		b = append(b, "-\t-\n"...)
+		return b
 	}
+	b = appendInt(b, r.RangeStart)
+	b = appendInt(b, r.RangeEnd)
 	b[len(b)-1] = '\n'
 	return b
 }
@@ -329,32 +334,55 @@ const digitPairs = "000102030405060708091011121314151617181920212223242526272829
 	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
 	"8081828384858687888990919293949596979899"
 
-// appendInt appends n and a tab, built two digits a step in a buffer that
-// ends with the tab: one append, faster than strconv for a log's numbers.
+// appendInt appends n and a tab, written two digits a step straight into
+// b: faster than strconv for a log's numbers, which it writes a dozen
+// of per line.
 func appendInt(b []byte, n int64) []byte {
 	if n < 0 {
 		b = strconv.AppendInt(b, n, 10)
 		return append(b, '\t')
 	}
-	var d [21]byte
-	d[20] = '\t'
-	i := 20
 	u := uint64(n)
+	if u < 10 {
+		return append(b, byte('0'+u), '\t')
+	}
+	if u < 100 {
+		return append(b, digitPairs[2*u], digitPairs[2*u+1], '\t')
+	}
+	l := len(b)
+	i := l + decimalDigits(u)
+	b = slices.Grow(b, i+1-l)[:i+1]
+	b[i] = '\t'
 	for u >= 100 {
 		q := u / 100
 		r := u - q*100
 		i -= 2
-		d[i], d[i+1] = digitPairs[2*r], digitPairs[2*r+1]
+		b[i], b[i+1] = digitPairs[2*r], digitPairs[2*r+1]
 		u = q
 	}
 	if u >= 10 {
-		i -= 2
-		d[i], d[i+1] = digitPairs[2*u], digitPairs[2*u+1]
+		b[i-2], b[i-1] = digitPairs[2*u], digitPairs[2*u+1]
 	} else {
-		i--
-		d[i] = byte('0' + u)
+		b[i-1] = byte('0' + u)
 	}
-	return append(b, d[i:]...)
+	return b
+}
+
+// decimalDigits is the number of digits of u in base 10.
+func decimalDigits(u uint64) int {
+	n := 1
+	for ; u >= 10000; u /= 10000 {
+		n += 4
+	}
+	switch {
+	case u >= 1000:
+		return n + 3
+	case u >= 100:
+		return n + 2
+	case u >= 10:
+		return n + 1
+	}
+	return n
 }
 
 func appendOptInt(b []byte, n int64) []byte {

@@ -287,7 +287,10 @@ func TestEscapingByteByByte(t *testing.T) {
 }
 
 func TestNumberFields(t *testing.T) {
-	ints := []int64{0, 7, 10, 99, 100, 101, 999, 1000, 40000, 65535, 1048576, 1<<53 + 1, math.MaxInt64, -1, -1234}
+	ints := []int64{0, 7, 101, 40000, 65535, 1048576, 1<<53 + 1, math.MaxInt64, -1, -1234}
+	for p := int64(10); p <= 1e18; p *= 10 { // every change of length
+		ints = append(ints, p-1, p)
+	}
 	for _, n := range ints {
 		if got, want := string(appendInt(nil, n)), strconv.FormatInt(n, 10)+"\t"; got != want {
 			t.Errorf("appendInt(%d) = %q, want %q", n, got, want)

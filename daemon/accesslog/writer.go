@@ -261,8 +261,7 @@ func (w *Writer) enqueue(line []byte) bool {
 // goroutine: formatted lines appended to one byte slice. A push is a
 // short critical section (a copy); the goroutine polls, and a push wakes
 // it only once wakeBytes are waiting, so a request seldom pays for a
-// goroutine wake-up (a futex call or two, microseconds) and the goroutine
-// takes thousands of lines in one piece.
+// wake-up and the goroutine takes dozens of lines in one piece.
 type lineQueue struct {
 	mu       sync.Mutex
 	buf      []byte
@@ -273,9 +272,11 @@ type lineQueue struct {
 }
 
 // wakeBytes is how much waiting wakes the goroutine before its poll:
-// about 2,000 lines, which it compresses in a millisecond or so (the
-// longest it holds a lone CPU).
-const wakeBytes = 512 << 10
+// about 70 lines. Small batches are compressed while their lines are
+// still in the processor's cache: at 512 KiB (the old value) gzip cost
+// twice as much a line on a busy node, its input and tables evicted by
+// the requests served in between (profiles in docs/benchmarks.md).
+const wakeBytes = 16 << 10
 
 type pushResult int
 

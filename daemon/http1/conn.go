@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strconv"
 	"sync"
@@ -38,20 +39,23 @@ var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<10)
 var outs = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
 
 type conn struct {
-	srv      *Server
-	rwc      net.Conn
-	tls      *tls.ConnectionState
-	remote   string
-	br       *bufio.Reader
-	out      *[]byte // the pending bytes of the answer; nil while idle
-	iov      [2][]byte
-	head     []byte // scratch for a request's head
-	state    atomic.Int32
-	deadline time.Time // the read deadline set, zero for none
-	broken   bool      // a write failed: nothing more goes out
-	sent     int64     // bytes handed to the connection (or lost with it), not counting out
-	tmpl     *http.Request
-	cancel   context.CancelFunc
+	srv    *Server
+	rwc    net.Conn
+	tls    *tls.ConnectionState
+	remote string
+	// remoteAddr is remote parsed (invalid when the connection is not
+	// TCP), for an access log that would parse it on every request.
+	remoteAddr netip.AddrPort
+	br         *bufio.Reader
+	out        *[]byte // the pending bytes of the answer; nil while idle
+	iov        [2][]byte
+	head       []byte // scratch for a request's head
+	state      atomic.Int32
+	deadline   time.Time // the read deadline set, zero for none
+	broken     bool      // a write failed: nothing more goes out
+	sent       int64     // bytes handed to the connection (or lost with it), not counting out
+	tmpl       *http.Request
+	cancel     context.CancelFunc
 	// resp and its header are reused from one request to the next: a
 	// handler may not use its ResponseWriter once it has returned
 	// (http.Handler's contract), and a cleared map keeps its room.
@@ -62,6 +66,9 @@ type conn struct {
 
 func newConn(s *Server, nc net.Conn) *conn {
 	c := &conn{srv: s, rwc: nc, remote: nc.RemoteAddr().String()}
+	if a, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
+		c.remoteAddr = netip.AddrPortFrom(a.AddrPort().Addr().Unmap(), uint16(a.Port))
+	}
 	// Made here, not by the watchdog that starts a watcher: the serving
 	// goroutine may wait on it as soon as the watch state says started.
 	c.w.done = make(chan struct{}, 1)

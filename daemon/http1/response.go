@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -46,6 +47,10 @@ func (w *response) Header() http.Header { return w.header }
 func (w *response) WireBytes() (requestHead, responseHeader int64, sent bool) {
 	return w.requestBytes, w.headerBytes, w.committed
 }
+
+// RemoteAddrPort is the viewer's address and port, parsed once per
+// connection (the zero AddrPort when the connection is not TCP).
+func (w *response) RemoteAddrPort() netip.AddrPort { return w.c.remoteAddr }
 
 func (w *response) WriteHeader(code int) {
 	if w.committed || w.status != 0 {

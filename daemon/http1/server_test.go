@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -437,11 +438,12 @@ func TestShutdown(t *testing.T) {
 
 // TestWireBytes: what the writer says its request head and answer header
 // took is what crossed the connection (the access log's cs-bytes and
-// sc-bytes).
+// sc-bytes), and its viewer address is the client's (c-ip, c-port).
 func TestWireBytes(t *testing.T) {
 	type sizes struct {
 		req, resp int64
 		sent      bool
+		remote    netip.AddrPort
 	}
 	got := make(chan sizes, 1)
 	_, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -450,9 +452,11 @@ func TestWireBytes(t *testing.T) {
 		io.WriteString(w, "hello")
 		ws := w.(interface {
 			WireBytes() (int64, int64, bool)
+			RemoteAddrPort() netip.AddrPort
 		})
 		var s sizes
 		s.req, s.resp, s.sent = ws.WireBytes()
+		s.remote = ws.RemoteAddrPort()
 		got <- s
 	}))
 	head := "GET /x HTTP/1.1\r\nHost: h\r\nUser-Agent:  spaced \r\n\r\n"
@@ -471,5 +475,8 @@ func TestWireBytes(t *testing.T) {
 	header, _, _ := strings.Cut(string(raw), "\r\n\r\n")
 	if !s.sent || s.req != int64(len(head)) || s.resp != int64(len(header)+4) {
 		t.Fatalf("WireBytes %+v; on the wire: request head %d, answer header %d", s, len(head), len(header)+4)
+	}
+	if want := c.LocalAddr().(*net.TCPAddr).AddrPort(); s.remote != want {
+		t.Errorf("RemoteAddrPort %v, want the client's %v", s.remote, want)
 	}
 }
