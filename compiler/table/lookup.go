@@ -2,6 +2,9 @@ package table
 
 import (
 	"iter"
+	"net/url"
+	"slices"
+	"strings"
 
 	memdb "github.com/hashicorp/go-memdb"
 
@@ -142,4 +145,26 @@ func rows[T any](db *memdb.MemDB, table, index string) iter.Seq[T] {
 			}
 		}
 	}
+}
+
+// KeyedQuery is the part of a request's raw query that a behavior with
+// forwardedValues fv keeps in its cache key: none, all, or the
+// queryStringCacheKeys parameters in the viewer's order. The edge keys
+// cached objects with it, and an invalidation path with a query names the
+// object the same way.
+func KeyedQuery(fv schema.ForwardedValues, raw string) string {
+	if !fv.QueryString || raw == "" {
+		return ""
+	}
+	if len(fv.QueryStringCacheKeys) == 0 {
+		return raw
+	}
+	var kept []string
+	for part := range strings.SplitSeq(raw, "&") {
+		name, _, _ := strings.Cut(part, "=")
+		if n, err := url.QueryUnescape(name); err == nil && slices.Contains(fv.QueryStringCacheKeys, n) {
+			kept = append(kept, part)
+		}
+	}
+	return strings.Join(kept, "&")
 }

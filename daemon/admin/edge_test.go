@@ -14,50 +14,33 @@ import (
 
 	"openfront.dev/daemon/cache"
 	"openfront.dev/daemon/edge"
-	"openfront.dev/daemon/origin"
+	originpool "openfront.dev/daemon/origin"
 )
 
-// TestInvalidationThroughTheEdge: objects cached by the edge in memory
-// and on disk are hits; after an invalidation the matching ones are
-// misses with the origin's new content, and the others still hits.
-func TestInvalidationThroughTheEdge(t *testing.T) {
-	var version atomic.Int64
-	version.Store(1)
-	big := strings.Repeat("x", 300<<10) // above the memory tier's largest object
-	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "max-age=600")
-		v := fmt.Sprintf("v%d ", version.Load())
-		if r.URL.Path == "/video/big.bin" {
-			http.ServeContent(w, r, "big.bin", time.Time{}, strings.NewReader(v+big))
-			return
-		}
-		io.WriteString(w, v+r.URL.Path)
-	}))
-	t.Cleanup(app.Close)
-
-	tbl := compileTable(t, fmt.Sprintf(`package cdn
-
-distributions: site: {
-	aliases: ["site.test"]
-	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
-	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", forwardedValues: queryString: true}
-	defaultRootObject: "index.html"
-}
-`, strings.TrimPrefix(app.URL, "http://")))
+// edgeWithAdmin serves distributions (CUE, with ORIGIN standing for
+// app's host:port) through an edge with a memory and a disk tier, and an
+// admin listener on its cache. get requests a path of host site.test;
+// invalidate runs an invalidation of site and waits for its completion.
+func edgeWithAdmin(t *testing.T, cue string, app http.Handler) (get func(path string) (xcache, body string), invalidate func(paths ...string) Invalidation) {
+	t.Helper()
+	origin := httptest.NewServer(app)
+	t.Cleanup(origin.Close)
+	tbl := compileTable(t, strings.ReplaceAll(cue, "ORIGIN", strings.TrimPrefix(origin.URL, "http://")))
 	c, err := cache.New(cache.Config{MemoryBytes: 4 << 20, MaxObjectBytes: 64 << 10, Dir: t.TempDir(), DiskBytes: 8 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	h := edge.New(origin.NewPool(t.TempDir()), "test-node", slog.New(slog.DiscardHandler))
+	h := edge.New(originpool.NewPool(t.TempDir()), "test-node", slog.New(slog.DiscardHandler))
 	h.SetCache(c)
 	h.SetTable(tbl)
 	viewer := httptest.NewServer(h)
 	t.Cleanup(viewer.Close)
 	adm := httptest.NewServer(Handler("test-node", source{tbl}, nil, nil, Options{TokenFile: tokenFile(t, "s3cret"), Cache: c}))
 	t.Cleanup(adm.Close)
+	api := apiClient{t, adm.URL, "s3cret"}
 
-	get := func(path string) (xcache, body string) {
+	get = func(path string) (string, string) {
 		t.Helper()
 		req, _ := http.NewRequest("GET", viewer.URL+path, nil)
 		req.Host = "site.test"
@@ -69,6 +52,44 @@ distributions: site: {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.Header.Get("X-Cache"), string(b)
 	}
+	n := 0
+	invalidate = func(paths ...string) Invalidation {
+		t.Helper()
+		n++
+		body, _ := json.Marshal(InvalidationBatch{Paths: paths, CallerReference: fmt.Sprintf("deploy-%d", n)})
+		resp, b := api.do("POST", "/distributions/site/invalidations", string(body))
+		if resp.StatusCode != 201 {
+			t.Fatalf("create: %s %s", resp.Status, b)
+		}
+		return api.waitCompleted(resp.Header.Get("Location"))
+	}
+	return get, invalidate
+}
+
+// TestInvalidationThroughTheEdge: objects cached by the edge in memory
+// and on disk are hits; after an invalidation the matching ones are
+// misses with the origin's new content, and the others still hits.
+func TestInvalidationThroughTheEdge(t *testing.T) {
+	var version atomic.Int64
+	version.Store(1)
+	big := strings.Repeat("x", 300<<10) // above the memory tier's largest object
+	get, invalidate := edgeWithAdmin(t, `package cdn
+
+distributions: site: {
+	aliases: ["site.test"]
+	origins: [{id: "app", domainName: "ORIGIN", customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", forwardedValues: queryString: true}
+	defaultRootObject: "index.html"
+}
+`, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		v := fmt.Sprintf("v%d ", version.Load())
+		if r.URL.Path == "/video/big.bin" {
+			http.ServeContent(w, r, "big.bin", time.Time{}, strings.NewReader(v+big))
+			return
+		}
+		io.WriteString(w, v+r.URL.Path)
+	}))
 	paths := []string{"/", "/index.html", "/images/a.jpg", "/images/a.jpg?w=100", "/imagesque.jpg", "/video/big.bin"}
 	for _, p := range paths {
 		get(p)
@@ -80,36 +101,7 @@ distributions: site: {
 	}
 	version.Store(2)
 
-	req, _ := http.NewRequest("POST", adm.URL+"/distributions/site/invalidations",
-		strings.NewReader(`{"paths": ["/images/*", "/index.html", "/video/big.bin"], "callerReference": "deploy-2"}`))
-	req.Header.Set("Authorization", "Bearer s3cret")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 201 {
-		t.Fatalf("create: %s", resp.Status)
-	}
-	loc := resp.Header.Get("Location")
-	var inv Invalidation
-	for i := 0; inv.Status != StatusCompleted; i++ {
-		if i == 1000 {
-			t.Fatalf("%s never completed", loc)
-		}
-		resp, err := http.NewRequest("GET", loc, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Header.Set("Authorization", "Bearer s3cret")
-		r, err := http.DefaultClient.Do(resp)
-		if err != nil {
-			t.Fatal(err)
-		}
-		json.NewDecoder(r.Body).Decode(&inv)
-		r.Body.Close()
-		time.Sleep(5 * time.Millisecond)
-	}
+	inv := invalidate("/images/*", "/index.html", "/video/big.bin")
 	if inv.Removed < 4 {
 		t.Errorf("removed %d entries, want at least 4 (two paths, a query variant, the disk object)", inv.Removed)
 	}
@@ -124,6 +116,59 @@ distributions: site: {
 	for _, a := range after {
 		if x, body := get(a.path); x != a.xcache+" from openfront" || !strings.HasPrefix(body, a.version+" ") {
 			t.Errorf("after: %s is %q %.20q, want %s with %s", a.path, x, body, a.xcache, a.version)
+		}
+	}
+}
+
+// TestInvalidateQueryVariant: a path with a query removes the one object
+// viewers get with that query, reduced to what the serving behavior keys.
+func TestInvalidateQueryVariant(t *testing.T) {
+	var version atomic.Int64
+	version.Store(1)
+	get, invalidate := edgeWithAdmin(t, `package cdn
+
+distributions: site: {
+	aliases: ["site.test"]
+	origins: [{id: "app", domainName: "ORIGIN", customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", forwardedValues: queryString: true}
+	cacheBehaviors: [{
+		pathPattern: "/thumbs/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all"
+		forwardedValues: {queryString: true, queryStringCacheKeys: ["w"]}
+	}, {
+		pathPattern: "/static/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all"
+	}]
+}
+`, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		fmt.Fprintf(w, "v%d %s", version.Load(), r.URL.RequestURI())
+	}))
+	cases := []struct {
+		path  string
+		after string // "v1" kept, "v2" removed
+	}{
+		{"/a.jpg?v=1", "v2"},                   // named
+		{"/a.jpg?v=2", "v1"},                   // another query
+		{"/a.jpg", "v1"},                       // no query
+		{"/a.jpg?v=1&x=2", "v1"},               // every parameter is keyed here
+		{"/thumbs/t.jpg?w=100&utm=mail", "v2"}, // only w is keyed: the invalidation's utm does not matter
+		{"/thumbs/t.jpg?w=200", "v1"},
+		{"/static/s.css?v=7", "v2"},       // no query keyed: any query names the object
+		{"/caf%C3%A9.jpg?q=%C3%A9", "v2"}, // encoded as a browser does
+	}
+	for _, c := range cases {
+		get(c.path)
+		if x, _ := get(c.path); x != "Hit from openfront" {
+			t.Fatalf("before: %s is %q, want a hit", c.path, x)
+		}
+	}
+	version.Store(2)
+	inv := invalidate("/a.jpg?v=1", "/thumbs/t.jpg?utm=x&w=100", "/static/s.css?v=9", "/café.jpg?q=é", "/nothing?v=1")
+	if inv.Removed != 4 {
+		t.Errorf("removed %d entries, want 4", inv.Removed)
+	}
+	for _, c := range cases {
+		if _, body := get(c.path); !strings.HasPrefix(body, c.after+" ") {
+			t.Errorf("after: %s serves %q, want %s", c.path, body, c.after)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"openfront.dev/compiler/table"
 	"openfront.dev/daemon/cache"
 )
 
@@ -27,9 +28,14 @@ import (
 // browser always encodes in a path (controls, space, " < > ` { } and
 // non-ASCII) are encoded here first (uppercase hex, as browsers send
 // them), so "/café.jpg" names the same object; a "%" is taken as already
-// encoding something. Query strings are not part of a path: "/a.jpg"
-// removes every query, header and cookie variant of /a.jpg, and a path
-// holding "?" is refused rather than silently widened.
+// encoding something. A path without a query removes every query, header
+// and cookie variant of its objects (broader than CloudFront, which keeps
+// the variants with a query string unless the path ends in "*"). A path
+// with a query, "/a.jpg?w=100", removes the one object viewers get with
+// that query: the query is reduced to what the serving behavior keys
+// (its queryStringCacheKeys, or nothing when it keys no query), so
+// "/a.jpg?w=100&utm=x" names the same object as "/a.jpg?w=100" when only
+// w is keyed. Its header and cookie variants go with it, as in CloudFront.
 
 const (
 	maxPaths      = 3000 // CloudFront's limit per invalidation
@@ -162,7 +168,7 @@ func (s *invalidations) create(w http.ResponseWriter, r *http.Request, dist stri
 		return
 	}
 	if !existed {
-		go s.run(inv, cache.NewPaths(encoded))
+		go s.run(inv, s.compile(dist, encoded))
 	}
 	loc := "http://" + r.Host + "/distributions/" + dist + "/invalidations/" + inv.ID
 	w.Header().Set("Location", loc)
@@ -193,6 +199,34 @@ func (s *invalidations) add(dist string, batch InvalidationBatch) (*Invalidation
 		delete(s.byRef, old.DistributionID+"\x00"+old.CallerReference)
 	}
 	return inv, false, nil
+}
+
+// compile turns checked paths into what the cache matches. A path with a
+// query is resolved now, on the current table: the behavior that serves
+// the path says which part of the query its cache key holds.
+func (s *invalidations) compile(dist string, encoded []string) cache.Paths {
+	var plain []string
+	var objects [][2]string
+	for _, e := range encoded {
+		if path, query, ok := strings.Cut(e, "?"); ok {
+			objects = append(objects, [2]string{path, query})
+		} else {
+			plain = append(plain, e)
+		}
+	}
+	p := cache.NewPaths(plain)
+	var d *table.Distribution
+	if t := s.src.Table(); t != nil {
+		d = t.Distribution(dist)
+	}
+	for _, o := range objects {
+		if d == nil {
+			break // guard saw it served; a reload removed it since: nothing of it is served
+		}
+		b := d.Behavior(o[0])
+		p.AddObject(b.CacheScope, o[0], table.KeyedQuery(b.Spec.ForwardedValues, o[1]))
+	}
+	return p
 }
 
 // run removes the objects; invalidations run concurrently, like CloudFront's.
@@ -255,21 +289,34 @@ func checkBatch(b InvalidationBatch) ([]string, error) {
 			return nil, fmt.Errorf("path %.40q... is longer than %d characters", p, maxPathLen)
 		case strings.IndexByte(p, '*') >= 0 && strings.IndexByte(p, '*') != len(p)-1:
 			return nil, fmt.Errorf("path %q: * may only be the last character", p)
-		case strings.ContainsAny(p, "?#"):
-			return nil, fmt.Errorf("path %q: query strings are not matched; %q removes every query variant", p, p[:strings.IndexAny(p, "?#")])
+		case strings.IndexByte(p, '#') >= 0:
+			return nil, fmt.Errorf("path %q: a fragment (#) never reaches the edge", p)
+		case strings.IndexByte(p, '?') >= 0 && strings.HasSuffix(p, "*"):
+			path, _, _ := strings.Cut(p, "?")
+			return nil, fmt.Errorf("path %q: a path with a query names one object and takes no *; %q removes every query variant of %s", p, path, path)
 		}
-		out[i] = encodePath(p)
+		path, query, hasQuery := strings.Cut(p, "?")
+		out[i] = encode(path, pathEncoded)
+		if hasQuery {
+			out[i] += "?" + encode(query, queryEncoded)
+		}
 	}
 	return out, nil
 }
 
-// encodePath percent-encodes what a browser encodes in a path (the
-// WHATWG path percent-encode set, less "?" and "#" refused above).
-func encodePath(p string) string {
+// What a browser percent-encodes besides controls, space and non-ASCII
+// (WHATWG's path and query percent-encode sets, less "?" and "#").
+const (
+	pathEncoded  = "\"<>`{}"
+	queryEncoded = "\"<>"
+)
+
+// encode percent-encodes what a browser encodes in a path or a query.
+func encode(p, set string) string {
 	var b strings.Builder
 	for i := 0; i < len(p); i++ {
 		c := p[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"<>`{}", c) >= 0 {
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(set, c) >= 0 {
 			fmt.Fprintf(&b, "%%%02X", c)
 			continue
 		}

@@ -9,11 +9,13 @@ import "strings"
 // internal keys (vary.go) add their own fields after another NUL.
 
 // Paths is a set of CloudFront invalidation paths: "/index.html" names
-// one request path, "/images/*" every path that starts with "/images/".
+// one request path, "/images/*" every path that starts with "/images/",
+// and an object added with AddObject one query variant of a path.
 type Paths struct {
 	exact    map[string]bool
 	prefixes map[string]bool
-	lens     []int // the prefixes' distinct lengths
+	lens     []int           // the prefixes' distinct lengths
+	objects  map[string]bool // cache scope NUL path ["?" keyed query]
 }
 
 // NewPaths compiles invalidation paths; a trailing "*" makes a prefix.
@@ -33,6 +35,20 @@ func NewPaths(paths []string) Paths {
 	return p
 }
 
+// AddObject adds one query variant of a path: the object that behavior
+// scope caches for path with keyedQuery as its keyed query ("" when the
+// behavior keys none, so that every query of the path names it).
+func (p *Paths) AddObject(scope, path, keyedQuery string) {
+	if p.objects == nil {
+		p.objects = map[string]bool{}
+	}
+	k := scope + sep + path
+	if keyedQuery != "" {
+		k += "?" + keyedQuery
+	}
+	p.objects[k] = true
+}
+
 // Match says whether a request path is invalidated. A lookup per
 // distinct prefix length keeps 3,000 wildcard paths cheap per key.
 func (p Paths) Match(path string) bool {
@@ -48,9 +64,10 @@ func (p Paths) Match(path string) bool {
 }
 
 // InvalidatePaths removes the distribution's entries whose request path
-// matches, whatever their query, headers, cookies or Vary variant, from
-// both tiers, and returns how many entries went. A fetch in flight when
-// it runs is not stored.
+// matches, whatever their query, headers, cookies or Vary variant, and
+// those of its objects, whatever their headers, cookies or Vary variant,
+// from both tiers, and returns how many entries went. A fetch in flight
+// when it runs is not stored.
 func (c *Cache) InvalidatePaths(distribution string, p Paths) int {
 	prefix := distribution + sep
 	return c.invalidate(func(k string) bool {
@@ -58,11 +75,15 @@ func (c *Cache) InvalidatePaths(distribution string, p Paths) int {
 		if !ok {
 			return false
 		}
-		if _, rest, ok = strings.Cut(rest, sep); !ok { // the behavior's scope
+		scope, pathQuery, ok := strings.Cut(rest, sep)
+		if !ok {
 			return false
 		}
-		path, _, _ := strings.Cut(rest, sep)
-		path, _, _ = strings.Cut(path, "?")
+		pathQuery, _, _ = strings.Cut(pathQuery, sep)
+		if p.objects[rest[:len(scope)+len(sep)+len(pathQuery)]] {
+			return true
+		}
+		path, _, _ := strings.Cut(pathQuery, "?")
 		return p.Match(path)
 	})
 }

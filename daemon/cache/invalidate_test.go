@@ -53,19 +53,26 @@ func TestInvalidatePaths(t *testing.T) {
 		{"other", "/index.html", "", ""},
 		{"other", "/images/a.jpg", "", ""},
 	}
+	type object struct{ scope, path, query string }
 	tests := []struct {
-		name  string
-		dist  string
-		paths []string
-		gone  []int // indexes into all
+		name    string
+		dist    string
+		paths   []string
+		objects []object
+		gone    []int // indexes into all
 	}{
-		{"exact path, every query variant", "site", []string{"/index.html"}, []int{0, 1}},
-		{"prefix, every header and Vary variant", "site", []string{"/images/*"}, []int{3, 4, 5}},
-		{"percent-encoded form", "site", []string{"/caf%C3%A9.html"}, []int{7}},
-		{"disk tier", "site", []string{"/video/*"}, []int{8}},
-		{"everything of one distribution", "other", []string{"/*"}, []int{9, 10}},
-		{"a path nothing has", "site", []string{"/nothing", "/none/*"}, nil},
-		{"case matters", "site", []string{"/INDEX.html"}, nil},
+		{"exact path, every query variant", "site", []string{"/index.html"}, nil, []int{0, 1}},
+		{"prefix, every header and Vary variant", "site", []string{"/images/*"}, nil, []int{3, 4, 5}},
+		{"percent-encoded form", "site", []string{"/caf%C3%A9.html"}, nil, []int{7}},
+		{"disk tier", "site", []string{"/video/*"}, nil, []int{8}},
+		{"everything of one distribution", "other", []string{"/*"}, nil, []int{9, 10}},
+		{"a path nothing has", "site", []string{"/nothing", "/none/*"}, nil, nil},
+		{"case matters", "site", []string{"/INDEX.html"}, nil, nil},
+		{"one query variant", "site", nil, []object{{"scope1", "/index.html", "v=2"}}, []int{1}},
+		{"the variant without a query", "site", nil, []object{{"scope1", "/index.html", ""}}, []int{0}},
+		{"an object's header and Vary variants", "site", nil, []object{{"scope1", "/images/a.jpg", ""}, {"scope1", "/images/sub/b.png", "w=100"}}, []int{3, 4, 5}},
+		{"another scope's object", "site", nil, []object{{"scope2", "/index.html", "v=2"}}, nil},
+		{"a query that is a prefix", "site", nil, []object{{"scope1", "/index.html", "v"}}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,7 +87,11 @@ func TestInvalidatePaths(t *testing.T) {
 			if objects(t, dir) != 1 {
 				t.Fatalf("the disk tier holds %d objects, want 1", objects(t, dir))
 			}
-			n := hs.c.InvalidatePaths(tt.dist, NewPaths(tt.paths))
+			p := NewPaths(tt.paths)
+			for _, o := range tt.objects {
+				p.AddObject(o.scope, o.path, o.query)
+			}
+			n := hs.c.InvalidatePaths(tt.dist, p)
 			if len(tt.gone) == 0 && n != 0 {
 				t.Errorf("removed %d entries, want none", n)
 			}

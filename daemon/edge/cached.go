@@ -35,7 +35,7 @@ func cacheKey(d *table.Distribution, b *table.Behavior, path, rawQuery string, h
 	k.WriteString(b.CacheScope)
 	k.WriteByte(0)
 	k.WriteString(path)
-	if q := keyedQuery(fv, rawQuery); q != "" {
+	if q := table.KeyedQuery(fv, rawQuery); q != "" {
 		k.WriteByte('?')
 		k.WriteString(q)
 	}

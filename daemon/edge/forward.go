@@ -3,7 +3,6 @@ package edge
 import (
 	"net/http"
 	"net/textproto"
-	"net/url"
 	"slices"
 	"strings"
 
@@ -55,26 +54,7 @@ func forwardedQuery(b *schema.CacheBehavior, raw string) string {
 	if forwardsAll(b) {
 		return raw
 	}
-	return keyedQuery(b.ForwardedValues, raw)
-}
-
-// keyedQuery is the part of the query the cache key holds: none, all, or
-// the queryStringCacheKeys parameters in the viewer's order.
-func keyedQuery(fv schema.ForwardedValues, raw string) string {
-	if !fv.QueryString || raw == "" {
-		return ""
-	}
-	if len(fv.QueryStringCacheKeys) == 0 {
-		return raw
-	}
-	var kept []string
-	for part := range strings.SplitSeq(raw, "&") {
-		name, _, _ := strings.Cut(part, "=")
-		if n, err := url.QueryUnescape(name); err == nil && slices.Contains(fv.QueryStringCacheKeys, n) {
-			kept = append(kept, part)
-		}
-	}
-	return strings.Join(kept, "&")
+	return table.KeyedQuery(b.ForwardedValues, raw)
 }
 
 // forwardedHeaders keeps the headers a behavior forwards, and the cookies
