@@ -365,8 +365,6 @@ func (c *Capture) BytesIn() int64 {
 	return n
 }
 
-// protocolVersion is cs-protocol-version: Go says HTTP/2.0 for h2 and
-// quic-go HTTP/3.0 for h3, the names CloudFront logs.
 // requestPath is cs-uri-stem: the path of the request target as the
 // viewer sent it, without the query; URL.EscapedPath only when the target
 // is not in origin form (an absolute URL), as it costs a scan that
@@ -381,6 +379,8 @@ func requestPath(r *http.Request) string {
 	return r.URL.EscapedPath()
 }
 
+// protocolVersion is cs-protocol-version: Go says HTTP/2.0 for h2 and
+// quic-go HTTP/3.0 for h3, the names CloudFront logs.
 func protocolVersion(r *http.Request) string {
 	switch r.ProtoMajor {
 	case 2:
