@@ -21,7 +21,7 @@
 #             the same object through a distribution that logs and one that
 #             does not, in LOGCOST_ROUNDS (10) short alternating runs of
 #             LOGCOST_DURATION (3s), so the two share the process and the
-#             machine's drift
+#             machine's drift; LOGCOST_TLS=1 also over HTTPS (logcost-tls)
 #
 # Servers run on SERVER_CPU, load generators on LOAD_CPU (taskset). Each
 # round runs every target once, in a rotated order; ratios are taken within
@@ -31,7 +31,7 @@
 #
 # Environment: ROUNDS (3), DURATION (10s), SIZES ("1k 100k": objects for hits), SERVER_CPU (0), LOAD_CPU (1),
 # MAX_FOREIGN (0.10), H3_CONNS (8), H3_STREAMS (16), BASE_PORT (18080: uses
-# the next 22 ports too), KEEP=1 keeps the work directory (logs, profiles).
+# the next 24 ports too), KEEP=1 keeps the work directory (logs, profiles).
 # EDGE_HEADERS=1 adds a target "bare+hdr": the bare server also sending the
 # fields an openfront hit adds (what the header count alone costs).
 # BEFORE=FILE adds a target "before": another openfront binary (an older
@@ -66,7 +66,7 @@ prof_http=$((base + 8)) pprof=$((base + 9))
 hdr_http=$((base + 10)) hdr_h3=$((base + 11)) before_http=$((base + 12)) before_https=$((base + 13))
 gc_http=$((base + 14)) gc_https=$((base + 15)) signed_http=$((base + 16)) signed_https=$((base + 17))
 log_http=$((base + 18)) log_https=$((base + 19)) nginx_log_port=$((base + 20)) logcost_http=$((base + 21))
-logcost_before_http=$((base + 22))
+logcost_before_http=$((base + 22)) logcost_https=$((base + 23)) logcost_before_https=$((base + 24))
 
 work=$(mktemp -d)
 started=()
@@ -459,35 +459,48 @@ section_kernel() {
 section_logcost() {
 	local results=$work/logcost.jsonl r i t size host url
 	mkdir -p "$work/logcost" "$work/logcost-logs" "$work/logcost-before-logs"
-	sed -e 's/^distributions: bench: {/distributions: logged: {\n\taliases: ["logged.test"]\n\tlogging: enabled: true\n\torigins: [{id: "origin", domainName: "127.0.0.1", customOriginConfig: {originProtocolPolicy: "http-only", httpPort: '"$origin"'}}]\n\tdefaultCacheBehavior: {targetOriginId: "origin", viewerProtocolPolicy: "allow-all", defaultTTL: 86400}\n}\n\n&/' \
+	# The logged distribution is the bench one under another alias, with
+	# logging on: the same answer, Alt-Svc included.
+	sed -e 's/^distributions: bench: {/distributions: logged: {\n\taliases: ["logged.test"]\n\thttpVersion: "http2and3"\n\tlogging: enabled: true\n\torigins: [{id: "origin", domainName: "127.0.0.1", customOriginConfig: {originProtocolPolicy: "http-only", httpPort: '"$origin"'}}]\n\tdefaultCacheBehavior: {targetOriginId: "origin", viewerProtocolPolicy: "allow-all", defaultTTL: 86400}\n}\n\n&/' \
 		"$work/config/main.cue" >"$work/logcost/main.cue"
-	serve_openfront logcost "$logcost_http" "" "$work/openfront serve --log-dir $work/logcost-logs" "$work/logcost"
+	local tls=${LOGCOST_TLS:-} https="" before_https=""
+	if [ -n "$tls" ]; then https=127.0.0.1:$logcost_https before_https=127.0.0.1:$logcost_before_https; fi
+	serve_openfront logcost "$logcost_http" "$https" "$work/openfront serve --log-dir $work/logcost-logs" "$work/logcost"
+	# A group is a node reached one way: its runs are labelled with its name.
 	local -A lurl=([logcost]=http://127.0.0.1:$logcost_http) lpid=([logcost]=$logcost_pid)
-	local nodes=(logcost)
-	if [ -n "${BEFORE:-}" ]; then
-		serve_openfront logcost_before "$logcost_before_http" "" "$BEFORE serve --log-dir $work/logcost-before-logs" "$work/logcost"
-		lurl[logcost-before]=http://127.0.0.1:$logcost_before_http lpid[logcost-before]=$logcost_before_pid
-		nodes+=(logcost-before)
+	local groups=(logcost)
+	if [ -n "$tls" ]; then
+		lurl[logcost-tls]=https://$https lpid[logcost-tls]=$logcost_pid
+		groups+=(logcost-tls)
 	fi
-	local lrounds=${LOGCOST_ROUNDS:-10} ldur=${LOGCOST_DURATION:-3s} targets=() node
-	for node in "${nodes[@]}"; do targets+=("$node unlogged" "$node logged"); done
+	if [ -n "${BEFORE:-}" ]; then
+		serve_openfront logcost_before "$logcost_before_http" "$before_https" "$BEFORE serve --log-dir $work/logcost-before-logs" "$work/logcost"
+		lurl[logcost-before]=http://127.0.0.1:$logcost_before_http lpid[logcost-before]=$logcost_before_pid
+		groups+=(logcost-before)
+		if [ -n "$tls" ]; then
+			lurl[logcost-before-tls]=https://$before_https lpid[logcost-before-tls]=$logcost_before_pid
+			groups+=(logcost-before-tls)
+		fi
+	fi
+	local lrounds=${LOGCOST_ROUNDS:-10} ldur=${LOGCOST_DURATION:-3s} targets=() group
+	for group in "${groups[@]}"; do targets+=("$group unlogged" "$group logged"); done
 	local n=${#targets[@]}
 	for size in ${SIZES:-1k 100k}; do
-		for node in "${nodes[@]}"; do
-			url=${lurl[$node]}
+		for group in "${groups[@]}"; do
+			url=${lurl[$group]}
 			for host in 127.0.0.1 logged.test; do
-				for _ in 1 2 3; do curl -s -o /dev/null -H "Host: $host" "$url/obj/$size/bench"; done
-				curl -s -o /dev/null -D "$work/warm.h" -H "Host: $host" "$url/obj/$size/bench"
-				grep -qi "^x-cache: Hit from openfront" "$work/warm.h" || { echo "bench-edge: $node $host $size is not a hit" >&2; cat "$work/warm.h" >&2; exit 1; }
+				for _ in 1 2 3; do curl -sk -o /dev/null -H "Host: $host" "$url/obj/$size/bench"; done
+				curl -sk -o /dev/null -D "$work/warm.h" -H "Host: $host" "$url/obj/$size/bench"
+				grep -qi "^x-cache: Hit from openfront" "$work/warm.h" || { echo "bench-edge: $group $host $size is not a hit" >&2; cat "$work/warm.h" >&2; exit 1; }
 			done
 		done
-		echo "== access log on vs off, $size hits on ${nodes[*]}: wrk -c 50 -t 1 -d $ldur, $lrounds rounds"
+		echo "== access log on vs off, $size hits on ${groups[*]}: wrk -c 50 -t 1 -d $ldur, $lrounds rounds"
 		for r in $(seq "$lrounds"); do
 			for i in $(seq 0 $((n - 1))); do
-				read -r node t <<<"${targets[$(((i + r) % n))]}"
+				read -r group t <<<"${targets[$(((i + r) % n))]}"
 				host=127.0.0.1
 				if [ "$t" = logged ]; then host=logged.test; fi
-				measure "$node/$size/$t" "$r" "${lpid[$node]}" wrk -c 50 -t 1 -d "$ldur" -H "Host: $host" "${lurl[$node]}/obj/$size/bench"
+				measure "$group/$size/$t" "$r" "${lpid[$group]}" wrk -c 50 -t 1 -d "$ldur" -H "Host: $host" "${lurl[$group]}/obj/$size/bench"
 			done
 		done
 	done
