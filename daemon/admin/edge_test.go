@@ -118,6 +118,19 @@ distributions: site: {
 			t.Errorf("after: %s is %q %.20q, want %s with %s", a.path, x, body, a.xcache, a.version)
 		}
 	}
+
+	// "/" names the default root object, as deploy scripts that
+	// invalidate "/" expect; its query variants name its objects.
+	get("/?lang=fr")
+	version.Store(3)
+	if inv := invalidate("/", "/?lang=fr"); inv.Removed != 2 {
+		t.Errorf("invalidating / removed %d entries, want 2 (the root object and its query variant)", inv.Removed)
+	}
+	for _, a := range []struct{ path, xcache string }{{"/index.html", "Miss"}, {"/", "Hit"}, {"/?lang=fr", "Miss"}} {
+		if x, body := get(a.path); x != a.xcache+" from openfront" || !strings.HasPrefix(body, "v3 ") {
+			t.Errorf("after invalidating /: %s is %q %.20q, want %s with v3", a.path, x, body, a.xcache)
+		}
+	}
 }
 
 // TestInvalidateQueryVariant: a path with a query removes the one object

@@ -36,6 +36,8 @@ import (
 // (its queryStringCacheKeys, or nothing when it keys no query), so
 // "/a.jpg?w=100&utm=x" names the same object as "/a.jpg?w=100" when only
 // w is keyed. Its header and cookie variants go with it, as in CloudFront.
+// "/" also removes the default root object, which viewers get at "/" and
+// the edge caches under "/index.html" (so "/index.html" goes with it).
 
 const (
 	maxPaths      = 3000 // CloudFront's limit per invalidation
@@ -203,28 +205,43 @@ func (s *invalidations) add(dist string, batch InvalidationBatch) (*Invalidation
 
 // compile turns checked paths into what the cache matches. A path with a
 // query is resolved now, on the current table: the behavior that serves
-// the path says which part of the query its cache key holds.
+// the path says which part of the query its cache key holds. "/" names the
+// default root object, which the edge caches under its own path.
 func (s *invalidations) compile(dist string, encoded []string) cache.Paths {
+	var d *table.Distribution
+	if t := s.src.Table(); t != nil {
+		d = t.Distribution(dist) // nil if a reload removed it since guard: nothing of it is served
+	}
+	rootObject := func(path string) string {
+		if path == "/" && d != nil && d.Spec.DefaultRootObject != "" {
+			return "/" + d.Spec.DefaultRootObject
+		}
+		return ""
+	}
 	var plain []string
 	var objects [][2]string
 	for _, e := range encoded {
-		if path, query, ok := strings.Cut(e, "?"); ok {
-			objects = append(objects, [2]string{path, query})
-		} else {
+		path, query, hasQuery := strings.Cut(e, "?")
+		if !hasQuery {
 			plain = append(plain, e)
+			if r := rootObject(e); r != "" {
+				plain = append(plain, r)
+			}
+			continue
 		}
+		if d == nil {
+			continue
+		}
+		objects = append(objects, [2]string{path, query})
 	}
 	p := cache.NewPaths(plain)
-	var d *table.Distribution
-	if t := s.src.Table(); t != nil {
-		d = t.Distribution(dist)
-	}
 	for _, o := range objects {
-		if d == nil {
-			break // guard saw it served; a reload removed it since: nothing of it is served
-		}
 		b := d.Behavior(o[0])
-		p.AddObject(b.CacheScope, o[0], table.KeyedQuery(b.Spec.ForwardedValues, o[1]))
+		path := o[0]
+		if r := rootObject(path); r != "" {
+			path = r
+		}
+		p.AddObject(b.CacheScope, path, table.KeyedQuery(b.Spec.ForwardedValues, o[1]))
 	}
 	return p
 }
