@@ -127,7 +127,9 @@ type Writer struct {
 	closeOnce sync.Once
 
 	// Owned by the loop goroutine.
-	spare       []byte // the queue's other buffer
+	spare       []byte   // the queue's other buffer
+	spareRecs   []Record // and other records
+	formatted   []byte   // lines of the records taken
 	f           *os.File
 	tmp, final  string
 	size        int64 // bytes of acknowledged members in f
@@ -233,46 +235,61 @@ func normPrefix(p string) (string, error) {
 	return p, nil
 }
 
-// Log formats r and queues it; it returns false when the line was dropped
-// (the queue is full, or the writer closed with no successor).
+// Log queues r, which the background goroutine formats; it returns false
+// when the line was dropped (the queue is full, or the writer closed with
+// no successor). The record is copied, not formatted: formatting in the
+// goroutine, dozens of lines in a row, costs half what it costs between
+// two requests, whose system calls evict the formatter's code and tables
+// from the processor's caches. r's strings are kept as they are: Go
+// strings do not change, and a request's are not reused.
 func (w *Writer) Log(r *Record) bool {
-	var scratch [1024]byte // on the stack: a line is copied into the queue
-	return w.enqueue(w.format.Load().appendLine(scratch[:0], r))
+	return w.queued(w.queue.pushRecord(r), func(s *Writer) bool { return s.Log(r) })
 }
 
 func (w *Writer) enqueue(line []byte) bool {
-	switch w.queue.push(line) {
+	return w.queued(w.queue.push(line), func(s *Writer) bool { return s.enqueue(line) })
+}
+
+// queued counts what a push could not queue; a request that began on
+// the old table logs into the writer that replaced this one (again).
+func (w *Writer) queued(res pushResult, again func(*Writer) bool) bool {
+	switch res {
 	case queued:
 		return true
 	case full:
 		w.m.dropFull.Inc()
 		return false
 	}
-	// A request that began on the old table logs into the writer that
-	// replaced this one.
 	if s := w.successor.Load(); s != nil {
-		return s.enqueue(line)
+		return again(s)
 	}
 	w.m.dropClosed.Inc()
 	return false
 }
 
 // lineQueue is the bounded buffer between requests and the background
-// goroutine: formatted lines appended to one byte slice. A push is a
-// short critical section (a copy); the goroutine polls, and a push wakes
-// it only once wakeBytes are waiting, so a request seldom pays for a
-// wake-up and the goroutine takes dozens of lines in one piece.
+// goroutine: web records, and formatted lines (streaming events). A push
+// is a short critical section (a copy); the goroutine polls, and a push
+// wakes it only once wakeBytes are waiting, so a request seldom pays for
+// a wake-up and the goroutine takes dozens of lines in one piece.
 type lineQueue struct {
 	mu       sync.Mutex
-	buf      []byte
-	lines    int
+	buf      []byte   // formatted lines
+	lines    int      // in buf
+	recs     []Record // to format
+	size     int      // buf's bytes and recordBytes a record
 	maxBytes int
 	closed   bool
 	wake     chan struct{}
 }
 
+// recordBytes is what a queued record counts for against the queue's
+// bound: about the line it makes (a record takes 330 bytes, and its
+// strings are the request's).
+const recordBytes = 384
+
 // wakeBytes is how much waiting wakes the goroutine before its poll:
-// about 70 lines. Small batches are compressed while their lines are
+// about 40 to 70 lines. Small batches are compressed while their lines are
 // still in the processor's cache: at 512 KiB (the old value) gzip cost
 // twice as much a line on a busy node, its input and tables evicted by
 // the requests served in between (profiles in docs/benchmarks.md).
@@ -287,20 +304,32 @@ const (
 )
 
 func (q *lineQueue) push(line []byte) pushResult {
+	return q.add(len(line), func() {
+		q.buf = append(q.buf, line...)
+		q.lines++
+	})
+}
+
+func (q *lineQueue) pushRecord(r *Record) pushResult {
+	return q.add(recordBytes, func() { q.recs = append(q.recs, *r) })
+}
+
+// add runs put, which queues n bytes, unless the queue is closed or full.
+func (q *lineQueue) add(n int, put func()) pushResult {
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
 		return closedQueue
 	}
-	n := len(q.buf)
-	if n+len(line) > q.maxBytes {
+	before := q.size
+	if before+n > q.maxBytes {
 		q.mu.Unlock()
 		return full
 	}
-	q.buf = append(q.buf, line...)
-	q.lines++
+	put()
+	q.size += n
 	q.mu.Unlock()
-	if w := min(wakeBytes, q.maxBytes/2); n < w && n+len(line) >= w {
+	if w := min(wakeBytes, q.maxBytes/2); before < w && before+n >= w {
 		select {
 		case q.wake <- struct{}{}:
 		default:
@@ -309,14 +338,20 @@ func (q *lineQueue) push(line []byte) pushResult {
 	return queued
 }
 
-// take returns the queued lines and their count, leaving spare (emptied)
-// in their place.
-func (q *lineQueue) take(spare []byte) ([]byte, int) {
+// take returns what is queued, leaving the spares (emptied) in its place.
+func (q *lineQueue) take(spareBuf []byte, spareRecs []Record) (buf []byte, lines int, recs []Record) {
 	q.mu.Lock()
-	out, n := q.buf, q.lines
-	q.buf, q.lines = spare[:0], 0
+	buf, lines, recs = q.buf, q.lines, q.recs
+	q.buf, q.lines, q.recs, q.size = spareBuf[:0], 0, spareRecs[:0], 0
 	q.mu.Unlock()
-	return out, n
+	return buf, lines, recs
+}
+
+// empty reports whether nothing is queued.
+func (q *lineQueue) empty() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.size == 0
 }
 
 func (q *lineQueue) close() {
@@ -399,15 +434,24 @@ func (w *Writer) loop() {
 	}
 }
 
-// drain takes every line queued now.
+// drain takes every line queued now, formatting the records.
 func (w *Writer) drain() {
 	for {
-		batch, n := w.queue.take(w.spare)
+		batch, n, recs := w.queue.take(w.spare, w.spareRecs)
 		if n > 0 {
 			w.add(batch, n)
 		}
-		w.spare = batch
-		if n == 0 {
+		if len(recs) > 0 {
+			f := w.format.Load()
+			w.formatted = w.formatted[:0]
+			for i := range recs {
+				w.formatted = f.appendLine(w.formatted, &recs[i])
+			}
+			w.add(w.formatted, len(recs))
+			clear(recs) // the requests' strings can go
+		}
+		w.spare, w.spareRecs = batch, recs
+		if n == 0 && len(recs) == 0 {
 			return
 		}
 	}

@@ -300,9 +300,7 @@ func TestFullMembersWaitForTheTick(t *testing.T) {
 			}
 		}
 		eventually(t, "the writer to take the lines", func() bool {
-			w.queue.mu.Lock()
-			defer w.queue.mu.Unlock()
-			return len(w.queue.buf) == 0
+			return w.queue.empty()
 		})
 		if got := syncs.Load(); got != 1 {
 			t.Fatalf("%d fsyncs before the flush, want only the first", got)
