@@ -37,7 +37,7 @@ type Options struct {
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
 
-	BufferBytes   int           // lines queued per writer; default 4 MiB (about 10,000 lines)
+	BufferBytes   int           // queued per writer, requests counted with the bytes they hold; default 4 MiB (about 8,000 requests)
 	FlushInterval time.Duration // longest a line waits to be acknowledged; default 1s
 	RotateEvery   time.Duration // default 5m; files are also cut at every hour
 	MaxFileBytes  int64         // compressed; default 64 MiB
@@ -277,16 +277,21 @@ type lineQueue struct {
 	buf      []byte   // formatted lines
 	lines    int      // in buf
 	recs     []Record // to format
-	size     int      // buf's bytes and recordBytes a record
+	size     int      // buf's bytes, and what each record counts for
 	maxBytes int
 	closed   bool
 	wake     chan struct{}
 }
 
-// recordBytes is what a queued record counts for against the queue's
-// bound: about the line it makes (a record takes 330 bytes, and its
-// strings are the request's).
-const recordBytes = 384
+// A queued record counts for recordBytes against the queue's bound (it
+// takes 330 bytes, and makes a line of about that) plus the request bytes
+// its strings keep alive: daemon/http1 slices every field out of one string
+// of the request's head, up to 20 KiB. The request's cs-bytes stands for
+// them, capped at maxHeldBytes for a request that also sent a body.
+const (
+	recordBytes  = 384
+	maxHeldBytes = 32 << 10
+)
 
 // wakeBytes is how much waiting wakes the goroutine before its poll:
 // about 40 to 70 lines. Small batches are compressed while their lines are
@@ -311,7 +316,8 @@ func (q *lineQueue) push(line []byte) pushResult {
 }
 
 func (q *lineQueue) pushRecord(r *Record) pushResult {
-	return q.add(recordBytes, func() { q.recs = append(q.recs, *r) })
+	held := min(max(r.BytesIn, 0), maxHeldBytes)
+	return q.add(recordBytes+int(held), func() { q.recs = append(q.recs, *r) })
 }
 
 // add runs put, which queues n bytes, unless the queue is closed or full.

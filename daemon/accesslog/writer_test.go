@@ -580,3 +580,33 @@ func memberSizes(t *testing.T, b []byte) []int {
 	}
 	return sizes
 }
+
+// TestQueueBoundsHeldBytes: a queued record keeps its request's strings,
+// so the queue's bound counts the request bytes they hold. A writer that
+// cannot keep up drops lines before the requests it holds outgrow
+// BufferBytes, whatever their size.
+func TestQueueBoundsHeldBytes(t *testing.T) {
+	const limit = 64 << 10
+	for _, c := range []struct {
+		name    string
+		bytesIn int64
+		fit     int
+	}{
+		{"a short request", 100, limit / (recordBytes + 100)},
+		{"a 20 KiB head", 20 << 10, limit / (recordBytes + 20<<10)},
+		{"an upload (held bytes capped)", 10 << 20, limit / (recordBytes + maxHeldBytes)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			q := lineQueue{maxBytes: limit, wake: make(chan struct{}, 1)} // nothing takes from it
+			r := rec(0)
+			r.BytesIn = c.bytesIn
+			n := 0
+			for q.pushRecord(&r) == queued {
+				n++
+			}
+			if n != c.fit || c.fit == 0 {
+				t.Errorf("%d records queued within %d bytes, want %d", n, limit, c.fit)
+			}
+		})
+	}
+}
