@@ -294,10 +294,11 @@ const (
 )
 
 // wakeBytes is how much waiting wakes the goroutine before its poll:
-// about 40 to 70 lines. Small batches are compressed while their lines are
-// still in the processor's cache: at 512 KiB (the old value) gzip cost
-// twice as much a line on a busy node, its input and tables evicted by
-// the requests served in between (profiles in docs/benchmarks.md).
+// 15 to 40 requests, 40 to 70 streaming lines. Small batches are worked
+// through while the processor's caches still hold them: with lines queued
+// in 512 KiB batches (the old value) gzip cost twice as much a line on a
+// busy node, its input and tables evicted by the requests served in
+// between (profiles in docs/benchmarks.md).
 const wakeBytes = 16 << 10
 
 type pushResult int
