@@ -405,12 +405,8 @@ func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
 	bs := b.Spec
 
 	// The object path: defaultRootObject replaces a request for the root.
-	objPath := path
-	e.RootObject = &RouteRootObject{Object: spec.DefaultRootObject}
-	if spec.DefaultRootObject != "" && path == "/" {
-		objPath = "/" + spec.DefaultRootObject
-		e.RootObject.Applied = true
-	}
+	objPath := d.ObjectPath(path)
+	e.RootObject = &RouteRootObject{Object: spec.DefaultRootObject, Applied: objPath != path}
 
 	e.Viewer = viewerDecision(bs.ViewerProtocolPolicy, r, host)
 	e.Methods = &RouteMethods{Method: r.Method, Allowed: slices.Contains(bs.AllowedMethods, r.Method),

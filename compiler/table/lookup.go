@@ -55,6 +55,15 @@ func (d *Distribution) Behavior(path string) *Behavior {
 	return d.Behaviors[n]
 }
 
+// ObjectPath is the path a request for path fetches and is cached under:
+// the default root object for "/", path otherwise.
+func (d *Distribution) ObjectPath(path string) string {
+	if path == "/" && d.Spec.DefaultRootObject != "" {
+		return "/" + d.Spec.DefaultRootObject
+	}
+	return path
+}
+
 // Distribution returns a distribution by id.
 func (t *Table) Distribution(id string) *Distribution { return t.dists[id] }
 

@@ -37,7 +37,7 @@ type Options struct {
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
 
-	BufferBytes   int           // queued per writer, requests counted with the bytes they hold; default 4 MiB (about 8,000 requests)
+	BufferBytes   int           // queued per writer, requests counted with the bytes they hold; default 4 MiB (4,000 to 8,000 requests)
 	FlushInterval time.Duration // longest a line waits to be acknowledged; default 1s
 	RotateEvery   time.Duration // default 5m; files are also cut at every hour
 	MaxFileBytes  int64         // compressed; default 64 MiB
@@ -237,11 +237,12 @@ func normPrefix(p string) (string, error) {
 
 // Log queues r, which the background goroutine formats; it returns false
 // when the line was dropped (the queue is full, or the writer closed with
-// no successor). The record is copied, not formatted: formatting in the
-// goroutine, dozens of lines in a row, costs half what it costs between
-// two requests, whose system calls evict the formatter's code and tables
-// from the processor's caches. r's strings are kept as they are: Go
-// strings do not change, and a request's are not reused.
+// no successor). The record is copied, not formatted: between two
+// requests, whose system calls evict the formatter's code and tables from
+// the processor's caches, formatting cost twice what it costs in a
+// benchmark loop; the goroutine formats a batch in a row. r's strings are
+// kept as they are: Go strings do not change, and a request's are not
+// reused.
 func (w *Writer) Log(r *Record) bool {
 	return w.queued(w.queue.pushRecord(r), func(s *Writer) bool { return s.Log(r) })
 }
@@ -294,7 +295,7 @@ const (
 )
 
 // wakeBytes is how much waiting wakes the goroutine before its poll:
-// 15 to 40 requests, 40 to 70 streaming lines. Small batches are worked
+// 15 to 35 requests, 40 to 70 streaming lines. Small batches are worked
 // through while the processor's caches still hold them: with lines queued
 // in 512 KiB batches (the old value) gzip cost twice as much a line on a
 // busy node, its input and tables evicted by the requests served in

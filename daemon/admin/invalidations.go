@@ -205,43 +205,32 @@ func (s *invalidations) add(dist string, batch InvalidationBatch) (*Invalidation
 
 // compile turns checked paths into what the cache matches. A path with a
 // query is resolved now, on the current table: the behavior that serves
-// the path says which part of the query its cache key holds. "/" names the
-// default root object, which the edge caches under its own path.
+// the path says which part of the query its cache key holds. "/" also
+// names the default root object, which the edge caches under its own path.
 func (s *invalidations) compile(dist string, encoded []string) cache.Paths {
 	var d *table.Distribution
 	if t := s.src.Table(); t != nil {
 		d = t.Distribution(dist) // nil if a reload removed it since guard: nothing of it is served
 	}
-	rootObject := func(path string) string {
-		if path == "/" && d != nil && d.Spec.DefaultRootObject != "" {
-			return "/" + d.Spec.DefaultRootObject
-		}
-		return ""
-	}
+	type object struct{ scope, path, keyedQuery string }
 	var plain []string
-	var objects [][2]string
+	var objects []object
 	for _, e := range encoded {
 		path, query, hasQuery := strings.Cut(e, "?")
-		if !hasQuery {
+		switch {
+		case !hasQuery:
 			plain = append(plain, e)
-			if r := rootObject(e); r != "" {
-				plain = append(plain, r)
+			if d != nil && d.ObjectPath(e) != e {
+				plain = append(plain, d.ObjectPath(e))
 			}
-			continue
+		case d != nil:
+			b := d.Behavior(path)
+			objects = append(objects, object{b.CacheScope, d.ObjectPath(path), table.KeyedQuery(b.Spec.ForwardedValues, query)})
 		}
-		if d == nil {
-			continue
-		}
-		objects = append(objects, [2]string{path, query})
 	}
 	p := cache.NewPaths(plain)
 	for _, o := range objects {
-		b := d.Behavior(o[0])
-		path := o[0]
-		if r := rootObject(path); r != "" {
-			path = r
-		}
-		p.AddObject(b.CacheScope, path, table.KeyedQuery(b.Spec.ForwardedValues, o[1]))
+		p.AddObject(o.scope, o.path, o.keyedQuery)
 	}
 	return p
 }

@@ -243,9 +243,7 @@ func (h *Handler) deny(w http.ResponseWriter, r *http.Request, d *table.Distribu
 // the signature's query parameters and cookies never reach the origin. id
 // is the request's X-Openfront-Id: an origin's response must not replace it.
 func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distribution, b *table.Behavior, path, id string, viewerHTTPS bool, client netip.Addr, signed bool) {
-	if path == "/" && d.Spec.DefaultRootObject != "" {
-		path = "/" + d.Spec.DefaultRootObject
-	}
+	path = d.ObjectPath(path)
 	rawQuery, header := r.URL.RawQuery, r.Header
 	if signed {
 		rawQuery = access.StripSignature(rawQuery)

@@ -65,9 +65,11 @@ type conn struct {
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
-	c := &conn{srv: s, rwc: nc, remote: nc.RemoteAddr().String()}
-	if a, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
-		c.remoteAddr = netip.AddrPortFrom(a.AddrPort().Addr().Unmap(), uint16(a.Port))
+	remote := nc.RemoteAddr()
+	c := &conn{srv: s, rwc: nc, remote: remote.String()}
+	if a, ok := remote.(*net.TCPAddr); ok {
+		ap := a.AddrPort()
+		c.remoteAddr = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	}
 	// Made here, not by the watchdog that starts a watcher: the serving
 	// goroutine may wait on it as soon as the watch state says started.
