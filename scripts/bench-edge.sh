@@ -19,9 +19,12 @@
 #             same object unprotected, on one node (issue 5: >= 0.8x)
 #   logcost   what the access log costs a hit (issue 6: <= 5%), on one node:
 #             the same object through a distribution that logs and one that
-#             does not, in LOGCOST_ROUNDS (10) short alternating runs of
-#             LOGCOST_DURATION (3s), so the two share the process and the
-#             machine's drift; LOGCOST_TLS=1 also over HTTPS (logcost-tls)
+#             does not, in LOGCOST_ROUNDS (30) short alternating runs of
+#             LOGCOST_DURATION (1s), so the two share the process and the
+#             machine's drift (this host changes speed within seconds: many
+#             short rounds give a median good to about one percent,
+#             where 10 rounds of 3s moved by 2% between runs);
+#             LOGCOST_TLS=1 also over HTTPS (logcost-tls)
 #
 # Servers run on SERVER_CPU, load generators on LOAD_CPU (taskset). Each
 # round runs every target once, in a rotated order; ratios are taken within
@@ -482,7 +485,7 @@ section_logcost() {
 			groups+=(logcost-before-tls)
 		fi
 	fi
-	local lrounds=${LOGCOST_ROUNDS:-10} ldur=${LOGCOST_DURATION:-3s} targets=() group
+	local lrounds=${LOGCOST_ROUNDS:-30} ldur=${LOGCOST_DURATION:-1s} targets=() group
 	for group in "${groups[@]}"; do targets+=("$group unlogged" "$group logged"); done
 	local n=${#targets[@]}
 	for size in ${SIZES:-1k 100k}; do

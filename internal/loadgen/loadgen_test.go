@@ -131,6 +131,14 @@ func TestReportTakesRatiosWithinRounds(t *testing.T) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}
 	}
+	// Four rounds or more: the CPU ratio's quartiles over rounds.
+	for r := 4; r <= 5; r++ {
+		runs = append(runs, Run{Label: "h1/1k/bare", Round: r, RPS: 100, ServerUSPerReq: 10},
+			Run{Label: "h1/1k/openfront", Round: r, RPS: 100, ServerUSPerReq: 10 * (1 + float64(r)/10)})
+	}
+	if out := Report(runs, "openfront"); !strings.Contains(out, "| 0.80× | 0.80× (0.71–0.80) | 5 |") {
+		t.Errorf("report lacks the quartiles of 0.80, 0.80, 0.80, 0.71, 0.67:\n%s", out)
+	}
 	// The subject's row comes after its baselines'.
 	if strings.Index(out, "| openfront |") < strings.Index(out, "| bare |") {
 		t.Errorf("subject before baseline:\n%s", out)

@@ -13,7 +13,9 @@ var jsonUnmarshal = json.Unmarshal
 // TEST/SIZE on a row, the subject's figures against every other target's.
 // A ratio is taken within each round (the targets of one round ran back to
 // back) and the row shows the median over rounds, so a slow minute on a
-// shared machine moves both sides of a ratio alike.
+// shared machine moves both sides of a ratio alike. With four rounds or
+// more the CPU ratio also shows its quartiles over rounds: how far one
+// round's figure can be trusted.
 
 // Report renders runs as a Markdown table comparing subject with the rest.
 func Report(runs []Run, subject string) string {
@@ -33,7 +35,7 @@ func Report(runs []Run, subject string) string {
 		byRow[k][parts[2]] = append(byRow[k][parts[2]], r)
 	}
 	var b strings.Builder
-	b.WriteString("| test | object | target | req/s (median) | server CPU µs/req | " + subject + " ÷ target, req/s | target ÷ " + subject + ", CPU/req | rounds | errors |\n")
+	b.WriteString("| test | object | target | req/s (median) | server CPU µs/req | " + subject + " ÷ target, req/s | target ÷ " + subject + ", CPU/req (quartiles) | rounds | errors |\n")
 	b.WriteString("|---|---|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, k := range rows {
 		targets := byRow[k]
@@ -57,7 +59,11 @@ func Report(runs []Run, subject string) string {
 			ratio, cpuRatio := "", ""
 			if n != subject && len(subj) > 0 {
 				ratio = fmt.Sprintf("%.2f×", median(roundRatios(subj, rs, func(r Run) float64 { return r.RPS }, false)))
-				cpuRatio = fmt.Sprintf("%.2f×", median(roundRatios(subj, rs, func(r Run) float64 { return r.ServerUSPerReq }, true)))
+				cpu := roundRatios(subj, rs, func(r Run) float64 { return r.ServerUSPerReq }, true)
+				cpuRatio = fmt.Sprintf("%.2f×", median(cpu))
+				if len(cpu) >= 4 {
+					cpuRatio += fmt.Sprintf(" (%.2f–%.2f)", quantile(cpu, 0.25), quantile(cpu, 0.75))
+				}
 			}
 			var errs int64
 			for _, r := range rs {
@@ -99,14 +105,20 @@ func field(rs []Run, f func(Run) float64) []float64 {
 	return out
 }
 
-func median(v []float64) float64 {
+func median(v []float64) float64 { return quantile(v, 0.5) }
+
+// quantile is the p-quantile of v, interpolated between the two nearest
+// values (0 for none).
+func quantile(v []float64, p float64) float64 {
 	if len(v) == 0 {
 		return 0
 	}
 	s := slices.Clone(v)
 	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
+	pos := p * float64(len(s)-1)
+	i := int(pos)
+	if i+1 >= len(s) {
+		return s[i]
 	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	return s[i] + (pos-float64(i))*(s[i+1]-s[i])
 }
