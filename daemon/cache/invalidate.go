@@ -2,11 +2,34 @@ package cache
 
 import "strings"
 
-// Invalidation by CloudFront path. The edge's keys (daemon/edge cacheKey)
-// are the distribution ID, NUL, the behavior's cache scope, NUL, the
-// request path as the viewer sent it (percent-encoded), then "?" and the
-// keyed query, then NUL-separated header and cookie values; the cache's
-// internal keys (vary.go) add their own fields after another NUL.
+// Invalidation by CloudFront path. The edge's keys start with WriteKey's
+// object part: the distribution ID, NUL, the behavior's cache scope, NUL,
+// the request path as the viewer sent it (percent-encoded), then "?" and
+// the keyed query. The edge appends NUL-separated header and cookie
+// values; the cache's internal keys (vary.go) add their own fields after
+// another NUL.
+
+// WriteKey writes the object part of a cache key to k: what names one
+// query variant of a path in a distribution's behavior scope. keyedQuery
+// is the part of the query the behavior keys on ("" for none). Callers
+// append further fields, each after a NUL.
+func WriteKey(k *strings.Builder, distribution, scope, path, keyedQuery string) {
+	k.Grow(len(distribution) + len(sep) + len(scope) + len(sep) + len(path) + 1 + len(keyedQuery))
+	k.WriteString(distribution)
+	k.WriteString(sep)
+	writeObject(k, scope, path, keyedQuery)
+}
+
+// writeObject writes WriteKey's part after the distribution.
+func writeObject(k *strings.Builder, scope, path, keyedQuery string) {
+	k.WriteString(scope)
+	k.WriteString(sep)
+	k.WriteString(path)
+	if keyedQuery != "" {
+		k.WriteByte('?')
+		k.WriteString(keyedQuery)
+	}
+}
 
 // Paths is a set of CloudFront invalidation paths: "/index.html" names
 // one request path, "/images/*" every path that starts with "/images/",
@@ -42,11 +65,9 @@ func (p *Paths) AddObject(scope, path, keyedQuery string) {
 	if p.objects == nil {
 		p.objects = map[string]bool{}
 	}
-	k := scope + sep + path
-	if keyedQuery != "" {
-		k += "?" + keyedQuery
-	}
-	p.objects[k] = true
+	var k strings.Builder
+	writeObject(&k, scope, path, keyedQuery)
+	p.objects[k.String()] = true
 }
 
 // Match says whether a request path is invalidated. A lookup per

@@ -29,16 +29,7 @@ func cacheKey(d *table.Distribution, b *table.Behavior, path, rawQuery string, h
 	fv := b.Spec.ForwardedValues
 	var k strings.Builder
 	// One allocation when no header or cookie is keyed.
-	k.Grow(len(d.ID) + len(b.CacheScope) + len(path) + len(rawQuery) + 3)
-	k.WriteString(d.ID)
-	k.WriteByte(0)
-	k.WriteString(b.CacheScope)
-	k.WriteByte(0)
-	k.WriteString(path)
-	if q := table.KeyedQuery(fv, rawQuery); q != "" {
-		k.WriteByte('?')
-		k.WriteString(q)
-	}
+	cache.WriteKey(&k, d.ID, b.CacheScope, path, table.KeyedQuery(fv, rawQuery))
 	if forwardsAll(b.Spec) {
 		return k.String()
 	}
