@@ -83,6 +83,51 @@ func newFlags(name, usageLine string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// badUsage says what is wrong with a command's arguments, unless parsing
+// the flags failed (the flag package said it already), prints the usage
+// and returns exitUsage. The problem is the first of problems that is not
+// "".
+func badUsage(fs *flag.FlagSet, parseErr error, problems ...string) int {
+	if parseErr == nil {
+		for _, p := range problems {
+			if p != "" {
+				fmt.Fprintf(fs.Output(), "openfront %s: %s\n", fs.Name(), p)
+				break
+			}
+		}
+	}
+	fs.Usage()
+	return exitUsage
+}
+
+// positional says what is wrong when pos are not the arguments names.
+func positional(pos []string, names ...string) string {
+	switch {
+	case len(pos) < len(names):
+		return "missing " + strings.Join(names[len(pos):], " and ")
+	case len(pos) > len(names):
+		return fmt.Sprintf("unexpected argument %q", pos[len(names)])
+	}
+	return ""
+}
+
+// required says which of the flags names are unset (empty).
+func required(fs *flag.FlagSet, names ...string) string {
+	var missing []string
+	for _, n := range names {
+		if fs.Lookup(n).Value.String() == "" {
+			missing = append(missing, "--"+n)
+		}
+	}
+	switch len(missing) {
+	case 0:
+		return ""
+	case 1:
+		return missing[0] + " is required"
+	}
+	return strings.Join(missing[:len(missing)-1], ", ") + " and " + missing[len(missing)-1] + " are required"
+}
+
 // parseFlags parses flags placed before or after positional arguments.
 func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string

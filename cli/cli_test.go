@@ -35,3 +35,42 @@ func TestUsageListsCommandsInOneColumn(t *testing.T) {
 		column = at
 	}
 }
+
+// Wrong arguments name what is wrong before the usage, and exit 2.
+func TestBadUsageSaysWhatIsWrong(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string // stderr's first line
+	}{
+		{[]string{"serve"}, "openfront serve: name what to serve: --config DIR, --table FILE or --git URL"},
+		{[]string{"serve", "--config", "a", "--git", "b"}, "openfront serve: --config, --table and --git exclude each other: name one"},
+		{[]string{"serve", "--config", "a", "--tls-cert", "c.pem"}, "openfront serve: --tls-cert and --tls-key go together"},
+		{[]string{"serve", "--config", "a", "extra"}, `openfront serve: unexpected argument "extra"`},
+		{[]string{"vet"}, "openfront vet: missing DIR"},
+		{[]string{"compile", "a", "b"}, `openfront compile: unexpected argument "b"`},
+		{[]string{"route", "dir"}, "openfront route: missing URL"},
+		{[]string{"diff"}, "openfront diff: missing OLD and NEW"},
+		{[]string{"init"}, "openfront init: missing DIR"},
+		{[]string{"status", "node"}, `openfront status: unexpected argument "node"`},
+		{[]string{"invalidate", "/a"}, "openfront invalidate: --distribution and --token-file are required"},
+		{[]string{"invalidate", "--distribution", "d", "/a"}, "openfront invalidate: --token-file is required"},
+		{[]string{"invalidate", "--distribution", "d", "--token-file", "t"}, "openfront invalidate: missing PATH: name at least one path to invalidate"},
+		{[]string{"sign", "--url", "https://d/x"}, "openfront sign: --key-pair-id, --private-key and --expires are required"},
+		// The flag package reports a bad flag itself, once.
+		{[]string{"vet", "--bogus"}, "flag provided but not defined: -bogus"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := Main(tc.args, &stdout, &stderr); code != exitUsage {
+				t.Errorf("exit %d, want %d", code, exitUsage)
+			}
+			first, rest, _ := strings.Cut(stderr.String(), "\n")
+			if first != tc.want {
+				t.Errorf("stderr starts %q, want %q", first, tc.want)
+			}
+			if !strings.HasPrefix(rest, "usage: openfront "+tc.args[0]) || strings.Count(rest, "usage:") != 1 {
+				t.Errorf("the usage should follow once:\n%s", stderr.String())
+			}
+		})
+	}
+}

@@ -90,9 +90,8 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("diff", "diff OLD NEW [--json]", stderr)
 	asJSON := fs.Bool("json", false, "print the changes as a JSON document")
 	pos, err := parseFlags(fs, args)
-	if err != nil || len(pos) != 2 {
-		fs.Usage()
-		return exitUsage
+	if p := positional(pos, "OLD", "NEW"); err != nil || p != "" {
+		return badUsage(fs, err, p)
 	}
 	oldT := loadTable(pos[0], stderr)
 	if oldT == nil {

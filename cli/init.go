@@ -57,9 +57,8 @@ func runInit(args []string, stdout, stderr io.Writer) int {
 	fl := newFlags("init", "init [--module PATH] DIR", stderr)
 	mod := fl.String("module", defaultModule, "the CUE module `PATH` of the new repo")
 	pos, err := parseFlags(fl, args)
-	if err != nil || len(pos) != 1 {
-		fl.Usage()
-		return exitUsage
+	if p := positional(pos, "DIR"); err != nil || p != "" {
+		return badUsage(fl, err, p)
 	}
 	if err := module.CheckPath(*mod); err != nil {
 		fmt.Fprintf(stderr, "openfront init: --module: %v\n", err)

@@ -34,8 +34,11 @@ func runInvalidate(args []string, stdout, stderr io.Writer) int {
 	timeout := fs.Duration("timeout", 5*time.Minute, "how long to wait for the node")
 	paths, err := parseFlags(fs, args)
 	if err != nil || len(paths) == 0 || *dist == "" || *tokenFile == "" {
-		fs.Usage()
-		return exitUsage
+		noPath := ""
+		if len(paths) == 0 {
+			noPath = "missing PATH: name at least one path to invalidate"
+		}
+		return badUsage(fs, err, required(fs, "distribution", "token-file"), noPath)
 	}
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "openfront invalidate: "+format+"\n", a...)

@@ -33,9 +33,8 @@ func runRoute(args []string, stdout, stderr io.Writer) int {
 	method := fs.String("X", "GET", "request `METHOD`")
 	asJSON := fs.Bool("json", false, "print the explanation as JSON")
 	pos, err := parseFlags(fs, args)
-	if err != nil || len(pos) != 2 {
-		fs.Usage()
-		return exitUsage
+	if p := positional(pos, "DIR", "URL"); err != nil || p != "" {
+		return badUsage(fs, err, p)
 	}
 	req, err := NewRouteRequest(*method, pos[1], headers)
 	if err != nil {

@@ -93,8 +93,17 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if err != nil || len(pos) != 0 || sources != 1 || (o.TLSCertFile == "") != (o.TLSKeyFile == "") {
-		fs.Usage()
-		return exitUsage
+		var source, tls string
+		switch {
+		case sources == 0:
+			source = "name what to serve: --config DIR, --table FILE or --git URL"
+		case sources > 1:
+			source = "--config, --table and --git exclude each other: name one"
+		}
+		if (o.TLSCertFile == "") != (o.TLSKeyFile == "") {
+			tls = "--tls-cert and --tls-key go together"
+		}
+		return badUsage(fs, err, positional(pos), source, tls)
 	}
 	o.CacheMemory, o.CacheDisk = int64(cacheMemory), int64(cacheDisk)
 	if o.CacheBodyDir == "memfd" {

@@ -40,12 +40,8 @@ func runSign(args []string, stdout, stderr io.Writer) int {
 	domain := fs.String("cookie-domain", "", "Domain attribute of the cookies (default: none, the host that sets them)")
 	path := fs.String("cookie-path", "/", "Path attribute of the cookies")
 	pos, err := parseFlags(fs, args)
-	if err != nil || len(pos) != 0 || *keyID == "" || *keyFile == "" || *rawURL == "" || *expires == "" {
-		if err == nil {
-			fmt.Fprintln(stderr, "openfront sign: --key-pair-id, --private-key, --url and --expires are required")
-		}
-		fs.Usage()
-		return exitUsage
+	if p := required(fs, "key-pair-id", "private-key", "url", "expires"); err != nil || p != "" || len(pos) != 0 {
+		return badUsage(fs, err, p, positional(pos))
 	}
 	p, err := signPolicy(*rawURL, *expires, *notBefore, *ip, *resource, signNow())
 	if err != nil {

@@ -243,7 +243,7 @@ func TestSignErrors(t *testing.T) {
 		want string // in stderr
 	}{
 		{"no flags", nil, exitUsage, "are required"},
-		{"no expiry", append(base, "--url", "https://h/a"), exitUsage, "are required"},
+		{"no expiry", append(base, "--url", "https://h/a"), exitUsage, "--expires is required"},
 		{"expiry in the past", append(base, "--url", "https://h/a", "--expires", "-1h"), exitUsage, "in the past"},
 		{"bare number", append(base, "--url", "https://h/a", "--expires", "3600"), exitUsage, "write 3600s for a duration"},
 		{"bad expiry", append(base, "--url", "https://h/a", "--expires", "tomorrow"), exitUsage, "not a duration"},

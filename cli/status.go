@@ -34,9 +34,8 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 	raw := fs.Bool("json", false, "print /status as the node sends it")
 	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for the node")
 	pos, err := parseFlags(fs, args)
-	if err != nil || len(pos) != 0 {
-		fs.Usage()
-		return exitUsage
+	if p := positional(pos); err != nil || p != "" {
+		return badUsage(fs, err, p)
 	}
 	u := strings.TrimRight(*base, "/")
 	if !strings.Contains(u, "://") {

@@ -25,9 +25,8 @@ func init() {
 func runVet(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("vet", "vet DIR", stderr)
 	pos, err := parseFlags(fs, args)
-	if err != nil || len(pos) != 1 {
-		fs.Usage()
-		return exitUsage
+	if p := positional(pos, "DIR"); err != nil || p != "" {
+		return badUsage(fs, err, p)
 	}
 	res, code := compileDir(pos[0], stderr)
 	if res == nil {
@@ -42,9 +41,8 @@ func runCompile(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("compile", "compile DIR [-o FILE]", stderr)
 	out := fs.String("o", "", "write the table artifact to `FILE`")
 	pos, err := parseFlags(fs, args)
-	if err != nil || len(pos) != 1 {
-		fs.Usage()
-		return exitUsage
+	if p := positional(pos, "DIR"); err != nil || p != "" {
+		return badUsage(fs, err, p)
 	}
 	res, code := compileDir(pos[0], stderr)
 	if res == nil {
