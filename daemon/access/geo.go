@@ -158,22 +158,21 @@ func (g *GeoDB) Watch(ctx context.Context, interval time.Duration, report func(r
 // behavior forwards it.
 const HeaderViewerCountry = "CloudFront-Viewer-Country"
 
-// Geo restriction reasons, as a viewer's 403 body says them.
-const (
-	geoReasonBlocked = "This distribution is not available in the viewer's country (%s)."
-	geoReasonUnknown = "This distribution is available only in some countries, and the viewer's country could not be determined."
-)
+// geoReasonBlocked is a geo restriction's reason, as a viewer's 403 body says it.
+const geoReasonBlocked = "This distribution is not available in the viewer's country (%s)."
 
 // GeoAllowed applies a distribution's geo restriction to a viewer's country.
-// known is false when the database did not know the address: a whitelist
-// blocks such a viewer and a blacklist lets it through, as CloudFront does.
+// known is false when the database did not know the address: such a viewer
+// is served under a whitelist as under a blacklist, as CloudFront does ("If
+// CloudFront can't determine a user's location, CloudFront serves the
+// content that the user has requested").
 func GeoAllowed(r schema.GeoRestriction, country string, known bool) (bool, string) {
-	listed := known && slices.ContainsFunc(r.Items, func(c string) bool { return strings.EqualFold(c, country) })
+	if !known {
+		return true, ""
+	}
+	listed := slices.ContainsFunc(r.Items, func(c string) bool { return strings.EqualFold(c, country) })
 	switch r.RestrictionType {
 	case "whitelist":
-		if !known {
-			return false, geoReasonUnknown
-		}
 		if !listed {
 			return false, fmt.Sprintf(geoReasonBlocked, country)
 		}

@@ -104,13 +104,11 @@ func isHopByHop(k string) bool {
 	return false
 }
 
-// geoDenialReason is the metric label of a geo denial.
-func geoDenialReason(r schema.GeoRestriction, known bool) string {
-	switch {
-	case r.RestrictionType == "blacklist":
+// geoDenialReason is the metric label of a geo denial (a viewer whose
+// country is unknown is never denied).
+func geoDenialReason(r schema.GeoRestriction) string {
+	if r.RestrictionType == "blacklist" {
 		return "blacklisted"
-	case !known:
-		return "unknown_country"
 	}
 	return "not_whitelisted"
 }
@@ -202,7 +200,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 	}
 	if geoRestricted {
 		if ok, reason := access.GeoAllowed(d.Spec.Restrictions.GeoRestriction, country, known); !ok {
-			h.metrics.geoDenials.WithLabelValues(geoDenialReason(d.Spec.Restrictions.GeoRestriction, known)).Inc()
+			h.metrics.geoDenials.WithLabelValues(geoDenialReason(d.Spec.Restrictions.GeoRestriction)).Inc()
 			setDetail(w, accesslog.ClientGeoBlocked)
 			h.deny(w, r, d, reason)
 			return

@@ -29,7 +29,7 @@ func newMetrics() metrics {
 		}, []string{"reason"}),
 		geoDenials: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "openfront_geo_denials_total",
-			Help: "Requests refused by a distribution's geo restriction, by reason: blacklisted, not_whitelisted, unknown_country (a whitelist and an address the database does not know).",
+			Help: "Requests refused by a distribution's geo restriction, by reason: blacklisted or not_whitelisted (a viewer whose country the database does not know is served, as by CloudFront).",
 		}, []string{"reason"}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "openfront_requests_total",
