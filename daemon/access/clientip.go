@@ -45,6 +45,11 @@ func ClientIP(remoteAddr string, xff []string, trusted []netip.Prefix) netip.Add
 	return client
 }
 
+// PeerIP is the address of the connection's peer (remoteAddr as in
+// http.Request.RemoteAddr): the viewer, or the nearest proxy. A proxy
+// appends it to X-Forwarded-For.
+func PeerIP(remoteAddr string) netip.Addr { return parseHostAddr(remoteAddr) }
+
 func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
 	for _, p := range trusted {
 		if p.Contains(a) {

@@ -160,6 +160,11 @@ distributions: country: {
 			if tc.name == "signed cookies" && !strings.Contains(got.Header.Get("Cookie"), "session=abc") {
 				t.Errorf("the origin lost the viewer's own cookie: %q", got.Header.Get("Cookie"))
 			}
+			// The test client is the trusted proxy (127.0.0.1): the origin
+			// sees the viewer's address, then the proxy's, as from any proxy.
+			if xff := tc.header.Get("X-Forwarded-For"); xff != "" && got.Header.Get("X-Forwarded-For") != xff+", 127.0.0.1" {
+				t.Errorf("X-Forwarded-For %q at the origin, want %q", got.Header.Get("X-Forwarded-For"), xff+", 127.0.0.1")
+			}
 			if tc.name == "viewer country for the origin" && got.Header.Get("Cloudfront-Viewer-Country") != "FR" {
 				t.Errorf("CloudFront-Viewer-Country %q at the origin, want the node's lookup FR", got.Header.Get("Cloudfront-Viewer-Country"))
 			}

@@ -226,7 +226,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 			return
 		}
 	}
-	h.forward(w, r, d, b, path, id, viewerHTTPS, client, signed)
+	h.forward(w, r, d, b, path, id, viewerHTTPS, signed)
 }
 
 // deny answers 403 for a viewer the distribution does not admit, with its
@@ -240,7 +240,7 @@ func (h *Handler) deny(w http.ResponseWriter, r *http.Request, d *table.Distribu
 // forward fetches path from the behavior's origin. For a signed behavior
 // the signature's query parameters and cookies never reach the origin. id
 // is the request's X-Openfront-Id: an origin's response must not replace it.
-func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distribution, b *table.Behavior, path, id string, viewerHTTPS bool, client netip.Addr, signed bool) {
+func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distribution, b *table.Behavior, path, id string, viewerHTTPS, signed bool) {
 	path = d.ObjectPath(path)
 	rawQuery, header := r.URL.RawQuery, r.Header
 	if signed {
@@ -249,7 +249,7 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distr
 			header = withoutSignatureCookies(r.Header)
 		}
 	}
-	args := originArgs{path: path, rawQuery: rawQuery, header: header, viewerHTTPS: viewerHTTPS, client: client}
+	args := originArgs{path: path, rawQuery: rawQuery, header: header, viewerHTTPS: viewerHTTPS}
 	if h.cache != nil {
 		h.serveCached(w, r, d, b, cacheKey(d, b, path, rawQuery, header), args)
 		return
@@ -274,7 +274,6 @@ type originArgs struct {
 	path, rawQuery string // the path after defaultRootObject, the query without a signature
 	header         http.Header
 	viewerHTTPS    bool
-	client         netip.Addr
 }
 
 // originRequest is what the origin is asked: the viewer's request reduced
@@ -286,7 +285,7 @@ func (h *Handler) originRequest(r *http.Request, b *table.Behavior, a originArgs
 		Path:        a.path,
 		RawQuery:    forwardedQuery(b.Spec, a.rawQuery),
 		ViewerHTTPS: a.viewerHTTPS,
-		ClientIP:    a.client.String(),
+		PeerIP:      access.PeerIP(r.RemoteAddr).String(),
 		ViewerHost:  r.Host,
 		ForwardHost: forwardsHost(b.Spec),
 	}
@@ -427,7 +426,7 @@ func (h *Handler) fetchErrorPage(ctx context.Context, r *http.Request, d *table.
 	}
 	pb := d.Behavior(cer.ResponsePagePath)
 	req := &origin.Request{Method: http.MethodGet, Path: cer.ResponsePagePath, Header: http.Header{},
-		ViewerHTTPS: r.TLS != nil, ClientIP: access.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), h.trusted).String(), ViewerHost: r.Host}
+		ViewerHTTPS: r.TLS != nil, PeerIP: access.PeerIP(r.RemoteAddr).String(), ViewerHost: r.Host}
 	// fetch, not forward: a failing error page is not replaced again.
 	resp, err := h.fetch(ctx, d, pb, req)
 	if err != nil {

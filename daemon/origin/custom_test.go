@@ -227,9 +227,9 @@ func TestCustomRequest(t *testing.T) {
 					t.Errorf("headers %v", s.Header)
 				}
 			}},
-		{"X-Forwarded-For is the client address",
+		{"X-Forwarded-For is the peer's address",
 			nil,
-			Request{Path: "/", ClientIP: "198.51.100.2"},
+			Request{Path: "/", PeerIP: "198.51.100.2"},
 			func(t *testing.T, s seen) {
 				if got := s.Header.Values("X-Forwarded-For"); len(got) != 1 || got[0] != "198.51.100.2" {
 					t.Errorf("X-Forwarded-For %q", got)
@@ -237,7 +237,7 @@ func TestCustomRequest(t *testing.T) {
 			}},
 		{"X-Forwarded-For is appended to",
 			nil,
-			Request{Path: "/", ClientIP: "198.51.100.2", Header: http.Header{"X-Forwarded-For": {"203.0.113.1"}}},
+			Request{Path: "/", PeerIP: "198.51.100.2", Header: http.Header{"X-Forwarded-For": {"203.0.113.1"}}},
 			func(t *testing.T, s seen) {
 				if got := s.Header.Values("X-Forwarded-For"); len(got) != 1 || got[0] != "203.0.113.1, 198.51.100.2" {
 					t.Errorf("X-Forwarded-For %q", got)
@@ -245,7 +245,7 @@ func TestCustomRequest(t *testing.T) {
 			}},
 		{"X-Forwarded-For in several lines is kept whole",
 			nil,
-			Request{Path: "/", ClientIP: "198.51.100.2", Header: http.Header{"X-Forwarded-For": {"203.0.113.1", "203.0.113.5"}}},
+			Request{Path: "/", PeerIP: "198.51.100.2", Header: http.Header{"X-Forwarded-For": {"203.0.113.1", "203.0.113.5"}}},
 			func(t *testing.T, s seen) {
 				if got := strings.Join(s.Header.Values("X-Forwarded-For"), ", "); got != "203.0.113.1, 203.0.113.5, 198.51.100.2" {
 					t.Errorf("X-Forwarded-For %q", got)
@@ -279,7 +279,7 @@ func TestCustomRequest(t *testing.T) {
 			func(o *schema.Origin) {
 				o.CustomHeaders = []schema.CustomHeader{{HeaderName: "X-Added", HeaderValue: "1"}}
 			},
-			Request{Path: "/", ClientIP: "198.51.100.2", Header: http.Header{"Accept": {"*/*"}}},
+			Request{Path: "/", PeerIP: "198.51.100.2", Header: http.Header{"Accept": {"*/*"}}},
 			nil},
 	}
 	for _, tt := range tests {

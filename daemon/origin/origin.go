@@ -27,8 +27,10 @@ type Request struct {
 	ContentLength int64
 	// ViewerHTTPS says the viewer connected with TLS (match-viewer origins).
 	ViewerHTTPS bool
-	// ClientIP is appended to X-Forwarded-For.
-	ClientIP string
+	// PeerIP, the address the edge's connection came from (the viewer or
+	// the nearest proxy), is appended to X-Forwarded-For, as a proxy does:
+	// behind a trusted proxy the origin sees "viewer, proxy".
+	PeerIP string
 	// ForwardHost sends the viewer's Host instead of the origin's domainName.
 	ForwardHost bool
 	ViewerHost  string
