@@ -80,7 +80,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.CacheDir, "cache-dir", "", "`DIR` for the cache's disk tier (default: none)")
 	fs.Var(&cacheDisk, "cache-disk", "`SIZE` of the disk tier")
 	fs.StringVar(&o.CacheBodyDir, "cache-body-dir", os.TempDir(), "`DIR` where the memory tier keeps bodies of 32 KiB and more, in unlinked files the page cache holds (on a disk filesystem they are sent fastest, and take up to --cache-memory of its space once written back; \"memfd\": in anonymous memory files)")
-	fs.StringVar(&o.TrustedProxies, "trusted-proxies", "", "`CIDR,...` whose X-Forwarded-For is believed (default: none)")
+	fs.StringVar(&o.TrustedProxies, "trusted-proxies", "", "`CIDR,...` whose X-Forwarded-For (the viewer's address) and X-Forwarded-Proto (https: the proxy ended the viewer's TLS) are believed (default: none)")
 	fs.StringVar(&o.GeoIPDB, "geoip-db", "", "MaxMind-format country database `FILE` for geo restrictions")
 	fs.StringVar(&o.RTMPAddr, "rtmp", ":1935", "RTMP listener `ADDR` of streaming distributions; live streams are also packaged as HLS (empty: none)")
 	fs.StringVar(&o.RTMPSecretsDir, "rtmp-secrets", "", "`DIR` of the files live.streamKeySecret names")

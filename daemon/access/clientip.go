@@ -2,6 +2,7 @@ package access
 
 import (
 	"fmt"
+	"net/http"
 	"net/netip"
 	"strings"
 )
@@ -12,7 +13,8 @@ import (
 // untrusted address is the client. An unparsable entry ends the walk at the
 // last trusted hop, since nothing left of it can be believed. With no trusted
 // proxies the header is never read. The same address feeds IpAddress
-// policies, geo restriction and access logs. It does not allocate.
+// policies and geo restriction; access logs keep CloudFront's c-ip (the
+// peer) and x-forwarded-for. It does not allocate.
 func ClientIP(remoteAddr string, xff []string, trusted []netip.Prefix) netip.Addr {
 	peer := parseHostAddr(remoteAddr)
 	if !peer.IsValid() || !isTrusted(peer, trusted) {
@@ -43,6 +45,28 @@ func ClientIP(remoteAddr string, xff []string, trusted []netip.Prefix) netip.Add
 		}
 	}
 	return client
+}
+
+// ViewerHTTPS says whether the viewer asked over HTTPS: the connection's
+// TLS, unless the peer is a trusted proxy that says in X-Forwarded-Proto
+// how the viewer reached it (a proxy that ends TLS in front of the node).
+// The last value is the nearest proxy's: one in front of it may have
+// passed on a viewer's claim. With no trusted proxies the header is never
+// read.
+func ViewerHTTPS(r *http.Request, trusted []netip.Prefix) bool {
+	overTLS := r.TLS != nil
+	if len(trusted) == 0 {
+		return overTLS
+	}
+	lines := r.Header["X-Forwarded-Proto"]
+	if len(lines) == 0 || !isTrusted(parseHostAddr(r.RemoteAddr), trusted) {
+		return overTLS
+	}
+	last := lines[len(lines)-1]
+	if i := strings.LastIndexByte(last, ','); i >= 0 {
+		last = last[i+1:]
+	}
+	return strings.EqualFold(strings.TrimSpace(last), "https")
 }
 
 // PeerIP is the address of the connection's peer (remoteAddr as in

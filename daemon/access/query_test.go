@@ -1,6 +1,8 @@
 package access
 
 import (
+	"crypto/tls"
+	"net/http"
 	"net/netip"
 	"regexp"
 	"strings"
@@ -133,6 +135,41 @@ func TestClientIP(t *testing.T) {
 	}
 	if _, err := ParseTrustedProxies("10.0.0.0/8,nope"); err == nil || !strings.Contains(err.Error(), "nope") {
 		t.Errorf("bad CIDR: %v", err)
+	}
+}
+
+func TestViewerHTTPS(t *testing.T) {
+	trusted, err := ParseTrustedProxies("10.0.0.0/8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	overTLS := &tls.ConnectionState{}
+	for _, c := range []struct {
+		name    string
+		remote  string
+		tls     *tls.ConnectionState
+		xfp     []string
+		trusted []netip.Prefix
+		want    bool
+	}{
+		{"plain", "10.1.1.1:1", nil, nil, trusted, false},
+		{"tls", "203.0.113.5:1", overTLS, nil, trusted, true},
+		{"header ignored without trusted proxies", "10.1.1.1:1", nil, []string{"https"}, nil, false},
+		{"header from an untrusted peer ignored", "203.0.113.5:1", nil, []string{"https"}, trusted, false},
+		{"untrusted peer cannot downgrade tls", "203.0.113.5:1", overTLS, []string{"http"}, trusted, true},
+		{"trusted proxy ended tls", "10.1.1.1:1", nil, []string{"https"}, trusted, true},
+		{"any case", "10.1.1.1:1", nil, []string{"HTTPS"}, trusted, true},
+		{"trusted proxy took plain http", "10.1.1.1:1", overTLS, []string{"http"}, trusted, false},
+		{"the nearest proxy's value counts", "10.1.1.1:1", nil, []string{"https, http"}, trusted, false},
+		{"over several lines", "10.1.1.1:1", nil, []string{"http", " https "}, trusted, true},
+	} {
+		r := &http.Request{RemoteAddr: c.remote, TLS: c.tls, Header: http.Header{}}
+		if c.xfp != nil {
+			r.Header["X-Forwarded-Proto"] = c.xfp
+		}
+		if got := ViewerHTTPS(r, c.trusted); got != c.want {
+			t.Errorf("%s: got %v, want %v", c.name, got, c.want)
+		}
 	}
 }
 

@@ -75,7 +75,12 @@ distributions: country: {
 	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
 	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", forwardedValues: headers: ["CloudFront-Viewer-Country"]}
 }
-`, pub, appHost, appHost, appHost)
+distributions: secure: {
+	aliases: ["secure.test"]
+	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "redirect-to-https"}
+}
+`, pub, appHost, appHost, appHost, appHost)
 	res := testenv.Compile(t, dir, cfg)
 	geoPath := filepath.Join(dir, "geo.mmdb")
 	testenv.WriteGeoDB(t, geoPath, map[string]mmdbtype.Map{"81.0.0.0/8": testenv.Country("FR"), "85.0.0.0/8": testenv.Country("DE")})
@@ -97,6 +102,13 @@ distributions: country: {
 		}
 		return strings.TrimPrefix(u, "http://private.test")
 	}
+	signedHTTPSURL := func(path string, expires time.Time) string {
+		u, err := urlSigner.Sign("https://private.test"+path, expires)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimPrefix(u, "https://private.test")
+	}
 	cookies, err := sign.NewCookieSigner("K1", key).Sign("http://private.test/private/*", time.Now().Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
@@ -107,6 +119,7 @@ distributions: country: {
 	}
 	cookieHeader = append(cookieHeader, "session=abc")
 
+	noRedirects := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	for _, tc := range []struct {
 		name, host, target string
 		header             http.Header
@@ -123,6 +136,11 @@ distributions: country: {
 		{"country off the whitelist", "france.test", "/", http.Header{"X-Forwarded-For": {"85.2.3.4"}}, 403, "DE"},
 		{"address the database does not know is served, as by CloudFront", "france.test", "/", nil, 200, ""},
 		{"viewer country for the origin", "country.test", "/", http.Header{"X-Forwarded-For": {"81.2.3.4"}, "Cloudfront-Viewer-Country": {"US"}}, 200, ""},
+		// The test client is a trusted proxy: one that ends TLS says so.
+		{"https at the trusted proxy is https", "secure.test", "/", http.Header{"X-Forwarded-Proto": {"https"}}, 200, ""},
+		{"http at the trusted proxy is redirected", "secure.test", "/", http.Header{"X-Forwarded-Proto": {"http"}}, 301, ""},
+		{"signed https URL through a proxy that ended TLS", "private.test", signedHTTPSURL("/private/a.txt", time.Now().Add(time.Hour)),
+			http.Header{"X-Forwarded-Proto": {"https"}}, 200, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req, _ := http.NewRequest(http.MethodGet, srv.URL+tc.target, nil)
@@ -130,7 +148,7 @@ distributions: country: {
 			for k, v := range tc.header {
 				req.Header[k] = v
 			}
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := noRedirects.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -168,7 +168,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 	if a := h.altSvc.Load(); a != nil && r.ProtoMajor < 3 && (d.Spec.HTTPVersion == "http3" || d.Spec.HTTPVersion == "http2and3") {
 		hdr["Alt-Svc"] = *a
 	}
-	viewerHTTPS := r.TLS != nil
+	viewerHTTPS := access.ViewerHTTPS(r, h.trusted)
 	if !viewerHTTPS {
 		switch b.Spec.ViewerProtocolPolicy {
 		case "https-only":
@@ -426,7 +426,7 @@ func (h *Handler) fetchErrorPage(ctx context.Context, r *http.Request, d *table.
 	}
 	pb := d.Behavior(cer.ResponsePagePath)
 	req := &origin.Request{Method: http.MethodGet, Path: cer.ResponsePagePath, Header: http.Header{},
-		ViewerHTTPS: r.TLS != nil, PeerIP: access.PeerIP(r.RemoteAddr).String(), ViewerHost: r.Host}
+		ViewerHTTPS: access.ViewerHTTPS(r, h.trusted), PeerIP: access.PeerIP(r.RemoteAddr).String(), ViewerHost: r.Host}
 	// fetch, not forward: a failing error page is not replaced again.
 	resp, err := h.fetch(ctx, d, pb, req)
 	if err != nil {
