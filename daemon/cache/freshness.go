@@ -9,15 +9,21 @@ import (
 
 // Freshness follows RFC 9111 4.2 with CloudFront's TTL rules on top:
 //   - minTTL 0: the origin's s-maxage / max-age / Expires is capped at
-//     maxTTL; no-store and private are not stored, no-cache is stored only
-//     to be revalidated on every use;
+//     maxTTL (0 included); no-store and private are not stored, no-cache is
+//     stored only to be revalidated on every use;
 //   - minTTL > 0: the origin's value is clamped into [minTTL, maxTTL], and
-//     even no-store, private and no-cache responses are kept for minTTL;
+//     no-store, private and no-cache responses are kept for minTTL, whatever
+//     their max-age;
 //   - no freshness information: defaultTTL (ErrorTTL for CloudFront's error
 //     codes); heuristic freshness is never used.
 
-// heuristicStatuses may be stored without explicit freshness (RFC 9110 15.1).
-var heuristicStatuses = []int{200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501}
+// defaultStatuses are kept for the default TTL when the origin gives no
+// freshness: RFC 9110 15.1's heuristically cacheable codes, except 410,
+// which is not among the errors CloudFront caches, and 308, which, like 307,
+// CloudFront caches only with Cache-Control; plus 302 and 303, which it
+// caches by the behavior's settings like any other 3xx
+// (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/http-3xx-status-codes.html).
+var defaultStatuses = []int{200, 203, 204, 206, 300, 301, 302, 303, 404, 405, 414, 501}
 
 // errorStatuses are the codes CloudFront caches for the error caching
 // minimum TTL when the origin gives no freshness.
@@ -77,13 +83,16 @@ func decide(status int, h http.Header, cc directives, p Policy, reqHeader http.H
 	explicit, ok := explicitLifetime(h, cc, now)
 	var ttl time.Duration
 	switch {
+	case p.MinTTL > 0 && (cc.noCache || cc.noStore || cc.private) && (ok || understood):
+		// CloudFront keeps these for the minimum TTL, whatever their
+		// max-age or Expires says, and not the default TTL either.
+		ttl = p.MinTTL
 	case ok:
-		ttl = explicit
+		// The origin's value is capped at maxTTL, even a maxTTL of 0
+		// (CloudFront's CachingDisabled: always revalidate).
+		ttl = min(explicit, max(p.MaxTTL, 0))
 	case !understood:
 		return decision{why: "unknown status without explicit freshness"}
-	case p.MinTTL > 0 && (cc.noCache || cc.noStore || cc.private):
-		// CloudFront keeps these for the minimum TTL, not the default.
-		ttl = p.MinTTL
 	case slices.Contains(errorStatuses, status):
 		// CloudFront keeps errors for the error caching minimum TTL,
 		// whatever the behavior's TTLs.
@@ -91,13 +100,12 @@ func decide(status int, h http.Header, cc directives, p Policy, reqHeader http.H
 			return decision{why: "error status without freshness"}
 		}
 		return decision{store: true, ttl: p.ErrorTTL}
-	case slices.Contains(heuristicStatuses, status):
+	case slices.Contains(defaultStatuses, status):
+		// maxTTL applies to the origin's values only: a behavior's
+		// defaultTTL is never above it.
 		ttl = p.DefaultTTL
 	default:
 		return decision{why: "status needs explicit freshness"}
-	}
-	if p.MaxTTL > 0 && ttl > p.MaxTTL {
-		ttl = p.MaxTTL
 	}
 	if ttl < p.MinTTL {
 		ttl = p.MinTTL

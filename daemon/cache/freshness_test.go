@@ -14,6 +14,7 @@ func TestDecide(t *testing.T) {
 	std := Policy{Cacheable: true, MinTTL: 0, DefaultTTL: 24 * time.Hour, MaxTTL: 365 * 24 * time.Hour}
 	withMin := func(min, max time.Duration) Policy { p := std; p.MinTTL, p.MaxTTL = min, max; return p }
 	zero := Policy{Cacheable: true, MaxTTL: 365 * 24 * time.Hour}
+	allZero := Policy{Cacheable: true} // CachingDisabled: min, default and max TTL 0
 	tests := []struct {
 		name   string
 		p      Policy
@@ -43,7 +44,6 @@ func TestDecide(t *testing.T) {
 		{"invalid Expires is expired", std, 200, []string{"Date", date, "Expires", "0"}, nil, false, 0},
 		{"invalid Expires, validator", std, 200, []string{"Date", date, "Expires", "0", "Last-Modified", date}, nil, true, 0},
 		{"max-age wins over Expires", std, 200, []string{"Date", date, "Expires", date, "Cache-Control", "max-age=60"}, nil, true, time.Minute},
-		{"302 without freshness", std, 302, nil, nil, false, 0},
 		{"302 with max-age", std, 302, []string{"Cache-Control", "max-age=60"}, nil, true, time.Minute},
 		{"301 without freshness: defaultTTL", std, 301, nil, nil, true, 24 * time.Hour},
 		{"206 never stored", std, 206, []string{"Cache-Control", "max-age=60"}, nil, false, 0},
@@ -63,6 +63,28 @@ func TestDecide(t *testing.T) {
 		{"huge max-age capped", std, 200, []string{"Cache-Control", "max-age=99999999999999999999"}, nil, true, 365 * 24 * time.Hour},
 		{"directives case-insensitive", std, 200, []string{"Cache-Control", "MAX-AGE=60"}, nil, true, time.Minute},
 		{"qualified no-cache is storable", std, 200, []string{"Cache-Control", `no-cache="Set-Cookie", max-age=60`}, nil, true, time.Minute},
+		// Expiration table, "maxTTL": the lesser of the origin's value
+		// and maxTTL, even when maxTTL is 0 (all TTLs 0: always revalidate).
+		{"maxTTL 0 caps max-age", allZero, 200, []string{"Cache-Control", "max-age=3600", "ETag", `"a"`}, nil, true, 0},
+		{"maxTTL 0 caps s-maxage", allZero, 200, []string{"Cache-Control", "s-maxage=3600", "ETag", `"a"`}, nil, true, 0},
+		{"maxTTL 0 caps Expires", allZero, 200, []string{"Date", date, "Expires", inAnHour, "ETag", `"a"`}, nil, true, 0},
+		{"maxTTL 0, max-age, no validator: not stored", allZero, 200, []string{"Cache-Control", "max-age=3600"}, nil, false, 0},
+		// Expiration table, last row: with minTTL > 0, no-cache, no-store
+		// and private responses are kept for minTTL, whatever max-age says.
+		{"private max-age=3600, minTTL 60", withMin(time.Minute, time.Hour), 200, []string{"Cache-Control", "private, max-age=3600"}, nil, true, time.Minute},
+		{"no-cache max-age=3600, minTTL 60", withMin(time.Minute, time.Hour), 200, []string{"Cache-Control", "no-cache, max-age=3600"}, nil, true, time.Minute},
+		{"no-store s-maxage=3600, minTTL 60", withMin(time.Minute, time.Hour), 200, []string{"Cache-Control", "no-store, s-maxage=3600"}, nil, true, time.Minute},
+		{"no-cache Expires in an hour, minTTL 60", withMin(time.Minute, time.Hour), 200, []string{"Cache-Control", "no-cache", "Date", date, "Expires", inAnHour}, nil, true, time.Minute},
+		// 3xx (http-3xx-status-codes): cached by the distribution's
+		// settings and the headers; 307 and 308 only with Cache-Control.
+		{"302 without freshness: defaultTTL", std, 302, nil, nil, true, 24 * time.Hour},
+		{"303 without freshness: defaultTTL", std, 303, nil, nil, true, 24 * time.Hour},
+		{"307 without freshness", std, 307, nil, nil, false, 0},
+		{"308 without freshness", std, 308, nil, nil, false, 0},
+		{"308 with max-age", std, 308, []string{"Cache-Control", "max-age=60"}, nil, true, time.Minute},
+		// HTTPStatusCodes: CloudFront caches only its listed error codes;
+		// 410 is not one of them, so no defaultTTL for it.
+		{"410 without freshness", std, 410, nil, nil, false, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
