@@ -144,6 +144,13 @@ func TestParseRange(t *testing.T) {
 		{"bytes=abc", 1000, nil, errBadRange},
 		{"items=0-1", 1000, nil, errBadRange},
 		{"bytes=0-999,0-999", 1000, nil, errBadRange},
+		// CloudFront (RangeGETs): ranges out of ascending order or
+		// overlapping get the whole object, 200.
+		{"bytes=300-400,100-200", 1000, nil, errBadRange},
+		{"bytes=100-200,150-250", 1000, nil, errBadRange},
+		{"bytes=-10,0-9", 1000, nil, errBadRange},
+		{"bytes=0-9,10-19", 1000, []byteRange{{0, 10}, {10, 10}}, nil},
+		{"bytes=0-9,-10", 1000, []byteRange{{0, 10}, {990, 10}}, nil},
 	}
 	for _, tt := range tests {
 		got, err := parseRange(tt.in, tt.size)

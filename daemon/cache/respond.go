@@ -258,15 +258,15 @@ var (
 )
 
 // parseRange reads a bytes Range (RFC 9110 14.1.2). An invalid or unknown
-// unit, or too many ranges, is ignored (errBadRange: send the whole); when
-// no range overlaps the body, errUnsatisfiable.
+// unit, too many ranges, or ranges that overlap or are not in ascending
+// order (CloudFront's rules, RangeGETs) are ignored (errBadRange: send the
+// whole); when no range overlaps the body, errUnsatisfiable.
 func parseRange(s string, size int64) ([]byteRange, error) {
 	spec, ok := strings.CutPrefix(strings.TrimSpace(s), "bytes=")
 	if !ok {
 		return nil, errBadRange
 	}
 	var out []byteRange
-	var total int64
 	n := 0
 	for part := range strings.SplitSeq(spec, ",") {
 		part = strings.TrimSpace(part)
@@ -311,15 +311,18 @@ func parseRange(s string, size int64) ([]byteRange, error) {
 			}
 			br = byteRange{a, end - a + 1}
 		}
+		if len(out) > 0 {
+			if prev := out[len(out)-1]; br.start < prev.start+prev.length {
+				// As CloudFront: ranges out of ascending order or
+				// overlapping get the whole object (RFC 9110 14.2
+				// lets a server ignore such a Range).
+				return nil, errBadRange
+			}
+		}
 		out = append(out, br)
-		total += br.length
 	}
 	if len(out) == 0 {
 		return nil, errUnsatisfiable
-	}
-	if total > size && len(out) > 1 {
-		// Overlapping ranges adding up to more than the body: send it whole.
-		return nil, errBadRange
 	}
 	return out, nil
 }
