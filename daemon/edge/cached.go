@@ -104,6 +104,7 @@ func (h *Handler) serveCached(w http.ResponseWriter, r *http.Request, d *table.D
 		for _, name := range []string{"Via", "X-Openfront-Id", "X-Cache"} {
 			resp.Header.Del(name)
 		}
+		dropSetCookie(b.Spec, resp.Header)
 		if resp.StatusCode >= 400 {
 			if page := h.fetchErrorPage(ctx, r, d, resp.StatusCode); page != nil {
 				resp.Body.Close()

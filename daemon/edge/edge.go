@@ -265,7 +265,18 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distr
 		}
 		return
 	}
+	dropSetCookie(b.Spec, resp.Header)
 	h.relay(w, r, d, resp, id)
+}
+
+// dropSetCookie removes the origin's Set-Cookie when behavior b forwards
+// no cookies: CloudFront then "removes Set-Cookie headers from responses
+// before returning responses to your viewers" (Cookies.html), so a cached
+// response never hands one viewer's session cookie to the others.
+func dropSetCookie(b *schema.CacheBehavior, h http.Header) {
+	if _, ok := h["Set-Cookie"]; ok && !readsCookies(b) {
+		delete(h, "Set-Cookie")
+	}
 }
 
 // originArgs is what an origin request is made from besides the viewer's
