@@ -483,3 +483,48 @@ func TestInvalidationDuringFill(t *testing.T) {
 	hs.setHandler(text("new", "Cache-Control", "max-age=600"))
 	expect(t, hs.get("/i"), 200, XCacheMiss, "new")
 }
+
+// RFC 9110 13.1.1-2: "*" matches any current representation, with an
+// entity-tag or without; a 304 carries the fields a 200 would have had
+// that describe caching and validation (RFC 9110 15.4.5).
+func TestViewerConditionalsStar(t *testing.T) {
+	lm := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Format(http.TimeFormat)
+	exp := time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)
+	for _, etag := range []string{"", `"v1"`} {
+		hdr := []string{"Cache-Control", "max-age=60", "Last-Modified", lm, "Expires", exp, "Vary", "Accept-Language", "Content-Type", "text/plain"}
+		if etag != "" {
+			hdr = append(hdr, "ETag", etag)
+		}
+		hs := newHarness(t, Config{}, defaultPolicy, text("body", hdr...))
+		hs.get("/a")
+		tests := []struct {
+			name   string
+			header []string
+			status int
+		}{
+			{"If-None-Match *", []string{"If-None-Match", "*"}, 304},
+			{"If-Match *", []string{"If-Match", "*"}, 200},
+			{"If-Match other", []string{"If-Match", `"v0"`}, 412},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name+" etag "+etag, func(t *testing.T) {
+				w := hs.get("/a", tt.header...)
+				expect(t, w, tt.status, XCacheHit, "-")
+				if tt.status != 304 {
+					return
+				}
+				if w.Body.Len() != 0 || w.Header().Get("Content-Length") != "" || w.Header().Get("Content-Type") != "" {
+					t.Errorf("304 with body %q, Content-Length %q, Content-Type %q", w.Body.String(), w.Header().Get("Content-Length"), w.Header().Get("Content-Type"))
+				}
+				for _, k := range []string{"Cache-Control", "Expires", "Vary", "Last-Modified", "Date", "Age"} {
+					if w.Header().Get(k) == "" {
+						t.Errorf("304 lacks %s: %v", k, w.Header())
+					}
+				}
+				if w.Header().Get("ETag") != etag {
+					t.Errorf("304 ETag %q, want %q", w.Header().Get("ETag"), etag)
+				}
+			})
+		}
+	}
+}

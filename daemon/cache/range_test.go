@@ -41,6 +41,9 @@ func TestRanges(t *testing.T) {
 		{"end past the body", []string{"Range", "bytes=998-5000"}, 206, "bytes 998-999/1000", body[998:], nil},
 		{"multiple ranges", []string{"Range", "bytes=0-9, 500-509"}, 206, "", "", []string{body[:10], body[500:510]}},
 		{"unsatisfiable", []string{"Range", "bytes=2000-3000"}, 416, "bytes */1000", "", nil},
+		// CloudFront (RangeGETs): overlapping or descending ranges get the whole object.
+		{"overlapping ranges: whole", []string{"Range", "bytes=0-9, 5-14"}, 200, "", body, nil},
+		{"descending ranges: whole", []string{"Range", "bytes=500-509, 0-9"}, 200, "", body, nil},
 		{"invalid range ignored", []string{"Range", "bytes=abc"}, 200, "", body, nil},
 		{"other unit ignored", []string{"Range", "items=0-5"}, 200, "", body, nil},
 		{"If-Range etag matches", []string{"Range", "bytes=0-4", "If-Range", `"v1"`}, 206, "bytes 0-4/1000", body[:5], nil},

@@ -188,7 +188,9 @@ func matchETag(list []string, etag string, strong bool) bool {
 				break
 			}
 			if line[0] == '*' {
-				return etag != ""
+				// Any current representation, with an entity-tag
+				// or without (RFC 9110 13.1.1, 13.1.2).
+				return true
 			}
 			tag, rest := scanETag(line)
 			if tag == "" {
