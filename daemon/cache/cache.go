@@ -400,9 +400,11 @@ func (c *Cache) lead(w http.ResponseWriter, r *http.Request, f *flight, lk, prim
 	if resp.StatusCode == http.StatusNotModified && stale != nil {
 		resp.Body.Close()
 		cancel()
-		n, ok := stale.refreshed(lk, resp.Header, p, r.Header, requestTime, now, c.cfg.KeepStale)
-		if !ok {
-			c.del(lk)
+		n, nd := stale.refreshed(lk, resp.Header, p, r.Header, requestTime, now, c.cfg.KeepStale)
+		if n == nil {
+			if !nd.requestOnly {
+				c.del(lk)
+			} // else this request may not refresh it, but others still may
 			settle(outcome{}, false)
 			res, _ := c.serveEntry(w, r, stale, xRefreshHit, -1)
 			return res
@@ -442,6 +444,14 @@ func (c *Cache) lead(w http.ResponseWriter, r *http.Request, f *flight, lk, prim
 	}
 	if c.toDisk(resp, d) && (mark == nil || resp.StatusCode == http.StatusOK && !hasConditionals(r.Header) && r.Header.Get("Range") == "") {
 		return c.leadDisk(w, r, f, lk, primary, p, fetch, resp, ctx, cancel, cc, d, requestTime, gen, settle)
+	}
+	if !d.store && d.requestOnly {
+		// Not stored because of this request alone: no pass mark, and
+		// the requests waiting for this one look again and coalesce.
+		settle(outcome{}, false)
+		c.stats.misses.Add(1)
+		defer cancel()
+		return relay(w, r, resp, mark == nil)
 	}
 	large := d.store && resp.ContentLength > c.maxObject
 	if !d.store || large {

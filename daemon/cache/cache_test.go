@@ -528,3 +528,23 @@ func TestViewerConditionalsStar(t *testing.T) {
 		}
 	}
 }
+
+// A viewer's request no-store at revalidation time does not evict the
+// stale entry others still revalidate.
+func TestRequestNoStoreKeepsStaleEntry(t *testing.T) {
+	hs := newHarness(t, Config{}, defaultPolicy, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("ETag", `"e"`)
+		if r.Header.Get("If-None-Match") == `"e"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Write([]byte("body"))
+	})
+	runSteps(t, hs, "/a", []step{
+		{status: 200, xcache: XCacheMiss, body: "body", origin: 1},
+		{advance: 61 * time.Second, header: []string{"Cache-Control", "no-store"}, status: 200, xcache: XCacheRefreshHit, body: "body", origin: 2},
+		{status: 200, xcache: XCacheRefreshHit, body: "body", origin: 3},
+		{status: 200, xcache: XCacheHit, body: "body", origin: 3},
+	})
+}

@@ -308,3 +308,43 @@ func TestOptionsCached(t *testing.T) {
 	expect(t, hs.get("/o"), 200, XCacheMiss, "GET")
 	expect(t, hs.get("/o"), 200, XCacheHit, "GET")
 }
+
+// A response that is not stored only because of its own request (request
+// no-store, Authorization) says nothing about the key: it leaves no pass
+// mark, and the requests that waited for it coalesce again rather than all
+// going to the origin.
+func TestRequestOnlyRefusalKeepsCoalescing(t *testing.T) {
+	for _, trigger := range [][]string{{"Cache-Control", "no-store"}, {"Authorization", "Bearer x"}} {
+		for _, during := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s during=%v", trigger[0], during), func(t *testing.T) {
+				hs := newHarness(t, Config{}, defaultPolicy, func(w http.ResponseWriter, r *http.Request) {
+					time.Sleep(100 * time.Millisecond) // let every viewer arrive
+					text("x", "Cache-Control", "max-age=60")(w, r)
+				})
+				base := hs.edge().URL
+				first := make(chan struct{})
+				go func() {
+					defer close(first)
+					req, _ := http.NewRequest("GET", base+"/a", nil)
+					req.Header.Set(trigger[0], trigger[1])
+					if resp, err := http.DefaultClient.Do(req); err == nil {
+						io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+					}
+				}()
+				if during {
+					for hs.requests.Load() == 0 {
+						time.Sleep(time.Millisecond) // the viewer with the trigger leads
+					}
+				} else {
+					<-first
+				}
+				storm(t, base, []string{"/a"}, 50)
+				<-first
+				if n := hs.requests.Load(); n != 2 {
+					t.Errorf("%d origin requests, want 2: the first, then one for all the others", n)
+				}
+			})
+		}
+	}
+}

@@ -184,8 +184,9 @@ func (e *entry) weigh(key string) {
 }
 
 // refreshed is the entry after a 304 from the origin: the stored header
-// updated with the 304's fields (RFC 9111 3.2) and a new lifetime.
-func (e *entry) refreshed(key string, h304 http.Header, p Policy, reqHeader http.Header, requestTime, responseTime time.Time, keepStale time.Duration) (*entry, bool) {
+// updated with the 304's fields (RFC 9111 3.2) and a new lifetime; nil,
+// with the decision that refused it, when it may not be stored.
+func (e *entry) refreshed(key string, h304 http.Header, p Policy, reqHeader http.Header, requestTime, responseTime time.Time, keepStale time.Duration) (*entry, decision) {
 	cc304 := parseCacheControl(h304)
 	merged := make(http.Header, len(e.header))
 	for k, vs := range e.header {
@@ -220,7 +221,7 @@ func (e *entry) refreshed(key string, h304 http.Header, p Policy, reqHeader http
 	cc := parseCacheControl(parsed)
 	d := decide(e.status, parsed, cc, p, reqHeader, responseTime)
 	if !d.store {
-		return nil, false
+		return nil, d
 	}
 	n := newObject(key, e.status, merged, e.body, cc, d, initialAge(h304, requestTime, responseTime), responseTime, keepStale)
 	n.transformed, n.originETag = e.transformed, e.originETag
@@ -230,12 +231,12 @@ func (e *entry) refreshed(key string, h304 http.Header, p Policy, reqHeader http
 		n.setSize(e.size) // the caller links n to the file
 	case e.blob != nil:
 		if n.blob = e.blob.share(); n.blob == nil {
-			return nil, false // e left the cache meanwhile
+			return nil, decision{why: "left the cache meanwhile"}
 		}
 		n.setSize(e.size)
 		n.weight += uint32(e.size)
 	}
-	return n, true
+	return n, d
 }
 
 // toBlob moves a large body out of the heap into a blob, when one can be

@@ -42,6 +42,10 @@ type decision struct {
 	ttl time.Duration
 	// why explains a refusal, for tests and debugging.
 	why string
+	// requestOnly says the refusal comes from the request alone (its
+	// no-store, its Authorization): the response says nothing about what
+	// other requests for the key may get.
+	requestOnly bool
 }
 
 // decide applies the rules above to a response; now is when it arrived.
@@ -69,12 +73,12 @@ func decide(status int, h http.Header, cc directives, p Policy, reqHeader http.H
 	}
 	if reqHeader != nil {
 		if parseRequestCacheControl(reqHeader).noStore {
-			return decision{why: "request no-store"}
+			return decision{why: "request no-store", requestOnly: true}
 		}
 		// RFC 9111 3.5: a shared cache stores an answer to an
 		// authenticated request only when the origin says it may.
 		if _, ok := reqHeader["Authorization"]; ok && !cc.public && cc.sMaxAge < 0 && !cc.mustRevalidate {
-			return decision{why: "request carries Authorization"}
+			return decision{why: "request carries Authorization", requestOnly: true}
 		}
 	}
 	if p.MinTTL <= 0 && (cc.noStore || cc.private) {
