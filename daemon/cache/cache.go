@@ -508,7 +508,9 @@ func (c *Cache) lead(w http.ResponseWriter, r *http.Request, f *flight, lk, prim
 	}
 	c.bg.Add(1)
 	go c.fill(ctx, cancel, f, o, resp, enc, cc, d, requestTime, gen)
-	return c.serveStream(w, r, o, cur)
+	lo := o
+	lo.rp = leaderRep(o.rp, resp.Header, cc)
+	return c.serveStream(w, r, lo, cur)
 }
 
 // serveStream answers r from a stream through cur, and lets cur go.

@@ -413,7 +413,12 @@ func TestRequestDirectives(t *testing.T) {
 
 func TestStoredHeaders(t *testing.T) {
 	hs := newHarness(t, Config{}, defaultPolicy, text("x", "Cache-Control", `max-age=60, no-cache="Set-Cookie"`, "Set-Cookie", "s=1", "Connection", "X-Hop", "X-Hop", "1", "X-Kept", "k"))
-	hs.get("/a")
+	// The viewer whose request reached the origin gets its Set-Cookie: the
+	// qualified no-cache only keeps it from being reused (RFC 9111
+	// 5.2.2.4; CloudFront's Cookies.html recommends it for exactly this).
+	if w := hs.get("/a"); w.Header().Get("Set-Cookie") != "s=1" || w.Header().Get("X-Hop") != "" {
+		t.Errorf("miss: Set-Cookie %q, X-Hop %q; want s=1 and none", w.Header().Get("Set-Cookie"), w.Header().Get("X-Hop"))
+	}
 	w := hs.get("/a")
 	expect(t, w, 200, XCacheHit, "x")
 	for _, k := range []string{"Set-Cookie", "X-Hop"} {

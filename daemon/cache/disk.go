@@ -211,11 +211,13 @@ func (c *Cache) leadDisk(w http.ResponseWriter, r *http.Request, f *flight, lk, 
 	c.bg.Add(1)
 	go c.fillDisk(ctx, cancel, f, o, resp, file, cc, d, requestTime, gen)
 	c.stats.misses.Add(1)
+	lo := o
+	lo.rp = leaderRep(o.rp, resp.Header, cc)
 	if cur != nil {
-		return c.serveStream(w, r, o, cur)
+		return c.serveStream(w, r, lo, cur)
 	}
 	if r.Method == http.MethodHead && !ranged {
-		return serve(w, r, o.rp, xMiss, o.age)
+		return serve(w, r, lo.rp, xMiss, o.age)
 	}
 	return c.lead(w, r, nil, lk, primary, nil, p, fetch, &entry{kind: kindPass, large: true})
 }

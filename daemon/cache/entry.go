@@ -106,6 +106,28 @@ func storedHeader(h http.Header, cc directives) http.Header {
 	return out
 }
 
+// leaderRep is rp as sent to the viewer whose request the origin answered:
+// with the fields a qualified no-cache or private kept out of the stored
+// header, which only a reuse must not carry (RFC 9111 5.2.2.4, 5.2.2.7) —
+// e.g. the Set-Cookie of no-cache="Set-Cookie", which CloudFront's
+// Cookies.html recommends for exactly this.
+func leaderRep(rp *rep, origin http.Header, cc directives) *rep {
+	if len(cc.noCacheFields) == 0 && len(cc.privateFields) == 0 {
+		return rp
+	}
+	n := *rp
+	n.header = maps.Clone(rp.header)
+	drop := connectionTokens(origin)
+	for _, fields := range [][]string{cc.noCacheFields, cc.privateFields} {
+		for _, k := range fields {
+			if vs, ok := origin[k]; ok && !slices.Contains(hopByHop, k) && !slices.Contains(drop, k) {
+				n.header[k] = vs
+			}
+		}
+	}
+	return &n
+}
+
 // connectionTokens are the fields the Connection header names as hop-by-hop.
 func connectionTokens(h http.Header) []string {
 	var out []string
