@@ -13,8 +13,8 @@ import (
 )
 
 // Compression as CloudFront does it (compress: true): for compressible
-// types of 1,000 to 10,000,000 bytes, when the viewer accepts brotli or gzip
-// and the origin sent the body uncompressed. The compressed body is its own
+// types with a Content-Length of 1,000 to 10,000,000 bytes, when the viewer
+// accepts brotli or gzip and the origin sent the body uncompressed. The compressed body is its own
 // variant (Vary: Accept-Encoding), with a weak ETag since it is a
 // different representation of the same resource.
 
@@ -54,7 +54,10 @@ func compressFor(r *http.Request, p Policy, resp *http.Response, cc directives) 
 	if resp.Header.Get("Content-Range") != "" || !compressible(resp.Header.Get("Content-Type")) {
 		return "", false
 	}
-	if n := resp.ContentLength; n >= 0 && (n < minCompress || n > maxCompress) {
+	if n := resp.ContentLength; n < minCompress || n > maxCompress {
+		// Without a Content-Length CloudFront does not compress either
+		// (ServingCompressedFiles): a streamed body is passed on as it
+		// comes, not held back in the compressor's buffer.
 		return "", false
 	}
 	if enc := negotiate(r.Header["Accept-Encoding"]); enc != "identity" {
@@ -68,8 +71,13 @@ func compressedHeader(h http.Header, enc string) http.Header {
 	h["Content-Encoding"] = []string{enc}
 	delete(h, "Content-Length")
 	addVary(h, "Accept-Encoding")
-	if et := h.Get("Etag"); et != "" && !strings.HasPrefix(et, "W/") {
+	// As CloudFront: a strong ETag becomes weak, a weak one stays, an
+	// invalid one goes.
+	switch et := h.Get("Etag"); {
+	case strings.HasPrefix(et, `"`):
 		h["Etag"] = []string{"W/" + et}
+	case et != "" && !strings.HasPrefix(et, "W/"):
+		delete(h, "Etag")
 	}
 	return h
 }

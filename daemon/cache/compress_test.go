@@ -53,6 +53,15 @@ func TestCompression(t *testing.T) {
 		{"not a compressible type", text(page, "Cache-Control", "max-age=60", "Content-Type", "image/png"), "br", "", page},
 		{"too small", text("<p>hi</p>", "Cache-Control", "max-age=60", "Content-Type", "text/html"), "br", "", "<p>hi</p>"},
 		{"no-transform", text(page, "Cache-Control", "max-age=60, no-transform", "Content-Type", "text/html"), "br", "", page},
+		// ServingCompressedFiles: "If the Content-Length header is missing,
+		// CloudFront won't compress the file" (a streamed body stays a stream).
+		{"no Content-Length", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "max-age=60")
+			w.Header().Set("Content-Type", "text/html")
+			io.WriteString(w, page[:len(page)/2])
+			w.(http.Flusher).Flush()
+			io.WriteString(w, page[len(page)/2:])
+		}, "br", "", page},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -148,5 +157,29 @@ func TestOriginCompressed(t *testing.T) {
 	w = hs.get("/o")
 	if w.Header().Get("Content-Encoding") != "" || w.Body.String() != strings.Repeat("origin gzip ", 200) {
 		t.Errorf("identity viewer got Content-Encoding %q", w.Header().Get("Content-Encoding"))
+	}
+}
+
+// ServingCompressedFiles: a strong ETag becomes weak, a weak one stays, and
+// an invalid one (neither '"' nor "W/" first) is removed.
+func TestCompressedETag(t *testing.T) {
+	page := strings.Repeat("<p>openfront compresses text</p>\n", 200)
+	p := defaultPolicy
+	p.Compress = true
+	for _, tt := range []struct{ origin, want string }{
+		{`"p1"`, `W/"p1"`},
+		{`W/"p1"`, `W/"p1"`},
+		{`p1`, ""},
+	} {
+		t.Run(tt.origin, func(t *testing.T) {
+			hs := newHarness(t, Config{}, p, text(page, "Cache-Control", "max-age=60", "Content-Type", "text/html", "ETag", tt.origin))
+			for _, x := range []string{XCacheMiss, XCacheHit} {
+				w := hs.get("/c", "Accept-Encoding", "gzip")
+				expect(t, w, 200, x, "-")
+				if got := w.Header().Get("ETag"); got != tt.want || w.Header().Get("Content-Encoding") != "gzip" {
+					t.Errorf("%s: ETag %q, want %q (Content-Encoding %q)", x, got, tt.want, w.Header().Get("Content-Encoding"))
+				}
+			}
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -173,6 +174,10 @@ func text(body string, header ...string) http.HandlerFunc {
 		}
 		if w.Header().Get("Content-Type") == "" {
 			w.Header().Set("Content-Type", "text/plain")
+		}
+		if _, ok := w.Header()["Content-Length"]; !ok && r.Method != http.MethodHead {
+			// As a static file server does; Go chunks bodies over 2 KiB otherwise.
+			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 		}
 		io.WriteString(w, body)
 	}
