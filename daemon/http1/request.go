@@ -170,7 +170,8 @@ func (c *conn) parse(head string) (*http.Request, *body, *requestError) {
 	r.Body = http.NoBody
 	conn := hdr["Connection"]
 	if minor == 0 {
-		r.Close = !httpguts.HeaderValuesContainsToken(conn, "keep-alive")
+		// RFC 9112 9.3: close wins over keep-alive.
+		r.Close = !hasToken(conn, "keep-alive") || hasToken(conn, "close")
 	} else {
 		r.Close = httpguts.HeaderValuesContainsToken(conn, "close")
 	}
@@ -180,7 +181,7 @@ func (c *conn) parse(head string) (*http.Request, *body, *requestError) {
 		return nil, nil, rerr
 	}
 	if e, ok := hdr["Expect"]; ok {
-		if minor == 0 || len(e) != 1 || !strings.EqualFold(e[0], "100-continue") {
+		if minor == 0 || len(e) != 1 || !equalFoldASCII(e[0], "100-continue") {
 			return nil, nil, &requestError{http.StatusExpectationFailed, "only 100-continue is understood"}
 		}
 		if b != nil {
@@ -200,7 +201,7 @@ func (c *conn) framing(r *http.Request) (*body, *requestError) {
 	case te != nil && cl != nil:
 		return nil, badRequest("both Content-Length and Transfer-Encoding")
 	case te != nil:
-		if len(te) != 1 || !strings.EqualFold(te[0], "chunked") {
+		if len(te) != 1 || !equalFoldASCII(te[0], "chunked") {
 			return nil, &requestError{http.StatusNotImplemented, "only the chunked Transfer-Encoding is understood"}
 		}
 		delete(r.Header, "Transfer-Encoding")
@@ -228,6 +229,28 @@ func (c *conn) framing(r *http.Request) (*body, *requestError) {
 		return b, nil
 	}
 	return nil, nil
+}
+
+// equalFoldASCII is strings.EqualFold without Unicode's folds: to
+// net/http and to a proxy in front, "chun\u212aed" (a Kelvin sign) is not
+// chunked.
+func equalFoldASCII(s, t string) bool {
+	if len(s) != len(t) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		a, b := s[i], t[i]
+		if 'A' <= a && a <= 'Z' {
+			a += 'a' - 'A'
+		}
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		if a != b {
+			return false
+		}
+	}
+	return true
 }
 
 // contentLength parses digits only: no sign, no spaces, no list.
@@ -390,6 +413,10 @@ func (b *body) close() {
 }
 
 // skipTrailer reads the fields after the last chunk; a handler gets none.
+// Its lines end in CRLF, as chunk lines do (RFC 9112 7.1, erratum 7633,
+// and net/http): a bare LF ending the body here but not in a proxy in
+// front would smuggle what follows as a request. Each line must be a
+// field, as net/http requires.
 func (b *body) skipTrailer() error {
 	for n := 0; ; {
 		line, err := b.br.ReadSlice('\n')
@@ -399,8 +426,15 @@ func (b *body) skipTrailer() error {
 		if n += len(line); n > b.limit {
 			return badRequest("the trailer is too large")
 		}
-		if len(line) == 1 || len(line) == 2 && line[0] == '\r' {
+		if len(line) < 2 || line[len(line)-2] != '\r' {
+			return badRequest("a trailer line without CRLF")
+		}
+		if len(line) == 2 {
 			return nil
+		}
+		name, value, ok := strings.Cut(string(line[:len(line)-2]), ":")
+		if !ok || !httpguts.ValidHeaderFieldName(name) || !httpguts.ValidHeaderFieldValue(strings.Trim(value, " \t")) {
+			return badRequest("a malformed trailer field")
 		}
 	}
 }
