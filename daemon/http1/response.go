@@ -61,7 +61,8 @@ func (w *response) WriteHeader(code int) {
 	}
 	if code < 200 {
 		// An informational answer goes out now; the real one follows.
-		if code != http.StatusSwitchingProtocols {
+		// Never to HTTP/1.0, which does not know them (RFC 9110 15.2).
+		if code != http.StatusSwitchingProtocols && w.req.ProtoMinor > 0 {
 			w.c.writeString(statusLine(w.req, code))
 			w.writeFields()
 			w.c.writeString("\r\n")
@@ -317,8 +318,10 @@ func hasToken(vv []string, token string) bool {
 }
 
 func statusLine(r *http.Request, code int) string {
+	// HTTP/1.2 to 1.9 get 1.1, the highest this server speaks (RFC 9110
+	// 6.2), as their chunks and keep-alive are 1.1's.
 	if code < len(statusLines[1]) {
-		return statusLines[r.ProtoMinor&1][code]
+		return statusLines[min(r.ProtoMinor, 1)][code]
 	}
 	return proto(r.ProtoMinor) + strconv.Itoa(code) + " status code " + strconv.Itoa(code) + "\r\n"
 }

@@ -31,6 +31,7 @@ import (
 //	/section/N      the file from byte N, a SectionReader (ReadFrom sendfiles it)
 //	/panic          panics
 //	/ignore-body    answers without reading the body
+//	/early          103 Early Hints with a Link, then "ok"
 func testHandler(file string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
@@ -86,6 +87,10 @@ func testHandler(file string) http.Handler {
 			panic("boom")
 		case "ignore-body":
 			io.WriteString(w, "ignored")
+		case "early":
+			w.Header().Set("Link", "</a.css>; rel=preload")
+			w.WriteHeader(http.StatusEarlyHints)
+			io.WriteString(w, "ok")
 		default:
 			http.NotFound(w, r)
 		}
@@ -229,6 +234,8 @@ func TestRequests(t *testing.T) {
 		{"a Transfer-Encoding that is chunked only to Unicode", "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chun\u212aed\r\n\r\n0\r\n\r\n" + get("/smuggled"), []int{501}, true, "", ""},
 		{"a trailer ended by a bare LF", "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\n" + get("/smuggled"), []int{200}, true, "err=a trailer line without CRLF", ""},
 		{"a trailer line that is no field", "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n" + get("/smuggled"), []int{200}, true, "err=a malformed trailer field", ""},
+		{"103 Early Hints to HTTP/1.1", get("/early"), []int{103, 200}, false, "", "Link: </a.css>; rel=preload"},
+		{"no 103 to HTTP/1.0", "GET /early HTTP/1.0\r\n\r\n", []int{200}, true, "ok", ""},
 		{"a bad chunk size", "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n" + get("/declared/1"), []int{200}, true, "err=", ""},
 		{"a long request line", "GET /" + strings.Repeat("a", 9000) + " HTTP/1.1\r\nHost: h\r\n\r\n", []int{414}, true, "", ""},
 		{"a large header", "GET / HTTP/1.1\r\nHost: h\r\nX-Big: " + strings.Repeat("a", 9000) + "\r\n\r\n", []int{431}, true, "", ""},
@@ -260,6 +267,33 @@ func TestRequests(t *testing.T) {
 				if got != value {
 					t.Errorf("%s: %q, want %q (header %v)", name, got, value, a.header)
 				}
+			}
+		})
+	}
+}
+
+// TestAnswerVersion: HTTP/1.2 to 1.9 are answered in 1.1, the version
+// whose framing (chunks, keep-alive) the answer uses.
+func TestAnswerVersion(t *testing.T) {
+	_, addr := start(t, testHandler(""))
+	for _, tt := range []struct{ version, want string }{
+		{"HTTP/1.0", "HTTP/1.0 200 OK"},
+		{"HTTP/1.1", "HTTP/1.1 200 OK"},
+		{"HTTP/1.2", "HTTP/1.1 200 OK"},
+		{"HTTP/1.9", "HTTP/1.1 200 OK"},
+	} {
+		t.Run(tt.version, func(t *testing.T) {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			io.WriteString(c, "GET /undeclared/10000 "+tt.version+"\r\nHost: h\r\nConnection: close\r\n\r\n")
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			br := bufio.NewReader(c)
+			line, err := br.ReadString('\n')
+			if err != nil || line != tt.want+"\r\n" {
+				t.Fatalf("status line %q, %v; want %q", line, err, tt.want)
 			}
 		})
 	}
