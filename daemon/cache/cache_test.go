@@ -171,17 +171,23 @@ func TestRevalidationLastModified(t *testing.T) {
 	})
 }
 
-// no-cache with minTTL 0: stored, but validated on every use.
-func TestNoCacheRevalidatesEveryTime(t *testing.T) {
-	hs := newHarness(t, Config{}, defaultPolicy, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "no-cache")
+// etagOrigin answers "body" with Cache-Control cc and ETag "e", and 304
+// to a request that has it.
+func etagOrigin(cc string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", cc)
 		w.Header().Set("ETag", `"e"`)
 		if r.Header.Get("If-None-Match") == `"e"` {
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
 		w.Write([]byte("body"))
-	})
+	}
+}
+
+// no-cache with minTTL 0: stored, but validated on every use.
+func TestNoCacheRevalidatesEveryTime(t *testing.T) {
+	hs := newHarness(t, Config{}, defaultPolicy, etagOrigin("no-cache"))
 	runSteps(t, hs, "/a", []step{
 		{status: 200, xcache: XCacheMiss, body: "body", origin: 1},
 		{status: 200, xcache: XCacheRefreshHit, body: "body", origin: 2},
@@ -537,15 +543,7 @@ func TestViewerConditionalsStar(t *testing.T) {
 // A viewer's request no-store at revalidation time does not evict the
 // stale entry others still revalidate.
 func TestRequestNoStoreKeepsStaleEntry(t *testing.T) {
-	hs := newHarness(t, Config{}, defaultPolicy, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "max-age=60")
-		w.Header().Set("ETag", `"e"`)
-		if r.Header.Get("If-None-Match") == `"e"` {
-			w.WriteHeader(http.StatusNotModified)
-			return
-		}
-		w.Write([]byte("body"))
-	})
+	hs := newHarness(t, Config{}, defaultPolicy, etagOrigin("max-age=60"))
 	runSteps(t, hs, "/a", []step{
 		{status: 200, xcache: XCacheMiss, body: "body", origin: 1},
 		{advance: 61 * time.Second, header: []string{"Cache-Control", "no-store"}, status: 200, xcache: XCacheRefreshHit, body: "body", origin: 2},

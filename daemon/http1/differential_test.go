@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -30,17 +31,7 @@ import (
 //	go test -run '^$' -fuzz '^FuzzDifferential$' -fuzztime 5m -fuzzminimizetime 3s -parallel 1 ./daemon/http1
 func FuzzDifferential(f *testing.F) {
 	long := strings.Repeat("a", 4100)
-	for _, seed := range []string{
-		// FuzzReadRequest's
-		"GET / HTTP/1.1\r\nHost: h\r\n\r\n",
-		"GET http://a/b?c HTTP/1.1\r\nHost: h\r\n\r\n",
-		"POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc",
-		"POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nT: 1\r\n\r\n",
-		"POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
-		"GET / HTTP/1.0\r\n\r\n",
-		"CONNECT a:443 HTTP/1.1\r\nHost: a\r\n\r\n",
-		"OPTIONS * HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n\r\n",
-		"\r\n\r\nGET /%zz HTTP/1.1\r\nHost: [::1]:80\r\n\r\n",
+	for _, seed := range append(slices.Clone(requestSeeds),
 		// framing
 		"POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: +3\r\n\r\nabc",
 		"POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 3, 3\r\n\r\nabc",
@@ -68,8 +59,8 @@ func FuzzDifferential(f *testing.F) {
 		"GET / HTTP/1.1\r\nHost: h\r\nX-A: caf\xc3\xa9 \xff\r\n\r\n",
 		"GET / HTTP/1.1\r\nHost: h\r\nx-a: 1\r\nX-A: 2\r\nx_b: 3\r\n\r\n",
 		"GET / HTTP/1.1\r\nHost: h\r\nPragma: no-cache\r\n\r\n",
-		"GET / HTTP/1.1\r\nHost: h\r\n" + long + ": 1\r\n\r\n",
-		"GET /" + long + " HTTP/1.1\r\nHost: h\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: h\r\n"+long+": 1\r\n\r\n",
+		"GET /"+long+" HTTP/1.1\r\nHost: h\r\n\r\n",
 		// targets and hosts
 		"GET http://u:p@a.example:8080/p%20q?x=1#f HTTP/1.1\r\nHost: h\r\n\r\n",
 		"GET https://a.example HTTP/1.1\r\nHost: h\r\n\r\n",
@@ -89,7 +80,7 @@ func FuzzDifferential(f *testing.F) {
 		"GET / HTTP/0.9\r\n\r\n",
 		"GET / http/1.1\r\nHost: h\r\n\r\n",
 		"GET  / HTTP/1.1\r\nHost: h\r\n\r\n",
-	} {
+	) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
