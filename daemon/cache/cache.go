@@ -243,6 +243,14 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, p Poli
 				c.disk.del(lk) // its file went meanwhile
 				continue
 			}
+			if e.inErrorGrace(now) {
+				if res, ok := c.serveEntry(w, r, e, xHit, age); ok {
+					c.stats.staleHits.Add(1)
+					return res
+				}
+				c.disk.del(lk)
+				continue
+			}
 			if e.servableStale(age, e.swr) {
 				if res, ok := c.serveEntry(w, r, e, xHit, age); ok {
 					c.stats.staleHits.Add(1)
@@ -389,9 +397,10 @@ func (c *Cache) lead(w http.ResponseWriter, r *http.Request, f *flight, lk, prim
 		cancel()
 		c.stats.originErrors.Add(1)
 		settle(outcome{err: err}, false)
-		if stale != nil && stale.servableOnError(c.now(), true) {
+		if now := c.now(); stale != nil && stale.servableOnError(now, true) {
+			stale.graceAfterError(now, p)
 			c.stats.staleHits.Add(1)
-			res, _ := c.serveEntry(w, r, stale, xHit, stale.age(c.now()))
+			res, _ := c.serveEntry(w, r, stale, xHit, stale.age(now))
 			return res
 		}
 		return Result{Err: err}
@@ -424,9 +433,15 @@ func (c *Cache) lead(w http.ResponseWriter, r *http.Request, f *flight, lk, prim
 		res, _ := c.serveEntry(w, r, n, xRefreshHit, n.age(now))
 		return res
 	}
-	if resp.StatusCode >= 500 && stale != nil && stale.servableOnError(now, false) {
+	// A 5xx counts as a failure to reach the origin: CloudFront serves the
+	// expired object it has rather than the error (HTTPStatusCodes.html),
+	// unless the origin forbade stale use (must-revalidate, no-cache,
+	// proxy-revalidate, s-maxage: RFC 9111's MUST is kept). A stored error
+	// is no object: the new error replaces it.
+	if resp.StatusCode >= 500 && stale != nil && stale.status < 400 && stale.servableOnError(now, true) {
 		resp.Body.Close()
 		cancel()
+		stale.graceAfterError(now, p)
 		settle(outcome{entry: stale, x: xHit}, false)
 		c.stats.staleHits.Add(1)
 		res, _ := c.serveEntry(w, r, stale, xHit, stale.age(now))
@@ -757,14 +772,23 @@ func hasConditionals(h http.Header) bool {
 }
 
 // servableOnError says a stale entry may answer when the origin failed:
-// within stale-if-error, or, when the origin could not be reached at all
-// (disconnected, RFC 9111 4.2.4), unless the origin forbade stale use.
+// within stale-if-error, or, when the origin could not be reached or
+// answered 5xx (disconnected, RFC 9111 4.2.4; CloudFront's rule for 5xx),
+// unless the origin forbade stale use.
 func (e *entry) servableOnError(now time.Time, disconnected bool) bool {
 	age := e.age(now)
 	if e.servableStale(age, e.sie) {
 		return true
 	}
 	return disconnected && !e.noStale
+}
+
+// graceAfterError lets e answer without asking the origin for the error
+// caching minimum TTL, after the origin failed it.
+func (e *entry) graceAfterError(now time.Time, p Policy) {
+	if p.ErrorTTL > 0 {
+		e.errorGrace.Store(now.Add(p.ErrorTTL).UnixNano())
+	}
 }
 
 // refreshInBackground revalidates e once, without a viewer waiting

@@ -318,15 +318,38 @@ func TestStaleWhileRevalidate(t *testing.T) {
 	expect(t, hs.get("/a"), 200, XCacheMiss, "v3")
 }
 
-func TestStaleIfError(t *testing.T) {
-	hs := newHarness(t, Config{}, defaultPolicy, text("good", "Cache-Control", "max-age=1, stale-if-error=60"))
+// An expired object answers when its origin fails or answers 5xx, and
+// for the error caching minimum TTL after that without asking the origin
+// again, as CloudFront does (HTTPStatusCodes.html); unless the origin
+// forbade stale use.
+func TestStaleOnOriginError(t *testing.T) {
+	p := defaultPolicy
+	p.ErrorTTL = 10 * time.Second
+	hs := newHarness(t, Config{}, p, text("good", "Cache-Control", "max-age=1"))
 	hs.get("/a")
-	hs.setHandler(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusInternalServerError) })
-	hs.clock.Advance(5 * time.Second)
-	expect(t, hs.get("/a"), 200, XCacheHit, "good")
-	// Past the window the error reaches the viewer.
-	hs.clock.Advance(2 * time.Minute)
-	expect(t, hs.get("/a"), 500, XCacheError, "")
+	hs.setHandler(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) })
+	runSteps(t, hs, "/a", []step{
+		{advance: 5 * time.Second, status: 200, xcache: XCacheHit, body: "good", origin: 2},
+		// Within the error caching minimum TTL: the origin rests.
+		{advance: 9 * time.Second, status: 200, xcache: XCacheHit, body: "good", origin: 2},
+		// Past it: asked again, still failing.
+		{advance: 2 * time.Second, status: 200, xcache: XCacheHit, body: "good", origin: 3},
+		// An hour later, still failing: the object is still there.
+		{advance: time.Hour, status: 200, xcache: XCacheHit, body: "good", origin: 4},
+	})
+	hs.setHandler(text("new", "Cache-Control", "max-age=60"))
+	runSteps(t, hs, "/a", []step{
+		{status: 200, xcache: XCacheHit, body: "good", origin: 4}, // the grace runs out first
+		{advance: 11 * time.Second, status: 200, xcache: XCacheMiss, body: "new", origin: 5},
+	})
+
+	t.Run("stale-if-error", func(t *testing.T) {
+		hs := newHarness(t, Config{}, defaultPolicy, text("good", "Cache-Control", "max-age=1, stale-if-error=60"))
+		hs.get("/a")
+		hs.setHandler(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusInternalServerError) })
+		hs.clock.Advance(5 * time.Second)
+		expect(t, hs.get("/a"), 200, XCacheHit, "good")
+	})
 
 	t.Run("origin unreachable", func(t *testing.T) {
 		hs := newHarness(t, Config{}, defaultPolicy, text("good", "Cache-Control", "max-age=1", "ETag", `"1"`))
@@ -344,12 +367,31 @@ func TestStaleIfError(t *testing.T) {
 			t.Errorf("status %d, want the edge's 502", w.Code)
 		}
 	})
-	t.Run("500 without stale-if-error is relayed", func(t *testing.T) {
-		hs := newHarness(t, Config{}, defaultPolicy, text("good", "Cache-Control", "max-age=1"))
+	t.Run("must-revalidate: the 5xx is relayed", func(t *testing.T) {
+		hs := newHarness(t, Config{}, defaultPolicy, text("good", "Cache-Control", "max-age=1, must-revalidate"))
 		hs.get("/a")
 		hs.setHandler(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) })
 		hs.clock.Advance(5 * time.Second)
 		expect(t, hs.get("/a"), 503, XCacheError, "")
+	})
+	t.Run("a stored error is not an object", func(t *testing.T) {
+		p := defaultPolicy
+		p.ErrorTTL = 10 * time.Second
+		hs := newHarness(t, Config{}, p, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "max-age=1")
+			w.WriteHeader(http.StatusBadGateway)
+			io.WriteString(w, r.Header.Get("Req"))
+		})
+		expect(t, hs.get("/a", "Req", "1"), 502, XCacheError, "1")
+		hs.clock.Advance(5 * time.Second)
+		expect(t, hs.get("/a", "Req", "2"), 502, XCacheError, "2")
+	})
+	t.Run("4xx is relayed", func(t *testing.T) {
+		hs := newHarness(t, Config{}, defaultPolicy, text("good", "Cache-Control", "max-age=1"))
+		hs.get("/a")
+		hs.setHandler(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNotFound) })
+		hs.clock.Advance(5 * time.Second)
+		expect(t, hs.get("/a"), 404, XCacheError, "")
 	})
 }
 

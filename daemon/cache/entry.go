@@ -27,7 +27,7 @@ const (
 	kindAlias
 )
 
-// entry is immutable once stored, except for the revalidating flag: a
+// entry is immutable once stored, except for the revalidating and errorGrace fields: a
 // refresh stores a new entry.
 type entry struct {
 	kind   kind
@@ -57,6 +57,11 @@ type entry struct {
 	// revalidating is set by the one request that refreshes the entry in
 	// the background (stale-while-revalidate).
 	revalidating atomic.Bool
+	// errorGrace is when (Unix ns) the origin may be asked again after it
+	// failed or answered 5xx while the entry was stale: until then the
+	// entry answers, as CloudFront serves an expired object for the error
+	// caching minimum TTL (HTTPStatusCodes.html).
+	errorGrace atomic.Int64
 
 	// file holds the body of a disk tier entry, size bytes long; blob
 	// the body of a large memory tier entry (body is nil then).
@@ -78,6 +83,13 @@ type entry struct {
 
 func (e *entry) age(now time.Time) time.Duration {
 	return max(e.initialAge+now.Sub(e.responseTime), 0)
+}
+
+// inErrorGrace says the origin failed for this stale entry a moment ago:
+// it answers without asking again until the grace ends.
+func (e *entry) inErrorGrace(now time.Time) bool {
+	g := e.errorGrace.Load()
+	return g != 0 && now.UnixNano() < g
 }
 
 // servableStale says a stale entry may be served without validation while
