@@ -298,6 +298,12 @@ func mergeEnumErrors(in Errors) Errors {
 			}
 		}
 		switch {
+		case len(other) > 0 && len(allowed) > 0 && disjunctionWants[lastElem(prefix)] != "":
+			// An enum with a range (a port: 80 | 443 | 1024 to 65535):
+			// the bound alone would hide the enum's values.
+			e := group[0]
+			e.Msg = fmt.Sprintf("%s: invalid value %s (want %s)", prefix, value, disjunctionWants[lastElem(prefix)])
+			out = append(out, e)
 		case len(other) > 0:
 			out = append(out, other...)
 		default:
@@ -307,6 +313,21 @@ func mergeEnumErrors(in Errors) Errors {
 		}
 	}
 	return out
+}
+
+// disjunctionWants says in words what a field whose schema mixes values and
+// bounds accepts, keyed by the field's name.
+var disjunctionWants = map[string]string{
+	"httpPort":  "80, 443, or a port from 1024 to 65535",
+	"httpsPort": "80, 443, or a port from 1024 to 65535",
+}
+
+// lastElem is the last field name of a path such as a.b[0].c.
+func lastElem(path string) string {
+	if i := strings.LastIndexByte(path, '.'); i >= 0 {
+		return path[i+1:]
+	}
+	return path
 }
 
 func article(word string) string {
