@@ -183,6 +183,11 @@ func (k *checker) distribution(id string, d *schema.Distribution) {
 		if n := originKinds(o); n != 1 {
 			k.add(key, at("origins", i, "id"), "%s: origin %q: an origin needs exactly one of customOriginConfig, s3OriginConfig, localOriginConfig or liveOriginConfig (found %d)", where, o.ID, n)
 		}
+		for j, h := range o.CustomHeaders {
+			if forbiddenOriginHeader(h.HeaderName) {
+				k.add(key, at("origins", i, "customHeaders", j, "headerName"), "%s: origin %q: CloudFront can't add the header %q to origin requests (Host, Range, Cache-Control, conditional and hop-by-hop headers, X-Amz-*, X-Edge-*, X-Real-Ip)", where, o.ID, h.HeaderName)
+			}
+		}
 		switch {
 		case o.S3OriginConfig != nil:
 			if _, err := table.ParseS3Location(o.DomainName, *o.S3OriginConfig); err != nil {
@@ -230,6 +235,19 @@ func (k *checker) distribution(id string, d *schema.Distribution) {
 			k.add(key, at("customErrorResponses", i, "errorCode"), "%s: customErrorResponses[%d]: errorCode %d appears twice", where, i, e.ErrorCode)
 		}
 		codes[e.ErrorCode] = true
+		// As CloudFront: a responseCode is the status of a custom error page.
+		if e.ResponseCode != 0 && e.ResponsePagePath == "" {
+			k.add(key, at("customErrorResponses", i, "responseCode"), "%s: customErrorResponses[%d]: responseCode needs a responsePagePath", where, i)
+		}
+	}
+	for i, c := range d.Restrictions.GeoRestriction.Items {
+		if !countryCodes[c] {
+			hint := ""
+			if h := countryHints[c]; h != "" {
+				hint = fmt.Sprintf(" (the code is %q)", h)
+			}
+			k.add(key, at("restrictions", "geoRestriction", "items", i), "%s: geoRestriction: %q is not an assigned ISO 3166-1 alpha-2 country code%s", where, c, hint)
+		}
 	}
 	k.logging(key, at("logging"), where, d.Logging)
 }
