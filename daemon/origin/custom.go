@@ -17,9 +17,8 @@ import (
 
 // custom fetches from an HTTP(S) server with a keep-alive pool of its own.
 type custom struct {
-	origin   *table.Origin
-	client   *http.Client
-	attempts int
+	origin *table.Origin
+	client
 }
 
 // tlsVersions maps CloudFront's originSslProtocols to Go's TLS versions;
@@ -47,12 +46,16 @@ func newCustom(o *table.Origin) *custom {
 		DisableCompression: true,
 	}
 	return &custom{
-		origin:   o,
-		attempts: max(o.Spec.ConnectionAttempts, 1),
-		client: &http.Client{
-			Transport: tr,
-			// Redirects go back to the viewer, as CloudFront does.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		origin: o,
+		client: client{
+			origin:      o.ID,
+			attempts:    max(o.Spec.ConnectionAttempts, 1),
+			readTimeout: time.Duration(c.OriginReadTimeout) * time.Second,
+			http: &http.Client{
+				Transport: tr,
+				// Redirects go back to the viewer, as CloudFront does.
+				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+			},
 		},
 	}
 }
@@ -80,17 +83,15 @@ func (c *custom) target(req *Request) *url.URL {
 	return u
 }
 
-func (c *custom) close() { c.client.CloseIdleConnections() }
+func (c *custom) close() { c.http.CloseIdleConnections() }
 
 func (c *custom) Fetch(ctx context.Context, req *Request) (*http.Response, error) {
-	u := c.target(req)
-	var lastErr error
-	// Only connection failures are retried: a request that reached the
-	// origin may have had effects.
-	for attempt := 0; attempt < c.attempts; attempt++ {
-		hr, err := http.NewRequestWithContext(ctx, req.Method, u.String(), req.Body)
+	u := c.target(req).String()
+	body := req.Body != nil && req.Body != http.NoBody
+	return c.do(ctx, req.Method, body, func(ctx context.Context) (*http.Request, error) {
+		hr, err := http.NewRequestWithContext(ctx, req.Method, u, req.Body)
 		if err != nil {
-			return nil, &Error{Origin: c.origin.ID, Err: err}
+			return nil, err
 		}
 		if req.Body != nil {
 			hr.ContentLength = req.ContentLength
@@ -113,16 +114,8 @@ func (c *custom) Fetch(ctx context.Context, req *Request) (*http.Response, error
 		for _, h := range c.origin.Spec.CustomHeaders {
 			hr.Header.Set(h.HeaderName, h.HeaderValue)
 		}
-		resp, err := c.client.Do(hr)
-		if err == nil {
-			return resp, nil
-		}
-		lastErr = err
-		if !isDialError(err) || req.Body != nil && req.Body != http.NoBody {
-			break
-		}
-	}
-	return nil, &Error{Origin: c.origin.ID, Timeout: isTimeout(lastErr), Err: lastErr}
+		return hr, nil
+	})
 }
 
 func isDialError(err error) bool {

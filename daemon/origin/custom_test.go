@@ -93,7 +93,7 @@ func customSpec(domain string) *schema.Origin {
 // newTestCustom makes the fetcher, trusting the test's HTTPS origin.
 func newTestCustom(spec *schema.Origin, roots *x509.CertPool) *custom {
 	c := newCustom(&table.Origin{DistributionID: "d", ID: spec.ID, Kind: table.OriginCustom, Spec: spec})
-	c.client.Transport.(*http.Transport).TLSClientConfig.RootCAs = roots
+	c.http.Transport.(*http.Transport).TLSClientConfig.RootCAs = roots
 	return c
 }
 
@@ -384,7 +384,7 @@ func TestCustomConnectionAttempts(t *testing.T) {
 			spec := customSpec(tt.domain)
 			spec.ConnectionAttempts = tt.attempts
 			c := newTestCustom(spec, nil)
-			tr := c.client.Transport.(*http.Transport)
+			tr := c.http.Transport.(*http.Transport)
 			dial := tr.DialContext
 			var dials atomic.Int32
 			tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -425,6 +425,7 @@ func TestCustomReadTimeout(t *testing.T) {
 	o := newOrigins(t)
 	spec := customSpec("127.0.0.1:" + strconv.Itoa(port(t, o.plain)))
 	spec.CustomOriginConfig.OriginReadTimeout = 1
+	spec.ConnectionAttempts = 1 // a GET is tried again after a timeout: TestCustomResponseTimeout
 	c := newTestCustom(spec, nil)
 	start := time.Now()
 	resp, err := c.Fetch(context.Background(), &Request{Method: http.MethodGet, Path: "/slow", Header: http.Header{}})

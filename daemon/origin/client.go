@@ -1,0 +1,112 @@
+package origin
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"sync/atomic"
+	"time"
+)
+
+// client sends requests to one origin as CloudFront does
+// (RequestAndResponseBehaviorCustomOrigin.md, "Origin Connection Timeout
+// and Attempts" and "Origin Response Timeout"): a connection that cannot
+// be made is tried connectionAttempts times; a GET or HEAD whose response
+// does not start within the response timeout (the transport's
+// ResponseHeaderTimeout) is tried again, up to connectionAttempts times;
+// and a response body the origin stops sending for the response timeout
+// is cut off.
+type client struct {
+	origin      string // the origin's id, for errors
+	http        *http.Client
+	attempts    int
+	readTimeout time.Duration
+}
+
+// do sends the request build makes, building it again for each attempt.
+// body says the request has one: it is never sent twice.
+func (c *client) do(ctx context.Context, method string, body bool, build func(context.Context) (*http.Request, error)) (*http.Response, error) {
+	var lastErr error
+	replayable := !body && (method == http.MethodGet || method == http.MethodHead)
+	for attempt := 0; attempt < c.attempts; attempt++ {
+		actx, cancel := context.WithCancel(ctx)
+		hr, err := build(actx)
+		if err != nil {
+			cancel()
+			if _, ok := err.(*Error); ok {
+				return nil, err
+			}
+			return nil, &Error{Origin: c.origin, Err: err}
+		}
+		resp, err := c.http.Do(hr)
+		if err == nil {
+			if resp.Body != nil && resp.Body != http.NoBody && c.readTimeout > 0 {
+				resp.Body = newIdleBody(resp.Body, c.readTimeout, cancel)
+			} else {
+				cancel()
+			}
+			return resp, nil
+		}
+		cancel()
+		lastErr = err
+		// Only a request that never reached the origin, or a GET or HEAD
+		// it did not answer, is tried again: another may have had effects.
+		if ctx.Err() != nil || !(isDialError(err) && !body || replayable && isTimeout(err)) {
+			break
+		}
+	}
+	return nil, &Error{Origin: c.origin, Timeout: isTimeout(lastErr), Err: lastErr}
+}
+
+// setReadTimeout changes the response timeout (tests use less than a second).
+func (c *client) setReadTimeout(d time.Duration) {
+	c.readTimeout = d
+	c.http.Transport.(*http.Transport).ResponseHeaderTimeout = d
+}
+
+// idleBody is a response body that fails with a timeout when the origin
+// sends nothing for d while it is being read. Time the reader spends
+// elsewhere (a slow viewer) does not count.
+type idleBody struct {
+	rc     io.ReadCloser
+	d      time.Duration
+	timer  *time.Timer
+	fired  atomic.Bool
+	cancel context.CancelFunc
+}
+
+func newIdleBody(rc io.ReadCloser, d time.Duration, cancel context.CancelFunc) *idleBody {
+	b := &idleBody{rc: rc, d: d, cancel: cancel}
+	b.timer = time.AfterFunc(d, func() {
+		b.fired.Store(true)
+		cancel()
+	})
+	b.timer.Stop()
+	return b
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	b.timer.Reset(b.d)
+	n, err := b.rc.Read(p)
+	b.timer.Stop()
+	if err != nil && err != io.EOF && b.fired.Load() {
+		err = errReadTimeout
+	}
+	return n, err
+}
+
+func (b *idleBody) Close() error {
+	b.timer.Stop()
+	err := b.rc.Close()
+	b.cancel()
+	return err
+}
+
+// errReadTimeout ends a body the origin stopped sending.
+var errReadTimeout error = readTimeoutError{}
+
+type readTimeoutError struct{}
+
+func (readTimeoutError) Error() string   { return "origin response timeout: the origin stopped sending" }
+func (readTimeoutError) Timeout() bool   { return true }
+func (readTimeoutError) Temporary() bool { return true }
