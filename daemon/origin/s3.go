@@ -24,7 +24,7 @@ import (
 type s3 struct {
 	origin *table.Origin
 	loc    *table.S3Location
-	client *http.Client
+	client
 	signer *v4.Signer
 	creds  aws.CredentialsProvider // nil when requests are not signed
 }
@@ -32,21 +32,32 @@ type s3 struct {
 // emptySHA256 is the payload hash of a GET or HEAD.
 const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
+// s3ResponseTimeout is S3's origin response timeout, which "can't be
+// changed" (RequestAndResponseBehaviorS3Origin.md).
+const s3ResponseTimeout = 30 * time.Second
+
 func newS3(o *table.Origin) (*s3, error) {
+	connect := time.Duration(o.Spec.ConnectionTimeout) * time.Second
 	s := &s3{
 		origin: o,
 		loc:    o.S3,
 		signer: v4.NewSigner(func(so *v4.SignerOptions) { so.DisableURIPathEscaping = true }),
-		client: &http.Client{
-			Transport: &http.Transport{
-				DialContext:           (&net.Dialer{Timeout: time.Duration(o.Spec.ConnectionTimeout) * time.Second}).DialContext,
-				ResponseHeaderTimeout: 30 * time.Second,
-				MaxIdleConnsPerHost:   256,
-				IdleConnTimeout:       90 * time.Second,
-				DisableCompression:    true,
-				ForceAttemptHTTP2:     true,
+		client: client{
+			origin:      o.ID,
+			attempts:    max(o.Spec.ConnectionAttempts, 1),
+			readTimeout: s3ResponseTimeout,
+			http: &http.Client{
+				Transport: &http.Transport{
+					DialContext:           (&net.Dialer{Timeout: connect}).DialContext,
+					TLSHandshakeTimeout:   connect,
+					ResponseHeaderTimeout: s3ResponseTimeout,
+					MaxIdleConnsPerHost:   256,
+					IdleConnTimeout:       90 * time.Second,
+					DisableCompression:    true,
+					ForceAttemptHTTP2:     true,
+				},
+				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 			},
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 	}
 	if o.S3.SignRequests {
@@ -103,7 +114,7 @@ func s3Escape(key string) string {
 	return b.String()
 }
 
-func (s *s3) close() { s.client.CloseIdleConnections() }
+func (s *s3) close() { s.http.CloseIdleConnections() }
 
 func (s *s3) Fetch(ctx context.Context, req *Request) (*http.Response, error) {
 	if req.Method != http.MethodGet && req.Method != http.MethodHead {
@@ -113,28 +124,35 @@ func (s *s3) Fetch(ctx context.Context, req *Request) (*http.Response, error) {
 	if err != nil {
 		return textResponse(http.StatusBadRequest, "bad path\n"), nil
 	}
-	hr, err := http.NewRequestWithContext(ctx, req.Method, u.String(), nil)
-	if err != nil {
-		return nil, &Error{Origin: s.origin.ID, Err: err}
-	}
-	for _, h := range ConditionalHeaders {
-		if v := req.Header.Get(h); v != "" {
-			hr.Header.Set(h, v)
-		}
-	}
-	hr.Header.Set("X-Amz-Content-Sha256", emptySHA256)
-	if s.creds != nil {
-		creds, err := s.creds.Retrieve(ctx)
+	resp, err := s.do(ctx, req.Method, false, func(ctx context.Context) (*http.Request, error) {
+		hr, err := http.NewRequestWithContext(ctx, req.Method, u.String(), nil)
 		if err != nil {
-			return nil, &Error{Origin: s.origin.ID, Err: fmt.Errorf("no S3 credentials on this node: %w", err)}
+			return nil, err
 		}
-		if err := s.signer.SignHTTP(ctx, creds, hr, emptySHA256, "s3", s.loc.Region, time.Now()); err != nil {
-			return nil, &Error{Origin: s.origin.ID, Err: fmt.Errorf("sign: %w", err)}
+		// customHeaders go to S3 origins too (add-origin-custom-headers.md),
+		// signed with the rest.
+		for _, h := range s.origin.Spec.CustomHeaders {
+			hr.Header.Set(h.HeaderName, h.HeaderValue)
 		}
-	}
-	resp, err := s.client.Do(hr)
+		for _, h := range ConditionalHeaders {
+			if v := req.Header.Get(h); v != "" {
+				hr.Header.Set(h, v)
+			}
+		}
+		hr.Header.Set("X-Amz-Content-Sha256", emptySHA256)
+		if s.creds != nil {
+			creds, err := s.creds.Retrieve(ctx)
+			if err != nil {
+				return nil, &Error{Origin: s.origin.ID, Err: fmt.Errorf("no S3 credentials on this node: %w", err)}
+			}
+			if err := s.signer.SignHTTP(ctx, creds, hr, emptySHA256, "s3", s.loc.Region, time.Now()); err != nil {
+				return nil, &Error{Origin: s.origin.ID, Err: fmt.Errorf("sign: %w", err)}
+			}
+		}
+		return hr, nil
+	})
 	if err != nil {
-		return nil, &Error{Origin: s.origin.ID, Timeout: isTimeout(err), Err: err}
+		return nil, err
 	}
 	// S3's request ids identify the node's request, not the viewer's.
 	resp.Header.Del("X-Amz-Id-2")

@@ -1,0 +1,162 @@
+package origin
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"openfront.dev/compiler/table"
+	"openfront.dev/internal/testenv"
+	"openfront.dev/schema"
+)
+
+// newTestS3 is an S3 origin on an S3-compatible endpoint, bucket "media".
+func newTestS3(t *testing.T, endpoint string, sign bool, tweak func(*schema.Origin)) *s3 {
+	t.Helper()
+	spec := &schema.Origin{ID: "bucket", DomainName: "127.0.0.1", ConnectionAttempts: 3, ConnectionTimeout: 10,
+		S3OriginConfig: &schema.S3OriginConfig{}}
+	if tweak != nil {
+		tweak(spec)
+	}
+	s, err := newS3(&table.Origin{DistributionID: "d", ID: spec.ID, Kind: table.OriginS3, Spec: spec,
+		S3: &table.S3Location{Bucket: "media", Region: "us-east-1", Endpoint: endpoint, PathStyle: true, SignRequests: sign}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.close)
+	return s
+}
+
+// TestS3ResponseTimeout: S3's response timeout (30 s, which cannot be
+// changed) applies to the first byte, retried for GET and HEAD, and
+// between bytes (RequestAndResponseBehaviorS3Origin.md).
+func TestS3ResponseTimeout(t *testing.T) {
+	const timeout = 150 * time.Millisecond
+	srv, requests := stallingOrigin(t, 3*time.Second)
+	for _, tt := range readTimeoutCases {
+		if tt.method != http.MethodGet && tt.method != http.MethodHead {
+			continue // an S3 origin answers other methods itself
+		}
+		t.Run(tt.name, func(t *testing.T) {
+			s := newTestS3(t, srv.URL, false, func(o *schema.Origin) { o.ConnectionAttempts = tt.attempts })
+			s.setReadTimeout(timeout)
+			checkReadTimeout(t, s, requests, tt.method, tt.body, tt.path, tt.wantRequests, tt.wantErr, tt.wantBodyErr,
+				time.Duration(tt.wantRequests)*timeout+time.Second)
+		})
+	}
+}
+
+// TestS3ConnectionAttempts: connectionAttempts and connectionTimeout apply
+// to S3 origins too (high_availability_origin_failover.md, "Controlling
+// origin timeouts and attempts"), the TLS handshake included.
+func TestS3ConnectionAttempts(t *testing.T) {
+	refused := "http://127.0.0.1:" + strconv.Itoa(closedPort(t))
+	silent, err := net.Listen("tcp", "127.0.0.1:0") // accepts, never answers the TLS hello
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { silent.Close() })
+	go func() {
+		for {
+			conn, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { conn.Close() })
+		}
+	}()
+	tests := []struct {
+		name      string
+		endpoint  string
+		attempts  int
+		wantDials int32
+		limit     time.Duration
+	}{
+		{"refused is tried connectionAttempts times", refused, 3, 3, time.Second},
+		{"one attempt", refused, 1, 1, time.Second},
+		{"a TLS handshake that never ends times out after connectionTimeout", "https://" + silent.Addr().String(), 1, 1, 2 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newTestS3(t, tt.endpoint, false, func(o *schema.Origin) {
+				o.ConnectionAttempts, o.ConnectionTimeout = tt.attempts, 1
+			})
+			tr := s.http.Transport.(*http.Transport)
+			dial := tr.DialContext
+			var dials atomic.Int32
+			tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+				dials.Add(1)
+				return dial(ctx, network, addr)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			start := time.Now()
+			resp, err := s.Fetch(ctx, &Request{Method: http.MethodGet, Path: "/a.txt", Header: http.Header{}})
+			if resp != nil {
+				resp.Body.Close()
+			}
+			if err == nil {
+				t.Fatal("Fetch succeeded")
+			}
+			if got := dials.Load(); got != tt.wantDials {
+				t.Errorf("%d dials, want %d", got, tt.wantDials)
+			}
+			if d := time.Since(start); d > tt.limit {
+				t.Errorf("failed after %v, want under %v", d, tt.limit)
+			}
+		})
+	}
+}
+
+// TestS3CustomHeaders: "CloudFront supports custom headers for custom
+// origins and Amazon S3 origins" (add-origin-custom-headers.md); signed,
+// the bucket still accepts the request.
+func TestS3CustomHeaders(t *testing.T) {
+	headers := []schema.CustomHeader{{HeaderName: "X-Origin-Secret", HeaderValue: "s3cr3t"}, {HeaderName: "x-extra", HeaderValue: "1"}}
+	withHeaders := func(o *schema.Origin) { o.CustomHeaders = headers }
+	t.Run("they reach the bucket", func(t *testing.T) {
+		var got http.Header
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			got = r.Header.Clone()
+			json.NewEncoder(w).Encode(r.Header)
+		}))
+		t.Cleanup(srv.Close)
+		s := newTestS3(t, srv.URL, false, withHeaders)
+		resp, err := s.Fetch(context.Background(), &Request{Method: http.MethodGet, Path: "/a.txt",
+			Header: http.Header{"X-Origin-Secret": {"forged"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if v := got.Values("X-Origin-Secret"); len(v) != 1 || v[0] != "s3cr3t" || got.Get("X-Extra") != "1" {
+			t.Errorf("bucket saw %v", got)
+		}
+	})
+	t.Run("signed", func(t *testing.T) {
+		gw := testenv.StartS3(t)
+		gw.PutObject(t, "media", "a.txt", []byte("hello\n"))
+		dir := t.TempDir()
+		t.Setenv("AWS_ACCESS_KEY_ID", gw.AccessKey)
+		t.Setenv("AWS_SECRET_ACCESS_KEY", gw.SecretKey)
+		t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "none"))
+		t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "none"))
+		s := newTestS3(t, gw.Endpoint, true, withHeaders)
+		resp, err := s.Fetch(context.Background(), &Request{Method: http.MethodGet, Path: "/a.txt", Header: http.Header{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(b) != "hello\n" {
+			t.Errorf("status %d body %q", resp.StatusCode, b)
+		}
+	})
+}
