@@ -65,7 +65,7 @@ func forwardedHeaders(b *schema.CacheBehavior, in http.Header) http.Header {
 	if forwardsAll(b) {
 		out := make(http.Header, len(in)+2) // room for Via and User-Agent
 		for k, vs := range in {
-			if !isHopByHop(k) {
+			if !neverForwarded(k) {
 				out[k] = vs
 			}
 		}
@@ -84,14 +84,14 @@ func forwardedHeaders(b *schema.CacheBehavior, in http.Header) http.Header {
 	fv := b.ForwardedValues
 	if slices.Contains(fv.Headers, "*") {
 		for k, vs := range in {
-			if !isHopByHop(k) && k != "Cookie" {
+			if !neverForwarded(k) && k != "Cookie" {
 				set(k, vs)
 			}
 		}
 	} else {
 		for _, h := range fv.Headers {
 			k := textproto.CanonicalMIMEHeaderKey(h)
-			if vs, ok := in[k]; ok && k != "Cookie" && !isHopByHop(k) {
+			if vs, ok := in[k]; ok && k != "Cookie" && !neverForwarded(k) {
 				set(k, vs)
 			}
 		}
@@ -113,6 +113,15 @@ func forwardedHeaders(b *schema.CacheBehavior, in http.Header) http.Header {
 		set("Cookie", []string{c})
 	}
 	return out
+}
+
+// neverForwarded reports whether the canonical header name k never reaches
+// the origin, whatever the behavior says: hop-by-hop fields, and those
+// CloudFront removes and cannot be told to forward (X-Forwarded-Proto,
+// X-Real-IP, X-Edge-*: RequestAndResponseBehaviorCustomOrigin.md), so a
+// viewer cannot forge what an origin trusts as the CDN's.
+func neverForwarded(k string) bool {
+	return isHopByHop(k) || k == "X-Forwarded-Proto" || k == "X-Real-Ip" || strings.HasPrefix(k, "X-Edge-")
 }
 
 func forwardedCookies(c schema.Cookies, in http.Header) string {

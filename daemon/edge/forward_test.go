@@ -63,6 +63,11 @@ func TestForwardedHeaders(t *testing.T) {
 		"Connection":      {"keep-alive"},
 		"Te":              {"trailers"},
 		"Upgrade":         {"h2c"},
+		// CloudFront removes these whatever the behavior forwards
+		// (RequestAndResponseBehaviorCustomOrigin.md's header table).
+		"X-Forwarded-Proto": {"https"},
+		"X-Real-Ip":         {"198.51.100.7"},
+		"X-Edge-Location":   {"forged"},
 	}
 	always := http.Header{
 		"If-None-Match":   {`"etag"`},
@@ -79,7 +84,9 @@ func TestForwardedHeaders(t *testing.T) {
 	}
 	viewerAll := http.Header{}
 	for k, v := range in {
-		if k != "Connection" && k != "Te" && k != "Upgrade" {
+		switch k {
+		case "Connection", "Te", "Upgrade", "X-Forwarded-Proto", "X-Real-Ip", "X-Edge-Location":
+		default:
 			viewerAll[k] = v
 		}
 	}
@@ -97,6 +104,8 @@ func TestForwardedHeaders(t *testing.T) {
 			schema.ForwardedValues{Headers: []string{"Cookie"}}, "", always},
 		{"hop-by-hop headers are never whitelisted",
 			schema.ForwardedValues{Headers: []string{"Connection", "TE"}}, "", always},
+		{"X-Forwarded-Proto, X-Real-IP and X-Edge-* are never whitelisted",
+			schema.ForwardedValues{Headers: []string{"X-Forwarded-Proto", "x-real-ip", "X-Edge-Location"}}, "", always},
 		{"* forwards all but hop-by-hop and cookies",
 			schema.ForwardedValues{Headers: []string{"*"}}, "",
 			with(http.Header{"Accept": {"text/html"}, "Accept-Language": {"en", "fr"}, "User-Agent": {"test/1"}, "X-Custom": {"v"}})},
