@@ -194,7 +194,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 	// The country is looked up once, for the restriction and the origin.
 	var country string
 	var known bool
-	geoRestricted, forwardsCountry := access.GeoRestricted(d.Spec), forwardsViewerCountry(b.Spec)
+	geoRestricted, forwardsCountry := access.GeoRestricted(d.Spec), forwardsCloudFrontHeader(b.Spec, viewerCountryHeader)
 	if h.geo != nil && (geoRestricted || forwardsCountry) {
 		country, known = h.geo.Lookup(client)
 	}
@@ -211,6 +211,19 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 		r.Header.Del(viewerCountryHeader)
 		if known {
 			r.Header.Set(viewerCountryHeader, country)
+		}
+	}
+	// CloudFront-Forwarded-Proto is the node's to say, never the viewer's:
+	// origins trust it (header-caching.md).
+	forwardsProto := forwardsCloudFrontHeader(b.Spec, protoHeader)
+	if _, claimed := r.Header[protoHeader]; claimed || forwardsProto {
+		delete(r.Header, protoHeader)
+		if forwardsProto {
+			if viewerHTTPS {
+				r.Header[protoHeader] = protoHTTPS
+			} else {
+				r.Header[protoHeader] = protoHTTP
+			}
 		}
 	}
 	signed := len(b.Spec.TrustedKeyGroups) > 0

@@ -24,12 +24,21 @@ func forwardsAll(b *schema.CacheBehavior) bool {
 // CloudFront's CloudFront-Viewer-Country does, when the behavior forwards it.
 const viewerCountryHeader = "Cloudfront-Viewer-Country"
 
-func forwardsViewerCountry(b *schema.CacheBehavior) bool {
+// protoHeader carries the viewer's protocol to the origin, as CloudFront's
+// CloudFront-Forwarded-Proto does, when the behavior forwards it.
+const protoHeader = "Cloudfront-Forwarded-Proto"
+
+var protoHTTP, protoHTTPS = []string{"http"}, []string{"https"}
+
+// forwardsCloudFrontHeader reports whether behavior b forwards the
+// CloudFront header name (one the node sets): by name, or through the
+// managed policy that adds CloudFront's headers.
+func forwardsCloudFrontHeader(b *schema.CacheBehavior, name string) bool {
 	if b.OriginRequestPolicy == "AllViewerAndCloudFrontHeaders-2022-06" {
 		return true
 	}
 	for _, h := range b.ForwardedValues.Headers {
-		if strings.EqualFold(h, viewerCountryHeader) {
+		if strings.EqualFold(h, name) {
 			return true
 		}
 	}
