@@ -73,14 +73,44 @@ func (c *custom) target(req *Request) *url.URL {
 	if _, _, err := net.SplitHostPort(host); err != nil {
 		host = net.JoinHostPort(host, strconv.Itoa(port))
 	}
-	raw := c.origin.Spec.OriginPath + req.Path
+	raw := escapeRawPath(c.origin.Spec.OriginPath + req.Path)
 	u := &url.URL{Scheme: scheme, Host: host, RawQuery: req.RawQuery}
-	if p, err := url.PathUnescape(raw); err == nil {
-		u.Path, u.RawPath = p, raw
-	} else {
-		u.Path = raw
-	}
+	u.Path, _ = url.PathUnescape(raw) // raw's escapes are all valid
+	u.RawPath = raw
 	return u
+}
+
+// escapeRawPath keeps the viewer's path as sent, escapes and all (%2F stays
+// %2F), escaping only the bytes a request line cannot carry (space, "{",
+// "|", raw UTF-8, a "%" that starts no escape), so that net/url sends it
+// as RawPath instead of escaping its decoded form again.
+func escapeRawPath(raw string) string {
+	var b strings.Builder
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		ok := 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || strings.IndexByte("-_.~/!$&'()*+,;=:@[]", c) >= 0 ||
+			c == '%' && i+2 < len(raw) && isHex(raw[i+1]) && isHex(raw[i+2])
+		if ok && b.Len() == 0 {
+			continue // unchanged so far: no copy
+		}
+		if b.Len() == 0 {
+			b.Grow(len(raw) + 8)
+			b.WriteString(raw[:i])
+		}
+		if ok {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	if b.Len() == 0 {
+		return raw
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 func (c *custom) close() { c.http.CloseIdleConnections() }

@@ -181,6 +181,8 @@ func TestCustomTarget(t *testing.T) {
 		{"originPath with the root", "origin.example", "/prod", "http-only", false, "/", "", "http://origin.example:80/prod/"},
 		{"nested originPath", "origin.example", "/v1/site", "http-only", false, "/x", "", "http://origin.example:80/v1/site/x"},
 		{"encoding kept as sent", "origin.example", "/prod", "http-only", false, "/a%20b/c%2Fd", "", "http://origin.example:80/prod/a%20b/c%2Fd"},
+		{"escapes kept beside a byte the request line cannot carry", "origin.example", "", "http-only", false, "/a%2Fb/{x}|y", "", "http://origin.example:80/a%2Fb/%7Bx%7D%7Cy"},
+		{"raw UTF-8 is escaped, %2F kept", "origin.example", "", "http-only", false, "/caf\xc3\xa9%2F", "", "http://origin.example:80/caf%C3%A9%2F"},
 		{"query kept", "origin.example", "", "http-only", false, "/s", "q=a%20b&x", "http://origin.example:80/s?q=a%20b&x"},
 		{"port in domainName", "origin.example:8080", "", "match-viewer", true, "/a", "", "https://origin.example:8080/a"},
 	}
