@@ -65,13 +65,25 @@ func cachePolicy(b *schema.CacheBehavior, method string, wait time.Duration) cac
 	}
 }
 
+// coalesceWait is how long a request waits for another's origin fetch:
+// the origin's response timeout (originReadTimeout, 30 s for S3) for each
+// of the connectionAttempts a GET may take, so that waiters do not go to
+// a slow origin themselves while the first request is still trying.
+func coalesceWait(b *table.Behavior) time.Duration {
+	wait := 30 * time.Second
+	if o := b.Origin; o != nil {
+		if c := o.Spec.CustomOriginConfig; c != nil {
+			wait = time.Duration(c.OriginReadTimeout) * time.Second
+		}
+		wait *= time.Duration(max(o.Spec.ConnectionAttempts, 1))
+	}
+	return wait
+}
+
 // serveCached answers through the cache; the cache asks the origin on a
 // miss, a revalidation or a pass.
 func (h *Handler) serveCached(w http.ResponseWriter, r *http.Request, d *table.Distribution, b *table.Behavior, key string, args originArgs) {
-	wait := 30 * time.Second
-	if o := b.Origin; o != nil && o.Spec.CustomOriginConfig != nil {
-		wait = time.Duration(o.Spec.CustomOriginConfig.OriginReadTimeout) * time.Second
-	}
+	wait := coalesceWait(b)
 	p := cachePolicy(b.Spec, r.Method, wait)
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		// An unsafe method invalidates what its answer names; only then

@@ -16,6 +16,7 @@ import (
 	"openfront.dev/daemon/cache"
 	"openfront.dev/daemon/origin"
 	"openfront.dev/internal/testenv"
+	"openfront.dev/schema"
 )
 
 // TestCachedRequestPath runs the edge with its cache: what is a hit, what
@@ -147,4 +148,28 @@ distributions: site: {
 			t.Errorf("after the swap: %q (%s), want a miss from the new origin", body, resp.Header.Get("X-Cache"))
 		}
 	})
+}
+
+func TestCoalesceWait(t *testing.T) {
+	custom := func(read, attempts int) *table.Behavior {
+		return &table.Behavior{Origin: &table.Origin{Spec: &schema.Origin{ConnectionAttempts: attempts,
+			CustomOriginConfig: &schema.CustomOriginConfig{OriginReadTimeout: read}}}}
+	}
+	tests := []struct {
+		name string
+		b    *table.Behavior
+		want time.Duration
+	}{
+		{"custom origin: originReadTimeout per attempt", custom(30, 3), 90 * time.Second},
+		{"one attempt", custom(5, 1), 5 * time.Second},
+		{"S3: 30 s per attempt", &table.Behavior{Origin: &table.Origin{Spec: &schema.Origin{ConnectionAttempts: 2, S3OriginConfig: &schema.S3OriginConfig{}}}}, 60 * time.Second},
+		{"origin group", &table.Behavior{Group: &table.OriginGroup{}}, 30 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := coalesceWait(tt.b); got != tt.want {
+				t.Errorf("coalesceWait = %v, want %v", got, tt.want)
+			}
+		})
+	}
 }
