@@ -75,12 +75,17 @@ distributions: country: {
 	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
 	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", forwardedValues: headers: ["CloudFront-Viewer-Country"]}
 }
+distributions: everything: {
+	aliases: ["everything.test"]
+	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", forwardedValues: headers: ["*"]}
+}
 distributions: secure: {
 	aliases: ["secure.test"]
 	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
 	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "redirect-to-https"}
 }
-`, pub, appHost, appHost, appHost, appHost)
+`, pub, appHost, appHost, appHost, appHost, appHost)
 	res := testenv.Compile(t, dir, cfg)
 	geoPath := filepath.Join(dir, "geo.mmdb")
 	testenv.WriteGeoDB(t, geoPath, map[string]mmdbtype.Map{"81.0.0.0/8": testenv.Country("FR"), "85.0.0.0/8": testenv.Country("DE")})
@@ -136,6 +141,7 @@ distributions: secure: {
 		{"country off the whitelist", "france.test", "/", http.Header{"X-Forwarded-For": {"85.2.3.4"}}, 403, "DE"},
 		{"address the database does not know is served, as by CloudFront", "france.test", "/", nil, 200, ""},
 		{"viewer country for the origin", "country.test", "/", http.Header{"X-Forwarded-For": {"81.2.3.4"}, "Cloudfront-Viewer-Country": {"US"}}, 200, ""},
+		{"a viewer's CloudFront headers do not pass under *", "everything.test", "/", http.Header{"Cloudfront-Viewer-Country": {"US"}, "Cloudfront-Forwarded-Proto": {"https"}, "X-Custom": {"kept"}}, 200, ""},
 		// The test client is a trusted proxy: one that ends TLS says so.
 		{"https at the trusted proxy is https", "secure.test", "/", http.Header{"X-Forwarded-Proto": {"https"}}, 200, ""},
 		{"http at the trusted proxy is redirected", "secure.test", "/", http.Header{"X-Forwarded-Proto": {"http"}}, 301, ""},
@@ -182,6 +188,16 @@ distributions: secure: {
 			// sees the viewer's address, then the proxy's, as from any proxy.
 			if xff := tc.header.Get("X-Forwarded-For"); xff != "" && got.Header.Get("X-Forwarded-For") != xff+", 127.0.0.1" {
 				t.Errorf("X-Forwarded-For %q at the origin, want %q", got.Header.Get("X-Forwarded-For"), xff+", 127.0.0.1")
+			}
+			if tc.host == "everything.test" {
+				if got.Header.Get("X-Custom") != "kept" {
+					t.Errorf("the origin lost the viewer's X-Custom under *")
+				}
+				for _, h := range []string{"Cloudfront-Viewer-Country", "Cloudfront-Forwarded-Proto"} {
+					if v, ok := got.Header[h]; ok {
+						t.Errorf("the viewer's %s %q reached the origin", h, v)
+					}
+				}
 			}
 			if tc.name == "viewer country for the origin" && got.Header.Get("Cloudfront-Viewer-Country") != "FR" {
 				t.Errorf("CloudFront-Viewer-Country %q at the origin, want the node's lookup FR", got.Header.Get("Cloudfront-Viewer-Country"))

@@ -104,6 +104,17 @@ func isHopByHop(k string) bool {
 	return false
 }
 
+// replaceNodeHeader puts the node's value of header name in h (none when
+// value is nil) in place of the viewer's.
+func replaceNodeHeader(h http.Header, name string, value []string) {
+	if _, claimed := h[name]; claimed {
+		delete(h, name)
+	}
+	if value != nil {
+		h[name] = value
+	}
+}
+
 // geoDenialReason is the metric label of a geo denial (a viewer whose
 // country is unknown is never denied).
 func geoDenialReason(r schema.GeoRestriction) string {
@@ -206,26 +217,21 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 			return
 		}
 	}
-	if forwardsCountry {
-		// The origin gets the country this node found, never the viewer's claim.
-		r.Header.Del(viewerCountryHeader)
-		if known {
-			r.Header.Set(viewerCountryHeader, country)
+	// CloudFront-Viewer-Country and CloudFront-Forwarded-Proto are the
+	// node's to say, never the viewer's: origins trust them
+	// (header-caching.md), and under "*" or AllViewer a claim would pass.
+	var countryValue, protoValue []string
+	if forwardsCountry && known {
+		countryValue = []string{country}
+	}
+	if forwardsCloudFrontHeader(b.Spec, protoHeader) {
+		protoValue = protoHTTP
+		if viewerHTTPS {
+			protoValue = protoHTTPS
 		}
 	}
-	// CloudFront-Forwarded-Proto is the node's to say, never the viewer's:
-	// origins trust it (header-caching.md).
-	forwardsProto := forwardsCloudFrontHeader(b.Spec, protoHeader)
-	if _, claimed := r.Header[protoHeader]; claimed || forwardsProto {
-		delete(r.Header, protoHeader)
-		if forwardsProto {
-			if viewerHTTPS {
-				r.Header[protoHeader] = protoHTTPS
-			} else {
-				r.Header[protoHeader] = protoHTTP
-			}
-		}
-	}
+	replaceNodeHeader(r.Header, viewerCountryHeader, countryValue)
+	replaceNodeHeader(r.Header, protoHeader, protoValue)
 	signed := len(b.Spec.TrustedKeyGroups) > 0
 	if signed {
 		scheme := "http"
