@@ -210,7 +210,11 @@ func (c *Capture) Record(end time.Time) Record {
 	if sizing {
 		rec.BytesIn = requestLineBytes(r)
 	} else {
-		rec.BytesIn, _, _ = c.wire.WireBytes()
+		var sent bool
+		rec.BytesIn, _, sent = c.wire.WireBytes()
+		if !sent && rec.ContentLength < 0 {
+			rec.ContentLength = c.addedLength(rec.Status)
+		}
 	}
 	for k, vs := range r.Header {
 		if sizing {
@@ -262,6 +266,18 @@ func (c *Capture) Record(end time.Time) Record {
 		rec.TLSCipher = CipherName(r.TLS.CipherSuite)
 	}
 	return rec
+}
+
+// addedLength is the Content-Length the server (daemon/http1) adds to a
+// response with status whose header is still unsent when the handler
+// returns and that declared none: the whole body's, as it is all
+// pending; none for a status without a body or an empty HEAD. -1: none.
+func (c *Capture) addedLength(status int) int64 {
+	if status < 200 || status == http.StatusNoContent || status == http.StatusNotModified ||
+		c.bodyBytes == 0 && c.req.Method == http.MethodHead {
+		return -1
+	}
+	return c.bodyBytes
 }
 
 func (c *Capture) remoteAddrPort() netip.AddrPort {

@@ -4,12 +4,16 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"openfront.dev/daemon/http1"
 )
 
 // captureServer serves content through a Capture and hands back each
@@ -258,5 +262,87 @@ func TestRequestPath(t *testing.T) {
 	r.RequestURI = ""
 	if got := requestPath(r); got != "/made/here%2F" {
 		t.Errorf("requestPath of a request without RequestURI = %q", got)
+	}
+}
+
+// TestCaptureContentLengthAddedByServer: a small body written without a
+// Content-Length (openfront's own error pages, a short chunked origin
+// response) gets one from daemon/http1 once the handler returned, after
+// the record was taken: sc-content-len is the value the viewer got
+// ("the value of the HTTP Content-Length header of the response"), not -.
+func TestCaptureContentLengthAddedByServer(t *testing.T) {
+	cases := []struct {
+		name   string
+		method string
+		serve  http.HandlerFunc
+		header string // the Content-Length the viewer got, "" for none
+	}{
+		{"small body", "GET", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusForbidden)
+			io.WriteString(w, "Forbidden\nThis content is served over HTTPS only.\n")
+		}, "50"},
+		{"two writes", "GET", func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, "abc")
+			io.WriteString(w, "de")
+		}, "5"},
+		{"empty body", "GET", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusOK)
+		}, "0"},
+		{"nothing written", "GET", func(w http.ResponseWriter, r *http.Request) {}, "0"},
+		{"HEAD with a body", "HEAD", func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, "abc")
+		}, "3"},
+		{"HEAD without", "HEAD", func(w http.ResponseWriter, r *http.Request) {}, ""},
+		{"declared", "GET", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "3")
+			io.WriteString(w, "abc")
+		}, "3"},
+		{"204", "GET", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusNoContent)
+		}, ""},
+		{"304", "GET", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusNotModified)
+		}, ""},
+		{"flushed: chunked", "GET", func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, "abc")
+			w.(http.Flusher).Flush()
+		}, ""},
+		{"large: chunked", "GET", func(w http.ResponseWriter, r *http.Request) {
+			w.Write(bytes.Repeat([]byte("x"), 5000))
+		}, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			recs := make(chan Record, 1)
+			srv := &http1.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				capt := NewCapture(w, r, time.Now())
+				c.serve(capt, r)
+				recs <- capt.Record(time.Now())
+			})}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			go srv.Serve(ln)
+			t.Cleanup(func() { srv.Close() })
+			req, _ := http.NewRequest(c.method, "http://"+ln.Addr().String()+"/x", nil)
+			resp, err := http.DefaultTransport.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			got := resp.Header.Get("Content-Length")
+			if got != c.header {
+				t.Fatalf("the server sent Content-Length %q, the case expects %q", got, c.header)
+			}
+			want := int64(-1)
+			if got != "" {
+				want, _ = strconv.ParseInt(got, 10, 64)
+			}
+			if r := <-recs; r.ContentLength != want {
+				t.Errorf("sc-content-len %d, the viewer got Content-Length %q", r.ContentLength, got)
+			}
+		})
 	}
 }

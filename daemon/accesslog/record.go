@@ -76,7 +76,9 @@ import (
 //     OriginConnectError, OriginDnsError, OriginCommError, OriginError, ...
 //     (DetailedResultType; plain Error when it is not known).
 //  30. sc-content-type: the response's Content-Type, or -.
-//  31. sc-content-len: the response's Content-Length header, or -.
+//  31. sc-content-len: the response's Content-Length header, or -; also
+//     the one daemon/http1 adds to a short body that declared none, once
+//     the handler returned (the whole body's length).
 //  32. sc-range-start, 33. sc-range-end: the first and last byte of the
 //     response's Content-Range, or -.
 //
