@@ -42,8 +42,10 @@ import (
 //     forwarded; - otherwise or without cookies.
 //  14. x-edge-result-type: how the server classified the response after the
 //     last byte left: Hit, RefreshHit, Miss, LimitExceeded, CapacityExceeded,
-//     Error or Redirect (ResultType). Error also when the viewer went away
-//     before the response was complete, even if field 23 says Hit.
+//     Error or Redirect (ResultType). Error also when the response was
+//     not completed, even if field 23 says Hit or Miss: the viewer went
+//     away (field 29 ClientCommError) or the origin broke off the body
+//     being relayed (field 29 the origin's error, e.g. OriginCommError).
 //  15. x-edge-request-id: the opaque id of the request; CloudFront's
 //     x-amz-cf-id header, openfront's X-Openfront-Id (RequestID).
 //  16. x-host-header: the value the viewer sent in Host (Host), an alias or
@@ -147,7 +149,10 @@ const (
 // "Hit from openfront"; its first word is the result type). aborted says
 // the viewer went away before the response was complete: the final result
 // is then Error / ClientCommError. detail is the detailed result type for an
-// Error ("" for plain Error).
+// Error ("" for plain Error); given for a response that was not an Error,
+// it says the response failed after it started (the origin broke off a
+// body being relayed): the final result is then Error with that detail,
+// the response result stays.
 func (r *Record) SetResult(xcache string, aborted bool, detail string) {
 	rt := ResponseResult(xcache, r.Status)
 	r.ResponseResultType, r.ResultType, r.DetailedResultType = rt, rt, rt
@@ -156,6 +161,8 @@ func (r *Record) SetResult(xcache string, aborted bool, detail string) {
 		if detail != "" {
 			r.DetailedResultType = detail
 		}
+	} else if detail != "" {
+		r.ResultType, r.DetailedResultType = Error, detail
 	}
 	if aborted {
 		r.ResultType, r.DetailedResultType = Error, ClientCommError

@@ -245,6 +245,12 @@ func TestSetResult(t *testing.T) {
 		{"", 200, false, "", "Miss", "Miss", "Miss"},
 		{"", 500, false, "", "Error", "Error", "Error"},
 		{"LimitExceeded from openfront", 503, false, "", "LimitExceeded", "LimitExceeded", "LimitExceeded"},
+		// The origin failed after the response started: the viewer got a
+		// truncated Miss; the final result is Error, the response result kept.
+		{"Miss from openfront", 200, false, OriginCommError, "Error", "Miss", "OriginCommError"},
+		{"RefreshHit from openfront", 200, false, Error, "Error", "RefreshHit", "Error"},
+		// The viewer left as well: its hang-up is what the log says.
+		{"Miss from openfront", 200, true, OriginCommError, "Error", "Miss", "ClientCommError"},
 	}
 	for _, c := range cases {
 		r := Record{Status: c.status}

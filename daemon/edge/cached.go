@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"openfront.dev/compiler/table"
+	"openfront.dev/daemon/accesslog"
 	"openfront.dev/daemon/cache"
 	"openfront.dev/daemon/origin"
 	"openfront.dev/schema"
@@ -128,6 +129,15 @@ func (h *Handler) serveCached(w http.ResponseWriter, r *http.Request, d *table.D
 		}
 		return resp, nil
 	})
+	if res.Err != nil && res.Status != 0 {
+		// The body broke off: the final result is Error (a viewer
+		// that left is ClientCommError in the log whatever this says).
+		detail := accesslog.Error
+		if res.XCache != cache.XCacheHit {
+			detail = originDetail(res.Err)
+		}
+		setDetail(w, detail)
+	}
 	if res.Status == 0 {
 		setDetail(w, originDetail(res.Err))
 		status, reason := originFailure(res.Err)

@@ -369,6 +369,9 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, d *table.Distrib
 	if r.Method != http.MethodHead {
 		if _, err := io.Copy(w, resp.Body); err != nil && !errors.Is(err, context.Canceled) {
 			h.log.Debug("copy to viewer", "err", err)
+			// The final result is Error: the origin's fault, unless the
+			// viewer left (the log then says ClientCommError).
+			setDetail(w, originDetail(err))
 		}
 	}
 }

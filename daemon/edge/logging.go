@@ -177,7 +177,7 @@ func (st *distState) finish(o *observed, r *http.Request, id string) {
 	} else if st.m != nil {
 		status := o.StatusSent()
 		rt := accesslog.ResponseResult(xcache, status)
-		if o.Aborted() {
+		if o.Aborted() || o.detail != "" { // as Record.SetResult
 			rt = accesslog.Error
 		}
 		st.m.count(rt, status, r.ProtoMajor, o.BytesIn(), o.BytesOut())
