@@ -21,15 +21,24 @@ import (
 )
 
 // certStore picks a certificate per TLS handshake: the certificateName of
-// the distribution whose alias matches SNI, else the node's default.
+// the distribution whose alias matches SNI, else the node's default. The
+// TLS settings of each security policy are built once, in newCertStore:
+// a handshake only picks one.
 type certStore struct {
 	dir         string
 	defaultCert *tls.Certificate
 	table       func() *table.Table
 
+	// tcp holds, per security policy, the configs offering h2 and
+	// http/1.1 or http/1.1 only; quic is the HTTP/3 listener's.
+	tcp  map[string]alpnConfigs
+	quic *tls.Config
+
 	mu     sync.Mutex
 	byName map[string]loadedCert
 }
+
+type alpnConfigs struct{ h2, h1 *tls.Config }
 
 type loadedCert struct {
 	cert    *tls.Certificate
@@ -37,51 +46,105 @@ type loadedCert struct {
 }
 
 func newCertStore(dir string, defaultCert *tls.Certificate, t func() *table.Table) *certStore {
-	return &certStore{dir: dir, defaultCert: defaultCert, table: t, byName: map[string]loadedCert{}}
+	s := &certStore{dir: dir, defaultCert: defaultCert, table: t, byName: map[string]loadedCert{}, tcp: map[string]alpnConfigs{}}
+	for i, name := range securityPolicies {
+		cfg := func(protos ...string) *tls.Config {
+			return &tls.Config{MinVersion: policyMinVersion(i), CipherSuites: policyCipherSuites(i),
+				NextProtos: protos, GetCertificate: s.certificate}
+		}
+		s.tcp[name] = alpnConfigs{h2: cfg("h2", "http/1.1"), h1: cfg("http/1.1")}
+	}
+	// QUIC is TLS 1.3 only, whose cipher suites Go does not let us choose.
+	s.quic = &tls.Config{MinVersion: tls.VersionTLS13, GetCertificate: s.certificate}
+	return s
 }
 
 // errNoHTTP3 refuses a QUIC handshake for a distribution without HTTP/3, so
 // the client falls back to TCP.
 var errNoHTTP3 = errors.New("this distribution does not serve HTTP/3")
 
+// errNoSNI refuses a QUIC handshake without SNI: CloudFront's HTTP/3
+// needs it, as its HTTP/2 does.
+var errNoSNI = errors.New("HTTP/3 needs SNI")
+
 // allowsHTTP3 reports the httpVersion values that include HTTP/3.
 func allowsHTTP3(v string) bool { return v == "http3" || v == "http2and3" }
 
-// configForClient is tls.Config.GetConfigForClient: certificate, ALPN and
-// minimum version follow the distribution. quic selects the HTTP/3 listener.
-func (s *certStore) configForClient(base *tls.Config, quic bool) func(*tls.ClientHelloInfo) (*tls.Config, error) {
+// defaultCertPolicy is the security policy of the default certificate:
+// CloudFront uses TLSv1 with *.cloudfront.net whatever
+// minimumProtocolVersion says, and for viewers without SNI or with a name
+// no distribution has.
+const defaultCertPolicy = "TLSv1"
+
+// configForClient is tls.Config.GetConfigForClient: the security policy
+// (versions and cipher suites) and ALPN follow the distribution SNI names,
+// and s.certificate its certificate. quic selects the HTTP/3 listener.
+func (s *certStore) configForClient(quic bool) func(*tls.ClientHelloInfo) (*tls.Config, error) {
 	return func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
-		cfg := base.Clone()
-		cfg.Certificates = []tls.Certificate{*s.defaultCert}
-		t := s.table()
-		if t == nil {
-			return cfg, nil
-		}
-		d := t.DistributionForHost(hello.ServerName)
-		if d == nil {
-			return cfg, nil
-		}
-		vc := d.Spec.ViewerCertificate
-		if vc.CertificateName != "" {
-			c, err := s.load(vc.CertificateName)
-			if err != nil {
-				return nil, err
+		d := s.distribution(hello)
+		if quic {
+			if hello.ServerName == "" {
+				return nil, errNoSNI
 			}
-			cfg.Certificates = []tls.Certificate{*c}
-		}
-		cfg.MinVersion = minTLSVersion(vc.MinimumProtocolVersion)
-		switch {
-		case quic:
-			if !allowsHTTP3(d.Spec.HTTPVersion) {
+			if d != nil && !allowsHTTP3(d.Spec.HTTPVersion) {
 				return nil, errNoHTTP3
 			}
-			cfg.MinVersion = tls.VersionTLS13 // QUIC requires it
-		case d.Spec.HTTPVersion == "http1.1" || d.Spec.HTTPVersion == "http3":
-			// CloudFront's "http3" pairs HTTP/3 with HTTP/1.1 on TCP.
-			cfg.NextProtos = []string{"http/1.1"}
+			return s.quic, nil
 		}
-		return cfg, nil
+		policy := defaultCertPolicy
+		// HTTP/2 needs SNI and TLS 1.2: offer it to others and net/http
+		// would refuse the connection (INADEQUATE_SECURITY) rather than
+		// fall back to HTTP/1.1.
+		h2 := hello.ServerName != "" && offersTLS12(hello.SupportedVersions)
+		if d != nil {
+			vc := d.Spec.ViewerCertificate
+			if vc.CertificateName != "" {
+				policy = vc.MinimumProtocolVersion
+			}
+			// CloudFront's "http3" pairs HTTP/3 with HTTP/1.1 on TCP.
+			if d.Spec.HTTPVersion == "http1.1" || d.Spec.HTTPVersion == "http3" {
+				h2 = false
+			}
+		}
+		c, ok := s.tcp[policy]
+		if !ok {
+			c = s.tcp["TLSv1.2_2021"]
+		}
+		if h2 {
+			return c.h2, nil
+		}
+		return c.h1, nil
 	}
+}
+
+// distribution is the distribution whose alias SNI names, if any.
+func (s *certStore) distribution(hello *tls.ClientHelloInfo) *table.Distribution {
+	if hello.ServerName == "" {
+		return nil
+	}
+	t := s.table()
+	if t == nil {
+		return nil
+	}
+	return t.DistributionForHost(hello.ServerName)
+}
+
+// certificate is tls.Config.GetCertificate: the certificateName of the
+// distribution SNI names, else the default certificate.
+func (s *certStore) certificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	if d := s.distribution(hello); d != nil && d.Spec.ViewerCertificate.CertificateName != "" {
+		return s.load(d.Spec.ViewerCertificate.CertificateName)
+	}
+	return s.defaultCert, nil
+}
+
+func offersTLS12(versions []uint16) bool {
+	for _, v := range versions {
+		if v >= tls.VersionTLS12 {
+			return true
+		}
+	}
+	return false
 }
 
 // load reads NAME.crt and NAME.key from the certs dir, again when they change.
@@ -124,17 +187,63 @@ func checkCertificates(t *table.Table, dir string) error {
 	return errors.Join(errs...)
 }
 
-// minTLSVersion maps CloudFront's security policies to a TLS floor.
-func minTLSVersion(policy string) uint16 {
-	switch policy {
-	case "SSLv3", "TLSv1", "TLSv1_2016":
+// securityPolicies are CloudFront's viewer security policies, oldest first:
+// each allows the TLS versions and cipher suites of the next and more.
+var securityPolicies = [...]string{"SSLv3", "TLSv1", "TLSv1_2016", "TLSv1.1_2016",
+	"TLSv1.2_2018", "TLSv1.2_2019", "TLSv1.2_2021", "TLSv1.2_2025", "TLSv1.3_2025"}
+
+// policyMinVersion is the lowest TLS version of securityPolicies[i]. Go
+// has no SSLv3: the SSLv3 policy starts at TLS 1.0.
+func policyMinVersion(i int) uint16 {
+	switch {
+	case i <= 2:
 		return tls.VersionTLS10
-	case "TLSv1.1_2016":
+	case i == 3:
 		return tls.VersionTLS11
-	case "TLSv1.3_2025":
+	case i == 8:
 		return tls.VersionTLS13
 	}
 	return tls.VersionTLS12
+}
+
+// policySuites is CloudFront's table of TLS 1.0-1.2 cipher suites (see
+// "Supported protocols and ciphers between viewers and CloudFront"): each
+// is allowed by securityPolicies[0] up to securityPolicies[upTo]. Go lacks
+// ECDHE-*-AES256-SHA384 and RC4-MD5 (SSLv3 policy).
+var policySuites = []struct {
+	id   uint16
+	upTo int
+}{
+	{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, 7},
+	{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256, 5},
+	{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, 3},
+	{tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, 7},
+	{tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, 6},
+	{tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA, 3},
+	{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, 7},
+	{tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256, 5},
+	{tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, 3},
+	{tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, 7},
+	{tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, 6},
+	{tls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA, 3},
+	{tls.TLS_RSA_WITH_AES_128_GCM_SHA256, 4},
+	{tls.TLS_RSA_WITH_AES_256_GCM_SHA384, 4},
+	{tls.TLS_RSA_WITH_AES_128_CBC_SHA256, 4},
+	{tls.TLS_RSA_WITH_AES_256_CBC_SHA, 3},
+	{tls.TLS_RSA_WITH_AES_128_CBC_SHA, 3},
+	{tls.TLS_RSA_WITH_3DES_EDE_CBC_SHA, 1},
+}
+
+// policyCipherSuites lists the TLS 1.0-1.2 suites of securityPolicies[i];
+// TLS 1.3's are Go's own.
+func policyCipherSuites(i int) []uint16 {
+	var ids []uint16
+	for _, s := range policySuites {
+		if i <= s.upTo {
+			ids = append(ids, s.id)
+		}
+	}
+	return ids
 }
 
 // selfSigned makes the node's default certificate when none is given.

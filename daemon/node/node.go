@@ -288,8 +288,7 @@ func (n *Node) tlsConfig() (*tls.Config, error) {
 		n.log.Warn("no --tls-cert given: serving a self-signed certificate", "sha256", fp)
 	}
 	n.certs = newCertStore(n.opts.CertsDir, def, n.handler.Table)
-	base := &tls.Config{MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
-	return &tls.Config{GetConfigForClient: n.certs.configForClient(base, false), NextProtos: base.NextProtos, Certificates: []tls.Certificate{*def}}, nil
+	return &tls.Config{GetConfigForClient: n.certs.configForClient(false), NextProtos: []string{"h2", "http/1.1"}, Certificates: []tls.Certificate{*def}}, nil
 }
 
 // listenHTTP3 serves HTTP/3 on the UDP port of the HTTPS listener, and
@@ -300,10 +299,9 @@ func (n *Node) listenHTTP3(tcp *net.TCPAddr) error {
 		return fmt.Errorf("http3 listener: %w", err)
 	}
 	n.addrs["http3"] = conn.LocalAddr()
-	base := &tls.Config{MinVersion: tls.VersionTLS13}
 	srv := &http3.Server{
 		Handler:   n.handler,
-		TLSConfig: &tls.Config{GetConfigForClient: n.certs.configForClient(base, true), Certificates: []tls.Certificate{*n.certs.defaultCert}},
+		TLSConfig: &tls.Config{GetConfigForClient: n.certs.configForClient(true), Certificates: []tls.Certificate{*n.certs.defaultCert}},
 	}
 	n.h3 = srv
 	n.handler.SetAltSvc(fmt.Sprintf(`h3=":%d"; ma=86400`, tcp.Port))

@@ -1,0 +1,295 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quic-go/quic-go"
+	"github.com/quic-go/quic-go/http3"
+)
+
+// writeRSACert writes NAME.crt and NAME.key, an RSA certificate for hosts:
+// CloudFront's RSA suites (with and without ECDHE) need one.
+func writeRSACert(t *testing.T, dir, name string, hosts ...string) {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: hosts[0]}, DNSNames: hosts,
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(dir, 0o755)
+	if err := os.WriteFile(filepath.Join(dir, name+".crt"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	kb := x509.MarshalPKCS1PrivateKey(key)
+	if err := os.WriteFile(filepath.Join(dir, name+".key"), pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// policyHost is the alias of the test distribution with security policy p.
+func policyHost(p string) string {
+	return strings.NewReplacer(".", "-", "_", "-").Replace(strings.ToLower(p)) + ".test"
+}
+
+// startTLSNode runs a node with one distribution per security policy (an
+// RSA certificateName, httpVersion http2), one per httpVersion, and one on
+// the default certificate that asks for TLSv1.2_2021.
+func startTLSNode(t *testing.T) *Node {
+	t.Helper()
+	dir, certs := t.TempDir(), t.TempDir()
+	writeRSACert(t, certs, "rsa", "*.test")
+	writeCert(t, certs, "wild", "*.wild.test")
+	origin := `origins: [{id: "o", domainName: "o.example", customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "o", viewerProtocolPolicy: "allow-all"}`
+	var b strings.Builder
+	b.WriteString("package cdn\n\n")
+	for i, p := range []string{"SSLv3", "TLSv1", "TLSv1_2016", "TLSv1.1_2016", "TLSv1.2_2018", "TLSv1.2_2019", "TLSv1.2_2021", "TLSv1.2_2025", "TLSv1.3_2025"} {
+		fmt.Fprintf(&b, "distributions: p%d: {\n\taliases: [%q]\n\t%s\n\tviewerCertificate: {certificateName: \"rsa\", minimumProtocolVersion: %q}\n}\n", i, policyHost(p), origin, p)
+	}
+	for _, v := range []string{"http1.1", "http2", "http3", "http2and3"} {
+		name := strings.ReplaceAll(v, ".", "")
+		fmt.Fprintf(&b, "distributions: %s: {\n\taliases: [%q]\n\t%s\n\thttpVersion: %q\n}\n", name, name+".test", origin, v)
+	}
+	fmt.Fprintf(&b, "distributions: deflt: {\n\taliases: [\"default.test\"]\n\t%s\n\tviewerCertificate: minimumProtocolVersion: \"TLSv1.2_2021\"\n}\n", origin)
+	fmt.Fprintf(&b, "distributions: wild: {\n\taliases: [\"*.wild.test\"]\n\t%s\n\tviewerCertificate: certificateName: \"wild\"\n}\n", origin)
+	if err := os.WriteFile(filepath.Join(dir, "main.cue"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n, err := Start(Options{ConfigDir: dir, HTTPSAddr: "127.0.0.1:0", CertsDir: certs, Logger: testLogger(t), CacheBodyDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		n.Shutdown(ctx)
+	})
+	return n
+}
+
+// TestSecurityPolicies checks, per minimumProtocolVersion, the TLS
+// versions and cipher suites of CloudFront's table: a client offering one
+// version and one suite connects only if the policy allows both.
+func TestSecurityPolicies(t *testing.T) {
+	n := startTLSNode(t)
+	addr := n.Addr("https").String()
+	// upTo: the last policy (index in securityPolicies) that accepts.
+	tests := []struct {
+		name    string
+		version uint16
+		suite   uint16
+		upTo    int
+	}{
+		{"TLS1.0 ECDHE-RSA-AES128-SHA", tls.VersionTLS10, tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, 2},
+		{"TLS1.0 AES128-SHA", tls.VersionTLS10, tls.TLS_RSA_WITH_AES_128_CBC_SHA, 2},
+		{"TLS1.0 DES-CBC3-SHA", tls.VersionTLS10, tls.TLS_RSA_WITH_3DES_EDE_CBC_SHA, 1},
+		{"TLS1.1 ECDHE-RSA-AES256-SHA", tls.VersionTLS11, tls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA, 3},
+		{"TLS1.2 ECDHE-RSA-AES128-SHA", tls.VersionTLS12, tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, 3},
+		{"TLS1.2 AES256-SHA", tls.VersionTLS12, tls.TLS_RSA_WITH_AES_256_CBC_SHA, 3},
+		{"TLS1.2 AES128-GCM-SHA256", tls.VersionTLS12, tls.TLS_RSA_WITH_AES_128_GCM_SHA256, 4},
+		{"TLS1.2 AES128-SHA256", tls.VersionTLS12, tls.TLS_RSA_WITH_AES_128_CBC_SHA256, 4},
+		{"TLS1.2 ECDHE-RSA-AES128-SHA256", tls.VersionTLS12, tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256, 5},
+		{"TLS1.2 ECDHE-RSA-CHACHA20-POLY1305", tls.VersionTLS12, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, 6},
+		{"TLS1.2 ECDHE-RSA-AES128-GCM-SHA256", tls.VersionTLS12, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, 7},
+		{"TLS1.2 ECDHE-RSA-AES256-GCM-SHA384", tls.VersionTLS12, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, 7},
+		{"TLS1.3", tls.VersionTLS13, 0, 8},
+	}
+	for i, p := range []string{"SSLv3", "TLSv1", "TLSv1_2016", "TLSv1.1_2016", "TLSv1.2_2018", "TLSv1.2_2019", "TLSv1.2_2021", "TLSv1.2_2025", "TLSv1.3_2025"} {
+		for _, tt := range tests {
+			t.Run(p+"/"+tt.name, func(t *testing.T) {
+				cfg := &tls.Config{ServerName: policyHost(p), InsecureSkipVerify: true, MinVersion: tt.version, MaxVersion: tt.version}
+				if tt.suite != 0 {
+					cfg.CipherSuites = []uint16{tt.suite}
+				}
+				conn, err := tls.Dial("tcp", addr, cfg)
+				if err == nil {
+					conn.Close()
+				}
+				if want := i <= tt.upTo; (err == nil) != want {
+					t.Errorf("handshake error %v, want success %v", err, want)
+				}
+			})
+		}
+	}
+}
+
+// TestDefaultCertificatePolicy: CloudFront's default certificate comes
+// with the TLSv1 policy, whatever minimumProtocolVersion says: for a
+// distribution without a certificate of its own, a viewer without SNI,
+// and a name no distribution has.
+func TestDefaultCertificatePolicy(t *testing.T) {
+	n := startTLSNode(t)
+	addr := n.Addr("https").String()
+	for _, sni := range []string{"default.test", "", "nomatch.example"} {
+		t.Run("sni="+sni, func(t *testing.T) {
+			for _, v := range []uint16{tls.VersionTLS10, tls.VersionTLS11, tls.VersionTLS12, tls.VersionTLS13} {
+				cfg := &tls.Config{ServerName: sni, InsecureSkipVerify: true, MinVersion: v, MaxVersion: v}
+				if v < tls.VersionTLS13 {
+					cfg.CipherSuites = []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA}
+				}
+				conn, err := tls.Dial("tcp", addr, cfg)
+				if err != nil {
+					t.Errorf("%s: %v", tls.VersionName(v), err)
+					continue
+				}
+				if got := conn.ConnectionState().PeerCertificates[0].DNSNames; !slices.Equal(got, []string{"localhost"}) {
+					t.Errorf("%s: certificate for %v, want the default one", tls.VersionName(v), got)
+				}
+				conn.Close()
+			}
+		})
+	}
+}
+
+// TestALPN: h2 only for a distribution with http2 or http2and3, and only
+// to a viewer that sends SNI and can do TLS 1.2; the others get HTTP/1.1,
+// and can use it.
+func TestALPN(t *testing.T) {
+	n := startTLSNode(t)
+	addr := n.Addr("https").String()
+	tests := []struct {
+		sni     string
+		version uint16 // the client's highest
+		want    string
+	}{
+		{"http11.test", tls.VersionTLS13, "http/1.1"},
+		{"http2.test", tls.VersionTLS13, "h2"},
+		{"HTTP2.Test", tls.VersionTLS13, "h2"},
+		{"http3.test", tls.VersionTLS13, "http/1.1"},
+		{"http2and3.test", tls.VersionTLS13, "h2"},
+		{"nomatch.example", tls.VersionTLS13, "h2"},
+		{"", tls.VersionTLS13, "http/1.1"}, // HTTP/2 needs SNI
+		{policyHost("TLSv1"), tls.VersionTLS12, "h2"},
+		{policyHost("TLSv1"), tls.VersionTLS11, "http/1.1"}, // and TLS 1.2
+		{policyHost("TLSv1"), tls.VersionTLS10, "http/1.1"},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s/%s", tt.sni, tls.VersionName(tt.version)), func(t *testing.T) {
+			cfg := &tls.Config{ServerName: tt.sni, InsecureSkipVerify: true, MinVersion: tls.VersionTLS10, MaxVersion: tt.version,
+				NextProtos: []string{"h2", "http/1.1"}}
+			conn, err := tls.Dial("tcp", addr, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			if got := conn.ConnectionState().NegotiatedProtocol; got != tt.want {
+				t.Fatalf("ALPN %q, want %q", got, tt.want)
+			}
+			host := tt.sni
+			if host == "" {
+				host = "http2.test"
+			}
+			if tt.want == "h2" {
+				return
+			}
+			fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", host)
+			conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			b, _ := io.ReadAll(conn)
+			if !strings.HasPrefix(string(b), "HTTP/1.1 ") {
+				t.Errorf("no HTTP/1.1 answer: %.80q", b)
+			}
+		})
+	}
+}
+
+// TestSNICertificates: the certificate follows SNI's distribution, exact
+// or wildcard (any depth, as CloudFront's *.example.com covers
+// marketing.product-name.example.com), whatever the case.
+func TestSNICertificates(t *testing.T) {
+	n := startTLSNode(t)
+	addr := n.Addr("https").String()
+	tests := []struct{ sni, want string }{
+		{policyHost("TLSv1.2_2021"), "*.test"},
+		{strings.ToUpper(policyHost("TLSv1.2_2021")), "*.test"},
+		{"a.wild.test", "*.wild.test"},
+		{"A.Wild.TEST", "*.wild.test"},
+		{"a.b.wild.test", "*.wild.test"},
+		{"wild.test", "localhost"},
+		{"default.test", "localhost"},
+		{"nomatch.example", "localhost"},
+		{"", "localhost"},
+	}
+	for _, tt := range tests {
+		t.Run("sni="+tt.sni, func(t *testing.T) {
+			conn, err := tls.Dial("tcp", addr, &tls.Config{ServerName: tt.sni, InsecureSkipVerify: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			if got := conn.ConnectionState().PeerCertificates[0].DNSNames; !slices.Equal(got, []string{tt.want}) {
+				t.Errorf("certificate for %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestHTTP3Negotiation: QUIC only for distributions with HTTP/3 and only
+// with SNI; Alt-Svc advertises it on TCP for those alone.
+func TestHTTP3Negotiation(t *testing.T) {
+	n := startTLSNode(t)
+	udp := n.Addr("http3").String()
+	port := n.Addr("https").(*net.TCPAddr).Port
+	for _, tt := range []struct {
+		sni    string
+		h3     bool
+		altSvc string
+	}{
+		{"http11.test", false, ""},
+		{"http2.test", false, ""},
+		{"http3.test", true, fmt.Sprintf(`h3=":%d"; ma=86400`, port)},
+		{"http2and3.test", true, fmt.Sprintf(`h3=":%d"; ma=86400`, port)},
+		{"", false, ""},
+	} {
+		t.Run("sni="+tt.sni, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			c, err := quic.DialAddr(ctx, udp, &tls.Config{ServerName: tt.sni, InsecureSkipVerify: true, NextProtos: []string{http3.NextProtoH3}}, nil)
+			if err == nil {
+				c.CloseWithError(0, "")
+			}
+			if (err == nil) != tt.h3 {
+				t.Errorf("QUIC handshake error %v, want success %v", err, tt.h3)
+			}
+			if tt.sni == "" {
+				return
+			}
+			tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
+				DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+					return (&net.Dialer{}).DialContext(ctx, network, n.Addr("https").String())
+				}}
+			defer tr.CloseIdleConnections()
+			resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Get("https://" + tt.sni + "/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if got := resp.Header.Get("Alt-Svc"); got != tt.altSvc {
+				t.Errorf("Alt-Svc %q, want %q", got, tt.altSvc)
+			}
+		})
+	}
+}
