@@ -70,11 +70,14 @@ var errNoSNI = errors.New("HTTP/3 needs SNI")
 // allowsHTTP3 reports the httpVersion values that include HTTP/3.
 func allowsHTTP3(v string) bool { return v == "http3" || v == "http2and3" }
 
-// defaultCertPolicy is the security policy of the default certificate:
-// CloudFront uses TLSv1 with *.cloudfront.net whatever
-// minimumProtocolVersion says, and for viewers without SNI or with a name
-// no distribution has.
-const defaultCertPolicy = "TLSv1"
+// defaultCertPolicy is the security policy for viewers without SNI or with
+// a name no distribution has. CloudFront uses TLSv1 with its shared
+// *.cloudfront.net certificate, also for a distribution on that
+// certificate whatever its minimumProtocolVersion; here the default
+// certificate is the operator's own, so a distribution's
+// minimumProtocolVersion holds on it too, and viewers of no distribution
+// get the schema's default policy rather than TLS 1.0.
+const defaultCertPolicy = "TLSv1.2_2021"
 
 // configForClient is tls.Config.GetConfigForClient: the security policy
 // (versions and cipher suites) and ALPN follow the distribution SNI names,
@@ -97,10 +100,7 @@ func (s *certStore) configForClient(quic bool) func(*tls.ClientHelloInfo) (*tls.
 		// fall back to HTTP/1.1.
 		h2 := hello.ServerName != "" && offersTLS12(hello.SupportedVersions)
 		if d != nil {
-			vc := d.Spec.ViewerCertificate
-			if vc.CertificateName != "" {
-				policy = vc.MinimumProtocolVersion
-			}
+			policy = d.Spec.ViewerCertificate.MinimumProtocolVersion
 			// CloudFront's "http3" pairs HTTP/3 with HTTP/1.1 on TCP.
 			if d.Spec.HTTPVersion == "http1.1" || d.Spec.HTTPVersion == "http3" {
 				h2 = false

@@ -137,27 +137,40 @@ func TestSecurityPolicies(t *testing.T) {
 	}
 }
 
-// TestDefaultCertificatePolicy: CloudFront's default certificate comes
-// with the TLSv1 policy, whatever minimumProtocolVersion says: for a
-// distribution without a certificate of its own, a viewer without SNI,
-// and a name no distribution has.
+// TestDefaultCertificatePolicy: on the node's default certificate (the
+// operator's own, not CloudFront's shared one, which CloudFront serves with
+// TLSv1 whatever the distribution says) a distribution's
+// minimumProtocolVersion holds, and viewers without SNI or with a name no
+// distribution has get the default policy, TLSv1.2_2021.
 func TestDefaultCertificatePolicy(t *testing.T) {
 	n := startTLSNode(t)
 	addr := n.Addr("https").String()
 	for _, sni := range []string{"default.test", "", "nomatch.example"} {
 		t.Run("sni="+sni, func(t *testing.T) {
-			for _, v := range []uint16{tls.VersionTLS10, tls.VersionTLS11, tls.VersionTLS12, tls.VersionTLS13} {
-				cfg := &tls.Config{ServerName: sni, InsecureSkipVerify: true, MinVersion: v, MaxVersion: v}
-				if v < tls.VersionTLS13 {
-					cfg.CipherSuites = []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA}
+			for _, tt := range []struct {
+				version uint16
+				suite   uint16
+				ok      bool
+			}{
+				{tls.VersionTLS10, tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, false},
+				{tls.VersionTLS11, tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, false},
+				{tls.VersionTLS12, tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, false}, // CBC-SHA1: not in TLSv1.2_2021
+				{tls.VersionTLS12, tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, true},
+				{tls.VersionTLS13, 0, true},
+			} {
+				cfg := &tls.Config{ServerName: sni, InsecureSkipVerify: true, MinVersion: tt.version, MaxVersion: tt.version}
+				if tt.suite != 0 {
+					cfg.CipherSuites = []uint16{tt.suite}
 				}
 				conn, err := tls.Dial("tcp", addr, cfg)
+				if (err == nil) != tt.ok {
+					t.Errorf("%s %s: handshake error %v, want success %v", tls.VersionName(tt.version), tls.CipherSuiteName(tt.suite), err, tt.ok)
+				}
 				if err != nil {
-					t.Errorf("%s: %v", tls.VersionName(v), err)
 					continue
 				}
 				if got := conn.ConnectionState().PeerCertificates[0].DNSNames; !slices.Equal(got, []string{"localhost"}) {
-					t.Errorf("%s: certificate for %v, want the default one", tls.VersionName(v), got)
+					t.Errorf("%s: certificate for %v, want the default one", tls.VersionName(tt.version), got)
 				}
 				conn.Close()
 			}
