@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	memdb "github.com/hashicorp/go-memdb"
 
@@ -56,6 +57,9 @@ type Distribution struct {
 	Behaviors    []*Behavior
 	Origins      map[string]*Origin
 	OriginGroups map[string]*OriginGroup
+	// ErrorCachingMinTTLs are customErrorResponses' errorCachingMinTTL by
+	// errorCode; nil when there are none.
+	ErrorCachingMinTTLs map[int]time.Duration
 	// Hash is the content hash of Spec.
 	Hash string
 }
@@ -205,6 +209,12 @@ func buildDistribution(id string, spec *schema.Distribution) (*Distribution, err
 		OriginGroups: make(map[string]*OriginGroup, len(spec.OriginGroups)),
 	}
 	d.ExactAliases, d.ReversedWildcards = splitAliases(spec.Aliases)
+	for _, e := range spec.CustomErrorResponses {
+		if d.ErrorCachingMinTTLs == nil {
+			d.ErrorCachingMinTTLs = map[int]time.Duration{}
+		}
+		d.ErrorCachingMinTTLs[e.ErrorCode] = time.Duration(e.ErrorCachingMinTTL) * time.Second
+	}
 	for i := range spec.Origins {
 		o := &spec.Origins[i]
 		origin := &Origin{DistributionID: id, ID: o.ID, Spec: o}

@@ -71,10 +71,13 @@ type Config struct {
 type Policy struct {
 	// MinTTL, DefaultTTL and MaxTTL are the behavior's TTLs.
 	MinTTL, DefaultTTL, MaxTTL time.Duration
-	// ErrorTTL is how long CloudFront's error statuses (400, 403, 404,
-	// 405, 414, 416, 5xx) are kept when the origin gives no freshness:
-	// the custom error response's errorCachingMinTTL. 0: not kept.
-	ErrorTTL time.Duration
+	// ErrorTTL is the error caching minimum TTL of CloudFront's error
+	// statuses (400, 403, 404, 405, 414, 416, 5xx): they are kept that
+	// long, or as long as the origin's freshness says if that is longer
+	// (HTTPStatusCodes.html). 0: kept only for the origin's freshness.
+	// ErrorTTLs overrides it per status (customErrorResponses).
+	ErrorTTL  time.Duration
+	ErrorTTLs map[int]time.Duration
 	// Cacheable says the method is in the behavior's cachedMethods. When
 	// false the request is passed to the origin untouched.
 	Cacheable bool
@@ -398,7 +401,7 @@ func (c *Cache) lead(w http.ResponseWriter, r *http.Request, f *flight, lk, prim
 		c.stats.originErrors.Add(1)
 		settle(outcome{err: err}, false)
 		if now := c.now(); stale != nil && stale.servableOnError(now, true) {
-			stale.graceAfterError(now, p)
+			stale.graceAfterError(now, p.errorTTL(http.StatusBadGateway)) // what the edge would answer
 			c.stats.staleHits.Add(1)
 			res, _ := c.serveEntry(w, r, stale, xHit, stale.age(now))
 			return res
@@ -441,7 +444,7 @@ func (c *Cache) lead(w http.ResponseWriter, r *http.Request, f *flight, lk, prim
 	if resp.StatusCode >= 500 && stale != nil && stale.status < 400 && stale.servableOnError(now, true) {
 		resp.Body.Close()
 		cancel()
-		stale.graceAfterError(now, p)
+		stale.graceAfterError(now, p.errorTTL(resp.StatusCode))
 		settle(outcome{entry: stale, x: xHit}, false)
 		c.stats.staleHits.Add(1)
 		res, _ := c.serveEntry(w, r, stale, xHit, stale.age(now))
@@ -783,11 +786,19 @@ func (e *entry) servableOnError(now time.Time, disconnected bool) bool {
 	return disconnected && !e.noStale
 }
 
-// graceAfterError lets e answer without asking the origin for the error
-// caching minimum TTL, after the origin failed it.
-func (e *entry) graceAfterError(now time.Time, p Policy) {
-	if p.ErrorTTL > 0 {
-		e.errorGrace.Store(now.Add(p.ErrorTTL).UnixNano())
+// errorTTL is the error caching minimum TTL of status.
+func (p Policy) errorTTL(status int) time.Duration {
+	if d, ok := p.ErrorTTLs[status]; ok {
+		return d
+	}
+	return p.ErrorTTL
+}
+
+// graceAfterError lets e answer without asking the origin for ttl (the
+// error caching minimum TTL), after the origin failed it.
+func (e *entry) graceAfterError(now time.Time, ttl time.Duration) {
+	if ttl > 0 {
+		e.errorGrace.Store(now.Add(ttl).UnixNano())
 	}
 }
 

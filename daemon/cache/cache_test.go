@@ -383,8 +383,11 @@ func TestStaleOnOriginError(t *testing.T) {
 			io.WriteString(w, r.Header.Get("Req"))
 		})
 		expect(t, hs.get("/a", "Req", "1"), 502, XCacheError, "1")
+		// Kept for the error TTL, over its max-age: the first body again.
 		hs.clock.Advance(5 * time.Second)
-		expect(t, hs.get("/a", "Req", "2"), 502, XCacheError, "2")
+		expect(t, hs.get("/a", "Req", "2"), 502, XCacheError, "1")
+		hs.clock.Advance(6 * time.Second)
+		expect(t, hs.get("/a", "Req", "3"), 502, XCacheError, "3")
 	})
 	t.Run("4xx is relayed", func(t *testing.T) {
 		hs := newHarness(t, Config{}, defaultPolicy, text("good", "Cache-Control", "max-age=1"))

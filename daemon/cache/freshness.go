@@ -95,15 +95,21 @@ func decide(status int, h http.Header, cc directives, p Policy, reqHeader http.H
 		// The origin's value is capped at maxTTL, even a maxTTL of 0
 		// (CloudFront's CachingDisabled: always revalidate).
 		ttl = min(explicit, max(p.MaxTTL, 0))
+		if slices.Contains(errorStatuses, status) {
+			// An error is kept for the greater of the origin's value and
+			// the error caching minimum TTL (HTTPStatusCodes.html).
+			ttl = max(ttl, p.errorTTL(status))
+		}
 	case !understood:
 		return decision{why: "unknown status without explicit freshness"}
 	case slices.Contains(errorStatuses, status):
 		// CloudFront keeps errors for the error caching minimum TTL,
 		// whatever the behavior's TTLs.
-		if p.ErrorTTL <= 0 {
+		ttl := p.errorTTL(status)
+		if ttl <= 0 {
 			return decision{why: "error status without freshness"}
 		}
-		return decision{store: true, ttl: p.ErrorTTL}
+		return decision{store: true, ttl: ttl}
 	case slices.Contains(defaultStatuses, status):
 		// maxTTL applies to the origin's values only: a behavior's
 		// defaultTTL is never above it.

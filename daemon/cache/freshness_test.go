@@ -13,6 +13,8 @@ func TestDecide(t *testing.T) {
 	inAnHour := now.Add(time.Hour).Format(http.TimeFormat)
 	std := Policy{Cacheable: true, MinTTL: 0, DefaultTTL: 24 * time.Hour, MaxTTL: 365 * 24 * time.Hour}
 	withMin := func(min, max time.Duration) Policy { p := std; p.MinTTL, p.MaxTTL = min, max; return p }
+	errorTTLs := std
+	errorTTLs.ErrorTTL, errorTTLs.ErrorTTLs = 10*time.Second, map[int]time.Duration{404: 5 * time.Minute, 500: 0}
 	zero := Policy{Cacheable: true, MaxTTL: 365 * 24 * time.Hour}
 	allZero := Policy{Cacheable: true} // CachingDisabled: min, default and max TTL 0
 	tests := []struct {
@@ -51,6 +53,14 @@ func TestDecide(t *testing.T) {
 		{"404 without freshness, no error TTL", std, 404, nil, nil, false, 0},
 		{"404 with max-age", std, 404, []string{"Cache-Control", "max-age=5"}, nil, true, 5 * time.Second},
 		{"500 with max-age", std, 500, []string{"Cache-Control", "max-age=5"}, nil, true, 5 * time.Second},
+		// An error is kept for the greater of the origin's value and the
+		// error caching minimum TTL (HTTPStatusCodes.html).
+		{"503 max-age below the error TTL", errorTTLs, 503, []string{"Cache-Control", "max-age=5"}, nil, true, 10 * time.Second},
+		{"503 max-age above the error TTL", errorTTLs, 503, []string{"Cache-Control", "max-age=60"}, nil, true, time.Minute},
+		{"404 max-age=0, its own error TTL", errorTTLs, 404, []string{"Cache-Control", "max-age=0"}, nil, true, 5 * time.Minute},
+		{"500 without freshness, its own error TTL of 0", errorTTLs, 500, nil, nil, false, 0},
+		{"500 max-age, its own error TTL of 0", errorTTLs, 500, []string{"Cache-Control", "max-age=5"}, nil, true, 5 * time.Second},
+		{"200 max-age: no error TTL", errorTTLs, 200, []string{"Cache-Control", "max-age=5"}, nil, true, 5 * time.Second},
 		{"Vary: * not stored", std, 200, []string{"Cache-Control", "max-age=60", "Vary", "Accept, *"}, nil, false, 0},
 		{"Authorization: not stored", std, 200, []string{"Cache-Control", "max-age=60"}, []string{"Authorization", "Bearer x"}, false, 0},
 		{"Authorization, public", std, 200, []string{"Cache-Control", "public, max-age=60"}, []string{"Authorization", "Bearer x"}, true, time.Minute},

@@ -6,7 +6,6 @@ import (
 	"net/textproto"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -14,7 +13,6 @@ import (
 	"openfront.dev/daemon/accesslog"
 	"openfront.dev/daemon/cache"
 	"openfront.dev/daemon/origin"
-	"openfront.dev/schema"
 )
 
 // defaultErrorTTL is how long CloudFront keeps an error response that has
@@ -53,12 +51,20 @@ func cacheKey(d *table.Distribution, b *table.Behavior, path, rawQuery string, h
 }
 
 // cachePolicy is the behavior's caching rules for this request.
-func cachePolicy(b *schema.CacheBehavior, method string, wait time.Duration) cache.Policy {
+func cachePolicy(d *table.Distribution, tb *table.Behavior, method string, wait time.Duration) cache.Policy {
+	b := tb.Spec
+	errorTTL := defaultErrorTTL
+	if tb.Origin != nil && tb.Origin.Kind == table.OriginLive {
+		// The floor protects remote origins; the node's own live origin
+		// says how long a stream that is about to start stays missing.
+		errorTTL = 0
+	}
 	return cache.Policy{
 		MinTTL:     time.Duration(b.MinTTL) * time.Second,
 		DefaultTTL: time.Duration(b.DefaultTTL) * time.Second,
 		MaxTTL:     time.Duration(b.MaxTTL) * time.Second,
-		ErrorTTL:   defaultErrorTTL,
+		ErrorTTL:   errorTTL,
+		ErrorTTLs:  d.ErrorCachingMinTTLs,
 		// Forwarding every header leaves nothing to share, as in CloudFront.
 		Cacheable: slices.Contains(b.CachedMethods, method) && !slices.Contains(b.ForwardedValues.Headers, "*"),
 		Compress:  b.Compress,
@@ -85,12 +91,12 @@ func coalesceWait(b *table.Behavior) time.Duration {
 // miss, a revalidation or a pass.
 func (h *Handler) serveCached(w http.ResponseWriter, r *http.Request, d *table.Distribution, b *table.Behavior, key string, args originArgs) {
 	wait := coalesceWait(b)
-	p := cachePolicy(b.Spec, r.Method, wait)
+	p := cachePolicy(d, b, r.Method, wait)
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		// An unsafe method invalidates what its answer names; only then
 		// (no closure on the hit path).
 		p.Related = func(ref string) (string, bool) { return relatedKey(d, b, r, args.path, ref) }
-		p.StoresPOST = r.Method == http.MethodPost && cachePolicy(b.Spec, http.MethodGet, wait).Cacheable
+		p.StoresPOST = r.Method == http.MethodPost && cachePolicy(d, b, http.MethodGet, wait).Cacheable
 	}
 	res := h.cache.Serve(w, r, key, p, func(ctx context.Context, fr cache.FetchRequest) (*http.Response, error) {
 		req := h.originRequest(r, b, args)
@@ -122,9 +128,6 @@ func (h *Handler) serveCached(w http.ResponseWriter, r *http.Request, d *table.D
 			if page := h.fetchErrorPage(ctx, r, d, resp.StatusCode); page != nil {
 				resp.Body.Close()
 				return page, nil
-			}
-			if cer := customError(d, resp.StatusCode); cer != nil && resp.Header.Get("Cache-Control") == "" && resp.Header.Get("Expires") == "" {
-				resp.Header.Set("Cache-Control", "max-age="+strconv.FormatInt(cer.ErrorCachingMinTTL, 10))
 			}
 		}
 		return resp, nil

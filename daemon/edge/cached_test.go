@@ -32,6 +32,10 @@ func TestCachedRequestPath(t *testing.T) {
 		case "/missing":
 			http.Error(w, "nope", http.StatusNotFound)
 			return
+		case "/unavailable":
+			w.Header().Set("Cache-Control", "max-age=0")
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
 		case "/404.html":
 			w.Header().Set("Content-Type", "text/html")
 			io.WriteString(w, "<h1>not here</h1>")
@@ -99,6 +103,10 @@ distributions: site: {
 		// count shows the second one came from the cache.
 		{"custom error page, cached", "GET", "/missing", nil, "Error from openfront", "<h1>not here</h1>", 2},
 		{"custom error page again", "GET", "/missing", nil, "Error from openfront", "<h1>not here</h1>", 0},
+		// An error is kept for the error caching minimum TTL (10 s by
+		// default) even when the origin says less.
+		{"503 max-age=0", "GET", "/unavailable", nil, "Error from openfront", "down\n", 1},
+		{"503 again: cached", "GET", "/unavailable", nil, "Error from openfront", "down\n", 0},
 	}
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
