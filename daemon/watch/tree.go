@@ -32,30 +32,56 @@ func resolveRoot(dir string) (string, error) {
 }
 
 // links lists the paths whose re-pointing or replacement changes what dir
-// means: dir itself and every symlink it resolves through, as a chain
-// (Kubernetes' ..data, git-sync's current, or a link to such a link). Each
-// is watched from its parent directory, where such changes land.
+// means: dir itself, every symlink met while resolving it, in any of its
+// components (Kubernetes' ..data, git-sync's current, a link to such a link,
+// or a release link above the config dir: current/config), and the real
+// directory it ends at. Each is watched from its parent directory, where
+// such changes land.
 func links(dir string) []string {
 	p, err := filepath.Abs(dir)
 	if err != nil {
 		return nil
 	}
 	out := []string{p}
-	for range 40 { // the kernel's own limit on symlink hops
-		fi, err := os.Lstat(p)
-		if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
-			break
+	seen := map[string]bool{p: true}
+	add := func(l string) {
+		if !seen[l] {
+			seen[l] = true
+			out = append(out, l)
 		}
-		target, err := os.Readlink(p)
-		if err != nil {
-			break
-		}
-		if !filepath.IsAbs(target) {
-			target = filepath.Join(filepath.Dir(p), target)
-		}
-		p = filepath.Clean(target)
-		out = append(out, p)
 	}
+	resolved := string(filepath.Separator)
+	rest := strings.Split(p, string(filepath.Separator))
+	hops := 0
+	for len(rest) > 0 {
+		name := rest[0]
+		rest = rest[1:]
+		switch name {
+		case "", ".":
+			continue
+		case "..":
+			resolved = filepath.Dir(resolved)
+			continue
+		}
+		next := filepath.Join(resolved, name)
+		fi, err := os.Lstat(next)
+		if err != nil || fi.Mode()&fs.ModeSymlink == 0 || hops >= 40 { // the kernel's own limit on symlink hops
+			resolved = next
+			continue
+		}
+		target, err := os.Readlink(next)
+		if err != nil {
+			resolved = next
+			continue
+		}
+		hops++
+		add(next)
+		if filepath.IsAbs(target) {
+			resolved = string(filepath.Separator)
+		}
+		rest = append(strings.Split(target, string(filepath.Separator)), rest...)
+	}
+	add(resolved)
 	return out
 }
 

@@ -458,6 +458,34 @@ func TestLinkToGitSyncLink(t *testing.T) {
 	eventually(t, time.Second, "inner link re-pointed", func() bool { return a.comment("site") == "v2" })
 }
 
+// A link above Dir: releases/ kept side by side, current re-pointed from
+// one to the next, Dir a subdirectory of current (a deploy script's
+// current/config, git-sync's link with the config in a subdirectory). The
+// old release stays on disk: no event inside the watched tree says it moved.
+func TestLinkAboveDir(t *testing.T) {
+	base := t.TempDir()
+	for _, rev := range []string{"r1", "r2"} {
+		write(t, filepath.Join(base, "releases", rev, "config", "site.cue"), dist("site", rev))
+	}
+	if err := os.Symlink(filepath.Join("releases", "r1"), filepath.Join(base, "current")); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(base, "current", "config")
+	_, a := start(t, Options{Dir: dir})
+	tmp := filepath.Join(base, "current.tmp")
+	if err := os.Symlink(filepath.Join("releases", "r2"), tmp); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(base, "current")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, time.Second, "re-pointed link above Dir applied", func() bool { return a.comment("site") == "r2" })
+
+	// The watches moved to the new release.
+	write(t, filepath.Join(dir, "site.cue"), dist("site", "r2.1"))
+	eventually(t, time.Second, "edit in the new release applied", func() bool { return a.comment("site") == "r2.1" })
+}
+
 // Dir itself deleted and re-created, or replaced by a rename.
 func TestDirReplaced(t *testing.T) {
 	base := t.TempDir()
