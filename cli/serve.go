@@ -54,6 +54,9 @@ func (s *sizeFlag) Set(v string) error {
 	return nil
 }
 
+// startNode is node.Start; tests wrap it.
+var startNode = node.Start
+
 func runServe(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("serve", commands["serve"].usage, stderr)
 	var o node.Options
@@ -111,7 +114,14 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	o.Logger = slog.New(slog.NewTextHandler(stderr, nil))
 	tuneGC(o.CacheMemory, o.Logger)
-	n, err := node.Start(o)
+	// SIGHUP's default action ends the process: take it before the first
+	// compile or git clone, which may take a while, so that a reload sent
+	// then (systemctl reload right after start) is not a crash. It is
+	// acted on once the node runs.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	n, err := startNode(o)
 	if err != nil {
 		var errs compiler.Errors
 		if errors.As(err, &errs) {
@@ -128,9 +138,6 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	for running := true; running; {
 		select {
 		case <-ctx.Done():

@@ -1,0 +1,109 @@
+package cli
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"openfront.dev/daemon/node"
+)
+
+const serveChildEnv = "OPENFRONT_TEST_SERVE_CHILD"
+
+// A SIGHUP that comes while the node starts (systemctl reload right after
+// systemctl start, while the config compiles or the branch is cloned) does
+// not kill it: the reload happens once the node runs. The node runs in a
+// child process, which the signal's default action would end.
+func TestServeSurvivesHUPDuringStart(t *testing.T) {
+	if dir := os.Getenv(serveChildEnv); dir != "" {
+		serveChild(dir)
+		return
+	}
+	dir := t.TempDir()
+	cfg := `package cdn
+
+distributions: site: {
+	aliases: ["site.example.com"]
+	origins: [{id: "web", domainName: "web.example.org", customOriginConfig: {originProtocolPolicy: "https-only"}}]
+	defaultCacheBehavior: {targetOriginId: "web", viewerProtocolPolicy: "redirect-to-https"}
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "site.cue"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestServeSurvivesHUPDuringStart$", "-test.count=1")
+	cmd.Env = append(os.Environ(), serveChildEnv+"="+dir)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve died: %v\n%s", err, out.String())
+		}
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("serve did not stop\n%s", out.String())
+	}
+	if strings.Count(out.String(), "config reloaded") < 2 {
+		t.Errorf("the SIGHUP sent during start did not reload once started:\n%s", out.String())
+	}
+}
+
+// serveChild runs serve on dir, sending itself SIGHUP while the node
+// starts, then SIGINT once it reloaded; it exits with serve's code.
+func serveChild(dir string) {
+	startNode = func(o node.Options) (*node.Node, error) {
+		syscall.Kill(os.Getpid(), syscall.SIGHUP)
+		time.Sleep(50 * time.Millisecond) // the signal is delivered
+		return node.Start(o)
+	}
+	// SIGINT must not end the process before serve takes it.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGINT)
+	var log syncBuffer
+	code := make(chan int, 1)
+	go func() {
+		code <- runServe([]string{"--config", dir, "--http", "127.0.0.1:0", "--https", "", "--admin", "", "--rtmp", ""},
+			io.Discard, io.MultiWriter(os.Stderr, &log))
+	}()
+	for {
+		select {
+		case c := <-code:
+			os.Exit(c)
+		case <-time.After(20 * time.Millisecond):
+			// The first compile, then the SIGHUP's.
+			if strings.Count(log.String(), "config reloaded") >= 2 {
+				syscall.Kill(os.Getpid(), syscall.SIGINT)
+			}
+		}
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
