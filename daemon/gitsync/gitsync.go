@@ -455,6 +455,13 @@ func (s *Syncer) reject(ctx context.Context, co checkout, err error) {
 // fetch brings the branch's head into the clone and returns its commit.
 func (s *Syncer) fetch(ctx context.Context) (string, error) {
 	ref := "refs/remotes/origin/" + s.opts.Branch
+	// A git killed while it updated the ref (a shutdown or a timeout kills
+	// its process group; a crash, a power cut) leaves the ref's lock, which
+	// git never removes: every fetch would fail on it from then on. No git
+	// runs on the clone now (s.mu, and the Dir lock): the lock is stale.
+	if err := os.Remove(filepath.Join(s.repo, filepath.FromSlash(ref)+".lock")); err == nil {
+		s.log.Warn("removed the lock a killed git left on the branch's ref", "ref", ref)
+	}
 	// gc.autoDetach=false: a gc that fetch starts runs inside the command,
 	// bounded by its timeout, rather than in a process left behind.
 	if _, err := s.git(ctx, "-c", "gc.autoDetach=false", "fetch", "--quiet", "--no-tags", "--no-recurse-submodules",

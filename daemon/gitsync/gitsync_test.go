@@ -483,3 +483,27 @@ func TestRedactURL(t *testing.T) {
 		}
 	}
 }
+
+// A git killed while it updated the branch's ref (a shutdown or a timeout
+// kills git's process group; a crash, a power cut) leaves the ref's lock
+// file behind. Git never removes it: every later fetch would fail, across
+// restarts, until someone deleted it by hand.
+func TestStaleRefLockIsRemoved(t *testing.T) {
+	r := newRemote(t)
+	r.push("v1", map[string]string{"state.txt": "v1"})
+	s, d := newSyncer(t, Options{URL: r.bare, Branch: "main"})
+	if err := s.Init(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	lock := filepath.Join(s.repo, "refs", "remotes", "origin", "main.lock")
+	if err := os.WriteFile(lock, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.push("v2", map[string]string{"state.txt": "v2"})
+	if err := syncNow(s); err != nil {
+		t.Fatalf("fetch after a git was killed: %v", err)
+	}
+	if served, _ := d.state(); served != "v2" {
+		t.Errorf("served %q, want v2", served)
+	}
+}
