@@ -12,6 +12,7 @@
 //	repo.git/          bare clone; the branch is fetched to refs/remotes/origin/BRANCH
 //	checkouts/SHA-N/   one git worktree per commit (detached), never half-written when linked
 //	current -> checkouts/SHA-N
+//	good -> checkouts/SHA-N    the last commit deployed: what a restart falls back on
 //	lock               held while a Syncer uses Dir
 //
 // It drives the git binary rather than go-git: the binary brings every
@@ -141,6 +142,7 @@ type Syncer struct {
 	dir     string // absolute
 	repo    string // dir/repo.git
 	current string // dir/current
+	goodLn  string // dir/good
 	url     string // redacted, for status and errors
 
 	lock *os.File
@@ -213,6 +215,7 @@ func New(opts Options) (*Syncer, error) {
 		dir:     dir,
 		repo:    filepath.Join(dir, "repo.git"),
 		current: filepath.Join(dir, "current"),
+		goodLn:  filepath.Join(dir, "good"),
 		url:     redactURL(opts.URL),
 		wake:    make(chan struct{}, 1),
 		done:    make(chan struct{}),
@@ -252,7 +255,7 @@ func (s *Syncer) Init(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if co, ok := s.readCurrent(ctx); ok {
+	if co, ok := s.readLink(ctx, s.current); ok {
 		s.setCheckedOut(co)
 		err := s.deploy()
 		if err == nil {
@@ -260,6 +263,20 @@ func (s *Syncer) Init(ctx context.Context) error {
 			s.gc(ctx) // what a run before left behind
 			s.log.Info("serving the commit checked out before", "commit", co.commit)
 			return nil
+		}
+		// The node stopped while it deployed co (killed during the
+		// compile, a power cut): the rollback never ran, but the last
+		// commit deployed is still on disk.
+		if good, ok := s.readLink(ctx, s.goodLn); ok && good.commit != co.commit && s.point(good) == nil {
+			s.setCheckedOut(good)
+			if gerr := s.deploy(); gerr == nil {
+				s.deployed(good)
+				r := s.rejection(co, err)
+				s.updateStatus(func(st *Status) { st.LastRejected = r })
+				s.gc(ctx) // co's checkout included
+				s.log.Info("serving the last commit deployed: the one checked out when the node stopped does not deploy", "commit", good.commit, "rejected", co.commit)
+				return nil
+			}
 		}
 		s.log.Warn("the commit checked out before does not deploy; fetching", "commit", co.commit, "error", err)
 	}
@@ -406,6 +423,9 @@ func (s *Syncer) deploy() error {
 // deployed records co as served. s.mu is held.
 func (s *Syncer) deployed(co checkout) {
 	s.good, s.rejected = &co, ""
+	if err := s.link(s.goodLn, co); err != nil {
+		s.log.Warn("record the commit deployed", "error", err)
+	}
 	kept := []checkout{co}
 	for _, k := range s.kept {
 		if k.name != co.name {
@@ -420,21 +440,7 @@ func (s *Syncer) deployed(co checkout) {
 // then records why co failed: whoever sees the rejection in Status sees
 // the rollback done. s.mu is held.
 func (s *Syncer) reject(ctx context.Context, co checkout, err error) {
-	r := &Rejected{Commit: Commit{SHA: co.commit, Subject: co.subject, At: time.Now()}}
-	prefix := s.current + string(filepath.Separator)
-	r.Message = strings.ReplaceAll(err.Error(), prefix, "")
-	if errs, ok := errors.AsType[compiler.Errors](err); ok {
-		for _, e := range errs {
-			if rel, err := filepath.Rel(s.current, e.File); err == nil && filepath.IsLocal(rel) {
-				e.File = filepath.ToSlash(rel)
-			}
-			r.Errors = append(r.Errors, Problem(e))
-		}
-	}
-	s.rejected = co.commit
-	for _, line := range strings.Split(r.Message, "\n") {
-		s.log.Error("commit rejected; the last good commit keeps serving", "commit", co.commit, "error", line)
-	}
+	r := s.rejection(co, err)
 	defer s.updateStatus(func(st *Status) { st.LastRejected = r })
 	if s.good == nil {
 		return // nothing to go back to (the first commit of a node): Init fails
@@ -450,6 +456,26 @@ func (s *Syncer) reject(ctx context.Context, co checkout, err error) {
 		s.log.Error("the last good commit no longer compiles; its table keeps serving", "commit", s.good.commit, "error", err)
 	}
 	s.remove(ctx, co)
+}
+
+// rejection records co as rejected for err, and logs it. s.mu is held.
+func (s *Syncer) rejection(co checkout, err error) *Rejected {
+	r := &Rejected{Commit: Commit{SHA: co.commit, Subject: co.subject, At: time.Now()}}
+	prefix := s.current + string(filepath.Separator)
+	r.Message = strings.ReplaceAll(err.Error(), prefix, "")
+	if errs, ok := errors.AsType[compiler.Errors](err); ok {
+		for _, e := range errs {
+			if rel, err := filepath.Rel(s.current, e.File); err == nil && filepath.IsLocal(rel) {
+				e.File = filepath.ToSlash(rel)
+			}
+			r.Errors = append(r.Errors, Problem(e))
+		}
+	}
+	s.rejected = co.commit
+	for _, line := range strings.Split(r.Message, "\n") {
+		s.log.Error("commit rejected; the last good commit keeps serving", "commit", co.commit, "error", line)
+	}
+	return r
 }
 
 // fetch brings the branch's head into the clone and returns its commit.
@@ -489,22 +515,25 @@ func (s *Syncer) checkout(ctx context.Context, commit string) (checkout, error) 
 
 // point re-points current at co: a new link is made beside it and renamed
 // over it, so that current is always a whole checkout, old or new.
-func (s *Syncer) point(co checkout) error {
-	tmp := filepath.Join(s.dir, ".current.tmp")
+func (s *Syncer) point(co checkout) error { return s.link(s.current, co) }
+
+// link points the link at co, atomically.
+func (s *Syncer) link(link string, co checkout) error {
+	tmp := filepath.Join(s.dir, "."+filepath.Base(link)+".tmp")
 	os.Remove(tmp)
 	if err := os.Symlink(filepath.Join("checkouts", co.name), tmp); err != nil {
-		return fmt.Errorf("gitsync: link current: %w", err)
+		return fmt.Errorf("gitsync: link %s: %w", filepath.Base(link), err)
 	}
-	if err := os.Rename(tmp, s.current); err != nil {
+	if err := os.Rename(tmp, link); err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("gitsync: link current: %w", err)
+		return fmt.Errorf("gitsync: link %s: %w", filepath.Base(link), err)
 	}
 	return nil
 }
 
-// readCurrent returns the checkout current points at, if it is one.
-func (s *Syncer) readCurrent(ctx context.Context) (checkout, bool) {
-	target, err := os.Readlink(s.current)
+// readLink returns the checkout link (current, good) points at, if it is one.
+func (s *Syncer) readLink(ctx context.Context, link string) (checkout, bool) {
+	target, err := os.Readlink(link)
 	if err != nil {
 		return checkout{}, false
 	}
@@ -516,7 +545,7 @@ func (s *Syncer) readCurrent(ctx context.Context) (checkout, bool) {
 	if !ok {
 		return checkout{}, false
 	}
-	fi, err := os.Lstat(s.current)
+	fi, err := os.Lstat(link)
 	if err != nil {
 		return checkout{}, false
 	}

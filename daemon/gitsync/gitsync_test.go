@@ -507,3 +507,58 @@ func TestStaleRefLockIsRemoved(t *testing.T) {
 		t.Errorf("served %q, want v2", served)
 	}
 }
+
+// A node that dies while it deploys a bad commit (OOM-killed during the
+// compile, a power cut) leaves current pointing at that commit: the
+// rollback never ran. On restart that commit fails again, and so does the
+// branch's head, but the last good checkout is still on disk: the node
+// serves it rather than refusing to start.
+func TestRestartAfterCrashDuringBadDeploy(t *testing.T) {
+	r := newRemote(t)
+	good := r.push("good", map[string]string{"state.txt": "v1"})
+	dir := filepath.Join(t.TempDir(), "git")
+	s1, _ := newSyncer(t, Options{URL: r.bare, Dir: dir})
+	if err := s1.Init(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	bad := r.push("break it", map[string]string{"state.txt": "bad"})
+	// What sync does before it deploys, then the crash.
+	head, err := s1.fetch(context.Background())
+	if err != nil || head != bad {
+		t.Fatalf("fetch: %s, %v", head, err)
+	}
+	co, err := s1.checkout(context.Background(), head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s1.point(co); err != nil {
+		t.Fatal(err)
+	}
+	s1.Close()
+
+	s2, d := newSyncer(t, Options{URL: r.bare, Dir: dir})
+	if err := s2.Init(context.Background()); err != nil {
+		t.Fatalf("restart after a crash during a bad deploy: %v", err)
+	}
+	if served, _ := d.state(); served != "v1" {
+		t.Errorf("served %q, want v1", served)
+	}
+	if st := s2.Status(); st.CheckedOut == nil || st.CheckedOut.SHA != good || st.LastRejected == nil || st.LastRejected.SHA != bad {
+		t.Errorf("status %+v: want %s checked out, %s rejected", st, good, bad)
+	}
+	// The head is not tried again on the next poll.
+	_, calls := d.state()
+	if err := syncNow(s2); err != nil {
+		t.Fatal(err)
+	}
+	if _, again := d.state(); again != calls {
+		t.Errorf("the rejected head was deployed again (%d deploys, then %d)", calls, again)
+	}
+	fixed := r.push("fix it", map[string]string{"state.txt": "v2"})
+	if err := syncNow(s2); err != nil {
+		t.Fatal(err)
+	}
+	if served, _ := d.state(); served != "v2" {
+		t.Errorf("served %q after the fix %s, want v2", served, fixed)
+	}
+}
