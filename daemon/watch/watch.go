@@ -481,10 +481,13 @@ func (s *watchState) unwatch(p string) {
 // handle looks at one event: it reports whether it may have changed what
 // the compiler reads, and adds watches for new directories.
 func (s *watchState) handle(ev fsnotify.Event) bool {
-	if !ev.Has(fsnotify.Create | fsnotify.Write | fsnotify.Remove | fsnotify.Rename) {
-		return false // chmod: noise from indexers and backup tools
-	}
 	dir, base := filepath.Dir(ev.Name), filepath.Base(ev.Name)
+	if !ev.Has(fsnotify.Create | fsnotify.Write | fsnotify.Remove | fsnotify.Rename) {
+		// Chmod: noise from indexers and backup tools, unless the config
+		// is failing: then it may be the fix, a file or directory made
+		// readable (chmod, chown). The fingerprint tells whether it was.
+		return ev.Has(fsnotify.Chmod) && s.r.Status().Failing && (s.tree[dir] || s.tree[ev.Name] || s.names[dir][base])
+	}
 	switch {
 	case s.names[dir][base]:
 		// Dir or one of its links was replaced or re-pointed.

@@ -290,6 +290,53 @@ openfront_config_version_info{version=%q} 1
 	}
 }
 
+// A file the node cannot read is a rejected change; the chmod (or chown)
+// that fixes it is applied at once, not at the next rehash. Root reads
+// anything: run as another user.
+func TestPermissionFixIsApplied(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root reads files whatever their mode")
+	}
+	dir := t.TempDir()
+	site := filepath.Join(dir, "site.cue")
+	write(t, site, dist("site", "v1"))
+	r, a := start(t, Options{Dir: dir})
+
+	// cp under umask 077 by another user, as it looks to this one.
+	tmp := filepath.Join(dir, ".site.cue.tmp")
+	if err := os.WriteFile(tmp, []byte(dist("site", "v2")), 0o200); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, site); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 2*time.Second, "unreadable file rejected", func() bool { return r.Status().Failing })
+	if e := r.Status().LastError; e == nil || !strings.Contains(e.Message, "permission denied") {
+		t.Errorf("last error %+v, want permission denied", e)
+	}
+	if err := os.Chmod(site, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, time.Second, "file made readable applied", func() bool { return a.comment("site") == "v2" })
+	eventually(t, time.Second, "status cleared", func() bool { return !r.Status().Failing })
+
+	// A subdirectory the node cannot list, then can.
+	teams := filepath.Join(dir, "teams")
+	write(t, filepath.Join(teams, "api.cue"), dist("api", "v1"))
+	eventually(t, time.Second, "new subdirectory applied", func() bool { return a.comment("api") == "v1" })
+	if err := os.Chmod(teams, 0o300); err != nil {
+		t.Fatal(err)
+	}
+	write(t, site, dist("site", "v3"))
+	eventually(t, 2*time.Second, "unlistable directory rejected", func() bool { return r.Status().Failing })
+	if err := os.Chmod(teams, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, time.Second, "directory made listable applied", func() bool { return a.comment("site") == "v3" })
+	write(t, filepath.Join(teams, "api.cue"), dist("api", "v2"))
+	eventually(t, time.Second, "edit in it applied", func() bool { return a.comment("api") == "v2" })
+}
+
 // statusJSON is st as /status would show it, with what varies run to run
 // taken out.
 func statusJSON(t *testing.T, st Status, dir string) []byte {
