@@ -124,6 +124,9 @@ type Reloader struct {
 	hashed  bool
 	current *table.Table
 	settled [32]byte // the tree of a dropped compile: see unsettled
+	// refused: Check rejected the tree at sum, for a reason of the node's
+	// (a certificate missing from --certs): the rehash tries it again.
+	refused bool
 
 	statusMu sync.Mutex
 	status   Status
@@ -315,23 +318,32 @@ func (r *Reloader) reload(reason string, force bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	sum, _ := fingerprint(r.path, r.file)
-	if !force && r.hashed && sum == r.sum {
+	retry := reason == "rehash" && r.refused
+	if !force && r.hashed && sum == r.sum && !retry {
 		return nil // events that changed nothing the compiler reads
 	}
-	if reason == "rehash" {
+	if reason == "rehash" && sum != r.sum {
 		r.log.Warn("config changed without a file event; reloading")
 	}
 	r.sum, r.hashed = sum, true
 	start := time.Now()
 	t, err := r.compile()
+	r.refused = false
 	if err == nil && r.opts.Check != nil {
 		err = r.opts.Check(t)
+		r.refused = err != nil
 	}
 	if !force && r.unsettled(sum) {
 		return errUnsettled
 	}
 	now := time.Now()
 	if err != nil {
+		if retry && message(r.Status().LastError) == err.Error() {
+			// Still refused for the same reason: one error per change,
+			// not one per rehash.
+			r.log.Debug("config still refused", "error", err)
+			return err
+		}
 		r.m.failure()
 		re := &ReloadError{At: now, Reason: reason, Message: err.Error()}
 		if errs, ok := errors.AsType[compiler.Errors](err); ok {
@@ -363,6 +375,14 @@ func (r *Reloader) reload(reason string, force bool) error {
 	})
 	r.log.Info("config reloaded", "reason", reason, "version", t.Version(), "applied", apply, "took", now.Sub(start).Round(time.Millisecond))
 	return nil
+}
+
+// message is e's message, "" for nil.
+func message(e *ReloadError) string {
+	if e == nil {
+		return ""
+	}
+	return e.Message
 }
 
 // errUnsettled is reload's answer when it dropped a compile: Run compiles

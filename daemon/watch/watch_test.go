@@ -337,6 +337,44 @@ func TestPermissionFixIsApplied(t *testing.T) {
 	eventually(t, time.Second, "edit in it applied", func() bool { return a.comment("api") == "v2" })
 }
 
+// A change the node refuses for a reason of its own (Check: a certificate
+// missing from --certs, no geo database) is tried again by the rehash:
+// once the operator fixes the node, the change is applied without a
+// SIGHUP or an edit.
+func TestCheckFailureIsRetried(t *testing.T) {
+	dir := t.TempDir()
+	site := filepath.Join(dir, "site.cue")
+	write(t, site, dist("site", "v1"))
+	var mu sync.Mutex
+	missing := false // the certificate v2 names
+	check := func(tb *table.Table) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if missing && tb.Config().Distributions["site"].Comment == "v2" {
+			return errors.New(`distribution "site": viewerCertificate.certificateName "shop": no such file`)
+		}
+		return nil
+	}
+	mu.Lock()
+	missing = true
+	mu.Unlock()
+	r, a := start(t, Options{Dir: dir, Check: check, Rehash: 100 * time.Millisecond})
+	write(t, site, dist("site", "v2"))
+	eventually(t, 2*time.Second, "change refused by Check", func() bool { return r.Status().Failing })
+	if a.comment("site") != "v1" {
+		t.Fatal("a refused change was applied")
+	}
+	time.Sleep(300 * time.Millisecond) // rehashes that find it refused still
+	if st := r.Status(); st.Failures != 1 || !st.Failing {
+		t.Errorf("status %+v: want the refusal counted once", st)
+	}
+	mu.Lock()
+	missing = false
+	mu.Unlock()
+	eventually(t, 2*time.Second, "change applied once the node can serve it", func() bool { return a.comment("site") == "v2" })
+	eventually(t, time.Second, "status cleared", func() bool { return !r.Status().Failing })
+}
+
 // statusJSON is st as /status would show it, with what varies run to run
 // taken out.
 func statusJSON(t *testing.T, st Status, dir string) []byte {
