@@ -94,10 +94,14 @@ func (s *Syncer) git(ctx context.Context, args ...string) (string, error) {
 		if s.opts.URL != s.url {
 			msg = strings.ReplaceAll(msg, s.opts.URL, s.url)
 		}
-		if msg == "" {
-			return "", fmt.Errorf("git %s: %w", args[0], err)
+		name := args[0] // the subcommand, after any -c NAME=VALUE
+		for i := 0; i+2 < len(args) && args[i] == "-c"; i += 2 {
+			name = args[i+2]
 		}
-		return "", fmt.Errorf("git %s: %s: %w", args[0], msg, err)
+		if msg == "" {
+			return "", fmt.Errorf("git %s: %w", name, err)
+		}
+		return "", fmt.Errorf("git %s: %s: %w", name, msg, err)
 	}
 	return stdout.String(), nil
 }

@@ -327,7 +327,7 @@ func TestFetchErrorKeepsServing(t *testing.T) {
 		t.Fatal("sync from a missing remote worked")
 	}
 	st := s.Status()
-	if st.FetchError == "" || st.FetchFailures != 1 || st.LastFetch.IsZero() {
+	if !strings.HasPrefix(st.FetchError, "git fetch: ") || st.FetchFailures != 1 || st.LastFetch.IsZero() {
 		t.Errorf("status %+v", st)
 	}
 	if served, _ := d.state(); served != "v1" {
