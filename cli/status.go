@@ -102,7 +102,7 @@ func printStatus(out io.Writer, st *admin.Status) {
 	cfg := st.Config
 	state := "the files compile: what is served is what is on disk"
 	if cfg.Failing {
-		state = "FAILING: the files on disk do not compile; an older table is served"
+		state = "FAILING: the files on disk were refused (last rejected, below); an older table is served"
 	}
 	line("config", "%s", cfg.Path)
 	more("%s, %s; %s", plural(cfg.Reloads, "reload"), plural(cfg.Failures, "failure"), state)

@@ -58,7 +58,7 @@ function renderStatus(st) {
   const cfg = st.config || {};
   const state = $('config-state');
   state.textContent = cfg.failing
-    ? 'FAILING: the files on disk do not compile; an older table is served'
+    ? 'FAILING: the files on disk were refused (last rejected, below); an older table is served'
     : 'the files compile: what is served is what is on disk';
   state.className = cfg.failing ? 'failing' : '';
   set('reloads', (cfg.path ? cfg.path + ': ' : '') + (cfg.reloads || 0) + ' reloads, ' + (cfg.failures || 0) + ' failures');
