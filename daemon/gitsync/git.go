@@ -81,7 +81,10 @@ func (s *Syncer) git(ctx context.Context, args ...string) (string, error) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, s.opts.Git, append([]string{"--git-dir", s.repo}, args...)...)
 	cmd.Env = gitEnv()
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// A session of its own: a process group to kill, and no controlling
+	// terminal, so an ssh host-key or password prompt fails at once rather
+	// than wait on the operator's terminal until the timeout.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
 	var stdout, stderr bytes.Buffer

@@ -562,3 +562,49 @@ func TestRestartAfterCrashDuringBadDeploy(t *testing.T) {
 		t.Errorf("served %q after the fix %s, want v2", served, fixed)
 	}
 }
+
+// git and what it starts (ssh) run in a session of their own, without the
+// node's controlling terminal: an ssh host-key or password prompt fails at
+// once instead of waiting on the operator's terminal until the timeout.
+func TestGitRunsWithoutTheNodesTerminal(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "stat")
+	script := filepath.Join(dir, "ssh")
+	// $$ is the script's shell, started by git as its ssh.
+	if err := os.WriteFile(script, []byte("#!/bin/sh\ncat /proc/$$/stat > "+out+"\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GIT_SSH_COMMAND", script)
+	s, _ := newSyncer(t, Options{URL: "ssh://git@example.invalid/r.git"})
+	if err := s.Init(context.Background()); err == nil {
+		t.Fatal("Init over a failing ssh worked")
+	}
+	stat, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatalf("git did not run ssh: %v", err)
+	}
+	ssh := procStat(t, stat)
+	self, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ours := procStat(t, self); ssh.session == ours.session {
+		t.Errorf("ssh ran in the node's session %s: it can prompt on the node's terminal", ours.session)
+	}
+	if ssh.tty != "0" {
+		t.Errorf("ssh has a controlling terminal (tty_nr %s)", ssh.tty)
+	}
+}
+
+// procStat reads the session and controlling terminal of a /proc/PID/stat:
+// after the command's ")" come state, ppid, pgrp, session and tty_nr.
+func procStat(t *testing.T, stat []byte) (s struct{ session, tty string }) {
+	t.Helper()
+	_, rest, _ := strings.Cut(string(stat), ") ")
+	f := strings.Fields(rest)
+	if len(f) < 5 {
+		t.Fatalf("unreadable stat %q", stat)
+	}
+	s.session, s.tty = f[3], f[4]
+	return s
+}
