@@ -246,18 +246,14 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, p Poli
 				c.disk.del(lk) // its file went meanwhile
 				continue
 			}
-			if e.inErrorGrace(now) {
+			// Stale, but the origin failed it a moment ago (nothing to
+			// refresh yet), or within stale-while-revalidate.
+			if grace := e.inErrorGrace(now); grace || e.servableStale(age, e.swr) {
 				if res, ok := c.serveEntry(w, r, e, xHit, age); ok {
 					c.stats.staleHits.Add(1)
-					return res
-				}
-				c.disk.del(lk)
-				continue
-			}
-			if e.servableStale(age, e.swr) {
-				if res, ok := c.serveEntry(w, r, e, xHit, age); ok {
-					c.stats.staleHits.Add(1)
-					c.refreshInBackground(lk, primary, e, r, p, fetch)
+					if !grace {
+						c.refreshInBackground(lk, primary, e, r, p, fetch)
+					}
 					return res
 				}
 				c.disk.del(lk)

@@ -13,10 +13,10 @@ import (
 )
 
 // Compression as CloudFront does it (compress: true): for compressible
-// types with a Content-Length of 1,000 to 10,000,000 bytes, when the viewer
-// accepts brotli or gzip and the origin sent the body uncompressed. The compressed body is its own
-// variant (Vary: Accept-Encoding), with a weak ETag since it is a
-// different representation of the same resource.
+// types with a Content-Length of 1,000 to 10,000,000 bytes, when the
+// viewer accepts brotli or gzip and the origin sent the body uncompressed.
+// The compressed body is its own variant (Vary: Accept-Encoding), with a
+// weak ETag since it is a different representation of the same resource.
 
 const (
 	minCompress = 1000

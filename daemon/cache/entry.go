@@ -27,8 +27,8 @@ const (
 	kindAlias
 )
 
-// entry is immutable once stored, except for the revalidating and errorGrace fields: a
-// refresh stores a new entry.
+// entry is immutable once stored, except for the revalidating and
+// errorGrace fields: a refresh stores a new entry.
 type entry struct {
 	kind   kind
 	weight uint32

@@ -108,7 +108,7 @@ func (s *certStore) configForClient(quic bool) func(*tls.ClientHelloInfo) (*tls.
 		}
 		c, ok := s.tcp[policy]
 		if !ok {
-			c = s.tcp["TLSv1.2_2021"]
+			c = s.tcp[defaultCertPolicy]
 		}
 		if h2 {
 			return c.h2, nil

@@ -124,8 +124,9 @@ func (s *s3) Fetch(ctx context.Context, req *Request) (*http.Response, error) {
 	if err != nil {
 		return textResponse(http.StatusBadRequest, "bad path\n"), nil
 	}
+	target := u.String()
 	resp, err := s.do(ctx, req.Method, false, func(ctx context.Context) (*http.Request, error) {
-		hr, err := http.NewRequestWithContext(ctx, req.Method, u.String(), nil)
+		hr, err := http.NewRequestWithContext(ctx, req.Method, target, nil)
 		if err != nil {
 			return nil, err
 		}
