@@ -1,6 +1,7 @@
 package accesslog
 
 import (
+	"cmp"
 	"io"
 	"net"
 	"net/http"
@@ -26,6 +27,8 @@ type Capture struct {
 	body        countingBody // the request body, counted; used when hasBody
 	hasBody     bool
 	contentType string
+	sniff       bool   // no declared type: the server sniffs one from the body
+	sniffed     []byte // the body's first bytes, while sniff
 	contentLen  int64
 	rangeStart  int64
 	rangeEnd    int64
@@ -88,6 +91,9 @@ func (c *Capture) Write(p []byte) (int, error) {
 	if c.status == 0 {
 		c.WriteHeader(http.StatusOK)
 	}
+	if c.sniff && len(c.sniffed) < sniffLen {
+		c.sniffed = append(c.sniffed, p[:min(len(p), sniffLen-len(c.sniffed))]...)
+	}
 	n, err := c.ResponseWriter.Write(p)
 	c.bodyBytes += int64(n)
 	if err != nil {
@@ -103,16 +109,39 @@ func (c *Capture) ReadFrom(r io.Reader) (int64, error) {
 	}
 	var n int64
 	var err error
-	if rf, ok := c.ResponseWriter.(io.ReaderFrom); ok {
-		n, err = rf.ReadFrom(r)
-	} else {
-		n, err = io.Copy(struct{ io.Writer }{c.ResponseWriter}, r)
+	if c.sniff && len(c.sniffed) == 0 {
+		// The type is sniffed from the first bytes: they go through Write,
+		// which keeps them (rare: a cached body has its type).
+		n, err = c.writeFirst(r)
+		if err != nil || n < sniffLen {
+			return n, err
+		}
 	}
-	c.bodyBytes += n
+	var m int64
+	if rf, ok := c.ResponseWriter.(io.ReaderFrom); ok {
+		m, err = rf.ReadFrom(r)
+	} else {
+		m, err = io.Copy(struct{ io.Writer }{c.ResponseWriter}, r)
+	}
+	c.bodyBytes += m
 	if err != nil {
 		c.writeErr = true
 	}
-	return n, err
+	return n + m, err
+}
+
+// writeFirst writes what r holds of its first sniffLen bytes through Write.
+func (c *Capture) writeFirst(r io.Reader) (int64, error) {
+	buf := make([]byte, sniffLen)
+	n, err := io.ReadFull(r, buf)
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		err = nil
+	}
+	if n > 0 {
+		w, werr := c.Write(buf[:n])
+		return int64(w), cmp.Or(werr, err)
+	}
+	return 0, err
 }
 
 func (c *Capture) Flush() {
@@ -131,8 +160,10 @@ func (c *Capture) noteHeader() {
 	if c.wire == nil {
 		c.headerBytes = headerSize(h, c.status)
 	}
-	if vs := h["Content-Type"]; len(vs) > 0 {
+	if vs, ok := h["Content-Type"]; len(vs) > 0 {
 		c.contentType = vs[0]
+	} else if !ok && len(h["Content-Encoding"]) == 0 && bodyAllowed(c.status) {
+		c.sniff = true
 	}
 	if vs := h["Content-Length"]; len(vs) > 0 {
 		if l, err := strconv.ParseInt(vs[0], 10, 64); err == nil && l >= 0 {
@@ -142,6 +173,24 @@ func (c *Capture) noteHeader() {
 	if vs := h["Content-Range"]; len(vs) > 0 {
 		c.rangeStart, c.rangeEnd = parseContentRange(vs[0])
 	}
+}
+
+// sniffLen is what http.DetectContentType reads of a body.
+const sniffLen = 512
+
+// bodyAllowed reports whether a response with status may have a body.
+func bodyAllowed(status int) bool {
+	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
+}
+
+// sniffedType is the Content-Type the server adds to a response that
+// declared none, as net/http, daemon/http1 and quic-go do: sniffed from
+// the body's first bytes, unless it is encoded. "" without a body.
+func (c *Capture) sniffedType() string {
+	if !c.sniff || len(c.sniffed) == 0 {
+		return ""
+	}
+	return http.DetectContentType(c.sniffed)
 }
 
 // headerSize sizes a header block as HTTP/1.1 text: status line, header
@@ -241,6 +290,9 @@ func (c *Capture) Record(end time.Time) Record {
 	if c.hasBody {
 		rec.BytesIn += c.body.n
 	}
+	if rec.ContentType == "" {
+		rec.ContentType = c.sniffedType()
+	}
 	if c.firstByte.IsZero() {
 		rec.TimeToFirstByte = rec.TimeTaken
 	} else {
@@ -273,8 +325,7 @@ func (c *Capture) Record(end time.Time) Record {
 // returns and that declared none: the whole body's, as it is all
 // pending; none for a status without a body or an empty HEAD. -1: none.
 func (c *Capture) addedLength(status int) int64 {
-	if status < 200 || status == http.StatusNoContent || status == http.StatusNotModified ||
-		c.bodyBytes == 0 && c.req.Method == http.MethodHead {
+	if !bodyAllowed(status) || c.bodyBytes == 0 && c.req.Method == http.MethodHead {
 		return -1
 	}
 	return c.bodyBytes

@@ -346,3 +346,93 @@ func TestCaptureContentLengthAddedByServer(t *testing.T) {
 		})
 	}
 }
+
+// A response that declares no Content-Type gets one sniffed by the server
+// (daemon/http1, net/http's HTTP/1 and HTTP/2): sc-content-type is the
+// value the viewer got ("the value of the HTTP Content-Type header of
+// the response"), not -.
+func TestCaptureSniffedContentType(t *testing.T) {
+	html := "<!DOCTYPE html><html><body>" + strings.Repeat("x", 600) + "</body></html>"
+	cases := []struct {
+		name  string
+		serve http.HandlerFunc
+	}{
+		{"html in one write", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, html) }},
+		{"html in small writes", func(w http.ResponseWriter, r *http.Request) {
+			for i := 0; i < len(html); i += 7 {
+				io.WriteString(w, html[i:min(i+7, len(html))])
+			}
+		}},
+		{"status then text", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusNotFound)
+			io.WriteString(w, "not here\n")
+		}},
+		{"binary", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte{0, 1, 2, 3, 0xff}) }},
+		{"copied from a reader", func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(w, struct{ io.Reader }{strings.NewReader(html)})
+		}},
+		{"copied, short", func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(w, struct{ io.Reader }{strings.NewReader("%PDF-1.4 a")})
+		}},
+		{"declared", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "video/mp4")
+			io.WriteString(w, html)
+		}},
+		{"encoded: not sniffed", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Encoding", "gzip")
+			io.WriteString(w, html)
+		}},
+		{"type suppressed", func(w http.ResponseWriter, r *http.Request) {
+			w.Header()["Content-Type"] = nil
+			io.WriteString(w, html)
+		}},
+		{"no body", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) }},
+		{"204", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }},
+	}
+	servers := []struct {
+		name  string
+		start func(t *testing.T, h http.Handler) (url string, client *http.Client)
+	}{
+		{"http1", func(t *testing.T, h http.Handler) (string, *http.Client) {
+			srv := &http1.Server{Handler: h}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			go srv.Serve(ln)
+			t.Cleanup(func() { srv.Close() })
+			return "http://" + ln.Addr().String(), &http.Client{}
+		}},
+		{"net/http h2", func(t *testing.T, h http.Handler) (string, *http.Client) {
+			srv := httptest.NewUnstartedServer(h)
+			srv.EnableHTTP2 = true
+			srv.StartTLS()
+			t.Cleanup(srv.Close)
+			return srv.URL, srv.Client()
+		}},
+	}
+	for _, s := range servers {
+		for _, c := range cases {
+			t.Run(s.name+"/"+c.name, func(t *testing.T) {
+				recs := make(chan Record, 1)
+				url, client := s.start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					capt := NewCapture(w, r, time.Now())
+					c.serve(capt, r)
+					recs <- capt.Record(time.Now())
+				}))
+				req, _ := http.NewRequest("GET", url+"/x", nil)
+				req.Header.Set("Accept-Encoding", "identity")
+				resp, err := client.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				got := resp.Header.Get("Content-Type")
+				if r := <-recs; r.ContentType != got {
+					t.Errorf("sc-content-type %q, the viewer got Content-Type %q", r.ContentType, got)
+				}
+			})
+		}
+	}
+}

@@ -77,7 +77,8 @@ import (
 //     Error the specific error: ClientCommError, ClientGeoBlocked,
 //     OriginConnectError, OriginDnsError, OriginCommError, OriginError, ...
 //     (DetailedResultType; plain Error when it is not known).
-//  30. sc-content-type: the response's Content-Type, or -.
+//  30. sc-content-type: the response's Content-Type, or -; also the one
+//     the server sniffs from the body of a response that declared none.
 //  31. sc-content-len: the response's Content-Length header, or -; also
 //     the one daemon/http1 adds to a short body that declared none, once
 //     the handler returned (the whole body's length).
