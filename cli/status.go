@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"openfront.dev/daemon/accesslog"
 	"openfront.dev/daemon/admin"
 	"openfront.dev/daemon/gitsync"
 )
@@ -115,7 +116,42 @@ func printStatus(out io.Writer, st *admin.Status) {
 	if g := st.Git; g != nil {
 		printGit(line, more, g)
 	}
+	printAccessLogs(line, more, st.AccessLogs)
 	w.Flush()
+}
+
+// printAccessLogs says where each access log goes and what is wrong with it.
+func printAccessLogs(line func(string, string, ...any), more func(string, ...any), logs []accesslog.Health) {
+	for i, h := range logs {
+		label := ""
+		if i == 0 {
+			label = "access logs"
+		}
+		name := h.Distribution
+		if h.Streaming {
+			name += " (streaming)"
+		}
+		where := "NOT WRITTEN"
+		if h.Dir != "" {
+			where = h.Dir
+		}
+		if h.Bucket != "" {
+			where += ", uploaded to " + h.Bucket
+		}
+		if h.PendingFiles > 0 {
+			where += fmt.Sprintf("; %s (%d bytes) waiting for upload", plural(h.PendingFiles, "file"), h.PendingBytes)
+		}
+		line(label, "%s: %s", name, where)
+		for _, p := range []struct {
+			what, then string
+			p          *accesslog.Problem
+		}{{"NOT APPLIED", "", h.SetupError}, {"WRITE FAILED", ", lines dropped", h.WriteError}, {"UPLOAD FAILED", ", retried", h.UploadError}} {
+			if p.p != nil {
+				more("  %s at %s%s:", p.what, when(p.p.At), p.then)
+				problems(func(f string, a ...any) { more("    "+f, a...) }, p.p.Message)
+			}
+		}
+	}
 }
 
 func printGit(line func(string, string, ...any), more func(string, ...any), g *gitsync.Status) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"openfront.dev/compiler"
+	"openfront.dev/daemon/accesslog"
 	"openfront.dev/daemon/admin"
 	"openfront.dev/daemon/gitsync"
 	"openfront.dev/daemon/node"
@@ -48,6 +49,12 @@ func statusFixtures() map[string]admin.Status {
 				Errors: []gitsync.Problem{{File: "config/cdn.cue", Line: 8, Col: 25,
 					Msg: "distributions.site.defaultCacheBehavior.viewerProtocolPolicy: \"sometimes\" is not one of \"allow-all\", \"https-only\", \"redirect-to-https\""}}},
 			Checkouts: []string{good}},
+		AccessLogs: []accesslog.Health{
+			{Distribution: "site", Dir: "/var/log/openfront/site", Bucket: "logs.s3.eu-west-1.amazonaws.com", PendingFiles: 3, PendingBytes: 81234,
+				UploadError: &accesslog.Problem{At: ago(20 * time.Second), Message: "upload site.2026-03-04-15.ABC.gz: PUT: 403 Forbidden: SignatureDoesNotMatch"}},
+			{Distribution: "shop", Dir: "/var/log/openfront"},
+			{Distribution: "tv", Streaming: true, Dir: "/var/log/openfront/tv"},
+		},
 	}
 	fetchFailing := gitNode
 	g := *gitNode.Git
@@ -62,6 +69,9 @@ func statusFixtures() map[string]admin.Status {
 		Config: watch.Status{Path: "examples/quickstart", Reloads: 1, Failures: 2, Failing: true,
 			LastError: &watch.ReloadError{At: ago(30 * time.Second), Reason: "watch",
 				Message: "examples/quickstart/cdn.cue:12:3: field not allowed: defaultTLL\nexamples/quickstart/cdn.cue:20:9: origin \"site\" is not declared"}},
+		AccessLogs: []accesslog.Health{{Distribution: "site",
+			SetupError: &accesslog.Problem{At: ago(26 * time.Hour), Message: "distribution site: access log directory: mkdir /var/log/openfront/site: permission denied"},
+			WriteError: &accesslog.Problem{At: ago(time.Minute), Message: "write /var/log/openfront/x.gz.tmp: no space left on device"}}},
 	}
 	notReady := admin.Status{Node: "edge-2", Config: watch.Status{Path: "/srv/table.json"}}
 	return map[string]admin.Status{"git": gitNode, "git-fetch-failing": fetchFailing, "config-failing": configFailing, "not-ready": notReady}

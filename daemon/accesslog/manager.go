@@ -3,10 +3,12 @@ package accesslog
 import (
 	"context"
 	"errors"
+	"fmt"
 	"iter"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"openfront.dev/compiler/table"
 )
@@ -22,6 +24,9 @@ type Manager struct {
 
 	mu     sync.Mutex // serializes SetTable and Close
 	closed bool
+	// setupErrs are the distributions whose logging the current table
+	// asks for but whose writer did not start.
+	setupErrs map[writerKey]Problem
 	// Writers of removed distributions upload what they have left until
 	// Close.
 	retiring     sync.WaitGroup
@@ -105,6 +110,7 @@ func (m *Manager) SetTable(t *table.Table) error {
 	type swap struct{ old, new *Writer }
 	var swaps []swap
 	var errs []error
+	setupErrs := map[writerKey]Problem{}
 	for k, cfg := range logging(t) {
 		old := cur[k]
 		if old != nil && old.sameFiles(cfg) {
@@ -114,7 +120,13 @@ func (m *Manager) SetTable(t *table.Table) error {
 		}
 		w, err := New(m.opts, cfg)
 		if err != nil {
+			kind := "distribution"
+			if k.streaming {
+				kind = "streaming distribution"
+			}
+			err = fmt.Errorf("%s %s: %w", kind, k.id, err)
 			errs = append(errs, err)
+			setupErrs[k] = Problem{At: time.Now().UTC(), Message: err.Error()}
 			if old != nil {
 				next[k] = old
 			}
@@ -126,6 +138,7 @@ func (m *Manager) SetTable(t *table.Table) error {
 		}
 	}
 	m.writers.Store(&next)
+	m.setupErrs = setupErrs
 	for _, s := range swaps {
 		s.old.successor.Store(s.new)
 		s.old.closeLocal()

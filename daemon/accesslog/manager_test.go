@@ -150,6 +150,29 @@ func TestManagerBadPrefixKeepsOldWriter(t *testing.T) {
 	if m.Writer("a") != w {
 		t.Error("the distribution lost its writer over a bad prefix")
 	}
+	// A new distribution with the bad prefix has no writer at all.
+	err = m.SetTable(compileTable(t, dist("a", `enabled: true, prefix: "blocked/sub"`)+dist("b", `enabled: true, prefix: "blocked/b"`)))
+	if err == nil || !strings.Contains(err.Error(), "distribution b: ") || !strings.Contains(err.Error(), "distribution a: ") {
+		t.Errorf("SetTable = %v, want both distributions named", err)
+	}
+	// /status says so.
+	h := m.Health()
+	if len(h) != 2 || h[0].Distribution != "a" || h[1].Distribution != "b" {
+		t.Fatalf("Health = %+v, want a and b", h)
+	}
+	if h[0].SetupError == nil || !strings.Contains(h[0].SetupError.Message, "access log directory") || h[0].Dir != filepath.Join(dir, "ok") {
+		t.Errorf("a: %+v; want its setup error, and the old writer's directory", h[0])
+	}
+	if h[1].SetupError == nil || h[1].Dir != "" {
+		t.Errorf("b: %+v; want its setup error and no directory", h[1])
+	}
+	// Once the prefix is fixed the error goes.
+	if err := m.SetTable(compileTable(t, dist("a", `enabled: true, prefix: "fixed"`))); err != nil {
+		t.Fatal(err)
+	}
+	if h := m.Health(); len(h) != 1 || h[0].SetupError != nil || h[0].Dir != filepath.Join(dir, "fixed") {
+		t.Errorf("Health after the fix = %+v, want a alone, writing to fixed, without error", h)
+	}
 }
 
 // TestManagerMovesPendingUploads: the bucket changes while files wait for

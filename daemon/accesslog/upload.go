@@ -183,6 +183,7 @@ func (u *uploader) run() {
 		case err == nil:
 			os.Remove(f.path)
 			u.settle(f, true)
+			u.w.problems.set(&u.w.problems.upload, nil)
 			u.w.m.uploads.Inc()
 			backoff = u.w.opts.MinBackoff
 			continue
@@ -195,6 +196,7 @@ func (u *uploader) run() {
 			return
 		}
 		u.w.m.uploadErrors.Inc()
+		u.w.problems.set(&u.w.problems.upload, fmt.Errorf("upload %s: %w", filepath.Base(f.path), err))
 		wait := backoff/2 + rand.N(backoff/2+1) // jitter: nodes do not retry in step
 		u.w.log.Warn("access log upload failed", "file", f.path, "retry_in", wait.Round(time.Millisecond), "err", err)
 		select {

@@ -151,6 +151,9 @@ func TestUploadRetriesUntilServerUp(t *testing.T) {
 	if n := len(localFiles(t, opts.Dir)); n != 4 || metric(w.m.pendingFiles) != 4 {
 		t.Fatalf("%d local files, %d pending while the server is down; want 4 and 4", n, metric(w.m.pendingFiles))
 	}
+	if h := w.health(); h.UploadError == nil || !strings.Contains(h.UploadError.Message, "connection refused") || h.PendingFiles != 4 || h.PendingBytes == 0 {
+		t.Errorf("health while the server is down: %+v, want the upload error and 4 files pending", h)
+	}
 
 	// The server comes up on the endpoint's port.
 	target, _ := url.Parse(s3.Endpoint)
@@ -168,6 +171,9 @@ func TestUploadRetriesUntilServerUp(t *testing.T) {
 	eventually(t, "uploads once the server is up", func() bool { return metric(w.m.pendingFiles) == 0 })
 	if n := localFiles(t, opts.Dir); len(n) != 0 {
 		t.Errorf("local files %v after upload", n)
+	}
+	if h := w.health(); h.UploadError != nil || h.PendingFiles != 0 {
+		t.Errorf("health once uploaded: %+v, want no error, nothing pending", h)
 	}
 	files, _ := readLogs(t, filepath.Join(s3.Root, "logs"))
 	ids := countIDs(files)

@@ -144,6 +144,8 @@ type Writer struct {
 	bw          *bufio.Writer
 	lastErr     error // a write failure since the last Flush
 	failing     bool  // logged once until writing works again
+
+	problems problems // for /status
 }
 
 // New starts a writer: it recovers the distribution's files a crash left
@@ -604,6 +606,7 @@ func (w *Writer) flushMember() {
 	w.m.written.Add(float64(n))
 	if w.failing {
 		w.failing = false
+		w.problems.set(&w.problems.write, nil)
 		w.log.Info("access log writing works again", "file", w.tmp)
 	}
 }
@@ -631,6 +634,7 @@ func (w *Writer) flushAndRotate() {
 func (w *Writer) failed(err error, lines int) {
 	w.m.dropWrite.Add(float64(lines))
 	w.lastErr = err
+	w.problems.set(&w.problems.write, err)
 	if !w.failing {
 		w.failing = true
 		w.log.Error("access log lines dropped", "err", err)

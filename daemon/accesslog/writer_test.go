@@ -259,6 +259,10 @@ func TestWriteErrorCutsTheMember(t *testing.T) {
 			if (i == 5) != (err != nil) {
 				t.Fatalf("Flush after line %d: %v", i, err)
 			}
+			// /status shows the failure until writing works again.
+			if p := w.health().WriteError; (i == 5) != (p != nil) || p != nil && !strings.Contains(p.Message, "disk on fire") {
+				t.Errorf("write error after line %d: %+v", i, p)
+			}
 		}
 	}
 	closeWriter(t, w)

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"openfront.dev/compiler/table"
+	"openfront.dev/daemon/accesslog"
 	"openfront.dev/daemon/gitsync"
 	"openfront.dev/daemon/watch"
 )
@@ -30,6 +31,11 @@ type Source interface {
 type GitSource interface {
 	GitStatus() *gitsync.Status
 	GitWebhook() http.Handler
+}
+
+// LogSource is a Source whose distributions may write access logs.
+type LogSource interface {
+	AccessLogHealth() []accesslog.Health
 }
 
 // Status is the JSON of /status.
@@ -49,6 +55,10 @@ type Status struct {
 	// Git is the git syncer's view (serve --git): the commits checked out
 	// and applied, the last rejected one with its errors, the last fetch.
 	Git *gitsync.Status `json:"git,omitempty"`
+	// AccessLogs are the logs the table asks for, each with what is wrong
+	// with it now (a writer that did not start, lines that could not be
+	// written, an upload that keeps failing).
+	AccessLogs []accesslog.Health `json:"accessLogs,omitempty"`
 }
 
 // Options are the admin listener's optional parts.
@@ -85,6 +95,9 @@ func Handler(node string, src Source, listeners []string, reg *prometheus.Regist
 		st := Status{Node: node, Listeners: listeners, Config: src.ConfigStatus()}
 		if g, ok := src.(GitSource); ok {
 			st.Git = g.GitStatus()
+		}
+		if l, ok := src.(LogSource); ok {
+			st.AccessLogs = l.AccessLogHealth()
 		}
 		if t := src.Table(); t != nil {
 			c := t.Counts()

@@ -250,6 +250,14 @@ func (n *Node) Reload() error {
 	return n.reloader.Reload()
 }
 
+// AccessLogHealth is the state of each access log the table asks for.
+func (n *Node) AccessLogHealth() []accesslog.Health {
+	if n.logs == nil {
+		return nil
+	}
+	return n.logs.Health()
+}
+
 // ConfigStatus says which config is applied and what the last rejected change was.
 func (n *Node) ConfigStatus() watch.Status { return n.reloader.Status() }
 

@@ -1,6 +1,7 @@
 // Loads the admin status page in headless Chromium and checks what a
-// person sees: the distributions, a chart drawn, and a config error
-// written into the watched directory shown with its file:line:col.
+// person sees: the distributions, a chart drawn, an access log that
+// cannot start, and a config error written into the watched directory
+// shown with its file:line:col.
 // Usage: node check.mjs ADMIN_URL CONFIG_DIR (statuspage_test.go runs it).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -46,6 +47,12 @@ try {
   const rate = await page.textContent('article.dist[data-id="site"] figure.chart:first-child .value');
   const version = await page.textContent('#version');
 
+  // site's access log is written; other's could not start, and says why.
+  const siteLog = await page.textContent('article.dist[data-id="site"] .log');
+  if (!siteLog.includes('written to') || siteLog.includes('not applied')) throw new Error('site\'s access log is not shown as written: ' + siteLog);
+  const otherLog = await page.textContent('article.dist[data-id="other"] .log .errors');
+  if (!/not applied .*distribution other: access log directory/.test(otherLog)) throw new Error('other\'s access log error is not shown: ' + otherLog);
+
   // A config error, injected the way a person would make one.
   writeFileSync(join(configDir, 'broken.cue'), 'package cdn\n\ndistributions: site: enabled: "yes"\n');
   await page.waitForFunction(() => !document.getElementById('rejected').hidden &&
@@ -55,7 +62,7 @@ try {
   if (!state.includes('FAILING')) throw new Error('the config is not shown as failing: ' + state);
   if (process.env.SCREENSHOT) await page.screenshot({ path: process.env.SCREENSHOT, fullPage: true });
   if (problems.length) throw new Error(problems.join('\n'));
-  console.log(JSON.stringify({ distributions: dists.map((d) => d.id), version, requestsPerSecond: rate, error: shown.trim() }));
+  console.log(JSON.stringify({ distributions: dists.map((d) => d.id), version, requestsPerSecond: rate, error: shown.trim(), accessLogError: otherLog.trim() }));
 } catch (e) {
   console.error(e.message);
   process.exitCode = 1;

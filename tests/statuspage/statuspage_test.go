@@ -44,18 +44,25 @@ distributions: site: {
 	aliases: ["www.site.test", "site.test"]
 	origins: [{id: "app", domainName: %[1]q, customOriginConfig: originProtocolPolicy: "http-only"}]
 	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", forwardedValues: queryString: true}
+	logging: enabled: true
 }
 distributions: other: {
 	aliases: ["other.test"]
 	origins: [{id: "app", domainName: %[1]q, customOriginConfig: originProtocolPolicy: "http-only"}]
 	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all"}
+	logging: {enabled: true, prefix: "blocked/other/"}
 }
 `, strings.TrimPrefix(app.URL, "http://"))
 	if err := os.WriteFile(filepath.Join(dir, "main.cue"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// other's log cannot start: a file is where its prefix's directory goes.
+	logDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(logDir, "blocked"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	n, err := node.Start(node.Options{ConfigDir: dir, HTTPAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", NodeName: "browser-test",
-		CacheMemory: 8 << 20, Logger: slog.New(slog.DiscardHandler)})
+		CacheMemory: 8 << 20, LogDir: logDir, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@
 const $ = (id) => document.getElementById(id);
 const SVG = 'http://www.w3.org/2000/svg';
 let pollMs = 2000;
+let logs = new Map(); // access log health by logKey, from /status
 
 function el(tag, props, ...kids) {
   const e = document.createElement(tag);
@@ -69,6 +70,24 @@ function renderStatus(st) {
     problems($('rejected-errors'), rej.errors, rej.message);
   }
   renderGit(st.git);
+  logs = new Map((st.accessLogs || []).map((h) => [logKey(h.distribution, h.streaming), h]));
+}
+
+function logKey(id, streaming) { return (streaming ? 'rtmp:' : 'web:') + id; }
+
+// accessLog is a distribution's access log line, and what is wrong with it.
+function accessLog(h) {
+  let where = h.dir ? 'written to ' + h.dir : 'not written';
+  if (h.bucket) where += ', uploaded to ' + h.bucket;
+  if (h.pendingFiles) where += '; ' + h.pendingFiles + ' files (' + bytes(h.pendingBytes) + ') waiting for upload';
+  const box = el('div', { class: 'log' }, el('p', { class: 'muted' }, 'Access log ' + where));
+  const list = el('ul', { class: 'errors' });
+  const add = (what, p) => { if (p) list.append(el('li', {}, what + ' (' + ago(p.at) + '): ' + p.message)); };
+  add('not applied', h.setupError);
+  add('write failed, lines dropped', h.writeError);
+  add('upload failed, retried', h.uploadError);
+  if (list.children.length) box.append(list);
+  return box;
 }
 
 function renderGit(g) {
@@ -142,6 +161,8 @@ function renderDistribution(d) {
       chart('hit ratio', hit, lastHit === undefined ? '-' : Math.round(lastHit * 100) + '%', true),
       chart('bytes/s', bps, last ? bytes(last.bytesPerSecond) + '/s' : '-', false)),
     el('p', { class: 'muted' }, Math.round(d.requests) + ' requests, ' + bytes(d.bytes) + ' sent since start'));
+  const log = logs.get(logKey(d.id, d.kind === 'streaming'));
+  if (log) card.append(accessLog(log));
   if (d.origins.length) {
     const body = el('tbody');
     for (const o of d.origins) {

@@ -1,0 +1,104 @@
+package accesslog
+
+import (
+	"cmp"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Problem is something that went wrong with a log, and when.
+type Problem struct {
+	At      time.Time `json:"at"`
+	Message string    `json:"message"`
+}
+
+// Health is a distribution's access log as /status shows it: where it
+// goes, what waits for upload, and what is wrong with it now.
+type Health struct {
+	Distribution string `json:"distribution"`
+	Streaming    bool   `json:"streaming,omitempty"`
+	// Dir is where its files are written; empty when no writer runs.
+	Dir    string `json:"dir,omitempty"`
+	Bucket string `json:"bucket,omitempty"`
+	// SetupError is why the config's logging was not applied (a prefix
+	// whose directory cannot be made, credentials that cannot load): the
+	// lines go to the previous writer, if there was one, else nowhere.
+	SetupError *Problem `json:"setupError,omitempty"`
+	// WriteError is the last failure to write lines to disk, which
+	// dropped them; it goes once writing works again.
+	WriteError *Problem `json:"writeError,omitempty"`
+	// UploadError is the last failed upload, which is retried; it goes
+	// once an upload succeeds.
+	UploadError  *Problem `json:"uploadError,omitempty"`
+	PendingFiles int      `json:"pendingFiles"` // closed files waiting for upload
+	PendingBytes int64    `json:"pendingBytes"`
+}
+
+// problems are a writer's current write and upload failures; they change
+// only when a failure starts or ends, never per line.
+type problems struct {
+	mu            sync.Mutex
+	write, upload *Problem
+}
+
+func (p *problems) set(which **Problem, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err == nil {
+		*which = nil
+		return
+	}
+	*which = &Problem{At: time.Now().UTC(), Message: err.Error()}
+}
+
+// health is w's part of its Health.
+func (w *Writer) health() Health {
+	h := Health{Distribution: w.cfg.ID, Streaming: w.cfg.Format.Name == Streaming.Name, Dir: w.dir, Bucket: w.cfg.Logging.Bucket}
+	w.problems.mu.Lock()
+	h.WriteError, h.UploadError = w.problems.write, w.problems.upload
+	w.problems.mu.Unlock()
+	if w.up != nil {
+		w.up.mu.Lock()
+		h.PendingFiles, h.PendingBytes = len(w.up.pending), w.up.bytes
+		w.up.mu.Unlock()
+	}
+	return h
+}
+
+// Health is the state of every log the current table asks for, by
+// distribution (web before streaming for the same id).
+func (m *Manager) Health() []Health {
+	m.mu.Lock()
+	setup := make(map[writerKey]Problem, len(m.setupErrs))
+	for k, p := range m.setupErrs {
+		setup[k] = p
+	}
+	m.mu.Unlock()
+	var out []Health
+	for k, w := range *m.writers.Load() {
+		h := w.health()
+		if p, ok := setup[k]; ok {
+			h.SetupError = &p
+			delete(setup, k)
+		}
+		out = append(out, h)
+	}
+	for k, p := range setup { // no writer at all
+		out = append(out, Health{Distribution: k.id, Streaming: k.streaming, SetupError: &p})
+	}
+	slices.SortFunc(out, func(a, b Health) int {
+		return cmp.Or(cmp.Compare(a.Distribution, b.Distribution), boolCompare(a.Streaming, b.Streaming))
+	})
+	return out
+}
+
+func boolCompare(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
+}
