@@ -24,7 +24,12 @@
 #             machine's drift (this host changes speed within seconds: many
 #             short rounds give a median good to about one percent,
 #             where 10 rounds of 3s moved by 2% between runs);
-#             LOGCOST_TLS=1 also over HTTPS (logcost-tls)
+#             LOGCOST_TLS=1 also over HTTPS (logcost-tls);
+#             LOGCOST_RATE=N also at a fixed N requests/s (edgebench rate,
+#             HTTP only; groups GROUP-rN): below saturation both targets
+#             get the same request pattern, so the server's CPU per request
+#             differs by the logging alone, not by how often the load
+#             generator's core idles (see docs/benchmarks.md)
 #
 # Servers run on SERVER_CPU, load generators on LOAD_CPU (taskset). Each
 # round runs every target once, in a rotated order; ratios are taken within
@@ -485,8 +490,11 @@ section_logcost() {
 			groups+=(logcost-before-tls)
 		fi
 	fi
-	local lrounds=${LOGCOST_ROUNDS:-30} ldur=${LOGCOST_DURATION:-1s} targets=() group
-	for group in "${groups[@]}"; do targets+=("$group unlogged" "$group logged"); done
+	local lrounds=${LOGCOST_ROUNDS:-30} ldur=${LOGCOST_DURATION:-1s} targets=() group rate=${LOGCOST_RATE:-}
+	for group in "${groups[@]}"; do
+		targets+=("$group unlogged" "$group logged")
+		if [ -n "$rate" ] && [[ $group != *-tls ]]; then targets+=("$group-r$rate unlogged" "$group-r$rate logged"); fi
+	done
 	local n=${#targets[@]}
 	for size in ${SIZES:-1k 100k}; do
 		for group in "${groups[@]}"; do
@@ -503,7 +511,12 @@ section_logcost() {
 				read -r group t <<<"${targets[$(((i + r) % n))]}"
 				host=127.0.0.1
 				if [ "$t" = logged ]; then host=logged.test; fi
-				measure "$group/$size/$t" "$r" "${lpid[$group]}" wrk -c 50 -t 1 -d "$ldur" -H "Host: $host" "${lurl[$group]}/obj/$size/bench"
+				if [[ $group == *-r"$rate" ]] && [ -n "$rate" ]; then
+					local node=${group%-r"$rate"}
+					measure "$group/$size/$t" "$r" "${lpid[$node]}" "$eb" rate -conns 50 -rate "$rate" -d "$ldur" -host "$host" -url "${lurl[$node]}/obj/$size/bench"
+				else
+					measure "$group/$size/$t" "$r" "${lpid[$group]}" wrk -c 50 -t 1 -d "$ldur" -H "Host: $host" "${lurl[$group]}/obj/$size/bench"
+				fi
 			done
 		done
 	done

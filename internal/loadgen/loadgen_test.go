@@ -1,8 +1,14 @@
 package loadgen
 
 import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseSize(t *testing.T) {
@@ -142,5 +148,57 @@ func TestReportTakesRatiosWithinRounds(t *testing.T) {
 	// The subject's row comes after its baselines'.
 	if strings.Index(out, "| openfront |") < strings.Index(out, "| bare |") {
 		t.Errorf("subject before baseline:\n%s", out)
+	}
+}
+
+// TestProcCPU: a process's CPU time grows by about what it spins.
+func TestProcCPU(t *testing.T) {
+	pid := os.Getpid()
+	before, err := procCPU([]int{pid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for end := time.Now().Add(50 * time.Millisecond); time.Now().Before(end); {
+	}
+	after, err := procCPU([]int{pid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Spinning 50 ms of wall time uses at most 50 ms of this thread, and
+	// at least some of it even on a busy machine.
+	if d := after - before; d < 5*time.Millisecond || d > 2*time.Second {
+		t.Errorf("procCPU grew by %v over a 50 ms spin", d)
+	}
+}
+
+// TestRateLoad: the requests go at the rate asked, whatever the server
+// could take, and a status other than 2xx is an error.
+func TestRateLoad(t *testing.T) {
+	var hosts = make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case hosts <- r.Host:
+		default:
+		}
+		if r.URL.Path == "/missing" {
+			http.NotFound(w, r)
+			return
+		}
+		io.WriteString(w, "hello")
+	}))
+	defer srv.Close()
+	res, err := RateLoad(context.Background(), RateOptions{URL: srv.URL + "/x", Host: "site.test", Conns: 4, Rate: 1000, Duration: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Errors != 0 || res.Requests < 250 || res.Requests > 300 || res.Bytes != 5*res.Requests {
+		t.Errorf("%+v: want 300 requests at most, about as many answered, 5 bytes each, no error", res)
+	}
+	if h := <-hosts; h != "site.test" {
+		t.Errorf("Host %q, want site.test", h)
+	}
+	res, _ = RateLoad(context.Background(), RateOptions{URL: srv.URL + "/missing", Conns: 2, Rate: 100, Duration: 50 * time.Millisecond})
+	if res.Errors != 2 || res.Requests != 0 || !strings.Contains(res.FirstError, "404") {
+		t.Errorf("%+v: want each connection to stop at its 404", res)
 	}
 }

@@ -35,13 +35,13 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: edgebench origin|bare|h3load|burst|fill|serve [flags]")
+		fmt.Fprintln(os.Stderr, "usage: edgebench origin|bare|h3load|rate|burst|fill|serve|run|report [flags]")
 		os.Exit(2)
 	}
 	cmds := map[string]func([]string) error{
 		"origin": runOrigin, "bare": runBare, "h3load": runH3Load,
 		"burst": runBurst, "fill": runFill, "serve": runServe,
-		"run": runMeasure, "report": runReport,
+		"run": runMeasure, "report": runReport, "rate": runRate,
 	}
 	run, ok := cmds[os.Args[1]]
 	if !ok {
@@ -113,13 +113,34 @@ func runH3Load(args []string) error {
 	if err != nil {
 		return err
 	}
-	// One machine-readable line: the script greps rps=.
+	printLoad(res)
+	return nil
+}
+
+func runRate(args []string) error {
+	fs := flag.NewFlagSet("rate", flag.ExitOnError)
+	var o loadgen.RateOptions
+	fs.StringVar(&o.URL, "url", "", "http `URL` to GET")
+	fs.StringVar(&o.Host, "host", "", "`HOST` header (default: the URL's)")
+	fs.IntVar(&o.Conns, "conns", 50, "keep-alive connections")
+	fs.Float64Var(&o.Rate, "rate", 40000, "requests per second, all connections together")
+	fs.DurationVar(&o.Duration, "d", 10*time.Second, "run `DURATION`")
+	fs.Parse(args)
+	res, err := loadgen.RateLoad(context.Background(), o)
+	if err != nil {
+		return err
+	}
+	printLoad(res)
+	return nil
+}
+
+// printLoad is one machine-readable line: the script greps rps=.
+func printLoad(res loadgen.LoadResult) {
 	fmt.Printf("rps=%.1f requests=%d errors=%d bytes=%d elapsed=%.2fs", res.RPS(), res.Requests, res.Errors, res.Bytes, res.Elapsed.Seconds())
 	if res.FirstError != "" {
 		fmt.Printf(" first_error=%q", res.FirstError)
 	}
 	fmt.Println()
-	return nil
 }
 
 func runBurst(args []string) error {
