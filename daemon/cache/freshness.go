@@ -55,6 +55,10 @@ func decide(status int, h http.Header, cc directives, p Policy, reqHeader http.H
 		return decision{why: "method or behavior not cached"}
 	case status < 200 || status > 599 || status == http.StatusNotModified:
 		return decision{why: "status not cacheable"}
+	case status == http.StatusTooEarly:
+		// RFC 8470: the origin refused the request's early data; a
+		// request sent after the handshake gets another answer.
+		return decision{why: "425 answers the request's early data", requestOnly: true}
 	case status == http.StatusPartialContent && !storablePiece(h):
 		return decision{why: "206 without one range of a known length"}
 	case varyStar(h):

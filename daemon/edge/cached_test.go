@@ -61,14 +61,7 @@ distributions: site: {
 `, host, version)
 		return testenv.Compile(t, dir, src)
 	}
-	c, err := cache.New(cache.Config{MemoryBytes: 16 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	h := New(origin.NewPool(dir), "test-node", slog.New(slog.DiscardHandler))
-	h.SetCache(c)
-	h.SetTable(compile("v1"))
+	h := cachedHandler(t, dir, compile("v1"))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 
@@ -180,4 +173,25 @@ func TestCoalesceWait(t *testing.T) {
 			}
 		})
 	}
+}
+
+// testCache is a 16 MiB memory cache, closed when the test ends.
+func testCache(t *testing.T) *cache.Cache {
+	t.Helper()
+	c, err := cache.New(cache.Config{MemoryBytes: 16 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// cachedHandler is a Handler with a testCache serving tb, whose local
+// origins are under dir.
+func cachedHandler(t *testing.T, dir string, tb *table.Table) *Handler {
+	t.Helper()
+	h := New(origin.NewPool(dir), "test-node", slog.New(slog.DiscardHandler))
+	h.SetCache(testCache(t))
+	h.SetTable(tb)
+	return h
 }

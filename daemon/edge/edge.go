@@ -201,6 +201,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 		h.refuse(w, r, http.StatusForbidden, "The method "+r.Method+" is not allowed for this path.")
 		return
 	}
+	if !safeMethod(r.Method) && inEarlyData(r) {
+		h.refuse(w, r, http.StatusTooEarly, "The request came in TLS early data, which can be replayed: send it again once the handshake is complete.")
+		return
+	}
 	client := access.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), h.trusted)
 	// The country is looked up once, for the restriction and the origin.
 	var country string
@@ -326,7 +330,7 @@ func (h *Handler) originRequest(r *http.Request, b *table.Behavior, a originArgs
 	// Shared values are safe: the cache and the fetchers clone a header
 	// before changing it.
 	fwd, via := forwardedHeaders(b.Spec, header), r.Header["Via"]
-	if fwd == nil && len(via) == 0 {
+	if fwd == nil && len(via) == 0 && !inEarlyData(r) {
 		req.Header = h.originHeader
 		return req
 	}
@@ -340,6 +344,9 @@ func (h *Handler) originRequest(r *http.Request, b *table.Behavior, a originArgs
 	}
 	if fwd.Get("User-Agent") == "" {
 		fwd["User-Agent"] = userAgent
+	}
+	if inEarlyData(r) {
+		fwd["Early-Data"] = earlyDataValue
 	}
 	req.Header = fwd
 	return req

@@ -3,7 +3,6 @@ package edge
 import (
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,7 +11,6 @@ import (
 
 	"openfront.dev/compiler/table"
 	"openfront.dev/daemon/cache"
-	"openfront.dev/daemon/origin"
 	"openfront.dev/internal/testenv"
 )
 
@@ -94,14 +92,7 @@ distributions: site: {
 		allowedMethods: ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"]}
 }
 `, strings.TrimPrefix(app.URL, "http://")))
-	c, err := cache.New(cache.Config{MemoryBytes: 16 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	h := New(origin.NewPool(t.TempDir()), "test-node", slog.New(slog.DiscardHandler))
-	h.SetCache(c)
-	h.SetTable(tb)
+	h := cachedHandler(t, t.TempDir(), tb)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	do := func(method, path string) (string, string) {

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"openfront.dev/daemon/cache"
 	"openfront.dev/daemon/origin"
 	"openfront.dev/internal/testenv"
 )
@@ -43,12 +42,7 @@ distributions: site: {
 	for _, cached := range []bool{true, false} {
 		h := New(origin.NewPool(dir), "test-node", slog.New(slog.DiscardHandler))
 		if cached {
-			c, err := cache.New(cache.Config{MemoryBytes: 16 << 20})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { c.Close() })
-			h.SetCache(c)
+			h.SetCache(testCache(t))
 		}
 		h.SetTable(tbl)
 		srv := httptest.NewServer(h)

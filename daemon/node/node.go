@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
 
 	"openfront.dev/compiler/table"
@@ -310,6 +311,11 @@ func (n *Node) listenHTTP3(tcp *net.TCPAddr) error {
 	srv := &http3.Server{
 		Handler:   n.handler,
 		TLSConfig: &tls.Config{GetConfigForClient: n.certs.configForClient(true), Certificates: []tls.Certificate{*n.certs.defaultCert}},
+		// 0-RTT stays on (quic-go's default); the edge treats requests
+		// that arrive before the handshake completes as replayable.
+		ConnContext: func(ctx context.Context, c *quic.Conn) context.Context {
+			return edge.WithHandshake(ctx, c.HandshakeComplete())
+		},
 	}
 	n.h3 = srv
 	n.handler.SetAltSvc(fmt.Sprintf(`h3=":%d"; ma=86400`, tcp.Port))
