@@ -10,6 +10,7 @@ require (
 	github.com/grafov/m3u8 v0.12.1
 	github.com/hashicorp/go-memdb v1.3.5
 	github.com/klauspost/compress v1.20.1
+	github.com/medama-io/go-useragent v1.2.5
 	github.com/prometheus/client_golang v1.25.0
 	github.com/quic-go/quic-go v0.65.0
 	github.com/rogpeppe/go-internal v1.16.0
@@ -24,6 +25,7 @@ require (
 
 require (
 	github.com/asticode/go-astikit v0.30.0 // indirect
+	github.com/boyter/go-string v1.0.5 // indirect
 	github.com/hashicorp/errwrap v1.1.0 // indirect
 	github.com/hashicorp/go-multierror v1.1.0 // indirect
 	github.com/mitchellh/mapstructure v1.4.1 // indirect

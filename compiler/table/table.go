@@ -76,6 +76,10 @@ type Behavior struct {
 	// Target is exactly one of Origin and Group.
 	Origin *Origin
 	Group  *OriginGroup
+	// CloudFrontHeaders are the CloudFront-* request headers the node
+	// sets for this behavior's origin requests (canonical names; see
+	// CloudFrontHeaders): a viewer's own are never forwarded.
+	CloudFrontHeaders []string
 	// CacheScope is a hash of everything a cached response of this
 	// behavior depends on besides the request: the behavior and its
 	// origins. Cache keys start with it, so after a config change that
@@ -273,7 +277,7 @@ func buildDistribution(id string, spec *schema.Distribution) (*Distribution, err
 }
 
 func (d *Distribution) behavior(index int, pos uint, spec *schema.CacheBehavior) (*Behavior, error) {
-	b := &Behavior{DistributionID: d.ID, Position: pos, Index: index, Spec: spec}
+	b := &Behavior{DistributionID: d.ID, Position: pos, Index: index, Spec: spec, CloudFrontHeaders: CloudFrontHeadersFor(spec)}
 	pattern := "*"
 	if index >= 0 {
 		pattern = spec.PathPattern

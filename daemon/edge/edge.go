@@ -209,7 +209,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 	// The country is looked up once, for the restriction and the origin.
 	var country string
 	var known bool
-	geoRestricted, forwardsCountry := access.GeoRestricted(d.Spec), forwardsCloudFrontHeader(b.Spec, viewerCountryHeader)
+	geoRestricted, forwardsCountry := access.GeoRestricted(d.Spec), forwardsCloudFrontHeader(b, viewerCountryHeader)
 	if h.geo != nil && (geoRestricted || forwardsCountry) {
 		country, known = h.geo.Lookup(client)
 	}
@@ -221,21 +221,14 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 			return
 		}
 	}
-	// CloudFront-Viewer-Country and CloudFront-Forwarded-Proto are the
-	// node's to say, never the viewer's: origins trust them
-	// (header-caching.md), and under "*" or AllViewer a claim would pass.
-	var countryValue, protoValue []string
-	if forwardsCountry && known {
-		countryValue = []string{country}
-	}
-	if forwardsCloudFrontHeader(b.Spec, protoHeader) {
-		protoValue = protoHTTP
-		if viewerHTTPS {
-			protoValue = protoHTTPS
+	// The CloudFront-* headers are the node's to say, never the viewer's:
+	// origins trust them (adding-cloudfront-headers.md).
+	if len(b.CloudFrontHeaders) > 0 {
+		if !known {
+			country = ""
 		}
+		setCloudFrontHeaders(r, b, &viewer{r: r, client: client, country: country, https: viewerHTTPS})
 	}
-	replaceNodeHeader(r.Header, viewerCountryHeader, countryValue)
-	replaceNodeHeader(r.Header, protoHeader, protoValue)
 	signed := len(b.Spec.TrustedKeyGroups) > 0
 	if signed {
 		scheme := "http"
@@ -329,7 +322,7 @@ func (h *Handler) originRequest(r *http.Request, b *table.Behavior, a originArgs
 	// Origins see the node, as CloudFront's do, and a loop can be detected.
 	// Shared values are safe: the cache and the fetchers clone a header
 	// before changing it.
-	fwd, via := forwardedHeaders(b.Spec, header), r.Header["Via"]
+	fwd, via := forwardedHeaders(b, header), r.Header["Via"]
 	if fwd == nil && len(via) == 0 && !inEarlyData(r) {
 		req.Header = h.originHeader
 		return req

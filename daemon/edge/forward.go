@@ -20,31 +20,6 @@ func forwardsAll(b *schema.CacheBehavior) bool {
 	return strings.HasPrefix(b.OriginRequestPolicy, "AllViewer")
 }
 
-// viewerCountryHeader carries the viewer's country to the origin, as
-// CloudFront's CloudFront-Viewer-Country does, when the behavior forwards it.
-const viewerCountryHeader = "Cloudfront-Viewer-Country"
-
-// protoHeader carries the viewer's protocol to the origin, as CloudFront's
-// CloudFront-Forwarded-Proto does, when the behavior forwards it.
-const protoHeader = "Cloudfront-Forwarded-Proto"
-
-var protoHTTP, protoHTTPS = []string{"http"}, []string{"https"}
-
-// forwardsCloudFrontHeader reports whether behavior b forwards the
-// CloudFront header name (one the node sets): by name, or through the
-// managed policy that adds CloudFront's headers.
-func forwardsCloudFrontHeader(b *schema.CacheBehavior, name string) bool {
-	if b.OriginRequestPolicy == "AllViewerAndCloudFrontHeaders-2022-06" {
-		return true
-	}
-	for _, h := range b.ForwardedValues.Headers {
-		if strings.EqualFold(h, name) {
-			return true
-		}
-	}
-	return false
-}
-
 func forwardsHost(b *schema.CacheBehavior) bool {
 	if b.OriginRequestPolicy == "AllViewer" || b.OriginRequestPolicy == "AllViewerAndCloudFrontHeaders-2022-06" {
 		return true
@@ -66,15 +41,20 @@ func forwardedQuery(b *schema.CacheBehavior, raw string) string {
 	return table.KeyedQuery(b.ForwardedValues, raw)
 }
 
-// forwardedHeaders keeps the headers a behavior forwards, and the cookies
-// it whitelists. Under forwardedValues it returns nil when the viewer sent
-// nothing the behavior forwards: the usual request, which then allocates
-// no map.
-func forwardedHeaders(b *schema.CacheBehavior, in http.Header) http.Header {
+// forwardedHeaders keeps the headers behavior tb forwards, and the
+// cookies it whitelists. Under forwardedValues it returns nil when the
+// viewer sent nothing the behavior forwards: the usual request, which then
+// allocates no map. A CloudFront-* header in passes only when the behavior
+// has the node set it (setCloudFrontHeaders put the node's value in in).
+func forwardedHeaders(tb *table.Behavior, in http.Header) http.Header {
+	b := tb.Spec
+	passes := func(k string) bool {
+		return !neverForwarded(k) && (!strings.HasPrefix(k, "Cloudfront-") || forwardsCloudFrontHeader(tb, k))
+	}
 	if forwardsAll(b) {
 		out := make(http.Header, len(in)+2) // room for Via and User-Agent
 		for k, vs := range in {
-			if !neverForwarded(k) {
+			if passes(k) {
 				out[k] = vs
 			}
 		}
@@ -93,14 +73,14 @@ func forwardedHeaders(b *schema.CacheBehavior, in http.Header) http.Header {
 	fv := b.ForwardedValues
 	if slices.Contains(fv.Headers, "*") {
 		for k, vs := range in {
-			if !neverForwarded(k) && k != "Cookie" {
+			if passes(k) && k != "Cookie" {
 				set(k, vs)
 			}
 		}
 	} else {
 		for _, h := range fv.Headers {
 			k := textproto.CanonicalMIMEHeaderKey(h)
-			if vs, ok := in[k]; ok && k != "Cookie" && !neverForwarded(k) {
+			if vs, ok := in[k]; ok && k != "Cookie" && passes(k) {
 				set(k, vs)
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"testing"
 
+	"openfront.dev/compiler/table"
 	"openfront.dev/schema"
 )
 
@@ -14,6 +15,12 @@ func behavior(fv schema.ForwardedValues, policy string) *schema.CacheBehavior {
 		fv.Cookies.Forward = "none"
 	}
 	return &schema.CacheBehavior{ForwardedValues: fv, OriginRequestPolicy: policy}
+}
+
+// tableBehavior is behavior as the compiler builds it.
+func tableBehavior(fv schema.ForwardedValues, policy string) *table.Behavior {
+	b := behavior(fv, policy)
+	return &table.Behavior{Spec: b, CloudFrontHeaders: table.CloudFrontHeadersFor(b)}
 }
 
 func TestForwardedQuery(t *testing.T) {
@@ -68,6 +75,10 @@ func TestForwardedHeaders(t *testing.T) {
 		"X-Forwarded-Proto": {"https"},
 		"X-Real-Ip":         {"198.51.100.7"},
 		"X-Edge-Location":   {"forged"},
+		// The node's to set: it has put its own values in place of these
+		// for the CloudFront headers the behavior forwards.
+		"Cloudfront-Viewer-Address":   {"192.0.2.1:1234"},
+		"Cloudfront-Is-Mobile-Viewer": {"true"},
 	}
 	always := http.Header{
 		"If-None-Match":   {`"etag"`},
@@ -85,11 +96,14 @@ func TestForwardedHeaders(t *testing.T) {
 	viewerAll := http.Header{}
 	for k, v := range in {
 		switch k {
-		case "Connection", "Te", "Upgrade", "X-Forwarded-Proto", "X-Real-Ip", "X-Edge-Location":
+		case "Connection", "Te", "Upgrade", "X-Forwarded-Proto", "X-Real-Ip", "X-Edge-Location", "Cloudfront-Viewer-Address", "Cloudfront-Is-Mobile-Viewer":
 		default:
 			viewerAll[k] = v
 		}
 	}
+	viewerAndCloudFront := viewerAll.Clone()
+	viewerAndCloudFront["Cloudfront-Viewer-Address"] = in["Cloudfront-Viewer-Address"]
+	viewerAndCloudFront["Cloudfront-Is-Mobile-Viewer"] = in["Cloudfront-Is-Mobile-Viewer"]
 	tests := []struct {
 		name   string
 		fv     schema.ForwardedValues
@@ -117,18 +131,21 @@ func TestForwardedHeaders(t *testing.T) {
 			with(http.Header{"Cookie": {"b=2; c=3"}})},
 		{"AllViewer forwards every viewer header and cookie", schema.ForwardedValues{}, "AllViewer", viewerAll},
 		{"AllViewerExceptHostHeader forwards the same headers", schema.ForwardedValues{}, "AllViewerExceptHostHeader", viewerAll},
-		{"AllViewerAndCloudFrontHeaders forwards the same headers", schema.ForwardedValues{}, "AllViewerAndCloudFrontHeaders-2022-06", viewerAll},
+		{"AllViewerAndCloudFrontHeaders forwards them and the CloudFront headers", schema.ForwardedValues{}, "AllViewerAndCloudFrontHeaders-2022-06", viewerAndCloudFront},
+		{"a named CloudFront header passes, and only it",
+			schema.ForwardedValues{Headers: []string{"cloudfront-viewer-address"}}, "",
+			with(http.Header{"Cloudfront-Viewer-Address": in["Cloudfront-Viewer-Address"]})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := forwardedHeaders(behavior(tt.fv, tt.policy), in)
+			got := forwardedHeaders(tableBehavior(tt.fv, tt.policy), in)
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("forwardedHeaders:\n got %v\nwant %v", got, tt.want)
 			}
 		})
 	}
 	t.Run("does not alias the viewer's header map", func(t *testing.T) {
-		got := forwardedHeaders(behavior(schema.ForwardedValues{}, ""), in)
+		got := forwardedHeaders(tableBehavior(schema.ForwardedValues{}, ""), in)
 		got.Set("Range", "changed")
 		if in.Get("Range") != "bytes=0-1" {
 			t.Errorf("changing the forwarded header changed the viewer's: %q", in.Get("Range"))

@@ -1,0 +1,45 @@
+package table
+
+import (
+	"net/textproto"
+	"strings"
+
+	"openfront.dev/schema"
+)
+
+// CloudFrontHeaders are the CloudFront-* request headers an openfront
+// node sets for the origin (canonical names), as CloudFront does when a
+// behavior names them or uses AllViewerAndCloudFrontHeaders-2022-06
+// (adding-cloudfront-headers.md). The location headers besides the
+// country (city, region, ASN, …) and the JA3/JA4 fingerprints are not
+// among them: a behavior that names one sends the origin nothing.
+var CloudFrontHeaders = []string{
+	"Cloudfront-Forwarded-Proto",
+	"Cloudfront-Viewer-Country",
+	"Cloudfront-Viewer-Address",
+	"Cloudfront-Viewer-Http-Version",
+	"Cloudfront-Viewer-Tls",
+	"Cloudfront-Is-Desktop-Viewer",
+	"Cloudfront-Is-Mobile-Viewer",
+	"Cloudfront-Is-Smarttv-Viewer",
+	"Cloudfront-Is-Tablet-Viewer",
+	"Cloudfront-Is-Android-Viewer",
+	"Cloudfront-Is-Ios-Viewer",
+}
+
+// CloudFrontHeadersFor are the CloudFront-* headers behavior b has the node
+// set: the ones it names, or all under AllViewerAndCloudFrontHeaders.
+// A named one the node does not set is in the list too: its viewer's
+// value must not pass either.
+func CloudFrontHeadersFor(b *schema.CacheBehavior) []string {
+	if b.OriginRequestPolicy == "AllViewerAndCloudFrontHeaders-2022-06" {
+		return CloudFrontHeaders
+	}
+	var out []string
+	for _, h := range b.ForwardedValues.Headers {
+		if k := textproto.CanonicalMIMEHeaderKey(h); strings.HasPrefix(k, "Cloudfront-") {
+			out = append(out, k)
+		}
+	}
+	return out
+}
