@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -54,7 +55,8 @@ type Options struct {
 	// Subdir is the config directory inside the repository; "" is its root.
 	Subdir string
 	// Poll is how often the branch is fetched. Default 15s; negative: only
-	// when triggered (webhooks, Retry).
+	// when triggered (webhooks, Retry). After failed fetches the wait
+	// doubles, up to maxPollBackoff (see pollDelay).
 	Poll time.Duration
 	// Keep is how many checkouts stay on disk, the current one included:
 	// what still reads the previous one (a request, a compile) finishes on
@@ -298,16 +300,26 @@ func (s *Syncer) Run(ctx context.Context) error {
 	defer close(s.done)
 	stop := context.AfterFunc(ctx, s.cancel)
 	defer stop()
+	var timer *time.Timer
 	var tick <-chan time.Time
 	if s.opts.Poll > 0 {
-		t := time.NewTicker(s.opts.Poll)
-		defer t.Stop()
-		tick = t.C
+		timer = time.NewTimer(s.opts.Poll)
+		defer timer.Stop()
+		tick = timer.C
 	}
+	failures := 0 // fetches in a row that failed
 	for {
 		s.mu.Lock()
 		s.sync(s.ctx, s.retry.Swap(false)) // errors are logged and in Status
 		s.mu.Unlock()
+		if s.Status().FetchError != "" {
+			failures++
+		} else {
+			failures = 0
+		}
+		if timer != nil {
+			timer.Reset(pollDelay(s.opts.Poll, failures))
+		}
 		select {
 		case <-s.ctx.Done():
 			return nil
@@ -315,6 +327,28 @@ func (s *Syncer) Run(ctx context.Context) error {
 		case <-s.wake:
 		}
 	}
+}
+
+// maxPollBackoff bounds the wait after fetches that failed.
+const maxPollBackoff = 5 * time.Minute
+
+// pollDelay is the wait before the next fetch: poll, doubled after each
+// failure in a row up to maxPollBackoff, with jitter then, so that a
+// fleet of nodes does not hammer a git server that is down, all at once
+// when it comes back. A webhook or a reload still fetches at once.
+func pollDelay(poll time.Duration, failures int) time.Duration {
+	if failures == 0 {
+		return poll
+	}
+	limit, d := max(poll, maxPollBackoff), poll
+	for range failures {
+		if d >= limit/2 {
+			d = limit
+			break
+		}
+		d *= 2
+	}
+	return d/2 + rand.N(d/2+1)
 }
 
 // Trigger has Run fetch now (a webhook). It does not wait; triggers that

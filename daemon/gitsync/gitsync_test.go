@@ -608,3 +608,61 @@ func procStat(t *testing.T, stat []byte) (s struct{ session, tty string }) {
 	s.session, s.tty = f[3], f[4]
 	return s
 }
+
+// TestPollDelay: the wait doubles after each failed fetch, with jitter,
+// up to maxPollBackoff (or the poll period, when longer), and is the poll
+// period again after a success.
+func TestPollDelay(t *testing.T) {
+	for _, tc := range []struct {
+		poll     time.Duration
+		failures int
+		lo, hi   time.Duration
+	}{
+		{15 * time.Second, 0, 15 * time.Second, 15 * time.Second},
+		{15 * time.Second, 1, 15 * time.Second, 30 * time.Second},
+		{15 * time.Second, 3, 60 * time.Second, 120 * time.Second},
+		{15 * time.Second, 10, maxPollBackoff / 2, maxPollBackoff},
+		{15 * time.Second, 1000, maxPollBackoff / 2, maxPollBackoff},
+		{time.Hour, 5, 30 * time.Minute, time.Hour},
+	} {
+		for range 50 {
+			if d := pollDelay(tc.poll, tc.failures); d < tc.lo || d > tc.hi {
+				t.Fatalf("pollDelay(%v, %d) = %v, want within [%v, %v]", tc.poll, tc.failures, d, tc.lo, tc.hi)
+			}
+		}
+	}
+}
+
+// TestRunBacksOffWhileTheRemoteFails: with the remote gone, Run fetches
+// less and less often; once it is back, a trigger fetches at once and the
+// polls are every Poll again.
+func TestRunBacksOffWhileTheRemoteFails(t *testing.T) {
+	r := newRemote(t)
+	r.push("v1", map[string]string{"state.txt": "v1"})
+	const poll = 20 * time.Millisecond
+	s, d := newSyncer(t, Options{URL: r.bare, Poll: poll})
+	if err := s.Init(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	moved := r.bare + ".away"
+	os.Rename(r.bare, moved)
+	errc := make(chan error, 1)
+	go func() { errc <- s.Run(context.Background()) }()
+	// Without backoff, 1.2 s of 20 ms polls is some 40 fetches (git takes
+	// a few ms); with it, waits of 20–40, 40–80, ... ms: at most 7.
+	time.Sleep(1200 * time.Millisecond)
+	failed := s.Status().FetchFailures
+	if failed < 2 || failed > 8 {
+		t.Errorf("%d failed fetches in 1.2 s of 20 ms polls; want backoff: 2 to 8", failed)
+	}
+	os.Rename(moved, r.bare)
+	r.push("v2", map[string]string{"state.txt": "v2"})
+	s.Trigger()
+	eventually(t, 5*time.Second, "v2 deployed after the trigger", func() bool { served, _ := d.state(); return served == "v2" })
+	r.push("v3", map[string]string{"state.txt": "v3"})
+	eventually(t, 5*time.Second, "v3 deployed by polling", func() bool { served, _ := d.state(); return served == "v3" })
+	s.Close()
+	if err := <-errc; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+}
