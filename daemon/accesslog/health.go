@@ -2,6 +2,7 @@ package accesslog
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -69,12 +70,9 @@ func (w *Writer) health() Health {
 // Health is the state of every log the current table asks for, by
 // distribution (web before streaming for the same id).
 func (m *Manager) Health() []Health {
-	m.mu.Lock()
-	setup := make(map[writerKey]Problem, len(m.setupErrs))
-	for k, p := range m.setupErrs {
-		setup[k] = p
-	}
-	m.mu.Unlock()
+	m.setupMu.Lock()
+	setup := maps.Clone(m.setupErrs)
+	m.setupMu.Unlock()
 	var out []Health
 	for k, w := range *m.writers.Load() {
 		h := w.health()

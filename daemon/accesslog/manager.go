@@ -25,7 +25,9 @@ type Manager struct {
 	mu     sync.Mutex // serializes SetTable and Close
 	closed bool
 	// setupErrs are the distributions whose logging the current table
-	// asks for but whose writer did not start.
+	// asks for but whose writer did not start. Its own lock: /status
+	// reads it while a Close may hold mu for its uploads.
+	setupMu   sync.Mutex
 	setupErrs map[writerKey]Problem
 	// Writers of removed distributions upload what they have left until
 	// Close.
@@ -138,7 +140,9 @@ func (m *Manager) SetTable(t *table.Table) error {
 		}
 	}
 	m.writers.Store(&next)
+	m.setupMu.Lock()
 	m.setupErrs = setupErrs
+	m.setupMu.Unlock()
 	for _, s := range swaps {
 		s.old.successor.Store(s.new)
 		s.old.closeLocal()

@@ -322,8 +322,8 @@ func (h *Handler) originRequest(r *http.Request, b *table.Behavior, a originArgs
 	// Origins see the node, as CloudFront's do, and a loop can be detected.
 	// Shared values are safe: the cache and the fetchers clone a header
 	// before changing it.
-	fwd, via := forwardedHeaders(b, header), r.Header["Via"]
-	if fwd == nil && len(via) == 0 && !inEarlyData(r) {
+	fwd, via, early := forwardedHeaders(b, header), r.Header["Via"], inEarlyData(r)
+	if fwd == nil && len(via) == 0 && !early {
 		req.Header = h.originHeader
 		return req
 	}
@@ -338,7 +338,7 @@ func (h *Handler) originRequest(r *http.Request, b *table.Behavior, a originArgs
 	if fwd.Get("User-Agent") == "" {
 		fwd["User-Agent"] = userAgent
 	}
-	if inEarlyData(r) {
+	if early {
 		fwd["Early-Data"] = earlyDataValue
 	}
 	req.Header = fwd
