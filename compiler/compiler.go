@@ -103,7 +103,7 @@ func (c *Compiler) Compile() (*Result, error) {
 	if errs := c.check(cfg, origin); errs != nil {
 		return nil, errs.sortDedup()
 	}
-	t, err := table.Build(cfg, table.Source{Dir: c.dir, Commit: gitCommit(c.dir)}, c.prev)
+	t, err := table.Build(cfg, table.Source{Dir: c.dir, Commit: GitCommit(c.dir)}, c.prev)
 	if err != nil {
 		return nil, fmt.Errorf("build table: %w", err)
 	}

@@ -6,10 +6,10 @@ import (
 	"strings"
 )
 
-// gitCommit returns the commit checked out in dir's git work tree, or "".
+// GitCommit returns the commit checked out in dir's git work tree, or "".
 // It reads .git directly (HEAD, loose and packed refs) so that compiling
 // needs no git binary and stays pure.
-func gitCommit(dir string) string {
+func GitCommit(dir string) string {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return ""

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"openfront.dev/compiler"
 )
 
 // ignoredDir reports directories the compiler skips (compiler/source.go
@@ -127,6 +129,9 @@ func fingerprint(path string, file bool) (sum [32]byte, empty bool) {
 		h.Write(b)
 		return [32]byte(h.Sum(nil)), err == nil && len(b) == 0
 	}
+	// The commit is part of what a table says (its source): a commit that
+	// changes no config file still shows in /status, at the next rehash.
+	fmt.Fprintf(h, "commit\x00%s\x00", compiler.GitCommit(root))
 	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err

@@ -323,7 +323,7 @@ func (r *Reloader) reload(reason string, force bool) error {
 		return nil // events that changed nothing the compiler reads
 	}
 	if reason == "rehash" && sum != r.sum {
-		r.log.Warn("config changed without a file event; reloading")
+		r.log.Warn("config or its commit changed without a file event; reloading")
 	}
 	r.sum, r.hashed = sum, true
 	start := time.Now()

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -834,4 +835,36 @@ func TestTableFileConfigMap(t *testing.T) {
 	_, a := start(t, Options{File: filepath.Join(dir, "table.json")})
 	publish("..2", artifact(t, "v2"))
 	eventually(t, time.Second, "swapped artifact applied", func() bool { return a.comment("site") == "v2" })
+}
+
+// TestCommitWithoutFileChanges: the config is a directory of a git work
+// tree; a commit that changes none of its files (a README elsewhere, an
+// empty commit) is the commit /status shows after the next rehash.
+func TestCommitWithoutFileChanges(t *testing.T) {
+	base := t.TempDir()
+	git := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"}, args...)...)
+		cmd.Dir = base
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	dir := filepath.Join(base, "config")
+	write(t, filepath.Join(dir, "site.cue"), dist("site", "v1"))
+	git("init", "--quiet", "-b", "main")
+	git("add", "-A")
+	git("commit", "--quiet", "-m", "v1")
+	first := git("rev-parse", "HEAD")
+	r, _ := start(t, Options{Dir: dir, Rehash: 200 * time.Millisecond})
+	if c := r.Status().Commit; c != first {
+		t.Fatalf("commit %q at start, want %s", c, first)
+	}
+	write(t, filepath.Join(base, "README.md"), "docs\n")
+	git("add", "README.md")
+	git("commit", "--quiet", "-m", "docs only")
+	second := git("rev-parse", "HEAD")
+	eventually(t, 3*time.Second, "the new commit in the status", func() bool { return r.Status().Commit == second })
 }
