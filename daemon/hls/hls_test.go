@@ -375,3 +375,56 @@ func TestUnknownStream(t *testing.T) {
 		t.Error("an empty publish listed segments")
 	}
 }
+
+// Timestamps that leave the timeline within one publish (an encoder that
+// restarts without reconnecting, a source switched upstream, the 32-bit
+// RTMP clock wrapping after 49 days) start a new segment after an
+// #EXT-X-DISCONTINUITY; an ordinary continuation does not.
+func TestTimestampJump(t *testing.T) {
+	const wrap = 1 << 32
+	tests := []struct {
+		name         string
+		extra        []string
+		first, again int64 // the two passes' first timestamps, ms
+		discontinue  bool
+	}{
+		{"continuous", nil, 0, 4000, false},
+		{"restart at zero", nil, 0, 0, true},
+		{"clock wraps", nil, wrap - 4000, 0, true},
+		{"a minute's gap", nil, 0, 64000, true},
+		{"audio only restart", []string{"-vn"}, 0, 0, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			src := hlstest.FLV(t, hlstest.Media{Seconds: 4, GOP: 60, Extra: tc.extra})
+			tags := hlstest.Tags(t, src)
+			r := quietRegistry(Options{})
+			tr := r.Publish("tv", "event")
+			for _, base := range []int64{tc.first, tc.again} {
+				for _, tg := range tags {
+					tr.Media(tg.TypeID, uint32(base+int64(tg.TimestampMS)), tg.Body)
+				}
+			}
+			tr.End()
+			path, p := dump(t, r, "tv", "event")
+			segs := listed(p)
+			// grafov/m3u8 raises TargetDuration to the longest EXTINF: read ours.
+			if len(segs) != 4 || !strings.Contains(mustPlaylist(r), "#EXT-X-TARGETDURATION:2\n") {
+				t.Fatalf("%d segments; want 4 of 2 s and a target duration of 2:\n%s", len(segs), mustPlaylist(r))
+			}
+			for i, s := range segs {
+				if !near(s.Duration, 2, 0.1) {
+					t.Errorf("segment %d lasts %.3f s, want 2 s", i, s.Duration)
+				}
+				if want := tc.discontinue && i == 2; s.Discontinuity != want {
+					t.Errorf("segment %d: discontinuity %v, want %v", i, s.Discontinuity, want)
+				}
+			}
+			wantVideo, wantAudio := hlstest.FramesOf(t, src)
+			all := hlstest.FFprobe(t, path)
+			if v, a := all.Frames("video"), all.Frames("audio"); v < 2*wantVideo*95/100 || a < 2*wantAudio*95/100 {
+				t.Errorf("the playlist decodes to %d video and %d audio frames, want about %d and %d", v, a, 2*wantVideo, 2*wantAudio)
+			}
+		})
+	}
+}

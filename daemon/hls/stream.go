@@ -92,6 +92,15 @@ func (s *stream) add(t *Track, data []byte, dur time.Duration) {
 	s.publish()
 }
 
+// discontinue makes t's next segment start after a discontinuity.
+func (s *stream) discontinue(t *Track) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.owner == t && len(s.segs) > 0 {
+		s.discNext = true
+	}
+}
+
 // end closes t's publish: the playlist gets #EXT-X-ENDLIST. It returns the
 // publish generation and whether t still owned the stream.
 func (s *stream) end(t *Track) (uint64, bool) {

@@ -29,6 +29,11 @@ const (
 	// audioFramesPerPES batches AAC frames (about 100 ms at 48 kHz): one
 	// frame a PES would nearly double the audio's transport overhead.
 	audioFramesPerPES = 5
+	// A timestamp of the stream that cuts further than this back or
+	// forward from the one before leaves the timeline (as nginx-rtmp
+	// judges it): the segment ends there, and the next is a discontinuity.
+	maxStepBackMS = 1000
+	maxGapMS      = 5000
 )
 
 // Track packages one publish. Media and End are called from one goroutine;
@@ -118,6 +123,9 @@ func (t *Track) videoMessage(ts uint32, body []byte) {
 	}
 	t.frame = frame
 	key := body[0]>>4 == frameKey || idr
+	if t.open && t.jumped(ts) {
+		t.discontinue()
+	}
 	switch {
 	case !t.open && !key:
 		return // a segment starts at a keyframe
@@ -154,6 +162,10 @@ func (t *Track) audioMessage(ts uint32, body []byte) {
 	if t.aac == nil {
 		return
 	}
+	if !t.video && t.open && t.jumped(ts) {
+		t.discontinue()
+		t.openSegment(ts)
+	}
 	switch {
 	// Publishers send every sequence header before the first frame: audio
 	// with no video header yet is an audio-only stream.
@@ -188,6 +200,27 @@ func (t *Track) audioMessage(ts uint32, body []byte) {
 func (t *Track) due(ts uint32) bool {
 	minMS := t.reg.opts.MinSegment.Milliseconds() * 9 / 10
 	return int64(ts)-int64(t.start) >= minMS
+}
+
+// jumped reports whether ts, of the stream that decides cuts, leaves the
+// timeline: an encoder restarted without reconnecting, a source switched
+// upstream, the 32-bit RTMP clock wrapped.
+func (t *Track) jumped(ts uint32) bool {
+	d := int64(ts) - int64(t.last)
+	return t.stepped && (d < -maxStepBackMS || d > maxGapMS)
+}
+
+// discontinue ends the open segment where its media ends and makes the
+// next one start after an #EXT-X-DISCONTINUITY.
+func (t *Track) discontinue() {
+	t.closeSegment(t.tail())
+	t.s.discontinue(t)
+	t.stepped = false
+}
+
+// tail is the open segment's duration up to its last frame's end.
+func (t *Track) tail() time.Duration {
+	return time.Duration(max(int64(t.last)-int64(t.start)+int64(t.delta), 0)) * time.Millisecond
 }
 
 // step records the timestamp of the stream that decides cuts.
@@ -269,7 +302,7 @@ func (t *Track) End() {
 	}
 	t.ended = true
 	if t.open {
-		t.closeSegment(time.Duration(max(int64(t.last)-int64(t.start)+int64(t.delta), 0)) * time.Millisecond)
+		t.closeSegment(t.tail())
 	}
 	if gen, ok := t.s.end(t); ok {
 		t.reg.ended(t.key, t.s, gen)
