@@ -54,6 +54,7 @@ type Track struct {
 	start        uint32 // the open segment's first timestamp, ms
 	last, delta  uint32 // the last timestamp of the stream that cuts, and its step
 	stepped      bool
+	audioLeads   bool   // the video stopped: audio cuts until it is back
 	frame        []byte // reused Annex-B buffer
 
 	pending       []byte // ADTS frames not yet in a PES
@@ -143,6 +144,7 @@ func (t *Track) videoMessage(ts uint32, body []byte) {
 		DataAlignmentIndicator: true,
 	}, key, frame)
 	t.step(ts)
+	t.audioLeads = false
 }
 
 func (t *Track) audioMessage(ts uint32, body []byte) {
@@ -162,9 +164,16 @@ func (t *Track) audioMessage(ts uint32, body []byte) {
 	if t.aac == nil {
 		return
 	}
-	if !t.video && t.open && t.jumped(ts) {
+	leads := !t.video || t.audioLeads
+	if leads && t.open && t.jumped(ts) {
 		t.discontinue()
 		t.openSegment(ts)
+	}
+	// When the video stops and the audio goes on (a mobile encoder sent
+	// to the background), audio cuts as in an audio-only stream: else the
+	// playlist would stall and the open segment grow until video returns.
+	if !leads && t.audio && t.open && t.stepped && int64(ts)-int64(t.last) > t.reg.opts.MinSegment.Milliseconds() {
+		t.audioLeads, leads = true, true
 	}
 	switch {
 	// Publishers send every sequence header before the first frame: audio
@@ -173,7 +182,7 @@ func (t *Track) audioMessage(ts uint32, body []byte) {
 		t.openSegment(ts)
 	case !t.open:
 		return
-	case !t.video && (int64(ts)-int64(t.start) >= t.reg.opts.MinSegment.Milliseconds() || len(t.out.buf) >= t.reg.opts.MaxSegmentBytes):
+	case leads && (int64(ts)-int64(t.start) >= t.reg.opts.MinSegment.Milliseconds() || len(t.out.buf) >= t.reg.opts.MaxSegmentBytes):
 		t.cut(ts)
 	}
 	if !t.audio {
@@ -191,7 +200,7 @@ func (t *Track) audioMessage(ts uint32, body []byte) {
 	if t.pendingFrames++; t.pendingFrames >= audioFramesPerPES {
 		t.flushAudio()
 	}
-	if !t.video {
+	if leads {
 		t.step(ts)
 	}
 }
