@@ -176,6 +176,7 @@ func TestInvalidationRequests(t *testing.T) {
 	}
 	tooMany, _ := json.Marshal(InvalidationBatch{Paths: many, CallerReference: "many"})
 	allowed, _ := json.Marshal(InvalidationBatch{Paths: many[:maxPaths], CallerReference: "max"})
+	tooBig := `{"paths": ["/` + strings.Repeat("a", maxBatchBytes) + `"], "callerReference": "big"}`
 	tests := []struct {
 		name, dist, body string
 		status           int
@@ -184,6 +185,7 @@ func TestInvalidationRequests(t *testing.T) {
 	}{
 		{"unknown distribution", "nope", `{"paths": ["/a"], "callerReference": "x"}`, 404, "NoSuchDistribution", ""},
 		{"not JSON", "site", `paths=/a`, 400, "MalformedInput", ""},
+		{"body too large", "site", tooBig, 413, "BatchTooLarge", ""},
 		{"unknown field", "site", `{"Paths": {"Items": ["/a"]}, "callerReference": "x", "extra": 1}`, 400, "MalformedInput", ""},
 		{"no paths", "site", `{"paths": [], "callerReference": "x"}`, 400, "1 to 3000 paths", ""},
 		{"too many paths", "site", string(tooMany), 400, "not 3001", ""},

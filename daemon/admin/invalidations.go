@@ -156,6 +156,10 @@ func (s *invalidations) create(w http.ResponseWriter, r *http.Request, dist stri
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBatchBytes))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&batch); err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			apiError(w, http.StatusRequestEntityTooLarge, "BatchTooLarge", fmt.Sprintf("the body is over %d bytes", maxBatchBytes))
+			return
+		}
 		apiError(w, http.StatusBadRequest, "MalformedInput", fmt.Sprintf(`the body is not {"paths": [...], "callerReference": "..."}: %v`, err))
 		return
 	}
