@@ -167,6 +167,33 @@ func TestInvalidationAuth(t *testing.T) {
 	}
 }
 
+// The auth scheme is case-insensitive (RFC 9110 11.1); the token is not.
+func TestBearerScheme(t *testing.T) {
+	srv, _ := startAdmin(t, Options{TokenFile: tokenFile(t, "s3cret")})
+	for _, tt := range []struct {
+		authorization string
+		status        int
+	}{
+		{"Bearer s3cret", 200},
+		{"bearer s3cret", 200},
+		{"BEARER  s3cret", 200},
+		{"Bearer S3CRET", 401},
+		{"Basic s3cret", 401},
+		{"Bearers3cret", 401},
+	} {
+		req, _ := http.NewRequest("GET", srv.URL+"/distributions/site/invalidations", nil)
+		req.Header.Set("Authorization", tt.authorization)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.status {
+			t.Errorf("Authorization: %s: %d, want %d", tt.authorization, resp.StatusCode, tt.status)
+		}
+	}
+}
+
 func TestInvalidationRequests(t *testing.T) {
 	srv, rec := startAdmin(t, Options{TokenFile: tokenFile(t, "s3cret")})
 	c := apiClient{t, srv.URL, "s3cret"}

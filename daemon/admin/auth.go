@@ -26,8 +26,9 @@ func (b bearer) check(w http.ResponseWriter, r *http.Request) bool {
 		apiError(w, http.StatusServiceUnavailable, "ServiceUnavailable", "the node cannot read its --admin-token-file, or it is empty")
 		return false
 	}
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(token)) != 1 {
+	// The scheme is case-insensitive (RFC 9110 11.1): "bearer" is as good.
+	scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(token)) != 1 {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="openfront admin"`)
 		apiError(w, http.StatusUnauthorized, "AccessDenied", "missing or wrong bearer token (Authorization: Bearer TOKEN, the token in the node's --admin-token-file)")
 		return false
