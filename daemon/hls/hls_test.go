@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -471,5 +472,38 @@ func TestVideoStops(t *testing.T) {
 	probe := hlstest.FFprobe(t, path)
 	if v, a := probe.Frames("video"), probe.Frames("audio"); v < wantVideo*95/100 || a < wantAudio*95/100 {
 		t.Errorf("the playlist decodes to %d video and %d audio frames, want about %d and %d", v, a, wantVideo, wantAudio)
+	}
+}
+
+// A live playlist never lasts less than three target durations while it
+// holds enough segments (RFC 8216 6.2.2): after one long segment raised
+// the target, the window lists more of the shorter ones; and a segment
+// stays servable after it leaves the list.
+func TestWindowCoversTarget(t *testing.T) {
+	r := quietRegistry(Options{Window: 3})
+	tr := r.Publish("tv", "event").(*Track)
+	durations := append([]time.Duration{8 * time.Second}, slices.Repeat([]time.Duration{2 * time.Second}, 14)...)
+	var before *m3u8.MediaPlaylist
+	for i, d := range durations {
+		tr.s.add(tr, []byte{0x47}, d)
+		p := parsePlaylist(t, []byte(mustPlaylist(r)))
+		var sum time.Duration
+		for _, s := range listed(p) {
+			sum += time.Duration(s.Duration * float64(time.Second))
+		}
+		if held := durations[:i+1]; sum < 24*time.Second && len(listed(p)) < min(len(held), 9) {
+			t.Errorf("after %d segments: %d listed, lasting %s, less than three target durations (24 s):\n%s", i+1, len(listed(p)), sum, mustPlaylist(r))
+		}
+		if before != nil {
+			for j := range listed(before) {
+				if _, ok := r.Segment("tv", "event", before.SeqNo+uint64(j)); !ok {
+					t.Errorf("after %d segments: segment %d, listed a segment ago, is not served", i+1, before.SeqNo+uint64(j))
+				}
+			}
+		}
+		before = p
+	}
+	if n := len(r.stream("tv", "event").view.Load().segs); n > 3*3+keptAfterWindow {
+		t.Errorf("%d segments held, want at most %d", n, 3*3+keptAfterWindow)
 	}
 }

@@ -11,7 +11,9 @@ import (
 
 // Options tune the packager; zero values take the defaults.
 type Options struct {
-	// Window is how many segments the live playlist lists (default 6).
+	// Window is how many segments the live playlist lists (default 6),
+	// up to three times as many while they last less than three target
+	// durations.
 	Window int
 	// MinSegment is the shortest segment: a segment ends at the first
 	// keyframe at least this long after its start, less 10% for timestamp

@@ -37,6 +37,7 @@ type stream struct {
 
 	mu       sync.Mutex
 	window   int
+	listed   int    // how many of segs the playlist lists
 	owner    *Track // the publish feeding it, nil once ended
 	gen      uint64 // counts publishes, to tell a lingering end from a new one
 	segs     []*segment
@@ -85,10 +86,19 @@ func (s *stream) add(t *Track, data []byte, dur time.Duration) {
 		s.discSeq++
 	}
 	seg.discSeq = s.discSeq
-	// A fresh slice: readers hold the old one.
-	keep := min(len(s.segs), s.window+keptAfterWindow-1)
-	s.segs = append(append(make([]*segment, 0, keep+1), s.segs[len(s.segs)-keep:]...), seg)
 	s.target = max(s.target, int(math.Round(dur.Seconds())), 1)
+	// The window, and older segments while it lasts less than three
+	// target durations (RFC 8216 6.2.2: after a long segment raised the
+	// target), up to three windows.
+	n, d := 1, dur
+	for all := len(s.segs) + 1; n < all && n < 3*s.window && (n < s.window || d < 3*time.Duration(s.target)*time.Second); n++ {
+		d += s.segs[len(s.segs)-n].dur
+	}
+	// A fresh slice: readers hold the old one. What the last playlist
+	// listed stays servable a few segments longer.
+	keep := min(len(s.segs), max(n, s.listed)+keptAfterWindow-1)
+	s.segs = append(append(make([]*segment, 0, keep+1), s.segs[len(s.segs)-keep:]...), seg)
+	s.listed = n
 	s.publish()
 }
 
@@ -136,7 +146,7 @@ func (s *stream) publish() {
 // duration never below a rounded EXTINF, the discontinuity sequence of a
 // sliding window, segments kept past the window) are this packager's.
 func (s *stream) render() []byte {
-	listed := s.segs[max(0, len(s.segs)-s.window):]
+	listed := s.segs[len(s.segs)-s.listed:]
 	b := make([]byte, 0, 128+40*len(listed))
 	b = fmt.Appendf(b, "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:%d\n#EXT-X-MEDIA-SEQUENCE:%d\n", s.target, listed[0].seq)
 	// The first listed segment's own discontinuity is counted, not tagged.
