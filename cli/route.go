@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 
 	"openfront.dev/compiler/table"
+	"openfront.dev/daemon/access"
 	"openfront.dev/schema"
 )
 
@@ -343,9 +344,10 @@ type RouteRootObject struct {
 }
 
 // Signed URL query parameters and signed cookies (CloudFront's names).
+// Hash-Algorithm alone makes no signed URL or cookies, as at the edge.
 var (
-	signatureParams  = []string{"Expires", "Policy", "Signature", "Key-Pair-Id"}
-	signatureCookies = []string{"CloudFront-Expires", "CloudFront-Policy", "CloudFront-Signature", "CloudFront-Key-Pair-Id"}
+	signatureParams  = []string{"Expires", "Policy", "Signature", "Key-Pair-Id", "Hash-Algorithm"}
+	signatureCookies = []string{"CloudFront-Expires", "CloudFront-Policy", "CloudFront-Signature", "CloudFront-Key-Pair-Id", "CloudFront-Hash-Algorithm"}
 )
 
 // managedPolicies says what each managed origin request policy forwards and
@@ -425,14 +427,17 @@ func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
 	}
 
 	query := splitQuery(r.URL.RawQuery)
-	e.CacheKey = cacheKey(d.ID, objPath, bs, query, r)
+	// The edge takes a signature's parameters and cookies out of the key
+	// and the origin request on a signed behavior only.
+	signed := e.Signature.Required
+	e.CacheKey = cacheKey(d.ID, objPath, bs, query, r, signed)
 	orp, hasORP := managedPolicies[bs.OriginRequestPolicy]
 	// The origin gets the key's query, or all of it under a policy that forwards all.
 	fwdQuery := e.CacheKey.Query.Key
 	if hasORP && orp.allQuery {
 		fwdQuery = nil
 		for _, q := range query {
-			if !slices.Contains(signatureParams, q.Name) {
+			if !signed || !access.IsSignatureParam(q.Name) {
 				fwdQuery = append(fwdQuery, q)
 			}
 		}
@@ -513,11 +518,12 @@ func signature(t *table.Table, bs *schema.CacheBehavior, r RouteRequest) *RouteS
 	// A signed URL takes precedence over signed cookies, as at CloudFront.
 	var parts []string
 	prefix := ""
+	hashOnly := func(ps []string) bool { return len(ps) == 1 && strings.HasSuffix(ps[0], "Hash-Algorithm") }
 	switch {
-	case len(s.URLParams) > 0:
+	case len(s.URLParams) > 0 && !hashOnly(s.URLParams):
 		parts = s.URLParams
 		s.KeyPairID = q.Get("Key-Pair-Id")
-	case len(s.Cookies) > 0:
+	case len(s.Cookies) > 0 && !hashOnly(s.Cookies):
 		parts, prefix = s.Cookies, "CloudFront-"
 		s.KeyPairID, _ = lookupValue(cookies, "CloudFront-Key-Pair-Id")
 	default:
@@ -549,14 +555,14 @@ func signature(t *table.Table, bs *schema.CacheBehavior, r RouteRequest) *RouteS
 }
 
 // cacheKey builds the key parts from the behavior's forwarded values.
-func cacheKey(distID, path string, bs *schema.CacheBehavior, query []RouteValue, r RouteRequest) *RouteCacheKey {
+func cacheKey(distID, path string, bs *schema.CacheBehavior, query []RouteValue, r RouteRequest, signed bool) *RouteCacheKey {
 	fv := bs.ForwardedValues
 	k := &RouteCacheKey{Cached: true, Distribution: distID, Path: path}
 	if !slices.Contains(bs.CachedMethods, r.Method) {
 		k.Cached, k.NotCached = false, r.Method+" is not in cachedMethods"
 	}
 
-	// Query string: the signature parameters never enter the key.
+	// Query string: a signed behavior's signature parameters never enter the key.
 	k.Query = RouteQueryKey{Mode: "none", Key: []RouteValue{}}
 	if fv.QueryString {
 		k.Query.Mode = "all"
@@ -566,7 +572,7 @@ func cacheKey(distID, path string, bs *schema.CacheBehavior, query []RouteValue,
 	}
 	for _, q := range query {
 		in := k.Query.Mode == "all" || k.Query.Mode == "whitelist" && slices.Contains(fv.QueryStringCacheKeys, q.Name)
-		if in && !slices.Contains(signatureParams, q.Name) {
+		if in && (!signed || !access.IsSignatureParam(q.Name)) {
 			k.Query.Key = append(k.Query.Key, q)
 		} else {
 			k.Query.Ignored = append(k.Query.Ignored, q.Name)
@@ -578,6 +584,7 @@ func cacheKey(distID, path string, bs *schema.CacheBehavior, query []RouteValue,
 	k.Cookies = RouteCookieKey{Forward: fv.Cookies.Forward, WhitelistedNames: fv.Cookies.WhitelistedNames, Key: []RouteValue{}}
 	for _, c := range cookies {
 		in := fv.Cookies.Forward == "all" || fv.Cookies.Forward == "whitelist" && cookieWhitelisted(fv.Cookies.WhitelistedNames, c.Name)
+		in = in && (!signed || !access.IsSignatureCookie(c.Name))
 		if in {
 			k.Cookies.Key = append(k.Cookies.Key, c)
 		} else {
@@ -597,9 +604,13 @@ func cacheKey(distID, path string, bs *schema.CacheBehavior, query []RouteValue,
 			continue
 		}
 		v := RouteValue{Name: http.CanonicalHeaderKey(h)}
+		vals := r.Header.Values(h)
+		if signed && v.Name == "Cookie" {
+			vals = strippedCookies(vals)
+		}
 		if strings.EqualFold(h, "Host") {
 			v.Value, v.Present = r.host(), true
-		} else if vals := r.Header.Values(h); len(vals) > 0 {
+		} else if len(vals) > 0 {
 			v.Value, v.Present = strings.Join(vals, ", "), true
 		}
 		k.Headers.Key = append(k.Headers.Key, v)
@@ -608,6 +619,18 @@ func cacheKey(distID, path string, bs *schema.CacheBehavior, query []RouteValue,
 		k.OriginRequestPolicy = &RouteORP{Name: bs.OriginRequestPolicy, Forwards: p.forwards}
 	}
 	return k
+}
+
+// strippedCookies are Cookie lines without the signature cookies, as the
+// edge keys and forwards them on a signed behavior.
+func strippedCookies(lines []string) []string {
+	var kept []string
+	for _, l := range lines {
+		if l = access.StripSignatureCookies(l); l != "" {
+			kept = append(kept, l)
+		}
+	}
+	return kept
 }
 
 func cookieWhitelisted(names []string, cookie string) bool {
@@ -839,8 +862,10 @@ func printRoute(w io.Writer, e *RouteExplanation) {
 			line("signature", "required: %s", s.Status)
 			line("  key groups", "%s", strings.Join(groups, "; "))
 		}
-		if len(s.URLParams) > 0 {
+		if len(s.URLParams) > 0 && s.Required {
 			line("  url params", "%s (not in the cache key)", strings.Join(s.URLParams, ", "))
+		} else if len(s.URLParams) > 0 {
+			line("  url params", "%s (ordinary parameters here: the behavior is not signed)", strings.Join(s.URLParams, ", "))
 		}
 		if len(s.Cookies) > 0 {
 			line("  cookies", "%s", strings.Join(s.Cookies, ", "))

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -62,6 +64,9 @@ func TestRoute(t *testing.T) {
 		{"private-signed-cookies", []string{"https://a.media.example.com/private/film.mp4",
 			"-H", "Cookie: CloudFront-Policy=eyJ9; CloudFront-Signature=sig; CloudFront-Key-Pair-Id=K2JCJMDEHXQW5F; other=1"}},
 		{"live", []string{"https://tv.media.example.com/live/show/index.m3u8"}},
+		{"vault-signed-sha256", []string{"https://vault.example.com/a.zip?v=2&Expires=2000000000&Signature=abc&Key-Pair-Id=K2JCJMDEHXQW5F&Hash-Algorithm=SHA256",
+			"-H", "Cookie: CloudFront-Signature=stale; theme=dark"}},
+		{"vault-open-signature-names", []string{"https://vault.example.com/open/a?Expires=1&v=2"}},
 		// originRequestPolicy, all cookies, headers ["*"], OPTIONS cached.
 		{"orp-all-viewer", []string{"https://app.example.com/search?q=cdn&page=2", "-H", "Cookie: a=1; b=2"}},
 		{"all-headers-not-cached", []string{"https://eu.app.example.com/ws/chat", "-H", "Upgrade: websocket"}},
@@ -161,4 +166,57 @@ func quoteArgs(args []string) string {
 		q[i] = a
 	}
 	return strings.Join(q, " ")
+}
+
+// TestRouteSignatureInKey checks what the edge does with a signature's
+// parts: on a behavior with trustedKeyGroups all five query parameters
+// (Hash-Algorithm too) and the CloudFront-* cookies leave the cache key and
+// the origin request; on a public behavior they are ordinary parameters.
+func TestRouteSignatureInKey(t *testing.T) {
+	res, _ := compileDir(routeConfig, io.Discard)
+	if res == nil {
+		t.Fatal("the route config does not compile")
+	}
+	const sig = "Expires=2000000000&Signature=abc&Key-Pair-Id=K2JCJMDEHXQW5F&Hash-Algorithm=SHA256"
+	const cookies = "CloudFront-Policy=eyJ9; CloudFront-Signature=sig; CloudFront-Key-Pair-Id=K2JCJMDEHXQW5F; CloudFront-Hash-Algorithm=SHA256; theme=dark"
+	cases := []struct {
+		name, url, cookie string
+		status            string
+		query, cookies    string // the key's, as name=value joined by & and ;
+		origin            string // the origin request
+	}{
+		{"signed url with Hash-Algorithm", "https://vault.example.com/a.zip?v=2&" + sig, "theme=dark",
+			"present", "v=2", "theme=dark", "GET https://files.example.net:443/a.zip?v=2"},
+		{"signed cookies", "https://vault.example.com/a.zip?v=2", cookies,
+			"present", "v=2", "theme=dark", "GET https://files.example.net:443/a.zip?v=2"},
+		{"Hash-Algorithm alone is no signed URL", "https://vault.example.com/a.zip?Hash-Algorithm=SHA256", "",
+			"missing", "", "", "GET https://files.example.net:443/a.zip"},
+		{"public behavior keys and forwards them", "https://vault.example.com/open/a?" + sig, cookies,
+			"not required", sig, "", "GET https://files.example.net:443/open/a?" + sig},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var h []string
+			if c.cookie != "" {
+				h = append(h, "Cookie: "+c.cookie)
+			}
+			req, err := NewRouteRequest("GET", c.url, h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := ExplainRoute(res.Table, req)
+			var q, ck []string
+			for _, v := range e.CacheKey.Query.Key {
+				q = append(q, v.Name+"="+v.Value)
+			}
+			for _, v := range e.CacheKey.Cookies.Key {
+				ck = append(ck, v.Name+"="+v.Value)
+			}
+			got := []string{e.Signature.Status, strings.Join(q, "&"), strings.Join(ck, "; "), e.Target.Origin.Request}
+			want := []string{c.status, c.query, c.cookies, c.origin}
+			if !slices.Equal(got, want) {
+				t.Errorf("signature status, key query, key cookies, origin request:\n got %q\nwant %q", got, want)
+			}
+		})
+	}
 }
