@@ -579,12 +579,17 @@ func cacheKey(distID, path string, bs *schema.CacheBehavior, query []RouteValue,
 		}
 	}
 
+	// Under a policy that forwards every viewer value the edge keys neither
+	// headers nor cookies: the origin's Vary selects the stored response.
+	orp, hasORP := managedPolicies[bs.OriginRequestPolicy]
+	keyed := !hasORP || !orp.allQuery
+
 	// Cookies: whitelisted names may hold CloudFront's * and ? wildcards.
 	cookies := parseCookies(r.Header.Values("Cookie"))
 	k.Cookies = RouteCookieKey{Forward: fv.Cookies.Forward, WhitelistedNames: fv.Cookies.WhitelistedNames, Key: []RouteValue{}}
 	for _, c := range cookies {
 		in := fv.Cookies.Forward == "all" || fv.Cookies.Forward == "whitelist" && cookieWhitelisted(fv.Cookies.WhitelistedNames, c.Name)
-		in = in && (!signed || !access.IsSignatureCookie(c.Name))
+		in = in && keyed && (!signed || !access.IsSignatureCookie(c.Name))
 		if in {
 			k.Cookies.Key = append(k.Cookies.Key, c)
 		} else {
@@ -604,6 +609,10 @@ func cacheKey(distID, path string, bs *schema.CacheBehavior, query []RouteValue,
 			continue
 		}
 		v := RouteValue{Name: http.CanonicalHeaderKey(h)}
+		if !keyed {
+			k.Headers.Note = "forwarded, not in the key, under originRequestPolicy " + bs.OriginRequestPolicy
+			continue
+		}
 		vals := r.Header.Values(h)
 		if signed && v.Name == "Cookie" {
 			vals = strippedCookies(vals)
@@ -615,8 +624,8 @@ func cacheKey(distID, path string, bs *schema.CacheBehavior, query []RouteValue,
 		}
 		k.Headers.Key = append(k.Headers.Key, v)
 	}
-	if p, ok := managedPolicies[bs.OriginRequestPolicy]; ok {
-		k.OriginRequestPolicy = &RouteORP{Name: bs.OriginRequestPolicy, Forwards: p.forwards}
+	if hasORP {
+		k.OriginRequestPolicy = &RouteORP{Name: bs.OriginRequestPolicy, Forwards: orp.forwards}
 	}
 	return k
 }
@@ -979,6 +988,9 @@ func cookieText(c RouteCookieKey) string {
 func headerText(h RouteHeaderKey) string {
 	if h.All {
 		return "all (" + h.Note + ")"
+	}
+	if len(h.Key) == 0 && h.Note != "" {
+		return "none (" + h.Note + ")"
 	}
 	if len(h.Key) == 0 {
 		return "none"

@@ -67,6 +67,7 @@ func TestRoute(t *testing.T) {
 		{"vault-signed-sha256", []string{"https://vault.example.com/a.zip?v=2&Expires=2000000000&Signature=abc&Key-Pair-Id=K2JCJMDEHXQW5F&Hash-Algorithm=SHA256",
 			"-H", "Cookie: CloudFront-Signature=stale; theme=dark"}},
 		{"vault-open-signature-names", []string{"https://vault.example.com/open/a?Expires=1&v=2"}},
+		{"vault-pass-all-viewer", []string{"https://vault.example.com/pass/x?a=1", "-H", "Cookie: s=1", "-H", "Accept-Language: de"}},
 		// originRequestPolicy, all cookies, headers ["*"], OPTIONS cached.
 		{"orp-all-viewer", []string{"https://app.example.com/search?q=cdn&page=2", "-H", "Cookie: a=1; b=2"}},
 		{"all-headers-not-cached", []string{"https://eu.app.example.com/ws/chat", "-H", "Upgrade: websocket"}},
@@ -216,6 +217,36 @@ func TestRouteSignatureInKey(t *testing.T) {
 			want := []string{c.status, c.query, c.cookies, c.origin}
 			if !slices.Equal(got, want) {
 				t.Errorf("signature status, key query, key cookies, origin request:\n got %q\nwant %q", got, want)
+			}
+		})
+	}
+}
+
+// TestRouteKeyUnderAllViewer checks that under an origin request policy
+// that forwards every viewer value the key holds the query only, as at the
+// edge: headers and cookies reach the origin and its Vary selects.
+func TestRouteKeyUnderAllViewer(t *testing.T) {
+	res, _ := compileDir(routeConfig, io.Discard)
+	if res == nil {
+		t.Fatal("the route config does not compile")
+	}
+	cases := []struct {
+		name, url string
+		query     int
+	}{
+		{"AllViewer", "https://app.example.com/search?q=cdn", 0},
+		{"AllViewerExceptHostHeader with forwardedValues", "https://vault.example.com/pass/x?a=1", 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			req, err := NewRouteRequest("GET", c.url, []string{"Cookie: s=1; t=2", "Accept-Language: de"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			k := ExplainRoute(res.Table, req).CacheKey
+			if len(k.Query.Key) != c.query || len(k.Cookies.Key) != 0 || len(k.Headers.Key) != 0 || !k.Cached {
+				t.Errorf("key query %v, cookies %v, headers %v, cached %v; want %d parameters, no cookies or headers, cached",
+					k.Query.Key, k.Cookies.Key, k.Headers.Key, k.Cached, c.query)
 			}
 		})
 	}
