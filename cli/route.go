@@ -368,10 +368,7 @@ var managedPolicies = map[string]struct {
 // path: host, distribution, behavior, viewer protocol, methods, signature,
 // then the cache key and the origin.
 func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
-	path := r.URL.EscapedPath()
-	if path == "" {
-		path = "/"
-	}
+	path := requestPath(r.URL)
 	host := r.host()
 	e := &RouteExplanation{
 		Request:  RouteRequestInfo{Method: r.Method, URL: r.URL.String(), Host: host, HostFrom: "url", Path: path},
@@ -461,6 +458,21 @@ func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
 	l := spec.Logging
 	e.Logging = &RouteLogging{Enabled: l.Enabled, IncludeCookies: l.IncludeCookies, Bucket: l.Bucket, Prefix: l.Prefix}
 	return e
+}
+
+// requestPath is the path as a client sends the URL's, undecoded, which
+// is how the edge reads it (its RawPath): net/url's EscapedPath would
+// re-escape "/a|b%2Fc" as "/a%7Cb/c". A path a client cannot send as typed
+// (a space, non-ASCII) is escaped as a client does.
+func requestPath(u *url.URL) string {
+	path := u.RawPath
+	if path == "" || strings.ContainsFunc(path, func(c rune) bool { return c <= ' ' || c >= 0x7f }) {
+		path = u.EscapedPath()
+	}
+	if path == "" {
+		path = "/"
+	}
+	return path
 }
 
 func refuse(reason string) RouteDecision {

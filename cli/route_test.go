@@ -251,3 +251,32 @@ func TestRouteKeyUnderAllViewer(t *testing.T) {
 		})
 	}
 }
+
+// TestRoutePathAsSent checks that route matches and keys the path as the
+// viewer sends it, escapes included: the edge reads the request target's
+// path undecoded (net/url's RawPath), even where net/url would escape it
+// another way.
+func TestRoutePathAsSent(t *testing.T) {
+	res, _ := compileDir(routeConfig, io.Discard)
+	if res == nil {
+		t.Fatal("the route config does not compile")
+	}
+	cases := []struct{ url, path, behavior string }{
+		{"https://www.example.com/img/a.jpg", "/img/a.jpg", "/img/*.jpg"},
+		{"https://www.example.com/img/x%7Ey.jpg", "/img/x%7Ey.jpg", "/img/*.jpg"},
+		{"https://www.example.com/img/a|b%2Fc.jpg", "/img/a|b%2Fc.jpg", "/img/*.jpg"},
+		{"https://www.example.com/img/a^b%2F.jpg?x=1", "/img/a^b%2F.jpg", "/img/*.jpg"},
+		// Not sendable as typed: a client escapes the space.
+		{"https://www.example.com/img/a b.jpg", "/img/a%20b.jpg", "/img/*.jpg"},
+	}
+	for _, c := range cases {
+		req, err := NewRouteRequest("GET", c.url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := ExplainRoute(res.Table, req)
+		if e.Request.Path != c.path || e.CacheKey.Path != c.path || e.Behavior.Name != c.behavior {
+			t.Errorf("%s: path %q, key path %q, behavior %s; want %q and %s", c.url, e.Request.Path, e.CacheKey.Path, e.Behavior.Name, c.path, c.behavior)
+		}
+	}
+}
