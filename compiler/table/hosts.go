@@ -35,22 +35,33 @@ func newHostIndex[D comparable](byID map[string]D, aliases func(D) []string) (ho
 // maxHostLen is DNS's limit; longer hosts match nothing.
 const maxHostLen = 253
 
-// lookup finds the entry for a Host header value: the port and a trailing dot
-// are ignored and case does not matter. It does not allocate.
-func (x *hostIndex[D]) lookup(host string) (d D, ok bool) {
+// hostKey writes the key a Host header value is looked up by into buf:
+// without the port and a trailing dot, in ASCII lower case. ok is false
+// for a host that can match nothing.
+func hostKey(host string, buf *[maxHostLen]byte) (h []byte, ok bool) {
 	host = stripPort(host)
 	host = strings.TrimSuffix(host, ".")
 	if len(host) == 0 || len(host) > maxHostLen {
-		return d, false
+		return nil, false
 	}
-	var buf [maxHostLen]byte
-	h := buf[:len(host)]
+	h = buf[:len(host)]
 	for i := 0; i < len(host); i++ {
 		c := host[i]
 		if 'A' <= c && c <= 'Z' {
 			c += 'a' - 'A'
 		}
 		h[i] = c
+	}
+	return h, true
+}
+
+// lookup finds the entry for a Host header value: the port and a trailing dot
+// are ignored and case does not matter. It does not allocate.
+func (x *hostIndex[D]) lookup(host string) (d D, ok bool) {
+	var buf [maxHostLen]byte
+	h, ok := hostKey(host, &buf)
+	if !ok {
+		return d, false
 	}
 	if d, ok = x.exact[string(h)]; ok {
 		return d, true
@@ -85,9 +96,15 @@ type HostMatch struct {
 	Wildcard bool
 }
 
-// explain is lookup that also says which alias matched.
+// explain is lookup that also says which alias matched; it normalizes
+// the host as lookup does, so that route never finds what the edge does not.
 func (x *hostIndex[D]) explain(host string) (d D, m HostMatch, ok bool) {
-	host = strings.ToLower(strings.TrimSuffix(stripPort(host), "."))
+	var buf [maxHostLen]byte
+	h, ok := hostKey(host, &buf)
+	if !ok {
+		return d, m, false
+	}
+	host = string(h)
 	if d, ok = x.exact[host]; ok {
 		return d, HostMatch{Alias: host}, true
 	}
