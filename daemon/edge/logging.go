@@ -42,7 +42,14 @@ type distMetrics struct {
 	children  [len(results)][len(statusClasses)][len(protocols)]atomic.Pointer[prometheus.Counter]
 	in, out   prometheus.Counter
 	originIDs map[string]bool // the origins with series, for deleting them
+	// mu orders making a child with deleting the series: a request that
+	// outlives its distribution's removal (gone) makes none.
+	mu   sync.Mutex
+	gone bool
 }
+
+// discarded counts the requests of a distribution that left the table.
+var discarded = prometheus.NewCounter(prometheus.CounterOpts{Name: "openfront_discarded"})
 
 var (
 	// results are x-edge-result-type's values.
@@ -84,6 +91,11 @@ func (m *distMetrics) counter(result, class, proto int) prometheus.Counter {
 	if c := p.Load(); c != nil {
 		return *c
 	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.gone {
+		return discarded
+	}
 	c := m.requests.WithLabelValues(m.id, statusClasses[class], results[result], protocols[proto])
 	p.Store(&c)
 	return c
@@ -111,10 +123,13 @@ func (h *Handler) SetTable(t *table.Table) {
 		}
 		keep[d.ID] = true
 	}
-	for id := range h.series {
+	for id, m := range h.series {
 		if !keep[id] {
 			delete(h.series, id)
+			m.mu.Lock()
+			m.gone = true
 			h.metrics.forget(id)
+			m.mu.Unlock()
 		}
 	}
 	h.states.Store(&states)

@@ -97,6 +97,24 @@ openfront_origin_errors_total{distribution="a",kind="connect",origin="down"} 1
 	}
 }
 
+// TestRequestMetricsInFlightAcrossRemoval: a request of a distribution
+// that left the table while it was served does not bring the removed
+// distribution's series back for good.
+func TestRequestMetricsInFlightAcrossRemoval(t *testing.T) {
+	dir := t.TempDir()
+	h := New(origin.NewPool(dir), "test", slog.New(slog.DiscardHandler))
+	if err := h.Register(prometheus.NewRegistry()); err != nil {
+		t.Fatal(err)
+	}
+	h.SetTable(twoDists(t, dir, "127.0.0.1:1", true))
+	st := h.state("b") // taken by a request of b, which then outlives b
+	h.SetTable(twoDists(t, dir, "127.0.0.1:1", false))
+	st.m.count(accesslog.Miss, 200, 2, 100, 1000)
+	if n := testutil.CollectAndCount(h.metrics.requests); n != 0 {
+		t.Errorf("%d request series after b left and its last request finished, want 0", n)
+	}
+}
+
 func TestOriginErrorKind(t *testing.T) {
 	oe := func(err error, timeout bool) error { return &origin.Error{Origin: "o", Timeout: timeout, Err: err} }
 	for _, c := range []struct {
