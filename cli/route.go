@@ -625,6 +625,12 @@ func cacheKey(distID, path string, bs *schema.CacheBehavior, query []RouteValue,
 			k.Headers.Note = "forwarded, not in the key, under originRequestPolicy " + bs.OriginRequestPolicy
 			continue
 		}
+		if strings.HasPrefix(v.Name, "Cloudfront-") {
+			// The edge keys the value it sets itself (daemon/edge/cfheaders.go).
+			v.Value, v.Present = "(set by the node; a viewer's own is ignored)", true
+			k.Headers.Key = append(k.Headers.Key, v)
+			continue
+		}
 		vals := r.Header.Values(h)
 		if signed && v.Name == "Cookie" {
 			vals = strippedCookies(vals)

@@ -48,7 +48,8 @@ type distMetrics struct {
 	gone bool
 }
 
-// discarded counts the requests of a distribution that left the table.
+// discarded takes the counts of a removed distribution's last requests;
+// it is never registered, so they go nowhere.
 var discarded = prometheus.NewCounter(prometheus.CounterOpts{Name: "openfront_discarded"})
 
 var (
