@@ -168,10 +168,36 @@ func (st *liveStream) push(m *media) {
 		st.keySeq, st.hasKey = seq, true
 	}
 	st.msgs = append(st.msgs, m)
+	st.bound()
 	players := st.players
 	st.mu.Unlock()
 	for _, p := range players {
 		p.notify()
+	}
+}
+
+// keptQueues bounds a stream's cache to that many PlayerQueues: room for
+// two long GOPs of a high bitrate (8 s at 16 Mbit/s by default).
+const keptQueues = 8
+
+// bound drops the oldest messages beyond the cache's bound: without
+// keyframes (intra refresh, a broken encoder) nothing else trims it. A
+// dropped keyframe is no start: new players then start at the head.
+// st.mu is held.
+func (st *liveStream) bound() {
+	limit := int64(keptQueues * st.hub.srv.cfg.PlayerQueue)
+	k := 0
+	for k < len(st.msgs)-1 && st.total-st.msgs[k].off > limit {
+		k++
+	}
+	if k == 0 {
+		return
+	}
+	clear(st.msgs[:k]) // the bodies go now, not when the array is next copied
+	st.msgs = st.msgs[k:]
+	st.base += uint64(k)
+	if st.keySeq < st.base {
+		st.hasKey = false
 	}
 }
 

@@ -1,14 +1,17 @@
 package rtmp
 
 import (
+	"io"
 	"sync"
 	"testing"
 	"time"
 
 	rtmp "github.com/yutopp/go-rtmp"
+	"github.com/yutopp/go-rtmp/message"
 
 	"openfront.dev/compiler"
 	"openfront.dev/daemon/hls"
+	"openfront.dev/daemon/rtmp/rtmptest"
 )
 
 // The HLS packager is a live sink as it is (LiveTrack is an alias).
@@ -156,3 +159,98 @@ func published(evs []Event, name string) bool {
 
 // netConn sends media with writev.
 var _ rtmp.BuffersWriter = (*netConn)(nil)
+
+// TestLiveCacheBound: a publisher whose video has no keyframe after the
+// first (intra refresh, or a broken encoder) does not grow the stream's
+// cache without end, and a player that joins then still gets its video.
+func TestLiveCacheBound(t *testing.T) {
+	e := startEnv(t, "", "", func(c *Config) { c.PlayerQueue = 64 << 10 })
+	pub, err := rtmptest.Dial(e.addr, "live", "rtmp://tv.test/live", 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	if err := pub.Publish("nokey?key=" + testStreamKey); err != nil {
+		t.Fatal(err)
+	}
+	const frameSize, frames = 8 << 10, 400
+	frame := func(ts uint32, kind byte) error {
+		body := make([]byte, frameSize)
+		body[0], body[1] = kind<<4|7, 1 // AVC NALU: 1 keyframe, 2 inter frame
+		return pub.Media(typeVideo, ts, body)
+	}
+	if err := pub.Media(typeVideo, 0, []byte{0x17, 0, 0, 0, 0}); err != nil { // sequence header
+		t.Fatal(err)
+	}
+	for i := range frames {
+		kind := byte(2)
+		if i == 0 {
+			kind = 1
+		}
+		if err := frame(uint32(i*33), kind); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, func() bool { total, _ := liveBytes(e, "nokey"); return total >= frames*frameSize })
+	if _, kept := liveBytes(e, "nokey"); kept > 8*64<<10+frameSize {
+		t.Errorf("the stream keeps %d bytes of %d published without a keyframe; PlayerQueue is %d", kept, frames*frameSize, 64<<10)
+	}
+
+	p, err := rtmptest.Dial(e.addr, "live", "rtmp://tv.test/live", 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.Play("nokey", -1000); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return e.srv.hub.players("tv", "nokey") == 1 })
+	stop := make(chan struct{})
+	sent := make(chan error, 1)
+	go func() {
+		for i := frames; ; i++ {
+			select {
+			case <-stop:
+				sent <- nil
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			if err := frame(uint32(i*33), 2); err != nil {
+				sent <- err
+				return
+			}
+		}
+	}()
+	for {
+		msg, _, err := p.Next()
+		if err != nil {
+			t.Fatalf("late player: %v", err)
+		}
+		if v, ok := msg.(*message.VideoMessage); ok {
+			if b, _ := io.ReadAll(v.Payload); len(b) == frameSize {
+				break
+			}
+		}
+	}
+	close(stop)
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// liveBytes is what live stream tv/name has had published, and keeps.
+func liveBytes(e *env, name string) (total, kept int64) {
+	h := e.srv.hub
+	h.mu.Lock()
+	st := h.streams[streamKey{"tv", name}]
+	h.mu.Unlock()
+	if st == nil {
+		return 0, 0
+	}
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	for _, m := range st.msgs {
+		kept += int64(len(m.body))
+	}
+	return st.total, kept
+}

@@ -1,7 +1,7 @@
 // Package rtmptest is a minimal RTMP player for tests and benchmarks: just
-// enough of the protocol (handshake, connect, createStream, play, and
-// commands such as pause and seek) to drive a server and see what it sends,
-// cheaper than an ffmpeg process per player.
+// enough of the protocol (handshake, connect, createStream, play or publish,
+// media, commands such as pause and seek) to drive a server and see what it
+// sends, cheaper than an ffmpeg process per player.
 package rtmptest
 
 import (
@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/yutopp/go-amf0"
@@ -76,6 +77,35 @@ func Dial(hostport, app, tcURL string, timeout time.Duration) (*Player, error) {
 // (-1000: live, 0: on demand from the start).
 func (p *Player) Play(stream string, start float64) error {
 	return p.Command(p.StreamID, "play", 0, nil, stream, start)
+}
+
+// Publish publishes name (NAME?key=SECRET for a live stream) on the created
+// stream and waits for NetStream.Publish.Start.
+func (p *Player) Publish(name string) error {
+	if err := p.Command(p.StreamID, "publish", 0, nil, name, "live"); err != nil {
+		return err
+	}
+	for {
+		m, _, err := p.Next()
+		if err != nil {
+			return err
+		}
+		switch code := Status(m); {
+		case code == "NetStream.Publish.Start":
+			return nil
+		case strings.HasPrefix(code, "NetStream.Publish."):
+			return fmt.Errorf("server refused: %s", code)
+		}
+	}
+}
+
+// Media sends an audio (typeID 8) or video (9) message, an FLV tag body, at ts ms.
+func (p *Player) Media(typeID uint8, ts uint32, body []byte) error {
+	var m message.Message = &message.VideoMessage{Payload: bytes.NewReader(body)}
+	if typeID == 8 {
+		m = &message.AudioMessage{Payload: bytes.NewReader(body)}
+	}
+	return p.cs.Write(context.Background(), 4+int(typeID)%2, ts, &rtmp.ChunkMessage{StreamID: p.StreamID, Message: m})
 }
 
 // Command sends an AMF0 command with its arguments.
