@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	rtmp "github.com/yutopp/go-rtmp"
 	"github.com/yutopp/go-rtmp/message"
 
@@ -165,14 +166,7 @@ var _ rtmp.BuffersWriter = (*netConn)(nil)
 // cache without end, and a player that joins then still gets its video.
 func TestLiveCacheBound(t *testing.T) {
 	e := startEnv(t, "", "", func(c *Config) { c.PlayerQueue = 64 << 10 })
-	pub, err := rtmptest.Dial(e.addr, "live", "rtmp://tv.test/live", 30*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pub.Close()
-	if err := pub.Publish("nokey?key=" + testStreamKey); err != nil {
-		t.Fatal(err)
-	}
+	pub := publishTo(t, e, "nokey")
 	const frameSize, frames = 8 << 10, 400
 	frame := func(ts uint32, kind byte) error {
 		body := make([]byte, frameSize)
@@ -253,4 +247,36 @@ func liveBytes(e *env, name string) (total, kept int64) {
 		kept += int64(len(m.body))
 	}
 	return st.total, kept
+}
+
+// TestLivePublisherBytes: what a publisher sends counts in
+// openfront_rtmp_received_bytes_total while it publishes, not only when it
+// stops.
+func TestLivePublisherBytes(t *testing.T) {
+	e := startEnv(t, "", "", nil)
+	pub := publishTo(t, e, "counted")
+	received := e.srv.metrics.bytesIn.WithLabelValues("tv")
+	before := testutil.ToFloat64(received)
+	body := make([]byte, 64<<10)
+	body[0] = 0x27
+	for i := range 16 {
+		if err := pub.Media(typeVideo, uint32(i*33), body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, func() bool { return testutil.ToFloat64(received)-before >= 16*64<<10 })
+}
+
+// publishTo starts a publish of live stream tv/name with rtmptest.
+func publishTo(t *testing.T, e *env, name string) *rtmptest.Player {
+	t.Helper()
+	pub, err := rtmptest.Dial(e.addr, "live", "rtmp://tv.test/live", 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pub.Close() })
+	if err := pub.Publish(name + "?key=" + testStreamKey); err != nil {
+		t.Fatal(err)
+	}
+	return pub
 }

@@ -316,6 +316,7 @@ func (ss *session) media(typeID uint8, ts uint32, payload io.Reader) error {
 		return err
 	}
 	ss.pub.media(typeID, ts, body)
+	ss.account() // a publisher's traffic counts as it comes, not at its end
 	return nil
 }
 
