@@ -9,6 +9,7 @@ import (
 
 	"github.com/yutopp/go-rtmp/message"
 
+	"openfront.dev/daemon/accesslog"
 	"openfront.dev/daemon/rtmp/rtmptest"
 )
 
@@ -135,4 +136,86 @@ func TestVODControls(t *testing.T) {
 		break
 	}
 	untilStatus("NetStream.Play.Stop")
+}
+
+// TestStreamEvents: every log event of a play (pause, unpause, seek, and
+// its stop however the stream ends) names the stream as its play event
+// does: x-sname, x-sname-query, x-file-ext and x-sid.
+func TestStreamEvents(t *testing.T) {
+	m := genMedia(t)
+	e := startEnv(t, "", "", nil)
+	e.s3.PutObject(t, "media", "test.flv", m.flv)
+	for _, end := range []string{"closeStream", "deleteStream", "disconnect"} {
+		t.Run(end, func(t *testing.T) {
+			p, err := rtmptest.Dial(e.addr, "cfx/st", "rtmp://tv.test/cfx/st", 30*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			query := "end=" + end
+			if err := p.Play("test?"+query, 0); err != nil {
+				t.Fatal(err)
+			}
+			until := func(code string) {
+				t.Helper()
+				for {
+					msg, _, err := p.Next()
+					if err != nil {
+						t.Fatalf("waiting for %s: %v", code, err)
+					}
+					if rtmptest.Status(msg) == code {
+						return
+					}
+				}
+			}
+			until("NetStream.Play.Start")
+			for _, c := range []struct {
+				name   string
+				args   []any
+				status string
+			}{
+				{"pause", []any{true, 0.0}, "NetStream.Pause.Notify"},
+				{"pause", []any{false, 0.0}, "NetStream.Unpause.Notify"},
+				{"seek", []any{1000.0}, "NetStream.Seek.Notify"},
+			} {
+				if err := p.Command(p.StreamID, c.name, 0, append([]any{nil}, c.args...)...); err != nil {
+					t.Fatal(err)
+				}
+				until(c.status)
+			}
+			switch end {
+			case "closeStream":
+				err = p.Command(p.StreamID, "closeStream", 0, nil)
+			case "deleteStream":
+				err = p.Command(0, "deleteStream", 0, nil, float64(p.StreamID))
+			case "disconnect":
+				err = p.Close()
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var play *Event
+			waitFor(t, func() bool {
+				play = nil
+				for _, ev := range e.events() {
+					if ev.Kind == accesslog.EventPlay && ev.StreamQuery == query {
+						play = &ev
+					}
+					if play != nil && ev.ClientID == play.ClientID && ev.Kind == accesslog.EventStop {
+						return true
+					}
+				}
+				return false
+			})
+			for _, ev := range e.events() {
+				if ev.ClientID != play.ClientID || ev.Kind == accesslog.EventConnect || ev.Kind == accesslog.EventDisconnect {
+					continue
+				}
+				if ev.StreamName != "test" || ev.StreamQuery != query || ev.FileExt != "flv" || ev.SID != play.SID {
+					t.Errorf("%s event: x-sname %q, x-sname-query %q, x-file-ext %q, x-sid %q; want %q %q %q %q",
+						ev.Kind, ev.StreamName, ev.StreamQuery, ev.FileExt, ev.SID, "test", query, "flv", play.SID)
+				}
+			}
+		})
+	}
 }

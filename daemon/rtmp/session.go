@@ -38,6 +38,16 @@ type player interface {
 	stop()
 }
 
+// streamLog is how the access log names a play in each of its events:
+// x-sname, x-sname-query, x-file-ext.
+type streamLog struct{ name, query, ext string }
+
+// play is a player and the log's name for it.
+type play struct {
+	player
+	log streamLog
+}
+
 // session handles one RTMP connection. go-rtmp calls its methods from the
 // connection's read loop; players run on their own goroutines.
 type session struct {
@@ -61,7 +71,7 @@ type session struct {
 	prefix                string
 	uriStem, uriQuery     string
 	pageURL, flashVer     string
-	plays                 map[uint32]player
+	plays                 map[uint32]play
 	pub                   *publisher
 	bytesOut, bytesIn     prometheus.Counter
 	countedOut, countedIn int64
@@ -71,7 +81,7 @@ type session struct {
 func newSession(s *Server, nc *netConn) *session {
 	var id [12]byte
 	rand.Read(id[:])
-	ss := &session{srv: s, nc: nc, id: hex.EncodeToString(id[:]), done: make(chan struct{}), plays: map[uint32]player{}}
+	ss := &session{srv: s, nc: nc, id: hex.EncodeToString(id[:]), done: make(chan struct{}), plays: map[uint32]play{}}
 	if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
 		ss.remote = ap.Addr().Unmap()
 	}
@@ -181,10 +191,7 @@ func (ss *session) OnPlay(ctx *rtmp.StreamContext, _ uint32, cmd *message.NetStr
 	if ok, reason := ss.signedOK(name, query); !ok {
 		return fail(codePlayFailed, "Access denied: "+reason, "")
 	}
-	if old := ss.plays[sid]; old != nil {
-		old.stop()
-		delete(ss.plays, sid)
-	}
+	ss.stopPlay(sid)
 	var p player
 	ext := ""
 	switch ss.kind {
@@ -194,7 +201,7 @@ func (ss *session) OnPlay(ctx *rtmp.StreamContext, _ uint32, cmd *message.NetStr
 			return fail(codeStreamNotFound, "No such stream: "+strconv.Quote(name)+".", "")
 		}
 		ext = obj.ext
-		vp, err := ss.openVOD(sid, obj, cmd.Start)
+		vp, err := ss.openVOD(sid, obj, cmd.Start, streamLog{name, query, ext})
 		if err != nil {
 			code := codePlayFailed
 			if err == errNotFound {
@@ -217,13 +224,13 @@ func (ss *session) OnPlay(ctx *rtmp.StreamContext, _ uint32, cmd *message.NetStr
 		p.stop()
 		return err
 	}
-	ss.plays[sid] = p
+	ss.plays[sid] = play{p, streamLog{name, query, ext}}
 	ss.emit(accesslog.EventPlay, "NetStream.Play.Start", sid, name, query, ext)
 	return nil
 }
 
 func (ss *session) OnPlayStart(ctx *rtmp.StreamContext) {
-	if p := ss.plays[ctx.StreamID]; p != nil {
+	if p := ss.plays[ctx.StreamID]; p.player != nil {
 		p.start()
 	}
 }
@@ -231,17 +238,17 @@ func (ss *session) OnPlayStart(ctx *rtmp.StreamContext) {
 func (ss *session) OnCommand(sid uint32, _ uint32, cmd *message.CommandMessage, body interface{}) error {
 	switch b := body.(type) {
 	case *message.NetStreamPause:
-		if vp, ok := ss.plays[sid].(*vodPlayer); ok {
+		if vp, ok := ss.plays[sid].player.(*vodPlayer); ok {
 			kind := accesslog.EventUnpause
 			if b.Pause {
 				kind = accesslog.EventPause
 			}
-			ss.emit(kind, "", sid, vp.name, "", vp.obj.ext)
+			ss.emit(kind, "", sid, vp.log.name, vp.log.query, vp.log.ext)
 			vp.control(vodControl{pause: b.Pause, unpause: !b.Pause, ms: b.Milliseconds})
 		}
 	case *message.NetStreamSeek:
-		if vp, ok := ss.plays[sid].(*vodPlayer); ok {
-			ss.emit(accesslog.EventSeek, "", sid, vp.name, "", vp.obj.ext)
+		if vp, ok := ss.plays[sid].player.(*vodPlayer); ok {
+			ss.emit(accesslog.EventSeek, "", sid, vp.log.name, vp.log.query, vp.log.ext)
 			vp.control(vodControl{seek: true, ms: b.Milliseconds})
 		}
 	case *message.NetStreamCloseStream:
@@ -257,15 +264,22 @@ func (ss *session) OnDeleteStream(_ uint32, cmd *message.NetStreamDeleteStream) 
 
 // endStream stops what message stream sid plays or publishes.
 func (ss *session) endStream(sid uint32) {
-	if p := ss.plays[sid]; p != nil {
-		p.stop()
-		delete(ss.plays, sid)
-		ss.emit(accesslog.EventStop, "", sid, "", "", "")
-	}
+	ss.stopPlay(sid)
 	if ss.pub != nil && ss.pub.sid == sid {
 		ss.pub.end()
 		ss.pub = nil
 	}
+}
+
+// stopPlay stops what message stream sid plays, if anything, and logs its stop.
+func (ss *session) stopPlay(sid uint32) {
+	p, ok := ss.plays[sid]
+	if !ok {
+		return
+	}
+	p.stop()
+	delete(ss.plays, sid)
+	ss.emit(accesslog.EventStop, "", sid, p.log.name, p.log.query, p.log.ext)
 }
 
 func (ss *session) OnPublish(ctx *rtmp.StreamContext, _ uint32, cmd *message.NetStreamPublish) error {
@@ -323,9 +337,8 @@ func (ss *session) media(typeID uint8, ts uint32, payload io.Reader) error {
 func (ss *session) OnClose() {
 	ss.closeOnce.Do(func() {
 		close(ss.done)
-		for sid, p := range ss.plays {
-			p.stop()
-			delete(ss.plays, sid)
+		for sid := range ss.plays {
+			ss.stopPlay(sid) // a stream cut by the disconnect stops too
 		}
 		if ss.pub != nil {
 			ss.pub.end()

@@ -32,7 +32,7 @@ type vodPlayer struct {
 	ss   *session
 	sid  uint32
 	name string
-	obj  vodObject
+	log  streamLog
 	src  source
 	from uint32 // ms to start at (play's start argument)
 
@@ -42,7 +42,7 @@ type vodPlayer struct {
 	once   sync.Once
 }
 
-func (ss *session) openVOD(sid uint32, obj vodObject, startMS int64) (*vodPlayer, error) {
+func (ss *session) openVOD(sid uint32, obj vodObject, startMS int64, log streamLog) (*vodPlayer, error) {
 	f, err := ss.srv.cfg.Origins.StreamingFetcher(ss.dist)
 	if err != nil {
 		return nil, err
@@ -63,7 +63,7 @@ func (ss *session) openVOD(sid uint32, obj vodObject, startMS int64) (*vodPlayer
 		cancel()
 		return nil, err
 	}
-	p := &vodPlayer{ss: ss, sid: sid, name: obj.key, obj: obj, src: src, ctx: ctx, cancel: cancel,
+	p := &vodPlayer{ss: ss, sid: sid, name: obj.key, log: log, src: src, ctx: ctx, cancel: cancel,
 		ctrl: make(chan vodControl, 4)}
 	if startMS > 0 {
 		p.from = uint32(startMS)
@@ -201,7 +201,7 @@ func (p *vodPlayer) play() error {
 		if errors.Is(err, io.EOF) {
 			send(onStatus(p.sid, "status", "NetStream.Play.Stop", "Stopped playing "+p.name+"."),
 				userControl(ucStreamEOF, p.sid))
-			p.ss.emit(accesslog.EventStop, "NetStream.Play.Stop", p.sid, p.name, "", p.obj.ext)
+			p.ss.emit(accesslog.EventStop, "NetStream.Play.Stop", p.sid, p.log.name, p.log.query, p.log.ext)
 			ended = true
 			continue
 		}
