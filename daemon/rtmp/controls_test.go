@@ -4,6 +4,9 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -117,23 +120,8 @@ func TestVODControls(t *testing.T) {
 	untilStatus("NetStream.Seek.Notify")
 	// The first picture after the seek (sequence headers aside) is the
 	// keyframe at 2 s.
-	for {
-		msg, ts, err := p.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		v, ok := msg.(*message.VideoMessage)
-		if !ok {
-			continue
-		}
-		var head [2]byte // frame type and codec, AVCPacketType
-		if n, _ := io.ReadFull(v.Payload, head[:]); n < 2 || head[1] == 0 {
-			continue
-		}
-		if head[0]>>4 != 1 || ts < 1900 || ts > 3000 {
-			t.Fatalf("after a seek to 3000 ms the first picture is at %d ms, keyframe %v; want the keyframe at 2000 ms", ts, head[0]>>4 == 1)
-		}
-		break
+	if ts, head := firstMedia(t, p, typeVideo); head[0]>>4 != 1 || ts < 1900 || ts > 3000 {
+		t.Fatalf("after a seek to 3000 ms the first picture is at %d ms, keyframe %v; want the keyframe at 2000 ms", ts, head[0]>>4 == 1)
 	}
 	untilStatus("NetStream.Play.Stop")
 }
@@ -217,5 +205,96 @@ func TestStreamEvents(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestVODAudioOnly: an audio-only FLV (no video keyframes; every audio tag
+// is a place to start) plays from a start time and seeks.
+func TestVODAudioOnly(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "audio.flv")
+	if _, stderr, err := run(t, 30*time.Second, "ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440",
+		"-t", "4", "-c:a", "aac", "-b:a", "64k", file); err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, stderr)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := startEnv(t, "", "", nil)
+	e.s3.PutObject(t, "media", "audio.flv", b)
+	for _, tc := range []struct {
+		name  string
+		start float64 // play's start, ms
+		seek  float64 // then a seek to this, ms; 0: none
+	}{
+		{"play from 2 s", 2000, 0},
+		{"seek to 3 s", 0, 3000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := rtmptest.Dial(e.addr, "cfx/st", "rtmp://tv.test/cfx/st", 30*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			if err := p.Play("audio", tc.start); err != nil {
+				t.Fatal(err)
+			}
+			want, status := tc.start, "NetStream.Play.Start"
+			if tc.seek > 0 {
+				want, status = tc.seek, "NetStream.Seek.Notify"
+			}
+			seen := false
+			for {
+				msg, _, err := p.Next()
+				if err != nil {
+					t.Fatalf("waiting for %s: %v", status, err)
+				}
+				if code := rtmptest.Status(msg); code == "NetStream.Play.Start" && tc.seek > 0 && !seen {
+					if err := p.Command(p.StreamID, "seek", 0, nil, tc.seek); err != nil {
+						t.Fatal(err)
+					}
+					seen = true
+				} else if code == status {
+					break
+				} else if strings.HasSuffix(code, ".Failed") {
+					t.Fatalf("waiting for %s: %s", status, code)
+				}
+			}
+			// The first audio after the status (the AAC header aside) is
+			// at most a second before the time asked: where an index entry is.
+			if ts, _ := firstMedia(t, p, typeAudio); float64(ts) < want-1100 || float64(ts) > want+100 {
+				t.Fatalf("the first audio is at %d ms, want %.0f", ts, want)
+			}
+		})
+	}
+}
+
+// firstMedia reads up to the next audio or video message (typeID) that is
+// not a sequence header, and returns its time and first two bytes (frame
+// type and codec, AVC or AAC packet type).
+func firstMedia(t *testing.T, p *rtmptest.Player, typeID uint8) (uint32, [2]byte) {
+	t.Helper()
+	for {
+		msg, ts, err := p.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var payload io.Reader
+		switch m := msg.(type) {
+		case *message.VideoMessage:
+			if typeID == typeVideo {
+				payload = m.Payload
+			}
+		case *message.AudioMessage:
+			if typeID == typeAudio {
+				payload = m.Payload
+			}
+		}
+		var head [2]byte
+		if payload != nil {
+			if n, _ := io.ReadFull(payload, head[:]); n == 2 && head[1] != 0 {
+				return ts, head
+			}
+		}
 	}
 }

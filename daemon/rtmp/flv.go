@@ -16,7 +16,13 @@ type flvSource struct {
 	pos            int64    // offset of the next tag header
 	keys           []flvKey // keyframes seen, by time
 	meta, avc, aac *tag
+	// audioOnly: the header says there is no video, so audio tags are
+	// where a seek lands (one a second at most, to keep the index small).
+	audioOnly bool
 }
+
+// audioKeyGap is the least time between two audio tags in the index.
+const audioKeyGap = 1000
 
 type flvKey struct {
 	ts  uint32
@@ -37,7 +43,7 @@ func openFLV(r io.ReadSeeker) (*flvSource, error) {
 	if off < 9 {
 		return nil, errors.New("bad FLV header")
 	}
-	return &flvSource{r: r, pos: off + 4}, nil // skip PreviousTagSize0
+	return &flvSource{r: r, pos: off + 4, audioOnly: h[4]&1 == 0}, nil // skip PreviousTagSize0
 }
 
 // header reads the tag header at s.pos.
@@ -93,9 +99,28 @@ func (s *flvSource) remember(t tag, off int64) {
 		} else {
 			s.aac = &t
 		}
-	case t.typeID == typeVideo && isVideoKeyframe(t.body) && (len(s.keys) == 0 || t.ts > s.keys[len(s.keys)-1].ts):
+	case s.startsAt(t.typeID, t.ts, t.body):
 		s.keys = append(s.keys, flvKey{t.ts, off})
 	}
+}
+
+// startsAt says whether a tag (its body, or the first 2 bytes of it) goes
+// into the index: a video keyframe, or audio in a file without video; after
+// the last entry.
+func (s *flvSource) startsAt(typeID uint8, ts uint32, body []byte) bool {
+	if n := len(s.keys); n > 0 {
+		last, gap := s.keys[n-1].ts, uint32(1)
+		if s.audioOnly {
+			gap = audioKeyGap
+		}
+		if ts <= last || ts-last < gap {
+			return false
+		}
+	}
+	if typeID == typeVideo {
+		return isVideoKeyframe(body)
+	}
+	return s.audioOnly && typeID == typeAudio && !isSequenceHeader(typeAudio, body)
 }
 
 func (s *flvSource) seek(ms uint32) (uint32, error) {
@@ -109,10 +134,9 @@ func (s *flvSource) seek(ms uint32) (uint32, error) {
 			if err != nil {
 				break
 			}
-			if typeID == typeVideo && ts <= ms || typeID == typeVideo && len(s.keys) == 0 {
+			if (typeID == typeVideo || s.audioOnly && typeID == typeAudio) && (ts <= ms || len(s.keys) == 0) {
 				var b [2]byte
-				if _, err := io.ReadFull(s.r, b[:]); err == nil && isVideoKeyframe(b[:]) &&
-					(len(s.keys) == 0 || ts > s.keys[len(s.keys)-1].ts) {
+				if _, err := io.ReadFull(s.r, b[:]); err == nil && s.startsAt(typeID, ts, b[:]) {
 					s.keys = append(s.keys, flvKey{ts, s.pos})
 				}
 			}
