@@ -24,14 +24,7 @@ func TestVODControls(t *testing.T) {
 	m := genMedia(t) // 4 s, keyframes every 2 s
 	e := startEnv(t, "", "", nil)
 	e.s3.PutObject(t, "media", "test.flv", m.flv)
-	p, err := rtmptest.Dial(e.addr, "cfx/st", "rtmp://tv.test/cfx/st", 30*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	if err := p.Play("test", 0); err != nil {
-		t.Fatal(err)
-	}
+	p := playVOD(t, e, "tv.test", "test", 0)
 	// video reads until want frames came, returning the last timestamp;
 	// untilStatus reads until an onStatus with code, returning the video
 	// frames seen on the way.
@@ -90,14 +83,7 @@ func TestVODControls(t *testing.T) {
 	// The timeout poisons the chunk reader: a new connection for the rest.
 	p.Close()
 
-	p, err = rtmptest.Dial(e.addr, "cfx/st", "rtmp://tv.test/cfx/st", 30*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	if err := p.Play("test", 0); err != nil {
-		t.Fatal(err)
-	}
+	p = playVOD(t, e, "tv.test", "test", 0)
 	untilStatus("NetStream.Play.Start")
 	video(10)
 	if err := p.Command(p.StreamID, "pause", 0, nil, true, float64(last)); err != nil {
@@ -135,15 +121,8 @@ func TestStreamEvents(t *testing.T) {
 	e.s3.PutObject(t, "media", "test.flv", m.flv)
 	for _, end := range []string{"closeStream", "deleteStream", "disconnect"} {
 		t.Run(end, func(t *testing.T) {
-			p, err := rtmptest.Dial(e.addr, "cfx/st", "rtmp://tv.test/cfx/st", 30*time.Second)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p.Close()
 			query := "end=" + end
-			if err := p.Play("test?"+query, 0); err != nil {
-				t.Fatal(err)
-			}
+			p := playVOD(t, e, "tv.test", "test?"+query, 0)
 			until := func(code string) {
 				t.Helper()
 				for {
@@ -171,6 +150,7 @@ func TestStreamEvents(t *testing.T) {
 				}
 				until(c.status)
 			}
+			var err error
 			switch end {
 			case "closeStream":
 				err = p.Command(p.StreamID, "closeStream", 0, nil)
@@ -231,14 +211,7 @@ func TestVODAudioOnly(t *testing.T) {
 		{"seek to 3 s", 0, 3000},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := rtmptest.Dial(e.addr, "cfx/st", "rtmp://tv.test/cfx/st", 30*time.Second)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p.Close()
-			if err := p.Play("audio", tc.start); err != nil {
-				t.Fatal(err)
-			}
+			p := playVOD(t, e, "tv.test", "audio", tc.start)
 			want, status := tc.start, "NetStream.Play.Start"
 			if tc.seek > 0 {
 				want, status = tc.seek, "NetStream.Seek.Notify"

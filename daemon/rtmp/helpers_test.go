@@ -25,6 +25,7 @@ import (
 
 	"openfront.dev/compiler"
 	"openfront.dev/daemon/origin"
+	"openfront.dev/daemon/rtmp/rtmptest"
 	"openfront.dev/internal/testenv"
 )
 
@@ -302,4 +303,19 @@ func testLogLevel() slog.Level {
 		return slog.LevelDebug
 	}
 	return slog.LevelInfo
+}
+
+// playVOD plays stream (start in ms) from distribution host's cfx/st with
+// rtmptest; the player is closed when the test ends.
+func playVOD(t *testing.T, e *env, host, stream string, start float64) *rtmptest.Player {
+	t.Helper()
+	p, err := rtmptest.Dial(e.addr, "cfx/st", "rtmp://"+host+"/cfx/st", 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	if err := p.Play(stream, start); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -61,6 +61,10 @@ type session struct {
 
 	done      chan struct{}
 	closeOnce sync.Once
+	// ctx ends with the connection: what the read loop waits for (an
+	// origin fetch in play) ends with it, and Shutdown does not wait.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	mu sync.Mutex // guards what players read: dist; the rest is the read loop's
 	// Set by connect: the table and distribution this session lives under.
@@ -82,6 +86,7 @@ func newSession(s *Server, nc *netConn) *session {
 	var id [12]byte
 	rand.Read(id[:])
 	ss := &session{srv: s, nc: nc, id: hex.EncodeToString(id[:]), done: make(chan struct{}), plays: map[uint32]play{}}
+	ss.ctx, ss.cancel = context.WithCancel(context.Background())
 	if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
 		ss.remote = ap.Addr().Unmap()
 	}
@@ -100,6 +105,7 @@ func (ss *session) distributionID() string {
 
 // close cuts the connection; the read loop then ends and calls OnClose.
 func (ss *session) close() {
+	ss.cancel()
 	if tc, ok := ss.nc.Conn.(*net.TCPConn); ok {
 		tc.SetLinger(0)
 	}
@@ -336,6 +342,7 @@ func (ss *session) media(typeID uint8, ts uint32, payload io.Reader) error {
 
 func (ss *session) OnClose() {
 	ss.closeOnce.Do(func() {
+		ss.cancel()
 		close(ss.done)
 		for sid := range ss.plays {
 			ss.stopPlay(sid) // a stream cut by the disconnect stops too

@@ -47,7 +47,7 @@ func (ss *session) openVOD(sid uint32, obj vodObject, startMS int64, log streamL
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(ss.ctx)
 	r, err := openObject(ctx, newWindowSource(f, ss.srv.cfg.Cache, ss.dist), obj.key)
 	if err != nil {
 		cancel()

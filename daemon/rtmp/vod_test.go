@@ -1,7 +1,11 @@
 package rtmp
 
 import (
+	"context"
+	"fmt"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -102,5 +106,39 @@ func TestVODThroughCache(t *testing.T) {
 			}
 			t.Logf("origin requests: %v; cache: %+v", gets, c.Stats())
 		})
+	}
+}
+
+// TestShutdownWhileOriginHangs: a play waiting for an origin that does not
+// answer does not hold Shutdown (SIGTERM) until the origin times out.
+func TestShutdownWhileOriginHangs(t *testing.T) {
+	asked := make(chan struct{}, 1)
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case asked <- struct{}{}:
+		default:
+		}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer hang.Close()
+	defer close(release)
+	e := startEnv(t, "", fmt.Sprintf(`streamingDistributions: hang: {
+	aliases: ["hang.test"]
+	s3Origin: {domainName: "127.0.0.1", endpoint: %q, bucket: "media", region: "us-east-1"}
+}`, hang.URL), nil)
+	playVOD(t, e, "hang.test", "test", 0)
+	select {
+	case <-asked:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the origin was not asked")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := e.srv.Shutdown(ctx); err != nil {
+		t.Errorf("shutdown: %v", err)
 	}
 }
