@@ -118,11 +118,17 @@ func streamKeyOK(live *schema.Live, secretsDir, key string) bool {
 	return ok
 }
 
-// streamKeyParam is the key OBS-style publishers put in the stream name's query.
+// streamKeyParam is the key OBS-style publishers put in the stream name's
+// query. A "+" stays a "+": the name is typed into an encoder, not a form,
+// and base64 keys (openssl rand -base64) hold them; %XX is decoded.
 func streamKeyParam(query string) string {
-	q, err := url.ParseQuery(query)
-	if err != nil {
-		return ""
+	for part := range strings.SplitSeq(query, "&") {
+		if v, ok := strings.CutPrefix(part, "key="); ok {
+			if d, err := url.PathUnescape(v); err == nil {
+				return d
+			}
+			return v
+		}
 	}
-	return q.Get("key")
+	return ""
 }
