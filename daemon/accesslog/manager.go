@@ -162,19 +162,32 @@ func (m *Manager) SetTable(t *table.Table) error {
 			continue
 		}
 		old.closeLocal()
-		if old.up != nil {
-			m.retiring.Add(1)
-			go func() {
-				defer m.retiring.Done()
-				if err := old.up.drainAndStop(m.retireCtx); err != nil {
-					m.retireErrsMu.Lock()
-					m.retireErrs = append(m.retireErrs, err)
-					m.retireErrsMu.Unlock()
-				}
-			}()
+		if old.up == nil {
+			m.forgetIfGone(id.id)
+			continue
 		}
+		m.retiring.Add(1)
+		go func() {
+			defer m.retiring.Done()
+			if err := old.up.drainAndStop(m.retireCtx); err != nil {
+				m.retireErrsMu.Lock()
+				m.retireErrs = append(m.retireErrs, err)
+				m.retireErrsMu.Unlock()
+			}
+			m.forgetIfGone(id.id) // its pending files are uploaded now
+		}()
 	}
 	return errors.Join(errs...)
+}
+
+// forgetIfGone deletes distribution id's series once it has no writer,
+// web or streaming, so /metrics does not keep every distribution ever
+// configured. One that comes back starts its counters again.
+func (m *Manager) forgetIfGone(id string) {
+	cur := *m.writers.Load()
+	if cur[writerKey{id: id}] == nil && cur[writerKey{streaming: true, id: id}] == nil {
+		m.opts.Metrics.forget(id)
+	}
 }
 
 // logging is the writer config of each distribution of t that logs.

@@ -119,8 +119,21 @@ func TestManagerFollowsTables(t *testing.T) {
 		}
 	}
 	got, err := testutil.GatherAndCount(reg, "openfront_log_lines_written_total")
-	if err != nil || got != 4 {
-		t.Errorf("written series: %d, %v; want one per logging distribution", got, err)
+	if err != nil || got != 3 {
+		t.Errorf("written series: %d, %v; want one per logging distribution, none for the removed one", got, err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, s := range mf.GetMetric() {
+			for _, l := range s.GetLabel() {
+				if l.GetName() == "distribution" && l.GetValue() == "gone" {
+					t.Errorf("%s still has a series for the removed distribution", mf.GetName())
+				}
+			}
+		}
 	}
 	if v := testutil.ToFloat64(m.opts.Metrics.written.WithLabelValues("moves")); v != 3 {
 		t.Errorf("moves wrote %v lines, want 3 across its two writers", v)

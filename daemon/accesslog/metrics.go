@@ -88,6 +88,15 @@ type distMetrics struct {
 	filesClosed                              prometheus.Counter
 }
 
+// forget deletes distribution id's series.
+func (m *Metrics) forget(id string) {
+	l := prometheus.Labels{"distribution": id}
+	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{
+		m.written, m.dropped, m.pendingFiles, m.pendingBytes, m.uploads, m.uploadErrors, m.spoolDropped, m.filesFinished} {
+		v.DeletePartialMatch(l)
+	}
+}
+
 func (m *Metrics) forDistribution(id string) *distMetrics {
 	return &distMetrics{
 		written:      m.written.WithLabelValues(id),

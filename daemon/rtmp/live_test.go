@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	rtmp "github.com/yutopp/go-rtmp"
 	"github.com/yutopp/go-rtmp/message"
@@ -145,6 +146,14 @@ func TestLiveRules(t *testing.T) {
 			}
 		case <-time.After(20 * time.Second):
 			t.Fatal("the publisher of a removed distribution is still connected")
+		}
+		// Its series leave /metrics: a node does not keep every
+		// distribution it ever served.
+		m := e.srv.metrics
+		for name, c := range map[string]prometheus.Collector{"players": m.players, "sent": m.bytesOut, "received": m.bytesIn, "skipped": m.skipped} {
+			if n := testutil.CollectAndCount(c); n != 0 {
+				t.Errorf("%s: %d series left after the distribution was removed", name, n)
+			}
 		}
 	})
 }

@@ -1,6 +1,10 @@
 package rtmp
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 type metrics struct {
 	sessions prometheus.Gauge
@@ -8,10 +12,13 @@ type metrics struct {
 	bytesOut *prometheus.CounterVec // distribution
 	bytesIn  *prometheus.CounterVec // distribution
 	skipped  *prometheus.CounterVec // distribution; frames a slow live player skipped
+
+	mu    sync.Mutex
+	dists map[string]bool // the distributions with series
 }
 
 func newMetrics() *metrics {
-	return &metrics{
+	return &metrics{dists: map[string]bool{},
 		sessions: prometheus.NewGauge(prometheus.GaugeOpts{Name: "openfront_rtmp_sessions",
 			Help: "Open RTMP connections."}),
 		players: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "openfront_rtmp_players",
@@ -27,4 +34,30 @@ func newMetrics() *metrics {
 
 func (m *metrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.sessions, m.players, m.bytesOut, m.bytesIn, m.skipped}
+}
+
+// counters are distribution id's byte counters; its series are deleted
+// by forgetExcept once it leaves the table.
+func (m *metrics) counters(id string) (out, in prometheus.Counter) {
+	m.mu.Lock()
+	m.dists[id] = true
+	m.mu.Unlock()
+	return m.bytesOut.WithLabelValues(id), m.bytesIn.WithLabelValues(id)
+}
+
+// forgetExcept deletes the series of the distributions keep says are gone
+// (a session connects before it plays, so every series has its id here).
+func (m *metrics) forgetExcept(keep func(id string) bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for id := range m.dists {
+		if keep(id) {
+			continue
+		}
+		l := prometheus.Labels{"distribution": id}
+		for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{m.players, m.bytesOut, m.bytesIn, m.skipped} {
+			v.DeletePartialMatch(l)
+		}
+		delete(m.dists, id)
+	}
 }

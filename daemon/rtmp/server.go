@@ -139,6 +139,7 @@ func (s *Server) SetTable(t *table.Table) {
 		s.log.Info("rtmp: closing a session of a removed streaming distribution", "distribution", ss.distributionID(), "client", ss.remote)
 		ss.close()
 	}
+	s.metrics.forgetExcept(func(id string) bool { return t.StreamingDistribution(id) != nil })
 }
 
 // Serve accepts connections on ln until Shutdown; it returns nil then.

@@ -142,8 +142,7 @@ func (ss *session) OnConnect(_ uint32, cmd *message.NetConnectionConnect) error 
 	ss.tbl, ss.dist = t, d
 	ss.mu.Unlock()
 	ss.kind, ss.prefix = kind, prefix
-	ss.bytesOut = ss.srv.metrics.bytesOut.WithLabelValues(d.ID)
-	ss.bytesIn = ss.srv.metrics.bytesIn.WithLabelValues(d.ID)
+	ss.bytesOut, ss.bytesIn = ss.srv.metrics.counters(d.ID)
 
 	// go-rtmp never announces a chunk size and writes 128-byte chunks:
 	// announce ours, then use it. Nothing else writes yet.
