@@ -71,6 +71,9 @@ func (c *Compiler) Compile() (*Result, error) {
 	if len(files) == 0 {
 		return nil, Errors{{Msg: fmt.Sprintf("%s: no .cue files", c.dir)}}
 	}
+	if errs := c.checkPackage(files); errs != nil {
+		return nil, errs
+	}
 	units := planUnits(files, c.schemaHash)
 	evaluated := c.evalUnits(units)
 

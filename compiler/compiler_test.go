@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -539,5 +540,34 @@ distributions: ref%d: {
 	}
 	if got := res.Table.Distribution("d0").Spec.DefaultCacheBehavior.DefaultTTL; got != 86400 {
 		t.Errorf("d0 defaultTTL %d, want the schema default 86400", got)
+	}
+}
+
+// TestCueVetRefusesToo runs the real cue CLI, as a config repo's CI does,
+// on invalid archives whose point is that cue vet refuses them: openfront,
+// which evaluates units apart, must not be the one that accepts.
+func TestCueVetRefusesToo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the cue CLI")
+	}
+	out, err := exec.Command("go", "tool", "-n", "cue").Output()
+	if err != nil {
+		t.Fatalf("go tool -n cue: %v", err)
+	}
+	cue := strings.TrimSpace(string(out))
+	for _, name := range []string{"package-mismatch", "package-mismatch-two-units", "package-clause-missing-everywhere"} {
+		t.Run(name, func(t *testing.T) {
+			a, err := txtar.ParseFile(filepath.Join("testdata", "invalid", name+".txtar"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			writeArchive(t, dir, a, false)
+			cmd := exec.Command(cue, "vet", "-c", "./...")
+			cmd.Dir = dir
+			if out, err := cmd.CombinedOutput(); err == nil {
+				t.Errorf("cue vet accepts it, openfront must too: %s", out)
+			}
+		})
 	}
 }

@@ -180,11 +180,7 @@ func (e *evaluator) build(u *unit) (cue.Value, Errors) {
 			continue
 		}
 		if name := f.PackageName(); name != "" {
-			if pkg != "" && name != pkg {
-				errs = append(errs, e.c.posError(f.Pos(), fmt.Sprintf("package %s: every file of a config must be in one package (found %s)", name, pkg)))
-				continue
-			}
-			pkg = name
+			pkg = name // one for all files: Compile checked
 		}
 		for spec := range f.ImportSpecs() {
 			ip, _ := strconv.Unquote(spec.Path.Value)

@@ -14,6 +14,7 @@ import (
 
 	"cuelang.org/go/cue/ast"
 	"cuelang.org/go/cue/parser"
+	"cuelang.org/go/cue/token"
 )
 
 // sourceFile is one .cue file of a config directory with what the compiler
@@ -34,7 +35,8 @@ type sourceFile struct {
 
 // fileInfo is what a file declares and references at the top level.
 type fileInfo struct {
-	pkg string
+	pkg    string
+	pkgPos token.Pos // where the package clause is
 	// imports maps local import names to import paths.
 	imports map[string]string
 	// declares holds the top-level names the file defines (regular fields,
@@ -155,6 +157,7 @@ func (c *Compiler) analyze(sf *sourceFile) {
 	}
 	info := fileInfo{
 		pkg:      f.PackageName(),
+		pkgPos:   f.Pos(),
 		imports:  map[string]string{},
 		declares: map[string]bool{},
 		refs:     map[string]bool{},
@@ -187,6 +190,35 @@ func (c *Compiler) analyze(sf *sourceFile) {
 	}
 	sort.Strings(info.dataKeys)
 	sf.info = info
+}
+
+// checkPackage reports files outside the config's package, the package of
+// the first file in path order that has a package clause. Units are
+// evaluated apart, so this is checked across all of them: cue vet refuses a
+// directory of two packages, skips a file without a package clause (what it
+// declares would be served unchecked) and finds no package if no file has
+// one.
+func (c *Compiler) checkPackage(files []*sourceFile) Errors {
+	pkg := ""
+	for _, f := range files {
+		if f.parseErr == nil && f.info.pkg != "" {
+			pkg = f.info.pkg
+			break
+		}
+	}
+	var errs Errors
+	for _, f := range files {
+		switch {
+		case f.parseErr != nil: // reported when its unit is evaluated
+		case f.info.pkg == "" && pkg == "":
+			errs = append(errs, Error{File: c.fileName(f.rel), Line: 1, Col: 1, Msg: "no package clause: every file of a config must start with one, e.g. package cdn"})
+		case f.info.pkg == "":
+			errs = append(errs, Error{File: c.fileName(f.rel), Line: 1, Col: 1, Msg: fmt.Sprintf("no package clause: every file of a config must be in one package (found %s)", pkg)})
+		case f.info.pkg != pkg:
+			errs = append(errs, c.posError(f.info.pkgPos, fmt.Sprintf("package %s: every file of a config must be in one package (found %s)", f.info.pkg, pkg)))
+		}
+	}
+	return errs
 }
 
 // isSchemaConfig reports whether e is schema.#Config, which every unit embeds anyway.
