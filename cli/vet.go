@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
+	"path/filepath"
 
 	"openfront.dev/compiler"
 )
@@ -97,9 +99,12 @@ func compileDir(dir string, stderr io.Writer) (*compiler.Result, int) {
 }
 
 // writeFileAtomic writes through a temporary file and a rename, so a reader
-// never sees half an artifact.
+// never sees half an artifact. The file is created 0666 less the umask, as
+// os.WriteFile does: CreateTemp's 0600 kept a node running as another user
+// from reading the table.
 func writeFileAtomic(name string, b []byte) error {
-	f, err := os.CreateTemp(dirOf(name), ".openfront-*")
+	tmp := filepath.Join(dirOf(name), fmt.Sprintf(".openfront-%016x", rand.Uint64()))
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}

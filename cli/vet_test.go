@@ -1,0 +1,68 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// compile -o writes the artifact whole or not at all, with the mode any
+// file a command creates gets (0666 less the umask): a table only its
+// writer could read would stop a node that runs as another user.
+func TestCompileWritesArtifact(t *testing.T) {
+	repo := filepath.Join(t.TempDir(), "repo")
+	if code, _, stderr := runCLI("init", repo); code != exitOK {
+		t.Fatalf("init: exit %d: %s", code, stderr)
+	}
+	broken := t.TempDir()
+	writeFile(t, filepath.Join(broken, "a.cue"), "package cdn\n\ndistributions: x: 1\n")
+	for _, tc := range []struct {
+		name    string
+		dir     string
+		old     bool // a previous artifact is there
+		wantOut bool
+	}{
+		{"new", repo, false, true},
+		{"replaced", repo, true, true},
+		{"invalid config", broken, false, false},
+		{"invalid config keeps the old", broken, true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := t.TempDir()
+			ref := filepath.Join(out, "ref")
+			if err := os.WriteFile(ref, nil, 0o666); err != nil {
+				t.Fatal(err)
+			}
+			refInfo, err := os.Stat(ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := filepath.Join(out, "table.json")
+			if tc.old {
+				writeFile(t, name, "old")
+			}
+			code, _, stderr := runCLI("compile", tc.dir, "-o", name)
+			if want := map[bool]int{true: exitOK, false: exitFail}[tc.dir == repo]; code != want {
+				t.Fatalf("exit %d, want %d: %s", code, want, stderr)
+			}
+			fi, err := os.Stat(name)
+			switch {
+			case !tc.wantOut:
+				if err == nil {
+					t.Errorf("%s written by a failed compile", name)
+				}
+			case err != nil:
+				t.Fatal(err)
+			case code != exitOK:
+				if b, _ := os.ReadFile(name); string(b) != "old" {
+					t.Errorf("a failed compile changed %s: %.40q", name, b)
+				}
+			case fi.Mode() != refInfo.Mode():
+				t.Errorf("artifact mode %v, want %v as os.WriteFile gives", fi.Mode(), refInfo.Mode())
+			}
+			if got := listDir(t, out); len(got) != map[bool]int{true: 2, false: 1}[tc.wantOut] {
+				t.Errorf("files left: %v", got)
+			}
+		})
+	}
+}
