@@ -251,7 +251,7 @@ next steps:
   openfront vet .            # schema, policies, semantic checks, route tests
   cue vet -c ./...           # the same checks with plain cue
   openfront route . https://www.example.com/assets/style.css
-  openfront serve --config . # then open http://localhost/
+  openfront serve --config . # then open http://localhost:8080/
   edit distributions.cue, and set OPENFRONT_REPOSITORY and OPENFRONT_VERSION
   for .github/workflows/openfront.yml (see README.md)
 `, dir)

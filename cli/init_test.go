@@ -2,11 +2,15 @@ package cli
 
 import (
 	"bytes"
+	"errors"
 	"io/fs"
+	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +18,7 @@ import (
 	"cuelang.org/go/mod/modfile"
 	"go.yaml.in/yaml/v3"
 
+	"openfront.dev/daemon/node"
 	"openfront.dev/policies"
 	"openfront.dev/schema"
 )
@@ -441,4 +446,54 @@ func snapshot(t *testing.T, dir string) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// The local URLs a new repo tells its user to open (init's next steps, its
+// README, and the quickstart's) are where `openfront serve --config .`
+// listens by default.
+func TestInitURLsReachServe(t *testing.T) {
+	var httpAddr string
+	defer func(f func(node.Options) (*node.Node, error)) { startNode = f }(startNode)
+	startNode = func(o node.Options) (*node.Node, error) {
+		httpAddr = o.HTTPAddr
+		return nil, errors.New("not started")
+	}
+	runCLI("serve", "--config", t.TempDir())
+	_, port, err := net.SplitHostPort(httpAddr)
+	if err != nil {
+		t.Fatalf("serve's default --http %q: %v", httpAddr, err)
+	}
+
+	dir := filepath.Join(t.TempDir(), "cdn")
+	code, stdout, stderr := runCLI("init", dir)
+	if code != exitOK {
+		t.Fatalf("init: exit %d\n%s", code, stderr)
+	}
+	readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	quickstart, err := os.ReadFile("../examples/quickstart/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, text string }{
+		{"init's output", stdout},
+		{"README.md", string(readme)},
+		{"examples/quickstart/README.md", string(quickstart)},
+	} {
+		urls := regexp.MustCompile(`https?://localhost[^\s)]*`).FindAllString(tc.text, -1)
+		if len(urls) == 0 {
+			t.Errorf("%s names no local URL", tc.name)
+		}
+		for _, s := range urls {
+			u, err := url.Parse(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if u.Scheme == "http" && u.Port() != port {
+				t.Errorf("%s: %s: serve listens on port %s by default", tc.name, s, port)
+			}
+		}
+	}
 }
