@@ -571,3 +571,30 @@ func TestCueVetRefusesToo(t *testing.T) {
 		})
 	}
 }
+
+// A .cue file that cannot be read fails the compile with an error that
+// names it once, as the os error does.
+func TestUnreadableFile(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		target string // where a.cue links to
+	}{
+		{"dangling symlink", "missing.cue"},
+		{"symlink loop", "a.cue"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.Symlink(tc.target, filepath.Join(dir, "a.cue")); err != nil {
+				t.Fatal(err)
+			}
+			_, err := New(dir).Compile()
+			if err == nil {
+				t.Fatal("compiled")
+			}
+			name := filepath.Join(dir, "a.cue")
+			if n := strings.Count(err.Error(), name); n != 1 {
+				t.Errorf("the error names %s %d times: %v", name, n, err)
+			}
+		})
+	}
+}

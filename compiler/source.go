@@ -93,9 +93,10 @@ func (c *Compiler) scan() (changed bool, err error) {
 		}
 		rel = filepath.ToSlash(rel)
 		seen[rel] = true
+		// The os errors name the file already ("stat PATH: ...").
 		fi, err := os.Stat(path) // follows symlinks, as a ConfigMap mount needs
 		if err != nil {
-			return fmt.Errorf("stat %s: %w", path, err)
+			return err
 		}
 		old := c.files[rel]
 		// A file modified within the last two seconds may change again
@@ -106,7 +107,7 @@ func (c *Compiler) scan() (changed bool, err error) {
 		}
 		src, err := os.ReadFile(path)
 		if err != nil {
-			return fmt.Errorf("read %s: %w", path, err)
+			return err
 		}
 		h := sha256.Sum256(src)
 		if old != nil && old.hash == h {
