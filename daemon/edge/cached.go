@@ -23,8 +23,9 @@ const defaultErrorTTL = 10 * time.Second
 // (its settings and origins, so a config change never serves old entries),
 // the path, and the query, headers and cookies the behavior keys on. Under
 // an origin request policy headers and cookies are forwarded but not keyed:
-// the origin's Vary selects the stored variant.
-func cacheKey(d *table.Distribution, b *table.Behavior, path, rawQuery string, header http.Header) string {
+// the origin's Vary selects the stored variant. host is the viewer's Host,
+// which Go's servers keep in Request.Host, not in the header.
+func cacheKey(d *table.Distribution, b *table.Behavior, path, rawQuery, host string, header http.Header) string {
 	fv := b.Spec.ForwardedValues
 	var k strings.Builder
 	// One allocation when no header or cookie is keyed.
@@ -41,6 +42,10 @@ func cacheKey(d *table.Distribution, b *table.Behavior, path, rawQuery string, h
 		k.WriteByte(0)
 		k.WriteString(n)
 		k.WriteByte('=')
+		if n == "Host" {
+			k.WriteString(host)
+			continue
+		}
 		k.WriteString(strings.Join(header.Values(n), ","))
 	}
 	if c := forwardedCookies(fv.Cookies, header); c != "" {
@@ -180,5 +185,5 @@ func relatedKey(d *table.Distribution, b *table.Behavior, r *http.Request, reqPa
 	if !ok || !strings.HasPrefix(path, "/") {
 		return "", false
 	}
-	return cacheKey(d, d.Behavior(path), path, target.RawQuery, r.Header), true
+	return cacheKey(d, d.Behavior(path), path, target.RawQuery, r.Host, r.Header), true
 }

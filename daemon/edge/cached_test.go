@@ -151,6 +151,49 @@ distributions: site: {
 	})
 }
 
+// TestHostInCacheKey: a behavior whose forwardedValues.headers name Host
+// keys its cache on the viewer's Host, as CloudFront does when it caches
+// on Host (header-caching.md): the aliases of one distribution share an
+// origin that answers per host, and each viewer gets its own host's page.
+// Go's servers (net/http, http1, HTTP/2, HTTP/3) give the Host in r.Host,
+// not in r.Header.
+func TestHostInCacheKey(t *testing.T) {
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		fmt.Fprintf(w, "page of %s", r.Host)
+	}))
+	t.Cleanup(app.Close)
+	dir := t.TempDir()
+	h := cachedHandler(t, dir, testenv.Compile(t, dir, fmt.Sprintf(`package cdn
+
+distributions: site: {
+	aliases: ["a.test", "b.test"]
+	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", forwardedValues: headers: ["host"]}
+}
+`, strings.TrimPrefix(app.URL, "http://"))))
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	for _, step := range []struct{ host, xcache string }{
+		{"a.test", "Miss from openfront"},
+		{"b.test", "Miss from openfront"},
+		{"a.test", "Hit from openfront"},
+		{"b.test", "Hit from openfront"},
+	} {
+		req, _ := http.NewRequest("GET", srv.URL+"/x", nil)
+		req.Host = step.host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != "page of "+step.host || resp.Header.Get("X-Cache") != step.xcache {
+			t.Errorf("%s: %q (%s), want its own page (%s)", step.host, b, resp.Header.Get("X-Cache"), step.xcache)
+		}
+	}
+}
+
 func TestCoalesceWait(t *testing.T) {
 	custom := func(read, attempts int) *table.Behavior {
 		return &table.Behavior{Origin: &table.Origin{Spec: &schema.Origin{ConnectionAttempts: attempts,

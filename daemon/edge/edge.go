@@ -267,7 +267,7 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distr
 	}
 	args := originArgs{path: path, rawQuery: rawQuery, header: header, viewerHTTPS: viewerHTTPS}
 	if h.cache != nil {
-		h.serveCached(w, r, d, b, cacheKey(d, b, path, rawQuery, header), args)
+		h.serveCached(w, r, d, b, cacheKey(d, b, path, rawQuery, r.Host, header), args)
 		return
 	}
 	req := h.originRequest(r, b, args)

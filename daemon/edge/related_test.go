@@ -55,7 +55,7 @@ distributions: site: {
 			}
 			continue
 		}
-		want := cacheKey(d, d.Behavior(tt.path), tt.path, tt.query, r.Header)
+		want := cacheKey(d, d.Behavior(tt.path), tt.path, tt.query, r.Host, r.Header)
 		if !ok || k != want {
 			t.Errorf("%q: key %q (%v), want %q", tt.ref, k, ok, want)
 		}
