@@ -18,14 +18,17 @@ import (
 // shutdowner is a listener's server: h1, net/http, or the TLS dispatcher.
 type shutdowner interface{ Shutdown(context.Context) error }
 
+// maxHeaderBytes is CloudFront's limit on a request's headers, on every
+// viewer protocol.
+const maxHeaderBytes = 20480
+
 // viewerServer is the HTTP/1.x server of the viewer listeners.
 func (n *Node) viewerServer() *http1.Server {
 	return &http1.Server{
-		Handler:       n.handler,
-		HeaderTimeout: n.opts.HeaderTimeout,
-		IdleTimeout:   120 * time.Second,
-		// CloudFront's limit on a request's headers.
-		MaxHeaderBytes: 20480,
+		Handler:        n.handler,
+		HeaderTimeout:  n.opts.HeaderTimeout,
+		IdleTimeout:    120 * time.Second,
+		MaxHeaderBytes: maxHeaderBytes,
 		Log:            n.log,
 	}
 }
@@ -59,7 +62,7 @@ func (n *Node) listenHTTPS(addr string, cfg *tls.Config) error {
 	d := &tlsDispatch{
 		ln: ln, cfg: cfg, timeout: n.opts.HeaderTimeout, log: n.log,
 		h1: n.viewerServer(),
-		h2: &http.Server{Handler: n.handler, TLSConfig: cfg, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 20480,
+		h2: &http.Server{Handler: n.handler, TLSConfig: cfg, IdleTimeout: 120 * time.Second, MaxHeaderBytes: maxHeaderBytes,
 			ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug)},
 		h2conns: newConnQueue(ln.Addr()),
 	}

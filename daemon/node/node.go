@@ -309,8 +309,9 @@ func (n *Node) listenHTTP3(tcp *net.TCPAddr) error {
 	}
 	n.addrs["http3"] = conn.LocalAddr()
 	srv := &http3.Server{
-		Handler:   n.handler,
-		TLSConfig: &tls.Config{GetConfigForClient: n.certs.configForClient(true), Certificates: []tls.Certificate{*n.certs.defaultCert}},
+		Handler:        n.handler,
+		MaxHeaderBytes: maxHeaderBytes,
+		TLSConfig:      &tls.Config{GetConfigForClient: n.certs.configForClient(true), Certificates: []tls.Certificate{*n.certs.defaultCert}},
 		// 0-RTT stays on (quic-go's default); the edge treats requests
 		// that arrive before the handshake completes as replayable.
 		ConnContext: func(ctx context.Context, c *quic.Conn) context.Context {
