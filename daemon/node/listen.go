@@ -146,7 +146,18 @@ func (d *tlsDispatch) Shutdown(ctx context.Context) error {
 	d.closed.Store(true)
 	d.ln.Close()
 	d.wg.Wait()
-	return errors.Join(d.h1.Shutdown(ctx), d.h2.Shutdown(ctx))
+	return errors.Join(shutdownAll(ctx, d.h1, d.h2)...)
+}
+
+// shutdownAll shuts the servers down concurrently and returns their errors.
+func shutdownAll(ctx context.Context, servers ...shutdowner) []error {
+	errs := make([]error, len(servers))
+	var wg sync.WaitGroup
+	for i, s := range servers {
+		wg.Go(func() { errs[i] = s.Shutdown(ctx) })
+	}
+	wg.Wait()
+	return errs
 }
 
 // connQueue is a net.Listener that yields the connections put in it.

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -382,17 +383,13 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, n.opts.DrainTimeout)
 	defer cancel()
-	var errs []error
-	for _, s := range n.servers {
-		if err := s.Shutdown(ctx); err != nil {
-			errs = append(errs, err)
-		}
-	}
+	// All at once: a listener draining a long request must not keep the
+	// others accepting (and their viewers without a GOAWAY).
+	servers := n.servers
 	if n.h3 != nil {
-		if err := n.h3.Shutdown(ctx); err != nil {
-			errs = append(errs, err)
-		}
+		servers = append(slices.Clip(servers), n.h3)
 	}
+	errs := shutdownAll(ctx, servers...)
 	if err := n.shutdownMedia(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("rtmp: %w", err))
 	}

@@ -754,10 +754,11 @@ func TestViewerLeavesAPass(t *testing.T) {
 	}
 }
 
-// TestShutdownDrains shuts the node down with a request in flight: the
-// request completes, Shutdown waits for it, and new connections are refused.
+// TestShutdownDrains shuts the node down with a request in flight over
+// HTTP/1.1, HTTP/2 or HTTP/3: the request completes, Shutdown waits for
+// it, and new connections are refused.
 func TestShutdownDrains(t *testing.T) {
-	for _, p := range []proto{h1, h2} {
+	for _, p := range []proto{h1, h2, h3} {
 		t.Run(string(p), func(t *testing.T) {
 			e := start(t)
 			c := e.client(t, p, nil)
@@ -818,6 +819,69 @@ func TestShutdownDrains(t *testing.T) {
 				if id != "" {
 					t.Errorf("the node still answers on its %s listener after Shutdown", listener)
 				}
+			}
+		})
+	}
+}
+
+// TestShutdownStopsEveryProtocol: Shutdown tells viewers on every
+// protocol to go away at once (HTTP/2 and HTTP/3 GOAWAY, closed
+// listeners), not one listener after another: while an HTTP/1.1 request
+// drains, over TLS or not, new HTTP/2 and HTTP/3 requests are refused.
+func TestShutdownStopsEveryProtocol(t *testing.T) {
+	for _, inFlight := range []proto{h1, h1tls} {
+		t.Run(string(inFlight), func(t *testing.T) {
+			e := start(t)
+			scheme := "https"
+			if inFlight == h1 {
+				scheme = "http"
+			}
+			newcomers := map[proto]*http.Client{h2: e.client(t, h2, nil), h3: e.client(t, h3, nil)}
+			for p, c := range newcomers { // each has a connection open
+				if resp, _ := do(t, c, "GET", "https://site.test/style.css", nil, ""); resp.StatusCode != 200 {
+					t.Fatalf("%s: status %d", p, resp.StatusCode)
+				}
+			}
+			done := make(chan error, 1)
+			go func() {
+				resp, err := e.client(t, inFlight, nil).Get(scheme + "://site.test/drain/slow")
+				if err == nil {
+					_, err = io.ReadAll(resp.Body)
+					resp.Body.Close()
+				}
+				done <- err
+			}()
+			select {
+			case <-e.drainHit:
+			case <-time.After(5 * time.Second):
+				t.Fatal("the request did not reach the origin")
+			}
+			shut := make(chan error, 1)
+			go func() { shut <- e.node.Shutdown(context.Background()) }()
+			for p, c := range newcomers {
+				for served := 0; ; served++ {
+					select {
+					case err := <-done:
+						t.Fatalf("%s: %d new requests served until the %s request in flight ended (%v)", p, served, inFlight, err)
+					default:
+					}
+					ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+					req, _ := http.NewRequestWithContext(ctx, "GET", "https://site.test/style.css", nil)
+					resp, err := c.Do(req)
+					if err == nil {
+						resp.Body.Close()
+					}
+					cancel()
+					if err != nil {
+						break
+					}
+				}
+			}
+			if err := <-done; err != nil {
+				t.Errorf("the %s request in flight: %v", inFlight, err)
+			}
+			if err := <-shut; err != nil {
+				t.Errorf("Shutdown: %v", err)
 			}
 		})
 	}
