@@ -3,6 +3,7 @@ package node
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,6 +16,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/quic-go/quic-go"
+	"github.com/quic-go/quic-go/http3"
 )
 
 // idleConns is how many connections TestIdleConnections holds open. The
@@ -162,4 +166,37 @@ func TestChildNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	select {} // until the parent kills this process
+}
+
+// TestIdleHTTP3: an HTTP/3 connection without requests is closed after
+// the idle timeout, as HTTP/1.1 and HTTP/2 ones are, even when the
+// client keeps it alive at the QUIC layer with PINGs.
+func TestIdleHTTP3(t *testing.T) {
+	n, err := Start(Options{ConfigDir: filepath.Join("..", "..", "examples", "quickstart"), HTTPSAddr: "127.0.0.1:0",
+		NodeName: nodeName, IdleTimeout: 300 * time.Millisecond, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() { n.Shutdown(context.Background()) })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := quic.DialAddr(ctx, n.Addr("http3").String(),
+		&tls.Config{ServerName: "localhost", InsecureSkipVerify: true, NextProtos: []string{http3.NextProtoH3}},
+		&quic.Config{KeepAlivePeriod: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseWithError(0, "")
+	req, _ := http.NewRequestWithContext(ctx, "GET", "https://localhost/", nil)
+	resp, err := (&http3.Transport{}).NewClientConn(conn).RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	select {
+	case <-conn.Context().Done():
+	case <-ctx.Done():
+		t.Fatal("the idle HTTP/3 connection is still open 5 s after its last request")
+	}
 }

@@ -27,7 +27,7 @@ func (n *Node) viewerServer() *http1.Server {
 	return &http1.Server{
 		Handler:        n.handler,
 		HeaderTimeout:  n.opts.HeaderTimeout,
-		IdleTimeout:    120 * time.Second,
+		IdleTimeout:    n.opts.IdleTimeout,
 		MaxHeaderBytes: maxHeaderBytes,
 		Log:            n.log,
 	}
@@ -62,7 +62,7 @@ func (n *Node) listenHTTPS(addr string, cfg *tls.Config) error {
 	d := &tlsDispatch{
 		ln: ln, cfg: cfg, timeout: n.opts.HeaderTimeout, log: n.log,
 		h1: n.viewerServer(),
-		h2: &http.Server{Handler: n.handler, TLSConfig: cfg, IdleTimeout: 120 * time.Second, MaxHeaderBytes: maxHeaderBytes,
+		h2: &http.Server{Handler: n.handler, TLSConfig: cfg, IdleTimeout: n.opts.IdleTimeout, MaxHeaderBytes: maxHeaderBytes,
 			ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug)},
 		h2conns: newConnQueue(ln.Addr()),
 	}

@@ -47,6 +47,9 @@ type Options struct {
 	// HeaderTimeout cuts a viewer that has not sent a whole request
 	// header in time (slowloris); default 10s.
 	HeaderTimeout time.Duration
+	// IdleTimeout closes a viewer's connection that has had no request
+	// in flight for this long, over every protocol; default 120s.
+	IdleTimeout time.Duration
 	// AdminTokenFile holds the bearer token of the admin listener's
 	// invalidation API; without it invalidations are refused.
 	AdminTokenFile string
@@ -112,6 +115,9 @@ func Start(opts Options) (*Node, error) {
 	}
 	if opts.HeaderTimeout == 0 {
 		opts.HeaderTimeout = 10 * time.Second
+	}
+	if opts.IdleTimeout == 0 {
+		opts.IdleTimeout = 120 * time.Second
 	}
 	n := &Node{opts: opts, log: opts.Logger, addrs: map[string]net.Addr{}, errs: make(chan error, 4)}
 	if opts.Git.URL != "" {
@@ -312,7 +318,10 @@ func (n *Node) listenHTTP3(tcp *net.TCPAddr) error {
 	srv := &http3.Server{
 		Handler:        n.handler,
 		MaxHeaderBytes: maxHeaderBytes,
-		TLSConfig:      &tls.Config{GetConfigForClient: n.certs.configForClient(true), Certificates: []tls.Certificate{*n.certs.defaultCert}},
+		// quic-go has none by default: a client's PINGs kept an idle
+		// connection open for ever.
+		IdleTimeout: n.opts.IdleTimeout,
+		TLSConfig:   &tls.Config{GetConfigForClient: n.certs.configForClient(true), Certificates: []tls.Certificate{*n.certs.defaultCert}},
 		// 0-RTT stays on (quic-go's default); the edge treats requests
 		// that arrive before the handshake completes as replayable.
 		ConnContext: func(ctx context.Context, c *quic.Conn) context.Context {
