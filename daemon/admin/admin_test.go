@@ -316,6 +316,23 @@ func TestInvalidationsBounded(t *testing.T) {
 	if s.byID[ids[0]] != nil || s.byID[ids[len(ids)-1]] == nil {
 		t.Errorf("the oldest should go, the newest stay")
 	}
+
+	// Big invalidations (3,000 paths of 4,000 bytes, 12 MB each) are kept
+	// to keptBytes, not to 1,000 of them.
+	big := make([]string, maxPaths)
+	for i := range big {
+		big[i] = "/" + strings.Repeat("x", maxPathLen-1)
+	}
+	s = newInvalidations(source{}, Options{})
+	for i := range 20 {
+		s.add("site", InvalidationBatch{Paths: big, CallerReference: fmt.Sprint("big", i)})
+	}
+	if n := len(s.all); n == 0 || n*maxPaths*maxPathLen > keptBytes || s.bytes > keptBytes {
+		t.Errorf("kept %d big invalidations, %d bytes; want at most %d bytes", n, s.bytes, keptBytes)
+	}
+	if len(s.byID) != len(s.all) || len(s.byRef) != len(s.all) {
+		t.Errorf("indexes %d/%d for %d kept", len(s.byID), len(s.byRef), len(s.all))
+	}
 }
 
 func TestStatusPage(t *testing.T) {

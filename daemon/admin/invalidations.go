@@ -43,6 +43,9 @@ const (
 	maxPaths      = 3000 // CloudFront's limit per invalidation
 	maxPathLen    = 4000 // CloudFront's limit per path
 	keptCompleted = 1000 // invalidations remembered, node-wide
+	// keptBytes bounds what they hold: 1,000 of 3,000 paths of 4,000
+	// bytes would be 12 GB.
+	keptBytes     = 64 << 20
 	maxBatchBytes = 16 << 20
 )
 
@@ -121,6 +124,7 @@ type invalidations struct {
 
 	mu    sync.Mutex
 	all   []*Invalidation // oldest first
+	bytes int             // their paths' and callerReferences' bytes
 	byID  map[string]*Invalidation
 	byRef map[string]*Invalidation // distribution NUL callerReference
 }
@@ -198,13 +202,24 @@ func (s *invalidations) add(dist string, batch InvalidationBatch) (*Invalidation
 		Paths: slices.Clone(batch.Paths), CallerReference: batch.CallerReference}
 	s.all = append(s.all, inv)
 	s.byID[inv.ID], s.byRef[ref] = inv, inv
-	if len(s.all) > keptCompleted {
+	s.bytes += inv.size()
+	for len(s.all) > keptCompleted || s.bytes > keptBytes && len(s.all) > 1 {
 		old := s.all[0]
 		s.all = s.all[1:]
+		s.bytes -= old.size()
 		delete(s.byID, old.ID)
 		delete(s.byRef, old.DistributionID+"\x00"+old.CallerReference)
 	}
 	return inv, false, nil
+}
+
+// size is what inv holds, for keptBytes.
+func (inv *Invalidation) size() int {
+	n := len(inv.CallerReference)
+	for _, p := range inv.Paths {
+		n += len(p)
+	}
+	return n
 }
 
 // compile turns checked paths into what the cache matches. A path with a
@@ -255,7 +270,7 @@ func (s *invalidations) get(w http.ResponseWriter, r *http.Request, dist string)
 	inv := s.byID[r.PathValue("id")]
 	s.mu.Unlock()
 	if inv == nil || inv.DistributionID != dist {
-		apiError(w, http.StatusNotFound, "NoSuchInvalidation", fmt.Sprintf("no invalidation %q for distribution %q on this node (it keeps the last %d)", r.PathValue("id"), dist, keptCompleted))
+		apiError(w, http.StatusNotFound, "NoSuchInvalidation", fmt.Sprintf("no invalidation %q for distribution %q on this node (it keeps the last %d, fewer when they are large)", r.PathValue("id"), dist, keptCompleted))
 		return
 	}
 	writeJSON(w, http.StatusOK, s.snapshot(inv))
