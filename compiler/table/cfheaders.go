@@ -2,6 +2,7 @@ package table
 
 import (
 	"net/textproto"
+	"slices"
 	"strings"
 
 	"openfront.dev/schema"
@@ -42,4 +43,16 @@ func CloudFrontHeadersFor(b *schema.CacheBehavior) []string {
 		}
 	}
 	return out
+}
+
+// keyedHeaders are the header names behavior b's cache key holds
+// (forwardedValues.headers), canonical and sorted: worked out once here,
+// not per request.
+func keyedHeaders(b *schema.CacheBehavior) []string {
+	names := make([]string, len(b.ForwardedValues.Headers))
+	for i, h := range b.ForwardedValues.Headers {
+		names[i] = textproto.CanonicalMIMEHeaderKey(h)
+	}
+	slices.Sort(names)
+	return names
 }

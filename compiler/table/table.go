@@ -76,6 +76,9 @@ type Behavior struct {
 	// Target is exactly one of Origin and Group.
 	Origin *Origin
 	Group  *OriginGroup
+	// KeyedHeaders are the header names the cache key holds, canonical
+	// and sorted (forwardedValues.headers).
+	KeyedHeaders []string
 	// CloudFrontHeaders are the CloudFront-* request headers the node
 	// sets for this behavior's origin requests (canonical names; see
 	// CloudFrontHeaders): a viewer's own are never forwarded.
@@ -277,7 +280,8 @@ func buildDistribution(id string, spec *schema.Distribution) (*Distribution, err
 }
 
 func (d *Distribution) behavior(index int, pos uint, spec *schema.CacheBehavior) (*Behavior, error) {
-	b := &Behavior{DistributionID: d.ID, Position: pos, Index: index, Spec: spec, CloudFrontHeaders: CloudFrontHeadersFor(spec)}
+	b := &Behavior{DistributionID: d.ID, Position: pos, Index: index, Spec: spec,
+		KeyedHeaders: keyedHeaders(spec), CloudFrontHeaders: CloudFrontHeadersFor(spec)}
 	pattern := "*"
 	if index >= 0 {
 		pattern = spec.PathPattern

@@ -3,7 +3,6 @@ package edge
 import (
 	"context"
 	"net/http"
-	"net/textproto"
 	"net/url"
 	"slices"
 	"strings"
@@ -33,12 +32,7 @@ func cacheKey(d *table.Distribution, b *table.Behavior, path, rawQuery, host str
 	if forwardsAll(b.Spec) {
 		return k.String()
 	}
-	names := make([]string, len(fv.Headers))
-	for i, h := range fv.Headers {
-		names[i] = textproto.CanonicalMIMEHeaderKey(h)
-	}
-	slices.Sort(names)
-	for _, n := range names {
+	for _, n := range b.KeyedHeaders {
 		k.WriteByte(0)
 		k.WriteString(n)
 		k.WriteByte('=')

@@ -83,30 +83,14 @@ func (v *viewer) header(name string) []string {
 		}
 		return []string{accesslog.TLSVersionName(s.Version) + ":" + accesslog.CipherName(s.CipherSuite) + ":" + handshake}
 	}
-	if d := v.deviceType(name); d != nil {
-		return d
-	}
-	return nil // a CloudFront header the node does not set
+	return v.deviceType(name) // nil: a CloudFront header the node does not set
 }
 
 // deviceType is the value of a CloudFront-Is-*-Viewer header, from the
 // User-Agent; nil for another name.
 func (v *viewer) deviceType(name string) []string {
-	var bit deviceFlags
-	switch name {
-	case "Cloudfront-Is-Desktop-Viewer":
-		bit = isDesktop
-	case "Cloudfront-Is-Mobile-Viewer":
-		bit = isMobile
-	case "Cloudfront-Is-Smarttv-Viewer":
-		bit = isSmartTV
-	case "Cloudfront-Is-Tablet-Viewer":
-		bit = isTablet
-	case "Cloudfront-Is-Android-Viewer":
-		bit = isAndroid
-	case "Cloudfront-Is-Ios-Viewer":
-		bit = isIOS
-	default:
+	bit, ok := deviceHeaders[name]
+	if !ok {
 		return nil
 	}
 	if !v.deviceKnown {
@@ -130,6 +114,16 @@ const (
 	isIOS
 )
 
+// deviceHeaders are the device headers and the bit each reports.
+var deviceHeaders = map[string]deviceFlags{
+	"Cloudfront-Is-Desktop-Viewer": isDesktop,
+	"Cloudfront-Is-Mobile-Viewer":  isMobile,
+	"Cloudfront-Is-Smarttv-Viewer": isSmartTV,
+	"Cloudfront-Is-Tablet-Viewer":  isTablet,
+	"Cloudfront-Is-Android-Viewer": isAndroid,
+	"Cloudfront-Is-Ios-Viewer":     isIOS,
+}
+
 // deviceOf parses ua, through a bounded cache: parsing takes 1–3 µs, and
 // a behavior that keys on the device does it for every hit, while
 // viewers share a few thousand User-Agents.
@@ -140,10 +134,13 @@ func deviceOf(ua string) deviceFlags {
 	}
 	p := userAgents().Parse(ua)
 	var f deviceFlags
-	for bit, is := range map[deviceFlags]bool{isDesktop: p.IsDesktop(), isMobile: p.IsMobile(), isSmartTV: p.IsTV(),
-		isTablet: p.IsTablet(), isAndroid: p.IsAndroidOS(), isIOS: p.IsIOS()} {
-		if is {
-			f |= bit
+	for _, d := range [...]struct {
+		bit deviceFlags
+		is  bool
+	}{{isDesktop, p.IsDesktop()}, {isMobile, p.IsMobile()}, {isSmartTV, p.IsTV()},
+		{isTablet, p.IsTablet()}, {isAndroid, p.IsAndroidOS()}, {isIOS, p.IsIOS()}} {
+		if d.is {
+			f |= d.bit
 		}
 	}
 	c.Set(ua, f)
