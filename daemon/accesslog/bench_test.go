@@ -2,6 +2,8 @@ package accesslog
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -190,7 +192,6 @@ func variedRecords(n int) []Record {
 	agents := []string{typical().UserAgent, "curl/8.5.0",
 		"Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
 		"Mozilla/5.0 (X11; Linux x86_64; rv:127.0) Gecko/20100101 Firefox/127.0"}
-	const idChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 	recs := make([]Record, n)
 	for i := range recs {
 		r := typical()
@@ -199,17 +200,21 @@ func variedRecords(n int) []Record {
 		r.ClientPort = 30000 + rnd.IntN(30000)
 		r.UserAgent = agents[rnd.IntN(len(agents))]
 		r.Path = fmt.Sprintf("/assets/%d/app.%x.js", rnd.IntN(8), rnd.IntN(6))
-		id := make([]byte, 32)
-		for j := range id {
-			id[j] = idChars[rnd.IntN(len(idChars))]
-		}
-		r.RequestID = string(id)
+		r.RequestID = edgeID(i)
 		r.BytesOut = int64(rnd.IntN(50000))
 		r.TimeTaken = time.Duration(rnd.IntN(5000)) * time.Microsecond
 		r.TimeToFirstByte = r.TimeTaken / 2
 		recs[i] = r
 	}
 	return recs
+}
+
+// edgeID is the i-th request id of a process as daemon/edge makes them:
+// a random part drawn at start, then a count.
+func edgeID(i int) string {
+	b := []byte("\x5e\x91\x0c\xd2\x33\xa7\x48\xe0\x1f\x6b\xc4\x95\x00\x00")
+	b = binary.BigEndian.AppendUint32(b, uint32(1000000+i))
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // BenchmarkLoopbackHit compares a cache-hit-like response over loopback
@@ -282,17 +287,12 @@ func BenchmarkLoopbackHit(b *testing.B) {
 // few dozen connections, random request ids, time advancing.
 func wrkRecords(n int) []Record {
 	rnd := rand.New(rand.NewPCG(3, 4))
-	const idChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 	recs := make([]Record, n)
 	for i := range recs {
 		r := loadGenerator()
 		r.Time = t0.Add(time.Duration(i) * 12 * time.Microsecond)
 		r.ClientPort = 39650 + rnd.IntN(50)
-		id := make([]byte, 24)
-		for j := range id {
-			id[j] = idChars[rnd.IntN(len(idChars))]
-		}
-		r.RequestID = string(id)
+		r.RequestID = edgeID(i)
 		recs[i] = r
 	}
 	return recs
