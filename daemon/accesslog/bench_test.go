@@ -43,17 +43,20 @@ func loadGenerator() Record {
 	return r
 }
 
+// BenchmarkFormat is formatting a line; "cached" takes the browser's
+// escaped agent and referer from the writer's escapeCache.
 func BenchmarkFormat(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		rec  Record
-	}{{"browser", typical()}, {"wrk", loadGenerator()}} {
+		esc  *escapeCache
+	}{{"browser", typical(), nil}, {"browser-cached", typical(), newEscapeCache()}, {"wrk", loadGenerator(), nil}} {
 		b.Run(c.name, func(b *testing.B) {
 			f := newLineFormat("FRA50-openfront", "www.example.com", false)
 			buf := make([]byte, 0, 1024)
 			b.ReportAllocs()
 			for b.Loop() {
-				buf = f.appendLine(buf[:0], &c.rec)
+				buf = f.appendLineWith(buf[:0], &c.rec, c.esc)
 			}
 			b.SetBytes(int64(len(buf)))
 		})

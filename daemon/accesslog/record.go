@@ -2,6 +2,7 @@ package accesslog
 
 import (
 	"crypto/tls"
+	"hash/maphash"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -227,7 +228,11 @@ func newLineFormat(node, domain string, includeCookies bool) *lineFormat {
 }
 
 // appendLine appends r as one web log line, newline included.
-func (f *lineFormat) appendLine(b []byte, r *Record) []byte {
+func (f *lineFormat) appendLine(b []byte, r *Record) []byte { return f.appendLineWith(b, r, nil) }
+
+// appendLineWith is appendLine taking the escaped User-Agent and Referer
+// from esc when they are there.
+func (f *lineFormat) appendLineWith(b []byte, r *Record, esc *escapeCache) []byte {
 	b = f.appendDateTime(b, r.Time)
 	b = appendRaw(b, f.location)
 	b = appendInt(b, r.BytesOut)
@@ -245,8 +250,8 @@ func (f *lineFormat) appendLine(b []byte, r *Record) []byte {
 	} else {
 		b = appendInt(b, int64(r.Status))
 	}
-	b = appendField(b, r.Referer)
-	b = appendField(b, r.UserAgent)
+	b = esc.appendField(b, r.Referer)
+	b = esc.appendField(b, r.UserAgent)
 	b = appendField(b, r.Query)
 	if f.includeCookies {
 		b = appendField(b, r.Cookie)
@@ -336,6 +341,53 @@ func appendField(b []byte, s string) []byte {
 		return append(b, "-\t"...)
 	}
 	b = AppendEscaped(b, s)
+	return append(b, '\t')
+}
+
+// escapeCache keeps the escaped form of the User-Agent and Referer values
+// that need escaping. They repeat from request to request, and a browser's
+// agent has a dozen spaces: escaping one cost about as much as formatting
+// the rest of the line (BenchmarkFormat). It is direct-mapped by hash, and
+// a value is kept only when it comes a second time to its slot: a stream
+// of values that never repeat costs a hash each, not a copy and an
+// allocation. One goroutine owns a cache; nil keeps nothing.
+type escapeCache struct {
+	seed  maphash.Seed
+	slots [escapeCacheSlots]escapeSlot
+}
+
+const escapeCacheSlots = 2048
+
+type escapeSlot struct {
+	seen    uint64 // the hash of the last value that missed here
+	key     string // a copy: the request's own string is a slice of its head
+	escaped string
+}
+
+func newEscapeCache() *escapeCache { return &escapeCache{seed: maphash.MakeSeed()} }
+
+// appendField is the package's appendField, through c.
+func (c *escapeCache) appendField(b []byte, s string) []byte {
+	if c == nil || s == "" {
+		return appendField(b, s)
+	}
+	i := indexEscape(s)
+	if i < 0 {
+		b = append(b, s...)
+		return append(b, '\t')
+	}
+	h := maphash.String(c.seed, s)
+	slot := &c.slots[h%escapeCacheSlots]
+	if slot.key == s {
+		b = append(b, slot.escaped...)
+		return append(b, '\t')
+	}
+	n := len(b)
+	b = appendEscapedFrom(append(b, s[:i]...), s[i:])
+	if slot.seen == h {
+		slot.key, slot.escaped = strings.Clone(s), string(b[n:])
+	}
+	slot.seen = h
 	return append(b, '\t')
 }
 
@@ -436,9 +488,17 @@ var mustEscape = func() (t [256]uint8) {
 // as %XX (uppercase hex). A value is escaped as it arrived, so a viewer's
 // %20 becomes %2520, as in CloudFront's logs; a tab can never split a field.
 func AppendEscaped(b []byte, s string) []byte {
+	i := indexEscape(s)
+	if i < 0 {
+		return append(b, s...)
+	}
+	return appendEscapedFrom(append(b, s[:i]...), s[i:])
+}
+
+// appendEscapedFrom is AppendEscaped of s, whose first byte is to escape.
+func appendEscapedFrom(b []byte, s string) []byte {
 	const hex = "0123456789ABCDEF"
-	for {
-		i := indexEscape(s)
+	for i := 0; ; i = indexEscape(s) {
 		if i < 0 {
 			return append(b, s...)
 		}

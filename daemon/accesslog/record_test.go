@@ -3,6 +3,7 @@ package accesslog
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"net/netip"
@@ -335,6 +336,27 @@ func TestDateTimeEachSecond(t *testing.T) {
 		line := string(f.appendLine(nil, &r))
 		if got, want := field(line, 1)+" "+field(line, 2), tm.UTC().Format("2006-01-02 15:04:05"); got != want {
 			t.Errorf("%v: date time %q, want %q", tm, got, want)
+		}
+	}
+}
+
+// TestEscapeCache checks that lines formatted through a writer's cache of
+// escaped agents and referers are the lines formatted without one, for
+// values that repeat and values that replace them in their slots.
+func TestEscapeCache(t *testing.T) {
+	f := newLineFormat("FRA50-openfront", "www.example.com", false)
+	esc := newEscapeCache()
+	agents := []string{"", "curl/8.5.0", "Mozilla/5.0 (X11; Linux x86_64) \"quoted\" 100%", "tab\there", "ünïcode agent"}
+	for i := range 3 * escapeCacheSlots {
+		r := typical()
+		r.UserAgent = agents[i%len(agents)]
+		if i%3 == 0 {
+			r.UserAgent = fmt.Sprintf("Agent %d {x}", i) // unique: fills the cache
+		}
+		r.Referer = fmt.Sprintf("https://ex.test/a b?%d", i%7)
+		want := string(f.appendLine(nil, &r))
+		if got := string(f.appendLineWith(nil, &r, esc)); got != want {
+			t.Fatalf("record %d through the cache:\n%q\nwant\n%q", i, got, want)
 		}
 	}
 }

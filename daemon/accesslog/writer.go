@@ -130,6 +130,7 @@ type Writer struct {
 	spare       []byte   // the queue's other buffer
 	spareRecs   []Record // and other records
 	formatted   []byte   // lines of the records taken
+	escaped     *escapeCache
 	f           *os.File
 	tmp, final  string
 	size        int64 // bytes of acknowledged members in f
@@ -179,6 +180,7 @@ func New(opts Options, cfg Config) (*Writer, error) {
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 		bw:       bufio.NewWriterSize(nil, opts.writeBuf),
+		escaped:  newEscapeCache(),
 	}
 	// The fastest level: the CPU is for viewers, and log lines compress well
 	// anyway. klauspost's gzip writes the same members as compress/gzip
@@ -455,7 +457,7 @@ func (w *Writer) drain() {
 			f := w.format.Load()
 			w.formatted = w.formatted[:0]
 			for i := range recs {
-				w.formatted = f.appendLine(w.formatted, &recs[i])
+				w.formatted = f.appendLineWith(w.formatted, &recs[i], w.escaped)
 			}
 			w.add(w.formatted, len(recs))
 			clear(recs) // the requests' strings can go
