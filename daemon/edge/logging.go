@@ -57,7 +57,7 @@ var (
 	results = [...]string{accesslog.Hit, accesslog.RefreshHit, accesslog.Miss, accesslog.Error, accesslog.Redirect, accesslog.LimitExceeded, accesslog.CapacityExceeded}
 	// statusClasses: 000 is a viewer that went away before a status was sent.
 	statusClasses = [...]string{"000", "1xx", "2xx", "3xx", "4xx", "5xx"}
-	protocols     = [...]string{"http1.1", "http2", "http3"}
+	protocols     = [...]string{"http1.1", "http2", "http3", "http1.0"}
 )
 
 func resultIndex(rt string) int {
@@ -76,12 +76,15 @@ func statusIndex(status int) int {
 	return status / 100
 }
 
-func protocolIndex(major int) int {
-	switch major {
-	case 2:
+// protocolIndex is r's protocol in protocols; HTTP/0.9 never gets here.
+func protocolIndex(r *http.Request) int {
+	switch {
+	case r.ProtoMajor == 2:
 		return 1
-	case 3:
+	case r.ProtoMajor == 3:
 		return 2
+	case r.ProtoMajor == 1 && r.ProtoMinor == 0:
+		return 3
 	}
 	return 0
 }
@@ -189,14 +192,14 @@ func (st *distState) finish(o *observed, r *http.Request, id string) {
 		st.log.Log(&rec)
 		// The metrics take the record's values rather than work them
 		// out again.
-		st.m.count(rec.ResultType, rec.Status, r.ProtoMajor, rec.BytesIn, rec.BytesOut)
+		st.m.count(rec.ResultType, rec.Status, protocolIndex(r), rec.BytesIn, rec.BytesOut)
 	} else if st.m != nil {
 		status := o.StatusSent()
 		rt := accesslog.ResponseResult(xcache, status)
 		if o.Aborted() || o.detail != "" { // as Record.SetResult
 			rt = accesslog.Error
 		}
-		st.m.count(rt, status, r.ProtoMajor, o.BytesIn(), o.BytesOut())
+		st.m.count(rt, status, protocolIndex(r), o.BytesIn(), o.BytesOut())
 	}
 	if r.Body != nil && r.Body != http.NoBody {
 		// An origin request may still read the body after the handler
@@ -211,11 +214,11 @@ func (st *distState) finish(o *observed, r *http.Request, id string) {
 
 // count counts one request with its final result type; m may be nil
 // (metrics are off).
-func (m *distMetrics) count(result string, status, protoMajor int, in, out int64) {
+func (m *distMetrics) count(result string, status, proto int, in, out int64) {
 	if m == nil {
 		return
 	}
-	m.counter(resultIndex(result), statusIndex(status), protocolIndex(protoMajor)).Inc()
+	m.counter(resultIndex(result), statusIndex(status), proto).Inc()
 	m.in.Add(float64(in))
 	m.out.Add(float64(out))
 }

@@ -61,31 +61,44 @@ func TestRequestMetricsFollowTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.SetTable(twoDists(t, dir, down, true))
-	get := func(host, path string) int {
+	get := func(host, path string, minor int) int {
 		w := httptest.NewRecorder()
-		h.ServeHTTP(w, httptest.NewRequest("GET", "http://"+host+path, nil))
+		req := httptest.NewRequest("GET", "http://"+host+path, nil)
+		req.Proto, req.ProtoMinor = fmt.Sprintf("HTTP/1.%d", minor), minor
+		h.ServeHTTP(w, req)
 		return w.Code
 	}
 	for _, r := range []struct {
 		host, path string
+		minor      int
 		status     int
-	}{{"a.test", "/index.html", 200}, {"a.test", "/missing", 404}, {"a.test", "/down/x", 502}, {"b.test", "/index.html", 200}, {"nobody.test", "/", 403}} {
-		if got := get(r.host, r.path); got != r.status {
+	}{{"a.test", "/index.html", 1, 200}, {"a.test", "/missing", 1, 404}, {"a.test", "/down/x", 1, 502}, {"b.test", "/index.html", 1, 200}, {"b.test", "/index.html", 0, 200}, {"nobody.test", "/", 1, 403}} {
+		if got := get(r.host, r.path, r.minor); got != r.status {
 			t.Fatalf("%s%s: %d, want %d", r.host, r.path, got, r.status)
 		}
 	}
 	want := `
-# HELP openfront_requests_total Viewer requests of a distribution, by status class (000: the viewer left before a response), result type (the access log's x-edge-result-type) and protocol.
+# HELP openfront_requests_total Viewer requests of a distribution, by status class (000: the viewer left before a response), result type (the access log's x-edge-result-type) and protocol (http1.0, http1.1, http2, http3).
 # TYPE openfront_requests_total counter
 openfront_requests_total{distribution="a",protocol="http1.1",result="Error",status_class="4xx"} 1
 openfront_requests_total{distribution="a",protocol="http1.1",result="Error",status_class="5xx"} 1
 openfront_requests_total{distribution="a",protocol="http1.1",result="Miss",status_class="2xx"} 1
+openfront_requests_total{distribution="b",protocol="http1.0",result="Miss",status_class="2xx"} 1
 openfront_requests_total{distribution="b",protocol="http1.1",result="Miss",status_class="2xx"} 1
 # HELP openfront_origin_errors_total Failed origin requests, by kind: dns, connect, timeout, comm (failed after connecting), unsupported (origin kind), http_5xx (the origin answered 5xx).
 # TYPE openfront_origin_errors_total counter
 openfront_origin_errors_total{distribution="a",kind="connect",origin="down"} 1
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "openfront_requests_total", "openfront_origin_errors_total"); err != nil {
+		t.Error(err)
+	}
+	// The denial reasons show at 0 before any denial, as rate() needs.
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP openfront_geo_denials_total Requests refused by a distribution's geo restriction, by reason: blacklisted or not_whitelisted (a viewer whose country the database does not know is served, as by CloudFront).
+# TYPE openfront_geo_denials_total counter
+openfront_geo_denials_total{reason="blacklisted"} 0
+openfront_geo_denials_total{reason="not_whitelisted"} 0
+`), "openfront_geo_denials_total"); err != nil {
 		t.Error(err)
 	}
 	h.SetTable(twoDists(t, dir, down, false))

@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"openfront.dev/daemon/access"
+	"openfront.dev/schema"
 )
 
 // metrics are the edge's metrics; Register exposes them. Labels are
@@ -33,7 +34,7 @@ func newMetrics() metrics {
 		}, []string{"reason"}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "openfront_requests_total",
-			Help: "Viewer requests of a distribution, by status class (000: the viewer left before a response), result type (the access log's x-edge-result-type) and protocol.",
+			Help: "Viewer requests of a distribution, by status class (000: the viewer left before a response), result type (the access log's x-edge-result-type) and protocol (http1.0, http1.1, http2, http3).",
 		}, []string{"distribution", "status_class", "result", "protocol"}),
 		requestBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "openfront_request_bytes_total",
@@ -55,6 +56,9 @@ func newMetrics() metrics {
 	}
 	for _, code := range access.Codes {
 		m.signatureDenials.WithLabelValues(code) // every reason shows, at 0
+	}
+	for _, t := range []string{"blacklist", "whitelist"} {
+		m.geoDenials.WithLabelValues(geoDenialReason(schema.GeoRestriction{RestrictionType: t}))
 	}
 	return m
 }
