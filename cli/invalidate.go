@@ -124,9 +124,6 @@ func (c invalidationClient) do(ctx context.Context, method, url string, body []b
 	if err := json.Unmarshal(b, &inv); err != nil || inv.ID == "" {
 		return nil, "", fmt.Errorf("%s %s: not an invalidation: %.200s", method, url, b)
 	}
-	loc := resp.Header.Get("Location")
-	if loc == "" {
-		loc = c.base + "/distributions/" + inv.DistributionID + "/invalidations/" + inv.ID
-	}
-	return &inv, loc, nil
+	// Not the Location header: the token goes to the --admin URL only.
+	return &inv, c.base + "/distributions/" + inv.DistributionID + "/invalidations/" + inv.ID, nil
 }

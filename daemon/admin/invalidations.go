@@ -180,8 +180,9 @@ func (s *invalidations) create(w http.ResponseWriter, r *http.Request, dist stri
 	if !existed {
 		go s.run(inv, s.compile(dist, encoded))
 	}
-	loc := "http://" + r.Host + "/distributions/" + dist + "/invalidations/" + inv.ID
-	w.Header().Set("Location", loc)
+	// A relative reference (RFC 9110 §10.2.2): the listener cannot know
+	// the scheme a viewer used, through a TLS-terminating proxy say.
+	w.Header().Set("Location", "/distributions/"+dist+"/invalidations/"+inv.ID)
 	writeJSON(w, http.StatusCreated, s.snapshot(inv))
 }
 
