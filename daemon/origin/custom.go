@@ -41,7 +41,10 @@ func newCustom(o *table.Origin) *custom {
 		ResponseHeaderTimeout: time.Duration(c.OriginReadTimeout) * time.Second,
 		IdleConnTimeout:       time.Duration(c.OriginKeepaliveTimeout) * time.Second,
 		MaxIdleConnsPerHost:   256,
-		ForceAttemptHTTP2:     true,
+		// HTTP/1.1 only, as CloudFront to a custom origin: no HTTP/2
+		// through ALPN, whose one connection would carry every fetch.
+		ForceAttemptHTTP2: false,
+		TLSNextProto:      map[string]func(string, *tls.Conn) http.RoundTripper{},
 		// The edge decides about compression; pass the origin's bytes through.
 		DisableCompression: true,
 	}

@@ -28,6 +28,7 @@ type seen struct {
 	Method     string      `json:"method"`
 	Header     http.Header `json:"header"`
 	Body       string      `json:"body"`
+	Proto      string      `json:"proto"`
 }
 
 func echoHandler(w http.ResponseWriter, r *http.Request) {
@@ -47,7 +48,7 @@ func echoHandler(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 		}
 	}
-	s := seen{Scheme: "http", Host: r.Host, RequestURI: r.RequestURI, Method: r.Method, Header: r.Header}
+	s := seen{Scheme: "http", Host: r.Host, RequestURI: r.RequestURI, Method: r.Method, Header: r.Header, Proto: r.Proto}
 	if r.TLS != nil {
 		s.Scheme = "https"
 	}
@@ -57,7 +58,8 @@ func echoHandler(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(s)
 }
 
-// origins are an HTTP and an HTTPS echo server on 127.0.0.1.
+// origins are an HTTP and an HTTPS echo server on 127.0.0.1; the HTTPS
+// one offers HTTP/2 too.
 type origins struct {
 	plain, tls *httptest.Server
 	roots      *x509.CertPool
@@ -65,7 +67,9 @@ type origins struct {
 
 func newOrigins(t *testing.T) *origins {
 	t.Helper()
-	o := &origins{plain: httptest.NewServer(http.HandlerFunc(echoHandler)), tls: httptest.NewTLSServer(http.HandlerFunc(echoHandler))}
+	o := &origins{plain: httptest.NewServer(http.HandlerFunc(echoHandler)), tls: httptest.NewUnstartedServer(http.HandlerFunc(echoHandler))}
+	o.tls.EnableHTTP2 = true
+	o.tls.StartTLS()
 	t.Cleanup(o.plain.Close)
 	t.Cleanup(o.tls.Close)
 	o.roots = x509.NewCertPool()
@@ -160,6 +164,11 @@ func TestCustomProtocolPolicy(t *testing.T) {
 			resp, s := fetchSeen(t, c, &Request{Path: "/x", ViewerHTTPS: tt.viewerHTTPS})
 			if resp.StatusCode != 200 || s.Scheme != tt.wantScheme {
 				t.Errorf("status %d, origin saw %s; want 200 over %s", resp.StatusCode, s.Scheme, tt.wantScheme)
+			}
+			// As CloudFront: HTTP/1.1 to a custom origin, even one that
+			// offers HTTP/2.
+			if s.Proto != "HTTP/1.1" {
+				t.Errorf("origin saw %s, want HTTP/1.1", s.Proto)
 			}
 		})
 	}

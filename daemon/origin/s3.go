@@ -3,6 +3,7 @@ package origin
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -54,7 +55,8 @@ func newS3(o *table.Origin) (*s3, error) {
 					MaxIdleConnsPerHost:   256,
 					IdleConnTimeout:       90 * time.Second,
 					DisableCompression:    true,
-					ForceAttemptHTTP2:     true,
+					// HTTP/1.1, as to a custom origin (custom.go).
+					TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{},
 				},
 				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 			},
