@@ -55,6 +55,33 @@ func (d *Distribution) Behavior(path string) *Behavior {
 	return d.Behaviors[n]
 }
 
+// ServesHTTP2 reports whether viewers may use HTTP/2 with d: httpVersion
+// http2 (the default) or http2and3. CloudFront's "http3" pairs HTTP/3 with
+// HTTP/1.1 on TCP.
+func (d *Distribution) ServesHTTP2() bool {
+	v := d.Spec.HTTPVersion
+	return v != "http1.1" && v != "http3"
+}
+
+// ServesHTTP3 reports whether viewers may use HTTP/3 with d: httpVersion
+// http3 or http2and3.
+func (d *Distribution) ServesHTTP3() bool {
+	v := d.Spec.HTTPVersion
+	return v == "http3" || v == "http2and3"
+}
+
+// ServesHTTP reports whether viewers may use HTTP major version major
+// (a request's ProtoMajor) with d; every distribution serves HTTP/1.x.
+func (d *Distribution) ServesHTTP(major int) bool {
+	switch major {
+	case 2:
+		return d.ServesHTTP2()
+	case 3:
+		return d.ServesHTTP3()
+	}
+	return true
+}
+
 // ObjectPath is the path a request for path fetches and is cached under:
 // the default root object for "/", path otherwise.
 func (d *Distribution) ObjectPath(path string) string {

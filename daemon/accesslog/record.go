@@ -76,7 +76,8 @@ import (
 //     request to writing the first byte of the response (TimeToFirstByte).
 //  29. x-edge-detailed-result-type: field 14 when that is not Error; for
 //     Error the specific error: ClientCommError, ClientGeoBlocked,
-//     OriginConnectError, OriginDnsError, OriginCommError, OriginError, ...
+//     InvalidRequestCertificate, OriginConnectError, OriginDnsError,
+//     OriginCommError, OriginError, ...
 //     (DetailedResultType; plain Error when it is not known).
 //  30. sc-content-type: the response's Content-Type, or -; also the one
 //     the server sniffs from the body of a response that declared none.
@@ -145,6 +146,9 @@ const (
 	InvalidRequest     = "InvalidRequest"
 	// InvalidRequestMethod: the method is not among the behavior's allowedMethods.
 	InvalidRequestMethod = "InvalidRequestMethod"
+	// InvalidRequestCertificate: the request came on a TLS connection set
+	// up for another distribution, which cannot serve it (421).
+	InvalidRequestCertificate = "InvalidRequestCertificate"
 )
 
 // SetResult sets fields 14, 23 and 29 from the X-Cache value sent (such as

@@ -51,6 +51,7 @@ type Handler struct {
 	// nothing the behavior forwards: shared by those requests, so never
 	// changed (the cache and the fetchers clone a header to change it).
 	originHeader http.Header
+	misdirect    MisdirectCheck // nil: any connection serves any host
 	log          *slog.Logger
 
 	// Access logs and request metrics (logging.go): the state of each
@@ -164,6 +165,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serve answers a request of distribution d, behavior b, received at start.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, d *table.Distribution, b *table.Behavior, path, id string, start time.Time) {
+	if h.misdirected(w, r, t, d) {
+		return
+	}
 	hdr := w.Header()
 	// An origin that points back at this node would recurse for ever.
 	for _, v := range r.Header["Via"] {
@@ -176,7 +180,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 		h.refuse(w, r, http.StatusForbidden, "The distribution for this host is disabled.")
 		return
 	}
-	if a := h.altSvc.Load(); a != nil && r.ProtoMajor < 3 && (d.Spec.HTTPVersion == "http3" || d.Spec.HTTPVersion == "http2and3") {
+	if a := h.altSvc.Load(); a != nil && r.ProtoMajor < 3 && d.ServesHTTP3() {
 		hdr["Alt-Svc"] = *a
 	}
 	viewerHTTPS := access.ViewerHTTPS(r, h.trusted)

@@ -67,9 +67,6 @@ var errNoHTTP3 = errors.New("this distribution does not serve HTTP/3")
 // needs it, as its HTTP/2 does.
 var errNoSNI = errors.New("HTTP/3 needs SNI")
 
-// allowsHTTP3 reports the httpVersion values that include HTTP/3.
-func allowsHTTP3(v string) bool { return v == "http3" || v == "http2and3" }
-
 // defaultCertPolicy is the security policy for viewers without SNI or with
 // a name no distribution has. CloudFront uses TLSv1 with its shared
 // *.cloudfront.net certificate, also for a distribution on that
@@ -89,32 +86,32 @@ func (s *certStore) configForClient(quic bool) func(*tls.ClientHelloInfo) (*tls.
 			if hello.ServerName == "" {
 				return nil, errNoSNI
 			}
-			if d != nil && !allowsHTTP3(d.Spec.HTTPVersion) {
+			if d != nil && !d.ServesHTTP3() {
 				return nil, errNoHTTP3
 			}
 			return s.quic, nil
 		}
-		policy := defaultCertPolicy
 		// HTTP/2 needs SNI and TLS 1.2: offer it to others and net/http
 		// would refuse the connection (INADEQUATE_SECURITY) rather than
 		// fall back to HTTP/1.1.
-		h2 := hello.ServerName != "" && offersTLS12(hello.SupportedVersions)
-		if d != nil {
-			policy = d.Spec.ViewerCertificate.MinimumProtocolVersion
-			// CloudFront's "http3" pairs HTTP/3 with HTTP/1.1 on TCP.
-			if d.Spec.HTTPVersion == "http1.1" || d.Spec.HTTPVersion == "http3" {
-				h2 = false
-			}
-		}
-		c, ok := s.tcp[policy]
-		if !ok {
-			c = s.tcp[defaultCertPolicy]
-		}
+		h2 := hello.ServerName != "" && offersTLS12(hello.SupportedVersions) && (d == nil || d.ServesHTTP2())
+		c := s.policy(d)
 		if h2 {
 			return c.h2, nil
 		}
 		return c.h1, nil
 	}
+}
+
+// policy is the TLS settings of d's security policy; of the default
+// policy for a nil d (no SNI, or a name no distribution has).
+func (s *certStore) policy(d *table.Distribution) alpnConfigs {
+	if d != nil {
+		if c, ok := s.tcp[d.Spec.ViewerCertificate.MinimumProtocolVersion]; ok {
+			return c
+		}
+	}
+	return s.tcp[defaultCertPolicy]
 }
 
 // distribution is the distribution whose alias SNI names, if any.
@@ -132,8 +129,14 @@ func (s *certStore) distribution(hello *tls.ClientHelloInfo) *table.Distribution
 // certificate is tls.Config.GetCertificate: the certificateName of the
 // distribution SNI names, else the default certificate.
 func (s *certStore) certificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-	if d := s.distribution(hello); d != nil && d.Spec.ViewerCertificate.CertificateName != "" {
-		return s.load(d.Spec.ViewerCertificate.CertificateName)
+	return s.certificateOf(s.distribution(hello))
+}
+
+// certificateOf is the certificate a handshake for d presents: its
+// certificateName, else (also for a nil d) the default.
+func (s *certStore) certificateOf(d *table.Distribution) (*tls.Certificate, error) {
+	if name := certificateName(d); name != "" {
+		return s.load(name)
 	}
 	return s.defaultCert, nil
 }
@@ -266,6 +269,11 @@ func selfSigned(names []string) (*tls.Certificate, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, "", err
+	}
 	sum := sha256.Sum256(der)
-	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, hex.EncodeToString(sum[:]), nil
+	// Leaf, as tls.LoadX509KeyPair fills it: misdirected checks the names.
+	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, hex.EncodeToString(sum[:]), nil
 }

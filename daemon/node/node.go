@@ -304,6 +304,7 @@ func (n *Node) tlsConfig() (*tls.Config, error) {
 		n.log.Warn("no --tls-cert given: serving a self-signed certificate", "sha256", fp)
 	}
 	n.certs = newCertStore(n.opts.CertsDir, def, n.handler.Table)
+	n.handler.SetMisdirectCheck(n.certs.misdirected)
 	return &tls.Config{GetConfigForClient: n.certs.configForClient(false), NextProtos: []string{"h2", "http/1.1"}, Certificates: []tls.Certificate{*def}}, nil
 }
 

@@ -1,0 +1,51 @@
+package edge
+
+import (
+	"net/http"
+	"strings"
+
+	"openfront.dev/compiler/table"
+	"openfront.dev/daemon/accesslog"
+)
+
+// MisdirectCheck says why request r for distribution d cannot be served
+// on its TLS connection, whose SNI named distribution sni (nil: no SNI,
+// or a name no distribution has); "" when it can. The node sets it: it
+// knows what the connection's handshake chose (daemon/node misdirect.go).
+type MisdirectCheck func(r *http.Request, sni, d *table.Distribution) string
+
+// SetMisdirectCheck sets the check of requests for another distribution
+// than their connection's SNI; call it before serving.
+func (h *Handler) SetMisdirectCheck(f MisdirectCheck) { h.misdirect = f }
+
+// misdirected answers 421 Misdirected Request, and reports whether it did,
+// to a request that came on a TLS connection set up for another
+// distribution (coalesced or fronted) which cannot serve it. A request for
+// its SNI's own host, nearly all of them, pays one comparison.
+func (h *Handler) misdirected(w http.ResponseWriter, r *http.Request, t *table.Table, d *table.Distribution) bool {
+	if r.TLS == nil || h.misdirect == nil || sniIsHost(r.TLS.ServerName, r.Host) {
+		return false
+	}
+	sni := t.DistributionForHost(r.TLS.ServerName)
+	if sni == d {
+		return false
+	}
+	reason := h.misdirect(r, sni, d)
+	if reason == "" {
+		return false
+	}
+	// CloudFront's type for its own 421, to a distribution that does
+	// not match the connection's certificate.
+	setDetail(w, accesslog.InvalidRequestCertificate)
+	h.refuse(w, r, http.StatusMisdirectedRequest, reason)
+	return true
+}
+
+// sniIsHost reports whether the Host value host (with or without a port)
+// is the SNI name sni, whatever the case.
+func sniIsHost(sni, host string) bool {
+	if len(host) > len(sni) && host[len(sni)] == ':' {
+		host = host[:len(sni)]
+	}
+	return sni != "" && strings.EqualFold(sni, host)
+}

@@ -1,0 +1,111 @@
+package node
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"net"
+	"net/http"
+	"slices"
+
+	"openfront.dev/compiler/table"
+)
+
+// Misdirected requests. Browsers coalesce HTTP/2 and HTTP/3 connections
+// (RFC 9113 9.1.1, RFC 9114 3.3): holding one to a.example whose
+// certificate also covers b.example, they send b.example's requests on it.
+// The node chose that connection's certificate, security policy and ALPN
+// for a.example's distribution (configForClient), not b.example's. When a
+// connection of b.example's own would differ in a way that matters, its
+// request is answered 421 Misdirected Request (RFC 9110 15.5.20) and the
+// client sends it again on a new connection, set up for its host.
+//
+// CloudFront answers 421 to a request whose distribution is not of the
+// AWS account owning the certificate the connection was set up with
+// (domain fronting between accounts), on any protocol, and logs it as
+// InvalidRequestCertificate ("the distribution doesn't match the SSL/TLS
+// certificate for which the HTTPS connection was established"). A node is
+// one operator's, so that rule alone would refuse nothing; the node
+// refuses what the connection lacks for the request's distribution:
+//
+//   - the protocol: HTTP/2 or HTTP/3 for httpVersion http1.1, HTTP/2 for
+//     http3, HTTP/3 for http2;
+//   - the certificate, when it does not cover the request's host and is
+//     not the distribution's own (a new connection would get that same
+//     one: refusing would only cost a round trip). A client that checks
+//     certificates never sends such a request; one that does is fronting,
+//     refused as CloudFront refuses it;
+//   - the security policy (minimumProtocolVersion), when the connection's
+//     TLS version or cipher suite is below it: the distribution's own
+//     handshake would not have accepted them.
+//
+// The certificate and policy rules hold on HTTP/1.1 too: there is no
+// coalescing there, but they are about the connection's TLS, which
+// HTTP/1.1 has as well, and CloudFront refuses fronting whatever the
+// protocol. A viewer without SNI (an old client, or a tool addressing the
+// node by IP) chose no certificate: it gets the default one whatever host
+// it wants, and is served as before; a policy still holds for it.
+//
+// The edge asks only when the request's host is not the SNI name and the
+// two name different distributions, so the common request pays one string
+// comparison. The distributions are those of the request's table; the
+// handshake may have used an older one, and a 421 then costs the client a
+// new connection, no more.
+
+// misdirected is the edge's MisdirectCheck: why a request r for
+// distribution d, on a TLS connection whose SNI named distribution sni
+// (nil: no SNI, or a name no distribution has), cannot be served on that
+// connection; "" when it can.
+func (s *certStore) misdirected(r *http.Request, sni, d *table.Distribution) string {
+	if !d.ServesHTTP(r.ProtoMajor) {
+		return "The distribution for this host does not serve " + r.Proto + ": send the request on a new connection."
+	}
+	if r.TLS.ServerName != "" && !s.certificateServes(sni, d, r.Host) {
+		return "The certificate of this connection, set up for another host, does not cover this one: send the request on a new connection."
+	}
+	if !policyAllows(s.policy(d).h1, r.TLS) {
+		return "This connection's TLS version or cipher is below the security policy of the distribution for this host: send the request on a new connection."
+	}
+	return ""
+}
+
+// certificateServes reports whether the certificate a handshake for sni
+// presented also serves d's request for host: it is d's own, or it covers
+// host.
+func (s *certStore) certificateServes(sni, d *table.Distribution, host string) bool {
+	if certificateName(sni) == certificateName(d) {
+		return true
+	}
+	c, err := s.certificateOf(sni)
+	if err != nil {
+		return false // the handshake could not have used it either
+	}
+	leaf := c.Leaf
+	if leaf == nil {
+		if leaf, err = x509.ParseCertificate(c.Certificate[0]); err != nil {
+			return false
+		}
+	}
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return leaf.VerifyHostname(host) == nil
+}
+
+// policyAllows reports whether the connection cs was negotiated within
+// the security policy whose TLS settings are cfg.
+func policyAllows(cfg *tls.Config, cs *tls.ConnectionState) bool {
+	if cs.Version < cfg.MinVersion {
+		return false
+	}
+	// TLS 1.3's suites are Go's own, allowed by every policy.
+	return cs.Version >= tls.VersionTLS13 || slices.Contains(cfg.CipherSuites, cs.CipherSuite)
+}
+
+// certificateName is d's certificateName; "" (the default certificate)
+// for a nil d.
+func certificateName(d *table.Distribution) string {
+	if d == nil {
+		return ""
+	}
+	return d.Spec.ViewerCertificate.CertificateName
+}
