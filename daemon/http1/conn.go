@@ -170,7 +170,7 @@ func (c *conn) serveRequest(req *http.Request, b *body, headLen int64) bool {
 	} else {
 		clear(c.hdr)
 	}
-	c.resp = response{c: c, req: req, header: c.hdr, declared: -1, requestBytes: headLen}
+	c.resp = response{c: c, req: req, reqBody: b, header: c.hdr, declared: -1, requestBytes: headLen}
 	w := &c.resp
 	// A request with a body becomes watchable once the handler read it all.
 	c.watchBegin(b == nil && c.br.Buffered() == 0)

@@ -191,7 +191,8 @@ func TestWatchedConnectionStaysUsable(t *testing.T) {
 }
 
 // TestSlowBody: a viewer that stops sending its body is cut after
-// BodyTimeout without a byte, while one that keeps sending, slowly, is not.
+// BodyTimeout without a byte, and told the connection closes, while one
+// that keeps sending, slowly, is not.
 func TestSlowBody(t *testing.T) {
 	got := make(chan error, 1)
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -212,8 +213,12 @@ func TestSlowBody(t *testing.T) {
 				t.Fatal("the handler still waits for the body 5 s later")
 			}
 			c.SetReadDeadline(time.Now().Add(5 * time.Second))
-			if _, err := io.ReadAll(c); err != nil {
+			b, err := io.ReadAll(c)
+			if err != nil {
 				t.Fatalf("%v; want the connection closed", err)
+			}
+			if !strings.Contains(string(b), "\r\nConnection: close\r\n") {
+				t.Errorf("the answer %q does not say the connection closes", b)
 			}
 		})
 		t.Run(name+"/slow but steady", func(t *testing.T) {

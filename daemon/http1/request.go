@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http/httpguts"
@@ -348,6 +349,9 @@ type body struct {
 	expect bool  // the client waits for 100 Continue
 	closed bool
 	err    error
+	// failed is err != nil, read without the lock (which a reader
+	// waiting for the viewer holds): the answer says Connection: close.
+	failed atomic.Bool
 }
 
 func (b *body) Read(p []byte) (int, error) {
@@ -394,6 +398,7 @@ func (b *body) read(p []byte) (int, error) {
 	}
 	if err != nil && err != io.EOF {
 		b.err = err
+		b.failed.Store(true)
 	}
 	if err == io.EOF && !b.closed && b.br.Buffered() == 0 {
 		// The handler has the whole body and nothing was read beyond it:

@@ -25,6 +25,7 @@ const sniffLen = 2048
 type response struct {
 	c        *conn
 	req      *http.Request
+	reqBody  *body // nil: the request has none
 	header   http.Header
 	status   int
 	declared int64 // the handler's Content-Length, -1 for none
@@ -218,7 +219,9 @@ func (w *response) finish() {
 func (w *response) commit(done bool, first []byte) {
 	w.committed = true
 	c, h := w.c, w.header
-	w.closeAfter = w.req.Close || c.srv.closing.Load() || hasToken(h["Connection"], "close")
+	// A body that failed (cut for stalling, malformed) ends the
+	// connection: say so, as nginx's 408 does.
+	w.closeAfter = w.req.Close || c.srv.closing.Load() || hasToken(h["Connection"], "close") || w.reqBody != nil && w.reqBody.failed.Load()
 	length := w.declared
 	switch {
 	case !bodyAllowed(w.status):
