@@ -137,7 +137,7 @@ const (
 
 // Some of CloudFront's x-edge-detailed-result-type values for Error.
 const (
-	ClientCommError    = "ClientCommError"    // the response to the viewer was interrupted
+	ClientCommError    = "ClientCommError"    // the response to the viewer was interrupted, or the viewer's request body stopped arriving
 	ClientGeoBlocked   = "ClientGeoBlocked"   // refused by geo restriction
 	OriginConnectError = "OriginConnectError" // could not connect to the origin
 	OriginDNSError     = "OriginDnsError"     // the origin's name did not resolve

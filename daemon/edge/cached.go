@@ -131,6 +131,9 @@ func (h *Handler) serveCached(w http.ResponseWriter, r *http.Request, d *table.D
 		}
 		return resp, nil
 	})
+	if (res.Status == 0 || res.Err != nil) && h.answerStalled(w, r, args.body, res.Status != 0) {
+		return
+	}
 	if res.Err != nil && res.Status != 0 {
 		// The body broke off: the final result is Error (a viewer
 		// that left is ClientCommError in the log whatever this says).

@@ -2,7 +2,6 @@ package edge
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -10,8 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"openfront.dev/internal/testenv"
 )
 
 // TestEarlyData: on a connection still in its handshake (QUIC 0-RTT, here
@@ -36,15 +33,7 @@ func TestEarlyData(t *testing.T) {
 	}))
 	t.Cleanup(app.Close)
 	dir := t.TempDir()
-	tb := testenv.Compile(t, dir, fmt.Sprintf(`package cdn
-
-distributions: site: {
-	aliases: ["site.test"]
-	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
-	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all",
-		allowedMethods: ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]}
-}
-`, strings.TrimPrefix(app.URL, "http://")))
+	tb := appTable(t, dir, app.Listener.Addr().String())
 	h := cachedHandler(t, dir, tb)
 
 	// Each test connection is in its handshake until its channel closes.

@@ -53,6 +53,8 @@ type Handler struct {
 	originHeader http.Header
 	misdirect    MisdirectCheck // nil: any connection serves any host
 	log          *slog.Logger
+	// bodyTimeout bounds each wait for a forwarded body's bytes (body.go).
+	bodyTimeout time.Duration
 
 	// Access logs and request metrics (logging.go): the state of each
 	// distribution that logs or is counted, swapped with the table.
@@ -157,7 +159,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if st := h.state(d.ID); st != nil {
 		o := observe(w, r, start)
 		h.serve(o, r, t, d, b, path, id[0], start)
+		abort := o.abort
 		st.finish(o, r, id[0])
+		if abort {
+			panic(http.ErrAbortHandler) // once logged (abortStream)
+		}
 		return
 	}
 	h.serve(w, r, t, d, b, path, id[0], start)
@@ -269,7 +275,7 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distr
 			header = withoutSignatureCookies(r.Header)
 		}
 	}
-	args := originArgs{path: path, rawQuery: rawQuery, header: header, viewerHTTPS: viewerHTTPS}
+	args := originArgs{path: path, rawQuery: rawQuery, header: header, viewerHTTPS: viewerHTTPS, body: h.forwardedBody(r)}
 	if h.cache != nil {
 		h.serveCached(w, r, d, b, cacheKey(d, b, path, rawQuery, r.Host, header), args)
 		return
@@ -277,6 +283,9 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distr
 	req := h.originRequest(r, b, args)
 	resp, err := h.fetch(r.Context(), d, b, req)
 	if err != nil {
+		if h.answerStalled(w, r, args.body, false) {
+			return
+		}
 		setDetail(w, originDetail(err))
 		status, reason := originFailure(err)
 		h.log.Warn("origin request failed", "host", r.Host, "path", r.URL.Path, "err", err)
@@ -286,7 +295,9 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distr
 		return
 	}
 	dropSetCookie(b.Spec, resp.Header)
-	h.relay(w, r, d, resp, id)
+	if err := h.relay(w, r, d, resp, id); err != nil {
+		h.answerStalled(w, r, args.body, true)
+	}
 }
 
 // dropSetCookie removes the origin's Set-Cookie when behavior b forwards
@@ -305,6 +316,7 @@ type originArgs struct {
 	path, rawQuery string // the path after defaultRootObject, the query without a signature
 	header         http.Header
 	viewerHTTPS    bool
+	body           *viewerBody // nil: none forwarded
 }
 
 // originRequest is what the origin is asked: the viewer's request reduced
@@ -320,8 +332,8 @@ func (h *Handler) originRequest(r *http.Request, b *table.Behavior, a originArgs
 		ViewerHost:  r.Host,
 		ForwardHost: forwardsHost(b.Spec),
 	}
-	if r.Body != nil && r.Body != http.NoBody && r.Method != http.MethodGet && r.Method != http.MethodHead {
-		req.Body, req.ContentLength = r.Body, r.ContentLength
+	if a.body != nil {
+		req.Body, req.ContentLength = a.body, r.ContentLength
 	}
 	// Origins see the node, as CloudFront's do, and a loop can be detected.
 	// Shared values are safe: the cache and the fetchers clone a header
@@ -349,11 +361,12 @@ func (h *Handler) originRequest(r *http.Request, b *table.Behavior, a originArgs
 	return req
 }
 
-// relay sends an origin response to the viewer without caching it.
-func (h *Handler) relay(w http.ResponseWriter, r *http.Request, d *table.Distribution, resp *http.Response, id string) {
+// relay sends an origin response to the viewer without caching it; the
+// error is the body's, broken off after the status went out.
+func (h *Handler) relay(w http.ResponseWriter, r *http.Request, d *table.Distribution, resp *http.Response, id string) error {
 	defer resp.Body.Close()
 	if resp.StatusCode >= 400 && h.errorPage(w, r, d, resp.StatusCode) {
-		return
+		return nil
 	}
 	hdr := w.Header()
 	for k, vs := range resp.Header {
@@ -370,14 +383,17 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, d *table.Distrib
 		hdr.Set("X-Cache", cacheMiss)
 	}
 	w.WriteHeader(resp.StatusCode)
-	if r.Method != http.MethodHead {
-		if _, err := io.Copy(w, resp.Body); err != nil && !errors.Is(err, context.Canceled) {
-			h.log.Debug("copy to viewer", "err", err)
-			// The final result is Error: the origin's fault, unless the
-			// viewer left (the log then says ClientCommError).
-			setDetail(w, originDetail(err))
-		}
+	if r.Method == http.MethodHead {
+		return nil
 	}
+	_, err := io.Copy(w, resp.Body)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		h.log.Debug("copy to viewer", "err", err)
+		// The final result is Error: the origin's fault, unless the
+		// viewer left (the log then says ClientCommError).
+		setDetail(w, originDetail(err))
+	}
+	return err
 }
 
 // fetch sends req to the behavior's target; an origin group fails over to

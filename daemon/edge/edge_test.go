@@ -61,6 +61,21 @@ func compileTemplate(t *testing.T, dir string, vals map[string]string) *table.Ta
 	return testenv.Compile(t, dir, b.String())
 }
 
+// appTable compiles distribution site (site.test), whose requests of
+// every method go to the custom origin at addr.
+func appTable(t *testing.T, dir, addr string) *table.Table {
+	t.Helper()
+	return testenv.Compile(t, dir, fmt.Sprintf(`package cdn
+
+distributions: site: {
+	aliases: ["site.test"]
+	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all",
+		allowedMethods: ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]}
+}
+`, addr))
+}
+
 func newEdgeEnv(t *testing.T) *edgeEnv {
 	t.Helper()
 	e := &edgeEnv{app: httptest.NewServer(http.HandlerFunc(appOrigin)), dir: t.TempDir()}

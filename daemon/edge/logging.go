@@ -164,10 +164,12 @@ func (h *Handler) state(id string) *distState {
 }
 
 // observed is the viewer's writer wrapped for the log and the metrics,
-// with what the handler learnt on the way (the detailed result type).
+// with what the handler learnt on the way (the detailed result type, and
+// that the stream is to be reset once logged).
 type observed struct {
 	accesslog.Capture
 	detail string
+	abort  bool
 }
 
 var observedPool = sync.Pool{New: func() any { return new(observed) }}
@@ -208,7 +210,7 @@ func (st *distState) finish(o *observed, r *http.Request, id string) {
 		return
 	}
 	o.Release()
-	o.detail = ""
+	o.detail, o.abort = "", false
 	observedPool.Put(o)
 }
 
@@ -228,4 +230,16 @@ func setDetail(w http.ResponseWriter, detail string) {
 	if o, ok := w.(*observed); ok {
 		o.detail = detail
 	}
+}
+
+// abortStream resets the viewer's stream (HTTP/2 RST_STREAM, an HTTP/3
+// stream reset, an HTTP/1 connection closed) rather than ending a
+// response that broke off as if it were whole. A request being logged
+// is aborted by ServeHTTP once its line is written.
+func abortStream(w http.ResponseWriter) {
+	if o, ok := w.(*observed); ok {
+		o.abort = true
+		return
+	}
+	panic(http.ErrAbortHandler)
 }

@@ -141,6 +141,7 @@ func TestOriginErrorKind(t *testing.T) {
 		{oe(&net.OpError{Op: "read", Net: "tcp", Err: errors.New("connection reset by peer")}, false), "comm", "OriginCommError"},
 		{oe(fmt.Errorf("s3 origin: %w", origin.ErrUnsupported), false), "unsupported", "OriginError"},
 		{oe(context.Canceled, false), "", ""},
+		{oe(fmt.Errorf("%w: %w", errBodyStalled, os.ErrDeadlineExceeded), true), "", ""}, // the viewer's fault
 	} {
 		if k, d := originErrorKind(c.err), originDetail(c.err); k != c.kind || d != c.detail {
 			t.Errorf("%v: kind %q detail %q, want %q %q", c.err, k, d, c.kind, c.detail)

@@ -51,14 +51,15 @@ const (
 )
 
 // originErrorKind classifies a failed origin request; "" for a request
-// given up by its caller (the viewer left), which says nothing about the origin.
+// given up by its caller (the viewer left) or failed by the viewer (its
+// body stalled), which says nothing about the origin.
 func originErrorKind(err error) string {
 	var dnsErr *net.DNSError
 	var oe *origin.Error
 	var ne net.Error
 	var op *net.OpError
 	switch {
-	case errors.Is(err, context.Canceled):
+	case errors.Is(err, context.Canceled), errors.Is(err, errBodyStalled):
 		return ""
 	case errors.Is(err, origin.ErrUnsupported):
 		return kindUnsupported

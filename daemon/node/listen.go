@@ -28,6 +28,7 @@ func (n *Node) viewerServer() *http1.Server {
 		Handler:        n.handler,
 		HeaderTimeout:  n.opts.HeaderTimeout,
 		IdleTimeout:    n.opts.IdleTimeout,
+		BodyTimeout:    n.opts.BodyTimeout,
 		MaxHeaderBytes: maxHeaderBytes,
 		Log:            n.log,
 	}

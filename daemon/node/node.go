@@ -50,6 +50,11 @@ type Options struct {
 	// IdleTimeout closes a viewer's connection that has had no request
 	// in flight for this long, over every protocol; default 120s.
 	IdleTimeout time.Duration
+	// BodyTimeout bounds each wait for a request body's next bytes (not
+	// the whole body), over every protocol: a viewer that stops sending
+	// is answered 408, as by nginx's client_body_timeout, or has its
+	// stream reset when the origin's answer had begun; default 60s.
+	BodyTimeout time.Duration
 	// AdminTokenFile holds the bearer token of the admin listener's
 	// invalidation API; without it invalidations are refused.
 	AdminTokenFile string
@@ -119,6 +124,9 @@ func Start(opts Options) (*Node, error) {
 	if opts.IdleTimeout == 0 {
 		opts.IdleTimeout = 120 * time.Second
 	}
+	if opts.BodyTimeout == 0 {
+		opts.BodyTimeout = 60 * time.Second
+	}
 	n := &Node{opts: opts, log: opts.Logger, addrs: map[string]net.Addr{}, errs: make(chan error, 4)}
 	if opts.Git.URL != "" {
 		// The config dir is the syncer's current link (plus the subdir).
@@ -129,6 +137,7 @@ func Start(opts Options) (*Node, error) {
 	}
 	n.origins = origin.NewPool(opts.ConfigDir)
 	n.handler = edge.New(n.origins, opts.NodeName, n.log)
+	n.handler.SetBodyTimeout(opts.BodyTimeout)
 	if err := n.viewerServices(); err != nil {
 		return nil, err
 	}

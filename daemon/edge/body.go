@@ -1,0 +1,105 @@
+package edge
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"openfront.dev/daemon/accesslog"
+)
+
+// SetBodyTimeout bounds each wait for the next bytes of a request body
+// the edge forwards, over HTTP/2 and HTTP/3 (0: no bound); call it before
+// serving. HTTP/1 bodies are bounded by daemon/http1 (Server.BodyTimeout)
+// with a connection read deadline, which costs no timer.
+func (h *Handler) SetBodyTimeout(d time.Duration) { h.bodyTimeout = d }
+
+// errBodyStalled fails the reads of a body the viewer stopped sending.
+var errBodyStalled = errors.New("the viewer stopped sending the request body")
+
+// viewerBody is a request body on its way to the origin. It bounds each
+// wait for the viewer's bytes, as nginx's client_body_timeout does:
+// net/http's HTTP/2 server and quic-go's HTTP/3 server wait for ever, and
+// a viewer that announced a body and sent no more would hold the stream,
+// the handler and the origin request. And it notes that the viewer
+// stalled, for the answer and the log.
+//
+// The timer closes the server's body rather than setting a read deadline
+// through http.ResponseController: the origin transport may read the body
+// after the handler returned, when the ResponseWriter is no longer to be
+// used. Close wakes a blocked Read in both servers: HTTP/2 breaks the
+// stream's pipe, HTTP/3 stops receiving (STOP_SENDING).
+type viewerBody struct {
+	rc      io.ReadCloser
+	timeout time.Duration // 0: the server bounds the waits itself
+	timer   *time.Timer   // made at the first Read that waits
+	stalled atomic.Bool
+}
+
+// forwardedBody is r's body as the origin gets it; nil for a request
+// that forwards none, which costs nothing.
+func (h *Handler) forwardedBody(r *http.Request) *viewerBody {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead || r.Body == nil || r.Body == http.NoBody {
+		return nil
+	}
+	b := &viewerBody{rc: r.Body}
+	if r.ProtoMajor >= 2 {
+		b.timeout = h.bodyTimeout
+	}
+	return b
+}
+
+// Read is not for concurrent use (no io.Reader is); Close may come from
+// another goroutine.
+func (b *viewerBody) Read(p []byte) (int, error) {
+	if b.timeout > 0 {
+		if b.timer == nil {
+			b.timer = time.AfterFunc(b.timeout, b.stall)
+		} else {
+			b.timer.Reset(b.timeout)
+		}
+	}
+	n, err := b.rc.Read(p)
+	if b.timer != nil {
+		b.timer.Stop()
+	}
+	switch {
+	case err == nil || err == io.EOF:
+	case b.stalled.Load():
+		err = fmt.Errorf("%w for %v", errBodyStalled, b.timeout)
+	case errors.Is(err, os.ErrDeadlineExceeded): // daemon/http1's bound
+		b.stalled.Store(true)
+		err = fmt.Errorf("%w: %w", errBodyStalled, err)
+	}
+	return n, err
+}
+
+// stall ends a wait that lasted the timeout.
+func (b *viewerBody) stall() {
+	b.stalled.Store(true)
+	b.rc.Close()
+}
+
+func (b *viewerBody) Close() error { return b.rc.Close() }
+
+// answerStalled answers a request whose body the viewer stopped sending
+// (b nil: none forwarded) and reports whether it did. Before any of the
+// response went out, the answer is 408, as nginx's; after, the stream is
+// reset, since a short answer could pass for a whole one.
+func (h *Handler) answerStalled(w http.ResponseWriter, r *http.Request, b *viewerBody, started bool) bool {
+	if b == nil || !b.stalled.Load() {
+		return false
+	}
+	h.log.Debug("the viewer stopped sending the request body", "host", r.Host, "path", r.URL.Path, "answered", started)
+	setDetail(w, accesslog.ClientCommError)
+	if started {
+		abortStream(w)
+		return true
+	}
+	h.refuse(w, r, http.StatusRequestTimeout, "The request's body stopped arriving before it was whole.")
+	return true
+}
