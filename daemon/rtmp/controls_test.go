@@ -188,6 +188,99 @@ func TestStreamEvents(t *testing.T) {
 	}
 }
 
+// TestVODSeekWhilePaused: a seek while paused moves the stream and leaves
+// it paused (no Play.Start, no pictures) until the unpause, which plays
+// from the keyframe sought.
+func TestVODSeekWhilePaused(t *testing.T) {
+	m := genMedia(t) // 4 s, keyframes every 2 s
+	e := startEnv(t, "", "", nil)
+	e.s3.PutObject(t, "media", "test.flv", m.flv)
+	p := playVOD(t, e, "tv.test", "test", 0)
+	// next reads up to the status code, failing on a picture (not a
+	// sequence header) or on a status in bad.
+	next := func(code string, pictures bool, bad ...string) {
+		t.Helper()
+		for {
+			msg, _, err := p.Next()
+			if err != nil {
+				t.Fatalf("waiting for %s: %v", code, err)
+			}
+			if v, ok := msg.(*message.VideoMessage); ok && !pictures {
+				var head [2]byte
+				if n, _ := io.ReadFull(v.Payload, head[:]); n == 2 && head[1] != 0 {
+					t.Fatalf("a picture before %s", code)
+				}
+			}
+			st := rtmptest.Status(msg)
+			if st == code {
+				return
+			}
+			for _, b := range bad {
+				if st == b {
+					t.Fatalf("%s before %s", st, code)
+				}
+			}
+		}
+	}
+	next("NetStream.Play.Start", true)
+	if err := p.Command(p.StreamID, "pause", 0, nil, true, 0.0); err != nil {
+		t.Fatal(err)
+	}
+	next("NetStream.Pause.Notify", true)
+	if err := p.Command(p.StreamID, "seek", 0, nil, 3000.0); err != nil {
+		t.Fatal(err)
+	}
+	next("NetStream.Seek.Notify", false, "NetStream.Play.Start")
+	if err := p.Command(p.StreamID, "pause", 0, nil, false, 3000.0); err != nil {
+		t.Fatal(err)
+	}
+	next("NetStream.Unpause.Notify", false, "NetStream.Play.Start", "NetStream.Play.Stop")
+	if ts, head := firstMedia(t, p, typeVideo); head[0]>>4 != 1 || ts < 1900 || ts > 3000 {
+		t.Fatalf("after the unpause the first picture is at %d ms, keyframe %v; want the keyframe at 2000 ms", ts, head[0]>>4 == 1)
+	}
+}
+
+// TestVODStopLoggedOnce: a play that reaches its end and is then closed
+// logs one stop.
+func TestVODStopLoggedOnce(t *testing.T) {
+	m := genMedia(t)
+	e := startEnv(t, "", "", nil)
+	e.s3.PutObject(t, "media", "test.flv", m.flv)
+	p := playVOD(t, e, "tv.test", "test?once=1", 0)
+	for {
+		msg, _, err := p.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rtmptest.Status(msg) == "NetStream.Play.Stop" {
+			break
+		}
+	}
+	if err := p.Command(p.StreamID, "closeStream", 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	var stops int
+	waitFor(t, func() bool {
+		client, disconnected := "", false
+		stops = 0
+		for _, ev := range e.events() {
+			switch {
+			case ev.Kind == accesslog.EventPlay && ev.StreamQuery == "once=1":
+				client = ev.ClientID
+			case client != "" && ev.ClientID == client && ev.Kind == accesslog.EventStop:
+				stops++
+			case client != "" && ev.ClientID == client && ev.Kind == accesslog.EventDisconnect:
+				disconnected = true
+			}
+		}
+		return disconnected
+	})
+	if stops != 1 {
+		t.Errorf("%d stop events, want 1", stops)
+	}
+}
+
 // TestVODAudioOnly: an audio-only FLV (no video keyframes; every audio tag
 // is a place to start) plays from a start time and seeks.
 func TestVODAudioOnly(t *testing.T) {

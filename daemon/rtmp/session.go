@@ -284,6 +284,9 @@ func (ss *session) stopPlay(sid uint32) {
 	}
 	p.stop()
 	delete(ss.plays, sid)
+	if vp, ok := p.player.(*vodPlayer); ok && !vp.stopLogged.CompareAndSwap(false, true) {
+		return // logged when the stream ended
+	}
 	ss.emit(accesslog.EventStop, "", sid, p.log.name, p.log.query, p.log.ext)
 }
 

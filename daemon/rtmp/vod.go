@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	rtmp "github.com/yutopp/go-rtmp"
@@ -40,6 +41,9 @@ type vodPlayer struct {
 	cancel context.CancelFunc
 	ctrl   chan vodControl
 	once   sync.Once
+	// stopLogged: this play's stop is logged, by the end of the stream
+	// or by its close (whichever comes first); a seek back clears it.
+	stopLogged atomic.Bool
 }
 
 func (ss *session) openVOD(sid uint32, obj vodObject, startMS int64, log streamLog) (*vodPlayer, error) {
@@ -133,35 +137,49 @@ func (p *vodPlayer) play() error {
 			send(mediaMessage(p.sid, h.typeID, at, h.body))
 		}
 		base, last, clock, ended = at, at, time.Now(), false
+		p.stopLogged.Store(false) // playing again
 		return nil
 	}
+	// handle obeys a command. A seek while paused moves the stream and
+	// leaves it paused, as Flash Media Server does: it plays from there
+	// on unpause.
 	handle := func(c vodControl) error {
-		if c.pause {
-			send(onStatus(p.sid, "status", "NetStream.Pause.Notify", "Paused "+p.name+"."))
-			if err := flush(); err != nil {
-				return err
+		paused := false
+		for {
+			if c.pause && !paused {
+				send(onStatus(p.sid, "status", "NetStream.Pause.Notify", "Paused "+p.name+"."))
+				paused = true
 			}
-			var err error
-			if c, err = p.waitUnpause(); err != nil {
-				return err
+			if paused {
+				if err := flush(); err != nil {
+					return err
+				}
+				var err error
+				if c, err = p.waitUnpause(); err != nil {
+					return err
+				}
+				if !c.seek {
+					send(onStatus(p.sid, "status", "NetStream.Unpause.Notify", "Unpaused "+p.name+"."))
+					base, clock = last, time.Now()
+					return nil
+				}
 			}
 			if !c.seek {
-				send(onStatus(p.sid, "status", "NetStream.Unpause.Notify", "Unpaused "+p.name+"."))
-				base, clock = last, time.Now()
+				return nil
+			}
+			send(userControl(ucStreamEOF, p.sid), userControl(ucStreamBegin, p.sid))
+			if err := seek(uint32(max(c.ms, 0))); err != nil {
+				send(onStatus(p.sid, "error", "NetStream.Seek.Failed", "Cannot seek: "+err.Error()+"."))
+			} else {
+				send(onStatus(p.sid, "status", "NetStream.Seek.Notify", fmt.Sprintf("Seeking %d (stream ID: %d).", base, p.sid)))
+				if !paused {
+					send(onStatus(p.sid, "status", "NetStream.Play.Start", "Started playing "+p.name+"."))
+				}
+			}
+			if !paused {
 				return nil
 			}
 		}
-		if !c.seek {
-			return nil
-		}
-		send(userControl(ucStreamEOF, p.sid), userControl(ucStreamBegin, p.sid))
-		if err := seek(uint32(max(c.ms, 0))); err != nil {
-			send(onStatus(p.sid, "error", "NetStream.Seek.Failed", "Cannot seek: "+err.Error()+"."))
-			return nil
-		}
-		send(onStatus(p.sid, "status", "NetStream.Seek.Notify", fmt.Sprintf("Seeking %d (stream ID: %d).", base, p.sid)),
-			onStatus(p.sid, "status", "NetStream.Play.Start", "Started playing "+p.name+"."))
-		return nil
 	}
 
 	send(sampleAccess(p.sid))
@@ -201,7 +219,9 @@ func (p *vodPlayer) play() error {
 		if errors.Is(err, io.EOF) {
 			send(onStatus(p.sid, "status", "NetStream.Play.Stop", "Stopped playing "+p.name+"."),
 				userControl(ucStreamEOF, p.sid))
-			p.ss.emit(accesslog.EventStop, "NetStream.Play.Stop", p.sid, p.log.name, p.log.query, p.log.ext)
+			if p.stopLogged.CompareAndSwap(false, true) {
+				p.ss.emit(accesslog.EventStop, "NetStream.Play.Stop", p.sid, p.log.name, p.log.query, p.log.ext)
+			}
 			ended = true
 			continue
 		}
