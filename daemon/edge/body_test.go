@@ -149,7 +149,7 @@ func TestStalledBodyAnswer(t *testing.T) {
 			continue
 		}
 		want := `
-# HELP openfront_requests_total Viewer requests of a distribution, by status class (000: the viewer left before a response), result type (the access log's x-edge-result-type) and protocol.
+# HELP openfront_requests_total Viewer requests of a distribution, by status class (000: the viewer left before a response), result type (the access log's x-edge-result-type) and protocol (http1.0, http1.1, http2, http3).
 # TYPE openfront_requests_total counter
 openfront_requests_total{distribution="site",protocol="http2",result="Error",status_class="2xx"} 1
 openfront_requests_total{distribution="site",protocol="http2",result="Error",status_class="4xx"} 1
