@@ -34,7 +34,7 @@ func runCLI(args ...string) (code int, stdout, stderr string) {
 // go.mod) in dir. `go tool` only finds the tool inside openfront's module,
 // and -modfile cannot move the module root, so a go.work naming openfront's
 // module lets it run with dir as the working directory.
-func cueVet(t *testing.T, dir string) {
+func cueVet(t *testing.T, dir string) (string, error) {
 	t.Helper()
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("go not in PATH: cannot run go tool cue")
@@ -53,9 +53,8 @@ func cueVet(t *testing.T, dir string) {
 	cmd := exec.Command("go", "tool", "cue", "vet", "-c", "./...")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOWORK="+filepath.Join(work, "go.work"), "GOFLAGS=")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("cue vet -c ./... in the new repo: %v\n%s", err, out)
-	}
+	out, err := cmd.CombinedOutput()
+	return string(out), err
 }
 
 func TestInit(t *testing.T) {
@@ -146,13 +145,24 @@ func TestInit(t *testing.T) {
 			}
 
 			// As created, the repo passes both vets and compiles.
-			cueVet(t, dir)
-			if code, _, stderr := runCLI("vet", dir); code != exitOK {
+			if out, err := cueVet(t, dir); err != nil {
+				t.Fatalf("cue vet -c ./... in the new repo: %v\n%s", err, out)
+			}
+			if code, _, stderr := runCLI("vet", dir); code != exitOK || stderr != "" {
 				t.Errorf("openfront vet: exit %d\n%s", code, stderr)
 			}
 			out := filepath.Join(t.TempDir(), "table.json")
 			if code, _, stderr := runCLI("compile", dir, "-o", out); code != exitOK {
 				t.Errorf("openfront compile: exit %d\n%s", code, stderr)
+			}
+
+			// Both refuse a misspelt top-level field in a file of its own.
+			writeFile(t, filepath.Join(dir, "typo.cue"), "package cdn\n\ndistribution: x: comment: \"misspelt\"\n")
+			if out, err := cueVet(t, dir); err == nil || !strings.Contains(out, "typo.cue:3:1") {
+				t.Errorf("cue vet -c ./... with a misspelt field: %v\n%s", err, out)
+			}
+			if code, _, stderr := runCLI("vet", dir); code != exitFail || !strings.Contains(stderr, "typo.cue:3:1: ") {
+				t.Errorf("openfront vet with a misspelt field: exit %d\n%s", code, stderr)
 			}
 		})
 	}

@@ -2,18 +2,70 @@ package schema_test
 
 import (
 	"os/exec"
+	"path"
+	"strings"
 	"testing"
+
+	"openfront.dev/compiler"
 )
 
-// TestCueVet runs the real cue CLI (a tool in go.mod) over the schema, the
-// policies and every example, as a config repo's CI would.
+// cueVet runs the real cue CLI (a tool in go.mod) from the module root, as a
+// config repo's CI would; args name module-relative packages.
+func cueVet(args ...string) (string, error) {
+	cmd := exec.Command("go", append([]string{"tool", "cue", "vet"}, args...)...)
+	cmd.Dir = ".."
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// TestCueVet vets the schema, the policies and every example.
 func TestCueVet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the cue CLI")
 	}
-	cmd := exec.Command("go", "tool", "cue", "vet", "-c", "./schema/", "./policies/", "./examples/...")
-	cmd.Dir = ".."
-	if out, err := cmd.CombinedOutput(); err != nil {
+	if out, err := cueVet("-c", "./schema/", "./policies/", "./examples/..."); err != nil {
 		t.Fatalf("go tool cue vet: %v\n%s", err, out)
+	}
+}
+
+// TestCueVetAgrees runs plain `cue vet`, as a user's CI does, and openfront's
+// compiler on the config packages of testdata/cuevet: a misspelt field must
+// fail both, wherever it is, or CI goes green and every node then refuses the
+// deploy.
+func TestCueVetAgrees(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the cue CLI")
+	}
+	for _, tc := range []struct {
+		dir string
+		at  string // file:line:col of the misspelt field; "" for a valid config
+	}{
+		{"typo-top-level", "cdn.cue:20:1"},
+		{"typo-top-level-second-file", "live.cue:4:1"},
+		{"typo-in-distribution-second-file", "www.cue:9:3"},
+		{"valid-multi-file", ""},
+	} {
+		t.Run(tc.dir, func(t *testing.T) {
+			t.Parallel()
+			dir := path.Join("testdata/cuevet", tc.dir)
+			_, cerr := compiler.New(dir).Compile()
+			for _, flags := range [][]string{nil, {"-c"}} {
+				out, err := cueVet(append(flags, "./schema/"+dir)...)
+				switch {
+				case tc.at == "" && err != nil:
+					t.Errorf("cue vet %v: %v\n%s", flags, err, out)
+				case tc.at != "" && err == nil:
+					t.Errorf("cue vet %v accepts a misspelt field at %s", flags, tc.at)
+				case tc.at != "" && !strings.Contains(out, "field not allowed:\n    ./schema/"+dir+"/"+tc.at+"\n"):
+					t.Errorf("cue vet %v: want \"field not allowed\" at %s in:\n%s", flags, tc.at, out)
+				}
+			}
+			switch {
+			case tc.at == "" && cerr != nil:
+				t.Errorf("openfront refuses it: %v", cerr)
+			case tc.at != "" && (cerr == nil || !strings.Contains(cerr.Error(), dir+"/"+tc.at+": ")):
+				t.Errorf("openfront: want an error at %s, got %v", tc.at, cerr)
+			}
+		})
 	}
 }
