@@ -34,6 +34,7 @@ func runVet(args []string, stdout, stderr io.Writer) int {
 	if res == nil {
 		return code
 	}
+	printWarnings(res, stderr)
 	c := res.Table.Counts()
 	fmt.Fprintf(stdout, "ok: %d distributions, %d streaming distributions\n", c.Distributions, c.StreamingDistributions)
 	return exitOK
@@ -50,6 +51,7 @@ func runCompile(args []string, stdout, stderr io.Writer) int {
 	if res == nil {
 		return code
 	}
+	printWarnings(res, stderr)
 	t := res.Table
 	c := t.Counts()
 	fmt.Fprintf(stdout, "distributions:           %d\n", c.Distributions)
@@ -96,6 +98,14 @@ func compileDir(dir string, stderr io.Writer) (*compiler.Result, int) {
 		return nil, exitFail
 	}
 	return res, exitOK
+}
+
+// printWarnings prints what the config should change though it compiles;
+// the exit status stays 0, as nodes serve it.
+func printWarnings(res *compiler.Result, stderr io.Writer) {
+	for _, w := range res.Warnings {
+		fmt.Fprintln(stderr, w)
+	}
 }
 
 // writeFileAtomic writes through a temporary file and a rename, so a reader

@@ -3,6 +3,7 @@ package cli
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -62,6 +63,45 @@ func TestCompileWritesArtifact(t *testing.T) {
 			}
 			if got := listDir(t, out); len(got) != map[bool]int{true: 2, false: 1}[tc.wantOut] {
 				t.Errorf("files left: %v", got)
+			}
+		})
+	}
+}
+
+// vet and compile warn, without failing, about a schema.#Config embedding
+// that leaves plain cue vet blind to misspelt fields: configs written before
+// init added @experiment(explicitopen) still deploy.
+func TestVetWarnsWithoutExplicitOpen(t *testing.T) {
+	const dist = `
+schema.#Config
+
+distributions: site: {
+	origins: [{id: "web", domainName: "web.example.com", customOriginConfig: originProtocolPolicy: "https-only"}]
+	defaultCacheBehavior: {targetOriginId: "web", viewerProtocolPolicy: "https-only"}
+}
+`
+	for _, tc := range []struct {
+		name, src string
+		warnAt    string // "" for no warning
+	}{
+		{"before the package clause", "@experiment(explicitopen)\n\npackage cdn\n\nimport \"openfront.dev/schema\"\n" + dist, ""},
+		{"among others", "@experiment(structcmp, explicitopen)\npackage cdn\n\nimport \"openfront.dev/schema\"\n" + dist, ""},
+		{"missing", "package cdn\n\nimport \"openfront.dev/schema\"\n" + dist, "a.cue:5:1: "},
+		// CUE ignores it there: a field attribute, not the file's.
+		{"after the package clause", "package cdn\n\n@experiment(explicitopen)\n\nimport \"openfront.dev/schema\"\n" + dist, "a.cue:7:1: "},
+		{"no schema embedded", "package cdn\n" + strings.Replace(dist, "schema.#Config", "", 1), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeFile(t, filepath.Join(dir, "a.cue"), tc.src)
+			for _, cmd := range []string{"vet", "compile"} {
+				code, _, stderr := runCLI(cmd, dir)
+				if code != exitOK {
+					t.Fatalf("%s: exit %d: %s", cmd, code, stderr)
+				}
+				if got := strings.Contains(stderr, "warning: "); got != (tc.warnAt != "") || !strings.Contains(stderr, tc.warnAt) {
+					t.Errorf("%s: stderr %q, want a warning at %q", cmd, stderr, tc.warnAt)
+				}
 			}
 		})
 	}

@@ -52,6 +52,8 @@ type Result struct {
 	Config *schema.Config
 	Table  *table.Table
 	Stats  Stats
+	// Warnings are what the config should change but a node still serves.
+	Warnings Errors
 }
 
 // Stats says what a compile did.
@@ -114,7 +116,19 @@ func (c *Compiler) Compile() (*Result, error) {
 		return nil, errs.sortDedup()
 	}
 	c.prev = t
-	return &Result{Config: cfg, Table: t, Stats: Stats{Files: len(files), Units: len(units), Evaluated: evaluated}}, nil
+	return &Result{Config: cfg, Table: t, Stats: Stats{Files: len(files), Units: len(units), Evaluated: evaluated}, Warnings: c.warnings(files)}, nil
+}
+
+// warnings reports files whose embedding of schema.#Config lets plain cue
+// vet, in the config repo's CI, accept misspelt fields openfront refuses.
+func (c *Compiler) warnings(files []*sourceFile) Errors {
+	var ws Errors
+	for _, f := range files {
+		if f.info.laxSchemaEmbed.IsValid() {
+			ws = append(ws, c.posError(f.info.laxSchemaEmbed, "warning: schema.#Config without @experiment(explicitopen) above the package clause: plain cue vet accepts misspelt fields that openfront refuses"))
+		}
+	}
+	return ws
 }
 
 // evalGCPercent and evalMemoryLimit tune the garbage collector while

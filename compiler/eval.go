@@ -202,9 +202,9 @@ func (e *evaluator) build(u *unit) (cue.Value, Errors) {
 	inst.PkgName = pkg
 	v := e.ctx.BuildInstance(inst)
 	// The unit is unified with #Config as a whole: embedding #Config in a
-	// file would not close it (CUE allows fields declared beside an
-	// embedding, so a misspelt field would pass), and a file need not
-	// import the schema at all.
+	// file closes it only under @experiment(explicitopen), which older
+	// configs lack (CUE allows fields declared beside an embedding, so a
+	// misspelt field would pass), and a file need not import the schema.
 	if def, err := e.configDef(); err != nil {
 		return v, Errors{{Msg: err.Error()}}
 	} else {

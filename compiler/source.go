@@ -55,6 +55,9 @@ type fileInfo struct {
 	// labels, a non-struct distributions value): the whole package is then
 	// evaluated as one unit.
 	global bool
+	// laxSchemaEmbed is where the file embeds schema.#Config without CUE's
+	// explicitopen experiment: plain cue vet then accepts misspelt fields.
+	laxSchemaEmbed token.Pos
 }
 
 // splitFields are the top-level fields whose entries may be evaluated apart.
@@ -177,6 +180,8 @@ func (c *Compiler) analyze(sf *sourceFile) {
 		case *ast.EmbedDecl:
 			if !info.isSchemaConfig(d.Expr) {
 				info.packageWide = true
+			} else if !info.laxSchemaEmbed.IsValid() && !explicitOpen(f) {
+				info.laxSchemaEmbed = d.Pos()
 			}
 			collectRefs(d.Expr, info.refs)
 		case *ast.LetClause:
@@ -234,6 +239,30 @@ func (info *fileInfo) isSchemaConfig(e ast.Expr) bool {
 	}
 	name, _, _ := ast.LabelName(sel.Sel)
 	return name == "#Config"
+}
+
+// explicitOpen reports whether f sets @experiment(explicitopen), which makes
+// CUE refuse fields declared beside an embedded definition that it does not
+// allow; otherwise they pass unchecked, at any depth (cue-lang/cue#1576,
+// #4032). CUE reads the attribute only before the package clause.
+func explicitOpen(f *ast.File) bool {
+	for _, d := range f.Decls {
+		switch d := d.(type) {
+		case *ast.Package:
+			return false
+		case *ast.Attribute:
+			key, body := d.Split()
+			if key != "experiment" {
+				continue
+			}
+			for e := range strings.SplitSeq(body, ",") {
+				if strings.TrimSpace(e) == "explicitopen" {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 func (info *fileInfo) field(d *ast.Field) {
