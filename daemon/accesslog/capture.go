@@ -117,17 +117,39 @@ func (c *Capture) ReadFrom(r io.Reader) (int64, error) {
 			return n, err
 		}
 	}
+	// A source that fails (an origin's body broken off) is not the
+	// viewer gone: its failures are noted apart. A SectionReader passes
+	// as it is, for the server to sendfile it.
+	src, noted := r, (*readNoter)(nil)
+	if _, file := r.(*io.SectionReader); !file {
+		noted = &readNoter{Reader: r}
+		src = noted
+	}
 	var m int64
 	if rf, ok := c.ResponseWriter.(io.ReaderFrom); ok {
-		m, err = rf.ReadFrom(r)
+		m, err = rf.ReadFrom(src)
 	} else {
-		m, err = io.Copy(struct{ io.Writer }{c.ResponseWriter}, r)
+		m, err = io.Copy(struct{ io.Writer }{c.ResponseWriter}, src)
 	}
 	c.bodyBytes += m
-	if err != nil {
+	if err != nil && (noted == nil || noted.err == nil) {
 		c.writeErr = true
 	}
 	return n + m, err
+}
+
+// readNoter notes the error its reader returned, other than io.EOF.
+type readNoter struct {
+	io.Reader
+	err error
+}
+
+func (r *readNoter) Read(p []byte) (int, error) {
+	n, err := r.Reader.Read(p)
+	if err != nil && err != io.EOF {
+		r.err = err
+	}
+	return n, err
 }
 
 // writeFirst writes what r holds of its first sniffLen bytes through Write.

@@ -3,6 +3,7 @@ package accesslog
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"openfront.dev/daemon/http1"
@@ -178,6 +180,47 @@ func TestCaptureViewerGone(t *testing.T) {
 		t.Fatal("the handler did not notice the viewer left")
 	}
 }
+
+// TestCaptureReadFromFails: a body copied in through ReadFrom whose
+// source fails (an origin's, broken off) is not a viewer gone; one whose
+// writes fail is. Over a server's ReadFrom (net/http's) and without one.
+func TestCaptureReadFromFails(t *testing.T) {
+	broken := errors.New("origin body broke")
+	for _, c := range []struct {
+		name    string
+		src     io.Reader
+		w       http.ResponseWriter
+		aborted bool
+	}{
+		{"source fails", io.MultiReader(strings.NewReader("part"), iotest.ErrReader(broken)), httptest.NewRecorder(), false},
+		{"write fails", strings.NewReader("part"), failingWriter{httptest.NewRecorder()}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cw := NewCapture(c.w, httptest.NewRequest("GET", "/", nil), time.Now())
+			if _, err := io.Copy(cw, c.src); err == nil || cw.Aborted() != c.aborted {
+				t.Errorf("copy error %v, aborted %v; want an error, aborted %v", err, cw.Aborted(), c.aborted)
+			}
+		})
+	}
+	srv, recs := captureServer(t, false, func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := w.(*Capture).ResponseWriter.(io.ReaderFrom); !ok {
+			t.Error("net/http's writer has no ReadFrom")
+		}
+		io.Copy(w, io.MultiReader(strings.NewReader("part"), iotest.ErrReader(broken)))
+	})
+	if resp, err := http.Get(srv.URL); err == nil {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	if r := <-recs; r.ResultType != Miss || r.BytesOut < 4 {
+		t.Errorf("result %s, sc-bytes %d; want Miss (the viewer did not leave), the 4 body bytes counted", r.ResultType, r.BytesOut)
+	}
+}
+
+// failingWriter is a viewer gone: its writes fail.
+type failingWriter struct{ http.ResponseWriter }
+
+func (failingWriter) Write([]byte) (int, error) { return 0, net.ErrClosed }
 
 func TestParseContentRange(t *testing.T) {
 	cases := []struct {
