@@ -124,7 +124,13 @@ type Result struct {
 	XCache string
 	// BytesOut counts body bytes written.
 	BytesOut int64
-	Err      error
+	// Err with a Status: the body broke off after the status went out
+	// (the origin's body or the viewer's connection failed). The caller
+	// must not end such a response as if it were whole: an HTTP handler
+	// resets the stream (panics with http.ErrAbortHandler), once it has
+	// logged the request. The cache never panics itself, so its caller
+	// always gets to log and count.
+	Err error
 }
 
 // Cache is safe for concurrent use.
@@ -542,9 +548,6 @@ func (c *Cache) serveStream(w http.ResponseWriter, r *http.Request, o outcome, c
 	res := serve(w, r, &rp, xMiss, o.age)
 	if ue, ok := errors.AsType[upstreamError](res.Err); ok {
 		c.cfg.Log.Debug("origin body broke", "err", ue)
-		// The status is sent: abort, so the viewer sees a broken body,
-		// not a short one (as httputil.ReverseProxy does).
-		panic(http.ErrAbortHandler)
 	}
 	return res
 }
@@ -820,13 +823,6 @@ func (c *Cache) refreshInBackground(lk, primary string, e *entry, r *http.Reques
 		defer c.bg.Done()
 		// A failed refresh may be tried again by a later request.
 		defer e.revalidating.Store(false)
-		defer func() {
-			// serveStream aborts a broken body with ErrAbortHandler,
-			// which only an HTTP server recovers.
-			if v := recover(); v != nil && v != http.ErrAbortHandler {
-				panic(v)
-			}
-		}()
 		c.lead(discard{}, br, f, lk, primary, e, p, fetch, nil)
 	}()
 }

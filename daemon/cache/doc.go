@@ -19,7 +19,10 @@
 //		maps.Copy(req.Header, fr.Header) // ...and Accept-Encoding when it compresses
 //		return fetcher.Fetch(ctx, req)
 //	})
-//	if res.Status == 0 { /* nothing written: answer 502/504 from res.Err */ }
+//	switch {
+//	case res.Status == 0: // nothing written: answer 502/504 from res.Err
+//	case res.Err != nil: // the body broke off: log, then reset the stream
+//	}
 //
 // The edge sets Via and X-Openfront-Id itself; the cache sets X-Cache and
 // Age. Custom error pages fit in the FetchFunc: return the page as the

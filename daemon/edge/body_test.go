@@ -128,18 +128,7 @@ func TestStalledBodyAnswer(t *testing.T) {
 				r := httptest.NewRequestWithContext(ctx, "POST", "http://site.test"+c.path, pr)
 				r.Proto, r.ProtoMajor, r.ProtoMinor, r.ContentLength = "HTTP/2.0", 2, 0, 1<<20
 				w := httptest.NewRecorder()
-				reset := func() (reset bool) {
-					defer func() {
-						if v := recover(); v != nil {
-							if v != http.ErrAbortHandler {
-								panic(v)
-							}
-							reset = true
-						}
-					}()
-					h.ServeHTTP(w, r)
-					return false
-				}()
+				reset := serveRecovering(h, w, r)
 				if w.Code != c.status || !strings.HasPrefix(w.Body.String(), c.want) || reset != c.reset {
 					t.Errorf("status %d, body %q, reset %v; want %d, %q, reset %v", w.Code, w.Body, reset, c.status, c.want, c.reset)
 				}

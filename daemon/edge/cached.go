@@ -136,12 +136,14 @@ func (h *Handler) serveCached(w http.ResponseWriter, r *http.Request, d *table.D
 	}
 	if res.Err != nil && res.Status != 0 {
 		// The body broke off: the final result is Error (a viewer
-		// that left is ClientCommError in the log whatever this says).
+		// that left is ClientCommError in the log whatever this says),
+		// and the viewer's stream is reset rather than ended.
 		detail := accesslog.Error
 		if res.XCache != cache.XCacheHit {
 			detail = originDetail(res.Err)
 		}
 		setDetail(w, detail)
+		abortStream(w)
 	}
 	if res.Status == 0 {
 		setDetail(w, originDetail(res.Err))

@@ -296,6 +296,7 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distr
 	}
 	dropSetCookie(b.Spec, resp.Header)
 	if err := h.relay(w, r, d, resp, id); err != nil {
+		h.log.Debug("copy to viewer", "err", err)
 		h.answerStalled(w, r, args.body, true)
 	}
 }
@@ -386,12 +387,21 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, d *table.Distrib
 	if r.Method == http.MethodHead {
 		return nil
 	}
-	_, err := io.Copy(w, resp.Body)
-	if err != nil && !errors.Is(err, context.Canceled) {
-		h.log.Debug("copy to viewer", "err", err)
-		// The final result is Error: the origin's fault, unless the
-		// viewer left (the log then says ClientCommError).
-		setDetail(w, originDetail(err))
+	return copyBody(w, resp.Body)
+}
+
+// copyBody sends an origin's body once the status went out. A body that
+// breaks off is the final result Error, the origin's fault unless the
+// viewer left (the log then says ClientCommError), and resets the
+// viewer's stream: ended cleanly, a short body could pass for a whole
+// one, as a chunked or HTTP/2 or HTTP/3 viewer cannot tell.
+func copyBody(w http.ResponseWriter, body io.Reader) error {
+	_, err := io.Copy(w, body)
+	if err != nil {
+		if d := originDetail(err); d != "" {
+			setDetail(w, d)
+		}
+		abortStream(w)
 	}
 	return err
 }
@@ -454,7 +464,7 @@ func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, d *table.Dis
 	hdr.Set("X-Cache", cacheError)
 	w.WriteHeader(resp.StatusCode)
 	if r.Method != http.MethodHead {
-		io.Copy(w, resp.Body)
+		copyBody(w, resp.Body)
 	}
 	return true
 }

@@ -233,10 +233,16 @@ func setDetail(w http.ResponseWriter, detail string) {
 }
 
 // abortStream resets the viewer's stream (HTTP/2 RST_STREAM, an HTTP/3
-// stream reset, an HTTP/1 connection closed) rather than ending a
-// response that broke off as if it were whole. A request being logged
-// is aborted by ServeHTTP once its line is written.
+// stream reset, an HTTP/1 connection closed without the last chunk)
+// rather than ending a response that broke off as if it were whole; call
+// it once the status went out. What was written is flushed first: the
+// viewer gets the bytes the log counts as sent, for a Range to resume
+// from. A request being logged is aborted by ServeHTTP once its line is
+// written: a panic here would unwind past the log and the metrics.
 func abortStream(w http.ResponseWriter) {
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
 	if o, ok := w.(*observed); ok {
 		o.abort = true
 		return

@@ -14,7 +14,8 @@ import (
 	"time"
 )
 
-// bodyConfig is a distribution that logs and sends POSTs to the origin %q.
+// bodyConfig is a distribution that logs and sends requests of every
+// method to the origin %q.
 const bodyConfig = `package cdn
 
 distributions: site: {
@@ -26,6 +27,31 @@ distributions: site: {
 		allowedMethods: ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]}
 }
 `
+
+// startLogging starts a node serving bodyConfig on the origin app, with
+// access logs in logDir; shutdown stops it (the test's end does too).
+func startLogging(t *testing.T, app http.Handler, bodyTimeout time.Duration) (e *env, logDir string, shutdown func()) {
+	t.Helper()
+	srv := httptest.NewServer(app)
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "main.cue"), []byte(fmt.Sprintf(bodyConfig, srv.Listener.Addr().String())), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logDir = filepath.Join(t.TempDir(), "logs")
+	n, err := Start(Options{ConfigDir: dir, HTTPAddr: "127.0.0.1:0", HTTPSAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
+		NodeName: nodeName, BodyTimeout: bodyTimeout, DrainTimeout: time.Second, LogDir: logDir, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shutdown = func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		n.Shutdown(ctx)
+	}
+	t.Cleanup(shutdown)
+	return &env{node: n}, logDir, shutdown
+}
 
 // bodyRead is how the origin's read of a POST's body at path ended.
 type bodyRead struct {
@@ -63,25 +89,8 @@ func bodyOrigin(done chan<- bodyRead) http.HandlerFunc {
 func TestStalledBody(t *testing.T) {
 	const timeout = 300 * time.Millisecond
 	originDone := make(chan bodyRead, 16)
-	app := httptest.NewServer(bodyOrigin(originDone))
-	t.Cleanup(app.Close)
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "main.cue"), []byte(fmt.Sprintf(bodyConfig, app.Listener.Addr().String())), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	logDir := filepath.Join(t.TempDir(), "logs")
-	n, err := Start(Options{ConfigDir: dir, HTTPAddr: "127.0.0.1:0", HTTPSAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
-		NodeName: nodeName, BodyTimeout: timeout, DrainTimeout: time.Second, LogDir: logDir, Logger: testLogger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	shutdown := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		n.Shutdown(ctx)
-	}
-	t.Cleanup(shutdown)
-	e := &env{node: n}
+	e, logDir, shutdown := startLogging(t, bodyOrigin(originDone), timeout)
+	n := e.node
 
 	stall := func(w io.Writer) { io.WriteString(w, "abc") }
 	cases := []struct {

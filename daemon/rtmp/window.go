@@ -53,7 +53,7 @@ func newWindowSource(f origin.Fetcher, c *cache.Cache, sd *table.StreamingDistri
 // get writes the window of path at off into w. etag, when known, is the
 // object's: the origin must still have that version (If-Match), and it is
 // part of the key, so one playback never mixes two versions.
-func (s *windowSource) get(ctx context.Context, path, etag string, off int64, w *windowWriter) (err error) {
+func (s *windowSource) get(ctx context.Context, path, etag string, off int64, w *windowWriter) error {
 	if s.cache == nil {
 		resp, err := fetchWindow(ctx, s.f, path, etag, off, nil)
 		if err != nil {
@@ -71,16 +71,6 @@ func (s *windowSource) get(ctx context.Context, path, etag string, off int64, w 
 	if err != nil {
 		return err
 	}
-	defer func() {
-		// The cache aborts a response whose origin body broke, as an HTTP
-		// handler would.
-		if v := recover(); v != nil {
-			if v != http.ErrAbortHandler {
-				panic(v)
-			}
-			err = fmt.Errorf("range at %d: the origin's body broke", off)
-		}
-	}()
 	key := s.scope + path + keySep + etag + keySep + strconv.FormatInt(off, 10)
 	res := s.cache.Serve(w, r, key, vodPolicy, func(ctx context.Context, fr cache.FetchRequest) (*http.Response, error) {
 		return fetchWindow(ctx, s.f, path, etag, off, fr.Header)

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"testing/iotest"
 
 	"openfront.dev/compiler/table"
 	"openfront.dev/daemon/cache"
@@ -218,5 +219,38 @@ func TestObjectChanged(t *testing.T) {
 	readAt(t, r, 2<<20, 10)
 	if n := o.counts()["bytes=0-"+strconv.Itoa(windowSize-1)]; n != 2 {
 		t.Errorf("window 0 fetched %d times, want 2 (v1, then v2 after the change)", n)
+	}
+}
+
+// breakingOrigin is a synthOrigin whose ranges break off after 1000 bytes.
+type breakingOrigin struct{ *synthOrigin }
+
+func (o breakingOrigin) Fetch(ctx context.Context, req *origin.Request) (*http.Response, error) {
+	resp, err := o.synthOrigin.Fetch(ctx, req)
+	if err == nil && resp.StatusCode == http.StatusPartialContent {
+		resp.Body = io.NopCloser(io.MultiReader(io.LimitReader(resp.Body, 1000), iotest.ErrReader(io.ErrUnexpectedEOF)))
+	}
+	return resp, err
+}
+
+// TestBrokenWindow: a window whose origin body breaks off fails the
+// playback, through the cache (which reports it in its Result) as
+// straight from the origin, and is never taken for a short window.
+func TestBrokenWindow(t *testing.T) {
+	for _, cached := range []bool{true, false} {
+		t.Run(fmt.Sprintf("cached=%v", cached), func(t *testing.T) {
+			o := breakingOrigin{&synthOrigin{size: 4 << 20, etag: `"v1"`, gets: map[string]int{}}}
+			var c *cache.Cache
+			if cached {
+				var err error
+				if c, err = cache.New(cache.Config{MemoryBytes: 16 << 20}); err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+			}
+			if _, err := openObject(t.Context(), newWindowSource(o, c, testDistribution()), "a.flv"); !errors.Is(err, io.ErrUnexpectedEOF) {
+				t.Errorf("opening an object whose first window breaks: %v, want %v", err, io.ErrUnexpectedEOF)
+			}
+		})
 	}
 }
