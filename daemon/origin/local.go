@@ -73,6 +73,7 @@ func (l *local) Fetch(ctx context.Context, req *Request) (*http.Response, error)
 		}
 	}
 	w := newPipeWriter()
+	w.head = req.Method == http.MethodHead
 	w.Header().Set("ETag", fmt.Sprintf(`"%x-%x"`, fi.Size(), fi.ModTime().UnixNano()))
 	go func() {
 		defer f.Close()
@@ -85,13 +86,15 @@ func (l *local) Fetch(ctx context.Context, req *Request) (*http.Response, error)
 // pipeWriter is an http.ResponseWriter whose body is read from a pipe: the
 // response is available as soon as the header is written.
 type pipeWriter struct {
-	header http.Header
-	sent   http.Header // the header as written, the reader's own copy
-	status int
-	pr     *io.PipeReader
-	pw     *io.PipeWriter
-	ready  chan struct{}
-	once   sync.Once
+	header  http.Header
+	sent    http.Header // the header as written, the reader's own copy
+	status  int
+	head    bool  // a HEAD request: no body follows the header
+	written int64 // body bytes
+	pr      *io.PipeReader
+	pw      *io.PipeWriter
+	ready   chan struct{}
+	once    sync.Once
 }
 
 func newPipeWriter() *pipeWriter {
@@ -111,11 +114,21 @@ func (w *pipeWriter) WriteHeader(code int) {
 
 func (w *pipeWriter) Write(b []byte) (int, error) {
 	w.WriteHeader(http.StatusOK)
-	return w.pw.Write(b)
+	n, err := w.pw.Write(b)
+	w.written += int64(n)
+	return n, err
 }
 
+// finish ends the body. http.ServeContent ignores a failed read of the
+// file, and a file cut shorter while it is served (a deploy rewriting it
+// in place) ends early: the reader then gets an error, not an early EOF
+// that the cache would keep as the whole object.
 func (w *pipeWriter) finish() {
 	w.WriteHeader(http.StatusOK)
+	if want := contentLength(w.sent); !w.head && want >= 0 && w.written < want {
+		w.pw.CloseWithError(fmt.Errorf("local origin: the file ended after %d of %d bytes: %w", w.written, want, io.ErrUnexpectedEOF))
+		return
+	}
 	w.pw.Close()
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -324,6 +325,27 @@ func TestLocalLargeFile(t *testing.T) {
 		resp.Body.Close()
 		if _, err := resp.Body.Read(make([]byte, 1)); err == nil {
 			t.Error("read after Close succeeded")
+		}
+	})
+	t.Run("a file cut short while served fails the body", func(t *testing.T) {
+		cut := filepath.Join(dir, "site", "cut.bin")
+		if err := os.WriteFile(cut, make([]byte, 1<<20), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := f.Fetch(context.Background(), &Request{Method: http.MethodGet, Path: "/cut.bin", Header: http.Header{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if _, err := io.ReadFull(resp.Body, make([]byte, 32<<10)); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(cut, 100<<10); err != nil {
+			t.Fatal(err)
+		}
+		n, err := io.Copy(io.Discard, resp.Body)
+		if !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Errorf("after %d more bytes the body ended with %v, want io.ErrUnexpectedEOF", n, err)
 		}
 	})
 	t.Run("range in the middle", func(t *testing.T) {
