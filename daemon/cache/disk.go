@@ -142,11 +142,17 @@ func (s fileSource) copyRange(w io.Writer, off, n int64) (int64, error) {
 
 // copySection writes n bytes of f from off: as a SectionReader of an
 // *os.File, which the HTTP/1 server sends with sendfile, through a pooled
-// buffer for other writers.
+// buffer for other writers. A file shorter than that (cut by something
+// other than the cache) is an error, not a short answer that passes for
+// a whole one.
 func copySection(w io.Writer, f *os.File, off, n int64) (int64, error) {
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
-	return io.CopyBuffer(w, io.NewSectionReader(f, off, n), *bp)
+	m, err := io.CopyBuffer(w, io.NewSectionReader(f, off, n), *bp)
+	if err == nil && m < n {
+		err = fmt.Errorf("cache file %s ended after %d of %d bytes: %w", f.Name(), m, n, io.ErrUnexpectedEOF)
+	}
+	return m, err
 }
 
 // serveEntry answers from a stored entry of either tier. A disk entry

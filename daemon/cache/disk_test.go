@@ -1,7 +1,10 @@
 package cache
 
 import (
+	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -137,4 +140,32 @@ func TestDiskCoalescing(t *testing.T) {
 	}
 	hs.waitBackground()
 	expect(t, hs.get("/big"), 200, XCacheHit, body)
+}
+
+// TestDiskFileCutShort: a disk-tier file cut shorter behind the cache's
+// back answers with an error for its caller (which resets the viewer's
+// stream), not a short body that passes for the whole object.
+func TestDiskFileCutShort(t *testing.T) {
+	body := object(256 << 10)
+	hs, dir := diskHarness(t, 8<<20, serveBig(body, "Cache-Control", "max-age=60"))
+	expect(t, hs.get("/big"), 200, XCacheMiss, body)
+	hs.waitBackground()
+	files, _ := filepath.Glob(filepath.Join(dir, "obj-*"))
+	if len(files) != 1 {
+		t.Fatalf("%d files in the disk tier, want 1", len(files))
+	}
+	if err := os.Truncate(files[0], 100<<10); err != nil {
+		t.Fatal(err)
+	}
+	for _, rng := range []string{"", "bytes=200000-200099"} {
+		r := httptest.NewRequest(http.MethodGet, "/big", nil)
+		if rng != "" {
+			r.Header.Set("Range", rng)
+		}
+		w := httptest.NewRecorder()
+		res := hs.c.Serve(w, r, "/big", hs.policy, hs.fetch(r))
+		if res.Status == 0 || !errors.Is(res.Err, io.ErrUnexpectedEOF) {
+			t.Errorf("Range %q: status %d, error %v; want the status sent and io.ErrUnexpectedEOF", rng, res.Status, res.Err)
+		}
+	}
 }
