@@ -94,7 +94,7 @@ func BenchmarkListingLatency(b *testing.B) {
 						b.Error(err)
 						return
 					}
-					for range len(listed(p.(*m3u8.MediaPlaylist))) - seen {
+					for range len(hlstest.Listed(p.(*m3u8.MediaPlaylist))) - seen {
 						listedAt = append(listedAt, time.Now())
 						seen++
 					}

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -25,57 +24,6 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func quietRegistry(o Options) *Registry {
 	o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	return NewRegistry(o)
-}
-
-// parsePlaylist reads a live playlist with grafov/m3u8 in strict mode: an
-// independent parser checks the hand-written output.
-func parsePlaylist(t testing.TB, b []byte) *m3u8.MediaPlaylist {
-	t.Helper()
-	p, kind, err := m3u8.DecodeFrom(bytes.NewReader(b), true)
-	if err != nil || kind != m3u8.MEDIA {
-		t.Fatalf("playlist does not parse (%v):\n%s", err, b)
-	}
-	return p.(*m3u8.MediaPlaylist)
-}
-
-func listed(p *m3u8.MediaPlaylist) []*m3u8.MediaSegment {
-	var segs []*m3u8.MediaSegment
-	for _, s := range p.Segments {
-		if s != nil {
-			segs = append(segs, s)
-		}
-	}
-	return segs
-}
-
-// dump writes the stream's playlist and listed segments into a directory,
-// for ffprobe, and returns the playlist's path and its parse.
-func dump(t testing.TB, r *Registry, dist, name string) (string, *m3u8.MediaPlaylist) {
-	t.Helper()
-	b, ok := r.Playlist(dist, name)
-	if !ok {
-		t.Fatalf("no playlist for %s/%s", dist, name)
-	}
-	p := parsePlaylist(t, b)
-	dir := t.TempDir()
-	for i, s := range listed(p) {
-		seq := p.SeqNo + uint64(i)
-		if s.URI != fmt.Sprintf("%d.ts", seq) {
-			t.Fatalf("segment %d has URI %q", seq, s.URI)
-		}
-		ts, ok := r.Segment(dist, name, seq)
-		if !ok {
-			t.Fatalf("listed segment %d is not served", seq)
-		}
-		if err := os.WriteFile(filepath.Join(dir, s.URI), ts, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	path := filepath.Join(dir, "index.m3u8")
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path, p
 }
 
 func near(got, want, tolerance float64) bool { return math.Abs(got-want) <= tolerance }
@@ -103,11 +51,11 @@ func TestPackage(t *testing.T) {
 			hlstest.Feed(tr, hlstest.Tags(t, src), false)
 			tr.End()
 
-			path, p := dump(t, r, "tv", "event")
+			path, p := hlstest.Dump(t, r, "tv", "event")
 			if !p.Closed {
 				t.Error("the ended stream's playlist has no #EXT-X-ENDLIST")
 			}
-			segs := listed(p)
+			segs := hlstest.Listed(p)
 			if len(segs) != len(tc.durations) {
 				t.Fatalf("%d segments, want %d:\n%s", len(segs), len(tc.durations), mustPlaylist(r))
 			}
@@ -150,11 +98,11 @@ func TestRepublish(t *testing.T) {
 	first := r.Publish("tv", "event")
 	hlstest.Feed(first, tags, false)
 	first.End()
-	_, before := dump(t, r, "tv", "event")
+	_, before := hlstest.Dump(t, r, "tv", "event")
 
 	second := r.Publish("tv", "event")
 	hlstest.Feed(second, tags, false)
-	live := parsePlaylist(t, []byte(mustPlaylist(r)))
+	live := hlstest.Parse(t, []byte(mustPlaylist(r)))
 	if live.Closed {
 		t.Error("a republished stream still has #EXT-X-ENDLIST")
 	}
@@ -165,8 +113,8 @@ func TestRepublish(t *testing.T) {
 	hlstest.Feed(third, tags, false)
 	third.End()
 
-	path, p := dump(t, r, "tv", "event")
-	segs := listed(p)
+	path, p := hlstest.Dump(t, r, "tv", "event")
+	segs := hlstest.Listed(p)
 	// The second publish lost its open segment to the takeover.
 	if p.SeqNo != before.SeqNo || len(segs) != 5 {
 		t.Fatalf("after three 4 s publishes: media sequence %d (was %d), %d segments, want the same sequence and 5:\n%s", p.SeqNo, before.SeqNo, len(segs), mustPlaylist(r))
@@ -191,8 +139,8 @@ func TestRollingWindow(t *testing.T) {
 	tr := r.Publish("tv", "event")
 	hlstest.Feed(tr, tags, false)
 	tr.End()
-	_, p := dump(t, r, "tv", "event")
-	if n := len(listed(p)); n != 3 {
+	_, p := hlstest.Dump(t, r, "tv", "event")
+	if n := len(hlstest.Listed(p)); n != 3 {
 		t.Fatalf("%d segments listed, want the window of 3", n)
 	}
 	first := p.SeqNo - 7 // 10 one-second segments
@@ -235,7 +183,7 @@ func TestConcurrentReaders(t *testing.T) {
 					return
 				}
 				mp := p.(*m3u8.MediaPlaylist)
-				for i := range listed(mp) {
+				for i := range hlstest.Listed(mp) {
 					seq := mp.SeqNo + uint64(i)
 					ts, ok := r.Segment("tv", "event", seq)
 					if ok && (len(ts)%188 != 0 || ts[0] != 0x47) {
@@ -298,9 +246,9 @@ func TestBadInput(t *testing.T) {
 	}
 	tr.End()
 	tr.Media(typeVideo, 0, tags[0].Body) // after End: ignored
-	path, p := dump(t, r, "tv", "event")
-	if len(listed(p)) != 2 {
-		t.Errorf("%d segments, want 2:\n%s", len(listed(p)), mustPlaylist(r))
+	path, p := hlstest.Dump(t, r, "tv", "event")
+	if len(hlstest.Listed(p)) != 2 {
+		t.Errorf("%d segments, want 2:\n%s", len(hlstest.Listed(p)), mustPlaylist(r))
 	}
 	wantVideo, _ := hlstest.FramesOf(t, src)
 	if v := hlstest.FFprobe(t, path).Frames("video"); v < wantVideo*95/100 {
@@ -315,8 +263,8 @@ func TestSegmentBound(t *testing.T) {
 	tr := r.Publish("tv", "event")
 	hlstest.Feed(tr, hlstest.Tags(t, src), false)
 	tr.End()
-	path, p := dump(t, r, "tv", "event")
-	segs := listed(p)
+	path, p := hlstest.Dump(t, r, "tv", "event")
+	segs := hlstest.Listed(p)
 	if len(segs) < 3 {
 		t.Fatalf("a 6 s GOP was cut in %d segments, want several of 64 KiB", len(segs))
 	}
@@ -352,7 +300,7 @@ func TestLinger(t *testing.T) {
 	tr = r.Publish("tv", "event")
 	hlstest.Feed(tr, tags, false)
 	tr.End()
-	if _, p := dump(t, r, "tv", "event"); p.SeqNo < last {
+	if _, p := hlstest.Dump(t, r, "tv", "event"); p.SeqNo < last {
 		t.Errorf("the new stream starts at segment %d, the old one reached %d", p.SeqNo, last)
 	}
 }
@@ -407,8 +355,8 @@ func TestTimestampJump(t *testing.T) {
 				}
 			}
 			tr.End()
-			path, p := dump(t, r, "tv", "event")
-			segs := listed(p)
+			path, p := hlstest.Dump(t, r, "tv", "event")
+			segs := hlstest.Listed(p)
 			// grafov/m3u8 raises TargetDuration to the longest EXTINF: read ours.
 			if len(segs) != 4 || !strings.Contains(mustPlaylist(r), "#EXT-X-TARGETDURATION:2\n") {
 				t.Fatalf("%d segments; want 4 of 2 s and a target duration of 2:\n%s", len(segs), mustPlaylist(r))
@@ -445,7 +393,7 @@ func TestVideoStops(t *testing.T) {
 		}
 	}
 	total := func() (sum float64) {
-		for _, s := range listed(parsePlaylist(t, []byte(mustPlaylist(r)))) {
+		for _, s := range hlstest.Listed(hlstest.Parse(t, []byte(mustPlaylist(r)))) {
 			sum += s.Duration
 		}
 		return sum
@@ -457,11 +405,11 @@ func TestVideoStops(t *testing.T) {
 	}
 	feed(av, 14000)
 	tr.End()
-	path, p := dump(t, r, "tv", "event")
+	path, p := hlstest.Dump(t, r, "tv", "event")
 	if got := total(); !near(got, 18, 0.2) {
 		t.Errorf("the playlist lists %.3f s, want 18:\n%s", got, mustPlaylist(r))
 	}
-	for i, s := range listed(p) {
+	for i, s := range hlstest.Listed(p) {
 		if s.Duration > 4.1 || s.Discontinuity {
 			t.Errorf("segment %d: %.3f s, discontinuity %v", i, s.Duration, s.Discontinuity)
 		}
@@ -486,16 +434,16 @@ func TestWindowCoversTarget(t *testing.T) {
 	var before *m3u8.MediaPlaylist
 	for i, d := range durations {
 		tr.s.add(tr, []byte{0x47}, d)
-		p := parsePlaylist(t, []byte(mustPlaylist(r)))
+		p := hlstest.Parse(t, []byte(mustPlaylist(r)))
 		var sum time.Duration
-		for _, s := range listed(p) {
+		for _, s := range hlstest.Listed(p) {
 			sum += time.Duration(s.Duration * float64(time.Second))
 		}
-		if held := durations[:i+1]; sum < 24*time.Second && len(listed(p)) < min(len(held), 9) {
-			t.Errorf("after %d segments: %d listed, lasting %s, less than three target durations (24 s):\n%s", i+1, len(listed(p)), sum, mustPlaylist(r))
+		if held := durations[:i+1]; sum < 24*time.Second && len(hlstest.Listed(p)) < min(len(held), 9) {
+			t.Errorf("after %d segments: %d listed, lasting %s, less than three target durations (24 s):\n%s", i+1, len(hlstest.Listed(p)), sum, mustPlaylist(r))
 		}
 		if before != nil {
-			for j := range listed(before) {
+			for j := range hlstest.Listed(before) {
 				if _, ok := r.Segment("tv", "event", before.SeqNo+uint64(j)); !ok {
 					t.Errorf("after %d segments: segment %d, listed a segment ago, is not served", i+1, before.SeqNo+uint64(j))
 				}

@@ -18,8 +18,9 @@ type segment struct {
 	seq  uint64
 	dur  time.Duration
 	data []byte
-	// discontinuity marks the first segment of a republish; discSeq counts
-	// the discontinuities up to and including this segment.
+	// discontinuity marks a segment that does not continue the one before
+	// (a republish, a timestamp jump, new coding parameters); discSeq
+	// counts the discontinuities up to and including this segment.
 	discontinuity bool
 	discSeq       uint64
 }
@@ -149,12 +150,18 @@ func (s *stream) render() []byte {
 	listed := s.segs[len(s.segs)-s.listed:]
 	b := make([]byte, 0, 128+40*len(listed))
 	b = fmt.Appendf(b, "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:%d\n#EXT-X-MEDIA-SEQUENCE:%d\n", s.target, listed[0].seq)
-	// The first listed segment's own discontinuity is counted, not tagged.
-	if d := listed[0].discSeq; d > 0 {
+	// A segment keeps its tag while listed, also when first (6.2.1 lets
+	// tags go only with their segment); the sequence counts the tags of
+	// the segments that left (6.2.2), so each segment's number holds.
+	d := listed[0].discSeq
+	if listed[0].discontinuity {
+		d--
+	}
+	if d > 0 {
 		b = fmt.Appendf(b, "#EXT-X-DISCONTINUITY-SEQUENCE:%d\n", d)
 	}
-	for i, seg := range listed {
-		if seg.discontinuity && i > 0 {
+	for _, seg := range listed {
+		if seg.discontinuity {
 			b = append(b, "#EXT-X-DISCONTINUITY\n"...)
 		}
 		b = fmt.Appendf(b, "#EXTINF:%.3f,\n", seg.dur.Seconds())

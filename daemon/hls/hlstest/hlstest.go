@@ -5,9 +5,12 @@ package hlstest
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -95,6 +98,57 @@ func Tags(t testing.TB, path string) []Tag {
 	}
 }
 
+// Concat joins the tags of separate encodes into one publish: each part's
+// timestamps go on a frame after the previous part's last, as from an
+// encoder that restarts with other settings without reconnecting. Each
+// part keeps its sequence headers, so they come again at every join.
+func Concat(parts ...[]Tag) []Tag {
+	var out []Tag
+	var base uint32
+	for _, part := range parts {
+		for _, tg := range part {
+			tg.TimestampMS += base
+			out = append(out, tg)
+		}
+		base = max(next(out, 8), next(out, 9))
+	}
+	return out
+}
+
+// next is where a stream of tags of one type goes on after tags: after
+// its last timestamp by the step before it.
+func next(tags []Tag, typeID uint8) uint32 {
+	var last, step uint32
+	for _, tg := range tags {
+		if tg.TypeID == typeID {
+			if tg.TimestampMS > last {
+				step = tg.TimestampMS - last
+			}
+			last = tg.TimestampMS
+		}
+	}
+	return last + step
+}
+
+// WriteFLV writes tags as an FLV file in a temp dir and returns its path,
+// for ffmpeg to publish as it is.
+func WriteFLV(t testing.TB, tags []Tag) string {
+	t.Helper()
+	b := []byte{'F', 'L', 'V', 1, 5, 0, 0, 0, 9, 0, 0, 0, 0} // audio and video, then PreviousTagSize0
+	for _, tg := range tags {
+		n := len(tg.Body)
+		ts := tg.TimestampMS
+		b = append(b, tg.TypeID, byte(n>>16), byte(n>>8), byte(n), byte(ts>>16), byte(ts>>8), byte(ts), byte(ts>>24), 0, 0, 0)
+		b = append(b, tg.Body...)
+		b = binary.BigEndian.AppendUint32(b, uint32(11+n))
+	}
+	out := filepath.Join(t.TempDir(), "joined.flv")
+	if err := os.WriteFile(out, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 // Sink is what a publish feeds (hls.LiveTrack).
 type Sink interface {
 	Media(typeID uint8, timestampMS uint32, body []byte)
@@ -174,6 +228,49 @@ func FFprobe(t testing.TB, input string, args ...string) *Probe {
 		t.Logf("ffprobe %s: %s", input, stderr.Bytes())
 	}
 	return &p
+}
+
+// Params lists the coding parameters of input's decoded frames as they
+// change: "320x180" for video, "44100 Hz 1 ch" for audio.
+func Params(t testing.TB, input string) (video, audio []string) {
+	t.Helper()
+	ffprobe := testenv.Tool(t, "ffprobe")
+	// ffprobe 5 gives no frame's sample rate: it is samples over duration.
+	out, err := exec.Command(ffprobe, "-v", "error", "-show_entries", "frame=media_type,width,height,nb_samples,pkt_duration_time,channels", "-of", "json", input).Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v", input, err)
+	}
+	var p struct {
+		Frames []struct {
+			MediaType string `json:"media_type"`
+			Width     int    `json:"width"`
+			Height    int    `json:"height"`
+			Samples   int    `json:"nb_samples"`
+			Duration  string `json:"pkt_duration_time"`
+			Channels  int    `json:"channels"`
+		} `json:"frames"`
+	}
+	if err := json.Unmarshal(out, &p); err != nil {
+		t.Fatalf("ffprobe %s: %v", input, err)
+	}
+	for _, f := range p.Frames {
+		switch d, _ := strconv.ParseFloat(f.Duration, 64); f.MediaType {
+		case "video":
+			video = appendNew(video, fmt.Sprintf("%dx%d", f.Width, f.Height))
+		case "audio":
+			if d > 0 {
+				audio = appendNew(audio, fmt.Sprintf("%.0f Hz %d ch", math.Round(float64(f.Samples)/d/100)*100, f.Channels))
+			}
+		}
+	}
+	return video, audio
+}
+
+func appendNew(list []string, s string) []string {
+	if len(list) > 0 && list[len(list)-1] == s {
+		return list
+	}
+	return append(list, s)
 }
 
 // FramesOf counts the source's video and audio frames, for comparison.
