@@ -380,16 +380,20 @@ func TestTimestampJump(t *testing.T) {
 
 // When the video stops and the audio goes on (a mobile encoder sent to
 // the background), audio cuts the segments: the playlist keeps going and
-// no segment grows without end; the video's return continues the stream.
+// no segment grows past the target duration; the video's return
+// continues the stream.
 func TestVideoStops(t *testing.T) {
 	avSrc := hlstest.FLV(t, hlstest.Media{Seconds: 4, GOP: 60})
 	audioSrc := hlstest.FLV(t, hlstest.Media{Seconds: 10, Extra: []string{"-vn"}, GOP: 60})
 	av, audio := hlstest.Tags(t, avSrc), hlstest.Tags(t, audioSrc)
 	r := quietRegistry(Options{Window: 20})
 	tr := r.Publish("tv", "event")
+	var rel hlstest.Reloads
 	feed := func(tags []hlstest.Tag, base uint32) {
 		for _, tg := range tags {
 			tr.Media(tg.TypeID, base+tg.TimestampMS, tg.Body)
+			b, _ := r.Playlist("tv", "event")
+			rel.Add(b)
 		}
 	}
 	total := func() (sum float64) {
@@ -405,6 +409,9 @@ func TestVideoStops(t *testing.T) {
 	}
 	feed(av, 14000)
 	tr.End()
+	if target := rel.Check(t); target != 2 {
+		t.Errorf("target duration %d, want 2", target)
+	}
 	path, p := hlstest.Dump(t, r, "tv", "event")
 	if got := total(); !near(got, 18, 0.2) {
 		t.Errorf("the playlist lists %.3f s, want 18:\n%s", got, mustPlaylist(r))

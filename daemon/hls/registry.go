@@ -5,6 +5,7 @@ package hls
 
 import (
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 )
@@ -15,10 +16,15 @@ type Options struct {
 	// up to three times as many while they last less than three target
 	// durations.
 	Window int
-	// MinSegment is the shortest segment: a segment ends at the first
-	// keyframe at least this long after its start, less 10% for timestamp
-	// rounding (default 2 s). Segments follow the GOP: a 2 s GOP gives 2 s
-	// segments, a 1 s GOP 2 s ones too, a 4 s GOP 4 s ones.
+	// MinSegment is the usual shortest segment: a segment ends at the
+	// first keyframe at least this long after its start, less 10% for
+	// timestamp rounding (default 2 s). Segments follow the GOP: a 2 s GOP
+	// gives 2 s segments, a 1 s GOP 2 s ones too, a 4 s GOP 4 s ones.
+	// EXT-X-TARGETDURATION is MinSegment rounded, or the first segment's
+	// duration if longer, and holds for the playlist's life: a segment
+	// ends early, at a keyframe or in a video stall, when going on to the
+	// next keyframe would outlast the target; only a GOP longer than the
+	// target raises it (see stream.add).
 	MinSegment time.Duration
 	// MaxSegmentBytes bounds a segment's memory when keyframes stop
 	// coming: the segment is cut at the next frame (default 32 MiB).
@@ -81,11 +87,11 @@ func (r *Registry) Publish(distribution, name string) LiveTrack {
 	defer r.mu.Unlock()
 	s := r.streams[k]
 	if s == nil {
-		s = newStream(r.opts.Window, max(clockSeq(time.Now()), r.seqFloor))
+		s = newStream(r.opts.Window, max(clockSeq(time.Now()), r.seqFloor), max(int(math.Round(r.opts.MinSegment.Seconds())), 1))
 		r.streams[k] = s
 	}
 	t := newTrack(r, k, s)
-	s.claim(t)
+	t.target = s.claim(t)
 	return t
 }
 

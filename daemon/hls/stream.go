@@ -45,12 +45,15 @@ type stream struct {
 	nextSeq  uint64
 	discSeq  uint64
 	discNext bool
-	target   int // EXT-X-TARGETDURATION, never lowered while served
-	ended    bool
+	// target is EXT-X-TARGETDURATION: MinSegment rounded, or the first
+	// segment's length if longer; after that it only grows when it must
+	// (see add).
+	target int
+	ended  bool
 }
 
-func newStream(window int, firstSeq uint64) *stream {
-	s := &stream{window: window, nextSeq: firstSeq}
+func newStream(window int, firstSeq uint64, target int) *stream {
+	s := &stream{window: window, nextSeq: firstSeq, target: target}
 	s.view.Store(&view{})
 	return s
 }
@@ -62,8 +65,8 @@ func newStream(window int, firstSeq uint64) *stream {
 func clockSeq(now time.Time) uint64 { return uint64(now.UnixMilli() / 100) }
 
 // claim makes t the stream's publisher; a republish continues the
-// sequence after a discontinuity.
-func (s *stream) claim(t *Track) {
+// sequence after a discontinuity. It returns the target duration.
+func (s *stream) claim(t *Track) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.owner = t
@@ -71,14 +74,27 @@ func (s *stream) claim(t *Track) {
 	s.ended = false
 	s.discNext = len(s.segs) > 0
 	s.publish()
+	return s.target
 }
 
 // add appends a finished segment of t, unless another publish took over.
-func (s *stream) add(t *Track, data []byte, dur time.Duration) {
+// It returns the target duration, and whether this segment raised it
+// after a playlist was served.
+//
+// RFC 8216 says the target MUST NOT change (6.2.1) and that no EXTINF may
+// round above it (4.3.3.1). The track cuts segments so that both hold
+// whenever the publisher sends a keyframe in time; when none comes (a GOP
+// longer than the target) the segment cannot end earlier without making
+// the next start on a frame that needs the ones before, so the target is
+// raised, as MediaMTX does: a playlist that lists a segment longer than
+// its target misleads players about how far from its end they may start
+// and how long a reload may stay unchanged. ffmpeg's muxer goes further
+// and takes the longest listed segment, also lowering the target.
+func (s *stream) add(t *Track, data []byte, dur time.Duration) (target int, raised bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.owner != t {
-		return
+		return s.target, false
 	}
 	seg := &segment{seq: s.nextSeq, dur: dur, data: data}
 	s.nextSeq++
@@ -87,12 +103,15 @@ func (s *stream) add(t *Track, data []byte, dur time.Duration) {
 		s.discSeq++
 	}
 	seg.discSeq = s.discSeq
-	s.target = max(s.target, int(math.Round(dur.Seconds())), 1)
+	before := s.target
+	s.target = max(s.target, int(math.Round(dur.Seconds())))
+	raised = s.target > before && len(s.segs) > 0
 	// The window, and older segments while it lasts less than three
 	// target durations (RFC 8216 6.2.2: after a long segment raised the
-	// target), up to three windows.
+	// target), up to three windows; never one the last playlist had
+	// dropped (6.2.1: segments leave from the front only).
 	n, d := 1, dur
-	for all := len(s.segs) + 1; n < all && n < 3*s.window && (n < s.window || d < 3*time.Duration(s.target)*time.Second); n++ {
+	for all := len(s.segs) + 1; n < all && n <= s.listed && n < 3*s.window && (n < s.window || d < 3*time.Duration(s.target)*time.Second); n++ {
 		d += s.segs[len(s.segs)-n].dur
 	}
 	// A fresh slice: readers hold the old one. What the last playlist
@@ -101,6 +120,7 @@ func (s *stream) add(t *Track, data []byte, dur time.Duration) {
 	s.segs = append(append(make([]*segment, 0, keep+1), s.segs[len(s.segs)-keep:]...), seg)
 	s.listed = n
 	s.publish()
+	return s.target, raised
 }
 
 // discontinue makes t's next segment start after a discontinuity.

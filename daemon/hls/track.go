@@ -3,6 +3,7 @@ package hls
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/asticode/go-astits"
@@ -34,6 +35,14 @@ const (
 	// judges it): the segment ends there, and the next is a discontinuity.
 	maxStepBackMS = 1000
 	maxGapMS      = 5000
+	// Video silent this long is stalled when the segment is about to
+	// outlast the target: audio ends it (a frame of video every half
+	// second is rarer than a publisher sent to the background).
+	videoStallMS = 500
+	// audioCutMarginMS is how early audio cuts before the target is
+	// outlasted: more than an AAC frame (23 ms at 44.1 kHz, 46 ms for
+	// HE-AAC at 22.05 kHz).
+	audioCutMarginMS = 100
 )
 
 // Track packages one publish. Media and End are called from one goroutine;
@@ -56,6 +65,14 @@ type Track struct {
 	stepped      bool
 	audioLeads   bool   // the video stopped: audio cuts until it is back
 	frame        []byte // reused Annex-B buffer
+	target       int    // EXT-X-TARGETDURATION, s
+
+	// The last keyframe and the intervals between recent ones: the
+	// longest tells how late the next keyframe may come.
+	keyTS  uint32
+	keyed  bool
+	gops   [8]uint32
+	gopPos int
 
 	pending       []byte // ADTS frames not yet in a PES
 	pendingPTS    uint32
@@ -132,8 +149,11 @@ func (t *Track) videoMessage(ts uint32, body []byte) {
 		return // a segment starts at a keyframe
 	case !t.open:
 		t.openSegment(ts)
-	case key && t.due(ts), len(t.out.buf) >= t.reg.opts.MaxSegmentBytes:
+	case key && (t.due(ts) || t.early(ts)), len(t.out.buf) >= t.reg.opts.MaxSegmentBytes:
 		t.cut(ts)
+	}
+	if key {
+		t.noteKey(ts)
 	}
 	cts := int32(uint32(body[2])<<16|uint32(body[3])<<8|uint32(body[4])) << 8 >> 8
 	dts := ts90(int64(ts))
@@ -172,8 +192,11 @@ func (t *Track) audioMessage(ts uint32, body []byte) {
 	// When the video stops and the audio goes on (a mobile encoder sent
 	// to the background), audio cuts as in an audio-only stream: else the
 	// playlist would stall and the open segment grow until video returns.
-	if !leads && t.audio && t.open && t.stepped && int64(ts)-int64(t.last) > t.reg.opts.MinSegment.Milliseconds() {
+	// It takes over as soon as the segment would outlast the target.
+	if silent := int64(ts) - int64(t.last); !leads && t.audio && t.open && t.stepped &&
+		(silent > t.reg.opts.MinSegment.Milliseconds() || silent > videoStallMS && int64(ts)-int64(t.start)+audioCutMarginMS >= t.limit()) {
 		t.audioLeads, leads = true, true
+		t.keyed = false // the stall is no keyframe interval
 	}
 	switch {
 	// Publishers send every sequence header before the first frame: audio
@@ -211,6 +234,28 @@ func (t *Track) due(ts uint32) bool {
 	return int64(ts)-int64(t.start) >= minMS
 }
 
+// early reports whether a segment not yet due ends at a keyframe at ts
+// all the same: the next keyframe, as late as the longest recent interval
+// between them, would come after the segment outlasts the target. Scene
+// cuts and forced keyframes come off the GOP's rhythm so.
+func (t *Track) early(ts uint32) bool {
+	elapsed := int64(ts) - int64(t.start)
+	return elapsed > 0 && elapsed+int64(slices.Max(t.gops[:])) >= t.limit()
+}
+
+// limit is how long a segment lasts, in ms, when its EXTINF rounds above
+// the target.
+func (t *Track) limit() int64 { return int64(t.target)*1000 + 500 }
+
+// noteKey records a keyframe at ts and the interval since the last one.
+func (t *Track) noteKey(ts uint32) {
+	if t.keyed && ts > t.keyTS {
+		t.gops[t.gopPos] = ts - t.keyTS
+		t.gopPos = (t.gopPos + 1) % len(t.gops)
+	}
+	t.keyTS, t.keyed = ts, true
+}
+
 // jumped reports whether ts, of the stream that decides cuts, leaves the
 // timeline: an encoder restarted without reconnecting, a source switched
 // upstream, the 32-bit RTMP clock wrapped.
@@ -224,7 +269,7 @@ func (t *Track) jumped(ts uint32) bool {
 func (t *Track) discontinue() {
 	t.closeSegment(t.tail())
 	t.s.discontinue(t)
-	t.stepped = false
+	t.stepped, t.keyed = false, false
 }
 
 // tail is the open segment's duration up to its last frame's end.
@@ -273,7 +318,12 @@ func (t *Track) closeSegment(dur time.Duration) {
 	t.flushAudio()
 	data := t.out.buf
 	t.out.buf = make([]byte, 0, len(data)+len(data)/8)
-	t.s.add(t, data, dur)
+	target, raised := t.s.add(t, data, dur)
+	if raised {
+		t.log.Warn("hls: EXT-X-TARGETDURATION raised: no keyframe came in time to end the segment, and players may not follow a target that changes (RFC 8216 6.2.1); keep the publisher's keyframe interval within the target",
+			"segment", dur, "target", target, "was", t.target)
+	}
+	t.target = target
 	t.open = false
 }
 
