@@ -7,7 +7,8 @@ import (
 
 // aacConfig is what an ADTS header needs of an AudioSpecificConfig.
 type aacConfig struct {
-	profile   byte // ADTS profile: audio object type - 1
+	raw       []byte // the AudioSpecificConfig as sent, to tell a change from a resend
+	profile   byte   // ADTS profile: audio object type - 1
 	freqIndex byte
 	channels  byte
 }
@@ -58,7 +59,7 @@ func parseAACConfig(b []byte) (*aacConfig, error) {
 	if freq > 12 || channels > 7 {
 		return nil, fmt.Errorf("aac config: sampling frequency index %d or channel configuration %d out of range", freq, channels)
 	}
-	return &aacConfig{profile: byte(objectType - 1), freqIndex: byte(freq), channels: byte(channels)}, nil
+	return &aacConfig{raw: b, profile: byte(objectType - 1), freqIndex: byte(freq), channels: byte(channels)}, nil
 }
 
 func audioObjectType(r *bitReader) int {

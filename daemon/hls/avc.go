@@ -25,6 +25,7 @@ var audNAL = []byte{0, 0, 0, 1, nalAUD, 0xf0}
 // the NAL length size and the parameter sets, already in Annex-B form so
 // they are copied before each IDR frame as they are.
 type avcConfig struct {
+	raw        []byte // the record as sent, to tell a change from a resend
 	lengthSize int
 	paramSets  []byte
 }
@@ -34,7 +35,7 @@ func parseAVCConfig(b []byte) (*avcConfig, error) {
 	if len(b) < 7 || b[0] != 1 {
 		return nil, errors.New("avc config: not an AVCDecoderConfigurationRecord")
 	}
-	c := &avcConfig{lengthSize: int(b[4]&3) + 1}
+	c := &avcConfig{raw: b, lengthSize: int(b[4]&3) + 1}
 	if c.lengthSize == 3 {
 		return nil, errors.New("avc config: 3-byte NAL lengths are not allowed")
 	}

@@ -2,7 +2,9 @@ package hls
 
 import (
 	"bytes"
+	"cmp"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +19,138 @@ func feedWatched(r *Registry, tr LiveTrack, tags []hlstest.Tag, rel *hlstest.Rel
 		tr.Media(tg.TypeID, tg.TimestampMS, tg.Body)
 		b, _ := r.Playlist("tv", "event")
 		rel.Add(b)
+	}
+}
+
+// withHeadersAtKeyframes sends the sequence headers again, the same bytes,
+// before every video keyframe, as some encoders and relays do.
+func withHeadersAtKeyframes(tags []hlstest.Tag) []hlstest.Tag {
+	var headers, out []hlstest.Tag
+	for _, tg := range tags {
+		switch {
+		case len(tg.Body) > 1 && tg.Body[1] == packetConfig:
+			headers = append(headers, tg)
+		case tg.TypeID == typeVideo && tg.Body[0]>>4 == frameKey:
+			for _, h := range headers {
+				h.TimestampMS = tg.TimestampMS
+				out = append(out, h)
+			}
+		}
+		out = append(out, tg)
+	}
+	return out
+}
+
+// audioHeaderLate moves the AAC sequence header of tags to just before
+// the first AAC frame, after the first video frames: where ffmpeg's FLV
+// muxer sends a new one (with the first packet that carries it).
+func audioHeaderLate(tags []hlstest.Tag) []hlstest.Tag {
+	h := slices.IndexFunc(tags, func(tg hlstest.Tag) bool { return tg.TypeID == typeAudio && tg.Body[1] == packetConfig })
+	header := tags[h]
+	tags = slices.Delete(slices.Clone(tags), h, h+1)
+	f := slices.IndexFunc(tags, func(tg hlstest.Tag) bool { return tg.TypeID == typeAudio })
+	header.TimestampMS = tags[f].TimestampMS
+	return slices.Insert(tags, f, header)
+}
+
+// An encoder that restarts with other settings without reconnecting (a
+// phone rotated, an audio input switched) sends new sequence headers: the
+// segment ends there and the next starts after #EXT-X-DISCONTINUITY with
+// the new parameters (RFC 8216 4.3.2.3). The same headers sent again
+// change nothing. Either way the target duration holds (6.2.1) and ffmpeg
+// reads the whole playlist without an error.
+func TestCodecChange(t *testing.T) {
+	stereo48k := []string{"-ar", "48000", "-ac", "2"}
+	tests := []struct {
+		name    string
+		parts   []hlstest.Media
+		edit    func([]hlstest.Tag) []hlstest.Tag // of the last part
+		changes int
+	}{
+		{"resolution", []hlstest.Media{{Seconds: 3, GOP: 60}, {Seconds: 3, GOP: 60, Size: "640x360"}}, nil, 1},
+		{"audio sample rate and channels", []hlstest.Media{{Seconds: 3, GOP: 60}, {Seconds: 3, GOP: 60, Extra: stereo48k}}, nil, 1},
+		// The keyframe after the change comes 0.4 s into a segment: too
+		// early to end it there, but the first frame of the new encode,
+		// before its audio and the audio's new header.
+		{"audio config after the keyframe", []hlstest.Media{{Seconds: 3, GOP: 60, Extra: []string{"-t", "2.3"}}, {Seconds: 3, GOP: 60, Extra: stereo48k}}, audioHeaderLate, 1},
+		{"audio only", []hlstest.Media{{Seconds: 3, Extra: []string{"-vn"}}, {Seconds: 3, Extra: append([]string{"-vn"}, stereo48k...)}}, nil, 1},
+		{"the same encode again", []hlstest.Media{{Seconds: 3, GOP: 60}, {Seconds: 3, GOP: 60}}, nil, 0},
+		{"headers again at every keyframe", []hlstest.Media{{Seconds: 6, GOP: 60}}, withHeadersAtKeyframes, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var parts [][]hlstest.Tag
+			var wantVideo, wantAudio int
+			for _, m := range tc.parts {
+				src := hlstest.FLV(t, m)
+				parts = append(parts, hlstest.Tags(t, src))
+				v, a := hlstest.FramesOf(t, src)
+				wantVideo, wantAudio = wantVideo+v, wantAudio+a
+			}
+			if tc.edit != nil {
+				parts[len(parts)-1] = tc.edit(parts[len(parts)-1])
+			}
+			tags := hlstest.Concat(parts...)
+			r := quietRegistry(Options{Window: 10})
+			tr := r.Publish("tv", "event")
+			var rel hlstest.Reloads
+			feedWatched(r, tr, tags, &rel)
+			tr.End()
+			rel.Add([]byte(mustPlaylist(r)))
+
+			if target := rel.Check(t); target != 2 {
+				t.Errorf("target duration %d, want 2 (the 2 s minimum segment)", target)
+			}
+			path, p := hlstest.Dump(t, r, "tv", "event")
+			params := hlstest.Segments(t, path, p)
+			var changes int
+			for _, s := range hlstest.Listed(p) {
+				if s.Discontinuity {
+					changes++
+				}
+			}
+			if changes != tc.changes {
+				t.Errorf("%d discontinuities, want %d; segments %v:\n%s", changes, tc.changes, params, mustPlaylist(r))
+			}
+			hlstest.Decode(t, path)
+			all := hlstest.FFprobe(t, path)
+			if v, a := all.Frames("video"), all.Frames("audio"); v < wantVideo*95/100 || a < wantAudio*95/100 {
+				t.Errorf("the playlist decodes to %d video and %d audio frames, the sources have %d and %d", v, a, wantVideo, wantAudio)
+			}
+		})
+	}
+}
+
+// An audio config that changes while the video goes on between keyframes
+// (an audio input switched, the video left alone) ends the segment at the
+// next keyframe; the audio until then is dropped, not mixed into a
+// segment of the old config.
+func TestAudioChangeMidGOP(t *testing.T) {
+	video := hlstest.Tags(t, hlstest.FLV(t, hlstest.Media{Seconds: 6, GOP: 60, Extra: []string{"-an"}}))
+	first, second := hlstest.FLV(t, hlstest.Media{Seconds: 3, Extra: []string{"-vn"}}), hlstest.FLV(t, hlstest.Media{Seconds: 3, Extra: []string{"-vn", "-ar", "48000", "-ac", "2"}})
+	// The second audio starts 3 s in, a second before the keyframe at 4 s.
+	tags := append(video, hlstest.Concat(hlstest.Tags(t, first), hlstest.Tags(t, second))...)
+	// In time order, sequence headers first, as publishers send them.
+	slices.SortStableFunc(tags, func(a, b hlstest.Tag) int {
+		return cmp.Or(cmp.Compare(a.TimestampMS, b.TimestampMS), cmp.Compare(a.Body[1], b.Body[1]))
+	})
+	r := quietRegistry(Options{})
+	tr := r.Publish("tv", "event")
+	var rel hlstest.Reloads
+	feedWatched(r, tr, tags, &rel)
+	tr.End()
+	rel.Add([]byte(mustPlaylist(r)))
+	rel.Check(t)
+	path, p := hlstest.Dump(t, r, "tv", "event")
+	params := hlstest.Segments(t, path, p)
+	if segs := hlstest.Listed(p); len(segs) != 3 || !segs[2].Discontinuity {
+		t.Errorf("segments %v, want 3, the last after a discontinuity:\n%s", params, mustPlaylist(r))
+	}
+	hlstest.Decode(t, path)
+	_, firstAudio := hlstest.FramesOf(t, first)
+	_, secondAudio := hlstest.FramesOf(t, second)
+	if a, want := hlstest.FFprobe(t, path).Frames("audio"), firstAudio+secondAudio*2/3; a < want*95/100 || a > want*105/100 {
+		t.Errorf("%d audio frames decoded, want about %d: all but the second audio's first second", a, want)
 	}
 }
 

@@ -1,6 +1,7 @@
 package hls
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"slices"
@@ -74,6 +75,11 @@ type Track struct {
 	gops   [8]uint32
 	gopPos int
 
+	segAudio  bool // the open segment holds audio
+	audioWait bool // new audio config: audio waits for the video's next keyframe
+	keyClean  bool // no audio since the open segment's last keyframe, at keyOff
+	keyOff    int
+
 	pending       []byte // ADTS frames not yet in a PES
 	pendingPTS    uint32
 	pendingFrames int
@@ -117,6 +123,9 @@ func (t *Track) videoMessage(ts uint32, body []byte) {
 	data := body[5:]
 	switch body[1] {
 	case packetConfig:
+		if t.avc != nil && bytes.Equal(data, t.avc.raw) {
+			return // sent again: nothing changes
+		}
 		c, err := parseAVCConfig(data)
 		if err != nil {
 			t.warnOnce("bad AVC sequence header", "err", err)
@@ -124,6 +133,13 @@ func (t *Track) videoMessage(ts uint32, body []byte) {
 		}
 		if t.mux != nil && !t.video {
 			t.warnOnce("video started after audio-only packaging: not packaged")
+		}
+		// New parameter sets (another resolution, profile) take effect at
+		// the next IDR: the segment ends here and the next, from that IDR
+		// with the new sets before it, follows an #EXT-X-DISCONTINUITY
+		// (RFC 8216 4.3.2.3: encoding parameters changed).
+		if t.video && t.open {
+			t.discontinue()
 		}
 		t.avc = c
 		return
@@ -149,12 +165,17 @@ func (t *Track) videoMessage(ts uint32, body []byte) {
 		return // a segment starts at a keyframe
 	case !t.open:
 		t.openSegment(ts)
-	case key && (t.due(ts) || t.early(ts)), len(t.out.buf) >= t.reg.opts.MaxSegmentBytes:
+	case key && (t.due(ts) || t.early(ts) || t.audioWait), len(t.out.buf) >= t.reg.opts.MaxSegmentBytes:
 		t.cut(ts)
 	}
 	if key {
 		t.noteKey(ts)
+		// Audio before the keyframe goes before it, so that the segment
+		// can still be split there (see audioConfig).
+		t.flushAudio()
+		t.keyOff = len(t.out.buf)
 	}
+	t.keyClean = t.keyClean || key
 	cts := int32(uint32(body[2])<<16|uint32(body[3])<<8|uint32(body[4])) << 8 >> 8
 	dts := ts90(int64(ts))
 	t.write(pidVideo, &astits.PESOptionalHeader{
@@ -173,12 +194,7 @@ func (t *Track) audioMessage(ts uint32, body []byte) {
 		return
 	}
 	if body[1] == packetConfig {
-		c, err := parseAACConfig(body[2:])
-		if err != nil {
-			t.warnOnce("bad AAC sequence header", "err", err)
-			return
-		}
-		t.aac = c
+		t.audioConfig(ts, body[2:])
 		return
 	}
 	if t.aac == nil {
@@ -205,10 +221,10 @@ func (t *Track) audioMessage(ts uint32, body []byte) {
 		t.openSegment(ts)
 	case !t.open:
 		return
-	case leads && (int64(ts)-int64(t.start) >= t.reg.opts.MinSegment.Milliseconds() || len(t.out.buf) >= t.reg.opts.MaxSegmentBytes):
+	case leads && (t.audioWait || int64(ts)-int64(t.start) >= t.reg.opts.MinSegment.Milliseconds() || len(t.out.buf) >= t.reg.opts.MaxSegmentBytes):
 		t.cut(ts)
 	}
-	if !t.audio {
+	if !t.audio || t.audioWait {
 		return
 	}
 	if t.pendingFrames == 0 {
@@ -219,13 +235,66 @@ func (t *Track) audioMessage(ts uint32, body []byte) {
 		t.warnOnce("bad AAC frame", "err", err)
 		return
 	}
-	t.pending = p
+	t.pending, t.segAudio, t.keyClean = p, true, false
 	if t.pendingFrames++; t.pendingFrames >= audioFramesPerPES {
 		t.flushAudio()
 	}
 	if leads {
 		t.step(ts)
 	}
+}
+
+// audioConfig takes an AAC sequence header. A new AudioSpecificConfig
+// (another sample rate, channel count, profile) changes what the ADTS
+// headers say: no segment holds both, and the first with the new one
+// follows an #EXT-X-DISCONTINUITY (RFC 8216 4.3.2.3).
+func (t *Track) audioConfig(ts uint32, data []byte) {
+	if t.aac != nil && bytes.Equal(data, t.aac.raw) {
+		return // sent again: nothing changes
+	}
+	c, err := parseAACConfig(data)
+	if err != nil {
+		t.warnOnce("bad AAC sequence header", "err", err)
+		return
+	}
+	changed := t.aac != nil && t.audio && t.open
+	t.aac = c
+	switch {
+	case !changed:
+	case !t.segAudio:
+		// No audio in the segment yet (it began at the keyframe that
+		// came with the new headers): it is the first of the new config.
+		t.s.discontinue(t)
+	case !t.video || t.audioLeads:
+		t.discontinue()
+		t.openSegment(ts)
+	case t.keyClean:
+		// The video from the last keyframe on moves to the next segment:
+		// an encoder that restarts sends a keyframe first, and ffmpeg
+		// sends the new header with the first audio, a frame or two
+		// after it.
+		t.splitAtKey()
+	default:
+		// The video goes on: the segment ends at its next keyframe. Until
+		// then audio is dropped: before the cut it would mix configs in
+		// a segment, after it it would play against the video of the
+		// segment before, whose timeline a discontinuity lets players
+		// forget. An encoder that restarts sends a keyframe at once.
+		t.flushAudio()
+		t.audioWait = true
+	}
+}
+
+// splitAtKey ends the open segment before its last keyframe, which only
+// video follows, and starts the next there, after a discontinuity.
+func (t *Track) splitAtKey() {
+	key := slices.Clone(t.out.buf[t.keyOff:])
+	t.out.buf = t.out.buf[:t.keyOff]
+	t.closeSegment(time.Duration(max(int64(t.keyTS)-int64(t.start), 0)) * time.Millisecond)
+	t.s.discontinue(t)
+	t.openSegment(t.keyTS)
+	t.keyOff, t.keyClean = len(t.out.buf), true
+	t.out.buf = append(t.out.buf, key...)
 }
 
 // due reports whether a segment may end at a keyframe at ts.
@@ -306,11 +375,16 @@ func (t *Track) openSegment(ts uint32) {
 		t.warnOnce("mpeg-ts tables", "err", err)
 	}
 	t.open, t.start = true, ts
+	t.segAudio, t.audioWait, t.keyClean = false, false, false
 }
 
-// cut ends the open segment at ts and starts the next there.
+// cut ends the open segment at ts and starts the next there, after a
+// discontinuity if the audio's config changed meanwhile.
 func (t *Track) cut(ts uint32) {
 	t.closeSegment(time.Duration(max(int64(ts)-int64(t.start), 0)) * time.Millisecond)
+	if t.audioWait {
+		t.s.discontinue(t)
+	}
 	t.openSegment(ts)
 }
 

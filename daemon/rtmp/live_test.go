@@ -1,6 +1,7 @@
 package rtmp
 
 import (
+	"bytes"
 	"io"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"openfront.dev/compiler"
 	"openfront.dev/daemon/hls"
+	"openfront.dev/daemon/hls/hlstest"
 	"openfront.dev/daemon/rtmp/rtmptest"
 )
 
@@ -288,4 +290,83 @@ func publishTo(t *testing.T, e *env, name string) *rtmptest.Player {
 		t.Fatal(err)
 	}
 	return pub
+}
+
+// TestLiveHLSParameterChange: ffmpeg publishes a stream whose encoder
+// restarts with other settings without reconnecting (an FLV with new
+// sequence headers mid-stream, which ffmpeg's FLV muxer passes on): the
+// HLS playlist marks the change with #EXT-X-DISCONTINUITY, keeps its
+// target duration on every reload, and ffmpeg reads it whole.
+func TestLiveHLSParameterChange(t *testing.T) {
+	reg := hls.NewRegistry(hls.Options{Window: 10, Log: testLogger(t)})
+	e := startEnv(t, "", "", func(c *Config) { c.Live = reg })
+	for _, tc := range []struct {
+		name          string
+		first, second hlstest.Media
+	}{
+		{"resolution", hlstest.Media{Seconds: 3, GOP: 60}, hlstest.Media{Seconds: 3, GOP: 60, Size: "640x360"}},
+		// The change comes 0.3 s into a segment, too early to end it at
+		// the keyframe it comes with, but audio and video change together.
+		{"audio", hlstest.Media{Seconds: 3, GOP: 60, Extra: []string{"-t", "2.3"}}, hlstest.Media{Seconds: 3, GOP: 60, Extra: []string{"-ar", "48000", "-ac", "2"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var parts [][]hlstest.Tag
+			var wantVideo, wantAudio int
+			for _, m := range []hlstest.Media{tc.first, tc.second} {
+				src := hlstest.FLV(t, m)
+				parts = append(parts, hlstest.Tags(t, src))
+				v, a := hlstest.FramesOf(t, src)
+				wantVideo, wantAudio = wantVideo+v, wantAudio+a
+			}
+			src := hlstest.WriteFLV(t, hlstest.Concat(parts...))
+			playlist := func() []byte { b, _ := reg.Playlist("tv", tc.name); return b }
+
+			// A client reloading the playlist while it is live.
+			var rel hlstest.Reloads
+			done := make(chan struct{})
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				for {
+					select {
+					case <-done:
+						return
+					case <-time.After(2 * time.Millisecond):
+						rel.Add(playlist())
+					}
+				}
+			})
+			_, stderr, err := run(t, time.Minute, "ffmpeg", append(append([]string{"-v", "error", "-readrate", "4", "-i", src, "-c", "copy", "-f", "flv"},
+				tcurl("tv.test", "live")...), e.url("live/"+tc.name+"?key="+testStreamKey))...)
+			if err != nil || stderr != "" {
+				t.Errorf("publish: %v\n%s", err, stderr)
+			}
+			waitFor(t, func() bool { return bytes.Contains(playlist(), []byte("#EXT-X-ENDLIST")) })
+			close(done)
+			wg.Wait()
+			rel.Add(playlist())
+			if len(rel.Versions()) < 3 {
+				t.Errorf("%d versions of the playlist seen while live", len(rel.Versions()))
+			}
+			if target := rel.Check(t); target != 2 {
+				t.Errorf("target duration %d, want 2", target)
+			}
+
+			path, p := hlstest.Dump(t, reg, "tv", tc.name)
+			params := hlstest.Segments(t, path, p)
+			var changes int
+			for _, s := range hlstest.Listed(p) {
+				if s.Discontinuity {
+					changes++
+				}
+			}
+			if changes != 1 || params[0] == params[len(params)-1] {
+				t.Errorf("%d discontinuities, want 1; segments %v:\n%s", changes, params, playlist())
+			}
+			hlstest.Decode(t, path)
+			all := hlstest.FFprobe(t, path)
+			if v, a := all.Frames("video"), all.Frames("audio"); v < wantVideo*95/100 || a < wantAudio*95/100 {
+				t.Errorf("the playlist decodes to %d video and %d audio frames, the sources have %d and %d", v, a, wantVideo, wantAudio)
+			}
+		})
+	}
 }
