@@ -548,7 +548,7 @@ func (w *Writer) startMember() {
 	w.bw.Reset(&w.cw)
 	w.gz.Reset(w.bw)
 	w.memberErr = nil
-	if w.size == 0 {
+	if w.size+w.pending == 0 { // closed members not yet fsynced hold it already
 		_, w.memberErr = w.gz.Write(w.header) // every file starts with the header lines
 	}
 }

@@ -614,3 +614,39 @@ func TestQueueBoundsHeldBytes(t *testing.T) {
 		})
 	}
 }
+
+// TestHeaderOncePerFile: a member closed because it took in memberBytes is
+// not fsynced before the next tick, so a file can hold several members
+// before its first acknowledgement, in its first period and after a size
+// rotation; each file carries the header once, at its start.
+func TestHeaderOncePerFile(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		maxBytes int64
+	}{
+		{"first file", 0},
+		{"after size rotations", memberBytes / 8}, // about two compressed members
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			opts := testOptions(t)
+			opts.MaxFileBytes = c.maxBytes
+			w := mustNew(t, opts, webConfig("hdr", ""))
+			r0 := rec(0)
+			n := 6 * memberBytes / len(newLineFormat("TST1", "x", false).appendLine(nil, &r0))
+			for i := range n {
+				r := rec(i)
+				if !w.Log(&r) {
+					t.Fatalf("line %d dropped", i)
+				}
+			}
+			closeWriter(t, w)
+			files, _ := readLogs(t, opts.Dir) // fails on a second header
+			if c.maxBytes > 0 && len(files) < 2 {
+				t.Errorf("%d files, want size rotations", len(files))
+			}
+			if got := len(countIDs(files)); got != n {
+				t.Errorf("%d lines in %d files, want %d", got, len(files), n)
+			}
+		})
+	}
+}
