@@ -179,6 +179,14 @@ func flush(t *testing.T, w *Writer) {
 	}
 }
 
+// logAndFlush logs request i and waits until it is acknowledged.
+func logAndFlush(t *testing.T, w *Writer, i int) {
+	t.Helper()
+	r := rec(i)
+	w.Log(&r)
+	flush(t, w)
+}
+
 func closeWriter(t *testing.T, w *Writer) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -133,9 +133,10 @@ type Writer struct {
 	escaped     *escapeCache
 	f           *os.File
 	tmp, final  string
-	size        int64 // bytes of acknowledged members in f
-	pending     int64 // bytes of closed members after them, not yet fsynced
-	pendingN    int   // their lines
+	size        int64     // bytes of acknowledged members in f
+	pending     int64     // bytes of closed members after them, not yet fsynced
+	pendingN    int       // their lines
+	start       time.Time // the period of f: [start, deadline)
 	deadline    time.Time
 	memberLines int         // lines in the open member, 0: none open
 	memberIn    int         // their bytes, uncompressed
@@ -470,7 +471,7 @@ func (w *Writer) drain() {
 }
 
 func (w *Writer) tick() {
-	if w.f != nil && !w.opts.Now().Before(w.deadline) {
+	if w.expired(w.opts.Now()) {
 		w.finish()
 		return
 	}
@@ -481,7 +482,7 @@ func (w *Writer) tick() {
 // memberBytes: a large batch is cut at the line that fills a member.
 func (w *Writer) add(lines []byte, n int) {
 	now := w.opts.Now()
-	if w.f != nil && !now.Before(w.deadline) {
+	if w.expired(now) {
 		w.finish()
 	}
 	for len(lines) > 0 {
@@ -516,6 +517,13 @@ func (w *Writer) add(lines []byte, n int) {
 	}
 }
 
+// expired says whether the open file's period is over at now, or not yet
+// begun: the clock stepped back before it, and a file left open would
+// take the lines of another hour and wait for the clock to catch up.
+func (w *Writer) expired(now time.Time) bool {
+	return w.f != nil && (!now.Before(w.deadline) || now.Before(w.start))
+}
+
 // open starts a file named for now's hour.
 func (w *Writer) open(now time.Time) error {
 	now = now.UTC()
@@ -531,12 +539,16 @@ func (w *Writer) open(now time.Time) error {
 		return err
 	}
 	w.f, w.tmp, w.final, w.size, w.pending, w.pendingN = f, tmp, final, 0, 0, 0
-	// The next boundary of RotateEvery, and never past the hour in the name.
-	next := now.Truncate(w.opts.RotateEvery).Add(w.opts.RotateEvery)
-	if hour := now.Truncate(time.Hour).Add(time.Hour); next.After(hour) {
-		next = hour
+	// The period of RotateEvery around now, never outside the hour in the name.
+	period, hour := now.Truncate(w.opts.RotateEvery), now.Truncate(time.Hour)
+	w.start = period
+	if w.start.Before(hour) {
+		w.start = hour
 	}
-	w.deadline = next
+	w.deadline = period.Add(w.opts.RotateEvery)
+	if end := hour.Add(time.Hour); w.deadline.After(end) {
+		w.deadline = end
+	}
 	return nil
 }
 

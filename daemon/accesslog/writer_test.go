@@ -167,11 +167,9 @@ func TestRotationCutsAtTheHour(t *testing.T) {
 	opts := testOptions(t)
 	opts.Now, opts.RotateEvery = clock.Now, 2*time.Hour
 	w := mustNew(t, opts, webConfig("hourly", ""))
-	r := rec(0)
-	w.Log(&r)
-	flush(t, w)
+	logAndFlush(t, w, 0)
 	clock.Set(time.Date(2026, 3, 14, 11, 0, 0, 0, time.UTC))
-	r = rec(1)
+	r := rec(1)
 	w.Log(&r)
 	closeWriter(t, w)
 	files, _ := readLogs(t, opts.Dir)
@@ -646,6 +644,51 @@ func TestHeaderOncePerFile(t *testing.T) {
 			}
 			if got := len(countIDs(files)); got != n {
 				t.Errorf("%d lines in %d files, want %d", got, len(files), n)
+			}
+		})
+	}
+}
+
+// TestClockGoesBack: a file is for one period of its hour; when the node's
+// clock steps back before that period (NTP correcting a clock that ran
+// ahead), the file is closed and the lines go to a file named for the new
+// time, instead of a file that stays open, unuploaded, until the clock
+// catches up again. A step back within the period changes nothing.
+func TestClockGoesBack(t *testing.T) {
+	for _, c := range []struct {
+		name          string
+		from, to      time.Time
+		wantHours     []string
+		closedOnClock bool // the first file closes with no traffic after the step
+	}{
+		{"a day back", time.Date(2026, 3, 15, 10, 2, 0, 0, time.UTC), time.Date(2026, 3, 14, 10, 2, 0, 0, time.UTC),
+			[]string{"2026-03-15-10", "2026-03-14-10"}, true},
+		{"back over the hour", time.Date(2026, 3, 14, 10, 1, 0, 0, time.UTC), time.Date(2026, 3, 14, 9, 59, 0, 0, time.UTC),
+			[]string{"2026-03-14-10", "2026-03-14-09"}, true},
+		{"back within the period", time.Date(2026, 3, 14, 10, 3, 0, 0, time.UTC), time.Date(2026, 3, 14, 10, 1, 0, 0, time.UTC),
+			[]string{"2026-03-14-10"}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			clock := &fakeClock{t: c.from}
+			opts := testOptions(t)
+			opts.Now, opts.RotateEvery = clock.Now, 5*time.Minute
+			w := mustNew(t, opts, webConfig("clock", ""))
+			logAndFlush(t, w, 0)
+			clock.Set(c.to)
+			flush(t, w)
+			if files, _ := readLogs(t, opts.Dir); (len(files) == 1) != c.closedOnClock {
+				t.Errorf("%d closed files after the step back with no traffic, want the first closed: %v", len(files), c.closedOnClock)
+			}
+			r := rec(1)
+			w.Log(&r)
+			closeWriter(t, w)
+			files, _ := readLogs(t, opts.Dir)
+			var hours []string
+			for _, f := range files {
+				hours = append(hours, f.hour)
+			}
+			if strings.Join(hours, " ") != strings.Join(c.wantHours, " ") {
+				t.Errorf("files for hours %v, want %v", hours, c.wantHours)
 			}
 		})
 	}
