@@ -257,3 +257,46 @@ func TestLocation(t *testing.T) {
 		t.Error("a plain bucket name without endpoint was accepted")
 	}
 }
+
+// TestUploadAfterPrefixChange: files an earlier run left under another
+// prefix (closed, and one torn by a crash) are recovered and uploaded by
+// the distribution's first writer of the next run, under their own
+// prefix's keys; they were left on disk for good.
+func TestUploadAfterPrefixChange(t *testing.T) {
+	s3 := startS3(t, "")
+	opts := testOptions(t)
+	opts.MinBackoff = 10 * time.Millisecond
+	old := mustNew(t, opts, webConfig("site", "old/"))
+	for i := range 10 {
+		r := rec(i)
+		old.Log(&r)
+	}
+	closeWriter(t, old)
+	closed, _ := filepath.Glob(filepath.Join(opts.Dir, "old", "site.*.gz"))
+	if len(closed) != 1 {
+		t.Fatalf("closed files %v, want 1", closed)
+	}
+	// A crash's leftover: whole members, then a torn one.
+	b, _ := os.ReadFile(closed[0])
+	torn := filepath.Join(opts.Dir, "old", "site.2026-12-05-07.TORNTORNTORN.gz.tmp")
+	if err := os.WriteFile(torn, append(b, b[:len(b)/2]...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	swept.Delete(old.sweepKey()) // as a new process: it has not looked yet
+	w := mustNew(t, opts, uploadConfig("site", s3.Endpoint, "new/"))
+	closeWriter(t, w)
+
+	if left := localFiles(t, opts.Dir); len(left) != 0 {
+		t.Errorf("local files left: %v", left)
+	}
+	files, tmps := readLogs(t, filepath.Join(s3.Root, "logs"))
+	if len(tmps) != 0 || len(files) != 2 {
+		t.Fatalf("bucket holds %d files and %v, want the two of the old prefix", len(files), tmps)
+	}
+	for _, f := range files {
+		if !strings.HasPrefix(f.path, "old"+string(filepath.Separator)) || len(f.lines) != 10 {
+			t.Errorf("object %s with %d lines, want one under old/ with 10", f.path, len(f.lines))
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -203,6 +204,7 @@ func New(opts Options, cfg Config) (*Writer, error) {
 		w.rescan()
 		go w.up.run()
 	}
+	swept.Store(w.sweepKey(), true)
 	go w.loop()
 	return w, nil
 }
@@ -687,16 +689,11 @@ func (w *Writer) finish() {
 // recoverFiles closes the .tmp files of this distribution that no writer of
 // this process holds: what a crash left.
 func (w *Writer) recoverFiles() error {
-	ents, err := os.ReadDir(w.dir)
-	if err != nil {
+	if _, err := os.ReadDir(w.dir); err != nil {
 		return fmt.Errorf("access log directory: %w", err)
 	}
-	for _, e := range ents {
-		name := e.Name()
-		if !e.Type().IsRegular() || !strings.HasSuffix(name, ".gz.tmp") || !w.owns(strings.TrimSuffix(name, ".tmp")) {
-			continue
-		}
-		tmp := filepath.Join(w.dir, name)
+	for _, f := range w.ownFiles(".gz.tmp") {
+		tmp := f.path
 		if _, held := claims.LoadOrStore(tmp, w); held {
 			continue
 		}
@@ -710,13 +707,63 @@ func (w *Writer) recoverFiles() error {
 			w.log.Info("recovered access log file after a crash", "file", strings.TrimSuffix(tmp, ".tmp"), "bytes", kept)
 			w.m.filesClosed.Inc()
 		}
+		syncDir(filepath.Dir(tmp))
 	}
-	syncDir(w.dir)
 	return nil
 }
 
-// owns says whether a file name (NAME.gz) is one of this distribution's:
-// ID.YYYY-MM-DD-HH.UNIQUE.gz.
+// swept holds the distributions whose files this process looked for in
+// the whole log directory. The first writer of a distribution does, for
+// files left by an earlier run under another prefix (the prefix changed,
+// or the node stopped before uploading): they are recovered and uploaded
+// under their own prefix's keys. Later writers, after a reload, look in
+// their own directory only: the process itself saw to the others.
+var swept sync.Map
+
+func (w *Writer) sweepKey() string { return w.opts.Dir + "\x00" + w.cfg.ID }
+
+// spooled is one of a writer's files on disk.
+type spooled struct {
+	path string
+	size int64
+	mod  time.Time
+}
+
+// ownFiles are the regular files of w's distribution whose name ends in
+// suffix (".gz": closed; ".gz.tmp": being written or torn), in w's
+// directory and, for the distribution's first writer, anywhere under the
+// log directory; oldest first.
+func (w *Writer) ownFiles(suffix string) []spooled {
+	root := w.dir
+	if _, done := swept.Load(w.sweepKey()); !done {
+		root = w.opts.Dir
+	}
+	var files []spooled
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil // an unreadable directory: skipped
+		}
+		if d.IsDir() {
+			return nil
+		}
+		name := d.Name()
+		if !d.Type().IsRegular() || !strings.HasSuffix(name, suffix) || !w.owns(strings.TrimSuffix(name, ".tmp")) {
+			return nil
+		}
+		if suffix == ".gz" && strings.HasSuffix(name, ".tmp") {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		files = append(files, spooled{p, info.Size(), info.ModTime()})
+		return nil
+	})
+	sort.Slice(files, func(i, j int) bool { return files[i].mod.Before(files[j].mod) })
+	return files
+}
+
 func (w *Writer) owns(name string) bool {
 	rest, ok := strings.CutSuffix(name, ".gz")
 	if !ok {
@@ -789,29 +836,7 @@ func validPrefix(r io.Reader) int64 {
 
 // rescan queues the distribution's closed files that no uploader holds.
 func (w *Writer) rescan() {
-	ents, err := os.ReadDir(w.dir)
-	if err != nil {
-		w.log.Error("access log spool", "err", err)
-		return
-	}
-	type file struct {
-		path string
-		size int64
-		mod  time.Time
-	}
-	var files []file
-	for _, e := range ents {
-		if !e.Type().IsRegular() || !w.owns(e.Name()) {
-			continue
-		}
-		info, err := e.Info()
-		if err != nil {
-			continue
-		}
-		files = append(files, file{filepath.Join(w.dir, e.Name()), info.Size(), info.ModTime()})
-	}
-	sort.Slice(files, func(i, j int) bool { return files[i].mod.Before(files[j].mod) })
-	for _, f := range files {
+	for _, f := range w.ownFiles(".gz") {
 		w.up.add(f.path, f.size)
 	}
 }
