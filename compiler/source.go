@@ -19,7 +19,7 @@ import (
 
 // sourceFile is one .cue file of a config directory with what the compiler
 // needs to place it in an evaluation unit. It is cached across compiles and
-// re-read only when its size, modification time or change time moves.
+// re-read only when its file, size, modification time or change time moves.
 type sourceFile struct {
 	rel     string // slash-separated path relative to the config dir
 	size    int64
@@ -27,10 +27,14 @@ type sourceFile struct {
 	// changeTime (the inode's ctime) moves on every write, also when a tool
 	// such as rsync -t or tar restores the modification time.
 	changeTime int64
-	hash       [32]byte
-	src        []byte
-	info       fileInfo
-	parseErr   error
+	// id is the file's device and inode: a dir link re-pointed at another
+	// tree (blue/green releases) shows files under the same names whose
+	// size and times may all match, copied at once by cp -a or rsync -a.
+	id       fileID
+	hash     [32]byte
+	src      []byte
+	info     fileInfo
+	parseErr error
 }
 
 // fileInfo is what a file declares and references at the top level.
@@ -105,7 +109,7 @@ func (c *Compiler) scan() (changed bool, err error) {
 		// A file modified within the last two seconds may change again
 		// without its size or mtime moving: hash it again next time.
 		racy := old != nil && time.Since(old.modTime) < 2*time.Second
-		if old != nil && !racy && old.size == fi.Size() && old.modTime.Equal(fi.ModTime()) && old.changeTime == changeTime(fi) {
+		if old != nil && !racy && old.size == fi.Size() && old.modTime.Equal(fi.ModTime()) && old.changeTime == changeTime(fi) && old.id == idOf(fi) {
 			return nil
 		}
 		src, err := os.ReadFile(path)
@@ -114,10 +118,10 @@ func (c *Compiler) scan() (changed bool, err error) {
 		}
 		h := sha256.Sum256(src)
 		if old != nil && old.hash == h {
-			old.size, old.modTime, old.changeTime = fi.Size(), fi.ModTime(), changeTime(fi)
+			old.size, old.modTime, old.changeTime, old.id = fi.Size(), fi.ModTime(), changeTime(fi), idOf(fi)
 			return nil
 		}
-		sf := &sourceFile{rel: rel, size: fi.Size(), modTime: fi.ModTime(), changeTime: changeTime(fi), hash: h, src: src}
+		sf := &sourceFile{rel: rel, size: fi.Size(), modTime: fi.ModTime(), changeTime: changeTime(fi), id: idOf(fi), hash: h, src: src}
 		c.analyze(sf)
 		c.files[rel] = sf
 		changed = true
@@ -140,6 +144,16 @@ func changeTime(fi fs.FileInfo) int64 {
 		return st.Ctim.Nano()
 	}
 	return 0
+}
+
+// fileID names a file on its file system.
+type fileID struct{ dev, ino uint64 }
+
+func idOf(fi fs.FileInfo) fileID {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return fileID{uint64(st.Dev), st.Ino}
+	}
+	return fileID{}
 }
 
 // sortedFiles returns the cached files in path order.
