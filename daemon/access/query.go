@@ -92,8 +92,10 @@ type credentials struct {
 }
 
 // fromQuery collects signature parameters from a raw query. It reports
-// whether the query carries a signed URL: any of Expires, Policy, Signature
-// or Key-Pair-Id (Hash-Algorithm alone does not make one).
+// whether the query carries a signed URL: any of the five, Hash-Algorithm
+// too, as CloudFront "assumes that URLs that contain any of those query
+// string parameters are signed URLs, and therefore won't look at signed
+// cookies" (private-content-choosing-signed-urls-cookies.md).
 func (c *credentials) fromQuery(raw string) bool {
 	signed := false
 	for raw != "" {
@@ -108,7 +110,7 @@ func (c *credentials) fromQuery(raw string) bool {
 			c.dup = name
 		}
 		c.v[p], c.has[p] = value, true
-		signed = signed || p != pHashAlgorithm
+		signed = true
 	}
 	return signed
 }

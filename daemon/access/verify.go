@@ -21,9 +21,7 @@ func (v *Verifier) verify(req *Request, keys keySource) Decision {
 	var c credentials
 	via := ViaURL
 	if !c.fromQuery(req.RawQuery) {
-		// Not a signed URL: the cookies carry everything, and a query's
-		// Hash-Algorithm (or its duplicate) has no say over them.
-		c = credentials{}
+		// Not a signed URL: the cookies carry everything.
 		via = ViaCookie
 		if !c.fromCookies(req.Cookies) {
 			return deny(CodeMissingKeyPairID, "", "",

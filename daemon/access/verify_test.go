@@ -497,15 +497,16 @@ func TestVerify(t *testing.T) {
 				r := requestFor(t, sdkURL(t, keyK1, "K1", host+"/a.jpg", ago1h))
 				return withCookies(r, sdkPolicyCookies(t, keyK1, "K1", sdkPolicy(host+"/*", in1h, time.Time{}, "")))
 			}},
-		// Hash-Algorithm alone does not make a signed URL, so the cookies
-		// carry the credentials, and their own CloudFront-Hash-Algorithm.
-		{name: "sha256 cookies, Hash-Algorithm=SHA1 in the page's query", want: "",
+		// Hash-Algorithm alone makes a signed URL, as each of the others
+		// does: CloudFront then "won't look at signed cookies"
+		// (private-content-choosing-signed-urls-cookies.md).
+		{name: "sha256 cookies, Hash-Algorithm=SHA1 in the page's query", want: CodeMissingKeyPairID,
 			req: func(t *testing.T) Request {
 				msg := fmt.Sprintf(`{"Statement":[{"Resource":"%s/*","Condition":{"DateLessThan":{"AWS:EpochTime":%d}}}]}`, host, in1h.Unix())
 				return withCookies(requestFor(t, host+"/v/a.ts?Hash-Algorithm=SHA1"), "CloudFront-Policy="+EncodeBase64([]byte(msg))+"; CloudFront-Signature="+sha256Sig(t, keyK1, msg)+
 					"; CloudFront-Key-Pair-Id=K1; CloudFront-Hash-Algorithm=SHA256")
 			}},
-		{name: "sha1 cookies, Hash-Algorithm given twice in the query", want: "",
+		{name: "sha1 cookies, Hash-Algorithm given twice in the query", want: CodeMalformed,
 			req: func(t *testing.T) Request {
 				return withCookies(requestFor(t, host+"/members/a?Hash-Algorithm=SHA256&Hash-Algorithm=SHA256"), sdkPolicyCookies(t, keyK1, "K1", sdkPolicy(host+"/members/*", in1h, time.Time{}, "")))
 			}},
