@@ -11,6 +11,11 @@ import (
 	"time"
 )
 
+// CloudFront's own 403 message for a missing or empty Key-Pair-Id, which
+// viewers and their tooling look for (cloudfront-troubleshoot-signed-url-cookies);
+// an unknown key's reason likewise starts with its "Unknown Key".
+const msgMissingKeyPairID = "Missing Key-Pair-Id query parameter or cookie value"
+
 // Limits on what a viewer may send, far above what signers produce.
 const (
 	maxPolicy    = 8 << 10 // decoded policy bytes
@@ -24,8 +29,7 @@ func (v *Verifier) verify(req *Request, keys keySource) Decision {
 		// Not a signed URL: the cookies carry everything.
 		via = ViaCookie
 		if !c.fromCookies(req.Cookies) {
-			return deny(CodeMissingKeyPairID, "", "",
-				"Missing Key-Pair-Id query parameter or cookie value: this path needs a signed URL or signed cookies.")
+			return deny(CodeMissingKeyPairID, "", "", msgMissingKeyPairID+": this path needs a signed URL or signed cookies.")
 		}
 	}
 	// Reasons name things as the viewer sent them.
@@ -42,7 +46,7 @@ func (v *Verifier) verify(req *Request, keys keySource) Decision {
 	}
 	keyID, ok := unescape(c.v[pKeyPairID])
 	if !c.has[pKeyPairID] || keyID == "" {
-		return deny(CodeMissingKeyPairID, via, "", "The "+what+" "+has+" no "+names[pKeyPairID]+": add the id of the public key that signed it.")
+		return deny(CodeMissingKeyPairID, via, "", msgMissingKeyPairID+": the "+what+" "+has+" no "+names[pKeyPairID]+"; add the id of the public key that signed it.")
 	}
 	if !ok {
 		return deny(CodeMalformed, via, "", field(pKeyPairID)+" is not validly percent-encoded.")
@@ -70,7 +74,7 @@ func (v *Verifier) verify(req *Request, keys keySource) Decision {
 	}
 	pub := keys.key(keyID)
 	if pub == nil {
-		return d(CodeUnknownKey, "Unknown key: "+names[pKeyPairID]+" "+quote(keyID)+" is not in a key group this path trusts (the behavior's trustedKeyGroups).")
+		return d(CodeUnknownKey, "Unknown Key: "+names[pKeyPairID]+" "+quote(keyID)+" is not in a key group this path trusts (the behavior's trustedKeyGroups).")
 	}
 
 	// The signed resource: scheme://host, then the raw path and query as sent
