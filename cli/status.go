@@ -145,7 +145,7 @@ func printAccessLogs(line func(string, string, ...any), more func(string, ...any
 		for _, p := range []struct {
 			what, then string
 			p          *accesslog.Problem
-		}{{"NOT APPLIED", "", h.SetupError}, {"WRITE FAILED", ", lines dropped", h.WriteError}, {"UPLOAD FAILED", ", retried", h.UploadError}} {
+		}{{"NOT APPLIED", "", h.SetupError}, {"WRITE FAILED", ", lines dropped", h.WriteError}, {"UPLOAD FAILED", ", retried", h.UploadError}, {"SPOOL FULL", ", files deleted before upload", h.SpoolFull}} {
 			if p.p != nil {
 				more("  %s at %s%s:", p.what, when(p.p.At), p.then)
 				problems(func(f string, a ...any) { more("    "+f, a...) }, p.p.Message)

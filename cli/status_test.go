@@ -51,7 +51,8 @@ func statusFixtures() map[string]admin.Status {
 			Checkouts: []string{good}},
 		AccessLogs: []accesslog.Health{
 			{Distribution: "site", Dir: "/var/log/openfront/site", Bucket: "logs.s3.eu-west-1.amazonaws.com", PendingFiles: 3, PendingBytes: 81234,
-				UploadError: &accesslog.Problem{At: ago(20 * time.Second), Message: "upload site.2026-03-04-15.ABC.gz: PUT: 403 Forbidden: SignatureDoesNotMatch"}},
+				UploadError: &accesslog.Problem{At: ago(20 * time.Second), Message: "upload site.2026-03-04-15.ABC.gz: PUT: 403 Forbidden: SignatureDoesNotMatch"},
+				SpoolFull:   &accesslog.Problem{At: ago(5 * time.Minute), Message: "the spool (1073741824 bytes) is full: site.2026-03-04-09.XYZ.gz (20480 bytes) was deleted before its upload"}},
 			{Distribution: "shop", Dir: "/var/log/openfront"},
 			{Distribution: "tv", Streaming: true, Dir: "/var/log/openfront/tv"},
 		},

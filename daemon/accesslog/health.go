@@ -31,7 +31,11 @@ type Health struct {
 	WriteError *Problem `json:"writeError,omitempty"`
 	// UploadError is the last failed upload, which is retried; it goes
 	// once an upload succeeds.
-	UploadError  *Problem `json:"uploadError,omitempty"`
+	UploadError *Problem `json:"uploadError,omitempty"`
+	// SpoolFull is the last closed file deleted before its upload, the
+	// spool (SpoolBytes) being full: its lines are lost. It goes once
+	// every waiting file is uploaded.
+	SpoolFull    *Problem `json:"spoolFull,omitempty"`
 	PendingFiles int      `json:"pendingFiles"` // closed files waiting for upload
 	PendingBytes int64    `json:"pendingBytes"`
 }
@@ -39,8 +43,8 @@ type Health struct {
 // problems are a writer's current write and upload failures; they change
 // only when a failure starts or ends, never per line.
 type problems struct {
-	mu            sync.Mutex
-	write, upload *Problem
+	mu                   sync.Mutex
+	write, upload, spool *Problem
 }
 
 func (p *problems) set(which **Problem, err error) {
@@ -57,7 +61,7 @@ func (p *problems) set(which **Problem, err error) {
 func (w *Writer) health() Health {
 	h := Health{Distribution: w.cfg.ID, Streaming: w.cfg.Format.Name == Streaming.Name, Dir: w.dir, Bucket: w.cfg.Logging.Bucket}
 	w.problems.mu.Lock()
-	h.WriteError, h.UploadError = w.problems.write, w.problems.upload
+	h.WriteError, h.UploadError, h.SpoolFull = w.problems.write, w.problems.upload, w.problems.spool
 	w.problems.mu.Unlock()
 	if w.up != nil {
 		w.up.mu.Lock()

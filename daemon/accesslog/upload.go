@@ -122,6 +122,7 @@ func (u *uploader) add(path string, size int64) {
 		claims.Delete(f.path)
 		m.spoolDropped.Inc()
 		u.w.log.Warn("access log spool full: oldest file deleted before upload", "file", f.path, "bytes", f.size)
+		u.w.problems.set(&u.w.problems.spool, fmt.Errorf("the spool (%d bytes) is full: %s (%d bytes) was deleted before its upload", u.w.opts.SpoolBytes, filepath.Base(f.path), f.size))
 	}
 	u.mu.Unlock()
 	select {
@@ -149,12 +150,13 @@ func (u *uploader) next() *spoolFile {
 }
 
 // settle ends the attempt on f; uploaded (or gone) files leave the queue.
-func (u *uploader) settle(f *spoolFile, remove bool) {
+// It returns how many files still wait.
+func (u *uploader) settle(f *spoolFile, remove bool) int {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.inflight = nil
 	if !remove {
-		return
+		return len(u.pending)
 	}
 	for i, p := range u.pending {
 		if p == f {
@@ -163,6 +165,7 @@ func (u *uploader) settle(f *spoolFile, remove bool) {
 		}
 	}
 	claims.Delete(f.path)
+	return len(u.pending)
 }
 
 func (u *uploader) run() {
@@ -182,7 +185,9 @@ func (u *uploader) run() {
 		switch {
 		case err == nil:
 			os.Remove(f.path)
-			u.settle(f, true)
+			if u.settle(f, true) == 0 {
+				u.w.problems.set(&u.w.problems.spool, nil) // caught up
+			}
 			u.w.problems.set(&u.w.problems.upload, nil)
 			u.w.m.uploads.Inc()
 			backoff = u.w.opts.MinBackoff

@@ -2,6 +2,7 @@ package accesslog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net"
@@ -155,6 +156,10 @@ func TestUploadRetriesUntilServerUp(t *testing.T) {
 		t.Errorf("health while the server is down: %+v, want the upload error and 4 files pending", h)
 	}
 
+	// A file dropped from the spool meanwhile (as TestSpoolBound drops
+	// them) is shown until the spool is empty again.
+	w.problems.set(&w.problems.spool, errors.New("the spool is full"))
+
 	// The server comes up on the endpoint's port.
 	target, _ := url.Parse(s3.Endpoint)
 	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
@@ -172,7 +177,7 @@ func TestUploadRetriesUntilServerUp(t *testing.T) {
 	if n := localFiles(t, opts.Dir); len(n) != 0 {
 		t.Errorf("local files %v after upload", n)
 	}
-	if h := w.health(); h.UploadError != nil || h.PendingFiles != 0 {
+	if h := w.health(); h.UploadError != nil || h.SpoolFull != nil || h.PendingFiles != 0 {
 		t.Errorf("health once uploaded: %+v, want no error, nothing pending", h)
 	}
 	files, _ := readLogs(t, filepath.Join(s3.Root, "logs"))
@@ -218,6 +223,9 @@ func TestSpoolBound(t *testing.T) {
 	}
 	if total > opts.SpoolBytes+1000 {
 		t.Errorf("spool holds %d bytes, bound %d", total, opts.SpoolBytes)
+	}
+	if h := w.health(); h.SpoolFull == nil || !strings.Contains(h.SpoolFull.Message, "deleted before its upload") {
+		t.Errorf("health after drops: %+v, want the spool shown full", h.SpoolFull)
 	}
 	// The oldest go (one may be spared while its upload is being tried).
 	if ids := countIDs(files); ids[reqID(n-1)] != 1 || ids[reqID(0)]+ids[reqID(1)] > 1 {

@@ -86,6 +86,7 @@ function accessLog(h) {
   add('not applied', h.setupError);
   add('write failed, lines dropped', h.writeError);
   add('upload failed, retried', h.uploadError);
+  add('spool full, files deleted before upload', h.spoolFull);
   if (list.children.length) box.append(list);
   return box;
 }
