@@ -12,9 +12,10 @@ import (
 	"github.com/andybalholm/brotli"
 )
 
-// Compression as CloudFront does it (compress: true): for compressible
-// types with a Content-Length of 1,000 to 10,000,000 bytes, when the
-// viewer accepts brotli or gzip and the origin sent the body uncompressed.
+// Compression as CloudFront does it (compress: true): for 200, 403 and 404
+// responses of compressible types with a Content-Length of 1,000 to
+// 10,000,000 bytes, when the viewer accepts brotli or gzip and the origin
+// sent the body uncompressed.
 // The compressed body is its own variant (Vary: Accept-Encoding), with a
 // weak ETag since it is a different representation of the same resource.
 
@@ -45,7 +46,7 @@ func compressible(ctype string) bool {
 // (candidate: then every coding, identity included, is a variant), and
 // which coding (br or gzip) it uses for this request, "" for none.
 func compressFor(r *http.Request, p Policy, resp *http.Response, cc directives) (enc string, candidate bool) {
-	if !p.Compress || resp.StatusCode != http.StatusOK || cc.noTransform {
+	if !p.Compress || !compressedStatus(resp.StatusCode) || cc.noTransform {
 		return "", false
 	}
 	if ce := resp.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
@@ -64,6 +65,12 @@ func compressFor(r *http.Request, p Policy, resp *http.Response, cc directives) 
 		return enc, true
 	}
 	return "", true
+}
+
+// compressedStatus: "CloudFront compresses objects only when the HTTP status
+// code of the response is 200, 403, or 404" (ServingCompressedFiles).
+func compressedStatus(status int) bool {
+	return status == http.StatusOK || status == http.StatusForbidden || status == http.StatusNotFound
 }
 
 // compressedHeader turns the origin's header into the compressed variant's.

@@ -183,3 +183,54 @@ func TestCompressedETag(t *testing.T) {
 		})
 	}
 }
+
+// ServingCompressedFiles: "CloudFront compresses objects only when the HTTP
+// status code of the response is 200, 403, or 404". A compressed error is a
+// variant like a compressed 200.
+func TestCompressionStatus(t *testing.T) {
+	page := strings.Repeat("<p>not here, or not yours</p>\n", 100)
+	p := defaultPolicy
+	p.Compress = true
+	for _, tt := range []struct {
+		status int
+		enc    string
+	}{
+		{http.StatusOK, "br"},
+		{http.StatusForbidden, "br"},
+		{http.StatusNotFound, "br"},
+		{http.StatusGone, ""},
+		{http.StatusInternalServerError, ""},
+		{http.StatusMovedPermanently, ""},
+	} {
+		t.Run(fmt.Sprint(tt.status), func(t *testing.T) {
+			hs := newHarness(t, Config{}, p, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", "max-age=60")
+				w.Header().Set("Content-Type", "text/html")
+				w.Header().Set("Content-Length", fmt.Sprint(len(page)))
+				w.WriteHeader(tt.status)
+				io.WriteString(w, page)
+			})
+			for i := range 2 {
+				w := hs.get("/e", "Accept-Encoding", "gzip, br")
+				if w.Code != tt.status {
+					t.Fatalf("request %d: status %d, want %d", i, w.Code, tt.status)
+				}
+				if got := w.Header().Get("Content-Encoding"); got != tt.enc {
+					t.Fatalf("request %d: Content-Encoding %q, want %q", i, got, tt.enc)
+				}
+				if got := decode(t, tt.enc, w.Body.Bytes()); got != page {
+					t.Fatalf("request %d: decoded body %q", i, trunc(got))
+				}
+				hs.waitBackground()
+			}
+			// The identity viewer never gets the compressed variant.
+			w := hs.get("/e")
+			if got := w.Header().Get("Content-Encoding"); got != "" || w.Body.String() != page {
+				t.Fatalf("identity viewer: Content-Encoding %q", got)
+			}
+			if n, want := hs.requests.Load(), map[bool]int64{true: 2, false: 1}[tt.enc != ""]; n != want {
+				t.Errorf("origin requests %d, want %d", n, want)
+			}
+		})
+	}
+}
