@@ -505,10 +505,8 @@ func (c *Cache) lead(w http.ResponseWriter, r *http.Request, f *flight, lk, prim
 	case candidate:
 		// The identity variant of what others get compressed.
 		addVary(header, "Accept-Encoding")
-	case p.Compress && header.Get("Content-Encoding") != "":
-		// Compressed by the origin: never serve it to a viewer that
-		// did not ask for it, whatever the origin's Vary says.
-		addVary(header, "Accept-Encoding")
+	default:
+		varyOriginCoding(header, p)
 	}
 	o := outcome{st: newStream(size, c.maxObject, c.cfg.StreamWindow), key: primary}
 	if names := varyNames(header); len(names) > 0 {

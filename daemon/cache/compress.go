@@ -89,6 +89,14 @@ func compressedHeader(h http.Header, enc string) http.Header {
 	return h
 }
 
+// varyOriginCoding: a body the origin compressed is never served to a
+// viewer that did not ask for it, whatever the origin's Vary says.
+func varyOriginCoding(h http.Header, p Policy) {
+	if p.Compress && h.Get("Content-Encoding") != "" {
+		addVary(h, "Accept-Encoding")
+	}
+}
+
 func addVary(h http.Header, name string) {
 	for _, n := range varyNames(h) {
 		if n == name {

@@ -198,6 +198,7 @@ func (c *Cache) leadDisk(w http.ResponseWriter, r *http.Request, f *flight, lk, 
 		return relay(w, r, resp, true)
 	}
 	header := storedHeader(resp.Header, cc)
+	varyOriginCoding(header, p)
 	// limit 0: nothing is kept in memory, only the window readers need.
 	o := outcome{st: newStream(0, 0, c.cfg.StreamWindow), key: primary}
 	if names := varyNames(header); len(names) > 0 {

@@ -1,12 +1,14 @@
 package cache
 
 import (
+	"compress/gzip"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -167,5 +169,44 @@ func TestDiskFileCutShort(t *testing.T) {
 		if res.Status == 0 || !errors.Is(res.Err, io.ErrUnexpectedEOF) {
 			t.Errorf("Range %q: status %d, error %v; want the status sent and io.ErrUnexpectedEOF", rng, res.Status, res.Err)
 		}
+	}
+}
+
+// A large body the origin compressed, kept in the disk tier, is never
+// served to a viewer that does not accept its coding, as in memory.
+func TestDiskOriginCompressed(t *testing.T) {
+	plain := strings.Repeat("origin gzip ", 30<<10)
+	var gz strings.Builder
+	// Stored, not deflated: larger than MaxObjectBytes, so it goes to disk.
+	z, _ := gzip.NewWriterLevel(&gz, gzip.NoCompression)
+	io.WriteString(z, plain)
+	z.Close()
+	big := gz.String()
+	dir := t.TempDir()
+	p := defaultPolicy
+	p.Compress = true
+	hs := newHarness(t, Config{MemoryBytes: 4 << 20, MaxObjectBytes: 1 << 10, StreamWindow: 64 << 10, Dir: dir, DiskBytes: 8 << 20}, p, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Content-Type", "application/octet-stream")
+		if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			w.Header().Set("Content-Encoding", "gzip")
+			w.Header().Set("Content-Length", strconv.Itoa(len(big)))
+			io.WriteString(w, big)
+			return
+		}
+		w.Header().Set("Content-Length", strconv.Itoa(len(plain)))
+		io.WriteString(w, plain)
+	})
+	w := hs.get("/o", "Accept-Encoding", "gzip")
+	if w.Header().Get("Content-Encoding") != "gzip" || w.Body.String() != big {
+		t.Fatalf("gzip viewer: Content-Encoding %q", w.Header().Get("Content-Encoding"))
+	}
+	hs.waitBackground()
+	if n := objects(t, filepath.Join(dir, diskSubdir)); n != 1 {
+		t.Fatalf("%d files in the disk tier, want 1", n)
+	}
+	w = hs.get("/o")
+	if w.Header().Get("Content-Encoding") != "" || w.Body.String() != plain {
+		t.Errorf("identity viewer got Content-Encoding %q", w.Header().Get("Content-Encoding"))
 	}
 }
