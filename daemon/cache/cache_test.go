@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -595,4 +596,49 @@ func TestRequestNoStoreKeepsStaleEntry(t *testing.T) {
 		{status: 200, xcache: XCacheRefreshHit, body: "body", origin: 3},
 		{status: 200, xcache: XCacheHit, body: "body", origin: 3},
 	})
+}
+
+// custom-error-pages-expiration.html: with no-store, no-cache or private
+// CloudFront does not cache a 404, 410, 414 or 501; for the other errors
+// it caches, it ignores them and keeps the error for the error caching
+// minimum TTL (and, with max-age, for the greater of the two).
+func TestErrorCachingDirectives(t *testing.T) {
+	for _, tt := range []struct {
+		status int
+		cc     string
+		cached time.Duration // 0: not cached
+	}{
+		{404, "no-store", 0},
+		{404, "no-cache", 0},
+		{404, "private", 0},
+		{410, "no-cache, max-age=60", 0},
+		{414, "private, max-age=60", 0},
+		{501, "no-store", 0},
+		{503, "no-store", 10 * time.Second},
+		{503, "no-cache", 10 * time.Second},
+		{500, "private", 10 * time.Second},
+		{403, "no-store", 10 * time.Second},
+		{400, "no-cache, max-age=60", time.Minute},
+		{502, "no-store, max-age=5", 10 * time.Second},
+		{404, "max-age=60", time.Minute}, // no directive: as before
+	} {
+		t.Run(fmt.Sprintf("%d %s", tt.status, tt.cc), func(t *testing.T) {
+			p := defaultPolicy
+			p.ErrorTTL = 10 * time.Second
+			hs := newHarness(t, Config{}, p, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", tt.cc)
+				w.WriteHeader(tt.status)
+				w.Write([]byte("error"))
+			})
+			steps := []step{{status: tt.status, xcache: XCacheError, body: "error", origin: 1}}
+			if tt.cached == 0 {
+				steps = append(steps, step{status: tt.status, xcache: XCacheError, body: "error", origin: 2})
+			} else {
+				steps = append(steps,
+					step{advance: tt.cached - time.Second, status: tt.status, xcache: XCacheError, body: "error", origin: 1},
+					step{advance: 2 * time.Second, status: tt.status, xcache: XCacheError, body: "error", origin: 2})
+			}
+			runSteps(t, hs, "/e", steps)
+		})
+	}
 }

@@ -15,7 +15,9 @@ import (
 //     no-store, private and no-cache responses are kept for minTTL, whatever
 //     their max-age;
 //   - no freshness information: defaultTTL (ErrorTTL for CloudFront's error
-//     codes); heuristic freshness is never used.
+//     codes); heuristic freshness is never used;
+//   - errors: no-store, no-cache and private keep a 404, 410, 414 or 501
+//     out (minTTL 0), and are ignored on the other errors CloudFront caches.
 
 // defaultStatuses are kept for the default TTL when the origin gives no
 // freshness: RFC 9110 15.1's heuristically cacheable codes, except 410,
@@ -28,6 +30,10 @@ var defaultStatuses = []int{200, 203, 204, 206, 300, 301, 302, 303, 404, 405, 41
 // errorStatuses are the codes CloudFront caches for the error caching
 // minimum TTL when the origin gives no freshness.
 var errorStatuses = []int{400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504}
+
+// privateErrors are the errors CloudFront does not cache when the origin
+// says no-store, no-cache or private; it ignores those on the others.
+var privateErrors = []int{404, 410, 414, 501}
 
 // understoodStatuses are the codes whose caching rules the cache knows
 // (RFC 9111 3: must-understand lets only these be stored). Any other final
@@ -83,6 +89,19 @@ func decide(status int, h http.Header, cc directives, p Policy, reqHeader http.H
 		// authenticated request only when the origin says it may.
 		if _, ok := reqHeader["Authorization"]; ok && !cc.public && cc.sMaxAge < 0 && !cc.mustRevalidate {
 			return decision{why: "request carries Authorization", requestOnly: true}
+		}
+	}
+	if cc.surrogate == nil && (cc.noStore || cc.noCache || cc.private) {
+		// custom-error-pages-expiration.html: CloudFront does not cache a
+		// 404, 410, 414 or 501 with these, and ignores them on the other
+		// errors it caches. Surrogate-Control's no-store is ours: kept.
+		switch {
+		case slices.Contains(privateErrors, status):
+			if p.MinTTL <= 0 {
+				return decision{why: "404, 410, 414 or 501 with no-store, no-cache or private"}
+			}
+		case slices.Contains(errorStatuses, status):
+			cc.noStore, cc.noCache, cc.private = false, false, false
 		}
 	}
 	if p.MinTTL <= 0 && (cc.noStore || cc.private) {
