@@ -621,6 +621,8 @@ func TestErrorCachingDirectives(t *testing.T) {
 		{400, "no-cache, max-age=60", time.Minute},
 		{502, "no-store, max-age=5", 10 * time.Second},
 		{404, "max-age=60", time.Minute}, // no directive: as before
+		{416, "", 0},                     // never cached, whatever it says
+		{416, "max-age=60", 0},
 	} {
 		t.Run(fmt.Sprintf("%d %s", tt.status, tt.cc), func(t *testing.T) {
 			p := defaultPolicy

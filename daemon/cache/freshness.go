@@ -29,7 +29,7 @@ var defaultStatuses = []int{200, 203, 204, 206, 300, 301, 302, 303, 404, 405, 41
 
 // errorStatuses are the codes CloudFront caches for the error caching
 // minimum TTL when the origin gives no freshness.
-var errorStatuses = []int{400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504}
+var errorStatuses = []int{400, 403, 404, 405, 414, 500, 501, 502, 503, 504}
 
 // privateErrors are the errors CloudFront does not cache when the origin
 // says no-store, no-cache or private; it ignores those on the others.
@@ -90,6 +90,12 @@ func decide(status int, h http.Header, cc directives, p Policy, reqHeader http.H
 		if _, ok := reqHeader["Authorization"]; ok && !cc.public && cc.sMaxAge < 0 && !cc.mustRevalidate {
 			return decision{why: "request carries Authorization", requestOnly: true}
 		}
+	}
+	if status == http.StatusRequestedRangeNotSatisfiable {
+		// "CloudFront doesn't cache status code 416 responses"
+		// (custom-error-pages-expiration.html): one viewer's bad range
+		// must not answer the others.
+		return decision{why: "416 is never cached"}
 	}
 	if cc.surrogate == nil && (cc.noStore || cc.noCache || cc.private) {
 		// custom-error-pages-expiration.html: CloudFront does not cache a
