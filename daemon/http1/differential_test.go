@@ -23,7 +23,8 @@ import (
 // as they are. Refused here but read by ReadRequest, on purpose: obs-fold
 // (RFC 9112 5.2), Transfer-Encoding in HTTP/1.0 or with Content-Length
 // (6.1, 6.3), a missing or second Host (3.2; net/http's server refuses
-// these after ReadRequest), Content-Lengths equal only as numbers, over
+// these after ReadRequest), an absolute-form target without a host or
+// with userinfo (RFC 9110 4.2.1, 4.2.4), Content-Lengths equal only as numbers, over
 // 18 digits, an Expect but 100-continue, versions but 1.x, a head over
 // MaxHeaderBytes, and trailer lines ending in a bare LF or not a field
 // (7.1.2; net/http reads those only when a CRLF CRLF follows).

@@ -2,6 +2,7 @@ package http1
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httputil"
@@ -295,8 +296,21 @@ func parseTarget(method, target string) (*url.URL, error) {
 		u.Scheme = ""
 		return u, nil
 	}
-	return url.ParseRequestURI(target)
+	u, err := url.ParseRequestURI(target)
+	if err != nil {
+		return nil, err
+	}
+	// Not origin-form: an absolute-form target must name a host (RFC 9110
+	// 4.2.1 rejects an http URI without one) and no userinfo (4.2.4),
+	// else "http:/x" routes by Host to path /x while its RequestURI, and
+	// a proxy in front, say otherwise.
+	if target[0] != '/' && target != "*" && (u.Host == "" || u.User != nil) {
+		return nil, errNoAuthority
+	}
+	return u, nil
 }
+
+var errNoAuthority = errors.New("an absolute-form target without a host, or with userinfo")
 
 // plainTarget says target is "/path?query" with a path net/url would keep
 // as it is (no escapes, nothing it would escape) and a query of visible

@@ -16,8 +16,9 @@
 //
 // It is stricter than net/http where RFC 9112 allows a choice that matters
 // for request smuggling: a request with both Content-Length and
-// Transfer-Encoding, a Transfer-Encoding in HTTP/1.0, or a folded header
-// line is answered 400 and the connection closed; a chunked body whose
+// Transfer-Encoding, a Transfer-Encoding in HTTP/1.0, a folded header
+// line, or an absolute-form target without a host or with userinfo is
+// answered 400 and the connection closed; a chunked body whose
 // trailer has a line not ending in CRLF fails the handler's read.
 //
 // HTTP/2 is not here: a TLS listener that negotiates h2 hands the

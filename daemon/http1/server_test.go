@@ -211,6 +211,11 @@ func TestRequests(t *testing.T) {
 		{"empty lines before a request", "\r\n\r\n" + get("/declared/1"), []int{200}, false, "", ""},
 		{"absolute-form target", "GET http://other.example/echo?q HTTP/1.1\r\nHost: h\r\n\r\n", []int{200}, false, "host=other.example", ""},
 		{"absolute-form target with a malformed host", "GET a://\"/echo HTTP/1.1\r\nHost: h\r\n\r\n", []int{400}, true, "malformed host", ""},
+		{"absolute-form target without a host", "GET http:/echo HTTP/1.1\r\nHost: h\r\n\r\n" + get("/declared/1"), []int{400}, true, "request target", ""},
+		{"absolute-form target with an empty host", "GET http:///echo HTTP/1.1\r\nHost: h\r\n\r\n" + get("/declared/1"), []int{400}, true, "request target", ""},
+		{"a scheme and no authority", "GET mailto:a@b HTTP/1.1\r\nHost: h\r\n\r\n" + get("/declared/1"), []int{400}, true, "request target", ""},
+		{"authority-form target but for CONNECT", "GET other.example:80 HTTP/1.1\r\nHost: h\r\n\r\n" + get("/declared/1"), []int{400}, true, "request target", ""},
+		{"absolute-form target with userinfo", "GET http://h@other.example/echo HTTP/1.1\r\nHost: h\r\n\r\n" + get("/declared/1"), []int{400}, true, "request target", ""},
 		{"OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n", []int{404}, false, "", ""},
 
 		{"no Host", "GET /echo HTTP/1.1\r\n\r\n", []int{400}, true, "missing Host", ""},
