@@ -23,6 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
 	"openfront.dev/compiler/table"
 	"openfront.dev/daemon/access"
 	"openfront.dev/daemon/accesslog"
@@ -105,6 +106,28 @@ func isHopByHop(k string) bool {
 		return true
 	}
 	return false
+}
+
+// withoutConnectionNamed is h without the fields its Connection header
+// names, hop-by-hop too (RFC 9110 7.6.1), but those whose name starts
+// with keep (when not ""): h itself when it names none but the fixed
+// ones (keep-alive, close), else a shallow copy.
+func withoutConnectionNamed(h http.Header, keep string) http.Header {
+	conn := h["Connection"]
+	if len(conn) == 0 {
+		return h
+	}
+	out := h
+	for k := range h {
+		if isHopByHop(k) || keep != "" && strings.HasPrefix(k, keep) || !httpguts.HeaderValuesContainsToken(conn, k) {
+			continue
+		}
+		if len(out) == len(h) {
+			out = maps.Clone(h)
+		}
+		delete(out, k)
+	}
+	return out
 }
 
 // replaceNodeHeader puts the node's value of header name in h (none when
@@ -370,7 +393,7 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, d *table.Distrib
 		return nil
 	}
 	hdr := w.Header()
-	for k, vs := range resp.Header {
+	for k, vs := range withoutConnectionNamed(resp.Header, "") {
 		if isHopByHop(k) {
 			continue
 		}

@@ -48,6 +48,9 @@ func forwardedQuery(b *schema.CacheBehavior, raw string) string {
 // has the node set it (setCloudFrontHeaders put the node's value in in).
 func forwardedHeaders(tb *table.Behavior, in http.Header) http.Header {
 	b := tb.Spec
+	// The CloudFront-* fields in are the node's (setCloudFrontHeaders): a
+	// viewer's Connection cannot hide them from the origin.
+	in = withoutConnectionNamed(in, "Cloudfront-")
 	passes := func(k string) bool {
 		return !neverForwarded(k) && (!strings.HasPrefix(k, "Cloudfront-") || forwardsCloudFrontHeader(tb, k))
 	}

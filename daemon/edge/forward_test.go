@@ -1,11 +1,16 @@
 package edge
 
 import (
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
+	"strings"
 	"testing"
 
 	"openfront.dev/compiler/table"
+	"openfront.dev/daemon/origin"
 	"openfront.dev/schema"
 )
 
@@ -213,4 +218,54 @@ func TestForwardsHost(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestConnectionNamedFieldsDropped: the fields a Connection header names
+// are hop-by-hop (RFC 9110 7.6.1) and never cross the edge: not the
+// viewer's to the origin, whatever the behavior forwards, nor the
+// origin's to the viewer.
+func TestConnectionNamedFieldsDropped(t *testing.T) {
+	in := http.Header{
+		"Connection":   {"keep-alive, x-secret", "Content-Type, CloudFront-Viewer-Country"},
+		"X-Secret":     {"hop"},
+		"Content-Type": {"text/plain"},
+		"X-Kept":       {"v"},
+		// The node's: not the viewer's to take out.
+		"Cloudfront-Viewer-Country": {"FR"},
+	}
+	for _, tt := range []struct {
+		name   string
+		fv     schema.ForwardedValues
+		policy string
+		want   http.Header
+	}{
+		{"whitelisted", schema.ForwardedValues{Headers: []string{"X-Secret", "X-Kept"}}, "", http.Header{"X-Kept": {"v"}}},
+		{"*", schema.ForwardedValues{Headers: []string{"*"}}, "", http.Header{"X-Kept": {"v"}}},
+		{"AllViewer", schema.ForwardedValues{}, "AllViewer", http.Header{"X-Kept": {"v"}}},
+		{"always forwarded", schema.ForwardedValues{}, "", nil},
+		{"the node's CloudFront headers", schema.ForwardedValues{}, "AllViewerAndCloudFrontHeaders-2022-06",
+			http.Header{"X-Kept": {"v"}, "Cloudfront-Viewer-Country": {"FR"}}},
+	} {
+		t.Run("to the origin, "+tt.name, func(t *testing.T) {
+			if got := forwardedHeaders(tableBehavior(tt.fv, tt.policy), in); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("forwardedHeaders:\n got %v\nwant %v", got, tt.want)
+			}
+		})
+	}
+	t.Run("to the viewer", func(t *testing.T) {
+		h := New(origin.NewPool(t.TempDir()), "test-node", slog.New(slog.DiscardHandler))
+		resp := &http.Response{StatusCode: 200, Header: in.Clone(), Body: io.NopCloser(strings.NewReader("ok"))}
+		w := httptest.NewRecorder()
+		if err := h.relay(w, httptest.NewRequest("GET", "/", nil), nil, resp, "id"); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"Connection", "X-Secret", "Content-Type", "Cloudfront-Viewer-Country"} {
+			if v, ok := w.Result().Header[k]; ok {
+				t.Errorf("%s: %q relayed", k, v)
+			}
+		}
+		if w.Result().Header.Get("X-Kept") != "v" {
+			t.Errorf("X-Kept dropped: %v", w.Result().Header)
+		}
+	})
 }
