@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"golang.org/x/net/http/httpguts"
+
 	"openfront.dev/compiler/table"
 	"openfront.dev/daemon/access"
 	"openfront.dev/daemon/accesslog"
