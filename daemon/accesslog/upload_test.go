@@ -291,7 +291,9 @@ func TestUploadAfterPrefixChange(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	swept.Delete(old.sweepKey()) // as a new process: it has not looked yet
+	// As a new process: it has not looked yet.
+	swept.Delete(old.sweepKey())
+	dirIndexes.Delete(opts.Dir)
 	w := mustNew(t, opts, uploadConfig("site", s3.Endpoint, "new/"))
 	closeWriter(t, w)
 

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -722,6 +723,49 @@ var swept sync.Map
 
 func (w *Writer) sweepKey() string { return w.opts.Dir + "\x00" + w.cfg.ID }
 
+// dirIndex is, for one log directory, the directories under it that hold
+// each distribution's files, as the process found them at its first
+// writer: one walk of the tree, however many distributions.
+type dirIndex struct {
+	once sync.Once
+	byID map[string][]string
+}
+
+var dirIndexes sync.Map // log directory: *dirIndex
+
+func indexDirs(root string) map[string][]string {
+	byID := map[string][]string{}
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return nil // an unreadable directory is skipped
+		}
+		id, ok := fileDistribution(strings.TrimSuffix(d.Name(), ".tmp"))
+		if dir := filepath.Dir(p); ok && !slices.Contains(byID[id], dir) {
+			byID[id] = append(byID[id], dir)
+		}
+		return nil
+	})
+	return byID
+}
+
+// dirs are the directories to look in for w's files: its own and, for the
+// distribution's first writer, those that hold its files from before.
+func (w *Writer) dirs() []string {
+	dirs := []string{w.dir}
+	if _, done := swept.Load(w.sweepKey()); done {
+		return dirs
+	}
+	v, _ := dirIndexes.LoadOrStore(w.opts.Dir, &dirIndex{})
+	ix := v.(*dirIndex)
+	ix.once.Do(func() { ix.byID = indexDirs(w.opts.Dir) })
+	for _, d := range ix.byID[w.cfg.ID] {
+		if d != w.dir {
+			dirs = append(dirs, d)
+		}
+	}
+	return dirs
+}
+
 // spooled is one of a writer's files on disk.
 type spooled struct {
 	path string
@@ -730,55 +774,54 @@ type spooled struct {
 }
 
 // ownFiles are the regular files of w's distribution whose name ends in
-// suffix (".gz": closed; ".gz.tmp": being written or torn), in w's
-// directory and, for the distribution's first writer, anywhere under the
-// log directory; oldest first.
+// suffix (".gz": closed; ".gz.tmp": being written or torn) in w.dirs(),
+// oldest first.
 func (w *Writer) ownFiles(suffix string) []spooled {
-	root := w.dir
-	if _, done := swept.Load(w.sweepKey()); !done {
-		root = w.opts.Dir
-	}
 	var files []spooled
-	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	for _, dir := range w.dirs() {
+		ents, err := os.ReadDir(dir)
 		if err != nil {
-			return nil // an unreadable directory: skipped
+			continue
 		}
-		if d.IsDir() {
-			return nil
+		for _, e := range ents {
+			name := e.Name()
+			if !e.Type().IsRegular() || !strings.HasSuffix(name, suffix) || !w.owns(strings.TrimSuffix(name, ".tmp")) {
+				continue
+			}
+			if suffix == ".gz" && strings.HasSuffix(name, ".tmp") {
+				continue
+			}
+			if info, err := e.Info(); err == nil {
+				files = append(files, spooled{filepath.Join(dir, name), info.Size(), info.ModTime()})
+			}
 		}
-		name := d.Name()
-		if !d.Type().IsRegular() || !strings.HasSuffix(name, suffix) || !w.owns(strings.TrimSuffix(name, ".tmp")) {
-			return nil
-		}
-		if suffix == ".gz" && strings.HasSuffix(name, ".tmp") {
-			return nil
-		}
-		info, err := d.Info()
-		if err != nil {
-			return nil
-		}
-		files = append(files, spooled{p, info.Size(), info.ModTime()})
-		return nil
-	})
+	}
 	sort.Slice(files, func(i, j int) bool { return files[i].mod.Before(files[j].mod) })
 	return files
 }
 
 func (w *Writer) owns(name string) bool {
+	id, ok := fileDistribution(name)
+	return ok && id == w.cfg.ID
+}
+
+// fileDistribution is the distribution a log file's name
+// (ID.YYYY-MM-DD-HH.UNIQUE.gz) is of.
+func fileDistribution(name string) (string, bool) {
 	rest, ok := strings.CutSuffix(name, ".gz")
 	if !ok {
-		return false
+		return "", false
 	}
 	i := strings.LastIndexByte(rest, '.')
 	if i < 0 {
-		return false
+		return "", false
 	}
 	rest = rest[:i]
 	j := strings.LastIndexByte(rest, '.')
 	if j < 0 || len(rest)-j-1 != len("2006-01-02-15") {
-		return false
+		return "", false
 	}
-	return rest[:j] == w.cfg.ID
+	return rest[:j], true
 }
 
 // recoverFile keeps the longest run of whole, CRC-checked gzip members of
