@@ -19,6 +19,7 @@ import (
 	"github.com/rogpeppe/go-internal/txtar"
 
 	"openfront.dev/compiler/table"
+	"openfront.dev/internal/filestamp"
 )
 
 var update = flag.Bool("update", false, "rewrite the want sections of testdata/{invalid,valid}/*.txtar")
@@ -617,7 +618,7 @@ func sameStat(tb testing.TB, names ...string) {
 			if err != nil {
 				tb.Fatal(err)
 			}
-			ctimes = append(ctimes, changeTime(fi))
+			ctimes = append(ctimes, filestamp.ChangeTime(fi))
 		}
 		if slices.Min(ctimes) == slices.Max(ctimes) {
 			return

@@ -9,12 +9,13 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"cuelang.org/go/cue/ast"
 	"cuelang.org/go/cue/parser"
 	"cuelang.org/go/cue/token"
+
+	"openfront.dev/internal/filestamp"
 )
 
 // sourceFile is one .cue file of a config directory with what the compiler
@@ -30,7 +31,7 @@ type sourceFile struct {
 	// id is the file's device and inode: a dir link re-pointed at another
 	// tree (blue/green releases) shows files under the same names whose
 	// size and times may all match, copied at once by cp -a or rsync -a.
-	id       fileID
+	id       filestamp.ID
 	hash     [32]byte
 	src      []byte
 	info     fileInfo
@@ -109,7 +110,7 @@ func (c *Compiler) scan() (changed bool, err error) {
 		// A file modified within the last two seconds may change again
 		// without its size or mtime moving: hash it again next time.
 		racy := old != nil && time.Since(old.modTime) < 2*time.Second
-		if old != nil && !racy && old.size == fi.Size() && old.modTime.Equal(fi.ModTime()) && old.changeTime == changeTime(fi) && old.id == idOf(fi) {
+		if old != nil && !racy && old.size == fi.Size() && old.modTime.Equal(fi.ModTime()) && old.changeTime == filestamp.ChangeTime(fi) && old.id == filestamp.IDOf(fi) {
 			return nil
 		}
 		src, err := os.ReadFile(path)
@@ -118,10 +119,10 @@ func (c *Compiler) scan() (changed bool, err error) {
 		}
 		h := sha256.Sum256(src)
 		if old != nil && old.hash == h {
-			old.size, old.modTime, old.changeTime, old.id = fi.Size(), fi.ModTime(), changeTime(fi), idOf(fi)
+			old.size, old.modTime, old.changeTime, old.id = fi.Size(), fi.ModTime(), filestamp.ChangeTime(fi), filestamp.IDOf(fi)
 			return nil
 		}
-		sf := &sourceFile{rel: rel, size: fi.Size(), modTime: fi.ModTime(), changeTime: changeTime(fi), id: idOf(fi), hash: h, src: src}
+		sf := &sourceFile{rel: rel, size: fi.Size(), modTime: fi.ModTime(), changeTime: filestamp.ChangeTime(fi), id: filestamp.IDOf(fi), hash: h, src: src}
 		c.analyze(sf)
 		c.files[rel] = sf
 		changed = true
@@ -137,23 +138,6 @@ func (c *Compiler) scan() (changed bool, err error) {
 		}
 	}
 	return changed, nil
-}
-
-func changeTime(fi fs.FileInfo) int64 {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return st.Ctim.Nano()
-	}
-	return 0
-}
-
-// fileID names a file on its file system.
-type fileID struct{ dev, ino uint64 }
-
-func idOf(fi fs.FileInfo) fileID {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return fileID{uint64(st.Dev), st.Ino}
-	}
-	return fileID{}
 }
 
 // sortedFiles returns the cached files in path order.

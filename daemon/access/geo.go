@@ -16,6 +16,7 @@ import (
 	"github.com/oschwald/maxminddb-golang/v2"
 
 	"openfront.dev/compiler/table"
+	"openfront.dev/internal/filestamp"
 	"openfront.dev/schema"
 )
 
@@ -28,19 +29,13 @@ type GeoDB struct {
 	path string
 	db   atomic.Pointer[geoVersion]
 
-	mu     sync.Mutex // serialises reloads
-	failed fileStamp  // the version that last failed to load, not retried until it changes
+	mu     sync.Mutex      // serialises reloads
+	failed filestamp.Stamp // the version that last failed to load, not retried until it changes
 }
 
 type geoVersion struct {
 	reader *maxminddb.Reader
-	stamp  fileStamp
-}
-
-// fileStamp tells versions of a file apart.
-type fileStamp struct {
-	size    int64
-	modTime time.Time
+	stamp  filestamp.Stamp
 }
 
 // geoRecord is the part of a record Lookup reads; the decoder skips the rest.
@@ -78,7 +73,7 @@ func loadGeo(path string) (*geoVersion, error) {
 	if err != nil {
 		return nil, fmt.Errorf("geoip database %s: %w", path, err)
 	}
-	return &geoVersion{reader: r, stamp: fileStamp{fi.Size(), fi.ModTime()}}, nil
+	return &geoVersion{reader: r, stamp: filestamp.Of(fi)}, nil
 }
 
 // Path is the database file.
@@ -122,7 +117,7 @@ func (g *GeoDB) Reload() (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("geoip database: %w", err)
 	}
-	st := fileStamp{fi.Size(), fi.ModTime()}
+	st := filestamp.Of(fi)
 	if st == g.db.Load().stamp || st == g.failed {
 		return false, nil
 	}
@@ -131,7 +126,7 @@ func (g *GeoDB) Reload() (bool, error) {
 		g.failed = st
 		return false, err
 	}
-	g.failed = fileStamp{}
+	g.failed = filestamp.Stamp{}
 	g.db.Store(v)
 	return true, nil
 }

@@ -264,3 +264,33 @@ func TestRealGeoDB(t *testing.T) {
 		}
 	}
 }
+
+// TestGeoDBReplacedSameStamp: a database renamed over the old one is
+// loaded even when its size and modification time are the old file's
+// (a copy keeping times, on a coarse clock).
+func TestGeoDBReplacedSameStamp(t *testing.T) {
+	dir := t.TempDir()
+	path, next := filepath.Join(dir, "country.mmdb"), filepath.Join(dir, "next.mmdb")
+	writeGeoDB(t, path, map[string]mmdbtype.Map{"81.0.0.0/8": maxmindCountry("FR")})
+	writeGeoDB(t, next, map[string]mmdbtype.Map{"81.0.0.0/8": maxmindCountry("BE")})
+	db, err := OpenGeoDB(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, _ := os.Stat(path)
+	if err := os.Chtimes(next, old.ModTime(), old.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(next); fi.Size() != old.Size() || !fi.ModTime().Equal(old.ModTime()) {
+		t.Fatalf("the two databases differ in size or time: %d %v, %d %v", fi.Size(), fi.ModTime(), old.Size(), old.ModTime())
+	}
+	if err := os.Rename(next, path); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := db.Reload(); !ok || err != nil {
+		t.Fatalf("the replaced database was not loaded: %v %v", ok, err)
+	}
+	if c, _ := db.Lookup(netip.MustParseAddr("81.2.3.4")); c != "BE" {
+		t.Errorf("after the replace: %q, want BE", c)
+	}
+}
