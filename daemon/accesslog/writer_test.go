@@ -628,6 +628,7 @@ func TestHeaderOncePerFile(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			opts := testOptions(t)
 			opts.MaxFileBytes = c.maxBytes
+			opts.BufferBytes = 64 << 20 // every line queued however slow the writer: none dropped
 			w := mustNew(t, opts, webConfig("hdr", ""))
 			r0 := rec(0)
 			n := 6 * memberBytes / len(newLineFormat("TST1", "x", false).appendLine(nil, &r0))
