@@ -75,6 +75,21 @@ type Options struct {
 	SampleEvery time.Duration
 }
 
+type serverTimeouts struct{ header, body, write, idle time.Duration }
+
+// timeouts bound what a slow or idle client holds: without them a POST
+// whose body never ends, or a kept-alive connection, holds a connection
+// and its goroutine forever. A full invalidation batch (16 MiB) still
+// fits in body at about 300 KB/s. The write timeout runs from the end of
+// the headers, so it covers the body too.
+var timeouts = serverTimeouts{header: 10 * time.Second, body: time.Minute, write: time.Minute, idle: 2 * time.Minute}
+
+// Server serves h as the admin listener, with timeouts.
+func Server(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: timeouts.header, ReadTimeout: timeouts.header + timeouts.body,
+		WriteTimeout: timeouts.body + timeouts.write, IdleTimeout: timeouts.idle}
+}
+
 // Handler returns the admin mux.
 func Handler(node string, src Source, listeners []string, reg *prometheus.Registry, opts Options) http.Handler {
 	mux := http.NewServeMux()

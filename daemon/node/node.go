@@ -234,7 +234,7 @@ func Start(opts Options) (*Node, error) {
 	}
 	if opts.AdminAddr != "" {
 		h := admin.Handler(opts.NodeName, n, listeners, reg, admin.Options{TokenFile: opts.AdminTokenFile, Cache: n.cache, Context: ctx})
-		if err := n.serveOn("admin", opts.AdminAddr, &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}); err != nil {
+		if err := n.serveOn("admin", opts.AdminAddr, admin.Server(h)); err != nil {
 			return nil, n.abort(err)
 		}
 	}

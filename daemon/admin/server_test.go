@@ -1,0 +1,65 @@
+package admin
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// TestServerTimeouts: a client that stops sending, or keeps a connection
+// open between requests, loses it; none holds one forever.
+func TestServerTimeouts(t *testing.T) {
+	old := timeouts
+	timeouts = serverTimeouts{header: 300 * time.Millisecond, body: 300 * time.Millisecond, write: time.Second, idle: 300 * time.Millisecond}
+	t.Cleanup(func() { timeouts = old })
+	srv := Server(Handler("testnode", source{compileTable(t, testConfig)}, nil, nil, Options{TokenFile: tokenFile(t, "s3cret"), Cache: &recorder{}}))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+
+	tests := []struct {
+		name, send string
+		responses  int // complete responses before the close
+	}{
+		{"headers never end", "GET /healthz HTTP/1.1\r\nHost: admin\r\n", 0},
+		{"body never ends", "POST /distributions/site/invalidations HTTP/1.1\r\nHost: admin\r\nAuthorization: Bearer s3cret\r\nContent-Length: 100\r\n\r\n{\"paths\": [", 1},
+		{"idle between requests", "GET /healthz HTTP/1.1\r\nHost: admin\r\n\r\n", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			if _, err := io.WriteString(c, tt.send); err != nil {
+				t.Fatal(err)
+			}
+			br := bufio.NewReader(c)
+			n := 0
+			for {
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+						break
+					}
+					t.Fatalf("after %d responses: %v, want the server to close the connection", n, err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				n++
+			}
+			if n > tt.responses {
+				t.Errorf("%d responses, want at most %d", n, tt.responses)
+			}
+		})
+	}
+}
