@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -159,7 +160,17 @@ func (s *invalidations) create(w http.ResponseWriter, r *http.Request, dist stri
 	var batch InvalidationBatch
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBatchBytes))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&batch); err != nil {
+	err := dec.Decode(&batch)
+	if err == nil {
+		// One object and nothing more: a second batch glued on would be
+		// silently lost.
+		if _, after := dec.Token(); after == nil {
+			err = errors.New("there is more after the object")
+		} else if !errors.Is(after, io.EOF) {
+			err = after
+		}
+	}
+	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			apiError(w, http.StatusRequestEntityTooLarge, "BatchTooLarge", fmt.Sprintf("the body is over %d bytes", maxBatchBytes))
 			return
