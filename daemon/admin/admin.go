@@ -6,7 +6,6 @@ package admin
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"time"
 
@@ -121,10 +120,7 @@ func Handler(node string, src Source, listeners []string, reg *prometheus.Regist
 			st.AppliedAt = src.AppliedAt()
 			st.Distributions, st.StreamingDistributions = c.Distributions, c.StreamingDistributions
 		}
-		w.Header().Set("Content-Type", "application/json")
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		enc.Encode(st)
+		writeJSON(w, http.StatusOK, st)
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("POST /hooks/git", func(w http.ResponseWriter, r *http.Request) {
@@ -136,5 +132,20 @@ func Handler(node string, src Source, listeners []string, reg *prometheus.Regist
 		}
 		http.Error(w, "this node does not serve its config from git", http.StatusNotFound)
 	})
-	return mux
+	return guarded(mux)
+}
+
+// dataCSP is every answer's CSP but the page's: JSON and text load nothing
+// and are framed by no one.
+const dataCSP = "default-src 'none'; frame-ancestors 'none'"
+
+// guarded sets the headers every answer carries: /status holds commit
+// subjects and config errors, which a browser must never take for HTML.
+// The page's handler replaces the CSP with its own.
+func guarded(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Content-Security-Policy", dataCSP)
+		h.ServeHTTP(w, r)
+	})
 }

@@ -20,7 +20,6 @@ func handlePage(mux *http.ServeMux) {
 	static := http.FileServerFS(files)
 	serve := func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Security-Policy", pageCSP)
-		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Cache-Control", "no-cache")
 		static.ServeHTTP(w, r)
 	}

@@ -6,8 +6,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // TestServerTimeouts: a client that stops sending, or keeps a connection
@@ -59,6 +63,39 @@ func TestServerTimeouts(t *testing.T) {
 			}
 			if n > tt.responses {
 				t.Errorf("%d responses, want at most %d", n, tt.responses)
+			}
+		})
+	}
+}
+
+// TestResponseHeaders: no answer may be taken for HTML (/status carries
+// commit subjects and config errors) or kept by a cache.
+func TestResponseHeaders(t *testing.T) {
+	srv := httptest.NewServer(Handler("testnode", source{compileTable(t, testConfig)}, nil, prometheus.NewRegistry(), Options{}))
+	t.Cleanup(srv.Close)
+	tests := []struct {
+		path, csp, cache string
+	}{
+		{"/status", "default-src 'none'", "no-store"},
+		{"/status/traffic", "default-src 'none'", "no-store"},
+		{"/metrics", "default-src 'none'", ""},
+		{"/distributions/site/invalidations", "default-src 'none'", "no-store"},
+		{"/healthz", "default-src 'none'", ""},
+		{"/", "script-src 'self'", "no-cache"},
+		{"/ui/app.js", "script-src 'self'", "no-cache"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			resp, err := http.Get(srv.URL + tt.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			h := resp.Header
+			if h.Get("X-Content-Type-Options") != "nosniff" || !strings.Contains(h.Get("Content-Security-Policy"), tt.csp) ||
+				!strings.Contains(h.Get("Content-Security-Policy"), "frame-ancestors 'none'") || h.Get("Cache-Control") != tt.cache {
+				t.Errorf("%d: X-Content-Type-Options %q, Content-Security-Policy %q, Cache-Control %q; want nosniff, %s and frame-ancestors 'none', %q",
+					resp.StatusCode, h.Get("X-Content-Type-Options"), h.Get("Content-Security-Policy"), h.Get("Cache-Control"), tt.csp, tt.cache)
 			}
 		})
 	}
