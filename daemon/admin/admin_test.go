@@ -143,6 +143,13 @@ func TestInvalidationAuth(t *testing.T) {
 	noFile, _ := startAdmin(t, Options{})
 	withFile, _ := startAdmin(t, Options{TokenFile: tokenFile(t, "s3cret")})
 	empty, _ := startAdmin(t, Options{TokenFile: tokenFile(t, "")})
+	blank, _ := startAdmin(t, Options{TokenFile: tokenFile(t, " \t\n ")})
+	missing, _ := startAdmin(t, Options{TokenFile: filepath.Join(t.TempDir(), "none")})
+	rotated := tokenFile(t, "old")
+	rotating, _ := startAdmin(t, Options{TokenFile: rotated})
+	if err := os.WriteFile(rotated, []byte("new\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	body := `{"paths": ["/index.html"], "callerReference": "r1"}`
 	tests := []struct {
 		name   string
@@ -153,6 +160,10 @@ func TestInvalidationAuth(t *testing.T) {
 	}{
 		{"no token file", noFile, "s3cret", 403, "--admin-token-file"},
 		{"empty token file", empty, "", 503, "--admin-token-file"},
+		{"blank token file, blank token", blank, "", 503, "--admin-token-file"},
+		{"missing token file", missing, "s3cret", 503, "--admin-token-file"},
+		{"rotated: old token", rotating, "old", 401, "bearer token"},
+		{"rotated: new token", rotating, "new", 201, `"status"`},
 		{"no Authorization", withFile, "", 401, "bearer token"},
 		{"wrong token", withFile, "guess", 401, "bearer token"},
 		{"right token", withFile, "s3cret", 201, `"status"`},
