@@ -124,7 +124,7 @@ func (h *Handler) serveCached(w http.ResponseWriter, r *http.Request, d *table.D
 		}
 		dropSetCookie(b.Spec, resp.Header)
 		if resp.StatusCode >= 400 {
-			if page := h.fetchErrorPage(ctx, r, d, resp.StatusCode); page != nil {
+			if page := h.fetchErrorPage(ctx, r, d, resp.StatusCode, args.id); page != nil {
 				resp.Body.Close()
 				return page, nil
 			}

@@ -67,18 +67,7 @@ distributions: site: {
 
 	get := func(t *testing.T, method, path string, hdr http.Header) (*http.Response, string) {
 		t.Helper()
-		req, _ := http.NewRequest(method, srv.URL+path, nil)
-		req.Host = "site.test"
-		for k, v := range hdr {
-			req.Header[k] = v
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		return resp, string(b)
+		return siteRequest(t, srv.URL, method, path, hdr)
 	}
 	steps := []struct {
 		name, method, path string
@@ -237,4 +226,49 @@ func cachedHandler(t *testing.T, dir string, tb *table.Table) *Handler {
 	h.SetCache(testCache(t))
 	h.SetTable(tb)
 	return h
+}
+
+// bothEdges serves tb from two edges, without and with a cache, whose
+// local origins are under dir: cached says which one url is.
+func bothEdges(t *testing.T, dir string, tb *table.Table) []struct {
+	cached bool
+	url    string
+} {
+	t.Helper()
+	var edges []struct {
+		cached bool
+		url    string
+	}
+	for _, cached := range []bool{false, true} {
+		h := New(origin.NewPool(dir), "test-node", slog.New(slog.DiscardHandler))
+		if cached {
+			h.SetCache(testCache(t))
+		}
+		h.SetTable(tb)
+		srv := httptest.NewServer(h)
+		t.Cleanup(srv.Close)
+		edges = append(edges, struct {
+			cached bool
+			url    string
+		}{cached, srv.URL})
+	}
+	return edges
+}
+
+// siteRequest sends method for path of site.test to the edge at url,
+// with header, and reads the answer.
+func siteRequest(t *testing.T, url, method, path string, header http.Header) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url+path, nil)
+	req.Host = "site.test"
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, string(b)
 }

@@ -47,14 +47,10 @@ type Handler struct {
 	// viaValue and altSvc are header values set on every response: one
 	// shared slice each, never appended to in place (cap 1), so setting
 	// them allocates nothing.
-	viaValue []string
-	altSvc   atomic.Pointer[[]string]
-	// originHeader is the origin request's header when the viewer sent
-	// nothing the behavior forwards: shared by those requests, so never
-	// changed (the cache and the fetchers clone a header to change it).
-	originHeader http.Header
-	misdirect    MisdirectCheck // nil: any connection serves any host
-	log          *slog.Logger
+	viaValue  []string
+	altSvc    atomic.Pointer[[]string]
+	misdirect MisdirectCheck // nil: any connection serves any host
+	log       *slog.Logger
 	// bodyTimeout bounds each wait for a forwarded body's bytes (body.go).
 	bodyTimeout time.Duration
 
@@ -71,8 +67,7 @@ type Handler struct {
 func New(origins *origin.Pool, nodeName string, log *slog.Logger) *Handler {
 	via := "1.1 " + nodeName + " (openfront)"
 	viaValue := []string{via}
-	return &Handler{origins: origins, nodeName: nodeName, via: via, viaValue: viaValue, log: log, verifier: access.NewVerifier(4096), metrics: newMetrics(),
-		originHeader: http.Header{"Via": viaValue, "User-Agent": userAgent}}
+	return &Handler{origins: origins, nodeName: nodeName, via: via, viaValue: viaValue, log: log, verifier: access.NewVerifier(4096), metrics: newMetrics()}
 }
 
 // SetCache makes the handler serve through c; call it before serving.
@@ -299,7 +294,7 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distr
 			header = withoutSignatureCookies(r.Header)
 		}
 	}
-	args := originArgs{path: path, rawQuery: rawQuery, header: header, viewerHTTPS: viewerHTTPS, body: h.forwardedBody(r)}
+	args := originArgs{id: id, path: path, rawQuery: rawQuery, header: header, viewerHTTPS: viewerHTTPS, body: h.forwardedBody(r)}
 	if h.cache != nil {
 		h.serveCached(w, r, d, b, cacheKey(d, b, path, rawQuery, r.Host, header), args)
 		return
@@ -338,6 +333,7 @@ func dropSetCookie(b *schema.CacheBehavior, h http.Header) {
 // originArgs is what an origin request is made from besides the viewer's
 // request: kept until the cache asks the origin, so a hit builds none.
 type originArgs struct {
+	id             string // the request's X-Openfront-Id
 	path, rawQuery string // the path after defaultRootObject, the query without a signature
 	header         http.Header
 	viewerHTTPS    bool
@@ -360,18 +356,25 @@ func (h *Handler) originRequest(r *http.Request, b *table.Behavior, a originArgs
 	if a.body != nil {
 		req.Body, req.ContentLength = a.body, r.ContentLength
 	}
-	// Origins see the node, as CloudFront's do, and a loop can be detected.
-	// Shared values are safe: the cache and the fetchers clone a header
-	// before changing it.
-	fwd, via, early := forwardedHeaders(b, header), r.Header["Via"], inEarlyData(r)
-	if fwd == nil && len(via) == 0 && !early {
-		req.Header = h.originHeader
-		return req
-	}
+	fwd := forwardedHeaders(b, header)
 	if fwd == nil {
-		fwd = make(http.Header, 2)
+		fwd = make(http.Header, 3)
 	}
-	if len(via) > 0 {
+	if inEarlyData(r) {
+		fwd["Early-Data"] = earlyDataValue
+	}
+	req.Header = h.withNodeHeaders(fwd, r, a.id)
+	return req
+}
+
+// withNodeHeaders adds to fwd what the node says in every origin request,
+// as CloudFront adds Via, User-Agent (unless the viewer's is forwarded) and
+// X-Amz-Cf-Id: origins see the node, a loop can be detected, and the
+// request id (never the viewer's) ties the origin's log to the access log.
+// Shared values are safe: the cache and the fetchers clone a header
+// before changing it.
+func (h *Handler) withNodeHeaders(fwd http.Header, r *http.Request, id string) http.Header {
+	if via := r.Header["Via"]; len(via) > 0 {
 		fwd["Via"] = []string{strings.Join(via, ", ") + ", " + h.via}
 	} else {
 		fwd["Via"] = h.viaValue
@@ -379,11 +382,8 @@ func (h *Handler) originRequest(r *http.Request, b *table.Behavior, a originArgs
 	if fwd.Get("User-Agent") == "" {
 		fwd["User-Agent"] = userAgent
 	}
-	if early {
-		fwd["Early-Data"] = earlyDataValue
-	}
-	req.Header = fwd
-	return req
+	fwd["X-Openfront-Id"] = []string{id}
+	return fwd
 }
 
 // relay sends an origin response to the viewer without caching it; the
@@ -476,7 +476,8 @@ func originFailure(err error) (int, string) {
 // errorPage answers with the distribution's custom error response for
 // status, fetched through the same distribution, and reports whether it did.
 func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, d *table.Distribution, status int) bool {
-	resp := h.fetchErrorPage(r.Context(), r, d, status)
+	// The request's id, set on every answer before anything else (ServeHTTP).
+	resp := h.fetchErrorPage(r.Context(), r, d, status, w.Header().Get("X-Openfront-Id"))
 	if resp == nil {
 		return false
 	}
@@ -505,14 +506,15 @@ func customError(d *table.Distribution, status int) *schema.CustomErrorResponse 
 
 // fetchErrorPage fetches the custom error page for status through the same
 // distribution, as a response with the configured responseCode and a
-// max-age of errorCachingMinTTL; nil when there is none or it fails.
-func (h *Handler) fetchErrorPage(ctx context.Context, r *http.Request, d *table.Distribution, status int) *http.Response {
+// max-age of errorCachingMinTTL; nil when there is none or it fails. id
+// is the viewer's request's X-Openfront-Id.
+func (h *Handler) fetchErrorPage(ctx context.Context, r *http.Request, d *table.Distribution, status int, id string) *http.Response {
 	cer := customError(d, status)
 	if cer == nil || cer.ResponsePagePath == "" {
 		return nil
 	}
 	pb := d.Behavior(cer.ResponsePagePath)
-	req := &origin.Request{Method: http.MethodGet, Path: cer.ResponsePagePath, Header: http.Header{},
+	req := &origin.Request{Method: http.MethodGet, Path: cer.ResponsePagePath, Header: h.withNodeHeaders(make(http.Header, 3), r, id),
 		ViewerHTTPS: access.ViewerHTTPS(r, h.trusted), PeerIP: access.PeerIP(r.RemoteAddr).String(), ViewerHost: r.Host}
 	// fetch, not forward: a failing error page is not replaced again.
 	resp, err := h.fetch(ctx, d, pb, req)

@@ -3,13 +3,11 @@ package edge
 import (
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"openfront.dev/daemon/origin"
 	"openfront.dev/internal/testenv"
 )
 
@@ -39,14 +37,7 @@ distributions: site: {
 }
 `, strings.TrimPrefix(app.URL, "http://"))
 	tbl := testenv.Compile(t, dir, src)
-	for _, cached := range []bool{true, false} {
-		h := New(origin.NewPool(dir), "test-node", slog.New(slog.DiscardHandler))
-		if cached {
-			h.SetCache(testCache(t))
-		}
-		h.SetTable(tbl)
-		srv := httptest.NewServer(h)
-		t.Cleanup(srv.Close)
+	for _, e := range bothEdges(t, dir, tbl) {
 		for _, tt := range []struct {
 			path string
 			want string
@@ -57,16 +48,8 @@ distributions: site: {
 			{"/header/a", "session=origin"},
 		} {
 			for _, try := range []string{"miss", "hit"} {
-				t.Run(fmt.Sprintf("cache %v %s %s", cached, tt.path, try), func(t *testing.T) {
-					req, _ := http.NewRequest("GET", srv.URL+tt.path, nil)
-					req.Host = "site.test"
-					req.Header.Set("Cookie", "s=1")
-					resp, err := http.DefaultClient.Do(req)
-					if err != nil {
-						t.Fatal(err)
-					}
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
+				t.Run(fmt.Sprintf("cache %v %s %s", e.cached, tt.path, try), func(t *testing.T) {
+					resp, _ := siteRequest(t, e.url, "GET", tt.path, http.Header{"Cookie": {"s=1"}})
 					if got := resp.Header.Get("Set-Cookie"); got != tt.want {
 						t.Errorf("Set-Cookie %q, want %q (X-Cache %q)", got, tt.want, resp.Header.Get("X-Cache"))
 					}

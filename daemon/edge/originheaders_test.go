@@ -1,0 +1,82 @@
+package edge
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"openfront.dev/internal/testenv"
+)
+
+// TestOriginRequestIdentity checks the headers the node adds to every
+// origin request, as CloudFront adds Via, User-Agent and X-Amz-Cf-Id:
+// the request's X-Openfront-Id (never the viewer's), so an origin's log
+// and the access log name the same request, on a pass, a cache miss and
+// the fetch of a custom error page.
+func TestOriginRequestIdentity(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]http.Header{} // by path
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen[r.URL.Path] = r.Header.Clone()
+		mu.Unlock()
+		if r.URL.Path == "/gone" {
+			http.Error(w, "gone", http.StatusNotImplemented)
+			return
+		}
+		io.WriteString(w, "ok")
+	}))
+	t.Cleanup(app.Close)
+	dir := t.TempDir()
+	tb := testenv.Compile(t, dir, fmt.Sprintf(`package cdn
+
+distributions: site: {
+	aliases: ["site.test"]
+	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all"}
+	cacheBehaviors: [
+		{pathPattern: "/hdr/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", forwardedValues: headers: ["Accept-Language"]},
+		{pathPattern: "/all/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", originRequestPolicy: "AllViewer"},
+	]
+	customErrorResponses: [{errorCode: 501, responsePagePath: "/page501", responseCode: 404}]
+}
+`, strings.TrimPrefix(app.URL, "http://")))
+	tests := []struct {
+		name, path string
+		header     http.Header
+		originPath string // the request whose headers are checked
+		userAgent  string
+	}{
+		{"nothing forwarded", "/plain", nil, "/plain", "openfront"},
+		{"a forwarded header", "/hdr/x", http.Header{"Accept-Language": {"fr"}}, "/hdr/x", "openfront"},
+		{"the viewer's id is replaced", "/all/x", http.Header{"X-Openfront-Id": {"forged"}, "User-Agent": {"viewer/1"}}, "/all/x", "viewer/1"},
+		{"the fetch of an error page", "/gone", nil, "/page501", "openfront"},
+	}
+	for _, e := range bothEdges(t, dir, tb) {
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("cached=%v/%s", e.cached, tt.name), func(t *testing.T) {
+				mu.Lock()
+				clear(seen)
+				mu.Unlock()
+				resp, _ := siteRequest(t, e.url, "GET", tt.path, tt.header)
+				mu.Lock()
+				got, ok := seen[tt.originPath]
+				mu.Unlock()
+				if !ok {
+					t.Fatalf("the origin was not asked for %s", tt.originPath)
+				}
+				id := resp.Header.Get("X-Openfront-Id")
+				if v := got.Values("X-Openfront-Id"); len(v) != 1 || v[0] != id {
+					t.Errorf("origin saw X-Openfront-Id %q, want [%q] (the viewer's response's)", v, id)
+				}
+				if got.Get("Via") != "1.1 test-node (openfront)" || got.Get("User-Agent") != tt.userAgent {
+					t.Errorf("origin saw Via %q, User-Agent %q; want 1.1 test-node (openfront), %s", got.Get("Via"), got.Get("User-Agent"), tt.userAgent)
+				}
+			})
+		}
+	}
+}
