@@ -67,7 +67,7 @@ distributions: site: {
 
 	get := func(t *testing.T, method, path string, hdr http.Header) (*http.Response, string) {
 		t.Helper()
-		return siteRequest(t, srv.URL, method, path, hdr)
+		return siteRequest(t, srv.URL, method, path, hdr, nil)
 	}
 	steps := []struct {
 		name, method, path string
@@ -256,10 +256,10 @@ func bothEdges(t *testing.T, dir string, tb *table.Table) []struct {
 }
 
 // siteRequest sends method for path of site.test to the edge at url,
-// with header, and reads the answer.
-func siteRequest(t *testing.T, url, method, path string, header http.Header) (*http.Response, string) {
+// with header and body (nil: none), and reads the answer.
+func siteRequest(t *testing.T, url, method, path string, header http.Header, body io.Reader) (*http.Response, string) {
 	t.Helper()
-	req, _ := http.NewRequest(method, url+path, nil)
+	req, _ := http.NewRequest(method, url+path, body)
 	req.Host = "site.test"
 	for k, v := range header {
 		req.Header[k] = v

@@ -4,6 +4,7 @@
 package edge
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/binary"
@@ -430,6 +431,11 @@ func copyBody(w http.ResponseWriter, body io.Reader) error {
 	return err
 }
 
+// maxFailoverBody bounds the request body an origin group keeps to send
+// again to its secondary: a larger one goes to the primary alone, whose
+// answer is then the viewer's.
+const maxFailoverBody = 1 << 20
+
 // fetch sends req to the behavior's target; an origin group fails over to
 // its secondary on a connection error, a timeout or a listed status.
 func (h *Handler) fetch(ctx context.Context, d *table.Distribution, b *table.Behavior, req *origin.Request) (*http.Response, error) {
@@ -437,12 +443,35 @@ func (h *Handler) fetch(ctx context.Context, d *table.Distribution, b *table.Beh
 		return h.fetchFrom(ctx, d, b.Origin, req)
 	}
 	g := b.Group
+	// The primary reads a body (an OPTIONS one: a group's behavior allows
+	// no other method with one), so the secondary's copy is kept first.
+	var body []byte
+	whole := req.Body == nil
+	if !whole {
+		var err error
+		body, err = io.ReadAll(io.LimitReader(req.Body, maxFailoverBody+1))
+		if err != nil {
+			return nil, &origin.Error{Origin: g.Primary.ID, Err: fmt.Errorf("read the viewer's body: %w", err)}
+		}
+		first := *req
+		if whole = len(body) <= maxFailoverBody; whole {
+			first.Body, first.ContentLength = bytes.NewReader(body), int64(len(body))
+		} else {
+			first.Body = io.MultiReader(bytes.NewReader(body), req.Body)
+		}
+		req = &first
+	}
 	resp, err := h.fetchFrom(ctx, d, g.Primary, req)
-	if err == nil && !g.FailsOver(resp.StatusCode) {
-		return resp, nil
+	if err == nil && !g.FailsOver(resp.StatusCode) || !whole {
+		return resp, err
 	}
 	if err == nil {
 		resp.Body.Close()
+	}
+	if body != nil {
+		second := *req
+		second.Body = bytes.NewReader(body)
+		req = &second
 	}
 	return h.fetchFrom(ctx, d, g.Secondary, req)
 }

@@ -62,7 +62,7 @@ distributions: site: {
 				mu.Lock()
 				clear(seen)
 				mu.Unlock()
-				resp, _ := siteRequest(t, e.url, "GET", tt.path, tt.header)
+				resp, _ := siteRequest(t, e.url, "GET", tt.path, tt.header, nil)
 				mu.Lock()
 				got, ok := seen[tt.originPath]
 				mu.Unlock()

@@ -49,7 +49,7 @@ distributions: site: {
 		} {
 			for _, try := range []string{"miss", "hit"} {
 				t.Run(fmt.Sprintf("cache %v %s %s", e.cached, tt.path, try), func(t *testing.T) {
-					resp, _ := siteRequest(t, e.url, "GET", tt.path, http.Header{"Cookie": {"s=1"}})
+					resp, _ := siteRequest(t, e.url, "GET", tt.path, http.Header{"Cookie": {"s=1"}}, nil)
 					if got := resp.Header.Get("Set-Cookie"); got != tt.want {
 						t.Errorf("Set-Cookie %q, want %q (X-Cache %q)", got, tt.want, resp.Header.Get("X-Cache"))
 					}
