@@ -58,7 +58,8 @@ type daemon struct {
 
 func startDaemon(t *testing.T, configDir, logDir string) *daemon {
 	t.Helper()
-	d := &daemon{http: fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)), admin: fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))}
+	ports := testenv.FreePorts(t, 2)
+	d := &daemon{http: fmt.Sprintf("127.0.0.1:%d", ports[0]), admin: fmt.Sprintf("127.0.0.1:%d", ports[1])}
 	args, _ := json.Marshal([]string{"serve", "--config", configDir, "--http", d.http, "--https=", "--rtmp=", "--admin", d.admin,
 		"--log-dir", logDir, "--node-name", "CRASH1", "--drain-timeout", "10s"})
 	d.cmd = exec.Command(os.Args[0], "-test.run=^TestServeHelper$", "-test.count=1")
