@@ -291,9 +291,7 @@ func TestUploadAfterPrefixChange(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// As a new process: it has not looked yet.
-	swept.Delete(old.sweepKey())
-	dirIndexes.Delete(opts.Dir)
+	dirIndexes.Delete(opts.Dir) // as a new process: it has not looked yet
 	w := mustNew(t, opts, uploadConfig("site", s3.Endpoint, "new/"))
 	closeWriter(t, w)
 

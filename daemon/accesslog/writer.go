@@ -112,9 +112,12 @@ const memberBytes = 256 << 10
 // Writer writes one distribution's log files. Log is safe for concurrent
 // use and never blocks; everything else belongs to the background goroutine.
 type Writer struct {
-	opts      Options
-	cfg       Config
-	dir       string // Dir/PREFIX
+	opts Options
+	cfg  Config
+	dir  string // Dir/PREFIX
+	// dirs are where w looks for its files: dir, then the directories in
+	// which an earlier run left this distribution's files (oldDirs).
+	dirs      []string
 	m         *distMetrics
 	log       *slog.Logger
 	format    atomic.Pointer[lineFormat]
@@ -198,6 +201,7 @@ func New(opts Options, cfg Config) (*Writer, error) {
 			return nil, err
 		}
 	}
+	w.dirs = append([]string{w.dir}, oldDirs(opts.Dir, cfg.ID, w.dir)...)
 	if err := w.recoverFiles(); err != nil {
 		return nil, err
 	}
@@ -205,7 +209,6 @@ func New(opts Options, cfg Config) (*Writer, error) {
 		w.rescan()
 		go w.up.run()
 	}
-	swept.Store(w.sweepKey(), true)
 	go w.loop()
 	return w, nil
 }
@@ -690,10 +693,12 @@ func (w *Writer) finish() {
 // recoverFiles closes the .tmp files of this distribution that no writer of
 // this process holds: what a crash left.
 func (w *Writer) recoverFiles() error {
-	if _, err := os.ReadDir(w.dir); err != nil {
-		return fmt.Errorf("access log directory: %w", err)
+	tmps, err := w.ownFiles(".gz.tmp")
+	if err != nil {
+		return err
 	}
-	for _, f := range w.ownFiles(".gz.tmp") {
+	synced := map[string]bool{}
+	for _, f := range tmps {
 		tmp := f.path
 		if _, held := claims.LoadOrStore(tmp, w); held {
 			continue
@@ -708,30 +713,42 @@ func (w *Writer) recoverFiles() error {
 			w.log.Info("recovered access log file after a crash", "file", strings.TrimSuffix(tmp, ".tmp"), "bytes", kept)
 			w.m.filesClosed.Inc()
 		}
-		syncDir(filepath.Dir(tmp))
+		if dir := filepath.Dir(tmp); !synced[dir] {
+			syncDir(dir)
+			synced[dir] = true
+		}
 	}
 	return nil
 }
 
-// swept holds the distributions whose files this process looked for in
-// the whole log directory. The first writer of a distribution does, for
-// files left by an earlier run under another prefix (the prefix changed,
-// or the node stopped before uploading): they are recovered and uploaded
-// under their own prefix's keys. Later writers, after a reload, look in
-// their own directory only: the process itself saw to the others.
-var swept sync.Map
-
-func (w *Writer) sweepKey() string { return w.opts.Dir + "\x00" + w.cfg.ID }
-
 // dirIndex is, for one log directory, the directories under it that hold
 // each distribution's files, as the process found them at its first
-// writer: one walk of the tree, however many distributions.
+// writer: one walk of the tree, however many distributions. A
+// distribution's first writer takes its entry, for files an earlier run
+// left under another prefix (the prefix changed, or the node stopped
+// before uploading), which it recovers and uploads under their own
+// prefix's keys. Later writers, after a reload, find none: the process
+// itself saw to its files.
 type dirIndex struct {
 	once sync.Once
+	mu   sync.Mutex
 	byID map[string][]string
 }
 
 var dirIndexes sync.Map // log directory: *dirIndex
+
+// oldDirs takes, once a process, the directories under root other than
+// own that hold files of distribution id.
+func oldDirs(root, id, own string) []string {
+	v, _ := dirIndexes.LoadOrStore(root, &dirIndex{})
+	ix := v.(*dirIndex)
+	ix.once.Do(func() { ix.byID = indexDirs(root) })
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	dirs := slices.DeleteFunc(ix.byID[id], func(d string) bool { return d == own })
+	ix.byID[id] = nil // taken
+	return dirs
+}
 
 func indexDirs(root string) map[string][]string {
 	byID := map[string][]string{}
@@ -748,24 +765,6 @@ func indexDirs(root string) map[string][]string {
 	return byID
 }
 
-// dirs are the directories to look in for w's files: its own and, for the
-// distribution's first writer, those that hold its files from before.
-func (w *Writer) dirs() []string {
-	dirs := []string{w.dir}
-	if _, done := swept.Load(w.sweepKey()); done {
-		return dirs
-	}
-	v, _ := dirIndexes.LoadOrStore(w.opts.Dir, &dirIndex{})
-	ix := v.(*dirIndex)
-	ix.once.Do(func() { ix.byID = indexDirs(w.opts.Dir) })
-	for _, d := range ix.byID[w.cfg.ID] {
-		if d != w.dir {
-			dirs = append(dirs, d)
-		}
-	}
-	return dirs
-}
-
 // spooled is one of a writer's files on disk.
 type spooled struct {
 	path string
@@ -774,13 +773,16 @@ type spooled struct {
 }
 
 // ownFiles are the regular files of w's distribution whose name ends in
-// suffix (".gz": closed; ".gz.tmp": being written or torn) in w.dirs(),
-// oldest first.
-func (w *Writer) ownFiles(suffix string) []spooled {
+// suffix (".gz": closed; ".gz.tmp": being written or torn) in w.dirs,
+// oldest first; the error is reading w's own directory.
+func (w *Writer) ownFiles(suffix string) ([]spooled, error) {
 	var files []spooled
-	for _, dir := range w.dirs() {
+	for i, dir := range w.dirs {
 		ents, err := os.ReadDir(dir)
 		if err != nil {
+			if i == 0 {
+				return nil, fmt.Errorf("access log directory: %w", err)
+			}
 			continue
 		}
 		for _, e := range ents {
@@ -797,7 +799,7 @@ func (w *Writer) ownFiles(suffix string) []spooled {
 		}
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].mod.Before(files[j].mod) })
-	return files
+	return files, nil
 }
 
 func (w *Writer) owns(name string) bool {
@@ -879,7 +881,11 @@ func validPrefix(r io.Reader) int64 {
 
 // rescan queues the distribution's closed files that no uploader holds.
 func (w *Writer) rescan() {
-	for _, f := range w.ownFiles(".gz") {
+	files, err := w.ownFiles(".gz")
+	if err != nil {
+		w.log.Error("access log spool", "err", err)
+	}
+	for _, f := range files {
 		w.up.add(f.path, f.size)
 	}
 }
