@@ -33,6 +33,7 @@ type Capture struct {
 	rangeStart  int64
 	rangeEnd    int64
 	wire        wireSizer // the server's writer, when it counts its bytes
+	upgradedIn  int64     // what the viewer sent on the connection once switched (a WebSocket)
 }
 
 // wireSizer is a ResponseWriter that knows what its request and answer
@@ -175,6 +176,24 @@ func (c *Capture) Flush() {
 	}
 }
 
+// SwitchProtocols notes the 101 a handler is about to write on the
+// connection it took from the server (a WebSocket): the server never sees
+// it. The header it writes is the ResponseWriter's.
+func (c *Capture) SwitchProtocols() {
+	if c.status == 0 {
+		c.status = http.StatusSwitchingProtocols
+		c.firstByte = c.Now()
+		c.noteHeader()
+	}
+}
+
+// Upgraded counts what a switched connection carried, in from the viewer
+// and out to it: cs-bytes and sc-bytes then cover the whole WebSocket.
+func (c *Capture) Upgraded(in, out int64) {
+	c.upgradedIn += in
+	c.bodyBytes += out
+}
+
 // noteHeader reads the content headers and sizes the header block as
 // HTTP/1.1 text: status line, header lines, the Date the server adds.
 func (c *Capture) noteHeader() {
@@ -312,6 +331,7 @@ func (c *Capture) Record(end time.Time) Record {
 	if c.hasBody {
 		rec.BytesIn += c.body.n
 	}
+	rec.BytesIn += c.upgradedIn
 	if rec.ContentType == "" {
 		rec.ContentType = c.sniffedType()
 	}
@@ -451,7 +471,7 @@ func (c *Capture) BytesIn() int64 {
 	if c.hasBody {
 		n += c.body.n
 	}
-	return n
+	return n + c.upgradedIn
 }
 
 // requestPath is cs-uri-stem: the path of the request target as the

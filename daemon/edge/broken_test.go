@@ -72,14 +72,7 @@ distributions: site: {
 			logDir := t.TempDir()
 			var logs *accesslog.Manager
 			if mode == "logged" {
-				var err error
-				if logs, err = accesslog.NewManager(accesslog.Options{Dir: logDir, NodeName: "EDGE1", Registerer: prometheus.NewRegistry()}); err != nil {
-					t.Fatal(err)
-				}
-				h.SetAccessLogs(logs)
-				if err := logs.SetTable(tb); err != nil {
-					t.Fatal(err)
-				}
+				logs = logInto(t, h, tb, accesslog.Options{Dir: logDir, NodeName: "EDGE1", Registerer: prometheus.NewRegistry()})
 			}
 			h.SetTable(tb)
 			for _, c := range cases {

@@ -296,11 +296,13 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distr
 		}
 	}
 	args := originArgs{id: id, path: path, rawQuery: rawQuery, header: header, viewerHTTPS: viewerHTTPS, body: h.forwardedBody(r)}
-	if h.cache != nil {
+	upgrade := upgradeProtocol(r)
+	if h.cache != nil && upgrade == "" {
 		h.serveCached(w, r, d, b, cacheKey(d, b, path, rawQuery, r.Host, header), args)
 		return
 	}
 	req := h.originRequest(r, b, args)
+	req.Upgrade = upgrade
 	resp, err := h.fetch(r.Context(), d, b, req)
 	if err != nil {
 		if h.answerStalled(w, r, args.body, false) {
@@ -315,6 +317,12 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distr
 		return
 	}
 	dropSetCookie(b.Spec, resp.Header)
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		if err := h.join(w, r, resp, id, upgrade); err != nil {
+			h.log.Debug("switch protocols", "err", err)
+		}
+		return
+	}
 	if err := h.relay(w, r, d, resp, id); err != nil {
 		h.log.Debug("copy to viewer", "err", err)
 		h.answerStalled(w, r, args.body, true)

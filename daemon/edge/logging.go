@@ -232,6 +232,20 @@ func setDetail(w http.ResponseWriter, detail string) {
 	}
 }
 
+// switchProtocols tells the log of the 101 written on a hijacked
+// connection, and upgraded what the joined connections then carried.
+func switchProtocols(w http.ResponseWriter) {
+	if o, ok := w.(*observed); ok {
+		o.SwitchProtocols()
+	}
+}
+
+func upgraded(w http.ResponseWriter, in, out int64) {
+	if o, ok := w.(*observed); ok {
+		o.Upgraded(in, out)
+	}
+}
+
 // abortStream resets the viewer's stream (HTTP/2 RST_STREAM, an HTTP/3
 // stream reset, an HTTP/1 connection closed without the last chunk)
 // rather than ending a response that broke off as if it were whole; call

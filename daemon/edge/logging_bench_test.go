@@ -87,15 +87,7 @@ func observedEdge(b *testing.B, metrics, logs bool) (*Handler, *accesslog.Manage
 	}
 	var m *accesslog.Manager
 	if logs {
-		var err error
-		if m, err = accesslog.NewManager(accesslog.Options{Dir: b.TempDir(), NodeName: "BENCH1", Registerer: reg, Logger: log}); err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { m.Close(context.Background()) })
-		h.SetAccessLogs(m)
-		if err := m.SetTable(t); err != nil {
-			b.Fatal(err)
-		}
+		m = logInto(b, h, t, accesslog.Options{Dir: b.TempDir(), NodeName: "BENCH1", Registerer: reg, Logger: log})
 	}
 	h.SetTable(t)
 	return h, m, reg
@@ -159,7 +151,7 @@ func processCPU() time.Duration {
 }
 
 // sum adds up a metric's series.
-func sum(b *testing.B, reg *prometheus.Registry, name string) float64 {
+func sum(b testing.TB, reg *prometheus.Registry, name string) float64 {
 	mfs, err := reg.Gather()
 	if err != nil {
 		b.Fatal(err)

@@ -177,3 +177,19 @@ func TestRefuseLogsContentLength(t *testing.T) {
 		}
 	}
 }
+
+// logInto makes h log its distributions of tb through a new manager with
+// opts, closed when the test ends (a test may close it before).
+func logInto(t testing.TB, h *Handler, tb *table.Table, opts accesslog.Options) *accesslog.Manager {
+	t.Helper()
+	m, err := accesslog.NewManager(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close(context.Background()) })
+	h.SetAccessLogs(m)
+	if err := m.SetTable(tb); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}

@@ -53,9 +53,12 @@ type conn struct {
 	state      atomic.Int32
 	deadline   time.Time // the read deadline set, zero for none
 	broken     bool      // a write failed: nothing more goes out
-	sent       int64     // bytes handed to the connection (or lost with it), not counting out
-	tmpl       *http.Request
-	cancel     context.CancelFunc
+	// hijacked: the handler took the connection (Hijack); the server
+	// leaves it alone but closes it at Shutdown.
+	hijacked atomic.Bool
+	sent     int64 // bytes handed to the connection (or lost with it), not counting out
+	tmpl     *http.Request
+	cancel   context.CancelFunc
 	// resp and its header are reused from one request to the next: a
 	// handler may not use its ResponseWriter once it has returned
 	// (http.Handler's contract), and a cleared map keeps its room.
@@ -90,10 +93,13 @@ func (c *conn) serve() {
 			c.srv.log().Error("panic serving a request; connection closed", "remote", c.remote, "panic", v, "stack", string(debug.Stack()))
 		}
 		c.cancel()
+		c.releaseOut()
+		if c.hijacked.Load() {
+			return // the connection and its reader are the handler's
+		}
 		c.rwc.Close()
 		c.br.Reset(nil)
 		readers.Put(c.br)
-		c.releaseOut()
 	}()
 	first := true
 	for {
@@ -175,6 +181,9 @@ func (c *conn) serveRequest(req *http.Request, b *body, headLen int64) bool {
 	// A request with a body becomes watchable once the handler read it all.
 	c.watchBegin(b == nil && c.br.Buffered() == 0)
 	c.srv.Handler.ServeHTTP(w, req)
+	if c.hijacked.Load() {
+		return false
+	}
 	if b != nil {
 		b.close()
 	}

@@ -1,7 +1,9 @@
 package http1
 
 import (
+	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -40,6 +42,30 @@ type response struct {
 }
 
 func (w *response) Header() http.Header { return w.header }
+
+// Hijack hands the connection to the handler, as net/http's does: the
+// edge joins a viewer's WebSocket to its origin's this way. The reader
+// returned holds what the server read ahead; what was queued for the
+// viewer is sent first. From then on the server does not read, write or
+// close the connection, but closes it at Shutdown or Close.
+func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c := w.c
+	if c.hijacked.Load() {
+		return nil, nil, http.ErrHijacked
+	}
+	// No watcher may read the connection from now on.
+	present := c.watchEnd()
+	c.flush()
+	if !present || c.broken {
+		return nil, nil, io.ErrClosedPipe
+	}
+	c.deadline = time.Time{}
+	if err := c.rwc.SetReadDeadline(time.Time{}); err != nil {
+		return nil, nil, fmt.Errorf("http1: hijack: %w", err)
+	}
+	c.hijacked.Store(true)
+	return c.rwc, bufio.NewReadWriter(c.br, bufio.NewWriter(c.rwc)), nil
+}
 
 // WireBytes is what the connection carried for this request so far: the
 // request's head as read, and the response's status line and header as

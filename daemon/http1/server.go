@@ -176,10 +176,10 @@ func (s *Server) track(ln net.Listener, add bool) bool {
 	return true
 }
 
-// Shutdown stops accepting, closes idle connections, and waits for the
-// others to finish the request they are serving (each closes after its
-// answer), until ctx ends: then the rest are closed and ctx's error
-// returned.
+// Shutdown stops accepting, closes idle connections and hijacked ones,
+// and waits for the others to finish the request they are serving (each
+// closes after its answer), until ctx ends: then the rest are closed and
+// ctx's error returned.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.closing.Store(true)
 	s.mu.Lock()
@@ -211,7 +211,9 @@ func (s *Server) closeIdle() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for c := range s.conns {
-		if c.state.CompareAndSwap(stateIdle, stateClosed) {
+		// A hijacked connection (a WebSocket) has no request boundary
+		// to stop at: it would hold the shutdown for as long as it lasts.
+		if c.state.CompareAndSwap(stateIdle, stateClosed) || c.hijacked.Load() {
 			c.rwc.Close()
 		}
 	}

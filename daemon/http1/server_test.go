@@ -523,3 +523,53 @@ func TestWireBytes(t *testing.T) {
 		t.Errorf("RemoteAddrPort %v, want the client's %v", s.remote, want)
 	}
 }
+
+// TestHijack: a handler that takes the connection gets the bytes the
+// server read ahead of it (a client that sends its first frames with the
+// handshake), writes its own answer, and keeps the connection after it
+// returns: the server neither answers for it nor closes it.
+func TestHijack(t *testing.T) {
+	taken := make(chan net.Conn, 1)
+	_, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Errorf("hijack: %v", err)
+			return
+		}
+		if _, _, err := http.NewResponseController(w).Hijack(); err != http.ErrHijacked {
+			t.Errorf("second hijack: %v, want ErrHijacked", err)
+		}
+		ahead := make([]byte, len("early"))
+		if _, err := io.ReadFull(brw, ahead); err != nil || string(ahead) != "early" {
+			t.Errorf("read ahead %q, %v; want early", ahead, err)
+		}
+		fmt.Fprintf(brw, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: test\r\nConnection: Upgrade\r\n\r\n")
+		brw.Flush()
+		taken <- conn
+	}))
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "GET /up HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\nearly")
+	conn := <-taken
+	defer conn.Close()
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("answer %v, %v; want the handler's 101", resp, err)
+	}
+	// The handler returned: the connection is still open, both ways, and
+	// carries only what the handler writes.
+	io.WriteString(c, "ping")
+	got := make([]byte, 4)
+	if _, err := io.ReadFull(conn, got); err != nil || string(got) != "ping" {
+		t.Fatalf("handler's side read %q, %v; want ping", got, err)
+	}
+	io.WriteString(conn, "pong")
+	if _, err := io.ReadFull(br, got); err != nil || string(got) != "pong" {
+		t.Fatalf("client read %q, %v; want pong alone", got, err)
+	}
+}

@@ -40,7 +40,12 @@ func (c *client) do(ctx context.Context, method string, body bool, build func(co
 		}
 		resp, err := c.http.Do(hr)
 		if err == nil {
-			if resp.Body != nil && resp.Body != http.NoBody && c.readTimeout > 0 {
+			if rwc, ok := resp.Body.(io.ReadWriteCloser); ok && resp.StatusCode == http.StatusSwitchingProtocols {
+				// An upgraded connection (a WebSocket) is the caller's,
+				// for as long as it lasts: no response timeout; its
+				// context ends when the caller closes it.
+				resp.Body = upgraded{rwc, cancel}
+			} else if resp.Body != nil && resp.Body != http.NoBody && c.readTimeout > 0 {
 				resp.Body = newIdleBody(resp.Body, c.readTimeout, cancel)
 			} else {
 				cancel()
@@ -99,6 +104,19 @@ func (b *idleBody) Close() error {
 	b.timer.Stop()
 	err := b.rc.Close()
 	b.cancel()
+	return err
+}
+
+// upgraded is the connection of an origin that switched protocols: the
+// transport's body, readable and writable.
+type upgraded struct {
+	io.ReadWriteCloser
+	cancel context.CancelFunc
+}
+
+func (u upgraded) Close() error {
+	err := u.ReadWriteCloser.Close()
+	u.cancel()
 	return err
 }
 

@@ -147,6 +147,12 @@ func (c *custom) Fetch(ctx context.Context, req *Request) (*http.Response, error
 		for _, h := range c.origin.Spec.CustomHeaders {
 			hr.Header.Set(h.HeaderName, h.HeaderValue)
 		}
+		if req.Upgrade != "" {
+			// Hop-by-hop, so never among the forwarded fields: the
+			// edge asks for the upgrade itself, as CloudFront does.
+			hr.Header["Connection"] = []string{"Upgrade"}
+			hr.Header["Upgrade"] = []string{req.Upgrade}
+		}
 		return hr, nil
 	})
 }

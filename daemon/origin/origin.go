@@ -31,6 +31,10 @@ type Request struct {
 	// the nearest proxy), is appended to X-Forwarded-For, as a proxy does:
 	// behind a trusted proxy the origin sees "viewer, proxy".
 	PeerIP string
+	// Upgrade, when set ("websocket"), asks a custom origin to switch to
+	// that protocol (Connection: Upgrade): a 101 response's Body is then
+	// the connection, an io.ReadWriteCloser. Other origins ignore it.
+	Upgrade string
 	// ForwardHost sends the viewer's Host instead of the origin's domainName.
 	ForwardHost bool
 	ViewerHost  string
