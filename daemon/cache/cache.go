@@ -471,7 +471,7 @@ func (c *Cache) lead(w http.ResponseWriter, r *http.Request, f *flight, lk, prim
 		settle(outcome{}, false)
 		c.stats.misses.Add(1)
 		defer cancel()
-		return relay(w, r, resp, mark == nil)
+		return relay(w, r, p, resp, mark == nil)
 	}
 	large := d.store && resp.ContentLength > c.maxObject
 	if !d.store || large {
@@ -491,23 +491,12 @@ func (c *Cache) lead(w http.ResponseWriter, r *http.Request, f *flight, lk, prim
 		}
 		c.stats.misses.Add(1)
 		defer cancel()
-		return relay(w, r, resp, mark == nil)
+		return relay(w, r, p, resp, mark == nil)
 	}
 
 	// Storable: stream it to the viewer, the waiters and the memory tier.
-	enc, candidate := compressFor(r, p, resp, cc)
 	header := storedHeader(resp.Header, cc)
-	size := resp.ContentLength
-	switch {
-	case enc != "":
-		compressedHeader(header, enc)
-		size = -1
-	case candidate:
-		// The identity variant of what others get compressed.
-		addVary(header, "Accept-Encoding")
-	default:
-		varyOriginCoding(header, p)
-	}
+	enc, size := codedHeader(r, p, resp, cc, header)
 	o := outcome{st: newStream(size, c.maxObject, c.cfg.StreamWindow), key: primary}
 	if names := varyNames(header); len(names) > 0 {
 		o.names, o.gen = names, c.varyMark(primary, names)
@@ -614,9 +603,10 @@ func (c *Cache) fill(ctx context.Context, cancel context.CancelFunc, f *flight, 
 	o.st.finish(nil)
 }
 
-// relay sends an origin response that is not stored. fresh says the
-// origin did not see the viewer's conditions: they are evaluated here.
-func relay(w http.ResponseWriter, r *http.Request, resp *http.Response, evaluate bool) Result {
+// relay sends an origin response that is not stored, compressed as a
+// stored one would be. evaluate says the origin did not see the viewer's
+// conditions: they are evaluated here.
+func relay(w http.ResponseWriter, r *http.Request, p Policy, resp *http.Response, evaluate bool) Result {
 	defer resp.Body.Close()
 	hdr := w.Header()
 	drop := connectionTokens(resp.Header)
@@ -628,6 +618,7 @@ func relay(w http.ResponseWriter, r *http.Request, resp *http.Response, evaluate
 			hdr[k] = vs
 		}
 	}
+	enc := relayCoding(r, p, resp, hdr)
 	x := xcacheValue(xMiss, resp.StatusCode)
 	hdr["X-Cache"] = x
 	res := Result{Status: resp.StatusCode, XCache: x[0]}
@@ -646,7 +637,11 @@ func relay(w http.ResponseWriter, r *http.Request, resp *http.Response, evaluate
 	if r.Method == http.MethodHead {
 		return res
 	}
-	res.BytesOut, res.Err = copyFlushing(w, resp.Body)
+	if enc == "" {
+		res.BytesOut, res.Err = copyFlushing(w, resp.Body)
+		return res
+	}
+	res.BytesOut, res.Err = copyCompressed(w, enc, resp.Body)
 	return res
 }
 
@@ -707,7 +702,7 @@ func (c *Cache) passThrough(w http.ResponseWriter, r *http.Request, key string, 
 			return c.storePOST(w, r, key, p, resp, requestTime)
 		}
 	}
-	return relay(w, r, resp, false)
+	return relay(w, r, p, resp, false)
 }
 
 // storePOST answers a POST, and stores the answer for GETs of key when it
@@ -723,7 +718,7 @@ func (c *Cache) storePOST(w http.ResponseWriter, r *http.Request, key string, p 
 	_, explicit := explicitLifetime(resp.Header, cc, now)
 	d := decide(resp.StatusCode, resp.Header, cc, p, r.Header, now)
 	if !named || k != key || !explicit || !d.store || resp.StatusCode == http.StatusPartialContent || resp.ContentLength > c.maxObject {
-		return relay(w, r, resp, false)
+		return relay(w, r, p, resp, false)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxObject+1))
 	if err != nil || int64(len(body)) > c.maxObject {
@@ -732,7 +727,7 @@ func (c *Cache) storePOST(w http.ResponseWriter, r *http.Request, key string, p 
 			io.Reader
 			io.Closer
 		}{io.MultiReader(bytes.NewReader(body), resp.Body), resp.Body}
-		return relay(w, r, resp, false)
+		return relay(w, r, p, resp, false)
 	}
 	resp.Body.Close()
 	resp.Body = io.NopCloser(bytes.NewReader(body))
@@ -745,7 +740,7 @@ func (c *Cache) storePOST(w http.ResponseWriter, r *http.Request, key string, p 
 	c.mem.put(lk, newObject(lk, resp.StatusCode, header, body, cc, d, initialAge(resp.Header, requestTime, now), now, c.cfg.KeepStale))
 	// The viewer gets the origin's answer as it is: its conditions were
 	// the origin's to evaluate.
-	return relay(w, r, resp, false)
+	return relay(w, r, p, resp, false)
 }
 
 func safeMethod(m string) bool {

@@ -67,6 +67,83 @@ func compressFor(r *http.Request, p Policy, resp *http.Response, cc directives) 
 	return "", true
 }
 
+// relayCoding is the coding a response the cache does not keep goes out
+// in ("" for as it came), with hdr, the viewer's header, made what a
+// stored variant's would be. ServingCompressedFiles ties compression to
+// the response alone, not to its being cached; only GET and HEAD are
+// compressed, as only they are ever stored.
+func relayCoding(r *http.Request, p Policy, resp *http.Response, hdr http.Header) string {
+	if !p.Compress {
+		return ""
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		varyOriginCoding(hdr, p)
+		return ""
+	}
+	enc, _ := codedHeader(r, p, resp, parseCacheControl(resp.Header), hdr)
+	return enc
+}
+
+// codedHeader makes header, the origin's, that of the variant r gets, and
+// returns its coding ("" for as it came) and its body's size (-1 once
+// compression makes it unknown).
+func codedHeader(r *http.Request, p Policy, resp *http.Response, cc directives, header http.Header) (string, int64) {
+	enc, candidate := compressFor(r, p, resp, cc)
+	switch {
+	case enc != "":
+		compressedHeader(header, enc)
+		return enc, -1
+	case candidate:
+		// The identity variant of what others get compressed.
+		addVary(header, "Accept-Encoding")
+	default:
+		varyOriginCoding(header, p)
+	}
+	return "", resp.ContentLength
+}
+
+// copyCompressed streams body to w in the coding enc: memory stays at the
+// compressor's window whatever the size. It returns the bytes sent.
+func copyCompressed(w http.ResponseWriter, enc string, body io.Reader) (int64, error) {
+	cw := &countingWriter{w: w}
+	comp := newCompressor(enc, cw)
+	_, err := copyFlushing(compressingWriter{w, comp}, body)
+	if err == nil {
+		err = comp.close()
+	} // else no trailer: a cut body must not decode as a whole one
+	return cw.n, err
+}
+
+// compressingWriter sends what is written through a compressor; Flush
+// empties the compressor first, so a slow origin's bytes still reach the
+// viewer as they come.
+type compressingWriter struct {
+	http.ResponseWriter
+	c *compressor
+}
+
+func (cw compressingWriter) Write(p []byte) (int, error) { return cw.c.Write(p) }
+
+func (cw compressingWriter) Flush() {
+	if cw.c.flush() != nil {
+		return
+	}
+	if f, ok := cw.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
 // compressedStatus: "CloudFront compresses objects only when the HTTP status
 // code of the response is 200, 403, or 404" (ServingCompressedFiles).
 func compressedStatus(status int) bool {
@@ -111,11 +188,11 @@ var (
 	brotliPool sync.Pool
 )
 
-// compressor wraps w in the coding enc; Close flushes it and returns it
-// to its pool.
+// compressor wraps w in the coding enc; flush sends what it holds so
+// far, close ends the coding and returns it to its pool.
 type compressor struct {
 	io.Writer
-	close func() error
+	flush, close func() error
 }
 
 func newCompressor(enc string, w io.Writer) *compressor {
@@ -127,7 +204,7 @@ func newCompressor(enc string, w io.Writer) *compressor {
 		} else {
 			z.Reset(w)
 		}
-		return &compressor{z, func() error { err := z.Close(); gzipPool.Put(z); return err }}
+		return &compressor{z, z.Flush, func() error { err := z.Close(); gzipPool.Put(z); return err }}
 	case "br":
 		b, _ := brotliPool.Get().(*brotli.Writer)
 		if b == nil {
@@ -135,7 +212,7 @@ func newCompressor(enc string, w io.Writer) *compressor {
 		} else {
 			b.Reset(w)
 		}
-		return &compressor{b, func() error { err := b.Close(); brotliPool.Put(b); return err }}
+		return &compressor{b, b.Flush, func() error { err := b.Close(); brotliPool.Put(b); return err }}
 	}
 	return nil
 }

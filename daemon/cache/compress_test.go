@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -232,5 +234,132 @@ func TestCompressionStatus(t *testing.T) {
 				t.Errorf("origin requests %d, want %d", n, want)
 			}
 		})
+	}
+}
+
+// ServingCompressedFiles sets no condition on caching: a response the
+// cache does not keep (no-store, private, TTL 0, a viewer's no-store, an
+// object over MaxObjectBytes, a behavior that caches nothing) is
+// compressed like one it keeps, as it streams, without a Content-Length.
+func TestCompressionNotStored(t *testing.T) {
+	page := strings.Repeat("<p>openfront compresses what it does not keep</p>\n", 100)
+	big := strings.Repeat("<p>larger than the memory tier keeps</p>\n", 8<<10) // ~330 KB
+	p := defaultPolicy
+	p.Compress = true
+	ttl0 := p
+	ttl0.MinTTL, ttl0.DefaultTTL, ttl0.MaxTTL = 0, 0, 0
+	uncached := p
+	uncached.Cacheable = false
+	small := Config{MaxObjectBytes: 64 << 10, StreamWindow: 64 << 10}
+	tests := []struct {
+		name    string
+		cfg     Config
+		policy  Policy
+		handler http.HandlerFunc
+		viewer  []string // extra request header pairs
+		body    string
+		enc     string // Content-Encoding a viewer of "gzip, br" gets
+		fetches int64  // origin requests for the six
+	}{
+		{"no-store", Config{}, p, text(page, "Cache-Control", "no-store", "ETag", `"p1"`), nil, page, "br", 6},
+		{"private", Config{}, p, text(page, "Cache-Control", "private, max-age=60", "ETag", `"p1"`), nil, page, "br", 6},
+		{"TTL 0", Config{}, ttl0, text(page, "ETag", `"p1"`), nil, page, "br", 6},
+		{"viewer no-store", Config{}, p, text(page, "Cache-Control", "max-age=60", "ETag", `"p1"`), []string{"Cache-Control", "no-store"}, page, "br", 6},
+		{"behavior caches nothing", Config{}, uncached, text(page, "Cache-Control", "max-age=60", "ETag", `"p1"`), nil, page, "br", 6},
+		{"over MaxObjectBytes", small, p, text(big, "Cache-Control", "max-age=60", "ETag", `"p1"`), nil, big, "br", 6},
+		{"over MaxObjectBytes, disk tier", Config{MaxObjectBytes: 64 << 10, StreamWindow: 64 << 10, Dir: "disk", DiskBytes: 8 << 20}, p, text(big, "Cache-Control", "max-age=60", "ETag", `"p1"`), nil, big, "br", 3},
+		// The conditions still hold: no Content-Length, no compression.
+		{"no-store without Content-Length", Config{}, p, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "no-store")
+			w.Header().Set("Content-Type", "text/html")
+			io.WriteString(w, page[:len(page)/2])
+			w.(http.Flusher).Flush()
+			io.WriteString(w, page[len(page)/2:])
+		}, nil, page, "", 6},
+		{"no-store image", Config{}, p, text(page, "Cache-Control", "no-store", "Content-Type", "image/png"), nil, page, "", 6},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.cfg.Dir != "" {
+				tt.cfg.Dir = t.TempDir()
+			}
+			hs := newHarness(t, tt.cfg, tt.policy, tt.handler)
+			// Twice: the second request may go by a pass mark or a hit.
+			for i := range 2 {
+				for _, v := range []struct{ ae, enc string }{{"gzip, br", tt.enc}, {"gzip", map[bool]string{true: "gzip"}[tt.enc != ""]}, {"", ""}} {
+					hdr := slices.Clone(tt.viewer)
+					if v.ae != "" {
+						hdr = append(hdr, "Accept-Encoding", v.ae)
+					}
+					w := hs.get("/n", hdr...)
+					expect(t, w, 200, "", "-")
+					h := w.Header()
+					if got := h.Get("Content-Encoding"); got != v.enc {
+						t.Fatalf("request %d, Accept-Encoding %q: Content-Encoding %q, want %q", i, v.ae, got, v.enc)
+					}
+					if got := decode(t, v.enc, w.Body.Bytes()); got != tt.body {
+						t.Fatalf("request %d, Accept-Encoding %q: decoded body %q", i, v.ae, trunc(got))
+					}
+					if tt.enc == "" {
+						continue
+					}
+					// Every coding of a compressible response varies, as in
+					// the memory tier.
+					if !slices.Contains(varyNames(h), "Accept-Encoding") {
+						t.Errorf("request %d, Accept-Encoding %q: Vary %q lacks Accept-Encoding", i, v.ae, h.Values("Vary"))
+					}
+					wantETag, wantLen := `"p1"`, fmt.Sprint(len(tt.body))
+					if v.enc != "" {
+						wantETag, wantLen = `W/"p1"`, ""
+						if h.Get("X-Cache") == XCacheHit {
+							wantLen = fmt.Sprint(w.Body.Len()) // a stored variant knows its length
+						}
+					}
+					if got := h.Get("ETag"); got != wantETag {
+						t.Errorf("request %d, Accept-Encoding %q: ETag %q, want %q", i, v.ae, got, wantETag)
+					}
+					if got := h.Get("Content-Length"); got != wantLen {
+						t.Errorf("request %d, Accept-Encoding %q: Content-Length %q, want %q", i, v.ae, got, wantLen)
+					}
+					hs.waitBackground()
+				}
+			}
+			// Stored variants (one a coding) answer the second round.
+			if n := hs.requests.Load(); n != tt.fetches {
+				t.Errorf("origin requests %d, want %d", n, tt.fetches)
+			}
+		})
+	}
+}
+
+// A body the origin cuts off while it is compressed on its way out is an
+// error for the caller to reset the stream on, not an ending: no trailer
+// makes the bytes sent decode as a whole body.
+func TestCompressionNotStoredCutShort(t *testing.T) {
+	page := strings.Repeat("<p>cut short</p>\n", 400)
+	p := defaultPolicy
+	p.Compress = true
+	hs := newHarness(t, Config{}, p, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Content-Type", "text/html")
+		w.Header().Set("Content-Length", fmt.Sprint(len(page)))
+		io.WriteString(w, page[:len(page)/2])
+		w.(http.Flusher).Flush()
+		conn, _, _ := w.(http.Hijacker).Hijack()
+		conn.Close()
+	})
+	r := httptest.NewRequest(http.MethodGet, "/cut", nil)
+	r.Header.Set("Accept-Encoding", "gzip")
+	w := httptest.NewRecorder()
+	res := hs.c.Serve(w, r, "/cut", p, hs.fetch(r))
+	if res.Status != 200 || res.Err == nil || w.Header().Get("Content-Encoding") != "gzip" {
+		t.Fatalf("status %d, err %v, Content-Encoding %q; want 200 gzip and an error", res.Status, res.Err, w.Header().Get("Content-Encoding"))
+	}
+	z, err := gzip.NewReader(bytes.NewReader(w.Body.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadAll(z); err == nil {
+		t.Error("the cut body decodes as a whole gzip stream")
 	}
 }

@@ -195,17 +195,18 @@ func (c *Cache) leadDisk(w http.ResponseWriter, r *http.Request, f *flight, lk, 
 		c.cfg.Log.Warn("disk tier", "err", err)
 		settle(outcome{pass: true, large: true}, false)
 		defer cancel()
-		return relay(w, r, resp, true)
+		return relay(w, r, p, resp, true)
 	}
 	header := storedHeader(resp.Header, cc)
-	varyOriginCoding(header, p)
+	// A compressed variant goes to disk compressed, as to memory.
+	enc, size := codedHeader(r, p, resp, cc, header)
 	// limit 0: nothing is kept in memory, only the window readers need.
 	o := outcome{st: newStream(0, 0, c.cfg.StreamWindow), key: primary}
 	if names := varyNames(header); len(names) > 0 {
 		o.names, o.gen = names, c.varyMark(primary, names)
 		o.key = variantKey(primary, o.gen, names, r, p)
 	}
-	o.rp = newRep(resp.StatusCode, header, resp.ContentLength, nil)
+	o.rp = newRep(resp.StatusCode, header, size, nil)
 	o.age = missAge(resp.Header, requestTime, c.now())
 	ranged := r.Header.Get("Range") != "" || hasConditionals(r.Header)
 	var cur *cursor
@@ -216,7 +217,7 @@ func (c *Cache) leadDisk(w http.ResponseWriter, r *http.Request, f *flight, lk, 
 	c.addFlight(f, o.key)
 	settle(o, true)
 	c.bg.Add(1)
-	go c.fillDisk(ctx, cancel, f, o, resp, file, cc, d, requestTime, gen)
+	go c.fillDisk(ctx, cancel, f, o, resp, enc, file, cc, d, requestTime, gen)
 	c.stats.misses.Add(1)
 	lo := o
 	lo.rp = leaderRep(o.rp, resp.Header, cc)
@@ -229,13 +230,24 @@ func (c *Cache) leadDisk(w http.ResponseWriter, r *http.Request, f *flight, lk, 
 	return c.lead(w, r, nil, lk, primary, nil, p, fetch, &entry{kind: kindPass, large: true})
 }
 
-func (c *Cache) fillDisk(ctx context.Context, cancel context.CancelFunc, f *flight, o outcome, resp *http.Response, file *os.File, cc directives, d decision, requestTime time.Time, gen int64) {
+func (c *Cache) fillDisk(ctx context.Context, cancel context.CancelFunc, f *flight, o outcome, resp *http.Response, enc string, file *os.File, cc directives, d decision, requestTime time.Time, gen int64) {
 	defer c.bg.Done()
 	defer cancel()
 	defer resp.Body.Close()
+	// stored counts the bytes kept, n those the origin sent.
+	stored := &countingWriter{w: teeToStream{file, o.st}}
+	var dst io.Writer = stored
+	var comp *compressor
+	if enc != "" {
+		comp = newCompressor(enc, stored)
+		dst = comp
+	}
 	bp := copyBufs.Get().(*[]byte)
-	n, err := io.CopyBuffer(teeToStream{file, o.st}, onlyReader{resp.Body}, *bp)
+	n, err := io.CopyBuffer(dst, onlyReader{resp.Body}, *bp)
 	copyBufs.Put(bp)
+	if err == nil && comp != nil {
+		err = comp.close()
+	}
 	if cerr := file.Close(); err == nil {
 		err = cerr
 	}
@@ -259,7 +271,10 @@ func (c *Cache) fillDisk(ctx context.Context, cancel context.CancelFunc, f *flig
 	}
 	now := c.now()
 	e := newObject(o.key, resp.StatusCode, maps.Clone(o.rp.header), nil, cc, d, initialAge(resp.Header, requestTime, now), now, c.cfg.KeepStale)
-	e.setSize(n)
+	e.setSize(stored.n)
+	if enc != "" {
+		e.transformed, e.originETag = true, resp.Header.Get("Etag")
+	}
 	if c.disk.put(o.key, e, file.Name()) {
 		c.mem.del(o.key) // an older copy in memory would shadow it
 	}

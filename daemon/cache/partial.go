@@ -108,7 +108,7 @@ func (c *Cache) leadPiece(w http.ResponseWriter, r *http.Request, primary string
 		// Not a piece of the object it claims to be: pass it on as it is.
 		settle(outcome{pass: true}, false)
 		resp.Body = io.NopCloser(bytes.NewReader(body))
-		return relay(w, r, resp, false)
+		return relay(w, r, p, resp, false)
 	}
 	// The piece is what arrived: a body shorter than its Content-Range
 	// is an incomplete response (RFC 9111 3.3), whose bytes still answer
