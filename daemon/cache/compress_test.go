@@ -363,3 +363,29 @@ func TestCompressionNotStoredCutShort(t *testing.T) {
 		t.Error("the cut body decodes as a whole gzip stream")
 	}
 }
+
+// Over a real connection the compressed answer to a no-store response
+// goes chunked, and the client's transparent gzip decodes it whole.
+func TestCompressionNotStoredChunked(t *testing.T) {
+	page := strings.Repeat("<p>chunked on the wire</p>\n", 200)
+	p := defaultPolicy
+	p.Compress = true
+	hs := newHarness(t, Config{}, p, text(page, "Cache-Control", "no-store"))
+	edge := httptest.NewServer(http.HandlerFunc(hs.serveHTTP))
+	defer edge.Close()
+	resp, err := http.Get(edge.URL + "/w") // Go asks for gzip and decodes it
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !resp.Uncompressed || string(b) != page {
+		t.Errorf("uncompressed by the client %v, body %q", resp.Uncompressed, trunc(string(b)))
+	}
+	if !slices.Equal(resp.TransferEncoding, []string{"chunked"}) {
+		t.Errorf("Transfer-Encoding %q, want chunked", resp.TransferEncoding)
+	}
+}
