@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/cloudfront/sign"
+	"github.com/coder/websocket"
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
 
@@ -35,7 +36,7 @@ import (
 
 // logsConfig has a distribution that logs (with cookies) and one that
 // does not; %[1]q is the key group's public key, %[2]s the app origin,
-// %[3]s an address nothing listens on.
+// %[3]s an address nothing listens on, %[4]s a WebSocket echo origin.
 const logsConfig = `package cdn
 
 keyGroups: signers: publicKeys: [{id: "K1", encodedKey: %[1]q}]
@@ -47,6 +48,7 @@ distributions: logged: {
 		{id: "files", localOriginConfig: path: "site"},
 		{id: "app", domainName: %[2]q, customOriginConfig: originProtocolPolicy: "http-only"},
 		{id: "down", domainName: %[3]q, customOriginConfig: originProtocolPolicy: "http-only"},
+		{id: "ws", domainName: %[4]q, customOriginConfig: originProtocolPolicy: "http-only"},
 	]
 	defaultCacheBehavior: {targetOriginId: "files", viewerProtocolPolicy: "allow-all", defaultTTL: 3600}
 	cacheBehaviors: [
@@ -54,6 +56,7 @@ distributions: logged: {
 		{pathPattern: "/down/*", targetOriginId: "down", viewerProtocolPolicy: "allow-all"},
 		{pathPattern: "/private/*", targetOriginId: "files", viewerProtocolPolicy: "allow-all", trustedKeyGroups: ["signers"]},
 		{pathPattern: "/secure/*", targetOriginId: "files", viewerProtocolPolicy: "redirect-to-https"},
+		{pathPattern: "/ws/*", targetOriginId: "ws", viewerProtocolPolicy: "allow-all", originRequestPolicy: "AllViewer"},
 	]
 }
 distributions: quiet: {
@@ -92,6 +95,20 @@ func startLogs(t *testing.T) *logsEnv {
 		io.WriteString(w, "hello from the app\n")
 	}))
 	t.Cleanup(app.Close)
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		for {
+			typ, msg, err := c.Read(r.Context())
+			if err != nil || c.Write(r.Context(), typ, msg) != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(echo.Close)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +119,7 @@ func startLogs(t *testing.T) *logsEnv {
 	dir := t.TempDir()
 	cfgDir := filepath.Join(dir, "config")
 	files := map[string]string{
-		"main.cue":            fmt.Sprintf(logsConfig, pub, app.Listener.Addr().String(), down),
+		"main.cue":            fmt.Sprintf(logsConfig, pub, app.Listener.Addr().String(), down, echo.Listener.Addr().String()),
 		"site/index.html":     "<h1>logged</h1>\n",
 		"site/data.bin":       strings.Repeat("0123456789", 100),
 		"site/private/a.txt":  "private\n",
@@ -262,6 +279,8 @@ func TestAccessLogsAndMetrics(t *testing.T) {
 		{client: "h3", url: "https://logged.test/secure/a.txt", status: 200, result: "Miss", version: v3},
 		{client: "h1", url: "http://nobody.test/index.html", status: 403, notLogged: true},
 		{client: "h1", url: "http://quiet.test/index.html", status: 200, notLogged: true},
+		{client: "h1", url: "ws://logged.test/ws/echo", status: 101, result: "Miss", version: v11},
+		{client: "tls1", url: "wss://logged.test/ws/echo", status: 101, result: "Miss", version: v11},
 	}
 	clients := map[string]*http.Client{"h1": e.h1, "tls1": e.tls1, "h2": e.h2, "h3": e.h3}
 	ids := make([]string, len(work))
@@ -270,19 +289,23 @@ func TestAccessLogsAndMetrics(t *testing.T) {
 		if method == "" {
 			method = http.MethodGet
 		}
-		req, err := http.NewRequest(method, w.url, nil)
-		if err != nil {
-			t.Fatal(err)
+		var resp *http.Response
+		if strings.HasPrefix(w.url, "ws") {
+			resp = webSocketEcho(t, clients[w.client], w.url)
+		} else {
+			req, err := http.NewRequest(method, w.url, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, vs := range w.header {
+				req.Header[k] = vs
+			}
+			if resp, err = clients[w.client].Do(req); err != nil {
+				t.Fatalf("%s %s: %v", w.client, w.url, err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
 		}
-		for k, vs := range w.header {
-			req.Header[k] = vs
-		}
-		resp, err := clients[w.client].Do(req)
-		if err != nil {
-			t.Fatalf("%s %s: %v", w.client, w.url, err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
 		if resp.StatusCode != w.status {
 			t.Fatalf("%s %s: status %d, want %d", w.client, w.url, resp.StatusCode, w.status)
 		}
@@ -338,13 +361,14 @@ func TestAccessLogsAndMetrics(t *testing.T) {
 		check := map[string]string{"sc-status": strconv.Itoa(w.status), "x-edge-result-type": w.result, "x-edge-response-result-type": w.result,
 			"x-edge-detailed-result-type": detail, "cs-protocol-version": w.version, "cs(Host)": "logged.test", "x-host-header": "logged.test",
 			"x-edge-location": "TST1", "c-ip": "127.0.0.1", "fle-status": "-"}
-		if strings.HasPrefix(w.url, "https") {
-			check["cs-protocol"] = "https"
+		scheme, _, _ := strings.Cut(w.url, ":")
+		if secure := scheme == "https" || scheme == "wss"; secure {
+			check["cs-protocol"] = scheme
 			if w.version != v11 || w.client == "h3" {
 				check["ssl-protocol"] = "TLSv1.3"
 			}
 		} else {
-			check["cs-protocol"], check["ssl-protocol"], check["ssl-cipher"] = "http", "-", "-"
+			check["cs-protocol"], check["ssl-protocol"], check["ssl-cipher"] = scheme, "-", "-"
 		}
 		if w.method != "" {
 			check["cs-method"] = w.method
@@ -361,7 +385,7 @@ func TestAccessLogsAndMetrics(t *testing.T) {
 				t.Errorf("%s %s %s: %s = %q, want %q", w.client, w.method, w.url, f, l[f], v)
 			}
 		}
-		if strings.HasPrefix(w.url, "https") && l["ssl-cipher"] == "-" {
+		if (scheme == "https" || scheme == "wss") && l["ssl-cipher"] == "-" {
 			t.Errorf("%s %s: no ssl-cipher", w.client, w.url)
 		}
 		port, err := strconv.Atoi(l["c-port"])
@@ -436,6 +460,28 @@ func TestAccessLogsAndMetrics(t *testing.T) {
 	if failed != 0 || valid != len(raw) {
 		t.Errorf("goaccess: %d valid, %d invalid of %d lines:\n%s", valid, failed, len(raw), bad)
 	}
+}
+
+// webSocketEcho opens a WebSocket to url through client's transport,
+// has a message echoed and closes; it returns the handshake's answer.
+func webSocketEcho(t *testing.T, client *http.Client, url string) *http.Response {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: &http.Client{Transport: client.Transport}})
+	if err != nil {
+		t.Fatalf("%s: %v", url, err)
+	}
+	if err := c.Write(ctx, websocket.MessageText, []byte("ping")); err != nil {
+		t.Fatalf("%s: %v", url, err)
+	}
+	if _, msg, err := c.Read(ctx); err != nil || string(msg) != "ping" {
+		t.Fatalf("%s: echo %q, %v", url, msg, err)
+	}
+	if err := c.Close(websocket.StatusNormalClosure, ""); err != nil {
+		t.Fatalf("%s: close: %v", url, err)
+	}
+	return resp
 }
 
 // scrape reads a Prometheus text exposition into series (name{labels}
