@@ -29,7 +29,7 @@ var signNow = time.Now
 func runSign(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("sign", signUsage, stderr)
 	keyID := fs.String("key-pair-id", "", "`ID` of the public key in the key group (the Key-Pair-Id)")
-	keyFile := fs.String("private-key", "", "PEM RSA private key `FILE` (PKCS #1 or PKCS #8)")
+	keyFile := fs.String("private-key", "", "PEM RSA or ECDSA P-256 private key `FILE` (PKCS #1, SEC 1 or PKCS #8)")
 	rawURL := fs.String("url", "", "the `URL` to sign, as viewers will request it")
 	expires := fs.String("expires", "", "when the signature expires: a `DURATION` from now (90m, 12h, 7d), an RFC 3339 TIME or Unix seconds")
 	notBefore := fs.String("not-before", "", "`TIME` before which it is not valid (custom policy)")

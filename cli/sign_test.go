@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -82,7 +83,7 @@ func TestSign(t *testing.T) {
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 	defer func(f func() time.Time) { signNow = f }(signNow)
 	signNow = func() time.Time { return now }
-	groups := []*table.KeyGroup{{ID: "g", Keys: map[string]*rsa.PublicKey{"KTEST": &key.PublicKey}}}
+	groups := []*table.KeyGroup{{ID: "g", Keys: map[string]crypto.PublicKey{"KTEST": &key.PublicKey}}}
 	urls := sign.NewURLSigner("KTEST", key)
 	cookies := sign.NewCookieSigner("KTEST", key)
 	exp := now.Add(2 * time.Hour)
@@ -263,5 +264,67 @@ func TestSignErrors(t *testing.T) {
 				t.Fatalf("exit %d, stdout %q, stderr %q; want exit %d and %q", code, out, errOut, c.code, c.want)
 			}
 		})
+	}
+}
+
+// TestSignECDSA signs with an ECDSA P-256 key (openssl ecparam -name
+// prime256v1 -genkey writes it as EC PRIVATE KEY): URLs and cookies,
+// SHA-1 and SHA-256, each verified by access.Verify against the public key.
+// A P-384 key, which CloudFront cannot verify, is refused.
+func TestSignECDSA(t *testing.T) {
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	defer func(f func() time.Time) { signNow = f }(signNow)
+	signNow = func() time.Time { return now }
+	const keyFile = "testdata/sign/ecdsa-p256.pem"
+	pemBytes, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(pemBytes)
+	key, err := x509.ParseECPrivateKey(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups := []*table.KeyGroup{{ID: "g", Keys: map[string]crypto.PublicKey{"KEC": key.Public()}}}
+	cases := []struct {
+		name    string
+		args    []string
+		request string // the viewer's URL, for cookies
+	}{
+		{name: "canned url", args: []string{"--url", "https://cdn.example.com/a.jpg?x=1", "--expires", "2h"}},
+		{name: "custom url, sha256", args: []string{"--url", "https://cdn.example.com/v/a.mp4", "--resource", "https://cdn.example.com/v/*", "--ip", "198.51.100.0/24", "--expires", "2h", "--sha256"}},
+		{name: "canned cookies", args: []string{"--url", "https://cdn.example.com/p/a.jpg", "--expires", "2h", "--cookies"},
+			request: "https://cdn.example.com/p/a.jpg"},
+		{name: "custom cookies, sha256", args: []string{"--url", "https://cdn.example.com/m/", "--resource", "https://cdn.example.com/m/*", "--expires", "2h", "--cookies", "--sha256"},
+			request: "https://cdn.example.com/m/b.mp4"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, errOut := runSignCmd(t, append([]string{"--key-pair-id", "KEC", "--private-key", keyFile}, c.args...)...)
+			if code != exitOK || errOut != "" {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			var req access.Request
+			if c.request == "" {
+				req = viewerRequest(t, strings.TrimSuffix(out, "\n"), nil, now)
+			} else {
+				var cs []*http.Cookie
+				for line := range strings.Lines(out) {
+					ck, err := http.ParseSetCookie(strings.TrimPrefix(strings.TrimSuffix(line, "\n"), "Set-Cookie: "))
+					if err != nil {
+						t.Fatal(err)
+					}
+					cs = append(cs, ck)
+				}
+				req = viewerRequest(t, c.request, cs, now)
+			}
+			if d := access.Verify(req, groups); !d.Allowed {
+				t.Fatalf("refused: %+v\n%s", d, out)
+			}
+		})
+	}
+	code, _, errOut := runSignCmd(t, "--key-pair-id", "KEC", "--private-key", "testdata/sign/ecdsa-p384.pem", "--url", "https://cdn.example.com/a", "--expires", "1h")
+	if code != exitFail || !strings.Contains(errOut, "P-384") || !strings.Contains(errOut, "ecdsa-p384.pem") {
+		t.Fatalf("P-384 key: exit %d: %s", code, errOut)
 	}
 }

@@ -62,7 +62,7 @@ func (c *Compiler) check(cfg *schema.Config, origin map[string]*unit) Errors {
 		kg := cfg.KeyGroups[id]
 		key := "keyGroups." + id
 		for i, pk := range kg.PublicKeys {
-			if _, err := table.ParseRSAPublicKey(pk.EncodedKey); err != nil {
+			if _, err := table.ParsePublicKey(pk.EncodedKey); err != nil {
 				k.add(key, sel("keyGroups", id, "publicKeys", i, "encodedKey"), "key group %q: public key %q: %v", id, pk.ID, err)
 			}
 			if other, dup := publicKeyOwner[pk.ID]; dup {

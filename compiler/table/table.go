@@ -11,6 +11,9 @@
 package table
 
 import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
@@ -142,7 +145,8 @@ func (g *OriginGroup) FailsOver(status int) bool {
 type KeyGroup struct {
 	ID   string
 	Spec *schema.KeyGroup
-	Keys map[string]*rsa.PublicKey
+	// Keys are *rsa.PublicKey or *ecdsa.PublicKey on P-256, as ParsePublicKey returns.
+	Keys map[string]crypto.PublicKey
 }
 
 // StreamingDistribution is an RTMP distribution.
@@ -318,9 +322,9 @@ func buildStreaming(id string, spec *schema.StreamingDistribution) (*StreamingDi
 }
 
 func buildKeyGroup(id string, spec *schema.KeyGroup) (*KeyGroup, error) {
-	k := &KeyGroup{ID: id, Spec: spec, Keys: map[string]*rsa.PublicKey{}}
+	k := &KeyGroup{ID: id, Spec: spec, Keys: map[string]crypto.PublicKey{}}
 	for _, pk := range spec.PublicKeys {
-		key, err := ParseRSAPublicKey(pk.EncodedKey)
+		key, err := ParsePublicKey(pk.EncodedKey)
 		if err != nil {
 			return nil, fmt.Errorf("key group %q: public key %q: %w", id, pk.ID, err)
 		}
@@ -329,8 +333,11 @@ func buildKeyGroup(id string, spec *schema.KeyGroup) (*KeyGroup, error) {
 	return k, nil
 }
 
-// ParseRSAPublicKey parses a PEM "PUBLIC KEY" (PKIX) or "RSA PUBLIC KEY" (PKCS #1).
-func ParseRSAPublicKey(encoded string) (*rsa.PublicKey, error) {
+// ParsePublicKey parses a PEM "PUBLIC KEY" (PKIX) or "RSA PUBLIC KEY" (PKCS
+// #1): an *rsa.PublicKey, or an *ecdsa.PublicKey on P-256, the kinds
+// CloudFront verifies signed URLs and cookies with (API_PublicKey: "RSA 2048
+// or ECDSA 256").
+func ParsePublicKey(encoded string) (crypto.PublicKey, error) {
 	block, rest := pem.Decode([]byte(strings.TrimSpace(encoded)))
 	if block == nil {
 		return nil, fmt.Errorf("not PEM-encoded")
@@ -350,11 +357,16 @@ func ParseRSAPublicKey(encoded string) (*rsa.PublicKey, error) {
 		if err != nil {
 			return nil, fmt.Errorf("the PUBLIC KEY block does not hold a valid key (%v)", shortASN1Error(err))
 		}
-		rsaKey, ok := key.(*rsa.PublicKey)
-		if !ok {
-			return nil, fmt.Errorf("a %T, not an RSA public key", key)
+		switch key := key.(type) {
+		case *rsa.PublicKey:
+			return key, nil
+		case *ecdsa.PublicKey:
+			if key.Curve != elliptic.P256() {
+				return nil, fmt.Errorf("an ECDSA key on %s, but CloudFront verifies ECDSA on P-256 (prime256v1) only", key.Curve.Params().Name)
+			}
+			return key, nil
 		}
-		return rsaKey, nil
+		return nil, fmt.Errorf("a %T, not an RSA or ECDSA P-256 public key", key)
 	}
 	return nil, fmt.Errorf("PEM block %q, want PUBLIC KEY", block.Type)
 }

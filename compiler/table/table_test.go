@@ -1,6 +1,14 @@
 package table
 
 import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"strings"
 	"testing"
@@ -213,6 +221,64 @@ func BenchmarkRoute(b *testing.B) {
 						}
 					}
 				})
+			}
+		})
+	}
+}
+
+// TestParsePublicKey: RSA keys and ECDSA keys on P-256 are what CloudFront
+// verifies signatures with; other curves and kinds are refused by name.
+func TestParsePublicKey(t *testing.T) {
+	pemOf := func(pub any) string {
+		der, err := x509.MarshalPKIXPublicKey(pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	}
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecKey := func(c elliptic.Curve) *ecdsa.PublicKey {
+		k, err := ecdsa.GenerateKey(c, rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &k.PublicKey
+	}
+	edPub, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p256 := ecKey(elliptic.P256())
+	cases := []struct {
+		name    string
+		encoded string
+		want    any    // the key parsed, when accepted
+		err     string // in the error, when refused
+	}{
+		{"rsa pkix", pemOf(&rsaKey.PublicKey), &rsaKey.PublicKey, ""},
+		{"rsa pkcs1", string(pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(&rsaKey.PublicKey)})), &rsaKey.PublicKey, ""},
+		{"ecdsa p-256", pemOf(p256), p256, ""},
+		{"ecdsa p-384", pemOf(ecKey(elliptic.P384())), nil, "an ECDSA key on P-384, but CloudFront verifies ECDSA on P-256 (prime256v1) only"},
+		{"ecdsa p-521", pemOf(ecKey(elliptic.P521())), nil, "an ECDSA key on P-521"},
+		{"ed25519", pemOf(edPub), nil, "not an RSA or ECDSA P-256 public key"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := ParsePublicKey(c.encoded)
+			if c.err != "" {
+				if err == nil || !strings.Contains(err.Error(), c.err) {
+					t.Fatalf("error %v, want %q", err, c.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !got.(interface{ Equal(crypto.PublicKey) bool }).Equal(c.want) {
+				t.Fatalf("parsed another key")
 			}
 		})
 	}

@@ -13,7 +13,7 @@
 package access
 
 import (
-	"crypto/rsa"
+	"crypto"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -103,7 +103,7 @@ const (
 )
 
 // Verifier checks signatures, remembering recently verified ones so a popular
-// signed URL costs one RSA verification, not one per request. The cache holds
+// signed URL costs one RSA or ECDSA verification, not one per request. The cache holds
 // only (key, digest, signature) triples that verified: the policy's dates,
 // resource and address are checked on every request, so it cannot extend a
 // signature's life. The zero value verifies without a cache.
@@ -154,7 +154,7 @@ type keySource struct {
 	ids    []string
 }
 
-func (s keySource) key(id string) *rsa.PublicKey {
+func (s keySource) key(id string) crypto.PublicKey {
 	for _, g := range s.groups {
 		if k := g.Keys[id]; k != nil {
 			return k

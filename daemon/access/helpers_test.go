@@ -1,6 +1,7 @@
 package access
 
 import (
+	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"flag"
@@ -39,9 +40,9 @@ func keys(t testing.TB) {
 			return k
 		}
 		keyK1, keyK2, keyK3 = gen(), gen(), gen()
-		trustedGroup = &table.KeyGroup{ID: "signers", Keys: map[string]*rsa.PublicKey{
+		trustedGroup = &table.KeyGroup{ID: "signers", Keys: map[string]crypto.PublicKey{
 			"K1": &keyK1.PublicKey, "K2": &keyK2.PublicKey}}
-		otherGroup = &table.KeyGroup{ID: "others", Keys: map[string]*rsa.PublicKey{"K3": &keyK3.PublicKey}}
+		otherGroup = &table.KeyGroup{ID: "others", Keys: map[string]crypto.PublicKey{"K3": &keyK3.PublicKey}}
 	})
 }
 

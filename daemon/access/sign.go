@@ -2,6 +2,8 @@ package access
 
 import (
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
@@ -20,11 +22,13 @@ import (
 
 // Signer makes CloudFront signed URLs and cookies, byte for byte as AWS's
 // signers do (the AWS SDK for Go writes the same JSON for the same policy),
-// plus SHA-256 signatures, which the SDK cannot make.
+// plus SHA-256 signatures, which the SDK cannot make. With an ECDSA key the
+// signature is ASN.1 DER, as the SDK's crypto.Signer path makes it; ECDSA
+// signatures are randomized, so only RSA ones match the SDK's byte for byte.
 type Signer struct {
 	KeyPairID string
-	Key       *rsa.PrivateKey
-	SHA256    bool // sign with SHA-256 and say Hash-Algorithm=SHA256
+	Key       crypto.Signer // an *rsa.PrivateKey or *ecdsa.PrivateKey, as ParsePrivateKey returns
+	SHA256    bool          // sign with SHA-256 and say Hash-Algorithm=SHA256
 }
 
 // Policy says what a signature allows. With only Expires set (and Resource
@@ -73,15 +77,19 @@ func (s Signer) sign(msg []byte) (string, error) {
 	if s.Key == nil || s.KeyPairID == "" {
 		return "", errors.New("a signer needs a key pair id and a private key")
 	}
-	var sig []byte
-	var err error
+	if err := checkSigningKey(s.Key.Public()); err != nil {
+		return "", err
+	}
+	var digest []byte
+	hash := crypto.SHA1
 	if s.SHA256 {
 		d := sha256.Sum256(msg)
-		sig, err = rsa.SignPKCS1v15(rand.Reader, s.Key, crypto.SHA256, d[:])
+		digest, hash = d[:], crypto.SHA256
 	} else {
 		d := sha1.Sum(msg)
-		sig, err = rsa.SignPKCS1v15(rand.Reader, s.Key, crypto.SHA1, d[:])
+		digest = d[:]
 	}
+	sig, err := s.Key.Sign(rand.Reader, digest, hash)
 	if err != nil {
 		return "", fmt.Errorf("sign: %w", err)
 	}
@@ -173,26 +181,58 @@ func (s Signer) SignCookies(rawURL string, p Policy) ([]*http.Cookie, error) {
 	return cs, nil
 }
 
-// ParsePrivateKey parses a PEM RSA private key: "RSA PRIVATE KEY" (PKCS #1,
-// as CloudFront's instructions make with openssl genrsa) or "PRIVATE KEY" (PKCS #8).
-func ParsePrivateKey(pemBytes []byte) (*rsa.PrivateKey, error) {
+// checkSigningKey refuses a key whose signatures CloudFront cannot verify:
+// it takes RSA and ECDSA P-256 keys (API_PublicKey).
+func checkSigningKey(pub crypto.PublicKey) error {
+	switch pub := pub.(type) {
+	case *rsa.PublicKey:
+		return nil
+	case *ecdsa.PublicKey:
+		if pub.Curve != elliptic.P256() {
+			return fmt.Errorf("private key: an ECDSA key on %s, but CloudFront verifies ECDSA on P-256 (prime256v1) only", pub.Curve.Params().Name)
+		}
+		return nil
+	}
+	return fmt.Errorf("private key: a %T, but CloudFront signs with RSA or ECDSA P-256", pub)
+}
+
+// ParsePrivateKey parses a PEM RSA or ECDSA P-256 private key: "RSA PRIVATE
+// KEY" (PKCS #1, as openssl genrsa makes), "EC PRIVATE KEY" (SEC 1, as
+// openssl ecparam -genkey makes) or "PRIVATE KEY" (PKCS #8).
+func ParsePrivateKey(pemBytes []byte) (crypto.Signer, error) {
 	block, _ := pem.Decode(pemBytes)
 	if block == nil {
 		return nil, errors.New("private key: not PEM-encoded")
 	}
+	var key crypto.Signer
 	switch block.Type {
 	case "RSA PRIVATE KEY":
-		return x509.ParsePKCS1PrivateKey(block.Bytes)
+		k, err := x509.ParsePKCS1PrivateKey(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("private key: %w", err)
+		}
+		key = k
+	case "EC PRIVATE KEY":
+		k, err := x509.ParseECPrivateKey(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("private key: %w", err)
+		}
+		key = k
 	case "PRIVATE KEY":
 		k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
 		if err != nil {
 			return nil, fmt.Errorf("private key: %w", err)
 		}
-		rk, ok := k.(*rsa.PrivateKey)
+		s, ok := k.(crypto.Signer)
 		if !ok {
-			return nil, fmt.Errorf("private key: a %T, but CloudFront signs with RSA", k)
+			return nil, fmt.Errorf("private key: a %T, but CloudFront signs with RSA or ECDSA P-256", k)
 		}
-		return rk, nil
+		key = s
+	default:
+		return nil, fmt.Errorf("private key: PEM block %q, want RSA PRIVATE KEY, EC PRIVATE KEY or PRIVATE KEY", block.Type)
 	}
-	return nil, fmt.Errorf("private key: PEM block %q, want RSA PRIVATE KEY or PRIVATE KEY", block.Type)
+	if err := checkSigningKey(key.Public()); err != nil {
+		return nil, err
+	}
+	return key, nil
 }

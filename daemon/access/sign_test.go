@@ -112,7 +112,7 @@ func TestParsePrivateKey(t *testing.T) {
 		"pkcs8": pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}),
 	} {
 		k, err := ParsePrivateKey(b)
-		if err != nil || !k.Equal(keyK1) {
+		if err != nil || !keyK1.Equal(k) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}

@@ -3,6 +3,7 @@ package access
 import (
 	"bytes"
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -251,8 +252,8 @@ func appendHost(buf []byte, scheme, host string) []byte {
 	return buf
 }
 
-// verified checks an RSA PKCS #1 v1.5 signature of msg, through the cache.
-func (v *Verifier) verified(pub *rsa.PublicKey, hash crypto.Hash, msg, sig []byte) bool {
+// verified checks a signature of msg by pub, through the cache.
+func (v *Verifier) verified(pub crypto.PublicKey, hash crypto.Hash, msg, sig []byte) bool {
 	var digest [32]byte
 	var sum []byte
 	if hash == crypto.SHA256 {
@@ -269,7 +270,7 @@ func (v *Verifier) verified(pub *rsa.PublicKey, hash crypto.Hash, msg, sig []byt
 			return true
 		}
 	}
-	if rsa.VerifyPKCS1v15(pub, hash, sum, sig) != nil {
+	if !verifySignature(pub, hash, sum, sig) {
 		return false
 	}
 	if v != nil && v.cache != nil {
@@ -278,12 +279,28 @@ func (v *Verifier) verified(pub *rsa.PublicKey, hash crypto.Hash, msg, sig []byt
 	return true
 }
 
+// verifySignature checks sig over the digest sum with pub: RSA PKCS #1
+// v1.5, or ECDSA P-256 with the signature in ASN.1 DER. CloudFront hashes
+// with SHA-1 unless Hash-Algorithm=SHA256 for ECDSA keys as for RSA ones
+// (aws/aws-sdk-java-v2#6627 signs SHA1withECDSA; aws/aws-lc-rs#1214 added
+// ECDSA_P256_SHA1_ASN1 to verify CloudFront's signed URLs), and the
+// signature is DER, what Go's crypto.Signer and the AWS SDKs produce.
+func verifySignature(pub crypto.PublicKey, hash crypto.Hash, sum, sig []byte) bool {
+	switch pub := pub.(type) {
+	case *rsa.PublicKey:
+		return rsa.VerifyPKCS1v15(pub, hash, sum, sig) == nil
+	case *ecdsa.PublicKey:
+		return ecdsa.VerifyASN1(pub, sum, sig)
+	}
+	return false
+}
+
 // rawCredential is a credential as the viewer sent it (still encoded): its
 // Policy (custom) or Expires (canned) and its Signature. With the key and
 // hash it decides a custom policy's verification entirely, and a canned
 // one's together with the signed resource.
 type rawCredential struct {
-	pub         *rsa.PublicKey
+	pub         crypto.PublicKey
 	hash        crypto.Hash
 	policy, sig string
 }
@@ -327,7 +344,7 @@ func (v *Verifier) rememberPolicy(raw rawCredential, p policy) {
 
 // sigKey identifies a verification: the key, the hash and the message's digest.
 type sigKey struct {
-	pub    *rsa.PublicKey
+	pub    crypto.PublicKey
 	hash   crypto.Hash
 	digest [32]byte
 }

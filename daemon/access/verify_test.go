@@ -735,7 +735,7 @@ func TestVerifyJavaScriptSigner(t *testing.T) {
 	if err := json.Unmarshal(b, &fixture); err != nil {
 		t.Fatal(err)
 	}
-	groups := []*table.KeyGroup{{ID: "js", Keys: map[string]*rsa.PublicKey{fixture.KeyPairID: &key.PublicKey}}}
+	groups := []*table.KeyGroup{{ID: "js", Keys: map[string]crypto.PublicKey{fixture.KeyPairID: key.Public()}}}
 	if len(fixture.Cases) < 9 {
 		t.Fatalf("%d cases", len(fixture.Cases))
 	}
