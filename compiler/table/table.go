@@ -333,6 +333,21 @@ func buildKeyGroup(id string, spec *schema.KeyGroup) (*KeyGroup, error) {
 	return k, nil
 }
 
+// SignatureKey refuses a public key whose signatures CloudFront cannot
+// verify: it takes RSA and ECDSA P-256 keys.
+func SignatureKey(pub crypto.PublicKey) error {
+	switch pub := pub.(type) {
+	case *rsa.PublicKey:
+		return nil
+	case *ecdsa.PublicKey:
+		if pub.Curve != elliptic.P256() {
+			return fmt.Errorf("an ECDSA key on %s, but CloudFront verifies ECDSA on P-256 (prime256v1) only", pub.Curve.Params().Name)
+		}
+		return nil
+	}
+	return fmt.Errorf("a %T, not an RSA or ECDSA P-256 public key", pub)
+}
+
 // ParsePublicKey parses a PEM "PUBLIC KEY" (PKIX) or "RSA PUBLIC KEY" (PKCS
 // #1): an *rsa.PublicKey, or an *ecdsa.PublicKey on P-256, the kinds
 // CloudFront verifies signed URLs and cookies with (API_PublicKey: "RSA 2048
@@ -357,16 +372,10 @@ func ParsePublicKey(encoded string) (crypto.PublicKey, error) {
 		if err != nil {
 			return nil, fmt.Errorf("the PUBLIC KEY block does not hold a valid key (%v)", shortASN1Error(err))
 		}
-		switch key := key.(type) {
-		case *rsa.PublicKey:
-			return key, nil
-		case *ecdsa.PublicKey:
-			if key.Curve != elliptic.P256() {
-				return nil, fmt.Errorf("an ECDSA key on %s, but CloudFront verifies ECDSA on P-256 (prime256v1) only", key.Curve.Params().Name)
-			}
-			return key, nil
+		if err := SignatureKey(key); err != nil {
+			return nil, err
 		}
-		return nil, fmt.Errorf("a %T, not an RSA or ECDSA P-256 public key", key)
+		return key, nil
 	}
 	return nil, fmt.Errorf("PEM block %q, want PUBLIC KEY", block.Type)
 }

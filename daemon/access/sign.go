@@ -2,10 +2,7 @@ package access
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/x509"
@@ -18,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"openfront.dev/compiler/table"
 )
 
 // Signer makes CloudFront signed URLs and cookies, byte for byte as AWS's
@@ -181,19 +180,12 @@ func (s Signer) SignCookies(rawURL string, p Policy) ([]*http.Cookie, error) {
 	return cs, nil
 }
 
-// checkSigningKey refuses a key whose signatures CloudFront cannot verify:
-// it takes RSA and ECDSA P-256 keys (API_PublicKey).
+// checkSigningKey refuses a key whose signatures CloudFront cannot verify.
 func checkSigningKey(pub crypto.PublicKey) error {
-	switch pub := pub.(type) {
-	case *rsa.PublicKey:
-		return nil
-	case *ecdsa.PublicKey:
-		if pub.Curve != elliptic.P256() {
-			return fmt.Errorf("private key: an ECDSA key on %s, but CloudFront verifies ECDSA on P-256 (prime256v1) only", pub.Curve.Params().Name)
-		}
-		return nil
+	if err := table.SignatureKey(pub); err != nil {
+		return fmt.Errorf("private key: %w", err)
 	}
-	return fmt.Errorf("private key: a %T, but CloudFront signs with RSA or ECDSA P-256", pub)
+	return nil
 }
 
 // ParsePrivateKey parses a PEM RSA or ECDSA P-256 private key: "RSA PRIVATE
