@@ -26,6 +26,7 @@ import (
 	kgzip "github.com/klauspost/compress/gzip"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"openfront.dev/internal/counting"
 	"openfront.dev/schema"
 )
 
@@ -143,10 +144,10 @@ type Writer struct {
 	pendingN    int       // their lines
 	start       time.Time // the period of f: [start, deadline)
 	deadline    time.Time
-	memberLines int         // lines in the open member, 0: none open
-	memberIn    int         // their bytes, uncompressed
-	memberErr   error       // a write of the open member failed
-	cw          countWriter // what the open member wrote to f
+	memberLines int             // lines in the open member, 0: none open
+	memberIn    int             // their bytes, uncompressed
+	memberErr   error           // a write of the open member failed
+	cw          counting.Writer // what the open member wrote to f
 	gz          *kgzip.Writer
 	bw          *bufio.Writer
 	lastErr     error // a write failure since the last Flush
@@ -562,7 +563,7 @@ func (w *Writer) open(now time.Time) error {
 // into it as they come; until flushMember closes and fsyncs it, it is not
 // acknowledged, and a crash leaves at most a torn member for recovery to cut.
 func (w *Writer) startMember() {
-	w.cw = countWriter{w: w.f}
+	w.cw = counting.Writer{W: w.f}
 	w.bw.Reset(&w.cw)
 	w.gz.Reset(w.bw)
 	w.memberErr = nil
@@ -589,12 +590,12 @@ func (w *Writer) closeMember() {
 	}
 	if err != nil {
 		w.failed(fmt.Errorf("write %s: %w", w.tmp, err), n)
-		if w.cw.n > 0 {
+		if w.cw.N > 0 {
 			w.cut(w.size + w.pending)
 		}
 		return
 	}
-	w.pending += w.cw.n
+	w.pending += w.cw.N
 	w.pendingN += n
 }
 
@@ -854,11 +855,11 @@ func recoverFile(tmp string) (int64, error) {
 
 // validPrefix is the length of the whole gzip members r starts with.
 func validPrefix(r io.Reader) int64 {
-	cr := &countReader{r: r}
+	cr := &counting.Reader{R: r}
 	// A ByteReader makes flate read no further than each member's end,
 	// so the position after a member is exact.
 	br := bufio.NewReader(cr)
-	pos := func() int64 { return cr.n - int64(br.Buffered()) }
+	pos := func() int64 { return cr.N - int64(br.Buffered()) }
 	var good int64
 	var z *gzip.Reader
 	for {
@@ -906,26 +907,4 @@ func syncDir(dir string) {
 		d.Sync()
 		d.Close()
 	}
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}
-
-type countReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }

@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	"github.com/andybalholm/brotli"
+
+	"openfront.dev/internal/counting"
 )
 
 // Compression as CloudFront does it (compress: true): for 200, 403 and 404
@@ -105,13 +107,13 @@ func codedHeader(r *http.Request, p Policy, resp *http.Response, cc directives, 
 // copyCompressed streams body to w in the coding enc: memory stays at the
 // compressor's window whatever the size. It returns the bytes sent.
 func copyCompressed(w http.ResponseWriter, enc string, body io.Reader) (int64, error) {
-	cw := &countingWriter{w: w}
+	cw := &counting.Writer{W: w}
 	comp := newCompressor(enc, cw)
 	_, err := copyFlushing(compressingWriter{w, comp}, body)
 	if err == nil {
 		err = comp.close()
 	} // else no trailer: a cut body must not decode as a whole one
-	return cw.n, err
+	return cw.N, err
 }
 
 // compressingWriter sends what is written through a compressor; Flush
@@ -131,17 +133,6 @@ func (cw compressingWriter) Flush() {
 	if f, ok := cw.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
-}
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // compressedStatus: "CloudFront compresses objects only when the HTTP status

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/maypok86/otter/v2"
+
+	"openfront.dev/internal/counting"
 )
 
 // disk is the optional disk tier: objects too large for the memory tier
@@ -235,7 +237,7 @@ func (c *Cache) fillDisk(ctx context.Context, cancel context.CancelFunc, f *flig
 	defer cancel()
 	defer resp.Body.Close()
 	// stored counts the bytes kept, n those the origin sent.
-	stored := &countingWriter{w: teeToStream{file, o.st}}
+	stored := &counting.Writer{W: teeToStream{file, o.st}}
 	var dst io.Writer = stored
 	var comp *compressor
 	if enc != "" {
@@ -271,7 +273,7 @@ func (c *Cache) fillDisk(ctx context.Context, cancel context.CancelFunc, f *flig
 	}
 	now := c.now()
 	e := newObject(o.key, resp.StatusCode, maps.Clone(o.rp.header), nil, cc, d, initialAge(resp.Header, requestTime, now), now, c.cfg.KeepStale)
-	e.setSize(stored.n)
+	e.setSize(stored.N)
 	if enc != "" {
 		e.transformed, e.originETag = true, resp.Header.Get("Etag")
 	}
