@@ -1,7 +1,9 @@
 // Package admin serves the node's admin listener: /healthz, /readyz,
 // /status, /status/traffic, /metrics, the status page at /, the
 // invalidation API under /distributions/, and POST /hooks/git when the
-// config comes from git. It listens on loopback by default.
+// config comes from git. It listens on loopback by default, and answers
+// only requests that name it by an IP address, localhost or a name the
+// operator allows (against DNS rebinding, host.go).
 package admin
 
 import (
@@ -72,6 +74,9 @@ type Options struct {
 	Context context.Context
 	// SampleEvery is the traffic sampling period (default 2s).
 	SampleEvery time.Duration
+	// AllowedHosts are the names, besides IP addresses and localhost,
+	// that requests may carry in Host (serve --admin-host).
+	AllowedHosts []string
 }
 
 type serverTimeouts struct{ header, body, write, idle time.Duration }
@@ -132,7 +137,7 @@ func Handler(node string, src Source, listeners []string, reg *prometheus.Regist
 		}
 		http.Error(w, "this node does not serve its config from git", http.StatusNotFound)
 	})
-	return guarded(mux)
+	return guarded(hostCheck(opts.AllowedHosts, apiMuxErrors(mux)))
 }
 
 // dataCSP is every answer's CSP but the page's: JSON and text load nothing

@@ -379,3 +379,40 @@ func newID() string {
 	}
 	return "I" + string(b[:])
 }
+
+// apiMuxErrors answers the mux's own 404 and 405 under /distributions in
+// the API's JSON, so that a client reads every error of the API alike.
+func apiMuxErrors(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The mux names no pattern for its 404 and 405 (a redirect has one).
+		h, pattern := mux.Handler(r)
+		if !inAPI(r.URL.Path) || pattern != "" {
+			mux.ServeHTTP(w, r) // not h: ServeHTTP also sets the path values
+			return
+		}
+		var probe muxAnswer
+		h.ServeHTTP(&probe, r)
+		if probe.status == http.StatusMethodNotAllowed {
+			allow := probe.header.Get("Allow")
+			w.Header().Set("Allow", allow)
+			apiError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", fmt.Sprintf("%s %s: this path takes %s", r.Method, r.URL.Path, allow))
+			return
+		}
+		apiError(w, http.StatusNotFound, "NotFound", fmt.Sprintf("%s is no path of the API, which has POST and GET /distributions/ID/invalidations and GET /distributions/ID/invalidations/ID", r.URL.Path))
+	})
+}
+
+// muxAnswer keeps the status and headers of the mux's error answer.
+type muxAnswer struct {
+	header http.Header
+	status int
+}
+
+func (a *muxAnswer) Header() http.Header {
+	if a.header == nil {
+		a.header = http.Header{}
+	}
+	return a.header
+}
+func (a *muxAnswer) WriteHeader(status int)      { a.status = status }
+func (a *muxAnswer) Write(b []byte) (int, error) { return len(b), nil }
