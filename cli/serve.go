@@ -24,7 +24,7 @@ func init() {
 		usage: "serve (--config DIR | --table FILE | --git URL [--branch main] [--git-subdir PATH] [--git-dir DIR] [--poll 15s] [--git-webhook-secret-file FILE])" +
 			" [--http ADDR] [--https ADDR] [--admin ADDR] [--certs DIR] [--tls-cert FILE --tls-key FILE] [--node-name NAME]" +
 			" [--cache-memory SIZE] [--cache-body-dir DIR] [--cache-dir DIR --cache-disk SIZE] [--trusted-proxies CIDR,...] [--geoip-db FILE] [--log-dir DIR]" +
-			" [--rtmp ADDR] [--rtmp-secrets DIR] [--admin-token-file FILE]",
+			" [--rtmp ADDR] [--rtmp-secrets DIR] [--admin-token-file FILE] [--admin-host NAME,...]",
 		run: runServe,
 	})
 }
@@ -72,6 +72,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.HTTPSAddr, "https", ":8443", "TLS listener `ADDR` for HTTP/1.1 and h2 (empty: none)")
 	fs.StringVar(&o.AdminAddr, "admin", "127.0.0.1:9090", "admin listener `ADDR`: /healthz /readyz /status /metrics /hooks/git")
 	fs.StringVar(&o.AdminTokenFile, "admin-token-file", "", "`FILE` holding the bearer token of the admin listener's invalidation API (POST /distributions/ID/invalidations); without it invalidations are refused")
+	var adminHosts multiFlag
+	fs.Var(&adminHosts, "admin-host", "`NAME,...` the admin listener answers to besides IP addresses and localhost (repeatable): a request whose Host is another name is refused with 421, against DNS rebinding")
 	fs.StringVar(&o.CertsDir, "certs", "", "directory `DIR` of NAME.crt/NAME.key for viewerCertificate.certificateName")
 	fs.StringVar(&o.TLSCertFile, "tls-cert", "", "the node's default certificate `FILE` (default: self-signed)")
 	fs.StringVar(&o.TLSKeyFile, "tls-key", "", "the default certificate's key `FILE`")
@@ -109,6 +111,13 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return badUsage(fs, err, positional(pos), source, tls)
 	}
 	o.CacheMemory, o.CacheDisk = int64(cacheMemory), int64(cacheDisk)
+	for _, list := range adminHosts {
+		for name := range strings.SplitSeq(list, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				o.AdminHosts = append(o.AdminHosts, name)
+			}
+		}
+	}
 	if o.CacheBodyDir == "memfd" {
 		o.CacheBodyDir = ""
 	}

@@ -2,11 +2,13 @@ package cli
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -106,4 +108,27 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// --admin-host may be repeated and may list names with commas.
+func TestServeAdminHosts(t *testing.T) {
+	defer func(f func(node.Options) (*node.Node, error)) { startNode = f }(startNode)
+	for _, tt := range []struct {
+		args []string
+		want []string
+	}{
+		{nil, nil},
+		{[]string{"--admin-host", "admin.internal"}, []string{"admin.internal"}},
+		{[]string{"--admin-host", "a.internal, b.internal,", "--admin-host", "c.internal"}, []string{"a.internal", "b.internal", "c.internal"}},
+	} {
+		var got []string
+		startNode = func(o node.Options) (*node.Node, error) {
+			got = o.AdminHosts
+			return nil, errors.New("not started")
+		}
+		runCLI(append([]string{"serve", "--config", t.TempDir()}, tt.args...)...)
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%q: AdminHosts %q, want %q", tt.args, got, tt.want)
+		}
+	}
 }

@@ -23,7 +23,7 @@ import (
 func hostCheck(allowed []string, h http.Handler) http.Handler {
 	names := map[string]bool{}
 	for _, a := range allowed {
-		names[canonicalHost(a)] = true
+		names[hostName(a)] = true
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := hostName(r.Host)

@@ -16,7 +16,7 @@ import (
 // listener (DNS rebinding) sends that name as Host, and is refused; IP
 // literals, localhost and the names the operator allows are answered.
 func TestHostCheck(t *testing.T) {
-	opts := Options{TokenFile: tokenFile(t, "s3cret"), Cache: &recorder{}, AllowedHosts: []string{"admin.internal", "Node1.Example.COM."}}
+	opts := Options{TokenFile: tokenFile(t, "s3cret"), Cache: &recorder{}, AllowedHosts: []string{"admin.internal", "Node1.Example.COM.", "node2.example.com:9090"}}
 	srv := newTestServer(t, Handler("testnode", source{compileTable(t, testConfig)}, nil, prometheus.NewRegistry(), opts))
 	tests := []struct {
 		host, method, path string
@@ -33,6 +33,7 @@ func TestHostCheck(t *testing.T) {
 		{"LOCALHOST.", "GET", "/status", 200, false},
 		{"admin.localhost:9090", "GET", "/status", 200, false},
 		{"admin.internal:9090", "GET", "/status", 200, false},
+		{"node2.example.com", "GET", "/status", 200, false},
 		{"ADMIN.internal.", "GET", "/metrics", 200, false},
 		{"node1.example.com", "GET", "/status", 200, false},
 		{"evil.example:9090", "GET", "/", 421, false},

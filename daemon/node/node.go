@@ -58,6 +58,9 @@ type Options struct {
 	// AdminTokenFile holds the bearer token of the admin listener's
 	// invalidation API; without it invalidations are refused.
 	AdminTokenFile string
+	// AdminHosts are the names, besides IP addresses and localhost, the
+	// admin listener answers to in Host (serve --admin-host).
+	AdminHosts []string
 
 	// The shared cache: the memory tier's bound, and an optional disk tier.
 	CacheMemory int64 // bytes; default 256 MiB
@@ -233,9 +236,14 @@ func Start(opts Options) (*Node, error) {
 		listeners = append(listeners, "rtmp "+a.String())
 	}
 	if opts.AdminAddr != "" {
-		h := admin.Handler(opts.NodeName, n, listeners, reg, admin.Options{TokenFile: opts.AdminTokenFile, Cache: n.cache, Context: ctx})
+		h := admin.Handler(opts.NodeName, n, listeners, reg, admin.Options{TokenFile: opts.AdminTokenFile, Cache: n.cache, Context: ctx, AllowedHosts: opts.AdminHosts})
 		if err := n.serveOn("admin", opts.AdminAddr, admin.Server(h)); err != nil {
 			return nil, n.abort(err)
+		}
+		// Only invalidations take a token: off loopback, an operator who
+		// meant a private listener should hear that the rest is open.
+		if a, ok := n.addrs["admin"].(*net.TCPAddr); ok && !a.IP.IsLoopback() {
+			n.log.Warn("the admin listener is not on loopback: its status page, /status, /metrics and /status/traffic answer whoever reaches it, without a token; firewall it or bind --admin to 127.0.0.1", "addr", a.String())
 		}
 	}
 	return n, nil
