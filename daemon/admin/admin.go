@@ -128,7 +128,7 @@ func Handler(node string, src Source, listeners []string, reg *prometheus.Regist
 		writeJSON(w, http.StatusOK, st)
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("POST /hooks/git", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("POST "+gitHookPath, func(w http.ResponseWriter, r *http.Request) {
 		if g, ok := src.(GitSource); ok {
 			if h := g.GitWebhook(); h != nil {
 				h.ServeHTTP(w, r)
@@ -139,6 +139,9 @@ func Handler(node string, src Source, listeners []string, reg *prometheus.Regist
 	})
 	return guarded(hostCheck(opts.AllowedHosts, apiMuxErrors(mux)))
 }
+
+// gitHookPath is where a forge's push webhook deploys the config's new commit.
+const gitHookPath = "/hooks/git"
 
 // dataCSP is every answer's CSP but the page's: JSON and text load nothing
 // and are framed by no one.

@@ -15,7 +15,10 @@ import (
 // Host: evil.example. IP literals pass (rebinding needs a name), as do
 // localhost and *.localhost, which browsers resolve to loopback
 // themselves and no one can register (RFC 6761 6.3). A request without
-// Host (HTTP/1.0) passes too: browsers always send one.
+// Host (HTTP/1.0) passes too: browsers always send one. So do the
+// invalidation API and the git webhook: they answer only a bearer token
+// or a signature, which a rebinding page does not have, and their callers
+// (CI, a forge's webhook) name the node as they like.
 //
 // The refusal is 421 Misdirected Request (RFC 9110 15.5.20): the
 // listener is not the authority for that name. A 403 would send the
@@ -27,15 +30,12 @@ func hostCheck(allowed []string, h http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := hostName(r.Host)
-		if name == "" || names[name] || name == "localhost" || strings.HasSuffix(name, ".localhost") || isIP(name) {
+		if name == "" || names[name] || name == "localhost" || strings.HasSuffix(name, ".localhost") || isIP(name) ||
+			inAPI(r.URL.Path) || r.URL.Path == gitHookPath {
 			h.ServeHTTP(w, r)
 			return
 		}
 		msg := fmt.Sprintf("this admin listener does not answer to the name %q (DNS rebinding protection): start the node with --admin-host %s to allow it; IP addresses and localhost are always allowed", name, name)
-		if inAPI(r.URL.Path) {
-			apiError(w, http.StatusMisdirectedRequest, "MisdirectedRequest", msg)
-			return
-		}
 		http.Error(w, msg, http.StatusMisdirectedRequest)
 	})
 }
