@@ -24,7 +24,8 @@ func init() {
 		usage: "serve (--config DIR | --table FILE | --git URL [--branch main] [--git-subdir PATH] [--git-dir DIR] [--poll 15s] [--git-webhook-secret-file FILE])" +
 			" [--http ADDR] [--https ADDR] [--admin ADDR] [--certs DIR] [--tls-cert FILE --tls-key FILE] [--node-name NAME]" +
 			" [--cache-memory SIZE] [--cache-body-dir DIR] [--cache-dir DIR --cache-disk SIZE] [--trusted-proxies CIDR,...] [--geoip-db FILE] [--log-dir DIR]" +
-			" [--rtmp ADDR] [--rtmp-secrets DIR] [--admin-token-file FILE] [--admin-host NAME,...]",
+			" [--rtmp ADDR] [--rtmp-secrets DIR] [--admin-token-file FILE] [--admin-host NAME,...]" +
+			" [--drain-timeout 30s] [--header-timeout 10s] [--idle-timeout 120s] [--body-timeout 60s]",
 		run: runServe,
 	})
 }
@@ -79,6 +80,10 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.TLSKeyFile, "tls-key", "", "the default certificate's key `FILE`")
 	fs.StringVar(&o.NodeName, "node-name", "", "`NAME` in Via and logs (default: host name)")
 	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 30*time.Second, "how long a shutdown waits for requests in flight")
+	// nginx's client_header_timeout, keepalive_timeout and client_body_timeout.
+	fs.DurationVar(&o.HeaderTimeout, "header-timeout", 10*time.Second, "how long a viewer may take to send a request's head")
+	fs.DurationVar(&o.IdleTimeout, "idle-timeout", 120*time.Second, "how long a viewer's connection may wait with no request in flight")
+	fs.DurationVar(&o.BodyTimeout, "body-timeout", 60*time.Second, "how long a request body's next bytes may take to come (408, or the stream reset once the answer began)")
 	cacheMemory := sizeFlag(256 << 20)
 	cacheDisk := sizeFlag(1 << 30)
 	fs.Var(&cacheMemory, "cache-memory", "`SIZE` of the cache's memory tier (256MiB, 1GiB, ...)")

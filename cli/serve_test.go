@@ -132,3 +132,25 @@ func TestServeAdminHosts(t *testing.T) {
 		}
 	}
 }
+
+// The viewer timeouts reach the node, with nginx's defaults when not given.
+func TestServeTimeouts(t *testing.T) {
+	defer func(f func(node.Options) (*node.Node, error)) { startNode = f }(startNode)
+	for _, tt := range []struct {
+		args               []string
+		header, idle, body time.Duration
+	}{
+		{nil, 10 * time.Second, 120 * time.Second, 60 * time.Second},
+		{[]string{"--header-timeout", "3s", "--idle-timeout", "75s", "--body-timeout", "2m"}, 3 * time.Second, 75 * time.Second, 2 * time.Minute},
+	} {
+		var got node.Options
+		startNode = func(o node.Options) (*node.Node, error) {
+			got = o
+			return nil, errors.New("not started")
+		}
+		runCLI(append([]string{"serve", "--config", t.TempDir()}, tt.args...)...)
+		if got.HeaderTimeout != tt.header || got.IdleTimeout != tt.idle || got.BodyTimeout != tt.body {
+			t.Errorf("%q: timeouts %v %v %v, want %v %v %v", tt.args, got.HeaderTimeout, got.IdleTimeout, got.BodyTimeout, tt.header, tt.idle, tt.body)
+		}
+	}
+}
