@@ -20,14 +20,21 @@ func (h *Handler) SetMisdirectCheck(f MisdirectCheck) { h.misdirect = f }
 
 // misdirected answers 421 Misdirected Request, and reports whether it did,
 // to a request that came on a TLS connection set up for another
-// distribution (coalesced or fronted) which cannot serve it. A request for
-// its SNI's own host, nearly all of them, pays one comparison.
+// distribution (coalesced or fronted) which cannot serve it, or for its
+// own before a config change took the connection's protocol out of its
+// httpVersion (the connection would serve it for as long as it lasts). A
+// request for its SNI's own host, nearly all of them, pays one string
+// comparison and the protocol's check.
 func (h *Handler) misdirected(w http.ResponseWriter, r *http.Request, t *table.Table, d *table.Distribution) bool {
-	if r.TLS == nil || h.misdirect == nil || sniIsHost(r.TLS.ServerName, r.Host) {
+	if r.TLS == nil || h.misdirect == nil {
+		return false
+	}
+	protocolServed := d.ServesHTTP(r.ProtoMajor)
+	if protocolServed && sniIsHost(r.TLS.ServerName, r.Host) {
 		return false
 	}
 	sni := t.DistributionForHost(r.TLS.ServerName)
-	if sni == d {
+	if sni == d && protocolServed {
 		return false
 	}
 	reason := h.misdirect(r, sni, d)

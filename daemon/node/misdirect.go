@@ -46,8 +46,9 @@ import (
 // it wants, and is served as before; a policy still holds for it.
 //
 // The edge asks only when the request's host is not the SNI name and the
-// two name different distributions, so the common request pays one string
-// comparison. The distributions are those of the request's table; the
+// two name different distributions, or when the distribution's httpVersion
+// no longer has the connection's protocol (changed since the handshake),
+// so the common request pays one string comparison and that check. The distributions are those of the request's table; the
 // handshake may have used an older one, and a 421 then costs the client a
 // new connection, no more.
 

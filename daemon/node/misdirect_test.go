@@ -207,3 +207,51 @@ func TestMisdirected(t *testing.T) {
 		}
 	}
 }
+
+// TestMisdirectedAfterReload: a distribution whose httpVersion no longer
+// has the protocol of a connection opened before the change answers its
+// requests on it 421, so that the client opens a new connection, which
+// the new httpVersion decides; the old one would serve HTTP/2 for ever.
+func TestMisdirectedAfterReload(t *testing.T) {
+	n, _ := startCoalesceNode(t)
+	old := connClient(t, n, h2, "h23.test", 0)
+	get := func(c *http.Client) *http.Response {
+		t.Helper()
+		resp, err := c.Get("https://h23.test/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	if resp := get(old); resp.StatusCode != 200 || resp.ProtoMajor != 2 {
+		t.Fatalf("before: %d over HTTP/%d, want 200 over HTTP/2", resp.StatusCode, resp.ProtoMajor)
+	}
+	cfg := filepath.Join(n.opts.ConfigDir, "main.cue")
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := strings.Replace(string(b), "aliases: [\"h23.test\"]\n\thttpVersion: \"http2and3\"", "aliases: [\"h23.test\"]\n\thttpVersion: \"http1.1\"", 1)
+	if changed == string(b) {
+		t.Fatal("the config has no h23 distribution to change")
+	}
+	if err := os.WriteFile(cfg, []byte(changed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if resp := get(old); resp.StatusCode != http.StatusMisdirectedRequest {
+		t.Errorf("after, on the old HTTP/2 connection: %d, want 421", resp.StatusCode)
+	}
+	tr := &http.Transport{ForceAttemptHTTP2: true, TLSClientConfig: &tls.Config{ServerName: "h23.test", InsecureSkipVerify: true},
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, n.Addr("https").String())
+		}}
+	t.Cleanup(tr.CloseIdleConnections)
+	if resp := get(&http.Client{Transport: tr, Timeout: 10 * time.Second}); resp.StatusCode != 200 || resp.ProtoMajor != 1 {
+		t.Errorf("after, on a new connection: %d over HTTP/%d, want 200 over HTTP/1.1", resp.StatusCode, resp.ProtoMajor)
+	}
+}
