@@ -137,13 +137,7 @@ func (c *custom) Fetch(ctx context.Context, req *Request) (*http.Response, error
 		if req.ForwardHost {
 			hr.Host = req.ViewerHost
 		}
-		if req.PeerIP != "" {
-			if prior := strings.Join(hr.Header.Values("X-Forwarded-For"), ", "); prior != "" { // every line counts
-				hr.Header.Set("X-Forwarded-For", prior+", "+req.PeerIP)
-			} else {
-				hr.Header.Set("X-Forwarded-For", req.PeerIP)
-			}
-		}
+		setForwardedFor(hr.Header, req)
 		for _, h := range c.origin.Spec.CustomHeaders {
 			hr.Header.Set(h.HeaderName, h.HeaderValue)
 		}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 
 	"openfront.dev/compiler/table"
@@ -55,6 +56,24 @@ func (e *Error) Unwrap() error { return e.Err }
 // ConditionalHeaders always reach the origin: they do not change the
 // representation, only whether and how much of it is sent.
 var ConditionalHeaders = []string{"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range", "Range"}
+
+// nodeHeaders are what the edge says of itself in every origin request
+// (Via, its request id, its User-Agent unless the viewer's is forwarded),
+// which S3 origins get too, as CloudFront sends them X-Amz-Cf-Id and Via.
+var nodeHeaders = []string{"Via", "X-Openfront-Id", "User-Agent"}
+
+// setForwardedFor sets X-Forwarded-For to the forwarded value (every
+// line of it) with req.PeerIP appended, as a proxy does.
+func setForwardedFor(h http.Header, req *Request) {
+	if req.PeerIP == "" {
+		return
+	}
+	if prior := strings.Join(req.Header.Values("X-Forwarded-For"), ", "); prior != "" {
+		h.Set("X-Forwarded-For", prior+", "+req.PeerIP)
+	} else {
+		h.Set("X-Forwarded-For", req.PeerIP)
+	}
+}
 
 // Fetcher fetches from one origin.
 type Fetcher interface {

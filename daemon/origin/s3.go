@@ -137,11 +137,21 @@ func (s *s3) Fetch(ctx context.Context, req *Request) (*http.Response, error) {
 		for _, h := range s.origin.Spec.CustomHeaders {
 			hr.Header.Set(h.HeaderName, h.HeaderValue)
 		}
+		// Of the viewer's fields only the conditional ones: S3 serves
+		// objects, and a forwarded Cookie or Authorization means nothing
+		// to it (or clashes with the signature). The node's own fields
+		// go, as CloudFront's do, and are signed with the rest.
 		for _, h := range ConditionalHeaders {
 			if v := req.Header.Get(h); v != "" {
 				hr.Header.Set(h, v)
 			}
 		}
+		for _, h := range nodeHeaders {
+			if v := req.Header.Get(h); v != "" {
+				hr.Header.Set(h, v)
+			}
+		}
+		setForwardedFor(hr.Header, req)
 		hr.Header.Set("X-Amz-Content-Sha256", emptySHA256)
 		if s.creds != nil {
 			creds, err := s.creds.Retrieve(ctx)

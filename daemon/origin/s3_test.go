@@ -7,8 +7,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -141,22 +146,111 @@ func TestS3CustomHeaders(t *testing.T) {
 		}
 	})
 	t.Run("signed", func(t *testing.T) {
-		gw := testenv.StartS3(t)
-		gw.PutObject(t, "media", "a.txt", []byte("hello\n"))
-		dir := t.TempDir()
-		t.Setenv("AWS_ACCESS_KEY_ID", gw.AccessKey)
-		t.Setenv("AWS_SECRET_ACCESS_KEY", gw.SecretKey)
-		t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "none"))
-		t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "none"))
+		gw := startSignedS3(t)
 		s := newTestS3(t, gw.Endpoint, true, withHeaders)
-		resp, err := s.Fetch(context.Background(), &Request{Method: http.MethodGet, Path: "/a.txt", Header: http.Header{}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 || string(b) != "hello\n" {
-			t.Errorf("status %d body %q", resp.StatusCode, b)
-		}
+		fetchHello(t, s, &Request{Method: http.MethodGet, Path: "/a.txt", Header: http.Header{}})
 	})
+}
+
+// startSignedS3 runs versitygw with media/a.txt ("hello\n") and gives
+// this test its credentials, and no others.
+func startSignedS3(t *testing.T) *testenv.S3 {
+	t.Helper()
+	gw := testenv.StartS3(t)
+	gw.PutObject(t, "media", "a.txt", []byte("hello\n"))
+	dir := t.TempDir()
+	t.Setenv("AWS_ACCESS_KEY_ID", gw.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", gw.SecretKey)
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "none"))
+	return gw
+}
+
+// fetchHello fetches req, which must be answered with startSignedS3's object.
+func fetchHello(t *testing.T, s *s3, req *Request) {
+	t.Helper()
+	resp, err := s.Fetch(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != "hello\n" {
+		t.Errorf("status %d body %q", resp.StatusCode, b)
+	}
+}
+
+// TestS3NodeHeaders: CloudFront tells an S3 origin what it tells a custom
+// one, Via, X-Forwarded-For and its request id (X-Amz-Cf-Id), signed with
+// the rest (RequestAndResponseBehaviorS3Origin.md, "Client IP addresses");
+// the bucket, which checks the signature, still answers.
+func TestS3NodeHeaders(t *testing.T) {
+	gw := startSignedS3(t)
+	target, err := url.Parse(gw.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var seen http.Header
+	// A recorder in front of the bucket that changes nothing it signed
+	// (Host, the headers), adding no X-Forwarded-For of its own.
+	proxy := httptest.NewServer(&httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
+		mu.Lock()
+		seen = pr.In.Header.Clone()
+		mu.Unlock()
+		pr.Out.URL.Scheme, pr.Out.URL.Host = target.Scheme, target.Host
+		pr.Out.Host = pr.In.Host
+		pr.Out.Header["X-Forwarded-For"] = pr.In.Header["X-Forwarded-For"] // Rewrite drops it
+	}})
+	t.Cleanup(proxy.Close)
+
+	const via = "1.1 edge-1 (openfront)"
+	tests := []struct {
+		name    string
+		header  http.Header
+		peer    string
+		want    http.Header // values the bucket must see
+		without []string    // fields it must not see
+	}{
+		{"signed",
+			http.Header{"Via": {via}, "X-Openfront-Id": {"abc=="}, "User-Agent": {"openfront"}}, "192.0.2.2",
+			http.Header{"Via": {via}, "X-Openfront-Id": {"abc=="}, "X-Forwarded-For": {"192.0.2.2"}, "User-Agent": {"openfront"}}, nil},
+		{"a forwarded X-Forwarded-For is appended to",
+			http.Header{"Via": {"1.1 proxy, " + via}, "X-Openfront-Id": {"def"}, "X-Forwarded-For": {"198.51.100.7", "203.0.113.9"}}, "192.0.2.2",
+			http.Header{"Via": {"1.1 proxy, " + via}, "X-Forwarded-For": {"198.51.100.7, 203.0.113.9, 192.0.2.2"}}, nil},
+		{"an IPv6 peer",
+			http.Header{"Via": {via}, "X-Openfront-Id": {"ghi"}}, "2001:db8::1",
+			http.Header{"Via": {via}, "X-Openfront-Id": {"ghi"}, "X-Forwarded-For": {"2001:db8::1"}}, nil},
+		{"other viewer fields stay with the edge",
+			http.Header{"Via": {via}, "X-Openfront-Id": {"jkl"}, "Cookie": {"session=1"}, "Authorization": {"Bearer x"}}, "192.0.2.2",
+			http.Header{"Via": {via}}, []string{"Cookie"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newTestS3(t, proxy.URL, true, nil)
+			fetchHello(t, s, &Request{Method: http.MethodGet, Path: "/a.txt", Header: tt.header, PeerIP: tt.peer})
+			mu.Lock()
+			got := seen
+			mu.Unlock()
+			for k, vs := range tt.want {
+				if g := got.Values(k); !slices.Equal(g, vs) {
+					t.Errorf("%s: bucket saw %q, want %q", k, g, vs)
+				}
+			}
+			for _, k := range tt.without {
+				if g := got.Values(k); len(g) > 0 {
+					t.Errorf("%s: bucket saw %q, want none", k, g)
+				}
+			}
+			a := got.Get("Authorization")
+			if !strings.HasPrefix(a, "AWS4-HMAC-SHA256 ") {
+				t.Errorf("Authorization %q, want the node's signature", a)
+			}
+			for _, h := range []string{"via", "x-forwarded-for", "x-openfront-id"} {
+				if !strings.Contains(a, h) {
+					t.Errorf("%s not signed: Authorization %q", h, a)
+				}
+			}
+		})
+	}
 }
