@@ -84,6 +84,17 @@ func (d *disk) get(key string) *entry {
 
 func (d *disk) del(key string) { d.index.Invalidate(key) }
 
+// drop removes e, its file with it, unless its key holds another entry by
+// now (stored by a fetch that followed).
+func (d *disk) drop(e *entry) {
+	d.index.ComputeIfPresent(e.diskKey, func(cur *entry) (*entry, otter.ComputeOp) {
+		if cur != e {
+			return cur, otter.CancelOp
+		}
+		return nil, otter.InvalidateOp
+	})
+}
+
 // tempFile is where a body being fetched is written.
 func (d *disk) tempFile() (*os.File, error) {
 	return os.Create(filepath.Join(d.dir, "tmp-"+strconv.FormatUint(d.seq.Add(1), 36)))
@@ -96,6 +107,7 @@ func (d *disk) put(key string, e *entry, path string) bool {
 		return false
 	}
 	e.file = filepath.Join(d.dir, "obj-"+strconv.FormatUint(d.seq.Add(1), 36))
+	e.diskKey = key
 	if err := os.Rename(path, e.file); err != nil {
 		os.Remove(path)
 		return false
@@ -142,6 +154,9 @@ func (s fileSource) copyRange(w io.Writer, off, n int64) (int64, error) {
 	return copySection(w, s.f, off, n)
 }
 
+// errShortFile: a cache file ended before the bytes it holds.
+var errShortFile = fmt.Errorf("cut short: %w", io.ErrUnexpectedEOF)
+
 // copySection writes n bytes of f from off: as a SectionReader of an
 // *os.File, which the HTTP/1 server sends with sendfile, through a pooled
 // buffer for other writers. A file shorter than that (cut by something
@@ -152,13 +167,15 @@ func copySection(w io.Writer, f *os.File, off, n int64) (int64, error) {
 	defer copyBufs.Put(bp)
 	m, err := io.CopyBuffer(w, io.NewSectionReader(f, off, n), *bp)
 	if err == nil && m < n {
-		err = fmt.Errorf("cache file %s ended after %d of %d bytes: %w", f.Name(), m, n, io.ErrUnexpectedEOF)
+		err = fmt.Errorf("cache file %s ended after %d of %d bytes: %w", f.Name(), m, n, errShortFile)
 	}
 	return m, err
 }
 
 // serveEntry answers from a stored entry of either tier. A disk entry
-// whose file is gone (evicted just now) answers nothing: ok is false.
+// whose file is gone (evicted just now) or cut short answers nothing: ok
+// is false. A cut file is dropped, found before the answer or during it,
+// so that the next request fetches the object again.
 func (c *Cache) serveEntry(w http.ResponseWriter, r *http.Request, e *entry, x []string, age time.Duration) (Result, bool) {
 	if e.blob != nil {
 		b := e.blob.h.b
@@ -178,9 +195,26 @@ func (c *Cache) serveEntry(w http.ResponseWriter, r *http.Request, e *entry, x [
 		return Result{Err: err}, false
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil || fi.Size() < e.size {
+		if err == nil {
+			err = fmt.Errorf("cache file %s has %d of %d bytes: %w", e.file, fi.Size(), e.size, errShortFile)
+		}
+		c.dropDisk(e, err)
+		return Result{Err: err}, false
+	}
 	rp := e.rep
 	rp.src = fileSource{f, e.size}
-	return serve(w, r, &rp, x, age), true
+	res := serve(w, r, &rp, x, age)
+	if errors.Is(res.Err, errShortFile) {
+		c.dropDisk(e, res.Err)
+	}
+	return res, true
+}
+
+// dropDisk removes a disk entry whose file cannot be served whole.
+func (c *Cache) dropDisk(e *entry, err error) {
+	c.cfg.Log.Warn("disk tier: dropped an entry whose file is damaged", "err", err)
+	c.disk.drop(e)
 }
 
 // toDisk says a storable response goes to the disk tier.

@@ -145,31 +145,97 @@ func TestDiskCoalescing(t *testing.T) {
 }
 
 // TestDiskFileCutShort: a disk-tier file cut shorter behind the cache's
-// back answers with an error for its caller (which resets the viewer's
-// stream), not a short body that passes for the whole object.
+// back is never a short body that passes for the whole object, and its
+// entry is dropped, so the object is fetched again rather than failing
+// until it expires. Cut before an answer starts, the answer comes from
+// the origin (as nginx refetches a cache file "too small" for its header);
+// cut during one, the answer fails (its caller resets the viewer's
+// stream) and the next is a miss.
 func TestDiskFileCutShort(t *testing.T) {
 	body := object(256 << 10)
-	hs, dir := diskHarness(t, 8<<20, serveBig(body, "Cache-Control", "max-age=60"))
-	expect(t, hs.get("/big"), 200, XCacheMiss, body)
-	hs.waitBackground()
-	files, _ := filepath.Glob(filepath.Join(dir, "obj-*"))
-	if len(files) != 1 {
-		t.Fatalf("%d files in the disk tier, want 1", len(files))
+	tests := []struct {
+		name string
+		// duringAnswer cuts the file at the answer's first write.
+		duringAnswer bool
+		rng          string
+		want         string // the first answer's body
+		wantX        string // and X-Cache
+		wantRequests int64  // origin requests for the first answer
+	}{
+		{"before, whole", false, "", body, XCacheMiss, 1},
+		// A range of an object not stored: the range, then the whole for the tier.
+		{"before, a range", false, "bytes=200000-200099", body[200000:200100], XCacheMiss, 2},
+		{"during the answer", true, "", "", "", 0},
 	}
-	if err := os.Truncate(files[0], 100<<10); err != nil {
-		t.Fatal(err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hs, dir := diskHarness(t, 8<<20, serveBig(body, "Cache-Control", "max-age=60"))
+			expect(t, hs.get("/big"), 200, XCacheMiss, body)
+			hs.waitBackground()
+			files, _ := filepath.Glob(filepath.Join(dir, "obj-*"))
+			if len(files) != 1 {
+				t.Fatalf("%d files in the disk tier, want 1", len(files))
+			}
+			cut := func() {
+				if err := os.Truncate(files[0], 100<<10); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := httptest.NewRequest(http.MethodGet, "/big", nil)
+			if tt.rng != "" {
+				r.Header.Set("Range", tt.rng)
+			}
+			var w http.ResponseWriter
+			rec := httptest.NewRecorder()
+			if tt.duringAnswer {
+				w = &cutOnWrite{ResponseRecorder: rec, cut: cut}
+			} else {
+				cut()
+				w = rec
+			}
+			res := hs.c.Serve(w, r, "/big", hs.policy, hs.fetch(r))
+			if tt.duringAnswer {
+				if res.Status != 200 || !errors.Is(res.Err, io.ErrUnexpectedEOF) {
+					t.Errorf("status %d, error %v; want 200 sent and io.ErrUnexpectedEOF", res.Status, res.Err)
+				}
+			} else {
+				if res.Err != nil {
+					t.Errorf("error %v", res.Err)
+				}
+				expect(t, rec, rec.Code, tt.wantX, tt.want)
+			}
+			if n := hs.requests.Load() - 1; n != tt.wantRequests {
+				t.Errorf("%d origin requests for the first answer, want %d", n, tt.wantRequests)
+			}
+			if _, err := os.Stat(files[0]); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("the cut file is still there: %v", err)
+			}
+			hs.waitBackground()
+			if tt.duringAnswer {
+				expect(t, hs.get("/big"), 200, XCacheMiss, body)
+				hs.waitBackground()
+			}
+			expect(t, hs.get("/big"), 200, XCacheHit, body)
+			if n := objects(t, dir); n != 1 {
+				t.Errorf("%d files in the disk tier, want 1", n)
+			}
+		})
 	}
-	for _, rng := range []string{"", "bytes=200000-200099"} {
-		r := httptest.NewRequest(http.MethodGet, "/big", nil)
-		if rng != "" {
-			r.Header.Set("Range", rng)
-		}
-		w := httptest.NewRecorder()
-		res := hs.c.Serve(w, r, "/big", hs.policy, hs.fetch(r))
-		if res.Status == 0 || !errors.Is(res.Err, io.ErrUnexpectedEOF) {
-			t.Errorf("Range %q: status %d, error %v; want the status sent and io.ErrUnexpectedEOF", rng, res.Status, res.Err)
-		}
+}
+
+// cutOnWrite calls cut before the first body write passes through.
+type cutOnWrite struct {
+	*httptest.ResponseRecorder
+	cut  func()
+	done bool
+}
+
+func (c *cutOnWrite) Write(p []byte) (int, error) {
+	if !c.done {
+		c.done = true
+		c.cut()
 	}
+	return c.ResponseRecorder.Write(p)
 }
 
 // A large body the origin compressed, kept in the disk tier, is never

@@ -68,6 +68,8 @@ type entry struct {
 	file string
 	size int64
 	blob *blobRef
+	// diskKey is the key a disk entry is stored under.
+	diskKey string
 
 	// kindVary
 	varyNames []string
