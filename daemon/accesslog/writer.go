@@ -30,6 +30,15 @@ import (
 	"openfront.dev/schema"
 )
 
+// Log files and the directories made for them are kept from other users
+// (logs hold viewers' addresses, cookies and signed query strings): the
+// owner writes, a log-reading group reads, as Debian's nginx logs (0640,
+// group adm). The umask may take more away.
+const (
+	fileMode = 0o640
+	dirMode  = 0o750
+)
+
 // Options are a node's settings for every writer.
 type Options struct {
 	Dir      string // --log-dir: files go to Dir/PREFIX/
@@ -194,7 +203,7 @@ func New(opts Options, cfg Config) (*Writer, error) {
 	// (recovery reads them with compress/gzip) at about half its CPU.
 	w.gz, _ = kgzip.NewWriterLevel(nil, kgzip.BestSpeed)
 	w.setFormat(cfg)
-	if err := os.MkdirAll(w.dir, 0o755); err != nil {
+	if err := os.MkdirAll(w.dir, dirMode); err != nil {
 		return nil, fmt.Errorf("access log directory: %w", err)
 	}
 	if cfg.Logging.Bucket != "" {
@@ -540,7 +549,7 @@ func (w *Writer) open(now time.Time) error {
 	if _, loaded := claims.LoadOrStore(tmp, w); loaded {
 		return fmt.Errorf("log file %s is in use", tmp)
 	}
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, fileMode)
 	if err != nil {
 		claims.Delete(tmp)
 		return err
