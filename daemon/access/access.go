@@ -67,7 +67,8 @@ func SplitRequestURI(uri string) (rawPath, rawQuery string) {
 	return path, query
 }
 
-// Decision is the outcome of Verify. A denial is a 403 whose body carries Reason.
+// Decision is the outcome of Verify. A denial is a 403 with ErrorCode and
+// ErrorMessage in CloudFront's XML body, and Reason beside it for the developer.
 type Decision struct {
 	Allowed bool
 	// Code is short and stable, for metrics labels: one of the Code* constants.
@@ -78,7 +79,23 @@ type Decision struct {
 	Via string
 	// KeyPairID is the key that signed, when one was named.
 	KeyPairID string
+	// ErrorCode and ErrorMessage are what CloudFront puts in its XML 403
+	// for this denial: viewers' tooling matches on them, and they say less
+	// than Reason (a signature that does not verify and an expired one are
+	// both AccessDenied).
+	ErrorCode, ErrorMessage string
 }
+
+// CloudFront's <Code> and <Message> for the signature denials, as its 403s
+// give them (cloudfront-troubleshoot-signed-url-cookies, and bodies quoted
+// in aws-sdk-js#2236 and commitdev/zero#287).
+const (
+	errMissingKey         = "MissingKey"
+	errInvalidKey         = "InvalidKey"
+	errMalformedPolicy    = "MalformedPolicy"
+	errMalformedSignature = "MalformedSignature"
+	errAccessDenied       = "AccessDenied"
+)
 
 // Decision codes.
 const (

@@ -122,7 +122,7 @@ func (v *Verifier) verify(req *Request, keys keySource) Decision {
 		sig, err = decodeBase64(buf.sig[:0], buf.tmp[:0], c.v[pSignature])
 	}
 	if err != nil || len(sig) > maxSignature {
-		return d(CodeMalformed, field(pSignature)+" is not CloudFront's URL-safe base64 ('-' '_' '~' for '+' '=' '/').")
+		return malformedSignature(d(CodeMalformed, field(pSignature)+" is not CloudFront's URL-safe base64 ('-' '_' '~' for '+' '=' '/')."))
 	}
 
 	var msg []byte
@@ -130,11 +130,11 @@ func (v *Verifier) verify(req *Request, keys keySource) Decision {
 	if custom {
 		var err error
 		if len(c.v[pPolicy]) > maxPolicy*2 {
-			return d(CodeMalformed, field(pPolicy)+" is too long.")
+			return malformedPolicy(d(CodeMalformed, field(pPolicy)+" is too long."))
 		}
 		msg, err = decodeBase64(buf.msg[:0], buf.tmp[:0], c.v[pPolicy])
 		if err != nil || len(msg) > maxPolicy {
-			return d(CodeMalformed, field(pPolicy)+" is not CloudFront's URL-safe base64 ('-' '_' '~' for '+' '=' '/').")
+			return malformedPolicy(d(CodeMalformed, field(pPolicy)+" is not CloudFront's URL-safe base64 ('-' '_' '~' for '+' '=' '/')."))
 		}
 	} else {
 		e, ok := unescape(c.v[pExpires])
@@ -164,7 +164,7 @@ func (v *Verifier) verify(req *Request, keys keySource) Decision {
 	}
 	p, err := parsePolicy(msg)
 	if err != nil {
-		return d(CodeMalformed, "The policy of the "+what+" is malformed: "+err.Error()+".")
+		return malformedPolicy(d(CodeMalformed, "The policy of the "+what+" is malformed: "+err.Error()+"."))
 	}
 	v.rememberPolicy(raw, p)
 	if code, reason := checkPolicy(p, resource, now, req, what, is); code != "" {
@@ -203,7 +203,27 @@ func checkPolicy(p policy, resource []byte, now int64, req *Request, what, is st
 }
 
 func deny(code, via, keyID, reason string) Decision {
-	return Decision{Code: code, Reason: reason, Via: via, KeyPairID: keyID}
+	d := Decision{Code: code, Reason: reason, Via: via, KeyPairID: keyID,
+		ErrorCode: errAccessDenied, ErrorMessage: "Access denied"}
+	switch code {
+	case CodeMissingKeyPairID:
+		d.ErrorCode, d.ErrorMessage = errMissingKey, msgMissingKeyPairID
+	case CodeUnknownKey:
+		d.ErrorCode, d.ErrorMessage = errInvalidKey, "Unknown Key"
+	}
+	return d
+}
+
+// malformedPolicy and malformedSignature are denials CloudFront answers with
+// codes of their own, where the rest of CodeMalformed is AccessDenied.
+func malformedPolicy(d Decision) Decision {
+	d.ErrorCode, d.ErrorMessage = errMalformedPolicy, "Malformed Policy"
+	return d
+}
+
+func malformedSignature(d Decision) Decision {
+	d.ErrorCode, d.ErrorMessage = errMalformedSignature, "Could not unencode Signature"
+	return d
 }
 
 // appendResource appends scheme://host + raw path + "?" + the query without

@@ -541,14 +541,18 @@ func TestVerify(t *testing.T) {
 				if !d.Allowed && (d.Reason == "" || !strings.HasSuffix(d.Reason, ".")) {
 					t.Errorf("reason %q is not a sentence", d.Reason)
 				}
+				// The verifier's caches must not change what the viewer reads.
+				if want := Verify(req, groups); d.ErrorCode != want.ErrorCode || d.ErrorMessage != want.ErrorMessage {
+					t.Errorf("%s: CloudFront error %s %q, uncached %s %q", verify.name, d.ErrorCode, d.ErrorMessage, want.ErrorCode, want.ErrorMessage)
+				}
 			}
 			d := Verify(req, groups)
 			if c.volatile {
-				fmt.Fprintf(&golden, "%s: %s\n", c.name, d.Code)
+				fmt.Fprintf(&golden, "%s: %s (%s)\n", c.name, d.Code, d.ErrorCode)
 			} else if d.Allowed {
 				fmt.Fprintf(&golden, "%s: allowed (%s)\n", c.name, or(d.Via, "public"))
 			} else {
-				fmt.Fprintf(&golden, "%s: %s: %s\n", c.name, d.Code, d.Reason)
+				fmt.Fprintf(&golden, "%s: %s (%s): %s\n", c.name, d.Code, d.ErrorCode, d.Reason)
 			}
 		})
 	}
