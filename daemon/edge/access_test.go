@@ -5,13 +5,16 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"encoding/xml"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -129,7 +132,7 @@ distributions: secure: {
 		name, host, target string
 		header             http.Header
 		status             int
-		reason             string // in the 403 body
+		reason             string // in the 403 body or X-Openfront-Reason
 	}{
 		{"public path needs no signature", "private.test", "/index.html", nil, 200, ""},
 		{"unsigned private path", "private.test", "/private/a.txt", nil, 403, "Key-Pair-Id"},
@@ -171,8 +174,8 @@ distributions: secure: {
 			if resp.StatusCode != tc.status {
 				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.status, body)
 			}
-			if tc.reason != "" && !strings.Contains(string(body), tc.reason) {
-				t.Errorf("body %q does not give the reason %q", body, tc.reason)
+			if tc.reason != "" && !strings.Contains(string(body)+resp.Header.Get("X-Openfront-Reason"), tc.reason) {
+				t.Errorf("body %q, X-Openfront-Reason %q: no reason %q", body, resp.Header.Get("X-Openfront-Reason"), tc.reason)
 			}
 			if tc.status != 200 {
 				return
@@ -219,5 +222,159 @@ distributions: secure: {
 	}
 	if n := testutil.ToFloat64(h.metrics.signatureDenials.WithLabelValues(access.CodeExpired)); n != 1 {
 		t.Errorf("expired signatures counted %v, want 1", n)
+	}
+}
+
+// TestSignatureDenialXML checks that refused signed URLs and cookies, made by
+// the AWS SDK, are answered as CloudFront answers them: a 403 with its XML
+// <Error> Code and Message, openfront's own reason in X-Openfront-Reason,
+// and the distribution's custom 403 page instead when it has one.
+func TestSignatureDenialXML(t *testing.T) {
+	key, pub := signingKey(t)
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "page "+r.URL.Path+"\n")
+	}))
+	t.Cleanup(app.Close)
+	dir := t.TempDir()
+	cfg := fmt.Sprintf(`package cdn
+
+keyGroups: signers: publicKeys: [{id: "K1", encodedKey: %[1]q}]
+_dist: {
+	origins: [{id: "app", domainName: %[2]q, customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all"}
+	cacheBehaviors: [{pathPattern: "/private/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", trustedKeyGroups: ["signers"]}]
+}
+distributions: private: _dist & {aliases: ["private.test"]}
+distributions: paged: _dist & {
+	aliases: ["paged.test"]
+	customErrorResponses: [{errorCode: 403, responsePagePath: "/denied.html", responseCode: 403}]
+}
+`, pub, strings.TrimPrefix(app.URL, "http://"))
+	h := New(origin.NewPool(dir), "test-node", slog.New(slog.DiscardHandler))
+	h.SetTable(testenv.Compile(t, dir, cfg))
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+
+	const resource = "http://private.test/private/a.txt"
+	inAnHour, aMinuteAgo := time.Now().Add(time.Hour), time.Now().Add(-time.Minute)
+	urlSigner := sign.NewURLSigner("K1", key)
+	signedURL := func(p *sign.Policy) string {
+		u, err := urlSigner.SignWithPolicy(resource, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimPrefix(u, "http://private.test")
+	}
+	policy := func(expires time.Time, ip string) *sign.Policy {
+		p := sign.NewCannedPolicy(resource, expires)
+		if ip != "" {
+			p.Statements[0].Condition.IPAddress = &sign.IPAddress{SourceIP: ip}
+		}
+		return p
+	}
+	cookieHeader := func(p *sign.Policy, drop string) http.Header {
+		cookies, err := sign.NewCookieSigner("K1", key).SignWithPolicy(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pairs []string
+		for _, c := range cookies {
+			if c.Name != drop {
+				pairs = append(pairs, c.Name+"="+c.Value)
+			}
+		}
+		return http.Header{"Cookie": {strings.Join(pairs, "; ")}}
+	}
+	canned, err := urlSigner.Sign(resource, inAnHour) // Expires=...&Signature=...&Key-Pair-Id=K1
+	if err != nil {
+		t.Fatal(err)
+	}
+	canned = strings.TrimPrefix(canned, "http://private.test")
+	custom := signedURL(policy(inAnHour, "")) // Policy=...&Signature=...&Key-Pair-Id=K1
+	replace := func(s, old, new string) string {
+		if !strings.Contains(s, old) {
+			t.Fatalf("%q has no %q", s, old)
+		}
+		return strings.Replace(s, old, new, 1)
+	}
+	signature := func(u string) string { // the Signature parameter
+		i := strings.Index(u, "Signature=")
+		return strings.SplitN(u[i:], "&", 2)[0]
+	}
+
+	const missing = "Missing Key-Pair-Id query parameter or cookie value"
+	for _, tc := range []struct {
+		name, host, target string
+		header             http.Header
+		code, message      string
+		reason             string // in X-Openfront-Reason
+	}{
+		{"unsigned", "private.test", "/private/a.txt", nil, "MissingKey", missing, "needs a signed URL"},
+		{"signed URL without Key-Pair-Id", "private.test", replace(canned, "&Key-Pair-Id=K1", ""), nil, "MissingKey", missing, "has no Key-Pair-Id"},
+		{"signed URL with an empty Key-Pair-Id", "private.test", replace(canned, "Key-Pair-Id=K1", "Key-Pair-Id="), nil, "MissingKey", missing, "has no Key-Pair-Id"},
+		{"signed cookies without CloudFront-Key-Pair-Id", "private.test", "/private/a.txt", cookieHeader(policy(inAnHour, ""), "CloudFront-Key-Pair-Id"),
+			"MissingKey", missing, "have no CloudFront-Key-Pair-Id"},
+		{"unknown key", "private.test", replace(canned, "Key-Pair-Id=K1", "Key-Pair-Id=K9"), nil, "InvalidKey", "Unknown Key", `"K9"`},
+		{"signature of another URL", "private.test", replace(canned, "/a.txt", "/b.txt"), nil, "AccessDenied", "Access denied", "Bad signature"},
+		{"policy for another URL", "private.test", replace(custom, "/a.txt", "/b.txt"), nil, "AccessDenied", "Access denied", "Resource mismatch"},
+		{"signature not base64", "private.test", replace(canned, signature(canned), "Signature=***"), nil, "MalformedSignature", "Could not unencode Signature", "base64"},
+		{"policy not base64", "private.test", replace(custom, "Policy=", "Policy=***"), nil, "MalformedPolicy", "Malformed Policy", "Policy"},
+		{"expired signed URL", "private.test", signedURL(policy(aMinuteAgo, "")), nil, "AccessDenied", "Access denied", "expired"},
+		{"expired signed cookies", "private.test", "/private/a.txt", cookieHeader(policy(aMinuteAgo, ""), ""), "AccessDenied", "Access denied", "cookies expired"},
+		{"IP address not allowed", "private.test", signedURL(policy(inAnHour, "192.0.2.0/24")), nil, "AccessDenied", "Access denied", "IP mismatch"},
+		{"IP address not allowed by cookies", "private.test", "/private/a.txt", cookieHeader(policy(inAnHour, "192.0.2.0/24"), ""), "AccessDenied", "Access denied", "IP mismatch"},
+		// The distribution's own page wins, as for any 403.
+		{"custom error page", "paged.test", "/private/a.txt", nil, "", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, srv.URL+tc.target, nil)
+			req.Host = tc.host
+			maps.Copy(req.Header, tc.header)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusForbidden {
+				t.Fatalf("status %d, want 403: %s", resp.StatusCode, body)
+			}
+			if resp.Header.Get("X-Openfront-Id") == "" {
+				t.Error("no X-Openfront-Id")
+			}
+			if tc.code == "" {
+				if string(body) != "page /denied.html\n" || resp.Header.Get("X-Openfront-Reason") != "" {
+					t.Errorf("body %q, X-Openfront-Reason %q: want the custom error page alone", body, resp.Header.Get("X-Openfront-Reason"))
+				}
+				return
+			}
+			for k, want := range map[string]string{"Content-Type": "text/xml", "Cache-Control": "no-store", "Content-Length": strconv.Itoa(len(body))} {
+				if got := resp.Header.Get(k); got != want {
+					t.Errorf("%s %q, want %q", k, got, want)
+				}
+			}
+			// The declaration and elements CloudFront writes, on one line: its
+			// MissingKey body is 146 bytes.
+			if tc.name == "unsigned" && len(body) != 146 {
+				t.Errorf("body %q is %d bytes, not CloudFront's 146", body, len(body))
+			}
+			if !strings.HasPrefix(string(body), `<?xml version="1.0" encoding="UTF-8"?><Error><Code>`) {
+				t.Errorf("body %q does not start as CloudFront's", body)
+			}
+			var e struct {
+				XMLName xml.Name `xml:"Error"`
+				Code    string
+				Message string
+			}
+			if err := xml.Unmarshal(body, &e); err != nil {
+				t.Fatalf("body %q: %v", body, err)
+			}
+			if e.Code != tc.code || e.Message != tc.message {
+				t.Errorf("Code %q Message %q, want %q %q", e.Code, e.Message, tc.code, tc.message)
+			}
+			if r := resp.Header.Get("X-Openfront-Reason"); !strings.Contains(r, tc.reason) {
+				t.Errorf("X-Openfront-Reason %q does not say %q", r, tc.reason)
+			}
+		})
 	}
 }
