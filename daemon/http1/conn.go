@@ -180,7 +180,11 @@ func (c *conn) serveRequest(req *http.Request, b *body, headLen int64) bool {
 	w := &c.resp
 	// A request with a body becomes watchable once the handler read it all.
 	c.watchBegin(b == nil && c.br.Buffered() == 0)
-	c.srv.Handler.ServeHTTP(w, req)
+	h := c.srv.Handler
+	if req.RequestURI == "*" { // OPTIONS: parse refuses the others
+		h = serverOptions
+	}
+	h.ServeHTTP(w, req)
 	if c.hijacked.Load() {
 		return false
 	}
@@ -196,6 +200,16 @@ func (c *conn) serveRequest(req *http.Request, b *body, headLen int64) bool {
 	}
 	return keep
 }
+
+// serverOptions answers "OPTIONS *", a question about the server, not
+// about any resource (RFC 9110 9.3.7): the handler, which routes by path,
+// has no answer for it. 200 with an empty body, as net/http's server gives
+// (and so the HTTP/2 listener, served by net/http); what methods a
+// distribution allows is OPTIONS on its paths to say. A body is drained
+// as any other.
+var serverOptions = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	w.Header()["Content-Length"] = []string{"0"}
+})
 
 func (c *conn) buf() *[]byte {
 	if c.out == nil {

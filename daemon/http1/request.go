@@ -145,6 +145,11 @@ func (c *conn) parse(head string) (*http.Request, *body, *requestError) {
 		}
 	}
 
+	// RFC 9112 3.2.4: the asterisk-form is OPTIONS's only; net/http's
+	// ServeMux answers 400 too.
+	if target == "*" && method != http.MethodOptions {
+		return nil, nil, badRequest("the asterisk-form target is for OPTIONS only")
+	}
 	u, err := parseTarget(method, target)
 	if err != nil {
 		return nil, nil, badRequest("malformed request target")
@@ -183,10 +188,12 @@ func (c *conn) parse(head string) (*http.Request, *body, *requestError) {
 		return nil, nil, rerr
 	}
 	if e, ok := hdr["Expect"]; ok {
-		if minor == 0 || len(e) != 1 || !equalFoldASCII(e[0], "100-continue") {
+		if len(e) != 1 || !equalFoldASCII(e[0], "100-continue") {
 			return nil, nil, &requestError{http.StatusExpectationFailed, "only 100-continue is understood"}
 		}
-		if b != nil {
+		// RFC 9110 10.1.1: a 100-continue in HTTP/1.0 is ignored, not
+		// refused (net/http answers 417): a 1.0 client may not know 100.
+		if b != nil && minor >= 1 {
 			b.expect = true
 		}
 	}
@@ -208,6 +215,15 @@ func (c *conn) framing(r *http.Request) (*body, *requestError) {
 		}
 		delete(r.Header, "Transfer-Encoding")
 		r.TransferEncoding, r.ContentLength = chunked, -1
+		// Chunk lines are read as net/http reads them: CRLF only, no CR
+		// inside, no whitespace before or within the size. Whitespace
+		// after the size or an extension is trimmed: RFC 9112 7.1 has
+		// none there, but net/http, nginx, Apache and HAProxy accept it
+		// (some servers send it) and it cannot change the size any
+		// parser reads. Whitespace before ";" (BWS in 7.1.1) is refused,
+		// as net/http does: no client sends it, and the differential
+		// fuzz keeps this server never looser than net/http. A refused
+		// chunk fails the handler's read and closes the connection.
 		b := &body{c: c, br: c.br, src: httputil.NewChunkedReader(c.br), left: -1, limit: c.srv.maxHeaderBytes()}
 		r.Body = b
 		return b, nil
@@ -362,7 +378,10 @@ type body struct {
 	limit  int   // bytes of trailer fields allowed
 	expect bool  // the client waits for 100 Continue
 	closed bool
-	err    error
+	// finished: the connection has drained what the handler left, and
+	// kept says whether all of it.
+	finished, kept bool
+	err            error
 	// failed is err != nil, read without the lock (which a reader
 	// waiting for the viewer holds): the answer says Connection: close.
 	failed atomic.Bool
@@ -466,15 +485,34 @@ func (b *body) finish(c *conn) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.closed = true
-	if b.left == 0 {
-		return true
+	if b.finished {
+		return b.kept
 	}
-	if b.err != nil {
-		return false
+	b.finished = true
+	if b.left != 0 && b.err == nil {
+		c.setDeadline(time.Now(), c.srv.headerTimeout(), 0)
+		io.Copy(io.Discard, &io.LimitedReader{R: readFunc(b.read), N: maxDrainBytes})
 	}
-	c.setDeadline(time.Now(), c.srv.headerTimeout(), 0)
-	io.Copy(io.Discard, &io.LimitedReader{R: readFunc(b.read), N: maxDrainBytes})
-	return b.left == 0
+	b.kept = b.left == 0 && b.err == nil
+	return b.kept
+}
+
+// leftOver says, as the answer's header is queued, that the connection
+// will close for the body the handler leaves, so that the answer says
+// Connection: close as net/http's does, and the client sends its next
+// request on another connection. Once the handler returned (done), the
+// body is drained first, as net/http does; before, the handler may still
+// read it: a body past maxDrainBytes, or a chunked one of unknown size,
+// counts as left over unless a read is under way.
+func (b *body) leftOver(c *conn, done bool) bool {
+	if done {
+		return !b.finish(c)
+	}
+	if !b.mu.TryLock() {
+		return false // the handler is reading it
+	}
+	defer b.mu.Unlock()
+	return b.err == nil && (b.left < 0 || b.left > maxDrainBytes)
 }
 
 type readFunc func([]byte) (int, error)

@@ -247,7 +247,8 @@ func (w *response) commit(done bool, first []byte) {
 	c, h := w.c, w.header
 	// A body that failed (cut for stalling, malformed) ends the
 	// connection: say so, as nginx's 408 does.
-	w.closeAfter = w.req.Close || c.srv.closing.Load() || hasToken(h["Connection"], "close") || w.reqBody != nil && w.reqBody.failed.Load()
+	w.closeAfter = w.req.Close || c.srv.closing.Load() || hasToken(h["Connection"], "close") ||
+		w.reqBody != nil && (w.reqBody.failed.Load() || w.reqBody.leftOver(c, done))
 	length := w.declared
 	switch {
 	case !bodyAllowed(w.status):

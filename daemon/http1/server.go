@@ -17,9 +17,12 @@
 // It is stricter than net/http where RFC 9112 allows a choice that matters
 // for request smuggling: a request with both Content-Length and
 // Transfer-Encoding, a Transfer-Encoding in HTTP/1.0, a folded header
-// line, or an absolute-form target without a host or with userinfo is
-// answered 400 and the connection closed; a chunked body whose
-// trailer has a line not ending in CRLF fails the handler's read.
+// line, an absolute-form target without a host or with userinfo, or an
+// asterisk-form target but for OPTIONS is answered 400 and the
+// connection closed; a chunked body whose trailer has a line not ending
+// in CRLF fails the handler's read. "OPTIONS *" is the server's to
+// answer (200, empty), as net/http's; a 100-continue expectation in
+// HTTP/1.0 is ignored (RFC 9110 10.1.1) where net/http answers 417.
 //
 // HTTP/2 is not here: a TLS listener that negotiates h2 hands the
 // connection to net/http (see the node package).

@@ -177,6 +177,7 @@ func readAnswer(br *bufio.Reader, method string) (*answer, error) {
 func TestRequests(t *testing.T) {
 	_, addr := start(t, testHandler(""))
 	get := func(path string) string { return "GET " + path + " HTTP/1.1\r\nHost: example.com\r\n\r\n" }
+	big := strings.Repeat("b", maxDrainBytes+1)
 	tests := []struct {
 		name     string
 		raw      string
@@ -216,7 +217,22 @@ func TestRequests(t *testing.T) {
 		{"a scheme and no authority", "GET mailto:a@b HTTP/1.1\r\nHost: h\r\n\r\n" + get("/declared/1"), []int{400}, true, "request target", ""},
 		{"authority-form target but for CONNECT", "GET other.example:80 HTTP/1.1\r\nHost: h\r\n\r\n" + get("/declared/1"), []int{400}, true, "request target", ""},
 		{"absolute-form target with userinfo", "GET http://h@other.example/echo HTTP/1.1\r\nHost: h\r\n\r\n" + get("/declared/1"), []int{400}, true, "request target", ""},
-		{"OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n", []int{404}, false, "", ""},
+		{"OPTIONS * is the server's", "OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n" + get("/declared/1"), []int{200, 200}, false, "", "Content-Length: 0"},
+		{"OPTIONS * with a body", "OPTIONS * HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc" + get("/declared/1"), []int{200, 200}, false, "", "Content-Length: 0"},
+		{"asterisk-form but for OPTIONS", "GET * HTTP/1.1\r\nHost: h\r\n\r\n" + get("/declared/1"), []int{400}, true, "asterisk", ""},
+		{"HTTP/1.0 ignores 100-continue", "POST /echo HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nok", []int{200}, true, `body="ok"`, ""},
+		{"an unknown Expect in HTTP/1.0", "POST /echo HTTP/1.0\r\nExpect: magic\r\nContent-Length: 2\r\n\r\nok", []int{417}, true, "", ""},
+		{"an unknown Expect beside 100-continue", "POST /echo HTTP/1.1\r\nHost: h\r\nExpect: 100-continue, magic\r\nContent-Length: 2\r\n\r\nok", []int{417}, true, "", ""},
+		{"an unread body past the drain limit", "POST /ignore-body HTTP/1.1\r\nHost: h\r\nContent-Length: " + strconv.Itoa(len(big)) + "\r\n\r\n" + big + get("/declared/1"), []int{200}, true, "ignored", "Connection: close"},
+		{"an unread chunked body past the drain limit", "POST /ignore-body HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n" + strconv.FormatInt(int64(len(big)), 16) + "\r\n" + big + "\r\n0\r\n\r\n" + get("/declared/1"), []int{200}, true, "ignored", "Connection: close"},
+		{"an unread chunked body under the drain limit", "POST /ignore-body HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n" + get("/declared/1"), []int{200, 200}, false, "ignored", ""},
+		{"an unread body past the limit, answer flushed first", "POST /flushed HTTP/1.1\r\nHost: h\r\nContent-Length: " + strconv.Itoa(len(big)) + "\r\n\r\n" + big + get("/declared/1"), []int{200}, true, "first second", "Connection: close"},
+		{"a chunk size with trailing whitespace, as net/http, nginx, Apache, HAProxy", "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5 \t\r\nhello\r\n0\r\n\r\n" + get("/declared/1"), []int{200, 200}, false, `body="hello" err=<nil>`, ""},
+		{"whitespace after a chunk extension", "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5;a=b \r\nhello\r\n0\r\n\r\n" + get("/declared/1"), []int{200, 200}, false, `body="hello" err=<nil>`, ""},
+		{"whitespace before a chunk extension", "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5 ;a=b\r\nhello\r\n0\r\n\r\n" + get("/smuggled"), []int{200}, true, "invalid byte in chunk length", "Connection: close"},
+		{"whitespace inside a chunk size", "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0 5\r\nhello\r\n0\r\n\r\n" + get("/smuggled"), []int{200}, true, "invalid byte in chunk length", "Connection: close"},
+		{"whitespace before a chunk size", "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n 5\r\nhello\r\n0\r\n\r\n" + get("/smuggled"), []int{200}, true, "invalid byte in chunk length", "Connection: close"},
+		{"a chunk line ended by a bare LF", "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5;a\nhello\r\n0\r\n\r\n" + get("/smuggled"), []int{200}, true, "bare LF", "Connection: close"},
 
 		{"no Host", "GET /echo HTTP/1.1\r\n\r\n", []int{400}, true, "missing Host", ""},
 		{"two Hosts", "GET /echo HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", []int{400}, true, "more than one Host", ""},
@@ -369,6 +385,9 @@ func TestFramingAsNetHTTP(t *testing.T) {
 		"POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc",
 		"POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
 		"GET /echo?a=%20&b HTTP/1.1\r\nHost: h\r\nCookie: a=1\r\nCookie: b=2\r\nUser-Agent: x\r\n\r\n",
+		"OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n",
+		"OPTIONS * HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc",
+		"POST /ignore-body HTTP/1.1\r\nHost: h\r\nContent-Length: 300000\r\n\r\n" + strings.Repeat("b", 300000),
 	} {
 		t.Run(raw[:strings.Index(raw, " HTTP")], func(t *testing.T) {
 			t.Parallel()
@@ -571,5 +590,25 @@ func TestHijack(t *testing.T) {
 	io.WriteString(conn, "pong")
 	if _, err := io.ReadFull(br, got); err != nil || string(got) != "pong" {
 		t.Fatalf("client read %q, %v; want pong alone", got, err)
+	}
+}
+
+// TestNoContinueToHTTP10: RFC 9110 10.1.1, a 100-continue expectation in
+// an HTTP/1.0 request is ignored: no 100 goes out, the request is served.
+func TestNoContinueToHTTP10(t *testing.T) {
+	_, addr := start(t, testHandler(""))
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "POST /echo HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nok")
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	got, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(got), "HTTP/1.0 200 OK\r\n") || !strings.Contains(string(got), `body="ok"`) {
+		t.Errorf("answer %q, want a 200 with the body and no 100 before it", got)
 	}
 }
