@@ -22,6 +22,46 @@ type shutdowner interface{ Shutdown(context.Context) error }
 // viewer protocol.
 const maxHeaderBytes = 20480
 
+// h2HeaderListBytes is the HTTP/2 server's own limit on a header list,
+// above maxHeaderBytes, which h2HeaderLimit enforces. At its limit
+// net/http's HTTP/2 server answers 431 only to a block that came in one
+// frame; one cut into CONTINUATIONs (browsers and nghttp2 cut at 16 KiB)
+// ends the whole connection with PROTOCOL_ERROR, its defence against
+// CONTINUATION floods, and Go's client refuses to send a list over the
+// advertised limit at all. Past this larger one, that is still so.
+const h2HeaderListBytes = 64 << 10
+
+// h2HeaderLimit answers 431 on its own stream to an HTTP/2 request whose
+// header list is past maxHeaderBytes. The size is HPACK's (RFC 9113
+// 6.5.2: name, value and 32 bytes a field, pseudo-fields included)
+// against maxHeaderBytes and the 320 bytes net/http adds to it for
+// HTTP/2: what net/http's server enforced with MaxHeaderBytes.
+func h2HeaderLimit(h http.Handler) http.Handler {
+	const limit = maxHeaderBytes + 320
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if headerListSize(r) > limit {
+			http.Error(w, fmt.Sprintf("431 Request Header Fields Too Large: the request's header is larger than %d bytes", maxHeaderBytes),
+				http.StatusRequestHeaderFieldsTooLarge)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// headerListSize is an HTTP/2 request's header list size as its client
+// sent it (but cookies, which net/http joins into one field).
+func headerListSize(r *http.Request) int {
+	const perField = 32
+	n := len(":method") + len(r.Method) + len(":scheme") + len("https") + len(":authority") + len(r.Host) +
+		len(":path") + len(r.RequestURI) + 4*perField
+	for k, vv := range r.Header {
+		for _, v := range vv {
+			n += len(k) + len(v) + perField
+		}
+	}
+	return n
+}
+
 // viewerServer is the HTTP/1.x server of the viewer listeners.
 func (n *Node) viewerServer() *http1.Server {
 	return &http1.Server{
@@ -63,7 +103,7 @@ func (n *Node) listenHTTPS(addr string, cfg *tls.Config) error {
 	d := &tlsDispatch{
 		ln: ln, cfg: cfg, timeout: n.opts.HeaderTimeout, log: n.log,
 		h1: n.viewerServer(),
-		h2: &http.Server{Handler: n.handler, TLSConfig: cfg, IdleTimeout: n.opts.IdleTimeout, MaxHeaderBytes: maxHeaderBytes,
+		h2: &http.Server{Handler: h2HeaderLimit(n.handler), TLSConfig: cfg, IdleTimeout: n.opts.IdleTimeout, MaxHeaderBytes: h2HeaderListBytes,
 			ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug)},
 		h2conns: newConnQueue(ln.Addr()),
 	}
