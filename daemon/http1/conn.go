@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -196,7 +195,8 @@ func (c *conn) serveRequest(req *http.Request, b *body, headLen int64) bool {
 	c.flush()
 	keep := !w.closeAfter && !c.broken && present
 	if b != nil && !b.finish(c) {
-		keep = false
+		c.linger()
+		return false
 	}
 	return keep
 }
@@ -303,12 +303,37 @@ func (c *conn) refuse(e *requestError) {
 	c.writeString("HTTP/1.1 " + text + "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: " +
 		strconv.Itoa(len(body)) + "\r\n\r\n" + body)
 	c.flush()
-	// Closing with unread bytes would reset the connection, and the
-	// client could lose the answer: end the writing side and read what
-	// comes for a moment first.
-	if cw, ok := c.rwc.(interface{ CloseWrite() error }); ok && !c.broken {
-		cw.CloseWrite()
-		c.rwc.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
-		io.Copy(io.Discard, io.LimitReader(c.rwc, maxDrainBytes))
+	c.linger()
+}
+
+// Lingering, as nginx's lingering close: how long the client may go on
+// sending, in all and between reads.
+const (
+	lingerTime    = 5 * time.Second
+	lingerTimeout = 500 * time.Millisecond
+)
+
+// linger ends a connection the server closes with the client's bytes
+// unread. Closing at once would reset it (RFC 9112 9.6), and the reset
+// drops what of the answer the socket still holds: the writing side is
+// ended first, and what the client sends is read and dropped until it
+// stops, or for lingerTime at most, while the answer goes out.
+func (c *conn) linger() {
+	cw, ok := c.rwc.(interface{ CloseWrite() error })
+	if !ok || c.broken || cw.CloseWrite() != nil {
+		return
+	}
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	end := time.Now().Add(lingerTime)
+	for {
+		left := time.Until(end)
+		if left <= 0 {
+			return
+		}
+		c.rwc.SetReadDeadline(time.Now().Add(min(left, lingerTimeout)))
+		if _, err := c.rwc.Read(*bp); err != nil {
+			return
+		}
 	}
 }

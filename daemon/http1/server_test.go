@@ -612,3 +612,39 @@ func TestNoContinueToHTTP10(t *testing.T) {
 		t.Errorf("answer %q, want a 200 with the body and no 100 before it", got)
 	}
 }
+
+// TestAnswerBeforeLeftOverBody: an answer after which the server closes
+// for the body the handler left reaches a client that is still sending
+// it and reads late: the server does not reset the connection under it.
+func TestAnswerBeforeLeftOverBody(t *testing.T) {
+	_, addr := start(t, testHandler(""))
+	for _, te := range []string{"Content-Length", "chunked"} {
+		t.Run(te, func(t *testing.T) {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			const size, answer = 8 << 20, 4 << 20
+			go func() {
+				// A large answer: what the server's socket still holds when
+				// it closes is lost if the close resets the connection.
+				head := "POST /declared/" + strconv.Itoa(answer) + " HTTP/1.1\r\nHost: h\r\nContent-Length: " + strconv.Itoa(size) + "\r\n\r\n"
+				if te == "chunked" {
+					head = "POST /declared/" + strconv.Itoa(answer) + " HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n" + strconv.FormatInt(size, 16) + "\r\n"
+				}
+				io.WriteString(c, head)
+				c.Write(make([]byte, size)) // fails once the server stops reading
+			}()
+			time.Sleep(300 * time.Millisecond) // the server has answered and closed
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			a, err := readAnswer(bufio.NewReader(c), "POST")
+			if err != nil {
+				t.Fatalf("no answer: %v", err)
+			}
+			if a.status != 200 || !a.close || len(a.body) != answer {
+				t.Errorf("status %d, close %v, %d bytes; want 200, Connection: close, %d bytes", a.status, a.close, len(a.body), answer)
+			}
+		})
+	}
+}
