@@ -12,8 +12,10 @@ import (
 // node sets for the origin (canonical names), as CloudFront does when a
 // behavior names them or uses AllViewerAndCloudFrontHeaders-2022-06
 // (adding-cloudfront-headers.md). The location headers besides the
-// country (city, region, ASN, …) and the JA3/JA4 fingerprints are not
-// among them: a behavior that names one sends the origin nothing.
+// country (city, region, ASN, …) are not among them: a behavior that
+// names one sends the origin nothing. Nor are the JA3 and JA4
+// fingerprints, which the node sets when a behavior names them: CloudFront
+// added them after June 2022, and its dated policy keeps the list it had.
 var CloudFrontHeaders = []string{
 	"Cloudfront-Forwarded-Proto",
 	"Cloudfront-Viewer-Country",

@@ -12,6 +12,7 @@ import (
 
 	"openfront.dev/compiler/table"
 	"openfront.dev/daemon/accesslog"
+	"openfront.dev/internal/tlsfp"
 )
 
 // The CloudFront-* request headers the node sets for the origin
@@ -21,6 +22,8 @@ import (
 const (
 	protoHeader         = "Cloudfront-Forwarded-Proto"
 	viewerCountryHeader = "Cloudfront-Viewer-Country"
+	ja3Header           = "Cloudfront-Viewer-Ja3-Fingerprint"
+	ja4Header           = "Cloudfront-Viewer-Ja4-Fingerprint"
 )
 
 var protoHTTP, protoHTTPS = []string{"http"}, []string{"https"}
@@ -82,6 +85,24 @@ func (v *viewer) header(name string) []string {
 			handshake = "sessionResumed"
 		}
 		return []string{accesslog.TLSVersionName(s.Version) + ":" + accesslog.CipherName(s.CipherSuite) + ":" + handshake}
+	case ja3Header, ja4Header:
+		// From the viewer's ClientHello: HTTPS only, and only when the
+		// node terminated the TLS (not behind a proxy that did).
+		if v.r.TLS == nil {
+			return nil
+		}
+		h := tlsfp.FromContext(v.r.Context())
+		if h == nil {
+			return nil
+		}
+		fp := h.JA4()
+		if name == ja3Header {
+			fp = h.JA3()
+		}
+		if fp == "" {
+			return nil
+		}
+		return []string{fp}
 	}
 	return v.deviceType(name) // nil: a CloudFront header the node does not set
 }

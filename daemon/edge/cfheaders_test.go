@@ -4,13 +4,27 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"openfront.dev/internal/testenv"
+	"openfront.dev/internal/tlsfp"
 )
+
+// helloListener wraps each connection for tlsfp, as the node's HTTPS
+// listener does.
+type helloListener struct{ net.Listener }
+
+func (l helloListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &tlsfp.Conn{Conn: c}, nil
+}
 
 const (
 	iPhone  = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
@@ -34,7 +48,7 @@ func TestCloudFrontHeaders(t *testing.T) {
 	cfg := "package cdn\n"
 	for name, behavior := range map[string]string{
 		"named": `forwardedValues: headers: ["CloudFront-Viewer-Address", "cloudfront-viewer-http-version", "CloudFront-Viewer-TLS",
-			"CloudFront-Is-Mobile-Viewer", "CloudFront-Is-Desktop-Viewer", "CloudFront-Is-IOS-Viewer", "CloudFront-Viewer-City"]`,
+			"CloudFront-Viewer-JA3-Fingerprint", "CloudFront-Viewer-JA4-Fingerprint", "CloudFront-Is-Mobile-Viewer", "CloudFront-Is-Desktop-Viewer", "CloudFront-Is-IOS-Viewer", "CloudFront-Viewer-City"]`,
 		"cfheaders": `originRequestPolicy: "AllViewerAndCloudFrontHeaders-2022-06"`,
 		"allviewer": `originRequestPolicy: "AllViewer"`,
 		"star":      `forwardedValues: headers: ["*"]`,
@@ -49,15 +63,32 @@ func TestCloudFrontHeaders(t *testing.T) {
 	h := cachedHandler(t, dir, testenv.Compile(t, dir, cfg))
 	plain := httptest.NewServer(h)
 	t.Cleanup(plain.Close)
-	secure := httptest.NewTLSServer(h)
+	// The HTTPS server keeps each connection's ClientHello, as the node's
+	// listener does, and hello the last one.
+	hellos := make(chan *tls.ClientHelloInfo, 1)
+	secure := httptest.NewUnstartedServer(h)
+	secure.Listener = helloListener{secure.Listener}
+	secure.Config.ConnContext = tlsfp.ConnContext
+	secure.TLS = &tls.Config{GetConfigForClient: func(hi *tls.ClientHelloInfo) (*tls.Config, error) {
+		tlsfp.Capture(hi, false)
+		select {
+		case <-hellos:
+		default:
+		}
+		hellos <- hi
+		return nil, nil
+	}}
+	secure.StartTLS()
 	t.Cleanup(secure.Close)
 
 	forged := http.Header{
-		"CloudFront-Viewer-Address":   {"203.0.113.66:443"},
-		"CloudFront-Viewer-City":      {"Forged"},
-		"CloudFront-Is-Mobile-Viewer": {"forged"},
-		"CloudFront-Viewer-TLS":       {"forged"},
-		"CloudFront-Viewer-ASN":       {"64496"},
+		"CloudFront-Viewer-Address":         {"203.0.113.66:443"},
+		"CloudFront-Viewer-City":            {"Forged"},
+		"CloudFront-Is-Mobile-Viewer":       {"forged"},
+		"CloudFront-Viewer-TLS":             {"forged"},
+		"CloudFront-Viewer-JA3-Fingerprint": {"forged"},
+		"CloudFront-Viewer-JA4-Fingerprint": {"forged"},
+		"CloudFront-Viewer-ASN":             {"64496"},
 	}
 	// get asks host for path as a viewer with agent; it returns what the
 	// origin saw (nil for a hit) and the body.
@@ -129,6 +160,13 @@ func TestCloudFrontHeaders(t *testing.T) {
 		if want := "TLSv1.3:" + tls.CipherSuiteName(tls.TLS_AES_128_GCM_SHA256) + ":fullHandshake"; tlsValue != want {
 			t.Errorf("CloudFront-Viewer-TLS %q, want %q", tlsValue, want)
 		}
+		hello := <-hellos
+		if got, want := hdr.Get("CloudFront-Viewer-JA3-Fingerprint"), tlsfp.JA3(hello); got != want {
+			t.Errorf("CloudFront-Viewer-JA3-Fingerprint %q, want %q", got, want)
+		}
+		if got, want := hdr.Get("CloudFront-Viewer-JA4-Fingerprint"), tlsfp.JA4(hello, false); got != want {
+			t.Errorf("CloudFront-Viewer-JA4-Fingerprint %q, want %q", got, want)
+		}
 	})
 	t.Run("AllViewerAndCloudFrontHeaders", func(t *testing.T) {
 		hdr, _ := get(t, plain, "cfheaders", "/all", desktop)
@@ -140,7 +178,8 @@ func TestCloudFrontHeaders(t *testing.T) {
 				t.Errorf("no %s", name)
 			}
 		}
-		for _, name := range []string{"Cloudfront-Viewer-City", "Cloudfront-Viewer-Asn", "Cloudfront-Viewer-Tls"} {
+		for _, name := range []string{"Cloudfront-Viewer-City", "Cloudfront-Viewer-Asn", "Cloudfront-Viewer-Tls",
+			"Cloudfront-Viewer-Ja3-Fingerprint", "Cloudfront-Viewer-Ja4-Fingerprint"} {
 			if v, ok := got[name]; ok {
 				t.Errorf("%s: %q passed", name, v)
 			}

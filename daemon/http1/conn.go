@@ -80,6 +80,9 @@ func newConn(s *Server, nc net.Conn) *conn {
 	c.br.Reset(connReader{c})
 	ctx, cancel := context.WithCancel(context.Background())
 	ctx = context.WithValue(ctx, http.LocalAddrContextKey, nc.LocalAddr())
+	if s.ConnContext != nil {
+		ctx = s.ConnContext(ctx, nc)
+	}
 	c.cancel = cancel
 	// Every request is a copy of this one: it carries the context.
 	c.tmpl = new(http.Request).WithContext(ctx)

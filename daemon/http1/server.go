@@ -58,6 +58,9 @@ type Server struct {
 	MaxHeaderBytes int
 	// Log gets the connections' errors at debug level; nil discards them.
 	Log *slog.Logger
+	// ConnContext, when set, derives a connection's context, which its
+	// requests carry, as net/http's Server.ConnContext does.
+	ConnContext func(ctx context.Context, c net.Conn) context.Context
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"openfront.dev/compiler/table"
+	"openfront.dev/internal/tlsfp"
 )
 
 // certStore picks a certificate per TLS handshake: the certificateName of
@@ -81,6 +82,7 @@ const defaultCertPolicy = "TLSv1.2_2021"
 // and s.certificate its certificate. quic selects the HTTP/3 listener.
 func (s *certStore) configForClient(quic bool) func(*tls.ClientHelloInfo) (*tls.Config, error) {
 	return func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+		tlsfp.Capture(hello, quic)
 		d := s.distribution(hello)
 		if quic {
 			if hello.ServerName == "" {

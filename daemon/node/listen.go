@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"openfront.dev/daemon/http1"
+	"openfront.dev/internal/tlsfp"
 )
 
 // shutdowner is a listener's server: h1, net/http, or the TLS dispatcher.
@@ -71,6 +72,7 @@ func (n *Node) viewerServer() *http1.Server {
 		BodyTimeout:    n.opts.BodyTimeout,
 		MaxHeaderBytes: maxHeaderBytes,
 		Log:            n.log,
+		ConnContext:    tlsfp.ConnContext,
 	}
 }
 
@@ -104,7 +106,7 @@ func (n *Node) listenHTTPS(addr string, cfg *tls.Config) error {
 		ln: ln, cfg: cfg, timeout: n.opts.HeaderTimeout, log: n.log,
 		h1: n.viewerServer(),
 		h2: &http.Server{Handler: h2HeaderLimit(n.handler), TLSConfig: cfg, IdleTimeout: n.opts.IdleTimeout, MaxHeaderBytes: h2HeaderListBytes,
-			ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug)},
+			ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug), ConnContext: tlsfp.ConnContext},
 		h2conns: newConnQueue(ln.Addr()),
 	}
 	n.servers = append(n.servers, d)
@@ -164,7 +166,8 @@ func (d *tlsDispatch) serve() error {
 }
 
 func (d *tlsDispatch) handshake(c net.Conn) {
-	tc := tls.Server(c, d.cfg)
+	// The wrapper keeps the ClientHello for the JA3/JA4 headers (tlsfp).
+	tc := tls.Server(&tlsfp.Conn{Conn: c}, d.cfg)
 	c.SetDeadline(time.Now().Add(d.timeout))
 	if err := tc.Handshake(); err != nil {
 		d.log.Debug("TLS handshake failed", "remote", c.RemoteAddr().String(), "err", err)

@@ -31,6 +31,7 @@ import (
 	"openfront.dev/daemon/origin"
 	"openfront.dev/daemon/rtmp"
 	"openfront.dev/daemon/watch"
+	"openfront.dev/internal/tlsfp"
 )
 
 // Options configure a node.
@@ -102,7 +103,7 @@ type Node struct {
 	logs      *accesslog.Manager // nil without LogDir
 	rtmp      *rtmp.Server       // nil without RTMPAddr
 	servers   []shutdowner
-	h3        *http3.Server
+	h3        *h3Server
 	certs     *certStore
 	addrs     map[string]net.Addr
 	wg        sync.WaitGroup
@@ -339,22 +340,49 @@ func (n *Node) listenHTTP3(tcp *net.TCPAddr) error {
 		// quic-go has none by default: a client's PINGs kept an idle
 		// connection open for ever.
 		IdleTimeout: n.opts.IdleTimeout,
-		TLSConfig:   &tls.Config{GetConfigForClient: n.certs.configForClient(true), Certificates: []tls.Certificate{*n.certs.defaultCert}},
-		// 0-RTT stays on (quic-go's default); the edge treats requests
-		// that arrive before the handshake completes as replayable.
 		ConnContext: func(ctx context.Context, c *quic.Conn) context.Context {
 			return edge.WithHandshake(ctx, c.HandshakeComplete())
 		},
 	}
-	n.h3 = srv
+	// The node's own transport, for its ConnContext: each connection's
+	// context gets a tlsfp.Hello, which the ClientHelloInfo's context
+	// reaches (configForClient fills it) and the requests' contexts carry.
+	tr := &quic.Transport{Conn: conn, ConnContext: func(ctx context.Context, _ *quic.ClientInfo) (context.Context, error) {
+		return tlsfp.NewContext(ctx, new(tlsfp.Hello)), nil
+	}}
+	tlsConf := &tls.Config{GetConfigForClient: n.certs.configForClient(true), Certificates: []tls.Certificate{*n.certs.defaultCert}}
+	// 0-RTT stays on (as http3.Server has it by default); the edge treats
+	// requests that arrive before the handshake completes as replayable.
+	ln, err := tr.ListenEarly(http3.ConfigureTLSConfig(tlsConf), &quic.Config{Allow0RTT: true})
+	if err != nil {
+		conn.Close()
+		return fmt.Errorf("http3 listener: %w", err)
+	}
+	n.h3 = &h3Server{srv: srv, ln: ln, tr: tr}
 	n.handler.SetAltSvc(fmt.Sprintf(`h3=":%d"; ma=86400`, tcp.Port))
 	n.log.Info("listening", "listener", "http3", "addr", conn.LocalAddr().String())
 	n.wg.Go(func() {
-		if err := srv.Serve(conn); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+		if err := srv.ServeListener(ln); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, quic.ErrServerClosed) {
 			n.errs <- fmt.Errorf("http3 listener: %w", err)
 		}
 	})
 	return nil
+}
+
+// h3Server is the HTTP/3 server with the listener and transport it does
+// not close itself (http3.Server.ServeListener).
+type h3Server struct {
+	srv *http3.Server
+	ln  *quic.EarlyListener
+	tr  *quic.Transport
+}
+
+// Shutdown stops accepting, drains the connections, then closes the
+// transport and its UDP socket.
+func (h *h3Server) Shutdown(ctx context.Context) error {
+	h.ln.Close()
+	err := h.srv.Shutdown(ctx)
+	return errors.Join(err, h.tr.Close(), h.tr.Conn.Close())
 }
 
 func (n *Node) abort(err error) error {

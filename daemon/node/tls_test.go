@@ -79,7 +79,13 @@ func startTLSNode(t *testing.T) *Node {
 	if err := os.WriteFile(filepath.Join(dir, "main.cue"), []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	n, err := Start(Options{ConfigDir: dir, HTTPSAddr: "127.0.0.1:0", CertsDir: certs, Logger: testLogger(t), CacheBodyDir: t.TempDir()})
+	return startWith(t, Options{ConfigDir: dir, HTTPSAddr: "127.0.0.1:0", CertsDir: certs, Logger: testLogger(t), CacheBodyDir: t.TempDir()})
+}
+
+// startWith runs a node with opts, shut down when the test ends.
+func startWith(t *testing.T, opts Options) *Node {
+	t.Helper()
+	n, err := Start(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
