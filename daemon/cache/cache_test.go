@@ -644,3 +644,24 @@ func TestErrorCachingDirectives(t *testing.T) {
 		})
 	}
 }
+
+// TestEmptyBodyHit: a stored response with an empty body (an empty
+// object, or a CORS preflight's answer to a cached OPTIONS) is served
+// from the cache as it came, empty, by GET and by OPTIONS.
+func TestEmptyBodyHit(t *testing.T) {
+	for _, method := range []string{http.MethodGet, http.MethodOptions} {
+		t.Run(method, func(t *testing.T) {
+			p := defaultPolicy
+			hs := newHarness(t, Config{}, p, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", "max-age=60")
+				w.Header().Set("Access-Control-Allow-Origin", "https://a.example")
+			})
+			expect(t, hs.do(method, "/empty"), 200, "Miss from openfront", "")
+			w := hs.do(method, "/empty")
+			expect(t, w, 200, "Hit from openfront", "")
+			if g := w.Header().Get("Access-Control-Allow-Origin"); g != "https://a.example" {
+				t.Errorf("Access-Control-Allow-Origin %q", g)
+			}
+		})
+	}
+}

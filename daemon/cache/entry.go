@@ -183,6 +183,10 @@ func newObject(key string, status int, header http.Header, body []byte, cc direc
 		header["Accept-Ranges"] = []string{"bytes"}
 	}
 	e.rep = *newRep(status, header, int64(len(body)), body)
+	// An empty body (an empty object, a preflight's answer) is nil here
+	// and still a body to serve: a hit writes nothing instead of
+	// following a nil source. Disk and blob entries set their own.
+	e.rep.src = bytesSource(body)
 	e.setRetain(keepStale)
 	e.weigh(key)
 	return e
