@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -119,8 +120,10 @@ func s3Escape(key string) string {
 func (s *s3) close() { s.http.CloseIdleConnections() }
 
 func (s *s3) Fetch(ctx context.Context, req *Request) (*http.Response, error) {
-	if req.Method != http.MethodGet && req.Method != http.MethodHead {
-		return textResponse(http.StatusMethodNotAllowed, "an S3 origin serves GET and HEAD\n"), nil
+	// OPTIONS is a CORS preflight, which the bucket answers from its CORS
+	// configuration (S3's OPTIONS object).
+	if req.Method != http.MethodGet && req.Method != http.MethodHead && req.Method != http.MethodOptions {
+		return textResponse(http.StatusMethodNotAllowed, "an S3 origin serves GET, HEAD and OPTIONS\n"), nil
 	}
 	u, err := s.objectURL(req.Path)
 	if err != nil {
@@ -137,11 +140,14 @@ func (s *s3) Fetch(ctx context.Context, req *Request) (*http.Response, error) {
 		for _, h := range s.origin.Spec.CustomHeaders {
 			hr.Header.Set(h.HeaderName, h.HeaderValue)
 		}
-		// Of the viewer's fields only the conditional ones: S3 serves
-		// objects, and a forwarded Cookie or Authorization means nothing
-		// to it (or clashes with the signature). The node's own fields
-		// go, as CloudFront's do, and are signed with the rest.
-		for _, h := range ConditionalHeaders {
+		// Of the viewer's fields only those S3 acts on: the conditional
+		// ones, and the CORS ones when the behavior forwards them (the
+		// CORS-S3Origin policy, or forwardedValues.headers), which the
+		// bucket's CORS configuration answers. A forwarded Cookie or
+		// Authorization means nothing to S3 (or clashes with the
+		// signature). The node's own fields go, as CloudFront's do; all
+		// are signed with the rest.
+		for _, h := range s3ViewerHeaders {
 			if v := req.Header.Get(h); v != "" {
 				hr.Header.Set(h, v)
 			}
@@ -178,6 +184,13 @@ func (s *s3) Fetch(ctx context.Context, req *Request) (*http.Response, error) {
 	}
 	return resp, nil
 }
+
+// s3ViewerHeaders are the forwarded viewer fields an S3 origin gets.
+var s3ViewerHeaders = append(slices.Clip(ConditionalHeaders), corsRequestHeaders...)
+
+// corsRequestHeaders are the request fields S3 evaluates its bucket's
+// CORS configuration on, those the CORS-S3Origin policy forwards.
+var corsRequestHeaders = []string{"Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers"}
 
 // authFailure are S3 error codes that mean the node's credentials or
 // signature are wrong: a configuration fault (502), not the viewer's.

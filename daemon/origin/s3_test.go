@@ -18,6 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
 	"openfront.dev/compiler/table"
 	"openfront.dev/internal/testenv"
 	"openfront.dev/schema"
@@ -224,6 +227,10 @@ func TestS3NodeHeaders(t *testing.T) {
 		{"other viewer fields stay with the edge",
 			http.Header{"Via": {via}, "X-Openfront-Id": {"jkl"}, "Cookie": {"session=1"}, "Authorization": {"Bearer x"}}, "192.0.2.2",
 			http.Header{"Via": {via}}, []string{"Cookie"}},
+		{"CORS fields a behavior forwards go, signed",
+			http.Header{"Via": {via}, "X-Openfront-Id": {"mno"}, "Origin": {"https://app.example"},
+				"Access-Control-Request-Method": {"GET"}, "Access-Control-Request-Headers": {"x-app"}}, "192.0.2.2",
+			http.Header{"Origin": {"https://app.example"}, "Access-Control-Request-Method": {"GET"}, "Access-Control-Request-Headers": {"x-app"}}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -246,10 +253,69 @@ func TestS3NodeHeaders(t *testing.T) {
 			if !strings.HasPrefix(a, "AWS4-HMAC-SHA256 ") {
 				t.Errorf("Authorization %q, want the node's signature", a)
 			}
-			for _, h := range []string{"via", "x-forwarded-for", "x-openfront-id"} {
-				if !strings.Contains(a, h) {
+			_, signed, _ := strings.Cut(a, "SignedHeaders=")
+			signed, _, _ = strings.Cut(signed, ",")
+			for h := range tt.want {
+				// The signer leaves User-Agent out: proxies rewrite it.
+				if h != "User-Agent" && !slices.Contains(strings.Split(signed, ";"), strings.ToLower(h)) {
 					t.Errorf("%s not signed: Authorization %q", h, a)
 				}
+			}
+		})
+	}
+}
+
+// TestS3CORS: a bucket with a CORS configuration (set through the S3 API)
+// answers the CORS fields a behavior forwards (Origin, and for a preflight
+// Access-Control-Request-Method and -Headers), as CloudFront's CORS-S3Origin
+// policy has it: Access-Control-Allow-* for an allowed Origin, on a GET and
+// on an OPTIONS preflight; a refused preflight is the bucket's 403.
+func TestS3CORS(t *testing.T) {
+	gw := startSignedS3(t)
+	gw.PutBucketCors(t, "media", s3types.CORSRule{
+		AllowedOrigins: []string{"https://a.example", "https://b.example"},
+		AllowedMethods: []string{"GET", "HEAD"},
+		AllowedHeaders: []string{"x-app"},
+		MaxAgeSeconds:  aws.Int32(600),
+	})
+	s := newTestS3(t, gw.Endpoint, true, nil)
+	tests := []struct {
+		name, method string
+		header       http.Header
+		status       int
+		allowOrigin  string
+		allowHeaders string
+	}{
+		{"GET from an allowed origin", http.MethodGet, http.Header{"Origin": {"https://a.example"}}, 200, "https://a.example", ""},
+		{"GET from another allowed origin", http.MethodGet, http.Header{"Origin": {"https://b.example"}}, 200, "https://b.example", ""},
+		{"GET from a stranger", http.MethodGet, http.Header{"Origin": {"https://c.example"}}, 200, "", ""},
+		{"preflight", http.MethodOptions, http.Header{"Origin": {"https://b.example"},
+			"Access-Control-Request-Method": {"GET"}, "Access-Control-Request-Headers": {"x-app"}}, 200, "https://b.example", "x-app"},
+		{"preflight for a method the bucket refuses", http.MethodOptions, http.Header{"Origin": {"https://a.example"},
+			"Access-Control-Request-Method": {"PUT"}}, 403, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, err := s.Fetch(context.Background(), &Request{Method: tt.method, Path: "/a.txt", Header: tt.header})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tt.status, b)
+			}
+			if g := resp.Header.Get("Access-Control-Allow-Origin"); g != tt.allowOrigin {
+				t.Errorf("Access-Control-Allow-Origin %q, want %q", g, tt.allowOrigin)
+			}
+			if g := resp.Header.Get("Access-Control-Allow-Headers"); !strings.EqualFold(g, tt.allowHeaders) {
+				t.Errorf("Access-Control-Allow-Headers %q, want %q", g, tt.allowHeaders)
+			}
+			if tt.allowOrigin != "" && !strings.Contains(resp.Header.Get("Vary"), "Origin") {
+				t.Errorf("Vary %q: a cache must keep the answer per Origin", resp.Header.Get("Vary"))
+			}
+			if tt.method == http.MethodGet && tt.status == 200 && string(b) != "hello\n" {
+				t.Errorf("body %q", b)
 			}
 		})
 	}

@@ -4,6 +4,7 @@
 package testenv
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -13,6 +14,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
 // Tool returns the path of a command the test needs.
@@ -107,5 +113,29 @@ func (s *S3) PutObject(t testing.TB, bucket, key string, body []byte) {
 	}
 	if err := os.WriteFile(p, body, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// PutBucketCors sets a bucket's CORS configuration through the S3 API
+// with the AWS SDK, as an operator would: the bucket then answers CORS
+// requests and preflights itself. The bucket is created on the backend
+// first if it does not exist.
+func (s *S3) PutBucketCors(t testing.TB, bucket string, rules ...s3types.CORSRule) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(s.Root, bucket), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	client := awss3.New(awss3.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(s.Endpoint),
+		UsePathStyle: true,
+		Credentials:  credentials.NewStaticCredentialsProvider(s.AccessKey, s.SecretKey, ""),
+	})
+	_, err := client.PutBucketCors(context.Background(), &awss3.PutBucketCorsInput{
+		Bucket:            aws.String(bucket),
+		CORSConfiguration: &s3types.CORSConfiguration{CORSRules: rules},
+	})
+	if err != nil {
+		t.Fatalf("PutBucketCors %s: %v", bucket, err)
 	}
 }
