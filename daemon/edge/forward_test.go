@@ -82,8 +82,11 @@ func TestForwardedHeaders(t *testing.T) {
 		"X-Edge-Location":   {"forged"},
 		// The node's to set: it has put its own values in place of these
 		// for the CloudFront headers the behavior forwards.
-		"Cloudfront-Viewer-Address":   {"192.0.2.1:1234"},
-		"Cloudfront-Is-Mobile-Viewer": {"true"},
+		"Cloudfront-Viewer-Address":     {"192.0.2.1:1234"},
+		"Cloudfront-Is-Mobile-Viewer":   {"true"},
+		"Origin":                        {"https://app.example"},
+		"Access-Control-Request-Method": {"GET"},
+		"Referer":                       {"https://app.example/page"},
 	}
 	always := http.Header{
 		"If-None-Match":   {`"etag"`},
@@ -127,7 +130,8 @@ func TestForwardedHeaders(t *testing.T) {
 			schema.ForwardedValues{Headers: []string{"X-Forwarded-Proto", "x-real-ip", "X-Edge-Location"}}, "", always},
 		{"* forwards all but hop-by-hop and cookies",
 			schema.ForwardedValues{Headers: []string{"*"}}, "",
-			with(http.Header{"Accept": {"text/html"}, "Accept-Language": {"en", "fr"}, "User-Agent": {"test/1"}, "X-Custom": {"v"}})},
+			with(http.Header{"Accept": {"text/html"}, "Accept-Language": {"en", "fr"}, "User-Agent": {"test/1"}, "X-Custom": {"v"},
+				"Origin": {"https://app.example"}, "Access-Control-Request-Method": {"GET"}, "Referer": {"https://app.example/page"}})},
 		{"cookies all",
 			schema.ForwardedValues{Cookies: schema.Cookies{Forward: "all"}}, "",
 			with(http.Header{"Cookie": {"a=1; b=2; c=3"}})},
@@ -137,6 +141,17 @@ func TestForwardedHeaders(t *testing.T) {
 		{"AllViewer forwards every viewer header and cookie", schema.ForwardedValues{}, "AllViewer", viewerAll},
 		{"AllViewerExceptHostHeader forwards the same headers", schema.ForwardedValues{}, "AllViewerExceptHostHeader", viewerAll},
 		{"AllViewerAndCloudFrontHeaders forwards them and the CloudFront headers", schema.ForwardedValues{}, "AllViewerAndCloudFrontHeaders-2022-06", viewerAndCloudFront},
+		// The managed policies that name their headers
+		// (using-managed-origin-request-policies.md), with what the
+		// behavior keys on besides.
+		{"CORS-S3Origin forwards the CORS fields the viewer sent", schema.ForwardedValues{}, "CORS-S3Origin",
+			with(http.Header{"Origin": {"https://app.example"}, "Access-Control-Request-Method": {"GET"}})},
+		{"CORS-S3Origin with a whitelisted header", schema.ForwardedValues{Headers: []string{"Accept"}}, "CORS-S3Origin",
+			with(http.Header{"Accept": {"text/html"}, "Origin": {"https://app.example"}, "Access-Control-Request-Method": {"GET"}})},
+		{"CORS-CustomOrigin forwards Origin", schema.ForwardedValues{}, "CORS-CustomOrigin",
+			with(http.Header{"Origin": {"https://app.example"}})},
+		{"UserAgentRefererHeaders forwards User-Agent and Referer", schema.ForwardedValues{}, "UserAgentRefererHeaders",
+			with(http.Header{"User-Agent": {"test/1"}, "Referer": {"https://app.example/page"}})},
 		{"a named CloudFront header passes, and only it",
 			schema.ForwardedValues{Headers: []string{"cloudfront-viewer-address"}}, "",
 			with(http.Header{"Cloudfront-Viewer-Address": in["Cloudfront-Viewer-Address"]})},
