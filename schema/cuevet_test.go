@@ -18,6 +18,20 @@ func cueVet(args ...string) (string, error) {
 	return string(out), err
 }
 
+// TestCueFmt: the schema, the policies and the examples are as cue fmt
+// writes them, so a user who vendors them (openfront init) and runs cue
+// fmt in CI gets no diff from openfront's own files.
+func TestCueFmt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the cue CLI")
+	}
+	cmd := exec.Command("go", "tool", "cue", "fmt", "--check", "./schema/", "./policies/", "./examples/...")
+	cmd.Dir = ".."
+	if out, err := cmd.CombinedOutput(); err != nil || len(out) > 0 {
+		t.Fatalf("go tool cue fmt --check: %v; not formatted:\n%s", err, out)
+	}
+}
+
 // TestCueVet vets the schema, the policies and every example.
 func TestCueVet(t *testing.T) {
 	if testing.Short() {
