@@ -448,6 +448,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	if err := n.shutdownMedia(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("rtmp: %w", err))
 	}
+	if n.stopGeo != nil {
+		n.stopGeo() // its watcher is in n.wg
+	}
 	n.wg.Wait()
 	if n.cache != nil {
 		n.cache.Close()
