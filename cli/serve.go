@@ -23,7 +23,7 @@ func init() {
 		summary: "run the edge daemon on a config directory, a compiled table or a git branch",
 		usage: "serve (--config DIR | --table FILE | --git URL [--branch main] [--git-subdir PATH] [--git-dir DIR] [--poll 15s] [--git-webhook-secret-file FILE])" +
 			" [--http ADDR] [--https ADDR] [--admin ADDR] [--certs DIR] [--tls-cert FILE --tls-key FILE] [--node-name NAME]" +
-			" [--cache-memory SIZE] [--cache-body-dir DIR] [--cache-dir DIR --cache-disk SIZE] [--trusted-proxies CIDR,...] [--geoip-db FILE] [--log-dir DIR]" +
+			" [--cache-memory SIZE] [--cache-body-dir DIR] [--cache-dir DIR --cache-disk SIZE] [--trusted-proxies CIDR,...] [--geoip-db FILE] [--asn-db FILE] [--log-dir DIR]" +
 			" [--rtmp ADDR] [--rtmp-secrets DIR] [--admin-token-file FILE] [--admin-host NAME,...]" +
 			" [--drain-timeout 30s] [--header-timeout 10s] [--idle-timeout 120s] [--body-timeout 60s]",
 		run: runServe,
@@ -91,7 +91,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&cacheDisk, "cache-disk", "`SIZE` of the disk tier")
 	fs.StringVar(&o.CacheBodyDir, "cache-body-dir", os.TempDir(), "`DIR` where the memory tier keeps bodies of 32 KiB and more, in unlinked files the page cache holds (on a disk filesystem they are sent fastest, and take up to --cache-memory of its space once written back; \"memfd\": in anonymous memory files)")
 	fs.StringVar(&o.TrustedProxies, "trusted-proxies", "", "`CIDR,...` whose X-Forwarded-For (the viewer's address) and X-Forwarded-Proto (https: the proxy ended the viewer's TLS) are believed (default: none)")
-	fs.StringVar(&o.GeoIPDB, "geoip-db", "", "MaxMind-format country database `FILE` for geo restrictions")
+	fs.StringVar(&o.GeoIPDB, "geoip-db", "", "MaxMind-format country or city database `FILE` (GeoLite2-Country, GeoLite2-City, ...) for geo restrictions and CloudFront-Viewer-Country(-Name); a city database adds -Country-Region(-Name), -City, -Postal-Code, -Time-Zone, -Latitude, -Longitude and -Metro-Code; reloaded when it changes")
+	fs.StringVar(&o.ASNDB, "asn-db", "", "MaxMind-format ASN database `FILE` (GeoLite2-ASN) for CloudFront-Viewer-ASN; reloaded when it changes (default: the --geoip-db records' autonomous_system_number, if they hold one)")
 	fs.StringVar(&o.RTMPAddr, "rtmp", ":1935", "RTMP listener `ADDR` of streaming distributions; live streams are also packaged as HLS (empty: none)")
 	fs.StringVar(&o.RTMPSecretsDir, "rtmp-secrets", "", "`DIR` of the files live.streamKeySecret names")
 	fs.StringVar(&o.LogDir, "log-dir", "", "`DIR` for the access logs of distributions with logging.enabled, and their spool for upload to logging.bucket (default: no access logs)")

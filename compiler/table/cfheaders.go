@@ -11,14 +11,25 @@ import (
 // CloudFrontHeaders are the CloudFront-* request headers an openfront
 // node sets for the origin (canonical names), as CloudFront does when a
 // behavior names them or uses AllViewerAndCloudFrontHeaders-2022-06
-// (adding-cloudfront-headers.md). The location headers besides the
-// country (city, region, ASN, …) are not among them: a behavior that
-// names one sends the origin nothing. Nor are the JA3 and JA4
-// fingerprints, which the node sets when a behavior names them: CloudFront
-// added them after June 2022, and its dated policy keeps the list it had.
+// (adding-cloudfront-headers.md). The location headers beyond the
+// country need a City or ASN database: without one they are left out,
+// as CloudFront leaves out what it cannot determine. The JA3 and JA4
+// fingerprints are not among them, though the node sets them when a
+// behavior names them: CloudFront added them after June 2022, and its
+// dated policy keeps the list it had.
 var CloudFrontHeaders = []string{
 	"Cloudfront-Forwarded-Proto",
 	"Cloudfront-Viewer-Country",
+	"Cloudfront-Viewer-Country-Name",
+	"Cloudfront-Viewer-Country-Region",
+	"Cloudfront-Viewer-Country-Region-Name",
+	"Cloudfront-Viewer-City",
+	"Cloudfront-Viewer-Postal-Code",
+	"Cloudfront-Viewer-Time-Zone",
+	"Cloudfront-Viewer-Latitude",
+	"Cloudfront-Viewer-Longitude",
+	"Cloudfront-Viewer-Metro-Code",
+	"Cloudfront-Viewer-Asn",
 	"Cloudfront-Viewer-Address",
 	"Cloudfront-Viewer-Http-Version",
 	"Cloudfront-Viewer-Tls",

@@ -24,7 +24,8 @@ import (
 // (GeoIP2/GeoLite2 Country or City, or any database with a top-level
 // "country_code" such as ip-location-db's). The file is read into memory,
 // not mapped, so replacing or rewriting it in place never disturbs lookups
-// in flight; Reload swaps in a new version atomically.
+// in flight; Reload swaps in a new version atomically. Locate
+// (location.go) reads the rest of a City or ASN record.
 type GeoDB struct {
 	path string
 	db   atomic.Pointer[geoVersion]
@@ -95,12 +96,19 @@ func (g *GeoDB) Lookup(addr netip.Addr) (country string, ok bool) {
 	if err := g.db.Load().reader.Lookup(addr.Unmap()).Decode(rec); err != nil {
 		return "", false
 	}
-	for _, c := range [...]string{rec.Country.ISOCode, rec.CountryCode, rec.RegisteredCountry.ISOCode} {
+	c := countryOf(rec.Country.ISOCode, rec.CountryCode, rec.RegisteredCountry.ISOCode)
+	return c, c != ""
+}
+
+// countryOf picks the country where the address is used, else the one
+// where its network is registered; "" for none.
+func countryOf(codes ...string) string {
+	for _, c := range codes {
 		if len(c) == 2 {
-			return strings.ToUpper(c), true
+			return strings.ToUpper(c)
 		}
 	}
-	return "", false
+	return ""
 }
 
 // recordPool saves an allocation per lookup: Decode takes an interface.

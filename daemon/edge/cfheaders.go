@@ -11,6 +11,7 @@ import (
 	useragent "github.com/medama-io/go-useragent"
 
 	"openfront.dev/compiler/table"
+	"openfront.dev/daemon/access"
 	"openfront.dev/daemon/accesslog"
 	"openfront.dev/internal/tlsfp"
 )
@@ -33,7 +34,8 @@ var trueValue, falseValue = []string{"true"}, []string{"false"}
 type viewer struct {
 	r       *http.Request
 	client  netip.Addr
-	country string // "" when unknown
+	country string          // "" when unknown
+	loc     access.Location // the rest of what the databases say (location.go)
 	https   bool
 	// device is what its User-Agent says, once deviceKnown.
 	device      deviceFlags
@@ -103,6 +105,9 @@ func (v *viewer) header(name string) []string {
 			return nil
 		}
 		return []string{fp}
+	}
+	if vs, ok := v.locationHeader(name); ok {
+		return vs
 	}
 	return v.deviceType(name) // nil: a CloudFront header the node does not set
 }

@@ -44,6 +44,7 @@ type Handler struct {
 	metrics  metrics
 	trusted  []netip.Prefix // proxies whose X-Forwarded-For is believed
 	geo      *access.GeoDB  // nil: no database, unknown countries
+	asn      *access.GeoDB  // nil: ASNs from geo's records, if any
 	nodeName string
 	via      string
 	// viaValue and altSvc are header values set on every response: one
@@ -237,13 +238,15 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 		return
 	}
 	client := access.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), h.trusted)
-	// The country is looked up once, for the restriction and the origin.
-	var country string
+	// The viewer is looked up once, for the restriction and the origin,
+	// and not at all when neither asks.
+	var loc access.Location
 	var known bool
-	geoRestricted, forwardsCountry := access.GeoRestricted(d.Spec), forwardsCloudFrontHeader(b, viewerCountryHeader)
-	if h.geo != nil && (geoRestricted || forwardsCountry) {
-		country, known = h.geo.Lookup(client)
+	geoRestricted := access.GeoRestricted(d.Spec)
+	if h.geo != nil || h.asn != nil {
+		loc, known = h.locate(b, client, geoRestricted || forwardsCloudFrontHeader(b, viewerCountryHeader))
 	}
+	country := loc.Country
 	if geoRestricted {
 		if ok, reason := access.GeoAllowed(d.Spec.Restrictions.GeoRestriction, country, known); !ok {
 			h.metrics.geoDenials.WithLabelValues(geoDenialReason(d.Spec.Restrictions.GeoRestriction)).Inc()
@@ -258,7 +261,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 		if !known {
 			country = ""
 		}
-		setCloudFrontHeaders(r, b, &viewer{r: r, client: client, country: country, https: viewerHTTPS})
+		setCloudFrontHeaders(r, b, &viewer{r: r, client: client, country: country, loc: loc, https: viewerHTTPS})
 	}
 	signed := len(b.Spec.TrustedKeyGroups) > 0
 	if signed {

@@ -59,7 +59,7 @@ distributions: bench: {
 
 // benchEdge is a handler with a cache in front of a loadgen origin, serving
 // the table of config (a format with %s for the origin's port), not yet set.
-func benchEdge(b *testing.B, config string, args ...any) (*Handler, *table.Table, *slog.Logger) {
+func benchEdge(b testing.TB, config string, args ...any) (*Handler, *table.Table, *slog.Logger) {
 	o := httptest.NewServer(loadgen.NewOrigin())
 	b.Cleanup(o.Close)
 	u, _ := url.Parse(o.URL)
@@ -77,7 +77,7 @@ func benchEdge(b *testing.B, config string, args ...any) (*Handler, *table.Table
 }
 
 // observedEdge is benchEdge's handler with metrics and access logs as asked.
-func observedEdge(b *testing.B, metrics, logs bool) (*Handler, *accesslog.Manager, *prometheus.Registry) {
+func observedEdge(b testing.TB, metrics, logs bool) (*Handler, *accesslog.Manager, *prometheus.Registry) {
 	h, t, log := benchEdge(b, benchLogConfig, logs)
 	reg := prometheus.NewRegistry()
 	if metrics {

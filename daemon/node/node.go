@@ -72,8 +72,12 @@ type Options struct {
 	CacheBodyDir string
 	// TrustedProxies are CIDRs whose X-Forwarded-For is believed ("" none).
 	TrustedProxies string
-	// GeoIPDB is a MaxMind-format country database, for geo restrictions.
+	// GeoIPDB is a MaxMind-format country or City database, for geo
+	// restrictions and the viewer location headers.
 	GeoIPDB string
+	// ASNDB is a MaxMind-format ASN database (GeoLite2-ASN), for
+	// CloudFront-Viewer-ASN ("" none: the ASN of GeoIPDB's records, if any).
+	ASNDB string
 	// LogDir is where access logs of distributions with logging.enabled
 	// are written (and spooled for upload to logging.bucket); "" turns
 	// access logs off.
@@ -95,6 +99,7 @@ type Node struct {
 	origins   *origin.Pool
 	cache     *cache.Cache
 	geo       *access.GeoDB
+	asn       *access.GeoDB
 	stopGeo   context.CancelFunc
 	reloader  *watch.Reloader
 	git       *gitsync.Syncer // serve --git
@@ -405,24 +410,49 @@ func (n *Node) viewerServices() error {
 	if err != nil {
 		return fmt.Errorf("--trusted-proxies: %w", err)
 	}
-	if n.opts.GeoIPDB != "" {
-		if n.geo, err = access.OpenGeoDB(n.opts.GeoIPDB); err != nil {
-			return fmt.Errorf("--geoip-db: %w", err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		n.stopGeo = cancel
-		n.wg.Go(func() {
-			n.geo.Watch(ctx, 30*time.Second, func(reloaded bool, err error) {
-				if err != nil {
-					n.log.Error("geo database not reloaded; keeping the old one", "err", err)
-				} else if reloaded {
-					n.log.Info("geo database reloaded", "path", n.opts.GeoIPDB)
-				}
-			})
-		})
+	if n.geo, err = openDB(n.opts.GeoIPDB, "--geoip-db"); err != nil {
+		return err
 	}
+	if n.asn, err = openDB(n.opts.ASNDB, "--asn-db"); err != nil {
+		return err
+	}
+	// Watched once both opened: a failed start leaves no watcher behind.
+	ctx, cancel := context.WithCancel(context.Background())
+	n.stopGeo = cancel
+	n.watchDB(ctx, n.geo, "geo")
+	n.watchDB(ctx, n.asn, "ASN")
 	n.handler.SetViewerIdentity(trusted, n.geo)
+	n.handler.SetASNDB(n.asn)
 	return nil
+}
+
+// openDB opens the MaxMind-format database at path, the value of flag;
+// nil for "".
+func openDB(path, flag string) (*access.GeoDB, error) {
+	if path == "" {
+		return nil, nil
+	}
+	db, err := access.OpenGeoDB(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	return db, nil
+}
+
+// watchDB reloads db (if any) when its file changes, until ctx ends.
+func (n *Node) watchDB(ctx context.Context, db *access.GeoDB, what string) {
+	if db == nil {
+		return
+	}
+	n.wg.Go(func() {
+		db.Watch(ctx, 30*time.Second, func(reloaded bool, err error) {
+			if err != nil {
+				n.log.Error(what+" database not reloaded; keeping the old one", "err", err)
+			} else if reloaded {
+				n.log.Info(what+" database reloaded", "path", db.Path())
+			}
+		})
+	})
 }
 
 // Shutdown stops accepting and waits for requests in flight, up to the
@@ -449,7 +479,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("rtmp: %w", err))
 	}
 	if n.stopGeo != nil {
-		n.stopGeo() // its watcher is in n.wg
+		n.stopGeo() // the database watchers are in n.wg
 	}
 	n.wg.Wait()
 	if n.cache != nil {
