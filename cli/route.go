@@ -350,19 +350,31 @@ var (
 	signatureCookies = []string{"CloudFront-Expires", "CloudFront-Policy", "CloudFront-Signature", "CloudFront-Key-Pair-Id", "CloudFront-Hash-Algorithm"}
 )
 
-// managedPolicies says what each managed origin request policy forwards and
+// managedPolicy says what a managed origin request policy forwards and
 // whether that includes every query string.
-var managedPolicies = map[string]struct {
+type managedPolicy struct {
 	forwards string
 	allQuery bool
-}{
-	"AllViewer":                             {"all viewer headers, cookies and query strings", true},
-	"AllViewerExceptHostHeader":             {"all viewer headers except Host, all cookies and query strings", true},
-	"AllViewerAndCloudFrontHeaders-2022-06": {"all viewer headers and CloudFront headers, all cookies and query strings", true},
-	"CORS-S3Origin":                         {"headers Origin, Access-Control-Request-Headers, Access-Control-Request-Method", false},
-	"CORS-CustomOrigin":                     {"header Origin", false},
-	"UserAgentRefererHeaders":               {"headers User-Agent, Referer", false},
 }
+
+// managedPolicies are the managed origin request policies: the AllViewer
+// ones, and those that name their headers (table.PolicyHeaders, what the
+// edge forwards).
+var managedPolicies = func() map[string]managedPolicy {
+	m := map[string]managedPolicy{
+		"AllViewer":                             {"all viewer headers, cookies and query strings", true},
+		"AllViewerExceptHostHeader":             {"all viewer headers except Host, all cookies and query strings", true},
+		"AllViewerAndCloudFrontHeaders-2022-06": {"all viewer headers and CloudFront headers, all cookies and query strings", true},
+	}
+	for name, headers := range table.PolicyHeaders {
+		what := "header "
+		if len(headers) > 1 {
+			what = "headers "
+		}
+		m[name] = managedPolicy{what + strings.Join(headers, ", "), false}
+	}
+	return m
+}()
 
 // ExplainRoute explains how the edge serves r from t, following the request
 // path: host, distribution, behavior, viewer protocol, methods, signature,

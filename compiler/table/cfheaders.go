@@ -41,6 +41,19 @@ var CloudFrontHeaders = []string{
 	"Cloudfront-Is-Ios-Viewer",
 }
 
+// PolicyHeaders are the viewer headers forwarded by the managed origin
+// request policies that name theirs, per CloudFront's list of them
+// (using-managed-origin-request-policies.md); these forward no cookies and
+// no query string. The headers reach the origin without entering the cache
+// key, so the origin's Vary selects stored responses: S3 answers a CORS
+// request with "Vary: Origin, Access-Control-Request-Headers,
+// Access-Control-Request-Method".
+var PolicyHeaders = map[string][]string{
+	"CORS-S3Origin":           {"Origin", "Access-Control-Request-Headers", "Access-Control-Request-Method"},
+	"CORS-CustomOrigin":       {"Origin"},
+	"UserAgentRefererHeaders": {"User-Agent", "Referer"},
+}
+
 // CloudFrontHeadersFor are the CloudFront-* headers behavior b has the node
 // set: the ones it names, or all under AllViewerAndCloudFrontHeaders.
 // A named one the node does not set is in the list too: its viewer's

@@ -20,19 +20,6 @@ func forwardsAll(b *schema.CacheBehavior) bool {
 	return strings.HasPrefix(b.OriginRequestPolicy, "AllViewer")
 }
 
-// policyHeaders are the viewer headers forwarded by the managed origin
-// request policies that name theirs, per CloudFront's list of them
-// (using-managed-origin-request-policies.md); these forward no cookies and
-// no query string. The headers reach the origin without entering the cache
-// key, so the origin's Vary selects stored responses: S3 answers a CORS
-// request with "Vary: Origin, Access-Control-Request-Headers,
-// Access-Control-Request-Method".
-var policyHeaders = map[string][]string{
-	"CORS-S3Origin":           {"Origin", "Access-Control-Request-Headers", "Access-Control-Request-Method"},
-	"CORS-CustomOrigin":       {"Origin"},
-	"UserAgentRefererHeaders": {"User-Agent", "Referer"},
-}
-
 func forwardsHost(b *schema.CacheBehavior) bool {
 	if b.OriginRequestPolicy == "AllViewer" || b.OriginRequestPolicy == "AllViewerAndCloudFrontHeaders-2022-06" {
 		return true
@@ -101,7 +88,7 @@ func forwardedHeaders(tb *table.Behavior, in http.Header) http.Header {
 			}
 		}
 	}
-	for _, h := range policyHeaders[b.OriginRequestPolicy] {
+	for _, h := range table.PolicyHeaders[b.OriginRequestPolicy] {
 		if vs, ok := in[h]; ok {
 			set(h, vs)
 		}
