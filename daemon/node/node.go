@@ -148,7 +148,7 @@ func Start(opts Options) (*Node, error) {
 	n.handler = edge.New(n.origins, opts.NodeName, n.log)
 	n.handler.SetBodyTimeout(opts.BodyTimeout)
 	if err := n.viewerServices(); err != nil {
-		return nil, err
+		return nil, n.abort(err) // the cache, if it opened, is closed
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
