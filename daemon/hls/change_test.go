@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -229,5 +230,105 @@ func TestGOPAboveTarget(t *testing.T) {
 	}
 	if n := strings.Count(logs.String(), "EXT-X-TARGETDURATION raised"); n != 1 {
 		t.Errorf("%d warnings of the raise, want 1:\n%s", n, logs.String())
+	}
+}
+
+// A track that joins a publish (an encoder that starts audio-only and
+// gets a camera, or the other way round) changes the number of tracks: the segment ends
+// there and the next, whose PMT lists the new set, follows an
+// #EXT-X-DISCONTINUITY (RFC 8216 4.3.2.3). Each segment's PMT lists the
+// tracks it carries. A joining video starts at its first keyframe; a
+// joining audio at once, unless the segment has had no keyframe since its
+// first, where it waits for the next.
+func TestTrackChange(t *testing.T) {
+	gop1 := hlstest.Tags(t, hlstest.FLV(t, hlstest.Media{Seconds: 6, GOP: 30}))
+	gop2 := hlstest.Tags(t, hlstest.FLV(t, hlstest.Media{Seconds: 6, GOP: 60}))
+	// from drops the tags of a type before ms, headers included: the
+	// track joins there, its header with its first frame.
+	from := func(tags []hlstest.Tag, typeID uint8, ms uint32) []hlstest.Tag {
+		var out, header []hlstest.Tag
+		for _, tg := range tags {
+			switch {
+			case tg.TypeID != typeID:
+			case tg.Body[1] == packetConfig:
+				header = append(header, tg)
+				continue
+			case tg.TimestampMS < ms:
+				continue
+			case header != nil:
+				header[0].TimestampMS = tg.TimestampMS
+				out, header = append(out, header[0]), nil
+			}
+			out = append(out, tg)
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		tags []hlstest.Tag
+		// each segment's tracks, in order, with repeats dropped
+		want []string
+		// where the audio packaged starts, ms
+		audioFrom uint32
+	}{
+		{"video joins audio-only", from(gop1, typeVideo, 3000), []string{"audio", "video audio"}, 0},
+		// Keyframes each second, segments of two: the audio joins after
+		// the keyframe in the middle of one, which becomes the split.
+		{"audio joins video-only", from(gop1, typeAudio, 3000), []string{"video", "video audio"}, 3000},
+		// The audio joins in the first GOP of a segment: it has no
+		// keyframe to be split at, and the audio waits for the next.
+		{"audio joins in a segment's first GOP", from(gop2, typeAudio, 3000), []string{"video", "video audio"}, 4000},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var wantVideo, wantAudio int
+			for _, tg := range tc.tags {
+				if tg.Body[1] == packetData && (tg.TypeID == typeVideo || tg.TimestampMS >= tc.audioFrom) {
+					*map[uint8]*int{typeVideo: &wantVideo, typeAudio: &wantAudio}[tg.TypeID]++
+				}
+			}
+			r := quietRegistry(Options{Window: 10})
+			tr := r.Publish("tv", "event")
+			var rel hlstest.Reloads
+			feedWatched(r, tr, tc.tags, &rel)
+			tr.End()
+			rel.Add([]byte(mustPlaylist(r)))
+			if target := rel.Check(t); target != 2 {
+				t.Errorf("target duration %d, want 2", target)
+			}
+			path, p := hlstest.Dump(t, r, "tv", "event")
+			params := hlstest.Segments(t, path, p)
+			var tracks []string
+			var changes, video, audio int
+			for i, s := range hlstest.Listed(p) {
+				if s.Discontinuity {
+					changes++
+				}
+				// ffprobe lists the streams of the segment's PMT, and
+				// counts the frames of each. (ffmpeg 5.1 reading the
+				// playlist keeps the streams of its first segments, and
+				// its ffprobe crashes counting frames of one that joins.)
+				probe := hlstest.FFprobe(t, filepath.Join(filepath.Dir(path), s.URI))
+				video, audio = video+probe.Frames("video"), audio+probe.Frames("audio")
+				var kinds []string
+				for _, kind := range []string{"video", "audio"} {
+					if declared, has := probe.Codec(kind) != "", probe.Frames(kind) > 0; declared != has {
+						t.Errorf("segment %d: %s declared %v, frames %d", i, kind, declared, probe.Frames(kind))
+					} else if has {
+						kinds = append(kinds, kind)
+					}
+				}
+				if k := strings.Join(kinds, " "); len(tracks) == 0 || tracks[len(tracks)-1] != k {
+					tracks = append(tracks, k)
+				}
+			}
+			if !slices.Equal(tracks, tc.want) || changes != 1 {
+				t.Errorf("segments carry %q with %d discontinuities, want %q and 1; segments %v:\n%s", tracks, changes, tc.want, params, mustPlaylist(r))
+			}
+			if video < wantVideo*95/100 || video > wantVideo || audio < wantAudio*95/100 || audio > wantAudio*105/100 {
+				t.Errorf("the segments decode to %d video and %d audio frames, want %d and %d", video, audio, wantVideo, wantAudio)
+			}
+			hlstest.Decode(t, path)
+		})
 	}
 }

@@ -57,9 +57,9 @@ type Track struct {
 	avc *avcConfig
 	aac *aacConfig
 
-	mux          *astits.Muxer // created at the first segment, with its streams
+	mux          *astits.Muxer // created at the first segment
 	out          segmentWriter
-	video, audio bool // elementary streams in mux
+	video, audio bool // elementary streams in mux's PMT
 	open         bool
 	start        uint32 // the open segment's first timestamp, ms
 	last, delta  uint32 // the last timestamp of the stream that cuts, and its step
@@ -131,9 +131,6 @@ func (t *Track) videoMessage(ts uint32, body []byte) {
 			t.warnOnce("bad AVC sequence header", "err", err)
 			return
 		}
-		if t.mux != nil && !t.video {
-			t.warnOnce("video started after audio-only packaging: not packaged")
-		}
 		// New parameter sets (another resolution, profile) take effect at
 		// the next IDR: the segment ends here and the next, from that IDR
 		// with the new sets before it, follows an #EXT-X-DISCONTINUITY
@@ -147,7 +144,7 @@ func (t *Track) videoMessage(ts uint32, body []byte) {
 	default: // end of sequence
 		return
 	}
-	if t.avc == nil || t.mux != nil && !t.video {
+	if t.avc == nil {
 		return
 	}
 	frame, idr, err := t.avc.annexB(t.frame[:0], data)
@@ -157,6 +154,16 @@ func (t *Track) videoMessage(ts uint32, body []byte) {
 	}
 	t.frame = frame
 	key := body[0]>>4 == frameKey || idr
+	if !t.video && t.mux != nil {
+		// Video joins an audio-only publish at its first keyframe, which
+		// starts a segment whose PMT lists it (see openSegment).
+		if !key {
+			return
+		}
+		if t.open {
+			t.discontinue()
+		}
+	}
 	if t.open && t.jumped(ts) {
 		t.discontinue()
 	}
@@ -164,9 +171,9 @@ func (t *Track) videoMessage(ts uint32, body []byte) {
 	case !t.open && !key:
 		return // a segment starts at a keyframe
 	case !t.open:
-		t.openSegment(ts)
+		t.openSegment(ts, true)
 	case key && (t.due(ts) || t.early(ts) || t.audioWait), len(t.out.buf) >= t.reg.opts.MaxSegmentBytes:
-		t.cut(ts)
+		t.cut(ts, true)
 	}
 	if key {
 		t.noteKey(ts)
@@ -203,7 +210,7 @@ func (t *Track) audioMessage(ts uint32, body []byte) {
 	leads := !t.video || t.audioLeads
 	if leads && t.open && t.jumped(ts) {
 		t.discontinue()
-		t.openSegment(ts)
+		t.openSegment(ts, false)
 	}
 	// When the video stops and the audio goes on (a mobile encoder sent
 	// to the background), audio cuts as in an audio-only stream: else the
@@ -218,11 +225,11 @@ func (t *Track) audioMessage(ts uint32, body []byte) {
 	// Publishers send every sequence header before the first frame: audio
 	// with no video header yet is an audio-only stream.
 	case !t.open && t.avc == nil:
-		t.openSegment(ts)
+		t.openSegment(ts, false)
 	case !t.open:
 		return
 	case leads && (t.audioWait || int64(ts)-int64(t.start) >= t.reg.opts.MinSegment.Milliseconds() || len(t.out.buf) >= t.reg.opts.MaxSegmentBytes):
-		t.cut(ts)
+		t.cut(ts, false)
 	}
 	if !t.audio || t.audioWait {
 		return
@@ -258,8 +265,15 @@ func (t *Track) audioConfig(ts uint32, data []byte) {
 		return
 	}
 	changed := t.aac != nil && t.audio && t.open
+	// Audio joining a video-only publish changes the PMT: the segment
+	// ends as for a new config, at a keyframe (see openSegment).
+	joined := t.mux != nil && !t.audio && t.open
 	t.aac = c
 	switch {
+	case joined && t.keyClean && t.keyTS != t.start:
+		t.splitAtKey()
+	case joined:
+		t.audioWait = true
 	case !changed:
 	case !t.segAudio:
 		// No audio in the segment yet (it began at the keyframe that
@@ -267,7 +281,7 @@ func (t *Track) audioConfig(ts uint32, data []byte) {
 		t.s.discontinue(t)
 	case !t.video || t.audioLeads:
 		t.discontinue()
-		t.openSegment(ts)
+		t.openSegment(ts, false)
 	case t.keyClean:
 		// The video from the last keyframe on moves to the next segment:
 		// an encoder that restarts sends a keyframe first, and ffmpeg
@@ -288,11 +302,19 @@ func (t *Track) audioConfig(ts uint32, data []byte) {
 // splitAtKey ends the open segment before its last keyframe, which only
 // video follows, and starts the next there, after a discontinuity.
 func (t *Track) splitAtKey() {
-	key := slices.Clone(t.out.buf[t.keyOff:])
-	t.out.buf = t.out.buf[:t.keyOff]
+	// The PAT and PMT the muxer wrote before the keyframe stay behind:
+	// the next segment starts with its own, which may list other streams.
+	off := t.keyOff
+	for ; off+astits.MpegTsPacketSize <= len(t.out.buf); off += astits.MpegTsPacketSize {
+		if pid := uint16(t.out.buf[off+1]&0x1f)<<8 | uint16(t.out.buf[off+2]); pid == pidVideo || pid == pidAudio {
+			break
+		}
+	}
+	key := slices.Clone(t.out.buf[off:])
+	t.out.buf = t.out.buf[:off]
 	t.closeSegment(time.Duration(max(int64(t.keyTS)-int64(t.start), 0)) * time.Millisecond)
 	t.s.discontinue(t)
-	t.openSegment(t.keyTS)
+	t.openSegment(t.keyTS, true)
 	t.keyOff, t.keyClean = len(t.out.buf), true
 	t.out.buf = append(t.out.buf, key...)
 }
@@ -354,20 +376,15 @@ func (t *Track) step(ts uint32) {
 	t.last, t.stepped = ts, true
 }
 
-// openSegment starts a segment at ts; the first one fixes the streams.
-func (t *Track) openSegment(ts uint32) {
-	if t.mux == nil {
-		t.video, t.audio = t.avc != nil, t.aac != nil
-		t.mux = astits.NewMuxer(context.Background(), &t.out)
-		pcr := pidAudio
-		if t.video {
-			pcr = pidVideo
-			t.mux.AddElementaryStream(astits.PMTElementaryStream{ElementaryPID: pidVideo, StreamType: astits.StreamTypeH264Video})
-		}
-		if t.audio {
-			t.mux.AddElementaryStream(astits.PMTElementaryStream{ElementaryPID: pidAudio, StreamType: astits.StreamTypeAACAudio})
-		}
-		t.mux.SetPCRPID(pcr)
+// openSegment starts a segment at ts, at a video keyframe if atKey. Its
+// PMT lists the streams that have a sequence header, but video only from
+// a keyframe on: a track that joins or leaves changes the number of
+// tracks, and the segment follows an #EXT-X-DISCONTINUITY (RFC 8216
+// 4.3.2.3) with a new PMT version (ISO 13818-1 2.4.4.9), which players
+// reparse, as they do not a PMT that changes within a segment.
+func (t *Track) openSegment(ts uint32, atKey bool) {
+	if t.setStreams(t.avc != nil && (atKey || t.video), t.aac != nil) {
+		t.s.discontinue(t)
 	}
 	// Each segment starts with PAT and PMT, so it decodes on its own even
 	// when cut at a frame that is not a keyframe (where the muxer would not).
@@ -378,14 +395,47 @@ func (t *Track) openSegment(ts uint32) {
 	t.segAudio, t.audioWait, t.keyClean = false, false, false
 }
 
+// setStreams makes the muxer's elementary streams video and audio, and
+// reports whether they changed.
+func (t *Track) setStreams(video, audio bool) bool {
+	if t.mux == nil {
+		t.mux = astits.NewMuxer(context.Background(), &t.out)
+	} else if video == t.video && audio == t.audio {
+		return false
+	}
+	for _, es := range []struct {
+		on, was bool
+		pid     uint16
+		typ     astits.StreamType
+	}{{video, t.video, pidVideo, astits.StreamTypeH264Video}, {audio, t.audio, pidAudio, astits.StreamTypeAACAudio}} {
+		var err error
+		switch {
+		case es.on && !es.was:
+			err = t.mux.AddElementaryStream(astits.PMTElementaryStream{ElementaryPID: es.pid, StreamType: es.typ})
+		case !es.on && es.was:
+			err = t.mux.RemoveElementaryStream(es.pid)
+		}
+		if err != nil {
+			t.warnOnce("mpeg-ts streams", "err", err)
+		}
+	}
+	pcr := pidAudio
+	if video {
+		pcr = pidVideo
+	}
+	t.mux.SetPCRPID(pcr)
+	t.video, t.audio = video, audio
+	return true
+}
+
 // cut ends the open segment at ts and starts the next there, after a
 // discontinuity if the audio's config changed meanwhile.
-func (t *Track) cut(ts uint32) {
+func (t *Track) cut(ts uint32, atKey bool) {
 	t.closeSegment(time.Duration(max(int64(ts)-int64(t.start), 0)) * time.Millisecond)
 	if t.audioWait {
 		t.s.discontinue(t)
 	}
-	t.openSegment(ts)
+	t.openSegment(ts, atKey)
 }
 
 func (t *Track) closeSegment(dur time.Duration) {
