@@ -31,9 +31,11 @@ import (
 //     instance, such as rtmp://s5c39gqb8ow64r.cloudfront.net/cfx/st
 //     (URIStem).
 //  10. cs-uri-query: the connect URI's query string, or - (URIQuery).
-//  11. c-referrer: the URI of the referrer the player sent in connect
+//  11. c-referrer: the URI of the referrer: the connect command's swfUrl,
+//     the SWF that connected, as Flash Media Server's Client.referrer
 //     (Referrer).
-//  12. x-page-url: the URL of the page the player is embedded in (PageURL).
+//  12. x-page-url: the URL of the page the player is embedded in: the
+//     connect command's pageUrl (PageURL).
 //  13. c-user-agent: the player's version string, such as LNX 10,0,32,18
 //     (UserAgent; escaped, so LNX%2010,0,32,18).
 //  14. x-sname: the stream name, for play, pause, unpause, seek and stop

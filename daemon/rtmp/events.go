@@ -22,7 +22,8 @@ type Event struct {
 	ClientID string
 	// URIStem and URIQuery are the connect command's tcUrl.
 	URIStem, URIQuery string
-	// Referrer and PageURL are connect's pageUrl; UserAgent its flashVer.
+	// Referrer is connect's swfUrl (FMS's Client.referrer: the SWF that
+	// connected), PageURL its pageUrl, UserAgent its flashVer.
 	Referrer, PageURL, UserAgent     string
 	StreamName, StreamQuery, FileExt string
 	// SID is the message stream id.

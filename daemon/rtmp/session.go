@@ -74,7 +74,8 @@ type session struct {
 	kind                  appKind
 	prefix                string
 	uriStem, uriQuery     string
-	pageURL, flashVer     string
+	swfURL, pageURL       string
+	flashVer              string
 	plays                 map[uint32]play
 	pub                   *publisher
 	bytesOut, bytesIn     prometheus.Counter
@@ -118,7 +119,7 @@ func (ss *session) OnConnect(_ uint32, cmd *message.NetConnectionConnect) error 
 	t := ss.srv.table.Load()
 	host, stem, query := splitTCURL(cmd.Command.TCURL)
 	ss.uriStem, ss.uriQuery = stem, query
-	ss.pageURL, ss.flashVer = cmd.Command.PageURL, cmd.Command.FlashVer
+	ss.swfURL, ss.pageURL, ss.flashVer = cmd.Command.SwfURL, cmd.Command.PageURL, cmd.Command.FlashVer
 	reject := func(desc string) error {
 		ss.emit(accesslog.EventConnect, codeConnectRejected, 0, "", "", "")
 		ss.log.Debug("rtmp: connect rejected", "tcUrl", cmd.Command.TCURL, "app", cmd.Command.App, "reason", desc)
@@ -379,7 +380,7 @@ func (ss *session) emit(kind, status string, sid uint32, name, query, ext string
 		return
 	}
 	e := Event{Time: time.Now(), ClientIP: ss.remote, Kind: kind, Bytes: ss.nc.out.Load(), Status: status,
-		ClientID: ss.id, URIStem: ss.uriStem, URIQuery: ss.uriQuery, Referrer: ss.pageURL, PageURL: ss.pageURL,
+		ClientID: ss.id, URIStem: ss.uriStem, URIQuery: ss.uriQuery, Referrer: ss.swfURL, PageURL: ss.pageURL,
 		UserAgent: ss.flashVer, StreamName: name, StreamQuery: query, FileExt: ext}
 	if ss.dist != nil {
 		e.Distribution = ss.dist.ID
