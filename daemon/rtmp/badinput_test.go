@@ -21,6 +21,7 @@ func TestBadInput(t *testing.T) {
 	e := startEnv(t, "", "", func(c *Config) { c.HandshakeTimeout = time.Second; c.IdleTimeout = 2 * time.Second })
 	e.s3.PutObject(t, "media", "test.flv", m.flv)
 	e.s3.PutObject(t, "media", "broken.mp4", bytes.Repeat([]byte("not an mp4 "), 1000))
+	e.s3.PutObject(t, "media", "broken.mp3", bytes.Repeat([]byte("not an mp3 "), 1000))
 
 	handshaken := func(t *testing.T) net.Conn {
 		c := dial(t, e.addr)
@@ -83,13 +84,15 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 
-	for _, tc := range []struct{ name, host, app, stream, want string }{
-		{"unknown app", "tv.test", "other", "test", "NetConnection.Connect.Rejected"},
-		{"unknown host", "nobody.test", "cfx/st", "test", "NetConnection.Connect.Rejected"},
-		{"live on a distribution without live", "vod.test", "live", "show", "NetConnection.Connect.Rejected"},
-		{"unknown stream", "tv.test", "cfx/st", "missing", "NetStream.Play.StreamNotFound"},
-		{"path escape", "tv.test", "cfx/st", "../media/test", "NetStream.Play.StreamNotFound"},
-		{"broken mp4", "tv.test", "cfx/st", "mp4:broken.mp4", "NetStream.Play.Failed"},
+	for _, tc := range []struct{ name, host, app, stream, want, desc string }{
+		{"unknown app", "tv.test", "other", "test", "NetConnection.Connect.Rejected", ""},
+		{"unknown host", "nobody.test", "cfx/st", "test", "NetConnection.Connect.Rejected", ""},
+		{"live on a distribution without live", "vod.test", "live", "show", "NetConnection.Connect.Rejected", ""},
+		{"unknown stream", "tv.test", "cfx/st", "missing", "NetStream.Play.StreamNotFound", ""},
+		{"unsupported prefix", "tv.test", "cfx/st", "id3:song", "NetStream.Play.StreamNotFound", `Unsupported stream type "id3:"`},
+		{"path escape", "tv.test", "cfx/st", "../media/test", "NetStream.Play.StreamNotFound", ""},
+		{"broken mp4", "tv.test", "cfx/st", "mp4:broken.mp4", "NetStream.Play.Failed", ""},
+		{"not an mp3", "tv.test", "cfx/st", "mp3:broken", "NetStream.Play.Failed", "no MPEG audio Layer III frame"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append(tcurl(tc.host, tc.app), "-rtmp_app", tc.app, "-rtmp_playpath", tc.stream, "-i", e.url("x/y"))
@@ -97,6 +100,9 @@ func TestBadInput(t *testing.T) {
 			// ffmpeg 5.1 prints the description of a play's error, not of a connect's.
 			if err == nil || strings.HasPrefix(tc.want, "NetStream") && !strings.Contains(stderr, "Server error") {
 				t.Errorf("ffmpeg: %v, want a server error in:\n%s", err, stderr)
+			}
+			if !strings.Contains(stderr, tc.desc) {
+				t.Errorf("ffmpeg's error does not say %q:\n%s", tc.desc, stderr)
 			}
 			if !hasStatus(e.events(), tc.want) {
 				t.Errorf("no event with status %s in %+v", tc.want, e.events())

@@ -282,29 +282,34 @@ func TestVODStopLoggedOnce(t *testing.T) {
 }
 
 // TestVODAudioOnly: an audio-only FLV (no video keyframes; every audio tag
-// is a place to start) plays from a start time and seeks.
+// is a place to start) and an MP3 play from a start time and seek.
 func TestVODAudioOnly(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "audio.flv")
-	if _, stderr, err := run(t, 30*time.Second, "ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440",
-		"-t", "4", "-c:a", "aac", "-b:a", "64k", file); err != nil {
-		t.Fatalf("ffmpeg: %v\n%s", err, stderr)
-	}
-	b, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
 	e := startEnv(t, "", "", nil)
-	e.s3.PutObject(t, "media", "audio.flv", b)
+	for _, f := range []struct{ name, codec string }{{"audio.flv", "aac"}, {"audio.mp3", "libmp3lame"}} {
+		file := filepath.Join(t.TempDir(), f.name)
+		if _, stderr, err := run(t, 30*time.Second, "ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440",
+			"-t", "4", "-c:a", f.codec, "-b:a", "64k", file); err != nil {
+			t.Fatalf("ffmpeg: %v\n%s", err, stderr)
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.s3.PutObject(t, "media", f.name, b)
+	}
 	for _, tc := range []struct {
-		name  string
-		start float64 // play's start, ms
-		seek  float64 // then a seek to this, ms; 0: none
+		name, stream string
+		start        float64 // play's start, ms
+		seek         float64 // then a seek to this, ms; 0: none
 	}{
-		{"play from 2 s", 2000, 0},
-		{"seek to 3 s", 0, 3000},
+		{"flv, play from 2 s", "audio", 2000, 0},
+		{"flv, seek to 3 s", "audio", 0, 3000},
+		{"mp3, play from 2 s", "mp3:audio", 2000, 0},
+		{"mp3, seek to 3 s", "mp3:audio", 0, 3000},
+		{"mp3, seek back to 1 s", "mp3:audio", 3000, 1000},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := playVOD(t, e, "tv.test", "audio", tc.start)
+			p := playVOD(t, e, "tv.test", tc.stream, tc.start)
 			want, status := tc.start, "NetStream.Play.Start"
 			if tc.seek > 0 {
 				want, status = tc.seek, "NetStream.Seek.Notify"

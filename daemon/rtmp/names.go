@@ -48,49 +48,68 @@ func splitTCURL(tcURL string) (host, stem, query string) {
 	return host, stem, query
 }
 
+// container is an on-demand object's file type.
+type container int
+
+const (
+	containerFLV container = iota
+	containerMP4
+	containerMP3
+)
+
 // vodObject is an on-demand stream's S3 object.
 type vodObject struct {
-	key string // object key, without a leading "/"
-	mp4 bool
-	ext string // x-file-ext
+	key  string // object key, without a leading "/"
+	kind container
+	ext  string // x-file-ext
 }
 
 var mp4Exts = map[string]bool{".mp4": true, ".m4v": true, ".mov": true, ".f4v": true}
 
 // parseVODName maps a play name (without its query) to an object:
 // "path/name" and "path/name.flv" are FLV, "mp4:path/name.mp4" (or any name
-// with an MP4 extension) MP4, as Flash Media Server named streams.
-func parseVODName(name string) (vodObject, bool) {
-	var o vodObject
+// with an MP4 extension) MP4, "mp3:path/name" (or a name ending in .mp3)
+// path/name.mp3, as Flash Media Server named streams. A prefix it does not
+// know is returned, with ok false.
+func parseVODName(name string) (o vodObject, badPrefix string, ok bool) {
 	prefix, rest, hasPrefix := strings.Cut(name, ":")
 	if !hasPrefix || strings.Contains(prefix, "/") {
 		rest, prefix = name, ""
 	}
+	if rest == "" { // "mp4:" alone is no file, not ".mp4"
+		return o, "", false
+	}
 	ext := strings.ToLower(path.Ext(rest))
 	switch {
-	case prefix == "mp4" || mp4Exts[ext]:
-		o.mp4 = true
+	case prefix == "mp4" || prefix == "" && mp4Exts[ext]:
+		o.kind = containerMP4
 		if ext == "" {
 			rest += ".mp4"
+		}
+	case prefix == "mp3" || prefix == "" && ext == ".mp3":
+		// FMS took mp3:name without its extension; with it, it is not doubled.
+		o.kind = containerMP3
+		if ext != ".mp3" {
+			rest += ".mp3"
 		}
 	case prefix == "" || prefix == "flv":
 		if ext != ".flv" {
 			rest += ".flv"
 		}
 	default:
-		return o, false
+		return o, prefix, false
 	}
 	if rest == "" || strings.HasPrefix(rest, "/") || len(rest) > 1024 {
-		return o, false
+		return o, "", false
 	}
 	for _, seg := range strings.Split(rest, "/") {
 		if seg == "" || seg == "." || seg == ".." {
-			return o, false
+			return o, "", false
 		}
 	}
 	o.key = rest
 	o.ext = strings.TrimPrefix(strings.ToLower(path.Ext(rest)), ".")
-	return o, true
+	return o, "", true
 }
 
 // liveName is a live stream's name: it becomes a path in HLS (/live/NAME/).

@@ -19,3 +19,35 @@ func TestStreamKeyParam(t *testing.T) {
 		}
 	}
 }
+
+// TestParseVODName: the object and x-file-ext of each Flash Media Server
+// stream name form; an unknown prefix is named.
+func TestParseVODName(t *testing.T) {
+	for _, tc := range []struct {
+		name, key, ext string
+		kind           container
+		badPrefix      string
+	}{
+		{name: "videos/clip", key: "videos/clip.flv", ext: "flv"},
+		{name: "clip.flv", key: "clip.flv", ext: "flv"},
+		{name: "flv:videos/clip", key: "videos/clip.flv", ext: "flv"},
+		{name: "mp4:clip.mp4", key: "clip.mp4", ext: "mp4", kind: containerMP4},
+		{name: "mp4:clip", key: "clip.mp4", ext: "mp4", kind: containerMP4},
+		{name: "clip.m4v", key: "clip.m4v", ext: "m4v", kind: containerMP4},
+		{name: "mp3:music/song", key: "music/song.mp3", ext: "mp3", kind: containerMP3},
+		{name: "mp3:music/song.mp3", key: "music/song.mp3", ext: "mp3", kind: containerMP3},
+		{name: "mp3:song.v2", key: "song.v2.mp3", ext: "mp3", kind: containerMP3},
+		{name: "music/song.MP3", key: "music/song.MP3", ext: "mp3", kind: containerMP3},
+		{name: "id3:song", badPrefix: "id3"},
+		{name: "raw:clip", badPrefix: "raw"},
+		{name: "mp3:../secret"},
+		{name: "mp3:"},
+		{name: "mp4:"},
+	} {
+		o, bad, ok := parseVODName(tc.name)
+		if bad != tc.badPrefix || ok != (tc.key != "") || ok && (o.key != tc.key || o.ext != tc.ext || o.kind != tc.kind) {
+			t.Errorf("parseVODName(%q) = %+v, %q, %v; want key %q ext %q kind %d, prefix %q",
+				tc.name, o, bad, ok, tc.key, tc.ext, tc.kind, tc.badPrefix)
+		}
+	}
+}

@@ -202,7 +202,11 @@ func (ss *session) OnPlay(ctx *rtmp.StreamContext, _ uint32, cmd *message.NetStr
 	ext := ""
 	switch ss.kind {
 	case appVOD:
-		obj, ok := parseVODName(name)
+		obj, badPrefix, ok := parseVODName(name)
+		if badPrefix != "" {
+			return fail(codeStreamNotFound, "Unsupported stream type "+strconv.Quote(badPrefix+":")+
+				" in "+strconv.Quote(name)+": use flv:, mp4: or mp3:.", "")
+		}
 		if !ok {
 			return fail(codeStreamNotFound, "No such stream: "+strconv.Quote(name)+".", "")
 		}

@@ -58,9 +58,12 @@ func (ss *session) openVOD(sid uint32, obj vodObject, startMS int64, log streamL
 		return nil, err
 	}
 	var src source
-	if obj.mp4 {
+	switch obj.kind {
+	case containerMP4:
 		src, err = openMP4(r)
-	} else {
+	case containerMP3:
+		src, err = openMP3(r)
+	default:
 		src, err = openFLV(r)
 	}
 	if err != nil {
