@@ -59,6 +59,9 @@ func TestConnectFields(t *testing.T) {
 					t.Errorf("%s: sc-bytes %d after %d: it is a running total", ev.Kind, ev.Bytes, bytes)
 				}
 				bytes = ev.Bytes
+				if ev.Status != "" { // written OK, as CloudFront wrote every event
+					t.Errorf("%s: x-cf-status %q, want OK", ev.Kind, ev.Status)
+				}
 				stream := ev.Kind != accesslog.EventConnect && ev.Kind != accesslog.EventDisconnect
 				if (ev.SID != "") != stream || (ev.StreamName != "") != stream {
 					t.Errorf("%s: x-sid %q, x-sname %q", ev.Kind, ev.SID, ev.StreamName)

@@ -13,6 +13,7 @@ import (
 	"github.com/yutopp/go-rtmp/message"
 
 	"openfront.dev/compiler"
+	"openfront.dev/daemon/accesslog"
 	"openfront.dev/daemon/hls"
 	"openfront.dev/daemon/hls/hlstest"
 	"openfront.dev/daemon/rtmp/rtmptest"
@@ -100,7 +101,7 @@ func TestLiveRules(t *testing.T) {
 	t.Run("second publisher", func(t *testing.T) {
 		first := make(chan error, 1)
 		go func() { _, err := publish("dup?key=" + testStreamKey); first <- err }()
-		waitFor(t, func() bool { return hasStatus(e.events(), "NetStream.Publish.Start") })
+		waitFor(t, func() bool { return published(e.events(), "dup") })
 		if stderr, err := publish("dup?key=" + testStreamKey); err == nil {
 			t.Errorf("a second publisher was accepted:\n%s", stderr)
 		}
@@ -162,7 +163,7 @@ func TestLiveRules(t *testing.T) {
 
 func published(evs []Event, name string) bool {
 	for _, ev := range evs {
-		if ev.StreamName == name && ev.Status == "NetStream.Publish.Start" {
+		if ev.Kind == accesslog.EventPublish && ev.StreamName == name && ev.Status == "" {
 			return true
 		}
 	}

@@ -24,7 +24,6 @@ import (
 
 // Status codes the server sends beyond those go-rtmp knows.
 const (
-	codeConnectSuccess  = "NetConnection.Connect.Success"
 	codeConnectRejected = "NetConnection.Connect.Rejected"
 	codeStreamNotFound  = "NetStream.Play.StreamNotFound"
 	codePlayFailed      = "NetStream.Play.Failed"
@@ -155,7 +154,7 @@ func (ss *session) OnConnect(_ uint32, cmd *message.NetConnectionConnect) error 
 		return err
 	}
 	ss.nc.connected.Store(true)
-	ss.emit(accesslog.EventConnect, codeConnectSuccess, 0, "", "", "")
+	ss.emit(accesslog.EventConnect, "", 0, "", "", "")
 	return nil
 }
 
@@ -235,7 +234,7 @@ func (ss *session) OnPlay(ctx *rtmp.StreamContext, _ uint32, cmd *message.NetStr
 		return err
 	}
 	ss.plays[sid] = play{p, streamLog{name, query, ext}}
-	ss.emit(accesslog.EventPlay, "NetStream.Play.Start", sid, name, query, ext)
+	ss.emit(accesslog.EventPlay, "", sid, name, query, ext)
 	return nil
 }
 
@@ -319,7 +318,7 @@ func (ss *session) OnPublish(ctx *rtmp.StreamContext, _ uint32, cmd *message.Net
 	}
 	ss.pub = pub
 	ss.log.Info("rtmp: publishing", "distribution", ss.dist.ID, "stream", name)
-	ss.emit(accesslog.EventPublish, "NetStream.Publish.Start", ctx.StreamID, name, "", "")
+	ss.emit(accesslog.EventPublish, "", ctx.StreamID, name, "", "")
 	return nil
 }
 
@@ -377,6 +376,8 @@ func (ss *session) account() {
 	ss.countedOut, ss.countedIn = out, in
 }
 
+// emit logs an event; status is "" (x-cf-status OK, all CloudFront wrote)
+// unless the event was refused, then the status code sent.
 func (ss *session) emit(kind, status string, sid uint32, name, query, ext string) {
 	ss.account()
 	f := ss.srv.cfg.Events

@@ -223,7 +223,7 @@ func (p *vodPlayer) play() error {
 			send(onStatus(p.sid, "status", "NetStream.Play.Stop", "Stopped playing "+p.name+"."),
 				userControl(ucStreamEOF, p.sid))
 			if p.stopLogged.CompareAndSwap(false, true) {
-				p.ss.emit(accesslog.EventStop, "NetStream.Play.Stop", p.sid, p.log.name, p.log.query, p.log.ext)
+				p.ss.emit(accesslog.EventStop, "", p.sid, p.log.name, p.log.query, p.log.ext)
 			}
 			ended = true
 			continue
