@@ -319,6 +319,41 @@ func TestStaleWhileRevalidate(t *testing.T) {
 	expect(t, hs.get("/a"), 200, XCacheMiss, "v3")
 }
 
+// TestStaleWindowsWithSMaxAge: s-maxage implies proxy-revalidate, so an
+// expired copy is not served when the origin is down; but an explicit
+// stale-while-revalidate or stale-if-error beside it still holds, as CDNs
+// honour "s-maxage=1, stale-while-revalidate=59".
+func TestStaleWindowsWithSMaxAge(t *testing.T) {
+	cases := []struct {
+		name, cc string
+		origin   http.HandlerFunc // after the first request; nil: closed
+		status   int
+		xcache   string
+	}{
+		{"stale-while-revalidate", "s-maxage=1, stale-while-revalidate=60", text("v2", "Cache-Control", "s-maxage=1"), 200, XCacheHit},
+		{"stale-if-error", "s-maxage=1, stale-if-error=60", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusInternalServerError) }, 200, XCacheHit},
+		{"neither, origin down", "s-maxage=1", nil, 502, ""}, // the harness's 502 for the cache's error
+		{"must-revalidate still wins", "s-maxage=1, must-revalidate, stale-while-revalidate=60", text("v2", "Cache-Control", "s-maxage=1"), 200, XCacheMiss},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			hs := newHarness(t, Config{}, defaultPolicy, text("v1", "Cache-Control", c.cc, "ETag", `"1"`))
+			hs.get("/a")
+			if c.origin == nil {
+				hs.origin.Close()
+			} else {
+				hs.setHandler(c.origin)
+			}
+			hs.clock.Advance(5 * time.Second)
+			w := hs.get("/a")
+			if w.Code != c.status || w.Header().Get("X-Cache") != c.xcache {
+				t.Errorf("%d %q, want %d %q", w.Code, w.Header().Get("X-Cache"), c.status, c.xcache)
+			}
+			hs.waitBackground()
+		})
+	}
+}
+
 // An expired object answers when its origin fails or answers 5xx, and
 // for the error caching minimum TTL after that without asking the origin
 // again, as CloudFront does (HTTPStatusCodes.html); unless the origin

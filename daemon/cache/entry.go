@@ -46,7 +46,8 @@ type entry struct {
 	initialAge   time.Duration
 	ttl          time.Duration
 	swr, sie     time.Duration // -1: directive absent
-	noStale      bool
+	noStale      bool          // no stale use without a window the origin gave
+	windowsHold  bool          // the swr and sie windows apply (nothing forbids stale use outright)
 	// surrogate is the origin's Surrogate-Control, kept out of the served
 	// header but needed again when a 304 refreshes the entry.
 	surrogate []string
@@ -95,9 +96,10 @@ func (e *entry) inErrorGrace(now time.Time) bool {
 }
 
 // servableStale says a stale entry may be served without validation while
-// age is within the window w past its lifetime.
+// age is within the window w past its lifetime (stale-while-revalidate or
+// stale-if-error).
 func (e *entry) servableStale(age, w time.Duration) bool {
-	return !e.noStale && w > 0 && age < e.ttl+w
+	return e.windowsHold && w > 0 && age < e.ttl+w
 }
 
 // hopByHop fields are never stored nor relayed (RFC 9110 7.6.1).
@@ -171,6 +173,7 @@ func newObject(key string, status int, header http.Header, body []byte, cc direc
 		swr:          cc.staleWhileRevalidate,
 		sie:          cc.staleIfError,
 		noStale:      cc.noStale(),
+		windowsHold:  !cc.forbidsStale(),
 		surrogate:    cc.surrogate,
 	}
 	if _, ok := header["Date"]; !ok {

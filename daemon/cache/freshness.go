@@ -236,7 +236,18 @@ func varyStar(h http.Header) bool {
 	return false
 }
 
-// noStale says a stale copy may never be served without validation.
+// noStale says a stale copy may not be served without validation but
+// within a stale-while-revalidate or stale-if-error window.
 func (d directives) noStale() bool {
-	return d.mustRevalidate || d.proxyRevalidate || d.sMaxAge >= 0 || d.noCache
+	return d.forbidsStale() || d.sMaxAge >= 0
+}
+
+// forbidsStale says a stale copy may never be served without validation,
+// not even within a window. s-maxage is not among these: it implies
+// proxy-revalidate (RFC 9111 5.2.2.10), but a stale-while-revalidate or
+// stale-if-error beside it is the origin's explicit leave (RFC 5861), and
+// "s-maxage=60, stale-while-revalidate=600" is how frameworks ask a CDN
+// for it (Next.js's incremental regeneration does).
+func (d directives) forbidsStale() bool {
+	return d.mustRevalidate || d.proxyRevalidate || d.noCache
 }
