@@ -97,7 +97,7 @@ func (h *Handler) answerStalled(w http.ResponseWriter, r *http.Request, b *viewe
 	h.log.Debug("the viewer stopped sending the request body", "host", r.Host, "path", r.URL.Path, "answered", started)
 	setDetail(w, accesslog.ClientCommError)
 	if started {
-		abortStream(w)
+		abortStream(w, r)
 		return true
 	}
 	h.refuse(w, r, http.StatusRequestTimeout, "The request's body stopped arriving before it was whole.")

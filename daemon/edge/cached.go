@@ -143,7 +143,7 @@ func (h *Handler) serveCached(w http.ResponseWriter, r *http.Request, d *table.D
 			detail = originDetail(res.Err)
 		}
 		setDetail(w, detail)
-		abortStream(w)
+		abortStream(w, r)
 	}
 	if res.Status == 0 {
 		setDetail(w, originDetail(res.Err))

@@ -184,7 +184,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		abort := o.abort
 		st.finish(o, r, id[0])
 		if abort {
-			panic(http.ErrAbortHandler) // once logged (abortStream)
+			resetStream(w, r) // once logged (abortStream)
 		}
 		return
 	}
@@ -447,7 +447,7 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, d *table.Distrib
 	if r.Method == http.MethodHead {
 		return nil
 	}
-	return copyBody(w, resp.Body)
+	return copyBody(w, r, resp.Body)
 }
 
 // copyBody sends an origin's body once the status went out. A body that
@@ -455,13 +455,13 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, d *table.Distrib
 // viewer left (the log then says ClientCommError), and resets the
 // viewer's stream: ended cleanly, a short body could pass for a whole
 // one, as a chunked or HTTP/2 or HTTP/3 viewer cannot tell.
-func copyBody(w http.ResponseWriter, body io.Reader) error {
+func copyBody(w http.ResponseWriter, r *http.Request, body io.Reader) error {
 	_, err := io.Copy(w, body)
 	if err != nil {
 		if d := originDetail(err); d != "" {
 			setDetail(w, d)
 		}
-		abortStream(w)
+		abortStream(w, r)
 	}
 	return err
 }
@@ -553,7 +553,7 @@ func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, d *table.Dis
 	hdr.Set("X-Cache", cacheError)
 	w.WriteHeader(resp.StatusCode)
 	if r.Method != http.MethodHead {
-		copyBody(w, resp.Body)
+		copyBody(w, r, resp.Body)
 	}
 	return true
 }

@@ -1,7 +1,9 @@
 package edge
 
 import (
+	"errors"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -251,9 +253,12 @@ func upgraded(w http.ResponseWriter, in, out int64) {
 // rather than ending a response that broke off as if it were whole; call
 // it once the status went out. What was written is flushed first: the
 // viewer gets the bytes the log counts as sent, for a Range to resume
-// from. A request being logged is aborted by ServeHTTP once its line is
-// written: a panic here would unwind past the log and the metrics.
-func abortStream(w http.ResponseWriter) {
+// from (over HTTP/3 only what it read before the reset came: QUIC drops
+// the rest). A request being logged is aborted by ServeHTTP once its
+// line is written: a panic here would unwind past the log and the
+// metrics. It returns only if the reset is left to the HTTP/3 server
+// (resetStream), once the handler returns.
+func abortStream(w http.ResponseWriter, r *http.Request) {
 	if f, ok := w.(http.Flusher); ok {
 		f.Flush()
 	}
@@ -261,5 +266,24 @@ func abortStream(w http.ResponseWriter) {
 		o.abort = true
 		return
 	}
+	resetStream(w, r)
+}
+
+// resetStream aborts the response on w by panicking with
+// http.ErrAbortHandler, except over HTTP/3: quic-go resets a panicking
+// handler's stream with H3_INTERNAL_ERROR, a failure of the HTTP stack
+// (RFC 9114 8.1), where a server that abandons a response after partial
+// processing SHOULD send H3_REQUEST_CANCELLED (4.1.1). quic-go sends
+// that once the handler returns with a DATA frame left unfinished: a
+// write past an expired deadline leaves one, sending none of it.
+func resetStream(w http.ResponseWriter, r *http.Request) {
+	if r.ProtoMajor == 3 && http.NewResponseController(w).SetWriteDeadline(time.Unix(1, 0)) == nil {
+		if _, err := w.Write(abortByte); errors.Is(err, os.ErrDeadlineExceeded) {
+			return
+		}
+	}
 	panic(http.ErrAbortHandler)
 }
+
+// abortByte is what resetStream fails to write.
+var abortByte = []byte{0}

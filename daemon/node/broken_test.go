@@ -1,11 +1,14 @@
 package node
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/quic-go/quic-go/http3"
 
 	"openfront.dev/internal/testenv"
 )
@@ -102,5 +105,31 @@ func TestBrokenOriginBody(t *testing.T) {
 				t.Errorf("%s: sc-bytes %d, want the %d bytes sent and the header", path, sent, len(brokenPart))
 			}
 		}
+	}
+}
+
+// TestBrokenOriginBodyH3Cancelled: over HTTP/3 the edge abandons a
+// response the origin broke off with H3_REQUEST_CANCELLED, as RFC 9114
+// 4.1.1 has a server that abandons a response after partial processing
+// do, not H3_INTERNAL_ERROR, which says the HTTP stack itself failed
+// (8.1). The viewer sees the code on the response or on its body.
+func TestBrokenOriginBodyH3Cancelled(t *testing.T) {
+	e, _, _ := startLogging(t, http.HandlerFunc(breakingOrigin), 0)
+	client := e.client(t, h3, nil)
+	for _, path := range []string{"/cached/length", "/cached/chunked", "/relayed/length", "/relayed/chunked"} {
+		t.Run(strings.TrimPrefix(path, "/"), func(t *testing.T) {
+			resp, err := client.Get("https://site.test" + path + "/cancelled")
+			var n int
+			if err == nil {
+				var b []byte
+				b, err = io.ReadAll(resp.Body)
+				resp.Body.Close()
+				n = len(b)
+			}
+			var h3err *http3.Error
+			if !errors.As(err, &h3err) || h3err.ErrorCode != http3.ErrCodeRequestCanceled || !h3err.Remote {
+				t.Errorf("%d bytes, then %v; want the stream reset with H3_REQUEST_CANCELLED", n, err)
+			}
+		})
 	}
 }
