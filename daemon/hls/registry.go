@@ -24,7 +24,9 @@ type Options struct {
 	// duration if longer, and holds for the playlist's life: a segment
 	// ends early, at a keyframe or in a video stall, when going on to the
 	// next keyframe would outlast the target; only a GOP longer than the
-	// target raises it (see stream.add).
+	// target raises it (see stream.add). Audio leading (no video, or
+	// video stalled) cuts at MinSegment, or 0.1 s before it would round
+	// above the target if that comes first.
 	MinSegment time.Duration
 	// MaxSegmentBytes bounds a segment's memory when keyframes stop
 	// coming: the segment is cut at the next frame (default 32 MiB).

@@ -80,6 +80,13 @@ type Track struct {
 	keyClean  bool // no audio since the open segment's last keyframe, at keyOff
 	keyOff    int
 
+	// Where the open segment could still end in time, should the video
+	// turn out stalled: at fallOff, fallTS, the first audio frame after
+	// the last video frame that fits the target.
+	fallback bool
+	fallOff  int
+	fallTS   uint32
+
 	pending       []byte // ADTS frames not yet in a PES
 	pendingPTS    uint32
 	pendingFrames int
@@ -192,7 +199,7 @@ func (t *Track) videoMessage(ts uint32, body []byte) {
 		DataAlignmentIndicator: true,
 	}, key, frame)
 	t.step(ts)
-	t.audioLeads = false
+	t.audioLeads, t.fallback = false, false
 }
 
 func (t *Track) audioMessage(ts uint32, body []byte) {
@@ -220,6 +227,17 @@ func (t *Track) audioMessage(ts uint32, body []byte) {
 		(silent > t.reg.opts.MinSegment.Milliseconds() || silent > videoStallMS && int64(ts)-int64(t.start)+audioCutMarginMS >= t.limit()) {
 		t.audioLeads, leads = true, true
 		t.keyed = false // the stall is no keyframe interval
+		// A stall that began less than videoStallMS before the limit is
+		// told too late to cut here: the segment ends where the video
+		// had stopped and the target still held.
+		if t.fallback && int64(ts)-int64(t.start) >= t.limit() {
+			t.splitAt(t.fallOff, t.fallTS, false, false)
+		}
+	}
+	if elapsed := int64(ts) - int64(t.start); !leads && t.audio && t.open && !t.fallback &&
+		elapsed >= t.limit()-audioCutMarginMS && elapsed < t.limit() {
+		t.flushAudio() // this frame starts a PES: the segment can be split before it
+		t.fallback, t.fallOff, t.fallTS = true, len(t.out.buf), ts
 	}
 	switch {
 	// Publishers send every sequence header before the first frame: audio
@@ -228,7 +246,7 @@ func (t *Track) audioMessage(ts uint32, body []byte) {
 		t.openSegment(ts, false)
 	case !t.open:
 		return
-	case leads && (t.audioWait || int64(ts)-int64(t.start) >= t.reg.opts.MinSegment.Milliseconds() || len(t.out.buf) >= t.reg.opts.MaxSegmentBytes):
+	case leads && (t.audioWait || int64(ts)-int64(t.start) >= t.audioCut() || len(t.out.buf) >= t.reg.opts.MaxSegmentBytes):
 		t.cut(ts, false)
 	}
 	if !t.audio || t.audioWait {
@@ -302,21 +320,31 @@ func (t *Track) audioConfig(ts uint32, data []byte) {
 // splitAtKey ends the open segment before its last keyframe, which only
 // video follows, and starts the next there, after a discontinuity.
 func (t *Track) splitAtKey() {
-	// The PAT and PMT the muxer wrote before the keyframe stay behind:
-	// the next segment starts with its own, which may list other streams.
-	off := t.keyOff
+	t.keyOff, t.keyClean = t.splitAt(t.keyOff, t.keyTS, true, true), true
+}
+
+// splitAt ends the open segment at offset off of its output, a PES's
+// start at ts, and starts the next there, after a discontinuity if disc,
+// with the output from off on. It returns where that output now starts.
+func (t *Track) splitAt(off int, ts uint32, atKey, disc bool) int {
+	t.flushAudio() // pending frames follow off
+	// The PAT and PMT the muxer wrote before off stay behind: the next
+	// segment starts with its own, which may list other streams.
 	for ; off+astits.MpegTsPacketSize <= len(t.out.buf); off += astits.MpegTsPacketSize {
 		if pid := uint16(t.out.buf[off+1]&0x1f)<<8 | uint16(t.out.buf[off+2]); pid == pidVideo || pid == pidAudio {
 			break
 		}
 	}
-	key := slices.Clone(t.out.buf[off:])
+	rest := slices.Clone(t.out.buf[off:])
 	t.out.buf = t.out.buf[:off]
-	t.closeSegment(time.Duration(max(int64(t.keyTS)-int64(t.start), 0)) * time.Millisecond)
-	t.s.discontinue(t)
-	t.openSegment(t.keyTS, true)
-	t.keyOff, t.keyClean = len(t.out.buf), true
-	t.out.buf = append(t.out.buf, key...)
+	t.closeSegment(time.Duration(max(int64(ts)-int64(t.start), 0)) * time.Millisecond)
+	if disc {
+		t.s.discontinue(t)
+	}
+	t.openSegment(ts, atKey)
+	off = len(t.out.buf)
+	t.out.buf = append(t.out.buf, rest...)
+	return off
 }
 
 // due reports whether a segment may end at a keyframe at ts.
@@ -331,7 +359,19 @@ func (t *Track) due(ts uint32) bool {
 // cuts and forced keyframes come off the GOP's rhythm so.
 func (t *Track) early(ts uint32) bool {
 	elapsed := int64(ts) - int64(t.start)
-	return elapsed > 0 && elapsed+int64(slices.Max(t.gops[:])) >= t.limit()
+	gop := int64(slices.Max(t.gops[:]))
+	if t.keyed {
+		// The interval this keyframe ends counts too: the first segment
+		// has no other to go by.
+		gop = max(gop, int64(ts)-int64(t.keyTS))
+	}
+	return elapsed > 0 && elapsed+gop >= t.limit()
+}
+
+// audioCut is how long, in ms, audio makes a segment when it cuts: the
+// minimum, unless a frame past it could round above the target.
+func (t *Track) audioCut() int64 {
+	return min(t.reg.opts.MinSegment.Milliseconds(), t.limit()-audioCutMarginMS)
 }
 
 // limit is how long a segment lasts, in ms, when its EXTINF rounds above
@@ -392,7 +432,7 @@ func (t *Track) openSegment(ts uint32, atKey bool) {
 		t.warnOnce("mpeg-ts tables", "err", err)
 	}
 	t.open, t.start = true, ts
-	t.segAudio, t.audioWait, t.keyClean = false, false, false
+	t.segAudio, t.audioWait, t.keyClean, t.fallback = false, false, false, false
 }
 
 // setStreams makes the muxer's elementary streams video and audio, and
