@@ -2,10 +2,13 @@ package rtmp
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -367,5 +370,107 @@ func firstMedia(t *testing.T, p *rtmptest.Player, typeID uint8) (uint32, [2]byte
 				return ts, head
 			}
 		}
+	}
+}
+
+// TestLiveControls: a player of a live stream pauses, unpauses and seeks
+// as Flash Media Server let it (pause stops the delivery, unpause goes on
+// at the live point from a keyframe with the headers again, seek fails:
+// a live stream is not seekable), and the streaming log has each event,
+// as CloudFront's did for every play, the refused seek with its status.
+func TestLiveControls(t *testing.T) {
+	m := genMedia(t)
+	e := startEnv(t, "", "", nil)
+	e.s3.PutObject(t, "media", "test.flv", m.flv)
+	p, err := rtmptest.Dial(e.addr, "live", "rtmp://tv.test/live", 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.Play("show?live=controls", -1); err != nil {
+		t.Fatal(err)
+	}
+	published := make(chan error, 1)
+	go func() {
+		_, stderr, err := run(t, 40*time.Second, "ffmpeg", append(append([]string{"-v", "error", "-re", "-stream_loop", "2", "-i", e.s3.Root + "/media/test.flv", "-c", "copy", "-f", "flv"},
+			tcurl("tv.test", "live")...), e.url("live/show?key="+testStreamKey))...)
+		if err != nil {
+			err = fmt.Errorf("publish: %w\n%s", err, stderr)
+		}
+		published <- err
+	}()
+	// next reads until an onStatus with code and returns the video
+	// messages seen on the way (bodies read).
+	next := func(code string) (video [][]byte) {
+		t.Helper()
+		for {
+			msg, _, err := p.Next()
+			if err != nil {
+				t.Fatalf("waiting for %s: %v", code, err)
+			}
+			if v, ok := msg.(*message.VideoMessage); ok {
+				b, _ := io.ReadAll(v.Payload)
+				video = append(video, b)
+			}
+			if code != "" && rtmptest.Status(msg) == code || code == "" && len(video) == 10 {
+				return video
+			}
+		}
+	}
+	command := func(name string, args ...any) {
+		t.Helper()
+		if err := p.Command(p.StreamID, name, 0, append([]any{nil}, args...)...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next("NetStream.Play.Start")
+	next("") // ten video messages: the stream flows
+	command("pause", true, 0.0)
+	next("NetStream.Pause.Notify")
+	// Nothing comes while paused (but pings).
+	p.SetDeadline(time.Now().Add(time.Second))
+	for {
+		msg, _, err := p.Next()
+		if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch msg.(type) {
+		case *message.VideoMessage, *message.AudioMessage:
+			t.Fatalf("%T while paused", msg)
+		}
+	}
+	p.SetDeadline(time.Now().Add(30 * time.Second))
+	command("pause", false, 0.0)
+	next("NetStream.Unpause.Notify")
+	// The live point: the AVC header again, then a keyframe.
+	if v := next(""); len(v[0]) < 2 || v[0][1] != 0 || len(v[1]) < 2 || v[1][0]>>4 != 1 {
+		t.Errorf("after unpause the video starts % x, % x: want the AVC header then a keyframe", v[0][:2], v[1][:2])
+	}
+	command("seek", 1000.0)
+	next("NetStream.Seek.Failed")
+	next("") // still playing
+	command("closeStream")
+	if err := <-published; err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	waitFor(t, func() bool {
+		got = nil
+		for _, ev := range e.events() {
+			if ev.StreamQuery == "live=controls" {
+				if ev.StreamName != "show" || ev.SID != strconv.FormatUint(uint64(p.StreamID), 10) {
+					t.Errorf("%s event: x-sname %q, x-sid %q", ev.Kind, ev.StreamName, ev.SID)
+				}
+				got = append(got, ev.Kind+" "+ev.Status)
+			}
+		}
+		return len(got) == 5
+	})
+	want := []string{"play ", "pause ", "unpause ", "seek NetStream.Seek.Failed", "stop "}
+	if !slices.Equal(got, want) {
+		t.Errorf("events %q, want %q", got, want)
 	}
 }

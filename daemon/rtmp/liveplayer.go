@@ -2,6 +2,7 @@ package rtmp
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	rtmp "github.com/yutopp/go-rtmp"
@@ -20,9 +21,14 @@ type livePlayer struct {
 	wake chan struct{}
 	quit chan struct{}
 	once sync.Once
+	// Set by the session, answered by run: so that the replies keep
+	// their place among the media.
+	pauseReq atomic.Bool
+	seeks    atomic.Int32
 
 	// Owned by run.
 	gen         uint64
+	paused      bool
 	playing     bool
 	played      bool
 	needHeaders bool
@@ -39,6 +45,21 @@ func (p *livePlayer) notify() {
 	case p.wake <- struct{}{}:
 	default:
 	}
+}
+
+// pause holds (on) or resumes the play, as Flash Media Server does a live
+// one: nothing is sent while paused, and unpause goes on at the live
+// point, not where the pause left off.
+func (p *livePlayer) pause(on bool) {
+	p.pauseReq.Store(on)
+	p.notify()
+}
+
+// seek is refused: a live stream has no past to go to (Flash Media Server
+// answers NetStream.Seek.Failed, the stream not being seekable).
+func (p *livePlayer) seek() {
+	p.seeks.Add(1)
+	p.notify()
 }
 
 func (p *livePlayer) start() {
@@ -111,6 +132,22 @@ func (p *livePlayer) collect(skipped interface{ Add(float64) }) int {
 	st := p.st
 	st.mu.RLock()
 	defer st.mu.RUnlock()
+	for n := p.seeks.Swap(0); n > 0; n-- {
+		p.batch = append(p.batch, onStatus(p.sid, "error", codeSeekFailed, "Cannot seek: "+st.key.name+" is live."))
+	}
+	if on := p.pauseReq.Load(); on != p.paused {
+		p.paused = on
+		if on {
+			p.batch = append(p.batch, onStatus(p.sid, "status", "NetStream.Pause.Notify", "Paused live stream "+st.key.name+"."))
+		} else {
+			p.batch = append(p.batch, onStatus(p.sid, "status", "NetStream.Unpause.Notify", "Unpaused live stream "+st.key.name+"."))
+			// The live point: the last keyframe, with the headers before it.
+			p.next, p.needHeaders = st.base+uint64(len(st.msgs)), true
+			if st.hasKey {
+				p.next = st.keySeq
+			}
+		}
+	}
 	if p.gen != st.gen {
 		if p.playing {
 			p.batch = append(p.batch,
@@ -131,7 +168,7 @@ func (p *livePlayer) collect(skipped interface{ Add(float64) }) int {
 			}
 		}
 	}
-	if !p.playing {
+	if !p.playing || p.paused {
 		return 0
 	}
 	head := st.base + uint64(len(st.msgs))

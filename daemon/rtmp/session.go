@@ -29,6 +29,7 @@ const (
 	codePlayFailed      = "NetStream.Play.Failed"
 	codePublishBadName  = "NetStream.Publish.BadName"
 	codePublishDenied   = "NetStream.Publish.Denied"
+	codeSeekFailed      = "NetStream.Seek.Failed"
 )
 
 // player is a stream being played on one message stream of a connection.
@@ -247,18 +248,35 @@ func (ss *session) OnPlayStart(ctx *rtmp.StreamContext) {
 func (ss *session) OnCommand(sid uint32, _ uint32, cmd *message.CommandMessage, body interface{}) error {
 	switch b := body.(type) {
 	case *message.NetStreamPause:
-		if vp, ok := ss.plays[sid].player.(*vodPlayer); ok {
-			kind := accesslog.EventUnpause
-			if b.Pause {
-				kind = accesslog.EventPause
-			}
-			ss.emit(kind, "", sid, vp.log.name, vp.log.query, vp.log.ext)
-			vp.control(vodControl{pause: b.Pause, unpause: !b.Pause, ms: b.Milliseconds})
+		p, ok := ss.plays[sid]
+		if !ok {
+			break
+		}
+		kind := accesslog.EventUnpause
+		if b.Pause {
+			kind = accesslog.EventPause
+		}
+		// CloudFront logged pause and unpause for every play, live too.
+		ss.emit(kind, "", sid, p.log.name, p.log.query, p.log.ext)
+		switch pl := p.player.(type) {
+		case *vodPlayer:
+			pl.control(vodControl{pause: b.Pause, unpause: !b.Pause, ms: b.Milliseconds})
+		case *livePlayer:
+			pl.pause(b.Pause)
 		}
 	case *message.NetStreamSeek:
-		if vp, ok := ss.plays[sid].player.(*vodPlayer); ok {
-			ss.emit(accesslog.EventSeek, "", sid, vp.log.name, vp.log.query, vp.log.ext)
-			vp.control(vodControl{seek: true, ms: b.Milliseconds})
+		p, ok := ss.plays[sid]
+		if !ok {
+			break
+		}
+		switch pl := p.player.(type) {
+		case *vodPlayer:
+			ss.emit(accesslog.EventSeek, "", sid, p.log.name, p.log.query, p.log.ext)
+			pl.control(vodControl{seek: true, ms: b.Milliseconds})
+		case *livePlayer:
+			// Refused: the event keeps the status the player got.
+			ss.emit(accesslog.EventSeek, codeSeekFailed, sid, p.log.name, p.log.query, p.log.ext)
+			pl.seek()
 		}
 	case *message.NetStreamCloseStream:
 		ss.endStream(sid)
