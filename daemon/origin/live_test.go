@@ -122,6 +122,9 @@ func TestLiveFetch(t *testing.T) {
 			// A revalidation of the same content is answered 304.
 			if etag := resp.Header.Get("ETag"); tc.status == 200 {
 				again := fetch(t, pool, tbl, tc.host, &origin.Request{Method: "GET", Path: tc.path, Header: http.Header{"If-None-Match": {etag}}})
+				// The header is the reader's to change (the edge drops
+				// its own headers), even while the origin finishes.
+				again.Header.Del("Via")
 				again.Body.Close()
 				if etag == "" || again.StatusCode != http.StatusNotModified {
 					t.Errorf("If-None-Match %s: status %d, want 304", etag, again.StatusCode)

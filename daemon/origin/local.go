@@ -88,6 +88,7 @@ func (l *local) Fetch(ctx context.Context, req *Request) (*http.Response, error)
 type pipeWriter struct {
 	header  http.Header
 	sent    http.Header // the header as written, the reader's own copy
+	length  int64       // its Content-Length, -1 when none
 	status  int
 	head    bool  // a HEAD request: no body follows the header
 	written int64 // body bytes
@@ -108,6 +109,8 @@ func (w *pipeWriter) WriteHeader(code int) {
 	w.once.Do(func() {
 		w.status = code
 		w.sent = w.header.Clone() // later changes must not race the reader
+		// Read now: once sent, the copy is the reader's to change.
+		w.length = contentLength(w.sent)
 		close(w.ready)
 	})
 }
@@ -125,7 +128,7 @@ func (w *pipeWriter) Write(b []byte) (int, error) {
 // that the cache would keep as the whole object.
 func (w *pipeWriter) finish() {
 	w.WriteHeader(http.StatusOK)
-	if want := contentLength(w.sent); !w.head && want >= 0 && w.written < want {
+	if want := w.length; !w.head && want >= 0 && w.written < want {
 		w.pw.CloseWithError(fmt.Errorf("local origin: the file ended after %d of %d bytes: %w", w.written, want, io.ErrUnexpectedEOF))
 		return
 	}
@@ -135,7 +138,7 @@ func (w *pipeWriter) finish() {
 func (w *pipeWriter) response() *http.Response {
 	<-w.ready
 	return &http.Response{StatusCode: w.status, Status: http.StatusText(w.status), Header: w.sent,
-		Body: w.pr, ContentLength: contentLength(w.sent), Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1}
+		Body: w.pr, ContentLength: w.length, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1}
 }
 
 func contentLength(h http.Header) int64 {
