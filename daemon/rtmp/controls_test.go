@@ -16,6 +16,7 @@ import (
 	"github.com/yutopp/go-rtmp/message"
 
 	"openfront.dev/daemon/accesslog"
+	"openfront.dev/daemon/hls/hlstest"
 	"openfront.dev/daemon/rtmp/rtmptest"
 )
 
@@ -473,4 +474,74 @@ func TestLiveControls(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("events %q, want %q", got, want)
 	}
+}
+
+// TestVODSeekStatus: the seek event of an on-demand play carries the
+// status the player got. A seek past the end lands on the last keyframe
+// (NetStream.Seek.Notify, then the stream's stop), as Flash Media Server's
+// did; a seek in an FLV without keyframes has nowhere to land and is
+// refused with NetStream.Seek.Failed, which its log line keeps.
+func TestVODSeekStatus(t *testing.T) {
+	m := genMedia(t) // 4 s, keyframes every 2 s
+	e := startEnv(t, "", "", nil)
+	e.s3.PutObject(t, "media", "test.flv", m.flv)
+	src := filepath.Join(t.TempDir(), "test.flv")
+	if err := os.WriteFile(src, m.flv, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tags := hlstest.Tags(t, src)
+	for _, tg := range tags {
+		if tg.TypeID == typeVideo && isVideoKeyframe(tg.Body) {
+			tg.Body[0] = 2<<4 | tg.Body[0]&0x0f // an inter frame
+		}
+	}
+	nokeys, err := os.ReadFile(hlstest.WriteFLV(t, tags))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.s3.PutObject(t, "media", "nokeys.flv", nokeys)
+
+	for _, tc := range []struct{ stream, status string }{
+		{"test?seek=end", "NetStream.Seek.Notify"},
+		{"nokeys?seek=nokeys", codeSeekFailed},
+	} {
+		p := playVOD(t, e, "tv.test", tc.stream, 0)
+		until := func(code string) {
+			t.Helper()
+			for {
+				msg, _, err := p.Next()
+				if err != nil {
+					t.Fatalf("%s: waiting for %s: %v", tc.stream, code, err)
+				}
+				st := rtmptest.Status(msg)
+				if st == code {
+					return
+				}
+				if strings.HasPrefix(st, "NetStream.Seek.") {
+					t.Fatalf("%s: %s, want %s", tc.stream, st, code)
+				}
+			}
+		}
+		until("NetStream.Play.Start")
+		if err := p.Command(p.StreamID, "seek", 0, nil, 60000.0); err != nil {
+			t.Fatal(err)
+		}
+		until(tc.status)
+		if tc.status != codeSeekFailed {
+			until("NetStream.Play.Stop")
+		}
+	}
+	want := map[string]string{"seek=end": "", "seek=nokeys": codeSeekFailed}
+	waitFor(t, func() bool {
+		n := 0
+		for _, ev := range e.events() {
+			if status, ok := want[ev.StreamQuery]; ok && ev.Kind == accesslog.EventSeek {
+				n++
+				if ev.Status != status {
+					t.Errorf("%s: seek logged with x-cf-status %q, want %q", ev.StreamQuery, ev.Status, status)
+				}
+			}
+		}
+		return n == len(want)
+	})
 }

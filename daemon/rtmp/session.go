@@ -271,7 +271,7 @@ func (ss *session) OnCommand(sid uint32, _ uint32, cmd *message.CommandMessage, 
 		}
 		switch pl := p.player.(type) {
 		case *vodPlayer:
-			ss.emit(accesslog.EventSeek, "", sid, p.log.name, p.log.query, p.log.ext)
+			// Logged by the player once the seek is tried.
 			pl.control(vodControl{seek: true, ms: b.Milliseconds})
 		case *livePlayer:
 			// Refused: the event keeps the status the player got.

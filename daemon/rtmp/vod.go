@@ -171,14 +171,17 @@ func (p *vodPlayer) play() error {
 				return nil
 			}
 			send(userControl(ucStreamEOF, p.sid), userControl(ucStreamBegin, p.sid))
+			status := "" // logged once tried: a refused seek keeps its code
 			if err := seek(uint32(max(c.ms, 0))); err != nil {
-				send(onStatus(p.sid, "error", "NetStream.Seek.Failed", "Cannot seek: "+err.Error()+"."))
+				status = codeSeekFailed
+				send(onStatus(p.sid, "error", codeSeekFailed, "Cannot seek: "+err.Error()+"."))
 			} else {
 				send(onStatus(p.sid, "status", "NetStream.Seek.Notify", fmt.Sprintf("Seeking %d (stream ID: %d).", base, p.sid)))
 				if !paused {
 					send(onStatus(p.sid, "status", "NetStream.Play.Start", "Started playing "+p.name+"."))
 				}
 			}
+			p.ss.emit(accesslog.EventSeek, status, p.sid, p.log.name, p.log.query, p.log.ext)
 			if !paused {
 				return nil
 			}
