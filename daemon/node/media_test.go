@@ -2,6 +2,7 @@ package node
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
@@ -82,28 +83,45 @@ func TestLiveThroughTheNode(t *testing.T) {
 	if err := pub.Start(); err != nil {
 		t.Fatal(err)
 	}
-	playlist := "http://" + n.Addr("http").String() + "/live/event/index.m3u8"
-	get := func() (int, string) {
-		req, _ := http.NewRequest("GET", playlist, nil)
-		req.Host = "localhost"
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatalf("GET %s: %v", playlist, err)
+	edge := edgeSource{"http://" + n.Addr("http").String() + "/live"}
+	playlist := edge.base + "/event/index.m3u8"
+	// Every version of the playlist a player reloading it would see, from
+	// the publish to the end, for RFC 8216's rules across reloads.
+	var rel hlstest.Reloads
+	polling, quit := context.WithCancel(context.Background())
+	defer quit() // on a failure too
+	polled := make(chan struct{})
+	go func() {
+		defer close(polled)
+		for {
+			if b, ok := edge.get(playlist); ok {
+				rel.Add(b)
+			}
+			select {
+			case <-polling.Done():
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
 		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	}()
 	// The live playlist lists a segment while the publisher is still on.
 	var live bool
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		if status, body := get(); status == 200 && strings.Contains(body, ".ts") {
-			live = !strings.Contains(body, "#EXT-X-ENDLIST")
+		if body, ok := edge.get(playlist); ok && bytes.Contains(body, []byte(".ts")) {
+			live = !bytes.Contains(body, []byte("#EXT-X-ENDLIST"))
 			break
 		}
 	}
 	if !live {
 		t.Fatalf("no live playlist with a segment while publishing")
+	}
+	// A player joins the live stream: ffprobe reads it from the web
+	// distribution, reloading the playlist until it ends.
+	joined := hlstest.FFprobe(t, playlist, "-headers", "Host: localhost\r\n")
+	for kind, codec := range map[string]string{"video": "h264", "audio": "aac"} {
+		if got := joined.Codec(kind); got != codec || joined.Frames(kind) == 0 {
+			t.Errorf("ffprobe joining the live stream finds %s %q with %d frames, want %s", kind, got, joined.Frames(kind), codec)
+		}
 	}
 	if err := pub.Wait(); err != nil {
 		t.Fatalf("ffmpeg publish: %v\n%s", err, pubOut.String())
@@ -111,12 +129,21 @@ func TestLiveThroughTheNode(t *testing.T) {
 	// The playlist ends (its max-age is short, the edge refetches it).
 	var ended bool
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && !ended; time.Sleep(200 * time.Millisecond) {
-		_, body := get()
-		ended = strings.Contains(body, "#EXT-X-ENDLIST")
+		body, _ := edge.get(playlist)
+		ended = bytes.Contains(body, []byte("#EXT-X-ENDLIST"))
 	}
+	quit()
+	<-polled
 	if !ended {
 		t.Fatalf("the playlist has no #EXT-X-ENDLIST after the publisher stopped")
 	}
+	// A few segments came one by one: several versions to compare.
+	if n := len(rel.Versions()); n < 3 {
+		t.Errorf("%d playlist versions seen during the publish, want 3 or more", n)
+	}
+	rel.Check(t)
+	path, p := hlstest.Dump(t, edge, "site", "event")
+	hlstest.Segments(t, path, p)
 	want, _ := hlstest.FramesOf(t, src)
 	if got := hlstest.FFprobe(t, playlist, "-headers", "Host: localhost\r\n").Frames("video"); got < want*90/100 {
 		t.Errorf("HLS through the node decodes %d video frames, the source has %d", got, want)
@@ -158,4 +185,33 @@ func streamingEvents(t *testing.T, prefix string) map[string]bool {
 		fh.Close()
 	}
 	return events
+}
+
+// edgeSource reads live streams through the node's web distribution as a
+// player would (hlstest.Source, for hlstest.Dump); base is the URL of
+// the /live/* behavior.
+type edgeSource struct{ base string }
+
+func (e edgeSource) Playlist(_, name string) ([]byte, bool) {
+	return e.get(e.base + "/" + name + "/index.m3u8")
+}
+
+func (e edgeSource) Segment(_, name string, seq uint64) ([]byte, bool) {
+	return e.get(fmt.Sprintf("%s/%s/%d.ts", e.base, name, seq))
+}
+
+// get is the body of a 200 answer to a GET for url with Host localhost.
+func (e edgeSource) get(url string) ([]byte, bool) {
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		return nil, false
+	}
+	req.Host = "localhost"
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, false
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return b, err == nil && resp.StatusCode == http.StatusOK
 }
