@@ -188,7 +188,7 @@ func start(t *testing.T) *env {
 }
 
 // writeCert writes NAME.crt and NAME.key for host and returns a pool trusting it.
-func writeCert(t *testing.T, dir, name, host string) *x509.CertPool {
+func writeCert(t testing.TB, dir, name, host string) *x509.CertPool {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
