@@ -11,52 +11,68 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"openfront.dev/compiler/table"
+	"openfront.dev/internal/filestamp"
 	"openfront.dev/internal/tlsfp"
 )
 
 // certStore picks a certificate per TLS handshake: the certificateName of
 // the distribution whose alias matches SNI, else the node's default. The
-// TLS settings of each security policy are built once, in newCertStore:
-// a handshake only picks one.
+// TLS settings of each security policy are built once, in newCertStore,
+// and each distribution's when a table is first seen (tlsView): a
+// handshake looks its distribution up once and only picks one.
 type certStore struct {
 	dir         string
 	defaultCert *tls.Certificate
 	table       func() *table.Table
+	log         *slog.Logger
 
 	// tcp holds, per security policy, the configs offering h2 and
-	// http/1.1 or http/1.1 only; quic is the HTTP/3 listener's.
+	// http/1.1 or http/1.1 only; quic is the HTTP/3 listener's. Both
+	// present the default certificate.
 	tcp  map[string]alpnConfigs
 	quic *tls.Config
 
-	mu     sync.Mutex
-	byName map[string]loadedCert
+	view  atomic.Pointer[tlsView]
+	mu    sync.Mutex           // serialises building views
+	files map[string]*certFile // by certificateName, kept from view to view
 }
 
 type alpnConfigs struct{ h2, h1 *tls.Config }
 
-type loadedCert struct {
-	cert    *tls.Certificate
-	modTime time.Time
+// tlsView is the TLS settings of each distribution of one table.
+type tlsView struct {
+	table *table.Table
+	dists map[*table.Distribution]distTLS
 }
 
-func newCertStore(dir string, defaultCert *tls.Certificate, t func() *table.Table) *certStore {
-	s := &certStore{dir: dir, defaultCert: defaultCert, table: t, byName: map[string]loadedCert{}, tcp: map[string]alpnConfigs{}}
+// distTLS is a distribution's configs: its security policy's, on its
+// certificate.
+type distTLS struct {
+	tcp  alpnConfigs
+	quic *tls.Config
+}
+
+func newCertStore(dir string, defaultCert *tls.Certificate, t func() *table.Table, log *slog.Logger) *certStore {
+	s := &certStore{dir: dir, defaultCert: defaultCert, table: t, log: log, files: map[string]*certFile{}, tcp: map[string]alpnConfigs{}}
+	certs := []tls.Certificate{*defaultCert}
 	for i, name := range securityPolicies {
 		cfg := func(protos ...string) *tls.Config {
 			return &tls.Config{MinVersion: policyMinVersion(i), CipherSuites: policyCipherSuites(i),
-				NextProtos: protos, GetCertificate: s.certificate}
+				NextProtos: protos, Certificates: certs}
 		}
 		s.tcp[name] = alpnConfigs{h2: cfg("h2", "http/1.1"), h1: cfg("http/1.1")}
 	}
 	// QUIC is TLS 1.3 only, whose cipher suites Go does not let us choose.
-	s.quic = &tls.Config{MinVersion: tls.VersionTLS13, GetCertificate: s.certificate}
+	s.quic = &tls.Config{MinVersion: tls.VersionTLS13, Certificates: certs}
 	return s
 }
 
@@ -78,12 +94,12 @@ var errNoSNI = errors.New("HTTP/3 needs SNI")
 const defaultCertPolicy = "TLSv1.2_2021"
 
 // configForClient is tls.Config.GetConfigForClient: the security policy
-// (versions and cipher suites) and ALPN follow the distribution SNI names,
-// and s.certificate its certificate. quic selects the HTTP/3 listener.
+// (versions and cipher suites), ALPN and certificate follow the
+// distribution SNI names. quic selects the HTTP/3 listener.
 func (s *certStore) configForClient(quic bool) func(*tls.ClientHelloInfo) (*tls.Config, error) {
 	return func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 		tlsfp.Capture(hello, quic)
-		d := s.distribution(hello)
+		d, c := s.distribution(hello.ServerName)
 		if quic {
 			if hello.ServerName == "" {
 				return nil, errNoSNI
@@ -91,17 +107,15 @@ func (s *certStore) configForClient(quic bool) func(*tls.ClientHelloInfo) (*tls.
 			if d != nil && !d.ServesHTTP3() {
 				return nil, errNoHTTP3
 			}
-			return s.quic, nil
+			return c.quic, nil
 		}
 		// HTTP/2 needs SNI and TLS 1.2: offer it to others and net/http
 		// would refuse the connection (INADEQUATE_SECURITY) rather than
 		// fall back to HTTP/1.1.
-		h2 := hello.ServerName != "" && offersTLS12(hello.SupportedVersions) && (d == nil || d.ServesHTTP2())
-		c := s.policy(d)
-		if h2 {
-			return c.h2, nil
+		if hello.ServerName != "" && offersTLS12(hello.SupportedVersions) && (d == nil || d.ServesHTTP2()) {
+			return c.tcp.h2, nil
 		}
-		return c.h1, nil
+		return c.tcp.h1, nil
 	}
 }
 
@@ -116,31 +130,89 @@ func (s *certStore) policy(d *table.Distribution) alpnConfigs {
 	return s.tcp[defaultCertPolicy]
 }
 
-// distribution is the distribution whose alias SNI names, if any.
-func (s *certStore) distribution(hello *tls.ClientHelloInfo) *table.Distribution {
-	if hello.ServerName == "" {
-		return nil
+// distribution is the distribution whose alias sni names, if any, and
+// its configs (the default policy's for none).
+func (s *certStore) distribution(sni string) (*table.Distribution, distTLS) {
+	if sni != "" {
+		if v := s.current(); v != nil {
+			if d := v.table.DistributionForHost(sni); d != nil {
+				return d, v.dists[d]
+			}
+		}
 	}
-	t := s.table()
-	if t == nil {
-		return nil
-	}
-	return t.DistributionForHost(hello.ServerName)
+	return nil, distTLS{tcp: s.tcp[defaultCertPolicy], quic: s.quic}
 }
 
-// certificate is tls.Config.GetCertificate: the certificateName of the
-// distribution SNI names, else the default certificate.
-func (s *certStore) certificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-	return s.certificateOf(s.distribution(hello))
+// current is the view of the table being served, built on the first
+// handshake that sees a new table; nil without a table.
+func (s *certStore) current() *tlsView {
+	t := s.table()
+	if v := s.view.Load(); v == nil || v.table != t {
+		s.prepare(t)
+	}
+	return s.view.Load()
+}
+
+// prepare builds the view of t unless it is the current one. A
+// certificate that fails to load fails its distribution's handshakes (a
+// table is applied after checkCertificates, so only if it went since).
+func (s *certStore) prepare(t *table.Table) {
+	if t == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v := s.view.Load(); v != nil && v.table == t {
+		return
+	}
+	v := &tlsView{table: t, dists: map[*table.Distribution]distTLS{}}
+	type key struct{ policy, cert string }
+	shared := map[key]distTLS{}
+	files := map[string]*certFile{}
+	for d := range t.Distributions() {
+		name := certificateName(d)
+		if name == "" {
+			v.dists[d] = distTLS{tcp: s.policy(d), quic: s.quic}
+			continue
+		}
+		k := key{d.Spec.ViewerCertificate.MinimumProtocolVersion, name}
+		c, ok := shared[k]
+		if !ok {
+			f := s.files[name]
+			if f == nil {
+				f = newCertFile(s.dir, name, s.log)
+			}
+			files[name] = f
+			on := func(cfg *tls.Config) *tls.Config {
+				cfg = cfg.Clone()
+				cfg.Certificates, cfg.GetCertificate = nil, f.get
+				return cfg
+			}
+			p := s.policy(d)
+			c = distTLS{tcp: alpnConfigs{h2: on(p.h2), h1: on(p.h1)}, quic: on(s.quic)}
+			shared[k] = c
+		}
+		v.dists[d] = c
+	}
+	// Certificates no distribution names any more are forgotten.
+	s.files = files
+	s.view.Store(v)
 }
 
 // certificateOf is the certificate a handshake for d presents: its
 // certificateName, else (also for a nil d) the default.
 func (s *certStore) certificateOf(d *table.Distribution) (*tls.Certificate, error) {
-	if name := certificateName(d); name != "" {
-		return s.load(name)
+	name := certificateName(d)
+	if name == "" {
+		return s.defaultCert, nil
 	}
-	return s.defaultCert, nil
+	s.mu.Lock()
+	f := s.files[name]
+	s.mu.Unlock()
+	if f == nil { // d is of a table the node has not served
+		f = newCertFile(s.dir, name, s.log)
+	}
+	return f.get(nil)
 }
 
 func offersTLS12(versions []uint16) bool {
@@ -152,25 +224,99 @@ func offersTLS12(versions []uint16) bool {
 	return false
 }
 
-// load reads NAME.crt and NAME.key from the certs dir, again when they change.
-func (s *certStore) load(name string) (*tls.Certificate, error) {
-	crt := filepath.Join(s.dir, name+".crt")
-	key := filepath.Join(s.dir, name+".key")
-	fi, err := os.Stat(crt)
-	if err != nil {
-		return nil, fmt.Errorf("certificate %q: %w", name, err)
+// certCheckInterval is how often a certificate's files are looked at for a
+// new version: a certificate replaced on disk is served to new
+// connections within it, and a handshake makes no syscall of its own.
+const certCheckInterval = time.Second
+
+// certFile is NAME.crt and NAME.key of the certs dir, read again when
+// their stamps change. A new version that fails to load (a half-written
+// pair, a missing file) leaves the last good one in use.
+type certFile struct {
+	name, crt, key string
+	log            *slog.Logger
+	start          time.Time    // checked counts from it: a monotonic clock
+	checked        atomic.Int64 // ns since start of the last look
+
+	loaded  atomic.Pointer[certVersion]
+	mu      sync.Mutex // one reload at a time; guards failing and failed
+	failing bool
+	failed  [2]filestamp.Stamp // of the last version that failed to load
+}
+
+// certVersion is what a handshake presents: cert, else err when no
+// version ever loaded.
+type certVersion struct {
+	cert  *tls.Certificate
+	err   error
+	stamp [2]filestamp.Stamp
+}
+
+func newCertFile(dir, name string, log *slog.Logger) *certFile {
+	f := &certFile{name: name, crt: filepath.Join(dir, name+".crt"), key: filepath.Join(dir, name+".key"), log: log, start: time.Now()}
+	f.loaded.Store(&certVersion{err: fmt.Errorf("certificate %q: not loaded", name)})
+	f.mu.Lock()
+	f.reload()
+	f.mu.Unlock()
+	return f
+}
+
+// get is tls.Config.GetCertificate; it looks at the files once per
+// certCheckInterval at most, the first handshake after it doing so.
+func (f *certFile) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	now := int64(time.Since(f.start))
+	if last := f.checked.Load(); now-last >= int64(certCheckInterval) && f.checked.CompareAndSwap(last, now) {
+		f.mu.Lock()
+		f.reload()
+		f.mu.Unlock()
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c, ok := s.byName[name]; ok && c.modTime.Equal(fi.ModTime()) {
-		return c.cert, nil
+	v := f.loaded.Load()
+	return v.cert, v.err
+}
+
+// reload reads the files if their stamps changed since the version in
+// use and since the last version that failed. f.mu is held.
+func (f *certFile) reload() {
+	st, err := f.stamps()
+	if err == nil && st == f.loaded.Load().stamp {
+		return
 	}
-	c, err := tls.LoadX509KeyPair(crt, key)
-	if err != nil {
-		return nil, fmt.Errorf("certificate %q: %w", name, err)
+	if f.failing && st == f.failed {
+		return // the same broken version: its writer may not be done
 	}
-	s.byName[name] = loadedCert{cert: &c, modTime: fi.ModTime()}
-	return &c, nil
+	if err == nil {
+		var c tls.Certificate
+		if c, err = tls.LoadX509KeyPair(f.crt, f.key); err == nil {
+			if f.loaded.Swap(&certVersion{cert: &c, stamp: st}).cert != nil {
+				f.log.Info("certificate reloaded", "certificate", f.name)
+			}
+			f.failing = false
+			return
+		}
+	}
+	f.failing, f.failed = true, st
+	err = fmt.Errorf("certificate %q: %w", f.name, err)
+	if f.loaded.Load().cert != nil {
+		f.log.Warn("certificate not reloaded: the last version loaded is still served", "err", err)
+		return
+	}
+	f.loaded.Store(&certVersion{err: err})
+	f.log.Error("certificate not loaded: its distributions' handshakes fail", "err", err)
+}
+
+// stamps are the stamps of the .crt and .key files; a file that cannot
+// be looked at has size -1, so that its failure is not logged again.
+func (f *certFile) stamps() ([2]filestamp.Stamp, error) {
+	var st [2]filestamp.Stamp
+	for i, path := range []string{f.crt, f.key} {
+		fi, err := os.Stat(path)
+		if err != nil {
+			st[i].Size = -1
+			return st, err
+		}
+		st[i] = filestamp.Of(fi)
+	}
+	return st, nil
 }
 
 // checkCertificates loads every certificate the table names from dir.

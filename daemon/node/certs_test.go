@@ -1,11 +1,14 @@
 package node
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestCertificatesCheckedBeforeApply: a config naming a certificate the
@@ -55,5 +58,58 @@ distributions: site: {
 	}
 	if st := n.ConfigStatus(); !st.Failing || st.LastError == nil {
 		t.Errorf("status does not show the rejected config: %+v", st)
+	}
+}
+
+// TestCertificateReplacedOnDisk: a certificate whose files are replaced
+// is served to new connections within certCheckInterval, with no config
+// reload; a broken replacement leaves the last good one served.
+func TestCertificateReplacedOnDisk(t *testing.T) {
+	dir, certs := t.TempDir(), t.TempDir()
+	writeCert(t, certs, "site", "site.test")
+	conf := `package cdn
+
+distributions: site: {
+	aliases: ["site.test"]
+	origins: [{id: "o", domainName: "o.example", customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "o", viewerProtocolPolicy: "allow-all"}
+	viewerCertificate: certificateName: "site"
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "main.cue"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n := startWith(t, Options{ConfigDir: dir, HTTPSAddr: "127.0.0.1:0", CertsDir: certs, Logger: testLogger(t), CacheBodyDir: t.TempDir()})
+	served := func() []byte {
+		t.Helper()
+		c, err := tls.Dial("tcp", n.Addr("https").String(), &tls.Config{ServerName: "site.test", InsecureSkipVerify: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		return c.ConnectionState().PeerCertificates[0].Raw
+	}
+	old := served()
+
+	writeCert(t, certs, "site", "site.test")
+	replaced := time.Now()
+	deadline := replaced.Add(certCheckInterval + 2*time.Second)
+	for bytes.Equal(served(), old) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the replaced certificate is still served %v after", time.Since(replaced))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("new certificate served %v after it was written", time.Since(replaced))
+	current := served()
+
+	if err := os.WriteFile(filepath.Join(certs, "site.crt"), []byte("not a certificate"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(certCheckInterval + 100*time.Millisecond)
+	for range 2 { // the first handshake after the interval reads the file
+		if !bytes.Equal(served(), current) {
+			t.Fatal("a broken certificate file replaced the one served")
+		}
 	}
 }

@@ -326,7 +326,10 @@ func (n *Node) tlsConfig() (*tls.Config, error) {
 		def = c
 		n.log.Warn("no --tls-cert given: serving a self-signed certificate", "sha256", fp)
 	}
-	n.certs = newCertStore(n.opts.CertsDir, def, n.handler.Table)
+	n.certs = newCertStore(n.opts.CertsDir, def, n.handler.Table, n.log)
+	// The first handshake need not build the TLS view of the first table;
+	// those of later tables build it on their first handshake.
+	n.certs.prepare(n.handler.Table())
 	n.handler.SetMisdirectCheck(n.certs.misdirected)
 	return &tls.Config{GetConfigForClient: n.certs.configForClient(false), NextProtos: []string{"h2", "http/1.1"}, Certificates: []tls.Certificate{*def}}, nil
 }
