@@ -334,10 +334,15 @@ func buildKeyGroup(id string, spec *schema.KeyGroup) (*KeyGroup, error) {
 }
 
 // SignatureKey refuses a public key whose signatures CloudFront cannot
-// verify: it takes RSA and ECDSA P-256 keys.
+// verify: it takes RSA 2048 and ECDSA P-256 keys. CloudFront refuses other
+// RSA sizes too, 1024 and 4096 alike (API_PublicKey: "CloudFront supports
+// signed URLs and signed cookies with RSA 2048 or ECDSA 256 key signatures").
 func SignatureKey(pub crypto.PublicKey) error {
 	switch pub := pub.(type) {
 	case *rsa.PublicKey:
+		if n := pub.N.BitLen(); n != 2048 {
+			return fmt.Errorf("an RSA key of %d bits, but CloudFront takes RSA keys of 2048 bits only (openssl genrsa 2048)", n)
+		}
 		return nil
 	case *ecdsa.PublicKey:
 		if pub.Curve != elliptic.P256() {
@@ -365,6 +370,9 @@ func ParsePublicKey(encoded string) (crypto.PublicKey, error) {
 		key, err := x509.ParsePKCS1PublicKey(block.Bytes)
 		if err != nil {
 			return nil, fmt.Errorf("the RSA PUBLIC KEY block does not hold a valid PKCS #1 key")
+		}
+		if err := SignatureKey(key); err != nil {
+			return nil, err
 		}
 		return key, nil
 	case "PUBLIC KEY":

@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"math/big"
 	"strings"
 	"testing"
 
@@ -226,6 +227,13 @@ func BenchmarkRoute(b *testing.B) {
 	}
 }
 
+// rsaOfBits is an RSA public key with a modulus of that many bits: only its
+// size matters to SignatureKey, and generating a 4096-bit key takes long.
+func rsaOfBits(bits int) *rsa.PublicKey {
+	n := new(big.Int).Lsh(big.NewInt(1), uint(bits-1))
+	return &rsa.PublicKey{N: n.Add(n, big.NewInt(1)), E: 65537}
+}
+
 // TestParsePublicKey: RSA keys and ECDSA keys on P-256 are what CloudFront
 // verifies signatures with; other curves and kinds are refused by name.
 func TestParsePublicKey(t *testing.T) {
@@ -264,6 +272,8 @@ func TestParsePublicKey(t *testing.T) {
 		{"ecdsa p-384", pemOf(ecKey(elliptic.P384())), nil, "an ECDSA key on P-384, but CloudFront verifies ECDSA on P-256 (prime256v1) only"},
 		{"ecdsa p-521", pemOf(ecKey(elliptic.P521())), nil, "an ECDSA key on P-521"},
 		{"ed25519", pemOf(edPub), nil, "not an RSA or ECDSA P-256 public key"},
+		{"rsa 1024 pkix", pemOf(rsaOfBits(1024)), nil, "an RSA key of 1024 bits, but CloudFront takes RSA keys of 2048 bits only"},
+		{"rsa 4096 pkcs1", string(pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(rsaOfBits(4096))})), nil, "an RSA key of 4096 bits"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
