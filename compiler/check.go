@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"fmt"
+	"net/textproto"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,6 +21,7 @@ type issue struct {
 	unitKey string // "distributions.site": which unit holds the value
 	path    cue.Path
 	msg     string
+	warning bool // what a node still serves, reported without failing
 }
 
 type checker struct {
@@ -29,6 +31,12 @@ type checker struct {
 
 func (k *checker) add(unitKey string, sels []cue.Selector, format string, args ...any) {
 	k.issues = append(k.issues, issue{unitKey: unitKey, path: cue.MakePath(sels...), msg: fmt.Sprintf(format, args...)})
+}
+
+// warn records what CloudFront accepts or openfront still serves, but does
+// not do what the config says.
+func (k *checker) warn(unitKey string, sels []cue.Selector, format string, args ...any) {
+	k.issues = append(k.issues, issue{unitKey: unitKey, path: cue.MakePath(sels...), msg: "warning: " + fmt.Sprintf(format, args...), warning: true})
 }
 
 func sel(parts ...any) []cue.Selector {
@@ -54,8 +62,9 @@ var (
 	cachedMethodSets = [][]string{{"GET", "HEAD"}, {"GET", "HEAD", "OPTIONS"}}
 )
 
-// check runs the checks CUE does not express well, over the whole config.
-func (c *Compiler) check(cfg *schema.Config, origin map[string]*unit) Errors {
+// check runs the checks CUE does not express well, over the whole config:
+// the errors, or else the warnings.
+func (c *Compiler) check(cfg *schema.Config, origin map[string]*unit) (errs, warnings Errors) {
 	k := &checker{dir: c.dir}
 	publicKeyOwner := map[string]string{}
 	for _, id := range sortedKeys(cfg.KeyGroups) {
@@ -107,10 +116,24 @@ func (c *Compiler) check(cfg *schema.Config, origin map[string]*unit) Errors {
 			k.add(key, sel("streamingDistributions", id, "live"), "streaming distribution %q: live publishing needs streamKeySHA256 or streamKeySecret", id)
 		}
 	}
-	if len(k.issues) == 0 {
-		return nil
+	if failing := errorIssues(k.issues); len(failing) > 0 {
+		return c.locate(failing, origin), nil
 	}
-	return c.locate(k.issues, origin)
+	if len(k.issues) == 0 {
+		return nil, nil
+	}
+	return nil, c.locate(k.issues, origin)
+}
+
+// errorIssues are the issues that fail a compile.
+func errorIssues(issues []issue) []issue {
+	var out []issue
+	for _, is := range issues {
+		if !is.warning {
+			out = append(out, is)
+		}
+	}
+	return out
 }
 
 // distributionRefs checks what a distribution shares with the rest of the
@@ -161,10 +184,11 @@ func (c *Compiler) checkAlone(cfg *schema.Config, origin map[string]*unit) Error
 	for _, id := range sortedKeys(cfg.Distributions) {
 		k.distribution(id, cfg.Distributions[id])
 	}
-	if len(k.issues) == 0 {
+	failing := errorIssues(k.issues)
+	if len(failing) == 0 {
 		return nil
 	}
-	return c.locate(k.issues, origin)
+	return c.locate(failing, origin)
 }
 
 func (k *checker) distribution(id string, d *schema.Distribution) {
@@ -195,15 +219,15 @@ func (k *checker) distribution(id string, d *schema.Distribution) {
 			}
 		}
 	}
-	groups := map[string]bool{}
+	groups := map[string][]schema.OriginGroupMember{} // by group id
 	for i, g := range d.OriginGroups {
 		gw := fmt.Sprintf("%s: originGroups[%d] (%q)", where, i, g.ID)
-		if groups[g.ID] {
+		if _, dup := groups[g.ID]; dup {
 			k.add(key, at("originGroups", i, "id"), "%s: duplicate origin group id", gw)
 		} else if origins[g.ID] != nil {
 			k.add(key, at("originGroups", i, "id"), "%s: id is also an origin's id", gw)
 		}
-		groups[g.ID] = true
+		groups[g.ID] = g.Members
 		for j, m := range g.Members {
 			if origins[m.OriginID] == nil {
 				k.add(key, at("originGroups", i, "members", j, "originId"), "%s: unknown origin %q", gw, m.OriginID)
@@ -252,13 +276,14 @@ func (k *checker) distribution(id string, d *schema.Distribution) {
 	k.logging(key, at("logging"), where, d.Logging)
 }
 
-func (k *checker) behavior(key string, at []cue.Selector, where string, b *schema.CacheBehavior, origins map[string]*schema.Origin, groups map[string]bool) {
+func (k *checker) behavior(key string, at []cue.Selector, where string, b *schema.CacheBehavior, origins map[string]*schema.Origin, groups map[string][]schema.OriginGroupMember) {
 	field := func(parts ...any) []cue.Selector { return append(slices.Clone(at), sel(parts...)...) }
-	if origins[b.TargetOriginID] == nil && !groups[b.TargetOriginID] {
+	members, toGroup := groups[b.TargetOriginID]
+	if origins[b.TargetOriginID] == nil && !toGroup {
 		k.add(key, field("targetOriginId"), "%s: unknown origin %q", where, b.TargetOriginID)
 	}
 	// As CloudFront: failover re-sends a request, which only safe methods allow.
-	if groups[b.TargetOriginID] && slices.ContainsFunc(b.AllowedMethods, func(m string) bool { return m != "GET" && m != "HEAD" && m != "OPTIONS" }) {
+	if toGroup && slices.ContainsFunc(b.AllowedMethods, func(m string) bool { return m != "GET" && m != "HEAD" && m != "OPTIONS" }) {
 		k.add(key, field("allowedMethods"), "%s: a behavior whose target is origin group %q may allow only GET, HEAD and OPTIONS", where, b.TargetOriginID)
 	}
 	if !isMethodSet(b.AllowedMethods, allowedMethodSets) {
@@ -282,6 +307,49 @@ func (k *checker) behavior(key string, at []cue.Selector, where string, b *schem
 	if slices.Contains(fv.Headers, "*") && len(fv.Headers) > 1 {
 		k.add(key, field("forwardedValues", "headers"), `%s: headers ["*"] forwards every header; list no others`, where)
 	}
+	s3 := s3Target(b.TargetOriginID, origins, members)
+	for i, h := range fv.Headers {
+		name := textproto.CanonicalMIMEHeaderKey(h)
+		switch {
+		case name == "Authorization" && s3 != "":
+			// CloudFront: "For Amazon S3 origins, caching based on the
+			// Authorization header isn't supported" (a warning: CloudFront
+			// takes the legacy setting). The node does not send it to S3
+			// either, so it only splits the cache per credential.
+			k.warn(key, field("forwardedValues", "headers", i), "%s: headers: %s with S3 origin %q: CloudFront does not support caching on Authorization for S3 origins, and S3 gets no Authorization from the node; each credential only gets a cached copy of its own", where, h, s3)
+		case originRequestOnly[name]:
+			// adding-cloudfront-headers.md, of each of these: it "can be added
+			// in an origin request policy, but not in a cache policy".
+			k.add(key, field("forwardedValues", "headers", i), `%s: headers: CloudFront adds %s to origin requests through an origin request policy, never to the cache key, where each viewer would get a cached copy of its own; name it in no headers: originRequestPolicy: "AllViewerAndCloudFrontHeaders-2022-06" adds it outside the key`, where, h)
+		case name == "Cloudfront-Viewer-Ja3-Fingerprint" || name == "Cloudfront-Viewer-Ja4-Fingerprint":
+			// Not in the dated managed policy, which openfront's origin
+			// request policies are all: keying on it is the only way here.
+			k.warn(key, field("forwardedValues", "headers", i), "%s: headers: CloudFront adds %s through an origin request policy only, never to the cache key; openfront has no origin request policy that adds it (AllViewerAndCloudFrontHeaders-2022-06 predates it), so here it is keyed on: each TLS client gets a cached copy of its own", where, h)
+		}
+	}
+}
+
+// originRequestOnly are the CloudFront headers CloudFront allows in an
+// origin request policy but not in a cache key (canonical names) that
+// AllViewerAndCloudFrontHeaders-2022-06 adds.
+var originRequestOnly = map[string]bool{
+	"Cloudfront-Viewer-Address": true,
+	"Cloudfront-Viewer-Asn":     true,
+	"Cloudfront-Viewer-Tls":     true,
+}
+
+// s3Target is the id of the S3 origin a behavior's requests may go to, the
+// target or a member of the target group, or "".
+func s3Target(target string, origins map[string]*schema.Origin, members []schema.OriginGroupMember) string {
+	if o := origins[target]; o != nil && o.S3OriginConfig != nil {
+		return target
+	}
+	for _, m := range members {
+		if o := origins[m.OriginID]; o != nil && o.S3OriginConfig != nil {
+			return m.OriginID
+		}
+	}
+	return ""
 }
 
 func (k *checker) keyGroupRefs(key string, at []cue.Selector, where string, refs []string, cfg *schema.Config) {

@@ -105,7 +105,8 @@ func (c *Compiler) Compile() (*Result, error) {
 		return nil, errs.sortDedup()
 	}
 
-	if errs := c.check(cfg, origin); errs != nil {
+	errs, checkWarnings := c.check(cfg, origin)
+	if errs != nil {
 		return nil, errs.sortDedup()
 	}
 	t, err := table.Build(cfg, table.Source{Dir: c.dir, Commit: GitCommit(c.dir)}, c.prev)
@@ -116,7 +117,7 @@ func (c *Compiler) Compile() (*Result, error) {
 		return nil, errs.sortDedup()
 	}
 	c.prev = t
-	return &Result{Config: cfg, Table: t, Stats: Stats{Files: len(files), Units: len(units), Evaluated: evaluated}, Warnings: c.warnings(files)}, nil
+	return &Result{Config: cfg, Table: t, Stats: Stats{Files: len(files), Units: len(units), Evaluated: evaluated}, Warnings: append(c.warnings(files), checkWarnings.sortDedup()...)}, nil
 }
 
 // warnings reports files whose embedding of schema.#Config lets plain cue

@@ -77,13 +77,16 @@ func errorLines(dir string, err error) string {
 	return strings.ReplaceAll(strings.Join(lines, "\n")+"\n", dir, "$DIR")
 }
 
-// summary renders a successful compile: counts, then where each URL of the
-// routes section goes.
+// summary renders a successful compile: counts, its warnings, then where
+// each URL of the routes section goes.
 func summary(res *Result, routes *txtar.File) string {
 	c := res.Table.Counts()
 	var b strings.Builder
 	fmt.Fprintf(&b, "ok: %d distributions, %d streaming distributions, %d key groups, %d behaviors, %d origins\n",
 		c.Distributions, c.StreamingDistributions, c.KeyGroups, c.Behaviors, c.Origins)
+	for _, w := range res.Warnings {
+		fmt.Fprintln(&b, w.Error())
+	}
 	if routes == nil {
 		return b.String()
 	}
@@ -115,7 +118,7 @@ func compileArchive(t *testing.T, path string) (a *txtar.Archive, got string, ok
 	if err != nil {
 		return a, errorLines(dir, err), false
 	}
-	return a, summary(res, section(a, routesSection)), true
+	return a, strings.ReplaceAll(summary(res, section(a, routesSection)), dir, "$DIR"), true
 }
 
 // checkWant compares got with the archive's want section, or rewrites it.
