@@ -319,8 +319,10 @@ func (k *checker) behavior(key string, at []cue.Selector, where string, b *schem
 			k.warn(key, field("forwardedValues", "headers", i), "%s: headers: %s with S3 origin %q: CloudFront does not support caching on Authorization for S3 origins, and S3 gets no Authorization from the node; each credential only gets a cached copy of its own", where, h, s3)
 		case originRequestOnly[name]:
 			// adding-cloudfront-headers.md, of each of these: it "can be added
-			// in an origin request policy, but not in a cache policy".
-			k.add(key, field("forwardedValues", "headers", i), `%s: headers: CloudFront adds %s to origin requests through an origin request policy, never to the cache key, where each viewer would get a cached copy of its own; name it in no headers: originRequestPolicy: "AllViewerAndCloudFrontHeaders-2022-06" adds it outside the key`, where, h)
+			// in an origin request policy, but not in a cache policy". A
+			// warning, not an error: openfront took it in the cache key
+			// before, and a config that served must not stop compiling.
+			k.warn(key, field("forwardedValues", "headers", i), `%s: headers: CloudFront adds %s to origin requests through an origin request policy, never to the cache key, where each viewer gets a cached copy of its own; name it in no headers: originRequestPolicy: "AllViewerAndCloudFrontHeaders-2022-06" adds it outside the key`, where, h)
 		case name == "Cloudfront-Viewer-Ja3-Fingerprint" || name == "Cloudfront-Viewer-Ja4-Fingerprint":
 			// Not in the dated managed policy, which openfront's origin
 			// request policies are all: keying on it is the only way here.

