@@ -43,7 +43,7 @@ type viewerBody struct {
 // forwardedBody is r's body as the origin gets it; nil for a request
 // that forwards none, which costs nothing.
 func (h *Handler) forwardedBody(r *http.Request) *viewerBody {
-	if r.Method == http.MethodGet || r.Method == http.MethodHead || r.Body == nil || r.Body == http.NoBody {
+	if !forwardsBody(r) {
 		return nil
 	}
 	b := &viewerBody{rc: r.Body}
@@ -51,6 +51,12 @@ func (h *Handler) forwardedBody(r *http.Request) *viewerBody {
 		b.timeout = h.bodyTimeout
 	}
 	return b
+}
+
+// forwardsBody reports whether r's body, if it has one, goes to the
+// origin: a GET's or a HEAD's never does.
+func forwardsBody(r *http.Request) bool {
+	return r.Method != http.MethodGet && r.Method != http.MethodHead && r.Body != nil && r.Body != http.NoBody
 }
 
 // Read is not for concurrent use (no io.Reader is); Close may come from

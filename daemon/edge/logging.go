@@ -205,10 +205,12 @@ func (st *distState) finish(o *observed, r *http.Request, id string) {
 		}
 		st.m.count(rt, status, protocolIndex(r), o.BytesIn(), o.BytesOut())
 	}
-	if r.Body != nil && r.Body != http.NoBody {
+	if forwardsBody(r) {
 		// An origin request may still read the body after the handler
-		// returned (the transport sends it in the background): o is left
-		// to the garbage collector rather than reused.
+		// returned (the transport sends it in the background): o, whose
+		// wrapper it reads through, is left to the garbage collector
+		// rather than reused. Only such a body counts: HTTP/3 gives
+		// every request one, a GET's too.
 		return
 	}
 	o.Release()

@@ -193,3 +193,24 @@ func logInto(t testing.TB, h *Handler, tb *table.Table, opts accesslog.Options) 
 	}
 	return m
 }
+
+// TestObservedReusedWithABody: HTTP/3 gives every request a body, a GET's
+// too; a counted GET is served with a pooled writer all the same, as one
+// whose body is http.NoBody (HTTP/1, HTTP/2).
+func TestObservedReusedWithABody(t *testing.T) {
+	h, _, _ := observedEdge(t, true, false)
+	allocs := func(body io.ReadCloser) float64 {
+		r := httptest.NewRequest(http.MethodGet, "http://127.0.0.1:8080/obj/1k/bench", nil)
+		r.RemoteAddr = "127.0.0.1:40000"
+		w := &discardWriter{}
+		serve := func() {
+			r.Body = body
+			w.serve(h, r)
+		}
+		serve()
+		return testing.AllocsPerRun(200, serve)
+	}
+	if noBody, body := allocs(http.NoBody), allocs(io.NopCloser(strings.NewReader(""))); body != noBody {
+		t.Errorf("a counted hit allocates %v times with an empty body, %v with http.NoBody", body, noBody)
+	}
+}
