@@ -76,7 +76,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	var adminHosts multiFlag
 	fs.Var(&adminHosts, "admin-host", "`NAME,...` the admin listener answers to besides IP addresses, localhost and *.localhost (repeatable): a request whose Host is another name is refused with 421, against DNS rebinding")
 	fs.StringVar(&o.CertsDir, "certs", "", "directory `DIR` of NAME.crt/NAME.key for viewerCertificate.certificateName; a pair replaced on disk is served within a second")
-	fs.StringVar(&o.TLSCertFile, "tls-cert", "", "the node's default certificate `FILE`, read at start (default: self-signed)")
+	fs.StringVar(&o.TLSCertFile, "tls-cert", "", "the node's default certificate `FILE`; replaced on disk, it is served within a second (default: self-signed)")
 	fs.StringVar(&o.TLSKeyFile, "tls-key", "", "the default certificate's key `FILE`")
 	fs.StringVar(&o.NodeName, "node-name", "", "`NAME` in Via and logs (default: host name)")
 	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 30*time.Second, "how long a shutdown waits for requests in flight")

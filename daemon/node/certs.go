@@ -31,7 +31,7 @@ import (
 // handshake looks its distribution up once and only picks one.
 type certStore struct {
 	dir         string
-	defaultCert *tls.Certificate
+	defaultCert *certFile // --tls-cert, or the self-signed one
 	table       func() *table.Table
 	log         *slog.Logger
 
@@ -61,18 +61,17 @@ type distTLS struct {
 	quic *tls.Config
 }
 
-func newCertStore(dir string, defaultCert *tls.Certificate, t func() *table.Table, log *slog.Logger) *certStore {
+func newCertStore(dir string, defaultCert *certFile, t func() *table.Table, log *slog.Logger) *certStore {
 	s := &certStore{dir: dir, defaultCert: defaultCert, table: t, log: log, files: map[string]*certFile{}, tcp: map[string]alpnConfigs{}}
-	certs := []tls.Certificate{*defaultCert}
 	for i, name := range securityPolicies {
 		cfg := func(protos ...string) *tls.Config {
 			return &tls.Config{MinVersion: policyMinVersion(i), CipherSuites: policyCipherSuites(i),
-				NextProtos: protos, Certificates: certs}
+				NextProtos: protos, GetCertificate: defaultCert.get}
 		}
 		s.tcp[name] = alpnConfigs{h2: cfg("h2", "http/1.1"), h1: cfg("http/1.1")}
 	}
 	// QUIC is TLS 1.3 only, whose cipher suites Go does not let us choose.
-	s.quic = &tls.Config{MinVersion: tls.VersionTLS13, Certificates: certs}
+	s.quic = &tls.Config{MinVersion: tls.VersionTLS13, GetCertificate: defaultCert.get}
 	return s
 }
 
@@ -204,7 +203,7 @@ func (s *certStore) prepare(t *table.Table) {
 func (s *certStore) certificateOf(d *table.Distribution) (*tls.Certificate, error) {
 	name := certificateName(d)
 	if name == "" {
-		return s.defaultCert, nil
+		return s.defaultCert.get(nil)
 	}
 	s.mu.Lock()
 	f := s.files[name]
@@ -253,7 +252,13 @@ type certVersion struct {
 }
 
 func newCertFile(dir, name string, log *slog.Logger) *certFile {
-	f := &certFile{name: name, crt: filepath.Join(dir, name+".crt"), key: filepath.Join(dir, name+".key"), log: log, start: time.Now()}
+	return newCertFiles(name, filepath.Join(dir, name+".crt"), filepath.Join(dir, name+".key"), log)
+}
+
+// newCertFiles is the certificate in the files crt and key, loaded now
+// and again when they change; name is what logs call it.
+func newCertFiles(name, crt, key string, log *slog.Logger) *certFile {
+	f := &certFile{name: name, crt: crt, key: key, log: log, start: time.Now()}
 	f.loaded.Store(&certVersion{err: fmt.Errorf("certificate %q: not loaded", name)})
 	f.mu.Lock()
 	f.reload()
@@ -261,9 +266,20 @@ func newCertFile(dir, name string, log *slog.Logger) *certFile {
 	return f
 }
 
+// fixedCert is a certificate no file holds (the self-signed default): it
+// never changes.
+func fixedCert(c *tls.Certificate) *certFile {
+	f := &certFile{}
+	f.loaded.Store(&certVersion{cert: c})
+	return f
+}
+
 // get is tls.Config.GetCertificate; it looks at the files once per
 // certCheckInterval at most, the first handshake after it doing so.
 func (f *certFile) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	if f.crt == "" {
+		return f.loaded.Load().cert, nil // fixedCert
+	}
 	now := int64(time.Since(f.start))
 	if last := f.checked.Load(); now-last >= int64(certCheckInterval) && f.checked.CompareAndSwap(last, now) {
 		f.mu.Lock()

@@ -113,3 +113,54 @@ distributions: site: {
 		}
 	}
 }
+
+// TestDefaultCertificateReplacedOnDisk: --tls-cert is checked on disk as
+// --certs' are: a renewed default certificate is served to viewers without
+// SNI (and of hosts with no certificate of their own) within a second,
+// without a restart; a broken one leaves the last good one served.
+func TestDefaultCertificateReplacedOnDisk(t *testing.T) {
+	dir, certs := t.TempDir(), t.TempDir()
+	writeCert(t, certs, "default", "edge.example")
+	crt, key := filepath.Join(certs, "default.crt"), filepath.Join(certs, "default.key")
+	conf := `package cdn
+
+distributions: site: {
+	aliases: ["site.test"]
+	origins: [{id: "o", domainName: "o.example", customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "o", viewerProtocolPolicy: "allow-all"}
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "main.cue"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n := startWith(t, Options{ConfigDir: dir, HTTPSAddr: "127.0.0.1:0", TLSCertFile: crt, TLSKeyFile: key,
+		Logger: testLogger(t), CacheBodyDir: t.TempDir()})
+	served := func() []byte {
+		t.Helper()
+		c, err := tls.Dial("tcp", n.Addr("https").String(), &tls.Config{InsecureSkipVerify: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		return c.ConnectionState().PeerCertificates[0].Raw
+	}
+	old := served()
+	writeCert(t, certs, "default", "edge.example")
+	replaced := time.Now()
+	for bytes.Equal(served(), old) {
+		if time.Since(replaced) > certCheckInterval+2*time.Second {
+			t.Fatalf("the replaced default certificate is still served %v after", time.Since(replaced))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	current := served()
+	if err := os.WriteFile(crt, []byte("not a certificate"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(certCheckInterval + 100*time.Millisecond)
+	for range 2 {
+		if !bytes.Equal(served(), current) {
+			t.Fatal("a broken default certificate file replaced the one served")
+		}
+	}
+}

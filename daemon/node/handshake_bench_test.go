@@ -80,7 +80,7 @@ func BenchmarkConfigForClient(b *testing.B) {
 func BenchmarkHandshake(b *testing.B) {
 	n := startBenchNode(b)
 	srvCfg := &tls.Config{GetConfigForClient: n.certs.configForClient(false), NextProtos: []string{"h2", "http/1.1"},
-		Certificates: []tls.Certificate{*n.certs.defaultCert}}
+		GetCertificate: n.certs.defaultCert.get}
 	for _, s := range benchSNIs {
 		b.Run(s.name, func(b *testing.B) {
 			b.ReportAllocs()

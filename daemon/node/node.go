@@ -311,19 +311,20 @@ func (n *Node) AccessLogs() *accesslog.Manager { return n.logs }
 func (n *Node) Addr(name string) net.Addr { return n.addrs[name] }
 
 func (n *Node) tlsConfig() (*tls.Config, error) {
-	var def *tls.Certificate
+	var def *certFile
 	if n.opts.TLSCertFile != "" {
-		c, err := tls.LoadX509KeyPair(n.opts.TLSCertFile, n.opts.TLSKeyFile)
-		if err != nil {
+		// Checked on disk as --certs' are: a renewed default certificate
+		// is served within a second, without a restart.
+		def = newCertFiles("--tls-cert", n.opts.TLSCertFile, n.opts.TLSKeyFile, n.log)
+		if _, err := def.get(nil); err != nil {
 			return nil, fmt.Errorf("default certificate: %w", err)
 		}
-		def = &c
 	} else {
 		c, fp, err := selfSigned([]string{"localhost"})
 		if err != nil {
 			return nil, fmt.Errorf("self-signed certificate: %w", err)
 		}
-		def = c
+		def = fixedCert(c)
 		n.log.Warn("no --tls-cert given: serving a self-signed certificate", "sha256", fp)
 	}
 	n.certs = newCertStore(n.opts.CertsDir, def, n.handler.Table, n.log)
@@ -331,7 +332,7 @@ func (n *Node) tlsConfig() (*tls.Config, error) {
 	// those of later tables build it on their first handshake.
 	n.certs.prepare(n.handler.Table())
 	n.handler.SetMisdirectCheck(n.certs.misdirected)
-	return &tls.Config{GetConfigForClient: n.certs.configForClient(false), NextProtos: []string{"h2", "http/1.1"}, Certificates: []tls.Certificate{*def}}, nil
+	return &tls.Config{GetConfigForClient: n.certs.configForClient(false), NextProtos: []string{"h2", "http/1.1"}, GetCertificate: def.get}, nil
 }
 
 // listenHTTP3 serves HTTP/3 on the UDP port of the HTTPS listener, and
@@ -358,7 +359,7 @@ func (n *Node) listenHTTP3(tcp *net.TCPAddr) error {
 	tr := &quic.Transport{Conn: conn, ConnContext: func(ctx context.Context, _ *quic.ClientInfo) (context.Context, error) {
 		return tlsfp.NewContext(ctx, new(tlsfp.Hello)), nil
 	}}
-	tlsConf := &tls.Config{GetConfigForClient: n.certs.configForClient(true), Certificates: []tls.Certificate{*n.certs.defaultCert}}
+	tlsConf := &tls.Config{GetConfigForClient: n.certs.configForClient(true), GetCertificate: n.certs.defaultCert.get}
 	// 0-RTT stays on (as http3.Server has it by default); the edge treats
 	// requests that arrive before the handshake completes as replayable.
 	ln, err := tr.ListenEarly(http3.ConfigureTLSConfig(tlsConf), &quic.Config{Allow0RTT: true})
