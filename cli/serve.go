@@ -103,7 +103,18 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 			sources++
 		}
 	}
-	if err != nil || len(pos) != 0 || sources != 1 || (o.TLSCertFile == "") != (o.TLSKeyFile == "") {
+	// A timeout of 0 would be taken as the default: refused, as what
+	// it says (no timeout) is not what it would do.
+	var timeout string
+	for _, t := range []struct {
+		flag string
+		d    time.Duration
+	}{{"drain-timeout", o.DrainTimeout}, {"header-timeout", o.HeaderTimeout}, {"idle-timeout", o.IdleTimeout}, {"body-timeout", o.BodyTimeout}} {
+		if t.d <= 0 && timeout == "" {
+			timeout = fmt.Sprintf("--%s must be more than 0 (it is %v)", t.flag, t.d)
+		}
+	}
+	if err != nil || len(pos) != 0 || sources != 1 || (o.TLSCertFile == "") != (o.TLSKeyFile == "") || timeout != "" {
 		var source, tls string
 		switch {
 		case sources == 0:
@@ -114,7 +125,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		if (o.TLSCertFile == "") != (o.TLSKeyFile == "") {
 			tls = "--tls-cert and --tls-key go together"
 		}
-		return badUsage(fs, err, positional(pos), source, tls)
+		return badUsage(fs, err, positional(pos), source, tls, timeout)
 	}
 	o.CacheMemory, o.CacheDisk = int64(cacheMemory), int64(cacheDisk)
 	for _, list := range adminHosts {

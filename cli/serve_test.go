@@ -154,3 +154,19 @@ func TestServeTimeouts(t *testing.T) {
 		}
 	}
 }
+
+// A timeout of 0 (or less) is refused by name: the node would take it as
+// its default, not as no timeout.
+func TestServeTimeoutNotPositive(t *testing.T) {
+	defer func(f func(node.Options) (*node.Node, error)) { startNode = f }(startNode)
+	startNode = func(node.Options) (*node.Node, error) {
+		t.Error("the node started")
+		return nil, errors.New("not started")
+	}
+	for _, flag := range []string{"--body-timeout", "--idle-timeout", "--header-timeout", "--drain-timeout"} {
+		code, _, stderr := runCLI("serve", "--config", t.TempDir(), flag, "0s")
+		if code != exitUsage || !strings.Contains(stderr, flag+" must be more than 0") {
+			t.Errorf("%s 0s: exit %d, %q; want the usage exit naming the flag", flag, code, strings.SplitN(stderr, "\n", 2)[0])
+		}
+	}
+}
