@@ -69,8 +69,9 @@ func TestCompileWritesArtifact(t *testing.T) {
 }
 
 // vet and compile warn, without failing, about a schema.#Config embedding
-// that leaves plain cue vet blind to misspelt fields: configs written before
-// init added @experiment(explicitopen) still deploy.
+// that leaves plain cue vet blind to misspelt fields, and about a config
+// with no embedding at all: configs written before init added
+// @experiment(explicitopen) still deploy.
 func TestVetWarnsWithoutExplicitOpen(t *testing.T) {
 	const dist = `
 schema.#Config
@@ -89,7 +90,8 @@ distributions: site: {
 		{"missing", "package cdn\n\nimport \"openfront.dev/schema\"\n" + dist, "a.cue:5:1: "},
 		// CUE ignores it there: a field attribute, not the file's.
 		{"after the package clause", "package cdn\n\n@experiment(explicitopen)\n\nimport \"openfront.dev/schema\"\n" + dist, "a.cue:7:1: "},
-		{"no schema embedded", "package cdn\n" + strings.Replace(dist, "schema.#Config", "", 1), ""},
+		// Plain cue vet then checks no field at all.
+		{"no schema embedded", "package cdn\n" + strings.Replace(dist, "schema.#Config", "", 1), "a.cue:1:1: "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()

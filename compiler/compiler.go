@@ -121,13 +121,20 @@ func (c *Compiler) Compile() (*Result, error) {
 }
 
 // warnings reports files whose embedding of schema.#Config lets plain cue
-// vet, in the config repo's CI, accept misspelt fields openfront refuses.
+// vet, in the config repo's CI, accept misspelt fields openfront refuses,
+// and a config that embeds it nowhere: plain cue vet then checks none of
+// its fields (openfront applies the schema either way).
 func (c *Compiler) warnings(files []*sourceFile) Errors {
 	var ws Errors
+	embeds := false
 	for _, f := range files {
+		embeds = embeds || f.info.embedsSchema
 		if f.info.laxSchemaEmbed.IsValid() {
 			ws = append(ws, c.posError(f.info.laxSchemaEmbed, "warning: schema.#Config without @experiment(explicitopen) above the package clause: plain cue vet accepts misspelt fields that openfront refuses"))
 		}
+	}
+	if !embeds && len(files) > 0 {
+		ws = append(ws, c.posError(files[0].info.pkgPos, `warning: no file embeds schema.#Config: plain cue vet checks none of this config's fields; add import "openfront.dev/schema" and schema.#Config at the top of one file, as openfront init writes it`))
 	}
 	return ws
 }

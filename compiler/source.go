@@ -63,6 +63,8 @@ type fileInfo struct {
 	// laxSchemaEmbed is where the file embeds schema.#Config without CUE's
 	// explicitopen experiment: plain cue vet then accepts misspelt fields.
 	laxSchemaEmbed token.Pos
+	// embedsSchema: the file embeds schema.#Config.
+	embedsSchema bool
 }
 
 // splitFields are the top-level fields whose entries may be evaluated apart.
@@ -178,8 +180,11 @@ func (c *Compiler) analyze(sf *sourceFile) {
 		case *ast.EmbedDecl:
 			if !info.isSchemaConfig(d.Expr) {
 				info.packageWide = true
-			} else if !info.laxSchemaEmbed.IsValid() && !explicitOpen(f) {
-				info.laxSchemaEmbed = d.Pos()
+			} else {
+				info.embedsSchema = true
+				if !info.laxSchemaEmbed.IsValid() && !explicitOpen(f) {
+					info.laxSchemaEmbed = d.Pos()
+				}
 			}
 			collectRefs(d.Expr, info.refs)
 		case *ast.LetClause:
