@@ -92,6 +92,8 @@ distributions: site: {
 		{"after the package clause", "package cdn\n\n@experiment(explicitopen)\n\nimport \"openfront.dev/schema\"\n" + dist, "a.cue:7:1: "},
 		// Plain cue vet then checks no field at all.
 		{"no schema embedded", "package cdn\n" + strings.Replace(dist, "schema.#Config", "", 1), "a.cue:1:1: "},
+		{"embedded with a policy", "@experiment(explicitopen)\n\npackage cdn\n\nimport (\n\t\"openfront.dev/schema\"\n\t\"openfront.dev/policies\"\n)\n" +
+			strings.Replace(dist, "schema.#Config", "schema.#Config & policies.#RequireHTTPS", 1), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()

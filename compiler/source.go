@@ -180,6 +180,8 @@ func (c *Compiler) analyze(sf *sourceFile) {
 		case *ast.EmbedDecl:
 			if !info.isSchemaConfig(d.Expr) {
 				info.packageWide = true
+				// schema.#Config & policies.#RequireHTTPS embeds it too.
+				info.embedsSchema = info.embedsSchema || info.mentionsSchemaConfig(d.Expr)
 			} else {
 				info.embedsSchema = true
 				if !info.laxSchemaEmbed.IsValid() && !explicitOpen(f) {
@@ -242,6 +244,18 @@ func (info *fileInfo) isSchemaConfig(e ast.Expr) bool {
 	}
 	name, _, _ := ast.LabelName(sel.Sel)
 	return name == "#Config"
+}
+
+// mentionsSchemaConfig reports whether e refers to schema.#Config anywhere.
+func (info *fileInfo) mentionsSchemaConfig(e ast.Expr) bool {
+	found := false
+	ast.Walk(e, func(n ast.Node) bool {
+		if x, ok := n.(ast.Expr); ok && info.isSchemaConfig(x) {
+			found = true
+		}
+		return !found
+	}, nil)
+	return found
 }
 
 // explicitOpen reports whether f sets @experiment(explicitopen), which makes
