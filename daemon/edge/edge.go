@@ -429,15 +429,7 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, d *table.Distrib
 	if resp.StatusCode >= 400 && h.errorPage(w, r, d, resp.StatusCode) {
 		return nil
 	}
-	hdr := w.Header()
-	for k, vs := range withoutConnectionNamed(resp.Header, "") {
-		if isHopByHop(k) {
-			continue
-		}
-		hdr[k] = vs
-	}
-	hdr["Via"] = h.viaValue
-	hdr.Set("X-Openfront-Id", id)
+	hdr := h.originHeader(w, resp, id)
 	if resp.StatusCode >= 400 {
 		hdr.Set("X-Cache", cacheError)
 	} else {
@@ -448,6 +440,21 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, d *table.Distrib
 		return nil
 	}
 	return copyBody(w, r, resp.Body)
+}
+
+// originHeader puts in w's header the origin's end-to-end fields of
+// resp, with the node's Via and id (request id) in place of any the origin
+// sent, and returns it.
+func (h *Handler) originHeader(w http.ResponseWriter, resp *http.Response, id string) http.Header {
+	hdr := w.Header()
+	for k, vs := range withoutConnectionNamed(resp.Header, "") {
+		if !isHopByHop(k) {
+			hdr[k] = vs
+		}
+	}
+	hdr["Via"] = h.viaValue
+	hdr.Set("X-Openfront-Id", id)
+	return hdr
 }
 
 // copyBody sends an origin's body once the status went out. A body that

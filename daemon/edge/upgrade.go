@@ -58,16 +58,10 @@ func (h *Handler) join(w http.ResponseWriter, r *http.Request, resp *http.Respon
 		return nil
 	}
 	defer upstream.Close()
-	hdr := w.Header()
-	for k, vs := range withoutConnectionNamed(resp.Header, "") {
-		if !isHopByHop(k) {
-			hdr[k] = vs
-		}
-	}
+	hdr := h.originHeader(w, resp, id)
+	// Hop-by-hop, so left out above: the switch's own, for this hop.
 	hdr["Connection"] = []string{"Upgrade"}
 	hdr["Upgrade"] = []string{proto}
-	hdr["Via"] = h.viaValue
-	hdr.Set("X-Openfront-Id", id)
 	hdr.Set("X-Cache", cacheMiss)
 	conn, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
