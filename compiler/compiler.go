@@ -83,9 +83,10 @@ func (c *Compiler) Compile() (*Result, error) {
 	live := make(map[[32]byte]*unitResult, len(units))
 	var errs Errors
 	cfg := &schema.Config{
-		Distributions:          map[string]*schema.Distribution{},
-		StreamingDistributions: map[string]*schema.StreamingDistribution{},
-		KeyGroups:              map[string]*schema.KeyGroup{},
+		Distributions:           map[string]*schema.Distribution{},
+		StreamingDistributions:  map[string]*schema.StreamingDistribution{},
+		KeyGroups:               map[string]*schema.KeyGroup{},
+		ResponseHeadersPolicies: map[string]*schema.ResponseHeadersPolicy{},
 	}
 	origin := map[string]*unit{} // "distributions.site" -> unit, for positions
 	for _, u := range units {
@@ -202,6 +203,10 @@ func mergeConfig(dst, src *schema.Config, u *unit, origin map[string]*unit) {
 	for id, k := range src.KeyGroups {
 		dst.KeyGroups[id] = k
 		origin["keyGroups."+id] = u
+	}
+	for name, p := range src.ResponseHeadersPolicies {
+		dst.ResponseHeadersPolicies[name] = p
+		origin["responseHeadersPolicies."+name] = u
 	}
 	if len(src.Tests) > 0 {
 		dst.Tests = append(dst.Tests, src.Tests...)

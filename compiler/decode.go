@@ -103,6 +103,13 @@ func decodeInto(v cue.Value, dst reflect.Value) error {
 		}
 		dst.SetInt(n)
 		return nil
+	case reflect.Float64:
+		f, err := v.Float64()
+		if err != nil {
+			return err
+		}
+		dst.SetFloat(f)
+		return nil
 	}
 	return fmt.Errorf("decode: unsupported type %s", dst.Type())
 }

@@ -54,7 +54,7 @@ type fileInfo struct {
 	dataKeys []string
 	// packageWide marks constraints that apply to every file of the package:
 	// embeddings other than schema.#Config, pattern constraints at the top or
-	// on distributions/streamingDistributions/keyGroups.
+	// on distributions/streamingDistributions/keyGroups/responseHeadersPolicies.
 	packageWide bool
 	// global marks shapes the compiler cannot split (comprehensions, dynamic
 	// labels, a non-struct distributions value): the whole package is then
@@ -68,7 +68,7 @@ type fileInfo struct {
 }
 
 // splitFields are the top-level fields whose entries may be evaluated apart.
-var splitFields = map[string]bool{"distributions": true, "streamingDistributions": true, "keyGroups": true}
+var splitFields = map[string]bool{"distributions": true, "streamingDistributions": true, "keyGroups": true, "responseHeadersPolicies": true}
 
 // ignoredDir reports directories a config scan skips, as CUE's loader does.
 func ignoredDir(name string) bool {

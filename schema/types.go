@@ -5,12 +5,17 @@ package schema
 // Values decoded from a vetted config carry every default, so the daemon never
 // applies defaults of its own.
 
+import "iter"
+
 // Config is #Config.
 type Config struct {
 	Distributions          map[string]*Distribution          `json:"distributions"`
 	StreamingDistributions map[string]*StreamingDistribution `json:"streamingDistributions"`
 	KeyGroups              map[string]*KeyGroup              `json:"keyGroups"`
-	Tests                  []RouteTest                       `json:"tests,omitempty"`
+	// ResponseHeadersPolicies are the config's own response headers
+	// policies, by the name behaviors give in responseHeadersPolicy.
+	ResponseHeadersPolicies map[string]*ResponseHeadersPolicy `json:"responseHeadersPolicies,omitempty"`
+	Tests                   []RouteTest                       `json:"tests,omitempty"`
 }
 
 // Distribution is #Distribution, a web distribution.
@@ -111,6 +116,112 @@ type CacheBehavior struct {
 	Compress             bool            `json:"compress"`
 	TrustedKeyGroups     []string        `json:"trustedKeyGroups"`
 	OriginRequestPolicy  string          `json:"originRequestPolicy,omitempty"`
+	// ResponseHeadersPolicy names a managed response headers policy or
+	// one of the config's responseHeadersPolicies.
+	ResponseHeadersPolicy string `json:"responseHeadersPolicy,omitempty"`
+}
+
+// ResponseHeadersPolicy is #ResponseHeadersPolicy, CloudFront's
+// ResponseHeadersPolicyConfig: headers the edge adds to, or removes from,
+// the responses of the behaviors that use it.
+type ResponseHeadersPolicy struct {
+	Comment                   string                     `json:"comment"`
+	CorsConfig                *CorsConfig                `json:"corsConfig,omitempty"`
+	SecurityHeadersConfig     *SecurityHeadersConfig     `json:"securityHeadersConfig,omitempty"`
+	CustomHeadersConfig       []ResponseCustomHeader     `json:"customHeadersConfig"`
+	RemoveHeadersConfig       []RemoveHeader             `json:"removeHeadersConfig"`
+	ServerTimingHeadersConfig *ServerTimingHeadersConfig `json:"serverTimingHeadersConfig,omitempty"`
+}
+
+// CorsConfig is #CorsConfig: the CORS headers of a response headers policy.
+type CorsConfig struct {
+	AccessControlAllowOrigins     []string `json:"accessControlAllowOrigins"`
+	AccessControlAllowHeaders     []string `json:"accessControlAllowHeaders"`
+	AccessControlAllowMethods     []string `json:"accessControlAllowMethods"`
+	AccessControlAllowCredentials bool     `json:"accessControlAllowCredentials"`
+	AccessControlExposeHeaders    []string `json:"accessControlExposeHeaders"`
+	AccessControlMaxAgeSec        *int64   `json:"accessControlMaxAgeSec,omitempty"`
+	OriginOverride                bool     `json:"originOverride"`
+}
+
+// SecurityHeadersConfig is #SecurityHeadersConfig; a nil member adds nothing.
+type SecurityHeadersConfig struct {
+	XSSProtection           *XSSProtection           `json:"xssProtection,omitempty"`
+	FrameOptions            *FrameOptions            `json:"frameOptions,omitempty"`
+	ReferrerPolicy          *ReferrerPolicy          `json:"referrerPolicy,omitempty"`
+	ContentSecurityPolicy   *ContentSecurityPolicy   `json:"contentSecurityPolicy,omitempty"`
+	ContentTypeOptions      *ContentTypeOptions      `json:"contentTypeOptions,omitempty"`
+	StrictTransportSecurity *StrictTransportSecurity `json:"strictTransportSecurity,omitempty"`
+}
+
+// XSSProtection is X-XSS-Protection.
+type XSSProtection struct {
+	Override   bool   `json:"override"`
+	Protection bool   `json:"protection"`
+	ModeBlock  bool   `json:"modeBlock"`
+	ReportURI  string `json:"reportUri,omitempty"`
+}
+
+// FrameOptions is X-Frame-Options.
+type FrameOptions struct {
+	Override    bool   `json:"override"`
+	FrameOption string `json:"frameOption"`
+}
+
+// ReferrerPolicy is Referrer-Policy.
+type ReferrerPolicy struct {
+	Override       bool   `json:"override"`
+	ReferrerPolicy string `json:"referrerPolicy"`
+}
+
+// ContentSecurityPolicy is Content-Security-Policy.
+type ContentSecurityPolicy struct {
+	Override              bool   `json:"override"`
+	ContentSecurityPolicy string `json:"contentSecurityPolicy"`
+}
+
+// ContentTypeOptions is X-Content-Type-Options: nosniff.
+type ContentTypeOptions struct {
+	Override bool `json:"override"`
+}
+
+// StrictTransportSecurity is Strict-Transport-Security.
+type StrictTransportSecurity struct {
+	Override               bool  `json:"override"`
+	IncludeSubdomains      bool  `json:"includeSubdomains"`
+	Preload                bool  `json:"preload"`
+	AccessControlMaxAgeSec int64 `json:"accessControlMaxAgeSec"`
+}
+
+// ResponseCustomHeader is a custom header of a response headers policy.
+type ResponseCustomHeader struct {
+	Header   string `json:"header"`
+	Value    string `json:"value"`
+	Override bool   `json:"override"`
+}
+
+// RemoveHeader names a header a response headers policy removes.
+type RemoveHeader struct {
+	Header string `json:"header"`
+}
+
+// ServerTimingHeadersConfig turns on the Server-Timing header for
+// SamplingRate percent of responses (and those a viewer asks it for).
+type ServerTimingHeadersConfig struct {
+	Enabled      bool    `json:"enabled"`
+	SamplingRate float64 `json:"samplingRate"`
+}
+
+// AllBehaviors yields cacheBehaviors in order, then defaultCacheBehavior.
+func (d *Distribution) AllBehaviors() iter.Seq[*CacheBehavior] {
+	return func(yield func(*CacheBehavior) bool) {
+		for i := range d.CacheBehaviors {
+			if !yield(&d.CacheBehaviors[i]) {
+				return
+			}
+		}
+		yield(&d.DefaultCacheBehavior)
+	}
 }
 
 // ForwardedValues is #ForwardedValues: what enters the cache key and reaches the origin.

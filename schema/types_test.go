@@ -74,6 +74,18 @@ var goTypes = []struct {
 	{"#KeyGroup", KeyGroup{}, nil},
 	{"#PublicKey", PublicKey{}, nil},
 	{"#RouteTest", RouteTest{}, nil},
+	{"#ResponseHeadersPolicy", ResponseHeadersPolicy{}, nil},
+	{"#CorsConfig", CorsConfig{}, nil},
+	{"#SecurityHeadersConfig", SecurityHeadersConfig{}, nil},
+	{"#XSSProtection", XSSProtection{}, nil},
+	{"#FrameOptions", FrameOptions{}, nil},
+	{"#ReferrerPolicy", ReferrerPolicy{}, nil},
+	{"#ContentSecurityPolicy", ContentSecurityPolicy{}, nil},
+	{"#ContentTypeOptions", ContentTypeOptions{}, nil},
+	{"#StrictTransportSecurity", StrictTransportSecurity{}, nil},
+	{"#ResponseCustomHeader", ResponseCustomHeader{}, nil},
+	{"#RemoveHeader", RemoveHeader{}, nil},
+	{"#ServerTimingHeadersConfig", ServerTimingHeadersConfig{}, nil},
 }
 
 // nestedExtra is extra for types met below a definition: a distribution's

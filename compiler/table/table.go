@@ -86,6 +86,8 @@ type Behavior struct {
 	// sets for this behavior's origin requests (canonical names; see
 	// CloudFrontHeaders): a viewer's own are never forwarded.
 	CloudFrontHeaders []string
+	// ResponseHeaders is the behavior's response headers policy; nil: none.
+	ResponseHeaders *ResponseHeaders
 	// CacheScope is a hash of everything a cached response of this
 	// behavior depends on besides the request: the behavior and its
 	// origins. Cache keys start with it, so after a config change that
@@ -170,15 +172,20 @@ func Build(cfg *schema.Config, src Source, prev *Table) (*Table, error) {
 		streaming: make(map[string]*StreamingDistribution, len(cfg.StreamingDistributions)),
 		keyGroups: make(map[string]*KeyGroup, len(cfg.KeyGroups)),
 	}
+	policies, err := compilePolicies(cfg)
+	if err != nil {
+		return nil, err
+	}
 	for _, id := range sortedKeys(cfg.Distributions) {
 		spec := cfg.Distributions[id]
 		if prev != nil {
-			if old := prev.dists[id]; old != nil && old.Spec == spec {
+			// The spec alone does not say what its policies are.
+			if old := prev.dists[id]; old != nil && old.Spec == spec && old.Hash == distributionHash(spec, cfg) {
 				t.dists[id] = old
 				continue
 			}
 		}
-		d, err := buildDistribution(id, spec)
+		d, err := buildDistribution(id, spec, cfg, policies)
 		if err != nil {
 			return nil, err
 		}
@@ -198,7 +205,6 @@ func Build(cfg *schema.Config, src Source, prev *Table) (*Table, error) {
 		}
 		t.keyGroups[id] = k
 	}
-	var err error
 	if t.hosts, err = newHostIndex(t.dists, func(d *Distribution) []string { return d.Spec.Aliases }); err != nil {
 		return nil, err
 	}
@@ -212,7 +218,46 @@ func Build(cfg *schema.Config, src Source, prev *Table) (*Table, error) {
 	return t, nil
 }
 
-func buildDistribution(id string, spec *schema.Distribution) (*Distribution, error) {
+// compilePolicies compiles the response headers policies cfg's behaviors
+// name, managed or cfg's own, by name.
+func compilePolicies(cfg *schema.Config) (map[string]*ResponseHeaders, error) {
+	out := map[string]*ResponseHeaders{}
+	for _, d := range cfg.Distributions {
+		for b := range d.AllBehaviors() {
+			name := b.ResponseHeadersPolicy
+			if name == "" || out[name] != nil {
+				continue
+			}
+			p := ResponseHeadersPolicy(cfg, name)
+			if p == nil {
+				return nil, fmt.Errorf("unknown response headers policy %q", name)
+			}
+			rh, err := CompileResponseHeaders(name, p)
+			if err != nil {
+				return nil, err
+			}
+			out[name] = rh
+		}
+	}
+	return out, nil
+}
+
+// distributionHash is the content hash of spec and of the response headers
+// policies its behaviors name, which live outside it.
+func distributionHash(spec *schema.Distribution, cfg *schema.Config) string {
+	var used []any
+	for b := range spec.AllBehaviors() {
+		if n := b.ResponseHeadersPolicy; n != "" {
+			used = append(used, n, ResponseHeadersPolicy(cfg, n))
+		}
+	}
+	if used == nil {
+		return hashJSON(spec)
+	}
+	return hashJSON([]any{spec, used})
+}
+
+func buildDistribution(id string, spec *schema.Distribution, cfg *schema.Config, policies map[string]*ResponseHeaders) (*Distribution, error) {
 	d := &Distribution{
 		ID:           id,
 		Spec:         spec,
@@ -279,7 +324,10 @@ func buildDistribution(id string, spec *schema.Distribution) (*Distribution, err
 		return nil, err
 	}
 	d.Behaviors = append(d.Behaviors, b)
-	d.Hash = hashJSON(spec)
+	for _, b := range d.Behaviors {
+		b.ResponseHeaders = policies[b.Spec.ResponseHeadersPolicy]
+	}
+	d.Hash = distributionHash(spec, cfg)
 	return d, nil
 }
 
@@ -295,7 +343,11 @@ func (d *Distribution) behavior(index int, pos uint, spec *schema.CacheBehavior)
 		return nil, fmt.Errorf("distribution %q: cacheBehaviors[%d]: %w", d.ID, index, err)
 	}
 	b.Pattern = p
-	scope := []any{d.ID, spec, d.Spec.DefaultRootObject, d.Spec.CustomErrorResponses}
+	// The response headers policy applies on the way out, to stored
+	// responses as to fresh ones: changing it keeps the cache.
+	keyed := *spec
+	keyed.ResponseHeadersPolicy = ""
+	scope := []any{d.ID, &keyed, d.Spec.DefaultRootObject, d.Spec.CustomErrorResponses}
 	if o := d.Origins[spec.TargetOriginID]; o != nil {
 		b.Origin = o
 		scope = append(scope, o.Spec)
@@ -518,6 +570,9 @@ func (t *Table) computeVersion() string {
 	}
 	for _, id := range sortedKeys(t.keyGroups) {
 		fmt.Fprintf(h, "k\x00%s\x00%s\x00", id, hashJSON(t.keyGroups[id].Spec))
+	}
+	for _, name := range sortedKeys(t.config.ResponseHeadersPolicies) {
+		fmt.Fprintf(h, "r\x00%s\x00%s\x00", name, hashJSON(t.config.ResponseHeadersPolicies[name]))
 	}
 	fmt.Fprintf(h, "t\x00%s", hashJSON(t.config.Tests))
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))

@@ -180,7 +180,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if st := h.state(d.ID); st != nil {
 		o := observe(w, r, start)
-		h.serve(o, r, t, d, b, path, id[0], start)
+		h.serve(h.withHeadersPolicy(o, r, b, id[0], start), r, t, d, b, path, id[0], start)
 		abort := o.abort
 		st.finish(o, r, id[0])
 		if abort {
@@ -188,7 +188,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	h.serve(w, r, t, d, b, path, id[0], start)
+	h.serve(h.withHeadersPolicy(w, r, b, id[0], start), r, t, d, b, path, id[0], start)
 }
 
 // serve answers a request of distribution d, behavior b, received at start.

@@ -229,9 +229,19 @@ func (m *distMetrics) count(result string, status, proto int, in, out int64) {
 	m.out.Add(float64(out))
 }
 
+// observedOf returns the observed writer under w, if any: a response
+// headers policy wraps it.
+func observedOf(w http.ResponseWriter) (*observed, bool) {
+	if p, ok := w.(*headersPolicy); ok {
+		w = p.ResponseWriter
+	}
+	o, ok := w.(*observed)
+	return o, ok
+}
+
 // setDetail notes the x-edge-detailed-result-type of an Error response.
 func setDetail(w http.ResponseWriter, detail string) {
-	if o, ok := w.(*observed); ok {
+	if o, ok := observedOf(w); ok {
 		o.detail = detail
 	}
 }
@@ -239,13 +249,13 @@ func setDetail(w http.ResponseWriter, detail string) {
 // switchProtocols tells the log of the 101 written on a hijacked
 // connection, and upgraded what the joined connections then carried.
 func switchProtocols(w http.ResponseWriter) {
-	if o, ok := w.(*observed); ok {
+	if o, ok := observedOf(w); ok {
 		o.SwitchProtocols()
 	}
 }
 
 func upgraded(w http.ResponseWriter, in, out int64) {
-	if o, ok := w.(*observed); ok {
+	if o, ok := observedOf(w); ok {
 		o.Upgraded(in, out)
 	}
 }
@@ -264,7 +274,7 @@ func abortStream(w http.ResponseWriter, r *http.Request) {
 	if f, ok := w.(http.Flusher); ok {
 		f.Flush()
 	}
-	if o, ok := w.(*observed); ok {
+	if o, ok := observedOf(w); ok {
 		o.abort = true
 		return
 	}

@@ -1,0 +1,193 @@
+package edge
+
+import (
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/net/http/httpguts"
+
+	"openfront.dev/compiler/table"
+)
+
+// A behavior's response headers policy (understanding-response-headers-
+// policies.md) applies to the header of every response the behavior
+// sends, whatever wrote it: a hit, the origin's answer, a custom error
+// page, the edge's own errors and redirects. It runs on the way out, so
+// cached responses are stored as the origin sent them and a policy
+// change needs no invalidation. The order is CloudFront's: the removed
+// headers go first, then the CORS, security and custom headers are
+// added; each of those replaces the origin's value only with its override.
+
+// headersPolicy is the viewer's writer under a response headers policy.
+type headersPolicy struct {
+	http.ResponseWriter
+	policy *table.ResponseHeaders
+	r      *http.Request
+	h      *Handler
+	id     string
+	start  time.Time
+	done   bool
+}
+
+func (h *Handler) withHeadersPolicy(w http.ResponseWriter, r *http.Request, b *table.Behavior, id string, start time.Time) http.ResponseWriter {
+	if b.ResponseHeaders == nil {
+		return w
+	}
+	return &headersPolicy{ResponseWriter: w, policy: b.ResponseHeaders, r: r, h: h, id: id, start: start}
+}
+
+// Unwrap lets http.ResponseController reach the server's writer.
+func (p *headersPolicy) Unwrap() http.ResponseWriter { return p.ResponseWriter }
+
+func (p *headersPolicy) WriteHeader(code int) {
+	if !p.done && code >= 200 {
+		p.done = true
+		p.apply()
+	}
+	p.ResponseWriter.WriteHeader(code)
+}
+
+func (p *headersPolicy) Write(b []byte) (int, error) {
+	if !p.done {
+		p.WriteHeader(http.StatusOK)
+	}
+	return p.ResponseWriter.Write(b)
+}
+
+// ReadFrom keeps the server's sendfile path for disk-cached bodies.
+func (p *headersPolicy) ReadFrom(r io.Reader) (int64, error) {
+	if !p.done {
+		p.WriteHeader(http.StatusOK)
+	}
+	if rf, ok := p.ResponseWriter.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(struct{ io.Writer }{p.ResponseWriter}, r)
+}
+
+func (p *headersPolicy) Flush() {
+	if !p.done {
+		p.WriteHeader(http.StatusOK)
+	}
+	if f, ok := p.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// apply sets the policy's headers on the response header. Values are
+// replaced, never appended to: the cache shares its stored slices.
+func (p *headersPolicy) apply() {
+	hdr := p.ResponseWriter.Header()
+	rh := p.policy
+	for _, name := range rh.Remove {
+		delete(hdr, name)
+	}
+	if rh.CORS != nil {
+		applyCORS(hdr, rh.CORS, p.r)
+	}
+	for _, s := range rh.Set {
+		if s.Override || len(hdr[s.Name]) == 0 {
+			hdr[s.Name] = s.Values
+		}
+	}
+	if rh.ServerTiming && (wantsServerTiming(p.r) || rh.SamplingRate > 0 && rand.Float64() < rh.SamplingRate) {
+		p.serverTiming(hdr)
+	}
+}
+
+// applyCORS adds the CORS headers to the answer to a CORS request (one
+// with an Origin) from an allowed origin; the preflight's headers only to
+// a preflight. A reflected origin makes the answer vary by Origin.
+func applyCORS(hdr http.Header, c *table.CORSHeaders, r *http.Request) {
+	origin := r.Header["Origin"]
+	if len(origin) == 0 || !c.AllowsOrigin(origin[0]) {
+		return
+	}
+	set := func(name, value string) {
+		if value != "" && (c.OriginOverride || len(hdr[name]) == 0) {
+			hdr[name] = []string{value}
+		}
+	}
+	if c.AnyOrigin {
+		if c.OriginOverride || len(hdr["Access-Control-Allow-Origin"]) == 0 {
+			hdr["Access-Control-Allow-Origin"] = anyOrigin
+		}
+	} else {
+		if c.OriginOverride || len(hdr["Access-Control-Allow-Origin"]) == 0 {
+			addVary(hdr, "Origin")
+		}
+		set("Access-Control-Allow-Origin", origin[0])
+	}
+	if c.AllowCredentials {
+		set("Access-Control-Allow-Credentials", "true")
+	}
+	set("Access-Control-Expose-Headers", c.ExposeHeaders)
+	if r.Method == http.MethodOptions && len(r.Header["Access-Control-Request-Method"]) > 0 {
+		set("Access-Control-Allow-Methods", c.AllowMethods)
+		set("Access-Control-Allow-Headers", c.AllowHeaders)
+		set("Access-Control-Max-Age", c.MaxAge)
+	}
+}
+
+// anyOrigin is shared by every response; never appended to in place.
+var anyOrigin = []string{"*"}
+
+// addVary adds name to Vary unless it is there, or Vary is "*".
+func addVary(hdr http.Header, name string) {
+	vary := hdr["Vary"]
+	for _, v := range vary {
+		for f := range strings.SplitSeq(v, ",") {
+			if f = strings.TrimSpace(f); f == "*" || strings.EqualFold(f, name) {
+				return
+			}
+		}
+	}
+	hdr["Vary"] = append(slices.Clip(vary), name)
+}
+
+// wantsServerTiming reports a request with "Pragma: server-timing", which
+// gets the Server-Timing header whatever the sampling rate.
+func wantsServerTiming(r *http.Request) bool {
+	pragma := r.Header["Pragma"]
+	return len(pragma) > 0 && httpguts.HeaderValuesContainsToken(pragma, "server-timing")
+}
+
+// serverTiming sets CloudFront's Server-Timing metrics: the cache's
+// result, the node (cdn-pop), the request id (cdn-rid) and the time to
+// the first byte. An origin's own Server-Timing follows the node's on a
+// miss; a stored one is dropped, as it timed another request.
+func (p *headersPolicy) serverTiming(hdr http.Header) {
+	var b strings.Builder
+	var origin []string
+	switch xcache := hdr.Get("X-Cache"); xcache {
+	case cacheHit:
+		b.WriteString("cdn-cache-hit,")
+	case cacheRefreshHit:
+		b.WriteString("cdn-cache-refresh,")
+	case cacheMiss:
+		b.WriteString(`cdn-upstream-layer;desc="EDGE",cdn-cache-miss,`)
+		origin = hdr["Server-Timing"]
+	default:
+		origin = hdr["Server-Timing"]
+	}
+	b.WriteString(`cdn-pop;desc="`)
+	b.WriteString(p.h.nodeName)
+	b.WriteString(`",cdn-rid;desc="`)
+	b.WriteString(p.id)
+	b.WriteString(`",`)
+	if hdr.Get("X-Cache") == cacheHit {
+		b.WriteString(`cdn-hit-layer;desc="EDGE",`)
+	}
+	b.WriteString("cdn-downstream-fbl;dur=")
+	b.WriteString(strconv.FormatInt(time.Since(p.start).Milliseconds(), 10))
+	for _, v := range origin {
+		b.WriteByte(',')
+		b.WriteString(v)
+	}
+	hdr["Server-Timing"] = []string{b.String()}
+}
