@@ -10,12 +10,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"openfront.dev/daemon/node"
+	"openfront.dev/internal/testenv"
 )
 
 const serveChildEnv = "OPENFRONT_TEST_SERVE_CHILD"
@@ -74,7 +74,7 @@ func serveChild(dir string) {
 	}
 	// SIGINT must not end the process before serve takes it.
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGINT)
-	var log syncBuffer
+	var log testenv.Buffer
 	code := make(chan int, 1)
 	go func() {
 		code <- runServe([]string{"--config", dir, "--http", "127.0.0.1:0", "--https", "", "--admin", "", "--rtmp", ""},
@@ -91,23 +91,6 @@ func serveChild(dir string) {
 			}
 		}
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // --admin-host may be repeated and may list names with commas.

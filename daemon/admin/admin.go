@@ -8,6 +8,7 @@ package admin
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -88,10 +89,13 @@ type serverTimeouts struct{ header, body, write, idle time.Duration }
 // the headers, so it covers the body too.
 var timeouts = serverTimeouts{header: 10 * time.Second, body: time.Minute, write: time.Minute, idle: 2 * time.Minute}
 
-// Server serves h as the admin listener, with timeouts.
-func Server(h http.Handler) *http.Server {
+// Server serves h as the admin listener, with timeouts. net/http's own
+// complaints (a bad TLS handshake, a handler's panic) go to log, at debug
+// level as the edge's listeners do: any client can cause them.
+func Server(h http.Handler, log *slog.Logger) *http.Server {
 	return &http.Server{Handler: h, ReadHeaderTimeout: timeouts.header, ReadTimeout: timeouts.header + timeouts.body,
-		WriteTimeout: timeouts.body + timeouts.write, IdleTimeout: timeouts.idle}
+		WriteTimeout: timeouts.body + timeouts.write, IdleTimeout: timeouts.idle,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 }
 
 // Handler returns the admin mux.

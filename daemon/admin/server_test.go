@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"openfront.dev/internal/testenv"
 )
 
 // TestServerTimeouts: a client that stops sending, or keeps a connection
@@ -20,7 +23,7 @@ func TestServerTimeouts(t *testing.T) {
 	old := timeouts
 	timeouts = serverTimeouts{header: 300 * time.Millisecond, body: 300 * time.Millisecond, write: time.Second, idle: 300 * time.Millisecond}
 	t.Cleanup(func() { timeouts = old })
-	srv := Server(Handler("testnode", source{compileTable(t, testConfig)}, nil, nil, Options{TokenFile: tokenFile(t, "s3cret"), Cache: &recorder{}}))
+	srv := Server(Handler("testnode", source{compileTable(t, testConfig)}, nil, nil, Options{TokenFile: tokenFile(t, "s3cret"), Cache: &recorder{}}), slog.New(slog.DiscardHandler))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -98,5 +101,32 @@ func TestResponseHeaders(t *testing.T) {
 					resp.StatusCode, h.Get("X-Content-Type-Options"), h.Get("Content-Security-Policy"), h.Get("Cache-Control"), tt.csp, tt.cache)
 			}
 		})
+	}
+}
+
+// TestServerErrorLog: net/http's own complaints about a request (here a
+// handler's panic) reach the node's log, not the process's stderr.
+func TestServerErrorLog(t *testing.T) {
+	var buf testenv.Buffer
+	srv := Server(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }),
+		slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	if resp, err := http.Get("http://" + ln.Addr().String() + "/"); err == nil {
+		resp.Body.Close()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(buf.String(), "panic serving") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no panic logged; the log has %q", buf.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !strings.Contains(buf.String(), "level=DEBUG") {
+		t.Errorf("logged at another level: %q", buf.String())
 	}
 }

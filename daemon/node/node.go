@@ -243,7 +243,7 @@ func Start(opts Options) (*Node, error) {
 	}
 	if opts.AdminAddr != "" {
 		h := admin.Handler(opts.NodeName, n, listeners, reg, admin.Options{TokenFile: opts.AdminTokenFile, Cache: n.cache, Context: ctx, AllowedHosts: opts.AdminHosts})
-		if err := n.serveOn("admin", opts.AdminAddr, admin.Server(h)); err != nil {
+		if err := n.serveOn("admin", opts.AdminAddr, admin.Server(h, n.log)); err != nil {
 			return nil, n.abort(err)
 		}
 		// Only invalidations take a token: off loopback, an operator who
