@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"openfront.dev/internal/hopbyhop"
 )
 
 // X-Cache values, as CloudFront words them.
@@ -609,12 +611,12 @@ func (c *Cache) fill(ctx context.Context, cancel context.CancelFunc, f *flight, 
 func relay(w http.ResponseWriter, r *http.Request, p Policy, resp *http.Response, evaluate bool) Result {
 	defer resp.Body.Close()
 	hdr := w.Header()
-	drop := connectionTokens(resp.Header)
+	drop := hopbyhop.Named(resp.Header)
 	if _, ok := resp.Header["Surrogate-Control"]; ok && parseCacheControl(resp.Header).surrogate != nil {
 		drop = append(drop, "Surrogate-Control") // it was for this cache
 	}
 	for k, vs := range resp.Header {
-		if !slices.Contains(hopByHop, k) && !slices.Contains(drop, k) {
+		if !hopbyhop.Is(k) && !slices.Contains(drop, k) {
 			hdr[k] = vs
 		}
 	}

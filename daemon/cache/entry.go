@@ -5,9 +5,10 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
+
+	"openfront.dev/internal/hopbyhop"
 )
 
 type kind uint8
@@ -102,18 +103,15 @@ func (e *entry) servableStale(age, w time.Duration) bool {
 	return e.windowsHold && w > 0 && age < e.ttl+w
 }
 
-// hopByHop fields are never stored nor relayed (RFC 9110 7.6.1).
-var hopByHop = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
-
 // storedHeader is the copy of an origin's header kept in an entry: no
 // hop-by-hop fields, no Age (computed on each use), none of the fields
 // named by qualified private / no-cache, and every value slice full so an
 // Add on a served copy cannot write into the stored one.
 func storedHeader(h http.Header, cc directives) http.Header {
-	drop := connectionTokens(h)
+	drop := hopbyhop.Named(h)
 	out := make(http.Header, len(h)+2)
 	for k, vs := range h {
-		if k == "Age" || k == "Surrogate-Control" && cc.surrogate != nil || slices.Contains(hopByHop, k) || slices.Contains(drop, k) ||
+		if k == "Age" || k == "Surrogate-Control" && cc.surrogate != nil || hopbyhop.Is(k) || slices.Contains(drop, k) ||
 			slices.Contains(cc.privateFields, k) || slices.Contains(cc.noCacheFields, k) {
 			continue
 		}
@@ -133,28 +131,15 @@ func leaderRep(rp *rep, origin http.Header, cc directives) *rep {
 	}
 	n := *rp
 	n.header = maps.Clone(rp.header)
-	drop := connectionTokens(origin)
+	drop := hopbyhop.Named(origin)
 	for _, fields := range [][]string{cc.noCacheFields, cc.privateFields} {
 		for _, k := range fields {
-			if vs, ok := origin[k]; ok && !slices.Contains(hopByHop, k) && !slices.Contains(drop, k) {
+			if vs, ok := origin[k]; ok && !hopbyhop.Is(k) && !slices.Contains(drop, k) {
 				n.header[k] = vs
 			}
 		}
 	}
 	return &n
-}
-
-// connectionTokens are the fields the Connection header names as hop-by-hop.
-func connectionTokens(h http.Header) []string {
-	var out []string
-	for _, v := range h["Connection"] {
-		for f := range strings.SplitSeq(v, ",") {
-			if f = strings.TrimSpace(f); f != "" {
-				out = append(out, http.CanonicalHeaderKey(f))
-			}
-		}
-	}
-	return out
 }
 
 // newObject makes the entry for a complete response.
@@ -237,11 +222,11 @@ func (e *entry) refreshed(key string, h304 http.Header, p Policy, reqHeader http
 	}
 	// Not updated (RFC 9111 3.2): the framing and the fields that
 	// describe the stored body itself, which a 304 cannot change.
-	skip := append([]string{"Content-Length", "Content-Range", "Content-Encoding", "Content-Md5", "Etag", "Age", "Surrogate-Control"}, hopByHop...)
+	skip := append([]string{"Content-Length", "Content-Range", "Content-Encoding", "Content-Md5", "Etag", "Age", "Surrogate-Control"}, hopbyhop.Fields...)
 	if e.transformed {
 		skip = append(skip, "Vary")
 	}
-	drop := connectionTokens(h304)
+	drop := hopbyhop.Named(h304)
 	for k, vs := range h304 {
 		if slices.Contains(skip, k) || slices.Contains(drop, k) || slices.Contains(cc304.privateFields, k) || slices.Contains(cc304.noCacheFields, k) {
 			continue

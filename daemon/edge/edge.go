@@ -32,6 +32,7 @@ import (
 	"openfront.dev/daemon/accesslog"
 	"openfront.dev/daemon/cache"
 	"openfront.dev/daemon/origin"
+	"openfront.dev/internal/hopbyhop"
 	"openfront.dev/schema"
 )
 
@@ -97,16 +98,6 @@ const (
 	cacheRedirect   = "Redirect from openfront"
 )
 
-// isHopByHop reports whether the canonical header name k is hop-by-hop:
-// never passed between viewer and origin (RFC 9110 7.6.1).
-func isHopByHop(k string) bool {
-	switch k {
-	case "Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade":
-		return true
-	}
-	return false
-}
-
 // withoutConnectionNamed is h without the fields its Connection header
 // names, hop-by-hop too (RFC 9110 7.6.1), but those whose name starts
 // with keep (when not ""): h itself when it names none but the fixed
@@ -118,7 +109,7 @@ func withoutConnectionNamed(h http.Header, keep string) http.Header {
 	}
 	out := h
 	for k := range h {
-		if isHopByHop(k) || keep != "" && strings.HasPrefix(k, keep) || !httpguts.HeaderValuesContainsToken(conn, k) {
+		if hopbyhop.Is(k) || keep != "" && strings.HasPrefix(k, keep) || !httpguts.HeaderValuesContainsToken(conn, k) {
 			continue
 		}
 		if len(out) == len(h) {
@@ -448,7 +439,7 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, d *table.Distrib
 func (h *Handler) originHeader(w http.ResponseWriter, resp *http.Response, id string) http.Header {
 	hdr := w.Header()
 	for k, vs := range withoutConnectionNamed(resp.Header, "") {
-		if !isHopByHop(k) {
+		if !hopbyhop.Is(k) {
 			hdr[k] = vs
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"openfront.dev/compiler/table"
 	"openfront.dev/daemon/origin"
+	"openfront.dev/internal/hopbyhop"
 	"openfront.dev/schema"
 )
 
@@ -118,7 +119,7 @@ func forwardedHeaders(tb *table.Behavior, in http.Header) http.Header {
 // X-Real-IP, X-Edge-*: RequestAndResponseBehaviorCustomOrigin.md), so a
 // viewer cannot forge what an origin trusts as the CDN's.
 func neverForwarded(k string) bool {
-	return isHopByHop(k) || k == "X-Forwarded-Proto" || k == "X-Real-Ip" || strings.HasPrefix(k, "X-Edge-")
+	return hopbyhop.Is(k) || k == "X-Forwarded-Proto" || k == "X-Real-Ip" || strings.HasPrefix(k, "X-Edge-")
 }
 
 func forwardedCookies(c schema.Cookies, in http.Header) string {
