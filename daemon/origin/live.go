@@ -52,7 +52,7 @@ func (l *live) Fetch(ctx context.Context, req *Request) (*http.Response, error) 
 		return nil, &Error{Origin: l.origin.ID, Reason: "This edge node does not package live streams.", Err: errNoPackager}
 	}
 	if req.Method != http.MethodGet && req.Method != http.MethodHead {
-		return textResponse(http.StatusMethodNotAllowed, "a live origin serves GET and HEAD only\n"), nil
+		return otherMethod(req.Method, "a live origin serves GET and HEAD only\n"), nil
 	}
 	name, file, ok := streamFile(l.origin.Spec.OriginPath + req.Path)
 	if !ok {

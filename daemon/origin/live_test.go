@@ -95,6 +95,7 @@ func TestLiveFetch(t *testing.T) {
 		{"other file", "site.test", "GET", "/live/event/index.html", nil, 404, "", "max-age=1", nil},
 		{"no stream element", "site.test", "GET", "/index.m3u8", nil, 404, "", "max-age=1", nil},
 		{"POST", "site.test", "POST", "/live/event/index.m3u8", nil, 405, "", "", nil},
+		{"OPTIONS, a CORS preflight", "site.test", "OPTIONS", "/live/event/index.m3u8", nil, 204, "", "", nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

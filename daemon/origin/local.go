@@ -40,7 +40,7 @@ func (l *local) close() { time.AfterFunc(time.Minute, func() { l.root.Close() })
 
 func (l *local) Fetch(ctx context.Context, req *Request) (*http.Response, error) {
 	if req.Method != http.MethodGet && req.Method != http.MethodHead {
-		return textResponse(http.StatusMethodNotAllowed, "a local origin serves GET and HEAD only\n"), nil
+		return otherMethod(req.Method, "a local origin serves GET and HEAD only\n"), nil
 	}
 	name, ok := cleanPath(req.Path)
 	if !ok {
@@ -168,6 +168,20 @@ func cleanPath(raw string) (string, bool) {
 		name = "."
 	}
 	return name, true
+}
+
+// otherMethod answers a method other than GET and HEAD on the node's own
+// origins (local, live): OPTIONS with 204 and the methods allowed, so that
+// a CORS preflight succeeds where a behavior's response headers policy
+// adds the CORS headers; the rest 405 (RFC 9110 15.5.6: with Allow).
+func otherMethod(method, body string) *http.Response {
+	if method == http.MethodOptions {
+		return &http.Response{StatusCode: http.StatusNoContent, Status: http.StatusText(http.StatusNoContent),
+			Header: http.Header{"Allow": {"GET, HEAD, OPTIONS"}}, Body: http.NoBody, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1}
+	}
+	resp := textResponse(http.StatusMethodNotAllowed, body)
+	resp.Header.Set("Allow", "GET, HEAD, OPTIONS")
+	return resp
 }
 
 func textResponse(status int, body string) *http.Response {

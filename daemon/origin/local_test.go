@@ -161,11 +161,24 @@ func TestLocalConfinement(t *testing.T) {
 	})
 }
 
+// TestLocalMethods: other methods get 405 with Allow; OPTIONS (a CORS
+// preflight) 204 with Allow, for a response headers policy to answer.
 func TestLocalMethods(t *testing.T) {
 	f := localFetcher(t, localTree(t))
 	for _, m := range []string{"POST", "PUT", "DELETE", "PATCH", "OPTIONS"} {
-		if resp, _ := fetch(t, f, m, "/index.html", nil); resp.StatusCode != http.StatusMethodNotAllowed {
-			t.Errorf("%s: status %d, want 405", m, resp.StatusCode)
+		want := http.StatusMethodNotAllowed
+		if m == "OPTIONS" {
+			want = http.StatusNoContent
+		}
+		resp, body := fetch(t, f, m, "/index.html", nil)
+		if resp.StatusCode != want {
+			t.Errorf("%s: status %d, want %d", m, resp.StatusCode, want)
+		}
+		if a := resp.Header.Get("Allow"); a != "GET, HEAD, OPTIONS" {
+			t.Errorf("%s: Allow %q", m, a)
+		}
+		if m == "OPTIONS" && len(body) != 0 {
+			t.Errorf("OPTIONS: body %q", body)
 		}
 	}
 }

@@ -123,7 +123,9 @@ func (s *s3) Fetch(ctx context.Context, req *Request) (*http.Response, error) {
 	// OPTIONS is a CORS preflight, which the bucket answers from its CORS
 	// configuration (S3's OPTIONS object).
 	if req.Method != http.MethodGet && req.Method != http.MethodHead && req.Method != http.MethodOptions {
-		return textResponse(http.StatusMethodNotAllowed, "an S3 origin serves GET, HEAD and OPTIONS\n"), nil
+		resp := textResponse(http.StatusMethodNotAllowed, "an S3 origin serves GET, HEAD and OPTIONS\n")
+		resp.Header.Set("Allow", "GET, HEAD, OPTIONS")
+		return resp, nil
 	}
 	u, err := s.objectURL(req.Path)
 	if err != nil {
