@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -283,6 +285,12 @@ func TestHeadersPolicyThroughTheEdge(t *testing.T) {
 	}))
 	t.Cleanup(app.Close)
 	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "site", "files"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "site", "files", "a.json"), []byte("{}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tb := testenv.Compile(t, dir, fmt.Sprintf(`package cdn
 
 responseHeadersPolicies: site: {
@@ -303,41 +311,51 @@ responseHeadersPolicies: site: {
 
 distributions: site: {
 	aliases: ["site.test"]
-	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
+	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}, {id: "files", localOriginConfig: path: "site"}]
 	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", responseHeadersPolicy: "site"}
 	cacheBehaviors: [
+		{pathPattern: "/files/*", targetOriginId: "files", viewerProtocolPolicy: "allow-all", responseHeadersPolicy: "CORS-With-Preflight",
+			allowedMethods: ["GET", "HEAD", "OPTIONS"]},
 		{pathPattern: "/plain/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all"},
 		{pathPattern: "/secure/*", targetOriginId: "app", viewerProtocolPolicy: "redirect-to-https", responseHeadersPolicy: "SecurityHeadersPolicy"},
 	]
 }
 `, app.Listener.Addr().String()))
 	type step struct {
-		name, path, origin string
-		status             int
-		want               map[string]string // "" absent
+		name, method, path, origin string
+		status                     int
+		want                       map[string]string // "" absent
 	}
 	steps := []step{
-		{"miss from a", "/a", "https://a.example", 200, map[string]string{"Access-Control-Allow-Origin": "https://a.example", "Vary": "Origin",
+		{"miss from a", "GET", "/a", "https://a.example", 200, map[string]string{"Access-Control-Allow-Origin": "https://a.example", "Vary": "Origin",
 			"X-Powered-By": "", "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "X-Team": "web"}},
-		{"again from b", "/a", "https://b.example", 200, map[string]string{"Access-Control-Allow-Origin": "https://b.example", "Vary": "Origin",
+		{"again from b", "GET", "/a", "https://b.example", 200, map[string]string{"Access-Control-Allow-Origin": "https://b.example", "Vary": "Origin",
 			"X-Powered-By": "", "X-Frame-Options": "DENY", "X-Team": "web"}},
-		{"again without Origin", "/a", "", 200, map[string]string{"Access-Control-Allow-Origin": "", "Vary": "", "X-Powered-By": "", "X-Team": "web"}},
-		{"from a stranger", "/a", "https://c.example", 200, map[string]string{"Access-Control-Allow-Origin": "", "X-Team": "web"}},
-		{"the origin's 404", "/missing", "https://a.example", 404, map[string]string{"Access-Control-Allow-Origin": "https://a.example",
+		{"again without Origin", "GET", "/a", "", 200, map[string]string{"Access-Control-Allow-Origin": "", "Vary": "", "X-Powered-By": "", "X-Team": "web"}},
+		{"from a stranger", "GET", "/a", "https://c.example", 200, map[string]string{"Access-Control-Allow-Origin": "", "X-Team": "web"}},
+		{"the origin's 404", "GET", "/missing", "https://a.example", 404, map[string]string{"Access-Control-Allow-Origin": "https://a.example",
 			"X-Powered-By": "", "X-Team": "web"}},
-		{"no policy", "/plain/a", "https://a.example", 200, map[string]string{"Access-Control-Allow-Origin": "", "X-Powered-By": "PHP/5",
+		{"no policy", "GET", "/plain/a", "https://a.example", 200, map[string]string{"Access-Control-Allow-Origin": "", "X-Powered-By": "PHP/5",
 			"X-Frame-Options": "SAMEORIGIN", "X-Team": "", "X-Content-Type-Options": ""}},
-		{"the edge's redirect", "/secure/a", "", 301, map[string]string{"Strict-Transport-Security": "max-age=31536000",
+		{"the edge's redirect", "GET", "/secure/a", "", 301, map[string]string{"Strict-Transport-Security": "max-age=31536000",
 			"X-Content-Type-Options": "nosniff", "X-Frame-Options": "SAMEORIGIN", "X-Team": ""}},
+		{"a preflight to a local origin", "OPTIONS", "/files/a.json", "https://a.example", 204, map[string]string{
+			"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Headers": "*", "Allow": "GET, HEAD, OPTIONS",
+			"Access-Control-Allow-Methods": "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT"}},
+		{"a GET of a local origin", "GET", "/files/a.json", "https://a.example", 200, map[string]string{
+			"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "*", "Access-Control-Allow-Methods": ""}},
 	}
 	for _, e := range bothEdges(t, dir, tb) {
 		t.Run(fmt.Sprintf("cached=%v", e.cached), func(t *testing.T) {
 			c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 			for _, s := range steps {
-				req, _ := http.NewRequest("GET", e.url+s.path, nil)
+				req, _ := http.NewRequest(s.method, e.url+s.path, nil)
 				req.Host = "site.test"
 				if s.origin != "" {
 					req.Header.Set("Origin", s.origin)
+				}
+				if s.method == "OPTIONS" {
+					req.Header.Set("Access-Control-Request-Method", "PUT")
 				}
 				resp, err := c.Do(req)
 				if err != nil {
