@@ -81,6 +81,10 @@ func (c *Compiler) check(cfg *schema.Config, origin map[string]*unit) (errs, war
 		}
 	}
 
+	for _, name := range sortedKeys(cfg.ResponseHeadersPolicies) {
+		k.responseHeadersPolicy(name, cfg.ResponseHeadersPolicies[name])
+	}
+
 	aliasOwner := map[string]string{}
 	local := make(map[*schema.Distribution][]issue, len(cfg.Distributions))
 	for _, id := range sortedKeys(cfg.Distributions) {
@@ -174,6 +178,90 @@ func (k *checker) distributionRefs(id string, d *schema.Distribution, cfg *schem
 	}
 	if len(d.DefaultCacheBehavior.TrustedKeyGroups) > 0 {
 		k.keyGroupRefs(key, at("defaultCacheBehavior", "trustedKeyGroups"), where+": defaultCacheBehavior", d.DefaultCacheBehavior.TrustedKeyGroups, cfg)
+	}
+	for i := range d.CacheBehaviors {
+		b := &d.CacheBehaviors[i]
+		k.responseHeadersPolicyRef(key, at("cacheBehaviors", i, "responseHeadersPolicy"), fmt.Sprintf("%s: cacheBehaviors[%d] (%q)", where, i, b.PathPattern), b, cfg)
+	}
+	k.responseHeadersPolicyRef(key, at("defaultCacheBehavior", "responseHeadersPolicy"), where+": defaultCacheBehavior", &d.DefaultCacheBehavior, cfg)
+}
+
+// managedResponseHeadersPolicies lists the managed policies' names for
+// messages.
+var managedResponseHeadersPolicies = strings.Join(sortedKeys(table.ManagedResponseHeadersPolicies), ", ")
+
+// responseHeadersPolicyRef checks the policy a behavior names.
+func (k *checker) responseHeadersPolicyRef(key string, at []cue.Selector, where string, b *schema.CacheBehavior, cfg *schema.Config) {
+	name := b.ResponseHeadersPolicy
+	if name == "" {
+		return
+	}
+	p := table.ResponseHeadersPolicy(cfg, name)
+	if p == nil {
+		k.add(key, at, "%s: unknown response headers policy %q: name a managed policy (%s) or a key of responseHeadersPolicies", where, name, managedResponseHeadersPolicies)
+		return
+	}
+	// The edge answers a preflight only where the behavior allows OPTIONS;
+	// elsewhere an OPTIONS gets 403 and the browser's request never goes.
+	if c := p.CorsConfig; c != nil && len(c.AccessControlAllowMethods) > 0 && !slices.Contains(b.AllowedMethods, "OPTIONS") {
+		k.warn(key, at, `%s: response headers policy %q answers CORS preflights, but allowedMethods lacks OPTIONS: preflights get 403 and browsers send no cross-origin request that needs one; allow ["GET", "HEAD", "OPTIONS"] or all seven methods`, where, name)
+	}
+}
+
+// responseHeadersPolicy checks one of the config's response headers
+// policies, each problem at its field; the table refuses the same.
+func (k *checker) responseHeadersPolicy(name string, p *schema.ResponseHeadersPolicy) {
+	key := "responseHeadersPolicies." + name
+	at := func(parts ...any) []cue.Selector {
+		return sel(append([]any{"responseHeadersPolicies", name}, parts...)...)
+	}
+	where := fmt.Sprintf("response headers policy %q", name)
+	before := len(k.issues)
+	if table.ManagedResponseHeadersPolicies[name] != nil {
+		k.add(key, at(), "%s: a CloudFront managed policy has this name, and behaviors naming it get the managed policy; choose another name", where)
+	}
+	for i, r := range p.RemoveHeadersConfig {
+		if table.Unremovable(r.Header) {
+			k.add(key, at("removeHeadersConfig", i, "header"), "%s: removeHeadersConfig: CloudFront cannot remove %s", where, r.Header)
+		}
+	}
+	if c := p.CorsConfig; c != nil {
+		for i, o := range c.AccessControlAllowOrigins {
+			if o == "*" {
+				continue
+			}
+			if err := table.CheckOriginPattern(o); err != nil {
+				k.add(key, at("corsConfig", "accessControlAllowOrigins", i), "%s: corsConfig: %v", where, err)
+			}
+		}
+		if c.AccessControlAllowCredentials && slices.Contains(c.AccessControlAllowOrigins, "*") {
+			k.add(key, at("corsConfig", "accessControlAllowCredentials"), `%s: corsConfig: accessControlAllowCredentials: true needs named origins: browsers refuse credentials with "Access-Control-Allow-Origin: *"`, where)
+		}
+	}
+	// The headers securityHeadersConfig sets, named as the table names them.
+	set := map[string]string{}
+	if sec, err := table.CompileResponseHeaders(name, &schema.ResponseHeadersPolicy{SecurityHeadersConfig: p.SecurityHeadersConfig}); err == nil {
+		for _, h := range sec.Set {
+			set[h.Name] = "securityHeadersConfig"
+		}
+	}
+	for i, h := range p.CustomHeadersConfig {
+		n := textproto.CanonicalMIMEHeaderKey(h.Header)
+		switch {
+		case set[n] != "":
+			k.add(key, at("customHeadersConfig", i, "header"), "%s: customHeadersConfig[%d]: %s is set by %s already", where, i, h.Header, set[n])
+		case p.CorsConfig != nil && strings.HasPrefix(n, "Access-Control-"):
+			k.add(key, at("customHeadersConfig", i, "header"), "%s: customHeadersConfig[%d]: %s belongs in corsConfig, which sets the Access-Control-* headers", where, i, h.Header)
+		}
+		if set[n] == "" {
+			set[n] = fmt.Sprintf("customHeadersConfig[%d]", i)
+		}
+	}
+	// Whatever else the table refuses, at the policy.
+	if len(k.issues) == before {
+		if _, err := table.CompileResponseHeaders(name, p); err != nil {
+			k.add(key, at(), "%v", err)
+		}
 	}
 }
 

@@ -658,3 +658,64 @@ func TestRepointedLinkSameStat(t *testing.T) {
 		}
 	}
 }
+
+// TestResponseHeadersPolicyRecompile: a response headers policy lives
+// outside the distributions that name it, so an edit to it alone, which
+// re-evaluates only its own unit and leaves the distribution's decoded
+// value as it was, must still reach the table: a new version and the new
+// header on the behavior. A distribution that names no policy is reused.
+func TestResponseHeadersPolicyRecompile(t *testing.T) {
+	dir := t.TempDir()
+	dist := func(id, policy string) string {
+		return fmt.Sprintf(`package cdn
+
+distributions: %s: {
+	aliases: ["%s.example.com"]
+	origins: [{id: "web", domainName: "web.example.org", customOriginConfig: originProtocolPolicy: "https-only"}]
+	defaultCacheBehavior: {targetOriginId: "web", viewerProtocolPolicy: "https-only"%s}
+}
+`, id, id, policy)
+	}
+	writeFile(t, filepath.Join(dir, "site.cue"), dist("site", `, responseHeadersPolicy: "hdrs"`))
+	writeFile(t, filepath.Join(dir, "plain.cue"), dist("plain", ""))
+	policy := func(v string) string {
+		return fmt.Sprintf("package cdn\n\nresponseHeadersPolicies: hdrs: customHeadersConfig: [{header: \"X-Version\", value: %q}]\n", v)
+	}
+	policies := filepath.Join(dir, "policies.cue")
+	writeFile(t, policies, policy("1"))
+
+	header := func(res *Result) string {
+		t.Helper()
+		_, b := res.Table.Route("site.example.com", "/")
+		if b == nil || b.ResponseHeaders == nil || len(b.ResponseHeaders.Set) != 1 {
+			t.Fatalf("site's default behavior: no compiled policy with one header: %+v", b)
+		}
+		return b.ResponseHeaders.Set[0].Value
+	}
+	c := New(dir)
+	first := mustCompile(t, c)
+	if got := header(first); got != "1" {
+		t.Fatalf("X-Version %q, want 1", got)
+	}
+
+	writeFile(t, policies, policy("2"))
+	res := mustCompile(t, c)
+	if res.Stats.Evaluated != 1 {
+		t.Errorf("evaluated %d units, want the policy's alone", res.Stats.Evaluated)
+	}
+	if res.Config.Distributions["site"] != first.Config.Distributions["site"] {
+		t.Fatal("site's decoded value was not reused: this test no longer covers a policy edit beside an unchanged distribution")
+	}
+	if got := header(res); got != "2" {
+		t.Errorf("X-Version %q after the policy changed, want 2", got)
+	}
+	if res.Table.Version() == first.Table.Version() {
+		t.Error("the table version did not change with the policy")
+	}
+	if res.Table.Distribution("site") == first.Table.Distribution("site") {
+		t.Error("site was reused with its old policy")
+	}
+	if res.Table.Distribution("plain") != first.Table.Distribution("plain") {
+		t.Error("plain, which names no policy, was rebuilt")
+	}
+}

@@ -167,7 +167,7 @@ func compileCORS(c *schema.CorsConfig) (*CORSHeaders, error) {
 			h.AnyOrigin = true
 			continue
 		}
-		if err := checkOriginPattern(o); err != nil {
+		if err := CheckOriginPattern(o); err != nil {
 			return nil, err
 		}
 		h.Origins = append(h.Origins, strings.ToLower(o))
@@ -189,9 +189,9 @@ func compileCORS(c *schema.CorsConfig) (*CORSHeaders, error) {
 	return h, nil
 }
 
-// checkOriginPattern accepts scheme://host[:port], where the host may
+// CheckOriginPattern accepts scheme://host[:port], where the host may
 // start with "*." (CloudFront: a wildcard only as the leftmost label).
-func checkOriginPattern(o string) error {
+func CheckOriginPattern(o string) error {
 	scheme, rest, ok := strings.Cut(o, "://")
 	if !ok || scheme == "" || rest == "" || strings.ContainsAny(rest, "/?#") {
 		return fmt.Errorf("accessControlAllowOrigins: %q: want an origin such as https://www.example.com (scheme and host, no path)", o)
