@@ -5,14 +5,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"unicode"
 
 	"openfront.dev/compiler/table"
+	"openfront.dev/schema"
 )
 
 func init() {
@@ -204,7 +207,7 @@ func configJSON(t *table.Table) (map[string]any, error) {
 
 // kindOrder puts the top-level collections in the order a reader expects;
 // others (new schema fields) follow alphabetically.
-var kindOrder = map[string]int{"distribution": 0, "streamingDistribution": 1, "keyGroup": 2}
+var kindOrder = map[string]int{"distribution": 0, "streamingDistribution": 1, "keyGroup": 2, "responseHeadersPolicy": 3}
 
 // diffConfigs compares two configs: each top-level map of id → object is a
 // collection whose entries are added, removed or changed field by field.
@@ -219,6 +222,9 @@ func diffConfigs(a, b map[string]any) []change {
 			continue
 		}
 		kind := strings.TrimSuffix(key, "s")
+		if p, ok := strings.CutSuffix(key, "ies"); ok {
+			kind = p + "y" // responseHeadersPolicies
+		}
 		for _, id := range unionKeys(am, bm) {
 			emit := func(c change) { c.Kind, c.ID = kind, id; out = append(out, c) }
 			switch av, bv := am[id], bm[id]; {
@@ -521,6 +527,18 @@ func (c *classifier) classify(ch *change) {
 		}
 	}
 
+	// A policy lives outside the distributions that use it: say which
+	// pick up its change. Neither it nor a behavior's choice of policy
+	// enters a cache key, so stored responses stay.
+	switch {
+	case ch.Kind == "responseHeadersPolicy" && ch.Path != "":
+		if users := policyUsers(c.new.Config(), ch.ID); len(users) > 0 {
+			raise(classHotSwap, "applies to "+strings.Join(users, ", "))
+		}
+	case ch.Kind == "distribution" && strings.HasSuffix(ch.Path, ".responseHeadersPolicy"):
+		raise(classHotSwap, "cached responses stay: the policy applies as they are served")
+	}
+
 	// Listener: the first HTTP/3 distribution needs the UDP listener, the
 	// first streaming distribution the RTMP one.
 	if ch.Kind == "distribution" && !hasHTTP3(c.old) {
@@ -544,6 +562,25 @@ func (c *classifier) classify(ch *change) {
 		}
 	}
 	ch.Reason = strings.Join(reasons, "; ")
+}
+
+// policyUsers names the behaviors of cfg that use response headers policy
+// name, as "site default" and "site /api/*".
+func policyUsers(cfg *schema.Config, name string) []string {
+	var out []string
+	for _, id := range slices.Sorted(maps.Keys(cfg.Distributions)) {
+		for b := range cfg.Distributions[id].AllBehaviors() {
+			if b.ResponseHeadersPolicy != name {
+				continue
+			}
+			if b.PathPattern == "" {
+				out = append(out, id+" default")
+			} else {
+				out = append(out, id+" "+b.PathPattern)
+			}
+		}
+	}
+	return out
 }
 
 // wasEnabled reports whether an entity of the old table was enabled.

@@ -63,6 +63,12 @@ func TestDiff(t *testing.T) {
 		{"http3-cert", []string{"$D/base", "$D/http3-cert"}, exitFail},
 		{"traffic-drop", []string{"$D/base", "$D/traffic-drop"}, exitFail},
 		{"disabled-removed", []string{"$D/traffic-drop", "$D/distribution-removed"}, exitFail},
+		// Response headers policies: added with the behaviors that use
+		// them, changed (a policy, a behavior's choice), removed.
+		{"rhp-added", []string{"$D/base", "$D/rhp-added"}, exitFail},
+		{"rhp-changed", []string{"$D/rhp-added", "$D/rhp-changed"}, exitFail},
+		{"rhp-removed", []string{"$D/rhp-added", "$D/base"}, exitFail},
+		{"rhp-changed.json", []string{"--json", "$D/rhp-added", "$D/rhp-changed"}, exitFail},
 		// Artifacts.
 		{"artifact-vs-dir", []string{"$TMP/base.json", "$D/origin-port-changed"}, exitFail},
 		{"dir-vs-artifact-identical", []string{"$D/identical", "$TMP/base.json"}, exitOK},

@@ -129,10 +129,12 @@ type RouteExplanation struct {
 	Target       *RouteTarget       `json:"target,omitempty"`
 	CacheKey     *RouteCacheKey     `json:"cacheKey,omitempty"`
 	TTL          *RouteTTL          `json:"ttl,omitempty"`
-	Signature    *RouteSignature    `json:"signature,omitempty"`
-	Geo          *RouteGeo          `json:"geoRestriction,omitempty"`
-	Logging      *RouteLogging      `json:"logging,omitempty"`
-	RootObject   *RouteRootObject   `json:"defaultRootObject,omitempty"`
+	// ResponseHeaders is the behavior's response headers policy.
+	ResponseHeaders *RouteResponseHeaders `json:"responseHeadersPolicy,omitempty"`
+	Signature       *RouteSignature       `json:"signature,omitempty"`
+	Geo             *RouteGeo             `json:"geoRestriction,omitempty"`
+	Logging         *RouteLogging         `json:"logging,omitempty"`
+	RootObject      *RouteRootObject      `json:"defaultRootObject,omitempty"`
 }
 
 // RouteRequestInfo echoes the request.
@@ -295,6 +297,41 @@ type RouteHeaderKey struct {
 type RouteORP struct {
 	Name     string `json:"name"`
 	Forwards string `json:"forwards"`
+}
+
+// RouteResponseHeaders is what the behavior's response headers policy
+// does to the response's headers (table.ResponseHeaders).
+type RouteResponseHeaders struct {
+	Name    string     `json:"name"`
+	Managed bool       `json:"managed"`
+	CORS    *RouteCORS `json:"cors,omitempty"`
+	// Set are the security and custom headers, sent on every response.
+	Set    []RouteSetHeader `json:"set,omitempty"`
+	Remove []string         `json:"remove,omitempty"`
+	// ServerTimingPercent is the share of responses with Server-Timing.
+	ServerTiming        bool    `json:"serverTiming"`
+	ServerTimingPercent float64 `json:"serverTimingPercent,omitempty"`
+}
+
+// RouteCORS is a policy's CORS headers and whether this request gets them:
+// only a request with an Origin the policy allows does.
+type RouteCORS struct {
+	Origin         string   `json:"origin,omitempty"` // the request's
+	Allowed        bool     `json:"allowed"`
+	AllowedOrigins []string `json:"allowedOrigins"`
+	// Headers go on a response to an allowed Origin; Preflight are added
+	// to the answer to a preflight (an OPTIONS with
+	// Access-Control-Request-Method), none if the policy answers none.
+	Headers   []RouteSetHeader `json:"headers"`
+	Preflight []RouteSetHeader `json:"preflight,omitempty"`
+}
+
+// RouteSetHeader is a header a policy sets; without Override the origin's
+// own value wins.
+type RouteSetHeader struct {
+	Name     string `json:"name"`
+	Value    string `json:"value"`
+	Override bool   `json:"override"`
 }
 
 // RouteTTL is the behavior's TTLs in seconds.
@@ -465,11 +502,54 @@ func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
 		e.Target = &RouteTarget{Kind: "origin", ID: b.Origin.ID, Origin: &origin}
 	}
 	e.TTL = &RouteTTL{Min: bs.MinTTL, Default: bs.DefaultTTL, Max: bs.MaxTTL}
+	e.ResponseHeaders = responseHeaders(b.ResponseHeaders, r.Header.Get("Origin"))
 	geo := spec.Restrictions.GeoRestriction
 	e.Geo = &RouteGeo{RestrictionType: geo.RestrictionType, Items: geo.Items}
 	l := spec.Logging
 	e.Logging = &RouteLogging{Enabled: l.Enabled, IncludeCookies: l.IncludeCookies, Bucket: l.Bucket, Prefix: l.Prefix}
 	return e
+}
+
+// responseHeaders explains policy rh for a request with Origin origin.
+func responseHeaders(rh *table.ResponseHeaders, origin string) *RouteResponseHeaders {
+	if rh == nil {
+		return nil
+	}
+	out := &RouteResponseHeaders{Name: rh.Name, Managed: table.ManagedResponseHeadersPolicies[rh.Name] != nil,
+		Remove: rh.Remove, ServerTiming: rh.ServerTiming, ServerTimingPercent: rh.SamplingRate * 100}
+	for _, h := range rh.Set {
+		out.Set = append(out.Set, RouteSetHeader{Name: h.Name, Value: h.Value, Override: h.Override})
+	}
+	if c := rh.CORS; c != nil {
+		rc := &RouteCORS{Origin: origin, Allowed: origin != "" && c.AllowsOrigin(origin), AllowedOrigins: c.Origins}
+		// A named origin is answered with the request's own.
+		allow := "*"
+		if !c.AnyOrigin {
+			allow = "(an allowed Origin, echoed)"
+			if rc.Allowed {
+				allow = origin
+			}
+		} else {
+			rc.AllowedOrigins = append([]string{"*"}, c.Origins...)
+		}
+		add := func(to *[]RouteSetHeader, name, value string) {
+			if value != "" {
+				*to = append(*to, RouteSetHeader{Name: name, Value: value, Override: c.OriginOverride})
+			}
+		}
+		add(&rc.Headers, "Access-Control-Allow-Origin", allow)
+		if c.AllowCredentials {
+			add(&rc.Headers, "Access-Control-Allow-Credentials", "true")
+		}
+		add(&rc.Headers, "Access-Control-Expose-Headers", c.ExposeHeaders)
+		if c.AllowMethods != "" {
+			add(&rc.Preflight, "Access-Control-Allow-Methods", c.AllowMethods)
+			add(&rc.Preflight, "Access-Control-Allow-Headers", c.AllowHeaders)
+			add(&rc.Preflight, "Access-Control-Max-Age", c.MaxAge)
+		}
+		out.CORS = rc
+	}
+	return out
 }
 
 // requestPath is the path as a client sends the URL's, undecoded, which
@@ -890,6 +970,9 @@ func printRoute(w io.Writer, e *RouteExplanation) {
 	if t := e.TTL; t != nil {
 		line("ttl", "min %d, default %d, max %d", t.Min, t.Default, t.Max)
 	}
+	if h := e.ResponseHeaders; h != nil {
+		printResponseHeaders(line, h)
+	}
 	if s := e.Signature; s != nil {
 		if !s.Required {
 			line("signature", "not required")
@@ -948,6 +1031,49 @@ func printRoute(w io.Writer, e *RouteExplanation) {
 		}
 	}
 	tw.Flush()
+}
+
+func printResponseHeaders(line func(key, format string, args ...any), h *RouteResponseHeaders) {
+	kind := "config's"
+	if h.Managed {
+		kind = "managed"
+	}
+	line("resp headers", "policy %s (%s)", h.Name, kind)
+	setHeader := func(key string, s RouteSetHeader) {
+		who := "the origin's wins"
+		if s.Override {
+			who = "overrides the origin's"
+		}
+		line(key, "%s: %s (%s)", s.Name, s.Value, who)
+	}
+	if c := h.CORS; c != nil {
+		switch {
+		case c.Origin == "":
+			line("  cors", "no Origin header: no CORS headers (allowed origins: %s)", strings.Join(c.AllowedOrigins, ", "))
+		case !c.Allowed:
+			line("  cors", "Origin %s is not allowed: no CORS headers (allowed origins: %s)", c.Origin, strings.Join(c.AllowedOrigins, ", "))
+		default:
+			line("  cors", "Origin %s is allowed", c.Origin)
+		}
+		for _, s := range c.Headers {
+			setHeader("  cors header", s)
+		}
+		for _, s := range c.Preflight {
+			setHeader("  preflight", s)
+		}
+		if len(c.Preflight) == 0 {
+			line("  preflight", "none: the policy answers no preflights")
+		}
+	}
+	for _, s := range h.Set {
+		setHeader("  adds header", s)
+	}
+	if h.ServerTiming {
+		line("  adds header", "Server-Timing on %s%% of responses", strconv.FormatFloat(h.ServerTimingPercent, 'f', -1, 64))
+	}
+	for _, r := range h.Remove {
+		line("  removes", "%s", r)
+	}
 }
 
 func printOrigin(line func(key, format string, args ...any), key string, o RouteOrigin) {

@@ -72,6 +72,12 @@ func TestRoute(t *testing.T) {
 		{"orp-all-viewer", []string{"https://app.example.com/search?q=cdn&page=2", "-H", "Cookie: a=1; b=2"}},
 		{"all-headers-not-cached", []string{"https://eu.app.example.com/ws/chat", "-H", "Upgrade: websocket"}},
 		{"options-cached", []string{"-X", "OPTIONS", "http://app.example.com/api"}},
+		// Response headers policies: CORS for an allowed Origin, a
+		// preflight, an Origin not allowed; the managed security headers.
+		{"cors-allowed", []string{"https://www.example.com/api/v1/items", "-H", "Origin: https://shop.example.com"}},
+		{"cors-preflight", []string{"-X", "OPTIONS", "https://www.example.com/api/v1/items", "-H", "Origin: https://example.com", "-H", "Access-Control-Request-Method: POST"}},
+		{"cors-origin-not-allowed", []string{"https://www.example.com/api/v1/items", "-H", "Origin: https://evil.example.org"}},
+		{"json-cors-security-headers", []string{"--json", "https://www.example.com/index.html", "-H", "Origin: https://example.com"}},
 		// --json.
 		{"json-api", []string{"--json", "-X", "POST", "https://www.example.com/api/v1/items?page=3&lang=fr", "-H", "Cookie: session=s1; theme=x", "-H", "Authorization: Bearer t"}},
 		{"json-group-signed", []string{"-json", "https://a.media.example.com/private/film.mp4?Expires=2000000000&Signature=abc&Key-Pair-Id=K2JCJMDEHXQW5F"}},
