@@ -57,6 +57,7 @@ func TestCueVetAgrees(t *testing.T) {
 		{"typo-top-level", "cdn.cue:20:1"},
 		{"typo-top-level-second-file", "live.cue:4:1"},
 		{"typo-in-distribution-second-file", "www.cue:9:3"},
+		{"typo-in-response-headers-policy", "headers.cue:5:2"},
 		{"valid-multi-file", ""},
 	} {
 		t.Run(tc.dir, func(t *testing.T) {
