@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/rogpeppe/go-internal/txtar"
+
 	"openfront.dev/schema"
 )
 
@@ -27,6 +29,14 @@ func TestDecodeValueMatchesJSON(t *testing.T) {
 	gen := t.TempDir()
 	genConfig(t, gen, 3)
 	dirs = append(dirs, gen)
+	// Every field of a response headers policy, a float among them.
+	a, err := txtar.ParseFile(filepath.Join("testdata", "valid", "response-headers-policies.txtar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rhp := filepath.Join(t.TempDir(), "response-headers-policies")
+	writeArchive(t, rhp, a, false)
+	dirs = append(dirs, rhp)
 	for _, dir := range dirs {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			c := New(dir)
