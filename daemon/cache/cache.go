@@ -151,6 +151,13 @@ type Cache struct {
 	// invalidations counts Invalidate calls: a fetch that started before
 	// one is not stored, since it may hold what was invalidated.
 	invalidations atomic.Int64
+	// storeMu makes a store's check of invalidations and its insert one
+	// step for an invalidation's scan (write-locked): an entry is either
+	// seen by the scan or not stored. Without it a fill that checked
+	// before an invalidation could insert after its scan.
+	storeMu sync.RWMutex
+	// testHookStore runs between a store's check and its insert (tests).
+	testHookStore func()
 }
 
 // New returns a cache sized by cfg.
@@ -425,15 +432,15 @@ func (c *Cache) lead(w http.ResponseWriter, r *http.Request, f *flight, lk, prim
 			res, _ := c.serveEntry(w, r, stale, xRefreshHit, -1)
 			return res
 		}
-		switch {
-		case c.invalidations.Load() != gen:
-			if stale.file != "" {
-				n = stale // not linked: answer from the file we have
+		stored := c.storeUnlessInvalidated(gen, func() bool {
+			if stale.file == "" {
+				c.mem.replace(lk, stale, n)
+				return true
 			}
-		case stale.file == "":
-			c.mem.replace(lk, stale, n)
-		case !c.disk.relink(lk, stale, n):
-			n = stale // keep answering from the file we have
+			return c.disk.relink(lk, stale, n)
+		})
+		if !stored && stale.file != "" {
+			n = stale // not linked: answer from the file we have
 		}
 		settle(outcome{entry: n, x: xRefreshHit}, false)
 		c.stats.refreshHits.Add(1)
@@ -578,10 +585,10 @@ func (c *Cache) fill(ctx context.Context, cancel context.CancelFunc, f *flight, 
 		return
 	}
 	// Store before the readers see the end, so a request that follows a
-	// finished one always finds the entry.
-	if body, ok := o.st.body(); c.invalidations.Load() != gen {
-		// invalidated meanwhile: serve it, do not keep it
-	} else if ok {
+	// finished one always finds the entry. (A viewer that knew the
+	// length may have its last byte already: an invalidation it sends
+	// next still removes the entry, through storeMu.)
+	if body, ok := o.st.body(); ok {
 		if cap(body)-len(body) > len(body)/8 {
 			body = slices.Clone(body) // grown by appends: do not keep the slack
 		}
@@ -591,18 +598,38 @@ func (c *Cache) fill(ctx context.Context, cancel context.CancelFunc, f *flight, 
 			e.transformed, e.originETag = true, resp.Header.Get("Etag")
 		}
 		e.toBlob(c.cfg.BodyDir)
-		if !c.mem.put(o.key, e) {
-			if e.blob != nil {
-				e.blob.drop()
+		stored := c.storeUnlessInvalidated(gen, func() bool {
+			if !c.mem.put(o.key, e) {
+				return false
 			}
-		} else if o.alias != "" {
-			c.putAlias(o.alias, o.key, e.retain)
+			if o.alias != "" {
+				c.putAlias(o.alias, o.key, e.retain)
+			}
+			return true
+		})
+		if !stored && e.blob != nil { // invalidated meanwhile, or too large
+			e.blob.drop()
 		}
 	} else if o.st.overflowed {
 		c.putPass(o.key, true, max(c.cfg.PassTTL, d.ttl))
 	}
 	c.land(f)
 	o.st.finish(nil)
+}
+
+// storeUnlessInvalidated runs put, which stores an entry fetched since
+// invalidation count gen, unless an invalidation began since; it reports
+// whether put ran and stored.
+func (c *Cache) storeUnlessInvalidated(gen int64, put func() bool) bool {
+	c.storeMu.RLock()
+	defer c.storeMu.RUnlock()
+	if c.invalidations.Load() != gen {
+		return false
+	}
+	if c.testHookStore != nil {
+		c.testHookStore()
+	}
+	return put()
 }
 
 // relay sends an origin response that is not stored, compressed as a

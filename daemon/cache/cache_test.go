@@ -576,6 +576,28 @@ func TestInvalidationDuringFill(t *testing.T) {
 	expect(t, hs.get("/i"), 200, XCacheMiss, "new")
 }
 
+// TestInvalidationDuringStore: an invalidation that begins while a fill
+// stores its entry, after the fill checked for invalidations, still
+// removes the entry. Before, it ran at once and the fill stored the old
+// content after its scan: served until it expired (seen under load, a
+// viewer that knew the length having its last byte before the store).
+func TestInvalidationDuringStore(t *testing.T) {
+	hs := newHarness(t, Config{}, defaultPolicy, text("old", "Cache-Control", "max-age=600"))
+	invalidated := make(chan int)
+	hs.c.testHookStore = func() {
+		hs.c.testHookStore = nil
+		go func() { invalidated <- hs.c.InvalidatePrefix("/s") }()
+		time.Sleep(50 * time.Millisecond) // time for it to run, were it not held
+	}
+	expect(t, hs.get("/s"), 200, XCacheMiss, "old")
+	hs.waitBackground()
+	if n := <-invalidated; n != 1 {
+		t.Errorf("the invalidation removed %d entries, want the one being stored", n)
+	}
+	hs.setHandler(text("new", "Cache-Control", "max-age=600"))
+	expect(t, hs.get("/s"), 200, XCacheMiss, "new")
+}
+
 // RFC 9110 13.1.1-2: "*" matches any current representation, with an
 // entity-tag or without; a 304 carries the fields a 200 would have had
 // that describe caching and validation (RFC 9110 15.4.5).

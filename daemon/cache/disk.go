@@ -290,12 +290,6 @@ func (c *Cache) fillDisk(ctx context.Context, cancel context.CancelFunc, f *flig
 	if err == nil && n != resp.ContentLength {
 		err = io.ErrUnexpectedEOF
 	}
-	if err == nil && c.invalidations.Load() != gen {
-		os.Remove(file.Name()) // invalidated meanwhile: not kept
-		c.land(f)
-		o.st.finish(nil)
-		return
-	}
 	if err != nil {
 		os.Remove(file.Name())
 		c.land(f)
@@ -311,8 +305,17 @@ func (c *Cache) fillDisk(ctx context.Context, cancel context.CancelFunc, f *flig
 	if enc != "" {
 		e.transformed, e.originETag = true, resp.Header.Get("Etag")
 	}
-	if c.disk.put(o.key, e, file.Name()) {
+	invalidated := true // meanwhile: the file is not kept
+	c.storeUnlessInvalidated(gen, func() bool {
+		invalidated = false
+		if !c.disk.put(o.key, e, file.Name()) {
+			return false // put removed the file
+		}
 		c.mem.del(o.key) // an older copy in memory would shadow it
+		return true
+	})
+	if invalidated {
+		os.Remove(file.Name())
 	}
 	c.land(f)
 	o.st.finish(nil)

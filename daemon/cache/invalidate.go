@@ -111,6 +111,8 @@ func (c *Cache) InvalidatePaths(distribution string, p Paths) int {
 
 // invalidate removes every entry whose internal key match accepts.
 func (c *Cache) invalidate(match func(key string) bool) int {
+	c.storeMu.Lock()
+	defer c.storeMu.Unlock()
 	c.invalidations.Add(1)
 	n := 0
 	for k := range c.mem.otter.Keys() {

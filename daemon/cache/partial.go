@@ -123,9 +123,7 @@ func (c *Cache) leadPiece(w http.ResponseWriter, r *http.Request, primary string
 	}
 	e := newObject(key, http.StatusPartialContent, header, body, cc, d, initialAge(resp.Header, requestTime, now), now, c.cfg.KeepStale)
 	e.rep.start, e.rep.complete = first, complete
-	if c.invalidations.Load() == gen {
-		c.mem.put(key, e)
-	}
+	c.storeUnlessInvalidated(gen, func() bool { return c.mem.put(key, e) })
 	settle(outcome{entry: e, x: xMiss}, false)
 	c.stats.misses.Add(1)
 	res, _ := c.serveEntry(w, r, e, xMiss, missAge(resp.Header, requestTime, now))
