@@ -87,6 +87,7 @@ func (c *Compiler) Compile() (*Result, error) {
 		StreamingDistributions:  map[string]*schema.StreamingDistribution{},
 		KeyGroups:               map[string]*schema.KeyGroup{},
 		ResponseHeadersPolicies: map[string]*schema.ResponseHeadersPolicy{},
+		CachePolicies:           map[string]*schema.CachePolicy{},
 	}
 	origin := map[string]*unit{} // "distributions.site" -> unit, for positions
 	for _, u := range units {
@@ -207,6 +208,10 @@ func mergeConfig(dst, src *schema.Config, u *unit, origin map[string]*unit) {
 	for name, p := range src.ResponseHeadersPolicies {
 		dst.ResponseHeadersPolicies[name] = p
 		origin["responseHeadersPolicies."+name] = u
+	}
+	for name, p := range src.CachePolicies {
+		dst.CachePolicies[name] = p
+		origin["cachePolicies."+name] = u
 	}
 	if len(src.Tests) > 0 {
 		dst.Tests = append(dst.Tests, src.Tests...)

@@ -15,7 +15,10 @@ type Config struct {
 	// ResponseHeadersPolicies are the config's own response headers
 	// policies, by the name behaviors give in responseHeadersPolicy.
 	ResponseHeadersPolicies map[string]*ResponseHeadersPolicy `json:"responseHeadersPolicies,omitempty"`
-	Tests                   []RouteTest                       `json:"tests,omitempty"`
+	// CachePolicies are the config's own cache policies, by the name
+	// behaviors give in cachePolicy.
+	CachePolicies map[string]*CachePolicy `json:"cachePolicies,omitempty"`
+	Tests         []RouteTest             `json:"tests,omitempty"`
 }
 
 // Distribution is #Distribution, a web distribution.
@@ -119,6 +122,46 @@ type CacheBehavior struct {
 	// ResponseHeadersPolicy names a managed response headers policy or
 	// one of the config's responseHeadersPolicies.
 	ResponseHeadersPolicy string `json:"responseHeadersPolicy,omitempty"`
+	// CachePolicy names a managed cache policy or one of the config's
+	// cachePolicies: the behavior's key and TTLs then come from it.
+	CachePolicy string `json:"cachePolicy,omitempty"`
+}
+
+// CachePolicy is #CachePolicy, CloudFront's CachePolicyConfig.
+type CachePolicy struct {
+	Comment                                  string             `json:"comment"`
+	MinTTL                                   int64              `json:"minTTL"`
+	DefaultTTL                               int64              `json:"defaultTTL"`
+	MaxTTL                                   int64              `json:"maxTTL"`
+	ParametersInCacheKeyAndForwardedToOrigin CacheKeyParameters `json:"parametersInCacheKeyAndForwardedToOrigin"`
+}
+
+// CacheKeyParameters is #CacheKeyParameters: what a cache policy keys on
+// and forwards.
+type CacheKeyParameters struct {
+	EnableAcceptEncodingGzip   bool               `json:"enableAcceptEncodingGzip"`
+	EnableAcceptEncodingBrotli bool               `json:"enableAcceptEncodingBrotli"`
+	HeadersConfig              HeadersConfig      `json:"headersConfig"`
+	CookiesConfig              CookiesConfig      `json:"cookiesConfig"`
+	QueryStringsConfig         QueryStringsConfig `json:"queryStringsConfig"`
+}
+
+// HeadersConfig is #CacheKeyParameters.headersConfig.
+type HeadersConfig struct {
+	HeaderBehavior string   `json:"headerBehavior"`
+	Headers        []string `json:"headers"`
+}
+
+// CookiesConfig is #CacheKeyParameters.cookiesConfig.
+type CookiesConfig struct {
+	CookieBehavior string   `json:"cookieBehavior"`
+	Cookies        []string `json:"cookies"`
+}
+
+// QueryStringsConfig is #CacheKeyParameters.queryStringsConfig.
+type QueryStringsConfig struct {
+	QueryStringBehavior string   `json:"queryStringBehavior"`
+	QueryStrings        []string `json:"queryStrings"`
 }
 
 // ResponseHeadersPolicy is #ResponseHeadersPolicy, CloudFront's
@@ -230,6 +273,10 @@ type ForwardedValues struct {
 	QueryStringCacheKeys []string `json:"queryStringCacheKeys"`
 	Cookies              Cookies  `json:"cookies"`
 	Headers              []string `json:"headers"`
+	// QueryStringsExcept are the parameters a cache policy's allExcept
+	// leaves out, when QueryString is true. Never in a config: the table
+	// sets it from the policy (as Cookies.Forward "allExcept").
+	QueryStringsExcept []string `json:"-"`
 }
 
 // Cookies is #ForwardedValues.cookies.

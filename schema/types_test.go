@@ -86,6 +86,8 @@ var goTypes = []struct {
 	{"#ResponseCustomHeader", ResponseCustomHeader{}, nil},
 	{"#RemoveHeader", RemoveHeader{}, nil},
 	{"#ServerTimingHeadersConfig", ServerTimingHeadersConfig{}, nil},
+	{"#CachePolicy", CachePolicy{}, nil},
+	{"#CacheKeyParameters", CacheKeyParameters{}, nil},
 }
 
 // nestedExtra is extra for types met below a definition: a distribution's

@@ -184,21 +184,29 @@ func rows[T any](db *memdb.MemDB, table, index string) iter.Seq[T] {
 }
 
 // KeyedQuery is the part of a request's raw query that a behavior with
-// forwardedValues fv keeps in its cache key: none, all, or the
-// queryStringCacheKeys parameters in the viewer's order. The edge keys
-// cached objects with it, and an invalidation path with a query names the
-// object the same way.
+// forwardedValues fv keeps in its cache key: none, all, the
+// queryStringCacheKeys parameters, or all but a cache policy's allExcept
+// ones, in the viewer's order. The edge keys cached objects with it, and
+// an invalidation path with a query names the object the same way.
 func KeyedQuery(fv schema.ForwardedValues, raw string) string {
 	if !fv.QueryString || raw == "" {
 		return ""
 	}
-	if len(fv.QueryStringCacheKeys) == 0 {
+	names, listed := fv.QueryStringCacheKeys, true
+	if len(fv.QueryStringsExcept) > 0 {
+		names, listed = fv.QueryStringsExcept, false
+	}
+	if len(names) == 0 {
 		return raw
 	}
 	var kept []string
 	for part := range strings.SplitSeq(raw, "&") {
 		name, _, _ := strings.Cut(part, "=")
-		if n, err := url.QueryUnescape(name); err == nil && slices.Contains(fv.QueryStringCacheKeys, n) {
+		n, err := url.QueryUnescape(name)
+		if err != nil {
+			n = name // kept by allExcept, as a name no list can hold
+		}
+		if slices.Contains(names, n) == listed && (err == nil || !listed) {
 			kept = append(kept, part)
 		}
 	}

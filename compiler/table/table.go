@@ -243,12 +243,15 @@ func compilePolicies(cfg *schema.Config) (map[string]*ResponseHeaders, error) {
 }
 
 // distributionHash is the content hash of spec and of the response headers
-// policies its behaviors name, which live outside it.
+// and cache policies its behaviors name, which live outside it.
 func distributionHash(spec *schema.Distribution, cfg *schema.Config) string {
 	var used []any
 	for b := range spec.AllBehaviors() {
 		if n := b.ResponseHeadersPolicy; n != "" {
 			used = append(used, n, ResponseHeadersPolicy(cfg, n))
+		}
+		if n := b.CachePolicy; n != "" {
+			used = append(used, n, CachePolicy(cfg, n))
 		}
 	}
 	if used == nil {
@@ -313,13 +316,13 @@ func buildDistribution(id string, spec *schema.Distribution, cfg *schema.Config,
 	n := len(spec.CacheBehaviors)
 	d.Behaviors = make([]*Behavior, 0, n+1)
 	for i := range spec.CacheBehaviors {
-		b, err := d.behavior(i, uint(i), &spec.CacheBehaviors[i])
+		b, err := d.behavior(i, uint(i), &spec.CacheBehaviors[i], cfg)
 		if err != nil {
 			return nil, err
 		}
 		d.Behaviors = append(d.Behaviors, b)
 	}
-	b, err := d.behavior(-1, uint(n), &spec.DefaultCacheBehavior)
+	b, err := d.behavior(-1, uint(n), &spec.DefaultCacheBehavior, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -331,7 +334,16 @@ func buildDistribution(id string, spec *schema.Distribution, cfg *schema.Config,
 	return d, nil
 }
 
-func (d *Distribution) behavior(index int, pos uint, spec *schema.CacheBehavior) (*Behavior, error) {
+func (d *Distribution) behavior(index int, pos uint, spec *schema.CacheBehavior, cfg *schema.Config) (*Behavior, error) {
+	// A cache policy sets the key and TTLs: Spec is the behavior as it
+	// makes it, and its allExcept lists (no JSON) are in the scope below.
+	var cachePolicy *schema.CachePolicy
+	if n := spec.CachePolicy; n != "" {
+		if cachePolicy = CachePolicy(cfg, n); cachePolicy == nil {
+			return nil, fmt.Errorf("distribution %q: unknown cache policy %q", d.ID, n)
+		}
+		spec = WithCachePolicy(spec, cachePolicy)
+	}
 	b := &Behavior{DistributionID: d.ID, Position: pos, Index: index, Spec: spec,
 		KeyedHeaders: keyedHeaders(spec), CloudFrontHeaders: CloudFrontHeadersFor(spec)}
 	pattern := "*"
@@ -348,6 +360,9 @@ func (d *Distribution) behavior(index int, pos uint, spec *schema.CacheBehavior)
 	keyed := *spec
 	keyed.ResponseHeadersPolicy = ""
 	scope := []any{d.ID, &keyed, d.Spec.DefaultRootObject, d.Spec.CustomErrorResponses}
+	if cachePolicy != nil {
+		scope = append(scope, cachePolicy)
+	}
 	if o := d.Origins[spec.TargetOriginID]; o != nil {
 		b.Origin = o
 		scope = append(scope, o.Spec)
@@ -573,6 +588,9 @@ func (t *Table) computeVersion() string {
 	}
 	for _, name := range sortedKeys(t.config.ResponseHeadersPolicies) {
 		fmt.Fprintf(h, "r\x00%s\x00%s\x00", name, hashJSON(t.config.ResponseHeadersPolicies[name]))
+	}
+	for _, name := range sortedKeys(t.config.CachePolicies) {
+		fmt.Fprintf(h, "c\x00%s\x00%s\x00", name, hashJSON(t.config.CachePolicies[name]))
 	}
 	fmt.Fprintf(h, "t\x00%s", hashJSON(t.config.Tests))
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))

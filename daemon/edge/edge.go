@@ -661,7 +661,7 @@ func init() {
 // built from.
 func readsCookies(b *schema.CacheBehavior) bool {
 	fv := b.ForwardedValues
-	if forwardsAll(b) || fv.Cookies.Forward == "all" || fv.Cookies.Forward == "whitelist" {
+	if forwardsAll(b) || fv.Cookies.Forward != "none" && fv.Cookies.Forward != "" {
 		return true
 	}
 	return slices.ContainsFunc(fv.Headers, func(h string) bool { return strings.EqualFold(h, "Cookie") })

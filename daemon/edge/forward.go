@@ -122,11 +122,15 @@ func neverForwarded(k string) bool {
 	return hopbyhop.Is(k) || k == "X-Forwarded-Proto" || k == "X-Real-Ip" || strings.HasPrefix(k, "X-Edge-")
 }
 
+// forwardedCookies are the viewer's cookies behavior b's cookies keep:
+// all, the whitelisted ones, or (a cache policy's allExcept) all but the
+// listed ones; "" for none.
 func forwardedCookies(c schema.Cookies, in http.Header) string {
 	switch c.Forward {
 	case "all":
 		return strings.Join(in.Values("Cookie"), "; ")
-	case "whitelist":
+	case "whitelist", "allExcept":
+		listed := c.Forward == "whitelist"
 		var kept []string
 		for _, line := range in.Values("Cookie") {
 			for part := range strings.SplitSeq(line, ";") {
@@ -135,11 +139,9 @@ func forwardedCookies(c schema.Cookies, in http.Header) string {
 					continue // "a=1;" and "; b=2" hold no empty cookie
 				}
 				name, _, _ := strings.Cut(part, "=")
-				for _, pattern := range c.WhitelistedNames {
-					if cookieNameMatches(pattern, name) {
-						kept = append(kept, part)
-						break
-					}
+				matched := slices.ContainsFunc(c.WhitelistedNames, func(pattern string) bool { return cookieNameMatches(pattern, name) })
+				if matched == listed {
+					kept = append(kept, part)
 				}
 			}
 		}

@@ -194,6 +194,9 @@ func TestForwardedCookies(t *testing.T) {
 		{"whitelist keeps values with = and spaces trimmed", wl("t"), []string{"  t=a=b ;u=1"}, "t=a=b"},
 		{"whitelist without cookies", wl("a"), nil, ""},
 		{"whitelist skips empty pairs", wl("*"), []string{"a=1;", "; b=2"}, "a=1; b=2"},
+		{"allExcept leaves the listed out", schema.Cookies{Forward: "allExcept", WhitelistedNames: []string{"tracking", "ab"}},
+			[]string{"session=1; tracking=x", "ab=2; lang=en"}, "session=1; lang=en"},
+		{"allExcept of every cookie", schema.Cookies{Forward: "allExcept", WhitelistedNames: []string{"a"}}, []string{"a=1"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

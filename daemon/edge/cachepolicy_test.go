@@ -1,0 +1,87 @@
+package edge
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"openfront.dev/internal/testenv"
+)
+
+// TestCachePolicies: a behavior's cache policy decides its cache key and
+// what reaches the origin, as CloudFront's do: CachingOptimized keys on
+// the path alone and forwards no query; CachingDisabled stores nothing; a
+// policy of the config's own keys on a header and on every cookie and
+// query parameter but those it leaves out (allExcept), which the origin
+// does not see either.
+func TestCachePolicies(t *testing.T) {
+	var n atomic.Int64
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		fmt.Fprintf(w, "%d query=%q cookie=%q lang=%q", n.Add(1), r.URL.RawQuery, r.Header.Get("Cookie"), r.Header.Get("Accept-Language"))
+	}))
+	t.Cleanup(app.Close)
+	dir := t.TempDir()
+	tb := testenv.Compile(t, dir, fmt.Sprintf(`package cdn
+
+cachePolicies: keyed: {
+	minTTL: 0
+	defaultTTL: 60
+	maxTTL: 600
+	parametersInCacheKeyAndForwardedToOrigin: {
+		headersConfig: {headerBehavior: "whitelist", headers: ["Accept-Language"]}
+		cookiesConfig: {cookieBehavior: "allExcept", cookies: ["_ga"]}
+		queryStringsConfig: {queryStringBehavior: "allExcept", queryStrings: ["utm_source"]}
+	}
+}
+
+distributions: site: {
+	aliases: ["site.test"]
+	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", cachePolicy: "keyed"}
+	cacheBehaviors: [
+		{pathPattern: "/opt/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", cachePolicy: "CachingOptimized"},
+		{pathPattern: "/off/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", cachePolicy: "CachingDisabled"},
+	]
+}
+`, app.Listener.Addr().String()))
+	url := bothEdges(t, dir, tb)[1].url // the one with a cache
+	steps := []struct {
+		name, path, cookie, lang string
+		xcache                   string
+		body                     string // in the answer
+	}{
+		{"optimized", "/opt/a?x=1", "s=1", "fr", "Miss", `query="" cookie="" lang=""`},
+		{"optimized ignores the query", "/opt/a?x=2", "", "", "Hit", `query="" cookie=""`},
+		{"disabled", "/off/a", "", "", "Miss", `query=""`},
+		{"disabled again", "/off/a", "", "", "Miss", `query=""`},
+		{"keyed", "/k?id=1&utm_source=x", "s=1; _ga=2", "fr", "Miss", `query="id=1" cookie="s=1" lang="fr"`},
+		{"left-out parameter and cookie", "/k?utm_source=y&id=1", "_ga=9; s=1", "fr", "Hit", `query="id=1" cookie="s=1" lang="fr"`},
+		{"another language", "/k?id=1", "s=1", "de", "Miss", `lang="de"`},
+		{"another cookie", "/k?id=1", "s=2", "fr", "Miss", `cookie="s=2"`},
+		{"another parameter", "/k?id=2", "s=1", "fr", "Miss", `query="id=2"`},
+	}
+	for _, s := range steps {
+		req, _ := http.NewRequest("GET", url+s.path, nil)
+		req.Host = "site.test"
+		if s.cookie != "" {
+			req.Header.Set("Cookie", s.cookie)
+		}
+		if s.lang != "" {
+			req.Header.Set("Accept-Language", s.lang)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if x := resp.Header.Get("X-Cache"); x != s.xcache+" from openfront" || !strings.Contains(string(b), s.body) {
+			t.Errorf("%s: %q %q, want %s with %s", s.name, x, b, s.xcache, s.body)
+		}
+	}
+}
