@@ -52,6 +52,9 @@ var PolicyHeaders = map[string][]string{
 	"CORS-S3Origin":           {"Origin", "Access-Control-Request-Headers", "Access-Control-Request-Method"},
 	"CORS-CustomOrigin":       {"Origin"},
 	"UserAgentRefererHeaders": {"User-Agent", "Referer"},
+	// The viewer's Host, which the edge sends in place of the origin's
+	// domainName (origin.Request.ForwardHost).
+	"HostHeaderOnly": {"Host"},
 }
 
 // CloudFrontHeadersFor are the CloudFront-* headers behavior b has the node

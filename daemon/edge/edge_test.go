@@ -188,6 +188,15 @@ func TestHandler(t *testing.T) {
 					t.Errorf("origin saw %+v", s)
 				}
 			}},
+		{name: "HostHeaderOnly forwards the viewer's Host alone", host: "site.test", path: "/hostonly/x?a=1",
+			header: http.Header{"Cookie": {"c=1"}, "X-Any": {"v"}}, status: 200,
+			check: func(t *testing.T, _ *http.Response, body string) {
+				var s echo
+				json.Unmarshal([]byte(body), &s)
+				if s.Host != "site.test" || s.URI != "/hostonly/x" || s.Header.Get("Cookie") != "" || s.Header.Get("X-Any") != "" {
+					t.Errorf("origin saw %+v", s)
+				}
+			}},
 		{name: "a URL at CloudFront's 8,192-byte limit is served", host: "site.test", path: "/x?" + strings.Repeat("q", 8192-len("/x?")), status: 200},
 		{name: "a longer URL is refused with 414", host: "site.test", path: "/x?" + strings.Repeat("q", 8193-len("/x?")), status: 414,
 			check: func(t *testing.T, _ *http.Response, body string) {

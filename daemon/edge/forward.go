@@ -22,7 +22,8 @@ func forwardsAll(b *schema.CacheBehavior) bool {
 }
 
 func forwardsHost(b *schema.CacheBehavior) bool {
-	if b.OriginRequestPolicy == "AllViewer" || b.OriginRequestPolicy == "AllViewerAndCloudFrontHeaders-2022-06" {
+	switch b.OriginRequestPolicy {
+	case "AllViewer", "AllViewerAndCloudFrontHeaders-2022-06", "HostHeaderOnly":
 		return true
 	}
 	for _, h := range b.ForwardedValues.Headers {
