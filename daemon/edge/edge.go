@@ -171,7 +171,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if st := h.state(d.ID); st != nil {
 		o := observe(w, r, start)
-		h.serve(h.withHeadersPolicy(o, r, b, id[0], start), r, t, d, b, path, id[0], start)
+		pw, p := h.withHeadersPolicy(o, r, b, id[0], start)
+		h.serve(pw, r, t, d, b, path, id[0], start)
+		p.release()
 		abort := o.abort
 		st.finish(o, r, id[0])
 		if abort {
@@ -179,7 +181,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	h.serve(h.withHeadersPolicy(w, r, b, id[0], start), r, t, d, b, path, id[0], start)
+	pw, p := h.withHeadersPolicy(w, r, b, id[0], start)
+	h.serve(pw, r, t, d, b, path, id[0], start)
+	p.release()
 }
 
 // serve answers a request of distribution d, behavior b, received at start.

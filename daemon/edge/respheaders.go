@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/net/http/httpguts"
@@ -34,11 +35,27 @@ type headersPolicy struct {
 	done   bool
 }
 
-func (h *Handler) withHeadersPolicy(w http.ResponseWriter, r *http.Request, b *table.Behavior, id string, start time.Time) http.ResponseWriter {
+var headersPolicyPool = sync.Pool{New: func() any { return new(headersPolicy) }}
+
+// withHeadersPolicy is w under behavior b's response headers policy, or w
+// when it has none; p, when not nil, is to be released once the handler
+// returned (nothing holds the viewer's writer then: fills write to their
+// stream).
+func (h *Handler) withHeadersPolicy(w http.ResponseWriter, r *http.Request, b *table.Behavior, id string, start time.Time) (_ http.ResponseWriter, p *headersPolicy) {
 	if b.ResponseHeaders == nil {
-		return w
+		return w, nil
 	}
-	return &headersPolicy{ResponseWriter: w, policy: b.ResponseHeaders, r: r, h: h, id: id, start: start}
+	p = headersPolicyPool.Get().(*headersPolicy)
+	*p = headersPolicy{ResponseWriter: w, policy: b.ResponseHeaders, r: r, h: h, id: id, start: start}
+	return p, p
+}
+
+// release puts p back in the pool; p may be nil.
+func (p *headersPolicy) release() {
+	if p != nil {
+		*p = headersPolicy{}
+		headersPolicyPool.Put(p)
+	}
 }
 
 // Unwrap lets http.ResponseController reach the server's writer.
