@@ -84,6 +84,9 @@ func (c *Compiler) check(cfg *schema.Config, origin map[string]*unit) (errs, war
 	for _, name := range sortedKeys(cfg.ResponseHeadersPolicies) {
 		k.responseHeadersPolicy(name, cfg.ResponseHeadersPolicies[name])
 	}
+	for _, name := range sortedKeys(cfg.CachePolicies) {
+		k.cachePolicy(name, cfg.CachePolicies[name])
+	}
 
 	aliasOwner := map[string]string{}
 	local := make(map[*schema.Distribution][]issue, len(cfg.Distributions))
@@ -179,11 +182,34 @@ func (k *checker) distributionRefs(id string, d *schema.Distribution, cfg *schem
 	if len(d.DefaultCacheBehavior.TrustedKeyGroups) > 0 {
 		k.keyGroupRefs(key, at("defaultCacheBehavior", "trustedKeyGroups"), where+": defaultCacheBehavior", d.DefaultCacheBehavior.TrustedKeyGroups, cfg)
 	}
+	origins, groups := originsOf(d)
+	policyRefs := func(bat []cue.Selector, bw string, b *schema.CacheBehavior) {
+		field := func(name string) []cue.Selector { return append(slices.Clone(bat), cue.Str(name)) }
+		k.responseHeadersPolicyRef(key, field("responseHeadersPolicy"), bw, b, cfg)
+		k.cachePolicyRef(key, field, bw, b, cfg, s3Target(b.TargetOriginID, origins, groups[b.TargetOriginID]))
+	}
 	for i := range d.CacheBehaviors {
 		b := &d.CacheBehaviors[i]
-		k.responseHeadersPolicyRef(key, at("cacheBehaviors", i, "responseHeadersPolicy"), fmt.Sprintf("%s: cacheBehaviors[%d] (%q)", where, i, b.PathPattern), b, cfg)
+		policyRefs(at("cacheBehaviors", i), fmt.Sprintf("%s: cacheBehaviors[%d] (%q)", where, i, b.PathPattern), b)
 	}
-	k.responseHeadersPolicyRef(key, at("defaultCacheBehavior", "responseHeadersPolicy"), where+": defaultCacheBehavior", &d.DefaultCacheBehavior, cfg)
+	policyRefs(at("defaultCacheBehavior"), where+": defaultCacheBehavior", &d.DefaultCacheBehavior)
+}
+
+// originsOf indexes a distribution's origins and its groups' members by id.
+func originsOf(d *schema.Distribution) (map[string]*schema.Origin, map[string][]schema.OriginGroupMember) {
+	origins := make(map[string]*schema.Origin, len(d.Origins))
+	for i := range d.Origins {
+		if o := &d.Origins[i]; origins[o.ID] == nil {
+			origins[o.ID] = o
+		}
+	}
+	groups := make(map[string][]schema.OriginGroupMember, len(d.OriginGroups))
+	for _, g := range d.OriginGroups {
+		if _, dup := groups[g.ID]; !dup {
+			groups[g.ID] = g.Members
+		}
+	}
+	return origins, groups
 }
 
 // managedResponseHeadersPolicies lists the managed policies' names for
@@ -198,7 +224,7 @@ func (k *checker) responseHeadersPolicyRef(key string, at []cue.Selector, where 
 	}
 	p := table.ResponseHeadersPolicy(cfg, name)
 	if p == nil {
-		k.add(key, at, "%s: unknown response headers policy %q: name a managed policy (%s) or a key of responseHeadersPolicies", where, name, managedResponseHeadersPolicies)
+		k.unknownPolicy(key, at, where, "response headers policy", name, managedResponseHeadersPolicies, "responseHeadersPolicies")
 		return
 	}
 	// The edge answers a preflight only where the behavior allows OPTIONS;
@@ -206,6 +232,75 @@ func (k *checker) responseHeadersPolicyRef(key string, at []cue.Selector, where 
 	if c := p.CorsConfig; c != nil && len(c.AccessControlAllowMethods) > 0 && !slices.Contains(b.AllowedMethods, "OPTIONS") {
 		k.warn(key, at, `%s: response headers policy %q answers CORS preflights, but allowedMethods lacks OPTIONS: preflights get 403 and browsers send no cross-origin request that needs one; allow ["GET", "HEAD", "OPTIONS"] or all seven methods`, where, name)
 	}
+}
+
+// unknownPolicy reports a behavior's policy name that is neither a managed
+// policy (names listed in managed) nor a key of the config's field.
+func (k *checker) unknownPolicy(key string, at []cue.Selector, where, kind, name, managed, field string) {
+	k.add(key, at, "%s: unknown %s %q: name a managed policy (%s) or a key of %s", where, kind, name, managed, field)
+}
+
+// shadowsManaged reports a config's policy named like a managed one, which
+// no behavior can reach.
+func (k *checker) shadowsManaged(key string, at []cue.Selector, where string) {
+	k.add(key, at, "%s: a CloudFront managed policy has this name, and behaviors naming it get the managed policy; choose another name", where)
+}
+
+// managedCachePolicies lists the managed cache policies' names for messages.
+var managedCachePolicies = strings.Join(sortedKeys(table.ManagedCachePolicies), ", ")
+
+// cachePolicyRef checks the cache policy a behavior names, and what it
+// makes of the behavior: these depend on the policy, which lives outside
+// the distribution, so they run on every compile. s3 is the S3 origin the
+// behavior's requests may go to, or "".
+func (k *checker) cachePolicyRef(key string, field func(string) []cue.Selector, where string, b *schema.CacheBehavior, cfg *schema.Config, s3 string) {
+	name := b.CachePolicy
+	if name == "" {
+		return
+	}
+	p := table.CachePolicy(cfg, name)
+	if p == nil {
+		k.unknownPolicy(key, field("cachePolicy"), where, "cache policy", name, managedCachePolicies, "cachePolicies")
+		return
+	}
+	kp := p.ParametersInCacheKeyAndForwardedToOrigin
+	if b.Compress && !kp.EnableAcceptEncodingGzip && !kp.EnableAcceptEncodingBrotli {
+		k.warn(key, field("compress"), "%s: not compressed: cache policy %q enables neither enableAcceptEncodingGzip nor enableAcceptEncodingBrotli, and CloudFront compresses only where the accepted encodings are in the cache key; enable one in the policy (CachingOptimized enables both) or drop compress", where, name)
+	}
+	// Only what depends on the behavior's origin: the policy's own headers
+	// are checked once, at the policy (cachePolicy).
+	eff := table.WithCachePolicy(b, p)
+	var auth []string
+	for _, h := range eff.ForwardedValues.Headers {
+		if textproto.CanonicalMIMEHeaderKey(h) == "Authorization" {
+			auth = append(auth, h)
+		}
+	}
+	k.keyHeaders(key, func(int) []cue.Selector { return field("cachePolicy") }, fmt.Sprintf("%s: cache policy %q", where, name), auth, s3)
+}
+
+// cachePolicy checks one of the config's cache policies, each problem at
+// its field.
+func (k *checker) cachePolicy(name string, p *schema.CachePolicy) {
+	key := "cachePolicies." + name
+	at := func(parts ...any) []cue.Selector {
+		return sel(append([]any{"cachePolicies", name}, parts...)...)
+	}
+	where := fmt.Sprintf("cache policy %q", name)
+	if table.ManagedCachePolicies[name] != nil {
+		k.shadowsManaged(key, at(), where)
+	}
+	k.ttlOrder(key, func(f string) []cue.Selector { return at(f) }, where, p.MinTTL, p.DefaultTTL, p.MaxTTL)
+	headers := p.ParametersInCacheKeyAndForwardedToOrigin.HeadersConfig.Headers
+	hat := func(i int) []cue.Selector {
+		return at("parametersInCacheKeyAndForwardedToOrigin", "headersConfig", "headers", i)
+	}
+	for i, h := range headers {
+		if h == "*" {
+			k.add(key, hat(i), `%s: headersConfig: a cache policy cannot key on every header ("*"); list the headers, or forward all of them outside the key with originRequestPolicy: "AllViewer"`, where)
+		}
+	}
+	k.keyHeaders(key, hat, where+": headersConfig", headers, "")
 }
 
 // responseHeadersPolicy checks one of the config's response headers
@@ -218,7 +313,7 @@ func (k *checker) responseHeadersPolicy(name string, p *schema.ResponseHeadersPo
 	where := fmt.Sprintf("response headers policy %q", name)
 	before := len(k.issues)
 	if table.ManagedResponseHeadersPolicies[name] != nil {
-		k.add(key, at(), "%s: a CloudFront managed policy has this name, and behaviors naming it get the managed policy; choose another name", where)
+		k.shadowsManaged(key, at(), where)
 	}
 	for i, r := range p.RemoveHeadersConfig {
 		if table.Unremovable(r.Header) {
@@ -382,12 +477,11 @@ func (k *checker) behavior(key string, at []cue.Selector, where string, b *schem
 	} else if slices.Contains(b.CachedMethods, "OPTIONS") && !slices.Contains(b.AllowedMethods, "OPTIONS") {
 		k.add(key, field("cachedMethods"), "%s: cachedMethods has OPTIONS but allowedMethods does not", where)
 	}
-	switch {
-	case b.MinTTL > b.DefaultTTL:
-		k.add(key, field("minTTL"), "%s: minTTL %d is greater than defaultTTL %d", where, b.MinTTL, b.DefaultTTL)
-	case b.DefaultTTL > b.MaxTTL:
-		k.add(key, field("defaultTTL"), "%s: defaultTTL %d is greater than maxTTL %d", where, b.DefaultTTL, b.MaxTTL)
+	if b.CachePolicy != "" {
+		k.legacyCacheSettings(key, field, where, b)
+		return
 	}
+	k.ttlOrder(key, func(f string) []cue.Selector { return field(f) }, where, b.MinTTL, b.DefaultTTL, b.MaxTTL)
 	fv := b.ForwardedValues
 	if len(fv.QueryStringCacheKeys) > 0 && !fv.QueryString {
 		k.add(key, field("forwardedValues", "queryStringCacheKeys"), "%s: queryStringCacheKeys needs forwardedValues.queryString: true", where)
@@ -395,8 +489,62 @@ func (k *checker) behavior(key string, at []cue.Selector, where string, b *schem
 	if slices.Contains(fv.Headers, "*") && len(fv.Headers) > 1 {
 		k.add(key, field("forwardedValues", "headers"), `%s: headers ["*"] forwards every header; list no others`, where)
 	}
-	s3 := s3Target(b.TargetOriginID, origins, members)
-	for i, h := range fv.Headers {
+	k.keyHeaders(key, func(i int) []cue.Selector { return field("forwardedValues", "headers", i) }, where+": headers", fv.Headers, s3Target(b.TargetOriginID, origins, members))
+}
+
+// legacyCacheSettings reports, at each, the cache settings a behavior with
+// a cache policy sets too: CloudFront refuses CachePolicyId beside
+// ForwardedValues or TTLs, and here the policy would silently win.
+func (k *checker) legacyCacheSettings(key string, field func(...any) []cue.Selector, where string, b *schema.CacheBehavior) {
+	defaults := schema.CacheBehavior{MinTTL: 0, DefaultTTL: 86400, MaxTTL: 31536000}
+	fv := b.ForwardedValues
+	var set [][]any // the field's path, and what it moves to in the policy
+	if fv.QueryString || len(fv.QueryStringCacheKeys) > 0 {
+		f := "queryString"
+		if len(fv.QueryStringCacheKeys) > 0 {
+			f = "queryStringCacheKeys"
+		}
+		set = append(set, []any{"forwardedValues", f, "parametersInCacheKeyAndForwardedToOrigin.queryStringsConfig"})
+	}
+	if fv.Cookies.Forward != "none" && fv.Cookies.Forward != "" {
+		set = append(set, []any{"forwardedValues", "cookies", "parametersInCacheKeyAndForwardedToOrigin.cookiesConfig"})
+	}
+	if len(fv.Headers) > 0 {
+		set = append(set, []any{"forwardedValues", "headers", "parametersInCacheKeyAndForwardedToOrigin.headersConfig"})
+	}
+	for _, t := range []struct {
+		name      string
+		got, want int64
+	}{{"minTTL", b.MinTTL, defaults.MinTTL}, {"defaultTTL", b.DefaultTTL, defaults.DefaultTTL}, {"maxTTL", b.MaxTTL, defaults.MaxTTL}} {
+		if t.got != t.want {
+			set = append(set, []any{t.name, t.name})
+		}
+	}
+	for _, s := range set {
+		path, to := s[:len(s)-1], s[len(s)-1].(string)
+		name := path[0].(string)
+		for _, p := range path[1:] {
+			name += "." + p.(string)
+		}
+		k.add(key, field(path...), "%s: %s beside cachePolicy %q: CloudFront refuses a behavior with both, and the cache policy sets the key and TTLs; move it into a cache policy's %s", where, name, b.CachePolicy, to)
+	}
+}
+
+// ttlOrder checks minTTL <= defaultTTL <= maxTTL, at the first field out
+// of order.
+func (k *checker) ttlOrder(key string, field func(string) []cue.Selector, where string, minTTL, defaultTTL, maxTTL int64) {
+	switch {
+	case minTTL > defaultTTL:
+		k.add(key, field("minTTL"), "%s: minTTL %d is greater than defaultTTL %d", where, minTTL, defaultTTL)
+	case defaultTTL > maxTTL:
+		k.add(key, field("defaultTTL"), "%s: defaultTTL %d is greater than maxTTL %d", where, defaultTTL, maxTTL)
+	}
+}
+
+// keyHeaders warns of headers in a cache key that do not do what they
+// say, each at(i); s3 is the S3 origin the requests may go to, or "".
+func (k *checker) keyHeaders(key string, at func(int) []cue.Selector, where string, headers []string, s3 string) {
+	for i, h := range headers {
 		name := textproto.CanonicalMIMEHeaderKey(h)
 		switch {
 		case name == "Authorization" && s3 != "":
@@ -404,17 +552,17 @@ func (k *checker) behavior(key string, at []cue.Selector, where string, b *schem
 			// Authorization header isn't supported" (a warning: CloudFront
 			// takes the legacy setting). The node does not send it to S3
 			// either, so it only splits the cache per credential.
-			k.warn(key, field("forwardedValues", "headers", i), "%s: headers: %s with S3 origin %q: CloudFront does not support caching on Authorization for S3 origins, and S3 gets no Authorization from the node; each credential only gets a cached copy of its own", where, h, s3)
+			k.warn(key, at(i), "%s: %s with S3 origin %q: CloudFront does not support caching on Authorization for S3 origins, and S3 gets no Authorization from the node; each credential only gets a cached copy of its own", where, h, s3)
 		case originRequestOnly[name]:
 			// adding-cloudfront-headers.md, of each of these: it "can be added
 			// in an origin request policy, but not in a cache policy". A
 			// warning, not an error: openfront took it in the cache key
 			// before, and a config that served must not stop compiling.
-			k.warn(key, field("forwardedValues", "headers", i), `%s: headers: CloudFront adds %s to origin requests through an origin request policy, never to the cache key, where each viewer gets a cached copy of its own; name it in no headers: originRequestPolicy: "AllViewerAndCloudFrontHeaders-2022-06" adds it outside the key`, where, h)
+			k.warn(key, at(i), `%s: CloudFront adds %s to origin requests through an origin request policy, never to the cache key, where each viewer gets a cached copy of its own; name it in no headers: originRequestPolicy: "AllViewerAndCloudFrontHeaders-2022-06" adds it outside the key`, where, h)
 		case name == "Cloudfront-Viewer-Ja3-Fingerprint" || name == "Cloudfront-Viewer-Ja4-Fingerprint":
 			// Not in the dated managed policy, which openfront's origin
 			// request policies are all: keying on it is the only way here.
-			k.warn(key, field("forwardedValues", "headers", i), "%s: headers: CloudFront adds %s through an origin request policy only, never to the cache key; openfront has no origin request policy that adds it (AllViewerAndCloudFrontHeaders-2022-06 predates it), so here it is keyed on: each TLS client gets a cached copy of its own", where, h)
+			k.warn(key, at(i), "%s: CloudFront adds %s through an origin request policy only, never to the cache key; openfront has no origin request policy that adds it (AllViewerAndCloudFrontHeaders-2022-06 predates it), so here it is keyed on: each TLS client gets a cached copy of its own", where, h)
 		}
 	}
 }

@@ -659,6 +659,19 @@ func TestRepointedLinkSameStat(t *testing.T) {
 	}
 }
 
+// policyDist is a distribution aliased id.example.com whose default
+// behavior has the fields extra (", name: value..."), to name policies.
+func policyDist(id, extra string) string {
+	return fmt.Sprintf(`package cdn
+
+distributions: %s: {
+	aliases: ["%s.example.com"]
+	origins: [{id: "web", domainName: "web.example.org", customOriginConfig: originProtocolPolicy: "https-only"}]
+	defaultCacheBehavior: {targetOriginId: "web", viewerProtocolPolicy: "https-only"%s}
+}
+`, id, id, extra)
+}
+
 // TestResponseHeadersPolicyRecompile: a response headers policy lives
 // outside the distributions that name it, so an edit to it alone, which
 // re-evaluates only its own unit and leaves the distribution's decoded
@@ -666,18 +679,8 @@ func TestRepointedLinkSameStat(t *testing.T) {
 // header on the behavior. A distribution that names no policy is reused.
 func TestResponseHeadersPolicyRecompile(t *testing.T) {
 	dir := t.TempDir()
-	dist := func(id, policy string) string {
-		return fmt.Sprintf(`package cdn
-
-distributions: %s: {
-	aliases: ["%s.example.com"]
-	origins: [{id: "web", domainName: "web.example.org", customOriginConfig: originProtocolPolicy: "https-only"}]
-	defaultCacheBehavior: {targetOriginId: "web", viewerProtocolPolicy: "https-only"%s}
-}
-`, id, id, policy)
-	}
-	writeFile(t, filepath.Join(dir, "site.cue"), dist("site", `, responseHeadersPolicy: "hdrs"`))
-	writeFile(t, filepath.Join(dir, "plain.cue"), dist("plain", ""))
+	writeFile(t, filepath.Join(dir, "site.cue"), policyDist("site", `, responseHeadersPolicy: "hdrs"`))
+	writeFile(t, filepath.Join(dir, "plain.cue"), policyDist("plain", ""))
 	policy := func(v string) string {
 		return fmt.Sprintf("package cdn\n\nresponseHeadersPolicies: hdrs: customHeadersConfig: [{header: \"X-Version\", value: %q}]\n", v)
 	}
@@ -717,5 +720,74 @@ distributions: %s: {
 	}
 	if res.Table.Distribution("plain") != first.Table.Distribution("plain") {
 		t.Error("plain, which names no policy, was rebuilt")
+	}
+}
+
+// TestCachePolicyRecompile: a cache policy lives outside the behaviors
+// that name it, as a response headers policy does: an edit to it alone
+// must reach the table (a new version, the new key and TTLs on the
+// behavior, a new cache scope so old entries are not served) and the
+// checks that depend on it (compress without gzip or brotli), while a
+// distribution that names no policy is reused.
+func TestCachePolicyRecompile(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "site.cue"), policyDist("site", `, compress: true, cachePolicy: "keys"`))
+	writeFile(t, filepath.Join(dir, "plain.cue"), policyDist("plain", ", compress: true"))
+	policy := func(query string, gzip bool) string {
+		return fmt.Sprintf("package cdn\n\ncachePolicies: keys: {\n\tdefaultTTL: 60\n\tparametersInCacheKeyAndForwardedToOrigin: {\n\t\tenableAcceptEncodingGzip: %v\n\t\tqueryStringsConfig: {queryStringBehavior: \"whitelist\", queryStrings: [%q]}\n\t}\n}\n", gzip, query)
+	}
+	policies := filepath.Join(dir, "policies.cue")
+	writeFile(t, policies, policy("v", true))
+
+	behavior := func(res *Result) *table.Behavior {
+		t.Helper()
+		_, b := res.Table.Route("site.example.com", "/")
+		if b == nil {
+			t.Fatal("site.example.com: no behavior")
+		}
+		return b
+	}
+	keyed := func(b *table.Behavior) string { return table.KeyedQuery(b.Spec.ForwardedValues, "v=1&w=2") }
+	notCompressed := func(res *Result) (out []string) {
+		for _, w := range res.Warnings {
+			if strings.Contains(w.Error(), "not compressed") {
+				out = append(out, w.Error())
+			}
+		}
+		return out
+	}
+	c := New(dir)
+	first := mustCompile(t, c)
+	b1 := behavior(first)
+	if got := keyed(b1); got != "v=1" || b1.Spec.DefaultTTL != 60 || !b1.Spec.Compress {
+		t.Fatalf("keyed query %q, defaultTTL %d, compress %v; want v=1, 60, true", got, b1.Spec.DefaultTTL, b1.Spec.Compress)
+	}
+	if w := notCompressed(first); len(w) != 0 {
+		t.Errorf("warnings with gzip enabled: %v", w)
+	}
+
+	writeFile(t, policies, policy("w", false))
+	res := mustCompile(t, c)
+	if res.Stats.Evaluated != 1 {
+		t.Errorf("evaluated %d units, want the policy's alone", res.Stats.Evaluated)
+	}
+	if res.Config.Distributions["site"] != first.Config.Distributions["site"] {
+		t.Fatal("site's decoded value was not reused: this test no longer covers a policy edit beside an unchanged distribution")
+	}
+	b2 := behavior(res)
+	if got := keyed(b2); got != "w=2" || b2.Spec.Compress {
+		t.Errorf("after the edit: keyed query %q, compress %v; want w=2, false", got, b2.Spec.Compress)
+	}
+	if b2.CacheScope == b1.CacheScope {
+		t.Error("the behavior's cache scope did not change with its policy: entries keyed the old way would be served")
+	}
+	if res.Table.Version() == first.Table.Version() {
+		t.Error("the table version did not change with the policy")
+	}
+	if res.Table.Distribution("plain") != first.Table.Distribution("plain") {
+		t.Error("plain, which names no policy, was rebuilt")
+	}
+	if w := notCompressed(res); len(w) != 1 || !strings.Contains(w[0], "site.cue:6:") {
+		t.Errorf("warnings after gzip was disabled: %v, want one not compressed at site.cue:6", w)
 	}
 }
