@@ -207,7 +207,7 @@ func configJSON(t *table.Table) (map[string]any, error) {
 
 // kindOrder puts the top-level collections in the order a reader expects;
 // others (new schema fields) follow alphabetically.
-var kindOrder = map[string]int{"distribution": 0, "streamingDistribution": 1, "keyGroup": 2, "responseHeadersPolicy": 3}
+var kindOrder = map[string]int{"distribution": 0, "streamingDistribution": 1, "keyGroup": 2, "responseHeadersPolicy": 3, "cachePolicy": 4}
 
 // diffConfigs compares two configs: each top-level map of id → object is a
 // collection whose entries are added, removed or changed field by field.
@@ -532,11 +532,20 @@ func (c *classifier) classify(ch *change) {
 	// enters a cache key, so stored responses stay.
 	switch {
 	case ch.Kind == "responseHeadersPolicy" && ch.Path != "":
-		if users := policyUsers(c.new.Config(), ch.ID); len(users) > 0 {
+		if users := policyUsers(c.new.Config(), ch.ID, func(b *schema.CacheBehavior) string { return b.ResponseHeadersPolicy }); len(users) > 0 {
 			raise(classHotSwap, "applies to "+strings.Join(users, ", "))
 		}
 	case ch.Kind == "distribution" && strings.HasSuffix(ch.Path, ".responseHeadersPolicy"):
 		raise(classHotSwap, "cached responses stay: the policy applies as they are served")
+	// A cache policy is in the cache scope of the behaviors that use it,
+	// as their forwardedValues are: whatever changes it, or a behavior's
+	// choice of it, starts their cache afresh.
+	case ch.Kind == "cachePolicy" && ch.Path != "":
+		if users := policyUsers(c.new.Config(), ch.ID, func(b *schema.CacheBehavior) string { return b.CachePolicy }); len(users) > 0 {
+			raise(classHotSwap, "changes the cache key of "+strings.Join(users, ", ")+": responses cached before are not served")
+		}
+	case ch.Kind == "distribution" && strings.HasSuffix(ch.Path, ".cachePolicy"):
+		raise(classHotSwap, "changes the behavior's cache key and TTLs: responses cached before are not served")
 	}
 
 	// Listener: the first HTTP/3 distribution needs the UDP listener, the
@@ -564,13 +573,13 @@ func (c *classifier) classify(ch *change) {
 	ch.Reason = strings.Join(reasons, "; ")
 }
 
-// policyUsers names the behaviors of cfg that use response headers policy
-// name, as "site default" and "site /api/*".
-func policyUsers(cfg *schema.Config, name string) []string {
+// policyUsers names the behaviors of cfg whose policy (as named by
+// policyOf) is name, as "site default" and "site /api/*".
+func policyUsers(cfg *schema.Config, name string, policyOf func(*schema.CacheBehavior) string) []string {
 	var out []string
 	for _, id := range slices.Sorted(maps.Keys(cfg.Distributions)) {
 		for b := range cfg.Distributions[id].AllBehaviors() {
-			if b.ResponseHeadersPolicy != name {
+			if policyOf(b) != name {
 				continue
 			}
 			if b.PathPattern == "" {

@@ -69,6 +69,11 @@ func TestDiff(t *testing.T) {
 		{"rhp-changed", []string{"$D/rhp-added", "$D/rhp-changed"}, exitFail},
 		{"rhp-removed", []string{"$D/rhp-added", "$D/base"}, exitFail},
 		{"rhp-changed.json", []string{"--json", "$D/rhp-added", "$D/rhp-changed"}, exitFail},
+		// Cache policies: added with the behaviors that use them, changed
+		// (a policy, a behavior's choice: each changes a cache key), removed.
+		{"cp-added", []string{"$D/base", "$D/cp-added"}, exitFail},
+		{"cp-changed", []string{"$D/cp-added", "$D/cp-changed"}, exitFail},
+		{"cp-removed", []string{"$D/cp-added", "$D/base"}, exitFail},
 		// Artifacts.
 		{"artifact-vs-dir", []string{"$TMP/base.json", "$D/origin-port-changed"}, exitFail},
 		{"dir-vs-artifact-identical", []string{"$D/identical", "$TMP/base.json"}, exitOK},

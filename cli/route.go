@@ -267,12 +267,21 @@ type RouteCacheKey struct {
 	Headers      RouteHeaderKey `json:"headers"`
 	// OriginRequestPolicy forwards more than the key holds; Vary decides.
 	OriginRequestPolicy *RouteORP `json:"originRequestPolicy,omitempty"`
+	// CachePolicy sets the key parts above and the TTLs, in place of the
+	// behavior's forwardedValues and TTLs.
+	CachePolicy *RoutePolicy `json:"cachePolicy,omitempty"`
+}
+
+// RoutePolicy names a policy: CloudFront's managed one or the config's.
+type RoutePolicy struct {
+	Name    string `json:"name"`
+	Managed bool   `json:"managed"`
 }
 
 // RouteQueryKey is the query string part of the key.
 type RouteQueryKey struct {
-	Mode  string       `json:"mode"` // none, all, whitelist
-	Names []string     `json:"names,omitempty"`
+	Mode  string       `json:"mode"`            // none, all, whitelist, allExcept
+	Names []string     `json:"names,omitempty"` // whitelist's, or allExcept's left out
 	Key   []RouteValue `json:"key"`
 	// Ignored are parameters of the URL left out of the key.
 	Ignored []string `json:"notInKey,omitempty"`
@@ -670,12 +679,15 @@ func cacheKey(distID, path string, bs *schema.CacheBehavior, query []RouteValue,
 	k.Query = RouteQueryKey{Mode: "none", Key: []RouteValue{}}
 	if fv.QueryString {
 		k.Query.Mode = "all"
-		if len(fv.QueryStringCacheKeys) > 0 {
+		switch {
+		case len(fv.QueryStringCacheKeys) > 0:
 			k.Query.Mode, k.Query.Names = "whitelist", fv.QueryStringCacheKeys
+		case len(fv.QueryStringsExcept) > 0:
+			k.Query.Mode, k.Query.Names = "allExcept", fv.QueryStringsExcept
 		}
 	}
 	for _, q := range query {
-		in := k.Query.Mode == "all" || k.Query.Mode == "whitelist" && slices.Contains(fv.QueryStringCacheKeys, q.Name)
+		in := k.Query.Mode == "all" || k.Query.Mode != "none" && slices.Contains(k.Query.Names, q.Name) == (k.Query.Mode == "whitelist")
 		if in && (!signed || !access.IsSignatureParam(q.Name)) {
 			k.Query.Key = append(k.Query.Key, q)
 		} else {
@@ -692,7 +704,8 @@ func cacheKey(distID, path string, bs *schema.CacheBehavior, query []RouteValue,
 	cookies := parseCookies(r.Header.Values("Cookie"))
 	k.Cookies = RouteCookieKey{Forward: fv.Cookies.Forward, WhitelistedNames: fv.Cookies.WhitelistedNames, Key: []RouteValue{}}
 	for _, c := range cookies {
-		in := fv.Cookies.Forward == "all" || fv.Cookies.Forward == "whitelist" && cookieWhitelisted(fv.Cookies.WhitelistedNames, c.Name)
+		// allExcept (a cache policy's) keeps all but the listed names.
+		in := fv.Cookies.Forward == "all" || fv.Cookies.Forward != "none" && cookieWhitelisted(fv.Cookies.WhitelistedNames, c.Name) == (fv.Cookies.Forward == "whitelist")
 		in = in && keyed && (!signed || !access.IsSignatureCookie(c.Name))
 		if in {
 			k.Cookies.Key = append(k.Cookies.Key, c)
@@ -736,6 +749,9 @@ func cacheKey(distID, path string, bs *schema.CacheBehavior, query []RouteValue,
 	}
 	if hasORP {
 		k.OriginRequestPolicy = &RouteORP{Name: bs.OriginRequestPolicy, Forwards: orp.forwards}
+	}
+	if n := bs.CachePolicy; n != "" {
+		k.CachePolicy = &RoutePolicy{Name: n, Managed: table.ManagedCachePolicies[n] != nil}
 	}
 	return k
 }
@@ -960,7 +976,10 @@ func printRoute(w io.Writer, e *RouteExplanation) {
 			cached = " (not cached: " + k.NotCached + ")"
 		}
 		line("cache key", "distribution %s, path %s%s", k.Distribution, k.Path, cached)
-		line("  query", "%s", queryText(k.Query))
+		if p := k.CachePolicy; p != nil {
+			line("  cache policy", "%s (%s): sets the key's query, cookies and headers and the TTLs", p.Name, policyKind(p.Managed))
+		}
+		line("  query", "%s", queryText(k.Query, k.CachePolicy != nil))
 		line("  cookies", "%s", cookieText(k.Cookies))
 		line("  headers", "%s", headerText(k.Headers))
 		if p := k.OriginRequestPolicy; p != nil {
@@ -968,7 +987,11 @@ func printRoute(w io.Writer, e *RouteExplanation) {
 		}
 	}
 	if t := e.TTL; t != nil {
-		line("ttl", "min %d, default %d, max %d", t.Min, t.Default, t.Max)
+		from := ""
+		if k := e.CacheKey; k != nil && k.CachePolicy != nil {
+			from = " (cache policy " + k.CachePolicy.Name + ")"
+		}
+		line("ttl", "min %d, default %d, max %d%s", t.Min, t.Default, t.Max, from)
 	}
 	if h := e.ResponseHeaders; h != nil {
 		printResponseHeaders(line, h)
@@ -1033,12 +1056,16 @@ func printRoute(w io.Writer, e *RouteExplanation) {
 	tw.Flush()
 }
 
-func printResponseHeaders(line func(key, format string, args ...any), h *RouteResponseHeaders) {
-	kind := "config's"
-	if h.Managed {
-		kind = "managed"
+// policyKind says whose a policy is: CloudFront's managed one or the config's.
+func policyKind(managed bool) string {
+	if managed {
+		return "managed"
 	}
-	line("resp headers", "policy %s (%s)", h.Name, kind)
+	return "config's"
+}
+
+func printResponseHeaders(line func(key, format string, args ...any), h *RouteResponseHeaders) {
+	line("resp headers", "policy %s (%s)", h.Name, policyKind(h.Managed))
 	setHeader := func(key string, s RouteSetHeader) {
 		who := "the origin's wins"
 		if s.Override {
@@ -1108,13 +1135,19 @@ func printOrigin(line func(key, format string, args ...any), key string, o Route
 	line("  request", "%s", o.Request)
 }
 
-func queryText(q RouteQueryKey) string {
+// queryText explains the query part of a key; policy: a cache policy's.
+func queryText(q RouteQueryKey, policy bool) string {
 	var s string
 	switch q.Mode {
 	case "none":
 		s = "none (forwardedValues.queryString false)"
+		if policy {
+			s = "none (queryStringBehavior none)"
+		}
 	case "all":
 		s = "all"
+	case "allExcept":
+		s = "all query parameters but " + strings.Join(q.Names, ", ")
 	default:
 		s = "whitelist [" + strings.Join(q.Names, ", ") + "]"
 	}
@@ -1129,8 +1162,11 @@ func queryText(q RouteQueryKey) string {
 
 func cookieText(c RouteCookieKey) string {
 	s := c.Forward
-	if c.Forward == "whitelist" {
+	switch c.Forward {
+	case "whitelist":
 		s += " [" + strings.Join(c.WhitelistedNames, ", ") + "]"
+	case "allExcept":
+		s = "all cookies but " + strings.Join(c.WhitelistedNames, ", ")
 	}
 	if len(c.Key) > 0 {
 		s += ": " + valuesText(c.Key)

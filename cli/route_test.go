@@ -78,6 +78,11 @@ func TestRoute(t *testing.T) {
 		{"cors-preflight", []string{"-X", "OPTIONS", "https://www.example.com/api/v1/items", "-H", "Origin: https://example.com", "-H", "Access-Control-Request-Method: POST"}},
 		{"cors-origin-not-allowed", []string{"https://www.example.com/api/v1/items", "-H", "Origin: https://evil.example.org"}},
 		{"json-cors-security-headers", []string{"--json", "https://www.example.com/index.html", "-H", "Origin: https://example.com"}},
+		// Cache policies: a managed one, the config's with allExcept.
+		{"cp-managed", []string{"https://www.example.com/fonts/a.woff2?v=3", "-H", "Cookie: s=1", "-H", "Accept-Encoding: br"}},
+		{"cp-all-except", []string{"https://www.example.com/search?q=cdn&utm_source=mail&page=2&fbclid=x",
+			"-H", "Cookie: _ga=GA1; session=s1", "-H", "Accept-Language: de"}},
+		{"json-cp-all-except", []string{"--json", "https://www.example.com/search?q=cdn&utm_source=mail", "-H", "Cookie: _ga=GA1; session=s1"}},
 		// --json.
 		{"json-api", []string{"--json", "-X", "POST", "https://www.example.com/api/v1/items?page=3&lang=fr", "-H", "Cookie: session=s1; theme=x", "-H", "Authorization: Bearer t"}},
 		{"json-group-signed", []string{"-json", "https://a.media.example.com/private/film.mp4?Expires=2000000000&Signature=abc&Key-Pair-Id=K2JCJMDEHXQW5F"}},
