@@ -539,8 +539,8 @@ func (c *classifier) classify(ch *change) {
 		raise(classHotSwap, "cached responses stay: the policy applies as they are served")
 	// A cache policy is in the cache scope of the behaviors that use it,
 	// as their forwardedValues are: whatever changes it, or a behavior's
-	// choice of it, starts their cache afresh.
-	case ch.Kind == "cachePolicy" && ch.Path != "":
+	// choice of it, starts their cache afresh; its comment does not.
+	case ch.Kind == "cachePolicy" && ch.Path != "" && ch.Path != "comment":
 		if users := policyUsers(c.new.Config(), ch.ID, func(b *schema.CacheBehavior) string { return b.CachePolicy }); len(users) > 0 {
 			raise(classHotSwap, "changes the cache key of "+strings.Join(users, ", ")+": responses cached before are not served")
 		}

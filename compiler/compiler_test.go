@@ -790,4 +790,11 @@ func TestCachePolicyRecompile(t *testing.T) {
 	if w := notCompressed(res); len(w) != 1 || !strings.Contains(w[0], "site.cue:6:") {
 		t.Errorf("warnings after gzip was disabled: %v, want one not compressed at site.cue:6", w)
 	}
+
+	// A comment says nothing of the key: the cache stays.
+	writeFile(t, policies, strings.Replace(policy("w", false), "defaultTTL: 60", "defaultTTL: 60\n\tcomment: \"query w only\"", 1))
+	b3 := behavior(mustCompile(t, c))
+	if b3.CacheScope != b2.CacheScope {
+		t.Error("a comment's edit changed the behavior's cache scope: its cache would start afresh")
+	}
 }

@@ -361,7 +361,9 @@ func (d *Distribution) behavior(index int, pos uint, spec *schema.CacheBehavior,
 	keyed.ResponseHeadersPolicy = ""
 	scope := []any{d.ID, &keyed, d.Spec.DefaultRootObject, d.Spec.CustomErrorResponses}
 	if cachePolicy != nil {
-		scope = append(scope, cachePolicy)
+		keys := *cachePolicy
+		keys.Comment = "" // a comment's edit keeps the cache
+		scope = append(scope, &keys)
 	}
 	if o := d.Origins[spec.TargetOriginID]; o != nil {
 		b.Origin = o
