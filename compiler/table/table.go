@@ -88,6 +88,9 @@ type Behavior struct {
 	CloudFrontHeaders []string
 	// ResponseHeaders is the behavior's response headers policy; nil: none.
 	ResponseHeaders *ResponseHeaders
+	// NoGzip and NoBrotli leave a coding out of what compress serves:
+	// its cache policy enables only the other.
+	NoGzip, NoBrotli bool
 	// CacheScope is a hash of everything a cached response of this
 	// behavior depends on besides the request: the behavior and its
 	// origins. Cache keys start with it, so after a config change that
@@ -346,6 +349,10 @@ func (d *Distribution) behavior(index int, pos uint, spec *schema.CacheBehavior,
 	}
 	b := &Behavior{DistributionID: d.ID, Position: pos, Index: index, Spec: spec,
 		KeyedHeaders: keyedHeaders(spec), CloudFrontHeaders: CloudFrontHeadersFor(spec)}
+	if cachePolicy != nil {
+		k := cachePolicy.ParametersInCacheKeyAndForwardedToOrigin
+		b.NoGzip, b.NoBrotli = !k.EnableAcceptEncodingGzip, !k.EnableAcceptEncodingBrotli
+	}
 	pattern := "*"
 	if index >= 0 {
 		pattern = spec.PathPattern

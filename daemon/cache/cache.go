@@ -83,8 +83,10 @@ type Policy struct {
 	// Cacheable says the method is in the behavior's cachedMethods. When
 	// false the request is passed to the origin untouched.
 	Cacheable bool
-	// Compress is the behavior's compress.
-	Compress bool
+	// Compress is the behavior's compress; NoGzip and NoBrotli leave a
+	// coding out (a cache policy that enables only the other).
+	Compress         bool
+	NoGzip, NoBrotli bool
 	// Wait bounds a coalesced request's wait (e.g. the origin's read
 	// timeout); 0 takes Config.CoalesceWait.
 	Wait time.Duration
@@ -389,7 +391,7 @@ func (c *Cache) lead(w http.ResponseWriter, r *http.Request, f *flight, lk, prim
 		}
 	}
 	if p.Compress {
-		fr.Header["Accept-Encoding"] = []string{negotiate(r.Header["Accept-Encoding"])}
+		fr.Header["Accept-Encoding"] = []string{p.negotiate(r.Header["Accept-Encoding"])}
 	}
 	// Origins may address this cache in Surrogate-Control.
 	fr.Header["Surrogate-Capability"] = append(slices.Clip(r.Header["Surrogate-Capability"]), surrogateCapability)

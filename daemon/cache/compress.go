@@ -63,7 +63,7 @@ func compressFor(r *http.Request, p Policy, resp *http.Response, cc directives) 
 		// comes, not held back in the compressor's buffer.
 		return "", false
 	}
-	if enc := negotiate(r.Header["Accept-Encoding"]); enc != "identity" {
+	if enc := p.negotiate(r.Header["Accept-Encoding"]); enc != "identity" {
 		return enc, true
 	}
 	return "", true

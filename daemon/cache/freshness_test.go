@@ -177,22 +177,29 @@ func TestParseRange(t *testing.T) {
 }
 
 func TestNegotiate(t *testing.T) {
+	gzipOnly, brOnly := Policy{NoBrotli: true}, Policy{NoGzip: true}
 	tests := []struct {
+		p    Policy
 		ae   []string
 		want string
 	}{
-		{nil, "identity"},
-		{[]string{"gzip, deflate, br"}, "br"},
-		{[]string{"gzip"}, "gzip"},
-		{[]string{"br;q=0, gzip"}, "gzip"},
-		{[]string{"*"}, "br"},
-		{[]string{"*;q=0"}, "identity"},
-		{[]string{"identity"}, "identity"},
-		{[]string{"gzip;q=0.5", "br;q=0.0"}, "gzip"},
+		{Policy{}, nil, "identity"},
+		{Policy{}, []string{"gzip, deflate, br"}, "br"},
+		{Policy{}, []string{"gzip"}, "gzip"},
+		{Policy{}, []string{"br;q=0, gzip"}, "gzip"},
+		{Policy{}, []string{"*"}, "br"},
+		{Policy{}, []string{"*;q=0"}, "identity"},
+		{Policy{}, []string{"identity"}, "identity"},
+		{Policy{}, []string{"gzip;q=0.5", "br;q=0.0"}, "gzip"},
+		// A cache policy that enables one coding: the other is never served.
+		{gzipOnly, []string{"gzip, deflate, br"}, "gzip"},
+		{gzipOnly, []string{"br"}, "identity"},
+		{brOnly, []string{"gzip, br"}, "br"},
+		{brOnly, []string{"gzip"}, "identity"},
 	}
 	for _, tt := range tests {
-		if got := negotiate(tt.ae); got != tt.want {
-			t.Errorf("negotiate(%q) = %q, want %q", tt.ae, got, tt.want)
+		if got := tt.p.negotiate(tt.ae); got != tt.want {
+			t.Errorf("%+v: negotiate(%q) = %q, want %q", tt.p, tt.ae, got, tt.want)
 		}
 	}
 }

@@ -74,7 +74,7 @@ func normalizedValue(h http.Header, name string, p Policy) string {
 	vs := h[name]
 	if name == "Accept-Encoding" {
 		if p.Compress {
-			return negotiate(vs)
+			return p.negotiate(vs)
 		}
 		return acceptedCodings(vs)
 	}
@@ -135,14 +135,14 @@ func acceptedCodings(vs []string) string {
 }
 
 // negotiate is the coding the cache serves a compressible response in:
-// brotli, else gzip, else identity.
-func negotiate(vs []string) string {
+// brotli, else gzip, else identity; p may leave either coding out.
+func (p Policy) negotiate(vs []string) string {
 	switch {
 	case len(vs) == 0:
 		return "identity"
-	case accepts(vs, "br"):
+	case !p.NoBrotli && accepts(vs, "br"):
 		return "br"
-	case accepts(vs, "gzip"):
+	case !p.NoGzip && accepts(vs, "gzip"):
 		return "gzip"
 	}
 	return "identity"

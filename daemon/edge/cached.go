@@ -67,6 +67,8 @@ func cachePolicy(d *table.Distribution, tb *table.Behavior, method string, wait 
 		// Forwarding every header leaves nothing to share, as in CloudFront.
 		Cacheable: slices.Contains(b.CachedMethods, method) && !slices.Contains(b.ForwardedValues.Headers, "*"),
 		Compress:  b.Compress,
+		NoGzip:    tb.NoGzip,
+		NoBrotli:  tb.NoBrotli,
 		Wait:      wait,
 	}
 }

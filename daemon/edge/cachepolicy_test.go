@@ -85,3 +85,50 @@ distributions: site: {
 		}
 	}
 }
+
+// TestCachePolicyEncodings: compress serves only the codings the cache
+// policy lets into the key (Elemental-MediaPackage: gzip alone), and
+// CachingOptimizedForUncompressedObjects none.
+func TestCachePolicyEncodings(t *testing.T) {
+	body := strings.Repeat("compressible text ", 200)
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Content-Type", "text/plain")
+		w.Header().Set("Content-Length", fmt.Sprint(len(body))) // compressed only with one
+		io.WriteString(w, body)
+	}))
+	t.Cleanup(app.Close)
+	dir := t.TempDir()
+	tb := testenv.Compile(t, dir, fmt.Sprintf(`package cdn
+
+distributions: site: {
+	aliases: ["site.test"]
+	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", compress: true, cachePolicy: "CachingOptimized"}
+	cacheBehaviors: [
+		{pathPattern: "/gzip/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", compress: true, cachePolicy: "Elemental-MediaPackage"},
+		{pathPattern: "/plain/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", compress: true, cachePolicy: "CachingOptimizedForUncompressedObjects"},
+	]
+}
+`, app.Listener.Addr().String()))
+	url := bothEdges(t, dir, tb)[1].url
+	for _, tc := range []struct{ path, accept, want string }{
+		{"/a", "gzip, br", "br"},
+		{"/gzip/a", "gzip, br", "gzip"},
+		{"/gzip/b", "br", ""},
+		{"/plain/a", "gzip, br", ""},
+	} {
+		req, _ := http.NewRequest("GET", url+tc.path, nil)
+		req.Host = "site.test"
+		req.Header.Set("Accept-Encoding", tc.accept)
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if got := resp.Header.Get("Content-Encoding"); got != tc.want {
+			t.Errorf("%s, Accept-Encoding %q: Content-Encoding %q, want %q", tc.path, tc.accept, got, tc.want)
+		}
+	}
+}
