@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -271,6 +272,24 @@ func TestVary(t *testing.T) {
 		{status: 200, xcache: XCacheMiss, body: "lang=", origin: 3},
 		{status: 200, xcache: XCacheHit, body: "lang=", origin: 3},
 		{header: []string{"Accept-Language", ""}, status: 200, xcache: XCacheMiss, body: "lang=", origin: 4},
+	})
+	t.Run("Vary: Host keeps hosts apart", func(t *testing.T) {
+		// Go's servers keep the host in Request.Host, not in the header.
+		var n atomic.Int64
+		for _, vary := range []string{"Host", "Host, Accept-Language"} {
+			hs := newHarness(t, Config{}, defaultPolicy, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", "max-age=60")
+				w.Header().Set("Vary", vary)
+				w.Header().Set("Content-Language", "de") // a language variant, for the second Vary
+				fmt.Fprintf(w, "%d", n.Add(1))
+			})
+			first := fmt.Sprint(n.Load() + 1)
+			second := fmt.Sprint(n.Load() + 2)
+			expect(t, hs.get("http://a.test/a", "Accept-Language", "de"), 200, XCacheMiss, first)
+			expect(t, hs.get("http://b.test/a", "Accept-Language", "de"), 200, XCacheMiss, second)
+			expect(t, hs.get("http://A.test/a", "Accept-Language", "de"), 200, XCacheHit, first)
+			expect(t, hs.get("http://b.test/a", "Accept-Language", "de"), 200, XCacheHit, second)
+		}
 	})
 	t.Run("normalized values share a variant", func(t *testing.T) {
 		hs := newHarness(t, Config{}, defaultPolicy, func(w http.ResponseWriter, r *http.Request) {

@@ -55,6 +55,13 @@ func variantKey(primary string, gen uint64, names []string, r *http.Request, p P
 	for _, n := range names {
 		b.WriteString(sep)
 		b.WriteString(n)
+		if n == "Host" {
+			// Go's servers keep it in Request.Host, never in the header
+			// (HTTP/2's and HTTP/3's :authority too).
+			b.WriteByte('=')
+			b.WriteString(strings.ToLower(r.Host))
+			continue
+		}
 		// An absent field matches only an absent one (RFC 9111 4.1).
 		if _, ok := r.Header[n]; !ok && !(p.Compress && n == "Accept-Encoding") {
 			b.WriteByte('!')
@@ -191,7 +198,7 @@ func qNonZero(params string) bool {
 func languageKey(primary string, gen uint64, names []string, r *http.Request, p Policy, lang string) string {
 	h := r.Header.Clone()
 	delete(h, "Accept-Language")
-	return variantKey(primary, gen, names, &http.Request{Header: h}, p) + sep + "lang=" + strings.ToLower(lang)
+	return variantKey(primary, gen, names, &http.Request{Header: h, Host: r.Host}, p) + sep + "lang=" + strings.ToLower(lang)
 }
 
 // topLanguage is the language range an Accept-Language prefers over all
