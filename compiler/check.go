@@ -182,17 +182,29 @@ func (k *checker) distributionRefs(id string, d *schema.Distribution, cfg *schem
 	if len(d.DefaultCacheBehavior.TrustedKeyGroups) > 0 {
 		k.keyGroupRefs(key, at("defaultCacheBehavior", "trustedKeyGroups"), where+": defaultCacheBehavior", d.DefaultCacheBehavior.TrustedKeyGroups, cfg)
 	}
-	origins, groups := originsOf(d)
-	policyRefs := func(bat []cue.Selector, bw string, b *schema.CacheBehavior) {
-		field := func(name string) []cue.Selector { return append(slices.Clone(bat), cue.Str(name)) }
-		k.responseHeadersPolicyRef(key, field("responseHeadersPolicy"), bw, b, cfg)
-		k.cachePolicyRef(key, field, bw, b, cfg, s3Target(b.TargetOriginID, origins, groups[b.TargetOriginID]))
+	// Every compile runs these for every distribution: a behavior that
+	// names no policy costs a comparison (a one-file recompile of 10,000
+	// distributions must stay fast).
+	var origins map[string]*schema.Origin
+	var groups map[string][]schema.OriginGroupMember
+	policyRefs := func(bat func() []cue.Selector, bw func() string, b *schema.CacheBehavior) {
+		if b.ResponseHeadersPolicy == "" && b.CachePolicy == "" {
+			return
+		}
+		if origins == nil {
+			origins, groups = originsOf(d)
+		}
+		field := func(name string) []cue.Selector { return append(bat(), cue.Str(name)) }
+		k.responseHeadersPolicyRef(key, field("responseHeadersPolicy"), bw(), b, cfg)
+		k.cachePolicyRef(key, field, bw(), b, cfg, s3Target(b.TargetOriginID, origins, groups[b.TargetOriginID]))
 	}
 	for i := range d.CacheBehaviors {
 		b := &d.CacheBehaviors[i]
-		policyRefs(at("cacheBehaviors", i), fmt.Sprintf("%s: cacheBehaviors[%d] (%q)", where, i, b.PathPattern), b)
+		policyRefs(func() []cue.Selector { return at("cacheBehaviors", i) },
+			func() string { return fmt.Sprintf("%s: cacheBehaviors[%d] (%q)", where, i, b.PathPattern) }, b)
 	}
-	policyRefs(at("defaultCacheBehavior"), where+": defaultCacheBehavior", &d.DefaultCacheBehavior)
+	policyRefs(func() []cue.Selector { return at("defaultCacheBehavior") },
+		func() string { return where + ": defaultCacheBehavior" }, &d.DefaultCacheBehavior)
 }
 
 // originsOf indexes a distribution's origins and its groups' members by id.

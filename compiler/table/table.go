@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -63,8 +64,11 @@ type Distribution struct {
 	// ErrorCachingMinTTLs are customErrorResponses' errorCachingMinTTL by
 	// errorCode; nil when there are none.
 	ErrorCachingMinTTLs map[int]time.Duration
-	// Hash is the content hash of Spec.
+	// Hash is the content hash of Spec and of the policies it uses.
 	Hash string
+	// policies are the response headers and cache policies its behaviors
+	// name (usedPolicies), for reuse on a rebuild.
+	policies []any
 }
 
 // Behavior is a cache behavior with its compiled path pattern.
@@ -182,8 +186,10 @@ func Build(cfg *schema.Config, src Source, prev *Table) (*Table, error) {
 	for _, id := range sortedKeys(cfg.Distributions) {
 		spec := cfg.Distributions[id]
 		if prev != nil {
-			// The spec alone does not say what its policies are.
-			if old := prev.dists[id]; old != nil && old.Spec == spec && old.Hash == distributionHash(spec, cfg) {
+			// The spec alone does not say what its policies are: the same
+			// policy values too (decoded once per unit, so an unchanged
+			// policy is the same pointer; comparing costs no hashing).
+			if old := prev.dists[id]; old != nil && old.Spec == spec && slices.Equal(old.policies, usedPolicies(spec, cfg)) {
 				t.dists[id] = old
 				continue
 			}
@@ -245,18 +251,24 @@ func compilePolicies(cfg *schema.Config) (map[string]*ResponseHeaders, error) {
 	return out, nil
 }
 
-// distributionHash is the content hash of spec and of the response headers
-// and cache policies its behaviors name, which live outside it.
-func distributionHash(spec *schema.Distribution, cfg *schema.Config) string {
+// usedPolicies are the response headers and cache policies spec's
+// behaviors name, which live outside it, in order; nil for none.
+func usedPolicies(spec *schema.Distribution, cfg *schema.Config) []any {
 	var used []any
 	for b := range spec.AllBehaviors() {
 		if n := b.ResponseHeadersPolicy; n != "" {
-			used = append(used, n, ResponseHeadersPolicy(cfg, n))
+			used = append(used, ResponseHeadersPolicy(cfg, n))
 		}
 		if n := b.CachePolicy; n != "" {
-			used = append(used, n, CachePolicy(cfg, n))
+			used = append(used, CachePolicy(cfg, n))
 		}
 	}
+	return used
+}
+
+// distributionHash is the content hash of spec and of the policies it
+// uses (usedPolicies).
+func distributionHash(spec *schema.Distribution, used []any) string {
 	if used == nil {
 		return hashJSON(spec)
 	}
@@ -333,7 +345,8 @@ func buildDistribution(id string, spec *schema.Distribution, cfg *schema.Config,
 	for _, b := range d.Behaviors {
 		b.ResponseHeaders = policies[b.Spec.ResponseHeadersPolicy]
 	}
-	d.Hash = distributionHash(spec, cfg)
+	d.policies = usedPolicies(spec, cfg)
+	d.Hash = distributionHash(spec, d.policies)
 	return d, nil
 }
 
