@@ -696,9 +696,10 @@ func cacheKey(distID, path string, bs *schema.CacheBehavior, query []RouteValue,
 	}
 
 	// Under a policy that forwards every viewer value the edge keys neither
-	// headers nor cookies: the origin's Vary selects the stored response.
+	// forwardedValues' headers nor cookies: the origin's Vary selects the
+	// stored response. A cache policy's are keyed (daemon/edge cacheKey).
 	orp, hasORP := managedPolicies[bs.OriginRequestPolicy]
-	keyed := !hasORP || !orp.allQuery
+	keyed := !hasORP || !orp.allQuery || bs.CachePolicy != ""
 
 	// Cookies: whitelisted names may hold CloudFront's * and ? wildcards.
 	cookies := parseCookies(r.Header.Values("Cookie"))

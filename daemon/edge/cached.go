@@ -21,15 +21,18 @@ const defaultErrorTTL = 10 * time.Second
 // cacheKey is what a cached response depends on: the behavior's scope
 // (its settings and origins, so a config change never serves old entries),
 // the path, and the query, headers and cookies the behavior keys on. Under
-// an origin request policy headers and cookies are forwarded but not keyed:
-// the origin's Vary selects the stored variant. host is the viewer's Host,
+// an origin request policy that forwards all, forwardedValues' headers and
+// cookies are forwarded but not keyed (the origin's Vary selects the
+// stored variant); a cache policy's are keyed, as CloudFront keys them. host is the viewer's Host,
 // which Go's servers keep in Request.Host, not in the header.
 func cacheKey(d *table.Distribution, b *table.Behavior, path, rawQuery, host string, header http.Header) string {
 	fv := b.Spec.ForwardedValues
 	var k strings.Builder
 	// One allocation when no header or cookie is keyed.
 	cache.WriteKey(&k, d.ID, b.CacheScope, path, table.KeyedQuery(fv, rawQuery))
-	if forwardsAll(b.Spec) {
+	// A cache policy's headers and cookies are keyed whatever the origin
+	// request policy forwards beside them.
+	if forwardsAll(b.Spec) && b.Spec.CachePolicy == "" {
 		return k.String()
 	}
 	for _, n := range b.KeyedHeaders {

@@ -132,3 +132,53 @@ distributions: site: {
 		}
 	}
 }
+
+// An origin request policy forwards more, outside the key: what the cache
+// policy keys on stays in the key beside AllViewer (CloudFront's usual
+// pair for an origin that serves several hosts or sessions).
+func TestCacheKeyBesideOriginRequestPolicy(t *testing.T) {
+	tb := compileSource(t, `package cdn
+
+cachePolicies: lang: parametersInCacheKeyAndForwardedToOrigin: {
+	headersConfig: {headerBehavior: "whitelist", headers: ["Accept-Language"]}
+	cookiesConfig: {cookieBehavior: "whitelist", cookies: ["session"]}
+}
+
+distributions: site: {
+	aliases: ["a.test", "b.test"]
+	origins: [{id: "app", domainName: "app.test", customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", cachePolicy: "UseOriginCacheControlHeaders", originRequestPolicy: "AllViewer"}
+	cacheBehaviors: [
+		{pathPattern: "/lang/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", cachePolicy: "lang", originRequestPolicy: "AllViewerExceptHostHeader"},
+		{pathPattern: "/plain/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", cachePolicy: "CachingOptimized", originRequestPolicy: "AllViewer"},
+	]
+}
+`)
+	key := func(host, path string, header ...string) string {
+		r := httptest.NewRequest(http.MethodGet, "http://"+host+path, nil)
+		for i := 0; i < len(header); i += 2 {
+			r.Header.Add(header[i], header[i+1])
+		}
+		d, b := tb.Route(host, path)
+		return cacheKey(d, b, path, "", host, r.Header)
+	}
+	tests := []struct {
+		name string
+		a, b string
+		same bool
+	}{
+		{"hosts apart (Host keyed)", key("a.test", "/x"), key("b.test", "/x"), false},
+		{"cookies apart (all keyed)", key("a.test", "/x", "Cookie", "s=1"), key("a.test", "/x", "Cookie", "s=2"), false},
+		{"Origin apart", key("a.test", "/x", "Origin", "https://o1.test"), key("a.test", "/x", "Origin", "https://o2.test"), false},
+		{"an unkeyed header shares", key("a.test", "/x", "Accept-Language", "fr"), key("a.test", "/x", "Accept-Language", "de"), true},
+		{"languages apart", key("a.test", "/lang/x", "Accept-Language", "fr"), key("a.test", "/lang/x", "Accept-Language", "de"), false},
+		{"sessions apart", key("a.test", "/lang/x", "Cookie", "session=1"), key("a.test", "/lang/x", "Cookie", "session=2"), false},
+		{"other cookies share", key("a.test", "/lang/x", "Cookie", "session=1; t=1"), key("a.test", "/lang/x", "Cookie", "session=1; t=2"), true},
+		{"nothing keyed", key("a.test", "/plain/x", "Cookie", "s=1", "Origin", "https://o1.test"), key("b.test", "/plain/x"), true},
+	}
+	for _, tt := range tests {
+		if (tt.a == tt.b) != tt.same {
+			t.Errorf("%s: keys %q and %q, want same %v", tt.name, tt.a, tt.b, tt.same)
+		}
+	}
+}
