@@ -60,7 +60,16 @@ func TestRanges(t *testing.T) {
 			if w.Code != tt.status {
 				t.Fatalf("status %d, want %d", w.Code, tt.status)
 			}
-			if got := w.Header().Get("Content-Range"); got != tt.contentRange {
+			// As sent: the header when the status went out.
+			sent := w.Result().Header
+			want := XCacheHit
+			if tt.status >= 400 {
+				want = XCacheError
+			}
+			if got := sent.Get("X-Cache"); got != want {
+				t.Errorf("X-Cache %q sent with a %d, want %q", got, tt.status, want)
+			}
+			if got := sent.Get("Content-Range"); got != tt.contentRange {
 				t.Errorf("Content-Range %q, want %q", got, tt.contentRange)
 			}
 			if cl := w.Header().Get("Content-Length"); cl != "" && cl != strconv.Itoa(w.Body.Len()) {

@@ -126,10 +126,11 @@ func serve(w http.ResponseWriter, r *http.Request, rp *rep, xcache []string, age
 			}
 			hdr["Content-Range"] = []string{"bytes */" + strconv.FormatInt(rp.size, 10)}
 			hdr["Content-Length"] = []string{"0"}
+			// Before the status: the header goes out with it.
+			hdr["X-Cache"] = xError
 			w.WriteHeader(http.StatusRequestedRangeNotSatisfiable)
 			res.Status = http.StatusRequestedRangeNotSatisfiable
 			res.XCache = XCacheError
-			hdr["X-Cache"] = xError
 			return res
 		}
 	}
