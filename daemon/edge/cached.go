@@ -23,8 +23,9 @@ const defaultErrorTTL = 10 * time.Second
 // the path, and the query, headers and cookies the behavior keys on. Under
 // an origin request policy that forwards all, forwardedValues' headers and
 // cookies are forwarded but not keyed (the origin's Vary selects the
-// stored variant); a cache policy's are keyed, as CloudFront keys them. host is the viewer's Host,
-// which Go's servers keep in Request.Host, not in the header.
+// stored variant); a cache policy's are keyed, as CloudFront keys them.
+// host is the viewer's Host, which Go's servers keep in Request.Host, not
+// in the header.
 func cacheKey(d *table.Distribution, b *table.Behavior, path, rawQuery, host string, header http.Header) string {
 	fv := b.Spec.ForwardedValues
 	var k strings.Builder
