@@ -119,8 +119,12 @@ func (p *headersPolicy) apply() {
 
 // applyCORS adds the CORS headers to the answer to a CORS request (one
 // with an Origin) from an allowed origin; the preflight's headers only to
-// a preflight. A reflected origin makes the answer vary by Origin.
+// a preflight. Every answer varies by Origin, with CORS headers or
+// without: a browser that cached one without them (an image, a page)
+// must not reuse it for a CORS request (Fetch, "CORS protocol and HTTP
+// caches").
 func applyCORS(hdr http.Header, c *table.CORSHeaders, r *http.Request) {
+	addVary(hdr, "Origin")
 	origin := r.Header["Origin"]
 	if len(origin) == 0 || !c.AllowsOrigin(origin[0]) {
 		return
@@ -135,9 +139,6 @@ func applyCORS(hdr http.Header, c *table.CORSHeaders, r *http.Request) {
 			hdr["Access-Control-Allow-Origin"] = anyOrigin
 		}
 	} else {
-		if c.OriginOverride || len(hdr["Access-Control-Allow-Origin"]) == 0 {
-			addVary(hdr, "Origin")
-		}
 		set("Access-Control-Allow-Origin", origin[0])
 	}
 	if c.AllowCredentials {

@@ -67,10 +67,12 @@ func TestHeadersPolicyApply(t *testing.T) {
 		{"the origin's security headers kept, but nosniff", managed["SecurityHeadersPolicy"], "GET", nil,
 			http.Header{"X-Frame-Options": {"DENY"}, "X-Content-Type-Options": {"other"}}, map[string]string{
 				"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff"}},
-		{"simple CORS without Origin: not a CORS request", managed["SimpleCORS"], "GET", nil, nil, map[string]string{
-			"Access-Control-Allow-Origin": "", "X-Content-Type-Options": ""}},
+		{"simple CORS without Origin: not a CORS request, but it varies by Origin", managed["SimpleCORS"], "GET", nil, nil, map[string]string{
+			"Access-Control-Allow-Origin": "", "X-Content-Type-Options": "", "Vary": "Origin"}},
+		{"no CORS config, no Vary", managed["SecurityHeadersPolicy"], "GET", http.Header{"Origin": {"https://a.example"}}, nil, map[string]string{
+			"Access-Control-Allow-Origin": "", "Vary": ""}},
 		{"simple CORS", managed["SimpleCORS"], "GET", http.Header{"Origin": {"https://any.example"}}, nil, map[string]string{
-			"Access-Control-Allow-Origin": "*", "Vary": "", "Access-Control-Allow-Methods": "", "Access-Control-Expose-Headers": ""}},
+			"Access-Control-Allow-Origin": "*", "Vary": "Origin", "Access-Control-Allow-Methods": "", "Access-Control-Expose-Headers": ""}},
 		{"simple CORS keeps the origin's", managed["SimpleCORS"], "GET", http.Header{"Origin": {"https://any.example"}},
 			http.Header{"Access-Control-Allow-Origin": {"https://any.example"}}, map[string]string{
 				"Access-Control-Allow-Origin": "https://any.example"}},
@@ -96,7 +98,7 @@ func TestHeadersPolicyApply(t *testing.T) {
 			"Access-Control-Allow-Headers": "X-App, Authorization", "Access-Control-Max-Age": "600"}},
 		{"an origin not listed gets no CORS header", custom, "OPTIONS",
 			http.Header{"Origin": {"https://evil.example"}, "Access-Control-Request-Method": {"POST"}}, nil, map[string]string{
-				"Access-Control-Allow-Origin": "", "Access-Control-Allow-Credentials": "", "Access-Control-Allow-Methods": "", "Vary": ""}},
+				"Access-Control-Allow-Origin": "", "Access-Control-Allow-Credentials": "", "Access-Control-Allow-Methods": "", "Vary": "Origin"}},
 		{"the wildcard needs a label", custom, "GET", http.Header{"Origin": {"https://example.com"}}, nil, map[string]string{
 			"Access-Control-Allow-Origin": ""}},
 		{"the wildcard keeps the scheme", custom, "GET", http.Header{"Origin": {"http://app.example.com"}}, nil, map[string]string{
@@ -331,7 +333,7 @@ distributions: site: {
 			"X-Powered-By": "", "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "X-Team": "web"}},
 		{"again from b", "GET", "/a", "https://b.example", 200, map[string]string{"Access-Control-Allow-Origin": "https://b.example", "Vary": "Origin",
 			"X-Powered-By": "", "X-Frame-Options": "DENY", "X-Team": "web"}},
-		{"again without Origin", "GET", "/a", "", 200, map[string]string{"Access-Control-Allow-Origin": "", "Vary": "", "X-Powered-By": "", "X-Team": "web"}},
+		{"again without Origin", "GET", "/a", "", 200, map[string]string{"Access-Control-Allow-Origin": "", "Vary": "Origin", "X-Powered-By": "", "X-Team": "web"}},
 		{"from a stranger", "GET", "/a", "https://c.example", 200, map[string]string{"Access-Control-Allow-Origin": "", "X-Team": "web"}},
 		{"the origin's 404", "GET", "/missing", "https://a.example", 404, map[string]string{"Access-Control-Allow-Origin": "https://a.example",
 			"X-Powered-By": "", "X-Team": "web"}},
