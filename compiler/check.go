@@ -323,52 +323,11 @@ func (k *checker) responseHeadersPolicy(name string, p *schema.ResponseHeadersPo
 		return sel(append([]any{"responseHeadersPolicies", name}, parts...)...)
 	}
 	where := fmt.Sprintf("response headers policy %q", name)
-	before := len(k.issues)
 	if table.ManagedResponseHeadersPolicies[name] != nil {
 		k.shadowsManaged(key, at(), where)
 	}
-	for i, r := range p.RemoveHeadersConfig {
-		if table.Unremovable(r.Header) {
-			k.add(key, at("removeHeadersConfig", i, "header"), "%s: removeHeadersConfig: CloudFront cannot remove %s", where, r.Header)
-		}
-	}
-	if c := p.CorsConfig; c != nil {
-		for i, o := range c.AccessControlAllowOrigins {
-			if o == "*" {
-				continue
-			}
-			if err := table.CheckOriginPattern(o); err != nil {
-				k.add(key, at("corsConfig", "accessControlAllowOrigins", i), "%s: corsConfig: %v", where, err)
-			}
-		}
-		if c.AccessControlAllowCredentials && slices.Contains(c.AccessControlAllowOrigins, "*") {
-			k.add(key, at("corsConfig", "accessControlAllowCredentials"), `%s: corsConfig: accessControlAllowCredentials: true needs named origins: browsers refuse credentials with "Access-Control-Allow-Origin: *"`, where)
-		}
-	}
-	// The headers securityHeadersConfig sets, named as the table names them.
-	set := map[string]string{}
-	if sec, err := table.CompileResponseHeaders(name, &schema.ResponseHeadersPolicy{SecurityHeadersConfig: p.SecurityHeadersConfig}); err == nil {
-		for _, h := range sec.Set {
-			set[h.Name] = "securityHeadersConfig"
-		}
-	}
-	for i, h := range p.CustomHeadersConfig {
-		n := textproto.CanonicalMIMEHeaderKey(h.Header)
-		switch {
-		case set[n] != "":
-			k.add(key, at("customHeadersConfig", i, "header"), "%s: customHeadersConfig[%d]: %s is set by %s already", where, i, h.Header, set[n])
-		case p.CorsConfig != nil && strings.HasPrefix(n, "Access-Control-"):
-			k.add(key, at("customHeadersConfig", i, "header"), "%s: customHeadersConfig[%d]: %s belongs in corsConfig, which sets the Access-Control-* headers", where, i, h.Header)
-		}
-		if set[n] == "" {
-			set[n] = fmt.Sprintf("customHeadersConfig[%d]", i)
-		}
-	}
-	// Whatever else the table refuses, at the policy.
-	if len(k.issues) == before {
-		if _, err := table.CompileResponseHeaders(name, p); err != nil {
-			k.add(key, at(), "%v", err)
-		}
+	for _, pr := range table.ResponseHeadersProblems(p) {
+		k.add(key, at(pr.Path...), "%s: %s", where, pr.Msg)
 	}
 }
 

@@ -119,22 +119,72 @@ type CORSHeaders struct {
 // allMethods is what "ALL" allows.
 var allMethods = []string{"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"}
 
-// CompileResponseHeaders compiles policy p, called name. Its errors are
-// what the compiler's checks refuse first, with a position.
+// PolicyProblem is something a response headers policy gets wrong, at
+// Path, its field's selectors below the policy (as "corsConfig", 0).
+type PolicyProblem struct {
+	Path []any
+	Msg  string
+}
+
+// ResponseHeadersProblems are what p gets wrong, in field order: the
+// compiler reports each at its field, and CompileResponseHeaders refuses
+// a policy with any.
+func ResponseHeadersProblems(p *schema.ResponseHeadersPolicy) []PolicyProblem {
+	var out []PolicyProblem
+	add := func(msg string, path ...any) { out = append(out, PolicyProblem{path, msg}) }
+	for i, r := range p.RemoveHeadersConfig {
+		if Unremovable(r.Header) {
+			add(fmt.Sprintf("removeHeadersConfig: CloudFront cannot remove %s", r.Header), "removeHeadersConfig", i, "header")
+		}
+	}
+	if c := p.CorsConfig; c != nil {
+		for i, o := range c.AccessControlAllowOrigins {
+			if o == "*" {
+				continue
+			}
+			if err := checkOriginPattern(o); err != nil {
+				add("corsConfig: "+err.Error(), "corsConfig", "accessControlAllowOrigins", i)
+			}
+		}
+		if c.AccessControlAllowCredentials && slices.Contains(c.AccessControlAllowOrigins, "*") {
+			// Browsers refuse credentials with "*" (Fetch, CORS check).
+			add(`corsConfig: accessControlAllowCredentials: true needs named origins: browsers refuse credentials with "Access-Control-Allow-Origin: *"`,
+				"corsConfig", "accessControlAllowCredentials")
+		}
+	}
+	// Who sets each header already, for a custom header that sets it again.
+	setBy := map[string]string{}
+	if s := p.SecurityHeadersConfig; s != nil {
+		for _, h := range securityHeaders(s) {
+			setBy[h.Name] = "securityHeadersConfig"
+		}
+	}
+	for i, h := range p.CustomHeadersConfig {
+		n := textproto.CanonicalMIMEHeaderKey(h.Header)
+		switch {
+		case setBy[n] != "":
+			add(fmt.Sprintf("customHeadersConfig[%d]: %s is set by %s already", i, h.Header, setBy[n]), "customHeadersConfig", i, "header")
+			continue
+		case p.CorsConfig != nil && strings.HasPrefix(n, "Access-Control-"):
+			add(fmt.Sprintf("customHeadersConfig[%d]: %s belongs in corsConfig, which sets the Access-Control-* headers", i, h.Header), "customHeadersConfig", i, "header")
+		}
+		setBy[n] = fmt.Sprintf("customHeadersConfig[%d]", i)
+	}
+	return out
+}
+
+// CompileResponseHeaders compiles policy p, called name; it refuses one
+// with ResponseHeadersProblems (the compiler reported them first).
 func CompileResponseHeaders(name string, p *schema.ResponseHeadersPolicy) (*ResponseHeaders, error) {
+	if problems := ResponseHeadersProblems(p); len(problems) > 0 {
+		return nil, fmt.Errorf("response headers policy %q: %s", name, problems[0].Msg)
+	}
 	rh := &ResponseHeaders{Name: name}
 	for _, r := range p.RemoveHeadersConfig {
-		if Unremovable(r.Header) {
-			return nil, fmt.Errorf("response headers policy %q: removeHeadersConfig: %s cannot be removed", name, r.Header)
-		}
 		rh.Remove = append(rh.Remove, textproto.CanonicalMIMEHeaderKey(r.Header))
 	}
 	if c := p.CorsConfig; c != nil {
-		cors, err := compileCORS(c)
-		if err != nil {
-			return nil, fmt.Errorf("response headers policy %q: corsConfig: %w", name, err)
-		}
-		rh.CORS = cors
+		rh.CORS = compileCORS(c)
 	}
 	if s := p.SecurityHeadersConfig; s != nil {
 		rh.Set = append(rh.Set, securityHeaders(s)...)
@@ -145,14 +195,6 @@ func CompileResponseHeaders(name string, p *schema.ResponseHeadersPolicy) (*Resp
 	for i := range rh.Set {
 		rh.Set[i].Values = []string{rh.Set[i].Value}
 	}
-	for i, h := range rh.Set {
-		if slices.IndexFunc(rh.Set[:i], func(o PolicyHeader) bool { return o.Name == h.Name }) >= 0 {
-			return nil, fmt.Errorf("response headers policy %q: %s is set twice", name, h.Name)
-		}
-		if rh.CORS != nil && strings.HasPrefix(h.Name, "Access-Control-") {
-			return nil, fmt.Errorf("response headers policy %q: customHeadersConfig: %s belongs in corsConfig", name, h.Name)
-		}
-	}
 	if st := p.ServerTimingHeadersConfig; st != nil && st.Enabled {
 		rh.ServerTiming = true
 		rh.SamplingRate = st.SamplingRate / 100
@@ -160,21 +202,15 @@ func CompileResponseHeaders(name string, p *schema.ResponseHeadersPolicy) (*Resp
 	return rh, nil
 }
 
-func compileCORS(c *schema.CorsConfig) (*CORSHeaders, error) {
+// compileCORS compiles a checked corsConfig.
+func compileCORS(c *schema.CorsConfig) *CORSHeaders {
 	h := &CORSHeaders{AllowCredentials: c.AccessControlAllowCredentials, OriginOverride: c.OriginOverride}
 	for _, o := range c.AccessControlAllowOrigins {
 		if o == "*" {
 			h.AnyOrigin = true
 			continue
 		}
-		if err := CheckOriginPattern(o); err != nil {
-			return nil, err
-		}
 		h.Origins = append(h.Origins, strings.ToLower(o))
-	}
-	if h.AnyOrigin && h.AllowCredentials {
-		// Browsers refuse credentials with "*" (Fetch, CORS check).
-		return nil, fmt.Errorf(`accessControlAllowCredentials: true needs named origins: browsers refuse credentials with "Access-Control-Allow-Origin: *"`)
 	}
 	methods := c.AccessControlAllowMethods
 	if slices.Contains(methods, "ALL") {
@@ -186,12 +222,12 @@ func compileCORS(c *schema.CorsConfig) (*CORSHeaders, error) {
 	if c.AccessControlMaxAgeSec != nil {
 		h.MaxAge = strconv.FormatInt(*c.AccessControlMaxAgeSec, 10)
 	}
-	return h, nil
+	return h
 }
 
-// CheckOriginPattern accepts scheme://host[:port], where the host may
+// checkOriginPattern accepts scheme://host[:port], where the host may
 // start with "*." (CloudFront: a wildcard only as the leftmost label).
-func CheckOriginPattern(o string) error {
+func checkOriginPattern(o string) error {
 	scheme, rest, ok := strings.Cut(o, "://")
 	if !ok || scheme == "" || rest == "" || strings.ContainsAny(rest, "/?#") {
 		return fmt.Errorf("accessControlAllowOrigins: %q: want an origin such as https://www.example.com (scheme and host, no path)", o)
