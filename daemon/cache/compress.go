@@ -97,7 +97,7 @@ func codedHeader(r *http.Request, p Policy, resp *http.Response, cc directives, 
 		return enc, -1
 	case candidate:
 		// The identity variant of what others get compressed.
-		addVary(header, "Accept-Encoding")
+		AddVary(header, "Accept-Encoding")
 	default:
 		varyOriginCoding(header, p)
 	}
@@ -145,7 +145,7 @@ func compressedStatus(status int) bool {
 func compressedHeader(h http.Header, enc string) http.Header {
 	h["Content-Encoding"] = []string{enc}
 	delete(h, "Content-Length")
-	addVary(h, "Accept-Encoding")
+	AddVary(h, "Accept-Encoding")
 	// As CloudFront: a strong ETag becomes weak, a weak one stays, an
 	// invalid one goes.
 	switch et := h.Get("Etag"); {
@@ -161,17 +161,23 @@ func compressedHeader(h http.Header, enc string) http.Header {
 // viewer that did not ask for it, whatever the origin's Vary says.
 func varyOriginCoding(h http.Header, p Policy) {
 	if p.Compress && h.Get("Content-Encoding") != "" {
-		addVary(h, "Accept-Encoding")
+		AddVary(h, "Accept-Encoding")
 	}
 }
 
-func addVary(h http.Header, name string) {
-	for _, n := range varyNames(h) {
-		if n == name {
-			return
+// AddVary adds name to h's Vary unless it is there (any case) or Vary is
+// "*". The slice is replaced, never appended to in place: a stored
+// entry's header shares its values.
+func AddVary(h http.Header, name string) {
+	vary := h["Vary"]
+	for _, v := range vary {
+		for f := range strings.SplitSeq(v, ",") {
+			if f = strings.TrimSpace(f); f == "*" || strings.EqualFold(f, name) {
+				return
+			}
 		}
 	}
-	h["Vary"] = append(slices.Clip(h["Vary"]), name)
+	h["Vary"] = append(slices.Clip(vary), name)
 }
 
 var (

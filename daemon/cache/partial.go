@@ -115,7 +115,7 @@ func (c *Cache) leadPiece(w http.ResponseWriter, r *http.Request, primary string
 	// the ranges inside them. The viewer who asked gets the origin's
 	// answer unchanged; later ones get their range, from the piece.
 	if p.Compress && header.Get("Content-Encoding") != "" {
-		addVary(header, "Accept-Encoding") // as lead does for whole objects
+		AddVary(header, "Accept-Encoding") // as lead does for whole objects
 	}
 	key := primary
 	if names := varyNames(header); len(names) > 0 {

@@ -4,7 +4,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"golang.org/x/net/http/httpguts"
 
 	"openfront.dev/compiler/table"
+	"openfront.dev/daemon/cache"
 )
 
 // A behavior's response headers policy (understanding-response-headers-
@@ -124,7 +124,7 @@ func (p *headersPolicy) apply() {
 // must not reuse it for a CORS request (Fetch, "CORS protocol and HTTP
 // caches").
 func applyCORS(hdr http.Header, c *table.CORSHeaders, r *http.Request) {
-	addVary(hdr, "Origin")
+	cache.AddVary(hdr, "Origin")
 	origin := r.Header["Origin"]
 	if len(origin) == 0 || !c.AllowsOrigin(origin[0]) {
 		return
@@ -154,19 +154,6 @@ func applyCORS(hdr http.Header, c *table.CORSHeaders, r *http.Request) {
 
 // anyOrigin is shared by every response; never appended to in place.
 var anyOrigin = []string{"*"}
-
-// addVary adds name to Vary unless it is there, or Vary is "*".
-func addVary(hdr http.Header, name string) {
-	vary := hdr["Vary"]
-	for _, v := range vary {
-		for f := range strings.SplitSeq(v, ",") {
-			if f = strings.TrimSpace(f); f == "*" || strings.EqualFold(f, name) {
-				return
-			}
-		}
-	}
-	hdr["Vary"] = append(slices.Clip(vary), name)
-}
 
 // wantsServerTiming reports a request with "Pragma: server-timing", which
 // gets the Server-Timing header whatever the sampling rate.
