@@ -169,21 +169,24 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, http.StatusForbidden, "No distribution is configured for the host "+quoteHost(r.Host)+".")
 		return
 	}
-	if st := h.state(d.ID); st != nil {
-		o := observe(w, r, start)
-		pw, p := h.withHeadersPolicy(o, r, b, id[0], start)
-		h.serve(pw, r, t, d, b, path, id[0], start)
-		p.release()
-		abort := o.abort
-		st.finish(o, r, id[0])
-		if abort {
-			resetStream(w, r) // once logged (abortStream)
-		}
+	sw := w // what serve writes to: observed for the log, under the policy
+	st := h.state(d.ID)
+	var o *observed
+	if st != nil {
+		o = observe(w, r, start)
+		sw = o
+	}
+	sw, p := h.withHeadersPolicy(sw, r, b, id[0], start)
+	h.serve(sw, r, t, d, b, path, id[0], start)
+	p.release()
+	if o == nil {
 		return
 	}
-	pw, p := h.withHeadersPolicy(w, r, b, id[0], start)
-	h.serve(pw, r, t, d, b, path, id[0], start)
-	p.release()
+	abort := o.abort
+	st.finish(o, r, id[0])
+	if abort {
+		resetStream(w, r) // once logged (abortStream)
+	}
 }
 
 // serve answers a request of distribution d, behavior b, received at start.

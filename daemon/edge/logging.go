@@ -229,14 +229,19 @@ func (m *distMetrics) count(result string, status, proto int, in, out int64) {
 	m.out.Add(float64(out))
 }
 
-// observedOf returns the observed writer under w, if any: a response
-// headers policy wraps it.
+// observedOf returns the observed writer w is or wraps (a response
+// headers policy's writer does), if any.
 func observedOf(w http.ResponseWriter) (*observed, bool) {
-	if p, ok := w.(*headersPolicy); ok {
-		w = p.ResponseWriter
+	for {
+		if o, ok := w.(*observed); ok {
+			return o, true
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return nil, false
+		}
+		w = u.Unwrap()
 	}
-	o, ok := w.(*observed)
-	return o, ok
 }
 
 // setDetail notes the x-edge-detailed-result-type of an Error response.

@@ -4,6 +4,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -129,31 +130,29 @@ func applyCORS(hdr http.Header, c *table.CORSHeaders, r *http.Request) {
 	if len(origin) == 0 || !c.AllowsOrigin(origin[0]) {
 		return
 	}
-	set := func(name, value string) {
-		if value != "" && (c.OriginOverride || len(hdr[name]) == 0) {
-			hdr[name] = []string{value}
+	set := func(name string, values []string) {
+		if values[0] != "" && (c.OriginOverride || len(hdr[name]) == 0) {
+			hdr[name] = values
 		}
 	}
-	if c.AnyOrigin {
-		if c.OriginOverride || len(hdr["Access-Control-Allow-Origin"]) == 0 {
-			hdr["Access-Control-Allow-Origin"] = anyOrigin
-		}
-	} else {
-		set("Access-Control-Allow-Origin", origin[0])
+	allow := anyOrigin
+	if !c.AnyOrigin {
+		allow = slices.Clip(origin[:1]) // the viewer's own, echoed
 	}
+	set("Access-Control-Allow-Origin", allow)
 	if c.AllowCredentials {
-		set("Access-Control-Allow-Credentials", "true")
+		set("Access-Control-Allow-Credentials", allowCredentials)
 	}
-	set("Access-Control-Expose-Headers", c.ExposeHeaders)
+	set("Access-Control-Expose-Headers", []string{c.ExposeHeaders})
 	if r.Method == http.MethodOptions && len(r.Header["Access-Control-Request-Method"]) > 0 {
-		set("Access-Control-Allow-Methods", c.AllowMethods)
-		set("Access-Control-Allow-Headers", c.AllowHeaders)
-		set("Access-Control-Max-Age", c.MaxAge)
+		set("Access-Control-Allow-Methods", []string{c.AllowMethods})
+		set("Access-Control-Allow-Headers", []string{c.AllowHeaders})
+		set("Access-Control-Max-Age", []string{c.MaxAge})
 	}
 }
 
-// anyOrigin is shared by every response; never appended to in place.
-var anyOrigin = []string{"*"}
+// Values shared by every response; never appended to in place.
+var anyOrigin, allowCredentials = []string{"*"}, []string{"true"}
 
 // wantsServerTiming reports a request with "Pragma: server-timing", which
 // gets the Server-Timing header whatever the sampling rate.
@@ -168,24 +167,24 @@ func wantsServerTiming(r *http.Request) bool {
 // miss; a stored one is dropped, as it timed another request.
 func (p *headersPolicy) serverTiming(hdr http.Header) {
 	var b strings.Builder
-	var origin []string
-	switch xcache := hdr.Get("X-Cache"); xcache {
+	xcache := hdr.Get("X-Cache")
+	origin := hdr["Server-Timing"]
+	switch xcache {
 	case cacheHit:
 		b.WriteString("cdn-cache-hit,")
+		origin = nil
 	case cacheRefreshHit:
 		b.WriteString("cdn-cache-refresh,")
+		origin = nil
 	case cacheMiss:
 		b.WriteString(`cdn-upstream-layer;desc="EDGE",cdn-cache-miss,`)
-		origin = hdr["Server-Timing"]
-	default:
-		origin = hdr["Server-Timing"]
 	}
 	b.WriteString(`cdn-pop;desc="`)
 	b.WriteString(p.h.nodeName)
 	b.WriteString(`",cdn-rid;desc="`)
 	b.WriteString(p.id)
 	b.WriteString(`",`)
-	if hdr.Get("X-Cache") == cacheHit {
+	if xcache == cacheHit {
 		b.WriteString(`cdn-hit-layer;desc="EDGE",`)
 	}
 	b.WriteString("cdn-downstream-fbl;dur=")
