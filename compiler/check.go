@@ -467,37 +467,36 @@ func (k *checker) behavior(key string, at []cue.Selector, where string, b *schem
 // a cache policy sets too: CloudFront refuses CachePolicyId beside
 // ForwardedValues or TTLs, and here the policy would silently win.
 func (k *checker) legacyCacheSettings(key string, field func(...any) []cue.Selector, where string, b *schema.CacheBehavior) {
-	defaults := schema.CacheBehavior{MinTTL: 0, DefaultTTL: 86400, MaxTTL: 31536000}
-	fv := b.ForwardedValues
-	var set [][]any // the field's path, and what it moves to in the policy
-	if fv.QueryString || len(fv.QueryStringCacheKeys) > 0 {
-		f := "queryString"
-		if len(fv.QueryStringCacheKeys) > 0 {
-			f = "queryStringCacheKeys"
+	// refuse reports the field at path, which moves to the policy's to.
+	refuse := func(to string, path ...any) {
+		name := fmt.Sprint(path[0])
+		for _, p := range path[1:] {
+			name += fmt.Sprint(".", p)
 		}
-		set = append(set, []any{"forwardedValues", f, "parametersInCacheKeyAndForwardedToOrigin.queryStringsConfig"})
+		k.add(key, field(path...), "%s: %s beside cachePolicy %q: CloudFront refuses a behavior with both, and the cache policy sets the key and TTLs; move it into a cache policy's %s", where, name, b.CachePolicy, to)
+	}
+	const params = "parametersInCacheKeyAndForwardedToOrigin."
+	fv := b.ForwardedValues
+	switch {
+	case len(fv.QueryStringCacheKeys) > 0:
+		refuse(params+"queryStringsConfig", "forwardedValues", "queryStringCacheKeys")
+	case fv.QueryString:
+		refuse(params+"queryStringsConfig", "forwardedValues", "queryString")
 	}
 	if fv.Cookies.Forward != "none" && fv.Cookies.Forward != "" {
-		set = append(set, []any{"forwardedValues", "cookies", "parametersInCacheKeyAndForwardedToOrigin.cookiesConfig"})
+		refuse(params+"cookiesConfig", "forwardedValues", "cookies")
 	}
 	if len(fv.Headers) > 0 {
-		set = append(set, []any{"forwardedValues", "headers", "parametersInCacheKeyAndForwardedToOrigin.headersConfig"})
+		refuse(params+"headersConfig", "forwardedValues", "headers")
 	}
+	// The schema's defaults: a value written out as the default is not told apart.
 	for _, t := range []struct {
 		name      string
 		got, want int64
-	}{{"minTTL", b.MinTTL, defaults.MinTTL}, {"defaultTTL", b.DefaultTTL, defaults.DefaultTTL}, {"maxTTL", b.MaxTTL, defaults.MaxTTL}} {
+	}{{"minTTL", b.MinTTL, 0}, {"defaultTTL", b.DefaultTTL, 86400}, {"maxTTL", b.MaxTTL, 31536000}} {
 		if t.got != t.want {
-			set = append(set, []any{t.name, t.name})
+			refuse(t.name, t.name)
 		}
-	}
-	for _, s := range set {
-		path, to := s[:len(s)-1], s[len(s)-1].(string)
-		name := path[0].(string)
-		for _, p := range path[1:] {
-			name += "." + p.(string)
-		}
-		k.add(key, field(path...), "%s: %s beside cachePolicy %q: CloudFront refuses a behavior with both, and the cache policy sets the key and TTLs; move it into a cache policy's %s", where, name, b.CachePolicy, to)
 	}
 }
 
