@@ -452,6 +452,12 @@ func (k *checker) behavior(key string, at []cue.Selector, where string, b *schem
 		k.legacyCacheSettings(key, field, where, b)
 		return
 	}
+	// openfront keys on forwardedValues and forwards the policy's values
+	// beside them, as a cache policy would; CloudFront's API refuses the
+	// pair, so such a config would not carry over.
+	if b.OriginRequestPolicy != "" {
+		k.warn(key, field("originRequestPolicy"), `%s: originRequestPolicy %q without a cachePolicy: CloudFront refuses an origin request policy beside legacy cache settings (forwardedValues and TTLs); name a cache policy ("CachingDisabled" where nothing is cached, else one that keys on what forwardedValues lists)`, where, b.OriginRequestPolicy)
+	}
 	k.ttlOrder(key, func(f string) []cue.Selector { return field(f) }, where, b.MinTTL, b.DefaultTTL, b.MaxTTL)
 	fv := b.ForwardedValues
 	if len(fv.QueryStringCacheKeys) > 0 && !fv.QueryString {

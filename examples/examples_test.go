@@ -61,6 +61,11 @@ func TestCompile(t *testing.T) {
 			if err != nil {
 				t.Fatalf("compile failed:\n%v", err)
 			}
+			// A user copies an example as it is: it must teach no
+			// setting that openfront vet warns about.
+			if len(res.Warnings) > 0 {
+				t.Errorf("warnings:\n%v", res.Warnings)
+			}
 			got := res.Table.Counts()
 			if got.Distributions != ex.distributions || got.StreamingDistributions != ex.streamingDistributions ||
 				got.KeyGroups != ex.keyGroups || got.OriginGroups != ex.originGroups {
