@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"openfront.dev/internal/codings"
 )
 
 // Keys. The edge's key names a resource; inside the cache:
@@ -134,7 +136,7 @@ var knownCodings = []string{"br", "deflate", "gzip", "zstd"}
 func acceptedCodings(vs []string) string {
 	var out []string
 	for _, c := range knownCodings {
-		if accepts(vs, c) {
+		if codings.Accepts(vs, c) {
 			out = append(out, c)
 		}
 	}
@@ -147,43 +149,12 @@ func (p Policy) negotiate(vs []string) string {
 	switch {
 	case len(vs) == 0:
 		return "identity"
-	case !p.NoBrotli && accepts(vs, "br"):
+	case !p.NoBrotli && codings.Accepts(vs, "br"):
 		return "br"
-	case !p.NoGzip && accepts(vs, "gzip"):
+	case !p.NoGzip && codings.Accepts(vs, "gzip"):
 		return "gzip"
 	}
 	return "identity"
-}
-
-// accepts says Accept-Encoding lists coding (or *) with a non-zero q.
-func accepts(vs []string, coding string) bool {
-	star := false
-	for _, v := range vs {
-		for part := range strings.SplitSeq(v, ",") {
-			name, params, _ := strings.Cut(part, ";")
-			name = strings.ToLower(strings.TrimSpace(name))
-			if name != coding && name != "*" {
-				continue
-			}
-			ok := qNonZero(params)
-			if name == coding {
-				return ok
-			}
-			star = ok
-		}
-	}
-	return star
-}
-
-func qNonZero(params string) bool {
-	for p := range strings.SplitSeq(params, ";") {
-		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
-		if strings.EqualFold(k, "q") {
-			q, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			return err != nil || q > 0
-		}
-	}
-	return true
 }
 
 // Language selection. When Vary names Accept-Language and a request has no

@@ -1,0 +1,40 @@
+// Package codings reads Accept-Encoding: which content codings a request
+// accepts.
+package codings
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Accepts says Accept-Encoding (vs, its lines) lists coding (or *) with a
+// non-zero q.
+func Accepts(vs []string, coding string) bool {
+	star := false
+	for _, v := range vs {
+		for part := range strings.SplitSeq(v, ",") {
+			name, params, _ := strings.Cut(part, ";")
+			name = strings.ToLower(strings.TrimSpace(name))
+			if name != coding && name != "*" {
+				continue
+			}
+			ok := qNonZero(params)
+			if name == coding {
+				return ok
+			}
+			star = ok
+		}
+	}
+	return star
+}
+
+func qNonZero(params string) bool {
+	for p := range strings.SplitSeq(params, ";") {
+		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+		if strings.EqualFold(k, "q") {
+			q, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return err != nil || q > 0
+		}
+	}
+	return true
+}
