@@ -485,7 +485,7 @@ func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
 	// The edge takes a signature's parameters and cookies out of the key
 	// and the origin request on a signed behavior only.
 	signed := e.Signature.Required
-	e.CacheKey = cacheKey(d.ID, objPath, bs, query, r, signed)
+	e.CacheKey = cacheKey(d.ID, objPath, b, query, r, signed)
 	orp, hasORP := managedPolicies[bs.OriginRequestPolicy]
 	// The origin gets the key's query, or all of it under a policy that forwards all.
 	fwdQuery := e.CacheKey.Query.Key
@@ -668,7 +668,8 @@ func signature(t *table.Table, bs *schema.CacheBehavior, r RouteRequest) *RouteS
 }
 
 // cacheKey builds the key parts from the behavior's forwarded values.
-func cacheKey(distID, path string, bs *schema.CacheBehavior, query []RouteValue, r RouteRequest, signed bool) *RouteCacheKey {
+func cacheKey(distID, path string, b *table.Behavior, query []RouteValue, r RouteRequest, signed bool) *RouteCacheKey {
+	bs := b.Spec
 	fv := bs.ForwardedValues
 	k := &RouteCacheKey{Cached: true, Distribution: distID, Path: path}
 	if !slices.Contains(bs.CachedMethods, r.Method) {
@@ -747,6 +748,16 @@ func cacheKey(distID, path string, bs *schema.CacheBehavior, query []RouteValue,
 			v.Value, v.Present = strings.Join(vals, ", "), true
 		}
 		k.Headers.Key = append(k.Headers.Key, v)
+	}
+	// A cache policy that enables gzip or brotli keys and forwards the
+	// normalized Accept-Encoding; "identity" is forwarded, not keyed.
+	if ae, ok := b.AcceptEncoding(r.Header.Values("Accept-Encoding")); ok {
+		if ae == "identity" {
+			ae = "identity (forwarded, not in the key)"
+		}
+		k.Headers.Key = append(k.Headers.Key, RouteValue{Name: "Accept-Encoding", Value: ae, Present: true})
+	} else if b.KeyedEncoding {
+		k.Headers.Key = append(k.Headers.Key, RouteValue{Name: "Accept-Encoding"})
 	}
 	if hasORP {
 		k.OriginRequestPolicy = &RouteORP{Name: bs.OriginRequestPolicy, Forwards: orp.forwards}

@@ -80,6 +80,9 @@ func TestRoute(t *testing.T) {
 		{"json-cors-security-headers", []string{"--json", "https://www.example.com/index.html", "-H", "Origin: https://example.com"}},
 		// Cache policies: a managed one, the config's with allExcept.
 		{"cp-managed", []string{"https://www.example.com/fonts/a.woff2?v=3", "-H", "Cookie: s=1", "-H", "Accept-Encoding: br"}},
+		// Accept-Encoding as the cache policy keys and forwards it: normalized.
+		{"cp-accept-encoding", []string{"https://www.example.com/fonts/a.woff2", "-H", "Accept-Encoding: gzip, deflate, br"}},
+		{"cp-accept-encoding-identity", []string{"https://www.example.com/fonts/a.woff2", "-H", "Accept-Encoding: deflate"}},
 		{"cp-all-except", []string{"https://www.example.com/search?q=cdn&utm_source=mail&page=2&fbclid=x",
 			"-H", "Cookie: _ga=GA1; session=s1", "-H", "Accept-Language: de"}},
 		{"json-cp-all-except", []string{"--json", "https://www.example.com/search?q=cdn&utm_source=mail", "-H", "Cookie: _ga=GA1; session=s1"}},

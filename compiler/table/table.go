@@ -28,6 +28,7 @@ import (
 
 	memdb "github.com/hashicorp/go-memdb"
 
+	"openfront.dev/internal/codings"
 	"openfront.dev/schema"
 )
 
@@ -95,6 +96,10 @@ type Behavior struct {
 	// NoGzip and NoBrotli leave a coding out of what compress serves:
 	// its cache policy enables only the other.
 	NoGzip, NoBrotli bool
+	// KeyedEncoding: its cache policy enables gzip or brotli, so the
+	// viewer's Accept-Encoding, normalized, is in the cache key and the
+	// origin request, compress or not (AcceptEncoding).
+	KeyedEncoding bool
 	// CacheScope is a hash of everything a cached response of this
 	// behavior depends on besides the request: the behavior and its
 	// origins. Cache keys start with it, so after a config change that
@@ -115,6 +120,22 @@ func (b *Behavior) Name() string {
 
 // TargetID is the id of the origin or origin group the behavior sends to.
 func (b *Behavior) TargetID() string { return b.Spec.TargetOriginID }
+
+// AcceptEncoding is the Accept-Encoding the behavior keys on and forwards
+// for a viewer's (vs): CloudFront's normalized form ("br,gzip", "br",
+// "gzip", or "identity" for none of the policy's codings), false when
+// the viewer sent none or the behavior's cache policy enables no coding
+// (then Accept-Encoding is a header like any other). CloudFront does this
+// whether or not the behavior compresses: an origin that compresses gets
+// asked for the codings and its variants are cached apart
+// (controlling-the-cache-key.md, "Cache compressed objects (uses the
+// Accept-Encoding header)").
+func (b *Behavior) AcceptEncoding(vs []string) (string, bool) {
+	if !b.KeyedEncoding || vs == nil {
+		return "", false
+	}
+	return codings.Normalize(vs, !b.NoGzip, !b.NoBrotli), true
+}
 
 // OriginKind says which kind of origin an Origin is.
 type OriginKind string
@@ -365,6 +386,7 @@ func (d *Distribution) behavior(index int, pos uint, spec *schema.CacheBehavior,
 	if cachePolicy != nil {
 		k := cachePolicy.ParametersInCacheKeyAndForwardedToOrigin
 		b.NoGzip, b.NoBrotli = !k.EnableAcceptEncodingGzip, !k.EnableAcceptEncodingBrotli
+		b.KeyedEncoding = k.EnableAcceptEncodingGzip || k.EnableAcceptEncodingBrotli
 	}
 	pattern := "*"
 	if index >= 0 {

@@ -87,6 +87,11 @@ type Policy struct {
 	// coding out (a cache policy that enables only the other).
 	Compress         bool
 	NoGzip, NoBrotli bool
+	// KeyedEncoding: a cache policy that enables gzip or brotli has the
+	// edge key and forward the viewer's Accept-Encoding, normalized
+	// (request and key already hold it). The origin gets that, not the
+	// one coding the cache would compress in, and may compress itself.
+	KeyedEncoding bool
 	// Wait bounds a coalesced request's wait (e.g. the origin's read
 	// timeout); 0 takes Config.CoalesceWait.
 	Wait time.Duration
@@ -109,8 +114,8 @@ type FetchRequest struct {
 	// Header is authoritative for Range, If-Range, If-Match,
 	// If-None-Match, If-Modified-Since and If-Unmodified-Since: the
 	// FetchFunc drops the viewer's values of these and sends these ones.
-	// Any other field it holds (Accept-Encoding when compress is true,
-	// Surrogate-Capability) replaces the viewer's too.
+	// Any other field it holds (Accept-Encoding when compress is true
+	// and the key has none, Surrogate-Capability) replaces the viewer's too.
 	Header http.Header
 }
 
@@ -390,7 +395,7 @@ func (c *Cache) lead(w http.ResponseWriter, r *http.Request, f *flight, lk, prim
 			fr.Method = http.MethodHead
 		}
 	}
-	if p.Compress {
+	if p.Compress && !p.KeyedEncoding {
 		fr.Header["Accept-Encoding"] = []string{p.negotiate(r.Header["Accept-Encoding"])}
 	}
 	// Origins may address this cache in Surrogate-Control.

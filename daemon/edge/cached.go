@@ -50,6 +50,12 @@ func cacheKey(d *table.Distribution, b *table.Behavior, path, rawQuery, host str
 		k.WriteString("\x00Cookie=")
 		k.WriteString(c)
 	}
+	// "identity" (none of the policy's codings) is left out, as CloudFront
+	// leaves it out.
+	if ae, ok := b.AcceptEncoding(header["Accept-Encoding"]); ok && ae != "identity" {
+		k.WriteString("\x00Accept-Encoding=")
+		k.WriteString(ae)
+	}
 	return k.String()
 }
 
@@ -69,11 +75,12 @@ func cachePolicy(d *table.Distribution, tb *table.Behavior, method string, wait 
 		ErrorTTL:   errorTTL,
 		ErrorTTLs:  d.ErrorCachingMinTTLs,
 		// Forwarding every header leaves nothing to share, as in CloudFront.
-		Cacheable: slices.Contains(b.CachedMethods, method) && !slices.Contains(b.ForwardedValues.Headers, "*"),
-		Compress:  b.Compress,
-		NoGzip:    tb.NoGzip,
-		NoBrotli:  tb.NoBrotli,
-		Wait:      wait,
+		Cacheable:     slices.Contains(b.CachedMethods, method) && !slices.Contains(b.ForwardedValues.Headers, "*"),
+		Compress:      b.Compress,
+		NoGzip:        tb.NoGzip,
+		NoBrotli:      tb.NoBrotli,
+		KeyedEncoding: tb.KeyedEncoding,
+		Wait:          wait,
 	}
 }
 

@@ -1,14 +1,20 @@
 package edge
 
 import (
+	"compress/gzip"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
+	"github.com/andybalholm/brotli"
+
+	"openfront.dev/internal/codings"
 	"openfront.dev/internal/testenv"
 )
 
@@ -181,4 +187,133 @@ distributions: site: {
 			t.Errorf("%s: keys %q and %q, want same %v", tt.name, tt.a, tt.b, tt.same)
 		}
 	}
+}
+
+// TestCachePolicyOriginEncodings: a cache policy that enables gzip and/or
+// brotli has the origin asked for those codings, in CloudFront's
+// normalized Accept-Encoding, compress or not, and its compressed and
+// uncompressed answers cached apart, even without Vary; the edge does not
+// compress what the origin did. Without a cache policy the origin is
+// asked for no coding, as before.
+func TestCachePolicyOriginEncodings(t *testing.T) {
+	body := strings.Repeat("compressible text ", 200)
+	var mu sync.Mutex
+	var asked []string // the Accept-Encoding of each origin request, "none" for none
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ae := r.Header["Accept-Encoding"]
+		mu.Lock()
+		if ae == nil {
+			asked = append(asked, "none")
+		} else {
+			asked = append(asked, strings.Join(ae, ", "))
+		}
+		mu.Unlock()
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Content-Type", "text/plain")
+		if !strings.Contains(r.URL.Path, "novary") {
+			w.Header().Set("Vary", "Accept-Encoding")
+		}
+		var c io.WriteCloser
+		switch {
+		case codings.Accepts(ae, "br"):
+			w.Header().Set("Content-Encoding", "br")
+			c = brotli.NewWriter(w)
+		case codings.Accepts(ae, "gzip"):
+			w.Header().Set("Content-Encoding", "gzip")
+			c = gzip.NewWriter(w)
+		default:
+			io.WriteString(w, body)
+			return
+		}
+		io.WriteString(c, body)
+		c.Close()
+	}))
+	t.Cleanup(app.Close)
+	src, err := os.ReadFile("testdata/origin_encodings.cue.tmpl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	tb := testenv.Compile(t, dir, fmt.Sprintf(string(src), app.Listener.Addr().String()))
+	url := bothEdges(t, dir, tb)[1].url
+	// The viewer's Accept-Encoding is sent as it is, and the body read raw.
+	viewer := &http.Transport{DisableCompression: true}
+	t.Cleanup(viewer.CloseIdleConnections)
+	steps := []struct {
+		name, path string
+		accept     string // "" sends none
+		asked      string // the origin's Accept-Encoding; "" for no origin request
+		xcache     string
+		encoding   string // the answer's Content-Encoding
+	}{
+		{"gzip policy", "/gzip/a", "gzip, deflate, br", "gzip", "Miss", "gzip"},
+		{"gzip policy again", "/gzip/a", "gzip, deflate, br", "", "Hit", "gzip"},
+		{"the same normalized header", "/gzip/a", "gzip", "", "Hit", "gzip"},
+		{"no Accept-Encoding", "/gzip/a", "", "none", "Miss", ""},
+		{"no Accept-Encoding again", "/gzip/a", "", "", "Hit", ""},
+		{"gzip still", "/gzip/a", "br, gzip", "", "Hit", "gzip"},
+		{"origin without Vary", "/gzip/novary", "gzip, br", "gzip", "Miss", "gzip"},
+		{"origin without Vary, no Accept-Encoding", "/gzip/novary", "", "none", "Miss", ""},
+		{"origin without Vary again", "/gzip/novary", "gzip", "", "Hit", "gzip"},
+		{"origin without Vary, no Accept-Encoding again", "/gzip/novary", "", "", "Hit", ""},
+		{"brotli policy", "/br/a", "gzip, deflate, br", "br", "Miss", "br"},
+		{"brotli policy again", "/br/a", "br;q=0.5, gzip", "", "Hit", "br"},
+		{"brotli policy, viewer without br", "/br/a", "gzip, deflate", "identity", "Miss", ""},
+		{"brotli policy, viewer without br again", "/br/a", "gzip", "", "Hit", ""},
+		{"both", "/both/a", "gzip, deflate, br", "br,gzip", "Miss", "br"},
+		{"both again", "/both/a", "br,gzip", "", "Hit", "br"},
+		{"compress, origin compresses", "/edge/a", "gzip, deflate, br", "br,gzip", "Miss", "br"},
+		{"compress, origin compresses, again", "/edge/a", "gzip, br", "", "Hit", "br"},
+		{"no cache policy", "/a", "gzip, deflate, br", "none", "Miss", ""},
+		{"no cache policy again", "/a", "gzip, deflate, br", "", "Hit", ""},
+	}
+	for _, s := range steps {
+		mu.Lock()
+		before := len(asked)
+		mu.Unlock()
+		req, _ := http.NewRequest(http.MethodGet, url+s.path, nil)
+		req.Host = "site.test"
+		if s.accept != "" {
+			req.Header.Set("Accept-Encoding", s.accept)
+		}
+		resp, err := viewer.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := decoded(t, resp)
+		mu.Lock()
+		origin := strings.Join(asked[before:], " | ")
+		mu.Unlock()
+		if x := resp.Header.Get("X-Cache"); x != s.xcache+" from openfront" {
+			t.Errorf("%s: X-Cache %q, want %s", s.name, x, s.xcache)
+		}
+		if origin != s.asked {
+			t.Errorf("%s: origin asked with Accept-Encoding %q, want %q", s.name, origin, s.asked)
+		}
+		if ce := resp.Header.Get("Content-Encoding"); ce != s.encoding || got != body {
+			t.Errorf("%s: Content-Encoding %q (body decoded once: %d bytes, equal %v), want %q with the origin's body", s.name, ce, len(got), got == body, s.encoding)
+		}
+	}
+}
+
+// decoded is resp's body with its Content-Encoding undone once.
+func decoded(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	defer resp.Body.Close()
+	var r io.Reader = resp.Body
+	switch resp.Header.Get("Content-Encoding") {
+	case "gzip":
+		z, err := gzip.NewReader(resp.Body)
+		if err != nil {
+			t.Fatalf("gzip: %v", err)
+		}
+		r = z
+	case "br":
+		r = brotli.NewReader(resp.Body)
+	}
+	b, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatalf("body: %v", err)
+	}
+	return string(b)
 }

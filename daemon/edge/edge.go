@@ -313,6 +313,12 @@ type signatureError struct {
 // is the request's X-Openfront-Id: an origin's response must not replace it.
 func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distribution, b *table.Behavior, path, id string, viewerHTTPS, signed bool) {
 	path = d.ObjectPath(path)
+	// Under a cache policy that enables gzip or brotli, the key, the origin
+	// request and the cache's variants see only the normalized
+	// Accept-Encoding, as in CloudFront (table.Behavior.AcceptEncoding).
+	if ae, ok := b.AcceptEncoding(r.Header["Accept-Encoding"]); ok {
+		r.Header["Accept-Encoding"] = []string{ae}
+	}
 	rawQuery, header := r.URL.RawQuery, r.Header
 	if signed {
 		rawQuery = access.StripSignature(rawQuery)

@@ -90,6 +90,11 @@ func forwardedHeaders(tb *table.Behavior, in http.Header) http.Header {
 			}
 		}
 	}
+	// Normalized in forward; CloudFront sends it under such a cache
+	// policy whatever else it forwards.
+	if vs, ok := in["Accept-Encoding"]; ok && tb.KeyedEncoding {
+		set("Accept-Encoding", vs)
+	}
 	for _, h := range table.PolicyHeaders[b.OriginRequestPolicy] {
 		if vs, ok := in[h]; ok {
 			set(h, vs)

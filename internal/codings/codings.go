@@ -1,5 +1,5 @@
 // Package codings reads Accept-Encoding: which content codings a request
-// accepts.
+// accepts, and CloudFront's normalized form of the field.
 package codings
 
 import (
@@ -37,4 +37,24 @@ func qNonZero(params string) bool {
 		}
 	}
 	return true
+}
+
+// Normalize is the Accept-Encoding CloudFront keys and forwards for a
+// viewer's (vs) under a cache policy that enables gzip and/or brotli:
+// "br,gzip", "br" or "gzip", the enabled codings the viewer accepts, or
+// "identity" when it accepts none of them (controlling-the-cache-key.md,
+// "Cache compressed objects"). Every other value the viewer sent is
+// dropped.
+func Normalize(vs []string, gzip, brotli bool) string {
+	br := brotli && Accepts(vs, "br")
+	gz := gzip && Accepts(vs, "gzip")
+	switch {
+	case br && gz:
+		return "br,gzip"
+	case br:
+		return "br"
+	case gz:
+		return "gzip"
+	}
+	return "identity"
 }
