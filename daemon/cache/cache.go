@@ -152,6 +152,7 @@ type Cache struct {
 
 	mu      sync.Mutex
 	flights map[string]*flight
+	fills   map[string]*keyFills // by primary key
 
 	bg    sync.WaitGroup
 	stats counters
@@ -198,7 +199,7 @@ func New(cfg Config) (*Cache, error) {
 	if maxEntry*2 > cfg.MemoryBytes {
 		return nil, errors.New("cache: memory bytes must be at least twice the largest object plus 64 KiB")
 	}
-	c := &Cache{cfg: cfg, now: cfg.Now, maxObject: cfg.MaxObjectBytes, flights: map[string]*flight{}}
+	c := &Cache{cfg: cfg, now: cfg.Now, maxObject: cfg.MaxObjectBytes, flights: map[string]*flight{}, fills: map[string]*keyFills{}}
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -402,7 +403,8 @@ func (c *Cache) lead(w http.ResponseWriter, r *http.Request, f *flight, lk, prim
 	fr.Header["Surrogate-Capability"] = append(slices.Clip(r.Header["Surrogate-Capability"]), surrogateCapability)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), c.cfg.FillTimeout)
 	requestTime := c.now()
-	gen := c.invalidations.Load()
+	t := c.startFill(primary, f)
+	defer c.endFill(t)
 	var piece *entry
 	if stale == nil && mark == nil {
 		piece = c.completion(lk, r)
@@ -439,7 +441,7 @@ func (c *Cache) lead(w http.ResponseWriter, r *http.Request, f *flight, lk, prim
 			res, _ := c.serveEntry(w, r, stale, xRefreshHit, -1)
 			return res
 		}
-		stored := c.storeUnlessInvalidated(gen, func() bool {
+		stored := c.storeUnlessInvalidated(t, func() bool {
 			if stale.file == "" {
 				c.mem.replace(lk, stale, n)
 				return true
@@ -472,14 +474,14 @@ func (c *Cache) lead(w http.ResponseWriter, r *http.Request, f *flight, lk, prim
 	d := decide(resp.StatusCode, resp.Header, cc, p, r.Header, now)
 	if resp.StatusCode == http.StatusPartialContent && d.store {
 		if _, _, complete, _ := parseContentRange(resp.Header.Get("Content-Range")); complete <= c.maxObject && (mark == nil || !mark.large) {
-			return c.leadPiece(w, r, primary, p, resp, cancel, cc, d, requestTime, gen, settle)
+			return c.leadPiece(w, r, primary, p, resp, cancel, cc, d, requestTime, t, settle)
 		}
 		// A piece of an object too large to keep: large objects' ranges
 		// are fetched as ranges.
 		d = decision{why: "piece of a large object"}
 	}
 	if c.toDisk(resp, d) && (mark == nil || resp.StatusCode == http.StatusOK && !hasConditionals(r.Header) && r.Header.Get("Range") == "") {
-		return c.leadDisk(w, r, f, lk, primary, p, fetch, resp, ctx, cancel, cc, d, requestTime, gen, settle)
+		return c.leadDisk(w, r, f, lk, primary, p, fetch, resp, ctx, cancel, cc, d, requestTime, t, settle)
 	}
 	if !d.store && d.requestOnly {
 		// Not stored because of this request alone: no pass mark, and
@@ -530,7 +532,7 @@ func (c *Cache) lead(w http.ResponseWriter, r *http.Request, f *flight, lk, prim
 		c.stats.misses.Add(1)
 	}
 	c.bg.Add(1)
-	go c.fill(ctx, cancel, f, o, resp, enc, cc, d, requestTime, gen)
+	go c.fill(ctx, cancel, f, o, resp, enc, cc, d, requestTime, c.retain(t))
 	lo := o
 	lo.rp = leaderRep(o.rp, resp.Header, cc)
 	return c.serveStream(w, r, lo, cur)
@@ -567,8 +569,9 @@ func missAge(h http.Header, requestTime, now time.Time) time.Duration {
 
 // fill reads the origin's body into the stream, and stores the entry
 // once it is whole.
-func (c *Cache) fill(ctx context.Context, cancel context.CancelFunc, f *flight, o outcome, resp *http.Response, enc string, cc directives, d decision, requestTime time.Time, gen int64) {
+func (c *Cache) fill(ctx context.Context, cancel context.CancelFunc, f *flight, o outcome, resp *http.Response, enc string, cc directives, d decision, requestTime time.Time, t ticket) {
 	defer c.bg.Done()
+	defer c.endFill(t)
 	defer cancel()
 	defer c.land(f)
 	defer resp.Body.Close()
@@ -593,9 +596,11 @@ func (c *Cache) fill(ctx context.Context, cancel context.CancelFunc, f *flight, 
 	}
 	// Store before the readers see the end, so a request that follows a
 	// finished one always finds the entry. (A viewer that knew the
-	// length may have its last byte already: an invalidation it sends
-	// next still removes the entry, through storeMu.)
-	if body, ok := o.st.body(); ok {
+	// length may have its last byte already: an invalidation or unsafe
+	// method it sends next still removes the entry, through storeMu or
+	// the key's lock.)
+	body, ok := o.st.body()
+	if ok && c.current(t) { // else invalidated meanwhile: no blob is written for it
 		if cap(body)-len(body) > len(body)/8 {
 			body = slices.Clone(body) // grown by appends: do not keep the slack
 		}
@@ -605,7 +610,7 @@ func (c *Cache) fill(ctx context.Context, cancel context.CancelFunc, f *flight, 
 			e.transformed, e.originETag = true, resp.Header.Get("Etag")
 		}
 		e.toBlob(c.cfg.BodyDir)
-		stored := c.storeUnlessInvalidated(gen, func() bool {
+		stored := c.storeUnlessInvalidated(t, func() bool {
 			if !c.mem.put(o.key, e) {
 				return false
 			}
@@ -617,20 +622,22 @@ func (c *Cache) fill(ctx context.Context, cancel context.CancelFunc, f *flight, 
 		if !stored && e.blob != nil { // invalidated meanwhile, or too large
 			e.blob.drop()
 		}
-	} else if o.st.overflowed {
+	} else if !ok && o.st.overflowed {
 		c.putPass(o.key, true, max(c.cfg.PassTTL, d.ttl))
 	}
 	c.land(f)
 	o.st.finish(nil)
 }
 
-// storeUnlessInvalidated runs put, which stores an entry fetched since
-// invalidation count gen, unless an invalidation began since; it reports
+// storeUnlessInvalidated runs put, which stores an entry fetched with
+// ticket t, unless what it fetched was invalidated since; it reports
 // whether put ran and stored.
-func (c *Cache) storeUnlessInvalidated(gen int64, put func() bool) bool {
+func (c *Cache) storeUnlessInvalidated(t ticket, put func() bool) bool {
 	c.storeMu.RLock()
 	defer c.storeMu.RUnlock()
-	if c.invalidations.Load() != gen {
+	t.key.mu.Lock()
+	defer t.key.mu.Unlock()
+	if !c.current(t) {
 		return false
 	}
 	if c.testHookStore != nil {
@@ -726,11 +733,11 @@ func (c *Cache) passThrough(w http.ResponseWriter, r *http.Request, key string, 
 		return Result{Err: err}
 	}
 	if !safeMethod(r.Method) && resp.StatusCode >= 200 && resp.StatusCode < 400 {
-		c.del(primaryKey(http.MethodGet, key))
+		c.delUnsafe(primaryKey(http.MethodGet, key))
 		for _, name := range []string{"Location", "Content-Location"} {
 			if ref := resp.Header.Get(name); ref != "" && p.Related != nil {
 				if k, ok := p.Related(ref); ok {
-					c.del(primaryKey(http.MethodGet, k))
+					c.delUnsafe(primaryKey(http.MethodGet, k))
 				}
 			}
 		}

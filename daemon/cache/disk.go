@@ -225,7 +225,7 @@ func (c *Cache) toDisk(resp *http.Response, d decision) bool {
 // leadDisk streams a large response to the viewer and the waiters while
 // writing it to the disk tier. A viewer that asked for a range gets it
 // from the origin at once, while the whole object is fetched for the tier.
-func (c *Cache) leadDisk(w http.ResponseWriter, r *http.Request, f *flight, lk, primary string, p Policy, fetch FetchFunc, resp *http.Response, ctx context.Context, cancel context.CancelFunc, cc directives, d decision, requestTime time.Time, gen int64, settle func(outcome, bool)) Result {
+func (c *Cache) leadDisk(w http.ResponseWriter, r *http.Request, f *flight, lk, primary string, p Policy, fetch FetchFunc, resp *http.Response, ctx context.Context, cancel context.CancelFunc, cc directives, d decision, requestTime time.Time, t ticket, settle func(outcome, bool)) Result {
 	file, err := c.disk.tempFile()
 	if err != nil {
 		c.cfg.Log.Warn("disk tier", "err", err)
@@ -253,7 +253,7 @@ func (c *Cache) leadDisk(w http.ResponseWriter, r *http.Request, f *flight, lk, 
 	c.addFlight(f, o.key)
 	settle(o, true)
 	c.bg.Add(1)
-	go c.fillDisk(ctx, cancel, f, o, resp, enc, file, cc, d, requestTime, gen)
+	go c.fillDisk(ctx, cancel, f, o, resp, enc, file, cc, d, requestTime, c.retain(t))
 	c.stats.misses.Add(1)
 	lo := o
 	lo.rp = leaderRep(o.rp, resp.Header, cc)
@@ -266,8 +266,9 @@ func (c *Cache) leadDisk(w http.ResponseWriter, r *http.Request, f *flight, lk, 
 	return c.lead(w, r, nil, lk, primary, nil, p, fetch, &entry{kind: kindPass, large: true})
 }
 
-func (c *Cache) fillDisk(ctx context.Context, cancel context.CancelFunc, f *flight, o outcome, resp *http.Response, enc string, file *os.File, cc directives, d decision, requestTime time.Time, gen int64) {
+func (c *Cache) fillDisk(ctx context.Context, cancel context.CancelFunc, f *flight, o outcome, resp *http.Response, enc string, file *os.File, cc directives, d decision, requestTime time.Time, t ticket) {
 	defer c.bg.Done()
+	defer c.endFill(t)
 	defer cancel()
 	defer resp.Body.Close()
 	// stored counts the bytes kept, n those the origin sent.
@@ -306,7 +307,7 @@ func (c *Cache) fillDisk(ctx context.Context, cancel context.CancelFunc, f *flig
 		e.transformed, e.originETag = true, resp.Header.Get("Etag")
 	}
 	invalidated := true // meanwhile: the file is not kept
-	c.storeUnlessInvalidated(gen, func() bool {
+	c.storeUnlessInvalidated(t, func() bool {
 		invalidated = false
 		if !c.disk.put(o.key, e, file.Name()) {
 			return false // put removed the file

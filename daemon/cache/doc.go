@@ -56,7 +56,8 @@
 //     for this cache (untargeted or ";openfront", announced in
 //     Surrogate-Capability) overrides Cache-Control; a successful unsafe
 //     method also invalidates what its Location and Content-Location name
-//     (Policy.Related), and a POST's answer naming its own URI with
+//     (Policy.Related), fills of those keys then in flight included
+//     (flight.go's tickets), and a POST's answer naming its own URI with
 //     explicit freshness serves later GETs (Policy.StoresPOST); an origin's
 //     206 is kept as a piece of its object (partial.go); a request without
 //     a variant of its own may be answered by the variant in its most

@@ -3,6 +3,8 @@ package cache
 import (
 	"context"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -19,6 +21,91 @@ type flight struct {
 	keys []string
 	// waiters counts the requests that joined, under Cache.mu.
 	waiters int
+	// t is its leader's ticket, set under Cache.mu once the leader has
+	// one: a flight that began before an invalidation of its key is not
+	// joined by the requests that follow it.
+	t ticket
+}
+
+// A ticket is what a fill (an origin fetch whose answer may be stored)
+// took when it began, to tell at its store whether what it fetched was
+// invalidated meanwhile: by an invalidation (any key), or by an unsafe
+// method's answer for its primary key (RFC 9111 4.4). The unsafe methods
+// are counted per key, so a POST drops only its own key's fills.
+type ticket struct {
+	gen    int64 // Cache.invalidations
+	key    *keyFills
+	keyGen uint64 // key.gen
+}
+
+// keyFills are the fills in flight for one primary key; Cache.fills holds
+// it while there is one, so an unsafe method finds what it must drop, and
+// holds nothing for the keys no fill is fetching.
+type keyFills struct {
+	primary string
+	n       int // tickets held, under Cache.mu
+	// gen counts the unsafe methods answered while fills were in flight.
+	// mu makes a fill's check of it and its insert one step for an unsafe
+	// method's count and deletion: the entry is deleted or not stored.
+	mu  sync.Mutex
+	gen atomic.Uint64
+}
+
+// startFill takes a ticket for a fill of primary, f's when f is set; the
+// fill calls endFill with it once it has stored, or given up.
+func (c *Cache) startFill(primary string, f *flight) ticket {
+	gen := c.invalidations.Load()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := c.fills[primary]
+	if k == nil {
+		k = &keyFills{primary: primary}
+		c.fills[primary] = k
+	}
+	k.n++
+	t := ticket{gen: gen, key: k, keyGen: k.gen.Load()}
+	if f != nil {
+		f.t = t
+	}
+	return t
+}
+
+// retain takes another hold of t, for the goroutine the fill goes on in.
+func (c *Cache) retain(t ticket) ticket {
+	c.mu.Lock()
+	t.key.n++
+	c.mu.Unlock()
+	return t
+}
+
+func (c *Cache) endFill(t ticket) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.key.n--; t.key.n == 0 {
+		delete(c.fills, t.key.primary)
+	}
+}
+
+// current says nothing t's fill fetched was invalidated since it began.
+func (c *Cache) current(t ticket) bool {
+	return t.key == nil || c.invalidations.Load() == t.gen && t.key.gen.Load() == t.keyGen
+}
+
+// delUnsafe removes what is stored for primary after an unsafe method
+// succeeded, and what the fills in flight for it fetched before that:
+// they store nothing, and later requests do not join them.
+func (c *Cache) delUnsafe(primary string) {
+	c.mu.Lock()
+	k := c.fills[primary]
+	c.mu.Unlock()
+	if k != nil {
+		// A fill that takes its ticket after this fetches after the
+		// unsafe method's answer: it may store.
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		k.gen.Add(1)
+	}
+	c.del(primary)
 }
 
 // outcome is what waiters get once the leader has the origin's answer.
@@ -95,10 +182,10 @@ func (o *outcome) claim() (*cursor, bool) {
 func (c *Cache) join(key string) (f *flight, leader, found bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if f := c.flights[key]; f != nil {
+	if f := c.flights[key]; f != nil && c.current(f.t) {
 		f.waiters++
 		return f, false, false
-	}
+	} // else none, or it fetched what was invalidated: a new one replaces it
 	// A flight is dropped after its entry is stored, under mu: looking
 	// again here closes the gap between a miss and a flight just landed.
 	if e := c.get(key); e != nil && e.kind != kindPass && !e.piece() && (e.kind == kindVary || e.fresh(c.now())) {

@@ -92,7 +92,7 @@ func servePiece(w http.ResponseWriter, r *http.Request, rp *rep, res Result) Res
 
 // leadPiece stores a 206 from the origin (read whole: it is at most
 // MaxObjectBytes) and answers r from it.
-func (c *Cache) leadPiece(w http.ResponseWriter, r *http.Request, primary string, p Policy, resp *http.Response, cancel context.CancelFunc, cc directives, d decision, requestTime time.Time, gen int64, settle func(outcome, bool)) Result {
+func (c *Cache) leadPiece(w http.ResponseWriter, r *http.Request, primary string, p Policy, resp *http.Response, cancel context.CancelFunc, cc directives, d decision, requestTime time.Time, t ticket, settle func(outcome, bool)) Result {
 	defer cancel()
 	first, _, complete, _ := parseContentRange(resp.Header.Get("Content-Range"))
 	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxObject+1))
@@ -123,7 +123,7 @@ func (c *Cache) leadPiece(w http.ResponseWriter, r *http.Request, primary string
 	}
 	e := newObject(key, http.StatusPartialContent, header, body, cc, d, initialAge(resp.Header, requestTime, now), now, c.cfg.KeepStale)
 	e.rep.start, e.rep.complete = first, complete
-	c.storeUnlessInvalidated(gen, func() bool { return c.mem.put(key, e) })
+	c.storeUnlessInvalidated(t, func() bool { return c.mem.put(key, e) })
 	settle(outcome{entry: e, x: xMiss}, false)
 	c.stats.misses.Add(1)
 	res, _ := c.serveEntry(w, r, e, xMiss, missAge(resp.Header, requestTime, now))
