@@ -117,6 +117,11 @@ func signPolicy(rawURL, expires, notBefore, ip, resource string, now time.Time) 
 			return p, fmt.Errorf("--ip: %w", err)
 		}
 	}
+	if resource == "" && strings.Contains(rawURL, "*") {
+		// A canned policy holds the URL itself, so the * matches only a
+		// literal *: a pattern needs a custom policy.
+		return p, fmt.Errorf("--url %s: a wildcard needs a custom policy: give the pattern with --resource '%s' and a URL it matches with --url", rawURL, rawURL)
+	}
 	if resource != "" {
 		p.Resource = resource
 		if !access.MatchResource(resource, rawURL) {

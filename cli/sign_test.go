@@ -251,6 +251,8 @@ func TestSignErrors(t *testing.T) {
 		{"not-before after expiry", append(base, "--url", "https://h/a", "--expires", "1h", "--not-before", "2h"), exitUsage, "not before --expires"},
 		{"bad ip", append(base, "--url", "https://h/a", "--expires", "1h", "--ip", "10.0.0.0/40"), exitUsage, "--ip"},
 		{"url outside the resource", append(base, "--url", "https://h/a", "--expires", "1h", "--resource", "https://h/b/*"), exitUsage, "does not match --resource"},
+		// A canned policy takes the URL literally: the * would match no request.
+		{"wildcard url without a resource", append(base, "--url", "https://h/private/*", "--expires", "1h", "--cookies"), exitUsage, "--resource 'https://h/private/*'"},
 		{"url with a signature parameter", append(base, "--url", "https://h/a?Signature=x", "--expires", "1h"), exitUsage, "signature parameter"},
 		{"relative url", append(base, "--url", "/a", "--expires", "1h"), exitUsage, "absolute"},
 		{"missing key file", []string{"--key-pair-id", "K", "--private-key", "/nonexistent.pem", "--url", "https://h/a", "--expires", "1h"}, exitFail, "nonexistent.pem"},
