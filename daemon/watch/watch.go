@@ -353,9 +353,13 @@ func (r *Reloader) reload(reason string, force bool) error {
 			s.LastError, s.Failing = re, true
 			s.Failures++
 		})
+		msg := "config rejected; keeping the last good table"
+		if r.current == nil {
+			msg = "config rejected; no table to serve" // a node starting on a broken config
+		}
 		// One line per problem, each starting file:line:col.
 		for _, line := range strings.Split(re.Message, "\n") {
-			r.log.Error("config rejected; keeping the last good table", "reason", reason, "error", line)
+			r.log.Error(msg, "reason", reason, "error", line)
 		}
 		return err
 	}

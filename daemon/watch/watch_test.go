@@ -868,3 +868,34 @@ func TestCommitWithoutFileChanges(t *testing.T) {
 	second := git("rev-parse", "HEAD")
 	eventually(t, 3*time.Second, "the new commit in the status", func() bool { return r.Status().Commit == second })
 }
+
+// A config that fails before any table was applied (a node starting on a
+// broken config) is logged as such, not as "keeping the last good table",
+// which the operator would look for and not find; once a table is applied,
+// a failure keeps it and says so.
+func TestRejectedLogSaysWhatServes(t *testing.T) {
+	dir := t.TempDir()
+	site := filepath.Join(dir, "site.cue")
+	var logs strings.Builder
+	r, err := New(Options{Dir: dir, Apply: func(*table.Table) {}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		content  string
+		want     string // in the log
+		wantNone string // not in it
+	}{
+		{badDist("site"), "config rejected; no table to serve", "last good"},
+		{dist("site", "v1"), "config reloaded", "rejected"},
+		{badDist("site"), "config rejected; keeping the last good table", "no table to serve"},
+	}
+	for i, s := range steps {
+		write(t, site, s.content)
+		logs.Reset()
+		r.Reload()
+		if got := logs.String(); !strings.Contains(got, s.want) || strings.Contains(got, s.wantNone) {
+			t.Errorf("step %d logged %q; want %q and not %q", i, got, s.want, s.wantNone)
+		}
+	}
+}
