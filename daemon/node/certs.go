@@ -344,7 +344,7 @@ func checkCertificates(t *table.Table, dir string) error {
 			continue
 		}
 		if dir == "" {
-			errs = append(errs, fmt.Errorf("distribution %q: viewerCertificate.certificateName %q: this node has no --certs directory", d.ID, name))
+			errs = append(errs, fmt.Errorf("distribution %q: viewerCertificate.certificateName %q: this node has no --certs directory: start it with --certs DIR holding %s.crt and %s.key, or with --https '' to serve no TLS", d.ID, name, name, name))
 			continue
 		}
 		if _, err := tls.LoadX509KeyPair(filepath.Join(dir, name+".crt"), filepath.Join(dir, name+".key")); err != nil {

@@ -38,6 +38,13 @@ distributions: site: {
 	if _, err := Start(opts); err == nil || !strings.Contains(err.Error(), `certificateName "missing"`) {
 		t.Fatalf("Start with a missing certificate: %v, want an error naming it", err)
 	}
+	// Without --certs the error says what to give: the directory and its
+	// files, or no TLS listener.
+	noCerts := opts
+	noCerts.CertsDir = ""
+	if _, err := Start(noCerts); err == nil || !strings.Contains(err.Error(), "--certs DIR holding missing.crt and missing.key") || !strings.Contains(err.Error(), "--https ''") {
+		t.Fatalf("Start without --certs: %v, want an error naming --certs DIR, the files and --https ''", err)
+	}
 
 	writeCert(t, certs, "site", "site.test")
 	write("site")
