@@ -80,8 +80,13 @@ func runCompile(args []string, stdout, stderr io.Writer) int {
 
 // compileDir compiles a config directory, printing its errors.
 func compileDir(dir string, stderr io.Writer) (*compiler.Result, int) {
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		fmt.Fprintf(stderr, "openfront: %s: not a config directory\n", dir)
+	fi, err := os.Stat(dir)
+	if err != nil {
+		fmt.Fprintf(stderr, "openfront: %v\n", err) // names the path and why
+		return nil, exitUsage
+	}
+	if !fi.IsDir() {
+		fmt.Fprintf(stderr, "openfront: %s is a file: give the config directory that holds it\n", dir)
 		return nil, exitUsage
 	}
 	res, err := compiler.New(dir).Compile()

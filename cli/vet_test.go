@@ -110,3 +110,24 @@ distributions: site: {
 		})
 	}
 }
+
+// A config directory that is not one says why: a typo in the path, or a
+// .cue file given where its directory is meant.
+func TestConfigDirNotADirectory(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "cdn.cue")
+	writeFile(t, file, "package cdn\n")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"vet", "/nonexistent"}, "/nonexistent: no such file or directory"},
+		{[]string{"compile", "/nonexistent"}, "/nonexistent: no such file or directory"},
+		{[]string{"route", "/nonexistent", "http://x/"}, "/nonexistent: no such file or directory"},
+		{[]string{"vet", file}, file + " is a file: give the config directory that holds it"},
+	} {
+		code, _, stderr := runCLI(tc.args...)
+		if code != exitUsage || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", tc.args, code, stderr, exitUsage, tc.want)
+		}
+	}
+}
