@@ -153,3 +153,32 @@ func TestServeTimeoutNotPositive(t *testing.T) {
 		}
 	}
 }
+
+// Sizes print as a person writes them, so that `openfront help serve`
+// shows the defaults the README gives (256MiB, not 268435456), and each
+// reads back as the same size.
+func TestSizeFlagString(t *testing.T) {
+	for _, tt := range []struct {
+		size sizeFlag
+		want string
+	}{
+		{256 << 20, "256MiB"},
+		{1 << 30, "1GiB"},
+		{1536 << 20, "1536MiB"},
+		{64 << 10, "64KiB"},
+		{500e6, "500000000"}, // decimal units read in, binary ones are written
+		{1000, "1000"},
+	} {
+		got := tt.size.String()
+		var back sizeFlag
+		if err := back.Set(got); got != tt.want || err != nil || back != tt.size {
+			t.Errorf("%d: %q (reads back as %d, %v), want %q", int64(tt.size), got, back, err, tt.want)
+		}
+	}
+	_, help, _ := runCLI("help", "serve")
+	for _, want := range []string{"(default 256MiB)", "(default 1GiB)"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("help serve lacks %q", want)
+		}
+	}
+}
