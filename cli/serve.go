@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -173,7 +174,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return exitFail
 	}
 	if a := n.Addr("http"); a != nil {
-		fmt.Fprintf(stdout, "serving http://%s/\n", a)
+		fmt.Fprintln(stdout, "serving "+servingURL(a))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -212,4 +213,14 @@ func tuneGC(cacheMemory int64, log *slog.Logger) {
 	debug.SetGCPercent(400)
 	debug.SetMemoryLimit(cacheMemory + headroom)
 	log.Debug("garbage collector tuned for the cache", "gogc", 400, "memory_limit", cacheMemory+headroom)
+}
+
+// servingURL is the URL to open for the plain HTTP listener a: one on
+// every interface is reached as localhost, an alias the quickstart has,
+// where [::] or 0.0.0.0 would be a Host no distribution serves.
+func servingURL(a net.Addr) string {
+	if ta, ok := a.(*net.TCPAddr); ok && ta.IP.IsUnspecified() {
+		return "http://" + net.JoinHostPort("localhost", strconv.Itoa(ta.Port)) + "/"
+	}
+	return "http://" + a.String() + "/"
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -179,6 +180,25 @@ func TestSizeFlagString(t *testing.T) {
 	for _, want := range []string{"(default 256MiB)", "(default 1GiB)"} {
 		if !strings.Contains(help, want) {
 			t.Errorf("help serve lacks %q", want)
+		}
+	}
+}
+
+// The address serve prints is one to open: a listener on every interface
+// (the default --http :8080) is printed as localhost, which the quickstart
+// serves, not as [::] or 0.0.0.0, whose Host no distribution has (403).
+func TestServingURL(t *testing.T) {
+	for _, tt := range []struct {
+		addr net.Addr
+		want string
+	}{
+		{&net.TCPAddr{IP: net.IPv6unspecified, Port: 8080}, "http://localhost:8080/"},
+		{&net.TCPAddr{IP: net.IPv4zero, Port: 8080}, "http://localhost:8080/"},
+		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 18080}, "http://127.0.0.1:18080/"},
+		{&net.TCPAddr{IP: net.ParseIP("::1"), Port: 80}, "http://[::1]:80/"},
+	} {
+		if got := servingURL(tt.addr); got != tt.want {
+			t.Errorf("%v: %q, want %q", tt.addr, got, tt.want)
 		}
 	}
 }
