@@ -317,6 +317,9 @@ func (r *Reloader) Close() error {
 func (r *Reloader) reload(reason string, force bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if !r.hashed && reason == "reload" {
+		reason = "start" // the node's first compile (Reload), before Run
+	}
 	sum, _ := fingerprint(r.path, r.file)
 	retry := reason == "rehash" && r.refused
 	if !force && r.hashed && sum == r.sum && !retry {

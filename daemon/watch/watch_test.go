@@ -872,7 +872,7 @@ func TestCommitWithoutFileChanges(t *testing.T) {
 // A config that fails before any table was applied (a node starting on a
 // broken config) is logged as such, not as "keeping the last good table",
 // which the operator would look for and not find; once a table is applied,
-// a failure keeps it and says so.
+// a failure keeps it and says so. The first compile's reason is "start".
 func TestRejectedLogSaysWhatServes(t *testing.T) {
 	dir := t.TempDir()
 	site := filepath.Join(dir, "site.cue")
@@ -885,17 +885,19 @@ func TestRejectedLogSaysWhatServes(t *testing.T) {
 		content  string
 		want     string // in the log
 		wantNone string // not in it
+		reason   string // in it too
 	}{
-		{badDist("site"), "config rejected; no table to serve", "last good"},
-		{dist("site", "v1"), "config reloaded", "rejected"},
-		{badDist("site"), "config rejected; keeping the last good table", "no table to serve"},
+		// The node's first compile is its start, not a reload.
+		{badDist("site"), "config rejected; no table to serve", "last good", "reason=start"},
+		{dist("site", "v1"), "config reloaded", "rejected", "reason=reload"},
+		{badDist("site"), "config rejected; keeping the last good table", "no table to serve", "reason=reload"},
 	}
 	for i, s := range steps {
 		write(t, site, s.content)
 		logs.Reset()
 		r.Reload()
-		if got := logs.String(); !strings.Contains(got, s.want) || strings.Contains(got, s.wantNone) {
-			t.Errorf("step %d logged %q; want %q and not %q", i, got, s.want, s.wantNone)
+		if got := logs.String(); !strings.Contains(got, s.want) || strings.Contains(got, s.wantNone) || !strings.Contains(got, s.reason) {
+			t.Errorf("step %d logged %q; want %q and %q, not %q", i, got, s.want, s.reason, s.wantNone)
 		}
 	}
 }
