@@ -110,6 +110,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.RTMPAddr, "rtmp", ":1935", "RTMP listener `ADDR` of streaming distributions; live streams are also packaged as HLS (empty: none)")
 	fs.StringVar(&o.RTMPSecretsDir, "rtmp-secrets", "", "`DIR` of the files live.streamKeySecret names")
 	fs.StringVar(&o.LogDir, "log-dir", "", "`DIR` for the access logs of distributions with logging.enabled, and their spool for upload to logging.bucket (default: no access logs)")
+	var logLevel slog.Level // info
+	fs.TextVar(&logLevel, "log-level", slog.LevelInfo, "the lowest `LEVEL` of the node's log lines on stderr: debug, info, warn or error (debug adds refused RTMP connections, git fetches, ...)")
 	pos, err := parseFlags(fs, args)
 	sources := 0
 	for _, s := range []string{o.ConfigDir, o.TableFile, o.Git.URL} {
@@ -152,7 +154,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	if o.CacheBodyDir == "memfd" {
 		o.CacheBodyDir = ""
 	}
-	o.Logger = slog.New(slog.NewTextHandler(stderr, nil))
+	o.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel}))
 	tuneGC(o.CacheMemory, o.Logger)
 	// SIGHUP's default action ends the process: take it before the first
 	// compile or git clone, which may take a while, so that a reload sent

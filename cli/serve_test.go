@@ -2,8 +2,10 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -135,6 +137,40 @@ func TestServeTimeouts(t *testing.T) {
 		runCLI(append([]string{"serve", "--config", t.TempDir()}, tt.args...)...)
 		if got.HeaderTimeout != tt.header || got.IdleTimeout != tt.idle || got.BodyTimeout != tt.body {
 			t.Errorf("%q: timeouts %v %v %v, want %v %v %v", tt.args, got.HeaderTimeout, got.IdleTimeout, got.BodyTimeout, tt.header, tt.idle, tt.body)
+		}
+	}
+}
+
+// --log-level sets the lowest level the node logs: info by default,
+// debug adds what only someone chasing a problem needs, and a level that
+// does not exist is a usage error naming the flag.
+func TestServeLogLevel(t *testing.T) {
+	defer func(f func(node.Options) (*node.Node, error)) { startNode = f }(startNode)
+	for _, tt := range []struct {
+		args        []string
+		debug, info bool // whether the node's logger takes each level
+		usage       bool
+	}{
+		{nil, false, true, false},
+		{[]string{"--log-level", "debug"}, true, true, false},
+		{[]string{"--log-level", "WARN"}, false, false, false},
+		{[]string{"--log-level", "verbose"}, false, false, true},
+	} {
+		var got *slog.Logger
+		startNode = func(o node.Options) (*node.Node, error) {
+			got = o.Logger
+			return nil, errors.New("not started")
+		}
+		code, _, stderr := runCLI(append([]string{"serve", "--config", t.TempDir()}, tt.args...)...)
+		if tt.usage {
+			if code != exitUsage || got != nil || !strings.Contains(stderr, "-log-level") {
+				t.Errorf("%q: exit %d, started %v, %q; want the usage exit naming the flag", tt.args, code, got != nil, strings.SplitN(stderr, "\n", 2)[0])
+			}
+			continue
+		}
+		ctx := context.Background()
+		if got == nil || got.Enabled(ctx, slog.LevelDebug) != tt.debug || got.Enabled(ctx, slog.LevelInfo) != tt.info || !got.Enabled(ctx, slog.LevelError) {
+			t.Errorf("%q: logger takes debug %v, info %v; want %v, %v (and error)", tt.args, got != nil && got.Enabled(ctx, slog.LevelDebug), got != nil && got.Enabled(ctx, slog.LevelInfo), tt.debug, tt.info)
 		}
 	}
 }
