@@ -206,7 +206,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 		h.refuse(w, r, http.StatusForbidden, "The distribution for this host is disabled.")
 		return
 	}
-	if a := h.altSvc.Load(); a != nil && r.ProtoMajor < 3 && d.ServesHTTP3() {
+	// A viewer that sent no SNI would have its QUIC handshake refused.
+	if a := h.altSvc.Load(); a != nil && r.ProtoMajor < 3 && d.ServesHTTP3() && (r.TLS == nil || r.TLS.ServerName != "") {
 		hdr["Alt-Svc"] = *a
 	}
 	viewerHTTPS := access.ViewerHTTPS(r, h.trusted)
