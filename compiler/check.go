@@ -87,6 +87,9 @@ func (c *Compiler) check(cfg *schema.Config, origin map[string]*unit) (errs, war
 	for _, name := range sortedKeys(cfg.CachePolicies) {
 		k.cachePolicy(name, cfg.CachePolicies[name])
 	}
+	for _, name := range sortedKeys(cfg.OriginRequestPolicies) {
+		k.originRequestPolicy(name, cfg.OriginRequestPolicies[name])
+	}
 
 	aliasOwner := map[string]string{}
 	local := make(map[*schema.Distribution][]issue, len(cfg.Distributions))
@@ -188,7 +191,7 @@ func (k *checker) distributionRefs(id string, d *schema.Distribution, cfg *schem
 	var origins map[string]*schema.Origin
 	var groups map[string][]schema.OriginGroupMember
 	policyRefs := func(bat func() []cue.Selector, bw func() string, b *schema.CacheBehavior) {
-		if b.ResponseHeadersPolicy == "" && b.CachePolicy == "" {
+		if b.ResponseHeadersPolicy == "" && b.CachePolicy == "" && b.OriginRequestPolicy == "" {
 			return
 		}
 		if origins == nil {
@@ -197,6 +200,9 @@ func (k *checker) distributionRefs(id string, d *schema.Distribution, cfg *schem
 		field := func(name string) []cue.Selector { return append(bat(), cue.Str(name)) }
 		k.responseHeadersPolicyRef(key, field("responseHeadersPolicy"), bw(), b, cfg)
 		k.cachePolicyRef(key, field, bw(), b, cfg, s3Target(b.TargetOriginID, origins, groups[b.TargetOriginID]))
+		if n := b.OriginRequestPolicy; n != "" && table.OriginRequestPolicy(cfg, n) == nil {
+			k.unknownPolicy(key, field("originRequestPolicy"), bw(), "origin request policy", n, managedOriginRequestPolicies, "originRequestPolicies")
+		}
 	}
 	for i := range d.CacheBehaviors {
 		b := &d.CacheBehaviors[i]
@@ -313,6 +319,27 @@ func (k *checker) cachePolicy(name string, p *schema.CachePolicy) {
 		}
 	}
 	k.keyHeaders(key, hat, where+": headersConfig", headers, "")
+}
+
+// managedOriginRequestPolicies lists the managed origin request policies'
+// names for messages.
+var managedOriginRequestPolicies = strings.Join(sortedKeys(table.ManagedOriginRequestPolicies), ", ")
+
+// originRequestPolicy checks one of the config's origin request policies.
+func (k *checker) originRequestPolicy(name string, p *schema.OriginRequestPolicy) {
+	key := "originRequestPolicies." + name
+	at := func(parts ...any) []cue.Selector {
+		return sel(append([]any{"originRequestPolicies", name}, parts...)...)
+	}
+	where := fmt.Sprintf("origin request policy %q", name)
+	if table.ManagedOriginRequestPolicies[name] != nil {
+		k.shadowsManaged(key, at(), where)
+	}
+	for i, h := range p.HeadersConfig.Headers {
+		if h == "*" {
+			k.add(key, at("headersConfig", "headers", i), `%s: headersConfig: "*" names no header; headerBehavior "allViewer" forwards every one`, where)
+		}
+	}
 }
 
 // responseHeadersPolicy checks one of the config's response headers

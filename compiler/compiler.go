@@ -88,6 +88,7 @@ func (c *Compiler) Compile() (*Result, error) {
 		KeyGroups:               map[string]*schema.KeyGroup{},
 		ResponseHeadersPolicies: map[string]*schema.ResponseHeadersPolicy{},
 		CachePolicies:           map[string]*schema.CachePolicy{},
+		OriginRequestPolicies:   map[string]*schema.OriginRequestPolicy{},
 	}
 	origin := map[string]*unit{} // "distributions.site" -> unit, for positions
 	for _, u := range units {
@@ -212,6 +213,10 @@ func mergeConfig(dst, src *schema.Config, u *unit, origin map[string]*unit) {
 	for name, p := range src.CachePolicies {
 		dst.CachePolicies[name] = p
 		origin["cachePolicies."+name] = u
+	}
+	for name, p := range src.OriginRequestPolicies {
+		dst.OriginRequestPolicies[name] = p
+		origin["originRequestPolicies."+name] = u
 	}
 	if len(src.Tests) > 0 {
 		dst.Tests = append(dst.Tests, src.Tests...)

@@ -18,7 +18,10 @@ type Config struct {
 	// CachePolicies are the config's own cache policies, by the name
 	// behaviors give in cachePolicy.
 	CachePolicies map[string]*CachePolicy `json:"cachePolicies,omitempty"`
-	Tests         []RouteTest             `json:"tests,omitempty"`
+	// OriginRequestPolicies are the config's own origin request policies,
+	// by the name behaviors give in originRequestPolicy.
+	OriginRequestPolicies map[string]*OriginRequestPolicy `json:"originRequestPolicies,omitempty"`
+	Tests                 []RouteTest                     `json:"tests,omitempty"`
 }
 
 // Distribution is #Distribution, a web distribution.
@@ -118,7 +121,9 @@ type CacheBehavior struct {
 	MaxTTL               int64           `json:"maxTTL"`
 	Compress             bool            `json:"compress"`
 	TrustedKeyGroups     []string        `json:"trustedKeyGroups"`
-	OriginRequestPolicy  string          `json:"originRequestPolicy,omitempty"`
+	// OriginRequestPolicy names a managed origin request policy or one
+	// of the config's originRequestPolicies.
+	OriginRequestPolicy string `json:"originRequestPolicy,omitempty"`
 	// ResponseHeadersPolicy names a managed response headers policy or
 	// one of the config's responseHeadersPolicies.
 	ResponseHeadersPolicy string `json:"responseHeadersPolicy,omitempty"`
@@ -162,6 +167,17 @@ type CookiesConfig struct {
 type QueryStringsConfig struct {
 	QueryStringBehavior string   `json:"queryStringBehavior"`
 	QueryStrings        []string `json:"queryStrings"`
+}
+
+// OriginRequestPolicy is #OriginRequestPolicy, CloudFront's
+// OriginRequestPolicyConfig: what a behavior forwards beside its cache key.
+// Its configs have the cache key's shapes, with more behaviors: headers
+// allViewer, allViewerAndWhitelistCloudFront and allExcept.
+type OriginRequestPolicy struct {
+	Comment            string             `json:"comment"`
+	HeadersConfig      HeadersConfig      `json:"headersConfig"`
+	CookiesConfig      CookiesConfig      `json:"cookiesConfig"`
+	QueryStringsConfig QueryStringsConfig `json:"queryStringsConfig"`
 }
 
 // ResponseHeadersPolicy is #ResponseHeadersPolicy, CloudFront's

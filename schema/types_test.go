@@ -88,6 +88,7 @@ var goTypes = []struct {
 	{"#ServerTimingHeadersConfig", ServerTimingHeadersConfig{}, nil},
 	{"#CachePolicy", CachePolicy{}, nil},
 	{"#CacheKeyParameters", CacheKeyParameters{}, nil},
+	{"#OriginRequestPolicy", OriginRequestPolicy{}, nil},
 }
 
 // nestedExtra is extra for types met below a definition: a distribution's
