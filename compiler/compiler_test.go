@@ -798,3 +798,46 @@ func TestCachePolicyRecompile(t *testing.T) {
 		t.Error("a comment's edit changed the behavior's cache scope: its cache would start afresh")
 	}
 }
+
+// TestOriginRequestPolicyRecompile: an edit to a config's origin request
+// policy alone reaches the table (a new version, the behavior forwarding
+// the new values) but keeps the behavior's cache scope: the policy
+// forwards outside the cache key, so nothing stored depends on it.
+func TestOriginRequestPolicyRecompile(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "site.cue"), policyDist("site", `, cachePolicy: "CachingOptimized", originRequestPolicy: "fwd"`))
+	policy := func(query string) string {
+		return fmt.Sprintf("package cdn\n\noriginRequestPolicies: fwd: queryStringsConfig: {queryStringBehavior: \"whitelist\", queryStrings: [%q]}\n", query)
+	}
+	policies := filepath.Join(dir, "policies.cue")
+	writeFile(t, policies, policy("v"))
+	behavior := func(res *Result) *table.Behavior {
+		t.Helper()
+		_, b := res.Table.Route("site.example.com", "/")
+		if b == nil {
+			t.Fatal("site.example.com: no behavior")
+		}
+		return b
+	}
+	forwarded := func(b *table.Behavior) string {
+		return table.QueryOf("v=1&w=2", b.Spec.ForwardedValues, b.OriginRequest.Query)
+	}
+	c := New(dir)
+	first := mustCompile(t, c)
+	b1 := behavior(first)
+	if got := forwarded(b1); got != "v=1" {
+		t.Fatalf("forwarded query %q, want v=1", got)
+	}
+	writeFile(t, policies, policy("w"))
+	res := mustCompile(t, c)
+	b2 := behavior(res)
+	if got := forwarded(b2); got != "w=2" {
+		t.Errorf("after the edit: forwarded query %q, want w=2", got)
+	}
+	if res.Table.Version() == first.Table.Version() {
+		t.Error("the table version did not change with the policy")
+	}
+	if b2.CacheScope != b1.CacheScope {
+		t.Error("an origin request policy's edit changed the behavior's cache scope: its cache would start afresh")
+	}
+}

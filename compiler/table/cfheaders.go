@@ -58,18 +58,23 @@ var PolicyHeaders = map[string][]string{
 }
 
 // CloudFrontHeadersFor are the CloudFront-* headers behavior b has the node
-// set: the ones it names, or all under AllViewerAndCloudFrontHeaders.
-// A named one the node does not set is in the list too: its viewer's
-// value must not pass either.
-func CloudFrontHeadersFor(b *schema.CacheBehavior) []string {
-	if b.OriginRequestPolicy == "AllViewerAndCloudFrontHeaders-2022-06" {
-		return CloudFrontHeaders
-	}
+// set: the ones its cache key or its origin request policy orp (nil: none)
+// names, or all under AllViewerAndCloudFrontHeaders-2022-06. A named one
+// the node does not set is in the list too: its viewer's value must not
+// pass either.
+func CloudFrontHeadersFor(b *schema.CacheBehavior, orp *schema.OriginRequestPolicy) []string {
 	var out []string
-	for _, h := range b.ForwardedValues.Headers {
-		if k := textproto.CanonicalMIMEHeaderKey(h); strings.HasPrefix(k, "Cloudfront-") {
-			out = append(out, k)
+	add := func(names []string) {
+		for _, h := range names {
+			if k := textproto.CanonicalMIMEHeaderKey(h); strings.HasPrefix(k, "Cloudfront-") && !slices.Contains(out, k) {
+				out = append(out, k)
+			}
 		}
+	}
+	add(b.ForwardedValues.Headers)
+	// allExcept names headers held back, allViewer none.
+	if orp != nil && (orp.HeadersConfig.HeaderBehavior == "whitelist" || orp.HeadersConfig.HeaderBehavior == "allViewerAndWhitelistCloudFront") {
+		add(orp.HeadersConfig.Headers)
 	}
 	return out
 }

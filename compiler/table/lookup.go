@@ -189,14 +189,17 @@ func rows[T any](db *memdb.MemDB, table, index string) iter.Seq[T] {
 // ones, in the viewer's order. The edge keys cached objects with it, and
 // an invalidation path with a query names the object the same way.
 func KeyedQuery(fv schema.ForwardedValues, raw string) string {
-	if !fv.QueryString || raw == "" {
+	return QueryOf(raw, fv, schema.ForwardedValues{})
+}
+
+// QueryOf is the part of raw that a or b keeps (as KeyedQuery), in the
+// viewer's order: what the edge forwards of a cache key (a) and an origin
+// request policy (b) together.
+func QueryOf(raw string, a, b schema.ForwardedValues) string {
+	if raw == "" || !a.QueryString && !b.QueryString {
 		return ""
 	}
-	names, listed := fv.QueryStringCacheKeys, true
-	if len(fv.QueryStringsExcept) > 0 {
-		names, listed = fv.QueryStringsExcept, false
-	}
-	if len(names) == 0 {
+	if keepsAllQuery(a) || keepsAllQuery(b) {
 		return raw
 	}
 	var kept []string
@@ -206,9 +209,25 @@ func KeyedQuery(fv schema.ForwardedValues, raw string) string {
 		if err != nil {
 			n = name // kept by allExcept, as a name no list can hold
 		}
-		if slices.Contains(names, n) == listed && (err == nil || !listed) {
+		if keepsParam(a, n, err == nil) || keepsParam(b, n, err == nil) {
 			kept = append(kept, part)
 		}
 	}
 	return strings.Join(kept, "&")
+}
+
+func keepsAllQuery(fv schema.ForwardedValues) bool {
+	return fv.QueryString && len(fv.QueryStringCacheKeys) == 0 && len(fv.QueryStringsExcept) == 0
+}
+
+// keepsParam reports whether fv keeps the parameter named n; decoded is
+// false for a name that does not unescape, which only allExcept keeps.
+func keepsParam(fv schema.ForwardedValues, n string, decoded bool) bool {
+	switch {
+	case !fv.QueryString:
+		return false
+	case len(fv.QueryStringsExcept) > 0:
+		return !slices.Contains(fv.QueryStringsExcept, n)
+	}
+	return decoded && slices.Contains(fv.QueryStringCacheKeys, n)
 }

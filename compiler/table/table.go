@@ -87,6 +87,9 @@ type Behavior struct {
 	// KeyedHeaders are the header names the cache key holds, canonical
 	// and sorted (forwardedValues.headers).
 	KeyedHeaders []string
+	// OriginRequest is what the behavior's origin request policy forwards
+	// beside the cache key; the zero value when it names none.
+	OriginRequest OriginRequest
 	// CloudFrontHeaders are the CloudFront-* request headers the node
 	// sets for this behavior's origin requests (canonical names; see
 	// CloudFrontHeaders): a viewer's own are never forwarded.
@@ -272,8 +275,9 @@ func compilePolicies(cfg *schema.Config) (map[string]*ResponseHeaders, error) {
 	return out, nil
 }
 
-// usedPolicies are the response headers and cache policies spec's
-// behaviors name, which live outside it, in order; nil for none.
+// usedPolicies are the response headers, cache and origin request
+// policies spec's behaviors name, which live outside it, in order; nil
+// for none.
 func usedPolicies(spec *schema.Distribution, cfg *schema.Config) []any {
 	var used []any
 	for b := range spec.AllBehaviors() {
@@ -282,6 +286,9 @@ func usedPolicies(spec *schema.Distribution, cfg *schema.Config) []any {
 		}
 		if n := b.CachePolicy; n != "" {
 			used = append(used, CachePolicy(cfg, n))
+		}
+		if n := b.OriginRequestPolicy; n != "" {
+			used = append(used, OriginRequestPolicy(cfg, n))
 		}
 	}
 	return used
@@ -381,8 +388,18 @@ func (d *Distribution) behavior(index int, pos uint, spec *schema.CacheBehavior,
 		}
 		spec = WithCachePolicy(spec, cachePolicy)
 	}
+	// An origin request policy forwards outside the key: its settings are
+	// not in the cache scope below (its name is, in the spec), so an edit
+	// of a custom one keeps the cache.
+	var orp *schema.OriginRequestPolicy
+	if n := spec.OriginRequestPolicy; n != "" {
+		if orp = OriginRequestPolicy(cfg, n); orp == nil {
+			return nil, fmt.Errorf("distribution %q: unknown origin request policy %q", d.ID, n)
+		}
+	}
 	b := &Behavior{DistributionID: d.ID, Position: pos, Index: index, Spec: spec,
-		KeyedHeaders: keyedHeaders(spec), CloudFrontHeaders: CloudFrontHeadersFor(spec)}
+		KeyedHeaders: keyedHeaders(spec), CloudFrontHeaders: CloudFrontHeadersFor(spec, orp),
+		OriginRequest: ResolveOriginRequest(spec.OriginRequestPolicy, orp)}
 	if cachePolicy != nil {
 		k := cachePolicy.ParametersInCacheKeyAndForwardedToOrigin
 		b.NoGzip, b.NoBrotli = !k.EnableAcceptEncodingGzip, !k.EnableAcceptEncodingBrotli
@@ -635,6 +652,9 @@ func (t *Table) computeVersion() string {
 	}
 	for _, name := range sortedKeys(t.config.CachePolicies) {
 		fmt.Fprintf(h, "c\x00%s\x00%s\x00", name, hashJSON(t.config.CachePolicies[name]))
+	}
+	for _, name := range sortedKeys(t.config.OriginRequestPolicies) {
+		fmt.Fprintf(h, "o\x00%s\x00%s\x00", name, hashJSON(t.config.OriginRequestPolicies[name]))
 	}
 	fmt.Fprintf(h, "t\x00%s", hashJSON(t.config.Tests))
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))

@@ -33,7 +33,7 @@ func cacheKey(d *table.Distribution, b *table.Behavior, path, rawQuery, host str
 	cache.WriteKey(&k, d.ID, b.CacheScope, path, table.KeyedQuery(fv, rawQuery))
 	// A cache policy's headers and cookies are keyed whatever the origin
 	// request policy forwards beside them.
-	if forwardsAll(b.Spec) && b.Spec.CachePolicy == "" {
+	if b.OriginRequest.ForwardsAll() && b.Spec.CachePolicy == "" {
 		return k.String()
 	}
 	for _, n := range b.KeyedHeaders {
@@ -135,7 +135,7 @@ func (h *Handler) serveCached(w http.ResponseWriter, r *http.Request, d *table.D
 		for _, name := range []string{"Via", "X-Openfront-Id", "X-Cache"} {
 			resp.Header.Del(name)
 		}
-		dropSetCookie(b.Spec, resp.Header)
+		dropSetCookie(b, resp.Header)
 		if resp.StatusCode >= 400 {
 			if page := h.fetchErrorPage(ctx, r, d, resp.StatusCode, args.id); page != nil {
 				resp.Body.Close()

@@ -323,7 +323,7 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distr
 	rawQuery, header := r.URL.RawQuery, r.Header
 	if signed {
 		rawQuery = access.StripSignature(rawQuery)
-		if readsCookies(b.Spec) {
+		if readsCookies(b) {
 			header = withoutSignatureCookies(r.Header)
 		}
 	}
@@ -348,7 +348,7 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distr
 		}
 		return
 	}
-	dropSetCookie(b.Spec, resp.Header)
+	dropSetCookie(b, resp.Header)
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		if err := h.join(w, r, resp, id, upgrade); err != nil {
 			h.log.Debug("switch protocols", "err", err)
@@ -365,7 +365,7 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distr
 // no cookies: CloudFront then "removes Set-Cookie headers from responses
 // before returning responses to your viewers" (Cookies.html), so a cached
 // response never hands one viewer's session cookie to the others.
-func dropSetCookie(b *schema.CacheBehavior, h http.Header) {
+func dropSetCookie(b *table.Behavior, h http.Header) {
 	if _, ok := h["Set-Cookie"]; ok && !readsCookies(b) {
 		delete(h, "Set-Cookie")
 	}
@@ -388,11 +388,11 @@ func (h *Handler) originRequest(r *http.Request, b *table.Behavior, a originArgs
 	req := &origin.Request{
 		Method:      r.Method,
 		Path:        a.path,
-		RawQuery:    forwardedQuery(b.Spec, a.rawQuery),
+		RawQuery:    forwardedQuery(b, a.rawQuery),
 		ViewerHTTPS: a.viewerHTTPS,
 		PeerIP:      access.PeerIP(r.RemoteAddr).String(),
 		ViewerHost:  r.Host,
-		ForwardHost: forwardsHost(b.Spec),
+		ForwardHost: forwardsHost(b),
 	}
 	if a.body != nil {
 		req.Body, req.ContentLength = a.body, r.ContentLength
@@ -673,9 +673,9 @@ func init() {
 // behavior b can hold the viewer's cookies (forwardedHeaders, cacheKey):
 // only then must the signature cookies be taken out of the header they are
 // built from.
-func readsCookies(b *schema.CacheBehavior) bool {
-	fv := b.ForwardedValues
-	if forwardsAll(b) || fv.Cookies.Forward != "none" && fv.Cookies.Forward != "" {
+func readsCookies(b *table.Behavior) bool {
+	fv := b.Spec.ForwardedValues
+	if c := b.OriginRequest.Cookies.Forward; c != "none" && c != "" || fv.Cookies.Forward != "none" && fv.Cookies.Forward != "" {
 		return true
 	}
 	return slices.ContainsFunc(fv.Headers, func(h string) bool { return strings.EqualFold(h, "Cookie") })

@@ -12,21 +12,19 @@ import (
 	"openfront.dev/schema"
 )
 
-// What a behavior forwards to the origin. With plain forwardedValues only
-// what enters the cache key is forwarded, so a cached response never depends
-// on an unkeyed input; an origin request policy forwards everything viewer-side.
+// What a behavior forwards to the origin: what its cache key holds
+// (forwardedValues, or a cache policy's as forwardedValues), and what its
+// origin request policy adds outside the key (table.OriginRequest). A
+// cache key value is forwarded even where the policy's allExcept lists it,
+// as in CloudFront.
 
-// forwardsAll reports a managed origin request policy that forwards all viewer values.
-func forwardsAll(b *schema.CacheBehavior) bool {
-	return strings.HasPrefix(b.OriginRequestPolicy, "AllViewer")
-}
-
-func forwardsHost(b *schema.CacheBehavior) bool {
-	switch b.OriginRequestPolicy {
-	case "AllViewer", "AllViewerAndCloudFrontHeaders-2022-06", "HostHeaderOnly":
+// forwardsHost reports whether the origin gets the viewer's Host in place
+// of its domainName.
+func forwardsHost(b *table.Behavior) bool {
+	if b.OriginRequest.ForwardsHeader("Host") {
 		return true
 	}
-	for _, h := range b.ForwardedValues.Headers {
+	for _, h := range b.Spec.ForwardedValues.Headers {
 		if h == "*" || strings.EqualFold(h, "Host") {
 			return true
 		}
@@ -34,39 +32,25 @@ func forwardsHost(b *schema.CacheBehavior) bool {
 	return false
 }
 
-// forwardedQuery keeps the query string per forwardedValues: none, all, or
-// only queryStringCacheKeys (in the viewer's order).
-func forwardedQuery(b *schema.CacheBehavior, raw string) string {
-	if forwardsAll(b) {
-		return raw
-	}
-	return table.KeyedQuery(b.ForwardedValues, raw)
+// forwardedQuery keeps the parameters of the query string that the cache
+// key or the origin request policy keeps, in the viewer's order.
+func forwardedQuery(b *table.Behavior, raw string) string {
+	return table.QueryOf(raw, b.Spec.ForwardedValues, b.OriginRequest.Query)
 }
 
 // forwardedHeaders keeps the headers behavior tb forwards, and the
-// cookies it whitelists. Under forwardedValues it returns nil when the
-// viewer sent nothing the behavior forwards: the usual request, which then
-// allocates no map. A CloudFront-* header in passes only when the behavior
-// has the node set it (setCloudFrontHeaders put the node's value in in).
+// cookies its cache key or origin request policy keeps. It returns nil
+// when the viewer sent nothing the behavior forwards: the usual request,
+// which then allocates no map. A CloudFront-* header in passes only when
+// the behavior has the node set it (setCloudFrontHeaders put the node's
+// value in in).
 func forwardedHeaders(tb *table.Behavior, in http.Header) http.Header {
-	b := tb.Spec
+	b, orp := tb.Spec, &tb.OriginRequest
 	// The CloudFront-* fields in are the node's (setCloudFrontHeaders): a
 	// viewer's Connection cannot hide them from the origin.
 	in = withoutConnectionNamed(in, "Cloudfront-")
 	passes := func(k string) bool {
 		return !neverForwarded(k) && (!strings.HasPrefix(k, "Cloudfront-") || forwardsCloudFrontHeader(tb, k))
-	}
-	if forwardsAll(b) {
-		out := make(http.Header, len(in)+2) // room for Via and User-Agent
-		for k, vs := range in {
-			if passes(k) {
-				out[k] = vs
-			}
-		}
-		if b.OriginRequestPolicy == "AllViewerExceptHostHeader" {
-			out.Del("Host")
-		}
-		return out
 	}
 	var out http.Header
 	set := func(k string, vs []string) {
@@ -76,18 +60,25 @@ func forwardedHeaders(tb *table.Behavior, in http.Header) http.Header {
 		out[k] = vs
 	}
 	fv := b.ForwardedValues
-	if slices.Contains(fv.Headers, "*") {
+	// Cookies are the cookie settings' to forward, not a header's.
+	if orp.AllHeaders {
+		out = make(http.Header, len(in)+2) // room for Via and User-Agent
+		for k, vs := range in {
+			if passes(k) && k != "Cookie" && !slices.Contains(orp.Except, k) {
+				out[k] = vs
+			}
+		}
+	} else if slices.Contains(fv.Headers, "*") {
 		for k, vs := range in {
 			if passes(k) && k != "Cookie" {
 				set(k, vs)
 			}
 		}
-	} else {
-		for _, h := range fv.Headers {
-			k := textproto.CanonicalMIMEHeaderKey(h)
-			if vs, ok := in[k]; ok && k != "Cookie" && passes(k) {
-				set(k, vs)
-			}
+	}
+	for _, h := range fv.Headers {
+		k := textproto.CanonicalMIMEHeaderKey(h)
+		if vs, ok := in[k]; ok && k != "Cookie" && passes(k) {
+			set(k, vs)
 		}
 	}
 	// Normalized in forward; CloudFront sends it under such a cache
@@ -95,9 +86,9 @@ func forwardedHeaders(tb *table.Behavior, in http.Header) http.Header {
 	if vs, ok := in["Accept-Encoding"]; ok && tb.KeyedEncoding {
 		set("Accept-Encoding", vs)
 	}
-	for _, h := range table.PolicyHeaders[b.OriginRequestPolicy] {
-		if vs, ok := in[h]; ok {
-			set(h, vs)
+	for _, k := range orp.Headers {
+		if vs, ok := in[k]; ok && k != "Cookie" && passes(k) {
+			set(k, vs)
 		}
 	}
 	for _, h := range origin.ConditionalHeaders {
@@ -113,7 +104,9 @@ func forwardedHeaders(tb *table.Behavior, in http.Header) http.Header {
 			set(h, vs)
 		}
 	}
-	if c := forwardedCookies(fv.Cookies, in); c != "" {
+	if vs, ok := in["Cookie"]; ok && orp.Cookies.Forward == "all" {
+		set("Cookie", vs) // the viewer's lines as sent
+	} else if c := keptCookies(in, fv.Cookies, orp.Cookies); c != "" {
 		set("Cookie", []string{c})
 	}
 	return out
@@ -132,28 +125,43 @@ func neverForwarded(k string) bool {
 // all, the whitelisted ones, or (a cache policy's allExcept) all but the
 // listed ones; "" for none.
 func forwardedCookies(c schema.Cookies, in http.Header) string {
-	switch c.Forward {
-	case "all":
+	return keptCookies(in, c, schema.Cookies{})
+}
+
+// keptCookies are the viewer's cookies that a or b keeps (as
+// forwardedCookies), in the viewer's order.
+func keptCookies(in http.Header, a, b schema.Cookies) string {
+	if a.Forward == "all" || b.Forward == "all" {
 		return strings.Join(in.Values("Cookie"), "; ")
-	case "whitelist", "allExcept":
-		listed := c.Forward == "whitelist"
-		var kept []string
-		for _, line := range in.Values("Cookie") {
-			for part := range strings.SplitSeq(line, ";") {
-				part = strings.TrimSpace(part)
-				if part == "" {
-					continue // "a=1;" and "; b=2" hold no empty cookie
-				}
-				name, _, _ := strings.Cut(part, "=")
-				matched := slices.ContainsFunc(c.WhitelistedNames, func(pattern string) bool { return cookieNameMatches(pattern, name) })
-				if matched == listed {
-					kept = append(kept, part)
-				}
+	}
+	filters := func(c schema.Cookies) bool { return c.Forward == "whitelist" || c.Forward == "allExcept" }
+	if !filters(a) && !filters(b) {
+		return ""
+	}
+	var kept []string
+	for _, line := range in.Values("Cookie") {
+		for part := range strings.SplitSeq(line, ";") {
+			part = strings.TrimSpace(part)
+			if part == "" {
+				continue // "a=1;" and "; b=2" hold no empty cookie
+			}
+			name, _, _ := strings.Cut(part, "=")
+			if cookieKept(a, name) || cookieKept(b, name) {
+				kept = append(kept, part)
 			}
 		}
-		return strings.Join(kept, "; ")
 	}
-	return ""
+	return strings.Join(kept, "; ")
+}
+
+// cookieKept reports whether a whitelist or allExcept c keeps the cookie
+// named name.
+func cookieKept(c schema.Cookies, name string) bool {
+	if c.Forward != "whitelist" && c.Forward != "allExcept" {
+		return false
+	}
+	matched := slices.ContainsFunc(c.WhitelistedNames, func(pattern string) bool { return cookieNameMatches(pattern, name) })
+	return matched == (c.Forward == "whitelist")
 }
 
 // cookieNameMatches applies CloudFront's cookie whitelist wildcards: * and ?.

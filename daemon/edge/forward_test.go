@@ -25,7 +25,9 @@ func behavior(fv schema.ForwardedValues, policy string) *schema.CacheBehavior {
 // tableBehavior is behavior as the compiler builds it.
 func tableBehavior(fv schema.ForwardedValues, policy string) *table.Behavior {
 	b := behavior(fv, policy)
-	return &table.Behavior{Spec: b, CloudFrontHeaders: table.CloudFrontHeadersFor(b)}
+	orp := table.ManagedOriginRequestPolicies[policy]
+	return &table.Behavior{Spec: b, CloudFrontHeaders: table.CloudFrontHeadersFor(b, orp),
+		OriginRequest: table.ResolveOriginRequest(policy, orp)}
 }
 
 func TestForwardedQuery(t *testing.T) {
@@ -53,7 +55,7 @@ func TestForwardedQuery(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := forwardedQuery(behavior(tt.fv, tt.policy), tt.raw); got != tt.want {
+			if got := forwardedQuery(tableBehavior(tt.fv, tt.policy), tt.raw); got != tt.want {
 				t.Errorf("forwardedQuery(%q) = %q, want %q", tt.raw, got, tt.want)
 			}
 		})
@@ -230,7 +232,7 @@ func TestForwardsHost(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := behavior(schema.ForwardedValues{Headers: tt.headers}, tt.policy)
+			b := tableBehavior(schema.ForwardedValues{Headers: tt.headers}, tt.policy)
 			if got := forwardsHost(b); got != tt.want {
 				t.Errorf("forwardsHost = %v, want %v", got, tt.want)
 			}
