@@ -207,7 +207,7 @@ func configJSON(t *table.Table) (map[string]any, error) {
 
 // kindOrder puts the top-level collections in the order a reader expects;
 // others (new schema fields) follow alphabetically.
-var kindOrder = map[string]int{"distribution": 0, "streamingDistribution": 1, "keyGroup": 2, "responseHeadersPolicy": 3, "cachePolicy": 4}
+var kindOrder = map[string]int{"distribution": 0, "streamingDistribution": 1, "keyGroup": 2, "responseHeadersPolicy": 3, "cachePolicy": 4, "originRequestPolicy": 5}
 
 // diffConfigs compares two configs: each top-level map of id → object is a
 // collection whose entries are added, removed or changed field by field.
@@ -546,6 +546,13 @@ func (c *classifier) classify(ch *change) {
 		}
 	case ch.Kind == "distribution" && strings.HasSuffix(ch.Path, ".cachePolicy"):
 		raise(classHotSwap, "changes the behavior's cache key and TTLs: responses cached before are not served")
+	// An origin request policy forwards outside the cache key: its
+	// change reaches the origin requests of the behaviors using it, and
+	// their stored responses stay.
+	case ch.Kind == "originRequestPolicy" && ch.Path != "" && ch.Path != "comment":
+		if users := policyUsers(c.new.Config(), ch.ID, func(b *schema.CacheBehavior) string { return b.OriginRequestPolicy }); len(users) > 0 {
+			raise(classHotSwap, "changes what reaches the origin for "+strings.Join(users, ", ")+"; cached responses stay: the policy is not in the cache key")
+		}
 	}
 
 	// Listener: the first HTTP/3 distribution needs the UDP listener, the

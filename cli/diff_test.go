@@ -74,6 +74,8 @@ func TestDiff(t *testing.T) {
 		{"cp-added", []string{"$D/base", "$D/cp-added"}, exitFail},
 		{"cp-changed", []string{"$D/cp-added", "$D/cp-changed"}, exitFail},
 		{"cp-removed", []string{"$D/cp-added", "$D/base"}, exitFail},
+		{"orp-added", []string{"$D/cp-added", "$D/orp-added"}, exitFail},
+		{"orp-changed", []string{"$D/orp-added", "$D/orp-changed"}, exitFail},
 		// Artifacts.
 		{"artifact-vs-dir", []string{"$TMP/base.json", "$D/origin-port-changed"}, exitFail},
 		{"dir-vs-artifact-identical", []string{"$D/identical", "$TMP/base.json"}, exitOK},

@@ -396,31 +396,58 @@ var (
 	signatureCookies = []string{"CloudFront-Expires", "CloudFront-Policy", "CloudFront-Signature", "CloudFront-Key-Pair-Id", "CloudFront-Hash-Algorithm"}
 )
 
-// managedPolicy says what a managed origin request policy forwards and
-// whether that includes every query string.
-type managedPolicy struct {
-	forwards string
-	allQuery bool
-}
-
-// managedPolicies are the managed origin request policies: the AllViewer
-// ones, and those that name their headers (table.PolicyHeaders, what the
-// edge forwards).
-var managedPolicies = func() map[string]managedPolicy {
-	m := map[string]managedPolicy{
-		"AllViewer":                             {"all viewer headers, cookies and query strings", true},
-		"AllViewerExceptHostHeader":             {"all viewer headers except Host, all cookies and query strings", true},
-		"AllViewerAndCloudFrontHeaders-2022-06": {"all viewer headers and CloudFront headers, all cookies and query strings", true},
-	}
-	for name, headers := range table.PolicyHeaders {
-		what := "header "
-		if len(headers) > 1 {
-			what = "headers "
+// orpForwards says what origin request policy p forwards, managed or
+// the config's, as route shows it.
+func orpForwards(p *schema.OriginRequestPolicy, managed bool) string {
+	named := func(one, many string, names []string) string {
+		if len(names) == 1 {
+			return one + " " + names[0]
 		}
-		m[name] = managedPolicy{what + strings.Join(headers, ", "), false}
+		return many + " " + strings.Join(names, ", ")
 	}
-	return m
-}()
+	var headers string
+	switch h := p.HeadersConfig; h.HeaderBehavior {
+	case "allViewer":
+		headers = "all viewer headers"
+	case "allViewerAndWhitelistCloudFront":
+		headers = "all viewer headers and CloudFront headers"
+		if !managed {
+			headers += " " + strings.Join(h.Headers, ", ")
+		}
+	case "allExcept":
+		headers = "all viewer headers except " + strings.Join(h.Headers, ", ")
+	case "whitelist":
+		headers = named("header", "headers", h.Headers)
+	}
+	c, q := p.CookiesConfig, p.QueryStringsConfig
+	if c.CookieBehavior == "all" && q.QueryStringBehavior == "all" {
+		if headers == "all viewer headers" {
+			return "all viewer headers, cookies and query strings"
+		}
+		return headers + ", all cookies and query strings"
+	}
+	var parts []string
+	if headers != "" {
+		parts = append(parts, headers)
+	}
+	for _, v := range [][]string{
+		{c.CookieBehavior, "cookie", "cookies", strings.Join(c.Cookies, ", ")},
+		{q.QueryStringBehavior, "query string", "query strings", strings.Join(q.QueryStrings, ", ")},
+	} {
+		switch v[0] {
+		case "all":
+			parts = append(parts, "all "+v[2])
+		case "allExcept":
+			parts = append(parts, "all "+v[2]+" except "+v[3])
+		case "whitelist":
+			parts = append(parts, named(v[1], v[2], strings.Split(v[3], ", ")))
+		}
+	}
+	if len(parts) == 0 {
+		return "nothing"
+	}
+	return strings.Join(parts, "; ")
+}
 
 // ExplainRoute explains how the edge serves r from t, following the request
 // path: host, distribution, behavior, viewer protocol, methods, signature,
@@ -485,14 +512,15 @@ func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
 	// The edge takes a signature's parameters and cookies out of the key
 	// and the origin request on a signed behavior only.
 	signed := e.Signature.Required
-	e.CacheKey = cacheKey(d.ID, objPath, b, query, r, signed)
-	orp, hasORP := managedPolicies[bs.OriginRequestPolicy]
-	// The origin gets the key's query, or all of it under a policy that forwards all.
+	e.CacheKey = cacheKey(t, d.ID, objPath, b, query, r, signed)
+	// The origin gets the key's query and what the origin request policy
+	// adds.
 	fwdQuery := e.CacheKey.Query.Key
-	if hasORP && orp.allQuery {
+	if b.OriginRequest.Name != "" {
 		fwdQuery = nil
 		for _, q := range query {
-			if !signed || !access.IsSignatureParam(q.Name) {
+			keyed := slices.ContainsFunc(e.CacheKey.Query.Key, func(k RouteValue) bool { return k.Name == q.Name })
+			if (keyed || table.QueryOf(q.Name, schema.ForwardedValues{}, b.OriginRequest.Query) != "") && (!signed || !access.IsSignatureParam(q.Name)) {
 				fwdQuery = append(fwdQuery, q)
 			}
 		}
@@ -668,7 +696,7 @@ func signature(t *table.Table, bs *schema.CacheBehavior, r RouteRequest) *RouteS
 }
 
 // cacheKey builds the key parts from the behavior's forwarded values.
-func cacheKey(distID, path string, b *table.Behavior, query []RouteValue, r RouteRequest, signed bool) *RouteCacheKey {
+func cacheKey(t *table.Table, distID, path string, b *table.Behavior, query []RouteValue, r RouteRequest, signed bool) *RouteCacheKey {
 	bs := b.Spec
 	fv := bs.ForwardedValues
 	k := &RouteCacheKey{Cached: true, Distribution: distID, Path: path}
@@ -699,8 +727,7 @@ func cacheKey(distID, path string, b *table.Behavior, query []RouteValue, r Rout
 	// Under a policy that forwards every viewer value the edge keys neither
 	// forwardedValues' headers nor cookies: the origin's Vary selects the
 	// stored response. A cache policy's are keyed (daemon/edge cacheKey).
-	orp, hasORP := managedPolicies[bs.OriginRequestPolicy]
-	keyed := !hasORP || !orp.allQuery || bs.CachePolicy != ""
+	keyed := !b.OriginRequest.ForwardsAll() || bs.CachePolicy != ""
 
 	// Cookies: whitelisted names may hold CloudFront's * and ? wildcards.
 	cookies := parseCookies(r.Header.Values("Cookie"))
@@ -759,8 +786,10 @@ func cacheKey(distID, path string, b *table.Behavior, query []RouteValue, r Rout
 	} else if b.KeyedEncoding {
 		k.Headers.Key = append(k.Headers.Key, RouteValue{Name: "Accept-Encoding"})
 	}
-	if hasORP {
-		k.OriginRequestPolicy = &RouteORP{Name: bs.OriginRequestPolicy, Forwards: orp.forwards}
+	if n := bs.OriginRequestPolicy; n != "" {
+		if p := table.OriginRequestPolicy(t.Config(), n); p != nil {
+			k.OriginRequestPolicy = &RouteORP{Name: n, Forwards: orpForwards(p, table.ManagedOriginRequestPolicies[n] != nil)}
+		}
 	}
 	if n := bs.CachePolicy; n != "" {
 		k.CachePolicy = &RoutePolicy{Name: n, Managed: table.ManagedCachePolicies[n] != nil}

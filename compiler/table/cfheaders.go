@@ -41,22 +41,6 @@ var CloudFrontHeaders = []string{
 	"Cloudfront-Is-Ios-Viewer",
 }
 
-// PolicyHeaders are the viewer headers forwarded by the managed origin
-// request policies that name theirs, per CloudFront's list of them
-// (using-managed-origin-request-policies.md); these forward no cookies and
-// no query string. The headers reach the origin without entering the cache
-// key, so the origin's Vary selects stored responses: S3 answers a CORS
-// request with "Vary: Origin, Access-Control-Request-Headers,
-// Access-Control-Request-Method".
-var PolicyHeaders = map[string][]string{
-	"CORS-S3Origin":           {"Origin", "Access-Control-Request-Headers", "Access-Control-Request-Method"},
-	"CORS-CustomOrigin":       {"Origin"},
-	"UserAgentRefererHeaders": {"User-Agent", "Referer"},
-	// The viewer's Host, which the edge sends in place of the origin's
-	// domainName (origin.Request.ForwardHost).
-	"HostHeaderOnly": {"Host"},
-}
-
 // CloudFrontHeadersFor are the CloudFront-* headers behavior b has the node
 // set: the ones its cache key or its origin request policy orp (nil: none)
 // names, or all under AllViewerAndCloudFrontHeaders-2022-06. A named one
