@@ -3,8 +3,8 @@ package hls
 import (
 	"bytes"
 	"cmp"
+	"fmt"
 	"log/slog"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -243,26 +243,6 @@ func TestGOPAboveTarget(t *testing.T) {
 func TestTrackChange(t *testing.T) {
 	gop1 := hlstest.Tags(t, hlstest.FLV(t, hlstest.Media{Seconds: 6, GOP: 30}))
 	gop2 := hlstest.Tags(t, hlstest.FLV(t, hlstest.Media{Seconds: 6, GOP: 60}))
-	// from drops the tags of a type before ms, headers included: the
-	// track joins there, its header with its first frame.
-	from := func(tags []hlstest.Tag, typeID uint8, ms uint32) []hlstest.Tag {
-		var out, header []hlstest.Tag
-		for _, tg := range tags {
-			switch {
-			case tg.TypeID != typeID:
-			case tg.Body[1] == packetConfig:
-				header = append(header, tg)
-				continue
-			case tg.TimestampMS < ms:
-				continue
-			case header != nil:
-				header[0].TimestampMS = tg.TimestampMS
-				out, header = append(out, header[0]), nil
-			}
-			out = append(out, tg)
-		}
-		return out
-	}
 	tests := []struct {
 		name string
 		tags []hlstest.Tag
@@ -271,13 +251,13 @@ func TestTrackChange(t *testing.T) {
 		// where the audio packaged starts, ms
 		audioFrom uint32
 	}{
-		{"video joins audio-only", from(gop1, typeVideo, 3000), []string{"audio", "video audio"}, 0},
+		{"video joins audio-only", hlstest.Without(gop1, typeVideo, 0, 3000), []string{"audio", "video audio"}, 0},
 		// Keyframes each second, segments of two: the audio joins after
 		// the keyframe in the middle of one, which becomes the split.
-		{"audio joins video-only", from(gop1, typeAudio, 3000), []string{"video", "video audio"}, 3000},
+		{"audio joins video-only", hlstest.Without(gop1, typeAudio, 0, 3000), []string{"video", "video audio"}, 3000},
 		// The audio joins in the first GOP of a segment: it has no
 		// keyframe to be split at, and the audio waits for the next.
-		{"audio joins in a segment's first GOP", from(gop2, typeAudio, 3000), []string{"video", "video audio"}, 4000},
+		{"audio joins in a segment's first GOP", hlstest.Without(gop2, typeAudio, 0, 3000), []string{"video", "video audio"}, 4000},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -300,30 +280,111 @@ func TestTrackChange(t *testing.T) {
 			params := hlstest.Segments(t, path, p)
 			var tracks []string
 			var changes, video, audio int
-			for i, s := range hlstest.Listed(p) {
+			for i, s := range hlstest.ProbeSegments(t, path, p) {
 				if s.Discontinuity {
 					changes++
 				}
-				// ffprobe lists the streams of the segment's PMT, and
-				// counts the frames of each. (ffmpeg 5.1 reading the
-				// playlist keeps the streams of its first segments, and
-				// its ffprobe crashes counting frames of one that joins.)
-				probe := hlstest.FFprobe(t, filepath.Join(filepath.Dir(path), s.URI))
-				video, audio = video+probe.Frames("video"), audio+probe.Frames("audio")
-				var kinds []string
-				for _, kind := range []string{"video", "audio"} {
-					if declared, has := probe.Codec(kind) != "", probe.Frames(kind) > 0; declared != has {
-						t.Errorf("segment %d: %s declared %v, frames %d", i, kind, declared, probe.Frames(kind))
-					} else if has {
-						kinds = append(kinds, kind)
-					}
+				if s.Declared != s.Carried {
+					t.Errorf("segment %d declares %q, carries %q", i, s.Declared, s.Carried)
 				}
-				if k := strings.Join(kinds, " "); len(tracks) == 0 || tracks[len(tracks)-1] != k {
-					tracks = append(tracks, k)
-				}
+				video, audio = video+s.Video, audio+s.Audio
+				tracks = hlstest.AppendNew(tracks, s.Carried)
 			}
 			if !slices.Equal(tracks, tc.want) || changes != 1 {
 				t.Errorf("segments carry %q with %d discontinuities, want %q and 1; segments %v:\n%s", tracks, changes, tc.want, params, mustPlaylist(r))
+			}
+			if video < wantVideo*95/100 || video > wantVideo || audio < wantAudio*95/100 || audio > wantAudio*105/100 {
+				t.Errorf("the segments decode to %d video and %d audio frames, want %d and %d", video, audio, wantVideo, wantAudio)
+			}
+			hlstest.Decode(t, path)
+		})
+	}
+}
+
+// A track that stops for good while the other goes on (the publisher
+// stops sending audio, a mobile encoder sent to the background stops the
+// video, an encoder restarts without its microphone) leaves the PMT once
+// whole segments without it last trackGone (4 s): the segment after them
+// follows an #EXT-X-DISCONTINUITY and declares the other track alone, so
+// players stop waiting for it. Until then the other track cuts the
+// segments, so the playlist keeps up; when the track comes back it joins
+// again. Shorter gaps (an encoder silent for a second or two, a video
+// stall) change nothing.
+func TestTrackGone(t *testing.T) {
+	av := hlstest.Tags(t, hlstest.FLV(t, hlstest.Media{Seconds: 18, GOP: 30}))
+	restart := hlstest.Concat(hlstest.Tags(t, hlstest.FLV(t, hlstest.Media{Seconds: 4, GOP: 30})),
+		hlstest.Tags(t, hlstest.FLV(t, hlstest.Media{Seconds: 14, GOP: 30, Extra: []string{"-an"}})))
+	const forever = 1 << 31
+	tests := []struct {
+		name string
+		tags []hlstest.Tag
+		// the tracks the segments declare, in order, repeats dropped
+		want []string
+		// where the discontinuities are, s into the stream
+		changes []float64
+	}{
+		{"audio stops", hlstest.Without(av, typeAudio, 4000, forever), []string{"video audio", "video"}, []float64{8}},
+		// The segment the video stalls in ends at 4.48 s, as the target
+		// allows; audio cuts the next ones a frame past 2 s.
+		{"video stops", hlstest.Without(av, typeVideo, 4000, forever), []string{"video audio", "audio"}, []float64{8.5}},
+		{"encoder restarts without audio", restart, []string{"video audio", "video"}, []float64{8}},
+		{"audio stops and comes back", hlstest.Without(av, typeAudio, 4000, 11000), []string{"video audio", "video", "video audio"}, []float64{8, 11}},
+		{"video stops and comes back", hlstest.Without(av, typeVideo, 4000, 14000), []string{"video audio", "audio", "video audio"}, []float64{8.5, 14}},
+		// Each gap spans a whole segment: one segment without audio is
+		// not enough to leave it out.
+		{"audio gaps of 2 s", hlstest.Without(hlstest.Without(av, typeAudio, 4000, 6000), typeAudio, 8000, 10000), []string{"video audio"}, nil},
+		// Just short of trackGone: the whole segments within it last 2 s.
+		{"audio gap of 3.9 s", hlstest.Without(av, typeAudio, 4000, 7900), []string{"video audio"}, nil},
+		{"video stalls for 3 s", hlstest.Without(av, typeVideo, 4000, 7000), []string{"video audio"}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var wantVideo, wantAudio int
+			for _, tg := range tc.tags {
+				if tg.Body[1] == packetData {
+					*map[uint8]*int{typeVideo: &wantVideo, typeAudio: &wantAudio}[tg.TypeID]++
+				}
+			}
+			r := quietRegistry(Options{Window: 20})
+			tr := r.Publish("tv", "event")
+			var rel hlstest.Reloads
+			// How far the playlist's end falls behind the media fed: a
+			// player at the live edge waits that long.
+			var listed, behind float64
+			for _, tg := range tc.tags {
+				tr.Media(tg.TypeID, tg.TimestampMS, tg.Body)
+				b, _ := r.Playlist("tv", "event")
+				if vs := rel.Versions(); b != nil && (len(vs) == 0 || !bytes.Equal(b, vs[len(vs)-1])) {
+					listed = 0
+					for _, s := range hlstest.Listed(hlstest.Parse(t, b)) {
+						listed += s.Duration
+					}
+				}
+				rel.Add(b)
+				behind = max(behind, float64(tg.TimestampMS)/1000-listed)
+			}
+			tr.End()
+			rel.Add([]byte(mustPlaylist(r)))
+			if target := rel.Check(t); target != 2 {
+				t.Errorf("target duration %d, want 2", target)
+			}
+			if behind > 2.6 {
+				t.Errorf("the playlist fell %.3f s behind the media, more than a segment", behind)
+			}
+			path, p := hlstest.Dump(t, r, "tv", "event")
+			segs := hlstest.ProbeSegments(t, path, p)
+			var report []string
+			var video, audio int
+			var total float64
+			for _, s := range segs {
+				report = append(report, fmt.Sprintf("%.3f+%.3f %q carries %q", s.Start, s.Dur, s.Declared, s.Carried))
+				video, audio, total = video+s.Video, audio+s.Audio, total+s.Dur
+			}
+			if tracks, changes := hlstest.Outline(t, segs); !slices.Equal(tracks, tc.want) || !hlstest.Near(changes, tc.changes, 0.1) {
+				t.Errorf("segments declare %q, discontinuities at %v s; want %q and %v s; segments:\n%s", tracks, changes, tc.want, tc.changes, strings.Join(report, "\n"))
+			}
+			if !near(total, 18, 0.1) {
+				t.Errorf("the segments last %.3f s, the media 18 s", total)
 			}
 			if video < wantVideo*95/100 || video > wantVideo || audio < wantAudio*95/100 || audio > wantAudio*105/100 {
 				t.Errorf("the segments decode to %d video and %d audio frames, want %d and %d", video, audio, wantVideo, wantAudio)

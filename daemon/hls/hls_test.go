@@ -378,58 +378,6 @@ func TestTimestampJump(t *testing.T) {
 	}
 }
 
-// When the video stops and the audio goes on (a mobile encoder sent to
-// the background), audio cuts the segments: the playlist keeps going and
-// no segment grows past the target duration; the video's return
-// continues the stream.
-func TestVideoStops(t *testing.T) {
-	avSrc := hlstest.FLV(t, hlstest.Media{Seconds: 4, GOP: 60})
-	audioSrc := hlstest.FLV(t, hlstest.Media{Seconds: 10, Extra: []string{"-vn"}, GOP: 60})
-	av, audio := hlstest.Tags(t, avSrc), hlstest.Tags(t, audioSrc)
-	r := quietRegistry(Options{Window: 20})
-	tr := r.Publish("tv", "event")
-	var rel hlstest.Reloads
-	feed := func(tags []hlstest.Tag, base uint32) {
-		for _, tg := range tags {
-			tr.Media(tg.TypeID, base+tg.TimestampMS, tg.Body)
-			b, _ := r.Playlist("tv", "event")
-			rel.Add(b)
-		}
-	}
-	total := func() (sum float64) {
-		for _, s := range hlstest.Listed(hlstest.Parse(t, []byte(mustPlaylist(r)))) {
-			sum += s.Duration
-		}
-		return sum
-	}
-	feed(av, 0)
-	feed(audio, 4000)
-	if got := total(); got < 12 {
-		t.Errorf("after 4 s of video and 10 s of audio alone, the playlist lists %.3f s", got)
-	}
-	feed(av, 14000)
-	tr.End()
-	if target := rel.Check(t); target != 2 {
-		t.Errorf("target duration %d, want 2", target)
-	}
-	path, p := hlstest.Dump(t, r, "tv", "event")
-	if got := total(); !near(got, 18, 0.2) {
-		t.Errorf("the playlist lists %.3f s, want 18:\n%s", got, mustPlaylist(r))
-	}
-	for i, s := range hlstest.Listed(p) {
-		if s.Duration > 4.1 || s.Discontinuity {
-			t.Errorf("segment %d: %.3f s, discontinuity %v", i, s.Duration, s.Discontinuity)
-		}
-	}
-	wantVideo, avAudio := hlstest.FramesOf(t, avSrc)
-	_, wantAudio := hlstest.FramesOf(t, audioSrc)
-	wantVideo, wantAudio = 2*wantVideo, wantAudio+2*avAudio
-	probe := hlstest.FFprobe(t, path)
-	if v, a := probe.Frames("video"), probe.Frames("audio"); v < wantVideo*95/100 || a < wantAudio*95/100 {
-		t.Errorf("the playlist decodes to %d video and %d audio frames, want about %d and %d", v, a, wantVideo, wantAudio)
-	}
-}
-
 // A live playlist never lasts less than three target durations while it
 // holds enough segments (RFC 8216 6.2.2): after one long segment raised
 // the target, the window lists more of the shorter ones; and a segment

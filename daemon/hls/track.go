@@ -44,6 +44,15 @@ const (
 	// outlasted: more than an AAC frame (23 ms at 44.1 kHz, 46 ms for
 	// HE-AAC at 22.05 kHz).
 	audioCutMarginMS = 100
+	// trackGone is how long a declared track may be missing, counted in
+	// whole segments in a row that the other track carried, before the
+	// PMT stops declaring it: players (hls.js, Safari) wait for the data
+	// of every declared track and stall. Only whole segments within the
+	// gap count, so a gap shorter than this (an encoder that stops
+	// sending silent audio frames for a second or two) never drops a
+	// track, however the segments fall; a track that comes back joins
+	// again (see openSegment).
+	trackGone = 4 * time.Second
 )
 
 // Track packages one publish. Media and End are called from one goroutine;
@@ -75,6 +84,9 @@ type Track struct {
 	gops   [8]uint32
 	gopPos int
 
+	// Whether the declared tracks still come.
+	vid, aud presence
+
 	segAudio  bool // the open segment holds audio
 	audioWait bool // new audio config: audio waits for the video's next keyframe
 	keyClean  bool // no audio since the open segment's last keyframe, at keyOff
@@ -94,6 +106,37 @@ type Track struct {
 	ended  bool
 	warned map[string]bool
 }
+
+// presence follows whether a declared track still comes.
+type presence struct {
+	saw    bool          // a frame of it came in the open segment
+	absent time.Duration // whole segments in a row without it
+	gone   bool          // missing for trackGone: not declared until it comes back
+}
+
+// closed counts the segment that ends into the track's absence, when the
+// other track carried it: a segment with neither says nothing.
+func (p *presence) closed(dur time.Duration, other bool) {
+	switch {
+	case p.saw:
+		p.absent = 0
+	case other:
+		p.absent += dur
+	}
+	p.saw = false
+}
+
+// leaves reports whether a track that is declared has just gone.
+func (p *presence) leaves(declared bool) bool {
+	if declared && !p.gone && p.absent >= trackGone {
+		p.gone = true
+		return true
+	}
+	return false
+}
+
+// back undoes gone: the track joins again.
+func (p *presence) back() { p.gone, p.absent = false, 0 }
 
 func newTrack(r *Registry, k streamKey, s *stream) *Track {
 	return &Track{reg: r, key: k, s: s, warned: map[string]bool{},
@@ -167,6 +210,7 @@ func (t *Track) videoMessage(ts uint32, body []byte) {
 		if !key {
 			return
 		}
+		t.vid.back()
 		if t.open {
 			t.discontinue()
 		}
@@ -198,6 +242,7 @@ func (t *Track) videoMessage(ts uint32, body []byte) {
 		DTS:                    &astits.ClockReference{Base: dts},
 		DataAlignmentIndicator: true,
 	}, key, frame)
+	t.vid.saw = true
 	t.step(ts)
 	t.audioLeads, t.fallback = false, false
 }
@@ -213,6 +258,13 @@ func (t *Track) audioMessage(ts uint32, body []byte) {
 	}
 	if t.aac == nil {
 		return
+	}
+	switch {
+	case t.aud.gone && t.open:
+		// Back after it was left out, with the config it had.
+		t.joinAudio()
+	case t.aud.gone:
+		t.aud.back()
 	}
 	leads := !t.video || t.audioLeads
 	if leads && t.open && t.jumped(ts) {
@@ -249,6 +301,7 @@ func (t *Track) audioMessage(ts uint32, body []byte) {
 	case leads && (t.audioWait || int64(ts)-int64(t.start) >= t.audioCut() || len(t.out.buf) >= t.reg.opts.MaxSegmentBytes):
 		t.cut(ts, false)
 	}
+	t.aud.saw = true
 	if !t.audio || t.audioWait {
 		return
 	}
@@ -288,10 +341,8 @@ func (t *Track) audioConfig(ts uint32, data []byte) {
 	joined := t.mux != nil && !t.audio && t.open
 	t.aac = c
 	switch {
-	case joined && t.keyClean && t.keyTS != t.start:
-		t.splitAtKey()
 	case joined:
-		t.audioWait = true
+		t.joinAudio()
 	case !changed:
 	case !t.segAudio:
 		// No audio in the segment yet (it began at the keyframe that
@@ -313,6 +364,18 @@ func (t *Track) audioConfig(ts uint32, data []byte) {
 		// segment before, whose timeline a discontinuity lets players
 		// forget. An encoder that restarts sends a keyframe at once.
 		t.flushAudio()
+		t.audioWait = true
+	}
+}
+
+// joinAudio makes audio join the open segment's video: the segment ends
+// at its last keyframe if one is past its start, which only video follows,
+// else at the next one, and audio waits until then.
+func (t *Track) joinAudio() {
+	t.aud.back()
+	if t.keyClean && t.keyTS != t.start {
+		t.splitAtKey()
+	} else {
 		t.audioWait = true
 	}
 }
@@ -421,9 +484,19 @@ func (t *Track) step(ts uint32) {
 // a keyframe on: a track that joins or leaves changes the number of
 // tracks, and the segment follows an #EXT-X-DISCONTINUITY (RFC 8216
 // 4.3.2.3) with a new PMT version (ISO 13818-1 2.4.4.9), which players
-// reparse, as they do not a PMT that changes within a segment.
+// reparse, as they do not a PMT that changes within a segment. A track
+// missing for trackGone leaves so (see presence).
 func (t *Track) openSegment(ts uint32, atKey bool) {
-	if t.setStreams(t.avc != nil && (atKey || t.video), t.aac != nil) {
+	for _, p := range []struct {
+		name string
+		p    *presence
+		on   bool
+	}{{"video", &t.vid, t.video}, {"audio", &t.aud, t.audio}} {
+		if p.p.leaves(p.on) {
+			t.log.Info("hls: a track stopped: the next segments leave it out until it comes back", "track", p.name, "missing", p.p.absent)
+		}
+	}
+	if t.setStreams(t.avc != nil && (atKey || t.video) && !t.vid.gone, t.aac != nil && !t.aud.gone) {
 		t.s.discontinue(t)
 	}
 	// Each segment starts with PAT and PMT, so it decodes on its own even
@@ -480,6 +553,9 @@ func (t *Track) cut(ts uint32, atKey bool) {
 
 func (t *Track) closeSegment(dur time.Duration) {
 	t.flushAudio()
+	v, a := t.vid.saw, t.aud.saw
+	t.vid.closed(dur, a)
+	t.aud.closed(dur, v)
 	data := t.out.buf
 	t.out.buf = make([]byte, 0, len(data)+len(data)/8)
 	target, raised := t.s.add(t, data, dur)

@@ -256,17 +256,18 @@ func Params(t testing.TB, input string) (video, audio []string) {
 	for _, f := range p.Frames {
 		switch d, _ := strconv.ParseFloat(f.Duration, 64); f.MediaType {
 		case "video":
-			video = appendNew(video, fmt.Sprintf("%dx%d", f.Width, f.Height))
+			video = AppendNew(video, fmt.Sprintf("%dx%d", f.Width, f.Height))
 		case "audio":
 			if d > 0 {
-				audio = appendNew(audio, fmt.Sprintf("%.0f Hz %d ch", math.Round(float64(f.Samples)/d/100)*100, f.Channels))
+				audio = AppendNew(audio, fmt.Sprintf("%.0f Hz %d ch", math.Round(float64(f.Samples)/d/100)*100, f.Channels))
 			}
 		}
 	}
 	return video, audio
 }
 
-func appendNew(list []string, s string) []string {
+// AppendNew appends s unless it repeats the last of list.
+func AppendNew(list []string, s string) []string {
 	if len(list) > 0 && list[len(list)-1] == s {
 		return list
 	}
