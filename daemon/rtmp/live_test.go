@@ -3,6 +3,8 @@ package rtmp
 import (
 	"bytes"
 	"io"
+	"math"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -320,38 +322,7 @@ func TestLiveHLSParameterChange(t *testing.T) {
 				wantVideo, wantAudio = wantVideo+v, wantAudio+a
 			}
 			src := hlstest.WriteFLV(t, hlstest.Concat(parts...))
-			playlist := func() []byte { b, _ := reg.Playlist("tv", tc.name); return b }
-
-			// A client reloading the playlist while it is live.
-			var rel hlstest.Reloads
-			done := make(chan struct{})
-			var wg sync.WaitGroup
-			wg.Go(func() {
-				for {
-					select {
-					case <-done:
-						return
-					case <-time.After(2 * time.Millisecond):
-						rel.Add(playlist())
-					}
-				}
-			})
-			_, stderr, err := run(t, time.Minute, "ffmpeg", append(append([]string{"-v", "error", "-readrate", "4", "-i", src, "-c", "copy", "-f", "flv"},
-				tcurl("tv.test", "live")...), e.url("live/"+tc.name+"?key="+testStreamKey))...)
-			if err != nil || stderr != "" {
-				t.Errorf("publish: %v\n%s", err, stderr)
-			}
-			waitFor(t, func() bool { return bytes.Contains(playlist(), []byte("#EXT-X-ENDLIST")) })
-			close(done)
-			wg.Wait()
-			rel.Add(playlist())
-			if len(rel.Versions()) < 3 {
-				t.Errorf("%d versions of the playlist seen while live", len(rel.Versions()))
-			}
-			if target := rel.Check(t); target != 2 {
-				t.Errorf("target duration %d, want 2", target)
-			}
-
+			publishHLS(t, e, reg, tc.name, src)
 			path, p := hlstest.Dump(t, reg, "tv", tc.name)
 			params := hlstest.Segments(t, path, p)
 			var changes int
@@ -361,7 +332,8 @@ func TestLiveHLSParameterChange(t *testing.T) {
 				}
 			}
 			if changes != 1 || params[0] == params[len(params)-1] {
-				t.Errorf("%d discontinuities, want 1; segments %v:\n%s", changes, params, playlist())
+				b, _ := reg.Playlist("tv", tc.name)
+				t.Errorf("%d discontinuities, want 1; segments %v:\n%s", changes, params, b)
 			}
 			hlstest.Decode(t, path)
 			all := hlstest.FFprobe(t, path)
@@ -370,4 +342,65 @@ func TestLiveHLSParameterChange(t *testing.T) {
 			}
 		})
 	}
+}
+
+// publishHLS publishes the FLV file src as tv/name with ffmpeg, faster
+// than real time, while a client reloads the playlist; it checks what the
+// client saw (RFC 8216 6.2.1, 6.2.2, a target of 2 s) once the playlist
+// ends.
+func publishHLS(t *testing.T, e *env, reg *hls.Registry, name, src string) {
+	t.Helper()
+	playlist := func() []byte { b, _ := reg.Playlist("tv", name); return b }
+	var rel hlstest.Reloads
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(2 * time.Millisecond):
+				rel.Add(playlist())
+			}
+		}
+	})
+	// An encoder sends what it has: ffmpeg's muxer would hold the video
+	// for up to 10 s, waiting for audio that stopped.
+	_, stderr, err := run(t, time.Minute, "ffmpeg", append(append([]string{"-v", "error", "-readrate", "4", "-i", src, "-c", "copy", "-max_interleave_delta", "1000000", "-f", "flv"},
+		tcurl("tv.test", "live")...), e.url("live/"+name+"?key="+testStreamKey))...)
+	if err != nil || stderr != "" {
+		t.Errorf("publish: %v\n%s", err, stderr)
+	}
+	waitFor(t, func() bool { return bytes.Contains(playlist(), []byte("#EXT-X-ENDLIST")) })
+	close(done)
+	wg.Wait()
+	rel.Add(playlist())
+	if len(rel.Versions()) < 3 {
+		t.Errorf("%d versions of the playlist seen while live", len(rel.Versions()))
+	}
+	if target := rel.Check(t); target != 2 {
+		t.Errorf("target duration %d, want 2", target)
+	}
+}
+
+// TestLiveHLSTrackGone: ffmpeg publishes a stream whose audio stops 4 s
+// in while the video goes on: once two segments went without it, the
+// next follows #EXT-X-DISCONTINUITY and declares video alone, and the
+// playlist lasts as long as the video.
+func TestLiveHLSTrackGone(t *testing.T) {
+	reg := hls.NewRegistry(hls.Options{Window: 10, Log: testLogger(t)})
+	e := startEnv(t, "", "", func(c *Config) { c.Live = reg })
+	tags := hlstest.Without(hlstest.Tags(t, hlstest.FLV(t, hlstest.Media{Seconds: 12, GOP: 30})), hlstest.Audio, 4000, 1<<31)
+	publishHLS(t, e, reg, "gone", hlstest.WriteFLV(t, tags))
+	path, p := hlstest.Dump(t, reg, "tv", "gone")
+	segs := hlstest.ProbeSegments(t, path, p)
+	var total float64
+	for _, s := range segs {
+		total += s.Dur
+	}
+	if tracks, changes := hlstest.Outline(t, segs); !slices.Equal(tracks, []string{"video audio", "video"}) || !hlstest.Near(changes, []float64{8}, 0.1) || math.Abs(total-12) > 0.1 {
+		b, _ := reg.Playlist("tv", "gone")
+		t.Errorf("segments declare %q, discontinuities at %v s, lasting %.3f s; want video and audio then video, one discontinuity at 8 s, 12 s:\n%s", tracks, changes, total, b)
+	}
+	hlstest.Decode(t, path)
 }
