@@ -287,8 +287,11 @@ func TestLinger(t *testing.T) {
 	r := quietRegistry(Options{Linger: time.Millisecond, MinSegment: time.Second})
 	tr := r.Publish("tv", "event")
 	hlstest.Feed(tr, tags, false)
+	// Taken before End: a millisecond later, under load even before
+	// End returns, the registry may have forgotten it.
+	st := r.stream("tv", "event")
 	tr.End()
-	last := r.stream("tv", "event").nextSeq
+	last := st.nextSeq
 	for i := 0; r.stream("tv", "event") != nil; i++ {
 		if i == 500 {
 			t.Fatal("the ended stream was not forgotten")
