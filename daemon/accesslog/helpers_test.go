@@ -14,13 +14,13 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"openfront.dev/internal/testenv"
 	"openfront.dev/schema"
 )
 
@@ -40,22 +40,7 @@ func rec(i int) Record {
 func reqID(i int) string { return fmt.Sprintf("req-%07d", i) }
 
 // fakeClock is a clock the test moves.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
+type fakeClock = testenv.Clock
 
 var fileName = regexp.MustCompile(`^([A-Za-z0-9_-]+)\.(\d{4}-\d{2}-\d{2}-\d{2})\.([A-Z2-7]+)\.gz$`)
 

@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"openfront.dev/internal/testenv"
 )
 
 func TestWriterFiles(t *testing.T) {
@@ -108,7 +110,7 @@ func TestRotationBySize(t *testing.T) {
 }
 
 func TestRotationByTime(t *testing.T) {
-	clock := &fakeClock{t: time.Date(2026, 3, 14, 9, 58, 10, 0, time.UTC)}
+	clock := testenv.NewClock(time.Date(2026, 3, 14, 9, 58, 10, 0, time.UTC))
 	opts := testOptions(t)
 	opts.Now, opts.RotateEvery = clock.Now, 5*time.Minute
 	w := mustNew(t, opts, webConfig("timed", ""))
@@ -163,7 +165,7 @@ func TestRotationByTime(t *testing.T) {
 }
 
 func TestRotationCutsAtTheHour(t *testing.T) {
-	clock := &fakeClock{t: time.Date(2026, 3, 14, 10, 30, 0, 0, time.UTC)}
+	clock := testenv.NewClock(time.Date(2026, 3, 14, 10, 30, 0, 0, time.UTC))
 	opts := testOptions(t)
 	opts.Now, opts.RotateEvery = clock.Now, 2*time.Hour
 	w := mustNew(t, opts, webConfig("hourly", ""))
@@ -670,7 +672,7 @@ func TestClockGoesBack(t *testing.T) {
 			[]string{"2026-03-14-10"}, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			clock := &fakeClock{t: c.from}
+			clock := testenv.NewClock(c.from)
 			opts := testOptions(t)
 			opts.Now, opts.RotateEvery = clock.Now, 5*time.Minute
 			w := mustNew(t, opts, webConfig("clock", ""))

@@ -12,27 +12,14 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"openfront.dev/internal/testenv"
 )
 
 // fakeClock is the injected clock of TTL tests.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type fakeClock = testenv.Clock
 
-func newClock() *fakeClock { return &fakeClock{t: time.Now().Truncate(time.Second)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func newClock() *fakeClock { return testenv.NewClock(time.Now().Truncate(time.Second)) }
 
 // harness is a cache in front of an httptest origin on 127.0.0.1.
 type harness struct {
