@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -132,13 +133,12 @@ func (h *Handler) serveCached(w http.ResponseWriter, r *http.Request, d *table.D
 			return nil, err
 		}
 		// The node's own headers are set per request, never stored.
-		for _, name := range []string{"Via", "X-Openfront-Id", "X-Cache"} {
-			resp.Header.Del(name)
-		}
+		dropNodeHeaders(resp.Header)
 		dropSetCookie(b, resp.Header)
 		if resp.StatusCode >= 400 {
 			if page := h.fetchErrorPage(ctx, r, d, resp.StatusCode, args.id); page != nil {
 				resp.Body.Close()
+				holdErrorPage(page, p.ErrorTTLs[resp.StatusCode])
 				return page, nil
 			}
 		}
@@ -166,6 +166,14 @@ func (h *Handler) serveCached(w http.ResponseWriter, r *http.Request, d *table.D
 			h.refuse(w, r, status, reason)
 		}
 	}
+}
+
+// holdErrorPage has the cache keep a custom error page, stored under the
+// failing URL, for ttl (errorCachingMinTTL) whatever the page's own
+// Cache-Control says, which is the viewers'. Surrogate-Control addressed
+// to the cache does that and is never passed on, stored or not.
+func holdErrorPage(page *http.Response, ttl time.Duration) {
+	page.Header["Surrogate-Control"] = []string{"max-age=" + strconv.Itoa(int(ttl/time.Second)) + ";" + cache.SurrogateToken}
 }
 
 // relatedKey is the cache key of the resource a Location or

@@ -581,9 +581,31 @@ func customError(d *table.Distribution, status int) *schema.CustomErrorResponse 
 }
 
 // fetchErrorPage fetches the custom error page for status through the same
-// distribution, as a response with the configured responseCode and a
-// max-age of errorCachingMinTTL; nil when there is none or it fails. id
-// is the viewer's request's X-Openfront-Id.
+// distribution: the page as its origin sent it, end-to-end header fields
+// included, under the configured responseCode; nil when there is none or
+// it fails. id is the viewer's request's X-Openfront-Id.
+//
+// What CloudFront sends, from AWS's documentation:
+//   - the page is an object returned to the viewer ("Custom error pages
+//     and error caching", DownloadDistValuesErrorPages.html), and its
+//     origin may add Cache-Control or Expires "along with the custom error
+//     pages" ("Configure error response behavior",
+//     custom-error-pages-procedure.html): the page's own fields go with it;
+//   - errorCachingMinTTL is how long the page is "cached in CloudFront
+//     edge caches" (same pages; "How CloudFront processes and caches HTTP
+//     4xx and 5xx status codes", HTTPStatusCodes.html), never a value sent
+//     to viewers: for an error without a page, CloudFront keeps it for
+//     errorCachingMinTTL yet passes the origin's Cache-Control "on to the
+//     client undisturbed" (Stack Overflow, "Does CloudFront make use of
+//     Cache-Control headers in error responses (e.g. 503) from the
+//     origin?", the answer);
+//   - of the original error response, only its max-age / s-maxage / Expires
+//     count, for how long the edge keeps the page (the greater of them and
+//     errorCachingMinTTL, HTTPStatusCodes.html,
+//     custom-error-pages-expiration.html); the page replaces its fields.
+//
+// So no Cache-Control is made up here: serveCached tells the cache how
+// long to keep the page (holdErrorPage).
 func (h *Handler) fetchErrorPage(ctx context.Context, r *http.Request, d *table.Distribution, status int, id string) *http.Response {
 	cer := customError(d, status)
 	if cer == nil || cer.ResponsePagePath == "" {
@@ -601,15 +623,25 @@ func (h *Handler) fetchErrorPage(ctx context.Context, r *http.Request, d *table.
 		resp.Body.Close()
 		return nil
 	}
-	hdr := http.Header{}
-	for _, k := range []string{"Content-Type", "Content-Length", "Last-Modified", "ETag"} {
-		if v := resp.Header.Get(k); v != "" {
-			hdr.Set(k, v)
+	hdr := make(http.Header, len(resp.Header))
+	for k, vs := range withoutConnectionNamed(resp.Header, "") {
+		if !hopbyhop.Is(k) {
+			hdr[k] = vs
 		}
 	}
-	hdr.Set("Cache-Control", fmt.Sprintf("max-age=%d", cer.ErrorCachingMinTTL))
+	dropNodeHeaders(hdr)
+	// The page's behavior decides, as it would for the page itself.
+	dropSetCookie(pb, hdr)
 	resp.StatusCode, resp.Status, resp.Header = cer.ResponseCode, http.StatusText(cer.ResponseCode), hdr
 	return resp
+}
+
+// dropNodeHeaders removes from an origin's header what the node sets
+// itself on every answer: another node's values never pass.
+func dropNodeHeaders(h http.Header) {
+	for _, name := range []string{"Via", "X-Openfront-Id", "X-Cache"} {
+		delete(h, name)
+	}
 }
 
 // refuse answers with CloudFront's kind of error page: a status, a reason

@@ -1,0 +1,135 @@
+package edge
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"openfront.dev/daemon/cache"
+	"openfront.dev/daemon/origin"
+	"openfront.dev/internal/testenv"
+)
+
+// TestCustomErrorPageHeaders: a custom error page reaches the viewer with
+// its own end-to-end header fields, as CloudFront returns the page object,
+// and never with errorCachingMinTTL, which is how long the edge keeps the
+// page under the failing URL: until then the origin is not asked again,
+// after it is.
+func TestCustomErrorPageHeaders(t *testing.T) {
+	var hits atomic.Int64
+	clock := testenv.NewClock(time.Now())
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		h := w.Header()
+		// The edge's clock: the answers arrive with no age.
+		h.Set("Date", clock.Now().UTC().Format(http.TimeFormat))
+		switch {
+		case r.URL.Path == "/404.html":
+			h.Set("Content-Type", "text/html")
+			h.Set("Cache-Control", "no-cache")
+			h.Set("ETag", `"page-1"`)
+			h.Set("X-Amz-Meta-Team", "web")
+			h.Set("Set-Cookie", "page=1")
+			h.Set("Connection", "X-Hop")
+			h.Set("X-Hop", "1")
+			io.WriteString(w, "<h1>not here</h1>")
+		case r.URL.Path == "/index.html":
+			h.Set("Content-Type", "text/html")
+			h.Set("Cache-Control", "max-age=0, must-revalidate")
+			h.Set("ETag", `"index-1"`)
+			io.WriteString(w, "<div id=app></div>")
+		case strings.HasPrefix(r.URL.Path, "/app/"):
+			h.Set("X-Original", "403")
+			http.Error(w, "AccessDenied", http.StatusForbidden)
+		default:
+			h.Set("X-Original", "404")
+			http.Error(w, "NoSuchKey", http.StatusNotFound)
+		}
+	}))
+	t.Cleanup(app.Close)
+	src, err := os.ReadFile("testdata/error_pages.cue.tmpl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	c, err := cache.New(cache.Config{MemoryBytes: 16 << 20, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	h := New(origin.NewPool(dir), "test-node", slog.New(slog.DiscardHandler))
+	h.SetCache(c)
+	h.SetTable(testenv.Compile(t, dir, fmt.Sprintf(string(src), app.Listener.Addr().String())))
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+
+	page := http.Header{"Cache-Control": {"no-cache"}, "Etag": {`"page-1"`}, "X-Amz-Meta-Team": {"web"}, "Content-Type": {"text/html"}}
+	index := http.Header{"Cache-Control": {"max-age=0, must-revalidate"}, "Etag": {`"index-1"`}, "Content-Type": {"text/html"}}
+	// Never to the viewer: the original error's fields, the page's
+	// hop-by-hop and cookie (the behavior forwards no cookies), and the
+	// edge's own holding time.
+	absent := []string{"X-Original", "X-Hop", "Set-Cookie", "Surrogate-Control"}
+	steps := []struct {
+		name, method, path string
+		header             http.Header
+		advance            time.Duration // the clock moves before the request
+		status             int
+		xcache, body       string
+		want               http.Header
+		originRequests     int64
+	}{
+		{"miss: the page's own fields", "GET", "/missing", nil, 0, 404, "Error from openfront", "<h1>not here</h1>", page, 2},
+		{"hit: the same", "GET", "/missing", nil, 0, 404, "Error from openfront", "<h1>not here</h1>", page, 0},
+		{"HEAD hit", "HEAD", "/missing", nil, 0, 404, "Error from openfront", "", page, 0},
+		// The page's no-cache is the viewers': the edge keeps it
+		// errorCachingMinTTL all the same.
+		{"kept for errorCachingMinTTL", "GET", "/missing", nil, 29 * time.Second, 404, "Error from openfront", "<h1>not here</h1>", page, 0},
+		{"asked again after", "GET", "/missing", nil, 2 * time.Second, 404, "Error from openfront", "<h1>not here</h1>", page, 2},
+
+		{"SPA miss", "GET", "/app/settings", nil, 0, 200, "Miss from openfront", "<div id=app></div>", index, 2},
+		{"SPA hit", "GET", "/app/settings", nil, 0, 200, "Hit from openfront", "<div id=app></div>", index, 0},
+		{"SPA HEAD", "HEAD", "/app/settings", nil, 0, 200, "Hit from openfront", "", index, 0},
+		{"SPA 304", "GET", "/app/settings", http.Header{"If-None-Match": {`"index-1"`}}, 0, 304, "Hit from openfront", "",
+			http.Header{"Cache-Control": {"max-age=0, must-revalidate"}, "Etag": {`"index-1"`}}, 0},
+		{"SPA range", "GET", "/app/settings", http.Header{"Range": {"bytes=0-3"}}, 0, 206, "Hit from openfront", "<div", index, 0},
+		{"SPA kept for errorCachingMinTTL", "GET", "/app/settings", nil, 19 * time.Second, 200, "Hit from openfront", "<div id=app></div>", index, 0},
+		{"SPA asked again after", "GET", "/app/settings", nil, 2 * time.Second, 200, "Miss from openfront", "<div id=app></div>", index, 2},
+
+		// The node's own error, answered with the page, is not cached.
+		{"origin down", "GET", "/down/x", nil, 0, 502, "Error from openfront", "<h1>not here</h1>", page, 1},
+		{"HEAD, origin down", "HEAD", "/down/x", nil, 0, 502, "Error from openfront", "", page, 1},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			clock.Advance(s.advance)
+			before := hits.Load()
+			resp, body := siteRequest(t, srv.URL, s.method, s.path, s.header, nil)
+			if resp.StatusCode != s.status || body != s.body {
+				t.Errorf("%d %q, want %d %q", resp.StatusCode, body, s.status, s.body)
+			}
+			if got := resp.Header.Get("X-Cache"); got != s.xcache {
+				t.Errorf("X-Cache %q, want %q", got, s.xcache)
+			}
+			for k, vs := range s.want {
+				if got := resp.Header.Values(k); strings.Join(got, ", ") != strings.Join(vs, ", ") {
+					t.Errorf("%s %q, want %q", k, got, vs)
+				}
+			}
+			for _, k := range absent {
+				if v, ok := resp.Header[k]; ok {
+					t.Errorf("%s %q passed to the viewer", k, v)
+				}
+			}
+			if got := hits.Load() - before; got != s.originRequests {
+				t.Errorf("%d origin requests, want %d", got, s.originRequests)
+			}
+		})
+	}
+}
