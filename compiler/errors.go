@@ -78,14 +78,18 @@ func (c *Compiler) posError(pos token.Pos, msg string) Error {
 
 // cueErrors converts CUE's errors, preferring a position in the user's files
 // over one in the embedded schema.
-func (c *Compiler) cueErrors(err error) Errors { return c.cueErrorsIn(err, cue.Value{}, token.NoPos) }
+func (c *Compiler) cueErrors(err error) Errors {
+	return c.cueErrorsIn(err, cue.Value{}, cue.Value{}, token.NoPos)
+}
 
 // cueErrorsIn is cueErrors for errors of v: an error positioned only in the
 // schema (a failed schema check) is placed at the user's value at its path.
 //
 // An error still placed in an embedded package (a policy's missing
-// parameter) goes to fallback, where the unit embeds a policy.
-func (c *Compiler) cueErrorsIn(err error, v cue.Value, fallback token.Pos) Errors {
+// parameter) goes to fallback, where the unit embeds a policy. A field
+// not allowed by def, the #Config v was unified with, gets the name the
+// user likely meant.
+func (c *Compiler) cueErrorsIn(err error, v, def cue.Value, fallback token.Pos) Errors {
 	var out Errors
 	list := cueerrors.Errors(err)
 	for _, e := range list {
@@ -104,6 +108,9 @@ func (c *Compiler) cueErrorsIn(err error, v cue.Value, fallback token.Pos) Error
 		path := e.Path()
 		if len(path) > 0 && path[0] == "#Config" { // the definition the unit was unified with
 			path = path[1:]
+			if strings.HasSuffix(msg, "field not allowed") {
+				msg += fieldHint(def, path)
+			}
 		}
 		var at cue.Value
 		if v.Exists() {
@@ -270,20 +277,14 @@ func mergeEnumErrors(in Errors) Errors {
 		}
 		group := in[i:j]
 		i = j
-		if m := mismatchRE.FindStringSubmatch(group[0].Msg); m != nil && len(group) == 1 {
+		if m := mismatchRE.FindStringSubmatch(group[0].Msg); m != nil {
 			e := group[0]
-			e.Msg = fmt.Sprintf("%s: %s is %s %s, want %s %s", m[1], m[2], article(m[4]), m[4], article(m[5]), m[5])
+			e.Msg = fmt.Sprintf("%s: %s is %s %s, want %s %s%s", m[1], m[2], article(m[4]), m[4], article(m[5]), m[5], typeHint(m[2], m[4], m[5]))
 			out = append(out, e)
 			continue
 		}
 		if len(group) == 1 {
 			out = append(out, group[0])
-			continue
-		}
-		if m := mismatchRE.FindStringSubmatch(group[0].Msg); m != nil {
-			e := group[0]
-			e.Msg = fmt.Sprintf("%s: %s is %s %s, want %s %s", m[1], m[2], article(m[4]), m[4], article(m[5]), m[5])
-			out = append(out, e)
 			continue
 		}
 		var other Errors

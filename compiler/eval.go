@@ -158,7 +158,7 @@ func (e *evaluator) eval(u *unit) *unitResult {
 	// the messages for what decodeValue does not handle.
 	b, err := v.MarshalJSON()
 	if err != nil {
-		return &unitResult{errs: e.c.cueErrorsIn(err, v, token.NoPos)}
+		return &unitResult{errs: e.c.cueErrorsIn(err, v, e.def, token.NoPos)}
 	}
 	cfg = &schema.Config{}
 	if err := json.Unmarshal(b, cfg); err != nil {
@@ -211,7 +211,7 @@ func (e *evaluator) build(u *unit) (cue.Value, Errors) {
 		v = def.Unify(v)
 	}
 	if err := v.Validate(cue.Concrete(true)); err != nil {
-		return v, e.c.cueErrorsIn(err, v, policyEmbed)
+		return v, e.c.cueErrorsIn(err, v, e.def, policyEmbed)
 	}
 	return v, nil
 }

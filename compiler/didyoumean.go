@@ -1,0 +1,153 @@
+package compiler
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"cuelang.org/go/cue"
+)
+
+// fieldHint is what follows CUE's "field not allowed" for the error at path
+// (below #Config): the schema's field at the same place the user most
+// likely meant ("; did you mean defaultTTL?"), or "" when none is close.
+//
+// CUE reports the error at the misspelt field or below it (alias[0] for a
+// list under a misspelt name), so the hint is for the first element of path
+// the schema does not allow.
+func fieldHint(def cue.Value, path []string) string {
+	if !def.Exists() {
+		return ""
+	}
+	cur := def
+	for _, el := range path {
+		sel, ok := pathSelector(el)
+		if !ok {
+			return ""
+		}
+		switch sel.LabelType() {
+		case cue.IndexLabel:
+			next := cur.LookupPath(cue.MakePath(sel))
+			if !next.Exists() {
+				// A list of any length ([...#Origin] & list.MinItems(1))
+				// has elements once it is long enough.
+				open := "[" + strings.Repeat("_, ", sel.Index()+1) + "...]"
+				next = cur.Unify(cur.Context().CompileString(open)).LookupPath(cue.MakePath(sel))
+			}
+			cur = next
+		case cue.StringLabel:
+			if !cur.Allows(sel) {
+				return suggestField(sel.Unquoted(), fieldNames(cur))
+			}
+			next := cur.LookupPath(cue.MakePath(sel))
+			if !next.Exists() {
+				// A key of a pattern (distributions: [#ID]: ...):
+				// adding it gives the pattern's value.
+				p := cue.MakePath(sel)
+				next = cur.FillPath(p, cur.Context().CompileString("_")).LookupPath(p)
+			}
+			cur = next
+		default: // a definition or hidden field: the user's own
+			return ""
+		}
+		if !cur.Exists() {
+			return ""
+		}
+	}
+	return ""
+}
+
+// fieldNames lists v's regular fields, optional ones included.
+func fieldNames(v cue.Value) []string {
+	it, err := v.Fields(cue.Optional(true))
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for it.Next() {
+		if sel := it.Selector(); sel.LabelType() == cue.StringLabel {
+			names = append(names, sel.Unquoted())
+		}
+	}
+	return names
+}
+
+// suggestField picks the candidate closest to typed, ignoring case
+// (CloudFront's API is PascalCase and users paste it), within an edit
+// distance of a third of the longer name; the schema's order breaks ties.
+// A CloudFront Quantity, which openfront drops, gets a word of its own.
+func suggestField(typed string, candidates []string) string {
+	best, bestDist := "", -1
+	lower := strings.ToLower(typed)
+	for _, c := range candidates {
+		d := editDistance(lower, strings.ToLower(c))
+		if d > max(1, max(utf8.RuneCountInString(typed), utf8.RuneCountInString(c))/3) {
+			continue
+		}
+		if bestDist < 0 || d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	switch {
+	case best != "":
+		return "; did you mean " + best + "?"
+	case lower == "quantity":
+		return "; openfront drops CloudFront's Quantity fields: a list's length is its quantity"
+	}
+	return ""
+}
+
+// wrapperRE matches a printed struct with a Quantity or Items field, in any case.
+var wrapperRE = regexp.MustCompile(`(?i)[{,]\s*"?(quantity|items)"?\s*:`)
+
+// typeHint is what follows a "struct, want a list" mismatch whose struct
+// is a CloudFront Quantity/Items wrapper: aliases: {Quantity: 1, Items: [...]}.
+func typeHint(value, got, want string) string {
+	if got == "struct" && want == "list" && wrapperRE.MatchString(value) {
+		return "; openfront drops CloudFront's Quantity/Items wrappers: give the Items list directly"
+	}
+	return ""
+}
+
+// editDistance is the optimal string alignment distance between a and b:
+// insertions, deletions, substitutions and transpositions of adjacent
+// characters (defautlTTL) each count one.
+func editDistance(a, b string) int {
+	x, y := []rune(a), []rune(b)
+	// Three rows: the one before the previous is needed for transpositions.
+	prev2 := make([]int, len(y)+1)
+	prev := make([]int, len(y)+1)
+	cur := make([]int, len(y)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(x); i++ {
+		cur[0] = i
+		for j := 1; j <= len(y); j++ {
+			cost := 1
+			if x[i-1] == y[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && x[i-1] == y[j-2] && x[i-2] == y[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(y)]
+}
+
+// pathSelector parses one element of a CUE error's path: an index, a
+// field name, quoted if it is not an identifier, or a definition.
+func pathSelector(el string) (cue.Selector, bool) {
+	if i, err := strconv.Atoi(el); err == nil && i >= 0 {
+		return cue.Index(i), true
+	}
+	p := cue.ParsePath(el)
+	if p.Err() != nil || len(p.Selectors()) != 1 {
+		return cue.Selector{}, false
+	}
+	return p.Selectors()[0], true
+}

@@ -1,0 +1,59 @@
+package compiler
+
+import "testing"
+
+// TestFieldHint walks error paths as CUE reports them, below #Config: the
+// hint is for the first element the schema does not allow, which CUE may
+// report below the misspelt field (alias[0], distribution.x), through
+// pattern keys and list elements of any index.
+func TestFieldHint(t *testing.T) {
+	def, err := New(t.TempDir()).newEvaluator().configDef()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path []string
+		want string
+	}{
+		{[]string{"distribution", "x"}, "; did you mean distributions?"},
+		{[]string{"distributions", "site", "alias", "0"}, "; did you mean aliases?"},
+		{[]string{"distributions", "site", "origins", "7", "customOriginConfig", "HTTPSPort"}, "; did you mean httpsPort?"},
+		{[]string{"distributions", "site", "originGroups", "0", "members", "1", "originID"}, "; did you mean originId?"},
+		{[]string{"distributions", "site", "defaultCacheBehavior", "defautlTTL"}, "; did you mean defaultTTL?"}, // transposed
+		{[]string{"distributions", "site", "cacheBehaviors", "24", "TargetOriginId"}, "; did you mean targetOriginId?"},
+		{[]string{"distributions", "site", "restrictions", "geoRestriction", "Quantity"}, "; openfront drops CloudFront's Quantity fields: a list's length is its quantity"},
+		{[]string{"cachePolicies", "short", "parametersInCacheKeyAndForwardedToOrigin", "headersConfig", "headerBehaviour"}, "; did you mean headerBehavior?"},
+		// A key refused by a pattern ([#ID]) has no name to suggest.
+		{[]string{"distributions", `"my site"`}, ""},
+		{[]string{"distributions", "site", "defaultCacheBehavior", "zzz"}, ""},
+		{[]string{"distributions", "site", "defaultCacheBehavior", "ttl"}, ""},
+		// The user's own definitions are not the schema's.
+		{[]string{"#defaults", "defaultTLL"}, ""},
+		// Allowed all along: nothing to say.
+		{[]string{"distributions", "site", "comment"}, ""},
+	} {
+		if got := fieldHint(def, tc.path); got != tc.want {
+			t.Errorf("fieldHint(%q) = %q, want %q", tc.path, got, tc.want)
+		}
+	}
+}
+
+func TestEditDistance(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want int
+	}{
+		{"", "", 0},
+		{"ttl", "", 3},
+		{"defaultttl", "defaultttl", 0},
+		{"defaulttll", "defaultttl", 1}, // transposition
+		{"distribution", "distributions", 1},
+		{"viewerprotocolpolcy", "viewerprotocolpolicy", 1},
+		{"originrequestpolicy", "originrequestpolicies", 3},
+		{"zzz", "comment", 7},
+	} {
+		if got := editDistance(tc.a, tc.b); got != tc.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
