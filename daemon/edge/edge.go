@@ -51,8 +51,11 @@ type Handler struct {
 	// viaValue and altSvc are header values set on every response: one
 	// shared slice each, never appended to in place (cap 1), so setting
 	// them allocates nothing.
-	viaValue  []string
-	altSvc    atomic.Pointer[[]string]
+	viaValue []string
+	altSvc   atomic.Pointer[[]string]
+	// ports are the node's plain and TLS listener ports (SetListenPorts),
+	// for redirects to HTTPS.
+	ports     atomic.Pointer[[2]int]
 	misdirect MisdirectCheck // nil: any connection serves any host
 	log       *slog.Logger
 	// bodyTimeout bounds each wait for a forwarded body's bytes (body.go).
@@ -85,6 +88,10 @@ func (h *Handler) SetViewerIdentity(trusted []netip.Prefix, geo *access.GeoDB) {
 
 // SetAltSvc sets the Alt-Svc value advertising HTTP/3 to distributions that allow it.
 func (h *Handler) SetAltSvc(v string) { h.altSvc.Store(&[]string{v}) }
+
+// SetListenPorts tells the node's plain HTTP and HTTPS listener ports,
+// which redirects to HTTPS use (redirectHost).
+func (h *Handler) SetListenPorts(http, https int) { h.ports.Store(&[2]int{http, https}) }
 
 // Table returns the current table, nil before the first.
 func (h *Handler) Table() *table.Table { return h.table.Load() }
@@ -218,7 +225,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 			return
 		case "redirect-to-https":
 			if r.Method == http.MethodGet || r.Method == http.MethodHead {
-				hdr.Set("Location", "https://"+redirectHost(r.Host)+r.URL.RequestURI())
+				var ports [2]int
+				if p := h.ports.Load(); p != nil {
+					ports = *p
+				}
+				hdr.Set("Location", "https://"+redirectHost(r.Host, ports[0], ports[1])+r.URL.RequestURI())
 				hdr.Set("X-Cache", cacheRedirect)
 				w.WriteHeader(http.StatusMovedPermanently)
 				return
@@ -737,15 +748,23 @@ func withoutSignatureCookies(in http.Header) http.Header {
 	return out
 }
 
-// redirectHost drops a plain-HTTP port: the redirect goes to HTTPS's default.
-func redirectHost(h string) string {
-	if host, _, err := net.SplitHostPort(h); err == nil {
-		if strings.Contains(host, ":") {
-			return "[" + host + "]"
-		}
-		return host
+// redirectHost is the host of the HTTPS URL a plain-HTTP viewer is sent
+// to, at HTTPS's default port as with CloudFront. A viewer that addressed
+// the node's own plain listener by its port (http://localhost:8080/, with
+// no port mapping between) is sent to the node's HTTPS port instead, as
+// Alt-Svc assumes too; httpsPort 0: no HTTPS listener known.
+func redirectHost(h string, httpPort, httpsPort int) string {
+	host, port, err := net.SplitHostPort(h)
+	if err != nil {
+		return h
 	}
-	return h
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if httpsPort != 0 && httpsPort != 443 && port == strconv.Itoa(httpPort) {
+		return host + ":" + strconv.Itoa(httpsPort)
+	}
+	return host
 }
 
 func quoteHost(h string) string {

@@ -262,18 +262,31 @@ func TestSetTable(t *testing.T) {
 	}
 }
 
+// A redirect to HTTPS drops the viewer's port, unless the viewer named
+// the node's own plain port, when it goes to the node's HTTPS port.
 func TestRedirectHost(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"example.com", "example.com"},
-		{"example.com:8080", "example.com"},
-		{"example.com:80", "example.com"},
-		{"[::1]:8080", "[::1]"},
-		{"[2001:db8::1]", "[2001:db8::1]"},
-		{"127.0.0.1:80", "127.0.0.1"},
+	tests := []struct {
+		in              string
+		httpPort, https int
+		want            string
+	}{
+		{"example.com", 0, 0, "example.com"},
+		{"example.com:8080", 0, 0, "example.com"},
+		{"example.com:80", 0, 0, "example.com"},
+		{"[::1]:8080", 0, 0, "[::1]"},
+		{"[2001:db8::1]", 0, 0, "[2001:db8::1]"},
+		{"127.0.0.1:80", 0, 0, "127.0.0.1"},
+		{"localhost:8080", 8080, 8443, "localhost:8443"},
+		{"[::1]:8080", 8080, 8443, "[::1]:8443"},
+		{"localhost", 8080, 8443, "localhost"},          // port 80: mapped to the node
+		{"example.com:8000", 8080, 8443, "example.com"}, // another port: mapped
+		{"localhost:8080", 8080, 443, "localhost"},      // HTTPS on its default
+		{"localhost:8080", 8080, 0, "localhost"},        // no HTTPS listener
+		{"localhost:80", 80, 8443, "localhost:8443"},    // the node's own port 80
 	}
 	for _, tt := range tests {
-		if got := redirectHost(tt.in); got != tt.want {
-			t.Errorf("redirectHost(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := redirectHost(tt.in, tt.httpPort, tt.https); got != tt.want {
+			t.Errorf("redirectHost(%q, %d, %d) = %q, want %q", tt.in, tt.httpPort, tt.https, got, tt.want)
 		}
 	}
 }

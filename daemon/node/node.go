@@ -234,6 +234,9 @@ func Start(opts Options) (*Node, error) {
 			return nil, n.abort(err)
 		}
 		listeners = append(listeners, "http3 "+n.addrs["http3"].String())
+		if a, ok := n.addrs["http"].(*net.TCPAddr); ok {
+			n.handler.SetListenPorts(a.Port, n.addrs["https"].(*net.TCPAddr).Port)
+		}
 	}
 	if err := n.listenRTMP(); err != nil {
 		return nil, n.abort(err)

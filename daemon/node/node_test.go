@@ -24,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -347,6 +348,8 @@ func TestRequests(t *testing.T) {
 			status: 301, headers: map[string]string{"Location": "https://redir.test/some/path?q=1&b=a%20b"}, xcache: "Redirect from openfront"},
 		{name: "redirect-to-https drops the port", url: "http://redir.test/p", header: http.Header{"Host": {"redir.test:8080"}},
 			status: 301, headers: map[string]string{"Location": "https://redir.test/p"}},
+		{name: "redirect-to-https to the node's own HTTPS port", url: "http://redir.test/p", header: http.Header{"Host": {"redir.test:" + port(e.node.Addr("http"))}},
+			status: 301, headers: map[string]string{"Location": "https://redir.test:" + port(e.node.Addr("https")) + "/p"}},
 		{name: "redirect-to-https HEAD", method: "HEAD", url: "http://redir.test/p?x",
 			status: 301, headers: map[string]string{"Location": "https://redir.test/p?x"}},
 		{name: "redirect-to-https POST over http", method: "POST", url: "http://redir.test/p", body: "x",
@@ -900,3 +903,6 @@ func TestStartFailsOnABadConfig(t *testing.T) {
 		t.Errorf("err %v (%T), want compiler.Errors", err, err)
 	}
 }
+
+// port is a's port, as a Host header or URL writes it.
+func port(a net.Addr) string { return strconv.Itoa(a.(*net.TCPAddr).Port) }
