@@ -140,6 +140,21 @@ func (b *Behavior) AcceptEncoding(vs []string) (string, bool) {
 	return codings.Normalize(vs, !b.NoGzip, !b.NoBrotli), true
 }
 
+// AcceptEncodings are the values AcceptEncoding may return for the
+// behavior besides "identity": what the cached variants of one resource
+// are keyed on, beside the variant without one.
+func (b *Behavior) AcceptEncodings() []string {
+	switch {
+	case !b.KeyedEncoding:
+		return nil
+	case b.NoBrotli:
+		return []string{"gzip"}
+	case b.NoGzip:
+		return []string{"br"}
+	}
+	return []string{"br,gzip", "br", "gzip"}
+}
+
 // OriginKind says which kind of origin an Origin is.
 type OriginKind string
 

@@ -96,10 +96,16 @@ type Policy struct {
 	// timeout); 0 takes Config.CoalesceWait.
 	Wait time.Duration
 	// Related resolves the Location or Content-Location of the origin's
-	// answer to an unsafe method to the edge key of the resource it
-	// names, false when that is not on the viewer's host. Those entries
-	// are invalidated too (RFC 9111 4.4). nil: only the request's own.
-	Related func(ref string) (key string, ok bool)
+	// answer to an unsafe method to the edge keys of the resource it
+	// names (as Variants), none when that is not on the viewer's host.
+	// Those entries are invalidated too (RFC 9111 4.4). nil: only the
+	// request's own.
+	Related func(ref string) (keys []string)
+	// Variants are the edge keys of an unsafe method's resource, key
+	// among them: the edge keys one resource under each Accept-Encoding
+	// it normalizes, and the method's success invalidates them all.
+	// nil: key alone.
+	Variants []string
 	// StoresPOST says the behavior caches GET: the answer to a POST that
 	// names the request's own URI in Content-Location and has explicit
 	// freshness is then stored for later GETs (RFC 9110 9.3.3).
@@ -734,9 +740,14 @@ func (c *Cache) passThrough(w http.ResponseWriter, r *http.Request, key string, 
 	}
 	if !safeMethod(r.Method) && resp.StatusCode >= 200 && resp.StatusCode < 400 {
 		c.delUnsafe(primaryKey(http.MethodGet, key))
+		for _, k := range p.Variants {
+			if k != key {
+				c.delUnsafe(primaryKey(http.MethodGet, k))
+			}
+		}
 		for _, name := range []string{"Location", "Content-Location"} {
 			if ref := resp.Header.Get(name); ref != "" && p.Related != nil {
-				if k, ok := p.Related(ref); ok {
+				for _, k := range p.Related(ref) {
 					c.delUnsafe(primaryKey(http.MethodGet, k))
 				}
 			}
@@ -756,11 +767,11 @@ func (c *Cache) storePOST(w http.ResponseWriter, r *http.Request, key string, p 
 	cc := parseCacheControl(resp.Header)
 	p.Cacheable = true // for GET
 	cl := resp.Header.Get("Content-Location")
-	k, named := p.Related(cl)
-	named = named && cl != ""
+	// Content-Location names the request's URI: key is among its keys.
+	named := cl != "" && slices.Contains(p.Related(cl), key)
 	_, explicit := explicitLifetime(resp.Header, cc, now)
 	d := decide(resp.StatusCode, resp.Header, cc, p, r.Header, now)
-	if !named || k != key || !explicit || !d.store || resp.StatusCode == http.StatusPartialContent || resp.ContentLength > c.maxObject {
+	if !named || !explicit || !d.store || resp.StatusCode == http.StatusPartialContent || resp.ContentLength > c.maxObject {
 		return relay(w, r, p, resp, false)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxObject+1))

@@ -182,12 +182,12 @@ func TestUnsafeMethodInvalidatesLocations(t *testing.T) {
 		w.Header().Set("Cache-Control", "max-age=600")
 		io.WriteString(w, r.URL.Path)
 	})
-	hs.policy.Related = func(ref string) (string, bool) {
+	hs.policy.Related = func(ref string) []string {
 		u, err := url.Parse(ref)
 		if err != nil || u.Host != "" {
-			return "", false // another host: not ours to invalidate
+			return nil // another host: not ours to invalidate
 		}
-		return (&url.URL{Path: "/dir/"}).ResolveReference(u).RequestURI(), true
+		return []string{(&url.URL{Path: "/dir/"}).ResolveReference(u).RequestURI()}
 	}
 	for _, p := range []string{"/dir/target", "/other", "/far"} {
 		hs.get(p)
@@ -443,7 +443,7 @@ func TestPOSTAnswerStored(t *testing.T) {
 		}
 		io.WriteString(w, r.Method+" "+r.URL.Path)
 	})
-	hs.policy.Related = func(ref string) (string, bool) { return ref, true }
+	hs.policy.Related = func(ref string) []string { return []string{ref} }
 	post := func(path string) {
 		t.Helper()
 		p := hs.policy
@@ -454,7 +454,7 @@ func TestPOSTAnswerStored(t *testing.T) {
 	post("/a")
 	expect(t, hs.get("/a"), 200, XCacheHit, "POST /a")
 	// Content-Location naming another URI: nothing stored for /b.
-	hs.policy.Related = func(ref string) (string, bool) { return ref + "-elsewhere", true }
+	hs.policy.Related = func(ref string) []string { return []string{ref + "-elsewhere"} }
 	post("/b")
 	expect(t, hs.get("/b"), 200, XCacheMiss, "GET /b")
 }

@@ -55,7 +55,8 @@
 //     Age that is not one integer makes a response stale; Surrogate-Control
 //     for this cache (untargeted or ";openfront", announced in
 //     Surrogate-Capability) overrides Cache-Control; a successful unsafe
-//     method also invalidates what its Location and Content-Location name
+//     method invalidates its resource under each of its edge keys
+//     (Policy.Variants) and what its Location and Content-Location name
 //     (Policy.Related), fills of those keys then in flight included
 //     (flight.go's tickets), and a POST's answer naming its own URI with
 //     explicit freshness serves later GETs (Policy.StoresPOST); an origin's

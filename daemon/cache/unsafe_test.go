@@ -97,7 +97,7 @@ func TestUnsafeMethodDuringFill(t *testing.T) {
 			})
 			old := "old"
 			version.Store(&old)
-			hs.policy.Related = func(ref string) (string, bool) { return ref, true }
+			hs.policy.Related = func(ref string) []string { return []string{ref} }
 			status, want := http.StatusOK, body("new")
 			if tt.piece {
 				status, want = http.StatusPartialContent, want[:5]

@@ -28,14 +28,44 @@ const defaultErrorTTL = 10 * time.Second
 // host is the viewer's Host, which Go's servers keep in Request.Host, not
 // in the header.
 func cacheKey(d *table.Distribution, b *table.Behavior, path, rawQuery, host string, header http.Header) string {
-	fv := b.Spec.ForwardedValues
 	var k strings.Builder
+	writeResourceKey(&k, d, b, path, rawQuery, host, header)
+	// "identity" (none of the policy's codings) is left out, as CloudFront
+	// leaves it out.
+	if ae, ok := b.AcceptEncoding(header["Accept-Encoding"]); ok && ae != "identity" {
+		k.WriteString(encodingField)
+		k.WriteString(ae)
+	}
+	return k.String()
+}
+
+// encodingField precedes the normalized Accept-Encoding in a key.
+const encodingField = "\x00Accept-Encoding="
+
+// encodingKeys are the keys of the resource cacheKey names, one for each
+// Accept-Encoding the behavior keys on: what an unsafe method's success
+// invalidates, whoever sent it (RFC 9111 4.4).
+func encodingKeys(d *table.Distribution, b *table.Behavior, path, rawQuery, host string, header http.Header) []string {
+	var k strings.Builder
+	writeResourceKey(&k, d, b, path, rawQuery, host, header)
+	base := k.String()
+	keys := []string{base}
+	for _, ae := range b.AcceptEncodings() {
+		keys = append(keys, base+encodingField+ae)
+	}
+	return keys
+}
+
+// writeResourceKey writes cacheKey's fields but the Accept-Encoding.
+func writeResourceKey(k *strings.Builder, d *table.Distribution, b *table.Behavior, path, rawQuery, host string, header http.Header) {
+	fv := b.Spec.ForwardedValues
 	// One allocation when no header or cookie is keyed.
-	cache.WriteKey(&k, d.ID, b.CacheScope, path, table.KeyedQuery(fv, rawQuery))
+	cache.WriteKey(k, d.ID, b.CacheScope, path, table.KeyedQuery(fv, rawQuery))
 	// A cache policy's headers and cookies are keyed whatever the origin
-	// request policy forwards beside them.
+	// request policy forwards beside them (and only a cache policy keys
+	// the Accept-Encoding).
 	if b.OriginRequest.ForwardsAll() && b.Spec.CachePolicy == "" {
-		return k.String()
+		return
 	}
 	for _, n := range b.KeyedHeaders {
 		k.WriteByte(0)
@@ -51,13 +81,6 @@ func cacheKey(d *table.Distribution, b *table.Behavior, path, rawQuery, host str
 		k.WriteString("\x00Cookie=")
 		k.WriteString(c)
 	}
-	// "identity" (none of the policy's codings) is left out, as CloudFront
-	// leaves it out.
-	if ae, ok := b.AcceptEncoding(header["Accept-Encoding"]); ok && ae != "identity" {
-		k.WriteString("\x00Accept-Encoding=")
-		k.WriteString(ae)
-	}
-	return k.String()
 }
 
 // cachePolicy is the behavior's caching rules for this request.
@@ -106,9 +129,11 @@ func (h *Handler) serveCached(w http.ResponseWriter, r *http.Request, d *table.D
 	wait := coalesceWait(b)
 	p := cachePolicy(d, b, r.Method, wait)
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		// An unsafe method invalidates what its answer names; only then
-		// (no closure on the hit path).
-		p.Related = func(ref string) (string, bool) { return relatedKey(d, b, r, args.path, ref) }
+		// An unsafe method invalidates its resource and what its answer
+		// names, under every keyed Accept-Encoding; only then (no
+		// closure on the hit path).
+		p.Variants = encodingKeys(d, b, args.path, args.rawQuery, r.Host, args.header)
+		p.Related = func(ref string) []string { return relatedKeys(d, b, r, args.path, ref) }
 		p.StoresPOST = r.Method == http.MethodPost && cachePolicy(d, b, http.MethodGet, wait).Cacheable
 	}
 	res := h.cache.Serve(w, r, key, p, func(ctx context.Context, fr cache.FetchRequest) (*http.Response, error) {
@@ -176,21 +201,22 @@ func holdErrorPage(page *http.Response, ttl time.Duration) {
 	page.Header["Surrogate-Control"] = []string{"max-age=" + strconv.Itoa(int(ttl/time.Second)) + ";" + cache.SurrogateToken}
 }
 
-// relatedKey is the cache key of the resource a Location or
-// Content-Location in the origin's answer names, so that a successful
-// unsafe method invalidates it too. The reference is in the origin's URL
-// space (originPath included); only one on the viewer's own host counts
-// (RFC 9111 4.4), so an origin cannot flush another site's entries.
-func relatedKey(d *table.Distribution, b *table.Behavior, r *http.Request, reqPath, ref string) (string, bool) {
+// relatedKeys are the cache keys of the resource a Location or
+// Content-Location in the origin's answer names (encodingKeys), so that a
+// successful unsafe method invalidates it too; nil for none. The
+// reference is in the origin's URL space (originPath included); only one
+// on the viewer's own host counts (RFC 9111 4.4), so an origin cannot
+// flush another site's entries.
+func relatedKeys(d *table.Distribution, b *table.Behavior, r *http.Request, reqPath, ref string) []string {
 	u, err := url.Parse(ref)
 	if err != nil || u.Opaque != "" || u.User != nil {
-		return "", false
+		return nil
 	}
 	if u.Host != "" && !strings.EqualFold(u.Host, r.Host) {
-		return "", false
+		return nil
 	}
 	if u.Scheme != "" && u.Scheme != "http" && u.Scheme != "https" {
-		return "", false
+		return nil
 	}
 	prefix := ""
 	if b.Origin != nil {
@@ -198,12 +224,12 @@ func relatedKey(d *table.Distribution, b *table.Behavior, r *http.Request, reqPa
 	}
 	base, err := url.Parse(prefix + reqPath)
 	if err != nil {
-		return "", false
+		return nil
 	}
 	target := base.ResolveReference(u)
 	path, ok := strings.CutPrefix(target.EscapedPath(), prefix)
 	if !ok || !strings.HasPrefix(path, "/") {
-		return "", false
+		return nil
 	}
-	return cacheKey(d, d.Behavior(path), path, target.RawQuery, r.Host, r.Header), true
+	return encodingKeys(d, d.Behavior(path), path, target.RawQuery, r.Host, r.Header)
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -19,7 +20,7 @@ func compileSource(t *testing.T, src string) *table.Table {
 	return testenv.Compile(t, "", src)
 }
 
-// relatedKey maps an origin's Location / Content-Location to the key of
+// relatedKeys maps an origin's Location / Content-Location to the keys of
 // the resource it names, in the viewer's URL space, on the viewer's host only.
 func TestRelatedKey(t *testing.T) {
 	tb := compileSource(t, `package cdn
@@ -48,16 +49,16 @@ distributions: site: {
 		{"ftp://site.test/prod/y", "", ""},
 	}
 	for _, tt := range tests {
-		k, ok := relatedKey(d, b, r, "/dir/post", tt.ref)
+		keys := relatedKeys(d, b, r, "/dir/post", tt.ref)
 		if tt.path == "" {
-			if ok {
-				t.Errorf("%q: related (%q), want not", tt.ref, k)
+			if keys != nil {
+				t.Errorf("%q: related (%q), want not", tt.ref, keys)
 			}
 			continue
 		}
 		want := cacheKey(d, d.Behavior(tt.path), tt.path, tt.query, r.Host, r.Header)
-		if !ok || k != want {
-			t.Errorf("%q: key %q (%v), want %q", tt.ref, k, ok, want)
+		if !slices.Equal(keys, []string{want}) {
+			t.Errorf("%q: keys %q, want %q", tt.ref, keys, want)
 		}
 	}
 }
@@ -118,5 +119,80 @@ distributions: site: {
 	do("POST", "/state")
 	if got, x := do("GET", "/state"); got != "posted state" || x != cache.XCacheHit {
 		t.Errorf("GET after POST: %q %s, want the POST's answer from the cache", got, x)
+	}
+}
+
+// A successful unsafe method drops every Accept-Encoding variant of the
+// resources it reaches (its own, and what its Location names), not only
+// its sender's: a cache policy that enables gzip and brotli keys each
+// normalized Accept-Encoding apart.
+func TestUnsafeMethodDropsEveryEncoding(t *testing.T) {
+	var version atomic.Int64
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodHead:
+			w.Header().Set("Cache-Control", "max-age=60")
+			fmt.Fprintf(w, "%s v%d", r.URL.Path, version.Load())
+		default:
+			version.Add(1)
+			if r.URL.Path == "/list" {
+				w.Header().Set("Location", "/list/doc")
+			}
+			w.WriteHeader(http.StatusNoContent)
+		}
+	}))
+	t.Cleanup(app.Close)
+	tb := compileSource(t, fmt.Sprintf(`package cdn
+
+distributions: site: {
+	aliases: ["site.test"]
+	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", compress: false,
+		cachePolicy: "CachingOptimized", allowedMethods: ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"]}
+}
+`, app.Listener.Addr().String()))
+	srv := httptest.NewServer(cachedHandler(t, t.TempDir(), tb))
+	t.Cleanup(srv.Close)
+	viewer := &http.Transport{DisableCompression: true}
+	t.Cleanup(viewer.CloseIdleConnections)
+	do := func(method, path, accept string) (string, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, srv.URL+path, nil)
+		req.Host = "site.test"
+		if accept != "" {
+			req.Header.Set("Accept-Encoding", accept)
+		}
+		resp, err := viewer.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if method != http.MethodGet && resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("%s %s: status %d, want 204", method, path, resp.StatusCode)
+		}
+		return string(b), strings.TrimSuffix(resp.Header.Get("X-Cache"), " from openfront")
+	}
+	// Normalized: "br,gzip", "gzip", "br", and none (no key field).
+	accepts := []string{"gzip, deflate, br", "gzip", "br", ""}
+	for _, tt := range []struct {
+		name, get, method, target string
+	}{
+		{"own URI", "/doc", http.MethodPut, "/doc"},
+		{"Location", "/list/doc", http.MethodPost, "/list"},
+	} {
+		for _, ae := range accepts {
+			do(http.MethodGet, tt.get, ae)
+			if _, x := do(http.MethodGet, tt.get, ae); x != "Hit" {
+				t.Fatalf("%s: GET %s with Accept-Encoding %q again: %s, want Hit", tt.name, tt.get, ae, x)
+			}
+		}
+		do(tt.method, tt.target, "gzip")
+		want := fmt.Sprintf("%s v%d", tt.get, version.Load())
+		for _, ae := range accepts {
+			if got, x := do(http.MethodGet, tt.get, ae); got != want || x != "Miss" {
+				t.Errorf("%s: GET %s with Accept-Encoding %q after the %s: %q %s, want %q Miss", tt.name, tt.get, ae, tt.method, got, x, want)
+			}
+		}
 	}
 }
