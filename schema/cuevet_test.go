@@ -43,36 +43,43 @@ func TestCueVet(t *testing.T) {
 }
 
 // TestCueVetAgrees runs plain `cue vet`, as a user's CI does, and openfront's
-// compiler on the config packages of testdata/cuevet: a misspelt field must
-// fail both, wherever it is, or CI goes green and every node then refuses the
-// deploy.
+// compiler on the config packages of testdata/cuevet: a misspelt field, or a
+// policy's whitelist or allExcept whose list is left out, must fail both,
+// wherever it is, or CI goes green and every node then refuses the deploy.
 func TestCueVetAgrees(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the cue CLI")
 	}
 	for _, tc := range []struct {
 		dir string
-		at  string // file:line:col of the misspelt field; "" for a valid config
+		at  string // file:line:col of the faulty field; "" for a valid config
+		msg string // cue vet's error; "" for "field not allowed"
 	}{
-		{"typo-top-level", "cdn.cue:20:1"},
-		{"typo-top-level-second-file", "live.cue:4:1"},
-		{"typo-in-distribution-second-file", "www.cue:9:3"},
-		{"typo-in-response-headers-policy", "headers.cue:5:2"},
-		{"valid-multi-file", ""},
+		{"typo-top-level", "cdn.cue:20:1", ""},
+		{"typo-top-level-second-file", "live.cue:4:1", ""},
+		{"typo-in-distribution-second-file", "www.cue:9:3", ""},
+		{"typo-in-response-headers-policy", "headers.cue:5:2", ""},
+		{"list-left-out-cache-policy", "cdn.cue:16:95", `cookieBehavior "allExcept" needs at least one name in cookies`},
+		{"list-left-out-origin-request-policy", "cdn.cue:18:61", `headerBehavior "whitelist" needs at least one name in headers`},
+		{"valid-multi-file", "", ""},
 	} {
 		t.Run(tc.dir, func(t *testing.T) {
 			t.Parallel()
 			dir := path.Join("testdata/cuevet", tc.dir)
 			_, cerr := compiler.New(dir).Compile()
+			msg := tc.msg
+			if msg == "" {
+				msg = "field not allowed"
+			}
 			for _, flags := range [][]string{nil, {"-c"}} {
 				out, err := cueVet(append(flags, "./schema/"+dir)...)
 				switch {
 				case tc.at == "" && err != nil:
 					t.Errorf("cue vet %v: %v\n%s", flags, err, out)
 				case tc.at != "" && err == nil:
-					t.Errorf("cue vet %v accepts a misspelt field at %s", flags, tc.at)
-				case tc.at != "" && !strings.Contains(out, "field not allowed:\n    ./schema/"+dir+"/"+tc.at+"\n"):
-					t.Errorf("cue vet %v: want \"field not allowed\" at %s in:\n%s", flags, tc.at, out)
+					t.Errorf("cue vet %v accepts the field at %s", flags, tc.at)
+				case tc.at != "" && !reported(out, msg, "./schema/"+dir+"/"+tc.at):
+					t.Errorf("cue vet %v: want %q at %s in:\n%s", flags, msg, tc.at, out)
 				}
 			}
 			switch {
@@ -83,4 +90,20 @@ func TestCueVetAgrees(t *testing.T) {
 			}
 		})
 	}
+}
+
+// reported says cue vet's output has msg with pos among the positions
+// listed under it.
+func reported(out, msg, pos string) bool {
+	for _, block := range strings.Split(out, msg+":\n")[1:] {
+		for line := range strings.Lines(block) {
+			if !strings.HasPrefix(line, "    ") {
+				break
+			}
+			if line == "    "+pos+"\n" {
+				return true
+			}
+		}
+	}
+	return false
 }
