@@ -313,9 +313,16 @@ func (k *checker) cachePolicy(name string, p *schema.CachePolicy) {
 	hat := func(i int) []cue.Selector {
 		return at("parametersInCacheKeyAndForwardedToOrigin", "headersConfig", "headers", i)
 	}
+	params := p.ParametersInCacheKeyAndForwardedToOrigin
 	for i, h := range headers {
-		if h == "*" {
+		switch {
+		case h == "*":
 			k.add(key, hat(i), `%s: headersConfig: a cache policy cannot key on every header ("*"); list the headers, or forward all of them outside the key with originRequestPolicy: "AllViewer"`, where)
+		case (params.EnableAcceptEncodingGzip || params.EnableAcceptEncodingBrotli) && textproto.CanonicalMIMEHeaderKey(h) == "Accept-Encoding":
+			// The API reference allows it only "if both of these fields
+			// are false" (ParametersInCacheKeyAndForwardedToOrigin), and
+			// CreateCachePolicy answers 400 (jetbridge/cdk-nextjs#189).
+			k.add(key, hat(i), "%s: headersConfig: %s beside enableAcceptEncodingGzip or enableAcceptEncodingBrotli: CloudFront refuses it, as these key and forward the viewer's Accept-Encoding, normalized, themselves; drop it from headers", where, h)
 		}
 	}
 	k.keyHeaders(key, hat, where+": headersConfig", headers, "")
