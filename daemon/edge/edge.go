@@ -641,6 +641,10 @@ func (h *Handler) fetchErrorPage(ctx context.Context, r *http.Request, d *table.
 		}
 	}
 	dropNodeHeaders(hdr)
+	// The page's Surrogate-Control is addressed to this node, which keeps
+	// a page errorCachingMinTTL (holdErrorPage) or not at all (errorPage):
+	// never the viewer's, whichever way the page goes.
+	delete(hdr, "Surrogate-Control")
 	// The page's behavior decides, as it would for the page itself.
 	dropSetCookie(pb, hdr)
 	resp.StatusCode, resp.Status, resp.Header = cer.ResponseCode, http.StatusText(cer.ResponseCode), hdr

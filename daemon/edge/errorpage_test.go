@@ -39,6 +39,8 @@ func TestCustomErrorPageHeaders(t *testing.T) {
 			h.Set("Set-Cookie", "page=1")
 			h.Set("Connection", "X-Hop")
 			h.Set("X-Hop", "1")
+			// Addressed to the edge: never the viewer's, on any path.
+			h.Set("Surrogate-Control", "max-age=3600")
 			io.WriteString(w, "<h1>not here</h1>")
 		case r.URL.Path == "/index.html":
 			h.Set("Content-Type", "text/html")
