@@ -12,9 +12,10 @@ import "strings"
 // WriteKey writes the object part of a cache key to k: what names one
 // query variant of a path in a distribution's behavior scope. keyedQuery
 // is the part of the query the behavior keys on ("" for none). Callers
-// append further fields, each after a NUL.
-func WriteKey(k *strings.Builder, distribution, scope, path, keyedQuery string) {
-	k.Grow(len(distribution) + len(sep) + len(scope) + len(sep) + len(path) + 1 + len(keyedQuery))
+// append further fields, each after a NUL; room is how many bytes of them
+// the builder makes room for now.
+func WriteKey(k *strings.Builder, distribution, scope, path, keyedQuery string, room int) {
+	k.Grow(len(distribution) + len(sep) + len(scope) + len(sep) + len(path) + 1 + len(keyedQuery) + room)
 	k.WriteString(distribution)
 	k.WriteString(sep)
 	writeObject(k, scope, path, keyedQuery)

@@ -28,11 +28,19 @@ const defaultErrorTTL = 10 * time.Second
 // host is the viewer's Host, which Go's servers keep in Request.Host, not
 // in the header.
 func cacheKey(d *table.Distribution, b *table.Behavior, path, rawQuery, host string, header http.Header) string {
-	var k strings.Builder
-	writeResourceKey(&k, d, b, path, rawQuery, host, header)
 	// "identity" (none of the policy's codings) is left out, as CloudFront
 	// leaves it out.
-	if ae, ok := b.AcceptEncoding(header["Accept-Encoding"]); ok && ae != "identity" {
+	ae, ok := b.AcceptEncoding(header["Accept-Encoding"])
+	if !ok || ae == "identity" {
+		ae = ""
+	}
+	room := 0
+	if ae != "" {
+		room = len(encodingField) + len(ae)
+	}
+	var k strings.Builder
+	writeResourceKey(&k, d, b, path, rawQuery, host, header, room)
+	if ae != "" {
 		k.WriteString(encodingField)
 		k.WriteString(ae)
 	}
@@ -47,7 +55,7 @@ const encodingField = "\x00Accept-Encoding="
 // invalidates, whoever sent it (RFC 9111 4.4).
 func encodingKeys(d *table.Distribution, b *table.Behavior, path, rawQuery, host string, header http.Header) []string {
 	var k strings.Builder
-	writeResourceKey(&k, d, b, path, rawQuery, host, header)
+	writeResourceKey(&k, d, b, path, rawQuery, host, header, 0)
 	base := k.String()
 	keys := []string{base}
 	for _, ae := range b.AcceptEncodings() {
@@ -56,11 +64,12 @@ func encodingKeys(d *table.Distribution, b *table.Behavior, path, rawQuery, host
 	return keys
 }
 
-// writeResourceKey writes cacheKey's fields but the Accept-Encoding.
-func writeResourceKey(k *strings.Builder, d *table.Distribution, b *table.Behavior, path, rawQuery, host string, header http.Header) {
+// writeResourceKey writes cacheKey's fields but the Accept-Encoding,
+// making room for that many more bytes.
+func writeResourceKey(k *strings.Builder, d *table.Distribution, b *table.Behavior, path, rawQuery, host string, header http.Header, room int) {
 	fv := b.Spec.ForwardedValues
 	// One allocation when no header or cookie is keyed.
-	cache.WriteKey(k, d.ID, b.CacheScope, path, table.KeyedQuery(fv, rawQuery))
+	cache.WriteKey(k, d.ID, b.CacheScope, path, table.KeyedQuery(fv, rawQuery), room)
 	// A cache policy's headers and cookies are keyed whatever the origin
 	// request policy forwards beside them (and only a cache policy keys
 	// the Accept-Encoding).

@@ -32,6 +32,7 @@ import (
 	"openfront.dev/daemon/accesslog"
 	"openfront.dev/daemon/cache"
 	"openfront.dev/daemon/origin"
+	"openfront.dev/internal/codings"
 	"openfront.dev/internal/hopbyhop"
 	"openfront.dev/schema"
 )
@@ -329,7 +330,7 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distr
 	// request and the cache's variants see only the normalized
 	// Accept-Encoding, as in CloudFront (table.Behavior.AcceptEncoding).
 	if ae, ok := b.AcceptEncoding(r.Header["Accept-Encoding"]); ok {
-		r.Header["Accept-Encoding"] = []string{ae}
+		r.Header["Accept-Encoding"] = codings.Field(ae)
 	}
 	rawQuery, header := r.URL.RawQuery, r.Header
 	if signed {

@@ -8,24 +8,60 @@ import (
 )
 
 // Accepts says Accept-Encoding (vs, its lines) lists coding (or *) with a
-// non-zero q.
+// non-zero q. coding is in lower case.
 func Accepts(vs []string, coding string) bool {
-	star := false
+	var a acceptance
+	a.scan(vs, coding, "")
+	return a.first.accepted(a.star)
+}
+
+// acceptance is what Accept-Encoding says of up to two codings: the
+// first entry naming each decides it, else the last "*".
+type acceptance struct {
+	first, second, star verdict
+}
+
+// verdict is one entry's: unset, or its q non-zero or not.
+type verdict struct{ set, nonZero bool }
+
+func (v verdict) accepted(star verdict) bool {
+	if v.set {
+		return v.nonZero
+	}
+	return star.set && star.nonZero
+}
+
+// scan reads vs for the codings first and second ("" for none), without
+// allocating: this runs on every request of a behavior whose cache
+// policy keys the Accept-Encoding.
+func (a *acceptance) scan(vs []string, first, second string) {
 	for _, v := range vs {
-		for part := range strings.SplitSeq(v, ",") {
+		for v != "" {
+			part := v
+			if i := strings.IndexByte(v, ','); i >= 0 {
+				part, v = v[:i], v[i+1:]
+			} else {
+				v = ""
+			}
 			name, params, _ := strings.Cut(part, ";")
-			name = strings.ToLower(strings.TrimSpace(name))
-			if name != coding && name != "*" {
+			name = strings.TrimSpace(name)
+			var d *verdict
+			switch {
+			case name == "*":
+				d = &a.star
+				d.set = false // the last one counts
+			case strings.EqualFold(name, first):
+				d = &a.first
+			case second != "" && strings.EqualFold(name, second):
+				d = &a.second
+			default:
 				continue
 			}
-			ok := qNonZero(params)
-			if name == coding {
-				return ok
+			if !d.set {
+				*d = verdict{set: true, nonZero: qNonZero(params)}
 			}
-			star = ok
 		}
 	}
-	return star
 }
 
 func qNonZero(params string) bool {
@@ -46,8 +82,21 @@ func qNonZero(params string) bool {
 // "Cache compressed objects"). Every other value the viewer sent is
 // dropped.
 func Normalize(vs []string, gzip, brotli bool) string {
-	br := brotli && Accepts(vs, "br")
-	gz := gzip && Accepts(vs, "gzip")
+	if len(vs) == 1 {
+		// Already normalized (the edge keys what it forwards).
+		switch vs[0] {
+		case "br,gzip", "br", "gzip", "identity":
+			br := brotli && strings.HasPrefix(vs[0], "br")
+			gz := gzip && strings.HasSuffix(vs[0], "gzip")
+			return normalized(br, gz)
+		}
+	}
+	var a acceptance
+	a.scan(vs, "br", "gzip")
+	return normalized(brotli && a.first.accepted(a.star), gzip && a.second.accepted(a.star))
+}
+
+func normalized(br, gz bool) string {
 	switch {
 	case br && gz:
 		return "br,gzip"
@@ -57,4 +106,29 @@ func Normalize(vs []string, gzip, brotli bool) string {
 		return "gzip"
 	}
 	return "identity"
+}
+
+// The header values of Normalize's results, one shared slice each: cap
+// 1, so a header map holding one cannot be appended to in place.
+var (
+	brGzipField   = []string{"br,gzip"}
+	brField       = []string{"br"}
+	gzipField     = []string{"gzip"}
+	identityField = []string{"identity"}
+)
+
+// Field is normalized (a result of Normalize) as a header value, without
+// allocating.
+func Field(normalized string) []string {
+	switch normalized {
+	case "br,gzip":
+		return brGzipField
+	case "br":
+		return brField
+	case "gzip":
+		return gzipField
+	case "identity":
+		return identityField
+	}
+	return []string{normalized}
 }
