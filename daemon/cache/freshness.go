@@ -125,9 +125,7 @@ func decide(status int, h http.Header, cc directives, p Policy, reqHeader http.H
 		// (CloudFront's CachingDisabled: always revalidate).
 		ttl = min(explicit, max(p.MaxTTL, 0))
 		if slices.Contains(errorStatuses, status) {
-			// An error is kept for the greater of the origin's value and
-			// the error caching minimum TTL (HTTPStatusCodes.html).
-			ttl = max(ttl, p.errorTTL(status))
+			ttl = p.errorLifetime(status, explicit)
 		}
 	case !understood:
 		return decision{why: "unknown status without explicit freshness"}
@@ -187,6 +185,25 @@ func explicitLifetime(h http.Header, cc directives, now time.Time) (time.Duratio
 		date = d
 	}
 	return max(exp.Sub(date), 0), true
+}
+
+// errorLifetime is how long an error whose origin gave it the explicit
+// lifetime is kept: the greater of that, capped at maxTTL, and the error
+// caching minimum TTL (HTTPStatusCodes.html,
+// custom-error-pages-expiration.html).
+func (p Policy) errorLifetime(status int, explicit time.Duration) time.Duration {
+	return max(min(explicit, max(p.MaxTTL, 0)), p.errorTTL(status))
+}
+
+// ErrorLifetime is how long an origin's error response (status, header
+// h, arrived at now) is kept: errorLifetime when it has a max-age,
+// s-maxage or Expires, else the error caching minimum TTL. The edge keeps
+// a custom error page standing in for the error as long.
+func (p Policy) ErrorLifetime(status int, h http.Header, now time.Time) time.Duration {
+	if explicit, ok := explicitLifetime(h, parseCacheControl(h), now); ok {
+		return p.errorLifetime(status, explicit)
+	}
+	return p.errorTTL(status)
 }
 
 // initialAge is RFC 9111 4.2.3's corrected_initial_age. An Age that is not

@@ -172,7 +172,7 @@ func (h *Handler) serveCached(w http.ResponseWriter, r *http.Request, d *table.D
 		if resp.StatusCode >= 400 {
 			if page := h.fetchErrorPage(ctx, r, d, resp.StatusCode, args.id); page != nil {
 				resp.Body.Close()
-				holdErrorPage(page, p.ErrorTTLs[resp.StatusCode])
+				holdErrorPage(page, p.ErrorLifetime(resp.StatusCode, resp.Header, time.Now()))
 				return page, nil
 			}
 		}
@@ -203,8 +203,9 @@ func (h *Handler) serveCached(w http.ResponseWriter, r *http.Request, d *table.D
 }
 
 // holdErrorPage has the cache keep a custom error page, stored under the
-// failing URL, for ttl (errorCachingMinTTL) whatever the page's own
-// Cache-Control says, which is the viewers'. Surrogate-Control addressed
+// failing URL, for ttl (errorCachingMinTTL, or longer when the original
+// error said so) whatever the page's own Cache-Control says, which is the
+// viewers'. Surrogate-Control addressed
 // to the cache does that and is never passed on, stored or not.
 func holdErrorPage(page *http.Response, ttl time.Duration) {
 	page.Header["Surrogate-Control"] = []string{"max-age=" + strconv.Itoa(int(ttl/time.Second)) + ";" + cache.SurrogateToken}

@@ -135,3 +135,88 @@ func TestCustomErrorPageHeaders(t *testing.T) {
 		})
 	}
 }
+
+// TestCustomErrorPageLifetime: the edge keeps a custom error page for the
+// greater of errorCachingMinTTL and the max-age, s-maxage or Expires of
+// the origin's original error, that one capped at the behavior's maxTTL
+// (custom-error-pages-expiration.html): the origin is not asked again
+// until then, and is after.
+func TestCustomErrorPageLifetime(t *testing.T) {
+	clock := testenv.NewClock(time.Now())
+	date := func() string { return clock.Now().UTC().Format(http.TimeFormat) }
+	cases := []struct {
+		name, path string
+		header     func() http.Header // the origin's 404
+		kept       time.Duration
+	}{
+		{"no freshness: errorCachingMinTTL", "/plain", func() http.Header { return http.Header{} }, 30 * time.Second},
+		{"other directives: errorCachingMinTTL", "/no-cache", func() http.Header { return http.Header{"Cache-Control": {"no-cache"}} }, 30 * time.Second},
+		{"shorter max-age: errorCachingMinTTL", "/short", func() http.Header { return http.Header{"Cache-Control": {"max-age=5"}} }, 30 * time.Second},
+		{"longer max-age", "/max-age", func() http.Header { return http.Header{"Cache-Control": {"max-age=60"}} }, 60 * time.Second},
+		{"s-maxage wins over max-age", "/s-maxage", func() http.Header { return http.Header{"Cache-Control": {"max-age=5, s-maxage=45"}} }, 45 * time.Second},
+		{"Expires", "/expires", func() http.Header {
+			return http.Header{"Expires": {clock.Now().Add(50 * time.Second).UTC().Format(http.TimeFormat)}}
+		}, 50 * time.Second},
+		{"max-age capped at maxTTL", "/capped/long", func() http.Header { return http.Header{"Cache-Control": {"max-age=3600"}} }, 100 * time.Second},
+	}
+	errors := map[string]func() http.Header{}
+	for _, c := range cases {
+		errors[c.path] = c.header
+	}
+	var hits atomic.Int64
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		h := w.Header()
+		h.Set("Date", date())
+		if r.URL.Path == "/404.html" {
+			h.Set("Content-Type", "text/html")
+			h.Set("Cache-Control", "no-cache")
+			io.WriteString(w, "<h1>not here</h1>")
+			return
+		}
+		for k, vs := range errors[r.URL.Path]() {
+			h[k] = vs
+		}
+		http.Error(w, "NoSuchKey", http.StatusNotFound)
+	}))
+	t.Cleanup(app.Close)
+	src, err := os.ReadFile("testdata/error_page_ttl.cue.tmpl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	c, err := cache.New(cache.Config{MemoryBytes: 16 << 20, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	h := New(origin.NewPool(dir), "test-node", slog.New(slog.DiscardHandler))
+	h.SetCache(c)
+	h.SetTable(testenv.Compile(t, dir, fmt.Sprintf(string(src), app.Listener.Addr().String())))
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			steps := []struct {
+				advance        time.Duration
+				originRequests int64
+			}{
+				{0, 2},                    // the error, then the page
+				{c.kept - time.Second, 0}, // still kept
+				{2 * time.Second, 2},      // asked again
+			}
+			for i, s := range steps {
+				clock.Advance(s.advance)
+				before := hits.Load()
+				resp, body := siteRequest(t, srv.URL, "GET", c.path, nil, nil)
+				if resp.StatusCode != 404 || body != "<h1>not here</h1>" {
+					t.Errorf("step %d: %d %q, want the page", i, resp.StatusCode, body)
+				}
+				if got := hits.Load() - before; got != s.originRequests {
+					t.Errorf("step %d, after %v: %d origin requests, want %d", i, s.advance, got, s.originRequests)
+				}
+			}
+		})
+	}
+}
