@@ -27,6 +27,9 @@ type issue struct {
 type checker struct {
 	dir    string
 	issues []issue
+	// encodingORPs are the origin request policies already warned of
+	// forwarding Accept-Encoding beside a compressing cache policy.
+	encodingORPs map[string]bool
 }
 
 func (k *checker) add(unitKey string, sels []cue.Selector, format string, args ...any) {
@@ -203,6 +206,7 @@ func (k *checker) distributionRefs(id string, d *schema.Distribution, cfg *schem
 		if n := b.OriginRequestPolicy; n != "" && table.OriginRequestPolicy(cfg, n) == nil {
 			k.unknownPolicy(key, field("originRequestPolicy"), bw(), "origin request policy", n, managedOriginRequestPolicies, "originRequestPolicies")
 		}
+		k.forwardedEncoding(bw, b, cfg)
 	}
 	for i := range d.CacheBehaviors {
 		b := &d.CacheBehaviors[i]
@@ -346,6 +350,36 @@ func (k *checker) originRequestPolicy(name string, p *schema.OriginRequestPolicy
 		if h == "*" {
 			k.add(key, at("headersConfig", "headers", i), `%s: headersConfig: "*" names no header; headerBehavior "allViewer" forwards every one`, where)
 		}
+	}
+}
+
+// forwardedEncoding warns, at the header, of Accept-Encoding in the
+// whitelist of the config's origin request policy a behavior pairs with a
+// cache policy that enables gzip or brotli: there it "has no effect"
+// (ParametersInCacheKeyAndForwardedToOrigin in CloudFront's API
+// reference), the edge forwarding the normalized value itself. Once per
+// policy, however many behaviors pair it so.
+func (k *checker) forwardedEncoding(where func() string, b *schema.CacheBehavior, cfg *schema.Config) {
+	name := b.OriginRequestPolicy
+	orp := cfg.OriginRequestPolicies[name]
+	if orp == nil || orp.HeadersConfig.HeaderBehavior != "whitelist" || k.encodingORPs[name] || table.ManagedOriginRequestPolicies[name] != nil {
+		return
+	}
+	cp := table.CachePolicy(cfg, b.CachePolicy)
+	if cp == nil || !cp.ParametersInCacheKeyAndForwardedToOrigin.EnableAcceptEncodingGzip && !cp.ParametersInCacheKeyAndForwardedToOrigin.EnableAcceptEncodingBrotli {
+		return
+	}
+	for i, h := range orp.HeadersConfig.Headers {
+		if textproto.CanonicalMIMEHeaderKey(h) != "Accept-Encoding" {
+			continue
+		}
+		if k.encodingORPs == nil {
+			k.encodingORPs = map[string]bool{}
+		}
+		k.encodingORPs[name] = true
+		k.warn("originRequestPolicies."+name, sel("originRequestPolicies", name, "headersConfig", "headers", i),
+			"origin request policy %q: headersConfig: %s has no effect beside a cache policy that enables enableAcceptEncodingGzip or enableAcceptEncodingBrotli, as %q does at %s: the edge forwards the viewer's Accept-Encoding, normalized, itself; drop it from headers", name, h, b.CachePolicy, where())
+		return
 	}
 }
 
