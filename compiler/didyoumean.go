@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -15,13 +16,15 @@ import (
 //
 // CUE reports the error at the misspelt field or below it (alias[0] for a
 // list under a misspelt name), so the hint is for the first element of path
-// the schema does not allow.
+// the schema does not allow. A name that is exactly (case aside) a field
+// one level away says where it belongs instead.
 func fieldHint(def cue.Value, path []string) string {
 	if !def.Exists() {
 		return ""
 	}
-	cur := def
-	for _, el := range path {
+	// parent is the struct holding cur (lists skipped), at path[:parentAt].
+	cur, parent, parentAt := def, cue.Value{}, 0
+	for i, el := range path {
 		sel, ok := pathSelector(el)
 		if !ok {
 			return ""
@@ -38,8 +41,15 @@ func fieldHint(def cue.Value, path []string) string {
 			cur = next
 		case cue.StringLabel:
 			if !cur.Allows(sel) {
-				return suggestField(sel.Unquoted(), fieldNames(cur))
+				typed, names := sel.Unquoted(), fieldNames(cur)
+				if !slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, typed) }) {
+					if h := belongsHint(typed, cur, parent, formatPath(path[:parentAt])); h != "" {
+						return h
+					}
+				}
+				return suggestField(typed, names)
 			}
+			parent, parentAt = cur, i
 			next := cur.LookupPath(cue.MakePath(sel))
 			if !next.Exists() {
 				// A key of a pattern (distributions: [#ID]: ...):
@@ -56,6 +66,59 @@ func fieldHint(def cue.Value, path []string) string {
 		}
 	}
 	return ""
+}
+
+// belongsHint says where a field not allowed at cur belongs when the
+// schema has it one level away: in a field of cur (a struct, or a list's
+// entries), in parent (named by parentPath), or in parent's other fields.
+// "" when nowhere.
+func belongsHint(typed string, cur, parent cue.Value, parentPath string) string {
+	var places []string
+	// has reports the schema's spelling of typed among v's fields.
+	has := func(v cue.Value) (string, bool) {
+		for _, n := range fieldNames(v) {
+			if strings.EqualFold(n, typed) {
+				return n, true
+			}
+		}
+		return "", false
+	}
+	name := ""
+	inFields := func(v cue.Value) {
+		it, err := v.Fields(cue.Optional(true))
+		if err != nil {
+			return
+		}
+		for it.Next() {
+			label, child := it.Selector().Unquoted(), it.Value()
+			place := label
+			if child.IncompleteKind() == cue.ListKind {
+				child, place = child.LookupPath(cue.MakePath(cue.AnyIndex)), "a "+label+" entry"
+			}
+			if child.IncompleteKind()&cue.StructKind == 0 {
+				continue
+			}
+			if n, ok := has(child); ok {
+				name = n
+				places = append(places, place)
+			}
+		}
+	}
+	inFields(cur)
+	if parent.Exists() {
+		if n, ok := has(parent); ok && parentPath != "" {
+			name = n
+			places = append(places, parentPath)
+		}
+		inFields(parent)
+	}
+	switch len(places) {
+	case 0:
+		return ""
+	case 1:
+		return "; " + name + " belongs in " + places[0]
+	}
+	return "; " + name + " belongs in " + places[0] + " (or " + strings.Join(places[1:], ", or ") + ")"
 }
 
 // fieldNames lists v's regular fields, optional ones included.

@@ -23,6 +23,13 @@ func TestFieldHint(t *testing.T) {
 		{[]string{"distributions", "site", "cacheBehaviors", "24", "TargetOriginId"}, "; did you mean targetOriginId?"},
 		{[]string{"distributions", "site", "restrictions", "geoRestriction", "Quantity"}, "; openfront drops CloudFront's Quantity fields: a list's length is its quantity"},
 		{[]string{"cachePolicies", "short", "parametersInCacheKeyAndForwardedToOrigin", "headersConfig", "headerBehaviour"}, "; did you mean headerBehavior?"},
+		// A field of the place one level down (a list's entries too), of
+		// the place one level up, or of its other fields, is named there.
+		{[]string{"distributions", "site", "defaultTTL"}, "; defaultTTL belongs in defaultCacheBehavior (or a cacheBehaviors entry)"},
+		{[]string{"distributions", "site", "DefaultTTL"}, "; defaultTTL belongs in defaultCacheBehavior (or a cacheBehaviors entry)"},
+		{[]string{"distributions", "site", "defaultCacheBehavior", "pathPattern"}, "; pathPattern belongs in a cacheBehaviors entry"},
+		{[]string{"distributions", "site", "origins", "0", "aliases"}, "; aliases belongs in distributions.site"},
+		{[]string{"distributions", "site", "origins", "2", "httpPort"}, "; httpPort belongs in customOriginConfig"},
 		// A key refused by a pattern ([#ID]) has no name to suggest.
 		{[]string{"distributions", `"my site"`}, ""},
 		{[]string{"distributions", "site", "defaultCacheBehavior", "zzz"}, ""},
