@@ -238,3 +238,17 @@ func TestServingURL(t *testing.T) {
 		}
 	}
 }
+
+// serve on a broken config reports each problem once, where the user can
+// open it, and does not start.
+func TestServeBrokenConfigOnce(t *testing.T) {
+	dir := filepath.Join("testdata", "serve", "broken")
+	code, _, stderr := runCLI("serve", "--config", dir, "--http", "127.0.0.1:0", "--https", "", "--admin", "", "--rtmp", "")
+	if code != exitFail {
+		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitFail, stderr)
+	}
+	at := filepath.Join(dir, "cdn.cue") + ":6:70: "
+	if n := strings.Count(stderr, at); n != 1 {
+		t.Errorf("%q reported %d times, want once; stderr:\n%s", at, n, stderr)
+	}
+}

@@ -280,7 +280,7 @@ func (s *Syncer) Init(ctx context.Context) error {
 				return nil
 			}
 		}
-		s.log.Warn("the commit checked out before does not deploy; fetching", "commit", co.commit, "error", err)
+		s.log.Warn("the commit checked out before does not deploy; fetching", "commit", co.commit, "error", s.inRepo(err))
 	}
 	if err := s.sync(ctx, true); err != nil {
 		return err
@@ -487,7 +487,7 @@ func (s *Syncer) reject(ctx context.Context, co checkout, err error) {
 	// The table in memory never changed; this re-syncs the reloader with
 	// the files (and its watches with the directory).
 	if err := s.deploy(); err != nil {
-		s.log.Error("the last good commit no longer compiles; its table keeps serving", "commit", s.good.commit, "error", err)
+		s.log.Error("the last good commit no longer compiles; its table keeps serving", "commit", s.good.commit, "error", s.inRepo(err))
 	}
 	s.remove(ctx, co)
 }
@@ -495,8 +495,7 @@ func (s *Syncer) reject(ctx context.Context, co checkout, err error) {
 // rejection records co as rejected for err, and logs it. s.mu is held.
 func (s *Syncer) rejection(co checkout, err error) *Rejected {
 	r := &Rejected{Commit: Commit{SHA: co.commit, Subject: co.subject, At: time.Now()}}
-	prefix := s.current + string(filepath.Separator)
-	r.Message = strings.ReplaceAll(err.Error(), prefix, "")
+	r.Message = s.inRepo(err)
 	if errs, ok := errors.AsType[compiler.Errors](err); ok {
 		for _, e := range errs {
 			if rel, err := filepath.Rel(s.current, e.File); err == nil && filepath.IsLocal(rel) {
@@ -510,6 +509,12 @@ func (s *Syncer) rejection(co checkout, err error) *Rejected {
 		s.log.Error("commit rejected; the last good commit keeps serving", "commit", co.commit, "error", line)
 	}
 	return r
+}
+
+// inRepo is err's message with the checkout's paths made relative to the
+// repository: the user's, which outlive the checkout.
+func (s *Syncer) inRepo(err error) string {
+	return strings.ReplaceAll(err.Error(), s.current+string(filepath.Separator), "")
 }
 
 // fetch brings the branch's head into the clone and returns its commit.

@@ -44,11 +44,13 @@ func (n *Node) newGit() error {
 }
 
 // deployCheckout compiles the syncer's current checkout and swaps the
-// table in; an error rejects the commit. After a rollback the same table is
-// applied again: it keeps the time it was first applied.
+// table in; an error rejects the commit, and the syncer logs it at paths in
+// the repository (the checkout's are gone after the rollback). After a
+// rollback the same table is applied again: it keeps the time it was first
+// applied.
 func (n *Node) deployCheckout() error {
 	before, at := n.Table(), n.AppliedAt()
-	err := n.reloader.Reload()
+	err := n.reloader.Deploy()
 	if t := n.Table(); err == nil && before != nil && t.Version() == before.Version() && t.Source() == before.Source() {
 		n.appliedAt.Store(&at)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +20,7 @@ import (
 
 	"openfront.dev/daemon/admin"
 	"openfront.dev/daemon/gitsync"
+	"openfront.dev/internal/testenv"
 )
 
 // gitCfg is a config/cdn.cue that routes site.test to origin; the bad one
@@ -100,12 +102,18 @@ type gitNode struct {
 
 func startGitNode(t *testing.T, repo *gitRepo, poll time.Duration) *gitNode {
 	t.Helper()
+	return startGitNodeLogging(t, repo, poll, testLogger(t))
+}
+
+// startGitNodeLogging is startGitNode logging to log.
+func startGitNodeLogging(t *testing.T, repo *gitRepo, poll time.Duration, log *slog.Logger) *gitNode {
+	t.Helper()
 	secret := []byte("s3cret")
 	secretFile := filepath.Join(t.TempDir(), "webhook-secret")
 	os.WriteFile(secretFile, append(secret, '\n'), 0o600)
 	n, err := Start(Options{
 		Git:      GitOptions{URL: repo.bare, Dir: filepath.Join(t.TempDir(), "git"), Subdir: "config", Poll: poll, WebhookSecretFile: secretFile},
-		HTTPAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", NodeName: nodeName, DrainTimeout: 5 * time.Second, Logger: testLogger(t),
+		HTTPAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", NodeName: nodeName, DrainTimeout: 5 * time.Second, Logger: log,
 	})
 	if err != nil {
 		t.Fatalf("Start: %v", err)
@@ -271,6 +279,37 @@ func TestGitPushWebhook(t *testing.T) {
 	st = g.status()
 	if st.Git.Applied != fix || st.Git.LastRejected == nil || st.Git.LastRejected.SHA != bad || st.Config.Failing {
 		t.Errorf("after the fix: applied %s, last rejected %+v, failing %v", st.Git.Applied, st.Git.LastRejected, st.Config.Failing)
+	}
+}
+
+// A rejected commit's error is logged once, at its path in the
+// repository: not also at the checkout's absolute path, which names
+// another commit's file once current is rolled back.
+func TestGitRejectedLoggedOnce(t *testing.T) {
+	blue, _ := origins(t)
+	repo := newGitRepo(t)
+	repo.push("blue", gitCfg(blue, false))
+	var logs testenv.Buffer
+	g := startGitNodeLogging(t, repo, time.Hour, slog.New(slog.NewTextHandler(io.MultiWriter(&logs, &logWriter{t: t}), nil)))
+	repo.push("break the policy", gitCfg(blue, true))
+	if code := g.hook(""); code != http.StatusAccepted {
+		t.Fatalf("webhook: %d", code)
+	}
+	// LastRejected is recorded after the rejection is logged and current
+	// rolled back.
+	deadline := time.Now().Add(3 * time.Second)
+	for g.status().Git.LastRejected == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the bad commit is not rejected within 3s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	out := logs.String()
+	if n := strings.Count(out, "cdn.cue:8:"); n != 1 {
+		t.Errorf("the error is logged %d times, want once:\n%s", n, out)
+	}
+	if !strings.Contains(out, `error="config/cdn.cue:8:`) {
+		t.Errorf("the error is not logged at config/cdn.cue, its path in the repository:\n%s", out)
 	}
 }
 

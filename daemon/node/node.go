@@ -195,7 +195,7 @@ func Start(opts Options) (*Node, error) {
 	if n.git != nil {
 		err = n.git.Init(context.Background()) // deploys a first commit with r.Reload
 	} else {
-		err = r.Reload()
+		err = r.Deploy() // the caller reports a config error, once
 	}
 	if err != nil {
 		if n.git != nil {

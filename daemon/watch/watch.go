@@ -200,7 +200,19 @@ func (r *Reloader) Status() Status {
 // table on success. On failure the last good table keeps serving and the
 // error is returned (a compiler.Errors when the config is at fault).
 func (r *Reloader) Reload() error {
-	err := r.reload("reload", true)
+	return r.forced(true)
+}
+
+// Deploy is Reload for a caller that reports a failure itself (a node's
+// start, a git commit's deploy): the error is returned and in Status, but
+// not logged, so that each problem is shown once, by whoever can name
+// its file as the user knows it.
+func (r *Reloader) Deploy() error {
+	return r.forced(false)
+}
+
+func (r *Reloader) forced(logFailure bool) error {
+	err := r.reload("reload", true, logFailure)
 	select { // and have Run re-check its watches
 	case r.poke <- struct{}{}:
 	default:
@@ -233,7 +245,7 @@ func (r *Reloader) Run(ctx context.Context) error {
 		s.w, events, errs = w, w.Events, w.Errors
 	}
 	s.sync()
-	started := r.reload("start", false)
+	started := r.reload("start", false, true)
 	close(r.ready)
 
 	debounce := r.opts.Debounce
@@ -286,7 +298,7 @@ func (r *Reloader) Run(ctx context.Context) error {
 		case <-timer.C:
 			pending = false
 			s.sync()
-			if errors.Is(r.reload("watch", false), errUnsettled) {
+			if errors.Is(r.reload("watch", false, true), errUnsettled) {
 				schedule()
 			}
 		case <-rehash:
@@ -294,7 +306,7 @@ func (r *Reloader) Run(ctx context.Context) error {
 				continue // events are flowing: the debounced reload comes next
 			}
 			s.sync()
-			if errors.Is(r.reload("rehash", false), errUnsettled) {
+			if errors.Is(r.reload("rehash", false, true), errUnsettled) {
 				schedule()
 			}
 		case <-r.poke:
@@ -313,8 +325,9 @@ func (r *Reloader) Close() error {
 }
 
 // reload compiles if forced or if the tree's fingerprint moved since the
-// last compile, then applies or records the failure.
-func (r *Reloader) reload(reason string, force bool) error {
+// last compile, then applies or records (and, if logFailure, logs) the
+// failure.
+func (r *Reloader) reload(reason string, force, logFailure bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.hashed && reason == "reload" {
@@ -356,6 +369,9 @@ func (r *Reloader) reload(reason string, force bool) error {
 			s.LastError, s.Failing = re, true
 			s.Failures++
 		})
+		if !logFailure {
+			return err
+		}
 		msg := "config rejected; keeping the last good table"
 		if r.current == nil {
 			msg = "config rejected; no table to serve" // a node starting on a broken config
