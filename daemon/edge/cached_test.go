@@ -210,7 +210,13 @@ func TestCoalesceWait(t *testing.T) {
 // testCache is a 16 MiB memory cache, closed when the test ends.
 func testCache(t *testing.T) *cache.Cache {
 	t.Helper()
-	c, err := cache.New(cache.Config{MemoryBytes: 16 << 20})
+	return testCacheAt(t, nil)
+}
+
+// testCacheAt is a testCache on the clock now (nil: time.Now).
+func testCacheAt(t *testing.T, now func() time.Time) *cache.Cache {
+	t.Helper()
+	c, err := cache.New(cache.Config{MemoryBytes: 16 << 20, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}

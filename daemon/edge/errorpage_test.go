@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"openfront.dev/daemon/cache"
 	"openfront.dev/daemon/origin"
 	"openfront.dev/internal/testenv"
 )
@@ -56,21 +55,7 @@ func TestCustomErrorPageHeaders(t *testing.T) {
 		}
 	}))
 	t.Cleanup(app.Close)
-	src, err := os.ReadFile("testdata/error_pages.cue.tmpl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	c, err := cache.New(cache.Config{MemoryBytes: 16 << 20, Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	h := New(origin.NewPool(dir), "test-node", slog.New(slog.DiscardHandler))
-	h.SetCache(c)
-	h.SetTable(testenv.Compile(t, dir, fmt.Sprintf(string(src), app.Listener.Addr().String())))
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
+	srv := clockedEdge(t, clock, "testdata/error_pages.cue.tmpl", app.Listener.Addr().String())
 
 	page := http.Header{"Cache-Control": {"no-cache"}, "Etag": {`"page-1"`}, "X-Amz-Meta-Team": {"web"}, "Content-Type": {"text/html"}}
 	index := http.Header{"Cache-Control": {"max-age=0, must-revalidate"}, "Etag": {`"index-1"`}, "Content-Type": {"text/html"}}
@@ -180,21 +165,7 @@ func TestCustomErrorPageLifetime(t *testing.T) {
 		http.Error(w, "NoSuchKey", http.StatusNotFound)
 	}))
 	t.Cleanup(app.Close)
-	src, err := os.ReadFile("testdata/error_page_ttl.cue.tmpl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	c, err := cache.New(cache.Config{MemoryBytes: 16 << 20, Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	h := New(origin.NewPool(dir), "test-node", slog.New(slog.DiscardHandler))
-	h.SetCache(c)
-	h.SetTable(testenv.Compile(t, dir, fmt.Sprintf(string(src), app.Listener.Addr().String())))
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
+	srv := clockedEdge(t, clock, "testdata/error_page_ttl.cue.tmpl", app.Listener.Addr().String())
 
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -219,4 +190,21 @@ func TestCustomErrorPageLifetime(t *testing.T) {
 			}
 		})
 	}
+}
+
+// clockedEdge serves the config template tmpl, given the origin's address,
+// from an edge whose cache runs on clock.
+func clockedEdge(t *testing.T, clock *testenv.Clock, tmpl, originAddr string) *httptest.Server {
+	t.Helper()
+	src, err := os.ReadFile(tmpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	h := New(origin.NewPool(dir), "test-node", slog.New(slog.DiscardHandler))
+	h.SetCache(testCacheAt(t, clock.Now))
+	h.SetTable(testenv.Compile(t, dir, fmt.Sprintf(string(src), originAddr)))
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
 }
