@@ -121,12 +121,14 @@ func TestDiff(t *testing.T) {
 			if again, _, _ := runDiffMain(args...); again != stdout {
 				t.Errorf("a second run printed something else:\n%s", again)
 			}
-			checkDiffGolden(t, filepath.Join(dir, tt.golden+".golden"), got)
+			compareGolden(t, filepath.Join(dir, tt.golden+".golden"), got, "Diff")
 		})
 	}
 }
 
-func checkDiffGolden(t *testing.T, name, got string) {
+// compareGolden compares got with the golden file name, or rewrites it under
+// -update; test is the -run pattern that rewrites it.
+func compareGolden(t *testing.T, name, got, test string) {
 	t.Helper()
 	if diffUpdating() {
 		if err := os.WriteFile(name, []byte(got), 0o644); err != nil {
@@ -136,10 +138,10 @@ func checkDiffGolden(t *testing.T, name, got string) {
 	}
 	want, err := os.ReadFile(name)
 	if err != nil {
-		t.Fatalf("%v (run go test ./cli -run Diff -update)", err)
+		t.Fatalf("%v (run go test ./cli -run %s -update)", err, test)
 	}
 	if got != string(want) {
-		t.Errorf("output differs from %s (go test ./cli -run Diff -update rewrites it)\ngot:\n%s\nwant:\n%s", name, got, want)
+		t.Errorf("output differs from %s (go test ./cli -run %s -update rewrites it)\ngot:\n%s\nwant:\n%s", name, test, got, want)
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -156,19 +155,7 @@ func checkGolden(t *testing.T, golden string, args []string) int {
 	var stdout, stderr bytes.Buffer
 	code := Main(args, &stdout, &stderr)
 	got := fmt.Sprintf("# openfront %s\nexit %d\n-- stdout --\n%s-- stderr --\n%s", quoteArgs(args), code, stdout.String(), stderr.String())
-	if updating() {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return code
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test ./cli -run Route -update)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (-update rewrites it)\ngot:\n%s\nwant:\n%s", golden, got, want)
-	}
+	compareGolden(t, golden, got, "Route")
 	return code
 }
 
