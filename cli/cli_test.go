@@ -51,6 +51,7 @@ func TestBadUsageSaysWhatIsWrong(t *testing.T) {
 		{[]string{"route", "dir"}, "openfront route: missing URL"},
 		{[]string{"diff"}, "openfront diff: missing OLD and NEW"},
 		{[]string{"init"}, "openfront init: missing DIR"},
+		{[]string{"import", "-o", "cdn.cue"}, "openfront import: missing JSON: name at least one file of `aws cloudfront get-*` output"},
 		{[]string{"status", "node"}, `openfront status: unexpected argument "node"`},
 		{[]string{"invalidate", "/a"}, "openfront invalidate: --distribution and --token-file are required"},
 		{[]string{"invalidate", "--distribution", "d", "/a"}, "openfront invalidate: --token-file is required"},

@@ -1,0 +1,1233 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"cuelang.org/go/cue/format"
+
+	"openfront.dev/compiler"
+	"openfront.dev/compiler/table"
+)
+
+func init() {
+	register("import", command{
+		summary: "turn `aws cloudfront get-*` JSON output into an openfront config",
+		usage:   "import [-o FILE] [--id ID] JSON...",
+		run:     runImport,
+	})
+}
+
+// CloudFront's managed policies by the IDs the AWS CLI prints, mapped to
+// openfront's names for them (compiler/table). The IDs are AWS's published
+// ones: using-managed-cache-policies.md,
+// using-managed-origin-request-policies.md and
+// using-managed-response-headers-policies.md in the CloudFront Developer
+// Guide (the newer ones as aws-cdk's aws-cloudfront constants carry them).
+// HostHeaderOnly is left out: its ID could not be checked against AWS's
+// pages; `get-origin-request-policy` output imports it as a custom policy.
+var (
+	managedCachePolicyIDs = map[string]string{
+		"658327ea-f89d-4fab-a63d-7e88639e58f6": "CachingOptimized",
+		"b2884449-e4de-46a7-ac36-70bc7f1ddd6d": "CachingOptimizedForUncompressedObjects",
+		"4135ea2d-6df8-44a3-9df3-4b5a84be39ad": "CachingDisabled",
+		"08627262-05a9-4f76-9ded-b50ca2e3a84f": "Elemental-MediaPackage",
+		"83da9c7e-98b4-4e11-a168-04f0df8e2c65": "UseOriginCacheControlHeaders",
+		"4cc15a8a-d715-48a4-82b8-cc0b614638fe": "UseOriginCacheControlHeaders-QueryStrings",
+	}
+	managedOriginRequestPolicyIDs = map[string]string{
+		"216adef6-5c7f-47e4-b989-5492eafa07d3": "AllViewer",
+		"b689b0a8-53d0-40ab-baf2-68738e2966ac": "AllViewerExceptHostHeader",
+		"33f36d7e-f396-46d9-90e0-52428a34d9dc": "AllViewerAndCloudFrontHeaders-2022-06",
+		"88a5eaf4-2fd4-4709-b370-b4c650ea3fcf": "CORS-S3Origin",
+		"59781a5b-3903-41f3-afcb-af62929ccde1": "CORS-CustomOrigin",
+		"acba4595-bd28-49b8-b9fe-13317c0390fa": "UserAgentRefererHeaders",
+	}
+	managedResponseHeadersPolicyIDs = map[string]string{
+		"60669652-455b-4ae9-85a4-c4c02393f86c": "SimpleCORS",
+		"5cc3b908-e619-4b99-88e5-2cf7f45965bd": "CORS-With-Preflight",
+		"67f7725c-6f97-4210-82d7-5512b31e9d03": "SecurityHeadersPolicy",
+		"e61eb60c-9c35-4d20-a928-2b84e02af89c": "CORS-and-SecurityHeadersPolicy",
+		"eaab4381-ed33-4a86-88ca-d9558dc6cd63": "CORS-with-preflight-and-SecurityHeadersPolicy",
+	}
+)
+
+// importPolicy is one kind of policy a behavior names by ID.
+type importPolicy struct {
+	field   string            // the behavior's field in openfront
+	section string            // the config's map of custom ones
+	command string            // the AWS CLI command that fetches one
+	managed map[string]string // managed IDs to openfront names
+	names   func(string) bool // openfront's managed names, which a custom one must not take
+}
+
+var (
+	cachePolicyKind = importPolicy{"cachePolicy", "cachePolicies", "get-cache-policy", managedCachePolicyIDs,
+		func(n string) bool { return table.ManagedCachePolicies[n] != nil }}
+	originRequestPolicyKind = importPolicy{"originRequestPolicy", "originRequestPolicies", "get-origin-request-policy", managedOriginRequestPolicyIDs,
+		func(n string) bool { return table.ManagedOriginRequestPolicies[n] != nil }}
+	responseHeadersPolicyKind = importPolicy{"responseHeadersPolicy", "responseHeadersPolicies", "get-response-headers-policy", managedResponseHeadersPolicyIDs,
+		func(n string) bool { return table.ManagedResponseHeadersPolicies[n] != nil }}
+)
+
+func runImport(args []string, stdout, stderr io.Writer) int {
+	fl := newFlags("import", "import [-o FILE] [--id ID] JSON...", stderr)
+	out := fl.String("o", "", "write the config to `FILE` instead of stdout")
+	id := fl.String("id", "", "the distribution's `ID` in the config (default: the Distribution's Id, else its CallerReference)")
+	pos, err := parseFlags(fl, args)
+	if err != nil || len(pos) == 0 {
+		return badUsage(fl, err, "missing JSON: name at least one file of `aws cloudfront get-*` output")
+	}
+	imp := &importer{distID: *id}
+	for _, name := range pos {
+		if err := imp.read(name); err != nil {
+			fmt.Fprintf(stderr, "openfront import: %v\n", err)
+			return exitFail
+		}
+	}
+	src, err := imp.build(pos)
+	if err != nil {
+		fmt.Fprintf(stderr, "openfront import: %v\n", err)
+		return exitFail
+	}
+	for _, n := range imp.notes {
+		fmt.Fprintln(stderr, n)
+	}
+	display := "<stdout>"
+	if *out != "" {
+		display = *out
+		if err := writeFileAtomic(*out, src); err != nil {
+			fmt.Fprintf(stderr, "openfront import: %v\n", err)
+			return exitFail
+		}
+	} else if _, err := stdout.Write(src); err != nil {
+		fmt.Fprintf(stderr, "openfront import: %v\n", err)
+		return exitFail
+	}
+	return vetImported(src, display, stderr)
+}
+
+// vetImported compiles the imported file alone, as vet would, and prints
+// its problems at display:line:col.
+func vetImported(src []byte, display string, stderr io.Writer) int {
+	dir, err := os.MkdirTemp("", "openfront-import-*")
+	if err != nil {
+		fmt.Fprintf(stderr, "openfront import: %v\n", err)
+		return exitFail
+	}
+	defer os.RemoveAll(dir)
+	name := filepath.Join(dir, "imported.cue")
+	if err := os.WriteFile(name, src, 0o666); err != nil {
+		fmt.Fprintf(stderr, "openfront import: %v\n", err)
+		return exitFail
+	}
+	rename := func(e compiler.Error) compiler.Error {
+		if e.File == name {
+			e.File = display
+		}
+		return e
+	}
+	res, err := compiler.New(dir).Compile()
+	if err != nil {
+		var errs compiler.Errors
+		if !errors.As(err, &errs) {
+			fmt.Fprintf(stderr, "openfront import: %v\n", err)
+			return exitFail
+		}
+		for _, e := range errs {
+			fmt.Fprintln(stderr, rename(e))
+		}
+		fmt.Fprintf(stderr, "openfront import: the imported config does not vet: %d error(s)\n", len(errs))
+		return exitFail
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintln(stderr, rename(w))
+	}
+	return exitOK
+}
+
+// importer gathers the AWS objects of every input file, then writes one
+// config.
+type importer struct {
+	distID string // --id
+
+	dists     []awsObject // web distributions
+	streaming []awsObject
+	policies  map[string]map[string]*awsPolicy // by section, then AWS ID
+	keyGroups []awsObject
+	keyNames  map[string]string    // key group AWS ID to its key in the config
+	publicKey map[string]awsObject // public key AWS ID to its PublicKeyConfig
+
+	notes []string // what was not imported, for stderr
+}
+
+// awsObject is one config read from a file: id is AWS's Id, if printed.
+type awsObject struct {
+	file, id string
+	cfg      map[string]any
+}
+
+type awsPolicy struct {
+	awsObject
+	name string // its key in the config
+}
+
+func (imp *importer) read(name string) error {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var top map[string]any
+	if err := dec.Decode(&top); err != nil {
+		return fmt.Errorf("%s: not the JSON the AWS CLI prints: %w", name, err)
+	}
+	obj := func(m map[string]any, k string) map[string]any { v, _ := m[k].(map[string]any); return v }
+	str := func(m map[string]any, k string) string { v, _ := m[k].(string); return v }
+	policy := func(k importPolicy, wrapper, config string) {
+		p := obj(top, wrapper)
+		if imp.policies == nil {
+			imp.policies = map[string]map[string]*awsPolicy{}
+		}
+		if imp.policies[k.section] == nil {
+			imp.policies[k.section] = map[string]*awsPolicy{}
+		}
+		imp.policies[k.section][str(p, "Id")] = &awsPolicy{awsObject: awsObject{name, str(p, "Id"), obj(p, config)}}
+	}
+	switch {
+	case obj(top, "Distribution") != nil:
+		d := obj(top, "Distribution")
+		imp.dists = append(imp.dists, awsObject{name, str(d, "Id"), obj(d, "DistributionConfig")})
+	case obj(top, "DistributionConfig") != nil:
+		imp.dists = append(imp.dists, awsObject{name, "", obj(top, "DistributionConfig")})
+	case top["Origins"] != nil && top["DefaultCacheBehavior"] != nil:
+		imp.dists = append(imp.dists, awsObject{name, "", top})
+	case obj(top, "StreamingDistribution") != nil:
+		d := obj(top, "StreamingDistribution")
+		imp.streaming = append(imp.streaming, awsObject{name, str(d, "Id"), obj(d, "StreamingDistributionConfig")})
+	case obj(top, "StreamingDistributionConfig") != nil:
+		imp.streaming = append(imp.streaming, awsObject{name, "", obj(top, "StreamingDistributionConfig")})
+	case obj(top, "CachePolicy") != nil:
+		policy(cachePolicyKind, "CachePolicy", "CachePolicyConfig")
+	case obj(top, "OriginRequestPolicy") != nil:
+		policy(originRequestPolicyKind, "OriginRequestPolicy", "OriginRequestPolicyConfig")
+	case obj(top, "ResponseHeadersPolicy") != nil:
+		policy(responseHeadersPolicyKind, "ResponseHeadersPolicy", "ResponseHeadersPolicyConfig")
+	case obj(top, "KeyGroup") != nil:
+		k := obj(top, "KeyGroup")
+		imp.keyGroups = append(imp.keyGroups, awsObject{name, str(k, "Id"), obj(k, "KeyGroupConfig")})
+	case obj(top, "PublicKey") != nil:
+		k := obj(top, "PublicKey")
+		if imp.publicKey == nil {
+			imp.publicKey = map[string]awsObject{}
+		}
+		imp.publicKey[str(k, "Id")] = awsObject{name, str(k, "Id"), obj(k, "PublicKeyConfig")}
+	default:
+		return fmt.Errorf("%s: not the output of aws cloudfront get-distribution(-config), get-streaming-distribution(-config), get-cache-policy, get-origin-request-policy, get-response-headers-policy, get-key-group or get-public-key", name)
+	}
+	return nil
+}
+
+// build returns the config as formatted CUE.
+func (imp *importer) build(files []string) ([]byte, error) {
+	if imp.distID != "" && len(imp.dists)+len(imp.streaming) != 1 {
+		return nil, fmt.Errorf("--id names one distribution; the files hold %d", len(imp.dists)+len(imp.streaming))
+	}
+	root := &cueStruct{}
+	taken := map[string]bool{}
+	// Policies and key groups first: behaviors refer to their names.
+	sections := map[string]*cueStruct{}
+	for _, k := range []importPolicy{cachePolicyKind, originRequestPolicyKind, responseHeadersPolicyKind} {
+		ids := slices.Sorted(maps.Keys(imp.policies[k.section]))
+		sec := &cueStruct{}
+		names := map[string]bool{}
+		for _, id := range ids {
+			p := imp.policies[k.section][id]
+			s := newSrc(p.file, "", p.cfg)
+			p.name = uniqueName(sanitizeID(s.str("Name"), p.id), names, k.names)
+			s.path = k.section + "." + p.name
+			var v *cueStruct
+			switch k.section {
+			case cachePolicyKind.section:
+				v = imp.cachePolicy(s)
+			case originRequestPolicyKind.section:
+				v = imp.originRequestPolicy(s)
+			default:
+				v = imp.responseHeadersPolicy(s)
+			}
+			sec.set(p.name, v)
+		}
+		sections[k.section] = sec
+	}
+	keyGroups := &cueStruct{}
+	kgNames := map[string]bool{}
+	imp.keyNames = map[string]string{}
+	for _, kg := range imp.keyGroups {
+		s := newSrc(kg.file, "", kg.cfg)
+		name := uniqueName(sanitizeID(s.str("Name"), kg.id), kgNames, nil)
+		imp.keyNames[kg.id] = name
+		s.path = "keyGroups." + name
+		v, err := imp.keyGroup(s)
+		if err != nil {
+			return nil, err
+		}
+		keyGroups.set(name, v)
+	}
+
+	dists, err := imp.section(imp.dists, "distributions", taken, imp.distribution)
+	if err != nil {
+		return nil, err
+	}
+	streaming, err := imp.section(imp.streaming, "streamingDistributions", taken, imp.streamingDistribution)
+	if err != nil {
+		return nil, err
+	}
+	for _, sec := range []struct {
+		name string
+		v    *cueStruct
+	}{
+		{"distributions", dists},
+		{"streamingDistributions", streaming},
+		{"keyGroups", keyGroups},
+		{cachePolicyKind.section, sections[cachePolicyKind.section]},
+		{originRequestPolicyKind.section, sections[originRequestPolicyKind.section]},
+		{responseHeadersPolicyKind.section, sections[responseHeadersPolicyKind.section]},
+	} {
+		if len(sec.v.fields) > 0 {
+			root.set(sec.name, sec.v)
+		}
+	}
+
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "// Imported by `openfront import` from %s.\n", strings.Join(baseNames(files), ", "))
+	b.WriteString("// Lines that start with \"openfront import:\" name what openfront does not do\n")
+	b.WriteString("// as CloudFront did: decide on each before this config serves traffic.\n\n")
+	b.WriteString("// Makes plain `cue vet` refuse a field schema.#Config lacks (a misspelt\n")
+	b.WriteString("// name), as openfront does; it must stay above the package clause.\n")
+	b.WriteString("@experiment(explicitopen)\n\npackage cdn\n\nimport \"openfront.dev/schema\"\n\nschema.#Config\n")
+	for _, f := range root.fields {
+		b.WriteString("\n")
+		writeField(&b, f, 0)
+	}
+	out, err := format.Source(b.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("format the config: %w\n%s", err, b.Bytes())
+	}
+	return out, nil
+}
+
+// section converts distributions of one kind into the config's map of them.
+func (imp *importer) section(objs []awsObject, field string, taken map[string]bool, convert func(*src) (*cueStruct, error)) (*cueStruct, error) {
+	out := &cueStruct{}
+	for _, d := range objs {
+		name, err := imp.name(d, taken)
+		if err != nil {
+			return nil, err
+		}
+		v, err := convert(newSrc(d.file, field+"."+name, d.cfg))
+		if err != nil {
+			return nil, err
+		}
+		out.set(name, v)
+	}
+	return out, nil
+}
+
+// name is a distribution's key: --id, AWS's Id, or its CallerReference.
+func (imp *importer) name(d awsObject, taken map[string]bool) (string, error) {
+	ref, _ := d.cfg["CallerReference"].(string)
+	name := imp.distID
+	if name == "" {
+		name = sanitizeID(d.id, ref)
+	}
+	if !idPattern.MatchString(name) {
+		return "", fmt.Errorf("--id %q: a distribution id is letters, digits, - and _, starting with a letter or digit", name)
+	}
+	if taken[name] {
+		return "", fmt.Errorf("%s: a second distribution named %s: import it alone with --id", d.file, name)
+	}
+	taken[name] = true
+	return name, nil
+}
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$`)
+
+// sanitizeID makes the first non-empty of names a schema #ID: other
+// characters become "-".
+func sanitizeID(names ...string) string {
+	for _, n := range names {
+		var b strings.Builder
+		for _, r := range n {
+			switch {
+			case r < 128 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'):
+				b.WriteRune(r)
+			case r == '_' || r == '-':
+				if b.Len() > 0 {
+					b.WriteRune(r)
+				}
+			default:
+				if b.Len() > 0 {
+					b.WriteByte('-')
+				}
+			}
+		}
+		s := strings.TrimRight(b.String(), "-_")
+		if len(s) > 128 {
+			s = s[:128]
+		}
+		if s != "" {
+			return s
+		}
+	}
+	return "imported"
+}
+
+// uniqueName keeps name apart from the names taken and from reserved ones
+// (a managed policy's).
+func uniqueName(name string, taken map[string]bool, reserved func(string) bool) string {
+	base := name
+	for i := 2; taken[name] || reserved != nil && reserved(name); i++ {
+		name = fmt.Sprintf("%s-%d", base, i)
+	}
+	taken[name] = true
+	return name
+}
+
+// note records what openfront cannot express: a comment at its place in
+// the output and a line on stderr.
+func (imp *importer) note(o *cueStruct, s *src, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	o.comment(msg)
+	imp.notes = append(imp.notes, fmt.Sprintf("openfront import: %s: %s: %s", s.file, s.path, msg))
+}
+
+func (imp *importer) priceClass(o *cueStruct, s *src) {
+	if p := s.str("PriceClass"); p != "" && p != "PriceClass_All" {
+		imp.note(o, s, "PriceClass %s not imported: a node serves wherever it runs; place the nodes instead", p)
+	}
+}
+
+// unsupported notes each of the string fields given as key, why pairs
+// that s sets.
+func (imp *importer) unsupported(o *cueStruct, s *src, keysWhy ...string) {
+	for i := 0; i+1 < len(keysWhy); i += 2 {
+		if v := s.str(keysWhy[i]); v != "" {
+			imp.note(o, s, "%s %s %s", keysWhy[i], v, keysWhy[i+1])
+		}
+	}
+}
+
+// rest notes the fields of s that nothing consumed and that say more than
+// their zero value.
+func (imp *importer) rest(o *cueStruct, s *src) {
+	for _, k := range slices.Sorted(maps.Keys(s.m)) {
+		if s.used[k] || isZero(s.m[k]) {
+			continue
+		}
+		v, _ := json.Marshal(s.m[k])
+		imp.note(o, s, "%s %s not imported: openfront has no such setting", k, v)
+	}
+}
+
+func isZero(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return true
+	case string:
+		return v == ""
+	case bool:
+		return !v
+	case json.Number:
+		return v == "0"
+	case []any:
+		return len(v) == 0
+	case map[string]any:
+		for _, e := range v {
+			if !isZero(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// src reads one AWS object, remembering which fields were read.
+type src struct {
+	file, path string // path: where its value goes in the config, for notes
+	m          map[string]any
+	used       map[string]bool
+}
+
+func newSrc(file, path string, m map[string]any) *src {
+	return &src{file: file, path: path, m: m, used: map[string]bool{}}
+}
+
+func (s *src) get(k string) any { s.used[k] = true; return s.m[k] }
+func (s *src) has(k string) bool {
+	_, ok := s.m[k]
+	return ok
+}
+func (s *src) str(k string) string { v, _ := s.get(k).(string); return v }
+func (s *src) boolean(k string) bool {
+	v, _ := s.get(k).(bool)
+	return v
+}
+
+// num reads a number; CloudFront prints some (ResponseCode) as strings.
+func (s *src) num(k string) (int64, bool) {
+	switch v := s.get(k).(type) {
+	case json.Number:
+		n, err := v.Int64()
+		return n, err == nil
+	case string:
+		n, err := strconv.ParseInt(v, 10, 64)
+		return n, err == nil
+	}
+	return 0, false
+}
+
+func (s *src) obj(k string) *src {
+	m, _ := s.get(k).(map[string]any)
+	return &src{file: s.file, path: s.path, m: m, used: map[string]bool{}}
+}
+
+// items unwraps CloudFront's {Quantity, Items} list.
+func (s *src) items(k string) []any {
+	switch v := s.get(k).(type) {
+	case map[string]any:
+		l, _ := v["Items"].([]any)
+		return l
+	case []any:
+		return v
+	}
+	return nil
+}
+
+func (s *src) strs(k string) []string {
+	var out []string
+	for _, v := range s.items(k) {
+		if str, ok := v.(string); ok {
+			out = append(out, str)
+		}
+	}
+	return out
+}
+
+// objs is items as objects, each with its path in the config.
+func (s *src) objs(k, field string) []*src {
+	var out []*src
+	for i, v := range s.items(k) {
+		m, _ := v.(map[string]any)
+		out = append(out, &src{file: s.file, path: fmt.Sprintf("%s.%s[%d]", s.path, field, i), m: m, used: map[string]bool{}})
+	}
+	return out
+}
+
+func (s *src) at(field string) *src {
+	c := *s
+	c.path = s.path + "." + field
+	return &c
+}
+
+// Defaults are left out of the output, as a person would write the config.
+func (o *cueStruct) setStr(name, v, def string) {
+	if v != def && v != "" { // "" is CloudFront's unset
+		o.set(name, v)
+	}
+}
+func (o *cueStruct) setBool(name string, v, def bool) {
+	if v != def {
+		o.set(name, v)
+	}
+}
+func (o *cueStruct) setNum(s *src, k, name string, def int64) {
+	if n, ok := s.num(k); ok && n != def {
+		o.set(name, n)
+	}
+}
+func (o *cueStruct) setList(name string, v []string) {
+	if len(v) > 0 {
+		o.set(name, v)
+	}
+}
+
+// distributionHead converts what web and streaming distributions share.
+func distributionHead(s *src) *cueStruct {
+	o := &cueStruct{}
+	s.get("CallerReference")
+	if s.has("Enabled") {
+		o.setBool("enabled", s.boolean("Enabled"), true)
+	}
+	o.setStr("comment", s.str("Comment"), "")
+	o.setList("aliases", lower(s.strs("Aliases")))
+	return o
+}
+
+func (imp *importer) distribution(s *src) (*cueStruct, error) {
+	o := distributionHead(s)
+	var origins []any
+	for _, ors := range s.objs("Origins", "origins") {
+		origins = append(origins, imp.origin(ors))
+	}
+	o.set("origins", origins)
+	var groups []any
+	for _, gs := range s.objs("OriginGroups", "originGroups") {
+		groups = append(groups, imp.originGroup(gs))
+	}
+	if len(groups) > 0 {
+		o.set("originGroups", groups)
+	}
+	b, err := imp.behavior(s.obj("DefaultCacheBehavior").at("defaultCacheBehavior"))
+	if err != nil {
+		return nil, err
+	}
+	o.set("defaultCacheBehavior", b)
+	var behaviors []any
+	for _, bs := range s.objs("CacheBehaviors", "cacheBehaviors") {
+		b, err := imp.behavior(bs)
+		if err != nil {
+			return nil, err
+		}
+		behaviors = append(behaviors, b)
+	}
+	if len(behaviors) > 0 {
+		o.set("cacheBehaviors", behaviors)
+	}
+	o.setStr("defaultRootObject", s.str("DefaultRootObject"), "")
+	var errs []any
+	for _, es := range s.objs("CustomErrorResponses", "customErrorResponses") {
+		e := &cueStruct{}
+		e.setNum(es, "ErrorCode", "errorCode", -1)
+		e.setStr("responsePagePath", es.str("ResponsePagePath"), "")
+		e.setNum(es, "ResponseCode", "responseCode", -1) // "" (unset) is no number
+		e.setNum(es, "ErrorCachingMinTTL", "errorCachingMinTTL", 10)
+		imp.rest(e, es)
+		errs = append(errs, e)
+	}
+	if len(errs) > 0 {
+		o.set("customErrorResponses", errs)
+	}
+	if l := imp.logging(s.obj("Logging").at("logging")); l != nil {
+		o.set("logging", l)
+	}
+	rs := s.obj("Restrictions").at("restrictions")
+	gs := rs.obj("GeoRestriction").at("geoRestriction")
+	if t := gs.str("RestrictionType"); t != "" && t != "none" {
+		g := &cueStruct{}
+		g.set("restrictionType", t)
+		g.set("items", gs.strs("Items"))
+		gs.get("Quantity")
+		imp.rest(g, gs)
+		o.set("restrictions", &cueStruct{fields: []cueField{{name: "geoRestriction", val: g}}})
+	}
+	imp.rest(o, rs)
+	if c := imp.viewerCertificate(s.obj("ViewerCertificate").at("viewerCertificate"), s.strs("Aliases")); c != nil {
+		o.set("viewerCertificate", c)
+	}
+	o.setStr("httpVersion", s.str("HttpVersion"), "http2")
+	if s.has("IsIPV6Enabled") {
+		o.setBool("isIPV6Enabled", s.boolean("IsIPV6Enabled"), true)
+	}
+	imp.priceClass(o, s)
+	imp.unsupported(o, s,
+		"WebACLId", "(AWS WAF) not imported: openfront has no web application firewall; put one in front of the nodes",
+		"ContinuousDeploymentPolicyId", "not imported: stage a change on a branch that some nodes serve (serve --git --branch)")
+	if s.boolean("Staging") {
+		imp.note(o, s, "Staging: this is a staging distribution of CloudFront's continuous deployment; openfront serves it as any other")
+	}
+	imp.rest(o, s)
+	return o, nil
+}
+
+func lower(names []string) []string {
+	for i, n := range names {
+		names[i] = strings.ToLower(n)
+	}
+	return names
+}
+
+func (imp *importer) origin(s *src) *cueStruct {
+	o := &cueStruct{}
+	o.set("id", s.str("Id"))
+	if d := s.str("DomainName"); d != "" {
+		o.set("domainName", strings.ToLower(d))
+	}
+	o.setStr("originPath", s.str("OriginPath"), "")
+	var headers []any
+	for _, hs := range s.objs("CustomHeaders", "customHeaders") {
+		h := &cueStruct{}
+		h.set("headerName", hs.str("HeaderName"))
+		h.set("headerValue", hs.str("HeaderValue"))
+		imp.rest(h, hs)
+		headers = append(headers, h)
+	}
+	if len(headers) > 0 {
+		o.set("customHeaders", headers)
+	}
+	o.setNum(s, "ConnectionAttempts", "connectionAttempts", 3)
+	o.setNum(s, "ConnectionTimeout", "connectionTimeout", 10)
+	oac := s.str("OriginAccessControlId")
+	if s.has("S3OriginConfig") {
+		ss := s.obj("S3OriginConfig").at("s3OriginConfig")
+		c := &cueStruct{}
+		oai := ss.str("OriginAccessIdentity")
+		switch {
+		case oai != "" || oac != "":
+			which := "origin access control " + oac
+			if oai != "" {
+				which = "origin access identity " + strings.TrimPrefix(oai, "origin-access-identity/cloudfront/")
+			}
+			imp.note(c, ss, "%s not imported: openfront signs requests to the bucket with the node's own AWS credentials (signRequests); grant them s3:GetObject", which)
+		default:
+			// CloudFront read the bucket anonymously.
+			c.set("signRequests", false)
+		}
+		if n, ok := ss.num("OriginReadTimeout"); ok && n != 30 {
+			imp.note(c, ss, "OriginReadTimeout %d not imported: openfront's S3 origins have no read timeout setting", n)
+		}
+		imp.rest(c, ss)
+		o.set("s3OriginConfig", c)
+	} else if oac != "" {
+		imp.note(o, s, "OriginAccessControlId %s not imported: openfront signs only S3 origin requests", oac)
+	}
+	if s.has("CustomOriginConfig") {
+		cs := s.obj("CustomOriginConfig").at("customOriginConfig")
+		c := &cueStruct{}
+		c.setNum(cs, "HTTPPort", "httpPort", 80)
+		c.setNum(cs, "HTTPSPort", "httpsPort", 443)
+		c.set("originProtocolPolicy", cs.str("OriginProtocolPolicy"))
+		c.setNum(cs, "OriginReadTimeout", "originReadTimeout", 30)
+		c.setNum(cs, "OriginKeepaliveTimeout", "originKeepaliveTimeout", 5)
+		if p := cs.strs("OriginSslProtocols"); !slices.Equal(p, []string{"TLSv1.2"}) {
+			o := c
+			o.setList("originSslProtocols", p)
+		}
+		imp.rest(c, cs)
+		o.set("customOriginConfig", c)
+	}
+	if sh := s.obj("OriginShield"); sh.boolean("Enabled") {
+		imp.note(o, s, "OriginShield in %s not imported: openfront has no shared cache tier between nodes", sh.str("OriginShieldRegion"))
+	}
+	imp.rest(o, s)
+	return o
+}
+
+func (imp *importer) originGroup(s *src) *cueStruct {
+	o := &cueStruct{}
+	o.set("id", s.str("Id"))
+	fs := s.obj("FailoverCriteria")
+	var codes []any
+	for _, c := range fs.obj("StatusCodes").items("Items") {
+		if n, err := c.(json.Number).Int64(); err == nil {
+			codes = append(codes, n)
+		}
+	}
+	o.set("failoverCriteria", &cueStruct{fields: []cueField{{name: "statusCodes", val: codes}}})
+	var members []any
+	for _, ms := range s.objs("Members", "members") {
+		members = append(members, &cueStruct{fields: []cueField{{name: "originId", val: ms.str("OriginId")}}})
+	}
+	o.set("members", members)
+	if c := s.str("SelectionCriteria"); c != "" && c != "default" {
+		imp.note(o, s, "SelectionCriteria %s not imported: openfront fails over on the status codes only", c)
+	}
+	imp.rest(o, s)
+	return o
+}
+
+// methodOrder is CloudFront's, as openfront's docs list the methods.
+var methodOrder = []string{"GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"}
+
+func sortMethods(ms []string) []string {
+	sort.Slice(ms, func(i, j int) bool { return slices.Index(methodOrder, ms[i]) < slices.Index(methodOrder, ms[j]) })
+	return ms
+}
+
+func (imp *importer) behavior(s *src) (*cueStruct, error) {
+	o := &cueStruct{}
+	if p := s.str("PathPattern"); p != "" {
+		o.set("pathPattern", p)
+	}
+	o.set("targetOriginId", s.str("TargetOriginId"))
+	o.set("viewerProtocolPolicy", s.str("ViewerProtocolPolicy"))
+	am := s.obj("AllowedMethods")
+	if m := sortMethods(am.strs("Items")); len(m) > 0 && !slices.Equal(m, []string{"GET", "HEAD"}) {
+		o.set("allowedMethods", m)
+	}
+	if m := sortMethods(am.obj("CachedMethods").strs("Items")); len(m) > 0 && !slices.Equal(m, []string{"GET", "HEAD"}) {
+		o.set("cachedMethods", m)
+	}
+	policies := false
+	for _, p := range []struct {
+		key  string
+		kind importPolicy
+	}{{"CachePolicyId", cachePolicyKind}, {"OriginRequestPolicyId", originRequestPolicyKind}, {"ResponseHeadersPolicyId", responseHeadersPolicyKind}} {
+		id := s.str(p.key)
+		if id == "" {
+			continue
+		}
+		name, err := imp.policyName(p.kind, id)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", s.file, s.path, err)
+		}
+		o.set(p.kind.field, name)
+		policies = policies || p.kind.section == cachePolicyKind.section
+	}
+	if policies {
+		// CloudFront ignores the legacy settings beside a cache policy.
+		s.get("ForwardedValues")
+		s.get("MinTTL")
+		s.get("DefaultTTL")
+		s.get("MaxTTL")
+	} else {
+		if fv := imp.forwardedValues(s.obj("ForwardedValues").at("forwardedValues")); fv != nil {
+			o.set("forwardedValues", fv)
+		}
+		o.setNum(s, "MinTTL", "minTTL", 0)
+		o.setNum(s, "DefaultTTL", "defaultTTL", 86400)
+		o.setNum(s, "MaxTTL", "maxTTL", 31536000)
+	}
+	o.setBool("compress", s.boolean("Compress"), false)
+	if kg := s.obj("TrustedKeyGroups"); kg.boolean("Enabled") {
+		var names []string
+		for _, id := range kg.strs("Items") {
+			name, ok := imp.keyNames[id]
+			if !ok {
+				return nil, fmt.Errorf("%s: %s: key group %s is in no file given: add the output of `aws cloudfront get-key-group --id %s` (and get-public-key for its keys)", s.file, s.path, id, id)
+			}
+			names = append(names, name)
+		}
+		o.set("trustedKeyGroups", names)
+	}
+	if ts := s.obj("TrustedSigners"); ts.boolean("Enabled") {
+		imp.note(o, s, "TrustedSigners %v (CloudFront key pairs of AWS accounts) not imported: openfront takes key groups only, so this behavior is PUBLIC until trustedKeyGroups names a key group of the same public keys", ts.strs("Items"))
+	}
+	for _, ls := range s.objs("LambdaFunctionAssociations", "lambdaFunctionAssociations") {
+		imp.note(o, s, "Lambda@Edge %s %s not imported: openfront runs no edge functions", ls.str("EventType"), ls.str("LambdaFunctionARN"))
+	}
+	for _, fs := range s.objs("FunctionAssociations", "functionAssociations") {
+		imp.note(o, s, "CloudFront Function %s %s not imported: openfront runs no edge functions", fs.str("EventType"), fs.str("FunctionARN"))
+	}
+	imp.unsupported(o, s,
+		"FieldLevelEncryptionId", "not imported: openfront has no field-level encryption",
+		"RealtimeLogConfigArn", "not imported: openfront writes standard access logs (serve --log-dir)")
+	if s.boolean("SmoothStreaming") {
+		imp.note(o, s, "SmoothStreaming not imported: openfront does not serve Microsoft Smooth Streaming")
+	}
+	imp.rest(o, s)
+	return o, nil
+}
+
+// policyName is the name a behavior gives the policy AWS calls id.
+func (imp *importer) policyName(k importPolicy, id string) (string, error) {
+	if n, ok := k.managed[id]; ok {
+		return n, nil
+	}
+	if p := imp.policies[k.section][id]; p != nil {
+		return p.name, nil
+	}
+	return "", fmt.Errorf("%s ID %s is not a managed policy openfront knows and is in no file given: add the output of `aws cloudfront %s --id %s`", k.field, id, k.command, id)
+}
+
+func (imp *importer) forwardedValues(s *src) *cueStruct {
+	o := &cueStruct{}
+	o.setBool("queryString", s.boolean("QueryString"), false)
+	o.setList("queryStringCacheKeys", s.strs("QueryStringCacheKeys"))
+	cs := s.obj("Cookies").at("cookies")
+	c := &cueStruct{}
+	c.setStr("forward", cs.str("Forward"), "none")
+	c.setList("whitelistedNames", cs.strs("WhitelistedNames"))
+	imp.rest(c, cs)
+	if len(c.fields) > 0 {
+		o.set("cookies", c)
+	}
+	o.setList("headers", s.strs("Headers"))
+	imp.rest(o, s)
+	if len(o.fields) == 0 {
+		return nil
+	}
+	return o
+}
+
+func (imp *importer) logging(s *src) *cueStruct {
+	if !s.boolean("Enabled") {
+		s.get("Bucket")
+		s.get("Prefix")
+		s.get("IncludeCookies")
+		return nil
+	}
+	o := &cueStruct{}
+	o.set("enabled", true)
+	o.setBool("includeCookies", s.boolean("IncludeCookies"), false)
+	o.setStr("bucket", s.str("Bucket"), "")
+	o.setStr("prefix", s.str("Prefix"), "")
+	imp.rest(o, s)
+	return o
+}
+
+func (imp *importer) viewerCertificate(s *src, aliases []string) *cueStruct {
+	o := &cueStruct{}
+	s.get("Certificate") // CloudFront repeats the ARN or ID here
+	s.get("CertificateSource")
+	arn := s.str("ACMCertificateArn")
+	if iam := s.str("IAMCertificateId"); iam != "" {
+		arn = "IAM certificate " + iam
+	}
+	if s.boolean("CloudFrontDefaultCertificate") {
+		o.set("cloudFrontDefaultCertificate", true)
+		// CloudFront forces TLSv1 on its default certificate; openfront's
+		// node certificate keeps the schema's default.
+		s.get("MinimumProtocolVersion")
+		s.get("SSLSupportMethod")
+		imp.rest(o, s)
+		return o
+	}
+	if arn != "" {
+		name := ""
+		for _, a := range aliases {
+			if name = sanitizeCertName(strings.TrimPrefix(strings.ToLower(a), "*.")); name != "" {
+				break
+			}
+		}
+		if name == "" {
+			name = sanitizeID(arn[strings.LastIndexByte(arn, '/')+1:])
+		}
+		imp.note(o, s, "TODO: %s stays in AWS: put its certificate chain and key on every node as %s.crt and %s.key in serve --certs DIR", arn, name, name)
+		o.set("certificateName", name)
+	}
+	if m := s.str("SSLSupportMethod"); m != "" && m != "sni-only" {
+		imp.note(o, s, "SSLSupportMethod %s not imported: openfront selects certificates by SNI only", m)
+	}
+	o.setStr("minimumProtocolVersion", s.str("MinimumProtocolVersion"), "TLSv1.2_2021")
+	imp.rest(o, s)
+	if len(o.fields) == 0 {
+		return nil
+	}
+	return o
+}
+
+var certNameBad = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
+
+func sanitizeCertName(n string) string {
+	n = strings.Trim(certNameBad.ReplaceAllString(n, "-"), "-_.")
+	for strings.Contains(n, "..") {
+		n = strings.ReplaceAll(n, "..", ".")
+	}
+	if len(n) > 128 {
+		n = n[:128]
+	}
+	return n
+}
+
+func (imp *importer) streamingDistribution(s *src) (*cueStruct, error) {
+	o := distributionHead(s)
+	ors := s.obj("S3Origin").at("s3Origin")
+	origin := &cueStruct{}
+	origin.set("domainName", strings.ToLower(ors.str("DomainName")))
+	if oai := ors.str("OriginAccessIdentity"); oai != "" {
+		imp.note(origin, ors, "origin access identity %s not imported: openfront signs requests to the bucket with the node's own AWS credentials (signRequests)", strings.TrimPrefix(oai, "origin-access-identity/cloudfront/"))
+	} else {
+		origin.set("signRequests", false)
+	}
+	imp.rest(origin, ors)
+	o.set("s3Origin", origin)
+	if l := imp.logging(s.obj("Logging").at("logging")); l != nil {
+		o.set("logging", l)
+	}
+	if ts := s.obj("TrustedSigners"); ts.boolean("Enabled") {
+		imp.note(o, s, "TrustedSigners %v (CloudFront key pairs of AWS accounts) not imported: openfront takes key groups only, so these streams are PUBLIC until trustedKeyGroups names a key group of the same public keys", ts.strs("Items"))
+	}
+	imp.priceClass(o, s)
+	imp.rest(o, s)
+	return o, nil
+}
+
+func (imp *importer) keyGroup(s *src) (*cueStruct, error) {
+	o := &cueStruct{}
+	s.get("Name")
+	o.setStr("comment", s.str("Comment"), "")
+	var keys []any
+	for _, id := range s.strs("Items") {
+		pk, ok := imp.publicKey[id]
+		if !ok {
+			return nil, fmt.Errorf("%s: %s: public key %s is in no file given: add the output of `aws cloudfront get-public-key --id %s`", s.file, s.path, id, id)
+		}
+		ps := newSrc(pk.file, s.path+".publicKeys", pk.cfg)
+		k := &cueStruct{}
+		k.set("id", id)
+		k.set("encodedKey", ps.str("EncodedKey"))
+		k.setStr("comment", ps.str("Comment"), "")
+		ps.get("Name")
+		ps.get("CallerReference")
+		imp.rest(k, ps)
+		keys = append(keys, k)
+	}
+	o.set("publicKeys", keys)
+	imp.rest(o, s)
+	return o, nil
+}
+
+func (imp *importer) cachePolicy(s *src) *cueStruct {
+	o := &cueStruct{}
+	s.get("Name")
+	o.setStr("comment", s.str("Comment"), "")
+	o.setNum(s, "MinTTL", "minTTL", 1)
+	o.setNum(s, "DefaultTTL", "defaultTTL", 86400)
+	o.setNum(s, "MaxTTL", "maxTTL", 31536000)
+	ps := s.obj("ParametersInCacheKeyAndForwardedToOrigin").at("parametersInCacheKeyAndForwardedToOrigin")
+	p := &cueStruct{}
+	p.setBool("enableAcceptEncodingGzip", ps.boolean("EnableAcceptEncodingGzip"), false)
+	p.setBool("enableAcceptEncodingBrotli", ps.boolean("EnableAcceptEncodingBrotli"), false)
+	imp.policyParts(p, ps)
+	imp.rest(p, ps)
+	o.set("parametersInCacheKeyAndForwardedToOrigin", p)
+	imp.rest(o, s)
+	return o
+}
+
+func (imp *importer) originRequestPolicy(s *src) *cueStruct {
+	o := &cueStruct{}
+	s.get("Name")
+	o.setStr("comment", s.str("Comment"), "")
+	imp.policyParts(o, s)
+	imp.rest(o, s)
+	return o
+}
+
+// policyParts converts the headers, cookies and query strings configs
+// that cache and origin request policies share.
+func (imp *importer) policyParts(o *cueStruct, s *src) {
+	for _, part := range []struct{ config, behavior, list string }{
+		{"HeadersConfig", "HeaderBehavior", "Headers"},
+		{"CookiesConfig", "CookieBehavior", "Cookies"},
+		{"QueryStringsConfig", "QueryStringBehavior", "QueryStrings"},
+	} {
+		field := lowerFirst(part.config)
+		ps := s.obj(part.config).at(field)
+		p := &cueStruct{}
+		p.set(lowerFirst(part.behavior), ps.str(part.behavior))
+		p.setList(lowerFirst(part.list), ps.strs(part.list))
+		imp.rest(p, ps)
+		o.set(field, p)
+	}
+}
+
+func lowerFirst(s string) string { return strings.ToLower(s[:1]) + s[1:] }
+
+func (imp *importer) responseHeadersPolicy(s *src) *cueStruct {
+	o := &cueStruct{}
+	s.get("Name")
+	o.setStr("comment", s.str("Comment"), "")
+	if s.has("CorsConfig") {
+		cs := s.obj("CorsConfig").at("corsConfig")
+		c := &cueStruct{}
+		c.set("accessControlAllowOrigins", cs.strs("AccessControlAllowOrigins"))
+		c.set("accessControlAllowHeaders", cs.strs("AccessControlAllowHeaders"))
+		c.set("accessControlAllowMethods", cs.strs("AccessControlAllowMethods"))
+		c.setBool("accessControlAllowCredentials", cs.boolean("AccessControlAllowCredentials"), false)
+		c.setList("accessControlExposeHeaders", cs.strs("AccessControlExposeHeaders"))
+		c.setNum(cs, "AccessControlMaxAgeSec", "accessControlMaxAgeSec", -1)
+		c.setBool("originOverride", cs.boolean("OriginOverride"), false)
+		imp.rest(c, cs)
+		o.set("corsConfig", c)
+	}
+	if s.has("SecurityHeadersConfig") {
+		ss := s.obj("SecurityHeadersConfig").at("securityHeadersConfig")
+		c := &cueStruct{}
+		for _, h := range []struct {
+			key string
+			fn  func(h *src, o *cueStruct)
+		}{
+			{"XSSProtection", func(h *src, o *cueStruct) {
+				o.set("protection", h.boolean("Protection"))
+				o.setBool("modeBlock", h.boolean("ModeBlock"), false)
+				o.setStr("reportUri", h.str("ReportUri"), "")
+			}},
+			{"FrameOptions", func(h *src, o *cueStruct) { o.set("frameOption", h.str("FrameOption")) }},
+			{"ReferrerPolicy", func(h *src, o *cueStruct) { o.set("referrerPolicy", h.str("ReferrerPolicy")) }},
+			{"ContentSecurityPolicy", func(h *src, o *cueStruct) { o.set("contentSecurityPolicy", h.str("ContentSecurityPolicy")) }},
+			{"ContentTypeOptions", func(h *src, o *cueStruct) {}},
+			{"StrictTransportSecurity", func(h *src, o *cueStruct) {
+				o.setBool("includeSubdomains", h.boolean("IncludeSubdomains"), false)
+				o.setBool("preload", h.boolean("Preload"), false)
+				o.setNum(h, "AccessControlMaxAgeSec", "accessControlMaxAgeSec", -1)
+			}},
+		} {
+			if !ss.has(h.key) {
+				continue
+			}
+			field := lowerFirst(h.key)
+			if h.key == "XSSProtection" {
+				field = "xssProtection"
+			}
+			hs := ss.obj(h.key).at(field)
+			v := &cueStruct{}
+			v.setBool("override", hs.boolean("Override"), false)
+			h.fn(hs, v)
+			imp.rest(v, hs)
+			c.set(field, v)
+		}
+		imp.rest(c, ss)
+		o.set("securityHeadersConfig", c)
+	}
+	var custom []any
+	for _, hs := range s.obj("CustomHeadersConfig").at("customHeadersConfig").objs("Items", "") {
+		h := &cueStruct{}
+		h.set("header", hs.str("Header"))
+		h.set("value", hs.str("Value"))
+		h.setBool("override", hs.boolean("Override"), false)
+		imp.rest(h, hs)
+		custom = append(custom, h)
+	}
+	if len(custom) > 0 {
+		o.set("customHeadersConfig", custom)
+	}
+	var remove []any
+	for _, hs := range s.obj("RemoveHeadersConfig").at("removeHeadersConfig").objs("Items", "") {
+		h := &cueStruct{}
+		h.set("header", hs.str("Header"))
+		imp.rest(h, hs)
+		remove = append(remove, h)
+	}
+	if len(remove) > 0 {
+		o.set("removeHeadersConfig", remove)
+	}
+	if st := s.obj("ServerTimingHeadersConfig").at("serverTimingHeadersConfig"); st.boolean("Enabled") {
+		c := &cueStruct{}
+		c.set("enabled", true)
+		if r, ok := st.get("SamplingRate").(json.Number); ok {
+			c.set("samplingRate", r)
+		}
+		imp.rest(c, st)
+		o.set("serverTimingHeadersConfig", c)
+	}
+	imp.rest(o, s)
+	return o
+}
+
+// cueStruct is a struct of the output, in the order its fields were set.
+type cueStruct struct{ fields []cueField }
+
+// cueField is a field, or a comment line when name is "". Values are
+// *cueStruct, []any, []string, string, int64, json.Number or bool.
+type cueField struct {
+	name string
+	val  any
+}
+
+func (o *cueStruct) set(name string, v any) { o.fields = append(o.fields, cueField{name, v}) }
+func (o *cueStruct) comment(msg string) {
+	o.fields = append(o.fields, cueField{val: "openfront import: " + msg})
+}
+
+var cueIdent = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
+
+// cueKeywords may not be field names unquoted.
+var cueKeywords = map[string]bool{"if": true, "for": true, "in": true, "let": true, "import": true, "package": true,
+	"true": true, "false": true, "null": true, "div": true, "mod": true, "quo": true, "rem": true, "func": true}
+
+func cueLabel(name string) string {
+	if !cueIdent.MatchString(name) || cueKeywords[name] {
+		return cueString(name)
+	}
+	return name
+}
+
+func writeField(b *bytes.Buffer, f cueField, depth int) {
+	indent := strings.Repeat("\t", depth)
+	if f.name == "" {
+		for _, l := range strings.Split(f.val.(string), "\n") {
+			fmt.Fprintf(b, "%s// %s\n", indent, l)
+		}
+		return
+	}
+	fmt.Fprintf(b, "%s%s: ", indent, cueLabel(f.name))
+	// A struct of one field reads as CUE's shorthand: restrictions: geoRestriction: {...}.
+	for {
+		s, ok := f.val.(*cueStruct)
+		if !ok || len(s.fields) != 1 || s.fields[0].name == "" {
+			break
+		}
+		f = s.fields[0]
+		fmt.Fprintf(b, "%s: ", cueLabel(f.name))
+	}
+	writeValue(b, f.val, depth)
+	b.WriteString("\n")
+}
+
+func writeValue(b *bytes.Buffer, v any, depth int) {
+	switch v := v.(type) {
+	case *cueStruct:
+		b.WriteString("{\n")
+		// Notes open the struct: the formatter would move one that closes it.
+		for _, f := range v.fields {
+			if f.name == "" {
+				writeField(b, f, depth+1)
+			}
+		}
+		for _, f := range v.fields {
+			if f.name != "" {
+				writeField(b, f, depth+1)
+			}
+		}
+		fmt.Fprintf(b, "%s}", strings.Repeat("\t", depth))
+	case []string:
+		b.WriteString("[")
+		for i, s := range v {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(cueString(s))
+		}
+		b.WriteString("]")
+	case []any:
+		b.WriteString("[")
+		for i, e := range v {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			writeValue(b, e, depth)
+		}
+		b.WriteString("]")
+	case string:
+		b.WriteString(cueString(v))
+	case int64:
+		b.WriteString(strconv.FormatInt(v, 10))
+	case json.Number:
+		b.WriteString(v.String())
+	case bool:
+		b.WriteString(strconv.FormatBool(v))
+	default:
+		panic(fmt.Sprintf("import: no CUE for %T", v))
+	}
+}
+
+// cueString quotes s as JSON does, which CUE reads alike.
+func cueString(s string) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.Encode(s)
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+func baseNames(files []string) []string {
+	out := make([]string, len(files))
+	for i, f := range files {
+		out[i] = filepath.Base(f)
+	}
+	return out
+}

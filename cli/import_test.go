@@ -1,0 +1,96 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestImport turns AWS CLI output (testdata/import/NAME/*.json) into a
+// config and compares stdout and stderr with NAME.cue and NAME.stderr
+// (-update rewrites them). Every config it writes must vet.
+func TestImport(t *testing.T) {
+	const dir = "testdata/import"
+	for _, tc := range []struct {
+		name  string
+		flags []string
+		code  int
+	}{
+		// S3 with origin access control, CachingOptimized and SecurityHeadersPolicy.
+		{"static-site", []string{"--id", "site"}, exitOK},
+		// get-distribution output: legacy ForwardedValues, all seven methods,
+		// error responses, geo restriction, logging, an origin group.
+		{"api", nil, exitOK},
+		// A bare DistributionConfig with custom policies and a key group
+		// from their get-* files.
+		{"custom-policies", nil, exitOK},
+		// What openfront cannot do: comments and stderr lines.
+		{"edge-functions", nil, exitOK},
+		// A custom policy ID without its get-cache-policy file.
+		{"unknown-policy", nil, exitFail},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			files, err := filepath.Glob(filepath.Join(dir, tc.name, "*.json"))
+			if err != nil || len(files) == 0 {
+				t.Fatalf("no fixtures for %s: %v", tc.name, err)
+			}
+			args := append(append([]string{"import"}, tc.flags...), files...)
+			code, stdout, stderr := runCLI(args...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d\n%s", code, tc.code, stderr)
+			}
+			compareGolden(t, filepath.Join(dir, tc.name+".cue"), stdout, "TestImport")
+			compareGolden(t, filepath.Join(dir, tc.name+".stderr"), stderr, "TestImport")
+			if tc.code != exitOK {
+				return
+			}
+			// -o writes the same config, and openfront vet takes it.
+			out := filepath.Join(t.TempDir(), "cdn.cue")
+			code, written, _ := runCLI(append([]string{"import", "-o", out}, args[1:]...)...)
+			if code != exitOK || written != "" {
+				t.Fatalf("import -o: exit %d, stdout %q", code, written)
+			}
+			if b, err := os.ReadFile(out); err != nil || string(b) != stdout {
+				t.Fatalf("import -o wrote something else than stdout (%v)", err)
+			}
+			if code, _, stderr := runCLI("vet", filepath.Dir(out)); code != exitOK {
+				t.Errorf("vet of the imported config: exit %d\n%s", code, stderr)
+			}
+		})
+	}
+}
+
+// A config that does not vet is still written, its errors reported at
+// the output's file:line:col, and the exit status is 1.
+func TestImportReportsVetErrors(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "dist.json")
+	// An origin group naming an origin the distribution lacks.
+	writeFile(t, in, `{"DistributionConfig": {"CallerReference": "x",
+		"Origins": {"Quantity": 1, "Items": [{"Id": "web", "DomainName": "web.example.com",
+			"CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "https-only"}}]},
+		"DefaultCacheBehavior": {"TargetOriginId": "nowhere", "ViewerProtocolPolicy": "allow-all"}}}`)
+	out := filepath.Join(dir, "cdn.cue")
+	code, _, stderr := runCLI("import", "-o", out, in)
+	if code != exitFail {
+		t.Errorf("exit %d, want %d", code, exitFail)
+	}
+	if !strings.Contains(stderr, out+":") || !strings.Contains(stderr, "nowhere") {
+		t.Errorf("stderr should name %s:line:col and the missing origin:\n%s", out, stderr)
+	}
+	if _, err := os.Stat(out); err != nil {
+		t.Errorf("the config was not written: %v", err)
+	}
+}
+
+// Every managed policy ID maps to a name openfront knows as managed.
+func TestImportManagedPolicyNames(t *testing.T) {
+	for _, k := range []importPolicy{cachePolicyKind, originRequestPolicyKind, responseHeadersPolicyKind} {
+		for id, name := range k.managed {
+			if !k.names(name) {
+				t.Errorf("%s %s: openfront has no managed policy %q", k.field, id, name)
+			}
+		}
+	}
+}
