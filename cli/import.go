@@ -813,7 +813,7 @@ func (imp *importer) behavior(s *src) (*cueStruct, error) {
 		o.set("trustedKeyGroups", names)
 	}
 	if ts := s.obj("TrustedSigners"); ts.boolean("Enabled") {
-		imp.note(o, s, "TrustedSigners %v (CloudFront key pairs of AWS accounts) not imported: openfront takes key groups only, so this behavior is PUBLIC until trustedKeyGroups names a key group of the same public keys", ts.strs("Items"))
+		imp.legacySigners(o, s, ts, s.obj("TrustedKeyGroups").boolean("Enabled"))
 	}
 	for _, ls := range s.objs("LambdaFunctionAssociations", "lambdaFunctionAssociations") {
 		imp.note(o, s, "Lambda@Edge %s %s not imported: openfront runs no edge functions", ls.str("EventType"), ls.str("LambdaFunctionARN"))
@@ -948,11 +948,29 @@ func (imp *importer) streamingDistribution(s *src) (*cueStruct, error) {
 		o.set("logging", l)
 	}
 	if ts := s.obj("TrustedSigners"); ts.boolean("Enabled") {
-		imp.note(o, s, "TrustedSigners %v (CloudFront key pairs of AWS accounts) not imported: openfront takes key groups only, so these streams are PUBLIC until trustedKeyGroups names a key group of the same public keys", ts.strs("Items"))
+		imp.legacySigners(o, s, ts, s.obj("TrustedKeyGroups").boolean("Enabled"))
 	}
 	imp.priceClass(o, s)
 	imp.rest(o, s)
 	return o, nil
+}
+
+// legacySignersKeyGroup is the key group an import names in place of
+// CloudFront's legacy TrustedSigners, which openfront does not take.
+const legacySignersKeyGroup = "legacy-trusted-signers"
+
+// legacySigners notes TrustedSigners (key pairs of AWS accounts). Without
+// key groups beside them the content would be public here: the behavior
+// then names a key group the config lacks, so the import fails to vet
+// until one holds the same public keys, rather than serving private
+// content to everyone.
+func (imp *importer) legacySigners(o *cueStruct, s *src, ts *src, keyGroups bool) {
+	if keyGroups {
+		imp.note(o, s, "TrustedSigners %v (CloudFront key pairs of AWS accounts) not imported: openfront takes key groups only; trustedKeyGroups above still keeps it private", ts.strs("Items"))
+		return
+	}
+	imp.note(o, s, "TrustedSigners %v (CloudFront key pairs of AWS accounts) not imported: openfront takes key groups only. To keep this content private, trustedKeyGroups names %q: declare it under keyGroups with the same public keys (openssl rsa -pubout of each key pair's private key)", ts.strs("Items"), legacySignersKeyGroup)
+	o.set("trustedKeyGroups", []string{legacySignersKeyGroup})
 }
 
 func (imp *importer) keyGroup(s *src) (*cueStruct, error) {

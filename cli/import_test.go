@@ -29,6 +29,10 @@ func TestImport(t *testing.T) {
 		{"edge-functions", nil, exitOK},
 		// A custom policy ID without its get-cache-policy file.
 		{"unknown-policy", nil, exitFail},
+		// Legacy TrustedSigners: the behavior names a key group the
+		// config lacks, so it does not vet rather than serve private
+		// content to everyone.
+		{"legacy-signers", []string{"--id", "members"}, exitFail},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			files, err := filepath.Glob(filepath.Join(dir, tc.name, "*.json"))
