@@ -22,6 +22,9 @@ type issue struct {
 	path    cue.Path
 	msg     string
 	warning bool // what a node still serves, reported without failing
+	// in is a place inside the string at path (a line of a function's
+	// code), when not zero.
+	in codePos
 }
 
 type checker struct {
@@ -92,6 +95,9 @@ func (c *Compiler) check(cfg *schema.Config, origin map[string]*unit) (errs, war
 	}
 	for _, name := range sortedKeys(cfg.OriginRequestPolicies) {
 		k.originRequestPolicy(name, cfg.OriginRequestPolicies[name])
+	}
+	for _, name := range sortedKeys(cfg.Functions) {
+		k.function(name, cfg.Functions[name])
 	}
 
 	aliasOwner := map[string]string{}
@@ -215,6 +221,14 @@ func (k *checker) distributionRefs(id string, d *schema.Distribution, cfg *schem
 	}
 	policyRefs(func() []cue.Selector { return at("defaultCacheBehavior") },
 		func() string { return where + ": defaultCacheBehavior" }, &d.DefaultCacheBehavior)
+	for i := range d.CacheBehaviors {
+		if b := &d.CacheBehaviors[i]; len(b.FunctionAssociations) > 0 {
+			k.functionRefs(key, at("cacheBehaviors", i, "functionAssociations"), fmt.Sprintf("%s: cacheBehaviors[%d] (%q)", where, i, b.PathPattern), b, cfg)
+		}
+	}
+	if len(d.DefaultCacheBehavior.FunctionAssociations) > 0 {
+		k.functionRefs(key, at("defaultCacheBehavior", "functionAssociations"), where+": defaultCacheBehavior", &d.DefaultCacheBehavior, cfg)
+	}
 }
 
 // originsOf indexes a distribution's origins and its groups' members by id.
@@ -722,7 +736,12 @@ func (c *Compiler) locate(issues []issue, origin map[string]*unit) Errors {
 			v, _ = e.build(u)
 			values[u] = v
 		}
-		errs = append(errs, c.posError(userPos(v, is.path), is.msg))
+		pos := userPos(v, is.path)
+		if is.in != (codePos{}) {
+			errs = append(errs, c.codeError(pos, is.in, is.msg))
+			continue
+		}
+		errs = append(errs, c.posError(pos, is.msg))
 	}
 	return errs
 }

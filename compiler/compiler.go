@@ -89,6 +89,7 @@ func (c *Compiler) Compile() (*Result, error) {
 		ResponseHeadersPolicies: map[string]*schema.ResponseHeadersPolicy{},
 		CachePolicies:           map[string]*schema.CachePolicy{},
 		OriginRequestPolicies:   map[string]*schema.OriginRequestPolicy{},
+		Functions:               map[string]*schema.Function{},
 	}
 	origin := map[string]*unit{} // "distributions.site" -> unit, for positions
 	for _, u := range units {
@@ -217,6 +218,10 @@ func mergeConfig(dst, src *schema.Config, u *unit, origin map[string]*unit) {
 	for name, p := range src.OriginRequestPolicies {
 		dst.OriginRequestPolicies[name] = p
 		origin["originRequestPolicies."+name] = u
+	}
+	for name, f := range src.Functions {
+		dst.Functions[name] = f
+		origin["functions."+name] = u
 	}
 	if len(src.Tests) > 0 {
 		dst.Tests = append(dst.Tests, src.Tests...)

@@ -21,7 +21,10 @@ type Config struct {
 	// OriginRequestPolicies are the config's own origin request policies,
 	// by the name behaviors give in originRequestPolicy.
 	OriginRequestPolicies map[string]*OriginRequestPolicy `json:"originRequestPolicies,omitempty"`
-	Tests                 []RouteTest                     `json:"tests,omitempty"`
+	// Functions are the config's CloudFront Functions, by the name
+	// behaviors give in functionAssociations.
+	Functions map[string]*Function `json:"functions,omitempty"`
+	Tests     []RouteTest          `json:"tests,omitempty"`
 }
 
 // Distribution is #Distribution, a web distribution.
@@ -130,6 +133,32 @@ type CacheBehavior struct {
 	// CachePolicy names a managed cache policy or one of the config's
 	// cachePolicies: the behavior's key and TTLs then come from it.
 	CachePolicy string `json:"cachePolicy,omitempty"`
+	// FunctionAssociations name the config's functions that run on the
+	// behavior's viewer events.
+	FunctionAssociations []FunctionAssociation `json:"functionAssociations,omitempty"`
+}
+
+// Function is #Function, CloudFront's FunctionConfig and FunctionCode.
+type Function struct {
+	Comment      string `json:"comment"`
+	Runtime      string `json:"runtime"`
+	FunctionCode string `json:"functionCode"`
+}
+
+// FunctionAssociation is #FunctionAssociation.
+type FunctionAssociation struct {
+	EventType    string `json:"eventType"`
+	FunctionName string `json:"functionName"`
+}
+
+// FunctionFor is the name of the function b runs on eventType, or "".
+func (b *CacheBehavior) FunctionFor(eventType string) string {
+	for _, a := range b.FunctionAssociations {
+		if a.EventType == eventType {
+			return a.FunctionName
+		}
+	}
+	return ""
 }
 
 // CachePolicy is #CachePolicy, CloudFront's CachePolicyConfig.

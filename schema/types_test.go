@@ -89,6 +89,8 @@ var goTypes = []struct {
 	{"#CachePolicy", CachePolicy{}, nil},
 	{"#CacheKeyParameters", CacheKeyParameters{}, nil},
 	{"#OriginRequestPolicy", OriginRequestPolicy{}, nil},
+	{"#Function", Function{}, nil},
+	{"#FunctionAssociation", FunctionAssociation{}, nil},
 }
 
 // nestedExtra is extra for types met below a definition: a distribution's

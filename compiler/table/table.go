@@ -28,6 +28,7 @@ import (
 
 	memdb "github.com/hashicorp/go-memdb"
 
+	"openfront.dev/internal/cffunc"
 	"openfront.dev/internal/codings"
 	"openfront.dev/schema"
 )
@@ -50,6 +51,10 @@ type Table struct {
 	streaming map[string]*StreamingDistribution
 	rtmpHosts hostIndex[*StreamingDistribution]
 	keyGroups map[string]*KeyGroup
+	// functions are the compiled functions behaviors associate, by
+	// name, and functionSpecs what each was compiled from.
+	functions     map[string]*cffunc.Function
+	functionSpecs map[string]*schema.Function
 }
 
 // Distribution is a web distribution with its compiled behaviors.
@@ -96,6 +101,9 @@ type Behavior struct {
 	CloudFrontHeaders []string
 	// ResponseHeaders is the behavior's response headers policy; nil: none.
 	ResponseHeaders *ResponseHeaders
+	// ViewerRequest and ViewerResponse are the functions the behavior
+	// runs on those events; nil: none.
+	ViewerRequest, ViewerResponse *cffunc.Function
 	// NoGzip and NoBrotli leave a coding out of what compress serves:
 	// its cache policy enables only the other.
 	NoGzip, NoBrotli bool
@@ -222,6 +230,13 @@ func Build(cfg *schema.Config, src Source, prev *Table) (*Table, error) {
 	if err != nil {
 		return nil, err
 	}
+	if t.functions, err = compileFunctions(cfg, prev); err != nil {
+		return nil, err
+	}
+	t.functionSpecs = make(map[string]*schema.Function, len(t.functions))
+	for name := range t.functions {
+		t.functionSpecs[name] = cfg.Functions[name]
+	}
 	for _, id := range sortedKeys(cfg.Distributions) {
 		spec := cfg.Distributions[id]
 		if prev != nil {
@@ -233,7 +248,7 @@ func Build(cfg *schema.Config, src Source, prev *Table) (*Table, error) {
 				continue
 			}
 		}
-		d, err := buildDistribution(id, spec, cfg, policies)
+		d, err := buildDistribution(id, spec, cfg, policies, t.functions)
 		if err != nil {
 			return nil, err
 		}
@@ -290,8 +305,39 @@ func compilePolicies(cfg *schema.Config) (map[string]*ResponseHeaders, error) {
 	return out, nil
 }
 
+// compileFunctions compiles the functions cfg's behaviors associate, by
+// name; one whose config is the value prev compiled (the same pointer: an
+// unchanged unit) is prev's.
+func compileFunctions(cfg *schema.Config, prev *Table) (map[string]*cffunc.Function, error) {
+	out := map[string]*cffunc.Function{}
+	for _, d := range cfg.Distributions {
+		for b := range d.AllBehaviors() {
+			for _, a := range b.FunctionAssociations {
+				name := a.FunctionName
+				if out[name] != nil {
+					continue
+				}
+				spec := cfg.Functions[name]
+				if spec == nil {
+					return nil, fmt.Errorf("unknown function %q", name)
+				}
+				if prev != nil && prev.functionSpecs[name] == spec {
+					out[name] = prev.functions[name]
+					continue
+				}
+				f, err := cffunc.Compile(name, spec.Runtime, spec.FunctionCode)
+				if err != nil {
+					return nil, fmt.Errorf("function %q: %w", name, err)
+				}
+				out[name] = f
+			}
+		}
+	}
+	return out, nil
+}
+
 // usedPolicies are the response headers, cache and origin request
-// policies spec's behaviors name, which live outside it, in order; nil
+// policies and the functions spec's behaviors name, which live outside it, in order; nil
 // for none.
 func usedPolicies(spec *schema.Distribution, cfg *schema.Config) []any {
 	var used []any
@@ -304,6 +350,9 @@ func usedPolicies(spec *schema.Distribution, cfg *schema.Config) []any {
 		}
 		if n := b.OriginRequestPolicy; n != "" {
 			used = append(used, OriginRequestPolicy(cfg, n))
+		}
+		for _, a := range b.FunctionAssociations {
+			used = append(used, cfg.Functions[a.FunctionName])
 		}
 	}
 	return used
@@ -318,7 +367,7 @@ func distributionHash(spec *schema.Distribution, used []any) string {
 	return hashJSON([]any{spec, used})
 }
 
-func buildDistribution(id string, spec *schema.Distribution, cfg *schema.Config, policies map[string]*ResponseHeaders) (*Distribution, error) {
+func buildDistribution(id string, spec *schema.Distribution, cfg *schema.Config, policies map[string]*ResponseHeaders, functions map[string]*cffunc.Function) (*Distribution, error) {
 	d := &Distribution{
 		ID:           id,
 		Spec:         spec,
@@ -387,6 +436,8 @@ func buildDistribution(id string, spec *schema.Distribution, cfg *schema.Config,
 	d.Behaviors = append(d.Behaviors, b)
 	for _, b := range d.Behaviors {
 		b.ResponseHeaders = policies[b.Spec.ResponseHeadersPolicy]
+		b.ViewerRequest = functions[b.Spec.FunctionFor("viewer-request")]
+		b.ViewerResponse = functions[b.Spec.FunctionFor("viewer-response")]
 	}
 	d.policies = usedPolicies(spec, cfg)
 	d.Hash = distributionHash(spec, d.policies)
@@ -433,6 +484,9 @@ func (d *Distribution) behavior(index int, pos uint, spec *schema.CacheBehavior,
 	// responses as to fresh ones: changing it keeps the cache.
 	keyed := *spec
 	keyed.ResponseHeadersPolicy = ""
+	// Functions change the request before its key is made, or the
+	// response on its way out: the key holds what they did, not them.
+	keyed.FunctionAssociations = nil
 	scope := []any{d.ID, &keyed, d.Spec.DefaultRootObject, d.Spec.CustomErrorResponses}
 	if cachePolicy != nil {
 		keys := *cachePolicy
@@ -670,6 +724,9 @@ func (t *Table) computeVersion() string {
 	}
 	for _, name := range sortedKeys(t.config.OriginRequestPolicies) {
 		fmt.Fprintf(h, "o\x00%s\x00%s\x00", name, hashJSON(t.config.OriginRequestPolicies[name]))
+	}
+	for _, name := range sortedKeys(t.config.Functions) {
+		fmt.Fprintf(h, "f\x00%s\x00%s\x00", name, hashJSON(t.config.Functions[name]))
 	}
 	fmt.Fprintf(h, "t\x00%s", hashJSON(t.config.Tests))
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))

@@ -1,0 +1,219 @@
+// Package cffunc runs CloudFront Functions: JavaScript handlers of the
+// viewer-request and viewer-response events, with CloudFront's event
+// object (functions-event-structure.md). The code is compiled once, when
+// the config is; each run takes a runtime from a per-function pool (a
+// goja.Runtime serves one goroutine at a time) and is interrupted after
+// a wall-clock budget.
+package cffunc
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dop251/goja"
+	"github.com/dop251/goja/ast"
+	"github.com/dop251/goja/parser"
+)
+
+// Budget bounds one run. CloudFront allows about 1 ms of compute; a
+// wall-clock bound here also absorbs a busy node's scheduling delays.
+const Budget = 20 * time.Millisecond
+
+// Function is a compiled function. It is safe for concurrent use: its
+// pool of runtimes is a cache, not state a caller sees.
+type Function struct {
+	Name    string
+	Runtime string // cloudfront-js-1.0 or cloudfront-js-2.0
+	program *goja.Program
+	pool    sync.Pool // *vm
+	budget  time.Duration
+	// lastWarn is when a failure was last logged (unix nanoseconds).
+	lastWarn atomic.Int64
+}
+
+// SyntaxError is code that does not compile, at a line and column of
+// the code (1-based; the column counts characters).
+type SyntaxError struct {
+	Line, Col int
+	Msg       string
+}
+
+func (e *SyntaxError) Error() string {
+	return fmt.Sprintf("line %d, column %d: %s", e.Line, e.Col, e.Msg)
+}
+
+// ErrNoHandler is code without a top-level function handler.
+var ErrNoHandler = errors.New("no top-level function handler(event): CloudFront calls the function named handler")
+
+// Compile compiles a function's code; the error is a *SyntaxError for
+// code that does not parse, or ErrNoHandler.
+func Compile(name, runtime, code string) (*Function, error) {
+	prg, err := parser.ParseFile(nil, name, code, 0, parser.WithDisableSourceMaps)
+	if err != nil {
+		var list parser.ErrorList
+		if errors.As(err, &list) && len(list) > 0 {
+			return nil, &SyntaxError{Line: list[0].Position.Line, Col: list[0].Position.Column, Msg: list[0].Message}
+		}
+		return nil, &SyntaxError{Line: 1, Col: 1, Msg: err.Error()}
+	}
+	if !declaresHandler(prg) {
+		return nil, ErrNoHandler
+	}
+	p, err := goja.CompileAST(prg, false)
+	if err != nil {
+		var ce *goja.CompilerSyntaxError
+		if errors.As(err, &ce) && ce.File != nil {
+			pos := ce.File.Position(ce.Offset)
+			return nil, &SyntaxError{Line: pos.Line, Col: pos.Column, Msg: ce.Message}
+		}
+		return nil, &SyntaxError{Line: 1, Col: 1, Msg: err.Error()}
+	}
+	return &Function{Name: name, Runtime: runtime, program: p, budget: Budget}, nil
+}
+
+func declaresHandler(prg *ast.Program) bool {
+	for _, s := range prg.Body {
+		if d, ok := s.(*ast.FunctionDeclaration); ok && d.Function.Name != nil && d.Function.Name.Name == "handler" {
+			return true
+		}
+	}
+	return false
+}
+
+// SetBudget changes the bound of each run (tests).
+func (f *Function) SetBudget(d time.Duration) { f.budget = d }
+
+// vm is a runtime that ran the function's program, with the timer that
+// interrupts its runs (made once: a run allocates no timer).
+type vm struct {
+	rt      *goja.Runtime
+	handler goja.Callable
+	timer   *time.Timer
+	fired   chan struct{} // the timer interrupted rt
+}
+
+func (f *Function) get() (*vm, error) {
+	if v, ok := f.pool.Get().(*vm); ok {
+		return v, nil
+	}
+	rt := goja.New()
+	console := rt.NewObject()
+	// console.log goes to CloudWatch in CloudFront; here to the debug log.
+	console.Set("log", func(call goja.FunctionCall) goja.Value {
+		args := make([]any, len(call.Arguments))
+		for i, a := range call.Arguments {
+			args[i] = a.String()
+		}
+		slog.Debug("function console.log", "function", f.Name, "args", args)
+		return goja.Undefined()
+	})
+	rt.Set("console", console)
+	m := &vm{rt: rt, fired: make(chan struct{}, 1)}
+	m.timer = time.AfterFunc(time.Hour, func() {
+		rt.Interrupt(interrupted{})
+		m.fired <- struct{}{}
+	})
+	m.timer.Stop()
+	if _, err := f.runBounded(m, func() (goja.Value, error) { return rt.RunProgram(f.program) }); err != nil {
+		return nil, err
+	}
+	h, ok := goja.AssertFunction(rt.Get("handler"))
+	if !ok {
+		return nil, &ExecutionError{Err: errors.New("handler is not a function")}
+	}
+	m.handler = h
+	return m, nil
+}
+
+// ExecutionError is a run that threw, returned no valid object or ran out
+// of its budget (Throttled): CloudFront answers 503
+// (FunctionExecutionError, FunctionThrottledError).
+type ExecutionError struct {
+	Throttled bool
+	Err       error
+}
+
+func (e *ExecutionError) Error() string { return e.Err.Error() }
+func (e *ExecutionError) Unwrap() error { return e.Err }
+
+// ValidationError is a returned object CloudFront refuses (a header a
+// function may not set, a uri without its leading slash): 502
+// (FunctionValidationError).
+type ValidationError struct{ Msg string }
+
+func (e *ValidationError) Error() string { return e.Msg }
+
+// ShouldWarn reports whether a failure of f is to be logged now: once a
+// minute, so a function that fails every request does not flood the log.
+func (f *Function) ShouldWarn(now time.Time) bool {
+	last := f.lastWarn.Load()
+	return now.UnixNano()-last >= int64(time.Minute) && f.lastWarn.CompareAndSwap(last, now.UnixNano())
+}
+
+type interrupted struct{}
+
+// runBounded runs fn on m's runtime, interrupted after the budget.
+func (f *Function) runBounded(m *vm, fn func() (goja.Value, error)) (goja.Value, error) {
+	m.timer.Reset(f.budget)
+	v, err := fn()
+	if !m.timer.Stop() {
+		// The timer fired: once it interrupted, the flag is cleared, so
+		// an interrupt that came after the run ended does not stop the next.
+		<-m.fired
+		m.rt.ClearInterrupt()
+	}
+	if err != nil {
+		var ie *goja.InterruptedError
+		if errors.As(err, &ie) {
+			return nil, &ExecutionError{Throttled: true, Err: fmt.Errorf("function %q ran over its %v budget", f.Name, f.budget)}
+		}
+		return nil, &ExecutionError{Err: fmt.Errorf("function %q: %w", f.Name, err)}
+	}
+	return v, nil
+}
+
+// call runs the handler on the event made by build, and hands its result,
+// awaited when it is a promise, to use. A runtime that failed is dropped:
+// an interrupted or throwing run may leave its globals half changed.
+func (f *Function) call(build func(rt *goja.Runtime) goja.Value, use func(rt *goja.Runtime, v goja.Value) error) error {
+	m, err := f.get()
+	if err != nil {
+		return err
+	}
+	v, err := f.runBounded(m, func() (goja.Value, error) {
+		// The job queue is drained when the call returns: an async
+		// handler that awaits nothing outside has settled by then.
+		return m.handler(goja.Undefined(), build(m.rt))
+	})
+	if err == nil {
+		v, err = settled(f.Name, v)
+	}
+	if err == nil {
+		err = use(m.rt, v)
+	}
+	var ee *ExecutionError
+	if !errors.As(err, &ee) {
+		f.pool.Put(m)
+	}
+	return err
+}
+
+// settled is v, or the value of the promise v (cloudfront-js-2.0's async
+// handlers).
+func settled(name string, v goja.Value) (goja.Value, error) {
+	p, ok := v.Export().(*goja.Promise)
+	if !ok {
+		return v, nil
+	}
+	switch p.State() {
+	case goja.PromiseStateFulfilled:
+		return p.Result(), nil
+	case goja.PromiseStateRejected:
+		return nil, &ExecutionError{Err: fmt.Errorf("function %q: promise rejected: %s", name, p.Result())}
+	}
+	return nil, &ExecutionError{Err: fmt.Errorf("function %q: the handler's promise never settled", name)}
+}

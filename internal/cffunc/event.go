@@ -1,0 +1,492 @@
+package cffunc
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/textproto"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/dop251/goja"
+)
+
+// Context is what the event says of the request besides the request: its
+// context object and the viewer.
+type Context struct {
+	DistributionDomainName string
+	DistributionID         string
+	RequestID              string
+	ViewerIP               string
+}
+
+// Request is the viewer's request as a function sees and changes it.
+type Request struct {
+	Method   string
+	URI      string // the path as the viewer sent it
+	RawQuery string
+	Host     string
+	// Header holds canonical names; its Cookie is the event's cookies.
+	Header http.Header
+}
+
+// Response is an answer as a function sees it (viewer-response) or makes
+// it (viewer-request).
+type Response struct {
+	Status      int
+	Description string
+	// Header holds canonical names; its Set-Cookie is the event's cookies.
+	Header http.Header
+	Body   []byte // of a generated response
+}
+
+// ViewerRequest runs f on the viewer's request: nil when the function
+// returned the request, which req then holds as changed; else the
+// response it generated, to be sent at once.
+func (f *Function) ViewerRequest(c Context, req *Request) (*Response, error) {
+	var resp *Response
+	err := f.call(func(rt *goja.Runtime) goja.Value {
+		ev := event(rt, c, "viewer-request")
+		ev.Set("request", requestObject(rt, req))
+		return ev
+	}, func(rt *goja.Runtime, v goja.Value) error {
+		o, err := returned(f.Name, rt, v)
+		if err != nil {
+			return err
+		}
+		if defined(o.Get("statusCode")) {
+			resp = &Response{Header: http.Header{}}
+			return applyResponse(rt, o, resp, true)
+		}
+		return applyRequest(rt, o, req)
+	})
+	return resp, err
+}
+
+// ViewerResponse runs f on an answer to req: resp then holds the status
+// and headers the function returned (the body is not the function's).
+func (f *Function) ViewerResponse(c Context, req *Request, resp *Response) error {
+	return f.call(func(rt *goja.Runtime) goja.Value {
+		ev := event(rt, c, "viewer-response")
+		ev.Set("request", requestObject(rt, req))
+		r := rt.NewObject()
+		r.Set("statusCode", resp.Status)
+		r.Set("statusDescription", resp.Description)
+		r.Set("headers", fieldsObject(rt, exposed(resp.Header, "Set-Cookie")))
+		r.Set("cookies", setCookiesObject(rt, resp.Header["Set-Cookie"]))
+		ev.Set("response", r)
+		return ev
+	}, func(rt *goja.Runtime, v goja.Value) error {
+		o, err := returned(f.Name, rt, v)
+		if err != nil {
+			return err
+		}
+		return applyResponse(rt, o, resp, false)
+	})
+}
+
+func event(rt *goja.Runtime, c Context, eventType string) *goja.Object {
+	ev := rt.NewObject()
+	ev.Set("version", "1.0")
+	ctx := rt.NewObject()
+	ctx.Set("distributionDomainName", c.DistributionDomainName)
+	ctx.Set("distributionId", c.DistributionID)
+	ctx.Set("eventType", eventType)
+	ctx.Set("requestId", c.RequestID)
+	ev.Set("context", ctx)
+	viewer := rt.NewObject()
+	viewer.Set("ip", c.ViewerIP)
+	ev.Set("viewer", viewer)
+	return ev
+}
+
+func requestObject(rt *goja.Runtime, req *Request) *goja.Object {
+	o := rt.NewObject()
+	o.Set("method", req.Method)
+	o.Set("uri", req.URI)
+	o.Set("querystring", fieldsObject(rt, queryFields(req.RawQuery)))
+	hf := exposed(req.Header, "Cookie")
+	hf = append(fields{{"host", []string{req.Host}}}, hf...)
+	o.Set("headers", fieldsObject(rt, hf))
+	o.Set("cookies", fieldsObject(rt, cookieFields(req.Header["Cookie"])))
+	return o
+}
+
+// fields are named values in order: a query string's, headers, cookies.
+type fields []struct {
+	name   string
+	values []string
+}
+
+func (fs *fields) add(name, value string) {
+	for i := range *fs {
+		if (*fs)[i].name == name {
+			(*fs)[i].values = append((*fs)[i].values, value)
+			return
+		}
+	}
+	*fs = append(*fs, struct {
+		name   string
+		values []string
+	}{name, []string{value}})
+}
+
+func (fs fields) get(name string) []string {
+	for _, f := range fs {
+		if f.name == name {
+			return f.values
+		}
+	}
+	return nil
+}
+
+// fieldsObject is CloudFront's {name: {value, multiValue?}}: multiValue
+// lists every value of a name that came more than once.
+func fieldsObject(rt *goja.Runtime, fs fields) *goja.Object {
+	o := rt.NewObject()
+	for _, f := range fs {
+		e := rt.NewObject()
+		e.Set("value", f.values[0])
+		if len(f.values) > 1 {
+			mv := make([]any, len(f.values))
+			for i, v := range f.values {
+				x := rt.NewObject()
+				x.Set("value", v)
+				mv[i] = x
+			}
+			e.Set("multiValue", rt.NewArray(mv...))
+		}
+		o.Set(f.name, e)
+	}
+	return o
+}
+
+// queryFields splits a raw query; names and values stay as the viewer
+// escaped them, so a function that joins them back makes the same query.
+func queryFields(raw string) fields {
+	var fs fields
+	for part := range strings.SplitSeq(raw, "&") {
+		if part == "" {
+			continue
+		}
+		name, value, _ := strings.Cut(part, "=")
+		fs.add(name, value)
+	}
+	return fs
+}
+
+func cookieFields(lines []string) fields {
+	var fs fields
+	for _, line := range lines {
+		for part := range strings.SplitSeq(line, ";") {
+			name, value, ok := strings.Cut(strings.TrimSpace(part), "=")
+			if ok && name != "" {
+				fs.add(name, value)
+			}
+		}
+	}
+	return fs
+}
+
+// setCookiesObject is a response's cookies: {name: {value, attributes}}.
+func setCookiesObject(rt *goja.Runtime, lines []string) *goja.Object {
+	o := rt.NewObject()
+	for _, line := range lines {
+		pair, attrs, _ := strings.Cut(line, ";")
+		name, value, ok := strings.Cut(strings.TrimSpace(pair), "=")
+		if !ok || name == "" {
+			continue
+		}
+		e := rt.NewObject()
+		e.Set("value", value)
+		if attrs = strings.TrimSpace(attrs); attrs != "" {
+			e.Set("attributes", attrs)
+		}
+		o.Set(name, e)
+	}
+	return o
+}
+
+// exposed are h's fields a function sees, lowercase: all but skip and
+// those CloudFront never shows a function.
+func exposed(h http.Header, skip string) fields {
+	var fs fields
+	for name, vs := range h {
+		if name == skip || len(vs) == 0 || disallowed(name) {
+			continue
+		}
+		fs = append(fs, struct {
+			name   string
+			values []string
+		}{strings.ToLower(name), vs})
+	}
+	// A map's order is random; the event's is stable.
+	slices.SortFunc(fs, func(a, b struct {
+		name   string
+		values []string
+	}) int {
+		return strings.Compare(a.name, b.name)
+	})
+	return fs
+}
+
+// disallowed reports a header CloudFront neither shows a function nor
+// lets it add (edge-functions-restrictions.md, "Disallowed headers"),
+// and the node's own X-Openfront-*.
+func disallowed(canonical string) bool {
+	switch canonical {
+	case "Connection", "Expect", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Proxy-Connection",
+		"Trailer", "Upgrade", "X-Amzn-Auth", "X-Amzn-Cf-Billing", "X-Amzn-Cf-Id", "X-Amzn-Cf-Xff", "X-Amzn-Errortype",
+		"X-Amzn-Fle-Profile", "X-Amzn-Header-Count", "X-Amzn-Header-Order", "X-Amzn-Lambda-Integration-Tag",
+		"X-Amzn-Requestid", "X-Cache", "X-Forwarded-Proto", "X-Real-Ip":
+		return true
+	}
+	for _, p := range []string{"X-Accel-", "X-Amz-Cf-", "X-Edge-", "X-Openfront-"} {
+		if strings.HasPrefix(canonical, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// readOnly are the headers a function may read but not change, by event
+// (edge-functions-restrictions.md, "Read-only headers").
+var readOnly = map[bool][]string{
+	true:  {"Content-Length", "Host", "Transfer-Encoding", "Via"}, // viewer-request
+	false: {"Warning", "Via"},                                     // viewer-response
+}
+
+func returned(name string, rt *goja.Runtime, v goja.Value) (*goja.Object, error) {
+	if !defined(v) {
+		return nil, &ExecutionError{Err: fmt.Errorf("function %q returned no object", name)}
+	}
+	o, ok := v.(*goja.Object)
+	if !ok {
+		return nil, &ExecutionError{Err: fmt.Errorf("function %q returned %s, not an object", name, v)}
+	}
+	return o, nil
+}
+
+func defined(v goja.Value) bool { return v != nil && !goja.IsUndefined(v) && !goja.IsNull(v) }
+
+// applyRequest makes req the request object o.
+func applyRequest(rt *goja.Runtime, o *goja.Object, req *Request) error {
+	if v := o.Get("uri"); defined(v) {
+		uri := v.String()
+		if !strings.HasPrefix(uri, "/") {
+			return &ValidationError{Msg: fmt.Sprintf("uri %q does not start with /", uri)}
+		}
+		req.URI = uri
+	}
+	switch q := o.Get("querystring"); {
+	case !defined(q):
+		req.RawQuery = ""
+	case isString(q):
+		// AWS's own examples join the parameters into a string.
+		req.RawQuery = strings.TrimPrefix(q.String(), "?")
+	default:
+		var b strings.Builder
+		for _, f := range readFields(rt, q, queryFields(req.RawQuery)) {
+			for _, v := range f.values {
+				if b.Len() > 0 {
+					b.WriteByte('&')
+				}
+				b.WriteString(f.name)
+				if v != "" {
+					b.WriteByte('=')
+					b.WriteString(v)
+				}
+			}
+		}
+		req.RawQuery = b.String()
+	}
+	header, err := readHeaders(rt, o.Get("headers"), req.Header, "Cookie", true)
+	if err != nil {
+		return err
+	}
+	if host := header["Host"]; len(host) > 0 {
+		if host[0] != req.Host {
+			return &ValidationError{Msg: "the function changed the read-only header host"}
+		}
+		delete(header, "Host")
+	}
+	var cookie []string
+	for _, f := range readFields(rt, o.Get("cookies"), cookieFields(req.Header["Cookie"])) {
+		for _, v := range f.values {
+			cookie = append(cookie, f.name+"="+v)
+		}
+	}
+	if len(cookie) > 0 {
+		header["Cookie"] = []string{strings.Join(cookie, "; ")}
+	}
+	req.Header = header
+	return nil
+}
+
+// applyResponse makes resp the response object o; generated is a
+// viewer-request's response, whose body o may hold.
+func applyResponse(rt *goja.Runtime, o *goja.Object, resp *Response, generated bool) error {
+	if v := o.Get("statusCode"); defined(v) {
+		s := int(v.ToInteger())
+		if s < 200 || s > 599 {
+			return &ValidationError{Msg: fmt.Sprintf("statusCode %s is not an HTTP status", v)}
+		}
+		resp.Status = s
+	}
+	if v := o.Get("statusDescription"); defined(v) {
+		resp.Description = v.String()
+	}
+	header, err := readHeaders(rt, o.Get("headers"), resp.Header, "Set-Cookie", generated)
+	if err != nil {
+		return err
+	}
+	delete(header, "Set-Cookie")
+	if c := o.Get("cookies"); defined(c) {
+		co := c.ToObject(rt)
+		for _, name := range co.Keys() {
+			e := co.Get(name)
+			if !defined(e) {
+				continue
+			}
+			eo := e.ToObject(rt)
+			add := func(x *goja.Object) {
+				line := name + "=" + str(x.Get("value"))
+				if a := x.Get("attributes"); defined(a) && a.String() != "" {
+					line += "; " + a.String()
+				}
+				header["Set-Cookie"] = append(header["Set-Cookie"], line)
+			}
+			if mv := eo.Get("multiValue"); defined(mv) {
+				for _, x := range array(rt, mv) {
+					add(x)
+				}
+				continue
+			}
+			add(eo)
+		}
+	} else if sc := resp.Header["Set-Cookie"]; len(sc) > 0 {
+		header["Set-Cookie"] = sc
+	}
+	resp.Header = header
+	if !generated {
+		return nil
+	}
+	switch b := o.Get("body"); {
+	case !defined(b):
+	case isString(b):
+		resp.Body = []byte(b.String())
+	default:
+		bo := b.ToObject(rt)
+		data := str(bo.Get("data"))
+		if enc := str(bo.Get("encoding")); enc == "base64" {
+			raw, err := base64.StdEncoding.DecodeString(data)
+			if err != nil {
+				return &ValidationError{Msg: "body.data is not valid base64"}
+			}
+			resp.Body = raw
+		} else {
+			resp.Body = []byte(data)
+		}
+	}
+	return nil
+}
+
+// readHeaders is the header object v as an http.Header: the fields a
+// function is not shown come from orig, those it returned replace the
+// rest. skip is the field the event's cookies stand for.
+func readHeaders(rt *goja.Runtime, v goja.Value, orig http.Header, skip string, request bool) (http.Header, error) {
+	out := make(http.Header, len(orig))
+	for name, vs := range orig {
+		if disallowed(name) {
+			out[name] = vs
+		}
+	}
+	origFields := exposed(orig, skip)
+	for _, f := range readFields(rt, v, origFields) {
+		name := textproto.CanonicalMIMEHeaderKey(f.name)
+		if disallowed(name) || name == skip {
+			return nil, &ValidationError{Msg: fmt.Sprintf("a function may not set the header %s", f.name)}
+		}
+		out[name] = f.values
+	}
+	for _, name := range readOnly[request] {
+		if name == "Host" {
+			continue // not in orig: the caller compares it
+		}
+		if !slices.Equal(out[name], orig[name]) {
+			return nil, &ValidationError{Msg: fmt.Sprintf("the function changed the read-only header %s", strings.ToLower(name))}
+		}
+	}
+	return out, nil
+}
+
+// readFields reads a {name: {value, multiValue?}} object back, in its
+// order. As CloudFront: a changed multiValue wins; else a changed value
+// replaces the first of the original values.
+func readFields(rt *goja.Runtime, v goja.Value, orig fields) fields {
+	if !defined(v) {
+		return nil
+	}
+	o := v.ToObject(rt)
+	var out fields
+	for _, name := range o.Keys() {
+		e := o.Get(name)
+		if !defined(e) {
+			continue
+		}
+		eo, ok := e.(*goja.Object)
+		if !ok {
+			continue
+		}
+		value := eo.Get("value")
+		was := orig.get(name)
+		var vals []string
+		if mv := eo.Get("multiValue"); defined(mv) {
+			for _, x := range array(rt, mv) {
+				vals = append(vals, str(x.Get("value")))
+			}
+			if slices.Equal(vals, was) && defined(value) && len(vals) > 0 {
+				vals[0] = value.String()
+			}
+		} else if defined(value) {
+			vals = []string{value.String()}
+			if len(was) > 1 && was[0] != vals[0] {
+				vals = append(vals, was[1:]...)
+			} else if len(was) > 1 {
+				vals = was
+			}
+		}
+		if len(vals) > 0 {
+			out = append(out, struct {
+				name   string
+				values []string
+			}{name, vals})
+		}
+	}
+	return out
+}
+
+func array(rt *goja.Runtime, v goja.Value) []*goja.Object {
+	o := v.ToObject(rt)
+	n := int(o.Get("length").ToInteger())
+	out := make([]*goja.Object, 0, n)
+	for i := range n {
+		if x := o.Get(strconv.Itoa(i)); defined(x) {
+			out = append(out, x.ToObject(rt))
+		}
+	}
+	return out
+}
+
+func str(v goja.Value) string {
+	if !defined(v) {
+		return ""
+	}
+	return v.String()
+}
+
+func isString(v goja.Value) bool {
+	_, ok := v.Export().(string)
+	return ok
+}
