@@ -43,7 +43,7 @@ import (
 //     forwarded; - otherwise or without cookies.
 //  14. x-edge-result-type: how the server classified the response after the
 //     last byte left: Hit, RefreshHit, Miss, LimitExceeded, CapacityExceeded,
-//     Error or Redirect (ResultType). Error also when the response was
+//     Error, Redirect or FunctionGeneratedResponse (ResultType). Error also when the response was
 //     not completed, even if field 23 says Hit or Miss: the viewer went
 //     away (field 29 ClientCommError) or the origin broke off the body
 //     being relayed (field 29 the origin's error, e.g. OriginCommError).
@@ -133,6 +133,8 @@ const (
 	CapacityExceeded = "CapacityExceeded"
 	Error            = "Error"
 	Redirect         = "Redirect"
+	// FunctionGeneratedResponse: a viewer-request function answered.
+	FunctionGeneratedResponse = "FunctionGeneratedResponse"
 )
 
 // Some of CloudFront's x-edge-detailed-result-type values for Error.
@@ -149,6 +151,11 @@ const (
 	// InvalidRequestCertificate: the request came on a TLS connection set
 	// up for another distribution, which cannot serve it (421).
 	InvalidRequestCertificate = "InvalidRequestCertificate"
+	// A CloudFront Function threw or returned no valid object (503), ran
+	// over its limit (503), or returned what CloudFront refuses (502).
+	FunctionExecutionError  = "FunctionExecutionError"
+	FunctionThrottledError  = "FunctionThrottledError"
+	FunctionValidationError = "FunctionValidationError"
 )
 
 // SetResult sets fields 14, 23 and 29 from the X-Cache value sent (such as
@@ -186,7 +193,7 @@ func ResponseResult(xcache string, status int) string {
 		rt = rt[:i]
 	}
 	switch rt {
-	case Hit, RefreshHit, Miss, LimitExceeded, CapacityExceeded, Error, Redirect:
+	case Hit, RefreshHit, Miss, LimitExceeded, CapacityExceeded, Error, Redirect, FunctionGeneratedResponse:
 		return rt
 	}
 	if status >= 400 || status == 0 {

@@ -184,7 +184,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		o = observe(w, r, start)
 		sw = o
 	}
-	sw, p := h.withHeadersPolicy(sw, r, b, id[0], start)
+	sw, p := h.withHeadersPolicy(sw, r, d, b, id[0], start)
 	h.serve(sw, r, t, d, b, path, id[0], start)
 	p.release()
 	if o == nil {
@@ -287,7 +287,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 			return
 		}
 	}
-	h.forward(w, r, d, b, path, id, viewerHTTPS, signed)
+	rawQuery := r.URL.RawQuery
+	if b.ViewerRequest != nil && !h.viewerRequest(w, r, d, b, client, id, &path, &rawQuery) {
+		return
+	}
+	h.forward(w, r, d, b, path, rawQuery, id, viewerHTTPS, signed)
 }
 
 // deny answers 403 for a viewer the distribution does not admit, with its
@@ -321,10 +325,11 @@ type signatureError struct {
 	Message string
 }
 
-// forward fetches path from the behavior's origin. For a signed behavior
+// forward fetches path and rawQuery (the viewer's, or a viewer-request
+// function's) from the behavior's origin. For a signed behavior
 // the signature's query parameters and cookies never reach the origin. id
 // is the request's X-Openfront-Id: an origin's response must not replace it.
-func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distribution, b *table.Behavior, path, id string, viewerHTTPS, signed bool) {
+func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distribution, b *table.Behavior, path, rawQuery, id string, viewerHTTPS, signed bool) {
 	path = d.ObjectPath(path)
 	// Under a cache policy that enables gzip or brotli, the key, the origin
 	// request and the cache's variants see only the normalized
@@ -332,7 +337,7 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distr
 	if ae, ok := b.AcceptEncoding(r.Header["Accept-Encoding"]); ok {
 		r.Header["Accept-Encoding"] = codings.Field(ae)
 	}
-	rawQuery, header := r.URL.RawQuery, r.Header
+	header := r.Header
 	if signed {
 		rawQuery = access.StripSignature(rawQuery)
 		if readsCookies(b) {

@@ -56,7 +56,7 @@ var discarded = prometheus.NewCounter(prometheus.CounterOpts{Name: "openfront_di
 
 var (
 	// results are x-edge-result-type's values.
-	results = [...]string{accesslog.Hit, accesslog.RefreshHit, accesslog.Miss, accesslog.Error, accesslog.Redirect, accesslog.LimitExceeded, accesslog.CapacityExceeded}
+	results = [...]string{accesslog.Hit, accesslog.RefreshHit, accesslog.Miss, accesslog.Error, accesslog.Redirect, accesslog.LimitExceeded, accesslog.CapacityExceeded, accesslog.FunctionGeneratedResponse}
 	// statusClasses: 000 is a viewer that went away before a status was sent.
 	statusClasses = [...]string{"000", "1xx", "2xx", "3xx", "4xx", "5xx"}
 	protocols     = [...]string{"http1.1", "http2", "http3", "http1.0"}

@@ -14,6 +14,7 @@ import (
 
 	"openfront.dev/compiler/table"
 	"openfront.dev/daemon/cache"
+	"openfront.dev/internal/cffunc"
 )
 
 // A behavior's response headers policy (understanding-response-headers-
@@ -25,29 +26,39 @@ import (
 // headers go first, then the CORS, security and custom headers are
 // added; each of those replaces the origin's value only with its override.
 
-// headersPolicy is the viewer's writer under a response headers policy.
+// headersPolicy is the viewer's writer under a response headers policy,
+// a viewer-response function (functions.go), or both: the policy's
+// headers first, then the function sees them.
 type headersPolicy struct {
 	http.ResponseWriter
-	policy *table.ResponseHeaders
+	policy *table.ResponseHeaders // nil: none
 	r      *http.Request
 	h      *Handler
 	id     string
 	start  time.Time
 	done   bool
+	// fn is the viewer-response function, d its distribution; noFn: the
+	// answer is not the function's to see (a function generated it).
+	fn   *cffunc.Function
+	d    *table.Distribution
+	noFn bool
+	// failed: fn failed and the edge's error went out in place of the
+	// answer, whose body is dropped.
+	failed bool
 }
 
 var headersPolicyPool = sync.Pool{New: func() any { return new(headersPolicy) }}
 
-// withHeadersPolicy is w under behavior b's response headers policy, or w
-// when it has none; p, when not nil, is to be released once the handler
-// returned (nothing holds the viewer's writer then: fills write to their
-// stream).
-func (h *Handler) withHeadersPolicy(w http.ResponseWriter, r *http.Request, b *table.Behavior, id string, start time.Time) (_ http.ResponseWriter, p *headersPolicy) {
-	if b.ResponseHeaders == nil {
+// withHeadersPolicy is w under behavior b's response headers policy and
+// viewer-response function, or w when it has neither; p, when not nil, is
+// to be released once the handler returned (nothing holds the viewer's
+// writer then: fills write to their stream).
+func (h *Handler) withHeadersPolicy(w http.ResponseWriter, r *http.Request, d *table.Distribution, b *table.Behavior, id string, start time.Time) (_ http.ResponseWriter, p *headersPolicy) {
+	if b.ResponseHeaders == nil && b.ViewerResponse == nil {
 		return w, nil
 	}
 	p = headersPolicyPool.Get().(*headersPolicy)
-	*p = headersPolicy{ResponseWriter: w, policy: b.ResponseHeaders, r: r, h: h, id: id, start: start}
+	*p = headersPolicy{ResponseWriter: w, policy: b.ResponseHeaders, r: r, h: h, id: id, start: start, fn: b.ViewerResponse, d: d}
 	return p, p
 }
 
@@ -65,14 +76,26 @@ func (p *headersPolicy) Unwrap() http.ResponseWriter { return p.ResponseWriter }
 func (p *headersPolicy) WriteHeader(code int) {
 	if !p.done && code >= 200 {
 		p.done = true
-		p.apply()
+		if p.policy != nil {
+			p.apply()
+		}
+		if p.fn != nil && !p.noFn {
+			if code, p.failed = p.viewerResponse(code); p.failed {
+				return
+			}
+		}
 	}
-	p.ResponseWriter.WriteHeader(code)
+	if !p.failed {
+		p.ResponseWriter.WriteHeader(code)
+	}
 }
 
 func (p *headersPolicy) Write(b []byte) (int, error) {
 	if !p.done {
 		p.WriteHeader(http.StatusOK)
+	}
+	if p.failed {
+		return len(b), nil
 	}
 	return p.ResponseWriter.Write(b)
 }
@@ -81,6 +104,9 @@ func (p *headersPolicy) Write(b []byte) (int, error) {
 func (p *headersPolicy) ReadFrom(r io.Reader) (int64, error) {
 	if !p.done {
 		p.WriteHeader(http.StatusOK)
+	}
+	if p.failed {
+		return io.Copy(io.Discard, r)
 	}
 	if rf, ok := p.ResponseWriter.(io.ReaderFrom); ok {
 		return rf.ReadFrom(r)

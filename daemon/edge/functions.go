@@ -1,0 +1,118 @@
+package edge
+
+import (
+	"errors"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"openfront.dev/compiler/table"
+	"openfront.dev/daemon/access"
+	"openfront.dev/daemon/accesslog"
+	"openfront.dev/internal/cffunc"
+)
+
+// CloudFront Functions (cloudfront-functions.md). A behavior's
+// viewer-request function runs once the request is routed and admitted:
+// after the viewer protocol policy (CloudFront runs no viewer-request
+// function on its redirect to HTTPS), the allowed methods, the geo
+// restriction and the signed URL or cookies, and after the CloudFront-*
+// headers are set (a function reads CloudFront-Viewer-Country), but
+// before the cache key is made: the key and the origin request see what
+// it changed. Its viewer-response function runs on every answer of the
+// behavior below 400, a hit's too, before it goes out (headersPolicy).
+
+// cacheFunction is X-Cache of a response a function generated, as
+// CloudFront's "FunctionGeneratedResponse from cloudfront".
+const cacheFunction = "FunctionGeneratedResponse from openfront"
+
+// viewerRequest runs b's viewer-request function on r; false when the
+// function answered (its response, or the error it made). path and
+// rawQuery become the function's.
+func (h *Handler) viewerRequest(w http.ResponseWriter, r *http.Request, d *table.Distribution, b *table.Behavior, client netip.Addr, id string, path, rawQuery *string) bool {
+	f := b.ViewerRequest
+	req := &cffunc.Request{Method: r.Method, URI: *path, RawQuery: *rawQuery, Host: r.Host, Header: r.Header}
+	resp, err := f.ViewerRequest(functionContext(r, d, client, id), req)
+	if err != nil {
+		h.functionFailed(w, r, f, err)
+		return false
+	}
+	if resp != nil {
+		generated(w, r, resp)
+		return false
+	}
+	*path, *rawQuery, r.Header = req.URI, req.RawQuery, req.Header
+	return true
+}
+
+func functionContext(r *http.Request, d *table.Distribution, client netip.Addr, id string) cffunc.Context {
+	return cffunc.Context{DistributionDomainName: r.Host, DistributionID: d.ID, RequestID: id, ViewerIP: client.String()}
+}
+
+// generated sends a viewer-request function's response, with the node's
+// headers, which the viewer-response function does not see (as the
+// origin never did).
+func generated(w http.ResponseWriter, r *http.Request, resp *cffunc.Response) {
+	if p, ok := w.(*headersPolicy); ok {
+		p.noFn = true
+	}
+	hdr := w.Header()
+	for k, vs := range resp.Header {
+		hdr[k] = vs
+	}
+	hdr.Set("X-Cache", cacheFunction)
+	hdr["Content-Length"] = []string{strconv.Itoa(len(resp.Body))}
+	w.WriteHeader(resp.Status)
+	if r.Method != http.MethodHead {
+		w.Write(resp.Body)
+	}
+}
+
+// functionFailed answers as CloudFront does for a function that failed:
+// 503 for one that threw or ran over its budget, 502 for one that
+// returned what CloudFront refuses. The error is logged once a minute per
+// function: one that fails every request would flood the log.
+func (h *Handler) functionFailed(w http.ResponseWriter, r *http.Request, f *cffunc.Function, err error) {
+	status, detail := http.StatusServiceUnavailable, accesslog.FunctionExecutionError
+	var ee *cffunc.ExecutionError
+	var ve *cffunc.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		status, detail = http.StatusBadGateway, accesslog.FunctionValidationError
+	case errors.As(err, &ee) && ee.Throttled:
+		detail = accesslog.FunctionThrottledError
+	}
+	if f.ShouldWarn(time.Now()) {
+		h.log.Warn("function failed", "function", f.Name, "result", detail, "err", err)
+	}
+	setDetail(w, detail)
+	h.refuse(w, r, status, "The function "+f.Name+" failed ("+detail+").")
+}
+
+// viewerResponse runs the viewer-response function on the answer whose
+// header is in p and status is code, which it may change; failed: the
+// function failed and the edge's error went out instead. CloudFront runs
+// none on an answer of 400 and above (edge-functions-restrictions.md).
+func (p *headersPolicy) viewerResponse(code int) (status int, failed bool) {
+	if code >= 400 {
+		return code, false
+	}
+	r := p.r
+	hdr := p.ResponseWriter.Header()
+	client := access.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), p.h.trusted)
+	req := &cffunc.Request{Method: r.Method, URI: requestPath(r), RawQuery: r.URL.RawQuery, Host: r.Host, Header: r.Header}
+	resp := &cffunc.Response{Status: code, Description: http.StatusText(code), Header: hdr}
+	if err := p.fn.ViewerResponse(functionContext(r, p.d, client, p.id), req, resp); err != nil {
+		// None of the answer's header goes with the error but the node's.
+		clear(hdr)
+		hdr["X-Openfront-Id"], hdr["Via"] = []string{p.id}, p.h.viaValue
+		p.h.functionFailed(p.ResponseWriter, r, p.fn, err)
+		return code, true
+	}
+	clear(hdr)
+	for k, vs := range resp.Header {
+		hdr[k] = vs
+	}
+	return resp.Status, false
+}

@@ -1,0 +1,3 @@
+function handler(event) {
+    throw new Error('no such tenant');
+}
