@@ -171,6 +171,10 @@ type RouteBehavior struct {
 	Index          int             `json:"index"`
 	TargetOriginID string          `json:"targetOriginId"`
 	Tried          []RouteTryEntry `json:"tried"`
+	// Functions are the functions the behavior runs, by event type;
+	// a viewer-request one may change the URI, headers and query the
+	// rest of this explanation assumes.
+	Functions []schema.FunctionAssociation `json:"functionAssociations,omitempty"`
 }
 
 // RouteTryEntry is one cacheBehaviors entry that did not match.
@@ -478,7 +482,7 @@ func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
 	}
 
 	b := d.Behavior(path)
-	e.Behavior = &RouteBehavior{Name: b.Name(), Index: b.Index, TargetOriginID: b.TargetID(), Tried: []RouteTryEntry{}}
+	e.Behavior = &RouteBehavior{Name: b.Name(), Index: b.Index, TargetOriginID: b.TargetID(), Tried: []RouteTryEntry{}, Functions: b.Spec.FunctionAssociations}
 	for _, tried := range d.Behaviors {
 		if tried == b {
 			break
@@ -977,6 +981,13 @@ func printRoute(w io.Writer, e *RouteExplanation) {
 		}
 		if b.Index >= 0 {
 			line("  matched", "[%d] %s", b.Index, b.Name)
+		}
+		for _, f := range b.Functions {
+			note := ""
+			if f.EventType == "viewer-request" {
+				note = " (it may change the request: what follows is the viewer's)"
+			}
+			line("  function", "%s on %s%s", f.FunctionName, f.EventType, note)
 		}
 	}
 	if v := e.Viewer; v != nil {

@@ -45,7 +45,9 @@ const functionCodeSize = 10240
 func (k *checker) functionRefs(key string, at []cue.Selector, where string, b *schema.CacheBehavior, cfg *schema.Config) {
 	seen := map[string]bool{}
 	for i, a := range b.FunctionAssociations {
-		field := func(name string) []cue.Selector { return append(append([]cue.Selector{}, at...), cue.Index(i), cue.Str(name)) }
+		field := func(name string) []cue.Selector {
+			return append(append([]cue.Selector{}, at...), cue.Index(i), cue.Str(name))
+		}
 		if seen[a.EventType] {
 			k.add(key, field("eventType"), "%s: functionAssociations[%d]: a second function for %s; a behavior runs one per event type", where, i, a.EventType)
 		}
