@@ -55,12 +55,7 @@ func BenchmarkHitFunction(b *testing.B) {
 			r := httptest.NewRequest(http.MethodGet, c.url, nil)
 			r.RemoteAddr = "127.0.0.1:40000"
 			r.Header.Set("User-Agent", "wrk")
-			warmHit(b, h, r)
-			w := &connWriter{h: make(http.Header, 16)}
-			for b.Loop() {
-				clear(w.h)
-				h.ServeHTTP(w, r)
-			}
+			serveHits(b, h, r)
 		})
 	}
 }
