@@ -602,11 +602,13 @@ func TestInvalidationDuringFill(t *testing.T) {
 // viewer that knew the length having its last byte before the store).
 func TestInvalidationDuringStore(t *testing.T) {
 	hs := newHarness(t, Config{}, defaultPolicy, text("old", "Cache-Control", "max-age=600"))
-	invalidated := make(chan int)
+	invalidated := make(chan int, 1)
 	hs.c.testHookStore = func() {
 		hs.c.testHookStore = nil
 		go func() { invalidated <- hs.c.InvalidatePrefix("/s") }()
-		time.Sleep(50 * time.Millisecond) // time for it to run, were it not held
+		if !heldIn("cache.(*Cache).invalidate", invalidated) {
+			t.Error("the invalidation was not held by the store")
+		}
 	}
 	expect(t, hs.get("/s"), 200, XCacheMiss, "old")
 	hs.waitBackground()

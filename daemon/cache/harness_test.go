@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -130,6 +131,27 @@ func (hs *harness) lastSeen() *http.Request {
 // waitBackground waits for the background work started so far.
 func (hs *harness) waitBackground() {
 	hs.c.bg.Wait()
+}
+
+// heldIn waits until a goroutine waits for a lock inside fn (as a stack
+// trace names it: "cache.(*Cache).invalidate"), so that a test hook
+// holding that lock knows the goroutine is held by it before it lets go.
+// It reports false if ready has a value first: the goroutine was not held.
+func heldIn[T any](fn string, ready chan T) bool {
+	buf := make([]byte, 1<<20)
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if len(ready) > 0 {
+			return false
+		}
+		n := runtime.Stack(buf, true)
+		for g := range strings.SplitSeq(string(buf[:n]), "\n\n") {
+			header, _, _ := strings.Cut(g, "\n")
+			if strings.Contains(header, "Mutex.Lock") && strings.Contains(g, fn+"(") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // expect checks status, X-Cache and, when body is not "-", the body.

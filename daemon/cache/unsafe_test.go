@@ -188,7 +188,7 @@ func TestUnsafeMethodDuringStore(t *testing.T) {
 		}
 		text("old", "Cache-Control", "max-age=600")(w, r)
 	})
-	posted := make(chan int)
+	posted := make(chan int, 1)
 	hs.c.testHookStore = func() {
 		hs.c.testHookStore = nil
 		go func() {
@@ -197,7 +197,9 @@ func TestUnsafeMethodDuringStore(t *testing.T) {
 			hs.c.Serve(w, r, "/s", Policy{}, hs.fetch(r))
 			posted <- w.Code
 		}()
-		time.Sleep(50 * time.Millisecond) // time for it to run, were it not held
+		if !heldIn("cache.(*Cache).delUnsafe", posted) {
+			t.Error("the POST's deletion was not held by the store")
+		}
 	}
 	expect(t, hs.get("/s"), 200, XCacheMiss, "old")
 	hs.waitBackground()
