@@ -1,0 +1,95 @@
+package cffunc
+
+import (
+	"flag"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/event-*.txt")
+
+// seeEvent puts what a function sees of its event into the header
+// x-seen: JSON.stringify, then each object's keys by Object.keys and by
+// for...in, then a header and a cookie read by name.
+const seeEvent = `function handler(event) {
+	var seen = [JSON.stringify(event)];
+	var r = event.response || event.request;
+	['headers', 'cookies'].concat(event.response ? [] : ['querystring']).forEach(function (k) {
+		var o = r[k], forIn = [];
+		for (var n in o) forIn.push(n);
+		seen.push(k + ' keys=' + Object.keys(o).join(',') + ' for-in=' + forIn.join(','));
+	});
+	seen.push('accept=' + (event.request.headers.accept && event.request.headers.accept.multiValue.length));
+	seen.push('missing=' + typeof r.headers['x-missing'] + ' has=' + ('accept' in event.request.headers));
+	r.headers['x-seen'] = {value: seen.join('\n')};
+	return r;
+}`
+
+// TestEventSeen: the event a function is given, as it reads it, against
+// testdata/event-*.txt, and the header it returned (go test -update rewrites them).
+func TestEventSeen(t *testing.T) {
+	f, err := Compile("f", "cloudfront-js-2.0", seeEvent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := Context{DistributionDomainName: "d.test", DistributionID: "E1", RequestID: "id1", ViewerIP: "192.0.2.1"}
+	request := func() *Request {
+		return &Request{Method: "GET", URI: "/a/b", RawQuery: "x=1&y=%20&x=2&z", Host: "d.test", Header: http.Header{
+			"Accept":          {"text/html", "*/*"},
+			"User-Agent":      {"ua"},
+			"Cookie":          {"a=1; b=2", "a=3"},
+			"X-Openfront-Id":  {"hidden"},
+			"Connection":      {"close"},
+			"Accept-Language": {"en"},
+		}}
+	}
+	for _, c := range []struct {
+		name string
+		run  func() (http.Header, error)
+	}{
+		{"request", func() (http.Header, error) {
+			req := request()
+			_, err := f.ViewerRequest(c, req)
+			return req.Header, err
+		}},
+		{"response", func() (http.Header, error) {
+			resp := &Response{Status: 200, Description: "OK", Header: http.Header{
+				"Content-Type":   {"text/plain"},
+				"Set-Cookie":     {"s=1; Path=/; HttpOnly", "t=2"},
+				"Vary":           {"Accept", "Origin"},
+				"X-Openfront-Id": {"hidden"},
+			}}
+			err := f.ViewerResponse(c, request(), resp)
+			return resp.Header, err
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h, err := c.run()
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Then what came back: the fields it did not touch, as they were.
+			got := h.Get("X-Seen") + "\n"
+			h.Del("X-Seen")
+			var b strings.Builder
+			h.Write(&b)
+			got += "returned:\n" + b.String()
+			golden := filepath.Join("testdata", "event-"+c.name+".txt")
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != string(want) {
+				t.Errorf("the function saw\n%s\nwant\n%s", got, want)
+			}
+		})
+	}
+}
