@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -202,13 +203,18 @@ func (f *Function) call(build func(rt *goja.Runtime) goja.Value, use func(rt *go
 	return err
 }
 
+var promiseType = reflect.TypeFor[*goja.Promise]()
+
 // settled is v, or the value of the promise v (cloudfront-js-2.0's async
 // handlers).
 func settled(name string, v goja.Value) (goja.Value, error) {
-	p, ok := v.Export().(*goja.Promise)
-	if !ok {
+	// Export of a plain object copies all of it into Go maps: only a
+	// promise is exported.
+	o, ok := v.(*goja.Object)
+	if !ok || o.ExportType() != promiseType {
 		return v, nil
 	}
+	p := o.Export().(*goja.Promise)
 	switch p.State() {
 	case goja.PromiseStateFulfilled:
 		return p.Result(), nil

@@ -486,7 +486,11 @@ func str(v goja.Value) string {
 	return v.String()
 }
 
+// isString is a string or a String object; not Export, which copies a
+// whole object.
 func isString(v goja.Value) bool {
-	_, ok := v.Export().(string)
-	return ok
+	if o, ok := v.(*goja.Object); ok {
+		return o.ClassName() == "String"
+	}
+	return goja.IsString(v)
 }
