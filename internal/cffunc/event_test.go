@@ -23,7 +23,8 @@ const seeEvent = `function handler(event) {
 		seen.push(k + ' keys=' + Object.keys(o).join(',') + ' for-in=' + forIn.join(','));
 	});
 	seen.push('accept=' + (event.request.headers.accept && event.request.headers.accept.multiValue.length));
-	seen.push('missing=' + typeof r.headers['x-missing'] + ' has=' + ('accept' in event.request.headers));
+	seen.push('missing=' + typeof r.headers['x-missing'] + ' has=' + ('accept' in event.request.headers) +
+		' own=' + event.request.headers.hasOwnProperty('accept') + ',' + r.cookies.hasOwnProperty('x'));
 	r.headers['x-seen'] = {value: seen.join('\n')};
 	return r;
 }`
@@ -37,7 +38,7 @@ func TestEventSeen(t *testing.T) {
 	}
 	c := Context{DistributionDomainName: "d.test", DistributionID: "E1", RequestID: "id1", ViewerIP: "192.0.2.1"}
 	request := func() *Request {
-		return &Request{Method: "GET", URI: "/a/b", RawQuery: "x=1&y=%20&x=2&z", Host: "d.test", Header: http.Header{
+		return &Request{Method: "GET", URI: "/a/b", RawQuery: "x=1&y=%20&x=2&z&2=b&1=a", Host: "d.test", Header: http.Header{
 			"Accept":          {"text/html", "*/*"},
 			"User-Agent":      {"ua"},
 			"Cookie":          {"a=1; b=2", "a=3"},
