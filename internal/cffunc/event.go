@@ -46,9 +46,11 @@ type Response struct {
 // response it generated, to be sent at once.
 func (f *Function) ViewerRequest(c Context, req *Request) (*Response, error) {
 	var resp *Response
+	var ro requestObj
 	err := f.call(func(rt *goja.Runtime) goja.Value {
 		ev := event(rt, c, "viewer-request")
-		ev.Set("request", requestObject(rt, req))
+		ro = requestObject(rt, req)
+		ev.Set("request", ro.obj)
 		return ev
 	}, func(rt *goja.Runtime, v goja.Value) error {
 		o, err := returned(f.Name, rt, v)
@@ -57,9 +59,9 @@ func (f *Function) ViewerRequest(c Context, req *Request) (*Response, error) {
 		}
 		if defined(o.Get("statusCode")) {
 			resp = &Response{Header: http.Header{}}
-			return applyResponse(rt, o, resp, true)
+			return applyResponse(rt, o, resp, true, nil, nil)
 		}
-		return applyRequest(rt, o, req)
+		return applyRequest(rt, o, req, &ro)
 	})
 	return resp, err
 }
@@ -67,14 +69,17 @@ func (f *Function) ViewerRequest(c Context, req *Request) (*Response, error) {
 // ViewerResponse runs f on an answer to req: resp then holds the status
 // and headers the function returned (the body is not the function's).
 func (f *Function) ViewerResponse(c Context, req *Request, resp *Response) error {
+	var headers, cookies *lazyFields
 	return f.call(func(rt *goja.Runtime) goja.Value {
 		ev := event(rt, c, "viewer-response")
-		ev.Set("request", requestObject(rt, req))
+		ev.Set("request", requestObject(rt, req).obj)
 		r := rt.NewObject()
 		r.Set("statusCode", resp.Status)
 		r.Set("statusDescription", resp.Description)
-		r.Set("headers", fieldsObject(rt, exposed(resp.Header, "Set-Cookie")))
-		r.Set("cookies", setCookiesObject(rt, resp.Header["Set-Cookie"]))
+		headers = fieldsObject(rt, exposed(resp.Header, "Set-Cookie"))
+		r.Set("headers", headers.obj)
+		cookies = setCookiesObject(rt, resp.Header["Set-Cookie"])
+		r.Set("cookies", cookies.obj)
 		ev.Set("response", r)
 		return ev
 	}, func(rt *goja.Runtime, v goja.Value) error {
@@ -82,7 +87,7 @@ func (f *Function) ViewerResponse(c Context, req *Request, resp *Response) error
 		if err != nil {
 			return err
 		}
-		return applyResponse(rt, o, resp, false)
+		return applyResponse(rt, o, resp, false, headers, cookies)
 	})
 }
 
@@ -101,20 +106,31 @@ func event(rt *goja.Runtime, c Context, eventType string) *goja.Object {
 	return ev
 }
 
-func requestObject(rt *goja.Runtime, req *Request) *goja.Object {
-	o := rt.NewObject()
-	o.Set("method", req.Method)
-	o.Set("uri", req.URI)
-	o.Set("querystring", fieldsObject(rt, queryFields(req.RawQuery)))
+// requestObj is the event's request, with its fields objects.
+type requestObj struct {
+	obj                     *goja.Object
+	query, headers, cookies *lazyFields
+}
+
+func requestObject(rt *goja.Runtime, req *Request) requestObj {
+	r := requestObj{obj: rt.NewObject()}
+	r.obj.Set("method", req.Method)
+	r.obj.Set("uri", req.URI)
+	r.query = fieldsObject(rt, queryFields(req.RawQuery))
+	r.obj.Set("querystring", r.query.obj)
 	hf := exposed(req.Header, "Cookie")
 	hf = append(fields{{"host", []string{req.Host}}}, hf...)
-	o.Set("headers", fieldsObject(rt, hf))
-	o.Set("cookies", fieldsObject(rt, cookieFields(req.Header["Cookie"])))
-	return o
+	r.headers = fieldsObject(rt, hf)
+	r.obj.Set("headers", r.headers.obj)
+	r.cookies = fieldsObject(rt, cookieFields(req.Header["Cookie"]))
+	r.obj.Set("cookies", r.cookies.obj)
+	return r
 }
 
 // fields are named values in order: a query string's, headers, cookies.
-type fields []struct {
+type fields []field
+
+type field struct {
 	name   string
 	values []string
 }
@@ -126,10 +142,7 @@ func (fs *fields) add(name, value string) {
 			return
 		}
 	}
-	*fs = append(*fs, struct {
-		name   string
-		values []string
-	}{name, []string{value}})
+	*fs = append(*fs, field{name, []string{value}})
 }
 
 func (fs fields) get(name string) []string {
@@ -143,23 +156,23 @@ func (fs fields) get(name string) []string {
 
 // fieldsObject is CloudFront's {name: {value, multiValue?}}: multiValue
 // lists every value of a name that came more than once.
-func fieldsObject(rt *goja.Runtime, fs fields) *goja.Object {
-	o := rt.NewObject()
-	for _, f := range fs {
-		e := rt.NewObject()
-		e.Set("value", f.values[0])
-		if len(f.values) > 1 {
-			mv := make([]any, len(f.values))
-			for i, v := range f.values {
-				x := rt.NewObject()
-				x.Set("value", v)
-				mv[i] = x
-			}
-			e.Set("multiValue", rt.NewArray(mv...))
+func fieldsObject(rt *goja.Runtime, fs fields) *lazyFields {
+	return newLazyFields(rt, fs, fieldEntry)
+}
+
+func fieldEntry(rt *goja.Runtime, values []string) goja.Value {
+	e := rt.NewObject()
+	e.Set("value", values[0])
+	if len(values) > 1 {
+		mv := make([]any, len(values))
+		for i, v := range values {
+			x := rt.NewObject()
+			x.Set("value", v)
+			mv[i] = x
 		}
-		o.Set(f.name, e)
+		e.Set("multiValue", rt.NewArray(mv...))
 	}
-	return o
+	return e
 }
 
 // queryFields splits a raw query; names and values stay as the viewer
@@ -189,23 +202,36 @@ func cookieFields(lines []string) fields {
 	return fs
 }
 
-// setCookiesObject is a response's cookies: {name: {value, attributes}}.
-func setCookiesObject(rt *goja.Runtime, lines []string) *goja.Object {
-	o := rt.NewObject()
+// setCookiesObject is a response's cookies: {name: {value, attributes}};
+// its fields' values are the value and the attributes.
+func setCookiesObject(rt *goja.Runtime, lines []string) *lazyFields {
+	var fs fields
 	for _, line := range lines {
 		pair, attrs, _ := strings.Cut(line, ";")
 		name, value, ok := strings.Cut(strings.TrimSpace(pair), "=")
 		if !ok || name == "" {
 			continue
 		}
-		e := rt.NewObject()
-		e.Set("value", value)
-		if attrs = strings.TrimSpace(attrs); attrs != "" {
-			e.Set("attributes", attrs)
-		}
-		o.Set(name, e)
+		fs = append(fs, field{name, []string{value, strings.TrimSpace(attrs)}})
 	}
-	return o
+	return newLazyFields(rt, fs, setCookieEntry)
+}
+
+func setCookieEntry(rt *goja.Runtime, values []string) goja.Value {
+	e := rt.NewObject()
+	e.Set("value", values[0])
+	if values[1] != "" {
+		e.Set("attributes", values[1])
+	}
+	return e
+}
+
+// setCookieLine is the Set-Cookie field of a cookie.
+func setCookieLine(name, value, attrs string) string {
+	if attrs != "" {
+		return name + "=" + value + "; " + attrs
+	}
+	return name + "=" + value
 }
 
 // exposed are h's fields a function sees, lowercase: all but skip and
@@ -216,16 +242,10 @@ func exposed(h http.Header, skip string) fields {
 		if name == skip || len(vs) == 0 || disallowed(name) {
 			continue
 		}
-		fs = append(fs, struct {
-			name   string
-			values []string
-		}{strings.ToLower(name), vs})
+		fs = append(fs, field{strings.ToLower(name), vs})
 	}
 	// A map's order is random; the event's is stable.
-	slices.SortFunc(fs, func(a, b struct {
-		name   string
-		values []string
-	}) int {
+	slices.SortFunc(fs, func(a, b field) int {
 		return strings.Compare(a.name, b.name)
 	})
 	return fs
@@ -271,7 +291,7 @@ func returned(name string, rt *goja.Runtime, v goja.Value) (*goja.Object, error)
 func defined(v goja.Value) bool { return v != nil && !goja.IsUndefined(v) && !goja.IsNull(v) }
 
 // applyRequest makes req the request object o.
-func applyRequest(rt *goja.Runtime, o *goja.Object, req *Request) error {
+func applyRequest(rt *goja.Runtime, o *goja.Object, req *Request, ro *requestObj) error {
 	if v := o.Get("uri"); defined(v) {
 		uri := v.String()
 		if !strings.HasPrefix(uri, "/") {
@@ -287,7 +307,7 @@ func applyRequest(rt *goja.Runtime, o *goja.Object, req *Request) error {
 		req.RawQuery = strings.TrimPrefix(q.String(), "?")
 	default:
 		var b strings.Builder
-		for _, f := range readFields(rt, q, queryFields(req.RawQuery)) {
+		for _, f := range readFields(rt, q, queryFields(req.RawQuery), ro.query) {
 			for _, v := range f.values {
 				if b.Len() > 0 {
 					b.WriteByte('&')
@@ -301,7 +321,7 @@ func applyRequest(rt *goja.Runtime, o *goja.Object, req *Request) error {
 		}
 		req.RawQuery = b.String()
 	}
-	header, err := readHeaders(rt, o.Get("headers"), req.Header, "Cookie", true)
+	header, err := readHeaders(rt, o.Get("headers"), req.Header, "Cookie", true, ro.headers)
 	if err != nil {
 		return err
 	}
@@ -312,7 +332,7 @@ func applyRequest(rt *goja.Runtime, o *goja.Object, req *Request) error {
 		delete(header, "Host")
 	}
 	var cookie []string
-	for _, f := range readFields(rt, o.Get("cookies"), cookieFields(req.Header["Cookie"])) {
+	for _, f := range readFields(rt, o.Get("cookies"), cookieFields(req.Header["Cookie"]), ro.cookies) {
 		for _, v := range f.values {
 			cookie = append(cookie, f.name+"="+v)
 		}
@@ -325,8 +345,9 @@ func applyRequest(rt *goja.Runtime, o *goja.Object, req *Request) error {
 }
 
 // applyResponse makes resp the response object o; generated is a
-// viewer-request's response, whose body o may hold.
-func applyResponse(rt *goja.Runtime, o *goja.Object, resp *Response, generated bool) error {
+// viewer-request's response, whose body o may hold; headers and cookies
+// are the event's objects, if any.
+func applyResponse(rt *goja.Runtime, o *goja.Object, resp *Response, generated bool, headers, cookies *lazyFields) error {
 	if v := o.Get("statusCode"); defined(v) {
 		s := int(v.ToInteger())
 		if s < 200 || s > 599 {
@@ -337,7 +358,7 @@ func applyResponse(rt *goja.Runtime, o *goja.Object, resp *Response, generated b
 	if v := o.Get("statusDescription"); defined(v) {
 		resp.Description = v.String()
 	}
-	header, err := readHeaders(rt, o.Get("headers"), resp.Header, "Set-Cookie", generated)
+	header, err := readHeaders(rt, o.Get("headers"), resp.Header, "Set-Cookie", generated, headers)
 	if err != nil {
 		return err
 	}
@@ -345,17 +366,17 @@ func applyResponse(rt *goja.Runtime, o *goja.Object, resp *Response, generated b
 	if c := o.Get("cookies"); defined(c) {
 		co := c.ToObject(rt)
 		for _, name := range co.Keys() {
+			if vals, ok := cookies.unchanged(co, name); ok {
+				header["Set-Cookie"] = append(header["Set-Cookie"], setCookieLine(name, vals[0], vals[1]))
+				continue
+			}
 			e := co.Get(name)
 			if !defined(e) {
 				continue
 			}
 			eo := e.ToObject(rt)
 			add := func(x *goja.Object) {
-				line := name + "=" + str(x.Get("value"))
-				if a := x.Get("attributes"); defined(a) && a.String() != "" {
-					line += "; " + a.String()
-				}
-				header["Set-Cookie"] = append(header["Set-Cookie"], line)
+				header["Set-Cookie"] = append(header["Set-Cookie"], setCookieLine(name, str(x.Get("value")), str(x.Get("attributes"))))
 			}
 			if mv := eo.Get("multiValue"); defined(mv) {
 				for _, x := range array(rt, mv) {
@@ -395,7 +416,7 @@ func applyResponse(rt *goja.Runtime, o *goja.Object, resp *Response, generated b
 // readHeaders is the header object v as an http.Header: the fields a
 // function is not shown come from orig, those it returned replace the
 // rest. skip is the field the event's cookies stand for.
-func readHeaders(rt *goja.Runtime, v goja.Value, orig http.Header, skip string, request bool) (http.Header, error) {
+func readHeaders(rt *goja.Runtime, v goja.Value, orig http.Header, skip string, request bool, event *lazyFields) (http.Header, error) {
 	out := make(http.Header, len(orig))
 	for name, vs := range orig {
 		if disallowed(name) {
@@ -403,7 +424,7 @@ func readHeaders(rt *goja.Runtime, v goja.Value, orig http.Header, skip string, 
 		}
 	}
 	origFields := exposed(orig, skip)
-	for _, f := range readFields(rt, v, origFields) {
+	for _, f := range readFields(rt, v, origFields, event) {
 		name := textproto.CanonicalMIMEHeaderKey(f.name)
 		if disallowed(name) || name == skip {
 			return nil, &ValidationError{Msg: fmt.Sprintf("a function may not set the header %s", f.name)}
@@ -423,14 +444,19 @@ func readHeaders(rt *goja.Runtime, v goja.Value, orig http.Header, skip string, 
 
 // readFields reads a {name: {value, multiValue?}} object back, in its
 // order. As CloudFront: a changed multiValue wins; else a changed value
-// replaces the first of the original values.
-func readFields(rt *goja.Runtime, v goja.Value, orig fields) fields {
+// replaces the first of the original values. event is the event's
+// object, whose entries the function did not touch are not read.
+func readFields(rt *goja.Runtime, v goja.Value, orig fields, event *lazyFields) fields {
 	if !defined(v) {
 		return nil
 	}
 	o := v.ToObject(rt)
 	var out fields
 	for _, name := range o.Keys() {
+		if vals, ok := event.unchanged(o, name); ok {
+			out = append(out, field{name, vals})
+			continue
+		}
 		e := o.Get(name)
 		if !defined(e) {
 			continue
@@ -458,10 +484,7 @@ func readFields(rt *goja.Runtime, v goja.Value, orig fields) fields {
 			}
 		}
 		if len(vals) > 0 {
-			out = append(out, struct {
-				name   string
-				values []string
-			}{name, vals})
+			out = append(out, field{name, vals})
 		}
 	}
 	return out

@@ -1,0 +1,116 @@
+package cffunc
+
+import (
+	"slices"
+	"strconv"
+
+	"github.com/dop251/goja"
+)
+
+// lazyFields is a fields object of the event (headers, query string,
+// cookies) whose entries are made when the function first reads them:
+// most functions read a few of many, and an entry never read nor set is
+// known unchanged on return. Its keys are ordered as an ordinary
+// object's: index-like names first, ascending, then the rest as added.
+type lazyFields struct {
+	rt    *goja.Runtime
+	obj   *goja.Object
+	orig  fields // by name, each once
+	entry func(rt *goja.Runtime, values []string) goja.Value
+	keys  []string
+	made  map[string]goja.Value // entries made or set
+}
+
+func newLazyFields(rt *goja.Runtime, fs fields, entry func(*goja.Runtime, []string) goja.Value) *lazyFields {
+	l := &lazyFields{rt: rt, entry: entry, orig: make(fields, 0, len(fs)), keys: make([]string, 0, len(fs))}
+	for _, f := range fs {
+		// A name twice is set twice: the last value, in the first place.
+		if i := slices.IndexFunc(l.orig, func(g field) bool { return g.name == f.name }); i >= 0 {
+			l.orig[i].values = f.values
+			continue
+		}
+		l.orig = append(l.orig, f)
+		l.keys = insertKey(l.keys, f.name)
+	}
+	l.obj = rt.NewDynamicObject(l)
+	return l
+}
+
+// insertKey adds key to keys, ordered as an ordinary object's.
+func insertKey(keys []string, key string) []string {
+	n, ok := arrayIndex(key)
+	if !ok {
+		return append(keys, key)
+	}
+	i := 0
+	for ; i < len(keys); i++ {
+		m, ok := arrayIndex(keys[i])
+		if !ok || m > n {
+			break
+		}
+	}
+	return slices.Insert(keys, i, key)
+}
+
+// arrayIndex is key as an array index: a canonical number below 2³²-1.
+func arrayIndex(key string) (uint32, bool) {
+	if key == "" || len(key) > 10 || (key[0] == '0' && len(key) > 1) {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(key, 10, 32)
+	if err != nil || n == 1<<32-1 {
+		return 0, false
+	}
+	return uint32(n), true
+}
+
+// unchanged is the original values of key when o is l's object and
+// the function neither read nor set its entry.
+func (l *lazyFields) unchanged(o *goja.Object, key string) ([]string, bool) {
+	if l == nil || o != l.obj {
+		return nil, false
+	}
+	if _, ok := l.made[key]; ok {
+		return nil, false
+	}
+	return l.orig.get(key), true
+}
+
+func (l *lazyFields) Get(key string) goja.Value {
+	if v, ok := l.made[key]; ok {
+		return v
+	}
+	if !slices.Contains(l.keys, key) {
+		return nil
+	}
+	v := l.entry(l.rt, l.orig.get(key))
+	l.set(key, v)
+	return v
+}
+
+func (l *lazyFields) set(key string, v goja.Value) {
+	if l.made == nil {
+		l.made = make(map[string]goja.Value)
+	}
+	l.made[key] = v
+}
+
+func (l *lazyFields) Set(key string, v goja.Value) bool {
+	if !slices.Contains(l.keys, key) {
+		l.keys = insertKey(l.keys, key)
+	}
+	l.set(key, v)
+	return true
+}
+
+func (l *lazyFields) Has(key string) bool { return slices.Contains(l.keys, key) }
+
+func (l *lazyFields) Delete(key string) bool {
+	if i := slices.Index(l.keys, key); i >= 0 {
+		l.keys = slices.Delete(l.keys, i, i+1)
+	}
+	delete(l.made, key)
+	return true
+}
+
+func (l *lazyFields) Keys() []string { return slices.Clone(l.keys) }
