@@ -365,7 +365,7 @@ func applyResponse(rt *goja.Runtime, o *goja.Object, resp *Response, generated b
 	delete(header, "Set-Cookie")
 	if c := o.Get("cookies"); defined(c) {
 		co := c.ToObject(rt)
-		for _, name := range co.Keys() {
+		for _, name := range cookies.keysOf(co) {
 			if vals, ok := cookies.unchanged(co, name); ok {
 				header["Set-Cookie"] = append(header["Set-Cookie"], setCookieLine(name, vals[0], vals[1]))
 				continue
@@ -452,7 +452,7 @@ func readFields(rt *goja.Runtime, v goja.Value, orig fields, event *lazyFields) 
 	}
 	o := v.ToObject(rt)
 	var out fields
-	for _, name := range o.Keys() {
+	for _, name := range event.keysOf(o) {
 		if vals, ok := event.unchanged(o, name); ok {
 			out = append(out, field{name, vals})
 			continue

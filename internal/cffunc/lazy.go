@@ -2,7 +2,6 @@ package cffunc
 
 import (
 	"slices"
-	"strconv"
 
 	"github.com/dop251/goja"
 )
@@ -57,8 +56,15 @@ func arrayIndex(key string) (uint32, bool) {
 	if key == "" || len(key) > 10 || (key[0] == '0' && len(key) > 1) {
 		return 0, false
 	}
-	n, err := strconv.ParseUint(key, 10, 32)
-	if err != nil || n == 1<<32-1 {
+	var n uint64
+	for i := range len(key) {
+		// By hand: most names are not numbers, and ParseUint's error allocates.
+		if key[i] < '0' || key[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(key[i]-'0')
+	}
+	if n >= 1<<32-1 {
 		return 0, false
 	}
 	return uint32(n), true
@@ -114,3 +120,12 @@ func (l *lazyFields) Delete(key string) bool {
 }
 
 func (l *lazyFields) Keys() []string { return slices.Clone(l.keys) }
+
+// keys is o's keys: l's own when o is l's object, without goja's
+// iteration.
+func (l *lazyFields) keysOf(o *goja.Object) []string {
+	if l != nil && o == l.obj {
+		return l.Keys()
+	}
+	return o.Keys()
+}
