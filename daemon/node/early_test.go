@@ -61,33 +61,39 @@ distributions: site: {
 
 	tickets := tls.NewLRUClientSessionCache(4)
 	tlsCfg := &tls.Config{InsecureSkipVerify: true, ServerName: "site.test", ClientSessionCache: tickets, NextProtos: []string{http3.NextProtoH3}}
-	get := func(dial string, method, path string) {
+	// get sends n requests on one connection.
+	get := func(dial string, method, path string, n int) {
 		t.Helper()
 		tr := &http3.Transport{TLSClientConfig: tlsCfg, Dial: func(ctx context.Context, _ string, tc *tls.Config, qc *quic.Config) (*quic.Conn, error) {
 			return quic.DialAddrEarly(ctx, dial, tc, qc)
 		}}
 		defer tr.Close()
-		req, _ := http.NewRequest(method, "https://site.test"+path, nil)
-		resp, err := tr.RoundTrip(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("%s %s: %d", method, path, resp.StatusCode)
+		for range n {
+			req, _ := http.NewRequest(method, "https://site.test"+path, nil)
+			resp, err := tr.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("%s %s: %d", method, path, resp.StatusCode)
+			}
 		}
 	}
 	// A first connection leaves a session ticket that allows 0-RTT; the
 	// viewer's second connection sends its request in 0-RTT, through a
 	// relay that records what the viewer sent before the node answered.
-	// On a loaded machine the ticket can come after the first connection
-	// closed: the second then has no 0-RTT to replay, and both go again.
+	// The node sends the ticket after the handshake: the first connection
+	// makes a second request, whose answer comes after the ticket, so it
+	// does not close before the ticket arrives. Should a loaded machine
+	// still lose it, the second connection has no 0-RTT to replay, and
+	// both go again.
 	var flight [][]byte
 	for attempt := 1; ; attempt++ {
-		get(server.String(), http.MethodGet, "/warm")
+		get(server.String(), http.MethodGet, "/warm", 2)
 		relay := newRecordingRelay(t, server)
-		get(relay.addr(), http3.MethodGet0RTT, "/api/transfer")
+		get(relay.addr(), http3.MethodGet0RTT, "/api/transfer", 1)
 		select {
 		case <-requests:
 		case <-time.After(5 * time.Second):
