@@ -84,6 +84,8 @@ func TestFunctions(t *testing.T) {
 		{"an async handler awaited", "/async/a", 200, "Miss", `looked="v-viewer-request"`, "", ""},
 		{"a function that throws", "/throws/a", 503, "Error", "The function throws failed (FunctionExecutionError)", "", ""},
 		{"an endless loop is cut short", "/loop/a", 503, "Error", "The function loop failed (FunctionThrottledError)", "", ""},
+		{"a getter that never ends is cut short", "/getter-loop/a", 503, "Error", "The function getter-loop failed (FunctionThrottledError)", "", ""},
+		{"a getter that throws", "/getter-throws/a", 503, "Error", "The function getter-throws failed (FunctionExecutionError)", "", ""},
 		{"the node serves on", "/index-html/b.txt", 200, "Miss", `path="/index-html/b.txt"`, "", ""},
 		{"a function's runtimes serve on", "/index-html/c/", 200, "Miss", `path="/index-html/c/index.html"`, "", ""},
 	} {

@@ -93,8 +93,14 @@ func (f *Function) SetBudget(d time.Duration) { f.budget = d }
 type vm struct {
 	rt      *goja.Runtime
 	handler goja.Callable
-	timer   *time.Timer
-	fired   chan struct{} // the timer interrupted rt
+	// read calls readBack as the runtime's code: reading the returned
+	// object runs the function's getters and toString, which may loop or
+	// throw like the handler.
+	read     goja.Callable
+	readBack func() error
+	readErr  error
+	timer    *time.Timer
+	fired    chan struct{} // the timer interrupted rt
 }
 
 func (f *Function) get() (*vm, error) {
@@ -127,6 +133,10 @@ func (f *Function) get() (*vm, error) {
 		return nil, &ExecutionError{Err: errors.New("handler is not a function")}
 	}
 	m.handler = h
+	m.read, _ = goja.AssertFunction(rt.ToValue(func(goja.FunctionCall) goja.Value {
+		m.readErr = m.readBack()
+		return goja.Undefined()
+	}))
 	return m, nil
 }
 
@@ -185,16 +195,26 @@ func (f *Function) call(build func(rt *goja.Runtime) goja.Value, use func(rt *go
 	if err != nil {
 		return err
 	}
-	v, err := f.runBounded(m, func() (goja.Value, error) {
+	m.readErr = nil
+	_, err = f.runBounded(m, func() (goja.Value, error) {
 		// The job queue is drained when the call returns: an async
 		// handler that awaits nothing outside has settled by then.
-		return m.handler(goja.Undefined(), build(m.rt))
+		v, err := m.handler(goja.Undefined(), build(m.rt))
+		if err != nil {
+			return nil, err
+		}
+		m.readBack = func() error {
+			v, err := settled(f.Name, v)
+			if err != nil {
+				return err
+			}
+			return use(m.rt, v)
+		}
+		return m.read(goja.Undefined())
 	})
+	m.readBack = nil
 	if err == nil {
-		v, err = settled(f.Name, v)
-	}
-	if err == nil {
-		err = use(m.rt, v)
+		err = m.readErr
 	}
 	var ee *ExecutionError
 	if !errors.As(err, &ee) {
