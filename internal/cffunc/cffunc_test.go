@@ -1,6 +1,7 @@
 package cffunc
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -44,6 +45,37 @@ func TestMultiValue(t *testing.T) {
 		}
 		if got := strings.Join(req.Header.Values("Accept"), ","); got != c.want {
 			t.Errorf("%s: Accept %q, want %s", c.code, got, c.want)
+		}
+	}
+}
+
+// TestValidation: what a function returns that CloudFront refuses
+// (edge-functions-restrictions.md) is a ValidationError, the viewer's 502,
+// and not a request the origin or the viewer is sent.
+func TestValidation(t *testing.T) {
+	for _, c := range []struct {
+		name, code string
+		invalid    bool
+	}{
+		{"a query string made of parameters", "r.querystring = {a: {value: '1'}, b: {value: '%20'}}", false},
+		{"a query string with a space", "r.querystring = 'a=1 HTTP/1.1'", true},
+		{"a query string with a line break", "r.querystring = 'a=1\\r\\nX-Injected: yes'", true},
+		{"a query value with a fragment", "r.querystring = {a: {value: '1#top'}}", true},
+		{"a query name with a control character", "r.querystring = {'a\\u0000': {value: '1'}}", true},
+		{"a URI of 8,192 bytes", "r.uri = '/' + 'a'.repeat(8191)", true},
+		{"a URI just under it", "r.uri = '/' + 'a'.repeat(8190)", false},
+		{"a generated body of 40 KB", "return {statusCode: 200, body: 'a'.repeat(40 * 1024)}", false},
+		{"a generated body over 40 KB", "return {statusCode: 200, body: 'a'.repeat(40 * 1024 + 1)}", true},
+		{"a generated body over 40 KB once decoded", "return {statusCode: 200, body: {encoding: 'base64', data: 'YWFh'.repeat(40 * 1024 / 3 + 1)}}", true},
+	} {
+		f, err := Compile("f", "cloudfront-js-2.0", "function handler(event) { var r = event.request; "+c.code+"; return r; }")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.ViewerRequest(Context{}, &Request{Method: "GET", URI: "/", Host: "h", Header: http.Header{}})
+		var ve *ValidationError
+		if got := errors.As(err, &ve); got != c.invalid || !got && err != nil {
+			t.Errorf("%s: %v, want invalid %v", c.name, err, c.invalid)
 		}
 	}
 }

@@ -292,6 +292,7 @@ func defined(v goja.Value) bool { return v != nil && !goja.IsUndefined(v) && !go
 
 // applyRequest makes req the request object o.
 func applyRequest(rt *goja.Runtime, o *goja.Object, req *Request, ro *requestObj) error {
+	uri, query := req.URI, req.RawQuery
 	if v := o.Get("uri"); defined(v) {
 		uri := v.String()
 		if !strings.HasPrefix(uri, "/") {
@@ -321,6 +322,9 @@ func applyRequest(rt *goja.Runtime, o *goja.Object, req *Request, ro *requestObj
 		}
 		req.RawQuery = b.String()
 	}
+	if err := validURI(uri, query, req); err != nil {
+		return err
+	}
 	header, err := readHeaders(rt, o.Get("headers"), req.Header, "Cookie", true, ro.headers)
 	if err != nil {
 		return err
@@ -343,6 +347,30 @@ func applyRequest(rt *goja.Runtime, o *goja.Object, req *Request, ro *requestObj
 	req.Header = header
 	return nil
 }
+
+// MaxURI bounds a URI and its query string that a function changed.
+const MaxURI = 8192
+
+// validURI refuses a URI or query string, changed from uri and query,
+// that CloudFront refuses: a query string with spaces, control characters
+// or "#" (which a request line cannot carry, or would end), or a URI of
+// MaxURI bytes and more.
+func validURI(uri, query string, req *Request) error {
+	if req.URI == uri && req.RawQuery == query {
+		return nil // the viewer's, as the node accepted it
+	}
+	if i := strings.IndexFunc(req.RawQuery, func(c rune) bool { return c <= ' ' || c == 0x7f || c == '#' }); i >= 0 {
+		return &ValidationError{Msg: fmt.Sprintf("the query string holds %q, which it may not", req.RawQuery[i:i+1])}
+	}
+	if n := len(req.URI) + len(req.RawQuery); n >= MaxURI {
+		return &ValidationError{Msg: fmt.Sprintf("the URI and query string are %d bytes, not under %d", n, MaxURI)}
+	}
+	return nil
+}
+
+// MaxBody bounds the body of a generated response (CloudFront Functions'
+// quota, cloudfront-limits.md).
+const MaxBody = 40 * 1024
 
 // applyResponse makes resp the response object o; generated is a
 // viewer-request's response, whose body o may hold; headers and cookies
@@ -409,6 +437,9 @@ func applyResponse(rt *goja.Runtime, o *goja.Object, resp *Response, generated b
 		} else {
 			resp.Body = []byte(data)
 		}
+	}
+	if len(resp.Body) > MaxBody {
+		return &ValidationError{Msg: fmt.Sprintf("the generated body is %d bytes, over %d", len(resp.Body), MaxBody)}
 	}
 	return nil
 }
