@@ -110,9 +110,17 @@ func (p *headersPolicy) viewerResponse(code int) (status int, failed bool) {
 		p.h.functionFailed(p.ResponseWriter, r, p.fn, err)
 		return code, true
 	}
+	// The body is the node's to frame: a function's Content-Length (or its
+	// dropping one) would cut the body short or leave the viewer waiting.
+	framing := [...][]string{hdr["Content-Length"], hdr["Transfer-Encoding"]}
 	clear(hdr)
 	for k, vs := range resp.Header {
 		hdr[k] = vs
+	}
+	for i, name := range [...]string{"Content-Length", "Transfer-Encoding"} {
+		if delete(hdr, name); framing[i] != nil {
+			hdr[name] = framing[i]
+		}
 	}
 	return resp.Status, false
 }

@@ -62,7 +62,7 @@ func TestFunctions(t *testing.T) {
 	}))
 	t.Cleanup(app.Close)
 	dir := t.TempDir()
-	tb := testenv.Compile(t, dir, functionsConfig(t, app.Listener.Addr().String(), map[string]bool{"security-headers": true}))
+	tb := testenv.Compile(t, dir, functionsConfig(t, app.Listener.Addr().String(), map[string]bool{"security-headers": true, "content-length": true}))
 	url := bothEdges(t, dir, tb)[1].url // the one with a cache
 	for _, s := range []struct {
 		name, path  string
@@ -86,6 +86,8 @@ func TestFunctions(t *testing.T) {
 		{"an endless loop is cut short", "/loop/a", 503, "Error", "The function loop failed (FunctionThrottledError)", "", ""},
 		{"a getter that never ends is cut short", "/getter-loop/a", 503, "Error", "The function getter-loop failed (FunctionThrottledError)", "", ""},
 		{"a getter that throws", "/getter-throws/a", 503, "Error", "The function getter-throws failed (FunctionExecutionError)", "", ""},
+		{"a function's content-length does not cut the body (miss)", "/content-length/a", 200, "Miss", `path="/content-length/a"`, "X-Framed", "yes"},
+		{"a function's content-length does not cut the body (hit)", "/content-length/a", 200, "Hit", `path="/content-length/a"`, "X-Framed", "yes"},
 		{"the node serves on", "/index-html/b.txt", 200, "Miss", `path="/index-html/b.txt"`, "", ""},
 		{"a function's runtimes serve on", "/index-html/c/", 200, "Miss", `path="/index-html/c/index.html"`, "", ""},
 	} {
