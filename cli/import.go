@@ -24,7 +24,7 @@ import (
 func init() {
 	register("import", command{
 		summary: "turn `aws cloudfront get-*` JSON output into an openfront config",
-		usage:   "import [-o FILE] [--id ID] JSON...",
+		usage:   "import [-o FILE] [--id ID] JSON|NAME.js...",
 		run:     runImport,
 	})
 }
@@ -82,7 +82,7 @@ var (
 )
 
 func runImport(args []string, stdout, stderr io.Writer) int {
-	fl := newFlags("import", "import [-o FILE] [--id ID] JSON...", stderr)
+	fl := newFlags("import", "import [-o FILE] [--id ID] JSON|NAME.js...", stderr)
 	out := fl.String("o", "", "write the config to `FILE` instead of stdout")
 	id := fl.String("id", "", "the distribution's `ID` in the config (default: the Distribution's Id, else its CallerReference)")
 	pos, err := parseFlags(fl, args)
@@ -168,6 +168,11 @@ type importer struct {
 	keyGroups []awsObject
 	keyNames  map[string]string    // key group AWS ID to its key in the config
 	publicKey map[string]awsObject // public key AWS ID to its PublicKeyConfig
+	// functions are CloudFront Functions by name: their code from NAME.js
+	// (get-function's output file), their config from describe-function.
+	functions map[string]*awsFunction
+
+	functionNames map[string]bool // functions' keys in the config
 
 	notes []string // what was not imported, for stderr
 }
@@ -176,6 +181,24 @@ type importer struct {
 type awsObject struct {
 	file, id string
 	cfg      map[string]any
+}
+
+type awsFunction struct {
+	code string
+	cfg  map[string]any // FunctionConfig
+	file string         // of cfg
+	name string         // in the config, once a behavior runs it
+}
+
+// function is the CloudFront Function name, made when first met.
+func (imp *importer) function(name string) *awsFunction {
+	if imp.functions == nil {
+		imp.functions = map[string]*awsFunction{}
+	}
+	if imp.functions[name] == nil {
+		imp.functions[name] = &awsFunction{}
+	}
+	return imp.functions[name]
 }
 
 type awsPolicy struct {
@@ -187,6 +210,11 @@ func (imp *importer) read(name string) error {
 	b, err := os.ReadFile(name)
 	if err != nil {
 		return err
+	}
+	if fn, ok := strings.CutSuffix(filepath.Base(name), ".js"); ok {
+		// aws cloudfront get-function --name NAME NAME.js writes the code.
+		imp.function(fn).code = string(b)
+		return nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
@@ -228,6 +256,10 @@ func (imp *importer) read(name string) error {
 	case obj(top, "KeyGroup") != nil:
 		k := obj(top, "KeyGroup")
 		imp.keyGroups = append(imp.keyGroups, awsObject{name, str(k, "Id"), obj(k, "KeyGroupConfig")})
+	case obj(top, "FunctionSummary") != nil:
+		f := obj(top, "FunctionSummary")
+		fn := imp.function(str(f, "Name"))
+		fn.cfg, fn.file = obj(f, "FunctionConfig"), name
 	case obj(top, "PublicKey") != nil:
 		k := obj(top, "PublicKey")
 		if imp.publicKey == nil {
@@ -235,7 +267,7 @@ func (imp *importer) read(name string) error {
 		}
 		imp.publicKey[str(k, "Id")] = awsObject{name, str(k, "Id"), obj(k, "PublicKeyConfig")}
 	default:
-		return fmt.Errorf("%s: not the output of aws cloudfront get-distribution(-config), get-streaming-distribution(-config), get-cache-policy, get-origin-request-policy, get-response-headers-policy, get-key-group or get-public-key", name)
+		return fmt.Errorf("%s: not the output of aws cloudfront get-distribution(-config), get-streaming-distribution(-config), get-cache-policy, get-origin-request-policy, get-response-headers-policy, get-key-group, get-public-key or describe-function (nor a function's code, NAME.js)", name)
 	}
 	return nil
 }
@@ -286,6 +318,7 @@ func (imp *importer) build(files []string) ([]byte, error) {
 		keyGroups.set(name, v)
 	}
 
+	imp.functionNames = map[string]bool{}
 	dists, err := imp.section(imp.dists, "distributions", taken, imp.distribution)
 	if err != nil {
 		return nil, err
@@ -304,6 +337,7 @@ func (imp *importer) build(files []string) ([]byte, error) {
 		{cachePolicyKind.section, sections[cachePolicyKind.section]},
 		{originRequestPolicyKind.section, sections[originRequestPolicyKind.section]},
 		{responseHeadersPolicyKind.section, sections[responseHeadersPolicyKind.section]},
+		{"functions", imp.functionsSection()},
 	} {
 		if len(sec.v.fields) > 0 {
 			root.set(sec.name, sec.v)
@@ -326,6 +360,28 @@ func (imp *importer) build(files []string) ([]byte, error) {
 		return nil, fmt.Errorf("format the config: %w\n%s", err, b.Bytes())
 	}
 	return out, nil
+}
+
+// functionsSection is the functions behaviors run, with their code.
+func (imp *importer) functionsSection() *cueStruct {
+	out := &cueStruct{}
+	for _, name := range slices.Sorted(maps.Keys(imp.functions)) {
+		fn := imp.functions[name]
+		if fn.name == "" {
+			continue // run by no behavior imported, or without its code
+		}
+		o := &cueStruct{}
+		s := newSrc(fn.file, "functions."+fn.name, fn.cfg)
+		o.setStr("comment", s.str("Comment"), "")
+		o.setStr("runtime", s.str("Runtime"), "cloudfront-js-2.0")
+		if kv := s.obj("KeyValueStoreAssociations"); len(kv.items("Items")) > 0 {
+			imp.note(o, s, "KeyValueStoreAssociations not imported: openfront has no KeyValueStore; the function's cf.kvs calls will fail")
+		}
+		imp.rest(o, s)
+		o.set("functionCode", fn.code)
+		out.set(fn.name, o)
+	}
+	return out
 }
 
 // section converts distributions of one kind into the config's map of them.
@@ -818,8 +874,26 @@ func (imp *importer) behavior(s *src) (*cueStruct, error) {
 	for _, ls := range s.objs("LambdaFunctionAssociations", "lambdaFunctionAssociations") {
 		imp.note(o, s, "Lambda@Edge %s %s not imported: openfront runs no edge functions", ls.str("EventType"), ls.str("LambdaFunctionARN"))
 	}
+	var assocs []any
 	for _, fs := range s.objs("FunctionAssociations", "functionAssociations") {
-		imp.note(o, s, "CloudFront Function %s %s not imported: openfront runs no edge functions", fs.str("EventType"), fs.str("FunctionARN"))
+		arn, event := fs.str("FunctionARN"), fs.str("EventType")
+		_, name, _ := strings.Cut(arn, ":function/")
+		fn := imp.function(name)
+		if fn.code == "" {
+			imp.note(o, s, "CloudFront Function %s on %s not imported: its code is in no file given: add %s.js, from `aws cloudfront get-function --name %s --stage LIVE %s.js` (and its describe-function output)", arn, event, name, name, name)
+			continue
+		}
+		if fn.name == "" {
+			fn.name = uniqueName(sanitizeID(name), imp.functionNames, nil)
+		}
+		a := &cueStruct{}
+		a.set("eventType", event)
+		a.set("functionName", fn.name)
+		imp.rest(a, fs)
+		assocs = append(assocs, a)
+	}
+	if len(assocs) > 0 {
+		o.set("functionAssociations", assocs)
 	}
 	imp.unsupported(o, s,
 		"FieldLevelEncryptionId", "not imported: openfront has no field-level encryption",

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// TestImport turns AWS CLI output (testdata/import/NAME/*.json) into a
+// TestImport turns AWS CLI output (testdata/import/NAME/*) into a
 // config and compares stdout and stderr with NAME.cue and NAME.stderr
 // (-update rewrites them). Every config it writes must vet.
 func TestImport(t *testing.T) {
@@ -27,6 +27,9 @@ func TestImport(t *testing.T) {
 		{"custom-policies", nil, exitOK},
 		// What openfront cannot do: comments and stderr lines.
 		{"edge-functions", nil, exitOK},
+		// CloudFront Functions with their code (NAME.js) and
+		// describe-function output, and one without its code.
+		{"functions", nil, exitOK},
 		// A custom policy ID without its get-cache-policy file.
 		{"unknown-policy", nil, exitFail},
 		// Legacy TrustedSigners: the behavior names a key group the
@@ -35,7 +38,7 @@ func TestImport(t *testing.T) {
 		{"legacy-signers", []string{"--id", "members"}, exitFail},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			files, err := filepath.Glob(filepath.Join(dir, tc.name, "*.json"))
+			files, err := filepath.Glob(filepath.Join(dir, tc.name, "*"))
 			if err != nil || len(files) == 0 {
 				t.Fatalf("no fixtures for %s: %v", tc.name, err)
 			}
