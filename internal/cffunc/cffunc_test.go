@@ -79,3 +79,28 @@ func TestValidation(t *testing.T) {
 		}
 	}
 }
+
+// TestSetCookieTwice: an origin that sets a cookie for two paths (a
+// logout clearing both) keeps both through a viewer-response function,
+// as CloudFront's multiValue of the cookie holds them.
+func TestSetCookieTwice(t *testing.T) {
+	for _, c := range []struct{ code, want string }{
+		{"return e.response", "a=1; Path=/|a=2; Path=/x|b=3"},
+		{"e.response.cookies.a.value = 'z'; return e.response", "a=z; Path=/|a=2; Path=/x|b=3"},
+		{"return {statusCode: 200, headers: e.response.headers, cookies: e.response.cookies}", "a=1; Path=/|a=2; Path=/x|b=3"},
+		{"e.response.cookies.a.multiValue.pop(); return e.response", "a=1; Path=/|b=3"},
+		{"e.response.headers['x-n'] = {value: e.response.cookies.a.multiValue[1].attributes}; return e.response", "a=1; Path=/|a=2; Path=/x|b=3"},
+	} {
+		f, err := Compile("f", "cloudfront-js-2.0", "function handler(e) { "+c.code+"; }")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp := &Response{Status: 200, Header: http.Header{"Set-Cookie": {"a=1; Path=/", "a=2; Path=/x", "b=3"}}}
+		if err := f.ViewerResponse(Context{}, &Request{Method: "GET", URI: "/", Header: http.Header{}}, resp); err != nil {
+			t.Fatalf("%s: %v", c.code, err)
+		}
+		if got := strings.Join(resp.Header["Set-Cookie"], "|"); got != c.want {
+			t.Errorf("%s: Set-Cookie %q, want %q", c.code, got, c.want)
+		}
+	}
+}

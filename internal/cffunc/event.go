@@ -202,8 +202,9 @@ func cookieFields(lines []string) fields {
 	return fs
 }
 
-// setCookiesObject is a response's cookies: {name: {value, attributes}};
-// its fields' values are the value and the attributes.
+// setCookiesObject is a response's cookies: {name: {value, attributes,
+// multiValue?}}; its fields' values are value and attributes pairs, one
+// a Set-Cookie (an origin sets a name twice for two paths or domains).
 func setCookiesObject(rt *goja.Runtime, lines []string) *lazyFields {
 	var fs fields
 	for _, line := range lines {
@@ -212,18 +213,60 @@ func setCookiesObject(rt *goja.Runtime, lines []string) *lazyFields {
 		if !ok || name == "" {
 			continue
 		}
-		fs = append(fs, field{name, []string{value, strings.TrimSpace(attrs)}})
+		fs.add(name, value)
+		fs.add(name, strings.TrimSpace(attrs))
 	}
 	return newLazyFields(rt, fs, setCookieEntry)
 }
 
-func setCookieEntry(rt *goja.Runtime, values []string) goja.Value {
-	e := rt.NewObject()
-	e.Set("value", values[0])
-	if values[1] != "" {
-		e.Set("attributes", values[1])
+func setCookieEntry(rt *goja.Runtime, pairs []string) goja.Value {
+	e := setCookieValue(rt, pairs[0], pairs[1])
+	if len(pairs) > 2 {
+		mv := make([]any, 0, len(pairs)/2)
+		for i := 0; i+1 < len(pairs); i += 2 {
+			mv = append(mv, setCookieValue(rt, pairs[i], pairs[i+1]))
+		}
+		e.Set("multiValue", rt.NewArray(mv...))
 	}
 	return e
+}
+
+func setCookieValue(rt *goja.Runtime, value, attrs string) *goja.Object {
+	e := rt.NewObject()
+	e.Set("value", value)
+	if attrs != "" {
+		e.Set("attributes", attrs)
+	}
+	return e
+}
+
+// readSetCookie is a response cookie's value and attributes pairs, as
+// readFields reads a field: a changed multiValue wins; else a changed
+// value or attributes replace the first of the original pairs.
+func readSetCookie(rt *goja.Runtime, e goja.Value, was []string) []string {
+	if !defined(e) {
+		return nil
+	}
+	eo := e.ToObject(rt)
+	first := []string{str(eo.Get("value")), str(eo.Get("attributes"))}
+	mv := eo.Get("multiValue")
+	if !defined(mv) {
+		if len(was) > 2 && !slices.Equal(first, was[:2]) {
+			return append(first, was[2:]...)
+		}
+		if len(was) > 2 {
+			return was
+		}
+		return first
+	}
+	var pairs []string
+	for _, x := range array(rt, mv) {
+		pairs = append(pairs, str(x.Get("value")), str(x.Get("attributes")))
+	}
+	if slices.Equal(pairs, was) && len(pairs) > 0 {
+		pairs[0], pairs[1] = first[0], first[1]
+	}
+	return pairs
 }
 
 // setCookieLine is the Set-Cookie field of a cookie.
@@ -394,25 +437,15 @@ func applyResponse(rt *goja.Runtime, o *goja.Object, resp *Response, generated b
 	if c := o.Get("cookies"); defined(c) {
 		co := c.ToObject(rt)
 		for _, name := range cookies.keysOf(co) {
-			if vals, ok := cookies.unchanged(co, name); ok {
-				header["Set-Cookie"] = append(header["Set-Cookie"], setCookieLine(name, vals[0], vals[1]))
-				continue
-			}
-			e := co.Get(name)
-			if !defined(e) {
-				continue
-			}
-			eo := e.ToObject(rt)
-			add := func(x *goja.Object) {
-				header["Set-Cookie"] = append(header["Set-Cookie"], setCookieLine(name, str(x.Get("value")), str(x.Get("attributes"))))
-			}
-			if mv := eo.Get("multiValue"); defined(mv) {
-				for _, x := range array(rt, mv) {
-					add(x)
+			pairs, ok := cookies.unchanged(co, name)
+			if !ok {
+				if pairs = readSetCookie(rt, co.Get(name), cookies.orig.get(name)); pairs == nil {
+					continue
 				}
-				continue
 			}
-			add(eo)
+			for i := 0; i+1 < len(pairs); i += 2 {
+				header["Set-Cookie"] = append(header["Set-Cookie"], setCookieLine(name, pairs[i], pairs[i+1]))
+			}
 		}
 	} else if sc := resp.Header["Set-Cookie"]; len(sc) > 0 {
 		header["Set-Cookie"] = sc
