@@ -69,6 +69,7 @@ type Handler struct {
 	states   atomic.Pointer[map[string]*distState]
 	setMu    sync.Mutex              // serializes SetTable
 	series   map[string]*distMetrics // by distribution id; under setMu
+	fnKeys   map[fnKey]bool          // functions with duration series; under setMu
 }
 
 // New returns a handler; it answers 503 until a table is set.

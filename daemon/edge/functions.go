@@ -1,7 +1,6 @@
 package edge
 
 import (
-	"errors"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -33,7 +32,9 @@ const cacheFunction = "FunctionGeneratedResponse from openfront"
 func (h *Handler) viewerRequest(w http.ResponseWriter, r *http.Request, d *table.Distribution, b *table.Behavior, client netip.Addr, id string, path, rawQuery *string) bool {
 	f := b.ViewerRequest
 	req := &cffunc.Request{Method: r.Method, URI: *path, RawQuery: *rawQuery, Host: r.Host, Header: r.Header}
+	run := h.startFunction(d, f, eventViewerRequest)
 	resp, err := f.ViewerRequest(functionContext(r, d, client, id), req)
+	run.done(resp != nil, err)
 	if err != nil {
 		h.functionFailed(w, r, f, err)
 		return false
@@ -75,12 +76,10 @@ func generated(w http.ResponseWriter, r *http.Request, resp *cffunc.Response) {
 // function: one that fails every request would flood the log.
 func (h *Handler) functionFailed(w http.ResponseWriter, r *http.Request, f *cffunc.Function, err error) {
 	status, detail := http.StatusServiceUnavailable, accesslog.FunctionExecutionError
-	var ee *cffunc.ExecutionError
-	var ve *cffunc.ValidationError
-	switch {
-	case errors.As(err, &ve):
+	switch fnFailure(err) {
+	case fnValidationError:
 		status, detail = http.StatusBadGateway, accesslog.FunctionValidationError
-	case errors.As(err, &ee) && ee.Throttled:
+	case fnThrottled:
 		detail = accesslog.FunctionThrottledError
 	}
 	if f.ShouldWarn(time.Now()) {
@@ -103,7 +102,10 @@ func (p *headersPolicy) viewerResponse(code int) (status int, failed bool) {
 	client := access.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), p.h.trusted)
 	req := &cffunc.Request{Method: r.Method, URI: requestPath(r), RawQuery: r.URL.RawQuery, Host: r.Host, Header: r.Header}
 	resp := &cffunc.Response{Status: code, Description: http.StatusText(code), Header: hdr}
-	if err := p.fn.ViewerResponse(functionContext(r, p.d, client, p.id), req, resp); err != nil {
+	run := p.h.startFunction(p.d, p.fn, eventViewerResponse)
+	err := p.fn.ViewerResponse(functionContext(r, p.d, client, p.id), req, resp)
+	run.done(false, err)
+	if err != nil {
 		// None of the answer's header goes with the error but the node's.
 		clear(hdr)
 		hdr["X-Openfront-Id"], hdr["Via"] = []string{p.id}, p.h.viaValue

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // What a small function costs a cache hit, through the real handler in
@@ -43,8 +45,18 @@ distributions: bench: {
 }
 `
 
-func BenchmarkHitFunction(b *testing.B) {
+func BenchmarkHitFunction(b *testing.B) { benchHitFunction(b, false) }
+
+// BenchmarkHitFunctionMetrics: the same with the function metrics counted.
+func BenchmarkHitFunctionMetrics(b *testing.B) { benchHitFunction(b, true) }
+
+func benchHitFunction(b *testing.B, metrics bool) {
 	h, t, _ := benchEdge(b, benchFunctionConfig)
+	if metrics {
+		if err := h.Register(prometheus.NewRegistry()); err != nil {
+			b.Fatal(err)
+		}
+	}
 	h.SetTable(t)
 	for _, c := range []struct{ name, url string }{
 		{"none", "http://127.0.0.1/obj/1k/bench"},

@@ -34,6 +34,7 @@ type distState struct {
 	log     *accesslog.Writer // nil: the distribution does not log
 	m       *distMetrics      // nil: metrics are off
 	origins map[string]*originStats
+	fns     map[fnKey]*fnStats
 }
 
 // distMetrics are a distribution's request series. They outlive a table
@@ -44,6 +45,7 @@ type distMetrics struct {
 	children  [len(results)][len(statusClasses)][len(protocols)]atomic.Pointer[prometheus.Counter]
 	in, out   prometheus.Counter
 	originIDs map[string]bool // the origins with series, for deleting them
+	fnKeys    map[fnKey]bool  // the functions with series, likewise
 	// mu orders making a child with deleting the series: a request that
 	// outlives its distribution's removal (gone) makes none.
 	mu   sync.Mutex
@@ -115,6 +117,7 @@ func (h *Handler) SetTable(t *table.Table) {
 	states := make(map[string]*distState)
 	counting := h.counting.Load()
 	keep := make(map[string]bool)
+	fns := make(map[fnKey]bool)
 	for d := range t.Distributions() {
 		st := &distState{}
 		if h.logs != nil && d.Spec.Logging.Enabled {
@@ -123,6 +126,7 @@ func (h *Handler) SetTable(t *table.Table) {
 		if counting {
 			st.m = h.distMetrics(d)
 			st.origins = h.originStats(d, st.m)
+			st.fns = h.functionStats(d, st.m, fns)
 		}
 		if st.log != nil || st.m != nil {
 			states[d.ID] = st
@@ -138,6 +142,9 @@ func (h *Handler) SetTable(t *table.Table) {
 			m.mu.Unlock()
 		}
 	}
+	if counting {
+		h.forgetFunctions(fns)
+	}
 	h.states.Store(&states)
 	h.table.Store(t)
 }
@@ -151,7 +158,7 @@ func (h *Handler) distMetrics(d *table.Distribution) *distMetrics {
 		h.series = map[string]*distMetrics{}
 	}
 	m := &distMetrics{id: d.ID, requests: h.metrics.requests, in: h.metrics.requestBytes.WithLabelValues(d.ID),
-		out: h.metrics.responseBytes.WithLabelValues(d.ID), originIDs: map[string]bool{}}
+		out: h.metrics.responseBytes.WithLabelValues(d.ID), originIDs: map[string]bool{}, fnKeys: map[fnKey]bool{}}
 	h.series[d.ID] = m
 	return m
 }

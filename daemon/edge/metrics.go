@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"openfront.dev/daemon/access"
+	"openfront.dev/internal/cffunc"
 	"openfront.dev/schema"
 )
 
@@ -20,6 +21,10 @@ type metrics struct {
 	responseBytes  *prometheus.CounterVec
 	originDuration *prometheus.HistogramVec
 	originErrors   *prometheus.CounterVec
+	// CloudFront Functions, as CloudFront's per-function metrics
+	// (fnstats.go).
+	functionRuns     *prometheus.CounterVec
+	functionDuration *prometheus.HistogramVec
 }
 
 func newMetrics() metrics {
@@ -53,6 +58,17 @@ func newMetrics() metrics {
 			Name: "openfront_origin_errors_total",
 			Help: "Failed origin requests, by kind: dns, connect, timeout, comm (failed after connecting), unsupported (origin kind), http_5xx (the origin answered 5xx).",
 		}, []string{"distribution", "origin", "kind"}),
+		functionRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "openfront_function_invocations_total",
+			Help: "Runs of a distribution's CloudFront Function, by event type and result: ok, generated_response (a viewer-request function answered), validation_error (502: it returned what CloudFront refuses), execution_error (503: it threw), throttled (503: it ran over its budget).",
+		}, []string{"distribution", "function", "event_type", "result"}),
+		functionDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "openfront_function_duration_seconds",
+			Help: "Time a CloudFront Function's run took, failed ones too; a run is cut at the budget, the last bucket.",
+			// CloudFront allows about 1 ms of compute; small functions
+			// run in tens of microseconds.
+			Buckets: []float64{.000001, .0000025, .000005, .00001, .000025, .00005, .0001, .00025, .0005, .001, .0025, .005, .01, cffunc.Budget.Seconds()},
+		}, []string{"function", "event_type"}),
 	}
 	for _, code := range access.Codes {
 		m.signatureDenials.WithLabelValues(code) // every reason shows, at 0
@@ -64,7 +80,7 @@ func newMetrics() metrics {
 }
 
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.signatureDenials, m.geoDenials, m.requests, m.requestBytes, m.responseBytes, m.originDuration, m.originErrors}
+	return []prometheus.Collector{m.signatureDenials, m.geoDenials, m.requests, m.requestBytes, m.responseBytes, m.originDuration, m.originErrors, m.functionRuns, m.functionDuration}
 }
 
 // Register adds the edge's metrics to reg and turns on counting requests
@@ -87,6 +103,7 @@ func (m *metrics) forget(id string) {
 	m.responseBytes.DeletePartialMatch(l)
 	m.originDuration.DeletePartialMatch(l)
 	m.originErrors.DeletePartialMatch(l)
+	m.functionRuns.DeletePartialMatch(l)
 }
 
 // forgetOrigin deletes the series of an origin that left its distribution.
