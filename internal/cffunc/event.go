@@ -48,10 +48,10 @@ func (f *Function) ViewerRequest(c Context, req *Request) (*Response, error) {
 	var resp *Response
 	var ro requestObj
 	err := f.call(func(rt *goja.Runtime) goja.Value {
-		ev := event(rt, c, "viewer-request")
-		ro = requestObject(rt, req)
-		ev.Set("request", ro.obj)
-		return ev
+		ev := newEvent(rt, c, "viewer-request")
+		ro = requestObject(rt, req, &ev.request)
+		ev.event.sub("request", &ev.request)
+		return ev.event.object()
 	}, func(rt *goja.Runtime, v goja.Value) error {
 		o, err := returned(f.Name, rt, v)
 		if err != nil {
@@ -71,17 +71,19 @@ func (f *Function) ViewerRequest(c Context, req *Request) (*Response, error) {
 func (f *Function) ViewerResponse(c Context, req *Request, resp *Response) error {
 	var headers, cookies *lazyFields
 	return f.call(func(rt *goja.Runtime) goja.Value {
-		ev := event(rt, c, "viewer-response")
-		ev.Set("request", requestObject(rt, req).obj)
-		r := rt.NewObject()
-		r.Set("statusCode", resp.Status)
-		r.Set("statusDescription", resp.Description)
+		ev := newEvent(rt, c, "viewer-response")
+		requestObject(rt, req, &ev.request)
+		ev.event.sub("request", &ev.request)
+		r := &ev.response
+		r.init(rt)
+		r.val("statusCode", rt.ToValue(resp.Status))
+		r.str("statusDescription", resp.Description)
 		headers = fieldsObject(rt, exposed(resp.Header, "Set-Cookie"))
-		r.Set("headers", headers.obj)
+		r.val("headers", headers.obj)
 		cookies = setCookiesObject(rt, resp.Header["Set-Cookie"])
-		r.Set("cookies", cookies.obj)
-		ev.Set("response", r)
-		return ev
+		r.val("cookies", cookies.obj)
+		ev.event.sub("response", r)
+		return ev.event.object()
 	}, func(rt *goja.Runtime, v goja.Value) error {
 		o, err := returned(f.Name, rt, v)
 		if err != nil {
@@ -91,40 +93,48 @@ func (f *Function) ViewerResponse(c Context, req *Request, resp *Response) error
 	})
 }
 
-func event(rt *goja.Runtime, c Context, eventType string) *goja.Object {
-	ev := rt.NewObject()
-	ev.Set("version", "1.0")
-	ctx := rt.NewObject()
-	ctx.Set("distributionDomainName", c.DistributionDomainName)
-	ctx.Set("distributionId", c.DistributionID)
-	ctx.Set("eventType", eventType)
-	ctx.Set("requestId", c.RequestID)
-	ev.Set("context", ctx)
-	viewer := rt.NewObject()
-	viewer.Set("ip", c.ViewerIP)
-	ev.Set("viewer", viewer)
-	return ev
+// eventRecords are the event's objects, made at once: the caller adds
+// the request and response to the event.
+type eventRecords struct {
+	event, context, viewer, request, response record
 }
 
-// requestObj is the event's request, with its fields objects.
+func newEvent(rt *goja.Runtime, c Context, eventType string) *eventRecords {
+	e := &eventRecords{}
+	e.event.init(rt)
+	e.event.str("version", "1.0")
+	e.event.sub("context", &e.context)
+	e.event.sub("viewer", &e.viewer)
+	e.context.init(rt)
+	e.context.str("distributionDomainName", c.DistributionDomainName)
+	e.context.str("distributionId", c.DistributionID)
+	e.context.str("eventType", eventType)
+	e.context.str("requestId", c.RequestID)
+	e.viewer.init(rt)
+	e.viewer.str("ip", c.ViewerIP)
+	return e
+}
+
+// requestObj is the event request's fields objects.
 type requestObj struct {
-	obj                     *goja.Object
 	query, headers, cookies *lazyFields
 }
 
-func requestObject(rt *goja.Runtime, req *Request) requestObj {
-	r := requestObj{obj: rt.NewObject()}
-	r.obj.Set("method", req.Method)
-	r.obj.Set("uri", req.URI)
-	r.query = fieldsObject(rt, queryFields(req.RawQuery))
-	r.obj.Set("querystring", r.query.obj)
+// requestObject makes r the event's request.
+func requestObject(rt *goja.Runtime, req *Request, r *record) requestObj {
+	var ro requestObj
+	r.init(rt)
+	r.str("method", req.Method)
+	r.str("uri", req.URI)
+	ro.query = fieldsObject(rt, queryFields(req.RawQuery))
+	r.val("querystring", ro.query.obj)
 	hf := exposed(req.Header, "Cookie")
 	hf = append(fields{{"host", []string{req.Host}}}, hf...)
-	r.headers = fieldsObject(rt, hf)
-	r.obj.Set("headers", r.headers.obj)
-	r.cookies = fieldsObject(rt, cookieFields(req.Header["Cookie"]))
-	r.obj.Set("cookies", r.cookies.obj)
-	return r
+	ro.headers = fieldsObject(rt, hf)
+	r.val("headers", ro.headers.obj)
+	ro.cookies = fieldsObject(rt, cookieFields(req.Header["Cookie"]))
+	r.val("cookies", ro.cookies.obj)
+	return ro
 }
 
 // fields are named values in order: a query string's, headers, cookies.

@@ -94,3 +94,60 @@ func TestEventSeen(t *testing.T) {
 		})
 	}
 }
+
+// ordinaryEvent changes the event's objects as a function may and puts
+// into x-diff where one then differs from an ordinary object changed alike.
+const ordinaryEvent = `function handler(event) {
+	var r = event.response || event.request, diff = [];
+	[['event', event], ['context', event.context], ['viewer', event.viewer], ['request', event.request], ['response', event.response]].forEach(function (p) {
+		if (!p[1]) return;
+		var o = p[1], plain = Object.assign({}, o);
+		[o, plain].forEach(function (x) {
+			x.b = 1; x['1'] = 2; x['0'] = 3; x.c = 4; delete x.b; x.b = 5; x.c = 6; delete x.nothing;
+		});
+		var got = JSON.stringify([Object.keys(o), o, 'b' in o, o.hasOwnProperty('c'), Object.getOwnPropertyDescriptor(o, 'c')]);
+		var want = JSON.stringify([Object.keys(plain), plain, 'b' in plain, plain.hasOwnProperty('c'), Object.getOwnPropertyDescriptor(plain, 'c')]);
+		if (got !== want) diff.push(p[0] + ': ' + got + ' want ' + want);
+	});
+	r.headers['x-diff'] = {value: diff.join('; ')};
+	return r;
+}`
+
+// TestEventObjectsOrdinary: the event's objects, made as a function reads
+// them, behave as ordinary objects when it adds, changes and deletes
+// properties.
+func TestEventObjectsOrdinary(t *testing.T) {
+	f, err := Compile("f", "cloudfront-js-2.0", ordinaryEvent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := Context{DistributionDomainName: "d.test", DistributionID: "E1", RequestID: "id1", ViewerIP: "192.0.2.1"}
+	request := func() *Request {
+		return &Request{Method: "GET", URI: "/", Host: "d.test", Header: http.Header{"Accept": {"*/*"}}}
+	}
+	for _, c := range []struct {
+		name string
+		run  func() (http.Header, error)
+	}{
+		{"request", func() (http.Header, error) {
+			req := request()
+			_, err := f.ViewerRequest(c, req)
+			return req.Header, err
+		}},
+		{"response", func() (http.Header, error) {
+			resp := &Response{Status: 200, Description: "OK", Header: http.Header{"Content-Type": {"text/plain"}}}
+			err := f.ViewerResponse(c, request(), resp)
+			return resp.Header, err
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h, err := c.run()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := h.Get("X-Diff"); d != "" {
+				t.Error(d)
+			}
+		})
+	}
+}

@@ -37,9 +37,15 @@ func newLazyFields(rt *goja.Runtime, fs fields, entry func(*goja.Runtime, []stri
 
 // insertKey adds key to keys, ordered as an ordinary object's.
 func insertKey(keys []string, key string) []string {
+	return slices.Insert(keys, keyPosition(keys, key), key)
+}
+
+// keyPosition is where key goes in keys, ordered as an ordinary object's:
+// index-like names first, ascending, then the rest as added.
+func keyPosition(keys []string, key string) int {
 	n, ok := arrayIndex(key)
 	if !ok {
-		return append(keys, key)
+		return len(keys)
 	}
 	i := 0
 	for ; i < len(keys); i++ {
@@ -48,7 +54,7 @@ func insertKey(keys []string, key string) []string {
 			break
 		}
 	}
-	return slices.Insert(keys, i, key)
+	return i
 }
 
 // arrayIndex is key as an array index: a canonical number below 2³²-1.
