@@ -59,7 +59,7 @@ func (f *Function) ViewerRequest(c Context, req *Request) (*Response, error) {
 		}
 		if defined(o.Get("statusCode")) {
 			resp = &Response{Header: http.Header{}}
-			return applyResponse(rt, o, resp, true, nil, nil)
+			return applyResponse(rt, o, resp, true, nil, nil, nil)
 		}
 		return applyRequest(rt, o, req, &ro)
 	})
@@ -70,6 +70,7 @@ func (f *Function) ViewerRequest(c Context, req *Request) (*Response, error) {
 // and headers the function returned (the body is not the function's).
 func (f *Function) ViewerResponse(c Context, req *Request, resp *Response) error {
 	var headers, cookies *lazyFields
+	var exp fields
 	return f.call(func(rt *goja.Runtime) goja.Value {
 		ev := newEvent(rt, c, "viewer-response")
 		requestObject(rt, req, &ev.request)
@@ -78,7 +79,8 @@ func (f *Function) ViewerResponse(c Context, req *Request, resp *Response) error
 		r.init(rt)
 		r.val("statusCode", rt.ToValue(resp.Status))
 		r.str("statusDescription", resp.Description)
-		headers = fieldsObject(rt, exposed(resp.Header, "Set-Cookie"))
+		exp = exposed(resp.Header, "Set-Cookie")
+		headers = fieldsObject(rt, exp)
 		r.val("headers", headers.obj)
 		cookies = setCookiesObject(rt, resp.Header["Set-Cookie"])
 		r.val("cookies", cookies.obj)
@@ -89,7 +91,7 @@ func (f *Function) ViewerResponse(c Context, req *Request, resp *Response) error
 		if err != nil {
 			return err
 		}
-		return applyResponse(rt, o, resp, false, headers, cookies)
+		return applyResponse(rt, o, resp, false, exp, headers, cookies)
 	})
 }
 
@@ -115,9 +117,11 @@ func newEvent(rt *goja.Runtime, c Context, eventType string) *eventRecords {
 	return e
 }
 
-// requestObj is the event request's fields objects.
+// requestObj is the event request's fields objects, and the headers
+// exposed to make them.
 type requestObj struct {
 	query, headers, cookies *lazyFields
+	exposed                 fields
 }
 
 // requestObject makes r the event's request.
@@ -128,8 +132,8 @@ func requestObject(rt *goja.Runtime, req *Request, r *record) requestObj {
 	r.str("uri", req.URI)
 	ro.query = fieldsObject(rt, queryFields(req.RawQuery))
 	r.val("querystring", ro.query.obj)
-	hf := exposed(req.Header, "Cookie")
-	hf = append(fields{{"host", []string{req.Host}}}, hf...)
+	ro.exposed = exposed(req.Header, "Cookie")
+	hf := append(fields{{"host", []string{req.Host}}}, ro.exposed...)
 	ro.headers = fieldsObject(rt, hf)
 	r.val("headers", ro.headers.obj)
 	ro.cookies = fieldsObject(rt, cookieFields(req.Header["Cookie"]))
@@ -290,12 +294,12 @@ func setCookieLine(name, value, attrs string) string {
 // exposed are h's fields a function sees, lowercase: all but skip and
 // those CloudFront never shows a function.
 func exposed(h http.Header, skip string) fields {
-	var fs fields
+	fs := make(fields, 0, len(h))
 	for name, vs := range h {
 		if name == skip || len(vs) == 0 || disallowed(name) {
 			continue
 		}
-		fs = append(fs, field{strings.ToLower(name), vs})
+		fs = append(fs, field{lower(name), vs})
 	}
 	// A map's order is random; the event's is stable.
 	slices.SortFunc(fs, func(a, b field) int {
@@ -303,6 +307,34 @@ func exposed(h http.Header, skip string) fields {
 	})
 	return fs
 }
+
+// lower is a header's name lowercase, without allocating for the common
+// ones.
+func lower(canonical string) string {
+	if l, ok := lowerNames[canonical]; ok {
+		return l
+	}
+	return strings.ToLower(canonical)
+}
+
+var lowerNames = func() map[string]string {
+	m := map[string]string{}
+	for _, name := range []string{
+		"Accept", "Accept-Charset", "Accept-Encoding", "Accept-Language", "Accept-Ranges", "Access-Control-Allow-Origin",
+		"Age", "Authorization", "Cache-Control", "Cloudfront-Forwarded-Proto", "Cloudfront-Viewer-Address",
+		"Cloudfront-Viewer-Country", "Content-Disposition", "Content-Encoding", "Content-Language", "Content-Length",
+		"Content-Range", "Content-Security-Policy", "Content-Type", "Date", "Dnt", "Etag", "Expires", "Forwarded",
+		"Host", "If-Match", "If-Modified-Since", "If-None-Match", "If-Range", "If-Unmodified-Since", "Last-Modified",
+		"Location", "Origin", "Pragma", "Priority", "Range", "Referer", "Sec-Ch-Ua", "Sec-Ch-Ua-Mobile",
+		"Sec-Ch-Ua-Platform", "Sec-Fetch-Dest", "Sec-Fetch-Mode", "Sec-Fetch-Site", "Sec-Fetch-User", "Server",
+		"Strict-Transport-Security", "Te", "Transfer-Encoding", "Upgrade-Insecure-Requests", "User-Agent", "Vary",
+		"Via", "Warning", "X-Content-Type-Options", "X-Forwarded-For", "X-Forwarded-Host", "X-Frame-Options",
+		"X-Requested-With",
+	} {
+		m[name] = strings.ToLower(name)
+	}
+	return m
+}()
 
 // disallowed reports a header CloudFront neither shows a function nor
 // lets it add (edge-functions-restrictions.md, "Disallowed headers"),
@@ -378,7 +410,7 @@ func applyRequest(rt *goja.Runtime, o *goja.Object, req *Request, ro *requestObj
 	if err := validURI(uri, query, req); err != nil {
 		return err
 	}
-	header, err := readHeaders(rt, o.Get("headers"), req.Header, "Cookie", true, ro.headers)
+	header, err := readHeaders(rt, o.Get("headers"), req.Header, ro.exposed, "Cookie", true, ro.headers)
 	if err != nil {
 		return err
 	}
@@ -426,9 +458,9 @@ func validURI(uri, query string, req *Request) error {
 const MaxBody = 40 * 1024
 
 // applyResponse makes resp the response object o; generated is a
-// viewer-request's response, whose body o may hold; headers and cookies
-// are the event's objects, if any.
-func applyResponse(rt *goja.Runtime, o *goja.Object, resp *Response, generated bool, headers, cookies *lazyFields) error {
+// viewer-request's response, whose body o may hold; exp are resp's
+// exposed headers, headers and cookies the event's objects, if any.
+func applyResponse(rt *goja.Runtime, o *goja.Object, resp *Response, generated bool, exp fields, headers, cookies *lazyFields) error {
 	if v := o.Get("statusCode"); defined(v) {
 		s := int(v.ToInteger())
 		if s < 200 || s > 599 {
@@ -439,7 +471,7 @@ func applyResponse(rt *goja.Runtime, o *goja.Object, resp *Response, generated b
 	if v := o.Get("statusDescription"); defined(v) {
 		resp.Description = v.String()
 	}
-	header, err := readHeaders(rt, o.Get("headers"), resp.Header, "Set-Cookie", generated, headers)
+	header, err := readHeaders(rt, o.Get("headers"), resp.Header, exp, "Set-Cookie", generated, headers)
 	if err != nil {
 		return err
 	}
@@ -489,15 +521,15 @@ func applyResponse(rt *goja.Runtime, o *goja.Object, resp *Response, generated b
 
 // readHeaders is the header object v as an http.Header: the fields a
 // function is not shown come from orig, those it returned replace the
-// rest. skip is the field the event's cookies stand for.
-func readHeaders(rt *goja.Runtime, v goja.Value, orig http.Header, skip string, request bool, event *lazyFields) (http.Header, error) {
+// rest. origFields are orig's exposed fields; skip is the field the
+// event's cookies stand for.
+func readHeaders(rt *goja.Runtime, v goja.Value, orig http.Header, origFields fields, skip string, request bool, event *lazyFields) (http.Header, error) {
 	out := make(http.Header, len(orig))
 	for name, vs := range orig {
 		if disallowed(name) {
 			out[name] = vs
 		}
 	}
-	origFields := exposed(orig, skip)
 	for _, f := range readFields(rt, v, origFields, event) {
 		name := textproto.CanonicalMIMEHeaderKey(f.name)
 		if disallowed(name) || name == skip {

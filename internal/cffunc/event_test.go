@@ -151,3 +151,30 @@ func TestEventObjectsOrdinary(t *testing.T) {
 		})
 	}
 }
+
+// TestHeaderNames: a function sees every header's name lowercase, common
+// or not, in order.
+func TestHeaderNames(t *testing.T) {
+	f, err := Compile("f", "cloudfront-js-2.0", `function handler(event) {
+		event.request.headers['x-names'] = {value: Object.keys(event.request.headers).join(',')};
+		return event.request;
+	}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		header http.Header
+		want   string
+	}{
+		{http.Header{"Accept": {"*/*"}, "User-Agent": {"ua"}}, "host,accept,user-agent"},
+		{http.Header{"X-Custom-Thing": {"1"}, "Sec-Fetch-Mode": {"cors"}, "Abc": {"2"}}, "host,abc,sec-fetch-mode,x-custom-thing"},
+	} {
+		req := &Request{Method: "GET", URI: "/", Host: "d.test", Header: c.header}
+		if _, err := f.ViewerRequest(Context{}, req); err != nil {
+			t.Fatal(err)
+		}
+		if got := req.Header.Get("X-Names"); got != c.want {
+			t.Errorf("%v: the function saw %q, want %q", c.header, got, c.want)
+		}
+	}
+}
