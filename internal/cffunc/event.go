@@ -59,7 +59,7 @@ func (f *Function) ViewerRequest(c Context, req *Request) (*Response, error) {
 		}
 		if defined(o.Get("statusCode")) {
 			resp = &Response{Header: http.Header{}}
-			return applyResponse(rt, o, resp, true, nil, nil, nil)
+			return applyResponse(rt, o, resp, true, nil)
 		}
 		return applyRequest(rt, o, req, &ro)
 	})
@@ -69,8 +69,7 @@ func (f *Function) ViewerRequest(c Context, req *Request) (*Response, error) {
 // ViewerResponse runs f on an answer to req: resp then holds the status
 // and headers the function returned (the body is not the function's).
 func (f *Function) ViewerResponse(c Context, req *Request, resp *Response) error {
-	var headers, cookies *lazyFields
-	var exp fields
+	var ro responseObj
 	return f.call(func(rt *goja.Runtime) goja.Value {
 		ev := newEvent(rt, c, "viewer-response")
 		requestObject(rt, req, &ev.request)
@@ -79,11 +78,12 @@ func (f *Function) ViewerResponse(c Context, req *Request, resp *Response) error
 		r.init(rt)
 		r.val("statusCode", rt.ToValue(resp.Status))
 		r.str("statusDescription", resp.Description)
-		exp = exposed(resp.Header, "Set-Cookie")
-		headers = fieldsObject(rt, exp)
-		r.val("headers", headers.obj)
-		cookies = setCookiesObject(rt, resp.Header["Set-Cookie"])
-		r.val("cookies", cookies.obj)
+		ro.rec = r
+		ro.exposed = exposed(resp.Header, "Set-Cookie")
+		ro.headers = fieldsObject(rt, ro.exposed)
+		r.sub("headers", ro.headers)
+		ro.cookies = setCookiesObject(rt, resp.Header["Set-Cookie"])
+		r.sub("cookies", ro.cookies)
 		ev.event.sub("response", r)
 		return ev.event.object()
 	}, func(rt *goja.Runtime, v goja.Value) error {
@@ -91,7 +91,7 @@ func (f *Function) ViewerResponse(c Context, req *Request, resp *Response) error
 		if err != nil {
 			return err
 		}
-		return applyResponse(rt, o, resp, false, exp, headers, cookies)
+		return applyResponse(rt, o, resp, false, &ro)
 	})
 }
 
@@ -117,27 +117,35 @@ func newEvent(rt *goja.Runtime, c Context, eventType string) *eventRecords {
 	return e
 }
 
-// requestObj is the event request's fields objects, and the headers
-// exposed to make them.
+// requestObj is the event's request, its fields objects, and the
+// headers exposed to make them.
 type requestObj struct {
+	rec                     *record
 	query, headers, cookies *lazyFields
 	exposed                 fields
 }
 
+// responseObj is the event's response as requestObj is its request.
+type responseObj struct {
+	rec              *record
+	headers, cookies *lazyFields
+	exposed          fields
+}
+
 // requestObject makes r the event's request.
 func requestObject(rt *goja.Runtime, req *Request, r *record) requestObj {
-	var ro requestObj
+	ro := requestObj{rec: r}
 	r.init(rt)
 	r.str("method", req.Method)
 	r.str("uri", req.URI)
 	ro.query = fieldsObject(rt, queryFields(req.RawQuery))
-	r.val("querystring", ro.query.obj)
+	r.sub("querystring", ro.query)
 	ro.exposed = exposed(req.Header, "Cookie")
 	hf := append(fields{{"host", []string{req.Host}}}, ro.exposed...)
 	ro.headers = fieldsObject(rt, hf)
-	r.val("headers", ro.headers.obj)
+	r.sub("headers", ro.headers)
 	ro.cookies = fieldsObject(rt, cookieFields(req.Header["Cookie"]))
-	r.val("cookies", ro.cookies.obj)
+	r.sub("cookies", ro.cookies)
 	return ro
 }
 
@@ -378,39 +386,32 @@ func defined(v goja.Value) bool { return v != nil && !goja.IsUndefined(v) && !go
 // applyRequest makes req the request object o.
 func applyRequest(rt *goja.Runtime, o *goja.Object, req *Request, ro *requestObj) error {
 	uri, query := req.URI, req.RawQuery
-	if v := o.Get("uri"); defined(v) {
+	if ro.rec.unread(o, "uri") {
+		// as the viewer sent it
+	} else if v := o.Get("uri"); defined(v) {
 		uri := v.String()
 		if !strings.HasPrefix(uri, "/") {
 			return &ValidationError{Msg: fmt.Sprintf("uri %q does not start with /", uri)}
 		}
 		req.URI = uri
 	}
-	switch q := o.Get("querystring"); {
-	case !defined(q):
-		req.RawQuery = ""
-	case isString(q):
-		// AWS's own examples join the parameters into a string.
-		req.RawQuery = strings.TrimPrefix(q.String(), "?")
-	default:
-		var b strings.Builder
-		for _, f := range readFields(rt, q, queryFields(req.RawQuery), ro.query) {
-			for _, v := range f.values {
-				if b.Len() > 0 {
-					b.WriteByte('&')
-				}
-				b.WriteString(f.name)
-				if v != "" {
-					b.WriteByte('=')
-					b.WriteString(v)
-				}
-			}
+	if ro.rec.unread(o, "querystring") {
+		req.RawQuery = joinQuery(ro.query.all())
+	} else {
+		switch q := o.Get("querystring"); {
+		case !defined(q):
+			req.RawQuery = ""
+		case isString(q):
+			// AWS's own examples join the parameters into a string.
+			req.RawQuery = strings.TrimPrefix(q.String(), "?")
+		default:
+			req.RawQuery = joinQuery(readFields(rt, q, queryFields(req.RawQuery), ro.query))
 		}
-		req.RawQuery = b.String()
 	}
 	if err := validURI(uri, query, req); err != nil {
 		return err
 	}
-	header, err := readHeaders(rt, o.Get("headers"), req.Header, ro.exposed, "Cookie", true, ro.headers)
+	header, err := readHeaders(fieldsIn(rt, o, ro.rec, "headers", ro.exposed, ro.headers), req.Header, "Cookie", true)
 	if err != nil {
 		return err
 	}
@@ -421,7 +422,7 @@ func applyRequest(rt *goja.Runtime, o *goja.Object, req *Request, ro *requestObj
 		delete(header, "Host")
 	}
 	var cookie []string
-	for _, f := range readFields(rt, o.Get("cookies"), cookieFields(req.Header["Cookie"]), ro.cookies) {
+	for _, f := range fieldsIn(rt, o, ro.rec, "cookies", cookieFields(req.Header["Cookie"]), ro.cookies) {
 		for _, v := range f.values {
 			cookie = append(cookie, f.name+"="+v)
 		}
@@ -431,6 +432,34 @@ func applyRequest(rt *goja.Runtime, o *goja.Object, req *Request, ro *requestObj
 	}
 	req.Header = header
 	return nil
+}
+
+// joinQuery is a query string of fs, a name without a value without "=".
+func joinQuery(fs fields) string {
+	var b strings.Builder
+	for _, f := range fs {
+		for _, v := range f.values {
+			if b.Len() > 0 {
+				b.WriteByte('&')
+			}
+			b.WriteString(f.name)
+			if v != "" {
+				b.WriteByte('=')
+				b.WriteString(v)
+			}
+		}
+	}
+	return b.String()
+}
+
+// fieldsIn reads the fields object key of o back: event's fields as they
+// were when o is the record r and the function neither read nor set key;
+// orig are the fields it was made of.
+func fieldsIn(rt *goja.Runtime, o *goja.Object, r *record, key string, orig fields, event *lazyFields) fields {
+	if r.unread(o, key) {
+		return event.all()
+	}
+	return readFields(rt, o.Get(key), orig, event)
 }
 
 // MaxURI bounds a URI and its query string that a function changed.
@@ -458,9 +487,12 @@ func validURI(uri, query string, req *Request) error {
 const MaxBody = 40 * 1024
 
 // applyResponse makes resp the response object o; generated is a
-// viewer-request's response, whose body o may hold; exp are resp's
-// exposed headers, headers and cookies the event's objects, if any.
-func applyResponse(rt *goja.Runtime, o *goja.Object, resp *Response, generated bool, exp fields, headers, cookies *lazyFields) error {
+// viewer-request's response, whose body o may hold; ro is the event's
+// response, if any.
+func applyResponse(rt *goja.Runtime, o *goja.Object, resp *Response, generated bool, ro *responseObj) error {
+	if ro == nil {
+		ro = &responseObj{}
+	}
 	if v := o.Get("statusCode"); defined(v) {
 		s := int(v.ToInteger())
 		if s < 200 || s > 599 {
@@ -468,25 +500,20 @@ func applyResponse(rt *goja.Runtime, o *goja.Object, resp *Response, generated b
 		}
 		resp.Status = s
 	}
-	if v := o.Get("statusDescription"); defined(v) {
+	if ro.rec.unread(o, "statusDescription") {
+		// as it was
+	} else if v := o.Get("statusDescription"); defined(v) {
 		resp.Description = v.String()
 	}
-	header, err := readHeaders(rt, o.Get("headers"), resp.Header, exp, "Set-Cookie", generated, headers)
+	header, err := readHeaders(fieldsIn(rt, o, ro.rec, "headers", ro.exposed, ro.headers), resp.Header, "Set-Cookie", generated)
 	if err != nil {
 		return err
 	}
 	delete(header, "Set-Cookie")
-	if c := o.Get("cookies"); defined(c) {
-		co := c.ToObject(rt)
-		for _, name := range cookies.keysOf(co) {
-			pairs, ok := cookies.unchanged(co, name)
-			if !ok {
-				if pairs = readSetCookie(rt, co.Get(name), cookies.orig.get(name)); pairs == nil {
-					continue
-				}
-			}
-			for i := 0; i+1 < len(pairs); i += 2 {
-				header["Set-Cookie"] = append(header["Set-Cookie"], setCookieLine(name, pairs[i], pairs[i+1]))
+	if cs, ok := setCookies(rt, o, ro); ok {
+		for _, c := range cs {
+			for i := 0; i+1 < len(c.values); i += 2 {
+				header["Set-Cookie"] = append(header["Set-Cookie"], setCookieLine(c.name, c.values[i], c.values[i+1]))
 			}
 		}
 	} else if sc := resp.Header["Set-Cookie"]; len(sc) > 0 {
@@ -519,18 +546,41 @@ func applyResponse(rt *goja.Runtime, o *goja.Object, resp *Response, generated b
 	return nil
 }
 
-// readHeaders is the header object v as an http.Header: the fields a
-// function is not shown come from orig, those it returned replace the
-// rest. origFields are orig's exposed fields; skip is the field the
-// event's cookies stand for.
-func readHeaders(rt *goja.Runtime, v goja.Value, orig http.Header, origFields fields, skip string, request bool, event *lazyFields) (http.Header, error) {
+// setCookies reads the cookies object of o back, as value and attributes
+// pairs by name; false when o has none.
+func setCookies(rt *goja.Runtime, o *goja.Object, ro *responseObj) (fields, bool) {
+	if ro.rec.unread(o, "cookies") {
+		return ro.cookies.all(), true
+	}
+	c := o.Get("cookies")
+	if !defined(c) {
+		return nil, false
+	}
+	co := c.ToObject(rt)
+	var cs fields
+	for _, name := range ro.cookies.keysOf(co) {
+		pairs, ok := ro.cookies.unchanged(co, name)
+		if !ok {
+			if pairs = readSetCookie(rt, co.Get(name), ro.cookies.origOf(name)); pairs == nil {
+				continue
+			}
+		}
+		cs = append(cs, field{name, pairs})
+	}
+	return cs, true
+}
+
+// readHeaders is the header fields fs read back as an http.Header: the
+// fields a function is not shown come from orig, fs replace the rest.
+// skip is the field the event's cookies stand for.
+func readHeaders(fs fields, orig http.Header, skip string, request bool) (http.Header, error) {
 	out := make(http.Header, len(orig))
 	for name, vs := range orig {
 		if disallowed(name) {
 			out[name] = vs
 		}
 	}
-	for _, f := range readFields(rt, v, origFields, event) {
+	for _, f := range fs {
 		name := textproto.CanonicalMIMEHeaderKey(f.name)
 		if disallowed(name) || name == skip {
 			return nil, &ValidationError{Msg: fmt.Sprintf("a function may not set the header %s", f.name)}

@@ -2,6 +2,7 @@ package cffunc
 
 import (
 	"flag"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -175,6 +176,52 @@ func TestHeaderNames(t *testing.T) {
 		}
 		if got := req.Header.Get("X-Names"); got != c.want {
 			t.Errorf("%v: the function saw %q, want %q", c.header, got, c.want)
+		}
+	}
+}
+
+// TestUntouched: a request or response the function returns without
+// reading its fields comes back as one whose fields it read.
+func TestUntouched(t *testing.T) {
+	compile := func(code string) *Function {
+		f, err := Compile("f", "cloudfront-js-2.0", code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	const readAll = `var r = event.response || event.request;
+		for (var k in r) if (typeof r[k] === 'object') for (var n in r[k]) r[k][n].value;`
+	untouched := compile(`function handler(event) { return event.response || event.request; }`)
+	read := compile(`function handler(event) { ` + readAll + ` return r; }`)
+	request := func() *Request {
+		return &Request{Method: "GET", URI: "/a", RawQuery: "b=2&a=&1=x&&b=3&c", Host: "d.test", Header: http.Header{
+			"Accept": {"*/*", "text/html"}, "Cookie": {"s=1; t=2", "s=3"}, "X-Openfront-Id": {"hidden"},
+		}}
+	}
+	response := func() *Response {
+		return &Response{Status: 404, Description: "Not Found", Header: http.Header{
+			"Vary": {"Accept", "Origin"}, "Set-Cookie": {"s=1; Path=/", "s=2; Path=/x", "t=3"}, "Via": {"1.1 x"},
+		}}
+	}
+	for _, f := range []*Function{untouched, read} {
+		req := request()
+		if _, err := f.ViewerRequest(Context{}, req); err != nil {
+			t.Fatal(err)
+		}
+		resp := response()
+		if err := f.ViewerResponse(Context{}, request(), resp); err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		req.Header.Write(&b)
+		resp.Header.Write(&b)
+		got := fmt.Sprintf("%s %s?%s %d %s\n%s", req.Method, req.URI, req.RawQuery, resp.Status, resp.Description, b.String())
+		const want = "GET /a?1=x&b=2&b=3&a&c 404 Not Found\n" +
+			"Accept: */*\r\nAccept: text/html\r\nCookie: s=1; s=3; t=2\r\nX-Openfront-Id: hidden\r\n" +
+			"Set-Cookie: s=1; Path=/\r\nSet-Cookie: s=2; Path=/x\r\nSet-Cookie: t=3\r\nVary: Accept\r\nVary: Origin\r\nVia: 1.1 x\r\n"
+		if got != want {
+			t.Errorf("got\n%s\nwant\n%s", got, want)
 		}
 	}
 }

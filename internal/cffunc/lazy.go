@@ -31,8 +31,16 @@ func newLazyFields(rt *goja.Runtime, fs fields, entry func(*goja.Runtime, []stri
 		l.orig = append(l.orig, f)
 		l.keys = insertKey(l.keys, f.name)
 	}
-	l.obj = rt.NewDynamicObject(l)
 	return l
+}
+
+// object is l's object, made when the event's is read: most functions
+// read few of the event's fields objects.
+func (l *lazyFields) object() *goja.Object {
+	if l.obj == nil {
+		l.obj = l.rt.NewDynamicObject(l)
+	}
+	return l.obj
 }
 
 // insertKey adds key to keys, ordered as an ordinary object's.
@@ -79,7 +87,7 @@ func arrayIndex(key string) (uint32, bool) {
 // unchanged is the original values of key when o is l's object and
 // the function neither read nor set its entry.
 func (l *lazyFields) unchanged(o *goja.Object, key string) ([]string, bool) {
-	if l == nil || o != l.obj {
+	if l == nil || l.obj == nil || o != l.obj {
 		return nil, false
 	}
 	if _, ok := l.made[key]; ok {
@@ -130,8 +138,25 @@ func (l *lazyFields) Keys() []string { return slices.Clone(l.keys) }
 // keys is o's keys: l's own when o is l's object, without goja's
 // iteration.
 func (l *lazyFields) keysOf(o *goja.Object) []string {
-	if l != nil && o == l.obj {
+	if l != nil && l.obj != nil && o == l.obj {
 		return l.Keys()
 	}
 	return o.Keys()
+}
+
+// origOf is the original values of key; none when l is nil.
+func (l *lazyFields) origOf(key string) []string {
+	if l == nil {
+		return nil
+	}
+	return l.orig.get(key)
+}
+
+// all is l's fields as they were, in the order of its object's keys.
+func (l *lazyFields) all() fields {
+	out := make(fields, len(l.keys))
+	for i, k := range l.keys {
+		out[i] = field{k, l.orig.get(k)}
+	}
+	return out
 }

@@ -15,16 +15,16 @@ import (
 type record struct {
 	rt  *goja.Runtime
 	obj *goja.Object
-	// A property is vals[i] once made or set; else the record subs[i]
+	// A property is vals[i] once made or set; else the object of subs[i]
 	// when not nil; else the string strs[i].
 	keys []string
 	strs []string
-	subs []*record
+	subs []lazyObject
 	vals []goja.Value
 	// Inline room for the few properties of an event's object.
 	keyArr [5]string
 	strArr [5]string
-	subArr [5]*record
+	subArr [5]lazyObject
 	valArr [5]goja.Value
 }
 
@@ -37,19 +37,32 @@ func (r *record) init(rt *goja.Runtime) {
 // and are no index-like names.
 func (r *record) str(key, s string) { r.add(key, s, nil, nil) }
 
-func (r *record) sub(key string, s *record) { r.add(key, "", s, nil) }
+func (r *record) sub(key string, s lazyObject) { r.add(key, "", s, nil) }
 
 func (r *record) val(key string, v goja.Value) { r.add(key, "", nil, v) }
 
-func (r *record) add(key, s string, sub *record, v goja.Value) {
+func (r *record) add(key, s string, sub lazyObject, v goja.Value) {
 	r.keys, r.strs, r.subs, r.vals = append(r.keys, key), append(r.strs, s), append(r.subs, sub), append(r.vals, v)
 }
+
+// lazyObject is an object of the event made when first read.
+type lazyObject interface{ object() *goja.Object }
 
 func (r *record) object() *goja.Object {
 	if r.obj == nil {
 		r.obj = r.rt.NewDynamicObject(r)
 	}
 	return r.obj
+}
+
+// unread reports that o is r's object and the function neither read nor
+// set its property key: it is as it was made.
+func (r *record) unread(o *goja.Object, key string) bool {
+	if r == nil || r.obj == nil || o != r.obj {
+		return false
+	}
+	i := slices.Index(r.keys, key)
+	return i >= 0 && r.vals[i] == nil
 }
 
 func (r *record) Get(key string) goja.Value {
