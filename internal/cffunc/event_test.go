@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -223,5 +224,25 @@ func TestUntouched(t *testing.T) {
 		if got != want {
 			t.Errorf("got\n%s\nwant\n%s", got, want)
 		}
+	}
+}
+
+// TestGeneratedCookies: a viewer-request function's own response sets its
+// cookies (it made the node panic).
+func TestGeneratedCookies(t *testing.T) {
+	f, err := Compile("f", "cloudfront-js-2.0", `function handler(event) {
+		return {statusCode: 302, headers: {location: {value: '/login'}},
+			cookies: {a: {value: '1', attributes: 'Path=/'}, b: {value: '2', multiValue: [{value: '2'}, {value: '3', attributes: 'Path=/x'}]}}};
+	}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := f.ViewerRequest(Context{}, &Request{Method: "GET", URI: "/", Host: "d.test", Header: http.Header{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"a=1; Path=/", "b=2", "b=3; Path=/x"}
+	if got := resp.Header["Set-Cookie"]; !slices.Equal(got, want) {
+		t.Errorf("Set-Cookie %q, want %q", got, want)
 	}
 }
