@@ -34,11 +34,6 @@ const seeEvent = `function handler(event) {
 // TestEventSeen: the event a function is given, as it reads it, against
 // testdata/event-*.txt, and the header it returned (go test -update rewrites them).
 func TestEventSeen(t *testing.T) {
-	f, err := Compile("f", "cloudfront-js-2.0", seeEvent)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := Context{DistributionDomainName: "d.test", DistributionID: "E1", RequestID: "id1", ViewerIP: "192.0.2.1"}
 	request := func() *Request {
 		return &Request{Method: "GET", URI: "/a/b", RawQuery: "x=1&y=%20&x=2&z&2=b&1=a", Host: "d.test", Header: http.Header{
 			"Accept":          {"text/html", "*/*"},
@@ -49,31 +44,15 @@ func TestEventSeen(t *testing.T) {
 			"Accept-Language": {"en"},
 		}}
 	}
-	for _, c := range []struct {
-		name string
-		run  func() (http.Header, error)
-	}{
-		{"request", func() (http.Header, error) {
-			req := request()
-			_, err := f.ViewerRequest(c, req)
-			return req.Header, err
-		}},
-		{"response", func() (http.Header, error) {
-			resp := &Response{Status: 200, Description: "OK", Header: http.Header{
-				"Content-Type":   {"text/plain"},
-				"Set-Cookie":     {"s=1; Path=/; HttpOnly", "t=2"},
-				"Vary":           {"Accept", "Origin"},
-				"X-Openfront-Id": {"hidden"},
-			}}
-			err := f.ViewerResponse(c, request(), resp)
-			return resp.Header, err
-		}},
-	} {
+	response := &Response{Status: 200, Description: "OK", Header: http.Header{
+		"Content-Type":   {"text/plain"},
+		"Set-Cookie":     {"s=1; Path=/; HttpOnly", "t=2"},
+		"Vary":           {"Accept", "Origin"},
+		"X-Openfront-Id": {"hidden"},
+	}}
+	for _, c := range runEvents(t, seeEvent, request, response) {
 		t.Run(c.name, func(t *testing.T) {
-			h, err := c.run()
-			if err != nil {
-				t.Fatal(err)
-			}
+			h := c.header
 			// Then what came back: the fields it did not touch, as they were.
 			got := h.Get("X-Seen") + "\n"
 			h.Del("X-Seen")
@@ -119,34 +98,13 @@ const ordinaryEvent = `function handler(event) {
 // them, behave as ordinary objects when it adds, changes and deletes
 // properties.
 func TestEventObjectsOrdinary(t *testing.T) {
-	f, err := Compile("f", "cloudfront-js-2.0", ordinaryEvent)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := Context{DistributionDomainName: "d.test", DistributionID: "E1", RequestID: "id1", ViewerIP: "192.0.2.1"}
 	request := func() *Request {
 		return &Request{Method: "GET", URI: "/", Host: "d.test", Header: http.Header{"Accept": {"*/*"}}}
 	}
-	for _, c := range []struct {
-		name string
-		run  func() (http.Header, error)
-	}{
-		{"request", func() (http.Header, error) {
-			req := request()
-			_, err := f.ViewerRequest(c, req)
-			return req.Header, err
-		}},
-		{"response", func() (http.Header, error) {
-			resp := &Response{Status: 200, Description: "OK", Header: http.Header{"Content-Type": {"text/plain"}}}
-			err := f.ViewerResponse(c, request(), resp)
-			return resp.Header, err
-		}},
-	} {
+	response := &Response{Status: 200, Description: "OK", Header: http.Header{"Content-Type": {"text/plain"}}}
+	for _, c := range runEvents(t, ordinaryEvent, request, response) {
 		t.Run(c.name, func(t *testing.T) {
-			h, err := c.run()
-			if err != nil {
-				t.Fatal(err)
-			}
+			h := c.header
 			if d := h.Get("X-Diff"); d != "" {
 				t.Error(d)
 			}
@@ -245,4 +203,29 @@ func TestGeneratedCookies(t *testing.T) {
 	if got := resp.Header["Set-Cookie"]; !slices.Equal(got, want) {
 		t.Errorf("Set-Cookie %q, want %q", got, want)
 	}
+}
+
+// runEvents runs code on a viewer request and on response, an answer to
+// another such request, and returns the headers each run returned.
+func runEvents(t *testing.T, code string, request func() *Request, response *Response) []struct {
+	name   string
+	header http.Header
+} {
+	t.Helper()
+	f, err := Compile("f", "cloudfront-js-2.0", code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := Context{DistributionDomainName: "d.test", DistributionID: "E1", RequestID: "id1", ViewerIP: "192.0.2.1"}
+	req := request()
+	if _, err := f.ViewerRequest(c, req); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.ViewerResponse(c, request(), response); err != nil {
+		t.Fatal(err)
+	}
+	return []struct {
+		name   string
+		header http.Header
+	}{{"request", req.Header}, {"response", response.Header}}
 }
