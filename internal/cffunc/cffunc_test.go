@@ -67,6 +67,10 @@ func TestValidation(t *testing.T) {
 		{"a generated body of 40 KB", "return {statusCode: 200, body: 'a'.repeat(40 * 1024)}", false},
 		{"a generated body over 40 KB", "return {statusCode: 200, body: 'a'.repeat(40 * 1024 + 1)}", true},
 		{"a generated body over 40 KB once decoded", "return {statusCode: 200, body: {encoding: 'base64', data: 'YWFh'.repeat(40 * 1024 / 3 + 1)}}", true},
+		// Host is read-only: neither changed nor removed.
+		{"the host header read", "r.headers['x-host'] = {value: r.headers.host.value}", false},
+		{"the host header changed", "r.headers.host = {value: 'other'}", true},
+		{"the host header removed", "delete r.headers.host", true},
 	} {
 		f, err := Compile("f", "cloudfront-js-2.0", "function handler(event) { var r = event.request; "+c.code+"; return r; }")
 		if err != nil {

@@ -415,12 +415,14 @@ func applyRequest(rt *goja.Runtime, o *goja.Object, req *Request, ro *requestObj
 	if err != nil {
 		return err
 	}
-	if host := header["Host"]; len(host) > 0 {
-		if host[0] != req.Host {
-			return &ValidationError{Msg: "the function changed the read-only header host"}
-		}
-		delete(header, "Host")
+	// The event always holds host: a function may read it, not change or
+	// remove it.
+	if host := header["Host"]; len(host) == 0 {
+		return &ValidationError{Msg: "the function removed the read-only header host"}
+	} else if host[0] != req.Host {
+		return &ValidationError{Msg: "the function changed the read-only header host"}
 	}
+	delete(header, "Host")
 	var cookie []string
 	for _, f := range fieldsIn(rt, o, ro.rec, "cookies", cookieFields(req.Header["Cookie"]), ro.cookies) {
 		for _, v := range f.values {
