@@ -195,37 +195,25 @@ func (c *Compiler) evalUnits(units []*unit) int {
 // mergeConfig adds a unit's values to the whole config. Units never share a
 // key, so nothing is overwritten.
 func mergeConfig(dst, src *schema.Config, u *unit, origin map[string]*unit) {
-	for id, d := range src.Distributions {
-		dst.Distributions[id] = d
-		origin["distributions."+id] = u
-	}
-	for id, d := range src.StreamingDistributions {
-		dst.StreamingDistributions[id] = d
-		origin["streamingDistributions."+id] = u
-	}
-	for id, k := range src.KeyGroups {
-		dst.KeyGroups[id] = k
-		origin["keyGroups."+id] = u
-	}
-	for name, p := range src.ResponseHeadersPolicies {
-		dst.ResponseHeadersPolicies[name] = p
-		origin["responseHeadersPolicies."+name] = u
-	}
-	for name, p := range src.CachePolicies {
-		dst.CachePolicies[name] = p
-		origin["cachePolicies."+name] = u
-	}
-	for name, p := range src.OriginRequestPolicies {
-		dst.OriginRequestPolicies[name] = p
-		origin["originRequestPolicies."+name] = u
-	}
-	for name, f := range src.Functions {
-		dst.Functions[name] = f
-		origin["functions."+name] = u
-	}
+	mergeKeyed(dst.Distributions, src.Distributions, "distributions.", u, origin)
+	mergeKeyed(dst.StreamingDistributions, src.StreamingDistributions, "streamingDistributions.", u, origin)
+	mergeKeyed(dst.KeyGroups, src.KeyGroups, "keyGroups.", u, origin)
+	mergeKeyed(dst.ResponseHeadersPolicies, src.ResponseHeadersPolicies, "responseHeadersPolicies.", u, origin)
+	mergeKeyed(dst.CachePolicies, src.CachePolicies, "cachePolicies.", u, origin)
+	mergeKeyed(dst.OriginRequestPolicies, src.OriginRequestPolicies, "originRequestPolicies.", u, origin)
+	mergeKeyed(dst.Functions, src.Functions, "functions.", u, origin)
 	if len(src.Tests) > 0 {
 		dst.Tests = append(dst.Tests, src.Tests...)
 		origin["tests"] = u
+	}
+}
+
+// mergeKeyed adds one top-level map of a unit (field is its name and a
+// dot) to the config's, and records which unit each key came from.
+func mergeKeyed[T any](dst, src map[string]T, field string, u *unit, origin map[string]*unit) {
+	for key, v := range src {
+		dst[key] = v
+		origin[field+key] = u
 	}
 }
 
