@@ -895,6 +895,11 @@ func (imp *importer) behavior(s *src) (*cueStruct, error) {
 	if len(assocs) > 0 {
 		o.set("functionAssociations", assocs)
 	}
+	if s.obj("GrpcConfig").boolean("Enabled") {
+		g := &cueStruct{}
+		g.set("enabled", true)
+		o.set("grpcConfig", g)
+	}
 	imp.unsupported(o, s,
 		"FieldLevelEncryptionId", "not imported: openfront has no field-level encryption",
 		"RealtimeLogConfigArn", "not imported: openfront writes standard access logs (serve --log-dir)")

@@ -175,6 +175,8 @@ type RouteBehavior struct {
 	// a viewer-request one may change the URI, headers and query the
 	// rest of this explanation assumes.
 	Functions []schema.FunctionAssociation `json:"functionAssociations,omitempty"`
+	// GRPC says gRPC calls bypass all that follows (grpcConfig).
+	GRPC bool `json:"grpc,omitempty"`
 }
 
 // RouteTryEntry is one cacheBehaviors entry that did not match.
@@ -482,7 +484,7 @@ func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
 	}
 
 	b := d.Behavior(path)
-	e.Behavior = &RouteBehavior{Name: b.Name(), Index: b.Index, TargetOriginID: b.TargetID(), Tried: []RouteTryEntry{}, Functions: b.Spec.FunctionAssociations}
+	e.Behavior = &RouteBehavior{Name: b.Name(), Index: b.Index, TargetOriginID: b.TargetID(), Tried: []RouteTryEntry{}, Functions: b.Spec.FunctionAssociations, GRPC: b.Spec.GrpcConfig.Enabled}
 	for _, tried := range d.Behaviors {
 		if tried == b {
 			break
@@ -988,6 +990,9 @@ func printRoute(w io.Writer, e *RouteExplanation) {
 				note = " (it may change the request: what follows is the viewer's)"
 			}
 			line("  function", "%s on %s%s", f.FunctionName, f.EventType, note)
+		}
+		if b.GRPC {
+			line("  gRPC", "HTTP/2 POSTs with Content-Type application/grpc go to origin %s over HTTP/2 and TLS, past the cache and the functions, after the viewer checks below", b.TargetOriginID)
 		}
 	}
 	if v := e.Viewer; v != nil {

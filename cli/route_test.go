@@ -74,6 +74,7 @@ func TestRoute(t *testing.T) {
 		// Response headers policies: CORS for an allowed Origin, a
 		// preflight, an Origin not allowed; the managed security headers.
 		{"function", []string{"http://www.example.com/docs/guide/"}},
+		{"grpc", []string{"-X", "POST", "https://www.example.com/acme.orders.v1.Orders/Get", "-H", "Content-Type: application/grpc"}},
 		{"cors-allowed", []string{"https://www.example.com/api/v1/items", "-H", "Origin: https://shop.example.com"}},
 		{"cors-preflight", []string{"-X", "OPTIONS", "https://www.example.com/api/v1/items", "-H", "Origin: https://example.com", "-H", "Access-Control-Request-Method: POST"}},
 		{"cors-origin-not-allowed", []string{"https://www.example.com/api/v1/items", "-H", "Origin: https://evil.example.org"}},

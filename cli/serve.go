@@ -23,7 +23,7 @@ func init() {
 	register("serve", command{
 		summary: "run the edge daemon on a config directory, a compiled table or a git branch",
 		usage: "serve (--config DIR | --table FILE | --git URL [--branch main] [--git-subdir PATH] [--git-dir DIR] [--poll 15s] [--git-webhook-secret-file FILE])" +
-			" [--http ADDR] [--https ADDR] [--admin ADDR] [--certs DIR] [--tls-cert FILE --tls-key FILE] [--node-name NAME]" +
+			" [--http ADDR] [--https ADDR] [--admin ADDR] [--certs DIR] [--tls-cert FILE --tls-key FILE] [--origin-ca FILE] [--node-name NAME]" +
 			" [--cache-memory SIZE] [--cache-body-dir DIR] [--cache-dir DIR --cache-disk SIZE] [--trusted-proxies CIDR,...] [--geoip-db FILE] [--asn-db FILE] [--log-dir DIR]" +
 			" [--rtmp ADDR] [--rtmp-secrets DIR] [--admin-token-file FILE] [--admin-host NAME,...]" +
 			" [--drain-timeout 30s] [--header-timeout 10s] [--idle-timeout 120s] [--body-timeout 60s]",
@@ -90,6 +90,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	var adminHosts multiFlag
 	fs.Var(&adminHosts, "admin-host", "`NAME,...` the admin listener answers to besides IP addresses, localhost and *.localhost (repeatable): a request whose Host is another name is refused with 421, against DNS rebinding")
 	fs.StringVar(&o.CertsDir, "certs", "", "directory `DIR` of NAME.crt/NAME.key for viewerCertificate.certificateName; a pair replaced on disk is served within a second")
+	fs.StringVar(&o.OriginCAFile, "origin-ca", "", "PEM `FILE` of CA certificates that custom origins' certificates may chain to, besides the system's (origins behind a private CA)")
 	fs.StringVar(&o.TLSCertFile, "tls-cert", "", "the node's default certificate `FILE`; replaced on disk, it is served within a second (default: self-signed)")
 	fs.StringVar(&o.TLSKeyFile, "tls-key", "", "the default certificate's key `FILE`")
 	fs.StringVar(&o.NodeName, "node-name", "", "`NAME` in Via and logs (default: host name)")

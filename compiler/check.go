@@ -486,8 +486,10 @@ func (k *checker) distribution(id string, d *schema.Distribution) {
 			patterns[p.String()] = i
 		}
 		k.behavior(key, at("cacheBehaviors", i), bw, b, origins, groups)
+		k.grpc(key, at("cacheBehaviors", i), bw, b, d, origins)
 	}
 	k.behavior(key, at("defaultCacheBehavior"), where+": defaultCacheBehavior", &d.DefaultCacheBehavior, origins, groups)
+	k.grpc(key, at("defaultCacheBehavior"), where+": defaultCacheBehavior", &d.DefaultCacheBehavior, d, origins)
 
 	codes := map[int]bool{}
 	for i, e := range d.CustomErrorResponses {
@@ -549,6 +551,32 @@ func (k *checker) behavior(key string, at []cue.Selector, where string, b *schem
 		k.add(key, field("forwardedValues", "headers"), `%s: headers ["*"] forwards every header; list no others`, where)
 	}
 	k.keyHeaders(key, func(i int) []cue.Selector { return field("forwardedValues", "headers", i) }, where+": headers", fv.Headers, s3Target(b.TargetOriginID, origins, members))
+}
+
+// grpc reports what a behavior that proxies gRPC lacks, as CloudFront
+// (distribution-using-grpc.md): gRPC calls are POSTs over HTTP/2, and go
+// to the origin over HTTPS only.
+func (k *checker) grpc(key string, at []cue.Selector, where string, b *schema.CacheBehavior, d *schema.Distribution, origins map[string]*schema.Origin) {
+	if !b.GrpcConfig.Enabled {
+		return
+	}
+	field := append(slices.Clone(at), sel("grpcConfig", "enabled")...)
+	if !slices.Contains(b.AllowedMethods, "POST") {
+		k.add(key, field, "%s: grpcConfig needs allowedMethods with POST (all seven methods): gRPC calls are POSTs", where)
+	}
+	if d.HTTPVersion != "http2" && d.HTTPVersion != "http2and3" {
+		k.add(key, field, `%s: grpcConfig needs a distribution that serves HTTP/2 (httpVersion "http2" or "http2and3", not %q): gRPC runs over HTTP/2`, where, d.HTTPVersion)
+	}
+	o := origins[b.TargetOriginID]
+	switch {
+	case o == nil:
+		// An unknown origin or an origin group: reported already (a group
+		// allows no POST).
+	case o.CustomOriginConfig == nil:
+		k.add(key, field, "%s: grpcConfig: origin %q is not a custom origin; gRPC goes to an HTTP/2 server over HTTPS", where, o.ID)
+	case o.CustomOriginConfig.OriginProtocolPolicy == "http-only":
+		k.add(key, field, `%s: grpcConfig: origin %q is reached over HTTP only; gRPC goes to the origin over HTTPS, as on CloudFront ("https-only" or "match-viewer")`, where, o.ID)
+	}
 }
 
 // legacyCacheSettings reports, at each, the cache settings a behavior with

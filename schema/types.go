@@ -136,6 +136,13 @@ type CacheBehavior struct {
 	// FunctionAssociations name the config's functions that run on the
 	// behavior's viewer events.
 	FunctionAssociations []FunctionAssociation `json:"functionAssociations,omitempty"`
+	// GrpcConfig proxies the behavior's gRPC requests to its origin.
+	GrpcConfig GrpcConfig `json:"grpcConfig"`
+}
+
+// GrpcConfig is CloudFront's GrpcConfig.
+type GrpcConfig struct {
+	Enabled bool `json:"enabled"`
 }
 
 // Function is #Function, CloudFront's FunctionConfig and FunctionCode.

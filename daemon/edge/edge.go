@@ -288,6 +288,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 			return
 		}
 	}
+	if b.Spec.GrpcConfig.Enabled && isGRPC(r) {
+		h.proxyGRPC(w, r, d, b, path, id, signed)
+		return
+	}
 	rawQuery := r.URL.RawQuery
 	if b.ViewerRequest != nil && !h.viewerRequest(w, r, d, b, client, id, &path, &rawQuery) {
 		return
@@ -452,6 +456,16 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, d *table.Distrib
 	if resp.StatusCode >= 400 && h.errorPage(w, r, d, resp.StatusCode) {
 		return nil
 	}
+	h.writeOriginHeader(w, resp, id)
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	return copyBody(w, r, resp.Body)
+}
+
+// writeOriginHeader sends resp's status and header, as originHeader
+// makes it, to the viewer: a Miss, or an Error from 400 on.
+func (h *Handler) writeOriginHeader(w http.ResponseWriter, resp *http.Response, id string) http.Header {
 	hdr := h.originHeader(w, resp, id)
 	if resp.StatusCode >= 400 {
 		hdr.Set("X-Cache", cacheError)
@@ -459,10 +473,7 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, d *table.Distrib
 		hdr.Set("X-Cache", cacheMiss)
 	}
 	w.WriteHeader(resp.StatusCode)
-	if r.Method == http.MethodHead {
-		return nil
-	}
-	return copyBody(w, r, resp.Body)
+	return hdr
 }
 
 // originHeader puts in w's header the origin's end-to-end fields of
@@ -487,6 +498,12 @@ func (h *Handler) originHeader(w http.ResponseWriter, resp *http.Response, id st
 // one, as a chunked or HTTP/2 or HTTP/3 viewer cannot tell.
 func copyBody(w http.ResponseWriter, r *http.Request, body io.Reader) error {
 	_, err := io.Copy(w, body)
+	return brokeOff(w, r, err)
+}
+
+// brokeOff ends a response whose body's copy failed with err (see
+// copyBody), and returns err.
+func brokeOff(w http.ResponseWriter, r *http.Request, err error) error {
 	if err != nil {
 		if d := originDetail(err); d != "" {
 			setDetail(w, d)

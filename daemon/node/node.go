@@ -5,6 +5,7 @@ package node
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -56,6 +57,10 @@ type Options struct {
 	// is answered 408, as by nginx's client_body_timeout, or has its
 	// stream reset when the origin's answer had begun; default 60s.
 	BodyTimeout time.Duration
+	// OriginCAFile is a PEM file of CA certificates that custom origins'
+	// certificates may chain to, besides the system's roots (origins
+	// behind a private CA).
+	OriginCAFile string
 	// AdminTokenFile holds the bearer token of the admin listener's
 	// invalidation API; without it invalidations are refused.
 	AdminTokenFile string
@@ -145,6 +150,13 @@ func Start(opts Options) (*Node, error) {
 		opts.ConfigDir = n.opts.ConfigDir
 	}
 	n.origins = origin.NewPool(opts.ConfigDir)
+	if opts.OriginCAFile != "" {
+		roots, err := originRoots(opts.OriginCAFile)
+		if err != nil {
+			return nil, err
+		}
+		n.origins.TrustRoots(roots)
+	}
 	n.handler = edge.New(n.origins, opts.NodeName, n.log)
 	n.handler.SetBodyTimeout(opts.BodyTimeout)
 	if err := n.viewerServices(); err != nil {
@@ -505,4 +517,21 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// originRoots are the system's roots and the CA certificates of the PEM
+// file path (--origin-ca).
+func originRoots(path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--origin-ca: %w", err)
+	}
+	roots, err := x509.SystemCertPool()
+	if err != nil {
+		roots = x509.NewCertPool()
+	}
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("--origin-ca %s: no PEM certificate in the file", path)
+	}
+	return roots, nil
 }

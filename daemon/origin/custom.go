@@ -3,6 +3,7 @@ package origin
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -19,13 +20,17 @@ import (
 type custom struct {
 	origin *table.Origin
 	client
+	// grpc carries gRPC calls: HTTP/2 over TLS only, one connection
+	// multiplexing every call, and no response timeout (a stream may wait
+	// for its first message as long as the caller's deadline allows).
+	grpc *http.Client
 }
 
 // tlsVersions maps CloudFront's originSslProtocols to Go's TLS versions;
 // SSLv3 is not offered by Go and is treated as TLS 1.0.
 var tlsVersions = map[string]uint16{"SSLv3": tls.VersionTLS10, "TLSv1": tls.VersionTLS10, "TLSv1.1": tls.VersionTLS11, "TLSv1.2": tls.VersionTLS12}
 
-func newCustom(o *table.Origin) *custom {
+func newCustom(o *table.Origin, roots *x509.CertPool) *custom {
 	c := o.Spec.CustomOriginConfig
 	minTLS := uint16(tls.VersionTLS13)
 	for _, p := range c.OriginSSLProtocols {
@@ -36,7 +41,7 @@ func newCustom(o *table.Origin) *custom {
 	dialer := &net.Dialer{Timeout: time.Duration(o.Spec.ConnectionTimeout) * time.Second, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{
 		DialContext:           dialer.DialContext,
-		TLSClientConfig:       &tls.Config{MinVersion: minTLS},
+		TLSClientConfig:       &tls.Config{MinVersion: minTLS, RootCAs: roots},
 		TLSHandshakeTimeout:   time.Duration(o.Spec.ConnectionTimeout) * time.Second,
 		ResponseHeaderTimeout: time.Duration(c.OriginReadTimeout) * time.Second,
 		IdleConnTimeout:       time.Duration(c.OriginKeepaliveTimeout) * time.Second,
@@ -48,26 +53,39 @@ func newCustom(o *table.Origin) *custom {
 		// The edge decides about compression; pass the origin's bytes through.
 		DisableCompression: true,
 	}
+	var h2only http.Protocols
+	h2only.SetHTTP2(true)
+	grpc := &http.Transport{
+		DialContext:         dialer.DialContext,
+		TLSClientConfig:     tr.TLSClientConfig.Clone(),
+		TLSHandshakeTimeout: tr.TLSHandshakeTimeout,
+		IdleConnTimeout:     tr.IdleConnTimeout,
+		Protocols:           &h2only,
+		DisableCompression:  true,
+	}
 	return &custom{
 		origin: o,
+		grpc:   &http.Client{Transport: grpc, CheckRedirect: noRedirect},
 		client: client{
 			origin:      o.ID,
 			attempts:    max(o.Spec.ConnectionAttempts, 1),
 			readTimeout: time.Duration(c.OriginReadTimeout) * time.Second,
 			http: &http.Client{
-				Transport: tr,
-				// Redirects go back to the viewer, as CloudFront does.
-				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+				Transport:     tr,
+				CheckRedirect: noRedirect,
 			},
 		},
 	}
 }
 
+// noRedirect sends redirects back to the viewer, as CloudFront does.
+func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
 // target is the origin URL for a request: scheme and port per
 // originProtocolPolicy, the originPath prefix, the forwarded query.
 func (c *custom) target(req *Request) *url.URL {
 	cfg := c.origin.Spec.CustomOriginConfig
-	https := cfg.OriginProtocolPolicy == "https-only" || cfg.OriginProtocolPolicy == "match-viewer" && req.ViewerHTTPS
+	https := req.GRPC || cfg.OriginProtocolPolicy == "https-only" || cfg.OriginProtocolPolicy == "match-viewer" && req.ViewerHTTPS
 	scheme, port := "http", cfg.HTTPPort
 	if https {
 		scheme, port = "https", cfg.HTTPSPort
@@ -116,39 +134,66 @@ func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
-func (c *custom) close() { c.http.CloseIdleConnections() }
+func (c *custom) close() {
+	c.http.CloseIdleConnections()
+	c.grpc.CloseIdleConnections()
+}
 
 func (c *custom) Fetch(ctx context.Context, req *Request) (*http.Response, error) {
 	u := c.target(req).String()
+	if req.GRPC {
+		return c.call(ctx, req, u)
+	}
 	body := req.Body != nil && req.Body != http.NoBody
 	return c.do(ctx, req.Method, body, func(ctx context.Context) (*http.Request, error) {
-		hr, err := http.NewRequestWithContext(ctx, req.Method, u, req.Body)
-		if err != nil {
-			return nil, err
-		}
-		if req.Body != nil {
-			hr.ContentLength = req.ContentLength
-		}
-		hr.Header = req.Header.Clone()
-		if hr.Header == nil {
-			hr.Header = http.Header{}
-		}
-		hr.Host = c.origin.Spec.DomainName
-		if req.ForwardHost {
-			hr.Host = req.ViewerHost
-		}
-		setForwardedFor(hr.Header, req)
-		for _, h := range c.origin.Spec.CustomHeaders {
-			hr.Header.Set(h.HeaderName, h.HeaderValue)
-		}
-		if req.Upgrade != "" {
-			// Hop-by-hop, so never among the forwarded fields: the
-			// edge asks for the upgrade itself, as CloudFront does.
-			hr.Header["Connection"] = []string{"Upgrade"}
-			hr.Header["Upgrade"] = []string{req.Upgrade}
-		}
-		return hr, nil
+		return c.request(ctx, req, u)
 	})
+}
+
+// call sends a gRPC call once (its body is a stream, never sent twice),
+// with "TE: trailers", which gRPC servers require of their clients. The
+// response's Trailer holds the call's status once its body is read.
+func (c *custom) call(ctx context.Context, req *Request, u string) (*http.Response, error) {
+	hr, err := c.request(ctx, req, u)
+	if err != nil {
+		return nil, &Error{Origin: c.origin.ID, Err: err}
+	}
+	hr.Header["Te"] = []string{"trailers"}
+	resp, err := c.grpc.Do(hr)
+	if err != nil {
+		return nil, &Error{Origin: c.origin.ID, Timeout: isTimeout(err), Err: err}
+	}
+	return resp, nil
+}
+
+// request is the origin's request for req, at URL u.
+func (c *custom) request(ctx context.Context, req *Request, u string) (*http.Request, error) {
+	hr, err := http.NewRequestWithContext(ctx, req.Method, u, req.Body)
+	if err != nil {
+		return nil, err
+	}
+	if req.Body != nil {
+		hr.ContentLength = req.ContentLength
+	}
+	hr.Header = req.Header.Clone()
+	if hr.Header == nil {
+		hr.Header = http.Header{}
+	}
+	hr.Host = c.origin.Spec.DomainName
+	if req.ForwardHost {
+		hr.Host = req.ViewerHost
+	}
+	setForwardedFor(hr.Header, req)
+	for _, h := range c.origin.Spec.CustomHeaders {
+		hr.Header.Set(h.HeaderName, h.HeaderValue)
+	}
+	if req.Upgrade != "" {
+		// Hop-by-hop, so never among the forwarded fields: the
+		// edge asks for the upgrade itself, as CloudFront does.
+		hr.Header["Connection"] = []string{"Upgrade"}
+		hr.Header["Upgrade"] = []string{req.Upgrade}
+	}
+	return hr, nil
 }
 
 func isDialError(err error) bool {

@@ -96,9 +96,7 @@ func customSpec(domain string) *schema.Origin {
 
 // newTestCustom makes the fetcher, trusting the test's HTTPS origin.
 func newTestCustom(spec *schema.Origin, roots *x509.CertPool) *custom {
-	c := newCustom(&table.Origin{DistributionID: "d", ID: spec.ID, Kind: table.OriginCustom, Spec: spec})
-	c.http.Transport.(*http.Transport).TLSClientConfig.RootCAs = roots
-	return c
+	return newCustom(&table.Origin{DistributionID: "d", ID: spec.ID, Kind: table.OriginCustom, Spec: spec}, roots)
 }
 
 func fetchSeen(t *testing.T, c *custom, req *Request) (*http.Response, seen) {

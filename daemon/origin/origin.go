@@ -4,6 +4,7 @@ package origin
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,6 +40,9 @@ type Request struct {
 	// ForwardHost sends the viewer's Host instead of the origin's domainName.
 	ForwardHost bool
 	ViewerHost  string
+	// GRPC sends the request to a custom origin as a gRPC call: HTTP/2
+	// over TLS, streamed both ways, no response timeout.
+	GRPC bool
 }
 
 // Error is an origin failure the edge turns into 502 or 504.
@@ -90,6 +94,8 @@ type Pool struct {
 	// distributions are the same pointers from table to table.
 	specs map[*table.Origin]string
 	live  LiveSource
+	// roots verify custom origins' certificates; nil is the system's.
+	roots *x509.CertPool
 }
 
 type fetcherKey struct {
@@ -99,6 +105,15 @@ type fetcherKey struct {
 // NewPool returns a pool; configDir resolves local origins' paths.
 func NewPool(configDir string) *Pool {
 	return &Pool{configDir: configDir, fetchers: map[fetcherKey]Fetcher{}, specs: map[*table.Origin]string{}}
+}
+
+// TrustRoots makes custom origins' certificates verify against roots
+// instead of the system's (serve --origin-ca: origins behind a private
+// CA). Fetchers made before keep theirs.
+func (p *Pool) TrustRoots(roots *x509.CertPool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.roots = roots
 }
 
 // ErrUnsupported marks an origin kind this node cannot fetch from yet.
@@ -118,7 +133,7 @@ func (p *Pool) Fetcher(d *table.Distribution, o *table.Origin) (Fetcher, error) 
 	case table.OriginLocal:
 		f, err = newLocal(p.configDir, o)
 	case table.OriginCustom:
-		f = newCustom(o)
+		f = newCustom(o, p.roots)
 	case table.OriginS3:
 		f, err = newS3(o)
 	case table.OriginLive:

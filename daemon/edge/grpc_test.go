@@ -1,0 +1,230 @@
+package edge
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	testpb "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"openfront.dev/daemon/origin"
+	"openfront.dev/internal/testenv"
+)
+
+// grpcEnv is an edge over TLS with HTTP/2 (an httptest server), whose
+// distribution example.com proxies gRPC to a grpcOrigin, and a client.
+type grpcEnv struct {
+	origin     *testenv.GRPCOrigin
+	client     testpb.TestServiceClient
+	stopOrigin func()
+}
+
+func newGRPCEnv(t *testing.T, behavior string) *grpcEnv {
+	t.Helper()
+	edgeSrv := httptest.NewUnstartedServer(nil)
+	edgeSrv.EnableHTTP2 = true
+	edgeSrv.StartTLS()
+	t.Cleanup(edgeSrv.Close)
+	roots := x509.NewCertPool()
+	roots.AddCert(edgeSrv.Certificate())
+
+	// The origin has the same certificate (for 127.0.0.1), which the
+	// edge trusts as an origin behind a private CA.
+	o := testenv.StartGRPCOrigin(t, edgeSrv.TLS.Certificates)
+
+	dir := t.TempDir()
+	pool := origin.NewPool(dir)
+	pool.TrustRoots(roots)
+	h := New(pool, "edgetest", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h.SetTable(testenv.Compile(t, dir, fmt.Sprintf(`package cdn
+
+distributions: g: {
+	aliases: ["example.com"]
+	origins: [{id: "api", domainName: %q, customOriginConfig: originProtocolPolicy: "https-only"}]
+	defaultCacheBehavior: {targetOriginId: "api", viewerProtocolPolicy: "https-only",
+		allowedMethods: ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
+		%s}
+}
+`, o.Addr, behavior)))
+	edgeSrv.Config.Handler = h
+
+	conn, err := grpc.NewClient(edgeSrv.Listener.Addr().String(), grpc.WithAuthority("example.com"),
+		grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: roots, ServerName: "example.com"})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return &grpcEnv{origin: o, client: testpb.NewTestServiceClient(conn), stopOrigin: o.Stop}
+}
+
+func callContext(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestGRPCUnary(t *testing.T) {
+	e := newGRPCEnv(t, `grpcConfig: enabled: true`)
+	for i := 1; i <= 2; i++ {
+		ctx := metadata.AppendToOutgoingContext(callContext(t), "x-tenant", "acme", "authorization", "Bearer t0ken")
+		var header, trailer metadata.MD
+		resp, err := e.client.UnaryCall(ctx, &testpb.SimpleRequest{Payload: &testpb.Payload{Body: []byte("ping")}},
+			grpc.Header(&header), grpc.Trailer(&trailer))
+		if err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+		if string(resp.GetPayload().GetBody()) != "ping" {
+			t.Errorf("call %d: payload %q, want the echo of ping", i, resp.GetPayload().GetBody())
+		}
+		// Call metadata reaches the origin, with the node's Via.
+		for k, want := range map[string]string{"seen-tenant": "acme", "seen-authorization": "Bearer t0ken"} {
+			if got := testenv.First(header[k]); got != want {
+				t.Errorf("call %d: origin saw %s %q, want %q", i, k, got, want)
+			}
+		}
+		if testenv.First(header["seen-via"]) == "" {
+			t.Errorf("call %d: the origin saw no Via", i)
+		}
+		// Trailers come back, and no call is answered from the cache.
+		if got := testenv.First(trailer["calls"]); got != fmt.Sprint(i) {
+			t.Errorf("call %d: trailer calls = %q, want %d (each call reaches the origin)", i, got, i)
+		}
+		if got := testenv.First(header["x-cache"]); got != cacheMiss {
+			t.Errorf("call %d: X-Cache %q, want %q", i, got, cacheMiss)
+		}
+	}
+}
+
+func TestGRPCStatus(t *testing.T) {
+	e := newGRPCEnv(t, `grpcConfig: enabled: true`)
+	_, err := e.client.UnaryCall(callContext(t), &testpb.SimpleRequest{ResponseStatus: &testpb.EchoStatus{Code: int32(codes.NotFound), Message: "no such key: k1"}})
+	if s := status.Convert(err); s.Code() != codes.NotFound || s.Message() != "no such key: k1" {
+		t.Errorf("status %v %q, want NotFound with the origin's message", s.Code(), s.Message())
+	}
+}
+
+func TestGRPCStreams(t *testing.T) {
+	e := newGRPCEnv(t, `grpcConfig: enabled: true`)
+	t.Run("server streaming, each message as it comes", func(t *testing.T) {
+		sizes := []int32{10, 2000, 70000}
+		var params []*testpb.ResponseParameters
+		for _, n := range sizes {
+			params = append(params, &testpb.ResponseParameters{Size: n})
+		}
+		s, err := e.client.StreamingOutputCall(callContext(t), &testpb.StreamingOutputCallRequest{ResponseParameters: params})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, n := range sizes {
+			// The origin holds the second message until the viewer has
+			// the first: a buffered relay would wait here for ever.
+			m, err := s.Recv()
+			if err != nil {
+				t.Fatalf("message %d: %v", i, err)
+			}
+			if len(m.GetPayload().GetBody()) != int(n) {
+				t.Errorf("message %d: %d bytes, want %d", i, len(m.GetPayload().GetBody()), n)
+			}
+			if i == 0 {
+				close(e.origin.FirstSeen)
+			}
+		}
+		if _, err := s.Recv(); !errors.Is(err, io.EOF) {
+			t.Errorf("after the last message: %v, want the end of the stream", err)
+		}
+	})
+	t.Run("client streaming", func(t *testing.T) {
+		s, err := e.client.StreamingInputCall(callContext(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []int{1, 100, 40000, 3} {
+			if err := s.Send(&testpb.StreamingInputCallRequest{Payload: &testpb.Payload{Body: make([]byte, n)}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		resp, err := s.CloseAndRecv()
+		if err != nil || resp.GetAggregatedPayloadSize() != 40104 {
+			t.Errorf("aggregated %d, %v; want 40104", resp.GetAggregatedPayloadSize(), err)
+		}
+	})
+	t.Run("bidirectional, one answer per message", func(t *testing.T) {
+		s, err := e.client.FullDuplexCall(callContext(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, msg := range []string{"one", "two", "three"} {
+			if err := s.Send(&testpb.StreamingOutputCallRequest{Payload: &testpb.Payload{Body: []byte(msg)}}); err != nil {
+				t.Fatal(err)
+			}
+			m, err := s.Recv()
+			if err != nil || string(m.GetPayload().GetBody()) != msg {
+				t.Fatalf("sent %q, got %q, %v", msg, m.GetPayload().GetBody(), err)
+			}
+		}
+		s.CloseSend()
+		if _, err := s.Recv(); !errors.Is(err, io.EOF) {
+			t.Errorf("after CloseSend: %v, want the end of the stream", err)
+		}
+	})
+}
+
+// Without grpcConfig a gRPC call is a plain POST, sent to the origin over
+// HTTP/1.1 as any other: it does not work, as on CloudFront.
+func TestGRPCNeedsConfig(t *testing.T) {
+	e := newGRPCEnv(t, ``)
+	_, err := e.client.UnaryCall(callContext(t), &testpb.SimpleRequest{})
+	if err == nil {
+		t.Fatal("a gRPC call went through a behavior without grpcConfig")
+	}
+	if n := e.origin.Calls.Load(); n != 0 {
+		t.Errorf("the origin served %d calls", n)
+	}
+}
+
+func TestGRPCOriginDown(t *testing.T) {
+	e := newGRPCEnv(t, `grpcConfig: enabled: true`)
+	// The origin's server stops: calls fail as UNAVAILABLE (HTTP 502).
+	e.stopOrigin()
+	_, err := e.client.UnaryCall(callContext(t), &testpb.SimpleRequest{})
+	if s := status.Convert(err); s.Code() != codes.Unavailable {
+		t.Errorf("status %v %q, want Unavailable", s.Code(), s.Message())
+	}
+}
+
+func TestIsGRPC(t *testing.T) {
+	for _, tt := range []struct {
+		proto      int
+		method, ct string
+		want       bool
+	}{
+		{2, "POST", "application/grpc", true},
+		{2, "POST", "application/grpc+proto", true},
+		{2, "POST", "Application/GRPC+json", true},
+		{2, "POST", "application/grpc;charset=utf-8", true},
+		{2, "POST", "application/grpc-web", false},
+		{2, "POST", "application/grpc-web+proto", false},
+		{2, "POST", "application/json", false},
+		{2, "GET", "application/grpc", false},
+		{1, "POST", "application/grpc", false},
+		{3, "POST", "application/grpc", false},
+	} {
+		r := &http.Request{ProtoMajor: tt.proto, Method: tt.method, Header: http.Header{"Content-Type": {tt.ct}}}
+		if got := isGRPC(r); got != tt.want {
+			t.Errorf("HTTP/%d %s %s: isGRPC = %v, want %v", tt.proto, tt.method, tt.ct, got, tt.want)
+		}
+	}
+}
