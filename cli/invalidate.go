@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -44,16 +43,16 @@ func runInvalidate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "openfront invalidate: "+format+"\n", a...)
 		return exitFail
 	}
-	raw, err := os.ReadFile(*tokenFile)
+	token, err := admin.ReadTokenFile(*tokenFile)
 	if err != nil {
-		return fail("token: %v", err)
+		return fail("%v", err)
 	}
 	if *ref == "" {
 		*ref = newCallerReference()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	c := invalidationClient{base: adminBase(*base), token: strings.TrimSpace(string(raw))}
+	c := invalidationClient{base: adminBase(*base), token: token}
 	body, _ := json.Marshal(admin.InvalidationBatch{Paths: paths, CallerReference: *ref})
 	inv, loc, err := c.do(ctx, http.MethodPost, c.base+"/distributions/"+*dist+"/invalidations", body, http.StatusCreated)
 	if err != nil {

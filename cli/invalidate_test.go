@@ -45,6 +45,8 @@ distributions: site: {
 	wrong := filepath.Join(t.TempDir(), "wrong")
 	os.WriteFile(token, []byte("s3cret\n"), 0o600)
 	os.WriteFile(wrong, []byte("guess\n"), 0o600)
+	empty := filepath.Join(t.TempDir(), "empty")
+	os.WriteFile(empty, []byte("\n"), 0o600)
 	n, err := node.Start(node.Options{ConfigDir: dir, HTTPAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", AdminTokenFile: token,
 		NodeName: "here", CacheMemory: 8 << 20, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -82,6 +84,7 @@ distributions: site: {
 		{"no paths", []string{"--token-file", token, "--distribution", "site"}, exitUsage, "", "usage: openfront invalidate"},
 		{"no token file", []string{"--distribution", "site", "/a.html"}, exitUsage, "", "usage"},
 		{"unreadable token file", []string{"--token-file", token + ".nope", "--distribution", "site", "/a.html"}, exitFail, "", "token:"},
+		{"empty token file", []string{"--token-file", empty, "--distribution", "site", "/a.html"}, exitFail, "", "token: " + empty + " is empty"},
 		{"wrong token", []string{"--token-file", wrong, "--distribution", "site", "/a.html"}, exitFail, "", "401 Unauthorized: AccessDenied"},
 		{"unknown distribution", []string{"--token-file", token, "--distribution", "nope", "/a.html"}, exitFail, "", `NoSuchDistribution: no web distribution "nope"`},
 		{"bad path", []string{"--token-file", token, "--distribution", "site", "a.html"}, exitFail, "", `path "a.html" does not start with /`},

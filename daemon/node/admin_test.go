@@ -43,3 +43,50 @@ func TestAdminOffLoopbackWarns(t *testing.T) {
 		})
 	}
 }
+
+// TestAdminTokenFileAtStart: a token file the node cannot use fails the
+// start, naming the flag and why; one that others can read is a warning.
+func TestAdminTokenFileAtStart(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil { // past the umask
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, tt := range []struct {
+		name, file string
+		err, warn  string
+	}{
+		{"missing", filepath.Join(dir, "none"), "--admin-token-file: token: open", ""},
+		{"empty", write("empty", "", 0o600), "--admin-token-file: token: " + filepath.Join(dir, "empty") + " is empty", ""},
+		{"blank", write("blank", " \n", 0o600), "is empty", ""},
+		{"a directory", dir, "is a directory", ""},
+		{"private, with a newline", write("ok", "s3cret\n", 0o600), "", ""},
+		{"readable by all", write("shared", "s3cret\n", 0o644), "", "readable by other users"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			logFile, err := os.Create(filepath.Join(t.TempDir(), "log"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer logFile.Close()
+			n, err := Start(Options{ConfigDir: "../../examples/quickstart", AdminAddr: "127.0.0.1:0", AdminTokenFile: tt.file, NodeName: "token-test",
+				CacheMemory: 8 << 20, Logger: slog.New(slog.NewTextHandler(logFile, nil))})
+			if err == nil {
+				n.Shutdown(context.Background())
+			}
+			if tt.err == "" && err != nil || tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)) {
+				t.Fatalf("Start: %v, want an error saying %q", err, tt.err)
+			}
+			log, _ := os.ReadFile(logFile.Name())
+			if warned := strings.Contains(string(log), "readable by other users"); warned != (tt.warn != "") {
+				t.Errorf("warned %v, want %v:\n%s", warned, tt.warn != "", log)
+			}
+		})
+	}
+}

@@ -142,6 +142,15 @@ func Start(opts Options) (*Node, error) {
 		opts.BodyTimeout = 60 * time.Second
 	}
 	n := &Node{opts: opts, log: opts.Logger, addrs: map[string]net.Addr{}, errs: make(chan error, 4)}
+	// A token file the node cannot use is said now, not as 503s on a
+	// deploy's first invalidation.
+	if opts.AdminAddr != "" && opts.AdminTokenFile != "" {
+		if err := admin.CheckTokenFile(opts.AdminTokenFile); errors.Is(err, admin.ErrTokenFileShared) {
+			n.log.Warn("the admin token file is readable by other users", "err", err)
+		} else if err != nil {
+			return nil, fmt.Errorf("--admin-token-file: %w", err)
+		}
+	}
 	if opts.Git.URL != "" {
 		// The config dir is the syncer's current link (plus the subdir).
 		if err := n.newGit(); err != nil {
