@@ -157,19 +157,7 @@ func (s *invalidations) guard(h func(http.ResponseWriter, *http.Request, string)
 }
 
 func (s *invalidations) create(w http.ResponseWriter, r *http.Request, dist string) {
-	var batch InvalidationBatch
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBatchBytes))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(&batch)
-	if err == nil {
-		// One object and nothing more: a second batch glued on would be
-		// silently lost.
-		if _, after := dec.Token(); after == nil {
-			err = errors.New("there is more after the object")
-		} else if !errors.Is(after, io.EOF) {
-			err = after
-		}
-	}
+	batch, err := decodeBatch(http.MaxBytesReader(w, r.Body, maxBatchBytes))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			apiError(w, http.StatusRequestEntityTooLarge, "BatchTooLarge", fmt.Sprintf("the body is over %d bytes", maxBatchBytes))
@@ -195,6 +183,55 @@ func (s *invalidations) create(w http.ResponseWriter, r *http.Request, dist stri
 	// the scheme a viewer used, through a TLS-terminating proxy say.
 	w.Header().Set("Location", "/distributions/"+dist+"/invalidations/"+inv.ID)
 	writeJSON(w, http.StatusCreated, s.snapshot(inv))
+}
+
+// decodeBatch reads a batch: one object whose fields are named exactly
+// and once each. encoding/json alone would take "PATHS" for "paths" and
+// the last of two "paths", so that a batch a proxy, a log or a reviewer
+// reads one way would run another.
+func decodeBatch(r io.Reader) (InvalidationBatch, error) {
+	var batch InvalidationBatch
+	dec := json.NewDecoder(r)
+	if tok, err := dec.Token(); err != nil {
+		return batch, err
+	} else if tok != json.Delim('{') {
+		return batch, fmt.Errorf("%v is not an object", tok)
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return batch, err
+		}
+		name, _ := tok.(string) // the decoder takes nothing else in a key's place
+		var field any
+		switch name {
+		case "paths":
+			field = &batch.Paths
+		case "callerReference":
+			field = &batch.CallerReference
+		default:
+			return batch, fmt.Errorf("unknown field %q", name)
+		}
+		if seen[name] {
+			return batch, fmt.Errorf("field %q is given twice", name)
+		}
+		seen[name] = true
+		if err := dec.Decode(field); err != nil {
+			return batch, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return batch, err
+	}
+	// One object and nothing more: a second batch glued on would be
+	// silently lost.
+	if _, err := dec.Token(); err == nil {
+		return batch, errors.New("there is more after the object")
+	} else if !errors.Is(err, io.EOF) {
+		return batch, err
+	}
+	return batch, nil
 }
 
 // add stores a new invalidation, or returns the one made with the same
