@@ -321,12 +321,14 @@ func TestInvalidationIdempotence(t *testing.T) {
 	}
 }
 
-// TestInvalidationsBounded: only the most recent are remembered.
+// TestInvalidationsBounded: only the most recent completed ones are
+// remembered.
 func TestInvalidationsBounded(t *testing.T) {
 	s := newInvalidations(source{}, Options{})
 	var ids []string
 	for i := range keptCompleted + 5 {
 		inv, _, _ := s.add("site", InvalidationBatch{Paths: []string{"/a"}, CallerReference: fmt.Sprint(i)})
+		s.run(inv, cache.Paths{})
 		ids = append(ids, inv.ID)
 	}
 	if len(s.all) != keptCompleted || len(s.byID) != keptCompleted || len(s.byRef) != keptCompleted {
@@ -344,13 +346,57 @@ func TestInvalidationsBounded(t *testing.T) {
 	}
 	s = newInvalidations(source{}, Options{})
 	for i := range 20 {
-		s.add("site", InvalidationBatch{Paths: big, CallerReference: fmt.Sprint("big", i)})
+		inv, _, _ := s.add("site", InvalidationBatch{Paths: big, CallerReference: fmt.Sprint("big", i)})
+		s.run(inv, cache.Paths{})
 	}
 	if n := len(s.all); n == 0 || n*maxPaths*maxPathLen > keptBytes || s.bytes > keptBytes {
 		t.Errorf("kept %d big invalidations, %d bytes; want at most %d bytes", n, s.bytes, keptBytes)
 	}
 	if len(s.byID) != len(s.all) || len(s.byRef) != len(s.all) {
 		t.Errorf("indexes %d/%d for %d kept", len(s.byID), len(s.byRef), len(s.all))
+	}
+}
+
+// TestInvalidationsInProgressKept: an invalidation in progress is never
+// forgotten, whatever comes after it (its caller polls it); past a bound
+// a new one is refused, as CloudFront refuses, until some complete.
+func TestInvalidationsInProgressKept(t *testing.T) {
+	big := make([]string, maxPaths)
+	for i := range big {
+		big[i] = fmt.Sprintf("/%d/%s", i, strings.Repeat("x", maxPathLen-10))
+	}
+	for _, tt := range []struct {
+		name  string
+		paths []string
+	}{
+		{"many", []string{"/a"}},
+		{"large", big},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newInvalidations(source{}, Options{})
+			var running []*Invalidation
+			var refused error
+			for i := range keptCompleted + 1 { // none runs
+				inv, _, err := s.add("site", InvalidationBatch{Paths: tt.paths, CallerReference: fmt.Sprint(i)})
+				if err != nil {
+					refused = err
+					break
+				}
+				running = append(running, inv)
+			}
+			for _, inv := range running {
+				if s.byID[inv.ID] != inv {
+					t.Fatalf("%s, in progress, was forgotten", inv.ID)
+				}
+			}
+			if refused == nil || !strings.Contains(refused.Error(), "TooManyInvalidationsInProgress") {
+				t.Fatalf("after %d in progress: %v, want TooManyInvalidationsInProgress", len(running), refused)
+			}
+			s.run(running[0], cache.Paths{})
+			if _, _, err := s.add("site", InvalidationBatch{Paths: tt.paths, CallerReference: "after"}); err != nil {
+				t.Errorf("once one completed: %v", err)
+			}
+		})
 	}
 }
 

@@ -43,11 +43,18 @@ import (
 const (
 	maxPaths      = 3000 // CloudFront's limit per invalidation
 	maxPathLen    = 4000 // CloudFront's limit per path
-	keptCompleted = 1000 // invalidations remembered, node-wide
+	keptCompleted = 1000 // completed invalidations remembered, node-wide
 	// keptBytes bounds what they hold: 1,000 of 3,000 paths of 4,000
 	// bytes would be 12 GB.
-	keptBytes     = 64 << 20
-	maxBatchBytes = 16 << 20
+	keptBytes = 64 << 20
+	// An invalidation in progress is never forgotten (its caller polls
+	// it), so a new one is refused past these, as CloudFront refuses
+	// with TooManyInvalidationsInProgress: they bound the goroutines and
+	// paths of invalidations queued for the cache. Half of keptBytes is
+	// two full batches.
+	maxRunning      = 100
+	maxRunningBytes = keptBytes / 2
+	maxBatchBytes   = 16 << 20
 )
 
 // Statuses, as CloudFront spells them.
@@ -123,11 +130,13 @@ type invalidations struct {
 	cache Invalidator
 	auth  bearer
 
-	mu    sync.Mutex
-	all   []*Invalidation // oldest first
-	bytes int             // their paths' and callerReferences' bytes
-	byID  map[string]*Invalidation
-	byRef map[string]*Invalidation // distribution NUL callerReference
+	mu           sync.Mutex
+	all          []*Invalidation // oldest first
+	bytes        int             // their paths' and callerReferences' bytes
+	running      int             // how many are InProgress
+	runningBytes int             // and their bytes
+	byID         map[string]*Invalidation
+	byRef        map[string]*Invalidation // distribution NUL callerReference
 }
 
 func newInvalidations(src Source, opts Options) *invalidations {
@@ -172,8 +181,8 @@ func (s *invalidations) create(w http.ResponseWriter, r *http.Request, dist stri
 		return
 	}
 	inv, existed, err := s.add(dist, batch)
-	if err != nil {
-		apiError(w, http.StatusConflict, "InvalidationBatchAlreadyExists", err.Error())
+	if e, ok := errors.AsType[*refusal](err); ok {
+		apiError(w, e.status, e.code, e.msg)
 		return
 	}
 	if !existed {
@@ -234,6 +243,14 @@ func decodeBatch(r io.Reader) (InvalidationBatch, error) {
 	return batch, nil
 }
 
+// refusal is an error add answers with, in CloudFront's terms.
+type refusal struct {
+	status    int
+	code, msg string
+}
+
+func (e *refusal) Error() string { return e.code + ": " + e.msg }
+
 // add stores a new invalidation, or returns the one made with the same
 // callerReference: the same paths make the request a repeat, other paths
 // a conflict, as in CloudFront.
@@ -243,23 +260,40 @@ func (s *invalidations) add(dist string, batch InvalidationBatch) (*Invalidation
 	ref := dist + "\x00" + batch.CallerReference
 	if old := s.byRef[ref]; old != nil {
 		if !samePaths(old.Paths, batch.Paths) {
-			return nil, false, fmt.Errorf("callerReference %q was used by invalidation %s with other paths", batch.CallerReference, old.ID)
+			return nil, false, &refusal{http.StatusConflict, "InvalidationBatchAlreadyExists",
+				fmt.Sprintf("callerReference %q was used by invalidation %s with other paths", batch.CallerReference, old.ID)}
 		}
 		return old, true, nil
 	}
 	inv := &Invalidation{ID: newID(), DistributionID: dist, Status: StatusInProgress, CreateTime: time.Now().UTC(),
 		Paths: slices.Clone(batch.Paths), CallerReference: batch.CallerReference}
+	if s.running >= maxRunning || s.runningBytes+inv.size() > maxRunningBytes {
+		return nil, false, &refusal{http.StatusBadRequest, "TooManyInvalidationsInProgress",
+			fmt.Sprintf("this node has %d invalidations in progress (%d bytes of paths): retry once some have completed", s.running, s.runningBytes)}
+	}
 	s.all = append(s.all, inv)
 	s.byID[inv.ID], s.byRef[ref] = inv, inv
 	s.bytes += inv.size()
-	for len(s.all) > keptCompleted || s.bytes > keptBytes && len(s.all) > 1 {
-		old := s.all[0]
-		s.all = s.all[1:]
+	s.running++
+	s.runningBytes += inv.size()
+	s.forget()
+	return inv, false, nil
+}
+
+// forget drops the oldest completed invalidations past keptCompleted and
+// keptBytes; s.mu is held.
+func (s *invalidations) forget() {
+	for i := 0; i < len(s.all) && (len(s.all)-s.running > keptCompleted || s.bytes > keptBytes); {
+		old := s.all[i]
+		if old.Status == StatusInProgress {
+			i++
+			continue
+		}
+		s.all = slices.Delete(s.all, i, i+1)
 		s.bytes -= old.size()
 		delete(s.byID, old.ID)
 		delete(s.byRef, old.DistributionID+"\x00"+old.CallerReference)
 	}
-	return inv, false, nil
 }
 
 // size is what inv holds, for keptBytes.
@@ -311,6 +345,9 @@ func (s *invalidations) run(inv *Invalidation, p cache.Paths) {
 	}
 	s.mu.Lock()
 	inv.Status, inv.Removed = StatusCompleted, n
+	s.running--
+	s.runningBytes -= inv.size()
+	s.forget()
 	s.mu.Unlock()
 }
 
