@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -55,6 +56,10 @@ func runInvalidate(args []string, stdout, stderr io.Writer) int {
 	c := invalidationClient{base: adminBase(*base), token: token}
 	body, _ := json.Marshal(admin.InvalidationBatch{Paths: paths, CallerReference: *ref})
 	inv, loc, err := c.do(ctx, http.MethodPost, c.base+"/distributions/"+*dist+"/invalidations", body, http.StatusCreated)
+	if errors.Is(err, context.DeadlineExceeded) {
+		// The node may have made it: the same reference makes a retry safe.
+		return fail("no answer from %s within --timeout %s; the invalidation may have been made: retrying with --caller-reference %s is safe", c.base, *timeout, *ref)
+	}
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -69,9 +74,14 @@ func runInvalidate(args []string, stdout, stderr io.Writer) int {
 			return fail("%s still %s after %s", inv.ID, inv.Status, *timeout)
 		case <-time.After(delay):
 		}
-		if inv, _, err = c.do(ctx, http.MethodGet, loc, nil, http.StatusOK); err != nil {
+		next, _, err := c.do(ctx, http.MethodGet, loc, nil, http.StatusOK)
+		if errors.Is(err, context.DeadlineExceeded) {
+			return fail("%s still %s after %s: no answer from %s", inv.ID, inv.Status, *timeout, c.base)
+		}
+		if err != nil {
 			return fail("%v", err)
 		}
+		inv = next
 	}
 	fmt.Fprintf(stderr, "%s completed: %d cached objects removed\n", inv.ID, inv.Removed)
 	return exitOK

@@ -54,6 +54,20 @@ distributions: site: {
 	}
 	t.Cleanup(func() { n.Shutdown(context.Background()) })
 	adminAddr := n.Addr("admin").String()
+	// A listener that stops answering, as a node behind a firewall that
+	// drops packets would: at once for distribution "hangs", after the
+	// POST for the others.
+	hang := make(chan struct{})
+	silent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && !strings.Contains(r.URL.Path, "/hangs/") {
+			w.WriteHeader(http.StatusCreated)
+			io.WriteString(w, `{"id": "IWAITING", "distributionId": "site", "status": "InProgress"}`)
+			return
+		}
+		<-hang
+	}))
+	t.Cleanup(silent.Close)
+	t.Cleanup(func() { close(hang) })
 	get := func(path string) string {
 		t.Helper()
 		req, _ := http.NewRequest("GET", "http://"+n.Addr("http").String()+path, nil)
@@ -89,6 +103,10 @@ distributions: site: {
 		{"unknown distribution", []string{"--token-file", token, "--distribution", "nope", "/a.html"}, exitFail, "", `NoSuchDistribution: no web distribution "nope"`},
 		{"bad path", []string{"--token-file", token, "--distribution", "site", "a.html"}, exitFail, "", `path "a.html" does not start with /`},
 		{"no node there", []string{"--admin", "127.0.0.1:1", "--token-file", token, "--distribution", "site", "/a.html"}, exitFail, "", "connection refused"},
+		{"no answer", []string{"--admin", silent.URL, "--timeout", "50ms", "--caller-reference", "slow", "--token-file", token, "--distribution", "hangs", "/a.html"}, exitFail, "",
+			"no answer from " + silent.URL + " within --timeout 50ms; the invalidation may have been made: retrying with --caller-reference slow is safe"},
+		{"no answer while waiting", []string{"--admin", silent.URL, "--timeout", "200ms", "--token-file", token, "--distribution", "site", "/a.html"}, exitFail, "^IWAITING\n$",
+			"IWAITING still InProgress after 200ms"},
 		{"invalidates and waits", []string{"--admin", adminAddr, "--token-file", token, "--distribution", "site", "--caller-reference", "deploy-2", "/a.html", "/img/*"}, exitOK, id.String(), "completed: 2 cached objects removed"},
 		{"flags after paths, no wait", []string{"/keep.css", "--admin", "http://" + adminAddr + "/", "--token-file", token, "--distribution", "site", "--wait=false", "--caller-reference", "other"}, exitOK, id.String(), ""},
 	}
