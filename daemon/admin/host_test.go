@@ -159,3 +159,29 @@ func newTestServer(t *testing.T, h http.Handler) string {
 	t.Cleanup(func() { srv.Close() })
 	return "http://" + ln.Addr().String()
 }
+
+// TestNoCrossOriginPreflight: a page on another origin must send a
+// preflight before a request with Authorization or a JSON body; nothing
+// on the listener may grant one (a guard: none ever did).
+func TestNoCrossOriginPreflight(t *testing.T) {
+	srv, _ := startAdmin(t, Options{TokenFile: tokenFile(t, "s3cret")})
+	for _, path := range []string{"/distributions/site/invalidations", "/distributions/site/invalidations/IX", "/status", "/metrics", "/hooks/git", "/"} {
+		req, _ := http.NewRequest("OPTIONS", srv.URL+path, nil)
+		req.Header.Set("Origin", "https://evil.example")
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		req.Header.Set("Access-Control-Request-Headers", "authorization, content-type")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		for name := range resp.Header {
+			if strings.HasPrefix(name, "Access-Control-") {
+				t.Errorf("OPTIONS %s: %d with %s: %s", path, resp.StatusCode, name, resp.Header.Get(name))
+			}
+		}
+		if resp.StatusCode < 400 {
+			t.Errorf("OPTIONS %s: %d, want a refusal", path, resp.StatusCode)
+		}
+	}
+}
