@@ -47,6 +47,8 @@ distributions: site: {
 	os.WriteFile(wrong, []byte("guess\n"), 0o600)
 	empty := filepath.Join(t.TempDir(), "empty")
 	os.WriteFile(empty, []byte("\n"), 0o600)
+	wrapped := filepath.Join(t.TempDir(), "wrapped") // openssl rand -base64 64
+	os.WriteFile(wrapped, []byte(strings.Repeat("A", 64)+"\n"+strings.Repeat("B", 24)+"\n"), 0o600)
 	n, err := node.Start(node.Options{ConfigDir: dir, HTTPAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", AdminTokenFile: token,
 		NodeName: "here", CacheMemory: 8 << 20, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -99,6 +101,7 @@ distributions: site: {
 		{"no token file", []string{"--distribution", "site", "/a.html"}, exitUsage, "", "usage"},
 		{"unreadable token file", []string{"--token-file", token + ".nope", "--distribution", "site", "/a.html"}, exitFail, "", "token:"},
 		{"empty token file", []string{"--token-file", empty, "--distribution", "site", "/a.html"}, exitFail, "", "token: " + empty + " is empty"},
+		{"token file of two lines", []string{"--token-file", wrapped, "--distribution", "site", "/a.html"}, exitFail, "", "token: " + wrapped + " holds a line break"},
 		{"wrong token", []string{"--token-file", wrong, "--distribution", "site", "/a.html"}, exitFail, "", "401 Unauthorized: AccessDenied"},
 		{"unknown distribution", []string{"--token-file", token, "--distribution", "nope", "/a.html"}, exitFail, "", `NoSuchDistribution: no web distribution "nope"`},
 		{"bad path", []string{"--token-file", token, "--distribution", "site", "a.html"}, exitFail, "", `path "a.html" does not start with /`},

@@ -45,7 +45,9 @@ func (b bearer) check(w http.ResponseWriter, r *http.Request) bool {
 
 // ReadTokenFile reads a bearer token file: its text without the spaces
 // and newline around it (echo and editors end a file with one). An empty
-// token is an error: no request may pass with nothing.
+// token is an error: no request may pass with nothing. So is one with a
+// line break or another control character inside, which no header can
+// carry: `openssl rand -base64 64` writes two lines.
 func ReadTokenFile(file string) (string, error) {
 	raw, err := os.ReadFile(file)
 	if err != nil {
@@ -54,6 +56,9 @@ func ReadTokenFile(file string) (string, error) {
 	token := strings.TrimSpace(string(raw))
 	if token == "" {
 		return "", fmt.Errorf("token: %s is empty", file)
+	}
+	if strings.ContainsFunc(token, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		return "", fmt.Errorf("token: %s holds a line break or control character, which no Authorization header can carry: make the token one line (openssl rand -hex 32)", file)
 	}
 	return token, nil
 }

@@ -66,6 +66,7 @@ func TestAdminTokenFileAtStart(t *testing.T) {
 		{"empty", write("empty", "", 0o600), "--admin-token-file: token: " + filepath.Join(dir, "empty") + " is empty", ""},
 		{"blank", write("blank", " \n", 0o600), "is empty", ""},
 		{"a directory", dir, "is a directory", ""},
+		{"two lines", write("wrapped", strings.Repeat("A", 64)+"\n"+strings.Repeat("B", 24)+"\n", 0o600), "holds a line break", ""},
 		{"private, with a newline", write("ok", "s3cret\n", 0o600), "", ""},
 		{"readable by all", write("shared", "s3cret\n", 0o644), "", "readable by other users"},
 	} {
