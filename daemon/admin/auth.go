@@ -27,7 +27,7 @@ func (b bearer) check(w http.ResponseWriter, r *http.Request) bool {
 	token, err := ReadTokenFile(b.file)
 	if err != nil {
 		// Never accept an empty token: a misconfigured node refuses everyone.
-		apiError(w, http.StatusServiceUnavailable, "ServiceUnavailable", "the node cannot read its --admin-token-file, or it is empty")
+		apiError(w, http.StatusServiceUnavailable, "ServiceUnavailable", "the node cannot use its --admin-token-file: it is missing, unreadable, empty or more than one line")
 		return false
 	}
 	// The scheme is case-insensitive (RFC 9110 11.1): "bearer" is as good.
