@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -318,6 +319,44 @@ func TestInvalidationIdempotence(t *testing.T) {
 		if resp, b := c.do("GET", path, ""); resp.StatusCode != 404 || !strings.Contains(string(b), "NoSuchInvalidation") {
 			t.Errorf("GET %s: %d %s", path, resp.StatusCode, b)
 		}
+	}
+}
+
+// reloading is a source whose table a reload replaces.
+type reloading struct {
+	source
+	cur *atomic.Pointer[table.Table]
+}
+
+func (r reloading) Table() *table.Table { return r.cur.Load() }
+
+// TestInvalidationsSurviveReload: a reload replaces the table, not what
+// the node remembers of its invalidations; a distribution the new table
+// drops has none to show.
+func TestInvalidationsSurviveReload(t *testing.T) {
+	var cur atomic.Pointer[table.Table]
+	cur.Store(compileTable(t, testConfig))
+	srv := httptest.NewServer(Handler("testnode", reloading{cur: &cur}, nil, nil, Options{TokenFile: tokenFile(t, "s3cret"), Cache: &recorder{}}))
+	t.Cleanup(srv.Close)
+	c := apiClient{t, srv.URL, "s3cret"}
+	resp, _ := c.do("POST", "/distributions/site/invalidations", `{"paths": ["/index.html"], "callerReference": "before"}`)
+	loc := resp.Header.Get("Location")
+	before := c.waitCompleted(loc)
+
+	cur.Store(compileTable(t, strings.Replace(testConfig, `"example.com"]`, `"example.com", "new.example.com"]`, 1)))
+	if after := c.waitCompleted(loc); after.ID != before.ID || after.Removed != before.Removed {
+		t.Errorf("after a reload: %+v, want %+v", after, before)
+	}
+	if _, b := c.do("GET", "/distributions/site/invalidations", ""); !strings.Contains(string(b), before.ID) {
+		t.Errorf("after a reload the list is %s, without %s", b, before.ID)
+	}
+	if resp, b := c.do("POST", "/distributions/site/invalidations", `{"paths": ["/index.html"], "callerReference": "before"}`); resp.StatusCode != 201 || !strings.Contains(string(b), before.ID) {
+		t.Errorf("a repeat after a reload: %d %s, want %s", resp.StatusCode, b, before.ID)
+	}
+
+	cur.Store(compileTable(t, testConfig[:strings.Index(testConfig, "distributions: other")]+"\n"))
+	if resp, b := c.do("GET", "/distributions/other/invalidations", ""); resp.StatusCode != 404 || !strings.Contains(string(b), "NoSuchDistribution") {
+		t.Errorf("a dropped distribution: %d %s", resp.StatusCode, b)
 	}
 }
 
