@@ -180,18 +180,24 @@ func TestInvalidationAuth(t *testing.T) {
 }
 
 // The auth scheme is case-insensitive (RFC 9110 11.1); the token is not.
+// A 401 challenges for a bearer token, with invalid_token when one was
+// sent (RFC 6750 3.1).
 func TestBearerScheme(t *testing.T) {
 	srv, _ := startAdmin(t, Options{TokenFile: tokenFile(t, "s3cret")})
+	const challenge = `Bearer realm="openfront admin"`
 	for _, tt := range []struct {
 		authorization string
 		status        int
+		challenge     string
 	}{
-		{"Bearer s3cret", 200},
-		{"bearer s3cret", 200},
-		{"BEARER  s3cret", 200},
-		{"Bearer S3CRET", 401},
-		{"Basic s3cret", 401},
-		{"Bearers3cret", 401},
+		{"Bearer s3cret", 200, ""},
+		{"bearer s3cret", 200, ""},
+		{"BEARER  s3cret", 200, ""},
+		{"Bearer S3CRET", 401, challenge + `, error="invalid_token"`},
+		{"Bearer s3cret2", 401, challenge + `, error="invalid_token"`},
+		{"Basic s3cret", 401, challenge},
+		{"Bearers3cret", 401, challenge},
+		{"", 401, challenge},
 	} {
 		req, _ := http.NewRequest("GET", srv.URL+"/distributions/site/invalidations", nil)
 		req.Header.Set("Authorization", tt.authorization)
@@ -200,8 +206,8 @@ func TestBearerScheme(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if resp.StatusCode != tt.status {
-			t.Errorf("Authorization: %s: %d, want %d", tt.authorization, resp.StatusCode, tt.status)
+		if got := resp.Header.Get("WWW-Authenticate"); resp.StatusCode != tt.status || got != tt.challenge {
+			t.Errorf("Authorization: %s: %d %q, want %d %q", tt.authorization, resp.StatusCode, got, tt.status, tt.challenge)
 		}
 	}
 }

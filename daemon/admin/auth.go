@@ -34,10 +34,16 @@ func (b bearer) check(w http.ResponseWriter, r *http.Request) bool {
 	// The digests are compared, not the tokens: ConstantTimeCompare
 	// returns at once on a length that differs, which tells the length.
 	scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	gotSum, wantSum := sha256.Sum256([]byte(strings.TrimSpace(got))), sha256.Sum256([]byte(token))
-	if !ok || !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(gotSum[:], wantSum[:]) != 1 {
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		// No error code for a request without a token (RFC 6750 3.1).
 		w.Header().Set("WWW-Authenticate", `Bearer realm="openfront admin"`)
-		apiError(w, http.StatusUnauthorized, "AccessDenied", "missing or wrong bearer token (Authorization: Bearer TOKEN, the token in the node's --admin-token-file)")
+		apiError(w, http.StatusUnauthorized, "AccessDenied", "missing bearer token (Authorization: Bearer TOKEN, the token in the node's --admin-token-file)")
+		return false
+	}
+	gotSum, wantSum := sha256.Sum256([]byte(strings.TrimSpace(got))), sha256.Sum256([]byte(token))
+	if subtle.ConstantTimeCompare(gotSum[:], wantSum[:]) != 1 {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="openfront admin", error="invalid_token"`)
+		apiError(w, http.StatusUnauthorized, "AccessDenied", "wrong bearer token (Authorization: Bearer TOKEN, the token in the node's --admin-token-file)")
 		return false
 	}
 	return true
