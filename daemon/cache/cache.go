@@ -733,6 +733,7 @@ func (c *Cache) passThrough(w http.ResponseWriter, r *http.Request, key string, 
 	fr := FetchRequest{Method: r.Method, Header: http.Header{}}
 	copyConditionals(fr.Header, r.Header)
 	requestTime := c.now()
+	gen := c.invalidations.Load() // for storePOST
 	resp, err := fetch(r.Context(), fr)
 	if err != nil {
 		c.stats.originErrors.Add(1)
@@ -753,7 +754,7 @@ func (c *Cache) passThrough(w http.ResponseWriter, r *http.Request, key string, 
 			}
 		}
 		if r.Method == http.MethodPost && p.StoresPOST && p.Related != nil {
-			return c.storePOST(w, r, key, p, resp, requestTime)
+			return c.storePOST(w, r, key, p, resp, requestTime, gen)
 		}
 	}
 	return relay(w, r, p, resp, false)
@@ -761,8 +762,11 @@ func (c *Cache) passThrough(w http.ResponseWriter, r *http.Request, key string, 
 
 // storePOST answers a POST, and stores the answer for GETs of key when it
 // says it is the resource's current state: Content-Location naming the
-// request's URI, and explicit freshness.
-func (c *Cache) storePOST(w http.ResponseWriter, r *http.Request, key string, p Policy, resp *http.Response, requestTime time.Time) Result {
+// request's URI, and explicit freshness. gen is c.invalidations when the
+// POST was sent: an answer on its way when an invalidation ran is not
+// stored, as a fill's (a POST takes no ticket: its own answer counts as
+// an unsafe method on its key).
+func (c *Cache) storePOST(w http.ResponseWriter, r *http.Request, key string, p Policy, resp *http.Response, requestTime time.Time, gen int64) Result {
 	now := c.now()
 	cc := parseCacheControl(resp.Header)
 	p.Cacheable = true // for GET
@@ -791,7 +795,11 @@ func (c *Cache) storePOST(w http.ResponseWriter, r *http.Request, key string, p 
 	if names := varyNames(header); len(names) > 0 {
 		lk = variantKey(primary, c.varyMark(primary, names), names, r, p)
 	}
-	c.mem.put(lk, newObject(lk, resp.StatusCode, header, body, cc, d, initialAge(resp.Header, requestTime, now), now, c.cfg.KeepStale))
+	c.storeMu.RLock() // the check and the put are one step for an invalidation's scan
+	if c.invalidations.Load() == gen {
+		c.mem.put(lk, newObject(lk, resp.StatusCode, header, body, cc, d, initialAge(resp.Header, requestTime, now), now, c.cfg.KeepStale))
+	}
+	c.storeMu.RUnlock()
 	// The viewer gets the origin's answer as it is: its conditions were
 	// the origin's to evaluate.
 	return relay(w, r, p, resp, false)

@@ -3,6 +3,7 @@ package cache
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -457,6 +458,40 @@ func TestPOSTAnswerStored(t *testing.T) {
 	hs.policy.Related = func(ref string) []string { return []string{ref + "-elsewhere"} }
 	post("/b")
 	expect(t, hs.get("/b"), 200, XCacheMiss, "GET /b")
+}
+
+// TestPOSTAnswerAcrossInvalidation: a POST's answer that was on its way
+// when an invalidation ran is relayed, not stored, as a GET's fill: it
+// may be what the invalidation was for.
+func TestPOSTAnswerAcrossInvalidation(t *testing.T) {
+	started, release := make(chan struct{}), make(chan struct{})
+	hs := newHarness(t, Config{}, defaultPolicy, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			io.WriteString(w, "GET new")
+			return
+		}
+		w.Header().Set("Content-Location", r.URL.Path)
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, "POST ")
+		w.(http.Flusher).Flush()
+		close(started)
+		<-release
+		io.WriteString(w, "old")
+	})
+	hs.policy.Related = func(ref string) []string { return []string{ref} }
+	p := hs.policy
+	p.Cacheable, p.StoresPOST = false, true
+	done := make(chan *httptest.ResponseRecorder)
+	go func() {
+		w, r := httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/p", nil)
+		hs.c.Serve(w, r, "/p", p, hs.fetch(r))
+		done <- w
+	}()
+	<-started
+	hs.c.InvalidatePrefix("/p")
+	close(release)
+	expect(t, <-done, 200, XCacheMiss, "POST old")
+	expect(t, hs.get("/p"), 200, XCacheMiss, "GET new")
 }
 
 // conditional-lm: If-Modified-Since against a stored response without
