@@ -71,6 +71,21 @@ func TestValidation(t *testing.T) {
 		{"the host header read", "r.headers['x-host'] = {value: r.headers.host.value}", false},
 		{"the host header changed", "r.headers.host = {value: 'other'}", true},
 		{"the host header removed", "delete r.headers.host", true},
+		// What HTTP cannot carry, as a function that copies a decoded
+		// parameter makes it (the node forwarded and keyed it).
+		{"a header value with a line break", "r.headers['x-lang'] = {value: 'fr\\r\\nX-Injected: yes'}", true},
+		{"a header value with NUL", "r.headers['x-lang'] = {value: 'fr\\u0000Cookie=s=1'}", true},
+		{"a header value with a tab and Latin-1", "r.headers['x-lang'] = {value: 'fr\\tcaf\\u00e9'}", false},
+		{"a header name with a space", "r.headers['x lang'] = {value: 'fr'}", true},
+		{"a header multiValue with a line break", "r.headers['x-lang'] = {value: 'fr', multiValue: [{value: 'fr'}, {value: 'de\\n'}]}", true},
+		{"a cookie value with a semicolon", "r.cookies.lang = {value: 'fr; admin=1'}", true},
+		{"a cookie value with NUL", "r.cookies.lang = {value: 'fr\\u0000'}", true},
+		{"a cookie name with =", "r.cookies['a=b'] = {value: '1'}", true},
+		{"a cookie value with = and spaces", "r.cookies.lang = {value: 'a=b c'}", false},
+		{"a generated cookie value with a semicolon", "return {statusCode: 200, cookies: {lang: {value: 'fr; Domain=evil.test'}}}", true},
+		{"a generated cookie's attributes with a line break", "return {statusCode: 200, cookies: {lang: {value: 'fr', attributes: 'Path=/\\r\\nX: y'}}}", true},
+		{"a generated cookie with attributes", "return {statusCode: 200, cookies: {lang: {value: 'fr', attributes: 'Path=/; Secure'}}}", false},
+		{"a generated header value with a line break", "return {statusCode: 302, headers: {location: {value: '/\\r\\nSet-Cookie: a=1'}}}", true},
 	} {
 		f, err := Compile("f", "cloudfront-js-2.0", "function handler(event) { var r = event.request; "+c.code+"; return r; }")
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/dop251/goja"
+	"golang.org/x/net/http/httpguts"
 )
 
 // Context is what the event says of the request besides the request: its
@@ -426,6 +427,9 @@ func applyRequest(rt *goja.Runtime, o *goja.Object, req *Request, ro *requestObj
 	var cookie []string
 	for _, f := range fieldsIn(rt, o, ro.rec, "cookies", cookieFields(req.Header["Cookie"]), ro.cookies) {
 		for _, v := range f.values {
+			if err := validCookie(f.name, v, ""); err != nil {
+				return err
+			}
 			cookie = append(cookie, f.name+"="+v)
 		}
 	}
@@ -515,6 +519,9 @@ func applyResponse(rt *goja.Runtime, o *goja.Object, resp *Response, generated b
 	if cs, ok := setCookies(rt, o, ro); ok {
 		for _, c := range cs {
 			for i := 0; i+1 < len(c.values); i += 2 {
+				if err := validCookie(c.name, c.values[i], c.values[i+1]); err != nil {
+					return err
+				}
 				header["Set-Cookie"] = append(header["Set-Cookie"], setCookieLine(c.name, c.values[i], c.values[i+1]))
 			}
 		}
@@ -587,6 +594,14 @@ func readHeaders(fs fields, orig http.Header, skip string, request bool) (http.H
 		if disallowed(name) || name == skip {
 			return nil, &ValidationError{Msg: fmt.Sprintf("a function may not set the header %s", f.name)}
 		}
+		if !httpguts.ValidHeaderFieldName(f.name) {
+			return nil, &ValidationError{Msg: fmt.Sprintf("the header name %q is not a token", f.name)}
+		}
+		for _, v := range f.values {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				return nil, &ValidationError{Msg: fmt.Sprintf("the header %s holds %q, which HTTP cannot carry", f.name, v)}
+			}
+		}
 		out[name] = f.values
 	}
 	for _, name := range readOnly[request] {
@@ -598,6 +613,19 @@ func readHeaders(fs fields, orig http.Header, skip string, request bool) (http.H
 		}
 	}
 	return out, nil
+}
+
+// validCookie refuses a cookie that the Cookie or Set-Cookie field would
+// not carry as the function set it: a value (or a name) holding ";"
+// would be read as another cookie or an attribute, a name holding "=" as
+// another name, and CR, LF or NUL would end the field or, in a cache
+// key, the field's part of it. A viewer's own cookies always pass.
+func validCookie(name, value, attrs string) error {
+	if strings.ContainsAny(name, "=;") || strings.ContainsRune(value, ';') ||
+		!httpguts.ValidHeaderFieldValue(name) || !httpguts.ValidHeaderFieldValue(value) || !httpguts.ValidHeaderFieldValue(attrs) {
+		return &ValidationError{Msg: fmt.Sprintf("the cookie %q=%q (%q) is not one a cookie field can carry", name, value, attrs)}
+	}
+	return nil
 }
 
 // readFields reads a {name: {value, multiValue?}} object back, in its

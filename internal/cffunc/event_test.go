@@ -27,7 +27,7 @@ const seeEvent = `function handler(event) {
 	seen.push('accept=' + (event.request.headers.accept && event.request.headers.accept.multiValue.length));
 	seen.push('missing=' + typeof r.headers['x-missing'] + ' has=' + ('accept' in event.request.headers) +
 		' own=' + event.request.headers.hasOwnProperty('accept') + ',' + r.cookies.hasOwnProperty('x'));
-	r.headers['x-seen'] = {value: seen.join('\n')};
+	r.headers['x-seen'] = {value: seen.join('\t')}; // a field holds no newline
 	return r;
 }`
 
@@ -54,7 +54,7 @@ func TestEventSeen(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			h := c.header
 			// Then what came back: the fields it did not touch, as they were.
-			got := h.Get("X-Seen") + "\n"
+			got := strings.ReplaceAll(h.Get("X-Seen"), "\t", "\n") + "\n"
 			h.Del("X-Seen")
 			var b strings.Builder
 			h.Write(&b)
