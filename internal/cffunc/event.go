@@ -8,8 +8,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/dop251/goja"
+	"github.com/dop251/goja/unistring"
 	"golang.org/x/net/http/httpguts"
 )
 
@@ -272,6 +274,7 @@ func readSetCookie(rt *goja.Runtime, e goja.Value, was []string) []string {
 	}
 	eo := e.ToObject(rt)
 	first := []string{str(eo.Get("value")), str(eo.Get("attributes"))}
+	keepBytes(first, was)
 	mv := eo.Get("multiValue")
 	if !defined(mv) {
 		if len(was) > 2 && !slices.Equal(first, was[:2]) {
@@ -286,6 +289,7 @@ func readSetCookie(rt *goja.Runtime, e goja.Value, was []string) []string {
 	for _, x := range array(rt, mv) {
 		pairs = append(pairs, str(x.Get("value")), str(x.Get("attributes")))
 	}
+	keepBytes(pairs, was)
 	if slices.Equal(pairs, was) && len(pairs) > 0 {
 		pairs[0], pairs[1] = first[0], first[1]
 	}
@@ -440,7 +444,8 @@ func applyRequest(rt *goja.Runtime, o *goja.Object, req *Request, ro *requestObj
 	return nil
 }
 
-// joinQuery is a query string of fs, a name without a value without "=".
+// joinQuery is a query string of fs, a name without a value without "="
+// (but an empty name's "=", which would otherwise be lost).
 func joinQuery(fs fields) string {
 	var b strings.Builder
 	for _, f := range fs {
@@ -449,7 +454,7 @@ func joinQuery(fs fields) string {
 				b.WriteByte('&')
 			}
 			b.WriteString(f.name)
-			if v != "" {
+			if v != "" || f.name == "" {
 				b.WriteByte('=')
 				b.WriteString(v)
 			}
@@ -567,7 +572,8 @@ func setCookies(rt *goja.Runtime, o *goja.Object, ro *responseObj) (fields, bool
 	}
 	co := c.ToObject(rt)
 	var cs fields
-	for _, name := range ro.cookies.keysOf(co) {
+	for _, key := range ro.cookies.keysOf(co) {
+		name := ro.cookies.own(key)
 		pairs, ok := ro.cookies.unchanged(co, name)
 		if !ok {
 			if pairs = readSetCookie(rt, co.Get(name), ro.cookies.origOf(name)); pairs == nil {
@@ -638,7 +644,8 @@ func readFields(rt *goja.Runtime, v goja.Value, orig fields, event *lazyFields) 
 	}
 	o := v.ToObject(rt)
 	var out fields
-	for _, name := range event.keysOf(o) {
+	for _, key := range event.keysOf(o) {
+		name := event.own(key)
 		if vals, ok := event.unchanged(o, name); ok {
 			out = append(out, field{name, vals})
 			continue
@@ -658,11 +665,14 @@ func readFields(rt *goja.Runtime, v goja.Value, orig fields, event *lazyFields) 
 			for _, x := range array(rt, mv) {
 				vals = append(vals, str(x.Get("value")))
 			}
+			keepBytes(vals, was)
 			if slices.Equal(vals, was) && defined(value) && len(vals) > 0 {
 				vals[0] = value.String()
+				keepBytes(vals[:1], was)
 			}
 		} else if defined(value) {
 			vals = []string{value.String()}
+			keepBytes(vals, was)
 			if len(was) > 1 && was[0] != vals[0] {
 				vals = append(vals, was[1:]...)
 			} else if len(was) > 1 {
@@ -674,6 +684,18 @@ func readFields(rt *goja.Runtime, v goja.Value, orig fields, event *lazyFields) 
 		}
 	}
 	return out
+}
+
+// keepBytes puts back in vals each value of was that is not UTF-8 and
+// that vals holds as the function saw it, U+FFFD for each such byte
+// (once it went through its JSON.stringify or a string operation): a
+// value the function did not change is forwarded as it came.
+func keepBytes(vals, was []string) {
+	for i := range min(len(vals), len(was)) {
+		if vals[i] != was[i] && !utf8.ValidString(was[i]) && vals[i] == unistring.NewFromString(was[i]).String() {
+			vals[i] = was[i]
+		}
+	}
 }
 
 func array(rt *goja.Runtime, v goja.Value) []*goja.Object {

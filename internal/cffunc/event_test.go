@@ -229,3 +229,28 @@ func runEvents(t *testing.T, code string, request func() *Request, response *Res
 		header http.Header
 	}{{"request", req.Header}, {"response", response.Header}}
 }
+
+// TestRawByteNames: a query parameter or cookie whose name is not UTF-8
+// (a raw Latin-1 byte, which the node accepts) is an entry a function
+// can read by the name it sees, and is forwarded as the viewer sent it.
+func TestRawByteNames(t *testing.T) {
+	f, err := Compile("f", "cloudfront-js-2.0", `function handler(event) {
+		var r = event.request, seen = [];
+		['querystring', 'cookies'].forEach(function (k) {
+			for (var n in r[k]) seen.push(r[k][n].value);
+		});
+		r.headers['x-seen'] = {value: seen.join(',')};
+		return r;
+	}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := &Request{Method: "GET", URI: "/", RawQuery: "caf\xe9=1&a=2", Host: "d.test", Header: http.Header{"Cookie": {"caf\xe9=x; b=y"}}}
+	if _, err := f.ViewerRequest(Context{}, req); err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprintf("%s %q %q", req.Header.Get("X-Seen"), req.RawQuery, req.Header["Cookie"])
+	if want := `1,2,x,y "caf\xe9=1&a=2" ["caf\xe9=x; b=y"]`; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}

@@ -2,14 +2,120 @@ package cffunc
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"net/textproto"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/dop251/goja/unistring"
 	"golang.org/x/net/http/httpguts"
 )
+
+// FuzzViewerRequestRoundTrip runs functions that return a viewer's
+// request as it came, untouched, read field by field, or copied through
+// JSON, on a request as the edge builds it (daemon/edge/functions.go):
+// none may fail, and each must forward the same request. A field lost or
+// changed there is a header, cookie or parameter the origin never gets.
+func FuzzViewerRequestRoundTrip(f *testing.F) {
+	f.Add("/a/b", "x=1&y=%20&x=2&z&2=b&1=a", "X-Custom", "v1", "v2", "a=1; b=2", "a=3")
+	f.Add("/", "b=2&a=&1=x&&b=3&c", "Accept", "*/*", "", "s=1; t=2", "s=3")
+	f.Add("/%E2%82%AC", "__proto__=1&constructor=2", "X-Latin", "caf\xe9", "", "n=caf\xe9", "")
+	f.Add("/", "4294967295=a&4294967294=b&01=c", "Via", "1.1 x", "", "=x; y; z=", "__proto__=1")
+	funcs := map[string]*Function{}
+	for name, code := range map[string]string{
+		"untouched": `function handler(event) { return event.request; }`,
+		"read": `function handler(event) {
+			var r = event.request;
+			for (var k in r) if (typeof r[k] === 'object') for (var n in r[k]) r[k][n].value;
+			return r; }`,
+		"json": `function handler(event) { return JSON.parse(JSON.stringify(event.request)); }`,
+	} {
+		fn, err := Compile(name, "cloudfront-js-2.0", code)
+		if err != nil {
+			f.Fatal(err)
+		}
+		// Loaded by the fuzzer, a run may take more than the budget; one
+		// that loops still fails.
+		fn.SetBudget(time.Second)
+		funcs[name] = fn
+	}
+	f.Fuzz(func(t *testing.T, uri, query, name, v1, v2, c1, c2 string) {
+		if !strings.HasPrefix(uri, "/") || strings.ContainsFunc(uri+query, func(c rune) bool { return c <= ' ' || c == 0x7f || c == '#' }) ||
+			len(uri)+len(query) >= MaxURI {
+			return // the node refuses such a request line
+		}
+		// The uri and query as the edge takes them from the request line.
+		u, err := url.ParseRequestURI(uri + "?" + query)
+		if err != nil {
+			return
+		}
+		uri, query = u.EscapedPath(), u.RawQuery
+		name = textproto.CanonicalMIMEHeaderKey(name)
+		if !httpguts.ValidHeaderFieldName(name) || name == "Host" || name == "Cookie" {
+			return
+		}
+		header := http.Header{}
+		for _, v := range []string{v1, v2} {
+			if v = strings.Trim(v, " \t"); v != "" && httpguts.ValidHeaderFieldValue(v) {
+				header.Add(name, v)
+			}
+		}
+		for _, c := range []string{c1, c2} {
+			if c = strings.Trim(c, " \t"); c != "" && httpguts.ValidHeaderFieldValue(c) {
+				header.Add("Cookie", c)
+			}
+		}
+		var first string
+		var firstName string
+		for _, fname := range []string{"untouched", "read", "json"} {
+			req := &Request{Method: "GET", URI: uri, RawQuery: query, Host: "d.test", Header: header.Clone()}
+			resp, err := funcs[fname].ViewerRequest(Context{}, req)
+			if err != nil || resp != nil {
+				t.Fatalf("%s: request %s?%s %q: response %v, error %v", fname, uri, query, header, resp, err)
+			}
+			got := describe(req)
+			if first == "" {
+				first, firstName = got, fname
+				if req.URI != uri {
+					t.Fatalf("%s: uri %q, want %q", fname, req.URI, uri)
+				}
+				if got, want := byName(queryFields(req.RawQuery)), byName(queryFields(query)); got != want {
+					t.Fatalf("%s: query %q, was %q: parameters %s, want %s", fname, req.RawQuery, query, got, want)
+				}
+				if got, want := byName(cookieFields(req.Header["Cookie"])), byName(cookieFields(header["Cookie"])); got != want {
+					t.Fatalf("%s: cookies %q, were %q: %s, want %s", fname, req.Header["Cookie"], header["Cookie"], got, want)
+				}
+				if got, want := req.Header[name], header[name]; name != "Cookie" && !disallowed(name) && !slices.Equal(got, want) {
+					t.Fatalf("%s: %s %q, want %q", fname, name, got, want)
+				}
+				continue
+			}
+			if fname == "json" && (sameText(queryFields(query)) || sameText(cookieFields(header["Cookie"]))) {
+				continue // an ordinary object holds one of them
+			}
+			if got != first {
+				t.Fatalf("%s forwarded\n%s\n%s forwarded\n%s", fname, got, firstName, first)
+			}
+		}
+	})
+}
+
+// describe is what the origin is sent of req.
+func describe(req *Request) string {
+	return fmt.Sprintf("%q?%q %q", req.URI, req.RawQuery, req.Header)
+}
+
+// byName is fs's values of each name in order, the names sorted: what
+// a query string or cookies mean, as a function's event shows them.
+func byName(fs fields) string {
+	fs = slices.Clone(fs)
+	slices.SortFunc(fs, func(a, b field) int { return strings.Compare(a.name, b.name) })
+	return fmt.Sprintf("%q", fs)
+}
 
 // FuzzViewerValues runs a function that copies what a viewer sent,
 // decoded, into a header, a cookie and a generated response, as a
@@ -74,4 +180,18 @@ func FuzzViewerValues(f *testing.F) {
 			}
 		}
 	})
+}
+
+// sameText reports two names of fs that a function sees as one: bytes
+// that are not UTF-8 are each U+FFFD to it.
+func sameText(fs fields) bool {
+	seen := map[string]bool{}
+	for _, f := range fs {
+		t := unistring.NewFromString(f.name).String()
+		if seen[t] {
+			return true
+		}
+		seen[t] = true
+	}
+	return false
 }

@@ -2,8 +2,10 @@ package cffunc
 
 import (
 	"slices"
+	"unicode/utf8"
 
 	"github.com/dop251/goja"
+	"github.com/dop251/goja/unistring"
 )
 
 // lazyFields is a fields object of the event (headers, query string,
@@ -18,6 +20,11 @@ type lazyFields struct {
 	entry func(rt *goja.Runtime, values []string) goja.Value
 	keys  []string
 	made  map[string]goja.Value // entries made or set
+	// alias maps the name a function sees of each name that is not
+	// UTF-8 (a raw byte of a query or cookie) to the name: a property
+	// name is text, U+FFFD for each such byte, and the function asks for
+	// the entry by it.
+	alias map[string]string
 }
 
 func newLazyFields(rt *goja.Runtime, fs fields, entry func(*goja.Runtime, []string) goja.Value) *lazyFields {
@@ -30,8 +37,26 @@ func newLazyFields(rt *goja.Runtime, fs fields, entry func(*goja.Runtime, []stri
 		}
 		l.orig = append(l.orig, f)
 		l.keys = insertKey(l.keys, f.name)
+		if !utf8.ValidString(f.name) {
+			if l.alias == nil {
+				l.alias = make(map[string]string)
+			}
+			l.alias[unistring.NewFromString(f.name).String()] = f.name
+		}
 	}
 	return l
+}
+
+// own is the name of l that key, a name as the function sees it, stands
+// for; key when l is nil.
+func (l *lazyFields) own(key string) string {
+	if l == nil {
+		return key
+	}
+	if name, ok := l.alias[key]; ok && !slices.Contains(l.keys, key) {
+		return name
+	}
+	return key
 }
 
 // object is l's object, made when the event's is read: most functions
@@ -97,6 +122,7 @@ func (l *lazyFields) unchanged(o *goja.Object, key string) ([]string, bool) {
 }
 
 func (l *lazyFields) Get(key string) goja.Value {
+	key = l.own(key)
 	if v, ok := l.made[key]; ok {
 		return v
 	}
@@ -116,6 +142,7 @@ func (l *lazyFields) set(key string, v goja.Value) {
 }
 
 func (l *lazyFields) Set(key string, v goja.Value) bool {
+	key = l.own(key)
 	if !slices.Contains(l.keys, key) {
 		l.keys = insertKey(l.keys, key)
 	}
@@ -123,9 +150,10 @@ func (l *lazyFields) Set(key string, v goja.Value) bool {
 	return true
 }
 
-func (l *lazyFields) Has(key string) bool { return slices.Contains(l.keys, key) }
+func (l *lazyFields) Has(key string) bool { return slices.Contains(l.keys, l.own(key)) }
 
 func (l *lazyFields) Delete(key string) bool {
+	key = l.own(key)
 	if i := slices.Index(l.keys, key); i >= 0 {
 		l.keys = slices.Delete(l.keys, i, i+1)
 	}
