@@ -25,6 +25,9 @@ func FuzzViewerRequestRoundTrip(f *testing.F) {
 	f.Add("/", "b=2&a=&1=x&&b=3&c", "Accept", "*/*", "", "s=1; t=2", "s=3")
 	f.Add("/%E2%82%AC", "__proto__=1&constructor=2", "X-Latin", "caf\xe9", "", "n=caf\xe9", "")
 	f.Add("/", "4294967295=a&4294967294=b&01=c", "Via", "1.1 x", "", "=x; y; z=", "__proto__=1")
+	// More names than index scans, repeated and index-like.
+	f.Add("/", "z=1&9=a&b&c=2&z=3&10=b&d&e&f&g&h&i&j&k&l&m&n&o&p&1=c&z=4&q=%00&r", "X-A", "1", "2",
+		"a=1; b=2; c=3; d=4; e=5; f=6; g=7; h=8; i=9; j=10; k=11; l=12; m=13; n=14; o=15; p=16; q=17; a=18", "5=x; 3=y; a=19")
 	funcs := map[string]*Function{}
 	for name, code := range map[string]string{
 		"untouched": `function handler(event) { return event.request; }`,
@@ -173,9 +176,9 @@ func FuzzViewerValues(f *testing.F) {
 				}
 			}
 		}
-		if resp == nil && queryFields(query).get("n") == nil {
+		if resp == nil && new(index).get(queryFields(query), "n") == nil {
 			// The function set a cookie of its own beside the viewer's.
-			if got := cookieFields(req.Header["Cookie"]).get("session"); !slices.Equal(got, []string{"s1"}) {
+			if got := new(index).get(cookieFields(req.Header["Cookie"]), "session"); !slices.Equal(got, []string{"s1"}) {
 				t.Fatalf("%q: cookie session %q, want s1 alone", query, got)
 			}
 		}

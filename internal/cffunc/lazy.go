@@ -1,6 +1,7 @@
 package cffunc
 
 import (
+	"cmp"
 	"slices"
 	"unicode/utf8"
 
@@ -17,8 +18,10 @@ type lazyFields struct {
 	rt    *goja.Runtime
 	obj   *goja.Object
 	orig  fields // by name, each once
+	at    index  // of orig
 	entry func(rt *goja.Runtime, values []string) goja.Value
 	keys  []string
+	in    map[string]bool       // keys, once they are many
 	made  map[string]goja.Value // entries made or set
 	// alias maps the name a function sees of each name that is not
 	// UTF-8 (a raw byte of a query or cookie) to the name: a property
@@ -29,14 +32,18 @@ type lazyFields struct {
 
 func newLazyFields(rt *goja.Runtime, fs fields, entry func(*goja.Runtime, []string) goja.Value) *lazyFields {
 	l := &lazyFields{rt: rt, entry: entry, orig: make(fields, 0, len(fs)), keys: make([]string, 0, len(fs))}
+	indexLike := false
 	for _, f := range fs {
 		// A name twice is set twice: the last value, in the first place.
-		if i := slices.IndexFunc(l.orig, func(g field) bool { return g.name == f.name }); i >= 0 {
+		if i := l.at.find(l.orig, f.name); i >= 0 {
 			l.orig[i].values = f.values
 			continue
 		}
-		l.orig = append(l.orig, f)
-		l.keys = insertKey(l.keys, f.name)
+		l.at.append(&l.orig, f)
+		l.keys = append(l.keys, f.name)
+		if _, ok := arrayIndex(f.name); ok {
+			indexLike = true
+		}
 		if !utf8.ValidString(f.name) {
 			if l.alias == nil {
 				l.alias = make(map[string]string)
@@ -44,7 +51,38 @@ func newLazyFields(rt *goja.Runtime, fs fields, entry func(*goja.Runtime, []stri
 			l.alias[unistring.NewFromString(f.name).String()] = f.name
 		}
 	}
+	if indexLike {
+		// Ordered once, not as each is added: a query string may hold
+		// thousands of numbers.
+		slices.SortStableFunc(l.keys, func(a, b string) int {
+			m, aok := arrayIndex(a)
+			n, bok := arrayIndex(b)
+			switch {
+			case aok && bok:
+				return cmp.Compare(m, n)
+			case aok:
+				return -1
+			case bok:
+				return 1
+			}
+			return 0
+		})
+	}
 	return l
+}
+
+// has reports key among l's keys.
+func (l *lazyFields) has(key string) bool {
+	if l.in == nil {
+		if len(l.keys) <= smallFields {
+			return slices.Contains(l.keys, key)
+		}
+		l.in = make(map[string]bool, 2*len(l.keys))
+		for _, k := range l.keys {
+			l.in[k] = true
+		}
+	}
+	return l.in[key]
 }
 
 // own is the name of l that key, a name as the function sees it, stands
@@ -53,7 +91,7 @@ func (l *lazyFields) own(key string) string {
 	if l == nil {
 		return key
 	}
-	if name, ok := l.alias[key]; ok && !slices.Contains(l.keys, key) {
+	if name, ok := l.alias[key]; ok && !l.has(key) {
 		return name
 	}
 	return key
@@ -118,7 +156,7 @@ func (l *lazyFields) unchanged(o *goja.Object, key string) ([]string, bool) {
 	if _, ok := l.made[key]; ok {
 		return nil, false
 	}
-	return l.orig.get(key), true
+	return l.at.get(l.orig, key), true
 }
 
 func (l *lazyFields) Get(key string) goja.Value {
@@ -126,10 +164,10 @@ func (l *lazyFields) Get(key string) goja.Value {
 	if v, ok := l.made[key]; ok {
 		return v
 	}
-	if !slices.Contains(l.keys, key) {
+	if !l.has(key) {
 		return nil
 	}
-	v := l.entry(l.rt, l.orig.get(key))
+	v := l.entry(l.rt, l.at.get(l.orig, key))
 	l.set(key, v)
 	return v
 }
@@ -143,20 +181,27 @@ func (l *lazyFields) set(key string, v goja.Value) {
 
 func (l *lazyFields) Set(key string, v goja.Value) bool {
 	key = l.own(key)
-	if !slices.Contains(l.keys, key) {
+	if !l.has(key) {
 		l.keys = insertKey(l.keys, key)
+		if l.in != nil {
+			l.in[key] = true
+		}
 	}
 	l.set(key, v)
 	return true
 }
 
-func (l *lazyFields) Has(key string) bool { return slices.Contains(l.keys, l.own(key)) }
+func (l *lazyFields) Has(key string) bool { return l.has(l.own(key)) }
 
 func (l *lazyFields) Delete(key string) bool {
 	key = l.own(key)
+	if !l.has(key) {
+		return true
+	}
 	if i := slices.Index(l.keys, key); i >= 0 {
 		l.keys = slices.Delete(l.keys, i, i+1)
 	}
+	delete(l.in, key)
 	delete(l.made, key)
 	return true
 }
@@ -177,14 +222,14 @@ func (l *lazyFields) origOf(key string) []string {
 	if l == nil {
 		return nil
 	}
-	return l.orig.get(key)
+	return l.at.get(l.orig, key)
 }
 
 // all is l's fields as they were, in the order of its object's keys.
 func (l *lazyFields) all() fields {
 	out := make(fields, len(l.keys))
 	for i, k := range l.keys {
-		out[i] = field{k, l.orig.get(k)}
+		out[i] = field{k, l.at.get(l.orig, k)}
 	}
 	return out
 }
