@@ -211,13 +211,15 @@ func JA4(info *tls.ClientHelloInfo, quic bool) string {
 	exts = slices.DeleteFunc(exts, func(e uint16) bool { return e == extServerName || e == extALPN })
 	slices.Sort(exts)
 	s := hexList(exts)
-	if len(info.SignatureSchemes) > 0 && s != "" {
-		algs := make([]uint16, 0, len(info.SignatureSchemes))
-		for _, a := range info.SignatureSchemes {
-			if !isGREASE(uint16(a)) {
-				algs = append(algs, uint16(a))
-			}
+	algs := make([]uint16, 0, len(info.SignatureSchemes))
+	for _, a := range info.SignatureSchemes {
+		if !isGREASE(uint16(a)) {
+			algs = append(algs, uint16(a))
 		}
+	}
+	// Only GREASE is no algorithm: the client's next connection may
+	// offer none.
+	if len(algs) > 0 && s != "" {
 		s += "_" + hexList(algs) // in the order offered
 	}
 	b.WriteString(truncatedHash(s))

@@ -2,6 +2,9 @@ package tlsfp
 
 import (
 	"crypto/tls"
+	"math/rand/v2"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -150,4 +153,90 @@ func TestHello(t *testing.T) {
 	if want := JA3(&first); c.JA3() != want {
 		t.Errorf("JA3 %q, want the first ClientHello's %q", c.JA3(), want)
 	}
+}
+
+// FuzzFingerprints: whatever a viewer's ClientHello offers, JA3 and JA4
+// have their formats, and they stay the same when the client adds GREASE
+// values and, for JA4, reorders its ciphers and extensions, as browsers
+// do at random on every connection: a fingerprint that changed with them
+// would not recognize a client from one connection to the next.
+func FuzzFingerprints(f *testing.F) {
+	u16 := func(vs ...uint16) []byte {
+		var b []byte
+		for _, v := range vs {
+			b = append(b, byte(v>>8), byte(v))
+		}
+		return b
+	}
+	f.Add(u16(0x1301, 0x1302, 0xc02b), u16(0x0000, 0x0010, 0x002b, 0x000d), u16(0x0304, 0x0303), u16(0x0403, 0x0804), "h2", false, uint64(1))
+	f.Add(u16(47, 53, 5), u16(0, 10, 11), u16(0x0301), []byte{}, "", true, uint64(7))
+	f.Add([]byte{0x0a}, u16(0x002b), u16(0xfeff, 0x0002), u16(0x0a0a), "\x00", false, uint64(0))
+	ja4 := regexp.MustCompile(`^[tq](13|12|11|10|s3|s2|d1|d2|d3|00)[di][0-9]{4}[0-9A-Za-z]{2}_[0-9a-f]{12}_[0-9a-f]{12}$`)
+	ja3 := regexp.MustCompile(`^[0-9]+(,([0-9]+(-[0-9]+)*)?){4}$`)
+	f.Fuzz(func(t *testing.T, ciphers, exts, versions, sigs []byte, alpn string, quic bool, seed uint64) {
+		values := func(b []byte) []uint16 {
+			var vs []uint16
+			for i := 0; i+1 < len(b); i += 2 {
+				vs = append(vs, uint16(b[i])<<8|uint16(b[i+1]))
+			}
+			return vs
+		}
+		info := &tls.ClientHelloInfo{
+			CipherSuites:      values(ciphers),
+			Extensions:        values(exts),
+			SupportedVersions: values(versions),
+			SupportedCurves:   []tls.CurveID{29, 23},
+			SupportedPoints:   []uint8{0},
+		}
+		for _, s := range values(sigs) {
+			info.SignatureSchemes = append(info.SignatureSchemes, tls.SignatureScheme(s))
+		}
+		if alpn != "" {
+			info.SupportedProtos = []string{alpn, "http/1.1"}
+		}
+		s3, s4 := JA3String(info), JA4(info, quic)
+		if !ja3.MatchString(s3) || len(JA3(info)) != 32 {
+			t.Fatalf("JA3 string %q, hash %q", s3, JA3(info))
+		}
+		if !ja4.MatchString(s4) {
+			t.Fatalf("JA4 %q", s4)
+		}
+
+		rnd := rand.New(rand.NewPCG(seed, seed))
+		withGREASE := func(vs []uint16) []uint16 {
+			vs = slices.Clone(vs)
+			for range rnd.IntN(3) {
+				n := uint16(rnd.IntN(16)) // RFC 8701's 0x0a0a, 0x1a1a ... 0xfafa
+				vs = slices.Insert(vs, rnd.IntN(len(vs)+1), n<<12|0x0a00|n<<4|0x0a)
+			}
+			return vs
+		}
+		g := *info
+		g.CipherSuites = withGREASE(info.CipherSuites)
+		g.Extensions = withGREASE(info.Extensions)
+		if slices.Contains(info.Extensions, extSupportedVersions) {
+			// Without the extension, the versions are Go's reading of the
+			// version field, which holds no GREASE.
+			g.SupportedVersions = withGREASE(info.SupportedVersions)
+		}
+		g.SignatureSchemes = nil
+		for _, s := range withGREASE(values(sigs)) {
+			g.SignatureSchemes = append(g.SignatureSchemes, tls.SignatureScheme(s))
+		}
+		g.SupportedCurves = nil
+		for _, c := range withGREASE([]uint16{29, 23}) {
+			g.SupportedCurves = append(g.SupportedCurves, tls.CurveID(c))
+		}
+		if got := JA3String(&g); got != s3 {
+			t.Fatalf("JA3 %q, with GREASE added %q", s3, got)
+		}
+		if got := JA4(&g, quic); got != s4 {
+			t.Fatalf("JA4 %q, with GREASE added %q", s4, got)
+		}
+		rnd.Shuffle(len(g.CipherSuites), func(i, j int) { g.CipherSuites[i], g.CipherSuites[j] = g.CipherSuites[j], g.CipherSuites[i] })
+		rnd.Shuffle(len(g.Extensions), func(i, j int) { g.Extensions[i], g.Extensions[j] = g.Extensions[j], g.Extensions[i] })
+		if got := JA4(&g, quic); got != s4 {
+			t.Fatalf("JA4 %q, reordered %q", s4, got)
+		}
+	})
 }
