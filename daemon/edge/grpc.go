@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 
 	"openfront.dev/compiler/table"
 	"openfront.dev/daemon/access"
@@ -108,7 +109,9 @@ func grpcMetadata(b *table.Behavior, in http.Header) http.Header {
 // streamBody copies body to w, flushing each piece as it comes: a
 // streaming call's messages must not wait in a buffer for the next ones.
 func streamBody(w io.Writer, rc *http.ResponseController, body io.Reader) error {
-	buf := make([]byte, 32<<10)
+	bp := streamBufs.Get().(*[]byte)
+	defer streamBufs.Put(bp)
+	buf := *bp
 	for {
 		n, err := body.Read(buf)
 		if n > 0 {
@@ -127,3 +130,6 @@ func streamBody(w io.Writer, rc *http.ResponseController, body io.Reader) error 
 		}
 	}
 }
+
+// streamBufs are streamBody's buffers: one a call otherwise.
+var streamBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}

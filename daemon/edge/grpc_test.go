@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"testing"
 	"time"
 
@@ -30,9 +32,11 @@ type grpcEnv struct {
 	origin     *testenv.GRPCOrigin
 	client     testpb.TestServiceClient
 	stopOrigin func()
+	originAddr string
+	roots      *x509.CertPool
 }
 
-func newGRPCEnv(t *testing.T, behavior string) *grpcEnv {
+func newGRPCEnv(t testing.TB, behavior string) *grpcEnv {
 	t.Helper()
 	edgeSrv := httptest.NewUnstartedServer(nil)
 	edgeSrv.EnableHTTP2 = true
@@ -67,7 +71,7 @@ distributions: g: {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return &grpcEnv{origin: o, client: testpb.NewTestServiceClient(conn), stopOrigin: o.Stop}
+	return &grpcEnv{origin: o, client: testpb.NewTestServiceClient(conn), stopOrigin: o.Stop, originAddr: o.Addr, roots: roots}
 }
 
 func callContext(t *testing.T) context.Context {
@@ -226,5 +230,47 @@ func TestIsGRPC(t *testing.T) {
 		if got := isGRPC(r); got != tt.want {
 			t.Errorf("HTTP/%d %s %s: isGRPC = %v, want %v", tt.proto, tt.method, tt.ct, got, tt.want)
 		}
+	}
+}
+
+// BenchmarkGRPCUnary is a unary call through the edge against the same
+// call made to the origin directly and through Go's own reverse proxy
+// (httputil, HTTP/2 both ways, flushing each write): what the edge adds.
+func BenchmarkGRPCUnary(b *testing.B) {
+	e := newGRPCEnv(b, `grpcConfig: enabled: true`)
+	direct, err := grpc.NewClient(e.originAddr, grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: e.roots, ServerName: "example.com"})))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer direct.Close()
+	// The reference: Go's own reverse proxy, over HTTP/2 both ways.
+	target, _ := url.Parse("https://" + e.originAddr)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	var h2only http.Protocols
+	h2only.SetHTTP2(true)
+	rp.Transport = &http.Transport{Protocols: &h2only, TLSClientConfig: &tls.Config{RootCAs: e.roots, ServerName: "example.com"}}
+	rp.FlushInterval = -1
+	bare := httptest.NewUnstartedServer(rp)
+	bare.EnableHTTP2 = true
+	bare.StartTLS()
+	defer bare.Close()
+	viaBare, err := grpc.NewClient(bare.Listener.Addr().String(), grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: e.roots, ServerName: "example.com"})))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer viaBare.Close()
+	req := &testpb.SimpleRequest{Payload: &testpb.Payload{Body: make([]byte, 1024)}}
+	for _, c := range []struct {
+		name   string
+		client testpb.TestServiceClient
+	}{{"direct", testpb.NewTestServiceClient(direct)}, {"reverseproxy", testpb.NewTestServiceClient(viaBare)}, {"edge", e.client}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.client.UnaryCall(context.Background(), req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
