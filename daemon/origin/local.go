@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"time"
 
 	"openfront.dev/compiler/table"
 )
@@ -22,7 +21,9 @@ import (
 // every open to the directory: "..", encoded dots and symlinks that point
 // outside all fail.
 type local struct {
-	root *os.Root
+	dir  string
+	mu   sync.RWMutex // held by opens: close waits for them
+	root *os.Root     // nil once closed
 }
 
 func newLocal(configDir string, o *table.Origin) (*local, error) {
@@ -31,12 +32,40 @@ func newLocal(configDir string, o *table.Origin) (*local, error) {
 	if err != nil {
 		return nil, fmt.Errorf("local origin: %w", err)
 	}
-	return &local{root: root}, nil
+	return &local{dir: dir, root: root}, nil
 }
 
-// close releases the directory after requests in flight had time to
-// open their files through it.
-func (l *local) close() { time.AfterFunc(time.Minute, func() { l.root.Close() }) }
+// close releases the directory once the opens in flight are done: every
+// table swap closes the local fetchers, and a node reloading often must
+// not hold a descriptor per swap.
+func (l *local) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.root != nil {
+		l.root.Close()
+		l.root = nil
+	}
+}
+
+// open opens name, a regular file, in the directory; a request that got
+// the fetcher just before a swap closed it opens the directory again.
+func (l *local) open(name string) (*os.File, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	root := l.root
+	if root == nil {
+		var err error
+		if root, err = os.OpenRoot(l.dir); err != nil {
+			return nil, err
+		}
+		defer root.Close()
+	}
+	// Regular files only: opening a FIFO would block the request forever.
+	if fi, err := root.Stat(name); err == nil && !fi.Mode().IsRegular() {
+		return nil, fs.ErrNotExist
+	}
+	return root.Open(name)
+}
 
 func (l *local) Fetch(ctx context.Context, req *Request) (*http.Response, error) {
 	if req.Method != http.MethodGet && req.Method != http.MethodHead {
@@ -46,11 +75,7 @@ func (l *local) Fetch(ctx context.Context, req *Request) (*http.Response, error)
 	if !ok {
 		return textResponse(http.StatusBadRequest, "bad path\n"), nil
 	}
-	// Regular files only: opening a FIFO would block the request forever.
-	if fi, err := l.root.Stat(name); err == nil && !fi.Mode().IsRegular() {
-		return textResponse(http.StatusNotFound, "not found\n"), nil
-	}
-	f, err := l.root.Open(name)
+	f, err := l.open(name)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return textResponse(http.StatusNotFound, "not found\n"), nil

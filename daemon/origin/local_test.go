@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"openfront.dev/compiler/table"
+	"openfront.dev/internal/testenv"
 	"openfront.dev/schema"
 )
 
@@ -417,5 +418,52 @@ func TestLocalFIFO(t *testing.T) {
 		}
 	case <-time.After(2 * time.Second):
 		t.Fatal("fetching a FIFO blocks")
+	}
+}
+
+// TestLocalPrunedReleasesDirectory: a table swap closes the local fetchers
+// (they are opened again under the new table); each must let go of its
+// directory at once, or a node reloading often runs out of descriptors.
+// A request that got its fetcher before the swap is still served.
+func TestLocalPrunedReleasesDirectory(t *testing.T) {
+	if _, err := os.Stat("/proc/self/fd"); err != nil {
+		t.Skipf("no /proc/self/fd: %v", err)
+	}
+	config := localTree(t)
+	site := filepath.Join(config, "site")
+	opened := func() int {
+		n := 0
+		des, _ := os.ReadDir("/proc/self/fd")
+		for _, de := range des {
+			if target, _ := os.Readlink(filepath.Join("/proc/self/fd", de.Name())); target == site {
+				n++
+			}
+		}
+		return n
+	}
+	p := NewPool(config)
+	d := &table.Distribution{ID: "d"}
+	empty := testenv.Compile(t, "", "package cdn\n") // no distribution: every fetcher goes
+	var fetchers []Fetcher
+	for range 20 {
+		o := &table.Origin{DistributionID: "d", ID: "files", Kind: table.OriginLocal,
+			Spec: &schema.Origin{ID: "files", LocalOriginConfig: &schema.LocalOriginConfig{Path: "site"}}}
+		f, err := p.Fetcher(d, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fetchers = append(fetchers, f)
+		p.Prune(empty)
+	}
+	if n := opened(); n != 0 {
+		t.Errorf("%d descriptors of the directory open after 20 swaps, want 0", n)
+	}
+	for _, f := range fetchers[:2] {
+		if resp, body := fetch(t, f, http.MethodGet, "/index.html", nil); resp.StatusCode != 200 || string(body) != "<h1>home</h1>\n" {
+			t.Errorf("a fetcher of an older table: %d %q, want its file", resp.StatusCode, body)
+		}
+	}
+	if n := opened(); n != 0 {
+		t.Errorf("%d descriptors of the directory open after the late fetches, want 0", n)
 	}
 }
