@@ -30,12 +30,14 @@ type Manager struct {
 	setupMu   sync.Mutex
 	setupErrs map[writerKey]Problem
 	// Writers of removed distributions upload what they have left until
-	// Close.
+	// Close, or until their distribution comes back with a bucket: its
+	// new writer takes their files over.
 	retiring     sync.WaitGroup
 	retireCtx    context.Context
 	retireCancel context.CancelFunc
+	retireMu     sync.Mutex // guards retired and retireErrs, not mu: Close waits for the retiring with mu held
+	retired      map[writerKey]*Writer
 	retireErrs   []error
-	retireErrsMu sync.Mutex
 }
 
 // NewManager makes a manager writing under opts.Dir, with its metrics on
@@ -51,7 +53,7 @@ func NewManager(opts Options) (*Manager, error) {
 		}
 		opts.Metrics = m
 	}
-	m := &Manager{opts: opts}
+	m := &Manager{opts: opts, retired: map[writerKey]*Writer{}}
 	m.retireCtx, m.retireCancel = context.WithCancel(context.Background())
 	m.writers.Store(&map[writerKey]*Writer{})
 	return m, nil
@@ -135,6 +137,15 @@ func (m *Manager) SetTable(t *table.Table) error {
 			continue
 		}
 		next[k] = w
+		if old == nil && w.up != nil {
+			// A distribution removed and added again, whose old writer is
+			// still uploading: one writer per distribution retries the
+			// files, however often it comes and goes.
+			m.retireMu.Lock()
+			old = m.retired[k]
+			delete(m.retired, k)
+			m.retireMu.Unlock()
+		}
 		if old != nil {
 			swaps = append(swaps, swap{old, w})
 		}
@@ -147,6 +158,7 @@ func (m *Manager) SetTable(t *table.Table) error {
 		s.old.successor.Store(s.new)
 		s.old.closeLocal()
 		if s.old.up != nil {
+			// A retired writer's drainAndStop then finds nothing pending.
 			for _, f := range s.old.up.stop() {
 				if s.new.up != nil {
 					s.new.up.add(f.path, f.size)
@@ -166,14 +178,21 @@ func (m *Manager) SetTable(t *table.Table) error {
 			m.forgetIfGone(id.id)
 			continue
 		}
+		m.retireMu.Lock()
+		m.retired[id] = old
+		m.retireMu.Unlock()
 		m.retiring.Add(1)
 		go func() {
 			defer m.retiring.Done()
-			if err := old.up.drainAndStop(m.retireCtx); err != nil {
-				m.retireErrsMu.Lock()
+			err := old.up.drainAndStop(m.retireCtx)
+			m.retireMu.Lock()
+			if err != nil {
 				m.retireErrs = append(m.retireErrs, err)
-				m.retireErrsMu.Unlock()
 			}
+			if m.retired[id] == old {
+				delete(m.retired, id)
+			}
+			m.retireMu.Unlock()
 			m.forgetIfGone(id.id) // its pending files are uploaded now
 		}()
 	}

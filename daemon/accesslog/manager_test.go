@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -233,4 +234,63 @@ func TestManagerMovesPendingUploads(t *testing.T) {
 			t.Errorf("line %d is in the new bucket %d times, want once", i, ids[reqID(i)])
 		}
 	}
+}
+
+// TestManagerDistributionComesAndGoes removes and adds back, again and
+// again, a distribution whose bucket is down: its files wait for the
+// bucket, retried by one uploader, not by one more per removal (each a
+// pair of goroutines that lived until shutdown), and all reach the bucket
+// once it is up.
+func TestManagerDistributionComesAndGoes(t *testing.T) {
+	s3 := startS3(t, "")
+	dead := fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t))
+	dir := t.TempDir()
+	m, err := NewManager(Options{Dir: dir, NodeName: "TST1", MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,
+		MaxFileBytes: 1, FlushInterval: time.Hour, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		// Uploads to the dead bucket give up soon.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		m.Close(ctx)
+	}()
+	logging := func(endpoint string) string {
+		return dist("up", fmt.Sprintf(`enabled: true, bucket: "logs", endpoint: %q, region: "us-east-1", prefix: "edge"`, endpoint))
+	}
+	with, without := compileTable(t, logging(dead)), compileTable(t, dist("other", `enabled: false`))
+	const cycles = 20
+	for i := range cycles {
+		if err := m.SetTable(with); err != nil {
+			t.Fatal(err)
+		}
+		w := m.Writer("up")
+		r := rec(i)
+		w.Log(&r)
+		flush(t, w) // a closed file: MaxFileBytes is 1
+		if err := m.SetTable(without); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := uploaders(); n > 1 {
+		t.Errorf("%d uploaders after the distribution went %d times, want 1", n, cycles)
+	}
+	if err := m.SetTable(compileTable(t, logging(s3.Endpoint))); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "every file uploaded", func() bool { return len(localFiles(t, dir)) == 0 })
+	files, _ := readLogs(t, filepath.Join(s3.Root, "logs"))
+	ids := countIDs(files)
+	for i := range cycles {
+		if ids[reqID(i)] != 1 {
+			t.Errorf("line %d is in the bucket %d times, want once", i, ids[reqID(i)])
+		}
+	}
+}
+
+// uploaders counts the running uploaders' goroutines.
+func uploaders() int {
+	buf := make([]byte, 1<<20)
+	return strings.Count(string(buf[:runtime.Stack(buf, true)]), "accesslog.(*uploader).run(")
 }
