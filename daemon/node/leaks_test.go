@@ -60,6 +60,7 @@ func TestNoLeaksAcrossReloads(t *testing.T) {
 	e.cycle(0)
 	e.cycle(1)
 	settle(t)
+	series := e.metrics()
 	goroutines, fds := runtime.NumGoroutine(), openFDs(t)
 	creators, targets := goroutineCreators(), fdTargets()
 	var freed atomic.Bool
@@ -102,6 +103,25 @@ func TestNoLeaksAcrossReloads(t *testing.T) {
 	if !freed.Load() {
 		t.Errorf("the table served before %d reloads is still reachable", leakReloads)
 	}
+	// Series of distributions and functions gone are forgotten: /metrics
+	// has what it had for a table of the same shape.
+	if after := e.metrics(); len(after) > len(series) {
+		var extra []string
+		for name := range after {
+			if _, ok := series[name]; !ok {
+				extra = append(extra, name)
+			}
+		}
+		slices.Sort(extra)
+		t.Errorf("%d series on /metrics after %d reloads, %d before; new ones: %v", len(after), leakReloads, len(series), extra)
+	}
+}
+
+// metrics scrapes the node's /metrics on a connection it then closes.
+func (e *leakEnv) metrics() map[string]float64 {
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	return scrapeWith(e.t, &http.Client{Transport: tr}, "http://"+e.node.Addr("admin").String()+"/metrics")
 }
 
 func startLeakEnv(t *testing.T) *leakEnv {
@@ -149,7 +169,7 @@ func startLeakEnv(t *testing.T) *leakEnv {
 	e.vars = map[string]any{"App": app.Listener.Addr().String(), "S3": bucket.URL, "KeySum": hex.EncodeToString(sum[:])}
 	e.write(1) // the first table has every kind of thing
 
-	n, err := Start(Options{ConfigDir: e.dir, HTTPAddr: "127.0.0.1:0", HTTPSAddr: "127.0.0.1:0", RTMPAddr: "127.0.0.1:0",
+	n, err := Start(Options{ConfigDir: e.dir, HTTPAddr: "127.0.0.1:0", HTTPSAddr: "127.0.0.1:0", RTMPAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
 		CertsDir: certs, LogDir: filepath.Join(root, "logs"), NodeName: nodeName, DrainTimeout: 5 * time.Second, Logger: warnLogger(t)})
 	if err != nil {
 		t.Fatalf("Start: %v", err)

@@ -488,7 +488,13 @@ func webSocketEcho(t *testing.T, client *http.Client, url string) *http.Response
 // with labels sorted, as the registry writes them) and values.
 func scrape(t *testing.T, url string) map[string]float64 {
 	t.Helper()
-	resp, err := http.Get(url)
+	return scrapeWith(t, http.DefaultClient, url)
+}
+
+// scrapeWith is scrape with client.
+func scrapeWith(t *testing.T, client *http.Client, url string) map[string]float64 {
+	t.Helper()
+	resp, err := client.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
