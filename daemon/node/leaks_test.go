@@ -59,6 +59,11 @@ func TestNoLeaksAcrossReloads(t *testing.T) {
 	// each kind of thing the reloads make.
 	e.cycle(0)
 	e.cycle(1)
+	// Connections that stay open across every reload must not hold the
+	// tables they started under.
+	long := e.clients()
+	defer long.close()
+	long.get(1)
 	settle(t)
 	series := e.metrics()
 	goroutines, fds := runtime.NumGoroutine(), openFDs(t)
@@ -68,6 +73,7 @@ func TestNoLeaksAcrossReloads(t *testing.T) {
 
 	for i := 2; i < 2+leakReloads; i++ {
 		e.cycle(i)
+		long.get(i)
 	}
 	if e.uploads.Load() == 0 {
 		t.Error("no access log was uploaded: the writers with a bucket were not exercised")
@@ -214,35 +220,9 @@ func (e *leakEnv) cycle(i int) {
 	if err := e.node.Reload(); err != nil {
 		t.Fatalf("reload %d: %v", i, err)
 	}
-	want := fmt.Sprintf("%d %d", i, i) // the origin header, and the function's
-	var p http.Protocols
-	p.SetHTTP1(true)
-	h1 := &http.Transport{Protocols: &p, DialContext: dialTo(e.http)}
-	p2 := new(http.Protocols)
-	p2.SetHTTP2(true)
-	h2 := &http.Transport{Protocols: p2, DialContext: dialTo(e.https), TLSClientConfig: &tls.Config{InsecureSkipVerify: true, ServerName: "churn.test"}}
-	h3 := &http3.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true, ServerName: "churn.test"},
-		Dial: func(ctx context.Context, _ string, tlsCfg *tls.Config, cfg *quic.Config) (*quic.Conn, error) {
-			return quic.DialAddr(ctx, e.https, tlsCfg, cfg)
-		}}
-	for _, c := range []struct {
-		rt          http.RoundTripper
-		scheme, url string
-		want        string
-	}{
-		{h1, "http", "churn.test/x", want},
-		{h1, "http", "churn.test/files/a.txt", "local file\n"},
-		{h1, "http", "extra.test/x", fmt.Sprintf("%d ", i)},
-		{h2, "https", "churn.test/x", want},
-		{h3, "https", "churn.test/x", want},
-	} {
-		if got := get(t, c.rt, c.scheme+"://"+c.url); got != c.want {
-			t.Fatalf("reload %d: %s://%s answered %q, want %q", i, c.scheme, c.url, got, c.want)
-		}
-	}
-	h1.CloseIdleConnections()
-	h2.CloseIdleConnections()
-	h3.Close()
+	c := e.clients()
+	c.get(i)
+	c.close()
 
 	ws := &http.Client{Transport: &http.Transport{DialContext: dialTo(e.http)}}
 	webSocketEcho(t, ws, "ws://churn.test/ws")
@@ -256,8 +236,73 @@ func (e *leakEnv) cycle(i int) {
 		if err := pub.Publish("event?key=" + testStreamKey); err != nil {
 			t.Fatalf("reload %d: rtmp publish: %v", i, err)
 		}
+		// A live player, until it sees the play start.
+		play, err := rtmptest.Dial(e.rtm, "live", "rtmp://tv.test/live", 10*time.Second)
+		if err != nil {
+			t.Fatalf("reload %d: rtmp: %v", i, err)
+		}
+		if err := play.Play("event", -1000); err != nil {
+			t.Fatalf("reload %d: rtmp play: %v", i, err)
+		}
+		for code := ""; code != "NetStream.Play.Start"; {
+			m, _, err := play.Next()
+			if err != nil {
+				t.Fatalf("reload %d: rtmp play: %v", i, err)
+			}
+			code = rtmptest.Status(m)
+		}
+		play.Close()
 		pub.Close()
 	}
+}
+
+// leakClients are an HTTP/1.1, an HTTP/2 and an HTTP/3 client of the node.
+type leakClients struct {
+	e      *leakEnv
+	h1, h2 *http.Transport
+	h3     *http3.Transport
+}
+
+func (e *leakEnv) clients() *leakClients {
+	var p1, p2 http.Protocols
+	p1.SetHTTP1(true)
+	p2.SetHTTP2(true)
+	tlsCfg := &tls.Config{InsecureSkipVerify: true, ServerName: "churn.test"}
+	return &leakClients{e: e,
+		h1: &http.Transport{Protocols: &p1, DialContext: dialTo(e.http)},
+		h2: &http.Transport{Protocols: &p2, DialContext: dialTo(e.https), TLSClientConfig: tlsCfg},
+		h3: &http3.Transport{TLSClientConfig: tlsCfg, Dial: func(ctx context.Context, _ string, tlsCfg *tls.Config, cfg *quic.Config) (*quic.Conn, error) {
+			return quic.DialAddr(ctx, e.https, tlsCfg, cfg)
+		}},
+	}
+}
+
+// get asks for what version i of the config serves, over every protocol.
+func (c *leakClients) get(i int) {
+	t := c.e.t
+	t.Helper()
+	want := fmt.Sprintf("%d %d", i, i) // the origin header, and the function's
+	for _, q := range []struct {
+		rt          http.RoundTripper
+		scheme, url string
+		want        string
+	}{
+		{c.h1, "http", "churn.test/x", want},
+		{c.h1, "http", "churn.test/files/a.txt", "local file\n"},
+		{c.h1, "http", "extra.test/x", fmt.Sprintf("%d ", i)},
+		{c.h2, "https", "churn.test/x", want},
+		{c.h3, "https", "churn.test/x", want},
+	} {
+		if got := get(t, q.rt, q.scheme+"://"+q.url); got != q.want {
+			t.Fatalf("reload %d: %s://%s answered %q, want %q", i, q.scheme, q.url, got, q.want)
+		}
+	}
+}
+
+func (c *leakClients) close() {
+	c.h1.CloseIdleConnections()
+	c.h2.CloseIdleConnections()
+	c.h3.Close()
 }
 
 func dialTo(addr string) func(context.Context, string, string) (net.Conn, error) {
