@@ -193,19 +193,9 @@ func TestManagerBadPrefixKeepsOldWriter(t *testing.T) {
 // upload (the old server is down); the new writer takes them over, and the
 // old writer's last file too, and uploads everything to the new server.
 func TestManagerMovesPendingUploads(t *testing.T) {
-	s3 := startS3(t, "")
-	dead := fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t))
-	dir := t.TempDir()
-	m, err := NewManager(Options{Dir: dir, NodeName: "TST1", MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,
-		MaxFileBytes: 1, FlushInterval: time.Hour, Logger: quietLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close(context.Background())
-	logging := func(endpoint string) string {
-		return fmt.Sprintf(`enabled: true, bucket: "logs", endpoint: %q, region: "us-east-1", prefix: "edge"`, endpoint)
-	}
-	if err := m.SetTable(compileTable(t, dist("up", logging(dead)))); err != nil {
+	u := startUploads(t)
+	m, dir, s3 := u.m, u.dir, u.s3
+	if err := m.SetTable(compileTable(t, u.dist(u.dead))); err != nil {
 		t.Fatal(err)
 	}
 	w := m.Writer("up")
@@ -218,7 +208,7 @@ func TestManagerMovesPendingUploads(t *testing.T) {
 	w.Log(&r) // still queued when the table changes
 	eventually(t, "failed uploads to the dead server", func() bool { return metric(w.m.uploadErrors) > 0 })
 
-	if err := m.SetTable(compileTable(t, dist("up", logging(s3.Endpoint)))); err != nil {
+	if err := m.SetTable(compileTable(t, u.dist(s3.Endpoint))); err != nil {
 		t.Fatal(err)
 	}
 	if m.Writer("up") == w {
@@ -242,24 +232,9 @@ func TestManagerMovesPendingUploads(t *testing.T) {
 // pair of goroutines that lived until shutdown), and all reach the bucket
 // once it is up.
 func TestManagerDistributionComesAndGoes(t *testing.T) {
-	s3 := startS3(t, "")
-	dead := fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t))
-	dir := t.TempDir()
-	m, err := NewManager(Options{Dir: dir, NodeName: "TST1", MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,
-		MaxFileBytes: 1, FlushInterval: time.Hour, Logger: quietLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		// Uploads to the dead bucket give up soon.
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		m.Close(ctx)
-	}()
-	logging := func(endpoint string) string {
-		return dist("up", fmt.Sprintf(`enabled: true, bucket: "logs", endpoint: %q, region: "us-east-1", prefix: "edge"`, endpoint))
-	}
-	with, without := compileTable(t, logging(dead)), compileTable(t, dist("other", `enabled: false`))
+	u := startUploads(t)
+	m, dir, s3 := u.m, u.dir, u.s3
+	with, without := compileTable(t, u.dist(u.dead)), compileTable(t, dist("other", `enabled: false`))
 	const cycles = 20
 	for i := range cycles {
 		if err := m.SetTable(with); err != nil {
@@ -276,7 +251,7 @@ func TestManagerDistributionComesAndGoes(t *testing.T) {
 	if n := uploaders(); n > 1 {
 		t.Errorf("%d uploaders after the distribution went %d times, want 1", n, cycles)
 	}
-	if err := m.SetTable(compileTable(t, logging(s3.Endpoint))); err != nil {
+	if err := m.SetTable(compileTable(t, u.dist(s3.Endpoint))); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "every file uploaded", func() bool { return len(localFiles(t, dir)) == 0 })
@@ -293,4 +268,36 @@ func TestManagerDistributionComesAndGoes(t *testing.T) {
 func uploaders() int {
 	buf := make([]byte, 1<<20)
 	return strings.Count(string(buf[:runtime.Stack(buf, true)]), "accesslog.(*uploader).run(")
+}
+
+// uploads is a manager whose files are cut at every line, a bucket
+// (versitygw) and the endpoint of one that is down.
+type uploads struct {
+	m    *Manager
+	dir  string
+	s3   *testenv.S3
+	dead string
+}
+
+func startUploads(t *testing.T) *uploads {
+	t.Helper()
+	u := &uploads{s3: startS3(t, ""), dead: fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t)), dir: t.TempDir()}
+	var err error
+	u.m, err = NewManager(Options{Dir: u.dir, NodeName: "TST1", MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,
+		MaxFileBytes: 1, FlushInterval: time.Hour, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// Uploads to the dead bucket give up soon.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		u.m.Close(ctx)
+	})
+	return u
+}
+
+// dist is distribution "up", logging to the bucket at endpoint.
+func (u *uploads) dist(endpoint string) string {
+	return dist("up", fmt.Sprintf(`enabled: true, bucket: "logs", endpoint: %q, region: "us-east-1", prefix: "edge"`, endpoint))
 }

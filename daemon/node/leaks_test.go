@@ -21,7 +21,6 @@ import (
 	"text/template"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
 
@@ -135,17 +134,8 @@ func startLeakEnv(t *testing.T) *leakEnv {
 	e := &leakEnv{t: t}
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/ws" {
-			c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
-			if err != nil {
-				return
-			}
-			defer c.CloseNow()
-			for {
-				typ, msg, err := c.Read(r.Context())
-				if err != nil || c.Write(r.Context(), typ, msg) != nil {
-					return
-				}
-			}
+			echoWebSocket(w, r)
+			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
 		fmt.Fprintf(w, "%s %s", r.Header.Get("X-Config"), r.Header.Get("X-Fn"))

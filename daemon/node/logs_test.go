@@ -95,19 +95,7 @@ func startLogs(t *testing.T) *logsEnv {
 		io.WriteString(w, "hello from the app\n")
 	}))
 	t.Cleanup(app.Close)
-	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
-		if err != nil {
-			return
-		}
-		defer c.CloseNow()
-		for {
-			typ, msg, err := c.Read(r.Context())
-			if err != nil || c.Write(r.Context(), typ, msg) != nil {
-				return
-			}
-		}
-	}))
+	echo := httptest.NewServer(http.HandlerFunc(echoWebSocket))
 	t.Cleanup(echo.Close)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -464,6 +452,21 @@ func TestAccessLogsAndMetrics(t *testing.T) {
 
 // webSocketEcho opens a WebSocket to url through client's transport,
 // has a message echoed and closes; it returns the handshake's answer.
+// echoWebSocket is a WebSocket origin that echoes every message.
+func echoWebSocket(w http.ResponseWriter, r *http.Request) {
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	if err != nil {
+		return
+	}
+	defer c.CloseNow()
+	for {
+		typ, msg, err := c.Read(r.Context())
+		if err != nil || c.Write(r.Context(), typ, msg) != nil {
+			return
+		}
+	}
+}
+
 func webSocketEcho(t *testing.T, client *http.Client, url string) *http.Response {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
