@@ -49,9 +49,6 @@ func forwardedHeaders(tb *table.Behavior, in http.Header) http.Header {
 	// The CloudFront-* fields in are the node's (setCloudFrontHeaders): a
 	// viewer's Connection cannot hide them from the origin.
 	in = withoutConnectionNamed(in, "Cloudfront-")
-	passes := func(k string) bool {
-		return !neverForwarded(k) && (!strings.HasPrefix(k, "Cloudfront-") || forwardsCloudFrontHeader(tb, k))
-	}
 	var out http.Header
 	set := func(k string, vs []string) {
 		if out == nil {
@@ -64,20 +61,20 @@ func forwardedHeaders(tb *table.Behavior, in http.Header) http.Header {
 	if orp.AllHeaders {
 		out = make(http.Header, len(in)+2) // room for Via and User-Agent
 		for k, vs := range in {
-			if passes(k) && k != "Cookie" && !slices.Contains(orp.Except, k) {
+			if forwardable(tb, k) && k != "Cookie" && !slices.Contains(orp.Except, k) {
 				out[k] = vs
 			}
 		}
 	} else if slices.Contains(fv.Headers, "*") {
 		for k, vs := range in {
-			if passes(k) && k != "Cookie" {
+			if forwardable(tb, k) && k != "Cookie" {
 				set(k, vs)
 			}
 		}
 	}
 	for _, h := range fv.Headers {
 		k := textproto.CanonicalMIMEHeaderKey(h)
-		if vs, ok := in[k]; ok && k != "Cookie" && passes(k) {
+		if vs, ok := in[k]; ok && k != "Cookie" && forwardable(tb, k) {
 			set(k, vs)
 		}
 	}
@@ -87,7 +84,7 @@ func forwardedHeaders(tb *table.Behavior, in http.Header) http.Header {
 		set("Accept-Encoding", vs)
 	}
 	for _, k := range orp.Headers {
-		if vs, ok := in[k]; ok && k != "Cookie" && passes(k) {
+		if vs, ok := in[k]; ok && k != "Cookie" && forwardable(tb, k) {
 			set(k, vs)
 		}
 	}
@@ -110,6 +107,13 @@ func forwardedHeaders(tb *table.Behavior, in http.Header) http.Header {
 		set("Cookie", []string{c})
 	}
 	return out
+}
+
+// forwardable reports whether the canonical header name k may reach the
+// origin of behavior tb when tb forwards it: not a field that is never
+// forwarded, nor a CloudFront-* field tb does not have the node set.
+func forwardable(tb *table.Behavior, k string) bool {
+	return !neverForwarded(k) && (!strings.HasPrefix(k, "Cloudfront-") || forwardsCloudFrontHeader(tb, k))
 }
 
 // neverForwarded reports whether the canonical header name k never reaches

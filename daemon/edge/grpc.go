@@ -93,13 +93,13 @@ func (h *Handler) proxyGRPC(w http.ResponseWriter, r *http.Request, d *table.Dis
 }
 
 // grpcMetadata is what reaches the origin of a gRPC call: every header
-// of in but hop-by-hop fields, those CloudFront never forwards, and
-// CloudFront-* fields the behavior does not have the node set.
+// of in that is forwardable at all.
 func grpcMetadata(b *table.Behavior, in http.Header) http.Header {
+	// As in forwardedHeaders: the CloudFront-* fields are the node's.
 	in = withoutConnectionNamed(in, "Cloudfront-")
 	out := make(http.Header, len(in)+3)
 	for k, vs := range in {
-		if !neverForwarded(k) && (!strings.HasPrefix(k, "Cloudfront-") || forwardsCloudFrontHeader(b, k)) {
+		if forwardable(b, k) {
 			out[k] = vs
 		}
 	}

@@ -59,7 +59,7 @@ func newS3(o *table.Origin) (*s3, error) {
 					// HTTP/1.1, as to a custom origin (custom.go).
 					TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{},
 				},
-				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+				CheckRedirect: noRedirect,
 			},
 		},
 	}
