@@ -53,6 +53,10 @@ var ErrNoHandler = errors.New("no top-level function handler(event): CloudFront 
 // Compile compiles a function's code; the error is a *SyntaxError for
 // code that does not parse, or ErrNoHandler.
 func Compile(name, runtime, code string) (*Function, error) {
+	code, err := rewriteImports(code)
+	if err != nil {
+		return nil, err
+	}
 	prg, err := parser.ParseFile(nil, name, code, 0, parser.WithDisableSourceMaps)
 	if err != nil {
 		var list parser.ErrorList
@@ -119,6 +123,7 @@ func (f *Function) get() (*vm, error) {
 		return goja.Undefined()
 	})
 	rt.Set("console", console)
+	f.enableRequire(rt)
 	m := &vm{rt: rt, fired: make(chan struct{}, 1)}
 	m.timer = time.AfterFunc(time.Hour, func() {
 		rt.Interrupt(interrupted{})
