@@ -124,6 +124,9 @@ func (f *Function) get() (*vm, error) {
 	})
 	rt.Set("console", console)
 	f.enableRequire(rt)
+	if f.Runtime != runtime10 {
+		enableBuffer(rt)
+	}
 	m := &vm{rt: rt, fired: make(chan struct{}, 1)}
 	m.timer = time.AfterFunc(time.Hour, func() {
 		rt.Interrupt(interrupted{})

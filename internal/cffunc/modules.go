@@ -8,7 +8,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/dop251/goja"
-	"github.com/dop251/goja_nodejs/require"
 )
 
 // A module is what require(name) gives a function, made once per runtime.
@@ -69,20 +68,26 @@ func rewriteImports(code string) (string, error) {
 	return b.String(), nil
 }
 
-// enableRequire gives rt a require that knows only modules: the default
-// loader would read files from the node's disk.
+// enableRequire gives rt a require that knows only modules, each made
+// once per runtime. goja_nodejs's require is not used: it would also
+// offer every Node core module linked into the binary (util, node:buffer)
+// and read files from the node's disk.
 func (f *Function) enableRequire(rt *goja.Runtime) {
-	reg := require.NewRegistry(require.WithLoader(func(path string) ([]byte, error) {
-		return nil, require.ModuleFileDoesNotExistError
-	}))
-	for name, load := range modules {
-		reg.RegisterNativeModule(name, func(rt *goja.Runtime, m *goja.Object) {
-			v, err := load(f, rt)
-			if err != nil {
-				panic(rt.NewGoError(err))
-			}
-			m.Set("exports", v)
-		})
-	}
-	reg.Enable(rt)
+	loaded := map[string]goja.Value{}
+	rt.Set("require", func(call goja.FunctionCall) goja.Value {
+		name := call.Argument(0).String()
+		if v, ok := loaded[name]; ok {
+			return v
+		}
+		load, ok := modules[name]
+		if !ok {
+			panic(rt.NewGoError(fmt.Errorf("cannot find module %q: CloudFront Functions offer %s", name, moduleNames())))
+		}
+		v, err := load(f, rt)
+		if err != nil {
+			panic(rt.NewGoError(err))
+		}
+		loaded[name] = v
+		return v
+	})
 }
