@@ -1,6 +1,9 @@
 package edge
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
@@ -88,6 +91,9 @@ func TestFunctions(t *testing.T) {
 		{"a getter that throws", "/getter-throws/a", 503, "Error", "The function getter-throws failed (FunctionExecutionError)", "", ""},
 		{"a function's content-length does not cut the body (miss)", "/content-length/a", 200, "Miss", `path="/content-length/a"`, "X-Framed", "yes"},
 		{"a function's content-length does not cut the body (hit)", "/content-length/a", 200, "Hit", `path="/content-length/a"`, "X-Framed", "yes"},
+		{"a good HMAC token", "/hmac-token/a?token=" + hmacToken("1700000000", "/hmac-token/a"), 200, "Miss", `path="/hmac-token/a"`, "", ""},
+		{"a token of another URI", "/hmac-token/a?token=" + hmacToken("1700000000", "/hmac-token/b"), 403, "FunctionGeneratedResponse", "", "", ""},
+		{"no token", "/hmac-token/a", 403, "FunctionGeneratedResponse", "", "", ""},
 		{"the node serves on", "/index-html/b.txt", 200, "Miss", `path="/index-html/b.txt"`, "", ""},
 		{"a function's runtimes serve on", "/index-html/c/", 200, "Miss", `path="/index-html/c/index.html"`, "", ""},
 	} {
@@ -108,4 +114,11 @@ func TestFunctions(t *testing.T) {
 	if got := accesslog.ResponseResult(cacheFunction, http.StatusFound); got != accesslog.FunctionGeneratedResponse {
 		t.Errorf("x-edge-result-type of a generated response: %q", got)
 	}
+}
+
+// hmacToken is the token testdata/functions/hmac-token.js accepts.
+func hmacToken(expires, uri string) string {
+	m := hmac.New(sha256.New, []byte("secret"))
+	m.Write([]byte(expires + uri))
+	return expires + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
