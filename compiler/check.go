@@ -98,6 +98,10 @@ func (c *Compiler) check(cfg *schema.Config, origin map[string]*unit) (errs, war
 	}
 	for _, name := range sortedKeys(cfg.Functions) {
 		k.function(name, cfg.Functions[name])
+		k.storeRefs(name, cfg.Functions[name], cfg)
+	}
+	for _, name := range sortedKeys(cfg.KeyValueStores) {
+		k.keyValueStore(name, cfg.KeyValueStores[name])
 	}
 
 	aliasOwner := map[string]string{}

@@ -90,6 +90,7 @@ func (c *Compiler) Compile() (*Result, error) {
 		CachePolicies:           map[string]*schema.CachePolicy{},
 		OriginRequestPolicies:   map[string]*schema.OriginRequestPolicy{},
 		Functions:               map[string]*schema.Function{},
+		KeyValueStores:          map[string]*schema.KeyValueStore{},
 	}
 	origin := map[string]*unit{} // "distributions.site" -> unit, for positions
 	for _, u := range units {
@@ -202,6 +203,7 @@ func mergeConfig(dst, src *schema.Config, u *unit, origin map[string]*unit) {
 	mergeKeyed(dst.CachePolicies, src.CachePolicies, "cachePolicies.", u, origin)
 	mergeKeyed(dst.OriginRequestPolicies, src.OriginRequestPolicies, "originRequestPolicies.", u, origin)
 	mergeKeyed(dst.Functions, src.Functions, "functions.", u, origin)
+	mergeKeyed(dst.KeyValueStores, src.KeyValueStores, "keyValueStores.", u, origin)
 	if len(src.Tests) > 0 {
 		dst.Tests = append(dst.Tests, src.Tests...)
 		origin["tests"] = u

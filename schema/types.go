@@ -24,7 +24,10 @@ type Config struct {
 	// Functions are the config's CloudFront Functions, by the name
 	// behaviors give in functionAssociations.
 	Functions map[string]*Function `json:"functions,omitempty"`
-	Tests     []RouteTest          `json:"tests,omitempty"`
+	// KeyValueStores are the config's CloudFront KeyValueStores, by the
+	// name functions give in keyValueStoreAssociations.
+	KeyValueStores map[string]*KeyValueStore `json:"keyValueStores,omitempty"`
+	Tests          []RouteTest               `json:"tests,omitempty"`
 }
 
 // Distribution is #Distribution, a web distribution.
@@ -150,6 +153,15 @@ type Function struct {
 	Comment      string `json:"comment"`
 	Runtime      string `json:"runtime"`
 	FunctionCode string `json:"functionCode"`
+	// KeyValueStoreAssociations names the key value store the code reads
+	// through cf.kvs(): one at most.
+	KeyValueStoreAssociations []string `json:"keyValueStoreAssociations,omitempty"`
+}
+
+// KeyValueStore is #KeyValueStore, CloudFront's KeyValueStore with its keys.
+type KeyValueStore struct {
+	Comment string            `json:"comment"`
+	Data    map[string]string `json:"data"`
 }
 
 // FunctionAssociation is #FunctionAssociation.

@@ -91,6 +91,7 @@ var goTypes = []struct {
 	{"#OriginRequestPolicy", OriginRequestPolicy{}, nil},
 	{"#Function", Function{}, nil},
 	{"#FunctionAssociation", FunctionAssociation{}, nil},
+	{"#KeyValueStore", KeyValueStore{}, nil},
 }
 
 // nestedExtra is extra for types met below a definition: a distribution's

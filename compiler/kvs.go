@@ -1,0 +1,53 @@
+package compiler
+
+import (
+	"openfront.dev/schema"
+)
+
+// CloudFront's key value store sizes, in bytes (#Quotas; the schema can
+// bound runes only): a key, a value, and a whole store's keys and values.
+const (
+	kvsKeySize   = 512
+	kvsValueSize = 1024
+	kvsSize      = 5 << 20
+)
+
+// keyValueStore holds a store to CloudFront's sizes: a store CloudFront
+// would refuse to import is refused here too.
+func (k *checker) keyValueStore(name string, s *schema.KeyValueStore) {
+	key := "keyValueStores." + name
+	total := 0
+	for _, kv := range sortedKeys(s.Data) {
+		at := sel("keyValueStores", name, "data", kv)
+		v := s.Data[kv]
+		switch {
+		case kv == "":
+			k.add(key, at, "key value store %q: an empty key; CloudFront's keys have 1 to %d bytes", name, kvsKeySize)
+		case len(kv) > kvsKeySize:
+			k.add(key, at, "key value store %q: key %.20q... is %d bytes; CloudFront takes at most %d", name, kv, len(kv), kvsKeySize)
+		}
+		if len(v) > kvsValueSize {
+			k.add(key, at, "key value store %q: the value of %q is %d bytes; CloudFront takes at most %d", name, kv, len(v), kvsValueSize)
+		}
+		total += len(kv) + len(v)
+	}
+	if total > kvsSize {
+		k.add(key, sel("keyValueStores", name, "data"), "key value store %q: its keys and values are %d bytes; CloudFront takes at most %d (5 MB) per store", name, total, kvsSize)
+	}
+}
+
+// storeRefs checks a function's keyValueStoreAssociations (the schema
+// allows one): a store of the config, on cloudfront-js-2.0 (the runtime
+// CloudFront offers cf.kvs() on).
+func (k *checker) storeRefs(name string, f *schema.Function, cfg *schema.Config) {
+	key := "functions." + name
+	for i, s := range f.KeyValueStoreAssociations {
+		at := sel("functions", name, "keyValueStoreAssociations", i)
+		switch {
+		case cfg.KeyValueStores[s] == nil:
+			k.add(key, at, "function %q: keyValueStoreAssociations[%d]: unknown key value store %q: name a key of keyValueStores", name, i, s)
+		case f.Runtime != "cloudfront-js-2.0":
+			k.add(key, at, "function %q: a key value store needs runtime cloudfront-js-2.0 (the function's is %s)", name, f.Runtime)
+		}
+	}
+}
