@@ -32,6 +32,7 @@ type Function struct {
 	program *goja.Program
 	pool    sync.Pool // *vm
 	budget  time.Duration
+	store   *Store // what cf.kvs() reads, or nil
 	// lastWarn is when a failure was last logged (unix nanoseconds).
 	lastWarn atomic.Int64
 }

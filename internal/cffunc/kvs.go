@@ -1,0 +1,121 @@
+package cffunc
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/dop251/goja"
+)
+
+// Store is a CloudFront KeyValueStore as functions read it through
+// cf.kvs() (functions-custom-methods.md). It is immutable: a reload with
+// other data makes another Store, so a request reads one version.
+type Store struct {
+	Name string
+	data map[string]string
+	// created and updated are what meta() tells: when the store was
+	// first seen and when its data last changed.
+	created, updated time.Time
+}
+
+// NewStore makes a store of data, which the caller no longer changes.
+func NewStore(name string, data map[string]string, created, updated time.Time) *Store {
+	return &Store{Name: name, data: data, created: created, updated: updated}
+}
+
+// Created is when the store was first seen (meta's creationDateTime).
+func (s *Store) Created() time.Time { return s.created }
+
+// Store is the key value store f reads, or nil.
+func (f *Function) Store() *Store { return f.store }
+
+// WithStore is f reading s instead: the same compiled code, with runtimes
+// of its own (a runtime's cf.kvs() handle is bound to its store).
+func (f *Function) WithStore(s *Store) *Function {
+	return &Function{Name: f.Name, Runtime: f.Runtime, program: f.program, budget: f.budget, store: s}
+}
+
+// kvsMethod is cf.kvs([id]): a handle on the function's store. CloudFront
+// names a store by its id; here that is its name in the config.
+func kvsMethod(f *Function, rt *goja.Runtime) func(goja.FunctionCall) goja.Value {
+	return func(call goja.FunctionCall) goja.Value {
+		s := f.store
+		if s == nil {
+			panic(rt.NewTypeError("cf.kvs(): function %q has no key value store (keyValueStoreAssociations)", f.Name))
+		}
+		if id := call.Argument(0); !goja.IsUndefined(id) && id.String() != s.Name {
+			panic(rt.NewTypeError("cf.kvs(%q): function %q is associated with key value store %q only", id.String(), f.Name, s.Name))
+		}
+		return s.handle(rt)
+	}
+}
+
+// handle is the object with CloudFront's get, exists and meta, each
+// answering a promise as CloudFront's do. Values are read from the
+// store's map as they are asked for: nothing is copied per request.
+func (s *Store) handle(rt *goja.Runtime) goja.Value {
+	h := rt.NewObject()
+	settle := func(v func() (goja.Value, error)) goja.Value {
+		p, resolve, reject := rt.NewPromise()
+		val, err := v()
+		if ex, ok := err.(*goja.Exception); ok {
+			reject(ex.Value())
+		} else if err != nil {
+			reject(rt.NewGoError(err))
+		} else {
+			resolve(val)
+		}
+		return rt.ToValue(p)
+	}
+	h.Set("get", func(call goja.FunctionCall) goja.Value {
+		key := call.Argument(0).String()
+		format := "string"
+		if o, ok := call.Argument(1).(*goja.Object); ok {
+			if v := o.Get("format"); v != nil && !goja.IsUndefined(v) {
+				format = v.String()
+			}
+		}
+		return settle(func() (goja.Value, error) {
+			v, ok := s.data[key]
+			if !ok {
+				return nil, fmt.Errorf("key value store %q: key %q not found", s.Name, key)
+			}
+			return s.decode(rt, v, format)
+		})
+	})
+	h.Set("exists", func(call goja.FunctionCall) goja.Value {
+		_, ok := s.data[call.Argument(0).String()]
+		return settle(func() (goja.Value, error) { return rt.ToValue(ok), nil })
+	})
+	h.Set("meta", func(goja.FunctionCall) goja.Value {
+		return settle(func() (goja.Value, error) {
+			m := rt.NewObject()
+			m.Set("creationDateTime", s.created.UTC().Format(time.RFC3339))
+			m.Set("lastUpdatedDateTime", s.updated.UTC().Format(time.RFC3339))
+			m.Set("keyCount", len(s.data))
+			return m, nil
+		})
+	})
+	return h
+}
+
+// decode is a value in get's format: string (the default), json (parsed)
+// or bytes: a Buffer where the runtime has one, else a Uint8Array of the
+// UTF-8 bytes (a Buffer is one, so indexing works the same).
+func (s *Store) decode(rt *goja.Runtime, v, format string) (goja.Value, error) {
+	switch format {
+	case "string":
+		return rt.ToValue(v), nil
+	case "json":
+		parse, _ := goja.AssertFunction(rt.Get("JSON").ToObject(rt).Get("parse"))
+		return parse(goja.Undefined(), rt.ToValue(v))
+	case "bytes":
+		if b, ok := rt.Get("Buffer").(*goja.Object); ok {
+			if from, ok := goja.AssertFunction(b.Get("from")); ok {
+				return from(b, rt.ToValue(v))
+			}
+		}
+		return rt.New(rt.Get("Uint8Array"), rt.ToValue(rt.NewArrayBuffer([]byte(v))))
+	}
+	return nil, fmt.Errorf("get: format %q: CloudFront's are string, json and bytes", format)
+}
