@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -55,6 +56,9 @@ type Table struct {
 	// name, and functionSpecs what each was compiled from.
 	functions     map[string]*cffunc.Function
 	functionSpecs map[string]*schema.Function
+	// stores are the key value stores functions read, by name, each
+	// made once per table from its data.
+	stores map[string]*cffunc.Store
 }
 
 // Distribution is a web distribution with its compiled behaviors.
@@ -230,7 +234,8 @@ func Build(cfg *schema.Config, src Source, prev *Table) (*Table, error) {
 	if err != nil {
 		return nil, err
 	}
-	if t.functions, err = compileFunctions(cfg, prev); err != nil {
+	t.stores = buildStores(cfg, prev)
+	if t.functions, err = compileFunctions(cfg, prev, t.stores); err != nil {
 		return nil, err
 	}
 	t.functionSpecs = make(map[string]*schema.Function, len(t.functions))
@@ -306,9 +311,10 @@ func compilePolicies(cfg *schema.Config) (map[string]*ResponseHeaders, error) {
 }
 
 // compileFunctions compiles the functions cfg's behaviors associate, by
-// name; one whose config is the value prev compiled (the same pointer: an
-// unchanged unit) is prev's.
-func compileFunctions(cfg *schema.Config, prev *Table) (map[string]*cffunc.Function, error) {
+// name, each with its key value store; one whose config is the value prev
+// compiled (the same pointer: an unchanged unit) is prev's, given the
+// store of this table when its data changed.
+func compileFunctions(cfg *schema.Config, prev *Table, stores map[string]*cffunc.Store) (map[string]*cffunc.Function, error) {
 	out := map[string]*cffunc.Function{}
 	for _, d := range cfg.Distributions {
 		for b := range d.AllBehaviors() {
@@ -321,19 +327,50 @@ func compileFunctions(cfg *schema.Config, prev *Table) (map[string]*cffunc.Funct
 				if spec == nil {
 					return nil, fmt.Errorf("unknown function %q", name)
 				}
-				if prev != nil && prev.functionSpecs[name] == spec {
-					out[name] = prev.functions[name]
-					continue
+				var store *cffunc.Store
+				if kv := spec.KeyValueStoreAssociations; len(kv) > 0 {
+					if store = stores[kv[0]]; store == nil {
+						return nil, fmt.Errorf("function %q: unknown key value store %q", name, kv[0])
+					}
 				}
-				f, err := cffunc.Compile(name, spec.Runtime, spec.FunctionCode)
-				if err != nil {
-					return nil, fmt.Errorf("function %q: %w", name, err)
+				var f *cffunc.Function
+				if prev != nil && prev.functionSpecs[name] == spec {
+					f = prev.functions[name]
+				} else {
+					var err error
+					if f, err = cffunc.Compile(name, spec.Runtime, spec.FunctionCode); err != nil {
+						return nil, fmt.Errorf("function %q: %w", name, err)
+					}
+				}
+				if f.Store() != store {
+					f = f.WithStore(store)
 				}
 				out[name] = f
 			}
 		}
 	}
 	return out, nil
+}
+
+// buildStores makes the key value stores of cfg, by name. A store whose
+// data is prev's is prev's (meta() keeps its times); one with other data
+// is new, and keeps the time prev's was first seen.
+func buildStores(cfg *schema.Config, prev *Table) map[string]*cffunc.Store {
+	out := make(map[string]*cffunc.Store, len(cfg.KeyValueStores))
+	now := time.Now()
+	for name, spec := range cfg.KeyValueStores {
+		created := now
+		if prev != nil && prev.stores[name] != nil {
+			old := prev.stores[name]
+			if maps.Equal(prev.config.KeyValueStores[name].Data, spec.Data) {
+				out[name] = old
+				continue
+			}
+			created = old.Created()
+		}
+		out[name] = cffunc.NewStore(name, spec.Data, created, now)
+	}
+	return out
 }
 
 // usedPolicies are the response headers, cache and origin request
@@ -352,7 +389,11 @@ func usedPolicies(spec *schema.Distribution, cfg *schema.Config) []any {
 			used = append(used, OriginRequestPolicy(cfg, n))
 		}
 		for _, a := range b.FunctionAssociations {
-			used = append(used, cfg.Functions[a.FunctionName])
+			f := cfg.Functions[a.FunctionName]
+			used = append(used, f)
+			if f != nil && len(f.KeyValueStoreAssociations) > 0 {
+				used = append(used, cfg.KeyValueStores[f.KeyValueStoreAssociations[0]])
+			}
 		}
 	}
 	return used
@@ -727,6 +768,9 @@ func (t *Table) computeVersion() string {
 	}
 	for _, name := range sortedKeys(t.config.Functions) {
 		fmt.Fprintf(h, "f\x00%s\x00%s\x00", name, hashJSON(t.config.Functions[name]))
+	}
+	for _, name := range sortedKeys(t.config.KeyValueStores) {
+		fmt.Fprintf(h, "v\x00%s\x00%s\x00", name, hashJSON(t.config.KeyValueStores[name]))
 	}
 	fmt.Fprintf(h, "t\x00%s", hashJSON(t.config.Tests))
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
