@@ -553,6 +553,12 @@ func (c *classifier) classify(ch *change) {
 		if users := policyUsers(c.new.Config(), ch.ID, func(b *schema.CacheBehavior) string { return b.OriginRequestPolicy }); len(users) > 0 {
 			raise(classHotSwap, "changes what reaches the origin for "+strings.Join(users, ", ")+"; cached responses stay: the policy is not in the cache key")
 		}
+	// A key value store's data is read by the functions associated with
+	// it, on the behaviors that run them.
+	case ch.Kind == "keyValueStore" && strings.HasPrefix(ch.Path, "data"):
+		if users := storeUsers(c.new.Config(), ch.ID); len(users) > 0 {
+			raise(classHotSwap, "read by "+strings.Join(users, ", ")+" from their next request")
+		}
 	}
 
 	// Listener: the first HTTP/3 distribution needs the UDP listener, the
@@ -578,6 +584,29 @@ func (c *classifier) classify(ch *change) {
 		}
 	}
 	ch.Reason = strings.Join(reasons, "; ")
+}
+
+// storeUsers names the functions of cfg that read the key value store
+// name, with the behaviors that run each: "img-redirects on site /img/*".
+func storeUsers(cfg *schema.Config, name string) []string {
+	var out []string
+	for _, fn := range slices.Sorted(maps.Keys(cfg.Functions)) {
+		if !slices.Contains(cfg.Functions[fn].KeyValueStoreAssociations, name) {
+			continue
+		}
+		runs := policyUsers(cfg, fn, func(b *schema.CacheBehavior) string {
+			for _, a := range b.FunctionAssociations {
+				if a.FunctionName == fn {
+					return fn
+				}
+			}
+			return ""
+		})
+		if len(runs) > 0 {
+			out = append(out, "function "+fn+" on "+strings.Join(runs, ", "))
+		}
+	}
+	return out
 }
 
 // policyUsers names the behaviors of cfg whose policy (as named by

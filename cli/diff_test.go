@@ -76,6 +76,10 @@ func TestDiff(t *testing.T) {
 		{"cp-removed", []string{"$D/cp-added", "$D/base"}, exitFail},
 		{"orp-added", []string{"$D/cp-added", "$D/orp-added"}, exitFail},
 		{"orp-changed", []string{"$D/orp-added", "$D/orp-changed"}, exitFail},
+		// Key value stores: added with the function that reads them, and
+		// their data changed (what each key does).
+		{"kvs-added", []string{"$D/base", "$D/kvs-added"}, exitFail},
+		{"kvs-changed", []string{"$D/kvs-added", "$D/kvs-changed"}, exitFail},
 		// Artifacts.
 		{"artifact-vs-dir", []string{"$TMP/base.json", "$D/origin-port-changed"}, exitFail},
 		{"dir-vs-artifact-identical", []string{"$D/identical", "$TMP/base.json"}, exitOK},
