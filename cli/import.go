@@ -374,8 +374,10 @@ func (imp *importer) functionsSection() *cueStruct {
 		s := newSrc(fn.file, "functions."+fn.name, fn.cfg)
 		o.setStr("comment", s.str("Comment"), "")
 		o.setStr("runtime", s.str("Runtime"), "cloudfront-js-2.0")
-		if kv := s.obj("KeyValueStoreAssociations"); len(kv.items("Items")) > 0 {
-			imp.note(o, s, "KeyValueStoreAssociations not imported: openfront has no KeyValueStore; the function's cf.kvs calls will fail")
+		for _, kv := range s.objs("KeyValueStoreAssociations", "keyValueStoreAssociations") {
+			// A store's name and keys are in no file the import reads.
+			arn := kv.str("KeyValueStoreARN")
+			imp.note(o, s, "key value store %s not imported: declare it under keyValueStores (its keys: `aws cloudfront-keyvaluestore list-keys --kvs-arn %s`) and name it in keyValueStoreAssociations; until then the function's cf.kvs() calls fail", arn, arn)
 		}
 		imp.rest(o, s)
 		o.set("functionCode", fn.code)
