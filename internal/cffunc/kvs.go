@@ -36,8 +36,10 @@ func (f *Function) WithStore(s *Store) *Function {
 }
 
 // kvsMethod is cf.kvs([id]): a handle on the function's store. CloudFront
-// names a store by its id; here that is its name in the config.
+// names a store by its id; here that is its name in the config. The
+// handle is made once per runtime, however often a handler asks for it.
 func kvsMethod(f *Function, rt *goja.Runtime) func(goja.FunctionCall) goja.Value {
+	var h goja.Value
 	return func(call goja.FunctionCall) goja.Value {
 		s := f.store
 		if s == nil {
@@ -46,7 +48,10 @@ func kvsMethod(f *Function, rt *goja.Runtime) func(goja.FunctionCall) goja.Value
 		if id := call.Argument(0); !goja.IsUndefined(id) && id.String() != s.Name {
 			panic(rt.NewTypeError("cf.kvs(%q): function %q is associated with key value store %q only", id.String(), f.Name, s.Name))
 		}
-		return s.handle(rt)
+		if h == nil {
+			h = s.handle(rt)
+		}
+		return h
 	}
 }
 

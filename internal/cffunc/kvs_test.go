@@ -33,6 +33,7 @@ func TestKeyValueStore(t *testing.T) {
 		{"json that does not parse", `return await kvs.get('broken', {format: 'json'});`, ""},
 		{"unknown format", `return await kvs.get('/old', {format: 'xml'});`, ""},
 		{"another store's id", `return await cf.kvs('other').get('/old');`, ""},
+		{"one handle per runtime", `return '/' + (cf.kvs() === kvs);`, "/true"},
 		{"promise", `return kvs.get('/old').then(function (v) { return v + '!'; });`, "/new!"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
