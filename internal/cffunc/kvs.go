@@ -105,8 +105,8 @@ func (s *Store) handle(rt *goja.Runtime) goja.Value {
 }
 
 // decode is a value in get's format: string (the default), json (parsed)
-// or bytes: a Buffer where the runtime has one, else a Uint8Array of the
-// UTF-8 bytes (a Buffer is one, so indexing works the same).
+// or bytes: a Buffer in 2.0 (the runtime's own class, whatever the code
+// did to the global), else a Uint8Array of the UTF-8 bytes.
 func (s *Store) decode(rt *goja.Runtime, v, format string) (goja.Value, error) {
 	switch format {
 	case "string":
@@ -115,10 +115,9 @@ func (s *Store) decode(rt *goja.Runtime, v, format string) (goja.Value, error) {
 		parse, _ := goja.AssertFunction(rt.Get("JSON").ToObject(rt).Get("parse"))
 		return parse(goja.Undefined(), rt.ToValue(v))
 	case "bytes":
-		if b, ok := rt.Get("Buffer").(*goja.Object); ok {
-			if from, ok := goja.AssertFunction(b.Get("from")); ok {
-				return from(b, rt.ToValue(v))
-			}
+		if b := bufferClass(rt); b != nil {
+			from, _ := goja.AssertFunction(b.Get("from"))
+			return from(b, rt.ToValue(rt.NewArrayBuffer([]byte(v))))
 		}
 		return rt.New(rt.Get("Uint8Array"), rt.ToValue(rt.NewArrayBuffer([]byte(v))))
 	}

@@ -25,6 +25,7 @@ func TestKeyValueStore(t *testing.T) {
 		{"get format string", `return await kvs.get('/old', {format: 'string'});`, "/new"},
 		{"get json", `var c = await kvs.get('config', {format: 'json'}); return '/' + c.weight + c.variants[1];`, "/30b"},
 		{"get bytes", `var b = await kvs.get('bytes', {format: 'bytes'}); return '/' + b.length + '-' + b[0] + '-' + b[2];`, "/3-195-33"},
+		{"get bytes with the global Buffer replaced", `Buffer = undefined; var b = await kvs.get('bytes', {format: 'bytes'}); return '/' + b.toString('hex');`, "/c3a921"},
 		{"exists", `return '/' + (await kvs.exists('/old')) + (await kvs.exists('/gone'));`, "/truefalse"},
 		{"meta", `var m = await kvs.meta(); return '/' + m.keyCount + '/' + m.creationDateTime + '/' + m.lastUpdatedDateTime;`, "/4/2026-01-02T03:04:05Z/2026-01-02T04:04:05Z"},
 		{"by id", `return await cf.kvs('routes').get('/old');`, "/new"},
