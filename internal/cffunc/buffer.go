@@ -34,9 +34,42 @@ func init() {
 	}
 }
 
+// symMakeBuffer holds, in a 2.0 runtime, the function that makes its
+// Buffer class at first use.
+var symMakeBuffer = goja.NewSymbol("openfront.makeBuffer")
+
+// bufferClass is the runtime's Buffer class, made now if it was not yet;
+// nil in 1.0.
 func bufferClass(rt *goja.Runtime) *goja.Object {
-	o, _ := rt.GlobalObject().GetSymbol(symBuffer).(*goja.Object)
-	return o
+	g := rt.GlobalObject()
+	if o, ok := g.GetSymbol(symBuffer).(*goja.Object); ok {
+		return o
+	}
+	make, ok := goja.AssertFunction(g.GetSymbol(symMakeBuffer))
+	if !ok {
+		return nil
+	}
+	v, err := make(goja.Undefined())
+	if err != nil {
+		panic(err)
+	}
+	return v.ToObject(rt)
+}
+
+// enableBuffer gives a 2.0 runtime its Buffer global, made when first
+// used: making it costs several times the rest of a runtime (about
+// 150 µs), and most functions never touch it. Assigning the global
+// replaces it, as with any global.
+func enableBuffer(rt *goja.Runtime) {
+	g := rt.GlobalObject()
+	g.DefineDataPropertySymbol(symMakeBuffer, rt.ToValue(func(goja.FunctionCall) goja.Value { return makeBuffer(rt) }), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE)
+	g.DefineAccessorProperty("Buffer",
+		rt.ToValue(func(goja.FunctionCall) goja.Value { return bufferClass(rt) }),
+		rt.ToValue(func(call goja.FunctionCall) goja.Value {
+			g.DefineDataProperty("Buffer", call.Argument(0), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE)
+			return goja.Undefined()
+		}),
+		goja.FLAG_TRUE, goja.FLAG_TRUE)
 }
 
 // A codec turns a JavaScript string into bytes and back, as Node's
@@ -116,8 +149,8 @@ func bytesOf(v goja.Value) ([]byte, bool) {
 	return nil, false
 }
 
-// enableBuffer makes the runtime's Buffer class, a global in 2.0.
-func enableBuffer(rt *goja.Runtime) {
+// makeBuffer makes the runtime's Buffer class.
+func makeBuffer(rt *goja.Runtime) *goja.Object {
 	m := rt.NewObject()
 	m.Set("exports", rt.NewObject())
 	buffer.Require(rt, m)
@@ -309,7 +342,7 @@ func enableBuffer(rt *goja.Runtime) {
 	})
 
 	rt.GlobalObject().DefineDataPropertySymbol(symBuffer, b, goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE)
-	rt.Set("Buffer", b)
+	return b
 }
 
 // fillBytes fills data with a byte, a string in enc or a Buffer, repeated.

@@ -33,6 +33,8 @@ func TestBuffer(t *testing.T) {
 		{"toJSON", "return JSON.stringify(Buffer.from([1, 2]))", `{"type":"Buffer","data":[1,2]}`},
 		{"numbers", "var b = Buffer.alloc(4); b.writeUInt32BE(0xdeadbeef); return b.readUInt16LE(0) + ' ' + b.toString('hex')", "44510 deadbeef"},
 		{"require('buffer')", "return require('buffer').Buffer === Buffer", "true"},
+		{"a global like any other", "var before = typeof Buffer; Buffer = 1; return before + ' ' + Buffer + ' ' + Object.keys(globalThis).includes('Buffer')", "function 1 true"},
+		{"digest keeps the runtime's class", "Buffer = undefined; return require('crypto').createHash('md5').update('').digest().toString('hex')", "d41d8cd98f00b204e9800998ecf8427e"},
 	})
 	// 1.0 has no Buffer.
 	runCases(t, []string{rt10}, []jsCase{
@@ -55,5 +57,24 @@ func TestNoOtherModules(t *testing.T) {
 				t.Errorf("%s: import of %q: %v, want a SyntaxError", r, name, err)
 			}
 		}
+	}
+}
+
+// BenchmarkRuntime is what a new runtime costs a function: one is made
+// for each concurrent run after a reload, and whenever the pool was
+// emptied by the garbage collector.
+func BenchmarkRuntime(b *testing.B) {
+	for _, r := range []string{rt10, rt20} {
+		f, err := Compile("f", r, "function handler(e) { return e.request; }")
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(r, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := f.WithStore(nil).get(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
