@@ -12,6 +12,7 @@ import (
 	"cuelang.org/go/cue"
 
 	"openfront.dev/compiler/table"
+	"openfront.dev/internal/cffunc"
 	"openfront.dev/schema"
 )
 
@@ -448,7 +449,7 @@ func (k *checker) distribution(id string, d *schema.Distribution) {
 			k.add(key, at("origins", i, "id"), "%s: origin %q: an origin needs exactly one of customOriginConfig, s3OriginConfig, localOriginConfig or liveOriginConfig (found %d)", where, o.ID, n)
 		}
 		for j, h := range o.CustomHeaders {
-			if forbiddenOriginHeader(h.HeaderName) {
+			if cffunc.ForbiddenOriginHeader(h.HeaderName) {
 				k.add(key, at("origins", i, "customHeaders", j, "headerName"), "%s: origin %q: CloudFront can't add the header %q to origin requests (Host, Range, Cache-Control, conditional and hop-by-hop headers, X-Amz-*, X-Edge-*, X-Real-Ip)", where, o.ID, h.HeaderName)
 			}
 		}

@@ -2,41 +2,6 @@ package compiler
 
 import "strings"
 
-// forbiddenOriginHeaders are the custom headers CloudFront can't add to
-// origin requests (add-origin-custom-headers.md), in lower case. Headers
-// beginning with x-amz- and x-edge- are refused too.
-var forbiddenOriginHeaders = map[string]bool{
-	"cache-control":       true,
-	"connection":          true,
-	"content-length":      true,
-	"cookie":              true,
-	"host":                true,
-	"if-match":            true,
-	"if-modified-since":   true,
-	"if-none-match":       true,
-	"if-range":            true,
-	"if-unmodified-since": true,
-	"max-forwards":        true,
-	"pragma":              true,
-	"proxy-authorization": true,
-	"proxy-connection":    true,
-	"range":               true,
-	"request-range":       true,
-	"te":                  true,
-	"trailer":             true,
-	"transfer-encoding":   true,
-	"upgrade":             true,
-	"via":                 true,
-	"x-real-ip":           true,
-}
-
-// forbiddenOriginHeader reports whether CloudFront refuses name as an
-// origin custom header.
-func forbiddenOriginHeader(name string) bool {
-	n := strings.ToLower(name)
-	return forbiddenOriginHeaders[n] || strings.HasPrefix(n, "x-amz-") || strings.HasPrefix(n, "x-edge-")
-}
-
 // countryCodes are the officially assigned ISO 3166-1 alpha-2 codes, and
 // XK (Kosovo), which geolocation databases report.
 var countryCodes = func() map[string]bool {

@@ -185,6 +185,9 @@ type Origin struct {
 	Spec           *schema.Origin
 	// S3 is set for S3 origins.
 	S3 *S3Location
+	// FromFunction: a viewer-request function made this custom origin for
+	// its request (updateRequestOrigin); ID is the origin it changed.
+	FromFunction bool
 }
 
 // OriginGroup is a failover pair.
@@ -194,6 +197,31 @@ type OriginGroup struct {
 	Spec               *schema.OriginGroup
 	Primary, Secondary *Origin
 	failover           [600]bool
+}
+
+// NewOriginGroup is a failover pair: a config's, or one a viewer-request
+// function made for its request (createRequestOriginGroup), without Spec.
+func NewOriginGroup(distributionID, id string, primary, secondary *Origin, statusCodes []int) *OriginGroup {
+	g := &OriginGroup{DistributionID: distributionID, ID: id, Primary: primary, Secondary: secondary}
+	for _, s := range statusCodes {
+		if s >= 0 && s < len(g.failover) {
+			g.failover[s] = true
+		}
+	}
+	return g
+}
+
+// OriginKind is "origin" or "group" for an id of d's origins or origin
+// groups, "" for one d does not have (what a function's origin helpers
+// may name: cffunc.Origins).
+func (d *Distribution) OriginKind(id string) string {
+	if d.Origins[id] != nil {
+		return "origin"
+	}
+	if d.OriginGroups[id] != nil {
+		return "group"
+	}
+	return ""
 }
 
 // FailsOver reports whether a primary's status sends the request to the secondary.
@@ -449,16 +477,11 @@ func buildDistribution(id string, spec *schema.Distribution, cfg *schema.Config,
 		if len(g.Members) != 2 {
 			return nil, fmt.Errorf("distribution %q: origin group %q: want 2 members, have %d", id, g.ID, len(g.Members))
 		}
-		og := &OriginGroup{DistributionID: id, ID: g.ID, Spec: g,
-			Primary: d.Origins[g.Members[0].OriginID], Secondary: d.Origins[g.Members[1].OriginID]}
+		og := NewOriginGroup(id, g.ID, d.Origins[g.Members[0].OriginID], d.Origins[g.Members[1].OriginID], g.FailoverCriteria.StatusCodes)
 		if og.Primary == nil || og.Secondary == nil {
 			return nil, fmt.Errorf("distribution %q: origin group %q: unknown member origin", id, g.ID)
 		}
-		for _, s := range g.FailoverCriteria.StatusCodes {
-			if s >= 0 && s < len(og.failover) {
-				og.failover[s] = true
-			}
-		}
+		og.Spec = g
 		d.OriginGroups[g.ID] = og
 	}
 	n := len(spec.CacheBehaviors)

@@ -293,8 +293,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 		return
 	}
 	rawQuery := r.URL.RawQuery
-	if b.ViewerRequest != nil && !h.viewerRequest(w, r, d, b, client, id, &path, &rawQuery) {
-		return
+	if b.ViewerRequest != nil {
+		var ok bool
+		if b, ok = h.viewerRequest(w, r, d, b, client, id, &path, &rawQuery); !ok {
+			return
+		}
 	}
 	h.forward(w, r, d, b, path, rawQuery, id, viewerHTTPS, signed)
 }

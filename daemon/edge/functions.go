@@ -28,27 +28,31 @@ const cacheFunction = "FunctionGeneratedResponse from openfront"
 
 // viewerRequest runs b's viewer-request function on r; false when the
 // function answered (its response, or the error it made). path and
-// rawQuery become the function's.
-func (h *Handler) viewerRequest(w http.ResponseWriter, r *http.Request, d *table.Distribution, b *table.Behavior, client netip.Addr, id string, path, rawQuery *string) bool {
+// rawQuery become the function's, and the behavior its origin helpers
+// made: b with another target (the cache key stays b's, as in CloudFront).
+func (h *Handler) viewerRequest(w http.ResponseWriter, r *http.Request, d *table.Distribution, b *table.Behavior, client netip.Addr, id string, path, rawQuery *string) (*table.Behavior, bool) {
 	f := b.ViewerRequest
 	req := &cffunc.Request{Method: r.Method, URI: *path, RawQuery: *rawQuery, Host: r.Host, Header: r.Header}
 	run := h.startFunction(d, f, eventViewerRequest)
 	resp, err := f.ViewerRequest(functionContext(r, d, client, id), req)
+	if err == nil && req.Origin != nil {
+		b, err = retarget(d, b, req.Origin)
+	}
 	run.done(resp != nil, err)
 	if err != nil {
 		h.functionFailed(w, r, f, err)
-		return false
+		return nil, false
 	}
 	if resp != nil {
 		generated(w, r, resp)
-		return false
+		return nil, false
 	}
 	*path, *rawQuery, r.Header = req.URI, req.RawQuery, req.Header
-	return true
+	return b, true
 }
 
 func functionContext(r *http.Request, d *table.Distribution, client netip.Addr, id string) cffunc.Context {
-	return cffunc.Context{DistributionDomainName: r.Host, DistributionID: d.ID, RequestID: id, ViewerIP: client.String()}
+	return cffunc.Context{DistributionDomainName: r.Host, DistributionID: d.ID, RequestID: id, ViewerIP: client.String(), Origins: d}
 }
 
 // generated sends a viewer-request function's response, with the node's

@@ -96,6 +96,9 @@ type Pool struct {
 	live  LiveSource
 	// roots verify custom origins' certificates; nil is the system's.
 	roots *x509.CertPool
+	// endpoints are the connection pools of origins functions made
+	// (dynamic.go), the least recently used first out.
+	endpoints endpoints
 }
 
 type fetcherKey struct {
@@ -123,6 +126,9 @@ var ErrUnsupported = errors.New("origin kind not supported by this node yet")
 func (p *Pool) Fetcher(d *table.Distribution, o *table.Origin) (Fetcher, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if o.FromFunction {
+		return p.endpoints.fetcher(d, o, p.roots), nil
+	}
 	key := fetcherKey{d.ID, o.ID, p.specKey(o)}
 	if f, ok := p.fetchers[key]; ok {
 		return f, nil
@@ -197,6 +203,7 @@ func (p *Pool) Close() {
 		}
 		delete(p.fetchers, k)
 	}
+	p.endpoints.closeAll()
 }
 
 // specKey identifies an origin's configuration by value (its JSON: the

@@ -23,7 +23,8 @@ const maxAlloc = 2 << 20
 var symBuffer = goja.NewSymbol("openfront.Buffer")
 
 func init() {
-	modules["buffer"] = func(f *Function, rt *goja.Runtime) (goja.Value, error) {
+	modules["buffer"] = func(f *Function, v *vm) (goja.Value, error) {
+		rt := v.rt
 		b := bufferClass(rt)
 		if b == nil {
 			return nil, errors.New("the buffer module is not in cloudfront-js-1.0")

@@ -106,6 +106,9 @@ type vm struct {
 	readErr  error
 	timer    *time.Timer
 	fired    chan struct{} // the timer interrupted rt
+	// run is the state of the run under way that the cloudfront module's
+	// methods act on; nil between runs and in a viewer-response run.
+	run *runState
 }
 
 func (f *Function) get() (*vm, error) {
@@ -124,11 +127,11 @@ func (f *Function) get() (*vm, error) {
 		return goja.Undefined()
 	})
 	rt.Set("console", console)
-	f.enableRequire(rt)
+	m := &vm{rt: rt, fired: make(chan struct{}, 1)}
+	f.enableRequire(m)
 	if f.Runtime != runtime10 {
 		enableBuffer(rt)
 	}
-	m := &vm{rt: rt, fired: make(chan struct{}, 1)}
 	m.timer = time.AfterFunc(time.Hour, func() {
 		rt.Interrupt(interrupted{})
 		m.fired <- struct{}{}
@@ -199,12 +202,13 @@ func (f *Function) runBounded(m *vm, fn func() (goja.Value, error)) (goja.Value,
 // call runs the handler on the event made by build, and hands its result,
 // awaited when it is a promise, to use. A runtime that failed is dropped:
 // an interrupted or throwing run may leave its globals half changed.
-func (f *Function) call(build func(rt *goja.Runtime) goja.Value, use func(rt *goja.Runtime, v goja.Value) error) error {
+func (f *Function) call(run *runState, build func(rt *goja.Runtime) goja.Value, use func(rt *goja.Runtime, v goja.Value) error) error {
 	m, err := f.get()
 	if err != nil {
 		return err
 	}
-	m.readErr = nil
+	m.readErr, m.run = nil, run
+	defer func() { m.run = nil }()
 	_, err = f.runBounded(m, func() (goja.Value, error) {
 		// The job queue is drained when the call returns: an async
 		// handler that awaits nothing outside has settled by then.

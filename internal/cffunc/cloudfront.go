@@ -3,20 +3,21 @@ package cffunc
 import "github.com/dop251/goja"
 
 // The cloudfront module (`import cf from 'cloudfront'`) is one object
-// whose methods each come from cloudfrontMethods: kvs here, and the
-// origin helpers (updateRequestOrigin, ...) where they are added.
+// whose methods each come from cloudfrontMethods: kvs, and the origin
+// helpers (origins.go).
 func init() { modules["cloudfront"] = cloudfrontModule }
 
 // cloudfrontMethods make the cloudfront module's methods for a function
-// on a runtime, by name.
-var cloudfrontMethods = map[string]func(f *Function, rt *goja.Runtime) func(goja.FunctionCall) goja.Value{
+// on a runtime, by name. A method that acts on the request being run
+// finds it in m.run: the module is made once per runtime.
+var cloudfrontMethods = map[string]func(f *Function, m *vm) func(goja.FunctionCall) goja.Value{
 	"kvs": kvsMethod,
 }
 
-func cloudfrontModule(f *Function, rt *goja.Runtime) (goja.Value, error) {
-	cf := rt.NewObject()
+func cloudfrontModule(f *Function, m *vm) (goja.Value, error) {
+	cf := m.rt.NewObject()
 	for name, method := range cloudfrontMethods {
-		if err := cf.Set(name, method(f, rt)); err != nil {
+		if err := cf.Set(name, method(f, m)); err != nil {
 			return nil, err
 		}
 	}

@@ -29,7 +29,8 @@ var digestEncodings = map[string]func([]byte) string{
 
 func init() { modules["crypto"] = cryptoModule }
 
-func cryptoModule(f *Function, rt *goja.Runtime) (goja.Value, error) {
+func cryptoModule(f *Function, v *vm) (goja.Value, error) {
+	rt := v.rt
 	// raw are the byte strings 1.0's digest() returned: given back to
 	// update() or as a key, they are their bytes, as in njs, not UTF-8.
 	raw := map[string]bool{}

@@ -22,6 +22,9 @@ type Context struct {
 	DistributionID         string
 	RequestID              string
 	ViewerIP               string
+	// Origins are the distribution's origins and origin groups, which
+	// the origin helpers name; nil: none is known (tests).
+	Origins Origins
 }
 
 // Request is the viewer's request as a function sees and changes it.
@@ -32,6 +35,9 @@ type Request struct {
 	Host     string
 	// Header holds canonical names; its Cookie is the event's cookies.
 	Header http.Header
+	// Origin is what the function's origin helpers asked for (a
+	// viewer-request run's output); nil: the behavior's target.
+	Origin *OriginChange
 }
 
 // Response is an answer as a function sees it (viewer-response) or makes
@@ -50,7 +56,8 @@ type Response struct {
 func (f *Function) ViewerRequest(c Context, req *Request) (*Response, error) {
 	var resp *Response
 	var ro requestObj
-	err := f.call(func(rt *goja.Runtime) goja.Value {
+	run := &runState{origins: c.Origins}
+	err := f.call(run, func(rt *goja.Runtime) goja.Value {
 		ev := newEvent(rt, c, "viewer-request")
 		ro = requestObject(rt, req, &ev.request)
 		ev.event.sub("request", &ev.request)
@@ -66,6 +73,9 @@ func (f *Function) ViewerRequest(c Context, req *Request) (*Response, error) {
 		}
 		return applyRequest(rt, o, req, &ro)
 	})
+	if err == nil && resp == nil {
+		req.Origin = run.change
+	}
 	return resp, err
 }
 
@@ -73,7 +83,7 @@ func (f *Function) ViewerRequest(c Context, req *Request) (*Response, error) {
 // and headers the function returned (the body is not the function's).
 func (f *Function) ViewerResponse(c Context, req *Request, resp *Response) error {
 	var ro responseObj
-	return f.call(func(rt *goja.Runtime) goja.Value {
+	return f.call(nil, func(rt *goja.Runtime) goja.Value {
 		ev := newEvent(rt, c, "viewer-response")
 		requestObject(rt, req, &ev.request)
 		ev.event.sub("request", &ev.request)

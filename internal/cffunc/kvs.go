@@ -38,7 +38,8 @@ func (f *Function) WithStore(s *Store) *Function {
 // kvsMethod is cf.kvs([id]): a handle on the function's store. CloudFront
 // names a store by its id; here that is its name in the config. The
 // handle is made once per runtime, however often a handler asks for it.
-func kvsMethod(f *Function, rt *goja.Runtime) func(goja.FunctionCall) goja.Value {
+func kvsMethod(f *Function, m *vm) func(goja.FunctionCall) goja.Value {
+	rt := m.rt
 	var h goja.Value
 	return func(call goja.FunctionCall) goja.Value {
 		s := f.store

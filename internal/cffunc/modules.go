@@ -13,7 +13,7 @@ import (
 // A module is what require(name) gives a function, made once per runtime.
 // CloudFront offers a fixed set (functions-javascript-runtime-20.md); a
 // function cannot load code from anywhere else.
-type module func(f *Function, rt *goja.Runtime) (goja.Value, error)
+type module func(f *Function, m *vm) (goja.Value, error)
 
 // modules are the names a function may import or require.
 var modules = map[string]module{}
@@ -72,7 +72,8 @@ func rewriteImports(code string) (string, error) {
 // once per runtime. goja_nodejs's require is not used: it would also
 // offer every Node core module linked into the binary (util, node:buffer)
 // and read files from the node's disk.
-func (f *Function) enableRequire(rt *goja.Runtime) {
+func (f *Function) enableRequire(m *vm) {
+	rt := m.rt
 	loaded := map[string]goja.Value{}
 	rt.Set("require", func(call goja.FunctionCall) goja.Value {
 		name := call.Argument(0).String()
@@ -83,7 +84,7 @@ func (f *Function) enableRequire(rt *goja.Runtime) {
 		if !ok {
 			panic(rt.NewGoError(fmt.Errorf("cannot find module %q: CloudFront Functions offer %s", name, moduleNames())))
 		}
-		v, err := load(f, rt)
+		v, err := load(f, m)
 		if err != nil {
 			panic(rt.NewGoError(err))
 		}

@@ -34,7 +34,7 @@ func TestImports(t *testing.T) {
 		})
 	}
 	t.Run("later lines keep their positions", func(t *testing.T) {
-		modules["test-module"] = func(*Function, *goja.Runtime) (goja.Value, error) { return goja.Undefined(), nil }
+		modules["test-module"] = func(*Function, *vm) (goja.Value, error) { return goja.Undefined(), nil }
 		defer delete(modules, "test-module")
 		_, err := Compile("f", "cloudfront-js-2.0", "import { a, b as c } from 'test-module'; import * as d from 'test-module'\nfunction handler(e) { return e.request; }\n  )")
 		var se *SyntaxError

@@ -17,7 +17,8 @@ import (
 
 func init() { modules["querystring"] = querystringModule }
 
-func querystringModule(f *Function, rt *goja.Runtime) (goja.Value, error) {
+func querystringModule(f *Function, v *vm) (goja.Value, error) {
+	rt := v.rt
 	m := rt.NewObject()
 	// The module's own escape and unescape, which a function may replace
 	// on the module as in Node, are what parse and stringify call.
