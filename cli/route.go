@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"slices"
@@ -25,19 +26,25 @@ func init() {
 	})
 }
 
-const routeUsage = "route DIR URL [-H 'Name: value']... [-X METHOD] [--json]"
+const routeUsage = "route DIR URL [-H 'Name: value']... [-X METHOD] [--viewer-ip IP] [--json]"
 
 func runRoute(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("route", routeUsage, stderr)
 	var headers multiFlag
 	fs.Var(&headers, "H", "request header `'Name: value'` (repeatable); Host chooses the distribution")
 	method := fs.String("X", "GET", "request `METHOD`")
+	viewerIP := fs.String("viewer-ip", defaultViewerIP, "the viewer's `IP` a viewer-request function sees (event.viewer.ip)")
 	asJSON := fs.Bool("json", false, "print the explanation as JSON")
 	pos, err := parseFlags(fs, args)
 	if p := positional(pos, "DIR", "URL"); err != nil || p != "" {
 		return badUsage(fs, err, p)
 	}
 	req, err := NewRouteRequest(*method, pos[1], headers)
+	if ip, perr := netip.ParseAddr(*viewerIP); perr != nil && err == nil {
+		err = fmt.Errorf("--viewer-ip: %w", perr)
+	} else {
+		req.ViewerIP = ip.String()
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "openfront route: %v\n", err)
 		return exitUsage
@@ -60,7 +67,7 @@ func runRoute(args []string, stdout, stderr io.Writer) int {
 	} else {
 		printRoute(stdout, e)
 	}
-	if e.Decision.Action == ActionRefuse {
+	if e.Decision.Action == ActionRefuse || e.Decision.Action == ActionFunctionError {
 		return exitFail
 	}
 	return exitOK
@@ -71,6 +78,9 @@ type RouteRequest struct {
 	Method string
 	URL    *url.URL
 	Header http.Header
+	// ViewerIP is the viewer's address a viewer-request function sees;
+	// "": 127.0.0.1.
+	ViewerIP string
 }
 
 // NewRouteRequest parses the command line's method, URL and "Name: value" headers.
@@ -114,6 +124,12 @@ const (
 	ActionServe    = "serve"
 	ActionRedirect = "redirect"
 	ActionRefuse   = "refuse"
+	// ActionFunctionResponse: a viewer-request function answers with the
+	// response it generated.
+	ActionFunctionResponse = "function-response"
+	// ActionFunctionError: a viewer-request function failed; the edge
+	// answers 502 or 503.
+	ActionFunctionError = "function-error"
 )
 
 // RouteExplanation says how the edge would serve one request. Sections after
@@ -124,11 +140,14 @@ type RouteExplanation struct {
 	Decision     RouteDecision      `json:"decision"`
 	Distribution *RouteDistribution `json:"distribution,omitempty"`
 	Behavior     *RouteBehavior     `json:"behavior,omitempty"`
-	Viewer       *RouteViewer       `json:"viewerProtocol,omitempty"`
-	Methods      *RouteMethods      `json:"methods,omitempty"`
-	Target       *RouteTarget       `json:"target,omitempty"`
-	CacheKey     *RouteCacheKey     `json:"cacheKey,omitempty"`
-	TTL          *RouteTTL          `json:"ttl,omitempty"`
+	// Functions are the behavior's functions; route runs a viewer-request
+	// one, and what follows is explained for the request it returned.
+	Functions []RouteFunction `json:"functions,omitempty"`
+	Viewer    *RouteViewer    `json:"viewerProtocol,omitempty"`
+	Methods   *RouteMethods   `json:"methods,omitempty"`
+	Target    *RouteTarget    `json:"target,omitempty"`
+	CacheKey  *RouteCacheKey  `json:"cacheKey,omitempty"`
+	TTL       *RouteTTL       `json:"ttl,omitempty"`
 	// ResponseHeaders is the behavior's response headers policy.
 	ResponseHeaders *RouteResponseHeaders `json:"responseHeadersPolicy,omitempty"`
 	Signature       *RouteSignature       `json:"signature,omitempty"`
@@ -171,10 +190,6 @@ type RouteBehavior struct {
 	Index          int             `json:"index"`
 	TargetOriginID string          `json:"targetOriginId"`
 	Tried          []RouteTryEntry `json:"tried"`
-	// Functions are the functions the behavior runs, by event type;
-	// a viewer-request one may change the URI, headers and query the
-	// rest of this explanation assumes.
-	Functions []schema.FunctionAssociation `json:"functionAssociations,omitempty"`
 	// GRPC says gRPC calls bypass all that follows (grpcConfig).
 	GRPC bool `json:"grpc,omitempty"`
 }
@@ -205,10 +220,13 @@ type RouteMethods struct {
 
 // RouteTarget is the behavior's origin or origin group.
 type RouteTarget struct {
-	Kind   string       `json:"kind"` // "origin" or "originGroup"
-	ID     string       `json:"id"`
-	Origin *RouteOrigin `json:"origin,omitempty"`
-	Group  *RouteGroup  `json:"group,omitempty"`
+	Kind string `json:"kind"` // "origin" or "originGroup"
+	ID   string `json:"id"`
+	// Function names the viewer-request function whose origin helpers
+	// chose this target in place of the behavior's.
+	Function string       `json:"function,omitempty"`
+	Origin   *RouteOrigin `json:"origin,omitempty"`
+	Group    *RouteGroup  `json:"group,omitempty"`
 }
 
 // RouteGroup is a failover pair.
@@ -484,7 +502,8 @@ func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
 	}
 
 	b := d.Behavior(path)
-	e.Behavior = &RouteBehavior{Name: b.Name(), Index: b.Index, TargetOriginID: b.TargetID(), Tried: []RouteTryEntry{}, Functions: b.Spec.FunctionAssociations, GRPC: b.Spec.GrpcConfig.Enabled}
+	b0 := b // the behavior's own, whatever target a function gives
+	e.Behavior = &RouteBehavior{Name: b.Name(), Index: b.Index, TargetOriginID: b.TargetID(), Tried: []RouteTryEntry{}, GRPC: b.Spec.GrpcConfig.Enabled}
 	for _, tried := range d.Behaviors {
 		if tried == b {
 			break
@@ -492,10 +511,7 @@ func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
 		e.Behavior.Tried = append(e.Behavior.Tried, RouteTryEntry{Index: tried.Index, PathPattern: tried.Spec.PathPattern, Why: tried.Pattern.Explain(path)})
 	}
 	bs := b.Spec
-
-	// The object path: defaultRootObject replaces a request for the root.
-	objPath := d.ObjectPath(path)
-	e.RootObject = &RouteRootObject{Object: spec.DefaultRootObject, Applied: objPath != path}
+	e.Functions = routeFunctions(b)
 
 	e.Viewer = viewerDecision(bs.ViewerProtocolPolicy, r, host)
 	e.Methods = &RouteMethods{Method: r.Method, Allowed: slices.Contains(bs.AllowedMethods, r.Method),
@@ -513,6 +529,23 @@ func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
 	case e.Signature.Status != "not required" && e.Signature.Status != "present":
 		e.Decision = refuse("signed URL or cookies required: signature " + e.Signature.Status)
 	}
+	switch {
+	case e.Decision.Action != ActionServe:
+		e.notRun("the request does not reach it")
+	case bs.GrpcConfig.Enabled && r.Method == http.MethodPost && table.GRPCContentType(r.Header.Get("Content-Type")):
+		e.notRun("a gRPC call goes past the functions")
+	default:
+		var ok bool
+		if r, path, b, ok = runViewerRequest(e, d, b, r, path); !ok {
+			e.ResponseHeaders = responseHeaders(b0.ResponseHeaders, r.Header.Get("Origin"))
+			e.distributionRules(spec)
+			return e
+		}
+	}
+
+	// The object path: defaultRootObject replaces a request for the root.
+	objPath := d.ObjectPath(path)
+	e.RootObject = &RouteRootObject{Object: spec.DefaultRootObject, Applied: objPath != path}
 
 	query := splitQuery(r.URL.RawQuery)
 	// The edge takes a signature's parameters and cookies out of the key
@@ -537,20 +570,28 @@ func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
 		e.Target = &RouteTarget{Kind: "originGroup", ID: g.ID, Group: &RouteGroup{
 			Primary:     o.explain(g.Primary),
 			Secondary:   o.explain(g.Secondary),
-			StatusCodes: g.Spec.FailoverCriteria.StatusCodes,
+			StatusCodes: g.StatusCodes(),
 			Eligible:    r.Method == "GET" || r.Method == "HEAD" || r.Method == "OPTIONS",
 		}}
 	} else {
 		origin := o.explain(b.Origin)
 		e.Target = &RouteTarget{Kind: "origin", ID: b.Origin.ID, Origin: &origin}
 	}
+	if f := e.eventFunction("viewer-request"); f != nil && f.Request != nil && f.Request.Origin != "" {
+		e.Target.Function = f.Name
+	}
 	e.TTL = &RouteTTL{Min: bs.MinTTL, Default: bs.DefaultTTL, Max: bs.MaxTTL}
 	e.ResponseHeaders = responseHeaders(b.ResponseHeaders, r.Header.Get("Origin"))
+	e.distributionRules(spec)
+	return e
+}
+
+// distributionRules are the distribution's geo restriction and logging.
+func (e *RouteExplanation) distributionRules(spec *schema.Distribution) {
 	geo := spec.Restrictions.GeoRestriction
 	e.Geo = &RouteGeo{RestrictionType: geo.RestrictionType, Items: geo.Items}
 	l := spec.Logging
 	e.Logging = &RouteLogging{Enabled: l.Enabled, IncludeCookies: l.IncludeCookies, Bucket: l.Bucket, Prefix: l.Prefix}
-	return e
 }
 
 // responseHeaders explains policy rh for a request with Origin origin.
@@ -956,6 +997,14 @@ func printRoute(w io.Writer, e *RouteExplanation) {
 		line("decision", "serve")
 	case ActionRedirect:
 		line("decision", "redirect %d to %s (%s)", dec.Status, dec.Location, dec.Reason)
+	case ActionFunctionResponse:
+		if dec.Location != "" {
+			line("decision", "the function answers %d, to %s (%s)", dec.Status, dec.Location, dec.Reason)
+		} else {
+			line("decision", "the function answers %d (%s)", dec.Status, dec.Reason)
+		}
+	case ActionFunctionError:
+		line("decision", "fail %d: %s", dec.Status, dec.Reason)
 	default:
 		line("decision", "refuse %d: %s", dec.Status, dec.Reason)
 	}
@@ -984,13 +1033,7 @@ func printRoute(w io.Writer, e *RouteExplanation) {
 		if b.Index >= 0 {
 			line("  matched", "[%d] %s", b.Index, b.Name)
 		}
-		for _, f := range b.Functions {
-			note := ""
-			if f.EventType == "viewer-request" {
-				note = " (it may change the request: what follows is the viewer's)"
-			}
-			line("  function", "%s on %s%s", f.FunctionName, f.EventType, note)
-		}
+		printFunctions(line, e.Functions)
 		if b.GRPC {
 			line("  gRPC", "HTTP/2 POSTs with Content-Type application/grpc go to origin %s over HTTP/2 and TLS, past the cache and the functions, after the viewer checks below", b.TargetOriginID)
 		}
@@ -1009,6 +1052,9 @@ func printRoute(w io.Writer, e *RouteExplanation) {
 		line("  cached", "%s", strings.Join(m.Cache, ", "))
 	}
 	if t := e.Target; t != nil {
+		if t.Function != "" {
+			line("target", "%s, chosen by function %s (the behavior's is %s)", t.ID, t.Function, e.Behavior.TargetOriginID)
+		}
 		if t.Origin != nil {
 			printOrigin(line, "origin", *t.Origin)
 		} else {

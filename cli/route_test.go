@@ -73,7 +73,20 @@ func TestRoute(t *testing.T) {
 		{"options-cached", []string{"-X", "OPTIONS", "http://app.example.com/api"}},
 		// Response headers policies: CORS for an allowed Origin, a
 		// preflight, an Origin not allowed; the managed security headers.
+		// Viewer-request functions, run on the request: a URI rewrite, a
+		// redirect from a key value store, a request changed after a store
+		// miss, the viewer IP, one that throws, one that picks an origin by
+		// cookie, and none on the redirect to HTTPS.
 		{"function", []string{"http://www.example.com/docs/guide/"}},
+		{"function-kvs-redirect", []string{"https://fn.example.com/old-blog"}},
+		{"function-kvs-miss", []string{"https://fn.example.com/a?x=1", "-H", "X-Seen: no"}},
+		{"function-viewer-ip", []string{"--viewer-ip", "203.0.113.7", "https://fn.example.com/go"}},
+		{"function-throws", []string{"http://fn.example.com/broken/x"}},
+		{"function-select-origin", []string{"https://fn.example.com/shop/a", "-H", "Cookie: variant=green; x=1"}},
+		{"function-not-run", []string{"http://fn.example.com/old-blog"}},
+		{"json-function-redirect", []string{"--json", "https://fn.example.com/old-blog"}},
+		{"json-function-select-origin", []string{"--json", "https://fn.example.com/shop/a", "-H", "Cookie: variant=green"}},
+		{"json-function-throws", []string{"--json", "http://fn.example.com/broken/x"}},
 		{"grpc", []string{"-X", "POST", "https://www.example.com/acme.orders.v1.Orders/Get", "-H", "Content-Type: application/grpc"}},
 		{"cors-allowed", []string{"https://www.example.com/api/v1/items", "-H", "Origin: https://shop.example.com"}},
 		{"cors-preflight", []string{"-X", "OPTIONS", "https://www.example.com/api/v1/items", "-H", "Origin: https://example.com", "-H", "Access-Control-Request-Method: POST"}},

@@ -224,6 +224,27 @@ func (d *Distribution) OriginKind(id string) string {
 	return ""
 }
 
+// GRPCContentType reports whether ct is gRPC's media type,
+// application/grpc or application/grpc+FORMAT (not gRPC-Web,
+// application/grpc-web, which is plain HTTP and served as such): a POST
+// with it goes to a grpcConfig behavior's origin past the functions.
+func GRPCContentType(ct string) bool {
+	rest, ok := strings.CutPrefix(strings.ToLower(ct), "application/grpc")
+	return ok && (rest == "" || rest[0] == '+' || rest[0] == ';')
+}
+
+// StatusCodes are the primary's statuses g fails over on, ascending: a
+// config's group's, or those a function gave createRequestOriginGroup.
+func (g *OriginGroup) StatusCodes() []int {
+	var codes []int
+	for s, ok := range g.failover {
+		if ok {
+			codes = append(codes, s)
+		}
+	}
+	return codes
+}
+
 // FailsOver reports whether a primary's status sends the request to the secondary.
 func (g *OriginGroup) FailsOver(status int) bool {
 	return status >= 0 && status < len(g.failover) && g.failover[status]

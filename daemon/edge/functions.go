@@ -8,7 +8,6 @@ import (
 
 	"openfront.dev/compiler/table"
 	"openfront.dev/daemon/access"
-	"openfront.dev/daemon/accesslog"
 	"openfront.dev/internal/cffunc"
 )
 
@@ -34,10 +33,7 @@ func (h *Handler) viewerRequest(w http.ResponseWriter, r *http.Request, d *table
 	f := b.ViewerRequest
 	req := &cffunc.Request{Method: r.Method, URI: *path, RawQuery: *rawQuery, Host: r.Host, Header: r.Header}
 	run := h.startFunction(d, f, eventViewerRequest)
-	resp, err := f.ViewerRequest(functionContext(r, d, client, id), req)
-	if err == nil && req.Origin != nil {
-		b, err = retarget(d, b, req.Origin)
-	}
+	b, resp, err := d.ViewerRequest(b, functionContext(r, d, client, id), req)
 	run.done(resp != nil, err)
 	if err != nil {
 		h.functionFailed(w, r, f, err)
@@ -79,13 +75,7 @@ func generated(w http.ResponseWriter, r *http.Request, resp *cffunc.Response) {
 // returned what CloudFront refuses. The error is logged once a minute per
 // function: one that fails every request would flood the log.
 func (h *Handler) functionFailed(w http.ResponseWriter, r *http.Request, f *cffunc.Function, err error) {
-	status, detail := http.StatusServiceUnavailable, accesslog.FunctionExecutionError
-	switch fnFailure(err) {
-	case fnValidationError:
-		status, detail = http.StatusBadGateway, accesslog.FunctionValidationError
-	case fnThrottled:
-		detail = accesslog.FunctionThrottledError
-	}
+	status, detail := cffunc.Failure(err)
 	if f.ShouldWarn(time.Now()) {
 		h.log.Warn("function failed", "function", f.Name, "result", detail, "err", err)
 	}

@@ -3,7 +3,6 @@ package edge
 import (
 	"io"
 	"net/http"
-	"strings"
 	"sync"
 
 	"openfront.dev/compiler/table"
@@ -36,9 +35,7 @@ func isGRPC(r *http.Request) bool {
 	if r.ProtoMajor != 2 || r.Method != http.MethodPost {
 		return false
 	}
-	ct := r.Header.Get("Content-Type")
-	rest, ok := strings.CutPrefix(strings.ToLower(ct), "application/grpc")
-	return ok && (rest == "" || rest[0] == '+' || rest[0] == ';')
+	return table.GRPCContentType(r.Header.Get("Content-Type"))
 }
 
 // proxyGRPC sends the gRPC call r to behavior b's origin and streams the

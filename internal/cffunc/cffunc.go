@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -169,6 +170,21 @@ func (e *ExecutionError) Unwrap() error { return e.Err }
 type ValidationError struct{ Msg string }
 
 func (e *ValidationError) Error() string { return e.Msg }
+
+// Failure is how CloudFront answers a run that failed with err: its
+// status and the result its logs name (FunctionValidationError,
+// FunctionExecutionError or FunctionThrottledError).
+func Failure(err error) (status int, result string) {
+	var ee *ExecutionError
+	var ve *ValidationError
+	switch {
+	case errors.As(err, &ve):
+		return http.StatusBadGateway, "FunctionValidationError"
+	case errors.As(err, &ee) && ee.Throttled:
+		return http.StatusServiceUnavailable, "FunctionThrottledError"
+	}
+	return http.StatusServiceUnavailable, "FunctionExecutionError"
+}
 
 // ShouldWarn reports whether a failure of f is to be logged now: once a
 // minute, so a function that fails every request does not flood the log.

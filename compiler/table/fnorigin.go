@@ -1,10 +1,9 @@
-package edge
+package table
 
 import (
 	"fmt"
 	"sort"
 
-	"openfront.dev/compiler/table"
 	"openfront.dev/internal/cffunc"
 	"openfront.dev/schema"
 )
@@ -17,10 +16,28 @@ import (
 // CloudFront the origin is not part of the key, so what chose it must be
 // (a cookie or header the behavior keys on).
 
+// ViewerRequest runs b's viewer-request function on req as the edge does,
+// with c (its Origins are d): the response the function generated, or else
+// the behavior the request goes on with, b with the target the function's
+// origin helpers asked for. req then holds the request as the function
+// returned it. The edge (daemon/edge) and openfront route and vet's route
+// tests all run a function through here, so what they explain is what is served.
+func (d *Distribution) ViewerRequest(b *Behavior, c cffunc.Context, req *cffunc.Request) (*Behavior, *cffunc.Response, error) {
+	c.Origins = d
+	resp, err := b.ViewerRequest.ViewerRequest(c, req)
+	if err != nil || resp != nil {
+		return nil, resp, err
+	}
+	if req.Origin != nil {
+		return retarget(d, b, req.Origin)
+	}
+	return b, nil, nil
+}
+
 // retarget is b sending to what c asks for. An id d does not have, or an
 // update openfront cannot make, is a ValidationError (502): the function
 // returned what cannot be served.
-func retarget(d *table.Distribution, b *table.Behavior, c *cffunc.OriginChange) (*table.Behavior, error) {
+func retarget(d *Distribution, b *Behavior, c *cffunc.OriginChange) (*Behavior, *cffunc.Response, error) {
 	nb := *b
 	switch {
 	case c.Select != "":
@@ -29,14 +46,14 @@ func retarget(d *table.Distribution, b *table.Behavior, c *cffunc.OriginChange) 
 		} else if g := d.OriginGroups[c.Select]; g != nil {
 			nb.Origin, nb.Group = nil, g
 		} else {
-			return nil, &cffunc.ValidationError{Msg: fmt.Sprintf("selectRequestOriginById: no origin %q", c.Select)}
+			return nil, nil, &cffunc.ValidationError{Msg: fmt.Sprintf("selectRequestOriginById: no origin %q", c.Select)}
 		}
 	case c.Group != nil:
 		p, s := d.Origins[c.Group.Primary], d.Origins[c.Group.Secondary]
 		if p == nil || s == nil {
-			return nil, &cffunc.ValidationError{Msg: fmt.Sprintf("createRequestOriginGroup: no origin %q or %q", c.Group.Primary, c.Group.Secondary)}
+			return nil, nil, &cffunc.ValidationError{Msg: fmt.Sprintf("createRequestOriginGroup: no origin %q or %q", c.Group.Primary, c.Group.Secondary)}
 		}
-		nb.Origin, nb.Group = nil, table.NewOriginGroup(d.ID, p.ID+","+s.ID, p, s, c.Group.StatusCodes)
+		nb.Origin, nb.Group = nil, NewOriginGroup(d.ID, p.ID+","+s.ID, p, s, c.Group.StatusCodes)
 	}
 	if u := c.Update; u != nil {
 		// Of a group only the primary is updated, as in CloudFront.
@@ -46,7 +63,7 @@ func retarget(d *table.Distribution, b *table.Behavior, c *cffunc.OriginChange) 
 		}
 		o, err := updatedOrigin(base, u)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if nb.Group != nil {
 			g := *nb.Group
@@ -56,7 +73,7 @@ func retarget(d *table.Distribution, b *table.Behavior, c *cffunc.OriginChange) 
 			nb.Origin = o
 		}
 	}
-	return &nb, nil
+	return &nb, nil, nil
 }
 
 // defaultCustomOrigin is a custom origin's settings where a function
@@ -67,7 +84,7 @@ var defaultCustomOrigin = schema.CustomOriginConfig{HTTPPort: 80, HTTPSPort: 443
 // updatedOrigin is base with u's settings: a custom origin, keeping base's
 // id (its metrics and logs name the origin the function changed, so a
 // function naming a new domain per request adds no label values).
-func updatedOrigin(base *table.Origin, u *cffunc.OriginUpdate) (*table.Origin, error) {
+func updatedOrigin(base *Origin, u *cffunc.OriginUpdate) (*Origin, error) {
 	spec := *base.Spec
 	var coc schema.CustomOriginConfig
 	switch {
@@ -126,5 +143,5 @@ func updatedOrigin(base *table.Origin, u *cffunc.OriginUpdate) (*table.Origin, e
 		coc.OriginSSLProtocols = u.SSLProtocols
 	}
 	spec.CustomOriginConfig = &coc
-	return &table.Origin{DistributionID: base.DistributionID, ID: base.ID, Kind: table.OriginCustom, Spec: &spec, FromFunction: true}, nil
+	return &Origin{DistributionID: base.DistributionID, ID: base.ID, Kind: OriginCustom, Spec: &spec, FromFunction: true}, nil
 }

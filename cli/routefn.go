@@ -1,0 +1,340 @@
+package cli
+
+import (
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"openfront.dev/compiler/table"
+	"openfront.dev/internal/cffunc"
+)
+
+// route runs a behavior's viewer-request function on the request, as
+// CloudFront's test-function does, through the table's compiled function
+// and key value store (table.Distribution.ViewerRequest, which the edge
+// runs too): what follows is explained for the request it returned and the
+// origin it chose. A viewer-response function needs an origin's answer,
+// which route does not have: it is named, not run.
+
+// defaultViewerIP is the viewer's address a function sees without --viewer-ip.
+const defaultViewerIP = "127.0.0.1"
+
+// routeRequestID is event.context.requestId in route's runs.
+const routeRequestID = "openfront-route"
+
+// Function results.
+const (
+	FunctionRequest  = "request"  // it returned the request
+	FunctionResponse = "response" // it generated a response
+	FunctionError    = "error"    // it failed: the edge answers 502 or 503
+)
+
+// RouteFunction is one of the behavior's functions and, for a
+// viewer-request one that the request reaches, what it did.
+type RouteFunction struct {
+	Name      string `json:"name"`
+	EventType string `json:"eventType"`
+	Runtime   string `json:"runtime"`
+	// NotRun says why route did not run it.
+	NotRun string `json:"notRun,omitempty"`
+	// ViewerIP is event.viewer.ip in the run.
+	ViewerIP string `json:"viewerIp,omitempty"`
+	Result   string `json:"result,omitempty"`
+	// Request is the request it returned.
+	Request  *RouteFunctionRequest  `json:"request,omitempty"`
+	Response *RouteFunctionResponse `json:"response,omitempty"`
+	Error    *RouteFunctionError    `json:"error,omitempty"`
+}
+
+// RouteFunctionRequest is the request a function returned: its URI and
+// query, what it changed of the headers and cookies, and the origin its
+// origin helpers asked for.
+type RouteFunctionRequest struct {
+	URI         string        `json:"uri"`
+	URIChanged  bool          `json:"uriChanged"`
+	Query       string        `json:"querystring"`
+	QueryBefore string        `json:"querystringBefore,omitempty"`
+	Headers     []RouteChange `json:"headers,omitempty"`
+	Cookies     []RouteChange `json:"cookies,omitempty"`
+	Origin      string        `json:"origin,omitempty"`
+}
+
+// RouteChange is a header or cookie a function added, changed or removed.
+type RouteChange struct {
+	Name   string `json:"name"`
+	Change string `json:"change"` // added, changed, removed
+	Before string `json:"before,omitempty"`
+	After  string `json:"after,omitempty"`
+}
+
+// RouteFunctionResponse is a response a viewer-request function generated.
+type RouteFunctionResponse struct {
+	Status      int          `json:"status"`
+	Description string       `json:"statusDescription,omitempty"`
+	Headers     []RouteValue `json:"headers,omitempty"`
+	BodyBytes   int          `json:"bodyBytes"`
+}
+
+// RouteFunctionError is a failed run and what the edge answers.
+type RouteFunctionError struct {
+	Status  int    `json:"status"`
+	Result  string `json:"result"` // FunctionExecutionError, ...
+	Message string `json:"message"`
+}
+
+// routeFunctions lists b's functions, none run yet.
+func routeFunctions(b *table.Behavior) []RouteFunction {
+	var fs []RouteFunction
+	for _, a := range b.Spec.FunctionAssociations {
+		f := RouteFunction{Name: a.FunctionName, EventType: a.EventType}
+		fn := b.ViewerRequest
+		if a.EventType == "viewer-response" {
+			fn = b.ViewerResponse
+			f.NotRun = "it runs on the answer (below 400) of the origin or the cache, which route does not have"
+		}
+		if fn != nil {
+			f.Runtime = fn.Runtime
+		}
+		fs = append(fs, f)
+	}
+	return fs
+}
+
+// eventFunction is e's function of eventType, or nil.
+func (e *RouteExplanation) eventFunction(eventType string) *RouteFunction {
+	for i := range e.Functions {
+		if e.Functions[i].EventType == eventType {
+			return &e.Functions[i]
+		}
+	}
+	return nil
+}
+
+// notRun says of each function that has not run why.
+func (e *RouteExplanation) notRun(why string) {
+	for i := range e.Functions {
+		if f := &e.Functions[i]; f.Result == "" {
+			f.NotRun = why
+		}
+	}
+}
+
+// runViewerRequest runs b's viewer-request function on r (whose path is
+// path) as the edge does. ok: the request goes on, as fr to path to nb;
+// else e's decision is the function's answer.
+func runViewerRequest(e *RouteExplanation, d *table.Distribution, b *table.Behavior, r RouteRequest, path string) (fr RouteRequest, fpath string, nb *table.Behavior, ok bool) {
+	f := e.eventFunction("viewer-request")
+	if f == nil || b.ViewerRequest == nil {
+		return r, path, b, true
+	}
+	ip := r.ViewerIP
+	if ip == "" {
+		ip = defaultViewerIP
+	}
+	f.ViewerIP = ip
+	host := r.host()
+	// The function sees Host as its own field, as the edge's request has it.
+	hdr := r.Header.Clone()
+	delete(hdr, "Host")
+	req := &cffunc.Request{Method: r.Method, URI: path, RawQuery: r.URL.RawQuery, Host: host, Header: hdr}
+	c := cffunc.Context{DistributionDomainName: host, DistributionID: d.ID, RequestID: routeRequestID, ViewerIP: ip}
+	nb, resp, err := d.ViewerRequest(b, c, req)
+	switch {
+	case err != nil:
+		status, result := cffunc.Failure(err)
+		f.Result, f.Error = FunctionError, &RouteFunctionError{Status: status, Result: result, Message: err.Error()}
+		e.Decision = RouteDecision{Action: ActionFunctionError, Status: status,
+			Reason: fmt.Sprintf("viewer-request function %s failed (%s): %v", f.Name, result, err)}
+		e.notRun("the viewer-request function failed")
+		return r, path, nil, false
+	case resp != nil:
+		out := &RouteFunctionResponse{Status: resp.Status, Description: resp.Description, BodyBytes: len(resp.Body)}
+		for _, name := range slices.Sorted(maps.Keys(resp.Header)) {
+			for _, v := range resp.Header[name] {
+				out.Headers = append(out.Headers, RouteValue{Name: name, Value: v, Present: true})
+			}
+		}
+		f.Result, f.Response = FunctionResponse, out
+		e.Decision = RouteDecision{Action: ActionFunctionResponse, Status: resp.Status, Location: resp.Header.Get("Location"),
+			Reason: "viewer-request function " + f.Name + " generated the response"}
+		e.notRun("the edge runs none on a response a viewer-request function generated")
+		return r, path, nil, false
+	}
+	fr = r
+	u := *r.URL
+	u.RawQuery = req.RawQuery
+	fr.URL = &u
+	fr.Header = req.Header
+	if h := r.Header.Values("Host"); h != nil {
+		fr.Header["Host"] = h
+	}
+	out := &RouteFunctionRequest{URI: req.URI, URIChanged: req.URI != path, Query: req.RawQuery,
+		Headers: headerChanges(r.Header, req.Header), Cookies: cookieChanges(r.Header.Values("Cookie"), req.Header.Values("Cookie"))}
+	if req.RawQuery != r.URL.RawQuery {
+		out.QueryBefore = r.URL.RawQuery
+		if out.QueryBefore == "" {
+			out.QueryBefore = "(none)"
+		}
+	}
+	if req.Origin != nil {
+		out.Origin = originChangeText(req.Origin)
+	}
+	f.Result, f.Request = FunctionRequest, out
+	return fr, req.URI, nb, true
+}
+
+// headerChanges are the headers other than Host and Cookie (the cookies
+// are compared on their own) that differ between before and after.
+func headerChanges(before, after http.Header) []RouteChange {
+	names := map[string]bool{}
+	for k := range before {
+		names[k] = true
+	}
+	for k := range after {
+		names[k] = true
+	}
+	delete(names, "Host")
+	delete(names, "Cookie")
+	var out []RouteChange
+	for _, n := range slices.Sorted(maps.Keys(names)) {
+		b, a := before.Values(n), after.Values(n)
+		if c, ok := valueChange(n, b != nil, a != nil, strings.Join(b, ", "), strings.Join(a, ", ")); ok {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// cookieChanges compares Cookie lines by cookie name.
+func cookieChanges(before, after []string) []RouteChange {
+	b, a := parseCookies(before), parseCookies(after)
+	var names []string
+	for _, c := range append(slices.Clone(b), a...) {
+		if !slices.Contains(names, c.Name) {
+			names = append(names, c.Name)
+		}
+	}
+	slices.Sort(names)
+	var out []RouteChange
+	for _, n := range names {
+		bv, bok := lookupValue(b, n)
+		av, aok := lookupValue(a, n)
+		if c, ok := valueChange(n, bok, aok, bv, av); ok {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func valueChange(name string, had, has bool, before, after string) (RouteChange, bool) {
+	switch {
+	case had && !has:
+		return RouteChange{Name: name, Change: "removed", Before: before}, true
+	case !had && has:
+		return RouteChange{Name: name, Change: "added", After: after}, true
+	case had && before != after:
+		return RouteChange{Name: name, Change: "changed", Before: before, After: after}, true
+	}
+	return RouteChange{}, false
+}
+
+// originChangeText names what a function's origin helpers asked for, as
+// its code calls them.
+func originChangeText(c *cffunc.OriginChange) string {
+	var parts []string
+	if c.Select != "" {
+		parts = append(parts, "selectRequestOriginById("+strconv.Quote(c.Select)+")")
+	}
+	if g := c.Group; g != nil {
+		codes := make([]string, len(g.StatusCodes))
+		for i, s := range g.StatusCodes {
+			codes[i] = strconv.Itoa(s)
+		}
+		parts = append(parts, fmt.Sprintf("createRequestOriginGroup(%q, %q, failover on %s)", g.Primary, g.Secondary, strings.Join(codes, ", ")))
+	}
+	if u := c.Update; u != nil {
+		var set []string
+		if u.DomainName != "" {
+			set = append(set, "domainName "+u.DomainName)
+		}
+		if u.OriginPath != nil {
+			set = append(set, "originPath "+strconv.Quote(*u.OriginPath))
+		}
+		if u.CustomHeaders != nil {
+			set = append(set, "customHeaders")
+		}
+		if u.Protocol != "" {
+			set = append(set, "protocol "+u.Protocol)
+		}
+		if u.Port != 0 {
+			set = append(set, "port "+strconv.Itoa(u.Port))
+		}
+		if u.ConnectionAttempts != 0 || u.ConnectionTimeout != 0 || u.ReadTimeout != 0 || u.KeepaliveTimeout != 0 {
+			set = append(set, "timeouts")
+		}
+		if u.SSLProtocols != nil {
+			set = append(set, "sslProtocols")
+		}
+		parts = append(parts, "updateRequestOrigin("+strings.Join(set, ", ")+")")
+	}
+	return strings.Join(parts, ", then ")
+}
+
+// printFunctions writes the behavior's functions and what they did.
+func printFunctions(line func(key, format string, args ...any), fs []RouteFunction) {
+	for _, f := range fs {
+		switch f.Result {
+		case "":
+			line("  function", "%s on %s: not run: %s", f.Name, f.EventType, f.NotRun)
+		case FunctionError:
+			line("  function", "%s on %s (viewer IP %s): failed, %d %s", f.Name, f.EventType, f.ViewerIP, f.Error.Status, f.Error.Result)
+			line("    error", "%s", f.Error.Message)
+		case FunctionResponse:
+			r := f.Response
+			line("  function", "%s on %s (viewer IP %s): generated the response", f.Name, f.EventType, f.ViewerIP)
+			line("    status", "%d %s", r.Status, r.Description)
+			for _, h := range r.Headers {
+				line("    header", "%s: %s", h.Name, h.Value)
+			}
+			if r.BodyBytes > 0 {
+				line("    body", "%d bytes", r.BodyBytes)
+			}
+		default:
+			r := f.Request
+			line("  function", "%s on %s (viewer IP %s): returned the request; what follows is for it", f.Name, f.EventType, f.ViewerIP)
+			if r.URIChanged {
+				line("    uri", "%s (changed)", r.URI)
+			} else {
+				line("    uri", "%s (unchanged)", r.URI)
+			}
+			if r.QueryBefore != "" {
+				q := r.Query
+				if q == "" {
+					q = "(none)"
+				}
+				line("    query", "%s (was %s)", q, r.QueryBefore)
+			}
+			printChanges(line, "    header", r.Headers)
+			printChanges(line, "    cookie", r.Cookies)
+			if r.Origin != "" {
+				line("    origin", "%s", r.Origin)
+			}
+		}
+	}
+}
+
+func printChanges(line func(key, format string, args ...any), key string, cs []RouteChange) {
+	for _, c := range cs {
+		switch c.Change {
+		case "added":
+			line(key, "%s: %s (added)", c.Name, c.After)
+		case "removed":
+			line(key, "%s (removed; was %s)", c.Name, c.Before)
+		default:
+			line(key, "%s: %s (was %s)", c.Name, c.After, c.Before)
+		}
+	}
+}
