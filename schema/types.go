@@ -437,4 +437,8 @@ type RouteExpect struct {
 	Distribution string `json:"distribution"`
 	Behavior     string `json:"behavior,omitempty"`
 	Origin       string `json:"origin,omitempty"`
+	// What the behavior's viewer-request function does.
+	URI     string            `json:"uri,omitempty"`
+	Status  int               `json:"status,omitempty"`
+	Headers map[string]string `json:"headers,omitempty"`
 }
