@@ -83,6 +83,7 @@ func TestRoute(t *testing.T) {
 		{"function-viewer-ip", []string{"--viewer-ip", "203.0.113.7", "https://fn.example.com/go"}},
 		{"function-throws", []string{"http://fn.example.com/broken/x"}},
 		{"function-select-origin", []string{"https://fn.example.com/shop/a", "-H", "Cookie: variant=green; x=1"}},
+		{"function-origin-group", []string{"https://fn.example.com/pair/a"}},
 		{"function-not-run", []string{"http://fn.example.com/old-blog"}},
 		{"json-function-redirect", []string{"--json", "https://fn.example.com/old-blog"}},
 		{"json-function-select-origin", []string{"--json", "https://fn.example.com/shop/a", "-H", "Cookie: variant=green"}},

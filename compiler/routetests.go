@@ -52,11 +52,12 @@ func (c *Compiler) runRouteTests(cfg *schema.Config, t *table.Table, origin map[
 		if want := rt.Expect.Behavior; want != "" && b.Name() != want {
 			k.add("tests", sel("tests", i, "expect", "behavior"), "%s: matched behavior %q, want %q", where, b.Name(), want)
 		}
-		if !slices.Contains(b.Spec.AllowedMethods, rt.Method) {
+		allowed := slices.Contains(b.Spec.AllowedMethods, rt.Method)
+		if !allowed {
 			k.add("tests", sel("tests", i, "method"), "%s: behavior %q does not allow %s (allowedMethods %v): the edge answers 403", where, b.Name(), rt.Method, b.Spec.AllowedMethods)
 		}
 		target, answered := b.TargetID(), false
-		if b.ViewerRequest != nil || expectsFunction(rt.Expect) {
+		if allowed && (b.ViewerRequest != nil || expectsFunction(rt.Expect)) {
 			target, answered = k.functionTest(i, where, rt, u, host, d, b)
 		}
 		if want := rt.Expect.Origin; want != "" && !answered && target != want {
