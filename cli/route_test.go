@@ -126,6 +126,7 @@ func TestRouteUsage(t *testing.T) {
 		{"usage-bad-header", []string{"route", routeConfig, "https://www.example.com/", "-H", "NoColon"}},
 		{"usage-bad-scheme", []string{"route", routeConfig, "ftp://www.example.com/"}},
 		{"usage-no-host", []string{"route", routeConfig, "https:///x"}},
+		{"usage-bad-viewer-ip", []string{"route", routeConfig, "--viewer-ip", "10.0.0", "https://fn.example.com/go"}},
 		{"usage-missing-dir", []string{"route", "testdata/route/nowhere", "https://www.example.com/"}},
 		{"usage-broken-config", []string{"route", "testdata/route/broken", "https://www.example.com/"}},
 	}
