@@ -36,7 +36,7 @@ func runVet(args []string, stdout, stderr io.Writer) int {
 	}
 	printWarnings(res, stderr)
 	c := res.Table.Counts()
-	fmt.Fprintf(stdout, "ok: %d distributions, %d streaming distributions\n", c.Distributions, c.StreamingDistributions)
+	fmt.Fprintf(stdout, "ok: %s, %s\n", plural(c.Distributions, "distribution"), plural(c.StreamingDistributions, "streaming distribution"))
 	return exitOK
 }
 

@@ -131,3 +131,18 @@ func TestConfigDirNotADirectory(t *testing.T) {
 		}
 	}
 }
+
+// vet's summary counts as a person would: "1 distribution", not "1
+// distributions" (as openfront status does).
+func TestVetSummary(t *testing.T) {
+	for _, tc := range []struct{ dir, want string }{
+		{"../examples/quickstart", "ok: 1 distribution, 0 streaming distributions\n"},
+		{"../examples/live-event", "ok: 1 distribution, 1 streaming distribution\n"},
+		{"../examples/geo-restricted", "ok: 2 distributions, 0 streaming distributions\n"},
+	} {
+		code, stdout, stderr := runCLI("vet", tc.dir)
+		if code != exitOK || stdout != tc.want {
+			t.Errorf("vet %s: exit %d, %q, want %q (%s)", tc.dir, code, stdout, tc.want, stderr)
+		}
+	}
+}
