@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -33,6 +34,29 @@ func TestUsageListsCommandsInOneColumn(t *testing.T) {
 			t.Errorf("%s's summary starts at column %d, the first one's at %d:\n%s", name, at, column, list)
 		}
 		column = at
+	}
+}
+
+// Each command's usage line names every flag its -h lists: the line is
+// what a user reads first, and the README's CLI table copies it.
+func TestUsageLineNamesEveryFlag(t *testing.T) {
+	flagLine := regexp.MustCompile(`(?m)^  -([a-zA-Z0-9-]+)`)
+	for name := range commands {
+		var out bytes.Buffer
+		if code := Main([]string{"help", name}, &out, &out); code != exitOK {
+			t.Fatalf("help %s exited %d", name, code)
+		}
+		_, rest, ok := strings.Cut(out.String(), "usage: ")
+		if !ok {
+			t.Fatalf("help %s has no usage line:\n%s", name, out.String())
+		}
+		line, flags, _ := strings.Cut(rest, "\n")
+		for _, m := range flagLine.FindAllStringSubmatch(flags, -1) {
+			named := regexp.MustCompile(`(^|[ \[(|])--?` + regexp.QuoteMeta(m[1]) + `([ =\])|]|$)`)
+			if !named.MatchString(line) {
+				t.Errorf("openfront %s: the usage line lacks -%s:\n%s", name, m[1], line)
+			}
+		}
 	}
 }
 

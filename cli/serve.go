@@ -24,7 +24,7 @@ func init() {
 		summary: "run the edge daemon on a config directory, a compiled table or a git branch",
 		usage: "serve (--config DIR | --table FILE | --git URL [--branch main] [--git-subdir PATH] [--git-dir DIR] [--poll 15s] [--git-webhook-secret-file FILE])" +
 			" [--http ADDR] [--https ADDR] [--admin ADDR] [--certs DIR] [--tls-cert FILE --tls-key FILE] [--origin-ca FILE] [--node-name NAME]" +
-			" [--cache-memory SIZE] [--cache-body-dir DIR] [--cache-dir DIR --cache-disk SIZE] [--trusted-proxies CIDR,...] [--geoip-db FILE] [--asn-db FILE] [--log-dir DIR]" +
+			" [--cache-memory SIZE] [--cache-body-dir DIR] [--cache-dir DIR --cache-disk SIZE] [--trusted-proxies CIDR,...] [--geoip-db FILE] [--asn-db FILE] [--log-dir DIR] [--log-level info]" +
 			" [--rtmp ADDR] [--rtmp-secrets DIR] [--admin-token-file FILE] [--admin-host NAME,...]" +
 			" [--drain-timeout 30s] [--header-timeout 10s] [--idle-timeout 120s] [--body-timeout 60s]",
 		run: runServe,

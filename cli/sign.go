@@ -21,7 +21,7 @@ func init() {
 	})
 }
 
-const signUsage = "sign --key-pair-id ID --private-key FILE --url URL (--expires DURATION|TIME) [--not-before TIME] [--ip CIDR] [--resource PATTERN] [--cookies] [--sha256]"
+const signUsage = "sign --key-pair-id ID --private-key FILE --url URL (--expires DURATION|TIME) [--not-before TIME] [--ip CIDR] [--resource PATTERN] [--cookies [--cookie-domain DOMAIN] [--cookie-path /]] [--sha256]"
 
 // signNow is the clock relative durations start from; tests set it.
 var signNow = time.Now
@@ -37,8 +37,8 @@ func runSign(args []string, stdout, stderr io.Writer) int {
 	resource := fs.String("resource", "", "resource `PATTERN` with * and ? wildcards, e.g. https://host/live/* (custom policy)")
 	cookies := fs.Bool("cookies", false, "print Set-Cookie lines instead of a URL")
 	sha256 := fs.Bool("sha256", false, "sign with SHA-256 (Hash-Algorithm=SHA256) instead of SHA-1")
-	domain := fs.String("cookie-domain", "", "Domain attribute of the cookies (default: none, the host that sets them)")
-	path := fs.String("cookie-path", "/", "Path attribute of the cookies")
+	domain := fs.String("cookie-domain", "", "Domain attribute `DOMAIN` of the cookies (default: none, the host that sets them)")
+	path := fs.String("cookie-path", "/", "Path attribute `PATH` of the cookies")
 	pos, err := parseFlags(fs, args)
 	if p := required(fs, "key-pair-id", "private-key", "url", "expires"); err != nil || p != "" || len(pos) != 0 {
 		return badUsage(fs, err, p, positional(pos))
