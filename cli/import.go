@@ -1302,7 +1302,7 @@ func writeValue(b *bytes.Buffer, v any, depth int) {
 		}
 		b.WriteString("]")
 	case string:
-		b.WriteString(cueString(v))
+		b.WriteString(cueValue(v, depth))
 	case int64:
 		b.WriteString(strconv.FormatInt(v, 10))
 	case json.Number:
@@ -1329,4 +1329,40 @@ func baseNames(files []string) []string {
 		out[i] = filepath.Base(f)
 	}
 	return out
+}
+
+// cueValue is s as a CUE string literal for a field at depth tabs: text
+// of several lines (a function's code, a PEM key) as a multi-line string
+// that reads as the text does, else cueString's one line. Text a reader
+// could not see (carriage returns, other control characters, spaces that
+// end a line, which editors drop) keeps the escaped one-line form.
+func cueValue(s string, depth int) string {
+	if !strings.Contains(s, "\n") || strings.ContainsFunc(s, func(r rune) bool {
+		return r < ' ' && r != '\n' && r != '\t' || r == 0x7f
+	}) {
+		return cueString(s)
+	}
+	lines := strings.Split(s, "\n")
+	for _, l := range lines {
+		if strings.TrimRight(l, " \t") != l {
+			return cueString(s)
+		}
+	}
+	esc := strings.NewReplacer(`\`, `\\`)
+	if strings.Contains(s, `"""`) {
+		esc = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+	}
+	indent := strings.Repeat("\t", depth+1)
+	var b strings.Builder
+	b.WriteString(`"""` + "\n")
+	// The newline before the closing quotes is not part of the string, so
+	// a final newline shows as a last, blank line.
+	for _, l := range lines {
+		if l != "" {
+			b.WriteString(indent + esc.Replace(l))
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString(indent + `"""`)
+	return b.String()
 }

@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/cuecontext"
 )
 
 // TestImport turns AWS CLI output (testdata/import/NAME/*) into a
@@ -98,6 +101,53 @@ func TestImportManagedPolicyNames(t *testing.T) {
 			if !k.names(name) {
 				t.Errorf("%s %s: openfront has no managed policy %q", k.field, id, name)
 			}
+		}
+	}
+}
+
+// A function's code and a public key's PEM are imported as CUE multi-line
+// strings, so the config reads as the code was written: each line of the
+// .js file is a line of the config.
+func TestImportCodeReadsAsWritten(t *testing.T) {
+	dir := "testdata/import/functions"
+	code, stdout, stderr := runCLI("import", dir+"/distribution-config.json", dir+"/docs-index.js", dir+"/describe-function.json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	js, err := os.ReadFile(dir + "/docs-index.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := map[string]bool{}
+	for _, l := range strings.Split(stdout, "\n") {
+		lines[strings.TrimLeft(l, "\t")] = true
+	}
+	for _, l := range strings.Split(strings.TrimSpace(string(js)), "\n") {
+		if !lines[l] {
+			t.Errorf("the config lacks the code's line %q:\n%s", l, stdout)
+		}
+	}
+}
+
+// cueString's multi-line form reads back, through CUE, as the string it
+// was made of: escapes, interpolation-like text, blank lines and all.
+func TestCueStringRoundTrip(t *testing.T) {
+	for _, s := range []string{
+		"one line",
+		"function handler(event) {\n    return event.request;\n}\n",
+		"no final newline\nsecond",
+		"a \\ backslash\nand \\(not interpolation)\n",
+		"quotes \" and \"\"\" triple\n",
+		"\tindented by a tab\n\n\nblank lines above\n",
+		"trailing spaces  \nand a \r carriage return\n",
+		"\n",
+		"",
+	} {
+		src := "package p\n\nx: {\n\tv: " + cueValue(s, 1) + "\n}\n"
+		v := cuecontext.New().CompileString(src)
+		got, err := v.LookupPath(cue.ParsePath("x.v")).String()
+		if err != nil || got != s {
+			t.Errorf("%q: read back %q (%v) from:\n%s", s, got, err, src)
 		}
 	}
 }
