@@ -645,7 +645,12 @@ func SignatureKey(pub crypto.PublicKey) error {
 func ParsePublicKey(encoded string) (crypto.PublicKey, error) {
 	block, rest := pem.Decode([]byte(strings.TrimSpace(encoded)))
 	if block == nil {
-		return nil, fmt.Errorf("not PEM-encoded")
+		// pem.Decode wants each line at the start: a key pasted into a
+		// CUE multi-line string deeper than the closing quotes is not.
+		if strings.Contains(encoded, "\n ") || strings.Contains(encoded, "\n\t") {
+			return nil, fmt.Errorf("not PEM-encoded: its lines start with spaces or tabs: indent them as the closing \"\"\" is")
+		}
+		return nil, fmt.Errorf("not PEM-encoded: want -----BEGIN PUBLIC KEY----- ... -----END PUBLIC KEY----- (openssl ec -in private.pem -pubout)")
 	}
 	if len(strings.TrimSpace(string(rest))) > 0 {
 		return nil, fmt.Errorf("trailing data after the PEM block")

@@ -275,6 +275,10 @@ func TestParsePublicKey(t *testing.T) {
 		{"rsa 1024 pkix", pemOf(rsaOfBits(1024)), nil, "an RSA key of 1024 bits, but CloudFront takes RSA keys of 2048 bits"},
 		{"rsa 1024 pkcs1", string(pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(rsaOfBits(1024))})), nil, "an RSA key of 1024 bits"},
 		{"rsa 4096 pkcs1", string(pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(rsaOfBits(4096))})), rsaOfBits(4096), ""},
+		// A key pasted into a CUE multi-line string deeper than its closing
+		// quotes keeps the extra indentation on every line.
+		{"indented lines", strings.ReplaceAll(pemOf(p256), "\n", "\n\t"), nil, "its lines start with spaces or tabs: indent them as the closing \"\"\" is"},
+		{"no PEM", "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE", nil, "not PEM-encoded: want -----BEGIN PUBLIC KEY----- ... -----END PUBLIC KEY-----"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
