@@ -76,7 +76,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("serve", commands["serve"].usage, stderr)
 	var o node.Options
 	fs.StringVar(&o.ConfigDir, "config", "", "serve the config directory `DIR`")
-	fs.StringVar(&o.TableFile, "table", "", "serve the compiled table artifact `FILE`")
+	fs.StringVar(&o.TableFile, "table", "", "serve the compiled table artifact `FILE` (openfront compile -o); local origins' paths are relative to its directory")
 	fs.StringVar(&o.Git.URL, "git", "", "serve the config of a git repository `URL` (path, file://, https://, ssh://); each new commit is deployed if it vets")
 	fs.StringVar(&o.Git.Branch, "branch", "main", "the git `BRANCH` to deploy")
 	fs.StringVar(&o.Git.Subdir, "git-subdir", "", "the config directory's `PATH` inside the repository (default: its root)")

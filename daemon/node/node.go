@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -158,7 +159,14 @@ func Start(opts Options) (*Node, error) {
 		}
 		opts.ConfigDir = n.opts.ConfigDir
 	}
-	n.origins = origin.NewPool(opts.ConfigDir)
+	// Local origins' paths are relative to the config directory, and for
+	// a table artifact to the directory it is in: never to the working
+	// directory, which is "/" under systemd.
+	originDir := opts.ConfigDir
+	if opts.TableFile != "" {
+		originDir = filepath.Dir(opts.TableFile)
+	}
+	n.origins = origin.NewPool(originDir)
 	if opts.OriginCAFile != "" {
 		roots, err := originRoots(opts.OriginCAFile)
 		if err != nil {
