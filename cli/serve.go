@@ -144,6 +144,12 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		}
 		return badUsage(fs, err, positional(pos), source, tls, timeout)
 	}
+	if o.ConfigDir != "" {
+		if err := checkConfigDir(o.ConfigDir); err != nil {
+			fmt.Fprintf(stderr, "openfront serve: --config %v\n", err)
+			return exitUsage
+		}
+	}
 	o.CacheMemory, o.CacheDisk = int64(cacheMemory), int64(cacheDisk)
 	for _, list := range adminHosts {
 		for name := range strings.SplitSeq(list, ",") {

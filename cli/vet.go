@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -80,13 +81,8 @@ func runCompile(args []string, stdout, stderr io.Writer) int {
 
 // compileDir compiles a config directory, printing its errors.
 func compileDir(dir string, stderr io.Writer) (*compiler.Result, int) {
-	fi, err := os.Stat(dir)
-	if err != nil {
-		fmt.Fprintf(stderr, "openfront: %v\n", err) // names the path and why
-		return nil, exitUsage
-	}
-	if !fi.IsDir() {
-		fmt.Fprintf(stderr, "openfront: %s is a file: give the config directory that holds it\n", dir)
+	if err := checkConfigDir(dir); err != nil {
+		fmt.Fprintf(stderr, "openfront: %v\n", err)
 		return nil, exitUsage
 	}
 	res, err := compiler.New(dir).Compile()
@@ -103,6 +99,24 @@ func compileDir(dir string, stderr io.Writer) (*compiler.Result, int) {
 		return nil, exitFail
 	}
 	return res, exitOK
+}
+
+// checkConfigDir says why dir is not a config directory, if it is not: a
+// typo in the path (the error names it), or a .cue file given where its
+// directory is meant.
+func checkConfigDir(dir string) error {
+	fi, err := os.Stat(dir)
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: %w", dir, pe.Err) // "stat" means nothing to a user
+	}
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s is a file: give the config directory that holds it", dir)
+	}
+	return nil
 }
 
 // printWarnings prints what the config should change though it compiles;

@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"openfront.dev/daemon/node"
 )
 
 // compile -o writes the artifact whole or not at all, with the mode any
@@ -114,6 +117,11 @@ distributions: site: {
 // A config directory that is not one says why: a typo in the path, or a
 // .cue file given where its directory is meant.
 func TestConfigDirNotADirectory(t *testing.T) {
+	defer func(f func(node.Options) (*node.Node, error)) { startNode = f }(startNode)
+	startNode = func(node.Options) (*node.Node, error) {
+		t.Error("the node started")
+		return nil, errors.New("not started")
+	}
 	file := filepath.Join(t.TempDir(), "cdn.cue")
 	writeFile(t, file, "package cdn\n")
 	for _, tc := range []struct {
@@ -124,6 +132,8 @@ func TestConfigDirNotADirectory(t *testing.T) {
 		{[]string{"compile", "/nonexistent"}, "/nonexistent: no such file or directory"},
 		{[]string{"route", "/nonexistent", "http://x/"}, "/nonexistent: no such file or directory"},
 		{[]string{"vet", file}, file + " is a file: give the config directory that holds it"},
+		{[]string{"serve", "--config", "/nonexistent"}, "--config /nonexistent: no such file or directory"},
+		{[]string{"serve", "--config", file}, "--config " + file + " is a file: give the config directory that holds it"},
 	} {
 		code, _, stderr := runCLI(tc.args...)
 		if code != exitUsage || !strings.Contains(stderr, tc.want) {
