@@ -225,10 +225,11 @@ func tuneGC(cacheMemory int64, log *slog.Logger) {
 }
 
 // servingURL is the URL to open for the plain HTTP listener a: one on
-// every interface is reached as localhost, an alias the quickstart has,
-// where [::] or 0.0.0.0 would be a Host no distribution serves.
+// every interface or a loopback address is reached as localhost, an
+// alias the quickstart has, where [::], 0.0.0.0 or 127.0.0.1 would be a
+// Host no distribution serves.
 func servingURL(a net.Addr) string {
-	if ta, ok := a.(*net.TCPAddr); ok && ta.IP.IsUnspecified() {
+	if ta, ok := a.(*net.TCPAddr); ok && (ta.IP.IsUnspecified() || ta.IP.IsLoopback()) {
 		return "http://" + net.JoinHostPort("localhost", strconv.Itoa(ta.Port)) + "/"
 	}
 	return "http://" + a.String() + "/"

@@ -222,7 +222,9 @@ func TestSizeFlagString(t *testing.T) {
 
 // The address serve prints is one to open: a listener on every interface
 // (the default --http :8080) is printed as localhost, which the quickstart
-// serves, not as [::] or 0.0.0.0, whose Host no distribution has (403).
+// serves, not as [::] or 0.0.0.0, whose Host no distribution has (403);
+// so is one on a loopback address, which a Host of 127.0.0.1 would not
+// reach either.
 func TestServingURL(t *testing.T) {
 	for _, tt := range []struct {
 		addr net.Addr
@@ -230,8 +232,9 @@ func TestServingURL(t *testing.T) {
 	}{
 		{&net.TCPAddr{IP: net.IPv6unspecified, Port: 8080}, "http://localhost:8080/"},
 		{&net.TCPAddr{IP: net.IPv4zero, Port: 8080}, "http://localhost:8080/"},
-		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 18080}, "http://127.0.0.1:18080/"},
-		{&net.TCPAddr{IP: net.ParseIP("::1"), Port: 80}, "http://[::1]:80/"},
+		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 18080}, "http://localhost:18080/"},
+		{&net.TCPAddr{IP: net.ParseIP("::1"), Port: 80}, "http://localhost:80/"},
+		{&net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 8080}, "http://192.0.2.1:8080/"},
 	} {
 		if got := servingURL(tt.addr); got != tt.want {
 			t.Errorf("%v: %q, want %q", tt.addr, got, tt.want)

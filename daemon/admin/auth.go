@@ -61,7 +61,7 @@ func ReadTokenFile(file string) (string, error) {
 	}
 	token := strings.TrimSpace(string(raw))
 	if token == "" {
-		return "", fmt.Errorf("token: %s is empty", file)
+		return "", fmt.Errorf("token: %s is empty: write one line of random text into it (openssl rand -hex 32 > %s)", file, file)
 	}
 	if strings.ContainsFunc(token, func(r rune) bool { return r < ' ' || r == 0x7f }) {
 		return "", fmt.Errorf("token: %s holds a line break or control character, which no Authorization header can carry: make the token one line (openssl rand -hex 32)", file)
