@@ -74,11 +74,15 @@ func TestRoute(t *testing.T) {
 		// Response headers policies: CORS for an allowed Origin, a
 		// preflight, an Origin not allowed; the managed security headers.
 		// Viewer-request functions, run on the request: a URI rewrite, a
-		// redirect from a key value store, a request changed after a store
-		// miss, the viewer IP, one that throws, one that picks an origin by
+		// redirect from a key value store, a generated body (shown, so
+		// that answers with the same status tell apart), a request changed
+		// after a store miss, the viewer IP, one that throws, one that picks an origin by
 		// cookie, and none on the redirect to HTTPS.
 		{"function", []string{"http://www.example.com/docs/guide/"}},
 		{"function-kvs-redirect", []string{"https://fn.example.com/old-blog"}},
+		{"function-body", []string{"https://fn.example.com/expired"}},
+		{"function-body-long", []string{"https://fn.example.com/long"}},
+		{"json-function-body", []string{"--json", "https://fn.example.com/expired"}},
 		{"function-kvs-miss", []string{"https://fn.example.com/a?x=1", "-H", "X-Seen: no"}},
 		{"function-viewer-ip", []string{"--viewer-ip", "203.0.113.7", "https://fn.example.com/go"}},
 		{"function-throws", []string{"http://fn.example.com/broken/x"}},

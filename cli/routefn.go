@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"openfront.dev/compiler/table"
 	"openfront.dev/internal/cffunc"
@@ -76,6 +77,9 @@ type RouteFunctionResponse struct {
 	Description string       `json:"statusDescription,omitempty"`
 	Headers     []RouteValue `json:"headers,omitempty"`
 	BodyBytes   int          `json:"bodyBytes"`
+	// Body is the body when it is text (UTF-8): it tells apart answers
+	// of one status, such as a 403 for a bad signature and for an expired one.
+	Body string `json:"body,omitempty"`
 }
 
 // RouteFunctionError is a failed run and what the edge answers.
@@ -152,6 +156,9 @@ func runViewerRequest(e *RouteExplanation, d *table.Distribution, b *table.Behav
 		return r, path, nil, false
 	case resp != nil:
 		out := &RouteFunctionResponse{Status: resp.Status, Description: resp.Description, BodyBytes: len(resp.Body)}
+		if utf8.Valid(resp.Body) {
+			out.Body = string(resp.Body)
+		}
 		for _, name := range slices.Sorted(maps.Keys(resp.Header)) {
 			for _, v := range resp.Header[name] {
 				out.Headers = append(out.Headers, RouteValue{Name: name, Value: v, Present: true})
@@ -283,6 +290,9 @@ func originChangeText(c *cffunc.OriginChange) string {
 	return strings.Join(parts, ", then ")
 }
 
+// routeBodyShown is how much of a generated body the text output shows.
+const routeBodyShown = 64
+
 // printFunctions writes the behavior's functions and what they did.
 func printFunctions(line func(key, format string, args ...any), fs []RouteFunction) {
 	for _, f := range fs {
@@ -299,8 +309,13 @@ func printFunctions(line func(key, format string, args ...any), fs []RouteFuncti
 			for _, h := range r.Headers {
 				line("    header", "%s: %s", h.Name, h.Value)
 			}
-			if r.BodyBytes > 0 {
+			switch {
+			case r.Body == "" && r.BodyBytes > 0:
 				line("    body", "%d bytes", r.BodyBytes)
+			case len(r.Body) > routeBodyShown:
+				line("    body", "%d bytes, begins %q", r.BodyBytes, strings.ToValidUTF8(r.Body[:routeBodyShown], ""))
+			case r.Body != "":
+				line("    body", "%d bytes: %q", r.BodyBytes, r.Body)
 			}
 		default:
 			r := f.Request
