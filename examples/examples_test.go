@@ -26,6 +26,7 @@ var examples = []struct {
 	keyGroups, originGroups int
 }{
 	{name: "api", distributions: 1, originGroups: 1},
+	{name: "edge-functions", distributions: 1},
 	{name: "geo-restricted", distributions: 2},
 	{name: "gitops", distributions: 2},
 	{name: "live-event", distributions: 1, streamingDistributions: 1},
