@@ -24,7 +24,7 @@ import (
 func init() {
 	register("import", command{
 		summary: "turn `aws cloudfront get-*` JSON output into an openfront config",
-		usage:   "import [-o FILE] [--id ID] JSON|NAME.js...",
+		usage:   "import [-o FILE] [--id ID] JSON|NAME.js|STORE.keys.json...",
 		run:     runImport,
 	})
 }
@@ -82,7 +82,7 @@ var (
 )
 
 func runImport(args []string, stdout, stderr io.Writer) int {
-	fl := newFlags("import", "import [-o FILE] [--id ID] JSON|NAME.js...", stderr)
+	fl := newFlags("import", "import [-o FILE] [--id ID] JSON|NAME.js|STORE.keys.json...", stderr)
 	out := fl.String("o", "", "write the config to `FILE` instead of stdout")
 	id := fl.String("id", "", "the distribution's `ID` in the config (default: the Distribution's Id, else its CallerReference)")
 	pos, err := parseFlags(fl, args)
@@ -174,6 +174,12 @@ type importer struct {
 
 	functionNames map[string]bool // functions' keys in the config
 
+	// stores are KeyValueStores by ARN, from describe-key-value-store or
+	// list-key-value-stores; storeKeys their keys by the store's name in
+	// CloudFront, from STORE.keys.json.
+	stores    map[string]*awsStore
+	storeKeys map[string]*awsKeys
+
 	notes []string // what was not imported, for stderr
 }
 
@@ -201,6 +207,21 @@ func (imp *importer) function(name string) *awsFunction {
 	return imp.functions[name]
 }
 
+type awsStore struct {
+	awsObject
+	described bool   // by describe-key-value-store, not only listed
+	name      string // in the config, once declared with its keys
+}
+
+// awsKeys are a store's keys from list-keys output or CloudFront's import
+// file, in the file's order.
+type awsKeys struct {
+	file  string
+	keys  [][2]string
+	more  bool   // list-keys printed a NextToken: more pages follow
+	store string // the store's name in CloudFront
+}
+
 type awsPolicy struct {
 	awsObject
 	name string // its key in the config
@@ -221,6 +242,11 @@ func (imp *importer) read(name string) error {
 	var top map[string]any
 	if err := dec.Decode(&top); err != nil {
 		return fmt.Errorf("%s: not the JSON the AWS CLI prints: %w", name, err)
+	}
+	if store, ok := strings.CutSuffix(filepath.Base(name), ".keys.json"); ok {
+		// Neither list-keys nor the import file names its store: the
+		// file's name does, as NAME.js names a function.
+		return imp.readKeys(name, store, top)
 	}
 	obj := func(m map[string]any, k string) map[string]any { v, _ := m[k].(map[string]any); return v }
 	str := func(m map[string]any, k string) string { v, _ := m[k].(string); return v }
@@ -260,6 +286,15 @@ func (imp *importer) read(name string) error {
 		f := obj(top, "FunctionSummary")
 		fn := imp.function(str(f, "Name"))
 		fn.cfg, fn.file = obj(f, "FunctionConfig"), name
+	case obj(top, "KeyValueStore") != nil:
+		imp.store(name, obj(top, "KeyValueStore"), true)
+	case obj(top, "KeyValueStoreList") != nil:
+		for _, s := range newSrc(name, "", obj(top, "KeyValueStoreList")).items("Items") {
+			m, _ := s.(map[string]any)
+			imp.store(name, m, false)
+		}
+	case top["Items"] != nil || top["data"] != nil:
+		return fmt.Errorf("%s: the keys of a key value store: name the file STORE.keys.json, STORE the store's name in CloudFront, so that import knows which store they fill", name)
 	case obj(top, "PublicKey") != nil:
 		k := obj(top, "PublicKey")
 		if imp.publicKey == nil {
@@ -267,9 +302,108 @@ func (imp *importer) read(name string) error {
 		}
 		imp.publicKey[str(k, "Id")] = awsObject{name, str(k, "Id"), obj(k, "PublicKeyConfig")}
 	default:
-		return fmt.Errorf("%s: not the output of aws cloudfront get-distribution(-config), get-streaming-distribution(-config), get-cache-policy, get-origin-request-policy, get-response-headers-policy, get-key-group, get-public-key or describe-function (nor a function's code, NAME.js)", name)
+		return fmt.Errorf("%s: not the output of aws cloudfront get-distribution(-config), get-streaming-distribution(-config), get-cache-policy, get-origin-request-policy, get-response-headers-policy, get-key-group, get-public-key, describe-function, describe-key-value-store or list-key-value-stores (nor a function's code, NAME.js, or a store's keys, STORE.keys.json)", name)
 	}
 	return nil
+}
+
+// store records a KeyValueStore of describe-key-value-store or
+// list-key-value-stores output; both name it by the same ARN.
+func (imp *importer) store(file string, m map[string]any, described bool) {
+	arn, _ := m["ARN"].(string)
+	if imp.stores == nil {
+		imp.stores = map[string]*awsStore{}
+	}
+	if old := imp.stores[arn]; old != nil && old.described {
+		return
+	}
+	id, _ := m["Id"].(string)
+	imp.stores[arn] = &awsStore{awsObject: awsObject{file, id, m}, described: described}
+}
+
+// readKeys reads STORE.keys.json: `aws cloudfront-keyvaluestore
+// list-keys` output ({"Items": [{"Key", "Value"}], "NextToken"}) or
+// CloudFront's import file ({"data": [{"key", "value"}]}).
+func (imp *importer) readKeys(file, store string, top map[string]any) error {
+	items, key, value := top["Items"], "Key", "Value"
+	if items == nil {
+		items, key, value = top["data"], "key", "value"
+	}
+	list, ok := items.([]any)
+	if !ok {
+		return fmt.Errorf("%s: not the keys of a key value store: the output of `aws cloudfront-keyvaluestore list-keys --kvs-arn ARN` ({\"Items\": [{\"Key\", \"Value\"}]}) or CloudFront's import file ({\"data\": [{\"key\", \"value\"}]})", file)
+	}
+	if old := imp.storeKeys[store]; old != nil {
+		return fmt.Errorf("%s: the keys of key value store %s again (first in %s)", file, store, old.file)
+	}
+	ks := &awsKeys{file: file, store: store}
+	if t, _ := top["NextToken"].(string); t != "" {
+		ks.more = true
+	}
+	seen := map[string]bool{}
+	for i, it := range list {
+		m, _ := it.(map[string]any)
+		k, kok := m[key].(string)
+		v, vok := m[value].(string)
+		if !kok || !vok {
+			return fmt.Errorf("%s: item %d: not {%q: string, %q: string}", file, i, key, value)
+		}
+		if seen[k] {
+			// CloudFront refuses an import file with a key twice.
+			return fmt.Errorf("%s: item %d: key %q again: a store holds each key once", file, i, k)
+		}
+		seen[k] = true
+		ks.keys = append(ks.keys, [2]string{k, v})
+	}
+	if imp.storeKeys == nil {
+		imp.storeKeys = map[string]*awsKeys{}
+	}
+	imp.storeKeys[store] = ks
+	return nil
+}
+
+// keyValueStores declares the stores whose keys are given, each under its
+// CloudFront name. Keys need their store's ARN (describe-key-value-store
+// or list-key-value-stores), which a function's association names; a
+// described store needs its keys. A store only listed is declared when
+// its keys are given: the list names every store of the account.
+func (imp *importer) keyValueStores() (*cueStruct, error) {
+	byName := map[string]*awsStore{}
+	for _, arn := range slices.Sorted(maps.Keys(imp.stores)) {
+		st := imp.stores[arn]
+		name, _ := st.cfg["Name"].(string)
+		byName[name] = st
+		if ks := imp.storeKeys[name]; ks == nil && st.described {
+			return nil, fmt.Errorf("%s: key value store %s: its keys are in no file given: add %s.keys.json, from `aws cloudfront-keyvaluestore list-keys --kvs-arn %s > %s.keys.json`", st.file, name, name, arn, name)
+		}
+	}
+	out := &cueStruct{}
+	names := map[string]bool{}
+	for _, store := range slices.Sorted(maps.Keys(imp.storeKeys)) {
+		ks := imp.storeKeys[store]
+		st := byName[store]
+		if st == nil {
+			return nil, fmt.Errorf("%s: the keys of key value store %s, which is in no file given: add the output of `aws cloudfront describe-key-value-store --name %s`", ks.file, store, store)
+		}
+		st.name = uniqueName(sanitizeID(store, st.id), names, nil)
+		s := newSrc(st.file, "keyValueStores."+st.name, st.cfg)
+		for _, k := range []string{"Name", "Id", "ARN", "Status", "LastModifiedTime"} {
+			s.get(k)
+		}
+		o := &cueStruct{}
+		if ks.more {
+			imp.note(o, newSrc(ks.file, s.path, nil), "keys may be missing: list-keys printed a NextToken, so more pages follow; run it without --max-items or --no-paginate and the AWS CLI prints every key")
+		}
+		o.setStr("comment", s.str("Comment"), "")
+		imp.rest(o, s)
+		data := &cueStruct{}
+		for _, kv := range slices.SortedFunc(slices.Values(ks.keys), func(a, b [2]string) int { return strings.Compare(a[0], b[0]) }) {
+			data.set(kv[0], kv[1])
+		}
+		o.set("data", data)
+		out.set(st.name, o)
+	}
+	return out, nil
 }
 
 // build returns the config as formatted CUE.
@@ -318,6 +452,10 @@ func (imp *importer) build(files []string) ([]byte, error) {
 		keyGroups.set(name, v)
 	}
 
+	stores, err := imp.keyValueStores()
+	if err != nil {
+		return nil, err
+	}
 	imp.functionNames = map[string]bool{}
 	dists, err := imp.section(imp.dists, "distributions", taken, imp.distribution)
 	if err != nil {
@@ -338,6 +476,7 @@ func (imp *importer) build(files []string) ([]byte, error) {
 		{originRequestPolicyKind.section, sections[originRequestPolicyKind.section]},
 		{responseHeadersPolicyKind.section, sections[responseHeadersPolicyKind.section]},
 		{"functions", imp.functionsSection()},
+		{"keyValueStores", stores},
 	} {
 		if len(sec.v.fields) > 0 {
 			root.set(sec.name, sec.v)
@@ -374,11 +513,20 @@ func (imp *importer) functionsSection() *cueStruct {
 		s := newSrc(fn.file, "functions."+fn.name, fn.cfg)
 		o.setStr("comment", s.str("Comment"), "")
 		o.setStr("runtime", s.str("Runtime"), "cloudfront-js-2.0")
+		var stores []string
 		for _, kv := range s.objs("KeyValueStoreAssociations", "keyValueStoreAssociations") {
-			// A store's name and keys are in no file the import reads.
 			arn := kv.str("KeyValueStoreARN")
-			imp.note(o, s, "key value store %s not imported: declare it under keyValueStores (its keys: `aws cloudfront-keyvaluestore list-keys --kvs-arn %s`) and name it in keyValueStoreAssociations; until then the function's cf.kvs() calls fail", arn, arn)
+			switch st := imp.stores[arn]; {
+			case st != nil && st.name != "":
+				stores = append(stores, st.name)
+			case st != nil:
+				name, _ := st.cfg["Name"].(string)
+				imp.note(o, s, "key value store %s not imported: its keys are in no file given: add %s.keys.json, from `aws cloudfront-keyvaluestore list-keys --kvs-arn %s > %s.keys.json`; until then the function's cf.kvs() calls fail", name, name, arn, name)
+			default:
+				imp.note(o, s, "key value store %s not imported: it is in no file given: add the output of `aws cloudfront list-key-value-stores` (or describe-key-value-store --name STORE) and its keys as STORE.keys.json, from `aws cloudfront-keyvaluestore list-keys --kvs-arn %s > STORE.keys.json`; until then the function's cf.kvs() calls fail", arn, arn)
+			}
 		}
+		o.setList("keyValueStoreAssociations", stores)
 		imp.rest(o, s)
 		o.set("functionCode", fn.code)
 		out.set(fn.name, o)

@@ -33,6 +33,15 @@ func TestImport(t *testing.T) {
 		// CloudFront Functions with their code (NAME.js) and
 		// describe-function output, and one without its code.
 		{"functions", nil, exitOK},
+		// KeyValueStores: one from describe-key-value-store with its keys
+		// as list-keys prints them, one from list-key-value-stores with its
+		// keys as CloudFront's import file; a listed store without its
+		// keys, and one listed that no function imported reads.
+		{"key-value-stores", nil, exitOK},
+		// list-keys output with a NextToken: keys may be missing.
+		{"kvs-paginated", nil, exitOK},
+		// A value over CloudFront's 1,024 bytes: reported as vet would.
+		{"kvs-too-big", nil, exitFail},
 		// A custom policy ID without its get-cache-policy file.
 		{"unknown-policy", nil, exitFail},
 		// Legacy TrustedSigners: the behavior names a key group the
@@ -149,5 +158,54 @@ func TestCueStringRoundTrip(t *testing.T) {
 		if err != nil || got != s {
 			t.Errorf("%q: read back %q (%v) from:\n%s", s, got, err, src)
 		}
+	}
+}
+
+// A store's keys and its ARN come from different commands: import says
+// which one is missing, or what is wrong with a keys file, naming it.
+func TestImportKeyValueStoreInputs(t *testing.T) {
+	const arn = "arn:aws:cloudfront::123456789012:key-value-store/5e4d3c2b-1a0f-4e9d-8c7b-6a5f4e3d2c1b"
+	describe := `{"ETag": "E1", "KeyValueStore": {"Name": "flags", "Id": "5e4d3c2b-1a0f-4e9d-8c7b-6a5f4e3d2c1b", "ARN": "` + arn + `", "Status": "READY"}}`
+	dist := `{"CallerReference": "x", "Origins": {"Quantity": 1, "Items": [{"Id": "web", "DomainName": "web.example.com",
+		"CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "https-only"}}]},
+		"DefaultCacheBehavior": {"TargetOriginId": "web", "ViewerProtocolPolicy": "https-only"}}`
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		want  []string // in stderr
+	}{
+		{"keys without their store", map[string]string{"flags.keys.json": `{"Items": []}`},
+			[]string{"flags.keys.json: ", "aws cloudfront describe-key-value-store --name flags"}},
+		{"a described store without its keys", map[string]string{"kvs.json": describe},
+			[]string{"kvs.json: key value store flags", "add flags.keys.json", "list-keys --kvs-arn " + arn + " > flags.keys.json"}},
+		{"a key twice in the import file", map[string]string{"kvs.json": describe,
+			"flags.keys.json": `{"data": [{"key": "a", "value": "1"}, {"key": "a", "value": "2"}]}`},
+			[]string{"flags.keys.json: item 1: key \"a\" again"}},
+		{"a value that is no string", map[string]string{"kvs.json": describe,
+			"flags.keys.json": `{"Items": [{"Key": "a", "Value": 1}]}`},
+			[]string{"flags.keys.json: item 0: not {\"Key\": string, \"Value\": string}"}},
+		{"keys in neither format", map[string]string{"kvs.json": describe, "flags.keys.json": `{"Keys": {}}`},
+			[]string{"flags.keys.json: not the keys of a key value store", "list-keys", `{"data": [{"key", "value"}]}`}},
+		{"keys under another name", map[string]string{"kvs.json": describe, "keys.json": `{"Items": []}`},
+			[]string{"keys.json: the keys of a key value store: name the file STORE.keys.json"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			args := []string{"import", filepath.Join(dir, "dist.json")}
+			writeFile(t, args[1], dist)
+			for name, body := range tc.files {
+				writeFile(t, filepath.Join(dir, name), body)
+				args = append(args, filepath.Join(dir, name))
+			}
+			code, _, stderr := runCLI(args...)
+			if code != exitFail {
+				t.Errorf("exit %d, want %d", code, exitFail)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr)
+				}
+			}
+		})
 	}
 }
