@@ -216,10 +216,9 @@ type awsStore struct {
 // awsKeys are a store's keys from list-keys output or CloudFront's import
 // file, in the file's order.
 type awsKeys struct {
-	file  string
-	keys  [][2]string
-	more  bool   // list-keys printed a NextToken: more pages follow
-	store string // the store's name in CloudFront
+	file string
+	keys [][2]string
+	more bool // list-keys printed a NextToken: more pages follow
 }
 
 type awsPolicy struct {
@@ -336,7 +335,7 @@ func (imp *importer) readKeys(file, store string, top map[string]any) error {
 	if old := imp.storeKeys[store]; old != nil {
 		return fmt.Errorf("%s: the keys of key value store %s again (first in %s)", file, store, old.file)
 	}
-	ks := &awsKeys{file: file, store: store}
+	ks := &awsKeys{file: file}
 	if t, _ := top["NextToken"].(string); t != "" {
 		ks.more = true
 	}
