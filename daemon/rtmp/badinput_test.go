@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"math"
 	"net"
 	"os"
 	"strings"
@@ -61,6 +62,24 @@ func TestBadInput(t *testing.T) {
 			c := handshaken(t)
 			c.Write(chunkHeader(3, 0xffffff, typeCommandAMF0))
 			c.Write(make([]byte, 128))
+			return c
+		}},
+		// go-amf0 would make([]interface{}, 2^31-1): the runtime's "out of
+		// memory" is fatal, beyond any recover.
+		{"AMF0 strict array of 2^31-1 elements", func(t *testing.T) net.Conn {
+			c := handshaken(t)
+			// connect's object {a: [...]}
+			body := append(amf0Command("connect", 1), 0x03, 0, 1, 'a', 0x0a, 0x7f, 0xff, 0xff, 0xff)
+			c.Write(rawMessage(3, typeCommandAMF0, 128, body))
+			return c
+		}},
+		// Each level is a recursion of go-amf0: a million overflow the
+		// goroutine's stack ("fatal error: stack overflow").
+		{"AMF0 objects nested a million deep", func(t *testing.T) net.Conn {
+			c := handshaken(t)
+			body := append(amf0Command("connect", 1), bytes.Repeat([]byte{0x03, 0, 1, 'a'}, 1<<20-16)...)
+			c.Write(controlMessage(1, 1<<20))
+			c.Write(rawMessage(3, typeCommandAMF0, 1<<20, body))
 			return c
 		}},
 		{"too many chunk streams", func(t *testing.T) net.Conn {
@@ -138,6 +157,23 @@ func chunkHeader(cs int, length uint32, typeID byte) []byte {
 	b[4], b[5], b[6] = byte(length>>16), byte(length>>8), byte(length)
 	b[7] = typeID
 	return b
+}
+
+// rawMessage is a message on chunk stream cs (2..63) in chunks of chunkSize.
+func rawMessage(cs int, typeID byte, chunkSize int, body []byte) []byte {
+	b := chunkHeader(cs, uint32(len(body)), typeID)
+	for len(body) > chunkSize {
+		b = append(append(b, body[:chunkSize]...), 0xc0|byte(cs)) // type 3 header
+		body = body[chunkSize:]
+	}
+	return append(b, body...)
+}
+
+// amf0Command is the start of an AMF0 command: its name and transaction id.
+func amf0Command(name string, tid float64) []byte {
+	b := binary.BigEndian.AppendUint16([]byte{0x02}, uint16(len(name)))
+	b = append(b, name...)
+	return binary.BigEndian.AppendUint64(append(b, 0x00), math.Float64bits(tid))
 }
 
 // controlMessage is a protocol control message with a 4-byte value.

@@ -97,6 +97,13 @@ func (cs *ChunkStreamer) Read(cmsg *ChunkMessage) (int, uint32, error) {
 		return 0, 0, err
 	}
 
+	// openfront: bound what go-amf0 allocates and how deep it recurses.
+	if t := message.TypeID(reader.messageTypeID); t == message.TypeIDCommandMessageAMF0 || t == message.TypeIDDataMessageAMF0 {
+		if err := message.CheckAMF0(reader.buf.Bytes()); err != nil {
+			return 0, 0, err
+		}
+	}
+
 	cs.msgDec.Reset(reader)
 	if err := cs.msgDec.Decode(message.TypeID(reader.messageTypeID), &cmsg.Message); err != nil {
 		return 0, 0, err
