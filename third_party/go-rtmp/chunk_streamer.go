@@ -58,6 +58,27 @@ type ChunkStreamer struct {
 	cacheBuffer []byte
 	config      *StreamControlStateConfig
 	logger      logrus.FieldLogger
+
+	// openfront: what a peer may make the reader hold. unfinished counts the
+	// bytes of messages begun on any chunk stream and not yet complete;
+	// lastRead is the message handed out last, whose buffer goes once the
+	// handler is done with it (see releaseReadBuffer).
+	unfinished int
+	lastRead   *ChunkStreamReader
+}
+
+// openfront: keptReadBuffer is the largest buffer a chunk stream keeps
+// between messages. Upstream kept every chunk stream's largest message.
+const keptReadBuffer = 64 << 10
+
+// openfront: releaseReadBuffer drops the buffer of the message handed out
+// last if it is large: 32 chunk streams that each carried a 4 MiB message
+// once would otherwise hold up to 8 MiB each for the connection's life.
+func (cs *ChunkStreamer) releaseReadBuffer() {
+	if r := cs.lastRead; r != nil && r.buf.Cap() > keptReadBuffer {
+		r.buf = bytes.Buffer{}
+	}
+	cs.lastRead = nil
 }
 
 func NewChunkStreamer(r io.Reader, w io.Writer, config *StreamControlStateConfig) *ChunkStreamer {
@@ -208,6 +229,7 @@ func (cs *ChunkStreamer) writeMessage(sink chunkSink, chunkStreamID int, streamI
 }
 
 func (cs *ChunkStreamer) NewChunkReader() (*ChunkStreamReader, error) {
+	cs.releaseReadBuffer() // its handler has returned: nothing reads it now
 again:
 	reader, err := cs.readChunk()
 	if err != nil {
@@ -223,6 +245,7 @@ again:
 	if !reader.completed {
 		goto again
 	}
+	cs.lastRead = reader
 	return reader, nil
 }
 
@@ -316,6 +339,13 @@ func (cs *ChunkStreamer) readChunk() (*ChunkStreamReader, error) {
 	}
 	//cs.logger.Debugf("(READ) Length = %d", expectLen)
 
+	// openfront: messages in progress on all chunk streams together hold at
+	// most MaxMessageSize: upstream let a peer hold that on every chunk
+	// stream (32 unfinished 4 MiB messages: 128 MiB for one connection).
+	if cs.unfinished+expectLen > int(cs.config.MaxMessageSize) {
+		return nil, errors.Errorf("Unfinished messages would hold %d bytes, over the limit %d", cs.unfinished+expectLen, cs.config.MaxMessageSize)
+	}
+
 	lr := io.LimitReader(cs.r, int64(expectLen))
 	if _, err := io.CopyBuffer(&reader.buf, lr, cs.cacheBuffer); err != nil {
 		return nil, err
@@ -324,8 +354,10 @@ func (cs *ChunkStreamer) readChunk() (*ChunkStreamReader, error) {
 
 	if int(reader.messageLength)-reader.buf.Len() != 0 {
 		// fragmented
+		cs.unfinished += expectLen
 		return reader, nil
 	}
+	cs.unfinished -= reader.buf.Len() - expectLen // openfront: complete now
 
 	// read completed, update timestamp
 	reader.timestamp += reader.timestampDelta
