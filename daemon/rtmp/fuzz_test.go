@@ -111,8 +111,9 @@ func startBareServer(tb testing.TB, mod func(*Config)) (*Server, string) {
 	return srv, ln.Addr().String()
 }
 
-// panicLog is a slog handler that keeps the go-rtmp log lines reporting a
-// panic it recovered (its message loop turns one into the connection's error).
+// panicLog is a slog handler that keeps the log lines reporting a recovered
+// panic: go-rtmp's (its message loop turns one into the connection's error)
+// and the server's own.
 type panicLog struct {
 	mu  sync.Mutex
 	msg string
@@ -122,9 +123,16 @@ func (*panicLog) Enabled(context.Context, slog.Level) bool { return true }
 func (h *panicLog) WithAttrs([]slog.Attr) slog.Handler     { return h }
 func (h *panicLog) WithGroup(string) slog.Handler          { return h }
 func (h *panicLog) Handle(_ context.Context, r slog.Record) error {
-	if strings.Contains(r.Message, "Panic") || strings.Contains(r.Message, "runtime error") {
+	if strings.Contains(r.Message, "Panic") || strings.Contains(r.Message, "panic") || strings.Contains(r.Message, "runtime error") {
+		line := r.Message
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "panic" {
+				line += ": " + a.Value.String()
+			}
+			return true
+		})
 		h.mu.Lock()
-		h.msg += r.Message + "\n"
+		h.msg += line + "\n"
 		h.mu.Unlock()
 	}
 	return nil
@@ -224,3 +232,32 @@ func (k *eventKinds) add(e Event) {
 	}
 	k.m[e.Kind+" "+e.Status]++
 }
+
+// TestPanickingSink: a panic on a connection's goroutines, here in the live
+// sink while it takes a publisher's media (go-rtmp's read loop recovers it)
+// and again as the publish ends (OnClose, outside go-rtmp's recover), ends
+// that connection only: the server serves on and shuts down cleanly.
+func TestPanickingSink(t *testing.T) {
+	panics := &panicLog{}
+	_, addr := startBareServer(t, func(c *Config) { c.Live, c.Log = panickingSink{}, slog.New(panics) })
+	for range 2 {
+		c := dial(t, addr)
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		if err := handshake.HandshakeWithServer(c, c, &handshake.Config{}); err != nil {
+			t.Fatal(err)
+		}
+		c.Write(fuzzSeeds()[1][1:]) // a publish with media
+		if _, err := io.Copy(io.Discard, c); errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatal("the connection stayed open after its panic")
+		}
+	}
+	if p := panics.take(); !strings.Contains(p, "sink: Media") || !strings.Contains(p, "sink: End") {
+		t.Errorf("the panics are not logged: %q", p)
+	}
+}
+
+type panickingSink struct{}
+
+func (panickingSink) Publish(string, string) LiveTrack { return panickingSink{} }
+func (panickingSink) Media(uint8, uint32, []byte)      { panic("sink: Media") }
+func (panickingSink) End()                             { panic("sink: End") }

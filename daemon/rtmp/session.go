@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -366,6 +367,14 @@ func (ss *session) media(typeID uint8, ts uint32, payload io.Reader) error {
 
 func (ss *session) OnClose() {
 	ss.closeOnce.Do(func() {
+		// go-rtmp calls OnClose outside its recover: a panic here (a live
+		// sink's End after its Media panicked on the publisher's bytes)
+		// would end the process, and the connection would never close.
+		defer func() {
+			if r := recover(); r != nil {
+				ss.log.Error("rtmp: panic while closing a connection", "panic", r, "stack", string(debug.Stack()))
+			}
+		}()
 		ss.cancel()
 		close(ss.done)
 		for sid := range ss.plays {
