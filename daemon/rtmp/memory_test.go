@@ -1,6 +1,7 @@
 package rtmp
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -38,7 +39,7 @@ func TestPeerMemory(t *testing.T) {
 			n, _ := c.Write(rawMessage(cs, typeAudio, 1<<20, body))
 			sent += int64(n)
 		}
-		waitRead(t, srv, sent)
+		waitRead(t, srv, sent+handshakeBytes)
 		grown := heapAlloc() - before
 		t.Logf("heap after 31 messages of 4 MiB: %d MiB more", grown>>20)
 		if grown > 16<<20 {
@@ -64,6 +65,9 @@ func TestPeerMemory(t *testing.T) {
 	})
 }
 
+// handshakeBytes is what a client sends in the handshake: C0, C1 and C2.
+const handshakeBytes = 1 + 1536 + 1536
+
 func heapAlloc() int64 {
 	runtime.GC()
 	var m runtime.MemStats
@@ -71,15 +75,14 @@ func heapAlloc() int64 {
 	return int64(m.HeapAlloc)
 }
 
-// waitRead waits until the server's connections have read n bytes after the
-// handshake (C0, C1 and C2: 3073 bytes).
+// waitRead waits until the server's connections have read n bytes in all.
 func waitRead(t *testing.T, srv *Server, n int64) {
 	t.Helper()
 	for range 3000 {
 		var in int64
 		srv.mu.Lock()
 		for ss := range srv.sessions {
-			in += ss.nc.in.Load() - 3073
+			in += ss.nc.in.Load()
 		}
 		srv.mu.Unlock()
 		if in >= n {
@@ -91,4 +94,30 @@ func waitRead(t *testing.T, srv *Server, n int64) {
 	open := len(srv.sessions)
 	srv.mu.Unlock()
 	t.Fatalf("the server did not read the %d bytes sent (%d connections open)", n, open)
+}
+
+// TestShutdownClosesIdle: Shutdown closes connections that are silent, stalled
+// mid-handshake or connected and idle, well before their timeouts.
+func TestShutdownClosesIdle(t *testing.T) {
+	srv, addr := startBareServer(t, func(c *Config) { c.HandshakeTimeout, c.IdleTimeout = time.Hour, time.Hour })
+	silent := dial(t, addr)
+	half := dial(t, addr)
+	half.Write(append([]byte{3}, make([]byte, 700)...))
+	connected := dial(t, addr)
+	if err := handshake.HandshakeWithServer(connected, connected, &handshake.Config{}); err != nil {
+		t.Fatal(err)
+	}
+	connected.Write(fuzzSeeds()[0][1:200])
+	waitRead(t, srv, 701+handshakeBytes+199)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	for _, c := range []net.Conn{silent, half, connected} {
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.Copy(io.Discard, c); errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("%v is still open after Shutdown", c.LocalAddr())
+		}
+	}
 }
