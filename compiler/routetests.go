@@ -52,12 +52,11 @@ func (c *Compiler) runRouteTests(cfg *schema.Config, t *table.Table, origin map[
 		if want := rt.Expect.Behavior; want != "" && b.Name() != want {
 			k.add("tests", sel("tests", i, "expect", "behavior"), "%s: matched behavior %q, want %q", where, b.Name(), want)
 		}
-		allowed := slices.Contains(b.Spec.AllowedMethods, rt.Method)
-		if !allowed {
-			k.add("tests", sel("tests", i, "method"), "%s: behavior %q does not allow %s (allowedMethods %v): the edge answers 403", where, b.Name(), rt.Method, b.Spec.AllowedMethods)
-		}
 		target, answered := b.TargetID(), false
-		if allowed && (b.ViewerRequest != nil || expectsFunction(rt.Expect)) {
+		if a := d.Admit(b, u.Scheme, rt.Method, host, u.RequestURI()); a != nil {
+			// The request's own target is still the one its behavior routes to.
+			k.edgeTest(i, where, rt, a)
+		} else if b.ViewerRequest != nil || expectsFunction(rt) || rt.Response != nil {
 			target, answered = k.functionTest(i, where, rt, u, host, d, b)
 		}
 		if want := rt.Expect.Origin; want != "" && !answered && target != want {
@@ -73,37 +72,82 @@ func (c *Compiler) runRouteTests(cfg *schema.Config, t *table.Table, origin map[
 // routeTestViewerIP is the viewer's address a function sees in a route test.
 const routeTestViewerIP = "127.0.0.1"
 
-func expectsFunction(e schema.RouteExpect) bool {
-	return e.URI != "" || e.Status != 0 || len(e.Headers) > 0
+// expectsFunction: test rt expects what only a viewer-request function
+// does: a request it changed, or an answer without an origin's.
+func expectsFunction(rt schema.RouteTest) bool {
+	e := rt.Expect
+	return e.URI != "" || len(e.Query) > 0 || len(e.Cookies) > 0 || len(e.Headers) > 0 || e.Status != 0 && rt.Response == nil
 }
 
-// functionTest runs b's viewer-request function on test i's request as
-// the edge does (table.Distribution.ViewerRequest) and checks what the
-// test expects of it: the target the request then goes to, or answered:
+// requestField is the first field of e that asserts what a
+// viewer-request function returns, or "".
+func requestField(e schema.RouteExpect) string {
+	switch {
+	case e.URI != "":
+		return "uri"
+	case len(e.Query) > 0:
+		return "query"
+	case len(e.Cookies) > 0:
+		return "cookies"
+	}
+	return ""
+}
+
+// pastEdge is the first field of e that asserts what a request the edge
+// answers itself never reaches, or "".
+func pastEdge(e schema.RouteExpect) string {
+	if f := requestField(e); f != "" || len(e.ResponseHeaders) == 0 {
+		return f
+	}
+	return "responseHeaders"
+}
+
+// expectAt is the position of test i's expect.field.
+func expectAt(i int) func(field ...any) []cue.Selector {
+	return func(field ...any) []cue.Selector { return sel(append([]any{"tests", i, "expect"}, field...)...) }
+}
+
+// edgeTest checks test i, which the edge answers itself with a: a refusal
+// is an error unless expect.status says it.
+func (k *checker) edgeTest(i int, where string, rt schema.RouteTest, a *table.EdgeAnswer) {
+	e, at := rt.Expect, expectAt(i)
+	switch {
+	case e.Status != 0 && e.Status != a.Status:
+		k.add("tests", at("status"), "%s: the edge answers %d (%s), want %d", where, a.Status, a.Reason, e.Status)
+	case e.Status == 0 && a.Status >= 400:
+		f := "url"
+		if a.Method {
+			f = "method"
+		}
+		k.add("tests", sel("tests", i, f), "%s: the edge answers %d (%s)", where, a.Status, a.Reason)
+	}
+	if f := pastEdge(e); f != "" {
+		k.add("tests", at(f), "%s: the edge answers %d (%s): no function runs and no origin answers", where, a.Status, a.Reason)
+	}
+	hdr := http.Header{}
+	if a.Location != "" {
+		hdr.Set("Location", a.Location)
+	}
+	k.headersTest(at, "headers", where, fmt.Sprintf("the edge answers %d with", a.Status), hdr, e.Headers)
+}
+
+// headersTest checks the headers of an answer, got, against want by name
+// in any case ("": none); what says whose answer it is.
+func (k *checker) headersTest(at func(...any) []cue.Selector, field, where, what string, got http.Header, want map[string]string) {
+	for _, n := range slices.Sorted(maps.Keys(want)) {
+		if v := strings.Join(got.Values(n), ", "); v != want[n] {
+			k.add("tests", at(field, n), "%s: %s %s %q, want %q", where, what, n, v, want[n])
+		}
+	}
+}
+
+// functionTest runs b's viewer-request function, if any, on test i's
+// request as the edge does (table.Distribution.ViewerRequest) and checks
+// what the test expects of it, then of the origin's answer the test
+// assumes (answerTest): the target the request then goes to, or answered:
 // the function answered (a response or a failure) and no origin is asked.
 func (k *checker) functionTest(i int, where string, rt schema.RouteTest, u *url.URL, host string, d *table.Distribution, b *table.Behavior) (target string, answered bool) {
-	e := rt.Expect
-	at := func(field ...any) []cue.Selector { return sel(append([]any{"tests", i, "expect"}, field...)...) }
-	fnField := "status"
-	if e.Status == 0 {
-		fnField = "uri"
-		if e.URI == "" {
-			fnField = "headers"
-		}
-	}
-	if b.ViewerRequest == nil {
-		k.add("tests", at(fnField), "%s: behavior %q runs no viewer-request function", where, b.Name())
-		return b.TargetID(), false
-	}
-	name := b.Spec.FunctionFor("viewer-request")
-	// The viewer protocol policy answers an http request first: no
-	// function runs on the redirect to HTTPS.
-	if p := b.Spec.ViewerProtocolPolicy; u.Scheme == "http" && p != "allow-all" {
-		if expectsFunction(e) {
-			k.add("tests", at(fnField), "%s: function %s does not run: viewerProtocolPolicy %s answers the http request first", where, name, p)
-		}
-		return b.TargetID(), false
-	}
+	e, at := rt.Expect, expectAt(i)
 	hdr := http.Header{}
 	for n, v := range rt.Headers {
 		if !strings.EqualFold(n, "Host") {
@@ -116,33 +160,74 @@ func (k *checker) functionTest(i int, where string, rt schema.RouteTest, u *url.
 	}
 	req := &cffunc.Request{Method: rt.Method, URI: path, RawQuery: u.RawQuery, Host: host, Header: hdr}
 	c := cffunc.Context{DistributionDomainName: host, DistributionID: d.ID, RequestID: "openfront-vet", ViewerIP: routeTestViewerIP}
+	nb := b
+	if b.ViewerRequest == nil {
+		if expectsFunction(rt) {
+			k.add("tests", at(functionField(e)), "%s: behavior %q runs no viewer-request function", where, b.Name())
+			return b.TargetID(), false
+		}
+	} else if nb, answered = k.viewerRequestTest(i, where, rt, d, b, c, req); answered {
+		return "", true
+	}
+	switch {
+	case rt.Response != nil:
+		k.answerTest(i, where, rt, d, nb, c, req)
+	case len(e.ResponseHeaders) > 0:
+		k.add("tests", at("responseHeaders"), "%s: responseHeaders are those of the answer in response: give the origin's answer to assume", where)
+	}
+	// The function's target: an origin or group of d, or one it made.
+	if nb.Group != nil {
+		return nb.Group.ID, false
+	}
+	return nb.Origin.ID, false
+}
+
+// functionField is the field of e to report a viewer-request function's
+// error at: the first e asserts of what only a function does.
+func functionField(e schema.RouteExpect) string {
+	if e.Status != 0 {
+		return "status"
+	}
+	if f := requestField(e); f != "" {
+		return f
+	}
+	return "headers"
+}
+
+// viewerRequestTest runs b's viewer-request function on req and checks
+// what test i expects of it: the behavior the request goes on with, or
+// answered: the function answered.
+func (k *checker) viewerRequestTest(i int, where string, rt schema.RouteTest, d *table.Distribution, b *table.Behavior, c cffunc.Context, req *cffunc.Request) (nb *table.Behavior, answered bool) {
+	e, at := rt.Expect, expectAt(i)
+	name := b.Spec.FunctionFor("viewer-request")
 	nb, resp, err := d.ViewerRequest(b, c, req)
+	if err != nil || resp != nil {
+		if len(e.ResponseHeaders) > 0 {
+			k.add("tests", at("responseHeaders"), "%s: function %s answers itself: no origin's answer reaches the viewer", where, name)
+		}
+	}
 	switch {
 	case err != nil:
 		status, result := cffunc.Failure(err)
 		switch {
 		case e.Status == 0:
-			k.add("tests", at(fnField), "%s: function %s failed, the edge answers %d (%s): %v", where, name, status, result, err)
+			k.add("tests", at(functionField(e)), "%s: function %s failed, the edge answers %d (%s): %v", where, name, status, result, err)
 		case e.Status != status:
 			k.add("tests", at("status"), "%s: function %s failed, the edge answers %d (%s: %v), want %d", where, name, status, result, err, e.Status)
 		}
-		return "", true
+		return nil, true
 	case resp != nil:
 		switch {
-		case e.Status == 0 && (e.URI != "" || e.Origin != ""):
-			k.add("tests", at(fnField), "%s: function %s answers %d itself, want the request to go on", where, name, resp.Status)
+		case e.Status == 0 && (e.URI != "" || e.Origin != "" || len(e.Query) > 0 || len(e.Cookies) > 0):
+			k.add("tests", at(functionField(e)), "%s: function %s answers %d itself, want the request to go on", where, name, resp.Status)
 		case e.Status != 0 && e.Status != resp.Status:
 			k.add("tests", at("status"), "%s: function %s answers %d, want %d", where, name, resp.Status, e.Status)
 		}
-		for _, n := range slices.Sorted(maps.Keys(e.Headers)) {
-			if got := strings.Join(resp.Header.Values(n), ", "); got != e.Headers[n] {
-				k.add("tests", at("headers", n), "%s: function %s answers with %s %q, want %q", where, name, n, got, e.Headers[n])
-			}
-		}
-		return "", true
+		k.headersTest(at, "headers", where, "function "+name+" answers with", resp.Header, e.Headers)
+		return nil, true
 	}
 	switch {
-	case e.Status != 0 || len(e.Headers) > 0:
+	case rt.Response == nil && (e.Status != 0 || len(e.Headers) > 0):
 		f := "status"
 		if e.Status == 0 {
 			f = "headers"
@@ -151,11 +236,69 @@ func (k *checker) functionTest(i int, where string, rt schema.RouteTest, u *url.
 	case e.URI != "" && req.URI != e.URI:
 		k.add("tests", at("uri"), "%s: function %s returns uri %q, want %q", where, name, req.URI, e.URI)
 	}
-	// The function's target: an origin or group of d, or one it made.
-	if nb.Group != nil {
-		return nb.Group.ID, false
+	query, _ := url.ParseQuery(req.RawQuery)
+	for _, n := range slices.Sorted(maps.Keys(e.Query)) {
+		if got := strings.Join(query[n], ","); got != e.Query[n] {
+			k.add("tests", at("query", n), "%s: function %s returns query parameter %s %q, want %q", where, name, n, got, e.Query[n])
+		}
 	}
-	return nb.Origin.ID, false
+	cookies := requestCookies(req.Header.Values("Cookie"))
+	for _, n := range slices.Sorted(maps.Keys(e.Cookies)) {
+		if got := cookies[n]; got != e.Cookies[n] {
+			k.add("tests", at("cookies", n), "%s: function %s returns cookie %s %q, want %q", where, name, n, got, e.Cookies[n])
+		}
+	}
+	return nb, false
+}
+
+// requestCookies are the cookies of Cookie lines by name (the first of
+// a name, as CloudFront's event has it).
+func requestCookies(lines []string) map[string]string {
+	out := map[string]string{}
+	for _, l := range lines {
+		for c := range strings.SplitSeq(l, ";") {
+			n, v, _ := strings.Cut(strings.TrimSpace(c), "=")
+			if _, ok := out[n]; !ok && n != "" {
+				out[n] = v
+			}
+		}
+	}
+	return out
+}
+
+// answerTest makes test i's response the viewer's answer to req as the
+// edge does (table.Distribution.ViewerAnswer: b's response headers policy,
+// then its viewer-response function) and checks what the test expects
+// the viewer to get. A function that fails is an error unless
+// expect.status is the edge's answer to it.
+func (k *checker) answerTest(i int, where string, rt schema.RouteTest, d *table.Distribution, b *table.Behavior, c cffunc.Context, req *cffunc.Request) {
+	e, at := rt.Expect, expectAt(i)
+	resp := &cffunc.Response{Status: rt.Response.Status, Description: http.StatusText(rt.Response.Status), Header: http.Header{}}
+	for n, v := range rt.Response.Headers {
+		resp.Header.Add(n, v)
+	}
+	name := b.Spec.FunctionFor("viewer-response")
+	ran, err := d.ViewerAnswer(b, c, req, resp)
+	if err != nil {
+		status, result := cffunc.Failure(err)
+		switch {
+		case e.Status == 0:
+			k.add("tests", sel("tests", i, "response"), "%s: viewer-response function %s failed on this answer, the edge answers %d (%s): %v", where, name, status, result, err)
+		case e.Status != status:
+			k.add("tests", at("status"), "%s: viewer-response function %s failed, the edge answers %d (%s: %v), want %d", where, name, status, result, err, e.Status)
+		}
+		// None of the answer's headers goes with the edge's error.
+		k.headersTest(at, "responseHeaders", where, fmt.Sprintf("the edge answers %d with", status), http.Header{}, e.ResponseHeaders)
+		return
+	}
+	what := "the viewer gets"
+	if ran {
+		what = "viewer-response function " + name + " answers"
+	}
+	if e.Status != 0 && e.Status != resp.Status {
+		k.add("tests", at("status"), "%s: %s %d, want %d", where, what, resp.Status, e.Status)
+	}
+	k.headersTest(at, "responseHeaders", where, what+" with", resp.Header, e.ResponseHeaders)
 }
 
 // userPos finds where the value at p was written in the user's files: the

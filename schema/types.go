@@ -429,7 +429,15 @@ type RouteTest struct {
 	URL     string            `json:"url"`
 	Headers map[string]string `json:"headers,omitempty"`
 	Method  string            `json:"method"`
-	Expect  RouteExpect       `json:"expect"`
+	// Response is the origin's answer to assume; nil: none.
+	Response *RouteResponse `json:"response,omitempty"`
+	Expect   RouteExpect    `json:"expect"`
+}
+
+// RouteResponse is #RouteTest.response.
+type RouteResponse struct {
+	Status  int               `json:"status"`
+	Headers map[string]string `json:"headers,omitempty"`
 }
 
 // RouteExpect is what a route test expects.
@@ -441,4 +449,9 @@ type RouteExpect struct {
 	URI     string            `json:"uri,omitempty"`
 	Status  int               `json:"status,omitempty"`
 	Headers map[string]string `json:"headers,omitempty"`
+	// Of the request the viewer-request function returns.
+	Query   map[string]string `json:"query,omitempty"`
+	Cookies map[string]string `json:"cookies,omitempty"`
+	// What the viewer gets with Response.
+	ResponseHeaders map[string]string `json:"responseHeaders,omitempty"`
 }

@@ -2,6 +2,7 @@ package table
 
 import (
 	"fmt"
+	"net/http"
 	"net/textproto"
 	"slices"
 	"strconv"
@@ -304,4 +305,72 @@ func securityHeaders(s *schema.SecurityHeadersConfig) []PolicyHeader {
 		out = append(out, PolicyHeader{Name: "X-Xss-Protection", Value: v, Override: c.Override})
 	}
 	return out
+}
+
+// Apply sets rh's headers on hdr, the header of an answer to a request
+// with header reqHeader and method method: the removed headers first, then
+// the CORS, security and custom headers, in CloudFront's order.
+// Server-Timing is the edge's to add (it times the request). Values are
+// replaced, never appended to: the cache shares its stored slices.
+func (rh *ResponseHeaders) Apply(hdr, reqHeader http.Header, method string) {
+	for _, name := range rh.Remove {
+		delete(hdr, name)
+	}
+	if rh.CORS != nil {
+		rh.CORS.apply(hdr, reqHeader, method)
+	}
+	for _, s := range rh.Set {
+		if s.Override || len(hdr[s.Name]) == 0 {
+			hdr[s.Name] = s.Values
+		}
+	}
+}
+
+// apply adds the CORS headers to the answer to a CORS request (one with
+// an Origin) from an allowed origin; the preflight's headers only to a
+// preflight. Every answer varies by Origin, with CORS headers or without:
+// a browser that cached one without them (an image, a page) must not
+// reuse it for a CORS request (Fetch, "CORS protocol and HTTP caches").
+func (c *CORSHeaders) apply(hdr, reqHeader http.Header, method string) {
+	AddVary(hdr, "Origin")
+	origin := reqHeader["Origin"]
+	if len(origin) == 0 || !c.AllowsOrigin(origin[0]) {
+		return
+	}
+	set := func(name string, values []string) {
+		if values[0] != "" && (c.OriginOverride || len(hdr[name]) == 0) {
+			hdr[name] = values
+		}
+	}
+	allow := anyOrigin
+	if !c.AnyOrigin {
+		allow = slices.Clip(origin[:1]) // the viewer's own, echoed
+	}
+	set("Access-Control-Allow-Origin", allow)
+	if c.AllowCredentials {
+		set("Access-Control-Allow-Credentials", allowCredentials)
+	}
+	set("Access-Control-Expose-Headers", []string{c.ExposeHeaders})
+	if method == http.MethodOptions && len(reqHeader["Access-Control-Request-Method"]) > 0 {
+		set("Access-Control-Allow-Methods", []string{c.AllowMethods})
+		set("Access-Control-Allow-Headers", []string{c.AllowHeaders})
+		set("Access-Control-Max-Age", []string{c.MaxAge})
+	}
+}
+
+// Values shared by every response; never appended to in place.
+var anyOrigin, allowCredentials = []string{"*"}, []string{"true"}
+
+// AddVary adds name to hdr's Vary unless it is there (or "*"). The
+// slice may be a stored response's: it is never appended to in place.
+func AddVary(hdr http.Header, name string) {
+	vary := hdr["Vary"]
+	for _, v := range vary {
+		for f := range strings.SplitSeq(v, ",") {
+			if f = strings.TrimSpace(f); f == "*" || strings.EqualFold(f, name) {
+				return
+			}
+		}
+	}
+	hdr["Vary"] = append(slices.Clip(vary), name)
 }

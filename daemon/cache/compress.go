@@ -11,6 +11,7 @@ import (
 
 	"github.com/andybalholm/brotli"
 
+	"openfront.dev/compiler/table"
 	"openfront.dev/internal/counting"
 )
 
@@ -166,19 +167,10 @@ func varyOriginCoding(h http.Header, p Policy) {
 }
 
 // AddVary adds name to h's Vary unless it is there (any case) or Vary is
-// "*". The slice is replaced, never appended to in place: a stored
+// "*", as table.AddVary, which the response headers policy's CORS headers
+// use too. The slice is replaced, never appended to in place: a stored
 // entry's header shares its values.
-func AddVary(h http.Header, name string) {
-	vary := h["Vary"]
-	for _, v := range vary {
-		for f := range strings.SplitSeq(v, ",") {
-			if f = strings.TrimSpace(f); f == "*" || strings.EqualFold(f, name) {
-				return
-			}
-		}
-	}
-	h["Vary"] = append(slices.Clip(vary), name)
-}
+func AddVary(h http.Header, name string) { table.AddVary(h, name) }
 
 var (
 	gzipPool   sync.Pool

@@ -4,7 +4,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,7 +12,6 @@ import (
 	"golang.org/x/net/http/httpguts"
 
 	"openfront.dev/compiler/table"
-	"openfront.dev/daemon/cache"
 	"openfront.dev/internal/cffunc"
 )
 
@@ -123,62 +121,17 @@ func (p *headersPolicy) Flush() {
 	}
 }
 
-// apply sets the policy's headers on the response header. Values are
-// replaced, never appended to: the cache shares its stored slices.
+// apply sets the policy's headers on the response header (table's
+// ResponseHeaders.Apply, which route and vet's route tests apply too), and
+// Server-Timing, which times this request.
 func (p *headersPolicy) apply() {
 	hdr := p.ResponseWriter.Header()
 	rh := p.policy
-	for _, name := range rh.Remove {
-		delete(hdr, name)
-	}
-	if rh.CORS != nil {
-		applyCORS(hdr, rh.CORS, p.r)
-	}
-	for _, s := range rh.Set {
-		if s.Override || len(hdr[s.Name]) == 0 {
-			hdr[s.Name] = s.Values
-		}
-	}
+	rh.Apply(hdr, p.r.Header, p.r.Method)
 	if rh.ServerTiming && (wantsServerTiming(p.r) || rh.SamplingRate > 0 && rand.Float64() < rh.SamplingRate) {
 		p.serverTiming(hdr)
 	}
 }
-
-// applyCORS adds the CORS headers to the answer to a CORS request (one
-// with an Origin) from an allowed origin; the preflight's headers only to
-// a preflight. Every answer varies by Origin, with CORS headers or
-// without: a browser that cached one without them (an image, a page)
-// must not reuse it for a CORS request (Fetch, "CORS protocol and HTTP
-// caches").
-func applyCORS(hdr http.Header, c *table.CORSHeaders, r *http.Request) {
-	cache.AddVary(hdr, "Origin")
-	origin := r.Header["Origin"]
-	if len(origin) == 0 || !c.AllowsOrigin(origin[0]) {
-		return
-	}
-	set := func(name string, values []string) {
-		if values[0] != "" && (c.OriginOverride || len(hdr[name]) == 0) {
-			hdr[name] = values
-		}
-	}
-	allow := anyOrigin
-	if !c.AnyOrigin {
-		allow = slices.Clip(origin[:1]) // the viewer's own, echoed
-	}
-	set("Access-Control-Allow-Origin", allow)
-	if c.AllowCredentials {
-		set("Access-Control-Allow-Credentials", allowCredentials)
-	}
-	set("Access-Control-Expose-Headers", []string{c.ExposeHeaders})
-	if r.Method == http.MethodOptions && len(r.Header["Access-Control-Request-Method"]) > 0 {
-		set("Access-Control-Allow-Methods", []string{c.AllowMethods})
-		set("Access-Control-Allow-Headers", []string{c.AllowHeaders})
-		set("Access-Control-Max-Age", []string{c.MaxAge})
-	}
-}
-
-// Values shared by every response; never appended to in place.
-var anyOrigin, allowCredentials = []string{"*"}, []string{"true"}
 
 // wantsServerTiming reports a request with "Pragma: server-timing", which
 // gets the Server-Timing header whatever the sampling rate.

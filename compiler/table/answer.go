@@ -1,0 +1,66 @@
+package table
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+
+	"openfront.dev/internal/cffunc"
+)
+
+// EdgeAnswer is the edge's own answer to a request, before any function
+// runs: a refusal or the redirect to HTTPS (daemon/edge's serve, in its order).
+type EdgeAnswer struct {
+	Status   int
+	Location string // of a redirect
+	Reason   string
+	// Method: the method is what is refused (not in allowedMethods).
+	Method bool
+}
+
+// Admit is the edge's answer to a request of d and b by scheme (http or
+// https), method, host and requestURI (path and query), or nil when the
+// request goes on to b's functions and origin. openfront route and vet's
+// route tests decide with it; the signature and geo restriction, which
+// need what the config does not hold, come after it.
+func (d *Distribution) Admit(b *Behavior, scheme, method, host, requestURI string) *EdgeAnswer {
+	refuse := func(format string, args ...any) *EdgeAnswer {
+		return &EdgeAnswer{Status: http.StatusForbidden, Reason: fmt.Sprintf(format, args...)}
+	}
+	if !d.Spec.Enabled {
+		return refuse("distribution %q is disabled", d.ID)
+	}
+	if p := b.Spec.ViewerProtocolPolicy; scheme == "http" && p != "allow-all" {
+		switch {
+		case p == "https-only":
+			return refuse("viewerProtocolPolicy https-only refuses http")
+		case method != http.MethodGet && method != http.MethodHead:
+			return refuse("redirect-to-https redirects GET and HEAD only; %s over http is refused", method)
+		}
+		return &EdgeAnswer{Status: http.StatusMovedPermanently, Location: "https://" + (&url.URL{Host: host}).Hostname() + requestURI,
+			Reason: "viewerProtocolPolicy redirect-to-https"}
+	}
+	if !slices.Contains(b.Spec.AllowedMethods, method) {
+		a := refuse("method %s is not in allowedMethods", method)
+		a.Method = true
+		return a
+	}
+	return nil
+}
+
+// ViewerAnswer makes resp, an answer of the origin or the cache to req, what
+// the viewer gets, as the edge does (daemon/edge's headersPolicy): b's
+// response headers policy first, then b's viewer-response function, which
+// sees the policy's headers, on an answer below 400. ran: the function
+// ran. On its error the edge answers cffunc.Failure's status instead.
+func (d *Distribution) ViewerAnswer(b *Behavior, c cffunc.Context, req *cffunc.Request, resp *cffunc.Response) (ran bool, err error) {
+	if b.ResponseHeaders != nil {
+		b.ResponseHeaders.Apply(resp.Header, req.Header, req.Method)
+	}
+	if b.ViewerResponse == nil || resp.Status >= 400 {
+		return false, nil
+	}
+	c.Origins = d
+	return true, b.ViewerResponse.ViewerResponse(c, req, resp)
+}
