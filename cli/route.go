@@ -26,7 +26,7 @@ func init() {
 	})
 }
 
-const routeUsage = "route DIR URL [-H 'Name: value']... [-X METHOD] [--viewer-ip IP] [--json]"
+const routeUsage = "route DIR URL [-H 'Name: value']... [-X METHOD] [--viewer-ip IP] [--response-status STATUS] [--response-header 'Name: value']... [--json]"
 
 func runRoute(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("route", routeUsage, stderr)
@@ -34,6 +34,9 @@ func runRoute(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&headers, "H", "request header `'Name: value'` (repeatable); Host chooses the distribution")
 	method := fs.String("X", "GET", "request `METHOD`")
 	viewerIP := fs.String("viewer-ip", defaultViewerIP, "the viewer's `IP` a viewer-request function sees (event.viewer.ip)")
+	respStatus := fs.Int("response-status", 0, "the origin's answer's `STATUS` to assume: the viewer-response function runs on it (200 with --response-header alone)")
+	var respHeaders multiFlag
+	fs.Var(&respHeaders, "response-header", "the origin's answer's header `'Name: value'` (repeatable)")
 	asJSON := fs.Bool("json", false, "print the explanation as JSON")
 	pos, err := parseFlags(fs, args)
 	if p := positional(pos, "DIR", "URL"); err != nil || p != "" {
@@ -44,6 +47,9 @@ func runRoute(args []string, stdout, stderr io.Writer) int {
 		err = fmt.Errorf("--viewer-ip: %w", perr)
 	} else {
 		req.ViewerIP = ip.String()
+	}
+	if err == nil && (*respStatus != 0 || len(respHeaders) > 0) {
+		req.Response, err = newRouteResponse(*respStatus, respHeaders)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "openfront route: %v\n", err)
@@ -81,6 +87,14 @@ type RouteRequest struct {
 	// ViewerIP is the viewer's address a viewer-request function sees;
 	// "": 127.0.0.1.
 	ViewerIP string
+	// Response is the origin's answer to assume; nil: none.
+	Response *RouteResponse
+}
+
+// RouteResponse is an answer of the origin or the cache.
+type RouteResponse struct {
+	Status int
+	Header http.Header
 }
 
 // NewRouteRequest parses the command line's method, URL and "Name: value" headers.
@@ -97,18 +111,38 @@ func NewRouteRequest(method, rawURL string, headers []string) (RouteRequest, err
 		return r, fmt.Errorf("url %q: scheme must be http or https", rawURL)
 	}
 	r.URL = u
-	for _, h := range headers {
-		name, value, ok := strings.Cut(h, ":")
-		name = strings.TrimSpace(name)
-		if !ok || name == "" || strings.ContainsAny(name, " \t") {
-			return r, fmt.Errorf("header %q: want 'Name: value'", h)
-		}
-		r.Header.Add(name, strings.TrimSpace(value))
+	if err := addHeaders(r.Header, "header", headers); err != nil {
+		return r, err
 	}
 	if r.host() == "" {
 		return r, fmt.Errorf("url %q has no host and no Host header is given", rawURL)
 	}
 	return r, nil
+}
+
+// addHeaders adds "Name: value" lines to h; what names them in an error.
+func addHeaders(h http.Header, what string, lines []string) error {
+	for _, l := range lines {
+		name, value, ok := strings.Cut(l, ":")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" || strings.ContainsAny(name, " \t") {
+			return fmt.Errorf("%s %q: want 'Name: value'", what, l)
+		}
+		h.Add(name, strings.TrimSpace(value))
+	}
+	return nil
+}
+
+// newRouteResponse is the answer of --response-status and --response-header.
+func newRouteResponse(status int, headers []string) (*RouteResponse, error) {
+	if status == 0 {
+		status = http.StatusOK
+	}
+	if status < 100 || status > 599 {
+		return nil, fmt.Errorf("--response-status %d: want 100 to 599", status)
+	}
+	resp := &RouteResponse{Status: status, Header: http.Header{}}
+	return resp, addHeaders(resp.Header, "--response-header", headers)
 }
 
 // host is the Host header if given, else the URL's host (with any port).
@@ -150,10 +184,13 @@ type RouteExplanation struct {
 	TTL       *RouteTTL       `json:"ttl,omitempty"`
 	// ResponseHeaders is the behavior's response headers policy.
 	ResponseHeaders *RouteResponseHeaders `json:"responseHeadersPolicy,omitempty"`
-	Signature       *RouteSignature       `json:"signature,omitempty"`
-	Geo             *RouteGeo             `json:"geoRestriction,omitempty"`
-	Logging         *RouteLogging         `json:"logging,omitempty"`
-	RootObject      *RouteRootObject      `json:"defaultRootObject,omitempty"`
+	// Answer is what the viewer gets of the answer --response-status
+	// and --response-header assume.
+	Answer     *RouteAnswer     `json:"answer,omitempty"`
+	Signature  *RouteSignature  `json:"signature,omitempty"`
+	Geo        *RouteGeo        `json:"geoRestriction,omitempty"`
+	Logging    *RouteLogging    `json:"logging,omitempty"`
+	RootObject *RouteRootObject `json:"defaultRootObject,omitempty"`
 }
 
 // RouteRequestInfo echoes the request.
@@ -517,26 +554,25 @@ func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
 	e.Methods = &RouteMethods{Method: r.Method, Allowed: slices.Contains(bs.AllowedMethods, r.Method),
 		Cached: slices.Contains(bs.CachedMethods, r.Method), Allow: bs.AllowedMethods, Cache: bs.CachedMethods}
 	e.Signature = signature(t, bs, r)
-	switch {
-	case e.Viewer.Action == ActionRefuse && bs.ViewerProtocolPolicy == "https-only":
-		e.Decision = refuse("viewerProtocolPolicy https-only refuses http")
-	case e.Viewer.Action == ActionRefuse:
-		e.Decision = refuse(fmt.Sprintf("redirect-to-https redirects GET and HEAD only; %s over http is refused", r.Method))
-	case e.Viewer.Action == ActionRedirect:
-		e.Decision = RouteDecision{Action: ActionRedirect, Status: http.StatusMovedPermanently, Location: e.Viewer.Location, Reason: "viewerProtocolPolicy redirect-to-https"}
-	case !e.Methods.Allowed:
-		e.Decision = refuse(fmt.Sprintf("method %s is not in allowedMethods", r.Method))
+	// The edge's own answer, as vet's route tests have it.
+	switch a := d.Admit(b, r.URL.Scheme, r.Method, host, r.URL.RequestURI()); {
+	case a != nil && a.Location != "":
+		e.Decision = RouteDecision{Action: ActionRedirect, Status: a.Status, Location: a.Location, Reason: a.Reason}
+	case a != nil:
+		e.Decision = refuse(a.Reason)
 	case e.Signature.Status != "not required" && e.Signature.Status != "present":
 		e.Decision = refuse("signed URL or cookies required: signature " + e.Signature.Status)
 	}
+	// reached: the request reaches the origin, whose answer the
+	// viewer-response function sees.
+	reached := false
 	switch {
 	case e.Decision.Action != ActionServe:
 		e.notRun("the request does not reach it")
 	case bs.GrpcConfig.Enabled && r.Method == http.MethodPost && table.GRPCContentType(r.Header.Get("Content-Type")):
 		e.notRun("a gRPC call goes past the functions")
 	default:
-		var ok bool
-		if r, path, b, ok = runViewerRequest(e, d, b, r, path); !ok {
+		if r, path, b, reached = runViewerRequest(e, d, b, r, path); !reached {
 			e.ResponseHeaders = responseHeaders(b0.ResponseHeaders, r.Header.Get("Origin"))
 			e.distributionRules(spec)
 			return e
@@ -582,6 +618,9 @@ func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
 	}
 	e.TTL = &RouteTTL{Min: bs.MinTTL, Default: bs.DefaultTTL, Max: bs.MaxTTL}
 	e.ResponseHeaders = responseHeaders(b.ResponseHeaders, r.Header.Get("Origin"))
+	if r.Response != nil && reached {
+		runViewerResponse(e, d, b, r, path)
+	}
 	e.distributionRules(spec)
 	return e
 }
@@ -1098,6 +1137,9 @@ func printRoute(w io.Writer, e *RouteExplanation) {
 	}
 	if h := e.ResponseHeaders; h != nil {
 		printResponseHeaders(line, h)
+	}
+	if a := e.Answer; a != nil {
+		printAnswer(line, a)
 	}
 	if s := e.Signature; s != nil {
 		if !s.Required {

@@ -92,6 +92,16 @@ func TestRoute(t *testing.T) {
 		{"json-function-redirect", []string{"--json", "https://fn.example.com/old-blog"}},
 		{"json-function-select-origin", []string{"--json", "https://fn.example.com/shop/a", "-H", "Cookie: variant=green"}},
 		{"json-function-throws", []string{"--json", "http://fn.example.com/broken/x"}},
+		// Viewer-response functions, run on an answer given with
+		// --response-status and --response-header: one that changes
+		// headers, one that throws; an answer of 400 and above, which
+		// none runs on; a request the edge answers itself.
+		{"function-response", []string{"--response-status", "200", "--response-header", "Content-Type: text/html", "--response-header", "Strict-Transport-Security: max-age=60", "https://fn.example.com/docs/"}},
+		{"json-function-response", []string{"--json", "--response-header", "Content-Type: text/html", "https://fn.example.com/docs/"}},
+		{"function-response-throws", []string{"--response-status", "200", "https://fnr.example.com/"}},
+		{"json-function-response-throws", []string{"--json", "--response-status", "304", "https://fnr.example.com/"}},
+		{"function-response-404", []string{"--response-status", "404", "--response-header", "X-Frame-Options: SAMEORIGIN", "https://fnr.example.com/"}},
+		{"function-response-not-reached", []string{"--response-status", "200", "http://fnr.example.com/"}},
 		{"grpc", []string{"-X", "POST", "https://www.example.com/acme.orders.v1.Orders/Get", "-H", "Content-Type: application/grpc"}},
 		{"cors-allowed", []string{"https://www.example.com/api/v1/items", "-H", "Origin: https://shop.example.com"}},
 		{"cors-preflight", []string{"-X", "OPTIONS", "https://www.example.com/api/v1/items", "-H", "Origin: https://example.com", "-H", "Access-Control-Request-Method: POST"}},
@@ -131,6 +141,8 @@ func TestRouteUsage(t *testing.T) {
 		{"usage-bad-scheme", []string{"route", routeConfig, "ftp://www.example.com/"}},
 		{"usage-no-host", []string{"route", routeConfig, "https:///x"}},
 		{"usage-bad-viewer-ip", []string{"route", routeConfig, "--viewer-ip", "10.0.0", "https://fn.example.com/go"}},
+		{"usage-bad-response-status", []string{"route", routeConfig, "--response-status", "99", "https://fn.example.com/go"}},
+		{"usage-bad-response-header", []string{"route", routeConfig, "--response-header", "NoColon", "https://fn.example.com/go"}},
 		{"usage-missing-dir", []string{"route", "testdata/route/nowhere", "https://www.example.com/"}},
 		{"usage-broken-config", []string{"route", "testdata/route/broken", "https://www.example.com/"}},
 	}

@@ -17,8 +17,10 @@ import (
 // CloudFront's test-function does, through the table's compiled function
 // and key value store (table.Distribution.ViewerRequest, which the edge
 // runs too): what follows is explained for the request it returned and the
-// origin it chose. A viewer-response function needs an origin's answer,
-// which route does not have: it is named, not run.
+// origin it chose. A viewer-response function needs an origin's answer:
+// given one (--response-status, --response-header), route runs it after
+// the response headers policy (table.Distribution.ViewerAnswer), else it
+// is named, not run.
 
 // defaultViewerIP is the viewer's address a function sees without --viewer-ip.
 const defaultViewerIP = "127.0.0.1"
@@ -31,6 +33,8 @@ const (
 	FunctionRequest  = "request"  // it returned the request
 	FunctionResponse = "response" // it generated a response
 	FunctionError    = "error"    // it failed: the edge answers 502 or 503
+	// FunctionAnswer: a viewer-response function returned the answer.
+	FunctionAnswer = "answer"
 )
 
 // RouteFunction is one of the behavior's functions and, for a
@@ -48,6 +52,27 @@ type RouteFunction struct {
 	Request  *RouteFunctionRequest  `json:"request,omitempty"`
 	Response *RouteFunctionResponse `json:"response,omitempty"`
 	Error    *RouteFunctionError    `json:"error,omitempty"`
+	// Answer is what a viewer-response function changed of the answer.
+	Answer *RouteFunctionAnswer `json:"answer,omitempty"`
+}
+
+// RouteFunctionAnswer is what a viewer-response function did to the
+// answer it ran on: its status, and the headers it added, changed or
+// removed of those it saw (the policy's included).
+type RouteFunctionAnswer struct {
+	Status       int           `json:"status"`
+	StatusBefore int           `json:"statusBefore,omitempty"`
+	Headers      []RouteChange `json:"headers,omitempty"`
+}
+
+// RouteAnswer is the origin's answer route was given and what the
+// viewer gets of it, after the response headers policy and the
+// viewer-response function.
+type RouteAnswer struct {
+	Status        int          `json:"status"`
+	Headers       []RouteValue `json:"headers"`
+	ViewerStatus  int          `json:"viewerStatus"`
+	ViewerHeaders []RouteValue `json:"viewerHeaders"`
 }
 
 // RouteFunctionRequest is the request a function returned: its URI and
@@ -97,7 +122,7 @@ func routeFunctions(b *table.Behavior) []RouteFunction {
 		fn := b.ViewerRequest
 		if a.EventType == "viewer-response" {
 			fn = b.ViewerResponse
-			f.NotRun = "it runs on the answer (below 400) of the origin or the cache, which route does not have"
+			f.NotRun = "it runs on the answer (below 400) of the origin or the cache: give one with --response-status and --response-header"
 		}
 		if fn != nil {
 			f.Runtime = fn.Runtime
@@ -159,10 +184,8 @@ func runViewerRequest(e *RouteExplanation, d *table.Distribution, b *table.Behav
 		if utf8.Valid(resp.Body) {
 			out.Body = string(resp.Body)
 		}
-		for _, name := range slices.Sorted(maps.Keys(resp.Header)) {
-			for _, v := range resp.Header[name] {
-				out.Headers = append(out.Headers, RouteValue{Name: name, Value: v, Present: true})
-			}
+		if len(resp.Header) > 0 {
+			out.Headers = headerValues(resp.Header)
 		}
 		f.Result, f.Response = FunctionResponse, out
 		e.Decision = RouteDecision{Action: ActionFunctionResponse, Status: resp.Status, Location: resp.Header.Get("Location"),
@@ -191,6 +214,78 @@ func runViewerRequest(e *RouteExplanation, d *table.Distribution, b *table.Behav
 	}
 	f.Result, f.Request = FunctionRequest, out
 	return fr, req.URI, nb, true
+}
+
+// runViewerResponse makes r's assumed answer what the viewer gets of b
+// as the edge does (table.Distribution.ViewerAnswer): the response headers
+// policy, then the viewer-response function on an answer below 400. A
+// function that fails makes e's decision the edge's error.
+func runViewerResponse(e *RouteExplanation, d *table.Distribution, b *table.Behavior, r RouteRequest, path string) {
+	a := r.Response
+	e.Answer = &RouteAnswer{Status: a.Status, Headers: headerValues(a.Header)}
+	resp := &cffunc.Response{Status: a.Status, Description: http.StatusText(a.Status), Header: a.Header.Clone()}
+	f := e.eventFunction("viewer-response")
+	ip := r.ViewerIP
+	if ip == "" {
+		ip = defaultViewerIP
+	}
+	host := r.host()
+	hdr := r.Header.Clone()
+	delete(hdr, "Host")
+	req := &cffunc.Request{Method: r.Method, URI: path, RawQuery: r.URL.RawQuery, Host: host, Header: hdr}
+	c := cffunc.Context{DistributionDomainName: host, DistributionID: d.ID, RequestID: routeRequestID, ViewerIP: ip}
+	// What the function sees: the answer under the policy.
+	before := resp.Header.Clone()
+	if b.ResponseHeaders != nil {
+		b.ResponseHeaders.Apply(before, req.Header, req.Method)
+	}
+	ran, err := d.ViewerAnswer(b, c, req, resp)
+	e.Answer.ViewerStatus, e.Answer.ViewerHeaders = resp.Status, headerValues(resp.Header)
+	switch {
+	case f == nil:
+		return
+	case !ran:
+		f.NotRun = fmt.Sprintf("the edge runs none on an answer of 400 and above (%d)", a.Status)
+		return
+	}
+	f.NotRun, f.ViewerIP = "", ip
+	if err != nil {
+		status, result := cffunc.Failure(err)
+		f.Result, f.Error = FunctionError, &RouteFunctionError{Status: status, Result: result, Message: err.Error()}
+		e.Decision = RouteDecision{Action: ActionFunctionError, Status: status,
+			Reason: fmt.Sprintf("viewer-response function %s failed (%s) on the %d answer: %v", f.Name, result, a.Status, err)}
+		// None of the answer's headers goes with the edge's error.
+		e.Answer.ViewerStatus, e.Answer.ViewerHeaders = status, []RouteValue{}
+		return
+	}
+	out := &RouteFunctionAnswer{Status: resp.Status, Headers: headerChanges(before, resp.Header)}
+	if resp.Status != a.Status {
+		out.StatusBefore = a.Status
+	}
+	f.Result, f.Answer = FunctionAnswer, out
+}
+
+// headerValues lists h by name, then value.
+func headerValues(h http.Header) []RouteValue {
+	out := []RouteValue{}
+	for _, name := range slices.Sorted(maps.Keys(h)) {
+		for _, v := range h[name] {
+			out = append(out, RouteValue{Name: name, Value: v, Present: true})
+		}
+	}
+	return out
+}
+
+// printAnswer writes the answer route was given and what the viewer gets.
+func printAnswer(line func(key, format string, args ...any), a *RouteAnswer) {
+	line("answer", "%d %s, as given (--response-status, --response-header)", a.Status, http.StatusText(a.Status))
+	for _, h := range a.Headers {
+		line("  header", "%s: %s", h.Name, h.Value)
+	}
+	line("viewer gets", "%d %s", a.ViewerStatus, http.StatusText(a.ViewerStatus))
+	for _, h := range a.ViewerHeaders {
+		line("  header", "%s: %s", h.Name, h.Value)
+	}
 }
 
 // headerChanges are the headers other than Host and Cookie (the cookies
@@ -317,6 +412,13 @@ func printFunctions(line func(key, format string, args ...any), fs []RouteFuncti
 			case r.Body != "":
 				line("    body", "%d bytes: %q", r.BodyBytes, r.Body)
 			}
+		case FunctionAnswer:
+			a := f.Answer
+			line("  function", "%s on %s (viewer IP %s): returned the answer", f.Name, f.EventType, f.ViewerIP)
+			if a.StatusBefore != 0 {
+				line("    status", "%d %s (was %d)", a.Status, http.StatusText(a.Status), a.StatusBefore)
+			}
+			printChanges(line, "    header", a.Headers)
 		default:
 			r := f.Request
 			line("  function", "%s on %s (viewer IP %s): returned the request; what follows is for it", f.Name, f.EventType, f.ViewerIP)
