@@ -286,9 +286,10 @@ func (k *checker) answerTest(i int, where string, rt schema.RouteTest, d *table.
 			k.add("tests", sel("tests", i, "response"), "%s: viewer-response function %s failed on this answer, the edge answers %d (%s): %v", where, name, status, result, err)
 		case e.Status != status:
 			k.add("tests", at("status"), "%s: viewer-response function %s failed, the edge answers %d (%s: %v), want %d", where, name, status, result, err, e.Status)
+		default:
+			// None of the answer's headers goes with the edge's error.
+			k.headersTest(at, "responseHeaders", where, fmt.Sprintf("the edge answers %d with", status), http.Header{}, e.ResponseHeaders)
 		}
-		// None of the answer's headers goes with the edge's error.
-		k.headersTest(at, "responseHeaders", where, fmt.Sprintf("the edge answers %d with", status), http.Header{}, e.ResponseHeaders)
 		return
 	}
 	what := "the viewer gets"
