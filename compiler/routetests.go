@@ -227,12 +227,11 @@ func (k *checker) viewerRequestTest(i int, where string, rt schema.RouteTest, d 
 		return nil, true
 	}
 	switch {
-	case rt.Response == nil && (e.Status != 0 || len(e.Headers) > 0):
-		f := "status"
-		if e.Status == 0 {
-			f = "headers"
-		}
-		k.add("tests", at(f), "%s: function %s returns the request (uri %q), want it to answer", where, name, req.URI)
+	case rt.Response == nil && e.Status != 0:
+		k.add("tests", at("status"), "%s: function %s returns the request (uri %q), want it to answer", where, name, req.URI)
+	case len(e.Headers) > 0:
+		// headers are of the edge's own answer, even with response.
+		k.add("tests", at("headers"), "%s: function %s returns the request (uri %q), want it to answer with headers: give the origin's with responseHeaders", where, name, req.URI)
 	case e.URI != "" && req.URI != e.URI:
 		k.add("tests", at("uri"), "%s: function %s returns uri %q, want %q", where, name, req.URI, e.URI)
 	}
