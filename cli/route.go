@@ -26,7 +26,7 @@ func init() {
 	})
 }
 
-const routeUsage = "route DIR URL [-H 'Name: value']... [-X METHOD] [--viewer-ip IP] [--response-status STATUS] [--response-header 'Name: value']... [--json]"
+const routeUsage = "route DIR URL [-H 'Name: value']... [-X METHOD] [--viewer-ip IP] [--viewer-country CC] [--response-status STATUS] [--response-header 'Name: value']... [--json]"
 
 func runRoute(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("route", routeUsage, stderr)
@@ -34,6 +34,7 @@ func runRoute(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&headers, "H", "request header `'Name: value'` (repeatable); Host chooses the distribution")
 	method := fs.String("X", "GET", "request `METHOD`")
 	viewerIP := fs.String("viewer-ip", defaultViewerIP, "the viewer's `IP` a viewer-request function sees (event.viewer.ip)")
+	viewerCountry := fs.String("viewer-country", "", "the viewer's country `CC` (ISO 3166-1 alpha-2) the geo restriction applies to; unset: unknown, which CloudFront serves")
 	respStatus := fs.Int("response-status", 0, "the origin's answer's `STATUS` to assume: the viewer-response function runs on it (200 with --response-header alone)")
 	var respHeaders multiFlag
 	fs.Var(&respHeaders, "response-header", "the origin's answer's header `'Name: value'` (repeatable)")
@@ -47,6 +48,12 @@ func runRoute(args []string, stdout, stderr io.Writer) int {
 		err = fmt.Errorf("--viewer-ip: %w", perr)
 	} else {
 		req.ViewerIP = ip.String()
+	}
+	if c := *viewerCountry; c != "" && err == nil {
+		if len(c) != 2 || strings.ToUpper(c) != c || strings.ContainsFunc(c, func(r rune) bool { return r < 'A' || r > 'Z' }) {
+			err = fmt.Errorf("--viewer-country %q: want a country code of two capital letters, such as FR", c)
+		}
+		req.ViewerCountry = c
 	}
 	if err == nil && (*respStatus != 0 || len(respHeaders) > 0) {
 		req.Response, err = newRouteResponse(*respStatus, respHeaders)
@@ -87,6 +94,9 @@ type RouteRequest struct {
 	// ViewerIP is the viewer's address a viewer-request function sees;
 	// "": 127.0.0.1.
 	ViewerIP string
+	// ViewerCountry is the viewer's country the geo restriction applies
+	// to; "": unknown.
+	ViewerCountry string
 	// Response is the origin's answer to assume; nil: none.
 	Response *RouteResponse
 }
@@ -555,7 +565,7 @@ func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
 		Cached: slices.Contains(bs.CachedMethods, r.Method), Allow: bs.AllowedMethods, Cache: bs.CachedMethods}
 	e.Signature = signature(t, bs, r)
 	// The edge's own answer, as vet's route tests have it.
-	switch a := d.Admit(b, r.URL.Scheme, r.Method, host, r.URL.RequestURI()); {
+	switch a := d.Admit(b, r.URL.Scheme, r.Method, host, r.URL.RequestURI(), r.ViewerCountry); {
 	case a != nil && a.Location != "":
 		e.Decision = RouteDecision{Action: ActionRedirect, Status: a.Status, Location: a.Location, Reason: a.Reason}
 	case a != nil:

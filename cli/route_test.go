@@ -56,6 +56,9 @@ func TestRoute(t *testing.T) {
 		{"group-wildcard", []string{"http://eu.cdn.media.example.com/videos/a.mp4?t=10&q=hd"}},
 		{"group-post-allowed-not", []string{"-X", "PUT", "https://a.media.example.com/videos/a.mp4"}},
 		// Signed URLs and cookies.
+		{"geo-refused", []string{"--viewer-country", "US", "https://a.media.example.com/videos/a.mp4"}},
+		{"geo-served", []string{"--viewer-country", "FR", "https://a.media.example.com/videos/a.mp4"}},
+		{"usage-bad-viewer-country", []string{"--viewer-country", "fr", "https://a.media.example.com/videos/a.mp4"}},
 		{"private-missing", []string{"https://a.media.example.com/private/film.mp4"}},
 		{"private-signed-url", []string{"https://a.media.example.com/private/film.mp4?Expires=2000000000&Signature=abc~&Key-Pair-Id=K2JCJMDEHXQW5F&start=5"}},
 		{"private-unknown-key", []string{"https://a.media.example.com/private/film.mp4?Expires=2000000000&Signature=abc&Key-Pair-Id=APKAOTHER"}},

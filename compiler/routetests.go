@@ -53,7 +53,7 @@ func (c *Compiler) runRouteTests(cfg *schema.Config, t *table.Table, origin map[
 			k.add("tests", sel("tests", i, "expect", "behavior"), "%s: matched behavior %q, want %q", where, b.Name(), want)
 		}
 		target, answered := b.TargetID(), false
-		if a := d.Admit(b, u.Scheme, rt.Method, host, u.RequestURI()); a != nil {
+		if a := d.Admit(b, u.Scheme, rt.Method, host, u.RequestURI(), rt.ViewerCountry); a != nil {
 			// The request's own target is still the one its behavior routes to.
 			k.edgeTest(i, where, rt, a)
 		} else if b.ViewerRequest != nil || expectsFunction(rt) || rt.Response != nil {
@@ -162,6 +162,11 @@ func (k *checker) functionTest(i int, where string, rt schema.RouteTest, u *url.
 	c := cffunc.Context{DistributionDomainName: host, DistributionID: d.ID, RequestID: "openfront-vet", ViewerIP: routeTestViewerIP}
 	nb := b
 	if b.ViewerRequest == nil {
+		if e.Status != 0 && rt.Response == nil {
+			// Only the edge or a function answers without the origin.
+			k.add("tests", at("status"), "%s: the edge does not answer it: it goes to origin %q, want %d", where, b.TargetID(), e.Status)
+			return b.TargetID(), false
+		}
 		if expectsFunction(rt) {
 			k.add("tests", at(functionField(e)), "%s: behavior %q runs no viewer-request function", where, b.Name())
 			return b.TargetID(), false

@@ -429,6 +429,8 @@ type RouteTest struct {
 	URL     string            `json:"url"`
 	Headers map[string]string `json:"headers,omitempty"`
 	Method  string            `json:"method"`
+	// ViewerCountry is the viewer's country; "": unknown.
+	ViewerCountry string `json:"viewerCountry,omitempty"`
 	// Response is the origin's answer to assume; nil: none.
 	Response *RouteResponse `json:"response,omitempty"`
 	Expect   RouteExpect    `json:"expect"`

@@ -5,8 +5,10 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 
 	"openfront.dev/internal/cffunc"
+	"openfront.dev/schema"
 )
 
 // EdgeAnswer is the edge's own answer to a request, before any function
@@ -20,11 +22,12 @@ type EdgeAnswer struct {
 }
 
 // Admit is the edge's answer to a request of d and b by scheme (http or
-// https), method, host and requestURI (path and query), or nil when the
+// https), method, host and requestURI (path and query) from a viewer in
+// country ("": unknown, served as CloudFront serves it), or nil when the
 // request goes on to b's functions and origin. openfront route and vet's
-// route tests decide with it; the signature and geo restriction, which
-// need what the config does not hold, come after it.
-func (d *Distribution) Admit(b *Behavior, scheme, method, host, requestURI string) *EdgeAnswer {
+// route tests decide with it; the signature, which needs what the config
+// does not hold, comes after it.
+func (d *Distribution) Admit(b *Behavior, scheme, method, host, requestURI, country string) *EdgeAnswer {
 	refuse := func(format string, args ...any) *EdgeAnswer {
 		return &EdgeAnswer{Status: http.StatusForbidden, Reason: fmt.Sprintf(format, args...)}
 	}
@@ -46,6 +49,9 @@ func (d *Distribution) Admit(b *Behavior, scheme, method, host, requestURI strin
 		a.Method = true
 		return a
 	}
+	if ok, reason := GeoAllowed(d.Spec.Restrictions.GeoRestriction, country, country != ""); !ok {
+		return refuse("%s", reason)
+	}
 	return nil
 }
 
@@ -63,4 +69,30 @@ func (d *Distribution) ViewerAnswer(b *Behavior, c cffunc.Context, req *cffunc.R
 	}
 	c.Origins = d
 	return true, b.ViewerResponse.ViewerResponse(c, req, resp)
+}
+
+// geoReasonBlocked is a geo restriction's reason, as a viewer's 403 body says it.
+const geoReasonBlocked = "This distribution is not available in the viewer's country (%s)."
+
+// GeoAllowed applies a distribution's geo restriction to a viewer's country.
+// known is false when the database did not know the address: such a viewer
+// is served under a whitelist as under a blacklist, as CloudFront does ("If
+// CloudFront can't determine a user's location, CloudFront serves the
+// content that the user has requested").
+func GeoAllowed(r schema.GeoRestriction, country string, known bool) (bool, string) {
+	if !known {
+		return true, ""
+	}
+	listed := slices.ContainsFunc(r.Items, func(c string) bool { return strings.EqualFold(c, country) })
+	switch r.RestrictionType {
+	case "whitelist":
+		if !listed {
+			return false, fmt.Sprintf(geoReasonBlocked, country)
+		}
+	case "blacklist":
+		if listed {
+			return false, fmt.Sprintf(geoReasonBlocked, country)
+		}
+	}
+	return true, ""
 }

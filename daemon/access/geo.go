@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -160,32 +159,6 @@ func (g *GeoDB) Watch(ctx context.Context, interval time.Duration, report func(r
 // HeaderViewerCountry carries the viewer's country to an origin whose
 // behavior forwards it.
 const HeaderViewerCountry = "CloudFront-Viewer-Country"
-
-// geoReasonBlocked is a geo restriction's reason, as a viewer's 403 body says it.
-const geoReasonBlocked = "This distribution is not available in the viewer's country (%s)."
-
-// GeoAllowed applies a distribution's geo restriction to a viewer's country.
-// known is false when the database did not know the address: such a viewer
-// is served under a whitelist as under a blacklist, as CloudFront does ("If
-// CloudFront can't determine a user's location, CloudFront serves the
-// content that the user has requested").
-func GeoAllowed(r schema.GeoRestriction, country string, known bool) (bool, string) {
-	if !known {
-		return true, ""
-	}
-	listed := slices.ContainsFunc(r.Items, func(c string) bool { return strings.EqualFold(c, country) })
-	switch r.RestrictionType {
-	case "whitelist":
-		if !listed {
-			return false, fmt.Sprintf(geoReasonBlocked, country)
-		}
-	case "blacklist":
-		if listed {
-			return false, fmt.Sprintf(geoReasonBlocked, country)
-		}
-	}
-	return true, ""
-}
 
 // GeoRestricted reports whether a distribution restricts viewers by country.
 func GeoRestricted(d *schema.Distribution) bool {

@@ -14,8 +14,8 @@ import (
 	"github.com/maxmind/mmdbwriter/mmdbtype"
 
 	"openfront.dev/compiler"
+	"openfront.dev/compiler/table"
 	"openfront.dev/internal/testenv"
-	"openfront.dev/schema"
 )
 
 func writeGeoDB(t testing.TB, path string, records map[string]mmdbtype.Map) {
@@ -141,42 +141,6 @@ func TestGeoDBReload(t *testing.T) {
 	wg.Wait()
 }
 
-func TestGeoAllowed(t *testing.T) {
-	white := schema.GeoRestriction{RestrictionType: "whitelist", Items: []string{"FR", "DE"}}
-	black := schema.GeoRestriction{RestrictionType: "blacklist", Items: []string{"KP"}}
-	none := schema.GeoRestriction{RestrictionType: "none"}
-	cases := []struct {
-		name    string
-		r       schema.GeoRestriction
-		country string
-		known   bool
-		want    bool
-	}{
-		{"whitelist, listed", white, "FR", true, true},
-		{"whitelist, not listed", white, "US", true, false},
-		// CloudFront serves a viewer whose country it cannot determine,
-		// whatever the list (georestrictions.html).
-		{"whitelist, unknown address", white, "", false, true},
-		{"blacklist, listed", black, "KP", true, false},
-		{"blacklist, not listed", black, "FR", true, true},
-		{"blacklist, unknown address", black, "", false, true},
-		{"none", none, "", false, true},
-		{"whitelist, lower-case database code", white, "de", true, true},
-	}
-	for _, c := range cases {
-		ok, reason := GeoAllowed(c.r, c.country, c.known)
-		if ok != c.want {
-			t.Errorf("%s: allowed %v", c.name, ok)
-		}
-		if !ok && !strings.HasSuffix(reason, ".") {
-			t.Errorf("%s: reason %q", c.name, reason)
-		}
-		if !ok && c.known && !strings.Contains(reason, c.country) {
-			t.Errorf("%s: reason %q does not name the country", c.name, reason)
-		}
-	}
-}
-
 // TestTable runs a compiled config: VerifyBehavior finds the key through
 // the behavior's trustedKeyGroups, and CheckGeo fails closed.
 func TestTable(t *testing.T) {
@@ -219,11 +183,11 @@ func TestTable(t *testing.T) {
 	}
 	eu := tb.Distribution("eu")
 	c, known := db.Lookup(netip.MustParseAddr("85.1.1.1"))
-	if ok, _ := GeoAllowed(eu.Spec.Restrictions.GeoRestriction, c, known); !ok {
+	if ok, _ := table.GeoAllowed(eu.Spec.Restrictions.GeoRestriction, c, known); !ok {
 		t.Fatal("DE blocked by a whitelist of FR and DE")
 	}
 	c, known = db.Lookup(netip.MustParseAddr("203.0.113.9"))
-	if ok, _ := GeoAllowed(eu.Spec.Restrictions.GeoRestriction, c, known); ok {
+	if ok, _ := table.GeoAllowed(eu.Spec.Restrictions.GeoRestriction, c, known); ok {
 		t.Fatal("AU allowed by a whitelist of FR and DE")
 	}
 }

@@ -260,7 +260,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 	}
 	country := loc.Country
 	if geoRestricted {
-		if ok, reason := access.GeoAllowed(d.Spec.Restrictions.GeoRestriction, country, known); !ok {
+		if ok, reason := table.GeoAllowed(d.Spec.Restrictions.GeoRestriction, country, known); !ok {
 			h.metrics.geoDenials.WithLabelValues(geoDenialReason(d.Spec.Restrictions.GeoRestriction)).Inc()
 			setDetail(w, accesslog.ClientGeoBlocked)
 			h.deny(w, r, d, reason)
