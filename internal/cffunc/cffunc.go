@@ -99,14 +99,15 @@ func (f *Function) SetBudget(d time.Duration) { f.budget = d }
 type vm struct {
 	rt      *goja.Runtime
 	handler goja.Callable
-	// read calls readBack as the runtime's code: reading the returned
-	// object runs the function's getters and toString, which may loop or
-	// throw like the handler.
-	read     goja.Callable
-	readBack func() error
-	readErr  error
-	timer    *time.Timer
-	fired    chan struct{} // the timer interrupted rt
+	// read reads the run's result back as the runtime's code: reading
+	// the returned object runs the function's getters and toString, which
+	// may loop or throw like the handler.
+	read    goja.Callable
+	ev      event      // the run under way
+	result  goja.Value // what its handler returned
+	readErr error
+	timer   *time.Timer
+	fired   chan struct{} // the timer interrupted rt
 	// run is the state of the run under way that the cloudfront module's
 	// methods act on; nil between runs and in a viewer-response run.
 	run *runState
@@ -147,7 +148,12 @@ func (f *Function) get() (*vm, error) {
 	}
 	m.handler = h
 	m.read, _ = goja.AssertFunction(rt.ToValue(func(goja.FunctionCall) goja.Value {
-		m.readErr = m.readBack()
+		m.readErr = nil
+		if v, err := settled(f.Name, m.result); err != nil {
+			m.readErr = err
+		} else {
+			m.readErr = m.ev.use(rt, v)
+		}
 		return goja.Undefined()
 	}))
 	return m, nil
@@ -215,41 +221,50 @@ func (f *Function) runBounded(m *vm, fn func() (goja.Value, error)) (goja.Value,
 	return v, nil
 }
 
-// call runs the handler on the event made by build, and hands its result,
-// awaited when it is a promise, to use. A runtime that failed is dropped:
-// an interrupted or throwing run may leave its globals half changed.
-func (f *Function) call(run *runState, build func(rt *goja.Runtime) goja.Value, use func(rt *goja.Runtime, v goja.Value) error) error {
+// event is one run's event: build makes the event object the handler is
+// called with, use reads its result back (awaited when a promise). A run
+// keeps its state in one value, not in closures: a run is on every
+// request, cache hits included.
+type event interface {
+	build(rt *goja.Runtime) goja.Value
+	use(rt *goja.Runtime, v goja.Value) error
+}
+
+// call runs the handler on ev. A runtime that failed is dropped: an
+// interrupted or throwing run may leave its globals half changed.
+func (f *Function) call(run *runState, ev event) error {
 	m, err := f.get()
 	if err != nil {
 		return err
 	}
-	m.readErr, m.run = nil, run
-	defer func() { m.run = nil }()
-	_, err = f.runBounded(m, func() (goja.Value, error) {
-		// The job queue is drained when the call returns: an async
-		// handler that awaits nothing outside has settled by then.
-		v, err := m.handler(goja.Undefined(), build(m.rt))
-		if err != nil {
-			return nil, err
-		}
-		m.readBack = func() error {
-			v, err := settled(f.Name, v)
-			if err != nil {
-				return err
-			}
-			return use(m.rt, v)
-		}
-		return m.read(goja.Undefined())
-	})
-	m.readBack = nil
+	m.readErr, m.run, m.ev = nil, run, ev
+	_, err = f.runBounded(m, m.handle)
+	// Nothing of the run stays with the runtime it goes back to.
+	m.run, m.ev, m.result = nil, nil, nil
 	if err == nil {
 		err = m.readErr
 	}
-	var ee *ExecutionError
-	if !errors.As(err, &ee) {
+	if err == nil || !isExecution(err) {
 		f.pool.Put(m)
 	}
 	return err
+}
+
+func isExecution(err error) bool {
+	var ee *ExecutionError
+	return errors.As(err, &ee)
+}
+
+// handle calls the handler on m's event and reads its result back. The
+// job queue is drained when the call returns: an async handler that
+// awaits nothing outside has settled by then.
+func (m *vm) handle() (goja.Value, error) {
+	v, err := m.handler(goja.Undefined(), m.ev.build(m.rt))
+	if err != nil {
+		return nil, err
+	}
+	m.result = v
+	return m.read(goja.Undefined())
 }
 
 var promiseType = reflect.TypeFor[*goja.Promise]()

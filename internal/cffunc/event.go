@@ -54,80 +54,132 @@ type Response struct {
 // returned the request, which req then holds as changed; else the
 // response it generated, to be sent at once.
 func (f *Function) ViewerRequest(c Context, req *Request) (*Response, error) {
-	var resp *Response
-	var ro requestObj
-	run := &runState{origins: c.Origins}
-	err := f.call(run, func(rt *goja.Runtime) goja.Value {
-		ev := newEvent(rt, c, "viewer-request")
-		ro = requestObject(rt, req, &ev.request)
-		ev.event.sub("request", &ev.request)
-		return ev.event.object()
-	}, func(rt *goja.Runtime, v goja.Value) error {
-		o, err := returned(f.Name, rt, v)
-		if err != nil {
-			return err
-		}
-		if defined(o.Get("statusCode")) {
-			resp = &Response{Header: http.Header{}}
-			return applyResponse(rt, o, resp, true, nil)
-		}
-		return applyRequest(rt, o, req, &ro)
-	})
-	if err == nil && resp == nil {
-		req.Origin = run.change
+	r := &requestRun{name: f.Name, c: c, req: req}
+	r.run.origins = c.Origins
+	err := f.call(&r.run, r)
+	if err == nil && r.resp == nil {
+		req.Origin = r.run.change
 	}
-	return resp, err
+	return r.resp, err
+}
+
+// requestRun is a viewer-request run, in one allocation: a run is on
+// every request, cache hits included.
+type requestRun struct {
+	name string
+	c    Context
+	req  *Request
+	resp *Response // generated
+	ev   eventRecords
+	ro   requestObj
+	run  runState
+}
+
+func (r *requestRun) build(rt *goja.Runtime) goja.Value {
+	r.ev.init(rt, r.c, "viewer-request")
+	r.ro.take(r.req)
+	r.ro.init(rt, &r.ev.request)
+	r.ev.event.sub("request", &r.ev.request)
+	return r.ev.event.object()
+}
+
+func (r *requestRun) use(rt *goja.Runtime, v goja.Value) error {
+	o, err := returned(r.name, rt, v)
+	if err != nil {
+		return err
+	}
+	if defined(o.Get("statusCode")) {
+		r.resp = &Response{Header: http.Header{}}
+		return applyResponse(rt, o, r.resp, true, nil)
+	}
+	return applyRequest(rt, o, r.req, &r.ro)
 }
 
 // ViewerResponse runs f on an answer to req: resp then holds the status
 // and headers the function returned (the body is not the function's).
 func (f *Function) ViewerResponse(c Context, req *Request, resp *Response) error {
-	var ro responseObj
-	return f.call(nil, func(rt *goja.Runtime) goja.Value {
-		ev := newEvent(rt, c, "viewer-response")
-		requestObject(rt, req, &ev.request)
-		ev.event.sub("request", &ev.request)
-		r := &ev.response
-		r.init(rt)
-		r.val("statusCode", rt.ToValue(resp.Status))
-		r.str("statusDescription", resp.Description)
-		ro.rec = r
-		ro.exposed = exposed(resp.Header, "Set-Cookie")
-		ro.headers = fieldsObject(rt, ro.exposed)
-		r.sub("headers", ro.headers)
-		ro.cookies = setCookiesObject(rt, resp.Header["Set-Cookie"])
-		r.sub("cookies", ro.cookies)
-		ev.event.sub("response", r)
-		return ev.event.object()
-	}, func(rt *goja.Runtime, v goja.Value) error {
-		o, err := returned(f.Name, rt, v)
-		if err != nil {
-			return err
-		}
-		return applyResponse(rt, o, resp, false, &ro)
-	})
+	return f.call(nil, &responseRun{name: f.Name, c: c, req: req, resp: resp})
 }
 
-// eventRecords are the event's objects, made at once: the caller adds
-// the request and response to the event.
+// responseRun is a viewer-response run as requestRun is a viewer-request
+// one.
+type responseRun struct {
+	name string
+	c    Context
+	req  *Request
+	resp *Response
+	ev   eventRecords
+	ro   responseObj
+	// The request as the function sees it, made when first read.
+	reqObj requestObj
+	rt     *goja.Runtime
+}
+
+func (r *responseRun) build(rt *goja.Runtime) goja.Value {
+	r.rt = rt
+	r.ev.init(rt, r.c, "viewer-response")
+	// The request is made when the function reads it, and never read
+	// back: most viewer-response functions only look at the response.
+	r.ev.event.sub("request", r)
+	r.reqObj.take(r.req)
+	res := &r.ev.response
+	res.init(rt, r.ev.room(4))
+	res.val("statusCode", rt.ToValue(r.resp.Status))
+	res.str("statusDescription", r.resp.Description)
+	r.ro.rec = res
+	r.ro.exposed = exposed(r.resp.Header, "Set-Cookie")
+	r.ro.headers = r.ro.hf.init(rt, r.ro.exposed, fieldEntry)
+	res.sub("headers", r.ro.headers)
+	r.ro.cookies = setCookiesObject(rt, r.resp.Header["Set-Cookie"])
+	res.sub("cookies", r.ro.cookies)
+	r.ev.event.sub("response", res)
+	return r.ev.event.object()
+}
+
+// object is the event's request, made when first read.
+func (r *responseRun) object() *goja.Object {
+	r.reqObj.init(r.rt, &r.ev.request)
+	return r.ev.request.object()
+}
+
+func (r *responseRun) use(rt *goja.Runtime, v goja.Value) error {
+	o, err := returned(r.name, rt, v)
+	if err != nil {
+		return err
+	}
+	return applyResponse(rt, o, r.resp, false, &r.ro)
+}
+
+// eventRecords are the event's objects: the caller adds the request and
+// response to the event.
 type eventRecords struct {
 	event, context, viewer, request, response record
+	// props holds the records' properties: 4 of the event, 4 of its
+	// context, 1 of the viewer, 5 of the request and 4 of the response.
+	props [18]prop
+	used  int
 }
 
-func newEvent(rt *goja.Runtime, c Context, eventType string) *eventRecords {
-	e := &eventRecords{}
-	e.event.init(rt)
+// room is n properties of e.props.
+func (e *eventRecords) room(n int) []prop {
+	p := e.props[e.used : e.used : e.used+n]
+	e.used += n
+	return p
+}
+
+func (e *eventRecords) init(rt *goja.Runtime, c Context, eventType string) {
+	e.event.init(rt, e.room(4))
 	e.event.str("version", "1.0")
 	e.event.sub("context", &e.context)
 	e.event.sub("viewer", &e.viewer)
-	e.context.init(rt)
+	e.context.init(rt, e.room(4))
 	e.context.str("distributionDomainName", c.DistributionDomainName)
 	e.context.str("distributionId", c.DistributionID)
 	e.context.str("eventType", eventType)
 	e.context.str("requestId", c.RequestID)
-	e.viewer.init(rt)
+	e.viewer.init(rt, e.room(1))
 	e.viewer.str("ip", c.ViewerIP)
-	return e
+	e.request.init(rt, e.room(5))
 }
 
 // requestObj is the event's request, its fields objects, and the
@@ -136,6 +188,12 @@ type requestObj struct {
 	rec                     *record
 	query, headers, cookies *lazyFields
 	exposed                 fields
+	// What take copied of the request, and room for the fields objects.
+	req        Request // without its Header
+	hfs        fields  // the header fields, host first
+	cookie     []string
+	qf, hf, cf lazyFields
+	host       [1]string
 }
 
 // responseObj is the event's response as requestObj is its request.
@@ -143,23 +201,35 @@ type responseObj struct {
 	rec              *record
 	headers, cookies *lazyFields
 	exposed          fields
+	hf               lazyFields
 }
 
-// requestObject makes r the event's request.
-func requestObject(rt *goja.Runtime, req *Request, r *record) requestObj {
-	ro := requestObj{rec: r}
-	r.init(rt)
-	r.str("method", req.Method)
-	r.str("uri", req.URI)
-	ro.query = fieldsObject(rt, queryFields(req.RawQuery))
+// take copies what the event shows of req: its header map is the
+// viewer's request's, which the node may change once the run is over
+// while a function kept the event in a global.
+func (ro *requestObj) take(req *Request) {
+	ro.req = *req
+	ro.req.Header, ro.req.Origin = nil, nil
+	ro.host[0] = req.Host
+	hf := make(fields, 1, 1+len(req.Header))
+	hf[0] = field{"host", ro.host[:]}
+	ro.hfs = collect(hf, req.Header, "Cookie")
+	ro.cookie = req.Header["Cookie"]
+}
+
+// init makes r, an empty record, the event's request as take copied it.
+func (ro *requestObj) init(rt *goja.Runtime, r *record) {
+	ro.rec = r
+	r.str("method", ro.req.Method)
+	r.str("uri", ro.req.URI)
+	ro.query = ro.qf.init(rt, queryFields(ro.req.RawQuery), fieldEntry)
 	r.sub("querystring", ro.query)
-	ro.exposed = exposed(req.Header, "Cookie")
-	hf := append(fields{{"host", []string{req.Host}}}, ro.exposed...)
-	ro.headers = fieldsObject(rt, hf)
+	sortFields(ro.hfs[1:])
+	ro.exposed = ro.hfs[1:]
+	ro.headers = ro.hf.init(rt, ro.hfs, fieldEntry)
 	r.sub("headers", ro.headers)
-	ro.cookies = fieldsObject(rt, cookieFields(req.Header["Cookie"]))
+	ro.cookies = ro.cf.init(rt, cookieFields(ro.cookie), fieldEntry)
 	r.sub("cookies", ro.cookies)
-	return ro
 }
 
 // fields are named values in order: a query string's, headers, cookies.
@@ -221,12 +291,8 @@ func (x *index) append(fs *fields, f field) {
 	}
 }
 
-// fieldsObject is CloudFront's {name: {value, multiValue?}}: multiValue
-// lists every value of a name that came more than once.
-func fieldsObject(rt *goja.Runtime, fs fields) *lazyFields {
-	return newLazyFields(rt, fs, fieldEntry)
-}
-
+// fieldEntry is an entry of CloudFront's {name: {value, multiValue?}}:
+// multiValue lists every value of a name that came more than once.
 func fieldEntry(rt *goja.Runtime, values []string) goja.Value {
 	e := rt.NewObject()
 	e.Set("value", values[0])
@@ -352,18 +418,28 @@ func setCookieLine(name, value, attrs string) string {
 // exposed are h's fields a function sees, lowercase: all but skip and
 // those CloudFront never shows a function.
 func exposed(h http.Header, skip string) fields {
-	fs := make(fields, 0, len(h))
+	fs := collect(make(fields, 0, len(h)), h, skip)
+	sortFields(fs)
+	return fs
+}
+
+// collect appends to fs h's fields a function sees, in the map's order.
+func collect(fs fields, h http.Header, skip string) fields {
 	for name, vs := range h {
 		if name == skip || len(vs) == 0 || disallowed(name) {
 			continue
 		}
 		fs = append(fs, field{lower(name), vs})
 	}
-	// A map's order is random; the event's is stable.
+	return fs
+}
+
+// sortFields orders fs by name: a map's order is random; the event's is
+// stable.
+func sortFields(fs fields) {
 	slices.SortFunc(fs, func(a, b field) int {
 		return strings.Compare(a.name, b.name)
 	})
-	return fs
 }
 
 // lower is a header's name lowercase, without allocating for the common

@@ -289,3 +289,76 @@ func BenchmarkManyNames(b *testing.B) {
 		})
 	}
 }
+
+// TestKeptEvent: a function that keeps an event in a global and reads it
+// in a later run sees the earlier request and response as they were,
+// however the node changed or reused their header maps since, and not
+// the later run's: a run's objects are its own.
+func TestKeptEvent(t *testing.T) {
+	for _, c := range []struct {
+		event, code string
+	}{
+		{"viewer-request", `var kept;
+function handler(event) {
+    var r = event.request;
+    if (kept) r.headers['x-kept'] = {value: [kept.request.uri, kept.request.headers['x-h'].value, kept.context.requestId].join(' ')};
+    kept = event;
+    return r;
+}`},
+		{"viewer-response", `var kept;
+function handler(event) {
+    var r = event.response;
+    if (kept) r.headers['x-kept'] = {value: [kept.request.uri, kept.request.headers['x-h'].value, kept.context.requestId,
+        kept.response.headers['x-r'].value, kept.response.statusCode].join(' ')};
+    kept = event;
+    return r;
+}`},
+	} {
+		t.Run(c.event, func(t *testing.T) {
+			f, err := Compile("f", "cloudfront-js-2.0", c.code)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// run runs f on a request and its answer marked with mark, and
+			// changes their header maps afterwards, as the node may; it is
+			// what the function set in x-kept.
+			run := func(mark string, status int) string {
+				req := &Request{Method: "GET", URI: "/" + mark, Host: "h", Header: http.Header{"X-H": {mark}}}
+				orig := req.Header
+				var out http.Header
+				if c.event == "viewer-request" {
+					if _, err := f.ViewerRequest(Context{RequestID: mark}, req); err != nil {
+						t.Fatal(err)
+					}
+					out = req.Header
+				} else {
+					resp := &Response{Status: status, Header: http.Header{"X-R": {mark}}}
+					hdr := resp.Header
+					if err := f.ViewerResponse(Context{RequestID: mark}, req, resp); err != nil {
+						t.Fatal(err)
+					}
+					out = resp.Header
+					hdr.Set("X-R", "changed")
+				}
+				orig.Set("X-H", "changed")
+				req.URI = "/changed"
+				return out.Get("X-Kept")
+			}
+			want := "/one one one"
+			if c.event == "viewer-response" {
+				want += " one 200"
+			}
+			// A fresh runtime (the pool dropped one) keeps nothing: run again.
+			for range 3 {
+				run("one", 200)
+				if got := run("two", 203); got != "" {
+					if got != want {
+						t.Errorf("x-kept %q, want %q", got, want)
+					}
+					return
+				}
+			}
+			t.Fatal("no run saw the event of the one before it")
+		})
+	}
+}

@@ -31,7 +31,12 @@ type lazyFields struct {
 }
 
 func newLazyFields(rt *goja.Runtime, fs fields, entry func(*goja.Runtime, []string) goja.Value) *lazyFields {
-	l := &lazyFields{rt: rt, entry: entry, orig: make(fields, 0, len(fs)), keys: make([]string, 0, len(fs))}
+	return new(lazyFields).init(rt, fs, entry)
+}
+
+// init makes l, a zero lazyFields, the object of fs; it returns l.
+func (l *lazyFields) init(rt *goja.Runtime, fs fields, entry func(*goja.Runtime, []string) goja.Value) *lazyFields {
+	*l = lazyFields{rt: rt, entry: entry, orig: make(fields, 0, len(fs)), keys: make([]string, 0, len(fs))}
 	indexLike := false
 	for _, f := range fs {
 		// A name twice is set twice: the last value, in the first place.

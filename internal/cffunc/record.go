@@ -13,36 +13,40 @@ import (
 // behaves as an ordinary object whose properties are all writable,
 // enumerable and configurable.
 type record struct {
-	rt  *goja.Runtime
-	obj *goja.Object
-	// A property is vals[i] once made or set; else the object of subs[i]
-	// when not nil; else the string strs[i].
-	keys []string
-	strs []string
-	subs []lazyObject
-	vals []goja.Value
-	// Inline room for the few properties of an event's object.
-	keyArr [5]string
-	strArr [5]string
-	subArr [5]lazyObject
-	valArr [5]goja.Value
+	rt    *goja.Runtime
+	obj   *goja.Object
+	props []prop
 }
 
-func (r *record) init(rt *goja.Runtime) {
-	r.rt = rt
-	r.keys, r.strs, r.subs, r.vals = r.keyArr[:0], r.strArr[:0], r.subArr[:0], r.valArr[:0]
+// prop is a property of a record: val once made or set; else the object
+// of sub when not nil; else the string str.
+type prop struct {
+	key, str string
+	sub      lazyObject
+	val      goja.Value
+}
+
+// init makes r empty, its properties kept in room's spare capacity (the
+// run's, shared by its records: one allocation for them all).
+func (r *record) init(rt *goja.Runtime, room []prop) {
+	r.rt, r.props = rt, room
 }
 
 // str, sub and val add a property; the record's keys are added in order
 // and are no index-like names.
-func (r *record) str(key, s string) { r.add(key, s, nil, nil) }
+func (r *record) str(key, s string) { r.props = append(r.props, prop{key: key, str: s}) }
 
-func (r *record) sub(key string, s lazyObject) { r.add(key, "", s, nil) }
+func (r *record) sub(key string, s lazyObject) { r.props = append(r.props, prop{key: key, sub: s}) }
 
-func (r *record) val(key string, v goja.Value) { r.add(key, "", nil, v) }
+func (r *record) val(key string, v goja.Value) { r.props = append(r.props, prop{key: key, val: v}) }
 
-func (r *record) add(key, s string, sub lazyObject, v goja.Value) {
-	r.keys, r.strs, r.subs, r.vals = append(r.keys, key), append(r.strs, s), append(r.subs, sub), append(r.vals, v)
+func (r *record) index(key string) int {
+	for i := range r.props {
+		if r.props[i].key == key {
+			return i
+		}
+	}
+	return -1
 }
 
 // lazyObject is an object of the event made when first read.
@@ -61,44 +65,49 @@ func (r *record) unread(o *goja.Object, key string) bool {
 	if r == nil || r.obj == nil || o != r.obj {
 		return false
 	}
-	i := slices.Index(r.keys, key)
-	return i >= 0 && r.vals[i] == nil
+	i := r.index(key)
+	return i >= 0 && r.props[i].val == nil
 }
 
 func (r *record) Get(key string) goja.Value {
-	i := slices.Index(r.keys, key)
+	i := r.index(key)
 	if i < 0 {
 		return nil
 	}
-	if r.vals[i] == nil {
-		if r.subs[i] != nil {
-			r.vals[i] = r.subs[i].object()
+	p := &r.props[i]
+	if p.val == nil {
+		if p.sub != nil {
+			p.val = p.sub.object()
 		} else {
-			r.vals[i] = r.rt.ToValue(r.strs[i])
+			p.val = r.rt.ToValue(p.str)
 		}
 	}
-	return r.vals[i]
+	return p.val
 }
 
 func (r *record) Set(key string, v goja.Value) bool {
-	if i := slices.Index(r.keys, key); i >= 0 {
-		r.vals[i] = v
+	if i := r.index(key); i >= 0 {
+		r.props[i].val = v
 		return true
 	}
-	i := keyPosition(r.keys, key)
-	r.keys, r.strs = slices.Insert(r.keys, i, key), slices.Insert(r.strs, i, "")
-	r.subs, r.vals = slices.Insert(r.subs, i, nil), slices.Insert(r.vals, i, v)
+	keys := r.Keys()
+	r.props = slices.Insert(r.props, keyPosition(keys, key), prop{key: key, val: v})
 	return true
 }
 
-func (r *record) Has(key string) bool { return slices.Contains(r.keys, key) }
+func (r *record) Has(key string) bool { return r.index(key) >= 0 }
 
 func (r *record) Delete(key string) bool {
-	if i := slices.Index(r.keys, key); i >= 0 {
-		r.keys, r.strs = slices.Delete(r.keys, i, i+1), slices.Delete(r.strs, i, i+1)
-		r.subs, r.vals = slices.Delete(r.subs, i, i+1), slices.Delete(r.vals, i, i+1)
+	if i := r.index(key); i >= 0 {
+		r.props = slices.Delete(r.props, i, i+1)
 	}
 	return true
 }
 
-func (r *record) Keys() []string { return slices.Clone(r.keys) }
+func (r *record) Keys() []string {
+	keys := make([]string, len(r.props))
+	for i := range r.props {
+		keys[i] = r.props[i].key
+	}
+	return keys
+}
