@@ -154,9 +154,9 @@ func (r *responseRun) use(rt *goja.Runtime, v goja.Value) error {
 // response to the event.
 type eventRecords struct {
 	event, context, viewer, request, response record
-	// props holds the records' properties: 4 of the event, 4 of its
+	// props holds the records' properties: 5 of the event, 4 of its
 	// context, 1 of the viewer, 5 of the request and 4 of the response.
-	props [18]prop
+	props [19]prop
 	used  int
 }
 
@@ -168,7 +168,7 @@ func (e *eventRecords) room(n int) []prop {
 }
 
 func (e *eventRecords) init(rt *goja.Runtime, c Context, eventType string) {
-	e.event.init(rt, e.room(4))
+	e.event.init(rt, e.room(5))
 	e.event.str("version", "1.0")
 	e.event.sub("context", &e.context)
 	e.event.sub("viewer", &e.viewer)
@@ -451,8 +451,17 @@ func lower(canonical string) string {
 	return strings.ToLower(canonical)
 }
 
-var lowerNames = func() map[string]string {
-	m := map[string]string{}
+// canonical is a header's name in its canonical form, without
+// allocating for the common ones.
+func canonical(name string) string {
+	if c, ok := canonicalNames[name]; ok {
+		return c
+	}
+	return textproto.CanonicalMIMEHeaderKey(name)
+}
+
+var lowerNames, canonicalNames = func() (map[string]string, map[string]string) {
+	m, c := map[string]string{}, map[string]string{}
 	for _, name := range []string{
 		"Accept", "Accept-Charset", "Accept-Encoding", "Accept-Language", "Accept-Ranges", "Access-Control-Allow-Origin",
 		"Age", "Authorization", "Cache-Control", "Cloudfront-Forwarded-Proto", "Cloudfront-Viewer-Address",
@@ -466,8 +475,9 @@ var lowerNames = func() map[string]string {
 		"X-Requested-With",
 	} {
 		m[name] = strings.ToLower(name)
+		c[m[name]] = textproto.CanonicalMIMEHeaderKey(m[name])
 	}
-	return m
+	return m, c
 }()
 
 // disallowed reports a header CloudFront neither shows a function nor
@@ -717,7 +727,7 @@ func readHeaders(fs fields, orig http.Header, skip string, request bool) (http.H
 		}
 	}
 	for _, f := range fs {
-		name := textproto.CanonicalMIMEHeaderKey(f.name)
+		name := canonical(f.name)
 		if disallowed(name) || name == skip {
 			return nil, &ValidationError{Msg: fmt.Sprintf("a function may not set the header %s", f.name)}
 		}
@@ -764,9 +774,10 @@ func readFields(rt *goja.Runtime, v goja.Value, orig fields, event *lazyFields) 
 		return nil
 	}
 	o := v.ToObject(rt)
-	var out fields
+	keys := event.keysOf(o)
+	out := make(fields, 0, len(keys))
 	var x index
-	for _, key := range event.keysOf(o) {
+	for _, key := range keys {
 		name := event.own(key)
 		if vals, ok := event.unchanged(o, name); ok {
 			out = append(out, field{name, vals})

@@ -362,3 +362,43 @@ function handler(event) {
 		})
 	}
 }
+
+// TestManyTouched: a function that reads, sets and deletes more entries
+// than a few gets them all back, as it left them.
+func TestManyTouched(t *testing.T) {
+	f, err := Compile("f", "cloudfront-js-2.0", `function handler(event) {
+    var q = event.request.querystring;
+    for (var i = 0; i < 30; i++) q['a' + i].value = 'x' + q['a' + i].value;
+    delete q.a3;
+    q.a5 = {value: 'y'};
+    for (var i = 0; i < 20; i++) q['n' + i] = {value: 'z'};
+    delete q.n7;
+    return event.request;
+}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var query, want []string
+	for i := range 30 {
+		query = append(query, fmt.Sprintf("a%d=%d", i, i))
+		switch i {
+		case 3:
+		case 5:
+			want = append(want, "a5=y")
+		default:
+			want = append(want, fmt.Sprintf("a%d=x%d", i, i))
+		}
+	}
+	for i := range 20 {
+		if i != 7 {
+			want = append(want, fmt.Sprintf("n%d=z", i))
+		}
+	}
+	req := &Request{Method: "GET", URI: "/", Host: "h", RawQuery: strings.Join(query, "&"), Header: http.Header{}}
+	if _, err := f.ViewerRequest(Context{}, req); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Split(req.RawQuery, "&"); !slices.Equal(got, want) {
+		t.Errorf("query %q\nwant %q", got, want)
+	}
+}

@@ -21,8 +21,8 @@ type lazyFields struct {
 	at    index  // of orig
 	entry func(rt *goja.Runtime, values []string) goja.Value
 	keys  []string
-	in    map[string]bool       // keys, once they are many
-	made  map[string]goja.Value // entries made or set
+	in    map[string]bool // keys, once they are many
+	made  entries         // made or set
 	// alias maps the name a function sees of each name that is not
 	// UTF-8 (a raw byte of a query or cookie) to the name: a property
 	// name is text, U+FFFD for each such byte, and the function asks for
@@ -36,7 +36,11 @@ func newLazyFields(rt *goja.Runtime, fs fields, entry func(*goja.Runtime, []stri
 
 // init makes l, a zero lazyFields, the object of fs; it returns l.
 func (l *lazyFields) init(rt *goja.Runtime, fs fields, entry func(*goja.Runtime, []string) goja.Value) *lazyFields {
-	*l = lazyFields{rt: rt, entry: entry, orig: make(fields, 0, len(fs)), keys: make([]string, 0, len(fs))}
+	*l = lazyFields{rt: rt, entry: entry}
+	if len(fs) > 0 {
+		// keys has room for names the function adds: most add one or two.
+		l.orig, l.keys = make(fields, 0, len(fs)), make([]string, 0, len(fs)+2)
+	}
 	indexLike := false
 	for _, f := range fs {
 		// A name twice is set twice: the last value, in the first place.
@@ -158,7 +162,7 @@ func (l *lazyFields) unchanged(o *goja.Object, key string) ([]string, bool) {
 	if l == nil || l.obj == nil || o != l.obj {
 		return nil, false
 	}
-	if _, ok := l.made[key]; ok {
+	if _, ok := l.made.get(key); ok {
 		return nil, false
 	}
 	return l.at.get(l.orig, key), true
@@ -166,7 +170,7 @@ func (l *lazyFields) unchanged(o *goja.Object, key string) ([]string, bool) {
 
 func (l *lazyFields) Get(key string) goja.Value {
 	key = l.own(key)
-	if v, ok := l.made[key]; ok {
+	if v, ok := l.made.get(key); ok {
 		return v
 	}
 	if !l.has(key) {
@@ -177,11 +181,71 @@ func (l *lazyFields) Get(key string) goja.Value {
 	return v
 }
 
-func (l *lazyFields) set(key string, v goja.Value) {
-	if l.made == nil {
-		l.made = make(map[string]goja.Value)
+func (l *lazyFields) set(key string, v goja.Value) { l.made.set(key, v) }
+
+// entries are values by name: in a slice while few (most functions
+// touch one or two of a fields object's), in a map past smallFields.
+type entries struct {
+	few  []entry
+	arr  [2]entry // room for few
+	many map[string]goja.Value
+}
+
+type entry struct {
+	key string
+	v   goja.Value
+}
+
+func (e *entries) get(key string) (goja.Value, bool) {
+	if e.many != nil {
+		v, ok := e.many[key]
+		return v, ok
 	}
-	l.made[key] = v
+	for _, x := range e.few {
+		if x.key == key {
+			return x.v, true
+		}
+	}
+	return nil, false
+}
+
+func (e *entries) set(key string, v goja.Value) {
+	if e.many != nil {
+		e.many[key] = v
+		return
+	}
+	for i := range e.few {
+		if e.few[i].key == key {
+			e.few[i].v = v
+			return
+		}
+	}
+	if len(e.few) < smallFields {
+		if e.few == nil {
+			e.few = e.arr[:0]
+		}
+		e.few = append(e.few, entry{key, v})
+		return
+	}
+	e.many = make(map[string]goja.Value, 2*len(e.few))
+	for _, x := range e.few {
+		e.many[x.key] = x.v
+	}
+	e.many[key] = v
+	e.few = nil
+}
+
+func (e *entries) del(key string) {
+	if e.many != nil {
+		delete(e.many, key)
+		return
+	}
+	for i := range e.few {
+		if e.few[i].key == key {
+			e.few = slices.Delete(e.few, i, i+1)
+			return
+		}
+	}
 }
 
 func (l *lazyFields) Set(key string, v goja.Value) bool {
@@ -207,7 +271,7 @@ func (l *lazyFields) Delete(key string) bool {
 		l.keys = slices.Delete(l.keys, i, i+1)
 	}
 	delete(l.in, key)
-	delete(l.made, key)
+	l.made.del(key)
 	return true
 }
 
