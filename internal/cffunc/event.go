@@ -111,8 +111,8 @@ type responseRun struct {
 	ev   eventRecords
 	ro   responseObj
 	// The request as the function sees it, made when first read.
-	reqObj requestObj
-	rt     *goja.Runtime
+	reqCopy requestCopy
+	rt      *goja.Runtime
 }
 
 func (r *responseRun) build(rt *goja.Runtime) goja.Value {
@@ -121,7 +121,7 @@ func (r *responseRun) build(rt *goja.Runtime) goja.Value {
 	// The request is made when the function reads it, and never read
 	// back: most viewer-response functions only look at the response.
 	r.ev.event.sub("request", r)
-	r.reqObj.take(r.req)
+	r.reqCopy.take(r.req)
 	res := &r.ev.response
 	res.init(rt, r.ev.room(4))
 	res.val("statusCode", rt.ToValue(r.resp.Status))
@@ -138,7 +138,8 @@ func (r *responseRun) build(rt *goja.Runtime) goja.Value {
 
 // object is the event's request, made when first read.
 func (r *responseRun) object() *goja.Object {
-	r.reqObj.init(r.rt, &r.ev.request)
+	ro := &requestObj{requestCopy: r.reqCopy}
+	ro.init(r.rt, &r.ev.request)
 	return r.ev.request.object()
 }
 
@@ -188,12 +189,17 @@ type requestObj struct {
 	rec                     *record
 	query, headers, cookies *lazyFields
 	exposed                 fields
-	// What take copied of the request, and room for the fields objects.
-	req        Request // without its Header
-	hfs        fields  // the header fields, host first
-	cookie     []string
+	requestCopy
+	// Room for the fields objects.
 	qf, hf, cf lazyFields
-	host       [1]string
+}
+
+// requestCopy is what the event shows of a request, as take copied it.
+type requestCopy struct {
+	req    Request // without its Header
+	hfs    fields  // the header fields, host first
+	cookie []string
+	host   [1]string
 }
 
 // responseObj is the event's response as requestObj is its request.
@@ -207,7 +213,7 @@ type responseObj struct {
 // take copies what the event shows of req: its header map is the
 // viewer's request's, which the node may change once the run is over
 // while a function kept the event in a global.
-func (ro *requestObj) take(req *Request) {
+func (ro *requestCopy) take(req *Request) {
 	ro.req = *req
 	ro.req.Header, ro.req.Origin = nil, nil
 	ro.host[0] = req.Host
@@ -490,6 +496,9 @@ func disallowed(canonical string) bool {
 		"X-Amzn-Fle-Profile", "X-Amzn-Header-Count", "X-Amzn-Header-Order", "X-Amzn-Lambda-Integration-Tag",
 		"X-Amzn-Requestid", "X-Cache", "X-Forwarded-Proto", "X-Real-Ip":
 		return true
+	}
+	if !strings.HasPrefix(canonical, "X-") {
+		return false // most names: no prefix to try
 	}
 	for _, p := range []string{"X-Accel-", "X-Amz-Cf-", "X-Edge-", "X-Openfront-"} {
 		if strings.HasPrefix(canonical, p) {
