@@ -259,7 +259,12 @@ func makeBuffer(rt *goja.Runtime) *goja.Object {
 		for i, c := range data {
 			ints[i] = int(c)
 		}
-		return rt.ToValue(map[string]any{"type": "Buffer", "data": ints})
+		// An object, not a Go map: its keys in Node's order, not a map's
+		// random one.
+		o := rt.NewObject()
+		o.Set("type", "Buffer")
+		o.Set("data", rt.NewArray(ints...))
+		return o
 	})
 	proto.Set("compare", func(call goja.FunctionCall) goja.Value {
 		other, ok := bytesOf(call.Argument(0))
