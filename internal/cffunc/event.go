@@ -127,8 +127,8 @@ func (r *responseRun) build(rt *goja.Runtime) goja.Value {
 	res.val("statusCode", rt.ToValue(r.resp.Status))
 	res.str("statusDescription", r.resp.Description)
 	r.ro.rec = res
-	r.ro.exposed = exposed(r.resp.Header, "Set-Cookie")
-	r.ro.headers = r.ro.hf.init(rt, r.ro.exposed, fieldEntry)
+	r.ro.exposed = collect(make(fields, 0, len(r.resp.Header)), r.resp.Header, "Set-Cookie")
+	r.ro.headers = r.ro.hf.initHeaders(rt, r.ro.exposed, 0)
 	res.sub("headers", r.ro.headers)
 	r.ro.cookies = setCookiesObject(rt, r.resp.Header["Set-Cookie"])
 	res.sub("cookies", r.ro.cookies)
@@ -230,9 +230,8 @@ func (ro *requestObj) init(rt *goja.Runtime, r *record) {
 	r.str("uri", ro.req.URI)
 	ro.query = ro.qf.init(rt, queryFields(ro.req.RawQuery), fieldEntry)
 	r.sub("querystring", ro.query)
-	sortFields(ro.hfs[1:])
 	ro.exposed = ro.hfs[1:]
-	ro.headers = ro.hf.init(rt, ro.hfs, fieldEntry)
+	ro.headers = ro.hf.initHeaders(rt, ro.hfs, 1)
 	r.sub("headers", ro.headers)
 	ro.cookies = ro.cf.init(rt, cookieFields(ro.cookie), fieldEntry)
 	r.sub("cookies", ro.cookies)
@@ -421,15 +420,8 @@ func setCookieLine(name, value, attrs string) string {
 	return name + "=" + value
 }
 
-// exposed are h's fields a function sees, lowercase: all but skip and
-// those CloudFront never shows a function.
-func exposed(h http.Header, skip string) fields {
-	fs := collect(make(fields, 0, len(h)), h, skip)
-	sortFields(fs)
-	return fs
-}
-
-// collect appends to fs h's fields a function sees, in the map's order.
+// collect appends to fs h's fields a function sees, lowercase, in the
+// map's order: all but skip and those CloudFront never shows a function.
 func collect(fs fields, h http.Header, skip string) fields {
 	for name, vs := range h {
 		if name == skip || len(vs) == 0 || disallowed(name) {

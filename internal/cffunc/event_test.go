@@ -402,3 +402,31 @@ func TestManyTouched(t *testing.T) {
 		t.Errorf("query %q\nwant %q", got, want)
 	}
 }
+
+// TestManyHeadersOrdered: a function sees the headers in name order,
+// however many there are.
+func TestManyHeadersOrdered(t *testing.T) {
+	f, err := Compile("f", "cloudfront-js-2.0", `function handler(event) {
+    return {statusCode: 200, body: Object.keys(event.request.headers).join(',')};
+}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{3, 31, 32, 40} {
+		h := http.Header{}
+		want := []string{"host"}
+		for i := range n {
+			name := fmt.Sprintf("X-H%02d", n-i)
+			h[name] = []string{"v"}
+			want = append(want, strings.ToLower(name))
+		}
+		slices.Sort(want[1:])
+		resp, err := f.ViewerRequest(Context{}, &Request{Method: "GET", URI: "/", Host: "h", Header: h})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := string(resp.Body); got != strings.Join(want, ",") {
+			t.Errorf("%d headers: %s\nwant %s", n, got, strings.Join(want, ","))
+		}
+	}
+}

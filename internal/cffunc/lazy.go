@@ -36,13 +36,44 @@ func newLazyFields(rt *goja.Runtime, fs fields, entry func(*goja.Runtime, []stri
 
 // init makes l, a zero lazyFields, the object of fs; it returns l.
 func (l *lazyFields) init(rt *goja.Runtime, fs fields, entry func(*goja.Runtime, []string) goja.Value) *lazyFields {
+	return l.initOrder(rt, fs, nil, entry)
+}
+
+// initHeaders is init of header fields whose fs[from:] come in a map's
+// random order: the object takes them in name order, stable as the
+// event is. Sorting their positions rather than the fields saves moving
+// the fields about (a run is on every request).
+func (l *lazyFields) initHeaders(rt *goja.Runtime, fs fields, from int) *lazyFields {
+	var room [32]uint8
+	if len(fs) > len(room) {
+		sortFields(fs[from:])
+		return l.init(rt, fs, fieldEntry)
+	}
+	order := room[:len(fs)]
+	for i := range order {
+		order[i] = uint8(i)
+	}
+	for i := from + 1; i < len(order); i++ {
+		for j := i; j > from && fs[order[j]].name < fs[order[j-1]].name; j-- {
+			order[j], order[j-1] = order[j-1], order[j]
+		}
+	}
+	return l.initOrder(rt, fs, order, fieldEntry)
+}
+
+// initOrder is init of fs taken in order, the positions in fs; nil: as
+// they come.
+func (l *lazyFields) initOrder(rt *goja.Runtime, fs fields, order []uint8, entry func(*goja.Runtime, []string) goja.Value) *lazyFields {
 	*l = lazyFields{rt: rt, entry: entry}
 	if len(fs) > 0 {
 		// keys has room for names the function adds: most add one or two.
 		l.orig, l.keys = make(fields, 0, len(fs)), make([]string, 0, len(fs)+2)
 	}
 	indexLike := false
-	for _, f := range fs {
+	for i, f := range fs {
+		if order != nil {
+			f = fs[order[i]]
+		}
 		// A name twice is set twice: the last value, in the first place.
 		if i := l.at.find(l.orig, f.name); i >= 0 {
 			l.orig[i].values = f.values
