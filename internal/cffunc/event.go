@@ -73,10 +73,13 @@ type requestRun struct {
 	ev   eventRecords
 	ro   requestObj
 	run  runState
+	// props is the room of ev's properties.
+	props [eventProps]prop
 }
 
 func (r *requestRun) build(rt *goja.Runtime) goja.Value {
-	r.ev.init(rt, r.c, "viewer-request")
+	r.ev.init(rt, r.props[:], r.c, "viewer-request")
+	r.ev.request.init(rt, r.ev.room(5))
 	r.ro.take(r.req)
 	r.ro.init(rt, &r.ev.request)
 	r.ev.event.sub("request", &r.ev.request)
@@ -113,11 +116,13 @@ type responseRun struct {
 	// The request as the function sees it, made when first read.
 	reqCopy requestCopy
 	rt      *goja.Runtime
+	// props is the room of ev's properties but the request's.
+	props [eventProps - 5]prop
 }
 
 func (r *responseRun) build(rt *goja.Runtime) goja.Value {
 	r.rt = rt
-	r.ev.init(rt, r.c, "viewer-response")
+	r.ev.init(rt, r.props[:], r.c, "viewer-response")
 	// The request is made when the function reads it, and never read
 	// back: most viewer-response functions only look at the response.
 	r.ev.event.sub("request", r)
@@ -139,6 +144,7 @@ func (r *responseRun) build(rt *goja.Runtime) goja.Value {
 // object is the event's request, made when first read.
 func (r *responseRun) object() *goja.Object {
 	ro := &requestObj{requestCopy: r.reqCopy}
+	r.ev.request.init(r.rt, make([]prop, 0, 5))
 	ro.init(r.rt, &r.ev.request)
 	return r.ev.request.object()
 }
@@ -155,11 +161,14 @@ func (r *responseRun) use(rt *goja.Runtime, v goja.Value) error {
 // response to the event.
 type eventRecords struct {
 	event, context, viewer, request, response record
-	// props holds the records' properties: 5 of the event, 4 of its
-	// context, 1 of the viewer, 5 of the request and 4 of the response.
-	props [19]prop
+	// props holds the records' properties, room the run gives: 5 of the
+	// event, 4 of its context, 1 of the viewer, 5 of the request and 4 of
+	// the response (eventProps).
+	props []prop
 	used  int
 }
+
+const eventProps = 5 + 4 + 1 + 5 + 4
 
 // room is n properties of e.props.
 func (e *eventRecords) room(n int) []prop {
@@ -168,7 +177,9 @@ func (e *eventRecords) room(n int) []prop {
 	return p
 }
 
-func (e *eventRecords) init(rt *goja.Runtime, c Context, eventType string) {
+// init makes the event of c with room for its records' properties.
+func (e *eventRecords) init(rt *goja.Runtime, room []prop, c Context, eventType string) {
+	e.props = room
 	e.event.init(rt, e.room(5))
 	e.event.str("version", "1.0")
 	e.event.sub("context", &e.context)
@@ -180,7 +191,6 @@ func (e *eventRecords) init(rt *goja.Runtime, c Context, eventType string) {
 	e.context.str("requestId", c.RequestID)
 	e.viewer.init(rt, e.room(1))
 	e.viewer.str("ip", c.ViewerIP)
-	e.request.init(rt, e.room(5))
 }
 
 // requestObj is the event's request, its fields objects, and the
@@ -500,12 +510,20 @@ func disallowed(canonical string) bool {
 	return false
 }
 
-// readOnly are the headers a function may read but not change, by event
-// (edge-functions-restrictions.md, "Read-only headers").
-var readOnly = map[bool][]string{
-	true:  {"Content-Length", "Host", "Transfer-Encoding", "Via"}, // viewer-request
-	false: {"Warning", "Via"},                                     // viewer-response
+// readOnly are the headers a function may read but not change, of a
+// viewer-request or a viewer-response event (edge-functions-restrictions.md,
+// "Read-only headers").
+func readOnly(request bool) []string {
+	if request {
+		return readOnlyRequest
+	}
+	return readOnlyResponse
 }
+
+var (
+	readOnlyRequest  = []string{"Content-Length", "Host", "Transfer-Encoding", "Via"}
+	readOnlyResponse = []string{"Warning", "Via"}
+)
 
 func returned(name string, rt *goja.Runtime, v goja.Value) (*goja.Object, error) {
 	if !defined(v) {
@@ -542,7 +560,7 @@ func applyRequest(rt *goja.Runtime, o *goja.Object, req *Request, ro *requestObj
 			// AWS's own examples join the parameters into a string.
 			req.RawQuery = strings.TrimPrefix(q.String(), "?")
 		default:
-			req.RawQuery = joinQuery(readFields(rt, q, queryFields(req.RawQuery), ro.query))
+			req.RawQuery = joinQuery(readFields(rt, q, ro.query.orig, ro.query))
 		}
 	}
 	if err := validURI(uri, query, req); err != nil {
@@ -561,7 +579,7 @@ func applyRequest(rt *goja.Runtime, o *goja.Object, req *Request, ro *requestObj
 	}
 	delete(header, "Host")
 	var cookie []string
-	for _, f := range fieldsIn(rt, o, ro.rec, "cookies", cookieFields(req.Header["Cookie"]), ro.cookies) {
+	for _, f := range fieldsIn(rt, o, ro.rec, "cookies", ro.cookies.orig, ro.cookies) {
 		for _, v := range f.values {
 			if err := validCookie(f.name, v, ""); err != nil {
 				return err
@@ -742,7 +760,7 @@ func readHeaders(fs fields, orig http.Header, skip string, request bool) (http.H
 		}
 		out[name] = f.values
 	}
-	for _, name := range readOnly[request] {
+	for _, name := range readOnly(request) {
 		if name == "Host" {
 			continue // not in orig: the caller compares it
 		}
