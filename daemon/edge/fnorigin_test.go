@@ -6,13 +6,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"openfront.dev/compiler"
 	"openfront.dev/daemon/origin"
+	"openfront.dev/internal/testenv"
 )
 
 // TestFunctionOrigins: a viewer-request function's origin helpers send
@@ -61,15 +59,8 @@ distributions: site: {
 	defaultCacheBehavior: {targetOriginId: "a", viewerProtocolPolicy: "allow-all", functionAssociations: [{eventType: "viewer-request", functionName: "route"}]}
 }
 `, tenantPort, a.Listener.Addr().String(), b.Listener.Addr().String(), bad.Listener.Addr().String())
-	if err := os.WriteFile(filepath.Join(dir, "main.cue"), []byte(config), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	res, err := compiler.New(dir).Compile()
-	if err != nil {
-		t.Fatal(err)
-	}
 	h := New(origin.NewPool(dir), "test-node", slog.New(slog.DiscardHandler))
-	h.SetTable(res.Table)
+	h.SetTable(testenv.Compile(t, dir, config))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 
