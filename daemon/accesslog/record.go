@@ -165,21 +165,30 @@ const (
 // Error ("" for plain Error); given for a response that was not an Error,
 // it says the response failed after it started (the origin broke off a
 // body being relayed): the final result is then Error with that detail,
-// the response result stays.
+// the response result stays. A detail of LimitExceeded or
+// CapacityExceeded is the result type itself: the edge's own 503 says
+// Error in X-Cache, as its other errors do, and the log tells why.
 func (r *Record) SetResult(xcache string, aborted bool, detail string) {
-	rt := ResponseResult(xcache, r.Status)
-	r.ResponseResultType, r.ResultType, r.DetailedResultType = rt, rt, rt
-	if rt == Error {
-		r.DetailedResultType = Error
-		if detail != "" {
-			r.DetailedResultType = detail
-		}
-	} else if detail != "" {
-		r.ResultType, r.DetailedResultType = Error, detail
+	r.ResultType, r.ResponseResultType, r.DetailedResultType = Results(xcache, r.Status, aborted, detail)
+}
+
+// Results are the final, response and detailed result types of
+// SetResult, for a response with status.
+func Results(xcache string, status int, aborted bool, detail string) (final, response, detailed string) {
+	rt := ResponseResult(xcache, status)
+	final, response, detailed = rt, rt, rt
+	switch {
+	case detail == LimitExceeded || detail == CapacityExceeded:
+		final, response, detailed = detail, detail, detail
+	case rt == Error && detail != "":
+		detailed = detail
+	case detail != "":
+		final, detailed = Error, detail
 	}
 	if aborted {
-		r.ResultType, r.DetailedResultType = Error, ClientCommError
+		final, detailed = Error, ClientCommError
 	}
+	return final, response, detailed
 }
 
 // ResponseResult is x-edge-response-result-type for a response with the

@@ -246,6 +246,10 @@ func TestSetResult(t *testing.T) {
 		{"", 200, false, "", "Miss", "Miss", "Miss"},
 		{"", 500, false, "", "Error", "Error", "Error"},
 		{"LimitExceeded from openfront", 503, false, "", "LimitExceeded", "LimitExceeded", "LimitExceeded"},
+		// The edge shed the request (serve --max-origin-requests): its
+		// X-Cache says Error, the log says why.
+		{"Error from openfront", 503, false, CapacityExceeded, "CapacityExceeded", "CapacityExceeded", "CapacityExceeded"},
+		{"Error from openfront", 503, true, CapacityExceeded, "Error", "CapacityExceeded", "ClientCommError"},
 		// The origin failed after the response started: the viewer got a
 		// truncated Miss; the final result is Error, the response result kept.
 		{"Miss from openfront", 200, false, OriginCommError, "Error", "Miss", "OriginCommError"},

@@ -193,12 +193,7 @@ func (h *Handler) serveCached(w http.ResponseWriter, r *http.Request, d *table.D
 		abortStream(w, r)
 	}
 	if res.Status == 0 {
-		setDetail(w, originDetail(res.Err))
-		status, reason := originFailure(res.Err)
-		h.log.Warn("origin request failed", "host", r.Host, "path", r.URL.Path, "err", res.Err)
-		if !h.errorPage(w, r, d, status) {
-			h.refuse(w, r, status, reason)
-		}
+		h.originFailed(w, r, d, res.Err)
 	}
 }
 

@@ -61,6 +61,7 @@ type Handler struct {
 	log       *slog.Logger
 	// bodyTimeout bounds each wait for a forwarded body's bytes (body.go).
 	bodyTimeout time.Duration
+	gate        *originGate // origin requests in flight (overload.go)
 
 	// Access logs and request metrics (logging.go): the state of each
 	// distribution that logs or is counted, swapped with the table.
@@ -76,7 +77,7 @@ type Handler struct {
 func New(origins *origin.Pool, nodeName string, log *slog.Logger) *Handler {
 	via := "1.1 " + nodeName + " (openfront)"
 	viaValue := []string{via}
-	return &Handler{origins: origins, nodeName: nodeName, via: via, viaValue: viaValue, log: log, verifier: access.NewVerifier(4096), metrics: newMetrics()}
+	return &Handler{origins: origins, nodeName: nodeName, via: via, viaValue: viaValue, log: log, verifier: access.NewVerifier(4096), metrics: newMetrics(), gate: newOriginGate()}
 }
 
 // SetCache makes the handler serve through c; call it before serving.
@@ -365,12 +366,7 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distr
 		if h.answerStalled(w, r, args.body, false) {
 			return
 		}
-		setDetail(w, originDetail(err))
-		status, reason := originFailure(err)
-		h.log.Warn("origin request failed", "host", r.Host, "path", r.URL.Path, "err", err)
-		if !h.errorPage(w, r, d, status) {
-			h.refuse(w, r, status, reason)
-		}
+		h.originFailed(w, r, d, err)
 		return
 	}
 	dropSetCookie(b, resp.Header)
@@ -567,10 +563,14 @@ func (h *Handler) fetchFrom(ctx context.Context, d *table.Distribution, o *table
 		h.observeOrigin(d, o, 0, nil, err)
 		return nil, err
 	}
+	// Not the origin's failure: not observed as one.
+	if !h.gate.enter() {
+		return nil, errCapacity
+	}
 	start := time.Now()
 	resp, err := f.Fetch(ctx, req)
 	h.observeOrigin(d, o, time.Since(start), resp, err)
-	return resp, err
+	return h.admitted(resp, err)
 }
 
 // originFailure is the status and reason for a failed origin request.

@@ -62,6 +62,9 @@ func (h *Handler) proxyGRPC(w http.ResponseWriter, r *http.Request, d *table.Dis
 	// allow POST.
 	resp, err := h.fetchFrom(r.Context(), d, b.Origin, req)
 	if err != nil {
+		if h.shed(w, r, err) {
+			return
+		}
 		setDetail(w, originDetail(err))
 		status, reason := originFailure(err)
 		h.log.Warn("gRPC call to the origin failed", "host", r.Host, "path", r.URL.Path, "err", err)

@@ -206,10 +206,7 @@ func (st *distState) finish(o *observed, r *http.Request, id string) {
 		st.m.count(rec.ResultType, rec.Status, protocolIndex(r), rec.BytesIn, rec.BytesOut)
 	} else if st.m != nil {
 		status := o.StatusSent()
-		rt := accesslog.ResponseResult(xcache, status)
-		if o.Aborted() || o.detail != "" { // as Record.SetResult
-			rt = accesslog.Error
-		}
+		rt, _, _ := accesslog.Results(xcache, status, o.Aborted(), o.detail)
 		st.m.count(rt, status, protocolIndex(r), o.BytesIn(), o.BytesOut())
 	}
 	if forwardsBody(r) {

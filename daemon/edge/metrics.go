@@ -25,6 +25,8 @@ type metrics struct {
 	// (fnstats.go).
 	functionRuns     *prometheus.CounterVec
 	functionDuration *prometheus.HistogramVec
+	// Requests answered 503 CapacityExceeded (overload.go).
+	shed prometheus.Counter
 }
 
 func newMetrics() metrics {
@@ -69,6 +71,10 @@ func newMetrics() metrics {
 			// run in tens of microseconds.
 			Buckets: []float64{.000001, .0000025, .000005, .00001, .000025, .00005, .0001, .00025, .0005, .001, .0025, .005, .01, cffunc.Budget.Seconds()},
 		}, []string{"function", "event_type"}),
+		shed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "openfront_requests_shed_total",
+			Help: "Requests answered 503 CapacityExceeded because the node had as many origin requests in flight as serve --max-origin-requests allows.",
+		}),
 	}
 	for _, code := range access.Codes {
 		m.signatureDenials.WithLabelValues(code) // every reason shows, at 0
@@ -80,13 +86,17 @@ func newMetrics() metrics {
 }
 
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.signatureDenials, m.geoDenials, m.requests, m.requestBytes, m.responseBytes, m.originDuration, m.originErrors, m.functionRuns, m.functionDuration}
+	return []prometheus.Collector{m.signatureDenials, m.geoDenials, m.requests, m.requestBytes, m.responseBytes, m.originDuration, m.originErrors, m.functionRuns, m.functionDuration, m.shed}
 }
 
 // Register adds the edge's metrics to reg and turns on counting requests
 // per distribution; call it before SetTable.
 func (h *Handler) Register(reg prometheus.Registerer) error {
-	for _, c := range h.metrics.collectors() {
+	inFlight := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "openfront_origin_requests_in_flight",
+		Help: "Origin requests sent and not yet read to their end, node-wide: what serve --max-origin-requests bounds.",
+	}, func() float64 { return float64(h.gate.n.Load()) })
+	for _, c := range append(h.metrics.collectors(), inFlight) {
 		if err := reg.Register(c); err != nil {
 			return err
 		}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/net/http/httpguts"
@@ -174,7 +175,8 @@ func (w *response) ReadFrom(src io.Reader) (int64, error) {
 	if w.status == 0 {
 		w.WriteHeader(http.StatusOK)
 	}
-	tcp, isTCP := w.c.rwc.(*net.TCPConn)
+	// A *tls.Conn is no syscall.Conn: its bytes are not the file's.
+	tcp, isTCP := w.c.rwc.(syscall.Conn)
 	sr, isSection := src.(*io.SectionReader)
 	if !isTCP || !isSection || w.bodyless || w.declared < 0 {
 		return w.copyFrom(src)
@@ -208,7 +210,7 @@ func (w *response) ReadFrom(src io.Reader) (int64, error) {
 // SendsFiles says ReadFrom sends an *os.File's SectionReader with
 // sendfile (on TCP; a TLS connection copies).
 func (w *response) SendsFiles() bool {
-	_, ok := w.c.rwc.(*net.TCPConn)
+	_, ok := w.c.rwc.(syscall.Conn)
 	return ok
 }
 

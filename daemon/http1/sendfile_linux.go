@@ -2,17 +2,18 @@ package http1
 
 import (
 	"io"
-	"net"
 	"os"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
 // sendFile sends head, then n bytes of f from off with sendfile(2) and
-// explicit offsets: f's own offset is left alone, so a descriptor shared
+// explicit offsets (c is a TCP connection, or one wrapping it, such as
+// the node's connection limit does): f's own offset is left alone, so a descriptor shared
 // by concurrent answers is safe. head goes with MSG_MORE, so that it
 // leaves in the body's first packet. It returns the bytes of f sent.
-func sendFile(c *net.TCPConn, head []byte, f *os.File, off, n int64) (int64, error) {
+func sendFile(c syscall.Conn, head []byte, f *os.File, off, n int64) (int64, error) {
 	sc, err := c.SyscallConn()
 	if err != nil {
 		return 0, err

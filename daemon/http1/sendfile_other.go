@@ -4,10 +4,10 @@ package http1
 
 import (
 	"errors"
-	"net"
 	"os"
+	"syscall"
 )
 
-func sendFile(*net.TCPConn, []byte, *os.File, int64, int64) (int64, error) {
+func sendFile(syscall.Conn, []byte, *os.File, int64, int64) (int64, error) {
 	return 0, errors.ErrUnsupported
 }

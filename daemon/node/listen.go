@@ -130,7 +130,11 @@ func (n *Node) bind(name, addr string) (net.Listener, error) {
 	}
 	n.addrs[name] = ln.Addr()
 	n.log.Info("listening", "listener", name, "addr", ln.Addr().String())
-	return ln, nil
+	if name == "admin" {
+		// Never limited: an operator must reach it during a flood.
+		return ln, nil
+	}
+	return &limitedListener{Listener: ln, l: n.conns, log: n.log}, nil
 }
 
 // tlsDispatch accepts TLS connections and hands each, after its

@@ -58,6 +58,16 @@ type Options struct {
 	// is answered 408, as by nginx's client_body_timeout, or has its
 	// stream reset when the origin's answer had begun; default 60s.
 	BodyTimeout time.Duration
+	// MaxConnections bounds the viewer TCP connections of the HTTP and
+	// HTTPS listeners together: past it a new one is closed as soon as
+	// accepted. MaxOriginRequests bounds the origin requests in flight:
+	// past it a request that needs the origin is answered 503
+	// CapacityExceeded. 0: DefaultLimits of the descriptor limit; -1:
+	// unbounded. The admin listener is never bounded.
+	MaxConnections, MaxOriginRequests int
+	// MaxConnectionsPerIP bounds one client address's viewer connections
+	// (0: unbounded).
+	MaxConnectionsPerIP int
 	// OriginCAFile is a PEM file of CA certificates that custom origins'
 	// certificates may chain to, besides the system's roots (origins
 	// behind a private CA).
@@ -116,6 +126,7 @@ type Node struct {
 	servers   []shutdowner
 	h3        *h3Server
 	certs     *certStore
+	conns     *connLimit // the viewer listeners'
 	addrs     map[string]net.Addr
 	wg        sync.WaitGroup
 	errs      chan error
@@ -176,6 +187,7 @@ func Start(opts Options) (*Node, error) {
 	}
 	n.handler = edge.New(n.origins, opts.NodeName, n.log)
 	n.handler.SetBodyTimeout(opts.BodyTimeout)
+	n.setLimits()
 	if err := n.viewerServices(); err != nil {
 		return nil, n.abort(err) // the cache, if it opened, is closed
 	}
@@ -190,6 +202,9 @@ func Start(opts Options) (*Node, error) {
 		}
 	}
 	if err := n.handler.Register(reg); err != nil {
+		return nil, err
+	}
+	if err := n.conns.register(reg); err != nil {
 		return nil, err
 	}
 	if opts.LogDir != "" {

@@ -1,0 +1,225 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+// limitsConfig: %s is a slow origin; the site's files are cached.
+const limitsConfig = `package cdn
+
+distributions: cap: {
+	aliases: ["cap.test"]
+	logging: {enabled: true, prefix: "cap/"}
+	origins: [
+		{id: "files", localOriginConfig: path: "site"},
+		{id: "slow", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"},
+	]
+	defaultCacheBehavior: {targetOriginId: "files", viewerProtocolPolicy: "allow-all", defaultTTL: 3600}
+	cacheBehaviors: [{pathPattern: "/slow/*", targetOriginId: "slow", viewerProtocolPolicy: "allow-all"}]
+}
+`
+
+// startLimited starts a node with opts' limits over a slow origin, which
+// answers each request once release is called and tells arrivals of each.
+func startLimited(t *testing.T, opts Options) (n *Node, logDir string, arrived chan string, release func()) {
+	t.Helper()
+	arrived = make(chan string, 8)
+	released := make(chan struct{})
+	release = sync.OnceFunc(func() { close(released) })
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- r.URL.Path
+		<-released
+		w.Header().Set("Cache-Control", "no-store")
+		io.WriteString(w, "slow\n")
+	}))
+	t.Cleanup(slow.Close)
+	t.Cleanup(release) // first: a failed test leaves no request hanging
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config")
+	os.MkdirAll(filepath.Join(cfg, "site"), 0o755)
+	os.WriteFile(filepath.Join(cfg, "main.cue"), []byte(fmt.Sprintf(limitsConfig, slow.Listener.Addr().String())), 0o644)
+	os.WriteFile(filepath.Join(cfg, "site", "index.html"), []byte("<h1>cap</h1>\n"), 0o644)
+	logDir = filepath.Join(dir, "logs")
+	opts.ConfigDir, opts.HTTPAddr, opts.AdminAddr, opts.LogDir = cfg, "127.0.0.1:0", "127.0.0.1:0", logDir
+	opts.NodeName, opts.DrainTimeout, opts.Logger = "TST1", 5*time.Second, warnLogger(t)
+	n, err := Start(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Shutdown(context.Background()) })
+	return n, logDir, arrived, release
+}
+
+func getCap(t *testing.T, c *http.Client, url string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Host = "cap.test"
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// With as many origin requests in flight as --max-origin-requests allows,
+// a request that needs the origin is shed with 503 CapacityExceeded, a
+// cache hit is still served, and the requests in flight complete.
+func TestMaxOriginRequests(t *testing.T) {
+	n, logDir, arrived, release := startLimited(t, Options{MaxOriginRequests: 2})
+	base := "http://" + n.Addr("http").String()
+	c := &http.Client{Timeout: 10 * time.Second}
+	if resp, _ := getCap(t, c, base+"/index.html"); resp.StatusCode != 200 {
+		t.Fatalf("first GET /index.html: %d", resp.StatusCode)
+	}
+	var wg sync.WaitGroup
+	statuses := make([]int, 2)
+	for i := range 2 {
+		wg.Go(func() {
+			req, _ := http.NewRequest("GET", fmt.Sprintf("%s/slow/%d", base, i), nil)
+			req.Host = "cap.test"
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			statuses[i] = resp.StatusCode
+		})
+	}
+	<-arrived
+	<-arrived
+	resp, body := getCap(t, c, base+"/slow/3")
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "5" || resp.Header.Get("X-Cache") != "Error from openfront" || !strings.Contains(body, "at capacity") {
+		t.Errorf("third request: %d, Retry-After %q, X-Cache %q, body %q", resp.StatusCode, resp.Header.Get("Retry-After"), resp.Header.Get("X-Cache"), body)
+	}
+	if resp, _ := getCap(t, c, base+"/index.html"); resp.StatusCode != 200 || resp.Header.Get("X-Cache") != "Hit from openfront" {
+		t.Errorf("a hit at capacity: %d %q", resp.StatusCode, resp.Header.Get("X-Cache"))
+	}
+	m := scrape(t, "http://"+n.Addr("admin").String()+"/metrics")
+	if m["openfront_requests_shed_total"] != 1 || m["openfront_origin_requests_in_flight"] != 2 ||
+		m[`openfront_requests_total{distribution="cap",protocol="http1.1",result="CapacityExceeded",status_class="5xx"}`] != 1 {
+		t.Errorf("metrics: shed %v, in flight %v, requests %v", m["openfront_requests_shed_total"], m["openfront_origin_requests_in_flight"], seriesOf(m, "openfront_requests_total"))
+	}
+	release()
+	wg.Wait()
+	if statuses[0] != 200 || statuses[1] != 200 {
+		t.Errorf("the requests in flight: %v", statuses)
+	}
+	if m := scrape(t, "http://"+n.Addr("admin").String()+"/metrics"); m["openfront_origin_requests_in_flight"] != 0 {
+		t.Errorf("in flight once answered: %v", m["openfront_origin_requests_in_flight"])
+	}
+	n.Shutdown(context.Background())
+	lines, _ := readWebLogs(t, logDir)
+	shed := 0
+	for _, l := range lines {
+		if l["x-edge-result-type"] == "CapacityExceeded" {
+			shed++
+			if l["sc-status"] != "503" || l["x-edge-detailed-result-type"] != "CapacityExceeded" || l["x-edge-response-result-type"] != "CapacityExceeded" || l["cs-uri-stem"] != "/slow/3" {
+				t.Errorf("shed line: %v", l)
+			}
+		}
+	}
+	if shed != 1 || len(lines) != 5 {
+		t.Errorf("%d lines, %d CapacityExceeded; want 5, 1", len(lines), shed)
+	}
+}
+
+// Past --max-connections (or --max-connections-per-ip) a new connection
+// is closed as soon as accepted, and the admin listener still answers.
+func TestMaxConnections(t *testing.T) {
+	for _, c := range []struct {
+		opts   Options
+		reason string
+	}{
+		{Options{MaxConnections: 2}, "max_connections"},
+		{Options{MaxConnectionsPerIP: 2}, "max_connections_per_ip"},
+	} {
+		t.Run(c.reason, func(t *testing.T) {
+			n, _, _, _ := startLimited(t, c.opts)
+			addr := n.Addr("http").String()
+			for range 2 {
+				conn, err := net.Dial("tcp", addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { conn.Close() })
+				// Served, so counted: the accept is done.
+				fmt.Fprint(conn, "GET /index.html HTTP/1.1\r\nHost: cap.test\r\n\r\n")
+				conn.Read(make([]byte, 1))
+			}
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(10 * time.Second))
+			fmt.Fprint(conn, "GET /index.html HTTP/1.1\r\nHost: cap.test\r\n\r\n")
+			if k, err := conn.Read(make([]byte, 1)); k != 0 || !(errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
+				t.Fatalf("third connection: read %d bytes, %v; want it closed", k, err)
+			}
+			m := scrape(t, "http://"+n.Addr("admin").String()+"/metrics")
+			if m[`openfront_connections_refused_total{reason="`+c.reason+`"}`] != 1 || m["openfront_viewer_connections"] != 2 {
+				t.Errorf("metrics: refused %v, open %v", seriesOf(m, "openfront_connections_refused_total"), m["openfront_viewer_connections"])
+			}
+		})
+	}
+}
+
+// emfileListener fails its first accepts as a process out of descriptors does.
+type emfileListener struct {
+	net.Listener
+	fails int
+}
+
+func (l *emfileListener) Accept() (net.Conn, error) {
+	if l.fails > 0 {
+		l.fails--
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: l.Addr(), Err: os.NewSyscallError("accept4", syscall.EMFILE)}
+	}
+	return l.Listener.Accept()
+}
+
+// An accept that fails for lack of descriptors is retried, not the end
+// of the listener (the servers behind it stop on any error but a
+// timeout, and EMFILE is none).
+func TestAcceptRetriesOnEMFILE(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	l := newConnLimit(0, 0)
+	lim := &limitedListener{Listener: &emfileListener{Listener: ln, fails: 2}, l: l, log: warnLogger(t)}
+	go func() {
+		if c, err := net.Dial("tcp", ln.Addr().String()); err == nil {
+			defer c.Close()
+			c.Read(make([]byte, 1))
+		}
+	}()
+	c, err := lim.Accept()
+	if err != nil {
+		t.Fatalf("Accept: %v", err)
+	}
+	c.Close()
+	if n := testutil.ToFloat64(l.refused.WithLabelValues("accept_error")); n != 2 {
+		t.Errorf("accept errors counted: %v, want 2", n)
+	}
+}
