@@ -99,7 +99,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.HeaderTimeout, "header-timeout", 10*time.Second, "how long a viewer may take to send a request's head")
 	fs.DurationVar(&o.IdleTimeout, "idle-timeout", 120*time.Second, "how long a viewer's connection may wait with no request in flight")
 	defConns, defOrigin := node.DefaultLimits(node.NoFile())
-	fs.IntVar(&o.MaxConnections, "max-connections", defConns, "viewer TCP connections the HTTP and HTTPS listeners keep open together; past it a new one is closed as soon as accepted (-1: unbounded; default: 5/8 of the descriptor limit less 256)")
+	fs.IntVar(&o.MaxConnections, "max-connections", defConns, "viewer TCP connections the HTTP and HTTPS listeners keep open together, and apart HTTP/3 connections; past it a new one is closed as soon as accepted (-1: unbounded; default: 5/8 of the descriptor limit less 256)")
 	fs.IntVar(&o.MaxConnectionsPerIP, "max-connections-per-ip", 0, "viewer TCP connections one client address may keep open (0: unbounded; an office NAT is one address)")
 	fs.IntVar(&o.MaxOriginRequests, "max-origin-requests", defOrigin, "origin requests in flight, node-wide; past it a request that needs the origin is answered 503 CapacityExceeded with Retry-After, while cache hits are still served (-1: unbounded; default: a quarter of the descriptor limit less 256)")
 	fs.DurationVar(&o.BodyTimeout, "body-timeout", 60*time.Second, "how long a request body's next bytes may take to come (408, or the stream reset once the answer began)")

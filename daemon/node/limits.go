@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net"
@@ -34,8 +35,8 @@ func DefaultLimits(nofile uint64) (conns, originRequests int) {
 }
 
 // setLimits applies the connection and origin request bounds of the
-// options, or their defaults.
-func (n *Node) setLimits() {
+// options, or their defaults, and registers their metrics.
+func (n *Node) setLimits(reg prometheus.Registerer) error {
 	conns, origins := DefaultLimits(NoFile())
 	if n.opts.MaxConnections != 0 {
 		conns = max(n.opts.MaxConnections, 0) // -1: unbounded
@@ -43,9 +44,32 @@ func (n *Node) setLimits() {
 	if n.opts.MaxOriginRequests != 0 {
 		origins = max(n.opts.MaxOriginRequests, 0)
 	}
-	n.conns = newConnLimit(conns, n.opts.MaxConnectionsPerIP)
 	n.handler.SetMaxOriginRequests(origins)
 	n.log.Debug("limits", "maxConnections", conns, "maxConnectionsPerIP", n.opts.MaxConnectionsPerIP, "maxOriginRequests", origins)
+	m, err := newConnMetrics(reg)
+	if err != nil {
+		return err
+	}
+	if n.conns, err = m.limit("tcp", conns, n.opts.MaxConnectionsPerIP); err != nil {
+		return err
+	}
+	// Not per address: a QUIC Initial's can be spoofed.
+	n.quicConns, err = m.limit("quic", conns, 0)
+	return err
+}
+
+// errTooManyConns refuses a QUIC connection past --max-connections.
+var errTooManyConns = errors.New("too many viewer connections (serve --max-connections)")
+
+// admitQUIC counts a new QUIC connection until ctx, which quic-go ends
+// when the connection closes or its handshake fails, is done.
+func (n *Node) admitQUIC(ctx context.Context) error {
+	if reason := n.quicConns.admit(netip.Addr{}); reason != "" {
+		n.quicConns.refused.WithLabelValues(reason).Inc()
+		return errTooManyConns
+	}
+	context.AfterFunc(ctx, func() { n.quicConns.release(netip.Addr{}) })
+	return nil
 }
 
 // NoFile is the process's limit on open descriptors (0: unknown).
@@ -57,8 +81,11 @@ func NoFile() uint64 {
 	return l.Cur
 }
 
-// connLimit counts the viewer connections of the TCP listeners together,
-// and bounds them node-wide and per client address.
+// connLimit counts the viewer connections of one transport, node-wide,
+// and bounds them overall and per client address: the TCP listeners'
+// together, and HTTP/3's QUIC connections apart, which hold no
+// descriptor each, and whose first packet's address can be spoofed: a
+// flood of made-up handshakes must not keep TCP viewers out.
 type connLimit struct {
 	max, perIP int64 // 0: unbounded
 	n          atomic.Int64
@@ -67,24 +94,37 @@ type connLimit struct {
 	refused    *prometheus.CounterVec
 }
 
-func newConnLimit(max, perIP int) *connLimit {
-	return &connLimit{max: int64(max), perIP: int64(perIP), byIP: map[netip.Addr]int64{},
-		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "openfront_connections_refused_total",
-			Help: "Viewer TCP connections closed as soon as accepted, by reason: max_connections (serve --max-connections reached), max_connections_per_ip (--max-connections-per-ip), accept_error (the accept failed, such as for lack of descriptors, and was retried).",
-		}, []string{"reason"}),
-	}
+// connMetrics are the connection limits' series, by transport.
+type connMetrics struct {
+	refused *prometheus.CounterVec
+	reg     prometheus.Registerer
 }
 
-func (l *connLimit) register(reg prometheus.Registerer) error {
-	for _, r := range []string{"max_connections", "max_connections_per_ip", "accept_error"} {
-		l.refused.WithLabelValues(r)
+func newConnMetrics(reg prometheus.Registerer) (*connMetrics, error) {
+	m := &connMetrics{reg: reg, refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "openfront_connections_refused_total",
+		Help: "Viewer connections refused, by transport (tcp, quic) and reason: max_connections (serve --max-connections reached; a TCP one is closed as soon as accepted), max_connections_per_ip (--max-connections-per-ip), accept_error (an accept failed, such as for lack of descriptors, and was retried).",
+	}, []string{"transport", "reason"})}
+	return m, reg.Register(m.refused)
+}
+
+// limit makes the limit of transport, and its series.
+func (m *connMetrics) limit(transport string, max, perIP int) (*connLimit, error) {
+	l := &connLimit{max: int64(max), perIP: int64(perIP), byIP: map[netip.Addr]int64{},
+		refused: m.refused.MustCurryWith(prometheus.Labels{"transport": transport})}
+	reasons := []string{"max_connections"}
+	if transport == "tcp" {
+		reasons = append(reasons, "max_connections_per_ip", "accept_error")
+	}
+	for _, r := range reasons {
+		l.refused.WithLabelValues(r) // shown at 0
 	}
 	open := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "openfront_viewer_connections",
-		Help: "Viewer TCP connections open (HTTP and HTTPS listeners): what serve --max-connections bounds.",
+		Name:        "openfront_viewer_connections",
+		Help:        "Viewer connections open, by transport: tcp (the HTTP and HTTPS listeners), quic (HTTP/3); what serve --max-connections bounds, each transport apart.",
+		ConstLabels: prometheus.Labels{"transport": transport},
 	}, func() float64 { return float64(l.n.Load()) })
-	return errors.Join(reg.Register(l.refused), reg.Register(open))
+	return l, m.reg.Register(open)
 }
 
 // admit counts a new connection from ip, or says why it is refused.

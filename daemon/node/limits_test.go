@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -16,7 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/quic-go/quic-go"
+	"github.com/quic-go/quic-go/http3"
 )
 
 // limitsConfig: %s is a slow origin; the site's files are cached.
@@ -24,6 +28,7 @@ const limitsConfig = `package cdn
 
 distributions: cap: {
 	aliases: ["cap.test"]
+	httpVersion: "http2and3"
 	logging: {enabled: true, prefix: "cap/"}
 	origins: [
 		{id: "files", localOriginConfig: path: "site"},
@@ -65,18 +70,8 @@ func startLimited(t *testing.T, opts Options) (n *Node, logDir string, arrived c
 	return n, logDir, arrived, release
 }
 
-func getCap(t *testing.T, c *http.Client, url string) (*http.Response, string) {
-	t.Helper()
-	req, _ := http.NewRequest("GET", url, nil)
-	req.Host = "cap.test"
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b)
-}
+// capHost is the Host of the limits config's distribution.
+var capHost = http.Header{"Host": {"cap.test"}}
 
 // With as many origin requests in flight as --max-origin-requests allows,
 // a request that needs the origin is shed with 503 CapacityExceeded, a
@@ -85,7 +80,7 @@ func TestMaxOriginRequests(t *testing.T) {
 	n, logDir, arrived, release := startLimited(t, Options{MaxOriginRequests: 2})
 	base := "http://" + n.Addr("http").String()
 	c := &http.Client{Timeout: 10 * time.Second}
-	if resp, _ := getCap(t, c, base+"/index.html"); resp.StatusCode != 200 {
+	if resp, _ := do(t, c, "GET", base+"/index.html", capHost, ""); resp.StatusCode != 200 {
 		t.Fatalf("first GET /index.html: %d", resp.StatusCode)
 	}
 	var wg sync.WaitGroup
@@ -94,23 +89,21 @@ func TestMaxOriginRequests(t *testing.T) {
 		wg.Go(func() {
 			req, _ := http.NewRequest("GET", fmt.Sprintf("%s/slow/%d", base, i), nil)
 			req.Host = "cap.test"
-			resp, err := c.Do(req)
-			if err != nil {
-				t.Error(err)
-				return
+			if resp, err := c.Do(req); err != nil {
+				t.Error(err) // not Fatal: not the test's goroutine
+			} else {
+				resp.Body.Close()
+				statuses[i] = resp.StatusCode
 			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			statuses[i] = resp.StatusCode
 		})
 	}
 	<-arrived
 	<-arrived
-	resp, body := getCap(t, c, base+"/slow/3")
-	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "5" || resp.Header.Get("X-Cache") != "Error from openfront" || !strings.Contains(body, "at capacity") {
+	resp, body := do(t, c, "GET", base+"/slow/3", capHost, "")
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "5" || resp.Header.Get("X-Cache") != "Error from openfront" || !strings.Contains(string(body), "at capacity") {
 		t.Errorf("third request: %d, Retry-After %q, X-Cache %q, body %q", resp.StatusCode, resp.Header.Get("Retry-After"), resp.Header.Get("X-Cache"), body)
 	}
-	if resp, _ := getCap(t, c, base+"/index.html"); resp.StatusCode != 200 || resp.Header.Get("X-Cache") != "Hit from openfront" {
+	if resp, _ := do(t, c, "GET", base+"/index.html", capHost, ""); resp.StatusCode != 200 || resp.Header.Get("X-Cache") != "Hit from openfront" {
 		t.Errorf("a hit at capacity: %d %q", resp.StatusCode, resp.Header.Get("X-Cache"))
 	}
 	m := scrape(t, "http://"+n.Addr("admin").String()+"/metrics")
@@ -176,8 +169,8 @@ func TestMaxConnections(t *testing.T) {
 				t.Fatalf("third connection: read %d bytes, %v; want it closed", k, err)
 			}
 			m := scrape(t, "http://"+n.Addr("admin").String()+"/metrics")
-			if m[`openfront_connections_refused_total{reason="`+c.reason+`"}`] != 1 || m["openfront_viewer_connections"] != 2 {
-				t.Errorf("metrics: refused %v, open %v", seriesOf(m, "openfront_connections_refused_total"), m["openfront_viewer_connections"])
+			if m[`openfront_connections_refused_total{reason="`+c.reason+`",transport="tcp"}`] != 1 || m[`openfront_viewer_connections{transport="tcp"}`] != 2 {
+				t.Errorf("metrics: refused %v, open %v", seriesOf(m, "openfront_connections_refused_total"), seriesOf(m, "openfront_viewer_connections"))
 			}
 		})
 	}
@@ -206,7 +199,14 @@ func TestAcceptRetriesOnEMFILE(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	l := newConnLimit(0, 0)
+	m, err := newConnMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := m.limit("tcp", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
 	lim := &limitedListener{Listener: &emfileListener{Listener: ln, fails: 2}, l: l, log: warnLogger(t)}
 	go func() {
 		if c, err := net.Dial("tcp", ln.Addr().String()); err == nil {
@@ -222,4 +222,53 @@ func TestAcceptRetriesOnEMFILE(t *testing.T) {
 	if n := testutil.ToFloat64(l.refused.WithLabelValues("accept_error")); n != 2 {
 		t.Errorf("accept errors counted: %v, want 2", n)
 	}
+}
+
+// HTTP/3's QUIC connections are bounded too, apart from TCP's: past
+// --max-connections a handshake is refused.
+func TestMaxConnectionsHTTP3(t *testing.T) {
+	n, _, _, _ := startLimited(t, Options{MaxConnections: 1, HTTPSAddr: "127.0.0.1:0"})
+	dial := func() (*quic.Conn, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return quic.DialAddr(ctx, n.Addr("http3").String(),
+			&tls.Config{ServerName: "cap.test", InsecureSkipVerify: true, NextProtos: []string{http3.NextProtoH3}}, nil)
+	}
+	conn, err := dial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseWithError(0, "")
+	req, _ := http.NewRequest("GET", "https://cap.test/index.html", nil)
+	resp, err := (&http3.Transport{}).NewClientConn(conn).RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if second, err := dial(); err == nil {
+		second.CloseWithError(0, "")
+		t.Fatal("a second QUIC connection was accepted")
+	}
+	// TCP has a bound of its own.
+	if resp, _ := do(t, &http.Client{Timeout: 10 * time.Second}, "GET", "http://"+n.Addr("http").String()+"/index.html", capHost, ""); resp.StatusCode != 200 {
+		t.Errorf("over TCP: %d", resp.StatusCode)
+	}
+	m := scrape(t, "http://"+n.Addr("admin").String()+"/metrics")
+	// A refused client may try its handshake again: each try counts.
+	if m[`openfront_connections_refused_total{reason="max_connections",transport="quic"}`] < 1 || m[`openfront_viewer_connections{transport="quic"}`] != 1 {
+		t.Errorf("metrics: refused %v, open %v", seriesOf(m, "openfront_connections_refused_total"), seriesOf(m, "openfront_viewer_connections"))
+	}
+	// A closed connection gives its place back.
+	conn.CloseWithError(0, "")
+	for range 100 {
+		if m := scrape(t, "http://"+n.Addr("admin").String()+"/metrics"); m[`openfront_viewer_connections{transport="quic"}`] == 0 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	third, err := dial()
+	if err != nil {
+		t.Fatalf("once the first closed: %v", err)
+	}
+	third.CloseWithError(0, "")
 }

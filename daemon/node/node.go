@@ -126,7 +126,8 @@ type Node struct {
 	servers   []shutdowner
 	h3        *h3Server
 	certs     *certStore
-	conns     *connLimit // the viewer listeners'
+	conns     *connLimit // the TCP viewer listeners'
+	quicConns *connLimit // HTTP/3's
 	addrs     map[string]net.Addr
 	wg        sync.WaitGroup
 	errs      chan error
@@ -187,7 +188,6 @@ func Start(opts Options) (*Node, error) {
 	}
 	n.handler = edge.New(n.origins, opts.NodeName, n.log)
 	n.handler.SetBodyTimeout(opts.BodyTimeout)
-	n.setLimits()
 	if err := n.viewerServices(); err != nil {
 		return nil, n.abort(err) // the cache, if it opened, is closed
 	}
@@ -204,7 +204,7 @@ func Start(opts Options) (*Node, error) {
 	if err := n.handler.Register(reg); err != nil {
 		return nil, err
 	}
-	if err := n.conns.register(reg); err != nil {
+	if err := n.setLimits(reg); err != nil {
 		return nil, err
 	}
 	if opts.LogDir != "" {
@@ -404,6 +404,9 @@ func (n *Node) listenHTTP3(tcp *net.TCPAddr) error {
 	// context gets a tlsfp.Hello, which the ClientHelloInfo's context
 	// reaches (configForClient fills it) and the requests' contexts carry.
 	tr := &quic.Transport{Conn: conn, ConnContext: func(ctx context.Context, _ *quic.ClientInfo) (context.Context, error) {
+		if err := n.admitQUIC(ctx); err != nil {
+			return nil, err
+		}
 		return tlsfp.NewContext(ctx, new(tlsfp.Hello)), nil
 	}}
 	tlsConf := &tls.Config{GetConfigForClient: n.certs.configForClient(true), GetCertificate: n.certs.defaultCert.get}
