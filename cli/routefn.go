@@ -169,7 +169,7 @@ func runViewerRequest(e *RouteExplanation, d *table.Distribution, b *table.Behav
 	hdr := r.Header.Clone()
 	delete(hdr, "Host")
 	req := &cffunc.Request{Method: r.Method, URI: path, RawQuery: r.URL.RawQuery, Host: host, Header: hdr}
-	c := cffunc.Context{DistributionDomainName: host, DistributionID: d.ID, RequestID: routeRequestID, ViewerIP: ip}
+	c := cffunc.Context{DistributionDomainName: host, DistributionID: d.ID, RequestID: routeRequestID, ViewerIP: ip, Budget: cffunc.OfflineBudget}
 	nb, resp, err := d.ViewerRequest(b, c, req)
 	switch {
 	case err != nil:
@@ -233,7 +233,7 @@ func runViewerResponse(e *RouteExplanation, d *table.Distribution, b *table.Beha
 	hdr := r.Header.Clone()
 	delete(hdr, "Host")
 	req := &cffunc.Request{Method: r.Method, URI: path, RawQuery: r.URL.RawQuery, Host: host, Header: hdr}
-	c := cffunc.Context{DistributionDomainName: host, DistributionID: d.ID, RequestID: routeRequestID, ViewerIP: ip}
+	c := cffunc.Context{DistributionDomainName: host, DistributionID: d.ID, RequestID: routeRequestID, ViewerIP: ip, Budget: cffunc.OfflineBudget}
 	// What the function sees: the answer under the policy.
 	before := resp.Header.Clone()
 	if b.ResponseHeaders != nil {

@@ -26,7 +26,8 @@ func init() {
 			" [--http ADDR] [--https ADDR] [--admin ADDR] [--certs DIR] [--tls-cert FILE --tls-key FILE] [--origin-ca FILE] [--node-name NAME]" +
 			" [--cache-memory SIZE] [--cache-body-dir DIR] [--cache-dir DIR --cache-disk SIZE] [--trusted-proxies CIDR,...] [--geoip-db FILE] [--asn-db FILE] [--log-dir DIR] [--log-level info]" +
 			" [--rtmp ADDR] [--rtmp-secrets DIR] [--admin-token-file FILE] [--admin-host NAME,...]" +
-			" [--drain-timeout 30s] [--header-timeout 10s] [--idle-timeout 120s] [--body-timeout 60s]",
+			" [--drain-timeout 30s] [--header-timeout 10s] [--idle-timeout 120s] [--body-timeout 60s]" +
+			" [--max-connections N] [--max-connections-per-ip N] [--max-origin-requests N]",
 		run: runServe,
 	})
 }

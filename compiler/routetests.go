@@ -159,7 +159,7 @@ func (k *checker) functionTest(i int, where string, rt schema.RouteTest, u *url.
 		path = "/"
 	}
 	req := &cffunc.Request{Method: rt.Method, URI: path, RawQuery: u.RawQuery, Host: host, Header: hdr}
-	c := cffunc.Context{DistributionDomainName: host, DistributionID: d.ID, RequestID: "openfront-vet", ViewerIP: routeTestViewerIP}
+	c := cffunc.Context{DistributionDomainName: host, DistributionID: d.ID, RequestID: "openfront-vet", ViewerIP: routeTestViewerIP, Budget: cffunc.OfflineBudget}
 	nb := b
 	if b.ViewerRequest == nil {
 		if e.Status != 0 && rt.Response == nil {

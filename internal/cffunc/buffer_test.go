@@ -71,7 +71,7 @@ func BenchmarkRuntime(b *testing.B) {
 		}
 		b.Run(r, func(b *testing.B) {
 			for b.Loop() {
-				if _, err := f.WithStore(nil).get(); err != nil {
+				if _, err := f.WithStore(nil).get(Budget); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -25,6 +25,11 @@ import (
 // wall-clock bound here also absorbs a busy node's scheduling delays.
 const Budget = 20 * time.Millisecond
 
+// OfflineBudget bounds a run of vet's route tests and openfront route
+// (Context.Budget): still short enough to report a function that loops,
+// but not so short that a busy CI machine's pauses fail a config.
+const OfflineBudget = time.Second
+
 // Function is a compiled function. It is safe for concurrent use: its
 // pool of runtimes is a cache, not state a caller sees.
 type Function struct {
@@ -113,7 +118,7 @@ type vm struct {
 	run *runState
 }
 
-func (f *Function) get() (*vm, error) {
+func (f *Function) get(budget time.Duration) (*vm, error) {
 	if v, ok := f.pool.Get().(*vm); ok {
 		return v, nil
 	}
@@ -139,7 +144,7 @@ func (f *Function) get() (*vm, error) {
 		m.fired <- struct{}{}
 	})
 	m.timer.Stop()
-	if _, err := f.runBounded(m, func() (goja.Value, error) { return rt.RunProgram(f.program) }); err != nil {
+	if _, err := f.runBounded(m, budget, func() (goja.Value, error) { return rt.RunProgram(f.program) }); err != nil {
 		return nil, err
 	}
 	h, ok := goja.AssertFunction(rt.Get("handler"))
@@ -201,9 +206,9 @@ func (f *Function) ShouldWarn(now time.Time) bool {
 
 type interrupted struct{}
 
-// runBounded runs fn on m's runtime, interrupted after the budget.
-func (f *Function) runBounded(m *vm, fn func() (goja.Value, error)) (goja.Value, error) {
-	m.timer.Reset(f.budget)
+// runBounded runs fn on m's runtime, interrupted after budget.
+func (f *Function) runBounded(m *vm, budget time.Duration, fn func() (goja.Value, error)) (goja.Value, error) {
+	m.timer.Reset(budget)
 	v, err := fn()
 	if !m.timer.Stop() {
 		// The timer fired: once it interrupted, the flag is cleared, so
@@ -214,7 +219,7 @@ func (f *Function) runBounded(m *vm, fn func() (goja.Value, error)) (goja.Value,
 	if err != nil {
 		var ie *goja.InterruptedError
 		if errors.As(err, &ie) {
-			return nil, &ExecutionError{Throttled: true, Err: fmt.Errorf("function %q ran over its %v budget", f.Name, f.budget)}
+			return nil, &ExecutionError{Throttled: true, Err: fmt.Errorf("function %q ran over its %v budget", f.Name, budget)}
 		}
 		return nil, &ExecutionError{Err: fmt.Errorf("function %q: %w", f.Name, err)}
 	}
@@ -232,13 +237,17 @@ type event interface {
 
 // call runs the handler on ev. A runtime that failed is dropped: an
 // interrupted or throwing run may leave its globals half changed.
-func (f *Function) call(run *runState, ev event) error {
-	m, err := f.get()
+func (f *Function) call(c Context, run *runState, ev event) error {
+	budget := f.budget
+	if c.Budget > 0 {
+		budget = c.Budget
+	}
+	m, err := f.get(budget)
 	if err != nil {
 		return err
 	}
 	m.readErr, m.run, m.ev = nil, run, ev
-	_, err = f.runBounded(m, m.handle)
+	_, err = f.runBounded(m, budget, m.handle)
 	// Nothing of the run stays with the runtime it goes back to.
 	m.run, m.ev, m.result = nil, nil, nil
 	if err == nil {

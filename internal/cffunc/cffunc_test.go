@@ -123,3 +123,27 @@ func TestSetCookieTwice(t *testing.T) {
 		}
 	}
 }
+
+// TestContextBudget: a run's Context may bound it instead of the
+// function's own budget (vet and route run offline with a longer one).
+func TestContextBudget(t *testing.T) {
+	f, err := Compile("f", "cloudfront-js-2.0", "function handler(e) { var t = Date.now(); while (Date.now() - t < 40) {} return e.request; }")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := func() *Request { return &Request{Method: "GET", URI: "/", Host: "h"} }
+	var ee *ExecutionError
+	if _, err := f.ViewerRequest(Context{}, req()); !errors.As(err, &ee) || !ee.Throttled {
+		t.Fatalf("40 ms against the 20 ms budget: %v, want throttled", err)
+	}
+	if _, err := f.ViewerRequest(Context{Budget: OfflineBudget}, req()); err != nil {
+		t.Fatalf("40 ms against the offline budget: %v", err)
+	}
+	loop, err := Compile("loop", "cloudfront-js-2.0", "function handler(e) { for (;;) {} }")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := loop.ViewerResponse(Context{Budget: 50 * time.Millisecond}, req(), &Response{Status: 200, Header: http.Header{}}); !errors.As(err, &ee) || !ee.Throttled {
+		t.Fatalf("a loop against a 50 ms budget: %v, want throttled", err)
+	}
+}

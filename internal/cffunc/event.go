@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/dop251/goja"
@@ -25,6 +26,10 @@ type Context struct {
 	// Origins are the distribution's origins and origin groups, which
 	// the origin helpers name; nil: none is known (tests).
 	Origins Origins
+	// Budget bounds this run instead of the function's own budget: 0
+	// keeps it. vet and route run functions offline with a generous one,
+	// so a loaded CI machine does not fail a config whose function is fine.
+	Budget time.Duration
 }
 
 // Request is the viewer's request as a function sees and changes it.
@@ -56,7 +61,7 @@ type Response struct {
 func (f *Function) ViewerRequest(c Context, req *Request) (*Response, error) {
 	r := &requestRun{name: f.Name, c: c, req: req}
 	r.run.origins = c.Origins
-	err := f.call(&r.run, r)
+	err := f.call(c, &r.run, r)
 	if err == nil && r.resp == nil {
 		req.Origin = r.run.change
 	}
@@ -101,7 +106,7 @@ func (r *requestRun) use(rt *goja.Runtime, v goja.Value) error {
 // ViewerResponse runs f on an answer to req: resp then holds the status
 // and headers the function returned (the body is not the function's).
 func (f *Function) ViewerResponse(c Context, req *Request, resp *Response) error {
-	return f.call(nil, &responseRun{name: f.Name, c: c, req: req, resp: resp})
+	return f.call(c, nil, &responseRun{name: f.Name, c: c, req: req, resp: resp})
 }
 
 // responseRun is a viewer-response run as requestRun is a viewer-request
