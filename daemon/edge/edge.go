@@ -32,6 +32,7 @@ import (
 	"openfront.dev/daemon/accesslog"
 	"openfront.dev/daemon/cache"
 	"openfront.dev/daemon/origin"
+	"openfront.dev/internal/cfheaders"
 	"openfront.dev/internal/codings"
 	"openfront.dev/internal/hopbyhop"
 	"openfront.dev/schema"
@@ -274,7 +275,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 		if !known {
 			country = ""
 		}
-		setCloudFrontHeaders(r, b, &viewer{r: r, client: client, country: country, loc: loc, https: viewerHTTPS})
+		setCloudFrontHeaders(r, b, &viewer{r: r, loc: loc, Viewer: cfheaders.Viewer{HTTPS: viewerHTTPS, Country: country, Client: client,
+			RemoteAddr: r.RemoteAddr, ProtoMajor: r.ProtoMajor, ProtoMinor: r.ProtoMinor, Header: r.Header}})
 	}
 	signed := len(b.Spec.TrustedKeyGroups) > 0
 	if signed {
