@@ -33,8 +33,8 @@ func runRoute(args []string, stdout, stderr io.Writer) int {
 	var headers multiFlag
 	fs.Var(&headers, "H", "request header `'Name: value'` (repeatable); Host chooses the distribution")
 	method := fs.String("X", "GET", "request `METHOD`")
-	viewerIP := fs.String("viewer-ip", defaultViewerIP, "the viewer's `IP` a viewer-request function sees (event.viewer.ip)")
-	viewerCountry := fs.String("viewer-country", "", "the viewer's country `CC` (ISO 3166-1 alpha-2) the geo restriction applies to; unset: unknown, which CloudFront serves")
+	viewerIP := fs.String("viewer-ip", defaultViewerIP, "the viewer's `IP` a viewer-request function sees (event.viewer.ip, CloudFront-Viewer-Address)")
+	viewerCountry := fs.String("viewer-country", "", "the viewer's country `CC` (ISO 3166-1 alpha-2) the geo restriction applies to and CloudFront-Viewer-Country says; unset: unknown, which CloudFront serves")
 	respStatus := fs.Int("response-status", 0, "the origin's answer's `STATUS` to assume: the viewer-response function runs on it (200 with --response-header alone)")
 	var respHeaders multiFlag
 	fs.Var(&respHeaders, "response-header", "the origin's answer's header `'Name: value'` (repeatable)")
@@ -187,11 +187,14 @@ type RouteExplanation struct {
 	// Functions are the behavior's functions; route runs a viewer-request
 	// one, and what follows is explained for the request it returned.
 	Functions []RouteFunction `json:"functions,omitempty"`
-	Viewer    *RouteViewer    `json:"viewerProtocol,omitempty"`
-	Methods   *RouteMethods   `json:"methods,omitempty"`
-	Target    *RouteTarget    `json:"target,omitempty"`
-	CacheKey  *RouteCacheKey  `json:"cacheKey,omitempty"`
-	TTL       *RouteTTL       `json:"ttl,omitempty"`
+	// CloudFrontHeaders are the CloudFront-* headers the edge sets on the
+	// request before its viewer-request function runs.
+	CloudFrontHeaders []RouteCloudFrontHeader `json:"cloudFrontHeaders,omitempty"`
+	Viewer            *RouteViewer            `json:"viewerProtocol,omitempty"`
+	Methods           *RouteMethods           `json:"methods,omitempty"`
+	Target            *RouteTarget            `json:"target,omitempty"`
+	CacheKey          *RouteCacheKey          `json:"cacheKey,omitempty"`
+	TTL               *RouteTTL               `json:"ttl,omitempty"`
 	// ResponseHeaders is the behavior's response headers policy.
 	ResponseHeaders *RouteResponseHeaders `json:"responseHeadersPolicy,omitempty"`
 	// Answer is what the viewer gets of the answer --response-status
@@ -573,6 +576,9 @@ func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
 	case e.Signature.Status != "not required" && e.Signature.Status != "present":
 		e.Decision = refuse("signed URL or cookies required: signature " + e.Signature.Status)
 	}
+	if e.Decision.Action == ActionServe && len(b.CloudFrontHeaders) > 0 {
+		r = e.setCloudFrontHeaders(b, r)
+	}
 	// reached: the request reaches the origin, whose answer the
 	// viewer-response function sees.
 	reached := false
@@ -858,6 +864,10 @@ func cacheKey(t *table.Table, distID, path string, b *table.Behavior, query []Ro
 		if strings.HasPrefix(v.Name, "Cloudfront-") {
 			// The edge keys the value it sets itself (daemon/edge/cfheaders.go).
 			v.Value, v.Present = "(set by the node; a viewer's own is ignored)", true
+			if vals := r.Header.Values(h); len(vals) > 0 {
+				// As route set it (the cf header lines).
+				v.Value = strings.Join(vals, ", ") + " (set by the node; a viewer's own is ignored)"
+			}
 			k.Headers.Key = append(k.Headers.Key, v)
 			continue
 		}
@@ -1082,6 +1092,7 @@ func printRoute(w io.Writer, e *RouteExplanation) {
 		if b.Index >= 0 {
 			line("  matched", "[%d] %s", b.Index, b.Name)
 		}
+		printCloudFrontHeaders(line, e.CloudFrontHeaders)
 		printFunctions(line, e.Functions)
 		if b.GRPC {
 			line("  gRPC", "HTTP/2 POSTs with Content-Type application/grpc go to origin %s over HTTP/2 and TLS, past the cache and the functions, after the viewer checks below", b.TargetOriginID)

@@ -88,6 +88,13 @@ func TestRoute(t *testing.T) {
 		{"json-function-body", []string{"--json", "https://fn.example.com/expired"}},
 		{"function-kvs-miss", []string{"https://fn.example.com/a?x=1", "-H", "X-Seen: no"}},
 		{"function-viewer-ip", []string{"--viewer-ip", "203.0.113.7", "https://fn.example.com/go"}},
+		// A function reads the CloudFront headers the edge sets.
+		{"function-cfheaders-country", []string{"--viewer-country", "DE", "https://geo.example.com/shop"}},
+		{"function-cfheaders-mobile", []string{"--viewer-country", "US", "--viewer-ip", "2001:db8::7", "https://geo.example.com/shop",
+			"-H", "User-Agent: Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"}},
+		{"function-cfheaders-unknown", []string{"http://geo.example.com/shop", "-H", "CloudFront-Viewer-Country: DE"}},
+		{"json-function-cfheaders", []string{"--json", "--viewer-country", "US", "https://geo.example.com/shop",
+			"-H", "User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"}},
 		{"function-throws", []string{"http://fn.example.com/broken/x"}},
 		{"function-select-origin", []string{"https://fn.example.com/shop/a", "-H", "Cookie: variant=green; x=1"}},
 		{"function-origin-group", []string{"https://fn.example.com/pair/a"}},

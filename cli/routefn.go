@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"openfront.dev/compiler/table"
 	"openfront.dev/internal/cffunc"
+	"openfront.dev/internal/cfheaders"
 )
 
 // route runs a behavior's viewer-request function on the request, as
@@ -452,6 +454,75 @@ func printChanges(line func(key, format string, args ...any), key string, cs []R
 			line(key, "%s (removed; was %s)", c.Name, c.Before)
 		default:
 			line(key, "%s: %s (was %s)", c.Name, c.After, c.Before)
+		}
+	}
+}
+
+// RouteCloudFrontHeader is a CloudFront-* header the edge sets on the
+// request, as b's cache or origin request policy names it: its value, or
+// why route has none.
+type RouteCloudFrontHeader struct {
+	Name  string `json:"name"`
+	Value string `json:"value,omitempty"`
+	Set   bool   `json:"set"`
+	Note  string `json:"note,omitempty"`
+}
+
+// setCloudFrontHeaders gives r the CloudFront-* headers b names, as the
+// edge sets them before the viewer-request function (cfheaders, which the
+// edge uses), from what route is told: the URL's scheme, --viewer-country,
+// --viewer-ip and the User-Agent; e lists them.
+func (e *RouteExplanation) setCloudFrontHeaders(b *table.Behavior, r RouteRequest) RouteRequest {
+	r.Header = r.Header.Clone()
+	ip := r.ViewerIP
+	if ip == "" {
+		ip = defaultViewerIP
+	}
+	client, _ := netip.ParseAddr(ip)
+	unset := cfheaders.Set(r.Header, b.CloudFrontHeaders, &cfheaders.Viewer{HTTPS: r.URL.Scheme == "https", Country: r.ViewerCountry, Client: client, Header: r.Header})
+	for _, name := range b.CloudFrontHeaders {
+		h := RouteCloudFrontHeader{Name: name}
+		if slices.Contains(unset, name) {
+			h.Note = unsetWhy(name, r.URL.Scheme)
+		} else {
+			h.Value, h.Set = strings.Join(r.Header[name], ", "), true
+			if name == cfheaders.ViewerAddress {
+				h.Note = "port 0: route has no connection"
+			}
+		}
+		e.CloudFrontHeaders = append(e.CloudFrontHeaders, h)
+	}
+	return r
+}
+
+// unsetWhy says why route has no value for the CloudFront header name.
+func unsetWhy(name, scheme string) string {
+	switch {
+	case name == cfheaders.ViewerCountry:
+		return "the viewer's country is unknown: give --viewer-country"
+	case name == cfheaders.ViewerHTTPVersion:
+		return "the viewer's connection says it, which route has not"
+	case name == "Cloudfront-Viewer-Tls" || strings.HasSuffix(name, "-Fingerprint"):
+		if scheme != "https" {
+			return "none over HTTP"
+		}
+		return "the viewer's TLS handshake says it, which route has not"
+	case slices.Contains(table.CloudFrontHeaders, name):
+		return "the node's --geoip-db or --asn-db database says it, which route has not"
+	}
+	return "not a header the edge sets: a viewer's own is dropped"
+}
+
+// printCloudFrontHeaders writes the CloudFront-* headers the edge sets.
+func printCloudFrontHeaders(line func(key, format string, args ...any), hs []RouteCloudFrontHeader) {
+	for _, h := range hs {
+		switch {
+		case !h.Set:
+			line("  cf header", "%s: not set: %s", h.Name, h.Note)
+		case h.Note != "":
+			line("  cf header", "%s: %s (added; %s)", h.Name, h.Value, h.Note)
+		default:
+			line("  cf header", "%s: %s (added)", h.Name, h.Value)
 		}
 	}
 }

@@ -153,3 +153,22 @@ var deviceCache = sync.OnceValue(func() *otter.Cache[string, deviceFlags] {
 	}
 	return c
 })
+
+// Set puts v's value of each of names (a behavior's CloudFrontHeaders)
+// into h in place of the viewer's, as the edge does before the
+// viewer-request function runs; unset are the names it has no value for
+// (of those the edge may have one for: the TLS, the fingerprints, the
+// places). For openfront route and vet, which have no connection: the
+// edge sets them with the rest in one pass.
+func Set(h http.Header, names []string, v *Viewer) (unset []string) {
+	for _, name := range names {
+		vs, _ := v.Value(name)
+		delete(h, name)
+		if vs == nil {
+			unset = append(unset, name)
+			continue
+		}
+		h[name] = vs
+	}
+	return unset
+}
