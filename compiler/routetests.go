@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"openfront.dev/compiler/table"
 	"openfront.dev/internal/cffunc"
+	"openfront.dev/internal/cfheaders"
 	"openfront.dev/schema"
 )
 
@@ -71,6 +73,8 @@ func (c *Compiler) runRouteTests(cfg *schema.Config, t *table.Table, origin map[
 
 // routeTestViewerIP is the viewer's address a function sees in a route test.
 const routeTestViewerIP = "127.0.0.1"
+
+var routeTestViewerAddr = netip.MustParseAddr(routeTestViewerIP)
 
 // expectsFunction: test rt expects what only a viewer-request function
 // does: a request it changed, or an answer without an origin's.
@@ -154,6 +158,11 @@ func (k *checker) functionTest(i int, where string, rt schema.RouteTest, u *url.
 			hdr.Set(n, v)
 		}
 	}
+	// The CloudFront headers the edge sets before the function, for what
+	// the test says: its viewer's, the others are left out (as the edge
+	// leaves out what it cannot tell).
+	cfheaders.Set(hdr, b.CloudFrontHeaders, &cfheaders.Viewer{HTTPS: u.Scheme == "https", Country: rt.ViewerCountry,
+		Client: routeTestViewerAddr, Header: hdr})
 	path := u.EscapedPath()
 	if path == "" {
 		path = "/"
