@@ -136,7 +136,17 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 			timeout = fmt.Sprintf("--%s must be more than 0 (it is %v)", t.flag, t.d)
 		}
 	}
-	if err != nil || len(pos) != 0 || sources != 1 || (o.TLSCertFile == "") != (o.TLSKeyFile == "") || timeout != "" {
+	// -1 is unbounded; less would be read as that or as the default.
+	var limit string
+	for _, l := range []struct {
+		flag string
+		n    int
+	}{{"max-connections", o.MaxConnections}, {"max-connections-per-ip", o.MaxConnectionsPerIP}, {"max-origin-requests", o.MaxOriginRequests}} {
+		if l.n < -1 && limit == "" {
+			limit = fmt.Sprintf("--%s must be -1 (unbounded) or more (it is %d)", l.flag, l.n)
+		}
+	}
+	if err != nil || len(pos) != 0 || sources != 1 || (o.TLSCertFile == "") != (o.TLSKeyFile == "") || timeout != "" || limit != "" {
 		var source, tls string
 		switch {
 		case sources == 0:
@@ -147,7 +157,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		if (o.TLSCertFile == "") != (o.TLSKeyFile == "") {
 			tls = "--tls-cert and --tls-key go together"
 		}
-		return badUsage(fs, err, positional(pos), source, tls, timeout)
+		return badUsage(fs, err, positional(pos), source, tls, timeout, limit)
 	}
 	if o.ConfigDir != "" {
 		if err := checkConfigDir(o.ConfigDir); err != nil {

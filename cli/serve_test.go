@@ -255,3 +255,19 @@ func TestServeBrokenConfigOnce(t *testing.T) {
 		t.Errorf("%q reported %d times, want once; stderr:\n%s", at, n, stderr)
 	}
 }
+
+// A limit below -1 is refused by name: -1 is "unbounded", and anything
+// lower would be taken as that too, or as the default.
+func TestServeLimitBelowMinusOne(t *testing.T) {
+	defer func(f func(node.Options) (*node.Node, error)) { startNode = f }(startNode)
+	startNode = func(node.Options) (*node.Node, error) {
+		t.Error("the node started")
+		return nil, errors.New("not started")
+	}
+	for _, flag := range []string{"--max-connections", "--max-connections-per-ip", "--max-origin-requests"} {
+		code, _, stderr := runCLI("serve", "--config", t.TempDir(), flag, "-2")
+		if first := strings.SplitN(stderr, "\n", 2)[0]; code != exitUsage || !strings.Contains(first, flag+" must be -1 (unbounded) or more (it is -2)") {
+			t.Errorf("%s -2: exit %d, %q; want the usage exit naming the flag", flag, code, first)
+		}
+	}
+}
