@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,6 +30,7 @@ import (
 // grpcEnv is an edge over TLS with HTTP/2 (an httptest server), whose
 // distribution example.com proxies gRPC to a grpcOrigin, and a client.
 type grpcEnv struct {
+	edge       *Handler
 	origin     *testenv.GRPCOrigin
 	client     testpb.TestServiceClient
 	stopOrigin func()
@@ -71,7 +73,7 @@ distributions: g: {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return &grpcEnv{origin: o, client: testpb.NewTestServiceClient(conn), stopOrigin: o.Stop, originAddr: o.Addr, roots: roots}
+	return &grpcEnv{edge: h, origin: o, client: testpb.NewTestServiceClient(conn), stopOrigin: o.Stop, originAddr: o.Addr, roots: roots}
 }
 
 func callContext(t *testing.T) context.Context {
@@ -206,6 +208,45 @@ func TestGRPCOriginDown(t *testing.T) {
 	_, err := e.client.UnaryCall(callContext(t), &testpb.SimpleRequest{})
 	if s := status.Convert(err); s.Code() != codes.Unavailable {
 		t.Errorf("status %v %q, want Unavailable", s.Code(), s.Message())
+	}
+}
+
+// A call the node sheds at --max-origin-requests is answered 503, which
+// gRPC clients map to UNAVAILABLE (http-grpc-status-mapping.md), the code
+// a client may retry on; the call in flight goes on.
+func TestGRPCShed(t *testing.T) {
+	e := newGRPCEnv(t, `grpcConfig: enabled: true`)
+	e.edge.SetMaxOriginRequests(1)
+	// A bidirectional stream holds the one origin request until it ends.
+	s, err := e.client.FullDuplexCall(callContext(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	echo := func(what string) {
+		t.Helper()
+		if err := s.Send(&testpb.StreamingOutputCallRequest{Payload: &testpb.Payload{Body: []byte(what)}}); err != nil {
+			t.Fatal(err)
+		}
+		if m, err := s.Recv(); err != nil || string(m.GetPayload().GetBody()) != what {
+			t.Fatalf("the stream's echo of %s: %q, %v", what, m.GetPayload().GetBody(), err)
+		}
+	}
+	echo("one")
+	_, err = e.client.UnaryCall(callContext(t), &testpb.SimpleRequest{})
+	if st := status.Convert(err); st.Code() != codes.Unavailable || !strings.Contains(st.Message(), "503") {
+		t.Errorf("a call at capacity: %v %q, want Unavailable from a 503", st.Code(), st.Message())
+	}
+	echo("two")
+	s.CloseSend()
+	if _, err := s.Recv(); err != io.EOF {
+		t.Fatalf("the stream's end: %v", err)
+	}
+	// Its slot is given back once the stream is over.
+	if _, err := e.client.UnaryCall(callContext(t), &testpb.SimpleRequest{}); err != nil {
+		t.Errorf("a call once the stream ended: %v", err)
+	}
+	if n := e.origin.Calls.Load(); n != 1 {
+		t.Errorf("the origin served %d unary calls, want 1 (the shed one never reached it)", n)
 	}
 }
 
