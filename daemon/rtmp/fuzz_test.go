@@ -16,11 +16,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/yutopp/go-amf0"
 	"github.com/yutopp/go-rtmp/handshake"
 
 	"openfront.dev/compiler"
 	"openfront.dev/daemon/origin"
+	"openfront.dev/internal/testenv"
 )
 
 // FuzzConn feeds a client's bytes to a running server over TCP: after a
@@ -253,6 +255,37 @@ func TestPanickingSink(t *testing.T) {
 	}
 	if p := panics.take(); !strings.Contains(p, "sink: Media") || !strings.Contains(p, "sink: End") {
 		t.Errorf("the panics are not logged: %q", p)
+	}
+}
+
+// A panic go-rtmp's read loop recovers (here a live sink's Media, on the
+// publisher's bytes) is logged at error level, with the client's address,
+// when the log is at info as on a node, and counted; so is one while
+// closing (the sink's End).
+func TestPanicLoggedAndCounted(t *testing.T) {
+	var out testenv.Buffer
+	srv, addr := startBareServer(t, func(c *Config) {
+		c.Live, c.Log = panickingSink{}, slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	})
+	c := dial(t, addr)
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if err := handshake.HandshakeWithServer(c, c, &handshake.Config{}); err != nil {
+		t.Fatal(err)
+	}
+	c.Write(fuzzSeeds()[1][1:]) // a publish with media
+	io.Copy(io.Discard, c)
+	local := c.LocalAddr().String()
+	c.Close()
+	log := out.String()
+	for _, want := range []string{`level=ERROR msg="rtmp: panic in a connection's handler; the connection is closed"`, "remote=" + local, `panic="sink: Media"`, `panic="sink: End"`} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the log lacks %s:\n%s", want, log)
+		}
+	}
+	for where, want := range map[string]float64{"handler": 1, "close": 1} {
+		if n := testutil.ToFloat64(srv.metrics.panics.WithLabelValues(where)); n != want {
+			t.Errorf("openfront_rtmp_panics_total{where=%q} = %v, want %v", where, n, want)
+		}
 	}
 }
 

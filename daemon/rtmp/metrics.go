@@ -12,13 +12,14 @@ type metrics struct {
 	bytesOut *prometheus.CounterVec // distribution
 	bytesIn  *prometheus.CounterVec // distribution
 	skipped  *prometheus.CounterVec // distribution; frames a slow live player skipped
+	panics   *prometheus.CounterVec // where: handler, close
 
 	mu    sync.Mutex
 	dists map[string]bool // the distributions with series
 }
 
 func newMetrics() *metrics {
-	return &metrics{dists: map[string]bool{},
+	m := &metrics{dists: map[string]bool{},
 		sessions: prometheus.NewGauge(prometheus.GaugeOpts{Name: "openfront_rtmp_sessions",
 			Help: "Open RTMP connections."}),
 		players: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "openfront_rtmp_players",
@@ -29,11 +30,17 @@ func newMetrics() *metrics {
 			Help: "Bytes received from RTMP clients, by streaming distribution."}, []string{"distribution"}),
 		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "openfront_rtmp_skipped_frames_total",
 			Help: "Media messages live players skipped because they fell behind, by streaming distribution."}, []string{"distribution"}),
+		panics: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "openfront_rtmp_panics_total",
+			Help: "Panics recovered on RTMP connections, each of which closed its connection (logged at error level), by where: handler (the read loop's command and media handling), close (the connection's cleanup)."}, []string{"where"}),
 	}
+	for _, w := range []string{"handler", "close"} {
+		m.panics.WithLabelValues(w) // shown at 0
+	}
+	return m
 }
 
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.sessions, m.players, m.bytesOut, m.bytesIn, m.skipped}
+	return []prometheus.Collector{m.sessions, m.players, m.bytesOut, m.bytesIn, m.skipped, m.panics}
 }
 
 // counters are distribution id's byte counters; its series are deleted

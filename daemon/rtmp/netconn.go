@@ -16,6 +16,10 @@ import (
 // byte counts for logs and metrics.
 type netConn struct {
 	net.Conn
+	// tcp is the TCP connection under Conn, which a listener's wrapper
+	// (the node's connection limit) may hide: writev and the lingering
+	// close need it. nil: none.
+	tcp                *net.TCPConn
 	idle, writeTimeout time.Duration
 	handshakeDeadline  time.Time
 
@@ -67,7 +71,11 @@ func (c *netConn) WriteBuffers(b *net.Buffers) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	n, err := b.WriteTo(c.Conn)
+	var w io.Writer = c.Conn
+	if c.tcp != nil {
+		w = c.tcp // net.Buffers uses writev only on the connection itself
+	}
+	n, err := b.WriteTo(w)
 	c.afterWrite(now, n)
 	return n, err
 }
@@ -97,14 +105,29 @@ func (c *netConn) Close() error {
 	c.closeOnce.Do(func() {
 		// Linger briefly: closing with unread input resets the connection,
 		// and the client loses the rejection it was just sent.
-		if tc, ok := c.Conn.(*net.TCPConn); ok && tc.CloseWrite() == nil {
+		if tc := c.tcp; tc != nil && tc.CloseWrite() == nil {
 			tc.SetReadDeadline(time.Now().Add(time.Second))
 			io.Copy(io.Discard, io.LimitReader(tc, 64<<10))
 		}
-		err = c.Conn.Close()
+		err = c.Conn.Close() // the wrapper's, if any: it counts the close
 		if c.onClose != nil {
 			c.onClose()
 		}
 	})
 	return err
+}
+
+// tcpConn is the TCP connection c is or wraps (as tls.Conn does, with a
+// NetConn method), or nil.
+func tcpConn(c net.Conn) *net.TCPConn {
+	for {
+		switch t := c.(type) {
+		case *net.TCPConn:
+			return t
+		case interface{ NetConn() net.Conn }:
+			c = t.NetConn()
+		default:
+			return nil
+		}
+	}
 }

@@ -198,7 +198,7 @@ func (s *Server) Collectors() []prometheus.Collector { return s.metrics.collecto
 
 // onConnect wraps an accepted connection; go-rtmp runs it on its own goroutine.
 func (s *Server) onConnect(c net.Conn) (io.ReadWriteCloser, *rtmp.ConnConfig) {
-	nc := &netConn{Conn: c, idle: s.cfg.IdleTimeout, writeTimeout: s.cfg.WriteTimeout,
+	nc := &netConn{Conn: c, tcp: tcpConn(c), idle: s.cfg.IdleTimeout, writeTimeout: s.cfg.WriteTimeout,
 		handshakeDeadline: time.Now().Add(s.cfg.HandshakeTimeout)}
 	ss := newSession(s, nc)
 	s.mu.Lock()
@@ -238,7 +238,22 @@ func (s *Server) onConnect(c net.Conn) (io.ReadWriteCloser, *rtmp.ConnConfig) {
 		// go-rtmp BuffersWriter); the buffer only carries command replies.
 		WriterBufferSize: 4 << 10,
 		Logger:           s.libLog,
+		OnPanic: func(v any, stack []byte) {
+			s.panicked("handler", ss.log, c.RemoteAddr(), v, stack)
+		},
 	}
+}
+
+// panicked logs, at error level, a panic recovered on a connection, which
+// then closes, and counts it: go-rtmp's own report goes to its logger,
+// which is at debug level.
+func (s *Server) panicked(where string, log *slog.Logger, remote net.Addr, v any, stack []byte) {
+	s.metrics.panics.WithLabelValues(where).Inc()
+	msg := "rtmp: panic in a connection's handler; the connection is closed"
+	if where == "close" {
+		msg = "rtmp: panic while closing a connection"
+	}
+	log.Error(msg, "remote", remote.String(), "panic", v, "stack", string(stack))
 }
 
 // backoffListener retries failed accepts with a growing pause (go-rtmp

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"io"
 	"log/slog"
-	"net"
 	"net/netip"
 	"runtime/debug"
 	"strconv"
@@ -108,7 +107,7 @@ func (ss *session) distributionID() string {
 // close cuts the connection; the read loop then ends and calls OnClose.
 func (ss *session) close() {
 	ss.cancel()
-	if tc, ok := ss.nc.Conn.(*net.TCPConn); ok {
+	if tc := ss.nc.tcp; tc != nil {
 		tc.SetLinger(0)
 	}
 	ss.nc.Conn.Close()
@@ -372,7 +371,7 @@ func (ss *session) OnClose() {
 		// would end the process, and the connection would never close.
 		defer func() {
 			if r := recover(); r != nil {
-				ss.log.Error("rtmp: panic while closing a connection", "panic", r, "stack", string(debug.Stack()))
+				ss.srv.panicked("close", ss.log, ss.nc.RemoteAddr(), r, debug.Stack())
 			}
 		}()
 		ss.cancel()

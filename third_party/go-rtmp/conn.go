@@ -12,6 +12,7 @@ import (
 	"context"
 	"io"
 	"io/ioutil"
+	"runtime/debug"
 	"sync"
 
 	"github.com/hashicorp/go-multierror"
@@ -52,6 +53,10 @@ type ConnConfig struct {
 
 	Logger  logrus.FieldLogger
 	RPreset ResponsePreset
+
+	// openfront: OnPanic is told of a panic the message loop recovered,
+	// with the stack where it happened, before the connection closes.
+	OnPanic func(v interface{}, stack []byte)
 }
 
 func (cb *ConnConfig) normalize() *ConnConfig {
@@ -153,6 +158,9 @@ func (c *Conn) WriteRaw(msgs []RawMessage) error {
 func (c *Conn) handleMessageLoop() (err error) {
 	defer func() {
 		if r := recover(); r != nil {
+			if c.config.OnPanic != nil { // openfront
+				c.config.OnPanic(r, debug.Stack())
+			}
 			errTmp, ok := r.(error)
 			if !ok {
 				errTmp = errors.Errorf("Panic: %+v", r)
