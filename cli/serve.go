@@ -27,7 +27,7 @@ func init() {
 			" [--cache-memory SIZE] [--cache-body-dir DIR] [--cache-dir DIR --cache-disk SIZE] [--trusted-proxies CIDR,...] [--geoip-db FILE] [--asn-db FILE] [--log-dir DIR] [--log-level info]" +
 			" [--rtmp ADDR] [--rtmp-secrets DIR] [--admin-token-file FILE] [--admin-host NAME,...]" +
 			" [--drain-timeout 30s] [--header-timeout 10s] [--idle-timeout 120s] [--body-timeout 60s]" +
-			" [--max-connections N] [--max-connections-per-ip N] [--max-origin-requests N]",
+			" [--max-connections N] [--max-connections-per-ip N] [--max-rtmp-connections N] [--max-origin-requests N]",
 		run: runServe,
 	})
 }
@@ -99,9 +99,12 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	// nginx's client_header_timeout, keepalive_timeout and client_body_timeout.
 	fs.DurationVar(&o.HeaderTimeout, "header-timeout", 10*time.Second, "how long a viewer may take to send a request's head")
 	fs.DurationVar(&o.IdleTimeout, "idle-timeout", 120*time.Second, "how long a viewer's connection may wait with no request in flight")
-	defConns, defOrigin := node.DefaultLimits(node.NoFile())
+	defConns, defRTMP, defOrigin := node.DefaultLimits(node.NoFile())
 	fs.IntVar(&o.MaxConnections, "max-connections", defConns, "viewer TCP connections the HTTP and HTTPS listeners keep open together, and apart HTTP/3 connections; past it a new one is closed as soon as accepted (-1: unbounded; default: 5/8 of the descriptor limit less 256)")
-	fs.IntVar(&o.MaxConnectionsPerIP, "max-connections-per-ip", 0, "viewer TCP connections one client address may keep open (0: unbounded; an office NAT is one address)")
+	fs.IntVar(&o.MaxConnectionsPerIP, "max-connections-per-ip", 0, "viewer TCP connections one client address may keep open, and apart its RTMP connections (0: unbounded; an office NAT is one address)")
+	// As nginx-rtmp's max_connections: a player holds its connection
+	// (and ~100 KiB) for a whole stream, unlike an HTTP viewer.
+	fs.IntVar(&o.MaxRTMPConnections, "max-rtmp-connections", defRTMP, "connections the RTMP listener keeps open, apart from HTTP's; past it a new one is closed as soon as accepted (-1: unbounded; default: a sixteenth of the descriptor limit less 256)")
 	fs.IntVar(&o.MaxOriginRequests, "max-origin-requests", defOrigin, "origin requests in flight, node-wide; past it a request that needs the origin is answered 503 CapacityExceeded with Retry-After, while cache hits are still served (-1: unbounded; default: a quarter of the descriptor limit less 256)")
 	fs.DurationVar(&o.BodyTimeout, "body-timeout", 60*time.Second, "how long a request body's next bytes may take to come (408, or the stream reset once the answer began)")
 	cacheMemory := sizeFlag(256 << 20)
@@ -141,7 +144,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	for _, l := range []struct {
 		flag string
 		n    int
-	}{{"max-connections", o.MaxConnections}, {"max-connections-per-ip", o.MaxConnectionsPerIP}, {"max-origin-requests", o.MaxOriginRequests}} {
+	}{{"max-connections", o.MaxConnections}, {"max-connections-per-ip", o.MaxConnectionsPerIP}, {"max-rtmp-connections", o.MaxRTMPConnections}, {"max-origin-requests", o.MaxOriginRequests}} {
 		if l.n < -1 && limit == "" {
 			limit = fmt.Sprintf("--%s must be -1 (unbounded) or more (it is %d)", l.flag, l.n)
 		}

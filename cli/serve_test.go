@@ -178,11 +178,7 @@ func TestServeLogLevel(t *testing.T) {
 // A timeout of 0 (or less) is refused by name: the node would take it as
 // its default, not as no timeout.
 func TestServeTimeoutNotPositive(t *testing.T) {
-	defer func(f func(node.Options) (*node.Node, error)) { startNode = f }(startNode)
-	startNode = func(node.Options) (*node.Node, error) {
-		t.Error("the node started")
-		return nil, errors.New("not started")
-	}
+	noStart(t)
 	for _, flag := range []string{"--body-timeout", "--idle-timeout", "--header-timeout", "--drain-timeout"} {
 		code, _, stderr := runCLI("serve", "--config", t.TempDir(), flag, "0s")
 		if code != exitUsage || !strings.Contains(stderr, flag+" must be more than 0") {
@@ -259,15 +255,22 @@ func TestServeBrokenConfigOnce(t *testing.T) {
 // A limit below -1 is refused by name: -1 is "unbounded", and anything
 // lower would be taken as that too, or as the default.
 func TestServeLimitBelowMinusOne(t *testing.T) {
-	defer func(f func(node.Options) (*node.Node, error)) { startNode = f }(startNode)
-	startNode = func(node.Options) (*node.Node, error) {
-		t.Error("the node started")
-		return nil, errors.New("not started")
-	}
-	for _, flag := range []string{"--max-connections", "--max-connections-per-ip", "--max-origin-requests"} {
+	noStart(t)
+	for _, flag := range []string{"--max-connections", "--max-connections-per-ip", "--max-rtmp-connections", "--max-origin-requests"} {
 		code, _, stderr := runCLI("serve", "--config", t.TempDir(), flag, "-2")
 		if first := strings.SplitN(stderr, "\n", 2)[0]; code != exitUsage || !strings.Contains(first, flag+" must be -1 (unbounded) or more (it is -2)") {
 			t.Errorf("%s -2: exit %d, %q; want the usage exit naming the flag", flag, code, first)
 		}
+	}
+}
+
+// noStart makes a node's start, for the rest of t, an error of t: the
+// arguments should have been refused before it.
+func noStart(t *testing.T) {
+	f := startNode
+	t.Cleanup(func() { startNode = f })
+	startNode = func(node.Options) (*node.Node, error) {
+		t.Error("the node started")
+		return nil, errors.New("not started")
 	}
 }

@@ -16,42 +16,50 @@ import (
 
 // Descriptors the connection and origin bounds leave to the rest of the
 // process: the admin listener and its connections, access log and cache
-// files, the databases, git, RTMP and the HTTP/3 socket.
+// files, the databases, git, and the RTMP and HTTP/3 sockets.
 const reservedFDs = 256
 
-// DefaultLimits are serve's --max-connections and --max-origin-requests
-// when not given, from the process's descriptor limit nofile (Go raises
-// the soft limit to the hard one at start). Of what the reserve leaves,
-// a quarter is for origin requests, each of which holds an origin
-// connection and maybe a cache file, five eighths for viewer
-// connections, and the last eighth for the idle origin connections kept
-// for reuse.
-func DefaultLimits(nofile uint64) (conns, originRequests int) {
+// DefaultLimits are serve's --max-connections, --max-rtmp-connections
+// and --max-origin-requests when not given, from the process's
+// descriptor limit nofile (Go raises the soft limit to the hard one at
+// start). Of what the reserve leaves, a quarter is for origin requests,
+// each of which holds an origin connection and maybe a cache file, five
+// eighths for HTTP viewer connections, a sixteenth for RTMP's, and the
+// last sixteenth for the idle origin connections kept for reuse.
+func DefaultLimits(nofile uint64) (conns, rtmpConns, originRequests int) {
 	if nofile == 0 || nofile > 1<<24 { // unknown or unlimited
 		nofile = 1 << 24
 	}
 	budget := int64(nofile) - reservedFDs
-	return int(max(budget*5/8, 16)), int(max(budget/4, 8))
+	return int(max(budget*5/8, 16)), int(max(budget/16, 8)), int(max(budget/4, 8))
 }
 
 // setLimits applies the connection and origin request bounds of the
 // options, or their defaults, and registers their metrics.
 func (n *Node) setLimits(reg prometheus.Registerer) error {
-	conns, origins := DefaultLimits(NoFile())
-	if n.opts.MaxConnections != 0 {
-		conns = max(n.opts.MaxConnections, 0) // -1: unbounded
-	}
-	if n.opts.MaxOriginRequests != 0 {
-		origins = max(n.opts.MaxOriginRequests, 0)
+	conns, rtmpConns, origins := DefaultLimits(NoFile())
+	for _, o := range []struct{ opt, limit *int }{
+		{&n.opts.MaxConnections, &conns}, {&n.opts.MaxRTMPConnections, &rtmpConns}, {&n.opts.MaxOriginRequests, &origins},
+	} {
+		if *o.opt != 0 {
+			*o.limit = max(*o.opt, 0) // -1: unbounded
+		}
 	}
 	n.handler.SetMaxOriginRequests(origins)
-	n.log.Debug("limits", "maxConnections", conns, "maxConnectionsPerIP", n.opts.MaxConnectionsPerIP, "maxOriginRequests", origins)
+	n.log.Debug("limits", "maxConnections", conns, "maxRTMPConnections", rtmpConns, "maxConnectionsPerIP", n.opts.MaxConnectionsPerIP, "maxOriginRequests", origins)
 	m, err := newConnMetrics(reg)
 	if err != nil {
 		return err
 	}
 	if n.conns, err = m.limit("tcp", conns, n.opts.MaxConnectionsPerIP); err != nil {
 		return err
+	}
+	// Apart from HTTP's: a player holds its connection for a whole
+	// stream, and a flood of either must not keep the other's viewers out.
+	if n.opts.RTMPAddr != "" {
+		if n.rtmpConns, err = m.limit("rtmp", rtmpConns, n.opts.MaxConnectionsPerIP); err != nil {
+			return err
+		}
 	}
 	// Not per address: a QUIC Initial's can be spoofed.
 	n.quicConns, err = m.limit("quic", conns, 0)
@@ -103,7 +111,7 @@ type connMetrics struct {
 func newConnMetrics(reg prometheus.Registerer) (*connMetrics, error) {
 	m := &connMetrics{reg: reg, refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "openfront_connections_refused_total",
-		Help: "Viewer connections refused, by transport (tcp, quic) and reason: max_connections (serve --max-connections reached; a TCP one is closed as soon as accepted), max_connections_per_ip (--max-connections-per-ip), accept_error (an accept failed, such as for lack of descriptors, and was retried).",
+		Help: "Viewer connections refused, by transport (tcp, quic, rtmp) and reason: max_connections (serve --max-connections reached, or --max-rtmp-connections for rtmp; a TCP or RTMP one is closed as soon as accepted), max_connections_per_ip (--max-connections-per-ip), accept_error (an accept failed, such as for lack of descriptors, and was retried).",
 	}, []string{"transport", "reason"})}
 	return m, reg.Register(m.refused)
 }
@@ -113,7 +121,7 @@ func (m *connMetrics) limit(transport string, max, perIP int) (*connLimit, error
 	l := &connLimit{max: int64(max), perIP: int64(perIP), byIP: map[netip.Addr]int64{},
 		refused: m.refused.MustCurryWith(prometheus.Labels{"transport": transport})}
 	reasons := []string{"max_connections"}
-	if transport == "tcp" {
+	if transport != "quic" {
 		reasons = append(reasons, "max_connections_per_ip", "accept_error")
 	}
 	for _, r := range reasons {
@@ -121,7 +129,7 @@ func (m *connMetrics) limit(transport string, max, perIP int) (*connLimit, error
 	}
 	open := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name:        "openfront_viewer_connections",
-		Help:        "Viewer connections open, by transport: tcp (the HTTP and HTTPS listeners), quic (HTTP/3); what serve --max-connections bounds, each transport apart.",
+		Help:        "Viewer connections open, by transport: tcp (the HTTP and HTTPS listeners), quic (HTTP/3), rtmp; what serve --max-connections (--max-rtmp-connections for rtmp) bounds, each transport apart.",
 		ConstLabels: prometheus.Labels{"transport": transport},
 	}, func() float64 { return float64(l.n.Load()) })
 	return l, m.reg.Register(open)
@@ -226,6 +234,10 @@ func (c *limitedConn) SyscallConn() (syscall.RawConn, error) {
 	}
 	return nil, errors.ErrUnsupported
 }
+
+// NetConn is the TCP connection, as tls.Conn's: RTMP writes through it
+// with writev, which net.Buffers does only on a *net.TCPConn.
+func (c *limitedConn) NetConn() net.Conn { return c.Conn }
 
 func (c *limitedConn) Close() error {
 	c.once.Do(func() { c.l.release(c.ip) })

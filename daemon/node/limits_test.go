@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
+	"github.com/yutopp/go-rtmp/handshake"
 )
 
 // limitsConfig: %s is a slow origin; the site's files are cached.
@@ -271,4 +272,65 @@ func TestMaxConnectionsHTTP3(t *testing.T) {
 		t.Fatalf("once the first closed: %v", err)
 	}
 	third.CloseWithError(0, "")
+}
+
+// The RTMP listener has a bound of its own, --max-rtmp-connections, and
+// --max-connections-per-ip applies to it apart from HTTP: past either a
+// new RTMP connection is closed as soon as accepted, while HTTP viewers
+// and the admin listener are served.
+func TestMaxRTMPConnections(t *testing.T) {
+	for _, c := range []struct {
+		opts   Options
+		reason string
+	}{
+		{Options{MaxRTMPConnections: 1, MaxConnections: 1}, "max_connections"},
+		{Options{MaxConnectionsPerIP: 1}, "max_connections_per_ip"},
+	} {
+		t.Run(c.reason, func(t *testing.T) {
+			c.opts.RTMPAddr = "127.0.0.1:0"
+			n, _, _, _ := startLimited(t, c.opts)
+			addr, admin := n.Addr("rtmp").String(), "http://"+n.Addr("admin").String()+"/metrics"
+			dial := func() net.Conn {
+				t.Helper()
+				conn, err := net.Dial("tcp", addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				conn.SetDeadline(time.Now().Add(10 * time.Second))
+				return conn
+			}
+			first := dial()
+			defer first.Close()
+			if err := handshake.HandshakeWithServer(first, first, &handshake.Config{}); err != nil {
+				t.Fatalf("first connection's handshake: %v", err)
+			}
+			second := dial()
+			defer second.Close()
+			if k, err := second.Read(make([]byte, 1)); k != 0 || !(errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
+				t.Fatalf("second connection: read %d bytes, %v; want it closed", k, err)
+			}
+			// HTTP has its bound apart.
+			if resp, _ := do(t, &http.Client{Timeout: 10 * time.Second}, "GET", "http://"+n.Addr("http").String()+"/index.html", capHost, ""); resp.StatusCode != 200 {
+				t.Errorf("over HTTP: %d", resp.StatusCode)
+			}
+			m := scrape(t, admin)
+			if m[`openfront_connections_refused_total{reason="`+c.reason+`",transport="rtmp"}`] != 1 || m[`openfront_viewer_connections{transport="rtmp"}`] != 1 ||
+				m[`openfront_connections_refused_total{reason="`+c.reason+`",transport="tcp"}`] != 0 {
+				t.Errorf("metrics: refused %v, open %v", seriesOf(m, "openfront_connections_refused_total"), seriesOf(m, "openfront_viewer_connections"))
+			}
+			// A closed connection gives its place back.
+			first.Close()
+			for range 100 {
+				if m := scrape(t, admin); m[`openfront_viewer_connections{transport="rtmp"}`] == 0 {
+					break
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			third := dial()
+			defer third.Close()
+			if err := handshake.HandshakeWithServer(third, third, &handshake.Config{}); err != nil {
+				t.Fatalf("once the first closed: %v", err)
+			}
+		})
+	}
 }

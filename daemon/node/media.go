@@ -70,7 +70,7 @@ func (n *Node) listenRTMP() error {
 	n.addrs["rtmp"] = ln.Addr()
 	n.log.Info("listening", "listener", "rtmp", "addr", ln.Addr().String())
 	n.wg.Go(func() {
-		if err := n.rtmp.Serve(ln); err != nil {
+		if err := n.rtmp.Serve(&limitedListener{Listener: ln, l: n.rtmpConns, log: n.log}); err != nil {
 			n.errs <- fmt.Errorf("rtmp: %w", err)
 		}
 	})

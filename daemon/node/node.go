@@ -66,8 +66,12 @@ type Options struct {
 	// unbounded. The admin listener is never bounded.
 	MaxConnections, MaxOriginRequests int
 	// MaxConnectionsPerIP bounds one client address's viewer connections
-	// (0: unbounded).
+	// (0: unbounded), over TCP and RTMP each apart.
 	MaxConnectionsPerIP int
+	// MaxRTMPConnections bounds the RTMP listener's connections, apart
+	// from the HTTP ones: past it a new one is closed as soon as
+	// accepted. 0: DefaultLimits; -1: unbounded.
+	MaxRTMPConnections int
 	// OriginCAFile is a PEM file of CA certificates that custom origins'
 	// certificates may chain to, besides the system's roots (origins
 	// behind a private CA).
@@ -128,6 +132,7 @@ type Node struct {
 	certs     *certStore
 	conns     *connLimit // the TCP viewer listeners'
 	quicConns *connLimit // HTTP/3's
+	rtmpConns *connLimit // with RTMPAddr
 	addrs     map[string]net.Addr
 	wg        sync.WaitGroup
 	errs      chan error
