@@ -44,8 +44,10 @@ func (t *Table) ExplainHost(host string) (*Distribution, HostMatch) {
 	return d, m
 }
 
-// Behavior returns the behavior for path: the first matching pattern, else the default.
+// Behavior returns the behavior for path: the first pattern matching it
+// normalized (MatchPath), else the default.
 func (d *Distribution) Behavior(path string) *Behavior {
+	path = MatchPath(path)
 	n := len(d.Behaviors) - 1
 	for _, b := range d.Behaviors[:n] {
 		if b.Pattern.Match(path) {

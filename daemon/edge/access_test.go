@@ -136,6 +136,15 @@ distributions: secure: {
 	}{
 		{"public path needs no signature", "private.test", "/index.html", nil, 200, ""},
 		{"unsigned private path", "private.test", "/private/a.txt", nil, 403, "Key-Pair-Id"},
+		// CloudFront matches behaviors on the path normalized as RFC 3986
+		// says (dot segments, unreserved escapes, and repeated slashes
+		// gone), and forwards the raw path, which the origin resolves:
+		// a spelling of /private/ must not reach the default behavior.
+		{"dot segment into a signed path", "private.test", "/x/../private/a.txt", nil, 403, "Key-Pair-Id"},
+		{"escaped dot segment into a signed path", "private.test", "/x/%2e%2E/private/a.txt", nil, 403, "Key-Pair-Id"},
+		{"single dot before a signed path", "private.test", "/./private/a.txt", nil, 403, "Key-Pair-Id"},
+		{"double slash before a signed path", "private.test", "//private/a.txt", nil, 403, "Key-Pair-Id"},
+		{"escaped letter in a signed path", "private.test", "/%70rivate/a.txt", nil, 403, "Key-Pair-Id"},
 		{"signed URL", "private.test", signedURL("/private/a.txt?v=1", time.Now().Add(time.Hour)), nil, 200, ""},
 		{"expired signed URL", "private.test", signedURL("/private/a.txt", time.Now().Add(-time.Minute)), nil, 403, "expired"},
 		{"signed URL for another path", "private.test", strings.Replace(signedURL("/private/a.txt", time.Now().Add(time.Hour)), "/a.txt", "/b.txt", 1), nil, 403, ""},
