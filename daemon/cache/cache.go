@@ -406,7 +406,7 @@ func (c *Cache) lead(w http.ResponseWriter, r *http.Request, f *flight, lk, prim
 		fr.Header["Accept-Encoding"] = []string{p.negotiate(r.Header["Accept-Encoding"])}
 	}
 	// Origins may address this cache in Surrogate-Control.
-	fr.Header["Surrogate-Capability"] = append(slices.Clip(r.Header["Surrogate-Capability"]), surrogateCapability)
+	fr.Header["Surrogate-Capability"] = append(slices.Clip(r.Header["Surrogate-Capability"]), SurrogateCapability)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), c.cfg.FillTimeout)
 	requestTime := c.now()
 	t := c.startFill(primary, f)

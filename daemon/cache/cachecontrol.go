@@ -87,8 +87,8 @@ func parseCacheControl(h http.Header) directives {
 // answers to in Surrogate-Control's targeted directives.
 const SurrogateToken = "openfront"
 
-// surrogateCapability is this cache's Surrogate-Capability entry.
-const surrogateCapability = SurrogateToken + `="Surrogate/1.0"`
+// SurrogateCapability is this cache's Surrogate-Capability entry.
+const SurrogateCapability = SurrogateToken + `="Surrogate/1.0"`
 
 // surrogateControl applies Surrogate-Control, the header origins address
 // to CDNs: its directives without a target or targeted ";openfront" are

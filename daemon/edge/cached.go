@@ -159,6 +159,14 @@ func (h *Handler) serveCached(w http.ResponseWriter, r *http.Request, d *table.D
 		for name, vs := range fr.Header {
 			o.Header[name] = vs
 		}
+		// The cache passes on a Surrogate-Capability it was sent, for a
+		// surrogate in front of it; here the viewer is anyone, whose
+		// tokens ("ESI/1.0") must not choose, outside the key, what the
+		// origin answers everyone: they go only where the behavior
+		// forwards the header.
+		if _, fwd := req.Header["Surrogate-Capability"]; !fwd && fr.Header["Surrogate-Capability"] != nil {
+			o.Header["Surrogate-Capability"] = []string{cache.SurrogateCapability}
+		}
 		if o.Method == http.MethodGet || o.Method == http.MethodHead {
 			o.Body, o.ContentLength = nil, 0
 		}

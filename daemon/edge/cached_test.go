@@ -265,8 +265,14 @@ func bothEdges(t *testing.T, dir string, tb *table.Table) []struct {
 // with header and body (nil: none), and reads the answer.
 func siteRequest(t *testing.T, url, method, path string, header http.Header, body io.Reader) (*http.Response, string) {
 	t.Helper()
+	return hostRequest(t, url, method, path, "site.test", header, body)
+}
+
+// hostRequest is siteRequest with the Host host.
+func hostRequest(t *testing.T, url, method, path, host string, header http.Header, body io.Reader) (*http.Response, string) {
+	t.Helper()
 	req, _ := http.NewRequest(method, url+path, body)
-	req.Host = "site.test"
+	req.Host = host
 	for k, v := range header {
 		req.Header[k] = v
 	}
