@@ -241,6 +241,14 @@ func TestRequests(t *testing.T) {
 		{"a line without a colon", "GET /echo HTTP/1.1\r\nHost: h\r\nnocolon\r\n\r\n", []int{400}, true, "colon", ""},
 		{"a space before the colon", "GET /echo HTTP/1.1\r\nHost: h\r\nX-A : 1\r\n\r\n", []int{400}, true, "invalid header name", ""},
 		{"a control byte in a value", "GET /echo HTTP/1.1\r\nHost: h\r\nX-A: a\x01b\r\n\r\n", []int{400}, true, "invalid header value", ""},
+		// A front proxy that ends a line at a bare CR would read a field
+		// this server never sees, or the other way round.
+		{"a bare CR in a value", "GET /echo HTTP/1.1\r\nHost: h\r\nX-A: a\rX-B: b\r\n\r\n" + get("/smuggled"), []int{400}, true, "invalid header value", ""},
+		{"a bare CR in a Host", "GET /echo HTTP/1.1\r\nHost: h\rX-B: b\r\n\r\n" + get("/smuggled"), []int{400}, true, "invalid header value", ""},
+		{"a NUL in the target", "GET /a\x00b HTTP/1.1\r\nHost: h\r\n\r\n" + get("/smuggled"), []int{400}, true, "request target", ""},
+		// A GET's body is framed like any other: what follows it is
+		// the next request, not part of this one's head.
+		{"a GET with a body", "GET /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello" + get("/declared/1"), []int{200, 200}, false, `body="hello"`, ""},
 		{"garbage", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", []int{400}, true, "", ""},
 		{"HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", []int{505}, true, "", ""},
 		{"a bad version", "GET / HTTP/one\r\nHost: h\r\n\r\n", []int{400}, true, "version", ""},
