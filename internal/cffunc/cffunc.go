@@ -7,11 +7,13 @@
 package cffunc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -113,6 +115,9 @@ type vm struct {
 	readErr error
 	timer   *time.Timer
 	fired   chan struct{} // the timer interrupted rt
+	// log gets the console.log lines of the run under way: its
+	// Context.Log, nil on the edge and between runs.
+	log *Log
 	// run is the state of the run under way that the cloudfront module's
 	// methods act on; nil between runs and in a viewer-response run.
 	run *runState
@@ -123,18 +128,31 @@ func (f *Function) get(budget time.Duration) (*vm, error) {
 		return v, nil
 	}
 	rt := goja.New()
+	m := &vm{rt: rt, fired: make(chan struct{}, 1)}
 	console := rt.NewObject()
-	// console.log goes to CloudWatch in CloudFront; here to the debug log.
+	// console.log goes to CloudWatch in CloudFront; here to the run's
+	// Context.Log (openfront route) and the debug log.
 	console.Set("log", func(call goja.FunctionCall) goja.Value {
-		args := make([]any, len(call.Arguments))
-		for i, a := range call.Arguments {
-			args[i] = a.String()
+		debug := slog.Default().Enabled(context.Background(), slog.LevelDebug)
+		if m.log == nil && !debug {
+			return goja.Undefined()
 		}
-		slog.Debug("function console.log", "function", f.Name, "args", args)
+		var b strings.Builder
+		for i, a := range call.Arguments {
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(a.String())
+		}
+		if m.log != nil {
+			m.log.add(b.String())
+		}
+		if debug {
+			slog.Debug("function console.log", "function", f.Name, "line", b.String())
+		}
 		return goja.Undefined()
 	})
 	rt.Set("console", console)
-	m := &vm{rt: rt, fired: make(chan struct{}, 1)}
 	f.enableRequire(m)
 	if f.Runtime != runtime10 {
 		enableBuffer(rt)
@@ -246,10 +264,10 @@ func (f *Function) call(c Context, run *runState, ev event) error {
 	if err != nil {
 		return err
 	}
-	m.readErr, m.run, m.ev = nil, run, ev
+	m.readErr, m.run, m.ev, m.log = nil, run, ev, c.Log
 	_, err = f.runBounded(m, budget, m.handle)
 	// Nothing of the run stays with the runtime it goes back to.
-	m.run, m.ev, m.result = nil, nil, nil
+	m.run, m.ev, m.result, m.log = nil, nil, nil, nil
 	if err == nil {
 		err = m.readErr
 	}

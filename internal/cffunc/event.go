@@ -30,6 +30,9 @@ type Context struct {
 	// keeps it. vet and route run functions offline with a generous one,
 	// so a loaded CI machine does not fail a config whose function is fine.
 	Budget time.Duration
+	// Log, when not nil, gets the lines the run's console.log printed
+	// (openfront route); the edge leaves it nil.
+	Log *Log
 }
 
 // Request is the viewer's request as a function sees and changes it.
