@@ -112,6 +112,13 @@ func TestRoute(t *testing.T) {
 		{"json-function-response-throws", []string{"--json", "--response-status", "304", "https://fnr.example.com/"}},
 		{"function-response-404", []string{"--response-status", "404", "--response-header", "X-Frame-Options: SAMEORIGIN", "https://fnr.example.com/"}},
 		{"function-response-not-reached", []string{"--response-status", "200", "http://fnr.example.com/"}},
+		// Functions that log: their console.log lines, in order, for a
+		// viewer-request and a viewer-response run, one that fails, and a
+		// long log (the first lines in text, what CloudFront keeps in --json).
+		{"function-log", []string{"--response-status", "200", "http://log.example.com/about"}},
+		{"json-function-log", []string{"--json", "--response-status", "200", "http://log.example.com/about"}},
+		{"function-log-throws", []string{"http://log.example.com/fail"}},
+		{"function-log-long", []string{"http://log.example.com/loud/x"}},
 		{"grpc", []string{"-X", "POST", "https://www.example.com/acme.orders.v1.Orders/Get", "-H", "Content-Type: application/grpc"}},
 		{"cors-allowed", []string{"https://www.example.com/api/v1/items", "-H", "Origin: https://shop.example.com"}},
 		{"cors-preflight", []string{"-X", "OPTIONS", "https://www.example.com/api/v1/items", "-H", "Origin: https://example.com", "-H", "Access-Control-Request-Method: POST"}},

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"openfront.dev/compiler/table"
@@ -56,6 +57,16 @@ type RouteFunction struct {
 	Error    *RouteFunctionError    `json:"error,omitempty"`
 	// Answer is what a viewer-response function changed of the answer.
 	Answer *RouteFunctionAnswer `json:"answer,omitempty"`
+	// Log is what the run's console.log printed, in order (CloudFront's
+	// TestFunction FunctionExecutionLogs), as much as CloudFront keeps
+	// (cffunc.MaxLogBytes); LogCut counts the lines cut short or left out.
+	Log    []string `json:"log,omitempty"`
+	LogCut int      `json:"logCut,omitempty"`
+}
+
+// setLog keeps what l captured of f's run.
+func (f *RouteFunction) setLog(l *cffunc.Log) {
+	f.Log, f.LogCut = l.Lines, l.Cut
 }
 
 // RouteFunctionAnswer is what a viewer-response function did to the
@@ -171,8 +182,10 @@ func runViewerRequest(e *RouteExplanation, d *table.Distribution, b *table.Behav
 	hdr := r.Header.Clone()
 	delete(hdr, "Host")
 	req := &cffunc.Request{Method: r.Method, URI: path, RawQuery: r.URL.RawQuery, Host: host, Header: hdr}
-	c := cffunc.Context{DistributionDomainName: host, DistributionID: d.ID, RequestID: routeRequestID, ViewerIP: ip, Budget: cffunc.OfflineBudget}
+	var log cffunc.Log
+	c := cffunc.Context{DistributionDomainName: host, DistributionID: d.ID, RequestID: routeRequestID, ViewerIP: ip, Budget: cffunc.OfflineBudget, Log: &log}
 	nb, resp, err := d.ViewerRequest(b, c, req)
+	f.setLog(&log)
 	switch {
 	case err != nil:
 		status, result := cffunc.Failure(err)
@@ -235,7 +248,8 @@ func runViewerResponse(e *RouteExplanation, d *table.Distribution, b *table.Beha
 	hdr := r.Header.Clone()
 	delete(hdr, "Host")
 	req := &cffunc.Request{Method: r.Method, URI: path, RawQuery: r.URL.RawQuery, Host: host, Header: hdr}
-	c := cffunc.Context{DistributionDomainName: host, DistributionID: d.ID, RequestID: routeRequestID, ViewerIP: ip, Budget: cffunc.OfflineBudget}
+	var log cffunc.Log
+	c := cffunc.Context{DistributionDomainName: host, DistributionID: d.ID, RequestID: routeRequestID, ViewerIP: ip, Budget: cffunc.OfflineBudget, Log: &log}
 	// What the function sees: the answer under the policy.
 	before := resp.Header.Clone()
 	if b.ResponseHeaders != nil {
@@ -251,6 +265,7 @@ func runViewerResponse(e *RouteExplanation, d *table.Distribution, b *table.Beha
 		return
 	}
 	f.NotRun, f.ViewerIP = "", ip
+	f.setLog(&log)
 	if err != nil {
 		status, result := cffunc.Failure(err)
 		f.Result, f.Error = FunctionError, &RouteFunctionError{Status: status, Result: result, Message: err.Error()}
@@ -390,57 +405,91 @@ func originChangeText(c *cffunc.OriginChange) string {
 // routeBodyShown is how much of a generated body the text output shows.
 const routeBodyShown = 64
 
+// The text output shows the first routeLogShown lines of a function's
+// log, each up to routeLogLineShown bytes; --json has all CloudFront keeps.
+const (
+	routeLogShown     = 20
+	routeLogLineShown = 200
+)
+
+// printLog writes what f's run logged.
+func printLog(line func(key, format string, args ...any), f RouteFunction) {
+	for i, l := range f.Log {
+		if i == routeLogShown {
+			line("    log", "(%d more lines; --json shows them)", len(f.Log)-i)
+			break
+		}
+		if strings.IndexFunc(l, unicode.IsControl) >= 0 {
+			// A newline would break the output's lines: quoted.
+			l = strconv.Quote(l)
+		}
+		if len(l) > routeLogLineShown {
+			line("    log", "%s... (%d bytes; --json shows it all)", strings.ToValidUTF8(l[:routeLogLineShown], ""), len(l))
+			continue
+		}
+		line("    log", "%s", l)
+	}
+	if f.LogCut > 0 {
+		line("    log", "(%d lines cut: CloudFront keeps %d KB of a function's log)", f.LogCut, cffunc.MaxLogBytes>>10)
+	}
+}
+
 // printFunctions writes the behavior's functions and what they did.
 func printFunctions(line func(key, format string, args ...any), fs []RouteFunction) {
 	for _, f := range fs {
-		switch f.Result {
-		case "":
-			line("  function", "%s on %s: not run: %s", f.Name, f.EventType, f.NotRun)
-		case FunctionError:
-			line("  function", "%s on %s (viewer IP %s): failed, %d %s", f.Name, f.EventType, f.ViewerIP, f.Error.Status, f.Error.Result)
-			line("    error", "%s", f.Error.Message)
-		case FunctionResponse:
-			r := f.Response
-			line("  function", "%s on %s (viewer IP %s): generated the response", f.Name, f.EventType, f.ViewerIP)
-			line("    status", "%d %s", r.Status, r.Description)
-			for _, h := range r.Headers {
-				line("    header", "%s: %s", h.Name, h.Value)
+		printFunction(line, f)
+		printLog(line, f)
+	}
+}
+
+func printFunction(line func(key, format string, args ...any), f RouteFunction) {
+	switch f.Result {
+	case "":
+		line("  function", "%s on %s: not run: %s", f.Name, f.EventType, f.NotRun)
+	case FunctionError:
+		line("  function", "%s on %s (viewer IP %s): failed, %d %s", f.Name, f.EventType, f.ViewerIP, f.Error.Status, f.Error.Result)
+		line("    error", "%s", f.Error.Message)
+	case FunctionResponse:
+		r := f.Response
+		line("  function", "%s on %s (viewer IP %s): generated the response", f.Name, f.EventType, f.ViewerIP)
+		line("    status", "%d %s", r.Status, r.Description)
+		for _, h := range r.Headers {
+			line("    header", "%s: %s", h.Name, h.Value)
+		}
+		switch {
+		case r.Body == "" && r.BodyBytes > 0:
+			line("    body", "%d bytes", r.BodyBytes)
+		case len(r.Body) > routeBodyShown:
+			line("    body", "%d bytes, begins %q", r.BodyBytes, strings.ToValidUTF8(r.Body[:routeBodyShown], ""))
+		case r.Body != "":
+			line("    body", "%d bytes: %q", r.BodyBytes, r.Body)
+		}
+	case FunctionAnswer:
+		a := f.Answer
+		line("  function", "%s on %s (viewer IP %s): returned the answer", f.Name, f.EventType, f.ViewerIP)
+		if a.StatusBefore != 0 {
+			line("    status", "%d %s (was %d)", a.Status, http.StatusText(a.Status), a.StatusBefore)
+		}
+		printChanges(line, "    header", a.Headers)
+	default:
+		r := f.Request
+		line("  function", "%s on %s (viewer IP %s): returned the request; what follows is for it", f.Name, f.EventType, f.ViewerIP)
+		if r.URIChanged {
+			line("    uri", "%s (changed)", r.URI)
+		} else {
+			line("    uri", "%s (unchanged)", r.URI)
+		}
+		if r.QueryBefore != "" {
+			q := r.Query
+			if q == "" {
+				q = "(none)"
 			}
-			switch {
-			case r.Body == "" && r.BodyBytes > 0:
-				line("    body", "%d bytes", r.BodyBytes)
-			case len(r.Body) > routeBodyShown:
-				line("    body", "%d bytes, begins %q", r.BodyBytes, strings.ToValidUTF8(r.Body[:routeBodyShown], ""))
-			case r.Body != "":
-				line("    body", "%d bytes: %q", r.BodyBytes, r.Body)
-			}
-		case FunctionAnswer:
-			a := f.Answer
-			line("  function", "%s on %s (viewer IP %s): returned the answer", f.Name, f.EventType, f.ViewerIP)
-			if a.StatusBefore != 0 {
-				line("    status", "%d %s (was %d)", a.Status, http.StatusText(a.Status), a.StatusBefore)
-			}
-			printChanges(line, "    header", a.Headers)
-		default:
-			r := f.Request
-			line("  function", "%s on %s (viewer IP %s): returned the request; what follows is for it", f.Name, f.EventType, f.ViewerIP)
-			if r.URIChanged {
-				line("    uri", "%s (changed)", r.URI)
-			} else {
-				line("    uri", "%s (unchanged)", r.URI)
-			}
-			if r.QueryBefore != "" {
-				q := r.Query
-				if q == "" {
-					q = "(none)"
-				}
-				line("    query", "%s (was %s)", q, r.QueryBefore)
-			}
-			printChanges(line, "    header", r.Headers)
-			printChanges(line, "    cookie", r.Cookies)
-			if r.Origin != "" {
-				line("    origin", "%s", r.Origin)
-			}
+			line("    query", "%s (was %s)", q, r.QueryBefore)
+		}
+		printChanges(line, "    header", r.Headers)
+		printChanges(line, "    cookie", r.Cookies)
+		if r.Origin != "" {
+			line("    origin", "%s", r.Origin)
 		}
 	}
 }
