@@ -164,6 +164,23 @@ func (e *RouteExplanation) notRun(why string) {
 	}
 }
 
+// functionRun is the context and request a function of d runs on for r
+// at path: route's viewer IP, a 1 s bound (cffunc.OfflineBudget), and its
+// console.log lines kept in log. The function sees Host as its own
+// field, as the edge's request has it.
+func functionRun(d *table.Distribution, r RouteRequest, path string, log *cffunc.Log) (cffunc.Context, *cffunc.Request) {
+	ip := r.ViewerIP
+	if ip == "" {
+		ip = defaultViewerIP
+	}
+	host := r.host()
+	hdr := r.Header.Clone()
+	delete(hdr, "Host")
+	req := &cffunc.Request{Method: r.Method, URI: path, RawQuery: r.URL.RawQuery, Host: host, Header: hdr}
+	c := cffunc.Context{DistributionDomainName: host, DistributionID: d.ID, RequestID: routeRequestID, ViewerIP: ip, Budget: cffunc.OfflineBudget, Log: log}
+	return c, req
+}
+
 // runViewerRequest runs b's viewer-request function on r (whose path is
 // path) as the edge does. ok: the request goes on, as fr to path to nb;
 // else e's decision is the function's answer.
@@ -172,18 +189,9 @@ func runViewerRequest(e *RouteExplanation, d *table.Distribution, b *table.Behav
 	if f == nil || b.ViewerRequest == nil {
 		return r, path, b, true
 	}
-	ip := r.ViewerIP
-	if ip == "" {
-		ip = defaultViewerIP
-	}
-	f.ViewerIP = ip
-	host := r.host()
-	// The function sees Host as its own field, as the edge's request has it.
-	hdr := r.Header.Clone()
-	delete(hdr, "Host")
-	req := &cffunc.Request{Method: r.Method, URI: path, RawQuery: r.URL.RawQuery, Host: host, Header: hdr}
 	var log cffunc.Log
-	c := cffunc.Context{DistributionDomainName: host, DistributionID: d.ID, RequestID: routeRequestID, ViewerIP: ip, Budget: cffunc.OfflineBudget, Log: &log}
+	c, req := functionRun(d, r, path, &log)
+	f.ViewerIP = c.ViewerIP
 	nb, resp, err := d.ViewerRequest(b, c, req)
 	f.setLog(&log)
 	switch {
@@ -240,16 +248,8 @@ func runViewerResponse(e *RouteExplanation, d *table.Distribution, b *table.Beha
 	e.Answer = &RouteAnswer{Status: a.Status, Headers: headerValues(a.Header)}
 	resp := &cffunc.Response{Status: a.Status, Description: http.StatusText(a.Status), Header: a.Header.Clone()}
 	f := e.eventFunction("viewer-response")
-	ip := r.ViewerIP
-	if ip == "" {
-		ip = defaultViewerIP
-	}
-	host := r.host()
-	hdr := r.Header.Clone()
-	delete(hdr, "Host")
-	req := &cffunc.Request{Method: r.Method, URI: path, RawQuery: r.URL.RawQuery, Host: host, Header: hdr}
 	var log cffunc.Log
-	c := cffunc.Context{DistributionDomainName: host, DistributionID: d.ID, RequestID: routeRequestID, ViewerIP: ip, Budget: cffunc.OfflineBudget, Log: &log}
+	c, req := functionRun(d, r, path, &log)
 	// What the function sees: the answer under the policy.
 	before := resp.Header.Clone()
 	if b.ResponseHeaders != nil {
@@ -264,7 +264,7 @@ func runViewerResponse(e *RouteExplanation, d *table.Distribution, b *table.Beha
 		f.NotRun = fmt.Sprintf("the edge runs none on an answer of 400 and above (%d)", a.Status)
 		return
 	}
-	f.NotRun, f.ViewerIP = "", ip
+	f.NotRun, f.ViewerIP = "", c.ViewerIP
 	f.setLog(&log)
 	if err != nil {
 		status, result := cffunc.Failure(err)
