@@ -1,9 +1,13 @@
 package edge
 
 import (
+	"context"
 	"io"
 	"net/http"
+	"strconv"
 	"sync"
+
+	"google.golang.org/grpc/codes"
 
 	"openfront.dev/compiler/table"
 	"openfront.dev/daemon/access"
@@ -23,10 +27,17 @@ import (
 // (grpc-status, grpc-message, trailing metadata) reach the viewer, and
 // no origin response timeout applies, as a stream may be idle for as long
 // as the caller's grpc-timeout allows. Functions do not run on gRPC calls:
-// a function's request or response would not be a gRPC message. A
-// failure before the origin answers is an HTTP status (502, 504, 403),
-// which gRPC clients map to UNAVAILABLE or PERMISSION_DENIED; a custom
-// error page would not be a gRPC response either, so none is sent.
+// a function's request or response would not be a gRPC message.
+//
+// The edge's own failures of a call (refusals, an origin it cannot reach,
+// a call it sheds) are gRPC answers, as Envoy makes its local replies to
+// gRPC requests: a client then has a code and the reason, where an HTTP
+// status with a text body left it only "unexpected HTTP status code"
+// (refuseGRPC). A custom error page would be no gRPC answer: none is sent.
+// Only once serve has the behavior does the edge know a call is one it
+// proxies: a request refused before (no table, an unknown host, a URL
+// over the limit) is answered in HTTP, as a behavior without grpcConfig
+// answers a gRPC request.
 
 // isGRPC reports whether r is a gRPC call: an HTTP/2 POST whose media
 // type is application/grpc or application/grpc+FORMAT (not gRPC-Web,
@@ -36,6 +47,115 @@ func isGRPC(r *http.Request) bool {
 		return false
 	}
 	return table.GRPCContentType(r.Header.Get("Content-Type"))
+}
+
+// grpcCallKey marks the context of a request that serve found to be a gRPC
+// call on a behavior with grpcConfig (asGRPCCall): the edge's own answers
+// to it are then gRPC answers, wherever they are made (refuse, errorPage).
+type grpcCallKey struct{}
+
+func asGRPCCall(r *http.Request) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), grpcCallKey{}, true))
+}
+
+// grpcCall reports whether r was marked by asGRPCCall.
+func grpcCall(r *http.Request) bool { return r.Context().Value(grpcCallKey{}) != nil }
+
+// grpcCode is the status of a gRPC call the edge fails with HTTP status
+// status. It is the table clients read an HTTP status by
+// (http-grpc-status-mapping.md), so a call fails with the code it failed
+// with when it was answered in HTTP: 502, 503 and 504 (the origin
+// unreachable or too slow to connect, the node at capacity) are
+// UNAVAILABLE, the code statuscodes.md gives to "could not connect to a
+// server" and a client may retry on; 403 (a geo restriction, a method,
+// the viewer protocol policy, a disabled distribution) PERMISSION_DENIED.
+// Not DEADLINE_EXCEEDED for 504: the only timeout that applies to a call
+// is the origin's connection timeout (no response timeout does), and
+// that is no deadline of the caller's. Where the table says UNKNOWN,
+// 421 and 425 are UNAVAILABLE: the call may be sent again, on another
+// connection or once the handshake is done. A refused signature has its
+// own codes (signatureCode).
+func grpcCode(status int) codes.Code {
+	switch status {
+	case http.StatusBadRequest:
+		return codes.Internal
+	case http.StatusUnauthorized:
+		return codes.Unauthenticated
+	case http.StatusForbidden:
+		return codes.PermissionDenied
+	case http.StatusNotFound:
+		return codes.Unimplemented
+	case http.StatusMisdirectedRequest, http.StatusTooEarly, http.StatusTooManyRequests,
+		http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return codes.Unavailable
+	}
+	return codes.Unknown
+}
+
+// signatureCode is the status of a gRPC call a signed behavior refuses
+// (access.Decision's code). statuscodes.md: PERMISSION_DENIED "must not
+// be used if the caller can not be identified (use UNAUTHENTICATED
+// instead)". A call with no signature, or one that does not verify, is
+// malformed, names an unknown key or is out of its dates has no valid
+// credentials: UNAUTHENTICATED. A valid signature for another resource or
+// another address identifies a grant that does not cover the call:
+// PERMISSION_DENIED.
+func signatureCode(code string) codes.Code {
+	if code == access.CodeResourceMismatch || code == access.CodeIPMismatch {
+		return codes.PermissionDenied
+	}
+	return codes.Unauthenticated
+}
+
+// grpcContentType is the Content-Type of the edge's gRPC answers.
+var grpcContentType = []string{"application/grpc"}
+
+// refuseGRPC fails a gRPC call with code and reason as a "Trailers-Only"
+// answer (PROTOCOL-HTTP2.md): HTTP 200 and application/grpc, grpc-status
+// and grpc-message in the one HEADERS frame, which ends the stream. The
+// node's fields (X-Openfront-Id, X-Cache: Error) go with it, and reach
+// the client as trailing metadata.
+//
+// The access log says what was sent: sc-status 200, which CloudFront's
+// sc-status is (the HTTP status of the response), as for a call whose
+// origin answers an error grpc-status; CloudFront's logging documentation
+// (standard-logs-reference.md, distribution-using-grpc.md) says nothing
+// more for gRPC. That the edge failed the call is in
+// x-edge-result-type (Error, or CapacityExceeded when shed) and
+// x-edge-detailed-result-type (OriginConnectError, ClientGeoBlocked,
+// ...), and the requests metric, whose result label is the log's, counts
+// it as status_class 2xx with that result.
+func refuseGRPC(w http.ResponseWriter, code codes.Code, reason string) {
+	hdr := w.Header()
+	hdr["Content-Type"] = grpcContentType
+	hdr["Grpc-Status"] = []string{strconv.Itoa(int(code))}
+	hdr["Grpc-Message"] = []string{grpcMessage(reason)}
+	hdr.Set("X-Cache", cacheError)
+	w.WriteHeader(http.StatusOK)
+}
+
+// grpcMessage is s as grpc-message carries it (PROTOCOL-HTTP2.md): bytes
+// outside printable ASCII, and %, percent-encoded.
+func grpcMessage(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b []byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= ' ' && c <= '~' && c != '%' {
+			if b != nil {
+				b = append(b, c)
+			}
+			continue
+		}
+		if b == nil {
+			b = append(make([]byte, 0, len(s)+16), s[:i]...)
+		}
+		b = append(b, '%', hex[c>>4], hex[c&15])
+	}
+	if b == nil {
+		return s
+	}
+	return string(b)
 }
 
 // proxyGRPC sends the gRPC call r to behavior b's origin and streams the

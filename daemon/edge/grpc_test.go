@@ -12,6 +12,8 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +25,8 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"openfront.dev/compiler/table"
+	"openfront.dev/daemon/accesslog"
 	"openfront.dev/daemon/origin"
 	"openfront.dev/internal/testenv"
 )
@@ -40,6 +44,21 @@ type grpcEnv struct {
 
 func newGRPCEnv(t testing.TB, behavior string) *grpcEnv {
 	t.Helper()
+	return newGRPCEnvFor(t, grpcSetup{behavior: behavior})
+}
+
+// grpcSetup is what a grpcEnv adds to its config and its edge.
+type grpcSetup struct {
+	top, distribution, behavior string            // CUE at the top level, in the distribution, in its default behavior
+	origins                     string            // origins after "api"
+	files                       map[string]string // written in the config directory first, by path
+	// before runs on the edge and the table before the table is set:
+	// logs and metrics are set up there.
+	before func(h *Handler, dir string, tb *table.Table)
+}
+
+func newGRPCEnvFor(t testing.TB, s grpcSetup) *grpcEnv {
+	t.Helper()
 	edgeSrv := httptest.NewUnstartedServer(nil)
 	edgeSrv.EnableHTTP2 = true
 	edgeSrv.StartTLS()
@@ -52,19 +71,29 @@ func newGRPCEnv(t testing.TB, behavior string) *grpcEnv {
 	o := testenv.StartGRPCOrigin(t, edgeSrv.TLS.Certificates)
 
 	dir := t.TempDir()
+	for name, content := range s.files {
+		os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755)
+		os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644)
+	}
 	pool := origin.NewPool(dir)
 	pool.TrustRoots(roots)
 	h := New(pool, "edgetest", slog.New(slog.NewTextHandler(io.Discard, nil)))
-	h.SetTable(testenv.Compile(t, dir, fmt.Sprintf(`package cdn
+	tb := testenv.Compile(t, dir, fmt.Sprintf(`package cdn
 
+%s
 distributions: g: {
 	aliases: ["example.com"]
-	origins: [{id: "api", domainName: %q, customOriginConfig: originProtocolPolicy: "https-only"}]
+	origins: [{id: "api", domainName: %q, customOriginConfig: originProtocolPolicy: "https-only"}, %s]
 	defaultCacheBehavior: {targetOriginId: "api", viewerProtocolPolicy: "https-only",
 		allowedMethods: ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
 		%s}
+	%s
 }
-`, o.Addr, behavior)))
+`, s.top, o.Addr, s.origins, s.behavior, s.distribution))
+	if s.before != nil {
+		s.before(h, dir, tb)
+	}
+	h.SetTable(tb)
 	edgeSrv.Config.Handler = h
 
 	conn, err := grpc.NewClient(edgeSrv.Listener.Addr().String(), grpc.WithAuthority("example.com"),
@@ -201,21 +230,14 @@ func TestGRPCNeedsConfig(t *testing.T) {
 	}
 }
 
-func TestGRPCOriginDown(t *testing.T) {
-	e := newGRPCEnv(t, `grpcConfig: enabled: true`)
-	// The origin's server stops: calls fail as UNAVAILABLE (HTTP 502).
-	e.stopOrigin()
-	_, err := e.client.UnaryCall(callContext(t), &testpb.SimpleRequest{})
-	if s := status.Convert(err); s.Code() != codes.Unavailable {
-		t.Errorf("status %v %q, want Unavailable", s.Code(), s.Message())
-	}
-}
-
-// A call the node sheds at --max-origin-requests is answered 503, which
-// gRPC clients map to UNAVAILABLE (http-grpc-status-mapping.md), the code
-// a client may retry on; the call in flight goes on.
+// A call the node sheds at --max-origin-requests fails UNAVAILABLE, the
+// code a client may retry on, saying why; the call in flight goes on.
+// The log and the metrics have it as CapacityExceeded.
 func TestGRPCShed(t *testing.T) {
-	e := newGRPCEnv(t, `grpcConfig: enabled: true`)
+	var logs *accesslog.Manager
+	logDir := t.TempDir()
+	e := newGRPCEnvFor(t, grpcSetup{behavior: `grpcConfig: enabled: true`, distribution: grpcLogging,
+		before: func(h *Handler, _ string, tb *table.Table) { logs = observeGRPC(t, h, tb, logDir) }})
 	e.edge.SetMaxOriginRequests(1)
 	// A bidirectional stream holds the one origin request until it ends.
 	s, err := e.client.FullDuplexCall(callContext(t))
@@ -232,9 +254,14 @@ func TestGRPCShed(t *testing.T) {
 		}
 	}
 	echo("one")
-	_, err = e.client.UnaryCall(callContext(t), &testpb.SimpleRequest{})
-	if st := status.Convert(err); st.Code() != codes.Unavailable || !strings.Contains(st.Message(), "503") {
-		t.Errorf("a call at capacity: %v %q, want Unavailable from a 503", st.Code(), st.Message())
+	var trailer metadata.MD
+	_, err = e.client.UnaryCall(callContext(t), &testpb.SimpleRequest{}, grpc.Trailer(&trailer))
+	if st := status.Convert(err); st.Code() != codes.Unavailable || !strings.Contains(st.Message(), "at capacity") {
+		t.Errorf("a call at capacity: %v %q, want Unavailable saying the node is at capacity", st.Code(), st.Message())
+	}
+	// A client with a retry policy waits as long as Retry-After says.
+	if got := testenv.First(trailer["grpc-retry-pushback-ms"]); got != "5000" {
+		t.Errorf("grpc-retry-pushback-ms %q, want 5000", got)
 	}
 	echo("two")
 	s.CloseSend()
@@ -248,6 +275,7 @@ func TestGRPCShed(t *testing.T) {
 	if n := e.origin.Calls.Load(); n != 1 {
 		t.Errorf("the origin served %d unary calls, want 1 (the shed one never reached it)", n)
 	}
+	checkGRPCRefusal(t, e.edge, logs, logDir, accesslog.CapacityExceeded, accesslog.CapacityExceeded)
 }
 
 func TestIsGRPC(t *testing.T) {

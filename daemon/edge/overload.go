@@ -111,6 +111,9 @@ func (h *Handler) shed(w http.ResponseWriter, r *http.Request, err error) bool {
 	h.metrics.shed.Inc()
 	setDetail(w, accesslog.CapacityExceeded)
 	w.Header()["Retry-After"] = []string{strconv.Itoa(retryAfter)}
+	if grpcCall(r) { // the same wait, for a client with a retry policy (gRFC A6)
+		w.Header()["Grpc-Retry-Pushback-Ms"] = []string{strconv.Itoa(retryAfter * 1000)}
+	}
 	h.refuse(w, r, http.StatusServiceUnavailable, "This edge node is at capacity: it has too many requests to its origins in flight. Retry after "+strconv.Itoa(retryAfter)+" seconds.")
 	return true
 }
