@@ -40,6 +40,7 @@ type grpcEnv struct {
 	stopOrigin func()
 	originAddr string
 	roots      *x509.CertPool
+	addr       string // the edge's
 }
 
 func newGRPCEnv(t testing.TB, behavior string) *grpcEnv {
@@ -102,7 +103,7 @@ distributions: g: {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return &grpcEnv{edge: h, origin: o, client: testpb.NewTestServiceClient(conn), stopOrigin: o.Stop, originAddr: o.Addr, roots: roots}
+	return &grpcEnv{edge: h, origin: o, client: testpb.NewTestServiceClient(conn), stopOrigin: o.Stop, originAddr: o.Addr, roots: roots, addr: edgeSrv.Listener.Addr().String()}
 }
 
 func callContext(t *testing.T) context.Context {

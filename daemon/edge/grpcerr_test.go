@@ -2,6 +2,7 @@ package edge
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net/netip"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -161,6 +163,22 @@ func TestGRPCSignatureDenied(t *testing.T) {
 		if s := status.Convert(call(c.resource)); s.Code() != c.code || !strings.Contains(s.Message(), c.reason) {
 			t.Errorf("%s: %v %q, want %v saying %q", c.name, s.Code(), s.Message(), c.code, c.reason)
 		}
+	}
+}
+
+// A call to a host no distribution serves is refused before the edge
+// knows of any grpcConfig: in plain HTTP, as any request.
+func TestGRPCUnknownHostIsHTTP(t *testing.T) {
+	e := newGRPCEnv(t, `grpcConfig: enabled: true`)
+	conn, err := grpc.NewClient(e.addr, grpc.WithAuthority("nobody.test"),
+		grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{ServerName: "nobody.test", InsecureSkipVerify: true})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_, err = testpb.NewTestServiceClient(conn).UnaryCall(callContext(t), &testpb.SimpleRequest{})
+	if s := status.Convert(err); s.Code() != codes.PermissionDenied || !strings.Contains(s.Message(), "403") || !strings.Contains(s.Message(), "No distribution") {
+		t.Errorf("%v %q, want the HTTP 403 page, read as PermissionDenied", s.Code(), s.Message())
 	}
 }
 
