@@ -105,7 +105,7 @@ func (n *Node) listenHTTPS(addr string, cfg *tls.Config) error {
 	d := &tlsDispatch{
 		ln: ln, cfg: cfg, timeout: n.opts.HeaderTimeout, log: n.log,
 		h1: n.viewerServer(),
-		h2: &http.Server{Handler: h2HeaderLimit(n.handler), TLSConfig: cfg, IdleTimeout: n.opts.IdleTimeout, MaxHeaderBytes: h2HeaderListBytes,
+		h2: &http.Server{Handler: sendTimeout(n.opts.BodyTimeout, h2HeaderLimit(n.handler)), TLSConfig: cfg, IdleTimeout: n.opts.IdleTimeout, MaxHeaderBytes: h2HeaderListBytes,
 			ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug), ConnContext: tlsfp.ConnContext},
 		h2conns: newConnQueue(ln.Addr()),
 	}

@@ -57,6 +57,7 @@ type Options struct {
 	// the whole body), over every protocol: a viewer that stops sending
 	// is answered 408, as by nginx's client_body_timeout, or has its
 	// stream reset when the origin's answer had begun; default 60s.
+	// Over HTTP/2 and HTTP/3 it bounds each write of an answer too.
 	BodyTimeout time.Duration
 	// MaxConnections bounds the viewer TCP connections of the HTTP and
 	// HTTPS listeners together: past it a new one is closed as soon as
@@ -396,7 +397,7 @@ func (n *Node) listenHTTP3(tcp *net.TCPAddr) error {
 	}
 	n.addrs["http3"] = conn.LocalAddr()
 	srv := &http3.Server{
-		Handler:        n.handler,
+		Handler:        sendTimeout(n.opts.BodyTimeout, n.handler),
 		MaxHeaderBytes: maxHeaderBytes,
 		// quic-go has none by default: a client's PINGs kept an idle
 		// connection open for ever.

@@ -1,0 +1,229 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/quic-go/quic-go"
+	"github.com/quic-go/quic-go/http3"
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// attackConfig: %s is an origin that holds each request until it is
+// cancelled; the site's files (a 4 MiB big.bin) are cached.
+const attackConfig = `package cdn
+
+distributions: site: {
+	aliases: ["site.test"]
+	httpVersion: "http2and3"
+	origins: [
+		{id: "files", localOriginConfig: path: "site"},
+		{id: "hold", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"},
+	]
+	defaultCacheBehavior: {targetOriginId: "files", viewerProtocolPolicy: "allow-all", defaultTTL: 3600}
+	cacheBehaviors: [{pathPattern: "/hold/*", targetOriginId: "hold", viewerProtocolPolicy: "allow-all"}]
+}
+`
+
+// attackEnv is a node under attack and the origin it holds requests on.
+type attackEnv struct {
+	node              *Node
+	arrived, inFlight atomic.Int64 // origin requests
+}
+
+func startAttacked(t *testing.T, opts Options) *attackEnv {
+	t.Helper()
+	e := &attackEnv{}
+	hold := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.arrived.Add(1)
+		e.inFlight.Add(1)
+		defer e.inFlight.Add(-1)
+		select {
+		case <-r.Context().Done():
+		case <-time.After(10 * time.Second):
+		}
+	}))
+	t.Cleanup(hold.Close)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config")
+	os.MkdirAll(filepath.Join(cfg, "site"), 0o755)
+	os.WriteFile(filepath.Join(cfg, "main.cue"), []byte(fmt.Sprintf(attackConfig, hold.Listener.Addr().String())), 0o644)
+	os.WriteFile(filepath.Join(cfg, "site", "big.bin"), bytes.Repeat([]byte("0123456789abcdef"), 4<<20/16), 0o644)
+	opts.ConfigDir, opts.HTTPSAddr, opts.NodeName, opts.Logger = cfg, "127.0.0.1:0", nodeName, warnLogger(t)
+	opts.CacheBodyDir, opts.DrainTimeout = t.TempDir(), time.Second
+	n, err := Start(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		n.Shutdown(ctx)
+	})
+	e.node = n
+	return e
+}
+
+// h2Attacker is a raw HTTP/2 client connection.
+type h2Attacker struct {
+	c   net.Conn
+	fr  *http2.Framer
+	buf bytes.Buffer
+	enc *hpack.Encoder
+}
+
+func dialH2(t *testing.T, addr string, settings ...http2.Setting) *h2Attacker {
+	t.Helper()
+	c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, ServerName: "site.test", NextProtos: []string{"h2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if _, err := io.WriteString(c, http2.ClientPreface); err != nil {
+		t.Fatal(err)
+	}
+	a := &h2Attacker{c: c, fr: http2.NewFramer(c, c)}
+	a.enc = hpack.NewEncoder(&a.buf)
+	if err := a.fr.WriteSettings(settings...); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// get is the header block of a GET of path.
+func (a *h2Attacker) get(path string) []byte {
+	a.buf.Reset()
+	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", "site.test"}, {":path", path}} {
+		a.enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+	}
+	return bytes.Clone(a.buf.Bytes())
+}
+
+// readUntilEnd reads frames (answering nothing) until the connection
+// ends, and says how: the GOAWAY's code or the read error.
+func (a *h2Attacker) readUntilEnd(d time.Duration) (string, map[string]int) {
+	a.c.SetReadDeadline(time.Now().Add(d))
+	seen := map[string]int{}
+	for {
+		f, err := a.fr.ReadFrame()
+		if err != nil {
+			return err.Error(), seen
+		}
+		seen[f.Header().Type.String()]++
+		if g, ok := f.(*http2.GoAwayFrame); ok {
+			return "GOAWAY " + g.ErrCode.String(), seen
+		}
+	}
+}
+
+func heapMB() float64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return float64(m.HeapAlloc) / (1 << 20)
+}
+
+// TestH2SlowRead: a viewer that asks for large files on many streams
+// and never opens its flow-control window, which keeps the connection
+// busy and its socket empty, has each stream reset once a write has
+// waited the body timeout, and the handlers, their goroutines and cache
+// files are given back.
+func TestH2SlowRead(t *testing.T) {
+	const streams = 50
+	e := startAttacked(t, Options{BodyTimeout: 300 * time.Millisecond})
+	warm := dialH2(t, e.node.Addr("https").String()) // fills the cache
+	warm.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: warm.get("/big.bin"), EndStream: true, EndHeaders: true})
+	warm.c.Close()
+	settle(t)
+	g0, fds0 := runtime.NumGoroutine(), openFDs(t)
+	a := dialH2(t, e.node.Addr("https").String(), http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
+	for i := range streams {
+		if err := a.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: uint32(2*i + 1), BlockFragment: a.get("/big.bin"), EndStream: true, EndHeaders: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for resets := 0; resets < streams; {
+		f, err := a.fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("%d of %d streams reset: %v; goroutines %d (%d before), descriptors %d (%d before)",
+				resets, streams, err, runtime.NumGoroutine(), g0, openFDs(t), fds0)
+		}
+		if _, ok := f.(*http2.RSTStreamFrame); ok {
+			resets++
+		}
+	}
+	// The viewer's connection stays (it may yet read); what each stream held is back.
+	settle(t)
+	if g, fds := runtime.NumGoroutine(), openFDs(t); g > g0+10 || fds > fds0+2 {
+		t.Errorf("after the resets: goroutines %d (%d before), descriptors %d (%d before)", g, g0, fds, fds0)
+	}
+}
+
+// TestH3SlowRead: the same over HTTP/3, with a stream window of 1 KiB
+// the viewer never reads: each stream is reset (its body ends in an
+// error after what the window let through) and its handler returns.
+func TestH3SlowRead(t *testing.T) {
+	const streams = 20
+	e := startAttacked(t, Options{BodyTimeout: 300 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	tlsConf := &tls.Config{ServerName: "site.test", InsecureSkipVerify: true, NextProtos: []string{http3.NextProtoH3}}
+	warm, err := quic.DialAddr(ctx, e.node.Addr("http3").String(), tlsConf, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequestWithContext(ctx, "GET", "https://site.test/big.bin", nil)
+	resp, err := (&http3.Transport{}).NewClientConn(warm).RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body) // fills the cache
+	resp.Body.Close()
+	warm.CloseWithError(0, "")
+	settle(t)
+	g0 := runtime.NumGoroutine()
+	conn, err := quic.DialAddr(ctx, e.node.Addr("http3").String(), tlsConf,
+		&quic.Config{InitialStreamReceiveWindow: 1 << 10, MaxStreamReceiveWindow: 1 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseWithError(0, "")
+	cc := (&http3.Transport{}).NewClientConn(conn)
+	var bodies []io.ReadCloser
+	for range streams {
+		resp, err := cc.RoundTrip(req.Clone(ctx))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bodies = append(bodies, resp.Body)
+	}
+	// The handlers (one goroutine each) return; then each body is cut.
+	g1 := runtime.NumGoroutine()
+	for wait := time.Now().Add(3 * time.Second); runtime.NumGoroutine() > g1-streams; {
+		if time.Now().After(wait) {
+			t.Fatalf("goroutines: %d before, %d with the streams, %d 3 s later: the handlers still wait", g0, g1, runtime.NumGoroutine())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for i, b := range bodies {
+		n, err := io.Copy(io.Discard, b)
+		if err == nil {
+			t.Errorf("stream %d: the whole %d bytes came: not reset", i, n)
+		}
+		b.Close()
+	}
+}
