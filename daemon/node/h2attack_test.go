@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -53,7 +54,7 @@ func startAttacked(t *testing.T, opts Options) *attackEnv {
 		defer e.inFlight.Add(-1)
 		select {
 		case <-r.Context().Done():
-		case <-time.After(10 * time.Second):
+		case <-time.After(time.Second): // a fill is not cancelled with its viewer
 		}
 	}))
 	t.Cleanup(hold.Close)
@@ -127,6 +128,13 @@ func (a *h2Attacker) readUntilEnd(d time.Duration) (string, map[string]int) {
 			return "GOAWAY " + g.ErrCode.String(), seen
 		}
 	}
+}
+
+// allocatedMB is what the process has allocated so far, freed or not.
+func allocatedMB() float64 {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return float64(m.TotalAlloc) / (1 << 20)
 }
 
 func heapMB() float64 {
@@ -226,4 +234,90 @@ func TestH3SlowRead(t *testing.T) {
 		}
 		b.Close()
 	}
+}
+
+// TestH2RapidReset (CVE-2023-44487): a client that opens streams and
+// resets each at once has its connection ended with ENHANCE_YOUR_CALM,
+// and starts no more origin requests than the streams it may have open.
+func TestH2RapidReset(t *testing.T) {
+	e := startAttacked(t, Options{})
+	a := dialH2(t, e.node.Addr("https").String())
+	ended := make(chan string, 1)
+	go func() { s, _ := a.readUntilEnd(5 * time.Second); ended <- s }()
+	sent := 0
+	for i := range 20000 {
+		id := uint32(2*i + 1)
+		if a.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: a.get(fmt.Sprintf("/hold/%d", i)), EndStream: true, EndHeaders: true}) != nil ||
+			a.fr.WriteRSTStream(id, http2.ErrCodeCancel) != nil {
+			break
+		}
+		sent++
+	}
+	if s := <-ended; s != "GOAWAY ENHANCE_YOUR_CALM" {
+		t.Errorf("after %d streams opened and reset, the connection ended with %q", sent, s)
+	}
+	if n := e.arrived.Load(); n > 250 { // net/http's MaxConcurrentStreams
+		t.Errorf("%d origin requests from one connection of reset streams", n)
+	}
+}
+
+// TestH2HeaderFloods: CONTINUATION frames that never end a header block
+// (CVE-2024-27316's kind) end the connection once past the header list
+// limit, and a block that decodes huge from HPACK references to one
+// dynamic-table entry is answered 431 on its stream; neither grows the
+// heap.
+func TestH2HeaderFloods(t *testing.T) {
+	e := startAttacked(t, Options{})
+	for _, size := range []int{16384, 1} {
+		t.Run(fmt.Sprintf("CONTINUATION of %d bytes", size), func(t *testing.T) {
+			a := dialH2(t, e.node.Addr("https").String())
+			h0 := heapMB()
+			ended := make(chan string, 1)
+			go func() { s, _ := a.readUntilEnd(5 * time.Second); ended <- s }()
+			a.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: a.get("/big.bin"), EndStream: true})
+			// Literal fields without indexing: "x-a: a…a" (126 bytes).
+			field := append([]byte{0x00, 0x03, 'x', '-', 'a', 0x7e}, strings.Repeat("a", 126)...)
+			flood := bytes.Repeat(field, 1<<20/len(field))
+			for i := 0; i*size+size <= len(flood); i++ {
+				if a.fr.WriteContinuation(1, false, flood[i*size:i*size+size]) != nil {
+					break
+				}
+			}
+			if s := <-ended; s != "GOAWAY PROTOCOL_ERROR" {
+				t.Errorf("after 1 MiB of CONTINUATION, the connection ended with %q", s)
+			}
+			if h := heapMB(); h > h0+8 {
+				t.Errorf("heap %.1f MB, %.1f MB before", h, h0)
+			}
+		})
+	}
+	t.Run("HPACK bomb", func(t *testing.T) {
+		a := dialH2(t, e.node.Addr("https").String())
+		a0 := allocatedMB()
+		// A 3.9 KB field into the dynamic table (index 62), then 12,000
+		// one-byte references to it: 15 KB that decode to 47 MB.
+		block := bytes.NewBuffer(a.get("/big.bin"))
+		hpack.NewEncoder(block).WriteField(hpack.HeaderField{Name: "x-bomb", Value: strings.Repeat("b", 3900)})
+		block.Write(bytes.Repeat([]byte{0x80 | 62}, 12000))
+		if err := a.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block.Bytes(), EndStream: true, EndHeaders: true}); err != nil {
+			t.Fatal(err)
+		}
+		a.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		for {
+			f, err := a.fr.ReadFrame()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h, ok := f.(*http2.HeadersFrame); ok {
+				fields, _ := hpack.NewDecoder(4096, nil).DecodeFull(h.HeaderBlockFragment())
+				if len(fields) == 0 || fields[0].Value != "431" {
+					t.Errorf("answered %v, want 431", fields)
+				}
+				break
+			}
+		}
+		if n := allocatedMB() - a0; n > 8 { // the decoded list is never held
+			t.Errorf("%.1f MB allocated for the request", n)
+		}
+	})
 }
