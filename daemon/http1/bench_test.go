@@ -2,6 +2,7 @@ package http1
 
 import (
 	"bufio"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -19,6 +20,49 @@ func BenchmarkReadRequest(b *testing.B) {
 		c.br.Reset(sr)
 		if _, _, _, rerr := c.readRequest(); rerr != nil {
 			b.Fatal(rerr)
+		}
+	}
+}
+
+// BenchmarkHit: a small cache hit over loopback keep-alive, the server's
+// whole path (read, handler, one write) with a raw client.
+func BenchmarkHit(b *testing.B) {
+	body := []byte(strings.Repeat("x", 1024))
+	s := &Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["Content-Length"] = []string{"1024"}
+		w.Header()["Content-Type"] = []string{"text/plain"}
+		w.Write(body)
+	})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	go s.Serve(ln)
+	defer s.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	req := []byte("GET /a.js HTTP/1.1\r\nHost: cdn.example.com\r\n\r\n")
+	br := bufio.NewReaderSize(c, 8<<10)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.Write(req); err != nil {
+			b.Fatal(err)
+		}
+		// The head ends with an empty line; the body is 1024 bytes.
+		for {
+			line, err := br.ReadSlice('\n')
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(line) == 2 {
+				break
+			}
+		}
+		if _, err := br.Discard(1024); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -51,6 +51,7 @@ type conn struct {
 	head       []byte // scratch for a request's head
 	state      atomic.Int32
 	deadline   time.Time // the read deadline set, zero for none
+	wdeadline  time.Time // the write deadline set, zero for none
 	broken     bool      // a write failed: nothing more goes out
 	// hijacked: the handler took the connection (Hijack); the server
 	// leaves it alone but closes it at Shutdown.
@@ -237,6 +238,29 @@ func (c *conn) pos() int64 {
 	return c.sent + int64(len(*c.out))
 }
 
+// maxSend is the most one write to the viewer hands the connection
+// under one deadline: the body timeout bounds each wait for the viewer to
+// take bytes, not a large body's whole transfer.
+const maxSend = 64 << 10
+
+// armWrite starts the body timeout for a write to the viewer, as nginx's
+// send_timeout: a viewer that stops reading (its receive window shut)
+// fails the write, and the handler, with its file or origin request, is
+// freed. Set per write, a pause of the handler's own between writes (a
+// slow origin, a live stream) is not counted. A deadline still at least
+// the timeout away is kept, as the read side's: each write gets the
+// timeout and up to a second more, and a keep-alive connection's hits
+// do not each move a timer.
+func (c *conn) armWrite() {
+	d := c.srv.bodyTimeout()
+	want := time.Now().Add(d)
+	if c.wdeadline.After(want) {
+		return
+	}
+	c.wdeadline = want.Add(min(d, deadlineSlack))
+	c.rwc.SetWriteDeadline(c.wdeadline)
+}
+
 // write queues p, sending the queue and p together when they do not fit.
 func (c *conn) write(p []byte) {
 	if c.broken {
@@ -249,16 +273,23 @@ func (c *conn) write(p []byte) {
 	}
 	var err error
 	c.sent += int64(len(*bp) + len(p))
-	if len(*bp) == 0 {
-		_, err = c.rwc.Write(p)
-	} else {
-		// One writev for the header and a large body.
-		c.iov[0], c.iov[1] = *bp, p
-		bufs := net.Buffers(c.iov[:])
-		_, err = bufs.WriteTo(c.rwc)
-		c.iov[0], c.iov[1] = nil, nil
-		*bp = (*bp)[:0]
+	head := *bp
+	for err == nil && (len(head) > 0 || len(p) > 0) {
+		k := min(len(p), maxSend)
+		c.armWrite()
+		if len(head) == 0 {
+			_, err = c.rwc.Write(p[:k])
+		} else {
+			// One writev for the header and a large body.
+			c.iov[0], c.iov[1] = head, p[:k]
+			bufs := net.Buffers(c.iov[:])
+			_, err = bufs.WriteTo(c.rwc)
+			c.iov[0], c.iov[1] = nil, nil
+			head = nil
+		}
+		p = p[k:]
 	}
+	*bp = (*bp)[:0]
 	c.wrote(err)
 }
 
@@ -276,6 +307,7 @@ func (c *conn) flush() {
 		return
 	}
 	if !c.broken {
+		c.armWrite()
 		_, err := c.rwc.Write(*c.out)
 		c.wrote(err)
 	}

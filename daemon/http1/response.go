@@ -60,8 +60,10 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if !present || c.broken {
 		return nil, nil, io.ErrClosedPipe
 	}
-	c.deadline = time.Time{}
-	if err := c.rwc.SetReadDeadline(time.Time{}); err != nil {
+	c.deadline, c.wdeadline = time.Time{}, time.Time{}
+	// The handler's writes are its own to bound (the answer's last
+	// write left one set).
+	if err := c.rwc.SetDeadline(time.Time{}); err != nil {
 		return nil, nil, fmt.Errorf("http1: hijack: %w", err)
 	}
 	c.hijacked.Store(true)
@@ -196,7 +198,8 @@ func (w *response) ReadFrom(src io.Reader) (int64, error) {
 		return 0, io.ErrClosedPipe
 	}
 	bp := w.c.buf()
-	n, err := sendFile(tcp, *bp, f, base+cur, left)
+	w.c.armWrite()
+	n, err := sendFile(tcp, *bp, f, base+cur, left, w.c.armWrite)
 	if errors.Is(err, errors.ErrUnsupported) {
 		return w.copyFrom(src)
 	}

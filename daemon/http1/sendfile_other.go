@@ -8,6 +8,6 @@ import (
 	"syscall"
 )
 
-func sendFile(syscall.Conn, []byte, *os.File, int64, int64) (int64, error) {
+func sendFile(syscall.Conn, []byte, *os.File, int64, int64, func()) (int64, error) {
 	return 0, errors.ErrUnsupported
 }

@@ -51,7 +51,10 @@ type Server struct {
 	IdleTimeout time.Duration
 	// BodyTimeout bounds each wait for a request body's bytes (not the
 	// whole body): a viewer that stops sending is cut. Default 60 s, as
-	// nginx's client_body_timeout.
+	// nginx's client_body_timeout. It bounds each write of an answer too
+	// (sendfile's included), as nginx's send_timeout, with up to a second
+	// more: a viewer that stops reading has its connection closed and
+	// the handler's writes fail. A hijacked connection has no bound.
 	BodyTimeout time.Duration
 	// MaxHeaderBytes bounds a request's line and header fields; past it
 	// the answer is 414 (in the request line) or 431. Default 1 MiB.

@@ -57,7 +57,10 @@ type Options struct {
 	// the whole body), over every protocol: a viewer that stops sending
 	// is answered 408, as by nginx's client_body_timeout, or has its
 	// stream reset when the origin's answer had begun; default 60s.
-	// Over HTTP/2 and HTTP/3 it bounds each write of an answer too.
+	// It bounds each write of an answer too (a viewer that stops
+	// reading), as nginx's send_timeout: over HTTP/1.1 in daemon/http1
+	// (the connection closed), over HTTP/2 and HTTP/3 in sendTimeout
+	// (the stream reset).
 	BodyTimeout time.Duration
 	// MaxConnections bounds the viewer TCP connections of the HTTP and
 	// HTTPS listeners together: past it a new one is closed as soon as
