@@ -24,7 +24,7 @@ const bigBody = 16 << 20
 // /memory with one Write of bigBody bytes, /file with a file's
 // SectionReader (sendfile over TCP), /paused with two small writes a
 // second apart, /hijack with a write 700 ms after the hijack; each handler's return goes to ended.
-func sendServers(t *testing.T, ended chan<- string) map[string]func(rcvbuf int) net.Conn {
+func sendServers(t *testing.T, ended chan<- string) (*Server, map[string]func(rcvbuf int) net.Conn) {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "big")
 	if err := os.WriteFile(file, []byte(strings.Repeat("f", bigBody)), 0o600); err != nil {
@@ -104,15 +104,17 @@ func sendServers(t *testing.T, ended chan<- string) map[string]func(rcvbuf int) 
 			return c
 		}
 	}
-	return map[string]func(int) net.Conn{"tcp": dial(plain), "tls": dial(secure)}
+	return s, map[string]func(int) net.Conn{"tcp": dial(plain), "tls": dial(secure)}
 }
 
 // TestStalledViewer: a viewer that asks for a large answer and never
 // reads it has its connection closed once one write has waited the body
-// timeout (300 ms), and the handler returns, in memory or by sendfile.
+// timeout (300 ms), and the handler and the connection's goroutine
+// return, in memory or by sendfile.
 func TestStalledViewer(t *testing.T) {
 	ended := make(chan string, 10)
-	for name, dial := range sendServers(t, ended) {
+	s, dials := sendServers(t, ended)
+	for name, dial := range dials {
 		for _, path := range []string{"/memory", "/file"} {
 			t.Run(name+path, func(t *testing.T) {
 				c := dial(4 << 10)
@@ -134,6 +136,18 @@ func TestStalledViewer(t *testing.T) {
 				if n >= bigBody {
 					t.Fatalf("read the whole body (%d bytes): the viewer was never stalled", n)
 				}
+				// The connection's goroutine is done too.
+				for end := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+					s.mu.Lock()
+					left := len(s.conns)
+					s.mu.Unlock()
+					if left == 0 {
+						break
+					}
+					if time.Now().After(end) {
+						t.Fatalf("%d connections still served 5 s after the handler ended", left)
+					}
+				}
 			})
 		}
 	}
@@ -145,7 +159,8 @@ func TestStalledViewer(t *testing.T) {
 // are not cut; a hijacked connection is the handler's to bound.
 func TestSlowViewerNotCut(t *testing.T) {
 	ended := make(chan string, 10)
-	for name, dial := range sendServers(t, ended) {
+	_, dials := sendServers(t, ended)
+	for name, dial := range dials {
 		t.Run(name+"/paused", func(t *testing.T) {
 			c := dial(0)
 			io.WriteString(c, "GET /paused HTTP/1.1\r\nHost: h\r\n\r\n")
