@@ -24,63 +24,11 @@ import (
 // request reaches it with Early-Data: 1 (RFC 8470), which the original
 // never had to carry once its handshake had completed.
 func TestReplayedEarlyData(t *testing.T) {
-	type seen struct{ earlyData string }
-	requests := make(chan seen, 8)
-	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/api/transfer" {
-			requests <- seen{r.Header.Get("Early-Data")}
-		}
-		w.Header().Set("Cache-Control", "no-store")
-		io.WriteString(w, "done\n")
-	}))
-	t.Cleanup(app.Close)
-	dir := t.TempDir()
-	cfg := fmt.Sprintf(`package cdn
+	e := startEarlyNode(t)
+	server := e.server
+	requests := e.requests
+	get := func(dial, method, path string, n int) { t.Helper(); e.get(t, dial, method, path, n) }
 
-distributions: site: {
-	aliases: ["site.test"]
-	httpVersion: "http2and3"
-	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
-	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all"}
-}
-`, app.Listener.Addr().String())
-	if err := os.WriteFile(filepath.Join(dir, "main.cue"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	n, err := Start(Options{ConfigDir: dir, HTTPAddr: "127.0.0.1:0", HTTPSAddr: "127.0.0.1:0", NodeName: nodeName, Logger: testLogger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		// The replay's connection never completes: do not wait for it.
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		n.Shutdown(ctx)
-	})
-	server := n.Addr("http3").(*net.UDPAddr)
-
-	tickets := tls.NewLRUClientSessionCache(4)
-	tlsCfg := &tls.Config{InsecureSkipVerify: true, ServerName: "site.test", ClientSessionCache: tickets, NextProtos: []string{http3.NextProtoH3}}
-	// get sends n requests on one connection.
-	get := func(dial string, method, path string, n int) {
-		t.Helper()
-		tr := &http3.Transport{TLSClientConfig: tlsCfg, Dial: func(ctx context.Context, _ string, tc *tls.Config, qc *quic.Config) (*quic.Conn, error) {
-			return quic.DialAddrEarly(ctx, dial, tc, qc)
-		}}
-		defer tr.Close()
-		for range n {
-			req, _ := http.NewRequest(method, "https://site.test"+path, nil)
-			resp, err := tr.RoundTrip(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("%s %s: %d", method, path, resp.StatusCode)
-			}
-		}
-	}
 	// A first connection leaves a session ticket that allows 0-RTT; the
 	// viewer's second connection sends its request in 0-RTT, through a
 	// relay that records what the viewer sent before the node answered.
@@ -109,10 +57,131 @@ distributions: site: {
 
 	// The attacker replays that flight from elsewhere, once the viewer's
 	// connection is gone (and quic-go has forgotten its connection IDs).
-	// It can never complete the handshake. quic-go keeps a closed
-	// connection's IDs for a while, which a loaded machine stretches: a
-	// replay that comes too soon is dropped, so it is sent again, later.
-	for wait := 300 * time.Millisecond; ; wait *= 2 {
+	// It can never complete the handshake.
+	replay(t, flight, server, func() bool {
+		select {
+		case s := <-requests:
+			if s.earlyData != "1" {
+				t.Errorf("the replayed request reached the origin with Early-Data %q, want 1: the origin cannot tell it is replayable", s.earlyData)
+			}
+			return true
+		case <-time.After(2 * time.Second):
+			return false
+		}
+	})
+}
+
+// TestEarlyPOSTRefused: a POST sent in 0-RTT, and its replay, never reach
+// the origin. The node answers the viewer 425 Too Early (the viewer's
+// node-bound packets are held back by a relay, so the node handles the
+// request before the handshake can complete); the viewer sends it again
+// once the handshake is done, and that one goes through. quic-go's HTTP/3
+// client neither sends a POST in 0-RTT nor retries a 425 itself: the
+// viewer here is a raw request stream, as a browser's could be.
+func TestEarlyPOSTRefused(t *testing.T) {
+	e := startEarlyNode(t)
+	metrics := "http://" + e.n.Addr("admin").String() + "/metrics"
+	const refused = `openfront_requests_total{distribution="site",protocol="http3",result="Error",status_class="4xx"}`
+	// waitRefused waits up to 5 s for the node to have refused want
+	// requests, and reports whether it has; the origin must see none.
+	waitRefused := func(want float64) bool {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			select {
+			case s := <-e.requests:
+				t.Fatalf("the origin got a POST sent in 0-RTT (Early-Data %q)", s.earlyData)
+			default:
+			}
+			if scrape(t, metrics)[refused] >= want {
+				return true
+			}
+		}
+		return false
+	}
+	post := func(str *http3.RequestStream) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, "https://site.test/api/transfer", nil)
+		if err := str.SendRequestHeader(req); err != nil {
+			t.Fatal(err)
+		}
+		str.Close()
+	}
+
+	var flight [][]byte
+	for attempt := 1; ; attempt++ {
+		before := scrape(t, metrics)[refused]
+		e.get(t, e.server.String(), http.MethodGet, "/warm", 2) // a ticket
+		relay := newRecordingRelay(t, e.server)
+		relay.holding = true
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		conn, err := quic.DialAddrEarly(ctx, relay.addr(), e.tls, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cc := (&http3.Transport{}).NewClientConn(conn)
+		str, err := cc.OpenRequestStream(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		post(str)
+		if !waitRefused(before + 1) {
+			// The ticket was lost or 0-RTT refused: the POST waits for a
+			// handshake the held relay keeps from completing.
+			cancel()
+			conn.CloseWithError(0, "")
+			if attempt == 3 {
+				t.Fatalf("the node refused no 0-RTT POST in %d tries", attempt)
+			}
+			continue
+		}
+		relay.release()
+		resp, err := str.ReadResponse()
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusTooEarly {
+			t.Fatalf("POST in 0-RTT: %d, want 425", resp.StatusCode)
+		}
+		select {
+		case s := <-e.requests:
+			t.Fatalf("the origin got the 0-RTT POST (Early-Data %q)", s.earlyData)
+		default:
+		}
+		// The viewer's retry, after the handshake, goes through.
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "https://site.test/api/transfer", nil)
+		resp, err = cc.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if s := <-e.requests; resp.StatusCode != http.StatusOK || s.earlyData != "" {
+			t.Fatalf("POST after the handshake: %d, origin saw Early-Data %q; want 200 and none", resp.StatusCode, s.earlyData)
+		}
+		conn.CloseWithError(0, "")
+		cancel()
+		flight = relay.firstFlight()
+		break
+	}
+
+	// The attacker replays the 0-RTT flight: refused again, never forwarded.
+	before := scrape(t, metrics)[refused]
+	replay(t, flight, e.server, func() bool { return waitRefused(before + 1) })
+	select {
+	case s := <-e.requests:
+		t.Fatalf("the origin got the replayed POST (%s, Early-Data %q)", s.method, s.earlyData)
+	default:
+	}
+}
+
+// replay sends flight to server from a new address, as an attacker on
+// the path can, until handled reports that the node acted on it. quic-go
+// keeps a closed connection's IDs for a while, which a loaded machine
+// stretches: a replay that comes too soon is dropped, so it is sent
+// again, later.
+func replay(t *testing.T, flight [][]byte, server *net.UDPAddr, handled func() bool) {
+	t.Helper()
+	for wait := 300 * time.Millisecond; wait <= 2*time.Second; wait *= 2 {
 		time.Sleep(wait)
 		attacker, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 		if err != nil {
@@ -123,21 +192,93 @@ distributions: site: {
 				t.Fatal(err)
 			}
 		}
-		select {
-		case s := <-requests:
-			attacker.Close()
-			if s.earlyData != "1" {
-				t.Errorf("the replayed request reached the origin with Early-Data %q, want 1: the origin cannot tell it is replayable", s.earlyData)
-			}
+		ok := handled()
+		attacker.Close()
+		if ok {
 			return
-		case <-time.After(2 * time.Second):
-			attacker.Close()
 		}
-		if wait >= 2*time.Second {
-			// The test's premise is that quic-go serves a replayed 0-RTT
-			// flight (TLS 1.3 leaves anti-replay to the server). If it
-			// stops doing so, this test has nothing left to check.
-			t.Fatal("the replay never reached the origin: does quic-go refuse replayed 0-RTT now?")
+	}
+	// The tests' premise is that quic-go serves a replayed 0-RTT flight
+	// (TLS 1.3 leaves anti-replay to the server). If it stops doing so,
+	// they have nothing left to check.
+	t.Fatal("the node never handled the replay: does quic-go refuse replayed 0-RTT now?")
+}
+
+// earlyNode is a node serving site.test over HTTP/3 with 0-RTT, from an
+// origin that reports each request for /api/transfer.
+type earlyNode struct {
+	n        *Node
+	server   *net.UDPAddr
+	tls      *tls.Config // with the viewer's session tickets
+	requests chan originSeen
+}
+
+type originSeen struct{ method, earlyData string }
+
+func startEarlyNode(t *testing.T) *earlyNode {
+	t.Helper()
+	requests := make(chan originSeen, 8)
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/transfer" {
+			requests <- originSeen{r.Method, r.Header.Get("Early-Data")}
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		io.WriteString(w, "done\n")
+	}))
+	t.Cleanup(app.Close)
+	dir := t.TempDir()
+	cfg := fmt.Sprintf(`package cdn
+
+distributions: site: {
+	aliases: ["site.test"]
+	httpVersion: "http2and3"
+	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {
+		targetOriginId: "app", viewerProtocolPolicy: "allow-all"
+		allowedMethods: ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"]
+	}
+}
+`, app.Listener.Addr().String())
+	if err := os.WriteFile(filepath.Join(dir, "main.cue"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n, err := Start(Options{ConfigDir: dir, HTTPAddr: "127.0.0.1:0", HTTPSAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", NodeName: nodeName, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// A replay's connection never completes: do not wait for it.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		n.Shutdown(ctx)
+	})
+	tickets := tls.NewLRUClientSessionCache(4)
+	return &earlyNode{
+		n:        n,
+		server:   n.Addr("http3").(*net.UDPAddr),
+		tls:      &tls.Config{InsecureSkipVerify: true, ServerName: "site.test", ClientSessionCache: tickets, NextProtos: []string{http3.NextProtoH3}},
+		requests: requests,
+	}
+}
+
+// get sends n requests on one connection through dial, each to be
+// answered 200.
+func (e *earlyNode) get(t *testing.T, dial string, method, path string, n int) {
+	t.Helper()
+	tr := &http3.Transport{TLSClientConfig: e.tls, Dial: func(ctx context.Context, _ string, tc *tls.Config, qc *quic.Config) (*quic.Conn, error) {
+		return quic.DialAddrEarly(ctx, dial, tc, qc)
+	}}
+	defer tr.Close()
+	for range n {
+		req, _ := http.NewRequest(method, "https://site.test"+path, nil)
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s %s: %d", method, path, resp.StatusCode)
 		}
 	}
 }
@@ -148,7 +289,10 @@ type recordingRelay struct {
 	conn     *net.UDPConn
 	mu       sync.Mutex
 	sent     [][]byte
-	answered int // len(sent) when the node first answered, -1 before
+	answered int      // len(sent) when the node first answered, -1 before
+	holding  bool     // the node's datagrams are kept back, in held
+	held     [][]byte // until release
+	client   *net.UDPAddr
 }
 
 func newRecordingRelay(t *testing.T, server *net.UDPAddr) *recordingRelay {
@@ -162,8 +306,6 @@ func newRecordingRelay(t *testing.T, server *net.UDPAddr) *recordingRelay {
 	}
 	r := &recordingRelay{conn: c, answered: -1}
 	t.Cleanup(func() { c.Close(); up.Close() })
-	var client *net.UDPAddr
-	var clientMu sync.Mutex
 	go func() { // client to node
 		buf := make([]byte, 65536)
 		for {
@@ -171,10 +313,8 @@ func newRecordingRelay(t *testing.T, server *net.UDPAddr) *recordingRelay {
 			if err != nil {
 				return
 			}
-			clientMu.Lock()
-			client = from
-			clientMu.Unlock()
 			r.mu.Lock()
+			r.client = from
 			r.sent = append(r.sent, append([]byte(nil), buf[:k]...))
 			r.mu.Unlock()
 			up.Write(buf[:k])
@@ -191,14 +331,28 @@ func newRecordingRelay(t *testing.T, server *net.UDPAddr) *recordingRelay {
 			if r.answered < 0 {
 				r.answered = len(r.sent)
 			}
+			if r.holding {
+				r.held = append(r.held, append([]byte(nil), buf[:k]...))
+				r.mu.Unlock()
+				continue
+			}
+			to := r.client
 			r.mu.Unlock()
-			clientMu.Lock()
-			to := client
-			clientMu.Unlock()
 			c.WriteToUDP(buf[:k], to)
 		}
 	}()
 	return r
+}
+
+// release sends the client what the node sent while holding, and what
+// it sends from now on.
+func (r *recordingRelay) release() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, d := range r.held {
+		r.conn.WriteToUDP(d, r.client)
+	}
+	r.holding, r.held = false, nil
 }
 
 func (r *recordingRelay) addr() string { return r.conn.LocalAddr().String() }
