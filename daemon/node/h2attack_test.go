@@ -261,6 +261,63 @@ func TestH2RapidReset(t *testing.T) {
 	}
 }
 
+// TestH3RapidReset: over HTTP/3 a stream counts against QUIC's limit of
+// 100 until both its sides are done, and a request stream's handler
+// holds its side until it returns. A client that opens streams and resets
+// each at once (20,000 here) has its requests dropped before they reach
+// the origin; one that sends whole requests and stops reading each has
+// at most 100 origin requests in flight at once, as many streams as it
+// may open.
+func TestH3RapidReset(t *testing.T) {
+	e := startAttacked(t, Options{})
+	tlsConf := &tls.Config{ServerName: "site.test", InsecureSkipVerify: true, NextProtos: []string{http3.NextProtoH3}}
+	for _, c := range []struct {
+		name    string
+		streams int
+		cancel  func(*http3.RequestStream)
+	}{
+		{"reset both ways", 20000, func(s *http3.RequestStream) { s.CancelWrite(0x10c); s.CancelRead(0x10c) }},
+		{"request sent, answer refused", 300, func(s *http3.RequestStream) { s.Close(); s.CancelRead(0x10c) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			conn, err := quic.DialAddr(ctx, e.node.Addr("http3").String(), tlsConf, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.CloseWithError(0, "")
+			cc := (&http3.Transport{}).NewClientConn(conn)
+			arrived0 := e.arrived.Load()
+			var peak int64
+			for i := range c.streams {
+				str, err := cc.OpenRequestStream(ctx)
+				if err != nil {
+					t.Fatalf("stream %d: %v", i, err)
+				}
+				req, _ := http.NewRequest("GET", fmt.Sprintf("https://site.test/hold/%d", i), nil)
+				if err := str.SendRequestHeader(req); err != nil {
+					t.Fatal(err)
+				}
+				c.cancel(str)
+				peak = max(peak, e.inFlight.Load())
+			}
+			if c.streams < 1000 { // each request reaches the origin
+				for e.arrived.Load()-arrived0 < int64(c.streams) && ctx.Err() == nil {
+					peak = max(peak, e.inFlight.Load())
+					time.Sleep(time.Millisecond)
+				}
+			}
+			if peak > 100 { // quic-go's MaxIncomingStreams
+				t.Errorf("%d origin requests in flight at once from one connection's reset streams", peak)
+			}
+			if n := e.arrived.Load() - arrived0; c.streams > 1000 && n > 100 {
+				t.Errorf("%d origin requests from %d streams reset at once", n, c.streams)
+			}
+		})
+	}
+}
+
 // TestH2HeaderFloods: CONTINUATION frames that never end a header block
 // (CVE-2024-27316's kind) end the connection once past the header list
 // limit, and a block that decodes huge from HPACK references to one
