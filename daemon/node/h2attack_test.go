@@ -261,6 +261,63 @@ func TestH2RapidReset(t *testing.T) {
 	}
 }
 
+// TestH2ControlFloods (CVE-2019-9512, -9515, -9518) locks in what Go's
+// HTTP/2 server does with a client that floods frames and reads nothing:
+// PINGs end the connection once 10,000 answers wait unsent; SETTINGS
+// frames, whose ACKs the server folds into one, and empty DATA frames,
+// which cost it no more than they cost the client, leave the heap flat.
+func TestH2ControlFloods(t *testing.T) {
+	e := startAttacked(t, Options{})
+	const frames = 200000
+	for _, c := range []struct {
+		name  string
+		write func(a *h2Attacker, i int) error
+		ends  bool
+	}{
+		{"PING", func(a *h2Attacker, i int) error { return a.fr.WritePing(false, [8]byte{byte(i), byte(i >> 8)}) }, true},
+		{"SETTINGS", func(a *h2Attacker, i int) error {
+			return a.fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: uint32(65535 - i%2)})
+		}, false},
+		{"empty DATA", func(a *h2Attacker, i int) error {
+			if i == 0 {
+				a.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: a.get("/big.bin"), EndHeaders: true})
+			}
+			return a.fr.WriteData(1, false, nil)
+		}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a := dialH2(t, e.node.Addr("https").String())
+			h0 := heapMB()
+			sent := 0
+			for ; sent < frames && c.write(a, sent) == nil; sent++ {
+			}
+			if ended := sent < frames; ended != c.ends {
+				t.Errorf("%d of %d frames sent before the connection ended; want it ended: %v", sent, frames, c.ends)
+			}
+			if !c.ends {
+				// A PING's answer comes once the flood is processed.
+				mark := [8]byte{'f', 'l', 'o', 'o', 'd', 'e', 'n', 'd'}
+				if err := a.fr.WritePing(false, mark); err != nil {
+					t.Fatal(err)
+				}
+				a.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				for {
+					f, err := a.fr.ReadFrame()
+					if err != nil {
+						t.Fatalf("after the flood: %v", err)
+					}
+					if p, ok := f.(*http2.PingFrame); ok && p.IsAck() && p.Data == mark {
+						break
+					}
+				}
+			}
+			if h := heapMB(); h > h0+8 {
+				t.Errorf("heap %.1f MB after %d frames, %.1f MB before", h, sent, h0)
+			}
+		})
+	}
+}
+
 // TestH3RapidReset: over HTTP/3 a stream counts against QUIC's limit of
 // 100 until both its sides are done, and a request stream's handler
 // holds its side until it returns. A client that opens streams and resets
