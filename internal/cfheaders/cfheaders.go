@@ -113,12 +113,6 @@ var deviceHeaders = map[string]deviceFlags{
 	"Cloudfront-Is-Ios-Viewer":     isIOS,
 }
 
-// IsDevice reports whether name is a CloudFront-Is-*-Viewer header.
-func IsDevice(name string) bool {
-	_, ok := deviceHeaders[name]
-	return ok
-}
-
 // deviceOf parses ua, through a bounded cache: parsing takes 1–3 µs, and
 // a behavior that keys on the device does it for every hit, while
 // viewers share a few thousand User-Agents.
