@@ -130,11 +130,11 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 func loadTable(name string, stderr io.Writer) *table.Table {
 	fi, err := os.Stat(name)
 	if err != nil {
-		fmt.Fprintf(stderr, "openfront diff: %v\n", err)
+		fmt.Fprintf(stderr, "openfront diff: %v\n", statError(name, err))
 		return nil
 	}
 	if fi.IsDir() {
-		res, _ := compileDir(name, stderr)
+		res, _ := compileDir("diff", name, stderr)
 		if res == nil {
 			fmt.Fprintf(stderr, "openfront diff: %s: the config does not compile\n", name)
 			return nil

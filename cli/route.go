@@ -64,7 +64,7 @@ func runRoute(args []string, stdout, stderr io.Writer) int {
 	}
 	// A config that does not compile is a usage error here: exit 1 means
 	// the edge refuses the request.
-	res, _ := compileDir(pos[0], stderr)
+	res, _ := compileDir("route", pos[0], stderr)
 	if res == nil {
 		return exitUsage
 	}

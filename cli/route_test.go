@@ -225,7 +225,7 @@ func quoteArgs(args []string) string {
 // (Hash-Algorithm too) and the CloudFront-* cookies leave the cache key and
 // the origin request; on a public behavior they are ordinary parameters.
 func TestRouteSignatureInKey(t *testing.T) {
-	res, _ := compileDir(routeConfig, io.Discard)
+	res, _ := compileDir("route", routeConfig, io.Discard)
 	if res == nil {
 		t.Fatal("the route config does not compile")
 	}
@@ -277,7 +277,7 @@ func TestRouteSignatureInKey(t *testing.T) {
 // that forwards every viewer value the key holds the query only, as at the
 // edge: headers and cookies reach the origin and its Vary selects.
 func TestRouteKeyUnderAllViewer(t *testing.T) {
-	res, _ := compileDir(routeConfig, io.Discard)
+	res, _ := compileDir("route", routeConfig, io.Discard)
 	if res == nil {
 		t.Fatal("the route config does not compile")
 	}
@@ -308,7 +308,7 @@ func TestRouteKeyUnderAllViewer(t *testing.T) {
 // path undecoded (net/url's RawPath), even where net/url would escape it
 // another way.
 func TestRoutePathAsSent(t *testing.T) {
-	res, _ := compileDir(routeConfig, io.Discard)
+	res, _ := compileDir("route", routeConfig, io.Discard)
 	if res == nil {
 		t.Fatal("the route config does not compile")
 	}

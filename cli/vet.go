@@ -31,7 +31,7 @@ func runVet(args []string, stdout, stderr io.Writer) int {
 	if p := positional(pos, "DIR"); err != nil || p != "" {
 		return badUsage(fs, err, p)
 	}
-	res, code := compileDir(pos[0], stderr)
+	res, code := compileDir("vet", pos[0], stderr)
 	if res == nil {
 		return code
 	}
@@ -48,7 +48,7 @@ func runCompile(args []string, stdout, stderr io.Writer) int {
 	if p := positional(pos, "DIR"); err != nil || p != "" {
 		return badUsage(fs, err, p)
 	}
-	res, code := compileDir(pos[0], stderr)
+	res, code := compileDir("compile", pos[0], stderr)
 	if res == nil {
 		return code
 	}
@@ -79,10 +79,11 @@ func runCompile(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// compileDir compiles a config directory, printing its errors.
-func compileDir(dir string, stderr io.Writer) (*compiler.Result, int) {
+// compileDir compiles a config directory for the command cmd, printing
+// its errors.
+func compileDir(cmd, dir string, stderr io.Writer) (*compiler.Result, int) {
 	if err := checkConfigDir(dir); err != nil {
-		fmt.Fprintf(stderr, "openfront: %v\n", err)
+		fmt.Fprintf(stderr, "openfront %s: %v\n", cmd, err)
 		return nil, exitUsage
 	}
 	res, err := compiler.New(dir).Compile()
@@ -94,7 +95,7 @@ func compileDir(dir string, stderr io.Writer) (*compiler.Result, int) {
 			}
 			fmt.Fprintf(stderr, "%d error(s)\n", len(errs))
 		} else {
-			fmt.Fprintf(stderr, "openfront: %v\n", err)
+			fmt.Fprintf(stderr, "openfront %s: %v\n", cmd, err)
 		}
 		return nil, exitFail
 	}
@@ -106,12 +107,8 @@ func compileDir(dir string, stderr io.Writer) (*compiler.Result, int) {
 // directory is meant.
 func checkConfigDir(dir string) error {
 	fi, err := os.Stat(dir)
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return fmt.Errorf("%s: %w", dir, pe.Err) // "stat" means nothing to a user
-	}
 	if err != nil {
-		return err
+		return statError(dir, err)
 	}
 	if !fi.IsDir() {
 		return fmt.Errorf("%s is a file: give the config directory that holds it", dir)
@@ -149,4 +146,14 @@ func writeFileAtomic(name string, b []byte) error {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
 	return nil
+}
+
+// statError says why os.Stat(name) failed without the "stat" a PathError
+// begins with, which means nothing to a user.
+func statError(name string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: %w", name, pe.Err)
+	}
+	return err
 }

@@ -128,9 +128,10 @@ func TestConfigDirNotADirectory(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"vet", "/nonexistent"}, "/nonexistent: no such file or directory"},
-		{[]string{"compile", "/nonexistent"}, "/nonexistent: no such file or directory"},
-		{[]string{"route", "/nonexistent", "http://x/"}, "/nonexistent: no such file or directory"},
+		{[]string{"vet", "/nonexistent"}, "openfront vet: /nonexistent: no such file or directory\n"},
+		{[]string{"compile", "/nonexistent"}, "openfront compile: /nonexistent: no such file or directory\n"},
+		{[]string{"route", "/nonexistent", "http://x/"}, "openfront route: /nonexistent: no such file or directory\n"},
+		{[]string{"diff", "/nonexistent", "/nonexistent"}, "openfront diff: /nonexistent: no such file or directory\n"},
 		{[]string{"vet", file}, file + " is a file: give the config directory that holds it"},
 		{[]string{"serve", "--config", "/nonexistent"}, "--config /nonexistent: no such file or directory"},
 		{[]string{"serve", "--config", file}, "--config " + file + " is a file: give the config directory that holds it"},
