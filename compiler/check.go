@@ -122,6 +122,7 @@ func (c *Compiler) check(cfg *schema.Config, origin map[string]*unit) (errs, war
 		k.distributionRefs(id, d, cfg, aliasOwner)
 	}
 	c.localIssues = local
+	k.deployments(cfg)
 	rtmpAliasOwner := map[string]string{}
 	for _, id := range sortedKeys(cfg.StreamingDistributions) {
 		sd := cfg.StreamingDistributions[id]
@@ -437,6 +438,7 @@ func (k *checker) distribution(id string, d *schema.Distribution) {
 	base := sel("distributions", id)
 	at := func(parts ...any) []cue.Selector { return append(slices.Clone(base), sel(parts...)...) }
 	where := fmt.Sprintf("distribution %q", id)
+	k.stagingDistribution(id, d)
 
 	origins := map[string]*schema.Origin{}
 	for i := range d.Origins {

@@ -83,14 +83,15 @@ func (c *Compiler) Compile() (*Result, error) {
 	live := make(map[[32]byte]*unitResult, len(units))
 	var errs Errors
 	cfg := &schema.Config{
-		Distributions:           map[string]*schema.Distribution{},
-		StreamingDistributions:  map[string]*schema.StreamingDistribution{},
-		KeyGroups:               map[string]*schema.KeyGroup{},
-		ResponseHeadersPolicies: map[string]*schema.ResponseHeadersPolicy{},
-		CachePolicies:           map[string]*schema.CachePolicy{},
-		OriginRequestPolicies:   map[string]*schema.OriginRequestPolicy{},
-		Functions:               map[string]*schema.Function{},
-		KeyValueStores:          map[string]*schema.KeyValueStore{},
+		Distributions:                map[string]*schema.Distribution{},
+		StreamingDistributions:       map[string]*schema.StreamingDistribution{},
+		KeyGroups:                    map[string]*schema.KeyGroup{},
+		ResponseHeadersPolicies:      map[string]*schema.ResponseHeadersPolicy{},
+		CachePolicies:                map[string]*schema.CachePolicy{},
+		OriginRequestPolicies:        map[string]*schema.OriginRequestPolicy{},
+		Functions:                    map[string]*schema.Function{},
+		KeyValueStores:               map[string]*schema.KeyValueStore{},
+		ContinuousDeploymentPolicies: map[string]*schema.ContinuousDeploymentPolicy{},
 	}
 	origin := map[string]*unit{} // "distributions.site" -> unit, for positions
 	for _, u := range units {
@@ -204,6 +205,7 @@ func mergeConfig(dst, src *schema.Config, u *unit, origin map[string]*unit) {
 	mergeKeyed(dst.OriginRequestPolicies, src.OriginRequestPolicies, "originRequestPolicies.", u, origin)
 	mergeKeyed(dst.Functions, src.Functions, "functions.", u, origin)
 	mergeKeyed(dst.KeyValueStores, src.KeyValueStores, "keyValueStores.", u, origin)
+	mergeKeyed(dst.ContinuousDeploymentPolicies, src.ContinuousDeploymentPolicies, "continuousDeploymentPolicies.", u, origin)
 	if len(src.Tests) > 0 {
 		dst.Tests = append(dst.Tests, src.Tests...)
 		origin["tests"] = u

@@ -55,7 +55,8 @@ type fileInfo struct {
 	// packageWide marks constraints that apply to every file of the package:
 	// embeddings other than schema.#Config, pattern constraints at the top or
 	// on distributions/streamingDistributions/keyGroups/responseHeadersPolicies/
-	// cachePolicies/originRequestPolicies/functions/keyValueStores.
+	// cachePolicies/originRequestPolicies/functions/keyValueStores/
+	// continuousDeploymentPolicies.
 	packageWide bool
 	// global marks shapes the compiler cannot split (comprehensions, dynamic
 	// labels, a non-struct distributions value): the whole package is then
@@ -69,7 +70,7 @@ type fileInfo struct {
 }
 
 // splitFields are the top-level fields whose entries may be evaluated apart.
-var splitFields = map[string]bool{"distributions": true, "streamingDistributions": true, "keyGroups": true, "responseHeadersPolicies": true, "cachePolicies": true, "originRequestPolicies": true, "functions": true, "keyValueStores": true}
+var splitFields = map[string]bool{"distributions": true, "streamingDistributions": true, "keyGroups": true, "responseHeadersPolicies": true, "cachePolicies": true, "originRequestPolicies": true, "functions": true, "keyValueStores": true, "continuousDeploymentPolicies": true}
 
 // ignoredDir reports directories a config scan skips, as CUE's loader does.
 func ignoredDir(name string) bool {

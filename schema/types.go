@@ -27,7 +27,10 @@ type Config struct {
 	// KeyValueStores are the config's CloudFront KeyValueStores, by the
 	// name functions give in keyValueStoreAssociations.
 	KeyValueStores map[string]*KeyValueStore `json:"keyValueStores,omitempty"`
-	Tests          []RouteTest               `json:"tests,omitempty"`
+	// ContinuousDeploymentPolicies are the config's continuous deployment
+	// policies, by the name primaries give in continuousDeploymentPolicyId.
+	ContinuousDeploymentPolicies map[string]*ContinuousDeploymentPolicy `json:"continuousDeploymentPolicies,omitempty"`
+	Tests                        []RouteTest                            `json:"tests,omitempty"`
 }
 
 // Distribution is #Distribution, a web distribution.
@@ -46,6 +49,11 @@ type Distribution struct {
 	ViewerCertificate    ViewerCertificate     `json:"viewerCertificate"`
 	HTTPVersion          string                `json:"httpVersion"`
 	IsIPV6Enabled        bool                  `json:"isIPV6Enabled"`
+	// Staging and ContinuousDeploymentPolicyID are left out of the JSON
+	// when unset, so distributions without continuous deployment keep
+	// their content hash (and their cache).
+	Staging                      bool   `json:"staging,omitempty"`
+	ContinuousDeploymentPolicyID string `json:"continuousDeploymentPolicyId,omitempty"`
 }
 
 // Origin is #Origin; exactly one of the *OriginConfig fields is set.
@@ -162,6 +170,39 @@ type Function struct {
 type KeyValueStore struct {
 	Comment string            `json:"comment"`
 	Data    map[string]string `json:"data"`
+}
+
+// ContinuousDeploymentPolicy is #ContinuousDeploymentPolicy, CloudFront's
+// ContinuousDeploymentPolicyConfig.
+type ContinuousDeploymentPolicy struct {
+	Enabled               bool          `json:"enabled"`
+	StagingDistributionID string        `json:"stagingDistributionId"`
+	TrafficConfig         TrafficConfig `json:"trafficConfig"`
+}
+
+// TrafficConfig is #TrafficConfig; the config of its type is set.
+type TrafficConfig struct {
+	Type               string              `json:"type"`
+	SingleWeightConfig *SingleWeightConfig `json:"singleWeightConfig,omitempty"`
+	SingleHeaderConfig *SingleHeaderConfig `json:"singleHeaderConfig,omitempty"`
+}
+
+// SingleWeightConfig sends a share of requests to staging.
+type SingleWeightConfig struct {
+	Weight                  float64                  `json:"weight"`
+	SessionStickinessConfig *SessionStickinessConfig `json:"sessionStickinessConfig,omitempty"`
+}
+
+// SessionStickinessConfig keeps a viewer on one side; TTLs in seconds.
+type SessionStickinessConfig struct {
+	IdleTTL    int `json:"idleTTL"`
+	MaximumTTL int `json:"maximumTTL"`
+}
+
+// SingleHeaderConfig sends requests with a header and value to staging.
+type SingleHeaderConfig struct {
+	Header string `json:"header"`
+	Value  string `json:"value"`
 }
 
 // FunctionAssociation is #FunctionAssociation.

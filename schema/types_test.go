@@ -72,6 +72,8 @@ var goTypes = []struct {
 	{"#S3Origin", S3Origin{}, nil},
 	{"#Live", Live{}, nil},
 	{"#KeyGroup", KeyGroup{}, nil},
+	{"#ContinuousDeploymentPolicy", ContinuousDeploymentPolicy{}, nil},
+	{"#TrafficConfig", TrafficConfig{}, nil},
 	{"#PublicKey", PublicKey{}, nil},
 	{"#RouteTest", RouteTest{}, nil},
 	{"#ResponseHeadersPolicy", ResponseHeadersPolicy{}, nil},

@@ -59,6 +59,9 @@ type Table struct {
 	// stores are the key value stores functions read, by name, each
 	// made once per table from its data.
 	stores map[string]*cffunc.Store
+	// deployments are the continuous deployment policies by primary
+	// distribution id; nil when there are none.
+	deployments map[string]*Deployment
 }
 
 // Distribution is a web distribution with its compiled behaviors.
@@ -307,6 +310,14 @@ func Build(cfg *schema.Config, src Source, prev *Table) (*Table, error) {
 			return nil, err
 		}
 		t.dists[id] = d
+	}
+	for _, id := range sortedKeys(cfg.Distributions) {
+		if dep := newDeployment(t.dists[id], cfg, t.dists); dep != nil {
+			if t.deployments == nil {
+				t.deployments = map[string]*Deployment{}
+			}
+			t.deployments[id] = dep
+		}
 	}
 	for _, id := range sortedKeys(cfg.StreamingDistributions) {
 		s, err := buildStreaming(id, cfg.StreamingDistributions[id])
@@ -820,6 +831,9 @@ func (t *Table) computeVersion() string {
 	}
 	for _, name := range sortedKeys(t.config.KeyValueStores) {
 		fmt.Fprintf(h, "v\x00%s\x00%s\x00", name, hashJSON(t.config.KeyValueStores[name]))
+	}
+	for _, name := range sortedKeys(t.config.ContinuousDeploymentPolicies) {
+		fmt.Fprintf(h, "p\x00%s\x00%s\x00", name, hashJSON(t.config.ContinuousDeploymentPolicies[name]))
 	}
 	fmt.Fprintf(h, "t\x00%s", hashJSON(t.config.Tests))
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))

@@ -1,0 +1,111 @@
+package compiler
+
+import (
+	"strconv"
+
+	"openfront.dev/schema"
+)
+
+// Continuous deployment, as CloudFront has it (understanding-continuous-
+// deployment, continuous-deployment-quotas-considerations): a staging
+// distribution has no aliases and serves only what its primary's policy
+// sends it; a primary has one staging, a staging one primary; neither
+// serves HTTP/3.
+
+// stagingDistribution checks what a staging distribution is alone.
+func (k *checker) stagingDistribution(id string, d *schema.Distribution) {
+	if !d.Staging {
+		return
+	}
+	key, where := "distributions."+id, "distribution "+strconv.Quote(id)
+	if len(d.Aliases) > 0 {
+		k.add(key, sel("distributions", id, "aliases"), "%s: a staging distribution has no aliases: viewers reach it only through its primary's continuous deployment policy", where)
+	}
+	if d.ContinuousDeploymentPolicyID != "" {
+		k.add(key, sel("distributions", id, "continuousDeploymentPolicyId"), "%s: a staging distribution cannot have a continuous deployment policy of its own", where)
+	}
+}
+
+// deployments checks the policies and the distributions that name them.
+func (k *checker) deployments(cfg *schema.Config) {
+	primaryOf := map[string]string{} // policy name -> primary id
+	for _, id := range sortedKeys(cfg.Distributions) {
+		d := cfg.Distributions[id]
+		name := d.ContinuousDeploymentPolicyID
+		if name == "" || d.Staging {
+			continue
+		}
+		key := "distributions." + id
+		at := sel("distributions", id, "continuousDeploymentPolicyId")
+		if servesHTTP3(d) {
+			k.add(key, sel("distributions", id, "httpVersion"), "distribution %q: continuous deployment does not work with HTTP/3 (httpVersion %q); choose http1.1 or http2", id, d.HTTPVersion)
+		}
+		p := cfg.ContinuousDeploymentPolicies[name]
+		switch {
+		case p == nil:
+			k.add(key, at, "distribution %q: unknown continuous deployment policy %q: name a key of continuousDeploymentPolicies", id, name)
+			continue
+		case primaryOf[name] != "":
+			k.add(key, at, "distribution %q: continuous deployment policy %q is already distribution %q's: a staging distribution has one primary", id, name, primaryOf[name])
+			continue
+		}
+		primaryOf[name] = id
+		if s := cfg.Distributions[p.StagingDistributionID]; s != nil && s.Staging && s.HTTPVersion != d.HTTPVersion {
+			k.add("distributions."+p.StagingDistributionID, sel("distributions", p.StagingDistributionID, "httpVersion"), "distribution %q: a staging distribution serves its primary's connections: its httpVersion must be %q, distribution %q's", p.StagingDistributionID, d.HTTPVersion, id)
+		}
+	}
+	stagingOf := map[string]string{} // staging id -> policy name
+	for _, name := range sortedKeys(cfg.ContinuousDeploymentPolicies) {
+		p := cfg.ContinuousDeploymentPolicies[name]
+		key := "continuousDeploymentPolicies." + name
+		at := func(parts ...any) []any { return append([]any{"continuousDeploymentPolicies", name}, parts...) }
+		where := "continuous deployment policy " + strconv.Quote(name)
+		sid := p.StagingDistributionID
+		switch s := cfg.Distributions[sid]; {
+		case s == nil:
+			k.add(key, sel(at("stagingDistributionId")...), "%s: unknown distribution %q", where, sid)
+		case !s.Staging:
+			k.add(key, sel(at("stagingDistributionId")...), "%s: distribution %q is not a staging distribution: set staging: true on it (it then has no aliases of its own)", where, sid)
+		case stagingOf[sid] != "":
+			k.add(key, sel(at("stagingDistributionId")...), "%s: distribution %q is already continuous deployment policy %q's staging: a staging distribution has one primary", where, sid, stagingOf[sid])
+		default:
+			stagingOf[sid] = name
+		}
+		tc := p.TrafficConfig
+		switch tc.Type {
+		case "SingleWeight":
+			if tc.SingleWeightConfig == nil {
+				k.add(key, sel(at("trafficConfig", "type")...), "%s: type SingleWeight needs singleWeightConfig", where)
+			}
+			if tc.SingleHeaderConfig != nil {
+				k.add(key, sel(at("trafficConfig", "singleHeaderConfig")...), "%s: singleHeaderConfig needs type SingleHeader", where)
+			}
+		case "SingleHeader":
+			if tc.SingleHeaderConfig == nil {
+				k.add(key, sel(at("trafficConfig", "type")...), "%s: type SingleHeader needs singleHeaderConfig", where)
+			}
+			if tc.SingleWeightConfig != nil {
+				k.add(key, sel(at("trafficConfig", "singleWeightConfig")...), "%s: singleWeightConfig needs type SingleWeight", where)
+			}
+		}
+		// API_SessionStickinessConfig: IdleTTL must not exceed MaximumTTL.
+		if w := tc.SingleWeightConfig; w != nil && w.SessionStickinessConfig != nil {
+			if s := w.SessionStickinessConfig; s.IdleTTL > s.MaximumTTL {
+				k.add(key, sel(at("trafficConfig", "singleWeightConfig", "sessionStickinessConfig", "idleTTL")...), "%s: idleTTL %d is longer than maximumTTL %d", where, s.IdleTTL, s.MaximumTTL)
+			}
+		}
+		if primaryOf[name] == "" {
+			k.warn(key, sel("continuousDeploymentPolicies", name), "%s: no distribution names it in continuousDeploymentPolicyId: it sends nothing to staging", where)
+		}
+	}
+	for _, id := range sortedKeys(cfg.Distributions) {
+		if cfg.Distributions[id].Staging && stagingOf[id] == "" {
+			k.warn("distributions."+id, sel("distributions", id, "staging"), "distribution %q: no continuous deployment policy names this staging distribution: it serves nothing", id)
+		}
+	}
+}
+
+// servesHTTP3 reports httpVersion http3 or http2and3.
+func servesHTTP3(d *schema.Distribution) bool {
+	return d.HTTPVersion == "http3" || d.HTTPVersion == "http2and3"
+}

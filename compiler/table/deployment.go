@@ -1,0 +1,128 @@
+package table
+
+import (
+	"net/http"
+	"net/textproto"
+	"strconv"
+	"time"
+
+	"openfront.dev/schema"
+)
+
+// Deployment is a primary distribution's continuous deployment policy:
+// which of its requests its staging distribution serves instead
+// (understanding-continuous-deployment). It lives in the table, not in
+// the primary's Distribution, so a primary reused by a rebuild never
+// points at a staging distribution of an older table.
+type Deployment struct {
+	// Policy is the policy's name, Spec the policy.
+	Policy string
+	Spec   *schema.ContinuousDeploymentPolicy
+	// Primary and Staging are the two distributions.
+	Primary, Staging *Distribution
+	// Header (canonical) and Value: a SingleHeader policy sends the
+	// requests that carry them to staging. Header is "" otherwise.
+	Header, Value string
+	// Weight is a SingleWeight policy's share of requests for staging.
+	Weight float64
+	// IdleTTL and MaximumTTL bound a sticky session (zero: not sticky).
+	IdleTTL, MaximumTTL time.Duration
+	// Session tells one policy's sessions from another's: a cookie of
+	// another policy, or of other stickiness settings, starts a new
+	// session (CloudFront resets sessions when stickiness changes).
+	Session string
+}
+
+// StickyCookie is the cookie that keeps a viewer on one side of a sticky
+// weight-based policy. CloudFront sets a cookie too but does not document
+// its name or form (understanding-continuous-deployment): this one is
+// openfront's, "SIDE.START.SESSION" with SIDE "s" (staging) or "p"
+// (primary) and START the session's start in Unix seconds.
+const StickyCookie = "openfront-cd"
+
+// newDeployment compiles the policy named by primary's
+// continuousDeploymentPolicyId; nil when it names none.
+func newDeployment(primary *Distribution, cfg *schema.Config, dists map[string]*Distribution) *Deployment {
+	name := primary.Spec.ContinuousDeploymentPolicyID
+	p := cfg.ContinuousDeploymentPolicies[name]
+	if name == "" || primary.Spec.Staging || p == nil || dists[p.StagingDistributionID] == nil {
+		return nil
+	}
+	dep := &Deployment{Policy: name, Spec: p, Primary: primary, Staging: dists[p.StagingDistributionID]}
+	tc := p.TrafficConfig
+	if h := tc.SingleHeaderConfig; tc.Type == "SingleHeader" && h != nil {
+		dep.Header, dep.Value = textproto.CanonicalMIMEHeaderKey(h.Header), h.Value
+	}
+	if w := tc.SingleWeightConfig; tc.Type == "SingleWeight" && w != nil {
+		dep.Weight = w.Weight
+		if s := w.SessionStickinessConfig; s != nil {
+			dep.IdleTTL, dep.MaximumTTL = time.Duration(s.IdleTTL)*time.Second, time.Duration(s.MaximumTTL)*time.Second
+			dep.Session = hashJSON([]any{name, p.StagingDistributionID, s})[:8]
+		}
+	}
+	return dep
+}
+
+// Deployment is the continuous deployment policy of the primary
+// distribution id, nil when it has none. Tables without policies pay a
+// nil map's lookup.
+func (t *Table) Deployment(id string) *Deployment { return t.deployments[id] }
+
+// Sticky reports a weight-based policy with session stickiness.
+func (dep *Deployment) Sticky() bool { return dep.MaximumTTL > 0 }
+
+// HeaderMatches reports a SingleHeader policy's header with its value
+// among h's values.
+func (dep *Deployment) HeaderMatches(h http.Header) bool {
+	if dep.Header == "" {
+		return false
+	}
+	for _, v := range h[dep.Header] {
+		if v == dep.Value {
+			return true
+		}
+	}
+	return false
+}
+
+// Session is a sticky session read from the cookie: which side, and since
+// when.
+type Session struct {
+	Staging bool
+	Start   time.Time
+}
+
+// ParseSession reads StickyCookie's value; ok is false for a value of
+// another policy's session, a malformed one, or one past MaximumTTL at
+// now (the cookie's Max-Age ends it once idle).
+func (dep *Deployment) ParseSession(v string, now time.Time) (s Session, ok bool) {
+	if len(v) < 4 || v[1] != '.' || (v[0] != 's' && v[0] != 'p') {
+		return s, false
+	}
+	rest := v[2:]
+	dot := len(rest) - len(dep.Session) - 1
+	if dot < 1 || rest[dot] != '.' || rest[dot+1:] != dep.Session {
+		return s, false
+	}
+	sec, err := strconv.ParseInt(rest[:dot], 10, 64)
+	if err != nil {
+		return s, false
+	}
+	s = Session{Staging: v[0] == 's', Start: time.Unix(sec, 0)}
+	if age := now.Sub(s.Start); age < 0 || age >= dep.MaximumTTL {
+		return s, false
+	}
+	return s, true
+}
+
+// Cookie is the Set-Cookie value that keeps session s going at now: its
+// Max-Age is the idle TTL, cut to what is left of the maximum TTL.
+func (dep *Deployment) Cookie(s Session, now time.Time) string {
+	side := "p"
+	if s.Staging {
+		side = "s"
+	}
+	age := min(dep.IdleTTL, dep.MaximumTTL-now.Sub(s.Start))
+	return StickyCookie + "=" + side + "." + strconv.FormatInt(s.Start.Unix(), 10) + "." + dep.Session +
+		"; Path=/; Max-Age=" + strconv.Itoa(int(age/time.Second)) + "; HttpOnly; SameSite=Lax"
+}
