@@ -63,6 +63,8 @@ type Handler struct {
 	// bodyTimeout bounds each wait for a forwarded body's bytes (body.go).
 	bodyTimeout time.Duration
 	gate        *originGate // origin requests in flight (overload.go)
+	// random draws a weight-based continuous deployment policy's side.
+	random func() float64
 
 	// Access logs and request metrics (logging.go): the state of each
 	// distribution that logs or is counted, swapped with the table.
@@ -78,7 +80,7 @@ type Handler struct {
 func New(origins *origin.Pool, nodeName string, log *slog.Logger) *Handler {
 	via := "1.1 " + nodeName + " (openfront)"
 	viaValue := []string{via}
-	return &Handler{origins: origins, nodeName: nodeName, via: via, viaValue: viaValue, log: log, verifier: access.NewVerifier(4096), metrics: newMetrics(), gate: newOriginGate()}
+	return &Handler{origins: origins, nodeName: nodeName, via: via, viaValue: viaValue, log: log, verifier: access.NewVerifier(4096), metrics: newMetrics(), gate: newOriginGate(), random: rand.Float64}
 }
 
 // SetCache makes the handler serve through c; call it before serving.
@@ -180,6 +182,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, http.StatusForbidden, "No distribution is configured for the host "+quoteHost(r.Host)+".")
 		return
 	}
+	host := d // the distribution the Host names, whose connection this is
+	var setCookie string
+	if dep := t.Deployment(d.ID); dep != nil && dep.Spec.Enabled {
+		var staged bool
+		if staged, setCookie = h.staging(r, dep, start); staged {
+			d = dep.Staging
+			b = d.Behavior(path)
+		}
+	}
 	sw := w // what serve writes to: observed for the log, under the policy
 	st := h.state(d.ID)
 	var o *observed
@@ -187,8 +198,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		o = observe(w, r, start)
 		sw = o
 	}
-	sw, p := h.withHeadersPolicy(sw, r, d, b, id[0], start)
-	h.serve(sw, r, t, d, b, path, id[0], start)
+	sw, p := h.withHeadersPolicy(sw, r, d, b, id[0], start, setCookie)
+	h.serve(sw, r, t, host, d, b, path, id[0], start)
 	p.release()
 	if o == nil {
 		return
@@ -200,13 +211,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// serve answers a request of distribution d, behavior b, received at start.
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, d *table.Distribution, b *table.Behavior, path, id string, start time.Time) {
+// serve answers a request of distribution d, behavior b, received at
+// start, for host, the distribution its Host names: d, or the staging
+// distribution host's continuous deployment policy chose.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, host, d *table.Distribution, b *table.Behavior, path, id string, start time.Time) {
 	call := b.Spec.GrpcConfig.Enabled && isGRPC(r)
 	if call {
 		r = asGRPCCall(r)
 	}
-	if h.misdirected(w, r, t, d) {
+	if h.misdirected(w, r, t, host) {
 		return
 	}
 	hdr := w.Header()

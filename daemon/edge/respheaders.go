@@ -4,6 +4,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,20 +44,24 @@ type headersPolicy struct {
 	// failed: fn failed and the edge's error went out in place of the
 	// answer, whose body is dropped.
 	failed bool
+	// setCookie is a sticky continuous deployment session's cookie,
+	// added to whatever answer goes out ("": none).
+	setCookie string
 }
 
 var headersPolicyPool = sync.Pool{New: func() any { return new(headersPolicy) }}
 
 // withHeadersPolicy is w under behavior b's response headers policy and
-// viewer-response function, or w when it has neither; p, when not nil, is
+// viewer-response function, with setCookie added to the answer when not
+// "", or w when it has none of them; p, when not nil, is
 // to be released once the handler returned (nothing holds the viewer's
 // writer then: fills write to their stream).
-func (h *Handler) withHeadersPolicy(w http.ResponseWriter, r *http.Request, d *table.Distribution, b *table.Behavior, id string, start time.Time) (_ http.ResponseWriter, p *headersPolicy) {
-	if b.ResponseHeaders == nil && b.ViewerResponse == nil {
+func (h *Handler) withHeadersPolicy(w http.ResponseWriter, r *http.Request, d *table.Distribution, b *table.Behavior, id string, start time.Time, setCookie string) (_ http.ResponseWriter, p *headersPolicy) {
+	if b.ResponseHeaders == nil && b.ViewerResponse == nil && setCookie == "" {
 		return w, nil
 	}
 	p = headersPolicyPool.Get().(*headersPolicy)
-	*p = headersPolicy{ResponseWriter: w, policy: b.ResponseHeaders, r: r, h: h, id: id, start: start, fn: b.ViewerResponse, d: d}
+	*p = headersPolicy{ResponseWriter: w, policy: b.ResponseHeaders, r: r, h: h, id: id, start: start, fn: b.ViewerResponse, d: d, setCookie: setCookie}
 	return p, p
 }
 
@@ -76,6 +81,10 @@ func (p *headersPolicy) WriteHeader(code int) {
 		p.done = true
 		if p.policy != nil {
 			p.apply()
+		}
+		if p.setCookie != "" {
+			hdr := p.ResponseWriter.Header()
+			hdr["Set-Cookie"] = append(slices.Clip(hdr["Set-Cookie"]), p.setCookie)
 		}
 		if p.fn != nil && !p.noFn {
 			if code, p.failed = p.viewerResponse(code); p.failed {

@@ -1,0 +1,165 @@
+package edge
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"openfront.dev/compiler/table"
+	"openfront.dev/daemon/origin"
+	"openfront.dev/internal/testenv"
+)
+
+// deploymentEdge serves three primaries with their staging distributions,
+// each side's origin requests marked X-Side, through a cache: "site" sends
+// requests with aws-cf-cd-canary: on to staging, "shop" 10 % of them,
+// sticky, and "zero" none (weight 0). The origin answers with the side,
+// the path and the cookies it got, cacheable.
+func deploymentEdge(t *testing.T) (h *Handler, url string, originHits *atomic.Int64) {
+	t.Helper()
+	originHits = new(atomic.Int64)
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		originHits.Add(1)
+		w.Header().Set("Cache-Control", "max-age=60")
+		fmt.Fprintf(w, "%s %s cookie=%q", r.Header.Get("X-Side"), r.URL.Path, r.Header.Get("Cookie"))
+	}))
+	t.Cleanup(app.Close)
+	host := strings.TrimPrefix(app.URL, "http://")
+	dist := func(id, side, extra string) string {
+		return fmt.Sprintf(`distributions: %q: {
+	%s
+	origins: [{id: "app", domainName: %q, customHeaders: [{headerName: "X-Side", headerValue: %q}], customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", forwardedValues: cookies: forward: "all"}
+}
+`, id, extra, host, side)
+	}
+	src := "package cdn\n\n" +
+		dist("site", "primary", `aliases: ["site.test"], continuousDeploymentPolicyId: "header"`) +
+		dist("site-staging", "staging", "staging: true") +
+		dist("shop", "primary", `aliases: ["shop.test"], continuousDeploymentPolicyId: "weight"`) +
+		dist("shop-staging", "staging", "staging: true") +
+		dist("zero", "primary", `aliases: ["zero.test"], continuousDeploymentPolicyId: "zero"`) +
+		dist("zero-staging", "staging", "staging: true") + `
+continuousDeploymentPolicies: header: {
+	stagingDistributionId: "site-staging"
+	trafficConfig: {type: "SingleHeader", singleHeaderConfig: {header: "aws-cf-cd-canary", value: "on"}}
+}
+continuousDeploymentPolicies: weight: {
+	stagingDistributionId: "shop-staging"
+	trafficConfig: {type: "SingleWeight", singleWeightConfig: {weight: 0.1, sessionStickinessConfig: {idleTTL: 300, maximumTTL: 600}}}
+}
+continuousDeploymentPolicies: zero: {
+	stagingDistributionId: "zero-staging"
+	trafficConfig: {type: "SingleWeight", singleWeightConfig: weight: 0}
+}
+`
+	dir := t.TempDir()
+	h = New(origin.NewPool(dir), "test-node", slog.New(slog.DiscardHandler))
+	h.SetCache(testCache(t))
+	if err := h.Register(prometheus.NewRegistry()); err != nil {
+		t.Fatal(err)
+	}
+	h.SetTable(testenv.Compile(t, dir, src))
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return h, srv.URL, originHits
+}
+
+// TestDeploymentHeader: a request with the policy's header and value is
+// served by staging, from staging's own cache entries and origin, and
+// counted under staging's id; others by the primary.
+func TestDeploymentHeader(t *testing.T) {
+	h, url, originHits := deploymentEdge(t)
+	canary := http.Header{"Aws-Cf-Cd-Canary": {"on"}}
+	steps := []struct {
+		name   string
+		hdr    http.Header
+		body   string
+		xcache string
+		hits   int64
+	}{
+		{"primary", nil, `primary /a cookie=""`, cacheMiss, 1},
+		{"primary, cached", nil, `primary /a cookie=""`, cacheHit, 0},
+		{"header: staging, its own cache", canary, `staging /a cookie=""`, cacheMiss, 1},
+		{"header again: staging's entry", canary, `staging /a cookie=""`, cacheHit, 0},
+		{"another value: primary", http.Header{"Aws-Cf-Cd-Canary": {"off"}}, `primary /a cookie=""`, cacheHit, 0},
+	}
+	for _, s := range steps {
+		before := originHits.Load()
+		resp, body := hostRequest(t, url, "GET", "/a", "site.test", s.hdr, nil)
+		if body != s.body || resp.Header.Get("X-Cache") != s.xcache || originHits.Load()-before != s.hits {
+			t.Errorf("%s: %q, X-Cache %q, %d origin requests; want %q, %q, %d", s.name, body, resp.Header.Get("X-Cache"), originHits.Load()-before, s.body, s.xcache, s.hits)
+		}
+		if c := resp.Header.Get("Set-Cookie"); c != "" {
+			t.Errorf("%s: Set-Cookie %q from a header policy", s.name, c)
+		}
+	}
+	if got := testutil.ToFloat64(h.metrics.requests.WithLabelValues("site-staging", "2xx", "Hit", "http1.1")); got != 1 {
+		t.Errorf("site-staging's hits counted %v, want 1", got)
+	}
+}
+
+// TestDeploymentWeight: with a fixed random source, the share below the
+// weight goes to staging; a sticky viewer keeps its side by the cookie
+// whatever the draw, and the origin never sees the cookie; weight 0 sends
+// nothing to staging.
+func TestDeploymentWeight(t *testing.T) {
+	h, url, _ := deploymentEdge(t)
+	var draw float64
+	h.random = func() float64 { return draw }
+	get := func(host, path, cookie string) (side, setCookie string) {
+		t.Helper()
+		var hdr http.Header
+		if cookie != "" {
+			hdr = http.Header{"Cookie": {cookie}}
+		}
+		resp, body := hostRequest(t, url, "GET", path, host, hdr, nil)
+		side, _, _ = strings.Cut(body, " ")
+		if strings.Contains(body, table.StickyCookie) {
+			t.Errorf("the origin got the sticky cookie: %q", body)
+		}
+		setCookie, _, _ = strings.Cut(resp.Header.Get("Set-Cookie"), ";")
+		return side, setCookie
+	}
+	draw = 0.05
+	side, staging := get("shop.test", "/1", "")
+	if side != "staging" || !strings.HasPrefix(staging, table.StickyCookie+"=s.") {
+		t.Fatalf("draw 0.05 of weight 0.1: %s, Set-Cookie %q; want staging and its cookie", side, staging)
+	}
+	draw = 0.99
+	if side, again := get("shop.test", "/2", staging+"; other=1"); side != "staging" || again != staging {
+		t.Errorf("sticky viewer, draw 0.99: %s, Set-Cookie %q; want staging, %q", side, again, staging)
+	}
+	side, primary := get("shop.test", "/3", "")
+	if side != "primary" || !strings.HasPrefix(primary, table.StickyCookie+"=p.") {
+		t.Errorf("draw 0.99 of weight 0.1: %s, Set-Cookie %q; want primary and its cookie", side, primary)
+	}
+	draw = 0.01
+	if side, _ := get("shop.test", "/4", primary); side != "primary" {
+		t.Errorf("sticky viewer on primary, draw 0.01: %s", side)
+	}
+	if side, _ := get("shop.test", "/5", table.StickyCookie+"=s.1.bogus"); side != "staging" {
+		t.Errorf("a foreign cookie, draw 0.01: %s, want a new draw (staging)", side)
+	}
+	draw = 0
+	if side, c := get("zero.test", "/1", ""); side != "primary" || c != "" {
+		t.Errorf("weight 0: %s, Set-Cookie %q; want primary, none", side, c)
+	}
+}
+
+// TestDeploymentUnreachable: the staging distribution has no host of its
+// own.
+func TestDeploymentUnreachable(t *testing.T) {
+	_, url, _ := deploymentEdge(t)
+	resp, _ := hostRequest(t, url, "GET", "/a", "site-staging", nil, nil)
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("Host site-staging: %d, want 403", resp.StatusCode)
+	}
+}
