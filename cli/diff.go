@@ -553,6 +553,12 @@ func (c *classifier) classify(ch *change) {
 		if users := policyUsers(c.new.Config(), ch.ID, func(b *schema.CacheBehavior) string { return b.OriginRequestPolicy }); len(users) > 0 {
 			raise(classHotSwap, "changes what reaches the origin for "+strings.Join(users, ", ")+"; cached responses stay: the policy is not in the cache key")
 		}
+	// A continuous deployment policy says which of its primary's requests
+	// the staging distribution serves.
+	case ch.Kind == "continuousDeploymentPolicy":
+		if why := deploymentChange(c.new.Config(), ch); why != "" {
+			raise(classHotSwap, why)
+		}
 	// A key value store's data is read by the functions associated with
 	// it, on the behaviors that run them.
 	case ch.Kind == "keyValueStore" && strings.HasPrefix(ch.Path, "data"):
@@ -584,6 +590,39 @@ func (c *classifier) classify(ch *change) {
 		}
 	}
 	ch.Reason = strings.Join(reasons, "; ")
+}
+
+// deploymentChange says what a change of continuous deployment policy
+// ch.ID does to the requests of its primary in cfg ("" when no
+// distribution names it).
+func deploymentChange(cfg *schema.Config, ch *change) string {
+	p := cfg.ContinuousDeploymentPolicies[ch.ID]
+	var primary string
+	for _, id := range slices.Sorted(maps.Keys(cfg.Distributions)) {
+		if cfg.Distributions[id].ContinuousDeploymentPolicyID == ch.ID && !cfg.Distributions[id].Staging {
+			primary = id
+		}
+	}
+	if p == nil || primary == "" {
+		return ""
+	}
+	if !p.Enabled {
+		return fmt.Sprintf("disabled: %s serves every request itself", primary)
+	}
+	tc := p.TrafficConfig
+	switch {
+	case tc.Type == "SingleHeader" && tc.SingleHeaderConfig != nil:
+		return fmt.Sprintf("%s sends requests with %s: %s to %s", primary, tc.SingleHeaderConfig.Header, tc.SingleHeaderConfig.Value, p.StagingDistributionID)
+	case tc.Type == "SingleWeight" && tc.SingleWeightConfig != nil:
+		why := fmt.Sprintf("%s sends %s%% of its requests to %s", primary, strconv.FormatFloat(tc.SingleWeightConfig.Weight*100, 'f', -1, 64), p.StagingDistributionID)
+		if ch.Path == "trafficConfig.singleWeightConfig.weight" {
+			if old, err := strconv.ParseFloat(fmt.Sprint(ch.Old), 64); err == nil {
+				why += fmt.Sprintf(", not %s%%", strconv.FormatFloat(old*100, 'f', -1, 64))
+			}
+		}
+		return why
+	}
+	return ""
 }
 
 // storeUsers names the functions of cfg that read the key value store

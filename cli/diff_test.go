@@ -80,6 +80,11 @@ func TestDiff(t *testing.T) {
 		// their data changed (what each key does).
 		{"kvs-added", []string{"$D/base", "$D/kvs-added"}, exitFail},
 		{"kvs-changed", []string{"$D/kvs-added", "$D/kvs-changed"}, exitFail},
+		// Continuous deployment: a staging distribution and its policy
+		// added; the policy's weight changed; the policy disabled.
+		{"cd-added", []string{"$D/base", "$D/cd-added"}, exitFail},
+		{"cd-changed", []string{"$D/cd-added", "$D/cd-changed"}, exitFail},
+		{"cd-disabled", []string{"$D/cd-changed", "$D/cd-disabled"}, exitFail},
 		// Artifacts.
 		{"artifact-vs-dir", []string{"$TMP/base.json", "$D/origin-port-changed"}, exitFail},
 		{"dir-vs-artifact-identical", []string{"$D/identical", "$TMP/base.json"}, exitOK},

@@ -231,6 +231,51 @@ type RouteDistribution struct {
 	Wildcard bool   `json:"wildcard"`
 	Enabled  bool   `json:"enabled"`
 	Comment  string `json:"comment,omitempty"`
+	// ContinuousDeployment is its continuous deployment policy, if any.
+	ContinuousDeployment *RouteDeployment `json:"continuousDeployment,omitempty"`
+}
+
+// RouteDeployment says which distribution a primary's continuous
+// deployment policy has serve the request; the rest of the explanation is
+// that distribution's.
+type RouteDeployment struct {
+	Policy  string `json:"policy"`
+	Enabled bool   `json:"enabled"`
+	Staging string `json:"staging"`
+	// Type is SingleHeader or SingleWeight; Header and Value, or Weight
+	// (and the stickiness TTLs, in seconds), are its settings.
+	Type       string  `json:"type"`
+	Header     string  `json:"header,omitempty"`
+	Value      string  `json:"value,omitempty"`
+	Weight     float64 `json:"weight,omitempty"`
+	IdleTTL    int     `json:"idleTTL,omitempty"`
+	MaximumTTL int     `json:"maximumTTL,omitempty"`
+	// ServedBy is the id of the distribution explained below.
+	ServedBy string `json:"servedBy"`
+	Why      string `json:"why"`
+}
+
+// explainDeployment says which distribution of dep serves r.
+func explainDeployment(dep *table.Deployment, r RouteRequest) *RouteDeployment {
+	p := dep.Spec
+	rd := &RouteDeployment{Policy: dep.Policy, Enabled: p.Enabled, Staging: dep.Staging.ID, Type: p.TrafficConfig.Type,
+		Header: dep.Header, Value: dep.Value, Weight: dep.Weight, IdleTTL: int(dep.IdleTTL.Seconds()), MaximumTTL: int(dep.MaximumTTL.Seconds())}
+	rd.ServedBy = dep.ServedBy(r.Header).ID
+	switch {
+	case !p.Enabled:
+		rd.Why = "the policy is disabled: the primary serves every request"
+	case dep.Header != "" && rd.ServedBy == rd.Staging:
+		rd.Why = fmt.Sprintf("the request has %s: %s", dep.Header, dep.Value)
+	case dep.Header != "":
+		rd.Why = fmt.Sprintf("the request lacks %s: %s", dep.Header, dep.Value)
+	default:
+		pct := strconv.FormatFloat(dep.Weight*100, 'f', -1, 64)
+		rd.Why = fmt.Sprintf("%s%% of requests go to %s, drawn at random, and %s%% stay; explained here: the primary's share", pct, dep.Staging.ID, strconv.FormatFloat(100-dep.Weight*100, 'f', -1, 64))
+		if dep.Sticky() {
+			rd.Why += fmt.Sprintf("; a viewer keeps its side by the %s cookie, for %d s idle and %d s at most", table.StickyCookie, rd.IdleTTL, rd.MaximumTTL)
+		}
+	}
+	return rd
 }
 
 // RouteBehavior is the behavior chosen by path, with the ones tried before it.
@@ -544,8 +589,12 @@ func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
 		}
 		return e
 	}
+	e.Distribution = &RouteDistribution{ID: d.ID, Alias: m.Alias, Wildcard: m.Wildcard, Enabled: d.Spec.Enabled, Comment: d.Spec.Comment}
+	if dep := t.Deployment(d.ID); dep != nil {
+		e.Distribution.ContinuousDeployment = explainDeployment(dep, r)
+		d = dep.ServedBy(r.Header)
+	}
 	spec := d.Spec
-	e.Distribution = &RouteDistribution{ID: d.ID, Alias: m.Alias, Wildcard: m.Wildcard, Enabled: spec.Enabled, Comment: spec.Comment}
 	if !spec.Enabled {
 		e.Decision = refuse(fmt.Sprintf("distribution %q is disabled", d.ID))
 		return e
@@ -1078,6 +1127,12 @@ func printRoute(w io.Writer, e *RouteExplanation) {
 		}
 		if !d.Enabled {
 			line("  enabled", "no")
+		}
+		if cd := d.ContinuousDeployment; cd != nil {
+			line("  continuous deployment", "policy %s, staging distribution %s: %s", cd.Policy, cd.Staging, cd.Why)
+			if cd.ServedBy != d.ID {
+				line("  served by", "%s (staging): what follows is its behaviors', origins' and cache's", cd.ServedBy)
+			}
 		}
 	}
 	if b := e.Behavior; b != nil {

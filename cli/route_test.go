@@ -132,6 +132,12 @@ func TestRoute(t *testing.T) {
 		{"cp-all-except", []string{"https://www.example.com/search?q=cdn&utm_source=mail&page=2&fbclid=x",
 			"-H", "Cookie: _ga=GA1; session=s1", "-H", "Accept-Language: de"}},
 		{"json-cp-all-except", []string{"--json", "https://www.example.com/search?q=cdn&utm_source=mail", "-H", "Cookie: _ga=GA1; session=s1"}},
+		// Continuous deployment: the header sends the request to staging;
+		// a weight explains the primary's share.
+		{"cd-header", []string{"https://canary.example.com/api/x", "-H", "aws-cf-cd-canary: on"}},
+		{"cd-no-header", []string{"https://canary.example.com/api/x"}},
+		{"cd-weight", []string{"https://beta.example.com/"}},
+		{"json-cd-header", []string{"--json", "https://canary.example.com/api/x", "-H", "aws-cf-cd-canary: on"}},
 		// --json.
 		{"json-api", []string{"--json", "-X", "POST", "https://www.example.com/api/v1/items?page=3&lang=fr", "-H", "Cookie: session=s1; theme=x", "-H", "Authorization: Bearer t"}},
 		{"json-group-signed", []string{"-json", "https://a.media.example.com/private/film.mp4?Expires=2000000000&Signature=abc&Key-Pair-Id=K2JCJMDEHXQW5F"}},

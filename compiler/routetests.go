@@ -47,6 +47,15 @@ func (c *Compiler) runRouteTests(cfg *schema.Config, t *table.Table, origin map[
 			k.add("tests", sel("tests", i, "expect", "distribution"), "%s: no distribution has alias %q, want %q", where, u.Hostname(), rt.Expect.Distribution)
 			continue
 		}
+		if dep := t.Deployment(d.ID); dep != nil {
+			hdr := http.Header{}
+			for k, v := range rt.Headers {
+				hdr.Set(k, v)
+			}
+			if s := dep.ServedBy(hdr); s != d {
+				d, b = s, s.Behavior(u.EscapedPath())
+			}
+		}
 		if d.ID != rt.Expect.Distribution {
 			k.add("tests", sel("tests", i, "expect", "distribution"), "%s: routed to distribution %q, want %q", where, d.ID, rt.Expect.Distribution)
 			continue

@@ -126,3 +126,14 @@ func (dep *Deployment) Cookie(s Session, now time.Time) string {
 	return StickyCookie + "=" + side + "." + strconv.FormatInt(s.Start.Unix(), 10) + "." + dep.Session +
 		"; Path=/; Max-Age=" + strconv.Itoa(int(age/time.Second)) + "; HttpOnly; SameSite=Lax"
 }
+
+// ServedBy is the distribution that serves a request with header h to
+// dep's primary, a weight's draw aside (taken as the primary's share):
+// the staging distribution when the policy is enabled and h has its
+// header, else the primary. openfront route and vet's route tests use it.
+func (dep *Deployment) ServedBy(h http.Header) *Distribution {
+	if dep.Spec.Enabled && dep.HeaderMatches(h) {
+		return dep.Staging
+	}
+	return dep.Primary
+}
