@@ -180,6 +180,17 @@ type importer struct {
 	stores    map[string]*awsStore
 	storeKeys map[string]*awsKeys
 
+	// deployments are continuous deployment policies, from
+	// get-continuous-deployment-policy, and deploymentNames their keys in
+	// the config by AWS ID; dnsNames are the web distributions' files by
+	// DNS name (get-distribution prints it), and distNames their keys in
+	// the config by file: a policy names its staging distribution by DNS
+	// name.
+	deployments     []awsObject
+	deploymentNames map[string]string
+	dnsNames        map[string]string
+	distNames       map[string]string
+
 	notes []string // what was not imported, for stderr
 }
 
@@ -263,6 +274,15 @@ func (imp *importer) read(name string) error {
 	case obj(top, "Distribution") != nil:
 		d := obj(top, "Distribution")
 		imp.dists = append(imp.dists, awsObject{name, str(d, "Id"), obj(d, "DistributionConfig")})
+		if dns := str(d, "DomainName"); dns != "" {
+			if imp.dnsNames == nil {
+				imp.dnsNames = map[string]string{}
+			}
+			imp.dnsNames[dns] = name
+		}
+	case obj(top, "ContinuousDeploymentPolicy") != nil:
+		p := obj(top, "ContinuousDeploymentPolicy")
+		imp.deployments = append(imp.deployments, awsObject{name, str(p, "Id"), obj(p, "ContinuousDeploymentPolicyConfig")})
 	case obj(top, "DistributionConfig") != nil:
 		imp.dists = append(imp.dists, awsObject{name, "", obj(top, "DistributionConfig")})
 	case top["Origins"] != nil && top["DefaultCacheBehavior"] != nil:
@@ -301,7 +321,7 @@ func (imp *importer) read(name string) error {
 		}
 		imp.publicKey[str(k, "Id")] = awsObject{name, str(k, "Id"), obj(k, "PublicKeyConfig")}
 	default:
-		return fmt.Errorf("%s: not the output of aws cloudfront get-distribution(-config), get-streaming-distribution(-config), get-cache-policy, get-origin-request-policy, get-response-headers-policy, get-key-group, get-public-key, describe-function, describe-key-value-store or list-key-value-stores (nor a function's code, NAME.js, or a store's keys, STORE.keys.json)", name)
+		return fmt.Errorf("%s: not the output of aws cloudfront get-distribution(-config), get-streaming-distribution(-config), get-cache-policy, get-origin-request-policy, get-response-headers-policy, get-key-group, get-public-key, get-continuous-deployment-policy, describe-function, describe-key-value-store or list-key-value-stores (nor a function's code, NAME.js, or a store's keys, STORE.keys.json)", name)
 	}
 	return nil
 }
@@ -456,7 +476,17 @@ func (imp *importer) build(files []string) ([]byte, error) {
 		return nil, err
 	}
 	imp.functionNames = map[string]bool{}
+	imp.deploymentNames = map[string]string{}
+	cdNames := map[string]bool{}
+	for _, p := range imp.deployments {
+		imp.deploymentNames[p.id] = uniqueName(sanitizeID(p.id), cdNames, nil)
+	}
+	imp.distNames = map[string]string{}
 	dists, err := imp.section(imp.dists, "distributions", taken, imp.distribution)
+	if err != nil {
+		return nil, err
+	}
+	deployments, err := imp.deploymentsSection()
 	if err != nil {
 		return nil, err
 	}
@@ -476,6 +506,7 @@ func (imp *importer) build(files []string) ([]byte, error) {
 		{responseHeadersPolicyKind.section, sections[responseHeadersPolicyKind.section]},
 		{"functions", imp.functionsSection()},
 		{"keyValueStores", stores},
+		{"continuousDeploymentPolicies", deployments},
 	} {
 		if len(sec.v.fields) > 0 {
 			root.set(sec.name, sec.v)
@@ -496,6 +527,58 @@ func (imp *importer) build(files []string) ([]byte, error) {
 	out, err := format.Source(b.Bytes())
 	if err != nil {
 		return nil, fmt.Errorf("format the config: %w\n%s", err, b.Bytes())
+	}
+	return out, nil
+}
+
+// deploymentsSection converts the continuous deployment policies, once
+// the distributions have their keys: CloudFront names the staging
+// distribution by its DNS name, the config by its key.
+func (imp *importer) deploymentsSection() (*cueStruct, error) {
+	out := &cueStruct{}
+	for _, p := range imp.deployments {
+		name := imp.deploymentNames[p.id]
+		s := newSrc(p.file, "continuousDeploymentPolicies."+name, p.cfg)
+		o := &cueStruct{}
+		o.setBool("enabled", s.boolean("Enabled"), true)
+		dns := s.strs("StagingDistributionDnsNames")
+		if len(dns) != 1 {
+			return nil, fmt.Errorf("%s: continuous deployment policy %s: want one staging distribution DNS name, have %d", p.file, p.id, len(dns))
+		}
+		staging := imp.distNames[imp.dnsNames[dns[0]]]
+		if staging == "" {
+			return nil, fmt.Errorf("%s: continuous deployment policy %s: staging distribution %s is in no file given: add `aws cloudfront get-distribution` output for it (get-distribution-config does not print its DNS name)", p.file, p.id, dns[0])
+		}
+		o.set("stagingDistributionId", staging)
+		ts := s.obj("TrafficConfig").at("trafficConfig")
+		tc := &cueStruct{}
+		tc.set("type", ts.str("Type"))
+		if ws := ts.obj("SingleWeightConfig").at("singleWeightConfig"); ws.m != nil {
+			w := &cueStruct{}
+			if n, ok := ws.get("Weight").(json.Number); ok {
+				w.set("weight", n)
+			}
+			if ss := ws.obj("SessionStickinessConfig").at("sessionStickinessConfig"); ss.m != nil {
+				st := &cueStruct{}
+				st.setNum(ss, "IdleTTL", "idleTTL", -1)
+				st.setNum(ss, "MaximumTTL", "maximumTTL", -1)
+				imp.rest(st, ss)
+				w.set("sessionStickinessConfig", st)
+			}
+			imp.rest(w, ws)
+			tc.set("singleWeightConfig", w)
+		}
+		if hs := ts.obj("SingleHeaderConfig").at("singleHeaderConfig"); hs.m != nil {
+			h := &cueStruct{}
+			h.set("header", hs.str("Header"))
+			h.set("value", hs.str("Value"))
+			imp.rest(h, hs)
+			tc.set("singleHeaderConfig", h)
+		}
+		imp.rest(tc, ts)
+		o.set("trafficConfig", tc)
+		imp.rest(o, s)
+		out.set(name, o)
 	}
 	return out, nil
 }
@@ -540,6 +623,9 @@ func (imp *importer) section(objs []awsObject, field string, taken map[string]bo
 		name, err := imp.name(d, taken)
 		if err != nil {
 			return nil, err
+		}
+		if field == "distributions" {
+			imp.distNames[d.file] = name
 		}
 		v, err := convert(newSrc(d.file, field+"."+name, d.cfg))
 		if err != nil {
@@ -848,10 +934,16 @@ func (imp *importer) distribution(s *src) (*cueStruct, error) {
 	}
 	imp.priceClass(o, s)
 	imp.unsupported(o, s,
-		"WebACLId", "(AWS WAF) not imported: openfront has no web application firewall; put one in front of the nodes",
-		"ContinuousDeploymentPolicyId", "not imported: stage a change on a branch that some nodes serve (serve --git --branch)")
+		"WebACLId", "(AWS WAF) not imported: openfront has no web application firewall; put one in front of the nodes")
 	if s.boolean("Staging") {
-		imp.note(o, s, "Staging: this is a staging distribution of CloudFront's continuous deployment; openfront serves it as any other")
+		o.set("staging", true)
+	}
+	if id := s.str("ContinuousDeploymentPolicyId"); id != "" {
+		if name := imp.deploymentNames[id]; name != "" {
+			o.set("continuousDeploymentPolicyId", name)
+		} else {
+			imp.note(o, s, "ContinuousDeploymentPolicyId %s not imported: add the output of `aws cloudfront get-continuous-deployment-policy --id %s` and the staging distribution's `aws cloudfront get-distribution`", id, id)
+		}
 	}
 	imp.rest(o, s)
 	return o, nil

@@ -42,6 +42,10 @@ func TestImport(t *testing.T) {
 		{"kvs-paginated", nil, exitOK},
 		// A value over CloudFront's 1,024 bytes: reported as vet would.
 		{"kvs-too-big", nil, exitFail},
+		// A primary, its staging distribution (get-distribution output,
+		// which prints the DNS name the policy names it by) and their
+		// continuous deployment policy, weight-based and sticky.
+		{"continuous-deployment", nil, exitOK},
 		// A custom policy ID without its get-cache-policy file.
 		{"unknown-policy", nil, exitFail},
 		// Legacy TrustedSigners: the behavior names a key group the
