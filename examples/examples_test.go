@@ -5,6 +5,7 @@
 package examples_test
 
 import (
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -28,7 +29,7 @@ var examples = []struct {
 	{name: "api", distributions: 1, originGroups: 1},
 	{name: "edge-functions", distributions: 1},
 	{name: "geo-restricted", distributions: 2},
-	{name: "gitops", distributions: 2},
+	{name: "gitops", distributions: 3},
 	{name: "live-event", distributions: 1, streamingDistributions: 1},
 	{name: "private-content", distributions: 1, keyGroups: 1},
 	{name: "quickstart", distributions: 1},
@@ -106,6 +107,13 @@ func checkCoverage(t *testing.T, tbl *table.Table) {
 			continue // the compiler has reported it
 		}
 		hit[m.Alias] = true
+		if dep := tbl.Deployment(d.ID); dep != nil {
+			h := http.Header{}
+			for k, v := range rt.Headers {
+				h.Set(k, v)
+			}
+			d = dep.ServedBy(h) // its staging distribution, for the header
+		}
 		b := d.Behavior(u.EscapedPath())
 		hit[d.ID+" "+b.Name()] = true
 		if !slices.Contains(b.Spec.AllowedMethods, rt.Method) {

@@ -1,10 +1,12 @@
 package edge
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -13,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"openfront.dev/compiler/table"
+	"openfront.dev/daemon/accesslog"
 	"openfront.dev/daemon/origin"
 	"openfront.dev/internal/testenv"
 )
@@ -22,7 +25,7 @@ import (
 // requests with aws-cf-cd-canary: on to staging, "shop" 10 % of them,
 // sticky, and "zero" none (weight 0). The origin answers with the side,
 // the path and the cookies it got, cacheable.
-func deploymentEdge(t *testing.T) (h *Handler, url string, originHits *atomic.Int64) {
+func deploymentEdge(t *testing.T, logDir string) (h *Handler, url string, originHits *atomic.Int64) {
 	t.Helper()
 	originHits = new(atomic.Int64)
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -41,8 +44,8 @@ func deploymentEdge(t *testing.T) (h *Handler, url string, originHits *atomic.In
 `, id, extra, host, side)
 	}
 	src := "package cdn\n\n" +
-		dist("site", "primary", `aliases: ["site.test"], continuousDeploymentPolicyId: "header"`) +
-		dist("site-staging", "staging", "staging: true") +
+		dist("site", "primary", `aliases: ["site.test"], continuousDeploymentPolicyId: "header", logging: {enabled: true, prefix: "primary/"}`) +
+		dist("site-staging", "staging", `staging: true, logging: {enabled: true, prefix: "staging/"}`) +
 		dist("shop", "primary", `aliases: ["shop.test"], continuousDeploymentPolicyId: "weight"`) +
 		dist("shop-staging", "staging", "staging: true") +
 		dist("zero", "primary", `aliases: ["zero.test"], continuousDeploymentPolicyId: "zero"`) +
@@ -66,7 +69,11 @@ continuousDeploymentPolicies: zero: {
 	if err := h.Register(prometheus.NewRegistry()); err != nil {
 		t.Fatal(err)
 	}
-	h.SetTable(testenv.Compile(t, dir, src))
+	tb := testenv.Compile(t, dir, src)
+	if logDir != "" {
+		logInto(t, h, tb, accesslog.Options{Dir: logDir, NodeName: "EDGE1", Registerer: prometheus.NewRegistry()})
+	}
+	h.SetTable(tb)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return h, srv.URL, originHits
@@ -74,9 +81,11 @@ continuousDeploymentPolicies: zero: {
 
 // TestDeploymentHeader: a request with the policy's header and value is
 // served by staging, from staging's own cache entries and origin, and
-// counted under staging's id; others by the primary.
+// counted and logged under staging's id and logging config; others by
+// the primary.
 func TestDeploymentHeader(t *testing.T) {
-	h, url, originHits := deploymentEdge(t)
+	logDir := t.TempDir()
+	h, url, originHits := deploymentEdge(t, logDir)
 	canary := http.Header{"Aws-Cf-Cd-Canary": {"on"}}
 	steps := []struct {
 		name   string
@@ -104,6 +113,12 @@ func TestDeploymentHeader(t *testing.T) {
 	if got := testutil.ToFloat64(h.metrics.requests.WithLabelValues("site-staging", "2xx", "Hit", "http1.1")); got != 1 {
 		t.Errorf("site-staging's hits counted %v, want 1", got)
 	}
+	h.logs.Close(context.Background())
+	for dir, want := range map[string]int{"primary": 3, "staging": 2} {
+		if n := len(readLogLines(t, filepath.Join(logDir, dir))); n != want {
+			t.Errorf("%d lines in the %s log, want %d", n, dir, want)
+		}
+	}
 }
 
 // TestDeploymentWeight: with a fixed random source, the share below the
@@ -111,7 +126,7 @@ func TestDeploymentHeader(t *testing.T) {
 // whatever the draw, and the origin never sees the cookie; weight 0 sends
 // nothing to staging.
 func TestDeploymentWeight(t *testing.T) {
-	h, url, _ := deploymentEdge(t)
+	h, url, _ := deploymentEdge(t, "")
 	var draw float64
 	h.random = func() float64 { return draw }
 	get := func(host, path, cookie string) (side, setCookie string) {
@@ -157,7 +172,7 @@ func TestDeploymentWeight(t *testing.T) {
 // TestDeploymentUnreachable: the staging distribution has no host of its
 // own.
 func TestDeploymentUnreachable(t *testing.T) {
-	_, url, _ := deploymentEdge(t)
+	_, url, _ := deploymentEdge(t, "")
 	resp, _ := hostRequest(t, url, "GET", "/a", "site-staging", nil, nil)
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("Host site-staging: %d, want 403", resp.StatusCode)
