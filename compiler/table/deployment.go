@@ -68,6 +68,10 @@ func newDeployment(primary *Distribution, cfg *schema.Config, dists map[string]*
 // nil map's lookup.
 func (t *Table) Deployment(id string) *Deployment { return t.deployments[id] }
 
+// Active reports an enabled policy of an enabled primary: a disabled
+// primary refuses its requests, whatever its staging distribution is.
+func (dep *Deployment) Active() bool { return dep.Spec.Enabled && dep.Primary.Spec.Enabled }
+
 // Sticky reports a weight-based policy with session stickiness.
 func (dep *Deployment) Sticky() bool { return dep.MaximumTTL > 0 }
 
@@ -132,7 +136,7 @@ func (dep *Deployment) Cookie(s Session, now time.Time) string {
 // the staging distribution when the policy is enabled and h has its
 // header, else the primary. openfront route and vet's route tests use it.
 func (dep *Deployment) ServedBy(h http.Header) *Distribution {
-	if dep.Spec.Enabled && dep.HeaderMatches(h) {
+	if dep.Active() && dep.HeaderMatches(h) {
 		return dep.Staging
 	}
 	return dep.Primary

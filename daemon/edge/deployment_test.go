@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -170,11 +171,25 @@ func TestDeploymentWeight(t *testing.T) {
 }
 
 // TestDeploymentUnreachable: the staging distribution has no host of its
-// own.
+// own, and a disabled primary's requests are refused, the header's too.
 func TestDeploymentUnreachable(t *testing.T) {
-	_, url, _ := deploymentEdge(t, "")
+	h, url, _ := deploymentEdge(t, "")
 	resp, _ := hostRequest(t, url, "GET", "/a", "site-staging", nil, nil)
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("Host site-staging: %d, want 403", resp.StatusCode)
+	}
+	cfg := *h.Table().Config()
+	cfg.Distributions = maps.Clone(cfg.Distributions)
+	site := *cfg.Distributions["site"]
+	site.Enabled = false
+	cfg.Distributions["site"] = &site
+	next, err := table.Build(&cfg, table.Source{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.SetTable(next)
+	resp, body := hostRequest(t, url, "GET", "/a", "site.test", http.Header{"Aws-Cf-Cd-Canary": {"on"}}, nil)
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("disabled primary, with the header: %d %q, want 403", resp.StatusCode, body)
 	}
 }
