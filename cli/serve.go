@@ -101,7 +101,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.IdleTimeout, "idle-timeout", 120*time.Second, "how long a viewer's connection may wait with no request in flight")
 	defConns, defRTMP, defOrigin := node.DefaultLimits(node.NoFile())
 	fs.IntVar(&o.MaxConnections, "max-connections", defConns, "viewer TCP connections the HTTP and HTTPS listeners keep open together, and apart HTTP/3 connections; past it a new one is closed as soon as accepted (-1: unbounded; default: 5/8 of the descriptor limit less 256)")
-	fs.IntVar(&o.MaxConnectionsPerIP, "max-connections-per-ip", 0, "viewer TCP connections one client address may keep open, and apart its RTMP connections (0: unbounded; an office NAT is one address)")
+	fs.IntVar(&o.MaxConnectionsPerIP, "max-connections-per-ip", 0, "viewer TCP connections one client address may keep open, and apart its RTMP and its HTTP/3 ones, counted once their handshake completes (0: unbounded; an office NAT is one address)")
 	// As nginx-rtmp's max_connections: a player holds its connection
 	// (and ~100 KiB) for a whole stream, unlike an HTTP viewer.
 	fs.IntVar(&o.MaxRTMPConnections, "max-rtmp-connections", defRTMP, "connections the RTMP listener keeps open, apart from HTTP's; past it a new one is closed as soon as accepted (-1: unbounded; default: a sixteenth of the descriptor limit less 256)")

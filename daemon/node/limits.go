@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/quic-go/quic-go"
+	"github.com/quic-go/quic-go/http3"
 )
 
 // Descriptors the connection and origin bounds leave to the rest of the
@@ -61,8 +63,9 @@ func (n *Node) setLimits(reg prometheus.Registerer) error {
 			return err
 		}
 	}
-	// Not per address: a QUIC Initial's can be spoofed.
-	n.quicConns, err = m.limit("quic", conns, 0)
+	// Per address only once validated (admitQUICAddr): a QUIC Initial's
+	// can be spoofed.
+	n.quicConns, err = m.limit("quic", conns, n.opts.MaxConnectionsPerIP)
 	return err
 }
 
@@ -70,14 +73,48 @@ func (n *Node) setLimits(reg prometheus.Registerer) error {
 var errTooManyConns = errors.New("too many viewer connections (serve --max-connections)")
 
 // admitQUIC counts a new QUIC connection until ctx, which quic-go ends
-// when the connection closes or its handshake fails, is done.
+// when the connection closes or its handshake fails, is done. Its
+// address, unproven yet, is not counted (admitQUICAddr).
 func (n *Node) admitQUIC(ctx context.Context) error {
-	if reason := n.quicConns.admit(netip.Addr{}); reason != "" {
-		n.quicConns.refused.WithLabelValues(reason).Inc()
+	if !n.quicConns.admitTotal() {
+		n.quicConns.refused.WithLabelValues("max_connections").Inc()
 		return errTooManyConns
 	}
-	context.AfterFunc(ctx, func() { n.quicConns.release(netip.Addr{}) })
+	context.AfterFunc(ctx, n.quicConns.releaseTotal)
 	return nil
+}
+
+// errTooManyFromIP is the reason a QUIC connection past
+// --max-connections-per-ip is closed with.
+const errTooManyFromIP = "too many connections from your address (serve --max-connections-per-ip)"
+
+// admitQUICAddr counts c against its address until it closes, once its
+// handshake has completed: the viewer then has answered the node's
+// handshake packets at that address, so a spoofed Initial never uses up
+// another's place, and no Retry costs every viewer a round trip. Past
+// the limit c is closed with H3_EXCESSIVE_LOAD (RFC 9114). The
+// HTTP/3 server calls it before reading any request of c, so a
+// connection past the limit serves none, and its 0-RTT requests wait
+// for the handshake. The count stays with that address when the viewer
+// migrates: migration keeps a moving viewer's connection, and a
+// connection moved away still holds its place where it was opened.
+func (n *Node) admitQUICAddr(c *quic.Conn) {
+	l := n.quicConns
+	if l.perIP == 0 {
+		return
+	}
+	select {
+	case <-c.HandshakeComplete():
+	case <-c.Context().Done():
+		return
+	}
+	ip := addrIP(c.RemoteAddr())
+	if !l.admitIP(ip) {
+		l.refused.WithLabelValues("max_connections_per_ip").Inc()
+		c.CloseWithError(quic.ApplicationErrorCode(http3.ErrCodeExcessiveLoad), errTooManyFromIP)
+		return
+	}
+	context.AfterFunc(c.Context(), func() { l.releaseIP(ip) })
 }
 
 // NoFile is the process's limit on open descriptors (0: unknown).
@@ -111,7 +148,7 @@ type connMetrics struct {
 func newConnMetrics(reg prometheus.Registerer) (*connMetrics, error) {
 	m := &connMetrics{reg: reg, refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "openfront_connections_refused_total",
-		Help: "Viewer connections refused, by transport (tcp, quic, rtmp) and reason: max_connections (serve --max-connections reached, or --max-rtmp-connections for rtmp; a TCP or RTMP one is closed as soon as accepted), max_connections_per_ip (--max-connections-per-ip), accept_error (an accept failed, such as for lack of descriptors, and was retried).",
+		Help: "Viewer connections refused, by transport (tcp, quic, rtmp) and reason: max_connections (serve --max-connections reached, or --max-rtmp-connections for rtmp; a TCP or RTMP one is closed as soon as accepted, a QUIC one's handshake refused), max_connections_per_ip (--max-connections-per-ip; a QUIC one is counted once its handshake completes and closed with H3_EXCESSIVE_LOAD), accept_error (an accept failed, such as for lack of descriptors, and was retried).",
 	}, []string{"transport", "reason"})}
 	return m, reg.Register(m.refused)
 }
@@ -120,9 +157,9 @@ func newConnMetrics(reg prometheus.Registerer) (*connMetrics, error) {
 func (m *connMetrics) limit(transport string, max, perIP int) (*connLimit, error) {
 	l := &connLimit{max: int64(max), perIP: int64(perIP), byIP: map[netip.Addr]int64{},
 		refused: m.refused.MustCurryWith(prometheus.Labels{"transport": transport})}
-	reasons := []string{"max_connections"}
+	reasons := []string{"max_connections", "max_connections_per_ip"}
 	if transport != "quic" {
-		reasons = append(reasons, "max_connections_per_ip", "accept_error")
+		reasons = append(reasons, "accept_error")
 	}
 	for _, r := range reasons {
 		l.refused.WithLabelValues(r) // shown at 0
@@ -137,31 +174,55 @@ func (m *connMetrics) limit(transport string, max, perIP int) (*connLimit, error
 
 // admit counts a new connection from ip, or says why it is refused.
 func (l *connLimit) admit(ip netip.Addr) (reason string) {
-	if n := l.n.Add(1); l.max > 0 && n > l.max {
-		l.n.Add(-1)
+	if !l.admitTotal() {
 		return "max_connections"
 	}
-	if l.perIP > 0 {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		if l.byIP[ip] >= l.perIP {
-			l.n.Add(-1)
-			return "max_connections_per_ip"
-		}
-		l.byIP[ip]++
+	if !l.admitIP(ip) {
+		l.releaseTotal()
+		return "max_connections_per_ip"
 	}
 	return ""
 }
 
 func (l *connLimit) release(ip netip.Addr) {
-	l.n.Add(-1)
-	if l.perIP > 0 {
-		l.mu.Lock()
-		if l.byIP[ip]--; l.byIP[ip] <= 0 {
-			delete(l.byIP, ip)
-		}
-		l.mu.Unlock()
+	l.releaseIP(ip)
+	l.releaseTotal()
+}
+
+// admitTotal counts a connection against the transport's bound.
+func (l *connLimit) admitTotal() bool {
+	if n := l.n.Add(1); l.max > 0 && n > l.max {
+		l.n.Add(-1)
+		return false
 	}
+	return true
+}
+
+func (l *connLimit) releaseTotal() { l.n.Add(-1) }
+
+// admitIP counts a connection against ip's bound, if any.
+func (l *connLimit) admitIP(ip netip.Addr) bool {
+	if l.perIP == 0 {
+		return true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.byIP[ip] >= l.perIP {
+		return false
+	}
+	l.byIP[ip]++
+	return true
+}
+
+func (l *connLimit) releaseIP(ip netip.Addr) {
+	if l.perIP == 0 {
+		return
+	}
+	l.mu.Lock()
+	if l.byIP[ip]--; l.byIP[ip] <= 0 {
+		delete(l.byIP, ip)
+	}
+	l.mu.Unlock()
 }
 
 // limitedListener is a viewer listener under a connLimit: a connection
@@ -204,11 +265,15 @@ func (ln *limitedListener) Accept() (net.Conn, error) {
 }
 
 func addrIP(a net.Addr) netip.Addr {
-	if t, ok := a.(*net.TCPAddr); ok {
-		ip, _ := netip.AddrFromSlice(t.IP)
-		return ip.Unmap()
+	var b net.IP
+	switch a := a.(type) {
+	case *net.TCPAddr:
+		b = a.IP
+	case *net.UDPAddr:
+		b = a.IP
 	}
-	return netip.Addr{}
+	ip, _ := netip.AddrFromSlice(b)
+	return ip.Unmap()
 }
 
 // limitedConn gives its place back when closed, once.

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -227,14 +228,17 @@ func TestAcceptRetriesOnEMFILE(t *testing.T) {
 
 // HTTP/3's QUIC connections are bounded too, apart from TCP's: past
 // --max-connections a handshake is refused.
+// dialH3 opens a QUIC connection to n's HTTP/3 listener.
+func dialH3(n *Node) (*quic.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return quic.DialAddr(ctx, n.Addr("http3").String(),
+		&tls.Config{ServerName: "cap.test", InsecureSkipVerify: true, NextProtos: []string{http3.NextProtoH3}}, nil)
+}
+
 func TestMaxConnectionsHTTP3(t *testing.T) {
 	n, _, _, _ := startLimited(t, Options{MaxConnections: 1, HTTPSAddr: "127.0.0.1:0"})
-	dial := func() (*quic.Conn, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return quic.DialAddr(ctx, n.Addr("http3").String(),
-			&tls.Config{ServerName: "cap.test", InsecureSkipVerify: true, NextProtos: []string{http3.NextProtoH3}}, nil)
-	}
+	dial := func() (*quic.Conn, error) { return dialH3(n) }
 	conn, err := dial()
 	if err != nil {
 		t.Fatal(err)
@@ -272,6 +276,139 @@ func TestMaxConnectionsHTTP3(t *testing.T) {
 		t.Fatalf("once the first closed: %v", err)
 	}
 	third.CloseWithError(0, "")
+}
+
+// --max-connections-per-ip counts a QUIC connection against its address
+// once its handshake has completed: past it the connection is closed with
+// H3_EXCESSIVE_LOAD before any request is served, the others are served,
+// and a closed one gives its place back.
+func TestMaxConnectionsPerIPHTTP3(t *testing.T) {
+	n, _, _, _ := startLimited(t, Options{MaxConnectionsPerIP: 2, HTTPSAddr: "127.0.0.1:0"})
+	admin := "http://" + n.Addr("admin").String() + "/metrics"
+	var served []*quic.Conn
+	var clients []*http3.ClientConn
+	for i := range 2 {
+		conn, cc := servedH3(t, n, fmt.Sprintf("connection %d", i))
+		served, clients = append(served, conn), append(clients, cc)
+	}
+	// The client's handshake completes before the node's, so the dial
+	// succeeds; the node closes the connection once it completes its own.
+	third, err := dialH3(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer third.CloseWithError(0, "")
+	<-third.Context().Done()
+	var ae *quic.ApplicationError
+	if err := context.Cause(third.Context()); !errors.As(err, &ae) || !ae.Remote || ae.ErrorCode != quic.ApplicationErrorCode(http3.ErrCodeExcessiveLoad) {
+		t.Fatalf("third connection closed with %v; want H3_EXCESSIVE_LOAD from the node", err)
+	}
+	for i, cc := range clients {
+		if resp, err := getIndexH3(cc); err != nil || resp.StatusCode != 200 {
+			t.Errorf("connection %d after the refusal: %v", i, err)
+		}
+	}
+	// TCP's connections are counted apart.
+	if resp, _ := do(t, &http.Client{Timeout: 10 * time.Second}, "GET", "http://"+n.Addr("http").String()+"/index.html", capHost, ""); resp.StatusCode != 200 {
+		t.Errorf("over TCP: %d", resp.StatusCode)
+	}
+	m := scrape(t, admin)
+	if m[`openfront_connections_refused_total{reason="max_connections_per_ip",transport="quic"}`] != 1 || m[`openfront_connections_refused_total{reason="max_connections_per_ip",transport="tcp"}`] != 0 {
+		t.Errorf("metrics: refused %v", seriesOf(m, "openfront_connections_refused_total"))
+	}
+	// A closed connection gives its place back.
+	served[0].CloseWithError(0, "")
+	for range 100 {
+		if quicConnsFrom(n, "127.0.0.1") == 1 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	servedH3(t, n, "once the first closed")
+	if got := quicConnsFrom(n, "127.0.0.1"); got != 2 {
+		t.Errorf("QUIC connections counted from 127.0.0.1: %d, want 2", got)
+	}
+}
+
+// servedH3 opens a QUIC connection to n, closed when t ends, and gets
+// the index page over it, which it must be served; what names it.
+func servedH3(t *testing.T, n *Node, what string) (*quic.Conn, *http3.ClientConn) {
+	t.Helper()
+	conn, err := dialH3(n)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	t.Cleanup(func() { conn.CloseWithError(0, "") })
+	cc := (&http3.Transport{}).NewClientConn(conn)
+	if resp, err := getIndexH3(cc); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%s: %v", what, err)
+	}
+	return conn, cc
+}
+
+// getIndexH3 gets the limits config's index page over cc.
+func getIndexH3(cc *http3.ClientConn) (*http.Response, error) {
+	req, _ := http.NewRequest("GET", "https://cap.test/index.html", nil)
+	resp, err := cc.RoundTrip(req)
+	if err == nil {
+		resp.Body.Close()
+	}
+	return resp, err
+}
+
+// deafConn sends but never receives, as a client whose source address
+// is spoofed: the handshakes it starts never complete.
+type deafConn struct {
+	net.PacketConn
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (c *deafConn) ReadFrom([]byte) (int, net.Addr, error) {
+	<-c.closed
+	return 0, nil, net.ErrClosed
+}
+
+func (c *deafConn) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	return c.PacketConn.Close()
+}
+
+// A handshake that never completes, as one from a spoofed address, does
+// not count against the address: its owner is still served.
+func TestMaxConnectionsPerIPHTTP3Spoofed(t *testing.T) {
+	n, _, _, _ := startLimited(t, Options{MaxConnectionsPerIP: 1, HTTPSAddr: "127.0.0.1:0"})
+	admin := "http://" + n.Addr("admin").String() + "/metrics"
+	udp, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deaf := &deafConn{PacketConn: udp, closed: make(chan struct{})}
+	tr := &quic.Transport{Conn: deaf}
+	// The transport's reader ends once its conn is closed.
+	defer func() { deaf.Close(); tr.Close() }()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go tr.Dial(ctx, n.Addr("http3"), &tls.Config{ServerName: "cap.test", InsecureSkipVerify: true, NextProtos: []string{http3.NextProtoH3}}, nil)
+	// Its Initial has reached the node.
+	for range 100 {
+		if m := scrape(t, admin); m[`openfront_viewer_connections{transport="quic"}`] == 1 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	servedH3(t, n, "the address's own connection")
+	m := scrape(t, admin)
+	if m[`openfront_viewer_connections{transport="quic"}`] != 2 || m[`openfront_connections_refused_total{reason="max_connections_per_ip",transport="quic"}`] != 0 {
+		t.Errorf("metrics: refused %v, open %v", seriesOf(m, "openfront_connections_refused_total"), seriesOf(m, "openfront_viewer_connections"))
+	}
+}
+
+// quicConnsFrom is the number of n's QUIC connections counted against ip.
+func quicConnsFrom(n *Node, ip string) int64 {
+	n.quicConns.mu.Lock()
+	defer n.quicConns.mu.Unlock()
+	return n.quicConns.byIP[netip.MustParseAddr(ip)]
 }
 
 // The RTMP listener has a bound of its own, --max-rtmp-connections, and

@@ -70,7 +70,8 @@ type Options struct {
 	// unbounded. The admin listener is never bounded.
 	MaxConnections, MaxOriginRequests int
 	// MaxConnectionsPerIP bounds one client address's viewer connections
-	// (0: unbounded), over TCP and RTMP each apart.
+	// (0: unbounded), over TCP, RTMP and QUIC each apart; a QUIC one
+	// counts once its handshake has proven the address.
 	MaxConnectionsPerIP int
 	// MaxRTMPConnections bounds the RTMP listener's connections, apart
 	// from the HTTP ones: past it a new one is closed as soon as
@@ -406,6 +407,7 @@ func (n *Node) listenHTTP3(tcp *net.TCPAddr) error {
 		// connection open for ever.
 		IdleTimeout: n.opts.IdleTimeout,
 		ConnContext: func(ctx context.Context, c *quic.Conn) context.Context {
+			n.admitQUICAddr(c)
 			return edge.WithHandshake(ctx, c.HandshakeComplete())
 		},
 	}
