@@ -174,6 +174,58 @@ func TestEarlyPOSTRefused(t *testing.T) {
 	}
 }
 
+// With --max-connections-per-ip, the node reads no request of a QUIC
+// connection before its handshake completes and its address is counted:
+// a POST sent in 0-RTT, which TestEarlyPOSTRefused's node answers 425
+// while the handshake is held back, waits for it and goes through.
+func TestEarlyDataWaitsForAddressCount(t *testing.T) {
+	e := startEarlyNode(t, func(o *Options) { o.MaxConnectionsPerIP = 10 })
+	for attempt := 1; ; attempt++ {
+		e.get(t, e.server.String(), http.MethodGet, "/warm", 2) // a ticket
+		relay := newRecordingRelay(t, e.server)
+		relay.holding = true
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		conn, err := quic.DialAddrEarly(ctx, relay.addr(), e.tls, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.CloseWithError(0, "")
+		str, err := (&http3.Transport{}).NewClientConn(conn).OpenRequestStream(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest(http.MethodPost, "https://site.test/api/transfer", nil)
+		if err := str.SendRequestHeader(req); err != nil {
+			t.Fatal(err)
+		}
+		str.Close()
+		// The request has gone to the node in 0-RTT, and the node has
+		// answered the handshake: held, the viewer cannot complete it.
+		for deadline := time.Now().Add(5 * time.Second); !relay.heldAfter0RTT() && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		}
+		relay.release()
+		resp, err := str.ReadResponse()
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if !conn.ConnectionState().Used0RTT { // the ticket was lost
+			if attempt == 3 {
+				t.Fatalf("no 0-RTT in %d tries", attempt)
+			}
+			continue
+		}
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST in 0-RTT: %d, want 200 once the handshake completed", resp.StatusCode)
+		}
+		if s := <-e.requests; s.earlyData != "" {
+			t.Fatalf("the origin saw Early-Data %q; want none", s.earlyData)
+		}
+		return
+	}
+}
+
 // replay sends flight to server from a new address, as an attacker on
 // the path can, until handled reports that the node acted on it. quic-go
 // keeps a closed connection's IDs for a while, which a loaded machine
@@ -215,7 +267,7 @@ type earlyNode struct {
 
 type originSeen struct{ method, earlyData string }
 
-func startEarlyNode(t *testing.T) *earlyNode {
+func startEarlyNode(t *testing.T, configure ...func(*Options)) *earlyNode {
 	t.Helper()
 	requests := make(chan originSeen, 8)
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -242,7 +294,11 @@ distributions: site: {
 	if err := os.WriteFile(filepath.Join(dir, "main.cue"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	n, err := Start(Options{ConfigDir: dir, HTTPAddr: "127.0.0.1:0", HTTPSAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", NodeName: nodeName, Logger: testLogger(t)})
+	opts := Options{ConfigDir: dir, HTTPAddr: "127.0.0.1:0", HTTPSAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", NodeName: nodeName, Logger: testLogger(t)}
+	for _, c := range configure {
+		c(&opts)
+	}
+	n, err := Start(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,6 +409,14 @@ func (r *recordingRelay) release() {
 		r.conn.WriteToUDP(d, r.client)
 	}
 	r.holding, r.held = false, nil
+}
+
+// heldAfter0RTT reports whether the client sent a 0-RTT packet and the
+// node has answered, its answer held.
+func (r *recordingRelay) heldAfter0RTT() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.held) > 0 && carries0RTT(r.sent)
 }
 
 func (r *recordingRelay) addr() string { return r.conn.LocalAddr().String() }
