@@ -84,9 +84,9 @@ func (n *Node) admitQUIC(ctx context.Context) error {
 	return nil
 }
 
-// errTooManyFromIP is the reason a QUIC connection past
+// tooManyFromIP is the reason a QUIC connection past
 // --max-connections-per-ip is closed with.
-const errTooManyFromIP = "too many connections from your address (serve --max-connections-per-ip)"
+const tooManyFromIP = "too many connections from your address (serve --max-connections-per-ip)"
 
 // admitQUICAddr counts c against its address until it closes, once its
 // handshake has completed: the viewer then has answered the node's
@@ -111,7 +111,7 @@ func (n *Node) admitQUICAddr(c *quic.Conn) {
 	ip := addrIP(c.RemoteAddr())
 	if !l.admitIP(ip) {
 		l.refused.WithLabelValues("max_connections_per_ip").Inc()
-		c.CloseWithError(quic.ApplicationErrorCode(http3.ErrCodeExcessiveLoad), errTooManyFromIP)
+		c.CloseWithError(quic.ApplicationErrorCode(http3.ErrCodeExcessiveLoad), tooManyFromIP)
 		return
 	}
 	context.AfterFunc(c.Context(), func() { l.releaseIP(ip) })
