@@ -184,6 +184,8 @@ type RouteExplanation struct {
 	Decision     RouteDecision      `json:"decision"`
 	Distribution *RouteDistribution `json:"distribution,omitempty"`
 	Behavior     *RouteBehavior     `json:"behavior,omitempty"`
+	// WAF is the distribution's web ACL, evaluated before anything else.
+	WAF *RouteWAF `json:"webACL,omitempty"`
 	// Functions are the behavior's functions; route runs a viewer-request
 	// one, and what follows is explained for the request it returned.
 	Functions []RouteFunction `json:"functions,omitempty"`
@@ -617,7 +619,7 @@ func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
 		Cached: slices.Contains(bs.CachedMethods, r.Method), Allow: bs.AllowedMethods, Cache: bs.CachedMethods}
 	e.Signature = signature(t, bs, r)
 	// The edge's own answer, as vet's route tests have it.
-	switch a := d.Admit(b, r.URL.Scheme, r.Method, host, r.URL.RequestURI(), r.ViewerCountry); {
+	switch a := d.Admit(b, r.URL.Scheme, r.Method, host, r.URL.RequestURI(), r.ViewerCountry, e.explainWAF(d, r, path)); {
 	case a != nil && a.Location != "":
 		e.Decision = RouteDecision{Action: ActionRedirect, Status: a.Status, Location: a.Location, Reason: a.Reason}
 	case a != nil:
@@ -1135,6 +1137,7 @@ func printRoute(w io.Writer, e *RouteExplanation) {
 			}
 		}
 	}
+	printWAF(line, e.WAF)
 	if b := e.Behavior; b != nil {
 		if b.Index < 0 {
 			line("behavior", "default (no pathPattern matched)")

@@ -104,6 +104,12 @@ func (c *Compiler) check(cfg *schema.Config, origin map[string]*unit) (errs, war
 	for _, name := range sortedKeys(cfg.KeyValueStores) {
 		k.keyValueStore(name, cfg.KeyValueStores[name])
 	}
+	for _, name := range sortedKeys(cfg.IPSets) {
+		k.ipSet(name, cfg.IPSets[name])
+	}
+	for _, name := range sortedKeys(cfg.WebACLs) {
+		k.webACL(name, cfg.WebACLs[name], cfg)
+	}
 
 	aliasOwner := map[string]string{}
 	local := make(map[*schema.Distribution][]issue, len(cfg.Distributions))
@@ -171,6 +177,9 @@ func (k *checker) distributionRefs(id string, d *schema.Distribution, cfg *schem
 	where = "distribution " + where
 
 	k.aliases(key, base, "distribution", id, d.Aliases, aliasOwner)
+	if n := d.WebACLID; n != "" && cfg.WebACLs[n] == nil {
+		k.add(key, at("webACLId"), "%s: unknown web ACL %q: name a key of webACLs", where, n)
+	}
 	for i := range d.Origins {
 		o := &d.Origins[i]
 		switch {

@@ -92,6 +92,8 @@ func (c *Compiler) Compile() (*Result, error) {
 		Functions:                    map[string]*schema.Function{},
 		KeyValueStores:               map[string]*schema.KeyValueStore{},
 		ContinuousDeploymentPolicies: map[string]*schema.ContinuousDeploymentPolicy{},
+		WebACLs:                      map[string]*schema.WebACL{},
+		IPSets:                       map[string]*schema.IPSet{},
 	}
 	origin := map[string]*unit{} // "distributions.site" -> unit, for positions
 	for _, u := range units {
@@ -206,6 +208,8 @@ func mergeConfig(dst, src *schema.Config, u *unit, origin map[string]*unit) {
 	mergeKeyed(dst.Functions, src.Functions, "functions.", u, origin)
 	mergeKeyed(dst.KeyValueStores, src.KeyValueStores, "keyValueStores.", u, origin)
 	mergeKeyed(dst.ContinuousDeploymentPolicies, src.ContinuousDeploymentPolicies, "continuousDeploymentPolicies.", u, origin)
+	mergeKeyed(dst.WebACLs, src.WebACLs, "webACLs.", u, origin)
+	mergeKeyed(dst.IPSets, src.IPSets, "ipSets.", u, origin)
 	if len(src.Tests) > 0 {
 		dst.Tests = append(dst.Tests, src.Tests...)
 		origin["tests"] = u

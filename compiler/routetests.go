@@ -64,7 +64,11 @@ func (c *Compiler) runRouteTests(cfg *schema.Config, t *table.Table, origin map[
 			k.add("tests", sel("tests", i, "expect", "behavior"), "%s: matched behavior %q, want %q", where, b.Name(), want)
 		}
 		target, answered := b.TargetID(), false
-		if a := d.Admit(b, u.Scheme, rt.Method, host, u.RequestURI(), rt.ViewerCountry); a != nil {
+		waf := &table.WAFRequest{Method: rt.Method, Path: u.EscapedPath(), RawQuery: u.RawQuery, Header: http.Header{}, Client: routeTestViewerAddr, Country: rt.ViewerCountry}
+		for k, v := range rt.Headers {
+			waf.Header.Set(k, v)
+		}
+		if a := d.Admit(b, u.Scheme, rt.Method, host, u.RequestURI(), rt.ViewerCountry, waf); a != nil {
 			// The request's own target is still the one its behavior routes to.
 			k.edgeTest(i, where, rt, a)
 		} else if b.ViewerRequest != nil || expectsFunction(rt) || rt.Response != nil {

@@ -30,7 +30,13 @@ type Config struct {
 	// ContinuousDeploymentPolicies are the config's continuous deployment
 	// policies, by the name primaries give in continuousDeploymentPolicyId.
 	ContinuousDeploymentPolicies map[string]*ContinuousDeploymentPolicy `json:"continuousDeploymentPolicies,omitempty"`
-	Tests                        []RouteTest                            `json:"tests,omitempty"`
+	// WebACLs are the config's AWS WAF web ACLs, by the name
+	// distributions give in webACLId.
+	WebACLs map[string]*WebACL `json:"webACLs,omitempty"`
+	// IPSets are the config's AWS WAF IP sets, by the name an
+	// ipSetReferenceStatement gives in arn.
+	IPSets map[string]*IPSet `json:"ipSets,omitempty"`
+	Tests  []RouteTest       `json:"tests,omitempty"`
 }
 
 // Distribution is #Distribution, a web distribution.
@@ -54,6 +60,9 @@ type Distribution struct {
 	// their content hash (and their cache).
 	Staging                      bool   `json:"staging,omitempty"`
 	ContinuousDeploymentPolicyID string `json:"continuousDeploymentPolicyId,omitempty"`
+	// WebACLID names the config's web ACL; omitted when unset, so a
+	// distribution without one keeps its content hash.
+	WebACLID string `json:"webACLId,omitempty"`
 }
 
 // Origin is #Origin; exactly one of the *OriginConfig fields is set.

@@ -62,6 +62,8 @@ type Table struct {
 	// deployments are the continuous deployment policies by primary
 	// distribution id; nil when there are none.
 	deployments map[string]*Deployment
+	// webACLs are the web ACLs distributions name, compiled; nil: none.
+	webACLs map[string]*WebACL
 }
 
 // Distribution is a web distribution with its compiled behaviors.
@@ -77,6 +79,8 @@ type Distribution struct {
 	// ErrorCachingMinTTLs are customErrorResponses' errorCachingMinTTL by
 	// errorCode; nil when there are none.
 	ErrorCachingMinTTLs map[int]time.Duration
+	// WebACL is the web ACL webACLId names, nil for none.
+	WebACL *WebACL
 	// Hash is the content hash of Spec and of the policies it uses.
 	Hash string
 	// policies are the response headers and cache policies its behaviors
@@ -290,6 +294,9 @@ func Build(cfg *schema.Config, src Source, prev *Table) (*Table, error) {
 	if t.functions, err = compileFunctions(cfg, prev, t.stores); err != nil {
 		return nil, err
 	}
+	if t.webACLs, err = compileWebACLs(cfg); err != nil {
+		return nil, err
+	}
 	t.functionSpecs = make(map[string]*schema.Function, len(t.functions))
 	for name := range t.functions {
 		t.functionSpecs[name] = cfg.Functions[name]
@@ -309,6 +316,7 @@ func Build(cfg *schema.Config, src Source, prev *Table) (*Table, error) {
 		if err != nil {
 			return nil, err
 		}
+		d.WebACL = t.webACLs[spec.WebACLID]
 		t.dists[id] = d
 	}
 	for _, id := range sortedKeys(cfg.Distributions) {
@@ -454,6 +462,14 @@ func usedPolicies(spec *schema.Distribution, cfg *schema.Config) []any {
 			if f != nil && len(f.KeyValueStoreAssociations) > 0 {
 				used = append(used, cfg.KeyValueStores[f.KeyValueStoreAssociations[0]])
 			}
+		}
+	}
+	// The web ACL and its IP sets: a distribution reused from the previous
+	// table keeps its compiled web ACL only while they are the same values.
+	if acl := cfg.WebACLs[spec.WebACLID]; acl != nil {
+		used = append(used, acl)
+		for _, name := range IPSetRefs(acl) {
+			used = append(used, cfg.IPSets[name])
 		}
 	}
 	return used
@@ -834,6 +850,12 @@ func (t *Table) computeVersion() string {
 	}
 	for _, name := range sortedKeys(t.config.ContinuousDeploymentPolicies) {
 		fmt.Fprintf(h, "p\x00%s\x00%s\x00", name, hashJSON(t.config.ContinuousDeploymentPolicies[name]))
+	}
+	for _, name := range sortedKeys(t.config.WebACLs) {
+		fmt.Fprintf(h, "w\x00%s\x00%s\x00", name, hashJSON(t.config.WebACLs[name]))
+	}
+	for _, name := range sortedKeys(t.config.IPSets) {
+		fmt.Fprintf(h, "i\x00%s\x00%s\x00", name, hashJSON(t.config.IPSets[name]))
 	}
 	fmt.Fprintf(h, "t\x00%s", hashJSON(t.config.Tests))
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))

@@ -1,0 +1,61 @@
+package cli
+
+import (
+	"net/netip"
+
+	"openfront.dev/compiler/table"
+)
+
+// RouteWAF explains a distribution's web ACL: each rule in priority order
+// up to the one that decides.
+type RouteWAF struct {
+	WebACL   string         `json:"webACL"`
+	Rules    []RouteWAFRule `json:"rules"`
+	Decision string         `json:"decision"`
+}
+
+// RouteWAFRule is a rule route evaluated.
+type RouteWAFRule struct {
+	Name     string `json:"name"`
+	Priority int    `json:"priority"`
+	Action   string `json:"action"`
+	Result   string `json:"result"`
+}
+
+// explainWAF records what d's web ACL does with r and returns the request
+// it inspects, nil when d has none.
+func (e *RouteExplanation) explainWAF(d *table.Distribution, r RouteRequest, path string) *table.WAFRequest {
+	acl := d.WebACL
+	if acl == nil {
+		return nil
+	}
+	ip := r.ViewerIP
+	if ip == "" {
+		ip = defaultViewerIP
+	}
+	client, _ := netip.ParseAddr(ip)
+	req := &table.WAFRequest{Method: r.Method, Path: path, RawQuery: r.URL.RawQuery, Header: r.Header, Client: client.Unmap(), Country: r.ViewerCountry}
+	w := &RouteWAF{WebACL: acl.Name, Rules: []RouteWAFRule{}}
+	e.WAF = w
+	for _, rule := range acl.Rules {
+		matched, why := rule.Explain(req)
+		w.Rules = append(w.Rules, RouteWAFRule{Name: rule.Name, Priority: rule.Priority, Action: rule.Action.String(), Result: why})
+		if matched && rule.Action.Kind != table.WAFCount {
+			w.Decision = "rule " + rule.Name + ": " + rule.Action.String()
+			return req
+		}
+	}
+	w.Decision = "default action: " + acl.Default.String()
+	return req
+}
+
+// printWAF writes the web ACL's lines of route's text output.
+func printWAF(line func(key, format string, args ...any), w *RouteWAF) {
+	if w == nil {
+		return
+	}
+	line("web ACL", "%s: %s", w.WebACL, w.Decision)
+	for _, r := range w.Rules {
+		line("  rule", "[%d] %s (%s): %s", r.Priority, r.Name, r.Action, r.Result)
+	}
+}

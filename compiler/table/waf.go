@@ -1,0 +1,642 @@
+package table
+
+import (
+	"fmt"
+	"net/http"
+	"net/netip"
+	"net/textproto"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"openfront.dev/schema"
+)
+
+// AWS WAF web ACLs, compiled once per table: rules in priority order,
+// IP sets as prefix maps, byte matches with their transformations
+// resolved. Nothing is parsed per request. The facts come from the WAFv2
+// API reference (API_WebACL, API_Rule, API_Statement and the statements')
+// and the WAF developer guide (web-acl-processing-order,
+// waf-rule-statement-type-rate-based-high-level-settings,
+// customizing-the-response-for-blocked-requests).
+
+// WAFActionKind is what a rule or a web ACL's default does with a request.
+type WAFActionKind uint8
+
+const (
+	WAFAllow WAFActionKind = iota
+	WAFBlock
+	WAFCount
+)
+
+func (k WAFActionKind) String() string {
+	switch k {
+	case WAFBlock:
+		return "block"
+	case WAFCount:
+		return "count"
+	}
+	return "allow"
+}
+
+// WAFAction is a rule's action or a web ACL's default action.
+type WAFAction struct {
+	Kind WAFActionKind
+	// Status answers a block: WAF's 403, or the customResponse's
+	// responseCode (API_BlockAction).
+	Status int
+}
+
+// WebACL is a compiled web ACL.
+type WebACL struct {
+	Name string
+	// Rules are in priority order, lowest first (web-acl-processing-order).
+	Rules   []*WAFRule
+	Default WAFAction
+	// NeedsCountry: a geo match statement reads the viewer's country.
+	NeedsCountry bool
+}
+
+// WAFRule is a compiled rule: Match, or Rate for a rate-based statement.
+type WAFRule struct {
+	Name     string
+	Priority int
+	Action   WAFAction
+	Match    WAFMatcher
+	Rate     *WAFRate
+}
+
+// WAFRate is a rate-based statement (API_RateBasedStatement).
+type WAFRate struct {
+	// ID names the rule's counts: the web ACL, the rule and its settings.
+	// A change of any resets them, as WAF's do ("If you change any of
+	// these settings in a rule that's currently in use, the change resets
+	// the rule's rate limiting counts").
+	ID     string
+	Limit  int64
+	Window time.Duration
+	// Aggregate is IP, FORWARDED_IP or CONSTANT (one count for all).
+	Aggregate string
+	// Header is FORWARDED_IP's header, canonical; FallbackMatch its
+	// fallbackBehavior MATCH.
+	Header        string
+	FallbackMatch bool
+	// ScopeDown, when set, is what a request must match to be counted.
+	ScopeDown WAFMatcher
+}
+
+// Describe says what the rule counts, as route explains it.
+func (r *WAFRate) Describe() string {
+	per := "per IP"
+	switch r.Aggregate {
+	case "FORWARDED_IP":
+		per = "per " + r.Header + " address"
+	case "CONSTANT":
+		per = "for all requests together"
+	}
+	s := fmt.Sprintf("limit %d per %d s %s", r.Limit, int(r.Window/time.Second), per)
+	if r.ScopeDown != nil {
+		s += ", of requests its scope-down statement matches"
+	}
+	return s
+}
+
+// WAFRequest is what a web ACL inspects of a request.
+type WAFRequest struct {
+	Method string
+	// Path is the URI path as the viewer sent it, RawQuery the query.
+	Path, RawQuery string
+	Header         http.Header
+	// Client is the viewer's address (the edge's, behind trusted proxies).
+	Client netip.Addr
+	// Country is the viewer's, "" when unknown.
+	Country string
+}
+
+// WAFMatcher is a compiled statement that matches a request alone.
+type WAFMatcher interface {
+	Match(r *WAFRequest) bool
+}
+
+// RateKey is the address a rate rule counts r under: the viewer's, its
+// forwarded header's first address, or the zero address for CONSTANT.
+// apply is false when the rule does not apply (FORWARDED_IP without the
+// header: "If the specified header isn't present in the request, AWS WAF
+// doesn't apply the rule", API_ForwardedIPConfig); fallback is true when
+// the header holds no valid address, and then FallbackMatch is the
+// rule's match.
+func (r *WAFRate) RateKey(req *WAFRequest) (key netip.Addr, apply, fallback bool) {
+	switch r.Aggregate {
+	case "CONSTANT":
+		return netip.Addr{}, true, false
+	case "FORWARDED_IP":
+		vs := req.Header[r.Header]
+		if len(vs) == 0 {
+			return netip.Addr{}, false, false
+		}
+		first, _, _ := strings.Cut(vs[0], ",")
+		a, err := netip.ParseAddr(strings.TrimSpace(first))
+		if err != nil {
+			return netip.Addr{}, true, true
+		}
+		return a.Unmap(), true, false
+	}
+	return req.Client, true, false
+}
+
+// WAFDecision is what a web ACL decides for a request.
+type WAFDecision struct {
+	// Rule is the rule whose action terminated, nil for the default action.
+	Rule   *WAFRule
+	Action WAFAction
+}
+
+// RuleName is the deciding rule's name, "default" for the default action.
+func (d WAFDecision) RuleName() string {
+	if d.Rule == nil {
+		return "default"
+	}
+	return d.Rule.Name
+}
+
+// Describe names what decided: "rule NAME" or "the default action".
+func (d WAFDecision) Describe() string {
+	if d.Rule == nil {
+		return "the default action"
+	}
+	return fmt.Sprintf("rule %q", d.Rule.Name)
+}
+
+// Evaluate runs the rules from the lowest priority: the first matching
+// rule with allow or block decides; a matching count rule is reported to
+// counted and evaluation goes on; none: the default action. over counts
+// a request for a rate rule under key and reports whether the key is
+// over the limit; nil never is.
+func (a *WebACL) Evaluate(req *WAFRequest, over func(r *WAFRule, key netip.Addr) bool, counted func(r *WAFRule)) WAFDecision {
+	for _, r := range a.Rules {
+		if !r.matches(req, over) {
+			continue
+		}
+		if r.Action.Kind == WAFCount {
+			if counted != nil {
+				counted(r)
+			}
+			continue
+		}
+		return WAFDecision{Rule: r, Action: r.Action}
+	}
+	return WAFDecision{Action: a.Default}
+}
+
+func (r *WAFRule) matches(req *WAFRequest, over func(*WAFRule, netip.Addr) bool) bool {
+	if r.Rate == nil {
+		return r.Match.Match(req)
+	}
+	if r.Rate.ScopeDown != nil && !r.Rate.ScopeDown.Match(req) {
+		return false
+	}
+	key, apply, fallback := r.Rate.RateKey(req)
+	switch {
+	case !apply:
+		return false
+	case fallback:
+		return r.Rate.FallbackMatch
+	}
+	return over != nil && over(r, key)
+}
+
+// CompileWebACL compiles a vetted web ACL with the config's IP sets.
+func CompileWebACL(name string, spec *schema.WebACL, ipSets map[string]*schema.IPSet) (*WebACL, error) {
+	a := &WebACL{Name: name, Default: defaultAction(spec.DefaultAction)}
+	c := &wafCompiler{ipSets: ipSets, sets: map[string]*ipSetMatcher{}}
+	for i := range spec.Rules {
+		rs := &spec.Rules[i]
+		r := &WAFRule{Name: rs.Name, Priority: rs.Priority}
+		if rs.Action == nil {
+			return nil, fmt.Errorf("web ACL %q: rule %q has no action", name, rs.Name)
+		}
+		r.Action = ruleAction(*rs.Action)
+		var err error
+		if rb := rs.Statement.RateBasedStatement; rb != nil {
+			r.Rate, err = c.rate(name, rs.Name, rb)
+		} else {
+			r.Match, err = c.statement(&rs.Statement)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("web ACL %q: rule %q: %w", name, rs.Name, err)
+		}
+		a.Rules = append(a.Rules, r)
+	}
+	slices.SortStableFunc(a.Rules, func(x, y *WAFRule) int { return x.Priority - y.Priority })
+	a.NeedsCountry = c.geo
+	return a, nil
+}
+
+func defaultAction(d schema.WAFDefaultAction) WAFAction {
+	if d.Block != nil {
+		return blockAction(d.Block)
+	}
+	return WAFAction{Kind: WAFAllow}
+}
+
+func ruleAction(a schema.WAFRuleAction) WAFAction {
+	switch {
+	case a.Block != nil:
+		return blockAction(a.Block)
+	case a.Count != nil:
+		return WAFAction{Kind: WAFCount}
+	}
+	return WAFAction{Kind: WAFAllow}
+}
+
+func blockAction(b *schema.WAFBlockAction) WAFAction {
+	if b.CustomResponse != nil {
+		return WAFAction{Kind: WAFBlock, Status: b.CustomResponse.ResponseCode}
+	}
+	return WAFAction{Kind: WAFBlock, Status: http.StatusForbidden}
+}
+
+type wafCompiler struct {
+	ipSets map[string]*schema.IPSet
+	sets   map[string]*ipSetMatcher // compiled once per web ACL
+	geo    bool
+}
+
+func (c *wafCompiler) rate(acl, rule string, s *schema.RateBasedStatement) (*WAFRate, error) {
+	r := &WAFRate{Limit: s.Limit, Window: time.Duration(s.EvaluationWindowSec) * time.Second, Aggregate: s.AggregateKeyType}
+	switch s.AggregateKeyType {
+	case "IP", "CONSTANT":
+	case "FORWARDED_IP":
+		if s.ForwardedIPConfig == nil {
+			return nil, fmt.Errorf("aggregateKeyType FORWARDED_IP without forwardedIPConfig")
+		}
+		r.Header = textproto.CanonicalMIMEHeaderKey(s.ForwardedIPConfig.HeaderName)
+		r.FallbackMatch = s.ForwardedIPConfig.FallbackBehavior == "MATCH"
+	default:
+		return nil, fmt.Errorf("aggregateKeyType %s is not supported", s.AggregateKeyType)
+	}
+	if s.ScopeDownStatement != nil {
+		var err error
+		if r.ScopeDown, err = c.statement(s.ScopeDownStatement); err != nil {
+			return nil, fmt.Errorf("scopeDownStatement: %w", err)
+		}
+	}
+	r.ID = acl + "\x00" + rule + "\x00" + hashJSON(s)[:16]
+	return r, nil
+}
+
+func (c *wafCompiler) statement(s *schema.WAFStatement) (WAFMatcher, error) {
+	switch {
+	case s.ByteMatchStatement != nil:
+		return compileByteMatch(s.ByteMatchStatement)
+	case s.GeoMatchStatement != nil:
+		c.geo = true
+		return geoMatcher(slices.Clone(s.GeoMatchStatement.CountryCodes)), nil
+	case s.IPSetReferenceStatement != nil:
+		name := s.IPSetReferenceStatement.ARN
+		if m := c.sets[name]; m != nil {
+			return m, nil
+		}
+		set := c.ipSets[name]
+		if set == nil {
+			return nil, fmt.Errorf("unknown IP set %q", name)
+		}
+		m, err := compileIPSet(set)
+		if err != nil {
+			return nil, fmt.Errorf("IP set %q: %w", name, err)
+		}
+		c.sets[name] = m
+		return m, nil
+	case s.AndStatement != nil, s.OrStatement != nil:
+		list, and := s.OrStatement, false
+		if s.AndStatement != nil {
+			list, and = s.AndStatement, true
+		}
+		ms := make([]WAFMatcher, 0, len(list.Statements))
+		for i := range list.Statements {
+			m, err := c.statement(&list.Statements[i])
+			if err != nil {
+				return nil, err
+			}
+			ms = append(ms, m)
+		}
+		if and {
+			return andMatcher(ms), nil
+		}
+		return orMatcher(ms), nil
+	case s.NotStatement != nil:
+		m, err := c.statement(&s.NotStatement.Statement)
+		if err != nil {
+			return nil, err
+		}
+		return notMatcher{m}, nil
+	}
+	return nil, fmt.Errorf("a statement openfront does not support")
+}
+
+type andMatcher []WAFMatcher
+
+func (a andMatcher) Match(r *WAFRequest) bool {
+	for _, m := range a {
+		if !m.Match(r) {
+			return false
+		}
+	}
+	return true
+}
+
+type orMatcher []WAFMatcher
+
+func (o orMatcher) Match(r *WAFRequest) bool {
+	for _, m := range o {
+		if m.Match(r) {
+			return true
+		}
+	}
+	return false
+}
+
+type notMatcher struct{ m WAFMatcher }
+
+func (n notMatcher) Match(r *WAFRequest) bool { return !n.m.Match(r) }
+
+// geoMatcher matches the viewer's country; an unknown one matches none
+// (WAF's own database would know more countries than a node's may).
+type geoMatcher []string
+
+func (g geoMatcher) Match(r *WAFRequest) bool {
+	return r.Country != "" && slices.Contains(g, r.Country)
+}
+
+// ipSetMatcher holds an IP set's prefixes by length: a lookup masks the
+// address once per distinct length, with no allocation.
+type ipSetMatcher struct {
+	bits     []int // distinct prefix lengths, of either family
+	prefixes map[netip.Prefix]struct{}
+}
+
+// ParseIPSetAddress parses an IP set's address: CIDR notation of the
+// set's ipAddressVersion (IPV4 or IPV6), any length but /0 (WAF "supports
+// all IPv4 and IPv6 CIDR ranges except for /0", API_IPSet).
+func ParseIPSetAddress(s, version string) (netip.Prefix, error) {
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is not an address in CIDR notation (such as 192.0.2.0/24 or 2001:db8::/32)", s)
+	}
+	if p.Addr().Is4() != (version == "IPV4") {
+		return netip.Prefix{}, fmt.Errorf("%q is not an %s address, the set's ipAddressVersion", s, version)
+	}
+	if p.Bits() == 0 {
+		return netip.Prefix{}, fmt.Errorf("%q: WAF takes any CIDR range but /0", s)
+	}
+	return p.Masked(), nil
+}
+
+func compileIPSet(s *schema.IPSet) (*ipSetMatcher, error) {
+	m := &ipSetMatcher{prefixes: make(map[netip.Prefix]struct{}, len(s.Addresses))}
+	for _, a := range s.Addresses {
+		p, err := ParseIPSetAddress(a, s.IPAddressVersion)
+		if err != nil {
+			return nil, err
+		}
+		m.prefixes[p] = struct{}{}
+		if !slices.Contains(m.bits, p.Bits()) {
+			m.bits = append(m.bits, p.Bits())
+		}
+	}
+	slices.Sort(m.bits)
+	return m, nil
+}
+
+func (m *ipSetMatcher) Match(r *WAFRequest) bool {
+	a := r.Client
+	if !a.IsValid() {
+		return false
+	}
+	for _, bits := range m.bits {
+		p, err := a.Prefix(bits)
+		if err != nil {
+			continue // longer than the family's addresses
+		}
+		if _, ok := m.prefixes[p]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// SupportedTextTransformation reports the text transformation types
+// openfront applies; WAF has more (API_TextTransformation).
+func SupportedTextTransformation(t string) bool {
+	switch t {
+	case "NONE", "LOWERCASE", "URL_DECODE":
+		return true
+	}
+	return false
+}
+
+// byteMatcher is a ByteMatchStatement (API_ByteMatchStatement).
+type byteMatcher struct {
+	field      string // uriPath, queryString, method, or singleHeader
+	header     string // canonical, for singleHeader
+	search     string
+	position   string
+	transforms []string // in priority order, NONE left out
+}
+
+func compileByteMatch(s *schema.ByteMatchStatement) (*byteMatcher, error) {
+	m := &byteMatcher{search: s.SearchString, position: s.PositionalConstraint}
+	f := s.FieldToMatch
+	switch {
+	case f.URIPath != nil:
+		m.field = "uriPath"
+	case f.QueryString != nil:
+		m.field = "queryString"
+	case f.Method != nil:
+		m.field = "method"
+	case f.SingleHeader != nil:
+		m.field, m.header = "singleHeader", textproto.CanonicalMIMEHeaderKey(f.SingleHeader.Name)
+	default:
+		return nil, fmt.Errorf("a fieldToMatch openfront does not support")
+	}
+	ts := slices.Clone(s.TextTransformations)
+	slices.SortStableFunc(ts, func(a, b schema.TextTransformation) int { return a.Priority - b.Priority })
+	for _, t := range ts {
+		if !SupportedTextTransformation(t.Type) {
+			return nil, fmt.Errorf("text transformation %s is not supported", t.Type)
+		}
+		if t.Type != "NONE" {
+			m.transforms = append(m.transforms, t.Type)
+		}
+	}
+	return m, nil
+}
+
+func (m *byteMatcher) Match(r *WAFRequest) bool {
+	var v string
+	switch m.field {
+	case "uriPath":
+		v = r.Path
+	case "queryString":
+		v = r.RawQuery
+	case "method":
+		v = r.Method
+	case "singleHeader":
+		vs, ok := r.Header[m.header]
+		if !ok {
+			return false
+		}
+		// WAF inspects the header's value; repeated ones, joined.
+		if len(vs) == 1 {
+			v = vs[0]
+		} else {
+			v = strings.Join(vs, ",")
+		}
+	}
+	for _, t := range m.transforms {
+		switch t {
+		case "LOWERCASE":
+			v = strings.ToLower(v)
+		case "URL_DECODE":
+			if d, err := url.PathUnescape(v); err == nil {
+				v = d
+			}
+		}
+	}
+	return positionMatch(v, m.search, m.position)
+}
+
+func positionMatch(v, s, position string) bool {
+	switch position {
+	case "EXACTLY":
+		return v == s
+	case "STARTS_WITH":
+		return strings.HasPrefix(v, s)
+	case "ENDS_WITH":
+		return strings.HasSuffix(v, s)
+	case "CONTAINS":
+		return strings.Contains(v, s)
+	case "CONTAINS_WORD":
+		for i := 0; ; {
+			j := strings.Index(v[i:], s)
+			if j < 0 {
+				return false
+			}
+			start, end := i+j, i+j+len(s)
+			if (start == 0 || !wordByte(v[start-1])) && (end == len(v) || !wordByte(v[end])) {
+				return true
+			}
+			i = start + 1
+		}
+	}
+	return false
+}
+
+// wordByte: CONTAINS_WORD's word characters, "alphanumeric characters or
+// underscore (A-Z, a-z, 0-9, or _)" (API_ByteMatchStatement).
+func wordByte(c byte) bool {
+	return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
+
+// IsWord reports whether s is a CONTAINS_WORD search string.
+func IsWord(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !wordByte(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// String is how a route explanation names an action.
+func (a WAFAction) String() string {
+	if a.Kind == WAFBlock {
+		return "block (" + strconv.Itoa(a.Status) + ")"
+	}
+	return a.Kind.String()
+}
+
+// compileWebACLs compiles the web ACLs cfg's distributions name, by name.
+func compileWebACLs(cfg *schema.Config) (map[string]*WebACL, error) {
+	var out map[string]*WebACL
+	for _, d := range cfg.Distributions {
+		name := d.WebACLID
+		if name == "" || out[name] != nil {
+			continue
+		}
+		spec := cfg.WebACLs[name]
+		if spec == nil {
+			return nil, fmt.Errorf("unknown web ACL %q", name)
+		}
+		a, err := CompileWebACL(name, spec, cfg.IPSets)
+		if err != nil {
+			return nil, err
+		}
+		if out == nil {
+			out = map[string]*WebACL{}
+		}
+		out[name] = a
+	}
+	return out, nil
+}
+
+// IPSetRefs are the IP sets a web ACL's statements name, sorted, once each.
+func IPSetRefs(acl *schema.WebACL) []string {
+	var names []string
+	var walk func(s *schema.WAFStatement)
+	walk = func(s *schema.WAFStatement) {
+		if s == nil {
+			return
+		}
+		if r := s.IPSetReferenceStatement; r != nil && !slices.Contains(names, r.ARN) {
+			names = append(names, r.ARN)
+		}
+		if rb := s.RateBasedStatement; rb != nil {
+			walk(rb.ScopeDownStatement)
+		}
+		for _, l := range []*schema.WAFStatements{s.AndStatement, s.OrStatement} {
+			if l != nil {
+				for i := range l.Statements {
+					walk(&l.Statements[i])
+				}
+			}
+		}
+		if s.NotStatement != nil {
+			walk(&s.NotStatement.Statement)
+		}
+	}
+	for i := range acl.Rules {
+		walk(&acl.Rules[i].Statement)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Explain says what r does with req for openfront route, which cannot
+// know a rate-based rule's count: such a rule is taken as under its limit.
+func (r *WAFRule) Explain(req *WAFRequest) (matched bool, why string) {
+	if r.Rate == nil {
+		if r.Match.Match(req) {
+			return true, "matches"
+		}
+		return false, "does not match"
+	}
+	if r.Rate.ScopeDown != nil && !r.Rate.ScopeDown.Match(req) {
+		return false, "not counted: the scope-down statement does not match"
+	}
+	_, apply, fallback := r.Rate.RateKey(req)
+	switch {
+	case !apply:
+		return false, "does not apply: the request has no " + r.Rate.Header + " header"
+	case fallback && r.Rate.FallbackMatch:
+		return true, "matches: no valid address in " + r.Rate.Header + " (fallbackBehavior MATCH)"
+	case fallback:
+		return false, "does not match: no valid address in " + r.Rate.Header + " (fallbackBehavior NO_MATCH)"
+	}
+	return false, "counted, " + r.Rate.Describe() + " (route takes it as under the limit)"
+}

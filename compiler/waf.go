@@ -1,0 +1,296 @@
+package compiler
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"cuelang.org/go/cue"
+
+	"openfront.dev/compiler/table"
+	"openfront.dev/schema"
+)
+
+// AWS WAF web ACLs and IP sets: what WAF itself refuses (WAFv2 API
+// reference: API_WebACL, API_Rule, API_Statement and the statements), and
+// what WAF takes but openfront does not enforce, named as unsupported
+// rather than ignored.
+
+// wafNestingDepth is how deep and, or and not statements nest under a
+// rule's statement (schema #WAFNestedStatement3 is the last level).
+const wafNestingDepth = 3
+
+// supportedStatements names what openfront evaluates, for messages.
+const supportedStatements = "byteMatchStatement, geoMatchStatement, ipSetReferenceStatement, rateBasedStatement, andStatement, orStatement, notStatement"
+
+// wafField is an optional field of a WAF type: set, and supported or not.
+type wafField struct {
+	name      string
+	set       bool
+	supported bool
+}
+
+// setFields are the names of fs that are set.
+func setFields(fs []wafField) (names []string) {
+	for _, f := range fs {
+		if f.set {
+			names = append(names, f.name)
+		}
+	}
+	return names
+}
+
+// unsupported reports each set field openfront does not enforce.
+func (k *checker) unsupported(key string, at func(...any) []cue.Selector, where string, fs []wafField) {
+	for _, f := range fs {
+		if f.set && !f.supported {
+			k.add(key, at(f.name), "%s: %s is not supported by openfront", where, f.name)
+		}
+	}
+}
+
+// one checks that exactly one of fs is set, what names the kind.
+func (k *checker) one(key string, at func(...any) []cue.Selector, where, what string, fs []wafField) bool {
+	set := setFields(fs)
+	switch len(set) {
+	case 0:
+		var names []string
+		for _, f := range fs {
+			if f.supported {
+				names = append(names, f.name)
+			}
+		}
+		k.add(key, at(), "%s: %s needs one of %s", where, what, strings.Join(names, ", "))
+		return false
+	case 1:
+		return true
+	}
+	k.add(key, at(set[1]), "%s: %s takes one of its kinds, not %s", where, what, strings.Join(set, " and "))
+	return false
+}
+
+func (k *checker) ipSet(name string, s *schema.IPSet) {
+	key := "ipSets." + name
+	for i, a := range s.Addresses {
+		if _, err := table.ParseIPSetAddress(a, s.IPAddressVersion); err != nil {
+			k.add(key, sel("ipSets", name, "addresses", i), "IP set %q: %v", name, err)
+		}
+	}
+}
+
+func (k *checker) webACL(name string, acl *schema.WebACL, cfg *schema.Config) {
+	key := "webACLs." + name
+	base := sel("webACLs", name)
+	at := func(parts ...any) []cue.Selector { return append(slices.Clone(base), sel(parts...)...) }
+	where := fmt.Sprintf("web ACL %q", name)
+	k.unsupported(key, at, where, []wafField{
+		{name: "customResponseBodies", set: acl.CustomResponseBodies != nil},
+		{name: "captchaConfig", set: acl.CaptchaConfig != nil},
+		{name: "challengeConfig", set: acl.ChallengeConfig != nil},
+		{name: "tokenDomains", set: acl.TokenDomains != nil},
+		{name: "associationConfig", set: acl.AssociationConfig != nil},
+	})
+	da := acl.DefaultAction
+	dat := func(parts ...any) []cue.Selector { return at(append([]any{"defaultAction"}, parts...)...) }
+	if k.one(key, dat, where, "defaultAction", []wafField{{name: "allow", set: da.Allow != nil, supported: true}, {name: "block", set: da.Block != nil, supported: true}}) {
+		k.allowBlock(key, dat, where+": defaultAction", da.Allow, da.Block)
+	}
+	names := map[string]int{}
+	priorities := map[int]string{}
+	for i := range acl.Rules {
+		r := &acl.Rules[i]
+		rat := func(parts ...any) []cue.Selector { return at(append([]any{"rules", i}, parts...)...) }
+		rwhere := fmt.Sprintf("%s: rule %q", where, r.Name)
+		if _, dup := names[r.Name]; dup {
+			k.add(key, rat("name"), "%s: another rule has the name; names are unique in a web ACL", rwhere)
+		}
+		names[r.Name] = i
+		if other, dup := priorities[r.Priority]; dup {
+			k.add(key, rat("priority"), "%s: priority %d is also rule %q's; priorities are unique in a web ACL", rwhere, r.Priority, other)
+		} else {
+			priorities[r.Priority] = r.Name
+		}
+		k.unsupported(key, rat, rwhere, []wafField{
+			{name: "overrideAction", set: r.OverrideAction != nil},
+			{name: "ruleLabels", set: r.RuleLabels != nil},
+			{name: "captchaConfig", set: r.CaptchaConfig != nil},
+			{name: "challengeConfig", set: r.ChallengeConfig != nil},
+		})
+		if r.Action == nil {
+			k.add(key, rat(), "%s: a rule needs an action: allow, block or count", rwhere)
+		} else {
+			a := r.Action
+			aat := func(parts ...any) []cue.Selector { return rat(append([]any{"action"}, parts...)...) }
+			fs := []wafField{
+				{name: "allow", set: a.Allow != nil, supported: true},
+				{name: "block", set: a.Block != nil, supported: true},
+				{name: "count", set: a.Count != nil, supported: true},
+				{name: "captcha", set: a.Captcha != nil},
+				{name: "challenge", set: a.Challenge != nil},
+			}
+			k.unsupported(key, aat, rwhere+": action", fs)
+			if k.one(key, aat, rwhere, "action", fs) {
+				k.allowBlock(key, aat, rwhere+": action", a.Allow, a.Block)
+				if a.Count != nil && a.Count.CustomRequestHandling != nil {
+					k.add(key, aat("count", "customRequestHandling"), "%s: action: customRequestHandling is not supported by openfront", rwhere)
+				}
+			}
+		}
+		k.wafStatement(key, func(parts ...any) []cue.Selector { return rat(append([]any{"statement"}, parts...)...) }, rwhere, &r.Statement, cfg, 0)
+	}
+}
+
+// allowBlock checks an allow or block action's settings.
+func (k *checker) allowBlock(key string, at func(...any) []cue.Selector, where string, allow *schema.WAFAllowAction, block *schema.WAFBlockAction) {
+	if allow != nil && allow.CustomRequestHandling != nil {
+		k.add(key, at("allow", "customRequestHandling"), "%s: customRequestHandling is not supported by openfront", where)
+	}
+	if block != nil && block.CustomResponse != nil {
+		cr := block.CustomResponse
+		cat := func(parts ...any) []cue.Selector { return at(append([]any{"block", "customResponse"}, parts...)...) }
+		k.unsupported(key, cat, where+": customResponse", []wafField{
+			{name: "customResponseBodyKey", set: cr.CustomResponseBodyKey != nil},
+			{name: "responseHeaders", set: cr.ResponseHeaders != nil},
+		})
+	}
+}
+
+// wafStatement checks a statement at depth (0: a rule's own).
+func (k *checker) wafStatement(key string, at func(...any) []cue.Selector, where string, s *schema.WAFStatement, cfg *schema.Config, depth int) {
+	fs := []wafField{
+		{name: "byteMatchStatement", set: s.ByteMatchStatement != nil, supported: true},
+		{name: "geoMatchStatement", set: s.GeoMatchStatement != nil, supported: true},
+		{name: "ipSetReferenceStatement", set: s.IPSetReferenceStatement != nil, supported: true},
+		{name: "rateBasedStatement", set: s.RateBasedStatement != nil, supported: true},
+		{name: "andStatement", set: s.AndStatement != nil, supported: true},
+		{name: "orStatement", set: s.OrStatement != nil, supported: true},
+		{name: "notStatement", set: s.NotStatement != nil, supported: true},
+		{name: "managedRuleGroupStatement", set: s.ManagedRuleGroupStatement != nil},
+		{name: "ruleGroupReferenceStatement", set: s.RuleGroupReferenceStatement != nil},
+		{name: "regexMatchStatement", set: s.RegexMatchStatement != nil},
+		{name: "regexPatternSetReferenceStatement", set: s.RegexPatternSetReferenceStatement != nil},
+		{name: "sizeConstraintStatement", set: s.SizeConstraintStatement != nil},
+		{name: "sqliMatchStatement", set: s.SqliMatchStatement != nil},
+		{name: "xssMatchStatement", set: s.XssMatchStatement != nil},
+		{name: "labelMatchStatement", set: s.LabelMatchStatement != nil},
+		{name: "asnMatchStatement", set: s.AsnMatchStatement != nil},
+	}
+	for _, f := range fs {
+		if f.set && !f.supported {
+			k.add(key, at(f.name), "%s: %s is not supported by openfront (it evaluates %s)", where, f.name, supportedStatements)
+			return
+		}
+	}
+	if !k.one(key, at, where, "a statement", fs) {
+		return
+	}
+	switch {
+	case s.ByteMatchStatement != nil:
+		k.byteMatch(key, func(parts ...any) []cue.Selector { return at(append([]any{"byteMatchStatement"}, parts...)...) }, where, s.ByteMatchStatement)
+	case s.GeoMatchStatement != nil:
+		if s.GeoMatchStatement.ForwardedIPConfig != nil {
+			k.add(key, at("geoMatchStatement", "forwardedIPConfig"), "%s: geoMatchStatement: forwardedIPConfig is not supported by openfront: it matches the viewer's address (behind trusted proxies)", where)
+		}
+	case s.IPSetReferenceStatement != nil:
+		r := s.IPSetReferenceStatement
+		if cfg.IPSets[r.ARN] == nil {
+			k.add(key, at("ipSetReferenceStatement", "arn"), "%s: unknown IP set %q: name a key of ipSets", where, r.ARN)
+		}
+		if r.IPSetForwardedIPConfig != nil {
+			k.add(key, at("ipSetReferenceStatement", "ipSetForwardedIPConfig"), "%s: ipSetReferenceStatement: ipSetForwardedIPConfig is not supported by openfront: it matches the viewer's address (behind trusted proxies)", where)
+		}
+	case s.RateBasedStatement != nil:
+		if depth > 0 {
+			k.add(key, at("rateBasedStatement"), "%s: a rateBasedStatement goes only at the top of a rule's statement: WAF does not nest it", where)
+			return
+		}
+		k.rateBased(key, func(parts ...any) []cue.Selector { return at(append([]any{"rateBasedStatement"}, parts...)...) }, where, s.RateBasedStatement, cfg)
+	case s.NotStatement != nil:
+		if k.deepEnough(key, at("notStatement"), where, depth) {
+			k.wafStatement(key, func(parts ...any) []cue.Selector { return at(append([]any{"notStatement", "statement"}, parts...)...) }, where, &s.NotStatement.Statement, cfg, depth+1)
+		}
+	default:
+		name, list := "andStatement", s.AndStatement
+		if s.OrStatement != nil {
+			name, list = "orStatement", s.OrStatement
+		}
+		if !k.deepEnough(key, at(name), where, depth) {
+			return
+		}
+		if len(list.Statements) < 2 {
+			k.add(key, at(name, "statements"), "%s: %s needs at least 2 statements", where, name)
+		}
+		for i := range list.Statements {
+			k.wafStatement(key, func(parts ...any) []cue.Selector { return at(append([]any{name, "statements", i}, parts...)...) }, where, &list.Statements[i], cfg, depth+1)
+		}
+	}
+}
+
+func (k *checker) deepEnough(key string, at []cue.Selector, where string, depth int) bool {
+	if depth >= wafNestingDepth {
+		k.add(key, at, "%s: statements nest too deep: openfront takes and, or and not statements %d levels below a rule's", where, wafNestingDepth)
+		return false
+	}
+	return true
+}
+
+func (k *checker) rateBased(key string, at func(...any) []cue.Selector, where string, rb *schema.RateBasedStatement, cfg *schema.Config) {
+	switch rb.AggregateKeyType {
+	case "CUSTOM_KEYS":
+		k.add(key, at("aggregateKeyType"), "%s: aggregateKeyType CUSTOM_KEYS is not supported by openfront (it takes IP, FORWARDED_IP and CONSTANT)", where)
+	case "FORWARDED_IP":
+		if rb.ForwardedIPConfig == nil {
+			k.add(key, at("aggregateKeyType"), "%s: aggregateKeyType FORWARDED_IP needs forwardedIPConfig: the header to read the address from", where)
+		}
+	default:
+		if rb.ForwardedIPConfig != nil {
+			k.add(key, at("forwardedIPConfig"), "%s: forwardedIPConfig is for aggregateKeyType FORWARDED_IP, not %s", where, rb.AggregateKeyType)
+		}
+	}
+	if rb.CustomKeys != nil {
+		k.add(key, at("customKeys"), "%s: customKeys is not supported by openfront", where)
+	}
+	if rb.ScopeDownStatement != nil {
+		k.wafStatement(key, func(parts ...any) []cue.Selector { return at(append([]any{"scopeDownStatement"}, parts...)...) }, where, rb.ScopeDownStatement, cfg, 1)
+	}
+}
+
+func (k *checker) byteMatch(key string, at func(...any) []cue.Selector, where string, b *schema.ByteMatchStatement) {
+	where += ": byteMatchStatement"
+	if b.SearchStringBase64 != nil {
+		k.add(key, at("searchStringBase64"), "%s: searchStringBase64 is not supported by openfront: give searchString", where)
+	}
+	f := b.FieldToMatch
+	fat := func(parts ...any) []cue.Selector { return at(append([]any{"fieldToMatch"}, parts...)...) }
+	fs := []wafField{
+		{name: "uriPath", set: f.URIPath != nil, supported: true},
+		{name: "queryString", set: f.QueryString != nil, supported: true},
+		{name: "method", set: f.Method != nil, supported: true},
+		{name: "singleHeader", set: f.SingleHeader != nil, supported: true},
+		{name: "singleQueryArgument", set: f.SingleQueryArgument != nil},
+		{name: "allQueryArguments", set: f.AllQueryArguments != nil},
+		{name: "body", set: f.Body != nil},
+		{name: "jsonBody", set: f.JSONBody != nil},
+		{name: "headers", set: f.Headers != nil},
+		{name: "cookies", set: f.Cookies != nil},
+		{name: "headerOrder", set: f.HeaderOrder != nil},
+		{name: "ja3Fingerprint", set: f.JA3Fingerprint != nil},
+		{name: "ja4Fingerprint", set: f.JA4Fingerprint != nil},
+		{name: "uriFragment", set: f.URIFragment != nil},
+	}
+	k.unsupported(key, fat, where+": fieldToMatch", fs)
+	k.one(key, fat, where, "fieldToMatch", fs)
+	if b.PositionalConstraint == "CONTAINS_WORD" && !table.IsWord(b.SearchString) {
+		k.add(key, at("searchString"), "%s: CONTAINS_WORD takes a searchString of letters, digits and _ only, not %q", where, b.SearchString)
+	}
+	seen := map[int]bool{}
+	for i, t := range b.TextTransformations {
+		if !table.SupportedTextTransformation(t.Type) {
+			k.add(key, at("textTransformations", i, "type"), "%s: text transformation %s is not supported by openfront (it applies NONE, LOWERCASE and URL_DECODE)", where, t.Type)
+		}
+		if seen[t.Priority] {
+			k.add(key, at("textTransformations", i, "priority"), "%s: text transformation priority %d is used twice; priorities are unique in a statement", where, t.Priority)
+		}
+		seen[t.Priority] = true
+	}
+}

@@ -1,0 +1,170 @@
+package schema
+
+// The Go form of schema/waf.cue. Fields typed any are WAF's that openfront
+// does not enforce: decoded only so that vet can name them.
+
+// WebACL is #WebACL.
+type WebACL struct {
+	Description          string           `json:"description"`
+	DefaultAction        WAFDefaultAction `json:"defaultAction"`
+	Rules                []WAFRule        `json:"rules"`
+	VisibilityConfig     map[string]any   `json:"visibilityConfig,omitempty"`
+	CustomResponseBodies any              `json:"customResponseBodies,omitempty"`
+	CaptchaConfig        any              `json:"captchaConfig,omitempty"`
+	ChallengeConfig      any              `json:"challengeConfig,omitempty"`
+	TokenDomains         any              `json:"tokenDomains,omitempty"`
+	AssociationConfig    any              `json:"associationConfig,omitempty"`
+}
+
+// WAFDefaultAction is #WAFDefaultAction.
+type WAFDefaultAction struct {
+	Allow *WAFAllowAction `json:"allow,omitempty"`
+	Block *WAFBlockAction `json:"block,omitempty"`
+}
+
+// WAFRule is #WAFRule.
+type WAFRule struct {
+	Name             string         `json:"name"`
+	Priority         int            `json:"priority"`
+	Statement        WAFStatement   `json:"statement"`
+	Action           *WAFRuleAction `json:"action,omitempty"`
+	VisibilityConfig map[string]any `json:"visibilityConfig,omitempty"`
+	OverrideAction   any            `json:"overrideAction,omitempty"`
+	RuleLabels       any            `json:"ruleLabels,omitempty"`
+	CaptchaConfig    any            `json:"captchaConfig,omitempty"`
+	ChallengeConfig  any            `json:"challengeConfig,omitempty"`
+}
+
+// WAFRuleAction is #WAFRuleAction.
+type WAFRuleAction struct {
+	Allow     *WAFAllowAction `json:"allow,omitempty"`
+	Block     *WAFBlockAction `json:"block,omitempty"`
+	Count     *WAFCountAction `json:"count,omitempty"`
+	Captcha   any             `json:"captcha,omitempty"`
+	Challenge any             `json:"challenge,omitempty"`
+}
+
+// WAFCountAction is #WAFRuleAction.count.
+type WAFCountAction struct {
+	CustomRequestHandling any `json:"customRequestHandling,omitempty"`
+}
+
+// WAFAllowAction is #WAFAllowAction.
+type WAFAllowAction struct {
+	CustomRequestHandling any `json:"customRequestHandling,omitempty"`
+}
+
+// WAFBlockAction is #WAFBlockAction.
+type WAFBlockAction struct {
+	CustomResponse *WAFCustomResponse `json:"customResponse,omitempty"`
+}
+
+// WAFCustomResponse is #WAFCustomResponse.
+type WAFCustomResponse struct {
+	ResponseCode          int `json:"responseCode"`
+	CustomResponseBodyKey any `json:"customResponseBodyKey,omitempty"`
+	ResponseHeaders       any `json:"responseHeaders,omitempty"`
+}
+
+// WAFStatement is #WAFStatement.
+type WAFStatement struct {
+	ByteMatchStatement                *ByteMatchStatement      `json:"byteMatchStatement,omitempty"`
+	GeoMatchStatement                 *GeoMatchStatement       `json:"geoMatchStatement,omitempty"`
+	IPSetReferenceStatement           *IPSetReferenceStatement `json:"ipSetReferenceStatement,omitempty"`
+	RateBasedStatement                *RateBasedStatement      `json:"rateBasedStatement,omitempty"`
+	AndStatement                      *WAFStatements           `json:"andStatement,omitempty"`
+	OrStatement                       *WAFStatements           `json:"orStatement,omitempty"`
+	NotStatement                      *WAFNotStatement         `json:"notStatement,omitempty"`
+	ManagedRuleGroupStatement         any                      `json:"managedRuleGroupStatement,omitempty"`
+	RuleGroupReferenceStatement       any                      `json:"ruleGroupReferenceStatement,omitempty"`
+	RegexMatchStatement               any                      `json:"regexMatchStatement,omitempty"`
+	RegexPatternSetReferenceStatement any                      `json:"regexPatternSetReferenceStatement,omitempty"`
+	SizeConstraintStatement           any                      `json:"sizeConstraintStatement,omitempty"`
+	SqliMatchStatement                any                      `json:"sqliMatchStatement,omitempty"`
+	XssMatchStatement                 any                      `json:"xssMatchStatement,omitempty"`
+	LabelMatchStatement               any                      `json:"labelMatchStatement,omitempty"`
+	AsnMatchStatement                 any                      `json:"asnMatchStatement,omitempty"`
+}
+
+// WAFStatements is #WAFStatement.andStatement and orStatement.
+type WAFStatements struct {
+	Statements []WAFStatement `json:"statements"`
+}
+
+// WAFNotStatement is #WAFStatement.notStatement.
+type WAFNotStatement struct {
+	Statement WAFStatement `json:"statement"`
+}
+
+// ByteMatchStatement is #ByteMatchStatement.
+type ByteMatchStatement struct {
+	SearchString         string               `json:"searchString"`
+	FieldToMatch         WAFFieldToMatch      `json:"fieldToMatch"`
+	PositionalConstraint string               `json:"positionalConstraint"`
+	TextTransformations  []TextTransformation `json:"textTransformations"`
+	SearchStringBase64   any                  `json:"searchStringBase64,omitempty"`
+}
+
+// WAFFieldToMatch is #WAFFieldToMatch.
+type WAFFieldToMatch struct {
+	URIPath             *struct{}        `json:"uriPath,omitempty"`
+	QueryString         *struct{}        `json:"queryString,omitempty"`
+	Method              *struct{}        `json:"method,omitempty"`
+	SingleHeader        *WAFSingleHeader `json:"singleHeader,omitempty"`
+	SingleQueryArgument any              `json:"singleQueryArgument,omitempty"`
+	AllQueryArguments   any              `json:"allQueryArguments,omitempty"`
+	Body                any              `json:"body,omitempty"`
+	JSONBody            any              `json:"jsonBody,omitempty"`
+	Headers             any              `json:"headers,omitempty"`
+	Cookies             any              `json:"cookies,omitempty"`
+	HeaderOrder         any              `json:"headerOrder,omitempty"`
+	JA3Fingerprint      any              `json:"ja3Fingerprint,omitempty"`
+	JA4Fingerprint      any              `json:"ja4Fingerprint,omitempty"`
+	URIFragment         any              `json:"uriFragment,omitempty"`
+}
+
+// WAFSingleHeader is #WAFFieldToMatch.singleHeader.
+type WAFSingleHeader struct {
+	Name string `json:"name"`
+}
+
+// TextTransformation is #TextTransformation.
+type TextTransformation struct {
+	Priority int    `json:"priority"`
+	Type     string `json:"type"`
+}
+
+// GeoMatchStatement is #GeoMatchStatement.
+type GeoMatchStatement struct {
+	CountryCodes      []string `json:"countryCodes"`
+	ForwardedIPConfig any      `json:"forwardedIPConfig,omitempty"`
+}
+
+// IPSetReferenceStatement is #IPSetReferenceStatement.
+type IPSetReferenceStatement struct {
+	ARN                    string `json:"arn"`
+	IPSetForwardedIPConfig any    `json:"ipSetForwardedIPConfig,omitempty"`
+}
+
+// RateBasedStatement is #RateBasedStatement.
+type RateBasedStatement struct {
+	Limit               int64              `json:"limit"`
+	EvaluationWindowSec int                `json:"evaluationWindowSec"`
+	AggregateKeyType    string             `json:"aggregateKeyType"`
+	ForwardedIPConfig   *ForwardedIPConfig `json:"forwardedIPConfig,omitempty"`
+	ScopeDownStatement  *WAFStatement      `json:"scopeDownStatement,omitempty"`
+	CustomKeys          any                `json:"customKeys,omitempty"`
+}
+
+// ForwardedIPConfig is #ForwardedIPConfig.
+type ForwardedIPConfig struct {
+	HeaderName       string `json:"headerName"`
+	FallbackBehavior string `json:"fallbackBehavior"`
+}
+
+// IPSet is #IPSet.
+type IPSet struct {
+	Description      string   `json:"description"`
+	IPAddressVersion string   `json:"ipAddressVersion"`
+	Addresses        []string `json:"addresses"`
+}
