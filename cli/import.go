@@ -191,6 +191,9 @@ type importer struct {
 	dnsNames        map[string]string
 	distNames       map[string]string
 
+	// webACLs and ipSets are AWS WAF's, from get-web-acl and get-ip-set.
+	webACLs, ipSets []*awsWAF
+
 	notes []string // what was not imported, for stderr
 }
 
@@ -314,6 +317,12 @@ func (imp *importer) read(name string) error {
 		}
 	case top["Items"] != nil || top["data"] != nil:
 		return fmt.Errorf("%s: the keys of a key value store: name the file STORE.keys.json, STORE the store's name in CloudFront, so that import knows which store they fill", name)
+	case obj(top, "WebACL") != nil:
+		a := obj(top, "WebACL")
+		imp.webACLs = append(imp.webACLs, &awsWAF{awsObject: awsObject{name, str(a, "Id"), a}, arn: str(a, "ARN")})
+	case obj(top, "IPSet") != nil:
+		a := obj(top, "IPSet")
+		imp.ipSets = append(imp.ipSets, &awsWAF{awsObject: awsObject{name, str(a, "Id"), a}, arn: str(a, "ARN")})
 	case obj(top, "PublicKey") != nil:
 		k := obj(top, "PublicKey")
 		if imp.publicKey == nil {
@@ -321,7 +330,7 @@ func (imp *importer) read(name string) error {
 		}
 		imp.publicKey[str(k, "Id")] = awsObject{name, str(k, "Id"), obj(k, "PublicKeyConfig")}
 	default:
-		return fmt.Errorf("%s: not the output of aws cloudfront get-distribution(-config), get-streaming-distribution(-config), get-cache-policy, get-origin-request-policy, get-response-headers-policy, get-key-group, get-public-key, get-continuous-deployment-policy, describe-function, describe-key-value-store or list-key-value-stores (nor a function's code, NAME.js, or a store's keys, STORE.keys.json)", name)
+		return fmt.Errorf("%s: not the output of aws cloudfront get-distribution(-config), get-streaming-distribution(-config), get-cache-policy, get-origin-request-policy, get-response-headers-policy, get-key-group, get-public-key, get-continuous-deployment-policy, describe-function, describe-key-value-store, list-key-value-stores, or aws wafv2 get-web-acl or get-ip-set (nor a function's code, NAME.js, or a store's keys, STORE.keys.json)", name)
 	}
 	return nil
 }
@@ -481,6 +490,7 @@ func (imp *importer) build(files []string) ([]byte, error) {
 	for _, p := range imp.deployments {
 		imp.deploymentNames[p.id] = uniqueName(sanitizeID(p.id), cdNames, nil)
 	}
+	imp.wafNames()
 	imp.distNames = map[string]string{}
 	dists, err := imp.section(imp.dists, "distributions", taken, imp.distribution)
 	if err != nil {
@@ -507,6 +517,8 @@ func (imp *importer) build(files []string) ([]byte, error) {
 		{"functions", imp.functionsSection()},
 		{"keyValueStores", stores},
 		{"continuousDeploymentPolicies", deployments},
+		{"webACLs", imp.webACLsSection()},
+		{"ipSets", imp.ipSetsSection()},
 	} {
 		if len(sec.v.fields) > 0 {
 			root.set(sec.name, sec.v)
@@ -933,8 +945,7 @@ func (imp *importer) distribution(s *src) (*cueStruct, error) {
 		o.setBool("isIPV6Enabled", s.boolean("IsIPV6Enabled"), true)
 	}
 	imp.priceClass(o, s)
-	imp.unsupported(o, s,
-		"WebACLId", "(AWS WAF) not imported: openfront has no web application firewall; put one in front of the nodes")
+	imp.webACLRef(o, s)
 	if s.boolean("Staging") {
 		o.set("staging", true)
 	}

@@ -46,6 +46,10 @@ func TestImport(t *testing.T) {
 		// which prints the DNS name the policy names it by) and their
 		// continuous deployment policy, weight-based and sticky.
 		{"continuous-deployment", nil, exitOK},
+		// A web ACL from get-web-acl output with its IP set from
+		// get-ip-set: rate-based, IP set, geo and byte match rules come
+		// over; a managed rule group and a CAPTCHA rule are notes.
+		{"waf", nil, exitOK},
 		// A custom policy ID without its get-cache-policy file.
 		{"unknown-policy", nil, exitFail},
 		// Legacy TrustedSigners: the behavior names a key group the

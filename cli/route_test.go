@@ -138,6 +138,10 @@ func TestRoute(t *testing.T) {
 		{"cd-no-header", []string{"https://canary.example.com/api/x"}},
 		{"cd-weight", []string{"https://beta.example.com/"}},
 		{"json-cd-header", []string{"--json", "https://canary.example.com/api/x", "-H", "aws-cf-cd-canary: on"}},
+		// A web ACL: an IP set's block; a count rule and a rate rule, counted.
+		{"waf-ipset-block", []string{"--viewer-ip", "192.0.2.9", "https://guarded.example.com/api/x"}},
+		{"waf-rate-counted", []string{"https://guarded.example.com/api/x", "-H", "User-Agent: GoodBot/1.0"}},
+		{"json-waf-rate-counted", []string{"--json", "https://guarded.example.com/api/x"}},
 		// --json.
 		{"json-api", []string{"--json", "-X", "POST", "https://www.example.com/api/v1/items?page=3&lang=fr", "-H", "Cookie: session=s1; theme=x", "-H", "Authorization: Bearer t"}},
 		{"json-group-signed", []string{"-json", "https://a.media.example.com/private/film.mp4?Expires=2000000000&Signature=abc&Key-Pair-Id=K2JCJMDEHXQW5F"}},

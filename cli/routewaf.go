@@ -34,7 +34,7 @@ func (e *RouteExplanation) explainWAF(d *table.Distribution, r RouteRequest, pat
 		ip = defaultViewerIP
 	}
 	client, _ := netip.ParseAddr(ip)
-	req := &table.WAFRequest{Method: r.Method, Path: path, RawQuery: r.URL.RawQuery, Header: r.Header, Client: client.Unmap(), Country: r.ViewerCountry}
+	req := &table.WAFRequest{Method: r.Method, Path: path, RawQuery: r.URL.RawQuery, Host: r.host(), Header: r.Header, Client: client.Unmap(), Country: r.ViewerCountry}
 	w := &RouteWAF{WebACL: acl.Name, Rules: []RouteWAFRule{}}
 	e.WAF = w
 	for _, rule := range acl.Rules {

@@ -64,7 +64,7 @@ func (c *Compiler) runRouteTests(cfg *schema.Config, t *table.Table, origin map[
 			k.add("tests", sel("tests", i, "expect", "behavior"), "%s: matched behavior %q, want %q", where, b.Name(), want)
 		}
 		target, answered := b.TargetID(), false
-		waf := &table.WAFRequest{Method: rt.Method, Path: u.EscapedPath(), RawQuery: u.RawQuery, Header: http.Header{}, Client: routeTestViewerAddr, Country: rt.ViewerCountry}
+		waf := &table.WAFRequest{Method: rt.Method, Path: u.EscapedPath(), RawQuery: u.RawQuery, Host: host, Header: http.Header{}, Client: routeTestViewerAddr, Country: rt.ViewerCountry}
 		for k, v := range rt.Headers {
 			waf.Header.Set(k, v)
 		}

@@ -108,7 +108,9 @@ type WAFRequest struct {
 	Method string
 	// Path is the URI path as the viewer sent it, RawQuery the query.
 	Path, RawQuery string
-	Header         http.Header
+	// Host is the Host header's, which Header does not hold.
+	Host   string
+	Header http.Header
 	// Client is the viewer's address (the edge's, behind trusted proxies).
 	Client netip.Addr
 	// Country is the viewer's, "" when unknown.
@@ -484,6 +486,10 @@ func (m *byteMatcher) Match(r *WAFRequest) bool {
 	case "method":
 		v = r.Method
 	case "singleHeader":
+		if m.header == "Host" {
+			v = r.Host
+			break
+		}
 		vs, ok := r.Header[m.header]
 		if !ok {
 			return false

@@ -32,6 +32,7 @@ import (
 	"openfront.dev/daemon/accesslog"
 	"openfront.dev/daemon/cache"
 	"openfront.dev/daemon/origin"
+	"openfront.dev/daemon/ratelimit"
 	"openfront.dev/internal/cfheaders"
 	"openfront.dev/internal/codings"
 	"openfront.dev/internal/hopbyhop"
@@ -65,6 +66,8 @@ type Handler struct {
 	gate        *originGate // origin requests in flight (overload.go)
 	// random draws a weight-based continuous deployment policy's side.
 	random func() float64
+	// rates are web ACLs' rate-based counts, kept across tables.
+	rates *ratelimit.Table
 
 	// Access logs and request metrics (logging.go): the state of each
 	// distribution that logs or is counted, swapped with the table.
@@ -80,7 +83,7 @@ type Handler struct {
 func New(origins *origin.Pool, nodeName string, log *slog.Logger) *Handler {
 	via := "1.1 " + nodeName + " (openfront)"
 	viaValue := []string{via}
-	return &Handler{origins: origins, nodeName: nodeName, via: via, viaValue: viaValue, log: log, verifier: access.NewVerifier(4096), metrics: newMetrics(), gate: newOriginGate(), random: rand.Float64}
+	return &Handler{origins: origins, nodeName: nodeName, via: via, viaValue: viaValue, log: log, verifier: access.NewVerifier(4096), metrics: newMetrics(), gate: newOriginGate(), random: rand.Float64, rates: ratelimit.New(maxRateKeys, nil)}
 }
 
 // SetCache makes the handler serve through c; call it before serving.
@@ -232,6 +235,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 	}
 	if !d.Spec.Enabled {
 		h.refuse(w, r, http.StatusForbidden, "The distribution for this host is disabled.")
+		return
+	}
+	// WAF sits in front of CloudFront: its web ACL sees the request first.
+	if d.WebACL != nil && !h.wafCheck(w, r, d, path) {
 		return
 	}
 	// A viewer that sent no SNI would have its QUIC handshake refused.

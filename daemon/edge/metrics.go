@@ -27,6 +27,8 @@ type metrics struct {
 	functionDuration *prometheus.HistogramVec
 	// Requests answered 503 CapacityExceeded (overload.go).
 	shed prometheus.Counter
+	// Web ACL decisions (waf.go); rule names come from the config.
+	waf *prometheus.CounterVec
 }
 
 func newMetrics() metrics {
@@ -71,6 +73,10 @@ func newMetrics() metrics {
 			// run in tens of microseconds.
 			Buckets: []float64{.000001, .0000025, .000005, .00001, .000025, .00005, .0001, .00025, .0005, .001, .0025, .005, .01, cffunc.Budget.Seconds()},
 		}, []string{"function", "event_type"}),
+		waf: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "openfront_waf_requests_total",
+			Help: "Requests a distribution's AWS WAF web ACL inspected, by the rule that decided (\"default\": the default action) and its action: allow, block, or count (a count rule matched; the request went on).",
+		}, []string{"distribution", "web_acl", "rule", "action"}),
 		shed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "openfront_requests_shed_total",
 			Help: "Requests answered 503 CapacityExceeded because the node had as many origin requests in flight as serve --max-origin-requests allows.",
@@ -86,7 +92,7 @@ func newMetrics() metrics {
 }
 
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.signatureDenials, m.geoDenials, m.requests, m.requestBytes, m.responseBytes, m.originDuration, m.originErrors, m.functionRuns, m.functionDuration, m.shed}
+	return []prometheus.Collector{m.signatureDenials, m.geoDenials, m.requests, m.requestBytes, m.responseBytes, m.originDuration, m.originErrors, m.functionRuns, m.functionDuration, m.shed, m.waf}
 }
 
 // Register adds the edge's metrics to reg and turns on counting requests
@@ -114,6 +120,7 @@ func (m *metrics) forget(id string) {
 	m.originDuration.DeletePartialMatch(l)
 	m.originErrors.DeletePartialMatch(l)
 	m.functionRuns.DeletePartialMatch(l)
+	m.waf.DeletePartialMatch(l)
 }
 
 // forgetOrigin deletes the series of an origin that left its distribution.

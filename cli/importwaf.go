@@ -1,0 +1,278 @@
+package cli
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// AWS WAF web ACLs and IP sets from `aws wafv2 get-web-acl` and
+// `get-ip-set` output: WAF's JSON in lowerCamelCase, an IP set referenced
+// by its config name instead of its ARN. A rule that needs what openfront
+// does not enforce is left out as an `// openfront import:` note: taking
+// part of it would change what it matches.
+
+// awsWAF is a web ACL or IP set read from a file.
+type awsWAF struct {
+	awsObject
+	arn  string
+	name string // in the config
+}
+
+// wafSupported are the lowerCamelCase fields openfront's schema gives a
+// meaning to inside a rule; any other makes the rule unsupported.
+var wafSupported = map[string]bool{
+	"name": true, "priority": true, "statement": true, "action": true,
+	"allow": true, "block": true, "count": true, "customResponse": true, "responseCode": true,
+	"byteMatchStatement": true, "geoMatchStatement": true, "ipSetReferenceStatement": true, "rateBasedStatement": true,
+	"andStatement": true, "orStatement": true, "notStatement": true, "statements": true,
+	"searchString": true, "fieldToMatch": true, "positionalConstraint": true, "textTransformations": true, "type": true,
+	"uriPath": true, "queryString": true, "method": true, "singleHeader": true,
+	"countryCodes": true, "arn": true,
+	"limit": true, "evaluationWindowSec": true, "aggregateKeyType": true, "forwardedIPConfig": true,
+	"headerName": true, "fallbackBehavior": true, "scopeDownStatement": true,
+}
+
+// wafFirst orders a rule's fields: the higher, the earlier.
+var wafFirst = map[string]int{"Name": 3, "Priority": 2, "Action": 1}
+
+// wafLower is WAF's PascalCase field name in lowerCamelCase: a leading
+// run of capitals is lowered but for one that starts a word (IPSetReference
+// → ipSetReference, ARN → arn, URIPath → uriPath).
+func wafLower(k string) string {
+	r := []rune(k)
+	n := 0
+	for n < len(r) && !unicode.IsLower(r[n]) {
+		n++
+	}
+	if n > 1 && n < len(r) {
+		n-- // the capital of the next word
+	}
+	if n == 0 {
+		n = 1
+	}
+	return strings.ToLower(string(r[:n])) + string(r[n:])
+}
+
+// wafValue converts WAF's JSON to the config's: lowerCamelCase names, no
+// VisibilityConfig (openfront's metrics are its own), the search string
+// decoded (the CLI prints the blob in base64). why is what openfront does
+// not support in it, "" for nothing.
+func (imp *importer) wafValue(v any, parent string) (out any, why string) {
+	switch v := v.(type) {
+	case map[string]any:
+		o := &cueStruct{}
+		// A rule reads name first; the rest in WAF's names' order.
+		keys := slices.SortedFunc(maps.Keys(v), func(a, b string) int {
+			if wa, wb := wafFirst[a], wafFirst[b]; wa != wb {
+				return wb - wa
+			}
+			return strings.Compare(a, b)
+		})
+		for _, k := range keys {
+			name := wafLower(k)
+			if name == "visibilityConfig" {
+				continue
+			}
+			if !wafSupported[name] && why == "" {
+				why = name
+			}
+			if parent == "geoMatchStatement" && name == "forwardedIPConfig" && why == "" {
+				why = "geoMatchStatement's forwardedIPConfig"
+			}
+			val := v[k]
+			switch {
+			case name == "searchString":
+				s, _ := val.(string)
+				val = decodeSearchString(s)
+			case name == "arn" && parent == "ipSetReferenceStatement":
+				arn, _ := val.(string)
+				set := imp.ipSetByARN(arn)
+				if set == nil {
+					if why == "" {
+						why = fmt.Sprintf("IP set %s, in no file given (add `aws wafv2 get-ip-set --scope CLOUDFRONT --name NAME --id ID` output)", arn)
+					}
+					val = arn
+				} else {
+					val = set.name
+				}
+			case name == "type" && parent == "textTransformations":
+				if t, _ := val.(string); t != "NONE" && t != "LOWERCASE" && t != "URL_DECODE" && why == "" {
+					why = "text transformation " + t
+				}
+			case name == "aggregateKeyType":
+				if t, _ := val.(string); t == "CUSTOM_KEYS" && why == "" {
+					why = "aggregateKeyType CUSTOM_KEYS"
+				}
+			}
+			c, w := imp.wafValue(val, name)
+			if why == "" {
+				why = w
+			}
+			o.set(name, c)
+		}
+		return o, why
+	case []any:
+		var out []any
+		allStrings := true
+		for _, e := range v {
+			c, w := imp.wafValue(e, parent)
+			if why == "" {
+				why = w
+			}
+			if _, ok := c.(string); !ok {
+				allStrings = false
+			}
+			out = append(out, c)
+		}
+		if allStrings {
+			ss := make([]string, len(out))
+			for i, e := range out {
+				ss[i] = e.(string)
+			}
+			return ss, why
+		}
+		if out == nil {
+			return []string{}, why
+		}
+		return out, why
+	case json.Number, string, bool:
+		return v, ""
+	}
+	return fmt.Sprint(v), ""
+}
+
+// decodeSearchString undoes the CLI's base64 of a search string; text
+// that is not base64 of printable UTF-8 is taken as the string itself
+// (as a CloudFormation template or a hand-written file gives it).
+func decodeSearchString(s string) string {
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil || len(b) == 0 || !utf8.Valid(b) || strings.ContainsFunc(string(b), func(r rune) bool { return !unicode.IsPrint(r) }) {
+		return s
+	}
+	return string(b)
+}
+
+func (imp *importer) ipSetByARN(arn string) *awsWAF {
+	for _, s := range imp.ipSets {
+		if s.arn == arn {
+			return s
+		}
+	}
+	return nil
+}
+
+// webACLByID is the web ACL a distribution's WebACLId names: WAFv2's ARN
+// (or, for a file without it, the Id).
+func (imp *importer) webACLByID(id string) *awsWAF {
+	for _, a := range imp.webACLs {
+		if a.arn == id || a.id == id {
+			return a
+		}
+	}
+	return nil
+}
+
+// wafNames gives the web ACLs and IP sets their config names.
+func (imp *importer) wafNames() {
+	taken := map[string]bool{}
+	for _, s := range imp.ipSets {
+		name, _ := s.cfg["Name"].(string)
+		s.name = uniqueName(sanitizeID(name, s.id), taken, nil)
+	}
+	taken = map[string]bool{}
+	for _, a := range imp.webACLs {
+		name, _ := a.cfg["Name"].(string)
+		a.name = uniqueName(sanitizeID(name, a.id), taken, nil)
+	}
+}
+
+// wafMetadata are fields of get-web-acl and get-ip-set output that say
+// what WAF made, not what it does.
+var wafMetadata = map[string]bool{"Name": true, "Id": true, "ARN": true, "Capacity": true, "LabelNamespace": true,
+	"ManagedByFirewallManager": true, "RetrofittedByFirewallManager": true, "LockToken": true, "VisibilityConfig": true}
+
+// wafRest notes what else s holds, WAF's metadata aside.
+func (imp *importer) wafRest(o *cueStruct, s *src) {
+	for k := range wafMetadata {
+		s.get(k)
+	}
+	imp.rest(o, s)
+}
+
+func (imp *importer) ipSetsSection() *cueStruct {
+	out := &cueStruct{}
+	for _, set := range imp.ipSets {
+		s := newSrc(set.file, "ipSets."+set.name, set.cfg)
+		o := &cueStruct{}
+		o.setStr("description", s.str("Description"), "")
+		o.set("ipAddressVersion", s.str("IPAddressVersion"))
+		o.set("addresses", s.strs("Addresses"))
+		imp.wafRest(o, s)
+		out.set(set.name, o)
+	}
+	return out
+}
+
+func (imp *importer) webACLsSection() *cueStruct {
+	out := &cueStruct{}
+	for _, acl := range imp.webACLs {
+		s := newSrc(acl.file, "webACLs."+acl.name, acl.cfg)
+		o := &cueStruct{}
+		o.setStr("description", s.str("Description"), "")
+		da, why := imp.wafValue(s.get("DefaultAction"), "defaultAction")
+		if why != "" {
+			imp.note(o, s, "DefaultAction's %s not imported: openfront does not support it", why)
+			da = plainAction(s.obj("DefaultAction").m)
+		}
+		o.set("defaultAction", da)
+		var rules []any
+		for _, r := range s.items("Rules") {
+			m, _ := r.(map[string]any)
+			name, _ := m["Name"].(string)
+			v, why := imp.wafValue(m, "rules")
+			if why != "" {
+				imp.note(o, s, "rule %s not imported: it uses %s, which openfront does not support", name, why)
+				continue
+			}
+			rules = append(rules, v)
+		}
+		if rules == nil {
+			rules = []any{}
+		}
+		o.set("rules", rules)
+		imp.wafRest(o, s)
+		out.set(acl.name, o)
+	}
+	return out
+}
+
+// plainAction is an allow or block default action without its custom
+// handling.
+func plainAction(m map[string]any) *cueStruct {
+	o := &cueStruct{}
+	if _, ok := m["Block"]; ok {
+		o.set("block", &cueStruct{})
+	} else {
+		o.set("allow", &cueStruct{})
+	}
+	return o
+}
+
+// webACLRef sets a distribution's webACLId from its WebACLId.
+func (imp *importer) webACLRef(o *cueStruct, s *src) {
+	id := s.str("WebACLId")
+	if id == "" {
+		return
+	}
+	if acl := imp.webACLByID(id); acl != nil {
+		o.set("webACLId", acl.name)
+		return
+	}
+	imp.note(o, s, "WebACLId %s not imported: add `aws wafv2 get-web-acl --scope CLOUDFRONT --name NAME --id ID` output (and get-ip-set output for its IP sets); openfront enforces rate-based, IP set, geo and string match rules", id)
+}

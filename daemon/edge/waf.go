@@ -1,0 +1,50 @@
+package edge
+
+import (
+	"net/http"
+	"net/netip"
+
+	"openfront.dev/compiler/table"
+	"openfront.dev/daemon/access"
+	"openfront.dev/daemon/ratelimit"
+)
+
+// maxRateKeys bounds the addresses rate-based rules count on a node, all
+// rules together: past it the least recently counted is forgotten.
+const maxRateKeys = 100_000
+
+// wafCheck evaluates d's web ACL on r, as WAF inspects a request before
+// CloudFront serves it, and answers a blocked request; false: it did.
+// path is the URI path as the viewer sent it.
+func (h *Handler) wafCheck(w http.ResponseWriter, r *http.Request, d *table.Distribution, path string) bool {
+	acl := d.WebACL
+	req := table.WAFRequest{Method: r.Method, Path: path, RawQuery: r.URL.RawQuery, Host: r.Host, Header: r.Header,
+		Client: access.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), h.trusted).Unmap()}
+	if acl.NeedsCountry && h.geo != nil {
+		req.Country, _ = h.geo.Lookup(req.Client)
+	}
+	dec := acl.Evaluate(&req, h.rateOver, func(rule *table.WAFRule) {
+		h.metrics.waf.WithLabelValues(d.ID, acl.Name, rule.Name, "count").Inc()
+	})
+	h.metrics.waf.WithLabelValues(d.ID, acl.Name, dec.RuleName(), dec.Action.Kind.String()).Inc()
+	if dec.Action.Kind != table.WAFBlock {
+		return true
+	}
+	reason := "The request was blocked by the distribution's web ACL."
+	// WAF's 403 is CloudFront's like any other, custom error page
+	// included; a customResponse takes precedence over the page
+	// (customizing-the-response-for-blocked-requests). The access log has
+	// Error for the result and the detailed result (repost.aws
+	// cloudfront-troubleshoot-403-errors).
+	if dec.Action.Status == http.StatusForbidden {
+		h.deny(w, r, d, reason)
+	} else {
+		h.refuse(w, r, dec.Action.Status, reason)
+	}
+	return false
+}
+
+// rateOver counts a request for a rate-based rule on this node.
+func (h *Handler) rateOver(rule *table.WAFRule, key netip.Addr) bool {
+	return h.rates.Over(ratelimit.Key{Rule: rule.Rate.ID, Addr: key}, rule.Rate.Limit, rule.Rate.Window)
+}

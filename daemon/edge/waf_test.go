@@ -1,0 +1,257 @@
+package edge
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/maxmind/mmdbwriter/mmdbtype"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"openfront.dev/daemon/access"
+	"openfront.dev/daemon/origin"
+	"openfront.dev/daemon/ratelimit"
+	"openfront.dev/internal/testenv"
+)
+
+const wafTestConfig = `package cdn
+
+distributions: site: {
+	aliases: ["site.test"]
+	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all"}
+	webACLId: "acl"
+}
+distributions: plain: {
+	aliases: ["plain.test"]
+	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all"}
+}
+
+ipSets: bad: {ipAddressVersion: "IPV4", addresses: ["203.0.113.0/24"]}
+ipSets: office: {ipAddressVersion: "IPV4", addresses: ["203.0.113.7/32"]}
+
+_path: {
+	#s: string
+	#p: string
+	byteMatchStatement: {searchString: #s, fieldToMatch: uriPath: {}, positionalConstraint: #p,
+		textTransformations: [{priority: 0, type: "NONE"}]}
+}
+
+webACLs: acl: {
+	defaultAction: allow: {}
+	rules: [{
+		name: "bad-ips", priority: 1, action: block: {}
+		statement: ipSetReferenceStatement: arn: "bad"
+	}, {
+		name: "embargo", priority: 2, action: block: {}
+		statement: geoMatchStatement: countryCodes: ["DE"]
+	}, {
+		name: "admin", priority: 3, action: block: customResponse: responseCode: 404
+		statement: _path & {#s: "/admin", #p: "STARTS_WITH"}
+	}, {
+		name: "watch", priority: 4, action: count: {}
+		statement: _path & {#s: "watch", #p: "CONTAINS"}
+	}, {
+		name: "per-ip", priority: 5, action: block: {}
+		statement: rateBasedStatement: {limit: 10, evaluationWindowSec: 60,
+			scopeDownStatement: _path & {#s: "/rate/", #p: "STARTS_WITH"}}
+	}, {
+		name: "per-client", priority: 6, action: block: {}
+		statement: rateBasedStatement: {limit: 10, evaluationWindowSec: 60, aggregateKeyType: "FORWARDED_IP",
+			forwardedIPConfig: {headerName: "x-client-ip", fallbackBehavior: "MATCH"}
+			scopeDownStatement: _path & {#s: "/fwd/", #p: "STARTS_WITH"}}
+	}, {
+		// Listed last, evaluated first: priority orders rules.
+		name: "office", priority: 0, action: allow: {}
+		statement: ipSetReferenceStatement: arn: "office"
+	}]
+}
+`
+
+// wafEnv is an edge whose distribution site has a web ACL, behind a
+// trusted proxy (X-Forwarded-For names the viewer), with a country
+// database and a clock the test moves.
+type wafEnv struct {
+	h   *Handler
+	now time.Time
+}
+
+func newWAFEnv(t *testing.T) *wafEnv {
+	t.Helper()
+	app := httptest.NewServer(http.HandlerFunc(appOrigin))
+	t.Cleanup(app.Close)
+	dir := t.TempDir()
+	addr := app.Listener.Addr().String()
+	tbl := testenv.Compile(t, dir, fmt.Sprintf(wafTestConfig, addr, addr))
+	geoPath := filepath.Join(dir, "geo.mmdb")
+	testenv.WriteGeoDB(t, geoPath, map[string]mmdbtype.Map{"81.0.0.0/8": testenv.Country("FR"), "85.0.0.0/8": testenv.Country("DE")})
+	geo, err := access.OpenGeoDB(geoPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &wafEnv{now: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)}
+	e.h = New(origin.NewPool(dir), "waf-node", slog.New(slog.DiscardHandler))
+	e.h.SetViewerIdentity([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, geo)
+	e.h.rates = ratelimit.New(maxRateKeys, func() time.Time { return e.now })
+	e.h.SetTable(tbl)
+	return e
+}
+
+// get sends GET path to host from viewer (X-Forwarded-For) with header.
+func (e *wafEnv) get(host, path, viewer string, header map[string]string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(http.MethodGet, "http://"+host+path, nil)
+	r.RemoteAddr = "127.0.0.1:40000"
+	r.Header.Set("X-Forwarded-For", viewer)
+	for k, v := range header {
+		r.Header.Set(k, v)
+	}
+	w := httptest.NewRecorder()
+	e.h.ServeHTTP(w, r)
+	return w
+}
+
+func (e *wafEnv) counted(rule, action string) float64 {
+	return testutil.ToFloat64(e.h.metrics.waf.WithLabelValues("site", "acl", rule, action))
+}
+
+func TestWebACLMatches(t *testing.T) {
+	e := newWAFEnv(t)
+	for _, c := range []struct {
+		name, path, viewer string
+		status             int
+	}{
+		{"an address in the IP set is blocked", "/a", "203.0.113.9", 403},
+		{"a lower priority allow decides first", "/a", "203.0.113.7", 200},
+		{"a country in the geo match is blocked", "/a", "85.1.2.3", 403},
+		{"another country is served", "/a", "81.1.2.3", 200},
+		{"a byte match on the path answers its custom response code", "/admin/users", "198.51.100.1", 404},
+		{"a byte match is case-sensitive without LOWERCASE", "/Admin/users", "198.51.100.1", 200},
+		{"the default action allows", "/a", "198.51.100.1", 200},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := e.get("site.test", c.path, c.viewer, nil)
+			if w.Code != c.status {
+				t.Fatalf("status %d, want %d; body %q", w.Code, c.status, w.Body.String())
+			}
+			if c.status != 200 {
+				if got := w.Header().Get("X-Cache"); got != cacheError {
+					t.Errorf("X-Cache %q, want %q", got, cacheError)
+				}
+				if !strings.Contains(w.Body.String(), "web ACL") || w.Body.Len() > 300 {
+					t.Errorf("body %q, want a short one naming the web ACL", w.Body.String())
+				}
+			}
+		})
+	}
+	for rule, want := range map[string]float64{"bad-ips": 1, "embargo": 1, "admin": 1} {
+		if got := e.counted(rule, "block"); got != want {
+			t.Errorf("openfront_waf_requests_total{rule=%q,action=block} = %v, want %v", rule, got, want)
+		}
+	}
+	if got := e.counted("office", "allow"); got != 1 {
+		t.Errorf("office allows counted %v, want 1", got)
+	}
+	if got := e.counted("default", "allow"); got != 3 {
+		t.Errorf("default allows counted %v, want 3", got)
+	}
+}
+
+func TestWebACLCountServes(t *testing.T) {
+	e := newWAFEnv(t)
+	if w := e.get("site.test", "/watch/me", "198.51.100.1", nil); w.Code != 200 {
+		t.Fatalf("status %d, want 200: count lets the request go on", w.Code)
+	}
+	if got := e.counted("watch", "count"); got != 1 {
+		t.Errorf("count rule counted %v, want 1", got)
+	}
+	if got := e.counted("default", "allow"); got != 1 {
+		t.Errorf("default allows %v, want 1: after a count rule, evaluation goes on", got)
+	}
+}
+
+func TestWebACLRateLimit(t *testing.T) {
+	e := newWAFEnv(t)
+	for i := range 10 {
+		if w := e.get("site.test", "/rate/x", "198.51.100.1", nil); w.Code != 200 {
+			t.Fatalf("request %d of the limit of 10: status %d", i+1, w.Code)
+		}
+		e.now = e.now.Add(time.Second)
+	}
+	if w := e.get("site.test", "/rate/x", "198.51.100.1", nil); w.Code != 403 {
+		t.Fatalf("the 11th request in 60 s: status %d, want 403", w.Code)
+	}
+	if w := e.get("site.test", "/rate/x", "198.51.100.2", nil); w.Code != 200 {
+		t.Errorf("another viewer: status %d, want 200 (counted per IP)", w.Code)
+	}
+	if w := e.get("site.test", "/other", "198.51.100.1", nil); w.Code != 200 {
+		t.Errorf("outside the scope-down statement: status %d, want 200", w.Code)
+	}
+	e.now = e.now.Add(20 * time.Second)
+	if w := e.get("site.test", "/rate/x", "198.51.100.1", nil); w.Code != 403 {
+		t.Errorf("within the window: status %d, want 403", w.Code)
+	}
+	e.now = e.now.Add(2 * time.Minute)
+	if w := e.get("site.test", "/rate/x", "198.51.100.1", nil); w.Code != 200 {
+		t.Errorf("after the window: status %d, want 200", w.Code)
+	}
+	if got := e.counted("per-ip", "block"); got != 2 {
+		t.Errorf("rate blocks counted %v, want 2", got)
+	}
+}
+
+func TestWebACLRateForwardedIP(t *testing.T) {
+	e := newWAFEnv(t)
+	// Without the header the rule does not apply at all
+	// (API_ForwardedIPConfig).
+	for i := range 15 {
+		if w := e.get("site.test", "/fwd/x", "198.51.100.1", nil); w.Code != 200 {
+			t.Fatalf("request %d without X-Client-IP: status %d, want 200", i+1, w.Code)
+		}
+	}
+	// With it, the header's first address is counted, whatever the
+	// viewer's address.
+	for i := range 10 {
+		viewer := fmt.Sprintf("198.51.100.%d", 10+i)
+		if w := e.get("site.test", "/fwd/x", viewer, map[string]string{"X-Client-IP": "192.0.2.1, 10.0.0.1"}); w.Code != 200 {
+			t.Fatalf("request %d for 192.0.2.1: status %d, want 200", i+1, w.Code)
+		}
+	}
+	if w := e.get("site.test", "/fwd/x", "198.51.100.99", map[string]string{"X-Client-IP": "192.0.2.1"}); w.Code != 403 {
+		t.Errorf("the 11th request for 192.0.2.1: status %d, want 403", w.Code)
+	}
+	if w := e.get("site.test", "/fwd/x", "198.51.100.1", map[string]string{"X-Client-IP": "192.0.2.2"}); w.Code != 200 {
+		t.Errorf("another forwarded address: status %d, want 200", w.Code)
+	}
+	// No valid address: fallbackBehavior MATCH applies the rule's action.
+	if w := e.get("site.test", "/fwd/x", "198.51.100.1", map[string]string{"X-Client-IP": "not-an-ip"}); w.Code != 403 {
+		t.Errorf("an invalid address with fallbackBehavior MATCH: status %d, want 403", w.Code)
+	}
+}
+
+func TestWebACLRateTableBounded(t *testing.T) {
+	e := newWAFEnv(t)
+	e.h.rates = ratelimit.New(64, func() time.Time { return e.now })
+	for i := range 2000 {
+		e.get("site.test", "/rate/x", fmt.Sprintf("10.%d.%d.1", i/256, i%256), nil)
+	}
+	if n := e.h.rates.Len(); n == 0 || n > 64 {
+		t.Errorf("%d addresses counted after a flood of 2000, want at most 64", n)
+	}
+}
+
+func TestNoWebACLNoCount(t *testing.T) {
+	e := newWAFEnv(t)
+	if w := e.get("plain.test", "/a", "203.0.113.9", nil); w.Code != 200 {
+		t.Fatalf("a distribution without a web ACL: status %d", w.Code)
+	}
+	if n := testutil.CollectAndCount(e.h.metrics.waf); n != 0 {
+		t.Errorf("%d web ACL series for a distribution without one", n)
+	}
+}

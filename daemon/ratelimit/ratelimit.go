@@ -1,0 +1,125 @@
+// Package ratelimit counts requests per key over a sliding window, in
+// bounded memory: what AWS WAF's rate-based rules need on one node.
+//
+// The window is approximated as WAF's own is ("AWS WAF applies rate
+// limiting near the limit that you set, but does not guarantee an exact
+// limit match", waf-rule-statement-type-rate-based-high-level-settings):
+// a count for the current fixed window and one for the previous, the
+// latter weighted by how much of it the sliding window still covers.
+// Counts live on this node only.
+package ratelimit
+
+import (
+	"container/list"
+	"hash/maphash"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// Key is what a count is kept for: a rule (its counts' id) and an
+// aggregation key (an address, or the zero address for one count).
+type Key struct {
+	Rule string
+	Addr netip.Addr
+}
+
+// shards spread the keys over locks.
+const shards = 32
+
+// Table holds counts for at most max keys; past that the least recently
+// counted key is forgotten, so a flood of distinct addresses costs a
+// bounded amount of memory (and makes the limiter forget the quietest).
+type Table struct {
+	now    func() time.Time
+	seed   maphash.Seed
+	shards [shards]shard
+}
+
+type shard struct {
+	mu    sync.Mutex
+	max   int
+	items map[Key]*list.Element
+	lru   list.List // front: most recently counted; of *entry
+}
+
+type entry struct {
+	key Key
+	// start is the current fixed window's start; cur and prev the
+	// counts of it and of the window before.
+	start     time.Time
+	cur, prev int64
+}
+
+// New returns a table of at most max keys (at least one per shard),
+// reading the time with now (time.Now when nil).
+func New(max int, now func() time.Time) *Table {
+	if now == nil {
+		now = time.Now
+	}
+	t := &Table{now: now, seed: maphash.MakeSeed()}
+	per := max / shards
+	if per < 1 {
+		per = 1
+	}
+	for i := range t.shards {
+		t.shards[i].max = per
+		t.shards[i].items = map[Key]*list.Element{}
+	}
+	return t
+}
+
+// Over counts a request for k in a window of window and reports whether
+// k's rate, this request included, is over limit.
+func (t *Table) Over(k Key, limit int64, window time.Duration) bool {
+	now := t.now()
+	s := &t.shards[t.shard(k)]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var e *entry
+	if el := s.items[k]; el != nil {
+		e = el.Value.(*entry)
+		s.lru.MoveToFront(el)
+	} else {
+		if len(s.items) >= s.max {
+			old := s.lru.Back()
+			delete(s.items, old.Value.(*entry).key)
+			s.lru.Remove(old)
+		}
+		e = &entry{key: k, start: now.Truncate(window)}
+		s.items[k] = s.lru.PushFront(e)
+	}
+	switch start := now.Truncate(window); {
+	case start.Sub(e.start) >= 2*window:
+		e.prev, e.cur = 0, 0
+		e.start = start
+	case start.Sub(e.start) >= window:
+		e.prev, e.cur = e.cur, 0
+		e.start = start
+	}
+	e.cur++
+	// The share of the previous window the sliding one still covers.
+	covered := 1 - float64(now.Sub(e.start))/float64(window)
+	return float64(e.prev)*covered+float64(e.cur) > float64(limit)
+}
+
+// Len is the number of keys counted.
+func (t *Table) Len() int {
+	n := 0
+	for i := range t.shards {
+		s := &t.shards[i]
+		s.mu.Lock()
+		n += len(s.items)
+		s.mu.Unlock()
+	}
+	return n
+}
+
+func (t *Table) shard(k Key) int {
+	var h maphash.Hash
+	h.SetSeed(t.seed)
+	h.WriteString(k.Rule)
+	b := k.Addr.As16()
+	h.Write(b[:])
+	return int(h.Sum64() % shards)
+}

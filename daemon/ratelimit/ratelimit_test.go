@@ -1,0 +1,85 @@
+package ratelimit
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+)
+
+// clock is a time the test moves.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+func TestOverLimitThenBackAfterTheWindow(t *testing.T) {
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	tb := New(1000, c.now)
+	k := Key{Rule: "r", Addr: netip.MustParseAddr("192.0.2.1")}
+	other := Key{Rule: "r", Addr: netip.MustParseAddr("192.0.2.2")}
+	for i := range 10 {
+		if tb.Over(k, 10, time.Minute) {
+			t.Fatalf("request %d of 10 is over the limit", i+1)
+		}
+		c.t = c.t.Add(time.Second)
+	}
+	if !tb.Over(k, 10, time.Minute) {
+		t.Fatal("the 11th request in the window is not over the limit")
+	}
+	if tb.Over(other, 10, time.Minute) {
+		t.Fatal("another address shares the count")
+	}
+	if tb.Over(Key{Rule: "s", Addr: k.Addr}, 10, time.Minute) {
+		t.Fatal("another rule shares the count")
+	}
+	// Still within the sliding window: over.
+	c.t = c.t.Add(30 * time.Second)
+	if !tb.Over(k, 10, time.Minute) {
+		t.Fatal("over the limit 41 s after the first request, within the window")
+	}
+	c.t = c.t.Add(2 * time.Minute)
+	if tb.Over(k, 10, time.Minute) {
+		t.Fatal("still over the limit two windows later")
+	}
+}
+
+func TestSlidingWindowWeighsThePreviousOne(t *testing.T) {
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	tb := New(1000, c.now)
+	k := Key{Rule: "r"}
+	for range 10 {
+		tb.Over(k, 10, time.Minute)
+	}
+	// Just into the next fixed window, the previous one's 10 requests
+	// still count almost whole: a burst at a window's edge is no way
+	// around the limit.
+	c.t = c.t.Add(61 * time.Second)
+	if !tb.Over(k, 10, time.Minute) {
+		t.Fatal("a request just after the window's edge is not over the limit")
+	}
+	// Near the end of that window the previous one barely counts.
+	c.t = c.t.Add(55 * time.Second)
+	if tb.Over(k, 10, time.Minute) {
+		t.Fatal("over the limit with the previous window nearly past")
+	}
+}
+
+func TestMemoryBoundedUnderAFloodOfAddresses(t *testing.T) {
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	const max = 1024
+	tb := New(max, c.now)
+	hot := Key{Rule: "r", Addr: netip.MustParseAddr("198.51.100.1")}
+	for i := range 100_000 {
+		b := [4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}
+		tb.Over(Key{Rule: "r", Addr: netip.AddrFrom4(b)}, 10, time.Minute)
+		if i%50 == 0 {
+			tb.Over(hot, 1_000_000, time.Minute) // recently counted: kept
+		}
+	}
+	if n := tb.Len(); n > max {
+		t.Fatalf("%d keys counted, want at most %d", n, max)
+	}
+	s := &tb.shards[tb.shard(hot)]
+	if s.items[hot] == nil {
+		t.Fatal("the recently counted key was evicted")
+	}
+}
