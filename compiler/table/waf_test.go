@@ -1,0 +1,114 @@
+package table
+
+import (
+	"net/http"
+	"net/netip"
+	"testing"
+
+	"openfront.dev/schema"
+)
+
+func TestByteMatch(t *testing.T) {
+	tt := func(types ...string) []schema.TextTransformation {
+		var out []schema.TextTransformation
+		for i, ty := range types {
+			out = append(out, schema.TextTransformation{Priority: len(types) - i, Type: ty}) // listed in reverse priority
+		}
+		return out
+	}
+	path := schema.WAFFieldToMatch{URIPath: &struct{}{}}
+	header := schema.WAFFieldToMatch{SingleHeader: &schema.WAFSingleHeader{Name: "user-agent"}}
+	req := &WAFRequest{Method: "GET", Path: "/Shop/%41dmin/x", RawQuery: "q=1", Host: "www.example.com",
+		Header: http.Header{"User-Agent": {"Mozilla BadBot/1.0"}}}
+	for _, c := range []struct {
+		name string
+		s    schema.ByteMatchStatement
+		want bool
+	}{
+		{"exactly", schema.ByteMatchStatement{SearchString: "/Shop/%41dmin/x", FieldToMatch: path, PositionalConstraint: "EXACTLY", TextTransformations: tt("NONE")}, true},
+		{"case matters", schema.ByteMatchStatement{SearchString: "/shop", FieldToMatch: path, PositionalConstraint: "STARTS_WITH", TextTransformations: tt("NONE")}, false},
+		{"lowercase", schema.ByteMatchStatement{SearchString: "/shop", FieldToMatch: path, PositionalConstraint: "STARTS_WITH", TextTransformations: tt("LOWERCASE")}, true},
+		// URL_DECODE (priority 1) runs before LOWERCASE (priority 2): %41 is A, then a.
+		{"decode then lowercase", schema.ByteMatchStatement{SearchString: "/admin/", FieldToMatch: path, PositionalConstraint: "CONTAINS", TextTransformations: tt("LOWERCASE", "URL_DECODE")}, true},
+		{"not decoded", schema.ByteMatchStatement{SearchString: "/admin/", FieldToMatch: path, PositionalConstraint: "CONTAINS", TextTransformations: tt("LOWERCASE")}, false},
+		{"ends with", schema.ByteMatchStatement{SearchString: "/x", FieldToMatch: path, PositionalConstraint: "ENDS_WITH", TextTransformations: tt("NONE")}, true},
+		{"word", schema.ByteMatchStatement{SearchString: "BadBot", FieldToMatch: header, PositionalConstraint: "CONTAINS_WORD", TextTransformations: tt("NONE")}, true},
+		{"part of a word", schema.ByteMatchStatement{SearchString: "Bot", FieldToMatch: header, PositionalConstraint: "CONTAINS_WORD", TextTransformations: tt("NONE")}, false},
+		{"query", schema.ByteMatchStatement{SearchString: "q=1", FieldToMatch: schema.WAFFieldToMatch{QueryString: &struct{}{}}, PositionalConstraint: "EXACTLY", TextTransformations: tt("NONE")}, true},
+		{"method", schema.ByteMatchStatement{SearchString: "POST", FieldToMatch: schema.WAFFieldToMatch{Method: &struct{}{}}, PositionalConstraint: "EXACTLY", TextTransformations: tt("NONE")}, false},
+		{"host header", schema.ByteMatchStatement{SearchString: "example.com", FieldToMatch: schema.WAFFieldToMatch{SingleHeader: &schema.WAFSingleHeader{Name: "Host"}}, PositionalConstraint: "ENDS_WITH", TextTransformations: tt("NONE")}, true},
+		{"missing header", schema.ByteMatchStatement{SearchString: "x", FieldToMatch: schema.WAFFieldToMatch{SingleHeader: &schema.WAFSingleHeader{Name: "referer"}}, PositionalConstraint: "CONTAINS", TextTransformations: tt("NONE")}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m, err := compileByteMatch(&c.s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := m.Match(req); got != c.want {
+				t.Errorf("match %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+func TestIPSetMatch(t *testing.T) {
+	v4, err := compileIPSet(&schema.IPSet{IPAddressVersion: "IPV4", Addresses: []string{"192.0.2.0/24", "198.51.100.7/32", "10.1.2.3/8"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v6, err := compileIPSet(&schema.IPSet{IPAddressVersion: "IPV6", Addresses: []string{"2001:db8::/32"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		set  *ipSetMatcher
+		addr string
+		want bool
+	}{
+		{v4, "192.0.2.200", true},
+		{v4, "192.0.3.1", false},
+		{v4, "198.51.100.7", true},
+		{v4, "198.51.100.8", false},
+		{v4, "10.200.0.1", true}, // a range given with host bits is its network's
+		{v4, "2001:db8::1", false},
+		{v6, "2001:db8:ffff::1", true},
+		{v6, "2001:db9::1", false},
+		{v6, "192.0.2.1", false},
+	} {
+		if got := c.set.Match(&WAFRequest{Client: netip.MustParseAddr(c.addr)}); got != c.want {
+			t.Errorf("%s: match %v, want %v", c.addr, got, c.want)
+		}
+	}
+	if v4.Match(&WAFRequest{}) {
+		t.Error("an unknown viewer address matches")
+	}
+}
+
+func TestRateKey(t *testing.T) {
+	r := &WAFRate{Aggregate: "FORWARDED_IP", Header: "X-Client-Ip"}
+	for _, c := range []struct {
+		header          []string
+		key             string
+		apply, fallback bool
+	}{
+		{nil, "", false, false},
+		{[]string{"192.0.2.1, 10.0.0.1"}, "192.0.2.1", true, false},
+		{[]string{" 2001:db8::1 "}, "2001:db8::1", true, false},
+		{[]string{"::ffff:192.0.2.9"}, "192.0.2.9", true, false},
+		{[]string{"unknown"}, "", true, true},
+		{[]string{""}, "", true, true},
+	} {
+		h := http.Header{}
+		if c.header != nil {
+			h["X-Client-Ip"] = c.header
+		}
+		key, apply, fallback := r.RateKey(&WAFRequest{Header: h, Client: netip.MustParseAddr("203.0.113.1")})
+		want := netip.Addr{}
+		if c.key != "" {
+			want = netip.MustParseAddr(c.key)
+		}
+		if key != want || apply != c.apply || fallback != c.fallback {
+			t.Errorf("%q: key %v apply %v fallback %v, want %v %v %v", c.header, key, apply, fallback, want, c.apply, c.fallback)
+		}
+	}
+}
