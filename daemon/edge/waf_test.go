@@ -79,8 +79,9 @@ webACLs: acl: {
 // trusted proxy (X-Forwarded-For names the viewer), with a country
 // database and a clock the test moves.
 type wafEnv struct {
-	h   *Handler
-	now time.Time
+	h    *Handler
+	now  time.Time
+	addr string
 }
 
 func newWAFEnv(t *testing.T) *wafEnv {
@@ -96,7 +97,7 @@ func newWAFEnv(t *testing.T) *wafEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &wafEnv{now: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)}
+	e := &wafEnv{now: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC), addr: addr}
 	e.h = New(origin.NewPool(dir), "waf-node", slog.New(slog.DiscardHandler))
 	e.h.SetViewerIdentity([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, geo)
 	e.h.rates = ratelimit.New(maxRateKeys, func() time.Time { return e.now })
@@ -253,5 +254,18 @@ func TestNoWebACLNoCount(t *testing.T) {
 	}
 	if n := testutil.CollectAndCount(e.h.metrics.waf); n != 0 {
 		t.Errorf("%d web ACL series for a distribution without one", n)
+	}
+}
+
+// A new table with the same rule keeps its counts: a config push does
+// not reset a viewer's rate.
+func TestWebACLRateKeptAcrossTables(t *testing.T) {
+	e := newWAFEnv(t)
+	for range 11 {
+		e.get("site.test", "/rate/x", "198.51.100.1", nil)
+	}
+	e.h.SetTable(testenv.Compile(t, t.TempDir(), fmt.Sprintf(wafTestConfig, e.addr, e.addr)))
+	if w := e.get("site.test", "/rate/x", "198.51.100.1", nil); w.Code != 403 {
+		t.Errorf("after a new table: status %d, want 403", w.Code)
 	}
 }
