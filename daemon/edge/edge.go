@@ -77,6 +77,9 @@ type Handler struct {
 	setMu    sync.Mutex              // serializes SetTable
 	series   map[string]*distMetrics // by distribution id; under setMu
 	fnKeys   map[fnKey]bool          // functions with duration series; under setMu
+	// wafRules are the web ACL rules each distribution may have series
+	// of; under setMu.
+	wafRules map[string]map[wafRuleKey]bool
 }
 
 // New returns a handler; it answers 503 until a table is set.

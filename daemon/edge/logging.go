@@ -132,6 +132,13 @@ func (h *Handler) SetTable(t *table.Table) {
 			states[d.ID] = st
 		}
 		keep[d.ID] = true
+		h.forgetWAFRules(d)
+	}
+	for id := range h.wafRules {
+		if !keep[id] {
+			delete(h.wafRules, id)
+			h.metrics.waf.DeletePartialMatch(prometheus.Labels{"distribution": id})
+		}
 	}
 	for id, m := range h.series {
 		if !keep[id] {

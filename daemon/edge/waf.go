@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/netip"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"openfront.dev/compiler/table"
 	"openfront.dev/daemon/access"
 	"openfront.dev/daemon/ratelimit"
@@ -47,4 +49,33 @@ func (h *Handler) wafCheck(w http.ResponseWriter, r *http.Request, d *table.Dist
 // rateOver counts a request for a rate-based rule on this node.
 func (h *Handler) rateOver(rule *table.WAFRule, key netip.Addr) bool {
 	return h.rates.Over(ratelimit.Key{Rule: rule.Rate.ID, Addr: key}, rule.Rate.Limit, rule.Rate.Window)
+}
+
+// wafRuleKey is a web ACL and one of its rules ("default": its default
+// action), as the labels of openfront_waf_requests_total name them.
+type wafRuleKey struct{ acl, rule string }
+
+// forgetWAFRules deletes the series of rules and web ACLs that d no
+// longer has, and notes those it has; call it under setMu.
+func (h *Handler) forgetWAFRules(d *table.Distribution) {
+	now := map[wafRuleKey]bool{}
+	if acl := d.WebACL; acl != nil {
+		now[wafRuleKey{acl.Name, "default"}] = true
+		for _, r := range acl.Rules {
+			now[wafRuleKey{acl.Name, r.Name}] = true
+		}
+	}
+	for k := range h.wafRules[d.ID] {
+		if !now[k] {
+			h.metrics.waf.DeletePartialMatch(prometheus.Labels{"distribution": d.ID, "web_acl": k.acl, "rule": k.rule})
+		}
+	}
+	if h.wafRules == nil {
+		h.wafRules = map[string]map[wafRuleKey]bool{}
+	}
+	if len(now) == 0 {
+		delete(h.wafRules, d.ID)
+		return
+	}
+	h.wafRules[d.ID] = now
 }

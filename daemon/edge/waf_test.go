@@ -269,3 +269,24 @@ func TestWebACLRateKeptAcrossTables(t *testing.T) {
 		t.Errorf("after a new table: status %d, want 403", w.Code)
 	}
 }
+
+// A rule that leaves the web ACL, and a web ACL that leaves its
+// distribution, leave no series behind.
+func TestWebACLSeriesFollowTable(t *testing.T) {
+	e := newWAFEnv(t)
+	e.get("site.test", "/a", "203.0.113.9", nil)
+	e.get("site.test", "/a", "198.51.100.1", nil)
+	if n := testutil.CollectAndCount(e.h.metrics.waf); n != 2 {
+		t.Fatalf("%d series, want 2 (bad-ips block, default allow)", n)
+	}
+	without := strings.Replace(wafTestConfig, `name: "bad-ips", priority: 1`, `name: "bad-ips-v2", priority: 1`, 1)
+	e.h.SetTable(testenv.Compile(t, t.TempDir(), fmt.Sprintf(without, e.addr, e.addr)))
+	if n := testutil.CollectAndCount(e.h.metrics.waf); n != 1 {
+		t.Errorf("%d series after the rule was renamed, want 1 (default allow)", n)
+	}
+	none := strings.Replace(wafTestConfig, `webACLId: "acl"`, ``, 1)
+	e.h.SetTable(testenv.Compile(t, t.TempDir(), fmt.Sprintf(none, e.addr, e.addr)))
+	if n := testutil.CollectAndCount(e.h.metrics.waf); n != 0 {
+		t.Errorf("%d series after the distribution lost its web ACL, want 0", n)
+	}
+}
