@@ -871,6 +871,13 @@ func changeText(c change) string {
 
 // kindLabel turns "streamingDistribution" into "streaming distribution".
 func kindLabel(kind string) string {
+	// WAF's names keep their capitals.
+	switch kind {
+	case "webACL":
+		return "web ACL"
+	case "ipSet":
+		return "IP set"
+	}
 	var b strings.Builder
 	for _, r := range kind {
 		if unicode.IsUpper(r) {

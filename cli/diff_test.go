@@ -84,6 +84,10 @@ func TestDiff(t *testing.T) {
 		// added; the policy's weight changed; the policy disabled.
 		{"cd-added", []string{"$D/base", "$D/cd-added"}, exitFail},
 		{"cd-changed", []string{"$D/cd-added", "$D/cd-changed"}, exitFail},
+		// A web ACL and its IP set added to a distribution; an address
+		// added to the IP set.
+		{"waf-added", []string{"$D/base", "$D/waf-added"}, exitFail},
+		{"waf-changed", []string{"$D/waf-added", "$D/waf-changed"}, exitFail},
 		{"cd-disabled", []string{"$D/cd-changed", "$D/cd-disabled"}, exitFail},
 		// Artifacts.
 		{"artifact-vs-dir", []string{"$TMP/base.json", "$D/origin-port-changed"}, exitFail},
