@@ -464,6 +464,9 @@ func (k *checker) distribution(id string, d *schema.Distribution) {
 				k.add(key, at("origins", i, "customHeaders", j, "headerName"), "%s: origin %q: CloudFront can't add the header %q to origin requests (Host, Range, Cache-Control, conditional and hop-by-hop headers, X-Amz-*, X-Edge-*, X-Real-Ip)", where, o.ID, h.HeaderName)
 			}
 		}
+		if sh := o.OriginShield; sh != nil && sh.Enabled && sh.OriginShieldRegion == "" {
+			k.add(key, at("origins", i, "originShield", "enabled"), "%s: origin %q: an enabled originShield needs its originShieldRegion, the region code of its shield node (such as \"us-east-2\")", where, o.ID)
+		}
 		switch {
 		case o.S3OriginConfig != nil:
 			if _, err := table.ParseS3Location(o.DomainName, *o.S3OriginConfig); err != nil {

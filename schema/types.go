@@ -77,6 +77,21 @@ type Origin struct {
 	S3OriginConfig     *S3OriginConfig     `json:"s3OriginConfig,omitempty"`
 	LocalOriginConfig  *LocalOriginConfig  `json:"localOriginConfig,omitempty"`
 	LiveOriginConfig   *LiveOriginConfig   `json:"liveOriginConfig,omitempty"`
+	OriginShield       *OriginShield       `json:"originShield,omitempty"`
+}
+
+// OriginShield is #OriginShield.
+type OriginShield struct {
+	Enabled            bool   `json:"enabled"`
+	OriginShieldRegion string `json:"originShieldRegion,omitempty"`
+}
+
+// ShieldRegion is the region of the origin's shield, "" when it has none.
+func (o *Origin) ShieldRegion() string {
+	if o.OriginShield == nil || !o.OriginShield.Enabled {
+		return ""
+	}
+	return o.OriginShield.OriginShieldRegion
 }
 
 // CustomHeader is #CustomHeader, a header added to origin requests.

@@ -55,6 +55,7 @@ var goTypes = []struct {
 	{"#Config", Config{}, nil},
 	{"#Distribution", Distribution{}, nil},
 	{"#Origin", Origin{}, nil},
+	{"#OriginShield", OriginShield{}, nil},
 	{"#CustomHeader", CustomHeader{}, nil},
 	{"#CustomOriginConfig", CustomOriginConfig{}, nil},
 	{"#S3OriginConfig", S3OriginConfig{}, nil},
