@@ -170,14 +170,20 @@ func (h *Handler) serveCached(w http.ResponseWriter, r *http.Request, d *table.D
 		if o.Method == http.MethodGet || o.Method == http.MethodHead {
 			o.Body, o.ContentLength = nil, 0
 		}
-		resp, err := h.fetch(ctx, d, b, &o)
+		var resp *http.Response
+		var err error
+		if args.shielded != nil {
+			resp, err = h.fetchFrom(ctx, d, nil, args.shielded, &o)
+		} else {
+			resp, err = h.fetch(ctx, d, b, &o)
+		}
 		if err != nil {
 			return nil, err
 		}
 		// The node's own headers are set per request, never stored.
 		dropNodeHeaders(resp.Header)
 		dropSetCookie(b, resp.Header)
-		if resp.StatusCode >= 400 {
+		if resp.StatusCode >= 400 && args.shielded == nil {
 			if page := h.fetchErrorPage(ctx, r, d, resp.StatusCode, args.id); page != nil {
 				resp.Body.Close()
 				holdErrorPage(page, p.ErrorLifetime(resp.StatusCode, resp.Header, time.Now()))

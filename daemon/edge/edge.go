@@ -33,6 +33,7 @@ import (
 	"openfront.dev/daemon/cache"
 	"openfront.dev/daemon/origin"
 	"openfront.dev/daemon/ratelimit"
+	"openfront.dev/daemon/shield"
 	"openfront.dev/internal/cfheaders"
 	"openfront.dev/internal/codings"
 	"openfront.dev/internal/hopbyhop"
@@ -63,7 +64,8 @@ type Handler struct {
 	log       *slog.Logger
 	// bodyTimeout bounds each wait for a forwarded body's bytes (body.go).
 	bodyTimeout time.Duration
-	gate        *originGate // origin requests in flight (overload.go)
+	gate        *originGate    // origin requests in flight (overload.go)
+	shield      *shield.Config // nil: no fleet shields (shield.go)
 	// random draws a weight-based continuous deployment policy's side.
 	random func() float64
 	// rates are web ACLs' rate-based counts, kept across tables.
@@ -175,6 +177,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	t := h.table.Load()
 	if t == nil {
 		h.refuse(w, r, http.StatusServiceUnavailable, "This edge node has no configuration yet.")
+		return
+	}
+	if _, ok := r.Header[shield.Header]; ok && h.fleetRequest(w, r, t) {
 		return
 	}
 	// Not logged: CloudFront cannot log a request whose URL is over its limit.
@@ -433,6 +438,10 @@ type originArgs struct {
 	header         http.Header
 	viewerHTTPS    bool
 	body           *viewerBody // nil: none forwarded
+	// shielded is the origin a fleet node's request to this node, its
+	// shield, asks for (fleetRequest): fetched from itself, never
+	// through another shield, an origin group or an error page.
+	shielded *table.Origin
 }
 
 // originRequest is what the origin is asked: the viewer's request reduced
@@ -451,7 +460,13 @@ func (h *Handler) originRequest(r *http.Request, b *table.Behavior, a originArgs
 	if a.body != nil {
 		req.Body, req.ContentLength = a.body, r.ContentLength
 	}
-	fwd := forwardedHeaders(b, header)
+	var fwd http.Header
+	if a.shielded != nil {
+		// A fleet node's request holds what the origin gets already.
+		fwd, req.PeerIP = fleetHeader(header)
+	} else {
+		fwd = forwardedHeaders(b, header)
+	}
 	if fwd == nil {
 		fwd = make(http.Header, 3)
 	}
@@ -554,7 +569,7 @@ const maxFailoverBody = 1 << 20
 // its secondary on a connection error, a timeout or a listed status.
 func (h *Handler) fetch(ctx context.Context, d *table.Distribution, b *table.Behavior, req *origin.Request) (*http.Response, error) {
 	if b.Origin != nil {
-		return h.fetchFrom(ctx, d, b.Origin, req)
+		return h.fetchFrom(ctx, d, b, b.Origin, req)
 	}
 	g := b.Group
 	// The primary reads a body (an OPTIONS one: a group's behavior allows
@@ -575,7 +590,7 @@ func (h *Handler) fetch(ctx context.Context, d *table.Distribution, b *table.Beh
 		}
 		req = &first
 	}
-	resp, err := h.fetchFrom(ctx, d, g.Primary, req)
+	resp, err := h.fetchFrom(ctx, d, b, g.Primary, req)
 	if err == nil && !g.FailsOver(resp.StatusCode) || !whole {
 		return resp, err
 	}
@@ -587,10 +602,16 @@ func (h *Handler) fetch(ctx context.Context, d *table.Distribution, b *table.Beh
 		second.Body = bytes.NewReader(body)
 		req = &second
 	}
-	return h.fetchFrom(ctx, d, g.Secondary, req)
+	return h.fetchFrom(ctx, d, b, g.Secondary, req)
 }
 
-func (h *Handler) fetchFrom(ctx context.Context, d *table.Distribution, o *table.Origin, req *origin.Request) (*http.Response, error) {
+// fetchFrom sends req to origin o, through its shield node when it has
+// one elsewhere (viaShield); b is the behavior asking, nil for a request
+// that never goes through a shield.
+func (h *Handler) fetchFrom(ctx context.Context, d *table.Distribution, b *table.Behavior, o *table.Origin, req *origin.Request) (*http.Response, error) {
+	if resp, err, done := h.viaShield(ctx, d, b, o, req); done {
+		return resp, err
+	}
 	f, err := h.origins.Fetcher(d, o)
 	if err != nil {
 		h.observeOrigin(d, o, 0, nil, err)

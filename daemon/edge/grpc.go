@@ -180,7 +180,7 @@ func (h *Handler) proxyGRPC(w http.ResponseWriter, r *http.Request, d *table.Dis
 	}
 	// The compiler admits only a custom origin here; a group cannot
 	// allow POST.
-	resp, err := h.fetchFrom(r.Context(), d, b.Origin, req)
+	resp, err := h.fetchFrom(r.Context(), d, nil, b.Origin, req)
 	if err != nil {
 		if h.shed(w, r, err) {
 			return

@@ -21,6 +21,7 @@ type metrics struct {
 	responseBytes  *prometheus.CounterVec
 	originDuration *prometheus.HistogramVec
 	originErrors   *prometheus.CounterVec
+	shieldRequests *prometheus.CounterVec
 	// CloudFront Functions, as CloudFront's per-function metrics
 	// (fnstats.go).
 	functionRuns     *prometheus.CounterVec
@@ -62,6 +63,10 @@ func newMetrics() metrics {
 			Name: "openfront_origin_errors_total",
 			Help: "Failed origin requests, by kind: dns, connect, timeout, comm (failed after connecting), unsupported (origin kind), http_5xx (the origin answered 5xx).",
 		}, []string{"distribution", "origin", "kind"}),
+		shieldRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "openfront_origin_shield_requests_total",
+			Help: "Origin requests of origins with originShield, by shield region and result: forwarded (sent to that region's shield node), fallback (its shield node could not be reached: the origin was asked directly), served (this node answered another node's as the shield).",
+		}, []string{"region", "result"}),
 		functionRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "openfront_function_invocations_total",
 			Help: "Runs of a distribution's CloudFront Function, by event type and result: ok, generated_response (a viewer-request function answered), validation_error (502: it returned what CloudFront refuses), execution_error (503: it threw), throttled (503: it ran over its budget).",
@@ -92,7 +97,7 @@ func newMetrics() metrics {
 }
 
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.signatureDenials, m.geoDenials, m.requests, m.requestBytes, m.responseBytes, m.originDuration, m.originErrors, m.functionRuns, m.functionDuration, m.shed, m.waf}
+	return []prometheus.Collector{m.signatureDenials, m.geoDenials, m.requests, m.requestBytes, m.responseBytes, m.originDuration, m.originErrors, m.shieldRequests, m.functionRuns, m.functionDuration, m.shed, m.waf}
 }
 
 // Register adds the edge's metrics to reg and turns on counting requests

@@ -77,15 +77,21 @@ type logsEnv struct {
 	h1Ports      map[int]bool // local ports of the plain HTTP client
 }
 
+// signingKey is a new key pair of a key group, its public key in PEM.
+func signingKey(t *testing.T) (*rsa.PrivateKey, []byte) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	return key, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+}
+
 func startLogs(t *testing.T) *logsEnv {
 	t.Helper()
 	e := &logsEnv{h1Ports: map[int]bool{}}
-	var err error
-	if e.key, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
-		t.Fatal(err)
-	}
-	der, _ := x509.MarshalPKIXPublicKey(&e.key.PublicKey)
-	pub := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+	var pub []byte
+	e.key, pub = signingKey(t)
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/api/fail" {
 			http.Error(w, "broken", http.StatusInternalServerError)

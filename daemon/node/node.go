@@ -32,6 +32,7 @@ import (
 	"openfront.dev/daemon/gitsync"
 	"openfront.dev/daemon/origin"
 	"openfront.dev/daemon/rtmp"
+	"openfront.dev/daemon/shield"
 	"openfront.dev/daemon/watch"
 	"openfront.dev/internal/tlsfp"
 )
@@ -112,35 +113,43 @@ type Options struct {
 	// liveOriginConfig origins. RTMPSecretsDir holds the files that
 	// live.streamKeySecret names.
 	RTMPAddr, RTMPSecretsDir string
-	Logger                   *slog.Logger
+	// Region is the node's region label; ShieldURLs the shield node of
+	// each region ("REGION=URL,..."); ShieldSecretFile the secret the
+	// fleet's nodes share, which authenticates their requests to a shield
+	// (serve --region, --origin-shield, --origin-shield-secret).
+	Region, ShieldURLs, ShieldSecretFile string
+	Logger                               *slog.Logger
 }
 
 // Node is a running edge node.
 type Node struct {
-	opts      Options
-	log       *slog.Logger
-	handler   *edge.Handler
-	appliedAt atomic.Pointer[time.Time]
-	origins   *origin.Pool
-	cache     *cache.Cache
-	geo       *access.GeoDB
-	asn       *access.GeoDB
-	stopGeo   context.CancelFunc
-	reloader  *watch.Reloader
-	git       *gitsync.Syncer // serve --git
-	webhook   http.Handler
-	stopWatch context.CancelFunc
-	logs      *accesslog.Manager // nil without LogDir
-	rtmp      *rtmp.Server       // nil without RTMPAddr
-	servers   []shutdowner
-	h3        *h3Server
-	certs     *certStore
-	conns     *connLimit // the TCP viewer listeners'
-	quicConns *connLimit // HTTP/3's
-	rtmpConns *connLimit // with RTMPAddr
-	addrs     map[string]net.Addr
-	wg        sync.WaitGroup
-	errs      chan error
+	opts   Options
+	shield *shield.Config // nil: no --region nor --origin-shield
+	// saidMissing is the last list of regions without a shield logged.
+	saidMissing atomic.Pointer[string]
+	log         *slog.Logger
+	handler     *edge.Handler
+	appliedAt   atomic.Pointer[time.Time]
+	origins     *origin.Pool
+	cache       *cache.Cache
+	geo         *access.GeoDB
+	asn         *access.GeoDB
+	stopGeo     context.CancelFunc
+	reloader    *watch.Reloader
+	git         *gitsync.Syncer // serve --git
+	webhook     http.Handler
+	stopWatch   context.CancelFunc
+	logs        *accesslog.Manager // nil without LogDir
+	rtmp        *rtmp.Server       // nil without RTMPAddr
+	servers     []shutdowner
+	h3          *h3Server
+	certs       *certStore
+	conns       *connLimit // the TCP viewer listeners'
+	quicConns   *connLimit // HTTP/3's
+	rtmpConns   *connLimit // with RTMPAddr
+	addrs       map[string]net.Addr
+	wg          sync.WaitGroup
+	errs        chan error
 }
 
 // Start loads the table and opens the listeners. It fails, and serves
@@ -197,6 +206,9 @@ func Start(opts Options) (*Node, error) {
 		n.origins.TrustRoots(roots)
 	}
 	n.handler = edge.New(n.origins, opts.NodeName, n.log)
+	if err := n.setShield(); err != nil {
+		return nil, err
+	}
 	n.handler.SetBodyTimeout(opts.BodyTimeout)
 	if err := n.viewerServices(); err != nil {
 		return nil, n.abort(err) // the cache, if it opened, is closed
@@ -325,6 +337,7 @@ func (n *Node) apply(t *table.Table) {
 	n.setMediaTable(t)
 	n.appliedAt.Store(&now)
 	n.origins.Prune(t)
+	n.sayMissingShields(t)
 	c := t.Counts()
 	n.log.Info("table applied", "version", t.Version(), "distributions", c.Distributions, "streamingDistributions", c.StreamingDistributions)
 }

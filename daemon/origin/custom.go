@@ -168,6 +168,29 @@ func (c *custom) call(ctx context.Context, req *Request, u string) (*http.Respon
 
 // request is the origin's request for req, at URL u.
 func (c *custom) request(ctx context.Context, req *Request, u string) (*http.Request, error) {
+	hr, err := newHTTPRequest(ctx, req, u)
+	if err != nil {
+		return nil, err
+	}
+	hr.Host = c.origin.Spec.DomainName
+	if req.ForwardHost {
+		hr.Host = req.ViewerHost
+	}
+	for _, h := range c.origin.Spec.CustomHeaders {
+		hr.Header.Set(h.HeaderName, h.HeaderValue)
+	}
+	if req.Upgrade != "" {
+		// Hop-by-hop, so never among the forwarded fields: the
+		// edge asks for the upgrade itself, as CloudFront does.
+		hr.Header["Connection"] = []string{"Upgrade"}
+		hr.Header["Upgrade"] = []string{req.Upgrade}
+	}
+	return hr, nil
+}
+
+// newHTTPRequest is req as an HTTP request to URL u: its method, body
+// and header, with X-Forwarded-For (setForwardedFor).
+func newHTTPRequest(ctx context.Context, req *Request, u string) (*http.Request, error) {
 	hr, err := http.NewRequestWithContext(ctx, req.Method, u, req.Body)
 	if err != nil {
 		return nil, err
@@ -179,20 +202,7 @@ func (c *custom) request(ctx context.Context, req *Request, u string) (*http.Req
 	if hr.Header == nil {
 		hr.Header = http.Header{}
 	}
-	hr.Host = c.origin.Spec.DomainName
-	if req.ForwardHost {
-		hr.Host = req.ViewerHost
-	}
 	setForwardedFor(hr.Header, req)
-	for _, h := range c.origin.Spec.CustomHeaders {
-		hr.Header.Set(h.HeaderName, h.HeaderValue)
-	}
-	if req.Upgrade != "" {
-		// Hop-by-hop, so never among the forwarded fields: the
-		// edge asks for the upgrade itself, as CloudFront does.
-		hr.Header["Connection"] = []string{"Upgrade"}
-		hr.Header["Upgrade"] = []string{req.Upgrade}
-	}
 	return hr, nil
 }
 

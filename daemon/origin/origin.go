@@ -99,6 +99,8 @@ type Pool struct {
 	// endpoints are the connection pools of origins functions made
 	// (dynamic.go), the least recently used first out.
 	endpoints endpoints
+	// shields are the connection pools to shield nodes, by base URL.
+	shields map[string]*http.Client
 }
 
 type fetcherKey struct {
@@ -204,6 +206,9 @@ func (p *Pool) Close() {
 		delete(p.fetchers, k)
 	}
 	p.endpoints.closeAll()
+	for _, c := range p.shields {
+		c.CloseIdleConnections()
+	}
 }
 
 // specKey identifies an origin's configuration by value (its JSON: the

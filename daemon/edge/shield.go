@@ -1,0 +1,152 @@
+package edge
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"openfront.dev/compiler/table"
+	"openfront.dev/daemon/origin"
+	"openfront.dev/daemon/shield"
+	"openfront.dev/internal/hopbyhop"
+)
+
+// Origin Shield in a fleet. CloudFront "routes all requests through
+// Origin Shield" for an origin that enables it (API_OriginShield,
+// Enabled): so does a node, for every origin request of such an origin
+// (misses, revalidations and uncached methods alike) but WebSockets and
+// gRPC calls, which hold a connection open and cache nothing. The shield
+// node serves them from its own cache, asking the origin on a miss: N
+// nodes' misses of one object are one origin request.
+//
+// A shield that cannot be reached (no connection: refused, no route, DNS)
+// is not waited for: the node asks the origin itself, as it would with no
+// shield (the developer guide's origin-shield.html, where CloudFront says
+// what it does then, is not in the reference set; this keeps the site up,
+// at the cost of the origin's load). A request with a body is not sent
+// twice: its shield's failure is its answer.
+
+// SetShield makes the node part of a fleet with Origin Shield (serve
+// --region, --origin-shield, --origin-shield-secret); call it before
+// serving.
+func (h *Handler) SetShield(c *shield.Config) { h.shield = c }
+
+// viaShield sends req for origin o through o's shield node, when the node
+// has one for o's region and is not that shield itself; done is false when
+// the request must go to the origin (no shield, or it was unreachable).
+func (h *Handler) viaShield(ctx context.Context, d *table.Distribution, b *table.Behavior, o *table.Origin, req *origin.Request) (resp *http.Response, err error, done bool) {
+	if b == nil || req.Upgrade != "" || req.GRPC || o.FromFunction {
+		return nil, nil, false
+	}
+	region := o.Spec.ShieldRegion()
+	base := h.shield.URL(region)
+	if base == nil {
+		return nil, nil, false
+	}
+	claim := shield.Claim{Distribution: d.ID, Origin: o.ID, Behavior: int(b.Position), ViewerHTTPS: req.ViewerHTTPS}
+	secret := h.shield.Secret
+	f := h.origins.Shield(o, base, shield.Header, func(method, host, target string) string {
+		return shield.Sign(secret, claim, method, host, target, time.Now())
+	})
+	if !h.gate.enter() {
+		return nil, errCapacity, true
+	}
+	start := time.Now()
+	resp, err = f.Fetch(ctx, req)
+	if err != nil && req.Body == nil && ctx.Err() == nil {
+		if k := originErrorKind(err); k == kindConnect || k == kindDNS {
+			h.gate.leave()
+			h.metrics.shieldRequests.WithLabelValues(region, "fallback").Inc()
+			h.log.Warn("origin shield unreachable: asking the origin directly", "region", region, "shield", base.String(), "distribution", d.ID, "origin", o.ID, "err", err)
+			return nil, nil, false
+		}
+	}
+	h.metrics.shieldRequests.WithLabelValues(region, "forwarded").Inc()
+	h.observeOrigin(d, o, time.Since(start), resp, err)
+	resp, err = h.admitted(resp, err)
+	return resp, err, true
+}
+
+// shieldKey separates in a shield's cache the fleet's answers from its
+// own viewers' where they may differ: for an origin group, a failing
+// primary's error is not its secondary's answer, and with custom error
+// responses a viewer's entry may be the error page. Elsewhere the shield's
+// own viewers share the fleet's entries. After a NUL, so invalidations by
+// path still match (cache.InvalidatePaths).
+const shieldKey = "\x00Shield-Origin="
+
+// fleetRequest answers a request with a shield authenticator, and reports
+// whether it did: when it verifies, the request is a fleet node's origin
+// request (its viewer checks, functions and policies done there), served
+// from this node's cache for that distribution, behavior and origin and
+// not logged as a viewer's. One that does not verify is a viewer's, with
+// no privilege: the header is dropped and the request served as any other.
+func (h *Handler) fleetRequest(w http.ResponseWriter, r *http.Request, t *table.Table) bool {
+	v := r.Header.Get(shield.Header)
+	delete(r.Header, shield.Header)
+	var secret []byte
+	if h.shield != nil {
+		secret = h.shield.Secret
+	}
+	c, err := shield.Verify(secret, v, r.Method, r.Host, r.RequestURI, time.Now())
+	if err != nil {
+		h.log.Debug("origin shield request refused: served as a viewer's", "err", err, "remote", r.RemoteAddr)
+		return false
+	}
+	d := t.Distribution(c.Distribution)
+	var o *table.Origin
+	var b *table.Behavior
+	if d != nil && c.Behavior >= 0 && c.Behavior < len(d.Behaviors) {
+		o, b = d.Origins[c.Origin], d.Behaviors[c.Behavior]
+	}
+	if o == nil {
+		h.refuse(w, r, http.StatusBadGateway, "This shield node has no distribution "+strconv.Quote(c.Distribution)+" with origin "+strconv.Quote(c.Origin)+" and behavior "+strconv.Itoa(c.Behavior)+": its config is not the asking node's.")
+		return true
+	}
+	h.metrics.shieldRequests.WithLabelValues(o.Spec.ShieldRegion(), "served").Inc()
+	id := w.Header().Get("X-Openfront-Id")
+	if asked := r.Header.Get("X-Openfront-Id"); asked != "" {
+		id = asked // the asking node's: the origin's log ties to its access log
+	}
+	path, rawQuery := requestPath(r), r.URL.RawQuery
+	args := originArgs{id: id, path: path, rawQuery: rawQuery, header: r.Header, viewerHTTPS: c.ViewerHTTPS, body: h.forwardedBody(r), shielded: o}
+	if h.cache == nil {
+		resp, err := h.fetchFrom(r.Context(), d, nil, o, h.originRequest(r, b, args))
+		if err != nil {
+			h.originFailed(w, r, d, err)
+			return true
+		}
+		h.writeOriginHeader(w, resp, id)
+		defer resp.Body.Close()
+		if r.Method != http.MethodHead {
+			copyBody(w, r, resp.Body)
+		}
+		return true
+	}
+	key := cacheKey(d, b, path, rawQuery, r.Host, r.Header)
+	if b.Origin == nil || len(d.Spec.CustomErrorResponses) > 0 {
+		key += shieldKey + o.ID
+	}
+	h.serveCached(w, r, d, b, key, args)
+	return true
+}
+
+// fleetHeader is the origin request's header of a fleet node's request
+// with header h: h without what the connection to this node added (hop-by-hop
+// fields) and what this node says itself (withNodeHeaders), and the
+// X-Forwarded-For the asking node made, which this node's origin request
+// carries on (the viewer's address, not the asking node's).
+func fleetHeader(h http.Header) (http.Header, string) {
+	out := make(http.Header, len(h)+2)
+	for k, vs := range withoutConnectionNamed(h, "") {
+		if !hopbyhop.Is(k) {
+			out[k] = vs
+		}
+	}
+	for _, k := range []string{"Via", "X-Openfront-Id", "X-Forwarded-For"} {
+		delete(out, k)
+	}
+	return out, strings.Join(h.Values("X-Forwarded-For"), ", ")
+}

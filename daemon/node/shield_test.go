@@ -1,0 +1,164 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"openfront.dev/daemon/shield"
+)
+
+// shieldConfig shields its origin %[1]q in eu-west-1; /private/* is
+// signed with the key group of %[2]q.
+const shieldConfig = `package cdn
+
+keyGroups: signers: publicKeys: [{id: "K1", encodedKey: %[2]q}]
+distributions: site: {
+	aliases: ["site.test"]
+	origins: [{id: "app", domainName: %[1]q, customOriginConfig: originProtocolPolicy: "http-only",
+		originShield: {enabled: true, originShieldRegion: "eu-west-1"}}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", defaultTTL: 3600}
+	cacheBehaviors: [{pathPattern: "/private/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", trustedKeyGroups: ["signers"]}]
+}
+`
+
+// shieldFleet is an origin that counts its requests by path and the
+// fleet's config, with its secret.
+type shieldFleet struct {
+	dir, secret string
+	mu          sync.Mutex
+	hits        map[string]int
+}
+
+func newShieldFleet(t *testing.T) *shieldFleet {
+	f := &shieldFleet{dir: t.TempDir(), hits: map[string]int{}}
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		f.hits[r.URL.Path]++
+		f.mu.Unlock()
+		w.Header().Set("Cache-Control", "max-age=600")
+		io.WriteString(w, "object "+r.URL.Path)
+	}))
+	t.Cleanup(app.Close)
+	_, pub := signingKey(t)
+	if err := os.WriteFile(filepath.Join(f.dir, "main.cue"), fmt.Appendf(nil, shieldConfig, app.Listener.Addr().String(), pub), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.secret = filepath.Join(t.TempDir(), "shield-secret")
+	if err := os.WriteFile(f.secret, []byte("a fleet's shared secret, 32 bytes\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func (f *shieldFleet) originHits(path string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.hits[path]
+}
+
+// start runs a node of the fleet named name in region, whose shields are urls.
+func (f *shieldFleet) start(t *testing.T, name, region, urls string) *Node {
+	return startWith(t, Options{ConfigDir: f.dir, HTTPAddr: "127.0.0.1:0", NodeName: name, DrainTimeout: time.Second,
+		Region: region, ShieldURLs: urls, ShieldSecretFile: f.secret, Logger: testLogger(t)})
+}
+
+// shieldGet asks node n for path as a viewer of site.test, with header h.
+func shieldGet(t *testing.T, n *Node, path string, h http.Header) (int, string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+n.Addr("http").String()+path, nil)
+	req.Host = "site.test"
+	for k, vs := range h {
+		req.Header[k] = vs
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Error(err)
+		return 0, ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// Two edge nodes in us-east-1 send their misses through the shield node
+// of eu-west-1: 100 concurrent misses of one object over both are one
+// origin request.
+func TestOriginShieldCollapsesFleetMisses(t *testing.T) {
+	f := newShieldFleet(t)
+	sh := f.start(t, "shield-eu", "eu-west-1", "")
+	urls := "eu-west-1=http://" + sh.Addr("http").String()
+	edges := []*Node{f.start(t, "edge-a", "us-east-1", urls), f.start(t, "edge-b", "us-east-1", urls)}
+	var wg sync.WaitGroup
+	var bad atomic.Int32
+	for i := range 100 {
+		wg.Go(func() {
+			if code, body := shieldGet(t, edges[i%2], "/obj", nil); code != http.StatusOK || body != "object /obj" {
+				bad.Add(1)
+				t.Logf("%d %q", code, body)
+			}
+		})
+	}
+	wg.Wait()
+	if bad.Load() != 0 {
+		t.Fatalf("%d of 100 requests failed", bad.Load())
+	}
+	if n := f.originHits("/obj"); n != 1 {
+		t.Errorf("origin asked %d times for /obj over two edges and their shield, want 1", n)
+	}
+	// The shield's own viewers are served from the same cache.
+	if code, _ := shieldGet(t, sh, "/obj", nil); code != http.StatusOK || f.originHits("/obj") != 1 {
+		t.Errorf("the shield node itself: %d, origin asked %d times", code, f.originHits("/obj"))
+	}
+}
+
+// An edge whose shield cannot be reached asks the origin itself.
+func TestOriginShieldDownFallsBackToOrigin(t *testing.T) {
+	f := newShieldFleet(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	edge := f.start(t, "edge-a", "us-east-1", "eu-west-1=http://"+down)
+	if code, body := shieldGet(t, edge, "/down", nil); code != http.StatusOK || body != "object /down" {
+		t.Fatalf("with its shield down: %d %q, want the origin's object", code, body)
+	}
+	if n := f.originHits("/down"); n != 1 {
+		t.Errorf("origin asked %d times, want 1", n)
+	}
+}
+
+// A viewer's shield header, forged or signed with another secret, is no
+// fleet node's: the shield checks the signed URL as for any viewer.
+func TestOriginShieldForgedHeaderIsAViewers(t *testing.T) {
+	f := newShieldFleet(t)
+	sh := f.start(t, "shield-eu", "eu-west-1", "")
+	now := time.Now()
+	claim := shield.Claim{Distribution: "site", Origin: "app", Behavior: 0}
+	for name, v := range map[string]string{
+		"garbage":      "v1 trust me",
+		"other secret": shield.Sign([]byte("not the fleet's secret at all"), claim, http.MethodGet, "site.test", "/private/x", now),
+		"unsigned":     "v1 " + strconv.FormatInt(now.Unix(), 10) + " site app 0 0 AAAA",
+	} {
+		code, body := shieldGet(t, sh, "/private/x", http.Header{shield.Header: {v}})
+		if code != http.StatusForbidden {
+			t.Errorf("%s: %d %q, want 403 for a viewer without a signed URL", name, code, body)
+		}
+	}
+	if n := f.originHits("/private/x"); n != 0 {
+		t.Errorf("origin asked %d times for a signed path without a signature", n)
+	}
+}

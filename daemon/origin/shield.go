@@ -1,0 +1,79 @@
+package origin
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"openfront.dev/compiler/table"
+)
+
+// Signer makes the shield authenticator of a request: its method, the Host
+// it is sent with, and its target (path and query as sent).
+type Signer func(method, host, target string) string
+
+// shieldFetcher sends an origin's requests to the shield node of its
+// region, which answers from its cache or asks the origin: the request as
+// the origin would get it (method, path, query, forwarded header), under
+// the viewer's Host, with the authenticator in AuthHeader.
+type shieldFetcher struct {
+	client
+	base       *url.URL
+	authHeader string
+	sign       Signer
+}
+
+// Shield returns the fetcher of origin o's requests through the shield
+// node at base; authHeader names the header sign's authenticator goes in.
+// The connection to the shield is the origin's to time out: its
+// connectionTimeout and response timeout, the latter once for each of the
+// origin's connectionAttempts the shield may spend on it.
+func (p *Pool) Shield(o *table.Origin, base *url.URL, authHeader string, sign Signer) Fetcher {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	key := base.String()
+	hc, ok := p.shields[key]
+	if !ok {
+		dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+		hc = &http.Client{CheckRedirect: noRedirect, Transport: &http.Transport{
+			DialContext:         dialer.DialContext,
+			TLSClientConfig:     &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: p.roots},
+			TLSHandshakeTimeout: 10 * time.Second,
+			MaxIdleConnsPerHost: 256,
+			IdleConnTimeout:     90 * time.Second,
+			DisableCompression:  true,
+		}}
+		if p.shields == nil {
+			p.shields = map[string]*http.Client{}
+		}
+		p.shields[key] = hc
+	}
+	read := 30 * time.Second
+	if c := o.Spec.CustomOriginConfig; c != nil {
+		read = time.Duration(c.OriginReadTimeout) * time.Second
+	}
+	read *= time.Duration(max(o.Spec.ConnectionAttempts, 1))
+	return &shieldFetcher{base: base, authHeader: authHeader, sign: sign,
+		client: client{origin: o.ID, attempts: 1, readTimeout: read, http: hc}}
+}
+
+func (s *shieldFetcher) Fetch(ctx context.Context, req *Request) (*http.Response, error) {
+	raw := s.base.Path + escapeRawPath(req.Path)
+	u := &url.URL{Scheme: s.base.Scheme, Host: s.base.Host, RawQuery: req.RawQuery}
+	u.Path, _ = url.PathUnescape(raw)
+	u.RawPath = raw
+	target := u.RequestURI()
+	body := req.Body != nil && req.Body != http.NoBody
+	return s.do(ctx, req.Method, body, func(ctx context.Context) (*http.Request, error) {
+		hr, err := newHTTPRequest(ctx, req, u.String())
+		if err != nil {
+			return nil, err
+		}
+		hr.Host = req.ViewerHost
+		hr.Header[s.authHeader] = []string{s.sign(req.Method, hr.Host, target)}
+		return hr, nil
+	})
+}
