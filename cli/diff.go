@@ -561,6 +561,10 @@ func (c *classifier) classify(ch *change) {
 		}
 	// A key value store's data is read by the functions associated with
 	// it, on the behaviors that run them.
+	// Origin Shield is carried out by the nodes' flags, which a config
+	// change does not set.
+	case ch.Kind == "distribution" && strings.Contains(ch.Path, "].originShield"):
+		raise(classHotSwap, "origin requests go through the shield node of the origin's region on nodes with an --origin-shield URL for it; the others ask the origin")
 	case ch.Kind == "keyValueStore" && strings.HasPrefix(ch.Path, "data"):
 		if users := storeUsers(c.new.Config(), ch.ID); len(users) > 0 {
 			raise(classHotSwap, "read by "+strings.Join(users, ", ")+" from their next request")

@@ -52,6 +52,7 @@ func TestDiff(t *testing.T) {
 		{"alias-added", []string{"$D/base", "$D/alias-added"}, exitFail},
 		{"origin-port-changed", []string{"$D/base", "$D/origin-port-changed"}, exitFail},
 		{"origin-group-changed", []string{"$D/base", "$D/origin-group-changed"}, exitFail},
+		{"origin-shield-enabled", []string{"$D/base", "$D/origin-shield-enabled"}, exitFail},
 		{"behavior-added", []string{"$D/base", "$D/behavior-added"}, exitFail},
 		{"behaviors-reordered", []string{"$D/base", "$D/behaviors-reordered"}, exitFail},
 		{"distribution-removed", []string{"$D/base", "$D/distribution-removed"}, exitFail},

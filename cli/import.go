@@ -1026,8 +1026,9 @@ func (imp *importer) origin(s *src) *cueStruct {
 		imp.rest(c, cs)
 		o.set("customOriginConfig", c)
 	}
+	// A disabled shield does nothing: left out, whatever its region.
 	if sh := s.obj("OriginShield"); sh.boolean("Enabled") {
-		imp.note(o, s, "OriginShield in %s not imported: openfront has no shared cache tier between nodes", sh.str("OriginShieldRegion"))
+		o.set("originShield", &cueStruct{fields: []cueField{{name: "enabled", val: true}, {name: "originShieldRegion", val: sh.str("OriginShieldRegion")}}})
 	}
 	imp.rest(o, s)
 	return o

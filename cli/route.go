@@ -353,6 +353,10 @@ type RouteOrigin struct {
 	Directory string `json:"directory,omitempty"`
 	// Live origins.
 	StreamingDistribution string `json:"streamingDistribution,omitempty"`
+	// ShieldRegion is the region of the origin's Origin Shield: a node
+	// sends the request to that region's shield node (serve
+	// --origin-shield), unless it is that shield or knows none.
+	ShieldRegion string `json:"originShieldRegion,omitempty"`
 	// Request is the origin request: a URL, a file or a live stream path.
 	Request       string       `json:"request"`
 	CustomHeaders []RouteValue `json:"customHeaders,omitempty"`
@@ -1034,7 +1038,7 @@ type originRequest struct {
 
 func (r originRequest) explain(o *table.Origin) RouteOrigin {
 	spec := o.Spec
-	ro := RouteOrigin{ID: o.ID, Kind: string(o.Kind), DomainName: spec.DomainName, OriginPath: spec.OriginPath}
+	ro := RouteOrigin{ID: o.ID, Kind: string(o.Kind), DomainName: spec.DomainName, OriginPath: spec.OriginPath, ShieldRegion: spec.ShieldRegion()}
 	for _, h := range spec.CustomHeaders {
 		ro.CustomHeaders = append(ro.CustomHeaders, RouteValue{Name: h.HeaderName, Value: h.HeaderValue, Present: true})
 	}
@@ -1357,6 +1361,9 @@ func printOrigin(line func(key, format string, args ...any), key string, o Route
 		line("  adds header", "%s: %s", h.Name, h.Value)
 	}
 	line("  request", "%s", o.Request)
+	if o.ShieldRegion != "" {
+		line("  through", "the origin shield of %s: a node sends the request to its --origin-shield URL for %s, which asks the origin; a node with --region %s, or with no URL for it, asks the origin itself", o.ShieldRegion, o.ShieldRegion, o.ShieldRegion)
+	}
 }
 
 // queryText explains the query part of a key; policy: a cache policy's.

@@ -27,7 +27,8 @@ func init() {
 			" [--cache-memory SIZE] [--cache-body-dir DIR] [--cache-dir DIR --cache-disk SIZE] [--trusted-proxies CIDR,...] [--geoip-db FILE] [--asn-db FILE] [--log-dir DIR] [--log-level info]" +
 			" [--rtmp ADDR] [--rtmp-secrets DIR] [--admin-token-file FILE] [--admin-host NAME,...]" +
 			" [--drain-timeout 30s] [--header-timeout 10s] [--idle-timeout 120s] [--body-timeout 60s]" +
-			" [--max-connections N] [--max-connections-per-ip N] [--max-rtmp-connections N] [--max-origin-requests N]",
+			" [--max-connections N] [--max-connections-per-ip N] [--max-rtmp-connections N] [--max-origin-requests N]" +
+			" [--region NAME] [--origin-shield REGION=URL,...] [--origin-shield-secret FILE]",
 		run: runServe,
 	})
 }
@@ -119,6 +120,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.RTMPAddr, "rtmp", ":1935", "RTMP listener `ADDR` of streaming distributions; live streams are also packaged as HLS (empty: none)")
 	fs.StringVar(&o.RTMPSecretsDir, "rtmp-secrets", "", "`DIR` of the files live.streamKeySecret names")
 	fs.StringVar(&o.LogDir, "log-dir", "", "`DIR` for the access logs of distributions with logging.enabled, and their spool for upload to logging.bucket (default: no access logs)")
+	fs.StringVar(&o.Region, "region", "", "the node's region `NAME`: it is the shield of origins whose originShield.originShieldRegion is NAME, and asks those origins itself")
+	fs.StringVar(&o.ShieldURLs, "origin-shield", "", "`REGION=URL,...` the shield node of each region, the http:// or https:// base URL of another openfront node: origin requests of an origin with originShield go through the shield of its region (none listed: the node asks the origin itself)")
+	fs.StringVar(&o.ShieldSecretFile, "origin-shield-secret", "", "`FILE` holding the secret the fleet's nodes share (16 bytes or more), which authenticates a node's requests to a shield; never in the config repository")
 	var logLevel slog.Level // info
 	fs.TextVar(&logLevel, "log-level", slog.LevelInfo, "the lowest `LEVEL` of the node's log lines on stderr: debug, info, warn or error (debug adds refused RTMP connections, git fetches, ...)")
 	pos, err := parseFlags(fs, args)
