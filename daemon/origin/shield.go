@@ -29,33 +29,36 @@ type shieldFetcher struct {
 // Shield returns the fetcher of origin o's requests through the shield
 // node at base; authHeader names the header sign's authenticator goes in.
 // The connection to the shield is the origin's to time out: its
-// connectionTimeout and response timeout, the latter once for each of the
-// origin's connectionAttempts the shield may spend on it.
+// connectionTimeout, and its response timeout once for each of the
+// connectionAttempts the shield may spend on the origin. The shield's
+// certificate verifies against the system's roots and --origin-ca.
 func (p *Pool) Shield(o *table.Origin, base *url.URL, authHeader string, sign Signer) Fetcher {
+	read := 30 * time.Second
+	if c := o.Spec.CustomOriginConfig; c != nil {
+		read = time.Duration(c.OriginReadTimeout) * time.Second
+	}
+	read *= time.Duration(max(o.Spec.ConnectionAttempts, 1))
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	key := base.String()
+	dial := time.Duration(max(o.Spec.ConnectionTimeout, 1)) * time.Second
+	key := base.String() + " " + read.String() + " " + dial.String()
 	hc, ok := p.shields[key]
 	if !ok {
-		dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+		dialer := &net.Dialer{Timeout: dial, KeepAlive: 30 * time.Second}
 		hc = &http.Client{CheckRedirect: noRedirect, Transport: &http.Transport{
-			DialContext:         dialer.DialContext,
-			TLSClientConfig:     &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: p.roots},
-			TLSHandshakeTimeout: 10 * time.Second,
-			MaxIdleConnsPerHost: 256,
-			IdleConnTimeout:     90 * time.Second,
-			DisableCompression:  true,
+			DialContext:           dialer.DialContext,
+			TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: p.roots},
+			TLSHandshakeTimeout:   10 * time.Second,
+			ResponseHeaderTimeout: read,
+			MaxIdleConnsPerHost:   256,
+			IdleConnTimeout:       90 * time.Second,
+			DisableCompression:    true,
 		}}
 		if p.shields == nil {
 			p.shields = map[string]*http.Client{}
 		}
 		p.shields[key] = hc
 	}
-	read := 30 * time.Second
-	if c := o.Spec.CustomOriginConfig; c != nil {
-		read = time.Duration(c.OriginReadTimeout) * time.Second
-	}
-	read *= time.Duration(max(o.Spec.ConnectionAttempts, 1))
 	return &shieldFetcher{base: base, authHeader: authHeader, sign: sign,
 		client: client{origin: o.ID, attempts: 1, readTimeout: read, http: hc}}
 }
