@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,17 +19,22 @@ import (
 	"openfront.dev/daemon/shield"
 )
 
-// shieldConfig shields its origin %[1]q in eu-west-1; /private/* is
-// signed with the key group of %[2]q.
+// shieldConfig shields its origins %[1]q and %[3]q (which fails) in
+// eu-west-1; /private/* is signed with the key group of %[2]q, /group/*
+// fails over from the failing origin to the other.
 const shieldConfig = `package cdn
 
 keyGroups: signers: publicKeys: [{id: "K1", encodedKey: %[2]q}]
 distributions: site: {
 	aliases: ["site.test"]
 	origins: [{id: "app", domainName: %[1]q, customOriginConfig: originProtocolPolicy: "http-only",
+		originShield: {enabled: true, originShieldRegion: "eu-west-1"}},
+		{id: "failing", domainName: %[3]q, customOriginConfig: originProtocolPolicy: "http-only",
 		originShield: {enabled: true, originShieldRegion: "eu-west-1"}}]
+	originGroups: [{id: "pair", failoverCriteria: statusCodes: [503], members: [{originId: "failing"}, {originId: "app"}]}]
 	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", defaultTTL: 3600}
-	cacheBehaviors: [{pathPattern: "/private/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", trustedKeyGroups: ["signers"]}]
+	cacheBehaviors: [{pathPattern: "/private/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", trustedKeyGroups: ["signers"]},
+		{pathPattern: "/group/*", targetOriginId: "pair", viewerProtocolPolicy: "allow-all"}]
 }
 `
 
@@ -38,6 +44,7 @@ type shieldFleet struct {
 	dir, secret string
 	mu          sync.Mutex
 	hits        map[string]int
+	via         []string // the Via of each origin request
 }
 
 func newShieldFleet(t *testing.T) *shieldFleet {
@@ -45,13 +52,18 @@ func newShieldFleet(t *testing.T) *shieldFleet {
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		f.hits[r.URL.Path]++
+		f.via = append(f.via, r.Header.Get("Via"))
 		f.mu.Unlock()
 		w.Header().Set("Cache-Control", "max-age=600")
 		io.WriteString(w, "object "+r.URL.Path)
 	}))
 	t.Cleanup(app.Close)
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(failing.Close)
 	_, pub := signingKey(t)
-	if err := os.WriteFile(filepath.Join(f.dir, "main.cue"), fmt.Appendf(nil, shieldConfig, app.Listener.Addr().String(), pub), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(f.dir, "main.cue"), fmt.Appendf(nil, shieldConfig, app.Listener.Addr().String(), pub, failing.Listener.Addr().String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	f.secret = filepath.Join(t.TempDir(), "shield-secret")
@@ -117,6 +129,12 @@ func TestOriginShieldCollapsesFleetMisses(t *testing.T) {
 	if n := f.originHits("/obj"); n != 1 {
 		t.Errorf("origin asked %d times for /obj over two edges and their shield, want 1", n)
 	}
+	// Through the edge and its shield, as CloudFront's Via shows its hops.
+	f.mu.Lock()
+	if len(f.via) != 1 || !strings.Contains(f.via[0], "edge-") || !strings.Contains(f.via[0], "shield-eu") {
+		t.Errorf("origin requests' Via: %q, want one through an edge and the shield", f.via)
+	}
+	f.mu.Unlock()
 	// The shield's own viewers are served from the same cache.
 	if code, _ := shieldGet(t, sh, "/obj", nil); code != http.StatusOK || f.originHits("/obj") != 1 {
 		t.Errorf("the shield node itself: %d, origin asked %d times", code, f.originHits("/obj"))
@@ -160,5 +178,22 @@ func TestOriginShieldForgedHeaderIsAViewers(t *testing.T) {
 	}
 	if n := f.originHits("/private/x"); n != 0 {
 		t.Errorf("origin asked %d times for a signed path without a signature", n)
+	}
+}
+
+// An origin group's failover goes through the shield too: the failing
+// primary's cached error is not served for its secondary.
+func TestOriginShieldGroupFailover(t *testing.T) {
+	f := newShieldFleet(t)
+	sh := f.start(t, "shield-eu", "eu-west-1", "")
+	urls := "eu-west-1=http://" + sh.Addr("http").String()
+	edges := []*Node{f.start(t, "edge-a", "us-east-1", urls), f.start(t, "edge-b", "us-east-1", urls)}
+	for _, e := range edges {
+		if code, body := shieldGet(t, e, "/group/x", nil); code != http.StatusOK || body != "object /group/x" {
+			t.Errorf("%d %q, want the secondary's object", code, body)
+		}
+	}
+	if n := f.originHits("/group/x"); n != 1 {
+		t.Errorf("secondary asked %d times, want 1", n)
 	}
 }
