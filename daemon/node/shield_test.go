@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"openfront.dev/daemon/shield"
+	"openfront.dev/internal/testenv"
 )
 
 // shieldConfig shields its origins %[1]q and %[3]q (which fails) in
@@ -195,5 +197,20 @@ func TestOriginShieldGroupFailover(t *testing.T) {
 	}
 	if n := f.originHits("/group/x"); n != 1 {
 		t.Errorf("secondary asked %d times, want 1", n)
+	}
+}
+
+// A node with no shield for an origin's region says so when it applies
+// the table, and asks the origin itself.
+func TestOriginShieldMissingRegionLogged(t *testing.T) {
+	f := newShieldFleet(t)
+	var log testenv.Buffer
+	n := startWith(t, Options{ConfigDir: f.dir, HTTPAddr: "127.0.0.1:0", NodeName: "edge-a", DrainTimeout: time.Second,
+		Region: "us-east-1", ShieldURLs: "ap-south-1=http://127.0.0.1:1", ShieldSecretFile: f.secret, Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	if s := log.String(); !strings.Contains(s, "no --origin-shield URL") || !strings.Contains(s, "regions=[eu-west-1]") {
+		t.Errorf("log does not name eu-west-1 as without a shield:\n%s", s)
+	}
+	if code, body := shieldGet(t, n, "/direct", nil); code != http.StatusOK || body != "object /direct" || f.originHits("/direct") != 1 {
+		t.Errorf("%d %q, origin asked %d times; want the origin's object", code, body, f.originHits("/direct"))
 	}
 }
