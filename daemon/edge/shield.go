@@ -15,18 +15,23 @@ import (
 
 // Origin Shield in a fleet. CloudFront "routes all requests through
 // Origin Shield" for an origin that enables it (API_OriginShield,
-// Enabled): so does a node, for every origin request of such an origin
-// (misses, revalidations and uncached methods alike) but WebSockets and
-// gRPC calls, which hold a connection open and cache nothing. The shield
-// node serves them from its own cache, asking the origin on a miss: N
-// nodes' misses of one object are one origin request.
+// Enabled); "all requests from all of CloudFront's caching layers to your
+// origin go through Origin Shield", and those for content not in its cache
+// "are consolidated with other requests for the same object, resulting in
+// as few as one request going to your origin" (origin-shield.html). So a
+// node sends every origin request of such an origin (misses,
+// revalidations and uncached methods alike) to the shield node of its
+// region, but WebSockets and gRPC calls, which hold a connection open and
+// cache nothing. The shield serves them from its own cache, asking the
+// origin on a miss, with its coalescing: N nodes' misses are one origin
+// request.
 //
 // A shield that cannot be reached (no connection: refused, no route, DNS)
 // is not waited for: the node asks the origin itself, as it would with no
-// shield (the developer guide's origin-shield.html, where CloudFront says
-// what it does then, is not in the reference set; this keeps the site up,
-// at the cost of the origin's load). A request with a body is not sent
-// twice: its shield's failure is its answer.
+// shield. What CloudFront does when an Origin Shield is down is not in the
+// part of origin-shield.html at hand; this keeps the site up at the cost
+// of the origin's load. A request with a body is never sent twice: its
+// shield's failure is its answer.
 
 // SetShield makes the node part of a fleet with Origin Shield (serve
 // --region, --origin-shield, --origin-shield-secret); call it before
