@@ -29,6 +29,7 @@ const shieldConfig = `package cdn
 keyGroups: signers: publicKeys: [{id: "K1", encodedKey: %[2]q}]
 distributions: site: {
 	aliases: ["site.test"]
+	logging: enabled: true
 	origins: [{id: "app", domainName: %[1]q, customOriginConfig: originProtocolPolicy: "http-only",
 		originShield: {enabled: true, originShieldRegion: "eu-west-1"}},
 		{id: "failing", domainName: %[3]q, customOriginConfig: originProtocolPolicy: "http-only",
@@ -82,9 +83,13 @@ func (f *shieldFleet) originHits(path string) int {
 }
 
 // start runs a node of the fleet named name in region, whose shields are urls.
-func (f *shieldFleet) start(t *testing.T, name, region, urls string) *Node {
-	return startWith(t, Options{ConfigDir: f.dir, HTTPAddr: "127.0.0.1:0", NodeName: name, DrainTimeout: time.Second,
-		Region: region, ShieldURLs: urls, ShieldSecretFile: f.secret, Logger: testLogger(t)})
+func (f *shieldFleet) start(t *testing.T, name, region, urls string, configure ...func(*Options)) *Node {
+	o := Options{ConfigDir: f.dir, HTTPAddr: "127.0.0.1:0", NodeName: name, DrainTimeout: time.Second,
+		Region: region, ShieldURLs: urls, ShieldSecretFile: f.secret, Logger: testLogger(t)}
+	for _, c := range configure {
+		c(&o)
+	}
+	return startWith(t, o)
 }
 
 // shieldGet asks node n for path as a viewer of site.test, with header h.
@@ -111,7 +116,8 @@ func shieldGet(t *testing.T, n *Node, path string, h http.Header) (int, string) 
 // origin request.
 func TestOriginShieldCollapsesFleetMisses(t *testing.T) {
 	f := newShieldFleet(t)
-	sh := f.start(t, "shield-eu", "eu-west-1", "")
+	logDir := t.TempDir()
+	sh := f.start(t, "shield-eu", "eu-west-1", "", func(o *Options) { o.LogDir = logDir })
 	urls := "eu-west-1=http://" + sh.Addr("http").String()
 	edges := []*Node{f.start(t, "edge-a", "us-east-1", urls), f.start(t, "edge-b", "us-east-1", urls)}
 	var wg sync.WaitGroup
@@ -140,6 +146,15 @@ func TestOriginShieldCollapsesFleetMisses(t *testing.T) {
 	// The shield's own viewers are served from the same cache.
 	if code, _ := shieldGet(t, sh, "/obj", nil); code != http.StatusOK || f.originHits("/obj") != 1 {
 		t.Errorf("the shield node itself: %d, origin asked %d times", code, f.originHits("/obj"))
+	}
+	// Its access log has its own viewer's request, not the edges'.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := sh.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if lines, _ := readWebLogs(t, logDir); len(lines) != 1 {
+		t.Errorf("the shield logged %d requests, want 1 (its own viewer's): %v", len(lines), lines)
 	}
 }
 
