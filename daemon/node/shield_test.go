@@ -92,6 +92,14 @@ func (f *shieldFleet) start(t *testing.T, name, region, urls string, configure .
 	return startWith(t, o)
 }
 
+// startFleet runs the shield of eu-west-1 (configured so) and two edge
+// nodes in us-east-1 that send their origin requests through it.
+func (f *shieldFleet) startFleet(t *testing.T, configure ...func(*Options)) (sh *Node, edges []*Node) {
+	sh = f.start(t, "shield-eu", "eu-west-1", "", configure...)
+	urls := "eu-west-1=http://" + sh.Addr("http").String()
+	return sh, []*Node{f.start(t, "edge-a", "us-east-1", urls), f.start(t, "edge-b", "us-east-1", urls)}
+}
+
 // shieldGet asks node n for path as a viewer of site.test, with header h.
 func shieldGet(t *testing.T, n *Node, path string, h http.Header) (int, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -117,9 +125,7 @@ func shieldGet(t *testing.T, n *Node, path string, h http.Header) (int, string) 
 func TestOriginShieldCollapsesFleetMisses(t *testing.T) {
 	f := newShieldFleet(t)
 	logDir := t.TempDir()
-	sh := f.start(t, "shield-eu", "eu-west-1", "", func(o *Options) { o.LogDir = logDir })
-	urls := "eu-west-1=http://" + sh.Addr("http").String()
-	edges := []*Node{f.start(t, "edge-a", "us-east-1", urls), f.start(t, "edge-b", "us-east-1", urls)}
+	sh, edges := f.startFleet(t, func(o *Options) { o.LogDir = logDir })
 	var wg sync.WaitGroup
 	var bad atomic.Int32
 	for i := range 100 {
@@ -202,9 +208,7 @@ func TestOriginShieldForgedHeaderIsAViewers(t *testing.T) {
 // primary's cached error is not served for its secondary.
 func TestOriginShieldGroupFailover(t *testing.T) {
 	f := newShieldFleet(t)
-	sh := f.start(t, "shield-eu", "eu-west-1", "")
-	urls := "eu-west-1=http://" + sh.Addr("http").String()
-	edges := []*Node{f.start(t, "edge-a", "us-east-1", urls), f.start(t, "edge-b", "us-east-1", urls)}
+	_, edges := f.startFleet(t)
 	for _, e := range edges {
 		if code, body := shieldGet(t, e, "/group/x", nil); code != http.StatusOK || body != "object /group/x" {
 			t.Errorf("%d %q, want the secondary's object", code, body)
