@@ -64,6 +64,10 @@ type Table struct {
 	deployments map[string]*Deployment
 	// webACLs are the web ACLs distributions name, compiled; nil: none.
 	webACLs map[string]*WebACL
+	// entrySums are the hashes of the config's entries in the artifact
+	// the table was decoded from (by map and key), for DecodeArtifact to
+	// tell an unchanged entry in the next one; nil when built otherwise.
+	entrySums map[string][32]byte
 }
 
 // Distribution is a web distribution with its compiled behaviors.

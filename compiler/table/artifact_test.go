@@ -1,0 +1,82 @@
+package table
+
+import (
+	"strings"
+	"testing"
+
+	"openfront.dev/schema"
+)
+
+func artifactOf(t *testing.T, tbl *Table) []byte {
+	t.Helper()
+	b, err := tbl.MarshalArtifact()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// Decoded over the table it replaces, an artifact reuses what did not
+// change: the same distributions, not decoded nor built again. The table
+// is the one decoded from nothing.
+func TestDecodeArtifactReusesWhatDidNotChange(t *testing.T) {
+	one := build(t, map[string]*schema.Distribution{"a": dist([]string{"a.example.com"}), "b": dist([]string{"b.example.com"}, "/img/*")})
+	prev, err := DecodeArtifact(artifactOf(t, one), "/etc/cdn", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if prev.Source().Dir != "/etc/cdn" || prev.Version() != one.Version() {
+		t.Fatalf("decoded: dir %q version %s, want /etc/cdn %s", prev.Source().Dir, prev.Version(), one.Version())
+	}
+	changed := dist([]string{"b.example.com"}, "/img/*", "/api/*")
+	two := build(t, map[string]*schema.Distribution{"a": dist([]string{"a.example.com"}), "b": changed})
+	next, err := DecodeArtifact(artifactOf(t, two), "/etc/cdn", prev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.Version() != two.Version() {
+		t.Errorf("version %s, want %s", next.Version(), two.Version())
+	}
+	if next.dists["a"] != prev.dists["a"] {
+		t.Error("the unchanged distribution was built again")
+	}
+	if next.dists["b"] == prev.dists["b"] || len(next.dists["b"].Behaviors) != 3 {
+		t.Errorf("the changed distribution: %d behaviors, want 3 (reused: %v)", len(next.dists["b"].Behaviors), next.dists["b"] == prev.dists["b"])
+	}
+	cold, err := LoadArtifact(artifactOf(t, two))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cold.dists["a"] == prev.dists["a"] || cold.Version() != next.Version() {
+		t.Errorf("decoded from nothing: reused %v, version %s, want %s", cold.dists["a"] == prev.dists["a"], cold.Version(), next.Version())
+	}
+}
+
+// A damaged artifact is refused, saying what is wrong.
+func TestDecodeArtifactRefusesDamage(t *testing.T) {
+	good := string(artifactOf(t, build(t, map[string]*schema.Distribution{"a": dist([]string{"a.example.com"})})))
+	for _, tc := range []struct {
+		name, artifact, want string
+	}{
+		{"truncated", good[:len(good)/2], "unexpected EOF"},
+		{"truncated after a member", `{"format":"openfront-table/v1","version":"sha256:00"`, "table artifact: unexpected EOF"},
+		{"empty", "", "not a JSON object"},
+		{"not an object", `[1]`, "not a JSON object"},
+		{"trailing data", strings.TrimSpace(good) + `{}`, "data after the end"},
+		{"unknown field", strings.Replace(good, `{"format"`, `{"extra":1,"format"`, 1), `unknown field "extra"`},
+		{"unknown config field", strings.Replace(good, `"config":{`, `"config":{"extra":[],`, 1), `config: unknown field "extra"`},
+		{"unknown distribution field", strings.Replace(good, `"enabled":true`, `"enabled":true,"extra":0`, 1), `distributions "a": json: unknown field "extra"`},
+		{"duplicate member", strings.Replace(good, `{"format"`, `{"version":"x","format"`, 1), `member "version" twice`},
+		{"bad value", strings.Replace(good, `"enabled":true`, `"enabled":tru`, 1), `distributions "a"`},
+		{"other format", strings.Replace(good, ArtifactFormat, "openfront-table/v0", 1), `format "openfront-table/v0"`},
+		{"no config", `{"format":"` + ArtifactFormat + `","version":"x","source":{}}`, "no config"},
+		{"content changed", strings.Replace(good, `"a.example.com"`, `"b.example.com"`, 1), "does not match its version"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := LoadArtifact([]byte(tc.artifact))
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "table artifact: ") {
+				t.Errorf("error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
