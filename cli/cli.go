@@ -6,8 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
+
+	"openfront.dev/daemon/compileworker"
 )
 
 // Exit codes.
@@ -42,6 +45,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 		return exitOK
+	}
+	if args[0] == compileworker.Command {
+		// Hidden: serve starts it, one per node, to compile in.
+		return compileworker.Main(args[1:], os.Stdin, stdout, stderr)
 	}
 	c, ok := commands[args[0]]
 	if !ok {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"openfront.dev/compiler"
+	"openfront.dev/daemon/compileworker"
 	"openfront.dev/daemon/node"
 )
 
@@ -26,7 +27,7 @@ func init() {
 			" [--http ADDR] [--https ADDR] [--admin ADDR] [--certs DIR] [--tls-cert FILE --tls-key FILE] [--origin-ca FILE] [--node-name NAME]" +
 			" [--cache-memory SIZE] [--cache-body-dir DIR] [--cache-dir DIR --cache-disk SIZE] [--trusted-proxies CIDR,...] [--geoip-db FILE] [--asn-db FILE] [--log-dir DIR] [--log-level info]" +
 			" [--rtmp ADDR] [--rtmp-secrets DIR] [--admin-token-file FILE] [--admin-host NAME,...]" +
-			" [--drain-timeout 30s] [--header-timeout 10s] [--idle-timeout 120s] [--body-timeout 60s]" +
+			" [--compile-timeout 2m] [--compile-memory SIZE] [--drain-timeout 30s] [--header-timeout 10s] [--idle-timeout 120s] [--body-timeout 60s]" +
 			" [--max-connections N] [--max-connections-per-ip N] [--max-rtmp-connections N] [--max-origin-requests N]" +
 			" [--region NAME] [--origin-shield REGION=URL,...] [--origin-shield-secret FILE]",
 		run: runServe,
@@ -96,6 +97,11 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.TLSCertFile, "tls-cert", "", "the node's default certificate `FILE`; replaced on disk, it is served within a second (default: self-signed)")
 	fs.StringVar(&o.TLSKeyFile, "tls-key", "", "the default certificate's key `FILE`")
 	fs.StringVar(&o.NodeName, "node-name", "", "`NAME` in Via and logs (default: host name)")
+	// Bounds of a compile, which runs in a worker process: CUE has
+	// exponential cases, and one commit must not take every node.
+	fs.DurationVar(&o.CompileTimeout, "compile-timeout", compileworker.DefaultTimeout, "how long compiling a change of the config may take; past it the change is rejected like a config error and the last good table keeps serving")
+	compileMemory := sizeFlag(compileworker.DefaultMemory)
+	fs.Var(&compileMemory, "compile-memory", "`SIZE` of memory compiling a change of the config may use; past it the change is rejected like a config error")
 	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 30*time.Second, "how long a shutdown waits for requests in flight")
 	// nginx's client_header_timeout, keepalive_timeout and client_body_timeout.
 	fs.DurationVar(&o.HeaderTimeout, "header-timeout", 10*time.Second, "how long a viewer may take to send a request's head")
@@ -138,7 +144,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	for _, t := range []struct {
 		flag string
 		d    time.Duration
-	}{{"drain-timeout", o.DrainTimeout}, {"header-timeout", o.HeaderTimeout}, {"idle-timeout", o.IdleTimeout}, {"body-timeout", o.BodyTimeout}} {
+	}{{"compile-timeout", o.CompileTimeout}, {"drain-timeout", o.DrainTimeout}, {"header-timeout", o.HeaderTimeout}, {"idle-timeout", o.IdleTimeout}, {"body-timeout", o.BodyTimeout}} {
 		if t.d <= 0 && timeout == "" {
 			timeout = fmt.Sprintf("--%s must be more than 0 (it is %v)", t.flag, t.d)
 		}
@@ -172,7 +178,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
-	o.CacheMemory, o.CacheDisk = int64(cacheMemory), int64(cacheDisk)
+	o.CacheMemory, o.CacheDisk, o.CompileMemory = int64(cacheMemory), int64(cacheDisk), int64(compileMemory)
 	for _, list := range adminHosts {
 		for name := range strings.SplitSeq(list, ",") {
 			if name = strings.TrimSpace(name); name != "" {

@@ -141,6 +141,41 @@ func TestServeTimeouts(t *testing.T) {
 	}
 }
 
+// The compile bounds reach the node, with their defaults when not given.
+func TestServeCompileBounds(t *testing.T) {
+	defer func(f func(node.Options) (*node.Node, error)) { startNode = f }(startNode)
+	for _, tt := range []struct {
+		args    []string
+		timeout time.Duration
+		memory  int64
+	}{
+		{nil, 2 * time.Minute, 2 << 30},
+		{[]string{"--compile-timeout", "30s", "--compile-memory", "512MiB"}, 30 * time.Second, 512 << 20},
+	} {
+		var got node.Options
+		startNode = func(o node.Options) (*node.Node, error) {
+			got = o
+			return nil, errors.New("not started")
+		}
+		runCLI(append([]string{"serve", "--config", t.TempDir()}, tt.args...)...)
+		if got.CompileTimeout != tt.timeout || got.CompileMemory != tt.memory {
+			t.Errorf("%q: compile bounds %v %d, want %v %d", tt.args, got.CompileTimeout, got.CompileMemory, tt.timeout, tt.memory)
+		}
+	}
+}
+
+// serve on a config whose compile never ends does not hang: it fails,
+// saying so, once past --compile-timeout.
+func TestServeStartFailsPastTheCompileTimeout(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "main.cue"), []byte("package cdn\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "bomb.cue"), []byte(testenv.CPUBomb), 0o644)
+	code, _, stderr := runCLI("serve", "--config", dir, "--compile-timeout", "2s", "--http", "127.0.0.1:0", "--https", "", "--admin", "", "--rtmp", "")
+	if want := "compiling took longer than 2s (config " + dir; code != exitFail || !strings.Contains(stderr, want) {
+		t.Fatalf("exit %d, want %d and %q; stderr:\n%s", code, exitFail, want, stderr)
+	}
+}
+
 // --log-level sets the lowest level the node logs: info by default,
 // debug adds what only someone chasing a problem needs, and a level that
 // does not exist is a usage error naming the flag.
@@ -179,7 +214,7 @@ func TestServeLogLevel(t *testing.T) {
 // its default, not as no timeout.
 func TestServeTimeoutNotPositive(t *testing.T) {
 	noStart(t)
-	for _, flag := range []string{"--body-timeout", "--idle-timeout", "--header-timeout", "--drain-timeout"} {
+	for _, flag := range []string{"--body-timeout", "--idle-timeout", "--header-timeout", "--drain-timeout", "--compile-timeout"} {
 		code, _, stderr := runCLI("serve", "--config", t.TempDir(), flag, "0s")
 		if code != exitUsage || !strings.Contains(stderr, flag+" must be more than 0") {
 			t.Errorf("%s 0s: exit %d, %q; want the usage exit naming the flag", flag, code, strings.SplitN(stderr, "\n", 2)[0])

@@ -108,12 +108,19 @@ func startGitNode(t *testing.T, repo *gitRepo, poll time.Duration) *gitNode {
 // startGitNodeLogging is startGitNode logging to log.
 func startGitNodeLogging(t *testing.T, repo *gitRepo, poll time.Duration, log *slog.Logger) *gitNode {
 	t.Helper()
+	return startGitNodeWith(t, repo, poll, Options{Logger: log})
+}
+
+// startGitNodeWith is startGitNode with o's Logger and compile bounds.
+func startGitNodeWith(t *testing.T, repo *gitRepo, poll time.Duration, o Options) *gitNode {
+	t.Helper()
 	secret := []byte("s3cret")
 	secretFile := filepath.Join(t.TempDir(), "webhook-secret")
 	os.WriteFile(secretFile, append(secret, '\n'), 0o600)
 	n, err := Start(Options{
 		Git:      GitOptions{URL: repo.bare, Dir: filepath.Join(t.TempDir(), "git"), Subdir: "config", Poll: poll, WebhookSecretFile: secretFile},
-		HTTPAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", NodeName: nodeName, DrainTimeout: 5 * time.Second, Logger: log,
+		HTTPAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", NodeName: nodeName, DrainTimeout: 5 * time.Second, Logger: o.Logger,
+		CompileTimeout: o.CompileTimeout, CompileMemory: o.CompileMemory,
 	})
 	if err != nil {
 		t.Fatalf("Start: %v", err)
@@ -173,14 +180,20 @@ func (g *gitNode) hook(signature string) int {
 
 func (g *gitNode) status() admin.Status {
 	g.t.Helper()
-	resp, err := http.Get("http://" + g.node.Addr("admin").String() + "/status")
+	return adminStatus(g.t, g.node)
+}
+
+// adminStatus is n's GET /status.
+func adminStatus(t *testing.T, n *Node) admin.Status {
+	t.Helper()
+	resp, err := http.Get("http://" + n.Addr("admin").String() + "/status")
 	if err != nil {
-		g.t.Fatal(err)
+		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	var st admin.Status
 	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		g.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return st
 }
@@ -311,6 +324,39 @@ func TestGitRejectedLoggedOnce(t *testing.T) {
 	if !strings.Contains(out, `error="config/cdn.cue:8:`) {
 		t.Errorf("the error is not logged at config/cdn.cue, its path in the repository:\n%s", out)
 	}
+}
+
+// A pushed commit whose compile never ends is rejected once past
+// --compile-timeout, naming the commit; the last good one keeps serving and
+// the next push deploys.
+func TestGitCommitPastItsBoundIsRejected(t *testing.T) {
+	blue, green := origins(t)
+	repo := newGitRepo(t)
+	repo.push("blue", gitCfg(blue, false))
+	g := startGitNodeWith(t, repo, time.Hour, Options{Logger: testLogger(t), CompileTimeout: 2 * time.Second})
+	os.WriteFile(filepath.Join(repo.work, "config", "bomb.cue"), []byte(testenv.CPUBomb), 0o644)
+	bomb := repo.push("an exponential comprehension", gitCfg(blue, false))
+	if code := g.hook(""); code != http.StatusAccepted {
+		t.Fatalf("webhook: %d", code)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for g.status().Git.LastRejected == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the bomb is not rejected within a minute")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	r := g.status().Git.LastRejected
+	if want := "compiling took longer than 2s"; r.SHA != bomb || !strings.Contains(r.Message, want) || !strings.Contains(r.Message, bomb) {
+		t.Errorf("rejected %s: %q, want %s: %q naming the commit", r.SHA, r.Message, bomb, want)
+	}
+	if got := g.served(); got != "blue" {
+		t.Errorf("serving %q after the rejection, want blue", got)
+	}
+	os.Remove(filepath.Join(repo.work, "config", "bomb.cue"))
+	repo.push("green", gitCfg(green, false))
+	g.hook("")
+	g.waitServed("green", time.Minute)
 }
 
 // Without a webhook, a push is served within one poll interval (plus the

@@ -28,6 +28,7 @@ import (
 	"openfront.dev/daemon/accesslog"
 	"openfront.dev/daemon/admin"
 	"openfront.dev/daemon/cache"
+	"openfront.dev/daemon/compileworker"
 	"openfront.dev/daemon/edge"
 	"openfront.dev/daemon/gitsync"
 	"openfront.dev/daemon/origin"
@@ -42,6 +43,12 @@ type Options struct {
 	ConfigDir string     // a config directory, or
 	TableFile string     // a compiled table artifact, or
 	Git       GitOptions // a git branch (GitOptions.URL set)
+	// CompileTimeout and CompileMemory bound each compile of the config
+	// (a change, a commit), which runs in a worker process: past either,
+	// the change is rejected like a config error and the worker killed.
+	// Default compileworker.DefaultTimeout and DefaultMemory.
+	CompileTimeout time.Duration
+	CompileMemory  int64
 
 	HTTPAddr, HTTPSAddr, AdminAddr string
 	CertsDir                       string
@@ -136,7 +143,8 @@ type Node struct {
 	asn         *access.GeoDB
 	stopGeo     context.CancelFunc
 	reloader    *watch.Reloader
-	git         *gitsync.Syncer // serve --git
+	compiler    *compileworker.Worker // nil for a table file
+	git         *gitsync.Syncer       // serve --git
 	webhook     http.Handler
 	stopWatch   context.CancelFunc
 	logs        *accesslog.Manager // nil without LogDir
@@ -253,8 +261,22 @@ func Start(opts Options) (*Node, error) {
 		}
 		return checkCertificates(t, opts.CertsDir)
 	}
-	r, err := watch.New(watch.Options{Dir: opts.ConfigDir, File: opts.TableFile, Logger: n.log, Registry: reg, Check: check, Apply: n.apply})
+	wo := watch.Options{Dir: opts.ConfigDir, File: opts.TableFile, Logger: n.log, Registry: reg, Check: check, Apply: n.apply}
+	if opts.ConfigDir != "" {
+		// CUE evaluation can be neither cancelled nor bounded: a config
+		// that never ends, or allocates without end, would take the node.
+		n.compiler = compileworker.New(opts.ConfigDir, compileworker.Options{Timeout: opts.CompileTimeout, Memory: opts.CompileMemory, Logger: n.log})
+		wo.Compile = func() (*table.Table, error) {
+			res, err := n.compiler.Compile()
+			if err != nil {
+				return nil, err
+			}
+			return res.Table, nil
+		}
+	}
+	r, err := watch.New(wo)
 	if err != nil {
+		n.closeCompiler()
 		return nil, err
 	}
 	n.reloader = r
@@ -267,6 +289,7 @@ func Start(opts Options) (*Node, error) {
 		if n.git != nil {
 			n.git.Close()
 		}
+		n.closeCompiler()
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -322,6 +345,12 @@ func Start(opts Options) (*Node, error) {
 		}
 	}
 	return n, nil
+}
+
+func (n *Node) closeCompiler() {
+	if n.compiler != nil {
+		n.compiler.Close()
+	}
 }
 
 // apply swaps the table in: requests in flight finish on the old one.
@@ -539,6 +568,9 @@ func (n *Node) watchDB(ctx context.Context, db *access.GeoDB, what string) {
 func (n *Node) Shutdown(ctx context.Context) error {
 	if n.reloader != nil {
 		n.stopWatch()
+		// A compile in flight ends now, rejected, rather than at its
+		// timeout: the reloader and the syncer wait for it.
+		n.closeCompiler()
 		if n.git != nil {
 			n.git.Close() // before the reloader: no deploy while stopping
 		}
