@@ -2,13 +2,15 @@ package table
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"reflect"
+	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"openfront.dev/schema"
 )
@@ -36,6 +38,104 @@ func (t *Table) MarshalArtifact() ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
+// ArtifactEncoder is MarshalArtifact for one table after another (a
+// compile worker's): an entry of the config (a distribution, a policy, a
+// function, ...) that is the same value as in the last table encoded is
+// not encoded again. The bytes are MarshalArtifact's.
+type ArtifactEncoder struct {
+	last map[any]encodedEntry // by entry pointer
+	size int                  // of the last artifact
+}
+
+// encodedEntry is an entry of the config's maps, written out.
+type encodedEntry struct {
+	key string
+	b   []byte // "key":value
+}
+
+// Marshal encodes t as MarshalArtifact does.
+func (e *ArtifactEncoder) Marshal(t *Table) ([]byte, error) {
+	head, err := json.Marshal(struct {
+		Format  string `json:"format"`
+		Version string `json:"version"`
+		Source  Source `json:"source"`
+	}{ArtifactFormat, t.version, t.source})
+	if err != nil {
+		return nil, fmt.Errorf("marshal table: %w", err)
+	}
+	cache := make(map[any]encodedEntry, len(e.last))
+	b := append(make([]byte, 0, e.size+e.size/8+len(head)), head[:len(head)-1]...)
+	b = append(b, `,"config":`...)
+	if t.config == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '{')
+		cfg, first := reflect.ValueOf(t.config).Elem(), true
+		for i := range cfg.NumField() {
+			tag := reflect.TypeFor[schema.Config]().Field(i).Tag.Get("json")
+			name, opts, _ := strings.Cut(tag, ",")
+			f := cfg.Field(i)
+			if opts == "omitempty" && f.Len() == 0 {
+				continue
+			}
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = append(append(append(b, '"'), name...), `":`...)
+			var err error
+			if configFields[name].entries && !f.IsNil() {
+				b, err = e.entries(b, f, cache)
+			} else {
+				var j []byte
+				j, err = json.Marshal(f.Interface())
+				b = append(b, j...)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("marshal table: %w", err)
+			}
+		}
+		b = append(b, '}')
+	}
+	e.last, e.size = cache, len(b)
+	return append(b, "}\n"...), nil
+}
+
+// entries appends the map m, sorted by key as json.Marshal sorts it, each
+// entry's bytes the last table's when it is the same value.
+func (e *ArtifactEncoder) entries(b []byte, m reflect.Value, cache map[any]encodedEntry) ([]byte, error) {
+	keys := make([]string, 0, m.Len())
+	for _, k := range m.MapKeys() {
+		keys = append(keys, k.String())
+	}
+	sort.Strings(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		rv := m.MapIndex(reflect.ValueOf(k))
+		v := rv.Interface()
+		en, ok := e.last[v]
+		if !ok || en.key != k {
+			kj, err := json.Marshal(k)
+			if err != nil {
+				return nil, err
+			}
+			vj, err := json.Marshal(v)
+			if err != nil {
+				return nil, err
+			}
+			en = encodedEntry{key: k, b: append(append(kj, ':'), vj...)}
+		}
+		if !rv.IsNil() {
+			cache[v] = en
+		}
+		b = append(b, en.b...)
+	}
+	return append(b, '}'), nil
+}
+
 // LoadArtifact decodes and rebuilds a table, refusing a truncated or
 // corrupted artifact and one whose content does not match its version.
 func LoadArtifact(b []byte) (*Table, error) { return DecodeArtifact(b, "", nil) }
@@ -54,49 +154,40 @@ func DecodeArtifact(b []byte, dir string, prev *Table) (*Table, error) {
 		Format, Version string
 		Source          Source
 	}
-	var config []byte
-	err := members(b, func(key string, v []byte) error {
+	old, oldSums := &schema.Config{}, map[string]uint64(nil)
+	if prev != nil {
+		old, oldSums = prev.config, prev.entrySums
+	}
+	d := entryDecoder{old: oldSums, sums: map[string]uint64{}}
+	var cfg *schema.Config
+	end, err := object(b, func(key string, rest []byte) (int, error) {
 		switch key {
 		case "format":
-			return strictUnmarshal(v, &a.Format)
+			return value(rest, &a.Format)
 		case "version":
-			return strictUnmarshal(v, &a.Version)
+			return value(rest, &a.Version)
 		case "source":
-			return strictUnmarshal(v, &a.Source)
+			return value(rest, &a.Source)
 		case "config":
-			config = v
-			return nil
+			if rest[0] == 'n' {
+				return skipValue(rest, 0) // null: no config
+			}
+			cfg = &schema.Config{}
+			return d.config(rest, old, cfg)
 		}
-		return fmt.Errorf("unknown field %q", key)
+		return 0, fmt.Errorf("unknown field %q", key)
 	})
+	if err == nil {
+		err = trailing(b, end)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("table artifact: %w", err)
 	}
 	if a.Format != ArtifactFormat {
 		return nil, fmt.Errorf("table artifact: format %q, want %q", a.Format, ArtifactFormat)
 	}
-	if config == nil || string(config) == "null" {
+	if cfg == nil {
 		return nil, fmt.Errorf("table artifact: no config")
-	}
-	old, oldSums := &schema.Config{}, map[string][32]byte(nil)
-	if prev != nil {
-		old, oldSums = prev.config, prev.entrySums
-	}
-	d := entryDecoder{old: oldSums, sums: map[string][32]byte{}}
-	cfg := &schema.Config{}
-	oldv, cfgv := reflect.ValueOf(old).Elem(), reflect.ValueOf(cfg).Elem()
-	err = members(config, func(key string, v []byte) error {
-		f, ok := configFields[key]
-		switch {
-		case !ok:
-			return fmt.Errorf("config: unknown field %q", key)
-		case f.entries:
-			return d.decode(key, v, oldv.Field(f.index), cfgv.Field(f.index))
-		}
-		return strictUnmarshal(v, cfgv.Field(f.index).Addr().Interface())
-	})
-	if err != nil {
-		return nil, fmt.Errorf("table artifact: %w", err)
 	}
 	a.Source.Dir = dir
 	t, err := Build(cfg, a.Source, prev)
@@ -111,9 +202,29 @@ func DecodeArtifact(b []byte, dir string, prev *Table) (*Table, error) {
 }
 
 // entryDecoder holds the hashes of the entries of the table replaced, and
-// gathers those of the new one.
+// gathers those of the new one. A hash that matches by chance, and reuses
+// an entry that changed, fails the version check.
 type entryDecoder struct {
-	old, sums map[string][32]byte
+	old, sums map[string]uint64
+}
+
+// sumSeed seeds the entries' hashes, which never leave the process.
+var sumSeed = maphash.MakeSeed()
+
+// config decodes the config at the start of rest into cfg, over old, and
+// returns where it ends.
+func (d *entryDecoder) config(rest []byte, old, cfg *schema.Config) (int, error) {
+	oldv, cfgv := reflect.ValueOf(old).Elem(), reflect.ValueOf(cfg).Elem()
+	return object(rest, func(key string, rest []byte) (int, error) {
+		f, ok := configFields[key]
+		switch {
+		case !ok:
+			return 0, fmt.Errorf("config: unknown field %q", key)
+		case f.entries && rest[0] == '{':
+			return d.entries(key, rest, oldv.Field(f.index), cfgv.Field(f.index))
+		}
+		return value(rest, cfgv.Field(f.index).Addr().Interface())
+	})
 }
 
 // configField is a field of schema.Config: its index, and whether it is
@@ -135,79 +246,106 @@ var configFields = func() map[string]configField {
 	return out
 }()
 
-// decode decodes v, one of the config's maps, into out: an entry whose
-// bytes hash as the table replaced's did is old's value.
-func (d *entryDecoder) decode(field string, v []byte, old, out reflect.Value) error {
-	if string(v) == "null" {
-		return nil // as json.Unmarshal leaves it
-	}
+// entries decodes the object at the start of rest, one of the config's
+// maps, into out and returns where it ends: an entry whose bytes hash as
+// the table replaced's did is old's value.
+func (d *entryDecoder) entries(field string, rest []byte, old, out reflect.Value) (int, error) {
 	m := reflect.MakeMap(out.Type())
 	out.Set(m)
-	return members(v, func(id string, b []byte) error {
+	return object(rest, func(id string, rest []byte) (int, error) {
+		n, err := skipValue(rest, 0)
+		if err != nil {
+			return 0, err
+		}
+		b := rest[:n]
 		key, idv := field+"\x00"+id, reflect.ValueOf(id)
-		sum := sha256.Sum256(b)
+		sum := maphash.Bytes(sumSeed, b)
 		d.sums[key] = sum
 		if o := old.MapIndex(idv); o.IsValid() && d.old != nil && d.old[key] == sum {
 			m.SetMapIndex(idv, o)
-			return nil
+			return n, nil
 		}
 		e := reflect.New(out.Type().Elem())
 		if err := strictUnmarshal(b, e.Interface()); err != nil {
-			return fmt.Errorf("%s %q: %w", field, id, err)
+			return 0, fmt.Errorf("%s %q: %w", field, id, err)
 		}
 		m.SetMapIndex(idv, e.Elem())
-		return nil
+		return n, nil
 	})
 }
 
-// members calls f with each member of the JSON object b, its value's
-// bytes unparsed (f parses them, or compares them with ones it parsed).
-// A duplicate key is refused.
-func members(b []byte, f func(key string, v []byte) error) error {
+// value decodes the JSON value at the start of rest into v and returns
+// where it ends.
+func value(rest []byte, v any) (int, error) {
+	n, err := skipValue(rest, 0)
+	if err != nil {
+		return 0, err
+	}
+	return n, strictUnmarshal(rest[:n], v)
+}
+
+// object calls f with each member of the JSON object at the start of b
+// (after white space), given the bytes from the member's value on: f
+// parses the value and returns where it ends. object returns where the
+// object ends. A duplicate key is refused.
+func object(b []byte, f func(key string, rest []byte) (int, error)) (int, error) {
 	i := skipSpace(b, 0)
 	if i == len(b) || b[i] != '{' {
-		return errors.New("not a JSON object")
+		return 0, errors.New("not a JSON object")
 	}
 	seen := map[string]bool{}
 	if i = skipSpace(b, i+1); i < len(b) && b[i] == '}' {
-		return trailing(b, i+1)
+		return i + 1, nil
 	}
 	for {
 		end, err := skipValue(b, i)
 		if err != nil {
-			return err
+			return 0, err
 		}
-		var key string
-		if b[i] != '"' || json.Unmarshal(b[i:end], &key) != nil {
-			return fmt.Errorf("offset %d: want a member name", i)
+		key, ok := memberName(b[i:end])
+		if !ok {
+			return 0, fmt.Errorf("offset %d: want a member name", i)
 		}
 		if seen[key] {
-			return fmt.Errorf("member %q twice", key)
+			return 0, fmt.Errorf("member %q twice", key)
 		}
 		seen[key] = true
 		if i = skipSpace(b, end); i == len(b) {
-			return io.ErrUnexpectedEOF
+			return 0, io.ErrUnexpectedEOF
 		} else if b[i] != ':' {
-			return fmt.Errorf("offset %d: want ':'", i)
+			return 0, fmt.Errorf("offset %d: want ':'", i)
 		}
-		i = skipSpace(b, i+1)
-		if end, err = skipValue(b, i); err != nil {
-			return err
+		if i = skipSpace(b, i+1); i == len(b) {
+			return 0, io.ErrUnexpectedEOF
 		}
-		if err := f(key, b[i:end]); err != nil {
-			return err
+		n, err := f(key, b[i:])
+		if err != nil {
+			return 0, err
 		}
-		switch i = skipSpace(b, end); {
+		switch i = skipSpace(b, i+n); {
 		case i < len(b) && b[i] == ',':
 			i = skipSpace(b, i+1)
 		case i < len(b) && b[i] == '}':
-			return trailing(b, i+1)
+			return i + 1, nil
 		case i == len(b):
-			return io.ErrUnexpectedEOF
+			return 0, io.ErrUnexpectedEOF
 		default:
-			return fmt.Errorf("offset %d: want ',' or '}'", i)
+			return 0, fmt.Errorf("offset %d: want ',' or '}'", i)
 		}
 	}
+}
+
+// memberName decodes the JSON string b, at once when it needs no
+// unescaping.
+func memberName(b []byte) (string, bool) {
+	if len(b) < 2 || b[0] != '"' {
+		return "", false
+	}
+	if raw := b[1 : len(b)-1]; bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
+		return string(raw), true
+	}
+	var s string
+	return s, json.Unmarshal(b, &s) == nil
 }
 
 // trailing refuses anything but white space after the value that ends
@@ -226,13 +364,22 @@ func skipValue(b []byte, i int) (int, error) {
 	for j := i; j < len(b); j++ {
 		switch c := b[j]; c {
 		case '"':
-			for j++; j < len(b) && b[j] != '"'; j++ {
-				if b[j] == '\\' {
-					j++
+			// To the next quote no odd run of backslashes escapes
+			// (IndexByte: most of a config is in strings).
+			open := j
+			for {
+				k := bytes.IndexByte(b[j+1:], '"')
+				if k < 0 {
+					return 0, io.ErrUnexpectedEOF
 				}
-			}
-			if j >= len(b) {
-				return 0, io.ErrUnexpectedEOF
+				j += 1 + k
+				n := 0
+				for p := j - 1; p > open && b[p] == '\\'; p-- {
+					n++
+				}
+				if n%2 == 0 {
+					break
+				}
 			}
 			if depth == 0 {
 				return j + 1, nil

@@ -70,6 +70,8 @@ func TestDecodeArtifactRefusesDamage(t *testing.T) {
 		{"bad value", strings.Replace(good, `"enabled":true`, `"enabled":tru`, 1), `distributions "a"`},
 		{"other format", strings.Replace(good, ArtifactFormat, "openfront-table/v0", 1), `format "openfront-table/v0"`},
 		{"no config", `{"format":"` + ArtifactFormat + `","version":"x","source":{}}`, "no config"},
+		{"null config", `{"format":"` + ArtifactFormat + `","version":"x","source":{},"config":null}`, "no config"},
+		{"config not an object", `{"format":"` + ArtifactFormat + `","version":"x","source":{},"config":[]}`, "not a JSON object"},
 		{"content changed", strings.Replace(good, `"a.example.com"`, `"b.example.com"`, 1), "does not match its version"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -78,5 +80,56 @@ func TestDecodeArtifactRefusesDamage(t *testing.T) {
 				t.Errorf("error %v, want one containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// An ArtifactEncoder writes MarshalArtifact's bytes, for a first table
+// and for one that shares some entries with it.
+func TestArtifactEncoderIsMarshalArtifact(t *testing.T) {
+	a, b := dist([]string{"a.example.com"}), dist([]string{"b.example.com"}, "/img/*")
+	cfg := &schema.Config{
+		Distributions:          map[string]*schema.Distribution{"a": a, "b": b},
+		StreamingDistributions: map[string]*schema.StreamingDistribution{},
+		CachePolicies:          map[string]*schema.CachePolicy{"short": {Comment: "<&> escaped as json.Marshal does", MaxTTL: 60}},
+		Functions:              map[string]*schema.Function{"unused": {Runtime: "cloudfront-js-2.0", FunctionCode: "function handler(e) { return e.request }"}},
+		KeyValueStores:         map[string]*schema.KeyValueStore{"kv": {Data: map[string]string{"k": "v"}}},
+		Tests:                  []schema.RouteTest{{URL: "http://a.example.com/", Method: "GET"}},
+	}
+	var enc ArtifactEncoder
+	for i, change := range []func(){
+		func() {},
+		func() {
+			cfg.Distributions = map[string]*schema.Distribution{"a": a, "b": dist([]string{"b.example.com"}), "c": dist([]string{"c.example.com"})}
+			cfg.KeyValueStores = nil
+		},
+	} {
+		change()
+		tbl, err := Build(cfg, Source{Commit: "abc"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := enc.Marshal(tbl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := artifactOf(t, tbl); string(got) != string(want) {
+			t.Errorf("table %d:\n got %s\nwant %s", i, got, want)
+		}
+	}
+}
+
+// Strings with escaped quotes and backslashes are split where they end.
+func TestDecodeArtifactEscapes(t *testing.T) {
+	for _, comment := range []string{`say "hi"`, `ends in a backslash \`, `\\"`, `\"{}[],:`, "ünïcode\u2028"} {
+		d := dist([]string{"a.example.com"})
+		d.Comment = comment
+		tbl := build(t, map[string]*schema.Distribution{"a": d, `odd "id" \`: dist([]string{"b.example.com"})})
+		got, err := LoadArtifact(artifactOf(t, tbl))
+		if err != nil {
+			t.Fatalf("%q: %v", comment, err)
+		}
+		if got.dists["a"].Spec.Comment != comment || got.dists[`odd "id" \`] == nil {
+			t.Errorf("%q: decoded %q", comment, got.dists["a"].Spec.Comment)
+		}
 	}
 }

@@ -67,7 +67,7 @@ type Table struct {
 	// entrySums are the hashes of the config's entries in the artifact
 	// the table was decoded from (by map and key), for DecodeArtifact to
 	// tell an unchanged entry in the next one; nil when built otherwise.
-	entrySums map[string][32]byte
+	entrySums map[string]uint64
 }
 
 // Distribution is a web distribution with its compiled behaviors.

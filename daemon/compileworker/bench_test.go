@@ -2,6 +2,7 @@ package compileworker
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"strconv"
 	"testing"
@@ -28,7 +29,7 @@ func benchConfig(b *testing.B) (dir string, n int) {
 
 // changeOne rewrites distribution i, aged as a real edit would be by
 // the time it compiles.
-func changeOne(b *testing.B, dir string, i int, comment string) {
+func changeOne(b testing.TB, dir string, i int, comment string) {
 	if err := genconfig.WriteDistribution(dir, i, comment); err != nil {
 		b.Fatal(err)
 	}
@@ -52,7 +53,7 @@ func BenchmarkRecompileOneFile(b *testing.B) {
 			}
 		},
 		"worker": func(dir string) func() (*table.Table, error) {
-			w := New(dir, Options{})
+			w := New(dir, Options{Logger: slog.New(slog.DiscardHandler)})
 			b.Cleanup(func() { w.Close() })
 			return func() (*table.Table, error) {
 				res, err := w.Compile()

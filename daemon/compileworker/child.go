@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"openfront.dev/compiler"
+	"openfront.dev/compiler/table"
 )
 
 // RunIfChild runs a worker and exits when this process was started as one
@@ -55,6 +56,7 @@ func Main(args []string, in io.Reader, out, stderr io.Writer) int {
 	}
 	r := bufio.NewReader(in)
 	var c *compiler.Compiler
+	var enc *table.ArtifactEncoder // kept, as c is: unchanged entries are not encoded again
 	var dir string
 	for {
 		line, err := r.ReadBytes('\n')
@@ -67,9 +69,9 @@ func Main(args []string, in io.Reader, out, stderr io.Writer) int {
 			return 2
 		}
 		if c == nil || dir != req.Dir {
-			c, dir = compiler.New(req.Dir), req.Dir
+			c, enc, dir = compiler.New(req.Dir), &table.ArtifactEncoder{}, req.Dir
 		}
-		a, art := compile(c)
+		a, art := compile(c, enc)
 		b, _ := json.Marshal(a)
 		w.Write(append(b, '\n'))
 		w.Write(art)
@@ -80,7 +82,7 @@ func Main(args []string, in io.Reader, out, stderr io.Writer) int {
 }
 
 // compile runs one compile: the answer, and the artifact that follows it.
-func compile(c *compiler.Compiler) (answer, []byte) {
+func compile(c *compiler.Compiler, enc *table.ArtifactEncoder) (answer, []byte) {
 	res, err := c.Compile()
 	if err != nil {
 		if errs, ok := errors.AsType[compiler.Errors](err); ok && len(errs) > 0 {
@@ -88,7 +90,7 @@ func compile(c *compiler.Compiler) (answer, []byte) {
 		}
 		return answer{Message: err.Error()}, nil
 	}
-	art, err := res.Table.MarshalArtifact()
+	art, err := enc.Marshal(res.Table)
 	if err != nil {
 		return answer{Message: err.Error()}, nil
 	}

@@ -166,11 +166,13 @@ func (w *Worker) Compile() (*Result, error) {
 	}
 	switch {
 	case err == nil:
+		answered := time.Now()
 		t, err := table.DecodeArtifact(res.artifact, w.dir, w.prev)
 		if err != nil {
 			return nil, fmt.Errorf("compile worker: %w", err)
 		}
 		w.prev = t
+		w.log.Debug("compiled in the worker", "compile", answered.Sub(start).Round(time.Millisecond), "decode", time.Since(answered).Round(time.Millisecond), "artifact_bytes", len(res.artifact))
 		return &Result{Table: t, Warnings: res.Warnings}, nil
 	case res.failed:
 		return nil, err // the config's fault; the worker is fine
