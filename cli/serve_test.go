@@ -171,7 +171,7 @@ func TestServeStartFailsPastTheCompileTimeout(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "main.cue"), []byte("package cdn\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "bomb.cue"), []byte(testenv.CPUBomb), 0o644)
 	code, _, stderr := runCLI("serve", "--config", dir, "--compile-timeout", "2s", "--http", "127.0.0.1:0", "--https", "", "--admin", "", "--rtmp", "")
-	if want := "compiling took longer than 2s (config " + dir; code != exitFail || !strings.Contains(stderr, want) {
+	if want := "compiling took longer than 2s (directory " + dir; code != exitFail || !strings.Contains(stderr, want) {
 		t.Fatalf("exit %d, want %d and %q; stderr:\n%s", code, exitFail, want, stderr)
 	}
 }

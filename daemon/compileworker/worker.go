@@ -198,9 +198,9 @@ func (w *Worker) tooLong() error {
 // what names the tree compiled, and its commit when it is a checkout.
 func (w *Worker) what() string {
 	if commit := compiler.GitCommit(w.dir); commit != "" {
-		return "config " + w.dir + " at commit " + commit
+		return "commit " + commit + ", directory " + w.dir
 	}
-	return "config " + w.dir
+	return "directory " + w.dir
 }
 
 // kill ends the child, if any, without waiting; a compile in flight fails.

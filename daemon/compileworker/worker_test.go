@@ -44,8 +44,8 @@ func TestBoundsStopTheCompile(t *testing.T) {
 		opts Options
 		want string
 	}{
-		{"time", testenv.CPUBomb, Options{Timeout: 2e9}, "compiling took longer than 2s (config "},
-		{"memory", testenv.MemoryBomb, Options{Timeout: 60e9, Memory: 200 << 20}, "compiling used more than 200 MiB (config "},
+		{"time", testenv.CPUBomb, Options{Timeout: 2e9}, "compiling took longer than 2s (directory "},
+		{"memory", testenv.MemoryBomb, Options{Timeout: 60e9, Memory: 200 << 20}, "compiling used more than 200 MiB (directory "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
