@@ -239,16 +239,19 @@ func (w *Worker) start() (*child, error) {
 	if os.Getenv(envChild) != "" {
 		return nil, errors.New("compile worker: this process is a compile worker that does not run as one: a test binary needs compileworker.RunIfChild in its TestMain")
 	}
-	argv := w.opts.Argv
+	argv, path := w.opts.Argv, ""
 	if len(argv) == 0 {
 		exe, err := os.Executable()
 		if err != nil {
 			return nil, fmt.Errorf("compile worker: %w", err)
 		}
-		argv = []string{exe, Command}
+		argv, path = []string{exe, Command}, selfPath(exe)
 	}
 	argv = append(slices.Clone(argv), "--memory", strconv.FormatInt(w.opts.Memory, 10))
 	cmd := exec.Command(argv[0], argv[1:]...)
+	if path != "" {
+		cmd.Path = path
+	}
 	cmd.Env = append(os.Environ(), envChild+"=1")
 	cmd.SysProcAttr = sysProcAttr()
 	c := &child{cmd: cmd, stderr: &tail{max: 8 << 10}, done: make(chan struct{})}
