@@ -352,7 +352,7 @@ func TestArtifactDeterministic(t *testing.T) {
 		want string
 	}{
 		{"truncated", artA[:len(artA)/2], "table artifact: unexpected EOF"},
-		{"empty", nil, "table artifact: EOF"},
+		{"empty", nil, "table artifact: unexpected EOF"},
 		{"flipped byte in the config", flipped, "does not match its version"},
 		{"wrong version", wrongVersion, "does not match its version sha256:000"},
 		{"wrong format", bytes.Replace(artA, []byte(table.ArtifactFormat), []byte("openfront-table/v0"), 1), `format "openfront-table/v0"`},

@@ -290,7 +290,10 @@ func value(rest []byte, v any) (int, error) {
 // object ends. A duplicate key is refused.
 func object(b []byte, f func(key string, rest []byte) (int, error)) (int, error) {
 	i := skipSpace(b, 0)
-	if i == len(b) || b[i] != '{' {
+	if i == len(b) {
+		return 0, io.ErrUnexpectedEOF // an empty file, or cut short
+	}
+	if b[i] != '{' {
 		return 0, errors.New("not a JSON object")
 	}
 	seen := map[string]bool{}

@@ -60,7 +60,7 @@ func TestDecodeArtifactRefusesDamage(t *testing.T) {
 	}{
 		{"truncated", good[:len(good)/2], "unexpected EOF"},
 		{"truncated after a member", `{"format":"openfront-table/v1","version":"sha256:00"`, "table artifact: unexpected EOF"},
-		{"empty", "", "not a JSON object"},
+		{"empty", "", "table artifact: unexpected EOF"},
 		{"not an object", `[1]`, "not a JSON object"},
 		{"trailing data", strings.TrimSpace(good) + `{}`, "data after the end"},
 		{"unknown field", strings.Replace(good, `{"format"`, `{"extra":1,"format"`, 1), `unknown field "extra"`},
