@@ -35,6 +35,7 @@ var patternWants = map[string]string{
 	"pathPattern":        `a CloudFront path pattern: URL path characters with "*" and "?"`,
 	"path":               `a directory relative to the config directory, without ".."`,
 	"originShieldRegion": `an AWS region code such as "us-east-2", not a region's name`,
+	"header":             `a header name that starts with "aws-cf-cd-", as CloudFront requires, such as "aws-cf-cd-canary"`,
 	"prefix":             `a key prefix such as "cdn/site/": letters, digits and !-_.*'() in "/"-separated segments, none of them "." or ".."`,
 }
 
