@@ -178,7 +178,7 @@ func (k *checker) distributionRefs(id string, d *schema.Distribution, cfg *schem
 
 	k.aliases(key, base, "distribution", id, d.Aliases, aliasOwner)
 	if n := d.WebACLID; n != "" && cfg.WebACLs[n] == nil {
-		k.add(key, at("webACLId"), "%s: unknown web ACL %q: name a key of webACLs", where, n)
+		k.add(key, at("webACLId"), "%s: unknown web ACL %q%s", where, n, nameHint(n, sortedKeys(cfg.WebACLs), "a key of webACLs"))
 	}
 	for i := range d.Origins {
 		o := &d.Origins[i]

@@ -43,7 +43,7 @@ func (k *checker) deployments(cfg *schema.Config) {
 		p := cfg.ContinuousDeploymentPolicies[name]
 		switch {
 		case p == nil:
-			k.add(key, at, "distribution %q: unknown continuous deployment policy %q: name a key of continuousDeploymentPolicies", id, name)
+			k.add(key, at, "distribution %q: unknown continuous deployment policy %q%s", id, name, nameHint(name, sortedKeys(cfg.ContinuousDeploymentPolicies), "a key of continuousDeploymentPolicies"))
 			continue
 		case primaryOf[name] != "":
 			k.add(key, at, "distribution %q: continuous deployment policy %q is already distribution %q's: a staging distribution has one primary", id, name, primaryOf[name])
@@ -63,7 +63,7 @@ func (k *checker) deployments(cfg *schema.Config) {
 		sid := p.StagingDistributionID
 		switch s := cfg.Distributions[sid]; {
 		case s == nil:
-			k.add(key, sel(at("stagingDistributionId")...), "%s: unknown distribution %q", where, sid)
+			k.add(key, sel(at("stagingDistributionId")...), "%s: unknown distribution %q%s", where, sid, nameHint(sid, stagingIDs(cfg), "a staging distribution's id"))
 		case !s.Staging:
 			k.add(key, sel(at("stagingDistributionId")...), "%s: distribution %q is not a staging distribution: set staging: true on it (it then has no aliases of its own)", where, sid)
 		case stagingOf[sid] != "":
@@ -108,4 +108,15 @@ func (k *checker) deployments(cfg *schema.Config) {
 // servesHTTP3 reports httpVersion http3 or http2and3.
 func servesHTTP3(d *schema.Distribution) bool {
 	return d.HTTPVersion == "http3" || d.HTTPVersion == "http2and3"
+}
+
+// stagingIDs are the ids of the staging distributions, sorted.
+func stagingIDs(cfg *schema.Config) []string {
+	var ids []string
+	for _, id := range sortedKeys(cfg.Distributions) {
+		if cfg.Distributions[id].Staging {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }

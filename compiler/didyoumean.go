@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
@@ -141,6 +142,19 @@ func fieldNames(v cue.Value) []string {
 // distance of a third of the longer name; the schema's order breaks ties.
 // A CloudFront Quantity, which openfront drops, gets a word of its own.
 func suggestField(typed string, candidates []string) string {
+	switch best := closestName(typed, candidates); {
+	case best != "":
+		return "; did you mean " + best + "?"
+	case strings.ToLower(typed) == "quantity":
+		return "; openfront drops CloudFront's Quantity fields: a list's length is its quantity"
+	}
+	return ""
+}
+
+// closestName is the candidate nearest to typed, ignoring case, within an
+// edit distance of a third of the longer name ("" if none); the
+// candidates' order breaks ties.
+func closestName(typed string, candidates []string) string {
 	best, bestDist := "", -1
 	lower := strings.ToLower(typed)
 	for _, c := range candidates {
@@ -152,13 +166,16 @@ func suggestField(typed string, candidates []string) string {
 			best, bestDist = c, d
 		}
 	}
-	switch {
-	case best != "":
-		return "; did you mean " + best + "?"
-	case lower == "quantity":
-		return "; openfront drops CloudFront's Quantity fields: a list's length is its quantity"
+	return best
+}
+
+// nameHint ends the error of a reference to a name the config lacks: the
+// nearest name there is (a typo), else where names come from.
+func nameHint(typed string, names []string, place string) string {
+	if best := closestName(typed, names); best != "" {
+		return fmt.Sprintf(": did you mean %q? (%s)", best, place)
 	}
-	return ""
+	return ": name " + place
 }
 
 // wrapperRE matches a printed struct with a Quantity or Items field, in any case.

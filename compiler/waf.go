@@ -194,7 +194,7 @@ func (k *checker) wafStatement(key string, at func(...any) []cue.Selector, where
 	case s.IPSetReferenceStatement != nil:
 		r := s.IPSetReferenceStatement
 		if cfg.IPSets[r.ARN] == nil {
-			k.add(key, at("ipSetReferenceStatement", "arn"), "%s: unknown IP set %q: name a key of ipSets", where, r.ARN)
+			k.add(key, at("ipSetReferenceStatement", "arn"), "%s: unknown IP set %q%s", where, r.ARN, nameHint(r.ARN, sortedKeys(cfg.IPSets), "a key of ipSets"))
 		}
 		if r.IPSetForwardedIPConfig != nil {
 			k.add(key, at("ipSetReferenceStatement", "ipSetForwardedIPConfig"), "%s: ipSetReferenceStatement: ipSetForwardedIPConfig is not supported by openfront: it matches the viewer's address (behind trusted proxies)", where)
