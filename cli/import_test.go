@@ -50,6 +50,10 @@ func TestImport(t *testing.T) {
 		// get-ip-set: rate-based, IP set, geo and byte match rules come
 		// over; a managed rule group and a CAPTCHA rule are notes.
 		{"waf", nil, exitOK},
+		// Without the IP set's or the web ACL's file: the note names the
+		// command to run with the name and id from the ARN.
+		{"waf-no-ip-set", nil, exitOK},
+		{"waf-no-web-acl", nil, exitOK},
 		// A custom policy ID without its get-cache-policy file.
 		{"unknown-policy", nil, exitFail},
 		// Legacy TrustedSigners: the behavior names a key group the

@@ -59,6 +59,22 @@ func wafLower(k string) string {
 	return strings.ToLower(string(r[:n])) + string(r[n:])
 }
 
+// unsupported is why a part of WAF's JSON is not imported.
+func unsupported(what string) string {
+	return "it uses " + what + ", which openfront does not support"
+}
+
+// wafGetCommand is the AWS CLI command that prints a web ACL or IP set,
+// with the name and id its ARN
+// (arn:aws:wafv2:REGION:ACCOUNT:global/webacl/NAME/ID) holds.
+func wafGetCommand(get, arn string) string {
+	name, id := "NAME", "ID"
+	if parts := strings.Split(arn, "/"); len(parts) == 4 && strings.HasPrefix(arn, "arn:") {
+		name, id = parts[2], parts[3]
+	}
+	return fmt.Sprintf("aws wafv2 %s --scope CLOUDFRONT --name %s --id %s", get, name, id)
+}
+
 // wafValue converts WAF's JSON to the config's: lowerCamelCase names, no
 // VisibilityConfig (openfront's metrics are its own), the search string
 // decoded (the CLI prints the blob in base64). why is what openfront does
@@ -80,10 +96,10 @@ func (imp *importer) wafValue(v any, parent string) (out any, why string) {
 				continue
 			}
 			if !wafSupported[name] && why == "" {
-				why = name
+				why = unsupported(name)
 			}
 			if parent == "geoMatchStatement" && name == "forwardedIPConfig" && why == "" {
-				why = "geoMatchStatement's forwardedIPConfig"
+				why = unsupported("geoMatchStatement's forwardedIPConfig")
 			}
 			val := v[k]
 			switch {
@@ -95,7 +111,7 @@ func (imp *importer) wafValue(v any, parent string) (out any, why string) {
 				set := imp.ipSetByARN(arn)
 				if set == nil {
 					if why == "" {
-						why = fmt.Sprintf("IP set %s, in no file given (add `aws wafv2 get-ip-set --scope CLOUDFRONT --name NAME --id ID` output)", arn)
+						why = fmt.Sprintf("its IP set %s is in no file given: add `%s` output", arn, wafGetCommand("get-ip-set", arn))
 					}
 					val = arn
 				} else {
@@ -103,11 +119,11 @@ func (imp *importer) wafValue(v any, parent string) (out any, why string) {
 				}
 			case name == "type" && parent == "textTransformations":
 				if t, _ := val.(string); t != "NONE" && t != "LOWERCASE" && t != "URL_DECODE" && why == "" {
-					why = "text transformation " + t
+					why = unsupported("text transformation " + t)
 				}
 			case name == "aggregateKeyType":
 				if t, _ := val.(string); t == "CUSTOM_KEYS" && why == "" {
-					why = "aggregateKeyType CUSTOM_KEYS"
+					why = unsupported("aggregateKeyType CUSTOM_KEYS")
 				}
 			}
 			c, w := imp.wafValue(val, name)
@@ -227,7 +243,7 @@ func (imp *importer) webACLsSection() *cueStruct {
 		o.setStr("description", s.str("Description"), "")
 		da, why := imp.wafValue(s.get("DefaultAction"), "defaultAction")
 		if why != "" {
-			imp.note(o, s, "DefaultAction's %s not imported: openfront does not support it", why)
+			imp.note(o, s, "DefaultAction imported without its settings: %s", why)
 			da = plainAction(s.obj("DefaultAction").m)
 		}
 		o.set("defaultAction", da)
@@ -237,7 +253,7 @@ func (imp *importer) webACLsSection() *cueStruct {
 			name, _ := m["Name"].(string)
 			v, why := imp.wafValue(m, "rules")
 			if why != "" {
-				imp.note(o, s, "rule %s not imported: it uses %s, which openfront does not support", name, why)
+				imp.note(o, s, "rule %s not imported: %s", name, why)
 				continue
 			}
 			rules = append(rules, v)
@@ -274,5 +290,5 @@ func (imp *importer) webACLRef(o *cueStruct, s *src) {
 		o.set("webACLId", acl.name)
 		return
 	}
-	imp.note(o, s, "WebACLId %s not imported: add `aws wafv2 get-web-acl --scope CLOUDFRONT --name NAME --id ID` output (and get-ip-set output for its IP sets); openfront enforces rate-based, IP set, geo and string match rules", id)
+	imp.note(o, s, "WebACLId %s not imported: add `%s` output (and get-ip-set output for its IP sets); openfront enforces rate-based, IP set, geo and string match rules", id, wafGetCommand("get-web-acl", id))
 }
