@@ -785,7 +785,7 @@ func TestTableFile(t *testing.T) {
 		want    string // in the error
 	}{
 		{"truncated", string(v2[:len(v2)/2]), "unexpected EOF"},
-		{"corrupt", "not json", "invalid character"},
+		{"corrupt", "not json", "not a JSON object"},
 		{"hash mismatch", strings.Replace(string(v2), `"v2"`, `"v2 tampered"`, 1), "does not match"},
 	}
 	for i, tt := range bad {
