@@ -160,7 +160,7 @@ func DecodeArtifact(b []byte, dir string, prev *Table) (*Table, error) {
 	}
 	d := entryDecoder{old: oldSums, sums: map[string]uint64{}}
 	var cfg *schema.Config
-	end, err := object(b, func(key string, rest []byte) (int, error) {
+	end, err := object(b, artifactFields, func(key string, rest []byte) (int, error) {
 		switch key {
 		case "format":
 			return value(rest, &a.Format)
@@ -170,12 +170,12 @@ func DecodeArtifact(b []byte, dir string, prev *Table) (*Table, error) {
 			return value(rest, &a.Source)
 		case "config":
 			if rest[0] == 'n' {
-				return skipValue(rest, 0) // null: no config
+				return value(rest, new(*schema.Config)) // null: no config
 			}
 			cfg = &schema.Config{}
 			return d.config(rest, old, cfg)
 		}
-		return 0, fmt.Errorf("unknown field %q", key)
+		return 0, nil // not one of artifactFields: object refused it
 	})
 	if err == nil {
 		err = trailing(b, end)
@@ -215,17 +215,31 @@ var sumSeed = maphash.MakeSeed()
 // returns where it ends.
 func (d *entryDecoder) config(rest []byte, old, cfg *schema.Config) (int, error) {
 	oldv, cfgv := reflect.ValueOf(old).Elem(), reflect.ValueOf(cfg).Elem()
-	return object(rest, func(key string, rest []byte) (int, error) {
-		f, ok := configFields[key]
-		switch {
-		case !ok:
-			return 0, fmt.Errorf("config: unknown field %q", key)
-		case f.entries && rest[0] == '{':
+	n, err := object(rest, configNames, func(key string, rest []byte) (int, error) {
+		f := configFields[key]
+		if f.entries && rest[0] == '{' {
 			return d.entries(key, rest, oldv.Field(f.index), cfgv.Field(f.index))
 		}
 		return value(rest, cfgv.Field(f.index).Addr().Interface())
 	})
+	if err != nil {
+		return 0, fmt.Errorf("config: %w", err)
+	}
+	return n, nil
 }
+
+// artifactFields are the artifact's members, and configNames
+// schema.Config's, by JSON name.
+var (
+	artifactFields = []string{"format", "version", "source", "config"}
+	configNames    = func() []string {
+		names := make([]string, 0, len(configFields))
+		for name := range configFields {
+			names = append(names, name)
+		}
+		return names
+	}()
+)
 
 // configField is a field of schema.Config: its index, and whether it is
 // a map of pointers, whose entries are decoded one by one.
@@ -252,12 +266,16 @@ var configFields = func() map[string]configField {
 func (d *entryDecoder) entries(field string, rest []byte, old, out reflect.Value) (int, error) {
 	m := reflect.MakeMap(out.Type())
 	out.Set(m)
-	return object(rest, func(id string, rest []byte) (int, error) {
+	return object(rest, nil, func(id string, rest []byte) (int, error) {
 		n, err := skipValue(rest, 0)
 		if err != nil {
 			return 0, err
 		}
 		b := rest[:n]
+		if string(b) == "null" {
+			// Build takes a config entry for a value.
+			return 0, fmt.Errorf("%s %q: null", field, id)
+		}
 		key, idv := field+"\x00"+id, reflect.ValueOf(id)
 		sum := maphash.Bytes(sumSeed, b)
 		d.sums[key] = sum
@@ -287,8 +305,10 @@ func value(rest []byte, v any) (int, error) {
 // object calls f with each member of the JSON object at the start of b
 // (after white space), given the bytes from the member's value on: f
 // parses the value and returns where it ends. object returns where the
-// object ends. A duplicate key is refused.
-func object(b []byte, f func(key string, rest []byte) (int, error)) (int, error) {
+// object ends. A duplicate key is refused. When fields is not nil the
+// object is a struct's: a key is one of fields, matched as encoding/json
+// matches them (exactly, else folding case), and f gets that field.
+func object(b []byte, fields []string, f func(key string, rest []byte) (int, error)) (int, error) {
 	i := skipSpace(b, 0)
 	if i == len(b) {
 		return 0, io.ErrUnexpectedEOF // an empty file, or cut short
@@ -308,6 +328,11 @@ func object(b []byte, f func(key string, rest []byte) (int, error)) (int, error)
 		key, ok := memberName(b[i:end])
 		if !ok {
 			return 0, fmt.Errorf("offset %d: want a member name", i)
+		}
+		if fields != nil {
+			if key, ok = field(fields, key); !ok {
+				return 0, fmt.Errorf("unknown field %q", key)
+			}
 		}
 		if seen[key] {
 			return 0, fmt.Errorf("member %q twice", key)
@@ -338,18 +363,37 @@ func object(b []byte, f func(key string, rest []byte) (int, error)) (int, error)
 	}
 }
 
+// field is the one of fields that name names, as encoding/json matches
+// a member to a struct field.
+func field(fields []string, name string) (string, bool) {
+	for _, f := range fields {
+		if f == name {
+			return f, true
+		}
+	}
+	for _, f := range fields {
+		if strings.EqualFold(f, name) {
+			return f, true
+		}
+	}
+	return name, false
+}
+
 // memberName decodes the JSON string b, at once when it needs no
 // unescaping.
 func memberName(b []byte) (string, bool) {
 	if len(b) < 2 || b[0] != '"' {
 		return "", false
 	}
-	if raw := b[1 : len(b)-1]; bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
+	if raw := b[1 : len(b)-1]; bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) && !bytes.ContainsFunc(raw, isControl) {
 		return string(raw), true
 	}
 	var s string
 	return s, json.Unmarshal(b, &s) == nil
 }
+
+// isControl reports whether JSON refuses r unescaped in a string.
+func isControl(r rune) bool { return r < 0x20 }
 
 // trailing refuses anything but white space after the value that ends
 // at b[i].
@@ -367,6 +411,9 @@ func skipValue(b []byte, i int) (int, error) {
 	for j := i; j < len(b); j++ {
 		switch c := b[j]; c {
 		case '"':
+			if depth == 0 && j > i {
+				return j, nil // the end of a number, true, false or null
+			}
 			// To the next quote no odd run of backslashes escapes
 			// (IndexByte: most of a config is in strings).
 			open := j
@@ -388,6 +435,9 @@ func skipValue(b []byte, i int) (int, error) {
 				return j + 1, nil
 			}
 		case '{', '[':
+			if depth == 0 && j > i {
+				return j, nil // the end of a number, true, false or null
+			}
 			depth++
 		case '}', ']':
 			if depth == 0 {

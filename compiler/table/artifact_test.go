@@ -7,7 +7,7 @@ import (
 	"openfront.dev/schema"
 )
 
-func artifactOf(t *testing.T, tbl *Table) []byte {
+func artifactOf(t testing.TB, tbl *Table) []byte {
 	t.Helper()
 	b, err := tbl.MarshalArtifact()
 	if err != nil {
@@ -52,12 +52,9 @@ func TestDecodeArtifactReusesWhatDidNotChange(t *testing.T) {
 	}
 }
 
-// A damaged artifact is refused, saying what is wrong.
-func TestDecodeArtifactRefusesDamage(t *testing.T) {
-	good := string(artifactOf(t, build(t, map[string]*schema.Distribution{"a": dist([]string{"a.example.com"})})))
-	for _, tc := range []struct {
-		name, artifact, want string
-	}{
+// damagedArtifacts are good, an artifact, damaged, and the error each gives.
+func damagedArtifacts(good string) []struct{ name, artifact, want string } {
+	return []struct{ name, artifact, want string }{
 		{"truncated", good[:len(good)/2], "unexpected EOF"},
 		{"truncated after a member", `{"format":"openfront-table/v1","version":"sha256:00"`, "table artifact: unexpected EOF"},
 		{"empty", "", "table artifact: unexpected EOF"},
@@ -73,7 +70,18 @@ func TestDecodeArtifactRefusesDamage(t *testing.T) {
 		{"null config", `{"format":"` + ArtifactFormat + `","version":"x","source":{},"config":null}`, "no config"},
 		{"config not an object", `{"format":"` + ArtifactFormat + `","version":"x","source":{},"config":[]}`, "not a JSON object"},
 		{"content changed", strings.Replace(good, `"a.example.com"`, `"b.example.com"`, 1), "does not match its version"},
-	} {
+		{"null distribution", strings.Replace(good, `"distributions":{`, `"distributions":{"b":null,`, 1), `distributions "b": null`},
+		{"value run into a string", strings.Replace(good, `"config":{`, `"config":{"tests":null"x",`, 1), `want ',' or '}'`},
+		{"value run into an array", strings.Replace(good, `"config":{`, `"config":{"tests":null[],`, 1), `want ',' or '}'`},
+		{"control character in an id", strings.Replace(good, `{"a":`, `{"a`+"\x01"+`":`, 1), "want a member name"},
+		{"duplicate member in another case", strings.Replace(good, `{"format"`, `{"FORMAT":"x","format"`, 1), `member "format" twice`},
+	}
+}
+
+// A damaged artifact is refused, saying what is wrong.
+func TestDecodeArtifactRefusesDamage(t *testing.T) {
+	good := string(artifactOf(t, build(t, map[string]*schema.Distribution{"a": dist([]string{"a.example.com"})})))
+	for _, tc := range damagedArtifacts(good) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := LoadArtifact([]byte(tc.artifact))
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "table artifact: ") {
@@ -83,11 +91,10 @@ func TestDecodeArtifactRefusesDamage(t *testing.T) {
 	}
 }
 
-// An ArtifactEncoder writes MarshalArtifact's bytes, for a first table
-// and for one that shares some entries with it.
-func TestArtifactEncoderIsMarshalArtifact(t *testing.T) {
+// encoderConfig is a config with an entry in most of its maps.
+func encoderConfig() *schema.Config {
 	a, b := dist([]string{"a.example.com"}), dist([]string{"b.example.com"}, "/img/*")
-	cfg := &schema.Config{
+	return &schema.Config{
 		Distributions:          map[string]*schema.Distribution{"a": a, "b": b},
 		StreamingDistributions: map[string]*schema.StreamingDistribution{},
 		CachePolicies:          map[string]*schema.CachePolicy{"short": {Comment: "<&> escaped as json.Marshal does", MaxTTL: 60}},
@@ -95,6 +102,13 @@ func TestArtifactEncoderIsMarshalArtifact(t *testing.T) {
 		KeyValueStores:         map[string]*schema.KeyValueStore{"kv": {Data: map[string]string{"k": "v"}}},
 		Tests:                  []schema.RouteTest{{URL: "http://a.example.com/", Method: "GET"}},
 	}
+}
+
+// An ArtifactEncoder writes MarshalArtifact's bytes, for a first table
+// and for one that shares some entries with it.
+func TestArtifactEncoderIsMarshalArtifact(t *testing.T) {
+	cfg := encoderConfig()
+	a := cfg.Distributions["a"]
 	var enc ArtifactEncoder
 	for i, change := range []func(){
 		func() {},
@@ -115,6 +129,20 @@ func TestArtifactEncoderIsMarshalArtifact(t *testing.T) {
 		if want := artifactOf(t, tbl); string(got) != string(want) {
 			t.Errorf("table %d:\n got %s\nwant %s", i, got, want)
 		}
+	}
+}
+
+// Member names match as encoding/json matches them to struct fields:
+// exactly, else folding case.
+func TestDecodeArtifactFoldsCase(t *testing.T) {
+	good := artifactOf(t, build(t, map[string]*schema.Distribution{"a": dist([]string{"a.example.com"})}))
+	folded := strings.NewReplacer(`"format"`, `"FORMAT"`, `"distributions"`, `"Distributions"`, `"keyGroups"`, `"KEYGROUPS"`).Replace(string(good))
+	got, err := LoadArtifact([]byte(folded))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.dists) != 1 || got.dists["a"] == nil {
+		t.Errorf("distributions %v, want a", got.dists)
 	}
 }
 
