@@ -144,6 +144,9 @@ func artifactSeeds(tb testing.TB) [][]byte {
 		[]byte(strings.Replace(g, `"distributions":{`, `"distributions":{"b":null,`, 1)),
 		[]byte(strings.Replace(g, `"distributions":{`, `"distributions":{"b`+"\x01"+`":{},`, 1)),
 		[]byte(strings.Replace(g, `"distributions":{"a"`, `"distributions":{"a`+"\x7f\x1f"+`"`, 1)),
+		[]byte(strings.Replace(g, `"source"`, `"\u017fOURCE"`, 1)), // ſ folds to s
+		[]byte(strings.Replace(g, `"distributions":{"a"`, `"distributions":{"`+"\xff"+`":{},"`+"\xfe"+`"`, 1)),
+		[]byte(strings.Replace(g, `"maxTTL":31536000`, `"maxTTL":31536000x`, 1)),
 		[]byte(`{"config":{"distributions":{"a":`+strings.Repeat(`{"a":`, 20)+`1`+strings.Repeat("}", 20)+`}}}`),
 	)
 	return seeds
@@ -196,8 +199,23 @@ func FuzzDecodeArtifact(f *testing.F) {
 			if (err == nil) != (err2 == nil) {
 				t.Fatalf("decoded over a table: %v, over none: %v", err2, err)
 			}
-			if err == nil && again.Version() != got.Version() {
+			if err != nil {
+				continue
+			}
+			if again.Version() != got.Version() {
 				t.Fatalf("decoded over a table: version %s, over none: %s", again.Version(), got.Version())
+			}
+			// Encoded after the table it was decoded over, sharing its
+			// entries: MarshalArtifact's bytes.
+			var enc ArtifactEncoder
+			for _, tbl := range []*Table{over, again} {
+				b, err := enc.Marshal(tbl)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := artifactOf(t, tbl); !bytes.Equal(b, want) {
+					t.Fatalf("ArtifactEncoder:\n%s\nMarshalArtifact:\n%s", b, want)
+				}
 			}
 		}
 	})
