@@ -475,5 +475,13 @@ func skipSpace(b []byte, i int) int {
 func strictUnmarshal(b []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
-	return dec.Decode(v)
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	// Decode stops after a literal at a character JSON does not allow
+	// there (nulltrue, 1-2), which skipValue let through.
+	if off := dec.InputOffset(); off != int64(len(b)) {
+		return fmt.Errorf("invalid character %q after %s", b[off], b[:off])
+	}
+	return nil
 }

@@ -72,6 +72,8 @@ func damagedArtifacts(good string) []struct{ name, artifact, want string } {
 		{"content changed", strings.Replace(good, `"a.example.com"`, `"b.example.com"`, 1), "does not match its version"},
 		{"null distribution", strings.Replace(good, `"distributions":{`, `"distributions":{"b":null,`, 1), `distributions "b": null`},
 		{"value run into a string", strings.Replace(good, `"config":{`, `"config":{"tests":null"x",`, 1), `want ',' or '}'`},
+		{"value run into a literal", strings.Replace(good, `"config":{`, `"config":{"tests":nulltrue,`, 1), `config: invalid character 't' after null`},
+		{"number run into a literal", strings.Replace(good, `"config":{`, `"config":{"tests":null-1,`, 1), `config: invalid character '-' after null`},
 		{"value run into an array", strings.Replace(good, `"config":{`, `"config":{"tests":null[],`, 1), `want ',' or '}'`},
 		{"control character in an id", strings.Replace(good, `{"a":`, `{"a`+"\x01"+`":`, 1), "want a member name"},
 		{"duplicate member in another case", strings.Replace(good, `{"format"`, `{"FORMAT":"x","format"`, 1), `member "format" twice`},
