@@ -222,10 +222,10 @@ func (d *entryDecoder) config(rest []byte, old, cfg *schema.Config) (int, error)
 		}
 		return value(rest, cfgv.Field(f.index).Addr().Interface())
 	})
-	if err != nil {
+	if err != nil && err != io.ErrUnexpectedEOF { // cut short: wherever it is
 		return 0, fmt.Errorf("config: %w", err)
 	}
-	return n, nil
+	return n, err
 }
 
 // artifactFields are the artifact's members, and configNames
