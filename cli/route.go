@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"openfront.dev/compiler/table"
 	"openfront.dev/daemon/access"
@@ -55,6 +56,7 @@ func runRoute(args []string, stdout, stderr io.Writer) int {
 		}
 		req.ViewerCountry = c
 	}
+	req.Now = routeNow()
 	if err == nil && (*respStatus != 0 || len(respHeaders) > 0) {
 		req.Response, err = newRouteResponse(*respStatus, respHeaders)
 	}
@@ -99,7 +101,13 @@ type RouteRequest struct {
 	ViewerCountry string
 	// Response is the origin's answer to assume; nil: none.
 	Response *RouteResponse
+	// Now is when the request is made, for a sticky session's age;
+	// zero: the clock's.
+	Now time.Time
 }
+
+// routeNow is route's clock; tests set it.
+var routeNow = time.Now
 
 // RouteResponse is an answer of the origin or the cache.
 type RouteResponse struct {
@@ -252,32 +260,103 @@ type RouteDeployment struct {
 	Weight     float64 `json:"weight,omitempty"`
 	IdleTTL    int     `json:"idleTTL,omitempty"`
 	MaximumTTL int     `json:"maximumTTL,omitempty"`
+	// Session is the sticky session the request's StickyCookie names.
+	Session *RouteSession `json:"session,omitempty"`
 	// ServedBy is the id of the distribution explained below.
 	ServedBy string `json:"servedBy"`
 	Why      string `json:"why"`
 }
 
-// explainDeployment says which distribution of dep serves r.
-func explainDeployment(dep *table.Deployment, r RouteRequest) *RouteDeployment {
+// RouteSession is a sticky weight's session cookie (table.StickyCookie),
+// which the edge takes out of the request.
+type RouteSession struct {
+	Cookie string `json:"cookie"`
+	// Policy says the cookie is one of this policy's sessions; Side
+	// ("staging" or "primary"), Start (Unix seconds) and Age (seconds)
+	// are then its.
+	Policy bool   `json:"policy"`
+	Side   string `json:"side,omitempty"`
+	Start  int64  `json:"start,omitempty"`
+	Age    int64  `json:"age,omitempty"`
+	// Live: within maximumTTL, the session keeps the viewer on its side.
+	Live bool `json:"live"`
+}
+
+// explainDeployment says which distribution of dep serves r, and
+// returns it with r's header without the sticky session cookie, which
+// the edge takes out.
+func explainDeployment(dep *table.Deployment, r RouteRequest) (*RouteDeployment, *table.Distribution, http.Header) {
 	p := dep.Spec
 	rd := &RouteDeployment{Policy: dep.Policy, Enabled: p.Enabled, Staging: dep.Staging.ID, Type: p.TrafficConfig.Type,
-		Header: dep.Header, Value: dep.Value, Weight: dep.Weight, IdleTTL: int(dep.IdleTTL.Seconds()), MaximumTTL: int(dep.MaximumTTL.Seconds())}
-	rd.ServedBy = dep.ServedBy(r.Header).ID
+		Value: dep.Value, Weight: dep.Weight, IdleTTL: int(dep.IdleTTL.Seconds()), MaximumTTL: int(dep.MaximumTTL.Seconds())}
+	if h := p.TrafficConfig.SingleHeaderConfig; dep.Header != "" && h != nil {
+		rd.Header = h.Header // as the config writes it
+	}
+	header := r.Header
+	var live *table.Session
+	if dep.Sticky() {
+		if v, found, kept := table.TakeStickyCookie(r.Header["Cookie"]); found {
+			header = r.Header.Clone()
+			if header.Del("Cookie"); kept != nil {
+				header["Cookie"] = kept
+			}
+			rd.Session, live = explainSession(dep, v, r.Now)
+		}
+	}
+	served := dep.ServedWith(r.Header, live)
+	rd.ServedBy = served.ID
 	switch {
 	case !p.Enabled:
 		rd.Why = "the policy is disabled: the primary serves every request"
 	case dep.Header != "" && rd.ServedBy == rd.Staging:
-		rd.Why = fmt.Sprintf("the request has %s: %s", dep.Header, dep.Value)
+		rd.Why = fmt.Sprintf("the request has %s: %s", rd.Header, dep.Value)
 	case dep.Header != "":
-		rd.Why = fmt.Sprintf("the request lacks %s: %s", dep.Header, dep.Value)
+		rd.Why = fmt.Sprintf("the request lacks %s: %s", rd.Header, dep.Value)
+	case live != nil:
+		rd.Why = fmt.Sprintf("the %s cookie's %s session, started %d s ago, keeps the viewer on %s until %d s idle or %d s old", table.StickyCookie, rd.Session.Side, rd.Session.Age, served.ID, rd.IdleTTL, rd.MaximumTTL)
 	default:
 		pct := strconv.FormatFloat(dep.Weight*100, 'f', -1, 64)
 		rd.Why = fmt.Sprintf("%s%% of requests go to %s, drawn at random, and %s%% stay; explained here: the primary's share", pct, dep.Staging.ID, strconv.FormatFloat(100-dep.Weight*100, 'f', -1, 64))
+		if s := rd.Session; s != nil {
+			rd.Why = sessionNotLive(dep, s) + ": the edge starts a new session: " + rd.Why
+		}
 		if dep.Sticky() {
 			rd.Why += fmt.Sprintf("; a viewer keeps its side by the %s cookie, for %d s idle and %d s at most", table.StickyCookie, rd.IdleTTL, rd.MaximumTTL)
 		}
 	}
-	return rd
+	return rd, served, header
+}
+
+// explainSession reads the sticky cookie's value v at now (zero: the
+// clock's); live is the session when it keeps the viewer on its side.
+func explainSession(dep *table.Deployment, v string, now time.Time) (rs *RouteSession, live *table.Session) {
+	if now.IsZero() {
+		now = time.Now()
+	}
+	rs = &RouteSession{Cookie: v}
+	s, ok := dep.ReadSession(v)
+	if !ok {
+		return rs, nil
+	}
+	rs.Policy, rs.Side, rs.Start, rs.Age = true, "primary", s.Start.Unix(), int64(now.Sub(s.Start)/time.Second)
+	if s.Staging {
+		rs.Side = "staging"
+	}
+	if rs.Live = dep.Live(s, now); rs.Live {
+		live = &s
+	}
+	return rs, live
+}
+
+// sessionNotLive says why the cookie s keeps no viewer on its side.
+func sessionNotLive(dep *table.Deployment, s *RouteSession) string {
+	switch {
+	case !s.Policy:
+		return fmt.Sprintf("the %s cookie %q is not a session of this policy (SIDE.START.%s)", table.StickyCookie, s.Cookie, dep.Session)
+	case s.Age < 0:
+		return fmt.Sprintf("the %s cookie's %s session starts %d s from now", table.StickyCookie, s.Side, -s.Age)
+	}
+	return fmt.Sprintf("the %s cookie's %s session started %d s ago, past maximumTTL %d s", table.StickyCookie, s.Side, s.Age, int(dep.MaximumTTL/time.Second))
 }
 
 // RouteBehavior is the behavior chosen by path, with the ones tried before it.
@@ -597,8 +676,7 @@ func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
 	}
 	e.Distribution = &RouteDistribution{ID: d.ID, Alias: m.Alias, Wildcard: m.Wildcard, Enabled: d.Spec.Enabled, Comment: d.Spec.Comment}
 	if dep := t.Deployment(d.ID); dep != nil {
-		e.Distribution.ContinuousDeployment = explainDeployment(dep, r)
-		d = dep.ServedBy(r.Header)
+		e.Distribution.ContinuousDeployment, d, r.Header = explainDeployment(dep, r)
 	}
 	spec := d.Spec
 	if !spec.Enabled {

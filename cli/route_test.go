@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // -update rewrites the golden files. Another test file of the package may
@@ -28,6 +29,12 @@ func updating() bool {
 }
 
 const routeConfig = "testdata/route/config"
+
+// routeTestNow is TestRoute's clock; betaSession ends the sessions of
+// the fixture's sticky policy beta.
+var routeTestNow = time.Unix(1_800_000_000, 0)
+
+const betaSession = "1e087d91"
 
 // TestRoute runs `openfront route` over the fixture config and compares exit
 // code, stdout and stderr with testdata/route/NAME.golden.
@@ -139,8 +146,21 @@ func TestRoute(t *testing.T) {
 		{"cd-no-header", []string{"https://canary.example.com/api/x"}},
 		{"cd-weight", []string{"https://beta.example.com/"}},
 		{"json-cd-header", []string{"--json", "https://canary.example.com/api/x", "-H", "aws-cf-cd-canary: on"}},
+		// A sticky weight's openfront-cd cookie (at routeTestNow): a live
+		// session keeps its side; one past maximumTTL, another policy's or
+		// a malformed one starts a new session. The edge takes the cookie
+		// out of the request.
+		{"cd-sticky-staging", []string{"https://beta.example.com/", "-H", "Cookie: theme=dark; openfront-cd=s.1799999000." + betaSession}},
+		{"cd-sticky-primary", []string{"https://beta.example.com/", "-H", "Cookie: openfront-cd=p.1799999000." + betaSession}},
+		{"cd-sticky-expired", []string{"https://beta.example.com/", "-H", "Cookie: openfront-cd=s.1799990000." + betaSession}},
+		{"cd-sticky-foreign", []string{"https://beta.example.com/", "-H", "Cookie: openfront-cd=s.1799999000.0badcafe"}},
+		{"json-cd-sticky-staging", []string{"--json", "https://beta.example.com/", "-H", "Cookie: openfront-cd=s.1799999000." + betaSession}},
 		// A web ACL: an IP set's block; a count rule and a rate rule, counted.
 		{"waf-ipset-block", []string{"--viewer-ip", "192.0.2.9", "https://guarded.example.com/api/x"}},
+		{"waf-rate-viewer-ip", []string{"--viewer-ip", "2001:db8::9", "https://guarded.example.com/api/x"}},
+		// A rate rule on X-Forwarded-For's first address; none valid: MATCH.
+		{"waf-forwarded-rate", []string{"https://proxied.example.com/", "-H", "X-Forwarded-For: 198.51.100.7, 10.0.0.1"}},
+		{"waf-forwarded-fallback", []string{"https://proxied.example.com/", "-H", "X-Forwarded-For: unknown"}},
 		{"waf-rate-counted", []string{"https://guarded.example.com/api/x", "-H", "User-Agent: GoodBot/1.0"}},
 		{"json-waf-rate-counted", []string{"--json", "https://guarded.example.com/api/x"}},
 		// --json.
@@ -150,6 +170,8 @@ func TestRoute(t *testing.T) {
 		{"json-disabled", []string{"--json", "https://old.example.com/"}},
 		{"json-local-root", []string{"--json", "http://www.example.com/docs/a.html"}},
 	}
+	defer func(f func() time.Time) { routeNow = f }(routeNow)
+	routeNow = func() time.Time { return routeTestNow }
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			args := append([]string{"route", routeConfig}, c.args...)

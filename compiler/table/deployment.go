@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"strconv"
+	"strings"
 	"time"
 
 	"openfront.dev/schema"
@@ -100,6 +101,13 @@ type Session struct {
 // another policy's session, a malformed one, or one past MaximumTTL at
 // now (the cookie's Max-Age ends it once idle).
 func (dep *Deployment) ParseSession(v string, now time.Time) (s Session, ok bool) {
+	s, ok = dep.ReadSession(v)
+	return s, ok && dep.Live(s, now)
+}
+
+// ReadSession reads StickyCookie's value without the clock: ok is false
+// for a malformed value or another policy's session.
+func (dep *Deployment) ReadSession(v string) (s Session, ok bool) {
 	if len(v) < 4 || v[1] != '.' || (v[0] != 's' && v[0] != 'p') {
 		return s, false
 	}
@@ -112,11 +120,39 @@ func (dep *Deployment) ParseSession(v string, now time.Time) (s Session, ok bool
 	if err != nil {
 		return s, false
 	}
-	s = Session{Staging: v[0] == 's', Start: time.Unix(sec, 0)}
-	if age := now.Sub(s.Start); age < 0 || age >= dep.MaximumTTL {
-		return s, false
+	return Session{Staging: v[0] == 's', Start: time.Unix(sec, 0)}, true
+}
+
+// Live reports session s within MaximumTTL at now.
+func (dep *Deployment) Live(s Session, now time.Time) bool {
+	age := now.Sub(s.Start)
+	return age >= 0 && age < dep.MaximumTTL
+}
+
+// TakeStickyCookie splits Cookie lines into StickyCookie's value (the
+// last one's, "" and found false when there is none) and the lines
+// without it, nil when nothing is left. The edge takes the cookie out of
+// a request: it is the node's, not the origin's, and would split the
+// cache where cookies are keyed.
+func TakeStickyCookie(lines []string) (value string, found bool, kept []string) {
+	for _, line := range lines {
+		var rest []string
+		for c := range strings.SplitSeq(line, ";") {
+			c = strings.TrimSpace(c)
+			name, v, _ := strings.Cut(c, "=")
+			if name == StickyCookie {
+				value, found = v, true
+				continue
+			}
+			if c != "" {
+				rest = append(rest, c)
+			}
+		}
+		if len(rest) > 0 {
+			kept = append(kept, strings.Join(rest, "; "))
+		}
 	}
-	return s, true
+	return value, found, kept
 }
 
 // Cookie is the Set-Cookie value that keeps session s going at now: its
@@ -135,8 +171,13 @@ func (dep *Deployment) Cookie(s Session, now time.Time) string {
 // dep's primary, a weight's draw aside (taken as the primary's share):
 // the staging distribution when the policy is enabled and h has its
 // header, else the primary. openfront route and vet's route tests use it.
-func (dep *Deployment) ServedBy(h http.Header) *Distribution {
-	if dep.Active() && dep.HeaderMatches(h) {
+func (dep *Deployment) ServedBy(h http.Header) *Distribution { return dep.ServedWith(h, nil) }
+
+// ServedWith is ServedBy for a request in sticky session s (nil: none,
+// or none live): an active sticky policy keeps a staging session on
+// staging and a primary one on the primary.
+func (dep *Deployment) ServedWith(h http.Header, s *Session) *Distribution {
+	if dep.Active() && (dep.HeaderMatches(h) || s != nil && s.Staging && dep.Sticky()) {
 		return dep.Staging
 	}
 	return dep.Primary

@@ -305,7 +305,7 @@ func (c *wafCompiler) statement(s *schema.WAFStatement) (WAFMatcher, error) {
 		if set == nil {
 			return nil, fmt.Errorf("unknown IP set %q", name)
 		}
-		m, err := compileIPSet(set)
+		m, err := compileIPSet(name, set)
 		if err != nil {
 			return nil, fmt.Errorf("IP set %q: %w", name, err)
 		}
@@ -375,6 +375,7 @@ func (g geoMatcher) Match(r *WAFRequest) bool {
 // ipSetMatcher holds an IP set's prefixes by length: a lookup masks the
 // address once per distinct length, with no allocation.
 type ipSetMatcher struct {
+	name     string
 	bits     []int // distinct prefix lengths, of either family
 	prefixes map[netip.Prefix]struct{}
 }
@@ -396,8 +397,8 @@ func ParseIPSetAddress(s, version string) (netip.Prefix, error) {
 	return p.Masked(), nil
 }
 
-func compileIPSet(s *schema.IPSet) (*ipSetMatcher, error) {
-	m := &ipSetMatcher{prefixes: make(map[netip.Prefix]struct{}, len(s.Addresses))}
+func compileIPSet(name string, s *schema.IPSet) (*ipSetMatcher, error) {
+	m := &ipSetMatcher{name: name, prefixes: make(map[netip.Prefix]struct{}, len(s.Addresses))}
 	for _, a := range s.Addresses {
 		p, err := ParseIPSetAddress(a, s.IPAddressVersion)
 		if err != nil {
@@ -413,9 +414,14 @@ func compileIPSet(s *schema.IPSet) (*ipSetMatcher, error) {
 }
 
 func (m *ipSetMatcher) Match(r *WAFRequest) bool {
-	a := r.Client
+	_, ok := m.lookup(r.Client)
+	return ok
+}
+
+// lookup is the set's shortest prefix holding a.
+func (m *ipSetMatcher) lookup(a netip.Addr) (netip.Prefix, bool) {
 	if !a.IsValid() {
-		return false
+		return netip.Prefix{}, false
 	}
 	for _, bits := range m.bits {
 		p, err := a.Prefix(bits)
@@ -423,10 +429,10 @@ func (m *ipSetMatcher) Match(r *WAFRequest) bool {
 			continue // longer than the family's addresses
 		}
 		if _, ok := m.prefixes[p]; ok {
-			return true
+			return p, true
 		}
 	}
-	return false
+	return netip.Prefix{}, false
 }
 
 // SupportedTextTransformation reports the text transformation types
@@ -627,6 +633,13 @@ func IPSetRefs(acl *schema.WebACL) []string {
 // know a rate-based rule's count: such a rule is taken as under its limit.
 func (r *WAFRule) Explain(req *WAFRequest) (matched bool, why string) {
 	if r.Rate == nil {
+		if m, ok := r.Match.(*ipSetMatcher); ok {
+			// The address route was given decides: say which.
+			if p, in := m.lookup(req.Client); in {
+				return true, fmt.Sprintf("matches: the viewer's address %s is in IP set %s (%s)", req.Client, m.name, p)
+			}
+			return false, fmt.Sprintf("does not match: the viewer's address %s is not in IP set %s", req.Client, m.name)
+		}
 		if r.Match.Match(req) {
 			return true, "matches"
 		}
@@ -635,7 +648,7 @@ func (r *WAFRule) Explain(req *WAFRequest) (matched bool, why string) {
 	if r.Rate.ScopeDown != nil && !r.Rate.ScopeDown.Match(req) {
 		return false, "not counted: the scope-down statement does not match"
 	}
-	_, apply, fallback := r.Rate.RateKey(req)
+	key, apply, fallback := r.Rate.RateKey(req)
 	switch {
 	case !apply:
 		return false, "does not apply: the request has no " + r.Rate.Header + " header"
@@ -644,5 +657,12 @@ func (r *WAFRule) Explain(req *WAFRequest) (matched bool, why string) {
 	case fallback:
 		return false, "does not match: no valid address in " + r.Rate.Header + " (fallbackBehavior NO_MATCH)"
 	}
-	return false, "counted, " + r.Rate.Describe() + " (route takes it as under the limit)"
+	under := ""
+	switch r.Rate.Aggregate {
+	case "IP":
+		under = " under the viewer's address " + key.String()
+	case "FORWARDED_IP":
+		under = " under " + key.String() + ", the first address in " + r.Rate.Header
+	}
+	return false, "counted" + under + ", " + r.Rate.Describe() + " (route takes it as under the limit)"
 }

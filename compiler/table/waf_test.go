@@ -52,11 +52,11 @@ func TestByteMatch(t *testing.T) {
 }
 
 func TestIPSetMatch(t *testing.T) {
-	v4, err := compileIPSet(&schema.IPSet{IPAddressVersion: "IPV4", Addresses: []string{"192.0.2.0/24", "198.51.100.7/32", "10.1.2.3/8"}})
+	v4, err := compileIPSet("v4", &schema.IPSet{IPAddressVersion: "IPV4", Addresses: []string{"192.0.2.0/24", "198.51.100.7/32", "10.1.2.3/8"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	v6, err := compileIPSet(&schema.IPSet{IPAddressVersion: "IPV6", Addresses: []string{"2001:db8::/32"}})
+	v6, err := compileIPSet("v6", &schema.IPSet{IPAddressVersion: "IPV6", Addresses: []string{"2001:db8::/32"}})
 	if err != nil {
 		t.Fatal(err)
 	}

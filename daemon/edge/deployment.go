@@ -3,7 +3,6 @@ package edge
 import (
 	"maps"
 	"net/http"
-	"strings"
 	"time"
 
 	"openfront.dev/compiler/table"
@@ -38,26 +37,7 @@ func (h *Handler) staging(r *http.Request, dep *table.Deployment, now time.Time)
 // returns its value ("" when absent). The header is copied first: a
 // request's header is shared with no one else, but its value slices may be.
 func takeStickyCookie(r *http.Request) string {
-	var value string
-	var kept []string
-	found := false
-	for _, line := range r.Header["Cookie"] {
-		var rest []string
-		for c := range strings.SplitSeq(line, ";") {
-			c = strings.TrimSpace(c)
-			name, v, _ := strings.Cut(c, "=")
-			if name == table.StickyCookie {
-				value, found = v, true
-				continue
-			}
-			if c != "" {
-				rest = append(rest, c)
-			}
-		}
-		if len(rest) > 0 {
-			kept = append(kept, strings.Join(rest, "; "))
-		}
-	}
+	value, found, kept := table.TakeStickyCookie(r.Header["Cookie"])
 	if !found {
 		return ""
 	}
