@@ -36,6 +36,7 @@ var patternWants = map[string]string{
 	"path":               `a directory relative to the config directory, without ".."`,
 	"originShieldRegion": `an AWS region code such as "us-east-2", not a region's name`,
 	"header":             `a header name that starts with "aws-cf-cd-", as CloudFront requires, such as "aws-cf-cd-canary"`,
+	"viewerIp":           `an IPv4 or IPv6 address such as "192.0.2.1" or "2001:db8::1", without a port or zone`,
 	"prefix":             `a key prefix such as "cdn/site/": letters, digits and !-_.*'() in "/"-separated segments, none of them "." or ".."`,
 }
 

@@ -32,6 +32,11 @@ func (c *Compiler) runRouteTests(cfg *schema.Config, t *table.Table, origin map[
 		if h := rt.Headers["Host"]; h != "" {
 			host = h
 		}
+		viewer, err := routeTestViewer(rt.ViewerIP)
+		if err != nil {
+			k.add("tests", sel("tests", i, "viewerIp"), "%s: viewerIp %q: %v", where, rt.ViewerIP, err)
+			continue
+		}
 		if u.Scheme == "rtmp" {
 			sd := t.StreamingDistributionForHost(host)
 			switch {
@@ -48,11 +53,16 @@ func (c *Compiler) runRouteTests(cfg *schema.Config, t *table.Table, origin map[
 			continue
 		}
 		if dep := t.Deployment(d.ID); dep != nil {
+			var session *table.Session
+			var ok bool
+			if rt.Headers, session, ok = k.stickyTest(i, where, rt, dep); !ok {
+				continue
+			}
 			hdr := http.Header{}
 			for k, v := range rt.Headers {
 				hdr.Set(k, v)
 			}
-			if s := dep.ServedBy(hdr); s != d {
+			if s := dep.ServedWith(hdr, session); s != d {
 				d, b = s, s.Behavior(u.EscapedPath())
 			}
 		}
@@ -64,7 +74,7 @@ func (c *Compiler) runRouteTests(cfg *schema.Config, t *table.Table, origin map[
 			k.add("tests", sel("tests", i, "expect", "behavior"), "%s: matched behavior %q, want %q", where, b.Name(), want)
 		}
 		target, answered := b.TargetID(), false
-		waf := &table.WAFRequest{Method: rt.Method, Path: u.EscapedPath(), RawQuery: u.RawQuery, Host: host, Header: http.Header{}, Client: routeTestViewerAddr, Country: rt.ViewerCountry}
+		waf := &table.WAFRequest{Method: rt.Method, Path: u.EscapedPath(), RawQuery: u.RawQuery, Host: host, Header: http.Header{}, Client: viewer, Country: rt.ViewerCountry}
 		for k, v := range rt.Headers {
 			waf.Header.Set(k, v)
 		}
@@ -72,7 +82,7 @@ func (c *Compiler) runRouteTests(cfg *schema.Config, t *table.Table, origin map[
 			// The request's own target is still the one its behavior routes to.
 			k.edgeTest(i, where, rt, a)
 		} else if b.ViewerRequest != nil || expectsFunction(rt) || rt.Response != nil {
-			target, answered = k.functionTest(i, where, rt, u, host, d, b)
+			target, answered = k.functionTest(i, where, rt, u, host, viewer, d, b)
 		}
 		if want := rt.Expect.Origin; want != "" && !answered && target != want {
 			k.add("tests", sel("tests", i, "expect", "origin"), "%s: sent to origin %q, want %q", where, target, want)
@@ -84,10 +94,51 @@ func (c *Compiler) runRouteTests(cfg *schema.Config, t *table.Table, origin map[
 	return c.locate(k.issues, origin)
 }
 
-// routeTestViewerIP is the viewer's address a function sees in a route test.
-const routeTestViewerIP = "127.0.0.1"
+// routeTestViewer is a route test's viewerIp, 127.0.0.1 unset: the
+// address the edge has once past its trusted proxies.
+func routeTestViewer(ip string) (netip.Addr, error) {
+	if ip == "" {
+		return netip.AddrFrom4([4]byte{127, 0, 0, 1}), nil
+	}
+	// The schema's pattern leaves out zones.
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return a, fmt.Errorf("want %s", patternWants["viewerIp"])
+	}
+	return a.Unmap(), nil
+}
 
-var routeTestViewerAddr = netip.MustParseAddr(routeTestViewerIP)
+// stickyTest reads the session cookie test i gives in its Cookie header
+// for dep's sticky policy: its side decides, whatever its start (a test
+// cannot keep a session within maximumTTL), and the edge takes it out of
+// the request, which headers are then. ok is false, with an error, for a
+// cookie that is none of dep's sessions.
+func (k *checker) stickyTest(i int, where string, rt schema.RouteTest, dep *table.Deployment) (headers map[string]string, s *table.Session, ok bool) {
+	if !dep.Sticky() {
+		return rt.Headers, nil, true
+	}
+	for name, line := range rt.Headers {
+		if !strings.EqualFold(name, "Cookie") {
+			continue
+		}
+		v, found, kept := table.TakeStickyCookie([]string{line})
+		if !found {
+			break
+		}
+		session, ok := dep.ReadSession(v)
+		if !ok {
+			k.add("tests", sel("tests", i, "headers", name), "%s: cookie %s=%s is not a session of policy %q: its sessions are %s=SIDE.START.%s, SIDE s (staging) or p (primary) and START in Unix seconds",
+				where, table.StickyCookie, v, dep.Policy, table.StickyCookie, dep.Session)
+			return nil, nil, false
+		}
+		headers = maps.Clone(rt.Headers)
+		if delete(headers, name); kept != nil {
+			headers[name] = kept[0]
+		}
+		return headers, &session, true
+	}
+	return rt.Headers, nil, true
+}
 
 // expectsFunction: test rt expects what only a viewer-request function
 // does: a request it changed, or an answer without an origin's.
@@ -163,7 +214,7 @@ func (k *checker) headersTest(at func(...any) []cue.Selector, field, where, what
 // what the test expects of it, then of the origin's answer the test
 // assumes (answerTest): the target the request then goes to, or answered:
 // the function answered (a response or a failure) and no origin is asked.
-func (k *checker) functionTest(i int, where string, rt schema.RouteTest, u *url.URL, host string, d *table.Distribution, b *table.Behavior) (target string, answered bool) {
+func (k *checker) functionTest(i int, where string, rt schema.RouteTest, u *url.URL, host string, viewer netip.Addr, d *table.Distribution, b *table.Behavior) (target string, answered bool) {
 	e, at := rt.Expect, expectAt(i)
 	hdr := http.Header{}
 	for n, v := range rt.Headers {
@@ -175,13 +226,13 @@ func (k *checker) functionTest(i int, where string, rt schema.RouteTest, u *url.
 	// the test says: its viewer's, the others are left out (as the edge
 	// leaves out what it cannot tell).
 	cfheaders.Set(hdr, b.CloudFrontHeaders, &cfheaders.Viewer{HTTPS: u.Scheme == "https", Country: rt.ViewerCountry,
-		Client: routeTestViewerAddr, Header: hdr})
+		Client: viewer, Header: hdr})
 	path := u.EscapedPath()
 	if path == "" {
 		path = "/"
 	}
 	req := &cffunc.Request{Method: rt.Method, URI: path, RawQuery: u.RawQuery, Host: host, Header: hdr}
-	c := cffunc.Context{DistributionDomainName: host, DistributionID: d.ID, RequestID: "openfront-vet", ViewerIP: routeTestViewerIP, Budget: cffunc.OfflineBudget}
+	c := cffunc.Context{DistributionDomainName: host, DistributionID: d.ID, RequestID: "openfront-vet", ViewerIP: viewer.String(), Budget: cffunc.OfflineBudget}
 	nb := b
 	if b.ViewerRequest == nil {
 		if e.Status != 0 && rt.Response == nil {

@@ -496,6 +496,8 @@ type RouteTest struct {
 	Method  string            `json:"method"`
 	// ViewerCountry is the viewer's country; "": unknown.
 	ViewerCountry string `json:"viewerCountry,omitempty"`
+	// ViewerIP is the viewer's address; "": 127.0.0.1.
+	ViewerIP string `json:"viewerIp,omitempty"`
 	// Response is the origin's answer to assume; nil: none.
 	Response *RouteResponse `json:"response,omitempty"`
 	Expect   RouteExpect    `json:"expect"`
