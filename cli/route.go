@@ -294,14 +294,12 @@ func explainDeployment(dep *table.Deployment, r RouteRequest) (*RouteDeployment,
 	}
 	header := r.Header
 	var live *table.Session
-	if dep.Sticky() {
-		if v, found, kept := table.TakeStickyCookie(r.Header["Cookie"]); found {
-			header = r.Header.Clone()
-			if header.Del("Cookie"); kept != nil {
-				header["Cookie"] = kept
-			}
-			rd.Session, live = explainSession(dep, v, r.Now)
+	if v, found, kept := dep.SessionCookie(r.Header["Cookie"]); found {
+		header = r.Header.Clone()
+		if header.Del("Cookie"); kept != nil {
+			header["Cookie"] = kept
 		}
+		rd.Session, live = explainSession(dep, v, r.Now)
 	}
 	served := dep.ServedWith(r.Header, live)
 	rd.ServedBy = served.ID

@@ -109,19 +109,16 @@ func routeTestViewer(ip string) (netip.Addr, error) {
 }
 
 // stickyTest reads the session cookie test i gives in its Cookie header
-// for dep's sticky policy: its side decides, whatever its start (a test
+// for dep's policy, if sticky and active: its side decides, whatever its start (a test
 // cannot keep a session within maximumTTL), and the edge takes it out of
 // the request, which headers are then. ok is false, with an error, for a
 // cookie that is none of dep's sessions.
 func (k *checker) stickyTest(i int, where string, rt schema.RouteTest, dep *table.Deployment) (headers map[string]string, s *table.Session, ok bool) {
-	if !dep.Sticky() {
-		return rt.Headers, nil, true
-	}
 	for name, line := range rt.Headers {
 		if !strings.EqualFold(name, "Cookie") {
 			continue
 		}
-		v, found, kept := table.TakeStickyCookie([]string{line})
+		v, found, kept := dep.SessionCookie([]string{line})
 		if !found {
 			break
 		}

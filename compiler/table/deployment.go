@@ -155,6 +155,16 @@ func TakeStickyCookie(lines []string) (value string, found bool, kept []string) 
 	return value, found, kept
 }
 
+// SessionCookie is TakeStickyCookie of Cookie lines for a request to
+// dep's primary, as the edge reads them: found is false for a policy
+// that is not sticky or not active, whose requests keep the cookie.
+func (dep *Deployment) SessionCookie(lines []string) (value string, found bool, kept []string) {
+	if !dep.Sticky() || !dep.Active() {
+		return "", false, lines
+	}
+	return TakeStickyCookie(lines)
+}
+
 // Cookie is the Set-Cookie value that keeps session s going at now: its
 // Max-Age is the idle TTL, cut to what is left of the maximum TTL.
 func (dep *Deployment) Cookie(s Session, now time.Time) string {
