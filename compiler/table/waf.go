@@ -176,7 +176,47 @@ func (d WAFDecision) Describe() string {
 // counted and evaluation goes on; none: the default action. over counts
 // a request for a rate rule under key and reports whether the key is
 // over the limit; nil never is.
+//
+// AWS WAF inspects the path as sent (NORMALIZE_PATH is a transformation
+// openfront lacks), but behaviors match, and origins resolve, the
+// normalized one (MatchPath): "/x/../admin" would get past a rule on
+// "/admin" to the "/admin" content. So a path that normalizes to another
+// is evaluated twice, and blocked when either path is: the rules then
+// protect what they name whichever way the viewer spells it. A rate rule
+// counts the request once, and a count rule is reported once.
 func (a *WebACL) Evaluate(req *WAFRequest, over func(r *WAFRule, key netip.Addr) bool, counted func(r *WAFRule)) WAFDecision {
+	norm := MatchPath(req.Path)
+	if norm == req.Path {
+		return a.evaluate(req, over, counted)
+	}
+	type result struct {
+		rule *WAFRule
+		over bool
+	}
+	var seen []result
+	once := func(r *WAFRule, key netip.Addr) bool {
+		for _, s := range seen {
+			if s.rule == r {
+				return s.over
+			}
+		}
+		o := over != nil && over(r, key)
+		seen = append(seen, result{r, o})
+		return o
+	}
+	dec := a.evaluate(req, once, counted)
+	if dec.Action.Kind == WAFBlock {
+		return dec
+	}
+	n := *req
+	n.Path = norm
+	if d := a.evaluate(&n, once, nil); d.Action.Kind == WAFBlock {
+		return d
+	}
+	return dec
+}
+
+func (a *WebACL) evaluate(req *WAFRequest, over func(r *WAFRule, key netip.Addr) bool, counted func(r *WAFRule)) WAFDecision {
 	for _, r := range a.Rules {
 		if !r.matches(req, over) {
 			continue

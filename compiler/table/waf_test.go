@@ -3,6 +3,7 @@ package table
 import (
 	"net/http"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"openfront.dev/schema"
@@ -109,6 +110,55 @@ func TestRateKey(t *testing.T) {
 		}
 		if key != want || apply != c.apply || fallback != c.fallback {
 			t.Errorf("%q: key %v apply %v fallback %v, want %v %v %v", c.header, key, apply, fallback, want, c.apply, c.fallback)
+		}
+	}
+}
+
+// A path that normalizes to another is blocked when either spelling is:
+// an allow rule on the raw path lets nothing past the rules on the path
+// the behavior and the origin see, and a rate rule counts it once.
+func TestEvaluateNormalizedPath(t *testing.T) {
+	path := func(s, position string) WAFMatcher {
+		m, err := compileByteMatch(&schema.ByteMatchStatement{SearchString: s, PositionalConstraint: position,
+			FieldToMatch: schema.WAFFieldToMatch{URIPath: &struct{}{}}, TextTransformations: []schema.TextTransformation{{Type: "NONE"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	rate := &WAFRule{Name: "rate", Action: WAFAction{Kind: WAFBlock, Status: 429},
+		Rate: &WAFRate{ID: "rate", Limit: 1, Aggregate: "CONSTANT", ScopeDown: path("/api/", "STARTS_WITH")}}
+	acl := &WebACL{Default: WAFAction{Kind: WAFBlock, Status: 403}, Rules: []*WAFRule{
+		{Name: "watch", Action: WAFAction{Kind: WAFCount}, Match: path("/", "STARTS_WITH")},
+		rate,
+		{Name: "public", Action: WAFAction{Kind: WAFAllow}, Match: path("/public/", "STARTS_WITH")},
+		{Name: "api", Action: WAFAction{Kind: WAFAllow}, Match: path("/api/", "STARTS_WITH")},
+	}}
+	for _, c := range []struct {
+		path, rule string
+		status     int
+	}{
+		{"/public/a", "public", 0},
+		{"/public/../private/a", "default", 403},
+		{"/public/%2e%2e/private/a", "default", 403},
+		{"/public//a", "public", 0},
+		{"/public/./a", "public", 0},
+		{"/api//a", "api", 0},
+		{"/api/./a", "api", 0},
+		// As AWS WAF: the path as sent is blocked, whatever it resolves to.
+		{"/x/../public/a", "default", 403},
+	} {
+		counts, overs := 0, 0
+		dec := acl.Evaluate(&WAFRequest{Path: c.path}, func(r *WAFRule, _ netip.Addr) bool { overs++; return false },
+			func(r *WAFRule) { counts++ })
+		if dec.RuleName() != c.rule || dec.Action.Status != c.status {
+			t.Errorf("%s: decided by %s (%v), want %s (%d)", c.path, dec.RuleName(), dec.Action, c.rule, c.status)
+		}
+		if counts != 1 {
+			t.Errorf("%s: the count rule reported %d times, want once", c.path, counts)
+		}
+		if want := map[bool]int{true: 1}[strings.HasPrefix(c.path, "/api/")]; overs != want {
+			t.Errorf("%s: the rate rule counted it %d times, want %d", c.path, overs, want)
 		}
 	}
 }

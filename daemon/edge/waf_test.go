@@ -134,6 +134,12 @@ func TestWebACLMatches(t *testing.T) {
 		{"another country is served", "/a", "81.1.2.3", 200},
 		{"a byte match on the path answers its custom response code", "/admin/users", "198.51.100.1", 404},
 		{"a byte match is case-sensitive without LOWERCASE", "/Admin/users", "198.51.100.1", 200},
+		// The behavior and the origin see these as /admin/users: so does
+		// the web ACL, not only the raw path AWS WAF inspects.
+		{"a dot-dot segment does not get past a path rule", "/x/../admin/users", "198.51.100.1", 404},
+		{"a double slash does not get past a path rule", "//admin/users", "198.51.100.1", 404},
+		{"a dot segment does not get past a path rule", "/./admin/users", "198.51.100.1", 404},
+		{"an escaped letter does not get past a path rule", "/%61dmin/users", "198.51.100.1", 404},
 		{"the default action allows", "/a", "198.51.100.1", 200},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -151,7 +157,7 @@ func TestWebACLMatches(t *testing.T) {
 			}
 		})
 	}
-	for rule, want := range map[string]float64{"bad-ips": 1, "embargo": 1, "admin": 1} {
+	for rule, want := range map[string]float64{"bad-ips": 1, "embargo": 1, "admin": 5} {
 		if got := e.counted(rule, "block"); got != want {
 			t.Errorf("openfront_waf_requests_total{rule=%q,action=block} = %v, want %v", rule, got, want)
 		}
