@@ -28,8 +28,9 @@ type Key struct {
 const shards = 32
 
 // Table holds counts for at most max keys; past that the least recently
-// counted key is forgotten, so a flood of distinct addresses costs a
-// bounded amount of memory (and makes the limiter forget the quietest).
+// counted key under its limit is forgotten, so a flood of distinct
+// addresses costs a bounded amount of memory (and makes the limiter forget
+// the quietest) but does not unblock an address over its limit.
 type Table struct {
 	now    func() time.Time
 	seed   maphash.Seed
@@ -49,7 +50,15 @@ type entry struct {
 	// counts of it and of the window before.
 	start     time.Time
 	cur, prev int64
+	// limit and window are those of the last count: a key is always
+	// counted for one rule, with the same settings.
+	limit  int64
+	window time.Duration
 }
+
+// evictScan is how many of the least recently counted keys a new key may
+// look at for one under its limit to forget: a bounded cost per request.
+const evictScan = 8
 
 // New returns a table of at most max keys (at least one per shard),
 // reading the time with now (time.Now when nil).
@@ -82,25 +91,57 @@ func (t *Table) Over(k Key, limit int64, window time.Duration) bool {
 		s.lru.MoveToFront(el)
 	} else {
 		if len(s.items) >= s.max {
-			old := s.lru.Back()
-			delete(s.items, old.Value.(*entry).key)
-			s.lru.Remove(old)
+			s.evict(now)
 		}
 		e = &entry{key: k, start: now.Truncate(window)}
 		s.items[k] = s.lru.PushFront(e)
 	}
-	switch start := now.Truncate(window); {
-	case start.Sub(e.start) >= 2*window:
+	e.limit, e.window = limit, window
+	e.roll(now)
+	e.cur++
+	return e.over(now)
+}
+
+// evict forgets the least recently counted key that is not over its
+// limit, looking at evictScan keys at most, or else the least recently
+// counted one. Were it always the latter, a flood of new addresses (or of
+// FORWARDED_IP values, which a viewer writes) would push out a blocked
+// address and unblock it. The keys over their limit it passes go to the
+// front: the next eviction looks at others.
+func (s *shard) evict(now time.Time) {
+	victim := s.lru.Back()
+	for el, i := victim, 0; el != nil && i < evictScan; i++ {
+		e := el.Value.(*entry)
+		prev := el.Prev()
+		e.roll(now)
+		if !e.over(now) {
+			victim = el
+			break
+		}
+		s.lru.MoveToFront(el)
+		el = prev
+	}
+	delete(s.items, victim.Value.(*entry).key)
+	s.lru.Remove(victim)
+}
+
+// roll moves e's fixed windows on to the one now is in.
+func (e *entry) roll(now time.Time) {
+	switch start := now.Truncate(e.window); {
+	case start.Sub(e.start) >= 2*e.window:
 		e.prev, e.cur = 0, 0
 		e.start = start
-	case start.Sub(e.start) >= window:
+	case start.Sub(e.start) >= e.window:
 		e.prev, e.cur = e.cur, 0
 		e.start = start
 	}
-	e.cur++
+}
+
+// over reports whether e's rate at now is over its limit.
+func (e *entry) over(now time.Time) bool {
 	// The share of the previous window the sliding one still covers.
-	covered := 1 - float64(now.Sub(e.start))/float64(window)
-	return float64(e.prev)*covered+float64(e.cur) > float64(limit)
+	covered := 1 - float64(now.Sub(e.start))/float64(e.window)
+	return float64(e.prev)*covered+float64(e.cur) > float64(e.limit)
 }
 
 // Len is the number of keys counted.

@@ -83,3 +83,25 @@ func TestMemoryBoundedUnderAFloodOfAddresses(t *testing.T) {
 		t.Fatal("the recently counted key was evicted")
 	}
 }
+
+// A flood of new addresses does not unblock one over its limit: the
+// table forgets the quietest under-limit keys first.
+func TestFloodDoesNotForgetABlockedKey(t *testing.T) {
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	tb := New(shards*4, c.now)
+	blocked := Key{Rule: "r", Addr: netip.MustParseAddr("198.51.100.1")}
+	for range 11 {
+		tb.Over(blocked, 10, time.Minute)
+	}
+	for i := range 10_000 {
+		b := [4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}
+		tb.Over(Key{Rule: "r", Addr: netip.AddrFrom4(b)}, 10, time.Minute)
+	}
+	if n := tb.Len(); n > shards*4 {
+		t.Fatalf("%d keys counted, want at most %d", n, shards*4)
+	}
+	c.t = c.t.Add(time.Second)
+	if !tb.Over(blocked, 10, time.Minute) {
+		t.Fatal("a flood of 10,000 other addresses unblocked an address over its limit")
+	}
+}
