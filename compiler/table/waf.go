@@ -2,6 +2,7 @@ package table
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"net/netip"
 	"net/textproto"
@@ -57,6 +58,8 @@ type WebACL struct {
 	Default WAFAction
 	// NeedsCountry: a geo match statement reads the viewer's country.
 	NeedsCountry bool
+	// Headers are the headers byte matches inspect, canonical, once each.
+	Headers []string
 }
 
 // WAFRule is a compiled rule: Match, or Rate for a rate-based statement.
@@ -180,13 +183,16 @@ func (d WAFDecision) Describe() string {
 // AWS WAF inspects the path as sent (NORMALIZE_PATH is a transformation
 // openfront lacks), but behaviors match, and origins resolve, the
 // normalized one (MatchPath): "/x/../admin" would get past a rule on
-// "/admin" to the "/admin" content. So a path that normalizes to another
-// is evaluated twice, and blocked when either path is: the rules then
-// protect what they name whichever way the viewer spells it. A rate rule
-// counts the request once, and a count rule is reported once.
+// "/admin" to the "/admin" content. And a header given twice is inspected
+// joined, where an origin may read its first value or its last: a second
+// User-Agent would hide "BadBot" from an EXACTLY rule. So such a request
+// is evaluated again with the normalized path and each repeated header's
+// first value, then its last, and blocked when any evaluation blocks: the
+// rules protect what they name whichever way the viewer spells it. A rate
+// rule counts the request once, and a count rule is reported once.
 func (a *WebACL) Evaluate(req *WAFRequest, over func(r *WAFRule, key netip.Addr) bool, counted func(r *WAFRule)) WAFDecision {
-	norm := MatchPath(req.Path)
-	if norm == req.Path {
+	variants := a.variants(req)
+	if variants == nil {
 		return a.evaluate(req, over, counted)
 	}
 	type result struct {
@@ -208,12 +214,39 @@ func (a *WebACL) Evaluate(req *WAFRequest, over func(r *WAFRule, key netip.Addr)
 	if dec.Action.Kind == WAFBlock {
 		return dec
 	}
-	n := *req
-	n.Path = norm
-	if d := a.evaluate(&n, once, nil); d.Action.Kind == WAFBlock {
-		return d
+	for _, v := range variants {
+		if d := a.evaluate(v, once, nil); d.Action.Kind == WAFBlock {
+			return d
+		}
 	}
 	return dec
+}
+
+// variants are the other spellings of req Evaluate inspects: nil when its
+// path is normalized and no header the rules inspect is repeated.
+func (a *WebACL) variants(req *WAFRequest) []*WAFRequest {
+	norm := MatchPath(req.Path)
+	var repeated []string
+	for _, h := range a.Headers {
+		if len(req.Header[h]) > 1 {
+			repeated = append(repeated, h)
+		}
+	}
+	if norm == req.Path && repeated == nil {
+		return nil
+	}
+	first := *req
+	first.Path = norm
+	if repeated == nil {
+		return []*WAFRequest{&first}
+	}
+	last := first
+	first.Header, last.Header = maps.Clone(req.Header), maps.Clone(req.Header)
+	for _, h := range repeated {
+		vs := req.Header[h]
+		first.Header[h], last.Header[h] = vs[:1], vs[len(vs)-1:]
+	}
+	return []*WAFRequest{&first, &last}
 }
 
 func (a *WebACL) evaluate(req *WAFRequest, over func(r *WAFRule, key netip.Addr) bool, counted func(r *WAFRule)) WAFDecision {
@@ -272,7 +305,7 @@ func CompileWebACL(name string, spec *schema.WebACL, ipSets map[string]*schema.I
 		a.Rules = append(a.Rules, r)
 	}
 	slices.SortStableFunc(a.Rules, func(x, y *WAFRule) int { return x.Priority - y.Priority })
-	a.NeedsCountry = c.geo
+	a.NeedsCountry, a.Headers = c.geo, c.headers
 	return a, nil
 }
 
@@ -304,6 +337,8 @@ type wafCompiler struct {
 	ipSets map[string]*schema.IPSet
 	sets   map[string]*ipSetMatcher // compiled once per web ACL
 	geo    bool
+	// headers are those byte matches inspect, canonical, once each.
+	headers []string
 }
 
 func (c *wafCompiler) rate(acl, rule string, s *schema.RateBasedStatement) (*WAFRate, error) {
@@ -332,7 +367,11 @@ func (c *wafCompiler) rate(acl, rule string, s *schema.RateBasedStatement) (*WAF
 func (c *wafCompiler) statement(s *schema.WAFStatement) (WAFMatcher, error) {
 	switch {
 	case s.ByteMatchStatement != nil:
-		return compileByteMatch(s.ByteMatchStatement)
+		m, err := compileByteMatch(s.ByteMatchStatement)
+		if err == nil && m.header != "" && m.header != "Host" && !slices.Contains(c.headers, m.header) {
+			c.headers = append(c.headers, m.header)
+		}
+		return m, err
 	case s.GeoMatchStatement != nil:
 		c.geo = true
 		return geoMatcher(slices.Clone(s.GeoMatchStatement.CountryCodes)), nil

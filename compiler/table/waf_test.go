@@ -162,3 +162,36 @@ func TestEvaluateNormalizedPath(t *testing.T) {
 		}
 	}
 }
+
+// A header given twice is inspected joined, and each value alone: a
+// second User-Agent does not hide the first from an EXACTLY rule, nor a
+// first the last from an ENDS_WITH one.
+func TestEvaluateRepeatedHeader(t *testing.T) {
+	acl, err := CompileWebACL("acl", &schema.WebACL{Rules: []schema.WAFRule{{
+		Name: "bot", Priority: 0, Action: &schema.WAFRuleAction{Block: &schema.WAFBlockAction{}},
+		Statement: schema.WAFStatement{OrStatement: &schema.WAFStatements{Statements: []schema.WAFStatement{
+			{ByteMatchStatement: &schema.ByteMatchStatement{SearchString: "BadBot", PositionalConstraint: "EXACTLY",
+				FieldToMatch: schema.WAFFieldToMatch{SingleHeader: &schema.WAFSingleHeader{Name: "user-agent"}}, TextTransformations: []schema.TextTransformation{{Type: "NONE"}}}},
+			{ByteMatchStatement: &schema.ByteMatchStatement{SearchString: ".php", PositionalConstraint: "ENDS_WITH",
+				FieldToMatch: schema.WAFFieldToMatch{SingleHeader: &schema.WAFSingleHeader{Name: "x-target"}}, TextTransformations: []schema.TextTransformation{{Type: "NONE"}}}},
+		}}},
+	}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		header http.Header
+		want   WAFActionKind
+	}{
+		{http.Header{"User-Agent": {"BadBot"}}, WAFBlock},
+		{http.Header{"User-Agent": {"BadBot", "Mozilla"}}, WAFBlock},
+		{http.Header{"User-Agent": {"Mozilla", "BadBot"}}, WAFBlock},
+		{http.Header{"User-Agent": {"Mozilla", "Mozilla"}}, WAFAllow},
+		{http.Header{"X-Target": {"a.php", "b.html"}}, WAFBlock},
+		{http.Header{"X-Target": {"a.html", "b.html"}}, WAFAllow},
+	} {
+		if got := acl.Evaluate(&WAFRequest{Path: "/", Header: c.header}, nil, nil).Action.Kind; got != c.want {
+			t.Errorf("%v: %v, want %v", c.header, got, c.want)
+		}
+	}
+}
