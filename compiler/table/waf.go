@@ -483,6 +483,11 @@ func compileIPSet(name string, s *schema.IPSet) (*ipSetMatcher, error) {
 		if err != nil {
 			return nil, err
 		}
+		// An IPv4 viewer's address is unmapped (Match): an IPV6 set's
+		// ::ffff:a.b.c.d/n is a.b.c.d/(n-96) to it.
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
 		m.prefixes[p] = struct{}{}
 		if !slices.Contains(m.bits, p.Bits()) {
 			m.bits = append(m.bits, p.Bits())
@@ -499,6 +504,7 @@ func (m *ipSetMatcher) Match(r *WAFRequest) bool {
 
 // lookup is the set's shortest prefix holding a.
 func (m *ipSetMatcher) lookup(a netip.Addr) (netip.Prefix, bool) {
+	a = a.Unmap()
 	if !a.IsValid() {
 		return netip.Prefix{}, false
 	}

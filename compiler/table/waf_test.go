@@ -61,11 +61,21 @@ func TestIPSetMatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	mapped, err := compileIPSet(&schema.IPSet{IPAddressVersion: "IPV6", Addresses: []string{"::ffff:203.0.113.0/120"}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		set  *ipSetMatcher
 		addr string
 		want bool
 	}{
+		// An IPv4 viewer is the same whichever way a set or a socket
+		// writes its address.
+		{mapped, "203.0.113.9", true},
+		{mapped, "::ffff:203.0.113.9", true},
+		{mapped, "203.0.114.9", false},
+		{v4, "::ffff:192.0.2.200", true},
 		{v4, "192.0.2.200", true},
 		{v4, "192.0.3.1", false},
 		{v4, "198.51.100.7", true},
