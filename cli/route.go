@@ -673,6 +673,7 @@ func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
 		return e
 	}
 	e.Distribution = &RouteDistribution{ID: d.ID, Alias: m.Alias, Wildcard: m.Wildcard, Enabled: d.Spec.Enabled, Comment: d.Spec.Comment}
+	hostDist := d
 	if dep := t.Deployment(d.ID); dep != nil {
 		e.Distribution.ContinuousDeployment, d, r.Header = explainDeployment(dep, r)
 	}
@@ -699,7 +700,7 @@ func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
 		Cached: slices.Contains(bs.CachedMethods, r.Method), Allow: bs.AllowedMethods, Cache: bs.CachedMethods}
 	e.Signature = signature(t, bs, r)
 	// The edge's own answer, as vet's route tests have it.
-	switch a := d.Admit(b, r.URL.Scheme, r.Method, host, r.URL.RequestURI(), r.ViewerCountry, e.explainWAF(d, r, path)); {
+	switch a := d.Admit(hostDist, b, r.URL.Scheme, r.Method, host, r.URL.RequestURI(), r.ViewerCountry, e.explainWAF(hostDist, d, r, path)); {
 	case a != nil && a.Location != "":
 		e.Decision = RouteDecision{Action: ActionRedirect, Status: a.Status, Location: a.Location, Reason: a.Reason}
 	case a != nil:

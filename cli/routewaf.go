@@ -22,13 +22,18 @@ type RouteWAFRule struct {
 	Result   string `json:"result"`
 }
 
-// explainWAF records what d's web ACL does with r and returns the request
-// it inspects, nil when d has none.
-func (e *RouteExplanation) explainWAF(d *table.Distribution, r RouteRequest, path string) *table.WAFRequest {
-	acl := d.WebACL
-	if acl == nil {
+// explainWAF records what the web ACL a request for hostDist served by d
+// passes first does with r (table.WAFGuards), and returns the request it
+// inspects, nil when there is none.
+func (e *RouteExplanation) explainWAF(hostDist, d *table.Distribution, r RouteRequest, path string) *table.WAFRequest {
+	first, second := table.WAFGuards(hostDist, d)
+	if first == nil {
+		first = second
+	}
+	if first == nil {
 		return nil
 	}
+	acl := first.WebACL
 	ip := r.ViewerIP
 	if ip == "" {
 		ip = defaultViewerIP

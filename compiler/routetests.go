@@ -52,6 +52,7 @@ func (c *Compiler) runRouteTests(cfg *schema.Config, t *table.Table, origin map[
 			k.add("tests", sel("tests", i, "expect", "distribution"), "%s: no distribution has alias %q, want %q", where, u.Hostname(), rt.Expect.Distribution)
 			continue
 		}
+		hostDist := d
 		if dep := t.Deployment(d.ID); dep != nil {
 			var session *table.Session
 			var ok bool
@@ -78,7 +79,7 @@ func (c *Compiler) runRouteTests(cfg *schema.Config, t *table.Table, origin map[
 		for k, v := range rt.Headers {
 			waf.Header.Set(k, v)
 		}
-		if a := d.Admit(b, u.Scheme, rt.Method, host, u.RequestURI(), rt.ViewerCountry, waf); a != nil {
+		if a := d.Admit(hostDist, b, u.Scheme, rt.Method, host, u.RequestURI(), rt.ViewerCountry, waf); a != nil {
 			// The request's own target is still the one its behavior routes to.
 			k.edgeTest(i, where, rt, a)
 		} else if b.ViewerRequest != nil || expectsFunction(rt) || rt.Response != nil {

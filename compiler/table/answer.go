@@ -28,16 +28,23 @@ type EdgeAnswer struct {
 // route tests decide with it; the signature, which needs what the config
 // does not hold, comes after it. waf is the request d's web ACL inspects
 // (nil: none): its rate-based rules are taken as under their limit.
-func (d *Distribution) Admit(b *Behavior, scheme, method, host, requestURI, country string, waf *WAFRequest) *EdgeAnswer {
+// hostDist is the distribution the Host names: d, or the primary whose
+// staging distribution d is, whose web ACL the request passes too
+// (WAFGuards).
+func (d *Distribution) Admit(hostDist *Distribution, b *Behavior, scheme, method, host, requestURI, country string, waf *WAFRequest) *EdgeAnswer {
 	refuse := func(format string, args ...any) *EdgeAnswer {
 		return &EdgeAnswer{Status: http.StatusForbidden, Reason: fmt.Sprintf(format, args...)}
 	}
 	if !d.Spec.Enabled {
 		return refuse("distribution %q is disabled", d.ID)
 	}
-	if d.WebACL != nil && waf != nil {
-		if dec := d.WebACL.Evaluate(waf, nil, nil); dec.Action.Kind == WAFBlock {
-			return &EdgeAnswer{Status: dec.Action.Status, Reason: fmt.Sprintf("web ACL %q: %s blocks the request", d.WebACL.Name, dec.Describe())}
+	first, second := WAFGuards(hostDist, d)
+	for _, g := range []*Distribution{first, second} {
+		if g == nil || waf == nil {
+			continue
+		}
+		if dec := g.WebACL.Evaluate(waf, nil, nil); dec.Action.Kind == WAFBlock {
+			return &EdgeAnswer{Status: dec.Action.Status, Reason: fmt.Sprintf("web ACL %q: %s blocks the request", g.WebACL.Name, dec.Describe())}
 		}
 	}
 	if p := b.Spec.ViewerProtocolPolicy; scheme == "http" && p != "allow-all" {

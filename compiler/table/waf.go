@@ -151,6 +151,21 @@ func (r *WAFRate) RateKey(req *WAFRequest) (key netip.Addr, apply, fallback bool
 	return req.Client, true, false
 }
 
+// WAFGuards are the distributions whose web ACLs a request for host,
+// served by d, passes, in order; either may be nil. WAF is in front of the
+// host the viewer names: a viewer may ask for a primary's staging
+// distribution (its header, a sticky cookie it writes) and gets no way
+// past the primary's rules; staging's own, when it has others, apply too.
+func WAFGuards(host, d *Distribution) (first, second *Distribution) {
+	if host.WebACL != nil {
+		first = host
+	}
+	if d != host && d.WebACL != nil && (host.WebACL == nil || d.WebACL.Name != host.WebACL.Name) {
+		second = d
+	}
+	return first, second
+}
+
 // WAFDecision is what a web ACL decides for a request.
 type WAFDecision struct {
 	// Rule is the rule whose action terminated, nil for the default action.

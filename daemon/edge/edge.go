@@ -245,8 +245,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 		h.refuse(w, r, http.StatusForbidden, "The distribution for this host is disabled.")
 		return
 	}
-	// WAF sits in front of CloudFront: its web ACL sees the request first.
-	if d.WebACL != nil && !h.wafCheck(w, r, d, path) {
+	// WAF sits in front of CloudFront: its web ACLs see the request first.
+	if first, second := table.WAFGuards(host, d); first != nil && !h.wafCheck(w, r, first, path) ||
+		second != nil && !h.wafCheck(w, r, second, path) {
 		return
 	}
 	// A viewer that sent no SNI would have its QUIC handshake refused.

@@ -24,13 +24,24 @@ const wafTestConfig = `package cdn
 
 distributions: site: {
 	aliases: ["site.test"]
-	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
+	origins: [{id: "app", domainName: %[1]q, customOriginConfig: originProtocolPolicy: "http-only"}]
 	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all"}
 	webACLId: "acl"
+	continuousDeploymentPolicyId: "canary"
+}
+// Staging has no web ACL of its own: the primary's still sees its requests.
+distributions: "site-staging": {
+	staging: true
+	origins: [{id: "app", domainName: %[1]q, customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all"}
+}
+continuousDeploymentPolicies: canary: {
+	stagingDistributionId: "site-staging"
+	trafficConfig: {type: "SingleHeader", singleHeaderConfig: {header: "aws-cf-cd-canary", value: "on"}}
 }
 distributions: plain: {
 	aliases: ["plain.test"]
-	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
+	origins: [{id: "app", domainName: %[1]q, customOriginConfig: originProtocolPolicy: "http-only"}]
 	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all"}
 }
 
@@ -90,7 +101,7 @@ func newWAFEnv(t *testing.T) *wafEnv {
 	t.Cleanup(app.Close)
 	dir := t.TempDir()
 	addr := app.Listener.Addr().String()
-	tbl := testenv.Compile(t, dir, fmt.Sprintf(wafTestConfig, addr, addr))
+	tbl := testenv.Compile(t, dir, fmt.Sprintf(wafTestConfig, addr))
 	geoPath := filepath.Join(dir, "geo.mmdb")
 	testenv.WriteGeoDB(t, geoPath, map[string]mmdbtype.Map{"81.0.0.0/8": testenv.Country("FR"), "85.0.0.0/8": testenv.Country("DE")})
 	geo, err := access.OpenGeoDB(geoPath)
@@ -167,6 +178,22 @@ func TestWebACLMatches(t *testing.T) {
 	}
 	if got := e.counted("default", "allow"); got != 3 {
 		t.Errorf("default allows counted %v, want 3", got)
+	}
+}
+
+// A viewer that asks for the staging distribution (its header, or a
+// sticky cookie it writes) gets no way past the primary's web ACL: WAF is
+// in front of the host the viewer named.
+func TestWebACLStagingBehindThePrimarys(t *testing.T) {
+	e := newWAFEnv(t)
+	canary := map[string]string{"aws-cf-cd-canary": "on"}
+	if w := e.get("site.test", "/a", "198.51.100.1", canary); w.Code != 200 {
+		t.Fatalf("staging: status %d, want 200", w.Code)
+	}
+	for _, c := range []struct{ path, viewer string }{{"/admin/users", "198.51.100.1"}, {"/a", "203.0.113.9"}} {
+		if w := e.get("site.test", c.path, c.viewer, canary); w.Code == 200 {
+			t.Errorf("%s from %s to staging: status 200, want the primary's web ACL to block it", c.path, c.viewer)
+		}
 	}
 }
 
@@ -270,7 +297,7 @@ func TestWebACLRateKeptAcrossTables(t *testing.T) {
 	for range 11 {
 		e.get("site.test", "/rate/x", "198.51.100.1", nil)
 	}
-	e.h.SetTable(testenv.Compile(t, t.TempDir(), fmt.Sprintf(wafTestConfig, e.addr, e.addr)))
+	e.h.SetTable(testenv.Compile(t, t.TempDir(), fmt.Sprintf(wafTestConfig, e.addr)))
 	if w := e.get("site.test", "/rate/x", "198.51.100.1", nil); w.Code != 403 {
 		t.Errorf("after a new table: status %d, want 403", w.Code)
 	}
@@ -286,12 +313,12 @@ func TestWebACLSeriesFollowTable(t *testing.T) {
 		t.Fatalf("%d series, want 2 (bad-ips block, default allow)", n)
 	}
 	without := strings.Replace(wafTestConfig, `name: "bad-ips", priority: 1`, `name: "bad-ips-v2", priority: 1`, 1)
-	e.h.SetTable(testenv.Compile(t, t.TempDir(), fmt.Sprintf(without, e.addr, e.addr)))
+	e.h.SetTable(testenv.Compile(t, t.TempDir(), fmt.Sprintf(without, e.addr)))
 	if n := testutil.CollectAndCount(e.h.metrics.waf); n != 1 {
 		t.Errorf("%d series after the rule was renamed, want 1 (default allow)", n)
 	}
 	none := strings.Replace(wafTestConfig, `webACLId: "acl"`, ``, 1)
-	e.h.SetTable(testenv.Compile(t, t.TempDir(), fmt.Sprintf(none, e.addr, e.addr)))
+	e.h.SetTable(testenv.Compile(t, t.TempDir(), fmt.Sprintf(none, e.addr)))
 	if n := testutil.CollectAndCount(e.h.metrics.waf); n != 0 {
 		t.Errorf("%d series after the distribution lost its web ACL, want 0", n)
 	}
