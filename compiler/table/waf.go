@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/textproto"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -612,12 +611,33 @@ func (m *byteMatcher) Match(r *WAFRequest) bool {
 		case "LOWERCASE":
 			v = strings.ToLower(v)
 		case "URL_DECODE":
-			if d, err := url.PathUnescape(v); err == nil {
-				v = d
-			}
+			v = urlDecode(v)
 		}
 	}
 	return positionMatch(v, m.search, m.position)
+}
+
+// urlDecode is URL_DECODE: each %XX decoded, a malformed escape left as
+// it is. url.PathUnescape refuses the whole value for one bad escape: a
+// viewer would append "%zz" to keep "%3Cscript%3E" from a rule's sight.
+func urlDecode(v string) string {
+	i := strings.IndexByte(v, '%')
+	if i < 0 {
+		return v
+	}
+	b := make([]byte, 0, len(v))
+	b = append(b, v[:i]...)
+	for ; i < len(v); i++ {
+		if v[i] == '%' && i+2 < len(v) {
+			if d, err := strconv.ParseUint(v[i+1:i+3], 16, 8); err == nil {
+				b = append(b, byte(d))
+				i += 2
+				continue
+			}
+		}
+		b = append(b, v[i])
+	}
+	return string(b)
 }
 
 func positionMatch(v, s, position string) bool {

@@ -20,7 +20,7 @@ func TestByteMatch(t *testing.T) {
 	path := schema.WAFFieldToMatch{URIPath: &struct{}{}}
 	header := schema.WAFFieldToMatch{SingleHeader: &schema.WAFSingleHeader{Name: "user-agent"}}
 	req := &WAFRequest{Method: "GET", Path: "/Shop/%41dmin/x", RawQuery: "q=1", Host: "www.example.com",
-		Header: http.Header{"User-Agent": {"Mozilla BadBot/1.0"}}}
+		Header: http.Header{"User-Agent": {"Mozilla BadBot/1.0 %3Cscript%3E %zz 100%"}}}
 	for _, c := range []struct {
 		name string
 		s    schema.ByteMatchStatement
@@ -35,6 +35,9 @@ func TestByteMatch(t *testing.T) {
 		{"ends with", schema.ByteMatchStatement{SearchString: "/x", FieldToMatch: path, PositionalConstraint: "ENDS_WITH", TextTransformations: tt("NONE")}, true},
 		{"word", schema.ByteMatchStatement{SearchString: "BadBot", FieldToMatch: header, PositionalConstraint: "CONTAINS_WORD", TextTransformations: tt("NONE")}, true},
 		{"part of a word", schema.ByteMatchStatement{SearchString: "Bot", FieldToMatch: header, PositionalConstraint: "CONTAINS_WORD", TextTransformations: tt("NONE")}, false},
+		// A malformed escape elsewhere in the value does not stop the
+		// others from being decoded.
+		{"decode past a bad escape", schema.ByteMatchStatement{SearchString: "<script>", FieldToMatch: header, PositionalConstraint: "CONTAINS", TextTransformations: tt("URL_DECODE")}, true},
 		{"query", schema.ByteMatchStatement{SearchString: "q=1", FieldToMatch: schema.WAFFieldToMatch{QueryString: &struct{}{}}, PositionalConstraint: "EXACTLY", TextTransformations: tt("NONE")}, true},
 		{"method", schema.ByteMatchStatement{SearchString: "POST", FieldToMatch: schema.WAFFieldToMatch{Method: &struct{}{}}, PositionalConstraint: "EXACTLY", TextTransformations: tt("NONE")}, false},
 		{"host header", schema.ByteMatchStatement{SearchString: "example.com", FieldToMatch: schema.WAFFieldToMatch{SingleHeader: &schema.WAFSingleHeader{Name: "Host"}}, PositionalConstraint: "ENDS_WITH", TextTransformations: tt("NONE")}, true},
