@@ -163,6 +163,8 @@ func TestRoute(t *testing.T) {
 		{"waf-forwarded-fallback", []string{"https://proxied.example.com/", "-H", "X-Forwarded-For: unknown"}},
 		{"waf-rate-counted", []string{"https://guarded.example.com/api/x", "-H", "User-Agent: GoodBot/1.0"}},
 		{"json-waf-rate-counted", []string{"--json", "https://guarded.example.com/api/x"}},
+		// A path rule sees /x/../admin as the behavior does: /admin.
+		{"waf-normalized-path", []string{"https://guarded.example.com/x/../admin"}},
 		// --json.
 		{"json-api", []string{"--json", "-X", "POST", "https://www.example.com/api/v1/items?page=3&lang=fr", "-H", "Cookie: session=s1; theme=x", "-H", "Authorization: Bearer t"}},
 		{"json-group-signed", []string{"-json", "https://a.media.example.com/private/film.mp4?Expires=2000000000&Signature=abc&Key-Pair-Id=K2JCJMDEHXQW5F"}},

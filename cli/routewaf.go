@@ -2,6 +2,7 @@ package cli
 
 import (
 	"net/netip"
+	"strings"
 
 	"openfront.dev/compiler/table"
 )
@@ -42,15 +43,26 @@ func (e *RouteExplanation) explainWAF(hostDist, d *table.Distribution, r RouteRe
 	req := &table.WAFRequest{Method: r.Method, Path: path, RawQuery: r.URL.RawQuery, Host: r.host(), Header: r.Header, Client: client.Unmap(), Country: r.ViewerCountry}
 	w := &RouteWAF{WebACL: acl.Name, Rules: []RouteWAFRule{}}
 	e.WAF = w
+	w.Decision = "default action: " + acl.Default.String()
 	for _, rule := range acl.Rules {
 		matched, why := rule.Explain(req)
 		w.Rules = append(w.Rules, RouteWAFRule{Name: rule.Name, Priority: rule.Priority, Action: rule.Action.String(), Result: why})
 		if matched && rule.Action.Kind != table.WAFCount {
 			w.Decision = "rule " + rule.Name + ": " + rule.Action.String()
-			return req
+			break
 		}
 	}
-	w.Decision = "default action: " + acl.Default.String()
+	// The rules above saw the request as sent; the edge blocks what they
+	// block on its normalized path or a repeated header's single value too.
+	if !strings.Contains(w.Decision, ": block") {
+		if dec := acl.Evaluate(req, nil, nil); dec.Action.Kind == table.WAFBlock {
+			by := "default action"
+			if dec.Rule != nil {
+				by = "rule " + dec.Rule.Name
+			}
+			w.Decision = by + ": " + dec.Action.String() + ", on the path as behaviors see it (" + table.MatchPath(path) + ") or a repeated header's single value"
+		}
+	}
 	return req
 }
 
