@@ -60,7 +60,7 @@ func (e *RouteExplanation) explainWAF(hostDist, d *table.Distribution, r RouteRe
 			if dec.Rule != nil {
 				by = "rule " + dec.Rule.Name
 			}
-			w.Decision = by + ": " + dec.Action.String() + ", on the path as behaviors see it (" + table.MatchPath(path) + ") or a repeated header's single value"
+			w.Decision = by + ": " + dec.Action.String() + ", on the path normalized (" + table.MatchPath(path) + ") or decoded, or a repeated header's single value"
 		}
 	}
 	return req

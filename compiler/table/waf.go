@@ -237,30 +237,43 @@ func (a *WebACL) Evaluate(req *WAFRequest, over func(r *WAFRule, key netip.Addr)
 }
 
 // variants are the other spellings of req Evaluate inspects: nil when its
-// path is normalized and no header the rules inspect is repeated.
+// path is normalized and no header the rules inspect is repeated. The
+// last, when it differs, is the path decoded whole before it is
+// normalized: MatchPath keeps "%2F", but an origin that decodes it before
+// it resolves dot segments takes /x%2F..%2Fadmin for /admin.
 func (a *WebACL) variants(req *WAFRequest) []*WAFRequest {
 	norm := MatchPath(req.Path)
+	decoded := norm
+	if strings.IndexByte(req.Path, '%') >= 0 {
+		decoded = MatchPath(urlDecode(req.Path))
+	}
 	var repeated []string
 	for _, h := range a.Headers {
 		if len(req.Header[h]) > 1 {
 			repeated = append(repeated, h)
 		}
 	}
-	if norm == req.Path && repeated == nil {
+	if norm == req.Path && decoded == norm && repeated == nil {
 		return nil
 	}
 	first := *req
 	first.Path = norm
-	if repeated == nil {
-		return []*WAFRequest{&first}
+	out := []*WAFRequest{&first}
+	if repeated != nil {
+		last := first
+		first.Header, last.Header = maps.Clone(req.Header), maps.Clone(req.Header)
+		for _, h := range repeated {
+			vs := req.Header[h]
+			first.Header[h], last.Header[h] = vs[:1], vs[len(vs)-1:]
+		}
+		out = append(out, &last)
 	}
-	last := first
-	first.Header, last.Header = maps.Clone(req.Header), maps.Clone(req.Header)
-	for _, h := range repeated {
-		vs := req.Header[h]
-		first.Header[h], last.Header[h] = vs[:1], vs[len(vs)-1:]
+	if decoded != norm {
+		d := first
+		d.Path = decoded
+		out = append(out, &d)
 	}
-	return []*WAFRequest{&first, &last}
+	return out
 }
 
 func (a *WebACL) evaluate(req *WAFRequest, over func(r *WAFRule, key netip.Addr) bool, counted func(r *WAFRule)) WAFDecision {

@@ -154,6 +154,8 @@ func TestEvaluateNormalizedPath(t *testing.T) {
 		{"/public/a", "public", 0},
 		{"/public/../private/a", "default", 403},
 		{"/public/%2e%2e/private/a", "default", 403},
+		{"/public/x%2F..%2F..%2Fprivate/a", "default", 403},
+		{"/public/a%2Fb", "public", 0},
 		{"/public//a", "public", 0},
 		{"/public/./a", "public", 0},
 		{"/api//a", "api", 0},

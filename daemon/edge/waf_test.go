@@ -151,6 +151,7 @@ func TestWebACLMatches(t *testing.T) {
 		{"a double slash does not get past a path rule", "//admin/users", "198.51.100.1", 404},
 		{"a dot segment does not get past a path rule", "/./admin/users", "198.51.100.1", 404},
 		{"an escaped letter does not get past a path rule", "/%61dmin/users", "198.51.100.1", 404},
+		{"an escaped slash does not get past a path rule", "/x%2F..%2Fadmin/users", "198.51.100.1", 404},
 		{"the default action allows", "/a", "198.51.100.1", 200},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -168,7 +169,7 @@ func TestWebACLMatches(t *testing.T) {
 			}
 		})
 	}
-	for rule, want := range map[string]float64{"bad-ips": 1, "embargo": 1, "admin": 5} {
+	for rule, want := range map[string]float64{"bad-ips": 1, "embargo": 1, "admin": 6} {
 		if got := e.counted(rule, "block"); got != want {
 			t.Errorf("openfront_waf_requests_total{rule=%q,action=block} = %v, want %v", rule, got, want)
 		}
