@@ -64,7 +64,7 @@ func TestIPSetMatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mapped, err := compileIPSet(&schema.IPSet{IPAddressVersion: "IPV6", Addresses: []string{"::ffff:203.0.113.0/120"}})
+	mapped, err := compileIPSet("mapped", &schema.IPSet{IPAddressVersion: "IPV6", Addresses: []string{"::ffff:203.0.113.0/120"}})
 	if err != nil {
 		t.Fatal(err)
 	}
