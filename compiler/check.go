@@ -768,11 +768,17 @@ func isMethodSet(methods []string, sets [][]string) bool {
 
 // locate turns issues into positioned errors by evaluating the units that
 // hold them again: positions are kept only when something is wrong.
+// Without units (origin nil: a table artifact's config), an issue is
+// placed by its path in the artifact's JSON.
 func (c *Compiler) locate(issues []issue, origin map[string]*unit) Errors {
-	e := c.newEvaluator()
+	var e *evaluator
 	values := map[*unit]cue.Value{}
 	var errs Errors
 	for _, is := range issues {
+		if origin == nil {
+			errs = append(errs, Error{Msg: jsonPlace(is) + ": " + is.msg})
+			continue
+		}
 		u := origin[is.unitKey]
 		if u == nil {
 			errs = append(errs, Error{Msg: is.msg})
@@ -780,6 +786,9 @@ func (c *Compiler) locate(issues []issue, origin map[string]*unit) Errors {
 		}
 		v, ok := values[u]
 		if !ok {
+			if e == nil {
+				e = c.newEvaluator()
+			}
 			v, _ = e.build(u)
 			values[u] = v
 		}

@@ -147,6 +147,14 @@ func LoadArtifact(b []byte) (*Table, error) { return DecodeArtifact(b, "", nil) 
 // prev's value, not decoded again, so that Build reuses what it built from
 // it: a one-file change costs its entries, not the whole table.
 func DecodeArtifact(b []byte, dir string, prev *Table) (*Table, error) {
+	return DecodeVetted(b, dir, prev, nil)
+}
+
+// DecodeVetted is DecodeArtifact whose config vet (when not nil) checks
+// before the table is built: the content hash is no signature, so an
+// artifact's config may never have been vetted, and Build trusts its
+// config. vet's error refuses the artifact.
+func DecodeVetted(b []byte, dir string, prev *Table, vet func(*schema.Config) error) (*Table, error) {
 	// The artifact is split by hand, and only the entries that changed
 	// are decoded: encoding/json would scan all of it twice, most of the
 	// parent's share of a reload (daemon/compileworker's benchmarks).
@@ -188,6 +196,11 @@ func DecodeArtifact(b []byte, dir string, prev *Table) (*Table, error) {
 	}
 	if cfg == nil {
 		return nil, fmt.Errorf("table artifact: no config")
+	}
+	if vet != nil {
+		if err := vet(cfg); err != nil {
+			return nil, fmt.Errorf("table artifact: %w", err)
+		}
 	}
 	a.Source.Dir = dir
 	t, err := Build(cfg, a.Source, prev)

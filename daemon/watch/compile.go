@@ -3,6 +3,7 @@ package watch
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"openfront.dev/compiler"
 	"openfront.dev/compiler/table"
@@ -29,13 +30,15 @@ func (d *dirCompiler) compile() (*table.Table, error) {
 	return res.Table, nil
 }
 
-// loadArtifact is the default Compile of a table file.
+// loadArtifact is the default Compile of a table file: its config is
+// vetted as compile vets one, since anyone can write an artifact; a local
+// origin's path is relative to the file's directory, as serve takes it.
 func loadArtifact(path string) func() (*table.Table, error) {
 	return func() (*table.Table, error) {
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("read table: %w", err)
 		}
-		return table.LoadArtifact(b)
+		return compiler.LoadArtifact(b, filepath.Dir(path))
 	}
 }

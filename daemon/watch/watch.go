@@ -52,8 +52,8 @@ type Options struct {
 	Registry prometheus.Registerer
 	// Compile builds a table. Default: for Dir, a compiler.Compiler kept
 	// across reloads so that recompiles are incremental; for File,
-	// table.LoadArtifact, which rejects a truncated, corrupt or
-	// hash-mismatched artifact.
+	// compiler.LoadArtifact, which rejects a truncated, corrupt or
+	// hash-mismatched artifact and one whose config vet would refuse.
 	Compile func() (*table.Table, error)
 	// Check, if set, vets a compiled table against what this node has
 	// (a geo database for geo-restricted distributions, say); an error

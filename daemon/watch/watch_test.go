@@ -21,6 +21,7 @@ import (
 
 	"openfront.dev/compiler"
 	"openfront.dev/compiler/table"
+	"openfront.dev/schema"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -899,5 +900,31 @@ func TestRejectedLogSaysWhatServes(t *testing.T) {
 		if got := logs.String(); !strings.Contains(got, s.want) || strings.Contains(got, s.wantNone) || !strings.Contains(got, s.reason) {
 			t.Errorf("step %d logged %q; want %q and %q, not %q", i, got, s.want, s.reason, s.wantNone)
 		}
+	}
+}
+
+// serve --table vets the artifact's config: its hash is no signature.
+func TestTableFileVetted(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "table.json")
+	vetted, err := table.LoadArtifact(artifact(t, "v1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An origin shield without its region, which the table takes (its
+	// content hash matches) and serves without the shield.
+	cfg := vetted.Config()
+	cfg.Distributions["site"].Origins[0].OriginShield = &schema.OriginShield{Enabled: true}
+	unvetted, err := table.Build(cfg, table.Source{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := unvetted.MarshalArtifact()
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, file, string(b))
+	_, err = loadArtifact(file)()
+	if want := `config.distributions.site.origins[0].originShield.enabled: distribution "site": origin "web": an enabled originShield needs`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("error %v, want %q in it", err, want)
 	}
 }
