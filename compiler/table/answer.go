@@ -35,6 +35,9 @@ func (d *Distribution) Admit(hostDist *Distribution, b *Behavior, scheme, method
 	refuse := func(format string, args ...any) *EdgeAnswer {
 		return &EdgeAnswer{Status: http.StatusForbidden, Reason: fmt.Sprintf(format, args...)}
 	}
+	if path, _, _ := strings.Cut(requestURI, "?"); HidesDotSegment(path) {
+		return &EdgeAnswer{Status: http.StatusBadRequest, Reason: HiddenDotSegment}
+	}
 	if !d.Spec.Enabled {
 		return refuse("distribution %q is disabled", d.ID)
 	}

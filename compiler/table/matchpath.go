@@ -82,3 +82,47 @@ func needsNormalizing(path string) bool {
 func unreserved(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
 }
+
+// HiddenDotSegment is the edge's reason for its 400 to a path HidesDotSegment.
+const HiddenDotSegment = "The request's path has a dot segment behind an encoded slash."
+
+// HidesDotSegment reports whether path has a "." or ".." segment that
+// MatchPath did not remove because an encoded slash ("%2F", or "%5C",
+// which some origins take for "/") bounds it. An origin that decodes
+// them before it resolves dot segments (nginx does) takes
+// /x%2F..%2Fprivate/a for /private/a, which the behavior of /private/*
+// never saw: the edge refuses such a path. Encoded slashes without a dot
+// segment (S3 keys) are served. A path without "%" costs one scan.
+func HidesDotSegment(path string) bool {
+	if strings.IndexByte(path, '%') < 0 {
+		return false
+	}
+	m := MatchPath(path) // unreserved escapes decoded: "%2E" is "."
+	seg := 0             // where the current segment starts
+	for i := 0; i <= len(m); i++ {
+		sep := 0
+		switch {
+		case i == len(m) || m[i] == '/':
+			sep = 1
+		case m[i] == '%' && i+2 < len(m) && encodedSlash(m[i+1:i+3]):
+			sep = 3
+		default:
+			continue
+		}
+		if s := m[seg:i]; s == "." || s == ".." {
+			return true
+		}
+		i += sep - 1
+		seg = i + 1
+	}
+	return false
+}
+
+// encodedSlash: hex is the escape of "/" or "\".
+func encodedSlash(hex string) bool {
+	switch hex {
+	case "2F", "2f", "5C", "5c":
+		return true
+	}
+	return false
+}

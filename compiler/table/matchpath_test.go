@@ -38,3 +38,43 @@ func TestMatchPath(t *testing.T) {
 		}
 	}
 }
+
+func TestHidesDotSegment(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		// What an origin that decodes %2F before it resolves dot segments
+		// (nginx) takes for /private/a.txt.
+		{"/x%2F..%2Fprivate/a.txt", true},
+		{"/x%2f..%2fprivate/a.txt", true},
+		{"/x%5C..%5Cprivate/a.txt", true},
+		{"/x%5c..%5cprivate/a.txt", true},
+		{"/x%2F%2E%2E%2Fprivate/a.txt", true},
+		{"/x/..%2Fprivate/a.txt", true},
+		{"/x%2F../private/a.txt", true},
+		{"/%2E%2E%2Fprivate/a.txt", true},
+		{"/a%2F.", true},
+		{"/a%2F./b", true},
+		{"/x/%2E%2E%2F", true},
+		// Dot segments MatchPath removes already, and encoded slashes
+		// without one (S3 keys), are served.
+		{"/x/../private/a.txt", false},
+		{"/x/%2e%2E/private/a.txt", false},
+		{"/a%2Fb/c.txt", false},
+		{"/a/./b%2Fc", false},
+		{"/a%2F.b%2F..c%2Fc..", false},
+		{"/a%252F..%252Fb", false},
+		{"/a%2E%2E", false},
+		{"/private/a.txt", false},
+		{"/..%2E", false},
+		{"", false},
+	} {
+		if got := HidesDotSegment(tc.in); got != tc.want {
+			t.Errorf("HidesDotSegment(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { HidesDotSegment("/private/a.txt") }); n != 0 {
+		t.Errorf("HidesDotSegment allocates %v times for a path without escapes", n)
+	}
+}
