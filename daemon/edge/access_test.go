@@ -145,6 +145,13 @@ distributions: secure: {
 		{"single dot before a signed path", "private.test", "/./private/a.txt", nil, 403, "Key-Pair-Id"},
 		{"double slash before a signed path", "private.test", "//private/a.txt", nil, 403, "Key-Pair-Id"},
 		{"escaped letter in a signed path", "private.test", "/%70rivate/a.txt", nil, 403, "Key-Pair-Id"},
+		// CloudFront's match keeps %2F as sent, but an origin that decodes
+		// it before it resolves dot segments (nginx) takes this path for
+		// /private/a.txt: the edge refuses it. Without a dot segment, an
+		// encoded slash (an S3 key's) is served.
+		{"encoded slash hiding a dot segment", "private.test", "/x%2F..%2Fprivate/a.txt", nil, 400, "dot segment behind an encoded slash"},
+		{"encoded backslash hiding a dot segment", "private.test", "/x%5c%2E%2E%5cprivate/a.txt", nil, 400, "dot segment behind an encoded slash"},
+		{"encoded slash without a dot segment", "private.test", "/private%2Fa.txt", nil, 200, ""},
 		{"signed URL", "private.test", signedURL("/private/a.txt?v=1", time.Now().Add(time.Hour)), nil, 200, ""},
 		{"expired signed URL", "private.test", signedURL("/private/a.txt", time.Now().Add(-time.Minute)), nil, 403, "expired"},
 		{"signed URL for another path", "private.test", strings.Replace(signedURL("/private/a.txt", time.Now().Add(time.Hour)), "/a.txt", "/b.txt", 1), nil, 403, ""},
@@ -197,6 +204,9 @@ distributions: secure: {
 			}
 			if strings.Contains(got.Header.Get("Cookie"), "CloudFront-") {
 				t.Errorf("the origin received signature cookies: %s", got.Header.Get("Cookie"))
+			}
+			if tc.name == "encoded slash without a dot segment" && got.RequestURI != "/private%2Fa.txt" {
+				t.Errorf("the origin received %s, want the path as sent", got.RequestURI)
 			}
 			if tc.name == "signed URL" && got.URL.Query().Get("v") != "1" {
 				t.Errorf("the origin lost the viewer's own query: %s", got.RequestURI)

@@ -151,7 +151,9 @@ func TestWebACLMatches(t *testing.T) {
 		{"a double slash does not get past a path rule", "//admin/users", "198.51.100.1", 404},
 		{"a dot segment does not get past a path rule", "/./admin/users", "198.51.100.1", 404},
 		{"an escaped letter does not get past a path rule", "/%61dmin/users", "198.51.100.1", 404},
-		{"an escaped slash does not get past a path rule", "/x%2F..%2Fadmin/users", "198.51.100.1", 404},
+		// An origin that decodes %2F merges the "//" it makes (nginx).
+		// (/x%2F..%2Fadmin the edge refuses before the web ACL.)
+		{"an escaped slash does not get past a path rule", "/%2Fadmin/users", "198.51.100.1", 404},
 		{"the default action allows", "/a", "198.51.100.1", 200},
 	} {
 		t.Run(c.name, func(t *testing.T) {
