@@ -677,6 +677,10 @@ func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
 	if dep := t.Deployment(d.ID); dep != nil {
 		e.Distribution.ContinuousDeployment, d, r.Header = explainDeployment(dep, r)
 	}
+	if table.HidesDotSegment(path) {
+		e.Decision = RouteDecision{Action: ActionRefuse, Status: http.StatusBadRequest, Reason: table.HiddenDotSegment}
+		return e
+	}
 	spec := d.Spec
 	if !spec.Enabled {
 		e.Decision = refuse(fmt.Sprintf("distribution %q is disabled", d.ID))
@@ -704,7 +708,7 @@ func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
 	case a != nil && a.Location != "":
 		e.Decision = RouteDecision{Action: ActionRedirect, Status: a.Status, Location: a.Location, Reason: a.Reason}
 	case a != nil:
-		e.Decision = refuse(a.Reason)
+		e.Decision = RouteDecision{Action: ActionRefuse, Status: a.Status, Reason: a.Reason}
 	case e.Signature.Status != "not required" && e.Signature.Status != "present":
 		e.Decision = refuse("signed URL or cookies required: signature " + e.Signature.Status)
 	}

@@ -70,6 +70,11 @@ func TestRoute(t *testing.T) {
 		{"private-signed-url", []string{"https://a.media.example.com/private/film.mp4?Expires=2000000000&Signature=abc~&Key-Pair-Id=K2JCJMDEHXQW5F&start=5"}},
 		{"private-unknown-key", []string{"https://a.media.example.com/private/film.mp4?Expires=2000000000&Signature=abc&Key-Pair-Id=APKAOTHER"}},
 		{"private-incomplete", []string{"https://a.media.example.com/private/film.mp4?Signature=abc"}},
+		// An origin that decodes %2F before it resolves dot segments takes
+		// this for /private/film.mp4: refused. Without a dot segment, an
+		// encoded slash is served.
+		{"private-dot-behind-encoded-slash", []string{"https://a.media.example.com/x%2F..%2Fprivate/film.mp4"}},
+		{"encoded-slash-served", []string{"https://a.media.example.com/videos/a%2Fb.mp4"}},
 		{"private-signed-cookies", []string{"https://a.media.example.com/private/film.mp4",
 			"-H", "Cookie: CloudFront-Policy=eyJ9; CloudFront-Signature=sig; CloudFront-Key-Pair-Id=K2JCJMDEHXQW5F; other=1"}},
 		{"live", []string{"https://tv.media.example.com/live/show/index.m3u8"}},
