@@ -677,7 +677,7 @@ func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
 	if dep := t.Deployment(d.ID); dep != nil {
 		e.Distribution.ContinuousDeployment, d, r.Header = explainDeployment(dep, r)
 	}
-	if table.HidesDotSegment(path) {
+	if d.HidesBehavior(path, d.Behavior(path)) {
 		e.Decision = RouteDecision{Action: ActionRefuse, Status: http.StatusBadRequest, Reason: table.HiddenDotSegment}
 		return e
 	}

@@ -75,6 +75,7 @@ func TestRoute(t *testing.T) {
 		// encoded slash is served.
 		{"private-dot-behind-encoded-slash", []string{"https://a.media.example.com/x%2F..%2Fprivate/film.mp4"}},
 		{"encoded-slash-served", []string{"https://a.media.example.com/videos/a%2Fb.mp4"}},
+		{"private-behind-encoded-slash", []string{"https://a.media.example.com/private%2Ffilm.mp4"}},
 		{"private-signed-cookies", []string{"https://a.media.example.com/private/film.mp4",
 			"-H", "Cookie: CloudFront-Policy=eyJ9; CloudFront-Signature=sig; CloudFront-Key-Pair-Id=K2JCJMDEHXQW5F; other=1"}},
 		{"live", []string{"https://tv.media.example.com/live/show/index.m3u8"}},

@@ -35,7 +35,7 @@ func (d *Distribution) Admit(hostDist *Distribution, b *Behavior, scheme, method
 	refuse := func(format string, args ...any) *EdgeAnswer {
 		return &EdgeAnswer{Status: http.StatusForbidden, Reason: fmt.Sprintf(format, args...)}
 	}
-	if path, _, _ := strings.Cut(requestURI, "?"); HidesDotSegment(path) {
+	if path, _, _ := strings.Cut(requestURI, "?"); d.HidesBehavior(path, b) {
 		return &EdgeAnswer{Status: http.StatusBadRequest, Reason: HiddenDotSegment}
 	}
 	if !d.Spec.Enabled {

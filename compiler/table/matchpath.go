@@ -83,17 +83,58 @@ func unreserved(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
 }
 
-// HiddenDotSegment is the edge's reason for its 400 to a path HidesDotSegment.
-const HiddenDotSegment = "The request's path has a dot segment behind an encoded slash."
+// HiddenDotSegment is the edge's reason for its 400 to a path that
+// HidesBehavior.
+const HiddenDotSegment = "The request's path has an encoded slash (%2F or %5C) that would take it out of its behavior."
 
-// HidesDotSegment reports whether path has a "." or ".." segment that
+// HidesBehavior reports whether path, which matched d's behavior b, says
+// another behavior's path to an origin that decodes encoded slashes: a
+// dot segment behind one (hidesDotSegment), or a path that, once "%2F"
+// and "%5C" are taken for "/", matches another of d's behaviors
+// ("/private%2Fa.txt" and "/%2Fprivate/a.txt" are /private/a.txt to
+// nginx, and S3's key "private/a.txt"). The edge refuses such a path
+// rather than skip the other behavior's access rules. A path without
+// "%" costs one scan.
+func (d *Distribution) HidesBehavior(path string, b *Behavior) bool {
+	if strings.IndexByte(path, '%') < 0 {
+		return false
+	}
+	if hidesDotSegment(path) {
+		return true
+	}
+	decoded, ok := decodeSlashes(path)
+	return ok && d.Behavior(decoded) != b
+}
+
+// decodeSlashes is path with its encoded slashes ("%2F", and "%5C",
+// which some origins take for "/") decoded to "/"; ok is false when it
+// has none.
+func decodeSlashes(path string) (decoded string, ok bool) {
+	var sb strings.Builder
+	last := 0
+	for i := 0; i+2 < len(path); i++ {
+		if path[i] == '%' && encodedSlash(path[i+1:i+3]) {
+			sb.WriteString(path[last:i])
+			sb.WriteByte('/')
+			last, ok = i+3, true
+			i += 2
+		}
+	}
+	if !ok {
+		return path, false
+	}
+	sb.WriteString(path[last:])
+	return sb.String(), true
+}
+
+// hidesDotSegment reports whether path has a "." or ".." segment that
 // MatchPath did not remove because an encoded slash ("%2F", or "%5C",
 // which some origins take for "/") bounds it. An origin that decodes
 // them before it resolves dot segments (nginx does) takes
 // /x%2F..%2Fprivate/a for /private/a, which the behavior of /private/*
 // never saw: the edge refuses such a path. Encoded slashes without a dot
 // segment (S3 keys) are served. A path without "%" costs one scan.
-func HidesDotSegment(path string) bool {
+func hidesDotSegment(path string) bool {
 	if strings.IndexByte(path, '%') < 0 {
 		return false
 	}

@@ -1,6 +1,10 @@
 package table
 
-import "testing"
+import (
+	"testing"
+
+	"openfront.dev/schema"
+)
 
 func TestMatchPath(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
@@ -70,11 +74,39 @@ func TestHidesDotSegment(t *testing.T) {
 		{"/..%2E", false},
 		{"", false},
 	} {
-		if got := HidesDotSegment(tc.in); got != tc.want {
-			t.Errorf("HidesDotSegment(%q) = %v, want %v", tc.in, got, tc.want)
+		if got := hidesDotSegment(tc.in); got != tc.want {
+			t.Errorf("hidesDotSegment(%q) = %v, want %v", tc.in, got, tc.want)
 		}
 	}
-	if n := testing.AllocsPerRun(100, func() { HidesDotSegment("/private/a.txt") }); n != 0 {
-		t.Errorf("HidesDotSegment allocates %v times for a path without escapes", n)
+	if n := testing.AllocsPerRun(100, func() { hidesDotSegment("/private/a.txt") }); n != 0 {
+		t.Errorf("hidesDotSegment allocates %v times for a path without escapes", n)
+	}
+}
+
+// An encoded slash that an origin decodes (nginx; S3, for which
+// "private%2Fa.txt" names the key "private/a.txt") must not take a request
+// out of the behavior whose access rules that path has.
+func TestHidesBehavior(t *testing.T) {
+	d := build(t, map[string]*schema.Distribution{"a": dist([]string{"a.example.com"}, "/private/*")}).Distribution("a")
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{"/private%2Fa.txt", true},
+		{"/%2Fprivate/a.txt", true},
+		{"/%5Cprivate%5Ca.txt", true},
+		{"/x%2F..%2Fprivate/a.txt", true},
+		{"/x%2F..%2Fdocs/a.txt", true}, // a dot segment behind one is refused whatever it reaches
+		{"/docs%2Fa.txt", false},
+		{"/private/a%2Fb.txt", false},
+		{"/private%252Fa.txt", false},
+		{"/private/a.txt", false},
+	} {
+		if got := d.HidesBehavior(tc.in, d.Behavior(tc.in)); got != tc.want {
+			t.Errorf("HidesBehavior(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { d.HidesBehavior("/private/a.txt", d.Behaviors[0]) }); n != 0 {
+		t.Errorf("HidesBehavior allocates %v times for a path without escapes", n)
 	}
 }

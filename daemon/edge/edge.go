@@ -209,7 +209,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		o = observe(w, r, start)
 		sw = o
 	}
-	if table.HidesDotSegment(path) {
+	if d.HidesBehavior(path, b) {
 		// Refused before any behavior's work: the behavior matched is not
 		// the one whose content an origin that decodes %2F would serve.
 		setDetail(sw, accesslog.InvalidRequest)
