@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"sort"
@@ -837,32 +838,23 @@ func (t *Table) computeVersion() string {
 	for _, id := range sortedKeys(t.keyGroups) {
 		fmt.Fprintf(h, "k\x00%s\x00%s\x00", id, hashJSON(t.keyGroups[id].Spec))
 	}
-	for _, name := range sortedKeys(t.config.ResponseHeadersPolicies) {
-		fmt.Fprintf(h, "r\x00%s\x00%s\x00", name, hashJSON(t.config.ResponseHeadersPolicies[name]))
-	}
-	for _, name := range sortedKeys(t.config.CachePolicies) {
-		fmt.Fprintf(h, "c\x00%s\x00%s\x00", name, hashJSON(t.config.CachePolicies[name]))
-	}
-	for _, name := range sortedKeys(t.config.OriginRequestPolicies) {
-		fmt.Fprintf(h, "o\x00%s\x00%s\x00", name, hashJSON(t.config.OriginRequestPolicies[name]))
-	}
-	for _, name := range sortedKeys(t.config.Functions) {
-		fmt.Fprintf(h, "f\x00%s\x00%s\x00", name, hashJSON(t.config.Functions[name]))
-	}
-	for _, name := range sortedKeys(t.config.KeyValueStores) {
-		fmt.Fprintf(h, "v\x00%s\x00%s\x00", name, hashJSON(t.config.KeyValueStores[name]))
-	}
-	for _, name := range sortedKeys(t.config.ContinuousDeploymentPolicies) {
-		fmt.Fprintf(h, "p\x00%s\x00%s\x00", name, hashJSON(t.config.ContinuousDeploymentPolicies[name]))
-	}
-	for _, name := range sortedKeys(t.config.WebACLs) {
-		fmt.Fprintf(h, "w\x00%s\x00%s\x00", name, hashJSON(t.config.WebACLs[name]))
-	}
-	for _, name := range sortedKeys(t.config.IPSets) {
-		fmt.Fprintf(h, "i\x00%s\x00%s\x00", name, hashJSON(t.config.IPSets[name]))
-	}
+	hashEntries(h, "r", t.config.ResponseHeadersPolicies)
+	hashEntries(h, "c", t.config.CachePolicies)
+	hashEntries(h, "o", t.config.OriginRequestPolicies)
+	hashEntries(h, "f", t.config.Functions)
+	hashEntries(h, "v", t.config.KeyValueStores)
+	hashEntries(h, "p", t.config.ContinuousDeploymentPolicies)
+	hashEntries(h, "w", t.config.WebACLs)
+	hashEntries(h, "i", t.config.IPSets)
 	fmt.Fprintf(h, "t\x00%s", hashJSON(t.config.Tests))
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// hashEntries writes each entry of m to h, in key order, tagged with tag.
+func hashEntries[V any](h io.Writer, tag string, m map[string]V) {
+	for _, name := range sortedKeys(m) {
+		fmt.Fprintf(h, "%s\x00%s\x00%s\x00", tag, name, hashJSON(m[name]))
+	}
 }
 
 func hashJSON(v any) string {
