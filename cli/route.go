@@ -678,7 +678,7 @@ func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
 		e.Distribution.ContinuousDeployment, d, r.Header = explainDeployment(dep, r)
 	}
 	if d.HidesBehavior(path, d.Behavior(path)) {
-		e.Decision = RouteDecision{Action: ActionRefuse, Status: http.StatusBadRequest, Reason: table.HiddenDotSegment}
+		e.Decision = RouteDecision{Action: ActionRefuse, Status: http.StatusBadRequest, Reason: table.HiddenBehavior}
 		return e
 	}
 	spec := d.Spec

@@ -36,7 +36,7 @@ func (d *Distribution) Admit(hostDist *Distribution, b *Behavior, scheme, method
 		return &EdgeAnswer{Status: http.StatusForbidden, Reason: fmt.Sprintf(format, args...)}
 	}
 	if path, _, _ := strings.Cut(requestURI, "?"); d.HidesBehavior(path, b) {
-		return &EdgeAnswer{Status: http.StatusBadRequest, Reason: HiddenDotSegment}
+		return &EdgeAnswer{Status: http.StatusBadRequest, Reason: HiddenBehavior}
 	}
 	if !d.Spec.Enabled {
 		return refuse("distribution %q is disabled", d.ID)

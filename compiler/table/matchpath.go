@@ -83,9 +83,10 @@ func unreserved(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
 }
 
-// HiddenDotSegment is the edge's reason for its 400 to a path that
-// HidesBehavior.
-const HiddenDotSegment = "The request's path has an encoded slash (%2F or %5C) that would take it out of its behavior."
+// HiddenBehavior is the edge's reason for its 400 to a path that
+// HidesBehavior: a dot segment behind an encoded slash, or an encoded
+// slash that decoded would match another behavior.
+const HiddenBehavior = "The request's path has an encoded slash (%2F or %5C) that would take it out of its behavior."
 
 // HidesBehavior reports whether path, which matched d's behavior b, says
 // another behavior's path to an origin that decodes encoded slashes: a
@@ -133,7 +134,8 @@ func decodeSlashes(path string) (decoded string, ok bool) {
 // them before it resolves dot segments (nginx does) takes
 // /x%2F..%2Fprivate/a for /private/a, which the behavior of /private/*
 // never saw: the edge refuses such a path. Encoded slashes without a dot
-// segment (S3 keys) are served. A path without "%" costs one scan.
+// segment (S3 keys) are left to HidesBehavior's other check. A path
+// without "%" costs one scan.
 func hidesDotSegment(path string) bool {
 	if strings.IndexByte(path, '%') < 0 {
 		return false

@@ -213,7 +213,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Refused before any behavior's work: the behavior matched is not
 		// the one whose content an origin that decodes %2F would serve.
 		setDetail(sw, accesslog.InvalidRequest)
-		h.refuse(sw, r, http.StatusBadRequest, table.HiddenDotSegment)
+		h.refuse(sw, r, http.StatusBadRequest, table.HiddenBehavior)
 	} else {
 		sw, p := h.withHeadersPolicy(sw, r, d, b, id[0], start, setCookie)
 		h.serve(sw, r, t, host, d, b, path, id[0], start)
