@@ -473,7 +473,7 @@ func usedPolicies(spec *schema.Distribution, cfg *schema.Config) []any {
 	// table keeps its compiled web ACL only while they are the same values.
 	if acl := cfg.WebACLs[spec.WebACLID]; acl != nil {
 		used = append(used, acl)
-		for _, name := range IPSetRefs(acl) {
+		for _, name := range ipSetRefs(acl) {
 			used = append(used, cfg.IPSets[name])
 		}
 	}

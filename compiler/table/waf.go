@@ -124,14 +124,14 @@ type WAFMatcher interface {
 	Match(r *WAFRequest) bool
 }
 
-// RateKey is the address a rate rule counts r under: the viewer's, its
+// rateKey is the address a rate rule counts r under: the viewer's, its
 // forwarded header's first address, or the zero address for CONSTANT.
 // apply is false when the rule does not apply (FORWARDED_IP without the
 // header: "If the specified header isn't present in the request, AWS WAF
 // doesn't apply the rule", API_ForwardedIPConfig); fallback is true when
 // the header holds no valid address, and then FallbackMatch is the
 // rule's match.
-func (r *WAFRate) RateKey(req *WAFRequest) (key netip.Addr, apply, fallback bool) {
+func (r *WAFRate) rateKey(req *WAFRequest) (key netip.Addr, apply, fallback bool) {
 	switch r.Aggregate {
 	case "CONSTANT":
 		return netip.Addr{}, true, false
@@ -299,7 +299,7 @@ func (r *WAFRule) matches(req *WAFRequest, over func(*WAFRule, netip.Addr) bool)
 	if r.Rate.ScopeDown != nil && !r.Rate.ScopeDown.Match(req) {
 		return false
 	}
-	key, apply, fallback := r.Rate.RateKey(req)
+	key, apply, fallback := r.Rate.rateKey(req)
 	switch {
 	case !apply:
 		return false
@@ -309,8 +309,8 @@ func (r *WAFRule) matches(req *WAFRequest, over func(*WAFRule, netip.Addr) bool)
 	return over != nil && over(r, key)
 }
 
-// CompileWebACL compiles a vetted web ACL with the config's IP sets.
-func CompileWebACL(name string, spec *schema.WebACL, ipSets map[string]*schema.IPSet) (*WebACL, error) {
+// newWebACL compiles a vetted web ACL with the config's IP sets.
+func newWebACL(name string, spec *schema.WebACL, ipSets map[string]*schema.IPSet) (*WebACL, error) {
 	a := &WebACL{Name: name, Default: defaultAction(spec.DefaultAction)}
 	c := &wafCompiler{ipSets: ipSets, sets: map[string]*ipSetMatcher{}}
 	for i := range spec.Rules {
@@ -709,16 +709,16 @@ func (a WAFAction) String() string {
 // compileWebACLs compiles the web ACLs cfg's distributions name, by name.
 func compileWebACLs(cfg *schema.Config) (map[string]*WebACL, error) {
 	var out map[string]*WebACL
-	for _, d := range cfg.Distributions {
+	for id, d := range cfg.Distributions {
 		name := d.WebACLID
 		if name == "" || out[name] != nil {
 			continue
 		}
 		spec := cfg.WebACLs[name]
 		if spec == nil {
-			return nil, fmt.Errorf("unknown web ACL %q", name)
+			return nil, fmt.Errorf("distribution %q: webACLId: unknown web ACL %q (a key of webACLs)", id, name)
 		}
-		a, err := CompileWebACL(name, spec, cfg.IPSets)
+		a, err := newWebACL(name, spec, cfg.IPSets)
 		if err != nil {
 			return nil, err
 		}
@@ -730,8 +730,8 @@ func compileWebACLs(cfg *schema.Config) (map[string]*WebACL, error) {
 	return out, nil
 }
 
-// IPSetRefs are the IP sets a web ACL's statements name, sorted, once each.
-func IPSetRefs(acl *schema.WebACL) []string {
+// ipSetRefs are the IP sets a web ACL's statements name, sorted, once each.
+func ipSetRefs(acl *schema.WebACL) []string {
 	var names []string
 	var walk func(s *schema.WAFStatement)
 	walk = func(s *schema.WAFStatement) {
@@ -781,7 +781,7 @@ func (r *WAFRule) Explain(req *WAFRequest) (matched bool, why string) {
 	if r.Rate.ScopeDown != nil && !r.Rate.ScopeDown.Match(req) {
 		return false, "not counted: the scope-down statement does not match"
 	}
-	key, apply, fallback := r.Rate.RateKey(req)
+	key, apply, fallback := r.Rate.rateKey(req)
 	switch {
 	case !apply:
 		return false, "does not apply: the request has no " + r.Rate.Header + " header"

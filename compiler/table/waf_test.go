@@ -116,7 +116,7 @@ func TestRateKey(t *testing.T) {
 		if c.header != nil {
 			h["X-Client-Ip"] = c.header
 		}
-		key, apply, fallback := r.RateKey(&WAFRequest{Header: h, Client: netip.MustParseAddr("203.0.113.1")})
+		key, apply, fallback := r.rateKey(&WAFRequest{Header: h, Client: netip.MustParseAddr("203.0.113.1")})
 		want := netip.Addr{}
 		if c.key != "" {
 			want = netip.MustParseAddr(c.key)
@@ -182,7 +182,7 @@ func TestEvaluateNormalizedPath(t *testing.T) {
 // second User-Agent does not hide the first from an EXACTLY rule, nor a
 // first the last from an ENDS_WITH one.
 func TestEvaluateRepeatedHeader(t *testing.T) {
-	acl, err := CompileWebACL("acl", &schema.WebACL{Rules: []schema.WAFRule{{
+	acl, err := newWebACL("acl", &schema.WebACL{Rules: []schema.WAFRule{{
 		Name: "bot", Priority: 0, Action: &schema.WAFRuleAction{Block: &schema.WAFBlockAction{}},
 		Statement: schema.WAFStatement{OrStatement: &schema.WAFStatements{Statements: []schema.WAFStatement{
 			{ByteMatchStatement: &schema.ByteMatchStatement{SearchString: "BadBot", PositionalConstraint: "EXACTLY",
@@ -208,5 +208,16 @@ func TestEvaluateRepeatedHeader(t *testing.T) {
 		if got := acl.Evaluate(&WAFRequest{Path: "/", Header: c.header}, nil, nil).Action.Kind; got != c.want {
 			t.Errorf("%v: %v, want %v", c.header, got, c.want)
 		}
+	}
+}
+
+// Build of an unvetted config (a test's, a program's) names the
+// distribution whose webACLId names no web ACL.
+func TestBuildUnknownWebACL(t *testing.T) {
+	d := dist([]string{"www.example.com"})
+	d.WebACLID = "nope"
+	_, err := Build(&schema.Config{Distributions: map[string]*schema.Distribution{"site": d}}, Source{}, nil)
+	if want := `distribution "site": webACLId: unknown web ACL "nope"`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("error %v, want %q in it", err, want)
 	}
 }
