@@ -58,6 +58,9 @@ type wafRuleKey struct{ acl, rule string }
 // forgetWAFRules deletes the series of rules and web ACLs that d no
 // longer has, and notes those it has; call it under setMu.
 func (h *Handler) forgetWAFRules(d *table.Distribution) {
+	if d.WebACL == nil && h.wafRules[d.ID] == nil {
+		return // no web ACL, before or now: most distributions
+	}
 	now := map[wafRuleKey]bool{}
 	if acl := d.WebACL; acl != nil {
 		now[wafRuleKey{acl.Name, "default"}] = true

@@ -99,7 +99,8 @@ type Pool struct {
 	// endpoints are the connection pools of origins functions made
 	// (dynamic.go), the least recently used first out.
 	endpoints endpoints
-	// shields are the connection pools to shield nodes, by base URL.
+	// shields are the connection pools to shield nodes, by base URL and
+	// the timeouts of the origins sent there (Shield); under mu.
 	shields map[string]*http.Client
 }
 
