@@ -237,7 +237,7 @@ type child struct {
 
 func (w *Worker) start() (*child, error) {
 	if os.Getenv(envChild) != "" {
-		return nil, errors.New("compile worker: this process is a compile worker that does not run as one: a test binary needs compileworker.RunIfChild in its TestMain")
+		return nil, errors.New("compile worker: this process is a compile worker that does not run as one: a test binary needs compileworker.RunTests (or RunIfChild) in its TestMain")
 	}
 	argv, path := w.opts.Argv, ""
 	if len(argv) == 0 {

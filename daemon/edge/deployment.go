@@ -34,8 +34,9 @@ func (h *Handler) staging(r *http.Request, dep *table.Deployment, now time.Time)
 }
 
 // takeStickyCookie removes table.StickyCookie from r's Cookie lines and
-// returns its value ("" when absent). The header is copied first: a
-// request's header is shared with no one else, but its value slices may be.
+// returns its value ("" when absent). r.Header is replaced by a copy, not
+// changed in place, so that whatever holds the map the request came with
+// still sees what the viewer sent.
 func takeStickyCookie(r *http.Request) string {
 	value, found, kept := table.TakeStickyCookie(r.Header["Cookie"])
 	if !found {
