@@ -19,6 +19,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/quic-go/quic-go/http3"
+
 	"openfront.dev/compiler/table"
 	"openfront.dev/internal/filestamp"
 	"openfront.dev/internal/tlsfp"
@@ -36,10 +38,10 @@ type certStore struct {
 	log         *slog.Logger
 
 	// tcp holds, per security policy, the configs offering h2 and
-	// http/1.1 or http/1.1 only; quic is the HTTP/3 listener's. Both
-	// present the default certificate.
-	tcp  map[string]alpnConfigs
-	quic *tls.Config
+	// http/1.1 or http/1.1 only; quic is the HTTP/3 listener's, noH3
+	// its refusal (refuseH3). All present the default certificate.
+	tcp        map[string]alpnConfigs
+	quic, noH3 *tls.Config
 
 	view  atomic.Pointer[tlsView]
 	mu    sync.Mutex           // serialises building views
@@ -57,8 +59,8 @@ type tlsView struct {
 // distTLS is a distribution's configs: its security policy's, on its
 // certificate.
 type distTLS struct {
-	tcp  alpnConfigs
-	quic *tls.Config
+	tcp        alpnConfigs
+	quic, noH3 *tls.Config
 }
 
 func newCertStore(dir string, defaultCert *certFile, t func() *table.Table, log *slog.Logger) *certStore {
@@ -71,8 +73,22 @@ func newCertStore(dir string, defaultCert *certFile, t func() *table.Table, log 
 		s.tcp[name] = alpnConfigs{h2: cfg("h2", "http/1.1"), h1: cfg("http/1.1")}
 	}
 	// QUIC is TLS 1.3 only, whose cipher suites Go does not let us choose.
-	s.quic = &tls.Config{MinVersion: tls.VersionTLS13, GetCertificate: defaultCert.get}
+	// The listener's config is used as is (not http3.ConfigureTLSConfig,
+	// which would offer h3 in noH3 too).
+	s.quic = &tls.Config{MinVersion: tls.VersionTLS13, NextProtos: []string{http3.NextProtoH3}, GetCertificate: defaultCert.get}
+	s.noH3 = refuseH3(s.quic)
 	return s
+}
+
+// refuseH3 is cfg offering no application protocol: a QUIC handshake on
+// it fails with the no_application_protocol alert (CRYPTO_ERROR 0x178,
+// RFC 9001 8.1), which tells a client "no h3 for this name" where an
+// error from GetConfigForClient would be internal_error (0x150). Its
+// only protocol is the empty one, which no ClientHello can offer.
+func refuseH3(cfg *tls.Config) *tls.Config {
+	cfg = cfg.Clone()
+	cfg.NextProtos = []string{""}
+	return cfg
 }
 
 // errNoHTTP3 refuses a QUIC handshake for a distribution without HTTP/3, so
@@ -100,13 +116,17 @@ func (s *certStore) configForClient(quic bool) func(*tls.ClientHelloInfo) (*tls.
 		tlsfp.Capture(hello, quic)
 		d, c := s.distribution(hello.ServerName)
 		if quic {
-			if hello.ServerName == "" {
-				return nil, errNoSNI
+			var why error
+			switch {
+			case hello.ServerName == "":
+				why = errNoSNI
+			case d != nil && !d.ServesHTTP3():
+				why = errNoHTTP3
+			default:
+				return c.quic, nil
 			}
-			if d != nil && !d.ServesHTTP3() {
-				return nil, errNoHTTP3
-			}
-			return c.quic, nil
+			s.log.Debug("HTTP/3 handshake refused", "sni", hello.ServerName, "err", why)
+			return c.noH3, nil
 		}
 		// HTTP/2 needs SNI and TLS 1.2: offer it to others and net/http
 		// would refuse the connection (INADEQUATE_SECURITY) rather than
@@ -139,7 +159,7 @@ func (s *certStore) distribution(sni string) (*table.Distribution, distTLS) {
 			}
 		}
 	}
-	return nil, distTLS{tcp: s.tcp[defaultCertPolicy], quic: s.quic}
+	return nil, distTLS{tcp: s.tcp[defaultCertPolicy], quic: s.quic, noH3: s.noH3}
 }
 
 // current is the view of the table being served, built on the first
@@ -171,7 +191,7 @@ func (s *certStore) prepare(t *table.Table) {
 	for d := range t.Distributions() {
 		name := certificateName(d)
 		if name == "" {
-			v.dists[d] = distTLS{tcp: s.policy(d), quic: s.quic}
+			v.dists[d] = distTLS{tcp: s.policy(d), quic: s.quic, noH3: s.noH3}
 			continue
 		}
 		k := key{d.Spec.ViewerCertificate.MinimumProtocolVersion, name}
@@ -188,7 +208,7 @@ func (s *certStore) prepare(t *table.Table) {
 				return cfg
 			}
 			p := s.policy(d)
-			c = distTLS{tcp: alpnConfigs{h2: on(p.h2), h1: on(p.h1)}, quic: on(s.quic)}
+			c = distTLS{tcp: alpnConfigs{h2: on(p.h2), h1: on(p.h1)}, quic: on(s.quic), noH3: on(s.noH3)}
 			shared[k] = c
 		}
 		v.dists[d] = c

@@ -462,10 +462,12 @@ func (n *Node) listenHTTP3(tcp *net.TCPAddr) error {
 		}
 		return tlsfp.NewContext(ctx, new(tlsfp.Hello)), nil
 	}}
-	tlsConf := &tls.Config{GetConfigForClient: n.certs.configForClient(true), GetCertificate: n.certs.defaultCert.get}
+	// Not http3.ConfigureTLSConfig: the configs configForClient returns
+	// offer h3 themselves, or nothing to refuse a handshake.
+	tlsConf := &tls.Config{GetConfigForClient: n.certs.configForClient(true), NextProtos: []string{http3.NextProtoH3}, GetCertificate: n.certs.defaultCert.get}
 	// 0-RTT stays on (as http3.Server has it by default); the edge treats
 	// requests that arrive before the handshake completes as replayable.
-	ln, err := tr.ListenEarly(http3.ConfigureTLSConfig(tlsConf), &quic.Config{Allow0RTT: true})
+	ln, err := tr.ListenEarly(tlsConf, &quic.Config{Allow0RTT: true})
 	if err != nil {
 		conn.Close()
 		return fmt.Errorf("http3 listener: %w", err)

@@ -8,8 +8,10 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
@@ -22,6 +24,8 @@ import (
 
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
+
+	"openfront.dev/internal/testenv"
 )
 
 // writeRSACert writes NAME.crt and NAME.key, an RSA certificate for hosts:
@@ -60,6 +64,12 @@ func policyHost(p string) string {
 // the default certificate that asks for TLSv1.2_2021.
 func startTLSNode(t *testing.T) *Node {
 	t.Helper()
+	return startTLSNodeLogging(t, testLogger(t))
+}
+
+// startTLSNodeLogging is startTLSNode logging to log.
+func startTLSNodeLogging(t *testing.T, log *slog.Logger) *Node {
+	t.Helper()
 	dir, certs := t.TempDir(), t.TempDir()
 	writeRSACert(t, certs, "rsa", "*.test")
 	writeCert(t, certs, "wild", "*.wild.test")
@@ -79,7 +89,7 @@ func startTLSNode(t *testing.T) *Node {
 	if err := os.WriteFile(filepath.Join(dir, "main.cue"), []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return startWith(t, Options{ConfigDir: dir, HTTPSAddr: "127.0.0.1:0", CertsDir: certs, Logger: testLogger(t), CacheBodyDir: t.TempDir()})
+	return startWith(t, Options{ConfigDir: dir, HTTPSAddr: "127.0.0.1:0", CertsDir: certs, Logger: log, CacheBodyDir: t.TempDir()})
 }
 
 // startWith runs a node with opts, shut down when the test ends.
@@ -266,6 +276,10 @@ func TestSNICertificates(t *testing.T) {
 	}
 }
 
+// noApplicationProtocol is QUIC's CRYPTO_ERROR for TLS alert 120
+// (RFC 9001 4.8).
+const noApplicationProtocol = quic.TransportErrorCode(0x100 + 120)
+
 // TestHTTP3Negotiation: QUIC only for distributions with HTTP/3 and only
 // with SNI; Alt-Svc advertises it on TCP for those alone, to viewers that
 // sent SNI.
@@ -294,6 +308,12 @@ func TestHTTP3Negotiation(t *testing.T) {
 			if (err == nil) != tt.h3 {
 				t.Errorf("QUIC handshake error %v, want success %v", err, tt.h3)
 			}
+			// A refusal is the no_application_protocol alert (CRYPTO_ERROR
+			// 0x178): "no h3 for this name", not internal_error's 0x150.
+			var te *quic.TransportError
+			if err != nil && (!errors.As(err, &te) || te.ErrorCode != noApplicationProtocol) {
+				t.Errorf("QUIC handshake error %v, want CRYPTO_ERROR %#x", err, uint64(noApplicationProtocol))
+			}
 			tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
 				DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 					return (&net.Dialer{}).DialContext(ctx, network, n.Addr("https").String())
@@ -316,5 +336,28 @@ func TestHTTP3Negotiation(t *testing.T) {
 				t.Errorf("Alt-Svc %q, want %q", got, tt.altSvc)
 			}
 		})
+	}
+}
+
+// TestHTTP3RefusalLogged: a refused QUIC handshake says why in a debug
+// line, which the client's alert does not.
+func TestHTTP3RefusalLogged(t *testing.T) {
+	var log testenv.Buffer
+	n := startTLSNodeLogging(t, slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	for _, tt := range []struct{ sni, attr, why string }{
+		{"http2.test", "sni=http2.test", errNoHTTP3.Error()},
+		{"", `sni=""`, errNoSNI.Error()},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		c, err := quic.DialAddr(ctx, n.Addr("http3").String(), &tls.Config{ServerName: tt.sni, InsecureSkipVerify: true, NextProtos: []string{http3.NextProtoH3}}, nil)
+		cancel()
+		if err == nil {
+			c.CloseWithError(0, "")
+			t.Fatalf("sni=%q: QUIC handshake succeeded", tt.sni)
+		}
+		want := fmt.Sprintf(`msg="HTTP/3 handshake refused" %s err="%s"`, tt.attr, tt.why)
+		if s := log.String(); !strings.Contains(s, want) {
+			t.Errorf("log lacks %s:\n%s", want, s)
+		}
 	}
 }
