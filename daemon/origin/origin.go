@@ -101,7 +101,7 @@ type Pool struct {
 	endpoints endpoints
 	// shields are the connection pools to shield nodes, by base URL and
 	// the timeouts of the origins sent there (Shield); under mu.
-	shields map[string]*http.Client
+	shields map[shieldKey]*http.Client
 }
 
 type fetcherKey struct {
@@ -167,7 +167,8 @@ func (p *Pool) SetLive(src LiveSource) {
 
 // Prune drops the fetchers of origins the table t no longer has (web
 // distributions' and streaming distributions' s3Origins), closing
-// their files and idle connections; the others keep their pools.
+// their files and idle connections, and the pools to shields none of
+// its origins would use; the others keep their pools.
 func (p *Pool) Prune(t *table.Table) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -184,6 +185,7 @@ func (p *Pool) Prune(t *table.Table) {
 	for sd := range t.StreamingDistributions() {
 		live[streamingKey(sd)] = true
 	}
+	p.pruneShields(t)
 	for k, f := range p.fetchers {
 		// A local origin's directory may sit behind a link a deploy has
 		// just re-pointed (serve --git): open it again under every table.

@@ -33,34 +33,71 @@ type shieldFetcher struct {
 // connectionAttempts the shield may spend on the origin. The shield's
 // certificate verifies against the system's roots and --origin-ca.
 func (p *Pool) Shield(o *table.Origin, base *url.URL, authHeader string, sign Signer) Fetcher {
-	read := 30 * time.Second
-	if c := o.Spec.CustomOriginConfig; c != nil {
-		read = time.Duration(c.OriginReadTimeout) * time.Second
-	}
-	read *= time.Duration(max(o.Spec.ConnectionAttempts, 1))
+	ts := shieldTimeoutsOf(o)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	dial := time.Duration(max(o.Spec.ConnectionTimeout, 1)) * time.Second
-	key := base.String() + " " + read.String() + " " + dial.String()
+	key := shieldKey{base.String(), ts}
 	hc, ok := p.shields[key]
 	if !ok {
-		dialer := &net.Dialer{Timeout: dial, KeepAlive: 30 * time.Second}
+		dialer := &net.Dialer{Timeout: ts.dial, KeepAlive: 30 * time.Second}
 		hc = &http.Client{CheckRedirect: noRedirect, Transport: &http.Transport{
 			DialContext:           dialer.DialContext,
 			TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: p.roots},
 			TLSHandshakeTimeout:   10 * time.Second,
-			ResponseHeaderTimeout: read,
+			ResponseHeaderTimeout: ts.read,
 			MaxIdleConnsPerHost:   256,
 			IdleConnTimeout:       90 * time.Second,
 			DisableCompression:    true,
 		}}
 		if p.shields == nil {
-			p.shields = map[string]*http.Client{}
+			p.shields = map[shieldKey]*http.Client{}
 		}
 		p.shields[key] = hc
 	}
 	return &shieldFetcher{base: base, authHeader: authHeader, sign: sign,
-		client: client{origin: o.ID, attempts: 1, readTimeout: read, http: hc}}
+		client: client{origin: o.ID, attempts: 1, readTimeout: ts.read, http: hc}}
+}
+
+// shieldKey is a connection pool to a shield: its base URL and the
+// timeouts of the origins sent there.
+type shieldKey struct {
+	base string
+	shieldTimeouts
+}
+
+type shieldTimeouts struct{ read, dial time.Duration }
+
+// shieldTimeoutsOf is the timeouts of the connection to the shield for o.
+func shieldTimeoutsOf(o *table.Origin) shieldTimeouts {
+	read := 30 * time.Second
+	if c := o.Spec.CustomOriginConfig; c != nil {
+		read = time.Duration(c.OriginReadTimeout) * time.Second
+	}
+	return shieldTimeouts{
+		read: read * time.Duration(max(o.Spec.ConnectionAttempts, 1)),
+		dial: time.Duration(max(o.Spec.ConnectionTimeout, 1)) * time.Second,
+	}
+}
+
+// pruneShields closes the pools to shields that no origin of t with an
+// Origin Shield would use: their timeouts are no such origin's (a shield's
+// base URL is the node's for its life, set by --origin-shield). Called
+// with p.mu held.
+func (p *Pool) pruneShields(t *table.Table) {
+	live := map[shieldTimeouts]bool{}
+	for d := range t.Distributions() {
+		for _, o := range d.Origins {
+			if o.Spec.ShieldRegion() != "" {
+				live[shieldTimeoutsOf(o)] = true
+			}
+		}
+	}
+	for k, c := range p.shields {
+		if !live[k.shieldTimeouts] {
+			c.CloseIdleConnections()
+			delete(p.shields, k)
+		}
+	}
 }
 
 func (s *shieldFetcher) Fetch(ctx context.Context, req *Request) (*http.Response, error) {
