@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"openfront.dev/compiler"
+	"openfront.dev/compiler/table"
 	"openfront.dev/daemon/compileworker"
 	"openfront.dev/daemon/node"
 )
@@ -211,7 +212,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return exitFail
 	}
 	if a := n.Addr("http"); a != nil {
-		fmt.Fprintln(stdout, "serving "+servingURL(a))
+		fmt.Fprintln(stdout, "serving "+servingLine(a, n.Table()))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -252,13 +253,56 @@ func tuneGC(cacheMemory int64, log *slog.Logger) {
 	log.Debug("garbage collector tuned for the cache", "gogc", 400, "memory_limit", cacheMemory+headroom)
 }
 
-// servingURL is the URL to open for the plain HTTP listener a: one on
-// every interface or a loopback address is reached as localhost, an
-// alias the quickstart has, where [::], 0.0.0.0 or 127.0.0.1 would be a
-// Host no distribution serves.
-func servingURL(a net.Addr) string {
-	if ta, ok := a.(*net.TCPAddr); ok && (ta.IP.IsUnspecified() || ta.IP.IsLoopback()) {
-		return "http://" + net.JoinHostPort("localhost", strconv.Itoa(ta.Port)) + "/"
+// servingLine says where the plain HTTP listener a answers, for table t:
+// a listener's own address is a Host no distribution serves (403), so the
+// URL names a distribution's alias instead. localhost, which the
+// quickstart has, is printed alone; another alias may not resolve, or
+// not to this node, so the line also says how to reach the listener
+// with that Host.
+func servingLine(a net.Addr, t *table.Table) string {
+	ta, ok := a.(*net.TCPAddr)
+	if !ok {
+		return "http://" + a.String() + "/"
 	}
-	return "http://" + a.String() + "/"
+	port := strconv.Itoa(ta.Port)
+	local := ta.IP.IsUnspecified() || ta.IP.IsLoopback()
+	alias := viewerAlias(t)
+	switch {
+	case alias == "localhost" && local, alias == "" && local:
+		return "http://" + net.JoinHostPort("localhost", port) + "/"
+	case alias == "":
+		return "http://" + a.String() + "/"
+	}
+	ip := ta.IP.String()
+	if ta.IP.IsUnspecified() {
+		// :8080 listens on both families; 127.0.0.1 reaches it on either.
+		ip = "127.0.0.1"
+	}
+	return fmt.Sprintf("http://%s/ (if that name does not resolve to this node: curl -H 'Host: %s' http://%s/)",
+		net.JoinHostPort(alias, port), alias, net.JoinHostPort(ip, port))
+}
+
+// viewerAlias is the host a viewer can send to reach t: localhost if an
+// enabled distribution has it, else the first exact alias of the first
+// enabled distribution that has one (a wildcard names no one host);
+// "" for none.
+func viewerAlias(t *table.Table) string {
+	if t == nil {
+		return ""
+	}
+	first := ""
+	for d := range t.Distributions() {
+		if !d.Spec.Enabled {
+			continue
+		}
+		for _, alias := range d.ExactAliases {
+			if alias == "localhost" {
+				return alias
+			}
+			if first == "" {
+				first = alias
+			}
+		}
+	}
+	return first
 }

@@ -17,8 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"openfront.dev/compiler/table"
 	"openfront.dev/daemon/node"
 	"openfront.dev/internal/testenv"
+	"openfront.dev/schema"
 )
 
 const serveChildEnv = "OPENFRONT_TEST_SERVE_CHILD"
@@ -251,26 +253,73 @@ func TestSizeFlagString(t *testing.T) {
 	}
 }
 
-// The address serve prints is one to open: a listener on every interface
-// (the default --http :8080) is printed as localhost, which the quickstart
-// serves, not as [::] or 0.0.0.0, whose Host no distribution has (403);
-// so is one on a loopback address, which a Host of 127.0.0.1 would not
-// reach either.
-func TestServingURL(t *testing.T) {
+// The address serve prints is one a viewer can open: the listener's own
+// address (the default --http :8080 is [::]) is a Host no distribution
+// has (403), so the line names localhost when a distribution serves it
+// (the quickstart), else the first exact alias of an enabled
+// distribution, with the Host to send to this listener.
+func TestServingLine(t *testing.T) {
+	quickstart := servingTable(t, map[string]servingDist{"site": {true, []string{"localhost", "127.0.0.1"}}})
+	site := servingTable(t, map[string]servingDist{
+		"a-old":  {false, []string{"old.example.com"}},
+		"b-wild": {true, []string{"*.example.org"}},
+		"c-site": {true, []string{"*.example.com", "www.example.com", "example.com"}},
+	})
+	wild := servingTable(t, map[string]servingDist{"site": {true, []string{"*.example.com"}}})
+	const wwwHint = " (if that name does not resolve to this node: curl -H 'Host: www.example.com' "
 	for _, tt := range []struct {
-		addr net.Addr
-		want string
+		addr  net.Addr
+		table *table.Table
+		want  string
 	}{
-		{&net.TCPAddr{IP: net.IPv6unspecified, Port: 8080}, "http://localhost:8080/"},
-		{&net.TCPAddr{IP: net.IPv4zero, Port: 8080}, "http://localhost:8080/"},
-		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 18080}, "http://localhost:18080/"},
-		{&net.TCPAddr{IP: net.ParseIP("::1"), Port: 80}, "http://localhost:80/"},
-		{&net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 8080}, "http://192.0.2.1:8080/"},
+		{&net.TCPAddr{IP: net.IPv6unspecified, Port: 8080}, quickstart, "http://localhost:8080/"},
+		{&net.TCPAddr{IP: net.IPv4zero, Port: 8080}, quickstart, "http://localhost:8080/"},
+		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 18080}, quickstart, "http://localhost:18080/"},
+		{&net.TCPAddr{IP: net.ParseIP("::1"), Port: 80}, quickstart, "http://localhost:80/"},
+		{&net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 8080}, quickstart, "http://localhost:8080/ (if that name does not resolve to this node: curl -H 'Host: localhost' http://192.0.2.1:8080/)"},
+		{&net.TCPAddr{IP: net.IPv6unspecified, Port: 8080}, site, "http://www.example.com:8080/" + wwwHint + "http://127.0.0.1:8080/)"},
+		{&net.TCPAddr{IP: net.ParseIP("::1"), Port: 80}, site, "http://www.example.com:80/" + wwwHint + "http://[::1]:80/)"},
+		{&net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 8080}, site, "http://www.example.com:8080/" + wwwHint + "http://192.0.2.1:8080/)"},
+		// A wildcard names no one host: the listener is all there is to say.
+		{&net.TCPAddr{IP: net.IPv4zero, Port: 8080}, wild, "http://localhost:8080/"},
+		{&net.TCPAddr{IP: net.IPv4zero, Port: 8080}, nil, "http://localhost:8080/"},
 	} {
-		if got := servingURL(tt.addr); got != tt.want {
-			t.Errorf("%v: %q, want %q", tt.addr, got, tt.want)
+		if got := servingLine(tt.addr, tt.table); got != tt.want {
+			t.Errorf("%v:\n got %q\nwant %q", tt.addr, got, tt.want)
 		}
 	}
+}
+
+// servingDist is a distribution for servingTable: enabled or not, and its aliases.
+type servingDist struct {
+	enabled bool
+	aliases []string
+}
+
+// servingTable builds a table of distributions by id.
+func servingTable(t *testing.T, dists map[string]servingDist) *table.Table {
+	t.Helper()
+	cfg := &schema.Config{Distributions: map[string]*schema.Distribution{}}
+	for id, d := range dists {
+		cfg.Distributions[id] = &schema.Distribution{
+			Enabled: d.enabled,
+			Aliases: d.aliases,
+			Origins: []schema.Origin{{ID: "web", DomainName: "web.example.net", ConnectionAttempts: 3, ConnectionTimeout: 10,
+				CustomOriginConfig: &schema.CustomOriginConfig{HTTPPort: 80, HTTPSPort: 443, OriginProtocolPolicy: "https-only"}}},
+			DefaultCacheBehavior: schema.CacheBehavior{
+				TargetOriginID:       "web",
+				ViewerProtocolPolicy: "allow-all",
+				AllowedMethods:       []string{"GET", "HEAD"},
+				CachedMethods:        []string{"GET", "HEAD"},
+				ForwardedValues:      schema.ForwardedValues{Cookies: schema.Cookies{Forward: "none"}},
+			},
+		}
+	}
+	tb, err := table.Build(cfg, table.Source{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tb
 }
 
 // serve on a broken config reports each problem once, where the user can
