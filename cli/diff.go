@@ -302,6 +302,13 @@ func diffValue(path string, a, b any, emit func(change)) {
 	}
 	if am, ok := a.(map[string]any); ok {
 		if bm, ok := b.(map[string]any); ok {
+			// An object whose type changes (a traffic config from
+			// SingleHeader to SingleWeight) is another object: its type
+			// and the configs of both types are one change, said once.
+			if at, ok := am["type"]; ok && !reflect.DeepEqual(at, bm["type"]) {
+				emit(change{Op: opChanged, Path: path, Old: a, New: b})
+				return
+			}
 			for _, k := range unionKeys(am, bm) {
 				diffValue(joinPath(path, k), am[k], bm[k], emit)
 			}
@@ -624,9 +631,21 @@ func deploymentChange(cfg *schema.Config, ch *change) string {
 				why += fmt.Sprintf(", not %s%%", strconv.FormatFloat(old*100, 'f', -1, 64))
 			}
 		}
-		return why
+		return why + formerHeader(ch)
 	}
 	return ""
+}
+
+// formerHeader says which requests staging got before a traffic config
+// of type SingleHeader was replaced whole (", not requests with H: V"),
+// "" for another change.
+func formerHeader(ch *change) string {
+	old, _ := ch.Old.(map[string]any)
+	h, _ := old["singleHeaderConfig"].(map[string]any)
+	if ch.Path != "trafficConfig" || old["type"] != "SingleHeader" || h == nil {
+		return ""
+	}
+	return fmt.Sprintf(", not requests with %v: %v", h["header"], h["value"])
 }
 
 // storeUsers names the functions of cfg that read the key value store

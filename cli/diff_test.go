@@ -82,9 +82,12 @@ func TestDiff(t *testing.T) {
 		{"kvs-added", []string{"$D/base", "$D/kvs-added"}, exitFail},
 		{"kvs-changed", []string{"$D/kvs-added", "$D/kvs-changed"}, exitFail},
 		// Continuous deployment: a staging distribution and its policy
-		// added; the policy's weight changed; the policy disabled.
+		// added; the policy's weight changed; its type changed from a
+		// header to a weight (one change, not one per field); the policy
+		// disabled.
 		{"cd-added", []string{"$D/base", "$D/cd-added"}, exitFail},
 		{"cd-changed", []string{"$D/cd-added", "$D/cd-changed"}, exitFail},
+		{"cd-header-to-weight", []string{"$D/cd-header", "$D/cd-added"}, exitFail},
 		// A web ACL and its IP set added to a distribution; an address
 		// added to the IP set.
 		{"waf-added", []string{"$D/base", "$D/waf-added"}, exitFail},
