@@ -93,8 +93,7 @@ func (c *Compiler) cueErrorsIn(err error, v, def cue.Value, fallback token.Pos) 
 	var out Errors
 	list := cueerrors.Errors(err)
 	for _, e := range list {
-		format, args := e.Msg()
-		msg := fmt.Sprintf(format, args...)
+		msg := errorText(e)
 		// CUE heads the errors of a failed disjunction with a line of its
 		// own, without a position; the errors that follow say it all.
 		if len(list) > 1 && strings.HasSuffix(msg, "errors in empty disjunction:") {
@@ -103,6 +102,9 @@ func (c *Compiler) cueErrorsIn(err error, v, def cue.Value, fallback token.Pos) 
 		// A policy checked with matchN also reports its own message; the
 		// matchN line only dumps the value.
 		if len(list) > 1 && strings.HasSuffix(msg, "(does not satisfy matchN)") {
+			continue
+		}
+		if followsFrom(e, list) {
 			continue
 		}
 		path := e.Path()
@@ -153,6 +155,29 @@ func (c *Compiler) cueErrorsIn(err error, v, def cue.Value, fallback token.Pos) 
 // dropListLengthNoise drops "incompatible list lengths" errors from a list
 // default (`*["GET", "HEAD"]`) when an error inside the same list says what
 // is actually wrong.
+// followsFrom reports whether e only follows from another error of list:
+// an operator given a value already in error (bottom) reports that error
+// again, wrapped ("invalid left-hand value to '=~' (type _|_): ..."), at
+// the operator's place, which is not where the user went wrong.
+func followsFrom(e cueerrors.Error, list []cueerrors.Error) bool {
+	format, args := e.Msg()
+	if len(args) == 0 || !strings.HasPrefix(format, "invalid left-hand value to ") && !strings.HasPrefix(format, "invalid right-hand value to ") {
+		return false
+	}
+	inner, ok := args[len(args)-1].(cueerrors.Error)
+	if !ok {
+		return false
+	}
+	cause := errorText(inner)
+	return slices.ContainsFunc(list, func(o cueerrors.Error) bool { return o != e && errorText(o) == cause })
+}
+
+// errorText is a CUE error's message, without its path or position.
+func errorText(e cueerrors.Error) string {
+	format, args := e.Msg()
+	return fmt.Sprintf(format, args...)
+}
+
 func dropListLengthNoise(in Errors) Errors {
 	var out Errors
 	for _, e := range in {
