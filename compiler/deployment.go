@@ -50,8 +50,11 @@ func (k *checker) deployments(cfg *schema.Config) {
 			continue
 		}
 		primaryOf[name] = id
-		if s := cfg.Distributions[p.StagingDistributionID]; s != nil && s.Staging && s.HTTPVersion != d.HTTPVersion {
-			k.add("distributions."+p.StagingDistributionID, sel("distributions", p.StagingDistributionID, "httpVersion"), "distribution %q: a staging distribution serves its primary's connections: its httpVersion must be %q, distribution %q's", p.StagingDistributionID, d.HTTPVersion, id)
+		if s := cfg.Distributions[p.StagingDistributionID]; s != nil && s.Staging {
+			if s.HTTPVersion != d.HTTPVersion {
+				k.add("distributions."+p.StagingDistributionID, sel("distributions", p.StagingDistributionID, "httpVersion"), "distribution %q: a staging distribution serves its primary's connections: its httpVersion must be %q, distribution %q's", p.StagingDistributionID, d.HTTPVersion, id)
+			}
+			k.stagingWeakens(id, d, p.StagingDistributionID, s, name, p)
 		}
 	}
 	stagingOf := map[string]string{} // staging id -> policy name
