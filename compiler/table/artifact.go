@@ -43,18 +43,39 @@ func (t *Table) MarshalArtifact() ([]byte, error) {
 // function, ...) that is the same value as in the last table encoded is
 // not encoded again. The bytes are MarshalArtifact's.
 type ArtifactEncoder struct {
-	last map[any]encodedEntry // by entry pointer
-	size int                  // of the last artifact
+	last    map[any]encodedEntry // by entry pointer
+	size    int                  // of the last artifact
+	version string               // of the last table encoded
 }
 
 // encodedEntry is an entry of the config's maps, written out.
 type encodedEntry struct {
-	key string
-	b   []byte // "key":value
+	key  string
+	b    []byte // "key":value
+	name int    // len("key":)
 }
 
 // Marshal encodes t as MarshalArtifact does.
 func (e *ArtifactEncoder) Marshal(t *Table) ([]byte, error) {
+	return e.marshal(t, false)
+}
+
+// MarshalDelta is Marshal for a reader that holds the last table e
+// encoded, when its version is base: an entry that is the same value as
+// in that table is written as the number 0, for DecodeDelta to take it
+// from the reader's table, so that a one-file change costs its entries on
+// both sides rather than the whole table. When base is not that version
+// the artifact is whole, and delta is false.
+func (e *ArtifactEncoder) MarshalDelta(t *Table, base string) (b []byte, delta bool, err error) {
+	delta = base != "" && base == e.version
+	b, err = e.marshal(t, delta)
+	return b, delta, err
+}
+
+// kept stands for an entry the reader's table holds, in a delta.
+const kept = "0"
+
+func (e *ArtifactEncoder) marshal(t *Table, delta bool) ([]byte, error) {
 	head, err := json.Marshal(struct {
 		Format  string `json:"format"`
 		Version string `json:"version"`
@@ -64,7 +85,11 @@ func (e *ArtifactEncoder) Marshal(t *Table) ([]byte, error) {
 		return nil, fmt.Errorf("marshal table: %w", err)
 	}
 	cache := make(map[any]encodedEntry, len(e.last))
-	b := append(make([]byte, 0, e.size+e.size/8+len(head)), head[:len(head)-1]...)
+	size := e.size + e.size/8
+	if delta {
+		size = 0 // a few entries, not the table
+	}
+	b := append(make([]byte, 0, size+len(head)), head[:len(head)-1]...)
 	b = append(b, `,"config":`...)
 	if t.config == nil {
 		b = append(b, "null"...)
@@ -85,7 +110,7 @@ func (e *ArtifactEncoder) Marshal(t *Table) ([]byte, error) {
 			b = append(append(append(b, '"'), name...), `":`...)
 			var err error
 			if configFields[name].entries && !f.IsNil() {
-				b, err = e.entries(b, f, cache)
+				b, err = e.entries(b, f, cache, delta)
 			} else {
 				var j []byte
 				j, err = json.Marshal(f.Interface())
@@ -97,13 +122,17 @@ func (e *ArtifactEncoder) Marshal(t *Table) ([]byte, error) {
 		}
 		b = append(b, '}')
 	}
-	e.last, e.size = cache, len(b)
+	if !delta {
+		e.size = len(b)
+	}
+	e.last, e.version = cache, t.version
 	return append(b, "}\n"...), nil
 }
 
 // entries appends the map m, sorted by key as json.Marshal sorts it, each
-// entry's bytes the last table's when it is the same value.
-func (e *ArtifactEncoder) entries(b []byte, m reflect.Value, cache map[any]encodedEntry) ([]byte, error) {
+// entry's bytes the last table's when it is the same value (in a delta,
+// kept instead).
+func (e *ArtifactEncoder) entries(b []byte, m reflect.Value, cache map[any]encodedEntry, delta bool) ([]byte, error) {
 	keys := make([]string, 0, m.Len())
 	for _, k := range m.MapKeys() {
 		keys = append(keys, k.String())
@@ -117,6 +146,11 @@ func (e *ArtifactEncoder) entries(b []byte, m reflect.Value, cache map[any]encod
 		rv := m.MapIndex(reflect.ValueOf(k))
 		v := rv.Interface()
 		en, ok := e.last[v]
+		if ok && en.key == k && delta {
+			cache[v] = en
+			b = append(append(b, en.b[:en.name]...), kept...)
+			continue
+		}
 		if !ok || en.key != k {
 			kj, err := json.Marshal(k)
 			if err != nil {
@@ -126,7 +160,7 @@ func (e *ArtifactEncoder) entries(b []byte, m reflect.Value, cache map[any]encod
 			if err != nil {
 				return nil, err
 			}
-			en = encodedEntry{key: k, b: append(append(kj, ':'), vj...)}
+			en = encodedEntry{key: k, b: append(append(kj, ':'), vj...), name: len(kj) + 1}
 		}
 		if !rv.IsNil() {
 			cache[v] = en
@@ -155,6 +189,20 @@ func DecodeArtifact(b []byte, dir string, prev *Table) (*Table, error) {
 // artifact's config may never have been vetted, and Build trusts its
 // config. vet's error refuses the artifact.
 func DecodeVetted(b []byte, dir string, prev *Table, vet func(*schema.Config) error) (*Table, error) {
+	return decode(b, dir, prev, vet, false)
+}
+
+// DecodeDelta is DecodeArtifact for an ArtifactEncoder's MarshalDelta over
+// base, the table of the version it was given: an entry written 0 is
+// base's. The content hash is checked as for a whole artifact.
+func DecodeDelta(b []byte, dir string, base *Table) (*Table, error) {
+	if base == nil {
+		return nil, errors.New("table artifact: a delta, and no table to apply it to")
+	}
+	return decode(b, dir, base, nil, true)
+}
+
+func decode(b []byte, dir string, prev *Table, vet func(*schema.Config) error, delta bool) (*Table, error) {
 	// The artifact is split by hand, and only the entries that changed
 	// are decoded: encoding/json would scan all of it twice, most of the
 	// parent's share of a reload (daemon/compileworker's benchmarks).
@@ -166,7 +214,7 @@ func DecodeVetted(b []byte, dir string, prev *Table, vet func(*schema.Config) er
 	if prev != nil {
 		old, oldSums = prev.config, prev.entrySums
 	}
-	d := entryDecoder{old: oldSums, sums: map[string]uint64{}}
+	d := entryDecoder{old: oldSums, sums: map[string]uint64{}, delta: delta}
 	var cfg *schema.Config
 	end, err := object(b, artifactFields, func(key string, rest []byte) (int, error) {
 		switch key {
@@ -219,6 +267,7 @@ func DecodeVetted(b []byte, dir string, prev *Table, vet func(*schema.Config) er
 // an entry that changed, fails the version check.
 type entryDecoder struct {
 	old, sums map[string]uint64
+	delta     bool // an entry written kept is old's
 }
 
 // sumSeed seeds the entries' hashes, which never leave the process.
@@ -290,6 +339,17 @@ func (d *entryDecoder) entries(field string, rest []byte, old, out reflect.Value
 			return 0, fmt.Errorf("%s %q: null", field, id)
 		}
 		key, idv := field+"\x00"+id, reflect.ValueOf(id)
+		if d.delta && string(b) == kept {
+			o := old.MapIndex(idv)
+			if !o.IsValid() {
+				return 0, fmt.Errorf("%s %q: kept, but the table the delta is over has none", field, id)
+			}
+			if sum, ok := d.old[key]; ok {
+				d.sums[key] = sum
+			}
+			m.SetMapIndex(idv, o)
+			return n, nil
+		}
 		sum := maphash.Bytes(sumSeed, b)
 		d.sums[key] = sum
 		if o := old.MapIndex(idv); o.IsValid() && d.old != nil && d.old[key] == sum {

@@ -163,3 +163,90 @@ func TestDecodeArtifactEscapes(t *testing.T) {
 		}
 	}
 }
+
+// A delta over the table its reader holds writes only what changed, and
+// decodes to the table a whole artifact gives, reusing the reader's
+// entries. Over another table than the last encoded, it is whole.
+func TestArtifactDelta(t *testing.T) {
+	cfg := encoderConfig()
+	var enc ArtifactEncoder
+	one, err := Build(cfg, Source{Commit: "abc"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, delta, err := enc.MarshalDelta(one, "")
+	if err != nil || delta {
+		t.Fatalf("first artifact: delta %v, %v", delta, err)
+	}
+	held, err := DecodeArtifact(b, "/etc/cdn", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Distributions = map[string]*schema.Distribution{"a": cfg.Distributions["a"], "b": dist([]string{"b.example.com"}, "/api/*")}
+	two, err := Build(cfg, Source{Commit: "def"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, delta, err = enc.MarshalDelta(two, held.Version())
+	if err != nil || !delta {
+		t.Fatalf("second artifact: delta %v, %v", delta, err)
+	}
+	for _, want := range []string{`{"a":0,"b":{`, `"cachePolicies":{"short":0}`, `"functions":{"unused":0}`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("delta %s\nwant it to contain %s", b, want)
+		}
+	}
+	next, err := DecodeDelta(b, "/etc/cdn", held)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.Version() != two.Version() || next.Source().Commit != "def" || next.Source().Dir != "/etc/cdn" {
+		t.Errorf("decoded version %s source %+v, want %s", next.Version(), next.Source(), two.Version())
+	}
+	if next.dists["a"] != held.dists["a"] || next.config.CachePolicies["short"] != held.config.CachePolicies["short"] {
+		t.Error("a kept entry is not the reader's")
+	}
+	if got := next.dists["b"].Spec.CacheBehaviors; len(got) != 1 || got[0].PathPattern != "/api/*" {
+		t.Errorf("the changed distribution's behaviors: %+v", got)
+	}
+	// The reader's table is not the last encoded (it refused two): whole.
+	b, delta, err = enc.MarshalDelta(two, held.Version())
+	if err != nil || delta || string(b) != string(artifactOf(t, two)) {
+		t.Errorf("over another table: delta %v, %v, bytes %s", delta, err, b)
+	}
+}
+
+// A delta is refused over a table it was not made over, and as a whole
+// artifact.
+func TestDecodeDeltaRefuses(t *testing.T) {
+	var enc ArtifactEncoder
+	a := dist([]string{"a.example.com"})
+	one := build(t, map[string]*schema.Distribution{"a": a})
+	if _, err := enc.Marshal(one); err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := enc.MarshalDelta(build(t, map[string]*schema.Distribution{"a": a, "b": dist([]string{"b.example.com"})}), one.Version())
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := build(t, map[string]*schema.Distribution{"a": dist([]string{"c.example.com"})})
+	for _, tc := range []struct {
+		name string
+		base *Table
+		want string
+	}{
+		{"no table", nil, "a delta, and no table to apply it to"},
+		{"a table without the entry", build(t, map[string]*schema.Distribution{"z": dist([]string{"z.example.com"})}), `distributions "a": kept, but the table the delta is over has none`},
+		{"another table", other, "does not match its version"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := DecodeDelta(b, "", tc.base)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "table artifact: ") {
+				t.Errorf("error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+	if _, err := DecodeArtifact(b, "", one); err == nil || !strings.Contains(err.Error(), `distributions "a"`) {
+		t.Errorf("a delta decoded as a whole artifact: %v", err)
+	}
+}

@@ -71,7 +71,7 @@ func Main(args []string, in io.Reader, out, stderr io.Writer) int {
 		if c == nil || dir != req.Dir {
 			c, enc, dir = compiler.New(req.Dir), &table.ArtifactEncoder{}, req.Dir
 		}
-		a, art := compile(c, enc)
+		a, art := compile(c, enc, req.Base)
 		b, _ := json.Marshal(a)
 		w.Write(append(b, '\n'))
 		w.Write(art)
@@ -81,8 +81,9 @@ func Main(args []string, in io.Reader, out, stderr io.Writer) int {
 	}
 }
 
-// compile runs one compile: the answer, and the artifact that follows it.
-func compile(c *compiler.Compiler, enc *table.ArtifactEncoder) (answer, []byte) {
+// compile runs one compile: the answer, and the artifact that follows it,
+// a delta over base when base is the table last sent.
+func compile(c *compiler.Compiler, enc *table.ArtifactEncoder, base string) (answer, []byte) {
 	res, err := c.Compile()
 	if err != nil {
 		if errs, ok := errors.AsType[compiler.Errors](err); ok && len(errs) > 0 {
@@ -90,11 +91,11 @@ func compile(c *compiler.Compiler, enc *table.ArtifactEncoder) (answer, []byte) 
 		}
 		return answer{Message: err.Error()}, nil
 	}
-	art, err := enc.Marshal(res.Table)
+	art, delta, err := enc.MarshalDelta(res.Table, base)
 	if err != nil {
 		return answer{Message: err.Error()}, nil
 	}
-	return answer{Warnings: res.Warnings, Artifact: len(art)}, art
+	return answer{Warnings: res.Warnings, Artifact: len(art), Delta: delta}, art
 }
 
 // memorySamples are the Go runtime's memory, and what of it went back to

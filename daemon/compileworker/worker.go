@@ -11,7 +11,12 @@
 // keeps a one-file change's recompile incremental. Requests and answers go
 // over its stdin and stdout: a JSON line each way, the answer followed by
 // the table as the table artifact (openfront compile -o), which the parent
-// decodes and hash-checks as serve --table does.
+// decodes and hash-checks as serve --table does. The request names the
+// version of the table the parent holds; when the child sent that table
+// last, the artifact is a delta over it (table.ArtifactEncoder.MarshalDelta):
+// the entries a change left alone are not written, so that a one-file
+// change at 10,000 distributions moves kilobytes, not 36 MB, and the parent
+// neither splits nor hashes them. The content hash is checked all the same.
 //
 // The memory bound is watched by the child itself, on the Go runtime's
 // own count of the memory it holds (runtime/metrics), and it exits with a
@@ -50,7 +55,7 @@ const (
 	// workers of its own.
 	envChild = "OPENFRONT_COMPILE_WORKER"
 	// hello is the child's first line: what it is, and the protocol.
-	hello = "openfront-compile-worker/v1"
+	hello = "openfront-compile-worker/v2"
 	// exitMemory is the child's status when it went past its bound.
 	exitMemory = 3
 )
@@ -112,7 +117,8 @@ func New(dir string, opts Options) *Worker {
 
 // request is a line the parent writes.
 type request struct {
-	Dir string `json:"dir"`
+	Dir  string `json:"dir"`
+	Base string `json:"base,omitempty"` // the version of the table the parent holds
 }
 
 // answer is a line the child writes, followed by Artifact bytes of table
@@ -122,6 +128,7 @@ type answer struct {
 	Message  string          `json:"message,omitempty"` // another failure
 	Warnings compiler.Errors `json:"warnings,omitempty"`
 	Artifact int             `json:"artifact,omitempty"`
+	Delta    bool            `json:"delta,omitempty"` // the artifact is a delta over the request's base
 }
 
 // Compile compiles the directory in the worker. A config at fault is a
@@ -156,7 +163,11 @@ func (w *Worker) Compile() (*Result, error) {
 		w.child = c
 	}
 	c := w.child
-	res, err := c.compile(w.dir)
+	base := ""
+	if w.prev != nil {
+		base = w.prev.Version()
+	}
+	res, err := c.compile(w.dir, base)
 	if !timer.Stop() || (err != nil && !res.failed) {
 		// The child is gone or unusable (or killed as it answered): a
 		// fresh one next time.
@@ -167,12 +178,16 @@ func (w *Worker) Compile() (*Result, error) {
 	switch {
 	case err == nil:
 		answered := time.Now()
-		t, err := table.DecodeArtifact(res.artifact, w.dir, w.prev)
+		decode := table.DecodeArtifact
+		if res.delta {
+			decode = table.DecodeDelta
+		}
+		t, err := decode(res.artifact, w.dir, w.prev)
 		if err != nil {
 			return nil, fmt.Errorf("compile worker: %w", err)
 		}
 		w.prev = t
-		w.log.Debug("compiled in the worker", "compile", answered.Sub(start).Round(time.Millisecond), "decode", time.Since(answered).Round(time.Millisecond), "artifact_bytes", len(res.artifact))
+		w.log.Debug("compiled in the worker", "compile", answered.Sub(start).Round(time.Millisecond), "decode", time.Since(answered).Round(time.Millisecond), "artifact_bytes", len(res.artifact), "delta", res.delta)
 		return &Result{Table: t, Warnings: res.Warnings}, nil
 	case res.failed:
 		return nil, err // the config's fault; the worker is fine
@@ -295,12 +310,13 @@ func (w *Worker) start() (*child, error) {
 // compiled is a child's answer.
 type compiled struct {
 	artifact []byte
+	delta    bool // artifact is a delta over the base asked for
 	Warnings compiler.Errors
 	failed   bool // the compile failed: the error is the config's
 }
 
-func (c *child) compile(dir string) (compiled, error) {
-	b, _ := json.Marshal(request{Dir: dir})
+func (c *child) compile(dir, base string) (compiled, error) {
+	b, _ := json.Marshal(request{Dir: dir, Base: base})
 	if _, err := c.in.Write(append(b, '\n')); err != nil {
 		return compiled{}, err
 	}
@@ -322,7 +338,7 @@ func (c *child) compile(dir string) (compiled, error) {
 	if _, err := io.ReadFull(c.out, art); err != nil {
 		return compiled{}, err
 	}
-	return compiled{artifact: art, Warnings: a.Warnings}, nil
+	return compiled{artifact: art, delta: a.Delta, Warnings: a.Warnings}, nil
 }
 
 // stop kills the child and waits for it.

@@ -1,9 +1,13 @@
 package compileworker
 
 import (
+	"bytes"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -126,5 +130,40 @@ func TestCloseEndsACompile(t *testing.T) {
 	}
 	if _, err := w.Compile(); !errors.Is(err, errStopping) {
 		t.Errorf("a compile after Close: %v", err)
+	}
+}
+
+// After the first compile, a change crosses as a delta over the table the
+// node holds: the entries it left alone are not sent again, and the table
+// is the one the change makes.
+func TestAChangeCrossesAsADelta(t *testing.T) {
+	dir := t.TempDir()
+	for i := range 20 {
+		changeOne(t, dir, i, "")
+	}
+	var log bytes.Buffer
+	w := New(dir, Options{Logger: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	defer w.Close()
+	if _, err := w.Compile(); err != nil {
+		t.Fatal(err)
+	}
+	changeOne(t, dir, 3, "changed")
+	res, err := w.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Table.Config().Distributions["d3"].Comment; got != "changed" || len(res.Table.Config().Distributions) != 20 {
+		t.Fatalf("compiled %d distributions, d3's comment %q", len(res.Table.Config().Distributions), got)
+	}
+	var sizes []int
+	for _, m := range regexp.MustCompile(`artifact_bytes=(\d+) delta=(\w+)`).FindAllStringSubmatch(log.String(), -1) {
+		n, _ := strconv.Atoi(m[1])
+		sizes = append(sizes, n)
+		if want := strconv.FormatBool(len(sizes) > 1); m[2] != want {
+			t.Errorf("compile %d: delta=%s, want %s", len(sizes), m[2], want)
+		}
+	}
+	if len(sizes) != 2 || sizes[1] > sizes[0]/5 {
+		t.Errorf("artifact sizes %v, want the second a fifth of the first at most\n%s", sizes, log.String())
 	}
 }
