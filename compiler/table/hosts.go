@@ -13,10 +13,11 @@ type hostIndex[D any] struct {
 	wildcard map[string]D // keyed by the suffix after "*."
 }
 
-func newHostIndex[D comparable](byID map[string]D, aliases func(D) []string) (hostIndex[D], error) {
+// newHostIndex indexes byID, whose keys ids are, in that order.
+func newHostIndex[D comparable](ids []string, byID map[string]D, aliases func(D) []string) (hostIndex[D], error) {
 	x := hostIndex[D]{exact: map[string]D{}, wildcard: map[string]D{}}
 	var zero D
-	for _, id := range sortedKeys(byID) {
+	for _, id := range ids {
 		d := byID[id]
 		for _, a := range aliases(d) {
 			m, key := x.exact, a

@@ -106,3 +106,37 @@ func BenchmarkDecodeArtifact(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecodeDelta is the parent's share of a reload after the first:
+// decoding the delta a one-file change makes, over the table before it.
+func BenchmarkDecodeDelta(b *testing.B) {
+	dir, _ := benchConfig(b)
+	c := compiler.New(dir)
+	res, err := c.Compile()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var enc table.ArtifactEncoder
+	art, err := enc.Marshal(res.Table)
+	if err != nil {
+		b.Fatal(err)
+	}
+	prev, err := table.DecodeArtifact(art, dir, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	changeOne(b, dir, 0, "changed")
+	if res, err = c.Compile(); err != nil {
+		b.Fatal(err)
+	}
+	delta, ok, err := enc.MarshalDelta(res.Table, prev.Version())
+	if err != nil || !ok {
+		b.Fatalf("delta %v, %v", ok, err)
+	}
+	b.ReportMetric(float64(len(delta)), "delta-bytes")
+	for b.Loop() {
+		if _, err := table.DecodeDelta(delta, dir, prev); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
