@@ -252,9 +252,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 		h.refuse(w, r, http.StatusForbidden, "The distribution for this host is disabled.")
 		return
 	}
+	client := access.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), h.trusted)
 	// WAF sits in front of CloudFront: its web ACLs see the request first.
-	if first, second := table.WAFGuards(host, d); first != nil && !h.wafCheck(w, r, first, path) ||
-		second != nil && !h.wafCheck(w, r, second, path) {
+	if first, second := table.WAFGuards(host, d); first != nil && !h.wafCheck(w, r, first, path, client) ||
+		second != nil && !h.wafCheck(w, r, second, path, client) {
 		return
 	}
 	// A viewer that sent no SNI would have its QUIC handshake refused.
@@ -291,7 +292,6 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 		h.refuse(w, r, http.StatusTooEarly, "The request came in TLS early data, which can be replayed: send it again once the handshake is complete.")
 		return
 	}
-	client := access.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), h.trusted)
 	// The viewer is looked up once, for the restriction and the origin,
 	// and not at all when neither asks.
 	var loc access.Location

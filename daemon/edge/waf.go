@@ -7,7 +7,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"openfront.dev/compiler/table"
-	"openfront.dev/daemon/access"
 	"openfront.dev/daemon/ratelimit"
 )
 
@@ -17,11 +16,11 @@ const maxRateKeys = 100_000
 
 // wafCheck evaluates d's web ACL on r, as WAF inspects a request before
 // CloudFront serves it, and answers a blocked request; false: it did.
-// path is the URI path as the viewer sent it.
-func (h *Handler) wafCheck(w http.ResponseWriter, r *http.Request, d *table.Distribution, path string) bool {
+// path is the URI path as the viewer sent it, client the viewer's address
+// (access.ClientIP).
+func (h *Handler) wafCheck(w http.ResponseWriter, r *http.Request, d *table.Distribution, path string, client netip.Addr) bool {
 	acl := d.WebACL
-	req := table.WAFRequest{Method: r.Method, Path: path, RawQuery: r.URL.RawQuery, Host: r.Host, Header: r.Header,
-		Client: access.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), h.trusted).Unmap()}
+	req := table.WAFRequest{Method: r.Method, Path: path, RawQuery: r.URL.RawQuery, Host: r.Host, Header: r.Header, Client: client.Unmap()}
 	if acl.NeedsCountry && h.geo != nil {
 		req.Country, _ = h.geo.Lookup(req.Client)
 	}
