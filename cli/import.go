@@ -24,7 +24,7 @@ import (
 func init() {
 	register("import", command{
 		summary: "turn `aws cloudfront get-*` JSON output into an openfront config",
-		usage:   "import [-o FILE] [--id ID] JSON|NAME.js|STORE.keys.json...",
+		usage:   "import [-o FILE] [--id ID] [--accept-dropped-protection] JSON|NAME.js|STORE.keys.json...",
 		run:     runImport,
 	})
 }
@@ -82,9 +82,10 @@ var (
 )
 
 func runImport(args []string, stdout, stderr io.Writer) int {
-	fl := newFlags("import", "import [-o FILE] [--id ID] JSON|NAME.js|STORE.keys.json...", stderr)
+	fl := newFlags("import", "import [-o FILE] [--id ID] [--accept-dropped-protection] JSON|NAME.js|STORE.keys.json...", stderr)
 	out := fl.String("o", "", "write the config to `FILE` instead of stdout")
 	id := fl.String("id", "", "the distribution's `ID` in the config (default: the Distribution's Id, else its CallerReference)")
+	accept := fl.Bool("accept-dropped-protection", false, "exit 0 when the config lacks a protection CloudFront enforced (a blocking WAF rule, a viewer-request function, ...): the lines that name them become warnings")
 	pos, err := parseFlags(fl, args)
 	if err != nil || len(pos) == 0 {
 		return badUsage(fl, err, "missing JSON: name at least one file of `aws cloudfront get-*` output")
@@ -115,7 +116,49 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "openfront import: %v\n", err)
 		return exitFail
 	}
-	return vetImported(src, display, stderr)
+	code := vetImported(src, display, stderr)
+	if imp.reportDropped(src, display, *accept, stderr) {
+		code = exitFail
+	}
+	return code
+}
+
+// dropped is a protection CloudFront enforced that the config lacks:
+// traffic CloudFront refused would be served.
+type dropped struct {
+	note string // the comment's text, which finds its line in the output
+	what string // what it protected
+}
+
+// reportDropped prints a line per dropped protection at the output's
+// line of its note and reports whether import must fail for them.
+func (imp *importer) reportDropped(src []byte, display string, accept bool, stderr io.Writer) bool {
+	if len(imp.dropped) == 0 {
+		return false
+	}
+	lines := strings.Split(string(src), "\n")
+	used := map[int]bool{}
+	kind := "protection dropped"
+	if accept {
+		kind = "warning: " + kind
+	}
+	for _, d := range imp.dropped {
+		first, _, _ := strings.Cut(d.note, "\n")
+		at := "?"
+		for i, l := range lines {
+			if !used[i] && strings.TrimSpace(l) == "// openfront import: "+first {
+				used[i] = true
+				at = strconv.Itoa(i + 1)
+				break
+			}
+		}
+		fmt.Fprintf(stderr, "%s:%s: %s: %s\n", display, at, kind, d.what)
+	}
+	if accept {
+		return false
+	}
+	fmt.Fprintf(stderr, "openfront import: %d protection(s) CloudFront enforced are not in the config: it would serve what CloudFront refused. The config is written; fix each at its line, or pass --accept-dropped-protection to accept them\n", len(imp.dropped))
+	return true
 }
 
 // vetImported compiles the imported file alone, as vet would, and prints
@@ -194,7 +237,8 @@ type importer struct {
 	// webACLs and ipSets are AWS WAF's, from get-web-acl and get-ip-set.
 	webACLs, ipSets []*awsWAF
 
-	notes []string // what was not imported, for stderr
+	notes   []string  // what was not imported, for stderr
+	dropped []dropped // the notes that drop a protection
 }
 
 // awsObject is one config read from a file: id is AWS's Id, if printed.
@@ -716,6 +760,26 @@ func (imp *importer) note(o *cueStruct, s *src, format string, args ...any) {
 	imp.notes = append(imp.notes, fmt.Sprintf("openfront import: %s: %s: %s", s.file, s.path, msg))
 }
 
+// weaker notes what openfront cannot express and, unless what is "",
+// that it protected the distribution: what names it for the line import
+// fails with.
+func (imp *importer) weaker(o *cueStruct, s *src, what, format string, args ...any) {
+	imp.note(o, s, format, args...)
+	if what != "" {
+		imp.dropped = append(imp.dropped, dropped{note: fmt.Sprintf(format, args...), what: what})
+	}
+}
+
+// refuser is what a function on event protected, "" for nothing: on a
+// request event it sees the request before it is served, so can refuse
+// it (authenticate it, say).
+func refuser(path, fn, event string) string {
+	if event != "viewer-request" && event != "origin-request" {
+		return ""
+	}
+	return fmt.Sprintf("%s: %s on %s, which could refuse requests (authenticate them, say) before they were served", path, fn, event)
+}
+
 func (imp *importer) priceClass(o *cueStruct, s *src) {
 	if p := s.str("PriceClass"); p != "" && p != "PriceClass_All" {
 		imp.note(o, s, "PriceClass %s not imported: a node serves wherever it runs; place the nodes instead", p)
@@ -1125,7 +1189,8 @@ func (imp *importer) behavior(s *src) (*cueStruct, error) {
 		imp.legacySigners(o, s, ts, s.obj("TrustedKeyGroups").boolean("Enabled"))
 	}
 	for _, ls := range s.objs("LambdaFunctionAssociations", "lambdaFunctionAssociations") {
-		imp.note(o, s, "Lambda@Edge %s %s not imported: openfront runs no edge functions", ls.str("EventType"), ls.str("LambdaFunctionARN"))
+		event, arn := ls.str("EventType"), ls.str("LambdaFunctionARN")
+		imp.weaker(o, s, refuser(s.path, "Lambda@Edge "+arn, event), "Lambda@Edge %s %s not imported: openfront runs no edge functions", event, arn)
 	}
 	var assocs []any
 	for _, fs := range s.objs("FunctionAssociations", "functionAssociations") {
@@ -1133,7 +1198,8 @@ func (imp *importer) behavior(s *src) (*cueStruct, error) {
 		_, name, _ := strings.Cut(arn, ":function/")
 		fn := imp.function(name)
 		if fn.code == "" {
-			imp.note(o, s, "CloudFront Function %s on %s not imported: its code is in no file given: add %s.js, from `aws cloudfront get-function --name %s --stage LIVE %s.js` (and its describe-function output)", arn, event, name, name, name)
+			imp.weaker(o, s, refuser(s.path, "CloudFront Function "+name, event),
+				"CloudFront Function %s on %s not imported: its code is in no file given: add %s.js, from `aws cloudfront get-function --name %s --stage LIVE %s.js` (and its describe-function output)", arn, event, name, name, name)
 			continue
 		}
 		if fn.name == "" {
@@ -1153,8 +1219,11 @@ func (imp *importer) behavior(s *src) (*cueStruct, error) {
 		g.set("enabled", true)
 		o.set("grpcConfig", g)
 	}
+	if id := s.str("FieldLevelEncryptionId"); id != "" {
+		imp.weaker(o, s, fmt.Sprintf("%s: field-level encryption %s, which encrypted fields of POST bodies at the edge so that only their key's holder reads them", s.path, id),
+			"FieldLevelEncryptionId %s not imported: openfront has no field-level encryption", id)
+	}
 	imp.unsupported(o, s,
-		"FieldLevelEncryptionId", "not imported: openfront has no field-level encryption",
 		"RealtimeLogConfigArn", "not imported: openfront writes standard access logs (serve --log-dir)")
 	if s.boolean("SmoothStreaming") {
 		imp.note(o, s, "SmoothStreaming not imported: openfront does not serve Microsoft Smooth Streaming")

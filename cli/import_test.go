@@ -16,52 +16,64 @@ import (
 func TestImport(t *testing.T) {
 	const dir = "testdata/import"
 	for _, tc := range []struct {
-		name  string
-		flags []string
-		code  int
+		name   string
+		flags  []string
+		code   int
+		golden string // default: name
 	}{
 		// S3 with origin access control, CachingOptimized and SecurityHeadersPolicy.
-		{"static-site", []string{"--id", "site"}, exitOK},
+		{"static-site", []string{"--id", "site"}, exitOK, ""},
 		// get-distribution output: legacy ForwardedValues, all seven methods,
 		// error responses, geo restriction, logging, an origin group.
-		{"api", nil, exitOK},
+		{"api", nil, exitOK, ""},
 		// A bare DistributionConfig with custom policies and a key group
 		// from their get-* files.
-		{"custom-policies", nil, exitOK},
-		// What openfront cannot do: comments and stderr lines.
-		{"edge-functions", nil, exitOK},
+		{"custom-policies", nil, exitOK, ""},
+		// What openfront cannot do: comments and stderr lines. Among
+		// them protections (a viewer-request Lambda@Edge and function,
+		// field-level encryption, the web ACL): a line each at its note,
+		// and exit 1 unless accepted.
+		{"edge-functions", nil, exitFail, ""},
+		{"edge-functions", []string{"--accept-dropped-protection"}, exitOK, "edge-functions-accepted"},
 		// CloudFront Functions with their code (NAME.js) and
 		// describe-function output, and one without its code.
-		{"functions", nil, exitOK},
+		{"functions", nil, exitOK, ""},
 		// KeyValueStores: one from describe-key-value-store with its keys
 		// as list-keys prints them, one from list-key-value-stores with its
 		// keys as CloudFront's import file; a listed store without its
 		// keys, and one listed that no function imported reads.
-		{"key-value-stores", nil, exitOK},
+		{"key-value-stores", nil, exitOK, ""},
 		// list-keys output with a NextToken: keys may be missing.
-		{"kvs-paginated", nil, exitOK},
+		{"kvs-paginated", nil, exitOK, ""},
 		// A value over CloudFront's 1,024 bytes: reported as vet would.
-		{"kvs-too-big", nil, exitFail},
+		{"kvs-too-big", nil, exitFail, ""},
 		// A primary, its staging distribution (get-distribution output,
 		// which prints the DNS name the policy names it by) and their
 		// continuous deployment policy, weight-based and sticky.
-		{"continuous-deployment", nil, exitOK},
+		{"continuous-deployment", nil, exitOK, ""},
 		// A web ACL from get-web-acl output with its IP set from
 		// get-ip-set: rate-based, IP set, geo and byte match rules come
-		// over; a managed rule group and a CAPTCHA rule are notes.
-		{"waf", nil, exitOK},
+		// over; a managed rule group and a CAPTCHA rule are notes, and
+		// protections dropped.
+		{"waf", nil, exitFail, ""},
+		// Dropped rules that only count (a managed rule group overridden
+		// to count, a count rule) protected nothing: exit 0.
+		{"waf-count-only", nil, exitOK, ""},
 		// Without the IP set's or the web ACL's file: the note names the
 		// command to run with the name and id from the ARN.
-		{"waf-no-ip-set", nil, exitOK},
-		{"waf-no-web-acl", nil, exitOK},
+		{"waf-no-ip-set", nil, exitFail, ""},
+		{"waf-no-web-acl", nil, exitFail, ""},
 		// A custom policy ID without its get-cache-policy file.
-		{"unknown-policy", nil, exitFail},
+		{"unknown-policy", nil, exitFail, ""},
 		// Legacy TrustedSigners: the behavior names a key group the
 		// config lacks, so it does not vet rather than serve private
 		// content to everyone.
-		{"legacy-signers", []string{"--id", "members"}, exitFail},
+		{"legacy-signers", []string{"--id", "members"}, exitFail, ""},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
+		if tc.golden == "" {
+			tc.golden = tc.name
+		}
+		t.Run(tc.golden, func(t *testing.T) {
 			files, err := filepath.Glob(filepath.Join(dir, tc.name, "*"))
 			if err != nil || len(files) == 0 {
 				t.Fatalf("no fixtures for %s: %v", tc.name, err)
@@ -71,16 +83,21 @@ func TestImport(t *testing.T) {
 			if code != tc.code {
 				t.Errorf("exit %d, want %d\n%s", code, tc.code, stderr)
 			}
-			compareGolden(t, filepath.Join(dir, tc.name+".cue"), stdout, "TestImport")
-			compareGolden(t, filepath.Join(dir, tc.name+".stderr"), stderr, "TestImport")
-			if tc.code != exitOK {
+			compareGolden(t, filepath.Join(dir, tc.golden+".cue"), stdout, "TestImport")
+			compareGolden(t, filepath.Join(dir, tc.golden+".stderr"), stderr, "TestImport")
+			// A config that fails only for the protections it drops
+			// still vets.
+			if tc.code != exitOK && !strings.Contains(stderr, "protection(s) CloudFront enforced") {
 				return
 			}
 			// -o writes the same config, and openfront vet takes it.
 			out := filepath.Join(t.TempDir(), "cdn.cue")
-			code, written, _ := runCLI(append([]string{"import", "-o", out}, args[1:]...)...)
+			code, written, warned := runCLI(append([]string{"import", "--accept-dropped-protection", "-o", out}, args[1:]...)...)
 			if code != exitOK || written != "" {
 				t.Fatalf("import -o: exit %d, stdout %q", code, written)
+			}
+			if tc.code != exitOK && !strings.Contains(warned, out+":") {
+				t.Errorf("import -o: the dropped protections are not named at %s:LINE:\n%s", out, warned)
 			}
 			if b, err := os.ReadFile(out); err != nil || string(b) != stdout {
 				t.Fatalf("import -o wrote something else than stdout (%v)", err)

@@ -253,7 +253,7 @@ func (imp *importer) webACLsSection() *cueStruct {
 			name, _ := m["Name"].(string)
 			v, why := imp.wafValue(m, "rules")
 			if why != "" {
-				imp.note(o, s, "rule %s not imported: %s", name, why)
+				imp.weaker(o, s, ruleBlocks(acl.name, name, m), "rule %s not imported: %s", name, why)
 				continue
 			}
 			rules = append(rules, v)
@@ -266,6 +266,24 @@ func (imp *importer) webACLsSection() *cueStruct {
 		out.set(acl.name, o)
 	}
 	return out
+}
+
+// ruleBlocks is what a rule of WAF's JSON m protected, "" when it
+// refuses nothing: a block, CAPTCHA or challenge action, or a rule group
+// whose own actions apply (overrideAction none). Count and allow rules,
+// and a group overridden to count, let through what they match.
+func ruleBlocks(acl, name string, m map[string]any) string {
+	action, _ := m["Action"].(map[string]any)
+	override, _ := m["OverrideAction"].(map[string]any)
+	for _, a := range []struct{ key, does string }{{"Block", "blocked"}, {"Captcha", "put a CAPTCHA before"}, {"Challenge", "put a challenge before"}} {
+		if _, ok := action[a.key]; ok {
+			return fmt.Sprintf("web ACL %s: rule %s, which %s the requests it matched", acl, name, a.does)
+		}
+	}
+	if _, ok := override["None"]; ok {
+		return fmt.Sprintf("web ACL %s: rule %s, a rule group whose rules blocked the requests they matched", acl, name)
+	}
+	return ""
 }
 
 // plainAction is an allow or block default action without its custom
@@ -290,5 +308,5 @@ func (imp *importer) webACLRef(o *cueStruct, s *src) {
 		o.set("webACLId", acl.name)
 		return
 	}
-	imp.note(o, s, "WebACLId %s not imported: add `%s` output (and get-ip-set output for its IP sets); openfront enforces rate-based, IP set, geo and string match rules", id, wafGetCommand("get-web-acl", id))
+	imp.weaker(o, s, fmt.Sprintf("%s: web ACL %s, whose rules CloudFront applied to every request", s.path, id), "WebACLId %s not imported: add `%s` output (and get-ip-set output for its IP sets); openfront enforces rate-based, IP set, geo and string match rules", id, wafGetCommand("get-web-acl", id))
 }
