@@ -9,6 +9,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"openfront.dev/compiler/table"
 )
 
 // AWS WAF web ACLs and IP sets from `aws wafv2 get-web-acl` and
@@ -25,18 +27,26 @@ type awsWAF struct {
 }
 
 // wafSupported are the lowerCamelCase fields openfront's schema gives a
-// meaning to inside a rule; any other makes the rule unsupported.
-var wafSupported = map[string]bool{
-	"name": true, "priority": true, "statement": true, "action": true,
-	"allow": true, "block": true, "count": true, "customResponse": true, "responseCode": true,
-	"byteMatchStatement": true, "geoMatchStatement": true, "ipSetReferenceStatement": true, "rateBasedStatement": true,
-	"andStatement": true, "orStatement": true, "notStatement": true, "statements": true,
-	"searchString": true, "fieldToMatch": true, "positionalConstraint": true, "textTransformations": true, "type": true,
-	"uriPath": true, "queryString": true, "method": true, "singleHeader": true,
-	"countryCodes": true, "arn": true,
-	"limit": true, "evaluationWindowSec": true, "aggregateKeyType": true, "forwardedIPConfig": true,
-	"headerName": true, "fallbackBehavior": true, "scopeDownStatement": true,
-}
+// meaning to inside a rule; any other makes the rule unsupported. The
+// statements and fields to match are the table's, which vet checks by.
+var wafSupported = func() map[string]bool {
+	m := map[string]bool{}
+	for _, k := range []string{
+		"name", "priority", "statement", "action",
+		"allow", "block", "count", "customResponse", "responseCode",
+		"statements",
+		"searchString", "fieldToMatch", "positionalConstraint", "textTransformations", "type",
+		"countryCodes", "arn",
+		"limit", "evaluationWindowSec", "aggregateKeyType", "forwardedIPConfig",
+		"headerName", "fallbackBehavior", "scopeDownStatement",
+	} {
+		m[k] = true
+	}
+	for _, k := range slices.Concat(table.WAFStatements, table.WAFFieldsToMatch) {
+		m[k] = true
+	}
+	return m
+}()
 
 // wafFirst orders a rule's fields: the higher, the earlier.
 var wafFirst = map[string]int{"Name": 3, "Priority": 2, "Action": 1}
@@ -118,7 +128,7 @@ func (imp *importer) wafValue(v any, parent string) (out any, why string) {
 					val = set.name
 				}
 			case name == "type" && parent == "textTransformations":
-				if t, _ := val.(string); t != "NONE" && t != "LOWERCASE" && t != "URL_DECODE" && why == "" {
+				if t, _ := val.(string); !table.SupportedTextTransformation(t) && why == "" {
 					why = unsupported("text transformation " + t)
 				}
 			case name == "aggregateKeyType":

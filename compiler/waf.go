@@ -21,13 +21,22 @@ import (
 const wafNestingDepth = 3
 
 // supportedStatements names what openfront evaluates, for messages.
-const supportedStatements = "byteMatchStatement, geoMatchStatement, ipSetReferenceStatement, rateBasedStatement, andStatement, orStatement, notStatement"
+var supportedStatements = strings.Join(table.WAFStatements, ", ")
 
 // wafField is an optional field of a WAF type: set, and supported or not.
 type wafField struct {
 	name      string
 	set       bool
 	supported bool
+}
+
+// supportedIn marks the fields of fs that list names as supported: the
+// table's lists are the one source of what openfront enforces.
+func supportedIn(list []string, fs []wafField) []wafField {
+	for i := range fs {
+		fs[i].supported = slices.Contains(list, fs[i].name)
+	}
+	return fs
 }
 
 // setFields are the names of fs that are set.
@@ -157,14 +166,14 @@ func (k *checker) allowBlock(key string, at func(...any) []cue.Selector, where s
 
 // wafStatement checks a statement at depth (0: a rule's own).
 func (k *checker) wafStatement(key string, at func(...any) []cue.Selector, where string, s *schema.WAFStatement, cfg *schema.Config, depth int) {
-	fs := []wafField{
-		{name: "byteMatchStatement", set: s.ByteMatchStatement != nil, supported: true},
-		{name: "geoMatchStatement", set: s.GeoMatchStatement != nil, supported: true},
-		{name: "ipSetReferenceStatement", set: s.IPSetReferenceStatement != nil, supported: true},
-		{name: "rateBasedStatement", set: s.RateBasedStatement != nil, supported: true},
-		{name: "andStatement", set: s.AndStatement != nil, supported: true},
-		{name: "orStatement", set: s.OrStatement != nil, supported: true},
-		{name: "notStatement", set: s.NotStatement != nil, supported: true},
+	fs := supportedIn(table.WAFStatements, []wafField{
+		{name: "byteMatchStatement", set: s.ByteMatchStatement != nil},
+		{name: "geoMatchStatement", set: s.GeoMatchStatement != nil},
+		{name: "ipSetReferenceStatement", set: s.IPSetReferenceStatement != nil},
+		{name: "rateBasedStatement", set: s.RateBasedStatement != nil},
+		{name: "andStatement", set: s.AndStatement != nil},
+		{name: "orStatement", set: s.OrStatement != nil},
+		{name: "notStatement", set: s.NotStatement != nil},
 		{name: "managedRuleGroupStatement", set: s.ManagedRuleGroupStatement != nil},
 		{name: "ruleGroupReferenceStatement", set: s.RuleGroupReferenceStatement != nil},
 		{name: "regexMatchStatement", set: s.RegexMatchStatement != nil},
@@ -174,7 +183,7 @@ func (k *checker) wafStatement(key string, at func(...any) []cue.Selector, where
 		{name: "xssMatchStatement", set: s.XssMatchStatement != nil},
 		{name: "labelMatchStatement", set: s.LabelMatchStatement != nil},
 		{name: "asnMatchStatement", set: s.AsnMatchStatement != nil},
-	}
+	})
 	for _, f := range fs {
 		if f.set && !f.supported {
 			k.add(key, at(f.name), "%s: %s is not supported by openfront (it evaluates %s)", where, f.name, supportedStatements)
@@ -262,11 +271,11 @@ func (k *checker) byteMatch(key string, at func(...any) []cue.Selector, where st
 	}
 	f := b.FieldToMatch
 	fat := func(parts ...any) []cue.Selector { return at(append([]any{"fieldToMatch"}, parts...)...) }
-	fs := []wafField{
-		{name: "uriPath", set: f.URIPath != nil, supported: true},
-		{name: "queryString", set: f.QueryString != nil, supported: true},
-		{name: "method", set: f.Method != nil, supported: true},
-		{name: "singleHeader", set: f.SingleHeader != nil, supported: true},
+	fs := supportedIn(table.WAFFieldsToMatch, []wafField{
+		{name: "uriPath", set: f.URIPath != nil},
+		{name: "queryString", set: f.QueryString != nil},
+		{name: "method", set: f.Method != nil},
+		{name: "singleHeader", set: f.SingleHeader != nil},
 		{name: "singleQueryArgument", set: f.SingleQueryArgument != nil},
 		{name: "allQueryArguments", set: f.AllQueryArguments != nil},
 		{name: "body", set: f.Body != nil},
@@ -277,7 +286,7 @@ func (k *checker) byteMatch(key string, at func(...any) []cue.Selector, where st
 		{name: "ja3Fingerprint", set: f.JA3Fingerprint != nil},
 		{name: "ja4Fingerprint", set: f.JA4Fingerprint != nil},
 		{name: "uriFragment", set: f.URIFragment != nil},
-	}
+	})
 	k.unsupported(key, fat, where+": fieldToMatch", fs)
 	k.one(key, fat, where, "fieldToMatch", fs)
 	if b.PositionalConstraint == "CONTAINS_WORD" && !table.IsWord(b.SearchString) {

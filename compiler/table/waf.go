@@ -391,6 +391,16 @@ func (c *wafCompiler) rate(acl, rule string, s *schema.RateBasedStatement) (*WAF
 	return r, nil
 }
 
+// WAFStatements are the statements openfront evaluates, by their names
+// in the config (schema #WAFStatement): vet refuses any other, and import
+// leaves out a rule that uses one. One that is added here needs its case
+// in statement below.
+var WAFStatements = []string{"byteMatchStatement", "geoMatchStatement", "ipSetReferenceStatement", "rateBasedStatement", "andStatement", "orStatement", "notStatement"}
+
+// WAFFieldsToMatch are the parts of a request a byteMatchStatement
+// inspects here (schema #WAFFieldToMatch); compileByteMatch reads them.
+var WAFFieldsToMatch = []string{"uriPath", "queryString", "method", "singleHeader"}
+
 func (c *wafCompiler) statement(s *schema.WAFStatement) (WAFMatcher, error) {
 	switch {
 	case s.ByteMatchStatement != nil:

@@ -3,6 +3,7 @@ package table
 import (
 	"net/http"
 	"net/netip"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -219,5 +220,28 @@ func TestBuildUnknownWebACL(t *testing.T) {
 	_, err := Build(&schema.Config{Distributions: map[string]*schema.Distribution{"site": d}}, Source{}, nil)
 	if want := `distribution "site": webACLId: unknown web ACL "nope"`; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("error %v, want %q in it", err, want)
+	}
+}
+
+// The statements and fields to match vet and import take are the
+// schema's names for them: a misspelt one would be refused everywhere.
+func TestWAFSupportedNamesAreSchemas(t *testing.T) {
+	for _, tc := range []struct {
+		list []string
+		of   reflect.Type
+	}{
+		{WAFStatements, reflect.TypeFor[schema.WAFStatement]()},
+		{WAFFieldsToMatch, reflect.TypeFor[schema.WAFFieldToMatch]()},
+	} {
+		names := map[string]bool{}
+		for i := range tc.of.NumField() {
+			name, _, _ := strings.Cut(tc.of.Field(i).Tag.Get("json"), ",")
+			names[name] = true
+		}
+		for _, n := range tc.list {
+			if !names[n] {
+				t.Errorf("%s is no field of schema.%s", n, tc.of.Name())
+			}
+		}
 	}
 }
