@@ -170,7 +170,11 @@ func TestRoute(t *testing.T) {
 		{"waf-rate-counted", []string{"https://guarded.example.com/api/x", "-H", "User-Agent: GoodBot/1.0"}},
 		{"json-waf-rate-counted", []string{"--json", "https://guarded.example.com/api/x"}},
 		// A path rule sees /x/../admin as the behavior does: /admin.
+		// The rule's own line says it matched, and through which spelling.
 		{"waf-normalized-path", []string{"https://guarded.example.com/x/../admin"}},
+		{"waf-encoded-path", []string{"https://guarded.example.com/%61dmin"}},
+		{"waf-decoded-path", []string{"https://guarded.example.com/%2561dmin"}},
+		{"json-waf-normalized-path", []string{"--json", "https://guarded.example.com/x/../admin"}},
 		// --json.
 		{"json-api", []string{"--json", "-X", "POST", "https://www.example.com/api/v1/items?page=3&lang=fr", "-H", "Cookie: session=s1; theme=x", "-H", "Authorization: Bearer t"}},
 		{"json-group-signed", []string{"-json", "https://a.media.example.com/private/film.mp4?Expires=2000000000&Signature=abc&Key-Pair-Id=K2JCJMDEHXQW5F"}},

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"net/netip"
-	"strings"
 
 	"openfront.dev/compiler/table"
 )
@@ -21,6 +20,9 @@ type RouteWAFRule struct {
 	Priority int    `json:"priority"`
 	Action   string `json:"action"`
 	Result   string `json:"result"`
+	// Spelling is how the request differed where the rule matched it
+	// only when normalized or decoded: "the path normalized (/admin)".
+	Spelling string `json:"spelling,omitempty"`
 }
 
 // explainWAF records what the web ACL a request for hostDist served by d
@@ -41,29 +43,64 @@ func (e *RouteExplanation) explainWAF(hostDist, d *table.Distribution, r RouteRe
 	}
 	client, _ := netip.ParseAddr(ip)
 	req := &table.WAFRequest{Method: r.Method, Path: path, RawQuery: r.URL.RawQuery, Host: r.host(), Header: r.Header, Client: client.Unmap(), Country: r.ViewerCountry}
-	w := &RouteWAF{WebACL: acl.Name, Rules: []RouteWAFRule{}}
+	decided := firstDecisive(acl, req)
+	w := &RouteWAF{WebACL: acl.Name, Rules: ruleLines(acl, req, decided), Decision: "default action: " + acl.Default.String()}
 	e.WAF = w
-	w.Decision = "default action: " + acl.Default.String()
-	for _, rule := range acl.Rules {
-		matched, why := rule.Explain(req)
-		w.Rules = append(w.Rules, RouteWAFRule{Name: rule.Name, Priority: rule.Priority, Action: rule.Action.String(), Result: why})
-		if matched && rule.Action.Kind != table.WAFCount {
-			w.Decision = "rule " + rule.Name + ": " + rule.Action.String()
-			break
+	if decided >= 0 {
+		rule := acl.Rules[decided]
+		w.Decision = "rule " + rule.Name + ": " + rule.Action.String()
+		if rule.Action.Kind == table.WAFBlock {
+			return req
 		}
 	}
 	// The rules above saw the request as sent; the edge blocks what they
 	// block on its normalized path or a repeated header's single value too.
-	if !strings.Contains(w.Decision, ": block") {
-		if dec := acl.Evaluate(req, nil, nil); dec.Action.Kind == table.WAFBlock {
-			by := "default action"
-			if dec.Rule != nil {
-				by = "rule " + dec.Rule.Name
-			}
-			w.Decision = by + ": " + dec.Action.String() + ", on the path normalized (" + table.MatchPath(path) + ") or decoded, or a repeated header's single value"
+	dec := acl.Evaluate(req, nil, nil)
+	if dec.Action.Kind != table.WAFBlock {
+		return req
+	}
+	how := "the path normalized (" + table.MatchPath(path) + ") or decoded, or a repeated header's single value"
+	for _, sp := range acl.Spellings(req) {
+		if i := firstDecisive(acl, sp.Request); dec.Rule != nil && i >= 0 && acl.Rules[i] == dec.Rule {
+			// The rule's own line says it matched, and through which
+			// spelling, after the rules before it.
+			w.Rules = ruleLines(acl, req, i)
+			r := &w.Rules[i]
+			r.Result, r.Spelling = "matches "+sp.How+" (as sent: "+r.Result+")", sp.How
+			how = sp.How
+			break
 		}
 	}
+	w.Decision = "default action: " + dec.Action.String() + ", on " + how
+	if dec.Rule != nil {
+		w.Decision = "rule " + dec.Rule.Name + ": " + dec.Action.String() + ", on " + how
+	}
 	return req
+}
+
+// firstDecisive is the index of the first rule of acl that allows or
+// blocks req as route explains it, -1 for none.
+func firstDecisive(acl *table.WebACL, req *table.WAFRequest) int {
+	for i, rule := range acl.Rules {
+		if matched, _ := rule.Explain(req); matched && rule.Action.Kind != table.WAFCount {
+			return i
+		}
+	}
+	return -1
+}
+
+// ruleLines explain what acl's rules up to the one at last (all: -1) do
+// with req.
+func ruleLines(acl *table.WebACL, req *table.WAFRequest, last int) []RouteWAFRule {
+	out := []RouteWAFRule{}
+	for i, rule := range acl.Rules {
+		if last >= 0 && i > last {
+			break
+		}
+		_, why := rule.Explain(req)
+		out = append(out, RouteWAFRule{Name: rule.Name, Priority: rule.Priority, Action: rule.Action.String(), Result: why})
+	}
+	return out
 }
 
 // printWAF writes the web ACL's lines of route's text output.

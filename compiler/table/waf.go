@@ -276,6 +276,43 @@ func (a *WebACL) variants(req *WAFRequest) []*WAFRequest {
 	return out
 }
 
+// WAFSpelling is one of the other spellings of a request Evaluate
+// inspects, with how it differs from the request as sent.
+type WAFSpelling struct {
+	Request *WAFRequest
+	How     string // "the path normalized (/admin)", "User-Agent's last value", ...
+}
+
+// Spellings are the other spellings of req Evaluate inspects, in its
+// order, for openfront route to say through which a rule matched.
+func (a *WebACL) Spellings(req *WAFRequest) []WAFSpelling {
+	vs := a.variants(req)
+	out := make([]WAFSpelling, 0, len(vs))
+	for _, v := range vs {
+		var how []string
+		switch {
+		case v.Path == req.Path:
+		case v.Path == MatchPath(req.Path):
+			how = append(how, "the path normalized ("+v.Path+")")
+		default:
+			how = append(how, "the path decoded ("+v.Path+")")
+		}
+		for _, h := range a.Headers {
+			if all := req.Header[h]; len(all) > 1 {
+				which := "first"
+				if v.Header[h][0] != all[0] {
+					which = "last"
+				}
+				how = append(how, h+"'s "+which+" value")
+			}
+		}
+		if how != nil { // else the request as sent
+			out = append(out, WAFSpelling{v, strings.Join(how, " and ")})
+		}
+	}
+	return out
+}
+
 func (a *WebACL) evaluate(req *WAFRequest, over func(r *WAFRule, key netip.Addr) bool, counted func(r *WAFRule)) WAFDecision {
 	for _, r := range a.Rules {
 		if !r.matches(req, over) {

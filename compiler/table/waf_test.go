@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/netip"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -208,6 +209,39 @@ func TestEvaluateRepeatedHeader(t *testing.T) {
 	} {
 		if got := acl.Evaluate(&WAFRequest{Path: "/", Header: c.header}, nil, nil).Action.Kind; got != c.want {
 			t.Errorf("%v: %v, want %v", c.header, got, c.want)
+		}
+	}
+}
+
+// Spellings say how each spelling Evaluate inspects differs from the
+// request as sent, for route to name the one a rule matched.
+func TestSpellings(t *testing.T) {
+	acl, err := newWebACL("acl", &schema.WebACL{Rules: []schema.WAFRule{{
+		Name: "bot", Priority: 0, Action: &schema.WAFRuleAction{Block: &schema.WAFBlockAction{}},
+		Statement: schema.WAFStatement{ByteMatchStatement: &schema.ByteMatchStatement{SearchString: "BadBot", PositionalConstraint: "EXACTLY",
+			FieldToMatch: schema.WAFFieldToMatch{SingleHeader: &schema.WAFSingleHeader{Name: "user-agent"}}, TextTransformations: []schema.TextTransformation{{Type: "NONE"}}}},
+	}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		path   string
+		header http.Header
+		want   []string
+	}{
+		{"/admin", http.Header{"User-Agent": {"a"}}, []string{}},
+		{"/x/../admin", nil, []string{"the path normalized (/admin)"}},
+		{"/%2561dmin", nil, []string{"the path decoded (/admin)"}},
+		{"/a", http.Header{"User-Agent": {"Mozilla", "BadBot"}}, []string{"User-Agent's first value", "User-Agent's last value"}},
+		{"/x/../a", http.Header{"User-Agent": {"Mozilla", "BadBot"}}, []string{
+			"the path normalized (/a) and User-Agent's first value", "the path normalized (/a) and User-Agent's last value"}},
+	} {
+		got := []string{}
+		for _, sp := range acl.Spellings(&WAFRequest{Path: c.path, Header: c.header}) {
+			got = append(got, sp.How)
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%s %v: %q, want %q", c.path, c.header, got, c.want)
 		}
 	}
 }
