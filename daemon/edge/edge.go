@@ -64,8 +64,9 @@ type Handler struct {
 	log       *slog.Logger
 	// bodyTimeout bounds each wait for a forwarded body's bytes (body.go).
 	bodyTimeout time.Duration
-	gate        *originGate    // origin requests in flight (overload.go)
-	shield      *shield.Config // nil: no fleet shields (shield.go)
+	gate        *originGate      // origin requests in flight (overload.go)
+	shield      *shield.Config   // nil: no fleet shields (shield.go)
+	fleetAuth   *shield.Verifier // the fleet's requests to this node; nil: no secret
 	// random draws a weight-based continuous deployment policy's side.
 	random func() float64
 	// rates are web ACLs' rate-based counts, kept across tables.

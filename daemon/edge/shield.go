@@ -2,6 +2,7 @@ package edge
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -36,7 +37,12 @@ import (
 // SetShield makes the node part of a fleet with Origin Shield (serve
 // --region, --origin-shield, --origin-shield-secret); call it before
 // serving.
-func (h *Handler) SetShield(c *shield.Config) { h.shield = c }
+func (h *Handler) SetShield(c *shield.Config) {
+	h.shield = c
+	if c != nil && len(c.Secret) > 0 {
+		h.fleetAuth = shield.NewVerifier(c.Secret, 0)
+	}
+}
 
 // viaShield sends req for origin o through o's shield node, when the node
 // has one for o's region and is not that shield itself; done is false when
@@ -88,15 +94,15 @@ const shieldKey = "\x00Shield-Origin="
 // from this node's cache for that distribution, behavior and origin and
 // not logged as a viewer's. One that does not verify is a viewer's, with
 // no privilege: the header is dropped and the request served as any other.
+// So is one verified before: a copy of a fleet node's request replayed.
 func (h *Handler) fleetRequest(w http.ResponseWriter, r *http.Request, t *table.Table) bool {
 	v := r.Header.Get(shield.Header)
 	delete(r.Header, shield.Header)
-	var secret []byte
-	if h.shield != nil {
-		secret = h.shield.Secret
-	}
-	c, err := shield.Verify(secret, v, r.Method, r.Host, r.RequestURI, time.Now())
+	c, err := h.fleetAuth.Verify(v, r.Method, r.Host, r.RequestURI, time.Now())
 	if err != nil {
+		if errors.Is(err, shield.ErrReplayed) {
+			h.metrics.shieldRequests.WithLabelValues(shieldRegion(t, c), "replayed").Inc()
+		}
 		h.log.Debug("origin shield request refused: served as a viewer's", "err", err, "remote", r.RemoteAddr)
 		return false
 	}
@@ -136,6 +142,17 @@ func (h *Handler) fleetRequest(w http.ResponseWriter, r *http.Request, t *table.
 	}
 	h.serveCached(w, r, d, b, key, args)
 	return true
+}
+
+// shieldRegion is the shield region of claim c's origin in t, "" when t
+// has no such origin.
+func shieldRegion(t *table.Table, c shield.Claim) string {
+	if d := t.Distribution(c.Distribution); d != nil {
+		if o := d.Origins[c.Origin]; o != nil {
+			return o.Spec.ShieldRegion()
+		}
+	}
+	return ""
 }
 
 // fleetHeader is the origin request's header of a fleet node's request

@@ -192,7 +192,7 @@ func TestOriginShieldForgedHeaderIsAViewers(t *testing.T) {
 	for name, v := range map[string]string{
 		"garbage":      "v1 trust me",
 		"other secret": shield.Sign([]byte("not the fleet's secret at all"), claim, http.MethodGet, "site.test", "/private/x", now),
-		"unsigned":     "v1 " + strconv.FormatInt(now.Unix(), 10) + " site app 0 0 AAAA",
+		"unsigned":     "v2 " + strconv.FormatInt(now.Unix(), 10) + " AAAAAAAAAAAAAAAAAAAAAA site app 0 0 AAAA",
 	} {
 		code, body := shieldGet(t, sh, "/private/x", http.Header{shield.Header: {v}})
 		if code != http.StatusForbidden {

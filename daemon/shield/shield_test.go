@@ -2,6 +2,7 @@ package shield
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -25,16 +26,93 @@ func TestVerify(t *testing.T) {
 		{"another secret", good, "GET", "site.test", "/a?b=1", []byte("someone else's secret"), now, false},
 		{"no secret", good, "GET", "site.test", "/a?b=1", nil, now, false},
 		{"too old", good, "GET", "site.test", "/a?b=1", secret, now.Add(2 * time.Minute), false},
-		{"claim changed", "v1 1800000000 site app 0 1 " + good[len(good)-43:], "GET", "site.test", "/a?b=1", secret, now, false},
+		{"claim changed", strings.Replace(good, " site app 2 1 ", " site app 0 1 ", 1), "GET", "site.test", "/a?b=1", secret, now, false},
+		{"nonce changed", good[:14] + "AAAAAAAAAAAAAAAAAAAAAA" + good[36:], "GET", "site.test", "/a?b=1", secret, now, false},
+		{"the previous version's", "v1 1800000000 site app 2 1 " + good[len(good)-43:], "GET", "site.test", "/a?b=1", secret, now, false},
 		{"malformed", "v1 trust me", "GET", "site.test", "/a?b=1", secret, now, false},
 	} {
-		got, err := Verify(tc.secret, tc.v, tc.method, tc.host, tc.target, tc.at)
+		got, err := NewVerifier(tc.secret, 0).Verify(tc.v, tc.method, tc.host, tc.target, tc.at)
 		if tc.ok && (err != nil || got != c) {
 			t.Errorf("%s: %+v, %v; want %+v", tc.name, got, err, c)
 		}
 		if !tc.ok && !errors.Is(err, ErrInvalid) {
 			t.Errorf("%s: %+v, %v; want ErrInvalid", tc.name, got, err)
 		}
+	}
+}
+
+// The same authenticator twice: the second is a replay. The same request
+// signed again is not.
+func TestVerifierReplay(t *testing.T) {
+	secret := []byte("the fleet's secret, 16+ bytes")
+	now := time.Unix(1_800_000_000, 0)
+	c := Claim{Distribution: "site", Origin: "app"}
+	vf := NewVerifier(secret, 0)
+	v := Sign(secret, c, "GET", "site.test", "/a", now)
+	if _, err := vf.Verify(v, "GET", "site.test", "/a", now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := vf.Verify(v, "GET", "site.test", "/a", now.Add(30*time.Second)); !errors.Is(err, ErrReplayed) || !errors.Is(err, ErrInvalid) {
+		t.Errorf("replayed: %v, want ErrReplayed", err)
+	}
+	if _, err := vf.Verify(Sign(secret, c, "GET", "site.test", "/a", now), "GET", "site.test", "/a", now); err != nil {
+		t.Errorf("signed again: %v", err)
+	}
+	var none *Verifier
+	if _, err := none.Verify(v, "GET", "site.test", "/a", now); !errors.Is(err, ErrInvalid) {
+		t.Errorf("no verifier: %v, want ErrInvalid", err)
+	}
+}
+
+// Past its bound a Verifier forgets its oldest second and refuses what was
+// made in it, never the current second's; expired seconds are forgotten.
+func TestVerifierBound(t *testing.T) {
+	secret := []byte("the fleet's secret, 16+ bytes")
+	now := time.Unix(1_800_000_000, 0)
+	c := Claim{Distribution: "site", Origin: "app"}
+	vf := NewVerifier(secret, 2)
+	sign := func(ago int) string {
+		return Sign(secret, c, "GET", "site.test", "/a", now.Add(-time.Duration(ago)*time.Second))
+	}
+	verify := func(v string, at time.Time) error {
+		_, err := vf.Verify(v, "GET", "site.test", "/a", at)
+		return err
+	}
+	old, older := sign(5), sign(10)
+	for _, v := range []string{older, old, sign(0)} {
+		if err := verify(v, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Three nonces: the one made 10 s ago is forgotten, and its second refused.
+	for name, v := range map[string]string{"forgotten replay": older, "new in the forgotten second": sign(10)} {
+		if err := verify(v, now); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: %v, want refused", name, err)
+		}
+	}
+	if err := verify(old, now); !errors.Is(err, ErrReplayed) {
+		t.Errorf("replay of a remembered one: %v, want ErrReplayed", err)
+	}
+	// The current second is never forgotten, however many.
+	var current []string
+	for range 5 {
+		current = append(current, sign(0))
+		if err := verify(current[len(current)-1], now); err != nil {
+			t.Fatalf("current second past the bound: %v", err)
+		}
+	}
+	for _, v := range current {
+		if err := verify(v, now); !errors.Is(err, ErrReplayed) {
+			t.Errorf("replay in the current second: %v, want ErrReplayed", err)
+		}
+	}
+	// Two minutes on, all that is left is the new one's.
+	later := now.Add(2 * MaxSkew)
+	if err := verify(Sign(secret, c, "GET", "site.test", "/a", later), later); err != nil {
+		t.Fatal(err)
+	}
+	if vf.n != 1 || len(vf.seen) != 1 {
+		t.Errorf("%d nonces in %d seconds remembered, want 1 in 1", vf.n, len(vf.seen))
 	}
 }
 
