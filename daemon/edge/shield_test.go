@@ -1,12 +1,15 @@
 package edge
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"openfront.dev/compiler/table"
+	"openfront.dev/daemon/accesslog"
 	"openfront.dev/daemon/origin"
 	"openfront.dev/daemon/shield"
 	"openfront.dev/internal/testenv"
@@ -105,5 +109,117 @@ openfront_origin_shield_requests_total{region="eu-west-1",result="served"} 1
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "openfront_origin_shield_requests_total"); err != nil {
 		t.Error(err)
+	}
+}
+
+// A shield that takes the connection and never answers: the viewer gets
+// 504 once the origin's response timeout (1 s) is over, logged as
+// CloudFront logs an origin that timed out.
+func TestShieldThatHangs(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		var held []net.Conn // open, unread, unanswered
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	// The origin itself would answer: the edge must not bypass a shield
+	// that is slow (only one it cannot connect to).
+	clock := testenv.NewClock(time.Now())
+	app, hits := countingOrigin(t, clock)
+	tb := testenv.Compile(t, "", fmt.Sprintf(shieldedSite, app.Listener.Addr().String()))
+	h, srv := shieldNode(t, "edge-a", tb, &url.URL{Scheme: "http", Host: ln.Addr().String()}, clock)
+	logDir := t.TempDir()
+	logs := logInto(t, h, tb, accesslog.Options{Dir: logDir, NodeName: "EDGE1", Registerer: prometheus.NewRegistry()})
+	h.SetTable(tb) // again, with the logs
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/x", nil)
+	req.Host = "site.test"
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("after %v: %v", time.Since(start), err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	took := time.Since(start)
+	if resp.StatusCode != http.StatusGatewayTimeout || resp.Header.Get("X-Cache") != "Error from openfront" {
+		t.Errorf("%d, X-Cache %q; want 504, Error from openfront", resp.StatusCode, resp.Header.Get("X-Cache"))
+	}
+	// The origin's timeout is 1 s: 504 after it, well before its default 30 s.
+	if took < time.Second || took > 10*time.Second {
+		t.Errorf("answered after %v, want just over the origin's 1 s timeout", took)
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("origin asked %d times behind a hanging shield, want 0", n)
+	}
+	if err := logs.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	lines := readLogLines(t, logDir)
+	if len(lines) != 1 {
+		t.Fatalf("%d lines logged, want 1: %q", len(lines), lines)
+	}
+	l := lines[0]
+	if got := l["sc-status"] + " " + l["x-edge-result-type"] + " " + l["x-edge-response-result-type"] + " " + l["x-edge-detailed-result-type"]; got != "504 Error Error OriginCommError" {
+		t.Errorf("logged %q, want 504 Error Error OriginCommError", got)
+	}
+}
+
+// An object the shield has held for 4 s reaches the viewer through an
+// edge with Age 4 and more, and the edge keeps it for the rest of the
+// origin's max-age=10 counted from the shield's fetch, not 10 s more. The
+// edge's clock is 5 s behind the shield's and the origin's, so that the
+// Date gives it no age: the Age it gets is all it can count on.
+func TestShieldAgeAcrossHops(t *testing.T) {
+	shieldClock := testenv.NewClock(time.Now())
+	edgeClock := testenv.NewClock(shieldClock.Now().Add(-5 * time.Second))
+	app, hits := countingOrigin(t, shieldClock)
+	tb := testenv.Compile(t, "", fmt.Sprintf(shieldedSite, app.Listener.Addr().String()))
+	_, shieldSrv := shieldNode(t, "shield-eu", tb, nil, shieldClock)
+	base, _ := url.Parse(shieldSrv.URL)
+	_, edgeSrv := shieldNode(t, "edge-a", tb, base, edgeClock)
+	get := func(srv *httptest.Server) (age int, xCache string) {
+		t.Helper()
+		resp, body := siteRequest(t, srv.URL, http.MethodGet, "/obj", nil, nil)
+		if resp.StatusCode != http.StatusOK || body != "object /obj" {
+			t.Fatalf("%d %q", resp.StatusCode, body)
+		}
+		age, _ = strconv.Atoi(resp.Header.Get("Age"))
+		return age, resp.Header.Get("X-Cache")
+	}
+	get(shieldSrv) // the shield's own viewer: cached there at 0 s
+	for _, step := range []struct {
+		advance     time.Duration
+		minAge      int
+		xCache      string
+		originTotal int32
+	}{
+		{4 * time.Second, 4, "Miss from openfront", 1}, // the edge's miss, a hit at the shield
+		{5 * time.Second, 9, "Hit from openfront", 1},  // 9 s after the shield's fetch: fresh
+		{2 * time.Second, 0, "Miss from openfront", 2}, // 11 s: stale at the edge and the shield
+	} {
+		shieldClock.Advance(step.advance)
+		edgeClock.Advance(step.advance)
+		age, xCache := get(edgeSrv)
+		if age < step.minAge || xCache != step.xCache || hits.Load() != step.originTotal {
+			t.Errorf("after %v more: Age %d, %s, origin asked %d times; want Age %d or more, %s, %d",
+				step.advance, age, xCache, hits.Load(), step.minAge, step.xCache, step.originTotal)
+		}
 	}
 }
