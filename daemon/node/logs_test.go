@@ -44,6 +44,7 @@ distributions: logged: {
 	aliases: ["logged.test"]
 	httpVersion: "http2and3"
 	logging: {enabled: true, includeCookies: true, prefix: "web/"}
+	webACLId: "guard"
 	origins: [
 		{id: "files", localOriginConfig: path: "site"},
 		{id: "app", domainName: %[2]q, customOriginConfig: originProtocolPolicy: "http-only"},
@@ -58,6 +59,18 @@ distributions: logged: {
 		{pathPattern: "/secure/*", targetOriginId: "files", viewerProtocolPolicy: "redirect-to-https"},
 		{pathPattern: "/ws/*", targetOriginId: "ws", viewerProtocolPolicy: "allow-all", originRequestPolicy: "AllViewer"},
 	]
+}
+webACLs: guard: {
+	defaultAction: allow: {}
+	rules: [{
+		name: "blocked", priority: 1, action: block: {}
+		statement: byteMatchStatement: {searchString: "/blocked/", fieldToMatch: uriPath: {}, positionalConstraint: "STARTS_WITH",
+			textTransformations: [{priority: 0, type: "NONE"}]}
+	}, {
+		name: "slow-down", priority: 2, action: block: customResponse: responseCode: 429
+		statement: byteMatchStatement: {searchString: "/slow/", fieldToMatch: uriPath: {}, positionalConstraint: "STARTS_WITH",
+			textTransformations: [{priority: 0, type: "NONE"}]}
+	}]
 }
 distributions: quiet: {
 	aliases: ["quiet.test"]
@@ -272,6 +285,10 @@ func TestAccessLogsAndMetrics(t *testing.T) {
 		{client: "h2", url: "https://logged.test/data.bin", header: h("Range", "bytes=10-19"), status: 206, result: "Hit", version: v2, rangeStart: 10},
 		{client: "h3", url: "https://logged.test/index.html", status: 200, result: "Hit", version: v3},
 		{client: "h3", url: "https://logged.test/secure/a.txt", status: 200, result: "Miss", version: v3},
+		// Blocked by the web ACL: CloudFront logs Error, and Error for the
+		// detail (repost.aws cloudfront-troubleshoot-403-errors).
+		{client: "h1", url: "http://logged.test/blocked/index.html", status: 403, result: "Error", detail: "Error", version: v11},
+		{client: "h2", url: "https://logged.test/slow/index.html", status: 429, result: "Error", detail: "Error", version: v2},
 		{client: "h1", url: "http://nobody.test/index.html", status: 403, notLogged: true},
 		{client: "h1", url: "http://quiet.test/index.html", status: 200, notLogged: true},
 		{client: "h1", url: "ws://logged.test/ws/echo", status: 101, result: "Miss", version: v11},
@@ -279,6 +296,7 @@ func TestAccessLogsAndMetrics(t *testing.T) {
 	}
 	clients := map[string]*http.Client{"h1": e.h1, "tls1": e.tls1, "h2": e.h2, "h3": e.h3}
 	ids := make([]string, len(work))
+	bodies := make([]int64, len(work)) // bytes of each response's body
 	for i, w := range work {
 		method := w.method
 		if method == "" {
@@ -298,7 +316,7 @@ func TestAccessLogsAndMetrics(t *testing.T) {
 			if resp, err = clients[w.client].Do(req); err != nil {
 				t.Fatalf("%s %s: %v", w.client, w.url, err)
 			}
-			io.Copy(io.Discard, resp.Body)
+			bodies[i], _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 		}
 		if resp.StatusCode != w.status {
@@ -406,6 +424,12 @@ func TestAccessLogsAndMetrics(t *testing.T) {
 	if q := byID[ids[11]]["cs-uri-query"]; !strings.Contains(q, "Signature=") || !strings.Contains(q, "Key-Pair-Id=K1") {
 		t.Errorf("signed request: cs-uri-query %q, want the query as the viewer sent it", q)
 	}
+	for _, i := range []int{19, 20} { // blocked by the web ACL: the edge's own error body, and its head
+		l := byID[ids[i]]
+		if n, err := strconv.ParseInt(l["sc-bytes"], 10, 64); err != nil || n <= bodies[i] || l["sc-content-len"] != strconv.FormatInt(bodies[i], 10) {
+			t.Errorf("%s: sc-bytes %s, sc-content-len %s; want the %d bytes of the body and more for the head", work[i].url, l["sc-bytes"], l["sc-content-len"], bodies[i])
+		}
+	}
 	if r := byID[ids[4]]; r["sc-range-end"] != "5" || r["sc-content-len"] != "4" {
 		t.Errorf("range request: end %s, content-len %s", r["sc-range-end"], r["sc-content-len"])
 	}
@@ -419,7 +443,10 @@ func TestAccessLogsAndMetrics(t *testing.T) {
 		{`openfront_requests_total{distribution="logged",protocol="http2",result="Hit",status_class="2xx"}`, 2},
 		{`openfront_requests_total{distribution="logged",protocol="http3",result="Hit",status_class="2xx"}`, 1},
 		{`openfront_requests_total{distribution="logged",protocol="http1.1",result="Miss",status_class="2xx"}`, 4},
-		{`openfront_requests_total{distribution="logged",protocol="http1.1",result="Error",status_class="4xx"}`, 4},
+		{`openfront_requests_total{distribution="logged",protocol="http1.1",result="Error",status_class="4xx"}`, 5},
+		{`openfront_requests_total{distribution="logged",protocol="http2",result="Error",status_class="4xx"}`, 1},
+		{`openfront_waf_requests_total{action="block",distribution="logged",rule="blocked",web_acl="guard"}`, 1},
+		{`openfront_waf_requests_total{action="block",distribution="logged",rule="slow-down",web_acl="guard"}`, 1},
 		{`openfront_requests_total{distribution="logged",protocol="http1.1",result="Error",status_class="5xx"}`, 2},
 		{`openfront_requests_total{distribution="logged",protocol="http1.1",result="Redirect",status_class="3xx"}`, 1},
 		{`openfront_requests_total{distribution="quiet",protocol="http1.1",result="Miss",status_class="2xx"}`, 1},
