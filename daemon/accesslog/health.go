@@ -38,6 +38,14 @@ type Health struct {
 	SpoolFull    *Problem `json:"spoolFull,omitempty"`
 	PendingFiles int      `json:"pendingFiles"` // closed files waiting for upload
 	PendingBytes int64    `json:"pendingBytes"`
+	// Retired: the log of an earlier config (the distribution removed,
+	// its logging turned off or its bucket changed, or gone before this
+	// run) uploading what it wrote to its own bucket; it goes once done.
+	Retired bool `json:"retired,omitempty"`
+	// Stranded are files an earlier run left for a distribution that no
+	// longer logs, written without a bucket: kept, never uploaded.
+	Stranded      *Problem `json:"stranded,omitempty"`
+	StrandedFiles int      `json:"strandedFiles,omitempty"`
 }
 
 // problems are a writer's current write and upload failures; they change
@@ -72,7 +80,8 @@ func (w *Writer) health() Health {
 }
 
 // Health is the state of every log the current table asks for, by
-// distribution (web before streaming for the same id).
+// distribution (web before streaming for the same id), then of the
+// retired ones still uploading and the stranded files.
 func (m *Manager) Health() []Health {
 	m.setupMu.Lock()
 	setup := maps.Clone(m.setupErrs)
@@ -89,8 +98,19 @@ func (m *Manager) Health() []Health {
 	for k, p := range setup { // no writer at all
 		out = append(out, Health{Distribution: k.id, Streaming: k.streaming, SetupError: &p})
 	}
+	m.retireMu.Lock()
+	for _, w := range m.retired {
+		h := w.health()
+		h.Retired = true
+		out = append(out, h)
+	}
+	for _, h := range m.stranded {
+		out = append(out, h)
+	}
+	m.retireMu.Unlock()
 	slices.SortFunc(out, func(a, b Health) int {
-		return cmp.Or(cmp.Compare(a.Distribution, b.Distribution), boolCompare(a.Streaming, b.Streaming))
+		return cmp.Or(cmp.Compare(a.Distribution, b.Distribution), boolCompare(a.Streaming, b.Streaming),
+			boolCompare(a.Retired, b.Retired), cmp.Compare(a.Bucket, b.Bucket))
 	})
 	return out
 }

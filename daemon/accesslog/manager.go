@@ -36,8 +36,20 @@ type Manager struct {
 	retireCtx    context.Context
 	retireCancel context.CancelFunc
 	retireMu     sync.Mutex // guards retired and retireErrs, not mu: Close waits for the retiring with mu held
-	retired      map[writerKey]*Writer
+	retired      map[retireKey]*Writer
 	retireErrs   []error
+	// Files an earlier run left for distributions no longer in the
+	// config, looked at by the first SetTable (orphans.go).
+	orphansSeen bool
+	stranded    map[string]Health // by distribution: files with no bucket to go to
+}
+
+// retireKey is a retired writer: its distribution and where it uploads.
+// A distribution's files go to the bucket they were written for, so a
+// writer that comes back takes over only a retired one of its own bucket.
+type retireKey struct {
+	writerKey
+	target string
 }
 
 // NewManager makes a manager writing under opts.Dir, with its metrics on
@@ -53,7 +65,7 @@ func NewManager(opts Options) (*Manager, error) {
 		}
 		opts.Metrics = m
 	}
-	m := &Manager{opts: opts, retired: map[writerKey]*Writer{}}
+	m := &Manager{opts: opts, retired: map[retireKey]*Writer{}, stranded: map[string]Health{}}
 	m.retireCtx, m.retireCancel = context.WithCancel(context.Background())
 	m.writers.Store(&map[writerKey]*Writer{})
 	return m, nil
@@ -111,8 +123,11 @@ func (m *Manager) SetTable(t *table.Table) error {
 	}
 	cur := *m.writers.Load()
 	next := make(map[writerKey]*Writer, len(cur))
-	type swap struct{ old, new *Writer }
-	var swaps []swap
+	type swap struct {
+		k        writerKey
+		old, new *Writer
+	}
+	var swaps, retires []swap
 	var errs []error
 	setupErrs := map[writerKey]Problem{}
 	for k, cfg := range logging(t) {
@@ -139,15 +154,23 @@ func (m *Manager) SetTable(t *table.Table) error {
 		next[k] = w
 		if old == nil && w.up != nil {
 			// A distribution removed and added again, whose old writer is
-			// still uploading: one writer per distribution retries the
-			// files, however often it comes and goes.
+			// still uploading to the same bucket: one writer per
+			// distribution and bucket retries the files, however often
+			// it comes and goes.
+			rk := retireKey{k, target(w.cfg.Logging)}
 			m.retireMu.Lock()
-			old = m.retired[k]
-			delete(m.retired, k)
+			old = m.retired[rk]
+			delete(m.retired, rk)
 			m.retireMu.Unlock()
 		}
-		if old != nil {
-			swaps = append(swaps, swap{old, w})
+		switch {
+		case old == nil:
+		case old.up != nil && target(old.cfg.Logging) != target(cfg.Logging):
+			// The bucket changed: what was written for the old one
+			// still goes there.
+			retires = append(retires, swap{k, old, w})
+		default:
+			swaps = append(swaps, swap{k, old, w})
 		}
 	}
 	m.writers.Store(&next)
@@ -169,34 +192,50 @@ func (m *Manager) SetTable(t *table.Table) error {
 			s.new.rescan() // the old writer's last file, in the same directory
 		}
 	}
-	for id, old := range cur {
-		if _, kept := next[id]; kept { // kept or swapped above
-			continue
-		}
-		old.closeLocal()
-		if old.up == nil {
-			m.forgetIfGone(id.id)
-			continue
-		}
-		m.retireMu.Lock()
-		m.retired[id] = old
-		m.retireMu.Unlock()
-		m.retiring.Add(1)
-		go func() {
-			defer m.retiring.Done()
-			err := old.up.drainAndStop(m.retireCtx)
-			m.retireMu.Lock()
-			if err != nil {
-				m.retireErrs = append(m.retireErrs, err)
-			}
-			if m.retired[id] == old {
-				delete(m.retired, id)
-			}
-			m.retireMu.Unlock()
-			m.forgetIfGone(id.id) // its pending files are uploaded now
-		}()
+	for _, s := range retires {
+		s.old.successor.Store(s.new) // a request that began on the old table
+		m.retire(s.k, s.old)
 	}
+	for id, old := range cur {
+		if _, kept := next[id]; kept { // kept, swapped or retired above
+			continue
+		}
+		m.retire(id, old)
+	}
+	if !m.orphansSeen {
+		m.orphansSeen = true
+		m.adoptOrphans(t)
+	}
+	m.unstrand(next)
 	return errors.Join(errs...)
+}
+
+// retire closes old's file and has it upload what it has left to its
+// bucket in the background, until Close; then it stops.
+func (m *Manager) retire(k writerKey, old *Writer) {
+	old.closeLocal()
+	if old.up == nil {
+		m.forgetIfGone(k.id)
+		return
+	}
+	rk := retireKey{k, target(old.cfg.Logging)}
+	m.retireMu.Lock()
+	m.retired[rk] = old
+	m.retireMu.Unlock()
+	m.retiring.Add(1)
+	go func() {
+		defer m.retiring.Done()
+		err := old.up.drainAndStop(m.retireCtx)
+		m.retireMu.Lock()
+		if err != nil {
+			m.retireErrs = append(m.retireErrs, err)
+		}
+		if m.retired[rk] == old {
+			delete(m.retired, rk)
+		}
+		m.retireMu.Unlock()
+		m.forgetIfGone(k.id) // its pending files are uploaded now
+	}()
 }
 
 // forgetIfGone deletes distribution id's series once it has no writer,

@@ -189,12 +189,16 @@ func TestManagerBadPrefixKeepsOldWriter(t *testing.T) {
 	}
 }
 
-// TestManagerMovesPendingUploads: the bucket changes while files wait for
-// upload (the old server is down); the new writer takes them over, and the
-// old writer's last file too, and uploads everything to the new server.
-func TestManagerMovesPendingUploads(t *testing.T) {
+// TestManagerBucketChangeKeepsOldFiles: the bucket changes while files
+// wait for upload (the old server is down). What was written for the old
+// bucket, the old writer's last file included, goes there once it is up,
+// not to the new one; lines logged after the change go to the new one.
+func TestManagerBucketChangeKeepsOldFiles(t *testing.T) {
 	u := startUploads(t)
 	m, dir, s3 := u.m, u.dir, u.s3
+	if err := os.MkdirAll(filepath.Join(s3.Root, "new-logs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if err := m.SetTable(compileTable(t, u.dist(u.dead))); err != nil {
 		t.Fatal(err)
 	}
@@ -208,21 +212,160 @@ func TestManagerMovesPendingUploads(t *testing.T) {
 	w.Log(&r) // still queued when the table changes
 	eventually(t, "failed uploads to the dead server", func() bool { return metric(w.m.uploadErrors) > 0 })
 
-	if err := m.SetTable(compileTable(t, u.dist(s3.Endpoint))); err != nil {
+	if err := m.SetTable(compileTable(t, u.distTo(s3.Endpoint, "new-logs"))); err != nil {
 		t.Fatal(err)
 	}
 	if m.Writer("up") == w {
 		t.Fatal("the writer was kept though its bucket changed")
 	}
-	eventually(t, "uploads to the new server", func() bool {
-		return metric(w.m.pendingFiles) == 0 && len(localFiles(t, dir)) == 0
-	})
-	files, _ := readLogs(t, filepath.Join(s3.Root, "logs"))
-	ids := countIDs(files)
-	for i := range 4 {
-		if ids[reqID(i)] != 1 {
-			t.Errorf("line %d is in the new bucket %d times, want once", i, ids[reqID(i)])
+	logAndFlush(t, m.Writer("up"), 4)
+	eventually(t, "the new bucket's file uploaded", func() bool { return len(localFiles(t, dir)) == 4 })
+	if h := m.Health(); len(h) != 2 || h[1].Bucket != "logs" || !h[1].Retired || h[1].PendingFiles != 4 {
+		t.Errorf("Health = %+v, want the new log and the old one still uploading 4 files to its bucket", h)
+	}
+	serveS3At(t, u.dead, s3)
+	eventually(t, "uploads to the old bucket", func() bool { return len(localFiles(t, dir)) == 0 })
+	for bucket, want := range map[string][]int{"logs": {0, 1, 2, 3}, "new-logs": {4}} {
+		files, _ := readLogs(t, filepath.Join(s3.Root, bucket))
+		ids := countIDs(files)
+		for _, i := range want {
+			if ids[reqID(i)] != 1 {
+				t.Errorf("line %d is in bucket %s %d times, want once", i, bucket, ids[reqID(i)])
+			}
 		}
+		if len(ids) != len(want) {
+			t.Errorf("bucket %s has lines %v, want %v", bucket, ids, want)
+		}
+	}
+	eventually(t, "the old uploader gone", func() bool { return uploaders() == 1 && len(m.Health()) == 1 })
+}
+
+// TestManagerRetiredLogUploads: a distribution's logging goes (removed,
+// turned off, or its bucket dropped) while its files wait for a bucket
+// that is down: they stay until it is up, are uploaded to it, removed
+// locally, and then the uploader stops. /status shows them meanwhile.
+func TestManagerRetiredLogUploads(t *testing.T) {
+	for _, c := range []struct{ name, next string }{
+		{"removed", dist("other", `enabled: false`)},
+		{"logging off", dist("up", `enabled: false`)},
+		{"bucket dropped", dist("up", `enabled: true, prefix: "edge"`)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			u := startUploads(t)
+			m, dir, s3 := u.m, u.dir, u.s3
+			if err := m.SetTable(compileTable(t, u.dist(u.dead))); err != nil {
+				t.Fatal(err)
+			}
+			w := m.Writer("up")
+			for i := range 3 {
+				logAndFlush(t, w, i)
+			}
+			r := rec(3)
+			w.Log(&r)
+			eventually(t, "failed uploads", func() bool { return metric(w.m.uploadErrors) > 0 })
+			if err := m.SetTable(compileTable(t, c.next)); err != nil {
+				t.Fatal(err)
+			}
+			var retired *Health
+			for _, h := range m.Health() {
+				if h.Retired {
+					retired = &h
+				}
+			}
+			if retired == nil || retired.Distribution != "up" || retired.Bucket != "logs" || retired.PendingFiles != 4 {
+				t.Errorf("Health = %+v, want up's retired log with 4 files waiting for logs", m.Health())
+			}
+			if n := len(localFiles(t, dir)); n != 4 {
+				t.Errorf("%d local files while the bucket is down, want 4", n)
+			}
+			serveS3At(t, u.dead, s3)
+			eventually(t, "every file uploaded", func() bool { return len(localFiles(t, dir)) == 0 })
+			files, _ := readLogs(t, filepath.Join(s3.Root, "logs"))
+			ids := countIDs(files)
+			for i := range 4 {
+				if ids[reqID(i)] != 1 {
+					t.Errorf("line %d is in the bucket %d times, want once", i, ids[reqID(i)])
+				}
+			}
+			eventually(t, "the uploader stopped", func() bool { return uploaders() == 0 })
+			for _, h := range m.Health() {
+				if h.Retired {
+					t.Errorf("Health still has %+v once uploaded", h)
+				}
+			}
+		})
+	}
+}
+
+// TestOrphanFilesAfterRestart: a node stopped with files for a bucket
+// that was down, or with files written without a bucket, starts again
+// with a config whose distribution no longer logs. Files for a bucket are
+// uploaded to it; the others are kept and shown stranded, until the
+// distribution logs again (to a bucket) and uploads them.
+func TestOrphanFilesAfterRestart(t *testing.T) {
+	u := startUploads(t)
+	dir, s3 := u.dir, u.s3
+	// The first run: "up" writes for a bucket that is down, "local" with
+	// no bucket; the node stops before the bucket is back.
+	first, err := NewManager(Options{Dir: dir, NodeName: "TST1", MaxFileBytes: 1, FlushInterval: time.Hour, Logger: quietLogger(),
+		MinBackoff: time.Hour, MaxBackoff: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first.SetTable(compileTable(t, u.dist(u.dead)+dist("local", `enabled: true, prefix: "loc"`))); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		logAndFlush(t, first.Writer("up"), i)
+		r := rec(10 + i)
+		first.Writer("local").Log(&r)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	first.Close(ctx)
+	if n := len(localFiles(t, dir)); n != 3 {
+		t.Fatalf("%d files after the first run, want 3: %v", n, localFiles(t, dir))
+	}
+
+	// The next run, whose config has neither.
+	dirIndexes.Delete(dir)
+	serveS3At(t, u.dead, s3)
+	reg := prometheus.NewRegistry()
+	m, err := NewManager(Options{Dir: dir, NodeName: "TST1", Registerer: reg, Logger: quietLogger(), MinBackoff: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close(context.Background())
+	if err := m.SetTable(compileTable(t, dist("other", `enabled: false`))); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "up's files uploaded", func() bool { return len(localFiles(t, dir)) == 1 && len(m.Health()) == 1 })
+	files, _ := readLogs(t, filepath.Join(s3.Root, "logs"))
+	if ids := countIDs(files); ids[reqID(0)] != 1 || ids[reqID(1)] != 1 || len(ids) != 2 {
+		t.Errorf("bucket has %v, want up's two lines once", ids)
+	}
+	if left := localFiles(t, dir); len(left) != 1 || !strings.HasPrefix(left[0], "loc"+string(filepath.Separator)+"local.") {
+		t.Errorf("local files %v, want local's file kept", left)
+	}
+	h := m.Health()
+	if len(h) != 1 || h[0].Distribution != "local" || h[0].Stranded == nil || h[0].StrandedFiles != 1 ||
+		!strings.Contains(h[0].Stranded.Message, "without a bucket") {
+		t.Errorf("Health = %+v, want local's file stranded", h)
+	}
+	if v := testutil.ToFloat64(m.opts.Metrics.stranded.WithLabelValues("local")); v != 1 {
+		t.Errorf("openfront_log_stranded_files{distribution=local} = %v, want 1", v)
+	}
+
+	// local logs again, to a bucket: its writer takes the file.
+	if err := m.SetTable(compileTable(t, dist("local", fmt.Sprintf(`enabled: true, bucket: "logs", endpoint: %q, region: "us-east-1", prefix: "new"`, s3.Endpoint)))); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "local's file uploaded", func() bool { return len(localFiles(t, dir)) == 0 })
+	if h := m.Health(); len(h) != 1 || h[0].Stranded != nil {
+		t.Errorf("Health = %+v, want nothing stranded", h)
+	}
+	if n, _ := testutil.GatherAndCount(reg, "openfront_log_stranded_files"); n != 0 {
+		t.Errorf("%d stranded series once taken, want none", n)
 	}
 }
 
@@ -251,9 +394,7 @@ func TestManagerDistributionComesAndGoes(t *testing.T) {
 	if n := uploaders(); n > 1 {
 		t.Errorf("%d uploaders after the distribution went %d times, want 1", n, cycles)
 	}
-	if err := m.SetTable(compileTable(t, u.dist(s3.Endpoint))); err != nil {
-		t.Fatal(err)
-	}
+	serveS3At(t, u.dead, s3) // the bucket comes back
 	eventually(t, "every file uploaded", func() bool { return len(localFiles(t, dir)) == 0 })
 	files, _ := readLogs(t, filepath.Join(s3.Root, "logs"))
 	ids := countIDs(files)
@@ -297,7 +438,10 @@ func startUploads(t *testing.T) *uploads {
 	return u
 }
 
-// dist is distribution "up", logging to the bucket at endpoint.
-func (u *uploads) dist(endpoint string) string {
-	return dist("up", fmt.Sprintf(`enabled: true, bucket: "logs", endpoint: %q, region: "us-east-1", prefix: "edge"`, endpoint))
+// dist is distribution "up", logging to bucket "logs" at endpoint.
+func (u *uploads) dist(endpoint string) string { return u.distTo(endpoint, "logs") }
+
+// distTo is distribution "up", logging to bucket at endpoint.
+func (u *uploads) distTo(endpoint, bucket string) string {
+	return dist("up", fmt.Sprintf(`enabled: true, bucket: %q, endpoint: %q, region: "us-east-1", prefix: "edge"`, bucket, endpoint))
 }

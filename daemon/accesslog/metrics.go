@@ -19,6 +19,7 @@ type Metrics struct {
 	uploadErrors  *prometheus.CounterVec
 	spoolDropped  *prometheus.CounterVec
 	filesFinished *prometheus.CounterVec
+	stranded      *prometheus.GaugeVec
 }
 
 // Reasons a line is dropped.
@@ -64,6 +65,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "openfront_log_files_closed_total",
 			Help: "Access log files closed (renamed to their final name).",
 		}, dist),
+		stranded: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "openfront_log_stranded_files",
+			Help: "Access log files an earlier run left for a distribution that no longer logs, written without a bucket: kept in the log directory, never uploaded.",
+		}, dist),
 	}
 	if reg != nil {
 		for _, c := range m.collectors() {
@@ -76,7 +81,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 }
 
 func (m *Metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.written, m.dropped, m.pendingFiles, m.pendingBytes, m.uploads, m.uploadErrors, m.spoolDropped, m.filesFinished}
+	return []prometheus.Collector{m.written, m.dropped, m.pendingFiles, m.pendingBytes, m.uploads, m.uploadErrors, m.spoolDropped, m.filesFinished, m.stranded}
 }
 
 // distMetrics are one distribution's series, resolved once per writer so

@@ -40,6 +40,23 @@ func startS3(t *testing.T, secret string) *testenv.S3 {
 	return s3
 }
 
+// serveS3At makes s3 answer at endpoint (http://127.0.0.1:PORT), where
+// nothing listened: a bucket that was down comes up.
+func serveS3At(t *testing.T, endpoint string, s3 *testenv.S3) {
+	t.Helper()
+	target, _ := url.Parse(s3.Endpoint)
+	ln, err := net.Listen("tcp", strings.TrimPrefix(endpoint, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
+		pr.SetURL(target)
+		pr.Out.Host = pr.In.Host // the Host the request was signed for
+	}}}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+}
+
 func uploadConfig(id, endpoint, prefix string) Config {
 	return Config{ID: id, Domain: id + ".example.com", Logging: schema.Logging{
 		Enabled: true, Bucket: "logs", Endpoint: endpoint, Region: "us-east-1", Prefix: prefix}}
@@ -160,18 +177,7 @@ func TestUploadRetriesUntilServerUp(t *testing.T) {
 	// them) is shown until the spool is empty again.
 	w.problems.set(&w.problems.spool, errors.New("the spool is full"))
 
-	// The server comes up on the endpoint's port.
-	target, _ := url.Parse(s3.Endpoint)
-	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
-		pr.SetURL(target)
-		pr.Out.Host = pr.In.Host // the Host the request was signed for
-	}}}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
+	serveS3At(t, endpoint, s3) // the server comes up on the endpoint's port
 
 	eventually(t, "uploads once the server is up", func() bool { return metric(w.m.pendingFiles) == 0 })
 	if n := localFiles(t, opts.Dir); len(n) != 0 {

@@ -132,6 +132,7 @@ type Writer struct {
 	log       *slog.Logger
 	format    atomic.Pointer[lineFormat]
 	header    []byte
+	tag       string    // the gzip comment of its files: uploadTag
 	up        *uploader // nil without a bucket
 	successor atomic.Pointer[Writer]
 
@@ -191,6 +192,7 @@ func New(opts Options, cfg Config) (*Writer, error) {
 		m:        opts.Metrics.forDistribution(cfg.ID),
 		log:      opts.Logger.With("distribution", cfg.ID),
 		header:   cfg.Format.Header(),
+		tag:      uploadTag(cfg.Logging),
 		queue:    lineQueue{maxBytes: opts.BufferBytes, wake: make(chan struct{}, 1)},
 		flushReq: make(chan chan error),
 		stop:     make(chan struct{}),
@@ -577,6 +579,9 @@ func (w *Writer) startMember() {
 	w.gz.Reset(w.bw)
 	w.memberErr = nil
 	if w.size+w.pending == 0 { // closed members not yet fsynced hold it already
+		// The first member's gzip comment names the bucket the file is
+		// for, which a later run reads if the distribution is gone.
+		w.gz.Comment = w.tag
 		_, w.memberErr = w.gz.Write(w.header) // every file starts with the header lines
 	}
 }
@@ -750,9 +755,7 @@ var dirIndexes sync.Map // log directory: *dirIndex
 // oldDirs takes, once a process, the directories under root other than
 // own that hold files of distribution id.
 func oldDirs(root, id, own string) []string {
-	v, _ := dirIndexes.LoadOrStore(root, &dirIndex{})
-	ix := v.(*dirIndex)
-	ix.once.Do(func() { ix.byID = indexDirs(root) })
+	ix := indexOf(root)
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	dirs := slices.DeleteFunc(ix.byID[id], func(d string) bool { return d == own })
