@@ -131,6 +131,9 @@ func printAccessLogs(line func(string, string, ...any), more func(string, ...any
 		if h.Streaming {
 			name += " (streaming)"
 		}
+		if h.Retired {
+			name += " (earlier config, uploading what it wrote)"
+		}
 		where := "NOT WRITTEN"
 		if h.Dir != "" {
 			where = h.Dir
@@ -145,7 +148,8 @@ func printAccessLogs(line func(string, string, ...any), more func(string, ...any
 		for _, p := range []struct {
 			what, then string
 			p          *accesslog.Problem
-		}{{"NOT APPLIED", "", h.SetupError}, {"WRITE FAILED", ", lines dropped", h.WriteError}, {"UPLOAD FAILED", ", retried", h.UploadError}, {"SPOOL FULL", ", files deleted before upload", h.SpoolFull}} {
+		}{{"NOT APPLIED", "", h.SetupError}, {"WRITE FAILED", ", lines dropped", h.WriteError}, {"UPLOAD FAILED", ", retried", h.UploadError}, {"SPOOL FULL", ", files deleted before upload", h.SpoolFull},
+			{"STRANDED", ", kept, never uploaded", h.Stranded}} {
 			if p.p != nil {
 				more("  %s at %s%s:", p.what, when(p.p.At), p.then)
 				problems(func(f string, a ...any) { more("    "+f, a...) }, p.p.Message)

@@ -54,7 +54,10 @@ func statusFixtures() map[string]admin.Status {
 				UploadError: &accesslog.Problem{At: ago(20 * time.Second), Message: "upload site.2026-03-04-15.ABC.gz: PUT: 403 Forbidden: SignatureDoesNotMatch"},
 				SpoolFull:   &accesslog.Problem{At: ago(5 * time.Minute), Message: "the spool (1073741824 bytes) is full: site.2026-03-04-09.XYZ.gz (20480 bytes) was deleted before its upload"}},
 			{Distribution: "shop", Dir: "/var/log/openfront"},
+			{Distribution: "shop", Dir: "/var/log/openfront", Bucket: "oldlogs.s3.amazonaws.com", Retired: true, PendingFiles: 2, PendingBytes: 4096},
 			{Distribution: "tv", Streaming: true, Dir: "/var/log/openfront/tv"},
+			{Distribution: "wiki", Dir: "/var/log/openfront/wiki", StrandedFiles: 4, Stranded: &accesslog.Problem{At: ago(time.Hour),
+				Message: "4 files (9000 bytes) of distribution wiki, which no longer logs, were written without a bucket: they stay in /var/log/openfront/wiki"}},
 		},
 	}
 	fetchFailing := gitNode

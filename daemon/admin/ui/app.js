@@ -70,7 +70,8 @@ function renderStatus(st) {
     problems($('rejected-errors'), rej.errors, rej.message);
   }
   renderGit(st.git);
-  logs = new Map((st.accessLogs || []).map((h) => [logKey(h.distribution, h.streaming), h]));
+  // A retired or stranded log is of no distribution of the table: `openfront status` lists them.
+  logs = new Map((st.accessLogs || []).filter((h) => !h.retired && !h.stranded).map((h) => [logKey(h.distribution, h.streaming), h]));
 }
 
 function logKey(id, streaming) { return (streaming ? 'rtmp:' : 'web:') + id; }
