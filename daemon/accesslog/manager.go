@@ -121,6 +121,12 @@ func (m *Manager) SetTable(t *table.Table) error {
 	if m.closed {
 		return errors.New("access log manager closed")
 	}
+	if !m.orphansSeen {
+		// Before the writers, which would take every file of their
+		// distribution.
+		m.orphansSeen = true
+		m.adoptOrphans(t)
+	}
 	cur := *m.writers.Load()
 	next := make(map[writerKey]*Writer, len(cur))
 	type swap struct {
@@ -201,10 +207,6 @@ func (m *Manager) SetTable(t *table.Table) error {
 			continue
 		}
 		m.retire(id, old)
-	}
-	if !m.orphansSeen {
-		m.orphansSeen = true
-		m.adoptOrphans(t)
 	}
 	m.unstrand(next)
 	return errors.Join(errs...)

@@ -226,16 +226,7 @@ func TestManagerBucketChangeKeepsOldFiles(t *testing.T) {
 	serveS3At(t, u.dead, s3)
 	eventually(t, "uploads to the old bucket", func() bool { return len(localFiles(t, dir)) == 0 })
 	for bucket, want := range map[string][]int{"logs": {0, 1, 2, 3}, "new-logs": {4}} {
-		files, _ := readLogs(t, filepath.Join(s3.Root, bucket))
-		ids := countIDs(files)
-		for _, i := range want {
-			if ids[reqID(i)] != 1 {
-				t.Errorf("line %d is in bucket %s %d times, want once", i, bucket, ids[reqID(i)])
-			}
-		}
-		if len(ids) != len(want) {
-			t.Errorf("bucket %s has lines %v, want %v", bucket, ids, want)
-		}
+		bucketHolds(t, s3, bucket, want)
 	}
 	eventually(t, "the old uploader gone", func() bool { return uploaders() == 1 && len(m.Health()) == 1 })
 }
@@ -307,28 +298,18 @@ func TestOrphanFilesAfterRestart(t *testing.T) {
 	dir, s3 := u.dir, u.s3
 	// The first run: "up" writes for a bucket that is down, "local" with
 	// no bucket; the node stops before the bucket is back.
-	first, err := NewManager(Options{Dir: dir, NodeName: "TST1", MaxFileBytes: 1, FlushInterval: time.Hour, Logger: quietLogger(),
-		MinBackoff: time.Hour, MaxBackoff: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := first.SetTable(compileTable(t, u.dist(u.dead)+dist("local", `enabled: true, prefix: "loc"`))); err != nil {
-		t.Fatal(err)
-	}
-	for i := range 2 {
-		logAndFlush(t, first.Writer("up"), i)
-		r := rec(10 + i)
-		first.Writer("local").Log(&r)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	first.Close(ctx)
+	u.firstRun(t, u.dist(u.dead)+dist("local", `enabled: true, prefix: "loc"`), func(m *Manager) {
+		for i := range 2 {
+			logAndFlush(t, m.Writer("up"), i)
+			r := rec(10 + i)
+			m.Writer("local").Log(&r)
+		}
+	})
 	if n := len(localFiles(t, dir)); n != 3 {
 		t.Fatalf("%d files after the first run, want 3: %v", n, localFiles(t, dir))
 	}
 
 	// The next run, whose config has neither.
-	dirIndexes.Delete(dir)
 	serveS3At(t, u.dead, s3)
 	reg := prometheus.NewRegistry()
 	m, err := NewManager(Options{Dir: dir, NodeName: "TST1", Registerer: reg, Logger: quietLogger(), MinBackoff: 10 * time.Millisecond})
@@ -403,6 +384,70 @@ func TestManagerDistributionComesAndGoes(t *testing.T) {
 			t.Errorf("line %d is in the bucket %d times, want once", i, ids[reqID(i)])
 		}
 	}
+}
+
+// TestRestartAfterBucketChange: a node stopped with files for a bucket
+// that was down starts again with a config that logs the distribution to
+// another bucket: the old files go to the old bucket once it is up, not
+// to the new one.
+func TestRestartAfterBucketChange(t *testing.T) {
+	u := startUploads(t)
+	dir, s3 := u.dir, u.s3
+	if err := os.MkdirAll(filepath.Join(s3.Root, "new-logs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	u.firstRun(t, u.dist(u.dead), func(m *Manager) {
+		for i := range 2 {
+			logAndFlush(t, m.Writer("up"), i)
+		}
+	})
+	m := u.m
+	if err := m.SetTable(compileTable(t, u.distTo(s3.Endpoint, "new-logs"))); err != nil {
+		t.Fatal(err)
+	}
+	logAndFlush(t, m.Writer("up"), 2)
+	eventually(t, "the new file uploaded", func() bool { return len(localFiles(t, dir)) == 2 })
+	serveS3At(t, u.dead, s3)
+	eventually(t, "the old files uploaded", func() bool { return len(localFiles(t, dir)) == 0 })
+	for bucket, want := range map[string][]int{"logs": {0, 1}, "new-logs": {2}} {
+		bucketHolds(t, s3, bucket, want)
+	}
+}
+
+// bucketHolds checks that bucket holds lines want, each once, and no other.
+func bucketHolds(t *testing.T, s3 *testenv.S3, bucket string, want []int) {
+	t.Helper()
+	files, _ := readLogs(t, filepath.Join(s3.Root, bucket))
+	ids := countIDs(files)
+	for _, i := range want {
+		if ids[reqID(i)] != 1 {
+			t.Errorf("line %d is in bucket %s %d times, want once", i, bucket, ids[reqID(i)])
+		}
+	}
+	if len(ids) != len(want) {
+		t.Errorf("bucket %s has lines %v, want %v", bucket, ids, want)
+	}
+}
+
+// firstRun is an earlier run of a node on u's log directory, with the
+// distributions of cue, in which write logs; it stops at once, leaving
+// what it did not upload, and the next manager of the test starts as a
+// new process would.
+func (u *uploads) firstRun(t *testing.T, cue string, write func(*Manager)) {
+	t.Helper()
+	first, err := NewManager(Options{Dir: u.dir, NodeName: "TST1", MaxFileBytes: 1, FlushInterval: time.Hour, Logger: quietLogger(),
+		MinBackoff: time.Hour, MaxBackoff: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first.SetTable(compileTable(t, cue)); err != nil {
+		t.Fatal(err)
+	}
+	write(first)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	first.Close(ctx)
+	dirIndexes.Delete(u.dir)
 }
 
 // uploaders counts the running uploaders' goroutines.

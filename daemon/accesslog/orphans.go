@@ -66,29 +66,36 @@ func fileTarget(path string) (l schema.Logging, ok bool) {
 		CredentialsProfile: v.Get("profile")}, true
 }
 
-// adoptOrphans sees to the files an earlier run left in the log directory
-// for distributions whose logging t no longer has: a torn file is
-// recovered, a file written for a bucket is uploaded there (by a retired
-// writer: until Close, with backoff, removed once uploaded), and the rest
-// are kept, logged and shown as stranded (Health, metric).
+// adoptOrphans sees, before any writer of this process starts, to the
+// files an earlier run left in the log directory that no writer of t will
+// upload where they were written for: a torn file is recovered, a file of
+// a bucket t's logging of its distribution does not have (the
+// distribution removed, its logging turned off, its bucket changed) is
+// uploaded there by a retired writer (until Close, with backoff, removed
+// once uploaded); files without a bucket of a distribution that no longer
+// logs are kept, logged and shown as stranded (Health, metric). The rest
+// are left to the distribution's writer.
 func (m *Manager) adoptOrphans(t *table.Table) {
-	configured := map[string]bool{}
-	for k := range logging(t) {
-		configured[k.id] = true
+	wants := map[string]map[string]bool{} // the targets each distribution's writers upload to
+	for k, cfg := range logging(t) {
+		if wants[k.id] == nil {
+			wants[k.id] = map[string]bool{}
+		}
+		wants[k.id][target(cfg.Logging)] = true
 	}
 	ix := indexOf(m.opts.Dir)
 	ix.mu.Lock()
-	orphans := map[string][]string{}
+	left := map[string][]string{}
 	for id, dirs := range ix.byID {
-		if len(dirs) > 0 && !configured[id] {
-			orphans[id] = dirs
+		if len(dirs) > 0 {
+			left[id] = slices.Clone(dirs)
 		}
 	}
 	ix.mu.Unlock()
-	for id, dirs := range orphans {
+	for id, dirs := range left {
 		w := idleWriter(m.opts, Config{ID: id}, dirs)
 		if err := w.recoverFiles(); err != nil {
-			w.log.Error("access log files of a removed distribution", "err", err)
+			w.log.Error("access log files left by an earlier run", "err", err)
 		}
 		files, _ := w.ownFiles(".gz")
 		byTarget := map[string][]spooled{}
@@ -96,30 +103,33 @@ func (m *Manager) adoptOrphans(t *table.Table) {
 		var strandedFiles []spooled
 		for _, f := range files {
 			l, ok := fileTarget(f.path)
-			if !ok {
+			switch {
+			case wants[id] != nil && (!ok || wants[id][target(l)]): // its writer uploads it, or keeps it
+			case !ok:
 				strandedFiles = append(strandedFiles, f)
-				continue
+			default:
+				k := target(l)
+				byTarget[k] = append(byTarget[k], f)
+				logs[k] = l
 			}
-			k := target(l)
-			byTarget[k] = append(byTarget[k], f)
-			logs[k] = l
 		}
 		for k, fs := range byTarget {
 			if err := m.adopt(id, logs[k], dirs, fs); err != nil {
-				w.log.Error("access log files of a removed distribution not uploaded", "bucket", logs[k].Bucket, "err", err)
+				w.log.Error("access log files left by an earlier run not uploaded", "bucket", logs[k].Bucket, "err", err)
 				strandedFiles = append(strandedFiles, fs...)
 			}
 		}
-		if len(strandedFiles) == 0 {
+		switch {
+		case len(strandedFiles) > 0:
+			m.strand(id, dirs, strandedFiles)
+		case wants[id] == nil:
 			ix.take(id)
-			continue
 		}
-		m.strand(id, dirs, strandedFiles)
 	}
 }
 
-// adopt uploads files of a distribution no longer in the config to the
-// bucket of l they were written for.
+// adopt uploads files of distribution id to the bucket of l they were
+// written for, which the config no longer has for it.
 func (m *Manager) adopt(id string, l schema.Logging, dirs []string, files []spooled) error {
 	w := idleWriter(m.opts, Config{ID: id, Logging: l}, dirs)
 	var err error
@@ -129,7 +139,7 @@ func (m *Manager) adopt(id string, l schema.Logging, dirs []string, files []spoo
 	for _, f := range files {
 		w.up.add(f.path, f.size)
 	}
-	w.log.Info("uploading access log files of a distribution no longer in the config", "bucket", l.Bucket, "files", len(files))
+	w.log.Info("uploading access log files to the bucket they were written for, which the config no longer has", "bucket", l.Bucket, "files", len(files))
 	go w.up.run()
 	m.retire(writerKey{id: id}, w)
 	return nil
