@@ -15,9 +15,10 @@ import (
 
 // Manager holds a writer per web and per streaming distribution with
 // logging.enabled and follows table swaps: new distributions start logging, removed ones flush
-// and close, a changed prefix or bucket gets a new writer (the old one's
-// pending uploads move to it), a changed domain or includeCookies applies
-// in place.
+// and close (and upload what they wrote to their bucket), a changed prefix
+// gets a new writer (the old one's pending uploads move to it), a changed
+// bucket a new writer while the old one uploads its files to the old
+// bucket, a changed domain or includeCookies applies in place.
 type Manager struct {
 	opts    Options
 	writers atomic.Pointer[map[writerKey]*Writer]
