@@ -294,11 +294,10 @@ func (imp *importer) read(name string) error {
 		imp.function(fn).code = string(b)
 		return nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var top map[string]any
-	if err := dec.Decode(&top); err != nil {
-		return fmt.Errorf("%s: not the JSON the AWS CLI prints: %w", name, err)
+	top, off, err := decodeObject(b)
+	if err != nil {
+		line, col := lineCol(b, off)
+		return fmt.Errorf("%s:%d:%d: not the JSON the AWS CLI prints: %w", name, line, col, err)
 	}
 	if store, ok := strings.CutSuffix(filepath.Base(name), ".keys.json"); ok {
 		// Neither list-keys nor the import file names its store: the
@@ -1685,4 +1684,54 @@ func cueValue(s string, depth int) string {
 	}
 	b.WriteString(indent + `"""`)
 	return b.String()
+}
+
+// decodeObject decodes b as one JSON object, numbers kept as written. An
+// error comes with the offset it is at.
+func decodeObject(b []byte) (map[string]any, int, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		var se *json.SyntaxError
+		switch {
+		case errors.As(err, &se):
+			// Offset is past the character refused.
+			return nil, max(int(se.Offset)-1, 0), err
+		case errors.Is(err, io.EOF):
+			return nil, 0, errors.New("the file is empty")
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return nil, len(b), errors.New("unexpected end of JSON input")
+		}
+		return nil, int(dec.InputOffset()), err
+	}
+	start := skipJSONSpace(b, 0)
+	top, ok := v.(map[string]any)
+	if !ok {
+		kind := map[byte]string{'[': "an array", '"': "a string", 't': "a boolean", 'f': "a boolean", 'n': "null"}[b[start]]
+		if kind == "" {
+			kind = "a number"
+		}
+		return nil, start, fmt.Errorf("%s, not an object", kind)
+	}
+	// Two outputs in one file (aws ... >> dist.json): the second would
+	// be ignored without a word.
+	if end := skipJSONSpace(b, int(dec.InputOffset())); end < len(b) {
+		return nil, end, errors.New("more after the object ends: give each command's output a file of its own")
+	}
+	return top, 0, nil
+}
+
+func skipJSONSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// lineCol is the 1-based line and column (in bytes) of offset off in b.
+func lineCol(b []byte, off int) (line, col int) {
+	off = min(off, len(b))
+	line = 1 + bytes.Count(b[:off], []byte("\n"))
+	return line, off - bytes.LastIndexByte(b[:off], '\n')
 }

@@ -238,3 +238,38 @@ func TestImportKeyValueStoreInputs(t *testing.T) {
 		})
 	}
 }
+
+// A file that is not one JSON object is refused at its line and column,
+// in words for the user rather than Go's types; a second object appended
+// (`aws ... >> dist.json`) is refused rather than ignored.
+func TestImportRefusesMalformedJSONAtItsPlace(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		want       []string // in stderr
+		notWant    string
+	}{
+		{"a broken literal", "{\n  \"DistributionConfig\": {\n    \"Enabled\": tru}\n}\n",
+			[]string{"in.json:3:19: not the JSON the AWS CLI prints: invalid character '}' in literal true"}, ""},
+		{"cut short", "{\n  \"DistributionConfig\": {\n", []string{"in.json:3:1: not the JSON the AWS CLI prints: unexpected end of JSON input"}, ""},
+		{"an array", "\n [1, 2]", []string{"in.json:2:2: not the JSON the AWS CLI prints: an array, not an object"}, "interface"},
+		{"empty", "", []string{"in.json:1:1: not the JSON the AWS CLI prints: the file is empty"}, ""},
+		{"two objects", "{\"Foo\": {}}\n{\"Bar\": {}}\n", []string{"in.json:2:1: not the JSON the AWS CLI prints: more after the object ends"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := filepath.Join(t.TempDir(), "in.json")
+			writeFile(t, in, tc.body)
+			code, _, stderr := runCLI("import", in)
+			if code != exitFail {
+				t.Errorf("exit %d, want %d", code, exitFail)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr)
+				}
+			}
+			if tc.notWant != "" && strings.Contains(stderr, tc.notWant) {
+				t.Errorf("stderr has %q:\n%s", tc.notWant, stderr)
+			}
+		})
+	}
+}
