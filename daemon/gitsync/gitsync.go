@@ -402,7 +402,7 @@ func (s *Syncer) sync(ctx context.Context, retry bool) error {
 	if err != nil {
 		// Once per new error: a remote down for hours is not a line per poll.
 		if prev := s.Status().FetchError; prev != err.Error() {
-			s.log.Error("fetch failed; serving the last good commit", "error", err)
+			s.log.Error("fetch failed; "+s.serving(), "error", err)
 		} else {
 			s.log.Debug("fetch failed again", "error", err)
 		}
@@ -425,7 +425,7 @@ func (s *Syncer) sync(ctx context.Context, retry bool) error {
 	}
 	co, err := s.checkout(ctx, head)
 	if err != nil {
-		s.log.Error("checkout failed; serving the last good commit", "commit", head, "error", err)
+		s.log.Error("checkout failed; "+s.serving(), "commit", head, "error", err)
 		s.updateStatus(func(st *Status) { st.FetchError = err.Error() })
 		return err
 	}
@@ -447,7 +447,22 @@ func (s *Syncer) sync(ctx context.Context, retry bool) error {
 	return nil
 }
 
+// serving says what serves while a change fails. s.mu is held.
+func (s *Syncer) serving() string {
+	if s.good == nil {
+		return "no commit deployed yet" // Init fails: the node does not start
+	}
+	return "the last good commit keeps serving"
+}
+
 func (s *Syncer) deploy() error {
+	// A config at the wrong place in the repository, said as such rather
+	// than as the compiler's first failed lstat.
+	if s.opts.Subdir != "" {
+		if fi, err := os.Stat(s.ConfigDir()); err != nil || !fi.IsDir() {
+			return fmt.Errorf("the commit has no directory %q (the config's directory in the repository, serve --git-subdir)", filepath.ToSlash(s.opts.Subdir))
+		}
+	}
 	if s.opts.Deploy == nil {
 		return nil
 	}
@@ -506,7 +521,7 @@ func (s *Syncer) rejection(co checkout, err error) *Rejected {
 	}
 	s.rejected = co.commit
 	for _, line := range strings.Split(r.Message, "\n") {
-		s.log.Error("commit rejected; the last good commit keeps serving", "commit", co.commit, "error", line)
+		s.log.Error("commit rejected; "+s.serving(), "commit", co.commit, "error", line)
 	}
 	return r
 }

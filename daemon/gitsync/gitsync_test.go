@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/pem"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
@@ -390,6 +391,43 @@ func TestFirstCommitRejected(t *testing.T) {
 	}
 	if served, _ := d.state(); served != "v2" {
 		t.Errorf("served %q", served)
+	}
+}
+
+// A node with nothing deployed yet does not claim in its log that a last
+// good commit keeps serving (it is about to exit), and a commit without
+// the config's directory is refused saying so, not with a failed lstat.
+func TestFirstCommitFailsWithoutClaimingAGoodOne(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		url     func(r *remote) string
+		subdir  string
+		wantErr string
+	}{
+		{"the remote is missing", func(r *remote) string { return r.bare + "-missing" }, "", "git fetch"},
+		{"the commit does not vet", func(r *remote) string { return r.bare }, "", "state is bad"},
+		{"the commit lacks the directory", func(r *remote) string { return r.bare }, "conf",
+			`the commit has no directory "conf" (the config's directory in the repository, serve --git-subdir)`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRemote(t)
+			r.push("first", map[string]string{"state.txt": "bad", "config/state.txt": "bad"})
+			var log strings.Builder
+			d := &deployer{}
+			s, err := New(Options{URL: tc.url(r), Subdir: tc.subdir, Dir: filepath.Join(t.TempDir(), "git"),
+				Deploy: d.deploy, Logger: slog.New(slog.NewTextHandler(&log, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			d.dir = s.ConfigDir()
+			if err := s.Init(context.Background()); err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("Init: %v, want %q", err, tc.wantErr)
+			}
+			if strings.Contains(log.String(), "last good commit") || !strings.Contains(log.String(), "no commit deployed yet") {
+				t.Errorf("the log should say no commit is deployed yet, not claim a last good one:\n%s", log.String())
+			}
+		})
 	}
 }
 
