@@ -273,3 +273,21 @@ func TestImportRefusesMalformedJSONAtItsPlace(t *testing.T) {
 		})
 	}
 }
+
+// -o into a directory that does not exist says so, not with the name of
+// the temporary file the write goes through.
+func TestImportOutputDirectoryMissing(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "dist.json")
+	writeFile(t, in, `{"CallerReference": "x", "Origins": {"Quantity": 1, "Items": [{"Id": "web", "DomainName": "web.example.com",
+		"CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "https-only"}}]},
+		"DefaultCacheBehavior": {"TargetOriginId": "web", "ViewerProtocolPolicy": "https-only"}}`)
+	out := filepath.Join(dir, "config", "site.cue")
+	code, _, stderr := runCLI("import", "-o", out, in)
+	if code != exitFail {
+		t.Errorf("exit %d, want %d", code, exitFail)
+	}
+	if want := "write " + out + ": no directory " + filepath.Join(dir, "config"); !strings.Contains(stderr, want) || strings.Contains(stderr, ".openfront-") {
+		t.Errorf("stderr should say %q, without the temporary file:\n%s", want, stderr)
+	}
+}

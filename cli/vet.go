@@ -132,6 +132,13 @@ func writeFileAtomic(name string, b []byte) error {
 	tmp := filepath.Join(dirOf(name), fmt.Sprintf(".openfront-%016x", rand.Uint64()))
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
 	if err != nil {
+		// The temporary file's name means nothing to the user.
+		if pe, ok := errors.AsType[*fs.PathError](err); ok {
+			err = pe.Err
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("write %s: no directory %s", name, filepath.Dir(name))
+		}
 		return fmt.Errorf("write %s: %w", name, err)
 	}
 	defer os.Remove(f.Name())
