@@ -2,10 +2,12 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -44,6 +46,12 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 	}
 	c := &http.Client{Timeout: *timeout}
 	resp, err := c.Get(u + "/status")
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		// Most often a node on another admin address, or none running.
+		host := strings.TrimPrefix(strings.TrimPrefix(u, "http://"), "https://")
+		fmt.Fprintf(stderr, "openfront status: no node answers at %s (is openfront serve running with --admin %s?): %v\n", u, host, err)
+		return exitFail
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "openfront status: %v\n", err)
 		return exitFail

@@ -153,7 +153,7 @@ func TestStatusErrors(t *testing.T) {
 	}{
 		{"not a node", []string{"--admin", broken.URL}, exitFail, "is not a node's status"},
 		{"no /status", []string{"--admin", notFound.URL}, exitFail, "404"},
-		{"down", []string{"--admin", down.URL}, exitFail, "connection refused"},
+		{"down", []string{"--admin", down.URL}, exitFail, "no node answers at " + down.URL + " (is openfront serve running with --admin " + strings.TrimPrefix(down.URL, "http://") + "?): "},
 		{"positional", []string{"http://x"}, exitUsage, "usage:"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
