@@ -27,18 +27,19 @@ func init() {
 	})
 }
 
-const routeUsage = "route DIR URL [-H 'Name: value']... [-X METHOD] [--viewer-ip IP] [--viewer-country CC] [--response-status STATUS] [--response-header 'Name: value']... [--json]"
+const routeUsage = "route DIR URL [-H 'Name: value']... [-X METHOD] [--viewer-ip IP] [--viewer-country CC] [--response-status STATUS] [--response-header 'Name: value']... [--now TIME] [--json]"
 
 func runRoute(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("route", routeUsage, stderr)
 	var headers multiFlag
 	fs.Var(&headers, "H", "request header `'Name: value'` (repeatable); Host chooses the distribution")
 	method := fs.String("X", "GET", "request `METHOD`")
-	viewerIP := fs.String("viewer-ip", defaultViewerIP, "the viewer's `IP` a viewer-request function sees (event.viewer.ip, CloudFront-Viewer-Address)")
+	viewerIP := fs.String("viewer-ip", defaultViewerIP, "the viewer's `IP`: a viewer-request function's event.viewer.ip, CloudFront-Viewer-Address, and what a signed policy's IpAddress is checked against")
 	viewerCountry := fs.String("viewer-country", "", "the viewer's country `CC` (ISO 3166-1 alpha-2) the geo restriction applies to and CloudFront-Viewer-Country says; unset: unknown, which CloudFront serves")
 	respStatus := fs.Int("response-status", 0, "the origin's answer's `STATUS` to assume: the viewer-response function runs on it (200 with --response-header alone)")
 	var respHeaders multiFlag
 	fs.Var(&respHeaders, "response-header", "the origin's answer's header `'Name: value'` (repeatable)")
+	now := fs.String("now", "", "the `TIME` (RFC 3339) to check signatures' expiry and sticky sessions' age at; unset: the clock's")
 	asJSON := fs.Bool("json", false, "print the explanation as JSON")
 	pos, err := parseFlags(fs, args)
 	if p := positional(pos, "DIR", "URL"); err != nil || p != "" {
@@ -57,6 +58,11 @@ func runRoute(args []string, stdout, stderr io.Writer) int {
 		req.ViewerCountry = c
 	}
 	req.Now = routeNow()
+	if *now != "" && err == nil {
+		if req.Now, err = time.Parse(time.RFC3339, *now); err != nil {
+			err = fmt.Errorf("--now %q: want an RFC 3339 time, such as 2026-12-05T22:00:00Z", *now)
+		}
+	}
 	if err == nil && (*respStatus != 0 || len(respHeaders) > 0) {
 		req.Response, err = newRouteResponse(*respStatus, respHeaders)
 	}
@@ -101,8 +107,8 @@ type RouteRequest struct {
 	ViewerCountry string
 	// Response is the origin's answer to assume; nil: none.
 	Response *RouteResponse
-	// Now is when the request is made, for a sticky session's age;
-	// zero: the clock's.
+	// Now is when the request is made, for a signature's expiry and a
+	// sticky session's age; zero: the clock's.
 	Now time.Time
 }
 
@@ -228,8 +234,10 @@ type RouteRequestInfo struct {
 
 // RouteDecision is the outcome: the first refusal on the request path wins.
 type RouteDecision struct {
-	Action   string `json:"action"`
-	Status   int    `json:"status,omitempty"`
+	Action string `json:"action"`
+	Status int    `json:"status,omitempty"`
+	// Code is the <Code> of CloudFront's XML body for a refused signature.
+	Code     string `json:"code,omitempty"`
 	Location string `json:"location,omitempty"`
 	Reason   string `json:"reason,omitempty"`
 }
@@ -560,9 +568,21 @@ type RouteSignature struct {
 	URLParams []string `json:"urlParams,omitempty"`
 	Cookies   []string `json:"cookies,omitempty"`
 	KeyPairID string   `json:"keyPairId,omitempty"`
-	// Status is "not required", "missing", "incomplete", "unknown key" or
-	// "present" (checked by the edge, not here).
+	// Status is "not required", "valid" or "refused", as the edge's own
+	// check (daemon/access) decides at the request's time and viewer IP.
 	Status string `json:"status"`
+	// Via is what carried the signature: signed-url or signed-cookie.
+	Via string `json:"via,omitempty"`
+	// Code is the refusal's (access.Code*); ErrorCode and ErrorMessage
+	// are the <Code> and <Message> of the edge's XML 403, Reason its
+	// X-Openfront-Reason header.
+	Code         string `json:"code,omitempty"`
+	ErrorCode    string `json:"errorCode,omitempty"`
+	ErrorMessage string `json:"errorMessage,omitempty"`
+	Reason       string `json:"reason,omitempty"`
+	// At is the time it was checked at (RFC 3339), ViewerIP the address.
+	At       string `json:"at,omitempty"`
+	ViewerIP string `json:"viewerIp,omitempty"`
 }
 
 // RouteKeyGroup is a trusted key group and its key ids.
@@ -702,15 +722,15 @@ func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
 	e.Viewer = viewerDecision(bs.ViewerProtocolPolicy, r, host)
 	e.Methods = &RouteMethods{Method: r.Method, Allowed: slices.Contains(bs.AllowedMethods, r.Method),
 		Cached: slices.Contains(bs.CachedMethods, r.Method), Allow: bs.AllowedMethods, Cache: bs.CachedMethods}
-	e.Signature = signature(t, bs, r)
+	e.Signature = signature(t, b, r)
 	// The edge's own answer, as vet's route tests have it.
 	switch a := d.Admit(hostDist, b, r.URL.Scheme, r.Method, host, r.URL.RequestURI(), r.ViewerCountry, e.explainWAF(hostDist, d, r, path)); {
 	case a != nil && a.Location != "":
 		e.Decision = RouteDecision{Action: ActionRedirect, Status: a.Status, Location: a.Location, Reason: a.Reason}
 	case a != nil:
 		e.Decision = RouteDecision{Action: ActionRefuse, Status: a.Status, Reason: a.Reason}
-	case e.Signature.Status != "not required" && e.Signature.Status != "present":
-		e.Decision = refuse("signed URL or cookies required: signature " + e.Signature.Status)
+	case e.Signature.Status == "refused":
+		e.Decision = RouteDecision{Action: ActionRefuse, Status: http.StatusForbidden, Code: e.Signature.ErrorCode, Reason: e.Signature.Reason}
 	}
 	if e.Decision.Action == ActionServe && len(b.CloudFrontHeaders) > 0 {
 		r = e.setCloudFrontHeaders(b, r)
@@ -865,10 +885,10 @@ func viewerDecision(policy string, r RouteRequest, host string) *RouteViewer {
 	return v
 }
 
-// signature checks what a private behavior needs: the signed URL's or the
-// signed cookies' parts, with a Key-Pair-Id of a trusted key group. The
-// signature itself and its expiry are checked by the edge.
-func signature(t *table.Table, bs *schema.CacheBehavior, r RouteRequest) *RouteSignature {
+// signature lists a behavior's trusted key groups and the signature's
+// parts the request carries, and checks it as the edge does.
+func signature(t *table.Table, b *table.Behavior, r RouteRequest) *RouteSignature {
+	bs := b.Spec
 	s := &RouteSignature{Required: len(bs.TrustedKeyGroups) > 0, Status: "not required"}
 	q := r.URL.Query()
 	for _, p := range signatureParams {
@@ -894,42 +914,22 @@ func signature(t *table.Table, bs *schema.CacheBehavior, r RouteRequest) *RouteS
 		}
 		s.TrustedKeyGroups = append(s.TrustedKeyGroups, kg)
 	}
-	// A signed URL takes precedence over signed cookies, as at CloudFront.
-	var parts []string
-	prefix := ""
-	hashOnly := func(ps []string) bool { return len(ps) == 1 && strings.HasSuffix(ps[0], "Hash-Algorithm") }
-	switch {
-	case len(s.URLParams) > 0 && !hashOnly(s.URLParams):
-		parts = s.URLParams
-		s.KeyPairID = q.Get("Key-Pair-Id")
-	case len(s.Cookies) > 0 && !hashOnly(s.Cookies):
-		parts, prefix = s.Cookies, "CloudFront-"
-		s.KeyPairID, _ = lookupValue(cookies, "CloudFront-Key-Pair-Id")
-	default:
-		s.Status = "missing"
-		return s
+	// The edge's own check, at the request's time and viewer IP.
+	now := r.Now
+	if now.IsZero() {
+		now = time.Now()
 	}
-	has := func(p string) bool { return slices.Contains(parts, prefix+p) }
-	var missing []string
-	for _, p := range []string{"Signature", "Key-Pair-Id"} {
-		if !has(p) {
-			missing = append(missing, prefix+p)
-		}
+	client, _ := netip.ParseAddr(r.ViewerIP)
+	uri := requestPath(r.URL)
+	if r.URL.RawQuery != "" {
+		uri += "?" + r.URL.RawQuery
 	}
-	if !has("Expires") && !has("Policy") {
-		missing = append(missing, prefix+"Expires or "+prefix+"Policy")
+	d := access.Check(t, b, r.URL.Scheme, r.host(), uri, r.Header.Values("Cookie"), client, now)
+	s.Status, s.Via, s.KeyPairID = "valid", d.Via, d.KeyPairID
+	s.At, s.ViewerIP = now.UTC().Format(time.RFC3339), r.ViewerIP
+	if !d.Allowed {
+		s.Status, s.Code, s.ErrorCode, s.ErrorMessage, s.Reason = "refused", d.Code, d.ErrorCode, d.ErrorMessage, d.Reason
 	}
-	if len(missing) > 0 {
-		s.Status = "incomplete (no " + strings.Join(missing, ", ") + ")"
-		return s
-	}
-	for _, id := range bs.TrustedKeyGroups {
-		if g := t.KeyGroup(id); g != nil && g.Keys[s.KeyPairID] != nil {
-			s.Status = "present"
-			return s
-		}
-	}
-	s.Status = fmt.Sprintf("has unknown Key-Pair-Id %q", s.KeyPairID)
 	return s
 }
 
@@ -1200,6 +1200,12 @@ func printRoute(w io.Writer, e *RouteExplanation) {
 		}
 	case ActionFunctionError:
 		line("decision", "fail %d: %s", dec.Status, dec.Reason)
+	case ActionRefuse:
+		if dec.Code != "" {
+			line("decision", "refuse %d %s: %s", dec.Status, dec.Code, dec.Reason)
+			break
+		}
+		fallthrough
 	default:
 		line("decision", "refuse %d: %s", dec.Status, dec.Reason)
 	}
@@ -1324,8 +1330,12 @@ func printRoute(w io.Writer, e *RouteExplanation) {
 		if len(s.Cookies) > 0 {
 			line("  cookies", "%s", strings.Join(s.Cookies, ", "))
 		}
-		if s.Status == "present" {
-			line("  checked", "Key-Pair-Id %s is trusted; signature and expiry are checked by the edge", s.KeyPairID)
+		switch s.Status {
+		case "valid":
+			line("  checked", "%s by key %s, valid at %s for viewer %s, as the edge checks it", via(s.Via), s.KeyPairID, s.At, s.ViewerIP)
+		case "refused":
+			line("  checked", "at %s for viewer %s, as the edge checks it: refused (%s)", s.At, s.ViewerIP, s.Code)
+			line("  answer", "403 text/xml <Code>%s</Code> <Message>%s</Message>, X-Openfront-Reason: %s", s.ErrorCode, s.ErrorMessage, s.Reason)
 		}
 	}
 	if g := e.Geo; g != nil {
@@ -1363,6 +1373,14 @@ func printRoute(w io.Writer, e *RouteExplanation) {
 		}
 	}
 	tw.Flush()
+}
+
+// via names what carried a signature.
+func via(v string) string {
+	if v == access.ViaCookie {
+		return "signed cookies"
+	}
+	return "signed URL"
 }
 
 // policyKind says whose a policy is: CloudFront's managed one or the config's.

@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -13,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"openfront.dev/daemon/access"
 )
 
 // -update rewrites the golden files. Another test file of the package may
@@ -39,6 +43,10 @@ const betaSession = "1e087d91"
 // TestRoute runs `openfront route` over the fixture config and compares exit
 // code, stdout and stderr with testdata/route/NAME.golden.
 func TestRoute(t *testing.T) {
+	const film = "https://a.media.example.com/private/film.mp4"
+	until := access.Policy{Expires: time.Unix(2_000_000_000, 0)}
+	signed := routeSign(t, film+"?start=5", until, false)
+	net24 := access.Policy{Resource: "https://a.media.example.com/private/*", Expires: until.Expires, IP: netip.MustParsePrefix("203.0.113.0/24")}
 	cases := []struct {
 		name string
 		args []string
@@ -67,7 +75,16 @@ func TestRoute(t *testing.T) {
 		{"geo-served", []string{"--viewer-country", "FR", "https://a.media.example.com/videos/a.mp4"}},
 		{"usage-bad-viewer-country", []string{"--viewer-country", "fr", "https://a.media.example.com/videos/a.mp4"}},
 		{"private-missing", []string{"https://a.media.example.com/private/film.mp4"}},
-		{"private-signed-url", []string{"https://a.media.example.com/private/film.mp4?Expires=2000000000&Signature=abc~&Key-Pair-Id=K2JCJMDEHXQW5F&start=5"}},
+		// Checked as the edge checks them, at routeTestNow or --now, for
+		// --viewer-ip: valid, expired, changed after signing, another
+		// viewer's address, cookies valid and expired.
+		{"private-signed-url", []string{signed}},
+		{"private-expired", []string{"--now", "2034-01-01T00:00:00Z", signed}},
+		{"private-bad-signature", []string{strings.Replace(signed, "start=5", "start=0", 1)}},
+		{"private-ip-mismatch", []string{"--viewer-ip", "198.51.100.7", routeSign(t, film, net24, false)}},
+		{"private-ip-match", []string{"--viewer-ip", "203.0.113.7", routeSign(t, film, net24, false)}},
+		{"private-cookies-valid", []string{film, "-H", routeSignCookies(t, film, net24) + "; other=1", "--viewer-ip", "203.0.113.7"}},
+		{"json-private-cookies-expired", []string{"--json", "--now", "2033-05-18T03:33:20Z", film, "-H", routeSignCookies(t, film, net24), "--viewer-ip", "203.0.113.7"}},
 		{"private-unknown-key", []string{"https://a.media.example.com/private/film.mp4?Expires=2000000000&Signature=abc&Key-Pair-Id=APKAOTHER"}},
 		{"private-incomplete", []string{"https://a.media.example.com/private/film.mp4?Signature=abc"}},
 		// An origin that decodes %2F before it resolves dot segments takes
@@ -79,7 +96,7 @@ func TestRoute(t *testing.T) {
 		{"private-signed-cookies", []string{"https://a.media.example.com/private/film.mp4",
 			"-H", "Cookie: CloudFront-Policy=eyJ9; CloudFront-Signature=sig; CloudFront-Key-Pair-Id=K2JCJMDEHXQW5F; other=1"}},
 		{"live", []string{"https://tv.media.example.com/live/show/index.m3u8"}},
-		{"vault-signed-sha256", []string{"https://vault.example.com/a.zip?v=2&Expires=2000000000&Signature=abc&Key-Pair-Id=K2JCJMDEHXQW5F&Hash-Algorithm=SHA256",
+		{"vault-signed-sha256", []string{routeSign(t, "https://vault.example.com/a.zip?v=2", until, true),
 			"-H", "Cookie: CloudFront-Signature=stale; theme=dark"}},
 		{"vault-open-signature-names", []string{"https://vault.example.com/open/a?Expires=1&v=2"}},
 		{"vault-pass-all-viewer", []string{"https://vault.example.com/pass/x?a=1", "-H", "Cookie: s=1", "-H", "Accept-Language: de"}},
@@ -177,7 +194,7 @@ func TestRoute(t *testing.T) {
 		{"json-waf-normalized-path", []string{"--json", "https://guarded.example.com/x/../admin"}},
 		// --json.
 		{"json-api", []string{"--json", "-X", "POST", "https://www.example.com/api/v1/items?page=3&lang=fr", "-H", "Cookie: session=s1; theme=x", "-H", "Authorization: Bearer t"}},
-		{"json-group-signed", []string{"-json", "https://a.media.example.com/private/film.mp4?Expires=2000000000&Signature=abc&Key-Pair-Id=K2JCJMDEHXQW5F"}},
+		{"json-group-signed", []string{"-json", routeSign(t, film, until, false)}},
 		{"json-unknown-host", []string{"--json", "https://nope.example.org/x"}},
 		{"json-disabled", []string{"--json", "https://old.example.com/"}},
 		{"json-local-root", []string{"--json", "http://www.example.com/docs/a.html"}},
@@ -203,6 +220,7 @@ func TestRouteUsage(t *testing.T) {
 		{"usage-bad-scheme", []string{"route", routeConfig, "ftp://www.example.com/"}},
 		{"usage-no-host", []string{"route", routeConfig, "https:///x"}},
 		{"usage-bad-viewer-ip", []string{"route", routeConfig, "--viewer-ip", "10.0.0", "https://fn.example.com/go"}},
+		{"usage-bad-now", []string{"route", routeConfig, "--now", "2026-12-05", "https://fn.example.com/go"}},
 		{"usage-bad-response-status", []string{"route", routeConfig, "--response-status", "99", "https://fn.example.com/go"}},
 		{"usage-bad-response-header", []string{"route", routeConfig, "--response-header", "NoColon", "https://fn.example.com/go"}},
 		{"usage-missing-dir", []string{"route", "testdata/route/nowhere", "https://www.example.com/"}},
@@ -244,6 +262,45 @@ func TestRouteJSONMatchesText(t *testing.T) {
 	}
 }
 
+// routeSign signs rawURL with testdata/route/signer.pem, the private key
+// of the fixture's K2JCJMDEHXQW5F. RSA PKCS #1 v1.5 signatures are
+// deterministic, so a golden file can hold the URL.
+func routeSign(t *testing.T, rawURL string, p access.Policy, sha256 bool) string {
+	t.Helper()
+	u, err := routeSigner(t, sha256).SignURL(rawURL, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// routeSignCookies is the "Cookie: ..." header of signed cookies for rawURL.
+func routeSignCookies(t *testing.T, rawURL string, p access.Policy) string {
+	t.Helper()
+	cs, err := routeSigner(t, false).SignCookies(rawURL, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := make([]string, len(cs))
+	for i, c := range cs {
+		parts[i] = c.Name + "=" + c.Value
+	}
+	return "Cookie: " + strings.Join(parts, "; ")
+}
+
+func routeSigner(t *testing.T, sha256 bool) access.Signer {
+	t.Helper()
+	pemBytes, err := os.ReadFile("testdata/route/signer.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := access.ParsePrivateKey(pemBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return access.Signer{KeyPairID: "K2JCJMDEHXQW5F", Key: key, SHA256: sha256}
+}
+
 // checkGolden runs Main and compares with the golden file, or rewrites it.
 func checkGolden(t *testing.T, golden string, args []string) int {
 	t.Helper()
@@ -274,8 +331,9 @@ func TestRouteSignatureInKey(t *testing.T) {
 	if res == nil {
 		t.Fatal("the route config does not compile")
 	}
-	const sig = "Expires=2000000000&Signature=abc&Key-Pair-Id=K2JCJMDEHXQW5F&Hash-Algorithm=SHA256"
-	const cookies = "CloudFront-Policy=eyJ9; CloudFront-Signature=sig; CloudFront-Key-Pair-Id=K2JCJMDEHXQW5F; CloudFront-Hash-Algorithm=SHA256; theme=dark"
+	until := access.Policy{Expires: time.Unix(2_000_000_000, 0)}
+	_, sig, _ := strings.Cut(routeSign(t, "https://vault.example.com/a.zip?v=2", until, true), "v=2&")
+	cookies := strings.TrimPrefix(routeSignCookies(t, "https://vault.example.com/a.zip?v=2", until), "Cookie: ") + "; CloudFront-Hash-Algorithm=SHA1; theme=dark"
 	cases := []struct {
 		name, url, cookie string
 		status            string
@@ -283,11 +341,11 @@ func TestRouteSignatureInKey(t *testing.T) {
 		origin            string // the origin request
 	}{
 		{"signed url with Hash-Algorithm", "https://vault.example.com/a.zip?v=2&" + sig, "theme=dark",
-			"present", "v=2", "theme=dark", "GET https://files.example.net:443/a.zip?v=2"},
+			"valid", "v=2", "theme=dark", "GET https://files.example.net:443/a.zip?v=2"},
 		{"signed cookies", "https://vault.example.com/a.zip?v=2", cookies,
-			"present", "v=2", "theme=dark", "GET https://files.example.net:443/a.zip?v=2"},
+			"valid", "v=2", "theme=dark", "GET https://files.example.net:443/a.zip?v=2"},
 		{"Hash-Algorithm alone is no signed URL", "https://vault.example.com/a.zip?Hash-Algorithm=SHA256", "",
-			"missing", "", "", "GET https://files.example.net:443/a.zip"},
+			"refused", "", "", "GET https://files.example.net:443/a.zip"},
 		{"public behavior keys and forwards them", "https://vault.example.com/open/a?" + sig, cookies,
 			"not required", sig, "", "GET https://files.example.net:443/open/a?" + sig},
 	}

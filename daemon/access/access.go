@@ -46,6 +46,18 @@ func NewRequest(r *http.Request, scheme string, client netip.Addr, now time.Time
 		Cookies: r.Header["Cookie"], ClientIP: client, Now: now}
 }
 
+// Check is the edge's signature check of a request given whole rather
+// than read from the wire, as openfront route and vet's route tests give
+// one: scheme, the Host, the request target as the viewer would send it
+// (path and query undecoded), the Cookie header lines and the viewer's
+// address, at now. It is VerifyBehavior, so route says what the edge does.
+func Check(t *table.Table, b *table.Behavior, scheme, host, requestURI string, cookies []string, client netip.Addr, now time.Time) Decision {
+	path, query := SplitRequestURI(requestURI)
+	var v Verifier // no cache: one request
+	return v.VerifyBehavior(Request{Scheme: scheme, Host: host, RawPath: path, RawQuery: query,
+		Cookies: cookies, ClientIP: client, Now: now}, t, b)
+}
+
 // SplitRequestURI splits a request target into its raw path and query,
 // dropping the scheme and authority of an absolute-form target.
 func SplitRequestURI(uri string) (rawPath, rawQuery string) {
