@@ -847,20 +847,8 @@ func responseHeaders(rh *table.ResponseHeaders, origin string) *RouteResponseHea
 	return out
 }
 
-// requestPath is the path as a client sends the URL's, undecoded, which
-// is how the edge reads it (its RawPath): net/url's EscapedPath would
-// re-escape "/a|b%2Fc" as "/a%7Cb/c". A path a client cannot send as typed
-// (a space, non-ASCII) is escaped as a client does.
-func requestPath(u *url.URL) string {
-	path := u.RawPath
-	if path == "" || strings.ContainsFunc(path, func(c rune) bool { return c <= ' ' || c >= 0x7f }) {
-		path = u.EscapedPath()
-	}
-	if path == "" {
-		path = "/"
-	}
-	return path
-}
+// requestPath is the path as the edge reads it (access.URLPath).
+func requestPath(u *url.URL) string { return access.URLPath(u) }
 
 func refuse(reason string) RouteDecision {
 	return RouteDecision{Action: ActionRefuse, Status: http.StatusForbidden, Reason: reason}
@@ -920,11 +908,7 @@ func signature(t *table.Table, b *table.Behavior, r RouteRequest) *RouteSignatur
 		now = time.Now()
 	}
 	client, _ := netip.ParseAddr(r.ViewerIP)
-	uri := requestPath(r.URL)
-	if r.URL.RawQuery != "" {
-		uri += "?" + r.URL.RawQuery
-	}
-	d := access.Check(t, b, r.URL.Scheme, r.host(), uri, r.Header.Values("Cookie"), client, now)
+	d := access.Check(t, b, r.URL, r.host(), r.Header.Values("Cookie"), client, now)
 	s.Status, s.Via, s.KeyPairID = "valid", d.Via, d.KeyPairID
 	s.At, s.ViewerIP = now.UTC().Format(time.RFC3339), r.ViewerIP
 	if !d.Allowed {

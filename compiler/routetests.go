@@ -8,10 +8,12 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"cuelang.org/go/cue"
 
 	"openfront.dev/compiler/table"
+	"openfront.dev/daemon/access"
 	"openfront.dev/internal/cffunc"
 	"openfront.dev/internal/cfheaders"
 	"openfront.dev/schema"
@@ -79,7 +81,11 @@ func (c *Compiler) runRouteTests(cfg *schema.Config, t *table.Table, origin map[
 		for k, v := range rt.Headers {
 			waf.Header.Set(k, v)
 		}
-		if a := d.Admit(hostDist, b, u.Scheme, rt.Method, host, u.RequestURI(), rt.ViewerCountry, waf); a != nil {
+		a := d.Admit(hostDist, b, u.Scheme, rt.Method, host, u.RequestURI(), rt.ViewerCountry, waf)
+		if a == nil {
+			a = signatureTest(t, b, u, host, rt.Headers, viewer)
+		}
+		if a != nil {
 			// The request's own target is still the one its behavior routes to.
 			k.edgeTest(i, where, rt, a)
 		} else if b.ViewerRequest != nil || expectsFunction(rt) || rt.Response != nil {
@@ -93,6 +99,25 @@ func (c *Compiler) runRouteTests(cfg *schema.Config, t *table.Table, origin map[
 		return nil
 	}
 	return c.locate(k.issues, origin)
+}
+
+// signatureTest is the edge's refusal of test rt's signed URL or signed
+// cookies on a behavior with trustedKeyGroups, checked as the edge checks
+// them (daemon/access, as openfront route does) now and for its viewer,
+// or nil. A test that carries no signature is taken as signed validly: it
+// tests where a private path goes, not who may see it.
+func signatureTest(t *table.Table, b *table.Behavior, u *url.URL, host string, headers map[string]string, viewer netip.Addr) *table.EdgeAnswer {
+	var cookies []string
+	for n, v := range headers {
+		if strings.EqualFold(n, "Cookie") {
+			cookies = append(cookies, v)
+		}
+	}
+	d := access.Check(t, b, u, host, cookies, viewer, time.Now())
+	if d.Allowed || d.Via == "" {
+		return nil
+	}
+	return &table.EdgeAnswer{Status: http.StatusForbidden, Reason: d.ErrorCode + ": " + d.Reason}
 }
 
 // routeTestViewer is a route test's viewerIp, 127.0.0.1 unset: the

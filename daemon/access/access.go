@@ -16,6 +16,7 @@ import (
 	"crypto"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 	"time"
 
@@ -46,16 +47,30 @@ func NewRequest(r *http.Request, scheme string, client netip.Addr, now time.Time
 		Cookies: r.Header["Cookie"], ClientIP: client, Now: now}
 }
 
-// Check is the edge's signature check of a request given whole rather
+// Check is the edge's signature check of a request given as a URL rather
 // than read from the wire, as openfront route and vet's route tests give
-// one: scheme, the Host, the request target as the viewer would send it
-// (path and query undecoded), the Cookie header lines and the viewer's
-// address, at now. It is VerifyBehavior, so route says what the edge does.
-func Check(t *table.Table, b *table.Behavior, scheme, host, requestURI string, cookies []string, client netip.Addr, now time.Time) Decision {
-	path, query := SplitRequestURI(requestURI)
+// one: u's scheme, path (URLPath) and query, the Host, the Cookie header
+// lines and the viewer's address, at now. It is VerifyBehavior, so they
+// say what the edge does.
+func Check(t *table.Table, b *table.Behavior, u *url.URL, host string, cookies []string, client netip.Addr, now time.Time) Decision {
 	var v Verifier // no cache: one request
-	return v.VerifyBehavior(Request{Scheme: scheme, Host: host, RawPath: path, RawQuery: query,
+	return v.VerifyBehavior(Request{Scheme: u.Scheme, Host: host, RawPath: URLPath(u), RawQuery: u.RawQuery,
 		Cookies: cookies, ClientIP: client, Now: now}, t, b)
+}
+
+// URLPath is the path a client sends for u, undecoded, which is how the
+// edge reads it: u.RawPath as written, where net/url's EscapedPath would
+// re-escape "/a|b%2Fc" as "/a%7Cb%2Fc". A path a client cannot send as
+// typed (a space, non-ASCII) is escaped as a client does.
+func URLPath(u *url.URL) string {
+	path := u.RawPath
+	if path == "" || strings.ContainsFunc(path, func(c rune) bool { return c <= ' ' || c >= 0x7f }) {
+		path = u.EscapedPath()
+	}
+	if path == "" {
+		path = "/"
+	}
+	return path
 }
 
 // SplitRequestURI splits a request target into its raw path and query,

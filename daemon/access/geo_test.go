@@ -2,7 +2,6 @@ package access
 
 import (
 	"context"
-	"errors"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -13,16 +12,14 @@ import (
 
 	"github.com/maxmind/mmdbwriter/mmdbtype"
 
-	"openfront.dev/compiler"
-	"openfront.dev/compiler/table"
-	"openfront.dev/internal/testenv"
+	"openfront.dev/internal/testenv/geodb"
 )
 
 func writeGeoDB(t testing.TB, path string, records map[string]mmdbtype.Map) {
-	testenv.WriteGeoDB(t, path, records)
+	geodb.WriteGeoDB(t, path, records)
 }
 
-func maxmindCountry(iso string) mmdbtype.Map { return testenv.Country(iso) }
+func maxmindCountry(iso string) mmdbtype.Map { return geodb.Country(iso) }
 
 var geoRecords = map[string]mmdbtype.Map{
 	"81.0.0.0/8":      maxmindCountry("FR"),
@@ -139,57 +136,6 @@ func TestGeoDBReload(t *testing.T) {
 	}
 	cancel()
 	wg.Wait()
-}
-
-// TestTable runs a compiled config: VerifyBehavior finds the key through
-// the behavior's trustedKeyGroups, and CheckGeo fails closed.
-func TestTable(t *testing.T) {
-	res, err := compiler.New("testdata/config").Compile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tb := res.Table
-	v := NewVerifier(16)
-
-	req := jsCase(t, "js canned url")
-	_, b := tb.Route(req.Host, req.RawPath)
-	if b.Name() != "/private/*" {
-		t.Fatalf("behavior %s", b.Name())
-	}
-	if d := v.VerifyBehavior(req, tb, b); !d.Allowed {
-		t.Fatalf("%+v", d)
-	}
-	req.RawQuery += "&x=1"
-	if d := v.VerifyBehavior(req, tb, b); d.Code != CodeBadSignature {
-		t.Fatalf("%+v", d)
-	}
-	_, pub := tb.Route("cdn.example.com", "/public")
-	if d := v.VerifyBehavior(requestFor(t, "https://cdn.example.com/public"), tb, pub); !d.Allowed {
-		t.Fatalf("public behavior: %+v", d)
-	}
-
-	err = CheckGeo(tb, nil)
-	if !errors.Is(err, ErrNoGeoDB) || !strings.Contains(err.Error(), `"eu"`) || !strings.Contains(err.Error(), "--geoip-db") {
-		t.Fatalf("CheckGeo without a database: %v", err)
-	}
-	path := filepath.Join(t.TempDir(), "country.mmdb")
-	writeGeoDB(t, path, geoRecords)
-	db, err := OpenGeoDB(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := CheckGeo(tb, db); err != nil {
-		t.Fatal(err)
-	}
-	eu := tb.Distribution("eu")
-	c, known := db.Lookup(netip.MustParseAddr("85.1.1.1"))
-	if ok, _ := table.GeoAllowed(eu.Spec.Restrictions.GeoRestriction, c, known); !ok {
-		t.Fatal("DE blocked by a whitelist of FR and DE")
-	}
-	c, known = db.Lookup(netip.MustParseAddr("203.0.113.9"))
-	if ok, _ := table.GeoAllowed(eu.Spec.Restrictions.GeoRestriction, c, known); ok {
-		t.Fatal("AU allowed by a whitelist of FR and DE")
-	}
 }
 
 // jsCase is a request from testdata/js-signed.json.

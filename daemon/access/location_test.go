@@ -7,12 +7,12 @@ import (
 
 	"github.com/maxmind/mmdbwriter/mmdbtype"
 
-	"openfront.dev/internal/testenv"
+	"openfront.dev/internal/testenv/geodb"
 )
 
 // annArbor is CloudFront's own example viewer (the July 2020 announcement
 // of the location headers).
-var annArbor = testenv.Place{Country: "US", CountryName: "United States", Region: "MI", RegionName: "Michigan",
+var annArbor = geodb.Place{Country: "US", CountryName: "United States", Region: "MI", RegionName: "Michigan",
 	City: "Ann Arbor", Postal: "48105", TimeZone: "America/Detroit", Latitude: 42.3068, Longitude: -83.7059, MetroCode: 505}
 
 // TestLocate: a City record gives every place field, the first-level
@@ -20,20 +20,20 @@ var annArbor = testenv.Place{Country: "US", CountryName: "United States", Region
 // a Country record its country alone.
 func TestLocate(t *testing.T) {
 	dir := t.TempDir()
-	zurich := testenv.Place{Country: "CH", CountryName: "Switzerland", Region: "CH-ZH", RegionName: "Zurich",
+	zurich := geodb.Place{Country: "CH", CountryName: "Switzerland", Region: "CH-ZH", RegionName: "Zurich",
 		City: "Zürich", Postal: "8000", TimeZone: "Europe/Zurich", Latitude: 47.3667, Longitude: 8.55, ASN: 3303}
 	city := filepath.Join(dir, "city.mmdb")
-	testenv.WriteGeoDB(t, city, map[string]mmdbtype.Map{
+	geodb.WriteGeoDB(t, city, map[string]mmdbtype.Map{
 		"35.0.0.0/8":      annArbor.Record(),
 		"81.0.0.0/8":      zurich.Record(),
-		"85.0.0.0/8":      testenv.Place{Country: "DE", CountryName: "Germany"}.Record(), // country only
+		"85.0.0.0/8":      geodb.Place{Country: "DE", CountryName: "Germany"}.Record(), // country only
 		"203.0.113.0/24":  {"registered_country": mmdbtype.Map{"iso_code": mmdbtype.String("AU")}},
-		"198.51.100.0/24": testenv.Place{Country: "GQ", CountryName: "Equatorial Guinea", TimeZone: "Africa/Malabo"}.Record(), // at 0,0
+		"198.51.100.0/24": geodb.Place{Country: "GQ", CountryName: "Equatorial Guinea", TimeZone: "Africa/Malabo"}.Record(), // at 0,0
 	})
 	asnPath := filepath.Join(dir, "asn.mmdb")
-	testenv.WriteGeoDB(t, asnPath, map[string]mmdbtype.Map{"35.0.0.0/8": testenv.ASN(36375, "UMICH")})
+	geodb.WriteGeoDB(t, asnPath, map[string]mmdbtype.Map{"35.0.0.0/8": geodb.ASN(36375, "UMICH")})
 	country := filepath.Join(dir, "country.mmdb")
-	testenv.WriteGeoDB(t, country, map[string]mmdbtype.Map{"35.0.0.0/8": testenv.Country("US")})
+	geodb.WriteGeoDB(t, country, map[string]mmdbtype.Map{"35.0.0.0/8": geodb.Country("US")})
 
 	cases := []struct {
 		db, addr string

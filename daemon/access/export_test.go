@@ -1,0 +1,8 @@
+package access
+
+// What table_test.go, outside the package, shares with its tests.
+var (
+	JSCase     = jsCase
+	RequestFor = requestFor
+	GeoRecords = geoRecords
+)
