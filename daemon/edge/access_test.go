@@ -196,6 +196,11 @@ distributions: secure: {
 			if tc.reason != "" && !strings.Contains(string(body)+resp.Header.Get("X-Openfront-Reason"), tc.reason) {
 				t.Errorf("body %q, X-Openfront-Reason %q: no reason %q", body, resp.Header.Get("X-Openfront-Reason"), tc.reason)
 			}
+			// A geo refusal says why in X-Openfront-Reason too, as a
+			// signature refusal does.
+			if tc.name == "country off the whitelist" && resp.Header.Get("X-Openfront-Reason") != "This distribution is not available in the viewer's country (DE)." {
+				t.Errorf("X-Openfront-Reason %q, want the geo restriction's reason", resp.Header.Get("X-Openfront-Reason"))
+			}
 			if tc.status != 200 {
 				return
 			}

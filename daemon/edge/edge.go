@@ -346,10 +346,14 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 	h.forward(w, r, d, b, path, rawQuery, id, viewerHTTPS, signed)
 }
 
-// deny answers 403 for a viewer the distribution does not admit, with its
-// custom error page for 403 when it has one.
+// deny answers 403 for a viewer the distribution does not admit (its geo
+// restriction, its web ACL), with its custom error page for 403 when it
+// has one, which replaces the reason, as for a refused signature.
+// Otherwise the reason is in the body and, as a signature's, in
+// X-Openfront-Reason.
 func (h *Handler) deny(w http.ResponseWriter, r *http.Request, d *table.Distribution, reason string) {
 	if !h.errorPage(w, r, d, http.StatusForbidden) {
+		w.Header().Set("X-Openfront-Reason", reason)
 		h.refuse(w, r, http.StatusForbidden, reason)
 	}
 }
