@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"openfront.dev/daemon/http1"
@@ -126,7 +127,7 @@ func (n *Node) listenHTTPS(addr string, cfg *tls.Config) error {
 func (n *Node) bind(name, addr string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("%s listener: %w", name, err)
+		return nil, listenError("--"+name, name, err)
 	}
 	n.addrs[name] = ln.Addr()
 	n.log.Info("listening", "listener", name, "addr", ln.Addr().String())
@@ -135,6 +136,16 @@ func (n *Node) bind(name, addr string) (net.Listener, error) {
 		return ln, nil
 	}
 	return &limitedListener{Listener: ln, l: n.conns, log: n.log}, nil
+}
+
+// listenError is a listener's failure to bind, named by the serve flag
+// that set its address (flag): a port another process holds is the
+// operator's to move.
+func listenError(flag, name string, err error) error {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("%s: %s listener: %w (another process has it: stop that, or give %s another address)", flag, name, err, flag)
+	}
+	return fmt.Errorf("%s: %s listener: %w", flag, name, err)
 }
 
 // tlsDispatch accepts TLS connections and hands each, after its

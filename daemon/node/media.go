@@ -65,7 +65,7 @@ func (n *Node) listenRTMP() error {
 	}
 	ln, err := net.Listen("tcp", n.opts.RTMPAddr)
 	if err != nil {
-		return fmt.Errorf("rtmp listener: %w", err)
+		return listenError("--rtmp", "rtmp", err)
 	}
 	n.addrs["rtmp"] = ln.Addr()
 	n.log.Info("listening", "listener", "rtmp", "addr", ln.Addr().String())

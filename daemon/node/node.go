@@ -439,7 +439,7 @@ func (n *Node) tlsConfig() (*tls.Config, error) {
 func (n *Node) listenHTTP3(tcp *net.TCPAddr) error {
 	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: tcp.IP, Port: tcp.Port})
 	if err != nil {
-		return fmt.Errorf("http3 listener: %w", err)
+		return listenError("--https", "http3 (UDP)", err)
 	}
 	n.addrs["http3"] = conn.LocalAddr()
 	srv := &http3.Server{
