@@ -2,8 +2,11 @@ package http1
 
 import (
 	"bufio"
+	"io"
 	"net"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -33,6 +36,32 @@ func BenchmarkHit(b *testing.B) {
 		w.Header()["Content-Type"] = []string{"text/plain"}
 		w.Write(body)
 	})}
+	benchLoopback(b, s, len(body))
+}
+
+// BenchmarkHitFile: a 100 KiB cache hit from a body file, sent with
+// sendfile over loopback keep-alive (the path of a memory-tier blob).
+func BenchmarkHitFile(b *testing.B) {
+	const size = 100 << 10
+	f, err := os.CreateTemp(b.TempDir(), "body")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write(make([]byte, size)); err != nil {
+		b.Fatal(err)
+	}
+	s := &Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["Content-Length"] = []string{strconv.Itoa(size)}
+		w.Header()["Content-Type"] = []string{"application/octet-stream"}
+		w.(io.ReaderFrom).ReadFrom(io.NewSectionReader(f, 0, size))
+	})}
+	benchLoopback(b, s, size)
+}
+
+// benchLoopback requests the same answer of bodyLen bytes from s over one
+// loopback keep-alive connection, with a raw client.
+func benchLoopback(b *testing.B, s *Server, bodyLen int) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -51,18 +80,24 @@ func BenchmarkHit(b *testing.B) {
 		if _, err := c.Write(req); err != nil {
 			b.Fatal(err)
 		}
-		// The head ends with an empty line; the body is 1024 bytes.
-		for {
-			line, err := br.ReadSlice('\n')
-			if err != nil {
-				b.Fatal(err)
-			}
-			if len(line) == 2 {
-				break
-			}
-		}
-		if _, err := br.Discard(1024); err != nil {
+		if err := skipAnswer(br, bodyLen); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// skipAnswer reads an answer's head (up to its empty line) and bodyLen
+// bytes of body.
+func skipAnswer(br *bufio.Reader, bodyLen int) error {
+	for {
+		line, err := br.ReadSlice('\n')
+		if err != nil {
+			return err
+		}
+		if len(line) == 2 {
+			break
+		}
+	}
+	_, err := br.Discard(bodyLen)
+	return err
 }

@@ -64,7 +64,8 @@ type conn struct {
 	// (http.Handler's contract), and a cleared map keeps its room.
 	resp response
 	hdr  http.Header
-	w    watch // whether the viewer is still there while a handler waits (gone.go)
+	w    watch   // whether the viewer is still there while a handler waits (gone.go)
+	sf   *sender // sends cached files, made at the first (sendfile_linux.go)
 }
 
 func newConn(s *Server, nc net.Conn) *conn {

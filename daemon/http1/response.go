@@ -199,7 +199,14 @@ func (w *response) ReadFrom(src io.Reader) (int64, error) {
 	}
 	bp := w.c.buf()
 	w.c.armWrite()
-	n, err := sendFile(tcp, *bp, f, base+cur, left, w.c.armWrite)
+	var n int64
+	var err error
+	if w.c.sf == nil {
+		w.c.sf, err = newSender(tcp, w.c.armWrite)
+	}
+	if err == nil {
+		n, err = w.c.sf.send(*bp, f, base+cur, left)
+	}
 	if errors.Is(err, errors.ErrUnsupported) {
 		return w.copyFrom(src)
 	}

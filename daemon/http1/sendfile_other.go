@@ -8,6 +8,10 @@ import (
 	"syscall"
 )
 
-func sendFile(syscall.Conn, []byte, *os.File, int64, int64, func()) (int64, error) {
+type sender struct{}
+
+func newSender(syscall.Conn, func()) (*sender, error) { return nil, errors.ErrUnsupported }
+
+func (*sender) send([]byte, *os.File, int64, int64) (int64, error) {
 	return 0, errors.ErrUnsupported
 }
