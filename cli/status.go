@@ -115,6 +115,13 @@ func printStatus(out io.Writer, st *admin.Status) {
 	}
 	line("config", "%s", cfg.Path)
 	more("%s, %s; %s", plural(cfg.Reloads, "reload"), plural(cfg.Failures, "failure"), state)
+	for i, w := range cfg.Warnings {
+		if i == 0 {
+			line("warnings", "%s", w)
+		} else {
+			more("%s", w)
+		}
+	}
 	// Serving from git, a rejected commit is shown below with paths in the
 	// repository; the reloader's copy of it would repeat it.
 	if e := cfg.LastError; e != nil && (st.Git == nil || cfg.Failing) {

@@ -37,6 +37,8 @@ func statusFixtures() map[string]admin.Status {
 		Listeners: []string{"http [::]:80", "https [::]:443", "http3 [::]:443"},
 		Config: watch.Status{Path: "/var/cache/openfront/git/current/config", Version: "sha256:b9bf", Commit: good,
 			AppliedAt: ago(3 * time.Minute), Reloads: 7, Failures: 1,
+			Warnings: []watch.Problem{{File: "/var/cache/openfront/git/current/config/cdn.cue", Line: 31, Col: 11,
+				Msg: `warning: distribution "site-staging": no continuous deployment policy names this staging distribution: it serves nothing`}},
 			LastError: &watch.ReloadError{At: ago(10 * time.Minute), Reason: "reload",
 				Message: "/var/cache/openfront/git/current/config/cdn.cue:8:25: bad",
 				Errors:  []compiler.Error{{File: "/var/cache/openfront/git/current/config/cdn.cue", Line: 8, Col: 25, Msg: "bad"}}}},

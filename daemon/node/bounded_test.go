@@ -2,6 +2,8 @@ package node
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -103,4 +105,47 @@ func waitAdminStatus(t *testing.T, n *Node, what string, ok func(admin.Status) b
 	}
 	t.Fatalf("%s: not within a minute; /status config: %+v", what, st.Config)
 	return st
+}
+
+// The config's warnings, which the worker compiles as vet does, reach the
+// node's log (with their place and the commit) and /status.
+func TestWorkerWarningsAreShown(t *testing.T) {
+	base := t.TempDir()
+	const commit = "0123456789abcdef0123456789abcdef01234567"
+	os.Mkdir(filepath.Join(base, ".git"), 0o755)
+	os.WriteFile(filepath.Join(base, ".git", "HEAD"), []byte(commit+"\n"), 0o644)
+	dir := filepath.Join(base, "config")
+	os.Mkdir(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "main.cue"), []byte(testenv.SiteConfig("one")), 0o644)
+	stage := filepath.Join(dir, "stage.cue")
+	os.WriteFile(stage, []byte(`package cdn
+
+distributions: stage: {
+	staging: true
+	origins: [{id: "web", domainName: "web.example.org", customOriginConfig: {originProtocolPolicy: "https-only"}}]
+	defaultCacheBehavior: {targetOriginId: "web", viewerProtocolPolicy: "redirect-to-https"}
+}
+`), 0o644)
+	logFile := filepath.Join(t.TempDir(), "log")
+	f, err := os.Create(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	n, err := startBounded(t, Options{ConfigDir: dir, AdminAddr: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(f, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const msg = `distribution \"stage\": no continuous deployment policy names this staging distribution`
+	found := false
+	for _, w := range adminStatus(t, n).Config.Warnings {
+		found = found || w.File == stage && w.Line == 4 && w.Col == 11 && strings.Contains(w.Msg, strings.ReplaceAll(msg, `\"`, `"`))
+	}
+	if !found {
+		t.Errorf("/status config.warnings %+v lack %s:4:11's", adminStatus(t, n).Config.Warnings, stage)
+	}
+	log, _ := os.ReadFile(logFile)
+	if want := fmt.Sprintf(`level=WARN msg="config warning; served all the same" config=%s warning="%s:4:11: warning: %s`, dir, stage, msg); !strings.Contains(string(log), want) || !strings.Contains(string(log), "commit="+commit) {
+		t.Errorf("log lacks %s (and commit=%s):\n%s", want, commit, log)
+	}
 }

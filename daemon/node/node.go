@@ -23,6 +23,7 @@ import (
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
 
+	"openfront.dev/compiler"
 	"openfront.dev/compiler/table"
 	"openfront.dev/daemon/access"
 	"openfront.dev/daemon/accesslog"
@@ -266,12 +267,12 @@ func Start(opts Options) (*Node, error) {
 		// CUE evaluation can be neither cancelled nor bounded: a config
 		// that never ends, or allocates without end, would take the node.
 		n.compiler = compileworker.New(opts.ConfigDir, compileworker.Options{Timeout: opts.CompileTimeout, Memory: opts.CompileMemory, Logger: n.log})
-		wo.Compile = func() (*table.Table, error) {
+		wo.Compile = func() (*table.Table, compiler.Errors, error) {
 			res, err := n.compiler.Compile()
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			return res.Table, nil
+			return res.Table, res.Warnings, nil
 		}
 	}
 	r, err := watch.New(wo)

@@ -19,26 +19,27 @@ type dirCompiler struct {
 	c   *compiler.Compiler
 }
 
-func (d *dirCompiler) compile() (*table.Table, error) {
+func (d *dirCompiler) compile() (*table.Table, compiler.Errors, error) {
 	if d.c == nil {
 		d.c = compiler.New(d.dir)
 	}
 	res, err := d.c.Compile()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return res.Table, nil
+	return res.Table, res.Warnings, nil
 }
 
 // loadArtifact is the default Compile of a table file: its config is
 // vetted as compile vets one, since anyone can write an artifact; a local
 // origin's path is relative to the file's directory, as serve takes it.
-func loadArtifact(path string) func() (*table.Table, error) {
-	return func() (*table.Table, error) {
+func loadArtifact(path string) func() (*table.Table, compiler.Errors, error) {
+	return func() (*table.Table, compiler.Errors, error) {
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return nil, fmt.Errorf("read table: %w", err)
+			return nil, nil, fmt.Errorf("read table: %w", err)
 		}
-		return compiler.LoadArtifact(b, filepath.Dir(path))
+		t, err := compiler.LoadArtifact(b, filepath.Dir(path))
+		return t, nil, err
 	}
 }

@@ -50,11 +50,12 @@ type Options struct {
 	Logger *slog.Logger
 	// Registry, if set, gets the openfront_config_* metrics.
 	Registry prometheus.Registerer
-	// Compile builds a table. Default: for Dir, a compiler.Compiler kept
+	// Compile builds a table, and gives the config's warnings (what vet
+	// prints but a node serves). Default: for Dir, a compiler.Compiler kept
 	// across reloads so that recompiles are incremental; for File,
 	// compiler.LoadArtifact, which rejects a truncated, corrupt or
 	// hash-mismatched artifact and one whose config vet would refuse.
-	Compile func() (*table.Table, error)
+	Compile func() (*table.Table, compiler.Errors, error)
 	// Check, if set, vets a compiled table against what this node has
 	// (a geo database for geo-restricted distributions, say); an error
 	// rejects the table like a compile error.
@@ -79,6 +80,28 @@ type Status struct {
 	Failing  bool `json:"failing"`
 	Reloads  int  `json:"reloads"`  // successful compiles
 	Failures int  `json:"failures"` // failed compiles
+	// Warnings are the last successful compile's: what the config should
+	// change though it is served, as openfront vet prints them.
+	Warnings []Problem `json:"warnings,omitempty"`
+}
+
+// Problem is a compiler's error or warning, in /status's camelCase.
+type Problem struct {
+	File string `json:"file,omitempty"`
+	Line int    `json:"line,omitempty"`
+	Col  int    `json:"col,omitempty"`
+	Msg  string `json:"msg"`
+}
+
+// String is the problem as vet prints it: file:line:col: message.
+func (p Problem) String() string { return compiler.Error(p).Error() }
+
+func problems(errs compiler.Errors) []Problem {
+	var ps []Problem
+	for _, e := range errs {
+		ps = append(ps, Problem(e))
+	}
+	return ps
 }
 
 // ReloadError is a rejected change. Do not modify it: Status shares it.
@@ -93,28 +116,18 @@ type ReloadError struct {
 
 // MarshalJSON spells the compiler's errors in /status's camelCase.
 func (e *ReloadError) MarshalJSON() ([]byte, error) {
-	type problem struct {
-		File string `json:"file,omitempty"`
-		Line int    `json:"line,omitempty"`
-		Col  int    `json:"col,omitempty"`
-		Msg  string `json:"msg"`
-	}
 	type reloadError ReloadError // without this method
-	out := struct {
+	return json.Marshal(struct {
 		*reloadError
-		Errors []problem `json:"errors,omitempty"`
-	}{reloadError: (*reloadError)(e)}
-	for _, p := range e.Errors {
-		out.Errors = append(out.Errors, problem(p))
-	}
-	return json.Marshal(out)
+		Errors []Problem `json:"errors,omitempty"`
+	}{(*reloadError)(e), problems(e.Errors)})
 }
 
 // Reloader watches a config directory and applies what it compiles to.
 type Reloader struct {
 	opts    Options
 	log     *slog.Logger
-	compile func() (*table.Table, error)
+	compile func() (*table.Table, compiler.Errors, error)
 	m       *metrics
 	path    string // Dir or File
 	file    bool   // watching a table artifact
@@ -123,6 +136,9 @@ type Reloader struct {
 	sum     [32]byte   // fingerprint of the tree at the last compile
 	hashed  bool
 	current *table.Table
+	// warned are the warnings logged, as file: message: a warning is
+	// logged when it appears, not again at each reload that still has it.
+	warned  map[string]bool
 	settled [32]byte // the tree of a dropped compile: see unsettled
 	// refused: Check rejected the tree at sum, for a reason of the node's
 	// (a certificate missing from --certs): the rehash tries it again.
@@ -343,7 +359,7 @@ func (r *Reloader) reload(reason string, force, logFailure bool) error {
 	}
 	r.sum, r.hashed = sum, true
 	start := time.Now()
-	t, err := r.compile()
+	t, warnings, err := r.compile()
 	r.refused = false
 	if err == nil && r.opts.Check != nil {
 		err = r.opts.Check(t)
@@ -392,12 +408,33 @@ func (r *Reloader) reload(reason string, force, logFailure bool) error {
 	r.updateStatus(func(s *Status) {
 		s.Reloads++
 		s.Failing = false
+		s.Warnings = problems(warnings)
 		if apply {
 			s.Version, s.Commit, s.AppliedAt = t.Version(), t.Source().Commit, now
 		}
 	})
-	r.log.Info("config reloaded", "reason", reason, "version", t.Version(), "applied", apply, "took", now.Sub(start).Round(time.Millisecond))
+	r.log.Info("config reloaded", "reason", reason, "version", t.Version(), "applied", apply, "warnings", len(warnings), "took", now.Sub(start).Round(time.Millisecond))
+	r.logWarnings(warnings, t.Source().Commit)
 	return nil
+}
+
+// logWarnings logs the warnings the last one logged lacked, one line each.
+// A warning is known by its file and message, not its line: an edit above
+// it that moves it is not a new warning.
+func (r *Reloader) logWarnings(warnings compiler.Errors, commit string) {
+	warned := make(map[string]bool, len(warnings))
+	for _, w := range warnings {
+		key := w.File + ": " + w.Msg
+		if !warned[key] && !r.warned[key] {
+			args := []any{"warning", w.Error()}
+			if commit != "" {
+				args = append(args, "commit", commit)
+			}
+			r.log.Warn("config warning; served all the same", args...)
+		}
+		warned[key] = true
+	}
+	r.warned = warned
 }
 
 // message is e's message, "" for nil.

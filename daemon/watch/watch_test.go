@@ -389,6 +389,10 @@ func statusJSON(t *testing.T, st Status, dir string) []byte {
 		le.Errors[i].File = strings.ReplaceAll(le.Errors[i].File, dir, "DIR")
 	}
 	st.LastError = &le
+	st.Warnings = append([]Problem(nil), st.Warnings...)
+	for i := range st.Warnings {
+		st.Warnings[i].File = strings.ReplaceAll(st.Warnings[i].File, dir, "DIR")
+	}
 	b, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
 		t.Fatal(err)
@@ -923,8 +927,74 @@ func TestTableFileVetted(t *testing.T) {
 		t.Fatal(err)
 	}
 	write(t, file, string(b))
-	_, err = loadArtifact(file)()
+	_, _, err = loadArtifact(file)()
 	if want := `config.distributions.site.origins[0].originShield.enabled: distribution "site": origin "web": an enabled originShield needs`; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("error %v, want %q in it", err, want)
+	}
+}
+
+// staging is a staging distribution no continuous deployment policy
+// names: a config vet warns about (at its staging field, line 4 under
+// above), which a node serves.
+func staging(id, above string) string {
+	return fmt.Sprintf(`package cdn
+%s
+distributions: %q: {
+	staging: true
+	origins: [{id: "web", domainName: "web.example.org", customOriginConfig: {originProtocolPolicy: "https-only"}}]
+	defaultCacheBehavior: {targetOriginId: "web", viewerProtocolPolicy: "redirect-to-https"}
+}
+`, above, id)
+}
+
+// A reload logs each warning of the config that the reload before it did
+// not have (a warning is its file and message: one an edit moved is the
+// same), with its place and the commit; /status lists all of them.
+func TestWarningsLoggedWhenNew(t *testing.T) {
+	base := t.TempDir()
+	const commit = "0123456789abcdef0123456789abcdef01234567"
+	write(t, filepath.Join(base, ".git", "HEAD"), commit+"\n")
+	dir := filepath.Join(base, "config")
+	site, stage := filepath.Join(dir, "site.cue"), filepath.Join(dir, "stage.cue")
+	write(t, site, dist("site", "v1"))
+	write(t, stage, staging("stage", ""))
+	var logs strings.Builder
+	r, err := New(Options{Dir: dir, Apply: func(*table.Table) {}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const msg = `msg="config warning; served all the same"`
+	warning := fmt.Sprintf(`warning="%s:4:11: warning: distribution \"stage\": no continuous deployment policy names this staging distribution: it serves nothing" commit=%s`, stage, commit)
+	steps := []struct {
+		what         string
+		file, config string
+		logged       int    // warnings logged; at the start, site.cue's too (it embeds no schema.#Config)
+		at           string // stage.cue's warning's place in /status, "" for none
+	}{
+		{"start", stage, staging("stage", ""), 2, stage + ":4:11"},
+		{"another file changed", site, dist("site", "v2"), 0, stage + ":4:11"},
+		{"the warning moved", stage, staging("stage", "// moved\n"), 0, stage + ":5:11"},
+		{"the warning fixed", stage, dist("stage", "v1"), 0, ""},
+		{"the warning back", stage, staging("stage", ""), 1, stage + ":4:11"},
+	}
+	for _, s := range steps {
+		write(t, s.file, s.config)
+		logs.Reset()
+		if err := r.Reload(); err != nil {
+			t.Fatalf("%s: %v", s.what, err)
+		}
+		got := logs.String()
+		if n := strings.Count(got, msg); n != s.logged || (n > 0 && !strings.Contains(got, warning)) {
+			t.Errorf("%s: logged %d warnings, want %d (%s):\n%s", s.what, n, s.logged, warning, got)
+		}
+		var at string
+		for _, w := range r.Status().Warnings {
+			if w.File == stage {
+				at += fmt.Sprintf("%s:%d:%d", w.File, w.Line, w.Col)
+			}
+		}
+		if at != s.at {
+			t.Errorf("%s: warning at %q in /status, want %q", s.what, at, s.at)
+		}
 	}
 }

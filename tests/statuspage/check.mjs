@@ -1,7 +1,7 @@
 // Loads the admin status page in headless Chromium and checks what a
 // person sees: the distributions, a chart drawn, an access log that
-// cannot start, and a config error written into the watched directory
-// shown with its file:line:col.
+// cannot start, the config's warnings, and a config error written into
+// the watched directory shown with its file:line:col.
 // Usage: node check.mjs ADMIN_URL CONFIG_DIR (statuspage_test.go runs it).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -53,6 +53,11 @@ try {
   const otherLog = await page.textContent('article.dist[data-id="other"] .log .errors');
   if (!/not applied .*distribution other: access log directory/.test(otherLog)) throw new Error('other\'s access log error is not shown: ' + otherLog);
 
+  // The served config's warning: main.cue embeds no schema.#Config.
+  await page.waitForFunction(() => !document.getElementById('warnings').hidden, null, wait);
+  const warned = await page.textContent('#warnings-list');
+  if (!/main\.cue:1:1: warning: no file embeds schema\.#Config/.test(warned)) throw new Error('the config\'s warning is not shown: ' + warned);
+
   // A config error, injected the way a person would make one.
   writeFileSync(join(configDir, 'broken.cue'), 'package cdn\n\ndistributions: site: enabled: "yes"\n');
   await page.waitForFunction(() => !document.getElementById('rejected').hidden &&
@@ -62,7 +67,7 @@ try {
   if (!state.includes('FAILING')) throw new Error('the config is not shown as failing: ' + state);
   if (process.env.SCREENSHOT) await page.screenshot({ path: process.env.SCREENSHOT, fullPage: true });
   if (problems.length) throw new Error(problems.join('\n'));
-  console.log(JSON.stringify({ distributions: dists.map((d) => d.id), version, requestsPerSecond: rate, error: shown.trim(), accessLogError: otherLog.trim() }));
+  console.log(JSON.stringify({ distributions: dists.map((d) => d.id), version, requestsPerSecond: rate, warning: warned.trim(), error: shown.trim(), accessLogError: otherLog.trim() }));
 } catch (e) {
   console.error(e.message);
   process.exitCode = 1;

@@ -63,6 +63,9 @@ function renderStatus(st) {
     : 'the files compile: what is served is what is on disk';
   state.className = cfg.failing ? 'failing' : '';
   set('reloads', (cfg.path ? cfg.path + ': ' : '') + (cfg.reloads || 0) + ' reloads, ' + (cfg.failures || 0) + ' failures');
+  const warnings = cfg.warnings || [];
+  $('warnings').hidden = !warnings.length;
+  problems($('warnings-list'), warnings, '');
   const rej = cfg.lastError;
   $('rejected').hidden = !rej;
   if (rej) {
