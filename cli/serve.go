@@ -101,8 +101,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	// Bounds of a compile, which runs in a worker process: CUE has
 	// exponential cases, and one commit must not take every node.
 	fs.DurationVar(&o.CompileTimeout, "compile-timeout", compileworker.DefaultTimeout, "how long compiling a change of the config may take; past it the change is rejected like a config error and the last good table keeps serving")
-	compileMemory := sizeFlag(compileworker.DefaultMemory)
-	fs.Var(&compileMemory, "compile-memory", "`SIZE` of memory compiling a change of the config may use; past it the change is rejected like a config error")
+	compileMemory := sizeFlag(compileworker.NodeMemory())
+	fs.Var(&compileMemory, "compile-memory", "`SIZE` of memory compiling a change of the config may use; past it the change is rejected like a config error; by default half of what this node may use (its cgroup's memory limit, else its RAM), at most 2GiB: on this node")
 	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 30*time.Second, "how long a shutdown waits for requests in flight")
 	// nginx's client_header_timeout, keepalive_timeout and client_body_timeout.
 	fs.DurationVar(&o.HeaderTimeout, "header-timeout", 10*time.Second, "how long a viewer may take to send a request's head")

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"openfront.dev/compiler/table"
+	"openfront.dev/daemon/compileworker"
 	"openfront.dev/daemon/node"
 	"openfront.dev/internal/testenv"
 	"openfront.dev/schema"
@@ -151,7 +152,7 @@ func TestServeCompileBounds(t *testing.T) {
 		timeout time.Duration
 		memory  int64
 	}{
-		{nil, 2 * time.Minute, 2 << 30},
+		{nil, 2 * time.Minute, compileworker.NodeMemory()},
 		{[]string{"--compile-timeout", "30s", "--compile-memory", "512MiB"}, 30 * time.Second, 512 << 20},
 	} {
 		var got node.Options

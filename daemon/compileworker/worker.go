@@ -63,16 +63,16 @@ const (
 // Defaults of Options.
 const (
 	DefaultTimeout = 2 * time.Minute
-	// DefaultMemory is far above what a config of thousands of
-	// distributions takes (a few hundred MiB for 10,000) and well below
-	// what a node of the size the cache needs has.
+	// DefaultMemory is the most the default bound is (see
+	// DefaultMemoryOf): far above what a config of thousands of
+	// distributions takes (a few hundred MiB for 10,000).
 	DefaultMemory = 2 << 30
 )
 
 // Options bound a Worker.
 type Options struct {
 	Timeout time.Duration // one compile, a fresh worker's start included; default DefaultTimeout
-	Memory  int64         // bytes the worker may hold; default DefaultMemory
+	Memory  int64         // bytes the worker may hold; default NodeMemory()
 	// Argv starts a worker. Default: this executable with Command; a test
 	// binary's TestMain calls RunIfChild.
 	Argv   []string
@@ -107,7 +107,7 @@ func New(dir string, opts Options) *Worker {
 		opts.Timeout = DefaultTimeout
 	}
 	if opts.Memory <= 0 {
-		opts.Memory = DefaultMemory
+		opts.Memory = NodeMemory()
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()

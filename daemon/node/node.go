@@ -47,7 +47,7 @@ type Options struct {
 	// CompileTimeout and CompileMemory bound each compile of the config
 	// (a change, a commit), which runs in a worker process: past either,
 	// the change is rejected like a config error and the worker killed.
-	// Default compileworker.DefaultTimeout and DefaultMemory.
+	// Default compileworker.DefaultTimeout and NodeMemory().
 	CompileTimeout time.Duration
 	CompileMemory  int64
 
