@@ -2,6 +2,7 @@ package table
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 )
 
@@ -15,15 +16,35 @@ type hostIndex[D any] struct {
 
 // newHostIndex indexes byID, whose keys ids are, in that order.
 func newHostIndex[D comparable](ids []string, byID map[string]D, aliases func(D) []string) (hostIndex[D], error) {
-	x := hostIndex[D]{exact: map[string]D{}, wildcard: map[string]D{}}
+	return updateHostIndex(hostIndex[D]{}, nil, ids, byID, aliases)
+}
+
+// updateHostIndex is newHostIndex derived from prev, the index of
+// prevByID: only the aliases of the entries that are not prevByID's value
+// move, so that a rebuild after a one-file change at 10,000 distributions
+// does not index every alias again.
+func updateHostIndex[D comparable](prev hostIndex[D], prevByID map[string]D, ids []string, byID map[string]D, aliases func(D) []string) (hostIndex[D], error) {
+	x := hostIndex[D]{exact: maps.Clone(prev.exact), wildcard: maps.Clone(prev.wildcard)}
+	if x.exact == nil {
+		x.exact, x.wildcard = map[string]D{}, map[string]D{}
+	}
+	for id, old := range prevByID {
+		if byID[id] != old { // changed or gone
+			for _, a := range aliases(old) {
+				if m, key := x.slot(a); m[key] == old {
+					delete(m, key)
+				}
+			}
+		}
+	}
 	var zero D
 	for _, id := range ids {
 		d := byID[id]
+		if prevByID[id] == d {
+			continue // indexed already
+		}
 		for _, a := range aliases(d) {
-			m, key := x.exact, a
-			if suffix, ok := strings.CutPrefix(a, "*."); ok {
-				m, key = x.wildcard, suffix
-			}
+			m, key := x.slot(a)
 			if other := m[key]; other != zero {
 				return x, fmt.Errorf("alias %q is claimed twice", a)
 			}
@@ -31,6 +52,14 @@ func newHostIndex[D comparable](ids []string, byID map[string]D, aliases func(D)
 		}
 	}
 	return x, nil
+}
+
+// slot is the map alias goes in, and its key there.
+func (x hostIndex[D]) slot(alias string) (map[string]D, string) {
+	if suffix, ok := strings.CutPrefix(alias, "*."); ok {
+		return x.wildcard, suffix
+	}
+	return x.exact, alias
 }
 
 // maxHostLen is DNS's limit; longer hosts match nothing.

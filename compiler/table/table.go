@@ -348,7 +348,12 @@ func Build(cfg *schema.Config, src Source, prev *Table) (*Table, error) {
 		}
 		t.keyGroups[id] = k
 	}
-	if t.hosts, err = newHostIndex(t.distIDs, t.dists, func(d *Distribution) []string { return d.Spec.Aliases }); err != nil {
+	var prevHosts hostIndex[*Distribution]
+	var prevDists map[string]*Distribution
+	if prev != nil {
+		prevHosts, prevDists = prev.hosts, prev.dists
+	}
+	if t.hosts, err = updateHostIndex(prevHosts, prevDists, t.distIDs, t.dists, func(d *Distribution) []string { return d.Spec.Aliases }); err != nil {
 		return nil, err
 	}
 	if t.rtmpHosts, err = newHostIndex(sortedKeys(t.streaming), t.streaming, func(s *StreamingDistribution) []string { return s.Spec.Aliases }); err != nil {
@@ -832,7 +837,11 @@ func deleteDistribution(txn *memdb.Txn, d *Distribution) error {
 func (t *Table) computeVersion() string {
 	h := sha256.New()
 	for _, id := range t.distIDs {
-		fmt.Fprintf(h, "d\x00%s\x00%s\x00", id, t.dists[id].Hash)
+		// Not Fprintf: at 10,000 distributions it was a tenth of a
+		// rebuild over the previous table.
+		for _, s := range [...]string{"d\x00", id, "\x00", t.dists[id].Hash, "\x00"} {
+			io.WriteString(h, s)
+		}
 	}
 	for _, id := range sortedKeys(t.streaming) {
 		fmt.Fprintf(h, "s\x00%s\x00%s\x00", id, t.streaming[id].Hash)
