@@ -418,9 +418,9 @@ func (r *Reloader) reload(reason string, force, logFailure bool) error {
 	return nil
 }
 
-// logWarnings logs the warnings the last one logged lacked, one line each.
-// A warning is known by its file and message, not its line: an edit above
-// it that moves it is not a new warning.
+// logWarnings logs, one line each, the warnings that the last successful
+// compile did not have. A warning is known by its file and message, not
+// its line: an edit above it that moves it is not a new warning.
 func (r *Reloader) logWarnings(warnings compiler.Errors, commit string) {
 	warned := make(map[string]bool, len(warnings))
 	for _, w := range warnings {
