@@ -532,6 +532,12 @@ func (s *Syncer) inRepo(err error) string {
 	return strings.ReplaceAll(err.Error(), s.current+string(filepath.Separator), "")
 }
 
+// InRepo is a path under the checkout (a compile warning's file) made
+// relative to the repository, as a rejected commit's errors are.
+func (s *Syncer) InRepo(path string) string {
+	return strings.TrimPrefix(path, s.current+string(filepath.Separator))
+}
+
 // fetch brings the branch's head into the clone and returns its commit.
 func (s *Syncer) fetch(ctx context.Context) (string, error) {
 	ref := "refs/remotes/origin/" + s.opts.Branch

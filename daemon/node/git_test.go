@@ -416,3 +416,28 @@ func TestNoGitWebhook(t *testing.T) {
 		t.Error("git status on a --config node")
 	}
 }
+
+// A warning of a config served from git names its file in the repository
+// (config/cdn.cue), as a rejected commit's errors do, not under the
+// node's checkout.
+func TestGitWarningsNameTheRepositoryFile(t *testing.T) {
+	blue, _ := origins(t)
+	repo := newGitRepo(t)
+	repo.push("with a staging distribution no policy names", gitCfg(blue, false)+`
+distributions: stage: {
+	staging: true
+	origins: [{id: "app", domainName: "app.example.org", customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all"}
+}
+`)
+	g := startGitNode(t, repo, time.Hour)
+	ws := g.status().Config.Warnings
+	if len(ws) == 0 {
+		t.Fatal("/status has no config.warnings")
+	}
+	for _, w := range ws {
+		if w.File != "config/cdn.cue" {
+			t.Errorf("warning at %s:%d:%d, want config/cdn.cue: %s", w.File, w.Line, w.Col, w.Msg)
+		}
+	}
+}

@@ -272,6 +272,11 @@ func Start(opts Options) (*Node, error) {
 			if err != nil {
 				return nil, nil, err
 			}
+			if n.git != nil {
+				for i := range res.Warnings {
+					res.Warnings[i].File = n.git.InRepo(res.Warnings[i].File)
+				}
+			}
 			return res.Table, res.Warnings, nil
 		}
 	}
