@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"openfront.dev/compiler/table"
-	"openfront.dev/daemon/access"
+	"openfront.dev/internal/signedurl"
 	"openfront.dev/schema"
 )
 
@@ -569,11 +569,11 @@ type RouteSignature struct {
 	Cookies   []string `json:"cookies,omitempty"`
 	KeyPairID string   `json:"keyPairId,omitempty"`
 	// Status is "not required", "valid" or "refused", as the edge's own
-	// check (daemon/access) decides at the request's time and viewer IP.
+	// check (internal/signedurl) decides at the request's time and viewer IP.
 	Status string `json:"status"`
 	// Via is what carried the signature: signed-url or signed-cookie.
 	Via string `json:"via,omitempty"`
-	// Code is the refusal's (access.Code*); ErrorCode and ErrorMessage
+	// Code is the refusal's (signedurl.Code*); ErrorCode and ErrorMessage
 	// are the <Code> and <Message> of the edge's XML 403, Reason its
 	// X-Openfront-Reason header.
 	Code         string `json:"code,omitempty"`
@@ -767,7 +767,7 @@ func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
 		fwdQuery = nil
 		for _, q := range query {
 			keyed := slices.ContainsFunc(e.CacheKey.Query.Key, func(k RouteValue) bool { return k.Name == q.Name })
-			if (keyed || table.QueryOf(q.Name, schema.ForwardedValues{}, b.OriginRequest.Query) != "") && (!signed || !access.IsSignatureParam(q.Name)) {
+			if (keyed || table.QueryOf(q.Name, schema.ForwardedValues{}, b.OriginRequest.Query) != "") && (!signed || !signedurl.IsSignatureParam(q.Name)) {
 				fwdQuery = append(fwdQuery, q)
 			}
 		}
@@ -847,8 +847,8 @@ func responseHeaders(rh *table.ResponseHeaders, origin string) *RouteResponseHea
 	return out
 }
 
-// requestPath is the path as the edge reads it (access.URLPath).
-func requestPath(u *url.URL) string { return access.URLPath(u) }
+// requestPath is the path as the edge reads it (signedurl.URLPath).
+func requestPath(u *url.URL) string { return signedurl.URLPath(u) }
 
 func refuse(reason string) RouteDecision {
 	return RouteDecision{Action: ActionRefuse, Status: http.StatusForbidden, Reason: reason}
@@ -908,7 +908,7 @@ func signature(t *table.Table, b *table.Behavior, r RouteRequest) *RouteSignatur
 		now = time.Now()
 	}
 	client, _ := netip.ParseAddr(r.ViewerIP)
-	d := access.Check(t, b, r.URL, r.host(), r.Header.Values("Cookie"), client, now)
+	d := signedurl.Check(t, b, r.URL, r.host(), r.Header.Values("Cookie"), client, now)
 	s.Status, s.Via, s.KeyPairID = "valid", d.Via, d.KeyPairID
 	s.At, s.ViewerIP = now.UTC().Format(time.RFC3339), r.ViewerIP
 	if !d.Allowed {
@@ -939,7 +939,7 @@ func cacheKey(t *table.Table, distID, path string, b *table.Behavior, query []Ro
 	}
 	for _, q := range query {
 		in := k.Query.Mode == "all" || k.Query.Mode != "none" && slices.Contains(k.Query.Names, q.Name) == (k.Query.Mode == "whitelist")
-		if in && (!signed || !access.IsSignatureParam(q.Name)) {
+		if in && (!signed || !signedurl.IsSignatureParam(q.Name)) {
 			k.Query.Key = append(k.Query.Key, q)
 		} else {
 			k.Query.Ignored = append(k.Query.Ignored, q.Name)
@@ -957,7 +957,7 @@ func cacheKey(t *table.Table, distID, path string, b *table.Behavior, query []Ro
 	for _, c := range cookies {
 		// allExcept (a cache policy's) keeps all but the listed names.
 		in := fv.Cookies.Forward == "all" || fv.Cookies.Forward != "none" && cookieWhitelisted(fv.Cookies.WhitelistedNames, c.Name) == (fv.Cookies.Forward == "whitelist")
-		in = in && keyed && (!signed || !access.IsSignatureCookie(c.Name))
+		in = in && keyed && (!signed || !signedurl.IsSignatureCookie(c.Name))
 		if in {
 			k.Cookies.Key = append(k.Cookies.Key, c)
 		} else {
@@ -1028,7 +1028,7 @@ func cacheKey(t *table.Table, distID, path string, b *table.Behavior, query []Ro
 func strippedCookies(lines []string) []string {
 	var kept []string
 	for _, l := range lines {
-		if l = access.StripSignatureCookies(l); l != "" {
+		if l = signedurl.StripSignatureCookies(l); l != "" {
 			kept = append(kept, l)
 		}
 	}
@@ -1361,7 +1361,7 @@ func printRoute(w io.Writer, e *RouteExplanation) {
 
 // via names what carried a signature.
 func via(v string) string {
-	if v == access.ViaCookie {
+	if v == signedurl.ViaCookie {
 		return "signed cookies"
 	}
 	return "signed URL"

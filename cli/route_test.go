@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"openfront.dev/daemon/access"
+	"openfront.dev/internal/signedurl"
 )
 
 // -update rewrites the golden files. Another test file of the package may
@@ -44,9 +44,9 @@ const betaSession = "1e087d91"
 // code, stdout and stderr with testdata/route/NAME.golden.
 func TestRoute(t *testing.T) {
 	const film = "https://a.media.example.com/private/film.mp4"
-	until := access.Policy{Expires: time.Unix(2_000_000_000, 0)}
+	until := signedurl.Policy{Expires: time.Unix(2_000_000_000, 0)}
 	signed := routeSign(t, film+"?start=5", until, false)
-	net24 := access.Policy{Resource: "https://a.media.example.com/private/*", Expires: until.Expires, IP: netip.MustParsePrefix("203.0.113.0/24")}
+	net24 := signedurl.Policy{Resource: "https://a.media.example.com/private/*", Expires: until.Expires, IP: netip.MustParsePrefix("203.0.113.0/24")}
 	cases := []struct {
 		name string
 		args []string
@@ -265,7 +265,7 @@ func TestRouteJSONMatchesText(t *testing.T) {
 // routeSign signs rawURL with testdata/route/signer.pem, the private key
 // of the fixture's K2JCJMDEHXQW5F. RSA PKCS #1 v1.5 signatures are
 // deterministic, so a golden file can hold the URL.
-func routeSign(t *testing.T, rawURL string, p access.Policy, sha256 bool) string {
+func routeSign(t *testing.T, rawURL string, p signedurl.Policy, sha256 bool) string {
 	t.Helper()
 	u, err := routeSigner(t, sha256).SignURL(rawURL, p)
 	if err != nil {
@@ -275,7 +275,7 @@ func routeSign(t *testing.T, rawURL string, p access.Policy, sha256 bool) string
 }
 
 // routeSignCookies is the "Cookie: ..." header of signed cookies for rawURL.
-func routeSignCookies(t *testing.T, rawURL string, p access.Policy) string {
+func routeSignCookies(t *testing.T, rawURL string, p signedurl.Policy) string {
 	t.Helper()
 	cs, err := routeSigner(t, false).SignCookies(rawURL, p)
 	if err != nil {
@@ -288,17 +288,17 @@ func routeSignCookies(t *testing.T, rawURL string, p access.Policy) string {
 	return "Cookie: " + strings.Join(parts, "; ")
 }
 
-func routeSigner(t *testing.T, sha256 bool) access.Signer {
+func routeSigner(t *testing.T, sha256 bool) signedurl.Signer {
 	t.Helper()
 	pemBytes, err := os.ReadFile("testdata/route/signer.pem")
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := access.ParsePrivateKey(pemBytes)
+	key, err := signedurl.ParsePrivateKey(pemBytes)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return access.Signer{KeyPairID: "K2JCJMDEHXQW5F", Key: key, SHA256: sha256}
+	return signedurl.Signer{KeyPairID: "K2JCJMDEHXQW5F", Key: key, SHA256: sha256}
 }
 
 // checkGolden runs Main and compares with the golden file, or rewrites it.
@@ -331,7 +331,7 @@ func TestRouteSignatureInKey(t *testing.T) {
 	if res == nil {
 		t.Fatal("the route config does not compile")
 	}
-	until := access.Policy{Expires: time.Unix(2_000_000_000, 0)}
+	until := signedurl.Policy{Expires: time.Unix(2_000_000_000, 0)}
 	_, sig, _ := strings.Cut(routeSign(t, "https://vault.example.com/a.zip?v=2", until, true), "v=2&")
 	cookies := strings.TrimPrefix(routeSignCookies(t, "https://vault.example.com/a.zip?v=2", until), "Cookie: ") + "; CloudFront-Hash-Algorithm=SHA1; theme=dark"
 	cases := []struct {

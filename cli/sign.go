@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"openfront.dev/daemon/access"
+	"openfront.dev/internal/signedurl"
 )
 
 func init() {
@@ -53,12 +53,12 @@ func runSign(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "openfront sign: %v\n", err)
 		return exitFail
 	}
-	key, err := access.ParsePrivateKey(pemBytes)
+	key, err := signedurl.ParsePrivateKey(pemBytes)
 	if err != nil {
 		fmt.Fprintf(stderr, "openfront sign: %s: %v\n", *keyFile, err)
 		return exitFail
 	}
-	s := access.Signer{KeyPairID: *keyID, Key: key, SHA256: *sha256}
+	s := signedurl.Signer{KeyPairID: *keyID, Key: key, SHA256: *sha256}
 	if !*cookies {
 		u, err := s.SignURL(*rawURL, p)
 		if err != nil {
@@ -91,8 +91,8 @@ func runSign(args []string, stdout, stderr io.Writer) int {
 
 // signPolicy builds the policy from the flags, refusing one whose URL
 // would be denied anyway.
-func signPolicy(rawURL, expires, notBefore, ip, resource string, now time.Time) (access.Policy, error) {
-	var p access.Policy
+func signPolicy(rawURL, expires, notBefore, ip, resource string, now time.Time) (signedurl.Policy, error) {
+	var p signedurl.Policy
 	var err error
 	if p.Expires, err = parseWhen(expires, now); err != nil {
 		return p, fmt.Errorf("--expires: %w", err)
@@ -124,7 +124,7 @@ func signPolicy(rawURL, expires, notBefore, ip, resource string, now time.Time) 
 	}
 	if resource != "" {
 		p.Resource = resource
-		if !access.MatchResource(resource, rawURL) {
+		if !signedurl.MatchResource(resource, rawURL) {
 			return p, fmt.Errorf("--url %s does not match --resource %s, so it would be refused", rawURL, resource)
 		}
 	}

@@ -20,7 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/cloudfront/sign"
 
 	"openfront.dev/compiler/table"
-	"openfront.dev/daemon/access"
+	"openfront.dev/internal/signedurl"
 )
 
 var (
@@ -57,13 +57,13 @@ func runSignCmd(t *testing.T, args ...string) (code int, stdout, stderr string) 
 	return code, out.String(), errb.String()
 }
 
-// viewerRequest is the access.Request a viewer sends for rawURL with cookies.
-func viewerRequest(t *testing.T, rawURL string, cookies []*http.Cookie, now time.Time) access.Request {
+// viewerRequest is the signedurl.Request a viewer sends for rawURL with cookies.
+func viewerRequest(t *testing.T, rawURL string, cookies []*http.Cookie, now time.Time) signedurl.Request {
 	t.Helper()
 	scheme, rest, _ := strings.Cut(rawURL, "://")
 	i := strings.IndexAny(rest, "/?")
-	path, query := access.SplitRequestURI(rest[i:])
-	r := access.Request{Scheme: scheme, Host: rest[:i], RawPath: path, RawQuery: query,
+	path, query := signedurl.SplitRequestURI(rest[i:])
+	r := signedurl.Request{Scheme: scheme, Host: rest[:i], RawPath: path, RawQuery: query,
 		ClientIP: netip.MustParseAddr("198.51.100.7"), Now: now}
 	var parts []string
 	for _, c := range cookies {
@@ -77,7 +77,7 @@ func viewerRequest(t *testing.T, rawURL string, cookies []*http.Cookie, now time
 
 // TestSign compares `openfront sign` with AWS's signer: PKCS #1 v1.5 is
 // deterministic, so for the same key and policy the output must be the
-// same bytes. Every output must also pass access.Verify.
+// same bytes. Every output must also pass signedurl.Verify.
 func TestSign(t *testing.T) {
 	key, keyFile := testSignKey(t)
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
@@ -154,11 +154,11 @@ func TestSign(t *testing.T) {
 				_, q, _ := strings.Cut(u, "?")
 				req = viewerRequest(t, c.at+"?"+q, nil, now)
 			}
-			if d := access.Verify(req, groups); !d.Allowed {
+			if d := signedurl.Verify(req, groups); !d.Allowed {
 				t.Fatalf("openfront sign's URL refused: %+v", d)
 			}
 			req.Now = now.Add(3 * time.Hour)
-			if d := access.Verify(req, groups); d.Code != access.CodeExpired {
+			if d := signedurl.Verify(req, groups); d.Code != signedurl.CodeExpired {
 				t.Fatalf("after --expires: %+v", d)
 			}
 		})
@@ -222,7 +222,7 @@ func TestSign(t *testing.T) {
 					t.Errorf("cookie %d: %s=%s, AWS's signer %s=%s", i, got[i].Name, got[i].Value, s.Name, s.Value)
 				}
 			}
-			if d := access.Verify(viewerRequest(t, c.request, got, now), groups); !d.Allowed {
+			if d := signedurl.Verify(viewerRequest(t, c.request, got, now), groups); !d.Allowed {
 				t.Fatalf("openfront sign's cookies refused: %+v", d)
 			}
 		})
@@ -271,7 +271,7 @@ func TestSignErrors(t *testing.T) {
 
 // TestSignECDSA signs with an ECDSA P-256 key (openssl ecparam -name
 // prime256v1 -genkey writes it as EC PRIVATE KEY): URLs and cookies,
-// SHA-1 and SHA-256, each verified by access.Verify against the public key.
+// SHA-1 and SHA-256, each verified by signedurl.Verify against the public key.
 // A P-384 key, which CloudFront cannot verify, is refused.
 func TestSignECDSA(t *testing.T) {
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
@@ -306,7 +306,7 @@ func TestSignECDSA(t *testing.T) {
 			if code != exitOK || errOut != "" {
 				t.Fatalf("exit %d: %s", code, errOut)
 			}
-			var req access.Request
+			var req signedurl.Request
 			if c.request == "" {
 				req = viewerRequest(t, strings.TrimSuffix(out, "\n"), nil, now)
 			} else {
@@ -320,7 +320,7 @@ func TestSignECDSA(t *testing.T) {
 				}
 				req = viewerRequest(t, c.request, cs, now)
 			}
-			if d := access.Verify(req, groups); !d.Allowed {
+			if d := signedurl.Verify(req, groups); !d.Allowed {
 				t.Fatalf("refused: %+v\n%s", d, out)
 			}
 		})

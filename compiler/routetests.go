@@ -13,9 +13,9 @@ import (
 	"cuelang.org/go/cue"
 
 	"openfront.dev/compiler/table"
-	"openfront.dev/daemon/access"
 	"openfront.dev/internal/cffunc"
 	"openfront.dev/internal/cfheaders"
+	"openfront.dev/internal/signedurl"
 	"openfront.dev/schema"
 )
 
@@ -103,7 +103,7 @@ func (c *Compiler) runRouteTests(cfg *schema.Config, t *table.Table, origin map[
 
 // signatureTest is the edge's refusal of test rt's signed URL or signed
 // cookies on a behavior with trustedKeyGroups, checked as the edge checks
-// them (daemon/access, as openfront route does) now and for its viewer,
+// them (internal/signedurl, as openfront route does) now and for its viewer,
 // or nil. A test that carries no signature is taken as signed validly: it
 // tests where a private path goes, not who may see it.
 func signatureTest(t *table.Table, b *table.Behavior, u *url.URL, host string, headers map[string]string, viewer netip.Addr) *table.EdgeAnswer {
@@ -113,7 +113,7 @@ func signatureTest(t *table.Table, b *table.Behavior, u *url.URL, host string, h
 			cookies = append(cookies, v)
 		}
 	}
-	d := access.Check(t, b, u, host, cookies, viewer, time.Now())
+	d := signedurl.Check(t, b, u, host, cookies, viewer, time.Now())
 	if d.Allowed || d.Via == "" {
 		return nil
 	}

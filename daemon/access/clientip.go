@@ -1,3 +1,12 @@
+// Package access is the edge's side of deciding who may see content: the
+// client's address behind trusted proxies, whether the viewer came over
+// HTTPS, and geo restriction and location by a MaxMind-format database
+// (read and reloaded off the request path). Signed URLs and cookies are
+// internal/signedurl's, which the compiler shares for route tests.
+//
+// On the request path, after the viewer protocol policy: the client is
+// ClientIP(r.RemoteAddr, r.Header["X-Forwarded-For"], trustedProxies); a
+// geo-restricted distribution asks GeoDB.Lookup and table.GeoAllowed.
 package access
 
 import (
@@ -5,6 +14,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"openfront.dev/internal/signedurl"
 )
 
 // ClientIP is the viewer's address: the connection's peer, unless the peer
@@ -111,7 +122,7 @@ func ParseTrustedProxies(s string) ([]netip.Prefix, error) {
 		if f == "" {
 			continue
 		}
-		p, err := parsePrefix(f)
+		p, err := signedurl.ParsePrefix(f)
 		if err != nil {
 			return nil, fmt.Errorf("trusted proxies: %w", err)
 		}

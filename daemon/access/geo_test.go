@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -136,22 +135,6 @@ func TestGeoDBReload(t *testing.T) {
 	}
 	cancel()
 	wg.Wait()
-}
-
-// jsCase is a request from testdata/js-signed.json.
-func jsCase(t testing.TB, name string) Request {
-	t.Helper()
-	b, err := os.ReadFile("testdata/js-signed.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	i := strings.Index(string(b), `"name": "`+name+`"`)
-	if i < 0 {
-		t.Fatalf("no case %q", name)
-	}
-	rest := string(b[i:])
-	j := strings.Index(rest, `"url": "`) + len(`"url": "`)
-	return requestFor(t, rest[j:j+strings.IndexByte(rest[j:], '"')])
 }
 
 // TestRealGeoDB reads a real country database when OPENFRONT_GEOIP_DB names

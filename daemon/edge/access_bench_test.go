@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"openfront.dev/daemon/access"
+	"openfront.dev/internal/signedurl"
 )
 
 // What a signature costs a cache hit, through the real handler in process
@@ -33,14 +33,14 @@ func BenchmarkHitSigned(b *testing.B) {
 	h.SetTable(t)
 
 	// As bench-edge.sh signs them: a canned URL, custom-policy cookies.
-	s := access.Signer{KeyPairID: "KBENCH", Key: key}
+	s := signedurl.Signer{KeyPairID: "KBENCH", Key: key}
 	const private = "http://127.0.0.1/obj/1k/private-bench"
 	exp := time.Now().Add(24 * time.Hour)
-	signedURL, err := s.SignURL(private, access.Policy{Expires: exp})
+	signedURL, err := s.SignURL(private, signedurl.Policy{Expires: exp})
 	if err != nil {
 		b.Fatal(err)
 	}
-	cookies, err := s.SignCookies(private, access.Policy{Resource: "http://127.0.0.1/obj/*/private-*", Expires: exp})
+	cookies, err := s.SignCookies(private, signedurl.Policy{Resource: "http://127.0.0.1/obj/*/private-*", Expires: exp})
 	if err != nil {
 		b.Fatal(err)
 	}

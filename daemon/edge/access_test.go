@@ -25,6 +25,7 @@ import (
 
 	"openfront.dev/daemon/access"
 	"openfront.dev/daemon/origin"
+	"openfront.dev/internal/signedurl"
 	"openfront.dev/internal/testenv"
 )
 
@@ -247,7 +248,7 @@ distributions: secure: {
 			t.Errorf("geo denials %s counted %v, want %v", reason, n, want)
 		}
 	}
-	if n := testutil.ToFloat64(h.metrics.signatureDenials.WithLabelValues(access.CodeExpired)); n != 1 {
+	if n := testutil.ToFloat64(h.metrics.signatureDenials.WithLabelValues(signedurl.CodeExpired)); n != 1 {
 		t.Errorf("expired signatures counted %v, want 1", n)
 	}
 }

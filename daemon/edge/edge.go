@@ -37,6 +37,7 @@ import (
 	"openfront.dev/internal/cfheaders"
 	"openfront.dev/internal/codings"
 	"openfront.dev/internal/hopbyhop"
+	"openfront.dev/internal/signedurl"
 	"openfront.dev/schema"
 )
 
@@ -44,7 +45,7 @@ import (
 type Handler struct {
 	table    atomic.Pointer[table.Table]
 	origins  *origin.Pool
-	verifier *access.Verifier
+	verifier *signedurl.Verifier
 	cache    *cache.Cache // nil: every request goes to the origin
 	metrics  metrics
 	trusted  []netip.Prefix // proxies whose X-Forwarded-For is believed
@@ -89,7 +90,7 @@ type Handler struct {
 func New(origins *origin.Pool, nodeName string, log *slog.Logger) *Handler {
 	via := "1.1 " + nodeName + " (openfront)"
 	viaValue := []string{via}
-	return &Handler{origins: origins, nodeName: nodeName, via: via, viaValue: viaValue, log: log, verifier: access.NewVerifier(4096), metrics: newMetrics(), gate: newOriginGate(), random: rand.Float64, rates: ratelimit.New(maxRateKeys, nil)}
+	return &Handler{origins: origins, nodeName: nodeName, via: via, viaValue: viaValue, log: log, verifier: signedurl.NewVerifier(4096), metrics: newMetrics(), gate: newOriginGate(), random: rand.Float64, rates: ratelimit.New(maxRateKeys, nil)}
 }
 
 // SetCache makes the handler serve through c; call it before serving.
@@ -326,7 +327,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 			scheme = "https"
 		}
 		// Checked at the time the request arrived: one clock read less.
-		if dec := h.verifier.VerifyBehavior(access.NewRequest(r, scheme, client, start), t, b); !dec.Allowed {
+		if dec := h.verifier.VerifyBehavior(signedurl.NewRequest(r, scheme, client, start), t, b); !dec.Allowed {
 			h.metrics.signatureDenials.WithLabelValues(dec.Code).Inc()
 			h.denySignature(w, r, d, dec)
 			return
@@ -364,7 +365,7 @@ func (h *Handler) deny(w http.ResponseWriter, r *http.Request, d *table.Distribu
 // openfront's precise reason goes in X-Openfront-Reason, not in an element
 // CloudFront's body does not have: the plain-text page showed it to the
 // same viewer before, and the access log has fixed CloudFront fields.
-func (h *Handler) denySignature(w http.ResponseWriter, r *http.Request, d *table.Distribution, dec access.Decision) {
+func (h *Handler) denySignature(w http.ResponseWriter, r *http.Request, d *table.Distribution, dec signedurl.Decision) {
 	if h.errorPage(w, r, d, http.StatusForbidden) {
 		return
 	}
@@ -399,7 +400,7 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distr
 	}
 	header := r.Header
 	if signed {
-		rawQuery = access.StripSignature(rawQuery)
+		rawQuery = signedurl.StripSignature(rawQuery)
 		if readsCookies(b) {
 			header = withoutSignatureCookies(r.Header)
 		}
@@ -845,7 +846,7 @@ func withoutSignatureCookies(in http.Header) http.Header {
 	out := maps.Clone(in)
 	var kept []string
 	for _, l := range lines {
-		if l = access.StripSignatureCookies(l); l != "" {
+		if l = signedurl.StripSignatureCookies(l); l != "" {
 			kept = append(kept, l)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"openfront.dev/compiler/table"
 	"openfront.dev/daemon/access"
 	"openfront.dev/daemon/origin"
+	"openfront.dev/internal/signedurl"
 )
 
 // gRPC, as CloudFront proxies it (distribution-using-grpc.md): on a
@@ -93,7 +94,7 @@ func grpcCode(status int) codes.Code {
 }
 
 // signatureCode is the status of a gRPC call a signed behavior refuses
-// (access.Decision's code). statuscodes.md: PERMISSION_DENIED "must not
+// (signedurl.Decision's code). statuscodes.md: PERMISSION_DENIED "must not
 // be used if the caller can not be identified (use UNAUTHENTICATED
 // instead)". A call with no signature, or one that does not verify, is
 // malformed, names an unknown key or is out of its dates has no valid
@@ -101,7 +102,7 @@ func grpcCode(status int) codes.Code {
 // another address identifies a grant that does not cover the call:
 // PERMISSION_DENIED.
 func signatureCode(code string) codes.Code {
-	if code == access.CodeResourceMismatch || code == access.CodeIPMismatch {
+	if code == signedurl.CodeResourceMismatch || code == signedurl.CodeIPMismatch {
 		return codes.PermissionDenied
 	}
 	return codes.Unauthenticated
@@ -163,7 +164,7 @@ func grpcMessage(s string) string {
 func (h *Handler) proxyGRPC(w http.ResponseWriter, r *http.Request, d *table.Distribution, b *table.Behavior, path, id string, signed bool) {
 	header, rawQuery := r.Header, r.URL.RawQuery
 	if signed { // as forward: the signature stays at the edge
-		header, rawQuery = withoutSignatureCookies(header), access.StripSignature(rawQuery)
+		header, rawQuery = withoutSignatureCookies(header), signedurl.StripSignature(rawQuery)
 	}
 	req := &origin.Request{
 		Method:        r.Method,

@@ -3,8 +3,8 @@ package edge
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
-	"openfront.dev/daemon/access"
 	"openfront.dev/internal/cffunc"
+	"openfront.dev/internal/signedurl"
 	"openfront.dev/schema"
 )
 
@@ -87,7 +87,7 @@ func newMetrics() metrics {
 			Help: "Requests answered 503 CapacityExceeded because the node had as many origin requests in flight as serve --max-origin-requests allows.",
 		}),
 	}
-	for _, code := range access.Codes {
+	for _, code := range signedurl.Codes {
 		m.signatureDenials.WithLabelValues(code) // every reason shows, at 0
 	}
 	for _, t := range []string{"blacklist", "whitelist"} {

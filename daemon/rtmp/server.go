@@ -18,9 +18,9 @@ import (
 	rtmp "github.com/yutopp/go-rtmp"
 
 	"openfront.dev/compiler/table"
-	"openfront.dev/daemon/access"
 	"openfront.dev/daemon/cache"
 	"openfront.dev/daemon/origin"
+	"openfront.dev/internal/signedurl"
 )
 
 // Config configures a Server. Zero limits take the defaults below.
@@ -93,7 +93,7 @@ type Server struct {
 	cfg      Config
 	log      *slog.Logger
 	libLog   logrus.FieldLogger
-	verifier *access.Verifier
+	verifier *signedurl.Verifier
 	metrics  *metrics
 	hub      *hub
 
@@ -113,7 +113,7 @@ func NewServer(cfg Config) *Server {
 		cfg:      cfg,
 		log:      cfg.Log,
 		libLog:   newLibraryLogger(cfg.Log),
-		verifier: access.NewVerifier(1024),
+		verifier: signedurl.NewVerifier(1024),
 		metrics:  newMetrics(),
 		sessions: map[*session]struct{}{},
 	}

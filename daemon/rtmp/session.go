@@ -18,8 +18,8 @@ import (
 	"github.com/yutopp/go-rtmp/message"
 
 	"openfront.dev/compiler/table"
-	"openfront.dev/daemon/access"
 	"openfront.dev/daemon/accesslog"
+	"openfront.dev/internal/signedurl"
 )
 
 // Status codes the server sends beyond those go-rtmp knows.
@@ -182,7 +182,7 @@ func (ss *session) signedOK(name, query string) (bool, string) {
 			groups = append(groups, g)
 		}
 	}
-	d := ss.srv.verifier.Verify(access.Request{Scheme: "rtmp", RawPath: name, RawQuery: query,
+	d := ss.srv.verifier.Verify(signedurl.Request{Scheme: "rtmp", RawPath: name, RawQuery: query,
 		ClientIP: ss.remote, Now: time.Now()}, groups)
 	return d.Allowed, d.Reason
 }

@@ -1,6 +1,6 @@
 // Package geodb writes tiny MaxMind databases for tests. It imports no
-// compiler, so daemon/access's own tests can use it (the compiler imports
-// daemon/access for route tests); testenv re-exports it.
+// compiler, so the tests of a package the compiler imports can use it;
+// testenv re-exports it.
 package geodb
 
 import (

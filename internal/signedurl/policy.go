@@ -1,4 +1,4 @@
-package access
+package signedurl
 
 import (
 	"fmt"
@@ -170,7 +170,7 @@ func (d *jsonReader) sourceIP() (netip.Prefix, error) {
 		if err != nil {
 			return err
 		}
-		p, err = parsePrefix(string(s))
+		p, err = ParsePrefix(string(s))
 		return err
 	})
 	if err == nil && !seen {
@@ -179,8 +179,10 @@ func (d *jsonReader) sourceIP() (netip.Prefix, error) {
 	return p, err
 }
 
-// parsePrefix parses a CIDR, or a bare address as a single host.
-func parsePrefix(s string) (netip.Prefix, error) {
+// ParsePrefix parses a CIDR, or a bare address as a single host, as a
+// policy's AWS:SourceIp is read; IPv4-mapped prefixes are unmapped, since
+// client addresses are. daemon/access reads --trusted-proxies with it.
+func ParsePrefix(s string) (netip.Prefix, error) {
 	if p, err := netip.ParsePrefix(s); err == nil {
 		return unmapPrefix(p).Masked(), nil
 	}

@@ -1,16 +1,14 @@
-// Package access decides who may see content: CloudFront-compatible signed
-// URLs and signed cookies, the client's address behind trusted proxies, and
-// geo restriction by country. It is pure and does no I/O on the request path
-// (the geo database is read and reloaded off it).
+// Package signedurl checks and makes CloudFront-compatible signed URLs and
+// signed cookies. It is pure and does no I/O: the edge (daemon/edge,
+// daemon/rtmp) checks served requests with it, and openfront route and
+// vet's route tests check the URLs they are given, so all say the same.
 //
-// On the request path, after the viewer protocol policy: the client is
-// ClientIP(r.RemoteAddr, r.Header["X-Forwarded-For"], trustedProxies); a
-// geo-restricted distribution asks GeoDB.Lookup and GeoAllowed; a behavior
-// with trustedKeyGroups asks Verifier.VerifyBehavior with NewRequest(r, ...)
-// and answers a denial with 403 and Decision.Reason. For such a behavior the
-// origin request and the cache key use StripSignature(query) and drop the
-// cookies IsSignatureCookie names.
-package access
+// On the request path, a behavior with trustedKeyGroups asks
+// Verifier.VerifyBehavior with NewRequest(r, ...) and answers a denial with
+// 403 and Decision.Reason. For such a behavior the origin request and the
+// cache key use StripSignature(query) and drop the cookies
+// IsSignatureCookie names.
+package signedurl
 
 import (
 	"crypto"

@@ -1,4 +1,4 @@
-package access
+package signedurl
 
 import (
 	"crypto"
@@ -60,6 +60,22 @@ func requestFor(t testing.TB, rawURL string) Request {
 	path, query := SplitRequestURI(target)
 	return Request{Scheme: scheme, Host: host, RawPath: path, RawQuery: query,
 		ClientIP: netip.MustParseAddr("198.51.100.7"), Now: now}
+}
+
+// jsCase is a request from testdata/js-signed.json.
+func jsCase(t testing.TB, name string) Request {
+	t.Helper()
+	b, err := os.ReadFile("testdata/js-signed.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := strings.Index(string(b), `"name": "`+name+`"`)
+	if i < 0 {
+		t.Fatalf("no case %q", name)
+	}
+	rest := string(b[i:])
+	j := strings.Index(rest, `"url": "`) + len(`"url": "`)
+	return requestFor(t, rest[j:j+strings.IndexByte(rest[j:], '"')])
 }
 
 func checkGolden(t *testing.T, name string, got string) {
