@@ -32,6 +32,10 @@ type Request struct {
 	Cookies  []string
 	ClientIP netip.Addr
 	Now      time.Time
+	// AnyTime takes the policy's time conditions (Expires, DateLessThan,
+	// DateGreaterThan) as holding, whatever Now: vet's route tests check
+	// a test URL's signature, resource and address, not when they run.
+	AnyTime bool
 }
 
 // NewRequest takes the request target from r.RequestURI, which holds the
@@ -46,14 +50,32 @@ func NewRequest(r *http.Request, scheme string, client netip.Addr, now time.Time
 }
 
 // Check is the edge's signature check of a request given as a URL rather
-// than read from the wire, as openfront route and vet's route tests give
-// one: u's scheme, path (URLPath) and query, the Host, the Cookie header
-// lines and the viewer's address, at now. It is VerifyBehavior, so they
-// say what the edge does.
+// than read from the wire, as openfront route gives one: u's scheme, path
+// (URLPath) and query, the Host, the Cookie header lines and the viewer's
+// address, at now. It is VerifyBehavior, so it says what the edge does.
 func Check(t *table.Table, b *table.Behavior, u *url.URL, host string, cookies []string, client netip.Addr, now time.Time) Decision {
+	req := urlRequest(u, host, cookies, client)
+	req.Now = now
+	return checkRequest(t, b, req)
+}
+
+// CheckAnyTime is Check with the signature's dates taken as holding, as
+// vet's route tests check: a config that vets keeps vetting, on a node
+// that loads it later too, after its tests' URLs expire.
+func CheckAnyTime(t *table.Table, b *table.Behavior, u *url.URL, host string, cookies []string, client netip.Addr) Decision {
+	req := urlRequest(u, host, cookies, client)
+	req.AnyTime = true
+	return checkRequest(t, b, req)
+}
+
+func urlRequest(u *url.URL, host string, cookies []string, client netip.Addr) Request {
+	return Request{Scheme: u.Scheme, Host: host, RawPath: URLPath(u), RawQuery: u.RawQuery,
+		Cookies: cookies, ClientIP: client}
+}
+
+func checkRequest(t *table.Table, b *table.Behavior, req Request) Decision {
 	var v Verifier // no cache: one request
-	return v.VerifyBehavior(Request{Scheme: u.Scheme, Host: host, RawPath: URLPath(u), RawQuery: u.RawQuery,
-		Cookies: cookies, ClientIP: client, Now: now}, t, b)
+	return v.VerifyBehavior(req, t, b)
 }
 
 // URLPath is the path a client sends for u, undecoded, which is how the

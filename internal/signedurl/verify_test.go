@@ -648,6 +648,47 @@ func TestVerifyCacheKeepsExpiry(t *testing.T) {
 	}
 }
 
+// TestVerifyAnyTime: a request with AnyTime takes Expires, DateLessThan
+// and DateGreaterThan as holding, and still has everything else checked,
+// the address after an expired DateLessThan too; cached or not.
+func TestVerifyAnyTime(t *testing.T) {
+	keys(t)
+	const host = "https://cdn.example.com"
+	ago, later := now.Add(-24*time.Hour), now.Add(24*time.Hour)
+	groups := []*table.KeyGroup{trustedGroup}
+	anyTime := func(r Request) Request { r.AnyTime = true; return r }
+	expiredIP := sdkPolicyURL(t, keyK1, "K1", host+"/p/a", sdkPolicy(host+"/p/*", ago, time.Time{}, "198.51.100.0/24"))
+	for _, c := range []struct {
+		name string
+		req  Request
+		want string // a Code*, or "" for allowed
+	}{
+		{"expired canned url", anyTime(requestFor(t, sdkURL(t, keyK1, "K1", host+"/a", ago))), ""},
+		{"expired canned url, at its time", requestFor(t, sdkURL(t, keyK1, "K1", host+"/a", ago)), CodeExpired},
+		{"expired canned cookies", anyTime(withCookies(requestFor(t, host+"/a"), sdkCannedCookies(t, keyK1, "K1", host+"/a", ago))), ""},
+		{"expired custom policy", anyTime(requestFor(t, sdkPolicyURL(t, keyK1, "K1", host+"/a", sdkPolicy(host+"/*", ago, time.Time{}, "")))), ""},
+		{"custom policy not yet valid", anyTime(requestFor(t, sdkPolicyURL(t, keyK1, "K1", host+"/a", sdkPolicy(host+"/*", later.Add(time.Hour), later, "")))), ""},
+		{"expired custom policy, its address", anyTime(withIP(requestFor(t, expiredIP), "198.51.100.9")), ""},
+		{"expired custom policy, another address", anyTime(withIP(requestFor(t, expiredIP), "203.0.113.9")), CodeIPMismatch},
+		{"expired custom policy, another resource", anyTime(requestFor(t, sdkPolicyURL(t, keyK1, "K1", host+"/b", sdkPolicy(host+"/a", ago, time.Time{}, "")))), CodeResourceMismatch},
+		{"expired canned url, path changed", func() Request {
+			r := anyTime(requestFor(t, sdkURL(t, keyK1, "K1", host+"/a", ago)))
+			r.RawPath = "/b"
+			return r
+		}(), CodeBadSignature},
+		{"expired canned url, untrusted key", anyTime(requestFor(t, sdkURL(t, keyK3, "K3", host+"/a", ago))), CodeUnknownKey},
+		{"malformed Expires", anyTime(requestFor(t, host+"/a?Expires=soon&Signature=AAAA&Key-Pair-Id=K1")), CodeMalformed},
+	} {
+		for _, v := range []*Verifier{{}, NewVerifier(8)} {
+			for range 2 { // the second time from the cache, if any
+				if d := v.Verify(c.req, groups); d.Code != c.want || d.Allowed != (c.want == "") {
+					t.Errorf("%s (cache %v): %+v, want %q", c.name, v.cache != nil, d, c.want)
+				}
+			}
+		}
+	}
+}
+
 // TestVerifyOverHTTP serves SDK-signed URLs through a real server and
 // client, so the request target is what net/http gives a handler.
 func TestVerifyOverHTTP(t *testing.T) {
