@@ -261,7 +261,11 @@ func (k *checker) functionTest(i int, where string, rt schema.RouteTest, u *url.
 	if b.ViewerRequest == nil {
 		if e.Status != 0 && rt.Response == nil {
 			// Only the edge or a function answers without the origin.
-			k.add("tests", at("status"), "%s: the edge does not answer it: it goes to origin %q, want %d", where, b.TargetID(), e.Status)
+			hint := ""
+			if e.Status == http.StatusForbidden && len(b.Spec.TrustedKeyGroups) > 0 {
+				hint = " (route tests take a signature's dates as holding, so that a config does not stop vetting when its test URLs expire)"
+			}
+			k.add("tests", at("status"), "%s: the edge does not answer it: it goes to origin %q, want %d%s", where, b.TargetID(), e.Status, hint)
 			return b.TargetID(), false
 		}
 		if expectsFunction(rt) {
