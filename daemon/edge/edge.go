@@ -468,7 +468,7 @@ func (h *Handler) originRequest(r *http.Request, b *table.Behavior, a originArgs
 		RawQuery:    forwardedQuery(b, a.rawQuery),
 		ViewerHTTPS: a.viewerHTTPS,
 		PeerIP:      access.PeerIP(r.RemoteAddr).String(),
-		ViewerHost:  r.Host,
+		ViewerHost:  originHost(r, b),
 		ForwardHost: forwardsHost(b),
 	}
 	if a.body != nil {
@@ -476,8 +476,10 @@ func (h *Handler) originRequest(r *http.Request, b *table.Behavior, a originArgs
 	}
 	var fwd http.Header
 	if a.shielded != nil {
-		// A fleet node's request holds what the origin gets already.
+		// A fleet node's request holds what the origin gets already,
+		// its Host made by the asking node's listener.
 		fwd, req.PeerIP = fleetHeader(header)
+		req.ViewerHost = r.Host
 	} else {
 		fwd = forwardedHeaders(b, header)
 	}
@@ -725,7 +727,7 @@ func (h *Handler) fetchErrorPage(ctx context.Context, r *http.Request, d *table.
 	}
 	pb := d.Behavior(cer.ResponsePagePath)
 	req := &origin.Request{Method: http.MethodGet, Path: cer.ResponsePagePath, Header: h.withNodeHeaders(make(http.Header, 3), r, id),
-		ViewerHTTPS: access.ViewerHTTPS(r, h.trusted), PeerIP: access.PeerIP(r.RemoteAddr).String(), ViewerHost: r.Host}
+		ViewerHTTPS: access.ViewerHTTPS(r, h.trusted), PeerIP: access.PeerIP(r.RemoteAddr).String(), ViewerHost: originHost(r, pb)}
 	// fetch, not forward: a failing error page is not replaced again.
 	resp, err := h.fetch(ctx, d, pb, req)
 	if err != nil {

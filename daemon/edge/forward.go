@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"net"
 	"net/http"
 	"net/textproto"
 	"slices"
@@ -30,6 +31,24 @@ func forwardsHost(b *table.Behavior) bool {
 		}
 	}
 	return false
+}
+
+// originHost is the viewer's Host as behavior b's origin gets it, when it
+// does (forwardsHost), and as a shield gets it: the host routing matched,
+// with the port of the listener the viewer reached (origin.ViewerHost).
+// Where the cache key holds the Host, each Host has its own entries, and
+// the origin gets it as sent. One rule for every protocol (HTTP/1.1, 2,
+// 3, WebSocket, gRPC); a viewer-request function still sees the Host as
+// sent, which it may not change.
+func originHost(r *http.Request, b *table.Behavior) string {
+	if keysHost(b) {
+		return r.Host
+	}
+	var port string
+	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		_, port, _ = net.SplitHostPort(a.String())
+	}
+	return origin.ViewerHost(r.Host, port, r.TLS != nil)
 }
 
 // forwardedQuery keeps the parameters of the query string that the cache

@@ -175,7 +175,7 @@ func (h *Handler) proxyGRPC(w http.ResponseWriter, r *http.Request, d *table.Dis
 		ContentLength: r.ContentLength,
 		ViewerHTTPS:   true,
 		PeerIP:        access.PeerIP(r.RemoteAddr).String(),
-		ViewerHost:    r.Host,
+		ViewerHost:    originHost(r, b),
 		ForwardHost:   forwardsHost(b),
 		GRPC:          true,
 	}

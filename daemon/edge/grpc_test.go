@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -342,5 +343,34 @@ func BenchmarkGRPCUnary(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestGRPCForwardedHost: a gRPC call's :authority reaches an origin that
+// gets the viewer's Host as any request's does (originHost): the name
+// routing matched, with the port only when it is the edge listener's.
+func TestGRPCForwardedHost(t *testing.T) {
+	e := newGRPCEnv(t, `grpcConfig: enabled: true, cachePolicy: "CachingDisabled", originRequestPolicy: "AllViewer"`)
+	_, port, _ := net.SplitHostPort(e.addr)
+	for authority, want := range map[string]string{
+		"example.com":          "example.com",
+		"Example.COM.:1337":    "example.com",
+		"example.com:" + port:  "example.com:" + port,
+		"EXAMPLE.com.:" + port: "example.com:" + port,
+	} {
+		// The TLS name is the authority's host, as a client sends it.
+		conn, err := grpc.NewClient(e.addr, grpc.WithAuthority(authority),
+			grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: e.roots})))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := testpb.NewTestServiceClient(conn).UnaryCall(callContext(t), &testpb.SimpleRequest{})
+		conn.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", authority, err)
+		}
+		if resp.GetUsername() != want {
+			t.Errorf("authority %q: the origin saw %q, want %q", authority, resp.GetUsername(), want)
+		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -124,6 +126,84 @@ distributions: site: {
 		}
 		if _, body = send(t, "GET", "/account.php/x.css", "site.test", nil, ""); strings.Contains(body, "victim") {
 			t.Errorf("another viewer got the victim's page: %q", body)
+		}
+	})
+}
+
+// TestForwardedHostPoisoning: a behavior that forwards the viewer's Host
+// without keying it must not let one viewer's odd Host (another port, upper
+// case, a trailing dot: all route to the same distribution) reach an origin
+// that builds its answer from it, since that answer is stored under the key
+// every viewer of the site shares. The origin gets the host routing matched,
+// with a port only when it is the port of the listener the viewer reached.
+func TestForwardedHostPoisoning(t *testing.T) {
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Location", "http://"+r.Host+"/next")
+		fmt.Fprintf(w, "host=%s", r.Host)
+	}))
+	t.Cleanup(app.Close)
+	dir := t.TempDir()
+	h := cachedHandler(t, dir, testenv.Compile(t, dir, fmt.Sprintf(`package cdn
+
+distributions: site: {
+	aliases: ["site.test", "*.wild.test"]
+	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", cachePolicy: "CachingOptimized", originRequestPolicy: "HostHeaderOnly"}
+	cacheBehaviors: [
+		{pathPattern: "/allviewer/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", cachePolicy: "CachingOptimized", originRequestPolicy: "AllViewer"},
+		{pathPattern: "/fv-allviewer/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", forwardedValues: headers: ["Host"], originRequestPolicy: "AllViewer"},
+		{pathPattern: "/keyed/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", forwardedValues: headers: ["Host"]}]
+}
+`, strings.TrimPrefix(app.URL, "http://"))))
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	_, port, _ := strings.Cut(strings.TrimPrefix(srv.URL, "http://"), ":")
+
+	get := func(t *testing.T, path, host string) (*http.Response, string) {
+		t.Helper()
+		return hostRequest(t, srv.URL, "GET", path, host, nil, nil)
+	}
+	for _, prefix := range []string{"/hostheaderonly/", "/allviewer/", "/fv-allviewer/"} {
+		for i, odd := range []string{"site.test:1337", "SITE.test", "site.test.", "Site.TEST.:1337", "site.test:"} {
+			t.Run(prefix+odd, func(t *testing.T) {
+				path := prefix + strconv.Itoa(i)
+				if _, body := get(t, path, odd); body != "host=site.test" {
+					t.Errorf("the origin got %q for Host %q, want host=site.test", body, odd)
+				}
+				resp, body := get(t, path, "site.test")
+				if body != "host=site.test" || resp.Header.Get("Location") != "http://site.test/next" {
+					t.Errorf("the next viewer got %q, Location %q (%s)", body, resp.Header.Get("Location"), resp.Header.Get("X-Cache"))
+				}
+				if got := resp.Header.Get("X-Cache"); got != cacheHit {
+					t.Errorf("X-Cache %q, want a hit of the first request's entry", got)
+				}
+			})
+		}
+	}
+
+	// What a normal viewer's origin gets stays as it was.
+	for _, tc := range []struct{ host, want string }{
+		{"site.test", "site.test"},
+		{"site.test:" + port, "site.test:" + port}, // the listener's own port
+		{"SITE.test.:" + port, "site.test:" + port},
+		{"A.Wild.test", "a.wild.test"},
+	} {
+		t.Run("listener "+tc.host, func(t *testing.T) {
+			if _, body := get(t, "/normal/"+url.PathEscape(tc.host), tc.host); body != "host="+tc.want {
+				t.Errorf("the origin got %q for Host %q, want host=%s", body, tc.host, tc.want)
+			}
+		})
+	}
+
+	// Where the key holds the Host, each Host has its own entry: the
+	// origin gets the Host as sent.
+	t.Run("Host in the key", func(t *testing.T) {
+		if _, body := get(t, "/keyed/a", "site.test:1337"); body != "host=site.test:1337" {
+			t.Errorf("the origin got %q, want the Host as sent", body)
+		}
+		if resp, body := get(t, "/keyed/a", "site.test"); body != "host=site.test" || resp.Header.Get("X-Cache") == cacheHit {
+			t.Errorf("the next viewer got %q (%s), want its own entry", body, resp.Header.Get("X-Cache"))
 		}
 	})
 }

@@ -249,3 +249,38 @@ func TestPipeIdle(t *testing.T) {
 		t.Errorf("write after idle close: %v, want closed", err)
 	}
 }
+
+// TestWebSocketForwardedHost: a WebSocket handshake's origin gets the
+// viewer's Host as any request's does (originHost), over the node's own
+// HTTP/1.1 server: the name routing matched, with the port only when it is
+// the edge listener's.
+func TestWebSocketForwardedHost(t *testing.T) {
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		c.Write(r.Context(), websocket.MessageText, []byte(r.Host))
+	}))
+	t.Cleanup(app.Close)
+	_, base, _, _, _ := upgradeEdge(t, app.Listener.Addr().String())
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(base, "ws://"))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for host, want := range map[string]string{
+		"site.test":          "site.test",
+		"Site.TEST.:1337":    "site.test",
+		"SITE.test.:" + port: "site.test:" + port,
+	} {
+		conn, _, err := websocket.Dial(ctx, base+"/all/host", &websocket.DialOptions{Host: host, HTTPClient: &http.Client{Transport: &http.Transport{}}})
+		if err != nil {
+			t.Fatalf("%s: %v", host, err)
+		}
+		_, got, err := conn.Read(ctx)
+		conn.CloseNow()
+		if err != nil || string(got) != want {
+			t.Errorf("Host %q: the origin saw %q (%v), want %q", host, got, err, want)
+		}
+	}
+}
