@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"openfront.dev/compiler/table"
+	"openfront.dev/daemon/edge"
 	"openfront.dev/internal/signedurl"
 	"openfront.dev/schema"
 )
@@ -431,6 +432,10 @@ type RouteOrigin struct {
 	ProtocolPolicy string `json:"originProtocolPolicy,omitempty"`
 	Scheme         string `json:"scheme,omitempty"`
 	HostPort       string `json:"hostPort,omitempty"`
+	// HostHeader is the viewer's Host as the origin gets it in place of
+	// its domainName, when the behavior forwards it (edge.ViewerHost).
+	HostHeader string `json:"hostHeader,omitempty"`
+	hostNote   string
 	// S3 origins.
 	S3 *RouteS3 `json:"s3,omitempty"`
 	// Local origins: the directory as configured and as this node reads it.
@@ -773,6 +778,18 @@ func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
 		}
 	}
 	o := originRequest{method: r.Method, scheme: r.URL.Scheme, path: objPath, query: joinQuery(fwdQuery), dir: t.Source().Dir}
+	if edge.ForwardsHost(b) {
+		// The URL is where the request goes: its port is the listener's.
+		port := r.URL.Port()
+		if port == "" {
+			port = map[bool]string{false: "80", true: "443"}[r.URL.Scheme == "https"]
+		}
+		o.viewerHost = edge.ViewerHost(b, host, port, r.URL.Scheme == "https")
+		o.hostNote = "the viewer's, as routing matched it"
+		if o.viewerHost == host {
+			o.hostNote = "the viewer's, as sent"
+		}
+	}
 	if b.Group != nil {
 		g := b.Group
 		e.Target = &RouteTarget{Kind: "originGroup", ID: g.ID, Group: &RouteGroup{
@@ -1099,6 +1116,8 @@ func lookupValue(vs []RouteValue, name string) (string, bool) {
 type originRequest struct {
 	method, scheme, path, query string
 	dir                         string // the config directory, for local origins
+	viewerHost                  string // the Host a custom origin gets in place of its domainName
+	hostNote                    string // where viewerHost comes from, for the text
 }
 
 func (r originRequest) explain(o *table.Origin) RouteOrigin {
@@ -1136,6 +1155,7 @@ func (r originRequest) explain(o *table.Origin) RouteOrigin {
 			ro.HostPort += ":" + strconv.Itoa(port)
 		}
 		ro.Request = withQuery(r.method + " " + ro.Scheme + "://" + ro.HostPort + path)
+		ro.HostHeader, ro.hostNote = r.viewerHost, r.hostNote
 	case table.OriginS3:
 		loc := o.S3
 		ro.S3 = &RouteS3{Bucket: loc.Bucket, Region: loc.Region, Endpoint: loc.Endpoint, Addressing: "virtual-hosted",
@@ -1420,6 +1440,9 @@ func printOrigin(line func(key, format string, args ...any), key string, o Route
 	case string(table.OriginCustom):
 		line("  protocol", "%s (originProtocolPolicy %s)", o.Scheme, o.ProtocolPolicy)
 		line("  host", "%s", o.HostPort)
+		if o.HostHeader != "" {
+			line("  Host sent", "%s (%s)", o.HostHeader, o.hostNote)
+		}
 	case string(table.OriginS3):
 		s := o.S3
 		line("  bucket", "%s in %s, %s", s.Bucket, s.Region, s.Addressing)

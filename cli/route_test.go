@@ -102,6 +102,10 @@ func TestRoute(t *testing.T) {
 		{"vault-pass-all-viewer", []string{"https://vault.example.com/pass/x?a=1", "-H", "Cookie: s=1", "-H", "Accept-Language: de"}},
 		// originRequestPolicy, all cookies, headers ["*"], OPTIONS cached.
 		{"orp-all-viewer", []string{"https://app.example.com/search?q=cdn&page=2", "-H", "Cookie: a=1; b=2"}},
+		// The origin gets the Host routing matched, with the port of the
+		// listener the URL reaches and no other.
+		{"orp-all-viewer-odd-host", []string{"https://127.0.0.1:8443/search", "-H", "Host: App.Example.COM.:1337"}},
+		{"orp-all-viewer-listener-port", []string{"https://App.Example.COM.:8443/search"}},
 		{"all-headers-not-cached", []string{"https://eu.app.example.com/ws/chat", "-H", "Upgrade: websocket"}},
 		{"options-cached", []string{"-X", "OPTIONS", "http://app.example.com/api"}},
 		// Response headers policies: CORS for an allowed Origin, a

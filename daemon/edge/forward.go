@@ -19,9 +19,9 @@ import (
 // cache key value is forwarded even where the policy's allExcept lists it,
 // as in CloudFront.
 
-// forwardsHost reports whether the origin gets the viewer's Host in place
-// of its domainName.
-func forwardsHost(b *table.Behavior) bool {
+// ForwardsHost reports whether behavior b's origin gets the viewer's Host
+// (ViewerHost) in place of its domainName.
+func ForwardsHost(b *table.Behavior) bool {
 	if b.OriginRequest.ForwardsHeader("Host") {
 		return true
 	}
@@ -33,22 +33,28 @@ func forwardsHost(b *table.Behavior) bool {
 	return false
 }
 
-// originHost is the viewer's Host as behavior b's origin gets it, when it
-// does (forwardsHost), and as a shield gets it: the host routing matched,
-// with the port of the listener the viewer reached (origin.ViewerHost).
-// Where the cache key holds the Host, each Host has its own entries, and
-// the origin gets it as sent. One rule for every protocol (HTTP/1.1, 2,
-// 3, WebSocket, gRPC); a viewer-request function still sees the Host as
-// sent, which it may not change.
-func originHost(r *http.Request, b *table.Behavior) string {
+// ViewerHost is the viewer's Host host as behavior b's origin gets it,
+// when it does (ForwardsHost), and as a shield gets it, for a viewer that
+// reached the node's listener at port (https: over TLS): the host routing
+// matched, with that port only (origin.ViewerHost). Where the cache key
+// holds the Host, each Host has its own entries, and the origin gets it
+// as sent. One rule for every protocol (HTTP/1.1, 2, 3, WebSocket, gRPC)
+// and for route; a viewer-request function still sees the Host as sent,
+// which it may not change.
+func ViewerHost(b *table.Behavior, host, port string, https bool) string {
 	if keysHost(b) {
-		return r.Host
+		return host
 	}
+	return origin.ViewerHost(host, port, https)
+}
+
+// originHost is ViewerHost for request r, on the listener it came in on.
+func originHost(r *http.Request, b *table.Behavior) string {
 	var port string
 	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
 		_, port, _ = net.SplitHostPort(a.String())
 	}
-	return origin.ViewerHost(r.Host, port, r.TLS != nil)
+	return ViewerHost(b, r.Host, port, r.TLS != nil)
 }
 
 // forwardedQuery keeps the parameters of the query string that the cache

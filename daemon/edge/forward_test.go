@@ -233,7 +233,7 @@ func TestForwardsHost(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := tableBehavior(schema.ForwardedValues{Headers: tt.headers}, tt.policy)
-			if got := forwardsHost(b); got != tt.want {
+			if got := ForwardsHost(b); got != tt.want {
 				t.Errorf("forwardsHost = %v, want %v", got, tt.want)
 			}
 		})
