@@ -223,3 +223,31 @@ func TestShieldAgeAcrossHops(t *testing.T) {
 		}
 	}
 }
+
+// TestShieldForwardedHost: through a shield, an origin that gets the
+// viewer's Host gets it as the asking node made it, from the listener the
+// viewer reached there: the shield, on another port, keeps that port.
+func TestShieldForwardedHost(t *testing.T) {
+	clock := testenv.NewClock(time.Now())
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.Host)
+	}))
+	t.Cleanup(app.Close)
+	site := strings.Replace(shieldedSite, `viewerProtocolPolicy: "allow-all"}`,
+		`viewerProtocolPolicy: "allow-all", cachePolicy: "CachingDisabled", originRequestPolicy: "HostHeaderOnly"}`, 1)
+	tb := testenv.Compile(t, "", fmt.Sprintf(site, app.Listener.Addr().String()))
+	_, sh := shieldNode(t, "shield-eu", tb, nil, clock)
+	base, _ := url.Parse(sh.URL)
+	_, node := shieldNode(t, "edge-us", tb, base, clock)
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(node.URL, "http://"))
+	for host, want := range map[string]string{
+		"site.test":          "site.test",
+		"SITE.test.:1337":    "site.test",
+		"Site.test.:" + port: "site.test:" + port,
+	} {
+		resp, body := hostRequest(t, node.URL, "GET", "/x", host, nil, nil)
+		if resp.StatusCode != http.StatusOK || body != want {
+			t.Errorf("Host %q: %d, the origin got %q, want %q", host, resp.StatusCode, body, want)
+		}
+	}
+}
