@@ -43,7 +43,8 @@ type Health struct {
 	// run) uploading what it wrote to its own bucket; it goes once done.
 	Retired bool `json:"retired,omitempty"`
 	// Stranded are files an earlier run left for a distribution that no
-	// longer logs, written without a bucket: kept, never uploaded.
+	// longer logs, written without a bucket, or written for Bucket, which
+	// this node cannot upload to: kept, not uploaded.
 	Stranded      *Problem `json:"stranded,omitempty"`
 	StrandedFiles int      `json:"strandedFiles,omitempty"`
 }

@@ -42,7 +42,7 @@ type Manager struct {
 	// Files an earlier run left for distributions no longer in the
 	// config, looked at by the first SetTable (orphans.go).
 	orphansSeen bool
-	stranded    map[string]Health // by distribution: files with no bucket to go to
+	stranded    map[strandKey]Health // files with no bucket to go to, or whose bucket cannot be reached
 }
 
 // retireKey is a retired writer: its distribution and where it uploads.
@@ -66,7 +66,7 @@ func NewManager(opts Options) (*Manager, error) {
 		}
 		opts.Metrics = m
 	}
-	m := &Manager{opts: opts, retired: map[retireKey]*Writer{}, stranded: map[string]Health{}}
+	m := &Manager{opts: opts, retired: map[retireKey]*Writer{}, stranded: map[strandKey]Health{}}
 	m.retireCtx, m.retireCancel = context.WithCancel(context.Background())
 	m.writers.Store(&map[writerKey]*Writer{})
 	return m, nil

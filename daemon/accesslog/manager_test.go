@@ -1,6 +1,8 @@
 package accesslog
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
 	"os"
@@ -15,6 +17,7 @@ import (
 
 	"openfront.dev/compiler/table"
 	"openfront.dev/internal/testenv"
+	"openfront.dev/schema"
 )
 
 // compileTable compiles distributions written as CUE.
@@ -489,4 +492,60 @@ func (u *uploads) dist(endpoint string) string { return u.distTo(endpoint, "logs
 // distTo is distribution "up", logging to bucket at endpoint.
 func (u *uploads) distTo(endpoint, bucket string) string {
 	return dist("up", fmt.Sprintf(`enabled: true, bucket: %q, endpoint: %q, region: "us-east-1", prefix: "edge"`, bucket, endpoint))
+}
+
+// TestOrphanForUnreachableBucket: a file an earlier run wrote for a
+// bucket this run cannot upload to (its credentials profile is gone) is
+// kept and shown stranded, even though the distribution now logs to
+// another bucket: its writer does not take it, as files go only to the
+// bucket they were written for.
+func TestOrphanForUnreachableBucket(t *testing.T) {
+	u := startUploads(t)
+	dir, s3 := u.dir, u.s3
+	if err := os.MkdirAll(filepath.Join(s3.Root, "new-logs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	orphan := filepath.Join("edge", "up.2026-12-05-22.ORPHAN.gz")
+	writeTagged(t, filepath.Join(dir, orphan), schema.Logging{Bucket: "logs", Endpoint: s3.Endpoint, Region: "us-east-1", CredentialsProfile: "gone"})
+
+	m := u.m
+	if err := m.SetTable(compileTable(t, u.distTo(s3.Endpoint, "new-logs"))); err != nil {
+		t.Fatal(err)
+	}
+	logAndFlush(t, m.Writer("up"), 2)
+	eventually(t, "the new file uploaded, the orphan kept", func() bool {
+		left := localFiles(t, dir)
+		return len(left) == 1 && left[0] == orphan
+	})
+	bucketHolds(t, s3, "new-logs", []int{2})
+	var stranded []Health
+	for _, h := range m.Health() {
+		if h.Stranded != nil {
+			stranded = append(stranded, h)
+		}
+	}
+	if len(stranded) != 1 || stranded[0].Distribution != "up" || stranded[0].Bucket != "logs" || stranded[0].StrandedFiles != 1 ||
+		!strings.Contains(stranded[0].Stranded.Message, "gone") {
+		t.Errorf("stranded %+v, want up's file for bucket logs, with why", stranded)
+	}
+	if v := testutil.ToFloat64(m.opts.Metrics.stranded.WithLabelValues("up")); v != 1 {
+		t.Errorf("openfront_log_stranded_files{distribution=up} = %v, want 1", v)
+	}
+}
+
+// writeTagged writes a log file with only the header lines, named for
+// logging l's bucket as a writer names it.
+func writeTagged(t *testing.T, path string, l schema.Logging) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	z := gzip.NewWriter(&b)
+	z.Comment = uploadTag(l)
+	z.Write(Web.Header())
+	z.Close()
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

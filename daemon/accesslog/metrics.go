@@ -67,7 +67,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}, dist),
 		stranded: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "openfront_log_stranded_files",
-			Help: "Access log files an earlier run left for a distribution that no longer logs, written without a bucket: kept in the log directory, never uploaded.",
+			Help: "Access log files an earlier run left for a distribution that no longer logs, written without a bucket, or for a bucket this node cannot upload to: kept in the log directory, not uploaded.",
 		}, dist),
 	}
 	if reg != nil {

@@ -73,8 +73,9 @@ func fileTarget(path string) (l schema.Logging, ok bool) {
 // distribution removed, its logging turned off, its bucket changed) is
 // uploaded there by a retired writer (until Close, with backoff, removed
 // once uploaded); files without a bucket of a distribution that no longer
-// logs are kept, logged and shown as stranded (Health, metric). The rest
-// are left to the distribution's writer.
+// logs, and those of a bucket this node cannot upload to (its credentials
+// profile gone, say), are kept, logged and shown as stranded (Health,
+// metric). The rest are left to the distribution's writer.
 func (m *Manager) adoptOrphans(t *table.Table) {
 	wants := map[string]map[string]bool{} // the targets each distribution's writers upload to
 	for k, cfg := range logging(t) {
@@ -113,16 +114,23 @@ func (m *Manager) adoptOrphans(t *table.Table) {
 				logs[k] = l
 			}
 		}
+		unsent := false
 		for k, fs := range byTarget {
 			if err := m.adopt(id, logs[k], dirs, fs); err != nil {
+				// Kept for a later run, never another bucket's: claimed,
+				// so that no writer of the distribution takes them.
 				w.log.Error("access log files left by an earlier run not uploaded", "bucket", logs[k].Bucket, "err", err)
-				strandedFiles = append(strandedFiles, fs...)
+				for _, f := range fs {
+					claims.Store(f.path, m)
+				}
+				m.strand(id, k, logs[k].Bucket, dirs, fs, fmt.Sprintf("were written for bucket %s, which this node cannot upload to (%v)", logs[k].Bucket, err))
+				unsent = true
 			}
 		}
-		switch {
-		case len(strandedFiles) > 0:
-			m.strand(id, dirs, strandedFiles)
-		case wants[id] == nil:
+		if len(strandedFiles) > 0 {
+			m.strand(id, "", "", dirs, strandedFiles, "no longer logs, were written without a bucket")
+		}
+		if wants[id] == nil && len(strandedFiles) == 0 && !unsent {
 			ix.take(id)
 		}
 	}
@@ -145,34 +153,60 @@ func (m *Manager) adopt(id string, l schema.Logging, dirs []string, files []spoo
 	return nil
 }
 
-// strand notes files of a removed distribution that have nowhere to go.
+// strand notes files of distribution id that have nowhere to go and why:
+// those written for bucket (its target), or without one ("", "").
 // They stay where they are; a writer of the distribution, if it comes
-// back, takes them.
-func (m *Manager) strand(id string, dirs []string, files []spooled) {
+// back, takes those written without a bucket.
+func (m *Manager) strand(id, target, bucket string, dirs []string, files []spooled, why string) {
 	var size int64
 	for _, f := range files {
 		size += f.size
 	}
-	msg := fmt.Sprintf("%d files (%d bytes) of distribution %s, which no longer logs, were written without a bucket: they stay in %s",
-		len(files), size, id, strings.Join(dirs, ", "))
+	msg := fmt.Sprintf("%d files (%d bytes) of distribution %s, which %s: they stay in %s",
+		len(files), size, id, why, strings.Join(dirs, ", "))
+	if target != "" {
+		msg = fmt.Sprintf("%d files (%d bytes) of distribution %s %s: they stay in %s, uploaded to no other bucket",
+			len(files), size, id, why, strings.Join(dirs, ", "))
+	}
 	m.opts.Logger.Warn("access log files stranded", "distribution", id, "files", len(files), "bytes", size, "dirs", dirs)
-	m.opts.Metrics.stranded.WithLabelValues(id).Set(float64(len(files)))
+	h := Health{Distribution: id, Dir: dirs[0], Bucket: bucket, Stranded: &Problem{At: time.Now().UTC(), Message: msg}, StrandedFiles: len(files)}
 	m.retireMu.Lock()
-	m.stranded[id] = Health{Distribution: id, Dir: dirs[0], Stranded: &Problem{At: time.Now().UTC(), Message: msg}, StrandedFiles: len(files)}
+	m.stranded[strandKey{id, target}] = h
+	m.countStranded(id)
 	m.retireMu.Unlock()
 }
 
-// unstrand forgets the stranded files of distributions that log again:
-// their writers took them.
+// strandKey is a distribution's stranded files written for one target
+// ("": without a bucket).
+type strandKey struct{ id, target string }
+
+// unstrand forgets the files without a bucket of distributions that log
+// again: their writers took them. Files written for a bucket stay.
 func (m *Manager) unstrand(writers map[writerKey]*Writer) {
 	m.retireMu.Lock()
 	defer m.retireMu.Unlock()
 	for k := range writers {
-		if _, ok := m.stranded[k.id]; ok {
-			delete(m.stranded, k.id)
-			m.opts.Metrics.stranded.DeleteLabelValues(k.id)
+		if _, ok := m.stranded[strandKey{k.id, ""}]; ok {
+			delete(m.stranded, strandKey{k.id, ""})
+			m.countStranded(k.id)
 		}
 	}
+}
+
+// countStranded sets distribution id's stranded files metric; called with
+// m.retireMu held.
+func (m *Manager) countStranded(id string) {
+	n := 0
+	for k, h := range m.stranded {
+		if k.id == id {
+			n += h.StrandedFiles
+		}
+	}
+	if n == 0 {
+		m.opts.Metrics.stranded.DeleteLabelValues(id)
+		return
+	}
+	m.opts.Metrics.stranded.WithLabelValues(id).Set(float64(n))
 }
 
 // idleWriter is a writer that writes nothing: it holds a distribution's
