@@ -195,7 +195,9 @@ const MaxNonces = 1 << 20
 // authenticators some 6 s old), rather than refusing the fleet's new
 // requests or forgetting nonces it would still accept. The nonces of the
 // current second (and ahead, from clocks a little ahead) are never
-// forgotten: only more requests than the bound in one second go past it.
+// forgotten: only more requests than the bound made in those seconds go
+// past it. A second forgotten as expired is refused too, so that a clock
+// stepped back does not make its authenticators young again.
 type Verifier struct {
 	secret []byte
 	limit  int
@@ -203,7 +205,7 @@ type Verifier struct {
 	mu    sync.Mutex
 	seen  map[int64]map[nonce]struct{} // by the authenticator's time
 	n     int                          // nonces in seen
-	floor int64                        // refuse times up to this one: their nonces are forgotten
+	floor int64                        // refuse times up to this one: their nonces are forgotten (expired, or past the bound)
 	swept int64                        // the second of the last sweep of expired seconds
 }
 
@@ -231,7 +233,7 @@ func (vf *Verifier) Verify(v, method, host, target string, now time.Time) (Claim
 	vf.mu.Lock()
 	defer vf.mu.Unlock()
 	if unix <= vf.floor {
-		return Claim{}, fmt.Errorf("%w: made %d s ago, before the authenticators this shield remembers under its load", ErrInvalid, now.Unix()-unix)
+		return Claim{}, fmt.Errorf("%w: made %d s ago, before the authenticators this shield remembers (under its load, or its clock stepped back)", ErrInvalid, now.Unix()-unix)
 	}
 	bucket := vf.seen[unix]
 	if _, ok := bucket[n]; ok {
@@ -259,8 +261,9 @@ func (vf *Verifier) forget(now int64) {
 			oldest = min(oldest, s)
 		}
 		switch {
-		case oldest < expired:
-		case vf.n > vf.limit && oldest < now:
+		case oldest < expired, vf.n > vf.limit && oldest < now:
+			// Refused from now on, as too old already, but also should
+			// the clock step back, which would make it young again.
 			vf.floor = max(vf.floor, oldest)
 		default:
 			vf.swept = now

@@ -133,3 +133,34 @@ func TestParseURLs(t *testing.T) {
 		}
 	}
 }
+
+// A shield whose clock steps back does not take again an authenticator
+// whose nonce it forgot as expired.
+func TestVerifierClockStepsBack(t *testing.T) {
+	secret := []byte("the fleet's secret, 16+ bytes")
+	now := time.Unix(1_800_000_000, 0)
+	c := Claim{Distribution: "site", Origin: "app"}
+	vf := NewVerifier(secret, 0)
+	v := Sign(secret, c, "GET", "site.test", "/a", now)
+	verify := func(v string, at time.Time) error {
+		_, err := vf.Verify(v, "GET", "site.test", "/a", at)
+		return err
+	}
+	if err := verify(v, now); err != nil {
+		t.Fatal(err)
+	}
+	// A minute and a second on, v's second is forgotten (v too old).
+	later := now.Add(MaxSkew + time.Second)
+	if err := verify(Sign(secret, c, "GET", "site.test", "/a", later), later); err != nil {
+		t.Fatal(err)
+	}
+	// The clock steps back: v would be young enough again.
+	if err := verify(v, now.Add(30*time.Second)); !errors.Is(err, ErrInvalid) {
+		t.Errorf("replayed after the clock stepped back: %v, want refused", err)
+	}
+	// The fleet's new authenticators still verify.
+	back := now.Add(30 * time.Second)
+	if err := verify(Sign(secret, c, "GET", "site.test", "/a", back), back); err != nil {
+		t.Errorf("a new authenticator after the step: %v", err)
+	}
+}
