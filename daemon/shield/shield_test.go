@@ -67,17 +67,9 @@ func TestVerifierReplay(t *testing.T) {
 // Past its bound a Verifier forgets its oldest second and refuses what was
 // made in it, never the current second's; expired seconds are forgotten.
 func TestVerifierBound(t *testing.T) {
-	secret := []byte("the fleet's secret, 16+ bytes")
-	now := time.Unix(1_800_000_000, 0)
-	c := Claim{Distribution: "site", Origin: "app"}
-	vf := NewVerifier(secret, 2)
-	sign := func(ago int) string {
-		return Sign(secret, c, "GET", "site.test", "/a", now.Add(-time.Duration(ago)*time.Second))
-	}
-	verify := func(v string, at time.Time) error {
-		_, err := vf.Verify(v, "GET", "site.test", "/a", at)
-		return err
-	}
+	f := newFleet(2)
+	vf, now, verify := f.vf, f.now, f.verify
+	sign := func(ago int) string { return f.sign(now.Add(-time.Duration(ago) * time.Second)) }
 	old, older := sign(5), sign(10)
 	for _, v := range []string{older, old, sign(0)} {
 		if err := verify(v, now); err != nil {
@@ -108,7 +100,7 @@ func TestVerifierBound(t *testing.T) {
 	}
 	// Two minutes on, all that is left is the new one's.
 	later := now.Add(2 * MaxSkew)
-	if err := verify(Sign(secret, c, "GET", "site.test", "/a", later), later); err != nil {
+	if err := verify(f.sign(later), later); err != nil {
 		t.Fatal(err)
 	}
 	if vf.n != 1 || len(vf.seen) != 1 {
@@ -137,30 +129,43 @@ func TestParseURLs(t *testing.T) {
 // A shield whose clock steps back does not take again an authenticator
 // whose nonce it forgot as expired.
 func TestVerifierClockStepsBack(t *testing.T) {
-	secret := []byte("the fleet's secret, 16+ bytes")
-	now := time.Unix(1_800_000_000, 0)
-	c := Claim{Distribution: "site", Origin: "app"}
-	vf := NewVerifier(secret, 0)
-	v := Sign(secret, c, "GET", "site.test", "/a", now)
-	verify := func(v string, at time.Time) error {
-		_, err := vf.Verify(v, "GET", "site.test", "/a", at)
-		return err
-	}
-	if err := verify(v, now); err != nil {
+	f := newFleet(0)
+	v := f.sign(f.now)
+	if err := f.verify(v, f.now); err != nil {
 		t.Fatal(err)
 	}
 	// A minute and a second on, v's second is forgotten (v too old).
-	later := now.Add(MaxSkew + time.Second)
-	if err := verify(Sign(secret, c, "GET", "site.test", "/a", later), later); err != nil {
+	later := f.now.Add(MaxSkew + time.Second)
+	if err := f.verify(f.sign(later), later); err != nil {
 		t.Fatal(err)
 	}
 	// The clock steps back: v would be young enough again.
-	if err := verify(v, now.Add(30*time.Second)); !errors.Is(err, ErrInvalid) {
+	back := f.now.Add(30 * time.Second)
+	if err := f.verify(v, back); !errors.Is(err, ErrInvalid) {
 		t.Errorf("replayed after the clock stepped back: %v, want refused", err)
 	}
-	// The fleet's new authenticators still verify.
-	back := now.Add(30 * time.Second)
-	if err := verify(Sign(secret, c, "GET", "site.test", "/a", back), back); err != nil {
+	if err := f.verify(f.sign(back), back); err != nil {
 		t.Errorf("a new authenticator after the step: %v", err)
 	}
+}
+
+// fleet signs and verifies one request of a fleet node.
+type fleet struct {
+	secret []byte
+	now    time.Time
+	vf     *Verifier
+}
+
+func newFleet(limit int) fleet {
+	secret := []byte("the fleet's secret, 16+ bytes")
+	return fleet{secret, time.Unix(1_800_000_000, 0), NewVerifier(secret, limit)}
+}
+
+func (f fleet) sign(at time.Time) string {
+	return Sign(f.secret, Claim{Distribution: "site", Origin: "app"}, "GET", "site.test", "/a", at)
+}
+
+func (f fleet) verify(v string, at time.Time) error {
+	_, err := f.vf.Verify(v, "GET", "site.test", "/a", at)
+	return err
 }
