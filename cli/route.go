@@ -778,7 +778,7 @@ func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
 		}
 	}
 	o := originRequest{method: r.Method, scheme: r.URL.Scheme, path: objPath, query: joinQuery(fwdQuery), dir: t.Source().Dir}
-	if edge.ForwardsHost(b) {
+	if b.ForwardsHost() {
 		// The URL is where the request goes: its port is the listener's.
 		port := r.URL.Port()
 		if port == "" {

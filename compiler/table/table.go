@@ -568,6 +568,68 @@ func buildDistribution(id string, spec *schema.Distribution, cfg *schema.Config,
 	return d, nil
 }
 
+// PolicyBehavior is behavior spec as the cache and origin request
+// policies it names (managed, or cfg's) make it: what it keys on and
+// forwards, without its distribution's parts (pattern, target, scope);
+// nil where it names a policy that is neither.
+func PolicyBehavior(spec *schema.CacheBehavior, cfg *schema.Config) *Behavior {
+	var cachePolicy *schema.CachePolicy
+	if n := spec.CachePolicy; n != "" {
+		if cachePolicy = CachePolicy(cfg, n); cachePolicy == nil {
+			return nil
+		}
+		spec = WithCachePolicy(spec, cachePolicy)
+	}
+	var orp *schema.OriginRequestPolicy
+	if n := spec.OriginRequestPolicy; n != "" {
+		if orp = OriginRequestPolicy(cfg, n); orp == nil {
+			return nil
+		}
+	}
+	return withPolicies(spec, cachePolicy, orp)
+}
+
+// withPolicies is PolicyBehavior once the policies are found; spec is the
+// behavior as cachePolicy (nil: none) makes it.
+func withPolicies(spec *schema.CacheBehavior, cachePolicy *schema.CachePolicy, orp *schema.OriginRequestPolicy) *Behavior {
+	b := &Behavior{Spec: spec, KeyedHeaders: keyedHeaders(spec), CloudFrontHeaders: CloudFrontHeadersFor(spec, orp),
+		OriginRequest: ResolveOriginRequest(spec.OriginRequestPolicy, orp)}
+	if cachePolicy != nil {
+		k := cachePolicy.ParametersInCacheKeyAndForwardedToOrigin
+		b.NoGzip, b.NoBrotli = !k.EnableAcceptEncodingGzip, !k.EnableAcceptEncodingBrotli
+		b.KeyedEncoding = k.EnableAcceptEncodingGzip || k.EnableAcceptEncodingBrotli
+	}
+	return b
+}
+
+// ForwardsHost reports whether b's origin gets the viewer's Host in place
+// of its domainName: the origin request policy or forwardedValues
+// forwards it.
+func (b *Behavior) ForwardsHost() bool {
+	if b.OriginRequest.ForwardsHeader("Host") {
+		return true
+	}
+	for _, h := range b.Spec.ForwardedValues.Headers {
+		if h == "*" || strings.EqualFold(h, "Host") {
+			return true
+		}
+	}
+	return false
+}
+
+// KeysViewerValues reports whether b's cache key holds its headers and
+// cookies: not forwardedValues' under an origin request policy that
+// forwards all (the origin's Vary selects the stored variant), a cache
+// policy's always.
+func (b *Behavior) KeysViewerValues() bool {
+	return !b.OriginRequest.ForwardsAll() || b.Spec.CachePolicy != ""
+}
+
+// KeysHost reports whether b's cache key holds the viewer's Host.
+func (b *Behavior) KeysHost() bool {
+	return b.KeysViewerValues() && slices.Contains(b.KeyedHeaders, "Host")
+}
+
 func (d *Distribution) behavior(index int, pos uint, spec *schema.CacheBehavior, cfg *schema.Config) (*Behavior, error) {
 	// A cache policy sets the key and TTLs: Spec is the behavior as it
 	// makes it, and its allExcept lists (no JSON) are in the scope below.
@@ -587,14 +649,8 @@ func (d *Distribution) behavior(index int, pos uint, spec *schema.CacheBehavior,
 			return nil, fmt.Errorf("distribution %q: unknown origin request policy %q", d.ID, n)
 		}
 	}
-	b := &Behavior{DistributionID: d.ID, Position: pos, Index: index, Spec: spec,
-		KeyedHeaders: keyedHeaders(spec), CloudFrontHeaders: CloudFrontHeadersFor(spec, orp),
-		OriginRequest: ResolveOriginRequest(spec.OriginRequestPolicy, orp)}
-	if cachePolicy != nil {
-		k := cachePolicy.ParametersInCacheKeyAndForwardedToOrigin
-		b.NoGzip, b.NoBrotli = !k.EnableAcceptEncodingGzip, !k.EnableAcceptEncodingBrotli
-		b.KeyedEncoding = k.EnableAcceptEncodingGzip || k.EnableAcceptEncodingBrotli
-	}
+	b := withPolicies(spec, cachePolicy, orp)
+	b.DistributionID, b.Position, b.Index = d.ID, pos, index
 	pattern := "*"
 	if index >= 0 {
 		pattern = spec.PathPattern

@@ -73,7 +73,7 @@ func writeResourceKey(k *strings.Builder, d *table.Distribution, b *table.Behavi
 	// A cache policy's headers and cookies are keyed whatever the origin
 	// request policy forwards beside them (and only a cache policy keys
 	// the Accept-Encoding).
-	if !keysViewerValues(b) {
+	if !b.KeysViewerValues() {
 		return
 	}
 	for _, n := range b.KeyedHeaders {
@@ -90,19 +90,6 @@ func writeResourceKey(k *strings.Builder, d *table.Distribution, b *table.Behavi
 		k.WriteString("\x00Cookie=")
 		k.WriteString(c)
 	}
-}
-
-// keysViewerValues reports whether behavior b's cache key holds its
-// headers and cookies: not forwardedValues' under an origin request policy
-// that forwards all (the origin's Vary selects the stored variant), a
-// cache policy's always.
-func keysViewerValues(b *table.Behavior) bool {
-	return !b.OriginRequest.ForwardsAll() || b.Spec.CachePolicy != ""
-}
-
-// keysHost reports whether behavior b's cache key holds the viewer's Host.
-func keysHost(b *table.Behavior) bool {
-	return keysViewerValues(b) && slices.Contains(b.KeyedHeaders, "Host")
 }
 
 // cachePolicy is the behavior's caching rules for this request.

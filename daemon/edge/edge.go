@@ -469,7 +469,7 @@ func (h *Handler) originRequest(r *http.Request, b *table.Behavior, a originArgs
 		ViewerHTTPS: a.viewerHTTPS,
 		PeerIP:      access.PeerIP(r.RemoteAddr).String(),
 		ViewerHost:  originHost(r, b),
-		ForwardHost: ForwardsHost(b),
+		ForwardHost: b.ForwardsHost(),
 	}
 	if a.body != nil {
 		req.Body, req.ContentLength = a.body, r.ContentLength

@@ -19,22 +19,8 @@ import (
 // cache key value is forwarded even where the policy's allExcept lists it,
 // as in CloudFront.
 
-// ForwardsHost reports whether behavior b's origin gets the viewer's Host
-// (ViewerHost) in place of its domainName.
-func ForwardsHost(b *table.Behavior) bool {
-	if b.OriginRequest.ForwardsHeader("Host") {
-		return true
-	}
-	for _, h := range b.Spec.ForwardedValues.Headers {
-		if h == "*" || strings.EqualFold(h, "Host") {
-			return true
-		}
-	}
-	return false
-}
-
 // ViewerHost is the viewer's Host host as behavior b's origin gets it,
-// when it does (ForwardsHost), and as a shield gets it, for a viewer that
+// when it does (table.Behavior.ForwardsHost), and as a shield gets it, for a viewer that
 // reached the node's listener at port (https: over TLS): the host routing
 // matched, with that port only (origin.ViewerHost). Where the cache key
 // holds the Host, each Host has its own entries, and the origin gets it
@@ -42,7 +28,7 @@ func ForwardsHost(b *table.Behavior) bool {
 // and for route; a viewer-request function still sees the Host as sent,
 // which it may not change.
 func ViewerHost(b *table.Behavior, host, port string, https bool) string {
-	if keysHost(b) {
+	if b.KeysHost() {
 		return host
 	}
 	return origin.ViewerHost(host, port, https)

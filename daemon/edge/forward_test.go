@@ -213,33 +213,6 @@ func TestForwardedCookies(t *testing.T) {
 	}
 }
 
-func TestForwardsHost(t *testing.T) {
-	tests := []struct {
-		name    string
-		headers []string
-		policy  string
-		want    bool
-	}{
-		{"nothing forwarded", nil, "", false},
-		{"other headers", []string{"Accept", "Origin"}, "", false},
-		{"Host whitelisted", []string{"Accept", "Host"}, "", true},
-		{"host whitelisted in lower case", []string{"host"}, "", true},
-		{"all headers", []string{"*"}, "", true},
-		{"AllViewer", nil, "AllViewer", true},
-		{"AllViewerAndCloudFrontHeaders", nil, "AllViewerAndCloudFrontHeaders-2022-06", true},
-		{"AllViewerExceptHostHeader", nil, "AllViewerExceptHostHeader", false},
-		{"CORS-CustomOrigin", nil, "CORS-CustomOrigin", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			b := tableBehavior(schema.ForwardedValues{Headers: tt.headers}, tt.policy)
-			if got := ForwardsHost(b); got != tt.want {
-				t.Errorf("forwardsHost = %v, want %v", got, tt.want)
-			}
-		})
-	}
-}
-
 // TestConnectionNamedFieldsDropped: the fields a Connection header names
 // are hop-by-hop (RFC 9110 7.6.1) and never cross the edge: not the
 // viewer's to the origin, whatever the behavior forwards, nor the

@@ -176,7 +176,7 @@ func (h *Handler) proxyGRPC(w http.ResponseWriter, r *http.Request, d *table.Dis
 		ViewerHTTPS:   true,
 		PeerIP:        access.PeerIP(r.RemoteAddr).String(),
 		ViewerHost:    originHost(r, b),
-		ForwardHost:   ForwardsHost(b),
+		ForwardHost:   b.ForwardsHost(),
 		GRPC:          true,
 	}
 	// The compiler admits only a custom origin here; a group cannot
