@@ -228,6 +228,9 @@ func (k *checker) distributionRefs(id string, d *schema.Distribution, cfg *schem
 			k.unknownPolicy(key, field("originRequestPolicy"), bw(), "origin request policy", n, managedOriginRequestPolicies, "originRequestPolicies")
 		}
 		k.forwardedEncoding(bw, b, cfg)
+		if customTarget(b.TargetOriginID, origins, groups[b.TargetOriginID]) {
+			k.sharedHostCache(key, field, bw, b, d.Aliases, cfg)
+		}
 	}
 	for i := range d.CacheBehaviors {
 		b := &d.CacheBehaviors[i]
@@ -244,6 +247,65 @@ func (k *checker) distributionRefs(id string, d *schema.Distribution, cfg *schem
 	if len(d.DefaultCacheBehavior.FunctionAssociations) > 0 {
 		k.functionRefs(key, at("defaultCacheBehavior", "functionAssociations"), where+": defaultCacheBehavior", &d.DefaultCacheBehavior, cfg)
 	}
+}
+
+// sharedHostCache warns of a behavior that sends the viewer's Host to
+// the origin without keying on it, in a distribution that answers to
+// several names: one cached copy then serves them all, though the origin
+// made it for one (a multi-tenant origin's page for a.example.com goes to
+// b.example.com's viewers), in CloudFront as here. Only a behavior that
+// names a policy can: forwardedValues alone keys on the Host it forwards.
+// Only a custom origin gets the viewer's Host (callers check the target),
+// and an origin that answers with Vary: Host keeps the names apart.
+func (k *checker) sharedHostCache(key string, field func(string) []cue.Selector, where func() string, spec *schema.CacheBehavior, aliases []string, cfg *schema.Config) {
+	if len(aliases) < 2 && !slices.ContainsFunc(aliases, func(a string) bool { return strings.HasPrefix(a, "*.") }) {
+		return
+	}
+	b := table.PolicyBehavior(spec, cfg)
+	// Nothing is cached under maxTTL 0 (CachingDisabled) or headers ["*"].
+	if b == nil || !b.ForwardsHost() || b.KeysHost() || b.Spec.MaxTTL <= 0 || slices.Contains(b.Spec.ForwardedValues.Headers, "*") {
+		return
+	}
+	at, how := field("originRequestPolicy"), fmt.Sprintf("originRequestPolicy %q forwards it", spec.OriginRequestPolicy)
+	var stop string
+	switch n := spec.OriginRequestPolicy; {
+	case table.ManagedOriginRequestPolicies[n] == nil:
+		stop = fmt.Sprintf("leave Host out of origin request policy %q", n)
+	case n == "HostHeaderOnly":
+		stop = `drop originRequestPolicy "HostHeaderOnly"`
+	default:
+		stop = fmt.Sprintf(`forward no Host: originRequestPolicy "AllViewerExceptHostHeader" in place of %q`, n)
+	}
+	if !b.OriginRequest.ForwardsHeader("Host") {
+		// forwardedValues lists it, beside a policy that forwards all:
+		// the origin's Vary, not the key, selects.
+		i := slices.IndexFunc(spec.ForwardedValues.Headers, func(h string) bool { return strings.EqualFold(h, "Host") })
+		at = append(field("forwardedValues"), cue.Str("headers"), cue.Index(i))
+		how = fmt.Sprintf("forwardedValues lists it, and beside originRequestPolicy %q the cache key holds none of its headers", spec.OriginRequestPolicy)
+		stop = "drop Host from forwardedValues.headers"
+	}
+	fix := "name a cache policy whose headers list Host"
+	if n := spec.CachePolicy; n != "" && table.ManagedCachePolicies[n] == nil {
+		fix = fmt.Sprintf("add Host to the headers of cache policy %q", n)
+	} else if n != "" {
+		fix = fmt.Sprintf("name a cache policy of the config's whose headers list Host in place of %q", n)
+	}
+	k.warn(key, at, "%s: the origin gets the viewer's Host (%s) but the cache key lacks it, and the distribution answers to %s: one cached copy serves every name, though the origin made it for one (a multi-tenant origin's page for one name reaches the others' viewers) unless it answers with Vary: Host; %s, or %s",
+		where(), how, aliasList(aliases), fix, stop)
+}
+
+// aliasList names a distribution's aliases for a message, the first few.
+func aliasList(aliases []string) string {
+	const most = 4
+	quoted := make([]string, 0, most)
+	for _, a := range aliases[:min(len(aliases), most)] {
+		quoted = append(quoted, strconv.Quote(a))
+	}
+	s := strings.Join(quoted, ", ")
+	if n := len(aliases) - most; n > 0 {
+		s += fmt.Sprintf(" and %d more", n)
+	}
+	return s
 }
 
 // originsOf indexes a distribution's origins and its groups' members by id.
@@ -683,6 +745,18 @@ var originRequestOnly = map[string]bool{
 
 // s3Target is the id of the S3 origin a behavior's requests may go to, the
 // target or a member of the target group, or "".
+// customTarget reports whether target, or a member of its group, is a
+// custom origin: the only kind that gets the viewer's Host.
+func customTarget(target string, origins map[string]*schema.Origin, members []schema.OriginGroupMember) bool {
+	if o := origins[target]; o != nil && o.CustomOriginConfig != nil {
+		return true
+	}
+	return slices.ContainsFunc(members, func(m schema.OriginGroupMember) bool {
+		o := origins[m.OriginID]
+		return o != nil && o.CustomOriginConfig != nil
+	})
+}
+
 func s3Target(target string, origins map[string]*schema.Origin, members []schema.OriginGroupMember) string {
 	if o := origins[target]; o != nil && o.S3OriginConfig != nil {
 		return target
