@@ -19,6 +19,28 @@ type EdgeAnswer struct {
 	Reason   string
 	// Method: the method is what is refused (not in allowedMethods).
 	Method bool
+	// Pages is the distribution whose custom error page (ErrorPage)
+	// replaces this refusal, as it does a refused signature's: the web
+	// ACL's for its 403 block, d's for its geo restriction; nil for the
+	// edge's other answers, which no page replaces.
+	Pages *Distribution
+}
+
+// ErrorPage is d's custom error response that replaces an answer of
+// status (a refusal of the viewer or an origin's error) with the page at
+// its responsePagePath, or nil when there is none: an entry without a
+// page only sets errorCachingMinTTL. The edge sends the page when its
+// fetch answers 200, and the original answer otherwise.
+func (d *Distribution) ErrorPage(status int) *schema.CustomErrorResponse {
+	for i := range d.Spec.CustomErrorResponses {
+		if c := &d.Spec.CustomErrorResponses[i]; c.ErrorCode == status {
+			if c.ResponsePagePath == "" {
+				return nil
+			}
+			return c
+		}
+	}
+	return nil
 }
 
 // Admit is the edge's answer to a request of d and b by scheme (http or
@@ -47,7 +69,12 @@ func (d *Distribution) Admit(hostDist *Distribution, b *Behavior, scheme, method
 			continue
 		}
 		if dec := g.WebACL.Evaluate(waf, nil, nil); dec.Action.Kind == WAFBlock {
-			return &EdgeAnswer{Status: dec.Action.Status, Reason: fmt.Sprintf("web ACL %q: %s blocks the request", g.WebACL.Name, dec.Describe())}
+			a := &EdgeAnswer{Status: dec.Action.Status, Reason: fmt.Sprintf("web ACL %q: %s blocks the request", g.WebACL.Name, dec.Describe())}
+			// A customResponse's own code takes precedence over the page.
+			if a.Status == http.StatusForbidden {
+				a.Pages = g
+			}
+			return a
 		}
 	}
 	if p := b.Spec.ViewerProtocolPolicy; scheme == "http" && p != "allow-all" {
@@ -66,7 +93,9 @@ func (d *Distribution) Admit(hostDist *Distribution, b *Behavior, scheme, method
 		return a
 	}
 	if ok, reason := GeoAllowed(d.Spec.Restrictions.GeoRestriction, country, country != ""); !ok {
-		return refuse("%s", reason)
+		a := refuse("%s", reason)
+		a.Pages = d
+		return a
 	}
 	return nil
 }

@@ -42,3 +42,32 @@ func TestGeoAllowed(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorPage: the entry for the status with a page replaces an answer;
+// one that only sets errorCachingMinTTL, or another status's, does not.
+func TestErrorPage(t *testing.T) {
+	d := &Distribution{Spec: &schema.Distribution{CustomErrorResponses: []schema.CustomErrorResponse{
+		{ErrorCode: 403, ResponsePagePath: "/errors/denied.html", ResponseCode: 404, ErrorCachingMinTTL: 30},
+		{ErrorCode: 404, ErrorCachingMinTTL: 5},
+	}}}
+	cases := []struct {
+		status int
+		want   string // the page's path; "": none
+	}{
+		{403, "/errors/denied.html"},
+		{404, ""},
+		{500, ""},
+	}
+	for _, c := range cases {
+		got := "(none)"
+		if p := d.ErrorPage(c.status); p != nil {
+			got = p.ResponsePagePath
+		}
+		if c.want == "" {
+			c.want = "(none)"
+		}
+		if got != c.want {
+			t.Errorf("ErrorPage(%d) = %q, want %q", c.status, got, c.want)
+		}
+	}
+}

@@ -684,16 +684,6 @@ func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, d *table.Dis
 	return true
 }
 
-// customError is the distribution's custom error response for status.
-func customError(d *table.Distribution, status int) *schema.CustomErrorResponse {
-	for i := range d.Spec.CustomErrorResponses {
-		if c := &d.Spec.CustomErrorResponses[i]; c.ErrorCode == status {
-			return c
-		}
-	}
-	return nil
-}
-
 // fetchErrorPage fetches the custom error page for status through the same
 // distribution: the page as its origin sent it, end-to-end header fields
 // included, under the configured responseCode; nil when there is none or
@@ -721,8 +711,9 @@ func customError(d *table.Distribution, status int) *schema.CustomErrorResponse 
 // So no Cache-Control is made up here: serveCached tells the cache how
 // long to keep the page (holdErrorPage).
 func (h *Handler) fetchErrorPage(ctx context.Context, r *http.Request, d *table.Distribution, status int, id string) *http.Response {
-	cer := customError(d, status)
-	if cer == nil || cer.ResponsePagePath == "" {
+	// The predicate openfront route shows the page by.
+	cer := d.ErrorPage(status)
+	if cer == nil {
 		return nil
 	}
 	pb := d.Behavior(cer.ResponsePagePath)
