@@ -241,6 +241,31 @@ type RouteDecision struct {
 	Code     string `json:"code,omitempty"`
 	Location string `json:"location,omitempty"`
 	Reason   string `json:"reason,omitempty"`
+	// ErrorPage is the custom error page the edge sends in place of this
+	// refusal, when the distribution has one for its status.
+	ErrorPage *RouteErrorPage `json:"errorPage,omitempty"`
+}
+
+// RouteErrorPage is a customErrorResponses entry's page that replaces a
+// refusal (table.Distribution.ErrorPage): fetched with GET through the
+// distribution's behavior for its path, sent with ResponseCode, kept by
+// the edge for ErrorCachingMinTTL seconds. A fetch that fails or answers
+// other than 200 leaves the refusal as it is.
+type RouteErrorPage struct {
+	// Distribution is the one whose customErrorResponses hold it: the
+	// web ACL's for its block, else the one serving the request.
+	Distribution       string `json:"distribution"`
+	ErrorCode          int    `json:"errorCode"`
+	Path               string `json:"responsePagePath"`
+	ResponseCode       int    `json:"responseCode"`
+	ErrorCachingMinTTL int64  `json:"errorCachingMinTTL"`
+	// Behavior is the page path's behavior (Index -1: the default), and
+	// Target its origin or origin group.
+	Behavior string `json:"behavior"`
+	Index    int    `json:"behaviorIndex"`
+	Target   string `json:"target"`
+	// TargetKind is "origin" or "originGroup".
+	TargetKind string `json:"targetKind"`
 }
 
 // RouteDistribution is the distribution chosen by host.
@@ -734,8 +759,14 @@ func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
 		e.Decision = RouteDecision{Action: ActionRedirect, Status: a.Status, Location: a.Location, Reason: a.Reason}
 	case a != nil:
 		e.Decision = RouteDecision{Action: ActionRefuse, Status: a.Status, Reason: a.Reason}
+		if a.Pages != nil && !grpcCall(b, r) {
+			e.Decision.ErrorPage = errorPage(a.Pages, a.Status)
+		}
 	case e.Signature.Status == "refused":
 		e.Decision = RouteDecision{Action: ActionRefuse, Status: http.StatusForbidden, Code: e.Signature.ErrorCode, Reason: e.Signature.Reason}
+		if !grpcCall(b, r) {
+			e.Decision.ErrorPage = errorPage(d, http.StatusForbidden)
+		}
 	}
 	if e.Decision.Action == ActionServe && len(b.CloudFrontHeaders) > 0 {
 		r = e.setCloudFrontHeaders(b, r)
@@ -746,7 +777,7 @@ func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
 	switch {
 	case e.Decision.Action != ActionServe:
 		e.notRun("the request does not reach it")
-	case bs.GrpcConfig.Enabled && r.Method == http.MethodPost && table.GRPCContentType(r.Header.Get("Content-Type")):
+	case grpcCall(b, r):
 		e.notRun("a gRPC call goes past the functions")
 	default:
 		if r, path, b, reached = runViewerRequest(e, d, b, r, path); !reached {
@@ -812,6 +843,28 @@ func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
 	}
 	e.distributionRules(spec)
 	return e
+}
+
+// grpcCall says r is a gRPC call b sends past the functions and the
+// cache; the edge's answers to it are gRPC's, never an error page.
+func grpcCall(b *table.Behavior, r RouteRequest) bool {
+	return b.Spec.GrpcConfig.Enabled && r.Method == http.MethodPost && table.GRPCContentType(r.Header.Get("Content-Type"))
+}
+
+// errorPage is d's custom error page in place of an answer of status, as
+// the edge decides it (table.Distribution.ErrorPage); nil: none.
+func errorPage(d *table.Distribution, status int) *RouteErrorPage {
+	c := d.ErrorPage(status)
+	if c == nil {
+		return nil
+	}
+	pb := d.Behavior(c.ResponsePagePath)
+	p := &RouteErrorPage{Distribution: d.ID, ErrorCode: c.ErrorCode, Path: c.ResponsePagePath, ResponseCode: c.ResponseCode,
+		ErrorCachingMinTTL: c.ErrorCachingMinTTL, Behavior: pb.Name(), Index: pb.Index, Target: pb.TargetID(), TargetKind: "origin"}
+	if pb.Group != nil {
+		p.TargetKind = "originGroup"
+	}
+	return p
 }
 
 // distributionRules are the distribution's geo restriction and logging.
@@ -1213,6 +1266,16 @@ func printRoute(w io.Writer, e *RouteExplanation) {
 	default:
 		line("decision", "refuse %d: %s", dec.Status, dec.Reason)
 	}
+	if p := dec.ErrorPage; p != nil {
+		behavior := "default behavior"
+		if p.Index >= 0 {
+			behavior = fmt.Sprintf("behavior %s (cacheBehaviors[%d])", p.Behavior, p.Index)
+		}
+		kind := map[string]string{"origin": "origin", "originGroup": "origin group"}[p.TargetKind]
+		line("  error page", "the viewer gets %d with %s instead (%s's customErrorResponses for %d)", p.ResponseCode, p.Path, p.Distribution, p.ErrorCode)
+		line("  page from", "GET %s through its %s, %s %s", p.Path, behavior, kind, p.Target)
+		line("  page kept", "%d s (errorCachingMinTTL); a page fetch that fails or answers other than 200 sends the %d above", p.ErrorCachingMinTTL, dec.Status)
+	}
 	if d := e.Distribution; d != nil {
 		how := "exact"
 		if d.Wildcard {
@@ -1339,7 +1402,11 @@ func printRoute(w io.Writer, e *RouteExplanation) {
 			line("  checked", "%s by key %s, valid at %s for viewer %s, as the edge checks it", via(s.Via), s.KeyPairID, s.At, s.ViewerIP)
 		case "refused":
 			line("  checked", "at %s for viewer %s, as the edge checks it: refused (%s)", s.At, s.ViewerIP, s.Code)
-			line("  answer", "403 text/xml <Code>%s</Code> <Message>%s</Message>, X-Openfront-Reason: %s", s.ErrorCode, s.ErrorMessage, s.Reason)
+			replaced := ""
+			if e.Decision.ErrorPage != nil {
+				replaced = " (when the error page above fails)"
+			}
+			line("  answer", "403 text/xml <Code>%s</Code> <Message>%s</Message>, X-Openfront-Reason: %s%s", s.ErrorCode, s.ErrorMessage, s.Reason, replaced)
 		}
 	}
 	if g := e.Geo; g != nil {

@@ -196,6 +196,14 @@ func TestRoute(t *testing.T) {
 		{"waf-encoded-path", []string{"https://guarded.example.com/%61dmin"}},
 		{"waf-decoded-path", []string{"https://guarded.example.com/%2561dmin"}},
 		{"json-waf-normalized-path", []string{"--json", "https://guarded.example.com/x/../admin"}},
+		// A custom error page for 403 replaces a geo, web ACL or signature
+		// refusal, never a method's nor a gRPC call's.
+		{"page-geo", []string{"--viewer-country", "RU", "https://pages.example.com/a.html"}},
+		{"page-waf", []string{"--viewer-ip", "192.0.2.9", "https://pages.example.com/a.html"}},
+		{"page-signature", []string{"https://pages.example.com/members/a.html"}},
+		{"json-page-signature", []string{"--json", "https://pages.example.com/members/a.html"}},
+		{"page-method-not-replaced", []string{"-X", "DELETE", "https://pages.example.com/a.html"}},
+		{"page-grpc-not-replaced", []string{"--viewer-country", "RU", "-X", "POST", "https://pages.example.com/acme.pages.v1.Pages/Get", "-H", "Content-Type: application/grpc"}},
 		// --json.
 		{"json-api", []string{"--json", "-X", "POST", "https://www.example.com/api/v1/items?page=3&lang=fr", "-H", "Cookie: session=s1; theme=x", "-H", "Authorization: Bearer t"}},
 		{"json-group-signed", []string{"-json", routeSign(t, film, until, false)}},
