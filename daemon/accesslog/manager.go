@@ -43,6 +43,7 @@ type Manager struct {
 	// config, looked at by the first SetTable (orphans.go).
 	orphansSeen bool
 	stranded    map[strandKey]Health // files with no bucket to go to, or whose bucket cannot be reached
+	held        map[strandKey]held   // of those, the files for a bucket: guarded by mu
 }
 
 // retireKey is a retired writer: its distribution and where it uploads.
@@ -66,7 +67,7 @@ func NewManager(opts Options) (*Manager, error) {
 		}
 		opts.Metrics = m
 	}
-	m := &Manager{opts: opts, retired: map[retireKey]*Writer{}, stranded: map[strandKey]Health{}}
+	m := &Manager{opts: opts, retired: map[retireKey]*Writer{}, stranded: map[strandKey]Health{}, held: map[strandKey]held{}}
 	m.retireCtx, m.retireCancel = context.WithCancel(context.Background())
 	m.writers.Store(&map[writerKey]*Writer{})
 	return m, nil
@@ -209,6 +210,7 @@ func (m *Manager) SetTable(t *table.Table) error {
 		}
 		m.retire(id, old)
 	}
+	m.retryHeld(next)
 	m.unstrand(next)
 	return errors.Join(errs...)
 }

@@ -549,3 +549,59 @@ func writeTagged(t *testing.T, path string, l schema.Logging) {
 		t.Fatal(err)
 	}
 }
+
+// TestHeldFilesSentOnceReachable: a file an earlier run wrote for a bucket
+// this run could not upload to at start (its credentials profile gone) is
+// uploaded there by a later reload that makes the bucket reachable (the
+// profile is back), or once the distribution logs to that bucket again,
+// and is no longer stranded.
+func TestHeldFilesSentOnceReachable(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		later func(u *uploads) string // the config of the reload after the profile is back
+	}{
+		{"profile back", func(u *uploads) string { return u.distTo(u.s3.Endpoint, "new-logs") }},
+		{"logs to that bucket again", func(u *uploads) string {
+			return dist("up", fmt.Sprintf(`enabled: true, bucket: "logs", endpoint: %q, region: "us-east-1", credentialsProfile: "gone", prefix: "edge"`, u.s3.Endpoint))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			u := startUploads(t)
+			dir, s3, m := u.dir, u.s3, u.m
+			if err := os.MkdirAll(filepath.Join(s3.Root, "new-logs"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			orphan := filepath.Join("edge", "up.2026-12-05-22.ORPHAN.gz")
+			writeTagged(t, filepath.Join(dir, orphan), schema.Logging{Bucket: "logs", Endpoint: s3.Endpoint, Region: "us-east-1", CredentialsProfile: "gone"})
+			first := compileTable(t, u.distTo(s3.Endpoint, "new-logs"))
+			for range 2 { // a reload that changes nothing for the profile keeps it held
+				if err := m.SetTable(first); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if v := testutil.ToFloat64(m.opts.Metrics.stranded.WithLabelValues("up")); v != 1 {
+				t.Fatalf("openfront_log_stranded_files{distribution=up} = %v, want 1 before the profile is back", v)
+			}
+
+			profile := fmt.Sprintf("[profile gone]\naws_access_key_id = %s\naws_secret_access_key = %s\n", s3.AccessKey, s3.SecretKey)
+			if err := os.WriteFile(os.Getenv("AWS_CONFIG_FILE"), []byte(profile), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := m.SetTable(compileTable(t, tc.later(u))); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "the held file uploaded", func() bool { return len(localFiles(t, dir)) == 0 })
+			if _, err := os.Stat(filepath.Join(s3.Root, "logs", orphan)); err != nil {
+				t.Errorf("the held file is not in bucket logs: %v", err)
+			}
+			for _, h := range m.Health() {
+				if h.Stranded != nil {
+					t.Errorf("still stranded: %+v", h)
+				}
+			}
+			if n := testutil.CollectAndCount(m.opts.Metrics.stranded); n != 0 {
+				t.Errorf("%d stranded series once sent, want none", n)
+			}
+		})
+	}
+}

@@ -75,7 +75,7 @@ func fileTarget(path string) (l schema.Logging, ok bool) {
 // once uploaded); files without a bucket of a distribution that no longer
 // logs, and those of a bucket this node cannot upload to (its credentials
 // profile gone, say), are kept, logged and shown as stranded (Health,
-// metric). The rest are left to the distribution's writer.
+// metric), the latter until a table swap can reach their bucket. The rest are left to the distribution's writer.
 func (m *Manager) adoptOrphans(t *table.Table) {
 	wants := map[string]map[string]bool{} // the targets each distribution's writers upload to
 	for k, cfg := range logging(t) {
@@ -117,12 +117,14 @@ func (m *Manager) adoptOrphans(t *table.Table) {
 		unsent := false
 		for k, fs := range byTarget {
 			if err := m.adopt(id, logs[k], dirs, fs); err != nil {
-				// Kept for a later run, never another bucket's: claimed,
-				// so that no writer of the distribution takes them.
+				// Held until a reload reaches the bucket (retryHeld), never
+				// another bucket's: claimed, so that no writer of the
+				// distribution takes them.
 				w.log.Error("access log files left by an earlier run not uploaded", "bucket", logs[k].Bucket, "err", err)
 				for _, f := range fs {
 					claims.Store(f.path, m)
 				}
+				m.held[strandKey{id, k}] = held{logs[k], dirs, fs}
 				m.strand(id, k, logs[k].Bucket, dirs, fs, fmt.Sprintf("were written for bucket %s, which this node cannot upload to (%v)", logs[k].Bucket, err))
 				unsent = true
 			}
@@ -144,13 +146,57 @@ func (m *Manager) adopt(id string, l schema.Logging, dirs []string, files []spoo
 	if w.up, err = newUploader(w); err != nil {
 		return err
 	}
-	for _, f := range files {
-		w.up.add(f.path, f.size)
-	}
+	handOver(w.up, m, files)
 	w.log.Info("uploading access log files to the bucket they were written for, which the config no longer has", "bucket", l.Bucket, "files", len(files))
 	go w.up.run()
 	m.retire(writerKey{id: id}, w)
 	return nil
+}
+
+// held are files of a distribution, written for logging l's bucket, that
+// this node could not upload when it started: claimed by the manager so
+// that no writer takes them, looked at again on each table swap.
+type held struct {
+	l     schema.Logging
+	dirs  []string
+	files []spooled
+}
+
+// retryHeld sends the held files whose bucket can be reached now: to the
+// distribution's writer when it logs to that bucket again, else to a
+// retired writer when the bucket's uploader starts now (its credentials
+// profile is back, say). Those sent are no longer stranded; called with
+// m.mu held, after writers are in place.
+func (m *Manager) retryHeld(writers map[writerKey]*Writer) {
+	for sk, h := range m.held {
+		sent := false
+		for k, w := range writers {
+			if k.id == sk.id && w.up != nil && target(w.cfg.Logging) == sk.target {
+				handOver(w.up, m, h.files)
+				sent = true
+				break
+			}
+		}
+		if !sent {
+			if err := m.adopt(sk.id, h.l, h.dirs, h.files); err != nil {
+				continue // still out of reach: stays stranded
+			}
+		}
+		delete(m.held, sk)
+		m.retireMu.Lock()
+		delete(m.stranded, sk)
+		m.countStranded(sk.id)
+		m.retireMu.Unlock()
+	}
+}
+
+// handOver queues files on up, first letting go of those the manager
+// held back (claimed by m).
+func handOver(up *uploader, m *Manager, files []spooled) {
+	for _, f := range files {
+		claims.CompareAndDelete(f.path, m)
+		up.add(f.path, f.size)
+	}
 }
 
 // strand notes files of distribution id that have nowhere to go and why:
