@@ -266,6 +266,11 @@ type RouteErrorPage struct {
 	Target   string `json:"target"`
 	// TargetKind is "origin" or "originGroup".
 	TargetKind string `json:"targetKind"`
+	// Kept is, for a page in place of the origin's answer, how long the
+	// edge's cache keeps it, in seconds: the origin's answer's own
+	// lifetime when longer than ErrorCachingMinTTL, up to maxTTL; 0 when
+	// the behavior does not cache the method. nil for a refusal's page.
+	Kept *int64 `json:"keptSeconds,omitempty"`
 }
 
 // RouteDistribution is the distribution chosen by host.
@@ -839,6 +844,19 @@ func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
 	e.TTL = &RouteTTL{Min: bs.MinTTL, Default: bs.DefaultTTL, Max: bs.MaxTTL}
 	e.ResponseHeaders = responseHeaders(b.ResponseHeaders, r.Header.Get("Origin"))
 	if r.Response != nil && reached {
+		// The edge replaces an origin's error with d's page, as it does a
+		// refusal (relay, serveCached); a gRPC call never gets here.
+		if r.Response.Status >= 400 {
+			if p := errorPage(d, r.Response.Status); p != nil {
+				// The edge's cache keeps it as it would the error.
+				kept := int64(0)
+				if cp := edge.CachePolicy(d, b, r.Method, 0); cp.Cacheable {
+					kept = int64(cp.ErrorLifetime(r.Response.Status, r.Response.Header, r.Now) / time.Second)
+				}
+				p.Kept = &kept
+				e.Decision.ErrorPage = p
+			}
+		}
 		runViewerResponse(e, d, b, r, path)
 	}
 	e.distributionRules(spec)
@@ -1274,7 +1292,20 @@ func printRoute(w io.Writer, e *RouteExplanation) {
 		kind := map[string]string{"origin": "origin", "originGroup": "origin group"}[p.TargetKind]
 		line("  error page", "the viewer gets %d with %s instead (%s's customErrorResponses for %d)", p.ResponseCode, p.Path, p.Distribution, p.ErrorCode)
 		line("  page from", "GET %s through its %s, %s %s", p.Path, behavior, kind, p.Target)
-		line("  page kept", "%d s (errorCachingMinTTL); a page fetch that fails or answers other than 200 sends the %d above", p.ErrorCachingMinTTL, dec.Status)
+		fails := "a page fetch that fails or answers other than 200 sends"
+		switch {
+		case p.Kept == nil:
+			line("  page kept", "%d s (errorCachingMinTTL); %s the %d above", p.ErrorCachingMinTTL, fails, p.ErrorCode)
+		case *p.Kept == 0:
+			why := ""
+			if e.Methods != nil && !e.Methods.Cached {
+				why = fmt.Sprintf(" (%s is not in cachedMethods)", e.Methods.Method)
+			}
+			line("  page kept", "not at all%s; %s the origin's %d", why, fails, p.ErrorCode)
+		default:
+			line("  page kept", "%d s (errorCachingMinTTL %d s, or the origin's answer's max-age, s-maxage or Expires up to maxTTL when longer); %s the origin's %d",
+				*p.Kept, p.ErrorCachingMinTTL, fails, p.ErrorCode)
+		}
 	}
 	if d := e.Distribution; d != nil {
 		how := "exact"

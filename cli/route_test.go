@@ -203,6 +203,12 @@ func TestRoute(t *testing.T) {
 		{"page-signature", []string{"https://pages.example.com/members/a.html"}},
 		{"json-page-signature", []string{"--json", "https://pages.example.com/members/a.html"}},
 		{"page-method-not-replaced", []string{"-X", "DELETE", "https://pages.example.com/a.html"}},
+		// It replaces an origin's error too, when its entry has a page.
+		{"page-origin", []string{"--response-status", "503", "--response-header", "Cache-Control: max-age=60", "https://pages.example.com/a.html"}},
+		{"json-page-origin", []string{"--json", "--response-status", "503", "https://pages.example.com/a.html"}},
+		{"page-origin-not-kept", []string{"-X", "POST", "--response-status", "503", "https://pages.example.com/acme.pages.v1.Pages/Get"}},
+		{"page-origin-function", []string{"--response-status", "502", "--response-header", "Strict-Transport-Security: max-age=60", "https://fn.example.com/docs/"}},
+		{"page-origin-no-page", []string{"--response-status", "404", "https://pages.example.com/a.html"}},
 		{"page-grpc-not-replaced", []string{"--viewer-country", "RU", "-X", "POST", "https://pages.example.com/acme.pages.v1.Pages/Get", "-H", "Content-Type: application/grpc"}},
 		// --json.
 		{"json-api", []string{"--json", "-X", "POST", "https://www.example.com/api/v1/items?page=3&lang=fr", "-H", "Cookie: session=s1; theme=x", "-H", "Authorization: Bearer t"}},

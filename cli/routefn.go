@@ -86,6 +86,10 @@ type RouteAnswer struct {
 	Headers       []RouteValue `json:"headers"`
 	ViewerStatus  int          `json:"viewerStatus"`
 	ViewerHeaders []RouteValue `json:"viewerHeaders"`
+	// Page is the error page's path when one replaces the answer
+	// (decision.errorPage): the viewer gets it, under the policy and
+	// the function, with header fields from its origin route cannot know.
+	Page string `json:"page,omitempty"`
 }
 
 // RouteFunctionRequest is the request a function returned: its URI and
@@ -246,7 +250,12 @@ func runViewerRequest(e *RouteExplanation, d *table.Distribution, b *table.Behav
 func runViewerResponse(e *RouteExplanation, d *table.Distribution, b *table.Behavior, r RouteRequest, path string) {
 	a := r.Response
 	e.Answer = &RouteAnswer{Status: a.Status, Headers: headerValues(a.Header)}
-	resp := &cffunc.Response{Status: a.Status, Description: http.StatusText(a.Status), Header: a.Header.Clone()}
+	given, hdr := a.Status, a.Header.Clone()
+	if p := e.Decision.ErrorPage; p != nil {
+		e.Answer.Page = p.Path
+		given, hdr = p.ResponseCode, http.Header{}
+	}
+	resp := &cffunc.Response{Status: given, Description: http.StatusText(given), Header: hdr}
 	f := e.eventFunction("viewer-response")
 	var log cffunc.Log
 	c, req := functionRun(d, r, path, &log)
@@ -261,7 +270,7 @@ func runViewerResponse(e *RouteExplanation, d *table.Distribution, b *table.Beha
 	case f == nil:
 		return
 	case !ran:
-		f.NotRun = fmt.Sprintf("the edge runs none on an answer of 400 and above (%d)", a.Status)
+		f.NotRun = fmt.Sprintf("the edge runs none on an answer of 400 and above (%d)", given)
 		return
 	}
 	f.NotRun, f.ViewerIP = "", c.ViewerIP
@@ -270,14 +279,14 @@ func runViewerResponse(e *RouteExplanation, d *table.Distribution, b *table.Beha
 		status, result := cffunc.Failure(err)
 		f.Result, f.Error = FunctionError, &RouteFunctionError{Status: status, Result: result, Message: err.Error()}
 		e.Decision = RouteDecision{Action: ActionFunctionError, Status: status,
-			Reason: fmt.Sprintf("viewer-response function %s failed (%s) on the %d answer: %v", f.Name, result, a.Status, err)}
+			Reason: fmt.Sprintf("viewer-response function %s failed (%s) on the %d answer: %v", f.Name, result, given, err)}
 		// None of the answer's headers goes with the edge's error.
 		e.Answer.ViewerStatus, e.Answer.ViewerHeaders = status, []RouteValue{}
 		return
 	}
 	out := &RouteFunctionAnswer{Status: resp.Status, Headers: headerChanges(before, resp.Header)}
-	if resp.Status != a.Status {
-		out.StatusBefore = a.Status
+	if resp.Status != given {
+		out.StatusBefore = given
 	}
 	f.Result, f.Answer = FunctionAnswer, out
 }
@@ -299,7 +308,11 @@ func printAnswer(line func(key, format string, args ...any), a *RouteAnswer) {
 	for _, h := range a.Headers {
 		line("  header", "%s: %s", h.Name, h.Value)
 	}
-	line("viewer gets", "%d %s", a.ViewerStatus, http.StatusText(a.ViewerStatus))
+	if a.Page != "" {
+		line("viewer gets", "%d %s, the error page %s with the header fields its origin sends and these", a.ViewerStatus, http.StatusText(a.ViewerStatus), a.Page)
+	} else {
+		line("viewer gets", "%d %s", a.ViewerStatus, http.StatusText(a.ViewerStatus))
+	}
 	for _, h := range a.ViewerHeaders {
 		line("  header", "%s: %s", h.Name, h.Value)
 	}

@@ -92,8 +92,8 @@ func writeResourceKey(k *strings.Builder, d *table.Distribution, b *table.Behavi
 	}
 }
 
-// cachePolicy is the behavior's caching rules for this request.
-func cachePolicy(d *table.Distribution, tb *table.Behavior, method string, wait time.Duration) cache.Policy {
+// CachePolicy is the behavior's caching rules for this request.
+func CachePolicy(d *table.Distribution, tb *table.Behavior, method string, wait time.Duration) cache.Policy {
 	b := tb.Spec
 	errorTTL := defaultErrorTTL
 	if tb.Origin != nil && tb.Origin.Kind == table.OriginLive {
@@ -136,14 +136,14 @@ func coalesceWait(b *table.Behavior) time.Duration {
 // miss, a revalidation or a pass.
 func (h *Handler) serveCached(w http.ResponseWriter, r *http.Request, d *table.Distribution, b *table.Behavior, key string, args originArgs) {
 	wait := coalesceWait(b)
-	p := cachePolicy(d, b, r.Method, wait)
+	p := CachePolicy(d, b, r.Method, wait)
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		// An unsafe method invalidates its resource and what its answer
 		// names, under every keyed Accept-Encoding; only then (no
 		// closure on the hit path).
 		p.Variants = encodingKeys(d, b, args.path, args.rawQuery, r.Host, args.header)
 		p.Related = func(ref string) []string { return relatedKeys(d, b, r, args.path, ref) }
-		p.StoresPOST = r.Method == http.MethodPost && cachePolicy(d, b, http.MethodGet, wait).Cacheable
+		p.StoresPOST = r.Method == http.MethodPost && CachePolicy(d, b, http.MethodGet, wait).Cacheable
 	}
 	res := h.cache.Serve(w, r, key, p, func(ctx context.Context, fr cache.FetchRequest) (*http.Response, error) {
 		req := h.originRequest(r, b, args)
