@@ -1295,7 +1295,8 @@ func printRoute(w io.Writer, e *RouteExplanation) {
 		fails := "a page fetch that fails or answers other than 200 sends"
 		switch {
 		case p.Kept == nil:
-			line("  page kept", "%d s (errorCachingMinTTL); %s the %d above", p.ErrorCachingMinTTL, fails, p.ErrorCode)
+			line("  page kept", "%d s (errorCachingMinTTL), or the page's own max-age, s-maxage or Expires up to maxTTL when longer; %s the %d above",
+				p.ErrorCachingMinTTL, fails, p.ErrorCode)
 		case *p.Kept == 0:
 			why := ""
 			if e.Methods != nil && !e.Methods.Cached {

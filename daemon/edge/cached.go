@@ -2,6 +2,7 @@ package edge
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -218,6 +219,82 @@ func (h *Handler) serveCached(w http.ResponseWriter, r *http.Request, d *table.D
 // to the cache does that and is never passed on, stored or not.
 func holdErrorPage(page *http.Response, ttl time.Duration) {
 	page.Header["Surrogate-Control"] = []string{"max-age=" + strconv.Itoa(int(ttl/time.Second)) + ";" + cache.SurrogateToken}
+}
+
+// errNoPage: a refusal's custom error page could not be fetched; nothing
+// is kept and the plain refusal goes out.
+var errNoPage = errors.New("edge: the custom error page could not be fetched")
+
+// refusalPage answers a request the edge refuses itself (geo restriction,
+// web ACL, signature) with status with the distribution's custom error
+// page, as errorPage, and reports whether it did. The page is kept in the
+// cache as CloudFront keeps pages in its edge caches, for
+// errorCachingMinTTL or the page's own max-age, s-maxage or Expires when
+// longer (up to its behavior's maxTTL): a flood of refused requests, what
+// a web ACL's rate rule is for, costs the page's origin one fetch, not one
+// each, and coalesces while it runs.
+func (h *Handler) refusalPage(w http.ResponseWriter, r *http.Request, d *table.Distribution, status int) bool {
+	cer := d.ErrorPage(status)
+	if h.cache == nil || cer == nil || grpcCall(r) {
+		return h.errorPage(w, r, d, status)
+	}
+	pb := d.Behavior(cer.ResponsePagePath)
+	id := w.Header().Get("X-Openfront-Id")
+	p := CachePolicy(d, pb, http.MethodGet, coalesceWait(pb))
+	// The page is fetched with none of the viewer's fields, so anyone may
+	// share it; it goes whole and as its origin sent it, as errorPage's.
+	p.Cacheable, p.Compress = true, false
+	pr := r.WithContext(r.Context())
+	pr.Method, pr.Header, pr.Body, pr.ContentLength = http.MethodGet, http.Header{}, http.NoBody, 0
+	if r.Method == http.MethodHead {
+		pr.Method = http.MethodHead
+	}
+	key := refusalPageKey(d, pb, cer.ResponsePagePath, status, originHost(r, pb))
+	res := h.cache.Serve(refusalWriter{w}, pr, key, p, func(ctx context.Context, _ cache.FetchRequest) (*http.Response, error) {
+		page := h.fetchErrorPage(ctx, r, d, status, id)
+		if page == nil {
+			return nil, errNoPage
+		}
+		holdErrorPage(page, p.ErrorLifetime(status, page.Header, time.Now()))
+		return page, nil
+	})
+	if res.Status == 0 {
+		return false
+	}
+	if res.Err != nil {
+		// The page broke off after its status went out.
+		abortStream(w, r)
+	}
+	return true
+}
+
+// refusalWriter sends the cache's answer as the edge's own refusal, an
+// Error in X-Cache and the access log whether the page came from the
+// cache or not and whatever its responseCode, as errorPage sends it.
+type refusalWriter struct{ http.ResponseWriter }
+
+func (w refusalWriter) WriteHeader(status int) {
+	w.Header()["X-Cache"] = []string{cacheError}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+// Unwrap lets the access log and http.ResponseController reach w's own.
+func (w refusalWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// refusalPageKey is where refusalPage keeps d's page for status: under the
+// page's own path, so that invalidating it drops the page, and with a
+// field after two NULs, which no viewer's key has (a path is escaped, a
+// keyed field, a method or a variant is never empty), so no viewer
+// request can read or poison it. host is the Host the page is fetched
+// with, the viewer's when the page's behavior forwards it.
+func refusalPageKey(d *table.Distribution, pb *table.Behavior, path string, status int, host string) string {
+	var k strings.Builder
+	cache.WriteKey(&k, d.ID, pb.CacheScope, path, "", 0)
+	k.WriteString("\x00\x00ErrorPage=")
+	k.WriteString(strconv.Itoa(status))
+	k.WriteString("\x00Host=")
+	k.WriteString(host)
+	return k.String()
 }
 
 // relatedKeys are the cache keys of the resource a Location or

@@ -353,7 +353,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 // Otherwise the reason is in the body and, as a signature's, in
 // X-Openfront-Reason.
 func (h *Handler) deny(w http.ResponseWriter, r *http.Request, d *table.Distribution, reason string) {
-	if !h.errorPage(w, r, d, http.StatusForbidden) {
+	if !h.refusalPage(w, r, d, http.StatusForbidden) {
 		w.Header().Set("X-Openfront-Reason", reason)
 		h.refuse(w, r, http.StatusForbidden, reason)
 	}
@@ -366,7 +366,7 @@ func (h *Handler) deny(w http.ResponseWriter, r *http.Request, d *table.Distribu
 // CloudFront's body does not have: the plain-text page showed it to the
 // same viewer before, and the access log has fixed CloudFront fields.
 func (h *Handler) denySignature(w http.ResponseWriter, r *http.Request, d *table.Distribution, dec signedurl.Decision) {
-	if h.errorPage(w, r, d, http.StatusForbidden) {
+	if h.refusalPage(w, r, d, http.StatusForbidden) {
 		return
 	}
 	if grpcCall(r) {
