@@ -708,8 +708,9 @@ func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, d *table.Dis
 //     errorCachingMinTTL, HTTPStatusCodes.html,
 //     custom-error-pages-expiration.html); the page replaces its fields.
 //
-// So no Cache-Control is made up here: serveCached tells the cache how
-// long to keep the page (holdErrorPage).
+// So no Cache-Control is made up here: serveCached (an origin's error)
+// and refusalPage (the edge's own refusal) tell the cache how long to
+// keep the page (holdErrorPage).
 func (h *Handler) fetchErrorPage(ctx context.Context, r *http.Request, d *table.Distribution, status int, id string) *http.Response {
 	// The predicate openfront route shows the page by.
 	cer := d.ErrorPage(status)
@@ -736,7 +737,8 @@ func (h *Handler) fetchErrorPage(ctx context.Context, r *http.Request, d *table.
 	}
 	dropNodeHeaders(hdr)
 	// The page's Surrogate-Control is addressed to this node, which keeps
-	// a page errorCachingMinTTL (holdErrorPage) or not at all (errorPage):
+	// a page errorCachingMinTTL or longer (holdErrorPage) or, relayed,
+	// not at all (errorPage):
 	// never the viewer's, whichever way the page goes.
 	delete(hdr, "Surrogate-Control")
 	// The page's behavior decides, as it would for the page itself.
