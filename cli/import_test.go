@@ -59,6 +59,9 @@ func TestImport(t *testing.T) {
 		// Dropped rules that only count (a managed rule group overridden
 		// to count, a count rule) protected nothing: exit 0.
 		{"waf-count-only", nil, exitOK, ""},
+		// Size, regex, regex pattern set, SQL injection and XSS rules
+		// from get-web-acl output come over.
+		{"waf-statements", nil, exitFail, ""},
 		// Without the IP set's or the web ACL's file: the note names the
 		// command to run with the name and id from the ARN.
 		{"waf-no-ip-set", nil, exitFail, ""},

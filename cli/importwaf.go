@@ -37,6 +37,7 @@ var wafSupported = func() map[string]bool {
 		"statements",
 		"searchString", "fieldToMatch", "positionalConstraint", "textTransformations", "type",
 		"countryCodes", "arn",
+		"comparisonOperator", "size", "regexString",
 		"limit", "evaluationWindowSec", "aggregateKeyType", "forwardedIPConfig",
 		"headerName", "fallbackBehavior", "scopeDownStatement",
 	} {

@@ -171,14 +171,14 @@ func (k *checker) wafStatement(key string, at func(...any) []cue.Selector, where
 		{name: "geoMatchStatement", set: s.GeoMatchStatement != nil},
 		{name: "ipSetReferenceStatement", set: s.IPSetReferenceStatement != nil},
 		{name: "rateBasedStatement", set: s.RateBasedStatement != nil},
+		{name: "sizeConstraintStatement", set: s.SizeConstraintStatement != nil},
+		{name: "regexMatchStatement", set: s.RegexMatchStatement != nil},
 		{name: "andStatement", set: s.AndStatement != nil},
 		{name: "orStatement", set: s.OrStatement != nil},
 		{name: "notStatement", set: s.NotStatement != nil},
 		{name: "managedRuleGroupStatement", set: s.ManagedRuleGroupStatement != nil},
 		{name: "ruleGroupReferenceStatement", set: s.RuleGroupReferenceStatement != nil},
-		{name: "regexMatchStatement", set: s.RegexMatchStatement != nil},
 		{name: "regexPatternSetReferenceStatement", set: s.RegexPatternSetReferenceStatement != nil},
-		{name: "sizeConstraintStatement", set: s.SizeConstraintStatement != nil},
 		{name: "sqliMatchStatement", set: s.SqliMatchStatement != nil},
 		{name: "xssMatchStatement", set: s.XssMatchStatement != nil},
 		{name: "labelMatchStatement", set: s.LabelMatchStatement != nil},
@@ -196,6 +196,15 @@ func (k *checker) wafStatement(key string, at func(...any) []cue.Selector, where
 	switch {
 	case s.ByteMatchStatement != nil:
 		k.byteMatch(key, func(parts ...any) []cue.Selector { return at(append([]any{"byteMatchStatement"}, parts...)...) }, where, s.ByteMatchStatement)
+	case s.SizeConstraintStatement != nil:
+		k.inspection(key, func(parts ...any) []cue.Selector { return at(append([]any{"sizeConstraintStatement"}, parts...)...) }, where+": sizeConstraintStatement", s.SizeConstraintStatement.FieldToMatch, s.SizeConstraintStatement.TextTransformations)
+	case s.RegexMatchStatement != nil:
+		r := s.RegexMatchStatement
+		rat := func(parts ...any) []cue.Selector { return at(append([]any{"regexMatchStatement"}, parts...)...) }
+		if _, err := table.CompileWAFRegex(r.RegexString); err != nil {
+			k.add(key, rat("regexString"), "%s: regexMatchStatement: %v", where, err)
+		}
+		k.inspection(key, rat, where+": regexMatchStatement", r.FieldToMatch, r.TextTransformations)
 	case s.GeoMatchStatement != nil:
 		if s.GeoMatchStatement.ForwardedIPConfig != nil {
 			k.add(key, at("geoMatchStatement", "forwardedIPConfig"), "%s: geoMatchStatement: forwardedIPConfig is not supported by openfront: it matches the viewer's address (behind trusted proxies)", where)
@@ -269,7 +278,14 @@ func (k *checker) byteMatch(key string, at func(...any) []cue.Selector, where st
 	if b.SearchStringBase64 != nil {
 		k.add(key, at("searchStringBase64"), "%s: searchStringBase64 is not supported by openfront: give searchString", where)
 	}
-	f := b.FieldToMatch
+	k.inspection(key, at, where, b.FieldToMatch, b.TextTransformations)
+	if b.PositionalConstraint == "CONTAINS_WORD" && !table.IsWord(b.SearchString) {
+		k.add(key, at("searchString"), "%s: CONTAINS_WORD takes a searchString of letters, digits and _ only, not %q", where, b.SearchString)
+	}
+}
+
+// inspection checks a statement's fieldToMatch and textTransformations.
+func (k *checker) inspection(key string, at func(...any) []cue.Selector, where string, f schema.WAFFieldToMatch, tts []schema.TextTransformation) {
 	fat := func(parts ...any) []cue.Selector { return at(append([]any{"fieldToMatch"}, parts...)...) }
 	fs := supportedIn(table.WAFFieldsToMatch, []wafField{
 		{name: "uriPath", set: f.URIPath != nil},
@@ -289,11 +305,8 @@ func (k *checker) byteMatch(key string, at func(...any) []cue.Selector, where st
 	})
 	k.unsupported(key, fat, where+": fieldToMatch", fs)
 	k.one(key, fat, where, "fieldToMatch", fs)
-	if b.PositionalConstraint == "CONTAINS_WORD" && !table.IsWord(b.SearchString) {
-		k.add(key, at("searchString"), "%s: CONTAINS_WORD takes a searchString of letters, digits and _ only, not %q", where, b.SearchString)
-	}
 	seen := map[int]bool{}
-	for i, t := range b.TextTransformations {
+	for i, t := range tts {
 		if !table.SupportedTextTransformation(t.Type) {
 			k.add(key, at("textTransformations", i, "type"), "%s: text transformation %s is not supported by openfront (it applies NONE, LOWERCASE and URL_DECODE)", where, t.Type)
 		}

@@ -105,6 +105,8 @@ var goTypes = []struct {
 	{"#WAFStatement", WAFStatement{}, nil},
 	{"#ByteMatchStatement", ByteMatchStatement{}, nil},
 	{"#WAFFieldToMatch", WAFFieldToMatch{}, nil},
+	{"#SizeConstraintStatement", SizeConstraintStatement{}, nil},
+	{"#RegexMatchStatement", RegexMatchStatement{}, nil},
 	{"#TextTransformation", TextTransformation{}, nil},
 	{"#GeoMatchStatement", GeoMatchStatement{}, nil},
 	{"#IPSetReferenceStatement", IPSetReferenceStatement{}, nil},

@@ -77,9 +77,9 @@ type WAFStatement struct {
 	NotStatement                      *WAFNotStatement         `json:"notStatement,omitempty"`
 	ManagedRuleGroupStatement         any                      `json:"managedRuleGroupStatement,omitempty"`
 	RuleGroupReferenceStatement       any                      `json:"ruleGroupReferenceStatement,omitempty"`
-	RegexMatchStatement               any                      `json:"regexMatchStatement,omitempty"`
+	RegexMatchStatement               *RegexMatchStatement     `json:"regexMatchStatement,omitempty"`
 	RegexPatternSetReferenceStatement any                      `json:"regexPatternSetReferenceStatement,omitempty"`
-	SizeConstraintStatement           any                      `json:"sizeConstraintStatement,omitempty"`
+	SizeConstraintStatement           *SizeConstraintStatement `json:"sizeConstraintStatement,omitempty"`
 	SqliMatchStatement                any                      `json:"sqliMatchStatement,omitempty"`
 	XssMatchStatement                 any                      `json:"xssMatchStatement,omitempty"`
 	LabelMatchStatement               any                      `json:"labelMatchStatement,omitempty"`
@@ -103,6 +103,21 @@ type ByteMatchStatement struct {
 	PositionalConstraint string               `json:"positionalConstraint"`
 	TextTransformations  []TextTransformation `json:"textTransformations"`
 	SearchStringBase64   any                  `json:"searchStringBase64,omitempty"`
+}
+
+// SizeConstraintStatement is #SizeConstraintStatement.
+type SizeConstraintStatement struct {
+	FieldToMatch        WAFFieldToMatch      `json:"fieldToMatch"`
+	ComparisonOperator  string               `json:"comparisonOperator"`
+	Size                int64                `json:"size"`
+	TextTransformations []TextTransformation `json:"textTransformations"`
+}
+
+// RegexMatchStatement is #RegexMatchStatement.
+type RegexMatchStatement struct {
+	RegexString         string               `json:"regexString"`
+	FieldToMatch        WAFFieldToMatch      `json:"fieldToMatch"`
+	TextTransformations []TextTransformation `json:"textTransformations"`
 }
 
 // WAFFieldToMatch is #WAFFieldToMatch.

@@ -6,10 +6,12 @@ import (
 	"net/http"
 	"net/netip"
 	"net/textproto"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"openfront.dev/schema"
 )
@@ -432,20 +434,37 @@ func (c *wafCompiler) rate(acl, rule string, s *schema.RateBasedStatement) (*WAF
 // in the config (schema #WAFStatement): vet refuses any other, and import
 // leaves out a rule that uses one. One that is added here needs its case
 // in statement below.
-var WAFStatements = []string{"byteMatchStatement", "geoMatchStatement", "ipSetReferenceStatement", "rateBasedStatement", "andStatement", "orStatement", "notStatement"}
+var WAFStatements = []string{"byteMatchStatement", "geoMatchStatement", "ipSetReferenceStatement", "rateBasedStatement",
+	"sizeConstraintStatement", "regexMatchStatement", "andStatement", "orStatement", "notStatement"}
 
-// WAFFieldsToMatch are the parts of a request a byteMatchStatement
-// inspects here (schema #WAFFieldToMatch); compileByteMatch reads them.
+// WAFFieldsToMatch are the parts of a request the statements with a
+// fieldToMatch inspect here (schema #WAFFieldToMatch); compileInput reads
+// them.
 var WAFFieldsToMatch = []string{"uriPath", "queryString", "method", "singleHeader"}
 
 func (c *wafCompiler) statement(s *schema.WAFStatement) (WAFMatcher, error) {
 	switch {
 	case s.ByteMatchStatement != nil:
 		m, err := compileByteMatch(s.ByteMatchStatement)
-		if err == nil && m.header != "" && m.header != "Host" && !slices.Contains(c.headers, m.header) {
-			c.headers = append(c.headers, m.header)
+		if err != nil {
+			return nil, err
 		}
-		return m, err
+		c.inspects(&m.wafInput)
+		return m, nil
+	case s.SizeConstraintStatement != nil:
+		m, err := compileSize(s.SizeConstraintStatement)
+		if err != nil {
+			return nil, err
+		}
+		c.inspects(&m.wafInput)
+		return m, nil
+	case s.RegexMatchStatement != nil:
+		m, err := compileRegexMatch(s.RegexMatchStatement)
+		if err != nil {
+			return nil, err
+		}
+		c.inspects(&m.wafInput)
+		return m, nil
 	case s.GeoMatchStatement != nil:
 		c.geo = true
 		return geoMatcher(slices.Clone(s.GeoMatchStatement.CountryCodes)), nil
@@ -489,6 +508,13 @@ func (c *wafCompiler) statement(s *schema.WAFStatement) (WAFMatcher, error) {
 		return notMatcher{m}, nil
 	}
 	return nil, fmt.Errorf("a statement openfront does not support")
+}
+
+// inspects notes the header in reads, for Evaluate's spellings.
+func (c *wafCompiler) inspects(in *wafInput) {
+	if h := in.header; h != "" && h != "Host" && !slices.Contains(c.headers, h) {
+		c.headers = append(c.headers, h)
+	}
 }
 
 type andMatcher []WAFMatcher
@@ -604,46 +630,49 @@ func SupportedTextTransformation(t string) bool {
 	return false
 }
 
-// byteMatcher is a ByteMatchStatement (API_ByteMatchStatement).
-type byteMatcher struct {
-	field      string // uriPath, queryString, method, or singleHeader
-	header     string // canonical, for singleHeader
-	search     string
-	position   string
+// wafInput is a statement's fieldToMatch with its textTransformations
+// (API_FieldToMatch, API_TextTransformation): the part of a request it
+// inspects, transformed "from the lowest priority setting" up before the
+// statement looks at it.
+type wafInput struct {
+	field      string   // uriPath, queryString, method, or singleHeader
+	header     string   // canonical, for singleHeader
 	transforms []string // in priority order, NONE left out
 }
 
-func compileByteMatch(s *schema.ByteMatchStatement) (*byteMatcher, error) {
-	m := &byteMatcher{search: s.SearchString, position: s.PositionalConstraint}
-	f := s.FieldToMatch
+func compileInput(f schema.WAFFieldToMatch, tts []schema.TextTransformation) (wafInput, error) {
+	var in wafInput
 	switch {
 	case f.URIPath != nil:
-		m.field = "uriPath"
+		in.field = "uriPath"
 	case f.QueryString != nil:
-		m.field = "queryString"
+		in.field = "queryString"
 	case f.Method != nil:
-		m.field = "method"
+		in.field = "method"
 	case f.SingleHeader != nil:
-		m.field, m.header = "singleHeader", textproto.CanonicalMIMEHeaderKey(f.SingleHeader.Name)
+		in.field, in.header = "singleHeader", textproto.CanonicalMIMEHeaderKey(f.SingleHeader.Name)
 	default:
-		return nil, fmt.Errorf("a fieldToMatch openfront does not support")
+		return in, fmt.Errorf("a fieldToMatch openfront does not support")
 	}
-	ts := slices.Clone(s.TextTransformations)
+	ts := slices.Clone(tts)
 	slices.SortStableFunc(ts, func(a, b schema.TextTransformation) int { return a.Priority - b.Priority })
 	for _, t := range ts {
 		if !SupportedTextTransformation(t.Type) {
-			return nil, fmt.Errorf("text transformation %s is not supported", t.Type)
+			return in, fmt.Errorf("text transformation %s is not supported", t.Type)
 		}
 		if t.Type != "NONE" {
-			m.transforms = append(m.transforms, t.Type)
+			in.transforms = append(in.transforms, t.Type)
 		}
 	}
-	return m, nil
+	return in, nil
 }
 
-func (m *byteMatcher) Match(r *WAFRequest) bool {
+// inspect calls match with the field's value, transformed, and reports
+// its answer; a request without the field (a header it lacks) matches
+// nothing.
+func (in *wafInput) inspect(r *WAFRequest, match func(v string) bool) bool {
 	var v string
-	switch m.field {
+	switch in.field {
 	case "uriPath":
 		v = r.Path
 	case "queryString":
@@ -651,11 +680,11 @@ func (m *byteMatcher) Match(r *WAFRequest) bool {
 	case "method":
 		v = r.Method
 	case "singleHeader":
-		if m.header == "Host" {
+		if in.header == "Host" {
 			v = r.Host
 			break
 		}
-		vs, ok := r.Header[m.header]
+		vs, ok := r.Header[in.header]
 		if !ok {
 			return false
 		}
@@ -666,7 +695,11 @@ func (m *byteMatcher) Match(r *WAFRequest) bool {
 			v = strings.Join(vs, ",")
 		}
 	}
-	for _, t := range m.transforms {
+	return match(in.transform(v))
+}
+
+func (in *wafInput) transform(v string) string {
+	for _, t := range in.transforms {
 		switch t {
 		case "LOWERCASE":
 			v = strings.ToLower(v)
@@ -674,7 +707,162 @@ func (m *byteMatcher) Match(r *WAFRequest) bool {
 			v = urlDecode(v)
 		}
 	}
-	return positionMatch(v, m.search, m.position)
+	return v
+}
+
+// describe names the field as route says it: "the query string".
+func (in *wafInput) describe() string {
+	s := map[string]string{"uriPath": "the URI path", "queryString": "the query string", "method": "the method"}[in.field]
+	if in.field == "singleHeader" {
+		s = "header " + in.header
+	}
+	if in.transforms != nil {
+		s += " after " + strings.Join(in.transforms, ", ")
+	}
+	return s
+}
+
+// byteMatcher is a ByteMatchStatement (API_ByteMatchStatement).
+type byteMatcher struct {
+	wafInput
+	search   string
+	position string
+}
+
+func compileByteMatch(s *schema.ByteMatchStatement) (*byteMatcher, error) {
+	in, err := compileInput(s.FieldToMatch, s.TextTransformations)
+	if err != nil {
+		return nil, err
+	}
+	return &byteMatcher{wafInput: in, search: s.SearchString, position: s.PositionalConstraint}, nil
+}
+
+func (m *byteMatcher) Match(r *WAFRequest) bool {
+	return m.inspect(r, func(v string) bool { return positionMatch(v, m.search, m.position) })
+}
+
+// sizeMatcher is a SizeConstraintStatement (API_SizeConstraintStatement):
+// "Size ComparisonOperator size in bytes of FieldToMatch" after the
+// transformations ("If you choose text transformations, AWS WAF performs
+// your transformations before inspecting the request"): a URL_DECODE
+// makes %41 one byte.
+type sizeMatcher struct {
+	wafInput
+	op   string
+	size int64
+}
+
+func compileSize(s *schema.SizeConstraintStatement) (*sizeMatcher, error) {
+	in, err := compileInput(s.FieldToMatch, s.TextTransformations)
+	if err != nil {
+		return nil, err
+	}
+	return &sizeMatcher{wafInput: in, op: s.ComparisonOperator, size: s.Size}, nil
+}
+
+func (m *sizeMatcher) Match(r *WAFRequest) bool {
+	return m.inspect(r, func(v string) bool { return compareSize(int64(len(v)), m.op, m.size) })
+}
+
+// compareSize is "the size of the field OP size": GT matches a field
+// longer than size.
+func compareSize(n int64, op string, size int64) bool {
+	switch op {
+	case "EQ":
+		return n == size
+	case "NE":
+		return n != size
+	case "LE":
+		return n <= size
+	case "LT":
+		return n < size
+	case "GE":
+		return n >= size
+	case "GT":
+		return n > size
+	}
+	return false
+}
+
+func (m *sizeMatcher) explain(r *WAFRequest) (bool, string) {
+	n := int64(-1)
+	matched := m.inspect(r, func(v string) bool { n = int64(len(v)); return compareSize(n, m.op, m.size) })
+	if n < 0 {
+		return false, "does not match: the request has no " + m.describe()
+	}
+	how := "does not match"
+	if matched {
+		how = "matches"
+	}
+	return matched, fmt.Sprintf("%s: %s is %d bytes (%s %d)", how, m.describe(), n, m.op, m.size)
+}
+
+// regexMatcher is a RegexMatchStatement (API_RegexMatchStatement), or a
+// RegexPatternSetReferenceStatement: a match of any of its regexes,
+// compiled with the table. WAF's regexes are PCRE without backreferences,
+// lookaround, recursion or possessive quantifiers
+// (waf-regex-pattern-set-managing): RE2, Go's regexp, takes what WAF
+// takes, and vet refuses what RE2 refuses.
+type regexMatcher struct {
+	wafInput
+	set     string // the regex pattern set's name, "" for a regexMatchStatement
+	regexes []*regexp.Regexp
+}
+
+func compileRegexMatch(s *schema.RegexMatchStatement) (*regexMatcher, error) {
+	in, err := compileInput(s.FieldToMatch, s.TextTransformations)
+	if err != nil {
+		return nil, err
+	}
+	re, err := CompileWAFRegex(s.RegexString)
+	if err != nil {
+		return nil, err
+	}
+	return &regexMatcher{wafInput: in, regexes: []*regexp.Regexp{re}}, nil
+}
+
+// MaxWAFRegexLength is WAF's quota on the characters of a regex pattern
+// (waf-limits: "Maximum number of characters allowed in a regex
+// pattern", 200), which is less than the API's 512 (API_Regex).
+const MaxWAFRegexLength = 200
+
+// CompileWAFRegex compiles a WAF regex; an error says what RE2 refuses.
+func CompileWAFRegex(s string) (*regexp.Regexp, error) {
+	if n := utf8.RuneCountInString(s); n > MaxWAFRegexLength {
+		return nil, fmt.Errorf("the regex has %d characters; WAF takes %d at most", n, MaxWAFRegexLength)
+	}
+	re, err := regexp.Compile(s)
+	if err != nil {
+		return nil, fmt.Errorf("a regex openfront cannot evaluate (RE2 syntax, as WAF's PCRE without backreferences or lookaround): %w", err)
+	}
+	return re, nil
+}
+
+func (m *regexMatcher) Match(r *WAFRequest) bool {
+	return m.inspect(r, func(v string) bool { return m.which(v) != nil })
+}
+
+// which is the first regex that matches v, nil for none.
+func (m *regexMatcher) which(v string) *regexp.Regexp {
+	for _, re := range m.regexes {
+		if re.MatchString(v) {
+			return re
+		}
+	}
+	return nil
+}
+
+func (m *regexMatcher) explain(r *WAFRequest) (bool, string) {
+	var re *regexp.Regexp
+	m.inspect(r, func(v string) bool { re = m.which(v); return re != nil })
+	in := ""
+	if m.set != "" {
+		in = " of regex pattern set " + m.set
+	}
+	if re == nil {
+		return false, "does not match: no regex" + in + " matches " + m.describe()
+	}
+	return true, fmt.Sprintf("matches: %s matches regex %q%s", m.describe(), re.String(), in)
 }
 
 // urlDecode is URL_DECODE: each %XX decoded, a malformed escape left as
@@ -819,6 +1007,11 @@ func (r *WAFRule) Explain(req *WAFRequest) (matched bool, why string) {
 				return true, fmt.Sprintf("matches: the viewer's address %s is in IP set %s (%s)", req.Client, m.name, p)
 			}
 			return false, fmt.Sprintf("does not match: the viewer's address %s is not in IP set %s", req.Client, m.name)
+		}
+		if e, ok := r.Match.(interface {
+			explain(*WAFRequest) (bool, string)
+		}); ok {
+			return e.explain(req)
 		}
 		if r.Match.Match(req) {
 			return true, "matches"

@@ -279,3 +279,82 @@ func TestWAFSupportedNamesAreSchemas(t *testing.T) {
 		}
 	}
 }
+
+// tts is textTransformations of types, in priority order.
+func tts(types ...string) []schema.TextTransformation {
+	out := []schema.TextTransformation{}
+	for i, ty := range types {
+		out = append(out, schema.TextTransformation{Priority: i, Type: ty})
+	}
+	return out
+}
+
+func TestSizeConstraint(t *testing.T) {
+	req := &WAFRequest{Method: "GET", Path: "/a%41", RawQuery: "q=12345", Header: http.Header{"X-Token": {"abc"}}}
+	query := schema.WAFFieldToMatch{QueryString: &struct{}{}}
+	for _, c := range []struct {
+		name  string
+		field schema.WAFFieldToMatch
+		op    string
+		size  int64
+		ts    []string
+		want  bool
+	}{
+		{"greater", query, "GT", 6, nil, true},
+		{"not greater", query, "GT", 7, nil, false},
+		{"equal", query, "EQ", 7, nil, true},
+		{"not equal", query, "NE", 7, nil, false},
+		{"less or equal", query, "LE", 7, nil, true},
+		{"less", query, "LT", 7, nil, false},
+		{"greater or equal", query, "GE", 8, nil, false},
+		// Size after the transformations: %41 decodes to one byte.
+		{"path as sent", schema.WAFFieldToMatch{URIPath: &struct{}{}}, "EQ", 5, nil, true},
+		{"path decoded", schema.WAFFieldToMatch{URIPath: &struct{}{}}, "EQ", 3, []string{"URL_DECODE"}, true},
+		{"header", schema.WAFFieldToMatch{SingleHeader: &schema.WAFSingleHeader{Name: "x-token"}}, "LT", 4, nil, true},
+		{"missing header", schema.WAFFieldToMatch{SingleHeader: &schema.WAFSingleHeader{Name: "referer"}}, "LT", 4, nil, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m, err := compileSize(&schema.SizeConstraintStatement{FieldToMatch: c.field, ComparisonOperator: c.op, Size: c.size, TextTransformations: tts(append([]string{"NONE"}, c.ts...)...)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := m.Match(req); got != c.want {
+				t.Errorf("match %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+func TestRegexMatch(t *testing.T) {
+	req := &WAFRequest{Method: "GET", Path: "/Shop/index.PH%50", RawQuery: "id=1", Header: http.Header{"User-Agent": {"sqlmap/1.7"}}}
+	path := schema.WAFFieldToMatch{URIPath: &struct{}{}}
+	for _, c := range []struct {
+		name, regex string
+		field       schema.WAFFieldToMatch
+		ts          []string
+		want        bool
+	}{
+		{"as sent", `\.php$`, path, nil, false},
+		{"decoded and lowercased", `\.php$`, path, []string{"URL_DECODE", "LOWERCASE"}, true},
+		// Priority orders them: lowercase first leaves %50 a P.
+		{"lowercased then decoded", `\.php$`, path, []string{"LOWERCASE", "URL_DECODE"}, false},
+		{"case-insensitive flag", `(?i)\.ph%50$`, path, nil, true},
+		{"header", `^(sqlmap|nikto)/`, schema.WAFFieldToMatch{SingleHeader: &schema.WAFSingleHeader{Name: "User-Agent"}}, nil, true},
+		{"query", `^id=\d+$`, schema.WAFFieldToMatch{QueryString: &struct{}{}}, nil, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m, err := compileRegexMatch(&schema.RegexMatchStatement{RegexString: c.regex, FieldToMatch: c.field, TextTransformations: tts(append([]string{"NONE"}, c.ts...)...)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := m.Match(req); got != c.want {
+				t.Errorf("match %v, want %v", got, c.want)
+			}
+		})
+	}
+	for _, bad := range []string{`(?=x)`, `(a)\1`, strings.Repeat("a", MaxWAFRegexLength+1)} {
+		if _, err := CompileWAFRegex(bad); err == nil {
+			t.Errorf("%.20q compiled", bad)
+		}
+	}
+}
