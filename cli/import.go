@@ -234,8 +234,9 @@ type importer struct {
 	dnsNames        map[string]string
 	distNames       map[string]string
 
-	// webACLs and ipSets are AWS WAF's, from get-web-acl and get-ip-set.
-	webACLs, ipSets []*awsWAF
+	// webACLs, ipSets and regexSets are AWS WAF's, from get-web-acl,
+	// get-ip-set and get-regex-pattern-set.
+	webACLs, ipSets, regexSets []*awsWAF
 
 	notes   []string  // what was not imported, for stderr
 	dropped []dropped // the notes that drop a protection
@@ -366,6 +367,9 @@ func (imp *importer) read(name string) error {
 	case obj(top, "IPSet") != nil:
 		a := obj(top, "IPSet")
 		imp.ipSets = append(imp.ipSets, &awsWAF{awsObject: awsObject{name, str(a, "Id"), a}, arn: str(a, "ARN")})
+	case obj(top, "RegexPatternSet") != nil:
+		a := obj(top, "RegexPatternSet")
+		imp.regexSets = append(imp.regexSets, &awsWAF{awsObject: awsObject{name, str(a, "Id"), a}, arn: str(a, "ARN")})
 	case obj(top, "PublicKey") != nil:
 		k := obj(top, "PublicKey")
 		if imp.publicKey == nil {
@@ -562,6 +566,7 @@ func (imp *importer) build(files []string) ([]byte, error) {
 		{"continuousDeploymentPolicies", deployments},
 		{"webACLs", imp.webACLsSection()},
 		{"ipSets", imp.ipSetsSection()},
+		{"regexPatternSets", imp.regexSetsSection()},
 	} {
 		if len(sec.v.fields) > 0 {
 			root.set(sec.name, sec.v)

@@ -66,6 +66,7 @@ func TestImport(t *testing.T) {
 		// command to run with the name and id from the ARN.
 		{"waf-no-ip-set", nil, exitFail, ""},
 		{"waf-no-web-acl", nil, exitFail, ""},
+		{"waf-no-regex-set", nil, exitFail, ""},
 		// A custom policy ID without its get-cache-policy file.
 		{"unknown-policy", nil, exitFail, ""},
 		// Legacy TrustedSigners: the behavior names a key group the

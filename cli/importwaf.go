@@ -117,12 +117,16 @@ func (imp *importer) wafValue(v any, parent string) (out any, why string) {
 			case name == "searchString":
 				s, _ := val.(string)
 				val = decodeSearchString(s)
-			case name == "arn" && parent == "ipSetReferenceStatement":
+			case name == "arn" && (parent == "ipSetReferenceStatement" || parent == "regexPatternSetReferenceStatement"):
 				arn, _ := val.(string)
-				set := imp.ipSetByARN(arn)
+				sets, what, get := imp.ipSets, "IP set", "get-ip-set"
+				if parent == "regexPatternSetReferenceStatement" {
+					sets, what, get = imp.regexSets, "regex pattern set", "get-regex-pattern-set"
+				}
+				set := wafByARN(sets, arn)
 				if set == nil {
 					if why == "" {
-						why = fmt.Sprintf("its IP set %s is in no file given: add `%s` output", arn, wafGetCommand("get-ip-set", arn))
+						why = fmt.Sprintf("its %s %s is in no file given: add `%s` output", what, arn, wafGetCommand(get, arn))
 					}
 					val = arn
 				} else {
@@ -185,8 +189,8 @@ func decodeSearchString(s string) string {
 	return string(b)
 }
 
-func (imp *importer) ipSetByARN(arn string) *awsWAF {
-	for _, s := range imp.ipSets {
+func wafByARN(sets []*awsWAF, arn string) *awsWAF {
+	for _, s := range sets {
 		if s.arn == arn {
 			return s
 		}
@@ -205,17 +209,15 @@ func (imp *importer) webACLByID(id string) *awsWAF {
 	return nil
 }
 
-// wafNames gives the web ACLs and IP sets their config names.
+// wafNames gives the web ACLs, IP sets and regex pattern sets their
+// config names, unique in each section.
 func (imp *importer) wafNames() {
-	taken := map[string]bool{}
-	for _, s := range imp.ipSets {
-		name, _ := s.cfg["Name"].(string)
-		s.name = uniqueName(sanitizeID(name, s.id), taken, nil)
-	}
-	taken = map[string]bool{}
-	for _, a := range imp.webACLs {
-		name, _ := a.cfg["Name"].(string)
-		a.name = uniqueName(sanitizeID(name, a.id), taken, nil)
+	for _, section := range [][]*awsWAF{imp.ipSets, imp.regexSets, imp.webACLs} {
+		taken := map[string]bool{}
+		for _, s := range section {
+			name, _ := s.cfg["Name"].(string)
+			s.name = uniqueName(sanitizeID(name, s.id), taken, nil)
+		}
 	}
 }
 
@@ -240,6 +242,27 @@ func (imp *importer) ipSetsSection() *cueStruct {
 		o.setStr("description", s.str("Description"), "")
 		o.set("ipAddressVersion", s.str("IPAddressVersion"))
 		o.set("addresses", s.strs("Addresses"))
+		imp.wafRest(o, s)
+		out.set(set.name, o)
+	}
+	return out
+}
+
+func (imp *importer) regexSetsSection() *cueStruct {
+	out := &cueStruct{}
+	for _, set := range imp.regexSets {
+		s := newSrc(set.file, "regexPatternSets."+set.name, set.cfg)
+		o := &cueStruct{}
+		o.setStr("description", s.str("Description"), "")
+		var list []any
+		for _, r := range s.items("RegularExpressionList") {
+			m, _ := r.(map[string]any)
+			re, _ := m["RegexString"].(string)
+			e := &cueStruct{}
+			e.set("regexString", re)
+			list = append(list, e)
+		}
+		o.set("regularExpressionList", list)
 		imp.wafRest(o, s)
 		out.set(set.name, o)
 	}
@@ -319,5 +342,5 @@ func (imp *importer) webACLRef(o *cueStruct, s *src) {
 		o.set("webACLId", acl.name)
 		return
 	}
-	imp.weaker(o, s, fmt.Sprintf("%s: web ACL %s, whose rules CloudFront applied to every request", s.path, id), "WebACLId %s not imported: add `%s` output (and get-ip-set output for its IP sets); openfront enforces rate-based, IP set, geo and string match rules", id, wafGetCommand("get-web-acl", id))
+	imp.weaker(o, s, fmt.Sprintf("%s: web ACL %s, whose rules CloudFront applied to every request", s.path, id), "WebACLId %s not imported: add `%s` output (and get-ip-set and get-regex-pattern-set output for its sets); openfront enforces rate-based, IP set, geo, string match, size, regex and regex pattern set rules", id, wafGetCommand("get-web-acl", id))
 }

@@ -107,6 +107,9 @@ func (c *Compiler) check(cfg *schema.Config, origin map[string]*unit) (errs, war
 	for _, name := range sortedKeys(cfg.IPSets) {
 		k.ipSet(name, cfg.IPSets[name])
 	}
+	for _, name := range sortedKeys(cfg.RegexPatternSets) {
+		k.regexPatternSet(name, cfg.RegexPatternSets[name])
+	}
 	for _, name := range sortedKeys(cfg.WebACLs) {
 		k.webACL(name, cfg.WebACLs[name], cfg)
 	}

@@ -94,6 +94,7 @@ func (c *Compiler) Compile() (*Result, error) {
 		ContinuousDeploymentPolicies: map[string]*schema.ContinuousDeploymentPolicy{},
 		WebACLs:                      map[string]*schema.WebACL{},
 		IPSets:                       map[string]*schema.IPSet{},
+		RegexPatternSets:             map[string]*schema.RegexPatternSet{},
 	}
 	origin := map[string]*unit{} // "distributions.site" -> unit, for positions
 	for _, u := range units {
@@ -210,6 +211,7 @@ func mergeConfig(dst, src *schema.Config, u *unit, origin map[string]*unit) {
 	mergeKeyed(dst.ContinuousDeploymentPolicies, src.ContinuousDeploymentPolicies, "continuousDeploymentPolicies.", u, origin)
 	mergeKeyed(dst.WebACLs, src.WebACLs, "webACLs.", u, origin)
 	mergeKeyed(dst.IPSets, src.IPSets, "ipSets.", u, origin)
+	mergeKeyed(dst.RegexPatternSets, src.RegexPatternSets, "regexPatternSets.", u, origin)
 	if len(src.Tests) > 0 {
 		dst.Tests = append(dst.Tests, src.Tests...)
 		origin["tests"] = u

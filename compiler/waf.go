@@ -87,6 +87,14 @@ func (k *checker) ipSet(name string, s *schema.IPSet) {
 	}
 }
 
+func (k *checker) regexPatternSet(name string, s *schema.RegexPatternSet) {
+	for i, r := range s.RegularExpressionList {
+		if _, err := table.CompileWAFRegex(r.RegexString); err != nil {
+			k.add("regexPatternSets."+name, sel("regexPatternSets", name, "regularExpressionList", i, "regexString"), "regex pattern set %q: %v", name, err)
+		}
+	}
+}
+
 func (k *checker) webACL(name string, acl *schema.WebACL, cfg *schema.Config) {
 	key := "webACLs." + name
 	base := sel("webACLs", name)
@@ -205,6 +213,15 @@ func (k *checker) wafStatement(key string, at func(...any) []cue.Selector, where
 			k.add(key, rat("regexString"), "%s: regexMatchStatement: %v", where, err)
 		}
 		k.inspection(key, rat, where+": regexMatchStatement", r.FieldToMatch, r.TextTransformations)
+	case s.RegexPatternSetReferenceStatement != nil:
+		r := s.RegexPatternSetReferenceStatement
+		rat := func(parts ...any) []cue.Selector {
+			return at(append([]any{"regexPatternSetReferenceStatement"}, parts...)...)
+		}
+		if cfg.RegexPatternSets[r.ARN] == nil {
+			k.add(key, rat("arn"), "%s: unknown regex pattern set %q%s", where, r.ARN, nameHint(r.ARN, sortedKeys(cfg.RegexPatternSets), "a key of regexPatternSets"))
+		}
+		k.inspection(key, rat, where+": regexPatternSetReferenceStatement", r.FieldToMatch, r.TextTransformations)
 	case s.GeoMatchStatement != nil:
 		if s.GeoMatchStatement.ForwardedIPConfig != nil {
 			k.add(key, at("geoMatchStatement", "forwardedIPConfig"), "%s: geoMatchStatement: forwardedIPConfig is not supported by openfront: it matches the viewer's address (behind trusted proxies)", where)

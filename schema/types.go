@@ -36,7 +36,10 @@ type Config struct {
 	// IPSets are the config's AWS WAF IP sets, by the name an
 	// ipSetReferenceStatement gives in arn.
 	IPSets map[string]*IPSet `json:"ipSets,omitempty"`
-	Tests  []RouteTest       `json:"tests,omitempty"`
+	// RegexPatternSets are the config's AWS WAF regex pattern sets, by
+	// the name a regexPatternSetReferenceStatement gives in arn.
+	RegexPatternSets map[string]*RegexPatternSet `json:"regexPatternSets,omitempty"`
+	Tests            []RouteTest                 `json:"tests,omitempty"`
 }
 
 // Distribution is #Distribution, a web distribution.

@@ -68,22 +68,22 @@ type WAFCustomResponse struct {
 
 // WAFStatement is #WAFStatement.
 type WAFStatement struct {
-	ByteMatchStatement                *ByteMatchStatement      `json:"byteMatchStatement,omitempty"`
-	GeoMatchStatement                 *GeoMatchStatement       `json:"geoMatchStatement,omitempty"`
-	IPSetReferenceStatement           *IPSetReferenceStatement `json:"ipSetReferenceStatement,omitempty"`
-	RateBasedStatement                *RateBasedStatement      `json:"rateBasedStatement,omitempty"`
-	AndStatement                      *WAFStatements           `json:"andStatement,omitempty"`
-	OrStatement                       *WAFStatements           `json:"orStatement,omitempty"`
-	NotStatement                      *WAFNotStatement         `json:"notStatement,omitempty"`
-	ManagedRuleGroupStatement         any                      `json:"managedRuleGroupStatement,omitempty"`
-	RuleGroupReferenceStatement       any                      `json:"ruleGroupReferenceStatement,omitempty"`
-	RegexMatchStatement               *RegexMatchStatement     `json:"regexMatchStatement,omitempty"`
-	RegexPatternSetReferenceStatement any                      `json:"regexPatternSetReferenceStatement,omitempty"`
-	SizeConstraintStatement           *SizeConstraintStatement `json:"sizeConstraintStatement,omitempty"`
-	SqliMatchStatement                any                      `json:"sqliMatchStatement,omitempty"`
-	XssMatchStatement                 any                      `json:"xssMatchStatement,omitempty"`
-	LabelMatchStatement               any                      `json:"labelMatchStatement,omitempty"`
-	AsnMatchStatement                 any                      `json:"asnMatchStatement,omitempty"`
+	ByteMatchStatement                *ByteMatchStatement                `json:"byteMatchStatement,omitempty"`
+	GeoMatchStatement                 *GeoMatchStatement                 `json:"geoMatchStatement,omitempty"`
+	IPSetReferenceStatement           *IPSetReferenceStatement           `json:"ipSetReferenceStatement,omitempty"`
+	RateBasedStatement                *RateBasedStatement                `json:"rateBasedStatement,omitempty"`
+	AndStatement                      *WAFStatements                     `json:"andStatement,omitempty"`
+	OrStatement                       *WAFStatements                     `json:"orStatement,omitempty"`
+	NotStatement                      *WAFNotStatement                   `json:"notStatement,omitempty"`
+	ManagedRuleGroupStatement         any                                `json:"managedRuleGroupStatement,omitempty"`
+	RuleGroupReferenceStatement       any                                `json:"ruleGroupReferenceStatement,omitempty"`
+	RegexMatchStatement               *RegexMatchStatement               `json:"regexMatchStatement,omitempty"`
+	RegexPatternSetReferenceStatement *RegexPatternSetReferenceStatement `json:"regexPatternSetReferenceStatement,omitempty"`
+	SizeConstraintStatement           *SizeConstraintStatement           `json:"sizeConstraintStatement,omitempty"`
+	SqliMatchStatement                any                                `json:"sqliMatchStatement,omitempty"`
+	XssMatchStatement                 any                                `json:"xssMatchStatement,omitempty"`
+	LabelMatchStatement               any                                `json:"labelMatchStatement,omitempty"`
+	AsnMatchStatement                 any                                `json:"asnMatchStatement,omitempty"`
 }
 
 // WAFStatements is #WAFStatement.andStatement and orStatement.
@@ -118,6 +118,24 @@ type RegexMatchStatement struct {
 	RegexString         string               `json:"regexString"`
 	FieldToMatch        WAFFieldToMatch      `json:"fieldToMatch"`
 	TextTransformations []TextTransformation `json:"textTransformations"`
+}
+
+// RegexPatternSetReferenceStatement is #RegexPatternSetReferenceStatement.
+type RegexPatternSetReferenceStatement struct {
+	ARN                 string               `json:"arn"`
+	FieldToMatch        WAFFieldToMatch      `json:"fieldToMatch"`
+	TextTransformations []TextTransformation `json:"textTransformations"`
+}
+
+// RegexPatternSet is #RegexPatternSet.
+type RegexPatternSet struct {
+	Description           string     `json:"description"`
+	RegularExpressionList []WAFRegex `json:"regularExpressionList"`
+}
+
+// WAFRegex is #WAFRegex.
+type WAFRegex struct {
+	RegexString string `json:"regexString"`
 }
 
 // WAFFieldToMatch is #WAFFieldToMatch.

@@ -476,12 +476,16 @@ func usedPolicies(spec *schema.Distribution, cfg *schema.Config) []any {
 			}
 		}
 	}
-	// The web ACL and its IP sets: a distribution reused from the previous
+	// The web ACL and its sets: a distribution reused from the previous
 	// table keeps its compiled web ACL only while they are the same values.
 	if acl := cfg.WebACLs[spec.WebACLID]; acl != nil {
 		used = append(used, acl)
-		for _, name := range ipSetRefs(acl) {
+		ipSets, regexSets := setRefs(acl)
+		for _, name := range ipSets {
 			used = append(used, cfg.IPSets[name])
+		}
+		for _, name := range regexSets {
+			used = append(used, cfg.RegexPatternSets[name])
 		}
 	}
 	return used
@@ -913,6 +917,7 @@ func (t *Table) computeVersion() string {
 	hashEntries(h, "p", t.config.ContinuousDeploymentPolicies)
 	hashEntries(h, "w", t.config.WebACLs)
 	hashEntries(h, "i", t.config.IPSets)
+	hashEntries(h, "x", t.config.RegexPatternSets)
 	fmt.Fprintf(h, "t\x00%s", hashJSON(t.config.Tests))
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }

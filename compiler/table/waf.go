@@ -349,9 +349,9 @@ func (r *WAFRule) matches(req *WAFRequest, over func(*WAFRule, netip.Addr) bool)
 }
 
 // newWebACL compiles a vetted web ACL with the config's IP sets.
-func newWebACL(name string, spec *schema.WebACL, ipSets map[string]*schema.IPSet) (*WebACL, error) {
+func newWebACL(name string, spec *schema.WebACL, cfg *schema.Config) (*WebACL, error) {
 	a := &WebACL{Name: name, Default: defaultAction(spec.DefaultAction)}
-	c := &wafCompiler{ipSets: ipSets, sets: map[string]*ipSetMatcher{}}
+	c := &wafCompiler{ipSets: cfg.IPSets, sets: map[string]*ipSetMatcher{}, regexSets: cfg.RegexPatternSets, regexes: map[string][]*regexp.Regexp{}}
 	for i := range spec.Rules {
 		rs := &spec.Rules[i]
 		r := &WAFRule{Name: rs.Name, Priority: rs.Priority}
@@ -402,7 +402,11 @@ func blockAction(b *schema.WAFBlockAction) WAFAction {
 type wafCompiler struct {
 	ipSets map[string]*schema.IPSet
 	sets   map[string]*ipSetMatcher // compiled once per web ACL
-	geo    bool
+	// regexSets are the config's regex pattern sets, regexes those
+	// compiled, once per web ACL.
+	regexSets map[string]*schema.RegexPatternSet
+	regexes   map[string][]*regexp.Regexp
+	geo       bool
 	// headers are those byte matches inspect, canonical, once each.
 	headers []string
 }
@@ -435,7 +439,7 @@ func (c *wafCompiler) rate(acl, rule string, s *schema.RateBasedStatement) (*WAF
 // leaves out a rule that uses one. One that is added here needs its case
 // in statement below.
 var WAFStatements = []string{"byteMatchStatement", "geoMatchStatement", "ipSetReferenceStatement", "rateBasedStatement",
-	"sizeConstraintStatement", "regexMatchStatement", "andStatement", "orStatement", "notStatement"}
+	"sizeConstraintStatement", "regexMatchStatement", "regexPatternSetReferenceStatement", "andStatement", "orStatement", "notStatement"}
 
 // WAFFieldsToMatch are the parts of a request the statements with a
 // fieldToMatch inspect here (schema #WAFFieldToMatch); compileInput reads
@@ -465,6 +469,18 @@ func (c *wafCompiler) statement(s *schema.WAFStatement) (WAFMatcher, error) {
 		}
 		c.inspects(&m.wafInput)
 		return m, nil
+	case s.RegexPatternSetReferenceStatement != nil:
+		r := s.RegexPatternSetReferenceStatement
+		in, err := compileInput(r.FieldToMatch, r.TextTransformations)
+		if err != nil {
+			return nil, err
+		}
+		res, err := c.regexSet(r.ARN)
+		if err != nil {
+			return nil, err
+		}
+		c.inspects(&in)
+		return &regexMatcher{wafInput: in, set: r.ARN, regexes: res}, nil
 	case s.GeoMatchStatement != nil:
 		c.geo = true
 		return geoMatcher(slices.Clone(s.GeoMatchStatement.CountryCodes)), nil
@@ -508,6 +524,27 @@ func (c *wafCompiler) statement(s *schema.WAFStatement) (WAFMatcher, error) {
 		return notMatcher{m}, nil
 	}
 	return nil, fmt.Errorf("a statement openfront does not support")
+}
+
+// regexSet is the named regex pattern set's regexes, compiled once.
+func (c *wafCompiler) regexSet(name string) ([]*regexp.Regexp, error) {
+	if res, ok := c.regexes[name]; ok {
+		return res, nil
+	}
+	set := c.regexSets[name]
+	if set == nil {
+		return nil, fmt.Errorf("unknown regex pattern set %q", name)
+	}
+	res := make([]*regexp.Regexp, 0, len(set.RegularExpressionList))
+	for _, r := range set.RegularExpressionList {
+		re, err := CompileWAFRegex(r.RegexString)
+		if err != nil {
+			return nil, fmt.Errorf("regex pattern set %q: %w", name, err)
+		}
+		res = append(res, re)
+	}
+	c.regexes[name] = res
+	return res, nil
 }
 
 // inspects notes the header in reads, for Evaluate's spellings.
@@ -953,7 +990,7 @@ func compileWebACLs(cfg *schema.Config) (map[string]*WebACL, error) {
 		if spec == nil {
 			return nil, fmt.Errorf("distribution %q: webACLId: unknown web ACL %q (a key of webACLs)", id, name)
 		}
-		a, err := newWebACL(name, spec, cfg.IPSets)
+		a, err := newWebACL(name, spec, cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -965,16 +1002,19 @@ func compileWebACLs(cfg *schema.Config) (map[string]*WebACL, error) {
 	return out, nil
 }
 
-// ipSetRefs are the IP sets a web ACL's statements name, sorted, once each.
-func ipSetRefs(acl *schema.WebACL) []string {
-	var names []string
+// setRefs are the IP sets and regex pattern sets a web ACL's statements
+// name, sorted, once each.
+func setRefs(acl *schema.WebACL) (ipSets, regexSets []string) {
 	var walk func(s *schema.WAFStatement)
 	walk = func(s *schema.WAFStatement) {
 		if s == nil {
 			return
 		}
-		if r := s.IPSetReferenceStatement; r != nil && !slices.Contains(names, r.ARN) {
-			names = append(names, r.ARN)
+		if r := s.IPSetReferenceStatement; r != nil && !slices.Contains(ipSets, r.ARN) {
+			ipSets = append(ipSets, r.ARN)
+		}
+		if r := s.RegexPatternSetReferenceStatement; r != nil && !slices.Contains(regexSets, r.ARN) {
+			regexSets = append(regexSets, r.ARN)
 		}
 		if rb := s.RateBasedStatement; rb != nil {
 			walk(rb.ScopeDownStatement)
@@ -993,8 +1033,9 @@ func ipSetRefs(acl *schema.WebACL) []string {
 	for i := range acl.Rules {
 		walk(&acl.Rules[i].Statement)
 	}
-	slices.Sort(names)
-	return names
+	slices.Sort(ipSets)
+	slices.Sort(regexSets)
+	return ipSets, regexSets
 }
 
 // Explain says what r does with req for openfront route, which cannot

@@ -192,7 +192,7 @@ func TestEvaluateRepeatedHeader(t *testing.T) {
 			{ByteMatchStatement: &schema.ByteMatchStatement{SearchString: ".php", PositionalConstraint: "ENDS_WITH",
 				FieldToMatch: schema.WAFFieldToMatch{SingleHeader: &schema.WAFSingleHeader{Name: "x-target"}}, TextTransformations: []schema.TextTransformation{{Type: "NONE"}}}},
 		}}},
-	}}}, nil)
+	}}}, &schema.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +220,7 @@ func TestSpellings(t *testing.T) {
 		Name: "bot", Priority: 0, Action: &schema.WAFRuleAction{Block: &schema.WAFBlockAction{}},
 		Statement: schema.WAFStatement{ByteMatchStatement: &schema.ByteMatchStatement{SearchString: "BadBot", PositionalConstraint: "EXACTLY",
 			FieldToMatch: schema.WAFFieldToMatch{SingleHeader: &schema.WAFSingleHeader{Name: "user-agent"}}, TextTransformations: []schema.TextTransformation{{Type: "NONE"}}}},
-	}}}, nil)
+	}}}, &schema.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,5 +356,39 @@ func TestRegexMatch(t *testing.T) {
 		if _, err := CompileWAFRegex(bad); err == nil {
 			t.Errorf("%.20q compiled", bad)
 		}
+	}
+}
+
+// A regex pattern set matches with any of its regexes (OR,
+// waf-regex-pattern-set-managing), each compiled once per web ACL.
+func TestRegexPatternSet(t *testing.T) {
+	ref := func(arn string) schema.WAFStatement {
+		return schema.WAFStatement{RegexPatternSetReferenceStatement: &schema.RegexPatternSetReferenceStatement{ARN: arn,
+			FieldToMatch: schema.WAFFieldToMatch{SingleHeader: &schema.WAFSingleHeader{Name: "user-agent"}}, TextTransformations: tts("LOWERCASE")}}
+	}
+	cfg := &schema.Config{RegexPatternSets: map[string]*schema.RegexPatternSet{
+		"scanners": {RegularExpressionList: []schema.WAFRegex{{RegexString: "^(sqlmap|nikto)/"}, {RegexString: "masscan|zgrab"}}}}}
+	acl, err := newWebACL("acl", &schema.WebACL{DefaultAction: schema.WAFDefaultAction{Allow: &schema.WAFAllowAction{}}, Rules: []schema.WAFRule{
+		{Name: "scanners", Priority: 1, Action: &schema.WAFRuleAction{Block: &schema.WAFBlockAction{}}, Statement: ref("scanners")},
+		{Name: "again", Priority: 2, Action: &schema.WAFRuleAction{Count: &schema.WAFCountAction{}}, Statement: ref("scanners")},
+	}}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := acl.Rules[0].Match.(*regexMatcher), acl.Rules[1].Match.(*regexMatcher); &a.regexes[0] != &b.regexes[0] {
+		t.Error("the set is compiled once per rule, not once per web ACL")
+	}
+	for ua, want := range map[string]bool{"SQLMap/1.7": true, "Mozilla zgrab/0.x": true, "Mozilla/5.0 (nikto/2)": false, "": false} {
+		req := &WAFRequest{Header: http.Header{"User-Agent": {ua}}}
+		if got := acl.Evaluate(req, nil, nil).Action.Kind == WAFBlock; got != want {
+			t.Errorf("User-Agent %q: blocked %v, want %v", ua, got, want)
+		}
+	}
+	matched, why := acl.Rules[0].Explain(&WAFRequest{Header: http.Header{"User-Agent": {"SQLMap/1.7"}}})
+	if want := `matches: header User-Agent after LOWERCASE matches regex "^(sqlmap|nikto)/" of regex pattern set scanners`; !matched || why != want {
+		t.Errorf("Explain: %v %q, want %q", matched, why, want)
+	}
+	if _, err := newWebACL("acl", &schema.WebACL{Rules: []schema.WAFRule{{Name: "x", Action: &schema.WAFRuleAction{Block: &schema.WAFBlockAction{}}, Statement: ref("missing")}}}, cfg); err == nil {
+		t.Error("an unknown regex pattern set compiled")
 	}
 }
