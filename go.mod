@@ -8,6 +8,7 @@ require (
 	github.com/aws/aws-sdk-go-v2 v1.48.0
 	github.com/aws/aws-sdk-go-v2/config v1.33.19
 	github.com/aws/aws-sdk-go-v2/service/s3 v1.109.1
+	github.com/corazawaf/libinjection-go v0.2.2
 	github.com/dop251/goja_nodejs v0.0.0-20260212111938-1f56ff5bcf14
 	github.com/grafov/m3u8 v0.12.1
 	github.com/hashicorp/go-memdb v1.3.5

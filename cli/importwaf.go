@@ -37,7 +37,7 @@ var wafSupported = func() map[string]bool {
 		"statements",
 		"searchString", "fieldToMatch", "positionalConstraint", "textTransformations", "type",
 		"countryCodes", "arn",
-		"comparisonOperator", "size", "regexString",
+		"comparisonOperator", "size", "regexString", "sensitivityLevel",
 		"limit", "evaluationWindowSec", "aggregateKeyType", "forwardedIPConfig",
 		"headerName", "fallbackBehavior", "scopeDownStatement",
 	} {
@@ -342,5 +342,5 @@ func (imp *importer) webACLRef(o *cueStruct, s *src) {
 		o.set("webACLId", acl.name)
 		return
 	}
-	imp.weaker(o, s, fmt.Sprintf("%s: web ACL %s, whose rules CloudFront applied to every request", s.path, id), "WebACLId %s not imported: add `%s` output (and get-ip-set and get-regex-pattern-set output for its sets); openfront enforces rate-based, IP set, geo, string match, size, regex and regex pattern set rules", id, wafGetCommand("get-web-acl", id))
+	imp.weaker(o, s, fmt.Sprintf("%s: web ACL %s, whose rules CloudFront applied to every request", s.path, id), "WebACLId %s not imported: add `%s` output (and get-ip-set and get-regex-pattern-set output for its sets); openfront enforces rate-based, IP set, geo, string match, size, regex, regex pattern set, SQL injection and XSS rules", id, wafGetCommand("get-web-acl", id))
 }

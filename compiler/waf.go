@@ -222,6 +222,10 @@ func (k *checker) wafStatement(key string, at func(...any) []cue.Selector, where
 			k.add(key, rat("arn"), "%s: unknown regex pattern set %q%s", where, r.ARN, nameHint(r.ARN, sortedKeys(cfg.RegexPatternSets), "a key of regexPatternSets"))
 		}
 		k.inspection(key, rat, where+": regexPatternSetReferenceStatement", r.FieldToMatch, r.TextTransformations)
+	case s.SqliMatchStatement != nil:
+		k.inspection(key, func(parts ...any) []cue.Selector { return at(append([]any{"sqliMatchStatement"}, parts...)...) }, where+": sqliMatchStatement", s.SqliMatchStatement.FieldToMatch, s.SqliMatchStatement.TextTransformations)
+	case s.XssMatchStatement != nil:
+		k.inspection(key, func(parts ...any) []cue.Selector { return at(append([]any{"xssMatchStatement"}, parts...)...) }, where+": xssMatchStatement", s.XssMatchStatement.FieldToMatch, s.XssMatchStatement.TextTransformations)
 	case s.GeoMatchStatement != nil:
 		if s.GeoMatchStatement.ForwardedIPConfig != nil {
 			k.add(key, at("geoMatchStatement", "forwardedIPConfig"), "%s: geoMatchStatement: forwardedIPConfig is not supported by openfront: it matches the viewer's address (behind trusted proxies)", where)

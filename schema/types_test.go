@@ -110,6 +110,8 @@ var goTypes = []struct {
 	{"#RegexPatternSetReferenceStatement", RegexPatternSetReferenceStatement{}, nil},
 	{"#RegexPatternSet", RegexPatternSet{}, nil},
 	{"#WAFRegex", WAFRegex{}, nil},
+	{"#SqliMatchStatement", SqliMatchStatement{}, nil},
+	{"#XssMatchStatement", XssMatchStatement{}, nil},
 	{"#TextTransformation", TextTransformation{}, nil},
 	{"#GeoMatchStatement", GeoMatchStatement{}, nil},
 	{"#IPSetReferenceStatement", IPSetReferenceStatement{}, nil},

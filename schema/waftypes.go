@@ -80,8 +80,8 @@ type WAFStatement struct {
 	RegexMatchStatement               *RegexMatchStatement               `json:"regexMatchStatement,omitempty"`
 	RegexPatternSetReferenceStatement *RegexPatternSetReferenceStatement `json:"regexPatternSetReferenceStatement,omitempty"`
 	SizeConstraintStatement           *SizeConstraintStatement           `json:"sizeConstraintStatement,omitempty"`
-	SqliMatchStatement                any                                `json:"sqliMatchStatement,omitempty"`
-	XssMatchStatement                 any                                `json:"xssMatchStatement,omitempty"`
+	SqliMatchStatement                *SqliMatchStatement                `json:"sqliMatchStatement,omitempty"`
+	XssMatchStatement                 *XssMatchStatement                 `json:"xssMatchStatement,omitempty"`
 	LabelMatchStatement               any                                `json:"labelMatchStatement,omitempty"`
 	AsnMatchStatement                 any                                `json:"asnMatchStatement,omitempty"`
 }
@@ -136,6 +136,19 @@ type RegexPatternSet struct {
 // WAFRegex is #WAFRegex.
 type WAFRegex struct {
 	RegexString string `json:"regexString"`
+}
+
+// SqliMatchStatement is #SqliMatchStatement.
+type SqliMatchStatement struct {
+	FieldToMatch        WAFFieldToMatch      `json:"fieldToMatch"`
+	TextTransformations []TextTransformation `json:"textTransformations"`
+	SensitivityLevel    string               `json:"sensitivityLevel"`
+}
+
+// XssMatchStatement is #XssMatchStatement.
+type XssMatchStatement struct {
+	FieldToMatch        WAFFieldToMatch      `json:"fieldToMatch"`
+	TextTransformations []TextTransformation `json:"textTransformations"`
 }
 
 // WAFFieldToMatch is #WAFFieldToMatch.

@@ -439,7 +439,8 @@ func (c *wafCompiler) rate(acl, rule string, s *schema.RateBasedStatement) (*WAF
 // leaves out a rule that uses one. One that is added here needs its case
 // in statement below.
 var WAFStatements = []string{"byteMatchStatement", "geoMatchStatement", "ipSetReferenceStatement", "rateBasedStatement",
-	"sizeConstraintStatement", "regexMatchStatement", "regexPatternSetReferenceStatement", "andStatement", "orStatement", "notStatement"}
+	"sizeConstraintStatement", "regexMatchStatement", "regexPatternSetReferenceStatement",
+	"sqliMatchStatement", "xssMatchStatement", "andStatement", "orStatement", "notStatement"}
 
 // WAFFieldsToMatch are the parts of a request the statements with a
 // fieldToMatch inspect here (schema #WAFFieldToMatch); compileInput reads
@@ -469,6 +470,20 @@ func (c *wafCompiler) statement(s *schema.WAFStatement) (WAFMatcher, error) {
 		}
 		c.inspects(&m.wafInput)
 		return m, nil
+	case s.SqliMatchStatement != nil:
+		in, err := compileInput(s.SqliMatchStatement.FieldToMatch, s.SqliMatchStatement.TextTransformations)
+		if err != nil {
+			return nil, err
+		}
+		c.inspects(&in)
+		return &injectionMatcher{wafInput: in, high: s.SqliMatchStatement.SensitivityLevel == "HIGH"}, nil
+	case s.XssMatchStatement != nil:
+		in, err := compileInput(s.XssMatchStatement.FieldToMatch, s.XssMatchStatement.TextTransformations)
+		if err != nil {
+			return nil, err
+		}
+		c.inspects(&in)
+		return &injectionMatcher{wafInput: in, xss: true}, nil
 	case s.RegexPatternSetReferenceStatement != nil:
 		r := s.RegexPatternSetReferenceStatement
 		in, err := compileInput(r.FieldToMatch, r.TextTransformations)

@@ -79,6 +79,12 @@ webACLs: acl: {
 			forwardedIPConfig: {headerName: "x-client-ip", fallbackBehavior: "MATCH"}
 			scopeDownStatement: _path & {#s: "/fwd/", #p: "STARTS_WITH"}}
 	}, {
+		name: "sqli", priority: 7, action: block: {}
+		statement: sqliMatchStatement: {fieldToMatch: queryString: {}, textTransformations: [{priority: 0, type: "URL_DECODE"}]}
+	}, {
+		name: "xss", priority: 8, action: block: {}
+		statement: xssMatchStatement: {fieldToMatch: queryString: {}, textTransformations: [{priority: 0, type: "URL_DECODE"}]}
+	}, {
 		// Listed last, evaluated first: priority orders rules.
 		name: "office", priority: 0, action: allow: {}
 		statement: ipSetReferenceStatement: arn: "office"
@@ -181,6 +187,29 @@ func TestWebACLMatches(t *testing.T) {
 	}
 	if got := e.counted("default", "allow"); got != 3 {
 		t.Errorf("default allows counted %v, want 3", got)
+	}
+}
+
+// SQL injection and XSS in the query string, found by libinjection
+// after the rule's URL_DECODE, are blocked; a harmless query is served.
+func TestWebACLInjection(t *testing.T) {
+	e := newWAFEnv(t)
+	for _, c := range []struct {
+		query  string
+		status int
+		rule   string
+	}{
+		{"id=1%27%20OR%201%3D1--", 403, "sqli"},
+		{"q=%3Cscript%3Ealert(1)%3C/script%3E", 403, "xss"},
+		{"q=fish%20and%20chips&page=2", 200, ""},
+	} {
+		w := e.get("site.test", "/a?"+c.query, "198.51.100.1", nil)
+		if w.Code != c.status {
+			t.Errorf("?%s: status %d, want %d", c.query, w.Code, c.status)
+		}
+		if c.rule != "" && e.counted(c.rule, "block") != 1 {
+			t.Errorf("?%s: rule %s's blocks counted %v, want 1", c.query, c.rule, e.counted(c.rule, "block"))
+		}
 	}
 }
 
