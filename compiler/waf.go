@@ -329,7 +329,7 @@ func (k *checker) inspection(key string, at func(...any) []cue.Selector, where s
 	seen := map[int]bool{}
 	for i, t := range tts {
 		if !table.SupportedTextTransformation(t.Type) {
-			k.add(key, at("textTransformations", i, "type"), "%s: text transformation %s is not supported by openfront (it applies NONE, LOWERCASE and URL_DECODE)", where, t.Type)
+			k.add(key, at("textTransformations", i, "type"), "%s: text transformation %s is not supported by openfront (it applies %s)", where, t.Type, strings.Join(table.TextTransformations, ", "))
 		}
 		if seen[t.Priority] {
 			k.add(key, at("textTransformations", i, "priority"), "%s: text transformation priority %d is used twice; priorities are unique in a statement", where, t.Priority)

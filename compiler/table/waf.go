@@ -196,8 +196,8 @@ func (d WAFDecision) Describe() string {
 // a request for a rate rule under key and reports whether the key is
 // over the limit; nil never is.
 //
-// AWS WAF inspects the path as sent (NORMALIZE_PATH is a transformation
-// openfront lacks), but behaviors match, and origins resolve, the
+// AWS WAF inspects the path as sent (unless a rule names NORMALIZE_PATH),
+// but behaviors match, and origins resolve, the
 // normalized one (MatchPath): "/x/../admin" would get past a rule on
 // "/admin" to the "/admin" content. And a header given twice is inspected
 // joined, where an origin may read its first value or its last: a second
@@ -672,24 +672,15 @@ func (m *ipSetMatcher) lookup(a netip.Addr) (netip.Prefix, bool) {
 	return netip.Prefix{}, false
 }
 
-// SupportedTextTransformation reports the text transformation types
-// openfront applies; WAF has more (API_TextTransformation).
-func SupportedTextTransformation(t string) bool {
-	switch t {
-	case "NONE", "LOWERCASE", "URL_DECODE":
-		return true
-	}
-	return false
-}
-
 // wafInput is a statement's fieldToMatch with its textTransformations
 // (API_FieldToMatch, API_TextTransformation): the part of a request it
 // inspects, transformed "from the lowest priority setting" up before the
 // statement looks at it.
 type wafInput struct {
-	field      string   // uriPath, queryString, method, or singleHeader
-	header     string   // canonical, for singleHeader
-	transforms []string // in priority order, NONE left out
+	field      string                // uriPath, queryString, method, or singleHeader
+	header     string                // canonical, for singleHeader
+	transforms []func(string) string // in priority order, NONE left out
+	names      []string              // their types, for route
 }
 
 func compileInput(f schema.WAFFieldToMatch, tts []schema.TextTransformation) (wafInput, error) {
@@ -712,8 +703,9 @@ func compileInput(f schema.WAFFieldToMatch, tts []schema.TextTransformation) (wa
 		if !SupportedTextTransformation(t.Type) {
 			return in, fmt.Errorf("text transformation %s is not supported", t.Type)
 		}
-		if t.Type != "NONE" {
-			in.transforms = append(in.transforms, t.Type)
+		if f := textTransformations[t.Type]; f != nil {
+			in.transforms = append(in.transforms, f)
+			in.names = append(in.names, t.Type)
 		}
 	}
 	return in, nil
@@ -752,12 +744,7 @@ func (in *wafInput) inspect(r *WAFRequest, match func(v string) bool) bool {
 
 func (in *wafInput) transform(v string) string {
 	for _, t := range in.transforms {
-		switch t {
-		case "LOWERCASE":
-			v = strings.ToLower(v)
-		case "URL_DECODE":
-			v = urlDecode(v)
-		}
+		v = t(v)
 	}
 	return v
 }
@@ -768,8 +755,8 @@ func (in *wafInput) describe() string {
 	if in.field == "singleHeader" {
 		s = "header " + in.header
 	}
-	if in.transforms != nil {
-		s += " after " + strings.Join(in.transforms, ", ")
+	if in.names != nil {
+		s += " after " + strings.Join(in.names, ", ")
 	}
 	return s
 }

@@ -442,3 +442,49 @@ func TestInjectionMatch(t *testing.T) {
 		t.Errorf("explain: %v %q", ok, why)
 	}
 }
+
+func TestTextTransformations(t *testing.T) {
+	for _, c := range []struct{ typ, in, want string }{
+		{"COMPRESS_WHITE_SPACE", "a \t\n\r\f\vb\u00a0\u00a0c  d", "a b c d"},
+		{"HTML_ENTITY_DECODE", "&lt;script&GT;&quot;&amp;&nbsp;&#39;&#x3c;&#60x&bogus;&", "<script>\"&\u00a0'<<x&bogus;&"},
+		{"REMOVE_NULLS", "a\x00b\x00", "ab"},
+		{"REPLACE_NULLS", "a\x00b", "a b"},
+		{"CMD_LINE", `C^m"D'.e\xe  /C  ,,dir ; (x)`, "cmd.exe/c dir(x)"},
+		{"NORMALIZE_PATH", "/a//b/./c/../d/", "/a/b/d/"},
+		{"NORMALIZE_PATH", "../x/./y/..", "../x/"},
+		{"NORMALIZE_PATH", "/../etc/passwd", "/etc/passwd"},
+		{"NORMALIZE_PATH", "/plain/path", "/plain/path"},
+		{"NORMALIZE_PATH_WIN", `C:\a\..\windows\\system32`, "C:/windows/system32"},
+		{"URL_DECODE_UNI", "%u003cscript%uFF1E%41%zz%u12", "<script>A%zz%u12"},
+		{"URL_DECODE", "%u003c%41", "%u003cA"},
+		{"BASE64_DECODE", "PHNjcmlwdD4=", "<script>"},
+		{"BASE64_DECODE", "PHNjcmlwdD4", "<script>"},
+		{"HEX_DECODE", "3c736372697074", "<script"},
+		{"HEX_DECODE", "3c3ezz", "<>zz"},
+		{"JS_DECODE", `\u003cscript\x3e\74\n\'\uFF1E\q`, "<script><\n'>q"},
+		{"CSS_DECODE", `ja\vascript\3a \00003C\\\ff1e`, "javascript:<\\>"},
+		{"LOWERCASE", "ABC", "abc"},
+	} {
+		f := textTransformations[c.typ]
+		if f == nil {
+			t.Fatalf("%s: no transformation", c.typ)
+		}
+		if got := f(c.in); got != c.want {
+			t.Errorf("%s(%q) = %q, want %q", c.typ, c.in, got, c.want)
+		}
+	}
+	for _, ty := range []string{"UTF8_TO_UNICODE", "MD5", "SQL_HEX_DECODE"} {
+		if SupportedTextTransformation(ty) {
+			t.Errorf("%s is supported; WAF's docs leave it too vague", ty)
+		}
+	}
+	// Priority orders them, lowest first, whatever the list's order.
+	in, err := compileInput(schema.WAFFieldToMatch{QueryString: &struct{}{}}, []schema.TextTransformation{
+		{Priority: 5, Type: "HTML_ENTITY_DECODE"}, {Priority: 1, Type: "URL_DECODE"}, {Priority: 9, Type: "COMPRESS_WHITE_SPACE"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := in.transform("%26lt;a%09%09b"); got != "<a b" {
+		t.Errorf("URL_DECODE, HTML_ENTITY_DECODE, COMPRESS_WHITE_SPACE: %q, want %q", got, "<a b")
+	}
+}
