@@ -61,7 +61,7 @@ func TestImport(t *testing.T) {
 		{"waf-count-only", nil, exitOK, ""},
 		// Size, regex, regex pattern set, SQL injection and XSS rules
 		// from get-web-acl output come over.
-		{"waf-statements", nil, exitFail, ""},
+		{"waf-statements", nil, exitOK, ""},
 		// Without the IP set's or the web ACL's file: the note names the
 		// command to run with the name and id from the ARN.
 		{"waf-no-ip-set", nil, exitFail, ""},

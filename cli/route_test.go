@@ -196,6 +196,11 @@ func TestRoute(t *testing.T) {
 		{"waf-encoded-path", []string{"https://guarded.example.com/%61dmin"}},
 		{"waf-decoded-path", []string{"https://guarded.example.com/%2561dmin"}},
 		{"json-waf-normalized-path", []string{"--json", "https://guarded.example.com/x/../admin"}},
+		// Size, regex pattern set, SQL injection and XSS rules say what
+		// they saw: a SQL injection in an argument blocks; a harmless
+		// request passes each.
+		{"waf-sqli", []string{"https://inspected.example.com/search?page=2&id=1%27%20OR%201%3D1--"}},
+		{"waf-inspected-harmless", []string{"https://inspected.example.com/search?q=fish&comment=nice", "-H", "User-Agent: Mozilla/5.0"}},
 		// A custom error page for 403 replaces a geo, web ACL or signature
 		// refusal, never a method's nor a gRPC call's.
 		{"page-geo", []string{"--viewer-country", "RU", "https://pages.example.com/a.html"}},

@@ -153,20 +153,25 @@ type XssMatchStatement struct {
 
 // WAFFieldToMatch is #WAFFieldToMatch.
 type WAFFieldToMatch struct {
-	URIPath             *struct{}        `json:"uriPath,omitempty"`
-	QueryString         *struct{}        `json:"queryString,omitempty"`
-	Method              *struct{}        `json:"method,omitempty"`
-	SingleHeader        *WAFSingleHeader `json:"singleHeader,omitempty"`
-	SingleQueryArgument any              `json:"singleQueryArgument,omitempty"`
-	AllQueryArguments   any              `json:"allQueryArguments,omitempty"`
-	Body                any              `json:"body,omitempty"`
-	JSONBody            any              `json:"jsonBody,omitempty"`
-	Headers             any              `json:"headers,omitempty"`
-	Cookies             any              `json:"cookies,omitempty"`
-	HeaderOrder         any              `json:"headerOrder,omitempty"`
-	JA3Fingerprint      any              `json:"ja3Fingerprint,omitempty"`
-	JA4Fingerprint      any              `json:"ja4Fingerprint,omitempty"`
-	URIFragment         any              `json:"uriFragment,omitempty"`
+	URIPath             *struct{}               `json:"uriPath,omitempty"`
+	QueryString         *struct{}               `json:"queryString,omitempty"`
+	Method              *struct{}               `json:"method,omitempty"`
+	SingleHeader        *WAFSingleHeader        `json:"singleHeader,omitempty"`
+	SingleQueryArgument *WAFSingleQueryArgument `json:"singleQueryArgument,omitempty"`
+	AllQueryArguments   *struct{}               `json:"allQueryArguments,omitempty"`
+	Body                any                     `json:"body,omitempty"`
+	JSONBody            any                     `json:"jsonBody,omitempty"`
+	Headers             any                     `json:"headers,omitempty"`
+	Cookies             any                     `json:"cookies,omitempty"`
+	HeaderOrder         any                     `json:"headerOrder,omitempty"`
+	JA3Fingerprint      any                     `json:"ja3Fingerprint,omitempty"`
+	JA4Fingerprint      any                     `json:"ja4Fingerprint,omitempty"`
+	URIFragment         any                     `json:"uriFragment,omitempty"`
+}
+
+// WAFSingleQueryArgument is #WAFFieldToMatch.singleQueryArgument.
+type WAFSingleQueryArgument struct {
+	Name string `json:"name"`
 }
 
 // WAFSingleHeader is #WAFFieldToMatch.singleHeader.

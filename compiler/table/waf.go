@@ -445,7 +445,7 @@ var WAFStatements = []string{"byteMatchStatement", "geoMatchStatement", "ipSetRe
 // WAFFieldsToMatch are the parts of a request the statements with a
 // fieldToMatch inspect here (schema #WAFFieldToMatch); compileInput reads
 // them.
-var WAFFieldsToMatch = []string{"uriPath", "queryString", "method", "singleHeader"}
+var WAFFieldsToMatch = []string{"uriPath", "queryString", "method", "singleHeader", "singleQueryArgument", "allQueryArguments"}
 
 func (c *wafCompiler) statement(s *schema.WAFStatement) (WAFMatcher, error) {
 	switch {
@@ -677,8 +677,9 @@ func (m *ipSetMatcher) lookup(a netip.Addr) (netip.Prefix, bool) {
 // inspects, transformed "from the lowest priority setting" up before the
 // statement looks at it.
 type wafInput struct {
-	field      string                // uriPath, queryString, method, or singleHeader
+	field      string                // uriPath, queryString, method, singleHeader, singleQueryArgument or allQueryArguments
 	header     string                // canonical, for singleHeader
+	arg        string                // singleQueryArgument's name
 	transforms []func(string) string // in priority order, NONE left out
 	names      []string              // their types, for route
 }
@@ -694,6 +695,10 @@ func compileInput(f schema.WAFFieldToMatch, tts []schema.TextTransformation) (wa
 		in.field = "method"
 	case f.SingleHeader != nil:
 		in.field, in.header = "singleHeader", textproto.CanonicalMIMEHeaderKey(f.SingleHeader.Name)
+	case f.SingleQueryArgument != nil:
+		in.field, in.arg = "singleQueryArgument", f.SingleQueryArgument.Name
+	case f.AllQueryArguments != nil:
+		in.field = "allQueryArguments"
 	default:
 		return in, fmt.Errorf("a fieldToMatch openfront does not support")
 	}
@@ -713,10 +718,13 @@ func compileInput(f schema.WAFFieldToMatch, tts []schema.TextTransformation) (wa
 
 // inspect calls match with the field's value, transformed, and reports
 // its answer; a request without the field (a header it lacks) matches
-// nothing.
+// nothing. Query arguments are each inspected alone, and any match is
+// the statement's.
 func (in *wafInput) inspect(r *WAFRequest, match func(v string) bool) bool {
 	var v string
 	switch in.field {
+	case "singleQueryArgument", "allQueryArguments":
+		return in.inspectArgs(r.RawQuery, match)
 	case "uriPath":
 		v = r.Path
 	case "queryString":
@@ -742,6 +750,31 @@ func (in *wafInput) inspect(r *WAFRequest, match func(v string) bool) bool {
 	return match(in.transform(v))
 }
 
+// inspectArgs calls match with each query argument's value (the text
+// after its first "=", as sent: a rule's URL_DECODE decodes it), or only
+// with those whose name is singleQueryArgument's, its case aside
+// (API_SingleQueryArgument: "The name isn't case sensitive") and its %XX
+// decoded, so that com%6Dent is comment too. An argument without "=" is
+// inspected whole by allQueryArguments. The query is read in place,
+// no map made.
+func (in *wafInput) inspectArgs(query string, match func(v string) bool) bool {
+	for query != "" {
+		var arg string
+		arg, query, _ = strings.Cut(query, "&")
+		name, v, hasValue := strings.Cut(arg, "=")
+		if !hasValue && in.field == "allQueryArguments" {
+			v = arg // ?<script>: what a viewer sent is inspected, name or not
+		}
+		if in.field == "singleQueryArgument" && !strings.EqualFold(name, in.arg) && !strings.EqualFold(urlDecode(name), in.arg) {
+			continue
+		}
+		if arg != "" && match(in.transform(v)) {
+			return true
+		}
+	}
+	return false
+}
+
 func (in *wafInput) transform(v string) string {
 	for _, t := range in.transforms {
 		v = t(v)
@@ -752,8 +785,13 @@ func (in *wafInput) transform(v string) string {
 // describe names the field as route says it: "the query string".
 func (in *wafInput) describe() string {
 	s := map[string]string{"uriPath": "the URI path", "queryString": "the query string", "method": "the method"}[in.field]
-	if in.field == "singleHeader" {
+	switch in.field {
+	case "singleHeader":
 		s = "header " + in.header
+	case "singleQueryArgument":
+		s = "query argument " + in.arg
+	case "allQueryArguments":
+		s = "a query argument"
 	}
 	if in.names != nil {
 		s += " after " + strings.Join(in.names, ", ")

@@ -342,15 +342,7 @@ func TestRegexMatch(t *testing.T) {
 		{"header", `^(sqlmap|nikto)/`, schema.WAFFieldToMatch{SingleHeader: &schema.WAFSingleHeader{Name: "User-Agent"}}, nil, true},
 		{"query", `^id=\d+$`, schema.WAFFieldToMatch{QueryString: &struct{}{}}, nil, true},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			m, err := compileRegexMatch(&schema.RegexMatchStatement{RegexString: c.regex, FieldToMatch: c.field, TextTransformations: tts(append([]string{"NONE"}, c.ts...)...)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := m.Match(req); got != c.want {
-				t.Errorf("match %v, want %v", got, c.want)
-			}
-		})
+		t.Run(c.name, func(t *testing.T) { checkRegexMatch(t, req, c.regex, c.field, c.ts, c.want) })
 	}
 	for _, bad := range []string{`(?=x)`, `(a)\1`, strings.Repeat("a", MaxWAFRegexLength+1)} {
 		if _, err := CompileWAFRegex(bad); err == nil {
@@ -486,5 +478,56 @@ func TestTextTransformations(t *testing.T) {
 	}
 	if got := in.transform("%26lt;a%09%09b"); got != "<a b" {
 		t.Errorf("URL_DECODE, HTML_ENTITY_DECODE, COMPRESS_WHITE_SPACE: %q, want %q", got, "<a b")
+	}
+}
+
+func TestQueryArguments(t *testing.T) {
+	req := &WAFRequest{RawQuery: "page=2&Comment=%3Cscript%3E&tag=a&TAG=bb&com%6Dent=x&&flag"}
+	single := func(name string) schema.WAFFieldToMatch {
+		return schema.WAFFieldToMatch{SingleQueryArgument: &schema.WAFSingleQueryArgument{Name: name}}
+	}
+	all := schema.WAFFieldToMatch{AllQueryArguments: &struct{}{}}
+	for _, c := range []struct {
+		name  string
+		field schema.WAFFieldToMatch
+		regex string
+		ts    []string
+		want  bool
+	}{
+		// The name's case does not matter (API_SingleQueryArgument).
+		{"single, other case", single("comment"), "^<script>$", []string{"URL_DECODE"}, true},
+		{"single, as sent", single("COMMENT"), "^%3Cscript%3E$", nil, true},
+		{"single, another argument's value", single("page"), "script", []string{"URL_DECODE"}, false},
+		// Each of a repeated argument's values is inspected alone.
+		{"repeated, second", single("tag"), "^bb$", nil, true},
+		{"repeated, not joined", single("tag"), "a.*bb", nil, false},
+		{"escaped name", single("comment"), "^x$", nil, true},
+		{"missing", single("user"), ".*", nil, false},
+		{"all, any value", all, "^<script>$", []string{"URL_DECODE"}, true},
+		{"all, values only", all, "^page", nil, false},
+		{"all, an argument without a value", all, "^flag$", nil, true},
+	} {
+		t.Run(c.name, func(t *testing.T) { checkRegexMatch(t, req, c.regex, c.field, c.ts, c.want) })
+	}
+	// A size constraint on an argument: any value's size.
+	m, err := compileSize(&schema.SizeConstraintStatement{FieldToMatch: single("tag"), ComparisonOperator: "GT", Size: 1, TextTransformations: tts("NONE")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.Match(req) {
+		t.Error("size of tag=bb not over 1")
+	}
+}
+
+// checkRegexMatch checks that regex in field, after NONE and ts, matches
+// req or not as want says.
+func checkRegexMatch(t *testing.T, req *WAFRequest, regex string, field schema.WAFFieldToMatch, ts []string, want bool) {
+	t.Helper()
+	m, err := compileRegexMatch(&schema.RegexMatchStatement{RegexString: regex, FieldToMatch: field, TextTransformations: tts(append([]string{"NONE"}, ts...)...)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Match(req); got != want {
+		t.Errorf("match %v, want %v", got, want)
 	}
 }

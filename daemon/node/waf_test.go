@@ -22,7 +22,8 @@ webACLs: guard: {
 	defaultAction: allow: {}
 	rules: [{
 		name: "sqli", priority: 1, action: block: {}
-		statement: sqliMatchStatement: {fieldToMatch: queryString: {}, textTransformations: [{priority: 0, type: "URL_DECODE"}]}
+		statement: sqliMatchStatement: {fieldToMatch: allQueryArguments: {}, sensitivityLevel: "HIGH",
+			textTransformations: [{priority: 0, type: "URL_DECODE"}, {priority: 1, type: "HTML_ENTITY_DECODE"}]}
 	}]
 }
 `
@@ -49,6 +50,10 @@ func TestNodeWebACLInjection(t *testing.T) {
 		status int
 	}{
 		{"page=2&id=1%27%20OR%201%3D1--", 403},
+		// HTML entities decoded after the URL: &#39; is a quote.
+		{"id=1%26%2339%3B%20OR%201%3D1--", 403},
+		// HIGH: SQL libinjection takes for prose.
+		{"q=select%20name%20from%20users", 403},
 		{"page=2&q=fish%20and%20chips", 200},
 	} {
 		req, _ := http.NewRequest(http.MethodGet, "http://"+n.Addr("http").String()+"/index.html?"+c.query, nil)
