@@ -410,6 +410,12 @@ func TestInjectionMatch(t *testing.T) {
 		{"q=-1'%20and%201=1%20union/*%20foo%20*/select%20load_file('/etc/passwd')--", true, true, false},
 		// libinjection lets these through as prose; HIGH's signatures do not.
 		{"q=select%20name%20from%20the%20menu", false, true, false},
+		{"q=select%20id,%60name%60%20from%20users", false, true, false},
+		{"q=1%20union%20all%20select%201", true, true, false},
+		{"q=x%27%20||%20%271", true, true, false},
+		// Not even HIGH takes prose for SQL.
+		{"q=please%20select%20an%20item%20from%20the%20list", false, false, false},
+		{"q=the%20union%20will%20select%20a%20leader", false, false, false},
 		{"q=%3Cscript%3Ealert(1)%3C/script%3E", false, false, true},
 		{"q=%3Cimg%20src=x%20onerror=alert(1)%3E", false, false, true},
 		{"q=fish%20and%20chips&page=2", false, false, false},

@@ -30,10 +30,12 @@ type injectionMatcher struct {
 
 // sqliHighSignatures are HIGH's signatures beyond libinjection, compiled
 // once.
+// Each wants SQL's shape, not only its words: "select an item from the
+// list" is prose, "select name from users" is not.
 var sqliHighSignatures = regexp.MustCompile(`(?i)` +
-	`\bunion\b[\s\S]*\bselect\b` +
-	`|\bselect\b[\s\S]+\bfrom\b` +
-	`|['"]\s*\)*\s*(?:or|and|\|\||&&)\b` +
+	`\bunion(?:\s|\+|/\*[^*]*\*/)+(?:(?:all|distinct)(?:\s|\+|/\*[^*]*\*/)+)?select\b` +
+	`|\bselect(?:\s|\+)+(?:\*|[\w.\x60"\[\]]+(?:\s*,\s*[\w.\x60"\[\]]+)*)(?:\s|\+)+from(?:\s|\+)+[\w.\x60"\[]` +
+	`|['"]\s*\)*\s*(?:(?:or|and)\b|\|\||&&)` +
 	`|;\s*(?:drop|delete|insert|update|alter|create|truncate|exec|execute|shutdown|declare)\b` +
 	`|\b(?:sleep|benchmark|pg_sleep)\s*\(|\bwaitfor\s+delay\b`)
 
