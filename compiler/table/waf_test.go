@@ -537,3 +537,33 @@ func checkRegexMatch(t *testing.T, req *WAFRequest, regex string, field schema.W
 		t.Errorf("match %v, want %v", got, want)
 	}
 }
+
+// A distribution reused from the previous table keeps its web ACL only
+// while the regex pattern sets it names are the same values: a changed
+// set takes effect on the next table.
+func TestRegexPatternSetChangeRebuilds(t *testing.T) {
+	d := dist([]string{"a.example.com"})
+	d.WebACLID = "acl"
+	acl := &schema.WebACL{DefaultAction: schema.WAFDefaultAction{Allow: &schema.WAFAllowAction{}}, Rules: []schema.WAFRule{{
+		Name: "bad", Action: &schema.WAFRuleAction{Block: &schema.WAFBlockAction{}},
+		Statement: schema.WAFStatement{RegexPatternSetReferenceStatement: &schema.RegexPatternSetReferenceStatement{ARN: "bad",
+			FieldToMatch: schema.WAFFieldToMatch{URIPath: &struct{}{}}, TextTransformations: tts("NONE")}}}}}
+	config := func(regex string) *schema.Config {
+		return &schema.Config{Distributions: map[string]*schema.Distribution{"a": d}, WebACLs: map[string]*schema.WebACL{"acl": acl},
+			RegexPatternSets: map[string]*schema.RegexPatternSet{"bad": {RegularExpressionList: []schema.WAFRegex{{RegexString: regex}}}}}
+	}
+	one, err := Build(config("^/old"), Source{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	two, err := Build(config("^/new"), Source{}, one)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := func(tbl *Table, path string) bool {
+		return tbl.Distribution("a").WebACL.Evaluate(&WAFRequest{Path: path}, nil, nil).Action.Kind == WAFBlock
+	}
+	if !blocks(one, "/old") || blocks(two, "/old") || !blocks(two, "/new") {
+		t.Errorf("/old blocked by %v, %v; /new by the second table %v: the changed set did not take effect", blocks(one, "/old"), blocks(two, "/old"), blocks(two, "/new"))
+	}
+}
