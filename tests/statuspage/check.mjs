@@ -42,7 +42,13 @@ try {
     const p = document.querySelector(sel);
     return p && (p.getAttribute('d').match(/L/g) || []).length >= 1;
   }, line, wait);
-  const box = await page.locator(line).boundingBox();
+  // Measured in the page in one step: the page redraws its charts every
+  // second, and a locator's boundingBox, two steps apart, gets null for a
+  // line a redraw detached in between (seen under load).
+  const box = await page.$eval(line, (p) => {
+    const r = p.getBoundingClientRect();
+    return p.isConnected && p.getClientRects().length ? { width: r.width, height: r.height } : null;
+  });
   if (!box || box.width < 10) throw new Error('the chart line has no visible size: ' + JSON.stringify(box));
   const rate = await page.textContent('article.dist[data-id="site"] figure.chart:first-child .value');
   const version = await page.textContent('#version');
