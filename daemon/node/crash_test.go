@@ -109,10 +109,14 @@ func (d *daemon) metric(t *testing.T, name string) int {
 // load sends requests from workers until stop is closed; done holds the
 // request ids of responses received, in order.
 type load struct {
-	mu   sync.Mutex
-	done []string
-	stop chan struct{}
-	wg   sync.WaitGroup
+	mu       sync.Mutex
+	done     []string
+	answered int // responses of any status
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	// gate is held for reading through each request: Lock pauses the
+	// load once the requests in flight are answered.
+	gate sync.RWMutex
 }
 
 const loadWorkers = 4
@@ -130,17 +134,21 @@ func startLoad(t *testing.T, addr string) *load {
 				}
 				req, _ := http.NewRequest("GET", fmt.Sprintf("http://%s/page-%d.html?w=%d&i=%d", addr, i%4, w, i), nil)
 				req.Host = "crash.test"
+				l.gate.RLock()
 				resp, err := c.Do(req)
 				if err != nil {
+					l.gate.RUnlock()
 					return // the daemon was killed
 				}
 				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
+				l.mu.Lock()
+				l.answered++
 				if id := resp.Header.Get("X-Openfront-Id"); resp.StatusCode == 200 && id != "" {
-					l.mu.Lock()
 					l.done = append(l.done, id)
-					l.mu.Unlock()
 				}
+				l.mu.Unlock()
+				l.gate.RUnlock()
 				time.Sleep(time.Millisecond) // a bounded load on a shared machine
 			}
 		})
@@ -152,6 +160,12 @@ func (l *load) received() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return append([]string(nil), l.done...)
+}
+
+func (l *load) answers() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.answered
 }
 
 func (l *load) finish() []string {
@@ -186,21 +200,29 @@ func TestAccessLogsSurviveKill(t *testing.T) {
 		d := startDaemon(t, configDir, logDir)
 		l := startLoad(t, d.http)
 		time.Sleep(700 * time.Millisecond)
-		got := l.received()
 		// A request is counted (openfront_requests_total) just before its
-		// line is queued, microseconds after the client may have its
-		// response; lines are acknowledged (written_total) in the order
-		// they were queued. So once written reaches what was counted a
-		// moment after got was taken, every line of got is on disk.
-		time.Sleep(100 * time.Millisecond)
-		need := d.metric(t, "openfront_requests_total")
+		// line is queued, a moment after the client may have its response
+		// (longer on a loaded machine); lines are acknowledged
+		// (written_total) in the order they were queued. With the load
+		// paused and nothing in flight, once the count reaches the answers
+		// and written reaches the count, every line of got is on disk.
+		l.gate.Lock()
+		got, answered := l.received(), l.answers()
 		deadline := time.Now().Add(10 * time.Second)
+		need := d.metric(t, "openfront_requests_total")
+		for ; need < answered; need = d.metric(t, "openfront_requests_total") {
+			if time.Now().After(deadline) {
+				t.Fatalf("cycle %d: %d requests counted, want the %d answered", cycle, need, answered)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
 		for d.metric(t, "openfront_log_lines_written_total") < need {
 			if time.Now().After(deadline) {
 				t.Fatalf("cycle %d: %d lines acknowledged, want %d", cycle, d.metric(t, "openfront_log_lines_written_total"), need)
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
+		l.gate.Unlock()
 		for _, id := range got {
 			acked[id] = true
 		}
