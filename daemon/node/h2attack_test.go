@@ -266,19 +266,23 @@ func TestH2RapidReset(t *testing.T) {
 // PINGs end the connection once 10,000 answers wait unsent; SETTINGS
 // frames, whose ACKs the server folds into one, and empty DATA frames,
 // which cost it no more than they cost the client, leave the heap flat.
+// The PING flood's answers (17 bytes each) must overflow the sockets'
+// buffers before any waits unsent: the server's send buffer grows up to
+// tcp_wmem's 4 MB, 250,000 answers (a -p 4 suite run saw 200,000 PINGs
+// all taken, when 20,000 to 65,000 usually end the connection).
 func TestH2ControlFloods(t *testing.T) {
 	e := startAttacked(t, Options{})
-	const frames = 200000
 	for _, c := range []struct {
-		name  string
-		write func(a *h2Attacker, i int) error
-		ends  bool
+		name   string
+		frames int
+		write  func(a *h2Attacker, i int) error
+		ends   bool
 	}{
-		{"PING", func(a *h2Attacker, i int) error { return a.fr.WritePing(false, [8]byte{byte(i), byte(i >> 8)}) }, true},
-		{"SETTINGS", func(a *h2Attacker, i int) error {
+		{"PING", 1000000, func(a *h2Attacker, i int) error { return a.fr.WritePing(false, [8]byte{byte(i), byte(i >> 8)}) }, true},
+		{"SETTINGS", 200000, func(a *h2Attacker, i int) error {
 			return a.fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: uint32(65535 - i%2)})
 		}, false},
-		{"empty DATA", func(a *h2Attacker, i int) error {
+		{"empty DATA", 200000, func(a *h2Attacker, i int) error {
 			if i == 0 {
 				a.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: a.get("/big.bin"), EndHeaders: true})
 			}
@@ -289,10 +293,10 @@ func TestH2ControlFloods(t *testing.T) {
 			a := dialH2(t, e.node.Addr("https").String())
 			h0 := heapMB()
 			sent := 0
-			for ; sent < frames && c.write(a, sent) == nil; sent++ {
+			for ; sent < c.frames && c.write(a, sent) == nil; sent++ {
 			}
-			if ended := sent < frames; ended != c.ends {
-				t.Errorf("%d of %d frames sent before the connection ended; want it ended: %v", sent, frames, c.ends)
+			if ended := sent < c.frames; ended != c.ends {
+				t.Errorf("%d of %d frames sent before the connection ended; want it ended: %v", sent, c.frames, c.ends)
 			}
 			if !c.ends {
 				// A PING's answer comes once the flood is processed.
