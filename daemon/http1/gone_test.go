@@ -223,16 +223,18 @@ func TestSlowBody(t *testing.T) {
 		})
 		t.Run(name+"/slow but steady", func(t *testing.T) {
 			c := dial()
-			io.WriteString(c, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n")
-			for _, b := range "hello" { // 1 s in all, 250 ms between bytes
-				time.Sleep(250 * time.Millisecond)
+			io.WriteString(c, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n")
+			// 1 s in all, past BodyTimeout, 100 ms between bytes: well
+			// under it even when a loaded machine wakes the sender late.
+			for _, b := range "hellohello" {
+				time.Sleep(100 * time.Millisecond)
 				io.WriteString(c, string(b))
 			}
 			if err := <-got; err != nil {
 				t.Fatalf("the handler's read failed: %v", err)
 			}
 			c.SetReadDeadline(time.Now().Add(5 * time.Second))
-			if a, err := readAnswer(bufio.NewReader(c), "POST"); err != nil || a.body != "read hello" {
+			if a, err := readAnswer(bufio.NewReader(c), "POST"); err != nil || a.body != "read hellohello" {
 				t.Fatalf("answer %+v, %v", a, err)
 			}
 		})
