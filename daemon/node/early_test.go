@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -353,7 +354,7 @@ type recordingRelay struct {
 	conn     *net.UDPConn
 	mu       sync.Mutex
 	sent     [][]byte
-	answered int      // len(sent) when the node first answered, -1 before
+	answered int      // len(sent) when the node sent its ServerHello, -1 before
 	holding  bool     // the node's datagrams are kept back, in held
 	held     [][]byte // until release
 	client   *net.UDPAddr
@@ -392,7 +393,10 @@ func newRecordingRelay(t *testing.T, server *net.UDPAddr) *recordingRelay {
 				return
 			}
 			r.mu.Lock()
-			if r.answered < 0 {
+			// The node may ACK the ClientHello's first datagram before its
+			// second arrives; its ServerHello is in a datagram padded to
+			// 1200 bytes at least (RFC 9000, 14.1), an ACK alone is not.
+			if r.answered < 0 && k >= 1200 {
 				r.answered = len(r.sent)
 			}
 			if r.holding {
@@ -420,67 +424,73 @@ func (r *recordingRelay) release() {
 }
 
 // heldAfter0RTT reports whether the client sent a 0-RTT packet and the
-// node has answered, its answer held.
+// node has sent its ServerHello, held.
 func (r *recordingRelay) heldAfter0RTT() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return len(r.held) > 0 && carries0RTT(r.sent)
+	return r.answered >= 0 && len(r.held) > 0 && carries0RTT(r.sent)
 }
 
 func (r *recordingRelay) addr() string { return r.conn.LocalAddr().String() }
 
 // firstFlight is what an attacker replays: what the client sent before
-// the node answered (its ClientHello, which spans two Initial datagrams
-// with a post-quantum key share, maybe 0-RTT packets), and the datagrams
-// after that which start with a 0-RTT packet (QUIC v1: long header, type
-// 1). The client's other later packets (ACKs, its Handshake) are for the
-// original connection only.
+// the node's ServerHello (its ClientHello, which spans two Initial datagrams
+// with a post-quantum key share, maybe 0-RTT packets), and the 0-RTT
+// packets it sent after that, each alone. The client's other later
+// packets (ACKs, its Handshake) are for the original connection only: an
+// Initial ACK of packets a new connection never sent would close it.
 func (r *recordingRelay) firstFlight() [][]byte {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var flight [][]byte
 	for i, d := range r.sent {
-		if r.answered < 0 || i < r.answered || carries0RTT([][]byte{d}) {
+		if r.answered < 0 || i < r.answered {
 			flight = append(flight, d)
+		} else if p := zeroRTTPacket(d); p != nil {
+			flight = append(flight, p)
 		}
 	}
 	return flight
 }
 
-// carries0RTT reports whether a datagram of flight holds a 0-RTT packet
-// (QUIC v1: long header, type 1). quic-go may coalesce it behind the
-// client's second Initial packet, so each datagram's long-header packets
-// are walked by their Length fields (RFC 9000, 17.2).
+// carries0RTT reports whether a datagram of flight holds a 0-RTT packet.
 func carries0RTT(flight [][]byte) bool {
-	for _, d := range flight {
-		for len(d) > 0 && d[0]&0x80 != 0 {
-			typ := (d[0] & 0x30) >> 4
-			if typ == 1 {
-				return true
+	return slices.ContainsFunc(flight, func(d []byte) bool { return zeroRTTPacket(d) != nil })
+}
+
+// zeroRTTPacket is the 0-RTT packet in datagram d (QUIC v1: long header,
+// type 1), nil for none. quic-go may coalesce it behind the client's
+// Initial packet, so the datagram's long-header packets are walked by
+// their Length fields (RFC 9000, 17.2).
+func zeroRTTPacket(d []byte) []byte {
+	for len(d) > 0 && d[0]&0x80 != 0 {
+		typ := (d[0] & 0x30) >> 4
+		if typ == 3 || len(d) < 6 { // Retry: no Length, nothing after it
+			return nil
+		}
+		rest := d[5:] // after the first byte and the version
+		for range 2 { // destination and source connection IDs
+			if len(rest) < 1+int(rest[0]) {
+				return nil
 			}
-			if typ == 3 || len(d) < 6 { // Retry: no Length, nothing after it
-				break
-			}
-			rest := d[5:] // after the first byte and the version
-			for range 2 { // destination and source connection IDs
-				if len(rest) < 1+int(rest[0]) {
-					return false
-				}
-				rest = rest[1+int(rest[0]):]
-			}
-			if typ == 0 { // Initial: a token before Length
-				n, k, err := quicvarint.Parse(rest)
-				if err != nil || uint64(len(rest)-k) < n {
-					return false
-				}
-				rest = rest[k+int(n):]
-			}
+			rest = rest[1+int(rest[0]):]
+		}
+		if typ == 0 { // Initial: a token before Length
 			n, k, err := quicvarint.Parse(rest)
 			if err != nil || uint64(len(rest)-k) < n {
-				return false
+				return nil
 			}
-			d = rest[k+int(n):]
+			rest = rest[k+int(n):]
 		}
+		n, k, err := quicvarint.Parse(rest)
+		if err != nil || uint64(len(rest)-k) < n {
+			return nil
+		}
+		end := len(d) - len(rest) + k + int(n)
+		if typ == 1 {
+			return d[:end]
+		}
+		d = d[end:]
 	}
-	return false
+	return nil
 }
