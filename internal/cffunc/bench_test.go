@@ -3,7 +3,8 @@ package cffunc
 import (
 	"net/http"
 	"testing"
-	"time"
+
+	"github.com/dop251/goja"
 )
 
 // What the engine costs a run of a small function, without the edge: the
@@ -55,7 +56,21 @@ func benchCompile(b *testing.B, code string) *Function {
 	if err != nil {
 		b.Fatal(err)
 	}
-	// A busy machine's scheduling delay is no failure here.
-	f.SetBudget(time.Minute)
 	return f
+}
+
+// What bounding a run costs, without the run: the budget's clocks and
+// timer.
+func BenchmarkBounded(b *testing.B) {
+	f := benchCompile(b, "function handler(event) { return event.request; }")
+	m, err := f.get(Budget)
+	if err != nil {
+		b.Fatal(err)
+	}
+	run := func() (goja.Value, error) { return nil, nil }
+	for b.Loop() {
+		if _, err := f.runBounded(m, Budget, run); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

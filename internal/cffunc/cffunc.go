@@ -2,8 +2,8 @@
 // viewer-request and viewer-response events, with CloudFront's event
 // object (functions-event-structure.md). The code is compiled once, when
 // the config is; each run takes a runtime from a per-function pool (a
-// goja.Runtime serves one goroutine at a time) and is interrupted after
-// a wall-clock budget.
+// goja.Runtime serves one goroutine at a time) and is interrupted once
+// it used its budget of CPU time.
 package cffunc
 
 import (
@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,13 +24,21 @@ import (
 	"github.com/dop251/goja/parser"
 )
 
-// Budget bounds one run. CloudFront allows about 1 ms of compute; a
-// wall-clock bound here also absorbs a busy node's scheduling delays.
+// Budget bounds the CPU time of one run (on Linux; the wall clock
+// elsewhere), as CloudFront's compute utilization counts it: time a busy
+// node's run queue or a GC pause keeps the run off the CPU is not the
+// function's. CloudFront allows about 1 ms of compute; 20 ms leaves room
+// for goja being slower than CloudFront's engine.
 const Budget = 20 * time.Millisecond
+
+// WallCap is how many times its budget a run may take of wall-clock
+// time: a safety net for a run kept off the CPU for good, far above what
+// a cheap function on a busy node waits (1 s for Budget).
+const WallCap = 50
 
 // OfflineBudget bounds a run of vet's route tests and openfront route
 // (Context.Budget): still short enough to report a function that loops,
-// but not so short that a busy CI machine's pauses fail a config.
+// but not so short that a slow CI machine fails a config.
 const OfflineBudget = time.Second
 
 // Function is a compiled function. It is safe for concurrent use: its
@@ -102,7 +111,14 @@ func declaresHandler(prg *ast.Program) bool {
 func (f *Function) SetBudget(d time.Duration) { f.budget = d }
 
 // vm is a runtime that ran the function's program, with the timer that
-// interrupts its runs (made once: a run allocates no timer).
+// interrupts its runs (made once: a run allocates no timer). A run that
+// takes longer than a twentieth of its budget (probe) is a rare one: the
+// timer then reads the CPU clock of the run's thread, charges the run
+// all of that twentieth, and sets itself again for what is left of the
+// budget, reading the clock each time it fires, until none is left or
+// the run reached the wall-clock cap. A run reads no clock itself:
+// reading a thread's CPU clock is a system call, which costs a short
+// run more than the rest of its bounding.
 type vm struct {
 	rt      *goja.Runtime
 	handler goja.Callable
@@ -114,7 +130,22 @@ type vm struct {
 	result  goja.Value // what its handler returned
 	readErr error
 	timer   *time.Timer
-	fired   chan struct{} // the timer interrupted rt
+	// mu orders a run's start and end with its timer, whose callback
+	// may still be waiting for mu when the run has ended.
+	mu      sync.Mutex
+	running bool
+	budget  time.Duration
+	// armed is the wall-clock time the run's timer was set for: at
+	// least the time the run has taken when the timer fires.
+	armed   time.Duration
+	clock   int32 // the CPU clock of the run's thread
+	clocked bool  // clock is known
+	sampled bool  // cpuStart is known
+	// cpuStart is what clock read when the timer first fired, less the
+	// time the run is charged for until then.
+	cpuStart    time.Duration
+	interrupted bool // the timer interrupted rt in this run
+	overCap     bool // it did so at the wall-clock cap
 	// log gets the console.log lines of the run under way: its
 	// Context.Log, nil on the edge and between runs.
 	log *Log
@@ -128,7 +159,7 @@ func (f *Function) get(budget time.Duration) (*vm, error) {
 		return v, nil
 	}
 	rt := goja.New()
-	m := &vm{rt: rt, fired: make(chan struct{}, 1)}
+	m := &vm{rt: rt}
 	console := rt.NewObject()
 	// console.log goes to CloudWatch in CloudFront; here to the run's
 	// Context.Log (openfront route) and the debug log.
@@ -157,10 +188,7 @@ func (f *Function) get(budget time.Duration) (*vm, error) {
 	if f.Runtime != runtime10 {
 		enableBuffer(rt)
 	}
-	m.timer = time.AfterFunc(time.Hour, func() {
-		rt.Interrupt(interrupted{})
-		m.fired <- struct{}{}
-	})
+	m.timer = time.AfterFunc(time.Hour, m.expire)
 	m.timer.Stop()
 	if _, err := f.runBounded(m, budget, func() (goja.Value, error) { return rt.RunProgram(f.program) }); err != nil {
 		return nil, err
@@ -224,24 +252,92 @@ func (f *Function) ShouldWarn(now time.Time) bool {
 
 type interrupted struct{}
 
-// runBounded runs fn on m's runtime, interrupted after budget.
+// runBounded runs fn on m's runtime, interrupted once it used budget of
+// CPU time, or WallCap times budget of wall-clock time.
 func (f *Function) runBounded(m *vm, budget time.Duration, fn func() (goja.Value, error)) (goja.Value, error) {
-	m.timer.Reset(budget)
+	// The run stays on one thread, whose CPU clock is then the run's:
+	// goja computes on the calling goroutine and blocks on nothing.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	m.begin(budget)
 	v, err := fn()
-	if !m.timer.Stop() {
-		// The timer fired: once it interrupted, the flag is cleared, so
-		// an interrupt that came after the run ended does not stop the next.
-		<-m.fired
-		m.rt.ClearInterrupt()
-	}
+	overCap := m.end()
 	if err != nil {
 		var ie *goja.InterruptedError
 		if errors.As(err, &ie) {
-			return nil, &ExecutionError{Throttled: true, Err: fmt.Errorf("function %q ran over its %v budget", f.Name, budget)}
+			if overCap {
+				return nil, &ExecutionError{Throttled: true, Err: fmt.Errorf("function %q did not finish within %v of wall-clock time", f.Name, WallCap*budget)}
+			}
+			return nil, &ExecutionError{Throttled: true, Err: fmt.Errorf("function %q ran over its %v budget of %s", f.Name, budget, budgetClock)}
 		}
 		return nil, &ExecutionError{Err: fmt.Errorf("function %q: %w", f.Name, err)}
 	}
 	return v, nil
+}
+
+// probe is the part of its budget after which a run's CPU clock is
+// first read, and which the run is charged for in full: a run that used
+// less is stopped that much early, one whose timer fired late (a busy
+// node) that much late at most.
+const probe = 20
+
+// begin starts the run's timer, on the run's thread.
+func (m *vm) begin(budget time.Duration) {
+	clock, clocked := threadClock()
+	first := budget
+	if clocked {
+		first = budget / probe
+	}
+	m.mu.Lock()
+	m.running, m.budget, m.armed = true, budget, first
+	m.clock, m.clocked, m.sampled = clock, clocked, false
+	m.timer.Reset(first)
+	m.mu.Unlock()
+}
+
+// end stops the run's timer and reports whether it interrupted the run
+// at the wall-clock cap. The interrupt flag is cleared, so an interrupt
+// that came as the run ended does not stop the next.
+func (m *vm) end() (overCap bool) {
+	m.mu.Lock()
+	m.running = false
+	m.timer.Stop()
+	interrupted, overCap := m.interrupted, m.overCap
+	m.interrupted, m.overCap = false, false
+	m.mu.Unlock()
+	if interrupted {
+		m.rt.ClearInterrupt()
+	}
+	return overCap
+}
+
+// expire is the timer's: it interrupts the run under way if it used its
+// budget of CPU time or reached the wall-clock cap, and otherwise sets
+// the timer for what is left. A late call, for a run that ended, does
+// nothing; one that finds the next run under way checks that run.
+func (m *vm) expire() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.running {
+		return
+	}
+	wallCap := WallCap * m.budget
+	m.overCap = m.armed >= wallCap
+	if m.clocked && !m.overCap {
+		if cpu, ok := cpuTime(m.clock); ok {
+			if !m.sampled {
+				m.cpuStart, m.sampled = cpu-m.armed, true
+			}
+			if left := m.budget - (cpu - m.cpuStart); left > 0 {
+				left = min(left, wallCap-m.armed)
+				m.armed += left
+				m.timer.Reset(left)
+				return
+			}
+		}
+	}
+	m.rt.Interrupt(interrupted{})
+	m.interrupted = true
 }
 
 // event is one run's event: build makes the event object the handler is
