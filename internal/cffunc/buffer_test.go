@@ -51,7 +51,7 @@ func TestNoOtherModules(t *testing.T) {
 			if got, err := run(t, r, "return typeof require("+quoteJS(name)+")"); err == nil {
 				t.Errorf("%s: require(%q) gave a %s", r, name, got)
 			}
-			_, err := compile("f", r, "import x from "+quoteJS(name)+";\nfunction handler(e) { return e.request; }")
+			_, err := Compile("f", r, "import x from "+quoteJS(name)+";\nfunction handler(e) { return e.request; }")
 			var se *SyntaxError
 			if !errors.As(err, &se) || !strings.Contains(se.Msg, "cannot import") {
 				t.Errorf("%s: import of %q: %v, want a SyntaxError", r, name, err)
@@ -65,7 +65,7 @@ func TestNoOtherModules(t *testing.T) {
 // emptied by the garbage collector.
 func BenchmarkRuntime(b *testing.B) {
 	for _, r := range []string{rt10, rt20} {
-		f, err := compile("f", r, "function handler(e) { return e.request; }")
+		f, err := Compile("f", r, "function handler(e) { return e.request; }")
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -40,7 +40,7 @@ func TestKeyValueStore(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			code := "import cf from 'cloudfront';\nconst kvs = cf.kvs();\nasync function value() {\n" + c.body + "\n}\n" +
 				"async function handler(event) { event.request.uri = await value(); return event.request; }"
-			f, err := compile("f", "cloudfront-js-2.0", code)
+			f, err := Compile("f", "cloudfront-js-2.0", code)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -64,7 +64,7 @@ func TestKeyValueStore(t *testing.T) {
 // TestKeyValueStoreNone: a function without a store that calls cf.kvs()
 // fails, saying so.
 func TestKeyValueStoreNone(t *testing.T) {
-	f, err := compile("f", "cloudfront-js-2.0", "import cf from 'cloudfront';\nfunction handler(e) { cf.kvs(); return e.request; }")
+	f, err := Compile("f", "cloudfront-js-2.0", "import cf from 'cloudfront';\nfunction handler(e) { cf.kvs(); return e.request; }")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestKeyValueStoreNone(t *testing.T) {
 // still reads its own (a reload makes new requests see new data while
 // requests on the old table finish on the old).
 func TestWithStore(t *testing.T) {
-	f, err := compile("f", "cloudfront-js-2.0", "import cf from 'cloudfront';\nasync function handler(e) { e.request.uri = await cf.kvs().get('k'); return e.request; }")
+	f, err := Compile("f", "cloudfront-js-2.0", "import cf from 'cloudfront';\nasync function handler(e) { e.request.uri = await cf.kvs().get('k'); return e.request; }")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 // order; two runs on one pooled runtime each get their own, and a run
 // with no Log keeps none for the next.
 func TestLogCapture(t *testing.T) {
-	f, err := compile("f", "cloudfront-js-2.0", `function handler(e) {
+	f, err := Compile("f", "cloudfront-js-2.0", `function handler(e) {
 		console.log('uri', e.request.uri, 1 + 1);
 		console.log({a: 1});
 		return e.request;
@@ -40,7 +40,7 @@ func TestLogCapture(t *testing.T) {
 
 // TestLogResponse: a viewer-response run's lines are captured too.
 func TestLogResponse(t *testing.T) {
-	f, err := compile("f", "cloudfront-js-1.0", `function handler(e) { console.log('status ' + e.response.statusCode); return e.response; }`)
+	f, err := Compile("f", "cloudfront-js-1.0", `function handler(e) { console.log('status ' + e.response.statusCode); return e.response; }`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func TestLogResponse(t *testing.T) {
 // TestLogCap: a log is held to CloudFront's 10 KB; the line that
 // crosses it is cut short and what is left out is counted.
 func TestLogCap(t *testing.T) {
-	f, err := compile("f", "cloudfront-js-2.0", `function handler(e) {
+	f, err := Compile("f", "cloudfront-js-2.0", `function handler(e) {
 		for (var i = 0; i < 30; i++) console.log(i + ' ' + 'x'.repeat(500));
 		return e.request;
 	}`)

@@ -23,7 +23,7 @@ func TestImports(t *testing.T) {
 		{"mismatched quotes", "import fs from 'fs\";\nfunction handler(e) { return e.request; }", 1, 1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := compile("f", "cloudfront-js-2.0", c.code)
+			_, err := Compile("f", "cloudfront-js-2.0", c.code)
 			var se *SyntaxError
 			if !errors.As(err, &se) || se.Line != c.line || se.Col != c.col {
 				t.Fatalf("error %v, want a SyntaxError at %d:%d", err, c.line, c.col)
@@ -36,7 +36,7 @@ func TestImports(t *testing.T) {
 	t.Run("later lines keep their positions", func(t *testing.T) {
 		modules["test-module"] = func(*Function, *vm) (goja.Value, error) { return goja.Undefined(), nil }
 		defer delete(modules, "test-module")
-		_, err := compile("f", "cloudfront-js-2.0", "import { a, b as c } from 'test-module'; import * as d from 'test-module'\nfunction handler(e) { return e.request; }\n  )")
+		_, err := Compile("f", "cloudfront-js-2.0", "import { a, b as c } from 'test-module'; import * as d from 'test-module'\nfunction handler(e) { return e.request; }\n  )")
 		var se *SyntaxError
 		if !errors.As(err, &se) || se.Line != 3 || se.Col != 3 {
 			t.Fatalf("error %v, want a SyntaxError at 3:3", err)
@@ -53,7 +53,7 @@ func TestRequireReadsNoFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{path, "fs", "./secret.js"} {
-		f, err := compile("f", "cloudfront-js-2.0", "function handler(e) { e.request.uri = '/' + require("+quoteJS(name)+"); return e.request; }")
+		f, err := Compile("f", "cloudfront-js-2.0", "function handler(e) { e.request.uri = '/' + require("+quoteJS(name)+"); return e.request; }")
 		if err != nil {
 			t.Fatal(err)
 		}

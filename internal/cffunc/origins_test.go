@@ -71,7 +71,7 @@ func TestOriginHelpers(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code := "import cf from 'cloudfront';\nfunction handler(event) {\n" + c.body + "\nreturn event.request;\n}"
-			f, err := compile("f", "cloudfront-js-2.0", code)
+			f, err := Compile("f", "cloudfront-js-2.0", code)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -108,7 +108,7 @@ func TestOriginHelpersPerRun(t *testing.T) {
 	code := "import cf from 'cloudfront';\nfunction handler(event) {\n" +
 		"if (event.request.uri === '/b') cf.selectRequestOriginById('b');\n" +
 		"return event.context.eventType === 'viewer-request' ? event.request : event.response;\n}"
-	f, err := compile("f", "cloudfront-js-2.0", code)
+	f, err := Compile("f", "cloudfront-js-2.0", code)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestOriginHelpersPerRun(t *testing.T) {
 	if err := f.ViewerResponse(Context{}, &Request{Method: "GET", URI: "/b", Host: "h"}, resp); !errors.As(err, &ee) {
 		t.Fatalf("viewer-response: error %v; want an execution error", err)
 	}
-	f10, err := compile("f", "cloudfront-js-1.0", "var cf = require('cloudfront');\nfunction handler(event) { cf.selectRequestOriginById('b'); return event.request; }")
+	f10, err := Compile("f", "cloudfront-js-1.0", "var cf = require('cloudfront');\nfunction handler(event) { cf.selectRequestOriginById('b'); return event.request; }")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,7 @@ func TestTokenFunction(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range []string{rt10, rt20} {
-		f, err := compile("token", r, string(code))
+		f, err := Compile("token", r, string(code))
 		if err != nil {
 			t.Fatal(err)
 		}
