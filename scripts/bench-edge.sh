@@ -2,17 +2,23 @@
 # Edge figures for issue 3's performance targets; the method and the
 # figures are in docs/benchmarks.md.
 #
-#   scripts/bench-edge.sh [hits] [h3] [coalesce] [memory] [profile]
+#   scripts/bench-edge.sh [hits] [h2] [h3] [coalesce] [memory] [profile]
 #
 # With no argument it runs the first four:
 #   hits      cache hits over HTTP/1.1 keep-alive, wrk -c 50 -t 1, 1 KiB and
 #             100 KiB: openfront vs nginx proxy_cache vs a bare Go net/http server
+#   h2        cache hits over HTTP/2 with TLS, h2load -c 50 -m 10 -t 1, the same
+#             objects and targets (nginx "listen ... ssl http2", the bare server's
+#             net/http TLS listener), all three with one self-signed ECDSA
+#             certificate; not in the default set (needs h2load:
+#             apt-get install -y nghttp2-client)
 #   h3        cache hits over HTTP/3 (edgebench h3load on quic-go's
 #             http3.Transport): openfront vs a bare quic-go http3 server
 #   coalesce  200 simultaneous requests for one uncached key: origin requests
 #   memory    --cache-memory 64MiB, 20,000 distinct 100 KiB objects: VmHWM/VmRSS
 #   profile   a 10 s CPU profile of openfront serving 1 KiB hits (pprof top;
-#             PROFILE_LOGS=1: with the distribution's access log on)
+#             PROFILE_LOGS=1: with the distribution's access log on;
+#             PROFILE_H2=1: over HTTP/2 with h2load, and the bare server's too)
 #   kernel    perf profiles (kernel and user) of each HTTP/1 target serving
 #             PROFILE_SIZE (100k) hits, side by side
 #   signed    cache hits with a signed URL and with signed cookies against the
@@ -38,8 +44,9 @@
 # is shared.
 #
 # Environment: ROUNDS (3), DURATION (10s), SIZES ("1k 100k": objects for hits), SERVER_CPU (0), LOAD_CPU (1),
-# MAX_FOREIGN (0.10), H3_CONNS (8), H3_STREAMS (16), BASE_PORT (18080: uses
-# the next 24 ports too), KEEP=1 keeps the work directory (logs, profiles).
+# MAX_FOREIGN (0.10), H3_CONNS (8), H3_STREAMS (16), H2_CONNS (50),
+# H2_STREAMS (10), BASE_PORT (18080: uses the next 28 ports too), KEEP=1
+# keeps the work directory (logs, profiles).
 # EDGE_HEADERS=1 adds a target "bare+hdr": the bare server also sending the
 # fields an openfront hit adds (what the header count alone costs).
 # BEFORE=FILE adds a target "before": another openfront binary (an older
@@ -75,6 +82,7 @@ hdr_http=$((base + 10)) hdr_h3=$((base + 11)) before_http=$((base + 12)) before_
 gc_http=$((base + 14)) gc_https=$((base + 15)) signed_http=$((base + 16)) signed_https=$((base + 17))
 log_http=$((base + 18)) log_https=$((base + 19)) nginx_log_port=$((base + 20)) logcost_http=$((base + 21))
 logcost_before_http=$((base + 22)) logcost_https=$((base + 23)) logcost_before_https=$((base + 24))
+nginx_h2=$((base + 25)) bare_https=$((base + 26)) prof_https=$((base + 27)) bare_pprof=$((base + 28))
 
 work=$(mktemp -d)
 started=()
@@ -155,6 +163,15 @@ distributions: bench: {
 EOF
 }
 
+# write_cert: the one certificate every TLS target serves (ECDSA P-256, as
+# openfront's own self-signed default), so TLS costs the same for each.
+write_cert() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+		-subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+		-keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+	chmod 644 "$work/key.pem"
+}
+
 write_nginx() {
 	local d=$work/nginx
 	mkdir -p "$d/cache" "$d/tmp"
@@ -193,6 +210,10 @@ http {
 	server {
 		listen 127.0.0.1:$nginx_port;
 		listen 127.0.0.1:$nginx_log_port;
+		# HTTP/2 over TLS (the h2 section); nginx 1.22's form.
+		listen 127.0.0.1:$nginx_h2 ssl http2;
+		ssl_certificate $work/cert.pem;
+		ssl_certificate_key $work/key.pem;
 		location / {
 			proxy_pass http://origin;
 			proxy_http_version 1.1;
@@ -212,11 +233,12 @@ serve_openfront() {
 	local cmd=${4:-"$work/openfront serve"} config=${5:-$work/config}
 	# shellcheck disable=SC2086 # cmd is a command and its arguments
 	start "$1" "$scpu" $cmd --config "$config" --http "127.0.0.1:$2" --https "$3" \
-		--admin "" --rtmp "" --cache-memory 64MiB --node-name bench
+		--admin "" --rtmp "" --cache-memory 64MiB --node-name bench --tls-cert "$work/cert.pem" --tls-key "$work/key.pem"
 	wait_http "http://127.0.0.1:$2/obj/1k/up"
 }
 
 write_config
+write_cert
 write_nginx
 start origin "$lcpu" "$eb" origin -addr "127.0.0.1:$origin"
 wait_http "http://127.0.0.1:$origin/_stats"
@@ -228,11 +250,14 @@ need_servers() {
 	wait_http "http://127.0.0.1:$nginx_port/obj/1k/up"
 	# The worker, not the cache loader (it exits after a minute).
 	nginx_pids="$nginx_pid,$(pgrep -P "$nginx_pid" -f "worker process" | paste -sd,)"
-	start bare "$scpu" "$eb" bare -http "127.0.0.1:$bare_http" -h3 "127.0.0.1:$bare_h3"
+	start bare "$scpu" "$eb" bare -http "127.0.0.1:$bare_http" -https "127.0.0.1:$bare_https" -h3 "127.0.0.1:$bare_h3" \
+		-tls-cert "$work/cert.pem" -tls-key "$work/key.pem"
 	wait_http "http://127.0.0.1:$bare_http/obj/1k/up"
-	h1_targets=(nginx bare openfront) h3_targets=(bare-h3 openfront)
-	declare -gA url1 url3 pids_of
+	h1_targets=(nginx bare openfront) h2_targets=(nginx bare openfront) h3_targets=(bare-h3 openfront)
+	declare -gA url1 url2 url3 pids_of
 	url1=([nginx]=http://127.0.0.1:$nginx_port [bare]=http://127.0.0.1:$bare_http [openfront]=http://127.0.0.1:$of_http)
+	# By name: openfront, as CloudFront, offers h2 only with SNI.
+	url2=([nginx]=https://localhost:$nginx_h2 [bare]=https://localhost:$bare_https [openfront]=https://localhost:$of_https)
 	url3=([bare-h3]=https://127.0.0.1:$bare_h3 [openfront]=https://127.0.0.1:$of_https)
 	pids_of=([nginx]=$nginx_pids [bare]=$bare_pid [bare-h3]=$bare_pid [openfront]=$openfront_pid)
 	if [ -n "${EDGE_HEADERS:-}" ]; then
@@ -244,8 +269,8 @@ need_servers() {
 	fi
 	if [ -n "${BEFORE:-}" ]; then
 		serve_openfront before "$before_http" "127.0.0.1:$before_https" "$BEFORE serve"
-		h1_targets+=(before) h3_targets+=(before)
-		url1[before]=http://127.0.0.1:$before_http url3[before]=https://127.0.0.1:$before_https
+		h1_targets+=(before) h2_targets+=(before) h3_targets+=(before)
+		url1[before]=http://127.0.0.1:$before_http url2[before]=https://localhost:$before_https url3[before]=https://127.0.0.1:$before_https
 		pids_of[before]=$before_pid
 	fi
 	if [ -n "${GC_ENV:-}" ]; then
@@ -279,33 +304,61 @@ measure() {
 	"$eb" run -label "$label" -round "$round" -pids "$pids" -max-foreign "$maxf" -out "$results" -- taskset -c "$lcpu" "$@"
 }
 
-section_hits() {
-	need_servers
-	echo "== cache hits, HTTP/1.1 keep-alive: wrk -c 50 -t 1 -d $dur, $rounds rounds"
-	local n=${#h1_targets[@]}
-	for size in ${SIZES:-1k 100k}; do
+# rotate TEST SIZES LOAD TARGET...: for each size, ROUNDS rounds that run
+# every target once, in an order rotated from round to round, as
+# LOAD LABEL ROUND TARGET SIZE (LABEL is TEST/SIZE/TARGET).
+rotate() {
+	local test=$1 sizes=$2 load=$3 size r i t
+	shift 3
+	local targets=("$@") n=$#
+	for size in $sizes; do
 		for r in $(seq "$rounds"); do
 			for i in $(seq 0 $((n - 1))); do
-				local t=${h1_targets[$(((i + r) % n))]}
-				measure "h1/$size/$t" "$r" "${pids_of[$t]}" wrk -c 50 -t 1 -d "$dur" "${url1[$t]}/obj/$size/bench"
+				t=${targets[$(((i + r) % n))]}
+				"$load" "$test/$size/$t" "$r" "$t" "$size"
 			done
 		done
 	done
 }
 
-section_h3() {
+load_h1() { measure "$1" "$2" "${pids_of[$3]}" wrk -c 50 -t 1 -d "$dur" "${url1[$3]}/obj/$4/bench"; }
+
+section_hits() {
 	need_servers
-	local conns=${H3_CONNS:-8} streams=${H3_STREAMS:-16}
-	echo "== cache hits, HTTP/3: edgebench h3load, $conns connections x $streams streams, $dur, $rounds rounds"
-	local n=${#h3_targets[@]}
-	for size in 1k 100k; do
-		for r in $(seq "$rounds"); do
-			for i in $(seq 0 $((n - 1))); do
-				local t=${h3_targets[$(((i + r) % n))]}
-				measure "h3/$size/$t" "$r" "${pids_of[$t]}" "$eb" h3load -url "${url3[$t]}/obj/$size/bench" -conns "$conns" -streams "$streams" -d "$dur"
-			done
+	echo "== cache hits, HTTP/1.1 keep-alive: wrk -c 50 -t 1 -d $dur, $rounds rounds"
+	rotate h1 "${SIZES:-1k 100k}" load_h1 "${h1_targets[@]}"
+}
+
+# h2load's one thread is the load core; 50 connections of 10 streams keep
+# 500 requests in flight, which leaves the server no idle moment (its CPU
+# shows it at about one core) while h2load, in C, spends less per request.
+load_h2() {
+	measure "$1" "$2" "${pids_of[$3]}" h2load -c "${H2_CONNS:-50}" -m "${H2_STREAMS:-10}" -t 1 -D "$dur" "${url2[$3]}/obj/$4/bench"
+}
+
+section_h2() {
+	command -v h2load >/dev/null || { echo "bench-edge: h2 needs h2load (apt-get install -y nghttp2-client)" >&2; exit 1; }
+	need_servers
+	local t size
+	for t in "${h2_targets[@]}"; do
+		for size in 1k 100k; do
+			# Each answers over h2 (curl says HTTP/2), and a hit.
+			curl -sk --http2 -o /dev/null -D "$work/warm.h" "${url2[$t]}/obj/$size/bench"
+			grep -q '^HTTP/2 200' "$work/warm.h" || { echo "bench-edge: $t is not answering over HTTP/2:" >&2; cat "$work/warm.h" >&2; exit 1; }
 		done
 	done
+	echo "== cache hits, HTTP/2 over TLS: h2load -c ${H2_CONNS:-50} -m ${H2_STREAMS:-10} -t 1 -D $dur, $rounds rounds"
+	rotate h2 "1k 100k" load_h2 "${h2_targets[@]}"
+}
+
+load_h3() {
+	measure "$1" "$2" "${pids_of[$3]}" "$eb" h3load -url "${url3[$3]}/obj/$4/bench" -conns "${H3_CONNS:-8}" -streams "${H3_STREAMS:-16}" -d "$dur"
+}
+
+section_h3() {
+	need_servers
+	echo "== cache hits, HTTP/3: edgebench h3load, ${H3_CONNS:-8} connections x ${H3_STREAMS:-16} streams, $dur, $rounds rounds"
+	rotate h3 "1k 100k" load_h3 "${h3_targets[@]}"
 }
 
 section_coalesce() {
@@ -336,6 +389,21 @@ section_memory() {
 	done
 }
 
+# take_profile NAME PPROF-ADDR LOAD-CMD...: a 10 s CPU profile from
+# PPROF-ADDR while LOAD-CMD (pinned to the load core) runs; its top entries.
+take_profile() {
+	local name=$1 addr=$2
+	shift 2
+	taskset -c "$lcpu" "$@" >"$work/profile-$name-load.txt" &
+	local load_pid=$!
+	sleep 1
+	curl -s -o "$work/cpu-$name.prof" "http://$addr/debug/pprof/profile?seconds=10"
+	wait "$load_pid"
+	grep -E 'Requests/sec|req/s,' "$work/profile-$name-load.txt"
+	go tool pprof -top -nodecount 40 "$eb" "$work/cpu-$name.prof" 2>/dev/null | sed -n '4,48p'
+	echo "profile: $work/cpu-$name.prof (KEEP=1 keeps it; go tool pprof $eb FILE)"
+}
+
 section_profile() {
 	local cmd="$eb serve -pprof 127.0.0.1:$pprof --" config=$work/config what=""
 	if [ -n "${PROFILE_LOGS:-}" ]; then
@@ -343,18 +411,23 @@ section_profile() {
 		sed 's/^\tdefaultCacheBehavior: {/\tlogging: enabled: true\n&/' "$work/config/main.cue" >"$work/prof-logging/main.cue"
 		cmd+=" --log-dir $work/prof-logs" config=$work/prof-logging what=", access log on"
 	fi
+	local https="" load=(wrk -c 50 -t 1 -d 13s) scheme=http port=$prof_http
+	if [ -n "${PROFILE_H2:-}" ]; then
+		https=127.0.0.1:$prof_https load=(h2load -c 50 -m 10 -t 1 -D 13s) scheme=https port=$prof_https what+=", HTTP/2"
+	fi
 	echo "== profile: openfront (edgebench serve, same code plus /debug/pprof) serving 1 KiB hits$what"
-	serve_openfront prof "$prof_http" "" "$cmd" "$config"
+	serve_openfront prof "$prof_http" "$https" "$cmd" "$config"
 	warm "http://127.0.0.1:$prof_http/obj/1k/bench" "Hit from openfront"
-	taskset -c "$lcpu" wrk -c 50 -t 1 -d 13s "http://127.0.0.1:$prof_http/obj/1k/bench" >"$work/profile-wrk.txt" &
-	local wrk_pid=$!
-	sleep 1
-	curl -s -o "$work/cpu-1k.prof" "http://127.0.0.1:$pprof/debug/pprof/profile?seconds=10"
-	wait "$wrk_pid"
-	grep Requests/sec "$work/profile-wrk.txt"
-	go tool pprof -top -nodecount 40 "$eb" "$work/cpu-1k.prof" 2>/dev/null | sed -n '4,48p'
-	echo "profile: $work/cpu-1k.prof (KEEP=1 keeps it; go tool pprof $eb FILE)"
+	take_profile 1k "127.0.0.1:$pprof" "${load[@]}" "$scheme://localhost:$port/obj/1k/bench"
 	stop prof
+	if [ -n "${PROFILE_H2:-}" ]; then
+		echo "== profile: the bare Go server serving 1 KiB over HTTP/2"
+		start bareprof "$scpu" "$eb" bare -http "127.0.0.1:$prof_http" -https "127.0.0.1:$prof_https" -pprof "127.0.0.1:$bare_pprof" \
+			-tls-cert "$work/cert.pem" -tls-key "$work/key.pem"
+		wait_http "http://127.0.0.1:$prof_http/obj/1k/up"
+		take_profile bare-1k "127.0.0.1:$bare_pprof" "${load[@]}" "https://localhost:$prof_https/obj/1k/bench"
+		stop bareprof
+	fi
 }
 
 # write_signed_config: the bench distribution plus a behavior for objects
@@ -529,7 +602,7 @@ section_logcost() {
 
 for s in $sections; do
 	case $s in
-	hits | h3 | coalesce | memory | profile | signed | kernel | logcost) "section_$s" ;;
+	hits | h2 | h3 | coalesce | memory | profile | signed | kernel | logcost) "section_$s" ;;
 	*) echo "bench-edge: unknown section $s" >&2; exit 2 ;;
 	esac
 done

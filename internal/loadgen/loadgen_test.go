@@ -99,6 +99,18 @@ Requests/sec:  83200.12
 Transfer/sec:    103.50MB
 `
 
+// h2load -D 5s: 3 requests answered 404, one timed out, one in flight at
+// the end (started, not done).
+const h2loadOutput = `Application protocol: h2
+Main benchmark duration is over for thread #0. Stopping all clients.
+
+finished in 5.00s, 47532.20 req/s, 50.12MB/s
+requests: 237662 total, 237662 started, 237661 done, 237658 succeeded, 3 failed, 0 errored, 1 timeout
+status codes: 237658 2xx, 0 3xx, 3 4xx, 0 5xx
+traffic: 50.12MB (52555682) total, 1.62MB (1700000) headers (space savings 96.25%), 48.10MB (50435000) data
+req/s           :     950.00     951.00     950.64       0.30    60.00%
+`
+
 func TestParseLoadOutput(t *testing.T) {
 	tests := []struct {
 		name string
@@ -108,6 +120,8 @@ func TestParseLoadOutput(t *testing.T) {
 	}{
 		{"wrk, with errors", wrkOutput, LoadOutput{RPS: 83200.12, Requests: 832000, Errors: 7}, false},
 		{"edgebench h3load", "rps=31000.5 requests=310005 errors=0 bytes=1 elapsed=10.00s\n", LoadOutput{RPS: 31000.5, Requests: 310005}, false},
+		{"h2load, with errors", h2loadOutput, LoadOutput{RPS: 47532.2, Requests: 237661, Errors: 4}, false},
+		{"h2load, no summary", "starting benchmark...\nfinished in 5.00s, 47532.20 req/s, 50.12MB/s\n", LoadOutput{}, true},
 		{"neither", "connection refused\n", LoadOutput{}, true},
 	}
 	for _, tt := range tests {

@@ -1,7 +1,8 @@
 // Command edgebench is scripts/bench-edge.sh's toolbox:
 //
 //	edgebench origin -addr A                 the test origin (counts requests)
-//	edgebench bare -http A [-h3 A] [-edge-headers]  bare Go net/http and quic-go servers
+//	edgebench bare -http A [-https A] [-h3 A] [-tls-cert F -tls-key F] [-edge-headers]
+//	                                         bare Go net/http (h1, h2 over TLS) and quic-go servers
 //	edgebench h3load -url U [-conns 4 -streams 16 -d 10s]
 //	edgebench burst -url U -warm U -origin O [-n 200]
 //	edgebench fill -url BASE [-n 20000 -c 50 -size 100k -pid PID]
@@ -30,6 +31,7 @@ import (
 	"github.com/quic-go/quic-go/http3"
 
 	"openfront.dev/cli"
+	"openfront.dev/daemon/compileworker"
 	"openfront.dev/internal/loadgen"
 )
 
@@ -37,6 +39,10 @@ func main() {
 	if len(os.Args) < 2 {
 		fmt.Fprintln(os.Stderr, "usage: edgebench origin|bare|h3load|rate|burst|fill|serve|run|report [flags]")
 		os.Exit(2)
+	}
+	// serve's node starts its compile worker as this executable.
+	if os.Args[1] == compileworker.Command {
+		os.Exit(cli.Main(os.Args[1:], os.Stdout, os.Stderr))
 	}
 	cmds := map[string]func([]string) error{
 		"origin": runOrigin, "bare": runBare, "h3load": runH3Load,
@@ -64,7 +70,10 @@ func runOrigin(args []string) error {
 func runBare(args []string) error {
 	fs := flag.NewFlagSet("bare", flag.ExitOnError)
 	httpAddr := fs.String("http", "127.0.0.1:18083", "net/http listen `ADDR`")
+	httpsAddr := fs.String("https", "", "net/http TLS listen `ADDR`, HTTP/2 by ALPN (empty: none)")
 	h3Addr := fs.String("h3", "", "quic-go http3 listen `ADDR` (UDP; empty: none)")
+	certFile := fs.String("tls-cert", "", "certificate `FILE` for -https and -h3 (default: self-signed)")
+	keyFile := fs.String("tls-key", "", "key `FILE` of -tls-cert")
 	sizes := fs.String("sizes", "1k,100k", "object sizes to serve")
 	pprofAddr := fs.String("pprof", "", "`ADDR` for /debug/pprof/ (empty: none)")
 	edgeHeaders := fs.Bool("edge-headers", false, "also send the header fields an openfront hit adds (fixed values)")
@@ -82,22 +91,43 @@ func runBare(args []string) error {
 	if *edgeHeaders {
 		h.WithEdgeHeaders()
 	}
-	errs := make(chan error, 2)
-	srv := &http.Server{Addr: *httpAddr, Handler: h}
-	if *nodeTimeouts {
-		// As daemon/node's newServer: each request then resets deadlines.
-		srv.ReadHeaderTimeout, srv.IdleTimeout, srv.MaxHeaderBytes = 10*time.Second, 120*time.Second, 20480
+	cert, err := loadCert(*certFile, *keyFile)
+	if err != nil {
+		return err
 	}
-	go func() { errs <- srv.ListenAndServe() }()
-	if *h3Addr != "" {
-		cert, err := loadgen.SelfSigned()
-		if err != nil {
-			return err
+	newServer := func(addr string) *http.Server {
+		srv := &http.Server{Addr: addr, Handler: h}
+		if *nodeTimeouts {
+			// As daemon/node's newServer: each request then resets deadlines.
+			srv.ReadHeaderTimeout, srv.IdleTimeout, srv.MaxHeaderBytes = 10*time.Second, 120*time.Second, 20480
 		}
+		return srv
+	}
+	errs := make(chan error, 3)
+	go func() { errs <- newServer(*httpAddr).ListenAndServe() }()
+	if *httpsAddr != "" {
+		// net/http offers h2 by ALPN when TLSConfig leaves NextProtos empty.
+		srv := newServer(*httpsAddr)
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+		go func() { errs <- srv.ListenAndServeTLS("", "") }()
+	}
+	if *h3Addr != "" {
 		h3 := &http3.Server{Addr: *h3Addr, Handler: h, TLSConfig: http3.ConfigureTLSConfig(&tls.Config{Certificates: []tls.Certificate{cert}})}
 		go func() { errs <- h3.ListenAndServe() }()
 	}
 	return <-errs
+}
+
+// loadCert reads a PEM certificate and key, or makes a self-signed one.
+func loadCert(certFile, keyFile string) (tls.Certificate, error) {
+	if certFile == "" && keyFile == "" {
+		return loadgen.SelfSigned()
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return cert, fmt.Errorf("-tls-cert/-tls-key: %w", err)
+	}
+	return cert, nil
 }
 
 func runH3Load(args []string) error {
