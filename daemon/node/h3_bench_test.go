@@ -46,6 +46,22 @@ distributions: bench: {
 // startH3Bench runs a node serving h3BenchConfig and returns an HTTP/3
 // client of it, which keeps one connection.
 func startH3Bench(b *testing.B) (*Node, *http.Client) {
+	n := startHitBenchNode(b)
+	udp := n.Addr("http3").String()
+	tr := &http3.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true, ServerName: "bench.test"},
+		Dial: func(ctx context.Context, _ string, tlsCfg *tls.Config, cfg *quic.Config) (*quic.Conn, error) {
+			return quic.DialAddr(ctx, udp, tlsCfg, cfg)
+		},
+		DisableCompression: true,
+	}
+	b.Cleanup(func() { tr.Close() })
+	return n, &http.Client{Transport: tr}
+}
+
+// startHitBenchNode runs a node serving h3BenchConfig on its HTTPS listener
+// (TCP and UDP) from a loadgen origin.
+func startHitBenchNode(b *testing.B) *Node {
 	o := httptest.NewServer(loadgen.NewOrigin())
 	b.Cleanup(o.Close)
 	dir := b.TempDir()
@@ -59,16 +75,7 @@ func startH3Bench(b *testing.B) (*Node, *http.Client) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { n.Shutdown(context.Background()) })
-	udp := n.Addr("http3").String()
-	tr := &http3.Transport{
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: true, ServerName: "bench.test"},
-		Dial: func(ctx context.Context, _ string, tlsCfg *tls.Config, cfg *quic.Config) (*quic.Conn, error) {
-			return quic.DialAddr(ctx, udp, tlsCfg, cfg)
-		},
-		DisableCompression: true,
-	}
-	b.Cleanup(func() { tr.Close() })
-	return n, &http.Client{Transport: tr}
+	return n
 }
 
 // getH3 sends req and reads the body into buf, returning the response
@@ -88,21 +95,27 @@ func getH3(c *http.Client, req *http.Request, buf []byte) (*http.Response, int, 
 
 func BenchmarkHitH3(b *testing.B) {
 	_, c := startH3Bench(b)
+	benchHits(b, c, 3)
+}
+
+// benchHits requests a 1 KiB object through c, which speaks HTTP/proto,
+// until b is done: the miss that fills the cache, then hits, eight
+// streams at a time per core on c's one connection.
+func benchHits(b *testing.B, c *http.Client, proto int) {
 	const url = "https://bench.test/obj/1k/bench"
 	buf := make([]byte, 2048)
-	for i := range 2 { // the miss that fills the cache, then a hit
+	for i := range 2 {
 		req, _ := http.NewRequest(http.MethodGet, url, nil)
 		resp, n, err := getH3(c, req, buf)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if resp.ProtoMajor != 3 || n != 1024 || i == 1 && resp.Header.Get("X-Cache") != cache.XCacheHit {
-			b.Fatalf("HTTP/%d, %d bytes, X-Cache %q: want a 1 KiB hit over HTTP/3", resp.ProtoMajor, n, resp.Header.Get("X-Cache"))
+		if resp.ProtoMajor != proto || n != 1024 || i == 1 && resp.Header.Get("X-Cache") != cache.XCacheHit {
+			b.Fatalf("HTTP/%d, %d bytes, X-Cache %q: want a 1 KiB hit over HTTP/%d", resp.ProtoMajor, n, resp.Header.Get("X-Cache"), proto)
 		}
 	}
 	b.ReportAllocs()
 	b.SetBytes(1024)
-	// Eight streams at a time per core, on the one connection.
 	b.SetParallelism(8)
 	cpu0 := processCPU()
 	b.RunParallel(func(pb *testing.PB) {
