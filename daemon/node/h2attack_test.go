@@ -63,6 +63,7 @@ func startAttacked(t *testing.T, opts Options) *attackEnv {
 	os.MkdirAll(filepath.Join(cfg, "site"), 0o755)
 	os.WriteFile(filepath.Join(cfg, "main.cue"), []byte(fmt.Sprintf(attackConfig, hold.Listener.Addr().String())), 0o644)
 	os.WriteFile(filepath.Join(cfg, "site", "big.bin"), bytes.Repeat([]byte("0123456789abcdef"), 4<<20/16), 0o644)
+	os.WriteFile(filepath.Join(cfg, "site", "small.bin"), bytes.Repeat([]byte("0123456789abcdef"), 1<<10/16), 0o644)
 	opts.ConfigDir, opts.HTTPSAddr, opts.NodeName, opts.Logger = cfg, "127.0.0.1:0", nodeName, warnLogger(t)
 	opts.CacheBodyDir, opts.DrainTimeout = t.TempDir(), time.Second
 	n, err := Start(opts)
@@ -144,40 +145,46 @@ func heapMB() float64 {
 	return float64(m.HeapAlloc) / (1 << 20)
 }
 
-// TestH2SlowRead: a viewer that asks for large files on many streams
-// and never opens its flow-control window, which keeps the connection
-// busy and its socket empty, has each stream reset once a write has
-// waited the body timeout, and the handlers, their goroutines and cache
-// files are given back.
+// TestH2SlowRead: a viewer that asks for files on many streams and never
+// opens its flow-control window, which keeps the connection busy and its
+// socket empty, has each stream reset once a write has waited the body
+// timeout, and the handlers, their goroutines and cache files are given
+// back. A small file is written whole into the server's buffer before
+// the handler returns; the send that follows is bounded too.
 func TestH2SlowRead(t *testing.T) {
 	const streams = 50
 	e := startAttacked(t, Options{BodyTimeout: 300 * time.Millisecond})
-	warm := dialH2(t, e.node.Addr("https").String()) // fills the cache
-	warm.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: warm.get("/big.bin"), EndStream: true, EndHeaders: true})
-	warm.c.Close()
-	settle(t)
-	g0, fds0 := runtime.NumGoroutine(), openFDs(t)
-	a := dialH2(t, e.node.Addr("https").String(), http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
-	for i := range streams {
-		if err := a.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: uint32(2*i + 1), BlockFragment: a.get("/big.bin"), EndStream: true, EndHeaders: true}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	a.c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	for resets := 0; resets < streams; {
-		f, err := a.fr.ReadFrame()
-		if err != nil {
-			t.Fatalf("%d of %d streams reset: %v; goroutines %d (%d before), descriptors %d (%d before)",
-				resets, streams, err, runtime.NumGoroutine(), g0, openFDs(t), fds0)
-		}
-		if _, ok := f.(*http2.RSTStreamFrame); ok {
-			resets++
-		}
-	}
-	// The viewer's connection stays (it may yet read); what each stream held is back.
-	settle(t)
-	if g, fds := runtime.NumGoroutine(), openFDs(t); g > g0+10 || fds > fds0+2 {
-		t.Errorf("after the resets: goroutines %d (%d before), descriptors %d (%d before)", g, g0, fds, fds0)
+	for _, path := range []string{"/big.bin", "/small.bin"} {
+		t.Run(path[1:], func(t *testing.T) {
+			warm := dialH2(t, e.node.Addr("https").String()) // fills the cache
+			warm.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: warm.get(path), EndStream: true, EndHeaders: true})
+			warm.c.Close()
+			settle(t)
+			g0, fds0 := runtime.NumGoroutine(), openFDs(t)
+			a := dialH2(t, e.node.Addr("https").String(), http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
+			defer a.c.Close()
+			for i := range streams {
+				if err := a.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: uint32(2*i + 1), BlockFragment: a.get(path), EndStream: true, EndHeaders: true}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			a.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			for resets := 0; resets < streams; {
+				f, err := a.fr.ReadFrame()
+				if err != nil {
+					t.Fatalf("%d of %d streams reset: %v; goroutines %d (%d before), descriptors %d (%d before)",
+						resets, streams, err, runtime.NumGoroutine(), g0, openFDs(t), fds0)
+				}
+				if _, ok := f.(*http2.RSTStreamFrame); ok {
+					resets++
+				}
+			}
+			// The viewer's connection stays (it may yet read); what each stream held is back.
+			settle(t)
+			if g, fds := runtime.NumGoroutine(), openFDs(t); g > g0+10 || fds > fds0+2 {
+				t.Errorf("after the resets: goroutines %d (%d before), descriptors %d (%d before)", g, g0, fds, fds0)
+			}
+		})
 	}
 }
 

@@ -20,7 +20,12 @@ func sendTimeout(d time.Duration, h http.Handler) http.Handler {
 		defer g.disarm()
 		h.ServeHTTP(g, r)
 		// What the server buffered is sent after the handler returns,
-		// under no deadline: send it here, under this one.
+		// under no deadline: send it here, under this one. Over HTTP/2
+		// that splits END_STREAM into a DATA frame of its own (8 % of a
+		// 1 KiB hit's CPU); net/http's own write deadline, set here
+		// instead, would outlive a stream that its last frame closes
+		// first (the two messages race in its serve loop) and reset it
+		// later.
 		g.Flush()
 	})
 }
