@@ -258,27 +258,27 @@ need_servers() {
 	h1_targets=(nginx bare openfront) h2_targets=(nginx bare openfront) h3_targets=(bare-h3 openfront)
 	declare -gA url1 url2 url3 pids_of
 	url1=([nginx]=http://127.0.0.1:$nginx_port [bare]=http://127.0.0.1:$bare_http [openfront]=http://127.0.0.1:$of_http)
-	# By name: openfront, as CloudFront, offers h2 only with SNI.
+	# By name: openfront, as CloudFront, offers h2 and h3 only with SNI.
 	url2=([nginx]=https://localhost:$nginx_h2 [bare]=https://localhost:$bare_https [openfront]=https://localhost:$of_https)
-	url3=([bare-h3]=https://127.0.0.1:$bare_h3 [openfront]=https://127.0.0.1:$of_https)
+	url3=([bare-h3]=https://localhost:$bare_h3 [openfront]=https://localhost:$of_https)
 	pids_of=([nginx]=$nginx_pids [bare]=$bare_pid [bare-h3]=$bare_pid [openfront]=$openfront_pid)
 	if [ -n "${EDGE_HEADERS:-}" ]; then
 		start barehdr "$scpu" "$eb" bare -edge-headers -http "127.0.0.1:$hdr_http" -h3 "127.0.0.1:$hdr_h3"
 		wait_http "http://127.0.0.1:$hdr_http/obj/1k/up"
 		h1_targets+=(bare+hdr) h3_targets+=(bare-h3+hdr)
-		url1[bare+hdr]=http://127.0.0.1:$hdr_http url3[bare-h3+hdr]=https://127.0.0.1:$hdr_h3
+		url1[bare+hdr]=http://127.0.0.1:$hdr_http url3[bare-h3+hdr]=https://localhost:$hdr_h3
 		pids_of[bare+hdr]=$barehdr_pid pids_of[bare-h3+hdr]=$barehdr_pid
 	fi
 	if [ -n "${BEFORE:-}" ]; then
 		serve_openfront before "$before_http" "127.0.0.1:$before_https" "$BEFORE serve"
 		h1_targets+=(before) h2_targets+=(before) h3_targets+=(before)
-		url1[before]=http://127.0.0.1:$before_http url2[before]=https://localhost:$before_https url3[before]=https://127.0.0.1:$before_https
+		url1[before]=http://127.0.0.1:$before_http url2[before]=https://localhost:$before_https url3[before]=https://localhost:$before_https
 		pids_of[before]=$before_pid
 	fi
 	if [ -n "${GC_ENV:-}" ]; then
 		serve_openfront gctuned "$gc_http" "127.0.0.1:$gc_https" "env $GC_ENV $work/openfront serve"
 		h1_targets+=(gc-tuned) h3_targets+=(gc-tuned)
-		url1[gc-tuned]=http://127.0.0.1:$gc_http url3[gc-tuned]=https://127.0.0.1:$gc_https
+		url1[gc-tuned]=http://127.0.0.1:$gc_http url3[gc-tuned]=https://localhost:$gc_https
 		pids_of[gc-tuned]=$gctuned_pid
 	fi
 	if [ -n "${LOGS:-}" ]; then
@@ -286,7 +286,7 @@ need_servers() {
 		sed 's/^\tdefaultCacheBehavior: {/\tlogging: enabled: true\n&/' "$work/config/main.cue" >"$work/logging/main.cue"
 		serve_openfront logging "$log_http" "127.0.0.1:$log_https" "$work/openfront serve --log-dir $work/logs" "$work/logging"
 		h1_targets+=(logging nginx+logs) h3_targets+=(logging)
-		url1[logging]=http://127.0.0.1:$log_http url3[logging]=https://127.0.0.1:$log_https
+		url1[logging]=http://127.0.0.1:$log_http url3[logging]=https://localhost:$log_https
 		url1[nginx+logs]=http://127.0.0.1:$nginx_log_port
 		pids_of[logging]=$logging_pid pids_of[nginx+logs]=$nginx_pids
 	fi
