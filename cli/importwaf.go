@@ -124,13 +124,25 @@ func (imp *importer) wafValue(v any, parent string) (out any, why string) {
 					sets, what, get = imp.regexSets, "regex pattern set", "get-regex-pattern-set"
 				}
 				set := wafByARN(sets, arn)
-				if set == nil {
+				switch {
+				case set == nil:
 					if why == "" {
 						why = fmt.Sprintf("its %s %s is in no file given: add `%s` output", what, arn, wafGetCommand(get, arn))
 					}
 					val = arn
-				} else {
+				case regexRefused(set) != nil:
+					if why == "" {
+						why = fmt.Sprintf("its regex pattern set %s, left out, holds %v", set.name, regexRefused(set))
+					}
 					val = set.name
+				default:
+					val = set.name
+				}
+			case name == "regexString":
+				if re, _ := val.(string); why == "" {
+					if _, err := table.CompileWAFRegex(re); err != nil {
+						why = fmt.Sprintf("its regex %q is %v", re, err)
+					}
 				}
 			case name == "type" && parent == "textTransformations":
 				if t, _ := val.(string); !table.SupportedTextTransformation(t) && why == "" {
@@ -252,6 +264,11 @@ func (imp *importer) regexSetsSection() *cueStruct {
 	out := &cueStruct{}
 	for _, set := range imp.regexSets {
 		s := newSrc(set.file, "regexPatternSets."+set.name, set.cfg)
+		if err := regexRefused(set); err != nil {
+			// vet refuses the whole config for it, and its rules are left out.
+			imp.note(out, s, "regex pattern set %s not imported: it holds %v", set.name, err)
+			continue
+		}
 		o := &cueStruct{}
 		o.setStr("description", s.str("Description"), "")
 		var list []any
@@ -267,6 +284,20 @@ func (imp *importer) regexSetsSection() *cueStruct {
 		out.set(set.name, o)
 	}
 	return out
+}
+
+// regexRefused is what refuses one of a regex pattern set's regexes
+// (vet's check, which RE2 cannot compile), nil for none.
+func regexRefused(set *awsWAF) error {
+	list, _ := set.cfg["RegularExpressionList"].([]any)
+	for _, r := range list {
+		m, _ := r.(map[string]any)
+		re, _ := m["RegexString"].(string)
+		if _, err := table.CompileWAFRegex(re); err != nil {
+			return fmt.Errorf("regex %q, %w", re, err)
+		}
+	}
+	return nil
 }
 
 func (imp *importer) webACLsSection() *cueStruct {
