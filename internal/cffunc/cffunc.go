@@ -144,8 +144,9 @@ type vm struct {
 	// cpuStart is what clock read when the timer first fired, less the
 	// time the run is charged for until then.
 	cpuStart    time.Duration
-	interrupted bool // the timer interrupted rt in this run
-	overCap     bool // it did so at the wall-clock cap
+	started     time.Time // when the run began, without a thread clock
+	interrupted bool      // the timer interrupted rt in this run
+	overCap     bool      // it did so at the wall-clock cap
 	// log gets the console.log lines of the run under way: its
 	// Context.Log, nil on the edge and between runs.
 	log *Log
@@ -284,6 +285,12 @@ const probe = 20
 // begin starts the run's timer, on the run's thread.
 func (m *vm) begin(budget time.Duration) {
 	clock, clocked := threadClock()
+	m.start(budget, clock, clocked)
+}
+
+// start starts the run's timer, with the CPU clock of its thread if
+// clocked.
+func (m *vm) start(budget time.Duration, clock int32, clocked bool) {
 	first := budget
 	if clocked {
 		first = budget / probe
@@ -291,6 +298,9 @@ func (m *vm) begin(budget time.Duration) {
 	m.mu.Lock()
 	m.running, m.budget, m.armed = true, budget, first
 	m.clock, m.clocked, m.sampled = clock, clocked, false
+	if !clocked {
+		m.started = time.Now()
+	}
 	m.timer.Reset(first)
 	m.mu.Unlock()
 }
@@ -320,6 +330,14 @@ func (m *vm) expire() {
 	defer m.mu.Unlock()
 	if !m.running {
 		return
+	}
+	if !m.clocked {
+		// The previous run's timer, late, may find this run just begun:
+		// its budget is of the wall clock, which tells.
+		if left := m.budget - time.Since(m.started); left > 0 {
+			m.timer.Reset(left)
+			return
+		}
 	}
 	wallCap := WallCap * m.budget
 	m.overCap = m.armed >= wallCap
