@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -470,7 +471,7 @@ func zeroRTTPacket(d []byte) []byte {
 		}
 		rest := d[5:] // after the first byte and the version
 		for range 2 { // destination and source connection IDs
-			if len(rest) < 1+int(rest[0]) {
+			if len(rest) == 0 || len(rest) < 1+int(rest[0]) {
 				return nil
 			}
 			rest = rest[1+int(rest[0]):]
@@ -493,4 +494,27 @@ func zeroRTTPacket(d []byte) []byte {
 		d = d[end:]
 	}
 	return nil
+}
+
+// TestZeroRTTPacket: the relay's packet walk finds a 0-RTT packet behind
+// an Initial and reads a datagram cut short, even inside its connection
+// IDs, as holding none.
+func TestZeroRTTPacket(t *testing.T) {
+	zeroRTT := []byte{0xd0, 0, 0, 0, 1, 1, 0xaa, 0, 2, 0xbb, 0xcc}
+	initial := []byte{0xc0, 0, 0, 0, 1, 0, 0, 0, 1, 0xee}
+	for _, c := range []struct {
+		name string
+		d    []byte
+		want []byte
+	}{
+		{"behind an Initial", append(slices.Clone(initial), zeroRTT...), zeroRTT},
+		{"alone", zeroRTT, zeroRTT},
+		{"an Initial alone", initial, nil},
+		{"cut after the destination ID", []byte{0xd0, 0, 0, 0, 1, 0}, nil},
+		{"cut in the source ID", []byte{0xd0, 0, 0, 0, 1, 0, 4, 1}, nil},
+	} {
+		if got := zeroRTTPacket(c.d); !bytes.Equal(got, c.want) {
+			t.Errorf("%s: %x, want %x", c.name, got, c.want)
+		}
+	}
 }
