@@ -40,38 +40,62 @@ func TestReplayedEarlyData(t *testing.T) {
 	// does not close before the ticket arrives. Should a loaded machine
 	// still lose it, the second connection has no 0-RTT to replay, and
 	// both go again.
-	var flight [][]byte
-	for attempt := 1; ; attempt++ {
-		get(server.String(), http.MethodGet, "/warm", 2)
-		relay := newRecordingRelay(t, server)
-		get(relay.addr(), http3.MethodGet0RTT, "/api/transfer", 1)
-		select {
-		case <-requests:
-		case <-time.After(5 * time.Second):
-			t.Fatal("the origin never got the viewer's request")
-		}
-		if flight = relay.firstFlight(); carries0RTT(flight) {
-			break
-		}
-		if attempt == 3 {
-			t.Fatalf("the viewer sent no 0-RTT packet in %d tries (%d datagrams recorded)", attempt, len(flight))
-		}
-	}
-
 	// The attacker replays that flight from elsewhere, once the viewer's
 	// connection is gone (and quic-go has forgotten its connection IDs).
-	// It can never complete the handshake.
-	replay(t, flight, server, func() bool {
+	// It can never complete the handshake. A loaded machine can keep
+	// the node from handling a replay in time (quic-go's closed
+	// connection IDs live for three retransmission timeouts, which load
+	// stretches): the whole play is tried three times.
+	handled := func(wait time.Duration) bool {
 		select {
 		case s := <-requests:
 			if s.earlyData != "1" {
 				t.Errorf("the replayed request reached the origin with Early-Data %q, want 1: the origin cannot tell it is replayable", s.earlyData)
 			}
 			return true
-		case <-time.After(2 * time.Second):
+		case <-time.After(wait):
 			return false
 		}
-	})
+	}
+	for play := 1; ; play++ {
+		flight := recordFlight(t, e, get)
+		if replay(t, flight, server, func() bool { return handled(2 * time.Second) }) {
+			return
+		}
+		// A replay handled late is one handled, and must not be taken
+		// for the next play's viewer request.
+		if handled(3 * time.Second) {
+			return
+		}
+		if play == 3 {
+			// The tests' premise is that quic-go serves a replayed 0-RTT
+			// flight (TLS 1.3 leaves anti-replay to the server). If it
+			// stops doing so, they have nothing left to check.
+			t.Fatalf("the node never handled a replay in %d plays: does quic-go refuse replayed 0-RTT now?", play)
+		}
+		t.Logf("play %d: the node did not handle the replay; again", play)
+	}
+}
+
+// recordFlight has a viewer send a request in 0-RTT through a relay and
+// returns what it sent before the node's ServerHello.
+func recordFlight(t *testing.T, e *earlyNode, get func(dial, method, path string, n int)) [][]byte {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		get(e.server.String(), http.MethodGet, "/warm", 2)
+		relay := newRecordingRelay(t, e.server)
+		get(relay.addr(), http3.MethodGet0RTT, "/api/transfer", 1)
+		select {
+		case <-e.requests:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the origin never got the viewer's request")
+		}
+		if flight := relay.firstFlight(); carries0RTT(flight) {
+			return flight
+		} else if attempt == 3 {
+			t.Fatalf("the viewer sent no 0-RTT packet in %d tries (%d datagrams recorded)", attempt, len(flight))
+		}
+	}
 }
 
 // TestEarlyPOSTRefused: a POST sent in 0-RTT, and its replay, never reach
@@ -169,7 +193,9 @@ func TestEarlyPOSTRefused(t *testing.T) {
 
 	// The attacker replays the 0-RTT flight: refused again, never forwarded.
 	before := scrape(t, metrics)[refused]
-	replay(t, flight, e.server, func() bool { return waitRefused(before + 1) })
+	if !replay(t, flight, e.server, func() bool { return waitRefused(before + 1) }) {
+		t.Fatal("the node never handled the replay: does quic-go refuse replayed 0-RTT now?")
+	}
 	select {
 	case s := <-e.requests:
 		t.Fatalf("the origin got the replayed POST (%s, Early-Data %q)", s.method, s.earlyData)
@@ -237,11 +263,11 @@ func TestEarlyDataWaitsForAddressCount(t *testing.T) {
 }
 
 // replay sends flight to server from a new address, as an attacker on
-// the path can, until handled reports that the node acted on it. quic-go
-// keeps a closed connection's IDs for a while, which a loaded machine
-// stretches: a replay that comes too soon is dropped, so it is sent
-// again, later.
-func replay(t *testing.T, flight [][]byte, server *net.UDPAddr, handled func() bool) {
+// the path can, until handled reports that the node acted on it, and
+// reports whether it did. quic-go keeps a closed connection's IDs for a
+// while, which a loaded machine stretches: a replay that comes too soon
+// is dropped, so it is sent again, later.
+func replay(t *testing.T, flight [][]byte, server *net.UDPAddr, handled func() bool) bool {
 	t.Helper()
 	for wait := 300 * time.Millisecond; wait <= 2*time.Second; wait *= 2 {
 		time.Sleep(wait)
@@ -257,13 +283,10 @@ func replay(t *testing.T, flight [][]byte, server *net.UDPAddr, handled func() b
 		ok := handled()
 		attacker.Close()
 		if ok {
-			return
+			return true
 		}
 	}
-	// The tests' premise is that quic-go serves a replayed 0-RTT flight
-	// (TLS 1.3 leaves anti-replay to the server). If it stops doing so,
-	// they have nothing left to check.
-	t.Fatal("the node never handled the replay: does quic-go refuse replayed 0-RTT now?")
+	return false
 }
 
 // earlyNode is a node serving site.test over HTTP/3 with 0-RTT, from an
