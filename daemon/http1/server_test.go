@@ -656,3 +656,36 @@ func TestAnswerBeforeLeftOverBody(t *testing.T) {
 		})
 	}
 }
+
+// TestIdleTimeoutAfterLaterRequest: a keep-alive connection is idle for
+// its whole timeout after its last answer, not after an earlier one's: a
+// request half a second into a 1 s idle wait gets a new second.
+func TestIdleTimeoutAfterLaterRequest(t *testing.T) {
+	_, addr := start(t, testHandler("")) // IdleTimeout 1 s
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var answered time.Time
+	for i := range 2 {
+		if i > 0 {
+			time.Sleep(500 * time.Millisecond)
+		}
+		io.WriteString(c, "GET /declared/1 HTTP/1.1\r\nHost: h\r\n\r\n")
+		if _, err := readAnswer(br, "GET"); err != nil {
+			t.Fatalf("answer %d: %v", i+1, err)
+		}
+		answered = time.Now()
+	}
+	// The server closes the idle connection: not before most of the
+	// second (a late test only makes the wait look longer).
+	if _, err := br.ReadByte(); err == nil {
+		t.Fatal("a byte after the answers")
+	}
+	if idle := time.Since(answered); idle < 700*time.Millisecond {
+		t.Fatalf("closed %v after the last answer; want the idle timeout, 1 s", idle.Round(time.Millisecond))
+	}
+}
