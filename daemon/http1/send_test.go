@@ -22,8 +22,8 @@ const bigBody = 16 << 20
 
 // sendServers serves, in the clear and over TLS, a handler that answers
 // /memory with one Write of bigBody bytes, /file with a file's
-// SectionReader (sendfile over TCP), /paused with two small writes a
-// second apart, /hijack with a write 700 ms after the hijack; each handler's return goes to ended.
+// SectionReader (sendfile over TCP), /paused with two small writes
+// 1.3 s apart, /hijack with a write 1.3 s after the hijack; each handler's return goes to ended.
 func sendServers(t *testing.T, ended chan<- string) (*Server, map[string]func(rcvbuf int) net.Conn) {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "big")
@@ -48,7 +48,7 @@ func sendServers(t *testing.T, ended chan<- string) (*Server, map[string]func(rc
 		case "/paused":
 			io.WriteString(w, "first ")
 			w.(http.Flusher).Flush()
-			time.Sleep(time.Second)
+			time.Sleep(1300 * time.Millisecond) // past the timeout
 			io.WriteString(w, "second")
 		case "/hijack":
 			w.(http.Flusher).Flush()
@@ -57,7 +57,7 @@ func sendServers(t *testing.T, ended chan<- string) (*Server, map[string]func(rc
 				return
 			}
 			defer nc.Close()
-			time.Sleep(700 * time.Millisecond) // past the timeout and its slack
+			time.Sleep(1300 * time.Millisecond) // past the timeout
 			io.WriteString(nc, "late")
 		}
 	})
@@ -74,7 +74,9 @@ func sendServers(t *testing.T, ended chan<- string) (*Server, map[string]func(rc
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{Handler: h, BodyTimeout: 300 * time.Millisecond}
+	// A second: a loaded machine can keep a steady test viewer off the
+	// CPU for a few hundred milliseconds, which is no stall.
+	s := &Server{Handler: h, BodyTimeout: time.Second}
 	go s.Serve(plain)
 	go s.Serve(tls.NewListener(secure, tlsCfg))
 	t.Cleanup(func() { s.Close() })
@@ -109,7 +111,7 @@ func sendServers(t *testing.T, ended chan<- string) (*Server, map[string]func(rc
 
 // TestStalledViewer: a viewer that asks for a large answer and never
 // reads it has its connection closed once one write has waited the body
-// timeout (300 ms), and the handler and the connection's goroutine
+// timeout (1 s), and the handler and the connection's goroutine
 // return, in memory or by sendfile.
 func TestStalledViewer(t *testing.T) {
 	ended := make(chan string, 10)
@@ -125,7 +127,7 @@ func TestStalledViewer(t *testing.T) {
 						t.Fatalf("handler of %s ended", p)
 					}
 				case <-time.After(5 * time.Second):
-					t.Fatal("the handler still writes to a viewer that has not read for 5 s (body timeout 300 ms)")
+					t.Fatal("the handler still writes to a viewer that has not read for 5 s (body timeout 1 s)")
 				}
 				// What the sockets held, then the connection's end.
 				c.SetReadDeadline(time.Now().Add(5 * time.Second))
