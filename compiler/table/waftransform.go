@@ -60,6 +60,13 @@ func isSpace(c byte) bool {
 // carriage return, vertical tab and non-breaking space (decimal 160, a
 // byte or U+00A0) become a space, and runs of spaces one.
 func compressWhiteSpace(v string) string {
+	if !needsCompressing(v) {
+		return v // most values: no allocation on the request path
+	}
+	return compressAll(v)
+}
+
+func compressAll(v string) string {
 	b := make([]byte, 0, len(v))
 	space := false
 	for i := 0; i < len(v); i++ {
@@ -80,6 +87,18 @@ func compressWhiteSpace(v string) string {
 		b = append(b, c)
 	}
 	return string(b)
+}
+
+// needsCompressing reports whether compressWhiteSpace changes v: it
+// holds white space other than single spaces, or a non-breaking space.
+func needsCompressing(v string) bool {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c == 0xA0 || c != ' ' && isSpace(c) || c == ' ' && i > 0 && v[i-1] == ' ' {
+			return true
+		}
+	}
+	return false
 }
 
 // htmlEntityDecode is HTML_ENTITY_DECODE: &quot; &amp; &lt; &gt; &nbsp;
@@ -222,6 +241,13 @@ func urlDecodeUni(v string) string {
 // cmdLine is CMD_LINE: delete \ " ' ^, delete spaces before / and (,
 // make , and ; a space, runs of spaces one, and A-Z lowercase.
 func cmdLine(v string) string {
+	if !cmdLineChanges(v) {
+		return v // most values: no allocation on the request path
+	}
+	return cmdLineAll(v)
+}
+
+func cmdLineAll(v string) string {
 	b := make([]byte, 0, len(v))
 	for i := 0; i < len(v); i++ {
 		c := v[i]
@@ -244,6 +270,21 @@ func cmdLine(v string) string {
 		}
 	}
 	return string(b)
+}
+
+// cmdLineChanges reports whether cmdLine changes v: it holds a character
+// cmdLine deletes, replaces or lowercases, white space other than a
+// space, or a space before another, a / or a (.
+func cmdLineChanges(v string) bool {
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case strings.IndexByte(`\"'^,;`, c) >= 0, 'A' <= c && c <= 'Z', c != ' ' && isSpace(c):
+			return true
+		case c == ' ' && i+1 < len(v) && (v[i+1] == ' ' || v[i+1] == '/' || v[i+1] == '('):
+			return true
+		}
+	}
+	return false
 }
 
 // normalizePath is NORMALIZE_PATH: "Remove multiple slashes, directory
