@@ -100,13 +100,14 @@ Transfer/sec:    103.50MB
 `
 
 // h2load -D 5s: 3 requests answered 404, one timed out, one in flight at
-// the end (started, not done).
+// the end (started, not done). h2load counts a timed-out request in
+// errored, and an errored one in failed.
 const h2loadOutput = `Application protocol: h2
 Main benchmark duration is over for thread #0. Stopping all clients.
 
 finished in 5.00s, 47532.20 req/s, 50.12MB/s
-requests: 237662 total, 237662 started, 237661 done, 237658 succeeded, 3 failed, 0 errored, 1 timeout
-status codes: 237658 2xx, 0 3xx, 3 4xx, 0 5xx
+requests: 237662 total, 237662 started, 237661 done, 237657 succeeded, 4 failed, 1 errored, 1 timeout
+status codes: 237657 2xx, 0 3xx, 3 4xx, 0 5xx
 traffic: 50.12MB (52555682) total, 1.62MB (1700000) headers (space savings 96.25%), 48.10MB (50435000) data
 req/s           :     950.00     951.00     950.64       0.30    60.00%
 `

@@ -250,9 +250,9 @@ var (
 	wrkSocket   = regexp.MustCompile(`(?m)Socket errors: connect ([0-9]+), read ([0-9]+), write ([0-9]+), timeout ([0-9]+)`)
 	h3Line      = regexp.MustCompile(`(?m)^rps=([0-9.]+) requests=([0-9]+) errors=([0-9]+)`)
 	h2loadRPS   = regexp.MustCompile(`(?m)^finished in [0-9.]+m?s, ([0-9.]+) req/s`)
-	// failed counts non-2xx/3xx statuses and errored requests; a timed-out
-	// one is counted apart.
-	h2loadRequests = regexp.MustCompile(`(?m)^requests: [0-9]+ total, [0-9]+ started, ([0-9]+) done, [0-9]+ succeeded, ([0-9]+) failed, [0-9]+ errored, ([0-9]+) timeout`)
+	// failed counts every request that did not succeed: errored ones
+	// (timed-out ones among them) and non-2xx/3xx statuses (h2load(1)).
+	h2loadRequests = regexp.MustCompile(`(?m)^requests: [0-9]+ total, [0-9]+ started, ([0-9]+) done, [0-9]+ succeeded, ([0-9]+) failed, [0-9]+ errored, [0-9]+ timeout`)
 )
 
 // ParseLoadOutput reads wrk's or h2load's report, or edgebench h3load's line.
@@ -261,9 +261,7 @@ func ParseLoadOutput(s string) (LoadOutput, error) {
 	if m, n := h2loadRPS.FindStringSubmatch(s), h2loadRequests.FindStringSubmatch(s); m != nil && n != nil {
 		o.RPS, _ = strconv.ParseFloat(m[1], 64)
 		o.Requests, _ = strconv.ParseInt(n[1], 10, 64)
-		failed, _ := strconv.ParseInt(n[2], 10, 64)
-		timeout, _ := strconv.ParseInt(n[3], 10, 64)
-		o.Errors = failed + timeout
+		o.Errors, _ = strconv.ParseInt(n[2], 10, 64)
 		return o, nil
 	}
 	if m := h3Line.FindStringSubmatch(s); m != nil {
