@@ -188,6 +188,35 @@ func TestH2SlowRead(t *testing.T) {
 	}
 }
 
+// TestH2StalledSocket: a viewer that opens its flow-control windows wide
+// and then reads nothing leaves the node's writes waiting on a full
+// socket: once one has waited --body-timeout the connection is closed
+// (nginx's send_timeout), rather than held until it is idle.
+func TestH2StalledSocket(t *testing.T) {
+	e := startAttacked(t, Options{BodyTimeout: 300 * time.Millisecond, IdleTimeout: time.Minute})
+	settle(t)
+	g0 := runtime.NumGoroutine()
+	a := dialH2(t, e.node.Addr("https").String(), http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1 << 30})
+	if err := a.fr.WriteWindowUpdate(0, 1<<30); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 { // 80 MiB, far past the sockets' buffers
+		if err := a.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: uint32(2*i + 1), BlockFragment: a.get("/big.bin"), EndStream: true, EndHeaders: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(2 * time.Second)
+	a.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, err := io.Copy(io.Discard, a.c)
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatalf("the connection is still open %v after the viewer stopped reading (%d bytes read since)", 2*time.Second, n)
+	}
+	settle(t)
+	if g := runtime.NumGoroutine(); g > g0+10 {
+		t.Errorf("goroutines %d after the connection ended, %d before", g, g0)
+	}
+}
+
 // TestH3SlowRead: the same over HTTP/3, with a stream window of 1 KiB
 // the viewer never reads: each stream is reset (its body ends in an
 // error after what the window let through) and its handler returns.

@@ -97,14 +97,15 @@ func (n *Node) serveOn(name, addr string, srv interface {
 }
 
 // listenHTTPS serves TLS on addr: a connection that negotiates h2 goes to
-// net/http's HTTP/2 server, any other to the HTTP/1.x server.
+// net/http's HTTP/2 server, its writes batched (batchConn), any other to
+// the HTTP/1.x server.
 func (n *Node) listenHTTPS(addr string, cfg *tls.Config) error {
 	ln, err := n.bind("https", addr)
 	if err != nil {
 		return err
 	}
 	d := &tlsDispatch{
-		ln: ln, cfg: cfg, timeout: n.opts.HeaderTimeout, log: n.log,
+		ln: ln, cfg: cfg, timeout: n.opts.HeaderTimeout, stall: n.opts.BodyTimeout, log: n.log,
 		h1: n.viewerServer(),
 		h2: &http.Server{Handler: sendTimeout(n.opts.BodyTimeout, h2HeaderLimit(n.handler)), TLSConfig: cfg, IdleTimeout: n.opts.IdleTimeout, MaxHeaderBytes: h2HeaderListBytes,
 			ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug), ConnContext: tlsfp.ConnContext},
@@ -154,6 +155,7 @@ type tlsDispatch struct {
 	ln      net.Listener
 	cfg     *tls.Config
 	timeout time.Duration // for the handshake
+	stall   time.Duration // for each write of an HTTP/2 connection (batchConn)
 	log     *slog.Logger
 	h1      *http1.Server
 	h2      *http.Server
@@ -182,7 +184,8 @@ func (d *tlsDispatch) serve() error {
 
 func (d *tlsDispatch) handshake(c net.Conn) {
 	// The wrapper keeps the ClientHello for the JA3/JA4 headers (tlsfp).
-	tc := tls.Server(&tlsfp.Conn{Conn: c}, d.cfg)
+	bc := newBatchConn(c, d.stall)
+	tc := tls.Server(&tlsfp.Conn{Conn: bc}, d.cfg)
 	c.SetDeadline(time.Now().Add(d.timeout))
 	if err := tc.Handshake(); err != nil {
 		d.log.Debug("TLS handshake failed", "remote", c.RemoteAddr().String(), "err", err)
@@ -191,6 +194,7 @@ func (d *tlsDispatch) handshake(c net.Conn) {
 	}
 	c.SetDeadline(time.Time{})
 	if tc.ConnectionState().NegotiatedProtocol == "h2" {
+		bc.batch()
 		if !d.h2conns.put(tc) {
 			tc.Close()
 		}
