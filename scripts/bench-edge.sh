@@ -2,7 +2,7 @@
 # Edge figures for issue 3's performance targets; the method and the
 # figures are in docs/benchmarks.md.
 #
-#   scripts/bench-edge.sh [hits] [h2] [h3] [coalesce] [memory] [profile]
+#   scripts/bench-edge.sh [hits] [h2] [tls] [h3] [coalesce] [memory] [profile]
 #
 # With no argument it runs the first four:
 #   hits      cache hits over HTTP/1.1 keep-alive, wrk -c 50 -t 1, 1 KiB and
@@ -12,6 +12,9 @@
 #             net/http TLS listener), all three with one self-signed ECDSA
 #             certificate; not in the default set (needs h2load:
 #             apt-get install -y nghttp2-client)
+#   tls       cache hits over HTTP/1.1 with TLS, h2load --h1 -c 50 -m 1 -t 1 (one
+#             request in flight a connection, as wrk), the h2 section's ports
+#             and targets; not in the default set (needs h2load)
 #   h3        cache hits over HTTP/3 (edgebench h3load on quic-go's
 #             http3.Transport): openfront vs a bare quic-go http3 server
 #   coalesce  200 simultaneous requests for one uncached key: origin requests
@@ -354,6 +357,19 @@ section_h2() {
 	rotate h2 "1k 100k" load_h2 "${h2_targets[@]}"
 }
 
+# HTTP/1.1 over TLS on the same ports: h2load in h1 mode sends one
+# request at a time on each connection.
+load_tls() {
+	measure "$1" "$2" "${pids_of[$3]}" h2load --h1 -c 50 -m 1 -t 1 -D "$dur" "${url2[$3]}/obj/$4/bench"
+}
+
+section_tls() {
+	command -v h2load >/dev/null || { echo "bench-edge: tls needs h2load (apt-get install -y nghttp2-client)" >&2; exit 1; }
+	need_servers
+	echo "== cache hits, HTTP/1.1 over TLS: h2load --h1 -c 50 -m 1 -t 1 -D $dur, $rounds rounds"
+	rotate tls "${SIZES:-1k 100k}" load_tls "${h2_targets[@]}"
+}
+
 load_h3() {
 	measure "$1" "$2" "${pids_of[$3]}" "$eb" h3load -url "${url3[$3]}/obj/$4/bench" -conns "${H3_CONNS:-8}" -streams "${H3_STREAMS:-16}" -d "$dur"
 }
@@ -605,7 +621,7 @@ section_logcost() {
 
 for s in $sections; do
 	case $s in
-	hits | h2 | h3 | coalesce | memory | profile | signed | kernel | logcost) "section_$s" ;;
+	hits | h2 | tls | h3 | coalesce | memory | profile | signed | kernel | logcost) "section_$s" ;;
 	*) echo "bench-edge: unknown section $s" >&2; exit 2 ;;
 	esac
 done
