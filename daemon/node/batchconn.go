@@ -28,8 +28,7 @@ type batchConn struct {
 	mu      sync.Mutex
 	room    sync.Cond // a batch went out (or failed): writers and Close wait on it
 	on      bool      // set before the connection is shared, never unset
-	pending []byte    // what the next batch sends
-	spare   []byte    // the last batch's buffer, reused
+	pending *[]byte   // what the next batch sends; nil when none, so an idle connection holds no buffer
 	sending bool      // a batch goroutine runs
 	err     error     // the first failure; every later Write returns it
 	closeBy time.Time // set by Close: the bound on sending what is left
@@ -43,6 +42,13 @@ const batchLimit = 256 << 10
 // closeDrain bounds how long Close waits for queued bytes (the GOAWAY,
 // TLS's close_notify) to reach a viewer that does not read them.
 const closeDrain = time.Second
+
+// batchBufs holds the buffers of batches: a connection takes one for
+// its next batch and gives it back once the batch is sent.
+var batchBufs = sync.Pool{New: func() any {
+	b := make([]byte, 0, 16<<10)
+	return &b
+}}
 
 func newBatchConn(c net.Conn, stall time.Duration) *batchConn {
 	b := &batchConn{Conn: c, stall: stall}
@@ -61,13 +67,16 @@ func (b *batchConn) Write(p []byte) (int, error) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for b.err == nil && len(b.pending) >= batchLimit {
+	for b.err == nil && b.pending != nil && len(*b.pending) >= batchLimit {
 		b.room.Wait()
 	}
 	if b.err != nil {
 		return 0, b.err
 	}
-	b.pending = append(b.pending, p...)
+	if b.pending == nil {
+		b.pending = batchBufs.Get().(*[]byte)
+	}
+	*b.pending = append(*b.pending, p...)
 	if !b.sending {
 		b.sending = true
 		go b.send()
@@ -78,9 +87,9 @@ func (b *batchConn) Write(p []byte) (int, error) {
 // send writes batches until none is left.
 func (b *batchConn) send() {
 	b.mu.Lock()
-	for len(b.pending) > 0 && b.err == nil {
+	for b.pending != nil && b.err == nil {
 		out := b.pending
-		b.pending, b.spare = b.spare[:0], nil
+		b.pending = nil
 		by := b.closeBy
 		b.mu.Unlock()
 		if by.IsZero() && b.stall > 0 {
@@ -89,7 +98,11 @@ func (b *batchConn) send() {
 		if !by.IsZero() {
 			b.Conn.SetWriteDeadline(by)
 		}
-		_, err := b.Conn.Write(out)
+		_, err := b.Conn.Write(*out)
+		if cap(*out) <= 2*batchLimit {
+			*out = (*out)[:0]
+			batchBufs.Put(out)
+		}
 		b.mu.Lock()
 		if err != nil && b.err == nil {
 			b.err = err
@@ -97,14 +110,9 @@ func (b *batchConn) send() {
 			b.Conn.Close()
 			b.cut = true
 		}
-		if cap(out) <= batchLimit*2 {
-			b.spare = out[:0]
-		}
 		b.room.Broadcast()
 	}
-	if b.err != nil {
-		b.pending = nil
-	}
+	b.pending = nil // what a failed connection had queued is dropped
 	b.sending = false
 	b.room.Broadcast()
 	b.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -180,4 +181,43 @@ func TestBatchConnUnreadViewer(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBatchConnIdleHoldsNoBuffer: a connection keeps no batch buffer once
+// its batches are sent, so a node's idle HTTP/2 connections cost no more
+// than before batching, whatever their last answers' size.
+func TestBatchConnIdleHoldsNoBuffer(t *testing.T) {
+	const conns = 100
+	answer := make([]byte, 208<<10) // 13 records of 16 KiB
+	var keep []*batchConn
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range conns {
+		server, client := tcpPair(t)
+		go io.Copy(io.Discard, client)
+		b := newBatchConn(server, time.Minute)
+		b.batch()
+		for off := 0; off < len(answer); off += 16 << 10 { // TLS records
+			if _, err := b.Write(answer[off : off+16<<10]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		keep = append(keep, b)
+	}
+	for _, b := range keep { // each has sent its batches
+		b.mu.Lock()
+		for b.sending {
+			b.room.Wait()
+		}
+		b.mu.Unlock()
+	}
+	runtime.GC()
+	runtime.GC() // the pool's buffers go at the second
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	if per := (int64(after.HeapInuse) - int64(before.HeapInuse)) / conns; per > 32<<10 {
+		t.Errorf("%d KiB of heap a connection once its 208 KiB answer was sent", per>>10)
+	}
+	runtime.KeepAlive(keep)
 }
