@@ -90,14 +90,15 @@ func (b *batchConn) send() {
 	for b.pending != nil && b.err == nil {
 		out := b.pending
 		b.pending = nil
+		// Under the lock, so that Close's shorter bound is not undone.
 		by := b.closeBy
-		b.mu.Unlock()
 		if by.IsZero() && b.stall > 0 {
 			by = time.Now().Add(b.stall)
 		}
 		if !by.IsZero() {
 			b.Conn.SetWriteDeadline(by)
 		}
+		b.mu.Unlock()
 		_, err := b.Conn.Write(*out)
 		if cap(*out) <= 2*batchLimit {
 			*out = (*out)[:0]
