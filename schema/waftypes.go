@@ -161,12 +161,41 @@ type WAFFieldToMatch struct {
 	AllQueryArguments   *struct{}               `json:"allQueryArguments,omitempty"`
 	Body                any                     `json:"body,omitempty"`
 	JSONBody            any                     `json:"jsonBody,omitempty"`
-	Headers             any                     `json:"headers,omitempty"`
-	Cookies             any                     `json:"cookies,omitempty"`
+	Headers             *WAFHeaders             `json:"headers,omitempty"`
+	Cookies             *WAFCookies             `json:"cookies,omitempty"`
 	HeaderOrder         any                     `json:"headerOrder,omitempty"`
 	JA3Fingerprint      any                     `json:"ja3Fingerprint,omitempty"`
 	JA4Fingerprint      any                     `json:"ja4Fingerprint,omitempty"`
 	URIFragment         any                     `json:"uriFragment,omitempty"`
+}
+
+// WAFHeaders is #WAFHeaders.
+type WAFHeaders struct {
+	MatchPattern     WAFHeaderMatchPattern `json:"matchPattern"`
+	MatchScope       string                `json:"matchScope"`
+	OversizeHandling string                `json:"oversizeHandling"`
+}
+
+// WAFHeaderMatchPattern is #WAFHeaderMatchPattern: a list given, even
+// empty, is non-nil.
+type WAFHeaderMatchPattern struct {
+	All             *struct{} `json:"all,omitempty"`
+	IncludedHeaders []string  `json:"includedHeaders,omitempty"`
+	ExcludedHeaders []string  `json:"excludedHeaders,omitempty"`
+}
+
+// WAFCookies is #WAFCookies.
+type WAFCookies struct {
+	MatchPattern     WAFCookieMatchPattern `json:"matchPattern"`
+	MatchScope       string                `json:"matchScope"`
+	OversizeHandling string                `json:"oversizeHandling"`
+}
+
+// WAFCookieMatchPattern is #WAFCookieMatchPattern.
+type WAFCookieMatchPattern struct {
+	All             *struct{} `json:"all,omitempty"`
+	IncludedCookies []string  `json:"includedCookies,omitempty"`
+	ExcludedCookies []string  `json:"excludedCookies,omitempty"`
 }
 
 // WAFSingleQueryArgument is #WAFFieldToMatch.singleQueryArgument.

@@ -445,7 +445,8 @@ var WAFStatements = []string{"byteMatchStatement", "geoMatchStatement", "ipSetRe
 // WAFFieldsToMatch are the parts of a request the statements with a
 // fieldToMatch inspect here (schema #WAFFieldToMatch); compileInput reads
 // them.
-var WAFFieldsToMatch = []string{"uriPath", "queryString", "method", "singleHeader", "singleQueryArgument", "allQueryArguments"}
+var WAFFieldsToMatch = []string{"uriPath", "queryString", "method", "singleHeader", "singleQueryArgument", "allQueryArguments",
+	"headers", "cookies"}
 
 func (c *wafCompiler) statement(s *schema.WAFStatement) (WAFMatcher, error) {
 	switch {
@@ -682,6 +683,7 @@ type wafInput struct {
 	arg        string                // singleQueryArgument's name
 	transforms []func(string) string // in priority order, NONE left out
 	names      []string              // their types, for route
+	multi      *wafMulti             // headers or cookies (wafheaders.go)
 }
 
 func compileInput(f schema.WAFFieldToMatch, tts []schema.TextTransformation) (wafInput, error) {
@@ -699,6 +701,11 @@ func compileInput(f schema.WAFFieldToMatch, tts []schema.TextTransformation) (wa
 		in.field, in.arg = "singleQueryArgument", f.SingleQueryArgument.Name
 	case f.AllQueryArguments != nil:
 		in.field = "allQueryArguments"
+	case f.Headers != nil, f.Cookies != nil:
+		var err error
+		if in.field, in.multi, err = compileMultiField(f); err != nil {
+			return in, err
+		}
 	default:
 		return in, fmt.Errorf("a fieldToMatch openfront does not support")
 	}
@@ -725,6 +732,8 @@ func (in *wafInput) inspect(r *WAFRequest, match func(v string) bool) bool {
 	switch in.field {
 	case "singleQueryArgument", "allQueryArguments":
 		return in.inspectArgs(r.RawQuery, match)
+	case "headers", "cookies":
+		return in.inspectMulti(r, match)
 	case "uriPath":
 		v = r.Path
 	case "queryString":
@@ -792,6 +801,8 @@ func (in *wafInput) describe() string {
 		s = "query argument " + in.arg
 	case "allQueryArguments":
 		s = "a query argument"
+	case "headers", "cookies":
+		s = in.multi.describe()
 	}
 	if in.names != nil {
 		s += " after " + strings.Join(in.names, ", ")
@@ -864,7 +875,7 @@ func compareSize(n int64, op string, size int64) bool {
 func (m *sizeMatcher) explain(r *WAFRequest) (bool, string) {
 	n := int64(-1)
 	matched := m.inspect(r, func(v string) bool { n = int64(len(v)); return compareSize(n, m.op, m.size) })
-	if n < 0 {
+	if n < 0 && !matched {
 		return false, "does not match: the request has no " + m.describe()
 	}
 	how := "does not match"
@@ -1088,6 +1099,13 @@ func (r *WAFRule) Explain(req *WAFRequest) (matched bool, why string) {
 				return true, fmt.Sprintf("matches: the viewer's address %s is in IP set %s (%s)", req.Client, m.name, p)
 			}
 			return false, fmt.Sprintf("does not match: the viewer's address %s is not in IP set %s", req.Client, m.name)
+		}
+		if o, ok := r.Match.(interface {
+			multiOversize(*WAFRequest) (bool, string, bool)
+		}); ok {
+			if matched, why, decided := o.multiOversize(req); decided {
+				return matched, why
+			}
 		}
 		if e, ok := r.Match.(interface {
 			explain(*WAFRequest) (bool, string)
