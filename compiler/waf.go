@@ -326,6 +326,7 @@ func (k *checker) inspection(key string, at func(...any) []cue.Selector, where s
 	})
 	k.unsupported(key, fat, where+": fieldToMatch", fs)
 	k.one(key, fat, where, "fieldToMatch", fs)
+	k.headersCookies(key, fat, where+": fieldToMatch", f)
 	seen := map[int]bool{}
 	for i, t := range tts {
 		if !table.SupportedTextTransformation(t.Type) {
@@ -335,5 +336,46 @@ func (k *checker) inspection(key string, at func(...any) []cue.Selector, where s
 			k.add(key, at("textTransformations", i, "priority"), "%s: text transformation priority %d is used twice; priorities are unique in a statement", where, t.Priority)
 		}
 		seen[t.Priority] = true
+	}
+}
+
+// wafMaxMatchKeys is how many names a headers or cookies match pattern
+// lists at most (API_HeaderMatchPattern, API_CookieMatchPattern: "Maximum
+// number of 199 items").
+const wafMaxMatchKeys = 199
+
+// headersCookies checks a fieldToMatch headers or cookies: its
+// matchPattern is exactly one of all, the included names or the excluded
+// ones, a list of 1 to 199 names.
+func (k *checker) headersCookies(key string, at func(...any) []cue.Selector, where string, f schema.WAFFieldToMatch) {
+	name, all, included, excluded := "headers", false, []string(nil), []string(nil)
+	inc, exc := "includedHeaders", "excludedHeaders"
+	switch {
+	case f.Headers != nil:
+		p := f.Headers.MatchPattern
+		all, included, excluded = p.All != nil, p.IncludedHeaders, p.ExcludedHeaders
+	case f.Cookies != nil:
+		p := f.Cookies.MatchPattern
+		name, inc, exc = "cookies", "includedCookies", "excludedCookies"
+		all, included, excluded = p.All != nil, p.IncludedCookies, p.ExcludedCookies
+	default:
+		return
+	}
+	pat := func(parts ...any) []cue.Selector { return at(append([]any{name, "matchPattern"}, parts...)...) }
+	fs := []wafField{{name: "all", set: all, supported: true}, {name: inc, set: included != nil, supported: true}, {name: exc, set: excluded != nil, supported: true}}
+	if !k.one(key, pat, where+": "+name, "matchPattern", fs) {
+		return
+	}
+	for _, l := range []struct {
+		field string
+		names []string
+	}{{inc, included}, {exc, excluded}} {
+		switch {
+		case l.names == nil:
+		case len(l.names) == 0:
+			k.add(key, pat(l.field), "%s: %s: %s lists no name; WAF takes 1 to %d", where, name, l.field, wafMaxMatchKeys)
+		case len(l.names) > wafMaxMatchKeys:
+			k.add(key, pat(l.field), "%s: %s: %s lists %d names; WAF takes %d at most", where, name, l.field, len(l.names), wafMaxMatchKeys)
+		}
 	}
 }
