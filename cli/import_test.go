@@ -60,8 +60,9 @@ func TestImport(t *testing.T) {
 		// to count, a count rule) protected nothing: exit 0.
 		{"waf-count-only", nil, exitOK, ""},
 		// Size, regex, regex pattern set, SQL injection and XSS rules
-		// from get-web-acl output come over; a regex RE2 refuses (PCRE's
-		// \Z), and the regex pattern set holding one, are notes.
+		// from get-web-acl output come over, on headers and cookies too; a
+		// regex RE2 refuses (PCRE's \Z), and the regex pattern set holding
+		// one, are notes.
 		{"waf-statements", nil, exitOK, ""},
 		// Without the IP set's or the web ACL's file: the note names the
 		// command to run with the name and id from the ARN.

@@ -40,6 +40,8 @@ var wafSupported = func() map[string]bool {
 		"comparisonOperator", "size", "regexString", "sensitivityLevel",
 		"limit", "evaluationWindowSec", "aggregateKeyType", "forwardedIPConfig",
 		"headerName", "fallbackBehavior", "scopeDownStatement",
+		"matchPattern", "matchScope", "oversizeHandling", "all",
+		"includedHeaders", "excludedHeaders", "includedCookies", "excludedCookies",
 	} {
 		m[k] = true
 	}
@@ -373,5 +375,5 @@ func (imp *importer) webACLRef(o *cueStruct, s *src) {
 		o.set("webACLId", acl.name)
 		return
 	}
-	imp.weaker(o, s, fmt.Sprintf("%s: web ACL %s, whose rules CloudFront applied to every request", s.path, id), "WebACLId %s not imported: add `%s` output (and get-ip-set and get-regex-pattern-set output for its sets); openfront enforces rate-based, IP set, geo, string match, size, regex, regex pattern set, SQL injection and XSS rules on the path, query, its arguments, method and headers", id, wafGetCommand("get-web-acl", id))
+	imp.weaker(o, s, fmt.Sprintf("%s: web ACL %s, whose rules CloudFront applied to every request", s.path, id), "WebACLId %s not imported: add `%s` output (and get-ip-set and get-regex-pattern-set output for its sets); openfront enforces rate-based, IP set, geo, string match, size, regex, regex pattern set, SQL injection and XSS rules on the path, query, its arguments, method, headers and cookies", id, wafGetCommand("get-web-acl", id))
 }
