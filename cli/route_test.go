@@ -201,6 +201,10 @@ func TestRoute(t *testing.T) {
 		// request passes each.
 		{"waf-sqli", []string{"https://inspected.example.com/search?page=2&id=1%27%20OR%201%3D1--"}},
 		{"waf-inspected-harmless", []string{"https://inspected.example.com/search?q=fish&comment=nice", "-H", "User-Agent: Mozilla/5.0"}},
+		// fieldToMatch cookies and headers: each cookie's value alone, a
+		// header's name.
+		{"waf-cookie-sqli", []string{"https://inspected.example.com/", "-H", "Cookie: theme=dark; session=1%27%20OR%201%3D1--"}},
+		{"waf-header-name", []string{"https://inspected.example.com/", "-H", "X-Debug-Token: 1"}},
 		// A custom error page for 403 replaces a geo, web ACL or signature
 		// refusal, never a method's nor a gRPC call's.
 		{"page-geo", []string{"--viewer-country", "RU", "https://pages.example.com/a.html"}},
