@@ -1,14 +1,6 @@
 package node
 
-import (
-	"context"
-	"io"
-	"net/http"
-	"os"
-	"path/filepath"
-	"testing"
-	"time"
-)
+import "testing"
 
 const wafInjectionConfig = `package cdn
 
@@ -31,20 +23,7 @@ webACLs: guard: {
 // A node started on a config whose web ACL has a SQL injection rule
 // refuses a query with SQL in an argument and serves a harmless one.
 func TestNodeWebACLInjection(t *testing.T) {
-	dir := t.TempDir()
-	for name, body := range map[string]string{"main.cue": wafInjectionConfig, "site/index.html": "<h1>site</h1>\n"} {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	n, err := Start(Options{ConfigDir: dir, HTTPAddr: "127.0.0.1:0", Logger: warnLogger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Shutdown(context.Background()) })
-	client := &http.Client{Timeout: 10 * time.Second}
+	n := startWAFNode(t, wafInjectionConfig)
 	for _, c := range []struct {
 		query  string
 		status int
@@ -56,16 +35,8 @@ func TestNodeWebACLInjection(t *testing.T) {
 		{"q=select%20name%20from%20users", 403},
 		{"page=2&q=fish%20and%20chips", 200},
 	} {
-		req, _ := http.NewRequest(http.MethodGet, "http://"+n.Addr("http").String()+"/index.html?"+c.query, nil)
-		req.Host = "site.test"
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != c.status {
-			t.Errorf("?%s: status %d, want %d", c.query, resp.StatusCode, c.status)
+		if got := wafStatus(t, n, "/index.html?"+c.query, nil); got != c.status {
+			t.Errorf("?%s: status %d, want %d", c.query, got, c.status)
 		}
 	}
 }
