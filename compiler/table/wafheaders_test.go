@@ -226,3 +226,22 @@ func TestHeadersOversize(t *testing.T) {
 		})
 	}
 }
+
+// Route says when oversizeHandling, not the inspection, decided.
+func TestExplainOversize(t *testing.T) {
+	m, err := compileByteMatch(&schema.ByteMatchStatement{SearchString: "nothing", FieldToMatch: headersField("all", "VALUE", "MATCH"), PositionalConstraint: "EXACTLY", TextTransformations: tts("NONE")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rule := &WAFRule{Name: "big", Action: WAFAction{Kind: WAFBlock, Status: 403}, Match: m}
+	h := http.Header{}
+	for i := range 205 {
+		h.Add("X-Filler", strconv.Itoa(i))
+	}
+	if ok, why := rule.Explain(&WAFRequest{Path: "/", Header: h}); !ok || why != "matches: the request has 205 headers, more than the 200 WAF inspects (oversizeHandling MATCH)" {
+		t.Errorf("%v %q", ok, why)
+	}
+	if ok, why := rule.Explain(&WAFRequest{Path: "/", Header: http.Header{"X-A": {"b"}}}); ok || why != "does not match" {
+		t.Errorf("%v %q", ok, why)
+	}
+}
