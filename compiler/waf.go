@@ -105,7 +105,6 @@ func (k *checker) webACL(name string, acl *schema.WebACL, cfg *schema.Config) {
 		{name: "captchaConfig", set: acl.CaptchaConfig != nil},
 		{name: "challengeConfig", set: acl.ChallengeConfig != nil},
 		{name: "tokenDomains", set: acl.TokenDomains != nil},
-		{name: "associationConfig", set: acl.AssociationConfig != nil},
 	})
 	da := acl.DefaultAction
 	dat := func(parts ...any) []cue.Selector { return at(append([]any{"defaultAction"}, parts...)...) }

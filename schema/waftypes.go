@@ -5,15 +5,27 @@ package schema
 
 // WebACL is #WebACL.
 type WebACL struct {
-	Description          string           `json:"description"`
-	DefaultAction        WAFDefaultAction `json:"defaultAction"`
-	Rules                []WAFRule        `json:"rules"`
-	VisibilityConfig     map[string]any   `json:"visibilityConfig,omitempty"`
-	CustomResponseBodies any              `json:"customResponseBodies,omitempty"`
-	CaptchaConfig        any              `json:"captchaConfig,omitempty"`
-	ChallengeConfig      any              `json:"challengeConfig,omitempty"`
-	TokenDomains         any              `json:"tokenDomains,omitempty"`
-	AssociationConfig    any              `json:"associationConfig,omitempty"`
+	Description          string                `json:"description"`
+	DefaultAction        WAFDefaultAction      `json:"defaultAction"`
+	Rules                []WAFRule             `json:"rules"`
+	VisibilityConfig     map[string]any        `json:"visibilityConfig,omitempty"`
+	CustomResponseBodies any                   `json:"customResponseBodies,omitempty"`
+	CaptchaConfig        any                   `json:"captchaConfig,omitempty"`
+	ChallengeConfig      any                   `json:"challengeConfig,omitempty"`
+	TokenDomains         any                   `json:"tokenDomains,omitempty"`
+	AssociationConfig    *WAFAssociationConfig `json:"associationConfig,omitempty"`
+}
+
+// WAFAssociationConfig is #WAFAssociationConfig.
+type WAFAssociationConfig struct {
+	RequestBody *struct {
+		CloudFront *WAFRequestBodyConfig `json:"CLOUDFRONT,omitempty"`
+	} `json:"requestBody,omitempty"`
+}
+
+// WAFRequestBodyConfig is #WAFRequestBodyConfig.
+type WAFRequestBodyConfig struct {
+	DefaultSizeInspectionLimit string `json:"defaultSizeInspectionLimit"`
 }
 
 // WAFDefaultAction is #WAFDefaultAction.
@@ -159,7 +171,7 @@ type WAFFieldToMatch struct {
 	SingleHeader        *WAFSingleHeader        `json:"singleHeader,omitempty"`
 	SingleQueryArgument *WAFSingleQueryArgument `json:"singleQueryArgument,omitempty"`
 	AllQueryArguments   *struct{}               `json:"allQueryArguments,omitempty"`
-	Body                any                     `json:"body,omitempty"`
+	Body                *WAFBody                `json:"body,omitempty"`
 	JSONBody            any                     `json:"jsonBody,omitempty"`
 	Headers             *WAFHeaders             `json:"headers,omitempty"`
 	Cookies             *WAFCookies             `json:"cookies,omitempty"`
@@ -196,6 +208,11 @@ type WAFCookieMatchPattern struct {
 	All             *struct{} `json:"all,omitempty"`
 	IncludedCookies []string  `json:"includedCookies,omitempty"`
 	ExcludedCookies []string  `json:"excludedCookies,omitempty"`
+}
+
+// WAFBody is #WAFFieldToMatch.body.
+type WAFBody struct {
+	OversizeHandling string `json:"oversizeHandling,omitempty"`
 }
 
 // WAFSingleQueryArgument is #WAFFieldToMatch.singleQueryArgument.

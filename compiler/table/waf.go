@@ -61,6 +61,9 @@ type WebACL struct {
 	NeedsCountry bool
 	// Headers are the headers byte matches inspect, canonical, once each.
 	Headers []string
+	// BodyLimit is the bytes of a body its statements inspect, 0 when
+	// none inspects the body (wafbody.go).
+	BodyLimit int
 }
 
 // WAFRule is a compiled rule: Match, or Rate for a rate-based statement.
@@ -119,6 +122,9 @@ type WAFRequest struct {
 	Client netip.Addr
 	// Country is the viewer's, "" when unknown.
 	Country string
+	// Body is what the web ACL inspects of the body (wafbody.go); nil
+	// for a request without one.
+	Body *WAFBody
 }
 
 // WAFMatcher is a compiled statement that matches a request alone.
@@ -372,6 +378,9 @@ func newWebACL(name string, spec *schema.WebACL, cfg *schema.Config) (*WebACL, e
 	}
 	slices.SortStableFunc(a.Rules, func(x, y *WAFRule) int { return x.Priority - y.Priority })
 	a.NeedsCountry, a.Headers = c.geo, c.headers
+	if c.body {
+		a.BodyLimit = WAFBodyLimit(spec)
+	}
 	return a, nil
 }
 
@@ -409,6 +418,7 @@ type wafCompiler struct {
 	geo       bool
 	// headers are those byte matches inspect, canonical, once each.
 	headers []string
+	body    bool // a statement inspects the body
 }
 
 func (c *wafCompiler) rate(acl, rule string, s *schema.RateBasedStatement) (*WAFRate, error) {
@@ -446,7 +456,7 @@ var WAFStatements = []string{"byteMatchStatement", "geoMatchStatement", "ipSetRe
 // fieldToMatch inspect here (schema #WAFFieldToMatch); compileInput reads
 // them.
 var WAFFieldsToMatch = []string{"uriPath", "queryString", "method", "singleHeader", "singleQueryArgument", "allQueryArguments",
-	"headers", "cookies"}
+	"headers", "cookies", "body"}
 
 func (c *wafCompiler) statement(s *schema.WAFStatement) (WAFMatcher, error) {
 	switch {
@@ -565,6 +575,7 @@ func (c *wafCompiler) regexSet(name string) ([]*regexp.Regexp, error) {
 
 // inspects notes the header in reads, for Evaluate's spellings.
 func (c *wafCompiler) inspects(in *wafInput) {
+	c.body = c.body || in.field == "body"
 	if h := in.header; h != "" && h != "Host" && !slices.Contains(c.headers, h) {
 		c.headers = append(c.headers, h)
 	}
@@ -681,6 +692,7 @@ type wafInput struct {
 	field      string                // uriPath, queryString, method, singleHeader, singleQueryArgument or allQueryArguments
 	header     string                // canonical, for singleHeader
 	arg        string                // singleQueryArgument's name
+	oversize   string                // body's oversizeHandling
 	transforms []func(string) string // in priority order, NONE left out
 	names      []string              // their types, for route
 	multi      *wafMulti             // headers or cookies (wafheaders.go)
@@ -706,6 +718,8 @@ func compileInput(f schema.WAFFieldToMatch, tts []schema.TextTransformation) (wa
 		if in.field, in.multi, err = compileMultiField(f); err != nil {
 			return in, err
 		}
+	case f.Body != nil:
+		in.field, in.oversize = "body", f.Body.OversizeHandling
 	default:
 		return in, fmt.Errorf("a fieldToMatch openfront does not support")
 	}
@@ -734,6 +748,8 @@ func (in *wafInput) inspect(r *WAFRequest, match func(v string) bool) bool {
 		return in.inspectArgs(r.RawQuery, match)
 	case "headers", "cookies":
 		return in.inspectMulti(r, match)
+	case "body":
+		return in.inspectBody(r, match)
 	case "uriPath":
 		v = r.Path
 	case "queryString":
@@ -793,7 +809,7 @@ func (in *wafInput) transform(v string) string {
 
 // describe names the field as route says it: "the query string".
 func (in *wafInput) describe() string {
-	s := map[string]string{"uriPath": "the URI path", "queryString": "the query string", "method": "the method"}[in.field]
+	s := map[string]string{"uriPath": "the URI path", "queryString": "the query string", "method": "the method", "body": "the body"}[in.field]
 	switch in.field {
 	case "singleHeader":
 		s = "header " + in.header
@@ -849,6 +865,9 @@ func compileSize(s *schema.SizeConstraintStatement) (*sizeMatcher, error) {
 }
 
 func (m *sizeMatcher) Match(r *WAFRequest) bool {
+	if m.field == "body" {
+		return m.matchBody(r)
+	}
 	return m.inspect(r, func(v string) bool { return compareSize(int64(len(v)), m.op, m.size) })
 }
 
@@ -873,6 +892,9 @@ func compareSize(n int64, op string, size int64) bool {
 }
 
 func (m *sizeMatcher) explain(r *WAFRequest) (bool, string) {
+	if m.field == "body" {
+		return m.explainBody(r)
+	}
 	n := int64(-1)
 	matched := m.inspect(r, func(v string) bool { n = int64(len(v)); return compareSize(n, m.op, m.size) })
 	if n < 0 && !matched {
@@ -1093,6 +1115,9 @@ func setRefs(acl *schema.WebACL) (ipSets, regexSets []string) {
 // know a rate-based rule's count: such a rule is taken as under its limit.
 func (r *WAFRule) Explain(req *WAFRequest) (matched bool, why string) {
 	if r.Rate == nil {
+		if matched, why, ok := explainOversized(r.Match, req); ok {
+			return matched, why
+		}
 		if m, ok := r.Match.(*ipSetMatcher); ok {
 			// The address route was given decides: say which.
 			if p, in := m.lookup(req.Client); in {

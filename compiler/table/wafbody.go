@@ -1,0 +1,140 @@
+package table
+
+import (
+	"fmt"
+
+	"openfront.dev/schema"
+)
+
+// The body as a fieldToMatch (API_Body, API_FieldToMatch): WAF inspects
+// the first bytes of a request's body, up to the web ACL's limit for
+// CloudFront, "16 KB (16,384 bytes)" by default and KB_32, KB_48 or
+// KB_64 with associationConfig.requestBody.CLOUDFRONT
+// (API_AssociationConfig, API_RequestBodyAssociatedResourceTypeConfig:
+// "This applies to statements in the web ACL that inspect the body").
+// Past the limit the statement's oversizeHandling decides (API_Body):
+// CONTINUE "Inspect the available body contents normally", MATCH "Treat
+// the web request as matching the rule statement", NO_MATCH "as not
+// matching"; "Default: CONTINUE".
+
+// DefaultWAFBodyLimit is what WAF inspects of a body for CloudFront
+// without an associationConfig.
+const DefaultWAFBodyLimit = 16 * 1024
+
+// WAFBody is the part of a request's body a web ACL inspects.
+type WAFBody struct {
+	// Data is the body's first bytes, at most the web ACL's BodyLimit.
+	Data []byte
+	// Oversize: the body has more than BodyLimit bytes.
+	Oversize bool
+	// Size is the body's whole size when the viewer declared it
+	// (Content-Length), -1 when not.
+	Size int64
+}
+
+// WAFBodyLimit is the bytes of a body a web ACL with spec inspects.
+func WAFBodyLimit(spec *schema.WebACL) int {
+	if ac := spec.AssociationConfig; ac != nil && ac.RequestBody != nil && ac.RequestBody.CloudFront != nil {
+		switch ac.RequestBody.CloudFront.DefaultSizeInspectionLimit {
+		case "KB_32":
+			return 32 * 1024
+		case "KB_48":
+			return 48 * 1024
+		case "KB_64":
+			return 64 * 1024
+		}
+	}
+	return DefaultWAFBodyLimit
+}
+
+// oversized reports whether the body's size decides the statement
+// without an inspection (MATCH, NO_MATCH) and how.
+func (in *wafInput) oversized(r *WAFRequest) (decided, matched bool) {
+	if r.Body == nil || !r.Body.Oversize || in.oversize == "CONTINUE" || in.oversize == "" {
+		return false, false
+	}
+	return true, in.oversize == "MATCH"
+}
+
+// inspectBody calls match with the inspected bytes of the body,
+// transformed; a request without a body has an empty one.
+func (in *wafInput) inspectBody(r *WAFRequest, match func(v string) bool) bool {
+	if decided, matched := in.oversized(r); decided {
+		return matched
+	}
+	var v string
+	if r.Body != nil {
+		v = string(r.Body.Data)
+	}
+	return match(in.transform(v))
+}
+
+// bodySize is the size a sizeConstraintStatement compares for the body:
+// the bytes inspected, after the transformations, when they are the whole
+// body; for a larger one under CONTINUE, the size the viewer declared
+// (Content-Length), as WAF has it that a size constraint on the body
+// blocks "requests that have a larger request body size"
+// (API_SizeConstraintStatement), or, undeclared, the bytes inspected.
+func (m *sizeMatcher) bodySize(r *WAFRequest) (n int64, decided, matched bool) {
+	if decided, matched := m.oversized(r); decided {
+		return -1, true, matched
+	}
+	if b := r.Body; b != nil && b.Oversize && b.Size >= 0 {
+		return b.Size, false, false
+	}
+	var v string
+	if r.Body != nil {
+		v = string(r.Body.Data)
+	}
+	return int64(len(m.transform(v))), false, false
+}
+
+func (m *sizeMatcher) matchBody(r *WAFRequest) bool {
+	n, decided, matched := m.bodySize(r)
+	if decided {
+		return matched
+	}
+	return compareSize(n, m.op, m.size)
+}
+
+func (m *sizeMatcher) explainBody(r *WAFRequest) (bool, string) {
+	n, decided, matched := m.bodySize(r)
+	if decided {
+		return matched, m.explainOversize(matched)
+	}
+	matched = compareSize(n, m.op, m.size)
+	how := "does not match"
+	if matched {
+		how = "matches"
+	}
+	return matched, fmt.Sprintf("%s: %s is %d bytes (%s %d)", how, m.describe(), n, m.op, m.size)
+}
+
+// explainOversize says that oversizeHandling decided.
+func (in *wafInput) explainOversize(matched bool) string {
+	if matched {
+		return "matches: the body is larger than the web ACL inspects (oversizeHandling MATCH)"
+	}
+	return "does not match: the body is larger than the web ACL inspects (oversizeHandling NO_MATCH)"
+}
+
+// InspectsBody reports whether a's statements read the request's body:
+// only then does the edge read one before the decision.
+func (a *WebACL) InspectsBody() bool { return a.BodyLimit > 0 }
+
+// explainOversized says why m matched or not when the body's size
+// decided it (oversizeHandling MATCH or NO_MATCH); ok is false otherwise.
+func explainOversized(m WAFMatcher, r *WAFRequest) (matched bool, why string, ok bool) {
+	in, isInput := m.(interface {
+		oversized(*WAFRequest) (bool, bool)
+		explainOversize(bool) string
+	})
+	if !isInput {
+		return false, "", false
+	}
+	decided, matched := in.oversized(r)
+	if !decided {
+		return false, "", false
+	}
+	return matched, in.explainOversize(matched), true
+}
