@@ -138,3 +138,12 @@ func explainOversized(m WAFMatcher, r *WAFRequest) (matched bool, why string, ok
 	}
 	return matched, in.explainOversize(matched), true
 }
+
+// Within is what a web ACL whose limit is limit inspects of b, read up
+// to a larger limit for another web ACL: its first limit bytes.
+func (b *WAFBody) Within(limit int) *WAFBody {
+	if b == nil || len(b.Data) <= limit {
+		return b
+	}
+	return &WAFBody{Data: b.Data[:limit], Oversize: true, Size: b.Size}
+}

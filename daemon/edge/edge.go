@@ -256,8 +256,16 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 	}
 	client := access.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), h.trusted)
 	// WAF sits in front of CloudFront: its web ACLs see the request first.
-	if first, second := table.WAFGuards(host, d); first != nil && !h.wafCheck(w, r, first, path, client) ||
-		second != nil && !h.wafCheck(w, r, second, path, client) {
+	first, second := table.WAFGuards(host, d)
+	var body *table.WAFBody // what the web ACLs inspect of the body, if they do
+	if limit := wafBodyLimit(r, first, second); limit > 0 {
+		var ok bool
+		if body, ok = h.readWAFBody(w, r, limit); !ok {
+			return
+		}
+	}
+	if first != nil && !h.wafCheck(w, r, first, path, client, body) ||
+		second != nil && !h.wafCheck(w, r, second, path, client, body) {
 		return
 	}
 	// A viewer that sent no SNI would have its QUIC handshake refused.

@@ -17,10 +17,12 @@ const maxRateKeys = 100_000
 // wafCheck evaluates d's web ACL on r, as WAF inspects a request before
 // CloudFront serves it, and answers a blocked request; false: it did.
 // path is the URI path as the viewer sent it, client the viewer's address
-// (access.ClientIP).
-func (h *Handler) wafCheck(w http.ResponseWriter, r *http.Request, d *table.Distribution, path string, client netip.Addr) bool {
+// (access.ClientIP), body what the web ACLs inspect of the body (nil:
+// none read).
+func (h *Handler) wafCheck(w http.ResponseWriter, r *http.Request, d *table.Distribution, path string, client netip.Addr, body *table.WAFBody) bool {
 	acl := d.WebACL
-	req := table.WAFRequest{Method: r.Method, Path: path, RawQuery: r.URL.RawQuery, Host: r.Host, Header: r.Header, Client: client.Unmap()}
+	req := table.WAFRequest{Method: r.Method, Path: path, RawQuery: r.URL.RawQuery, Host: r.Host, Header: r.Header, Client: client.Unmap(),
+		Body: body.Within(acl.BodyLimit)}
 	if acl.NeedsCountry && h.geo != nil {
 		req.Country, _ = h.geo.Lookup(req.Client)
 	}
