@@ -329,6 +329,7 @@ func (imp *importer) webACLsSection() *cueStruct {
 			rules = []any{}
 		}
 		o.set("rules", rules)
+		imp.associationConfig(o, s)
 		imp.wafRest(o, s)
 		out.set(acl.name, o)
 	}
@@ -375,5 +376,24 @@ func (imp *importer) webACLRef(o *cueStruct, s *src) {
 		o.set("webACLId", acl.name)
 		return
 	}
-	imp.weaker(o, s, fmt.Sprintf("%s: web ACL %s, whose rules CloudFront applied to every request", s.path, id), "WebACLId %s not imported: add `%s` output (and get-ip-set and get-regex-pattern-set output for its sets); openfront enforces rate-based, IP set, geo, string match, size, regex, regex pattern set, SQL injection and XSS rules on the path, query, its arguments, method, headers and cookies", id, wafGetCommand("get-web-acl", id))
+	imp.weaker(o, s, fmt.Sprintf("%s: web ACL %s, whose rules CloudFront applied to every request", s.path, id), "WebACLId %s not imported: add `%s` output (and get-ip-set and get-regex-pattern-set output for its sets); openfront enforces rate-based, IP set, geo, string match, size, regex, regex pattern set, SQL injection and XSS rules on the path, query, its arguments, method, headers, cookies and body", id, wafGetCommand("get-web-acl", id))
+}
+
+// associationConfig imports a web ACL's CloudFront body inspection limit
+// (API_AssociationConfig); other resource types' are no CloudFront
+// distribution's and stay a note.
+func (imp *importer) associationConfig(o *cueStruct, s *src) {
+	m, _ := s.m["AssociationConfig"].(map[string]any)
+	body, _ := m["RequestBody"].(map[string]any)
+	cf, _ := body["CLOUDFRONT"].(map[string]any)
+	limit, _ := cf["DefaultSizeInspectionLimit"].(string)
+	if limit == "" || len(m) != 1 || len(body) != 1 || len(cf) != 1 {
+		return // a note, from wafRest
+	}
+	s.get("AssociationConfig")
+	l, rb, ac := &cueStruct{}, &cueStruct{}, &cueStruct{}
+	l.set("defaultSizeInspectionLimit", limit)
+	rb.set("CLOUDFRONT", l)
+	ac.set("requestBody", rb)
+	o.set("associationConfig", ac)
 }

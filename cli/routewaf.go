@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"net/http"
 	"net/netip"
+	"strconv"
 
 	"openfront.dev/compiler/table"
 )
@@ -82,6 +84,9 @@ func (e *RouteExplanation) explainWAF(hostDist, d *table.Distribution, r RouteRe
 // blocks req as route explains it, -1 for none.
 func firstDecisive(acl *table.WebACL, req *table.WAFRequest) int {
 	for i, rule := range acl.Rules {
+		if needsBody(rule, req) {
+			continue
+		}
 		if matched, _ := rule.Explain(req); matched && rule.Action.Kind != table.WAFCount {
 			return i
 		}
@@ -98,6 +103,9 @@ func ruleLines(acl *table.WebACL, req *table.WAFRequest, last int) []RouteWAFRul
 			break
 		}
 		_, why := rule.Explain(req)
+		if needsBody(rule, req) {
+			why = "not evaluated: it inspects the request's body, which route does not have (the edge reads the first " + strconv.Itoa(acl.BodyLimit) + " bytes of a " + req.Method + "'s body for it)"
+		}
 		out = append(out, RouteWAFRule{Name: rule.Name, Priority: rule.Priority, Action: rule.Action.String(), Result: why})
 	}
 	return out
@@ -112,4 +120,11 @@ func printWAF(line func(key, format string, args ...any), w *RouteWAF) {
 	for _, r := range w.Rules {
 		line("  rule", "[%d] %s (%s): %s", r.Priority, r.Name, r.Action, r.Result)
 	}
+}
+
+// needsBody reports whether rule inspects a body req would have: route
+// has none to give it. A GET or HEAD sends none to the origin, and the
+// edge inspects it as empty.
+func needsBody(rule *table.WAFRule, req *table.WAFRequest) bool {
+	return rule.InspectsBody && req.Method != http.MethodGet && req.Method != http.MethodHead
 }

@@ -73,6 +73,8 @@ type WAFRule struct {
 	Action   WAFAction
 	Match    WAFMatcher
 	Rate     *WAFRate
+	// InspectsBody: a statement of the rule reads the body (wafbody.go).
+	InspectsBody bool
 }
 
 // WAFRate is a rate-based statement (API_RateBasedStatement).
@@ -366,11 +368,14 @@ func newWebACL(name string, spec *schema.WebACL, cfg *schema.Config) (*WebACL, e
 		}
 		r.Action = ruleAction(*rs.Action)
 		var err error
+		body := c.body
+		c.body = false
 		if rb := rs.Statement.RateBasedStatement; rb != nil {
 			r.Rate, err = c.rate(name, rs.Name, rb)
 		} else {
 			r.Match, err = c.statement(&rs.Statement)
 		}
+		r.InspectsBody, c.body = c.body, body || c.body
 		if err != nil {
 			return nil, fmt.Errorf("web ACL %q: rule %q: %w", name, rs.Name, err)
 		}
