@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -80,7 +82,8 @@ webACLs: guard: {
 // SQL injection in its body, passes a clean 1 MiB POST to the origin byte
 // for byte (past the 16 KB it inspects), leaves a GET alone, and answers
 // a viewer that stops sending the body 408 once the body timeout passes,
-// over HTTP/1.1, HTTP/2 and HTTP/3.
+// over HTTP/1.1, HTTP/2 and HTTP/3; a body that breaks off gets 502, as
+// it does without a web ACL.
 func TestNodeWebACLBody(t *testing.T) {
 	type got struct {
 		n   int64
@@ -164,5 +167,21 @@ func TestNodeWebACLBody(t *testing.T) {
 				t.Errorf("a stalled body: %d, want 408", s)
 			}
 		})
+	}
+	// A body that breaks off (100 bytes announced, 10 sent) is answered
+	// 502, as without a web ACL, where the origin request breaks.
+	c, err := net.Dial("tcp", n.Addr("http").String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "POST /x HTTP/1.1\r\nHost: site.test\r\nContent-Length: 100\r\n\r\n0123456789")
+	c.(*net.TCPConn).CloseWrite()
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Errorf("a broken body: %d, want 502", resp.StatusCode)
 	}
 }
