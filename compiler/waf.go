@@ -200,6 +200,7 @@ func (k *checker) wafStatement(key string, at func(...any) []cue.Selector, where
 	if !k.one(key, at, where, "a statement", fs) {
 		return
 	}
+	k.wafASN(key, at, where, s)
 	switch {
 	case s.ByteMatchStatement != nil:
 		k.byteMatch(key, func(parts ...any) []cue.Selector { return at(append([]any{"byteMatchStatement"}, parts...)...) }, where, s.ByteMatchStatement)
@@ -225,6 +226,8 @@ func (k *checker) wafStatement(key string, at func(...any) []cue.Selector, where
 		k.inspection(key, func(parts ...any) []cue.Selector { return at(append([]any{"sqliMatchStatement"}, parts...)...) }, where+": sqliMatchStatement", s.SqliMatchStatement.FieldToMatch, s.SqliMatchStatement.TextTransformations)
 	case s.XssMatchStatement != nil:
 		k.inspection(key, func(parts ...any) []cue.Selector { return at(append([]any{"xssMatchStatement"}, parts...)...) }, where+": xssMatchStatement", s.XssMatchStatement.FieldToMatch, s.XssMatchStatement.TextTransformations)
+	case s.AsnMatchStatement != nil:
+		// wafASN checked it.
 	case s.GeoMatchStatement != nil:
 		if s.GeoMatchStatement.ForwardedIPConfig != nil {
 			k.add(key, at("geoMatchStatement", "forwardedIPConfig"), "%s: geoMatchStatement: forwardedIPConfig is not supported by openfront: it matches the viewer's address (behind trusted proxies)", where)

@@ -121,6 +121,8 @@ var goTypes = []struct {
 	{"#WAFCookieMatchPattern", WAFCookieMatchPattern{}, nil},
 	{"#TextTransformation", TextTransformation{}, nil},
 	{"#GeoMatchStatement", GeoMatchStatement{}, nil},
+	{"#AsnMatchStatement", AsnMatchStatement{}, nil},
+	{"#WAFFallback", WAFFallback{}, nil},
 	{"#IPSetReferenceStatement", IPSetReferenceStatement{}, nil},
 	{"#RateBasedStatement", RateBasedStatement{}, nil},
 	{"#ForwardedIPConfig", ForwardedIPConfig{}, nil},

@@ -95,7 +95,7 @@ type WAFStatement struct {
 	SqliMatchStatement                *SqliMatchStatement                `json:"sqliMatchStatement,omitempty"`
 	XssMatchStatement                 *XssMatchStatement                 `json:"xssMatchStatement,omitempty"`
 	LabelMatchStatement               any                                `json:"labelMatchStatement,omitempty"`
-	AsnMatchStatement                 any                                `json:"asnMatchStatement,omitempty"`
+	AsnMatchStatement                 *AsnMatchStatement                 `json:"asnMatchStatement,omitempty"`
 }
 
 // WAFStatements is #WAFStatement.andStatement and orStatement.
@@ -176,9 +176,9 @@ type WAFFieldToMatch struct {
 	Headers             *WAFHeaders             `json:"headers,omitempty"`
 	Cookies             *WAFCookies             `json:"cookies,omitempty"`
 	HeaderOrder         any                     `json:"headerOrder,omitempty"`
-	JA3Fingerprint      any                     `json:"ja3Fingerprint,omitempty"`
-	JA4Fingerprint      any                     `json:"ja4Fingerprint,omitempty"`
-	URIFragment         any                     `json:"uriFragment,omitempty"`
+	JA3Fingerprint      *WAFFallback            `json:"ja3Fingerprint,omitempty"`
+	JA4Fingerprint      *WAFFallback            `json:"ja4Fingerprint,omitempty"`
+	URIFragment         *WAFFallback            `json:"uriFragment,omitempty"`
 }
 
 // WAFHeaders is #WAFHeaders.
@@ -264,4 +264,15 @@ type IPSet struct {
 	Description      string   `json:"description"`
 	IPAddressVersion string   `json:"ipAddressVersion"`
 	Addresses        []string `json:"addresses"`
+}
+
+// AsnMatchStatement is #AsnMatchStatement.
+type AsnMatchStatement struct {
+	AsnList           []int64 `json:"asnList"`
+	ForwardedIPConfig any     `json:"forwardedIPConfig,omitempty"`
+}
+
+// WAFFallback is #WAFFallback.
+type WAFFallback struct {
+	FallbackBehavior string `json:"fallbackBehavior,omitempty"`
 }

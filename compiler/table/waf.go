@@ -59,6 +59,9 @@ type WebACL struct {
 	Default WAFAction
 	// NeedsCountry: a geo match statement reads the viewer's country.
 	NeedsCountry bool
+	// NeedsASN: an ASN match statement reads the viewer's ASN; NeedsTLS:
+	// a statement reads the TLS fingerprints (wafasn.go).
+	NeedsASN, NeedsTLS bool
 	// Headers are the headers byte matches inspect, canonical, once each.
 	Headers []string
 	// BodyLimit is the bytes of a body its statements inspect, 0 when
@@ -75,6 +78,8 @@ type WAFRule struct {
 	Rate     *WAFRate
 	// InspectsBody: a statement of the rule reads the body (wafbody.go).
 	InspectsBody bool
+	// InspectsTLS: a statement of the rule reads the TLS fingerprints.
+	InspectsTLS bool
 }
 
 // WAFRate is a rate-based statement (API_RateBasedStatement).
@@ -127,6 +132,10 @@ type WAFRequest struct {
 	// Body is what the web ACL inspects of the body (wafbody.go); nil
 	// for a request without one.
 	Body *WAFBody
+	// ASN is the viewer's, 0 when unknown (as WAF assigns); TLS the
+	// fingerprints of its ClientHello, nil for none (wafasn.go).
+	ASN uint32
+	TLS WAFFingerprints
 }
 
 // WAFMatcher is a compiled statement that matches a request alone.
@@ -368,14 +377,15 @@ func newWebACL(name string, spec *schema.WebACL, cfg *schema.Config) (*WebACL, e
 		}
 		r.Action = ruleAction(*rs.Action)
 		var err error
-		body := c.body
-		c.body = false
+		body, tls := c.body, c.tls
+		c.body, c.tls = false, false
 		if rb := rs.Statement.RateBasedStatement; rb != nil {
 			r.Rate, err = c.rate(name, rs.Name, rb)
 		} else {
 			r.Match, err = c.statement(&rs.Statement)
 		}
 		r.InspectsBody, c.body = c.body, body || c.body
+		r.InspectsTLS, c.tls = c.tls, tls || c.tls
 		if err != nil {
 			return nil, fmt.Errorf("web ACL %q: rule %q: %w", name, rs.Name, err)
 		}
@@ -383,6 +393,7 @@ func newWebACL(name string, spec *schema.WebACL, cfg *schema.Config) (*WebACL, e
 	}
 	slices.SortStableFunc(a.Rules, func(x, y *WAFRule) int { return x.Priority - y.Priority })
 	a.NeedsCountry, a.Headers = c.geo, c.headers
+	a.NeedsASN, a.NeedsTLS = c.asn, c.tls
 	if c.body {
 		a.BodyLimit = WAFBodyLimit(spec)
 	}
@@ -424,6 +435,8 @@ type wafCompiler struct {
 	// headers are those byte matches inspect, canonical, once each.
 	headers []string
 	body    bool // a statement inspects the body
+	asn     bool // a statement matches the viewer's ASN
+	tls     bool // a statement inspects the TLS fingerprints
 }
 
 func (c *wafCompiler) rate(acl, rule string, s *schema.RateBasedStatement) (*WAFRate, error) {
@@ -455,13 +468,15 @@ func (c *wafCompiler) rate(acl, rule string, s *schema.RateBasedStatement) (*WAF
 // in statement below.
 var WAFStatements = []string{"byteMatchStatement", "geoMatchStatement", "ipSetReferenceStatement", "rateBasedStatement",
 	"sizeConstraintStatement", "regexMatchStatement", "regexPatternSetReferenceStatement",
-	"sqliMatchStatement", "xssMatchStatement", "andStatement", "orStatement", "notStatement"}
+	"sqliMatchStatement", "xssMatchStatement", "andStatement", "orStatement", "notStatement",
+	"asnMatchStatement"}
 
 // WAFFieldsToMatch are the parts of a request the statements with a
 // fieldToMatch inspect here (schema #WAFFieldToMatch); compileInput reads
 // them.
 var WAFFieldsToMatch = []string{"uriPath", "queryString", "method", "singleHeader", "singleQueryArgument", "allQueryArguments",
-	"headers", "cookies", "body"}
+	"headers", "cookies", "body",
+	"ja3Fingerprint", "ja4Fingerprint", "uriFragment"}
 
 func (c *wafCompiler) statement(s *schema.WAFStatement) (WAFMatcher, error) {
 	switch {
@@ -512,6 +527,9 @@ func (c *wafCompiler) statement(s *schema.WAFStatement) (WAFMatcher, error) {
 		}
 		c.inspects(&in)
 		return &regexMatcher{wafInput: in, set: r.ARN, regexes: res}, nil
+	case s.AsnMatchStatement != nil:
+		c.asn = true
+		return compileASN(s.AsnMatchStatement)
 	case s.GeoMatchStatement != nil:
 		c.geo = true
 		return geoMatcher(slices.Clone(s.GeoMatchStatement.CountryCodes)), nil
@@ -581,6 +599,7 @@ func (c *wafCompiler) regexSet(name string) ([]*regexp.Regexp, error) {
 // inspects notes the header in reads, for Evaluate's spellings.
 func (c *wafCompiler) inspects(in *wafInput) {
 	c.body = c.body || in.field == "body"
+	c.tls = c.tls || in.field == "ja3Fingerprint" || in.field == "ja4Fingerprint"
 	if h := in.header; h != "" && h != "Host" && !slices.Contains(c.headers, h) {
 		c.headers = append(c.headers, h)
 	}
@@ -701,6 +720,7 @@ type wafInput struct {
 	transforms []func(string) string // in priority order, NONE left out
 	names      []string              // their types, for route
 	multi      *wafMulti             // headers or cookies (wafheaders.go)
+	fallback   string                // ja3Fingerprint's, ja4Fingerprint's or uriFragment's fallbackBehavior
 }
 
 func compileInput(f schema.WAFFieldToMatch, tts []schema.TextTransformation) (wafInput, error) {
@@ -725,6 +745,12 @@ func compileInput(f schema.WAFFieldToMatch, tts []schema.TextTransformation) (wa
 		}
 	case f.Body != nil:
 		in.field, in.oversize = "body", f.Body.OversizeHandling
+	case f.JA3Fingerprint != nil:
+		in.field, in.fallback = "ja3Fingerprint", f.JA3Fingerprint.FallbackBehavior
+	case f.JA4Fingerprint != nil:
+		in.field, in.fallback = "ja4Fingerprint", f.JA4Fingerprint.FallbackBehavior
+	case f.URIFragment != nil:
+		in.field, in.fallback = "uriFragment", f.URIFragment.FallbackBehavior
 	default:
 		return in, fmt.Errorf("a fieldToMatch openfront does not support")
 	}
@@ -755,6 +781,8 @@ func (in *wafInput) inspect(r *WAFRequest, match func(v string) bool) bool {
 		return in.inspectMulti(r, match)
 	case "body":
 		return in.inspectBody(r, match)
+	case "ja3Fingerprint", "ja4Fingerprint", "uriFragment":
+		return in.inspectFallback(r, match)
 	case "uriPath":
 		v = r.Path
 	case "queryString":
@@ -814,7 +842,8 @@ func (in *wafInput) transform(v string) string {
 
 // describe names the field as route says it: "the query string".
 func (in *wafInput) describe() string {
-	s := map[string]string{"uriPath": "the URI path", "queryString": "the query string", "method": "the method", "body": "the body"}[in.field]
+	s := map[string]string{"uriPath": "the URI path", "queryString": "the query string", "method": "the method", "body": "the body",
+		"ja3Fingerprint": "the JA3 fingerprint", "ja4Fingerprint": "the JA4 fingerprint", "uriFragment": "the URI fragment"}[in.field]
 	switch in.field {
 	case "singleHeader":
 		s = "header " + in.header
@@ -1121,6 +1150,9 @@ func setRefs(acl *schema.WebACL) (ipSets, regexSets []string) {
 func (r *WAFRule) Explain(req *WAFRequest) (matched bool, why string) {
 	if r.Rate == nil {
 		if matched, why, ok := explainOversized(r.Match, req); ok {
+			return matched, why
+		}
+		if matched, why, ok := explainFallback(r.Match, req); ok {
 			return matched, why
 		}
 		if m, ok := r.Match.(*ipSetMatcher); ok {

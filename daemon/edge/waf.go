@@ -26,6 +26,7 @@ func (h *Handler) wafCheck(w http.ResponseWriter, r *http.Request, d *table.Dist
 	if acl.NeedsCountry && h.geo != nil {
 		req.Country, _ = h.geo.Lookup(req.Client)
 	}
+	h.wafViewer(&req, acl, r)
 	dec := acl.Evaluate(&req, h.rateOver, func(rule *table.WAFRule) {
 		h.metrics.waf.WithLabelValues(d.ID, acl.Name, rule.Name, "count").Inc()
 	})

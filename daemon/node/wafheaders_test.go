@@ -4,30 +4,16 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 )
 
-const wafCookieConfig = `package cdn
-
-distributions: site: {
-	aliases: ["site.test"]
-	origins: [{id: "files", localOriginConfig: path: "site"}]
-	defaultCacheBehavior: {targetOriginId: "files", viewerProtocolPolicy: "allow-all"}
-	webACLId: "guard"
-}
-webACLs: guard: {
-	defaultAction: allow: {}
-	rules: [{
+var wafCookieConfig = wafSiteConfig("", `{
 		name: "cookie-sqli", priority: 1, action: block: {}
 		statement: sqliMatchStatement: {
 			fieldToMatch: cookies: {matchPattern: all: {}, matchScope: "VALUE", oversizeHandling: "MATCH"}
 			textTransformations: [{priority: 0, type: "URL_DECODE"}]}
-	}]
-}
-`
+	}`)
 
 // A node whose web ACL inspects cookies for SQL injection refuses a
 // request with SQL in a cookie's value and serves one with clean cookies.
@@ -49,17 +35,7 @@ func TestNodeWebACLCookies(t *testing.T) {
 // startWAFNode starts a node on config, with site/index.html to serve.
 func startWAFNode(t *testing.T, config string) *Node {
 	t.Helper()
-	dir := t.TempDir()
-	for name, body := range map[string]string{"main.cue": config, "site/index.html": "<h1>site</h1>\n"} {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	n, err := Start(Options{ConfigDir: dir, HTTPAddr: "127.0.0.1:0", Logger: warnLogger(t)})
+	n, err := Start(Options{ConfigDir: writeWAFSite(t, config), HTTPAddr: "127.0.0.1:0", Logger: warnLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
