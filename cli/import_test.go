@@ -64,6 +64,9 @@ func TestImport(t *testing.T) {
 		// regex RE2 refuses (PCRE's \Z), and the regex pattern set holding
 		// one, are notes.
 		{"waf-statements", nil, exitOK, ""},
+		// ASN, JA3, JA4 and URI fragment rules come over; an ASN rule on
+		// a forwarded address is a note.
+		{"waf-networks", nil, exitFail, ""},
 		// Without the IP set's or the web ACL's file: the note names the
 		// command to run with the name and id from the ARN.
 		{"waf-no-ip-set", nil, exitFail, ""},

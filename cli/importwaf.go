@@ -42,6 +42,7 @@ var wafSupported = func() map[string]bool {
 		"headerName", "fallbackBehavior", "scopeDownStatement",
 		"matchPattern", "matchScope", "oversizeHandling", "all",
 		"includedHeaders", "excludedHeaders", "includedCookies", "excludedCookies",
+		"asnList",
 	} {
 		m[k] = true
 	}
@@ -111,8 +112,8 @@ func (imp *importer) wafValue(v any, parent string) (out any, why string) {
 			if !wafSupported[name] && why == "" {
 				why = unsupported(name)
 			}
-			if parent == "geoMatchStatement" && name == "forwardedIPConfig" && why == "" {
-				why = unsupported("geoMatchStatement's forwardedIPConfig")
+			if (parent == "geoMatchStatement" || parent == "asnMatchStatement") && name == "forwardedIPConfig" && why == "" {
+				why = unsupported(parent + "'s forwardedIPConfig")
 			}
 			val := v[k]
 			switch {

@@ -28,7 +28,7 @@ func init() {
 	})
 }
 
-const routeUsage = "route DIR URL [-H 'Name: value']... [-X METHOD] [--viewer-ip IP] [--viewer-country CC] [--response-status STATUS] [--response-header 'Name: value']... [--now TIME] [--json]"
+const routeUsage = "route DIR URL [-H 'Name: value']... [-X METHOD] [--viewer-ip IP] [--viewer-country CC] [--viewer-asn N] [--response-status STATUS] [--response-header 'Name: value']... [--now TIME] [--json]"
 
 func runRoute(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("route", routeUsage, stderr)
@@ -37,6 +37,7 @@ func runRoute(args []string, stdout, stderr io.Writer) int {
 	method := fs.String("X", "GET", "request `METHOD`")
 	viewerIP := fs.String("viewer-ip", defaultViewerIP, "the viewer's `IP`: a viewer-request function's event.viewer.ip, CloudFront-Viewer-Address, and what a signed policy's IpAddress is checked against")
 	viewerCountry := fs.String("viewer-country", "", "the viewer's country `CC` (ISO 3166-1 alpha-2) the geo restriction applies to and CloudFront-Viewer-Country says; unset: unknown, which CloudFront serves")
+	viewerASN := fs.Uint("viewer-asn", 0, "the viewer's autonomous system `N` a web ACL's asnMatchStatement matches; unset: 0, unknown, as WAF has it")
 	respStatus := fs.Int("response-status", 0, "the origin's answer's `STATUS` to assume: the viewer-response function runs on it (200 with --response-header alone)")
 	var respHeaders multiFlag
 	fs.Var(&respHeaders, "response-header", "the origin's answer's header `'Name: value'` (repeatable)")
@@ -58,6 +59,10 @@ func runRoute(args []string, stdout, stderr io.Writer) int {
 		}
 		req.ViewerCountry = c
 	}
+	if a := *viewerASN; a > 1<<32-1 && err == nil {
+		err = fmt.Errorf("--viewer-asn %d: an ASN is at most 4294967295", a)
+	}
+	req.ViewerASN = uint32(*viewerASN)
 	req.Now = routeNow()
 	if *now != "" && err == nil {
 		if req.Now, err = time.Parse(time.RFC3339, *now); err != nil {
@@ -106,6 +111,9 @@ type RouteRequest struct {
 	// ViewerCountry is the viewer's country the geo restriction applies
 	// to; "": unknown.
 	ViewerCountry string
+	// ViewerASN is the viewer's autonomous system number a web ACL's
+	// asnMatchStatement matches; 0: unknown.
+	ViewerASN uint32
 	// Response is the origin's answer to assume; nil: none.
 	Response *RouteResponse
 	// Now is when the request is made, for a signature's expiry and a

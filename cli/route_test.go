@@ -208,6 +208,14 @@ func TestRoute(t *testing.T) {
 		// A body rule: route has no body, so a POST's is not evaluated
 		// (a GET's is empty, as the edge inspects it).
 		{"waf-body-post", []string{"-X", "POST", "https://inspected.example.com/login"}},
+		// An ASN rule sees --viewer-asn (unset: 0, unknown); a JA4 rule
+		// is not evaluated over HTTPS (route has no handshake), and over
+		// plain HTTP, which has no fingerprint, its fallbackBehavior
+		// decides; a uriFragment's decides for every request.
+		{"waf-asn-block", []string{"--viewer-asn", "64496", "https://networks.example.com/"}},
+		{"waf-asn-unknown", []string{"https://networks.example.com/"}},
+		{"waf-ja4-http", []string{"http://networks.example.com/"}},
+		{"json-waf-asn", []string{"--json", "--viewer-asn", "15169", "https://networks.example.com/"}},
 		// A custom error page for 403 replaces a geo, web ACL or signature
 		// refusal, never a method's nor a gRPC call's.
 		{"page-geo", []string{"--viewer-country", "RU", "https://pages.example.com/a.html"}},
@@ -250,6 +258,7 @@ func TestRouteUsage(t *testing.T) {
 		{"usage-bad-scheme", []string{"route", routeConfig, "ftp://www.example.com/"}},
 		{"usage-no-host", []string{"route", routeConfig, "https:///x"}},
 		{"usage-bad-viewer-ip", []string{"route", routeConfig, "--viewer-ip", "10.0.0", "https://fn.example.com/go"}},
+		{"usage-bad-viewer-asn", []string{"route", routeConfig, "--viewer-asn", "4294967296", "https://fn.example.com/go"}},
 		{"usage-bad-now", []string{"route", routeConfig, "--now", "2026-12-05", "https://fn.example.com/go"}},
 		{"usage-bad-response-status", []string{"route", routeConfig, "--response-status", "99", "https://fn.example.com/go"}},
 		{"usage-bad-response-header", []string{"route", routeConfig, "--response-header", "NoColon", "https://fn.example.com/go"}},

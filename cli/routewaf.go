@@ -45,6 +45,7 @@ func (e *RouteExplanation) explainWAF(hostDist, d *table.Distribution, r RouteRe
 	}
 	client, _ := netip.ParseAddr(ip)
 	req := &table.WAFRequest{Method: r.Method, Path: path, RawQuery: r.URL.RawQuery, Host: r.host(), Header: r.Header, Client: client.Unmap(), Country: r.ViewerCountry}
+	routeViewer(req, r)
 	decided := firstDecisive(acl, req)
 	w := &RouteWAF{WebACL: acl.Name, Rules: ruleLines(acl, req, decided), Decision: "default action: " + acl.Default.String()}
 	e.WAF = w
@@ -58,7 +59,7 @@ func (e *RouteExplanation) explainWAF(hostDist, d *table.Distribution, r RouteRe
 	// The rules above saw the request as sent; the edge blocks what they
 	// block on its normalized path or a repeated header's single value too.
 	dec := acl.Evaluate(req, nil, nil)
-	if dec.Action.Kind != table.WAFBlock {
+	if dec.Action.Kind != table.WAFBlock || noHandshake(dec.Rule, req) {
 		return req
 	}
 	how := "the path normalized (" + table.MatchPath(path) + ") or decoded, or a repeated header's single value"
@@ -84,7 +85,7 @@ func (e *RouteExplanation) explainWAF(hostDist, d *table.Distribution, r RouteRe
 // blocks req as route explains it, -1 for none.
 func firstDecisive(acl *table.WebACL, req *table.WAFRequest) int {
 	for i, rule := range acl.Rules {
-		if needsBody(rule, req) {
+		if needsBody(rule, req) || noHandshake(rule, req) {
 			continue
 		}
 		if matched, _ := rule.Explain(req); matched && rule.Action.Kind != table.WAFCount {
@@ -105,6 +106,9 @@ func ruleLines(acl *table.WebACL, req *table.WAFRequest, last int) []RouteWAFRul
 		_, why := rule.Explain(req)
 		if needsBody(rule, req) {
 			why = "not evaluated: it inspects the request's body, which route does not have (the edge reads the first " + strconv.Itoa(acl.BodyLimit) + " bytes of a " + req.Method + "'s body for it)"
+		}
+		if noHandshake(rule, req) {
+			why = notEvaluatedTLS
 		}
 		out = append(out, RouteWAFRule{Name: rule.Name, Priority: rule.Priority, Action: rule.Action.String(), Result: why})
 	}

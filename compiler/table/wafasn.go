@@ -115,10 +115,9 @@ func explainFallback(m WAFMatcher, r *WAFRequest) (matched bool, why string, ok 
 	if _, has := f.fingerprint(r); has {
 		return false, "", false
 	}
-	what := "the request has no " + f.describe()
-	if f.field == "uriFragment" {
-		what = "a viewer never sends the URI fragment"
-	}
+	what := map[string]string{"ja3Fingerprint": "the request has no JA3 fingerprint: no TLS handshake",
+		"ja4Fingerprint": "the request has no JA4 fingerprint: no TLS handshake",
+		"uriFragment":    "a viewer never sends the URI fragment"}[f.field]
 	fb := f.fallback
 	if fb == "" {
 		fb = "not set"
