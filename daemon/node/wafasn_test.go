@@ -1,15 +1,19 @@
 package node
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/maxmind/mmdbwriter/mmdbtype"
+	"github.com/quic-go/quic-go"
+	"github.com/quic-go/quic-go/http3"
 
 	"openfront.dev/internal/testenv"
 )
@@ -67,8 +71,9 @@ func wafGet(t *testing.T, c *http.Client, url string, header http.Header) int {
 }
 
 // TestNodeWebACLJA4: a rule naming a client's JA4 fingerprint blocks that
-// client over HTTPS and serves one whose ClientHello differs, and plain
-// HTTP, which has no fingerprint (fallbackBehavior NO_MATCH).
+// client over HTTPS, another an HTTP/3 client's (QUIC's "q" JA4), and the
+// node serves a client whose ClientHello differs, and plain HTTP, which
+// has no fingerprint (fallbackBehavior NO_MATCH).
 func TestNodeWebACLJA4(t *testing.T) {
 	blocked := &tls.Config{ServerName: "site.test", InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}}
 	other := &tls.Config{ServerName: "site.test", InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12,
@@ -77,16 +82,37 @@ func TestNodeWebACLJA4(t *testing.T) {
 	if _, ja4Other := tcpFingerprints(t, other); ja4Other == ja4 {
 		t.Fatalf("both clients have JA4 %s", ja4)
 	}
+	// The HTTP/3 client's ClientHello, as its transport dials: seen by a
+	// QUIC server of the test's own, never the node.
+	h3 := func(dial func(context.Context, string, *tls.Config, *quic.Config) (*quic.Conn, error)) *http.Client {
+		tr := &http3.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, Dial: dial}
+		t.Cleanup(func() { tr.Close() })
+		return &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	}
+	var quicJA4 string
+	h3(func(_ context.Context, _ string, tlsCfg *tls.Config, cfg *quic.Config) (*quic.Conn, error) {
+		_, quicJA4 = quicFingerprints(t, tlsCfg, cfg)
+		return nil, errEnough
+	}).Get("https://site.test/")
+	if !strings.HasPrefix(quicJA4, "q13d") {
+		t.Fatalf("the HTTP/3 client's JA4 is %q", quicJA4)
+	}
 	certs := t.TempDir()
 	writeCert(t, certs, "site", "site.test")
-	dir := writeWAFSite(t, wafSiteConfig(`viewerCertificate: certificateName: "site"`, fmt.Sprintf(`{
-		name: "bot", priority: 1, action: block: {}
+	rule := `{
+		name: %q, priority: %d, action: block: {}
 		statement: byteMatchStatement: {searchString: %q, fieldToMatch: ja4Fingerprint: fallbackBehavior: "NO_MATCH",
 			positionalConstraint: "EXACTLY", textTransformations: [{priority: 0, type: "NONE"}]}
-	}`, ja4)))
+	}`
+	dir := writeWAFSite(t, wafSiteConfig(`viewerCertificate: certificateName: "site"
+	httpVersion: "http2and3"`, fmt.Sprintf(rule, "bot", 1, ja4)+", "+fmt.Sprintf(rule, "h3-bot", 2, quicJA4)))
 	n := startWith(t, Options{ConfigDir: dir, HTTPAddr: "127.0.0.1:0", HTTPSAddr: "127.0.0.1:0", CertsDir: certs,
 		Logger: warnLogger(t), CacheBodyDir: t.TempDir()})
 	https := "https://" + n.Addr("https").String() + "/index.html"
+	udp := n.Addr("http3").String()
+	h3Client := h3(func(ctx context.Context, _ string, tlsCfg *tls.Config, cfg *quic.Config) (*quic.Conn, error) {
+		return quic.DialAddr(ctx, udp, tlsCfg, cfg)
+	})
 	for _, c := range []struct {
 		name   string
 		client *http.Client
@@ -95,6 +121,7 @@ func TestNodeWebACLJA4(t *testing.T) {
 	}{
 		{"the JA4 named", tlsClient(t, blocked), https, http.StatusForbidden},
 		{"another JA4", tlsClient(t, other), https, http.StatusOK},
+		{"HTTP/3, its JA4 named", h3Client, "https://site.test/index.html", http.StatusForbidden},
 		{"plain HTTP", &http.Client{Timeout: 10 * time.Second}, "http://" + n.Addr("http").String() + "/index.html", http.StatusOK},
 	} {
 		if got := wafGet(t, c.client, c.url, nil); got != c.want {
