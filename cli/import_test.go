@@ -67,6 +67,11 @@ func TestImport(t *testing.T) {
 		// ASN, JA3, JA4 and URI fragment rules come over; an ASN rule on
 		// a forwarded address is a note.
 		{"waf-networks", nil, exitFail, ""},
+		// Rule labels and a label match statement, with the web ACL's
+		// label namespace so the fully qualified key still matches; a
+		// block's custom response with its body, a count rule's inserted
+		// header.
+		{"waf-labels", nil, exitOK, ""},
 		// Without the IP set's or the web ACL's file: the note names the
 		// command to run with the name and id from the ARN.
 		{"waf-no-ip-set", nil, exitFail, ""},

@@ -43,6 +43,7 @@ var wafSupported = func() map[string]bool {
 		"matchPattern", "matchScope", "oversizeHandling", "all",
 		"includedHeaders", "excludedHeaders", "includedCookies", "excludedCookies",
 		"asnList",
+		"ruleLabels", "key", "scope", // waflabel
 	} {
 		m[k] = true
 	}
@@ -238,7 +239,7 @@ func (imp *importer) wafNames() {
 
 // wafMetadata are fields of get-web-acl and get-ip-set output that say
 // what WAF made, not what it does.
-var wafMetadata = map[string]bool{"Name": true, "Id": true, "ARN": true, "Capacity": true, "LabelNamespace": true,
+var wafMetadata = map[string]bool{"Name": true, "Id": true, "ARN": true, "Capacity": true,
 	"ManagedByFirewallManager": true, "RetrofittedByFirewallManager": true, "LockToken": true, "VisibilityConfig": true}
 
 // wafRest notes what else s holds, WAF's metadata aside.
@@ -330,6 +331,7 @@ func (imp *importer) webACLsSection() *cueStruct {
 			rules = []any{}
 		}
 		o.set("rules", rules)
+		imp.labelNamespace(o, s, rules)
 		imp.associationConfig(o, s)
 		imp.wafRest(o, s)
 		out.set(acl.name, o)

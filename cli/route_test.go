@@ -183,6 +183,9 @@ func TestRoute(t *testing.T) {
 		{"cd-sticky-foreign", []string{"https://beta.example.com/", "-H", "Cookie: openfront-cd=s.1799999000.0badcafe"}},
 		{"json-cd-sticky-staging", []string{"--json", "https://beta.example.com/", "-H", "Cookie: openfront-cd=s.1799999000." + betaSession}},
 		// A web ACL: an IP set's block; a count rule and a rate rule, counted.
+		// Labels: the count rule's, and the block on them.
+		{"waf-label-block", []string{"https://labelled.example.com/", "-H", "User-Agent: BadBot/1.0"}},
+		{"waf-label-none", []string{"https://labelled.example.com/", "-H", "User-Agent: Mozilla/5.0"}},
 		{"waf-ipset-block", []string{"--viewer-ip", "192.0.2.9", "https://guarded.example.com/api/x"}},
 		{"waf-rate-viewer-ip", []string{"--viewer-ip", "2001:db8::9", "https://guarded.example.com/api/x"}},
 		// A rate rule on X-Forwarded-For's first address; none valid: MATCH.

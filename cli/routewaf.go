@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
 
 	"openfront.dev/compiler/table"
 )
@@ -84,11 +85,16 @@ func (e *RouteExplanation) explainWAF(hostDist, d *table.Distribution, r RouteRe
 // firstDecisive is the index of the first rule of acl that allows or
 // blocks req as route explains it, -1 for none.
 func firstDecisive(acl *table.WebACL, req *table.WAFRequest) int {
+	req.Labels = nil
 	for i, rule := range acl.Rules {
 		if needsBody(rule, req) || noHandshake(rule, req) {
 			continue
 		}
-		if matched, _ := rule.Explain(req); matched && rule.Action.Kind != table.WAFCount {
+		matched, _ := rule.Explain(req)
+		if matched {
+			rule.AddLabels(req)
+		}
+		if matched && rule.Action.Kind != table.WAFCount {
 			return i
 		}
 	}
@@ -99,13 +105,18 @@ func firstDecisive(acl *table.WebACL, req *table.WAFRequest) int {
 // with req.
 func ruleLines(acl *table.WebACL, req *table.WAFRequest, last int) []RouteWAFRule {
 	out := []RouteWAFRule{}
+	req.Labels = nil
 	for i, rule := range acl.Rules {
 		if last >= 0 && i > last {
 			break
 		}
-		_, why := rule.Explain(req)
+		matched, why := rule.Explain(req)
 		if needsBody(rule, req) {
 			why = "not evaluated: it inspects the request's body, which route does not have (the edge reads the first " + strconv.Itoa(acl.BodyLimit) + " bytes of a " + req.Method + "'s body for it)"
+		} else if matched && len(rule.Labels) > 0 {
+			// Later rules' label match statements see them.
+			rule.AddLabels(req)
+			why += "; adds label " + strings.Join(rule.Labels, ", ")
 		}
 		if noHandshake(rule, req) {
 			why = notEvaluatedTLS

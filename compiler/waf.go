@@ -128,10 +128,10 @@ func (k *checker) webACL(name string, acl *schema.WebACL, cfg *schema.Config) {
 		}
 		k.unsupported(key, rat, rwhere, []wafField{
 			{name: "overrideAction", set: r.OverrideAction != nil},
-			{name: "ruleLabels", set: r.RuleLabels != nil},
 			{name: "captchaConfig", set: r.CaptchaConfig != nil},
 			{name: "challengeConfig", set: r.ChallengeConfig != nil},
 		})
+		k.ruleLabels(key, rat, rwhere, r.RuleLabels)
 		if r.Action == nil {
 			k.add(key, rat(), "%s: a rule needs an action: allow, block or count", rwhere)
 		} else {
@@ -246,6 +246,10 @@ func (k *checker) wafStatement(key string, at func(...any) []cue.Selector, where
 			return
 		}
 		k.rateBased(key, func(parts ...any) []cue.Selector { return at(append([]any{"rateBasedStatement"}, parts...)...) }, where, s.RateBasedStatement, cfg)
+	case s.LabelMatchStatement != nil:
+		if err := table.CheckWAFLabelKey(s.LabelMatchStatement.Scope, s.LabelMatchStatement.Key); err != nil {
+			k.add(key, at("labelMatchStatement", "key"), "%s: labelMatchStatement: %v", where, err)
+		}
 	case s.NotStatement != nil:
 		if k.deepEnough(key, at("notStatement"), where, depth) {
 			k.wafStatement(key, func(parts ...any) []cue.Selector { return at(append([]any{"notStatement", "statement"}, parts...)...) }, where, &s.NotStatement.Statement, cfg, depth+1)

@@ -110,6 +110,8 @@ var goTypes = []struct {
 	{"#WAFBody", WAFBody{}, nil},
 	{"#SizeConstraintStatement", SizeConstraintStatement{}, nil},
 	{"#RegexMatchStatement", RegexMatchStatement{}, nil},
+	{"#WAFLabel", WAFLabel{}, nil},
+	{"#LabelMatchStatement", LabelMatchStatement{}, nil},
 	{"#RegexPatternSetReferenceStatement", RegexPatternSetReferenceStatement{}, nil},
 	{"#RegexPatternSet", RegexPatternSet{}, nil},
 	{"#WAFRegex", WAFRegex{}, nil},

@@ -14,6 +14,7 @@ type WebACL struct {
 	ChallengeConfig      any                   `json:"challengeConfig,omitempty"`
 	TokenDomains         any                   `json:"tokenDomains,omitempty"`
 	AssociationConfig    *WAFAssociationConfig `json:"associationConfig,omitempty"`
+	LabelNamespace       string                `json:"labelNamespace,omitempty"`
 }
 
 // WAFAssociationConfig is #WAFAssociationConfig.
@@ -42,7 +43,7 @@ type WAFRule struct {
 	Action           *WAFRuleAction `json:"action,omitempty"`
 	VisibilityConfig map[string]any `json:"visibilityConfig,omitempty"`
 	OverrideAction   any            `json:"overrideAction,omitempty"`
-	RuleLabels       any            `json:"ruleLabels,omitempty"`
+	RuleLabels       []WAFLabel     `json:"ruleLabels,omitempty"`
 	CaptchaConfig    any            `json:"captchaConfig,omitempty"`
 	ChallengeConfig  any            `json:"challengeConfig,omitempty"`
 }
@@ -94,7 +95,7 @@ type WAFStatement struct {
 	SizeConstraintStatement           *SizeConstraintStatement           `json:"sizeConstraintStatement,omitempty"`
 	SqliMatchStatement                *SqliMatchStatement                `json:"sqliMatchStatement,omitempty"`
 	XssMatchStatement                 *XssMatchStatement                 `json:"xssMatchStatement,omitempty"`
-	LabelMatchStatement               any                                `json:"labelMatchStatement,omitempty"`
+	LabelMatchStatement               *LabelMatchStatement               `json:"labelMatchStatement,omitempty"`
 	AsnMatchStatement                 *AsnMatchStatement                 `json:"asnMatchStatement,omitempty"`
 }
 
@@ -275,4 +276,15 @@ type AsnMatchStatement struct {
 // WAFFallback is #WAFFallback.
 type WAFFallback struct {
 	FallbackBehavior string `json:"fallbackBehavior,omitempty"`
+}
+
+// WAFLabel is #WAFLabel.
+type WAFLabel struct {
+	Name string `json:"name"`
+}
+
+// LabelMatchStatement is #LabelMatchStatement.
+type LabelMatchStatement struct {
+	Scope string `json:"scope"`
+	Key   string `json:"key"`
 }

@@ -80,6 +80,9 @@ type WAFRule struct {
 	InspectsBody bool
 	// InspectsTLS: a statement of the rule reads the TLS fingerprints.
 	InspectsTLS bool
+	// Labels are added to a request the rule matches, fully qualified
+	// (waflabel.go).
+	Labels []string
 }
 
 // WAFRate is a rate-based statement (API_RateBasedStatement).
@@ -136,6 +139,9 @@ type WAFRequest struct {
 	// fingerprints of its ClientHello, nil for none (wafasn.go).
 	ASN uint32
 	TLS WAFFingerprints
+	// Labels are those the rules evaluated so far added (waflabel.go);
+	// evaluation sets them.
+	Labels []string
 }
 
 // WAFMatcher is a compiled statement that matches a request alone.
@@ -333,10 +339,12 @@ func (a *WebACL) Spellings(req *WAFRequest) []WAFSpelling {
 }
 
 func (a *WebACL) evaluate(req *WAFRequest, over func(r *WAFRule, key netip.Addr) bool, counted func(r *WAFRule)) WAFDecision {
+	req.Labels = nil
 	for _, r := range a.Rules {
 		if !r.matches(req, over) {
 			continue
 		}
+		r.AddLabels(req)
 		if r.Action.Kind == WAFCount {
 			if counted != nil {
 				counted(r)
@@ -371,7 +379,7 @@ func newWebACL(name string, spec *schema.WebACL, cfg *schema.Config) (*WebACL, e
 	c := &wafCompiler{ipSets: cfg.IPSets, sets: map[string]*ipSetMatcher{}, regexSets: cfg.RegexPatternSets, regexes: map[string][]*regexp.Regexp{}}
 	for i := range spec.Rules {
 		rs := &spec.Rules[i]
-		r := &WAFRule{Name: rs.Name, Priority: rs.Priority}
+		r := &WAFRule{Name: rs.Name, Priority: rs.Priority, Labels: wafLabels(WAFLabelNamespace(name, spec), rs.RuleLabels)}
 		if rs.Action == nil {
 			return nil, fmt.Errorf("web ACL %q: rule %q has no action", name, rs.Name)
 		}
@@ -469,7 +477,7 @@ func (c *wafCompiler) rate(acl, rule string, s *schema.RateBasedStatement) (*WAF
 var WAFStatements = []string{"byteMatchStatement", "geoMatchStatement", "ipSetReferenceStatement", "rateBasedStatement",
 	"sizeConstraintStatement", "regexMatchStatement", "regexPatternSetReferenceStatement",
 	"sqliMatchStatement", "xssMatchStatement", "andStatement", "orStatement", "notStatement",
-	"asnMatchStatement"}
+	"asnMatchStatement", "labelMatchStatement"}
 
 // WAFFieldsToMatch are the parts of a request the statements with a
 // fieldToMatch inspect here (schema #WAFFieldToMatch); compileInput reads
@@ -565,6 +573,8 @@ func (c *wafCompiler) statement(s *schema.WAFStatement) (WAFMatcher, error) {
 			return andMatcher(ms), nil
 		}
 		return orMatcher(ms), nil
+	case s.LabelMatchStatement != nil:
+		return compileLabelMatch(s.LabelMatchStatement), nil
 	case s.NotStatement != nil:
 		m, err := c.statement(&s.NotStatement.Statement)
 		if err != nil {

@@ -1,0 +1,168 @@
+package table
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"openfront.dev/schema"
+)
+
+// AWS WAF labels (API_Rule RuleLabels, API_Label, API_LabelMatchStatement;
+// developer guide waf-labels, waf-rule-label-match,
+// waf-rule-label-requirements):
+//
+//   - A rule whose statement matches adds its labels to the request,
+//     whatever its action: a count rule labels and evaluation goes on; an
+//     allow or block rule labels and stops it.
+//   - Rules run in priority order, so a labelMatchStatement sees only the
+//     labels of rules before it ("rules that have already run in the web
+//     ACL").
+//   - A label is fully qualified with the web ACL's namespace,
+//     awswaf:<account>:webacl:<name>: (API_WebACL LabelNamespace).
+//     openfront has no AWS account: it uses 000000000000 unless the web
+//     ACL gives labelNamespace (import keeps get-web-acl's).
+//   - Labels are case sensitive; components are separated by ":"; a
+//     namespace or name has up to 128 characters, a label up to five
+//     namespaces, and none is one of WAF's reserved words.
+//
+// A web ACL without labels pays nothing per request: evaluate appends
+// only for a matching rule that has labels.
+
+// WAFDefaultAccount is the account openfront puts in a web ACL's label
+// namespace when the config gives none.
+const WAFDefaultAccount = "000000000000"
+
+// WAFLabelNamespace is the prefix of the labels web ACL name's rules add.
+func WAFLabelNamespace(name string, spec *schema.WebACL) string {
+	if spec.LabelNamespace != "" {
+		return spec.LabelNamespace
+	}
+	return "awswaf:" + WAFDefaultAccount + ":webacl:" + name + ":"
+}
+
+// wafReservedLabelWords may not be a label's namespace or name
+// (waf-rule-label-requirements).
+var wafReservedLabelWords = []string{"awswaf", "aws", "waf", "rulegroup", "webacl", "regexpatternset", "ipset", "managed"}
+
+// CheckWAFLabel reports what WAF refuses in a rule label's name (the part
+// after the web ACL's namespace): empty components, one longer than 128
+// characters, more than five namespaces, a reserved word.
+func CheckWAFLabel(name string) error {
+	parts := strings.Split(name, ":")
+	if len(parts) > 6 {
+		return fmt.Errorf("label %q has %d namespaces; WAF takes 5 at most", name, len(parts)-1)
+	}
+	for _, p := range parts {
+		switch {
+		case p == "":
+			return fmt.Errorf("label %q has an empty namespace or name: components are separated by one \":\"", name)
+		case len(p) > 128:
+			return fmt.Errorf("label %q: %q is %d characters; WAF takes 128 at most", name, p[:16]+"…", len(p))
+		case slices.Contains(wafReservedLabelWords, p):
+			return fmt.Errorf("label %q uses %q, which WAF reserves (%s)", name, p, strings.Join(wafReservedLabelWords, ", "))
+		}
+	}
+	return nil
+}
+
+// CheckWAFLabelKey reports what WAF refuses in a labelMatchStatement's
+// key: an empty component (NAMESPACE's key may end with ":").
+func CheckWAFLabelKey(scope, key string) error {
+	k := key
+	if scope == "NAMESPACE" {
+		k = strings.TrimSuffix(k, ":")
+	}
+	if slices.Contains(strings.Split(k, ":"), "") {
+		return fmt.Errorf("key %q has an empty component: namespaces and the name are separated by one \":\"", key)
+	}
+	return nil
+}
+
+// wafLabels are rule labels qualified with namespace.
+func wafLabels(namespace string, ls []schema.WAFLabel) []string {
+	if len(ls) == 0 {
+		return nil
+	}
+	out := make([]string, len(ls))
+	for i, l := range ls {
+		out[i] = namespace + l.Name
+	}
+	return out
+}
+
+// labelMatcher is a LabelMatchStatement. The key is read in the web
+// ACL's context ("If you do not provide the fully qualified name in your
+// label match string, AWS WAF performs the search for labels that were
+// added in the same context"): all of openfront's labels are the web
+// ACL's own.
+type labelMatcher struct {
+	namespace bool   // scope NAMESPACE
+	key       string // NAMESPACE's with its trailing ":"
+}
+
+func compileLabelMatch(s *schema.LabelMatchStatement) *labelMatcher {
+	m := &labelMatcher{namespace: s.Scope == "NAMESPACE", key: s.Key}
+	if m.namespace && !strings.HasSuffix(m.key, ":") {
+		m.key += ":"
+	}
+	return m
+}
+
+func (m *labelMatcher) Match(r *WAFRequest) bool {
+	_, ok := m.which(r)
+	return ok
+}
+
+// which is the first label of r the statement matches.
+func (m *labelMatcher) which(r *WAFRequest) (string, bool) {
+	for _, l := range r.Labels {
+		if m.matches(l) {
+			return l, true
+		}
+	}
+	return "", false
+}
+
+// matches: LABEL's key is the label's name "and can include any number
+// of preceding namespace specifications and prefix up to providing the
+// fully qualified label name": the label ends with it, at a ":". A
+// NAMESPACE key "can include any number of contiguous namespace strings,
+// and can include the entire label namespace prefix": the label's
+// namespaces, after the web ACL's prefix or with it, start with it.
+func (m *labelMatcher) matches(label string) bool {
+	if !m.namespace {
+		return label == m.key || strings.HasSuffix(label, m.key) && label[len(label)-len(m.key)-1] == ':'
+	}
+	ns := label[:strings.LastIndexByte(label, ':')+1]
+	if strings.HasPrefix(ns, m.key) {
+		return true
+	}
+	// The web ACL's prefix is awswaf:ACCOUNT:webacl:NAME: (four parts).
+	rel := ns
+	for range 4 {
+		_, rel, _ = strings.Cut(rel, ":")
+	}
+	return strings.HasPrefix(rel, m.key)
+}
+
+func (m *labelMatcher) explain(r *WAFRequest) (bool, string) {
+	scope := "label"
+	if m.namespace {
+		scope = "namespace"
+	}
+	if l, ok := m.which(r); ok {
+		return true, fmt.Sprintf("matches: an earlier rule added label %s (%s %s)", l, scope, m.key)
+	}
+	if len(r.Labels) == 0 {
+		return false, fmt.Sprintf("does not match: no earlier rule added a label (%s %s)", scope, m.key)
+	}
+	return false, fmt.Sprintf("does not match %s %s: earlier rules added %s", scope, m.key, strings.Join(r.Labels, ", "))
+}
+
+// AddLabels adds the rule's labels to req, as a matching rule does.
+func (r *WAFRule) AddLabels(req *WAFRequest) {
+	if len(r.Labels) > 0 {
+		req.Labels = append(req.Labels, r.Labels...)
+	}
+}
