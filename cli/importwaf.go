@@ -44,6 +44,7 @@ var wafSupported = func() map[string]bool {
 		"includedHeaders", "excludedHeaders", "includedCookies", "excludedCookies",
 		"asnList",
 		"ruleLabels", "key", "scope", // waflabel
+		"customResponseBodyKey", "responseHeaders", "value", // wafresponse
 	} {
 		m[k] = true
 	}
@@ -332,6 +333,7 @@ func (imp *importer) webACLsSection() *cueStruct {
 		}
 		o.set("rules", rules)
 		imp.labelNamespace(o, s, rules)
+		imp.customResponseBodies(o, s)
 		imp.associationConfig(o, s)
 		imp.wafRest(o, s)
 		out.set(acl.name, o)

@@ -101,7 +101,6 @@ func (k *checker) webACL(name string, acl *schema.WebACL, cfg *schema.Config) {
 	at := func(parts ...any) []cue.Selector { return append(slices.Clone(base), sel(parts...)...) }
 	where := fmt.Sprintf("web ACL %q", name)
 	k.unsupported(key, at, where, []wafField{
-		{name: "customResponseBodies", set: acl.CustomResponseBodies != nil},
 		{name: "captchaConfig", set: acl.CaptchaConfig != nil},
 		{name: "challengeConfig", set: acl.ChallengeConfig != nil},
 		{name: "tokenDomains", set: acl.TokenDomains != nil},
@@ -109,7 +108,7 @@ func (k *checker) webACL(name string, acl *schema.WebACL, cfg *schema.Config) {
 	da := acl.DefaultAction
 	dat := func(parts ...any) []cue.Selector { return at(append([]any{"defaultAction"}, parts...)...) }
 	if k.one(key, dat, where, "defaultAction", []wafField{{name: "allow", set: da.Allow != nil, supported: true}, {name: "block", set: da.Block != nil, supported: true}}) {
-		k.allowBlock(key, dat, where+": defaultAction", da.Allow, da.Block)
+		k.allowBlock(key, dat, where+": defaultAction", da.Allow, da.Block, acl.CustomResponseBodies)
 	}
 	names := map[string]int{}
 	priorities := map[int]string{}
@@ -146,7 +145,7 @@ func (k *checker) webACL(name string, acl *schema.WebACL, cfg *schema.Config) {
 			}
 			k.unsupported(key, aat, rwhere+": action", fs)
 			if k.one(key, aat, rwhere, "action", fs) {
-				k.allowBlock(key, aat, rwhere+": action", a.Allow, a.Block)
+				k.allowBlock(key, aat, rwhere+": action", a.Allow, a.Block, acl.CustomResponseBodies)
 				if a.Count != nil && a.Count.CustomRequestHandling != nil {
 					k.add(key, aat("count", "customRequestHandling"), "%s: action: customRequestHandling is not supported by openfront", rwhere)
 				}
@@ -157,17 +156,12 @@ func (k *checker) webACL(name string, acl *schema.WebACL, cfg *schema.Config) {
 }
 
 // allowBlock checks an allow or block action's settings.
-func (k *checker) allowBlock(key string, at func(...any) []cue.Selector, where string, allow *schema.WAFAllowAction, block *schema.WAFBlockAction) {
+func (k *checker) allowBlock(key string, at func(...any) []cue.Selector, where string, allow *schema.WAFAllowAction, block *schema.WAFBlockAction, bodies map[string]schema.WAFCustomResponseBody) {
 	if allow != nil && allow.CustomRequestHandling != nil {
 		k.add(key, at("allow", "customRequestHandling"), "%s: customRequestHandling is not supported by openfront", where)
 	}
 	if block != nil && block.CustomResponse != nil {
-		cr := block.CustomResponse
-		cat := func(parts ...any) []cue.Selector { return at(append([]any{"block", "customResponse"}, parts...)...) }
-		k.unsupported(key, cat, where+": customResponse", []wafField{
-			{name: "customResponseBodyKey", set: cr.CustomResponseBodyKey != nil},
-			{name: "responseHeaders", set: cr.ResponseHeaders != nil},
-		})
+		k.customResponse(key, func(parts ...any) []cue.Selector { return at(append([]any{"block", "customResponse"}, parts...)...) }, where+": customResponse", block.CustomResponse, bodies)
 	}
 }
 

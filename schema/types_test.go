@@ -112,6 +112,8 @@ var goTypes = []struct {
 	{"#RegexMatchStatement", RegexMatchStatement{}, nil},
 	{"#WAFLabel", WAFLabel{}, nil},
 	{"#LabelMatchStatement", LabelMatchStatement{}, nil},
+	{"#WAFCustomResponseBody", WAFCustomResponseBody{}, nil},
+	{"#WAFCustomHTTPHeader", WAFCustomHTTPHeader{}, nil},
 	{"#RegexPatternSetReferenceStatement", RegexPatternSetReferenceStatement{}, nil},
 	{"#RegexPatternSet", RegexPatternSet{}, nil},
 	{"#WAFRegex", WAFRegex{}, nil},

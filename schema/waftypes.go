@@ -5,16 +5,16 @@ package schema
 
 // WebACL is #WebACL.
 type WebACL struct {
-	Description          string                `json:"description"`
-	DefaultAction        WAFDefaultAction      `json:"defaultAction"`
-	Rules                []WAFRule             `json:"rules"`
-	VisibilityConfig     map[string]any        `json:"visibilityConfig,omitempty"`
-	CustomResponseBodies any                   `json:"customResponseBodies,omitempty"`
-	CaptchaConfig        any                   `json:"captchaConfig,omitempty"`
-	ChallengeConfig      any                   `json:"challengeConfig,omitempty"`
-	TokenDomains         any                   `json:"tokenDomains,omitempty"`
-	AssociationConfig    *WAFAssociationConfig `json:"associationConfig,omitempty"`
-	LabelNamespace       string                `json:"labelNamespace,omitempty"`
+	Description          string                           `json:"description"`
+	DefaultAction        WAFDefaultAction                 `json:"defaultAction"`
+	Rules                []WAFRule                        `json:"rules"`
+	VisibilityConfig     map[string]any                   `json:"visibilityConfig,omitempty"`
+	CustomResponseBodies map[string]WAFCustomResponseBody `json:"customResponseBodies,omitempty"`
+	CaptchaConfig        any                              `json:"captchaConfig,omitempty"`
+	ChallengeConfig      any                              `json:"challengeConfig,omitempty"`
+	TokenDomains         any                              `json:"tokenDomains,omitempty"`
+	AssociationConfig    *WAFAssociationConfig            `json:"associationConfig,omitempty"`
+	LabelNamespace       string                           `json:"labelNamespace,omitempty"`
 }
 
 // WAFAssociationConfig is #WAFAssociationConfig.
@@ -74,9 +74,9 @@ type WAFBlockAction struct {
 
 // WAFCustomResponse is #WAFCustomResponse.
 type WAFCustomResponse struct {
-	ResponseCode          int `json:"responseCode"`
-	CustomResponseBodyKey any `json:"customResponseBodyKey,omitempty"`
-	ResponseHeaders       any `json:"responseHeaders,omitempty"`
+	ResponseCode          int                   `json:"responseCode"`
+	CustomResponseBodyKey string                `json:"customResponseBodyKey,omitempty"`
+	ResponseHeaders       []WAFCustomHTTPHeader `json:"responseHeaders,omitempty"`
 }
 
 // WAFStatement is #WAFStatement.
@@ -287,4 +287,16 @@ type WAFLabel struct {
 type LabelMatchStatement struct {
 	Scope string `json:"scope"`
 	Key   string `json:"key"`
+}
+
+// WAFCustomResponseBody is #WAFCustomResponseBody.
+type WAFCustomResponseBody struct {
+	ContentType string `json:"contentType"`
+	Content     string `json:"content"`
+}
+
+// WAFCustomHTTPHeader is #WAFCustomHTTPHeader.
+type WAFCustomHTTPHeader struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
 }

@@ -49,6 +49,9 @@ type WAFAction struct {
 	// Status answers a block: WAF's 403, or the customResponse's
 	// responseCode (API_BlockAction).
 	Status int
+	// Body and Headers are a block's custom response (wafresponse.go).
+	Body    *WAFResponseBody
+	Headers []WAFHeader
 }
 
 // WebACL is a compiled web ACL.
@@ -375,7 +378,7 @@ func (r *WAFRule) matches(req *WAFRequest, over func(*WAFRule, netip.Addr) bool)
 
 // newWebACL compiles a vetted web ACL with the config's IP sets.
 func newWebACL(name string, spec *schema.WebACL, cfg *schema.Config) (*WebACL, error) {
-	a := &WebACL{Name: name, Default: defaultAction(spec.DefaultAction)}
+	a := &WebACL{Name: name, Default: defaultAction(spec.DefaultAction, spec.CustomResponseBodies)}
 	c := &wafCompiler{ipSets: cfg.IPSets, sets: map[string]*ipSetMatcher{}, regexSets: cfg.RegexPatternSets, regexes: map[string][]*regexp.Regexp{}}
 	for i := range spec.Rules {
 		rs := &spec.Rules[i]
@@ -383,7 +386,7 @@ func newWebACL(name string, spec *schema.WebACL, cfg *schema.Config) (*WebACL, e
 		if rs.Action == nil {
 			return nil, fmt.Errorf("web ACL %q: rule %q has no action", name, rs.Name)
 		}
-		r.Action = ruleAction(*rs.Action)
+		r.Action = ruleAction(*rs.Action, spec.CustomResponseBodies)
 		var err error
 		body, tls := c.body, c.tls
 		c.body, c.tls = false, false
@@ -408,26 +411,28 @@ func newWebACL(name string, spec *schema.WebACL, cfg *schema.Config) (*WebACL, e
 	return a, nil
 }
 
-func defaultAction(d schema.WAFDefaultAction) WAFAction {
+func defaultAction(d schema.WAFDefaultAction, bodies map[string]schema.WAFCustomResponseBody) WAFAction {
 	if d.Block != nil {
-		return blockAction(d.Block)
+		return blockAction(d.Block, bodies)
 	}
 	return WAFAction{Kind: WAFAllow}
 }
 
-func ruleAction(a schema.WAFRuleAction) WAFAction {
+func ruleAction(a schema.WAFRuleAction, bodies map[string]schema.WAFCustomResponseBody) WAFAction {
 	switch {
 	case a.Block != nil:
-		return blockAction(a.Block)
+		return blockAction(a.Block, bodies)
 	case a.Count != nil:
 		return WAFAction{Kind: WAFCount}
 	}
 	return WAFAction{Kind: WAFAllow}
 }
 
-func blockAction(b *schema.WAFBlockAction) WAFAction {
+func blockAction(b *schema.WAFBlockAction, bodies map[string]schema.WAFCustomResponseBody) WAFAction {
 	if b.CustomResponse != nil {
-		return WAFAction{Kind: WAFBlock, Status: b.CustomResponse.ResponseCode}
+		a := WAFAction{Kind: WAFBlock, Status: b.CustomResponse.ResponseCode}
+		a.customResponse(b.CustomResponse, bodies)
+		return a
 	}
 	return WAFAction{Kind: WAFBlock, Status: http.StatusForbidden}
 }
@@ -1090,6 +1095,9 @@ func IsWord(s string) bool {
 // String is how a route explanation names an action.
 func (a WAFAction) String() string {
 	if a.Kind == WAFBlock {
+		if r := a.DescribeResponse(); r != "" {
+			return "block (" + strconv.Itoa(a.Status) + ", " + r + ")"
+		}
 		return "block (" + strconv.Itoa(a.Status) + ")"
 	}
 	return a.Kind.String()

@@ -35,6 +35,11 @@ func (h *Handler) wafCheck(w http.ResponseWriter, r *http.Request, d *table.Dist
 		return true
 	}
 	reason := "The request was blocked by the distribution's web ACL."
+	addWAFHeaders(w, dec.Action)
+	if dec.Action.Body != nil {
+		h.wafRespond(w, r, dec.Action, reason)
+		return false
+	}
 	// WAF's 403 is CloudFront's like any other, custom error page
 	// included; a customResponse takes precedence over the page
 	// (customizing-the-response-for-blocked-requests). The access log has
