@@ -44,7 +44,7 @@ var wafSupported = func() map[string]bool {
 		"includedHeaders", "excludedHeaders", "includedCookies", "excludedCookies",
 		"asnList",
 		"ruleLabels", "key", "scope", // waflabel
-		"customResponseBodyKey", "responseHeaders", "value", // wafresponse
+		"customResponseBodyKey", "responseHeaders", "value", "customRequestHandling", "insertHeaders", // wafresponse
 	} {
 		m[k] = true
 	}

@@ -146,8 +146,8 @@ func (k *checker) webACL(name string, acl *schema.WebACL, cfg *schema.Config) {
 			k.unsupported(key, aat, rwhere+": action", fs)
 			if k.one(key, aat, rwhere, "action", fs) {
 				k.allowBlock(key, aat, rwhere+": action", a.Allow, a.Block, acl.CustomResponseBodies)
-				if a.Count != nil && a.Count.CustomRequestHandling != nil {
-					k.add(key, aat("count", "customRequestHandling"), "%s: action: customRequestHandling is not supported by openfront", rwhere)
+				if a.Count != nil {
+					k.requestHandling(key, func(parts ...any) []cue.Selector { return aat(append([]any{"count"}, parts...)...) }, rwhere+": action", a.Count.CustomRequestHandling)
 				}
 			}
 		}
@@ -157,8 +157,8 @@ func (k *checker) webACL(name string, acl *schema.WebACL, cfg *schema.Config) {
 
 // allowBlock checks an allow or block action's settings.
 func (k *checker) allowBlock(key string, at func(...any) []cue.Selector, where string, allow *schema.WAFAllowAction, block *schema.WAFBlockAction, bodies map[string]schema.WAFCustomResponseBody) {
-	if allow != nil && allow.CustomRequestHandling != nil {
-		k.add(key, at("allow", "customRequestHandling"), "%s: customRequestHandling is not supported by openfront", where)
+	if allow != nil {
+		k.requestHandling(key, func(parts ...any) []cue.Selector { return at(append([]any{"allow"}, parts...)...) }, where, allow.CustomRequestHandling)
 	}
 	if block != nil && block.CustomResponse != nil {
 		k.customResponse(key, func(parts ...any) []cue.Selector { return at(append([]any{"block", "customResponse"}, parts...)...) }, where+": customResponse", block.CustomResponse, bodies)

@@ -38,3 +38,13 @@ func (k *checker) customHeaders(key string, at func(...any) []cue.Selector, wher
 		seen = append(seen, name)
 	}
 }
+
+// requestHandling checks an allow or count action's insertHeaders
+// (API_CustomRequestHandling): each name once.
+func (k *checker) requestHandling(key string, at func(...any) []cue.Selector, where string, c *schema.WAFCustomRequestHandling) {
+	if c != nil {
+		k.customHeaders(key, func(parts ...any) []cue.Selector {
+			return at(append([]any{"customRequestHandling", "insertHeaders"}, parts...)...)
+		}, where+": insertHeaders", c.InsertHeaders)
+	}
+}

@@ -114,6 +114,7 @@ var goTypes = []struct {
 	{"#LabelMatchStatement", LabelMatchStatement{}, nil},
 	{"#WAFCustomResponseBody", WAFCustomResponseBody{}, nil},
 	{"#WAFCustomHTTPHeader", WAFCustomHTTPHeader{}, nil},
+	{"#WAFCustomRequestHandling", WAFCustomRequestHandling{}, nil},
 	{"#RegexPatternSetReferenceStatement", RegexPatternSetReferenceStatement{}, nil},
 	{"#RegexPatternSet", RegexPatternSet{}, nil},
 	{"#WAFRegex", WAFRegex{}, nil},

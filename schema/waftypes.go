@@ -59,12 +59,12 @@ type WAFRuleAction struct {
 
 // WAFCountAction is #WAFRuleAction.count.
 type WAFCountAction struct {
-	CustomRequestHandling any `json:"customRequestHandling,omitempty"`
+	CustomRequestHandling *WAFCustomRequestHandling `json:"customRequestHandling,omitempty"`
 }
 
 // WAFAllowAction is #WAFAllowAction.
 type WAFAllowAction struct {
-	CustomRequestHandling any `json:"customRequestHandling,omitempty"`
+	CustomRequestHandling *WAFCustomRequestHandling `json:"customRequestHandling,omitempty"`
 }
 
 // WAFBlockAction is #WAFBlockAction.
@@ -299,4 +299,9 @@ type WAFCustomResponseBody struct {
 type WAFCustomHTTPHeader struct {
 	Name  string `json:"name"`
 	Value string `json:"value"`
+}
+
+// WAFCustomRequestHandling is #WAFCustomRequestHandling.
+type WAFCustomRequestHandling struct {
+	InsertHeaders []WAFCustomHTTPHeader `json:"insertHeaders"`
 }

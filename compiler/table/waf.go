@@ -52,6 +52,9 @@ type WAFAction struct {
 	// Body and Headers are a block's custom response (wafresponse.go).
 	Body    *WAFResponseBody
 	Headers []WAFHeader
+	// Insert are the headers an allow or count inserts into the request
+	// (wafresponse.go).
+	Insert []WAFHeader
 }
 
 // WebACL is a compiled web ACL.
@@ -70,6 +73,8 @@ type WebACL struct {
 	// BodyLimit is the bytes of a body its statements inspect, 0 when
 	// none inspects the body (wafbody.go).
 	BodyLimit int
+	// Inserts: an action inserts request headers (wafresponse.go).
+	Inserts bool
 }
 
 // WAFRule is a compiled rule: Match, or Rate for a rate-based statement.
@@ -198,6 +203,9 @@ type WAFDecision struct {
 	// Rule is the rule whose action terminated, nil for the default action.
 	Rule   *WAFRule
 	Action WAFAction
+	// Insert are the headers the origin request gets: those of the count
+	// rules that matched, then the allow's (wafresponse.go).
+	Insert []WAFHeader
 }
 
 // RuleName is the deciding rule's name, "default" for the default action.
@@ -343,6 +351,7 @@ func (a *WebACL) Spellings(req *WAFRequest) []WAFSpelling {
 
 func (a *WebACL) evaluate(req *WAFRequest, over func(r *WAFRule, key netip.Addr) bool, counted func(r *WAFRule)) WAFDecision {
 	req.Labels = nil
+	var counts []WAFHeader // count rules' insertHeaders
 	for _, r := range a.Rules {
 		if !r.matches(req, over) {
 			continue
@@ -352,11 +361,12 @@ func (a *WebACL) evaluate(req *WAFRequest, over func(r *WAFRule, key netip.Addr)
 			if counted != nil {
 				counted(r)
 			}
+			counts = append(counts, r.Action.Insert...)
 			continue
 		}
-		return WAFDecision{Rule: r, Action: r.Action}
+		return decided(r, r.Action, counts)
 	}
-	return WAFDecision{Action: a.Default}
+	return decided(nil, a.Default, counts)
 }
 
 func (r *WAFRule) matches(req *WAFRequest, over func(*WAFRule, netip.Addr) bool) bool {
@@ -403,7 +413,7 @@ func newWebACL(name string, spec *schema.WebACL, cfg *schema.Config) (*WebACL, e
 		a.Rules = append(a.Rules, r)
 	}
 	slices.SortStableFunc(a.Rules, func(x, y *WAFRule) int { return x.Priority - y.Priority })
-	a.NeedsCountry, a.Headers = c.geo, c.headers
+	a.NeedsCountry, a.Headers, a.Inserts = c.geo, c.headers, a.inserts()
 	a.NeedsASN, a.NeedsTLS = c.asn, c.tls
 	if c.body {
 		a.BodyLimit = WAFBodyLimit(spec)
@@ -415,7 +425,11 @@ func defaultAction(d schema.WAFDefaultAction, bodies map[string]schema.WAFCustom
 	if d.Block != nil {
 		return blockAction(d.Block, bodies)
 	}
-	return WAFAction{Kind: WAFAllow}
+	a := WAFAction{Kind: WAFAllow}
+	if d.Allow != nil {
+		a.Insert = insertHeaders(d.Allow.CustomRequestHandling)
+	}
+	return a
 }
 
 func ruleAction(a schema.WAFRuleAction, bodies map[string]schema.WAFCustomResponseBody) WAFAction {
@@ -423,9 +437,9 @@ func ruleAction(a schema.WAFRuleAction, bodies map[string]schema.WAFCustomRespon
 	case a.Block != nil:
 		return blockAction(a.Block, bodies)
 	case a.Count != nil:
-		return WAFAction{Kind: WAFCount}
+		return WAFAction{Kind: WAFCount, Insert: insertHeaders(a.Count.CustomRequestHandling)}
 	}
-	return WAFAction{Kind: WAFAllow}
+	return WAFAction{Kind: WAFAllow, Insert: insertHeaders(a.Allow.CustomRequestHandling)}
 }
 
 func blockAction(b *schema.WAFBlockAction, bodies map[string]schema.WAFCustomResponseBody) WAFAction {
@@ -1099,6 +1113,9 @@ func (a WAFAction) String() string {
 			return "block (" + strconv.Itoa(a.Status) + ", " + r + ")"
 		}
 		return "block (" + strconv.Itoa(a.Status) + ")"
+	}
+	if a.Insert != nil {
+		return a.Kind.String() + " (" + a.describeInsert() + ")"
 	}
 	return a.Kind.String()
 }

@@ -1,6 +1,7 @@
 package table
 
 import (
+	"net/textproto"
 	"strconv"
 	"strings"
 
@@ -49,4 +50,62 @@ func (a WAFAction) DescribeResponse() string {
 		parts = append(parts, "header "+h.Name+": "+h.Value)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// WAFInsertPrefix is what WAF puts before the name of a header it inserts
+// into a request ("it prefixes this name x-amzn-waf-, to avoid confusion
+// with the headers that are already in the request", API_CustomHTTPHeader).
+const WAFInsertPrefix = "X-Amzn-Waf-"
+
+// insertHeaders are c's headers as the origin request carries them:
+// prefixed and canonical.
+func insertHeaders(c *schema.WAFCustomRequestHandling) []WAFHeader {
+	if c == nil {
+		return nil
+	}
+	out := make([]WAFHeader, len(c.InsertHeaders))
+	for i, h := range c.InsertHeaders {
+		out[i] = WAFHeader{textproto.CanonicalMIMEHeaderKey(WAFInsertPrefix + h.Name), h.Value}
+	}
+	return out
+}
+
+// decided is the decision of rule (nil: the default action) with action,
+// after count rules that inserted counts: a block inserts nothing (there
+// is no origin request), an allow its own headers after theirs (a count
+// action's custom request handling applies as the rule matches and
+// evaluation goes on, API_CountAction). No allocation when no count rule
+// inserted.
+func decided(rule *WAFRule, action WAFAction, counts []WAFHeader) WAFDecision {
+	d := WAFDecision{Rule: rule, Action: action}
+	switch {
+	case action.Kind == WAFBlock:
+	case counts == nil:
+		d.Insert = action.Insert
+	default:
+		d.Insert = append(counts, action.Insert...)
+	}
+	return d
+}
+
+// inserts reports whether any action of the web ACL inserts headers.
+func (a *WebACL) inserts() bool {
+	if a.Default.Insert != nil {
+		return true
+	}
+	for _, r := range a.Rules {
+		if r.Action.Insert != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// describeInsert says what an allow or count inserts, for route.
+func (a WAFAction) describeInsert() string {
+	parts := make([]string, len(a.Insert))
+	for i, h := range a.Insert {
+		parts[i] = h.Name + ": " + h.Value
+	}
+	return "inserts " + strings.Join(parts, ", ")
 }

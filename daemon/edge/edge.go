@@ -264,10 +264,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 			return
 		}
 	}
-	if first != nil && !h.wafCheck(w, r, first, path, client, body) ||
-		second != nil && !h.wafCheck(w, r, second, path, client, body) {
+	var inserts wafInserts
+	if first != nil && !h.wafCheck(w, r, first, path, client, body, &inserts) ||
+		second != nil && !h.wafCheck(w, r, second, path, client, body, &inserts) {
 		return
 	}
+	r = inserts.apply(r)
 	// A viewer that sent no SNI would have its QUIC handshake refused.
 	if a := h.altSvc.Load(); a != nil && r.ProtoMajor < 3 && d.ServesHTTP3() && (r.TLS == nil || r.TLS.ServerName != "") {
 		hdr["Alt-Svc"] = *a
@@ -494,6 +496,7 @@ func (h *Handler) originRequest(r *http.Request, b *table.Behavior, a originArgs
 	if fwd == nil {
 		fwd = make(http.Header, 3)
 	}
+	setWAFInserts(fwd, r)
 	if inEarlyData(r) {
 		fwd["Early-Data"] = earlyDataValue
 	}

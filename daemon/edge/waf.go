@@ -19,7 +19,7 @@ const maxRateKeys = 100_000
 // path is the URI path as the viewer sent it, client the viewer's address
 // (access.ClientIP), body what the web ACLs inspect of the body (nil:
 // none read).
-func (h *Handler) wafCheck(w http.ResponseWriter, r *http.Request, d *table.Distribution, path string, client netip.Addr, body *table.WAFBody) bool {
+func (h *Handler) wafCheck(w http.ResponseWriter, r *http.Request, d *table.Distribution, path string, client netip.Addr, body *table.WAFBody, ins *wafInserts) bool {
 	acl := d.WebACL
 	req := table.WAFRequest{Method: r.Method, Path: path, RawQuery: r.URL.RawQuery, Host: r.Host, Header: r.Header, Client: client.Unmap(),
 		Body: body.Within(acl.BodyLimit)}
@@ -32,6 +32,7 @@ func (h *Handler) wafCheck(w http.ResponseWriter, r *http.Request, d *table.Dist
 	})
 	h.metrics.waf.WithLabelValues(d.ID, acl.Name, dec.RuleName(), dec.Action.Kind.String()).Inc()
 	if dec.Action.Kind != table.WAFBlock {
+		ins.add(acl, dec.Insert)
 		return true
 	}
 	reason := "The request was blocked by the distribution's web ACL."

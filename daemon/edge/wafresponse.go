@@ -1,7 +1,9 @@
 package edge
 
 import (
+	"context"
 	"net/http"
+	"strings"
 
 	"openfront.dev/compiler/table"
 )
@@ -26,4 +28,52 @@ func addWAFHeaders(w http.ResponseWriter, a table.WAFAction) {
 func (h *Handler) wafRespond(w http.ResponseWriter, r *http.Request, a table.WAFAction, reason string) {
 	w.Header().Set("X-Openfront-Reason", reason)
 	writeError(w, r, a.Status, a.Body.ContentType, a.Body.Content)
+}
+
+// wafInserts are the headers the web ACLs a request passed insert into
+// the origin request (customRequestHandling on allow and count), and
+// whether any of them inserts headers at all.
+type wafInserts struct {
+	headers []table.WAFHeader
+	strip   bool
+}
+
+func (in *wafInserts) add(acl *table.WebACL, hs []table.WAFHeader) {
+	in.strip = in.strip || acl.Inserts
+	in.headers = append(in.headers, hs...)
+}
+
+// wafInsertKey is the request context's key for the inserted headers.
+type wafInsertKey struct{}
+
+// apply takes the viewer's own X-Amzn-Waf-* headers out of r when a web
+// ACL inserts headers, after the rules inspected them: the origin must be
+// able to trust what the web ACL inserts, and a viewer would otherwise
+// send the header an allow rule inserts for the requests it lets through
+// (WAF's docs do not say what it does with a viewer's). The inserted
+// headers go in r's context for originRequest; r is unchanged, and
+// nothing allocated, when no web ACL inserts.
+func (in *wafInserts) apply(r *http.Request) *http.Request {
+	if !in.strip {
+		return r
+	}
+	for k := range r.Header {
+		if strings.HasPrefix(k, table.WAFInsertPrefix) {
+			delete(r.Header, k)
+		}
+	}
+	if in.headers == nil {
+		return r
+	}
+	return r.WithContext(context.WithValue(r.Context(), wafInsertKey{}, in.headers))
+}
+
+// setWAFInserts sets the headers the web ACLs inserted into r in the
+// origin request's fwd, whatever the behavior forwards: WAF inserts them
+// into the request CloudFront then handles.
+func setWAFInserts(fwd http.Header, r *http.Request) {
+	hs, _ := r.Context().Value(wafInsertKey{}).([]table.WAFHeader)
+	for _, h := range hs {
+		fwd[h.Name] = []string{h.Value}
+	}
 }

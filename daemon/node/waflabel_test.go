@@ -1,8 +1,11 @@
 package node
 
 import (
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 )
@@ -71,5 +74,61 @@ func TestNodeWebACLLabelsAndCustomResponse(t *testing.T) {
 	resp, body = get("/admin", "Mozilla/5.0")
 	if resp.StatusCode != 403 || body != "<h1>site</h1>\n" || resp.Header.Get("X-Blocked-By") != "admin" {
 		t.Errorf("admin: %d %q X-Blocked-By %q, want 403 with the error page and the header", resp.StatusCode, body, resp.Header.Get("X-Blocked-By"))
+	}
+}
+
+const wafInsertConfig = `package cdn
+
+distributions: site: {
+	aliases: ["site.test"]
+	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", minTTL: 0, defaultTTL: 0, maxTTL: 0
+		forwardedValues: {queryString: false, headers: ["X-Amzn-Waf-Verdict"]}}
+	webACLId: "guard"
+}
+webACLs: guard: {
+	defaultAction: allow: {}
+	rules: [{
+		name: "label-partner", priority: 0
+		action: count: customRequestHandling: insertHeaders: [{name: "partner", value: "yes"}]
+		statement: byteMatchStatement: {searchString: "Partner", fieldToMatch: singleHeader: name: "user-agent",
+			positionalConstraint: "CONTAINS", textTransformations: [{priority: 0, type: "NONE"}]}
+	}, {
+		name: "trusted", priority: 1
+		action: allow: customRequestHandling: insertHeaders: [{name: "verdict", value: "trusted"}]
+		statement: byteMatchStatement: {searchString: "/trusted/", fieldToMatch: uriPath: {},
+			positionalConstraint: "STARTS_WITH", textTransformations: [{priority: 0, type: "NONE"}]}
+	}]
+}
+`
+
+// An allow rule's and a count rule's inserted headers reach the origin,
+// prefixed x-amzn-waf-, though the behavior forwards neither; a viewer's
+// own x-amzn-waf-verdict does not, even where the behavior forwards it.
+func TestNodeWebACLInsertHeaders(t *testing.T) {
+	seen := make(chan http.Header, 4)
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen <- r.Header.Clone()
+		io.WriteString(w, "ok")
+	}))
+	defer origin.Close()
+	n := startWAFNode(t, fmt.Sprintf(wafInsertConfig, strings.TrimPrefix(origin.URL, "http://")))
+	for _, c := range []struct {
+		path, ua         string
+		verdict, partner string
+	}{
+		{"/trusted/a", "Partner/1.0", "trusted", "yes"},
+		{"/trusted/b", "Mozilla/5.0", "trusted", ""},
+		{"/other", "Mozilla/5.0", "", ""},
+	} {
+		header := http.Header{"User-Agent": {c.ua}, "X-Amzn-Waf-Verdict": {"forged"}, "X-Amzn-Waf-Partner": {"forged"}}
+		if got := wafStatus(t, n, c.path, header); got != 200 {
+			t.Fatalf("%s: status %d", c.path, got)
+		}
+		h := <-seen
+		if h.Get("X-Amzn-Waf-Verdict") != c.verdict || h.Get("X-Amzn-Waf-Partner") != c.partner {
+			t.Errorf("%s %s: origin got x-amzn-waf-verdict %q, x-amzn-waf-partner %q; want %q, %q", c.path, c.ua,
+				h.Get("X-Amzn-Waf-Verdict"), h.Get("X-Amzn-Waf-Partner"), c.verdict, c.partner)
+		}
 	}
 }
