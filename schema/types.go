@@ -39,7 +39,10 @@ type Config struct {
 	// RegexPatternSets are the config's AWS WAF regex pattern sets, by
 	// the name a regexPatternSetReferenceStatement gives in arn.
 	RegexPatternSets map[string]*RegexPatternSet `json:"regexPatternSets,omitempty"`
-	Tests            []RouteTest                 `json:"tests,omitempty"`
+	// RuleGroups are the config's AWS WAF rule groups, by the name a
+	// ruleGroupReferenceStatement gives in arn (schema/wafgroup.cue).
+	RuleGroups map[string]*RuleGroup `json:"ruleGroups,omitempty"`
+	Tests      []RouteTest           `json:"tests,omitempty"`
 }
 
 // Distribution is #Distribution, a web distribution.

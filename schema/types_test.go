@@ -112,6 +112,8 @@ var goTypes = []struct {
 	{"#RegexMatchStatement", RegexMatchStatement{}, nil},
 	{"#WAFLabel", WAFLabel{}, nil},
 	{"#LabelMatchStatement", LabelMatchStatement{}, nil},
+	{"#RuleGroup", RuleGroup{}, nil},
+	{"#RuleGroupReferenceStatement", RuleGroupReferenceStatement{}, nil},
 	{"#WAFCustomResponseBody", WAFCustomResponseBody{}, nil},
 	{"#WAFCustomHTTPHeader", WAFCustomHTTPHeader{}, nil},
 	{"#WAFCustomRequestHandling", WAFCustomRequestHandling{}, nil},

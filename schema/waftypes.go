@@ -37,15 +37,15 @@ type WAFDefaultAction struct {
 
 // WAFRule is #WAFRule.
 type WAFRule struct {
-	Name             string         `json:"name"`
-	Priority         int            `json:"priority"`
-	Statement        WAFStatement   `json:"statement"`
-	Action           *WAFRuleAction `json:"action,omitempty"`
-	VisibilityConfig map[string]any `json:"visibilityConfig,omitempty"`
-	OverrideAction   any            `json:"overrideAction,omitempty"`
-	RuleLabels       []WAFLabel     `json:"ruleLabels,omitempty"`
-	CaptchaConfig    any            `json:"captchaConfig,omitempty"`
-	ChallengeConfig  any            `json:"challengeConfig,omitempty"`
+	Name             string             `json:"name"`
+	Priority         int                `json:"priority"`
+	Statement        WAFStatement       `json:"statement"`
+	Action           *WAFRuleAction     `json:"action,omitempty"`
+	VisibilityConfig map[string]any     `json:"visibilityConfig,omitempty"`
+	OverrideAction   *WAFOverrideAction `json:"overrideAction,omitempty"`
+	RuleLabels       []WAFLabel         `json:"ruleLabels,omitempty"`
+	CaptchaConfig    any                `json:"captchaConfig,omitempty"`
+	ChallengeConfig  any                `json:"challengeConfig,omitempty"`
 }
 
 // WAFRuleAction is #WAFRuleAction.
@@ -89,7 +89,7 @@ type WAFStatement struct {
 	OrStatement                       *WAFStatements                     `json:"orStatement,omitempty"`
 	NotStatement                      *WAFNotStatement                   `json:"notStatement,omitempty"`
 	ManagedRuleGroupStatement         any                                `json:"managedRuleGroupStatement,omitempty"`
-	RuleGroupReferenceStatement       any                                `json:"ruleGroupReferenceStatement,omitempty"`
+	RuleGroupReferenceStatement       *RuleGroupReferenceStatement       `json:"ruleGroupReferenceStatement,omitempty"`
 	RegexMatchStatement               *RegexMatchStatement               `json:"regexMatchStatement,omitempty"`
 	RegexPatternSetReferenceStatement *RegexPatternSetReferenceStatement `json:"regexPatternSetReferenceStatement,omitempty"`
 	SizeConstraintStatement           *SizeConstraintStatement           `json:"sizeConstraintStatement,omitempty"`

@@ -487,6 +487,7 @@ func usedPolicies(spec *schema.Distribution, cfg *schema.Config) []any {
 		for _, name := range regexSets {
 			used = append(used, cfg.RegexPatternSets[name])
 		}
+		used = append(used, ruleGroupsUsed(acl, cfg)...)
 	}
 	return used
 }
@@ -918,6 +919,7 @@ func (t *Table) computeVersion() string {
 	hashEntries(h, "w", t.config.WebACLs)
 	hashEntries(h, "i", t.config.IPSets)
 	hashEntries(h, "x", t.config.RegexPatternSets)
+	hashEntries(h, "g", t.config.RuleGroups)
 	fmt.Fprintf(h, "t\x00%s", hashJSON(t.config.Tests))
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }

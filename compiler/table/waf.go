@@ -91,6 +91,9 @@ type WAFRule struct {
 	// Labels are added to a request the rule matches, fully qualified
 	// (waflabel.go).
 	Labels []string
+	// Via is the web ACL's rule that runs this rule of a rule group, nil
+	// for the web ACL's own (wafgroup.go).
+	Via *WAFGroupRef
 }
 
 // WAFRate is a rate-based statement (API_RateBasedStatement).
@@ -213,7 +216,7 @@ func (d WAFDecision) RuleName() string {
 	if d.Rule == nil {
 		return "default"
 	}
-	return d.Rule.Name
+	return d.Rule.MetricName()
 }
 
 // Describe names what decided: "rule NAME" or "the default action".
@@ -221,7 +224,7 @@ func (d WAFDecision) Describe() string {
 	if d.Rule == nil {
 		return "the default action"
 	}
-	return fmt.Sprintf("rule %q", d.Rule.Name)
+	return fmt.Sprintf("rule %q", d.Rule.MetricName())
 }
 
 // Evaluate runs the rules from the lowest priority: the first matching
@@ -351,12 +354,20 @@ func (a *WebACL) Spellings(req *WAFRequest) []WAFSpelling {
 
 func (a *WebACL) evaluate(req *WAFRequest, over func(r *WAFRule, key netip.Addr) bool, counted func(r *WAFRule)) WAFDecision {
 	req.Labels = nil
-	var counts []WAFHeader // count rules' insertHeaders
+	var counts []WAFHeader   // count rules' insertHeaders
+	var stopped *WAFGroupRef // a rule group whose evaluation ended in a count
 	for _, r := range a.Rules {
-		if !r.matches(req, over) {
+		if r.Via != nil && r.Via == stopped || !r.matches(req, over) {
 			continue
 		}
 		r.AddLabels(req)
+		if r.Counted() {
+			stopped = r.Via
+			if counted != nil {
+				counted(r)
+			}
+			continue
+		}
 		if r.Action.Kind == WAFCount {
 			if counted != nil {
 				counted(r)
@@ -388,37 +399,67 @@ func (r *WAFRule) matches(req *WAFRequest, over func(*WAFRule, netip.Addr) bool)
 
 // newWebACL compiles a vetted web ACL with the config's IP sets.
 func newWebACL(name string, spec *schema.WebACL, cfg *schema.Config) (*WebACL, error) {
+	return compileWebACL(name, spec, cfg, map[string]*wafGroup{})
+}
+
+// compileWebACL compiles a web ACL; groups are the rule groups compiled
+// so far, which it adds to.
+func compileWebACL(name string, spec *schema.WebACL, cfg *schema.Config, groups map[string]*wafGroup) (*WebACL, error) {
 	a := &WebACL{Name: name, Default: defaultAction(spec.DefaultAction, spec.CustomResponseBodies)}
-	c := &wafCompiler{ipSets: cfg.IPSets, sets: map[string]*ipSetMatcher{}, regexSets: cfg.RegexPatternSets, regexes: map[string][]*regexp.Regexp{}}
+	c := newWAFCompiler(cfg, WAFLabelNamespace(name, spec))
 	for i := range spec.Rules {
 		rs := &spec.Rules[i]
-		r := &WAFRule{Name: rs.Name, Priority: rs.Priority, Labels: wafLabels(WAFLabelNamespace(name, spec), rs.RuleLabels)}
-		if rs.Action == nil {
-			return nil, fmt.Errorf("web ACL %q: rule %q has no action", name, rs.Name)
+		if rs.Statement.RuleGroupReferenceStatement != nil {
+			rules, err := c.groupReference(name, spec, rs, cfg, groups)
+			if err != nil {
+				return nil, fmt.Errorf("web ACL %q: rule %q: %w", name, rs.Name, err)
+			}
+			a.Rules = append(a.Rules, rules...)
+			continue
 		}
-		r.Action = ruleAction(*rs.Action, spec.CustomResponseBodies)
-		var err error
-		body, tls := c.body, c.tls
-		c.body, c.tls = false, false
-		if rb := rs.Statement.RateBasedStatement; rb != nil {
-			r.Rate, err = c.rate(name, rs.Name, rb)
-		} else {
-			r.Match, err = c.statement(&rs.Statement)
-		}
-		r.InspectsBody, c.body = c.body, body || c.body
-		r.InspectsTLS, c.tls = c.tls, tls || c.tls
+		r, err := c.rule(name, rs, spec.CustomResponseBodies)
 		if err != nil {
-			return nil, fmt.Errorf("web ACL %q: rule %q: %w", name, rs.Name, err)
+			return nil, fmt.Errorf("web ACL %q: %w", name, err)
 		}
 		a.Rules = append(a.Rules, r)
 	}
-	slices.SortStableFunc(a.Rules, func(x, y *WAFRule) int { return x.Priority - y.Priority })
+	// A rule group's rules run in their order where the web ACL's rule
+	// that references the group runs.
+	slices.SortStableFunc(a.Rules, func(x, y *WAFRule) int { return x.order() - y.order() })
 	a.NeedsCountry, a.Headers, a.Inserts = c.geo, c.headers, a.inserts()
 	a.NeedsASN, a.NeedsTLS = c.asn, c.tls
 	if c.body {
 		a.BodyLimit = WAFBodyLimit(spec)
 	}
 	return a, nil
+}
+
+func newWAFCompiler(cfg *schema.Config, namespace string) *wafCompiler {
+	return &wafCompiler{ipSets: cfg.IPSets, sets: map[string]*ipSetMatcher{}, regexSets: cfg.RegexPatternSets, regexes: map[string][]*regexp.Regexp{}, namespace: namespace}
+}
+
+// rule compiles a rule of a web ACL or rule group (named acl), its
+// labels in the compiler's namespace.
+func (c *wafCompiler) rule(acl string, rs *schema.WAFRule, bodies map[string]schema.WAFCustomResponseBody) (*WAFRule, error) {
+	r := &WAFRule{Name: rs.Name, Priority: rs.Priority, Labels: wafLabels(c.namespace, rs.RuleLabels)}
+	if rs.Action == nil {
+		return nil, fmt.Errorf("rule %q has no action", rs.Name)
+	}
+	r.Action = ruleAction(*rs.Action, bodies)
+	var err error
+	body, tls := c.body, c.tls
+	c.body, c.tls = false, false
+	if rb := rs.Statement.RateBasedStatement; rb != nil {
+		r.Rate, err = c.rate(acl, rs.Name, rb)
+	} else {
+		r.Match, err = c.statement(&rs.Statement)
+	}
+	r.InspectsBody, c.body = c.body, body || c.body
+	r.InspectsTLS, c.tls = c.tls, tls || c.tls
+	if err != nil {
+		return nil, fmt.Errorf("rule %q: %w", rs.Name, err)
+	}
+	return r, nil
 }
 
 func defaultAction(d schema.WAFDefaultAction, bodies map[string]schema.WAFCustomResponseBody) WAFAction {
@@ -464,6 +505,9 @@ type wafCompiler struct {
 	body    bool // a statement inspects the body
 	asn     bool // a statement matches the viewer's ASN
 	tls     bool // a statement inspects the TLS fingerprints
+	// namespace is the labels' of the web ACL or rule group compiled:
+	// its label match statements' context (waflabel.go).
+	namespace string
 }
 
 func (c *wafCompiler) rate(acl, rule string, s *schema.RateBasedStatement) (*WAFRate, error) {
@@ -593,7 +637,7 @@ func (c *wafCompiler) statement(s *schema.WAFStatement) (WAFMatcher, error) {
 		}
 		return orMatcher(ms), nil
 	case s.LabelMatchStatement != nil:
-		return compileLabelMatch(s.LabelMatchStatement), nil
+		return compileLabelMatch(s.LabelMatchStatement, c.namespace), nil
 	case s.NotStatement != nil:
 		m, err := c.statement(&s.NotStatement.Statement)
 		if err != nil {
@@ -1123,6 +1167,7 @@ func (a WAFAction) String() string {
 // compileWebACLs compiles the web ACLs cfg's distributions name, by name.
 func compileWebACLs(cfg *schema.Config) (map[string]*WebACL, error) {
 	var out map[string]*WebACL
+	groups := map[string]*wafGroup{} // each compiled once
 	for id, d := range cfg.Distributions {
 		name := d.WebACLID
 		if name == "" || out[name] != nil {
@@ -1132,7 +1177,7 @@ func compileWebACLs(cfg *schema.Config) (map[string]*WebACL, error) {
 		if spec == nil {
 			return nil, fmt.Errorf("distribution %q: webACLId: unknown web ACL %q (a key of webACLs)", id, name)
 		}
-		a, err := newWebACL(name, spec, cfg)
+		a, err := compileWebACL(name, spec, cfg, groups)
 		if err != nil {
 			return nil, err
 		}

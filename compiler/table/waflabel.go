@@ -91,18 +91,20 @@ func wafLabels(namespace string, ls []schema.WAFLabel) []string {
 	return out
 }
 
-// labelMatcher is a LabelMatchStatement. The key is read in the web
-// ACL's context ("If you do not provide the fully qualified name in your
-// label match string, AWS WAF performs the search for labels that were
-// added in the same context"): all of openfront's labels are the web
-// ACL's own.
+// labelMatcher is a LabelMatchStatement. A key without the awswaf:
+// prefix is read in the context of the web ACL or rule group the rule is
+// in ("if your label or namespace match string doesn't specify the
+// prefix, AWS WAF uses the prefix for the label match rule",
+// waf-rule-label-match): a web ACL's rule sees a rule group's labels by
+// their fully qualified name or namespace (awswaf:ACCOUNT:rulegroup:NAME:...).
 type labelMatcher struct {
 	namespace bool   // scope NAMESPACE
 	key       string // NAMESPACE's with its trailing ":"
+	context   string // the web ACL's or rule group's label namespace
 }
 
-func compileLabelMatch(s *schema.LabelMatchStatement) *labelMatcher {
-	m := &labelMatcher{namespace: s.Scope == "NAMESPACE", key: s.Key}
+func compileLabelMatch(s *schema.LabelMatchStatement, context string) *labelMatcher {
+	m := &labelMatcher{namespace: s.Scope == "NAMESPACE", key: s.Key, context: context}
 	if m.namespace && !strings.HasSuffix(m.key, ":") {
 		m.key += ":"
 	}
@@ -131,19 +133,18 @@ func (m *labelMatcher) which(r *WAFRequest) (string, bool) {
 // and can include the entire label namespace prefix": the label's
 // namespaces, after the web ACL's prefix or with it, start with it.
 func (m *labelMatcher) matches(label string) bool {
+	qualified := strings.HasPrefix(m.key, "awswaf:")
+	if !qualified && !strings.HasPrefix(label, m.context) {
+		return false // another context's label
+	}
 	if !m.namespace {
 		return label == m.key || strings.HasSuffix(label, m.key) && label[len(label)-len(m.key)-1] == ':'
 	}
 	ns := label[:strings.LastIndexByte(label, ':')+1]
-	if strings.HasPrefix(ns, m.key) {
-		return true
+	if qualified {
+		return strings.HasPrefix(ns, m.key)
 	}
-	// The web ACL's prefix is awswaf:ACCOUNT:webacl:NAME: (four parts).
-	rel := ns
-	for range 4 {
-		_, rel, _ = strings.Cut(rel, ":")
-	}
-	return strings.HasPrefix(rel, m.key)
+	return strings.HasPrefix(ns[len(m.context):], m.key)
 }
 
 func (m *labelMatcher) explain(r *WAFRequest) (bool, string) {

@@ -28,7 +28,7 @@ func (h *Handler) wafCheck(w http.ResponseWriter, r *http.Request, d *table.Dist
 	}
 	h.wafViewer(&req, acl, r)
 	dec := acl.Evaluate(&req, h.rateOver, func(rule *table.WAFRule) {
-		h.metrics.waf.WithLabelValues(d.ID, acl.Name, rule.Name, "count").Inc()
+		h.metrics.waf.WithLabelValues(d.ID, acl.Name, rule.MetricName(), "count").Inc()
 	})
 	h.metrics.waf.WithLabelValues(d.ID, acl.Name, dec.RuleName(), dec.Action.Kind.String()).Inc()
 	if dec.Action.Kind != table.WAFBlock {
@@ -73,7 +73,7 @@ func (h *Handler) forgetWAFRules(d *table.Distribution) {
 	if acl := d.WebACL; acl != nil {
 		now[wafRuleKey{acl.Name, "default"}] = true
 		for _, r := range acl.Rules {
-			now[wafRuleKey{acl.Name, r.Name}] = true
+			now[wafRuleKey{acl.Name, r.MetricName()}] = true
 		}
 	}
 	for k := range h.wafRules[d.ID] {
