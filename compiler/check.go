@@ -113,6 +113,9 @@ func (c *Compiler) check(cfg *schema.Config, origin map[string]*unit) (errs, war
 	for _, name := range sortedKeys(cfg.WebACLs) {
 		k.webACL(name, cfg.WebACLs[name], cfg)
 	}
+	for _, name := range sortedKeys(cfg.RuleGroups) {
+		k.ruleGroup(name, cfg.RuleGroups[name], cfg)
+	}
 
 	aliasOwner := map[string]string{}
 	local := make(map[*schema.Distribution][]issue, len(cfg.Distributions))

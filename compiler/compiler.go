@@ -95,6 +95,7 @@ func (c *Compiler) Compile() (*Result, error) {
 		WebACLs:                      map[string]*schema.WebACL{},
 		IPSets:                       map[string]*schema.IPSet{},
 		RegexPatternSets:             map[string]*schema.RegexPatternSet{},
+		RuleGroups:                   map[string]*schema.RuleGroup{},
 	}
 	origin := map[string]*unit{} // "distributions.site" -> unit, for positions
 	for _, u := range units {
@@ -212,6 +213,7 @@ func mergeConfig(dst, src *schema.Config, u *unit, origin map[string]*unit) {
 	mergeKeyed(dst.WebACLs, src.WebACLs, "webACLs.", u, origin)
 	mergeKeyed(dst.IPSets, src.IPSets, "ipSets.", u, origin)
 	mergeKeyed(dst.RegexPatternSets, src.RegexPatternSets, "regexPatternSets.", u, origin)
+	mergeKeyed(dst.RuleGroups, src.RuleGroups, "ruleGroups.", u, origin)
 	if len(src.Tests) > 0 {
 		dst.Tests = append(dst.Tests, src.Tests...)
 		origin["tests"] = u

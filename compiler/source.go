@@ -56,7 +56,7 @@ type fileInfo struct {
 	// embeddings other than schema.#Config, pattern constraints at the top or
 	// on distributions/streamingDistributions/keyGroups/responseHeadersPolicies/
 	// cachePolicies/originRequestPolicies/functions/keyValueStores/
-	// continuousDeploymentPolicies/webACLs/ipSets/regexPatternSets.
+	// continuousDeploymentPolicies/webACLs/ipSets/regexPatternSets/ruleGroups.
 	packageWide bool
 	// global marks shapes the compiler cannot split (comprehensions, dynamic
 	// labels, a non-struct distributions value): the whole package is then
@@ -70,7 +70,7 @@ type fileInfo struct {
 }
 
 // splitFields are the top-level fields whose entries may be evaluated apart.
-var splitFields = map[string]bool{"distributions": true, "streamingDistributions": true, "keyGroups": true, "responseHeadersPolicies": true, "cachePolicies": true, "originRequestPolicies": true, "functions": true, "keyValueStores": true, "continuousDeploymentPolicies": true, "webACLs": true, "ipSets": true, "regexPatternSets": true}
+var splitFields = map[string]bool{"distributions": true, "streamingDistributions": true, "keyGroups": true, "responseHeadersPolicies": true, "cachePolicies": true, "originRequestPolicies": true, "functions": true, "keyValueStores": true, "continuousDeploymentPolicies": true, "webACLs": true, "ipSets": true, "regexPatternSets": true, "ruleGroups": true}
 
 // ignoredDir reports directories a config scan skips, as CUE's loader does.
 func ignoredDir(name string) bool {

@@ -110,48 +110,58 @@ func (k *checker) webACL(name string, acl *schema.WebACL, cfg *schema.Config) {
 	if k.one(key, dat, where, "defaultAction", []wafField{{name: "allow", set: da.Allow != nil, supported: true}, {name: "block", set: da.Block != nil, supported: true}}) {
 		k.allowBlock(key, dat, where+": defaultAction", da.Allow, da.Block, acl.CustomResponseBodies)
 	}
+	k.wafRules(key, at, where, "web ACL", acl.Rules, acl.CustomResponseBodies, cfg)
+}
+
+// wafRules checks the rules of a web ACL or rule group (what it is).
+func (k *checker) wafRules(key string, at func(...any) []cue.Selector, where, what string, rules []schema.WAFRule, bodies map[string]schema.WAFCustomResponseBody, cfg *schema.Config) {
 	names := map[string]int{}
 	priorities := map[int]string{}
-	for i := range acl.Rules {
-		r := &acl.Rules[i]
+	for i := range rules {
+		r := &rules[i]
 		rat := func(parts ...any) []cue.Selector { return at(append([]any{"rules", i}, parts...)...) }
 		rwhere := fmt.Sprintf("%s: rule %q", where, r.Name)
 		if _, dup := names[r.Name]; dup {
-			k.add(key, rat("name"), "%s: another rule has the name; names are unique in a web ACL", rwhere)
+			k.add(key, rat("name"), "%s: another rule has the name; names are unique in a %s", rwhere, what)
 		}
 		names[r.Name] = i
 		if other, dup := priorities[r.Priority]; dup {
-			k.add(key, rat("priority"), "%s: priority %d is also rule %q's; priorities are unique in a web ACL", rwhere, r.Priority, other)
+			k.add(key, rat("priority"), "%s: priority %d is also rule %q's; priorities are unique in a %s", rwhere, r.Priority, other, what)
 		} else {
 			priorities[r.Priority] = r.Name
 		}
 		k.unsupported(key, rat, rwhere, []wafField{
-			{name: "overrideAction", set: r.OverrideAction != nil},
 			{name: "captchaConfig", set: r.CaptchaConfig != nil},
 			{name: "challengeConfig", set: r.ChallengeConfig != nil},
 		})
 		k.ruleLabels(key, rat, rwhere, r.RuleLabels)
-		if r.Action == nil {
+		switch {
+		case k.groupRule(key, rat, rwhere, what, r, bodies, cfg):
+			// A rule group reference (wafgroup.go).
+		case r.Action == nil:
 			k.add(key, rat(), "%s: a rule needs an action: allow, block or count", rwhere)
-		} else {
-			a := r.Action
-			aat := func(parts ...any) []cue.Selector { return rat(append([]any{"action"}, parts...)...) }
-			fs := []wafField{
-				{name: "allow", set: a.Allow != nil, supported: true},
-				{name: "block", set: a.Block != nil, supported: true},
-				{name: "count", set: a.Count != nil, supported: true},
-				{name: "captcha", set: a.Captcha != nil},
-				{name: "challenge", set: a.Challenge != nil},
-			}
-			k.unsupported(key, aat, rwhere+": action", fs)
-			if k.one(key, aat, rwhere, "action", fs) {
-				k.allowBlock(key, aat, rwhere+": action", a.Allow, a.Block, acl.CustomResponseBodies)
-				if a.Count != nil {
-					k.requestHandling(key, func(parts ...any) []cue.Selector { return aat(append([]any{"count"}, parts...)...) }, rwhere+": action", a.Count.CustomRequestHandling)
-				}
-			}
+		default:
+			k.ruleAction(key, func(parts ...any) []cue.Selector { return rat(append([]any{"action"}, parts...)...) }, rwhere, r.Action, bodies)
 		}
 		k.wafStatement(key, func(parts ...any) []cue.Selector { return rat(append([]any{"statement"}, parts...)...) }, rwhere, &r.Statement, cfg, 0)
+	}
+}
+
+// ruleAction checks a rule's action, or an override's actionToUse.
+func (k *checker) ruleAction(key string, aat func(...any) []cue.Selector, rwhere string, a *schema.WAFRuleAction, bodies map[string]schema.WAFCustomResponseBody) {
+	fs := []wafField{
+		{name: "allow", set: a.Allow != nil, supported: true},
+		{name: "block", set: a.Block != nil, supported: true},
+		{name: "count", set: a.Count != nil, supported: true},
+		{name: "captcha", set: a.Captcha != nil},
+		{name: "challenge", set: a.Challenge != nil},
+	}
+	k.unsupported(key, aat, rwhere+": action", fs)
+	if k.one(key, aat, rwhere, "action", fs) {
+		k.allowBlock(key, aat, rwhere+": action", a.Allow, a.Block, bodies)
+		if a.Count != nil {
+			k.requestHandling(key, func(parts ...any) []cue.Selector { return aat(append([]any{"count"}, parts...)...) }, rwhere+": action", a.Count.CustomRequestHandling)
+		}
 	}
 }
 
@@ -240,6 +250,10 @@ func (k *checker) wafStatement(key string, at func(...any) []cue.Selector, where
 			return
 		}
 		k.rateBased(key, func(parts ...any) []cue.Selector { return at(append([]any{"rateBasedStatement"}, parts...)...) }, where, s.RateBasedStatement, cfg)
+	case s.RuleGroupReferenceStatement != nil:
+		if depth > 0 {
+			k.add(key, at("ruleGroupReferenceStatement"), "%s: a ruleGroupReferenceStatement goes only at the top of a web ACL's rule: WAF does not nest it", where)
+		}
 	case s.LabelMatchStatement != nil:
 		if err := table.CheckWAFLabelKey(s.LabelMatchStatement.Scope, s.LabelMatchStatement.Key); err != nil {
 			k.add(key, at("labelMatchStatement", "key"), "%s: labelMatchStatement: %v", where, err)

@@ -17,7 +17,7 @@ import (
 func (k *checker) customResponse(key string, at func(...any) []cue.Selector, where string, cr *schema.WAFCustomResponse, bodies map[string]schema.WAFCustomResponseBody) {
 	if b := cr.CustomResponseBodyKey; b != "" {
 		if _, ok := bodies[b]; !ok {
-			k.add(key, at("customResponseBodyKey"), "%s: unknown customResponseBodyKey %q%s", where, b, nameHint(b, sortedKeys(bodies), "a key of the web ACL's customResponseBodies"))
+			k.add(key, at("customResponseBodyKey"), "%s: unknown customResponseBodyKey %q%s", where, b, nameHint(b, sortedKeys(bodies), "a key of the "+bodiesOwner(key)+"'s customResponseBodies"))
 		}
 	}
 	k.customHeaders(key, func(parts ...any) []cue.Selector { return at(append([]any{"responseHeaders"}, parts...)...) }, where+": responseHeaders", cr.ResponseHeaders, "Content-Type")

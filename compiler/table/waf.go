@@ -540,7 +540,8 @@ func (c *wafCompiler) rate(acl, rule string, s *schema.RateBasedStatement) (*WAF
 var WAFStatements = []string{"byteMatchStatement", "geoMatchStatement", "ipSetReferenceStatement", "rateBasedStatement",
 	"sizeConstraintStatement", "regexMatchStatement", "regexPatternSetReferenceStatement",
 	"sqliMatchStatement", "xssMatchStatement", "andStatement", "orStatement", "notStatement",
-	"asnMatchStatement", "labelMatchStatement"}
+	"asnMatchStatement", "labelMatchStatement",
+	"ruleGroupReferenceStatement"}
 
 // WAFFieldsToMatch are the parts of a request the statements with a
 // fieldToMatch inspect here (schema #WAFFieldToMatch); compileInput reads
