@@ -186,6 +186,10 @@ func TestRoute(t *testing.T) {
 		// Labels: the count rule's, and the block on them.
 		{"waf-label-block", []string{"https://labelled.example.com/", "-H", "User-Agent: BadBot/1.0"}},
 		{"waf-label-none", []string{"https://labelled.example.com/", "-H", "User-Agent: Mozilla/5.0"}},
+		// Rule groups: a group's block, and a group counted by overrideAction
+		// count whose label a later group's rule (overridden to count) sees.
+		{"waf-group-block", []string{"https://grouped.example.com/admin"}},
+		{"waf-group-count", []string{"https://grouped.example.com/old/x"}},
 		{"waf-ipset-block", []string{"--viewer-ip", "192.0.2.9", "https://guarded.example.com/api/x"}},
 		{"waf-rate-viewer-ip", []string{"--viewer-ip", "2001:db8::9", "https://guarded.example.com/api/x"}},
 		// A rate rule on X-Forwarded-For's first address; none valid: MATCH.

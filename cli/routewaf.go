@@ -26,6 +26,8 @@ type RouteWAFRule struct {
 	// Spelling is how the request differed where the rule matched it
 	// only when normalized or decoded: "the path normalized (/admin)".
 	Spelling string `json:"spelling,omitempty"`
+	// Via is the web ACL's rule that runs this rule of a rule group.
+	Via *RouteWAFGroup `json:"via,omitempty"`
 }
 
 // explainWAF records what the web ACL a request for hostDist served by d
@@ -52,7 +54,7 @@ func (e *RouteExplanation) explainWAF(hostDist, d *table.Distribution, r RouteRe
 	e.WAF = w
 	if decided >= 0 {
 		rule := acl.Rules[decided]
-		w.Decision = "rule " + rule.Name + ": " + rule.Action.String()
+		w.Decision = "rule " + rule.MetricName() + ": " + rule.Action.String()
 		if rule.Action.Kind == table.WAFBlock {
 			return req
 		}
@@ -77,7 +79,7 @@ func (e *RouteExplanation) explainWAF(hostDist, d *table.Distribution, r RouteRe
 	}
 	w.Decision = "default action: " + dec.Action.String() + ", on " + how
 	if dec.Rule != nil {
-		w.Decision = "rule " + dec.Rule.Name + ": " + dec.Action.String() + ", on " + how
+		w.Decision = "rule " + dec.Rule.MetricName() + ": " + dec.Action.String() + ", on " + how
 	}
 	return req
 }
@@ -86,13 +88,18 @@ func (e *RouteExplanation) explainWAF(hostDist, d *table.Distribution, r RouteRe
 // blocks req as route explains it, -1 for none.
 func firstDecisive(acl *table.WebACL, req *table.WAFRequest) int {
 	req.Labels = nil
+	var stopped *table.WAFGroupRef // a rule group ended in a count
 	for i, rule := range acl.Rules {
-		if needsBody(rule, req) || noHandshake(rule, req) {
+		if needsBody(rule, req) || noHandshake(rule, req) || rule.Via != nil && rule.Via == stopped {
 			continue
 		}
 		matched, _ := rule.Explain(req)
 		if matched {
 			rule.AddLabels(req)
+		}
+		if matched && rule.Counted() {
+			stopped = rule.Via
+			continue
 		}
 		if matched && rule.Action.Kind != table.WAFCount {
 			return i
@@ -106,9 +113,14 @@ func firstDecisive(acl *table.WebACL, req *table.WAFRequest) int {
 func ruleLines(acl *table.WebACL, req *table.WAFRequest, last int) []RouteWAFRule {
 	out := []RouteWAFRule{}
 	req.Labels = nil
+	var stopped *table.WAFRule // the rule a rule group ended at in a count
 	for i, rule := range acl.Rules {
 		if last >= 0 && i > last {
 			break
+		}
+		if stopped != nil && rule.Via == stopped.Via {
+			out = append(out, routeGroupRule(rule, "not evaluated: the rule group ended at rule "+stopped.Name))
+			continue
 		}
 		matched, why := rule.Explain(req)
 		if needsBody(rule, req) {
@@ -120,8 +132,11 @@ func ruleLines(acl *table.WebACL, req *table.WAFRequest, last int) []RouteWAFRul
 		}
 		if noHandshake(rule, req) {
 			why = notEvaluatedTLS
+		} else if matched && rule.Counted() {
+			stopped = rule
+			why += "; counted, not applied (overrideAction count): the rule group ends here"
 		}
-		out = append(out, RouteWAFRule{Name: rule.Name, Priority: rule.Priority, Action: rule.Action.String(), Result: why})
+		out = append(out, routeGroupRule(rule, why))
 	}
 	return out
 }
@@ -132,8 +147,15 @@ func printWAF(line func(key, format string, args ...any), w *RouteWAF) {
 		return
 	}
 	line("web ACL", "%s: %s", w.WebACL, w.Decision)
-	for _, r := range w.Rules {
-		line("  rule", "[%d] %s (%s): %s", r.Priority, r.Name, r.Action, r.Result)
+	for i, r := range w.Rules {
+		if r.Via == nil {
+			line("  rule", "[%d] %s (%s): %s", r.Priority, r.Name, r.Action, r.Result)
+			continue
+		}
+		if i == 0 || w.Rules[i-1].Via == nil || *w.Rules[i-1].Via != *r.Via {
+			line("  rule", "[%d] %s (%s):", r.Via.Priority, r.Via.Rule, r.Via.Describe)
+		}
+		line("    rule", "[%d] %s (%s): %s", r.Priority, r.Name, r.Action, r.Result)
 	}
 }
 
