@@ -237,6 +237,8 @@ type importer struct {
 	// webACLs, ipSets and regexSets are AWS WAF's, from get-web-acl,
 	// get-ip-set and get-regex-pattern-set.
 	webACLs, ipSets, regexSets []*awsWAF
+	// ruleGroups are from get-rule-group (importwafgroup.go).
+	ruleGroups []*awsWAF
 
 	notes   []string  // what was not imported, for stderr
 	dropped []dropped // the notes that drop a protection
@@ -370,6 +372,9 @@ func (imp *importer) read(name string) error {
 	case obj(top, "RegexPatternSet") != nil:
 		a := obj(top, "RegexPatternSet")
 		imp.regexSets = append(imp.regexSets, &awsWAF{awsObject: awsObject{name, str(a, "Id"), a}, arn: str(a, "ARN")})
+	case obj(top, "RuleGroup") != nil:
+		a := obj(top, "RuleGroup")
+		imp.ruleGroups = append(imp.ruleGroups, &awsWAF{awsObject: awsObject{name, str(a, "Id"), a}, arn: str(a, "ARN")})
 	case obj(top, "PublicKey") != nil:
 		k := obj(top, "PublicKey")
 		if imp.publicKey == nil {
@@ -567,6 +572,7 @@ func (imp *importer) build(files []string) ([]byte, error) {
 		{"webACLs", imp.webACLsSection()},
 		{"ipSets", imp.ipSetsSection()},
 		{"regexPatternSets", imp.regexSetsSection()},
+		{"ruleGroups", imp.ruleGroupsSection()},
 	} {
 		if len(sec.v.fields) > 0 {
 			root.set(sec.name, sec.v)

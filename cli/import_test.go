@@ -72,6 +72,10 @@ func TestImport(t *testing.T) {
 		// block's custom response with its body, a count rule's inserted
 		// header.
 		{"waf-labels", nil, exitOK, ""},
+		// A rule group from get-rule-group output, referenced by its name,
+		// with the reference's excluded rule and override; a reference to
+		// a group whose file is not given, overridden to count, is a note.
+		{"waf-groups", nil, exitOK, ""},
 		// Without the IP set's or the web ACL's file: the note names the
 		// command to run with the name and id from the ARN.
 		{"waf-no-ip-set", nil, exitFail, ""},

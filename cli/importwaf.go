@@ -45,6 +45,7 @@ var wafSupported = func() map[string]bool {
 		"asnList",
 		"ruleLabels", "key", "scope", // waflabel
 		"customResponseBodyKey", "responseHeaders", "value", "customRequestHandling", "insertHeaders", // wafresponse
+		"overrideAction", "none", "excludedRules", "ruleActionOverrides", "actionToUse", // wafgroup
 	} {
 		m[k] = true
 	}
@@ -122,11 +123,14 @@ func (imp *importer) wafValue(v any, parent string) (out any, why string) {
 			case name == "searchString":
 				s, _ := val.(string)
 				val = decodeSearchString(s)
-			case name == "arn" && (parent == "ipSetReferenceStatement" || parent == "regexPatternSetReferenceStatement"):
+			case name == "arn" && (parent == "ipSetReferenceStatement" || parent == "regexPatternSetReferenceStatement" || parent == "ruleGroupReferenceStatement"):
 				arn, _ := val.(string)
 				sets, what, get := imp.ipSets, "IP set", "get-ip-set"
-				if parent == "regexPatternSetReferenceStatement" {
+				switch parent {
+				case "regexPatternSetReferenceStatement":
 					sets, what, get = imp.regexSets, "regex pattern set", "get-regex-pattern-set"
+				case "ruleGroupReferenceStatement":
+					sets, what, get = imp.ruleGroups, "rule group", "get-rule-group"
 				}
 				set := wafByARN(sets, arn)
 				switch {
@@ -229,7 +233,7 @@ func (imp *importer) webACLByID(id string) *awsWAF {
 // wafNames gives the web ACLs, IP sets and regex pattern sets their
 // config names, unique in each section.
 func (imp *importer) wafNames() {
-	for _, section := range [][]*awsWAF{imp.ipSets, imp.regexSets, imp.webACLs} {
+	for _, section := range [][]*awsWAF{imp.ipSets, imp.regexSets, imp.webACLs, imp.ruleGroups} {
 		taken := map[string]bool{}
 		for _, s := range section {
 			name, _ := s.cfg["Name"].(string)
@@ -317,21 +321,7 @@ func (imp *importer) webACLsSection() *cueStruct {
 			da = plainAction(s.obj("DefaultAction").m)
 		}
 		o.set("defaultAction", da)
-		var rules []any
-		for _, r := range s.items("Rules") {
-			m, _ := r.(map[string]any)
-			name, _ := m["Name"].(string)
-			v, why := imp.wafValue(m, "rules")
-			if why != "" {
-				imp.weaker(o, s, ruleBlocks(acl.name, name, m), "rule %s not imported: %s", name, why)
-				continue
-			}
-			rules = append(rules, v)
-		}
-		if rules == nil {
-			rules = []any{}
-		}
-		o.set("rules", rules)
+		rules := imp.wafRules(o, s, "web ACL "+acl.name)
 		imp.labelNamespace(o, s, rules)
 		imp.customResponseBodies(o, s)
 		imp.associationConfig(o, s)
@@ -345,16 +335,16 @@ func (imp *importer) webACLsSection() *cueStruct {
 // refuses nothing: a block, CAPTCHA or challenge action, or a rule group
 // whose own actions apply (overrideAction none). Count and allow rules,
 // and a group overridden to count, let through what they match.
-func ruleBlocks(acl, name string, m map[string]any) string {
+func ruleBlocks(owner, name string, m map[string]any) string {
 	action, _ := m["Action"].(map[string]any)
 	override, _ := m["OverrideAction"].(map[string]any)
 	for _, a := range []struct{ key, does string }{{"Block", "blocked"}, {"Captcha", "put a CAPTCHA before"}, {"Challenge", "put a challenge before"}} {
 		if _, ok := action[a.key]; ok {
-			return fmt.Sprintf("web ACL %s: rule %s, which %s the requests it matched", acl, name, a.does)
+			return fmt.Sprintf("%s: rule %s, which %s the requests it matched", owner, name, a.does)
 		}
 	}
 	if _, ok := override["None"]; ok {
-		return fmt.Sprintf("web ACL %s: rule %s, a rule group whose rules blocked the requests they matched", acl, name)
+		return fmt.Sprintf("%s: rule %s, a rule group whose rules blocked the requests they matched", owner, name)
 	}
 	return ""
 }
