@@ -552,11 +552,18 @@ func TestRegexPatternSetChangeRebuilds(t *testing.T) {
 		return &schema.Config{Distributions: map[string]*schema.Distribution{"a": d}, WebACLs: map[string]*schema.WebACL{"acl": acl},
 			RegexPatternSets: map[string]*schema.RegexPatternSet{"bad": {RegularExpressionList: []schema.WAFRegex{{RegexString: regex}}}}}
 	}
-	one, err := Build(config("^/old"), Source{}, nil)
+	checkChangeRebuilds(t, func(path string) *schema.Config { return config("^" + path) })
+}
+
+// checkChangeRebuilds checks that distribution "a" of config("/old")
+// blocks /old, and that of config("/new"), built on it, blocks /new only.
+func checkChangeRebuilds(t *testing.T, config func(path string) *schema.Config) {
+	t.Helper()
+	one, err := Build(config("/old"), Source{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	two, err := Build(config("^/new"), Source{}, one)
+	two, err := Build(config("/new"), Source{}, one)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -564,6 +571,6 @@ func TestRegexPatternSetChangeRebuilds(t *testing.T) {
 		return tbl.Distribution("a").WebACL.Evaluate(&WAFRequest{Path: path}, nil, nil).Action.Kind == WAFBlock
 	}
 	if !blocks(one, "/old") || blocks(two, "/old") || !blocks(two, "/new") {
-		t.Errorf("/old blocked by %v, %v; /new by the second table %v: the changed set did not take effect", blocks(one, "/old"), blocks(two, "/old"), blocks(two, "/new"))
+		t.Errorf("/old blocked by %v, %v; /new by the second table %v: the change did not take effect", blocks(one, "/old"), blocks(two, "/old"), blocks(two, "/new"))
 	}
 }

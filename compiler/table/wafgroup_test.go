@@ -118,3 +118,21 @@ func TestRuleGroupContext(t *testing.T) {
 		t.Errorf("decided by %s, want r/rate", dec.RuleName())
 	}
 }
+
+// A distribution reused from the previous table keeps its web ACL only
+// while the rule groups it references, and their sets, are the same
+// values: a changed group takes effect on the next table.
+func TestRuleGroupChangeRebuilds(t *testing.T) {
+	d := dist([]string{"a.example.com"})
+	d.WebACLID = "acl"
+	acl := &schema.WebACL{DefaultAction: schema.WAFDefaultAction{Allow: &schema.WAFAllowAction{}}, Rules: []schema.WAFRule{{
+		Name: "team", OverrideAction: &schema.WAFOverrideAction{None: &struct{}{}},
+		Statement: schema.WAFStatement{RuleGroupReferenceStatement: &schema.RuleGroupReferenceStatement{ARN: "team"}}}}}
+	config := func(path string) *schema.Config {
+		return &schema.Config{Distributions: map[string]*schema.Distribution{"a": d}, WebACLs: map[string]*schema.WebACL{"acl": acl},
+			RuleGroups: map[string]*schema.RuleGroup{"team": {Rules: []schema.WAFRule{{Name: "bad", Action: &schema.WAFRuleAction{Block: &schema.WAFBlockAction{}},
+				Statement: schema.WAFStatement{ByteMatchStatement: &schema.ByteMatchStatement{SearchString: path, PositionalConstraint: "EXACTLY",
+					FieldToMatch: schema.WAFFieldToMatch{URIPath: &struct{}{}}, TextTransformations: tts("NONE")}}}}}}}
+	}
+	checkChangeRebuilds(t, config)
+}
