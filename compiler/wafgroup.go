@@ -41,6 +41,10 @@ func (k *checker) groupRule(key string, rat func(...any) []cue.Selector, rwhere,
 		k.add(key, refAt(), "%s: a rule group cannot reference another rule group: WAF runs rule groups only from a web ACL's rules", rwhere)
 		return true
 	}
+	if r.RuleLabels != nil {
+		// WAF's docs do not say what a reference's labels do.
+		k.add(key, rat("ruleLabels"), "%s: ruleLabels on a rule that references a rule group are not supported by openfront: give them to the group's rules", rwhere)
+	}
 	if r.Action != nil {
 		k.add(key, rat("action"), "%s: a rule that references a rule group takes overrideAction (none or count), not action", rwhere)
 	}
