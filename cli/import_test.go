@@ -64,9 +64,9 @@ func TestImport(t *testing.T) {
 		// regex RE2 refuses (PCRE's \Z), and the regex pattern set holding
 		// one, are notes.
 		{"waf-statements", nil, exitOK, ""},
-		// ASN, JA3, JA4 and URI fragment rules come over; an ASN rule on
-		// a forwarded address is a note.
-		{"waf-networks", nil, exitFail, ""},
+		// ASN, JA3, JA4 and URI fragment rules come over, an ASN rule
+		// on a forwarded address too.
+		{"waf-networks", nil, exitOK, ""},
 		// Rule labels and a label match statement, with the web ACL's
 		// label namespace so the fully qualified key still matches; a
 		// block's custom response with its body, a count rule's inserted

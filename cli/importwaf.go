@@ -43,6 +43,7 @@ var wafSupported = func() map[string]bool {
 		"matchPattern", "matchScope", "oversizeHandling", "all",
 		"includedHeaders", "excludedHeaders", "includedCookies", "excludedCookies",
 		"asnList",
+		"ipSetForwardedIPConfig", "position", // wafforwarded
 		"ruleLabels", "key", "scope", // waflabel
 		"customResponseBodyKey", "responseHeaders", "value", "customRequestHandling", "insertHeaders", // wafresponse
 		"overrideAction", "none", "excludedRules", "ruleActionOverrides", "actionToUse", // wafgroup
@@ -114,9 +115,6 @@ func (imp *importer) wafValue(v any, parent string) (out any, why string) {
 			}
 			if !wafSupported[name] && why == "" {
 				why = unsupported(name)
-			}
-			if (parent == "geoMatchStatement" || parent == "asnMatchStatement") && name == "forwardedIPConfig" && why == "" {
-				why = unsupported(parent + "'s forwardedIPConfig")
 			}
 			val := v[k]
 			switch {

@@ -1,6 +1,10 @@
 package cli
 
-import "openfront.dev/compiler/table"
+import (
+	"net/netip"
+
+	"openfront.dev/compiler/table"
+)
 
 // What route gives a web ACL of the viewer beyond the request: the ASN
 // (--viewer-asn; unset: 0, WAF's unknown) and, for an HTTPS URL, a TLS
@@ -18,6 +22,9 @@ func (routeHandshake) JA4() string { return "" }
 // routeViewer fills in what req's web ACL reads of the viewer.
 func routeViewer(req *table.WAFRequest, r RouteRequest) {
 	req.ASN = r.ViewerASN
+	// route has no databases: a forwarded address is taken as the
+	// viewer's country and ASN.
+	req.Locate = routeLocator{r.ViewerCountry, r.ViewerASN}
 	if r.URL.Scheme == "https" {
 		req.TLS = routeHandshake{}
 	}
@@ -32,3 +39,12 @@ func noHandshake(rule *table.WAFRule, req *table.WAFRequest) bool {
 
 // notEvaluatedTLS is route's line for such a rule.
 const notEvaluatedTLS = "not evaluated: it inspects the viewer's TLS fingerprint, and route has no TLS handshake"
+
+// routeLocator answers the viewer's country and ASN for any address.
+type routeLocator struct {
+	country string
+	asn     uint32
+}
+
+func (l routeLocator) Country(netip.Addr) string { return l.country }
+func (l routeLocator) ASN(netip.Addr) uint32     { return l.asn }

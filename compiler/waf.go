@@ -233,16 +233,11 @@ func (k *checker) wafStatement(key string, at func(...any) []cue.Selector, where
 	case s.AsnMatchStatement != nil:
 		// wafASN checked it.
 	case s.GeoMatchStatement != nil:
-		if s.GeoMatchStatement.ForwardedIPConfig != nil {
-			k.add(key, at("geoMatchStatement", "forwardedIPConfig"), "%s: geoMatchStatement: forwardedIPConfig is not supported by openfront: it matches the viewer's address (behind trusted proxies)", where)
-		}
+		// The schema takes its forwardedIPConfig (wafkeys.go).
 	case s.IPSetReferenceStatement != nil:
 		r := s.IPSetReferenceStatement
 		if cfg.IPSets[r.ARN] == nil {
 			k.add(key, at("ipSetReferenceStatement", "arn"), "%s: unknown IP set %q%s", where, r.ARN, nameHint(r.ARN, sortedKeys(cfg.IPSets), "a key of ipSets"))
-		}
-		if r.IPSetForwardedIPConfig != nil {
-			k.add(key, at("ipSetReferenceStatement", "ipSetForwardedIPConfig"), "%s: ipSetReferenceStatement: ipSetForwardedIPConfig is not supported by openfront: it matches the viewer's address (behind trusted proxies)", where)
 		}
 	case s.RateBasedStatement != nil:
 		if depth > 0 {

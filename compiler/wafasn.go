@@ -12,9 +12,6 @@ import (
 // in a byteMatchStatement whose positionalConstraint is EXACTLY
 // (API_JA3Fingerprint, API_JA4Fingerprint).
 func (k *checker) wafASN(key string, at func(...any) []cue.Selector, where string, s *schema.WAFStatement) {
-	if a := s.AsnMatchStatement; a != nil && a.ForwardedIPConfig != nil {
-		k.add(key, at("asnMatchStatement", "forwardedIPConfig"), "%s: asnMatchStatement: forwardedIPConfig is not supported by openfront: it matches the viewer's address (behind trusted proxies)", where)
-	}
 	if b := s.ByteMatchStatement; b != nil {
 		if name := fingerprintField(b.FieldToMatch); name != "" && b.PositionalConstraint != "EXACTLY" {
 			k.add(key, at("byteMatchStatement", "positionalConstraint"), "%s: byteMatchStatement: %s takes positionalConstraint EXACTLY only, not %s, as in WAF", where, name, b.PositionalConstraint)

@@ -133,6 +133,10 @@ var goTypes = []struct {
 	{"#IPSetReferenceStatement", IPSetReferenceStatement{}, nil},
 	{"#RateBasedStatement", RateBasedStatement{}, nil},
 	{"#ForwardedIPConfig", ForwardedIPConfig{}, nil},
+	{"#IPSetForwardedIPConfig", IPSetForwardedIPConfig{}, nil},
+	{"#RateCustomKey", RateCustomKey{}, nil},
+	{"#RateKeyNamed", RateKeyNamed{}, nil},
+	{"#RateKeyTransform", RateKeyTransform{}, nil},
 	{"#IPSet", IPSet{}, nil},
 }
 

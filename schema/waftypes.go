@@ -234,14 +234,14 @@ type TextTransformation struct {
 
 // GeoMatchStatement is #GeoMatchStatement.
 type GeoMatchStatement struct {
-	CountryCodes      []string `json:"countryCodes"`
-	ForwardedIPConfig any      `json:"forwardedIPConfig,omitempty"`
+	CountryCodes      []string           `json:"countryCodes"`
+	ForwardedIPConfig *ForwardedIPConfig `json:"forwardedIPConfig,omitempty"`
 }
 
 // IPSetReferenceStatement is #IPSetReferenceStatement.
 type IPSetReferenceStatement struct {
-	ARN                    string `json:"arn"`
-	IPSetForwardedIPConfig any    `json:"ipSetForwardedIPConfig,omitempty"`
+	ARN                    string                  `json:"arn"`
+	IPSetForwardedIPConfig *IPSetForwardedIPConfig `json:"ipSetForwardedIPConfig,omitempty"`
 }
 
 // RateBasedStatement is #RateBasedStatement.
@@ -251,7 +251,7 @@ type RateBasedStatement struct {
 	AggregateKeyType    string             `json:"aggregateKeyType"`
 	ForwardedIPConfig   *ForwardedIPConfig `json:"forwardedIPConfig,omitempty"`
 	ScopeDownStatement  *WAFStatement      `json:"scopeDownStatement,omitempty"`
-	CustomKeys          any                `json:"customKeys,omitempty"`
+	CustomKeys          []RateCustomKey    `json:"customKeys,omitempty"`
 }
 
 // ForwardedIPConfig is #ForwardedIPConfig.
@@ -269,8 +269,8 @@ type IPSet struct {
 
 // AsnMatchStatement is #AsnMatchStatement.
 type AsnMatchStatement struct {
-	AsnList           []int64 `json:"asnList"`
-	ForwardedIPConfig any     `json:"forwardedIPConfig,omitempty"`
+	AsnList           []int64            `json:"asnList"`
+	ForwardedIPConfig *ForwardedIPConfig `json:"forwardedIPConfig,omitempty"`
 }
 
 // WAFFallback is #WAFFallback.

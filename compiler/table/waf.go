@@ -68,6 +68,9 @@ type WebACL struct {
 	// NeedsASN: an ASN match statement reads the viewer's ASN; NeedsTLS:
 	// a statement reads the TLS fingerprints (wafasn.go).
 	NeedsASN, NeedsTLS bool
+	// NeedsLocate: a geo or ASN statement reads a forwarded address's
+	// (wafforwarded.go).
+	NeedsLocate bool
 	// Headers are the headers byte matches inspect, canonical, once each.
 	Headers []string
 	// BodyLimit is the bytes of a body its statements inspect, 0 when
@@ -107,10 +110,8 @@ type WAFRate struct {
 	Window time.Duration
 	// Aggregate is IP, FORWARDED_IP or CONSTANT (one count for all).
 	Aggregate string
-	// Header is FORWARDED_IP's header, canonical; FallbackMatch its
-	// fallbackBehavior MATCH.
-	Header        string
-	FallbackMatch bool
+	// WAFForwardedIP is FORWARDED_IP's forwardedIPConfig (wafforwarded.go).
+	WAFForwardedIP
 	// ScopeDown, when set, is what a request must match to be counted.
 	ScopeDown WAFMatcher
 }
@@ -150,6 +151,9 @@ type WAFRequest struct {
 	// fingerprints of its ClientHello, nil for none (wafasn.go).
 	ASN uint32
 	TLS WAFFingerprints
+	// Locate looks up forwarded addresses when WebACL.NeedsLocate; nil
+	// knows none (wafforwarded.go).
+	Locate WAFLocator
 	// Labels are those the rules evaluated so far added (waflabel.go);
 	// evaluation sets them.
 	Labels []string
@@ -172,16 +176,7 @@ func (r *WAFRate) rateKey(req *WAFRequest) (key netip.Addr, apply, fallback bool
 	case "CONSTANT":
 		return netip.Addr{}, true, false
 	case "FORWARDED_IP":
-		vs := req.Header[r.Header]
-		if len(vs) == 0 {
-			return netip.Addr{}, false, false
-		}
-		first, _, _ := strings.Cut(vs[0], ",")
-		a, err := netip.ParseAddr(strings.TrimSpace(first))
-		if err != nil {
-			return netip.Addr{}, true, true
-		}
-		return a.Unmap(), true, false
+		return r.first(req)
 	}
 	return req.Client, true, false
 }
@@ -427,7 +422,7 @@ func compileWebACL(name string, spec *schema.WebACL, cfg *schema.Config, groups 
 	// that references the group runs.
 	slices.SortStableFunc(a.Rules, func(x, y *WAFRule) int { return x.order() - y.order() })
 	a.NeedsCountry, a.Headers, a.Inserts = c.geo, c.headers, a.inserts()
-	a.NeedsASN, a.NeedsTLS = c.asn, c.tls
+	a.NeedsASN, a.NeedsTLS, a.NeedsLocate = c.asn, c.tls, c.locate
 	if c.body {
 		a.BodyLimit = WAFBodyLimit(spec)
 	}
@@ -508,6 +503,7 @@ type wafCompiler struct {
 	// namespace is the labels' of the web ACL or rule group compiled:
 	// its label match statements' context (waflabel.go).
 	namespace string
+	locate    bool // a statement looks up a forwarded address
 }
 
 func (c *wafCompiler) rate(acl, rule string, s *schema.RateBasedStatement) (*WAFRate, error) {
@@ -518,8 +514,7 @@ func (c *wafCompiler) rate(acl, rule string, s *schema.RateBasedStatement) (*WAF
 		if s.ForwardedIPConfig == nil {
 			return nil, fmt.Errorf("aggregateKeyType FORWARDED_IP without forwardedIPConfig")
 		}
-		r.Header = textproto.CanonicalMIMEHeaderKey(s.ForwardedIPConfig.HeaderName)
-		r.FallbackMatch = s.ForwardedIPConfig.FallbackBehavior == "MATCH"
+		r.WAFForwardedIP = compileForwarded(s.ForwardedIPConfig.HeaderName, s.ForwardedIPConfig.FallbackBehavior, "FIRST")
 	default:
 		return nil, fmt.Errorf("aggregateKeyType %s is not supported", s.AggregateKeyType)
 	}
@@ -551,6 +546,9 @@ var WAFFieldsToMatch = []string{"uriPath", "queryString", "method", "singleHeade
 	"ja3Fingerprint", "ja4Fingerprint", "uriFragment"}
 
 func (c *wafCompiler) statement(s *schema.WAFStatement) (WAFMatcher, error) {
+	if m, ok, err := c.forwardedStatement(s); ok {
+		return m, err
+	}
 	switch {
 	case s.ByteMatchStatement != nil:
 		m, err := compileByteMatch(s.ByteMatchStatement)

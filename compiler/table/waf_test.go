@@ -101,7 +101,7 @@ func TestIPSetMatch(t *testing.T) {
 }
 
 func TestRateKey(t *testing.T) {
-	r := &WAFRate{Aggregate: "FORWARDED_IP", Header: "X-Client-Ip"}
+	r := &WAFRate{Aggregate: "FORWARDED_IP", WAFForwardedIP: WAFForwardedIP{Header: "X-Client-Ip"}}
 	for _, c := range []struct {
 		header          []string
 		key             string

@@ -16,8 +16,8 @@ import (
 // the request's address. "If AWS WAF can't determine an ASN for a valid
 // IP address, it assigns ASN 0": a viewer the node's ASN database does
 // not hold (or a node without one) is ASN 0, which a list matches by
-// naming 0. forwardedIPConfig is not supported, as for geoMatchStatement:
-// openfront matches the viewer's address (behind trusted proxies).
+// naming 0. With forwardedIPConfig, the ASN is that of the header's first
+// address (wafforwarded.go).
 //
 // ja3Fingerprint, ja4Fingerprint (API_JA3Fingerprint, API_JA4Fingerprint):
 // the fingerprints of the viewer's TLS ClientHello; "You can use this
@@ -45,9 +45,6 @@ type WAFFingerprints interface {
 type asnMatcher []uint32
 
 func compileASN(s *schema.AsnMatchStatement) (asnMatcher, error) {
-	if s.ForwardedIPConfig != nil {
-		return nil, fmt.Errorf("asnMatchStatement: forwardedIPConfig is not supported")
-	}
 	m := make(asnMatcher, 0, len(s.AsnList))
 	for _, a := range s.AsnList {
 		if a < 0 || a > 1<<32-1 {

@@ -85,6 +85,13 @@ webACLs: acl: {
 		name: "xss", priority: 8, action: block: {}
 		statement: xssMatchStatement: {fieldToMatch: queryString: {}, textTransformations: [{priority: 0, type: "URL_DECODE"}]}
 	}, {
+		// Behind another proxy that names its viewer in X-Edge-Client.
+		name: "proxied-fr", priority: 9, action: block: {}
+		statement: geoMatchStatement: {countryCodes: ["FR"], forwardedIPConfig: {headerName: "X-Edge-Client", fallbackBehavior: "NO_MATCH"}}
+	}, {
+		name: "proxied-bad", priority: 10, action: block: {}
+		statement: ipSetReferenceStatement: {arn: "bad", ipSetForwardedIPConfig: {headerName: "X-Edge-Client", fallbackBehavior: "MATCH", position: "LAST"}}
+	}, {
 		// Listed last, evaluated first: priority orders rules.
 		name: "office", priority: 0, action: allow: {}
 		statement: ipSetReferenceStatement: arn: "office"
@@ -187,6 +194,34 @@ func TestWebACLMatches(t *testing.T) {
 	}
 	if got := e.counted("default", "allow"); got != 3 {
 		t.Errorf("default allows counted %v, want 3", got)
+	}
+}
+
+// A geo and an IP set statement with a forwarded address inspect the
+// header's, looked up in the node's country database, not the viewer's.
+func TestWebACLForwardedAddress(t *testing.T) {
+	e := newWAFEnv(t)
+	for _, c := range []struct {
+		name, client string // client: X-Edge-Client, "" for none
+		status       int
+	}{
+		{"no header: the rules do not apply", "", 200},
+		{"a forwarded address in France", "81.1.2.3", 403},
+		{"only the first address is a geo statement's", "198.51.100.1, 81.1.2.3", 200},
+		{"the last address is in the IP set", "198.51.100.1, 203.0.113.9", 403},
+		{"the last address is not", "203.0.113.9, 198.51.100.1", 200},
+		{"no valid last address: fallbackBehavior MATCH", "198.51.100.1, bogus", 403},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := map[string]string{}
+			if c.client != "" {
+				h["X-Edge-Client"] = c.client
+			}
+			// The viewer itself is in neither France nor the set.
+			if w := e.get("site.test", "/a", "198.51.100.1", h); w.Code != c.status {
+				t.Errorf("status %d, want %d", w.Code, c.status)
+			}
+		})
 	}
 }
 

@@ -22,6 +22,9 @@ func (h *Handler) wafViewer(req *table.WAFRequest, acl *table.WebACL, r *http.Re
 		loc, _ := db.Locate(req.Client)
 		req.ASN = uint32(loc.ASN)
 	}
+	if acl.NeedsLocate {
+		req.Locate = (*wafLocator)(h)
+	}
 	// As CloudFront-Viewer-JA4-Fingerprint: HTTPS (HTTP/3 included) whose
 	// TLS the node terminated; nil otherwise, and fallbackBehavior decides.
 	if acl.NeedsTLS && r.TLS != nil {
