@@ -44,6 +44,7 @@ var wafSupported = func() map[string]bool {
 		"includedHeaders", "excludedHeaders", "includedCookies", "excludedCookies",
 		"asnList",
 		"ipSetForwardedIPConfig", "position", // wafforwarded
+		"customKeys", "header", "cookie", "queryArgument", "httpMethod", "ip", "forwardedIP", "labelNamespace", "namespace", // wafkeys
 		"ruleLabels", "key", "scope", // waflabel
 		"customResponseBodyKey", "responseHeaders", "value", "customRequestHandling", "insertHeaders", // wafresponse
 		"overrideAction", "none", "excludedRules", "ruleActionOverrides", "actionToUse", // wafgroup
@@ -154,10 +155,6 @@ func (imp *importer) wafValue(v any, parent string) (out any, why string) {
 			case name == "type" && parent == "textTransformations":
 				if t, _ := val.(string); !table.SupportedTextTransformation(t) && why == "" {
 					why = unsupported("text transformation " + t)
-				}
-			case name == "aggregateKeyType":
-				if t, _ := val.(string); t == "CUSTOM_KEYS" && why == "" {
-					why = unsupported("aggregateKeyType CUSTOM_KEYS")
 				}
 			}
 			c, w := imp.wafValue(val, name)

@@ -195,6 +195,10 @@ func TestRoute(t *testing.T) {
 		// A rate rule on X-Forwarded-For's first address; none valid: MATCH.
 		{"waf-forwarded-rate", []string{"https://proxied.example.com/", "-H", "X-Forwarded-For: 198.51.100.7, 10.0.0.1"}},
 		{"waf-forwarded-fallback", []string{"https://proxied.example.com/", "-H", "X-Forwarded-For: unknown"}},
+		{"waf-forwarded-ipset", []string{"https://proxied.example.com/", "-H", "X-Forwarded-For: 192.0.2.9, 198.51.100.7"}},
+		{"waf-forwarded-ipset-last", []string{"https://proxied.example.com/", "-H", "X-Forwarded-For: 198.51.100.7, 192.0.2.9"}},
+		{"waf-custom-keys", []string{"https://proxied.example.com/", "-H", "X-Forwarded-For: 198.51.100.7", "-H", "X-Api-Key: k1"}},
+		{"waf-custom-keys-missing", []string{"https://proxied.example.com/", "-H", "X-Forwarded-For: 198.51.100.7"}},
 		{"waf-rate-counted", []string{"https://guarded.example.com/api/x", "-H", "User-Agent: GoodBot/1.0"}},
 		{"json-waf-rate-counted", []string{"--json", "https://guarded.example.com/api/x"}},
 		// A path rule sees /x/../admin as the behavior does: /admin.

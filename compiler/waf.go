@@ -285,7 +285,7 @@ func (k *checker) deepEnough(key string, at []cue.Selector, where string, depth 
 func (k *checker) rateBased(key string, at func(...any) []cue.Selector, where string, rb *schema.RateBasedStatement, cfg *schema.Config) {
 	switch rb.AggregateKeyType {
 	case "CUSTOM_KEYS":
-		k.add(key, at("aggregateKeyType"), "%s: aggregateKeyType CUSTOM_KEYS is not supported by openfront (it takes IP, FORWARDED_IP and CONSTANT)", where)
+		k.customKeys(key, at, where, rb)
 	case "FORWARDED_IP":
 		if rb.ForwardedIPConfig == nil {
 			k.add(key, at("aggregateKeyType"), "%s: aggregateKeyType FORWARDED_IP needs forwardedIPConfig: the header to read the address from", where)
@@ -295,8 +295,8 @@ func (k *checker) rateBased(key string, at func(...any) []cue.Selector, where st
 			k.add(key, at("forwardedIPConfig"), "%s: forwardedIPConfig is for aggregateKeyType FORWARDED_IP, not %s", where, rb.AggregateKeyType)
 		}
 	}
-	if rb.CustomKeys != nil {
-		k.add(key, at("customKeys"), "%s: customKeys is not supported by openfront", where)
+	if rb.CustomKeys != nil && rb.AggregateKeyType != "CUSTOM_KEYS" {
+		k.add(key, at("customKeys"), "%s: customKeys is for aggregateKeyType CUSTOM_KEYS, not %s", where, rb.AggregateKeyType)
 	}
 	if rb.ScopeDownStatement != nil {
 		k.wafStatement(key, func(parts ...any) []cue.Selector { return at(append([]any{"scopeDownStatement"}, parts...)...) }, where, rb.ScopeDownStatement, cfg, 1)
@@ -336,6 +336,11 @@ func (k *checker) inspection(key string, at func(...any) []cue.Selector, where s
 	k.unsupported(key, fat, where+": fieldToMatch", fs)
 	k.one(key, fat, where, "fieldToMatch", fs)
 	k.headersCookies(key, fat, where+": fieldToMatch", f)
+	k.transformations(key, at, where, tts)
+}
+
+// transformations checks a statement's textTransformations.
+func (k *checker) transformations(key string, at func(...any) []cue.Selector, where string, tts []schema.TextTransformation) {
 	seen := map[int]bool{}
 	for i, t := range tts {
 		if !table.SupportedTextTransformation(t.Type) {

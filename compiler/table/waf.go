@@ -112,6 +112,8 @@ type WAFRate struct {
 	Aggregate string
 	// WAFForwardedIP is FORWARDED_IP's forwardedIPConfig (wafforwarded.go).
 	WAFForwardedIP
+	// Keys are CUSTOM_KEYS' (wafkeys.go).
+	Keys []wafCustomKey
 	// ScopeDown, when set, is what a request must match to be counted.
 	ScopeDown WAFMatcher
 }
@@ -124,6 +126,8 @@ func (r *WAFRate) Describe() string {
 		per = "per " + r.Header + " address"
 	case "CONSTANT":
 		per = "for all requests together"
+	case "CUSTOM_KEYS":
+		per = "per " + r.describeKeys()
 	}
 	s := fmt.Sprintf("limit %d per %d s %s", r.Limit, int(r.Window/time.Second), per)
 	if r.ScopeDown != nil {
@@ -238,24 +242,25 @@ func (d WAFDecision) Describe() string {
 // first value, then its last, and blocked when any evaluation blocks: the
 // rules protect what they name whichever way the viewer spells it. A rate
 // rule counts the request once, and a count rule is reported once.
-func (a *WebACL) Evaluate(req *WAFRequest, over func(r *WAFRule, key netip.Addr) bool, counted func(r *WAFRule)) WAFDecision {
+func (a *WebACL) Evaluate(req *WAFRequest, over func(r *WAFRule, key WAFRateKey) bool, counted func(r *WAFRule)) WAFDecision {
 	variants := a.variants(req)
 	if variants == nil {
 		return a.evaluate(req, over, counted)
 	}
 	type result struct {
 		rule *WAFRule
+		key  WAFRateKey
 		over bool
 	}
 	var seen []result
-	once := func(r *WAFRule, key netip.Addr) bool {
+	once := func(r *WAFRule, key WAFRateKey) bool {
 		for _, s := range seen {
-			if s.rule == r {
+			if s.rule == r && s.key == key {
 				return s.over
 			}
 		}
 		o := over != nil && over(r, key)
-		seen = append(seen, result{r, o})
+		seen = append(seen, result{r, key, o})
 		return o
 	}
 	dec := a.evaluate(req, once, counted)
@@ -347,7 +352,7 @@ func (a *WebACL) Spellings(req *WAFRequest) []WAFSpelling {
 	return out
 }
 
-func (a *WebACL) evaluate(req *WAFRequest, over func(r *WAFRule, key netip.Addr) bool, counted func(r *WAFRule)) WAFDecision {
+func (a *WebACL) evaluate(req *WAFRequest, over func(r *WAFRule, key WAFRateKey) bool, counted func(r *WAFRule)) WAFDecision {
 	req.Labels = nil
 	var counts []WAFHeader   // count rules' insertHeaders
 	var stopped *WAFGroupRef // a rule group whose evaluation ended in a count
@@ -375,12 +380,15 @@ func (a *WebACL) evaluate(req *WAFRequest, over func(r *WAFRule, key netip.Addr)
 	return decided(nil, a.Default, counts)
 }
 
-func (r *WAFRule) matches(req *WAFRequest, over func(*WAFRule, netip.Addr) bool) bool {
+func (r *WAFRule) matches(req *WAFRequest, over func(*WAFRule, WAFRateKey) bool) bool {
 	if r.Rate == nil {
 		return r.Match.Match(req)
 	}
 	if r.Rate.ScopeDown != nil && !r.Rate.ScopeDown.Match(req) {
 		return false
+	}
+	if r.Rate.Keys != nil {
+		return r.Rate.overCustom(r, req, over)
 	}
 	key, apply, fallback := r.Rate.rateKey(req)
 	switch {
@@ -389,7 +397,7 @@ func (r *WAFRule) matches(req *WAFRequest, over func(*WAFRule, netip.Addr) bool)
 	case fallback:
 		return r.Rate.FallbackMatch
 	}
-	return over != nil && over(r, key)
+	return over != nil && over(r, WAFRateKey{Addr: key})
 }
 
 // newWebACL compiles a vetted web ACL with the config's IP sets.
@@ -510,11 +518,18 @@ func (c *wafCompiler) rate(acl, rule string, s *schema.RateBasedStatement) (*WAF
 	r := &WAFRate{Limit: s.Limit, Window: time.Duration(s.EvaluationWindowSec) * time.Second, Aggregate: s.AggregateKeyType}
 	switch s.AggregateKeyType {
 	case "IP", "CONSTANT":
-	case "FORWARDED_IP":
-		if s.ForwardedIPConfig == nil {
+	case "FORWARDED_IP", "CUSTOM_KEYS":
+		if s.AggregateKeyType == "CUSTOM_KEYS" {
+			var err error
+			if r.Keys, err = compileCustomKeys(s.CustomKeys, c.namespace); err != nil {
+				return nil, err
+			}
+		}
+		if s.ForwardedIPConfig != nil {
+			r.WAFForwardedIP = compileForwarded(s.ForwardedIPConfig.HeaderName, s.ForwardedIPConfig.FallbackBehavior, "FIRST")
+		} else if s.AggregateKeyType == "FORWARDED_IP" {
 			return nil, fmt.Errorf("aggregateKeyType FORWARDED_IP without forwardedIPConfig")
 		}
-		r.WAFForwardedIP = compileForwarded(s.ForwardedIPConfig.HeaderName, s.ForwardedIPConfig.FallbackBehavior, "FIRST")
 	default:
 		return nil, fmt.Errorf("aggregateKeyType %s is not supported", s.AggregateKeyType)
 	}
@@ -1260,6 +1275,9 @@ func (r *WAFRule) Explain(req *WAFRequest) (matched bool, why string) {
 	}
 	if r.Rate.ScopeDown != nil && !r.Rate.ScopeDown.Match(req) {
 		return false, "not counted: the scope-down statement does not match"
+	}
+	if r.Rate.Keys != nil {
+		return r.Rate.explainKeys(req)
 	}
 	key, apply, fallback := r.Rate.rateKey(req)
 	switch {

@@ -166,7 +166,7 @@ func TestEvaluateNormalizedPath(t *testing.T) {
 		{"/x/../public/a", "default", 403},
 	} {
 		counts, overs := 0, 0
-		dec := acl.Evaluate(&WAFRequest{Path: c.path}, func(r *WAFRule, _ netip.Addr) bool { overs++; return false },
+		dec := acl.Evaluate(&WAFRequest{Path: c.path}, func(r *WAFRule, _ WAFRateKey) bool { overs++; return false },
 			func(r *WAFRule) { counts++ })
 		if dec.RuleName() != c.rule || dec.Action.Status != c.status {
 			t.Errorf("%s: decided by %s (%v), want %s (%d)", c.path, dec.RuleName(), dec.Action, c.rule, c.status)

@@ -195,6 +195,9 @@ func (m *forwardedIPSet) explain(r *WAFRequest) (bool, string) {
 		p, _ := m.set.lookup(a)
 		return true, fmt.Sprintf("matches: %s, %s, is in IP set %s (%s)", m.fwd.describe(), a, m.set.name, p)
 	}
+	if m.fwd.Position != "ANY" {
+		return false, fmt.Sprintf("does not match: %s, %s, is not in IP set %s", m.fwd.describe(), a, m.set.name)
+	}
 	return false, fmt.Sprintf("does not match: no address in %s is in IP set %s", m.fwd.describe(), m.set.name)
 }
 

@@ -1,7 +1,6 @@
 package table
 
 import (
-	"net/netip"
 	"slices"
 	"testing"
 
@@ -113,7 +112,7 @@ func TestRuleGroupContext(t *testing.T) {
 	if a.Rules[1].Match != b.Rules[1].Match {
 		t.Error("the group was compiled twice")
 	}
-	over := func(r *WAFRule, _ netip.Addr) bool { return r.Name == "rate" }
+	over := func(r *WAFRule, _ WAFRateKey) bool { return r.Name == "rate" }
 	if dec := a.Evaluate(&WAFRequest{Method: "GET", Path: "/"}, over, nil); dec.RuleName() != "r/rate" {
 		t.Errorf("decided by %s, want r/rate", dec.RuleName())
 	}

@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"crypto/sha256"
 	"net/http"
 	"net/netip"
 
@@ -55,8 +56,21 @@ func (h *Handler) wafCheck(w http.ResponseWriter, r *http.Request, d *table.Dist
 }
 
 // rateOver counts a request for a rate-based rule on this node.
-func (h *Handler) rateOver(rule *table.WAFRule, key netip.Addr) bool {
-	return h.rates.Over(ratelimit.Key{Rule: rule.Rate.ID, Addr: key}, rule.Rate.Limit, rule.Rate.Window)
+func (h *Handler) rateOver(rule *table.WAFRule, key table.WAFRateKey) bool {
+	return h.rates.Over(ratelimit.Key{Rule: rule.Rate.ID, Addr: key.Addr, Custom: customRateKey(key.Custom)}, rule.Rate.Limit, rule.Rate.Window)
+}
+
+// maxCustomRateKey is the longest custom key kept as sent: a longer one
+// (a viewer writes its header and cookie values) is kept as its SHA-256,
+// so that maxRateKeys keys cost a bounded amount of memory.
+const maxCustomRateKey = 64
+
+func customRateKey(k string) string {
+	if len(k) <= maxCustomRateKey {
+		return k
+	}
+	sum := sha256.Sum256([]byte(k))
+	return string(sum[:])
 }
 
 // wafRuleKey is a web ACL and one of its rules ("default": its default

@@ -92,6 +92,11 @@ webACLs: acl: {
 		name: "proxied-bad", priority: 10, action: block: {}
 		statement: ipSetReferenceStatement: {arn: "bad", ipSetForwardedIPConfig: {headerName: "X-Edge-Client", fallbackBehavior: "MATCH", position: "LAST"}}
 	}, {
+		name: "per-api-key", priority: 11, action: block: {}
+		statement: rateBasedStatement: {limit: 10, evaluationWindowSec: 60, aggregateKeyType: "CUSTOM_KEYS",
+			customKeys: [{header: {name: "x-api-key", textTransformations: [{priority: 0, type: "NONE"}]}}]
+			scopeDownStatement: _path & {#s: "/api/", #p: "STARTS_WITH"}}
+	}, {
 		// Listed last, evaluated first: priority orders rules.
 		name: "office", priority: 0, action: allow: {}
 		statement: ipSetReferenceStatement: arn: "office"
@@ -336,6 +341,35 @@ func TestWebACLRateForwardedIP(t *testing.T) {
 	}
 }
 
+// A rate rule keyed on a header counts each API key apart, whatever the
+// viewer's address; a request without the header is not counted.
+func TestWebACLRateCustomKeys(t *testing.T) {
+	e := newWAFEnv(t)
+	for _, c := range []struct {
+		name, key string // key: X-Api-Key, "" for none
+		n, status int    // n requests, the last answered status
+	}{
+		{"k1 up to its limit, from many addresses", "k1", 10, 200},
+		{"k1 past it", "k1", 1, 403},
+		{"k2 is still served", "k2", 10, 200},
+		{"no key: not counted", "", 20, 200},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := map[string]string{}
+			if c.key != "" {
+				h["X-Api-Key"] = c.key
+			}
+			var w *httptest.ResponseRecorder
+			for i := range c.n {
+				w = e.get("site.test", "/api/x", fmt.Sprintf("198.51.100.%d", i+1), h)
+			}
+			if w.Code != c.status {
+				t.Errorf("status %d, want %d", w.Code, c.status)
+			}
+		})
+	}
+}
+
 func TestWebACLRateTableBounded(t *testing.T) {
 	e := newWAFEnv(t)
 	e.h.rates = ratelimit.New(64, func() time.Time { return e.now })
@@ -388,5 +422,26 @@ func TestWebACLSeriesFollowTable(t *testing.T) {
 	e.h.SetTable(testenv.Compile(t, t.TempDir(), fmt.Sprintf(none, e.addr)))
 	if n := testutil.CollectAndCount(e.h.metrics.waf); n != 0 {
 		t.Errorf("%d series after the distribution lost its web ACL, want 0", n)
+	}
+}
+
+// A custom rate key a viewer makes long (its API key header) is kept as
+// its SHA-256: the rate table's memory stays bounded.
+func TestCustomRateKeyBounded(t *testing.T) {
+	long1, long2 := strings.Repeat("a", 8000), strings.Repeat("a", 7999)+"b"
+	for _, c := range []struct {
+		key  string
+		size int
+	}{
+		{"2:k1", 4},
+		{strings.Repeat("x", maxCustomRateKey), maxCustomRateKey},
+		{long1, 32},
+	} {
+		if got := customRateKey(c.key); len(got) != c.size {
+			t.Errorf("%d bytes kept as %d, want %d", len(c.key), len(got), c.size)
+		}
+	}
+	if customRateKey(long1) == customRateKey(long2) {
+		t.Error("two long keys counted as one")
 	}
 }

@@ -18,10 +18,12 @@ import (
 )
 
 // Key is what a count is kept for: a rule (its counts' id) and an
-// aggregation key (an address, or the zero address for one count).
+// aggregation key: an address (the zero address for one count), or a
+// rule's custom keys' values (Custom, "" for an address).
 type Key struct {
-	Rule string
-	Addr netip.Addr
+	Rule   string
+	Addr   netip.Addr
+	Custom string
 }
 
 // shards spread the keys over locks.
@@ -162,5 +164,6 @@ func (t *Table) shard(k Key) int {
 	h.WriteString(k.Rule)
 	b := k.Addr.As16()
 	h.Write(b[:])
+	h.WriteString(k.Custom)
 	return int(h.Sum64() % shards)
 }

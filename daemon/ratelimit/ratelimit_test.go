@@ -105,3 +105,38 @@ func TestFloodDoesNotForgetABlockedKey(t *testing.T) {
 		t.Fatal("a flood of 10,000 other addresses unblocked an address over its limit")
 	}
 }
+
+// Custom keys (a rule's header, cookie, ... values) are counted apart
+// from each other and from the addresses, and a flood of new ones (a
+// viewer writes its API key) does not forget one over its limit.
+func TestCustomKeys(t *testing.T) {
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	tb := New(shards*4, c.now)
+	for _, k := range []struct {
+		key  Key
+		over bool // after the 11 requests of the first key
+	}{
+		{Key{Rule: "r", Custom: "2:k1"}, true},
+		{Key{Rule: "r", Custom: "2:k2"}, false},
+		{Key{Rule: "r"}, false},
+		{Key{Rule: "other", Custom: "2:k1"}, false},
+	} {
+		n := 1
+		if k.over {
+			n = 11
+		}
+		var over bool
+		for range n {
+			over = tb.Over(k.key, 10, time.Minute)
+		}
+		if over != k.over {
+			t.Errorf("%+v: over %v, want %v", k.key, over, k.over)
+		}
+	}
+	for i := range 10_000 {
+		tb.Over(Key{Rule: "r", Custom: "k" + string(rune('a'+i%26)) + string(rune(i))}, 10, time.Minute)
+	}
+	if !tb.Over(Key{Rule: "r", Custom: "2:k1"}, 10, time.Minute) {
+		t.Fatal("a flood of other custom keys unblocked one over its limit")
+	}
+}
