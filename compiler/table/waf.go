@@ -249,18 +249,26 @@ func (a *WebACL) Evaluate(req *WAFRequest, over func(r *WAFRule, key WAFRateKey)
 	}
 	type result struct {
 		rule *WAFRule
-		key  WAFRateKey
+		pass int
 		over bool
 	}
 	var seen []result
+	pass := 0
+	// A rule counted in an earlier pass is not counted again: a custom
+	// key on the path (or a repeated header) would count the request
+	// under each spelling. In one pass, each of its keys (labels) is.
 	once := func(r *WAFRule, key WAFRateKey) bool {
+		earlier, o := false, false
 		for _, s := range seen {
-			if s.rule == r && s.key == key {
-				return s.over
+			if s.rule == r && s.pass < pass {
+				earlier, o = true, o || s.over
 			}
 		}
-		o := over != nil && over(r, key)
-		seen = append(seen, result{r, key, o})
+		if earlier {
+			return o
+		}
+		o = over != nil && over(r, key)
+		seen = append(seen, result{r, pass, o})
 		return o
 	}
 	dec := a.evaluate(req, once, counted)
@@ -268,6 +276,7 @@ func (a *WebACL) Evaluate(req *WAFRequest, over func(r *WAFRule, key WAFRateKey)
 		return dec
 	}
 	for _, v := range variants {
+		pass++
 		if d := a.evaluate(v, once, nil); d.Action.Kind == WAFBlock {
 			return d
 		}

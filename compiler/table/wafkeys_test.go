@@ -102,3 +102,19 @@ func TestRateCustomKeysOver(t *testing.T) {
 		t.Errorf("Explain %q, want %q", why, want)
 	}
 }
+
+// A request whose path normalizes to another is counted once, under the
+// key of the path as sent, though Evaluate inspects both spellings.
+func TestRateCustomKeyCountedOnce(t *testing.T) {
+	a := compileRule(t, schema.WAFStatement{RateBasedStatement: &schema.RateBasedStatement{Limit: 10, EvaluationWindowSec: 60,
+		AggregateKeyType: "CUSTOM_KEYS", CustomKeys: []schema.RateCustomKey{{URIPath: &schema.RateKeyTransform{
+			TextTransformations: []schema.TextTransformation{{Type: "NONE"}}}}, {HTTPMethod: &struct{}{}}}}})
+	var got []string
+	a.Evaluate(&WAFRequest{Method: "GET", Path: "/x/../admin"}, func(r *WAFRule, k WAFRateKey) bool {
+		got = append(got, k.Custom)
+		return false
+	}, nil)
+	if want := []string{"11:/x/../admin3:GET"}; !slices.Equal(got, want) {
+		t.Errorf("counted under %q, want %q", got, want)
+	}
+}
