@@ -336,6 +336,7 @@ func (k *checker) inspection(key string, at func(...any) []cue.Selector, where s
 	k.unsupported(key, fat, where+": fieldToMatch", fs)
 	k.one(key, fat, where, "fieldToMatch", fs)
 	k.headersCookies(key, fat, where+": fieldToMatch", f)
+	k.jsonBody(key, fat, where+": fieldToMatch", f.JSONBody)
 	k.transformations(key, at, where, tts)
 }
 

@@ -108,6 +108,8 @@ var goTypes = []struct {
 	{"#WAFAssociationConfig", WAFAssociationConfig{}, nil},
 	{"#WAFRequestBodyConfig", WAFRequestBodyConfig{}, nil},
 	{"#WAFBody", WAFBody{}, nil},
+	{"#WAFJSONBody", WAFJSONBody{}, nil},
+	{"#WAFJSONMatchPattern", WAFJSONMatchPattern{}, nil},
 	{"#SizeConstraintStatement", SizeConstraintStatement{}, nil},
 	{"#RegexMatchStatement", RegexMatchStatement{}, nil},
 	{"#WAFLabel", WAFLabel{}, nil},

@@ -173,7 +173,7 @@ type WAFFieldToMatch struct {
 	SingleQueryArgument *WAFSingleQueryArgument `json:"singleQueryArgument,omitempty"`
 	AllQueryArguments   *struct{}               `json:"allQueryArguments,omitempty"`
 	Body                *WAFBody                `json:"body,omitempty"`
-	JSONBody            any                     `json:"jsonBody,omitempty"`
+	JSONBody            *WAFJSONBody            `json:"jsonBody,omitempty"`
 	Headers             *WAFHeaders             `json:"headers,omitempty"`
 	Cookies             *WAFCookies             `json:"cookies,omitempty"`
 	HeaderOrder         any                     `json:"headerOrder,omitempty"`
@@ -214,6 +214,21 @@ type WAFCookieMatchPattern struct {
 // WAFBody is #WAFFieldToMatch.body.
 type WAFBody struct {
 	OversizeHandling string `json:"oversizeHandling,omitempty"`
+}
+
+// WAFJSONBody is #WAFJSONBody.
+type WAFJSONBody struct {
+	MatchPattern            WAFJSONMatchPattern `json:"matchPattern"`
+	MatchScope              string              `json:"matchScope"`
+	InvalidFallbackBehavior string              `json:"invalidFallbackBehavior,omitempty"`
+	OversizeHandling        string              `json:"oversizeHandling,omitempty"`
+}
+
+// WAFJSONMatchPattern is #WAFJSONMatchPattern: a list given, even empty,
+// is non-nil.
+type WAFJSONMatchPattern struct {
+	All           *struct{} `json:"all,omitempty"`
+	IncludedPaths []string  `json:"includedPaths,omitempty"`
 }
 
 // WAFSingleQueryArgument is #WAFFieldToMatch.singleQueryArgument.

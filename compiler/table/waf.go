@@ -566,7 +566,7 @@ var WAFStatements = []string{"byteMatchStatement", "geoMatchStatement", "ipSetRe
 // fieldToMatch inspect here (schema #WAFFieldToMatch); compileInput reads
 // them.
 var WAFFieldsToMatch = []string{"uriPath", "queryString", "method", "singleHeader", "singleQueryArgument", "allQueryArguments",
-	"headers", "cookies", "body",
+	"headers", "cookies", "body", "jsonBody",
 	"ja3Fingerprint", "ja4Fingerprint", "uriFragment"}
 
 func (c *wafCompiler) statement(s *schema.WAFStatement) (WAFMatcher, error) {
@@ -694,7 +694,7 @@ func (c *wafCompiler) regexSet(name string) ([]*regexp.Regexp, error) {
 
 // inspects notes the header in reads, for Evaluate's spellings.
 func (c *wafCompiler) inspects(in *wafInput) {
-	c.body = c.body || in.field == "body"
+	c.body = c.body || in.field == "body" || in.field == "jsonBody"
 	c.tls = c.tls || in.field == "ja3Fingerprint" || in.field == "ja4Fingerprint"
 	if h := in.header; h != "" && h != "Host" && !slices.Contains(c.headers, h) {
 		c.headers = append(c.headers, h)
@@ -817,6 +817,7 @@ type wafInput struct {
 	names      []string              // their types, for route
 	multi      *wafMulti             // headers or cookies (wafheaders.go)
 	fallback   string                // ja3Fingerprint's, ja4Fingerprint's or uriFragment's fallbackBehavior
+	json       *wafJSON              // jsonBody's (wafjson.go)
 }
 
 func compileInput(f schema.WAFFieldToMatch, tts []schema.TextTransformation) (wafInput, error) {
@@ -841,6 +842,8 @@ func compileInput(f schema.WAFFieldToMatch, tts []schema.TextTransformation) (wa
 		}
 	case f.Body != nil:
 		in.field, in.oversize = "body", f.Body.OversizeHandling
+	case f.JSONBody != nil:
+		in.field, in.oversize, in.json = "jsonBody", f.JSONBody.OversizeHandling, compileJSON(f.JSONBody)
 	case f.JA3Fingerprint != nil:
 		in.field, in.fallback = "ja3Fingerprint", f.JA3Fingerprint.FallbackBehavior
 	case f.JA4Fingerprint != nil:
@@ -877,6 +880,8 @@ func (in *wafInput) inspect(r *WAFRequest, match func(v string) bool) bool {
 		return in.inspectMulti(r, match)
 	case "body":
 		return in.inspectBody(r, match)
+	case "jsonBody":
+		return in.inspectJSON(r, match)
 	case "ja3Fingerprint", "ja4Fingerprint", "uriFragment":
 		return in.inspectFallback(r, match)
 	case "uriPath":
@@ -949,6 +954,8 @@ func (in *wafInput) describe() string {
 		s = "a query argument"
 	case "headers", "cookies":
 		s = in.multi.describe()
+	case "jsonBody":
+		s = in.json.describe()
 	}
 	if in.names != nil {
 		s += " after " + strings.Join(in.names, ", ")
@@ -995,7 +1002,7 @@ func compileSize(s *schema.SizeConstraintStatement) (*sizeMatcher, error) {
 }
 
 func (m *sizeMatcher) Match(r *WAFRequest) bool {
-	if m.field == "body" {
+	if m.field == "body" || m.field == "jsonBody" {
 		return m.matchBody(r)
 	}
 	return m.inspect(r, func(v string) bool { return compareSize(int64(len(v)), m.op, m.size) })
@@ -1022,7 +1029,7 @@ func compareSize(n int64, op string, size int64) bool {
 }
 
 func (m *sizeMatcher) explain(r *WAFRequest) (bool, string) {
-	if m.field == "body" {
+	if m.field == "body" || m.field == "jsonBody" {
 		return m.explainBody(r)
 	}
 	n := int64(-1)

@@ -30,6 +30,9 @@ type WAFBody struct {
 	// Size is the body's whole size when the viewer declared it
 	// (Content-Length), -1 when not.
 	Size int64
+	// doc is Data parsed as JSON, once, by the first jsonBody statement
+	// (wafjson.go).
+	doc *jsonDoc
 }
 
 // WAFBodyLimit is the bytes of a body a web ACL with spec inspects.

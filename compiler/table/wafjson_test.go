@@ -1,0 +1,145 @@
+package table
+
+import (
+	"strings"
+	"testing"
+
+	"openfront.dev/schema"
+)
+
+// TestJSONBodyMatch: a jsonBody fieldToMatch inspects each key and/or
+// each scalar value alone, of the whole document or under its included
+// paths; a body that is not JSON, or is cut by the limit, goes to
+// invalidFallbackBehavior, and without one what was parsed before the
+// error is inspected.
+func TestJSONBodyMatch(t *testing.T) {
+	decode := []schema.TextTransformation{{Priority: 0, Type: "NONE"}}
+	small := func(s string) *WAFBody { return &WAFBody{Data: []byte(s), Size: int64(len(s))} }
+	for _, c := range []struct {
+		name     string
+		paths    []string // nil: all
+		scope    string
+		fallback string
+		oversize string
+		search   string // byteMatch EXACTLY
+		body     *WAFBody
+		want     bool
+	}{
+		{name: "value, all", scope: "VALUE", search: "admin", body: small(`{"user":"admin"}`), want: true},
+		{name: "key is no value", scope: "VALUE", search: "user", body: small(`{"user":"admin"}`), want: false},
+		{name: "key", scope: "KEY", search: "user", body: small(`{"user":"admin"}`), want: true},
+		{name: "value is no key", scope: "KEY", search: "admin", body: small(`{"user":"admin"}`), want: false},
+		{name: "ALL: key", scope: "ALL", search: "user", body: small(`{"user":"admin"}`), want: true},
+		{name: "ALL: value", scope: "ALL", search: "admin", body: small(`{"user":"admin"}`), want: true},
+		// Each alone: EXACTLY does not see the document as text.
+		{name: "alone", scope: "ALL", search: `"user":"admin"`, body: small(`{"user":"admin"}`), want: false},
+		{name: "escapes decoded", scope: "VALUE", search: "a\"b/é", body: small(`{"k":"a\"b\/\u00e9"}`), want: true},
+		{name: "number as sent", scope: "VALUE", search: "1.50", body: small(`{"k":[1.50]}`), want: true},
+		{name: "true", scope: "VALUE", search: "true", body: small(`{"k":true}`), want: true},
+		{name: "null", scope: "VALUE", search: "null", body: small(`[null]`), want: true},
+		{name: "top-level scalar", scope: "VALUE", search: "x", body: small(`"x"`), want: true},
+		{name: "nested", scope: "VALUE", search: "deep", body: small(`{"a":[{"b":[[1,{"c":"deep"}]]}]}`), want: true},
+		{name: "nested key", scope: "KEY", search: "c", body: small(`{"a":[{"b":[[1,{"c":"deep"}]]}]}`), want: true},
+		// Included paths: the value at the pointer, and what it holds.
+		{name: "path", paths: []string{"/a/0/name"}, scope: "VALUE", search: "x", body: small(`{"a":[{"name":"x"},{"name":"y"}]}`), want: true},
+		{name: "path, other index", paths: []string{"/a/0/name"}, scope: "VALUE", search: "y", body: small(`{"a":[{"name":"x"},{"name":"y"}]}`), want: false},
+		{name: "path, within", paths: []string{"/a/1"}, scope: "VALUE", search: "y", body: small(`{"a":[{"name":"x"},{"name":"y"}]}`), want: true},
+		{name: "path, a prefix is no parent", paths: []string{"/a/1"}, scope: "VALUE", search: "z", body: small(`{"a":[0,1,2,3,4,5,6,7,8,9,10,"z"]}`), want: false},
+		{name: "path, key", paths: []string{"/a/0/name"}, scope: "KEY", search: "name", body: small(`{"a":[{"name":"x"}]}`), want: true},
+		{name: "path, key outside", paths: []string{"/b"}, scope: "KEY", search: "a", body: small(`{"a":1,"b":2}`), want: false},
+		{name: "path, escaped", paths: []string{"/a~1b/m~0n"}, scope: "VALUE", search: "v", body: small(`{"a/b":{"m~n":"v"}}`), want: true},
+		{name: "path, second of two", paths: []string{"/x", "/y"}, scope: "VALUE", search: "v", body: small(`{"x":1,"y":"v"}`), want: true},
+		// Invalid JSON: the fallback decides, or what parsed before the error.
+		{name: "invalid, no fallback, before", scope: "VALUE", search: "a", body: small(`{"k":"a",,}`), want: true},
+		{name: "invalid, no fallback, after", scope: "VALUE", search: "b", body: small(`{"k":"a",,"j":"b"}`), want: false},
+		{name: "invalid MATCH", scope: "VALUE", fallback: "MATCH", search: "none", body: small(`{"k":`), want: true},
+		{name: "invalid NO_MATCH", scope: "VALUE", fallback: "NO_MATCH", search: "a", body: small(`{"k":"a",,}`), want: false},
+		{name: "invalid as string", scope: "VALUE", fallback: "EVALUATE_AS_STRING", search: `user=x`, body: small(`user=x`), want: true},
+		{name: "valid, fallback unused", scope: "VALUE", fallback: "MATCH", search: "none", body: small(`{"k":"a"}`), want: false},
+		{name: "two documents", scope: "VALUE", fallback: "MATCH", search: "none", body: small(`{} {}`), want: true},
+		{name: "no body", scope: "ALL", fallback: "MATCH", search: "", body: nil, want: false},
+		// Cut by the limit: CONTINUE parses the first bytes, which are not
+		// JSON whole, so the fallback decides.
+		{name: "oversize CONTINUE, first bytes", scope: "VALUE", oversize: "CONTINUE", search: "a",
+			body: &WAFBody{Data: []byte(`{"k":"a","pad":"` + strings.Repeat("x", 100)), Oversize: true, Size: 1 << 20}, want: true},
+		{name: "oversize CONTINUE, cut, MATCH", scope: "VALUE", oversize: "CONTINUE", fallback: "MATCH", search: "none",
+			body: &WAFBody{Data: []byte(`{"k":"a","pad":"` + strings.Repeat("x", 100)), Oversize: true, Size: 1 << 20}, want: true},
+		{name: "oversize MATCH", scope: "VALUE", oversize: "MATCH", search: "none", body: &WAFBody{Data: []byte(`{}`), Oversize: true, Size: 1 << 20}, want: true},
+		{name: "oversize NO_MATCH", scope: "VALUE", oversize: "NO_MATCH", search: "a", body: &WAFBody{Data: []byte(`{"k":"a"`), Oversize: true, Size: 1 << 20}, want: false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := schema.WAFFieldToMatch{JSONBody: &schema.WAFJSONBody{MatchScope: c.scope, InvalidFallbackBehavior: c.fallback, OversizeHandling: c.oversize}}
+			if c.paths == nil {
+				f.JSONBody.MatchPattern.All = &struct{}{}
+			} else {
+				f.JSONBody.MatchPattern.IncludedPaths = c.paths
+			}
+			s := schema.WAFStatement{ByteMatchStatement: &schema.ByteMatchStatement{SearchString: c.search, FieldToMatch: f, PositionalConstraint: "EXACTLY", TextTransformations: decode}}
+			m, err := (&wafCompiler{}).statement(&s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := &WAFRequest{Method: "POST", Path: "/api", Body: c.body}
+			if got := m.Match(r); got != c.want {
+				t.Errorf("match %v, want %v", got, c.want)
+			}
+			rule := &WAFRule{Name: "json", Match: m}
+			if got, why := rule.Explain(r); got != c.want {
+				t.Errorf("explain %v (%s), want %v", got, why, c.want)
+			}
+		})
+	}
+}
+
+// TestJSONBodyStatements: every statement with a fieldToMatch takes
+// jsonBody; a size constraint compares the body's size, as for body
+// (API_SizeConstraintStatement names Body and JsonBody alike).
+func TestJSONBodyStatements(t *testing.T) {
+	f := schema.WAFFieldToMatch{JSONBody: &schema.WAFJSONBody{MatchPattern: schema.WAFJSONMatchPattern{All: &struct{}{}}, MatchScope: "VALUE"}}
+	none := []schema.TextTransformation{{Priority: 0, Type: "NONE"}}
+	stmts := map[string]schema.WAFStatement{
+		"sqli":  {SqliMatchStatement: &schema.SqliMatchStatement{FieldToMatch: f, TextTransformations: none}},
+		"xss":   {XssMatchStatement: &schema.XssMatchStatement{FieldToMatch: f, TextTransformations: none}},
+		"regex": {RegexMatchStatement: &schema.RegexMatchStatement{RegexString: "(?i)^union\\s+select", FieldToMatch: f, TextTransformations: none}},
+		"size":  {SizeConstraintStatement: &schema.SizeConstraintStatement{FieldToMatch: f, ComparisonOperator: "GT", Size: 60, TextTransformations: none}},
+	}
+	for _, c := range []struct {
+		name string
+		body string
+		want map[string]bool
+	}{
+		{"sqli in a value", `{"user": "1' OR '1'='1"}`, map[string]bool{"sqli": true}},
+		{"sqli as a key only", `{"1' OR '1'='1": "x"}`, map[string]bool{}},
+		{"xss in an array", `{"c": ["ok", "<script>alert(1)</script>"]}`, map[string]bool{"xss": true}},
+		{"regex anchored in a value", `{"q": "UNION SELECT 1"}`, map[string]bool{"regex": true, "sqli": true}},
+		{"large", `{"pad": "` + strings.Repeat("x", 60) + `"}`, map[string]bool{"size": true}},
+		{"clean", `{"user": "fish", "n": [1, 2]}`, map[string]bool{}},
+	} {
+		for name, s := range stmts {
+			t.Run(c.name+"/"+name, func(t *testing.T) {
+				m, err := (&wafCompiler{}).statement(&s)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r := &WAFRequest{Method: "POST", Path: "/api", Body: &WAFBody{Data: []byte(c.body), Size: int64(len(c.body))}}
+				if got := m.Match(r); got != c.want[name] {
+					t.Errorf("match %v, want %v", got, c.want[name])
+				}
+			})
+		}
+	}
+}
+
+// TestJSONBodyInspectsBody: a web ACL with a jsonBody rule reads the
+// body as one with a body rule does.
+func TestJSONBodyInspectsBody(t *testing.T) {
+	c := &wafCompiler{}
+	s := schema.WAFStatement{XssMatchStatement: &schema.XssMatchStatement{TextTransformations: []schema.TextTransformation{{Type: "NONE"}},
+		FieldToMatch: schema.WAFFieldToMatch{JSONBody: &schema.WAFJSONBody{MatchPattern: schema.WAFJSONMatchPattern{All: &struct{}{}}, MatchScope: "ALL"}}}}
+	if _, err := c.statement(&s); err != nil {
+		t.Fatal(err)
+	}
+	if !c.body {
+		t.Error("a jsonBody statement does not read the body")
+	}
+}
