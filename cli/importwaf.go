@@ -42,6 +42,7 @@ var wafSupported = func() map[string]bool {
 		"headerName", "fallbackBehavior", "scopeDownStatement",
 		"matchPattern", "matchScope", "oversizeHandling", "all",
 		"includedHeaders", "excludedHeaders", "includedCookies", "excludedCookies",
+		"includedPaths", "invalidFallbackBehavior", // wafjson
 		"asnList",
 		"ipSetForwardedIPConfig", "position", // wafforwarded
 		"customKeys", "header", "cookie", "queryArgument", "httpMethod", "ip", "forwardedIP", "labelNamespace", "namespace", // wafkeys
@@ -366,7 +367,7 @@ func (imp *importer) webACLRef(o *cueStruct, s *src) {
 		o.set("webACLId", acl.name)
 		return
 	}
-	imp.weaker(o, s, fmt.Sprintf("%s: web ACL %s, whose rules CloudFront applied to every request", s.path, id), "WebACLId %s not imported: add `%s` output (and get-ip-set and get-regex-pattern-set output for its sets); openfront enforces rate-based, IP set, geo, string match, size, regex, regex pattern set, SQL injection and XSS rules on the path, query, its arguments, method, headers, cookies and body", id, wafGetCommand("get-web-acl", id))
+	imp.weaker(o, s, fmt.Sprintf("%s: web ACL %s, whose rules CloudFront applied to every request", s.path, id), "WebACLId %s not imported: add `%s` output (and get-ip-set and get-regex-pattern-set output for its sets); openfront enforces rate-based, IP set, geo, string match, size, regex, regex pattern set, SQL injection and XSS rules on the path, query, its arguments, method, headers, cookies, body and JSON body", id, wafGetCommand("get-web-acl", id))
 }
 
 // associationConfig imports a web ACL's CloudFront body inspection limit

@@ -216,7 +216,7 @@ func TestRoute(t *testing.T) {
 		// header's name.
 		{"waf-cookie-sqli", []string{"https://inspected.example.com/", "-H", "Cookie: theme=dark; session=1%27%20OR%201%3D1--"}},
 		{"waf-header-name", []string{"https://inspected.example.com/", "-H", "X-Debug-Token: 1"}},
-		// A body rule: route has no body, so a POST's is not evaluated
+		// A body or jsonBody rule: route has no body, so a POST's is not evaluated
 		// (a GET's is empty, as the edge inspects it).
 		{"waf-body-post", []string{"-X", "POST", "https://inspected.example.com/login"}},
 		// An ASN rule sees --viewer-asn (unset: 0, unknown); a JA4 rule
