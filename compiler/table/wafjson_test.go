@@ -143,3 +143,28 @@ func TestJSONBodyInspectsBody(t *testing.T) {
 		t.Error("a jsonBody statement does not read the body")
 	}
 }
+
+// TestJSONBodyParsedOnce: the statements of a request share one parse of
+// its body.
+func TestJSONBodyParsedOnce(t *testing.T) {
+	f := schema.WAFFieldToMatch{JSONBody: &schema.WAFJSONBody{MatchPattern: schema.WAFJSONMatchPattern{All: &struct{}{}}, MatchScope: "VALUE"}}
+	none := []schema.TextTransformation{{Type: "NONE"}}
+	c := &wafCompiler{}
+	first, err := c.statement(&schema.WAFStatement{ByteMatchStatement: &schema.ByteMatchStatement{SearchString: "a", PositionalConstraint: "EXACTLY", FieldToMatch: f, TextTransformations: none}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := c.statement(&schema.WAFStatement{ByteMatchStatement: &schema.ByteMatchStatement{SearchString: "b", PositionalConstraint: "EXACTLY", FieldToMatch: f, TextTransformations: none}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &WAFRequest{Method: "POST", Body: &WAFBody{Data: []byte(`{"k":"a"}`), Size: 9}}
+	if !first.Match(r) {
+		t.Fatal("the first statement does not match")
+	}
+	// What the second statement sees is the first one's parse.
+	r.Body.doc.items = append(r.Body.doc.items, jsonItem{pointer: "/j", text: "b"})
+	if !second.Match(r) {
+		t.Error("the second statement parsed the body again")
+	}
+}
