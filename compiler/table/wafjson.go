@@ -37,10 +37,16 @@ type wafJSON struct {
 	keys     bool     // KEY or ALL
 	values   bool     // VALUE or ALL
 	fallback string   // invalidFallbackBehavior, "" unset
+	longest  int      // bytes of the longest path: the pointers it needs
 }
 
 func compileJSON(j *schema.WAFJSONBody) *wafJSON {
+	longest := 0
+	for _, p := range j.MatchPattern.IncludedPaths {
+		longest = max(longest, len(p))
+	}
 	return &wafJSON{
+		longest:  longest,
 		paths:    j.MatchPattern.IncludedPaths,
 		keys:     j.MatchScope != "VALUE",
 		values:   j.MatchScope != "KEY",
@@ -74,18 +80,34 @@ type jsonItem struct {
 type jsonDoc struct {
 	items   []jsonItem // up to the first error
 	invalid bool
+	// pointers is how long a pointer grows: one longer than that is cut
+	// after the first reference token that takes it past (jsonChild).
+	pointers int
 }
 
-// json is b parsed, once; a request without a body has an empty, valid
-// document.
-func (b *WAFBody) json() *jsonDoc {
+// json is b parsed, once for the statements whose paths are at most
+// pointers bytes; a request without a body has an empty, valid document.
+func (b *WAFBody) json(pointers int) *jsonDoc {
 	if b == nil {
 		return &jsonDoc{}
 	}
-	if b.doc == nil {
-		b.doc = parseJSON(b.Data)
+	if b.doc == nil || b.doc.pointers < pointers {
+		b.doc = parseJSON(b.Data, pointers)
 	}
 	return b.doc
+}
+
+// jsonChild is the pointer of parent's member or element seg, cut when
+// parent is longer than pointers bytes: then it is parent. Cut so, a
+// pointer is still included by exactly the paths of at most pointers
+// bytes that include the whole (a path can only be a prefix of what is
+// kept), and a viewer's deep nesting costs no copy of each level's
+// pointer, which grew the memory as the square of the depth.
+func jsonChild(parent string, pointers int, seg func() string) string {
+	if len(parent) > pointers {
+		return parent
+	}
+	return parent + "/" + seg()
 }
 
 // jsonLevel is an object or array being read: the pointer to it, and for
@@ -101,8 +123,8 @@ type jsonLevel struct {
 
 // parseJSON reads data's tokens, no document built: keys and scalar
 // values with their pointers, up to the first error.
-func parseJSON(data []byte) *jsonDoc {
-	doc := &jsonDoc{}
+func parseJSON(data []byte, pointers int) *jsonDoc {
+	doc := &jsonDoc{pointers: pointers}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var stack []jsonLevel
@@ -124,11 +146,11 @@ func parseJSON(data []byte) *jsonDoc {
 			switch {
 			case tok == json.Delim('}') || tok == json.Delim(']'):
 			case l.array:
-				at = l.pointer + "/" + strconv.Itoa(l.index)
+				at = jsonChild(l.pointer, pointers, func() string { return strconv.Itoa(l.index) })
 				l.index++
 			case l.wantKey:
 				key, _ := tok.(string)
-				l.member = l.pointer + "/" + jsonEscape(key)
+				l.member = jsonChild(l.pointer, pointers, func() string { return jsonEscape(key) })
 				l.wantKey = false
 				doc.items = append(doc.items, jsonItem{pointer: l.member, key: true, text: key})
 				continue
@@ -174,7 +196,7 @@ func (in *wafInput) inspectJSON(r *WAFRequest, match func(v string) bool) bool {
 	if decided, matched := in.oversized(r); decided {
 		return matched
 	}
-	doc := r.Body.json()
+	doc := r.Body.json(in.json.longest)
 	if doc.invalid {
 		switch in.json.fallback {
 		case "MATCH":

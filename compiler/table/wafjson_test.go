@@ -1,6 +1,7 @@
 package table
 
 import (
+	"runtime"
 	"strings"
 	"testing"
 
@@ -166,5 +167,57 @@ func TestJSONBodyParsedOnce(t *testing.T) {
 	r.Body.doc.items = append(r.Body.doc.items, jsonItem{pointer: "/j", text: "b"})
 	if !second.Match(r) {
 		t.Error("the second statement parsed the body again")
+	}
+}
+
+// TestJSONBodyDeep: a viewer's deeply nested body costs memory in
+// proportion to its size, not to its depth squared (each level's JSON
+// Pointer once held its parent's whole), and what it holds deep down is
+// still inspected under an included path.
+func TestJSONBodyDeep(t *testing.T) {
+	const depth = 8 << 10 // of the 16 KB WAF inspects by default
+	deep := func(open, inner, close string) *WAFBody {
+		s := strings.Repeat(open, depth) + inner + strings.Repeat(close, depth)
+		return &WAFBody{Data: []byte(s), Size: int64(len(s))}
+	}
+	for _, c := range []struct {
+		name   string
+		paths  []string // nil: all
+		search string
+		body   *WAFBody
+		want   bool
+	}{
+		{name: "arrays, all", search: "x", body: deep("[", `"x"`, "]"), want: true},
+		{name: "arrays, path", paths: []string{"/0/0"}, search: "x", body: deep("[", `"x"`, "]"), want: true},
+		{name: "arrays, other path", paths: []string{"/1"}, search: "x", body: deep("[", `"x"`, "]"), want: false},
+		{name: "objects, path", paths: []string{"/a/a/a"}, search: "x", body: deep(`{"a":`, `"x"`, "}"), want: true},
+		{name: "objects, a longer key is no parent", paths: []string{"/a/a/a"}, search: "x", body: deep(`{"a":`, `{"ab":"x"}`, "}"), want: true},
+		{name: "objects, other key", paths: []string{"/a/b"}, search: "x", body: deep(`{"a":`, `"x"`, "}"), want: false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := schema.WAFFieldToMatch{JSONBody: &schema.WAFJSONBody{MatchScope: "VALUE"}}
+			if c.paths == nil {
+				f.JSONBody.MatchPattern.All = &struct{}{}
+			} else {
+				f.JSONBody.MatchPattern.IncludedPaths = c.paths
+			}
+			s := schema.WAFStatement{ByteMatchStatement: &schema.ByteMatchStatement{SearchString: c.search, PositionalConstraint: "EXACTLY", FieldToMatch: f,
+				TextTransformations: []schema.TextTransformation{{Type: "NONE"}}}}
+			m, err := (&wafCompiler{}).statement(&s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			got := m.Match(&WAFRequest{Method: "POST", Body: c.body})
+			runtime.ReadMemStats(&after)
+			if got != c.want {
+				t.Errorf("match %v, want %v", got, c.want)
+			}
+			// The body's own size and the parser's stacks: a few MB.
+			if n := after.TotalAlloc - before.TotalAlloc; n > 8<<20 {
+				t.Errorf("parsing %d bytes nested %d deep allocated %d MB", len(c.body.Data), depth, n>>20)
+			}
+		})
 	}
 }
