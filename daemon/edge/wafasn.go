@@ -15,12 +15,7 @@ import (
 // lookup.
 func (h *Handler) wafViewer(req *table.WAFRequest, acl *table.WebACL, r *http.Request) {
 	if acl.NeedsASN {
-		db := h.asn
-		if db == nil {
-			db = h.geo
-		}
-		loc, _ := db.Locate(req.Client)
-		req.ASN = uint32(loc.ASN)
+		req.ASN = (*wafLocator)(h).ASN(req.Client)
 	}
 	if acl.NeedsLocate {
 		req.Locate = (*wafLocator)(h)
