@@ -133,19 +133,16 @@ func (imp *importer) wafValue(v any, parent string) (out any, why string) {
 					sets, what, get = imp.ruleGroups, "rule group", "get-rule-group"
 				}
 				set := wafByARN(sets, arn)
-				switch {
-				case set == nil:
+				if set == nil {
 					if why == "" {
 						why = fmt.Sprintf("its %s %s is in no file given: add `%s` output", what, arn, wafGetCommand(get, arn))
 					}
 					val = arn
-				case regexRefused(set) != nil:
-					if why == "" {
-						why = fmt.Sprintf("its regex pattern set %s, left out, holds %v", set.name, regexRefused(set))
-					}
-					val = set.name
-				default:
-					val = set.name
+					break
+				}
+				val = set.name
+				if err := regexRefused(set); err != nil && why == "" {
+					why = fmt.Sprintf("its regex pattern set %s, left out, holds %v", set.name, err)
 				}
 			case name == "regexString":
 				if re, _ := val.(string); why == "" {
