@@ -314,8 +314,7 @@ func (imp *importer) webACLsSection() *cueStruct {
 			da = plainAction(s.obj("DefaultAction").m)
 		}
 		o.set("defaultAction", da)
-		rules := imp.wafRules(o, s, "web ACL "+acl.name)
-		imp.labelNamespace(o, s, rules)
+		imp.wafRules(o, s, "web ACL "+acl.name)
 		imp.customResponseBodies(o, s)
 		imp.associationConfig(o, s)
 		imp.wafRest(o, s)

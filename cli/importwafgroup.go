@@ -6,8 +6,8 @@ package cli
 // ACL's is.
 
 // wafRules imports the Rules of s, a web ACL or rule group (owner names
-// it), into o's rules.
-func (imp *importer) wafRules(o *cueStruct, s *src, owner string) []any {
+// it), into o's rules, with the LabelNamespace their labels need.
+func (imp *importer) wafRules(o *cueStruct, s *src, owner string) {
 	var rules []any
 	for _, r := range s.items("Rules") {
 		m, _ := r.(map[string]any)
@@ -23,7 +23,7 @@ func (imp *importer) wafRules(o *cueStruct, s *src, owner string) []any {
 		rules = []any{}
 	}
 	o.set("rules", rules)
-	return rules
+	imp.labelNamespace(o, s, rules)
 }
 
 func (imp *importer) ruleGroupsSection() *cueStruct {
@@ -32,8 +32,7 @@ func (imp *importer) ruleGroupsSection() *cueStruct {
 		s := newSrc(g.file, "ruleGroups."+g.name, g.cfg)
 		o := &cueStruct{}
 		o.setStr("description", s.str("Description"), "")
-		rules := imp.wafRules(o, s, "rule group "+g.name)
-		imp.labelNamespace(o, s, rules)
+		imp.wafRules(o, s, "rule group "+g.name)
 		imp.customResponseBodies(o, s)
 		// What the group's rules label and match: WAF's summary of them.
 		s.get("AvailableLabels")
