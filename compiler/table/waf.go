@@ -941,6 +941,27 @@ func (in *wafInput) transform(v string) string {
 	return v
 }
 
+// explainInput says why m, a statement with a fieldToMatch, matched or
+// not when the field's size (oversizeHandling) or absence
+// (fallbackBehavior) decided it; ok is false otherwise.
+func explainInput(m WAFMatcher, r *WAFRequest) (matched bool, why string, ok bool) {
+	i, isInput := m.(interface{ input() *wafInput })
+	if !isInput {
+		return false, "", false
+	}
+	in := i.input()
+	if decided, matched := in.oversized(r); decided {
+		return matched, in.explainOversize(matched), true
+	}
+	if matched, why, ok := in.explainFallback(r); ok {
+		return matched, why, true
+	}
+	return in.multiOversize(r)
+}
+
+// input is the fieldToMatch of the statement that embeds in.
+func (in *wafInput) input() *wafInput { return in }
+
 // describe names the field as route says it: "the query string".
 func (in *wafInput) describe() string {
 	s := map[string]string{"uriPath": "the URI path", "queryString": "the query string", "method": "the method", "body": "the body",
@@ -1259,10 +1280,7 @@ func setRefs(acl *schema.WebACL) (ipSets, regexSets []string) {
 // know a rate-based rule's count: such a rule is taken as under its limit.
 func (r *WAFRule) Explain(req *WAFRequest) (matched bool, why string) {
 	if r.Rate == nil {
-		if matched, why, ok := explainOversized(r.Match, req); ok {
-			return matched, why
-		}
-		if matched, why, ok := explainFallback(r.Match, req); ok {
+		if matched, why, ok := explainInput(r.Match, req); ok {
 			return matched, why
 		}
 		if m, ok := r.Match.(*ipSetMatcher); ok {
@@ -1271,13 +1289,6 @@ func (r *WAFRule) Explain(req *WAFRequest) (matched bool, why string) {
 				return true, fmt.Sprintf("matches: the viewer's address %s is in IP set %s (%s)", req.Client, m.name, p)
 			}
 			return false, fmt.Sprintf("does not match: the viewer's address %s is not in IP set %s", req.Client, m.name)
-		}
-		if o, ok := r.Match.(interface {
-			multiOversize(*WAFRequest) (bool, string, bool)
-		}); ok {
-			if matched, why, decided := o.multiOversize(req); decided {
-				return matched, why
-			}
 		}
 		if e, ok := r.Match.(interface {
 			explain(*WAFRequest) (bool, string)

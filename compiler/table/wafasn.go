@@ -98,31 +98,24 @@ func (in *wafInput) inspectFallback(r *WAFRequest, match func(v string) bool) bo
 	return match(in.transform(v))
 }
 
-// explainFallback says why m matched or not when its field is missing
+// explainFallback says why in matched or not when its field is missing
 // and fallbackBehavior decided; ok is false otherwise.
-func explainFallback(m WAFMatcher, r *WAFRequest) (matched bool, why string, ok bool) {
-	in, isInput := m.(interface{ fallbackInput() *wafInput })
-	if !isInput {
+func (in *wafInput) explainFallback(r *WAFRequest) (matched bool, why string, ok bool) {
+	if !fallbackField(in.field) {
 		return false, "", false
 	}
-	f := in.fallbackInput()
-	if !fallbackField(f.field) {
-		return false, "", false
-	}
-	if _, has := f.fingerprint(r); has {
+	if _, has := in.fingerprint(r); has {
 		return false, "", false
 	}
 	what := map[string]string{"ja3Fingerprint": "the request has no JA3 fingerprint: no TLS handshake",
 		"ja4Fingerprint": "the request has no JA4 fingerprint: no TLS handshake",
-		"uriFragment":    "a viewer never sends the URI fragment"}[f.field]
-	fb := f.fallback
+		"uriFragment":    "a viewer never sends the URI fragment"}[in.field]
+	fb := in.fallback
 	if fb == "" {
 		fb = "not set"
 	}
-	if f.fallback == "MATCH" {
+	if in.fallback == "MATCH" {
 		return true, "matches: " + what + " (fallbackBehavior MATCH)", true
 	}
 	return false, "does not match: " + what + " (fallbackBehavior " + fb + ")", true
 }
-
-func (in *wafInput) fallbackInput() *wafInput { return in }

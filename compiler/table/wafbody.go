@@ -125,23 +125,6 @@ func (in *wafInput) explainOversize(matched bool) string {
 // only then does the edge read one before the decision.
 func (a *WebACL) InspectsBody() bool { return a.BodyLimit > 0 }
 
-// explainOversized says why m matched or not when the body's size
-// decided it (oversizeHandling MATCH or NO_MATCH); ok is false otherwise.
-func explainOversized(m WAFMatcher, r *WAFRequest) (matched bool, why string, ok bool) {
-	in, isInput := m.(interface {
-		oversized(*WAFRequest) (bool, bool)
-		explainOversize(bool) string
-	})
-	if !isInput {
-		return false, "", false
-	}
-	decided, matched := in.oversized(r)
-	if !decided {
-		return false, "", false
-	}
-	return matched, in.explainOversize(matched), true
-}
-
 // Within is what a web ACL whose limit is limit inspects of b, read up
 // to a larger limit for another web ACL: its first limit bytes.
 func (b *WAFBody) Within(limit int) *WAFBody {
