@@ -33,6 +33,21 @@ type WAFBody struct {
 	// doc is Data parsed as JSON, once, by the first jsonBody statement
 	// (wafjson.go).
 	doc *jsonDoc
+	// str is Data as a string, converted once, by the first statement
+	// that inspects it as text.
+	str string
+}
+
+// text is the body's inspected bytes as a string, one copy for all the
+// statements of a request; "" for a request without a body.
+func (b *WAFBody) text() string {
+	if b == nil {
+		return ""
+	}
+	if b.str == "" && len(b.Data) > 0 {
+		b.str = string(b.Data)
+	}
+	return b.str
 }
 
 // WAFBodyLimit is the bytes of a body a web ACL with spec inspects.
@@ -65,11 +80,7 @@ func (in *wafInput) inspectBody(r *WAFRequest, match func(v string) bool) bool {
 	if decided, matched := in.oversized(r); decided {
 		return matched
 	}
-	var v string
-	if r.Body != nil {
-		v = string(r.Body.Data)
-	}
-	return match(in.transform(v))
+	return match(in.transform(r.Body.text()))
 }
 
 // bodySize is the size a sizeConstraintStatement compares for the body:
@@ -85,11 +96,7 @@ func (m *sizeMatcher) bodySize(r *WAFRequest) (n int64, decided, matched bool) {
 	if b := r.Body; b != nil && b.Oversize && b.Size >= 0 {
 		return b.Size, false, false
 	}
-	var v string
-	if r.Body != nil {
-		v = string(r.Body.Data)
-	}
-	return int64(len(m.transform(v))), false, false
+	return int64(len(m.transform(r.Body.text()))), false, false
 }
 
 func (m *sizeMatcher) matchBody(r *WAFRequest) bool {

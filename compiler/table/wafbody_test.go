@@ -136,3 +136,19 @@ func TestBodyLimit(t *testing.T) {
 		})
 	}
 }
+
+// TestBodyTextOnce: the statements of a request inspect one copy of its
+// body as text, not one each.
+func TestBodyTextOnce(t *testing.T) {
+	s := schema.WAFStatement{ByteMatchStatement: &schema.ByteMatchStatement{SearchString: "drop",
+		FieldToMatch: schema.WAFFieldToMatch{Body: &schema.WAFBody{}}, PositionalConstraint: "CONTAINS"}}
+	m, err := (&wafCompiler{}).statement(&s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &WAFRequest{Method: "POST", Path: "/", Body: &WAFBody{Data: []byte(strings.Repeat("a", 4096)), Size: 4096}}
+	m.Match(r)
+	if n := testing.AllocsPerRun(10, func() { m.Match(r) }); n != 0 {
+		t.Errorf("a further statement on the body allocates %v times, want 0", n)
+	}
+}

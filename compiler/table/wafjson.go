@@ -204,7 +204,7 @@ func (in *wafInput) inspectJSON(r *WAFRequest, match func(v string) bool) bool {
 		case "NO_MATCH":
 			return false
 		case "EVALUATE_AS_STRING":
-			return match(in.transform(string(r.Body.Data)))
+			return match(in.transform(r.Body.text()))
 		}
 	}
 	for _, it := range doc.items {
@@ -215,7 +215,7 @@ func (in *wafInput) inspectJSON(r *WAFRequest, match func(v string) bool) bool {
 	return false
 }
 
-// describeJSON names what a jsonBody statement inspects, for route.
+// describe names what a jsonBody statement inspects, for route.
 func (j *wafJSON) describe() string {
 	s := map[[2]bool]string{{true, false}: "the keys", {false, true}: "the values", {true, true}: "the keys and values"}[[2]bool{j.keys, j.values}]
 	s += " of the JSON body"
