@@ -511,16 +511,33 @@ type wafCompiler struct {
 	// compiled, once per web ACL.
 	regexSets map[string]*schema.RegexPatternSet
 	regexes   map[string][]*regexp.Regexp
-	geo       bool
+	wafNeeds
+	// namespace is the labels' of the web ACL or rule group compiled:
+	// its label match statements' context (waflabel.go).
+	namespace string
+}
+
+// wafNeeds is what the statements compiled need of a request beyond
+// itself, which the edge then looks up for their web ACL alone; a rule
+// group's are its referencing web ACL's too.
+type wafNeeds struct {
+	geo bool // a statement matches the viewer's country
 	// headers are those byte matches inspect, canonical, once each.
 	headers []string
 	body    bool // a statement inspects the body
 	asn     bool // a statement matches the viewer's ASN
 	tls     bool // a statement inspects the TLS fingerprints
-	// namespace is the labels' of the web ACL or rule group compiled:
-	// its label match statements' context (waflabel.go).
-	namespace string
-	locate    bool // a statement looks up a forwarded address
+	locate  bool // a statement looks up a forwarded address
+}
+
+// add makes n need what o needs.
+func (n *wafNeeds) add(o wafNeeds) {
+	n.geo, n.body, n.asn, n.tls, n.locate = n.geo || o.geo, n.body || o.body, n.asn || o.asn, n.tls || o.tls, n.locate || o.locate
+	for _, h := range o.headers {
+		if !slices.Contains(n.headers, h) {
+			n.headers = append(n.headers, h)
+		}
+	}
 }
 
 func (c *wafCompiler) rate(acl, rule string, s *schema.RateBasedStatement) (*WAFRate, error) {

@@ -88,9 +88,8 @@ func (r *WAFRule) MetricName() string {
 // wafGroup is a compiled rule group: its rules in priority order, with
 // the group's actions, and what its statements need of a request.
 type wafGroup struct {
-	rules               []*WAFRule
-	geo, asn, tls, body bool
-	headers             []string
+	rules []*WAFRule
+	wafNeeds
 }
 
 // WAFGroupLabelNamespace is the prefix of the labels group name's rules
@@ -113,7 +112,7 @@ func compileRuleGroup(name string, spec *schema.RuleGroup, cfg *schema.Config) (
 		g.rules = append(g.rules, r)
 	}
 	slices.SortStableFunc(g.rules, func(x, y *WAFRule) int { return x.Priority - y.Priority })
-	g.geo, g.asn, g.tls, g.body, g.headers = c.geo, c.asn, c.tls, c.body, c.headers
+	g.wafNeeds = c.wafNeeds
 	return g, nil
 }
 
@@ -134,12 +133,7 @@ func (c *wafCompiler) groupReference(acl string, spec *schema.WebACL, rs *schema
 		}
 		groups[ref.ARN] = g
 	}
-	c.geo, c.asn, c.tls, c.body = c.geo || g.geo, c.asn || g.asn, c.tls || g.tls, c.body || g.body
-	for _, h := range g.headers {
-		if !slices.Contains(c.headers, h) {
-			c.headers = append(c.headers, h)
-		}
-	}
+	c.wafNeeds.add(g.wafNeeds)
 	via := &WAFGroupRef{Rule: rs.Name, Priority: rs.Priority, Group: ref.ARN, Count: rs.OverrideAction != nil && rs.OverrideAction.Count != nil}
 	out := make([]*WAFRule, len(g.rules))
 	for i, gr := range g.rules {

@@ -135,3 +135,41 @@ func TestRuleGroupChangeRebuilds(t *testing.T) {
 	}
 	checkChangeRebuilds(t, config)
 }
+
+// A rule group's statements need of a request what they would need in
+// the web ACL itself: a web ACL whose group has a statement of each kind
+// asks the edge for the country, the ASN, the TLS fingerprints, the body
+// and the forwarded addresses' lookups.
+func TestRuleGroupNeeds(t *testing.T) {
+	block := &schema.WAFRuleAction{Block: &schema.WAFBlockAction{}}
+	fwd := &schema.ForwardedIPConfig{HeaderName: "X-Forwarded-For", FallbackBehavior: "NO_MATCH"}
+	tt := []schema.TextTransformation{{Type: "NONE"}}
+	for _, c := range []struct {
+		name string
+		s    schema.WAFStatement
+		need func(*WebACL) bool
+	}{
+		{"geo", schema.WAFStatement{GeoMatchStatement: &schema.GeoMatchStatement{CountryCodes: []string{"FR"}}}, func(a *WebACL) bool { return a.NeedsCountry }},
+		{"asn", schema.WAFStatement{AsnMatchStatement: &schema.AsnMatchStatement{AsnList: []int64{64496}}}, func(a *WebACL) bool { return a.NeedsASN }},
+		{"forwarded geo", schema.WAFStatement{GeoMatchStatement: &schema.GeoMatchStatement{CountryCodes: []string{"FR"}, ForwardedIPConfig: fwd}}, func(a *WebACL) bool { return a.NeedsLocate }},
+		{"forwarded asn", schema.WAFStatement{AsnMatchStatement: &schema.AsnMatchStatement{AsnList: []int64{64496}, ForwardedIPConfig: fwd}}, func(a *WebACL) bool { return a.NeedsLocate }},
+		{"ja4", schema.WAFStatement{ByteMatchStatement: &schema.ByteMatchStatement{SearchString: "t13d", PositionalConstraint: "EXACTLY",
+			FieldToMatch: schema.WAFFieldToMatch{JA4Fingerprint: &schema.WAFFallback{FallbackBehavior: "NO_MATCH"}}, TextTransformations: tt}}, func(a *WebACL) bool { return a.NeedsTLS }},
+		{"body", schema.WAFStatement{SqliMatchStatement: &schema.SqliMatchStatement{FieldToMatch: schema.WAFFieldToMatch{Body: &schema.WAFBody{OversizeHandling: "CONTINUE"}}, TextTransformations: tt}},
+			func(a *WebACL) bool { return a.BodyLimit > 0 }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			groups := map[string]*schema.RuleGroup{"g": {Rules: []schema.WAFRule{{Name: "in", Priority: 1, Action: block, Statement: c.s}}}}
+			ref := schema.WAFRule{Name: "r", Priority: 1, Statement: schema.WAFStatement{RuleGroupReferenceStatement: &schema.RuleGroupReferenceStatement{ARN: "g"}}}
+			acls, err := compileWebACLs(&schema.Config{RuleGroups: groups,
+				WebACLs:       map[string]*schema.WebACL{"a": {DefaultAction: schema.WAFDefaultAction{Allow: &schema.WAFAllowAction{}}, Rules: []schema.WAFRule{ref}}},
+				Distributions: map[string]*schema.Distribution{"x": {WebACLID: "a"}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !c.need(acls["a"]) {
+				t.Errorf("a %s statement in a rule group does not make the web ACL ask for what it reads", c.name)
+			}
+		})
+	}
+}
