@@ -97,6 +97,9 @@ type WAFRule struct {
 	// Via is the web ACL's rule that runs this rule of a rule group, nil
 	// for the web ACL's own (wafgroup.go).
 	Via *WAFGroupRef
+	// Forwarded are the headers the rule's forwarded-address statements
+	// read (wafforwarded.go): without any of them the rule does not apply.
+	Forwarded []string
 }
 
 // WAFRate is a rate-based statement (API_RateBasedStatement).
@@ -390,6 +393,9 @@ func (a *WebACL) evaluate(req *WAFRequest, over func(r *WAFRule, key WAFRateKey)
 }
 
 func (r *WAFRule) matches(req *WAFRequest, over func(*WAFRule, WAFRateKey) bool) bool {
+	if r.missing(req) != "" {
+		return false
+	}
 	if r.Rate == nil {
 		return r.Match.Match(req)
 	}
@@ -460,12 +466,13 @@ func (c *wafCompiler) rule(acl string, rs *schema.WAFRule, bodies map[string]sch
 	r.Action = ruleAction(*rs.Action, bodies)
 	var err error
 	body, tls := c.body, c.tls
-	c.body, c.tls = false, false
+	c.body, c.tls, c.forwarded = false, false, nil
 	if rb := rs.Statement.RateBasedStatement; rb != nil {
 		r.Rate, err = c.rate(acl, rs.Name, rb)
 	} else {
 		r.Match, err = c.statement(&rs.Statement)
 	}
+	r.Forwarded = c.forwarded
 	r.InspectsBody, c.body = c.body, body || c.body
 	r.InspectsTLS, c.tls = c.tls, tls || c.tls
 	if err != nil {
@@ -515,6 +522,8 @@ type wafCompiler struct {
 	// namespace is the labels' of the web ACL or rule group compiled:
 	// its label match statements' context (waflabel.go).
 	namespace string
+	// forwarded are the headers the rule compiled reads addresses from.
+	forwarded []string
 }
 
 // wafNeeds is what the statements compiled need of a request beyond
@@ -1296,6 +1305,9 @@ func setRefs(acl *schema.WebACL) (ipSets, regexSets []string) {
 // Explain says what r does with req for openfront route, which cannot
 // know a rate-based rule's count: such a rule is taken as under its limit.
 func (r *WAFRule) Explain(req *WAFRequest) (matched bool, why string) {
+	if h := r.missing(req); h != "" {
+		return false, "does not apply: the request has no " + h + " header"
+	}
 	if r.Rate == nil {
 		if matched, why, ok := explainInput(r.Match, req); ok {
 			return matched, why

@@ -16,8 +16,10 @@ import (
 // guide waf-rule-statement-forwarded-ip-address):
 //
 //   - "If the specified header isn't present in the request, AWS WAF
-//     doesn't apply the rule to the web request at all": the statement
-//     does not match, and a rate-based rule does not count the request.
+//     doesn't apply the rule to the web request at all": the whole rule,
+//     whatever holds the statement (a notStatement, an orStatement, a
+//     rate-based rule's scope-down), neither matches nor labels, and a
+//     rate-based rule does not count the request (WAFRule.missing).
 //   - fallbackBehavior is "the match status to assign to the web request
 //     if the request doesn't have a valid IP address in the specified
 //     position": MATCH or NO_MATCH.
@@ -112,6 +114,25 @@ func (f *WAFForwardedIP) one(r *WAFRequest) (a netip.Addr, ok, match bool) {
 		return a, false, apply && f.FallbackMatch
 	}
 	return a, true, false
+}
+
+// missing is the first header r's forwarded-address statements read
+// that req lacks, "" when it has them all: then the rule applies.
+func (r *WAFRule) missing(req *WAFRequest) string {
+	for _, h := range r.Forwarded {
+		if len(req.Header[h]) == 0 {
+			return h
+		}
+	}
+	return ""
+}
+
+// forwardedHeader notes that the rule compiled reads addresses from h.
+func (c *wafCompiler) forwardedHeader(f WAFForwardedIP) WAFForwardedIP {
+	if !slices.Contains(c.forwarded, f.Header) {
+		c.forwarded = append(c.forwarded, f.Header)
+	}
+	return f
 }
 
 // parseForwarded parses one address of a forwarded header.
@@ -283,11 +304,11 @@ func (c *wafCompiler) forwardedStatement(s *schema.WAFStatement) (m WAFMatcher, 
 		if err != nil {
 			return nil, true, err
 		}
-		return &forwardedIPSet{set: set.(*ipSetMatcher), fwd: compileForwarded(f.HeaderName, f.FallbackBehavior, f.Position)}, true, nil
+		return &forwardedIPSet{set: set.(*ipSetMatcher), fwd: c.forwardedHeader(compileForwarded(f.HeaderName, f.FallbackBehavior, f.Position))}, true, nil
 	case s.GeoMatchStatement != nil && s.GeoMatchStatement.ForwardedIPConfig != nil:
 		f := s.GeoMatchStatement.ForwardedIPConfig
 		c.locate = true
-		return &forwardedGeo{codes: geoMatcher(s.GeoMatchStatement.CountryCodes), fwd: compileForwarded(f.HeaderName, f.FallbackBehavior, "FIRST")}, true, nil
+		return &forwardedGeo{codes: geoMatcher(s.GeoMatchStatement.CountryCodes), fwd: c.forwardedHeader(compileForwarded(f.HeaderName, f.FallbackBehavior, "FIRST"))}, true, nil
 	case s.AsnMatchStatement != nil && s.AsnMatchStatement.ForwardedIPConfig != nil:
 		f := s.AsnMatchStatement.ForwardedIPConfig
 		a := *s.AsnMatchStatement
@@ -297,7 +318,7 @@ func (c *wafCompiler) forwardedStatement(s *schema.WAFStatement) (m WAFMatcher, 
 			return nil, true, err
 		}
 		c.locate = true
-		return &forwardedASN{asns: asns, fwd: compileForwarded(f.HeaderName, f.FallbackBehavior, "FIRST")}, true, nil
+		return &forwardedASN{asns: asns, fwd: c.forwardedHeader(compileForwarded(f.HeaderName, f.FallbackBehavior, "FIRST"))}, true, nil
 	}
 	return nil, false, nil
 }

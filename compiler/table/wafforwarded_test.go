@@ -139,3 +139,69 @@ func TestForwardedNoAllocs(t *testing.T) {
 		t.Errorf("%v allocations per evaluation", n)
 	}
 }
+
+// Without its header, a rule with a forwarded-address statement does not
+// apply at all, whatever holds the statement: a notStatement does not
+// turn the missing header into a match, an orStatement's other branch
+// does not match for it, and the rule adds no label
+// (API_ForwardedIPConfig: "AWS WAF doesn't apply the rule to the web
+// request at all").
+func TestForwardedMissingHeaderSkipsRule(t *testing.T) {
+	fwd := &schema.ForwardedIPConfig{HeaderName: "X-Forwarded-For", FallbackBehavior: "NO_MATCH"}
+	geo := schema.WAFStatement{GeoMatchStatement: &schema.GeoMatchStatement{CountryCodes: []string{"FR"}, ForwardedIPConfig: fwd}}
+	ipset := schema.WAFStatement{IPSetReferenceStatement: &schema.IPSetReferenceStatement{ARN: "bad",
+		IPSetForwardedIPConfig: &schema.IPSetForwardedIPConfig{HeaderName: "X-Client-IP", FallbackBehavior: "MATCH", Position: "FIRST"}}}
+	anyPath := schema.WAFStatement{ByteMatchStatement: &schema.ByteMatchStatement{SearchString: "/", PositionalConstraint: "STARTS_WITH",
+		FieldToMatch: schema.WAFFieldToMatch{URIPath: &struct{}{}}, TextTransformations: tts("NONE")}}
+	not := func(s schema.WAFStatement) schema.WAFStatement {
+		return schema.WAFStatement{NotStatement: &schema.WAFNotStatement{Statement: s}}
+	}
+	or := func(s ...schema.WAFStatement) schema.WAFStatement {
+		return schema.WAFStatement{OrStatement: &schema.WAFStatements{Statements: s}}
+	}
+	for _, c := range []struct {
+		name    string
+		s       schema.WAFStatement
+		headers map[string]string
+		want    bool
+		missing string // the header route names, when the rule does not apply
+	}{
+		{"not geo, no header", not(geo), nil, false, "X-Forwarded-For"},
+		{"not geo, another country", not(geo), map[string]string{"X-Forwarded-For": "198.51.100.1"}, true, ""},
+		{"not geo, the country", not(geo), map[string]string{"X-Forwarded-For": "192.0.2.7"}, false, ""},
+		{"or, no header", or(geo, anyPath), nil, false, "X-Forwarded-For"},
+		{"or, header", or(geo, anyPath), map[string]string{"X-Forwarded-For": "198.51.100.1"}, true, ""},
+		// Two headers: the rule needs both.
+		{"two headers, one missing", or(geo, ipset), map[string]string{"X-Forwarded-For": "192.0.2.7"}, false, "X-Client-Ip"},
+		{"two headers", or(geo, ipset), map[string]string{"X-Forwarded-For": "192.0.2.7", "X-Client-IP": "198.51.100.1"}, true, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a, err := newWebACL("acl", &schema.WebACL{DefaultAction: schema.WAFDefaultAction{Allow: &schema.WAFAllowAction{}},
+				Rules: []schema.WAFRule{
+					{Name: "r", Action: &schema.WAFRuleAction{Count: &schema.WAFCountAction{}}, RuleLabels: []schema.WAFLabel{{Name: "fwd"}}, Statement: c.s},
+					{Name: "labelled", Priority: 1, Action: &schema.WAFRuleAction{Block: &schema.WAFBlockAction{}}, Statement: labelStatement("LABEL", "fwd")},
+				}},
+				&schema.Config{IPSets: map[string]*schema.IPSet{"bad": {IPAddressVersion: "IPV4", Addresses: []string{"192.0.2.0/24"}}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := http.Header{}
+			for k, v := range c.headers {
+				h.Set(k, v)
+			}
+			req := &WAFRequest{Method: "GET", Path: "/", Header: h, Country: "DE", Locate: testLocator{}}
+			var counted []string
+			dec := a.Evaluate(req, nil, func(r *WAFRule) { counted = append(counted, r.Name) })
+			if got := len(counted) == 1; got != c.want {
+				t.Errorf("counted %q, want the rule counted: %v", counted, c.want)
+			}
+			if got := dec.Action.Kind == WAFBlock; got != c.want {
+				t.Errorf("labelled and blocked %v, want %v", got, c.want)
+			}
+			matched, why := a.Rules[0].Explain(req)
+			if matched != c.want || c.missing != "" && why != "does not apply: the request has no "+c.missing+" header" {
+				t.Errorf("route says %v %q, want %v (missing %q)", matched, why, c.want, c.missing)
+			}
+		})
+	}
+}
