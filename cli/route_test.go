@@ -226,6 +226,9 @@ func TestRoute(t *testing.T) {
 		{"waf-asn-block", []string{"--viewer-asn", "64496", "https://networks.example.com/"}},
 		{"waf-asn-unknown", []string{"https://networks.example.com/"}},
 		{"waf-ja4-http", []string{"http://networks.example.com/"}},
+		// A count rule on JA3 route cannot evaluate labels nothing, so
+		// the later rule on its label does not match either.
+		{"waf-ja3-label-https", []string{"https://clients.example.com/"}},
 		{"json-waf-asn", []string{"--json", "--viewer-asn", "15169", "https://networks.example.com/"}},
 		// A custom error page for 403 replaces a geo, web ACL or signature
 		// refusal, never a method's nor a gRPC call's.

@@ -49,8 +49,11 @@ func (e *RouteExplanation) explainWAF(hostDist, d *table.Distribution, r RouteRe
 	client, _ := netip.ParseAddr(ip)
 	req := &table.WAFRequest{Method: r.Method, Path: path, RawQuery: r.URL.RawQuery, Host: r.host(), Header: r.Header, Client: client.Unmap(), Country: r.ViewerCountry}
 	routeViewer(req, r)
-	decided := firstDecisive(acl, req)
-	w := &RouteWAF{WebACL: acl.Name, Rules: ruleLines(acl, req, decided), Decision: "default action: " + acl.Default.String()}
+	// Every pass over the rules, route's and the edge's answer (Admit),
+	// skips those route cannot evaluate, as the lines say.
+	req.Skip = func(rule *table.WAFRule) bool { return unevaluable(acl, rule, req) != "" }
+	decided, lines := walkRules(acl, req, -1)
+	w := &RouteWAF{WebACL: acl.Name, Rules: lines, Decision: "default action: " + acl.Default.String()}
 	e.WAF = w
 	if decided >= 0 {
 		rule := acl.Rules[decided]
@@ -62,15 +65,15 @@ func (e *RouteExplanation) explainWAF(hostDist, d *table.Distribution, r RouteRe
 	// The rules above saw the request as sent; the edge blocks what they
 	// block on its normalized path or a repeated header's single value too.
 	dec := acl.Evaluate(req, nil, nil)
-	if dec.Action.Kind != table.WAFBlock || noHandshake(dec.Rule, req) {
+	if dec.Action.Kind != table.WAFBlock {
 		return req
 	}
 	how := "the path normalized (" + table.MatchPath(path) + ") or decoded, or a repeated header's single value"
 	for _, sp := range acl.Spellings(req) {
-		if i := firstDecisive(acl, sp.Request); dec.Rule != nil && i >= 0 && acl.Rules[i] == dec.Rule {
+		if i, _ := walkRules(acl, sp.Request, -1); dec.Rule != nil && i >= 0 && acl.Rules[i] == dec.Rule {
 			// The rule's own line says it matched, and through which
 			// spelling, after the rules before it.
-			w.Rules = ruleLines(acl, req, i)
+			_, w.Rules = walkRules(acl, req, i)
 			r := &w.Rules[i]
 			r.Result, r.Spelling = "matches "+sp.How+" (as sent: "+r.Result+")", sp.How
 			how = sp.How
@@ -84,61 +87,56 @@ func (e *RouteExplanation) explainWAF(hostDist, d *table.Distribution, r RouteRe
 	return req
 }
 
-// firstDecisive is the index of the first rule of acl that allows or
-// blocks req as route explains it, -1 for none.
-func firstDecisive(acl *table.WebACL, req *table.WAFRequest) int {
-	req.Labels = nil
-	var stopped *table.WAFGroupRef // a rule group ended in a count
-	for i, rule := range acl.Rules {
-		if needsBody(rule, req) || noHandshake(rule, req) || rule.Via != nil && rule.Via == stopped {
-			continue
-		}
-		matched, _ := rule.Explain(req)
-		if matched {
-			rule.AddLabels(req)
-		}
-		if matched && rule.Counted() {
-			stopped = rule.Via
-			continue
-		}
-		if matched && rule.Action.Kind != table.WAFCount {
-			return i
-		}
-	}
-	return -1
-}
-
-// ruleLines explain what acl's rules up to the one at last (all: -1) do
-// with req.
-func ruleLines(acl *table.WebACL, req *table.WAFRequest, last int) []RouteWAFRule {
-	out := []RouteWAFRule{}
+// walkRules explains acl's rules for req in priority order, as the edge
+// runs them, with the rules route cannot evaluate (a body it does not
+// have, a TLS handshake it has not made) skipped, neither matching nor
+// labelling: decided is the first rule that allows or blocks, -1 for
+// none. The lines stop at the rule at last, or with last -1 at decided.
+// One walk gives both, so the decision and the lines cannot disagree.
+func walkRules(acl *table.WebACL, req *table.WAFRequest, last int) (decided int, lines []RouteWAFRule) {
+	lines = []RouteWAFRule{}
+	decided = -1
 	req.Labels = nil
 	var stopped *table.WAFRule // the rule a rule group ended at in a count
 	for i, rule := range acl.Rules {
-		if last >= 0 && i > last {
+		if last >= 0 && i > last || last < 0 && decided >= 0 {
 			break
 		}
 		if stopped != nil && rule.Via == stopped.Via {
-			out = append(out, routeGroupRule(rule, "not evaluated: the rule group ended at rule "+stopped.Name))
+			lines = append(lines, routeGroupRule(rule, "not evaluated: the rule group ended at rule "+stopped.Name))
+			continue
+		}
+		if why := unevaluable(acl, rule, req); why != "" {
+			lines = append(lines, routeGroupRule(rule, why))
 			continue
 		}
 		matched, why := rule.Explain(req)
-		if needsBody(rule, req) {
-			why = "not evaluated: it inspects the request's body, which route does not have (the edge reads the first " + strconv.Itoa(acl.BodyLimit) + " bytes of a " + req.Method + "'s body for it)"
-		} else if matched && len(rule.Labels) > 0 {
+		if matched && len(rule.Labels) > 0 {
 			// Later rules' label match statements see them.
 			rule.AddLabels(req)
 			why += "; adds label " + strings.Join(rule.Labels, ", ")
 		}
-		if noHandshake(rule, req) {
-			why = notEvaluatedTLS
-		} else if matched && rule.Counted() {
+		switch {
+		case matched && rule.Counted():
 			stopped = rule
 			why += "; counted, not applied (overrideAction count): the rule group ends here"
+		case matched && rule.Action.Kind != table.WAFCount && decided < 0:
+			decided = i
 		}
-		out = append(out, routeGroupRule(rule, why))
+		lines = append(lines, routeGroupRule(rule, why))
 	}
-	return out
+	return decided, lines
+}
+
+// unevaluable says why route cannot evaluate rule for req, "" when it can.
+func unevaluable(acl *table.WebACL, rule *table.WAFRule, req *table.WAFRequest) string {
+	switch {
+	case needsBody(rule, req):
+		return "not evaluated: it inspects the request's body, which route does not have (the edge reads the first " + strconv.Itoa(acl.BodyLimit) + " bytes of a " + req.Method + "'s body for it)"
+	case noHandshake(rule, req):
+		return notEvaluatedTLS
+	}
+	return ""
 }
 
 // printWAF writes the web ACL's lines of route's text output.

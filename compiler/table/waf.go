@@ -164,6 +164,10 @@ type WAFRequest struct {
 	// Labels are those the rules evaluated so far added (waflabel.go);
 	// evaluation sets them.
 	Labels []string
+	// Skip, when set, names rules the caller cannot evaluate: openfront
+	// route, which has no body and no TLS handshake to give them. They
+	// neither match nor label. The edge sets none.
+	Skip func(*WAFRule) bool
 }
 
 // WAFMatcher is a compiled statement that matches a request alone.
@@ -369,7 +373,7 @@ func (a *WebACL) evaluate(req *WAFRequest, over func(r *WAFRule, key WAFRateKey)
 	var counts []WAFHeader   // count rules' insertHeaders
 	var stopped *WAFGroupRef // a rule group whose evaluation ended in a count
 	for _, r := range a.Rules {
-		if r.Via != nil && r.Via == stopped || !r.matches(req, over) {
+		if r.Via != nil && r.Via == stopped || req.Skip != nil && req.Skip(r) || !r.matches(req, over) {
 			continue
 		}
 		r.AddLabels(req)
