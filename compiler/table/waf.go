@@ -74,7 +74,8 @@ type WebACL struct {
 	// Headers are the headers byte matches inspect, canonical, once each.
 	Headers []string
 	// BodyLimit is the bytes of a body its statements inspect, 0 when
-	// none inspects the body (wafbody.go).
+	// none inspects the body: only then does the edge read one before
+	// the decision (wafbody.go).
 	BodyLimit int
 	// Inserts: an action inserts request headers (wafresponse.go).
 	Inserts bool

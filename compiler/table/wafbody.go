@@ -128,9 +128,6 @@ func (in *wafInput) explainOversize(matched bool) string {
 	return "does not match: the body is larger than the web ACL inspects (oversizeHandling NO_MATCH)"
 }
 
-// InspectsBody reports whether a's statements read the request's body:
-// only then does the edge read one before the decision.
-func (a *WebACL) InspectsBody() bool { return a.BodyLimit > 0 }
 
 // Within is what a web ACL whose limit is limit inspects of b, read up
 // to a larger limit for another web ACL: its first limit bytes.

@@ -130,7 +130,7 @@ func TestBodyLimit(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if a.BodyLimit != c.want || a.InspectsBody() != (c.want > 0) {
+			if a.BodyLimit != c.want {
 				t.Errorf("BodyLimit %d, want %d", a.BodyLimit, c.want)
 			}
 		})
