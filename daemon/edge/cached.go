@@ -187,7 +187,9 @@ func (h *Handler) serveCached(w http.ResponseWriter, r *http.Request, d *table.D
 		if resp.StatusCode >= 400 && args.shielded == nil {
 			if page := h.fetchErrorPage(ctx, r, d, resp.StatusCode, args.id); page != nil {
 				resp.Body.Close()
-				holdErrorPage(page, p.ErrorLifetime(resp.StatusCode, resp.Header, time.Now()))
+				// The policy made again, not captured: this closure is
+				// allocated on every hit, and p would more than double it.
+				holdErrorPage(page, CachePolicy(d, b, r.Method, wait).ErrorLifetime(resp.StatusCode, resp.Header, time.Now()))
 				return page, nil
 			}
 		}

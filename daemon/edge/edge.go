@@ -269,7 +269,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 		second != nil && !h.wafCheck(w, r, second, path, client, body, &inserts) {
 		return
 	}
-	r = inserts.apply(r)
+	inserted := inserts.apply(r)
 	// A viewer that sent no SNI would have its QUIC handshake refused.
 	if a := h.altSvc.Load(); a != nil && r.ProtoMajor < 3 && d.ServesHTTP3() && (r.TLS == nil || r.TLS.ServerName != "") {
 		hdr["Alt-Svc"] = *a
@@ -354,7 +354,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 			return
 		}
 	}
-	h.forward(w, r, d, b, path, rawQuery, id, viewerHTTPS, signed)
+	h.forward(w, r, d, b, path, rawQuery, id, viewerHTTPS, signed, inserted)
 }
 
 // deny answers 403 for a viewer the distribution does not admit (its geo
@@ -400,7 +400,8 @@ type signatureError struct {
 // function's) from the behavior's origin. For a signed behavior
 // the signature's query parameters and cookies never reach the origin. id
 // is the request's X-Openfront-Id: an origin's response must not replace it.
-func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distribution, b *table.Behavior, path, rawQuery, id string, viewerHTTPS, signed bool) {
+// inserted are the headers the web ACLs insert (wafInserts.apply).
+func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distribution, b *table.Behavior, path, rawQuery, id string, viewerHTTPS, signed bool, inserted []table.WAFHeader) {
 	path = d.ObjectPath(path)
 	// Under a cache policy that enables gzip or brotli, the key, the origin
 	// request and the cache's variants see only the normalized
@@ -415,7 +416,7 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distr
 			header = withoutSignatureCookies(r.Header)
 		}
 	}
-	args := originArgs{id: id, path: path, rawQuery: rawQuery, header: header, viewerHTTPS: viewerHTTPS, body: h.forwardedBody(r)}
+	args := originArgs{id: id, path: path, rawQuery: rawQuery, header: header, viewerHTTPS: viewerHTTPS, body: h.forwardedBody(r), inserted: inserted}
 	upgrade := upgradeProtocol(r)
 	if h.cache != nil && upgrade == "" {
 		h.serveCached(w, r, d, b, cacheKey(d, b, path, rawQuery, r.Host, header), args)
@@ -461,7 +462,8 @@ type originArgs struct {
 	path, rawQuery string // the path after defaultRootObject, the query without a signature
 	header         http.Header
 	viewerHTTPS    bool
-	body           *viewerBody // nil: none forwarded
+	body           *viewerBody       // nil: none forwarded
+	inserted       []table.WAFHeader // the headers the web ACLs insert
 	// shielded is the origin a fleet node's request to this node, its
 	// shield, asks for (fleetRequest): fetched from itself, never
 	// through another shield, an origin group or an error page.
@@ -496,7 +498,7 @@ func (h *Handler) originRequest(r *http.Request, b *table.Behavior, a originArgs
 	if fwd == nil {
 		fwd = make(http.Header, 3)
 	}
-	setWAFInserts(fwd, r)
+	setWAFInserts(fwd, a.inserted)
 	if inEarlyData(r) {
 		fwd["Early-Data"] = earlyDataValue
 	}

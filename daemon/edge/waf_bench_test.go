@@ -7,7 +7,8 @@ import (
 )
 
 // What a web ACL with an IP set and a rate-based rule costs a cache hit,
-// against the same distribution without one:
+// and one that inserts a header into the requests it allows, against the
+// same distribution without one:
 //
 //	go test -run '^$' -bench HitWebACL -benchmem -count 6 ./daemon/edge
 
@@ -19,6 +20,7 @@ _d: {
 }
 distributions: bench: _d & {aliases: ["127.0.0.1"]}
 distributions: guarded: _d & {aliases: ["guarded.test"], webACLId: "acl"}
+distributions: tagged: _d & {aliases: ["tagged.test"], webACLId: "tagging"}
 
 ipSets: blocked: {ipAddressVersion: "IPV4", addresses: ["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "10.0.0.0/8"]}
 webACLs: acl: {
@@ -31,6 +33,7 @@ webACLs: acl: {
 		statement: rateBasedStatement: limit: 2000000000
 	}]
 }
+webACLs: tagging: defaultAction: allow: customRequestHandling: insertHeaders: [{name: "verdict", value: "allowed"}]
 `
 
 func BenchmarkHitWebACL(b *testing.B) {
@@ -39,6 +42,7 @@ func BenchmarkHitWebACL(b *testing.B) {
 	for _, c := range []struct{ name, url string }{
 		{"none", "http://127.0.0.1/obj/1k/bench"},
 		{"ipset+rate", "http://guarded.test/obj/1k/bench"},
+		{"inserts", "http://tagged.test/obj/1k/bench"},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			r := httptest.NewRequest(http.MethodGet, c.url, nil)

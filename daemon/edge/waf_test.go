@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"openfront.dev/daemon/access"
+	"openfront.dev/daemon/cache"
 	"openfront.dev/daemon/origin"
 	"openfront.dev/daemon/ratelimit"
 	"openfront.dev/internal/testenv"
@@ -443,5 +444,39 @@ func TestCustomRateKeyBounded(t *testing.T) {
 	}
 	if customRateKey(long1) == customRateKey(long2) {
 		t.Error("two long keys counted as one")
+	}
+}
+
+const wafInsertAllocsConfig = `package cdn
+
+_d: {
+	origins: [{id: "origin", domainName: "127.0.0.1", customOriginConfig: {originProtocolPolicy: "http-only", httpPort: %[1]s}}]
+	defaultCacheBehavior: {targetOriginId: "origin", viewerProtocolPolicy: "allow-all", defaultTTL: 86400}
+}
+distributions: plain: _d & {aliases: ["plain.test"], webACLId: "plain"}
+distributions: tagged: _d & {aliases: ["tagged.test"], webACLId: "tagging"}
+webACLs: plain: defaultAction: allow: {}
+webACLs: tagging: defaultAction: allow: customRequestHandling: insertHeaders: [{name: "verdict", value: "allowed"}]
+`
+
+// The headers a web ACL inserts go to the origin request beside the
+// viewer's request, not in a copy of it: a cache hit, which makes no
+// origin request, allocates no more for them.
+func TestWebACLInsertsCostAHitNothing(t *testing.T) {
+	h, tb, _ := benchEdge(t, wafInsertAllocsConfig)
+	h.SetTable(tb)
+	allocs := func(host string) float64 {
+		r := httptest.NewRequest(http.MethodGet, "http://"+host+"/obj/1k/allocs", nil)
+		r.RemoteAddr = "127.0.0.1:40000"
+		w := &discardWriter{}
+		w.serve(h, r)
+		w.serve(h, r)
+		if x := w.h.Get("X-Cache"); x != cache.XCacheHit {
+			t.Fatalf("%s: X-Cache %q, want a hit", host, x)
+		}
+		return testing.AllocsPerRun(200, func() { w.serve(h, r) })
+	}
+	if plain, tagged := allocs("plain.test"), allocs("tagged.test"); tagged != plain {
+		t.Errorf("a hit allocates %v times through a web ACL that inserts a header, %v through one that does not", tagged, plain)
 	}
 }

@@ -1,8 +1,8 @@
 package edge
 
 import (
-	"context"
 	"net/http"
+	"slices"
 	"strings"
 
 	"openfront.dev/compiler/table"
@@ -40,39 +40,38 @@ type wafInserts struct {
 
 func (in *wafInserts) add(acl *table.WebACL, hs []table.WAFHeader) {
 	in.strip = in.strip || acl.Inserts
+	if in.headers == nil {
+		// The table's own slice, read only: clipped, so that a second
+		// web ACL's headers go in a copy, never into the table.
+		in.headers = slices.Clip(hs)
+		return
+	}
 	in.headers = append(in.headers, hs...)
 }
-
-// wafInsertKey is the request context's key for the inserted headers.
-type wafInsertKey struct{}
 
 // apply takes the viewer's own X-Amzn-Waf-* headers out of r when a web
 // ACL inserts headers, after the rules inspected them: the origin must be
 // able to trust what the web ACL inserts, and a viewer would otherwise
 // send the header an allow rule inserts for the requests it lets through
-// (WAF's docs do not say what it does with a viewer's). The inserted
-// headers go in r's context for originRequest; r is unchanged, and
-// nothing allocated, when no web ACL inserts.
-func (in *wafInserts) apply(r *http.Request) *http.Request {
+// (WAF's docs do not say what it does with a viewer's). It returns the
+// headers to insert, which the origin request gets through originArgs:
+// nothing is allocated, and a request without a web ACL pays nothing.
+func (in *wafInserts) apply(r *http.Request) []table.WAFHeader {
 	if !in.strip {
-		return r
+		return nil
 	}
 	for k := range r.Header {
 		if strings.HasPrefix(k, table.WAFInsertPrefix) {
 			delete(r.Header, k)
 		}
 	}
-	if in.headers == nil {
-		return r
-	}
-	return r.WithContext(context.WithValue(r.Context(), wafInsertKey{}, in.headers))
+	return in.headers
 }
 
-// setWAFInserts sets the headers the web ACLs inserted into r in the
-// origin request's fwd, whatever the behavior forwards: WAF inserts them
-// into the request CloudFront then handles.
-func setWAFInserts(fwd http.Header, r *http.Request) {
-	hs, _ := r.Context().Value(wafInsertKey{}).([]table.WAFHeader)
+// setWAFInserts sets the headers the web ACLs inserted, hs, in the origin
+// request's fwd, whatever the behavior forwards: WAF inserts them into the
+// request CloudFront then handles.
+func setWAFInserts(fwd http.Header, hs []table.WAFHeader) {
 	for _, h := range hs {
 		fwd[h.Name] = []string{h.Value}
 	}
