@@ -42,8 +42,9 @@ func (k *checker) groupRule(key string, rat func(...any) []cue.Selector, rwhere,
 		return true
 	}
 	if r.RuleLabels != nil {
-		// WAF's docs do not say what a reference's labels do.
-		k.add(key, rat("ruleLabels"), "%s: ruleLabels on a rule that references a rule group are not supported by openfront: give them to the group's rules", rwhere)
+		// "Through the API, specifying a label for either statement type
+		// results in a validation exception" (waf-rule-label-add).
+		k.add(key, rat("ruleLabels"), "%s: ruleLabels: WAF refuses labels on a ruleGroupReferenceStatement (a validation exception): give them to the group's rules", rwhere)
 	}
 	if r.Action != nil {
 		k.add(key, rat("action"), "%s: a rule that references a rule group takes overrideAction (none or count), not action", rwhere)
