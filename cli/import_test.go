@@ -73,8 +73,9 @@ func TestImport(t *testing.T) {
 		// header.
 		{"waf-labels", nil, exitOK, ""},
 		// A rule group from get-rule-group output, referenced by its name,
-		// with the reference's excluded rule and override; a reference to
-		// a group whose file is not given, overridden to count, is a note.
+		// with the reference's excluded rule and override, and without the
+		// labels WAF refuses on it (a note); a reference to a group whose
+		// file is not given, overridden to count, is a note.
 		{"waf-groups", nil, exitOK, ""},
 		// Without the IP set's or the web ACL's file: the note names the
 		// command to run with the name and id from the ARN.

@@ -12,6 +12,7 @@ func (imp *importer) wafRules(o *cueStruct, s *src, owner string) {
 	for _, r := range s.items("Rules") {
 		m, _ := r.(map[string]any)
 		name, _ := m["Name"].(string)
+		m = imp.referenceLabels(o, s, name, m)
 		v, why := imp.wafValue(m, "rules")
 		if why != "" {
 			imp.weaker(o, s, ruleBlocks(owner, name, m), "rule %s not imported: %s", name, why)

@@ -1,5 +1,7 @@
 package cli
 
+import "maps"
+
 // labelNamespace keeps a web ACL's LabelNamespace when its imported rules
 // use labels: a label match key may name a label fully qualified, with
 // the AWS account openfront does not otherwise know. Without labels it is
@@ -30,4 +32,26 @@ func usesLabels(v any) bool {
 		}
 	}
 	return false
+}
+
+// referenceLabels is rule m, named name, without the RuleLabels of a rule
+// group reference, with a note: WAF refuses them ("specifying a label for
+// either statement type results in a validation exception",
+// waf-rule-label-add), and so does vet.
+func (imp *importer) referenceLabels(o *cueStruct, s *src, name string, m map[string]any) map[string]any {
+	st, _ := m["Statement"].(map[string]any)
+	ls, ok := m["RuleLabels"].([]any)
+	if _, ref := st["RuleGroupReferenceStatement"]; !ref || !ok {
+		return m
+	}
+	names := []string{}
+	for _, l := range ls {
+		lm, _ := l.(map[string]any)
+		n, _ := lm["Name"].(string)
+		names = append(names, n)
+	}
+	imp.note(o, s, "rule %s: RuleLabels %v not imported: WAF refuses labels on a rule group reference statement; give them to the group's rules", name, names)
+	m = maps.Clone(m)
+	delete(m, "RuleLabels")
+	return m
 }
