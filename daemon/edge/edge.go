@@ -344,7 +344,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 		}
 	}
 	if call {
-		h.proxyGRPC(w, r, d, b, path, id, signed)
+		h.proxyGRPC(w, r, d, b, path, id, signed, inserted)
 		return
 	}
 	rawQuery := r.URL.RawQuery

@@ -160,17 +160,20 @@ func grpcMessage(s string) string {
 }
 
 // proxyGRPC sends the gRPC call r to behavior b's origin and streams the
-// answer back, trailers included. signed says b checked a signature.
-func (h *Handler) proxyGRPC(w http.ResponseWriter, r *http.Request, d *table.Distribution, b *table.Behavior, path, id string, signed bool) {
+// answer back, trailers included. signed says b checked a signature;
+// inserted are the headers the web ACLs insert, as forward's.
+func (h *Handler) proxyGRPC(w http.ResponseWriter, r *http.Request, d *table.Distribution, b *table.Behavior, path, id string, signed bool, inserted []table.WAFHeader) {
 	header, rawQuery := r.Header, r.URL.RawQuery
 	if signed { // as forward: the signature stays at the edge
 		header, rawQuery = withoutSignatureCookies(header), signedurl.StripSignature(rawQuery)
 	}
+	md := grpcMetadata(b, header)
+	setWAFInserts(md, inserted)
 	req := &origin.Request{
 		Method:        r.Method,
 		Path:          path,
 		RawQuery:      rawQuery,
-		Header:        h.withNodeHeaders(grpcMetadata(b, header), r, id),
+		Header:        h.withNodeHeaders(md, r, id),
 		Body:          r.Body,
 		ContentLength: r.ContentLength,
 		ViewerHTTPS:   true,

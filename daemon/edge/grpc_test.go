@@ -145,6 +145,21 @@ func TestGRPCUnary(t *testing.T) {
 	}
 }
 
+// A web ACL's inserted headers reach a call's origin as any request's,
+// in place of the viewer's own.
+func TestGRPCWebACLInsertsHeaders(t *testing.T) {
+	e := newGRPCEnvFor(t, grpcSetup{behavior: `grpcConfig: enabled: true`, distribution: `webACLId: "tagging"`,
+		top: `webACLs: tagging: defaultAction: allow: customRequestHandling: insertHeaders: [{name: "verdict", value: "allowed"}]`})
+	ctx := metadata.AppendToOutgoingContext(callContext(t), "x-amzn-waf-verdict", "forged")
+	var header metadata.MD
+	if _, err := e.client.UnaryCall(ctx, &testpb.SimpleRequest{}, grpc.Header(&header)); err != nil {
+		t.Fatal(err)
+	}
+	if got := testenv.First(header["seen-waf-verdict"]); got != "allowed" {
+		t.Errorf("the origin saw X-Amzn-Waf-Verdict %q, want the web ACL's %q", got, "allowed")
+	}
+}
+
 func TestGRPCStatus(t *testing.T) {
 	e := newGRPCEnv(t, `grpcConfig: enabled: true`)
 	_, err := e.client.UnaryCall(callContext(t), &testpb.SimpleRequest{ResponseStatus: &testpb.EchoStatus{Code: int32(codes.NotFound), Message: "no such key: k1"}})
