@@ -1,10 +1,6 @@
 package table
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"io"
 	"strconv"
 	"strings"
 
@@ -28,8 +24,19 @@ import (
 //     as plain text"; unset, "WAF parses and evaluates the content only up
 //     to the first parsing failure". A body cut by the limit is such a
 //     failure, as is anything after the first JSON value. WAF's own parser
-//     "doesn't fully validate the input JSON"; encoding/json does, so a
-//     body WAF would parse may fall back here.
+//     "doesn't fully validate the input JSON"; jsonParser does, as
+//     encoding/json, so a body WAF would parse may fall back here.
+
+// Memory: a request's parse is kept as one string of tokens (jsonDoc),
+// about the body's size, with no JSON Pointer in it; each statement walks
+// it and works out where each token is relative to its own paths as it
+// goes (jsonWalk), keeping a place per open container only while that
+// container is on the way to a path, so at most one per byte of the
+// longest path. A pointer per value, with a long includedPath and a wide
+// array, once cost 26 MB for a 64 KB body, and encoding/json's Token
+// alone 10 MB (some 300 bytes a value): the body is read by jsonParser
+// (wafjsonparse.go), which takes and decodes what encoding/json does.
+// A 64 KB body now costs about 200 KB (TestJSONBodyMemory).
 
 // wafJSON is a jsonBody fieldToMatch's settings.
 type wafJSON struct {
@@ -37,16 +44,10 @@ type wafJSON struct {
 	keys     bool     // KEY or ALL
 	values   bool     // VALUE or ALL
 	fallback string   // invalidFallbackBehavior, "" unset
-	longest  int      // bytes of the longest path: the pointers it needs
 }
 
 func compileJSON(j *schema.WAFJSONBody) *wafJSON {
-	longest := 0
-	for _, p := range j.MatchPattern.IncludedPaths {
-		longest = max(longest, len(p))
-	}
 	return &wafJSON{
-		longest:  longest,
 		paths:    j.MatchPattern.IncludedPaths,
 		keys:     j.MatchScope != "VALUE",
 		values:   j.MatchScope != "KEY",
@@ -54,140 +55,35 @@ func compileJSON(j *schema.WAFJSONBody) *wafJSON {
 	}
 }
 
-// includes reports whether the item at pointer p is inspected.
-func (j *wafJSON) includes(p string) bool {
-	if j.paths == nil {
-		return true
-	}
-	for _, inc := range j.paths {
-		if p == inc || strings.HasPrefix(p, inc) && p[len(inc)] == '/' {
-			return true
-		}
-	}
-	return false
-}
-
-// jsonItem is a key or a scalar value of a JSON body, its text as
-// decoded (a string unquoted, a number as sent), at its JSON Pointer.
-type jsonItem struct {
-	pointer string
-	key     bool
-	text    string
-}
-
 // jsonDoc is a body parsed once per request, for all its jsonBody
 // statements.
 type jsonDoc struct {
-	items   []jsonItem // up to the first error
+	// tokens are the document's, up to the first error, each a tag
+	// (jsonObject, jsonArray, jsonEnd, jsonKey, jsonValue); a key or a
+	// scalar value then has its text's length (uvarint) and its text as
+	// decoded: a string unquoted, a number as sent, true, false, null.
+	tokens  string
 	invalid bool
-	// pointers is how long a pointer grows: one longer than that is cut
-	// after the first reference token that takes it past (jsonChild).
-	pointers int
 }
 
-// json is b parsed, once for the statements whose paths are at most
-// pointers bytes; a request without a body has an empty, valid document.
-func (b *WAFBody) json(pointers int) *jsonDoc {
+const (
+	jsonObject = '{'
+	jsonArray  = '['
+	jsonEnd    = ']' // of either
+	jsonKey    = 'k'
+	jsonValue  = 'v'
+)
+
+// json is b parsed, once; a request without a body has an empty, valid
+// document.
+func (b *WAFBody) json() *jsonDoc {
 	if b == nil {
 		return &jsonDoc{}
 	}
-	if b.doc == nil || b.doc.pointers < pointers {
-		b.doc = parseJSON(b.Data, pointers)
+	if b.doc == nil {
+		b.doc = parseJSON(b.Data)
 	}
 	return b.doc
-}
-
-// jsonChild is the pointer of parent's member or element seg, cut when
-// parent is longer than pointers bytes: then it is parent. Cut so, a
-// pointer is still included by exactly the paths of at most pointers
-// bytes that include the whole (a path can only be a prefix of what is
-// kept), and a viewer's deep nesting costs no copy of each level's
-// pointer, which grew the memory as the square of the depth.
-func jsonChild(parent string, pointers int, seg func() string) string {
-	if len(parent) > pointers {
-		return parent
-	}
-	return parent + "/" + seg()
-}
-
-// jsonLevel is an object or array being read: the pointer to it, and for
-// an array the next index, for an object whether a key comes next and
-// the last one's pointer.
-type jsonLevel struct {
-	pointer string
-	array   bool
-	index   int
-	wantKey bool
-	member  string
-}
-
-// parseJSON reads data's tokens, no document built: keys and scalar
-// values with their pointers, up to the first error.
-func parseJSON(data []byte, pointers int) *jsonDoc {
-	doc := &jsonDoc{pointers: pointers}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var stack []jsonLevel
-	values := 0 // top-level values
-	for {
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			doc.invalid = len(stack) > 0
-			return doc
-		}
-		if err != nil {
-			doc.invalid = true
-			return doc
-		}
-		// The pointer of the value tok is or opens.
-		var at string
-		if n := len(stack); n > 0 {
-			l := &stack[n-1]
-			switch {
-			case tok == json.Delim('}') || tok == json.Delim(']'):
-			case l.array:
-				at = jsonChild(l.pointer, pointers, func() string { return strconv.Itoa(l.index) })
-				l.index++
-			case l.wantKey:
-				key, _ := tok.(string)
-				l.member = jsonChild(l.pointer, pointers, func() string { return jsonEscape(key) })
-				l.wantKey = false
-				doc.items = append(doc.items, jsonItem{pointer: l.member, key: true, text: key})
-				continue
-			default:
-				at = l.member
-				l.wantKey = true
-			}
-		} else if values++; values > 1 {
-			doc.invalid = true // a second document
-			return doc
-		}
-		switch t := tok.(type) {
-		case json.Delim:
-			switch t {
-			case '{', '[':
-				stack = append(stack, jsonLevel{pointer: at, array: t == '[', wantKey: t == '{'})
-			default:
-				stack = stack[:len(stack)-1]
-			}
-		case string:
-			doc.items = append(doc.items, jsonItem{pointer: at, text: t})
-		case json.Number:
-			doc.items = append(doc.items, jsonItem{pointer: at, text: string(t)})
-		case bool:
-			doc.items = append(doc.items, jsonItem{pointer: at, text: strconv.FormatBool(t)})
-		case nil:
-			doc.items = append(doc.items, jsonItem{pointer: at, text: "null"})
-		}
-	}
-}
-
-// jsonEscape is key as a JSON Pointer's reference token (RFC 6901 §3).
-func jsonEscape(key string) string {
-	if !strings.ContainsAny(key, "~/") {
-		return key
-	}
-	return strings.ReplaceAll(strings.ReplaceAll(key, "~", "~0"), "/", "~1")
 }
 
 // inspectJSON calls match with each key and/or value the statement
@@ -196,7 +92,7 @@ func (in *wafInput) inspectJSON(r *WAFRequest, match func(v string) bool) bool {
 	if decided, matched := in.oversized(r); decided {
 		return matched
 	}
-	doc := r.Body.json(in.json.longest)
+	doc := r.Body.json()
 	if doc.invalid {
 		switch in.json.fallback {
 		case "MATCH":
@@ -207,12 +103,184 @@ func (in *wafInput) inspectJSON(r *WAFRequest, match func(v string) bool) bool {
 			return match(in.transform(r.Body.text()))
 		}
 	}
-	for _, it := range doc.items {
-		if (it.key && in.json.keys || !it.key && in.json.values) && in.json.includes(it.pointer) && match(in.transform(it.text)) {
+	w := jsonWalk{json: in.json, tokens: doc.tokens}
+	for {
+		key, text, ok := w.next()
+		if !ok {
+			return false
+		}
+		if (key && in.json.keys || !key && in.json.values) && match(in.transform(text)) {
 			return true
 		}
 	}
-	return false
+}
+
+// A jsonPlace is where a JSON Pointer is for a statement's paths: in one
+// (a path is it or an ancestor's), out of all with all it holds, or on
+// the way to one or more, when it is paths[path][:n] and that path goes
+// on with a '/'.
+type jsonPlace struct {
+	state uint8 // jsonIn, jsonOut, jsonOn
+	path  int
+	n     int
+}
+
+const (
+	jsonOut = iota
+	jsonIn
+	jsonOn
+)
+
+// jsonFrame is an open container on the way to a path: its place, and
+// for an array the next index, for an object the place of the member
+// whose key came last.
+type jsonFrame struct {
+	at     jsonPlace
+	array  bool
+	index  int
+	member jsonPlace
+}
+
+// jsonWalk reads a document's tokens for one statement.
+type jsonWalk struct {
+	json   *wafJSON
+	tokens string
+	i      int
+	frames []jsonFrame // open containers on the way to a path
+	// decided counts the open containers at and inside the outermost one
+	// in or out of the paths; in says which.
+	decided int
+	in      bool
+}
+
+// next is the next key or scalar value and whether the statement's paths
+// include it; ok is false at the end.
+func (w *jsonWalk) next() (key bool, text string, ok bool) {
+	for w.i < len(w.tokens) {
+		tag := w.tokens[w.i]
+		w.i++
+		if tag == jsonKey || tag == jsonValue {
+			n := 0
+			for shift := 0; ; shift += 7 {
+				c := w.tokens[w.i]
+				w.i++
+				n |= int(c&0x7f) << shift
+				if c < 0x80 {
+					break
+				}
+			}
+			text = w.tokens[w.i : w.i+n]
+			w.i += n
+		}
+		// The place of the key's member, or of the value tag is or opens.
+		var at jsonPlace
+		switch top := len(w.frames) - 1; {
+		case tag == jsonEnd:
+			if w.decided > 0 {
+				w.decided--
+			} else {
+				w.frames = w.frames[:top]
+			}
+			continue
+		case w.decided > 0:
+			at.state = jsonOut
+			if w.in {
+				at.state = jsonIn
+			}
+		case top < 0:
+			at = w.json.root()
+		case w.frames[top].array:
+			f := &w.frames[top]
+			at = w.json.child(f.at, "", f.index)
+			f.index++
+		case tag == jsonKey:
+			f := &w.frames[top]
+			f.member = w.json.child(f.at, text, -1)
+			at = f.member
+		default:
+			at = w.frames[top].member
+		}
+		switch {
+		case tag == jsonKey || tag == jsonValue:
+			if at.state == jsonIn {
+				return tag == jsonKey, text, true
+			}
+		case w.decided > 0:
+			w.decided++
+		case at.state == jsonOn:
+			w.frames = append(w.frames, jsonFrame{at: at, array: tag == jsonArray})
+		default:
+			w.decided, w.in = 1, at.state == jsonIn
+		}
+	}
+	return false, "", false
+}
+
+// root is the place of the document itself, the pointer "".
+func (j *wafJSON) root() jsonPlace {
+	if j.paths == nil {
+		return jsonPlace{state: jsonIn}
+	}
+	on := jsonPlace{state: jsonOut}
+	for k, p := range j.paths {
+		if p == "" {
+			return jsonPlace{state: jsonIn}
+		}
+		if p[0] == '/' {
+			on = jsonPlace{state: jsonOn, path: k}
+		}
+	}
+	return on
+}
+
+// child is the place of the member key (unescaped) or, for index >= 0,
+// the element index of the container at parent, which is on the way.
+// Its pointer is compared with the paths' in place, never built.
+func (j *wafJSON) child(parent jsonPlace, key string, index int) jsonPlace {
+	base := j.paths[parent.path][:parent.n]
+	var digits [20]byte
+	seg := strconv.AppendInt(digits[:0], int64(index), 10)
+	at := jsonPlace{state: jsonOut}
+	for k, p := range j.paths {
+		if len(p) <= len(base) || p[:len(base)] != base || p[len(base)] != '/' {
+			continue
+		}
+		end, ok := 0, false
+		if i := len(base) + 1; index >= 0 {
+			end, ok = i+len(seg), len(p)-i >= len(seg) && p[i:i+len(seg)] == string(seg)
+		} else {
+			end, ok = jsonEscaped(p, i, key)
+		}
+		switch {
+		case !ok:
+		case end == len(p):
+			return jsonPlace{state: jsonIn}
+		case p[end] == '/':
+			at = jsonPlace{state: jsonOn, path: k, n: end}
+		}
+	}
+	return at
+}
+
+// jsonEscaped reports whether p goes on at i with key as a reference
+// token (RFC 6901 §3: ~0 for ~, ~1 for /), and where that ends.
+func jsonEscaped(p string, i int, key string) (int, bool) {
+	for k := 0; k < len(key); k++ {
+		var want string
+		switch key[k] {
+		case '~':
+			want = "~0"
+		case '/':
+			want = "~1"
+		default:
+			want = key[k : k+1]
+		}
+		if len(p)-i < len(want) || p[i:i+len(want)] != want {
+			return 0, false
+		}
+		i += len(want)
+	}
+	return i, true
 }
 
 // describe names what a jsonBody statement inspects, for route.

@@ -1,6 +1,7 @@
 package table
 
 import (
+	"fmt"
 	"runtime"
 	"strings"
 	"testing"
@@ -163,8 +164,9 @@ func TestJSONBodyParsedOnce(t *testing.T) {
 	if !first.Match(r) {
 		t.Fatal("the first statement does not match")
 	}
-	// What the second statement sees is the first one's parse.
-	r.Body.doc.items = append(r.Body.doc.items, jsonItem{pointer: "/j", text: "b"})
+	// What the second statement sees is the first one's parse, here
+	// another document's.
+	r.Body.doc.tokens = parseJSON([]byte(`{"j":"b"}`)).tokens
 	if !second.Match(r) {
 		t.Error("the second statement parsed the body again")
 	}
@@ -195,18 +197,7 @@ func TestJSONBodyDeep(t *testing.T) {
 		{name: "objects, other key", paths: []string{"/a/b"}, search: "x", body: deep(`{"a":`, `"x"`, "}"), want: false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			f := schema.WAFFieldToMatch{JSONBody: &schema.WAFJSONBody{MatchScope: "VALUE"}}
-			if c.paths == nil {
-				f.JSONBody.MatchPattern.All = &struct{}{}
-			} else {
-				f.JSONBody.MatchPattern.IncludedPaths = c.paths
-			}
-			s := schema.WAFStatement{ByteMatchStatement: &schema.ByteMatchStatement{SearchString: c.search, PositionalConstraint: "EXACTLY", FieldToMatch: f,
-				TextTransformations: []schema.TextTransformation{{Type: "NONE"}}}}
-			m, err := (&wafCompiler{}).statement(&s)
-			if err != nil {
-				t.Fatal(err)
-			}
+			m := jsonExactly(t, c.paths, "VALUE", c.search)
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
 			got := m.Match(&WAFRequest{Method: "POST", Body: c.body})
@@ -219,5 +210,138 @@ func TestJSONBodyDeep(t *testing.T) {
 				t.Errorf("parsing %d bytes nested %d deep allocated %d MB", len(c.body.Data), depth, n>>20)
 			}
 		})
+	}
+}
+
+// jsonExactly is a byteMatchStatement EXACTLY search, untransformed, on
+// a jsonBody of paths (nil: all) and scope.
+func jsonExactly(t *testing.T, paths []string, scope, search string) WAFMatcher {
+	t.Helper()
+	f := schema.WAFFieldToMatch{JSONBody: &schema.WAFJSONBody{MatchScope: scope}}
+	if paths == nil {
+		f.JSONBody.MatchPattern.All = &struct{}{}
+	} else {
+		f.JSONBody.MatchPattern.IncludedPaths = paths
+	}
+	s := schema.WAFStatement{ByteMatchStatement: &schema.ByteMatchStatement{SearchString: search, PositionalConstraint: "EXACTLY", FieldToMatch: f,
+		TextTransformations: []schema.TextTransformation{{Type: "NONE"}}}}
+	m, err := (&wafCompiler{}).statement(&s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestJSONBodyMemory: what a request's jsonBody statement allocates is a
+// small multiple of the body, whatever the included path's length and
+// the document's shape: a long path down to a wide array or object once
+// gave each of its thousands of values its own copy of the path (16 MB
+// for 64 KB).
+func TestJSONBodyMemory(t *testing.T) {
+	long := strings.Repeat("k", 500)                   // one key, a pointer of 501 bytes
+	deep := strings.Repeat("/a", 250)                  // 250 levels, 500 bytes
+	down := func(keys []string, inner string) string { // {"k1":{"k2":...inner}}
+		var b strings.Builder
+		for _, k := range keys {
+			b.WriteString(`{"` + k + `":`)
+		}
+		b.WriteString(inner)
+		b.WriteString(strings.Repeat("}", len(keys)))
+		return b.String()
+	}
+	// fill repeats item, comma separated, in open and close, to size bytes
+	// with last as the last item.
+	fill := func(size int, prefix, open, item, last, close, suffix string) string {
+		n := (size - len(prefix) - len(open) - len(last) - len(close) - len(suffix)) / (len(item) + 1)
+		return prefix + open + strings.Repeat(item+",", n) + last + close + suffix
+	}
+	wide := func(size int, keys []string, open, item, last, close string) string {
+		pre := down(keys, "")
+		pre = pre[:len(pre)-len(keys)]
+		return fill(size, pre, open, item, last, close, strings.Repeat("}", len(keys)))
+	}
+	deepKeys := strings.Split(deep[1:], "/")
+	for _, size := range []int{16 << 10, 64 << 10} {
+		for _, c := range []struct {
+			name   string
+			paths  []string // nil: all
+			scope  string
+			search string
+			body   string
+			want   bool
+		}{
+			{name: "long path, wide array", paths: []string{"/" + long}, scope: "VALUE", search: "x",
+				body: wide(size, []string{long}, "[", "1", `"x"`, "]"), want: true},
+			{name: "long path, many members", paths: []string{"/" + long}, scope: "KEY", search: "x",
+				body: wide(size, []string{long}, "{", `"":1`, `"x":1`, "}"), want: true},
+			{name: "long path, an array on the way", paths: []string{"/" + long + "/1"}, scope: "VALUE", search: "x",
+				body: wide(size, []string{long}, "[", "1", `"x"`, "]"), want: false},
+			{name: "deep path, wide array", paths: []string{deep}, scope: "VALUE", search: "x",
+				body: wide(size, deepKeys, "[", "1", `"x"`, "]"), want: true},
+			{name: "deep path, nested arrays", paths: []string{deep}, scope: "VALUE", search: "x",
+				body: wide(size, deepKeys, "[", "[]", `"x"`, "]"), want: true},
+			{name: "other path, wide array", paths: []string{deep + "/b"}, scope: "VALUE", search: "x",
+				body: wide(size, deepKeys, "[", "1", `"x"`, "]"), want: false},
+			{name: "all, wide array", scope: "ALL", search: "x", body: fill(size, "", "[", "1", `"x"`, "]", ""), want: true},
+		} {
+			t.Run(fmt.Sprintf("%s/%dKB", c.name, size>>10), func(t *testing.T) {
+				if len(c.body) > size || len(c.body) < size-8 {
+					t.Fatalf("body of %d bytes, want %d", len(c.body), size)
+				}
+				m := jsonExactly(t, c.paths, c.scope, c.search)
+				data := []byte(c.body)
+				const runs = 4
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				for range runs {
+					if got := m.Match(&WAFRequest{Method: "POST", Body: &WAFBody{Data: data, Size: int64(len(data))}}); got != c.want {
+						t.Fatalf("match %v, want %v", got, c.want)
+					}
+				}
+				runtime.ReadMemStats(&after)
+				per := (after.TotalAlloc - before.TotalAlloc) / runs
+				t.Logf("%d bytes: %d KB per request", len(data), per>>10)
+				if per > uint64(8*len(data)) {
+					t.Errorf("a request with %d bytes of JSON allocated %d KB, over 8 times the body", len(data), per>>10)
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkJSONBody is a typical JSON POST of about 1 KB under a few
+// jsonBody rules, each request's body parsed afresh.
+func BenchmarkJSONBody(b *testing.B) {
+	none := []schema.TextTransformation{{Type: "NONE"}}
+	all := schema.WAFFieldToMatch{JSONBody: &schema.WAFJSONBody{MatchPattern: schema.WAFJSONMatchPattern{All: &struct{}{}}, MatchScope: "VALUE"}}
+	user := schema.WAFFieldToMatch{JSONBody: &schema.WAFJSONBody{MatchPattern: schema.WAFJSONMatchPattern{IncludedPaths: []string{"/user/name", "/items"}}, MatchScope: "ALL"}}
+	acl, err := newWebACL("acl", &schema.WebACL{Rules: []schema.WAFRule{
+		{Name: "sqli", Priority: 0, Action: &schema.WAFRuleAction{Block: &schema.WAFBlockAction{}},
+			Statement: schema.WAFStatement{SqliMatchStatement: &schema.SqliMatchStatement{FieldToMatch: all, TextTransformations: none}}},
+		{Name: "xss", Priority: 1, Action: &schema.WAFRuleAction{Block: &schema.WAFBlockAction{}},
+			Statement: schema.WAFStatement{XssMatchStatement: &schema.XssMatchStatement{FieldToMatch: all, TextTransformations: none}}},
+		{Name: "admin", Priority: 2, Action: &schema.WAFRuleAction{Block: &schema.WAFBlockAction{}},
+			Statement: schema.WAFStatement{ByteMatchStatement: &schema.ByteMatchStatement{SearchString: "admin", PositionalConstraint: "CONTAINS", FieldToMatch: user, TextTransformations: none}}},
+	}}, &schema.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var body strings.Builder
+	body.WriteString(`{"user":{"name":"Ada Lovelace","email":"ada@example.com","id":1815,"tags":["math","engines"]},"items":[`)
+	for i := range 12 {
+		if i > 0 {
+			body.WriteString(",")
+		}
+		fmt.Fprintf(&body, `{"sku":"SKU-%04d","qty":%d,"price":%d.99,"gift":false,"note":"leave at the door"}`, i, i%3+1, 10+i)
+	}
+	body.WriteString(`],"coupon":null,"comment":"Please deliver before noon \u2014 thanks!"}`)
+	data := []byte(body.String())
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		req := &WAFRequest{Method: "POST", Path: "/api/orders", Host: "www.example.com", Body: &WAFBody{Data: data, Size: int64(len(data))}}
+		if acl.Evaluate(req, nil, nil).Action.Kind != WAFAllow {
+			b.Fatal("blocked")
+		}
 	}
 }
