@@ -283,6 +283,10 @@ func TestJSONBodyMemory(t *testing.T) {
 			{name: "other path, wide array", paths: []string{deep + "/b"}, scope: "VALUE", search: "x",
 				body: wide(size, deepKeys, "[", "1", `"x"`, "]"), want: false},
 			{name: "all, wide array", scope: "ALL", search: "x", body: fill(size, "", "[", "1", `"x"`, "]", ""), want: true},
+			// Each invalid byte is U+FFFD, three bytes, for the rules.
+			{name: "invalid UTF-8", paths: []string{"/0"}, scope: "VALUE", search: "x", body: `["` + strings.Repeat("\xff", size-4) + `"]`, want: false},
+			{name: "nested arrays", paths: []string{"/0/0"}, scope: "VALUE", search: "x",
+				body: strings.Repeat("[", size/2-2) + `"x"` + strings.Repeat("]", size/2-2), want: true},
 		} {
 			t.Run(fmt.Sprintf("%s/%dKB", c.name, size>>10), func(t *testing.T) {
 				if len(c.body) > size || len(c.body) < size-8 {

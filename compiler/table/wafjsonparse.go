@@ -19,7 +19,6 @@ type jsonParser struct {
 	data []byte
 	i    int
 	out  strings.Builder
-	text []byte // a string being decoded
 	open []byte // jsonObject or jsonArray per open container
 }
 
@@ -105,10 +104,9 @@ func (p *jsonParser) space() {
 // key reads a member's key, which is a token as soon as it is read, and
 // its colon.
 func (p *jsonParser) key() bool {
-	if p.space(); p.i == len(p.data) || p.data[p.i] != '"' || !p.str() {
+	if p.space(); p.i == len(p.data) || p.data[p.i] != '"' || !p.str(jsonKey) {
 		return false
 	}
-	p.emit(jsonKey, p.text)
 	if p.space(); p.i == len(p.data) || p.data[p.i] != ':' {
 		return false
 	}
@@ -117,10 +115,15 @@ func (p *jsonParser) key() bool {
 }
 
 func (p *jsonParser) emit(tag byte, text []byte) {
-	var n [binary.MaxVarintLen64]byte
-	p.out.WriteByte(tag)
-	p.out.Write(binary.AppendUvarint(n[:0], uint64(len(text))))
+	p.head(tag, len(text))
 	p.out.Write(text)
+}
+
+// head starts a token of tag whose text has n bytes.
+func (p *jsonParser) head(tag byte, n int) {
+	var b [binary.MaxVarintLen64]byte
+	p.out.WriteByte(tag)
+	p.out.Write(binary.AppendUvarint(b[:0], uint64(n)))
 }
 
 // scalar reads a string, a number or a literal.
@@ -128,11 +131,7 @@ func (p *jsonParser) scalar() bool {
 	d, start := p.data, p.i
 	switch c := d[p.i]; {
 	case c == '"':
-		if !p.str() {
-			return false
-		}
-		p.emit(jsonValue, p.text)
-		return true
+		return p.str(jsonValue)
 	case c == '-' || '0' <= c && c <= '9':
 		if !p.number() {
 			return false
@@ -198,30 +197,59 @@ func (p *jsonParser) digits() bool {
 	return p.i > start
 }
 
-// str reads the string at the quote at p.i into p.text, decoded.
-func (p *jsonParser) str() bool {
-	d, b := p.data, p.text[:0]
+// str reads the string at the quote at p.i as a token of tag. Most
+// strings are their text; the others are decoded twice, once for their
+// length and once into the tokens, so no copy is kept.
+func (p *jsonParser) str(tag byte) bool {
+	d, end := p.data, p.i+1
+	for end < len(d) && d[end] != '"' && d[end] != '\\' && d[end] >= ' ' {
+		end++
+	}
+	if end < len(d) && d[end] == '"' && utf8.Valid(d[p.i+1:end]) {
+		p.emit(tag, d[p.i+1:end])
+		p.i = end + 1
+		return true
+	}
+	n, _, ok := p.decode(nil)
+	if !ok {
+		return false
+	}
+	p.head(tag, n)
+	p.out.Grow(n)
+	_, p.i, _ = p.decode(&p.out)
+	return true
+}
+
+// decode reads the string at the quote at p.i, writing its text to out
+// unless nil: its length, and where the string ends.
+func (p *jsonParser) decode(out *strings.Builder) (n, end int, ok bool) {
+	put := func(r rune) {
+		if out != nil {
+			out.WriteRune(r)
+		}
+		n += utf8.RuneLen(r)
+	}
+	d := p.data
 	for i := p.i + 1; i < len(d); {
 		switch c := d[i]; {
 		case c == '"':
-			p.i, p.text = i+1, b
-			return true
+			return n, i + 1, true
 		case c < ' ':
-			return false
+			return 0, 0, false
 		case c == '\\':
 			if i+1 == len(d) {
-				return false
+				return 0, 0, false
 			}
 			// The escapes of one byte, and what each stands for.
 			const escapes, means = "\"\\/bfnrt", "\"\\/\b\f\n\r\t"
 			if k := strings.IndexByte(escapes, d[i+1]); k >= 0 {
-				b = append(b, means[k])
+				put(rune(means[k]))
 				i += 2
 				break
 			}
 			r := jsonU4(d[i:])
 			if r < 0 {
-				return false
+				return 0, 0, false
 			}
 			i += 6
 			if utf16.IsSurrogate(r) {
@@ -232,17 +260,14 @@ func (p *jsonParser) str() bool {
 					r = utf8.RuneError
 				}
 			}
-			b = utf8.AppendRune(b, r)
-		case c < utf8.RuneSelf:
-			b = append(b, c)
-			i++
+			put(r)
 		default:
 			r, size := utf8.DecodeRune(d[i:])
-			b = utf8.AppendRune(b, r)
+			put(r)
 			i += size
 		}
 	}
-	return false
+	return 0, 0, false
 }
 
 // jsonU4 is the rune of a \uXXXX at the start of s, or -1.
