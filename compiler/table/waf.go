@@ -71,6 +71,10 @@ type WebACL struct {
 	// NeedsLocate: a geo or ASN statement reads a forwarded address's
 	// (wafforwarded.go).
 	NeedsLocate bool
+	// CountryDB and ASNDB: a statement matches a country, or an ASN, the
+	// viewer's or a forwarded address's: a node without a database for
+	// it would never match (access.CheckDatabases).
+	CountryDB, ASNDB bool
 	// Headers are the headers byte matches inspect, canonical, once each.
 	Headers []string
 	// BodyLimit is the bytes of a body its statements inspect, 0 when
@@ -451,6 +455,7 @@ func compileWebACL(name string, spec *schema.WebACL, cfg *schema.Config, groups 
 	slices.SortStableFunc(a.Rules, func(x, y *WAFRule) int { return x.order() - y.order() })
 	a.NeedsCountry, a.Headers, a.Inserts = c.geo, c.headers, a.inserts()
 	a.NeedsASN, a.NeedsTLS, a.NeedsLocate = c.asn, c.tls, c.locate
+	a.CountryDB, a.ASNDB = c.countryDB, c.asnDB
 	if c.body {
 		a.BodyLimit = WAFBodyLimit(spec)
 	}
@@ -542,11 +547,15 @@ type wafNeeds struct {
 	asn     bool // a statement matches the viewer's ASN
 	tls     bool // a statement inspects the TLS fingerprints
 	locate  bool // a statement looks up a forwarded address
+	// countryDB, asnDB: a statement matches a country, an ASN, of the
+	// viewer or of a forwarded address.
+	countryDB, asnDB bool
 }
 
 // add makes n need what o needs.
 func (n *wafNeeds) add(o wafNeeds) {
 	n.geo, n.body, n.asn, n.tls, n.locate = n.geo || o.geo, n.body || o.body, n.asn || o.asn, n.tls || o.tls, n.locate || o.locate
+	n.countryDB, n.asnDB = n.countryDB || o.countryDB, n.asnDB || o.asnDB
 	for _, h := range o.headers {
 		if !slices.Contains(n.headers, h) {
 			n.headers = append(n.headers, h)
@@ -653,10 +662,10 @@ func (c *wafCompiler) statement(s *schema.WAFStatement) (WAFMatcher, error) {
 		c.inspects(&in)
 		return &regexMatcher{wafInput: in, set: r.ARN, regexes: res}, nil
 	case s.AsnMatchStatement != nil:
-		c.asn = true
+		c.asn, c.asnDB = true, true
 		return compileASN(s.AsnMatchStatement)
 	case s.GeoMatchStatement != nil:
-		c.geo = true
+		c.geo, c.countryDB = true, true
 		return geoMatcher(slices.Clone(s.GeoMatchStatement.CountryCodes)), nil
 	case s.IPSetReferenceStatement != nil:
 		name := s.IPSetReferenceStatement.ARN

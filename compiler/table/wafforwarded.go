@@ -307,7 +307,7 @@ func (c *wafCompiler) forwardedStatement(s *schema.WAFStatement) (m WAFMatcher, 
 		return &forwardedIPSet{set: set.(*ipSetMatcher), fwd: c.forwardedHeader(compileForwarded(f.HeaderName, f.FallbackBehavior, f.Position))}, true, nil
 	case s.GeoMatchStatement != nil && s.GeoMatchStatement.ForwardedIPConfig != nil:
 		f := s.GeoMatchStatement.ForwardedIPConfig
-		c.locate = true
+		c.locate, c.countryDB = true, true
 		return &forwardedGeo{codes: geoMatcher(s.GeoMatchStatement.CountryCodes), fwd: c.forwardedHeader(compileForwarded(f.HeaderName, f.FallbackBehavior, "FIRST"))}, true, nil
 	case s.AsnMatchStatement != nil && s.AsnMatchStatement.ForwardedIPConfig != nil:
 		f := s.AsnMatchStatement.ForwardedIPConfig
@@ -317,7 +317,7 @@ func (c *wafCompiler) forwardedStatement(s *schema.WAFStatement) (m WAFMatcher, 
 		if err != nil {
 			return nil, true, err
 		}
-		c.locate = true
+		c.locate, c.asnDB = true, true
 		return &forwardedASN{asns: asns, fwd: c.forwardedHeader(compileForwarded(f.HeaderName, f.FallbackBehavior, "FIRST"))}, true, nil
 	}
 	return nil, false, nil

@@ -149,10 +149,10 @@ func TestRuleGroupNeeds(t *testing.T) {
 		s    schema.WAFStatement
 		need func(*WebACL) bool
 	}{
-		{"geo", schema.WAFStatement{GeoMatchStatement: &schema.GeoMatchStatement{CountryCodes: []string{"FR"}}}, func(a *WebACL) bool { return a.NeedsCountry }},
-		{"asn", schema.WAFStatement{AsnMatchStatement: &schema.AsnMatchStatement{AsnList: []int64{64496}}}, func(a *WebACL) bool { return a.NeedsASN }},
-		{"forwarded geo", schema.WAFStatement{GeoMatchStatement: &schema.GeoMatchStatement{CountryCodes: []string{"FR"}, ForwardedIPConfig: fwd}}, func(a *WebACL) bool { return a.NeedsLocate }},
-		{"forwarded asn", schema.WAFStatement{AsnMatchStatement: &schema.AsnMatchStatement{AsnList: []int64{64496}, ForwardedIPConfig: fwd}}, func(a *WebACL) bool { return a.NeedsLocate }},
+		{"geo", schema.WAFStatement{GeoMatchStatement: &schema.GeoMatchStatement{CountryCodes: []string{"FR"}}}, func(a *WebACL) bool { return a.NeedsCountry && a.CountryDB }},
+		{"asn", schema.WAFStatement{AsnMatchStatement: &schema.AsnMatchStatement{AsnList: []int64{64496}}}, func(a *WebACL) bool { return a.NeedsASN && a.ASNDB }},
+		{"forwarded geo", schema.WAFStatement{GeoMatchStatement: &schema.GeoMatchStatement{CountryCodes: []string{"FR"}, ForwardedIPConfig: fwd}}, func(a *WebACL) bool { return a.NeedsLocate && a.CountryDB }},
+		{"forwarded asn", schema.WAFStatement{AsnMatchStatement: &schema.AsnMatchStatement{AsnList: []int64{64496}, ForwardedIPConfig: fwd}}, func(a *WebACL) bool { return a.NeedsLocate && a.ASNDB }},
 		{"ja4", schema.WAFStatement{ByteMatchStatement: &schema.ByteMatchStatement{SearchString: "t13d", PositionalConstraint: "EXACTLY",
 			FieldToMatch: schema.WAFFieldToMatch{JA4Fingerprint: &schema.WAFFallback{FallbackBehavior: "NO_MATCH"}}, TextTransformations: tt}}, func(a *WebACL) bool { return a.NeedsTLS }},
 		{"body", schema.WAFStatement{SqliMatchStatement: &schema.SqliMatchStatement{FieldToMatch: schema.WAFFieldToMatch{Body: &schema.WAFBody{OversizeHandling: "CONTINUE"}}, TextTransformations: tt}},

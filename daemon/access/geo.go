@@ -166,32 +166,47 @@ func GeoRestricted(d *schema.Distribution) bool {
 	return t == "whitelist" || t == "blacklist"
 }
 
-// ErrNoGeoDB is wrapped by CheckGeo's error.
-var ErrNoGeoDB = errors.New("geo restriction needs a geoip database")
+// ErrNoGeoDB is wrapped by CheckDatabases' error.
+var ErrNoGeoDB = errors.New("needs a geoip database")
 
-// CheckGeo refuses a table that restricts viewers by country on a node with
-// no database (db nil): it fails closed rather than serve everyone.
-func CheckGeo(t *table.Table, db *GeoDB) error {
-	if db != nil {
+// CheckDatabases refuses a table that restricts viewers by country, or
+// has a web ACL statement on a country or an ASN, on a node without the
+// database that answers it (geo, asn nil): such a restriction would let
+// everyone through and such a rule never match. It fails closed rather
+// than serve everyone. An ASN comes from asn, else from geo's records.
+func CheckDatabases(t *table.Table, geo, asn *GeoDB) error {
+	if geo != nil {
 		return nil
 	}
-	var ids []string
+	var country, asns []string
 	for d := range t.Distributions() {
-		if GeoRestricted(d.Spec) {
-			ids = append(ids, d.ID)
+		acl := d.WebACL
+		if GeoRestricted(d.Spec) || acl != nil && acl.CountryDB {
+			country = append(country, d.ID)
+		}
+		if asn == nil && acl != nil && acl.ASNDB {
+			asns = append(asns, d.ID)
 		}
 	}
-	if len(ids) == 0 {
-		return nil
+	switch {
+	case len(country) > 0:
+		return fmt.Errorf("%w: %s restrictions.geoRestriction or a web ACL's geoMatchStatement, and this node has no country database; start openfront serve with --geoip-db FILE (a MaxMind-format country database)",
+			ErrNoGeoDB, distributionsUse(country))
+	case len(asns) > 0:
+		return fmt.Errorf("%w: %s a web ACL's asnMatchStatement, and this node has no ASN database; start openfront serve with --asn-db FILE (GeoLite2-ASN) or a --geoip-db whose records hold the ASN",
+			ErrNoGeoDB, distributionsUse(asns))
 	}
-	which := "distribution " + strconv.Quote(ids[0]) + " uses"
-	if len(ids) > 1 {
-		q := make([]string, len(ids))
-		for i, id := range ids {
-			q[i] = strconv.Quote(id)
-		}
-		which = "distributions " + strings.Join(q, ", ") + " use"
+	return nil
+}
+
+// distributionsUse is `distribution "a" uses` or `distributions "a", "b" use`.
+func distributionsUse(ids []string) string {
+	q := make([]string, len(ids))
+	for i, id := range ids {
+		q[i] = strconv.Quote(id)
 	}
-	return fmt.Errorf("%w: %s restrictions.geoRestriction, and this node has no country database; start openfront serve with --geoip-db FILE (a MaxMind-format country database)",
-		ErrNoGeoDB, which)
+	if len(q) == 1 {
+		return "distribution " + q[0] + " uses"
+	}
+	return "distributions " + strings.Join(q, ", ") + " use"
 }

@@ -3,6 +3,7 @@ package access
 import (
 	"errors"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,7 +12,7 @@ import (
 	"openfront.dev/compiler/table"
 )
 
-// TestTable runs a compiled config: CheckGeo fails closed without a
+// TestTable runs a compiled config: CheckDatabases fails closed without a
 // database, and a country whitelist lets in what it names.
 func TestTable(t *testing.T) {
 	res, err := compiler.New("testdata/config").Compile()
@@ -20,9 +21,9 @@ func TestTable(t *testing.T) {
 	}
 	tb := res.Table
 
-	err = CheckGeo(tb, nil)
+	err = CheckDatabases(tb, nil, nil)
 	if !errors.Is(err, ErrNoGeoDB) || !strings.Contains(err.Error(), `"eu"`) || !strings.Contains(err.Error(), "--geoip-db") {
-		t.Fatalf("CheckGeo without a database: %v", err)
+		t.Fatalf("CheckDatabases without a database: %v", err)
 	}
 	path := filepath.Join(t.TempDir(), "country.mmdb")
 	writeGeoDB(t, path, geoRecords)
@@ -30,7 +31,7 @@ func TestTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := CheckGeo(tb, db); err != nil {
+	if err := CheckDatabases(tb, db, nil); err != nil {
 		t.Fatal(err)
 	}
 	eu := tb.Distribution("eu")
@@ -41,5 +42,64 @@ func TestTable(t *testing.T) {
 	c, known = db.Lookup(netip.MustParseAddr("203.0.113.9"))
 	if ok, _ := table.GeoAllowed(eu.Spec.Restrictions.GeoRestriction, c, known); ok {
 		t.Fatal("AU allowed by a whitelist of FR and DE")
+	}
+}
+
+// A web ACL's rule on a country or an ASN, the viewer's or a forwarded
+// address's, needs the database that answers it, as a geo restriction
+// does: without one it would never match, and the node refuses the table.
+func TestCheckDatabasesWebACL(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "country.mmdb")
+	writeGeoDB(t, path, geoRecords)
+	db, err := OpenGeoDB(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const forwarded = `, forwardedIPConfig: {headerName: "X-Forwarded-For", fallbackBehavior: "NO_MATCH"}`
+	for _, c := range []struct {
+		name, statement string
+		geo, asn        *GeoDB
+		want            string // in the error; "" none
+	}{
+		{"geo, no database", `geoMatchStatement: {countryCodes: ["KP"]}`, nil, nil, "--geoip-db"},
+		{"geo, an ASN database only", `geoMatchStatement: {countryCodes: ["KP"]}`, nil, db, "--geoip-db"},
+		{"forwarded geo, no database", `geoMatchStatement: {countryCodes: ["KP"]` + forwarded + `}`, nil, nil, "--geoip-db"},
+		{"geo, a country database", `geoMatchStatement: {countryCodes: ["KP"]}`, db, nil, ""},
+		{"asn, no database", `asnMatchStatement: {asnList: [64496]}`, nil, nil, "--asn-db"},
+		{"forwarded asn, no database", `asnMatchStatement: {asnList: [64496]` + forwarded + `}`, nil, nil, "--asn-db"},
+		{"asn, an ASN database", `asnMatchStatement: {asnList: [64496]}`, nil, db, ""},
+		{"asn, a geoip database", `asnMatchStatement: {asnList: [64496]}`, db, nil, ""},
+		{"neither", `byteMatchStatement: {searchString: "/admin", fieldToMatch: uriPath: {}, positionalConstraint: "STARTS_WITH", textTransformations: [{priority: 0, type: "NONE"}]}`, nil, nil, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := `package cdn
+
+distributions: site: {
+	aliases: ["site.example.com"]
+	origins: [{id: "o", domainName: "origin.example.com", customOriginConfig: originProtocolPolicy: "https-only"}]
+	defaultCacheBehavior: {targetOriginId: "o", viewerProtocolPolicy: "allow-all"}
+	webACLId: "guard"
+}
+webACLs: guard: {
+	defaultAction: allow: {}
+	rules: [{name: "r", priority: 0, action: block: {}, statement: ` + c.statement + `}]
+}
+`
+			if err := os.WriteFile(filepath.Join(dir, "cdn.cue"), []byte(cfg), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			res, err := compiler.New(dir).Compile()
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = CheckDatabases(res.Table, c.geo, c.asn)
+			switch {
+			case c.want == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case c.want != "" && (!errors.Is(err, ErrNoGeoDB) || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), `"site"`)):
+				t.Errorf("error %v, want one naming %q and the distribution", err, c.want)
+			}
+		})
 	}
 }

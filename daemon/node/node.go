@@ -249,12 +249,13 @@ func Start(opts Options) (*Node, error) {
 	if err := n.newMedia(reg); err != nil {
 		return nil, err
 	}
-	// A table with geo-restricted distributions needs a country database:
-	// without one it is refused (fail closed), like a config error.
+	// A table with geo-restricted distributions, or web ACL rules on
+	// countries or ASNs, needs the database that answers them: without
+	// one it is refused (fail closed), like a config error.
 	// So do certificates it names that this node cannot load: a missing
 	// or unreadable file fails the new config, not the running one.
 	check := func(t *table.Table) error {
-		if err := access.CheckGeo(t, n.geo); err != nil {
+		if err := access.CheckDatabases(t, n.geo, n.asn); err != nil {
 			return err
 		}
 		if opts.HTTPSAddr == "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -59,4 +60,19 @@ func wafStatus(t *testing.T, n *Node, target string, header http.Header) int {
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// A web ACL that blocks a country needs the node's country database, as
+// a geo restriction does: a node without one refuses to start on it,
+// saying which flag to give, rather than serve everyone.
+func TestWebACLGeoNeedsDatabase(t *testing.T) {
+	config := wafSiteConfig("", `{name: "embargo", priority: 0, action: block: {}, statement: geoMatchStatement: countryCodes: ["KP"]}`)
+	n, err := Start(Options{ConfigDir: writeWAFSite(t, config), HTTPAddr: "127.0.0.1:0", Logger: warnLogger(t)})
+	if err == nil {
+		n.Shutdown(context.Background())
+		t.Fatal("a node without a country database started on a web ACL that blocks a country")
+	}
+	if !strings.Contains(err.Error(), "--geoip-db") || !strings.Contains(err.Error(), `"site"`) {
+		t.Errorf("error %q does not say which distribution and which flag", err)
+	}
 }
