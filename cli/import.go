@@ -108,7 +108,13 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	display := "<stdout>"
 	if *out != "" {
 		display = *out
-		if err := writeFileAtomic(*out, src); err != nil {
+		// A migration starts in an empty directory: -o config/site.cue
+		// makes config/, as openfront init does.
+		err := os.MkdirAll(filepath.Dir(*out), 0o777)
+		if err == nil {
+			err = writeFileAtomic(*out, src)
+		}
+		if err != nil {
 			fmt.Fprintf(stderr, "openfront import: %v\n", err)
 			return exitFail
 		}

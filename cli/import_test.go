@@ -151,6 +151,24 @@ func TestImportReportsVetErrors(t *testing.T) {
 	}
 }
 
+// -o into a directory that does not exist yet makes it, as a migration
+// starting in an empty directory expects (README: import -o config/site.cue).
+func TestImportMakesOutputDir(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "dist.json")
+	writeFile(t, in, `{"DistributionConfig": {"CallerReference": "x",
+		"Origins": {"Quantity": 1, "Items": [{"Id": "web", "DomainName": "web.example.com",
+			"CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "https-only"}}]},
+		"DefaultCacheBehavior": {"TargetOriginId": "web", "ViewerProtocolPolicy": "allow-all"}}}`)
+	out := filepath.Join(dir, "config", "site.cue")
+	if code, _, stderr := runCLI("import", "--id", "site", "-o", out, in); code != exitOK {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+	if _, err := os.Stat(out); err != nil {
+		t.Errorf("the config was not written: %v", err)
+	}
+}
+
 // Every managed policy ID maps to a name openfront knows as managed.
 func TestImportManagedPolicyNames(t *testing.T) {
 	for _, k := range []importPolicy{cachePolicyKind, originRequestPolicyKind, responseHeadersPolicyKind} {
@@ -293,20 +311,16 @@ func TestImportRefusesMalformedJSONAtItsPlace(t *testing.T) {
 	}
 }
 
-// -o into a directory that does not exist says so, not with the name of
-// the temporary file the write goes through.
-func TestImportOutputDirectoryMissing(t *testing.T) {
+// compile -o into a directory that does not exist says so, not with the
+// name of the temporary file the write goes through.
+func TestCompileOutputDirectoryMissing(t *testing.T) {
 	dir := t.TempDir()
-	in := filepath.Join(dir, "dist.json")
-	writeFile(t, in, `{"CallerReference": "x", "Origins": {"Quantity": 1, "Items": [{"Id": "web", "DomainName": "web.example.com",
-		"CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "https-only"}}]},
-		"DefaultCacheBehavior": {"TargetOriginId": "web", "ViewerProtocolPolicy": "https-only"}}`)
-	out := filepath.Join(dir, "config", "site.cue")
-	code, _, stderr := runCLI("import", "-o", out, in)
+	out := filepath.Join(dir, "build", "table.json")
+	code, _, stderr := runCLI("compile", "-o", out, "../examples/quickstart")
 	if code != exitFail {
 		t.Errorf("exit %d, want %d", code, exitFail)
 	}
-	if want := "write " + out + ": no directory " + filepath.Join(dir, "config"); !strings.Contains(stderr, want) || strings.Contains(stderr, ".openfront-") {
+	if want := "write " + out + ": no directory " + filepath.Join(dir, "build"); !strings.Contains(stderr, want) || strings.Contains(stderr, ".openfront-") {
 		t.Errorf("stderr should say %q, without the temporary file:\n%s", want, stderr)
 	}
 }
