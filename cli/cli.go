@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -30,9 +31,24 @@ var commands = map[string]command{}
 
 func register(name string, c command) { commands[name] = c }
 
+// firstOf is args[0], "" for none.
+func firstOf(args []string) string {
+	if len(args) == 0 {
+		return ""
+	}
+	return args[0]
+}
+
+// isHelpFlag reports whether arg asks for help.
+func isHelpFlag(arg string) bool { return arg == "-h" || arg == "-help" || arg == "--help" }
+
 // Main runs the command named by args[0] and returns the exit status.
 func Main(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if _, known := commands[firstOf(args)]; known && slices.ContainsFunc(args[1:], isHelpFlag) {
+		// CMD --help asks for help, as help CMD does: on stdout, exit 0.
+		args = []string{"help", args[0]}
+	}
+	if len(args) == 0 || args[0] == "help" || isHelpFlag(args[0]) {
 		if len(args) > 1 {
 			if c, ok := commands[args[1]]; ok {
 				fmt.Fprintf(stdout, "%s\n\n", c.summary)

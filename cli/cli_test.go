@@ -99,3 +99,20 @@ func TestBadUsageSaysWhatIsWrong(t *testing.T) {
 		})
 	}
 }
+
+// COMMAND --help (or -h) is help COMMAND: the summary and the flags on
+// stdout, exit 0, wherever the flag is; an unknown command's is still a
+// usage error.
+func TestCommandHelpFlag(t *testing.T) {
+	for _, args := range [][]string{{"serve", "--help"}, {"vet", "-h"}, {"serve", "--config", "x", "-help"}, {"route", "DIR", "--help"}} {
+		var stdout, stderr bytes.Buffer
+		code := Main(args, &stdout, &stderr)
+		if code != exitOK || stderr.Len() != 0 || !strings.Contains(stdout.String(), commands[args[0]].summary) || !strings.Contains(stdout.String(), "usage: openfront "+args[0]) {
+			t.Errorf("%q: exit %d, stdout:\n%s\nstderr:\n%s", args, code, stdout.String(), stderr.String())
+		}
+	}
+	var out bytes.Buffer
+	if code := Main([]string{"nosuch", "--help"}, &out, &out); code != exitUsage {
+		t.Errorf("an unknown command's --help: exit %d, want %d", code, exitUsage)
+	}
+}

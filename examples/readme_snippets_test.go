@@ -49,6 +49,38 @@ func TestReadmeSnippets(t *testing.T) {
 	}
 }
 
+// TestReadmeRouteTests runs the route tests the README shows under
+// "Testing functions without deploying them" on the example they come
+// from, in place of its own: they must pass there as written.
+func TestReadmeRouteTests(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	example, err := os.ReadFile(filepath.Join("edge-functions", "cdn.cue"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The example's own tests stay, hidden from the route tests.
+	src := strings.Replace(string(example), "\ntests: [", "\n_exampleTests: [", 1)
+	if src == string(example) {
+		t.Fatal("examples/edge-functions/cdn.cue has no tests list")
+	}
+	snippet := cueSnippet(t, string(readme), "### Testing functions without deploying them")
+	if !strings.HasPrefix(snippet, "tests: [") {
+		t.Fatalf("the section's cue block is not the tests list:\n%s", snippet)
+	}
+	dir := t.TempDir()
+	for name, data := range map[string]string{"cdn.cue": src, "readme.cue": "package cdn\n\n" + snippet + "\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := compiler.New(dir).Compile(); err != nil {
+		t.Fatalf("the README's route tests fail on examples/edge-functions:\n%v", err)
+	}
+}
+
 // cueSnippet is the first ```cue block of the README section under heading.
 func cueSnippet(t *testing.T, readme, heading string) string {
 	t.Helper()
