@@ -209,6 +209,9 @@ type RouteExplanation struct {
 	Behavior     *RouteBehavior     `json:"behavior,omitempty"`
 	// WAF is the distribution's web ACL, evaluated before anything else.
 	WAF *RouteWAF `json:"webACL,omitempty"`
+	// StagingWAF is a staging distribution's own web ACL, which a request
+	// the primary's lets through meets next.
+	StagingWAF *RouteWAF `json:"stagingWebACL,omitempty"`
 	// Functions are the behavior's functions; route runs a viewer-request
 	// one, and what follows is explained for the request it returned.
 	Functions []RouteFunction `json:"functions,omitempty"`
@@ -1336,6 +1339,7 @@ func printRoute(w io.Writer, e *RouteExplanation) {
 		}
 	}
 	printWAF(line, e.WAF)
+	printWAF(line, e.StagingWAF)
 	if b := e.Behavior; b != nil {
 		if b.Index < 0 {
 			line("behavior", "default (no pathPattern matched)")

@@ -172,6 +172,9 @@ func TestRoute(t *testing.T) {
 		{"cd-header", []string{"https://canary.example.com/api/x", "-H", "aws-cf-cd-canary: on"}},
 		{"cd-no-header", []string{"https://canary.example.com/api/x"}},
 		{"cd-weight", []string{"https://beta.example.com/"}},
+		// Staging with a web ACL of its own: the primary's lets the
+		// request through, staging's blocks it; both are explained.
+		{"cd-staging-waf", []string{"https://gated.example.com/api/beta/x", "-H", "aws-cf-cd-gated: on"}},
 		{"json-cd-header", []string{"--json", "https://canary.example.com/api/x", "-H", "aws-cf-cd-canary: on"}},
 		// A sticky weight's openfront-cd cookie (at routeTestNow): a live
 		// session keeps its side; one past maximumTTL, another policy's or

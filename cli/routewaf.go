@@ -12,7 +12,10 @@ import (
 // RouteWAF explains a distribution's web ACL: each rule in priority order
 // up to the one that decides.
 type RouteWAF struct {
-	WebACL   string         `json:"webACL"`
+	WebACL string `json:"webACL"`
+	// Staging: the web ACL is the staging distribution's own, which the
+	// request meets after the primary's (continuous deployment).
+	Staging  bool           `json:"staging,omitempty"`
 	Rules    []RouteWAFRule `json:"rules"`
 	Decision string         `json:"decision"`
 }
@@ -30,18 +33,16 @@ type RouteWAFRule struct {
 	Via *RouteWAFGroup `json:"via,omitempty"`
 }
 
-// explainWAF records what the web ACL a request for hostDist served by d
-// passes first does with r (table.WAFGuards), and returns the request it
-// inspects, nil when there is none.
+// explainWAF records what the web ACLs a request for hostDist served by
+// d passes do with r (table.WAFGuards): the host's, then, when the
+// request gets past it to a staging distribution with a web ACL of its
+// own, staging's. It returns the request they inspect, nil when there is
+// none.
 func (e *RouteExplanation) explainWAF(hostDist, d *table.Distribution, r RouteRequest, path string) *table.WAFRequest {
 	first, second := table.WAFGuards(hostDist, d)
-	if first == nil {
-		first = second
-	}
-	if first == nil {
+	if first == nil && second == nil {
 		return nil
 	}
-	acl := first.WebACL
 	ip := r.ViewerIP
 	if ip == "" {
 		ip = defaultViewerIP
@@ -51,22 +52,40 @@ func (e *RouteExplanation) explainWAF(hostDist, d *table.Distribution, r RouteRe
 	routeViewer(req, r)
 	// Every pass over the rules, route's and the edge's answer (Admit),
 	// skips those route cannot evaluate, as the lines say.
-	req.Skip = func(rule *table.WAFRule) bool { return unevaluable(acl, rule, req) != "" }
+	req.Skip = func(rule *table.WAFRule) bool { return needsBody(rule, req) || noHandshake(rule, req) }
+	blocked := false
+	if first != nil {
+		e.WAF, blocked = explainACL(first.WebACL, req, path)
+	}
+	if second != nil && !blocked {
+		w, _ := explainACL(second.WebACL, req, path)
+		if e.WAF == nil {
+			e.WAF = w
+		} else {
+			w.Staging = true
+			e.StagingWAF = w
+		}
+	}
+	return req
+}
+
+// explainACL explains acl's rules for req, up to the one that decides,
+// and whether it blocks.
+func explainACL(acl *table.WebACL, req *table.WAFRequest, path string) (w *RouteWAF, blocked bool) {
 	decided, lines := walkRules(acl, req, -1)
-	w := &RouteWAF{WebACL: acl.Name, Rules: lines, Decision: "default action: " + acl.Default.String()}
-	e.WAF = w
+	w = &RouteWAF{WebACL: acl.Name, Rules: lines, Decision: "default action: " + acl.Default.String()}
 	if decided >= 0 {
 		rule := acl.Rules[decided]
 		w.Decision = "rule " + rule.MetricName() + ": " + rule.Action.String()
 		if rule.Action.Kind == table.WAFBlock {
-			return req
+			return w, true
 		}
 	}
 	// The rules above saw the request as sent; the edge blocks what they
 	// block on its normalized path or a repeated header's single value too.
 	dec := acl.Evaluate(req, nil, nil)
 	if dec.Action.Kind != table.WAFBlock {
-		return req
+		return w, false
 	}
 	how := "the path normalized (" + table.MatchPath(path) + ") or decoded, or a repeated header's single value"
 	for _, sp := range acl.Spellings(req) {
@@ -84,7 +103,7 @@ func (e *RouteExplanation) explainWAF(hostDist, d *table.Distribution, r RouteRe
 	if dec.Rule != nil {
 		w.Decision = "rule " + dec.Rule.MetricName() + ": " + dec.Action.String() + ", on " + how
 	}
-	return req
+	return w, true
 }
 
 // walkRules explains acl's rules for req in priority order, as the edge
@@ -128,7 +147,8 @@ func walkRules(acl *table.WebACL, req *table.WAFRequest, last int) (decided int,
 	return decided, lines
 }
 
-// unevaluable says why route cannot evaluate rule for req, "" when it can.
+// unevaluable says why route cannot evaluate rule of acl for req, ""
+// when it can: the rules WAFRequest.Skip skips.
 func unevaluable(acl *table.WebACL, rule *table.WAFRule, req *table.WAFRequest) string {
 	switch {
 	case needsBody(rule, req):
@@ -144,7 +164,11 @@ func printWAF(line func(key, format string, args ...any), w *RouteWAF) {
 	if w == nil {
 		return
 	}
-	line("web ACL", "%s: %s", w.WebACL, w.Decision)
+	name := w.WebACL
+	if w.Staging {
+		name += " (the staging distribution's)"
+	}
+	line("web ACL", "%s: %s", name, w.Decision)
 	for i, r := range w.Rules {
 		if r.Via == nil {
 			line("  rule", "[%d] %s (%s): %s", r.Priority, r.Name, r.Action, r.Result)
