@@ -167,7 +167,7 @@ func GeoRestricted(d *schema.Distribution) bool {
 }
 
 // ErrNoGeoDB is wrapped by CheckDatabases' error.
-var ErrNoGeoDB = errors.New("needs a geoip database")
+var ErrNoGeoDB = errors.New("no geoip database")
 
 // CheckDatabases refuses a table that restricts viewers by country, or
 // has a web ACL statement on a country or an ASN, on a node without the
