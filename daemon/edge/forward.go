@@ -72,7 +72,7 @@ func forwardedHeaders(tb *table.Behavior, in http.Header) http.Header {
 	if orp.AllHeaders {
 		out = make(http.Header, len(in)+2) // room for Via and User-Agent
 		for k, vs := range in {
-			if forwardable(tb, k) && k != "Cookie" && !slices.Contains(orp.Except, k) {
+			if forwardable(tb, k) && k != "Cookie" && !excepted(orp.Except, k) {
 				out[k] = vs
 			}
 		}
@@ -120,11 +120,42 @@ func forwardedHeaders(tb *table.Behavior, in http.Header) http.Header {
 	return out
 }
 
+// excepted reports whether an allExcept policy's list except names k,
+// spelled with underscores for its hyphens or not (dashed).
+func excepted(except []string, k string) bool {
+	return slices.Contains(except, k) || strings.IndexByte(k, '_') >= 0 && slices.Contains(except, dashed(k))
+}
+
 // forwardable reports whether the canonical header name k may reach the
 // origin of behavior tb when tb forwards it: not a field that is never
 // forwarded, nor a CloudFront-* field tb does not have the node set.
 func forwardable(tb *table.Behavior, k string) bool {
+	if strings.IndexByte(k, '_') >= 0 && nodeOwned(dashed(k)) {
+		return false
+	}
 	return !neverForwarded(k) && (!strings.HasPrefix(k, "Cloudfront-") || forwardsCloudFrontHeader(tb, k))
+}
+
+// dashed is the canonical header name k with its underscores taken for
+// hyphens, as CGI, Rack, PHP and WSGI servers take them
+// (HTTP_X_FORWARDED_PROTO is X_Forwarded_Proto and X-Forwarded-Proto
+// alike): the name an origin behind one reads.
+func dashed(k string) string {
+	return textproto.CanonicalMIMEHeaderKey(strings.ReplaceAll(k, "_", "-"))
+}
+
+// nodeOwned reports whether the canonical header name k is the node's to
+// say to an origin, which a viewer's field of that name never passes as
+// (neverForwarded, CloudFront-*, what withNodeHeaders and
+// forwardedHeaders set): a viewer's field with underscores for its
+// hyphens is dropped, or an origin that reads both as one would take the
+// viewer's for the node's.
+func nodeOwned(k string) bool {
+	switch k {
+	case "Via", "X-Openfront-Id", "X-Forwarded-For", "Early-Data":
+		return true
+	}
+	return neverForwarded(k) || strings.HasPrefix(k, "Cloudfront-")
 }
 
 // neverForwarded reports whether the canonical header name k never reaches

@@ -1,0 +1,77 @@
+package edge
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+
+	"openfront.dev/internal/testenv"
+)
+
+// TestUnderscoreHeaderNames: a header the node never forwards (the
+// node's own CloudFront-* values, X-Forwarded-Proto, X-Real-IP, X-Edge-*)
+// or that an allExcept policy excepts must not reach the origin under
+// another spelling with underscores: CGI, Rack, PHP and WSGI servers name
+// X_Forwarded_Proto and X-Forwarded-Proto both HTTP_X_FORWARDED_PROTO, so
+// a viewer could have an origin behind a behavior that forwards every
+// header (outside the key) answer everyone as to plain HTTP, from another
+// country or another host.
+func TestUnderscoreHeaderNames(t *testing.T) {
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		var names []string
+		for k := range r.Header {
+			names = append(names, k)
+		}
+		slices.Sort(names)
+		fmt.Fprint(w, strings.Join(names, " "))
+	}))
+	t.Cleanup(app.Close)
+	dir := t.TempDir()
+	h := cachedHandler(t, dir, testenv.Compile(t, dir, fmt.Sprintf(`package cdn
+
+originRequestPolicies: "no-xfh": {
+	headersConfig: {headerBehavior: "allExcept", headers: ["X-Forwarded-Host"]}
+	cookiesConfig: cookieBehavior: "none"
+	queryStringsConfig: queryStringBehavior: "none"
+}
+
+distributions: site: {
+	aliases: ["site.test"]
+	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", cachePolicy: "CachingOptimized", originRequestPolicy: "AllViewerAndCloudFrontHeaders-2022-06"}
+	cacheBehaviors: [{pathPattern: "/except/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", cachePolicy: "CachingOptimized", originRequestPolicy: "no-xfh"}]
+}
+`, strings.TrimPrefix(app.URL, "http://"))))
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+
+	forged := http.Header{
+		"X_forwarded_proto":           {"http"},
+		"X_real_ip":                   {"192.0.2.1"},
+		"X_edge_origin":               {"evil"},
+		"Cloudfront_viewer_country":   {"KP"},
+		"Cloudfront_is_mobile_viewer": {"true"},
+		"X_forwarded_host":            {"evil.test"},
+		"X-Kept_name":                 {"ok"},
+	}
+	for _, path := range []string{"/all", "/except/a"} {
+		t.Run(path, func(t *testing.T) {
+			_, body := hostRequest(t, srv.URL, "GET", path, "site.test", forged, nil)
+			for name := range strings.FieldsSeq(body) {
+				dashed := strings.ToLower(strings.ReplaceAll(name, "_", "-"))
+				if strings.Contains(name, "_") && (dashed == "x-forwarded-proto" || dashed == "x-real-ip" ||
+					strings.HasPrefix(dashed, "x-edge-") || strings.HasPrefix(dashed, "cloudfront-") ||
+					path != "/all" && dashed == "x-forwarded-host") {
+					t.Errorf("the origin got the viewer's %s, which it reads as %s", name, dashed)
+				}
+			}
+			if !strings.Contains(body, "X-Kept_name") {
+				t.Errorf("the origin did not get a plain header with an underscore: %q", body)
+			}
+		})
+	}
+}
