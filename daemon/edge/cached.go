@@ -80,12 +80,19 @@ func writeResourceKey(k *strings.Builder, d *table.Distribution, b *table.Behavi
 	for _, n := range b.KeyedHeaders {
 		k.WriteByte(0)
 		k.WriteString(n)
-		k.WriteByte('=')
 		if n == "Host" {
+			k.WriteByte('=')
 			k.WriteString(host)
 			continue
 		}
-		k.WriteString(strings.Join(header.Values(n), ","))
+		// The origin gets the lines as sent, and may tell an empty field
+		// from none, or two lines from one joined by a comma: so does the
+		// key. An absent field has no "="; lines are joined by a newline,
+		// which no field value holds.
+		if vs, ok := header[n]; ok {
+			k.WriteByte('=')
+			k.WriteString(strings.Join(vs, "\n"))
+		}
 	}
 	if c := forwardedCookies(fv.Cookies, header); c != "" {
 		k.WriteString("\x00Cookie=")

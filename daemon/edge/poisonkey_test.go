@@ -75,3 +75,51 @@ distributions: site: {
 		})
 	}
 }
+
+// TestKeyedHeaderPresence: a header in the cache key that the viewer sent
+// empty is not the same as one it did not send; the origin tells them
+// apart (an Origin, an Accept present or not), so they must not share an
+// entry: one viewer's empty header would choose what the others get.
+func TestKeyedHeaderPresence(t *testing.T) {
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		vs, sent := r.Header["X-Variant"]
+		fmt.Fprintf(w, "sent=%v %q", sent, vs)
+	}))
+	t.Cleanup(app.Close)
+	dir := t.TempDir()
+	h := cachedHandler(t, dir, testenv.Compile(t, dir, fmt.Sprintf(`package cdn
+
+cachePolicies: variant: parametersInCacheKeyAndForwardedToOrigin: headersConfig: {headerBehavior: "whitelist", headers: ["X-Variant"]}
+
+distributions: site: {
+	aliases: ["site.test"]
+	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", forwardedValues: headers: ["X-Variant"]}
+	cacheBehaviors: [{pathPattern: "/policy/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", cachePolicy: "variant"}]
+}
+`, strings.TrimPrefix(app.URL, "http://"))))
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+
+	for _, tc := range []struct {
+		name   string
+		first  http.Header
+		victim http.Header
+		want   string
+	}{
+		{"empty, then none", http.Header{"X-Variant": {""}}, nil, `sent=false []`},
+		{"none, then empty", nil, http.Header{"X-Variant": {""}}, `sent=true [""]`},
+		{"two lines, then one", http.Header{"X-Variant": {"a", "b"}}, http.Header{"X-Variant": {"a,b"}}, `sent=true ["a,b"]`},
+	} {
+		for _, prefix := range []string{"/legacy/", "/policy/"} {
+			t.Run(prefix+tc.name, func(t *testing.T) {
+				path := prefix + strings.ReplaceAll(tc.name, " ", "-")
+				hostRequest(t, srv.URL, "GET", path, "site.test", tc.first, nil)
+				if resp, body := hostRequest(t, srv.URL, "GET", path, "site.test", tc.victim, nil); body != tc.want {
+					t.Errorf("the next viewer got %q (%s), want %q", body, resp.Header.Get("X-Cache"), tc.want)
+				}
+			})
+		}
+	}
+}
