@@ -147,15 +147,15 @@ func dashed(k string) string {
 // nodeOwned reports whether the canonical header name k is the node's to
 // say to an origin, which a viewer's field of that name never passes as
 // (neverForwarded, CloudFront-*, what withNodeHeaders and
-// forwardedHeaders set): a viewer's field with underscores for its
-// hyphens is dropped, or an origin that reads both as one would take the
-// viewer's for the node's.
+// forwardedHeaders set, a web ACL's insertions): a viewer's field with
+// underscores for its hyphens is dropped, or an origin that reads both as
+// one would take the viewer's for the node's.
 func nodeOwned(k string) bool {
 	switch k {
 	case "Via", "X-Openfront-Id", "X-Forwarded-For", "Early-Data":
 		return true
 	}
-	return neverForwarded(k) || strings.HasPrefix(k, "Cloudfront-")
+	return neverForwarded(k) || strings.HasPrefix(k, "Cloudfront-") || strings.HasPrefix(k, table.WAFInsertPrefix)
 }
 
 // neverForwarded reports whether the canonical header name k never reaches

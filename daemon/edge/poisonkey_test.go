@@ -56,6 +56,7 @@ distributions: site: {
 		"Cloudfront_viewer_country":   {"KP"},
 		"Cloudfront_is_mobile_viewer": {"true"},
 		"X_forwarded_host":            {"evil.test"},
+		"X_amzn_waf_verified":         {"true"},
 		"X-Kept_name":                 {"ok"},
 	}
 	for _, path := range []string{"/all", "/except/a"} {
@@ -64,7 +65,7 @@ distributions: site: {
 			for name := range strings.FieldsSeq(body) {
 				dashed := strings.ToLower(strings.ReplaceAll(name, "_", "-"))
 				if strings.Contains(name, "_") && (dashed == "x-forwarded-proto" || dashed == "x-real-ip" ||
-					strings.HasPrefix(dashed, "x-edge-") || strings.HasPrefix(dashed, "cloudfront-") ||
+					strings.HasPrefix(dashed, "x-edge-") || strings.HasPrefix(dashed, "cloudfront-") || strings.HasPrefix(dashed, "x-amzn-waf-") ||
 					path != "/all" && dashed == "x-forwarded-host") {
 					t.Errorf("the origin got the viewer's %s, which it reads as %s", name, dashed)
 				}
