@@ -1,11 +1,14 @@
 package edge
 
 import (
+	"compress/gzip"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"openfront.dev/internal/testenv"
@@ -122,5 +125,75 @@ distributions: site: {
 				}
 			})
 		}
+	}
+}
+
+// TestEncodingWithoutVary: an origin that compresses for a request that
+// accepts it and forgets Vary: Accept-Encoding must not have one viewer's
+// compressed answer go to the next viewer, which does not accept it.
+func TestEncodingWithoutVary(t *testing.T) {
+	page := strings.Repeat("plain text page ", 100)
+	var mu sync.Mutex
+	gzipped := map[string]bool{} // paths the origin compressed
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Content-Type", "text/plain")
+		if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			mu.Lock()
+			gzipped[r.URL.Path] = true
+			mu.Unlock()
+			w.Header().Set("Content-Encoding", "gzip")
+			gz := gzip.NewWriter(w)
+			io.WriteString(gz, page)
+			gz.Close()
+			return
+		}
+		io.WriteString(w, page)
+	}))
+	t.Cleanup(app.Close)
+	dir := t.TempDir()
+	h := cachedHandler(t, dir, testenv.Compile(t, dir, fmt.Sprintf(`package cdn
+
+distributions: site: {
+	aliases: ["site.test"]
+	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", compress: true}
+	cacheBehaviors: [
+		{pathPattern: "/policy/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", compress: true, cachePolicy: "CachingOptimized"},
+		{pathPattern: "/plain/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all"},
+		{pathPattern: "/keyed/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", forwardedValues: headers: ["Accept-Encoding"]}]
+}
+`, strings.TrimPrefix(app.URL, "http://"))))
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	tr := &http.Transport{DisableCompression: true}
+	t.Cleanup(tr.CloseIdleConnections)
+	get := func(t *testing.T, path, ae string) (string, string) {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		req.Host = "site.test"
+		if ae != "" {
+			req.Header.Set("Accept-Encoding", ae)
+		}
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b), resp.Header.Get("Content-Encoding")
+	}
+	// Where the origin gets no Accept-Encoding (/plain/) it never compresses.
+	for _, prefix := range []string{"/legacy/", "/policy/", "/plain/", "/keyed/"} {
+		t.Run(prefix, func(t *testing.T) {
+			get(t, prefix+"a", "gzip")
+			mu.Lock()
+			if gzipped[prefix+"a"] == (prefix == "/plain/") {
+				t.Errorf("the origin compressed: %v", gzipped[prefix+"a"])
+			}
+			mu.Unlock()
+			if body, enc := get(t, prefix+"a", ""); body != page || enc != "" {
+				t.Errorf("a viewer that accepts no coding got Content-Encoding %q and %d bytes", enc, len(body))
+			}
+		})
 	}
 }
