@@ -236,6 +236,7 @@ func (k *checker) distributionRefs(id string, d *schema.Distribution, cfg *schem
 		k.forwardedEncoding(bw, b, cfg)
 		if customTarget(b.TargetOriginID, origins, groups[b.TargetOriginID]) {
 			k.sharedHostCache(key, field, bw, b, d.Aliases, cfg)
+			k.unkeyedRewrites(key, field, bw, b, cfg)
 		}
 	}
 	for i := range d.CacheBehaviors {
@@ -253,6 +254,40 @@ func (k *checker) distributionRefs(id string, d *schema.Distribution, cfg *schem
 	if len(d.DefaultCacheBehavior.FunctionAssociations) > 0 {
 		k.functionRefs(key, at("defaultCacheBehavior", "functionAssociations"), where+": defaultCacheBehavior", &d.DefaultCacheBehavior, cfg)
 	}
+}
+
+// rewritingHeaders are request headers that common origin frameworks
+// take, when they trust a proxy in front, for the request's host, scheme,
+// port, path or method (Rails and Rack, Django, Symfony, Laravel, Spring,
+// Express, IIS rewrites): the inputs "Practical Web Cache Poisoning"
+// found unkeyed. Ten, so that an allExcept policy can except them all.
+// CloudFront keys the method overrides itself where it forwards them
+// (UseOriginCacheControlHeaders).
+var rewritingHeaders = []string{"X-Forwarded-Host", "X-Forwarded-Scheme", "X-Forwarded-Ssl", "X-Forwarded-Port", "Forwarded",
+	"X-Original-Url", "X-Rewrite-Url", "X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
+
+// unkeyedRewrites warns of a caching behavior whose origin request policy
+// sends the origin rewritingHeaders without the cache key holding them:
+// an origin that honours one answers one viewer's value (a host in its
+// links and redirects, another path, another method) under the key every
+// viewer shares, in CloudFront as here. An origin that answers with Vary
+// naming them keeps the values apart.
+func (k *checker) unkeyedRewrites(key string, field func(string) []cue.Selector, where func() string, spec *schema.CacheBehavior, cfg *schema.Config) {
+	b := table.PolicyBehavior(spec, cfg)
+	if b == nil || b.OriginRequest.Name == "" || b.Spec.MaxTTL <= 0 || slices.Contains(b.Spec.ForwardedValues.Headers, "*") {
+		return
+	}
+	var names []string
+	for _, n := range rewritingHeaders {
+		if b.OriginRequest.ForwardsHeader(n) && !(b.KeysViewerValues() && slices.Contains(b.KeyedHeaders, n)) {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	k.warn(key, field("originRequestPolicy"), "%s: originRequestPolicy %q sends the origin %s outside the cache key: an origin that honours them (Rails, Django, Symfony, Spring, Express behind a trusted proxy) builds its links, redirects, route or method from one viewer's values into the answer the cache then gives every viewer, unless it answers with Vary naming them; except them in an origin request policy of the config's (headerBehavior \"allExcept\"), or key on them in a cache policy",
+		where(), spec.OriginRequestPolicy, strings.Join(names, ", "))
 }
 
 // sharedHostCache warns of a behavior that sends the viewer's Host to
