@@ -1,9 +1,11 @@
 package edge
 
 import (
+	"bufio"
 	"compress/gzip"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -195,5 +197,47 @@ distributions: site: {
 				t.Errorf("a viewer that accepts no coding got Content-Encoding %q and %d bytes", enc, len(body))
 			}
 		})
+	}
+}
+
+// TestAbsoluteFormTarget: a request line with an absolute URL
+// (GET http://Site.TEST:1337/x) names the host Go's server routes by, in
+// place of the Host header: its odd spelling must not reach an origin
+// that gets the viewer's Host outside the key, as TestForwardedHostPoisoning
+// checks for the Host header.
+func TestAbsoluteFormTarget(t *testing.T) {
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		fmt.Fprintf(w, "host=%s", r.Host)
+	}))
+	t.Cleanup(app.Close)
+	dir := t.TempDir()
+	h := cachedHandler(t, dir, testenv.Compile(t, dir, fmt.Sprintf(`package cdn
+
+distributions: site: {
+	aliases: ["site.test"]
+	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", cachePolicy: "CachingOptimized", originRequestPolicy: "HostHeaderOnly"}
+}
+`, strings.TrimPrefix(app.URL, "http://"))))
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	io.WriteString(conn, "GET http://Site.TEST.:1337/abs HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "host=site.test" {
+		t.Errorf("the origin got %q for an absolute-form target, want host=site.test", b)
+	}
+	if resp, body := hostRequest(t, srv.URL, "GET", "/abs", "site.test", nil, nil); body != "host=site.test" {
+		t.Errorf("the next viewer got %q (%s)", body, resp.Header.Get("X-Cache"))
 	}
 }
