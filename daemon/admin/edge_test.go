@@ -19,8 +19,8 @@ import (
 
 // edgeWithAdmin serves distributions (CUE, with ORIGIN standing for
 // app's host:port) through an edge with a memory and a disk tier, and an
-// admin listener on its cache. get requests a path of host site.test;
-// invalidate runs an invalidation of site and waits for its completion.
+// admin listener on its cache. get requests a path of host site.test,
+// sent as written (raw UTF-8 too, as some clients send it); invalidate runs an invalidation of site and waits for its completion.
 func edgeWithAdmin(t *testing.T, cue string, app http.Handler) (get func(path string) (xcache, body string), invalidate func(paths ...string) Invalidation) {
 	t.Helper()
 	origin := httptest.NewServer(app)
@@ -42,8 +42,8 @@ func edgeWithAdmin(t *testing.T, cue string, app http.Handler) (get func(path st
 
 	get = func(path string) (string, string) {
 		t.Helper()
-		req, _ := http.NewRequest("GET", viewer.URL+path, nil)
-		req.Host = "site.test"
+		req, _ := http.NewRequest("GET", viewer.URL, nil)
+		req.Host, req.URL.Opaque = "site.test", path
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -138,12 +138,14 @@ distributions: site: {
 	}
 }
 
-// TestInvalidateQueryVariant: a path with a query removes the one object
-// viewers get with that query, reduced to what the serving behavior keys.
-func TestInvalidateQueryVariant(t *testing.T) {
-	var version atomic.Int64
+// versionedEdge serves site through edgeWithAdmin from an origin that
+// answers "vN URI", N from the version it returns (1 to start). Its
+// default behavior keys every query parameter, /thumbs/* only w, and
+// /static/* none.
+func versionedEdge(t *testing.T) (get func(path string) (xcache, body string), invalidate func(paths ...string) Invalidation, version *atomic.Int64) {
+	version = new(atomic.Int64)
 	version.Store(1)
-	get, invalidate := edgeWithAdmin(t, `package cdn
+	get, invalidate = edgeWithAdmin(t, `package cdn
 
 distributions: site: {
 	aliases: ["site.test"]
@@ -160,10 +162,38 @@ distributions: site: {
 		w.Header().Set("Cache-Control", "max-age=600")
 		fmt.Fprintf(w, "v%d %s", version.Load(), r.URL.RequestURI())
 	}))
-	cases := []struct {
-		path  string
-		after string // "v1" kept, "v2" removed
-	}{
+	return get, invalidate, version
+}
+
+// keptCase is a path cached at version 1 and what it serves after an
+// invalidation at version 2: "v1" kept, "v2" removed.
+type keptCase struct{ path, after string }
+
+// invalidateCases caches each case's path, runs an invalidation of paths
+// at version 2, and checks what each case serves after it.
+func invalidateCases(t *testing.T, cases []keptCase, paths ...string) Invalidation {
+	t.Helper()
+	get, invalidate, version := versionedEdge(t)
+	for _, c := range cases {
+		get(c.path)
+		if x, _ := get(c.path); x != "Hit from openfront" {
+			t.Fatalf("before: %s is %q, want a hit", c.path, x)
+		}
+	}
+	version.Store(2)
+	inv := invalidate(paths...)
+	for _, c := range cases {
+		if _, body := get(c.path); !strings.HasPrefix(body, c.after+" ") {
+			t.Errorf("after: %s serves %q, want %s", c.path, body, c.after)
+		}
+	}
+	return inv
+}
+
+// TestInvalidateQueryVariant: a path with a query removes the one object
+// viewers get with that query, reduced to what the serving behavior keys.
+func TestInvalidateQueryVariant(t *testing.T) {
+	inv := invalidateCases(t, []keptCase{
 		{"/a.jpg?v=1", "v2"},                   // named
 		{"/a.jpg?v=2", "v1"},                   // another query
 		{"/a.jpg", "v1"},                       // no query
@@ -172,21 +202,28 @@ distributions: site: {
 		{"/thumbs/t.jpg?w=200", "v1"},
 		{"/static/s.css?v=7", "v2"},       // no query keyed: any query names the object
 		{"/caf%C3%A9.jpg?q=%C3%A9", "v2"}, // encoded as a browser does
-	}
-	for _, c := range cases {
-		get(c.path)
-		if x, _ := get(c.path); x != "Hit from openfront" {
-			t.Fatalf("before: %s is %q, want a hit", c.path, x)
-		}
-	}
-	version.Store(2)
-	inv := invalidate("/a.jpg?v=1", "/thumbs/t.jpg?utm=x&w=100", "/static/s.css?v=9", "/café.jpg?q=é", "/nothing?v=1")
+	}, "/a.jpg?v=1", "/thumbs/t.jpg?utm=x&w=100", "/static/s.css?v=9", "/café.jpg?q=é", "/nothing?v=1")
 	if inv.Removed != 4 {
 		t.Errorf("removed %d entries, want 4", inv.Removed)
 	}
-	for _, c := range cases {
-		if _, body := get(c.path); !strings.HasPrefix(body, c.after+" ") {
-			t.Errorf("after: %s serves %q, want %s", c.path, body, c.after)
-		}
-	}
+}
+
+// TestInvalidateEverySpellingOfAPath: viewers spell one path in several
+// ways the origin takes alike (hex in lower or upper case, raw UTF-8 or
+// percent-encoded); an invalidation removes what each spelling cached,
+// however the invalidation itself spells the path.
+func TestInvalidateEverySpellingOfAPath(t *testing.T) {
+	invalidateCases(t, []keptCase{
+		{"/caf%C3%A9.jpg", "v2"},
+		{"/caf%c3%a9.jpg", "v2"}, // lower-case hex (RFC 3986 6.2.2.1: the same)
+		{"/café.jpg", "v2"},      // raw UTF-8 on the wire
+		{"/docs/r%c3%a9sum%c3%a9.pdf", "v2"},
+		{"/docs/résumé.txt", "v2"},
+		{"/docs/resume.pdf", "v1"},
+		{"/up/%C3%BC.png", "v2"}, // the invalidation spells it in lower case
+		{"/q?city=z%c3%bcrich", "v2"},
+		{"/q?city=zürich", "v2"},
+		{"/q?city=zurich", "v1"},
+		{"/thumbs/%c3%a9.jpg?w=1&utm=x", "v2"}, // a keyed query of a behavior
+	}, "/café.jpg", "/docs/r%C3%A9*", "/up/%c3%bc.png", "/q?city=zürich", "/thumbs/é.jpg?w=1")
 }

@@ -25,10 +25,11 @@ import (
 //
 // Paths are matched against the request path the viewer sent, in its
 // percent-encoded form, as CloudFront does: "/caf%C3%A9.jpg" names what
-// viewers request as /caf%C3%A9.jpg. For convenience the characters a
-// browser always encodes in a path (controls, space, " < > ` { } and
-// non-ASCII) are encoded here first (uppercase hex, as browsers send
-// them), so "/café.jpg" names the same object; a "%" is taken as already
+// viewers request as /caf%C3%A9.jpg. Both are compared in one canonical
+// spelling (cache.CanonicalPath): what a browser always encodes (controls,
+// space, " < > ` { } and non-ASCII) encoded, hex in upper case. So
+// "/café.jpg" and "/caf%c3%a9.jpg" name it too, and it goes whether a
+// viewer sent /caf%c3%a9.jpg or raw UTF-8; a "%" is taken as already
 // encoding something. A path without a query removes every query, header
 // and cookie variant of its objects (broader than CloudFront, which keeps
 // the variants with a query string unless the path ends in "*"). A path
@@ -383,7 +384,7 @@ func (s *invalidations) snapshot(inv *Invalidation) Invalidation {
 }
 
 // checkBatch validates a batch as CloudFront does and returns its paths
-// in the encoded form they are matched in.
+// in the canonical spelling they are matched in.
 func checkBatch(b InvalidationBatch) ([]string, error) {
 	if b.CallerReference == "" {
 		return nil, errors.New("callerReference is required: a unique value that makes a retried request safe")
@@ -407,33 +408,12 @@ func checkBatch(b InvalidationBatch) ([]string, error) {
 			return nil, fmt.Errorf("path %q: a path with a query names one object and takes no *; %q removes every query variant of %s", p, path, path)
 		}
 		path, query, hasQuery := strings.Cut(p, "?")
-		out[i] = encode(path, pathEncoded)
+		out[i] = cache.CanonicalPath(path)
 		if hasQuery {
-			out[i] += "?" + encode(query, queryEncoded)
+			out[i] += "?" + cache.CanonicalQuery(query)
 		}
 	}
 	return out, nil
-}
-
-// What a browser percent-encodes besides controls, space and non-ASCII
-// (WHATWG's path and query percent-encode sets, less "?" and "#").
-const (
-	pathEncoded  = "\"<>`{}"
-	queryEncoded = "\"<>"
-)
-
-// encode percent-encodes what a browser encodes in a path or a query.
-func encode(p, set string) string {
-	var b strings.Builder
-	for i := 0; i < len(p); i++ {
-		c := p[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(set, c) >= 0 {
-			fmt.Fprintf(&b, "%%%02X", c)
-			continue
-		}
-		b.WriteByte(c)
-	}
-	return b.String()
 }
 
 func samePaths(a, b []string) bool {

@@ -43,10 +43,11 @@ type Paths struct {
 }
 
 // NewPaths compiles invalidation paths; a trailing "*" makes a prefix.
+// They are matched in CanonicalPath's spelling, as request paths are.
 func NewPaths(paths []string) Paths {
 	p := Paths{exact: map[string]bool{}, prefixes: map[string]bool{}}
 	for _, s := range paths {
-		prefix, ok := strings.CutSuffix(s, "*")
+		prefix, ok := strings.CutSuffix(CanonicalPath(s), "*")
 		if !ok {
 			p.exact[s] = true
 			continue
@@ -67,7 +68,7 @@ func (p *Paths) AddObject(scope, path, keyedQuery string) {
 		p.objects = map[string]bool{}
 	}
 	var k strings.Builder
-	writeObject(&k, scope, path, keyedQuery)
+	writeObject(&k, scope, CanonicalPath(path), CanonicalQuery(keyedQuery))
 	p.objects[k.String()] = true
 }
 
@@ -102,12 +103,104 @@ func (c *Cache) InvalidatePaths(distribution string, p Paths) int {
 			return false
 		}
 		pathQuery, _, _ = strings.Cut(pathQuery, sep)
-		if p.objects[rest[:len(scope)+len(sep)+len(pathQuery)]] {
-			return true
+		path, query, _ := strings.Cut(pathQuery, "?")
+		cpath := CanonicalPath(path)
+		if p.objects != nil {
+			object := rest[:len(scope)+len(sep)+len(pathQuery)]
+			if cquery := CanonicalQuery(query); cpath != path || cquery != query {
+				var k strings.Builder
+				writeObject(&k, scope, cpath, cquery)
+				object = k.String()
+			}
+			if p.objects[object] {
+				return true
+			}
 		}
-		path, _, _ := strings.Cut(pathQuery, "?")
-		return p.Match(path)
+		return p.Match(cpath)
 	})
+}
+
+// Viewers spell one request target in several ways an origin reads alike:
+// "/caf%C3%A9", "/caf%c3%a9" (RFC 3986 6.2.2.1) and, from clients that do
+// not encode, the raw UTF-8 "/café". Keys keep the viewer's spelling, so
+// invalidation paths and keys are compared in one canonical spelling: what
+// a browser percent-encodes (controls, space, non-ASCII and WHATWG's path
+// or query percent-encode set, less "?" and "#") encoded, and every
+// escape's hex in upper case. A "%" is taken as already encoding something.
+const (
+	pathEncoded  = "\"<>`{}"
+	queryEncoded = "\"<>"
+)
+
+// CanonicalPath is the canonical spelling of a request path.
+func CanonicalPath(p string) string { return canonical(p, pathEncoded) }
+
+// CanonicalQuery is the canonical spelling of a query.
+func CanonicalQuery(q string) string { return canonical(q, queryEncoded) }
+
+func canonical(s, set string) string {
+	i := 0
+	for ; i < len(s) && !recode(s, i, set); i++ {
+	}
+	if i == len(s) {
+		return s // the common case: nothing to respell, nothing allocated
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	b.WriteString(s[:i])
+	for ; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '%':
+			b.WriteByte(c)
+			n := hexRun(s, i)
+			for j := i + 1; j <= i+n; j++ {
+				b.WriteByte(upper(s[j]))
+			}
+			i += n
+		case c <= ' ' || c >= 0x7f || strings.IndexByte(set, c) >= 0:
+			const hex = "0123456789ABCDEF"
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// recode says whether canonical changes s at i.
+func recode(s string, i int, set string) bool {
+	c := s[i]
+	if c == '%' {
+		for j := i + 1; j <= i+hexRun(s, i); j++ {
+			if s[j] != upper(s[j]) {
+				return true
+			}
+		}
+		return false
+	}
+	return c <= ' ' || c >= 0x7f || strings.IndexByte(set, c) >= 0
+}
+
+// hexRun is how many hex digits (up to 2) follow the "%" at s[i]: a
+// trailing "%c" of a prefix is respelled as the escapes it begins.
+func hexRun(s string, i int) int {
+	n := 0
+	for j := i + 1; j < len(s) && n < 2 && isHex(s[j]); j++ {
+		n++
+	}
+	return n
+}
+
+func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
+
+func upper(c byte) byte {
+	if 'a' <= c && c <= 'f' {
+		return c - 'a' + 'A'
+	}
+	return c
 }
 
 // invalidate removes every entry whose internal key match accepts.

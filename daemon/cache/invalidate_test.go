@@ -133,3 +133,27 @@ func TestPathsMatch(t *testing.T) {
 		}
 	}
 }
+
+func TestCanonical(t *testing.T) {
+	tests := []struct{ in, path, query string }{
+		{"/a.html", "/a.html", "/a.html"},
+		{"/caf%C3%A9.jpg", "/caf%C3%A9.jpg", "/caf%C3%A9.jpg"},
+		{"/caf%c3%a9.jpg", "/caf%C3%A9.jpg", "/caf%C3%A9.jpg"},
+		{"/café.jpg", "/caf%C3%A9.jpg", "/caf%C3%A9.jpg"},
+		{"/a b\t", "/a%20b%09", "/a%20b%09"},
+		{"/{x}`", "/%7Bx%7D%60", "/{x}`"}, // WHATWG encodes these in a path only
+		{`"<>`, "%22%3C%3E", "%22%3C%3E"},
+		{"/r%c*", "/r%C*", "/r%C*"}, // a prefix may end inside an escape
+		{"/100%", "/100%", "/100%"},
+		{"/%zz%a", "/%zz%A", "/%zz%A"},
+		{"/a+b=c&d", "/a+b=c&d", "/a+b=c&d"},
+	}
+	for _, tt := range tests {
+		if got := CanonicalPath(tt.in); got != tt.path {
+			t.Errorf("CanonicalPath(%q) = %q, want %q", tt.in, got, tt.path)
+		}
+		if got := CanonicalQuery(tt.in); got != tt.query {
+			t.Errorf("CanonicalQuery(%q) = %q, want %q", tt.in, got, tt.query)
+		}
+	}
+}
