@@ -227,3 +227,17 @@ func TestInvalidateEverySpellingOfAPath(t *testing.T) {
 		{"/thumbs/%c3%a9.jpg?w=1&utm=x", "v2"}, // a keyed query of a behavior
 	}, "/café.jpg", "/docs/r%C3%A9*", "/up/%c3%bc.png", "/q?city=zürich", "/thumbs/é.jpg?w=1")
 }
+
+// TestInvalidateEncodedUnreserved: a letter, digit, "-", ".", "_" or "~"
+// percent-encoded is the same character (RFC 3986 6.2.2.2), which
+// origins read alike; a reserved one encoded is not ("%2F" is no "/").
+func TestInvalidateEncodedUnreserved(t *testing.T) {
+	invalidateCases(t, []keptCase{
+		{"/%7Euser/a", "v2"},
+		{"/%7euser/b.css?v=%31", "v2"},
+		{"/~bob/a", "v2"}, // the invalidation encodes it
+		{"/%41%2d1.txt", "v2"},
+		{"/a%2Fb", "v1"},
+		{"/q?x=%61", "v2"},
+	}, "/~user/*", "/%7Ebob/a", "/A-1.txt", "/a/b", "/q?x=a")
+}

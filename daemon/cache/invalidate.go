@@ -125,8 +125,10 @@ func (c *Cache) InvalidatePaths(distribution string, p Paths) int {
 // not encode, the raw UTF-8 "/café". Keys keep the viewer's spelling, so
 // invalidation paths and keys are compared in one canonical spelling: what
 // a browser percent-encodes (controls, space, non-ASCII and WHATWG's path
-// or query percent-encode set, less "?" and "#") encoded, and every
-// escape's hex in upper case. A "%" is taken as already encoding something.
+// or query percent-encode set, less "?" and "#") encoded, an encoded
+// letter, digit, "-", ".", "_" or "~" decoded (RFC 3986 6.2.2.2: "%7E" is
+// "~", where "%2F" is no "/"), and every other escape's hex in upper case.
+// A "%" is taken as already encoding something.
 const (
 	pathEncoded  = "\"<>`{}"
 	queryEncoded = "\"<>"
@@ -151,6 +153,9 @@ func canonical(s, set string) string {
 	for ; i < len(s); i++ {
 		c := s[i]
 		switch {
+		case c == '%' && unreservedAt(s, i):
+			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			i += 2
 		case c == '%':
 			b.WriteByte(c)
 			n := hexRun(s, i)
@@ -174,6 +179,9 @@ func canonical(s, set string) string {
 func recode(s string, i int, set string) bool {
 	c := s[i]
 	if c == '%' {
+		if unreservedAt(s, i) {
+			return true
+		}
 		for j := i + 1; j <= i+hexRun(s, i); j++ {
 			if s[j] != upper(s[j]) {
 				return true
@@ -192,6 +200,26 @@ func hexRun(s string, i int) int {
 		n++
 	}
 	return n
+}
+
+// unreservedAt says whether s[i:] begins with an escape of an unreserved
+// character (RFC 3986 2.3).
+func unreservedAt(s string, i int) bool {
+	if hexRun(s, i) < 2 {
+		return false
+	}
+	c := unhex(s[i+1])<<4 | unhex(s[i+2])
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~", c) >= 0
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
 }
 
 func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }

@@ -147,6 +147,8 @@ func TestCanonical(t *testing.T) {
 		{"/100%", "/100%", "/100%"},
 		{"/%zz%a", "/%zz%A", "/%zz%A"},
 		{"/a+b=c&d", "/a+b=c&d", "/a+b=c&d"},
+		{"/%7Eu/%7e%41%2d%2E%5f%30", "/~u/~A-._0", "/~u/~A-._0"}, // unreserved: decoded
+		{"/%2f%3F%23%25%2B%20", "/%2F%3F%23%25%2B%20", "/%2F%3F%23%25%2B%20"},
 	}
 	for _, tt := range tests {
 		if got := CanonicalPath(tt.in); got != tt.path {
