@@ -1,6 +1,9 @@
 package cache
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // Invalidation by CloudFront path. The edge's keys start with WriteKey's
 // object part: the distribution ID, NUL, the behavior's cache scope, NUL,
@@ -153,8 +156,8 @@ func canonical(s, set string) string {
 	for ; i < len(s); i++ {
 		c := s[i]
 		switch {
-		case c == '%' && unreservedAt(s, i):
-			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+		case c == '%' && unreserved(s, i) != 0:
+			b.WriteByte(unreserved(s, i))
 			i += 2
 		case c == '%':
 			b.WriteByte(c)
@@ -179,7 +182,7 @@ func canonical(s, set string) string {
 func recode(s string, i int, set string) bool {
 	c := s[i]
 	if c == '%' {
-		if unreservedAt(s, i) {
+		if unreserved(s, i) != 0 {
 			return true
 		}
 		for j := i + 1; j <= i+hexRun(s, i); j++ {
@@ -202,24 +205,17 @@ func hexRun(s string, i int) int {
 	return n
 }
 
-// unreservedAt says whether s[i:] begins with an escape of an unreserved
-// character (RFC 3986 2.3).
-func unreservedAt(s string, i int) bool {
+// unreserved is the unreserved character (RFC 3986 2.3) the escape at
+// s[i] encodes, or 0.
+func unreserved(s string, i int) byte {
 	if hexRun(s, i) < 2 {
-		return false
+		return 0
 	}
-	c := unhex(s[i+1])<<4 | unhex(s[i+2])
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~", c) >= 0
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c <= '9':
-		return c - '0'
-	case c <= 'F':
-		return c - 'A' + 10
+	n, _ := strconv.ParseUint(s[i+1:i+3], 16, 8)
+	if c := byte(n); 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~", c) >= 0 {
+		return c
 	}
-	return c - 'a' + 10
+	return 0
 }
 
 func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
