@@ -50,7 +50,8 @@ type Paths struct {
 func NewPaths(paths []string) Paths {
 	p := Paths{exact: map[string]bool{}, prefixes: map[string]bool{}}
 	for _, s := range paths {
-		prefix, ok := strings.CutSuffix(CanonicalPath(s), "*")
+		s = CanonicalPath(s)
+		prefix, ok := strings.CutSuffix(s, "*")
 		if !ok {
 			p.exact[s] = true
 			continue

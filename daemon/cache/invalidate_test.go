@@ -111,7 +111,7 @@ func TestInvalidatePaths(t *testing.T) {
 }
 
 func TestPathsMatch(t *testing.T) {
-	p := NewPaths([]string{"/a.html", "/img/*", "/img/*", "/x*", "/*.css"})
+	p := NewPaths([]string{"/a.html", "/img/*", "/img/*", "/x*", "/*.css", "/caf%c3%a9.jpg"})
 	tests := []struct {
 		path string
 		want bool
@@ -126,6 +126,8 @@ func TestPathsMatch(t *testing.T) {
 		{"/xylophone", true},
 		{"/*.css", true}, // "*" only ends a path: the rest is literal
 		{"/b.css", false},
+		// An exact path is matched in the canonical spelling too.
+		{"/caf%C3%A9.jpg", true},
 	}
 	for _, tt := range tests {
 		if got := p.Match(tt.path); got != tt.want {
