@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -270,6 +271,13 @@ func parseContentRange(v string) (int64, int64) {
 	return s, e
 }
 
+// HungUp reports whether the viewer stopped prematurely while sending the
+// request: its body broke off (or, over daemon/http1, stalled past the
+// read deadline) as it was read, before anything here closed it. The log
+// says ClientHungUpRequest: the viewer's doing, not the origin's nor a
+// response interrupted.
+func (c *Capture) HungUp() bool { return c.hasBody && c.body.broken.Load() }
+
 // Aborted reports whether the viewer went away before the response was
 // complete: a write failed or the request's context ended.
 func (c *Capture) Aborted() bool { return c.writeErr || c.req.Context().Err() != nil }
@@ -521,13 +529,25 @@ func requestLineBytes(r *http.Request) int64 {
 	return n + int64(len("Host: ")+len(r.Host)+2)
 }
 
+// countingBody counts a request body and notes that it broke off. The
+// origin transport may read and close it from its own goroutines.
 type countingBody struct {
 	io.ReadCloser
-	n int64
+	n      int64
+	closed atomic.Bool // closed here: a read that fails after is not the viewer's doing
+	broken atomic.Bool // a read failed before that
 }
 
 func (b *countingBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	b.n += int64(n)
+	if err != nil && err != io.EOF && !b.closed.Load() {
+		b.broken.Store(true)
+	}
 	return n, err
+}
+
+func (b *countingBody) Close() error {
+	b.closed.Store(true)
+	return b.ReadCloser.Close()
 }

@@ -181,6 +181,56 @@ func TestCaptureViewerGone(t *testing.T) {
 	}
 }
 
+// TestCaptureHungUp: a request body that breaks off as it is read (the
+// viewer hung up, or stopped within a read deadline) is the viewer's
+// ClientHungUpRequest; a whole one is not, and neither is one that fails
+// because the server closed it first (an origin transport done with it,
+// a stalled body cut).
+func TestCaptureHungUp(t *testing.T) {
+	gone := errors.New("connection reset by peer")
+	for _, c := range []struct {
+		name   string
+		body   io.Reader
+		closed bool // closed before it is read
+		hungUp bool
+	}{
+		{"whole body", strings.NewReader("abc"), false, false},
+		{"broken off", io.MultiReader(strings.NewReader("ab"), iotest.ErrReader(gone)), false, true},
+		{"short of its length", io.MultiReader(strings.NewReader("ab"), iotest.ErrReader(io.ErrUnexpectedEOF)), false, true},
+		{"closed here first", iotest.ErrReader(net.ErrClosed), true, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := httptest.NewRequest("POST", "/up", io.NopCloser(c.body))
+			cw := NewCapture(httptest.NewRecorder(), r, time.Now())
+			if c.closed {
+				r.Body.Close()
+			}
+			io.Copy(io.Discard, r.Body)
+			if cw.HungUp() != c.hungUp {
+				t.Errorf("HungUp() = %v, want %v", cw.HungUp(), c.hungUp)
+			}
+		})
+	}
+	// Over the wire: a viewer that announced 5000 bytes and left after 100.
+	srv, recs := captureServer(t, false, func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		if !w.(*Capture).HungUp() {
+			t.Error("a viewer that left mid-body: HungUp() = false")
+		}
+	})
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(conn, "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n"+strings.Repeat("x", 100))
+	conn.Close()
+	select {
+	case <-recs:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the handler never ended")
+	}
+}
+
 // TestCaptureReadFromFails: a body copied in through ReadFrom whose
 // source fails (an origin's, broken off) is not a viewer gone; one whose
 // writes fail is. Over a server's ReadFrom (net/http's) and without one.

@@ -139,13 +139,17 @@ const (
 
 // Some of CloudFront's x-edge-detailed-result-type values for Error.
 const (
-	ClientCommError    = "ClientCommError"    // the response to the viewer was interrupted, or the viewer's request body stopped arriving
-	ClientGeoBlocked   = "ClientGeoBlocked"   // refused by geo restriction
-	OriginConnectError = "OriginConnectError" // could not connect to the origin
-	OriginDNSError     = "OriginDnsError"     // the origin's name did not resolve
-	OriginCommError    = "OriginCommError"    // the origin timed out or failed mid-response
-	OriginError        = "OriginError"        // the origin answered wrongly
-	InvalidRequest     = "InvalidRequest"
+	ClientCommError = "ClientCommError" // the response to the viewer was interrupted
+	// ClientHungUpRequest: the viewer stopped prematurely while sending
+	// the request (its body broke off or stalled). It stays when the
+	// viewer's going away also cut the response: the request was the cause.
+	ClientHungUpRequest = "ClientHungUpRequest"
+	ClientGeoBlocked    = "ClientGeoBlocked"   // refused by geo restriction
+	OriginConnectError  = "OriginConnectError" // could not connect to the origin
+	OriginDNSError      = "OriginDnsError"     // the origin's name did not resolve
+	OriginCommError     = "OriginCommError"    // the origin timed out or failed mid-response
+	OriginError         = "OriginError"        // the origin answered wrongly
+	InvalidRequest      = "InvalidRequest"
 	// InvalidRequestMethod: the method is not among the behavior's allowedMethods.
 	InvalidRequestMethod = "InvalidRequestMethod"
 	// InvalidRequestCertificate: the request came on a TLS connection set
@@ -161,8 +165,8 @@ const (
 // SetResult sets fields 14, 23 and 29 from the X-Cache value sent (such as
 // "Hit from openfront"; its first word is the result type). aborted says
 // the viewer went away before the response was complete: the final result
-// is then Error / ClientCommError. detail is the detailed result type for an
-// Error ("" for plain Error); given for a response that was not an Error,
+// is then Error / ClientCommError, unless detail is ClientHungUpRequest.
+// detail is the detailed result type for an Error ("" for plain Error); given for a response that was not an Error,
 // it says the response failed after it started (the origin broke off a
 // body being relayed): the final result is then Error with that detail,
 // the response result stays. A detail of LimitExceeded or
@@ -185,7 +189,7 @@ func Results(xcache string, status int, aborted bool, detail string) (final, res
 	case detail != "":
 		final, detailed = Error, detail
 	}
-	if aborted {
+	if aborted && detail != ClientHungUpRequest {
 		final, detailed = Error, ClientCommError
 	}
 	return final, response, detailed

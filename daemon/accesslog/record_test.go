@@ -256,6 +256,13 @@ func TestSetResult(t *testing.T) {
 		{"RefreshHit from openfront", 200, false, Error, "Error", "RefreshHit", "Error"},
 		// The viewer left as well: its hang-up is what the log says.
 		{"Miss from openfront", 200, true, OriginCommError, "Error", "Miss", "ClientCommError"},
+		// The viewer stopped sending its request body (standard-logs-reference:
+		// ClientHungUpRequest, "The viewer stopped prematurely while sending
+		// the request"): answered 408, or its stream reset once the origin's
+		// answer began; its going away too is not the response interrupted.
+		{"Error from openfront", 408, false, "ClientHungUpRequest", "Error", "Error", "ClientHungUpRequest"},
+		{"Miss from openfront", 200, true, "ClientHungUpRequest", "Error", "Miss", "ClientHungUpRequest"},
+		{"Error from openfront", 502, true, "ClientHungUpRequest", "Error", "Error", "ClientHungUpRequest"},
 	}
 	for _, c := range cases {
 		r := Record{Status: c.status}

@@ -101,7 +101,7 @@ func (h *Handler) answerStalled(w http.ResponseWriter, r *http.Request, b *viewe
 		return false
 	}
 	h.log.Debug("the viewer stopped sending the request body", "host", r.Host, "path", r.URL.Path, "answered", started)
-	setDetail(w, accesslog.ClientCommError)
+	setDetail(w, accesslog.ClientHungUpRequest)
 	if started {
 		abortStream(w, r)
 		return true

@@ -203,17 +203,21 @@ func (st *distState) finish(o *observed, r *http.Request, id string) {
 	if v := o.Header()["X-Cache"]; len(v) > 0 {
 		xcache = v[0]
 	}
+	detail := o.detail
+	if o.HungUp() { // whatever the origin request that read the body made of it
+		detail = accesslog.ClientHungUpRequest
+	}
 	if st.log != nil {
 		rec := o.Record(o.Now())
 		rec.RequestID = id
-		rec.SetResult(xcache, o.Aborted(), o.detail)
+		rec.SetResult(xcache, o.Aborted(), detail)
 		st.log.Log(&rec)
 		// The metrics take the record's values rather than work them
 		// out again.
 		st.m.count(rec.ResultType, rec.Status, protocolIndex(r), rec.BytesIn, rec.BytesOut)
 	} else if st.m != nil {
 		status := o.StatusSent()
-		rt, _, _ := accesslog.Results(xcache, status, o.Aborted(), o.detail)
+		rt, _, _ := accesslog.Results(xcache, status, o.Aborted(), detail)
 		st.m.count(rt, status, protocolIndex(r), o.BytesIn(), o.BytesOut())
 	}
 	if forwardsBody(r) {

@@ -49,7 +49,7 @@ func (h *Handler) readWAFBody(w http.ResponseWriter, r *http.Request, limit int)
 		if err != nil {
 			if !h.answerStalled(w, r, vb, false) {
 				h.log.Debug("the request body broke off before the web ACL inspected it", "host", r.Host, "path", r.URL.Path, "err", err)
-				setDetail(w, accesslog.ClientCommError)
+				setDetail(w, accesslog.ClientHungUpRequest)
 				h.refuse(w, r, http.StatusBadGateway, "The request's body broke off before it was whole.")
 			}
 			return nil, false

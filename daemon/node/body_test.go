@@ -84,7 +84,7 @@ func bodyOrigin(done chan<- bodyRead) http.HandlerFunc {
 // protocol: answered 408 (HTTP/1.1 closes the connection, as nginx does),
 // or, when the origin's answer had begun, with its stream reset. The
 // origin request is cut too, the connection serves the next request, the
-// access log says ClientCommError and the origin is not blamed. A body
+// access log says ClientHungUpRequest and the origin is not blamed. A body
 // that comes slowly but steadily, each byte within BodyTimeout, is not cut.
 func TestStalledBody(t *testing.T) {
 	const timeout = 600 * time.Millisecond
@@ -104,9 +104,9 @@ func TestStalledBody(t *testing.T) {
 		logged string // sc-status, x-edge-result-type, x-edge-detailed-result-type
 	}{
 		{path: "/stalled", length: 1 << 20, send: stall,
-			status: http.StatusRequestTimeout, want: "Request Timeout\n", logged: "408 Error ClientCommError"},
+			status: http.StatusRequestTimeout, want: "Request Timeout\n", logged: "408 Error ClientHungUpRequest"},
 		{path: "/duplex", length: 1 << 20, send: stall,
-			status: http.StatusOK, want: "first\n", broken: true, logged: "200 Error ClientCommError"},
+			status: http.StatusOK, want: "first\n", broken: true, logged: "200 Error ClientHungUpRequest"},
 		{path: "/steady", length: -1, ends: true, send: func(w io.Writer) {
 			// 1.2 s in all, longer than the timeout, in gaps a sixth of
 			// it: a loaded machine may stretch a gap, not six times.
