@@ -35,6 +35,7 @@ type Capture struct {
 	rangeEnd    int64
 	wire        wireSizer // the server's writer, when it counts its bytes
 	upgradedIn  int64     // what the viewer sent on the connection once switched (a WebSocket)
+	grpc        bool      // served as a gRPC call
 }
 
 // wireSizer is a ResponseWriter that knows what its request and answer
@@ -187,6 +188,10 @@ func (c *Capture) SwitchProtocols() {
 		c.noteHeader()
 	}
 }
+
+// GRPC notes that the request is served as a gRPC call (its behavior
+// has grpcConfig): cs-protocol is then grpcs, CloudFront's value for one.
+func (c *Capture) GRPC() { c.grpc = true }
 
 // Upgraded counts what a switched connection carried, in from the viewer
 // and out to it: cs-bytes and sc-bytes then cover the whole WebSocket.
@@ -354,6 +359,8 @@ func (c *Capture) Record(end time.Time) Record {
 		rec.ClientIP, rec.ClientPort = parseRemoteAddr(r.RemoteAddr)
 	}
 	switch {
+	case r.TLS != nil && c.grpc: // CloudFront has gRPC over TLS only: no cleartext name
+		rec.Protocol = "grpcs"
 	case r.TLS != nil && websocket:
 		rec.Protocol = "wss"
 	case r.TLS != nil:

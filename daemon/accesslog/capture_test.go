@@ -3,6 +3,7 @@ package accesslog
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -104,6 +105,38 @@ func TestCaptureHTTP2TLS(t *testing.T) {
 	}
 	if r.Status != 200 || r.ContentLength != int64(len(content)) || r.BytesOut < int64(len(content)) {
 		t.Errorf("status %d len %d bytes %d", r.Status, r.ContentLength, r.BytesOut)
+	}
+}
+
+// TestCaptureProtocol: cs-protocol is http, https, grpcs, ws or wss
+// (standard-logs-reference); a gRPC call has grpcs over TLS, and no
+// cleartext name of CloudFront's: http.
+func TestCaptureProtocol(t *testing.T) {
+	for _, c := range []struct {
+		tls, grpc, websocket bool
+		want                 string
+	}{
+		{false, false, false, "http"},
+		{true, false, false, "https"},
+		{true, true, false, "grpcs"},
+		{false, true, false, "http"},
+		{false, false, true, "ws"},
+		{true, false, true, "wss"},
+	} {
+		r := httptest.NewRequest("POST", "/svc/Call", nil)
+		if c.tls {
+			r.TLS = &tls.ConnectionState{Version: tls.VersionTLS13}
+		}
+		if c.websocket {
+			r.Header.Set("Upgrade", "websocket")
+		}
+		cw := NewCapture(httptest.NewRecorder(), r, time.Now())
+		if c.grpc {
+			cw.GRPC()
+		}
+		if got := cw.Record(time.Now()).Protocol; got != c.want {
+			t.Errorf("tls %v, grpc %v, websocket %v: cs-protocol %q, want %q", c.tls, c.grpc, c.websocket, got, c.want)
+		}
 	}
 }
 

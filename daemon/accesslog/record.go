@@ -51,7 +51,7 @@ import (
 //     x-amz-cf-id header, openfront's X-Openfront-Id (RequestID).
 //  16. x-host-header: the value the viewer sent in Host (Host), an alias or
 //     the node's address.
-//  17. cs-protocol: http, https, ws or wss.
+//  17. cs-protocol: http, https, grpcs (a gRPC call, over TLS), ws or wss.
 //  18. cs-bytes: bytes the viewer sent, including headers (BytesIn; headers
 //     counted as HTTP/1.1 text, like sc-bytes).
 //  19. time-taken: seconds, to the thousandth, from receiving the request to
@@ -75,7 +75,7 @@ import (
 //  28. time-to-first-byte: seconds, to the thousandth, from receiving the
 //     request to writing the first byte of the response (TimeToFirstByte).
 //  29. x-edge-detailed-result-type: field 14 when that is not Error; for
-//     Error the specific error: ClientCommError, ClientGeoBlocked,
+//     Error the specific error: ClientCommError, ClientHungUpRequest, ClientGeoBlocked,
 //     InvalidRequestCertificate, OriginConnectError, OriginDnsError,
 //     OriginCommError, OriginError, ...
 //     (DetailedResultType; plain Error when it is not known).

@@ -238,6 +238,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 	call := b.Spec.GrpcConfig.Enabled && isGRPC(r)
 	if call {
 		r = asGRPCCall(r)
+		grpcCalled(w)
 	}
 	if h.misdirected(w, r, t, host) {
 		return

@@ -266,6 +266,13 @@ func setDetail(w http.ResponseWriter, detail string) {
 	}
 }
 
+// grpcCalled tells the log that the request is served as a gRPC call.
+func grpcCalled(w http.ResponseWriter) {
+	if o, ok := observedOf(w); ok {
+		o.GRPC()
+	}
+}
+
 // switchProtocols tells the log of the 101 written on a hijacked
 // connection, and upgraded what the joined connections then carried.
 func switchProtocols(w http.ResponseWriter) {

@@ -85,7 +85,9 @@ distributions: api: {
 	}
 	l := lines[0]
 	for f, want := range map[string]string{"cs-method": "POST", "cs-uri-stem": "/grpc.testing.TestService/UnaryCall", "sc-status": "200",
-		"x-edge-result-type": "Miss", "cs-protocol-version": "HTTP/2.0", "sc-content-type": "application/grpc"} {
+		"x-edge-result-type": "Miss", "cs-protocol-version": "HTTP/2.0", "sc-content-type": "application/grpc",
+		"cs-protocol": "grpcs", // standard-logs-reference: http, https, grpcs, ws or wss
+	} {
 		if l[f] != want {
 			t.Errorf("log %s = %q, want %q", f, l[f], want)
 		}
