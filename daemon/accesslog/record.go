@@ -46,7 +46,7 @@ import (
 //     Error, Redirect or FunctionGeneratedResponse (ResultType). Error also when the response was
 //     not completed, even if field 23 says Hit or Miss: the viewer went
 //     away (field 29 ClientCommError) or the origin broke off the body
-//     being relayed (field 29 the origin's error, e.g. OriginCommError).
+//     being relayed (field 29 the origin's error, e.g. OriginReadError).
 //  15. x-edge-request-id: the opaque id of the request; CloudFront's
 //     x-amz-cf-id header, openfront's X-Openfront-Id (RequestID).
 //  16. x-host-header: the value the viewer sent in Host (Host), an alias or
@@ -77,7 +77,8 @@ import (
 //  29. x-edge-detailed-result-type: field 14 when that is not Error; for
 //     Error the specific error: ClientCommError, ClientHungUpRequest, ClientGeoBlocked,
 //     InvalidRequestCertificate, OriginConnectError, OriginDnsError,
-//     OriginCommError, OriginError, ...
+//     OriginCommError (a timeout), OriginReadError, OriginWriteError,
+//     AbortedOrigin, OriginError, ...
 //     (DetailedResultType; plain Error when it is not known).
 //  30. sc-content-type: the response's Content-Type, or -; also the one
 //     the server sniffs from the body of a response that declared none.
@@ -147,7 +148,10 @@ const (
 	ClientGeoBlocked    = "ClientGeoBlocked"   // refused by geo restriction
 	OriginConnectError  = "OriginConnectError" // could not connect to the origin
 	OriginDNSError      = "OriginDnsError"     // the origin's name did not resolve
-	OriginCommError     = "OriginCommError"    // the origin timed out or failed mid-response
+	OriginCommError     = "OriginCommError"    // the origin timed out, connecting or mid-response
+	OriginReadError     = "OriginReadError"    // reading from the origin failed: a reset, a body short of its length
+	OriginWriteError    = "OriginWriteError"   // writing the request to the origin failed
+	AbortedOrigin       = "AbortedOrigin"      // the origin failed otherwise: an answer that is not HTTP, a stream it reset
 	OriginError         = "OriginError"        // the origin answered wrongly
 	InvalidRequest      = "InvalidRequest"
 	// InvalidRequestMethod: the method is not among the behavior's allowedMethods.

@@ -56,9 +56,9 @@ distributions: site: {
 		status int
 		logged string // sc-status and the three result types
 	}{
-		{"/relay/length", 200, "200 Error Miss OriginCommError"},
-		{"/relay/chunked", 200, "200 Error Miss OriginCommError"},
-		{"/missing", 404, "404 Error Error OriginCommError"}, // its error page breaks
+		{"/relay/length", 200, "200 Error Miss OriginReadError"},
+		{"/relay/chunked", 200, "200 Error Miss OriginReadError"},
+		{"/missing", 404, "404 Error Error OriginReadError"}, // its error page breaks
 	}
 	for _, mode := range []string{"plain", "counted", "logged"} {
 		t.Run(mode, func(t *testing.T) {

@@ -138,7 +138,14 @@ func TestOriginErrorKind(t *testing.T) {
 		{oe(&net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}, false), "connect", "OriginConnectError"},
 		{oe(errors.New("read: deadline"), true), "timeout", "OriginCommError"},
 		{oe(fmt.Errorf("fetch: %w", context.DeadlineExceeded), false), "timeout", "OriginCommError"},
-		{oe(&net.OpError{Op: "read", Net: "tcp", Err: errors.New("connection reset by peer")}, false), "comm", "OriginCommError"},
+		// OriginCommError is a timeout ("The request timed out while
+		// connecting to the origin, or reading data from the origin");
+		// other failures name what failed (standard-logs-reference).
+		{oe(&net.OpError{Op: "read", Net: "tcp", Err: errors.New("connection reset by peer")}, false), "comm", "OriginReadError"},
+		{oe(fmt.Errorf("body: %w", io.ErrUnexpectedEOF), false), "comm", "OriginReadError"},
+		{oe(io.EOF, false), "comm", "OriginReadError"},
+		{oe(&net.OpError{Op: "write", Net: "tcp", Err: errors.New("broken pipe")}, false), "comm", "OriginWriteError"},
+		{oe(errors.New(`net/http: HTTP/1.x transport connection broken: malformed HTTP response "junk"`), false), "comm", "AbortedOrigin"},
 		{oe(fmt.Errorf("s3 origin: %w", origin.ErrUnsupported), false), "unsupported", "OriginError"},
 		{oe(context.Canceled, false), "", ""},
 		{oe(fmt.Errorf("%w: %w", errBodyStalled, os.ErrDeadlineExceeded), true), "", ""}, // the viewer's fault

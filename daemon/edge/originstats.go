@@ -3,6 +3,7 @@ package edge
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"time"
@@ -81,12 +82,29 @@ func originDetail(err error) string {
 		return accesslog.OriginDNSError
 	case kindConnect:
 		return accesslog.OriginConnectError
-	case kindTimeout, kindComm:
+	case kindTimeout: // "timed out while connecting to the origin, or reading data from" it
 		return accesslog.OriginCommError
+	case kindComm:
+		return commDetail(err)
 	case kindUnsupported:
 		return accesslog.OriginError
 	}
 	return ""
+}
+
+// commDetail is the detailed result type of an origin request that
+// failed neither by a timeout nor at connect, by what failed: reading
+// (a reset, a body short of its length), writing, or else the origin's
+// answer (AbortedOrigin: "an issue with the origin").
+func commDetail(err error) string {
+	var op *net.OpError
+	switch {
+	case errors.As(err, &op) && op.Op == "write":
+		return accesslog.OriginWriteError
+	case errors.As(err, &op) && op.Op == "read", errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return accesslog.OriginReadError
+	}
+	return accesslog.AbortedOrigin
 }
 
 // observeOrigin counts one origin request of d to o, answered or failed after took.

@@ -39,7 +39,7 @@ func breakingOrigin(w http.ResponseWriter, r *http.Request) {
 // its length declared, reaches the viewer as a broken response on every
 // protocol (an HTTP/2 or HTTP/3 stream reset, an HTTP/1.1 connection
 // closed without the last chunk), never as a short one that looks whole.
-// Each such request is logged once, Error / OriginCommError with the
+// Each such request is logged once, Error / OriginReadError with the
 // bytes it sent, and counted as an Error.
 func TestBrokenOriginBody(t *testing.T) {
 	e, logDir, shutdown := startLogging(t, http.HandlerFunc(breakingOrigin), 0)
@@ -96,8 +96,8 @@ func TestBrokenOriginBody(t *testing.T) {
 				continue
 			}
 			l := ls[0]
-			if got := l["sc-status"] + " " + l["x-edge-result-type"] + " " + l["x-edge-response-result-type"] + " " + l["x-edge-detailed-result-type"]; got != "200 Error Miss OriginCommError" {
-				t.Errorf("%s logged %q, want %q", path, got, "200 Error Miss OriginCommError")
+			if got := l["sc-status"] + " " + l["x-edge-result-type"] + " " + l["x-edge-response-result-type"] + " " + l["x-edge-detailed-result-type"]; got != "200 Error Miss OriginReadError" {
+				t.Errorf("%s logged %q, want %q", path, got, "200 Error Miss OriginReadError")
 			}
 			// What the edge sent: the header and the part, not the
 			// declared length.
