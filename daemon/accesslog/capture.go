@@ -25,8 +25,9 @@ type Capture struct {
 	headerBytes int64
 	bodyBytes   int64
 	writeErr    bool
-	body        countingBody // the request body, counted; used when hasBody
+	grpc        bool // served as a gRPC call
 	hasBody     bool
+	body        countingBody // the request body, counted; used when hasBody
 	contentType string
 	sniff       bool   // no declared type: the server sniffs one from the body
 	sniffed     []byte // the body's first bytes, while sniff
@@ -35,7 +36,6 @@ type Capture struct {
 	rangeEnd    int64
 	wire        wireSizer // the server's writer, when it counts its bytes
 	upgradedIn  int64     // what the viewer sent on the connection once switched (a WebSocket)
-	grpc        bool      // served as a gRPC call
 }
 
 // wireSizer is a ResponseWriter that knows what its request and answer
