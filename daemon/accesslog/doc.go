@@ -18,7 +18,9 @@
 //	}
 //
 // detail is the x-edge-detailed-result-type of an Error ("" for plain
-// Error), e.g. [ClientGeoBlocked] or [OriginConnectError]. [Writer.Log]
+// Error), e.g. [ClientGeoBlocked] or [OriginConnectError];
+// [ClientHungUpRequest] when [Capture.HungUp] says the viewer's request
+// body broke off, whatever the origin request made of it. [Writer.Log]
 // copies the record into a bounded queue; when the queue is full the line
 // is dropped and counted. It never waits for the disk: about 25 ns, no
 // allocation (BenchmarkLog). The background goroutine formats the lines,
