@@ -602,8 +602,14 @@ func (h *Handler) fetch(ctx context.Context, d *table.Distribution, b *table.Beh
 		return h.fetchFrom(ctx, d, b, b.Origin, req)
 	}
 	g := b.Group
-	// The primary reads a body (an OPTIONS one: a group's behavior allows
-	// no other method with one), so the secondary's copy is kept first.
+	// As CloudFront, only a GET, HEAD or OPTIONS fails over: another
+	// method (a function may send one to a group) goes to the primary
+	// alone, which may have acted on it.
+	if !failsOverMethod(req.Method) {
+		return h.fetchFrom(ctx, d, b, g.Primary, req)
+	}
+	// The primary reads a body (an OPTIONS one), so the secondary's copy
+	// is kept first.
 	var body []byte
 	whole := req.Body == nil
 	if !whole {
@@ -633,6 +639,13 @@ func (h *Handler) fetch(ctx context.Context, d *table.Distribution, b *table.Beh
 		req = &second
 	}
 	return h.fetchFrom(ctx, d, b, g.Secondary, req)
+}
+
+// failsOverMethod reports whether a request with method may go on to a
+// group's secondary ("Optimizing high availability with CloudFront origin
+// failover": GET, HEAD or OPTIONS only).
+func failsOverMethod(method string) bool {
+	return method == http.MethodGet || method == http.MethodHead || method == http.MethodOptions
 }
 
 // fetchFrom sends req to origin o, through its shield node when it has

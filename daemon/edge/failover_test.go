@@ -100,3 +100,83 @@ distributions: site: {
 		}
 	}
 }
+
+// TestOriginGroupUnsafeMethods: CloudFront fails over only a GET, HEAD or
+// OPTIONS ("Optimizing high availability with CloudFront origin
+// failover"). vet keeps other methods off a configured group's behavior,
+// but a viewer-request function may send any request to a group, its own
+// (createRequestOriginGroup) or the distribution's
+// (selectRequestOriginById): a POST, PUT, PATCH or DELETE then gets the
+// primary's answer, and the secondary never sees it.
+func TestOriginGroupUnsafeMethods(t *testing.T) {
+	var secondaryHits atomic.Int32
+	primary := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		http.Error(w, "primary 503", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(primary.Close)
+	secondary := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		secondaryHits.Add(1)
+		fmt.Fprintf(w, "secondary %s", r.Method)
+	}))
+	t.Cleanup(secondary.Close)
+	dir := t.TempDir()
+	tb := testenv.Compile(t, dir, fmt.Sprintf(`package cdn
+
+functions: route: functionCode: """
+	import cf from 'cloudfront';
+	function handler(event) {
+	    if (event.request.uri === '/made') {
+	        cf.createRequestOriginGroup({originIds: [{originId: 'primary'}, {originId: 'secondary'}], failoverCriteria: {statusCodes: [503]}});
+	    } else {
+	        cf.selectRequestOriginById('g');
+	    }
+	    return event.request;
+	}
+	"""
+
+distributions: site: {
+	aliases: ["site.test"]
+	origins: [
+		{id: "primary", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"},
+		{id: "secondary", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"},
+	]
+	originGroups: [{id: "g", failoverCriteria: statusCodes: [503], members: [{originId: "primary"}, {originId: "secondary"}]}]
+	defaultCacheBehavior: {targetOriginId: "primary", viewerProtocolPolicy: "allow-all", minTTL: 0, defaultTTL: 0, maxTTL: 0,
+		allowedMethods: ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
+		functionAssociations: [{eventType: "viewer-request", functionName: "route"}]}
+}
+`, primary.Listener.Addr().String(), secondary.Listener.Addr().String()))
+	tests := []struct {
+		method, path string
+		status       int
+		body         string
+		secondary    int32
+	}{
+		{"GET", "/made", 200, "secondary GET", 1},
+		{"GET", "/configured", 200, "secondary GET", 1},
+		{"POST", "/made", 503, "primary 503\n", 0},
+		{"POST", "/configured", 503, "primary 503\n", 0},
+		{"PUT", "/made", 503, "primary 503\n", 0},
+		{"PATCH", "/configured", 503, "primary 503\n", 0},
+		{"DELETE", "/made", 503, "primary 503\n", 0},
+	}
+	for _, e := range bothEdges(t, dir, tb) {
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("cached=%v/%s %s", e.cached, tt.method, tt.path), func(t *testing.T) {
+				s0 := secondaryHits.Load()
+				var body io.Reader
+				if tt.method != "GET" && tt.method != "DELETE" {
+					body = strings.NewReader("payload")
+				}
+				resp, b := siteRequest(t, e.url, tt.method, tt.path, nil, body)
+				if resp.StatusCode != tt.status || b != tt.body {
+					t.Errorf("got %d %q, want %d %q", resp.StatusCode, b, tt.status, tt.body)
+				}
+				if s := secondaryHits.Load() - s0; s != tt.secondary {
+					t.Errorf("secondary asked %d times, want %d", s, tt.secondary)
+				}
+			})
+		}
+	}
+}
