@@ -1083,9 +1083,7 @@ func (imp *importer) origin(s *src) *cueStruct {
 			// CloudFront read the bucket anonymously.
 			c.set("signRequests", false)
 		}
-		if n, ok := ss.num("OriginReadTimeout"); ok && n != 30 {
-			imp.note(c, ss, "OriginReadTimeout %d not imported: openfront's S3 origins have no read timeout setting", n)
-		}
+		c.setNum(ss, "OriginReadTimeout", "originReadTimeout", 30)
 		imp.rest(c, ss)
 		o.set("s3OriginConfig", c)
 	} else if oac != "" {

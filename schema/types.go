@@ -123,6 +123,9 @@ type S3OriginConfig struct {
 	Region             string `json:"region,omitempty"`
 	SignRequests       bool   `json:"signRequests"`
 	CredentialsProfile string `json:"credentialsProfile,omitempty"`
+	// OriginReadTimeout is in seconds; 0 (an S3 origin made in Go, not
+	// from a config) is CloudFront's default, 30.
+	OriginReadTimeout int `json:"originReadTimeout,omitempty"`
 }
 
 // LocalOriginConfig is #LocalOriginConfig.

@@ -180,3 +180,43 @@ distributions: site: {
 		}
 	}
 }
+
+// TestOriginGroupS3ResponseTimeout: an S3 origin's originReadTimeout
+// (API_S3OriginConfig: 1 to 120 seconds, 30 by default) is how long the
+// node waits for its answer, so a bucket endpoint that does not answer
+// fails over to the secondary after it, as a custom origin's does.
+func TestOriginGroupS3ResponseTimeout(t *testing.T) {
+	release := make(chan struct{})
+	bucket := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select { // never answers before the test ends
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(bucket.Close)
+	t.Cleanup(func() { close(release) })
+	secondary := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "secondary %s", r.URL.Path)
+	}))
+	t.Cleanup(secondary.Close)
+	dir := t.TempDir()
+	tb := testenv.Compile(t, dir, fmt.Sprintf(`package cdn
+
+distributions: site: {
+	aliases: ["site.test"]
+	origins: [
+		{id: "bucket", domainName: "bucket", connectionAttempts: 1,
+			s3OriginConfig: {endpoint: %q, bucket: "bucket", region: "us-east-1", signRequests: false, originReadTimeout: 1}},
+		{id: "secondary", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"},
+	]
+	originGroups: [{id: "g", failoverCriteria: statusCodes: [503], members: [{originId: "bucket"}, {originId: "secondary"}]}]
+	defaultCacheBehavior: {targetOriginId: "g", viewerProtocolPolicy: "allow-all", minTTL: 0, defaultTTL: 0, maxTTL: 0}
+}
+`, bucket.URL, secondary.Listener.Addr().String()))
+	for _, e := range bothEdges(t, dir, tb) {
+		resp, b := siteRequest(t, e.url, "GET", "/object", nil, nil)
+		if resp.StatusCode != 200 || b != "secondary /object" {
+			t.Errorf("cached=%v: got %d %q, want the secondary's object", e.cached, resp.StatusCode, b)
+		}
+	}
+}

@@ -34,12 +34,19 @@ type s3 struct {
 // emptySHA256 is the payload hash of a GET or HEAD.
 const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
-// s3ResponseTimeout is S3's origin response timeout, which "can't be
-// changed" (RequestAndResponseBehaviorS3Origin.md).
-const s3ResponseTimeout = 30 * time.Second
+// s3ResponseTimeout is an S3 origin's response timeout: its
+// s3OriginConfig's originReadTimeout (API_S3OriginConfig), CloudFront's
+// 30 seconds where none is set (an origin made in Go).
+func s3ResponseTimeout(o *table.Origin) time.Duration {
+	if c := o.Spec.S3OriginConfig; c != nil && c.OriginReadTimeout > 0 {
+		return time.Duration(c.OriginReadTimeout) * time.Second
+	}
+	return 30 * time.Second
+}
 
 func newS3(o *table.Origin) (*s3, error) {
 	connect := time.Duration(o.Spec.ConnectionTimeout) * time.Second
+	read := s3ResponseTimeout(o)
 	s := &s3{
 		origin: o,
 		loc:    o.S3,
@@ -47,12 +54,12 @@ func newS3(o *table.Origin) (*s3, error) {
 		client: client{
 			origin:      o.ID,
 			attempts:    max(o.Spec.ConnectionAttempts, 1),
-			readTimeout: s3ResponseTimeout,
+			readTimeout: read,
 			http: &http.Client{
 				Transport: &http.Transport{
 					DialContext:           (&net.Dialer{Timeout: connect}).DialContext,
 					TLSHandshakeTimeout:   connect,
-					ResponseHeaderTimeout: s3ResponseTimeout,
+					ResponseHeaderTimeout: read,
 					MaxIdleConnsPerHost:   256,
 					IdleConnTimeout:       90 * time.Second,
 					DisableCompression:    true,

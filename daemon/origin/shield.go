@@ -72,6 +72,8 @@ func shieldTimeoutsOf(o *table.Origin) shieldTimeouts {
 	read := 30 * time.Second
 	if c := o.Spec.CustomOriginConfig; c != nil {
 		read = time.Duration(c.OriginReadTimeout) * time.Second
+	} else if o.Spec.S3OriginConfig != nil {
+		read = s3ResponseTimeout(o)
 	}
 	return shieldTimeouts{
 		read: read * time.Duration(max(o.Spec.ConnectionAttempts, 1)),
