@@ -130,6 +130,24 @@ type FetchRequest struct {
 // must not use the viewer's ResponseWriter or request body.
 type FetchFunc func(ctx context.Context, req FetchRequest) (*http.Response, error)
 
+// UpstreamHit is the body of an answer that a cache in front of the
+// origin (an Origin Shield) served from its own store. A FetchFunc that
+// knows so, from a source it trusts, returns the body wrapped in it: the
+// cache unwraps it, and the request whose own fetch it answered gets
+// Result.UpstreamHit. A type, not a header field, so that no origin can
+// claim it.
+type UpstreamHit struct{ io.ReadCloser }
+
+// upstreamHit unwraps resp's body when it is an UpstreamHit, and says
+// whether it was.
+func upstreamHit(resp *http.Response) bool {
+	u, ok := resp.Body.(UpstreamHit)
+	if ok {
+		resp.Body = u.ReadCloser
+	}
+	return ok
+}
+
 // Result says how a request was answered, for logs and metrics.
 type Result struct {
 	// Status is the status sent; 0 means nothing was written and the
@@ -139,6 +157,11 @@ type Result struct {
 	XCache string
 	// BytesOut counts body bytes written.
 	BytesOut int64
+	// UpstreamHit: a Miss answered by this request's own fetch, which a
+	// cache in front of the origin served from its store (UpstreamHit).
+	// A request that joined another's fetch, or whose answer was a hit or
+	// a refresh here, has none.
+	UpstreamHit bool
 	// Err with a Status: the body broke off after the status went out
 	// (the origin's body or the viewer's connection failed). The caller
 	// must not end such a response as if it were whole: an HTTP handler
@@ -377,7 +400,7 @@ func (c *Cache) del(k string) {
 // lead asks the origin for r and answers it, sharing the response with
 // the flight's waiters when f is set. stale is the expired entry to
 // revalidate; mark the pass mark that sent the request straight here.
-func (c *Cache) lead(w http.ResponseWriter, r *http.Request, f *flight, lk, primary string, stale *entry, p Policy, fetch FetchFunc, mark *entry) Result {
+func (c *Cache) lead(w http.ResponseWriter, r *http.Request, f *flight, lk, primary string, stale *entry, p Policy, fetch FetchFunc, mark *entry) (res Result) {
 	settled := false
 	settle := func(o outcome, keep bool) {
 		if f != nil && !settled {
@@ -434,6 +457,15 @@ func (c *Cache) lead(w http.ResponseWriter, r *http.Request, f *flight, lk, prim
 		}
 		return Result{Err: err}
 	}
+	// Only a Miss is this fetch's answer (a 304 refreshes, a 5xx may
+	// leave a stale Hit). A large object's range asked again below is
+	// asked of the same upstream.
+	upstream := upstreamHit(resp)
+	defer func() {
+		if upstream && res.XCache == XCacheMiss {
+			res.UpstreamHit = true
+		}
+	}()
 	now := c.now()
 	if resp.StatusCode == http.StatusNotModified && stale != nil {
 		resp.Body.Close()
@@ -511,6 +543,7 @@ func (c *Cache) lead(w http.ResponseWriter, r *http.Request, f *flight, lk, prim
 			// Fetch just what the viewer asked for.
 			resp.Body.Close()
 			cancel()
+			upstream = false // the answer is the next fetch's
 			return c.lead(w, r, nil, lk, primary, nil, p, fetch, &entry{kind: kindPass, large: true})
 		}
 		c.stats.misses.Add(1)
@@ -739,6 +772,15 @@ func (c *Cache) passThrough(w http.ResponseWriter, r *http.Request, key string, 
 		c.stats.originErrors.Add(1)
 		return Result{Err: err}
 	}
+	upstream := upstreamHit(resp)
+	res := c.passOn(w, r, key, p, resp, requestTime, gen)
+	res.UpstreamHit = upstream && res.XCache == XCacheMiss
+	return res
+}
+
+// passOn answers a passed request with the origin's resp, after what an
+// unsafe method's success invalidates.
+func (c *Cache) passOn(w http.ResponseWriter, r *http.Request, key string, p Policy, resp *http.Response, requestTime time.Time, gen int64) Result {
 	if !safeMethod(r.Method) && resp.StatusCode >= 200 && resp.StatusCode < 400 {
 		c.delUnsafe(primaryKey(http.MethodGet, key))
 		for _, k := range p.Variants {

@@ -27,8 +27,11 @@
 // The edge sets Via and X-Openfront-Id itself; the cache sets X-Cache and
 // Age. Custom error pages fit in the FetchFunc: return the page as the
 // response, with its status and a max-age of errorCachingMinTTL (or set
-// Policy.ErrorTTL). Invalidate / InvalidatePrefix remove entries by edge
-// key; Stats and Register expose counters.
+// Policy.ErrorTTL). A FetchFunc whose answer came from an upstream
+// cache's store (an Origin Shield's hit) wraps its body in UpstreamHit:
+// the request that fetched it, a Miss, gets Result.UpstreamHit (the edge
+// logs OriginShieldHit). Invalidate / InvalidatePrefix remove entries by
+// edge key; Stats and Register expose counters.
 //
 // # Design
 //
