@@ -20,7 +20,11 @@
 // detail is the x-edge-detailed-result-type of an Error ("" for plain
 // Error), e.g. [ClientGeoBlocked] or [OriginConnectError];
 // [ClientHungUpRequest] when [Capture.HungUp] says the viewer's request
-// body broke off, whatever the origin request made of it. [Writer.Log]
+// body broke off, whatever the origin request made of it; or
+// [OriginShieldHit] for a Miss whose own origin request the node's Origin
+// Shield answered from its cache (the edge's cache.Result.UpstreamHit):
+// x-edge-result-type stays Miss, as the edge missed, and a response that
+// is no Miss keeps its own detailed type. [Writer.Log]
 // copies the record into a bounded queue; when the queue is full the line
 // is dropped and counted. It never waits for the disk: about 25 ns, no
 // allocation (BenchmarkLog). The background goroutine formats the lines,

@@ -138,6 +138,10 @@ const (
 	FunctionGeneratedResponse = "FunctionGeneratedResponse"
 )
 
+// OriginShieldHit is the x-edge-detailed-result-type of a Miss that the
+// Origin Shield answered from its own cache.
+const OriginShieldHit = "OriginShieldHit"
+
 // Some of CloudFront's x-edge-detailed-result-type values for Error.
 const (
 	ClientCommError = "ClientCommError" // the response to the viewer was interrupted
@@ -173,7 +177,8 @@ const (
 // detail is the detailed result type for an Error ("" for plain Error); given for a response that was not an Error,
 // it says the response failed after it started (the origin broke off a
 // body being relayed): the final result is then Error with that detail,
-// the response result stays. A detail of LimitExceeded or
+// the response result stays. OriginShieldHit details a Miss, and nothing
+// else. A detail of LimitExceeded or
 // CapacityExceeded is the result type itself: the edge's own 503 says
 // Error in X-Cache, as its other errors do, and the log tells why.
 func (r *Record) SetResult(xcache string, aborted bool, detail string) {
@@ -188,6 +193,11 @@ func Results(xcache string, status int, aborted bool, detail string) (final, res
 	switch {
 	case detail == LimitExceeded || detail == CapacityExceeded:
 		final, response, detailed = detail, detail, detail
+	case detail == OriginShieldHit:
+		// Only a Miss is the shield's answer (an error page replaced it).
+		if rt == Miss {
+			detailed = detail
+		}
 	case rt == Error && detail != "":
 		detailed = detail
 	case detail != "":

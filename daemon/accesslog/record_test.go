@@ -263,6 +263,14 @@ func TestSetResult(t *testing.T) {
 		{"Error from openfront", 408, false, "ClientHungUpRequest", "Error", "Error", "ClientHungUpRequest"},
 		{"Miss from openfront", 200, true, "ClientHungUpRequest", "Error", "Miss", "ClientHungUpRequest"},
 		{"Error from openfront", 502, true, "ClientHungUpRequest", "Error", "Error", "ClientHungUpRequest"},
+		// The edge missed and its Origin Shield had the object
+		// (standard-logs-reference: "served to the viewer from the Origin
+		// Shield layer"): a Miss, the detail says where it came from. A
+		// response that is no Miss, or broke off, keeps its own.
+		{"Miss from openfront", 200, false, OriginShieldHit, "Miss", "Miss", "OriginShieldHit"},
+		{"Miss from openfront", 200, true, OriginShieldHit, "Error", "Miss", "ClientCommError"},
+		{"Error from openfront", 404, false, OriginShieldHit, "Error", "Error", "Error"},
+		{"Hit from openfront", 200, false, OriginShieldHit, "Hit", "Hit", "Hit"},
 	}
 	for _, c := range cases {
 		r := Record{Status: c.status}
