@@ -202,6 +202,9 @@ func (h *Handler) serveCached(w http.ResponseWriter, r *http.Request, d *table.D
 		}
 		return resp, nil
 	})
+	if res.UpstreamHit && res.Err == nil {
+		setDetail(w, accesslog.OriginShieldHit) // its shield had it (viaShield)
+	}
 	if (res.Status == 0 || res.Err != nil) && h.answerStalled(w, r, args.body, res.Status != 0) {
 		return
 	}

@@ -434,6 +434,7 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distr
 		return
 	}
 	dropSetCookie(b, resp.Header)
+	shieldHit(w, resp)
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		if err := h.join(w, r, resp, id, upgrade); err != nil {
 			h.log.Debug("switch protocols", "err", err)

@@ -259,7 +259,8 @@ func observedOf(w http.ResponseWriter) (*observed, bool) {
 	}
 }
 
-// setDetail notes the x-edge-detailed-result-type of an Error response.
+// setDetail notes the x-edge-detailed-result-type of an Error response,
+// or a Miss's OriginShieldHit.
 func setDetail(w http.ResponseWriter, detail string) {
 	if o, ok := observedOf(w); ok {
 		o.detail = detail

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"openfront.dev/compiler/table"
+	"openfront.dev/daemon/accesslog"
+	"openfront.dev/daemon/cache"
 	"openfront.dev/daemon/origin"
 	"openfront.dev/daemon/shield"
 	"openfront.dev/internal/hopbyhop"
@@ -77,7 +79,23 @@ func (h *Handler) viaShield(ctx context.Context, d *table.Distribution, b *table
 	h.metrics.shieldRequests.WithLabelValues(region, "forwarded").Inc()
 	h.observeOrigin(d, o, time.Since(start), resp, err)
 	resp, err = h.admitted(resp, err)
+	if err == nil && resp.Header.Get("X-Cache") == cacheHit {
+		// The shield's own word, from the node --origin-shield names: its
+		// cache had the object. Marked by type, so that no origin's
+		// X-Cache passes for it (dropNodeHeaders drops that).
+		resp.Body = cache.UpstreamHit{ReadCloser: resp.Body}
+	}
 	return resp, err, true
+}
+
+// shieldHit unwraps resp's body when the shield answered it from its own
+// cache (viaShield), and says so in w's log line: an answer relayed
+// without the cache, which unwraps the others (cache.Result.UpstreamHit).
+func shieldHit(w http.ResponseWriter, resp *http.Response) {
+	if u, ok := resp.Body.(cache.UpstreamHit); ok {
+		resp.Body = u.ReadCloser
+		setDetail(w, accesslog.OriginShieldHit)
+	}
 }
 
 // shieldKey separates in a shield's cache the fleet's answers from its

@@ -251,3 +251,115 @@ func TestShieldForwardedHost(t *testing.T) {
 		}
 	}
 }
+
+// loggedEdge is shieldNode's handler, without a cache unless cached, with
+// an access log in a directory of its own, returned with the manager
+// (closed by the caller to read the lines). A request served by the
+// handler itself is logged once ServeHTTP returns, where a client may
+// have its whole answer before.
+func loggedEdge(t *testing.T, name string, tb *table.Table, base *url.URL, clock *testenv.Clock, cached bool) (*Handler, *accesslog.Manager, string) {
+	t.Helper()
+	h, _ := shieldNode(t, name, tb, base, clock)
+	if !cached {
+		h.SetCache(nil) // before its first request
+	}
+	dir := t.TempDir()
+	logs := logInto(t, h, tb, accesslog.Options{Dir: dir, NodeName: name, Registerer: prometheus.NewRegistry()})
+	h.SetTable(tb) // again, with the logs
+	return h, logs, dir
+}
+
+// getObj serves a viewer's GET of site.test/obj with h, and checks that
+// it is answered 200 "object /obj"; it returns the X-Cache.
+func getObj(t *testing.T, h *Handler) string {
+	t.Helper()
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "http://site.test/obj", nil))
+	if w.Code != http.StatusOK || w.Body.String() != "object /obj" {
+		t.Errorf("%d %q, want 200, object /obj", w.Code, w.Body.String())
+	}
+	return w.Header().Get("X-Cache")
+}
+
+// resultsLogged closes logs and returns, for each line in dir, its
+// x-edge-result-type, x-edge-response-result-type and
+// x-edge-detailed-result-type.
+func resultsLogged(t *testing.T, logs *accesslog.Manager, dir string) []string {
+	t.Helper()
+	if err := logs.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, l := range readLogLines(t, dir) {
+		out = append(out, l["x-edge-result-type"]+" "+l["x-edge-response-result-type"]+" "+l["x-edge-detailed-result-type"])
+	}
+	return out
+}
+
+// An edge's miss that its shield answers from its own cache is logged
+// as CloudFront logs it: x-edge-result-type Miss (the edge missed),
+// x-edge-detailed-result-type OriginShieldHit. The miss that filled the
+// shield is a plain Miss; a hit at the edge is a Hit; the viewer sees
+// Miss in X-Cache either way. An edge without a cache relays the shield's
+// hits, each a Miss and OriginShieldHit.
+func TestShieldHitLogged(t *testing.T) {
+	clock := testenv.NewClock(time.Now())
+	app, hits := countingOrigin(t, clock)
+	tb := testenv.Compile(t, "", fmt.Sprintf(shieldedSite, app.Listener.Addr().String()))
+	_, shieldSrv := shieldNode(t, "shield-eu", tb, nil, clock)
+	base, _ := url.Parse(shieldSrv.URL)
+	edgeA, logsA, dirA := loggedEdge(t, "edge-a", tb, base, clock, true)
+	edgeB, logsB, dirB := loggedEdge(t, "edge-b", tb, base, clock, true)
+	edgeC, logsC, dirC := loggedEdge(t, "edge-c", tb, base, clock, false)
+	for i, step := range []struct {
+		edge   *Handler
+		xCache string
+	}{
+		{edgeA, "Miss from openfront"}, // a miss at the edge and at the shield
+		{edgeB, "Miss from openfront"}, // a miss at the edge, a hit at the shield
+		{edgeB, "Hit from openfront"},
+		{edgeC, "Miss from openfront"},
+		{edgeC, "Miss from openfront"},
+	} {
+		if x := getObj(t, step.edge); x != step.xCache {
+			t.Errorf("request %d: X-Cache %q, want %s", i+1, x, step.xCache)
+		}
+	}
+	if n := hits.Load(); n != 1 {
+		t.Errorf("origin asked %d times, want 1", n)
+	}
+	if got, want := strings.Join(resultsLogged(t, logsA, dirA), "; "), "Miss Miss Miss"; got != want {
+		t.Errorf("edge A logged %q, want %q", got, want)
+	}
+	if got, want := strings.Join(resultsLogged(t, logsB, dirB), "; "), "Miss Miss OriginShieldHit; Hit Hit Hit"; got != want {
+		t.Errorf("edge B logged %q, want %q", got, want)
+	}
+	if got, want := strings.Join(resultsLogged(t, logsC, dirC), "; "), "Miss Miss OriginShieldHit; Miss Miss OriginShieldHit"; got != want {
+		t.Errorf("edge C (no cache) logged %q, want %q", got, want)
+	}
+}
+
+// An origin's own X-Cache is no shield's word: an origin that says "Hit
+// from openfront", asked directly because the shield cannot be reached,
+// is a plain Miss in the log.
+func TestShieldHitNotTakenFromTheOrigin(t *testing.T) {
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Cache", "Hit from openfront")
+		io.WriteString(w, "object "+r.URL.Path)
+	}))
+	t.Cleanup(app.Close)
+	down, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	downURL := &url.URL{Scheme: "http", Host: down.Addr().String()}
+	down.Close() // refused: the edge asks the origin itself
+	tb := testenv.Compile(t, "", fmt.Sprintf(shieldedSite, app.Listener.Addr().String()))
+	edge, logs, dir := loggedEdge(t, "edge-a", tb, downURL, testenv.NewClock(time.Now()), true)
+	if x := getObj(t, edge); x != "Miss from openfront" {
+		t.Errorf("X-Cache %q, want Miss from openfront", x)
+	}
+	if got, want := strings.Join(resultsLogged(t, logs, dir), "; "), "Miss Miss Miss"; got != want {
+		t.Errorf("logged %q, want %q", got, want)
+	}
+}
