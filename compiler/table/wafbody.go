@@ -128,7 +128,6 @@ func (in *wafInput) explainOversize(matched bool) string {
 	return "does not match: the body is larger than the web ACL inspects (oversizeHandling NO_MATCH)"
 }
 
-
 // Within is what a web ACL whose limit is limit inspects of b, read up
 // to a larger limit for another web ACL: its first limit bytes.
 func (b *WAFBody) Within(limit int) *WAFBody {
