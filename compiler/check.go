@@ -207,13 +207,17 @@ func (k *checker) distributionRefs(id string, d *schema.Distribution, cfg *schem
 			}
 		}
 	}
-	for i := range d.CacheBehaviors {
-		if b := &d.CacheBehaviors[i]; len(b.TrustedKeyGroups) > 0 {
-			k.keyGroupRefs(key, at("cacheBehaviors", i, "trustedKeyGroups"), fmt.Sprintf("%s: cacheBehaviors[%d] (%q)", where, i, b.PathPattern), b.TrustedKeyGroups, cfg)
-		}
-	}
+	trusted := map[string]bool{} // the distribution's key groups, over all its behaviors
 	if len(d.DefaultCacheBehavior.TrustedKeyGroups) > 0 {
 		k.keyGroupRefs(key, at("defaultCacheBehavior", "trustedKeyGroups"), where+": defaultCacheBehavior", d.DefaultCacheBehavior.TrustedKeyGroups, cfg)
+		k.keyGroupsPerDistribution(key, at("defaultCacheBehavior", "trustedKeyGroups"), where+": defaultCacheBehavior", d.DefaultCacheBehavior.TrustedKeyGroups, trusted)
+	}
+	for i := range d.CacheBehaviors {
+		if b := &d.CacheBehaviors[i]; len(b.TrustedKeyGroups) > 0 {
+			bw := fmt.Sprintf("%s: cacheBehaviors[%d] (%q)", where, i, b.PathPattern)
+			k.keyGroupRefs(key, at("cacheBehaviors", i, "trustedKeyGroups"), bw, b.TrustedKeyGroups, cfg)
+			k.keyGroupsPerDistribution(key, at("cacheBehaviors", i, "trustedKeyGroups"), bw, b.TrustedKeyGroups, trusted)
+		}
 	}
 	// Every compile runs these for every distribution: a behavior that
 	// names no policy costs a comparison (a one-file recompile of 10,000
@@ -814,6 +818,26 @@ func (k *checker) keyGroupRefs(key string, at []cue.Selector, where string, refs
 	for i, id := range refs {
 		if cfg.KeyGroups[id] == nil {
 			k.add(key, append(slices.Clone(at), cue.Index(i)), "%s: trustedKeyGroups: unknown key group %q", where, id)
+		}
+	}
+}
+
+// keyGroupsPerDistribution is CloudFront's quota "Key groups associated
+// with a single distribution" (#Quotas.keyGroupsPerDistribution): the
+// schema bounds each behavior's list, not the union over behaviors.
+const keyGroupsPerDistribution = 4
+
+// keyGroupsPerDistribution adds a behavior's trusted key groups to those of
+// its distribution (seen), refusing the one past CloudFront's quota, as its
+// API does with TooManyKeyGroupsAssociatedToDistribution.
+func (k *checker) keyGroupsPerDistribution(key string, at []cue.Selector, where string, refs []string, seen map[string]bool) {
+	for i, id := range refs {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		if len(seen) == keyGroupsPerDistribution+1 {
+			k.add(key, append(slices.Clone(at), cue.Index(i)), "%s: trustedKeyGroups: key group %q makes %d key groups over the distribution's behaviors; CloudFront allows %d per distribution (TooManyKeyGroupsAssociatedToDistribution)", where, id, len(seen), keyGroupsPerDistribution)
 		}
 	}
 }
