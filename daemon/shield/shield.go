@@ -273,3 +273,36 @@ func (vf *Verifier) forget(now int64) {
 		delete(vf.seen, oldest)
 	}
 }
+
+// ErrorHeader marks an answer a shield made itself because the origin
+// gave none (it could not be reached, timed out or broke off): "error
+// KIND DETAIL SIG", the kind of failure (openfront_origin_errors_total's
+// kind label) and the access log's detailed result type, signed with the
+// secret over the fleet request it answers. The asking node takes the
+// answer for that failure, as if it had asked the origin itself. A shield
+// drops the header from an origin's answer, and the signature binds it to
+// one request of a node with the secret: no origin can pass one off.
+const ErrorHeader = "X-Openfront-Shield-Error"
+
+// MarkError is the ErrorHeader value of a failure of kind, with the log's
+// detailed result type detail, for the fleet request with method, host
+// and target (as Sign has them). Neither kind nor detail holds a space.
+func MarkError(secret []byte, kind, detail, method, host, target string) string {
+	head := "error " + kind + " " + detail
+	return head + " " + mac(secret, head, method, host, target)
+}
+
+// VerifyError returns the kind and detail of mark v, an ErrorHeader value
+// on the answer to the request with method, host and target; ok is false
+// when it does not verify.
+func VerifyError(secret []byte, v, method, host, target string) (kind, detail string, ok bool) {
+	f := strings.Split(v, " ")
+	if len(secret) == 0 || len(f) != 4 || f[0] != "error" {
+		return "", "", false
+	}
+	head := f[0] + " " + f[1] + " " + f[2]
+	if !hmac.Equal([]byte(f[3]), []byte(mac(secret, head, method, host, target))) {
+		return "", "", false
+	}
+	return f[1], f[2], true
+}

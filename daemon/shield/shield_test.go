@@ -169,3 +169,31 @@ func (f fleet) verify(v string, at time.Time) error {
 	_, err := f.vf.Verify(v, "GET", "site.test", "/a", at)
 	return err
 }
+
+// A shield's error mark holds only for the request it answers, under the
+// fleet's secret; a request's authenticator is none.
+func TestVerifyError(t *testing.T) {
+	secret := []byte("the fleet's secret, 16+ bytes")
+	good := MarkError(secret, "connect", "OriginConnectError", "GET", "site.test", "/a?b=1")
+	auth := Sign(secret, Claim{Distribution: "site", Origin: "app"}, "GET", "site.test", "/a?b=1", time.Now())
+	for _, tc := range []struct {
+		name, v, method, host, target string
+		secret                        []byte
+		ok                            bool
+	}{
+		{"valid", good, "GET", "site.test", "/a?b=1", secret, true},
+		{"another method", good, "HEAD", "site.test", "/a?b=1", secret, false},
+		{"another host", good, "GET", "other.test", "/a?b=1", secret, false},
+		{"another target", good, "GET", "site.test", "/a?b=2", secret, false},
+		{"another secret", good, "GET", "site.test", "/a?b=1", []byte("someone else's secret"), false},
+		{"no secret", good, "GET", "site.test", "/a?b=1", nil, false},
+		{"kind changed", strings.Replace(good, " connect ", " timeout ", 1), "GET", "site.test", "/a?b=1", secret, false},
+		{"a request's authenticator", auth, "GET", "site.test", "/a?b=1", secret, false},
+		{"malformed", "error connect", "GET", "site.test", "/a?b=1", secret, false},
+	} {
+		kind, detail, ok := VerifyError(tc.secret, tc.v, tc.method, tc.host, tc.target)
+		if ok != tc.ok || ok && (kind != "connect" || detail != "OriginConnectError") {
+			t.Errorf("%s: %q %q %v, want ok %v", tc.name, kind, detail, ok, tc.ok)
+		}
+	}
+}
