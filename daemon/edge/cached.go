@@ -219,7 +219,11 @@ func (h *Handler) serveCached(w http.ResponseWriter, r *http.Request, d *table.D
 		setDetail(w, detail)
 		abortStream(w, r)
 	}
-	if res.Status == 0 {
+	switch {
+	case res.Status != 0:
+	case args.shielded != nil: // a fleet node's request, which this node shields
+		h.fleetFailed(w, r, res.Err)
+	default:
 		h.originFailed(w, r, d, res.Err)
 	}
 }

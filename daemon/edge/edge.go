@@ -566,6 +566,7 @@ func (h *Handler) originHeader(w http.ResponseWriter, resp *http.Response, id st
 	}
 	hdr["Via"] = h.viaValue
 	hdr.Set("X-Openfront-Id", id)
+	delete(hdr, shield.ErrorHeader) // only a shield's own answer has it (fleetFailed)
 	return hdr
 }
 
@@ -778,7 +779,7 @@ func (h *Handler) fetchErrorPage(ctx context.Context, r *http.Request, d *table.
 // dropNodeHeaders removes from an origin's header what the node sets
 // itself on every answer: another node's values never pass.
 func dropNodeHeaders(h http.Header) {
-	for _, name := range []string{"Via", "X-Openfront-Id", "X-Cache"} {
+	for _, name := range []string{"Via", "X-Openfront-Id", "X-Cache", shield.ErrorHeader} {
 		delete(h, name)
 	}
 }

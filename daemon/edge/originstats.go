@@ -59,9 +59,12 @@ func originErrorKind(err error) string {
 	var oe *origin.Error
 	var ne net.Error
 	var op *net.OpError
+	var sf *shieldFailure
 	switch {
 	case errors.Is(err, context.Canceled), errors.Is(err, errBodyStalled):
 		return ""
+	case errors.As(err, &sf): // what the shield reported (shieldFailed)
+		return sf.kind
 	case errors.Is(err, origin.ErrUnsupported):
 		return kindUnsupported
 	case errors.As(err, &dnsErr):
@@ -77,6 +80,9 @@ func originErrorKind(err error) string {
 // originDetail is the access log's x-edge-detailed-result-type for a
 // failed origin request.
 func originDetail(err error) string {
+	if sf := (*shieldFailure)(nil); errors.As(err, &sf) {
+		return sf.detail
+	}
 	switch originErrorKind(err) {
 	case kindDNS:
 		return accesslog.OriginDNSError

@@ -77,6 +77,7 @@ func (h *Handler) viaShield(ctx context.Context, d *table.Distribution, b *table
 		}
 	}
 	h.metrics.shieldRequests.WithLabelValues(region, "forwarded").Inc()
+	resp, err = shieldFailed(o, secret, resp, err)
 	h.observeOrigin(d, o, time.Since(start), resp, err)
 	resp, err = h.admitted(resp, err)
 	if err == nil && resp.Header.Get("X-Cache") == cacheHit {
@@ -86,6 +87,57 @@ func (h *Handler) viaShield(ctx context.Context, d *table.Distribution, b *table
 		resp.Body = cache.UpstreamHit{ReadCloser: resp.Body}
 	}
 	return resp, err, true
+}
+
+// shieldFailure is the failure a shield's answer marked with
+// shield.ErrorHeader stands for: the shield got no answer from the origin.
+type shieldFailure struct {
+	kind   string // originErrorKind's
+	detail string // originDetail's
+}
+
+func (f *shieldFailure) Error() string {
+	return "the origin shield got no answer from the origin (" + f.kind + ", " + f.detail + ")"
+}
+
+// shieldFailed turns the shield's answer resp into the failure it stands
+// for when the shield marked it as its own (fleetFailed), so that a group
+// fails over, and the log and metrics say, as if this node had asked the
+// origin. A mark that does not verify for this request is dropped.
+func shieldFailed(o *table.Origin, secret []byte, resp *http.Response, err error) (*http.Response, error) {
+	if err != nil {
+		return resp, err
+	}
+	v := resp.Header.Get(shield.ErrorHeader)
+	if v == "" {
+		return resp, nil
+	}
+	delete(resp.Header, shield.ErrorHeader)
+	sent := resp.Request
+	kind, detail, ok := shield.VerifyError(secret, v, sent.Method, sent.Host, sent.URL.RequestURI())
+	if !ok {
+		return resp, nil
+	}
+	resp.Body.Close()
+	return nil, &origin.Error{Origin: o.ID, Timeout: kind == kindTimeout, Err: &shieldFailure{kind: kind, detail: detail}}
+}
+
+// fleetFailed answers a fleet node's request whose origin request failed
+// with err: the status the node would answer itself, marked with
+// shield.ErrorHeader as the failure it stands for, which the node takes
+// for it (shieldFailed). No custom error page: the asking node picks
+// its own, if it does not fail over. A shed request is no origin's
+// failure: its 503 goes unmarked.
+func (h *Handler) fleetFailed(w http.ResponseWriter, r *http.Request, err error) {
+	if h.shed(w, r, err) {
+		return
+	}
+	status, reason := originFailure(err)
+	if kind := originErrorKind(err); kind != "" {
+		w.Header().Set(shield.ErrorHeader, shield.MarkError(h.shield.Secret, kind, originDetail(err), r.Method, r.Host, r.RequestURI))
+	}
+	h.log.Warn("origin request of a fleet node failed", "host", r.Host, "path", r.URL.Path, "err", err)
+	h.refuse(w, r, status, reason)
 }
 
 // shieldHit unwraps resp's body when the shield answered it from its own
@@ -144,7 +196,7 @@ func (h *Handler) fleetRequest(w http.ResponseWriter, r *http.Request, t *table.
 	if h.cache == nil {
 		resp, err := h.fetchFrom(r.Context(), d, nil, o, h.originRequest(r, b, args))
 		if err != nil {
-			h.originFailed(w, r, d, err)
+			h.fleetFailed(w, r, err)
 			return true
 		}
 		h.writeOriginHeader(w, resp, id)

@@ -116,26 +116,7 @@ openfront_origin_shield_requests_total{region="eu-west-1",result="served"} 1
 // 504 once the origin's response timeout (1 s) is over, logged as
 // CloudFront logs an origin that timed out.
 func TestShieldThatHangs(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		var held []net.Conn // open, unread, unanswered
-		defer func() {
-			for _, c := range held {
-				c.Close()
-			}
-		}()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			held = append(held, c)
-		}
-	}()
+	ln := hungListener(t)
 	// The origin itself would answer: the edge must not bypass a shield
 	// that is slow (only one it cannot connect to).
 	clock := testenv.NewClock(time.Now())
