@@ -183,7 +183,7 @@ func (ss *session) signedOK(name, query string) (bool, string) {
 		}
 	}
 	d := ss.srv.verifier.Verify(signedurl.Request{Scheme: "rtmp", RawPath: name, RawQuery: query,
-		ClientIP: ss.remote, Now: time.Now()}, groups)
+		ClientIP: ss.remote, Now: ss.srv.cfg.Now()}, groups)
 	return d.Allowed, d.Reason
 }
 
@@ -268,6 +268,14 @@ func (ss *session) OnCommand(sid uint32, _ uint32, cmd *message.CommandMessage, 
 		p, ok := ss.plays[sid]
 		if !ok {
 			break
+		}
+		// A seek is another play to CloudFront, checked again: "If the
+		// subsequent play event occurs after the expiration time passes,
+		// CloudFront won't serve the media file" (private-content-signed-urls).
+		if ok, reason := ss.signedOK(p.log.name, p.log.query); !ok {
+			ss.emit(accesslog.EventSeek, codePlayFailed, sid, p.log.name, p.log.query, p.log.ext)
+			ss.stopPlay(sid)
+			return ss.conn.WriteRaw([]rtmp.RawMessage{onStatus(sid, "error", codePlayFailed, "Access denied: "+reason)})
 		}
 		switch pl := p.player.(type) {
 		case *vodPlayer:
