@@ -229,16 +229,7 @@ func TestCachePolicyOriginEncodings(t *testing.T) {
 		c.Close()
 	}))
 	t.Cleanup(app.Close)
-	src, err := os.ReadFile("testdata/origin_encodings.cue.tmpl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	tb := testenv.Compile(t, dir, fmt.Sprintf(string(src), app.Listener.Addr().String()))
-	url := bothEdges(t, dir, tb)[1].url
-	// The viewer's Accept-Encoding is sent as it is, and the body read raw.
-	viewer := &http.Transport{DisableCompression: true}
-	t.Cleanup(viewer.CloseIdleConnections)
+	url, viewer := encodingsEdge(t, app)
 	steps := []struct {
 		name, path string
 		accept     string // "" sends none
@@ -294,6 +285,22 @@ func TestCachePolicyOriginEncodings(t *testing.T) {
 			t.Errorf("%s: Content-Encoding %q (body decoded once: %d bytes, equal %v), want %q with the origin's body", s.name, ce, len(got), got == body, s.encoding)
 		}
 	}
+}
+
+// encodingsEdge is a caching edge in front of app with
+// testdata/origin_encodings.cue.tmpl, and a viewer that sends its
+// Accept-Encoding as it is and reads bodies raw.
+func encodingsEdge(t *testing.T, app *httptest.Server) (string, *http.Transport) {
+	t.Helper()
+	src, err := os.ReadFile("testdata/origin_encodings.cue.tmpl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	tb := testenv.Compile(t, dir, fmt.Sprintf(string(src), app.Listener.Addr().String()))
+	viewer := &http.Transport{DisableCompression: true}
+	t.Cleanup(viewer.CloseIdleConnections)
+	return bothEdges(t, dir, tb)[1].url, viewer
 }
 
 // decoded is resp's body with its Content-Encoding undone once.
