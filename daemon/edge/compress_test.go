@@ -72,6 +72,9 @@ func TestCompressionConditions(t *testing.T) {
 		{"q=0 refuses", "/edge/q0", page, "gzip;q=0, deflate", false, "", "identity", ""},
 		{"others dropped", "/edge/deflate", page, "deflate, sdch", false, "", "identity", ""},
 		{"no Accept-Encoding", "/edge/none", page, "", false, "", "none", ""},
+		// "If a request to CloudFront uses HTTP 1.0, CloudFront removes
+		// the Accept-Encoding header and serves uncompressed content."
+		{"HTTP/1.0", "/edge/http10", page, "gzip, br", true, "", "none", ""},
 		{"999 bytes", "/edge/small", "type=text/html&n=999", "br", false, "", "br", ""},
 		{"1,000 bytes", "/edge/1000", "type=text/html&n=1000", "br", false, "br", "br", ""},
 		{"over 10,000,000 bytes", "/edge/large", "type=text/html&n=10000001", "br", false, "", "br", ""},

@@ -407,6 +407,12 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distr
 	// Under a cache policy that enables gzip or brotli, the key, the origin
 	// request and the cache's variants see only the normalized
 	// Accept-Encoding, as in CloudFront (table.Behavior.AcceptEncoding).
+	// An HTTP/1.0 viewer's is removed: "CloudFront removes the
+	// Accept-Encoding header and serves uncompressed content"
+	// (ServingCompressedFiles, "Request uses HTTP 1.0").
+	if r.ProtoMajor == 1 && r.ProtoMinor == 0 && (b.Spec.Compress || b.KeyedEncoding) {
+		delete(r.Header, "Accept-Encoding")
+	}
 	if ae, ok := b.AcceptEncoding(r.Header["Accept-Encoding"]); ok {
 		r.Header["Accept-Encoding"] = codings.Field(ae)
 	}
