@@ -52,7 +52,10 @@ func compressFor(r *http.Request, p Policy, resp *http.Response, cc directives) 
 	if !p.Compress || !compressedStatus(resp.StatusCode) || cc.noTransform {
 		return "", false
 	}
-	if ce := resp.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+	// "CloudFront does not compress a file if the response includes a
+	// Content-Encoding header, regardless of the header's value" (identity
+	// too).
+	if _, ok := resp.Header["Content-Encoding"]; ok {
 		return "", false
 	}
 	if resp.Header.Get("Content-Range") != "" || !compressible(resp.Header.Get("Content-Type")) {

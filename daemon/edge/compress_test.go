@@ -79,6 +79,9 @@ func TestCompressionConditions(t *testing.T) {
 		{"1,000 bytes", "/edge/1000", "type=text/html&n=1000", "br", false, "br", "br", ""},
 		{"over 10,000,000 bytes", "/edge/large", "type=text/html&n=10000001", "br", false, "", "br", ""},
 		{"no Content-Length", "/edge/chunked", page + "&chunked=1", "br", false, "", "br", ""},
+		// "CloudFront does not compress a file if the response includes a
+		// Content-Encoding header, regardless of the header's value."
+		{"Content-Encoding: identity", "/edge/identity", page + "&ce=identity", "br", false, "identity", "br", ""},
 		{"403", "/edge/403", page + "&status=403", "br", false, "br", "br", ""},
 		{"404", "/edge/404", page + "&status=404", "br", false, "br", "br", ""},
 		{"410", "/edge/410", page + "&status=410", "br", false, "", "br", ""},
