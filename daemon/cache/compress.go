@@ -3,9 +3,7 @@ package cache
 import (
 	"compress/gzip"
 	"io"
-	"mime"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 
@@ -27,22 +25,32 @@ const (
 	maxCompress = 10_000_000
 )
 
-var compressibleTypes = []string{
-	"application/atom+xml", "application/dash+xml", "application/ecmascript", "application/javascript",
-	"application/json", "application/ld+json", "application/manifest+json", "application/rss+xml",
-	"application/vnd.apple.mpegurl", "application/vnd.ms-fontobject", "application/wasm",
-	"application/x-font-opentype", "application/x-font-truetype", "application/x-font-ttf",
-	"application/x-javascript", "application/x-mpegurl", "application/xhtml+xml", "application/xml",
-	"font/eot", "font/opentype", "font/otf", "font/ttf", "image/svg+xml", "image/vnd.microsoft.icon",
-	"image/x-icon", "text/cache-manifest",
+// compressibleTypes are the Content-Type values CloudFront compresses
+// ("File types that CloudFront compresses", ServingCompressedFiles): that
+// list and no more, no text/* beyond it (text/markdown is not, nor
+// application/wasm). vnd.apple.mpegurl, without a type, is in it too.
+var compressibleTypes = map[string]bool{
+	"application/dash+xml": true, "application/eot": true, "application/font": true,
+	"application/font-sfnt": true, "application/javascript": true, "application/json": true,
+	"application/opentype": true, "application/otf": true, "application/pkcs7-mime": true,
+	"application/protobuf": true, "application/rss+xml": true, "application/truetype": true,
+	"application/ttf": true, "application/vnd.apple.mpegurl": true, "application/vnd.ms-fontobject": true,
+	"application/xhtml+xml": true, "application/xml": true, "application/x-font-opentype": true,
+	"application/x-font-truetype": true, "application/x-font-ttf": true, "application/x-httpd-cgi": true,
+	"application/x-javascript": true, "application/x-mpegurl": true, "application/x-opentype": true,
+	"application/x-otf": true, "application/x-perl": true, "application/x-ttf": true,
+	"font/eot": true, "font/opentype": true, "font/otf": true, "font/ttf": true,
+	"image/svg+xml": true, "text/css": true, "text/csv": true, "text/html": true,
+	"text/javascript": true, "text/js": true, "text/plain": true, "text/richtext": true,
+	"text/tab-separated-values": true, "text/xml": true, "text/x-component": true,
+	"text/x-java-source": true, "text/x-script": true, "vnd.apple.mpegurl": true,
 }
 
+// compressible: ctype's media type, parameters aside and in any case, is
+// one CloudFront compresses.
 func compressible(ctype string) bool {
-	t, _, err := mime.ParseMediaType(ctype)
-	if err != nil {
-		return false
-	}
-	return strings.HasPrefix(t, "text/") || slices.Contains(compressibleTypes, t)
+	t, _, _ := strings.Cut(ctype, ";")
+	return compressibleTypes[strings.ToLower(strings.TrimSpace(t))]
 }
 
 // compressFor says whether the cache compresses this kind of response

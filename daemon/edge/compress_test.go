@@ -86,6 +86,13 @@ func TestCompressionConditions(t *testing.T) {
 		{"404", "/edge/404", page + "&status=404", "br", false, "br", "br", ""},
 		{"410", "/edge/410", page + "&status=410", "br", false, "", "br", ""},
 		{"image/png", "/edge/png", "type=image/png&n=2000", "br", false, "", "br", ""},
+		// "File types that CloudFront compresses": the list, no more.
+		{"application/protobuf", "/edge/protobuf", "type=application/protobuf&n=2000", "br", false, "br", "br", ""},
+		{"vnd.apple.mpegurl", "/edge/m3u8", "type=vnd.apple.mpegurl&n=2000", "br", false, "br", "br", ""},
+		{"text/css; charset", "/edge/css", "type=text/css%3B+charset=utf-8&n=2000", "br", false, "br", "br", ""},
+		{"TEXT/HTML", "/edge/upper", "type=TEXT/HTML&n=2000", "br", false, "br", "br", ""},
+		{"text/markdown, not listed", "/edge/md", "type=text/markdown&n=2000", "br", false, "", "br", ""},
+		{"application/wasm, not listed", "/edge/wasm", "type=application/wasm&n=2000", "br", false, "", "br", ""},
 		{"strong ETag made weak", "/edge/strong", page + `&etag=%22v1%22`, "br", false, "br", "br", `W/"v1"`},
 		{"weak ETag kept", "/edge/weak", page + `&etag=W/%22v1%22`, "br", false, "br", "br", `W/"v1"`},
 		{"invalid ETag removed", "/edge/invalid", page + "&etag=v1", "br", false, "br", "br", "-"},
