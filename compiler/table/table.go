@@ -122,7 +122,8 @@ type Behavior struct {
 	// runs on those events; nil: none.
 	ViewerRequest, ViewerResponse *cffunc.Function
 	// NoGzip and NoBrotli leave a coding out of what compress serves:
-	// its cache policy enables only the other.
+	// its cache policy enables only the other, or it has none (legacy
+	// cache settings: gzip alone).
 	NoGzip, NoBrotli bool
 	// KeyedEncoding: its cache policy enables gzip or brotli, so the
 	// viewer's Accept-Encoding, normalized, is in the cache key and the
@@ -603,6 +604,10 @@ func withPolicies(spec *schema.CacheBehavior, cachePolicy *schema.CachePolicy, o
 		k := cachePolicy.ParametersInCacheKeyAndForwardedToOrigin
 		b.NoGzip, b.NoBrotli = !k.EnableAcceptEncodingGzip, !k.EnableAcceptEncodingBrotli
 		b.KeyedEncoding = k.EnableAcceptEncodingGzip || k.EnableAcceptEncodingBrotli
+	} else {
+		// "Brotli doesn't support legacy cache settings"
+		// (ServingCompressedFiles): compress is gzip alone.
+		b.NoBrotli = true
 	}
 	return b
 }

@@ -57,7 +57,7 @@ func TestCompressionConditions(t *testing.T) {
 		io.WriteString(w, body)
 	}))
 	t.Cleanup(app.Close)
-	edge, viewer := encodingsEdge(t, app) // /edge/*: compress under CachingOptimized
+	edge, viewer := encodingsEdge(t, app) // /edge/*: compress under CachingOptimized; /legacy/*: without a policy
 	const page = "type=text/html&n=2000"
 	tests := []struct {
 		name, path, query string
@@ -95,6 +95,10 @@ func TestCompressionConditions(t *testing.T) {
 		{"application/wasm, not listed", "/edge/wasm", "type=application/wasm&n=2000", "br", false, "", "br", ""},
 		{"strong ETag made weak", "/edge/strong", page + `&etag=%22v1%22`, "br", false, "br", "br", `W/"v1"`},
 		{"weak ETag kept", "/edge/weak", page + `&etag=W/%22v1%22`, "br", false, "br", "br", `W/"v1"`},
+		// "Brotli doesn't support legacy cache settings": gzip alone,
+		// asked of the origin in place of the viewer's.
+		{"legacy cache settings", "/legacy/a", page, "gzip, deflate, br", false, "gzip", "gzip", ""},
+		{"legacy cache settings, br only", "/legacy/b", page, "br", false, "", "identity", ""},
 		{"invalid ETag removed", "/edge/invalid", page + "&etag=v1", "br", false, "br", "br", "-"},
 	}
 	for _, tt := range tests {
