@@ -29,8 +29,10 @@ type EdgeAnswer struct {
 // ErrorPage is d's custom error response that replaces an answer of
 // status (a refusal of the viewer or an origin's error) with the page at
 // its responsePagePath, or nil when there is none: an entry without a
-// page only sets errorCachingMinTTL. The edge sends the page when its
-// fetch answers 200, and the original answer otherwise.
+// page only sets errorCachingMinTTL. The edge sends the page under
+// responseCode when its fetch answers 200, the page's origin's answer
+// under its own status when it answers another, and the original answer
+// when the fetch fails.
 func (d *Distribution) ErrorPage(status int) *schema.CustomErrorResponse {
 	for i := range d.Spec.CustomErrorResponses {
 		if c := &d.Spec.CustomErrorResponses[i]; c.ErrorCode == status {

@@ -721,8 +721,9 @@ func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, d *table.Dis
 
 // fetchErrorPage fetches the custom error page for status through the same
 // distribution: the page as its origin sent it, end-to-end header fields
-// included, under the configured responseCode; nil when there is none or
-// it fails. id is the viewer's request's X-Openfront-Id.
+// included, under the configured responseCode, or the page's origin's
+// answer under its own status when that is not 200; nil when there is no
+// page or its fetch fails. id is the viewer's request's X-Openfront-Id.
 //
 // What CloudFront sends, from AWS's documentation:
 //   - the page is an object returned to the viewer ("Custom error pages
@@ -760,9 +761,14 @@ func (h *Handler) fetchErrorPage(ctx context.Context, r *http.Request, d *table.
 	if err != nil {
 		return nil
 	}
+	// A page that cannot be had goes out as its origin answered, under
+	// that status and not responseCode: "CloudFront returns to the viewer
+	// the status code that CloudFront received from the origin that
+	// contains the custom error pages" (GeneratingCustomErrorResponses.html),
+	// a deleted page's 404 whatever the original error.
+	code := cer.ResponseCode
 	if resp.StatusCode != http.StatusOK {
-		resp.Body.Close()
-		return nil
+		code = resp.StatusCode
 	}
 	hdr := make(http.Header, len(resp.Header))
 	for k, vs := range withoutConnectionNamed(resp.Header, "") {
@@ -778,7 +784,7 @@ func (h *Handler) fetchErrorPage(ctx context.Context, r *http.Request, d *table.
 	delete(hdr, "Surrogate-Control")
 	// The page's behavior decides, as it would for the page itself.
 	dropSetCookie(pb, hdr)
-	resp.StatusCode, resp.Status, resp.Header = cer.ResponseCode, http.StatusText(cer.ResponseCode), hdr
+	resp.StatusCode, resp.Status, resp.Header = code, http.StatusText(code), hdr
 	return resp
 }
 

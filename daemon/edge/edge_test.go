@@ -157,7 +157,8 @@ func TestHandler(t *testing.T) {
 					t.Errorf("Content-Length %q, want the page's 11", resp.Header.Get("Content-Length"))
 				}
 			}},
-		{name: "a missing error page relays the origin's answer", host: "site.test", path: "/broken", status: 500, body: "origin 500\n"},
+		// CloudFront returns the status the page's origin answered (GeneratingCustomErrorResponses.html).
+		{name: "a missing error page gives its origin's 404", host: "site.test", path: "/broken", status: 404, body: "not found\n"},
 		{name: "error page for an origin that is down", host: "site.test", path: "/down/x", status: 503, body: "custom 502\n"},
 		{name: "a refusal to HEAD has no body", method: "HEAD", host: "nowhere.test", path: "/", status: 403, body: ""},
 		{name: "a 304 passes through", host: "site.test", path: "/etag", header: http.Header{"If-None-Match": {`"v1"`}}, status: 304, body: ""},

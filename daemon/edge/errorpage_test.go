@@ -192,9 +192,77 @@ func TestCustomErrorPageLifetime(t *testing.T) {
 	}
 }
 
-// clockedEdge serves the config template tmpl, given the origin's address,
-// from an edge whose cache runs on clock.
-func clockedEdge(t *testing.T, clock *testenv.Clock, tmpl, originAddr string) *httptest.Server {
+// TestCustomErrorPageUnavailable: when the custom error page cannot be
+// had, the viewer gets the status (and body) the page's origin answered,
+// not the original error: "CloudFront returns to the viewer the status
+// code that CloudFront received from the origin that contains the custom
+// error pages" (GeneratingCustomErrorResponses.html; a deleted page in S3
+// gives the viewer a 404). The page that is there still goes out.
+func TestCustomErrorPageUnavailable(t *testing.T) {
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/private":
+			http.Error(w, "app: denied", http.StatusForbidden)
+		case "/broken":
+			http.Error(w, "app: broken", http.StatusInternalServerError)
+		default:
+			http.Error(w, "app: not found", http.StatusNotFound)
+		}
+	}))
+	t.Cleanup(app.Close)
+	pages := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/errors/404.html":
+			w.Header().Set("Content-Type", "text/html")
+			io.WriteString(w, "<h1>not here</h1>")
+		case "/errors/403.html":
+			w.Header().Set("X-Page-Origin", "pages")
+			http.Error(w, "pages: AccessDenied", http.StatusForbidden)
+		default:
+			w.Header().Set("X-Page-Origin", "pages")
+			w.Header().Set("Set-Cookie", "pages=1")
+			http.Error(w, "pages: NoSuchKey", http.StatusNotFound)
+		}
+	}))
+	t.Cleanup(pages.Close)
+	srv := clockedEdge(t, testenv.NewClock(time.Now()), "testdata/error_page_missing.cue.tmpl", app.Listener.Addr().String(), pages.Listener.Addr().String())
+
+	cases := []struct {
+		name, method, path string
+		status             int
+		body               string
+		fromPages          bool // the pages origin's own answer
+	}{
+		{"the page is there", "GET", "/missing", 404, "<h1>not here</h1>", false},
+		{"500, its page missing: the pages origin's 404", "GET", "/broken", 404, "pages: NoSuchKey\n", true},
+		{"again, from the cache", "GET", "/broken", 404, "pages: NoSuchKey\n", true},
+		{"HEAD", "HEAD", "/broken", 404, "", true},
+		{"403, its page forbidden: the pages origin's 403, not responseCode 200", "GET", "/private", 403, "pages: AccessDenied\n", true},
+		{"the node's own 502, its page missing", "GET", "/down/x", 404, "pages: NoSuchKey\n", true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			resp, body := siteRequest(t, srv.URL, c.method, c.path, nil, nil)
+			if resp.StatusCode != c.status || body != c.body {
+				t.Errorf("%d %q, want %d %q", resp.StatusCode, body, c.status, c.body)
+			}
+			if got := resp.Header.Get("X-Cache"); got != "Error from openfront" {
+				t.Errorf("X-Cache %q, want Error from openfront", got)
+			}
+			if got := resp.Header.Get("X-Page-Origin") == "pages"; got != c.fromPages {
+				t.Errorf("X-Page-Origin %q", resp.Header.Get("X-Page-Origin"))
+			}
+			// The page's behavior forwards no cookies.
+			if v, ok := resp.Header["Set-Cookie"]; ok {
+				t.Errorf("Set-Cookie %q passed to the viewer", v)
+			}
+		})
+	}
+}
+
+// clockedEdge serves the config template tmpl, given the origins'
+// addresses, from an edge whose cache runs on clock.
+func clockedEdge(t *testing.T, clock *testenv.Clock, tmpl string, originAddrs ...any) *httptest.Server {
 	t.Helper()
 	src, err := os.ReadFile(tmpl)
 	if err != nil {
@@ -203,7 +271,7 @@ func clockedEdge(t *testing.T, clock *testenv.Clock, tmpl, originAddr string) *h
 	dir := t.TempDir()
 	h := New(origin.NewPool(dir), "test-node", slog.New(slog.DiscardHandler))
 	h.SetCache(testCacheAt(t, clock.Now))
-	h.SetTable(testenv.Compile(t, dir, fmt.Sprintf(string(src), originAddr)))
+	h.SetTable(testenv.Compile(t, dir, fmt.Sprintf(string(src), originAddrs...)))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv
