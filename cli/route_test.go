@@ -246,6 +246,9 @@ func TestRoute(t *testing.T) {
 		{"page-origin-not-kept", []string{"-X", "POST", "--response-status", "503", "https://pages.example.com/acme.pages.v1.Pages/Get"}},
 		{"page-origin-function", []string{"--response-status", "502", "--response-header", "Strict-Transport-Security: max-age=60", "https://fn.example.com/docs/"}},
 		{"page-origin-no-page", []string{"--response-status", "404", "https://pages.example.com/a.html"}},
+		// A 403 without max-age or s-maxage is not cached, nor its page.
+		{"page-origin-403-not-kept", []string{"--response-status", "403", "https://pages.example.com/a.html"}},
+		{"page-origin-403-kept", []string{"--response-status", "403", "--response-header", "Cache-Control: max-age=5", "https://pages.example.com/a.html"}},
 		{"page-grpc-not-replaced", []string{"--viewer-country", "RU", "-X", "POST", "https://pages.example.com/acme.pages.v1.Pages/Get", "-H", "Content-Type: application/grpc"}},
 		// --json.
 		{"json-api", []string{"--json", "-X", "POST", "https://www.example.com/api/v1/items?page=3&lang=fr", "-H", "Cookie: session=s1; theme=x", "-H", "Authorization: Bearer t"}},

@@ -695,7 +695,8 @@ func TestErrorCachingDirectives(t *testing.T) {
 		{503, "no-store", 10 * time.Second},
 		{503, "no-cache", 10 * time.Second},
 		{500, "private", 10 * time.Second},
-		{403, "no-store", 10 * time.Second},
+		{403, "no-store", 0}, // 403 needs max-age or s-maxage (HTTPStatusCodes)
+		{403, "no-store, max-age=5", 10 * time.Second},
 		{400, "no-cache, max-age=60", time.Minute},
 		{502, "no-store, max-age=5", 10 * time.Second},
 		{404, "max-age=60", time.Minute}, // no directive: as before

@@ -14,22 +14,34 @@ import (
 //   - minTTL > 0: the origin's value is clamped into [minTTL, maxTTL], and
 //     no-store, private and no-cache responses are kept for minTTL, whatever
 //     their max-age;
-//   - no freshness information: defaultTTL (ErrorTTL for CloudFront's error
-//     codes); heuristic freshness is never used;
+//   - no freshness information: defaultTTL; heuristic freshness is never
+//     used;
+//   - CloudFront's error codes: ErrorTTL, or the origin's value capped at
+//     maxTTL when greater; 400, 403, 405, 412 and 415 only when the origin
+//     gives them a max-age or s-maxage;
 //   - errors: no-store, no-cache and private keep a 404, 410, 414 or 501
 //     out (minTTL 0), and are ignored on the other errors CloudFront caches.
 
 // defaultStatuses are kept for the default TTL when the origin gives no
-// freshness: RFC 9110 15.1's heuristically cacheable codes, except 410,
-// which is not among the errors CloudFront caches, and 308, which, like 307,
-// CloudFront caches only with Cache-Control; plus 302 and 303, which it
-// caches by the behavior's settings like any other 3xx
+// freshness: RFC 9110 15.1's heuristically cacheable codes, except the
+// errors (errorStatuses have their own rules; 410 is not among the errors
+// CloudFront caches) and 308, which, like 307, CloudFront caches only with
+// Cache-Control; plus 302 and 303, which it caches by the behavior's
+// settings like any other 3xx
 // (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/http-3xx-status-codes.html).
-var defaultStatuses = []int{200, 203, 204, 206, 300, 301, 302, 303, 404, 405, 414, 501}
+var defaultStatuses = []int{200, 203, 204, 206, 300, 301, 302, 303}
 
 // errorStatuses are the codes CloudFront caches for the error caching
-// minimum TTL when the origin gives no freshness.
-var errorStatuses = []int{400, 403, 404, 405, 414, 500, 501, 502, 503, 504}
+// minimum TTL, or the origin's max-age, s-maxage or Expires when longer
+// (HTTPStatusCodes.html, "HTTP 4xx and 5xx status codes that CloudFront
+// caches"): all of them, but headerErrors.
+var errorStatuses = []int{400, 403, 404, 405, 412, 414, 415, 500, 501, 502, 503, 504}
+
+// headerErrors are the errors CloudFront caches only when the origin gives
+// them a max-age or s-maxage (same page: "based on Cache-Control
+// headers"). A 403 from an S3 bucket that hides missing keys, or from an
+// origin's authorization, goes to the origin on every request.
+var headerErrors = []int{400, 403, 405, 412, 415}
 
 // privateErrors are the errors CloudFront does not cache when the origin
 // says no-store, no-cache or private; it ignores those on the others.
@@ -39,7 +51,7 @@ var privateErrors = []int{404, 410, 414, 501}
 // (RFC 9111 3: must-understand lets only these be stored). Any other final
 // code may be stored with explicit freshness, as RFC 9111 3 allows. A 206
 // is stored as a piece of its object (partial.go); a 304 never is.
-var understoodStatuses = []int{200, 203, 204, 206, 300, 301, 302, 303, 307, 308, 400, 403, 404, 405, 410, 414, 416, 451, 500, 501, 502, 503, 504}
+var understoodStatuses = []int{200, 203, 204, 206, 300, 301, 302, 303, 307, 308, 400, 403, 404, 405, 410, 412, 414, 415, 416, 451, 500, 501, 502, 503, 504}
 
 // decision is whether and for how long a response is stored.
 type decision struct {
@@ -120,6 +132,8 @@ func decide(status int, h http.Header, cc directives, p Policy, reqHeader http.H
 		// CloudFront keeps these for the minimum TTL, whatever their
 		// max-age or Expires says, and not the default TTL either.
 		ttl = p.MinTTL
+	case slices.Contains(errorStatuses, status) && !p.cachesError(status, cc):
+		return decision{why: "400, 403, 405, 412 or 415 without max-age or s-maxage"}
 	case ok:
 		// The origin's value is capped at maxTTL, even a maxTTL of 0
 		// (CloudFront's CachingDisabled: always revalidate).
@@ -195,11 +209,29 @@ func (p Policy) errorLifetime(status int, explicit time.Duration) time.Duration 
 	return max(min(explicit, max(p.MaxTTL, 0)), p.errorTTL(status))
 }
 
+// cachesError says an error the origin gave cc is cached at all: not one
+// of headerErrors without a max-age or s-maxage (Surrogate-Control's
+// max-age, ours, counts too).
+func (p Policy) cachesError(status int, cc directives) bool {
+	return !slices.Contains(headerErrors, status) || cc.maxAge >= 0 || cc.sMaxAge >= 0 || cc.surrogateMaxAge >= 0
+}
+
 // ErrorLifetime is how long an origin's error response (status, header
-// h, arrived at now) is kept: errorLifetime when it has a max-age,
-// s-maxage or Expires, else the error caching minimum TTL. The edge keeps
-// a custom error page standing in for the error as long.
+// h, arrived at now) is kept, 0 when it is not cached: RefusalLifetime,
+// for the errors CloudFront caches. The edge keeps a custom error page
+// standing in for the error as long.
 func (p Policy) ErrorLifetime(status int, h http.Header, now time.Time) time.Duration {
+	if !p.cachesError(status, parseCacheControl(h)) {
+		return 0
+	}
+	return p.RefusalLifetime(status, h, now)
+}
+
+// RefusalLifetime is errorLifetime when h has a max-age, s-maxage or
+// Expires, else the error caching minimum TTL: how long the edge keeps the
+// custom error page of a request it refuses itself (status), h being the
+// page's header, whatever status it is.
+func (p Policy) RefusalLifetime(status int, h http.Header, now time.Time) time.Duration {
 	if explicit, ok := explicitLifetime(h, parseCacheControl(h), now); ok {
 		return p.errorLifetime(status, explicit)
 	}

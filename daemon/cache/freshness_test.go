@@ -95,6 +95,23 @@ func TestDecide(t *testing.T) {
 		// HTTPStatusCodes: CloudFront caches only its listed error codes;
 		// 410 is not one of them, so no defaultTTL for it.
 		{"410 without freshness", std, 410, nil, nil, false, 0},
+		// HTTPStatusCodes, "HTTP 4xx and 5xx status codes that CloudFront
+		// caches": 404, 414 and 5xx always; 400, 403, 405, 412 and 415
+		// only with max-age or s-maxage, then like the others.
+		{"400 without freshness", errorTTLs, 400, nil, nil, false, 0},
+		{"403 without freshness", errorTTLs, 403, nil, nil, false, 0},
+		{"405 without freshness", errorTTLs, 405, nil, nil, false, 0},
+		{"403 with Expires only", errorTTLs, 403, []string{"Date", date, "Expires", inAnHour}, nil, false, 0},
+		{"403 no-store without max-age", errorTTLs, 403, []string{"Cache-Control", "no-store"}, nil, false, 0},
+		{"403 max-age below the error TTL", errorTTLs, 403, []string{"Cache-Control", "max-age=5"}, nil, true, 10 * time.Second},
+		{"400 s-maxage above the error TTL", errorTTLs, 400, []string{"Cache-Control", "s-maxage=60"}, nil, true, time.Minute},
+		{"405 max-age=0: the error TTL", errorTTLs, 405, []string{"Cache-Control", "max-age=0"}, nil, true, 10 * time.Second},
+		{"412 max-age below the error TTL", errorTTLs, 412, []string{"Cache-Control", "max-age=5"}, nil, true, 10 * time.Second},
+		{"415 max-age below the error TTL", errorTTLs, 415, []string{"Cache-Control", "max-age=5"}, nil, true, 10 * time.Second},
+		{"412 without freshness", errorTTLs, 412, nil, nil, false, 0},
+		{"414 without freshness: error TTL", errorTTLs, 414, nil, nil, true, 10 * time.Second},
+		{"502 without freshness: error TTL", errorTTLs, 502, nil, nil, true, 10 * time.Second},
+		{"504 Expires: greater of it and the error TTL", errorTTLs, 504, []string{"Date", date, "Expires", inAnHour}, nil, true, time.Hour},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -234,6 +234,11 @@ func (h *Handler) serveCached(w http.ResponseWriter, r *http.Request, d *table.D
 // viewers'. Surrogate-Control addressed
 // to the cache does that and is never passed on, stored or not.
 func holdErrorPage(page *http.Response, ttl time.Duration) {
+	if ttl <= 0 {
+		// An error CloudFront does not cache: nor its page.
+		page.Header["Surrogate-Control"] = []string{"no-store;" + cache.SurrogateToken}
+		return
+	}
 	page.Header["Surrogate-Control"] = []string{"max-age=" + strconv.Itoa(int(ttl/time.Second)) + ";" + cache.SurrogateToken}
 }
 
@@ -271,7 +276,7 @@ func (h *Handler) refusalPage(w http.ResponseWriter, r *http.Request, d *table.D
 		if page == nil {
 			return nil, errNoPage
 		}
-		holdErrorPage(page, p.ErrorLifetime(status, page.Header, time.Now()))
+		holdErrorPage(page, p.RefusalLifetime(status, page.Header, time.Now()))
 		return page, nil
 	})
 	if res.Status == 0 {

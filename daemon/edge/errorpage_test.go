@@ -48,6 +48,12 @@ func TestCustomErrorPageHeaders(t *testing.T) {
 			io.WriteString(w, "<div id=app></div>")
 		case strings.HasPrefix(r.URL.Path, "/app/"):
 			h.Set("X-Original", "403")
+			// A 403 is cached, and its page kept, only with a max-age or
+			// s-maxage (HTTPStatusCodes.html).
+			h.Set("Cache-Control", "max-age=1")
+			http.Error(w, "AccessDenied", http.StatusForbidden)
+		case strings.HasPrefix(r.URL.Path, "/private/"):
+			h.Set("X-Original", "403")
 			http.Error(w, "AccessDenied", http.StatusForbidden)
 		default:
 			h.Set("X-Original", "404")
@@ -88,6 +94,8 @@ func TestCustomErrorPageHeaders(t *testing.T) {
 		{"SPA range", "GET", "/app/settings", http.Header{"Range": {"bytes=0-3"}}, 0, 206, "Hit from openfront", "<div", index, 0},
 		{"SPA kept for errorCachingMinTTL", "GET", "/app/settings", nil, 19 * time.Second, 200, "Hit from openfront", "<div id=app></div>", index, 0},
 		{"SPA asked again after", "GET", "/app/settings", nil, 2 * time.Second, 200, "Miss from openfront", "<div id=app></div>", index, 2},
+		{"403 without max-age: page not kept", "GET", "/private/x", nil, 0, 200, "Miss from openfront", "<div id=app></div>", index, 2},
+		{"403 without max-age: asked again", "GET", "/private/x", nil, 0, 200, "Miss from openfront", "<div id=app></div>", index, 2},
 
 		// The node's own error, answered with the page, is not cached.
 		{"origin down", "GET", "/down/x", nil, 0, 502, "Error from openfront", "<h1>not here</h1>", page, 1},
