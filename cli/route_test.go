@@ -249,6 +249,8 @@ func TestRoute(t *testing.T) {
 		// A 403 without max-age or s-maxage is not cached, nor its page.
 		{"page-origin-403-not-kept", []string{"--response-status", "403", "https://pages.example.com/a.html"}},
 		{"page-origin-403-kept", []string{"--response-status", "403", "--response-header", "Cache-Control: max-age=5", "https://pages.example.com/a.html"}},
+		// Nor any error under CachingDisabled.
+		{"page-origin-caching-disabled", []string{"--response-status", "503", "--response-header", "Cache-Control: max-age=60", "https://pages.example.com/acme.pages.v1.Pages/Get"}},
 		{"page-grpc-not-replaced", []string{"--viewer-country", "RU", "-X", "POST", "https://pages.example.com/acme.pages.v1.Pages/Get", "-H", "Content-Type: application/grpc"}},
 		// --json.
 		{"json-api", []string{"--json", "-X", "POST", "https://www.example.com/api/v1/items?page=3&lang=fr", "-H", "Cookie: session=s1; theme=x", "-H", "Authorization: Bearer t"}},

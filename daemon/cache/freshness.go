@@ -133,7 +133,7 @@ func decide(status int, h http.Header, cc directives, p Policy, reqHeader http.H
 		// max-age or Expires says, and not the default TTL either.
 		ttl = p.MinTTL
 	case slices.Contains(errorStatuses, status) && !p.cachesError(status, cc):
-		return decision{why: "400, 403, 405, 412 or 415 without max-age or s-maxage"}
+		return decision{why: "error not cached: maxTTL 0, or a 400, 403, 405, 412 or 415 without max-age or s-maxage"}
 	case ok:
 		// The origin's value is capped at maxTTL, even a maxTTL of 0
 		// (CloudFront's CachingDisabled: always revalidate).
@@ -209,10 +209,15 @@ func (p Policy) errorLifetime(status int, explicit time.Duration) time.Duration 
 	return max(min(explicit, max(p.MaxTTL, 0)), p.errorTTL(status))
 }
 
-// cachesError says an error the origin gave cc is cached at all: not one
-// of headerErrors without a max-age or s-maxage (Surrogate-Control's
-// max-age, ours, counts too).
+// cachesError says an error the origin gave cc is cached at all: not under
+// a maxTTL of 0 (CloudFront's CachingDisabled "won't cache these status
+// codes or custom error pages", HTTPStatusCodes.html), nor one of
+// headerErrors without a max-age or s-maxage (Surrogate-Control's max-age,
+// ours, counts too).
 func (p Policy) cachesError(status int, cc directives) bool {
+	if p.MaxTTL <= 0 {
+		return false
+	}
 	return !slices.Contains(headerErrors, status) || cc.maxAge >= 0 || cc.sMaxAge >= 0 || cc.surrogateMaxAge >= 0
 }
 
@@ -230,8 +235,11 @@ func (p Policy) ErrorLifetime(status int, h http.Header, now time.Time) time.Dur
 // RefusalLifetime is errorLifetime when h has a max-age, s-maxage or
 // Expires, else the error caching minimum TTL: how long the edge keeps the
 // custom error page of a request it refuses itself (status), h being the
-// page's header, whatever status it is.
+// page's header, whatever status it is; none under a maxTTL of 0.
 func (p Policy) RefusalLifetime(status int, h http.Header, now time.Time) time.Duration {
+	if p.MaxTTL <= 0 {
+		return 0
+	}
 	if explicit, ok := explicitLifetime(h, parseCacheControl(h), now); ok {
 		return p.errorLifetime(status, explicit)
 	}

@@ -17,6 +17,8 @@ func TestDecide(t *testing.T) {
 	errorTTLs.ErrorTTL, errorTTLs.ErrorTTLs = 10*time.Second, map[int]time.Duration{404: 5 * time.Minute, 500: 0}
 	zero := Policy{Cacheable: true, MaxTTL: 365 * 24 * time.Hour}
 	allZero := Policy{Cacheable: true} // CachingDisabled: min, default and max TTL 0
+	allZeroErrors := allZero
+	allZeroErrors.ErrorTTL, allZeroErrors.ErrorTTLs = 10*time.Second, map[int]time.Duration{404: 5 * time.Minute}
 	tests := []struct {
 		name   string
 		p      Policy
@@ -112,6 +114,13 @@ func TestDecide(t *testing.T) {
 		{"414 without freshness: error TTL", errorTTLs, 414, nil, nil, true, 10 * time.Second},
 		{"502 without freshness: error TTL", errorTTLs, 502, nil, nil, true, 10 * time.Second},
 		{"504 Expires: greater of it and the error TTL", errorTTLs, 504, []string{"Date", date, "Expires", inAnHour}, nil, true, time.Hour},
+		// Same page: "If you're using the CachingDisabled managed cache
+		// policy, CloudFront won't cache these status codes or custom
+		// error pages", whatever errorCachingMinTTL or the origin says.
+		{"CachingDisabled: 404 without freshness", allZeroErrors, 404, nil, nil, false, 0},
+		{"CachingDisabled: 503 without freshness", allZeroErrors, 503, nil, nil, false, 0},
+		{"CachingDisabled: 500 max-age", allZeroErrors, 500, []string{"Cache-Control", "max-age=60", "ETag", `"a"`}, nil, false, 0},
+		{"CachingDisabled: 403 s-maxage", allZeroErrors, 403, []string{"Cache-Control", "s-maxage=60"}, nil, false, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -97,6 +97,11 @@ func TestCustomErrorPageHeaders(t *testing.T) {
 		{"403 without max-age: page not kept", "GET", "/private/x", nil, 0, 200, "Miss from openfront", "<div id=app></div>", index, 2},
 		{"403 without max-age: asked again", "GET", "/private/x", nil, 0, 200, "Miss from openfront", "<div id=app></div>", index, 2},
 
+		// CachingDisabled keeps neither the error nor its page
+		// (HTTPStatusCodes.html).
+		{"CachingDisabled: page not kept", "GET", "/nocache/x", nil, 0, 404, "Error from openfront", "<h1>not here</h1>", page, 2},
+		{"CachingDisabled: asked again", "GET", "/nocache/x", nil, 0, 404, "Error from openfront", "<h1>not here</h1>", page, 2},
+
 		// The node's own error, answered with the page, is not cached.
 		{"origin down", "GET", "/down/x", nil, 0, 502, "Error from openfront", "<h1>not here</h1>", page, 1},
 		{"HEAD, origin down", "HEAD", "/down/x", nil, 0, 502, "Error from openfront", "", page, 1},
