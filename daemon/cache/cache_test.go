@@ -356,19 +356,60 @@ func TestStaleWindowsWithSMaxAge(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			hs := newHarness(t, Config{}, defaultPolicy, text("v1", "Cache-Control", c.cc, "ETag", `"1"`))
-			hs.get("/a")
-			if c.origin == nil {
-				hs.origin.Close()
-			} else {
-				hs.setHandler(c.origin)
-			}
-			hs.clock.Advance(5 * time.Second)
-			w := hs.get("/a")
-			if w.Code != c.status || w.Header().Get("X-Cache") != c.xcache {
-				t.Errorf("%d %q, want %d %q", w.Code, w.Header().Get("X-Cache"), c.status, c.xcache)
-			}
-			hs.waitBackground()
+			askStale(t, defaultPolicy, c.cc, c.origin, 5*time.Second, c.status, c.xcache)
+		})
+	}
+}
+
+// askStale stores an object with Cache-Control cc and an ETag, has origin
+// answer after (nil: closes it), and asks again at age: the answer must
+// have status and X-Cache xcache.
+func askStale(t *testing.T, p Policy, cc string, origin http.HandlerFunc, age time.Duration, status int, xcache string) {
+	t.Helper()
+	hs := newHarness(t, Config{}, p, text("v1", "Cache-Control", cc, "ETag", `"1"`))
+	hs.get("/a")
+	if origin == nil {
+		hs.origin.Close()
+	} else {
+		hs.setHandler(origin)
+	}
+	hs.clock.Advance(age)
+	w := hs.get("/a")
+	if w.Code != status || w.Header().Get("X-Cache") != xcache {
+		t.Errorf("%d %q, want %d %q", w.Code, w.Header().Get("X-Cache"), status, xcache)
+	}
+	hs.waitBackground()
+}
+
+// TestStaleCappedAtMaxTTL: CloudFront serves stale content "up to the value
+// of the stale-while-revalidate directive or the value of the CloudFront
+// maximum TTL, whichever is less", the same for stale-if-error, and an
+// object it serves stale because the origin fails "only up to the
+// specified maximum TTL value" (Expiration.html, HTTPStatusCodes.html).
+// maxTTL is 30 s here, the object fresh for 10 s.
+func TestStaleCappedAtMaxTTL(t *testing.T) {
+	fail := func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusInternalServerError) }
+	cases := []struct {
+		name, cc string
+		origin   http.HandlerFunc // after the first request; nil: closed
+		age      time.Duration    // of the object when asked again
+		status   int
+		xcache   string
+	}{
+		{"stale-while-revalidate within maxTTL", "max-age=10, stale-while-revalidate=600", text("v2", "Cache-Control", "max-age=10"), 35 * time.Second, 200, XCacheHit},
+		{"stale-while-revalidate past maxTTL", "max-age=10, stale-while-revalidate=600", text("v2", "Cache-Control", "max-age=10"), 45 * time.Second, 200, XCacheMiss},
+		{"stale-if-error within maxTTL", "s-maxage=10, stale-if-error=600", fail, 35 * time.Second, 200, XCacheHit},
+		{"stale-if-error past maxTTL", "s-maxage=10, stale-if-error=600", fail, 45 * time.Second, 500, XCacheError},
+		{"5xx within maxTTL", "max-age=10", fail, 35 * time.Second, 200, XCacheHit},
+		{"5xx past maxTTL", "max-age=10", fail, 45 * time.Second, 500, XCacheError},
+		{"origin down within maxTTL", "max-age=10", nil, 35 * time.Second, 200, XCacheHit},
+		{"origin down past maxTTL", "max-age=10", nil, 45 * time.Second, 502, ""}, // the harness's 502 for the cache's error
+	}
+	p := defaultPolicy
+	p.MaxTTL = 30 * time.Second
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			askStale(t, p, c.cc, c.origin, c.age, c.status, c.xcache)
 		})
 	}
 }

@@ -47,6 +47,7 @@ type entry struct {
 	initialAge   time.Duration
 	ttl          time.Duration
 	swr, sie     time.Duration // -1: directive absent
+	maxStale     time.Duration // no stale use past ttl+maxStale (decision.maxStale)
 	noStale      bool          // no stale use without a window the origin gave
 	windowsHold  bool          // the swr and sie windows apply (nothing forbids stale use outright)
 	// surrogate is the origin's Surrogate-Control, kept out of the served
@@ -100,6 +101,7 @@ func (e *entry) inErrorGrace(now time.Time) bool {
 // age is within the window w past its lifetime (stale-while-revalidate or
 // stale-if-error).
 func (e *entry) servableStale(age, w time.Duration) bool {
+	w = min(w, e.maxStale)
 	return e.windowsHold && w > 0 && age < e.ttl+w
 }
 
@@ -157,6 +159,7 @@ func newObject(key string, status int, header http.Header, body []byte, cc direc
 		ttl:          d.ttl,
 		swr:          cc.staleWhileRevalidate,
 		sie:          cc.staleIfError,
+		maxStale:     d.maxStale,
 		noStale:      cc.noStale(),
 		windowsHold:  !cc.forbidsStale(),
 		surrogate:    cc.surrogate,
@@ -190,9 +193,12 @@ func (e *entry) setSize(n int64) {
 // setRetain keeps an entry past its lifetime while it can still be served
 // stale, or revalidated, or served while the origin is unreachable.
 func (e *entry) setRetain(keepStale time.Duration) {
-	extra := max(e.swr, e.sie, 0)
-	if e.etag != "" || e.lastModified != "" || !e.noStale {
+	extra := min(max(e.swr, e.sie, 0), e.maxStale)
+	switch {
+	case e.etag != "" || e.lastModified != "":
 		extra = max(extra, keepStale)
+	case !e.noStale:
+		extra = max(extra, min(keepStale, e.maxStale))
 	}
 	e.retain = max(e.ttl+extra, time.Second)
 }

@@ -64,6 +64,10 @@ type decision struct {
 	// no-store, its Authorization): the response says nothing about what
 	// other requests for the key may get.
 	requestOnly bool
+	// maxStale is how long past its lifetime a stored response may be
+	// served stale at most, whatever the reason: the behavior's maxTTL
+	// (Expiration.html, "Serve stale (expired) content").
+	maxStale time.Duration
 }
 
 // decide applies the rules above to a response; now is when it arrived.
@@ -150,7 +154,7 @@ func decide(status int, h http.Header, cc directives, p Policy, reqHeader http.H
 		if ttl <= 0 {
 			return decision{why: "error status without freshness"}
 		}
-		return decision{store: true, ttl: ttl}
+		return decision{store: true, ttl: ttl, maxStale: max(p.MaxTTL, 0)}
 	case slices.Contains(defaultStatuses, status):
 		// maxTTL applies to the origin's values only: a behavior's
 		// defaultTTL is never above it.
@@ -164,10 +168,10 @@ func decide(status int, h http.Header, cc directives, p Policy, reqHeader http.H
 	if p.MinTTL <= 0 && cc.noCache {
 		ttl = 0
 	}
-	if ttl <= 0 && !hasValidator(h) && cc.staleWhileRevalidate <= 0 && cc.staleIfError <= 0 {
+	if ttl <= 0 && !hasValidator(h) && min(max(cc.staleWhileRevalidate, cc.staleIfError), p.MaxTTL) <= 0 {
 		return decision{why: "zero lifetime and no validator"}
 	}
-	return decision{store: true, ttl: max(ttl, 0)}
+	return decision{store: true, ttl: max(ttl, 0), maxStale: max(p.MaxTTL, 0)}
 }
 
 // explicitLifetime is s-maxage, else max-age, else Expires - Date; an
