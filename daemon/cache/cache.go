@@ -871,15 +871,17 @@ func hasConditionals(h http.Header) bool {
 }
 
 // servableOnError says a stale entry may answer when the origin failed:
-// within stale-if-error, or, when the origin could not be reached or
-// answered 5xx (disconnected, RFC 9111 4.2.4; CloudFront's rule for 5xx),
-// unless the origin forbade stale use; either only up to maxTTL past its
-// lifetime (HTTPStatusCodes.html: CloudFront "will only serve an object
+// within stale-if-error when the origin gave one, else, when the origin
+// could not be reached or answered 5xx (disconnected, RFC 9111 4.2.4;
+// CloudFront's rule for 5xx), unless the origin forbade stale use; either
+// only up to maxTTL past its lifetime (HTTPStatusCodes.html: CloudFront "will only serve an object
 // that is stale up to the specified maximum TTL value").
 func (e *entry) servableOnError(now time.Time, disconnected bool) bool {
 	age := e.age(now)
-	if e.servableStale(age, e.sie) {
-		return true
+	if e.sie >= 0 {
+		// The origin said how long, 0 included: CloudFront's way to
+		// have an error rather than the old object (Expiration.html).
+		return e.servableStale(age, e.sie)
 	}
 	return disconnected && !e.noStale && age < e.ttl+e.maxStale
 }

@@ -414,6 +414,36 @@ func TestStaleCappedAtMaxTTL(t *testing.T) {
 	}
 }
 
+// TestStaleIfErrorBounds: an origin's stale-if-error says how long an
+// expired object may stand in for a failing origin, replacing the rule that
+// serves it while the origin fails: "include the Cache-Control:
+// stale-if-error=0 directive ... This causes CloudFront to return an error
+// in response to future requests if the origin is unreachable"
+// (Expiration.html), and past stale-if-error=86400 the object is no longer
+// served ("for up to 24 hours").
+func TestStaleIfErrorBounds(t *testing.T) {
+	fail := func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) }
+	cases := []struct {
+		name, cc string
+		origin   http.HandlerFunc // after the first request; nil: closed
+		age      time.Duration
+		status   int
+		xcache   string
+	}{
+		{"stale-if-error=0, origin down", "max-age=10, stale-if-error=0", nil, 15 * time.Second, 502, ""},
+		{"stale-if-error=0, 5xx", "max-age=10, stale-if-error=0", fail, 15 * time.Second, 503, XCacheError},
+		{"within stale-if-error, origin down", "max-age=10, stale-if-error=60", nil, 30 * time.Second, 200, XCacheHit},
+		{"past stale-if-error, origin down", "max-age=10, stale-if-error=60", nil, 100 * time.Second, 502, ""},
+		{"past stale-if-error, 5xx", "max-age=10, stale-if-error=60", fail, 100 * time.Second, 503, XCacheError},
+		{"none: served while the origin fails", "max-age=10", nil, 100 * time.Second, 200, XCacheHit},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			askStale(t, defaultPolicy, c.cc, c.origin, c.age, c.status, c.xcache)
+		})
+	}
+}
+
 // An expired object answers when its origin fails or answers 5xx, and
 // for the error caching minimum TTL after that without asking the origin
 // again, as CloudFront does (HTTPStatusCodes.html); unless the origin
