@@ -1310,6 +1310,9 @@ func printRoute(w io.Writer, e *RouteExplanation) {
 				p.ErrorCachingMinTTL, fails, p.ErrorCode)
 		case *p.Kept == 0:
 			why := fmt.Sprintf(" (the origin's %d is not cached: a 400, 403, 405, 412 or 415 needs max-age or s-maxage)", p.ErrorCode)
+			if p.ErrorCode == http.StatusRequestedRangeNotSatisfiable {
+				why = " (a 416 is never cached)"
+			}
 			if e.TTL != nil && e.TTL.Max == 0 {
 				why = " (maxTTL 0, as CachingDisabled: no error and no page is kept)"
 			}

@@ -213,13 +213,15 @@ func (p Policy) errorLifetime(status int, explicit time.Duration) time.Duration 
 	return max(min(explicit, max(p.MaxTTL, 0)), p.errorTTL(status))
 }
 
-// cachesError says an error the origin gave cc is cached at all: not under
-// a maxTTL of 0 (CloudFront's CachingDisabled "won't cache these status
+// cachesError says an error the origin gave cc is cached at all: never a
+// 416 ("CloudFront doesn't cache status code 416 responses", even with an
+// errorCachingMinTTL, custom-error-pages-expiration.html), nor under a
+// maxTTL of 0 (CloudFront's CachingDisabled "won't cache these status
 // codes or custom error pages", HTTPStatusCodes.html), nor one of
 // headerErrors without a max-age or s-maxage (Surrogate-Control's max-age,
 // ours, counts too).
 func (p Policy) cachesError(status int, cc directives) bool {
-	if p.MaxTTL <= 0 {
+	if p.MaxTTL <= 0 || status == http.StatusRequestedRangeNotSatisfiable {
 		return false
 	}
 	return !slices.Contains(headerErrors, status) || cc.maxAge >= 0 || cc.sMaxAge >= 0 || cc.surrogateMaxAge >= 0

@@ -81,6 +81,22 @@ func TestDecide(t *testing.T) {
 		{"maxTTL 0 caps s-maxage", allZero, 200, []string{"Cache-Control", "s-maxage=3600", "ETag", `"a"`}, nil, true, 0},
 		{"maxTTL 0 caps Expires", allZero, 200, []string{"Date", date, "Expires", inAnHour, "ETag", `"a"`}, nil, true, 0},
 		{"maxTTL 0, max-age, no validator: not stored", allZero, 200, []string{"Cache-Control", "max-age=3600"}, nil, false, 0},
+		// Expiration table (Expiration.html), row by row for minTTL > 0
+		// (60 s) and maxTTL 80 s: the origin's value clamped into them.
+		{"row max-age: below minTTL", withMin(time.Minute, 80*time.Second), 200, []string{"Cache-Control", "max-age=0", "ETag", `"a"`}, nil, true, time.Minute},
+		{"row no max-age: greater of minTTL and defaultTTL", Policy{Cacheable: true, MinTTL: 2 * time.Minute, DefaultTTL: time.Minute, MaxTTL: time.Hour}, 200, nil, nil, true, 2 * time.Minute},
+		{"row no max-age: defaultTTL above minTTL", Policy{Cacheable: true, MinTTL: time.Minute, DefaultTTL: 5 * time.Minute, MaxTTL: time.Hour}, 200, nil, nil, true, 5 * time.Minute},
+		{"row s-maxage: below minTTL", withMin(time.Minute, 80*time.Second), 200, []string{"Cache-Control", "max-age=3600, s-maxage=10"}, nil, true, time.Minute},
+		{"row s-maxage: inside", withMin(time.Minute, 80*time.Second), 200, []string{"Cache-Control", "max-age=3600, s-maxage=70"}, nil, true, 70 * time.Second},
+		{"row s-maxage: above maxTTL", withMin(time.Minute, 80*time.Second), 200, []string{"Cache-Control", "max-age=10, s-maxage=3600"}, nil, true, 80 * time.Second},
+		{"row Expires: below minTTL", withMin(time.Minute, 80*time.Second), 200, []string{"Date", date, "Expires", now.Add(10 * time.Second).Format(http.TimeFormat)}, nil, true, time.Minute},
+		{"row Expires: inside", withMin(time.Minute, 80*time.Second), 200, []string{"Date", date, "Expires", now.Add(70 * time.Second).Format(http.TimeFormat)}, nil, true, 70 * time.Second},
+		{"row Expires: above maxTTL", withMin(time.Minute, 80*time.Second), 200, []string{"Date", date, "Expires", inAnHour}, nil, true, 80 * time.Second},
+		{"row Expires in the past, minTTL 0, validator", std, 200, []string{"Date", date, "Expires", now.Add(-time.Hour).Format(http.TimeFormat), "ETag", `"a"`}, nil, true, 0},
+		{"row Expires in the past, minTTL 0, no validator", std, 200, []string{"Date", date, "Expires", now.Add(-time.Hour).Format(http.TimeFormat)}, nil, false, 0},
+		{"row Expires in the past, minTTL 60", withMin(time.Minute, 80*time.Second), 200, []string{"Date", date, "Expires", now.Add(-time.Hour).Format(http.TimeFormat)}, nil, true, time.Minute},
+		{"row max-age=0, minTTL 0, validator: revalidate each use", std, 200, []string{"Cache-Control", "max-age=0", "Last-Modified", date}, nil, true, 0},
+		{"row s-maxage=0 beats max-age", std, 200, []string{"Cache-Control", "max-age=600, s-maxage=0", "ETag", `"a"`}, nil, true, 0},
 		// Expiration table, last row: with minTTL > 0, no-cache, no-store
 		// and private responses are kept for minTTL, whatever max-age says.
 		{"private max-age=3600, minTTL 60", withMin(time.Minute, time.Hour), 200, []string{"Cache-Control", "private, max-age=3600"}, nil, true, time.Minute},
@@ -132,6 +148,43 @@ func TestDecide(t *testing.T) {
 			d := decide(tt.status, h, parseCacheControl(h), tt.p, req, now)
 			if d.store != tt.store || d.store && d.ttl != tt.ttl {
 				t.Errorf("decide = store %v ttl %v (%s), want store %v ttl %v", d.store, d.ttl, d.why, tt.store, tt.ttl)
+			}
+		})
+	}
+}
+
+// TestErrorLifetime: how long the edge keeps the custom error page that
+// stands in for an origin's error: as long as the error would be kept, and
+// not at all when CloudFront would not keep the error (HTTPStatusCodes.html,
+// custom-error-pages-expiration.html).
+func TestErrorLifetime(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	p := Policy{Cacheable: true, DefaultTTL: time.Hour, MaxTTL: time.Hour, ErrorTTL: 10 * time.Second, ErrorTTLs: map[int]time.Duration{416: time.Minute}}
+	disabled := p
+	disabled.DefaultTTL, disabled.MaxTTL = 0, 0
+	tests := []struct {
+		name   string
+		p      Policy
+		status int
+		header []string
+		want   time.Duration
+	}{
+		{"404: errorCachingMinTTL", p, 404, nil, 10 * time.Second},
+		{"503 max-age above it", p, 503, []string{"Cache-Control", "max-age=60"}, time.Minute},
+		{"503 max-age above maxTTL", p, 503, []string{"Cache-Control", "max-age=7200"}, time.Hour},
+		{"403 without max-age: not kept", p, 403, nil, 0},
+		{"403 with s-maxage", p, 403, []string{"Cache-Control", "s-maxage=1"}, 10 * time.Second},
+		// "CloudFront doesn't cache status code 416 responses, so
+		// although you can specify a value for Error Caching Minimum TTL
+		// for status code 416, CloudFront doesn't use it."
+		{"416: never kept, whatever errorCachingMinTTL says", p, 416, nil, 0},
+		{"416 with max-age: never kept", p, 416, []string{"Cache-Control", "max-age=60"}, 0},
+		{"CachingDisabled: not kept", disabled, 404, nil, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.p.ErrorLifetime(tt.status, pairs(tt.header), now); got != tt.want {
+				t.Errorf("ErrorLifetime = %v, want %v", got, tt.want)
 			}
 		})
 	}
