@@ -414,6 +414,21 @@ func TestStaleCappedAtMaxTTL(t *testing.T) {
 	}
 }
 
+// TestCachingDisabledNoStale: "If the origin is unreachable and the minimum
+// or maximum TTL value is greater than 0, CloudFront will serve the object
+// that it got from the origin previously" (Expiration.html): with all TTLs
+// 0 (CachingDisabled) it does not, and the viewer gets the error.
+func TestCachingDisabledNoStale(t *testing.T) {
+	disabled := Policy{Cacheable: true}
+	fail := func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) }
+	t.Run("origin down", func(t *testing.T) {
+		askStale(t, disabled, "max-age=60", nil, 5*time.Second, 502, "")
+	})
+	t.Run("5xx", func(t *testing.T) {
+		askStale(t, disabled, "max-age=60", fail, 5*time.Second, 503, XCacheError)
+	})
+}
+
 // TestStaleIfErrorBounds: an origin's stale-if-error says how long an
 // expired object may stand in for a failing origin, replacing the rule that
 // serves it while the origin fails: "include the Cache-Control:
