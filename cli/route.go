@@ -1309,7 +1309,7 @@ func printRoute(w io.Writer, e *RouteExplanation) {
 			line("  page kept", "%d s (errorCachingMinTTL), or the page's own max-age, s-maxage or Expires up to maxTTL when longer; %s the %d above",
 				p.ErrorCachingMinTTL, fails, p.ErrorCode)
 		case *p.Kept == 0:
-			why := fmt.Sprintf(" (the origin's %d is not cached: a 400, 403, 405, 412 or 415 needs max-age or s-maxage)", p.ErrorCode)
+			why := fmt.Sprintf(" (the origin's %d is not cached: a 400, 403, 405, 412 or 415 needs max-age, s-maxage or Expires)", p.ErrorCode)
 			if p.ErrorCode == http.StatusRequestedRangeNotSatisfiable {
 				why = " (a 416 is never cached)"
 			}

@@ -18,7 +18,7 @@ import (
 //     used;
 //   - CloudFront's error codes: ErrorTTL, or the origin's value capped at
 //     maxTTL when greater; 400, 403, 405, 412 and 415 only when the origin
-//     gives them a max-age or s-maxage;
+//     gives them a max-age, s-maxage or Expires;
 //   - errors: no-store, no-cache and private keep a 404, 410, 414 or 501
 //     out (minTTL 0), and are ignored on the other errors CloudFront caches.
 
@@ -39,7 +39,7 @@ var errorStatuses = []int{400, 403, 404, 405, 412, 414, 415, 500, 501, 502, 503,
 
 // headerErrors are the errors CloudFront caches only when the origin gives
 // them a max-age or s-maxage (same page: "based on Cache-Control
-// headers"). A 403 from an S3 bucket that hides missing keys, or from an
+// headers"), or Expires (see cachesError). A 403 from an S3 bucket that hides missing keys, or from an
 // origin's authorization, goes to the origin on every request.
 var headerErrors = []int{400, 403, 405, 412, 415}
 
@@ -136,8 +136,8 @@ func decide(status int, h http.Header, cc directives, p Policy, reqHeader http.H
 		// CloudFront keeps these for the minimum TTL, whatever their
 		// max-age or Expires says, and not the default TTL either.
 		ttl = p.MinTTL
-	case slices.Contains(errorStatuses, status) && !p.cachesError(status, cc):
-		return decision{why: "error not cached: maxTTL 0, or a 400, 403, 405, 412 or 415 without max-age or s-maxage"}
+	case slices.Contains(errorStatuses, status) && !p.cachesError(status, ok):
+		return decision{why: "error not cached: maxTTL 0, or a 400, 403, 405, 412 or 415 without freshness"}
 	case ok:
 		// The origin's value is capped at maxTTL, even a maxTTL of 0
 		// (CloudFront's CachingDisabled: always revalidate).
@@ -218,13 +218,15 @@ func (p Policy) errorLifetime(status int, explicit time.Duration) time.Duration 
 // errorCachingMinTTL, custom-error-pages-expiration.html), nor under a
 // maxTTL of 0 (CloudFront's CachingDisabled "won't cache these status
 // codes or custom error pages", HTTPStatusCodes.html), nor one of
-// headerErrors without a max-age or s-maxage (Surrogate-Control's max-age,
-// ours, counts too).
-func (p Policy) cachesError(status int, cc directives) bool {
+// headerErrors without explicit freshness (explicit): HTTPStatusCodes
+// names max-age and s-maxage, custom-error-pages-expiration counts Expires
+// beside them for errors, and so does RFC 9111 (the HTTP caching tests'
+// status-400-fresh).
+func (p Policy) cachesError(status int, explicit bool) bool {
 	if p.MaxTTL <= 0 || status == http.StatusRequestedRangeNotSatisfiable {
 		return false
 	}
-	return !slices.Contains(headerErrors, status) || cc.maxAge >= 0 || cc.sMaxAge >= 0 || cc.surrogateMaxAge >= 0
+	return explicit || !slices.Contains(headerErrors, status)
 }
 
 // ErrorLifetime is how long an origin's error response (status, header
@@ -232,7 +234,7 @@ func (p Policy) cachesError(status int, cc directives) bool {
 // for the errors CloudFront caches. The edge keeps a custom error page
 // standing in for the error as long.
 func (p Policy) ErrorLifetime(status int, h http.Header, now time.Time) time.Duration {
-	if !p.cachesError(status, parseCacheControl(h)) {
+	if _, ok := explicitLifetime(h, parseCacheControl(h), now); !p.cachesError(status, ok) {
 		return 0
 	}
 	return p.RefusalLifetime(status, h, now)

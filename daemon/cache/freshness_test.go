@@ -115,11 +115,13 @@ func TestDecide(t *testing.T) {
 		{"410 without freshness", std, 410, nil, nil, false, 0},
 		// HTTPStatusCodes, "HTTP 4xx and 5xx status codes that CloudFront
 		// caches": 404, 414 and 5xx always; 400, 403, 405, 412 and 415
-		// only with max-age or s-maxage, then like the others.
+		// only with freshness of their own, then like the others.
 		{"400 without freshness", errorTTLs, 400, nil, nil, false, 0},
 		{"403 without freshness", errorTTLs, 403, nil, nil, false, 0},
 		{"405 without freshness", errorTTLs, 405, nil, nil, false, 0},
-		{"403 with Expires only", errorTTLs, 403, []string{"Date", date, "Expires", inAnHour}, nil, false, 0},
+		// HTTPStatusCodes names only max-age and s-maxage; Expires counts
+		// for errors in custom-error-pages-expiration and RFC 9111.
+		{"403 with Expires only", errorTTLs, 403, []string{"Date", date, "Expires", inAnHour}, nil, true, time.Hour},
 		{"403 no-store without max-age", errorTTLs, 403, []string{"Cache-Control", "no-store"}, nil, false, 0},
 		{"403 max-age below the error TTL", errorTTLs, 403, []string{"Cache-Control", "max-age=5"}, nil, true, 10 * time.Second},
 		{"400 s-maxage above the error TTL", errorTTLs, 400, []string{"Cache-Control", "s-maxage=60"}, nil, true, time.Minute},
