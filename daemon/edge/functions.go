@@ -84,8 +84,9 @@ func (h *Handler) functionFailed(w http.ResponseWriter, r *http.Request, f *cffu
 }
 
 // viewerResponse runs the viewer-response function on the answer whose
-// header is in p and status is code, which it may change; failed: the
-// function failed and the edge's error went out instead. CloudFront runs
+// header is in p and status is code, which it may change, and whose body
+// it may replace; failed: the function failed and the edge's error went
+// out instead. CloudFront runs
 // none on an answer of 400 and above (edge-functions-restrictions.md).
 func (p *headersPolicy) viewerResponse(code int) (status int, failed bool) {
 	if code >= 400 {
@@ -117,6 +118,13 @@ func (p *headersPolicy) viewerResponse(code int) (status int, failed bool) {
 		if delete(hdr, name); framing[i] != nil {
 			hdr[name] = framing[i]
 		}
+	}
+	// A body the function returned replaces the answer's (none for a
+	// 204 or 304, which carry none).
+	if resp.BodySet && resp.Status != http.StatusNoContent && resp.Status != http.StatusNotModified {
+		p.replaced, p.body = true, resp.Body
+		delete(hdr, "Transfer-Encoding")
+		hdr["Content-Length"] = []string{strconv.Itoa(len(resp.Body))}
 	}
 	return resp.Status, false
 }

@@ -65,7 +65,7 @@ func TestFunctions(t *testing.T) {
 	}))
 	t.Cleanup(app.Close)
 	dir := t.TempDir()
-	tb := testenv.Compile(t, dir, functionsConfig(t, app.Listener.Addr().String(), map[string]bool{"security-headers": true, "content-length": true}))
+	tb := testenv.Compile(t, dir, functionsConfig(t, app.Listener.Addr().String(), map[string]bool{"security-headers": true, "content-length": true, "replace-body": true}))
 	url := bothEdges(t, dir, tb)[1].url // the one with a cache
 	for _, s := range []struct {
 		name, path  string
@@ -91,6 +91,9 @@ func TestFunctions(t *testing.T) {
 		{"a getter that throws", "/getter-throws/a", 503, "Error", "The function getter-throws failed (FunctionExecutionError)", "", ""},
 		{"a function's content-length does not cut the body (miss)", "/content-length/a", 200, "Miss", `path="/content-length/a"`, "X-Framed", "yes"},
 		{"a function's content-length does not cut the body (hit)", "/content-length/a", 200, "Hit", `path="/content-length/a"`, "X-Framed", "yes"},
+		{"viewer-response replaces the body (miss)", "/replace-body/a", 200, "Miss", "replaced", "Content-Length", "8"},
+		{"viewer-response replaces the body (hit)", "/replace-body/a", 200, "Hit", "replaced", "Content-Length", "8"},
+		{"viewer-response drops the body", "/replace-body/a?drop=1", 200, "Miss", "", "Content-Length", "0"},
 		{"a good HMAC token", "/hmac-token/a?token=" + hmacToken("1700000000", "/hmac-token/a"), 200, "Miss", `path="/hmac-token/a"`, "", ""},
 		{"a token of another URI", "/hmac-token/a?token=" + hmacToken("1700000000", "/hmac-token/b"), 403, "FunctionGeneratedResponse", "", "", ""},
 		{"no token", "/hmac-token/a", 403, "FunctionGeneratedResponse", "", "", ""},

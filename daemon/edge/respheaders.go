@@ -44,6 +44,10 @@ type headersPolicy struct {
 	// failed: fn failed and the edge's error went out in place of the
 	// answer, whose body is dropped.
 	failed bool
+	// replaced: fn returned body, sent in place of the answer's, which
+	// is dropped.
+	replaced bool
+	body     []byte
 	// setCookie is a sticky continuous deployment session's cookie,
 	// added to whatever answer goes out ("": none).
 	setCookie string
@@ -92,8 +96,12 @@ func (p *headersPolicy) WriteHeader(code int) {
 			}
 		}
 	}
-	if !p.failed {
-		p.ResponseWriter.WriteHeader(code)
+	if p.failed {
+		return
+	}
+	p.ResponseWriter.WriteHeader(code)
+	if p.replaced && p.r.Method != http.MethodHead {
+		p.ResponseWriter.Write(p.body)
 	}
 }
 
@@ -101,7 +109,7 @@ func (p *headersPolicy) Write(b []byte) (int, error) {
 	if !p.done {
 		p.WriteHeader(http.StatusOK)
 	}
-	if p.failed {
+	if p.failed || p.replaced {
 		return len(b), nil
 	}
 	return p.ResponseWriter.Write(b)
@@ -112,7 +120,7 @@ func (p *headersPolicy) ReadFrom(r io.Reader) (int64, error) {
 	if !p.done {
 		p.WriteHeader(http.StatusOK)
 	}
-	if p.failed {
+	if p.failed || p.replaced {
 		return io.Copy(io.Discard, r)
 	}
 	if rf, ok := p.ResponseWriter.(io.ReaderFrom); ok {

@@ -145,3 +145,33 @@ func TestContextBudget(t *testing.T) {
 		}
 	}
 }
+
+// TestViewerResponseBody: a viewer-response function may replace the
+// answer's body or drop it (functions-event-structure.md, "Status code
+// and body"); without a body the answer's stays.
+func TestViewerResponseBody(t *testing.T) {
+	for _, c := range []struct {
+		code string
+		set  bool
+		want string
+	}{
+		{"return e.response", false, ""},
+		{"e.response.body = {encoding: 'text', data: 'new'}; return e.response", true, "new"},
+		{"e.response.body = 'plain'; return e.response", true, "plain"},
+		{"return {statusCode: 200, body: {encoding: 'base64', data: 'aGk='}}", true, "hi"},
+		{"e.response.body = ''; return e.response", true, ""},
+		{"e.response.body = {data: ''}; return e.response", true, ""},
+	} {
+		f, err := Compile("f", "cloudfront-js-2.0", "function handler(e) { "+c.code+"; }")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp := &Response{Status: 200, Header: http.Header{"Content-Type": {"text/plain"}}}
+		if err := f.ViewerResponse(Context{}, &Request{Method: "GET", URI: "/", Host: "h", Header: http.Header{}}, resp); err != nil {
+			t.Fatalf("%s: %v", c.code, err)
+		}
+		if resp.BodySet != c.set || string(resp.Body) != c.want {
+			t.Errorf("%s: body set %v %q, want %v %q", c.code, resp.BodySet, resp.Body, c.set, c.want)
+		}
+	}
+}

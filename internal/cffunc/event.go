@@ -55,7 +55,10 @@ type Response struct {
 	Description string
 	// Header holds canonical names; its Set-Cookie is the event's cookies.
 	Header http.Header
-	Body   []byte // of a generated response
+	Body   []byte // of a generated response, or BodySet's
+	// BodySet: a viewer-response function returned a body, which replaces
+	// the answer's (an empty one drops it).
+	BodySet bool
 }
 
 // ViewerRequest runs f on the viewer's request: nil when the function
@@ -107,7 +110,8 @@ func (r *requestRun) use(rt *goja.Runtime, v goja.Value) error {
 }
 
 // ViewerResponse runs f on an answer to req: resp then holds the status
-// and headers the function returned (the body is not the function's).
+// and headers the function returned, and the body when it set one
+// (BodySet).
 func (f *Function) ViewerResponse(c Context, req *Request, resp *Response) error {
 	return f.call(c, nil, &responseRun{name: f.Name, c: c, req: req, resp: resp})
 }
@@ -656,8 +660,7 @@ func validURI(uri, query string, req *Request) error {
 const MaxBody = 40 * 1024
 
 // applyResponse makes resp the response object o; generated is a
-// viewer-request's response, whose body o may hold; ro is the event's
-// response, if any.
+// viewer-request's response; ro is the event's response, if any.
 func applyResponse(rt *goja.Runtime, o *goja.Object, resp *Response, generated bool, ro *responseObj) error {
 	if ro == nil {
 		ro = &responseObj{}
@@ -692,10 +695,11 @@ func applyResponse(rt *goja.Runtime, o *goja.Object, resp *Response, generated b
 		header["Set-Cookie"] = sc
 	}
 	resp.Header = header
-	if !generated {
-		return nil
-	}
-	switch b := o.Get("body"); {
+	// A viewer-response function's body replaces the answer's, as a
+	// generated response's is its own (functions-event-structure.md).
+	b := o.Get("body")
+	resp.BodySet = !generated && defined(b)
+	switch {
 	case !defined(b):
 	case isString(b):
 		resp.Body = []byte(b.String())
