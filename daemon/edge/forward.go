@@ -175,29 +175,57 @@ func forwardedCookies(c schema.Cookies, in http.Header) string {
 }
 
 // keptCookies are the viewer's cookies that a or b keeps (as
-// forwardedCookies), in the viewer's order.
+// forwardedCookies), sorted by name as CloudFront sorts the cookies it
+// forwards ("CloudFront sorts cookies", Cookies.md): viewers that send the
+// same cookies in another order or spacing share one cached object. Names
+// and values keep their case; cookies of one name keep the viewer's order.
 func keptCookies(in http.Header, a, b schema.Cookies) string {
-	if a.Forward == "all" || b.Forward == "all" {
-		return strings.Join(in.Values("Cookie"), "; ")
-	}
+	all := a.Forward == "all" || b.Forward == "all"
 	filters := func(c schema.Cookies) bool { return c.Forward == "whitelist" || c.Forward == "allExcept" }
-	if !filters(a) && !filters(b) {
+	if !all && !filters(a) && !filters(b) {
 		return ""
 	}
+	lines := in.Values("Cookie")
+	if all && len(lines) == 1 && sortedCookies(lines[0]) {
+		return lines[0] // most viewers' line: kept as it is, without allocating
+	}
 	var kept []string
-	for _, line := range in.Values("Cookie") {
+	for _, line := range lines {
 		for part := range strings.SplitSeq(line, ";") {
 			part = strings.TrimSpace(part)
 			if part == "" {
 				continue // "a=1;" and "; b=2" hold no empty cookie
 			}
 			name, _, _ := strings.Cut(part, "=")
-			if cookieKept(a, name) || cookieKept(b, name) {
+			if all || cookieKept(a, name) || cookieKept(b, name) {
 				kept = append(kept, part)
 			}
 		}
 	}
+	slices.SortStableFunc(kept, func(x, y string) int { return strings.Compare(cookieName(x), cookieName(y)) })
 	return strings.Join(kept, "; ")
+}
+
+func cookieName(c string) string {
+	name, _, _ := strings.Cut(c, "=")
+	return name
+}
+
+// sortedCookies reports whether line is already as keptCookies writes all
+// of it: cookies separated by "; ", none empty or padded, sorted by name.
+func sortedCookies(line string) bool {
+	prev, i := "", 0
+	for part := range strings.SplitSeq(line, "; ") {
+		if part == "" || strings.TrimSpace(part) != part || strings.IndexByte(part, ';') >= 0 {
+			return false
+		}
+		name := cookieName(part)
+		if i > 0 && name < prev {
+			return false
+		}
+		prev, i = name, i+1
+	}
+	return true
 }
 
 // cookieKept reports whether a whitelist or allExcept c keeps the cookie

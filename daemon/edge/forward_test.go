@@ -187,17 +187,17 @@ func TestForwardedCookies(t *testing.T) {
 	}{
 		{"none", schema.Cookies{Forward: "none"}, []string{"a=1"}, ""},
 		{"all joins every line", schema.Cookies{Forward: "all"}, []string{"a=1; b=2", "c=3"}, "a=1; b=2; c=3"},
-		{"all without cookies", schema.Cookies{Forward: "all"}, nil, ""},
+		{"whitelist exact names, sorted by name", wl("c", "a"), []string{"c=3; b=2", "a=1"}, "a=1; c=3"},
 		{"whitelist exact names, viewer's order", wl("c", "a"), []string{"a=1; b=2", "c=3"}, "a=1; c=3"},
 		{"whitelist is case-sensitive", wl("session"), []string{"Session=1; session=2"}, "session=2"},
-		{"whitelist * wildcard", wl("pref-*"), []string{"pref-lang=en; pref-=x; prefs=1; pref-tz=utc"}, "pref-lang=en; pref-=x; pref-tz=utc"},
-		{"whitelist ? is exactly one character", wl("a?c"), []string{"abc=1; ac=2; abbc=3; a-c=4"}, "abc=1; a-c=4"},
-		{"whitelist wildcard in the middle", wl("x*y"), []string{"xy=1; x-long-y=2; xyz=3"}, "xy=1; x-long-y=2"},
+		{"whitelist * wildcard", wl("pref-*"), []string{"pref-lang=en; pref-=x; prefs=1; pref-tz=utc"}, "pref-=x; pref-lang=en; pref-tz=utc"},
+		{"whitelist ? is exactly one character", wl("a?c"), []string{"abc=1; ac=2; abbc=3; a-c=4"}, "a-c=4; abc=1"},
+		{"whitelist wildcard in the middle", wl("x*y"), []string{"xy=1; x-long-y=2; xyz=3"}, "x-long-y=2; xy=1"},
 		{"whitelist keeps values with = and spaces trimmed", wl("t"), []string{"  t=a=b ;u=1"}, "t=a=b"},
 		{"whitelist without cookies", wl("a"), nil, ""},
 		{"whitelist skips empty pairs", wl("*"), []string{"a=1;", "; b=2"}, "a=1; b=2"},
 		{"allExcept leaves the listed out", schema.Cookies{Forward: "allExcept", WhitelistedNames: []string{"tracking", "ab"}},
-			[]string{"session=1; tracking=x", "ab=2; lang=en"}, "session=1; lang=en"},
+			[]string{"session=1; tracking=x", "ab=2; lang=en"}, "lang=en; session=1"},
 		{"allExcept of every cookie", schema.Cookies{Forward: "allExcept", WhitelistedNames: []string{"a"}}, []string{"a=1"}, ""},
 	}
 	for _, tt := range tests {
