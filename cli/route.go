@@ -1063,6 +1063,8 @@ func cacheKey(t *table.Table, distID, path string, b *table.Behavior, query []Ro
 			k.Cookies.Ignored = append(k.Cookies.Ignored, c.Name)
 		}
 	}
+	// The edge keys and forwards them sorted by name, as CloudFront does.
+	slices.SortStableFunc(k.Cookies.Key, func(a, b RouteValue) int { return strings.Compare(a.Name, b.Name) })
 
 	// Headers: each forwarded header's value from the request, or absent.
 	k.Headers = RouteHeaderKey{Key: []RouteValue{}}

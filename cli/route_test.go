@@ -405,6 +405,8 @@ func TestRouteSignatureInKey(t *testing.T) {
 			"valid", "v=2", "theme=dark", "GET https://files.example.net:443/a.zip?v=2"},
 		{"signed cookies", "https://vault.example.com/a.zip?v=2", cookies,
 			"valid", "v=2", "theme=dark", "GET https://files.example.net:443/a.zip?v=2"},
+		{"key cookies sorted by name, as the edge keys them", "https://vault.example.com/a.zip?v=2&" + sig, "theme=dark; lang=en",
+			"valid", "v=2", "lang=en; theme=dark", "GET https://files.example.net:443/a.zip?v=2"},
 		{"Hash-Algorithm alone is no signed URL", "https://vault.example.com/a.zip?Hash-Algorithm=SHA256", "",
 			"refused", "", "", "GET https://files.example.net:443/a.zip"},
 		{"public behavior keys and forwards them", "https://vault.example.com/open/a?" + sig, cookies,
