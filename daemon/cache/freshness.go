@@ -83,8 +83,12 @@ func decide(status int, h http.Header, cc directives, p Policy, reqHeader http.H
 		return decision{why: "425 answers the request's early data", requestOnly: true}
 	case status == http.StatusPartialContent && !storablePiece(h):
 		return decision{why: "206 without one range of a known length"}
-	case varyStar(h):
-		return decision{why: "Vary: *"}
+	case varyStar(h) && p.MinTTL <= 0:
+		// Under a minTTL CloudFront drops the "*" as any Vary value it
+		// does not key on and keeps the object (varyNames skips it);
+		// without one it asks the origin every time
+		// (RequestAndResponseBehaviorCustomOrigin, "Content negotiation").
+		return decision{why: "Vary: * with minTTL 0"}
 	}
 	understood := slices.Contains(understoodStatuses, status)
 	if cc.mustUnderstand {

@@ -40,7 +40,8 @@ func varyNames(h http.Header) []string {
 	var names []string
 	for _, v := range h["Vary"] {
 		for f := range strings.SplitSeq(v, ",") {
-			if f = strings.TrimSpace(f); f != "" {
+			// "*" is stored only under a minTTL, which drops it.
+			if f = strings.TrimSpace(f); f != "" && f != "*" {
 				names = append(names, http.CanonicalHeaderKey(f))
 			}
 		}

@@ -16,15 +16,10 @@ import (
 // same cookies in another order, or spaced otherwise, share one cached
 // object and the origin gets them in one order; case still counts.
 func TestCookieOrderInKey(t *testing.T) {
-	var hits atomic.Int32
-	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hits.Add(1)
+	url, hits := countedEdge(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "max-age=60")
 		fmt.Fprintf(w, "%q", r.Header["Cookie"])
-	}))
-	t.Cleanup(app.Close)
-	dir := t.TempDir()
-	h := cachedHandler(t, dir, testenv.Compile(t, dir, fmt.Sprintf(`package cdn
+	}, `package cdn
 
 cachePolicies: {
 	named: parametersInCacheKeyAndForwardedToOrigin: cookiesConfig: {cookieBehavior: "whitelist", cookies: ["a", "b", "B"]}
@@ -43,9 +38,7 @@ distributions: site: {
 		{pathPattern: "/except/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", cachePolicy: "except"},
 	]
 }
-`, strings.TrimPrefix(app.URL, "http://"))))
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
+`)
 
 	for _, tc := range []struct {
 		name          string
@@ -64,11 +57,11 @@ distributions: site: {
 			t.Run(prefix+tc.name, func(t *testing.T) {
 				path := prefix + strings.ReplaceAll(tc.name, " ", "-")
 				before := hits.Load()
-				_, body := hostRequest(t, srv.URL, "GET", path, "site.test", http.Header{"Cookie": tc.first}, nil)
+				_, body := hostRequest(t, url, "GET", path, "site.test", http.Header{"Cookie": tc.first}, nil)
 				if body != tc.origin {
 					t.Errorf("the origin got %s, want %s", body, tc.origin)
 				}
-				resp, _ := hostRequest(t, srv.URL, "GET", path, "site.test", http.Header{"Cookie": tc.second}, nil)
+				resp, _ := hostRequest(t, url, "GET", path, "site.test", http.Header{"Cookie": tc.second}, nil)
 				if shared := hits.Load()-before == 1; shared != tc.shared {
 					t.Errorf("%q then %q: shared %v (%d origin fetches, X-Cache %s), want %v",
 						tc.first, tc.second, shared, hits.Load()-before, resp.Header.Get("X-Cache"), tc.shared)
@@ -76,4 +69,63 @@ distributions: site: {
 			})
 		}
 	}
+}
+
+// TestVaryStarMinTTL: an origin's Vary: * has CloudFront ask the origin on
+// every request when the behavior's minTTL is 0, and is otherwise dropped
+// like any Vary value it does not key on, the object kept for minTTL
+// (RequestAndResponseBehaviorCustomOrigin.md, "Content negotiation").
+func TestVaryStarMinTTL(t *testing.T) {
+	url, hits := countedEdge(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Vary", r.URL.Query().Get("vary"))
+		fmt.Fprint(w, "negotiated")
+	}, `package cdn
+
+distributions: site: {
+	aliases: ["site.test"]
+	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", forwardedValues: queryString: true}
+	cacheBehaviors: [{pathPattern: "/floor/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", forwardedValues: queryString: true, minTTL: 30}]
+}
+`)
+
+	for _, tc := range []struct {
+		path   string
+		shared bool
+	}{
+		{"/a?vary=*", false},
+		{"/b?vary=Accept,%20*", false},
+		{"/floor/a?vary=*", true},
+		{"/floor/b?vary=Accept,%20*", true},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			before := hits.Load()
+			hostRequest(t, url, "GET", tc.path, "site.test", nil, nil)
+			resp, body := hostRequest(t, url, "GET", tc.path, "site.test", nil, nil)
+			if body != "negotiated" {
+				t.Fatalf("got %q", body)
+			}
+			if shared := hits.Load()-before == 1; shared != tc.shared {
+				t.Errorf("second request served from the cache %v (%d origin fetches, X-Cache %s), want %v",
+					shared, hits.Load()-before, resp.Header.Get("X-Cache"), tc.shared)
+			}
+		})
+	}
+}
+
+// countedEdge serves config, a CUE config with a %q for its one origin's
+// domain name, through a cached edge in front of handler; hits counts the
+// origin's requests.
+func countedEdge(t *testing.T, handler http.HandlerFunc, config string) (url string, hits *atomic.Int32) {
+	hits = new(atomic.Int32)
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		handler(w, r)
+	}))
+	t.Cleanup(app.Close)
+	dir := t.TempDir()
+	srv := httptest.NewServer(cachedHandler(t, dir, testenv.Compile(t, dir, fmt.Sprintf(config, strings.TrimPrefix(app.URL, "http://")))))
+	t.Cleanup(srv.Close)
+	return srv.URL, hits
 }
