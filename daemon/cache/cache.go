@@ -582,13 +582,10 @@ func (c *Cache) serveStream(w http.ResponseWriter, r *http.Request, o outcome, c
 	defer o.st.detach(cur)
 	rp := *o.rp
 	rp.src = streamSource{o.st, cur}
-	if _, ok := r.Header["Range"]; ok && rp.size < 0 && r.Method == http.MethodGet {
-		// A range of a body of unknown length: wait for it whole (it is
-		// kept, so at most MaxObjectBytes), then answer the range.
-		if n, ok := o.st.wait(); ok {
-			rp.size = n
-		}
-	}
+	// A range of a body of unknown length (chunked, or compressed here)
+	// gets the whole object at once, as CloudFront sends it (RangeGETs):
+	// serve answers ranges only of a known length. Once stored, the
+	// object's ranges are answered from it.
 	res := serve(w, r, &rp, xMiss, o.age)
 	if ue, ok := errors.AsType[upstreamError](res.Err); ok {
 		c.cfg.Log.Debug("origin body broke", "err", ue)

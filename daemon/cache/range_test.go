@@ -129,6 +129,44 @@ func TestRangeOnMiss(t *testing.T) {
 	expect(t, hs.get("/r", "Range", "bytes=0-1,4998-"), 206, XCacheHit, "-")
 }
 
+// A range request on a miss for a body whose length the origin does not
+// give (Transfer-Encoding: chunked) gets the whole object at once, as
+// CloudFront answers it (RangeGETs), rather than waiting for the whole
+// body to arrive; once stored, the same range is answered from it.
+func TestRangeOnMissLength(t *testing.T) {
+	body := object(5000)
+	tests := []struct {
+		name     string
+		chunked  bool
+		missCode int
+		missBody string
+	}{
+		{"known length: the range", false, 206, body[100:200]},
+		{"chunked: the whole object", true, 200, body},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hs := newHarness(t, Config{}, defaultPolicy, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", "max-age=600")
+				if !tt.chunked {
+					w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+				}
+				for i := 0; i < len(body); i += 1000 {
+					io.WriteString(w, body[i:i+1000])
+					w.(http.Flusher).Flush()
+				}
+			})
+			w := hs.get("/r", "Range", "bytes=100-199")
+			expect(t, w, tt.missCode, XCacheMiss, tt.missBody)
+			if tt.missCode == 200 && w.Header().Get("Content-Range") != "" {
+				t.Errorf("Content-Range %q on the whole object", w.Header().Get("Content-Range"))
+			}
+			hs.waitBackground()
+			expect(t, hs.get("/r", "Range", "bytes=100-199"), 206, XCacheHit, body[100:200])
+		})
+	}
+}
+
 // Objects over the memory tier's size limit stream through in bounded
 // memory and are not stored; their ranges are fetched as ranges.
 func TestLargeObjects(t *testing.T) {

@@ -128,17 +128,6 @@ func (s *stream) body() ([]byte, bool) {
 	return s.buf, s.retain
 }
 
-// wait waits for the end of a retained body and returns its length; false
-// when the body broke or was too large to keep.
-func (s *stream) wait() (int64, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for !s.done && s.retain {
-		s.cond.Wait()
-	}
-	return int64(len(s.buf)), s.done && s.err == nil && s.retain
-}
-
 // streamSource reads a stream through one cursor.
 type streamSource struct {
 	s *stream
