@@ -431,6 +431,7 @@ type RouteViewer struct {
 	Scheme   string `json:"scheme"`
 	Action   string `json:"action"` // serve, redirect or refuse
 	Location string `json:"location,omitempty"`
+	Status   int    `json:"status,omitempty"` // of a redirect: 301, or 307 for a method but GET and HEAD
 }
 
 // RouteMethods is the behavior's method sets and this request's method.
@@ -956,15 +957,17 @@ func refuse(reason string) RouteDecision {
 // hostname drops the port, as the host lookup does.
 func hostname(host string) string { return (&url.URL{Host: host}).Hostname() }
 
-// viewerDecision applies the viewer protocol policy to the URL's scheme.
-// CloudFront redirects only GET and HEAD; other methods over http get 403.
+// viewerDecision applies the viewer protocol policy to the URL's scheme,
+// for a viewer of HTTP/1.1 or above: redirect-to-https sends GET and HEAD
+// on with a 301 and the other methods with a 307.
 func viewerDecision(policy string, r RouteRequest, host string) *RouteViewer {
 	v := &RouteViewer{Policy: policy, Scheme: r.URL.Scheme, Action: ActionServe}
 	if r.URL.Scheme == "https" || policy == "allow-all" {
 		return v
 	}
-	if policy == "redirect-to-https" && (r.Method == "GET" || r.Method == "HEAD") {
+	if policy == "redirect-to-https" {
 		v.Action = ActionRedirect
+		v.Status = table.RedirectToHTTPSStatus(r.Method, true)
 		v.Location = "https://" + hostname(host) + r.URL.RequestURI()
 		return v
 	}
@@ -1367,7 +1370,7 @@ func printRoute(w io.Writer, e *RouteExplanation) {
 		}
 	}
 	if v := e.Viewer; v != nil {
-		verdict := map[string]string{ActionServe: "served", ActionRedirect: "301 to " + v.Location, ActionRefuse: "403"}[v.Action]
+		verdict := map[string]string{ActionServe: "served", ActionRedirect: fmt.Sprintf("%d to %s", v.Status, v.Location), ActionRefuse: "403"}[v.Action]
 		line("viewer", "%s, %s request: %s", v.Policy, v.Scheme, verdict)
 	}
 	if m := e.Methods; m != nil {

@@ -80,13 +80,10 @@ func (d *Distribution) Admit(hostDist *Distribution, b *Behavior, scheme, method
 		}
 	}
 	if p := b.Spec.ViewerProtocolPolicy; scheme == "http" && p != "allow-all" {
-		switch {
-		case p == "https-only":
+		if p == "https-only" {
 			return refuse("viewerProtocolPolicy https-only refuses http")
-		case method != http.MethodGet && method != http.MethodHead:
-			return refuse("redirect-to-https redirects GET and HEAD only; %s over http is refused", method)
 		}
-		return &EdgeAnswer{Status: http.StatusMovedPermanently, Location: "https://" + (&url.URL{Host: host}).Hostname() + requestURI,
+		return &EdgeAnswer{Status: RedirectToHTTPSStatus(method, true), Location: "https://" + (&url.URL{Host: host}).Hostname() + requestURI,
 			Reason: "viewerProtocolPolicy redirect-to-https"}
 	}
 	if !slices.Contains(b.Spec.AllowedMethods, method) {
@@ -100,6 +97,20 @@ func (d *Distribution) Admit(hostDist *Distribution, b *Behavior, scheme, method
 		return a
 	}
 	return nil
+}
+
+// RedirectToHTTPSStatus is redirect-to-https's answer to a request of
+// method over plain HTTP: 301 for GET and HEAD; for another method 307,
+// which keeps the method and body, from HTTP/1.1 on (http11), and 403
+// below it, as CloudFront answers (using-https-viewers-to-cloudfront).
+func RedirectToHTTPSStatus(method string, http11 bool) int {
+	switch {
+	case method == http.MethodGet || method == http.MethodHead:
+		return http.StatusMovedPermanently
+	case http11:
+		return http.StatusTemporaryRedirect
+	}
+	return http.StatusForbidden
 }
 
 // ViewerAnswer makes resp, an answer of the origin or the cache to req, what

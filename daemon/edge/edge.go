@@ -282,17 +282,21 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 			h.refuse(w, r, http.StatusForbidden, "This content is served over HTTPS only.")
 			return
 		case "redirect-to-https":
-			if r.Method == http.MethodGet || r.Method == http.MethodHead {
-				var ports [2]int
-				if p := h.ports.Load(); p != nil {
-					ports = *p
-				}
-				hdr.Set("Location", "https://"+redirectHost(r.Host, ports[0], ports[1])+r.URL.RequestURI())
-				hdr.Set("X-Cache", cacheRedirect)
-				w.WriteHeader(http.StatusMovedPermanently)
+			// GET and HEAD get a 301; another method a 307, which has the
+			// viewer send its method and body again, but below HTTP/1.1,
+			// which has no 307, a 403 (using-https-viewers-to-cloudfront).
+			status := table.RedirectToHTTPSStatus(r.Method, r.ProtoAtLeast(1, 1))
+			if status == http.StatusForbidden {
+				h.refuse(w, r, status, "This content is served over HTTPS only.")
 				return
 			}
-			h.refuse(w, r, http.StatusForbidden, "This content is served over HTTPS only.")
+			var ports [2]int
+			if p := h.ports.Load(); p != nil {
+				ports = *p
+			}
+			hdr.Set("Location", "https://"+redirectHost(r.Host, ports[0], ports[1])+r.URL.RequestURI())
+			hdr.Set("X-Cache", cacheRedirect)
+			w.WriteHeader(status)
 			return
 		}
 	}
