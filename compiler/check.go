@@ -277,13 +277,16 @@ var rewritingHeaders = []string{"X-Forwarded-Host", "X-Forwarded-Scheme", "X-For
 // viewer shares, in CloudFront as here. An origin that answers with Vary
 // naming them keeps the values apart.
 func (k *checker) unkeyedRewrites(key string, field func(string) []cue.Selector, where func() string, spec *schema.CacheBehavior, cfg *schema.Config) {
+	if spec.OriginRequestPolicy == "" {
+		return // most behaviors: nothing to build the policies for
+	}
 	b := table.PolicyBehavior(spec, cfg)
 	if b == nil || b.OriginRequest.Name == "" || b.Spec.MaxTTL <= 0 || slices.Contains(b.Spec.ForwardedValues.Headers, "*") {
 		return
 	}
 	var names []string
 	for _, n := range rewritingHeaders {
-		if b.OriginRequest.ForwardsHeader(n) && !(b.KeysViewerValues() && slices.Contains(b.KeyedHeaders, n)) {
+		if b.OriginRequest.ForwardsHeader(n) && !b.KeysHeader(n) {
 			names = append(names, n)
 		}
 	}

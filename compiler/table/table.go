@@ -636,8 +636,12 @@ func (b *Behavior) KeysViewerValues() bool {
 }
 
 // KeysHost reports whether b's cache key holds the viewer's Host.
-func (b *Behavior) KeysHost() bool {
-	return b.KeysViewerValues() && slices.Contains(b.KeyedHeaders, "Host")
+func (b *Behavior) KeysHost() bool { return b.KeysHeader("Host") }
+
+// KeysHeader reports whether b's cache key holds the viewer's header
+// name (canonical).
+func (b *Behavior) KeysHeader(name string) bool {
+	return b.KeysViewerValues() && slices.Contains(b.KeyedHeaders, name)
 }
 
 func (d *Distribution) behavior(index int, pos uint, spec *schema.CacheBehavior, cfg *schema.Config) (*Behavior, error) {
