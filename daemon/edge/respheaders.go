@@ -81,7 +81,8 @@ func (p *headersPolicy) release() {
 func (p *headersPolicy) Unwrap() http.ResponseWriter { return p.ResponseWriter }
 
 func (p *headersPolicy) WriteHeader(code int) {
-	if !p.done && code >= 200 {
+	first := !p.done && code >= 200
+	if first {
 		p.done = true
 		if p.policy != nil {
 			p.apply()
@@ -100,7 +101,7 @@ func (p *headersPolicy) WriteHeader(code int) {
 		return
 	}
 	p.ResponseWriter.WriteHeader(code)
-	if p.replaced && p.r.Method != http.MethodHead {
+	if first && p.replaced && p.r.Method != http.MethodHead { // once, whatever WriteHeader follows
 		p.ResponseWriter.Write(p.body)
 	}
 }
