@@ -138,9 +138,9 @@ type FetchFunc func(ctx context.Context, req FetchRequest) (*http.Response, erro
 // claim it.
 type UpstreamHit struct{ io.ReadCloser }
 
-// upstreamHit unwraps resp's body when it is an UpstreamHit, and says
-// whether it was.
-func upstreamHit(resp *http.Response) bool {
+// UnwrapUpstreamHit unwraps resp's body when it is an UpstreamHit, and
+// says whether it was.
+func UnwrapUpstreamHit(resp *http.Response) bool {
 	u, ok := resp.Body.(UpstreamHit)
 	if ok {
 		resp.Body = u.ReadCloser
@@ -460,7 +460,7 @@ func (c *Cache) lead(w http.ResponseWriter, r *http.Request, f *flight, lk, prim
 	// Only a Miss is this fetch's answer (a 304 refreshes, a 5xx may
 	// leave a stale Hit). A large object's range asked again below is
 	// asked of the same upstream.
-	upstream := upstreamHit(resp)
+	upstream := UnwrapUpstreamHit(resp)
 	defer func() {
 		if upstream && res.XCache == XCacheMiss {
 			res.UpstreamHit = true
@@ -769,7 +769,7 @@ func (c *Cache) passThrough(w http.ResponseWriter, r *http.Request, key string, 
 		c.stats.originErrors.Add(1)
 		return Result{Err: err}
 	}
-	upstream := upstreamHit(resp)
+	upstream := UnwrapUpstreamHit(resp)
 	res := c.passOn(w, r, key, p, resp, requestTime, gen)
 	res.UpstreamHit = upstream && res.XCache == XCacheMiss
 	return res

@@ -132,6 +132,7 @@ func (h *Handler) fleetFailed(w http.ResponseWriter, r *http.Request, err error)
 	if h.shed(w, r, err) {
 		return
 	}
+	setDetail(w, originDetail(err)) // the shield's own log line, as originFailed's
 	status, reason := originFailure(err)
 	if kind := originErrorKind(err); kind != "" {
 		w.Header().Set(shield.ErrorHeader, shield.MarkError(h.shield.Secret, kind, originDetail(err), r.Method, r.Host, r.RequestURI))
@@ -144,8 +145,7 @@ func (h *Handler) fleetFailed(w http.ResponseWriter, r *http.Request, err error)
 // cache (viaShield), and says so in w's log line: an answer relayed
 // without the cache, which unwraps the others (cache.Result.UpstreamHit).
 func shieldHit(w http.ResponseWriter, resp *http.Response) {
-	if u, ok := resp.Body.(cache.UpstreamHit); ok {
-		resp.Body = u.ReadCloser
+	if cache.UnwrapUpstreamHit(resp) {
 		setDetail(w, accesslog.OriginShieldHit)
 	}
 }
