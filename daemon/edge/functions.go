@@ -3,6 +3,7 @@ package edge
 import (
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
 	"time"
 
@@ -110,6 +111,7 @@ func (p *headersPolicy) viewerResponse(code int) (status int, failed bool) {
 	// The body is the node's to frame: a function's Content-Length (or its
 	// dropping one) would cut the body short or leave the viewer waiting.
 	framing := [...][]string{hdr["Content-Length"], hdr["Transfer-Encoding"]}
+	described := [...][]string{hdr["Content-Encoding"], hdr["Content-Range"]}
 	clear(hdr)
 	for k, vs := range resp.Header {
 		hdr[k] = vs
@@ -120,11 +122,22 @@ func (p *headersPolicy) viewerResponse(code int) (status int, failed bool) {
 		}
 	}
 	// A body the function returned replaces the answer's (none for a
-	// 204 or 304, which carry none).
+	// 204 or 304, which carry none). It goes out whole and as given: the
+	// answer's coding and range described the body it replaces, so they
+	// go too unless the function set its own (a viewer would otherwise
+	// fail to decode it, or take it for a piece of the object).
 	if resp.BodySet && resp.Status != http.StatusNoContent && resp.Status != http.StatusNotModified {
 		p.replaced, p.body = true, resp.Body
 		delete(hdr, "Transfer-Encoding")
 		hdr["Content-Length"] = []string{strconv.Itoa(len(resp.Body))}
+		for i, name := range [...]string{"Content-Encoding", "Content-Range"} {
+			if slices.Equal(hdr[name], described[i]) {
+				delete(hdr, name)
+			}
+		}
+		if resp.Status == http.StatusPartialContent && hdr["Content-Range"] == nil {
+			resp.Status = http.StatusOK
+		}
 	}
 	return resp.Status, false
 }

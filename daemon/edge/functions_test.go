@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"compress/gzip"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -124,4 +125,63 @@ func hmacToken(expires, uri string) string {
 	m := hmac.New(sha256.New, []byte("secret"))
 	m.Write([]byte(expires + uri))
 	return expires + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// TestViewerResponseBodyFraming checks that a viewer-response function's
+// replacement body goes out as the function gave it: the headers that
+// framed the answer's body (its coding, its range) do not go with it, so
+// a viewer reads the function's body, not a decoding error.
+func TestViewerResponseBodyFraming(t *testing.T) {
+	text := strings.Repeat("an origin's text, long enough to compress. ", 50)
+	var gz strings.Builder
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(text))
+	zw.Close()
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Content-Type", "text/plain")
+		w.Header().Set("ETag", `"origin"`)
+		if strings.HasPrefix(r.URL.Path, "/gzipped/") {
+			w.Header().Set("Content-Encoding", "gzip")
+			io.WriteString(w, gz.String())
+			return
+		}
+		io.WriteString(w, text)
+	}))
+	t.Cleanup(app.Close)
+	code, err := os.ReadFile(filepath.Join("testdata", "functions", "replace-body.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	tb := testenv.Compile(t, dir, fmt.Sprintf(`package cdn
+
+functions: "replace-body": functionCode: %s
+distributions: site: {
+	aliases: ["site.test"]
+	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", compress: true,
+		functionAssociations: [{eventType: "viewer-response", functionName: "replace-body"}]}
+}
+`, strconv.Quote(string(code)), app.Listener.Addr().String()))
+	for _, e := range bothEdges(t, dir, tb) {
+		for _, s := range []struct {
+			name, path, encoding, rng string
+		}{
+			{"the origin's gzip", "/gzipped/a", "gzip", ""},
+			{"the edge's compression", "/plain/a", "gzip, br", ""},
+			{"a range of the answer", "/plain/b", "", "bytes=0-9"},
+			{"a range of a cached answer", "/plain/b", "", "bytes=0-9"},
+		} {
+			header := http.Header{"Accept-Encoding": {s.encoding}}
+			if s.rng != "" {
+				header.Set("Range", s.rng)
+			}
+			resp, body := siteRequest(t, e.url, "GET", s.path, header, nil)
+			if resp.StatusCode != http.StatusOK || body != "replaced" || resp.Header.Get("Content-Encoding") != "" || resp.Header.Get("Content-Range") != "" {
+				t.Errorf("cached=%v %s: %d %q Content-Encoding=%q Content-Range=%q, want 200 %q with neither",
+					e.cached, s.name, resp.StatusCode, body, resp.Header.Get("Content-Encoding"), resp.Header.Get("Content-Range"), "replaced")
+			}
+		}
+	}
 }
