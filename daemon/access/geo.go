@@ -34,8 +34,9 @@ type GeoDB struct {
 }
 
 type geoVersion struct {
-	reader *maxminddb.Reader
-	stamp  filestamp.Stamp
+	reader   *maxminddb.Reader
+	stamp    filestamp.Stamp
+	holdsASN bool
 }
 
 // geoRecord is the part of a record Lookup reads; the decoder skips the rest.
@@ -73,8 +74,38 @@ func loadGeo(path string) (*geoVersion, error) {
 	if err != nil {
 		return nil, fmt.Errorf("geoip database %s: %w", path, err)
 	}
-	return &geoVersion{reader: r, stamp: filestamp.Of(fi)}, nil
+	return &geoVersion{reader: r, stamp: filestamp.Of(fi), holdsASN: holdsASN(r)}, nil
 }
+
+// asnSample is how many records holdsASN reads: an ASN database (or a City
+// or Enterprise one with ASNs) gives nearly every network one, a country
+// or plain City database none.
+const asnSample = 4096
+
+// holdsASN reports whether the first records of r give an ASN where Locate
+// reads one.
+func holdsASN(r *maxminddb.Reader) bool {
+	var rec struct {
+		ASN    uint `maxminddb:"autonomous_system_number"`
+		Traits struct {
+			ASN uint `maxminddb:"autonomous_system_number"`
+		} `maxminddb:"traits"`
+	}
+	n := 0
+	for res := range r.Networks() {
+		if res.Decode(&rec) == nil && (rec.ASN != 0 || rec.Traits.ASN != 0) {
+			return true
+		}
+		if n++; n == asnSample {
+			break
+		}
+	}
+	return false
+}
+
+// HoldsASN reports whether the database's records hold ASNs (a GeoLite2-ASN,
+// or a City or Enterprise database that has them); false for nil.
+func (g *GeoDB) HoldsASN() bool { return g != nil && g.db.Load().holdsASN }
 
 // Path is the database file.
 func (g *GeoDB) Path() string { return g.path }
@@ -173,18 +204,20 @@ var ErrNoGeoDB = errors.New("no geoip database")
 // has a web ACL statement on a country or an ASN, on a node without the
 // database that answers it (geo, asn nil): such a restriction would let
 // everyone through and such a rule never match. It fails closed rather
-// than serve everyone. An ASN comes from asn, else from geo's records.
+// than serve everyone. An ASN comes from asn, else from geo's records,
+// which must hold ASNs (a country database's do not).
 func CheckDatabases(t *table.Table, geo, asn *GeoDB) error {
-	if geo != nil {
+	noASN := !asn.HoldsASN() && !geo.HoldsASN()
+	if geo != nil && !noASN {
 		return nil
 	}
 	var country, asns []string
 	for d := range t.Distributions() {
 		acl := d.WebACL
-		if GeoRestricted(d.Spec) || acl != nil && acl.CountryDB {
+		if geo == nil && (GeoRestricted(d.Spec) || acl != nil && acl.CountryDB) {
 			country = append(country, d.ID)
 		}
-		if asn == nil && acl != nil && acl.ASNDB {
+		if noASN && acl != nil && acl.ASNDB {
 			asns = append(asns, d.ID)
 		}
 	}
@@ -193,10 +226,24 @@ func CheckDatabases(t *table.Table, geo, asn *GeoDB) error {
 		return fmt.Errorf("%w: %s restrictions.geoRestriction or a web ACL's geoMatchStatement, and this node has no country database; start openfront serve with --geoip-db FILE (a MaxMind-format country database)",
 			ErrNoGeoDB, distributionsUse(country))
 	case len(asns) > 0:
-		return fmt.Errorf("%w: %s a web ACL's asnMatchStatement, and this node has no ASN database; start openfront serve with --asn-db FILE (GeoLite2-ASN) or a --geoip-db whose records hold the ASN",
-			ErrNoGeoDB, distributionsUse(asns))
+		return fmt.Errorf("%w: %s a web ACL's asnMatchStatement, and this node has no ASN database%s; start openfront serve with --asn-db FILE (GeoLite2-ASN) or a --geoip-db whose records hold the ASN",
+			ErrNoGeoDB, distributionsUse(asns), noASNIn(geo, asn))
 	}
 	return nil
+}
+
+// noASNIn names the databases given whose records hold no ASN ("" none).
+func noASNIn(dbs ...*GeoDB) string {
+	var paths []string
+	for _, db := range dbs {
+		if db != nil {
+			paths = append(paths, db.Path())
+		}
+	}
+	if len(paths) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(paths, " and ") + " hold no autonomous_system_number)"
 }
 
 // distributionsUse is `distribution "a" uses` or `distributions "a", "b" use`.

@@ -8,8 +8,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/maxmind/mmdbwriter/mmdbtype"
+
 	"openfront.dev/compiler"
 	"openfront.dev/compiler/table"
+	"openfront.dev/internal/testenv/geodb"
 )
 
 // TestTable runs a compiled config: CheckDatabases fails closed without a
@@ -55,6 +58,20 @@ func TestCheckDatabasesWebACL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	asnPath := filepath.Join(t.TempDir(), "asn.mmdb")
+	writeGeoDB(t, asnPath, map[string]mmdbtype.Map{"81.0.0.0/8": geodb.ASN(64496, "Example")})
+	asnDB, err := OpenGeoDB(asnPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cityPath := filepath.Join(t.TempDir(), "city-asn.mmdb")
+	city := maxmindCountry("FR")
+	city["traits"] = mmdbtype.Map{"autonomous_system_number": mmdbtype.Uint32(64496)}
+	writeGeoDB(t, cityPath, map[string]mmdbtype.Map{"81.0.0.0/8": city})
+	cityDB, err := OpenGeoDB(cityPath)
+	if err != nil {
+		t.Fatal(err)
+	}
 	const forwarded = `, forwardedIPConfig: {headerName: "X-Forwarded-For", fallbackBehavior: "NO_MATCH"}`
 	for _, c := range []struct {
 		name, statement string
@@ -62,13 +79,16 @@ func TestCheckDatabasesWebACL(t *testing.T) {
 		want            string // in the error; "" none
 	}{
 		{"geo, no database", `geoMatchStatement: {countryCodes: ["KP"]}`, nil, nil, "--geoip-db"},
-		{"geo, an ASN database only", `geoMatchStatement: {countryCodes: ["KP"]}`, nil, db, "--geoip-db"},
+		{"geo, an ASN database only", `geoMatchStatement: {countryCodes: ["KP"]}`, nil, asnDB, "--geoip-db"},
 		{"forwarded geo, no database", `geoMatchStatement: {countryCodes: ["KP"]` + forwarded + `}`, nil, nil, "--geoip-db"},
 		{"geo, a country database", `geoMatchStatement: {countryCodes: ["KP"]}`, db, nil, ""},
 		{"asn, no database", `asnMatchStatement: {asnList: [64496]}`, nil, nil, "--asn-db"},
 		{"forwarded asn, no database", `asnMatchStatement: {asnList: [64496]` + forwarded + `}`, nil, nil, "--asn-db"},
-		{"asn, an ASN database", `asnMatchStatement: {asnList: [64496]}`, nil, db, ""},
-		{"asn, a geoip database", `asnMatchStatement: {asnList: [64496]}`, db, nil, ""},
+		{"asn, an ASN database", `asnMatchStatement: {asnList: [64496]}`, nil, asnDB, ""},
+		{"asn, a geoip database with ASNs", `asnMatchStatement: {asnList: [64496]}`, cityDB, nil, ""},
+		{"asn, a country database", `asnMatchStatement: {asnList: [64496]}`, db, nil, "country.mmdb hold no autonomous_system_number"},
+		{"asn, a country database as --asn-db", `asnMatchStatement: {asnList: [64496]}`, db, db, "--asn-db"},
+		{"asn, a country and an ASN database", `asnMatchStatement: {asnList: [64496]}`, db, asnDB, ""},
 		{"neither", `byteMatchStatement: {searchString: "/admin", fieldToMatch: uriPath: {}, positionalConstraint: "STARTS_WITH", textTransformations: [{priority: 0, type: "NONE"}]}`, nil, nil, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
