@@ -234,14 +234,13 @@ func (p Policy) cachesError(status int, explicit bool) bool {
 }
 
 // ErrorLifetime is how long an origin's error response (status, header
-// h, arrived at now) is kept, 0 when it is not cached: RefusalLifetime,
-// for the errors CloudFront caches. The edge keeps a custom error page
-// standing in for the error as long.
+// h, arrived at now) is kept, 0 when it is not: what the cache decides for
+// it. The edge keeps a custom error page standing in for the error as long.
 func (p Policy) ErrorLifetime(status int, h http.Header, now time.Time) time.Duration {
-	if _, ok := explicitLifetime(h, parseCacheControl(h), now); !p.cachesError(status, ok) {
-		return 0
+	if d := decide(status, h, parseCacheControl(h), p, nil, now); d.store {
+		return d.ttl
 	}
-	return p.RefusalLifetime(status, h, now)
+	return 0
 }
 
 // RefusalLifetime is errorLifetime when h has a max-age, s-maxage or

@@ -182,6 +182,12 @@ func TestErrorLifetime(t *testing.T) {
 		{"416: never kept, whatever errorCachingMinTTL says", p, 416, nil, 0},
 		{"416 with max-age: never kept", p, 416, []string{"Cache-Control", "max-age=60"}, 0},
 		{"CachingDisabled: not kept", disabled, 404, nil, 0},
+		// custom-error-pages-expiration.html: "CloudFront doesn't cache"
+		// a 404, 410, 414 or 501 with no-store, no-cache or private.
+		{"404 no-store: not kept", p, 404, []string{"Cache-Control", "no-store"}, 0},
+		{"501 private: not kept", p, 501, []string{"Cache-Control", "private"}, 0},
+		{"503 no-store: kept all the same", p, 503, []string{"Cache-Control", "no-store"}, 10 * time.Second},
+		{"500 with Vary *: not kept", p, 500, []string{"Vary", "*"}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

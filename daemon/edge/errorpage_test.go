@@ -148,7 +148,7 @@ func TestCustomErrorPageLifetime(t *testing.T) {
 		kept       time.Duration
 	}{
 		{"no freshness: errorCachingMinTTL", "/plain", func() http.Header { return http.Header{} }, 30 * time.Second},
-		{"other directives: errorCachingMinTTL", "/no-cache", func() http.Header { return http.Header{"Cache-Control": {"no-cache"}} }, 30 * time.Second},
+		{"other directives: errorCachingMinTTL", "/must-revalidate", func() http.Header { return http.Header{"Cache-Control": {"must-revalidate"}} }, 30 * time.Second},
 		{"shorter max-age: errorCachingMinTTL", "/short", func() http.Header { return http.Header{"Cache-Control": {"max-age=5"}} }, 30 * time.Second},
 		{"longer max-age", "/max-age", func() http.Header { return http.Header{"Cache-Control": {"max-age=60"}} }, 60 * time.Second},
 		{"s-maxage wins over max-age", "/s-maxage", func() http.Header { return http.Header{"Cache-Control": {"max-age=5, s-maxage=45"}} }, 45 * time.Second},
