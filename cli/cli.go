@@ -39,12 +39,20 @@ func firstOf(args []string) string {
 	return args[0]
 }
 
+// flagArgs are args up to "--", after which none is a flag.
+func flagArgs(args []string) []string {
+	if i := slices.Index(args, "--"); i >= 0 {
+		return args[:i]
+	}
+	return args
+}
+
 // isHelpFlag reports whether arg asks for help.
 func isHelpFlag(arg string) bool { return arg == "-h" || arg == "-help" || arg == "--help" }
 
 // Main runs the command named by args[0] and returns the exit status.
 func Main(args []string, stdout, stderr io.Writer) int {
-	if _, known := commands[firstOf(args)]; known && slices.ContainsFunc(args[1:], isHelpFlag) {
+	if _, known := commands[firstOf(args)]; known && slices.ContainsFunc(flagArgs(args[1:]), isHelpFlag) {
 		// CMD --help asks for help, as help CMD does: on stdout, exit 0.
 		args = []string{"help", args[0]}
 	}

@@ -115,4 +115,9 @@ func TestCommandHelpFlag(t *testing.T) {
 	if code := Main([]string{"nosuch", "--help"}, &out, &out); code != exitUsage {
 		t.Errorf("an unknown command's --help: exit %d, want %d", code, exitUsage)
 	}
+	// After "--" a -h is an argument: the command runs and judges it.
+	out.Reset()
+	if code := Main([]string{"route", "no-such-dir", "--", "-h"}, &out, &out); code == exitOK || strings.Contains(out.String(), commands["route"].summary) {
+		t.Errorf("route DIR -- -h: exit %d, output:\n%s\nwant the command's own error", code, out.String())
+	}
 }
