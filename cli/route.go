@@ -356,6 +356,8 @@ func explainDeployment(dep *table.Deployment, r RouteRequest) (*RouteDeployment,
 	switch {
 	case !p.Enabled:
 		rd.Why = "the policy is disabled: the primary serves every request"
+	case !dep.Staging.Spec.Enabled:
+		rd.Why = fmt.Sprintf("staging distribution %s is disabled: the primary serves every request", dep.Staging.ID)
 	case dep.Header != "" && rd.ServedBy == rd.Staging:
 		rd.Why = fmt.Sprintf("the request has %s: %s", rd.Header, dep.Value)
 	case dep.Header != "":

@@ -178,6 +178,9 @@ func TestRoute(t *testing.T) {
 		// request through, staging's blocks it; both are explained.
 		{"cd-staging-waf", []string{"https://gated.example.com/api/beta/x", "-H", "aws-cf-cd-gated: on"}},
 		{"json-cd-header", []string{"--json", "https://canary.example.com/api/x", "-H", "aws-cf-cd-canary: on"}},
+		// A disabled staging distribution: the primary serves the header's
+		// requests too.
+		{"cd-staging-disabled", []string{"https://paused.example.com/x", "-H", "aws-cf-cd-paused: on"}},
 		// A sticky weight's openfront-cd cookie (at routeTestNow): a live
 		// session keeps its side; one past maximumTTL, another policy's or
 		// a malformed one starts a new session. The edge takes the cookie

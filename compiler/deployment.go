@@ -54,6 +54,9 @@ func (k *checker) deployments(cfg *schema.Config) {
 			if s.HTTPVersion != d.HTTPVersion {
 				k.add("distributions."+p.StagingDistributionID, sel("distributions", p.StagingDistributionID, "httpVersion"), "distribution %q: a staging distribution serves its primary's connections: its httpVersion must be %q, distribution %q's", p.StagingDistributionID, d.HTTPVersion, id)
 			}
+			if p.Enabled && !s.Enabled {
+				k.warn("distributions."+p.StagingDistributionID, sel("distributions", p.StagingDistributionID, "enabled"), "distribution %q: a disabled staging distribution serves nothing: continuous deployment policy %q leaves every request to distribution %q", p.StagingDistributionID, name, id)
+			}
 			k.stagingWeakens(id, d, p.StagingDistributionID, s, name, p)
 		}
 	}

@@ -23,7 +23,7 @@ import (
 // taken as a path, is routed on both sides: that path is served by both
 // behaviors of the pair. The two defaults pair too.
 func (k *checker) stagingWeakens(pid string, pd *schema.Distribution, sid string, sd *schema.Distribution, name string, p *schema.ContinuousDeploymentPolicy) {
-	if !p.Enabled {
+	if !p.Enabled || !sd.Enabled {
 		return // staging serves nothing
 	}
 	how := chooseStaging(name, p)

@@ -69,9 +69,13 @@ func newDeployment(primary *Distribution, cfg *schema.Config, dists map[string]*
 // nil map's lookup.
 func (t *Table) Deployment(id string) *Deployment { return t.deployments[id] }
 
-// Active reports an enabled policy of an enabled primary: a disabled
-// primary refuses its requests, whatever its staging distribution is.
-func (dep *Deployment) Active() bool { return dep.Spec.Enabled && dep.Primary.Spec.Enabled }
+// Active reports an enabled policy of an enabled primary to an enabled
+// staging distribution: a disabled primary refuses its requests, whatever
+// its staging distribution is, and a disabled staging distribution serves
+// nothing, so the primary keeps its share rather than refuse it.
+func (dep *Deployment) Active() bool {
+	return dep.Spec.Enabled && dep.Primary.Spec.Enabled && dep.Staging.Spec.Enabled
+}
 
 // Sticky reports a weight-based policy with session stickiness.
 func (dep *Deployment) Sticky() bool { return dep.MaximumTTL > 0 }

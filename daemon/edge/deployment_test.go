@@ -193,3 +193,39 @@ func TestDeploymentUnreachable(t *testing.T) {
 		t.Errorf("disabled primary, with the header: %d %q, want 403", resp.StatusCode, body)
 	}
 }
+
+// TestDeploymentStagingDisabled: a disabled staging distribution serves
+// nothing, so its policy sends nothing there: the requests it would have
+// drawn, or that carry its header, are the primary's, not refused 403.
+func TestDeploymentStagingDisabled(t *testing.T) {
+	h, url, _ := deploymentEdge(t, "")
+	h.random = func() float64 { return 0 } // every draw under the weight
+	cfg := *h.Table().Config()
+	cfg.Distributions = maps.Clone(cfg.Distributions)
+	for _, id := range []string{"site-staging", "shop-staging"} {
+		staging := *cfg.Distributions[id]
+		staging.Enabled = false
+		cfg.Distributions[id] = &staging
+	}
+	next, err := table.Build(&cfg, table.Source{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.SetTable(next)
+	for _, c := range []struct {
+		name, host string
+		hdr        http.Header
+	}{
+		{"header policy, with the header", "site.test", http.Header{"Aws-Cf-Cd-Canary": {"on"}}},
+		{"sticky weight, drawn", "shop.test", nil},
+		{"sticky weight, staging session", "shop.test", http.Header{"Cookie": {table.StickyCookie + "=s.1.x"}}},
+	} {
+		resp, body := hostRequest(t, url, "GET", "/d", c.host, c.hdr, nil)
+		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(body, "primary ") {
+			t.Errorf("%s: %d %q, want 200 from the primary", c.name, resp.StatusCode, body)
+		}
+		if sc := resp.Header.Get("Set-Cookie"); sc != "" {
+			t.Errorf("%s: Set-Cookie %q: no session to keep", c.name, sc)
+		}
+	}
+}
