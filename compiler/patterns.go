@@ -32,6 +32,7 @@ var patternWants = map[string]string{
 	"certificateName":    `a file name stem: letters, digits, ".", "_" and "-"`,
 	"#HeaderName":        `an HTTP header name`,
 	"#HeaderValue":       `an HTTP header value without line breaks or control characters`,
+	"#CDHeaderValue":     `a header value without spaces or tabs at its ends (HTTP trims them off a request's), line breaks or control characters`,
 	"pathPattern":        `a CloudFront path pattern: URL path characters with "*" and "?"`,
 	"path":               `a directory relative to the config directory, without ".."`,
 	"originShieldRegion": `an AWS region code such as "us-east-2", not a region's name`,
