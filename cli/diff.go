@@ -566,6 +566,14 @@ func (c *classifier) classify(ch *change) {
 		if why := deploymentChange(c.new.Config(), ch); why != "" {
 			raise(classHotSwap, why)
 		}
+	// So does whether the staging distribution is enabled: a disabled
+	// one serves nothing.
+	case ch.Kind == "distribution" && ch.Path == "enabled":
+		if name := stagingPolicy(c.new.Config(), ch.ID); name != "" {
+			if why := deploymentChange(c.new.Config(), &change{ID: name}); why != "" {
+				raise(classHotSwap, why)
+			}
+		}
 	// A key value store's data is read by the functions associated with
 	// it, on the behaviors that run them.
 	// Origin Shield is carried out by the nodes' flags, which a config
@@ -620,6 +628,9 @@ func deploymentChange(cfg *schema.Config, ch *change) string {
 	if !p.Enabled {
 		return fmt.Sprintf("disabled: %s serves every request itself", primary)
 	}
+	if s := cfg.Distributions[p.StagingDistributionID]; s != nil && !s.Enabled {
+		return fmt.Sprintf("%s keeps every request: its staging distribution %s is disabled", primary, p.StagingDistributionID)
+	}
 	tc := p.TrafficConfig
 	switch {
 	case tc.Type == "SingleHeader" && tc.SingleHeaderConfig != nil:
@@ -632,6 +643,17 @@ func deploymentChange(cfg *schema.Config, ch *change) string {
 			}
 		}
 		return why + formerHeader(ch)
+	}
+	return ""
+}
+
+// stagingPolicy is the name of the continuous deployment policy of cfg
+// whose staging distribution is id, "" for none.
+func stagingPolicy(cfg *schema.Config, id string) string {
+	for _, name := range slices.Sorted(maps.Keys(cfg.ContinuousDeploymentPolicies)) {
+		if cfg.ContinuousDeploymentPolicies[name].StagingDistributionID == id {
+			return name
+		}
 	}
 	return ""
 }

@@ -93,6 +93,10 @@ func TestDiff(t *testing.T) {
 		{"waf-added", []string{"$D/base", "$D/waf-added"}, exitFail},
 		{"waf-changed", []string{"$D/waf-added", "$D/waf-changed"}, exitFail},
 		{"cd-disabled", []string{"$D/cd-changed", "$D/cd-disabled"}, exitFail},
+		// The staging distribution disabled, then enabled again: its
+		// primary keeps every request, then sends staging its share.
+		{"cd-staging-disabled", []string{"$D/cd-changed", "$D/cd-staging-disabled"}, exitFail},
+		{"cd-staging-enabled", []string{"$D/cd-staging-disabled", "$D/cd-changed"}, exitFail},
 		// Artifacts.
 		{"artifact-vs-dir", []string{"$TMP/base.json", "$D/origin-port-changed"}, exitFail},
 		{"dir-vs-artifact-identical", []string{"$D/identical", "$TMP/base.json"}, exitOK},
