@@ -344,12 +344,17 @@ func explainDeployment(dep *table.Deployment, r RouteRequest) (*RouteDeployment,
 	}
 	header := r.Header
 	var live *table.Session
+	ended := false
 	if v, found, kept := dep.SessionCookie(r.Header["Cookie"]); found {
 		header = r.Header.Clone()
 		if header.Del("Cookie"); kept != nil {
 			header["Cookie"] = kept
 		}
-		rd.Session, live = explainSession(dep, v, r.Now)
+		if dep.KeepsSessions() {
+			rd.Session, live = explainSession(dep, v, r.Now)
+		} else {
+			ended = v != ""
+		}
 	}
 	served := dep.ServedWith(r.Header, live)
 	rd.ServedBy = served.ID
@@ -373,6 +378,9 @@ func explainDeployment(dep *table.Deployment, r RouteRequest) (*RouteDeployment,
 		if dep.Sticky() {
 			rd.Why += fmt.Sprintf("; a viewer keeps its side by the %s cookie, for %d s idle and %d s at most", table.StickyCookie, rd.IdleTTL, rd.MaximumTTL)
 		}
+	}
+	if ended {
+		rd.Why += fmt.Sprintf("; the edge ends the session of the request's %s cookie (Max-Age=0): the policy keeps none while it is disabled or has no session stickiness", table.StickyCookie)
 	}
 	return rd, served, header
 }

@@ -189,6 +189,9 @@ func TestRoute(t *testing.T) {
 		{"cd-sticky-primary", []string{"https://beta.example.com/", "-H", "Cookie: openfront-cd=p.1799999000." + betaSession}},
 		{"cd-sticky-expired", []string{"https://beta.example.com/", "-H", "Cookie: openfront-cd=s.1799990000." + betaSession}},
 		{"cd-sticky-foreign", []string{"https://beta.example.com/", "-H", "Cookie: openfront-cd=s.1799999000.0badcafe"}},
+		// A policy without stickiness: the edge ends the session of the
+		// cookie, which the request no longer carries.
+		{"cd-session-ended", []string{"https://canary.example.com/", "-H", "Cookie: theme=dark; openfront-cd=s.1799999000." + betaSession}},
 		{"json-cd-sticky-staging", []string{"--json", "https://beta.example.com/", "-H", "Cookie: openfront-cd=s.1799999000." + betaSession}},
 		// A web ACL: an IP set's block; a count rule and a rate rule, counted.
 		// Labels: the count rule's, and the block on them.

@@ -136,10 +136,11 @@ func routeTestViewer(ip string) (netip.Addr, error) {
 }
 
 // stickyTest reads the session cookie test i gives in its Cookie header
-// for dep's policy, if sticky and active: its side decides, whatever its start (a test
-// cannot keep a session within maximumTTL), and the edge takes it out of
-// the request, which headers are then. ok is false, with an error, for a
-// cookie that is none of dep's sessions.
+// for dep's policy: the edge takes it out of the request, which headers
+// are then. If the policy keeps sessions, its side decides, whatever its
+// start (a test cannot keep a session within maximumTTL), and ok is
+// false, with an error, for a cookie that is none of dep's sessions;
+// otherwise the edge ends it.
 func (k *checker) stickyTest(i int, where string, rt schema.RouteTest, dep *table.Deployment) (headers map[string]string, s *table.Session, ok bool) {
 	for name, line := range rt.Headers {
 		if !strings.EqualFold(name, "Cookie") {
@@ -149,15 +150,18 @@ func (k *checker) stickyTest(i int, where string, rt schema.RouteTest, dep *tabl
 		if !found {
 			break
 		}
+		headers = maps.Clone(rt.Headers)
+		if delete(headers, name); kept != nil {
+			headers[name] = kept[0]
+		}
+		if !dep.KeepsSessions() {
+			return headers, nil, true
+		}
 		session, ok := dep.ReadSession(v)
 		if !ok {
 			k.add("tests", sel("tests", i, "headers", name), "%s: cookie %s=%s is not a session of policy %q: its sessions are %s=SIDE.START.%s, SIDE s (staging) or p (primary) and START in Unix seconds",
 				where, table.StickyCookie, v, dep.Policy, table.StickyCookie, dep.Session)
 			return nil, nil, false
-		}
-		headers = maps.Clone(rt.Headers)
-		if delete(headers, name); kept != nil {
-			headers[name] = kept[0]
 		}
 		return headers, &session, true
 	}

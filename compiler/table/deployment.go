@@ -30,7 +30,7 @@ type Deployment struct {
 	IdleTTL, MaximumTTL time.Duration
 	// Session tells one policy's sessions from another's: a cookie of
 	// another policy, or of other stickiness settings, starts a new
-	// session (CloudFront resets sessions when stickiness changes).
+	// session.
 	Session string
 }
 
@@ -159,13 +159,22 @@ func TakeStickyCookie(lines []string) (value string, found bool, kept []string) 
 	return value, found, kept
 }
 
+// KeepsSessions reports an active policy with session stickiness: its
+// sticky cookie keeps a viewer on one side. While a policy is disabled or
+// not sticky, the edge ends the sessions it sees (EndedSession), as
+// CloudFront "resets all sessions (even active ones)" when a policy or
+// its session stickiness is disabled or enabled
+// (understanding-continuous-deployment).
+func (dep *Deployment) KeepsSessions() bool { return dep.Active() && dep.Sticky() }
+
+// EndedSession is the Set-Cookie value that ends a viewer's session.
+const EndedSession = StickyCookie + "=; Path=/; Max-Age=0"
+
 // SessionCookie is TakeStickyCookie of Cookie lines for a request to
-// dep's primary, as the edge reads them: found is false for a policy
-// that is not sticky or not active, whose requests keep the cookie.
+// dep's primary, as the edge reads them: the edge takes the cookie out of
+// every request to a primary with a policy. Its value is a session only
+// when dep KeepsSessions; otherwise the edge ends it.
 func (dep *Deployment) SessionCookie(lines []string) (value string, found bool, kept []string) {
-	if !dep.Sticky() || !dep.Active() {
-		return "", false, lines
-	}
 	return TakeStickyCookie(lines)
 }
 

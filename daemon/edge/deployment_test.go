@@ -8,9 +8,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -215,17 +217,57 @@ func TestDeploymentStagingDisabled(t *testing.T) {
 	for _, c := range []struct {
 		name, host string
 		hdr        http.Header
+		setCookie  string
 	}{
-		{"header policy, with the header", "site.test", http.Header{"Aws-Cf-Cd-Canary": {"on"}}},
-		{"sticky weight, drawn", "shop.test", nil},
-		{"sticky weight, staging session", "shop.test", http.Header{"Cookie": {table.StickyCookie + "=s.1.x"}}},
+		{"header policy, with the header", "site.test", http.Header{"Aws-Cf-Cd-Canary": {"on"}}, ""},
+		{"sticky weight, drawn", "shop.test", nil, ""},
+		{"sticky weight, staging session: ended", "shop.test", http.Header{"Cookie": {table.StickyCookie + "=s.1.x"}}, table.EndedSession},
 	} {
 		resp, body := hostRequest(t, url, "GET", "/d", c.host, c.hdr, nil)
 		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(body, "primary ") {
 			t.Errorf("%s: %d %q, want 200 from the primary", c.name, resp.StatusCode, body)
 		}
+		if sc := resp.Header.Get("Set-Cookie"); sc != c.setCookie {
+			t.Errorf("%s: Set-Cookie %q, want %q", c.name, sc, c.setCookie)
+		}
+	}
+}
+
+// TestDeploymentSessionsEnd: CloudFront resets all sessions when a policy
+// or its stickiness is disabled or enabled (understanding-continuous-
+// deployment). While a primary's policy is disabled or not sticky, the
+// edge takes the openfront-cd cookie out of the request, so neither the
+// origin nor the cache key sees it, and expires it: the viewer's next
+// sticky request starts a new session.
+func TestDeploymentSessionsEnd(t *testing.T) {
+	h, url, _ := deploymentEdge(t, "")
+	h.random = func() float64 { return 0.99 } // every draw the primary's
+	session := table.StickyCookie + "=s." + strconv.FormatInt(time.Now().Unix(), 10) + "." + h.Table().Deployment("shop").Session
+	cfg := *h.Table().Config()
+	cfg.ContinuousDeploymentPolicies = maps.Clone(cfg.ContinuousDeploymentPolicies)
+	weight := *cfg.ContinuousDeploymentPolicies["weight"]
+	weight.Enabled = false
+	cfg.ContinuousDeploymentPolicies["weight"] = &weight
+	next, err := table.Build(&cfg, table.Source{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.SetTable(next)
+	for _, c := range []struct{ name, host string }{
+		{"sticky policy disabled", "shop.test"},
+		{"weight without stickiness", "zero.test"},
+		{"header policy", "site.test"},
+	} {
+		resp, body := hostRequest(t, url, "GET", "/e", c.host, http.Header{"Cookie": {"theme=dark; " + session}}, nil)
+		if !strings.HasPrefix(body, `primary /e cookie="theme=dark"`) {
+			t.Errorf("%s: %q, want the primary's answer to a request without %s", c.name, body, table.StickyCookie)
+		}
+		if sc := resp.Header.Get("Set-Cookie"); sc != table.EndedSession {
+			t.Errorf("%s: Set-Cookie %q, want %q", c.name, sc, table.EndedSession)
+		}
+		resp, _ = hostRequest(t, url, "GET", "/e", c.host, http.Header{"Cookie": {"theme=dark"}}, nil)
 		if sc := resp.Header.Get("Set-Cookie"); sc != "" {
-			t.Errorf("%s: Set-Cookie %q: no session to keep", c.name, sc)
+			t.Errorf("%s, no session: Set-Cookie %q", c.name, sc)
 		}
 	}
 }

@@ -197,7 +197,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	host := d // the distribution the Host names, whose connection this is
 	var setCookie string
-	if dep := t.Deployment(d.ID); dep != nil && dep.Active() {
+	if dep := t.Deployment(d.ID); dep != nil {
 		var staged bool
 		if staged, setCookie = h.staging(r, dep, start); staged {
 			d = dep.Staging
