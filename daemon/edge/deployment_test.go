@@ -180,16 +180,7 @@ func TestDeploymentUnreachable(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("Host site-staging: %d, want 403", resp.StatusCode)
 	}
-	cfg := *h.Table().Config()
-	cfg.Distributions = maps.Clone(cfg.Distributions)
-	site := *cfg.Distributions["site"]
-	site.Enabled = false
-	cfg.Distributions["site"] = &site
-	next, err := table.Build(&cfg, table.Source{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.SetTable(next)
+	disable(t, h, []string{"site"}, nil)
 	resp, body := hostRequest(t, url, "GET", "/a", "site.test", http.Header{"Aws-Cf-Cd-Canary": {"on"}}, nil)
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("disabled primary, with the header: %d %q, want 403", resp.StatusCode, body)
@@ -202,18 +193,7 @@ func TestDeploymentUnreachable(t *testing.T) {
 func TestDeploymentStagingDisabled(t *testing.T) {
 	h, url, _ := deploymentEdge(t, "")
 	h.random = func() float64 { return 0 } // every draw under the weight
-	cfg := *h.Table().Config()
-	cfg.Distributions = maps.Clone(cfg.Distributions)
-	for _, id := range []string{"site-staging", "shop-staging"} {
-		staging := *cfg.Distributions[id]
-		staging.Enabled = false
-		cfg.Distributions[id] = &staging
-	}
-	next, err := table.Build(&cfg, table.Source{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.SetTable(next)
+	disable(t, h, []string{"site-staging", "shop-staging"}, nil)
 	for _, c := range []struct {
 		name, host string
 		hdr        http.Header
@@ -243,16 +223,7 @@ func TestDeploymentSessionsEnd(t *testing.T) {
 	h, url, _ := deploymentEdge(t, "")
 	h.random = func() float64 { return 0.99 } // every draw the primary's
 	session := table.StickyCookie + "=s." + strconv.FormatInt(time.Now().Unix(), 10) + "." + h.Table().Deployment("shop").Session
-	cfg := *h.Table().Config()
-	cfg.ContinuousDeploymentPolicies = maps.Clone(cfg.ContinuousDeploymentPolicies)
-	weight := *cfg.ContinuousDeploymentPolicies["weight"]
-	weight.Enabled = false
-	cfg.ContinuousDeploymentPolicies["weight"] = &weight
-	next, err := table.Build(&cfg, table.Source{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.SetTable(next)
+	disable(t, h, nil, []string{"weight"})
 	for _, c := range []struct{ name, host string }{
 		{"sticky policy disabled", "shop.test"},
 		{"weight without stickiness", "zero.test"},
@@ -270,4 +241,28 @@ func TestDeploymentSessionsEnd(t *testing.T) {
 			t.Errorf("%s, no session: Set-Cookie %q", c.name, sc)
 		}
 	}
+}
+
+// disable rebuilds h's table with the distributions and continuous
+// deployment policies named disabled (enabled: false).
+func disable(t *testing.T, h *Handler, dists, policies []string) {
+	t.Helper()
+	cfg := *h.Table().Config()
+	cfg.Distributions = maps.Clone(cfg.Distributions)
+	cfg.ContinuousDeploymentPolicies = maps.Clone(cfg.ContinuousDeploymentPolicies)
+	for _, id := range dists {
+		d := *cfg.Distributions[id]
+		d.Enabled = false
+		cfg.Distributions[id] = &d
+	}
+	for _, name := range policies {
+		p := *cfg.ContinuousDeploymentPolicies[name]
+		p.Enabled = false
+		cfg.ContinuousDeploymentPolicies[name] = &p
+	}
+	next, err := table.Build(&cfg, table.Source{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.SetTable(next)
 }
