@@ -170,8 +170,9 @@ type WAFRequest struct {
 	// evaluation sets them.
 	Labels []string
 	// Skip, when set, names rules the caller cannot evaluate: openfront
-	// route, which has no body and no TLS handshake to give them. They
-	// neither match nor label. The edge sets none.
+	// route, which has no body and no TLS handshake to give them, and the
+	// edge for a gRPC call, whose body rules CloudFront leaves out. They
+	// neither match nor label.
 	Skip func(*WAFRule) bool
 }
 

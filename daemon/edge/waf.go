@@ -24,6 +24,9 @@ func (h *Handler) wafCheck(w http.ResponseWriter, r *http.Request, d *table.Dist
 	acl := d.WebACL
 	req := table.WAFRequest{Method: r.Method, Path: path, RawQuery: r.URL.RawQuery, Host: r.Host, Header: r.Header, Client: client.Unmap(),
 		Body: body.Within(acl.BodyLimit)}
+	if grpcCall(r) {
+		req.Skip = skipsBody
+	}
 	if acl.NeedsCountry && h.geo != nil {
 		req.Country, _ = h.geo.Lookup(req.Client)
 	}
