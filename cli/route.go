@@ -804,9 +804,7 @@ func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
 	switch {
 	case e.Decision.Action != ActionServe:
 		e.notRun("the request does not reach it")
-	case grpcCall(b, r):
-		e.notRun("a gRPC call goes past the functions")
-	default:
+	default: // a gRPC call's too, as the edge runs them
 		if r, path, b, reached = runViewerRequest(e, d, b, r, path); !reached {
 			e.ResponseHeaders = responseHeaders(b0.ResponseHeaders, r.Header.Get("Origin"))
 			e.distributionRules(spec)
@@ -867,8 +865,8 @@ func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
 	e.ResponseHeaders = responseHeaders(b.ResponseHeaders, r.Header.Get("Origin"))
 	if r.Response != nil && reached {
 		// The edge replaces an origin's error with d's page, as it does a
-		// refusal (relay, serveCached); a gRPC call never gets here.
-		if r.Response.Status >= 400 {
+		// refusal (relay, serveCached), but not a gRPC call's.
+		if r.Response.Status >= 400 && !grpcCall(b, r) {
 			if p := errorPage(d, r.Response.Status); p != nil {
 				// The edge's cache keeps it as it would the error.
 				kept := int64(0)
@@ -885,8 +883,8 @@ func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
 	return e
 }
 
-// grpcCall says r is a gRPC call b sends past the functions and the
-// cache; the edge's answers to it are gRPC's, never an error page.
+// grpcCall says r is a gRPC call b sends past the cache; the edge's
+// answers to it are gRPC's, never an error page.
 func grpcCall(b *table.Behavior, r RouteRequest) bool {
 	return b.Spec.GrpcConfig.Enabled && r.Method == http.MethodPost && table.GRPCContentType(r.Header.Get("Content-Type"))
 }
@@ -1376,7 +1374,7 @@ func printRoute(w io.Writer, e *RouteExplanation) {
 		printCloudFrontHeaders(line, e.CloudFrontHeaders)
 		printFunctions(line, e.Functions)
 		if b.GRPC {
-			line("  gRPC", "HTTP/2 POSTs with Content-Type application/grpc go to origin %s over HTTP/2 and TLS, past the cache and the functions, after the viewer checks below", b.TargetOriginID)
+			line("  gRPC", "HTTP/2 POSTs with Content-Type application/grpc go to origin %s over HTTP/2 and TLS, past the cache, after the viewer checks below and the functions", b.TargetOriginID)
 		}
 	}
 	if v := e.Viewer; v != nil {

@@ -156,6 +156,7 @@ func TestRoute(t *testing.T) {
 		{"function-log-throws", []string{"http://log.example.com/fail"}},
 		{"function-log-long", []string{"http://log.example.com/loud/x"}},
 		{"grpc", []string{"-X", "POST", "https://www.example.com/acme.orders.v1.Orders/Get", "-H", "Content-Type: application/grpc"}},
+		{"grpc-function", []string{"-X", "POST", "https://rpc.example.com/acme.rpc.v1.Rpc/Get", "-H", "Content-Type: application/grpc", "-H", "Cookie: variant=green"}},
 		{"origin-shield", []string{"https://shielded.example.com/a.css"}},
 		{"cors-allowed", []string{"https://www.example.com/api/v1/items", "-H", "Origin: https://shop.example.com"}},
 		{"cors-preflight", []string{"-X", "OPTIONS", "https://www.example.com/api/v1/items", "-H", "Origin: https://example.com", "-H", "Access-Control-Request-Method: POST"}},

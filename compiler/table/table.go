@@ -241,7 +241,7 @@ func (d *Distribution) OriginKind(id string) string {
 // GRPCContentType reports whether ct is gRPC's media type,
 // application/grpc or application/grpc+FORMAT (not gRPC-Web,
 // application/grpc-web, which is plain HTTP and served as such): a POST
-// with it goes to a grpcConfig behavior's origin past the functions.
+// with it goes to a grpcConfig behavior's origin past the cache.
 func GRPCContentType(ct string) bool {
 	rest, ok := strings.CutPrefix(strings.ToLower(ct), "application/grpc")
 	return ok && (rest == "" || rest[0] == '+' || rest[0] == ';')

@@ -348,16 +348,19 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 			return
 		}
 	}
-	if call {
-		h.proxyGRPC(w, r, d, b, path, id, signed, inserted)
-		return
-	}
 	rawQuery := r.URL.RawQuery
+	// A gRPC call too: "CloudFront gRPC supports CloudFront Functions"
+	// (distribution-using-grpc.md), and a function that guards the
+	// behavior must not be passed by.
 	if b.ViewerRequest != nil {
 		var ok bool
 		if b, ok = h.viewerRequest(w, r, d, b, client, id, &path, &rawQuery); !ok {
 			return
 		}
+	}
+	if call {
+		h.proxyGRPC(w, r, d, b, path, rawQuery, id, signed, inserted)
+		return
 	}
 	h.forward(w, r, d, b, path, rawQuery, id, viewerHTTPS, signed, inserted)
 }

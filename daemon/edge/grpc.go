@@ -27,8 +27,10 @@ import (
 // (hop-by-hop ones and those the node owns aside), the origin's trailers
 // (grpc-status, grpc-message, trailing metadata) reach the viewer, and
 // no origin response timeout applies, as a stream may be idle for as long
-// as the caller's grpc-timeout allows. Functions do not run on gRPC calls:
-// a function's request or response would not be a gRPC message.
+// as the caller's grpc-timeout allows. Functions run on calls as on any
+// request ("CloudFront gRPC supports CloudFront Functions"): they see the
+// headers (the call's metadata), never a message; one that answers a
+// call itself answers in HTTP, as it wrote it.
 //
 // The edge's own failures of a call (refusals, an origin it cannot reach,
 // a call it sheds) are gRPC answers, as Envoy makes its local replies to
@@ -160,10 +162,24 @@ func grpcMessage(s string) string {
 }
 
 // proxyGRPC sends the gRPC call r to behavior b's origin and streams the
-// answer back, trailers included. signed says b checked a signature;
+// answer back, trailers included. path and rawQuery are the viewer's, or
+// a viewer-request function's; signed says b checked a signature;
 // inserted are the headers the web ACLs insert, as forward's.
-func (h *Handler) proxyGRPC(w http.ResponseWriter, r *http.Request, d *table.Distribution, b *table.Behavior, path, id string, signed bool, inserted []table.WAFHeader) {
-	header, rawQuery := r.Header, r.URL.RawQuery
+func (h *Handler) proxyGRPC(w http.ResponseWriter, r *http.Request, d *table.Distribution, b *table.Behavior, path, rawQuery, id string, signed bool, inserted []table.WAFHeader) {
+	// The compiler admits only a custom origin here, but a function may
+	// send the call elsewhere: to a group, whose primary alone takes a
+	// POST ("CloudFront fails over to the secondary origin only when the
+	// HTTP method of the viewer request is GET, HEAD, or OPTIONS",
+	// distribution-using-grpc.md), or to an origin that speaks no gRPC.
+	o := b.Origin
+	if o == nil {
+		o = b.Group.Primary
+	}
+	if o.Kind != table.OriginCustom {
+		h.refuse(w, r, http.StatusBadGateway, "The origin "+strconv.Quote(o.ID)+" is not a custom origin: it cannot take a gRPC call.")
+		return
+	}
+	header := r.Header
 	if signed { // as forward: the signature stays at the edge
 		header, rawQuery = withoutSignatureCookies(header), signedurl.StripSignature(rawQuery)
 	}
@@ -182,9 +198,7 @@ func (h *Handler) proxyGRPC(w http.ResponseWriter, r *http.Request, d *table.Dis
 		ForwardHost:   b.ForwardsHost(),
 		GRPC:          true,
 	}
-	// The compiler admits only a custom origin here; a group cannot
-	// allow POST.
-	resp, err := h.fetchFrom(r.Context(), d, nil, b.Origin, req)
+	resp, err := h.fetchFrom(r.Context(), d, nil, o, req)
 	if err != nil {
 		if h.shed(w, r, err) {
 			return
