@@ -781,7 +781,7 @@ func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
 		Cached: slices.Contains(bs.CachedMethods, r.Method), Allow: bs.AllowedMethods, Cache: bs.CachedMethods}
 	e.Signature = signature(t, b, r)
 	// The edge's own answer, as vet's route tests have it.
-	switch a := d.Admit(hostDist, b, r.URL.Scheme, r.Method, host, r.URL.RequestURI(), r.ViewerCountry, e.explainWAF(hostDist, d, r, path)); {
+	switch a := d.Admit(hostDist, b, r.URL.Scheme, r.Method, host, r.URL.RequestURI(), r.ViewerCountry, e.explainWAF(hostDist, d, r, path, grpcCall(b, r))); {
 	case a != nil && a.Location != "":
 		e.Decision = RouteDecision{Action: ActionRedirect, Status: a.Status, Location: a.Location, Reason: a.Reason}
 	case a != nil:

@@ -231,6 +231,7 @@ func TestRoute(t *testing.T) {
 		// A body or jsonBody rule: route has no body, so a POST's is not evaluated
 		// (a GET's is empty, as the edge inspects it).
 		{"waf-body-post", []string{"-X", "POST", "https://inspected.example.com/login"}},
+		{"waf-body-grpc", []string{"-X", "POST", "https://rpc.inspected.example.com/acme.rpc.v1.Rpc/Get", "-H", "Content-Type: application/grpc"}},
 		// An ASN rule sees --viewer-asn (unset: 0, unknown); a JA4 rule
 		// is not evaluated over HTTPS (route has no handshake), and over
 		// plain HTTP, which has no fingerprint, its fallbackBehavior

@@ -38,7 +38,9 @@ type RouteWAFRule struct {
 // request gets past it to a staging distribution with a web ACL of its
 // own, staging's. It returns the request they inspect, nil when there is
 // none.
-func (e *RouteExplanation) explainWAF(hostDist, d *table.Distribution, r RouteRequest, path string) *table.WAFRequest {
+// grpc says r is a gRPC call d's behavior proxies, whose body rules the
+// web ACLs leave out.
+func (e *RouteExplanation) explainWAF(hostDist, d *table.Distribution, r RouteRequest, path string, grpc bool) *table.WAFRequest {
 	first, second := table.WAFGuards(hostDist, d)
 	if first == nil && second == nil {
 		return nil
@@ -48,7 +50,7 @@ func (e *RouteExplanation) explainWAF(hostDist, d *table.Distribution, r RouteRe
 		ip = defaultViewerIP
 	}
 	client, _ := netip.ParseAddr(ip)
-	req := &table.WAFRequest{Method: r.Method, Path: path, RawQuery: r.URL.RawQuery, Host: r.host(), Header: r.Header, Client: client.Unmap(), Country: r.ViewerCountry}
+	req := &table.WAFRequest{Method: r.Method, Path: path, RawQuery: r.URL.RawQuery, Host: r.host(), Header: r.Header, Client: client.Unmap(), Country: r.ViewerCountry, GRPC: grpc}
 	routeViewer(req, r)
 	// Every pass over the rules, route's and the edge's answer (Admit),
 	// skips those route cannot evaluate, as the lines say.
@@ -151,6 +153,8 @@ func walkRules(acl *table.WebACL, req *table.WAFRequest, last int) (decided int,
 // when it can: the rules WAFRequest.Skip skips.
 func unevaluable(acl *table.WebACL, rule *table.WAFRule, req *table.WAFRequest) string {
 	switch {
+	case req.GRPC && rule.InspectsBody:
+		return "not evaluated: it inspects the request's body, which a gRPC call's web ACL leaves out, as on CloudFront"
 	case needsBody(rule, req):
 		return "not evaluated: it inspects the request's body, which route does not have (the edge reads the first " + strconv.Itoa(acl.BodyLimit) + " bytes of a " + req.Method + "'s body for it)"
 	case noHandshake(rule, req):
@@ -185,5 +189,5 @@ func printWAF(line func(key, format string, args ...any), w *RouteWAF) {
 // has none to give it. A GET or HEAD sends none to the origin, and the
 // edge inspects it as empty.
 func needsBody(rule *table.WAFRule, req *table.WAFRequest) bool {
-	return rule.InspectsBody && req.Method != http.MethodGet && req.Method != http.MethodHead
+	return rule.InspectsBody && !req.GRPC && req.Method != http.MethodGet && req.Method != http.MethodHead
 }

@@ -162,7 +162,13 @@ type WAFRequest struct {
 	// ASN is the viewer's, 0 when unknown (as WAF assigns); TLS the
 	// fingerprints of its ClientHello, nil for none (wafasn.go).
 	ASN uint32
-	TLS WAFFingerprints
+	// GRPC: the request is a gRPC call its behavior proxies (grpcConfig),
+	// whose rules that inspect the body are left out, neither matching
+	// nor labelling: "any request that uses gRPC will ignore the request
+	// body inspection rules. All other AWS WAF rules will still apply"
+	// (distribution-using-grpc.md). Beside ASN, in its padding.
+	GRPC bool
+	TLS  WAFFingerprints
 	// Locate looks up forwarded addresses when WebACL.NeedsLocate; nil
 	// knows none (wafforwarded.go).
 	Locate WAFLocator
@@ -170,9 +176,8 @@ type WAFRequest struct {
 	// evaluation sets them.
 	Labels []string
 	// Skip, when set, names rules the caller cannot evaluate: openfront
-	// route, which has no body and no TLS handshake to give them, and the
-	// edge for a gRPC call, whose body rules CloudFront leaves out. They
-	// neither match nor label.
+	// route, which has no body and no TLS handshake to give them. They
+	// neither match nor label. The edge sets none.
 	Skip func(*WAFRule) bool
 }
 
@@ -379,7 +384,7 @@ func (a *WebACL) evaluate(req *WAFRequest, over func(r *WAFRule, key WAFRateKey)
 	var counts []WAFHeader   // count rules' insertHeaders
 	var stopped *WAFGroupRef // a rule group whose evaluation ended in a count
 	for _, r := range a.Rules {
-		if r.Via != nil && r.Via == stopped || req.Skip != nil && req.Skip(r) || !r.matches(req, over) {
+		if r.Via != nil && r.Via == stopped || req.Skip != nil && req.Skip(r) || req.GRPC && r.InspectsBody || !r.matches(req, over) {
 			continue
 		}
 		r.AddLabels(req)

@@ -23,10 +23,7 @@ const maxRateKeys = 100_000
 func (h *Handler) wafCheck(w http.ResponseWriter, r *http.Request, d *table.Distribution, path string, client netip.Addr, body *table.WAFBody, ins *wafInserts) bool {
 	acl := d.WebACL
 	req := table.WAFRequest{Method: r.Method, Path: path, RawQuery: r.URL.RawQuery, Host: r.Host, Header: r.Header, Client: client.Unmap(),
-		Body: body.Within(acl.BodyLimit)}
-	if grpcCall(r) {
-		req.Skip = skipsBody
-	}
+		Body: body.Within(acl.BodyLimit), GRPC: grpcCall(r)}
 	if acl.NeedsCountry && h.geo != nil {
 		req.Country, _ = h.geo.Lookup(req.Client)
 	}

@@ -12,9 +12,9 @@ import (
 // wafBodyLimit is the bytes of r's body the web ACLs of first and second
 // (either nil) inspect, 0 when neither inspects a body, r forwards none
 // (a GET) or r is a gRPC call: then nothing is read before the decision.
-// A call's body rules are not evaluated (skipsBody): its body is its
-// messages, sent as the call goes, and a bidirectional call would wait
-// for ever for its answer while the edge waited for 16 KB of them.
+// A call's body rules are not evaluated (table.WAFRequest.GRPC): its body
+// is its messages, sent as the call goes, and a bidirectional call would
+// wait for ever for its answer while the edge waited for 16 KB of them.
 func wafBodyLimit(r *http.Request, first, second *table.Distribution) int {
 	limit := 0
 	for _, d := range []*table.Distribution{first, second} {
@@ -27,12 +27,6 @@ func wafBodyLimit(r *http.Request, first, second *table.Distribution) int {
 	}
 	return limit
 }
-
-// skipsBody names the rules a gRPC call's web ACL leaves out: "gRPC
-// doesn't support AWS WAF request body inspection rules. [...] any
-// request that uses gRPC will ignore the request body inspection rules.
-// All other AWS WAF rules will still apply" (distribution-using-grpc.md).
-func skipsBody(r *table.WAFRule) bool { return r.InspectsBody }
 
 // readWAFBody reads the first limit bytes of r's body, and one more to
 // know whether there are more, for the web ACLs to inspect, and puts them
