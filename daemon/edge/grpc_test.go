@@ -214,24 +214,31 @@ func TestGRPCStreams(t *testing.T) {
 		}
 	})
 	t.Run("bidirectional, one answer per message", func(t *testing.T) {
-		s, err := e.client.FullDuplexCall(callContext(t))
-		if err != nil {
+		echoStream(t, e, "one", "two", "three")
+	})
+}
+
+// echoStream sends msgs on a bidirectional call of e, one at a time, each
+// answered by its echo before the next goes, and ends the call.
+func echoStream(t *testing.T, e *grpcEnv, msgs ...string) {
+	t.Helper()
+	s, err := e.client.FullDuplexCall(callContext(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, msg := range msgs {
+		if err := s.Send(&testpb.StreamingOutputCallRequest{Payload: &testpb.Payload{Body: []byte(msg)}}); err != nil {
 			t.Fatal(err)
 		}
-		for _, msg := range []string{"one", "two", "three"} {
-			if err := s.Send(&testpb.StreamingOutputCallRequest{Payload: &testpb.Payload{Body: []byte(msg)}}); err != nil {
-				t.Fatal(err)
-			}
-			m, err := s.Recv()
-			if err != nil || string(m.GetPayload().GetBody()) != msg {
-				t.Fatalf("sent %q, got %q, %v", msg, m.GetPayload().GetBody(), err)
-			}
+		m, err := s.Recv()
+		if err != nil || string(m.GetPayload().GetBody()) != msg {
+			t.Fatalf("sent %q, got %q, %v", msg, m.GetPayload().GetBody(), err)
 		}
-		s.CloseSend()
-		if _, err := s.Recv(); !errors.Is(err, io.EOF) {
-			t.Errorf("after CloseSend: %v, want the end of the stream", err)
-		}
-	})
+	}
+	s.CloseSend()
+	if _, err := s.Recv(); !errors.Is(err, io.EOF) {
+		t.Errorf("after CloseSend: %v, want the end of the stream", err)
+	}
 }
 
 // Without grpcConfig a gRPC call is a plain POST, sent to the origin over

@@ -1,8 +1,6 @@
 package edge
 
 import (
-	"errors"
-	"io"
 	"testing"
 
 	"google.golang.org/grpc/codes"
@@ -36,23 +34,7 @@ const grpcBodyACL = `webACLs: guard: {
 // A rule on a header still blocks a call.
 func TestGRPCWebACLSkipsBody(t *testing.T) {
 	e := newGRPCEnvFor(t, grpcSetup{behavior: `grpcConfig: enabled: true`, distribution: `webACLId: "guard"`, top: grpcBodyACL})
-	s, err := e.client.FullDuplexCall(callContext(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, msg := range []string{"one", "forbidden"} {
-		if err := s.Send(&testpb.StreamingOutputCallRequest{Payload: &testpb.Payload{Body: []byte(msg)}}); err != nil {
-			t.Fatal(err)
-		}
-		m, err := s.Recv()
-		if err != nil || string(m.GetPayload().GetBody()) != msg {
-			t.Fatalf("sent %q, got %q, %v", msg, m.GetPayload().GetBody(), err)
-		}
-	}
-	s.CloseSend()
-	if _, err := s.Recv(); !errors.Is(err, io.EOF) {
-		t.Errorf("after CloseSend: %v, want the end of the stream", err)
-	}
+	echoStream(t, e, "one", "forbidden")
 	ctx := metadata.AppendToOutgoingContext(callContext(t), "x-evil", "yes")
 	if _, err := e.client.UnaryCall(ctx, &testpb.SimpleRequest{}); status.Code(err) != codes.PermissionDenied {
 		t.Errorf("a call the header rule blocks: %v, want PermissionDenied", err)

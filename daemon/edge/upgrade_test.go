@@ -82,14 +82,22 @@ distributions: site: {
 	}
 	logs := logInto(t, h, tb, accesslog.Options{Dir: logDir, NodeName: "EDGE1", Registerer: prometheus.NewRegistry()})
 	h.SetTable(tb)
+	srv, base := serveHTTP1(t, h)
+	return srv, base, reg, logs, logDir
+}
+
+// serveHTTP1 serves h over daemon/http1 on loopback until the test ends;
+// base is its ws:// URL.
+func serveHTTP1(t *testing.T, h http.Handler) (srv *http1.Server, base string) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http1.Server{Handler: h}
+	srv = &http1.Server{Handler: h}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
-	return srv, "ws://" + ln.Addr().String(), reg, logs, logDir
+	return srv, "ws://" + ln.Addr().String()
 }
 
 // dialSite opens a WebSocket to path of site.test on the edge at base.

@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/coder/websocket"
 
-	"openfront.dev/daemon/http1"
 	"openfront.dev/daemon/origin"
 	"openfront.dev/internal/testenv"
 )
@@ -57,14 +55,7 @@ distributions: site: {
 	pool.TrustRoots(roots)
 	h := New(pool, "edgetest", slog.New(slog.DiscardHandler))
 	h.SetTable(tb)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http1.Server{Handler: h}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	base := "ws://" + ln.Addr().String()
+	_, base := serveHTTP1(t, h)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
