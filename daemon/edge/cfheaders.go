@@ -28,6 +28,8 @@ type viewer struct {
 	cfheaders.Viewer
 	r   *http.Request
 	loc access.Location // the rest of what the databases say (location.go)
+	// tlsReused: an earlier request used r's TLS connection.
+	tlsReused bool
 }
 
 // setCloudFrontHeaders puts the node's value of each CloudFront header
@@ -47,13 +49,18 @@ func (v *viewer) header(name string) []string {
 	}
 	switch name {
 	case "Cloudfront-Viewer-Tls":
-		// "version:cipher:handshake", OpenSSL's names as in the access log.
+		// "version:cipher:handshake", OpenSSL's names as in the access log;
+		// the handshake is the request's: a later request on the
+		// connection made none (connectionReused).
 		s := v.r.TLS
 		if s == nil {
 			return nil
 		}
 		handshake := "fullHandshake"
-		if s.DidResume {
+		switch {
+		case v.tlsReused:
+			handshake = "connectionReused"
+		case s.DidResume:
 			handshake = "sessionResumed"
 		}
 		return []string{accesslog.TLSVersionName(s.Version) + ":" + accesslog.CipherName(s.CipherSuite) + ":" + handshake}
@@ -84,4 +91,11 @@ func (v *viewer) header(name string) []string {
 // the CloudFront header name.
 func forwardsCloudFrontHeader(b *table.Behavior, name string) bool {
 	return slices.Contains(b.CloudFrontHeaders, name)
+}
+
+// connectionReused reports whether r came on a TLS connection an earlier
+// request used: the first request to ask claims its handshake.
+func connectionReused(r *http.Request) bool {
+	h := tlsfp.FromContext(r.Context())
+	return h != nil && !h.FirstRequest()
 }

@@ -1,9 +1,12 @@
 package edge
 
 import (
+	"crypto/tls"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"openfront.dev/internal/tlsfp"
 )
 
 // What the CloudFront headers cost a cache hit of a behavior that keys on
@@ -21,10 +24,20 @@ distributions: bench: {
 }
 `
 
-func BenchmarkHitCloudFrontHeaders(b *testing.B) {
+func BenchmarkHitCloudFrontHeaders(b *testing.B) { benchHitCloudFrontHeaders(b, false) }
+
+// BenchmarkHitCloudFrontHeadersTLS is the same hit over TLS, its
+// connection's ClientHello in its context, as the node's listeners have it.
+func BenchmarkHitCloudFrontHeadersTLS(b *testing.B) { benchHitCloudFrontHeaders(b, true) }
+
+func benchHitCloudFrontHeaders(b *testing.B, overTLS bool) {
 	h, t, _ := benchEdge(b, benchCloudFrontHeadersConfig)
 	h.SetTable(t)
 	r := httptest.NewRequest(http.MethodGet, "http://127.0.0.1/obj/1k/bench", nil)
+	if overTLS {
+		r.TLS = &tls.ConnectionState{Version: tls.VersionTLS13, CipherSuite: tls.TLS_AES_128_GCM_SHA256, HandshakeComplete: true}
+		r = r.WithContext(tlsfp.NewContext(r.Context(), new(tlsfp.Hello)))
+	}
 	r.RemoteAddr = "127.0.0.1:40000"
 	r.Header.Set("User-Agent", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1")
 	warmHit(b, h, r)

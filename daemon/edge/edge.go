@@ -171,6 +171,8 @@ var userAgent = []string{"openfront"}
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	// Claimed first: a request refused below still used the connection.
+	tlsReused := r.TLS != nil && connectionReused(r)
 	id := requestID()
 	hdr := w.Header()
 	// Canonical names, assigned directly: Set would allocate each value.
@@ -218,7 +220,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(sw, r, http.StatusBadRequest, table.HiddenBehavior)
 	} else {
 		sw, p := h.withHeadersPolicy(sw, r, d, b, id[0], start, setCookie)
-		h.serve(sw, r, t, host, d, b, path, id[0], start)
+		h.serve(sw, r, t, host, d, b, path, id[0], start, tlsReused)
 		p.release()
 	}
 	if o == nil {
@@ -234,7 +236,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // serve answers a request of distribution d, behavior b, received at
 // start, for host, the distribution its Host names: d, or the staging
 // distribution host's continuous deployment policy chose.
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, host, d *table.Distribution, b *table.Behavior, path, id string, start time.Time) {
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, host, d *table.Distribution, b *table.Behavior, path, id string, start time.Time, tlsReused bool) {
 	call := b.Spec.GrpcConfig.Enabled && isGRPC(r)
 	if call {
 		r = asGRPCCall(r)
@@ -332,7 +334,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 		if !known {
 			country = ""
 		}
-		setCloudFrontHeaders(r, b, &viewer{r: r, loc: loc, Viewer: cfheaders.Viewer{HTTPS: viewerHTTPS, Country: country, Client: client,
+		setCloudFrontHeaders(r, b, &viewer{r: r, tlsReused: tlsReused, loc: loc, Viewer: cfheaders.Viewer{HTTPS: viewerHTTPS, Country: country, Client: client,
 			RemoteAddr: r.RemoteAddr, ProtoMajor: r.ProtoMajor, ProtoMinor: r.ProtoMinor, Header: r.Header}})
 	}
 	signed := len(b.Spec.TrustedKeyGroups) > 0

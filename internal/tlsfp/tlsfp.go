@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Extension numbers the fingerprints single out.
@@ -43,6 +44,16 @@ type Hello struct {
 
 	once     sync.Once
 	ja3, ja4 string
+
+	requested atomic.Bool // a request on the connection has called FirstRequest
+}
+
+// FirstRequest reports whether this is the first call on h's connection:
+// its first request, the one the handshake was made for. Later requests
+// reuse the connection (CloudFront-Viewer-TLS's connectionReused).
+func (h *Hello) FirstRequest() bool {
+	// Loaded first: the common later request writes nothing.
+	return !h.requested.Load() && !h.requested.Swap(true)
 }
 
 // Capture keeps info, the first ClientHello of h's connection (the one

@@ -1,0 +1,66 @@
+package node
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestViewerTLSEveryProtocol: CloudFront-Viewer-TLS and
+// CloudFront-Viewer-Http-Version, on every TLS protocol, as
+// adding-cloudfront-headers.md has them: the version and OpenSSL cipher
+// name, then "fullHandshake" for the request the handshake was made for
+// and "connectionReused" for a later one on the same connection.
+func TestViewerTLSEveryProtocol(t *testing.T) {
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s|%s", r.Header.Get("CloudFront-Viewer-TLS"), r.Header.Get("CloudFront-Viewer-Http-Version"))
+	}))
+	t.Cleanup(app.Close)
+	dir := t.TempDir()
+	cfg := `package cdn
+
+distributions: site: {
+	aliases: ["site.test"]
+	httpVersion: "http2and3"
+	origins: [{id: "app", domainName: "` + app.Listener.Addr().String() + `", customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", cachePolicy: "CachingDisabled", originRequestPolicy: "tls"}
+}
+originRequestPolicies: tls: headersConfig: {headerBehavior: "whitelist", headers: ["CloudFront-Viewer-TLS", "CloudFront-Viewer-Http-Version"]}
+`
+	if err := os.WriteFile(filepath.Join(dir, "main.cue"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n, err := Start(Options{ConfigDir: dir, HTTPSAddr: "127.0.0.1:0", Logger: warnLogger(t), CacheBodyDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Shutdown(context.Background()) })
+	tls13 := "TLSv1.3:" + tls.CipherSuiteName(tls.TLS_AES_128_GCM_SHA256) + ":"
+	for _, tt := range []struct {
+		p       proto
+		version string
+	}{{h1tls, "1.1"}, {h2, "2.0"}, {h3, "3.0"}} {
+		t.Run(string(tt.p), func(t *testing.T) {
+			c := connClient(t, n, tt.p, "site.test", 0)
+			for i, handshake := range []string{"fullHandshake", "connectionReused", "connectionReused"} {
+				resp, err := c.Get(fmt.Sprintf("https://site.test/%d", i))
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				got, _, _ := strings.Cut(string(body), "|")
+				if want := tls13 + handshake + "|" + tt.version; resp.StatusCode != 200 || string(body) != want {
+					t.Errorf("request %d: %d, the origin got %q, want %q (TLS %q)", i, resp.StatusCode, body, want, got)
+				}
+			}
+		})
+	}
+}
