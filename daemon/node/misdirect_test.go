@@ -74,7 +74,14 @@ func startCoalesceNode(t *testing.T) (n *Node, logDir string) {
 // connections, or a viewer fronting a host with another's name.
 func connClient(t *testing.T, n *Node, p proto, sni string, maxVersion uint16) *http.Client {
 	t.Helper()
-	cfg := &tls.Config{ServerName: sni, InsecureSkipVerify: true, MaxVersion: maxVersion}
+	return connClientTLS(t, n, p, &tls.Config{ServerName: sni, InsecureSkipVerify: true, MaxVersion: maxVersion})
+}
+
+// connClientTLS is connClient with the TLS config cfg, whose ServerName
+// is the SNI.
+func connClientTLS(t *testing.T, n *Node, p proto, cfg *tls.Config) *http.Client {
+	t.Helper()
+	sni := cfg.ServerName
 	if p == h3 {
 		udp := n.Addr("http3").String()
 		tr := &http3.Transport{TLSClientConfig: cfg,

@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -48,17 +47,21 @@ originRequestPolicies: tls: headersConfig: {headerBehavior: "whitelist", headers
 		version string
 	}{{h1tls, "1.1"}, {h2, "2.0"}, {h3, "3.0"}} {
 		t.Run(string(tt.p), func(t *testing.T) {
-			c := connClient(t, n, tt.p, "site.test", 0)
-			for i, handshake := range []string{"fullHandshake", "connectionReused", "connectionReused"} {
-				resp, err := c.Get(fmt.Sprintf("https://site.test/%d", i))
-				if err != nil {
-					t.Fatal(err)
-				}
-				body, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				got, _, _ := strings.Cut(string(body), "|")
-				if want := tls13 + handshake + "|" + tt.version; resp.StatusCode != 200 || string(body) != want {
-					t.Errorf("request %d: %d, the origin got %q, want %q (TLS %q)", i, resp.StatusCode, body, want, got)
+			// Two connections sharing a session cache: the second resumes
+			// the first's session.
+			sessions := tls.NewLRUClientSessionCache(4)
+			for conn, first := range []string{"fullHandshake", "sessionResumed"} {
+				c := connClientTLS(t, n, tt.p, &tls.Config{ServerName: "site.test", InsecureSkipVerify: true, ClientSessionCache: sessions})
+				for i, handshake := range []string{first, "connectionReused", "connectionReused"} {
+					resp, err := c.Get(fmt.Sprintf("https://site.test/%d/%d", conn, i))
+					if err != nil {
+						t.Fatal(err)
+					}
+					body, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if want := tls13 + handshake + "|" + tt.version; resp.StatusCode != 200 || string(body) != want {
+						t.Errorf("connection %d, request %d: %d, the origin got %q, want %q", conn, i, resp.StatusCode, body, want)
+					}
 				}
 			}
 		})
