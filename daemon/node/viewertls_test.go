@@ -15,8 +15,9 @@ import (
 // TestViewerTLSEveryProtocol: CloudFront-Viewer-TLS and
 // CloudFront-Viewer-Http-Version, on every TLS protocol, as
 // adding-cloudfront-headers.md has them: the version and OpenSSL cipher
-// name, then "fullHandshake" for the request the handshake was made for
-// and "connectionReused" for a later one on the same connection.
+// name, then "fullHandshake" (or "sessionResumed" on a connection that
+// resumed a session) for the request the handshake was made for, and
+// "connectionReused" for a later one on the same connection.
 func TestViewerTLSEveryProtocol(t *testing.T) {
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "%s|%s", r.Header.Get("CloudFront-Viewer-TLS"), r.Header.Get("CloudFront-Viewer-Http-Version"))
