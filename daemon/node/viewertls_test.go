@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,29 +20,9 @@ import (
 // resumed a session) for the request the handshake was made for, and
 // "connectionReused" for a later one on the same connection.
 func TestViewerTLSEveryProtocol(t *testing.T) {
-	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	n := startHeadersNode(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "%s|%s", r.Header.Get("CloudFront-Viewer-TLS"), r.Header.Get("CloudFront-Viewer-Http-Version"))
-	}))
-	t.Cleanup(app.Close)
-	dir := t.TempDir()
-	cfg := `package cdn
-
-distributions: site: {
-	aliases: ["site.test"]
-	httpVersion: "http2and3"
-	origins: [{id: "app", domainName: "` + app.Listener.Addr().String() + `", customOriginConfig: originProtocolPolicy: "http-only"}]
-	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", cachePolicy: "CachingDisabled", originRequestPolicy: "tls"}
-}
-originRequestPolicies: tls: headersConfig: {headerBehavior: "whitelist", headers: ["CloudFront-Viewer-TLS", "CloudFront-Viewer-Http-Version"]}
-`
-	if err := os.WriteFile(filepath.Join(dir, "main.cue"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	n, err := Start(Options{ConfigDir: dir, HTTPSAddr: "127.0.0.1:0", Logger: warnLogger(t), CacheBodyDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Shutdown(context.Background()) })
+	}), "CloudFront-Viewer-TLS", "CloudFront-Viewer-Http-Version")
 	tls13 := "TLSv1.3:" + tls.CipherSuiteName(tls.TLS_AES_128_GCM_SHA256) + ":"
 	for _, tt := range []struct {
 		p       proto
@@ -67,4 +48,33 @@ originRequestPolicies: tls: headersConfig: {headerBehavior: "whitelist", headers
 			}
 		})
 	}
+}
+
+// startHeadersNode starts a node serving site.test over HTTPS and HTTP/3
+// from the origin app, uncached, whose requests carry the named headers.
+func startHeadersNode(t *testing.T, app http.Handler, headers ...string) *Node {
+	t.Helper()
+	srv := httptest.NewServer(app)
+	t.Cleanup(srv.Close)
+	names, _ := json.Marshal(headers)
+	dir := t.TempDir()
+	cfg := `package cdn
+
+distributions: site: {
+	aliases: ["site.test"]
+	httpVersion: "http2and3"
+	origins: [{id: "app", domainName: "` + srv.Listener.Addr().String() + `", customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", cachePolicy: "CachingDisabled", originRequestPolicy: "headers"}
+}
+originRequestPolicies: headers: headersConfig: {headerBehavior: "whitelist", headers: ` + string(names) + `}
+`
+	if err := os.WriteFile(filepath.Join(dir, "main.cue"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n, err := Start(Options{ConfigDir: dir, HTTPSAddr: "127.0.0.1:0", Logger: warnLogger(t), CacheBodyDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Shutdown(context.Background()) })
+	return n
 }
