@@ -72,6 +72,8 @@ type Handler struct {
 	random func() float64
 	// rates are web ACLs' rate-based counts, kept across tables.
 	rates *ratelimit.Table
+	// streams are the WebSockets joined to HTTP/3 viewers (upgrade.go).
+	streams joinedStreams
 
 	// Access logs and request metrics (logging.go): the state of each
 	// distribution that logs or is counted, swapped with the table.
@@ -173,6 +175,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	// Claimed first: a request refused below still used the connection.
 	tlsReused := r.TLS != nil && connectionReused(r)
+	if r.Method == http.MethodConnect && isExtendedConnect(r) {
+		asWebSocketHandshake(r)
+	}
 	id := requestID()
 	hdr := w.Header()
 	// Canonical names, assigned directly: Set would allocate each value.
@@ -454,6 +459,13 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distr
 		if err := h.join(w, r, resp, id, upgrade); err != nil {
 			h.log.Debug("switch protocols", "err", err)
 		}
+		return
+	}
+	if resp.StatusCode/100 == 2 && isWebSocketStream(r) {
+		// An HTTP/3 viewer takes a 2xx for its WebSocket opened (RFC 8441
+		// 5): an origin's answer that did not switch is not one.
+		resp.Body.Close()
+		h.refuse(w, r, http.StatusBadGateway, "The origin answered the WebSocket handshake with "+strconv.Itoa(resp.StatusCode)+", not 101 Switching Protocols.")
 		return
 	}
 	if err := h.relay(w, r, d, resp, id); err != nil {

@@ -1,11 +1,11 @@
 package edge
 
 import (
-	"bufio"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -26,6 +26,17 @@ import (
 // connections until either ends. Only custom origins can switch; HTTP/2
 // and HTTP/3 carry no Upgrade (RFC 9113 8.2.2), so their requests are
 // plain GETs.
+//
+// But for one form: quic-go's HTTP/3 server tells every viewer it takes
+// extended CONNECT (SETTINGS_ENABLE_CONNECT_PROTOCOL, which it cannot be
+// told not to send), so a viewer that speaks RFC 9220 opens its
+// WebSocket as a CONNECT with :protocol websocket on its HTTP/3
+// connection rather than on an HTTP/1.1 one. Such a request is taken as
+// the GET handshake it stands for (asWebSocketHandshake), goes to the
+// origin as one, and on its 101 the viewer gets 200 and the stream is
+// joined to the origin's connection, as RFC 9220 has an intermediary do.
+// Without that, a viewer told CONNECT works would get a 403 and no
+// WebSocket.
 
 // upgradeIdle closes a joined connection over which nothing went either
 // way for so long: a viewer or origin that vanished without closing (a
@@ -38,12 +49,41 @@ const upgradeIdle = 10 * time.Minute
 // for any other request (another Upgrade is not proxied: the field is
 // hop-by-hop and dropped, and the request served as it is).
 func upgradeProtocol(r *http.Request) string {
+	if isWebSocketStream(r) {
+		return "websocket"
+	}
 	if r.ProtoMajor != 1 || r.ProtoMinor < 1 || r.Method != http.MethodGet ||
 		!httpguts.HeaderValuesContainsToken(r.Header["Connection"], "upgrade") ||
 		!httpguts.HeaderValuesContainsToken(r.Header["Upgrade"], "websocket") {
 		return ""
 	}
 	return "websocket"
+}
+
+// isExtendedConnect reports whether r is an HTTP/3 extended CONNECT
+// for a WebSocket (RFC 9220): quic-go gives its :protocol as r.Proto.
+func isExtendedConnect(r *http.Request) bool {
+	return r.ProtoMajor == 3 && r.Method == http.MethodConnect && r.Proto == "websocket"
+}
+
+// asWebSocketHandshake makes r, an extended CONNECT, the GET handshake
+// it stands for: allowed methods, web ACLs, functions and the log see a
+// GET, as for an HTTP/1.1 viewer. The origin's handshake needs the
+// Sec-WebSocket-Key that RFC 8441 5 leaves out: a random one, as a
+// client makes it (RFC 6455 4.1).
+func asWebSocketHandshake(r *http.Request) {
+	r.Method = http.MethodGet
+	if _, ok := r.Header["Sec-Websocket-Key"]; !ok {
+		var key [16]byte
+		rand.Read(key[:])
+		r.Header["Sec-Websocket-Key"] = []string{base64.StdEncoding.EncodeToString(key[:])}
+	}
+}
+
+// isWebSocketStream reports whether r is an HTTP/3 WebSocket handshake
+// that asWebSocketHandshake made a GET.
+func isWebSocketStream(r *http.Request) bool {
+	return r.ProtoMajor == 3 && r.Method == http.MethodGet && r.Proto == "websocket"
 }
 
 // join answers the viewer with the origin's 101 and joins the viewer's
@@ -58,6 +98,9 @@ func (h *Handler) join(w http.ResponseWriter, r *http.Request, resp *http.Respon
 		return nil
 	}
 	defer upstream.Close()
+	if isWebSocketStream(r) {
+		return h.joinStream(w, r, resp, upstream, id)
+	}
 	hdr := h.originHeader(w, resp, id)
 	// Hop-by-hop, so left out above: the switch's own, for this hop.
 	hdr["Connection"] = []string{"Upgrade"}
@@ -85,11 +128,99 @@ func (h *Handler) join(w http.ResponseWriter, r *http.Request, resp *http.Respon
 	return nil
 }
 
+// joinStream answers an HTTP/3 viewer's WebSocket handshake, which the
+// origin switched, with 200 (RFC 9220, RFC 8441 5) and joins its stream
+// to the origin's connection until either ends.
+func (h *Handler) joinStream(w http.ResponseWriter, r *http.Request, resp *http.Response, upstream io.ReadWriteCloser, id string) error {
+	joined := &upstream // the key: an origin connection need not be comparable
+	if !h.streams.add(joined) {
+		h.refuse(w, r, http.StatusServiceUnavailable, "This edge node is shutting down.")
+		return nil
+	}
+	defer h.streams.remove(joined)
+	hdr := h.originHeader(w, resp, id)
+	// The key's proof is for the HTTP/1.1 handshake the edge made.
+	delete(hdr, "Sec-Websocket-Accept")
+	hdr.Set("X-Cache", cacheMiss)
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	if err := rc.Flush(); err != nil {
+		return err
+	}
+	// What goes out is written through w, which counts it: only what came
+	// in is added.
+	in, _ := pipe(streamWriter{w: w, rc: rc, body: r.Body}, r.Body, upstream, upgradeIdle)
+	upgraded(w, in, 0)
+	return nil
+}
+
+// joinedStreams are the origin connections joined to HTTP/3 viewers'
+// streams. An HTTP/1.1 server closes its joined connections at shutdown,
+// having no request of theirs to wait for; the HTTP/3 server would wait
+// for these streams' handlers until the drain timeout, so EndWebSockets
+// closes them.
+type joinedStreams struct {
+	mu     sync.Mutex
+	m      map[*io.ReadWriteCloser]struct{}
+	closed bool
+}
+
+func (s *joinedStreams) add(c *io.ReadWriteCloser) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	if s.m == nil {
+		s.m = map[*io.ReadWriteCloser]struct{}{}
+	}
+	s.m[c] = struct{}{}
+	return true
+}
+
+func (s *joinedStreams) remove(c *io.ReadWriteCloser) {
+	s.mu.Lock()
+	delete(s.m, c)
+	s.mu.Unlock()
+}
+
+// EndWebSockets ends the WebSockets joined to HTTP/3 viewers' streams,
+// and any joined later: call it when the node shuts down.
+func (h *Handler) EndWebSockets() {
+	s := &h.streams
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	for c := range s.m {
+		(*c).Close()
+	}
+}
+
+// streamWriter writes to an HTTP/3 viewer's stream, each write flushed;
+// Close ends the stream's reading (the request body's), which pipe is
+// blocked in.
+type streamWriter struct {
+	w    http.ResponseWriter
+	rc   *http.ResponseController
+	body io.Closer
+}
+
+func (s streamWriter) Write(p []byte) (int, error) {
+	n, err := s.w.Write(p)
+	if err == nil {
+		err = s.rc.Flush()
+	}
+	return n, err
+}
+
+func (s streamWriter) Close() error { return s.body.Close() }
+
 // pipe copies viewer to origin and back until either side ends or
 // nothing moves for idle, then closes both; it returns the bytes from
-// the viewer (read through vr, which holds what the server read ahead)
-// and to it.
-func pipe(viewer net.Conn, vr *bufio.Reader, origin io.ReadWriteCloser, idle time.Duration) (in, out int64) {
+// the viewer (read through vr: an HTTP/1.1 connection's reader, which
+// holds what the server read ahead, or an HTTP/3 stream's body) and to
+// it.
+func pipe(viewer io.WriteCloser, vr io.Reader, origin io.ReadWriteCloser, idle time.Duration) (in, out int64) {
 	var last atomic.Int64 // unix nanoseconds of the last bytes moved
 	last.Store(time.Now().UnixNano())
 	var once sync.Once

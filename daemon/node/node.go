@@ -592,6 +592,8 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	servers := n.servers
 	if n.h3 != nil {
 		servers = append(slices.Clip(servers), n.h3)
+		// Not waited for, as the HTTP/1.1 server does not wait for its.
+		n.handler.EndWebSockets()
 	}
 	errs := shutdownAll(ctx, servers...)
 	if err := n.shutdownMedia(ctx); err != nil {

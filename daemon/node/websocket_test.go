@@ -1,0 +1,128 @@
+package node
+
+import (
+	"context"
+	"crypto/tls"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/quic-go/quic-go"
+	"github.com/quic-go/quic-go/http3"
+)
+
+// TestWebSocketOverHTTP3: the node's HTTP/3 server (quic-go) tells every
+// viewer it takes extended CONNECT (SETTINGS_ENABLE_CONNECT_PROTOCOL), so
+// a viewer that speaks RFC 9220 opens its WebSocket on the HTTP/3
+// connection rather than on an HTTP/1.1 one. The node joins that stream to
+// the origin's HTTP/1.1 WebSocket, as it joins an HTTP/1.1 viewer's
+// (CloudFront's WebSockets are HTTP/1.1 upgrades to the origin,
+// distribution-working-with.websockets.md): the viewer gets 200 and then
+// the origin's messages; it is not refused 403 for the CONNECT method.
+// An origin that answers the handshake without switching is a 502, not
+// the 2xx that would tell the viewer it switched. The node's shutdown
+// ends the WebSocket at once.
+func TestWebSocketOverHTTP3(t *testing.T) {
+	n := startHeadersNode(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/plain" {
+			io.WriteString(w, "no WebSocket here")
+			return
+		}
+		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+		if err != nil {
+			return // Accept answered the handshake's fault
+		}
+		defer c.CloseNow()
+		for {
+			typ, msg, err := c.Read(r.Context())
+			if err != nil {
+				return
+			}
+			if err := c.Write(r.Context(), typ, append([]byte("echo: "), msg...)); err != nil {
+				return
+			}
+		}
+	}), "Sec-WebSocket-Key", "Sec-WebSocket-Version")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := quic.DialAddr(ctx, n.Addr("http3").String(), &tls.Config{ServerName: "site.test", InsecureSkipVerify: true, NextProtos: []string{http3.NextProtoH3}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseWithError(0, "")
+	cc := (&http3.Transport{}).NewClientConn(conn)
+	// open sends RFC 9220's handshake (as RFC 8441 4 and 5): CONNECT with
+	// :protocol websocket, no Sec-WebSocket-Key; success is a 2xx. What
+	// the viewer writes to the pipe goes on the stream.
+	open := func(path string) (*http.Response, *io.PipeWriter) {
+		t.Helper()
+		toOrigin, viewer := io.Pipe()
+		t.Cleanup(func() { viewer.Close() })
+		req, _ := http.NewRequestWithContext(ctx, http.MethodConnect, "https://site.test"+path, toOrigin)
+		req.Proto = "websocket"
+		req.Header.Set("Sec-WebSocket-Version", "13")
+		resp, err := cc.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp, viewer
+	}
+	// An origin that does not switch: the viewer must not take its 200
+	// for an open WebSocket.
+	plain, viewer := open("/plain")
+	io.Copy(io.Discard, plain.Body)
+	plain.Body.Close()
+	viewer.Close()
+	if plain.StatusCode != http.StatusBadGateway {
+		t.Errorf("an origin's 200 to the handshake: the viewer got %d, want 502", plain.StatusCode)
+	}
+	resp, viewer := open("/chat")
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(resp.Body)
+		t.Fatalf("extended CONNECT answered %d, want 200: %s", resp.StatusCode, body)
+	}
+	if got := resp.Header.Get("Sec-WebSocket-Accept"); got != "" {
+		t.Errorf("Sec-WebSocket-Accept %q: the HTTP/1.1 handshake's, not for an HTTP/3 viewer", got)
+	}
+	// A masked text frame "hello" (RFC 6455 5.2), and the origin's
+	// unmasked "echo: hello" back.
+	mask := [4]byte{1, 2, 3, 4}
+	frame := []byte{0x81, 0x80 | 5, mask[0], mask[1], mask[2], mask[3]}
+	for i, c := range []byte("hello") {
+		frame = append(frame, c^mask[i%4])
+	}
+	if _, err := viewer.Write(frame); err != nil {
+		t.Fatal(err)
+	}
+	want := append([]byte{0x81, 11}, "echo: hello"...)
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(resp.Body, got); err != nil {
+		t.Fatalf("reading the echo: %v", err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("the viewer got %q, want %q", got, want)
+	}
+	// At shutdown the WebSocket ends, as an HTTP/1.1 viewer's does: it has
+	// no request to finish, so the node does not wait the drain timeout
+	// (30 s) for it. The viewer reads on, as a WebSocket client does.
+	ended := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(io.Discard, resp.Body)
+		ended <- err
+	}()
+	began := time.Now()
+	if err := n.Shutdown(ctx); err != nil {
+		t.Errorf("shutdown: %v", err)
+	}
+	if d := time.Since(began); d > 5*time.Second {
+		t.Errorf("shutdown took %v with a WebSocket open", d)
+	}
+	select {
+	case <-ended:
+	case <-ctx.Done():
+		t.Error("the viewer's stream is still open after shutdown")
+	}
+}
