@@ -11,6 +11,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
+	"golang.org/x/net/http2"
 )
 
 // TestWebSocketOverHTTP3: the node's HTTP/3 server (quic-go) tells every
@@ -124,5 +125,28 @@ func TestWebSocketOverHTTP3(t *testing.T) {
 	case <-ended:
 	case <-ctx.Done():
 		t.Error("the viewer's stream is still open after shutdown")
+	}
+}
+
+// TestNoWebSocketOverHTTP2: the node's HTTP/2 server does not offer
+// extended CONNECT (RFC 8441; Go's needs GODEBUG http2xconnect=1), so
+// browsers open their WebSockets as HTTP/1.1 upgrades, the form CloudFront
+// documents and the edge joins. Should a Go release offer it by default,
+// they would send CONNECT on their HTTP/2 connections instead, which the
+// edge does not join: this says so.
+func TestNoWebSocketOverHTTP2(t *testing.T) {
+	n := startHeadersNode(t, http.NotFoundHandler(), "Sec-WebSocket-Key")
+	a := dialH2(t, n.Addr("https").String())
+	a.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	f, err := a.fr.ReadFrame()
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings, ok := f.(*http2.SettingsFrame)
+	if !ok {
+		t.Fatalf("the node's first frame is %v, want its SETTINGS", f.Header().Type)
+	}
+	if v, ok := settings.Value(http2.SettingEnableConnectProtocol); ok && v != 0 {
+		t.Errorf("the node's HTTP/2 SETTINGS offer extended CONNECT (%d): browsers would send WebSockets over HTTP/2, which the edge does not join", v)
 	}
 }
