@@ -682,7 +682,7 @@ func failsOverMethod(method string) bool {
 // that never goes through a shield.
 func (h *Handler) fetchFrom(ctx context.Context, d *table.Distribution, b *table.Behavior, o *table.Origin, req *origin.Request) (*http.Response, error) {
 	if resp, err, done := h.viaShield(ctx, d, b, o, req); done {
-		return resp, err
+		return withoutAltSvc(resp), err
 	}
 	f, err := h.origins.Fetcher(d, o)
 	if err != nil {
@@ -696,7 +696,18 @@ func (h *Handler) fetchFrom(ctx context.Context, d *table.Distribution, b *table
 	start := time.Now()
 	resp, err := f.Fetch(ctx, req)
 	h.observeOrigin(d, o, time.Since(start), resp, err)
-	return h.admitted(resp, err)
+	return h.admitted(withoutAltSvc(resp), err)
+}
+
+// withoutAltSvc drops an origin's Alt-Svc: its alternatives are the
+// origin's (its own HTTP/3 port and lifetime), which a viewer would take
+// for the node's, and it would replace the node's own (SetAltSvc), in
+// the cache too. Caddy's and YARP's proxies drop it likewise.
+func withoutAltSvc(resp *http.Response) *http.Response {
+	if resp != nil {
+		delete(resp.Header, "Alt-Svc")
+	}
+	return resp
 }
 
 // originFailure is the status and reason for a failed origin request.

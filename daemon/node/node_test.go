@@ -83,6 +83,10 @@ func appHandler(drainHit chan struct{}, hang chan string) http.HandlerFunc {
 			w.Header().Set("Content-Type", "application/json")
 			json.NewEncoder(w).Encode(map[string]any{"uri": r.RequestURI, "host": r.Host, "method": r.Method,
 				"header": r.Header, "body": string(b), "contentLength": r.ContentLength})
+		case p == "/api/alt-svc":
+			// An origin with HTTP/3 of its own (Caddy's default) says so.
+			w.Header().Set("Alt-Svc", `h3=":443"; ma=2592000`)
+			io.WriteString(w, "alt-svc\n")
 		case p == "/api/missing":
 			http.Error(w, "origin says not found", http.StatusNotFound)
 		case p == "/api/slow":

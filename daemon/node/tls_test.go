@@ -339,6 +339,40 @@ func TestHTTP3Negotiation(t *testing.T) {
 	}
 }
 
+// TestOriginAltSvcNotPassed: an origin's Alt-Svc names the origin's own
+// alternatives (its HTTP/3 port, its ma), not the node's: a viewer gets
+// the node's advertisement for a distribution with HTTP/3 and none for
+// one without, missed or hit, as Caddy's and YARP's proxies drop an
+// upstream's Alt-Svc. CloudFront's "HTTP response headers that CloudFront
+// removes or replaces" predate its HTTP/3 and do not name it.
+func TestOriginAltSvcNotPassed(t *testing.T) {
+	e := start(t)
+	own := fmt.Sprintf(`h3=":%d"; ma=86400`, e.node.Addr("https").(*net.TCPAddr).Port)
+	for _, tt := range []struct {
+		p    proto
+		host string
+		want []string
+	}{
+		{h1tls, "site.test", []string{own}},
+		{h2, "site.test", []string{own}},
+		{h3, "site.test", nil}, // already on HTTP/3
+		{h1tls, "h1.test", nil},
+	} {
+		// Each host's first request is a miss, the others hits.
+		c := e.client(t, tt.p, nil)
+		for range 2 {
+			resp, body := do(t, c, "GET", "https://"+tt.host+"/api/alt-svc", nil, "")
+			xcache := resp.Header.Get("X-Cache")
+			if resp.StatusCode != http.StatusOK || string(body) != "alt-svc\n" {
+				t.Fatalf("%s %s: %d %q %s", tt.p, tt.host, resp.StatusCode, body, xcache)
+			}
+			if got := resp.Header.Values("Alt-Svc"); !slices.Equal(got, tt.want) {
+				t.Errorf("%s %s, %s: Alt-Svc %q, want %q", tt.p, tt.host, xcache, got, tt.want)
+			}
+		}
+	}
+}
+
 // TestHTTP3RefusalLogged: a refused QUIC handshake says why in a debug
 // line, which the client's alert does not.
 func TestHTTP3RefusalLogged(t *testing.T) {
