@@ -29,25 +29,13 @@ import (
 // other paths are plain 404s.
 func wsOrigin(t *testing.T) *httptest.Server {
 	t.Helper()
+	echo := testenv.WebSocketEcho("chat")
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !strings.HasSuffix(r.URL.Path, "/echo") {
 			http.NotFound(w, r)
 			return
 		}
-		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{"chat"}, InsecureSkipVerify: true})
-		if err != nil {
-			return // Accept answered the handshake's fault
-		}
-		defer c.CloseNow()
-		for {
-			typ, msg, err := c.Read(r.Context())
-			if err != nil {
-				return
-			}
-			if err := c.Write(r.Context(), typ, append([]byte("echo: "), msg...)); err != nil {
-				return
-			}
-		}
+		echo.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
 	return srv

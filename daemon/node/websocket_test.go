@@ -8,10 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
 	"golang.org/x/net/http2"
+
+	"openfront.dev/internal/testenv"
 )
 
 // TestWebSocketOverHTTP3: the node's HTTP/3 server (quic-go) tells every
@@ -26,25 +27,13 @@ import (
 // the 2xx that would tell the viewer it switched. The node's shutdown
 // ends the WebSocket at once.
 func TestWebSocketOverHTTP3(t *testing.T) {
+	echo := testenv.WebSocketEcho()
 	n := startHeadersNode(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/plain" {
 			io.WriteString(w, "no WebSocket here")
 			return
 		}
-		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
-		if err != nil {
-			return // Accept answered the handshake's fault
-		}
-		defer c.CloseNow()
-		for {
-			typ, msg, err := c.Read(r.Context())
-			if err != nil {
-				return
-			}
-			if err := c.Write(r.Context(), typ, append([]byte("echo: "), msg...)); err != nil {
-				return
-			}
-		}
+		echo.ServeHTTP(w, r)
 	}), "Sec-WebSocket-Key", "Sec-WebSocket-Version")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
