@@ -53,6 +53,14 @@ func (h *Handler) forwardedBody(r *http.Request) *viewerBody {
 	return b
 }
 
+// hasBody reports a request whose header says a body follows: a
+// Content-Length above 0, or HTTP/1.1's chunked. An HTTP/2 or HTTP/3
+// stream without Content-Length may or may not carry one (a client may
+// end an open stream with an empty DATA frame): it is not refused.
+func hasBody(r *http.Request) bool {
+	return r.ContentLength > 0 || r.ContentLength < 0 && r.ProtoMajor == 1 && r.Body != nil && r.Body != http.NoBody
+}
+
 // forwardsBody reports whether r's body, if it has one, goes to the
 // origin: a GET's or a HEAD's never does.
 func forwardsBody(r *http.Request) bool {

@@ -312,6 +312,13 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 		h.refuse(w, r, http.StatusForbidden, "The method "+r.Method+" is not allowed for this path.")
 		return
 	}
+	if r.Method == http.MethodGet && hasBody(r) {
+		// RequestAndResponseBehaviorCustomOrigin, "GET requests that
+		// include a body": CloudFront answers 403, whatever the origin.
+		setDetail(w, accesslog.InvalidRequest)
+		h.refuse(w, r, http.StatusForbidden, "A GET request may not have a body: send it with POST.")
+		return
+	}
 	if !safeMethod(r.Method) && inEarlyData(r) {
 		h.refuse(w, r, http.StatusTooEarly, "The request came in TLS early data, which can be replayed: send it again once the handshake is complete.")
 		return

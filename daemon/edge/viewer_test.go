@@ -30,6 +30,11 @@ distributions: secure: {
 	defaultCacheBehavior: {targetOriginId: "files", viewerProtocolPolicy: "redirect-to-https",
 		allowedMethods: ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]}
 }
+distributions: plain: {
+	aliases: ["plain.test"]
+	origins: [{id: "files", localOriginConfig: path: "site"}]
+	defaultCacheBehavior: {targetOriginId: "files", viewerProtocolPolicy: "allow-all"}
+}
 `)
 	h := New(origin.NewPool(dir), "edgetest", slog.New(slog.DiscardHandler))
 	h.SetTable(tb)
@@ -66,18 +71,26 @@ func TestViewerAnswers(t *testing.T) {
 		name, request string
 		status        int
 		location      string
+		says          string // in a refusal's body
 	}{
 		// using-https-viewers-to-cloudfront: GET and HEAD get a 301; POST,
 		// PUT, DELETE, OPTIONS and PATCH a 307 on HTTP/1.1 and above, so
 		// that the viewer sends the method and body again, and a 403 below.
-		{"redirect-to-https: GET", "GET /a?x=1 HTTP/1.1\r\nHost: secure.test\r\n\r\n", 301, "https://secure.test/a?x=1"},
-		{"redirect-to-https: HEAD on HTTP/1.0", "HEAD /a HTTP/1.0\r\nHost: secure.test\r\n\r\n", 301, "https://secure.test/a"},
-		{"redirect-to-https: POST", "POST /form?x=1 HTTP/1.1\r\nHost: secure.test\r\nContent-Length: 3\r\n\r\na=b", 307, "https://secure.test/form?x=1"},
-		{"redirect-to-https: PUT", "PUT /f HTTP/1.1\r\nHost: secure.test\r\nContent-Length: 0\r\n\r\n", 307, "https://secure.test/f"},
-		{"redirect-to-https: DELETE", "DELETE /f HTTP/1.1\r\nHost: secure.test\r\n\r\n", 307, "https://secure.test/f"},
-		{"redirect-to-https: OPTIONS", "OPTIONS /f HTTP/1.1\r\nHost: secure.test\r\n\r\n", 307, "https://secure.test/f"},
-		{"redirect-to-https: PATCH", "PATCH /f HTTP/1.1\r\nHost: secure.test\r\nContent-Length: 0\r\n\r\n", 307, "https://secure.test/f"},
-		{"redirect-to-https: POST on HTTP/1.0", "POST /form HTTP/1.0\r\nHost: secure.test\r\nContent-Length: 3\r\n\r\na=b", 403, ""},
+		{"redirect-to-https: GET", "GET /a?x=1 HTTP/1.1\r\nHost: secure.test\r\n\r\n", 301, "https://secure.test/a?x=1", ""},
+		{"redirect-to-https: HEAD on HTTP/1.0", "HEAD /a HTTP/1.0\r\nHost: secure.test\r\n\r\n", 301, "https://secure.test/a", ""},
+		{"redirect-to-https: POST", "POST /form?x=1 HTTP/1.1\r\nHost: secure.test\r\nContent-Length: 3\r\n\r\na=b", 307, "https://secure.test/form?x=1", ""},
+		{"redirect-to-https: PUT", "PUT /f HTTP/1.1\r\nHost: secure.test\r\nContent-Length: 0\r\n\r\n", 307, "https://secure.test/f", ""},
+		{"redirect-to-https: DELETE", "DELETE /f HTTP/1.1\r\nHost: secure.test\r\n\r\n", 307, "https://secure.test/f", ""},
+		{"redirect-to-https: OPTIONS", "OPTIONS /f HTTP/1.1\r\nHost: secure.test\r\n\r\n", 307, "https://secure.test/f", ""},
+		{"redirect-to-https: PATCH", "PATCH /f HTTP/1.1\r\nHost: secure.test\r\nContent-Length: 0\r\n\r\n", 307, "https://secure.test/f", ""},
+		{"redirect-to-https: POST on HTTP/1.0", "POST /form HTTP/1.0\r\nHost: secure.test\r\nContent-Length: 3\r\n\r\na=b", 403, "", "HTTPS"},
+		// RequestAndResponseBehaviorCustomOrigin, "GET requests that
+		// include a body": "If a viewer GET request includes a body,
+		// CloudFront returns an HTTP status code 403 (Forbidden)".
+		{"GET with a body", "GET /index.html HTTP/1.1\r\nHost: plain.test\r\nContent-Length: 2\r\n\r\n{}", 403, "", "body"},
+		{"GET with a chunked body", "GET /index.html HTTP/1.1\r\nHost: plain.test\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n", 403, "", "body"},
+		{"GET with Content-Length: 0", "GET /index.html HTTP/1.1\r\nHost: plain.test\r\nContent-Length: 0\r\n\r\n", 200, "", ""},
+		{"GET", "GET /index.html HTTP/1.1\r\nHost: plain.test\r\n\r\n", 200, "", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			resp := rawRequest(t, addr, tt.request)
@@ -88,8 +101,8 @@ func TestViewerAnswers(t *testing.T) {
 			if got := resp.Header.Get("Location"); got != tt.location {
 				t.Errorf("Location %q, want %q", got, tt.location)
 			}
-			if tt.status == 403 && !strings.Contains(string(body), "HTTPS") {
-				t.Errorf("body %q does not say HTTPS", body)
+			if !strings.Contains(string(body), tt.says) {
+				t.Errorf("body %q does not say %q", body, tt.says)
 			}
 		})
 	}
