@@ -108,8 +108,9 @@ func (r *Registry) Playlist(distribution, name string) (playlist []byte, ok bool
 	return v.playlist, v.playlist != nil
 }
 
-// Segment returns segment seq of the stream, while it is listed and for a
-// few segments' time after, as RFC 8216 6.2.2 asks.
+// Segment returns segment seq of the stream, while it is listed and, once
+// it has left the playlist, for its own duration plus that of the longest
+// playlist that listed it, as RFC 8216 6.2.2 asks.
 func (r *Registry) Segment(distribution, name string, seq uint64) (ts []byte, ok bool) {
 	s := r.stream(distribution, name)
 	if s == nil {

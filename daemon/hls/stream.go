@@ -9,11 +9,8 @@ import (
 	"time"
 )
 
-// keptAfterWindow is how many segments stay servable after they leave the
-// playlist: a viewer may have just read a playlist that lists them.
-const keptAfterWindow = 3
-
-// segment is one finished MPEG-TS segment; it never changes.
+// segment is one finished MPEG-TS segment; what readers see of it (seq,
+// data) never changes.
 type segment struct {
 	seq  uint64
 	dur  time.Duration
@@ -23,6 +20,11 @@ type segment struct {
 	// counts the discontinuities up to and including this segment.
 	discontinuity bool
 	discSeq       uint64
+	// The stream's bookkeeping, under its mu: the duration of the longest
+	// playlist that listed the segment, and the stream's clock when the
+	// segment left the playlist.
+	longest time.Duration
+	leftAt  time.Duration
 }
 
 // view is what readers see of a stream: replaced whole, never changed, so
@@ -50,6 +52,9 @@ type stream struct {
 	// (see add).
 	target int
 	ended  bool
+	// clock is the stream's time: the durations of the segments added,
+	// which come in real time.
+	clock time.Duration
 }
 
 func newStream(window int, firstSeq uint64, target int) *stream {
@@ -114,10 +119,27 @@ func (s *stream) add(t *Track, data []byte, dur time.Duration) (target int, rais
 	for all := len(s.segs) + 1; n < all && n <= s.listed && n < 3*s.window && (n < s.window || d < 3*time.Duration(s.target)*time.Second); n++ {
 		d += s.segs[len(s.segs)-n].dur
 	}
-	// A fresh slice: readers hold the old one. What the last playlist
-	// listed stays servable a few segments longer.
-	keep := min(len(s.segs), max(n, s.listed)+keptAfterWindow-1)
-	s.segs = append(append(make([]*segment, 0, keep+1), s.segs[len(s.segs)-keep:]...), seg)
+	s.clock += dur
+	old := s.segs
+	for _, gone := range old[len(old)-s.listed : len(old)-(n-1)] {
+		gone.leftAt = s.clock
+	}
+	seg.longest = d // the new playlist's duration
+	for _, listed := range old[len(old)-(n-1):] {
+		listed.longest = max(listed.longest, d)
+	}
+	// A segment that left stays servable "for a period of time equal to
+	// the duration of the segment plus the duration of the longest
+	// Playlist file distributed by the server containing that segment"
+	// (RFC 8216 6.2.2): a viewer may have read, a moment before, a
+	// playlist that starts with it. Time is the stream's own, checked as
+	// segments come; they go from the front.
+	drop := 0
+	for drop < len(old)-(n-1) && s.clock-old[drop].leftAt >= old[drop].dur+old[drop].longest {
+		drop++
+	}
+	// A fresh slice: readers hold the old one.
+	s.segs = append(append(make([]*segment, 0, len(old)-drop+1), old[drop:]...), seg)
 	s.listed = n
 	s.publish()
 	return s.target, raised
