@@ -63,7 +63,7 @@ func (l *live) Fetch(ctx context.Context, req *Request) (*http.Response, error) 
 	hdr := http.Header{}
 	if file == livePlaylistName {
 		if body, ok = src.Playlist(sd, name); !ok {
-			return liveNotFound(), nil
+			return notYetLive(), nil
 		}
 		hdr.Set("Content-Type", "application/vnd.apple.mpegurl")
 		hdr.Set("Cache-Control", livePlaylistCacheControl)
@@ -127,5 +127,19 @@ func serveBytes(ctx context.Context, req *Request, hdr http.Header, body []byte)
 func liveNotFound() *http.Response {
 	resp := textResponse(http.StatusNotFound, "no such live stream or segment\n")
 	resp.Header.Set("Cache-Control", livePlaylistCacheControl)
+	return resp
+}
+
+// notYetLive answers for the playlist of a stream that is not live, or has
+// no complete segment yet. It is not cached at all: "If the origin adds a
+// Cache-Control: no-store, Cache-Control: no-cache, or
+// Cache-Control: private directive for error codes 404, 410, 414, or 501,
+// CloudFront doesn't cache the error response"
+// (custom-error-pages-expiration.html); a max-age=1 is kept for the
+// errorCachingMinTTL (10 s by default), and the node's viewers would get
+// the 404 for that long after the stream started.
+func notYetLive() *http.Response {
+	resp := textResponse(http.StatusNotFound, "no such live stream, or no segment yet\n")
+	resp.Header.Set("Cache-Control", "no-store")
 	return resp
 }

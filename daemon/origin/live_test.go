@@ -89,7 +89,7 @@ func TestLiveFetch(t *testing.T) {
 		{"segment range", "site.test", "GET", "/live/event/" + first, http.Header{"Range": {"bytes=0-187"}}, 206, "video/mp2t", "max-age=86400, immutable", seg[:188]},
 		{"deeper prefix names the stream by its last element", "site.test", "GET", "/live/extra/event/index.m3u8", nil, 200, "application/vnd.apple.mpegurl", "max-age=1", playlist},
 		{"originPath names the stream", "radio.test", "GET", "/index.m3u8", nil, 200, "application/vnd.apple.mpegurl", "max-age=1", nil},
-		{"unknown stream", "site.test", "GET", "/live/nope/index.m3u8", nil, 404, "", "max-age=1", nil},
+		{"unknown stream", "site.test", "GET", "/live/nope/index.m3u8", nil, 404, "", "no-store", nil},
 		{"unknown segment", "site.test", "GET", "/live/event/1.ts", nil, 404, "", "max-age=1", nil},
 		{"not a segment name", "site.test", "GET", "/live/event/x.ts", nil, 404, "", "max-age=1", nil},
 		{"other file", "site.test", "GET", "/live/event/index.html", nil, 404, "", "max-age=1", nil},
@@ -189,19 +189,7 @@ func TestLiveThroughEdge(t *testing.T) {
 	}{{"ended", false}, {"live", true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			reg := quietRegistry()
-			pool := origin.NewPool(t.TempDir())
-			pool.SetLive(reg)
-			c, err := cache.New(cache.Config{MemoryBytes: 16 << 20})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { c.Close() })
-			h := edge.New(pool, "livetest", slog.New(slog.DiscardHandler))
-			h.SetCache(c)
-			h.SetTable(compileLive(t))
-			srv := httptest.NewServer(h) // 127.0.0.1, a port of its own
-			t.Cleanup(srv.Close)
-
+			srv := liveEdge(t, reg)
 			tr := reg.Publish("tv", "event")
 			var wg sync.WaitGroup
 			wg.Go(func() {
@@ -239,6 +227,67 @@ func TestLiveThroughEdge(t *testing.T) {
 				t.Errorf("through the edge: Content-Type %q, Cache-Control %q", ct, cc)
 			}
 		})
+	}
+}
+
+// liveEdge serves reg's streams through an edge with its cache, as
+// liveConfig routes them.
+func liveEdge(t *testing.T, reg *hls.Registry) *httptest.Server {
+	t.Helper()
+	pool := origin.NewPool(t.TempDir())
+	pool.SetLive(reg)
+	c, err := cache.New(cache.Config{MemoryBytes: 16 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	h := edge.New(pool, "livetest", slog.New(slog.DiscardHandler))
+	h.SetCache(c)
+	h.SetTable(compileLive(t))
+	srv := httptest.NewServer(h) // 127.0.0.1, a port of its own
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// A viewer who asks for the playlist before the stream is live (the
+// publisher not there yet, or its first segment not complete) gets a 404,
+// and the playlist as soon as the first segment is: the edge must not keep
+// that 404 for errorCachingMinTTL (10 s by default), during which every
+// viewer of the node would get it too, and hls.js, after one retry, gives
+// up with a fatal manifestLoadError. A segment's 404 may be kept: its
+// number is never reused.
+func TestLiveNotYetLiveThroughEdge(t *testing.T) {
+	tags := hlstest.Tags(t, hlstest.FLV(t, hlstest.Media{Seconds: 4, GOP: 60}))
+	reg := quietRegistry()
+	srv := liveEdge(t, reg)
+	get := func(path string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		req.Host = "site.test"
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		io.Copy(io.Discard, resp.Body)
+		return resp.StatusCode, resp.Header.Get("Cache-Control")
+	}
+	const playlist = "/live/event/index.m3u8"
+	if status, cc := get(playlist); status != 404 || cc != "no-store" {
+		t.Errorf("before the publish: status %d, Cache-Control %q, want 404 and no-store", status, cc)
+	}
+	tr := reg.Publish("tv", "event")
+	defer tr.End()
+	hlstest.Feed(tr, tags[:3], false) // sequence headers and a keyframe: no segment yet
+	if status, _ := get(playlist); status != 404 {
+		t.Errorf("with no complete segment: status %d, want 404", status)
+	}
+	hlstest.Feed(tr, tags[3:], false)
+	if status, _ := get(playlist); status != 200 {
+		t.Errorf("once the first segment is complete: status %d, want 200 at once", status)
+	}
+	if status, cc := get("/live/event/1.ts"); status != 404 || cc != "max-age=1" {
+		t.Errorf("an unknown segment: status %d, Cache-Control %q, want 404 and max-age=1", status, cc)
 	}
 }
 
