@@ -67,9 +67,11 @@ func parseAVCConfig(b []byte) (*avcConfig, error) {
 }
 
 // annexB appends the AVCC access unit au to dst in Annex-B form, led by an
-// access unit delimiter, with the parameter sets before an IDR slice unless
-// the frame carries its own. It reports whether the frame has an IDR slice.
-func (c *avcConfig) annexB(dst, au []byte) ([]byte, bool, error) {
+// access unit delimiter, with the parameter sets before an IDR slice or a
+// frame the publisher marks as a keyframe (key: an open GOP's I frame with
+// a recovery point, where a segment may start too) unless the frame
+// carries its own. It reports whether the frame has an IDR slice.
+func (c *avcConfig) annexB(dst, au []byte, key bool) ([]byte, bool, error) {
 	// A first pass finds the NAL types, so that a failure appends nothing.
 	var idr, inband bool
 	for p := 0; p < len(au); {
@@ -90,7 +92,7 @@ func (c *avcConfig) annexB(dst, au []byte) ([]byte, bool, error) {
 		p += l
 	}
 	dst = append(dst, audNAL...)
-	if idr && !inband {
+	if (idr || key) && !inband {
 		dst = append(dst, c.paramSets...)
 	}
 	for p := 0; p < len(au); {

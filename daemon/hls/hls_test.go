@@ -42,6 +42,9 @@ func TestPackage(t *testing.T) {
 		{"4 s GOP gives 4 s segments", hlstest.Media{Seconds: 8, GOP: 120}, Options{}, []float64{4, 4}, true, true},
 		{"video only", hlstest.Media{Seconds: 6, GOP: 60, Extra: []string{"-an"}}, Options{}, []float64{2, 2, 2}, true, false},
 		{"audio only is cut by time", hlstest.Media{Seconds: 6, GOP: 60, Extra: []string{"-vn"}}, Options{}, []float64{2, 2, 2}, false, true},
+		// x264's open GOPs: the keyframes after the first are I frames
+		// with a recovery point, not IDR, and need the parameter sets too.
+		{"open GOP", hlstest.Media{Seconds: 6, GOP: 60, Extra: []string{"-x264-params", "open-gop=1"}}, Options{}, []float64{2, 2, 2}, true, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -68,6 +71,10 @@ func TestPackage(t *testing.T) {
 					t.Errorf("segment %d (%.3f s) exceeds the target duration %.0f", i, s.Duration, p.TargetDuration)
 				}
 				probe := hlstest.FFprobe(t, filepath.Join(filepath.Dir(path), s.URI))
+				// A viewer may join at any segment: each decodes alone.
+				if want := int(s.Duration * 30); tc.video && probe.Frames("video") < want*9/10 {
+					t.Errorf("segment %d decodes alone to %d video frames, want about %d", i, probe.Frames("video"), want)
+				}
 				if (probe.Codec("video") == "h264") != tc.video || (probe.Codec("audio") == "aac") != tc.audio {
 					t.Errorf("segment %d has video %q and audio %q", i, probe.Codec("video"), probe.Codec("audio"))
 				}

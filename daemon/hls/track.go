@@ -197,13 +197,14 @@ func (t *Track) videoMessage(ts uint32, body []byte) {
 	if t.avc == nil {
 		return
 	}
-	frame, idr, err := t.avc.annexB(t.frame[:0], data)
+	flvKey := body[0]>>4 == frameKey
+	frame, idr, err := t.avc.annexB(t.frame[:0], data, flvKey)
 	if err != nil {
 		t.warnOnce("bad AVC frame", "err", err)
 		return
 	}
 	t.frame = frame
-	key := body[0]>>4 == frameKey || idr
+	key := flvKey || idr
 	if !t.video && t.mux != nil {
 		// Video joins an audio-only publish at its first keyframe, which
 		// starts a segment whose PMT lists it (see openSegment).
