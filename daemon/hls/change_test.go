@@ -206,7 +206,7 @@ func TestGOPAboveTarget(t *testing.T) {
 	short := hlstest.Tags(t, hlstest.FLV(t, hlstest.Media{Seconds: 12, GOP: 60}))
 	long := hlstest.Tags(t, hlstest.FLV(t, hlstest.Media{Seconds: 16, GOP: 240}))
 	var logs bytes.Buffer
-	r := NewRegistry(Options{Window: 3, Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	r := NewRegistry(Options{Window: 3, ReconnectWait: -1, Log: slog.New(slog.NewTextHandler(&logs, nil))})
 	var rel hlstest.Reloads
 	for _, tags := range [][]hlstest.Tag{short, long} {
 		tr := r.Publish("tv", "event")

@@ -21,8 +21,14 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
+// quietRegistry logs nothing and, unless o says otherwise, ends a
+// playlist as soon as its publisher stops (TestReconnectWait tests the
+// wait).
 func quietRegistry(o Options) *Registry {
 	o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if o.ReconnectWait == 0 {
+		o.ReconnectWait = -1
+	}
 	return NewRegistry(o)
 }
 

@@ -31,8 +31,17 @@ type Options struct {
 	// MaxSegmentBytes bounds a segment's memory when keyframes stop
 	// coming: the segment is cut at the next frame (default 32 MiB).
 	MaxSegmentBytes int
+	// ReconnectWait is how long the playlist of a stream whose publisher
+	// stopped waits for a publish again before it gets #EXT-X-ENDLIST
+	// (default 5 s; negative: at once). Players (hls.js, Safari, ffmpeg,
+	// VLC) stop reloading a playlist once it has #EXT-X-ENDLIST, so an
+	// encoder that reconnects after a network drop would otherwise end
+	// every viewer's playback; within the wait, the publish continues the
+	// playlist after #EXT-X-DISCONTINUITY and viewers never see an end.
+	ReconnectWait time.Duration
 	// Linger is how long an ended stream stays servable, with
-	// #EXT-X-ENDLIST, before it is forgotten (default 10 min).
+	// #EXT-X-ENDLIST, before it is forgotten (default 10 min, counted
+	// from the publisher's stop).
 	Linger time.Duration
 	Log    *slog.Logger
 }
@@ -46,6 +55,9 @@ func (o *Options) defaults() {
 	}
 	if o.MaxSegmentBytes <= 0 {
 		o.MaxSegmentBytes = 32 << 20
+	}
+	if o.ReconnectWait == 0 {
+		o.ReconnectWait = 5 * time.Second
 	}
 	if o.Linger <= 0 {
 		o.Linger = 10 * time.Minute
@@ -130,8 +142,14 @@ func (r *Registry) stream(distribution, name string) *stream {
 	return r.streams[streamKey{distribution, name}]
 }
 
-// ended forgets s after the linger time unless it was published again.
+// ended ends s's playlist after the reconnect wait and forgets s after
+// the linger time, unless it was published again.
 func (r *Registry) ended(k streamKey, s *stream, gen uint64) {
+	if r.opts.ReconnectWait < 0 {
+		s.close(gen)
+	} else {
+		time.AfterFunc(r.opts.ReconnectWait, func() { s.close(gen) })
+	}
 	time.AfterFunc(r.opts.Linger, func() {
 		r.mu.Lock()
 		defer r.mu.Unlock()

@@ -154,17 +154,28 @@ func (s *stream) discontinue(t *Track) {
 	}
 }
 
-// end closes t's publish: the playlist gets #EXT-X-ENDLIST. It returns the
-// publish generation and whether t still owned the stream.
+// end closes t's publish; the playlist ends later (close) unless another
+// publish comes first. It returns the publish generation and whether t
+// still owned the stream.
 func (s *stream) end(t *Track) (uint64, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.owner != t {
 		return 0, false
 	}
-	s.owner, s.ended = nil, true
-	s.publish()
+	s.owner = nil
 	return s.gen, true
+}
+
+// close gives the playlist #EXT-X-ENDLIST if nobody published since the
+// end of publish gen.
+func (s *stream) close(gen uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.owner == nil && s.gen == gen && !s.ended {
+		s.ended = true
+		s.publish()
+	}
 }
 
 // idleSince reports whether nobody published since the end of publish

@@ -57,7 +57,7 @@ func TestOwnCutsKeepTarget(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var logs bytes.Buffer
-			r := NewRegistry(Options{Window: 20, MinSegment: tc.minSegment, Log: slog.New(slog.NewTextHandler(&logs, nil))})
+			r := NewRegistry(Options{Window: 20, MinSegment: tc.minSegment, ReconnectWait: -1, Log: slog.New(slog.NewTextHandler(&logs, nil))})
 			tr := r.Publish("tv", "event")
 			var rel hlstest.Reloads
 			feedWatched(r, tr, tc.tags(), &rel)

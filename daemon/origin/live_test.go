@@ -60,8 +60,10 @@ func publish(t *testing.T, r *hls.Registry, tags []hlstest.Tag, name string) {
 	tr.End()
 }
 
+// quietRegistry ends a playlist as soon as its publisher stops, without
+// the reconnect wait.
 func quietRegistry() *hls.Registry {
-	return hls.NewRegistry(hls.Options{Log: slog.New(slog.DiscardHandler)})
+	return hls.NewRegistry(hls.Options{ReconnectWait: -1, Log: slog.New(slog.DiscardHandler)})
 }
 
 func TestLiveFetch(t *testing.T) {

@@ -301,7 +301,7 @@ func publishTo(t *testing.T, e *env, name string) *rtmptest.Player {
 // HLS playlist marks the change with #EXT-X-DISCONTINUITY, keeps its
 // target duration on every reload, and ffmpeg reads it whole.
 func TestLiveHLSParameterChange(t *testing.T) {
-	reg := hls.NewRegistry(hls.Options{Window: 10, Log: testLogger(t)})
+	reg := hls.NewRegistry(hls.Options{Window: 10, ReconnectWait: -1, Log: testLogger(t)})
 	e := startEnv(t, "", "", func(c *Config) { c.Live = reg })
 	for _, tc := range []struct {
 		name          string
@@ -388,7 +388,7 @@ func publishHLS(t *testing.T, e *env, reg *hls.Registry, name, src string) {
 // next follows #EXT-X-DISCONTINUITY and declares video alone, and the
 // playlist lasts as long as the video.
 func TestLiveHLSTrackGone(t *testing.T) {
-	reg := hls.NewRegistry(hls.Options{Window: 10, Log: testLogger(t)})
+	reg := hls.NewRegistry(hls.Options{Window: 10, ReconnectWait: -1, Log: testLogger(t)})
 	e := startEnv(t, "", "", func(c *Config) { c.Live = reg })
 	tags := hlstest.Without(hlstest.Tags(t, hlstest.FLV(t, hlstest.Media{Seconds: 12, GOP: 30})), hlstest.Audio, 4000, 1<<31)
 	publishHLS(t, e, reg, "gone", hlstest.WriteFLV(t, tags))
