@@ -424,3 +424,35 @@ func TestWindowCoversTarget(t *testing.T) {
 		before = p
 	}
 }
+
+// MPEG-TS timestamps are 33 bits of 90 kHz: they wrap after 26.5 hours
+// of RTMP time, here in the middle of the stream. Players unwrap them
+// (ffmpeg here, hls.js too); no discontinuity is due, nor a longer
+// segment.
+func TestPTSWrap(t *testing.T) {
+	src := hlstest.FLV(t, hlstest.Media{Seconds: 6, GOP: 60})
+	tags := hlstest.Tags(t, src)
+	shift := uint32((1<<33)/90 - 3000) // PTS wraps 2.3 s in (tsOffset adds 0.7 s)
+	for i := range tags {
+		tags[i].TimestampMS += shift
+	}
+	r := quietRegistry(Options{})
+	tr := r.Publish("tv", "event")
+	hlstest.Feed(tr, tags, false)
+	tr.End()
+	path, p := hlstest.Dump(t, r, "tv", "event")
+	for i, s := range hlstest.Listed(p) {
+		if s.Discontinuity || !near(s.Duration, 2, 0.05) {
+			t.Errorf("segment %d: %.3f s, discontinuity %v; want 2 s and none", i, s.Duration, s.Discontinuity)
+		}
+	}
+	hlstest.Decode(t, path)
+	wantVideo, wantAudio := hlstest.FramesOf(t, src)
+	all := hlstest.FFprobe(t, path)
+	if v, a := all.Frames("video"), all.Frames("audio"); v < wantVideo*95/100 || a < wantAudio*95/100 {
+		t.Errorf("across the wrap: %d video and %d audio frames, the source has %d and %d", v, a, wantVideo, wantAudio)
+	}
+	if d := all.Duration(); !near(d, 6, 0.2) {
+		t.Errorf("across the wrap the playlist plays %.3f s, want 6", d)
+	}
+}
