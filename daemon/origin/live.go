@@ -122,8 +122,9 @@ func serveBytes(ctx context.Context, req *Request, hdr http.Header, body []byte)
 	return w.response()
 }
 
-// liveNotFound is short-lived: a stream that is about to start must not
-// stay missing in caches.
+// liveNotFound answers for a segment that is not (or no longer) there, or
+// a path that names no stream file: short-lived, though the edge keeps it
+// for errorCachingMinTTL (a segment number is never reused).
 func liveNotFound() *http.Response {
 	resp := textResponse(http.StatusNotFound, "no such live stream or segment\n")
 	resp.Header.Set("Cache-Control", livePlaylistCacheControl)
