@@ -255,9 +255,10 @@ func liveEdge(t *testing.T, reg *hls.Registry) *httptest.Server {
 // publisher not there yet, or its first segment not complete) gets a 404,
 // and the playlist as soon as the first segment is: the edge must not keep
 // that 404 for errorCachingMinTTL (10 s by default), during which every
-// viewer of the node would get it too, and hls.js, after one retry, gives
-// up with a fatal manifestLoadError. A segment's 404 may be kept: its
-// number is never reused.
+// viewer of the node would get it too, and a page that retries the
+// player (hls.js does not retry a 4xx itself: a fatal manifestLoadError)
+// would keep failing. A segment's 404 may be kept: its number is never
+// reused.
 func TestLiveNotYetLiveThroughEdge(t *testing.T) {
 	tags := hlstest.Tags(t, hlstest.FLV(t, hlstest.Media{Seconds: 4, GOP: 60}))
 	reg := quietRegistry()
