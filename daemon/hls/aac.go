@@ -3,14 +3,20 @@ package hls
 import (
 	"errors"
 	"fmt"
+
+	"github.com/asticode/go-astits"
 )
 
-// aacConfig is what an ADTS header needs of an AudioSpecificConfig.
+// aacConfig is what an ADTS header needs of an AudioSpecificConfig, or,
+// for MP3, what tells one stream's frames from another's.
 type aacConfig struct {
 	raw       []byte // the AudioSpecificConfig as sent, to tell a change from a resend
 	profile   byte   // ADTS profile: audio object type - 1
 	freqIndex byte
 	channels  byte
+	// streamType is the PMT's: AAC in ADTS, or MPEG-1 or MPEG-2 audio
+	// for MP3, whose frames go into the PES as they come.
+	streamType astits.StreamType
 }
 
 // bitReader reads big-endian bit fields; reading past the end yields zeros,
@@ -59,7 +65,35 @@ func parseAACConfig(b []byte) (*aacConfig, error) {
 	if freq > 12 || channels > 7 {
 		return nil, fmt.Errorf("aac config: sampling frequency index %d or channel configuration %d out of range", freq, channels)
 	}
-	return &aacConfig{raw: b, profile: byte(objectType - 1), freqIndex: byte(freq), channels: byte(channels)}, nil
+	return &aacConfig{raw: b, profile: byte(objectType - 1), freqIndex: byte(freq), channels: byte(channels), streamType: astits.StreamTypeAACAudio}, nil
+}
+
+// parseMP3Config reads the MPEG audio frame header (ISO 11172-3 2.4.1.3)
+// at the start of an MP3 message: its version, layer, sampling rate and
+// whether it is mono make the config (raw). MPEG-2 and 2.5 (the lower
+// rates) are MPEG-2 audio in the transport stream.
+func parseMP3Config(b []byte) (*aacConfig, error) {
+	if len(b) < 4 || b[0] != 0xff || b[1]&0xe0 != 0xe0 {
+		return nil, errors.New("mp3: no frame header")
+	}
+	version, layer, rate := b[1]>>3&3, b[1]>>1&3, b[2]>>2&3
+	if version == 1 || layer == 0 || rate == 3 {
+		return nil, fmt.Errorf("mp3: reserved version, layer or sampling rate in header % x", b[:4])
+	}
+	c := &aacConfig{raw: []byte{version, layer, rate, b[3] >> 6 / 3}, streamType: astits.StreamTypeMPEG2Audio}
+	if version == 3 {
+		c.streamType = astits.StreamTypeMPEG1Audio
+	}
+	return c, nil
+}
+
+// frame appends one audio frame to dst as the transport stream carries
+// it: AAC behind an ADTS header, MP3 as it is.
+func (c *aacConfig) frame(dst, data []byte) ([]byte, error) {
+	if c.streamType != astits.StreamTypeAACAudio {
+		return append(dst, data...), nil
+	}
+	return c.adts(dst, data)
 }
 
 func audioObjectType(r *bitReader) int {

@@ -16,6 +16,7 @@ const (
 	typeVideo = 9
 
 	codecAVC     = 7
+	soundMP3     = 2
 	soundAAC     = 10
 	frameKey     = 1
 	packetConfig = 0 // AVCPacketType / AACPacketType: sequence header
@@ -69,6 +70,7 @@ type Track struct {
 	mux          *astits.Muxer // created at the first segment
 	out          segmentWriter
 	video, audio bool // elementary streams in mux's PMT
+	audioType    astits.StreamType
 	open         bool
 	start        uint32 // the open segment's first timestamp, ms
 	last, delta  uint32 // the last timestamp of the stream that cuts, and its step
@@ -103,6 +105,7 @@ type Track struct {
 	pendingPTS    uint32
 	pendingFrames int
 
+	cuts   int // segments closed
 	ended  bool
 	warned map[string]bool
 }
@@ -249,12 +252,31 @@ func (t *Track) videoMessage(ts uint32, body []byte) {
 }
 
 func (t *Track) audioMessage(ts uint32, body []byte) {
-	if len(body) < 2 || body[0]>>4 != soundAAC {
-		t.warnOnce("audio is not AAC: not packaged")
+	if len(body) < 2 {
 		return
 	}
-	if body[1] == packetConfig {
-		t.audioConfig(ts, body[2:])
+	var payload []byte
+	switch body[0] >> 4 {
+	case soundAAC:
+		if body[1] == packetConfig {
+			t.audioConfig(ts, body[2:])
+			return
+		}
+		payload = body[2:]
+	case soundMP3:
+		// No sequence header: each frame's header says what the
+		// stream is, and a change is a new config as for AAC.
+		c, err := parseMP3Config(body[1:])
+		if err != nil {
+			t.warnOnce("bad MP3 frame", "err", err)
+			return
+		}
+		if t.aac == nil || !bytes.Equal(c.raw, t.aac.raw) {
+			t.useAudioConfig(ts, c)
+		}
+		payload = body[1:]
+	default:
+		t.warnOnce("audio is not AAC or MP3: not packaged")
 		return
 	}
 	if t.aac == nil {
@@ -309,9 +331,9 @@ func (t *Track) audioMessage(ts uint32, body []byte) {
 	if t.pendingFrames == 0 {
 		t.pendingPTS = ts
 	}
-	p, err := t.aac.adts(t.pending, body[2:])
+	p, err := t.aac.frame(t.pending, payload)
 	if err != nil {
-		t.warnOnce("bad AAC frame", "err", err)
+		t.warnOnce("bad audio frame", "err", err)
 		return
 	}
 	t.pending, t.segAudio, t.keyClean = p, true, false
@@ -336,12 +358,20 @@ func (t *Track) audioConfig(ts uint32, data []byte) {
 		t.warnOnce("bad AAC sequence header", "err", err)
 		return
 	}
+	t.useAudioConfig(ts, c)
+}
+
+// useAudioConfig makes c the audio's config from ts on.
+func (t *Track) useAudioConfig(ts uint32, c *aacConfig) {
 	changed := t.aac != nil && t.audio && t.open
 	// Audio joining a video-only publish changes the PMT: the segment
 	// ends as for a new config, at a keyframe (see openSegment).
 	joined := t.mux != nil && !t.audio && t.open
+	first := t.aac == nil && t.cuts == 0
 	t.aac = c
 	switch {
+	case joined && first:
+		t.declareAudio()
 	case joined:
 		t.joinAudio()
 	case !changed:
@@ -394,11 +424,7 @@ func (t *Track) splitAt(off int, ts uint32, atKey, disc bool) int {
 	t.flushAudio() // pending frames follow off
 	// The PAT and PMT the muxer wrote before off stay behind: the next
 	// segment starts with its own, which may list other streams.
-	for ; off+astits.MpegTsPacketSize <= len(t.out.buf); off += astits.MpegTsPacketSize {
-		if pid := uint16(t.out.buf[off+1]&0x1f)<<8 | uint16(t.out.buf[off+2]); pid == pidVideo || pid == pidAudio {
-			break
-		}
-	}
+	off = t.mediaFrom(off)
 	rest := slices.Clone(t.out.buf[off:])
 	t.out.buf = t.out.buf[:off]
 	t.closeSegment(time.Duration(max(int64(ts)-int64(t.start), 0)) * time.Millisecond)
@@ -409,6 +435,35 @@ func (t *Track) splitAt(off int, ts uint32, atKey, disc bool) int {
 	off = len(t.out.buf)
 	t.out.buf = append(t.out.buf, rest...)
 	return off
+}
+
+// mediaFrom is the offset of the first audio or video packet of the open
+// segment's output from off on: the tables before it are left out.
+func (t *Track) mediaFrom(off int) int {
+	for ; off+astits.MpegTsPacketSize <= len(t.out.buf); off += astits.MpegTsPacketSize {
+		if pid := uint16(t.out.buf[off+1]&0x1f)<<8 | uint16(t.out.buf[off+2]); pid == pidVideo || pid == pidAudio {
+			break
+		}
+	}
+	return off
+}
+
+// declareAudio lists the audio in the open segment's PMT when the
+// publish's first audio config comes in its first segment (MP3 has no
+// sequence header to come before the video; some encoders send AAC's
+// late): the segment starts again, with tables that list it, before the
+// video it holds, rather than end at the next keyframe.
+func (t *Track) declareAudio() {
+	off := t.mediaFrom(0)
+	rest := slices.Clone(t.out.buf[off:])
+	t.out.buf = t.out.buf[:0]
+	t.setStreams(t.video, true)
+	if _, err := t.mux.WriteTables(); err != nil {
+		t.warnOnce("mpeg-ts tables", "err", err)
+	}
+	shift := len(t.out.buf) - off
+	t.out.buf = append(t.out.buf, rest...)
+	t.keyOff, t.fallOff = t.keyOff+shift, t.fallOff+shift
 }
 
 // due reports whether a segment may end at a keyframe at ts.
@@ -512,16 +567,27 @@ func (t *Track) openSegment(ts uint32, atKey bool) {
 // setStreams makes the muxer's elementary streams video and audio, and
 // reports whether they changed.
 func (t *Track) setStreams(video, audio bool) bool {
+	audioType := t.audioType
+	if audio {
+		audioType = t.aac.streamType
+	}
+	// Another audio codec (AAC and MP3) is another stream of the PID.
+	retyped := audio && t.audio && audioType != t.audioType
 	if t.mux == nil {
 		t.mux = astits.NewMuxer(context.Background(), &t.out)
-	} else if video == t.video && audio == t.audio {
+	} else if video == t.video && audio == t.audio && !retyped {
 		return false
+	}
+	if retyped {
+		if err := t.mux.RemoveElementaryStream(pidAudio); err != nil {
+			t.warnOnce("mpeg-ts streams", "err", err)
+		}
 	}
 	for _, es := range []struct {
 		on, was bool
 		pid     uint16
 		typ     astits.StreamType
-	}{{video, t.video, pidVideo, astits.StreamTypeH264Video}, {audio, t.audio, pidAudio, astits.StreamTypeAACAudio}} {
+	}{{video, t.video, pidVideo, astits.StreamTypeH264Video}, {audio, t.audio && !retyped, pidAudio, audioType}} {
 		var err error
 		switch {
 		case es.on && !es.was:
@@ -538,7 +604,7 @@ func (t *Track) setStreams(video, audio bool) bool {
 		pcr = pidVideo
 	}
 	t.mux.SetPCRPID(pcr)
-	t.video, t.audio = video, audio
+	t.video, t.audio, t.audioType = video, audio, audioType
 	return true
 }
 
@@ -559,6 +625,7 @@ func (t *Track) closeSegment(dur time.Duration) {
 	t.aud.closed(dur, v)
 	data := t.out.buf
 	t.out.buf = make([]byte, 0, len(data)+len(data)/8)
+	t.cuts++
 	target, raised := t.s.add(t, data, dur)
 	if raised {
 		t.log.Warn("hls: EXT-X-TARGETDURATION raised: no keyframe came in time to end the segment, and players may not follow a target that changes (RFC 8216 6.2.1); keep the publisher's keyframe interval within the target",
