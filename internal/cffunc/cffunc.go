@@ -161,6 +161,9 @@ func (f *Function) get(budget time.Duration) (*vm, error) {
 	}
 	rt := goja.New()
 	m := &vm{rt: rt}
+	if _, err := rt.RunProgram(refuseDynamicCode); err != nil {
+		return nil, fmt.Errorf("function %q: %w", f.Name, err)
+	}
 	console := rt.NewObject()
 	// console.log goes to CloudWatch in CloudFront; here to the run's
 	// Context.Log (openfront route) and the debug log.
