@@ -41,7 +41,7 @@ func runRoute(args []string, stdout, stderr io.Writer) int {
 	respStatus := fs.Int("response-status", 0, "the origin's answer's `STATUS` to assume: the viewer-response function runs on it (200 with --response-header alone)")
 	var respHeaders multiFlag
 	fs.Var(&respHeaders, "response-header", "the origin's answer's header `'Name: value'` (repeatable)")
-	now := fs.String("now", "", "the `TIME` (RFC 3339) to check signatures' expiry and sticky sessions' age at; unset: the clock's")
+	now := fs.String("now", "", "the `TIME` (RFC 3339) to check signatures' expiry and sticky sessions' age at, and functions' Date; unset: the clock's")
 	asJSON := fs.Bool("json", false, "print the explanation as JSON")
 	pos, err := parseFlags(fs, args)
 	if p := positional(pos, "DIR", "URL"); err != nil || p != "" {

@@ -152,6 +152,8 @@ func TestRoute(t *testing.T) {
 		// viewer-request and a viewer-response run, one that fails, and a
 		// long log (the first lines in text, what CloudFront keeps in --json).
 		{"function-log", []string{"--response-status", "200", "http://log.example.com/about"}},
+		// A function's Date is --now's (unset: routeTestNow's), all the run long.
+		{"function-log-now", []string{"--now", "2030-01-02T03:04:05Z", "http://log.example.com/about"}},
 		{"json-function-log", []string{"--json", "--response-status", "200", "http://log.example.com/about"}},
 		{"function-log-throws", []string{"http://log.example.com/fail"}},
 		{"function-log-long", []string{"http://log.example.com/loud/x"}},

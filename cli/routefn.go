@@ -169,8 +169,8 @@ func (e *RouteExplanation) notRun(why string) {
 }
 
 // functionRun is the context and request a function of d runs on for r
-// at path: route's viewer IP, a 1 s bound (cffunc.OfflineBudget), and its
-// console.log lines kept in log. The function sees Host as its own
+// at path: route's viewer IP, a 1 s bound (cffunc.OfflineBudget), --now
+// for its Date, and its console.log lines kept in log. The function sees Host as its own
 // field, as the edge's request has it.
 func functionRun(d *table.Distribution, r RouteRequest, path string, log *cffunc.Log) (cffunc.Context, *cffunc.Request) {
 	ip := r.ViewerIP
@@ -181,7 +181,10 @@ func functionRun(d *table.Distribution, r RouteRequest, path string, log *cffunc
 	hdr := r.Header.Clone()
 	delete(hdr, "Host")
 	req := &cffunc.Request{Method: r.Method, URI: path, RawQuery: r.URL.RawQuery, Host: host, Header: hdr}
-	c := cffunc.Context{DistributionDomainName: host, DistributionID: d.ID, RequestID: routeRequestID, ViewerIP: ip, Budget: cffunc.OfflineBudget, Log: log}
+	// The function's Date is route's --now, as CloudFront's is the time
+	// the run started: a function checking a token's expiry is tested at
+	// the time given.
+	c := cffunc.Context{DistributionDomainName: host, DistributionID: d.ID, RequestID: routeRequestID, ViewerIP: ip, Budget: cffunc.OfflineBudget, Log: log, Now: r.Now}
 	return c, req
 }
 

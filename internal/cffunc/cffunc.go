@@ -150,6 +150,10 @@ type vm struct {
 	// log gets the console.log lines of the run under way: its
 	// Context.Log, nil on the edge and between runs.
 	log *Log
+	// date is what the run's Date tells of the current time: the time
+	// the run started (its Context.Now), or, zero, the clock's when the
+	// run first asks.
+	date time.Time
 	// run is the state of the run under way that the cloudfront module's
 	// methods act on; nil between runs and in a viewer-response run.
 	run *runState
@@ -164,6 +168,7 @@ func (f *Function) get(budget time.Duration) (*vm, error) {
 	if _, err := rt.RunProgram(refuseDynamicCode); err != nil {
 		return nil, fmt.Errorf("function %q: %w", f.Name, err)
 	}
+	rt.SetTimeSource(m.now)
 	console := rt.NewObject()
 	// console.log goes to CloudWatch in CloudFront; here to the run's
 	// Context.Log (openfront route) and the debug log.
@@ -212,6 +217,19 @@ func (f *Function) get(budget time.Duration) (*vm, error) {
 		return goja.Undefined()
 	}))
 	return m, nil
+}
+
+// now is the runtime's clock: the same time all through a run, as
+// CloudFront's ("All Date methods to query the current time always
+// return the same value during the lifetime of a single function run",
+// functions-javascript-runtime-20.md, Restricted features). It reads the
+// clock at the first Date of a run only: a run that asks for no date
+// reads none.
+func (m *vm) now() time.Time {
+	if m.date.IsZero() {
+		m.date = time.Now()
+	}
+	return m.date
 }
 
 // ExecutionError is a run that threw, returned no valid object or ran out
@@ -381,10 +399,10 @@ func (f *Function) call(c Context, run *runState, ev event) error {
 	if err != nil {
 		return err
 	}
-	m.readErr, m.run, m.ev, m.log = nil, run, ev, c.Log
+	m.readErr, m.run, m.ev, m.log, m.date = nil, run, ev, c.Log, c.Now
 	_, err = f.runBounded(m, budget, m.handle)
 	// Nothing of the run stays with the runtime it goes back to.
-	m.run, m.ev, m.result, m.log = nil, nil, nil, nil
+	m.run, m.ev, m.result, m.log, m.date = nil, nil, nil, nil, time.Time{}
 	if err == nil {
 		err = m.readErr
 	}

@@ -33,6 +33,9 @@ type Context struct {
 	// Log, when not nil, gets the lines the run's console.log printed
 	// (openfront route); the edge leaves it nil.
 	Log *Log
+	// Now is what the run's Date tells of the current time (openfront
+	// route --now); zero: the clock's when the run started.
+	Now time.Time
 }
 
 // Request is the viewer's request as a function sees and changes it.

@@ -4,7 +4,9 @@ import "github.com/dop251/goja"
 
 // CloudFront's restricted features (functions-javascript-runtime-20.md,
 // "Restricted features"): "Dynamic code evaluation is not supported.
-// Both eval() and Function constructors throw an error if attempted".
+// Both eval() and Function constructors throw an error if attempted",
+// and "All Date methods to query the current time always return the
+// same value during the lifetime of a single function run" (vm.now).
 
 // refuseDynamicCode replaces eval and each Function constructor (plain,
 // async and generator, each reachable as its prototype's constructor;

@@ -2,8 +2,11 @@ package cffunc
 
 import (
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // runURI runs a viewer-request function whose handler sets the uri to
@@ -57,5 +60,40 @@ func TestDynamicCodeRefused(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestDateFrozenInARun: "All Date methods to query the current time
+// always return the same value during the lifetime of a single function
+// run. The returned timestamp is the time when the function started
+// running." (Restricted features, "Date and timestamps"). Context.Now
+// sets it (openfront route --now); unset, it is the clock's at the start.
+func TestDateFrozenInARun(t *testing.T) {
+	// A busy loop of some milliseconds: the clock moves, the run's Date not.
+	const spin = `var t0 = Date.now(), d0 = new Date().getTime(), s0 = Date(); var x = 0; for (var i = 0; i < 100000; i++) { x += i; }`
+	at := time.Date(2031, 5, 6, 7, 8, 9, 123e6, time.UTC)
+	for _, runtime := range []string{"cloudfront-js-1.0", "cloudfront-js-2.0"} {
+		t.Run(runtime+"/Context.Now", func(t *testing.T) {
+			uri, err := runURI(t, runtime, spin+` return '/' + t0 + '/' + (Date.now() - t0) + '/' + (new Date().getTime() - d0) + '/' + (Date() === s0) + '/' + new Date().toISOString();`, Context{Now: at, Budget: OfflineBudget})
+			want := fmt.Sprintf("/%d/0/0/true/2031-05-06T07:08:09.123Z", at.UnixMilli())
+			if err != nil || uri != want {
+				t.Fatalf("uri %q, error %v; want %q", uri, err, want)
+			}
+		})
+		t.Run(runtime+"/clock", func(t *testing.T) {
+			before := time.Now().UnixMilli()
+			uri, err := runURI(t, runtime, spin+` return '/' + t0 + '/' + (Date.now() - t0) + '/' + (new Date().getTime() - d0);`, Context{Budget: OfflineBudget})
+			after := time.Now().UnixMilli()
+			var t0 int64
+			var rest string
+			if err == nil {
+				p := strings.SplitN(strings.TrimPrefix(uri, "/"), "/", 2)
+				t0, _ = strconv.ParseInt(p[0], 10, 64)
+				rest = p[1]
+			}
+			if err != nil || rest != "0/0" || t0 < before || t0 > after {
+				t.Fatalf("uri %q, error %v; want the run's start, within [%d, %d], and no time passing", uri, err, before, after)
+			}
+		})
 	}
 }
