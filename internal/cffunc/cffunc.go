@@ -86,6 +86,12 @@ func Compile(name, runtime, code string) (*Function, error) {
 	if !declaresHandler(prg) {
 		return nil, ErrNoHandler
 	}
+	if runtime == runtime10 {
+		if at, what := runtime10Feature(prg); at > 0 {
+			pos := prg.File.Position(int(at) - prg.File.Base())
+			return nil, &SyntaxError{Line: pos.Line, Col: pos.Column, Msg: fmt.Sprintf("%s is not supported in cloudfront-js-1.0: use var and plain functions, or runtime cloudfront-js-2.0", what)}
+		}
+	}
 	p, err := goja.CompileAST(prg, false)
 	if err != nil {
 		var ce *goja.CompilerSyntaxError

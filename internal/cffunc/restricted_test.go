@@ -47,6 +47,9 @@ func TestDynamicCodeRefused(t *testing.T) {
 			{"Function still is Function", `var f = function () {}; return '/' + (f instanceof Function) + typeof Function + (f.constructor === Function) + Function.prototype.call.call(function () { return 'x'; });`, "/truefunctiontruex"},
 		} {
 			t.Run(runtime+"/"+c.name, func(t *testing.T) {
+				if runtime == runtime10 && strings.Contains(c.body, "async") {
+					t.Skip("1.0 has no async functions (TestRuntime10Refuses)")
+				}
 				uri, err := runURI(t, runtime, c.body, Context{Budget: OfflineBudget})
 				if c.want != "" {
 					if err != nil || uri != c.want {
@@ -95,5 +98,44 @@ func TestDateFrozenInARun(t *testing.T) {
 				t.Fatalf("uri %q, error %v; want the run's start, within [%d, %d], and no time passing", uri, err, before, after)
 			}
 		})
+	}
+}
+
+// TestRuntime10Refuses: cloudfront-js-1.0 has no const, let, async or
+// await ("The const and let statements are not supported",
+// functions-javascript-runtime-10.md; "async, await, const, and let are
+// supported in JavaScript runtime 2.0", functions-javascript-runtime-20.md):
+// vet refuses them at their place, as CloudFront refuses such a function,
+// instead of running code that CloudFront would not.
+func TestRuntime10Refuses(t *testing.T) {
+	for _, c := range []struct {
+		name, code string
+		line, col  int
+		what       string
+	}{
+		{"const", "function handler(e) {\n  const r = e.request;\n  return r;\n}", 2, 3, "const"},
+		{"let", "function handler(e) { let r = e.request; return r; }", 1, 23, "let"},
+		{"for let", "function handler(e) {\n for (let i = 0; i < 2; i++) {}\n return e.request; }", 2, 7, "let"},
+		{"for const of", "function handler(e) {\n for (const k of []) {}\n return e.request; }", 2, 7, "const"},
+		{"top-level const", "var a = 1;\nconst b = 2;\nfunction handler(e) { return e.request; }", 2, 1, "const"},
+		{"async handler", "async function handler(e) { return e.request; }", 1, 1, "async"},
+		{"async arrow", "var f = async () => 1;\nfunction handler(e) { return e.request; }", 1, 9, "async"},
+		{"await", "function handler(e) { return e.request; }\nvar g = async function () { await 1; };", 2, 9, "async"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Compile("f", "cloudfront-js-1.0", c.code)
+			var se *SyntaxError
+			if !errors.As(err, &se) || se.Line != c.line || se.Col != c.col || !strings.Contains(se.Msg, c.what) || !strings.Contains(se.Msg, "cloudfront-js-2.0") {
+				t.Fatalf("error %v; want a SyntaxError at %d:%d naming %s and cloudfront-js-2.0", err, c.line, c.col, c.what)
+			}
+			if _, err := Compile("f", "cloudfront-js-2.0", c.code); err != nil {
+				t.Fatalf("cloudfront-js-2.0: %v", err)
+			}
+		})
+	}
+	// What 1.0 has of ES 6: template literals, arrow functions, rest
+	// parameters, and let as a name.
+	if _, err := Compile("f", "cloudfront-js-1.0", "var let = 1;\nvar f = (...a) => `${a.length}`;\nfunction handler(e) { return e.request; }"); err != nil {
+		t.Fatal(err)
 	}
 }
