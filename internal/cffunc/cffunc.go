@@ -92,7 +92,10 @@ func Compile(name, runtime, code string) (*Function, error) {
 			return nil, &SyntaxError{Line: pos.Line, Col: pos.Column, Msg: fmt.Sprintf("%s is not supported in cloudfront-js-1.0: use var and plain functions, or runtime cloudfront-js-2.0", what)}
 		}
 	}
-	p, err := goja.CompileAST(prg, false)
+	// Strict: "Functions operate in strict mode by default ... This
+	// cannot be changed." (functions-javascript-runtime-20.md): a
+	// variable assigned without var throws, with does not compile.
+	p, err := goja.CompileAST(prg, true)
 	if err != nil {
 		var ce *goja.CompilerSyntaxError
 		if errors.As(err, &ce) && ce.File != nil {

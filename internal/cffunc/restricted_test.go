@@ -134,8 +134,59 @@ func TestRuntime10Refuses(t *testing.T) {
 		})
 	}
 	// What 1.0 has of ES 6: template literals, arrow functions, rest
-	// parameters, and let as a name.
-	if _, err := Compile("f", "cloudfront-js-1.0", "var let = 1;\nvar f = (...a) => `${a.length}`;\nfunction handler(e) { return e.request; }"); err != nil {
+	// parameters.
+	if _, err := Compile("f", "cloudfront-js-1.0", "var f = (...a) => `${a.length}`;\nfunction handler(e) { return e.request; }"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestStrictMode: "Functions operate in strict mode by default, so you
+// don't need to add a use strict statement in your function code. This
+// cannot be changed." (functions-javascript-runtime-20.md and -10.md,
+// Core features): a variable assigned without var is a ReferenceError, a
+// write to a frozen object a TypeError, this in a plain call undefined;
+// with, octal literals and duplicate parameters do not compile.
+func TestStrictMode(t *testing.T) {
+	for _, runtime := range []string{"cloudfront-js-1.0", "cloudfront-js-2.0"} {
+		for _, c := range []struct {
+			name, body string
+			want       string // "": the run fails with an error naming what
+			what       string
+		}{
+			{"undeclared variable", `uri = '/x'; return uri;`, "", "ReferenceError"},
+			{"frozen object", `var o = Object.freeze({a: 1}); o.a = 2; return '/' + o.a;`, "", "TypeError"},
+			{"this in a plain call", `return '/' + (function () { return typeof this; })();`, "/undefined", ""},
+			{"declared variable", `var uri = '/x'; return uri;`, "/x", ""},
+		} {
+			t.Run(runtime+"/"+c.name, func(t *testing.T) {
+				uri, err := runURI(t, runtime, c.body, Context{Budget: OfflineBudget})
+				if c.want != "" {
+					if err != nil || uri != c.want {
+						t.Fatalf("uri %q, error %v; want %q", uri, err, c.want)
+					}
+					return
+				}
+				var ee *ExecutionError
+				if !errors.As(err, &ee) || !strings.Contains(err.Error(), c.what) {
+					t.Fatalf("uri %q, error %v; want an execution error, a %s", uri, err, c.what)
+				}
+			})
+		}
+		for _, c := range []struct {
+			name, code string
+			line, col  int
+		}{
+			{"with", "function handler(e) {\n  with (e) { return request; }\n}", 2, 3},
+			{"octal literal", "function handler(e) {\n  e.request.uri = '/' + 010;\n  return e.request;\n}", 2, 25},
+			{"duplicate parameters", "function f(a, a) { return a; }\nfunction handler(e) { return e.request; }", 1, 15},
+		} {
+			t.Run(runtime+"/"+c.name, func(t *testing.T) {
+				_, err := Compile("f", runtime, c.code)
+				var se *SyntaxError
+				if !errors.As(err, &se) || se.Line != c.line || se.Col != c.col || !strings.Contains(strings.ToLower(se.Msg), "strict mode") && !strings.Contains(se.Msg, "Duplicate parameter") {
+					t.Fatalf("error %v; want a strict mode SyntaxError at %d:%d", err, c.line, c.col)
+				}
+			})
+		}
 	}
 }
