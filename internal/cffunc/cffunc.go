@@ -205,6 +205,7 @@ func (f *Function) get(budget time.Duration) (*vm, error) {
 	f.enableRequire(m)
 	if f.Runtime != runtime10 {
 		enableBuffer(rt)
+		enableTextCodec(rt)
 	}
 	m.timer = time.AfterFunc(time.Hour, m.expire)
 	m.timer.Stop()

@@ -1,0 +1,228 @@
+package cffunc
+
+import (
+	"encoding/base64"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/dop251/goja"
+)
+
+// cloudfront-js-2.0's TextEncoder, TextDecoder, atob() and btoa()
+// (functions-javascript-runtime-20.md, "Text Decoder", "Text Encoder",
+// "Globals": "atob() and btoa() are new in JavaScript runtime 2.0"), as
+// the WHATWG Encoding and HTML standards define them. UTF-8 is the only
+// encoding, as in njs, CloudFront's engine.
+
+// symCodecState holds a TextDecoder's state where the function cannot
+// reach it.
+var symCodecState = goja.NewSymbol("openfront.TextDecoder")
+
+// decoderState is a TextDecoder's: its options, and the bytes a streamed
+// decode() left of an incomplete character.
+type decoderState struct {
+	fatal, ignoreBOM bool
+	pending          []byte
+	bomSeen          bool
+}
+
+// enableTextCodec gives a 2.0 runtime TextEncoder, TextDecoder, atob and
+// btoa.
+func enableTextCodec(rt *goja.Runtime) {
+	g := rt.GlobalObject()
+	g.Set("TextEncoder", textEncoderClass(rt))
+	g.Set("TextDecoder", textDecoderClass(rt))
+	g.Set("btoa", func(call goja.FunctionCall) goja.Value {
+		s := call.Argument(0).String()
+		b := make([]byte, 0, len(s))
+		for _, r := range s {
+			if r > 0xff {
+				panic(invalidCharacter(rt, "btoa(): the string has a character outside Latin-1"))
+			}
+			b = append(b, byte(r))
+		}
+		return rt.ToValue(base64.StdEncoding.EncodeToString(b))
+	})
+	g.Set("atob", func(call goja.FunctionCall) goja.Value {
+		// Forgiving-base64 decode: ASCII whitespace is dropped, padding
+		// may be left out, and anything else is an error.
+		s := strings.Map(func(r rune) rune {
+			if r == ' ' || r == '\t' || r == '\n' || r == '\f' || r == '\r' {
+				return -1
+			}
+			return r
+		}, call.Argument(0).String())
+		if len(s)%4 == 0 && strings.HasSuffix(s, "=") {
+			s = strings.TrimSuffix(strings.TrimSuffix(s, "="), "=")
+		}
+		b, err := base64.RawStdEncoding.DecodeString(s)
+		if err != nil || len(s)%4 == 1 {
+			panic(invalidCharacter(rt, "atob(): the string is not correctly encoded"))
+		}
+		return rt.ToValue(latin1Codec.encode(b))
+	})
+}
+
+// invalidCharacter is the DOMException the standards throw, as an Error
+// named InvalidCharacterError (goja has no DOMException).
+func invalidCharacter(rt *goja.Runtime, msg string) *goja.Object {
+	e := newError(rt, "Error", msg)
+	e.Set("name", "InvalidCharacterError")
+	return e
+}
+
+// newError is a new error of the runtime's class (Error, RangeError).
+func newError(rt *goja.Runtime, class, msg string) *goja.Object {
+	e, err := rt.New(rt.Get(class), rt.ToValue(msg))
+	if err != nil {
+		panic(err)
+	}
+	return e
+}
+
+func textEncoderClass(rt *goja.Runtime) goja.Value {
+	class := rt.ToValue(func(call goja.ConstructorCall) *goja.Object {
+		call.This.Set("encoding", "utf-8")
+		return nil
+	}).ToObject(rt)
+	proto := class.Get("prototype").ToObject(rt)
+	proto.Set("encode", func(call goja.FunctionCall) goja.Value {
+		s := ""
+		if v := call.Argument(0); !goja.IsUndefined(v) {
+			s = v.String()
+		}
+		return uint8Array(rt, []byte(s))
+	})
+	proto.Set("encodeInto", func(call goja.FunctionCall) goja.Value {
+		dst, ok := bytesOf(call.Argument(1))
+		if !ok {
+			panic(rt.NewTypeError("TextEncoder.encodeInto(): the destination must be a Uint8Array"))
+		}
+		read, written := 0, 0
+		for _, r := range call.Argument(0).String() {
+			n := utf8.RuneLen(r)
+			if written+n > len(dst) {
+				break
+			}
+			utf8.EncodeRune(dst[written:], r)
+			written += n
+			read++
+			if r > 0xffff {
+				read++ // a surrogate pair in the JavaScript string
+			}
+		}
+		o := rt.NewObject()
+		o.Set("read", read)
+		o.Set("written", written)
+		return o
+	})
+	return class
+}
+
+func textDecoderClass(rt *goja.Runtime) goja.Value {
+	class := rt.ToValue(func(call goja.ConstructorCall) *goja.Object {
+		if label := call.Argument(0); !goja.IsUndefined(label) {
+			switch strings.ToLower(strings.TrimSpace(label.String())) {
+			case "utf-8", "utf8", "unicode-1-1-utf-8":
+			default:
+				panic(newError(rt, "RangeError", "TextDecoder: the encoding "+label.String()+" is not supported (CloudFront Functions decode utf-8 only)"))
+			}
+		}
+		st := &decoderState{}
+		if o, ok := call.Argument(1).(*goja.Object); ok {
+			st.fatal = o.Get("fatal") != nil && o.Get("fatal").ToBoolean()
+			st.ignoreBOM = o.Get("ignoreBOM") != nil && o.Get("ignoreBOM").ToBoolean()
+		}
+		call.This.Set("encoding", "utf-8")
+		call.This.Set("fatal", st.fatal)
+		call.This.Set("ignoreBOM", st.ignoreBOM)
+		call.This.DefineDataPropertySymbol(symCodecState, rt.ToValue(st), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE)
+		return nil
+	}).ToObject(rt)
+	proto := class.Get("prototype").ToObject(rt)
+	proto.Set("decode", func(call goja.FunctionCall) goja.Value {
+		st, ok := call.This.ToObject(rt).GetSymbol(symCodecState).Export().(*decoderState)
+		if !ok {
+			panic(rt.NewTypeError("TextDecoder.decode() called on something else than a TextDecoder"))
+		}
+		var in []byte
+		if v := call.Argument(0); !goja.IsUndefined(v) {
+			b, ok := viewBytes(rt, v)
+			if !ok {
+				panic(rt.NewTypeError("TextDecoder.decode(): the input must be an ArrayBuffer, a typed array or a DataView"))
+			}
+			in = b
+		}
+		stream := false
+		if o, ok := call.Argument(1).(*goja.Object); ok {
+			stream = o.Get("stream") != nil && o.Get("stream").ToBoolean()
+		}
+		b := append(st.pending, in...)
+		st.pending = nil
+		if stream {
+			// Keep an incomplete character at the end for the next call.
+			cut := len(b)
+			for i := len(b) - 1; i >= 0 && i >= len(b)-3; i-- {
+				if utf8.RuneStart(b[i]) {
+					if !utf8.FullRune(b[i:]) {
+						cut = i
+					}
+					break
+				}
+			}
+			st.pending = append([]byte(nil), b[cut:]...)
+			b = b[:cut]
+		}
+		if !st.bomSeen && !st.ignoreBOM {
+			b = trimBOM(b)
+		}
+		st.bomSeen = stream && (st.bomSeen || len(b) > 0)
+		if !utf8.Valid(b) && st.fatal {
+			panic(rt.NewTypeError("TextDecoder.decode(): the data is not valid UTF-8"))
+		}
+		return rt.ToValue(validUTF8(b))
+	})
+	return class
+}
+
+func trimBOM(b []byte) []byte {
+	if len(b) >= 3 && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf {
+		return b[3:]
+	}
+	return b
+}
+
+// uint8Array is a new Uint8Array of b.
+func uint8Array(rt *goja.Runtime, b []byte) goja.Value {
+	v, err := rt.New(rt.Get("Uint8Array"), rt.ToValue(rt.NewArrayBuffer(b)))
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// viewBytes is the bytes an ArrayBuffer, a typed array or a DataView
+// views, or false.
+func viewBytes(rt *goja.Runtime, v goja.Value) ([]byte, bool) {
+	if b, ok := bytesOf(v); ok {
+		return b, true
+	}
+	o, ok := v.(*goja.Object)
+	if !ok {
+		return nil, false
+	}
+	buf, ok := o.Get("buffer").(*goja.Object)
+	if !ok {
+		return nil, false
+	}
+	ab, ok := buf.Export().(goja.ArrayBuffer)
+	if !ok {
+		return nil, false
+	}
+	off, n := int(o.Get("byteOffset").ToInteger()), int(o.Get("byteLength").ToInteger())
+	data := ab.Bytes()
+	if off < 0 || n < 0 || off+n > len(data) {
+		return nil, false
+	}
+	return data[off : off+n], true
+}
