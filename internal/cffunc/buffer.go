@@ -3,6 +3,8 @@ package cffunc
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/dop251/goja"
@@ -253,6 +255,20 @@ func makeBuffer(rt *goja.Runtime) *goja.Object {
 		src := codecOf(rt, enc).decode(call.Argument(0).String())
 		return rt.ToValue(copy(room, src))
 	})
+	// swap16, swap32, swap64: the byte order of each 16, 32 or 64-bit
+	// number, in place, as Node's.
+	for _, size := range []int{2, 4, 8} {
+		proto.Set(fmt.Sprintf("swap%d", size*8), func(call goja.FunctionCall) goja.Value {
+			data := this(call)
+			if len(data)%size != 0 {
+				panic(newError(rt, "RangeError", fmt.Sprintf("Buffer size must be a multiple of %d-bits", size*8)))
+			}
+			for i := 0; i < len(data); i += size {
+				slices.Reverse(data[i : i+size])
+			}
+			return call.This
+		})
+	}
 	proto.Set("toJSON", func(call goja.FunctionCall) goja.Value {
 		data := this(call)
 		ints := make([]any, len(data))

@@ -32,6 +32,11 @@ func TestBuffer(t *testing.T) {
 		{"indexOf and includes", "var b = Buffer.from('hello'); return [b.indexOf('l'), b.lastIndexOf('l'), b.indexOf(Buffer.from('lo')), b.indexOf(0x65), b.includes('z'), b.indexOf('l', 3)].join()", "2,3,3,1,false,3"},
 		{"toJSON", "return JSON.stringify(Buffer.from([1, 2]))", `{"type":"Buffer","data":[1,2]}`},
 		{"numbers", "var b = Buffer.alloc(4); b.writeUInt32BE(0xdeadbeef); return b.readUInt16LE(0) + ' ' + b.toString('hex')", "44510 deadbeef"},
+		// Buffer.prototype.swap16/32/64 (functions-javascript-runtime-20.md):
+		// in place, returning the buffer; a length not a multiple throws.
+		{"swap", "var b = Buffer.from('0102030405060708', 'hex'); var r = [b.swap16().toString('hex'), b.swap16().swap32().toString('hex'), b.swap32().swap64().toString('hex'), b.swap64() === b].join(); return r", "0201040306050807,0403020108070605,0807060504030201,true"},
+		{"swap of an odd length", "return Buffer.from('010203', 'hex').swap16()", "throws"},
+		{"swap of a view", "var b = Buffer.from('0001020304', 'hex'); b.subarray(1, 5).swap32(); return b.toString('hex')", "0004030201"},
 		{"require('buffer')", "return require('buffer').Buffer === Buffer", "true"},
 		{"a global like any other", "var before = typeof Buffer; Buffer = 1; return before + ' ' + Buffer + ' ' + Object.keys(globalThis).includes('Buffer')", "function 1 true"},
 		{"digest keeps the runtime's class", "Buffer = undefined; return require('crypto').createHash('md5').update('').digest().toString('hex')", "d41d8cd98f00b204e9800998ecf8427e"},
