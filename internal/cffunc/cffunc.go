@@ -174,7 +174,7 @@ func (f *Function) get(budget time.Duration) (*vm, error) {
 	}
 	rt := goja.New()
 	m := &vm{rt: rt}
-	if _, err := rt.RunProgram(refuseDynamicCode); err != nil {
+	if err := refuseDynamicCode(rt); err != nil {
 		return nil, fmt.Errorf("function %q: %w", f.Name, err)
 	}
 	rt.SetTimeSource(m.now)

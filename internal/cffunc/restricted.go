@@ -1,6 +1,7 @@
 package cffunc
 
 import (
+	"fmt"
 	"reflect"
 
 	"github.com/dop251/goja"
@@ -15,26 +16,52 @@ import (
 // same value during the lifetime of a single function run" (vm.now).
 
 // refuseDynamicCode replaces eval and each Function constructor (plain,
-// async and generator, each reachable as its prototype's constructor;
-// goja has no async generators) with one that throws an EvalError. The
-// prototypes stay: instanceof Function and Function.prototype.call work.
-var refuseDynamicCode = goja.MustCompile("restricted.js", `(function () {
-	function refused(name) {
-		return function () {
-			throw new EvalError(name + ': dynamic code evaluation is not supported in CloudFront Functions');
-		};
+// async and generator, each also reachable as its prototype's
+// constructor; goja has no async generators) with one that throws an
+// EvalError. The prototypes stay: instanceof Function and
+// Function.prototype.call work. It is done through Go, not a script: a
+// runtime is made on every miss of the pool.
+func refuseDynamicCode(rt *goja.Runtime) error {
+	refused := func(name string) *goja.Object {
+		// A constructor, so that new Function(...) throws the EvalError
+		// too, not a TypeError.
+		return rt.ToValue(func(goja.ConstructorCall) *goja.Object {
+			panic(newError(rt, "EvalError", name+": dynamic code evaluation is not supported in CloudFront Functions"))
+		}).ToObject(rt)
 	}
-	[Function.prototype,
-	 Object.getPrototypeOf(async function () {}),
-	 Object.getPrototypeOf(function* () {})].forEach(function (proto) {
-		var f = refused(proto.constructor.name);
-		f.prototype = proto;
-		Object.defineProperty(f, 'name', {value: proto.constructor.name});
-		Object.defineProperty(proto, 'constructor', {value: f, writable: true, configurable: true});
-	});
-	globalThis.Function = Function.prototype.constructor;
-	globalThis.eval = refused('eval');
-})();`, false)
+	g := rt.GlobalObject()
+	v, err := rt.RunProgram(functionPrototypes)
+	if err != nil {
+		return err
+	}
+	arr := v.ToObject(rt)
+	protos := []goja.Value{g.Get("Function").ToObject(rt).Get("prototype"), arr.Get("0"), arr.Get("1")}
+	for i, p := range protos {
+		proto, ok := p.(*goja.Object)
+		if !ok {
+			return fmt.Errorf("function prototype %d is %v", i, p)
+		}
+		name := proto.Get("constructor").ToObject(rt).Get("name")
+		f := refused(name.String())
+		if err := f.DefineDataProperty("name", name, goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE); err != nil {
+			return err
+		}
+		if err := f.DefineDataProperty("prototype", proto, goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE); err != nil {
+			return err
+		}
+		if err := proto.DefineDataProperty("constructor", f, goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE); err != nil {
+			return err
+		}
+		if i == 0 {
+			g.Set("Function", f)
+		}
+	}
+	return g.Set("eval", refused("eval"))
+}
+
+// functionPrototypes are the prototypes of async and generator functions,
+// which only such a function reaches.
+var functionPrototypes = goja.MustCompile("prototypes.js", "[Object.getPrototypeOf(async function () {}), Object.getPrototypeOf(function* () {})]", true)
 
 // runtime10Feature is the first place code uses what cloudfront-js-1.0
 // does not have: const and let ("The const and let statements are not

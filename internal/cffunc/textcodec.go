@@ -30,8 +30,8 @@ type decoderState struct {
 // btoa.
 func enableTextCodec(rt *goja.Runtime) {
 	g := rt.GlobalObject()
-	g.Set("TextEncoder", textEncoderClass(rt))
-	g.Set("TextDecoder", textDecoderClass(rt))
+	lazyGlobal(rt, "TextEncoder", textEncoderClass)
+	lazyGlobal(rt, "TextDecoder", textDecoderClass)
 	g.Set("btoa", func(call goja.FunctionCall) goja.Value {
 		s := call.Argument(0).String()
 		b := make([]byte, 0, len(s))
@@ -61,6 +61,28 @@ func enableTextCodec(rt *goja.Runtime) {
 		}
 		return rt.ToValue(latin1Codec.encode(b))
 	})
+}
+
+// lazyGlobal defines the global name as what make makes when the
+// function first reads it: a runtime is made on every miss of the pool,
+// and most functions never touch these. Assigning it replaces it, as any
+// global.
+func lazyGlobal(rt *goja.Runtime, name string, make func(rt *goja.Runtime) goja.Value) {
+	g := rt.GlobalObject()
+	set := func(v goja.Value) {
+		g.DefineDataProperty(name, v, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+	}
+	g.DefineAccessorProperty(name,
+		rt.ToValue(func(goja.FunctionCall) goja.Value {
+			v := make(rt)
+			set(v)
+			return v
+		}),
+		rt.ToValue(func(call goja.FunctionCall) goja.Value {
+			set(call.Argument(0))
+			return goja.Undefined()
+		}),
+		goja.FLAG_TRUE, goja.FLAG_FALSE)
 }
 
 // invalidCharacter is the DOMException the standards throw, as an Error
