@@ -22,6 +22,23 @@ func runURI(t *testing.T, runtime, body string, c Context) (string, error) {
 	return req.URI, err
 }
 
+// checkURI runs body as runURI does and checks that the uri is want, or,
+// want "", that the run failed with an execution error naming what.
+func checkURI(t *testing.T, runtime, body string, want, what string) {
+	t.Helper()
+	uri, err := runURI(t, runtime, body, Context{Budget: OfflineBudget})
+	if want != "" {
+		if err != nil || uri != want {
+			t.Fatalf("uri %q, error %v; want %q", uri, err, want)
+		}
+		return
+	}
+	var ee *ExecutionError
+	if !errors.As(err, &ee) || !strings.Contains(err.Error(), what) {
+		t.Fatalf("uri %q, error %v; want an execution error naming %s", uri, err, what)
+	}
+}
+
 // TestDynamicCodeRefused: "Dynamic code evaluation is not supported.
 // Both eval() and Function constructors throw an error if attempted"
 // (functions-javascript-runtime-20.md, Restricted features), in either
@@ -50,17 +67,7 @@ func TestDynamicCodeRefused(t *testing.T) {
 				if runtime == runtime10 && strings.Contains(c.body, "async") {
 					t.Skip("1.0 has no async functions (TestRuntime10Refuses)")
 				}
-				uri, err := runURI(t, runtime, c.body, Context{Budget: OfflineBudget})
-				if c.want != "" {
-					if err != nil || uri != c.want {
-						t.Fatalf("uri %q, error %v; want %q", uri, err, c.want)
-					}
-					return
-				}
-				var ee *ExecutionError
-				if !errors.As(err, &ee) || !strings.Contains(err.Error(), "dynamic code evaluation") {
-					t.Fatalf("uri %q, error %v; want an execution error naming dynamic code evaluation", uri, err)
-				}
+				checkURI(t, runtime, c.body, c.want, "dynamic code evaluation")
 			})
 		}
 	}
@@ -159,17 +166,7 @@ func TestStrictMode(t *testing.T) {
 			{"declared variable", `var uri = '/x'; return uri;`, "/x", ""},
 		} {
 			t.Run(runtime+"/"+c.name, func(t *testing.T) {
-				uri, err := runURI(t, runtime, c.body, Context{Budget: OfflineBudget})
-				if c.want != "" {
-					if err != nil || uri != c.want {
-						t.Fatalf("uri %q, error %v; want %q", uri, err, c.want)
-					}
-					return
-				}
-				var ee *ExecutionError
-				if !errors.As(err, &ee) || !strings.Contains(err.Error(), c.what) {
-					t.Fatalf("uri %q, error %v; want an execution error, a %s", uri, err, c.what)
-				}
+				checkURI(t, runtime, c.body, c.want, c.what)
 			})
 		}
 		for _, c := range []struct {
