@@ -50,6 +50,8 @@ type Function struct {
 	pool    sync.Pool // *vm
 	budget  time.Duration
 	store   *Store // what cf.kvs() reads, or nil
+	// namedGroups: the code names a capture group (regexp.go).
+	namedGroups bool
 	// lastWarn is when a failure was last logged (unix nanoseconds).
 	lastWarn atomic.Int64
 }
@@ -95,6 +97,10 @@ func Compile(name, runtime, code string) (*Function, error) {
 	// Strict: "Functions operate in strict mode by default ... This
 	// cannot be changed." (functions-javascript-runtime-20.md): a
 	// variable assigned without var throws, with does not compile.
+	named := namedGroup.MatchString(code)
+	if named {
+		unnameLiterals(prg)
+	}
 	p, err := goja.CompileAST(prg, true)
 	if err != nil {
 		var ce *goja.CompilerSyntaxError
@@ -104,7 +110,7 @@ func Compile(name, runtime, code string) (*Function, error) {
 		}
 		return nil, &SyntaxError{Line: 1, Col: 1, Msg: err.Error()}
 	}
-	return &Function{Name: name, Runtime: runtime, program: p, budget: Budget}, nil
+	return &Function{Name: name, Runtime: runtime, program: p, budget: Budget, namedGroups: named}, nil
 }
 
 func declaresHandler(prg *ast.Program) bool {
@@ -203,6 +209,9 @@ func (f *Function) get(budget time.Duration) (*vm, error) {
 	})
 	rt.Set("console", console)
 	f.enableRequire(m)
+	if f.namedGroups {
+		enableNamedGroups(rt)
+	}
 	if f.Runtime != runtime10 {
 		enableBuffer(rt)
 		enableTextCodec(rt)

@@ -67,15 +67,38 @@ var functionPrototypes = goja.MustCompile("prototypes.js", "[Object.getPrototype
 // does not have: const and let ("The const and let statements are not
 // supported", functions-javascript-runtime-10.md), async and await
 // ("async, await, const, and let are supported in JavaScript runtime
-// 2.0", functions-javascript-runtime-20.md). The AST is walked by
-// reflection: goja's ast package has no visitor, and vet compiles a
-// function once.
+// 2.0", functions-javascript-runtime-20.md).
 func runtime10Feature(prg *ast.Program) (at file.Idx, what string) {
 	found := func(idx file.Idx, w string) {
 		if at == 0 || idx < at {
 			at, what = idx, w
 		}
 	}
+	walkNodes(prg, func(node any) {
+		switch n := node.(type) {
+		case *ast.LexicalDeclaration:
+			found(n.Idx, n.Token.String())
+		case *ast.ForDeclaration:
+			found(n.Idx, map[bool]string{true: "const", false: "let"}[n.IsConst])
+		case *ast.FunctionLiteral:
+			if n.Async {
+				found(n.Function, "async")
+			}
+		case *ast.ArrowFunctionLiteral:
+			if n.Async {
+				found(n.Start, "async")
+			}
+		case *ast.AwaitExpression:
+			found(n.Await, "await")
+		}
+	})
+	return at, what
+}
+
+// walkNodes calls visit with a pointer to each struct of the program's
+// syntax tree. It walks by reflection: goja's ast package has no
+// visitor, and a function is compiled once.
+func walkNodes(prg *ast.Program, visit func(node any)) {
 	var walk func(v reflect.Value)
 	walk = func(v reflect.Value) {
 		switch v.Kind() {
@@ -94,22 +117,7 @@ func runtime10Feature(prg *ast.Program) (at file.Idx, what string) {
 			return
 		}
 		if v.CanAddr() {
-			switch n := v.Addr().Interface().(type) {
-			case *ast.LexicalDeclaration:
-				found(n.Idx, n.Token.String())
-			case *ast.ForDeclaration:
-				found(n.Idx, map[bool]string{true: "const", false: "let"}[n.IsConst])
-			case *ast.FunctionLiteral:
-				if n.Async {
-					found(n.Function, "async")
-				}
-			case *ast.ArrowFunctionLiteral:
-				if n.Async {
-					found(n.Start, "async")
-				}
-			case *ast.AwaitExpression:
-				found(n.Await, "await")
-			}
+			visit(v.Addr().Interface())
 		}
 		for i := range v.NumField() {
 			if v.Type().Field(i).IsExported() {
@@ -118,7 +126,6 @@ func runtime10Feature(prg *ast.Program) (at file.Idx, what string) {
 		}
 	}
 	walk(reflect.ValueOf(prg))
-	return at, what
 }
 
 var fileType = reflect.TypeFor[*file.File]()
