@@ -24,6 +24,9 @@ type custom struct {
 	// multiplexing every call, and no response timeout (a stream may wait
 	// for its first message as long as the caller's deadline allows).
 	grpc *http.Client
+	// named carries HTTPS requests that forward the viewer's Host, whose
+	// connections name that host (namedClients).
+	named *namedClients
 }
 
 // tlsVersions maps CloudFront's originSslProtocols to Go's TLS versions;
@@ -66,6 +69,7 @@ func newCustom(o *table.Origin, roots *x509.CertPool) *custom {
 	return &custom{
 		origin: o,
 		grpc:   &http.Client{Transport: grpc, CheckRedirect: noRedirect},
+		named:  &namedClients{base: tr, roots: roots, domain: hostOnly(o.Spec.DomainName), clients: map[string]*http.Client{}},
 		client: client{
 			origin:      o.ID,
 			attempts:    max(o.Spec.ConnectionAttempts, 1),
@@ -137,15 +141,23 @@ func isHex(c byte) bool {
 func (c *custom) close() {
 	c.http.CloseIdleConnections()
 	c.grpc.CloseIdleConnections()
+	c.named.close()
 }
 
 func (c *custom) Fetch(ctx context.Context, req *Request) (*http.Response, error) {
-	u := c.target(req).String()
+	target := c.target(req)
+	u := target.String()
 	if req.GRPC {
 		return c.call(ctx, req, u)
 	}
 	body := req.Body != nil && req.Body != http.NoBody
-	return c.do(ctx, req.Method, body, func(ctx context.Context) (*http.Request, error) {
+	cl := &c.client
+	if name := hostOnly(req.ViewerHost); req.ForwardHost && target.Scheme == "https" && name != "" && name != c.named.domain {
+		named := c.client
+		named.http = c.named.client(name)
+		cl = &named
+	}
+	return cl.do(ctx, req.Method, body, func(ctx context.Context) (*http.Request, error) {
 		return c.request(ctx, req, u)
 	})
 }

@@ -55,7 +55,7 @@ func (e *endpoints) fetcher(d *table.Distribution, o *table.Origin, roots *x509.
 		}
 	}
 	shared := el.Value.(*endpointPool).c
-	f := &custom{origin: o, client: shared.client, grpc: shared.grpc}
+	f := &custom{origin: o, client: shared.client, grpc: shared.grpc, named: shared.named}
 	f.client.origin, f.client.attempts = o.ID, max(o.Spec.ConnectionAttempts, 1)
 	return f
 }
