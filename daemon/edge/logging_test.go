@@ -137,6 +137,8 @@ func TestOriginErrorKind(t *testing.T) {
 		{oe(&net.DNSError{Err: "no such host", Name: "origin.invalid", IsNotFound: true}, false), "dns", "OriginDnsError"},
 		{oe(&net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}, false), "connect", "OriginConnectError"},
 		{oe(errors.New("read: deadline"), true), "timeout", "OriginCommError"},
+		{&origin.Error{Origin: "o", Handshake: true, Err: errors.New("tls: failed to verify certificate")}, "connect", "OriginConnectError"},
+		{&origin.Error{Origin: "o", Handshake: true, Timeout: true, Err: errors.New("net/http: TLS handshake timeout")}, "timeout", "OriginCommError"},
 		{oe(fmt.Errorf("fetch: %w", context.DeadlineExceeded), false), "timeout", "OriginCommError"},
 		// OriginCommError is a timeout ("The request timed out while
 		// connecting to the origin, or reading data from the origin");

@@ -73,6 +73,11 @@ func originErrorKind(err error) string {
 		return kindTimeout
 	case errors.As(err, &op) && op.Op == "dial":
 		return kindConnect
+	case errors.As(err, &oe) && oe.Handshake:
+		// A failed TLS handshake is a connection CloudFront could not
+		// make: 502, "couldn't connect to the origin server"
+		// (http-502-bad-gateway.md, "SSL/TLS negotiation failure").
+		return kindConnect
 	}
 	return kindComm
 }

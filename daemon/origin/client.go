@@ -2,8 +2,10 @@ package origin
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"sync/atomic"
 	"time"
 )
@@ -28,8 +30,10 @@ type client struct {
 func (c *client) do(ctx context.Context, method string, body bool, build func(context.Context) (*http.Request, error)) (*http.Response, error) {
 	var lastErr error
 	replayable := !body && (method == http.MethodGet || method == http.MethodHead)
+	var handshakeFailed *atomic.Bool
 	for attempt := 0; attempt < c.attempts; attempt++ {
 		actx, cancel := context.WithCancel(ctx)
+		actx, handshakeFailed = traceHandshake(actx)
 		hr, err := build(actx)
 		if err != nil {
 			cancel()
@@ -60,7 +64,18 @@ func (c *client) do(ctx context.Context, method string, body bool, build func(co
 			break
 		}
 	}
-	return nil, &Error{Origin: c.origin, Timeout: isTimeout(lastErr), Err: lastErr}
+	return nil, &Error{Origin: c.origin, Timeout: isTimeout(lastErr), Handshake: handshakeFailed.Load(), Err: lastErr}
+}
+
+// traceHandshake notes in the bool whether a TLS handshake that a request
+// under ctx started failed: Go's transport does not mark its errors.
+func traceHandshake(ctx context.Context) (context.Context, *atomic.Bool) {
+	failed := new(atomic.Bool) // the trace may run on the transport's goroutine
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{TLSHandshakeDone: func(_ tls.ConnectionState, err error) {
+		if err != nil {
+			failed.Store(true)
+		}
+	}}), failed
 }
 
 // setReadTimeout changes the response timeout (tests use less than a second).

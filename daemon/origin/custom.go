@@ -166,6 +166,7 @@ func (c *custom) Fetch(ctx context.Context, req *Request) (*http.Response, error
 // with "TE: trailers", which gRPC servers require of their clients. The
 // response's Trailer holds the call's status once its body is read.
 func (c *custom) call(ctx context.Context, req *Request, u string) (*http.Response, error) {
+	ctx, handshakeFailed := traceHandshake(ctx)
 	hr, err := c.request(ctx, req, u)
 	if err != nil {
 		return nil, &Error{Origin: c.origin.ID, Err: err}
@@ -173,7 +174,7 @@ func (c *custom) call(ctx context.Context, req *Request, u string) (*http.Respon
 	hr.Header["Te"] = []string{"trailers"}
 	resp, err := c.grpc.Do(hr)
 	if err != nil {
-		return nil, &Error{Origin: c.origin.ID, Timeout: isTimeout(err), Err: err}
+		return nil, &Error{Origin: c.origin.ID, Timeout: isTimeout(err), Handshake: handshakeFailed.Load(), Err: err}
 	}
 	return resp, nil
 }

@@ -49,6 +49,10 @@ type Request struct {
 type Error struct {
 	Origin  string
 	Timeout bool
+	// Handshake says the TLS handshake with the origin failed (a
+	// certificate that does not verify, a server that does not speak
+	// TLS): the connection could not be made, as a refused dial.
+	Handshake bool
 	// Reason, when set, is shown to the viewer: what an operator must fix.
 	Reason string
 	Err    error
