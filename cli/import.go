@@ -1067,6 +1067,7 @@ func (imp *importer) origin(s *src) *cueStruct {
 	}
 	o.setNum(s, "ConnectionAttempts", "connectionAttempts", 3)
 	o.setNum(s, "ConnectionTimeout", "connectionTimeout", 10)
+	o.setNum(s, "ResponseCompletionTimeout", "responseCompletionTimeout", 0) // 0: no maximum
 	oac := s.str("OriginAccessControlId")
 	if s.has("S3OriginConfig") {
 		ss := s.obj("S3OriginConfig").at("s3OriginConfig")

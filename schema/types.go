@@ -84,6 +84,9 @@ type Origin struct {
 	LocalOriginConfig  *LocalOriginConfig  `json:"localOriginConfig,omitempty"`
 	LiveOriginConfig   *LiveOriginConfig   `json:"liveOriginConfig,omitempty"`
 	OriginShield       *OriginShield       `json:"originShield,omitempty"`
+
+	// ResponseCompletionTimeout is in seconds; 0 (unset) is no maximum.
+	ResponseCompletionTimeout int `json:"responseCompletionTimeout,omitempty"`
 }
 
 // OriginShield is #OriginShield.

@@ -23,6 +23,9 @@ type client struct {
 	http        *http.Client
 	attempts    int
 	readTimeout time.Duration
+	// completion, when set, bounds the whole response, every attempt and
+	// the body included (responseCompletionTimeout).
+	completion time.Duration
 }
 
 // do sends the request build makes, building it again for each attempt.
@@ -31,8 +34,15 @@ func (c *client) do(ctx context.Context, method string, body bool, build func(co
 	var lastErr error
 	replayable := !body && (method == http.MethodGet || method == http.MethodHead)
 	var handshakeFailed *atomic.Bool
+	var deadline time.Time
+	if c.completion > 0 {
+		deadline = time.Now().Add(c.completion)
+	}
 	for attempt := 0; attempt < c.attempts; attempt++ {
 		actx, cancel := context.WithCancel(ctx)
+		if !deadline.IsZero() {
+			actx, cancel = context.WithDeadline(ctx, deadline)
+		}
 		actx, handshakeFailed = traceHandshake(actx)
 		hr, err := build(actx)
 		if err != nil {
@@ -62,6 +72,9 @@ func (c *client) do(ctx context.Context, method string, body bool, build func(co
 		// it did not answer, is tried again: another may have had effects.
 		if ctx.Err() != nil || !(isDialError(err) && !body || replayable && isTimeout(err)) {
 			break
+		}
+		if !deadline.IsZero() && !time.Now().Before(deadline) {
+			break // no retry past the response completion timeout
 		}
 	}
 	return nil, &Error{Origin: c.origin, Timeout: isTimeout(lastErr), Handshake: handshakeFailed.Load(), Err: lastErr}

@@ -74,6 +74,7 @@ func newCustom(o *table.Origin, roots *x509.CertPool) *custom {
 			origin:      o.ID,
 			attempts:    max(o.Spec.ConnectionAttempts, 1),
 			readTimeout: time.Duration(c.OriginReadTimeout) * time.Second,
+			completion:  time.Duration(o.Spec.ResponseCompletionTimeout) * time.Second,
 			http: &http.Client{
 				Transport:     tr,
 				CheckRedirect: noRedirect,
@@ -151,11 +152,12 @@ func (c *custom) Fetch(ctx context.Context, req *Request) (*http.Response, error
 		return c.call(ctx, req, u)
 	}
 	body := req.Body != nil && req.Body != http.NoBody
-	cl := &c.client
+	cl := c.client
 	if name := hostOnly(req.ViewerHost); req.ForwardHost && target.Scheme == "https" && name != "" && name != c.named.domain {
-		named := c.client
-		named.http = c.named.client(name)
-		cl = &named
+		cl.http = c.named.client(name)
+	}
+	if req.Upgrade != "" {
+		cl.completion = 0 // an upgraded connection lasts as long as its ends want
 	}
 	return cl.do(ctx, req.Method, body, func(ctx context.Context) (*http.Request, error) {
 		return c.request(ctx, req, u)

@@ -55,6 +55,7 @@ func newS3(o *table.Origin) (*s3, error) {
 			origin:      o.ID,
 			attempts:    max(o.Spec.ConnectionAttempts, 1),
 			readTimeout: read,
+			completion:  time.Duration(o.Spec.ResponseCompletionTimeout) * time.Second,
 			http: &http.Client{
 				Transport: &http.Transport{
 					DialContext:           (&net.Dialer{Timeout: connect}).DialContext,
