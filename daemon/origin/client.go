@@ -29,10 +29,16 @@ type client struct {
 }
 
 // do sends the request build makes, building it again for each attempt.
-// body says the request has one: it is never sent twice.
+// body says the request has one: it is never sent twice, but a
+// connection that fails before any of it was read is tried again, as
+// CloudFront tries every request's connection connectionAttempts times
+// ("For all requests, CloudFront attempts to establish a connection ...
+// makes two additional attempts", RequestAndResponseBehaviorS3Origin.md).
 func (c *client) do(ctx context.Context, method string, body bool, build func(context.Context) (*http.Request, error)) (*http.Response, error) {
 	var lastErr error
 	replayable := !body && (method == http.MethodGet || method == http.MethodHead)
+	var bodyRead atomic.Bool
+	var lastBody io.ReadCloser
 	var handshakeFailed *atomic.Bool
 	var deadline time.Time
 	if c.completion > 0 {
@@ -52,6 +58,10 @@ func (c *client) do(ctx context.Context, method string, body bool, build func(co
 			}
 			return nil, &Error{Origin: c.origin, Err: err}
 		}
+		if body && hr.Body != nil && hr.Body != http.NoBody {
+			lastBody = hr.Body
+			hr.Body = heldBody{hr.Body, &bodyRead}
+		}
 		resp, err := c.http.Do(hr)
 		if err == nil {
 			if rwc, ok := resp.Body.(io.ReadWriteCloser); ok && resp.StatusCode == http.StatusSwitchingProtocols {
@@ -70,15 +80,33 @@ func (c *client) do(ctx context.Context, method string, body bool, build func(co
 		lastErr = err
 		// Only a request that never reached the origin, or a GET or HEAD
 		// it did not answer, is tried again: another may have had effects.
-		if ctx.Err() != nil || !(isDialError(err) && !body || replayable && isTimeout(err)) {
+		if ctx.Err() != nil || !(isDialError(err) && !bodyRead.Load() || replayable && isTimeout(err)) {
 			break
 		}
 		if !deadline.IsZero() && !time.Now().Before(deadline) {
 			break // no retry past the response completion timeout
 		}
 	}
+	if lastBody != nil {
+		lastBody.Close() // as the transport closes a failed request's body
+	}
 	return nil, &Error{Origin: c.origin, Timeout: isTimeout(lastErr), Handshake: handshakeFailed.Load(), Err: lastErr}
 }
+
+// heldBody is a request body as an attempt's transport gets it: it notes
+// whether any of it was read, and the transport's Close, which follows a
+// failed connection too, leaves it whole for the next attempt.
+type heldBody struct {
+	rc   io.ReadCloser
+	read *atomic.Bool
+}
+
+func (b heldBody) Read(p []byte) (int, error) {
+	b.read.Store(true)
+	return b.rc.Read(p)
+}
+
+func (heldBody) Close() error { return nil }
 
 // traceHandshake notes in the bool whether a TLS handshake that a request
 // under ctx started failed: Go's transport does not mark its errors.

@@ -384,8 +384,11 @@ func TestCustomConnectionAttempts(t *testing.T) {
 		{"refused is tried connectionAttempts times", refused, 3, "GET", nil, "/", 3, true, 0},
 		{"one attempt", refused, 1, "GET", nil, "/", 1, true, 0},
 		{"two attempts", refused, 2, "HEAD", nil, "/", 2, true, 0},
-		{"a request with a body is not retried", refused, 3, "POST", strings.NewReader("x"), "/", 1, true, 0},
+		// Its connection was never made: nothing of it was sent
+		// (RequestAndResponseBehaviorS3Origin.md: "For all requests").
+		{"a request with a body is tried connectionAttempts times too", refused, 3, "POST", strings.NewReader("x"), "/", 3, true, 0},
 		{"a connection closed after connecting is not retried", hung, 3, "GET", nil, "/", 1, true, 0},
+		{"nor one with a body", hung, 3, "POST", strings.NewReader("x"), "/", 1, true, 0},
 		{"an error status is not retried", up, 3, "GET", nil, "/unavailable", 1, false, 503},
 	}
 	for _, tt := range tests {
@@ -460,5 +463,38 @@ func TestCustomContextCanceled(t *testing.T) {
 	_, err := c.Fetch(ctx, &Request{Method: http.MethodGet, Path: "/slow", Header: http.Header{}})
 	if err == nil || time.Since(start) > time.Second {
 		t.Errorf("err %v after %v; want an error soon after the viewer goes away", err, time.Since(start))
+	}
+}
+
+// TestCustomBodyAfterFailedConnection: a request whose first connection
+// failed reaches the origin on the next with its whole body, of known
+// length or streamed.
+func TestCustomBodyAfterFailedConnection(t *testing.T) {
+	o := newOrigins(t)
+	for _, tt := range []struct {
+		name   string
+		body   io.Reader
+		length int64
+	}{
+		{"known length", strings.NewReader("payload"), 7},
+		{"streamed", io.MultiReader(strings.NewReader("pay"), strings.NewReader("load")), -1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			spec := customSpec("127.0.0.1:" + strconv.Itoa(port(t, o.plain)))
+			c := newTestCustom(spec, nil)
+			tr := c.http.Transport.(*http.Transport)
+			dial := tr.DialContext
+			var dials atomic.Int32
+			tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+				if dials.Add(1) == 1 {
+					return nil, &net.OpError{Op: "dial", Net: network, Err: errors.New("connection refused")}
+				}
+				return dial(ctx, network, addr)
+			}
+			resp, s := fetchSeen(t, c, &Request{Method: http.MethodPost, Path: "/", Body: tt.body, ContentLength: tt.length})
+			if resp.StatusCode != 200 || s.Body != "payload" || dials.Load() != 2 {
+				t.Errorf("status %d, origin got body %q after %d dials; want 200, %q after 2", resp.StatusCode, s.Body, dials.Load(), "payload")
+			}
+		})
 	}
 }
