@@ -24,9 +24,10 @@ type custom struct {
 	// multiplexing every call, and no response timeout (a stream may wait
 	// for its first message as long as the caller's deadline allows).
 	grpc *http.Client
-	// named carries HTTPS requests that forward the viewer's Host, whose
-	// connections name that host (namedClients).
-	named *namedClients
+	// named and namedGRPC carry HTTPS requests and gRPC calls that
+	// forward the viewer's Host, whose connections name that host
+	// (namedClients).
+	named, namedGRPC *namedClients
 }
 
 // tlsVersions maps CloudFront's originSslProtocols to Go's TLS versions;
@@ -67,9 +68,10 @@ func newCustom(o *table.Origin, roots *x509.CertPool) *custom {
 		DisableCompression:  true,
 	}
 	return &custom{
-		origin: o,
-		grpc:   &http.Client{Transport: grpc, CheckRedirect: noRedirect},
-		named:  &namedClients{base: tr, roots: roots, domain: hostOnly(o.Spec.DomainName), clients: map[string]*http.Client{}},
+		origin:    o,
+		grpc:      &http.Client{Transport: grpc, CheckRedirect: noRedirect},
+		named:     newNamedClients(tr, roots, o.Spec.DomainName),
+		namedGRPC: newNamedClients(grpc, roots, o.Spec.DomainName),
 		client: client{
 			origin:      o.ID,
 			attempts:    max(o.Spec.ConnectionAttempts, 1),
@@ -143,17 +145,22 @@ func (c *custom) close() {
 	c.http.CloseIdleConnections()
 	c.grpc.CloseIdleConnections()
 	c.named.close()
+	c.namedGRPC.close()
 }
 
 func (c *custom) Fetch(ctx context.Context, req *Request) (*http.Response, error) {
 	target := c.target(req)
 	u := target.String()
 	if req.GRPC {
-		return c.call(ctx, req, u)
+		grpc := c.grpc
+		if name, ok := c.namedGRPC.forwarded(req, target); ok {
+			grpc = c.namedGRPC.client(name)
+		}
+		return c.call(ctx, grpc, req, u)
 	}
 	body := req.Body != nil && req.Body != http.NoBody
 	cl := c.client
-	if name := hostOnly(req.ViewerHost); req.ForwardHost && target.Scheme == "https" && name != "" && name != c.named.domain {
+	if name, ok := c.named.forwarded(req, target); ok {
 		cl.http = c.named.client(name)
 	}
 	if req.Upgrade != "" {
@@ -167,14 +174,14 @@ func (c *custom) Fetch(ctx context.Context, req *Request) (*http.Response, error
 // call sends a gRPC call once (its body is a stream, never sent twice),
 // with "TE: trailers", which gRPC servers require of their clients. The
 // response's Trailer holds the call's status once its body is read.
-func (c *custom) call(ctx context.Context, req *Request, u string) (*http.Response, error) {
+func (c *custom) call(ctx context.Context, grpc *http.Client, req *Request, u string) (*http.Response, error) {
 	ctx, handshakeFailed := traceHandshake(ctx)
 	hr, err := c.request(ctx, req, u)
 	if err != nil {
 		return nil, &Error{Origin: c.origin.ID, Err: err}
 	}
 	hr.Header["Te"] = []string{"trailers"}
-	resp, err := c.grpc.Do(hr)
+	resp, err := grpc.Do(hr)
 	if err != nil {
 		return nil, &Error{Origin: c.origin.ID, Timeout: isTimeout(err), Handshake: handshakeFailed.Load(), Err: err}
 	}

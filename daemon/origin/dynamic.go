@@ -56,7 +56,7 @@ func (e *endpoints) fetcher(d *table.Distribution, o *table.Origin, roots *x509.
 		}
 	}
 	shared := el.Value.(*endpointPool).c
-	f := &custom{origin: o, client: shared.client, grpc: shared.grpc, named: shared.named}
+	f := &custom{origin: o, client: shared.client, grpc: shared.grpc, named: shared.named, namedGRPC: shared.namedGRPC}
 	f.client.origin, f.client.attempts = o.ID, max(o.Spec.ConnectionAttempts, 1)
 	f.client.completion = time.Duration(o.Spec.ResponseCompletionTimeout) * time.Second
 	return f

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 )
@@ -32,6 +33,17 @@ type namedClients struct {
 
 	mu      sync.Mutex
 	clients map[string]*http.Client
+}
+
+func newNamedClients(base *http.Transport, roots *x509.CertPool, domainName string) *namedClients {
+	return &namedClients{base: base, roots: roots, domain: hostOnly(domainName), clients: map[string]*http.Client{}}
+}
+
+// forwarded is the server name for req, sent to target, when it is the
+// viewer's Host rather than the domainName's.
+func (n *namedClients) forwarded(req *Request, target *url.URL) (string, bool) {
+	name := hostOnly(req.ViewerHost)
+	return name, req.ForwardHost && target.Scheme == "https" && name != "" && name != n.domain
 }
 
 // client is the pool for the server name name.

@@ -193,3 +193,54 @@ func TestCustomCertificateNamePerHost(t *testing.T) {
 		}
 	}
 }
+
+// TestCustomCertificateNameGRPC: a gRPC call (HTTP/2 over TLS) that
+// forwards the viewer's Host is checked and named the same way.
+func TestCustomCertificateNameGRPC(t *testing.T) {
+	ca := newTestCA(t)
+	for _, tt := range []struct {
+		certName string
+		wantOK   bool
+	}{
+		{"www.example.com", true},
+		{"other.example", false},
+	} {
+		t.Run(tt.certName, func(t *testing.T) {
+			o := &sniOrigin{}
+			cert := ca.issue(t, time.Now().Add(time.Hour), tt.certName)
+			o.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Write([]byte(r.Proto))
+			}))
+			o.srv.EnableHTTP2 = true
+			o.srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+				o.mu.Lock()
+				o.snis = append(o.snis, hello.ServerName)
+				o.mu.Unlock()
+				return nil, nil
+			}}
+			o.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+			o.srv.StartTLS()
+			t.Cleanup(o.srv.Close)
+			spec := customSpec("localhost")
+			spec.CustomOriginConfig.HTTPSPort = port(t, o.srv)
+			c := newTestCustom(spec, ca.pool)
+			t.Cleanup(c.close)
+			resp, err := c.Fetch(context.Background(), &Request{Method: http.MethodPost, Path: "/svc/Method", Header: http.Header{},
+				GRPC: true, ForwardHost: true, ViewerHost: "www.example.com"})
+			if !tt.wantOK {
+				if err == nil {
+					resp.Body.Close()
+					t.Fatal("call succeeded, want a failed handshake")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Fetch: %v", err)
+			}
+			defer resp.Body.Close()
+			if resp.ProtoMajor != 2 || o.lastSNI() != "www.example.com" {
+				t.Errorf("%s with server name %q, want HTTP/2 with www.example.com", resp.Proto, o.lastSNI())
+			}
+		})
+	}
+}
