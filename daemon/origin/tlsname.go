@@ -42,8 +42,11 @@ func newNamedClients(base *http.Transport, roots *x509.CertPool, domainName stri
 // forwarded is the server name for req, sent to target, when it is the
 // viewer's Host rather than the domainName's.
 func (n *namedClients) forwarded(req *Request, target *url.URL) (string, bool) {
+	if !req.ForwardHost || target.Scheme != "https" {
+		return "", false
+	}
 	name := hostOnly(req.ViewerHost)
-	return name, req.ForwardHost && target.Scheme == "https" && name != "" && name != n.domain
+	return name, name != "" && name != n.domain
 }
 
 // client is the pool for the server name name.
