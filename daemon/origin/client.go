@@ -45,8 +45,11 @@ func (c *client) do(ctx context.Context, method string, body bool, build func(co
 		deadline = time.Now().Add(c.completion)
 	}
 	for attempt := 0; attempt < c.attempts; attempt++ {
-		actx, cancel := context.WithCancel(ctx)
-		if !deadline.IsZero() {
+		var actx context.Context
+		var cancel context.CancelFunc
+		if deadline.IsZero() {
+			actx, cancel = context.WithCancel(ctx)
+		} else {
 			actx, cancel = context.WithDeadline(ctx, deadline)
 		}
 		actx, handshakeFailed = traceHandshake(actx)
