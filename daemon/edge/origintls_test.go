@@ -1,13 +1,13 @@
 package edge
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -75,16 +75,8 @@ openfront_origin_errors_total{distribution="site",kind="connect",origin="untrust
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "openfront_origin_errors_total"); err != nil {
 		t.Error(err)
 	}
-	if err := logs.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	lines := readLogLines(t, logDir)
-	if len(lines) != len(paths) {
-		t.Fatalf("%d lines logged, want %d", len(lines), len(paths))
-	}
-	for i, l := range lines {
-		if got := l["x-edge-result-type"] + " " + l["x-edge-detailed-result-type"]; got != "Error OriginConnectError" {
-			t.Errorf("%s: logged %q, want Error OriginConnectError", paths[i], got)
-		}
+	logged := resultsLogged(t, logs, logDir)
+	if want := []string{"Error Error OriginConnectError", "Error Error OriginConnectError"}; !slices.Equal(logged, want) {
+		t.Errorf("logged %q, want %q", logged, want)
 	}
 }

@@ -72,10 +72,17 @@ type sniOrigin struct {
 
 func newSNIOrigin(t *testing.T, cert tls.Certificate) *sniOrigin {
 	t.Helper()
+	return startSNIOrigin(t, cert, false)
+}
+
+// startSNIOrigin is newSNIOrigin, offering HTTP/2 when http2 is set.
+func startSNIOrigin(t *testing.T, cert tls.Certificate, http2 bool) *sniOrigin {
+	t.Helper()
 	o := &sniOrigin{}
 	o.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(r.Host))
 	}))
+	o.srv.EnableHTTP2 = http2
 	o.srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 		o.mu.Lock()
 		o.snis = append(o.snis, hello.ServerName)
@@ -206,21 +213,7 @@ func TestCustomCertificateNameGRPC(t *testing.T) {
 		{"other.example", false},
 	} {
 		t.Run(tt.certName, func(t *testing.T) {
-			o := &sniOrigin{}
-			cert := ca.issue(t, time.Now().Add(time.Hour), tt.certName)
-			o.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				w.Write([]byte(r.Proto))
-			}))
-			o.srv.EnableHTTP2 = true
-			o.srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
-				o.mu.Lock()
-				o.snis = append(o.snis, hello.ServerName)
-				o.mu.Unlock()
-				return nil, nil
-			}}
-			o.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
-			o.srv.StartTLS()
-			t.Cleanup(o.srv.Close)
+			o := startSNIOrigin(t, ca.issue(t, time.Now().Add(time.Hour), tt.certName), true)
 			spec := customSpec("localhost")
 			spec.CustomOriginConfig.HTTPSPort = port(t, o.srv)
 			c := newTestCustom(spec, ca.pool)
