@@ -1,8 +1,6 @@
 package origin
 
 import (
-	"context"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -87,30 +85,7 @@ func TestResponseCompletionTimeout(t *testing.T) {
 				if tt.readTimeout > 0 {
 					f.(interface{ setReadTimeout(time.Duration) }).setReadTimeout(tt.readTimeout)
 				}
-				before := requests.Load()
-				start := time.Now()
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				resp, err := f.Fetch(ctx, &Request{Method: http.MethodGet, Path: tt.path, Header: http.Header{}})
-				var bodyErr error
-				if err == nil {
-					_, bodyErr = io.ReadAll(resp.Body)
-					resp.Body.Close()
-				}
-				elapsed := time.Since(start)
-				if got := requests.Load() - before; got != tt.wantRequests {
-					t.Errorf("origin got %d requests, want %d", got, tt.wantRequests)
-				}
-				var oe *Error
-				if tt.wantErr != (err != nil) || err != nil && (!errors.As(err, &oe) || !oe.Timeout) {
-					t.Errorf("err %v, want a timeout %v", err, tt.wantErr)
-				}
-				if tt.wantBodyErr != (bodyErr != nil) || bodyErr != nil && !isTimeout(bodyErr) {
-					t.Errorf("body read err %v, want a timeout %v", bodyErr, tt.wantBodyErr)
-				}
-				if elapsed > tt.limit {
-					t.Errorf("took %v, want under %v", elapsed, tt.limit)
-				}
+				checkReadTimeout(t, f, requests, http.MethodGet, nil, tt.path, tt.wantRequests, tt.wantErr, tt.wantBodyErr, tt.limit)
 			})
 		}
 	}
