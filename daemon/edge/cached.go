@@ -126,16 +126,22 @@ func CachePolicy(d *table.Distribution, tb *table.Behavior, method string, wait 
 }
 
 // coalesceWait is how long a request waits for another's origin fetch:
-// the origin's response timeout (originReadTimeout, 30 s for S3) for each
-// of the connectionAttempts a GET may take, so that waiters do not go to
-// a slow origin themselves while the first request is still trying.
+// the origin's response timeout (originReadTimeout, 30 s for S3 without
+// one) for each of the connectionAttempts a GET may take, or its
+// responseCompletionTimeout when sooner, so that waiters do not go to a
+// slow origin themselves while the first request is still trying.
 func coalesceWait(b *table.Behavior) time.Duration {
 	wait := 30 * time.Second
 	if o := b.Origin; o != nil {
 		if c := o.Spec.CustomOriginConfig; c != nil {
 			wait = time.Duration(c.OriginReadTimeout) * time.Second
+		} else if s := o.Spec.S3OriginConfig; s != nil && s.OriginReadTimeout > 0 {
+			wait = time.Duration(s.OriginReadTimeout) * time.Second
 		}
 		wait *= time.Duration(max(o.Spec.ConnectionAttempts, 1))
+		if o.Spec.ResponseCompletionTimeout > 0 {
+			wait = min(wait, time.Duration(o.Spec.ResponseCompletionTimeout)*time.Second)
+		}
 	}
 	return wait
 }

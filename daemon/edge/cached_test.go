@@ -196,6 +196,11 @@ func TestCoalesceWait(t *testing.T) {
 		{"custom origin: originReadTimeout per attempt", custom(30, 3), 90 * time.Second},
 		{"one attempt", custom(5, 1), 5 * time.Second},
 		{"S3: 30 s per attempt", &table.Behavior{Origin: &table.Origin{Spec: &schema.Origin{ConnectionAttempts: 2, S3OriginConfig: &schema.S3OriginConfig{}}}}, 60 * time.Second},
+		{"S3: its originReadTimeout per attempt", &table.Behavior{Origin: &table.Origin{Spec: &schema.Origin{ConnectionAttempts: 3, S3OriginConfig: &schema.S3OriginConfig{OriginReadTimeout: 120}}}}, 360 * time.Second},
+		{"a responseCompletionTimeout ends it sooner", &table.Behavior{Origin: &table.Origin{Spec: &schema.Origin{ConnectionAttempts: 3, ResponseCompletionTimeout: 45,
+			CustomOriginConfig: &schema.CustomOriginConfig{OriginReadTimeout: 30}}}}, 45 * time.Second},
+		{"or not", &table.Behavior{Origin: &table.Origin{Spec: &schema.Origin{ConnectionAttempts: 1, ResponseCompletionTimeout: 45,
+			CustomOriginConfig: &schema.CustomOriginConfig{OriginReadTimeout: 30}}}}, 30 * time.Second},
 		{"origin group", &table.Behavior{Group: &table.OriginGroup{}}, 30 * time.Second},
 	}
 	for _, tt := range tests {
