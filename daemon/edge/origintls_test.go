@@ -1,10 +1,12 @@
 package edge
 
 import (
+	"crypto/x509"
 	"fmt"
 	"io"
 	"log"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -78,5 +80,50 @@ openfront_origin_errors_total{distribution="site",kind="connect",origin="untrust
 	logged := resultsLogged(t, logs, logDir)
 	if want := []string{"Error Error OriginConnectError", "Error Error OriginConnectError"}; !slices.Equal(logged, want) {
 		t.Errorf("logged %q, want %q", logged, want)
+	}
+}
+
+// TestOriginCertificateForForwardedHost: through the edge, a behavior
+// that forwards the viewer's Host (HostHeaderOnly) reaches an HTTPS origin
+// whose certificate names that Host and not the origin's domainName, as
+// CloudFront accepts it (http-502-bad-gateway.md); one that does not
+// forward it gets 502 from the same origin.
+func TestOriginCertificateForForwardedHost(t *testing.T) {
+	app := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "host %s, server name %s", r.Host, r.TLS.ServerName)
+	}))
+	app.Config.ErrorLog = log.New(io.Discard, "", 0)
+	app.StartTLS() // httptest's certificate names example.com, not localhost
+	t.Cleanup(app.Close)
+	roots := x509.NewCertPool()
+	roots.AddCert(app.Certificate())
+	_, port, _ := net.SplitHostPort(app.Listener.Addr().String())
+	dir := t.TempDir()
+	tb := testenv.Compile(t, dir, fmt.Sprintf(`package cdn
+
+distributions: site: {
+	aliases: ["example.com"]
+	origins: [{id: "app", domainName: "localhost", connectionAttempts: 1, customOriginConfig: {originProtocolPolicy: "https-only", httpsPort: %s}}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", cachePolicy: "CachingDisabled", originRequestPolicy: "HostHeaderOnly"}
+	cacheBehaviors: [{pathPattern: "/own/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", cachePolicy: "CachingDisabled"}]
+}
+`, port))
+	pool := origin.NewPool(dir)
+	pool.TrustRoots(roots)
+	h := New(pool, "edgetest", slog.New(slog.DiscardHandler))
+	h.SetTable(tb)
+	for _, tt := range []struct {
+		path   string
+		status int
+		body   string
+	}{
+		{"/x", http.StatusOK, "host example.com, server name example.com"},
+		{"/own/x", http.StatusBadGateway, ""},
+	} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", "http://example.com"+tt.path, nil))
+		if w.Code != tt.status || tt.body != "" && w.Body.String() != tt.body {
+			t.Errorf("%s: %d %q, want %d %q", tt.path, w.Code, w.Body.String(), tt.status, tt.body)
+		}
 	}
 }
