@@ -120,7 +120,9 @@ func walkNodes(prg *ast.Program, visit func(node any)) {
 			visit(v.Addr().Interface())
 		}
 		for i := range v.NumField() {
-			if v.Type().Field(i).IsExported() {
+			// DeclarationList repeats the var bindings the body holds:
+			// followed, nested functions would be walked 2^depth times.
+			if f := v.Type().Field(i); f.IsExported() && f.Name != "DeclarationList" {
 				walk(v.Field(i))
 			}
 		}

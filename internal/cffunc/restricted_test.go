@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dop251/goja/ast"
+	"github.com/dop251/goja/parser"
 )
 
 // runURI runs a viewer-request function whose handler sets the uri to
@@ -185,5 +188,28 @@ func TestStrictMode(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestWalkNodesOnce: walkNodes visits each node once. goja's
+// DeclarationList repeats a function's var bindings, and a walk that
+// followed it visited nested functions 2^depth times: a 600-byte function
+// took seconds to compile.
+func TestWalkNodesOnce(t *testing.T) {
+	const depth = 12
+	code := strings.Repeat("var a = function () {\n", depth) + "return 1;\n" + strings.Repeat("};\n", depth) +
+		"function handler(event) { return event.request; }"
+	prg, err := parser.ParseFile(nil, "", code, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	funcs := 0
+	walkNodes(prg, func(node any) {
+		if _, ok := node.(*ast.FunctionLiteral); ok {
+			funcs++
+		}
+	})
+	if funcs != depth+1 {
+		t.Errorf("%d function literals visited, want %d (each once)", funcs, depth+1)
 	}
 }
