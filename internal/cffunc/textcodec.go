@@ -163,7 +163,11 @@ func textDecoderClass(rt *goja.Runtime) goja.Value {
 	}).ToObject(rt)
 	proto := class.Get("prototype").ToObject(rt)
 	proto.Set("decode", func(call goja.FunctionCall) goja.Value {
-		st, ok := call.This.ToObject(rt).GetSymbol(symCodecState).Export().(*decoderState)
+		var st *decoderState
+		ok := false
+		if v := call.This.ToObject(rt).GetSymbol(symCodecState); v != nil {
+			st, ok = v.Export().(*decoderState)
+		}
 		if !ok {
 			panic(rt.NewTypeError("TextDecoder.decode() called on something else than a TextDecoder"))
 		}

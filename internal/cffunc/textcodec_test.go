@@ -24,6 +24,8 @@ func TestTextCodecAndBase64(t *testing.T) {
 		{"decode fatal", `return '/' + new TextDecoder('utf-8', {fatal: true}).decode(new Uint8Array([0x61, 0xff]));`, "", "TypeError"},
 		{"decode a stream", `var d = new TextDecoder(); return '/' + d.decode(new Uint8Array([0x61, 0xe2, 0x82]), {stream: true}) + d.decode(new Uint8Array([0xac]));`, "/a€", ""},
 		{"decoder of another encoding", `new TextDecoder('latin1'); return '/';`, "", "RangeError"},
+		{"decode called on something else", `TextDecoder.prototype.decode.call({}); return '/';`, "", "TypeError"},
+		{"decode on the prototype's child", `Object.create(TextDecoder.prototype).decode(new Uint8Array([0x61])); return '/';`, "", "TypeError"},
 		{"replaced like any global", `var before = typeof TextEncoder; TextEncoder = 1; return '/' + before + TextEncoder + typeof TextDecoder + (Object.keys(globalThis).indexOf('TextDecoder') < 0);`, "/function1functiontrue", ""},
 		{"btoa", `return '/' + btoa('hi') + btoa('\u00e9') + btoa('');`, "/aGk=6Q==", ""},
 		{"btoa of a character past 255", `return '/' + btoa('€');`, "", "InvalidCharacterError"},
