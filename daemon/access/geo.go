@@ -207,7 +207,8 @@ var ErrNoGeoDB = errors.New("no geoip database")
 // than serve everyone. An ASN comes from asn, else from geo's records,
 // which must hold ASNs (a country database's do not).
 func CheckDatabases(t *table.Table, geo, asn *GeoDB) error {
-	noASN := !asn.HoldsASN() && !geo.HoldsASN()
+	// The edge reads ASNs from asn when given, else from geo.
+	noASN := asn != nil && !asn.HoldsASN() || asn == nil && !geo.HoldsASN()
 	if geo != nil && !noASN {
 		return nil
 	}
@@ -232,18 +233,16 @@ func CheckDatabases(t *table.Table, geo, asn *GeoDB) error {
 	return nil
 }
 
-// noASNIn names the databases given whose records hold no ASN ("" none).
-func noASNIn(dbs ...*GeoDB) string {
-	var paths []string
-	for _, db := range dbs {
-		if db != nil {
-			paths = append(paths, db.Path())
-		}
+// noASNIn names the database the edge would read ASNs from, whose records
+// hold none: asn when given, else geo ("" for neither).
+func noASNIn(geo, asn *GeoDB) string {
+	if asn == nil {
+		asn = geo
 	}
-	if len(paths) == 0 {
+	if asn == nil {
 		return ""
 	}
-	return " (" + strings.Join(paths, " and ") + " hold no autonomous_system_number)"
+	return " (" + asn.Path() + " holds no autonomous_system_number)"
 }
 
 // distributionsUse is `distribution "a" uses` or `distributions "a", "b" use`.

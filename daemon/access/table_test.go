@@ -86,9 +86,10 @@ func TestCheckDatabasesWebACL(t *testing.T) {
 		{"forwarded asn, no database", `asnMatchStatement: {asnList: [64496]` + forwarded + `}`, nil, nil, "--asn-db"},
 		{"asn, an ASN database", `asnMatchStatement: {asnList: [64496]}`, nil, asnDB, ""},
 		{"asn, a geoip database with ASNs", `asnMatchStatement: {asnList: [64496]}`, cityDB, nil, ""},
-		{"asn, a country database", `asnMatchStatement: {asnList: [64496]}`, db, nil, "country.mmdb hold no autonomous_system_number"},
+		{"asn, a country database", `asnMatchStatement: {asnList: [64496]}`, db, nil, "country.mmdb holds no autonomous_system_number"},
 		{"asn, a country database as --asn-db", `asnMatchStatement: {asnList: [64496]}`, db, db, "--asn-db"},
 		{"asn, a country and an ASN database", `asnMatchStatement: {asnList: [64496]}`, db, asnDB, ""},
+		{"asn, a geoip database with ASNs and a country database as --asn-db", `asnMatchStatement: {asnList: [64496]}`, cityDB, db, "--asn-db"},
 		{"neither", `byteMatchStatement: {searchString: "/admin", fieldToMatch: uriPath: {}, positionalConstraint: "STARTS_WITH", textTransformations: [{priority: 0, type: "NONE"}]}`, nil, nil, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
