@@ -224,6 +224,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		setDetail(sw, accesslog.InvalidRequest)
 		h.refuse(sw, r, http.StatusBadRequest, table.HiddenBehavior)
 	} else {
+		if isWebSocketStream(r) {
+			sw = &streamGuard{ResponseWriter: sw}
+		}
 		sw, p := h.withHeadersPolicy(sw, r, d, b, id[0], start, setCookie)
 		h.serve(sw, r, t, host, d, b, path, id[0], start, tlsReused)
 		p.release()

@@ -246,14 +246,18 @@ func (m *distMetrics) count(result string, status, proto int, in, out int64) {
 
 // observedOf returns the observed writer w is or wraps (a response
 // headers policy's writer does), if any.
-func observedOf(w http.ResponseWriter) (*observed, bool) {
+func observedOf(w http.ResponseWriter) (*observed, bool) { return writerOf[*observed](w) }
+
+// writerOf returns the writer of type T that w is or wraps, if any.
+func writerOf[T http.ResponseWriter](w http.ResponseWriter) (T, bool) {
 	for {
-		if o, ok := w.(*observed); ok {
-			return o, true
+		if t, ok := w.(T); ok {
+			return t, true
 		}
 		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
 		if !ok {
-			return nil, false
+			var zero T
+			return zero, false
 		}
 		w = u.Unwrap()
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -142,6 +143,15 @@ func (h *Handler) joinStream(w http.ResponseWriter, r *http.Request, resp *http.
 	// The key's proof is for the HTTP/1.1 handshake the edge made.
 	delete(hdr, "Sec-Websocket-Accept")
 	hdr.Set("X-Cache", cacheMiss)
+	// The 200 is the switch, not an answer: no viewer-response function
+	// sees it (as none sees an HTTP/1.1 101), and it alone opens the
+	// stream.
+	if p, ok := writerOf[*headersPolicy](w); ok {
+		p.noFn = true
+	}
+	if g, ok := writerOf[*streamGuard](w); ok {
+		g.joined = true
+	}
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	if err := rc.Flush(); err != nil {
@@ -152,6 +162,57 @@ func (h *Handler) joinStream(w http.ResponseWriter, r *http.Request, resp *http.
 	in, _ := pipe(streamWriter{w: w, rc: rc, body: r.Body}, r.Body, upstream, upgradeIdle)
 	upgraded(w, in, 0)
 	return nil
+}
+
+// streamGuard is an HTTP/3 WebSocket handshake's writer: an RFC 9220
+// client takes any 2xx for its WebSocket opened, so a 2xx that is not
+// joinStream's (a custom error page with responseCode 200, a function's
+// generated answer) goes out as a 502 instead.
+type streamGuard struct {
+	http.ResponseWriter
+	joined, refused, wrote bool
+}
+
+// Unwrap lets http.ResponseController reach the server's writer.
+func (g *streamGuard) Unwrap() http.ResponseWriter { return g.ResponseWriter }
+
+func (g *streamGuard) WriteHeader(code int) {
+	if g.refused {
+		return
+	}
+	if code >= 200 {
+		g.wrote = true
+	}
+	if code/100 == 2 && !g.joined {
+		g.refused = true
+		hdr := g.Header()
+		for _, k := range []string{"Content-Length", "Content-Encoding", "Content-Range", "Etag", "Last-Modified"} {
+			delete(hdr, k)
+		}
+		hdr.Set("Content-Type", "text/plain; charset=utf-8")
+		hdr.Set("Cache-Control", "no-store")
+		g.ResponseWriter.WriteHeader(http.StatusBadGateway)
+		io.WriteString(g.ResponseWriter, "The WebSocket was not opened: the answer was "+strconv.Itoa(code)+", not the origin's switch.\n")
+		return
+	}
+	g.ResponseWriter.WriteHeader(code)
+}
+
+func (g *streamGuard) Write(b []byte) (int, error) {
+	if !g.wrote {
+		g.WriteHeader(http.StatusOK)
+	}
+	if !g.refused {
+		return g.ResponseWriter.Write(b)
+	}
+	return len(b), nil
+}
+
+func (g *streamGuard) Flush() {
+	if !g.wrote {
+		g.WriteHeader(http.StatusOK)
+	}
+	http.NewResponseController(g.ResponseWriter).Flush()
 }
 
 // joinedStreams are the origin connections joined to HTTP/3 viewers'

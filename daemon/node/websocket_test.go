@@ -5,6 +5,9 @@ import (
 	"crypto/tls"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -37,29 +40,7 @@ func TestWebSocketOverHTTP3(t *testing.T) {
 	}), "Sec-WebSocket-Key", "Sec-WebSocket-Version")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, err := quic.DialAddr(ctx, n.Addr("http3").String(), &tls.Config{ServerName: "site.test", InsecureSkipVerify: true, NextProtos: []string{http3.NextProtoH3}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.CloseWithError(0, "")
-	cc := (&http3.Transport{}).NewClientConn(conn)
-	// open sends RFC 9220's handshake (as RFC 8441 4 and 5): CONNECT with
-	// :protocol websocket, no Sec-WebSocket-Key; success is a 2xx. What
-	// the viewer writes to the pipe goes on the stream.
-	open := func(path string) (*http.Response, *io.PipeWriter) {
-		t.Helper()
-		toOrigin, viewer := io.Pipe()
-		t.Cleanup(func() { viewer.Close() })
-		req, _ := http.NewRequestWithContext(ctx, http.MethodConnect, "https://site.test"+path, toOrigin)
-		req.Proto = "websocket"
-		req.Header.Set("Sec-WebSocket-Version", "13")
-		resp, err := cc.RoundTrip(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { resp.Body.Close() })
-		return resp, viewer
-	}
+	open := h3WebSocketOpener(t, ctx, n)
 	// An origin that does not switch: the viewer must not take its 200
 	// for an open WebSocket.
 	plain, viewer := open("/plain")
@@ -114,6 +95,97 @@ func TestWebSocketOverHTTP3(t *testing.T) {
 	case <-ended:
 	case <-ctx.Done():
 		t.Error("the viewer's stream is still open after shutdown")
+	}
+}
+
+// h3WebSocketOpener dials node n over HTTP/3 and returns open, which sends
+// RFC 9220's handshake for path of site.test (as RFC 8441 4 and 5):
+// CONNECT with :protocol websocket, no Sec-WebSocket-Key; success is a
+// 2xx. What the viewer writes to the pipe goes on the stream.
+func h3WebSocketOpener(t *testing.T, ctx context.Context, n *Node) func(path string) (*http.Response, *io.PipeWriter) {
+	t.Helper()
+	conn, err := quic.DialAddr(ctx, n.Addr("http3").String(), &tls.Config{ServerName: "site.test", InsecureSkipVerify: true, NextProtos: []string{http3.NextProtoH3}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.CloseWithError(0, "") })
+	cc := (&http3.Transport{}).NewClientConn(conn)
+	return func(path string) (*http.Response, *io.PipeWriter) {
+		t.Helper()
+		toOrigin, viewer := io.Pipe()
+		t.Cleanup(func() { viewer.Close() })
+		req, _ := http.NewRequestWithContext(ctx, http.MethodConnect, "https://site.test"+path, toOrigin)
+		req.Proto = "websocket"
+		req.Header.Set("Sec-WebSocket-Version", "13")
+		resp, err := cc.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp, viewer
+	}
+}
+
+// TestWebSocketOverHTTP3NotFalselyOpen: an HTTP/3 viewer takes any 2xx
+// for its WebSocket opened, so no 2xx goes out but the origin's switch: a
+// custom error page with responseCode 200 standing in for the origin's
+// 404 is a 502, and a viewer-response function does not run on the
+// switch (as none runs on an HTTP/1.1 101), so its body cannot take the
+// stream's place.
+func TestWebSocketOverHTTP3NotFalselyOpen(t *testing.T) {
+	echo := testenv.WebSocketEcho()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/index.html":
+			io.WriteString(w, "the app")
+		case "/chat", "/fn/chat":
+			echo.ServeHTTP(w, r)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	cfg := `package cdn
+
+functions: replace: {runtime: "cloudfront-js-2.0", functionCode: "function handler(event) { var r = event.response; r.body = {encoding: 'text', data: 'replaced'}; return r; }"}
+distributions: site: {
+	aliases: ["site.test"]
+	httpVersion: "http2and3"
+	origins: [{id: "app", domainName: "` + srv.Listener.Addr().String() + `", customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", cachePolicy: "CachingDisabled", originRequestPolicy: "ws"}
+	cacheBehaviors: [{pathPattern: "/fn/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", cachePolicy: "CachingDisabled", originRequestPolicy: "ws",
+		functionAssociations: [{eventType: "viewer-response", functionName: "replace"}]}]
+	customErrorResponses: [{errorCode: 404, responsePagePath: "/index.html", responseCode: 200}]
+}
+originRequestPolicies: ws: headersConfig: {headerBehavior: "whitelist", headers: ["Sec-WebSocket-Key", "Sec-WebSocket-Version"]}
+`
+	if err := os.WriteFile(filepath.Join(dir, "main.cue"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n := startWith(t, Options{ConfigDir: dir, HTTPSAddr: "127.0.0.1:0", Logger: warnLogger(t), CacheBodyDir: t.TempDir()})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	open := h3WebSocketOpener(t, ctx, n)
+
+	page, _ := open("/missing")
+	body, _ := io.ReadAll(page.Body)
+	if page.StatusCode/100 == 2 {
+		t.Errorf("the origin's 404 under a 200 error page: the viewer got %d %q, an open WebSocket to it", page.StatusCode, body)
+	}
+	resp, viewer := open("/fn/chat")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("a WebSocket under a viewer-response function: %d, want 200", resp.StatusCode)
+	}
+	mask := [4]byte{1, 2, 3, 4}
+	frame := []byte{0x81, 0x80 | 2, mask[0], mask[1], mask[2], mask[3], 'h' ^ mask[0], 'i' ^ mask[1]}
+	if _, err := viewer.Write(frame); err != nil {
+		t.Fatal(err)
+	}
+	want := append([]byte{0x81, 8}, "echo: hi"...)
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(resp.Body, got); err != nil || string(got) != string(want) {
+		t.Errorf("the viewer read %q (%v), want the origin's %q", got, err, want)
 	}
 }
 
