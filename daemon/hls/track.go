@@ -455,15 +455,37 @@ func (t *Track) mediaFrom(off int) int {
 // video it holds, rather than end at the next keyframe.
 func (t *Track) declareAudio() {
 	off := t.mediaFrom(0)
-	rest := slices.Clone(t.out.buf[off:])
+	// The tables the muxer wrote among the media list no audio: they go,
+	// or a demuxer that follows the latest PMT would drop the audio after
+	// one. (Their continuity counters then run on from the new tables'.)
+	var rest []byte
+	var dropped []int // offsets of the packets left out, ascending
+	for i := off; i+astits.MpegTsPacketSize <= len(t.out.buf); i += astits.MpegTsPacketSize {
+		pkt := t.out.buf[i : i+astits.MpegTsPacketSize]
+		if pid := uint16(pkt[1]&0x1f)<<8 | uint16(pkt[2]); pid == pidVideo || pid == pidAudio {
+			rest = append(rest, pkt...)
+		} else {
+			dropped = append(dropped, i)
+		}
+	}
+	// kept is where offset x, from off on, is in rest.
+	kept := func(x int) int {
+		n := 0
+		for _, d := range dropped {
+			if d < x {
+				n++
+			}
+		}
+		return x - off - n*astits.MpegTsPacketSize
+	}
 	t.out.buf = t.out.buf[:0]
 	t.setStreams(t.video, true)
 	if _, err := t.mux.WriteTables(); err != nil {
 		t.warnOnce("mpeg-ts tables", "err", err)
 	}
-	shift := len(t.out.buf) - off
+	tables := len(t.out.buf)
 	t.out.buf = append(t.out.buf, rest...)
-	t.keyOff, t.fallOff = t.keyOff+shift, t.fallOff+shift
+	t.keyOff, t.fallOff = tables+kept(t.keyOff), tables+kept(t.fallOff)
 }
 
 // due reports whether a segment may end at a keyframe at ts.
