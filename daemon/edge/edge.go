@@ -471,13 +471,6 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, d *table.Distr
 		}
 		return
 	}
-	if resp.StatusCode/100 == 2 && isWebSocketStream(r) {
-		// An HTTP/3 viewer takes a 2xx for its WebSocket opened (RFC 8441
-		// 5): an origin's answer that did not switch is not one.
-		resp.Body.Close()
-		h.refuse(w, r, http.StatusBadGateway, "The origin answered the WebSocket handshake with "+strconv.Itoa(resp.StatusCode)+", not 101 Switching Protocols.")
-		return
-	}
 	if err := h.relay(w, r, d, resp, id); err != nil {
 		h.log.Debug("copy to viewer", "err", err)
 		h.answerStalled(w, r, args.body, true)

@@ -68,15 +68,10 @@ distributions: site: {
 			t.Errorf("%s: status %d, want 502", path, w.Code)
 		}
 	}
-	want := `
-# HELP openfront_origin_errors_total Failed origin requests, by kind: dns, connect, timeout, comm (failed after connecting), unsupported (origin kind), http_5xx (the origin answered 5xx).
-# TYPE openfront_origin_errors_total counter
+	checkOriginErrors(t, reg, `
 openfront_origin_errors_total{distribution="site",kind="connect",origin="plain"} 1
 openfront_origin_errors_total{distribution="site",kind="connect",origin="untrusted"} 1
-`
-	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "openfront_origin_errors_total"); err != nil {
-		t.Error(err)
-	}
+`)
 	logged := resultsLogged(t, logs, logDir)
 	if want := []string{"Error Error OriginConnectError", "Error Error OriginConnectError"}; !slices.Equal(logged, want) {
 		t.Errorf("logged %q, want %q", logged, want)
@@ -125,5 +120,17 @@ distributions: site: {
 		if w.Code != tt.status || tt.body != "" && w.Body.String() != tt.body {
 			t.Errorf("%s: %d %q, want %d %q", tt.path, w.Code, w.Body.String(), tt.status, tt.body)
 		}
+	}
+}
+
+// checkOriginErrors compares openfront_origin_errors_total in reg with
+// samples, its lines in the text exposition format.
+func checkOriginErrors(t *testing.T, reg prometheus.Gatherer, samples string) {
+	t.Helper()
+	want := `# HELP openfront_origin_errors_total Failed origin requests, by kind: dns, connect, timeout, comm (failed after connecting), unsupported (origin kind), http_5xx (the origin answered 5xx).
+# TYPE openfront_origin_errors_total counter
+` + strings.TrimPrefix(samples, "\n")
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "openfront_origin_errors_total"); err != nil {
+		t.Error(err)
 	}
 }

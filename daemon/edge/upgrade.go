@@ -166,8 +166,9 @@ func (h *Handler) joinStream(w http.ResponseWriter, r *http.Request, resp *http.
 
 // streamGuard is an HTTP/3 WebSocket handshake's writer: an RFC 9220
 // client takes any 2xx for its WebSocket opened, so a 2xx that is not
-// joinStream's (a custom error page with responseCode 200, a function's
-// generated answer) goes out as a 502 instead.
+// joinStream's (an origin's answer that did not switch, a custom error
+// page with responseCode 200, a function's generated answer) goes out as
+// a 502 instead.
 type streamGuard struct {
 	http.ResponseWriter
 	joined, refused, wrote bool
