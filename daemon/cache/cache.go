@@ -630,11 +630,9 @@ func (c *Cache) fill(ctx context.Context, cancel context.CancelFunc, f *flight, 
 		}
 		return
 	}
-	// Store before the readers see the end, so a request that follows a
-	// finished one always finds the entry. (A viewer that knew the
-	// length may have its last byte already: an invalidation or unsafe
-	// method it sends next still removes the entry, through storeMu or
-	// the key's lock.)
+	// Store before the readers see the end (or, for a body of known
+	// length, its last byte: stream.last), so a request that follows a
+	// finished one always finds the entry.
 	body, ok := o.st.body()
 	if ok && c.current(t) { // else invalidated meanwhile: no blob is written for it
 		if cap(body)-len(body) > len(body)/8 {

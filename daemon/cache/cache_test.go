@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -692,7 +694,7 @@ func TestInvalidationDuringStore(t *testing.T) {
 	hs.c.testHookStore = func() {
 		hs.c.testHookStore = nil
 		go func() { invalidated <- hs.c.InvalidatePrefix("/s") }()
-		if !heldIn("cache.(*Cache).invalidate", invalidated) {
+		if !heldIn("Mutex.Lock", "cache.(*Cache).invalidate", invalidated) {
 			t.Error("the invalidation was not held by the store")
 		}
 	}
@@ -703,6 +705,56 @@ func TestInvalidationDuringStore(t *testing.T) {
 	}
 	hs.setHandler(text("new", "Cache-Control", "max-age=600"))
 	expect(t, hs.get("/s"), 200, XCacheMiss, "new")
+}
+
+// A viewer that has its whole answer and asks again gets a Hit: the last
+// byte of a body of known length waits for the entry's store, in memory
+// and on disk. Before, a viewer's client had the whole body first, and
+// its next request joined the fill still storing, a Miss (seen as a
+// shield's hit that its edge logged as a plain Miss).
+func TestWholeAnswerFindsEntryStored(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		cfg  Config
+		body string
+	}{
+		{"memory", Config{}, "body"},
+		{"disk", Config{MemoryBytes: 4 << 20, MaxObjectBytes: 1 << 10, StreamWindow: 64 << 10, Dir: t.TempDir(), DiskBytes: 8 << 20}, strings.Repeat("d", 4<<10)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			hs := newHarness(t, tt.cfg, defaultPolicy, text(tt.body, "Cache-Control", "max-age=600"))
+			edge := httptest.NewServer(http.HandlerFunc(hs.serveHTTP))
+			defer edge.Close()
+			get := func() (string, string) {
+				resp, err := http.Get(edge.URL + "/f")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				b, _ := io.ReadAll(resp.Body)
+				return resp.Header.Get("X-Cache"), string(b)
+			}
+			whole := make(chan struct{})
+			hs.c.testHookStore = func() {
+				hs.c.testHookStore = nil
+				select {
+				case <-whole:
+					t.Error("the viewer had its whole answer before the entry was stored")
+				case <-time.After(100 * time.Millisecond): // held, as it should
+				}
+			}
+			go func() {
+				if x, b := get(); x != XCacheMiss || b != tt.body {
+					t.Errorf("first asked: %s %q, want a Miss", x, trunc(b))
+				}
+				close(whole)
+			}()
+			<-whole
+			if x, b := get(); x != XCacheHit || b != tt.body {
+				t.Errorf("asked again: %s %q, want a Hit", x, trunc(b))
+			}
+		})
+	}
 }
 
 // RFC 9110 13.1.1-2: "*" matches any current representation, with an

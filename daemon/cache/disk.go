@@ -237,7 +237,7 @@ func (c *Cache) leadDisk(w http.ResponseWriter, r *http.Request, f *flight, lk, 
 	// A compressed variant goes to disk compressed, as to memory.
 	enc, size := codedHeader(r, p, resp, cc, header)
 	// limit 0: nothing is kept in memory, only the window readers need.
-	o := outcome{st: newStream(0, 0, c.cfg.StreamWindow), key: primary}
+	o := outcome{st: newStream(size, 0, c.cfg.StreamWindow), key: primary}
 	if names := varyNames(header); len(names) > 0 {
 		o.names, o.gen = names, c.varyMark(primary, names)
 		o.key = variantKey(primary, o.gen, names, r, p)

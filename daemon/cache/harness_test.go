@@ -133,11 +133,12 @@ func (hs *harness) waitBackground() {
 	hs.c.bg.Wait()
 }
 
-// heldIn waits until a goroutine waits for a lock inside fn (as a stack
-// trace names it: "cache.(*Cache).invalidate"), so that a test hook
-// holding that lock knows the goroutine is held by it before it lets go.
-// It reports false if ready has a value first: the goroutine was not held.
-func heldIn[T any](fn string, ready chan T) bool {
+// heldIn waits until a goroutine waits (in state, as a stack trace names
+// it: "Mutex.Lock") inside fn ("cache.(*Cache).invalidate"), so that a
+// test hook holding what it waits for knows the goroutine is held by it
+// before it lets go. It reports false if ready has a value first: the
+// goroutine was not held.
+func heldIn[T any](state, fn string, ready chan T) bool {
 	buf := make([]byte, 1<<20)
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
 		if len(ready) > 0 {
@@ -146,7 +147,7 @@ func heldIn[T any](fn string, ready chan T) bool {
 		n := runtime.Stack(buf, true)
 		for g := range strings.SplitSeq(string(buf[:n]), "\n\n") {
 			header, _, _ := strings.Cut(g, "\n")
-			if strings.Contains(header, "Mutex.Lock") && strings.Contains(g, fn+"(") {
+			if strings.Contains(header, state) && strings.Contains(g, fn+"(") {
 				return true
 			}
 		}

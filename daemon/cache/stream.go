@@ -28,6 +28,12 @@ type stream struct {
 	// overflowed is set when retain stopped for size; dropped when bytes
 	// went by with no reader to take them.
 	overflowed, dropped bool
+	// last is the offset of the body's last byte when its length is
+	// known, else -1. Readers get it only once the stream is finished,
+	// after the filler stored the entry: a viewer that has its whole
+	// answer and asks again finds it stored (a Hit), not a stream
+	// still being stored (a Miss).
+	last int64
 }
 
 type cursor struct{ pos int64 }
@@ -40,13 +46,24 @@ var (
 	errBlobClosed = errors.New("cached body already evicted")
 )
 
-func newStream(sizeHint, limit, window int64) *stream {
-	s := &stream{retain: true, limit: limit, window: window, readers: map[*cursor]struct{}{}}
+// newStream makes a stream for a body of length bytes (-1: unknown),
+// retained up to limit bytes.
+func newStream(length, limit, window int64) *stream {
+	s := &stream{retain: true, limit: limit, window: window, readers: map[*cursor]struct{}{}, last: length - 1}
 	s.cond.L = &s.mu
-	if sizeHint > 0 && sizeHint <= limit {
-		s.buf = make([]byte, 0, sizeHint)
+	if length > 0 && length <= limit {
+		s.buf = make([]byte, 0, length)
 	}
 	return s
+}
+
+// readable is the end of the bytes readers may have now, under mu.
+func (s *stream) readable() int64 {
+	end := s.base + int64(len(s.buf))
+	if !s.done && s.last >= 0 && end > s.last {
+		return s.last // until the filler has stored the entry
+	}
+	return end
 }
 
 // Write appends origin bytes; it waits while readers lag a window behind
@@ -149,7 +166,7 @@ func (r streamSource) copyRange(w io.Writer, off, n int64) (int64, error) {
 			r.c.pos = pos
 			s.cond.Broadcast()
 		}
-		if pos >= s.base+int64(len(s.buf)) && !s.done {
+		if pos >= s.readable() && !s.done {
 			// Caught up with the origin: send what the viewer has so far
 			// before waiting for more.
 			if f, ok := w.(http.Flusher); ok {
@@ -157,7 +174,7 @@ func (r streamSource) copyRange(w io.Writer, off, n int64) (int64, error) {
 				f.Flush()
 				s.mu.Lock()
 			}
-			for pos >= s.base+int64(len(s.buf)) && !s.done {
+			for pos >= s.readable() && !s.done {
 				s.cond.Wait()
 			}
 		}
@@ -165,7 +182,7 @@ func (r streamSource) copyRange(w io.Writer, off, n int64) (int64, error) {
 			s.mu.Unlock()
 			return written, errDropped
 		}
-		chunk := s.buf[pos-s.base:]
+		chunk := s.buf[pos-s.base : s.readable()-s.base]
 		if end >= 0 && int64(len(chunk)) > end-pos {
 			chunk = chunk[:end-pos]
 		}

@@ -197,7 +197,7 @@ func TestUnsafeMethodDuringStore(t *testing.T) {
 			hs.c.Serve(w, r, "/s", Policy{}, hs.fetch(r))
 			posted <- w.Code
 		}()
-		if !heldIn("cache.(*Cache).delUnsafe", posted) {
+		if !heldIn("Mutex.Lock", "cache.(*Cache).delUnsafe", posted) {
 			t.Error("the POST's deletion was not held by the store")
 		}
 	}
