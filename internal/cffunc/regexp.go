@@ -1,7 +1,9 @@
 package cffunc
 
 import (
+	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -17,9 +19,9 @@ import (
 // rewritten, in the function's regular expression literals and in the
 // strings it gives RegExp, as an unnamed one that keeps its name in a
 // lookahead that always succeeds, (?<lang>x) as ((?=|lang)x), and
-// \k<lang> as the group's number; exec then adds groups. Functions whose
-// code names no group keep goja's faster built-in path.
-// Not supported: $<name> in a replacement string.
+// \k<lang> as the group's number; exec then adds groups, and replace
+// and replaceAll give $<name> and a replacer's groups argument. Functions
+// whose code names no group keep goja's faster built-in path.
 
 // namedGroup finds a named group's opening in a function's code, in a
 // literal or a string given to RegExp: (?<name>, not (?<= or (?<!.
@@ -179,4 +181,88 @@ func enableNamedGroups(rt *goja.Runtime) {
 		}
 		return m
 	}), goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+
+	strProto := g.Get("String").ToObject(rt).Get("prototype").ToObject(rt)
+	for _, name := range []string{"replace", "replaceAll"} {
+		replace, _ := goja.AssertFunction(strProto.Get(name))
+		strProto.DefineDataProperty(name, rt.ToValue(func(call goja.FunctionCall) goja.Value {
+			args := call.Arguments
+			if len(args) > 1 {
+				if names := groupNames(rt, args[0]); names != nil {
+					args = append([]goja.Value{args[0], namedReplacement(rt, args[1], names)}, args[2:]...)
+				}
+			}
+			res, err := replace(call.This, args...)
+			if err != nil {
+				panic(err)
+			}
+			return res
+		}), goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	}
+}
+
+// groupNames returns, for a RegExp whose pattern had named groups, each
+// capturing group's name ("" for an unnamed one) in order; nil for any
+// other value.
+func groupNames(rt *goja.Runtime, v goja.Value) []string {
+	re, ok := v.(*goja.Object)
+	if !ok || re.ClassName() != "RegExp" {
+		return nil
+	}
+	source := re.Get("source").String()
+	if !strings.Contains(source, nameMark) {
+		return nil
+	}
+	var names []string
+	scanGroups(source, func(name string, _ bool) { names = append(names, name) })
+	return names
+}
+
+// namedReplacement gives replace what a pattern with named groups means:
+// a string's $<name> as the group's $n (one the pattern does not name as
+// nothing), and a replacer the groups object after the input string.
+func namedReplacement(rt *goja.Runtime, v goja.Value, names []string) goja.Value {
+	if fn, ok := goja.AssertFunction(v); ok {
+		return rt.ToValue(func(call goja.FunctionCall) goja.Value {
+			// (match, p1…pn, offset, string): the captures follow match.
+			groups := rt.CreateObject(nil)
+			for i, name := range names {
+				if name != "" {
+					groups.Set(name, call.Argument(i+1))
+				}
+			}
+			res, err := fn(call.This, append(call.Arguments, groups)...)
+			if err != nil {
+				panic(err)
+			}
+			return res
+		})
+	}
+	if !goja.IsString(v) || !strings.Contains(v.String(), "$<") {
+		return v
+	}
+	repl := v.String()
+	var b strings.Builder
+	for i := 0; i < len(repl); i++ {
+		switch {
+		case strings.HasPrefix(repl[i:], "$$"):
+			b.WriteString("$$")
+			i++
+			continue
+		case strings.HasPrefix(repl[i:], "$<"):
+			gt := strings.IndexByte(repl[i:], '>')
+			if gt < 0 {
+				break // no name: a plain "$<"
+			}
+			if n := slices.Index(names, repl[i+2:i+gt]); n >= 0 && repl[i+2:i+gt] != "" {
+				// Two digits, so that a digit after it is not read
+				// as part of the number.
+				b.WriteString(fmt.Sprintf("$%02d", n+1))
+			}
+			i += gt
+			continue
+		}
+		b.WriteByte(repl[i])
+	}
+	return rt.ToValue(b.String())
 }

@@ -22,6 +22,10 @@ func TestNamedCaptureGroups(t *testing.T) {
 			{"replace numbers captures in order", `return '/' + 'xy'.replace(/(?<a>x)(y)/, '$2$1') + 'xy'.replace(/(?<a>x)(y)/, function (m, p1, p2) { return p2 + p1; });`, "/yxyx"},
 			{"a global match", `return '/' + 'a1b2'.match(/(?<l>[a-z])(\d)/g).join();`, "/a1,b2"},
 			{"RegExp of a string", `var m = new RegExp('(?<a>x)(y)').exec('xy'); return '/' + m[1] + m.groups.a;`, "/xx"},
+			{"$<name> in a replacement", `return '/' + 'en-docs'.replace(/(?<lang>[a-z]+)-(?<page>\w+)/, '$<page>.$<lang>') + 'x'.replace(/(?<a>x)/, '$<a>0') + 'ab'.replace(/(?<x>a)/g, '[$<x>$$<x>$<none>]');`, "/docs.enx0[a$<x>]b"},
+			{"replaceAll with $<name>", `return '/' + 'a1b2'.replaceAll(/(?<l>[a-z])(?<d>\d)/g, '$<d>$<l>');`, "/1a2b"},
+			{"a replacer gets the groups", `return '/' + 'x-y'.replace(/(?<a>\w)-(?<b>\w)/, function (m, p1, p2, offset, str, groups) { return groups.b + groups.a + offset + str; });`, "/yx0x-y"},
+			{"$<name> without named groups is literal", `return '/' + 'ab'.replace(/(a)/, '$<a>');`, "/$<a>b"},
 			{"matchAll", `var out = []; for (var m of 'a1b2'.matchAll(/(?<l>[a-z])(\d)/g)) { out.push(m[1] + m.groups.l); } return '/' + out.join();`, "/aa,bb"},
 		} {
 			t.Run(runtime+"/"+c.name, func(t *testing.T) {
