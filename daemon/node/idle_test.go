@@ -200,3 +200,37 @@ func TestIdleHTTP3(t *testing.T) {
 		t.Fatal("the idle HTTP/3 connection is still open 5 s after its last request")
 	}
 }
+
+// TestHTTP3SlowAnswer: an HTTP/3 viewer waiting on a slow origin keeps
+// its connection, as an HTTP/1.1 or HTTP/2 one does, though neither side
+// sends anything meanwhile: the node keeps the QUIC connection alive with
+// PINGs. Before, a client that sends no PINGs itself (quic-go's default)
+// lost the request when the connection idled out: at 5 s with the
+// smallest idle timeout a peer may ask for, at 30 s at most.
+func TestHTTP3SlowAnswer(t *testing.T) {
+	n, _, arrived, release := startLimited(t, Options{HTTPSAddr: "127.0.0.1:0"})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	conn, err := quic.DialAddr(ctx, n.Addr("http3").String(),
+		&tls.Config{ServerName: "cap.test", InsecureSkipVerify: true, NextProtos: []string{http3.NextProtoH3}},
+		&quic.Config{MaxIdleTimeout: 5 * time.Second}) // the least quic-go accepts of a peer
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseWithError(0, "")
+	go func() {
+		<-arrived
+		time.Sleep(6 * time.Second) // past the idle timeout
+		release()
+	}()
+	req, _ := http.NewRequestWithContext(ctx, "GET", "https://cap.test/slow/x", nil)
+	resp, err := (&http3.Transport{}).NewClientConn(conn).RoundTrip(req)
+	if err != nil {
+		t.Fatalf("a request answered after 6 s: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(body) != "slow\n" {
+		t.Errorf("%d %q, want 200 slow", resp.StatusCode, body)
+	}
+}

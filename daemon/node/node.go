@@ -474,7 +474,10 @@ func (n *Node) listenHTTP3(tcp *net.TCPAddr) error {
 	tlsConf := &tls.Config{GetConfigForClient: n.certs.configForClient(true), NextProtos: []string{http3.NextProtoH3}, GetCertificate: n.certs.defaultCert.get}
 	// 0-RTT stays on (as http3.Server has it by default); the edge treats
 	// requests that arrive before the handshake completes as replayable.
-	ln, err := tr.ListenEarly(tlsConf, &quic.Config{Allow0RTT: true})
+	// The node PINGs (at most every half idle timeout), so a viewer
+	// waiting on a slow origin keeps its connection as over TCP; the
+	// server's IdleTimeout still closes one with no request.
+	ln, err := tr.ListenEarly(tlsConf, &quic.Config{Allow0RTT: true, KeepAlivePeriod: quicKeepAlive})
 	if err != nil {
 		conn.Close()
 		return fmt.Errorf("http3 listener: %w", err)
@@ -489,6 +492,11 @@ func (n *Node) listenHTTP3(tcp *net.TCPAddr) error {
 	})
 	return nil
 }
+
+// quicKeepAlive is how often the node PINGs a quiet QUIC connection
+// (quic-go makes it at most half the connection's idle timeout, 30 s
+// unless the viewer asks for less).
+const quicKeepAlive = 15 * time.Second
 
 // h3Server is the HTTP/3 server with the listener and transport it does
 // not close itself (http3.Server.ServeListener).
