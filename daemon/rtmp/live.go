@@ -3,6 +3,7 @@ package rtmp
 import (
 	"errors"
 	"sync"
+	"time"
 )
 
 // LiveSink receives each live publish (the HLS packager implements it).
@@ -65,6 +66,10 @@ type liveStream struct {
 	hasVideo bool
 	total    int64
 	players  []*livePlayer // replaced, never modified: push reads it unlocked
+	// pub is the publisher while live; lastMedia is when it last sent
+	// media (or began), for a new publish to tell a dead one (gone).
+	pub       *publisher
+	lastMedia time.Time
 }
 
 // errBusy: the stream already has a publisher.
@@ -80,31 +85,52 @@ func (h *hub) stream(dist, name string) *liveStream {
 	return st
 }
 
-// publish starts a publish of dist/name for session ss.
+// publish starts a publish of dist/name for session ss. A stream has one
+// publisher: a second is refused, unless the first has sent nothing for
+// Config.SilentPublisher. That one is taken for dead (an encoder whose
+// network dropped, reconnecting with the same stream key, which a
+// connection that died without closing held for IdleTimeout) and cut off.
 func (h *hub) publish(ss *session, sid uint32, name string) (*publisher, error) {
-	h.mu.Lock()
-	st := h.stream(ss.dist.ID, name)
-	st.mu.Lock()
-	busy := st.live
-	if !busy {
-		st.live = true
-		st.gen++
-		st.meta, st.avc, st.aac, st.msgs, st.hasKey, st.hasVideo = nil, nil, nil, nil, false, false
+	for retried := false; ; retried = true {
+		p := &publisher{sid: sid, ss: ss, ended: make(chan struct{})}
+		now := h.srv.cfg.Now()
+		h.mu.Lock()
+		st := h.stream(ss.dist.ID, name)
+		p.st = st
+		st.mu.Lock()
+		busy := st.live
+		var gone *publisher
+		silent := now.Sub(st.lastMedia)
+		if !busy {
+			st.live, st.pub, st.lastMedia = true, p, now
+			st.gen++
+			st.meta, st.avc, st.aac, st.msgs, st.hasKey, st.hasVideo = nil, nil, nil, nil, false, false
+		} else if !retried && st.pub != nil && silent >= h.srv.cfg.SilentPublisher {
+			gone = st.pub
+		}
+		players := st.players
+		st.mu.Unlock()
+		h.mu.Unlock()
+		if gone != nil {
+			ss.log.Info("rtmp: a silent publisher gives way to a new one", "distribution", ss.dist.ID, "stream", name, "silent", silent.Round(time.Millisecond), "remote", gone.ss.nc.RemoteAddr().String())
+			gone.ss.close() // its read loop ends the publish (OnClose)
+			select {
+			case <-gone.ended:
+			case <-time.After(h.srv.cfg.HandshakeTimeout):
+			}
+			continue
+		}
+		if busy {
+			return nil, errBusy
+		}
+		if sink := h.srv.cfg.Live; sink != nil {
+			p.track = sink.Publish(ss.dist.ID, name)
+		}
+		for _, pl := range players {
+			pl.notify()
+		}
+		return p, nil
 	}
-	players := st.players
-	st.mu.Unlock()
-	h.mu.Unlock()
-	if busy {
-		return nil, errBusy
-	}
-	p := &publisher{st: st, sid: sid}
-	if sink := h.srv.cfg.Live; sink != nil {
-		p.track = sink.Publish(ss.dist.ID, name)
-	}
-	for _, pl := range players {
-		pl.notify()
-	}
-	return p, nil
 }
 
 // subscribe adds a player of dist/name; it waits if nothing is published yet.
@@ -168,6 +194,7 @@ func (st *liveStream) push(m *media) {
 		st.keySeq, st.hasKey = seq, true
 	}
 	st.msgs = append(st.msgs, m)
+	st.lastMedia = st.hub.srv.cfg.Now()
 	st.bound()
 	players := st.players
 	st.mu.Unlock()
@@ -204,7 +231,7 @@ func (st *liveStream) bound() {
 func (st *liveStream) unpublish() {
 	st.hub.mu.Lock()
 	st.mu.Lock()
-	st.live = false
+	st.live, st.pub = false, nil
 	st.gen++
 	st.meta, st.avc, st.aac, st.msgs, st.hasKey = nil, nil, nil, nil, false
 	players := st.players
@@ -222,8 +249,10 @@ func (st *liveStream) unpublish() {
 type publisher struct {
 	st    *liveStream
 	sid   uint32
+	ss    *session
 	track LiveTrack
 	once  sync.Once
+	ended chan struct{} // closed once the publish has ended
 }
 
 func (p *publisher) media(typeID uint8, ts uint32, body []byte) {
@@ -246,6 +275,7 @@ func (p *publisher) end() {
 		if p.track != nil {
 			p.track.End()
 		}
+		close(p.ended)
 	})
 }
 

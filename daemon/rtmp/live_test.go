@@ -2,8 +2,10 @@ package rtmp
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"math"
+	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -403,4 +405,51 @@ func TestLiveHLSTrackGone(t *testing.T) {
 		t.Errorf("segments declare %q, discontinuities at %v s, lasting %.3f s; want video and audio then video, one discontinuity at 8 s, 12 s:\n%s", tracks, changes, total, b)
 	}
 	hlstest.Decode(t, path)
+}
+
+// TestSilentPublisherGivesWay: an encoder whose connection died without
+// closing (its network dropped) held its stream until the idle timeout
+// (60 s), and its reconnect was refused as a second publisher all that
+// time. A publisher that has sent nothing for SilentPublisher now gives
+// way to a new publish with the stream key, and is cut off; one that is
+// sending keeps its stream.
+func TestSilentPublisherGivesWay(t *testing.T) {
+	e := startEnv(t, "", "", func(c *Config) { c.SilentPublisher = 500 * time.Millisecond })
+	sending := publishTo(t, e, "busy")
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for ts := uint32(0); ; ts += 40 {
+			select {
+			case <-stop:
+				return
+			case <-time.After(40 * time.Millisecond):
+			}
+			if sending.Media(typeAudio, ts, []byte{0xaf, 0x01, 0x21}) != nil {
+				return
+			}
+		}
+	}()
+	time.Sleep(time.Second)
+	second, err := rtmptest.Dial(e.addr, "live", "rtmp://tv.test/live", 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	if err := second.Publish("busy?key=" + testStreamKey); err == nil {
+		t.Error("a second publisher took the place of one that is sending")
+	}
+
+	dead := publishTo(t, e, "dropped") // sends nothing, as if its network went
+	time.Sleep(600 * time.Millisecond)
+	publishTo(t, e, "dropped") // the encoder, reconnected: it has the stream
+	dead.SetDeadline(time.Now().Add(5 * time.Second))
+	for {
+		if _, _, err := dead.Next(); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Error("the silent publisher is still connected")
+			}
+			break
+		}
+	}
 }

@@ -55,6 +55,10 @@ type Config struct {
 	// seconds), for about 0.2 ms of CPU per player-second against 0.35 at
 	// 100ms (scripts/bench-rtmp.sh, docs/rtmp.md).
 	FlushInterval time.Duration
+	// SilentPublisher is how long a live publisher may send nothing
+	// before a new publish of its stream (with the stream key) takes its
+	// place; 5s.
+	SilentPublisher time.Duration
 	// Now is the clock signed stream names are checked against;
 	// time.Now when nil.
 	Now func() time.Time
@@ -74,6 +78,7 @@ func (c *Config) defaults() {
 	}
 	set(&c.HandshakeTimeout, 10*time.Second)
 	set(&c.IdleTimeout, 60*time.Second)
+	set(&c.SilentPublisher, 5*time.Second)
 	set(&c.WriteTimeout, 20*time.Second)
 	set(&c.FlushInterval, 200*time.Millisecond)
 	if c.MaxMessageSize == 0 {
