@@ -113,7 +113,13 @@ func forwardedHeaders(tb *table.Behavior, in http.Header) http.Header {
 		}
 	}
 	if vs, ok := in["Cookie"]; ok && orp.Cookies.Forward == "all" {
-		set("Cookie", vs) // the viewer's lines as sent
+		if len(vs) > 1 {
+			// One line, as HTTP/2 and HTTP/3 join theirs (RFC 9113
+			// 8.2.3): an origin may read only the first (RFC 6265 5.4
+			// has a user agent send one).
+			vs = []string{strings.Join(vs, "; ")}
+		}
+		set("Cookie", vs)
 	} else if c := keptCookies(in, fv.Cookies, orp.Cookies); c != "" {
 		set("Cookie", []string{c})
 	}

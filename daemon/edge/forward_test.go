@@ -111,6 +111,9 @@ func TestForwardedHeaders(t *testing.T) {
 			viewerAll[k] = v
 		}
 	}
+	// The viewer's Cookie lines as one, as HTTP/2 and HTTP/3 join them
+	// (RFC 9113 8.2.3): a user agent sends one (RFC 6265 5.4).
+	viewerAll["Cookie"] = []string{"a=1; b=2; c=3"}
 	viewerAndCloudFront := viewerAll.Clone()
 	viewerAndCloudFront["Cloudfront-Viewer-Address"] = in["Cloudfront-Viewer-Address"]
 	viewerAndCloudFront["Cloudfront-Is-Mobile-Viewer"] = in["Cloudfront-Is-Mobile-Viewer"]
