@@ -249,6 +249,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 	if call {
 		r = asGRPCCall(r)
 		grpcCalled(w)
+		if p, ok := w.(*headersPolicy); ok {
+			p.r = r // a failing viewer-response function's answer is gRPC's too
+		}
 	}
 	if h.misdirected(w, r, t, host) {
 		return

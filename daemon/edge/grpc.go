@@ -211,6 +211,12 @@ func (h *Handler) proxyGRPC(w http.ResponseWriter, r *http.Request, d *table.Dis
 	}
 	defer resp.Body.Close()
 	hdr := h.writeOriginHeader(w, resp, id)
+	if p, ok := w.(*headersPolicy); ok && p.failed {
+		// The edge's own answer went out instead (a failed
+		// viewer-response function): a Trailers-Only one, which the
+		// call's messages, a flush or its trailers would spoil.
+		return
+	}
 	rc := http.NewResponseController(w)
 	// A server stream's headers may come long before its first message,
 	// so they go at once; but a status in the headers is a

@@ -86,3 +86,20 @@ func TestGRPCFunctions(t *testing.T) {
 		t.Errorf("the origin served %d calls, want 2", n)
 	}
 }
+
+// TestGRPCViewerResponseFails: a viewer-response function that fails on
+// a gRPC call's answer gives the client a gRPC answer, as the edge's
+// other failures of a call do: UNAVAILABLE with the reason in
+// grpc-message, not an HTTP 503 page the client reports as an
+// unexpected status and content type.
+func TestGRPCViewerResponseFails(t *testing.T) {
+	e := newGRPCEnvFor(t, grpcSetup{top: `functions: broken: functionCode: """
+		function handler(event) { throw new Error('boom'); }
+		"""`,
+		behavior: `grpcConfig: enabled: true
+		functionAssociations: [{eventType: "viewer-response", functionName: "broken"}]`})
+	_, err := e.client.UnaryCall(callContext(t), &testpb.SimpleRequest{})
+	if s := status.Convert(err); s.Code() != codes.Unavailable || !strings.HasPrefix(s.Message(), "The function broken failed") {
+		t.Errorf("%v, want Unavailable naming the function", err)
+	}
+}
