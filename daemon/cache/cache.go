@@ -123,6 +123,11 @@ type FetchRequest struct {
 	// Any other field it holds (Accept-Encoding when compress is true
 	// and the key has none, Surrogate-Capability) replaces the viewer's too.
 	Header http.Header
+	// StaleAnswers5xx: the cache holds an expired object that answers an
+	// origin's 5xx in its place (servableOnError), so the FetchFunc
+	// returns a 5xx as it is: a custom error page in its place would
+	// replace the object.
+	StaleAnswers5xx bool
 }
 
 // FetchFunc fetches from the behavior's origin. It may be called after
@@ -416,6 +421,9 @@ func (c *Cache) lead(w http.ResponseWriter, r *http.Request, f *flight, lk, prim
 	}
 	if stale != nil {
 		fr.Header = stale.validators()
+		// Decided once, before the fetch: what the FetchFunc was told
+		// is what is done with its 5xx below.
+		fr.StaleAnswers5xx = stale.status < 400 && stale.servableOnError(c.now(), true)
 	}
 	if mark != nil {
 		// The last answer could not be stored: let the origin see the
@@ -499,7 +507,7 @@ func (c *Cache) lead(w http.ResponseWriter, r *http.Request, f *flight, lk, prim
 	// unless the origin forbade stale use (must-revalidate, no-cache,
 	// proxy-revalidate, s-maxage: RFC 9111's MUST is kept). A stored error
 	// is no object: the new error replaces it.
-	if resp.StatusCode >= 500 && stale != nil && stale.status < 400 && stale.servableOnError(now, true) {
+	if resp.StatusCode >= 500 && fr.StaleAnswers5xx {
 		resp.Body.Close()
 		cancel()
 		stale.graceAfterError(now, p.errorTTL(resp.StatusCode))

@@ -197,7 +197,12 @@ func (h *Handler) serveCached(w http.ResponseWriter, r *http.Request, d *table.D
 		// The node's own headers are set per request, never stored.
 		dropNodeHeaders(resp.Header)
 		dropSetCookie(b, resp.Header)
-		if resp.StatusCode >= 400 && args.shielded == nil {
+		// An expired object the cache answers a 5xx with goes out in
+		// place of the page, as CloudFront serves "the object even
+		// though it has expired" (HTTPStatusCodes.html, with custom
+		// error pages too): the page, as a 200 or a 404, would
+		// replace it.
+		if resp.StatusCode >= 400 && args.shielded == nil && !(resp.StatusCode >= 500 && fr.StaleAnswers5xx) {
 			if page := h.fetchErrorPage(ctx, r, d, resp.StatusCode, args.id); page != nil {
 				resp.Body.Close()
 				// The policy made again, not captured: this closure is

@@ -273,6 +273,77 @@ func TestCustomErrorPageUnavailable(t *testing.T) {
 	}
 }
 
+// TestCustomErrorPageStaleObject: an object the cache holds, expired,
+// answers the origin's 5xx in place of its custom error page, whatever
+// the page's responseCode: "If your origin returns a 5xx status code,
+// CloudFront serves the object even though it has expired ... If your
+// origin returns a 4xx status code, CloudFront returns the status code,
+// not the requested object" ("How CloudFront processes errors when you
+// have configured custom error pages", HTTPStatusCodes.html). Without an
+// object, the page answers.
+func TestCustomErrorPageStaleObject(t *testing.T) {
+	clock := testenv.NewClock(time.Now())
+	var failWith atomic.Int64 // the origin's status for objects; 0: the object
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Date", clock.Now().UTC().Format(http.TimeFormat))
+		switch r.URL.Path {
+		case "/index.html":
+			io.WriteString(w, "<div id=app></div>")
+		case "/error.html":
+			io.WriteString(w, "<h1>error page</h1>")
+		default:
+			if s := failWith.Load(); s != 0 {
+				http.Error(w, "origin error", int(s))
+				return
+			}
+			h.Set("Cache-Control", "max-age=10")
+			if strings.HasPrefix(r.URL.Path, "/no-stale") {
+				h.Set("Cache-Control", "max-age=10, stale-if-error=0")
+			}
+			io.WriteString(w, "object "+r.URL.Path)
+		}
+	}))
+	t.Cleanup(app.Close)
+	srv := clockedEdge(t, clock, "testdata/error_page_stale.cue.tmpl", app.Listener.Addr().String())
+
+	cases := []struct {
+		name, path string
+		fail       int
+		status     int
+		body       string
+	}{
+		{"500, page as 200: the object", "/a", 500, 200, "object /a"},
+		{"502, page as 404: the object", "/b", 502, 200, "object /b"},
+		{"503, page as 503: the object", "/c", 503, 200, "object /c"},
+		{"404: the page, not the object", "/d", 404, 404, "<h1>error page</h1>"},
+		{"stale-if-error=0: the page", "/no-stale", 500, 200, "<div id=app></div>"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			failWith.Store(0)
+			if resp, body := siteRequest(t, srv.URL, "GET", c.path, nil, nil); resp.StatusCode != 200 || body != "object "+c.path {
+				t.Fatalf("first: %d %q, want the object", resp.StatusCode, body)
+			}
+			clock.Advance(20 * time.Second) // expired
+			failWith.Store(int64(c.fail))
+			for i := range 2 { // the second within errorCachingMinTTL
+				resp, body := siteRequest(t, srv.URL, "GET", c.path, nil, nil)
+				if resp.StatusCode != c.status || body != c.body {
+					t.Errorf("after the origin's %d (%d): %d %q, want %d %q", c.fail, i, resp.StatusCode, body, c.status, c.body)
+				}
+			}
+			// Never cached: the page answers a URL the cache has no object for.
+			path := c.path + "/new"
+			resp, body := siteRequest(t, srv.URL, "GET", path, nil, nil)
+			want := map[int]int{500: 200, 502: 404, 503: 503, 404: 404}[c.fail]
+			if wantBody := map[int]string{500: "<div id=app></div>"}[c.fail]; resp.StatusCode != want || (wantBody != "" && body != wantBody) {
+				t.Errorf("no object: %d %q, want the page as %d", resp.StatusCode, body, want)
+			}
+		})
+	}
+}
+
 // clockedEdge serves the config template tmpl, given the origins'
 // addresses, from an edge whose cache runs on clock.
 func clockedEdge(t *testing.T, clock *testenv.Clock, tmpl string, originAddrs ...any) *httptest.Server {
