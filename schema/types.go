@@ -146,6 +146,8 @@ type OriginGroup struct {
 	ID               string              `json:"id"`
 	FailoverCriteria FailoverCriteria    `json:"failoverCriteria"`
 	Members          []OriginGroupMember `json:"members"`
+	// SelectionCriteria is "default" when set (schema/origin.cue).
+	SelectionCriteria string `json:"selectionCriteria,omitempty"`
 }
 
 // FailoverCriteria lists the primary's statuses that send a request to the secondary.
