@@ -227,7 +227,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if isWebSocketStream(r) {
 			sw = &streamGuard{ResponseWriter: sw}
 		}
-		sw, p := h.withHeadersPolicy(sw, r, d, b, id[0], start, setCookie)
+		sw, r, p := h.withHeadersPolicy(sw, r, d, b, id[0], start, setCookie)
 		h.serve(sw, r, t, host, d, b, path, id[0], start, tlsReused)
 		p.release()
 	}
@@ -699,9 +699,12 @@ func (h *Handler) fetchFrom(ctx context.Context, d *table.Distribution, b *table
 	if !h.gate.enter() {
 		return nil, errCapacity
 	}
+	ctx, trace := timeUpstream(ctx)
 	start := time.Now()
 	resp, err := f.Fetch(ctx, req)
-	h.observeOrigin(d, o, time.Since(start), resp, err)
+	took := time.Since(start)
+	trace.done(ctx, took)
+	h.observeOrigin(d, o, took, resp, err)
 	return h.admitted(withoutAltSvc(resp), err)
 }
 

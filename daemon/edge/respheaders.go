@@ -1,9 +1,11 @@
 package edge
 
 import (
+	"context"
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptrace"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,6 +38,11 @@ type headersPolicy struct {
 	id     string
 	start  time.Time
 	done   bool
+	// decided: whether the answer gets Server-Timing (timed) is settled,
+	// at the request's start, so that its origin fetch is timed.
+	decided, timed bool
+	// upstream is the origin fetch's timing, for a timed request.
+	upstream *upstreamTiming
 	// fn is the viewer-response function, d its distribution; noFn: the
 	// answer is not the function's to see (a function generated it).
 	fn   *cffunc.Function
@@ -59,14 +66,25 @@ var headersPolicyPool = sync.Pool{New: func() any { return new(headersPolicy) }}
 // viewer-response function, with setCookie added to the answer when not
 // "", or w when it has none of them; p, when not nil, is
 // to be released once the handler returned (nothing holds the viewer's
-// writer then: fills write to their stream).
-func (h *Handler) withHeadersPolicy(w http.ResponseWriter, r *http.Request, d *table.Distribution, b *table.Behavior, id string, start time.Time, setCookie string) (_ http.ResponseWriter, p *headersPolicy) {
+// writer then: fills write to their stream). A request whose answer gets
+// Server-Timing comes back with the context its origin fetch is timed by.
+func (h *Handler) withHeadersPolicy(w http.ResponseWriter, r *http.Request, d *table.Distribution, b *table.Behavior, id string, start time.Time, setCookie string) (_ http.ResponseWriter, _ *http.Request, p *headersPolicy) {
 	if b.ResponseHeaders == nil && b.ViewerResponse == nil && setCookie == "" {
-		return w, nil
+		return w, r, nil
 	}
 	p = headersPolicyPool.Get().(*headersPolicy)
 	*p = headersPolicy{ResponseWriter: w, policy: b.ResponseHeaders, r: r, h: h, id: id, start: start, fn: b.ViewerResponse, d: d, setCookie: setCookie}
-	return p, p
+	if rh := b.ResponseHeaders; rh != nil && rh.ServerTiming {
+		p.decided, p.timed = true, sampled(rh, r)
+		if p.timed {
+			// Its own allocation, not the pooled writer's: a transport's
+			// dial may report after the writer went back to the pool.
+			p.upstream = new(upstreamTiming)
+			r = r.WithContext(context.WithValue(r.Context(), upstreamTimingKey{}, p.upstream))
+			p.r = r
+		}
+	}
+	return p, r, p
 }
 
 // release puts p back in the pool; p may be nil.
@@ -146,9 +164,18 @@ func (p *headersPolicy) apply() {
 	hdr := p.ResponseWriter.Header()
 	rh := p.policy
 	rh.Apply(hdr, p.r.Header, p.r.Method)
-	if rh.ServerTiming && (wantsServerTiming(p.r) || rh.SamplingRate > 0 && rand.Float64() < rh.SamplingRate) {
+	if rh.ServerTiming && !p.decided {
+		p.decided, p.timed = true, sampled(rh, p.r)
+	}
+	if p.timed {
 		p.serverTiming(hdr)
 	}
+}
+
+// sampled reports whether the answer to r gets rh's Server-Timing: asked
+// for, or drawn at the sampling rate.
+func sampled(rh *table.ResponseHeaders, r *http.Request) bool {
+	return wantsServerTiming(r) || rh.SamplingRate > 0 && rand.Float64() < rh.SamplingRate
 }
 
 // wantsServerTiming reports a request with "Pragma: server-timing", which
@@ -174,7 +201,13 @@ func (p *headersPolicy) serverTiming(hdr http.Header) {
 		b.WriteString("cdn-cache-refresh,")
 		origin = nil
 	case cacheMiss:
-		b.WriteString(`cdn-upstream-layer;desc="EDGE",cdn-cache-miss,`)
+		b.WriteString(`cdn-upstream-layer;desc="EDGE",`)
+		if dns, connect, fbl, ok := p.upstream.get(); ok {
+			writeDuration(&b, "cdn-upstream-dns", dns)
+			writeDuration(&b, "cdn-upstream-connect", connect)
+			writeDuration(&b, "cdn-upstream-fbl", fbl)
+		}
+		b.WriteString("cdn-cache-miss,")
 	}
 	b.WriteString(`cdn-pop;desc="`)
 	b.WriteString(p.h.nodeName)
@@ -191,4 +224,99 @@ func (p *headersPolicy) serverTiming(hdr http.Header) {
 		b.WriteString(v)
 	}
 	hdr["Server-Timing"] = []string{b.String()}
+}
+
+// writeDuration writes metric name with duration d in milliseconds, and
+// the comma that ends it.
+func writeDuration(b *strings.Builder, name string, d time.Duration) {
+	b.WriteString(name)
+	b.WriteString(";dur=")
+	b.WriteString(strconv.FormatInt(d.Milliseconds(), 10))
+	b.WriteByte(',')
+}
+
+// upstreamTiming is what a timed request's origin fetch took, the last
+// one's when a group failed over: CloudFront's cdn-upstream-dns (the
+// origin's name looked up), -connect (from then to the TCP and TLS
+// connection made; 0 for a connection reused) and -fbl (from the request
+// sent to the answer's first byte). understanding-response-headers-
+// policies, "Server-Timing header metrics".
+type upstreamTiming struct {
+	mu                sync.Mutex
+	set               bool
+	dns, connect, fbl time.Duration
+}
+
+type upstreamTimingKey struct{}
+
+// get returns u's durations; ok is false when no fetch was timed (u is
+// nil, the answer came from another request's fetch).
+func (u *upstreamTiming) get() (dns, connect, fbl time.Duration, ok bool) {
+	if u == nil {
+		return 0, 0, 0, false
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.dns, u.connect, u.fbl, u.set
+}
+
+// fetchTrace times one origin fetch, for its request's upstreamTiming.
+// The transport calls it from its own goroutines too, a dial's after the
+// fetch ended.
+type fetchTrace struct {
+	mu                                                sync.Mutex
+	dnsStart, dnsDone, getConn, gotConn, wrote, first time.Time
+	reused                                            bool
+}
+
+// timeUpstream returns ctx tracing its origin fetch when ctx is a timed
+// request's, and the fetch's trace (nil: not timed).
+func timeUpstream(ctx context.Context) (context.Context, *fetchTrace) {
+	if _, ok := ctx.Value(upstreamTimingKey{}).(*upstreamTiming); !ok {
+		return ctx, nil
+	}
+	t := &fetchTrace{}
+	at := func(field *time.Time) {
+		t.mu.Lock()
+		*field = time.Now()
+		t.mu.Unlock()
+	}
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		GetConn:  func(string) { at(&t.getConn) },
+		DNSStart: func(httptrace.DNSStartInfo) { at(&t.dnsStart) },
+		DNSDone:  func(httptrace.DNSDoneInfo) { at(&t.dnsDone) },
+		GotConn: func(info httptrace.GotConnInfo) {
+			t.mu.Lock()
+			t.gotConn, t.reused = time.Now(), info.Reused
+			t.mu.Unlock()
+		},
+		WroteRequest:         func(httptrace.WroteRequestInfo) { at(&t.wrote) },
+		GotFirstResponseByte: func() { at(&t.first) },
+	}), t
+}
+
+// done notes in ctx's upstreamTiming what the fetch traced by t took, took
+// in all: an origin the node reads without HTTP (a local one, a function)
+// spends it all before its first byte.
+func (t *fetchTrace) done(ctx context.Context, took time.Duration) {
+	if t == nil {
+		return
+	}
+	u := ctx.Value(upstreamTimingKey{}).(*upstreamTiming)
+	t.mu.Lock()
+	var dns, connect time.Duration
+	if !t.dnsStart.IsZero() && t.dnsDone.After(t.dnsStart) {
+		dns = t.dnsDone.Sub(t.dnsStart)
+	}
+	if !t.reused && !t.getConn.IsZero() && t.gotConn.After(t.getConn) {
+		connect = max(t.gotConn.Sub(t.getConn)-dns, 0)
+	}
+	fbl := took
+	if !t.wrote.IsZero() && t.first.After(t.wrote) {
+		fbl = t.first.Sub(t.wrote)
+	}
+	t.mu.Unlock()
+	u.mu.Lock()
+	u.dns, u.connect, u.fbl, u.set = dns, connect, fbl, true
+	u.mu.Unlock()
 }

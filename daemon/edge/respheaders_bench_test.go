@@ -13,6 +13,8 @@ import (
 
 const benchPolicyConfig = `package bench
 
+responseHeadersPolicies: timed: serverTimingHeadersConfig: {enabled: true, samplingRate: 0}
+
 distributions: bench: {
 	aliases: ["127.0.0.1"]
 	origins: [{id: "origin", domainName: "127.0.0.1", customOriginConfig: {originProtocolPolicy: "http-only", httpPort: %s}}]
@@ -22,6 +24,8 @@ distributions: bench: {
 			responseHeadersPolicy: "SecurityHeadersPolicy"},
 		{pathPattern: "/obj/*/cors-*", targetOriginId: "origin", viewerProtocolPolicy: "allow-all", defaultTTL: 86400,
 			responseHeadersPolicy: "CORS-with-preflight-and-SecurityHeadersPolicy"},
+		{pathPattern: "/obj/*/timed-*", targetOriginId: "origin", viewerProtocolPolicy: "allow-all", defaultTTL: 86400,
+			responseHeadersPolicy: "timed"},
 	]
 }
 `
@@ -33,6 +37,8 @@ func BenchmarkHitHeadersPolicy(b *testing.B) {
 		{"none", "http://127.0.0.1/obj/1k/bench", ""},
 		{"security", "http://127.0.0.1/obj/1k/secure-bench", ""},
 		{"cors+security", "http://127.0.0.1/obj/1k/cors-bench", "https://app.example"},
+		// Server-Timing on, but not drawn for this answer.
+		{"server-timing-unsampled", "http://127.0.0.1/obj/1k/timed-bench", ""},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			r := httptest.NewRequest(http.MethodGet, c.url, nil)

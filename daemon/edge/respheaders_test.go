@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -385,5 +386,55 @@ func TestDetailUnderHeadersPolicy(t *testing.T) {
 	setDetail(&headersPolicy{ResponseWriter: o}, "OriginDnsError")
 	if o.detail != "OriginDnsError" {
 		t.Errorf("detail %q, want OriginDnsError", o.detail)
+	}
+}
+
+// TestServerTimingUpstream: a miss's Server-Timing times the origin
+// request, as CloudFront's does (understanding-response-headers-policies,
+// "Server-Timing header metrics": cdn-upstream-dns, -connect and -fbl);
+// a hit's has none of them, and the origin's own metrics follow the
+// node's on a miss.
+func TestServerTimingUpstream(t *testing.T) {
+	const slow = 40 * time.Millisecond
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(slow) // the origin's first byte latency
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Server-Timing", "app;dur=3")
+		io.WriteString(w, "hello\n")
+	}))
+	t.Cleanup(app.Close)
+	dir := t.TempDir()
+	tb := testenv.Compile(t, dir, fmt.Sprintf(`package cdn
+
+responseHeadersPolicies: timed: serverTimingHeadersConfig: {enabled: true, samplingRate: 0}
+
+distributions: site: {
+	aliases: ["site.test"]
+	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", responseHeadersPolicy: "timed"}
+}
+`, app.Listener.Addr().String()))
+	miss := regexp.MustCompile(`^cdn-upstream-layer;desc="EDGE",cdn-upstream-dns;dur=(\d+),cdn-upstream-connect;dur=(\d+),cdn-upstream-fbl;dur=(\d+),cdn-cache-miss,cdn-pop;desc="test-node",cdn-rid;desc="[^"]+",cdn-downstream-fbl;dur=\d+,app;dur=3$`)
+	hit := regexp.MustCompile(`^cdn-cache-hit,cdn-pop;desc="test-node",cdn-rid;desc="[^"]+",cdn-hit-layer;desc="EDGE",cdn-downstream-fbl;dur=\d+$`)
+	for _, e := range bothEdges(t, dir, tb) {
+		t.Run(fmt.Sprintf("cached=%v", e.cached), func(t *testing.T) {
+			asked := http.Header{"Pragma": {"server-timing"}}
+			resp, _ := siteRequest(t, e.url, "GET", "/a", asked, nil)
+			st := resp.Header.Get("Server-Timing")
+			m := miss.FindStringSubmatch(st)
+			if m == nil {
+				t.Fatalf("miss: Server-Timing %q, want it to match %s", st, miss)
+			}
+			if fbl, _ := strconv.Atoi(m[3]); fbl < int(slow/time.Millisecond) {
+				t.Errorf("miss: cdn-upstream-fbl %d ms, want at least the origin's %v", fbl, slow)
+			}
+			if !e.cached {
+				return
+			}
+			resp, _ = siteRequest(t, e.url, "GET", "/a", asked, nil)
+			if st := resp.Header.Get("Server-Timing"); !hit.MatchString(st) {
+				t.Errorf("hit: Server-Timing %q, want it to match %s", st, hit)
+			}
+		})
 	}
 }
