@@ -688,6 +688,7 @@ func failsOverMethod(method string) bool {
 // that never goes through a shield.
 func (h *Handler) fetchFrom(ctx context.Context, d *table.Distribution, b *table.Behavior, o *table.Origin, req *origin.Request) (*http.Response, error) {
 	if resp, err, done := h.viaShield(ctx, d, b, o, req); done {
+		throughShield(ctx, resp, err)
 		return withoutAltSvc(resp), err
 	}
 	f, err := h.origins.Fetcher(d, o)

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/net/http/httpguts"
 
 	"openfront.dev/compiler/table"
+	"openfront.dev/daemon/cache"
 	"openfront.dev/internal/cffunc"
 )
 
@@ -193,16 +194,29 @@ func (p *headersPolicy) serverTiming(hdr http.Header) {
 	var b strings.Builder
 	xcache := hdr.Get("X-Cache")
 	origin := hdr["Server-Timing"]
+	hitLayer := ""
 	switch xcache {
 	case cacheHit:
 		b.WriteString("cdn-cache-hit,")
-		origin = nil
+		origin, hitLayer = nil, layerEdge
 	case cacheRefreshHit:
 		b.WriteString("cdn-cache-refresh,")
 		origin = nil
 	case cacheMiss:
-		b.WriteString(`cdn-upstream-layer;desc="EDGE",`)
-		if dns, connect, fbl, ok := p.upstream.get(); ok {
+		dns, connect, fbl, timed, shield := p.upstream.get()
+		if shield == shieldHadIt {
+			// The edge missed, but no origin was asked: CloudFront's
+			// hit from the Origin Shield layer (X-Cache stays Miss).
+			b.WriteString("cdn-cache-hit,")
+			origin, hitLayer = nil, layerShield
+			break
+		}
+		layer := layerEdge
+		if shield == shieldAsked {
+			layer = layerShield
+		}
+		writeDesc(&b, "cdn-upstream-layer", layer)
+		if timed {
 			writeDuration(&b, "cdn-upstream-dns", dns)
 			writeDuration(&b, "cdn-upstream-connect", connect)
 			writeDuration(&b, "cdn-upstream-fbl", fbl)
@@ -214,8 +228,8 @@ func (p *headersPolicy) serverTiming(hdr http.Header) {
 	b.WriteString(`",cdn-rid;desc="`)
 	b.WriteString(p.id)
 	b.WriteString(`",`)
-	if xcache == cacheHit {
-		b.WriteString(`cdn-hit-layer;desc="EDGE",`)
+	if hitLayer != "" {
+		writeDesc(&b, "cdn-hit-layer", hitLayer)
 	}
 	b.WriteString("cdn-downstream-fbl;dur=")
 	b.WriteString(strconv.FormatInt(time.Since(p.start).Milliseconds(), 10))
@@ -224,6 +238,15 @@ func (p *headersPolicy) serverTiming(hdr http.Header) {
 		b.WriteString(v)
 	}
 	hdr["Server-Timing"] = []string{b.String()}
+}
+
+// writeDesc writes metric name with description desc, and the comma that
+// ends it.
+func writeDesc(b *strings.Builder, name, desc string) {
+	b.WriteString(name)
+	b.WriteString(`;desc="`)
+	b.WriteString(desc)
+	b.WriteString(`",`)
 }
 
 // writeDuration writes metric name with duration d in milliseconds, and
@@ -245,19 +268,54 @@ type upstreamTiming struct {
 	mu                sync.Mutex
 	set               bool
 	dns, connect, fbl time.Duration
+	// shield: the fetch went to the origin's shield, which had the
+	// answer or asked the origin for it.
+	shield shieldResult
 }
 
 type upstreamTimingKey struct{}
 
-// get returns u's durations; ok is false when no fetch was timed (u is
-// nil, the answer came from another request's fetch).
-func (u *upstreamTiming) get() (dns, connect, fbl time.Duration, ok bool) {
+// shieldResult is what an origin shield made of a fetch through it.
+type shieldResult int8
+
+const (
+	noShield shieldResult = iota
+	shieldHadIt
+	shieldAsked
+)
+
+// Server-Timing's layers (cdn-hit-layer, cdn-upstream-layer).
+const (
+	layerEdge   = "EDGE"
+	layerShield = "Origin Shield"
+)
+
+// get returns u's durations, timed false when no fetch of this node's was
+// timed (u is nil, the answer came from another request's fetch or
+// through a shield), and what the shield made of it.
+func (u *upstreamTiming) get() (dns, connect, fbl time.Duration, timed bool, shield shieldResult) {
 	if u == nil {
-		return 0, 0, 0, false
+		return 0, 0, 0, false, noShield
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	return u.dns, u.connect, u.fbl, u.set
+	return u.dns, u.connect, u.fbl, u.set, u.shield
+}
+
+// throughShield notes in a timed request's upstreamTiming that its fetch
+// went through the origin's shield, which answered resp (err: failed).
+func throughShield(ctx context.Context, resp *http.Response, err error) {
+	u, ok := ctx.Value(upstreamTimingKey{}).(*upstreamTiming)
+	if !ok || err != nil {
+		return
+	}
+	result := shieldAsked
+	if _, hit := resp.Body.(cache.UpstreamHit); hit {
+		result = shieldHadIt
+	}
+	u.mu.Lock()
+	u.set, u.shield = false, result
+	u.mu.Unlock()
 }
 
 // fetchTrace times one origin fetch, for its request's upstreamTiming.
@@ -317,6 +375,6 @@ func (t *fetchTrace) done(ctx context.Context, took time.Duration) {
 	}
 	t.mu.Unlock()
 	u.mu.Lock()
-	u.dns, u.connect, u.fbl, u.set = dns, connect, fbl, true
+	u.dns, u.connect, u.fbl, u.set, u.shield = dns, connect, fbl, true, noShield
 	u.mu.Unlock()
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -342,5 +343,37 @@ func TestShieldHitNotTakenFromTheOrigin(t *testing.T) {
 	}
 	if got, want := strings.Join(resultsLogged(t, logs, dir), "; "), "Miss Miss Miss"; got != want {
 		t.Errorf("logged %q, want %q", got, want)
+	}
+}
+
+// A miss its origin shield answers is, in Server-Timing, CloudFront's
+// cdn-cache-hit from cdn-hit-layer "Origin Shield"; a miss the shield
+// asked the origin for names it the cdn-upstream-layer
+// (understanding-response-headers-policies, "Server-Timing header
+// metrics"). X-Cache says Miss either way, as TestShieldHitLogged.
+func TestShieldServerTiming(t *testing.T) {
+	clock := testenv.NewClock(time.Now())
+	app, _ := countingOrigin(t, clock)
+	site := strings.Replace(shieldedSite, `viewerProtocolPolicy: "allow-all"}`,
+		`viewerProtocolPolicy: "allow-all", responseHeadersPolicy: "timed"}`, 1) +
+		"\nresponseHeadersPolicies: timed: serverTimingHeadersConfig: {enabled: true, samplingRate: 100}\n"
+	tb := testenv.Compile(t, "", fmt.Sprintf(site, app.Listener.Addr().String()))
+	_, shieldSrv := shieldNode(t, "shield-eu", tb, nil, clock)
+	base, _ := url.Parse(shieldSrv.URL)
+	edgeA, _ := shieldNode(t, "edge-a", tb, base, clock)
+	edgeB, _ := shieldNode(t, "edge-b", tb, base, clock)
+	for i, step := range []struct {
+		edge *Handler
+		want string
+	}{
+		{edgeA, `^cdn-upstream-layer;desc="Origin Shield",cdn-cache-miss,cdn-pop;desc="edge-a",cdn-rid;desc="[^"]+",cdn-downstream-fbl;dur=\d+$`},
+		{edgeB, `^cdn-cache-hit,cdn-pop;desc="edge-b",cdn-rid;desc="[^"]+",cdn-hit-layer;desc="Origin Shield",cdn-downstream-fbl;dur=\d+$`},
+		{edgeB, `^cdn-cache-hit,cdn-pop;desc="edge-b",cdn-rid;desc="[^"]+",cdn-hit-layer;desc="EDGE",cdn-downstream-fbl;dur=\d+$`},
+	} {
+		w := httptest.NewRecorder()
+		step.edge.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "http://site.test/obj", nil))
+		if st := w.Header().Get("Server-Timing"); !regexp.MustCompile(step.want).MatchString(st) {
+			t.Errorf("request %d: Server-Timing %q, want it to match %s", i+1, st, step.want)
+		}
 	}
 }
