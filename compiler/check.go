@@ -536,6 +536,23 @@ func (k *checker) responseHeadersPolicy(name string, p *schema.ResponseHeadersPo
 	for _, pr := range table.ResponseHeadersProblems(p) {
 		k.add(key, at(pr.Path...), "%s: %s", where, pr.Msg)
 	}
+	// Under credentials a browser reads "*" in these two as a header
+	// named "*" (Fetch, "CORS protocol": the wildcard holds only for
+	// requests without credentials). CloudFront accepts it: a warning.
+	if c := p.CorsConfig; c != nil && c.AccessControlAllowCredentials {
+		for _, f := range []struct {
+			field string
+			list  []string
+			fails string
+		}{
+			{"accessControlAllowHeaders", c.AccessControlAllowHeaders, "the preflight of one that sends a header such as Content-Type: application/json or Authorization fails"},
+			{"accessControlExposeHeaders", c.AccessControlExposeHeaders, "scripts read none of its response's headers but the safelisted ones"},
+		} {
+			if i := slices.Index(f.list, "*"); i >= 0 {
+				k.warn(key, at("corsConfig", f.field, i), `%s: corsConfig: %s: "*" with accessControlAllowCredentials: true is no wildcard for a request with credentials, which browsers take for a header named "*": %s; name the headers`, where, f.field, f.fails)
+			}
+		}
+	}
 }
 
 // distribution checks a distribution on its own.
