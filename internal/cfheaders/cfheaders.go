@@ -12,7 +12,9 @@ package cfheaders
 import (
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/maypok86/otter/v2"
@@ -132,7 +134,29 @@ func deviceOf(ua string) deviceFlags {
 			f |= d.bit
 		}
 	}
+	f = refineDevice(ua, f)
 	c.Set(ua, f)
+	return f
+}
+
+// tvTokens mark a TV's browser; the parser takes some (an Android TV's,
+// webOS's) for a phone's or for nothing.
+var tvTokens = []string{"Android TV", "GoogleTV", "SmartTV", "SMART-TV", "Web0S", "HbbTV"}
+
+// refineDevice corrects the parser where it takes every Android device for
+// a phone. An Android browser names a phone "Mobile" ("Mobile Safari",
+// Firefox's "Mobile;") and a tablet "Tablet" or not at all: an origin
+// that serves tablets their layout by CloudFront-Is-Tablet-Viewer gave
+// them the phone's. An app's User-Agent (not "Mozilla/") says neither,
+// and stays a phone.
+func refineDevice(ua string, f deviceFlags) deviceFlags {
+	if slices.ContainsFunc(tvTokens, func(t string) bool { return strings.Contains(ua, t) }) {
+		return f&(isAndroid|isIOS) | isSmartTV
+	}
+	if f&isAndroid != 0 && f&isTablet == 0 && strings.HasPrefix(ua, "Mozilla/") &&
+		(strings.Contains(ua, "Tablet") || !strings.Contains(ua, "Mobile")) {
+		return f&^(isMobile|isDesktop) | isTablet
+	}
 	return f
 }
 
