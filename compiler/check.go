@@ -489,7 +489,39 @@ func (k *checker) originRequestPolicy(name string, p *schema.OriginRequestPolicy
 		if h == "*" {
 			k.add(key, at("headersConfig", "headers", i), `%s: headersConfig: "*" names no header; headerBehavior "allViewer" forwards every one`, where)
 		}
+		if b := p.HeadersConfig.HeaderBehavior; b == "whitelist" || b == "allViewerAndWhitelistCloudFront" {
+			k.unsetCloudFrontHeader(key, at("headersConfig", "headers", i), where+": headersConfig", h)
+		}
 	}
+}
+
+// unsetCloudFrontHeader warns of a CloudFront-* header named for the
+// origin that the node never sets: the origin gets none, and never the
+// viewer's (table.CloudFrontHeadersFor holds back every named one). A
+// name CloudFront documents that openfront does not set yet, or a typo
+// of one it sets.
+func (k *checker) unsetCloudFrontHeader(key string, at []cue.Selector, where, h string) {
+	name := textproto.CanonicalMIMEHeaderKey(h)
+	if !strings.HasPrefix(name, "Cloudfront-") || slices.Contains(table.CloudFrontHeaders, name) ||
+		name == "Cloudfront-Viewer-Ja3-Fingerprint" || name == "Cloudfront-Viewer-Ja4-Fingerprint" {
+		return
+	}
+	if unsetCloudFrontHeaders[name] {
+		// adding-cloudfront-headers.md, "Headers for determining the
+		// viewer's header structure": the viewer's header names in order,
+		// and their count. The node's HTTP servers keep no order.
+		k.warn(key, at, "%s: openfront does not set %s (CloudFront's viewer header structure), so the origin and functions get none, and never the viewer's own", where, h)
+		return
+	}
+	k.warn(key, at, "%s: %s is no header CloudFront adds, so the origin gets none, and never the viewer's own%s", where, h,
+		suggestField(name, table.CloudFrontHeaders))
+}
+
+// unsetCloudFrontHeaders are the CloudFront headers adding-cloudfront-headers.md
+// lists that the node does not set (canonical names).
+var unsetCloudFrontHeaders = map[string]bool{
+	"Cloudfront-Viewer-Header-Order": true,
+	"Cloudfront-Viewer-Header-Count": true,
 }
 
 // forwardedEncoding warns, at the header, of Accept-Encoding in the
@@ -778,6 +810,7 @@ func (k *checker) ttlOrder(key string, field func(string) []cue.Selector, where 
 func (k *checker) keyHeaders(key string, at func(int) []cue.Selector, where string, headers []string, s3 string) {
 	for i, h := range headers {
 		name := textproto.CanonicalMIMEHeaderKey(h)
+		k.unsetCloudFrontHeader(key, at(i), where, h)
 		switch {
 		case name == "Authorization" && s3 != "":
 			// CloudFront: "For Amazon S3 origins, caching based on the
