@@ -148,7 +148,11 @@ var tvTokens = []string{"Android TV", "GoogleTV", "SmartTV", "SMART-TV", "Web0S"
 // Firefox's "Mobile;") and a tablet "Tablet" or not at all: an origin
 // that serves tablets their layout by CloudFront-Is-Tablet-Viewer gave
 // them the phone's. An app's User-Agent (not "Mozilla/") says neither,
-// and stays a phone.
+// and stays a phone. A client of no kind the parser knows (curl, Postman,
+// a bot, none) is a desktop, as CloudFront has it: requests captured
+// behind CloudFront from curl, Postman and Slackbot carry
+// CloudFront-Is-Desktop-Viewer: true, where an origin that picks its page
+// by that header gave them none.
 func refineDevice(ua string, f deviceFlags) deviceFlags {
 	if slices.ContainsFunc(tvTokens, func(t string) bool { return strings.Contains(ua, t) }) {
 		return f&(isAndroid|isIOS) | isSmartTV
@@ -156,6 +160,9 @@ func refineDevice(ua string, f deviceFlags) deviceFlags {
 	if f&isAndroid != 0 && f&isTablet == 0 && strings.HasPrefix(ua, "Mozilla/") &&
 		(strings.Contains(ua, "Tablet") || !strings.Contains(ua, "Mobile")) {
 		return f&^(isMobile|isDesktop) | isTablet
+	}
+	if f&(isDesktop|isMobile|isTablet|isSmartTV) == 0 {
+		f |= isDesktop
 	}
 	return f
 }

@@ -70,6 +70,13 @@ func TestDevices(t *testing.T) {
 		{"webOS TV", "Mozilla/5.0 (Web0S; Linux/SmartTV) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/79.0.3945.79 Safari/537.36 WebAppManager", flags{smartTV: true}},
 		{"Windows", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36", flags{desktop: true}},
 		{"macOS", "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15", flags{desktop: true}},
+		// A client CloudFront cannot place is a desktop: events captured
+		// behind it show curl, Postman and Slackbot as
+		// CloudFront-Is-Desktop-Viewer: true, the rest false.
+		{"curl", "curl/7.64.1", flags{desktop: true}},
+		{"Postman", "PostmanRuntime/7.32.1", flags{desktop: true}},
+		{"Slackbot", "Slackbot 1.0 (+https://api.slack.com/robots)", flags{desktop: true}},
+		{"no User-Agent", "", flags{desktop: true}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			v := Viewer{Header: http.Header{"User-Agent": {c.ua}}}
