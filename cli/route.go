@@ -822,13 +822,14 @@ func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
 	signed := e.Signature.Required
 	e.CacheKey = cacheKey(t, d.ID, objPath, b, query, r, signed)
 	// The origin gets the key's query and what the origin request policy
-	// adds.
+	// adds; legacy queryStringCacheKeys key some parameters and forward
+	// all (table.Behavior.ForwardedQuery).
 	fwdQuery := e.CacheKey.Query.Key
-	if b.OriginRequest.Name != "" {
+	if b.OriginRequest.Name != "" || b.Spec.CachePolicy == "" && b.Spec.ForwardedValues.QueryString {
 		fwdQuery = nil
 		for _, q := range query {
 			keyed := slices.ContainsFunc(e.CacheKey.Query.Key, func(k RouteValue) bool { return k.Name == q.Name })
-			if (keyed || table.QueryOf(q.Name, schema.ForwardedValues{}, b.OriginRequest.Query) != "") && (!signed || !signedurl.IsSignatureParam(q.Name)) {
+			if (keyed || b.ForwardedQuery(url.QueryEscape(q.Name)+"=") != "") && (!signed || !signedurl.IsSignatureParam(q.Name)) {
 				fwdQuery = append(fwdQuery, q)
 			}
 		}

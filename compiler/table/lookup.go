@@ -194,6 +194,21 @@ func KeyedQuery(fv schema.ForwardedValues, raw string) string {
 	return QueryOf(raw, fv, schema.ForwardedValues{})
 }
 
+// ForwardedQuery is the part of a request's raw query that b's origin
+// gets: what its cache key keeps and what its origin request policy adds.
+// Legacy cache settings (no cache policy) forward the whole query once
+// queryString is true, keying only the queryStringCacheKeys: "CloudFront
+// forwards all query string parameters to the origin, but it only caches
+// based on the query string parameters that you specify"
+// (ForwardedValues.QueryString); a cache policy's whitelist limits both.
+func (b *Behavior) ForwardedQuery(raw string) string {
+	fv := b.Spec.ForwardedValues
+	if b.Spec.CachePolicy == "" && fv.QueryString {
+		return raw
+	}
+	return QueryOf(raw, fv, b.OriginRequest.Query)
+}
+
 // QueryOf is the part of raw that a or b keeps (as KeyedQuery), in the
 // viewer's order: what the edge forwards of a cache key (a) and an origin
 // request policy (b) together.

@@ -76,8 +76,11 @@ distributions: site: {
 		body               string
 		originRequests     int64 // added by this step
 	}{
-		{"first request", "GET", "/a?page=1&utm=x", nil, "Miss from openfront", "origin v1 /a q=page=1 lang=", 1},
-		{"same key", "GET", "/a?page=1&utm=y", nil, "Hit from openfront", "origin v1 /a q=page=1 lang=", 0},
+		// Legacy queryStringCacheKeys: "CloudFront forwards all query
+		// string parameters to the origin, but it only caches based on
+		// the query string parameters that you specify" (ForwardedValues).
+		{"first request", "GET", "/a?page=1&utm=x", nil, "Miss from openfront", "origin v1 /a q=page=1&utm=x lang=", 1},
+		{"same key", "GET", "/a?page=1&utm=y", nil, "Hit from openfront", "origin v1 /a q=page=1&utm=x lang=", 0},
 		{"HEAD from the GET entry", "HEAD", "/a?page=1", nil, "Hit from openfront", "", 0},
 		{"another keyed query value", "GET", "/a?page=2", nil, "Miss from openfront", "origin v1 /a q=page=2 lang=", 1},
 		{"a keyed header", "GET", "/a?page=1", http.Header{"Accept-Language": {"fr"}}, "Miss from openfront", "origin v1 /a q=page=1 lang=fr", 1},

@@ -512,7 +512,7 @@ func (h *Handler) originRequest(r *http.Request, b *table.Behavior, a originArgs
 	req := &origin.Request{
 		Method:      r.Method,
 		Path:        a.path,
-		RawQuery:    forwardedQuery(b, a.rawQuery),
+		RawQuery:    b.ForwardedQuery(a.rawQuery),
 		ViewerHTTPS: a.viewerHTTPS,
 		PeerIP:      access.PeerIP(r.RemoteAddr).String(),
 		ViewerHost:  originHost(r, b),

@@ -43,12 +43,6 @@ func originHost(r *http.Request, b *table.Behavior) string {
 	return ViewerHost(b, r.Host, port, r.TLS != nil)
 }
 
-// forwardedQuery keeps the parameters of the query string that the cache
-// key or the origin request policy keeps, in the viewer's order.
-func forwardedQuery(b *table.Behavior, raw string) string {
-	return table.QueryOf(raw, b.Spec.ForwardedValues, b.OriginRequest.Query)
-}
-
 // forwardedHeaders keeps the headers behavior tb forwards, and the
 // cookies its cache key or origin request policy keeps. It returns nil
 // when the viewer sent nothing the behavior forwards: the usual request,

@@ -42,21 +42,33 @@ func TestForwardedQuery(t *testing.T) {
 		want   string
 	}{
 		{"queryString false drops all", schema.ForwardedValues{}, "", "a=1&b=2", ""},
+		// "CloudFront forwards all query string parameters to the origin,
+		// but it only caches based on the query string parameters that
+		// you specify" (ForwardedValues.QueryString).
+		{"legacy cache keys forward every parameter", keys("a"), "", "b=2&a=1&x", "b=2&a=1&x"},
 		{"queryString true keeps all as sent", schema.ForwardedValues{QueryString: true}, "", "b=2&a=1&a=3&x", "b=2&a=1&a=3&x"},
 		{"queryString true, empty query", schema.ForwardedValues{QueryString: true}, "", "", ""},
-		{"cache keys keep the viewer's order and repeats", keys("a", "c"), "", "b=2&a=1&c=x&a=3", "a=1&c=x&a=3"},
-		{"cache keys keep a name without value", keys("a"), "", "a&b=1", "a"},
-		{"cache keys match decoded names, forward encoded", keys("a b"), "", "a%20b=1&a+b=2&ab=3", "a%20b=1&a+b=2"},
-		{"cache keys are case-sensitive", keys("a"), "", "A=1&a=2", "a=2"},
-		{"cache keys, none present", keys("a"), "", "b=1", ""},
-		{"cache keys keep values verbatim", keys("q"), "", "q=%2F%26x&z=1", "q=%2F%26x"},
+		{"cache keys keep the viewer's order and repeats", keys("a", "c"), "policy", "b=2&a=1&c=x&a=3", "a=1&c=x&a=3"},
+		{"cache keys keep a name without value", keys("a"), "policy", "a&b=1", "a"},
+		{"cache keys match decoded names, forward encoded", keys("a b"), "policy", "a%20b=1&a+b=2&ab=3", "a%20b=1&a+b=2"},
+		{"cache keys are case-sensitive", keys("a"), "policy", "A=1&a=2", "a=2"},
+		{"cache keys, none present", keys("a"), "policy", "b=1", ""},
+		{"cache keys keep values verbatim", keys("q"), "policy", "q=%2F%26x&z=1", "q=%2F%26x"},
 		{"AllViewer forwards all", schema.ForwardedValues{}, "AllViewer", "b=2&a=1", "b=2&a=1"},
 		{"AllViewerExceptHostHeader forwards all", keys("a"), "AllViewerExceptHostHeader", "b=2&a=1", "b=2&a=1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := forwardedQuery(tableBehavior(tt.fv, tt.policy), tt.raw); got != tt.want {
-				t.Errorf("forwardedQuery(%q) = %q, want %q", tt.raw, got, tt.want)
+			// policy "policy" is a cache policy whose query strings
+			// whitelist is fv's cache keys: forwarded as keyed.
+			b := tableBehavior(tt.fv, "")
+			if tt.policy == "policy" {
+				b.Spec.CachePolicy = "policy"
+			} else {
+				b = tableBehavior(tt.fv, tt.policy)
+			}
+			if got := b.ForwardedQuery(tt.raw); got != tt.want {
+				t.Errorf("ForwardedQuery(%q) = %q, want %q", tt.raw, got, tt.want)
 			}
 		})
 	}
