@@ -45,6 +45,7 @@ var (
 		"08627262-05a9-4f76-9ded-b50ca2e3a84f": "Elemental-MediaPackage",
 		"83da9c7e-98b4-4e11-a168-04f0df8e2c65": "UseOriginCacheControlHeaders",
 		"4cc15a8a-d715-48a4-82b8-cc0b614638fe": "UseOriginCacheControlHeaders-QueryStrings",
+		"2e54312d-136d-493c-8eb9-b001f22f67d2": "Amplify",
 	}
 	managedOriginRequestPolicyIDs = map[string]string{
 		"216adef6-5c7f-47e4-b989-5492eafa07d3": "AllViewer",
@@ -53,6 +54,7 @@ var (
 		"88a5eaf4-2fd4-4709-b370-b4c650ea3fcf": "CORS-S3Origin",
 		"59781a5b-3903-41f3-afcb-af62929ccde1": "CORS-CustomOrigin",
 		"acba4595-bd28-49b8-b9fe-13317c0390fa": "UserAgentRefererHeaders",
+		"775133bc-15f2-49f9-abea-afb2e0bf67d2": "Elemental-MediaTailor-PersonalizedManifests",
 	}
 	managedResponseHeadersPolicyIDs = map[string]string{
 		"60669652-455b-4ae9-85a4-c4c02393f86c": "SimpleCORS",

@@ -22,6 +22,11 @@ var ManagedCachePolicies = map[string]*schema.CachePolicy{
 	"Elemental-MediaPackage": {MinTTL: 0, DefaultTTL: 86400, MaxTTL: 31536000,
 		ParametersInCacheKeyAndForwardedToOrigin: keyParameters(true, false, []string{"Origin"}, "none", nil,
 			"whitelist", []string{"aws.manifestfilter", "start", "end", "m"})},
+	// For an AWS Amplify web app: TTLs of 2, 2 and 600 seconds, keyed on
+	// every cookie and query string and on three headers.
+	"Amplify": {MinTTL: 2, DefaultTTL: 2, MaxTTL: 600,
+		ParametersInCacheKeyAndForwardedToOrigin: keyParameters(true, true,
+			[]string{"Authorization", "CloudFront-Viewer-Country", "Host"}, "all", nil, "all", nil)},
 }
 
 // originHeaders are what the UseOriginCacheControlHeaders policies key on.

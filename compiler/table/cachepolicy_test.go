@@ -50,6 +50,11 @@ func TestWithCachePolicy(t *testing.T) {
 		{"UseOriginCacheControlHeaders", 0, 0, 31536000, true, originHeaders, "all", false, nil, nil},
 		{"UseOriginCacheControlHeaders-QueryStrings", 0, 0, 31536000, true, originHeaders, "all", true, nil, nil},
 		{"Elemental-MediaPackage", 0, 86400, 31536000, true, []string{"Origin"}, "none", true, []string{"aws.manifestfilter", "start", "end", "m"}, nil},
+		// "Minimum TTL: 2 seconds; Maximum TTL: 600 seconds; Default TTL:
+		// 2 seconds; Headers included in cache key: Authorization,
+		// CloudFront-Viewer-Country, Host; Cookies: All; Query strings:
+		// All; Cache compressed objects: Enabled" (using-managed-cache-policies).
+		{"Amplify", 2, 2, 600, true, []string{"Authorization", "CloudFront-Viewer-Country", "Host"}, "all", true, nil, nil},
 	}
 	for _, tt := range tests {
 		p := ManagedCachePolicies[tt.policy]

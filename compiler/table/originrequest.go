@@ -19,6 +19,9 @@ var ManagedOriginRequestPolicies = map[string]*schema.OriginRequestPolicy{
 	"CORS-S3Origin":           originRequestPolicy("whitelist", []string{"Origin", "Access-Control-Request-Headers", "Access-Control-Request-Method"}, "none", "none"),
 	"CORS-CustomOrigin":       originRequestPolicy("whitelist", []string{"Origin"}, "none", "none"),
 	"UserAgentRefererHeaders": originRequestPolicy("whitelist", []string{"User-Agent", "Referer"}, "none", "none"),
+	// For an AWS Elemental MediaTailor endpoint: every query string.
+	"Elemental-MediaTailor-PersonalizedManifests": originRequestPolicy("whitelist", []string{"Origin",
+		"Access-Control-Request-Headers", "Access-Control-Request-Method", "User-Agent", "X-Forwarded-For"}, "none", "all"),
 	// The viewer's Host, which the edge sends in place of the origin's
 	// domainName (origin.Request.ForwardHost).
 	"HostHeaderOnly": originRequestPolicy("whitelist", []string{"Host"}, "none", "none"),

@@ -324,3 +324,55 @@ func decoded(t *testing.T, resp *http.Response) string {
 	}
 	return string(b)
 }
+
+// TestAmplifyCachePolicy: the managed Amplify policy keys on the Host,
+// Authorization and CloudFront-Viewer-Country headers and on every cookie
+// and query string (using-managed-cache-policies, "Amplify"), and sends
+// them to the origin: viewers who differ in any of them never get each
+// other's answer, while a MediaTailor origin request policy beside
+// CachingDisabled forwards the query and User-Agent.
+func TestAmplifyCachePolicy(t *testing.T) {
+	var n atomic.Int64
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// public: an answer to a request with Authorization is stored
+		// only when the origin says so (RFC 9111 3.5).
+		w.Header().Set("Cache-Control", "public, max-age=60")
+		fmt.Fprintf(w, "%d host=%q auth=%q query=%q cookie=%q ua=%q", n.Add(1), r.Host, r.Header.Get("Authorization"),
+			r.URL.RawQuery, r.Header.Get("Cookie"), r.Header.Get("User-Agent"))
+	}))
+	t.Cleanup(app.Close)
+	dir := t.TempDir()
+	tb := testenv.Compile(t, dir, fmt.Sprintf(`package cdn
+
+distributions: site: {
+	aliases: ["site.test", "other.test"]
+	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", cachePolicy: "Amplify"}
+	cacheBehaviors: [{pathPattern: "/manifests/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all",
+		cachePolicy: "CachingDisabled", originRequestPolicy: "Elemental-MediaTailor-PersonalizedManifests"}]
+}
+`, app.Listener.Addr().String()))
+	url := bothEdges(t, dir, tb)[1].url // the one with a cache
+	steps := []struct {
+		name, host, path string
+		header           http.Header
+		xcache           string
+		body             string // in the answer
+	}{
+		{"first", "site.test", "/a?x=1", http.Header{"Cookie": {"s=1"}, "Authorization": {"Bearer a"}}, "Miss",
+			`host="site.test" auth="Bearer a" query="x=1" cookie="s=1"`},
+		{"same viewer", "site.test", "/a?x=1", http.Header{"Cookie": {"s=1"}, "Authorization": {"Bearer a"}}, "Hit", `auth="Bearer a"`},
+		{"another host", "other.test", "/a?x=1", http.Header{"Cookie": {"s=1"}, "Authorization": {"Bearer a"}}, "Miss", `host="other.test"`},
+		{"another Authorization", "site.test", "/a?x=1", http.Header{"Cookie": {"s=1"}, "Authorization": {"Bearer b"}}, "Miss", `auth="Bearer b"`},
+		{"another cookie", "site.test", "/a?x=1", http.Header{"Cookie": {"s=2"}, "Authorization": {"Bearer a"}}, "Miss", `cookie="s=2"`},
+		{"another query", "site.test", "/a?x=2", http.Header{"Cookie": {"s=1"}, "Authorization": {"Bearer a"}}, "Miss", `query="x=2"`},
+		{"MediaTailor manifest", "site.test", "/manifests/m.m3u8?aws.sessionId=1", http.Header{"User-Agent": {"player/1"}, "Cookie": {"s=1"}}, "Miss",
+			`query="aws.sessionId=1" cookie="" ua="player/1"`},
+	}
+	for _, s := range steps {
+		resp, body := hostRequest(t, url, "GET", s.path, s.host, s.header, nil)
+		if x := resp.Header.Get("X-Cache"); x != s.xcache+" from openfront" || !strings.Contains(body, s.body) {
+			t.Errorf("%s: %q %q, want %s with %s", s.name, x, body, s.xcache, s.body)
+		}
+	}
+}

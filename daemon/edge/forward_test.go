@@ -56,6 +56,7 @@ func TestForwardedQuery(t *testing.T) {
 		{"cache keys keep values verbatim", keys("q"), "policy", "q=%2F%26x&z=1", "q=%2F%26x"},
 		{"AllViewer forwards all", schema.ForwardedValues{}, "AllViewer", "b=2&a=1", "b=2&a=1"},
 		{"AllViewerExceptHostHeader forwards all", keys("a"), "AllViewerExceptHostHeader", "b=2&a=1", "b=2&a=1"},
+		{"Elemental-MediaTailor-PersonalizedManifests forwards all", schema.ForwardedValues{}, "Elemental-MediaTailor-PersonalizedManifests", "b=2&a=1", "b=2&a=1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -169,6 +170,9 @@ func TestForwardedHeaders(t *testing.T) {
 			with(http.Header{"Origin": {"https://app.example"}})},
 		{"UserAgentRefererHeaders forwards User-Agent and Referer", schema.ForwardedValues{}, "UserAgentRefererHeaders",
 			with(http.Header{"User-Agent": {"test/1"}, "Referer": {"https://app.example/page"}})},
+		{"Elemental-MediaTailor-PersonalizedManifests forwards the CORS fields, User-Agent and X-Forwarded-For",
+			schema.ForwardedValues{}, "Elemental-MediaTailor-PersonalizedManifests",
+			with(http.Header{"Origin": {"https://app.example"}, "Access-Control-Request-Method": {"GET"}, "User-Agent": {"test/1"}})},
 		{"a named CloudFront header passes, and only it",
 			schema.ForwardedValues{Headers: []string{"cloudfront-viewer-address"}}, "",
 			with(http.Header{"Cloudfront-Viewer-Address": in["Cloudfront-Viewer-Address"]})},
