@@ -486,8 +486,16 @@ func (k *checker) originRequestPolicy(name string, p *schema.OriginRequestPolicy
 		k.shadowsManaged(key, at(), where)
 	}
 	for i, h := range p.HeadersConfig.Headers {
-		if h == "*" {
+		switch {
+		case h == "*":
 			k.add(key, at("headersConfig", "headers", i), `%s: headersConfig: "*" names no header; headerBehavior "allViewer" forwards every one`, where)
+		case textproto.CanonicalMIMEHeaderKey(h) == "Authorization" && p.HeadersConfig.HeaderBehavior != "allExcept":
+			// "You can't forward the Authorization header individually in
+			// an origin request policy" (http-401-unauthorized; CloudFront
+			// answers "The parameter Headers contains Authorization that
+			// is not allowed"): outside the key, one viewer's authorized
+			// answer would be served to others. AllViewer forwards it.
+			k.add(key, at("headersConfig", "headers", i), "%s: headersConfig: CloudFront does not forward %s by an origin request policy, as the cache would answer other viewers with what one viewer's credentials got; key it in the behavior's cache policy", where, h)
 		}
 		if b := p.HeadersConfig.HeaderBehavior; b == "whitelist" || b == "allViewerAndWhitelistCloudFront" {
 			k.unsetCloudFrontHeader(key, at("headersConfig", "headers", i), where+": headersConfig", h)
