@@ -833,9 +833,9 @@ func (k *checker) keyHeaders(key string, at func(int) []cue.Selector, where stri
 			// before, and a config that served must not stop compiling.
 			k.warn(key, at(i), `%s: CloudFront adds %s to origin requests through an origin request policy, never to the cache key, where each viewer gets a cached copy of its own; name it in no headers: originRequestPolicy: "AllViewerAndCloudFrontHeaders-2022-06" adds it outside the key`, where, h)
 		case name == "Cloudfront-Viewer-Ja3-Fingerprint" || name == "Cloudfront-Viewer-Ja4-Fingerprint":
-			// Not in the dated managed policy, which openfront's origin
-			// request policies are all: keying on it is the only way here.
-			k.warn(key, at(i), "%s: CloudFront adds %s through an origin request policy only, never to the cache key; openfront has no origin request policy that adds it (AllViewerAndCloudFrontHeaders-2022-06 predates it), so here it is keyed on: each TLS client gets a cached copy of its own", where, h)
+			// Not in the dated managed policy; an origin request policy of
+			// the config's adds it outside the key.
+			k.warn(key, at(i), "%s: CloudFront adds %s through an origin request policy only, never to the cache key, where each TLS client gets a cached copy of its own; name it in an origin request policy of the config's (headerBehavior \"whitelist\" or \"allViewerAndWhitelistCloudFront\"), which adds it outside the key (AllViewerAndCloudFrontHeaders-2022-06 predates it)", where, h)
 		}
 	}
 }

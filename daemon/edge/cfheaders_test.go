@@ -45,13 +45,16 @@ func TestCloudFrontHeaders(t *testing.T) {
 	}))
 	t.Cleanup(app.Close)
 	dir := t.TempDir()
-	cfg := "package cdn\n"
+	// fp: the fingerprints outside the key, by an origin request policy
+	// of the config's (the dated managed one predates them).
+	cfg := "package cdn\noriginRequestPolicies: fp: headersConfig: {headerBehavior: \"whitelist\", headers: [\"CloudFront-Viewer-JA3-Fingerprint\", \"CloudFront-Viewer-JA4-Fingerprint\"]}\n"
 	for name, behavior := range map[string]string{
 		"named": `forwardedValues: headers: ["CloudFront-Viewer-Address", "cloudfront-viewer-http-version", "CloudFront-Viewer-TLS",
 			"CloudFront-Viewer-JA3-Fingerprint", "CloudFront-Viewer-JA4-Fingerprint", "CloudFront-Is-Mobile-Viewer", "CloudFront-Is-Desktop-Viewer", "CloudFront-Is-IOS-Viewer", "CloudFront-Viewer-City"]`,
 		"cfheaders": `originRequestPolicy: "AllViewerAndCloudFrontHeaders-2022-06"`,
 		"allviewer": `originRequestPolicy: "AllViewer"`,
 		"star":      `forwardedValues: headers: ["*"]`,
+		"fp":        `cachePolicy: "CachingOptimized", originRequestPolicy: "fp"`,
 	} {
 		cfg += fmt.Sprintf(`distributions: %[1]s: {
 	aliases: ["%[1]s.test"]
@@ -166,6 +169,20 @@ func TestCloudFrontHeaders(t *testing.T) {
 		}
 		if got, want := hdr.Get("CloudFront-Viewer-JA4-Fingerprint"), tlsfp.JA4(hello, false); got != want {
 			t.Errorf("CloudFront-Viewer-JA4-Fingerprint %q, want %q", got, want)
+		}
+	})
+	t.Run("fingerprints by an origin request policy, outside the key", func(t *testing.T) {
+		secure.Client().CloseIdleConnections() // a new handshake, a new hello
+		hdr, _ := get(t, secure, "fp", "/fp", desktop)
+		hello := <-hellos
+		if got, want := hdr.Get("CloudFront-Viewer-JA3-Fingerprint"), tlsfp.JA3(hello); got != want {
+			t.Errorf("CloudFront-Viewer-JA3-Fingerprint %q, want %q", got, want)
+		}
+		if got, want := hdr.Get("CloudFront-Viewer-JA4-Fingerprint"), tlsfp.JA4(hello, false); got != want {
+			t.Errorf("CloudFront-Viewer-JA4-Fingerprint %q, want %q", got, want)
+		}
+		if hdr, _ := get(t, plain, "fp", "/fp", desktop); hdr != nil {
+			t.Errorf("a viewer without TLS missed: the fingerprints are in the key")
 		}
 	})
 	t.Run("AllViewerAndCloudFrontHeaders", func(t *testing.T) {
