@@ -345,7 +345,7 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, p Poli
 				return res
 			}
 			return Result{Err: o.err}
-		case o.entry != nil:
+		case o.entry != nil && o.sharedWith(primary, r, p):
 			if _, ok := o.entry.rep.pieceRange(r); o.entry.piece() && !ok {
 				return c.lead(w, r, nil, lk, primary, stale, p, fetch, nil)
 			}
@@ -354,15 +354,12 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, p Poli
 			}
 			res, _ := c.serveEntry(w, r, o.entry, o.x, o.entry.age(c.now()))
 			return res
-		case o.st != nil:
-			// Share the response only with requests of the same variant.
-			if o.names == nil && o.key == primary || o.names != nil && variantKey(primary, o.gen, o.names, r, p) == o.key {
-				if cur, ok := o.claim(); ok {
-					c.stats.misses.Add(1)
-					return c.serveStream(w, r, o, cur)
-				}
-				return c.lead(w, r, nil, lk, primary, stale, p, fetch, nil)
+		case o.st != nil && o.sharedWith(primary, r, p):
+			if cur, ok := o.claim(); ok {
+				c.stats.misses.Add(1)
+				return c.serveStream(w, r, o, cur)
 			}
+			return c.lead(w, r, nil, lk, primary, stale, p, fetch, nil)
 		case o.pass:
 			return c.lead(w, r, nil, lk, primary, stale, p, fetch, &entry{kind: kindPass, large: o.large})
 		}

@@ -348,3 +348,64 @@ func TestRequestOnlyRefusalKeepsCoalescing(t *testing.T) {
 		}
 	}
 }
+
+// An origin that answers a whole-object GET with a piece (206): requests
+// that waited on that fetch get the piece only when it is their variant.
+// Others ask for their own: a viewer that accepts no coding never gets
+// the origin's gzip piece, nor a French viewer the German one.
+func TestCoalescingVaryPiece(t *testing.T) {
+	compress := defaultPolicy
+	compress.Compress = true
+	tests := []struct {
+		name    string
+		policy  Policy
+		vary    string   // the origin's Vary
+		header  string   // the request field the variants differ in
+		values  []string // its values, one group of viewers each
+		variant func(r *http.Request) (label string, coded bool)
+	}{
+		{"Accept-Language", defaultPolicy, "Accept-Language", "Accept-Language", []string{"en", "fr", "de"},
+			func(r *http.Request) (string, bool) { return r.Header.Get("Accept-Language"), false }},
+		// compress: true adds Vary: Accept-Encoding to a coded answer.
+		{"origin's gzip piece", compress, "", "Accept-Encoding", []string{"gzip", "identity"},
+			func(r *http.Request) (string, bool) {
+				coded := strings.Contains(r.Header.Get("Accept-Encoding"), "gzip")
+				return map[bool]string{true: "gzip", false: "identity"}[coded], coded
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hs := newHarness(t, Config{}, tt.policy, func(w http.ResponseWriter, r *http.Request) {
+				time.Sleep(100 * time.Millisecond) // let every viewer arrive
+				label, coded := tt.variant(r)
+				h := w.Header()
+				h.Set("Cache-Control", "max-age=60")
+				if tt.vary != "" {
+					h.Set("Vary", tt.vary)
+				}
+				if coded {
+					h.Set("Content-Encoding", "gzip")
+				}
+				piece := (label + ":" + strings.Repeat(".", 100))[:100]
+				h.Set("Content-Range", "bytes 0-99/1000")
+				h.Set("Content-Length", "100")
+				w.WriteHeader(http.StatusPartialContent)
+				io.WriteString(w, piece)
+			})
+			base := hs.edge().URL
+			var wg sync.WaitGroup
+			for _, v := range tt.values {
+				wg.Go(func() {
+					got := storm(t, base, []string{"/p"}, 10, tt.header, v, "Range", "bytes=0-9")
+					want := "206 " + (v + ":" + strings.Repeat(".", 10))[:10]
+					for _, b := range got["/p"] {
+						if b != want {
+							t.Errorf("%s viewer got %q, want %q", v, b, want)
+						}
+					}
+				})
+			}
+			wg.Wait()
+		})
+	}
+}

@@ -133,6 +133,20 @@ type outcome struct {
 	cursors chan *cursor
 }
 
+// sharedWith says a waiter's request r may be answered with o: a response
+// is shared only with requests of its variant (another waiter looks again,
+// now knowing the Vary). An entry without a key (revalidated or stale) is
+// under the key the waiters joined, so theirs.
+func (o *outcome) sharedWith(primary string, r *http.Request, p Policy) bool {
+	switch {
+	case o.key == "":
+		return o.st == nil
+	case o.names == nil:
+		return o.key == primary
+	}
+	return variantKey(primary, o.gen, o.names, r, p) == o.key
+}
+
 // cursorGrace is how long a cursor attached for a waiter waits to be
 // claimed before it is let go (and stops holding the stream back).
 const cursorGrace = time.Second

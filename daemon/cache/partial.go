@@ -117,14 +117,17 @@ func (c *Cache) leadPiece(w http.ResponseWriter, r *http.Request, primary string
 	if p.Compress && header.Get("Content-Encoding") != "" {
 		AddVary(header, "Accept-Encoding") // as lead does for whole objects
 	}
-	key := primary
+	o := outcome{key: primary, x: xMiss}
 	if names := varyNames(header); len(names) > 0 {
-		key = variantKey(primary, c.varyMark(primary, names), names, r, p)
+		o.names, o.gen = names, c.varyMark(primary, names)
+		o.key = variantKey(primary, o.gen, names, r, p)
 	}
+	key := o.key
 	e := newObject(key, http.StatusPartialContent, header, body, cc, d, initialAge(resp.Header, requestTime, now), now, c.cfg.KeepStale)
 	e.rep.start, e.rep.complete = first, complete
 	c.storeUnlessInvalidated(t, func() bool { return c.mem.put(key, e) })
-	settle(outcome{entry: e, x: xMiss}, false)
+	o.entry = e
+	settle(o, false)
 	c.stats.misses.Add(1)
 	res, _ := c.serveEntry(w, r, e, xMiss, missAge(resp.Header, requestTime, now))
 	return res
