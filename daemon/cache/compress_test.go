@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/andybalholm/brotli"
 )
@@ -387,5 +388,55 @@ func TestCompressionNotStoredChunked(t *testing.T) {
 	}
 	if !slices.Equal(resp.TransferEncoding, []string{"chunked"}) {
 		t.Errorf("Transfer-Encoding %q, want chunked", resp.TransferEncoding)
+	}
+}
+
+// A range request on a miss, from a viewer the cache compresses for, gets
+// the whole compressed object as a 200 at once, whichever tier keeps it:
+// the range of what the origin sent would be of another representation
+// (identity, strong ETag) than the ranges of the stored variant that
+// answer the same viewer's next requests.
+func TestCompressedRangeOnMiss(t *testing.T) {
+	big := strings.Repeat("<p>larger than the memory tier keeps</p>\n", 8<<10) // ~330 KB
+	p := defaultPolicy
+	p.Compress = true
+	tests := []struct {
+		name string
+		cfg  Config
+	}{
+		{"memory tier", Config{}},
+		{"disk tier", Config{MaxObjectBytes: 64 << 10, StreamWindow: 64 << 10, Dir: "disk", DiskBytes: 8 << 20}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.cfg.Dir != "" {
+				tt.cfg.Dir = t.TempDir()
+			}
+			hs := newHarness(t, tt.cfg, p, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", "max-age=60")
+				w.Header().Set("ETag", `"p1"`)
+				w.Header().Set("Content-Type", "text/html")
+				http.ServeContent(w, r, "", time.Time{}, strings.NewReader(big))
+			})
+			w := hs.get("/r", "Accept-Encoding", "gzip", "Range", "bytes=0-9")
+			expect(t, w, 200, XCacheMiss, "-")
+			if cr := w.Header().Get("Content-Range"); cr != "" || w.Header().Get("Content-Encoding") != "gzip" {
+				t.Fatalf("miss: Content-Range %q, Content-Encoding %q; want the whole gzip object", cr, w.Header().Get("Content-Encoding"))
+			}
+			if decode(t, "gzip", w.Body.Bytes()) != big {
+				t.Fatal("miss: the body is not the whole object")
+			}
+			hs.waitBackground()
+			whole := hs.get("/r", "Accept-Encoding", "gzip")
+			expect(t, whole, 200, XCacheHit, "-")
+			w = hs.get("/r", "Accept-Encoding", "gzip", "Range", "bytes=0-9")
+			expect(t, w, 206, XCacheHit, whole.Body.String()[:10])
+			if cr, want := w.Header().Get("Content-Range"), fmt.Sprintf("bytes 0-9/%d", whole.Body.Len()); cr != want {
+				t.Errorf("hit: Content-Range %q, want %q", cr, want)
+			}
+			if n := hs.requests.Load(); n != 1 {
+				t.Errorf("origin requests %d, want 1", n)
+			}
+		})
 	}
 }

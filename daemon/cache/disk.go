@@ -223,8 +223,9 @@ func (c *Cache) toDisk(resp *http.Response, d decision) bool {
 }
 
 // leadDisk streams a large response to the viewer and the waiters while
-// writing it to the disk tier. A viewer that asked for a range gets it
-// from the origin at once, while the whole object is fetched for the tier.
+// writing it to the disk tier. A viewer that asked for a range of a body
+// kept as it came gets it from the origin at once, while the whole object
+// is fetched for the tier.
 func (c *Cache) leadDisk(w http.ResponseWriter, r *http.Request, f *flight, lk, primary string, p Policy, fetch FetchFunc, resp *http.Response, ctx context.Context, cancel context.CancelFunc, cc directives, d decision, requestTime time.Time, t ticket, settle func(outcome, bool)) Result {
 	file, err := c.disk.tempFile()
 	if err != nil {
@@ -244,7 +245,11 @@ func (c *Cache) leadDisk(w http.ResponseWriter, r *http.Request, f *flight, lk, 
 	}
 	o.rp = newRep(resp.StatusCode, header, size, nil)
 	o.age = missAge(resp.Header, requestTime, c.now())
-	ranged := r.Header.Get("Range") != "" || hasConditionals(r.Header)
+	// A range of what the cache compresses is not the origin's to answer:
+	// its range would be of the identity body, the stored variant's of
+	// the compressed one. As in the memory tier, the viewer gets the whole
+	// compressed object at once (serve answers no range of unknown length).
+	ranged := r.Header.Get("Range") != "" && enc == "" || hasConditionals(r.Header)
 	var cur *cursor
 	if !ranged && r.Method == http.MethodGet {
 		cur, _ = o.st.attach()
