@@ -515,6 +515,12 @@ func (c *Cache) lead(w http.ResponseWriter, r *http.Request, f *flight, lk, prim
 	}
 	cc := parseCacheControl(resp.Header)
 	d := decide(resp.StatusCode, resp.Header, cc, p, r.Header, now)
+	if mark != nil && resp.StatusCode == http.StatusPreconditionFailed {
+		// The origin's answer to the viewer's own If-Match or
+		// If-Unmodified-Since, forwarded under the pass mark: not the
+		// object's, whatever its max-age, so never the others' answer.
+		d = decision{why: "412 to the viewer's preconditions", requestOnly: true}
+	}
 	if resp.StatusCode == http.StatusPartialContent && d.store {
 		if _, _, complete, _ := parseContentRange(resp.Header.Get("Content-Range")); complete <= c.maxObject && (mark == nil || !mark.large) {
 			return c.leadPiece(w, r, primary, p, resp, cancel, cc, d, requestTime, t, settle)

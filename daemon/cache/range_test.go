@@ -240,3 +240,42 @@ func TestBrokenBodyNotStored(t *testing.T) {
 		})
 	}
 }
+
+// Under a pass mark (a large object, or one the origin last said not to
+// keep) the origin sees the viewer's own preconditions; its 412 to them,
+// even with a max-age (Go's ServeContent keeps the handler's
+// Cache-Control), answers that viewer alone: the next viewer gets the
+// object, not the 412.
+func TestViewerPreconditionFailedNotStored(t *testing.T) {
+	body := object(1 << 20)
+	lm := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	serveObject := func(body string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "max-age=600")
+			w.Header().Set("ETag", `"v1"`)
+			http.ServeContent(w, r, "object.bin", lm, strings.NewReader(body))
+		}
+	}
+	cfg := Config{MemoryBytes: 4 << 20, MaxObjectBytes: 64 << 10, StreamWindow: 64 << 10}
+	tests := []struct {
+		name       string
+		first      http.HandlerFunc // answers the first request, which sets the pass mark
+		body       string
+		conditions []string
+	}{
+		{"large object, If-Match", serveObject(body), body, []string{"If-Match", `"v0"`}},
+		{"large object, If-Unmodified-Since", serveObject(body), body, []string{"If-Unmodified-Since", lm.Add(-time.Hour).Format(http.TimeFormat)}},
+		{"large object, a range and If-Match", serveObject(body), body, []string{"Range", "bytes=0-9", "If-Match", `"v0"`}},
+		{"no-store before, If-Match", text("small", "Cache-Control", "no-store"), "small", []string{"If-Match", `"v0"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hs := newHarness(t, cfg, defaultPolicy, tt.first)
+			expect(t, hs.get("/o"), 200, XCacheMiss, "-")
+			hs.setHandler(serveObject(tt.body))
+			expect(t, hs.get("/o", tt.conditions...), http.StatusPreconditionFailed, "", "-")
+			hs.waitBackground()
+			expect(t, hs.get("/o"), 200, "", tt.body)
+		})
+	}
+}
