@@ -400,43 +400,53 @@ func TestCompressedRangeOnMiss(t *testing.T) {
 	big := strings.Repeat("<p>larger than the memory tier keeps</p>\n", 8<<10) // ~330 KB
 	p := defaultPolicy
 	p.Compress = true
-	tests := []struct {
+	tiers := []struct {
 		name string
 		cfg  Config
 	}{
 		{"memory tier", Config{}},
 		{"disk tier", Config{MaxObjectBytes: 64 << 10, StreamWindow: 64 << 10, Dir: "disk", DiskBytes: 8 << 20}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if tt.cfg.Dir != "" {
-				tt.cfg.Dir = t.TempDir()
-			}
-			hs := newHarness(t, tt.cfg, p, func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Cache-Control", "max-age=60")
-				w.Header().Set("ETag", `"p1"`)
-				w.Header().Set("Content-Type", "text/html")
-				http.ServeContent(w, r, "", time.Time{}, strings.NewReader(big))
+	requests := []struct {
+		name   string
+		header []string
+	}{
+		{"a range", []string{"Range", "bytes=0-9"}},
+		{"a range and another version's tag", []string{"Range", "bytes=0-9", "If-None-Match", `W/"p0"`}},
+	}
+	for _, tier := range tiers {
+		for _, req := range requests {
+			t.Run(tier.name+", "+req.name, func(t *testing.T) {
+				cfg := tier.cfg
+				if cfg.Dir != "" {
+					cfg.Dir = t.TempDir()
+				}
+				hs := newHarness(t, cfg, p, func(w http.ResponseWriter, r *http.Request) {
+					w.Header().Set("Cache-Control", "max-age=60")
+					w.Header().Set("ETag", `"p1"`)
+					w.Header().Set("Content-Type", "text/html")
+					http.ServeContent(w, r, "", time.Time{}, strings.NewReader(big))
+				})
+				w := hs.get("/r", append([]string{"Accept-Encoding", "gzip"}, req.header...)...)
+				expect(t, w, 200, XCacheMiss, "-")
+				if cr := w.Header().Get("Content-Range"); cr != "" || w.Header().Get("Content-Encoding") != "gzip" {
+					t.Fatalf("miss: Content-Range %q, Content-Encoding %q; want the whole gzip object", cr, w.Header().Get("Content-Encoding"))
+				}
+				if decode(t, "gzip", w.Body.Bytes()) != big {
+					t.Fatal("miss: the body is not the whole object")
+				}
+				hs.waitBackground()
+				whole := hs.get("/r", "Accept-Encoding", "gzip")
+				expect(t, whole, 200, XCacheHit, "-")
+				w = hs.get("/r", append([]string{"Accept-Encoding", "gzip"}, req.header...)...)
+				expect(t, w, 206, XCacheHit, whole.Body.String()[:10])
+				if cr, want := w.Header().Get("Content-Range"), fmt.Sprintf("bytes 0-9/%d", whole.Body.Len()); cr != want {
+					t.Errorf("hit: Content-Range %q, want %q", cr, want)
+				}
+				if n := hs.requests.Load(); n != 1 {
+					t.Errorf("origin requests %d, want 1", n)
+				}
 			})
-			w := hs.get("/r", "Accept-Encoding", "gzip", "Range", "bytes=0-9")
-			expect(t, w, 200, XCacheMiss, "-")
-			if cr := w.Header().Get("Content-Range"); cr != "" || w.Header().Get("Content-Encoding") != "gzip" {
-				t.Fatalf("miss: Content-Range %q, Content-Encoding %q; want the whole gzip object", cr, w.Header().Get("Content-Encoding"))
-			}
-			if decode(t, "gzip", w.Body.Bytes()) != big {
-				t.Fatal("miss: the body is not the whole object")
-			}
-			hs.waitBackground()
-			whole := hs.get("/r", "Accept-Encoding", "gzip")
-			expect(t, whole, 200, XCacheHit, "-")
-			w = hs.get("/r", "Accept-Encoding", "gzip", "Range", "bytes=0-9")
-			expect(t, w, 206, XCacheHit, whole.Body.String()[:10])
-			if cr, want := w.Header().Get("Content-Range"), fmt.Sprintf("bytes 0-9/%d", whole.Body.Len()); cr != want {
-				t.Errorf("hit: Content-Range %q, want %q", cr, want)
-			}
-			if n := hs.requests.Load(); n != 1 {
-				t.Errorf("origin requests %d, want 1", n)
-			}
-		})
+		}
 	}
 }

@@ -245,11 +245,12 @@ func (c *Cache) leadDisk(w http.ResponseWriter, r *http.Request, f *flight, lk, 
 	}
 	o.rp = newRep(resp.StatusCode, header, size, nil)
 	o.age = missAge(resp.Header, requestTime, c.now())
-	// A range of what the cache compresses is not the origin's to answer:
-	// its range would be of the identity body, the stored variant's of
-	// the compressed one. As in the memory tier, the viewer gets the whole
-	// compressed object at once (serve answers no range of unknown length).
-	ranged := r.Header.Get("Range") != "" && enc == "" || hasConditionals(r.Header)
+	// A range of what the cache compresses is not the origin's to answer,
+	// nor are preconditions: its range would be of the identity body, the
+	// stored variant's of the compressed one. As in the memory tier, the
+	// stream answers (serve answers no range of unknown length: the whole
+	// compressed object goes at once).
+	ranged := enc == "" && (r.Header.Get("Range") != "" || hasConditionals(r.Header))
 	var cur *cursor
 	if !ranged && r.Method == http.MethodGet {
 		cur, _ = o.st.attach()
