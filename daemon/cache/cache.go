@@ -721,6 +721,9 @@ func relay(w http.ResponseWriter, r *http.Request, p Policy, resp *http.Response
 			return res
 		}
 	}
+	if rp, ok := relayedRange(r, resp, hdr, enc, evaluate); ok {
+		return serve(w, r, rp, xMiss, -1)
+	}
 	w.WriteHeader(resp.StatusCode)
 	if r.Method == http.MethodHead {
 		return res
@@ -731,6 +734,71 @@ func relay(w http.ResponseWriter, r *http.Request, p Policy, resp *http.Response
 	}
 	res.BytesOut, res.Err = copyCompressed(w, enc, resp.Body)
 	return res
+}
+
+// relayedRange is the representation that answers the viewer's Range from
+// a relayed body, when the origin did not see the Range (evaluate) and the
+// body goes out as it came with a known length: the range a stored object
+// would give (serve), read from the body as it passes. ok is false where
+// serve would send the whole object anyway (an invalid Range, an If-Range
+// for another version): the relay streams it then.
+func relayedRange(r *http.Request, resp *http.Response, hdr http.Header, enc string, evaluate bool) (*rep, bool) {
+	rs, ok := r.Header["Range"]
+	if !ok || !evaluate || enc != "" || r.Method != http.MethodGet || resp.StatusCode != http.StatusOK || resp.ContentLength < 0 {
+		return nil, false
+	}
+	rp := newRep(resp.StatusCode, hdr, resp.ContentLength, nil)
+	if _, err := parseRange(rs[0], rp.size); err == errBadRange || !ifRange(r, rp) {
+		return nil, false
+	}
+	rp.src = &forwardSource{body: resp.Body}
+	return rp, true
+}
+
+// forwardSource reads a body once, for ranges in ascending order that do
+// not overlap (as parseRange gives them): the bytes between are skipped.
+type forwardSource struct {
+	body io.Reader
+	pos  int64
+}
+
+func (s *forwardSource) copyRange(w io.Writer, off, n int64) (int64, error) {
+	body := originReader{s.body}
+	if off > s.pos {
+		k, err := io.CopyN(io.Discard, body, off-s.pos)
+		s.pos += k
+		if err != nil {
+			return 0, cutShort(err)
+		}
+	}
+	if n < 0 {
+		k, err := io.Copy(w, body)
+		s.pos += k
+		return k, err
+	}
+	k, err := io.CopyN(w, body, n)
+	s.pos += k
+	return k, cutShort(err)
+}
+
+// originReader marks its body's read errors as the origin's.
+type originReader struct{ r io.Reader }
+
+func (o originReader) Read(p []byte) (int, error) {
+	n, err := o.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = upstreamError{err}
+	}
+	return n, err
+}
+
+// cutShort: a body that ends before the bytes its length promised is the
+// origin's failure.
+func cutShort(err error) error {
+	if err == io.EOF {
+		return upstreamError{io.ErrUnexpectedEOF}
+	}
+	return err
 }
 
 // copyFlushing copies an origin body to a viewer, flushing whenever the

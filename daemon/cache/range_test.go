@@ -279,3 +279,63 @@ func TestViewerPreconditionFailedNotStored(t *testing.T) {
 		})
 	}
 }
+
+// A range request whose answer turns out not to be kept (no-store,
+// private) was fetched whole, the origin not seeing the range: the cache
+// answers the range itself from the body as it passes, as it would from
+// a stored object (RangeGETs: the viewer gets "the requested range"), not
+// the whole object as a 200. Later requests under the pass mark send the
+// range to the origin.
+func TestRangeOfUnkeptAnswer(t *testing.T) {
+	body := object(5000)
+	lm := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Format(http.TimeFormat)
+	tests := []struct {
+		name         string
+		header       []string
+		status       int
+		contentRange string
+		body         string // "" for a 416
+		parts        []string
+	}{
+		{"one range", []string{"Range", "bytes=100-199"}, 206, "bytes 100-199/5000", body[100:200], nil},
+		{"suffix", []string{"Range", "bytes=-10"}, 206, "bytes 4990-4999/5000", body[4990:], nil},
+		{"two ranges", []string{"Range", "bytes=0-9, 4000-4009"}, 206, "", "", []string{body[:10], body[4000:4010]}},
+		{"past the end", []string{"Range", "bytes=9000-"}, 416, "bytes */5000", "", nil},
+		{"descending: whole", []string{"Range", "bytes=500-509, 0-9"}, 200, "", body, nil},
+		{"If-Range matches", []string{"Range", "bytes=0-4", "If-Range", `"v1"`}, 206, "bytes 0-4/5000", body[:5], nil},
+		{"If-Range differs: whole", []string{"Range", "bytes=0-4", "If-Range", lm}, 200, "", body, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hs := newHarness(t, Config{}, defaultPolicy, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", "no-store")
+				w.Header().Set("ETag", `"v1"`)
+				w.Header().Set("Content-Type", "application/octet-stream")
+				http.ServeContent(w, r, "", time.Time{}, strings.NewReader(body))
+			})
+			w := hs.get("/r", tt.header...)
+			if w.Code != tt.status {
+				t.Fatalf("status %d, want %d", w.Code, tt.status)
+			}
+			if got := w.Header().Get("Content-Range"); got != tt.contentRange {
+				t.Errorf("Content-Range %q, want %q", got, tt.contentRange)
+			}
+			if cl := w.Header().Get("Content-Length"); cl != "" && cl != strconv.Itoa(w.Body.Len()) {
+				t.Errorf("Content-Length %s for a %d-byte body", cl, w.Body.Len())
+			}
+			if tt.parts != nil {
+				checkMultipart(t, w.Header().Get("Content-Type"), w.Body.Bytes(), tt.parts, "application/octet-stream")
+			} else if w.Body.String() != tt.body {
+				t.Errorf("body %q, want %q", trunc(w.Body.String()), trunc(tt.body))
+			}
+			if r := hs.lastSeen().Header.Get("Range"); r != "" {
+				t.Errorf("origin saw Range %q on the first request", r)
+			}
+			// Under the pass mark the origin answers the range itself.
+			expect(t, hs.get("/r", "Range", "bytes=100-199"), 206, XCacheMiss, body[100:200])
+			if r := hs.lastSeen().Header.Get("Range"); r != "bytes=100-199" {
+				t.Errorf("origin saw Range %q under the pass mark", r)
+			}
+		})
+	}
+}
