@@ -168,6 +168,10 @@ func geoDenialReason(r schema.GeoRestriction) string {
 // maxURIBytes is CloudFront's limit on a request's URL (path and query).
 const maxURIBytes = 8192
 
+// connectionClose is an HTTP/1.x answer's Connection when the edge ends
+// the connection after it.
+var connectionClose = []string{"close"}
+
 // userAgent is the origin's User-Agent when the viewer's is not forwarded.
 var userAgent = []string{"openfront"}
 
@@ -191,9 +195,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if _, ok := r.Header[shield.Header]; ok && h.fleetRequest(w, r, t) {
 		return
 	}
-	// Not logged: CloudFront cannot log a request whose URL is over its limit.
+	// Not logged: CloudFront cannot log a request whose URL is over its
+	// limit. It "returns HTTP status code 413, Request Entity Too Large, to
+	// the viewer, and then terminates the TCP connection"
+	// (RequestAndResponseBehaviorCustomOrigin): HTTP/1.x closes; HTTP/2
+	// and HTTP/3 end the stream, the connection's other requests go on.
 	if len(r.RequestURI) > maxURIBytes {
-		h.refuse(w, r, http.StatusRequestURITooLong, "The request's URL is longer than "+strconv.Itoa(maxURIBytes)+" bytes.")
+		if r.ProtoMajor == 1 {
+			hdr["Connection"] = connectionClose
+		}
+		h.refuse(w, r, http.StatusRequestEntityTooLarge, "The request's URL is longer than "+strconv.Itoa(maxURIBytes)+" bytes.")
 		return
 	}
 	path := requestPath(r)

@@ -199,10 +199,15 @@ func TestHandler(t *testing.T) {
 				}
 			}},
 		{name: "a URL at CloudFront's 8,192-byte limit is served", host: "site.test", path: "/x?" + strings.Repeat("q", 8192-len("/x?")), status: 200},
-		{name: "a longer URL is refused with 414", host: "site.test", path: "/x?" + strings.Repeat("q", 8193-len("/x?")), status: 414,
-			check: func(t *testing.T, _ *http.Response, body string) {
+		// RequestAndResponseBehaviorCustomOrigin, maximum length of a URL:
+		// 413, then the connection is closed.
+		{name: "a longer URL is refused with 413 and the connection closed", host: "site.test", path: "/x?" + strings.Repeat("q", 8193-len("/x?")), status: 413,
+			check: func(t *testing.T, resp *http.Response, body string) {
 				if !strings.Contains(body, "longer than 8192 bytes") {
 					t.Errorf("body %q does not say why", body)
+				}
+				if resp.ProtoMajor == 1 && !resp.Close {
+					t.Errorf("%s answer without Connection: close: %v", resp.Proto, resp.Header)
 				}
 			}},
 		{name: "a long unknown host is cut in the reason", host: strings.Repeat("a", 150) + ".test", path: "/", status: 403,

@@ -53,10 +53,14 @@ func (c *conn) readHead() (string, *requestError) {
 	for {
 		b, err := c.br.ReadSlice('\n')
 		if len(acc)+len(b) > limit {
+			// 413, not 414 or 431: CloudFront "returns HTTP status code
+			// 413, Request Entity Too Large, to the viewer, and then
+			// terminates the TCP connection" to a request or URL past its
+			// limits (RequestAndResponseBehaviorCustomOrigin).
 			if line == 0 {
-				return "", &requestError{http.StatusRequestURITooLong, "the request line is longer than " + strconv.Itoa(limit) + " bytes"}
+				return "", &requestError{http.StatusRequestEntityTooLarge, "the request line is longer than " + strconv.Itoa(limit) + " bytes"}
 			}
-			return "", &requestError{http.StatusRequestHeaderFieldsTooLarge, "the request's header is larger than " + strconv.Itoa(limit) + " bytes"}
+			return "", &requestError{http.StatusRequestEntityTooLarge, "the request's header is larger than " + strconv.Itoa(limit) + " bytes"}
 		}
 		acc = append(acc, b...)
 		if err == bufio.ErrBufferFull {

@@ -57,7 +57,7 @@ type Server struct {
 	// the handler's writes fail. A hijacked connection has no bound.
 	BodyTimeout time.Duration
 	// MaxHeaderBytes bounds a request's line and header fields; past it
-	// the answer is 414 (in the request line) or 431. Default 1 MiB.
+	// the answer is 413, as CloudFront's, and the connection closed. Default 1 MiB.
 	MaxHeaderBytes int
 	// Log gets the connections' errors at debug level; nil discards them.
 	Log *slog.Logger

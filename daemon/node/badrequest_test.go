@@ -32,8 +32,11 @@ func TestBadRequests(t *testing.T) {
 		request string
 		status  int // 0: the connection is closed without an answer
 	}{
-		{"a URL over 8,192 bytes", "GET /?" + long(9000) + " HTTP/1.1\r\nHost: localhost\r\n\r\n", 414},
-		{"a header over 20 KiB", "GET / HTTP/1.1\r\nHost: localhost\r\nX-Big: " + long(30<<10) + "\r\n\r\n", 431},
+		// CloudFront answers 413 to a URL over 8,192 bytes and a request
+		// over 20,480 (RequestAndResponseBehaviorCustomOrigin).
+		{"a URL over 8,192 bytes", "GET /?" + long(9000) + " HTTP/1.1\r\nHost: localhost\r\n\r\n", 413},
+		{"a request line over 20 KiB", "GET /?" + long(21000) + " HTTP/1.1\r\nHost: localhost\r\n\r\n", 413},
+		{"a header over 20 KiB", "GET / HTTP/1.1\r\nHost: localhost\r\nX-Big: " + long(30<<10) + "\r\n\r\n", 413},
 		{"no Host", "GET / HTTP/1.1\r\n\r\n", 400},
 		{"a bad Host", "GET / HTTP/1.1\r\nHost: local host\r\n\r\n", 400},
 		{"two Hosts", "GET / HTTP/1.1\r\nHost: localhost\r\nHost: 127.0.0.1\r\n\r\n", 400},
@@ -119,8 +122,8 @@ func rawRequest(addr, req string) (int, error) {
 }
 
 // TestHeaderLimitPerProtocol: CloudFront's 20 KiB limit on a request's
-// headers holds whatever the protocol: more is refused, with 431 over
-// HTTP/1.1 and HTTP/3, and a large header under it is served.
+// headers holds whatever the protocol: more is refused with CloudFront's
+// 413, and a large header under it is served.
 func TestHeaderLimitPerProtocol(t *testing.T) {
 	e := start(t)
 	over, under := http.Header{}, http.Header{}
@@ -136,11 +139,11 @@ func TestHeaderLimitPerProtocol(t *testing.T) {
 			req.Header = over
 			resp, err := e.client(t, p, nil).Do(req)
 			if err != nil {
-				t.Fatalf("30 KB of headers: %v, want a 431", err)
+				t.Fatalf("30 KB of headers: %v, want a 413", err)
 			}
 			resp.Body.Close()
-			if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
-				t.Errorf("30 KB of headers over %s: status %d, want 431", resp.Proto, resp.StatusCode)
+			if resp.StatusCode != http.StatusRequestEntityTooLarge {
+				t.Errorf("30 KB of headers over %s: status %d, want 413", resp.Proto, resp.StatusCode)
 			}
 			if resp, _ := do(t, e.client(t, p, nil), "GET", "https://site.test/api/hello", under, ""); resp.StatusCode != http.StatusOK {
 				t.Errorf("10 KB of headers over %s: status %d, want 200", resp.Proto, resp.StatusCode)

@@ -15,7 +15,7 @@ import (
 )
 
 // TestH2HeaderLimitPerStream: over HTTP/2, a request whose header block
-// is past the 20 KiB limit gets 431 on its own stream, however the
+// is past the 20 KiB limit gets CloudFront's 413 on its own stream, however the
 // client cuts the block into frames (browsers and nghttp2 send
 // CONTINUATIONs of 16 KiB), and a request on another stream of the same
 // connection is served.
@@ -26,10 +26,10 @@ func TestH2HeaderLimitPerStream(t *testing.T) {
 		want          string
 	}{
 		{10, 16384, "200"},
-		{30, 1 << 20, "431"},
-		{30, 16384, "431"},
-		{30, 4096, "431"},
-		{60, 16384, "431"},
+		{30, 1 << 20, "413"},
+		{30, 16384, "413"},
+		{30, 4096, "413"},
+		{60, 16384, "413"},
 	} {
 		t.Run(fmt.Sprintf("%d KB in frames of %d", tt.fields, tt.frame), func(t *testing.T) {
 			got := h2Exchange(t, e.node.Addr("https").String(), tt.fields, tt.frame)

@@ -24,26 +24,30 @@ type shutdowner interface{ Shutdown(context.Context) error }
 // viewer protocol.
 const maxHeaderBytes = 20480
 
-// h2HeaderListBytes is the HTTP/2 server's own limit on a header list,
-// above maxHeaderBytes, which h2HeaderLimit enforces. At its limit
-// net/http's HTTP/2 server answers 431 only to a block that came in one
-// frame; one cut into CONTINUATIONs (browsers and nghttp2 cut at 16 KiB)
-// ends the whole connection with PROTOCOL_ERROR, its defence against
-// CONTINUATION floods, and Go's client refuses to send a list over the
-// advertised limit at all. Past this larger one, that is still so.
-const h2HeaderListBytes = 64 << 10
+// headerListBytes is the HTTP/2 and HTTP/3 servers' own limit on a
+// header list, above maxHeaderBytes, which headerListLimit enforces. At
+// its limit net/http's HTTP/2 server answers 431 only to a block that came
+// in one frame; one cut into CONTINUATIONs (browsers and nghttp2 cut at
+// 16 KiB) ends the whole connection with PROTOCOL_ERROR, its defence
+// against CONTINUATION floods, and Go's client refuses to send a list over
+// the advertised limit at all. Past this larger one, that is still so, and
+// quic-go answers 431 itself.
+const headerListBytes = 64 << 10
 
-// h2HeaderLimit answers 431 on its own stream to an HTTP/2 request whose
-// header list is past maxHeaderBytes. The size is HPACK's (RFC 9113
-// 6.5.2: name, value and 32 bytes a field, pseudo-fields included)
-// against maxHeaderBytes and the 320 bytes net/http adds to it for
-// HTTP/2: what net/http's server enforced with MaxHeaderBytes.
-func h2HeaderLimit(h http.Handler) http.Handler {
+// headerListLimit answers 413 on its own stream to an HTTP/2 or HTTP/3
+// request whose header list is past maxHeaderBytes: CloudFront "returns
+// HTTP status code 413, Request Entity Too Large" to a request over its
+// 20,480 bytes (RequestAndResponseBehaviorCustomOrigin); the connection's
+// other requests go on. The size is HPACK's (RFC 9113 6.5.2, QPACK's the
+// same: name, value and 32 bytes a field, pseudo-fields included) against
+// maxHeaderBytes and the 320 bytes net/http adds to it for HTTP/2: what
+// net/http's server enforced with MaxHeaderBytes.
+func headerListLimit(h http.Handler) http.Handler {
 	const limit = maxHeaderBytes + 320
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if headerListSize(r) > limit {
-			http.Error(w, fmt.Sprintf("431 Request Header Fields Too Large: the request's header is larger than %d bytes", maxHeaderBytes),
-				http.StatusRequestHeaderFieldsTooLarge)
+			http.Error(w, fmt.Sprintf("413 Request Entity Too Large: the request's header is larger than %d bytes", maxHeaderBytes),
+				http.StatusRequestEntityTooLarge)
 			return
 		}
 		h.ServeHTTP(w, r)
@@ -107,7 +111,7 @@ func (n *Node) listenHTTPS(addr string, cfg *tls.Config) error {
 	d := &tlsDispatch{
 		ln: ln, cfg: cfg, timeout: n.opts.HeaderTimeout, stall: n.opts.BodyTimeout, log: n.log,
 		h1: n.viewerServer(),
-		h2: &http.Server{Handler: sendTimeout(n.opts.BodyTimeout, h2HeaderLimit(n.handler)), TLSConfig: cfg, IdleTimeout: n.opts.IdleTimeout, MaxHeaderBytes: h2HeaderListBytes,
+		h2: &http.Server{Handler: sendTimeout(n.opts.BodyTimeout, headerListLimit(n.handler)), TLSConfig: cfg, IdleTimeout: n.opts.IdleTimeout, MaxHeaderBytes: headerListBytes,
 			ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug), ConnContext: tlsfp.ConnContext},
 		h2conns: newConnQueue(ln.Addr()),
 	}

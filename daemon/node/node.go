@@ -450,8 +450,8 @@ func (n *Node) listenHTTP3(tcp *net.TCPAddr) error {
 	}
 	n.addrs["http3"] = conn.LocalAddr()
 	srv := &http3.Server{
-		Handler:        sendTimeout(n.opts.BodyTimeout, n.handler),
-		MaxHeaderBytes: maxHeaderBytes,
+		Handler:        sendTimeout(n.opts.BodyTimeout, headerListLimit(n.handler)),
+		MaxHeaderBytes: headerListBytes,
 		// quic-go has none by default: a client's PINGs kept an idle
 		// connection open for ever.
 		IdleTimeout: n.opts.IdleTimeout,
