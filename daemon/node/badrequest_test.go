@@ -151,3 +151,37 @@ func TestHeaderLimitPerProtocol(t *testing.T) {
 		})
 	}
 }
+
+// TestLongURLCloses: a URL over CloudFront's 8,192 bytes (under the
+// 20 KiB head limit, so the edge answers it, not the HTTP/1.1 server) gets
+// 413 with Connection: close, and a request pipelined behind it is not
+// served: CloudFront "returns HTTP status code 413 ... and then terminates
+// the TCP connection" (RequestAndResponseBehaviorCustomOrigin).
+func TestLongURLCloses(t *testing.T) {
+	n, err := Start(Options{ConfigDir: filepath.Join("..", "..", "examples", "quickstart"), HTTPAddr: "127.0.0.1:0",
+		NodeName: nodeName, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() { n.Shutdown(context.Background()) })
+	c, err := net.Dial("tcp", n.Addr("http").String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "GET /?"+strings.Repeat("a", 9000)+" HTTP/1.1\r\nHost: localhost\r\n\r\n"+
+		"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("no answer to the long URL: %v", err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !resp.Close {
+		t.Errorf("status %d, Connection: close %v; want 413 and close", resp.StatusCode, resp.Close)
+	}
+	if resp, err := http.ReadResponse(br, nil); err == nil {
+		t.Errorf("the request behind it was served: %s", resp.Status)
+	}
+}
