@@ -63,39 +63,56 @@ func TestBadRequests(t *testing.T) {
 	}
 }
 
-// TestNoSmuggling: a request with both Content-Length and
-// Transfer-Encoding is refused with 400 and the connection closed (RFC
-// 9112 6.1 allows it), so a request hidden in its body by a front proxy
-// that trusted Content-Length is never served.
-func TestNoSmuggling(t *testing.T) {
+// TestRefusalCloses: requests answered with the connection closed, so
+// that a request behind them is never served.
+func TestRefusalCloses(t *testing.T) {
 	n, err := Start(Options{ConfigDir: filepath.Join("..", "..", "examples", "quickstart"), HTTPAddr: "127.0.0.1:0",
 		NodeName: nodeName, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
 	t.Cleanup(func() { n.Shutdown(context.Background()) })
-	c, err := net.Dial("tcp", n.Addr("http").String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	io.WriteString(c, "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 40\r\nTransfer-Encoding: chunked\r\n\r\n"+
-		"0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: localhost\r\n\r\n")
-	br := bufio.NewReader(c)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatalf("no answer to the first request: %v", err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	if resp.StatusCode != http.StatusBadRequest {
-		t.Errorf("status %d, want 400", resp.StatusCode)
-	}
-	if !resp.Close { // ReadResponse takes "Connection: close" into Close
-		t.Errorf("answer without Connection: close: %v", resp.Header)
-	}
-	if resp, err := http.ReadResponse(br, nil); err == nil {
-		t.Fatalf("the smuggled request was served: %s", resp.Status)
+	for _, tt := range []struct {
+		name, request string
+		status        int
+	}{
+		// Both Content-Length and Transfer-Encoding: refused with 400 and
+		// the connection closed (RFC 9112 6.1 allows it), so a request
+		// hidden in its body by a front proxy that trusted Content-Length
+		// is never served.
+		{"no smuggling", "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 40\r\nTransfer-Encoding: chunked\r\n\r\n" +
+			"0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: localhost\r\n\r\n", http.StatusBadRequest},
+		// A URL over CloudFront's 8,192 bytes, under the 20 KiB head limit
+		// (the edge answers it, not the HTTP/1.1 server): CloudFront
+		// "returns HTTP status code 413 ... and then terminates the TCP
+		// connection" (RequestAndResponseBehaviorCustomOrigin).
+		{"a long URL", "GET /?" + strings.Repeat("a", 9000) + " HTTP/1.1\r\nHost: localhost\r\n\r\n" +
+			"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n", http.StatusRequestEntityTooLarge},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", n.Addr("http").String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			io.WriteString(c, tt.request)
+			br := bufio.NewReader(c)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("no answer to the first request: %v", err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			if resp.StatusCode != tt.status {
+				t.Errorf("status %d, want %d", resp.StatusCode, tt.status)
+			}
+			if !resp.Close { // ReadResponse takes "Connection: close" into Close
+				t.Errorf("answer without Connection: close: %v", resp.Header)
+			}
+			if resp, err := http.ReadResponse(br, nil); err == nil {
+				t.Fatalf("the request behind it was served: %s", resp.Status)
+			}
+		})
 	}
 }
 
@@ -149,39 +166,5 @@ func TestHeaderLimitPerProtocol(t *testing.T) {
 				t.Errorf("10 KB of headers over %s: status %d, want 200", resp.Proto, resp.StatusCode)
 			}
 		})
-	}
-}
-
-// TestLongURLCloses: a URL over CloudFront's 8,192 bytes (under the
-// 20 KiB head limit, so the edge answers it, not the HTTP/1.1 server) gets
-// 413 with Connection: close, and a request pipelined behind it is not
-// served: CloudFront "returns HTTP status code 413 ... and then terminates
-// the TCP connection" (RequestAndResponseBehaviorCustomOrigin).
-func TestLongURLCloses(t *testing.T) {
-	n, err := Start(Options{ConfigDir: filepath.Join("..", "..", "examples", "quickstart"), HTTPAddr: "127.0.0.1:0",
-		NodeName: nodeName, Logger: testLogger(t)})
-	if err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	t.Cleanup(func() { n.Shutdown(context.Background()) })
-	c, err := net.Dial("tcp", n.Addr("http").String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	io.WriteString(c, "GET /?"+strings.Repeat("a", 9000)+" HTTP/1.1\r\nHost: localhost\r\n\r\n"+
-		"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
-	br := bufio.NewReader(c)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatalf("no answer to the long URL: %v", err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	if resp.StatusCode != http.StatusRequestEntityTooLarge || !resp.Close {
-		t.Errorf("status %d, Connection: close %v; want 413 and close", resp.StatusCode, resp.Close)
-	}
-	if resp, err := http.ReadResponse(br, nil); err == nil {
-		t.Errorf("the request behind it was served: %s", resp.Status)
 	}
 }
