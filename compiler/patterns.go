@@ -25,7 +25,7 @@ var patternWants = map[string]string{
 	"#URLPath":           `an absolute path such as "/errors/404.html"`,
 	"#CountryCode":       `an upper-case ISO 3166-1 alpha-2 country code such as "DE"`,
 	"#S3Bucket":          `an S3 bucket name (lower-case letters, digits, "." and "-")`,
-	"domainName":         `an AWS S3 bucket domain BUCKET.s3.REGION.amazonaws.com; for an S3-compatible server set s3OriginConfig.endpoint, bucket and region`,
+	"domainName":         `an AWS S3 bucket domain BUCKET.s3.REGION.amazonaws.com; for an S3-compatible server set s3OriginConfig.endpoint, bucket and region; an S3 website endpoint is a customOriginConfig`,
 	"originPath":         `a path starting with "/" and not ending with "/", such as "/production"`,
 	"defaultRootObject":  `an object name without a leading "/", a query or a fragment, such as "index.html"`,
 	"endpoint":           `a base URL "http://HOST:PORT" or "https://HOST" without a path`,

@@ -3,6 +3,7 @@ package table
 import (
 	"fmt"
 	"regexp"
+	"strings"
 
 	"openfront.dev/schema"
 )
@@ -33,6 +34,19 @@ func ParseS3Location(domainName string, c schema.S3OriginConfig) (S3Location, er
 			return loc, fmt.Errorf("an S3 endpoint needs bucket and region")
 		}
 		return loc, nil
+	}
+	// Endpoints that look like a bucket's but are not its REST API, which
+	// the regional pattern below would take for a region ("website-us-east-1").
+	switch {
+	case strings.Contains(domainName, ".s3-website"):
+		// API_Origin, CustomOriginConfig: "If the Amazon S3 bucket is
+		// configured with static website hosting, use this attribute."
+		return loc, fmt.Errorf("domainName %q is an S3 website endpoint, which is a custom origin: use customOriginConfig (originProtocolPolicy http-only, as website endpoints serve no HTTPS) instead of s3OriginConfig", domainName)
+	case strings.Contains(domainName, ".s3-accelerate."):
+		// API_Origin, DomainName: "If you configured Amazon S3 Transfer
+		// Acceleration for your bucket, don't specify the s3-accelerate
+		// endpoint for DomainName."
+		return loc, fmt.Errorf("domainName %q is an S3 Transfer Acceleration endpoint, which is not an origin: use the bucket's regional domain BUCKET.s3.REGION.amazonaws.com", domainName)
 	}
 	m := awsS3Domain.FindStringSubmatch(domainName)
 	if m == nil {
