@@ -131,11 +131,15 @@ func s3Escape(key string) string {
 func (s *s3) close() { s.http.CloseIdleConnections() }
 
 func (s *s3) Fetch(ctx context.Context, req *Request) (*http.Response, error) {
-	// OPTIONS is a CORS preflight, which the bucket answers from its CORS
-	// configuration (S3's OPTIONS object).
-	if req.Method != http.MethodGet && req.Method != http.MethodHead && req.Method != http.MethodOptions {
-		resp := textResponse(http.StatusMethodNotAllowed, "an S3 origin serves GET, HEAD and OPTIONS\n")
-		resp.Header.Set("Allow", "GET, HEAD, OPTIONS")
+	// CloudFront "forwards GET, HEAD, OPTIONS, PUT, PATCH, POST, and
+	// DELETE requests" to "your Amazon S3 bucket or your custom origin"
+	// (API_AllowedMethods): OPTIONS is a CORS preflight, which the bucket
+	// answers from its CORS configuration; the others write or delete,
+	// as the bucket's policy for these credentials allows.
+	write := s3WriteMethods[req.Method]
+	if !write && req.Method != http.MethodGet && req.Method != http.MethodHead && req.Method != http.MethodOptions {
+		resp := textResponse(http.StatusMethodNotAllowed, "an S3 origin serves GET, HEAD, OPTIONS, PUT, PATCH, POST and DELETE\n")
+		resp.Header.Set("Allow", "GET, HEAD, OPTIONS, PUT, PATCH, POST, DELETE")
 		return resp, nil
 	}
 	u, err := s.objectURL(req.Path)
@@ -143,10 +147,23 @@ func (s *s3) Fetch(ctx context.Context, req *Request) (*http.Response, error) {
 		return textResponse(http.StatusBadRequest, "bad path\n"), nil
 	}
 	target := u.String()
-	resp, err := s.do(ctx, req.Method, false, func(ctx context.Context) (*http.Request, error) {
-		hr, err := http.NewRequestWithContext(ctx, req.Method, target, nil)
+	body := write && req.Body != nil && req.Body != http.NoBody
+	payloadHash := emptySHA256
+	if body {
+		// The body streams through unread: S3 takes an unsigned payload.
+		payloadHash = "UNSIGNED-PAYLOAD"
+	}
+	resp, err := s.do(ctx, req.Method, body, func(ctx context.Context) (*http.Request, error) {
+		var reqBody io.Reader
+		if body {
+			reqBody = req.Body
+		}
+		hr, err := http.NewRequestWithContext(ctx, req.Method, target, reqBody)
 		if err != nil {
 			return nil, err
+		}
+		if body {
+			hr.ContentLength = req.ContentLength
 		}
 		// customHeaders go to S3 origins too (add-origin-custom-headers.md),
 		// signed with the rest.
@@ -170,14 +187,29 @@ func (s *s3) Fetch(ctx context.Context, req *Request) (*http.Response, error) {
 				hr.Header.Set(h, v)
 			}
 		}
+		if write {
+			// What S3 stores with the object, as the viewer sent it
+			// (Content-Type always reaches the origin; the others when
+			// the behavior forwards them).
+			for _, h := range s3WriteHeaders {
+				if v := req.Header.Get(h); v != "" {
+					hr.Header.Set(h, v)
+				}
+			}
+			for k, vs := range req.Header {
+				if strings.HasPrefix(k, "X-Amz-Meta-") {
+					hr.Header[k] = vs
+				}
+			}
+		}
 		setForwardedFor(hr.Header, req)
-		hr.Header.Set("X-Amz-Content-Sha256", emptySHA256)
+		hr.Header.Set("X-Amz-Content-Sha256", payloadHash)
 		if s.creds != nil {
 			creds, err := s.creds.Retrieve(ctx)
 			if err != nil {
 				return nil, &Error{Origin: s.origin.ID, Err: fmt.Errorf("no S3 credentials on this node: %w", err)}
 			}
-			if err := s.signer.SignHTTP(ctx, creds, hr, emptySHA256, "s3", s.loc.Region, time.Now()); err != nil {
+			if err := s.signer.SignHTTP(ctx, creds, hr, payloadHash, "s3", s.loc.Region, time.Now()); err != nil {
 				return nil, &Error{Origin: s.origin.ID, Err: fmt.Errorf("sign: %w", err)}
 			}
 		}
@@ -200,6 +232,14 @@ func (s *s3) Fetch(ctx context.Context, req *Request) (*http.Response, error) {
 
 // s3ViewerHeaders are the forwarded viewer fields an S3 origin gets.
 var s3ViewerHeaders = append(slices.Clip(ConditionalHeaders), corsRequestHeaders...)
+
+// s3WriteMethods are the methods beyond GET, HEAD and OPTIONS that
+// CloudFront forwards to an S3 origin.
+var s3WriteMethods = map[string]bool{http.MethodPut: true, http.MethodPost: true, http.MethodPatch: true, http.MethodDelete: true}
+
+// s3WriteHeaders are the forwarded fields a write sends the bucket, which
+// it keeps as the object's metadata (PutObject), with x-amz-meta-*.
+var s3WriteHeaders = []string{"Content-Type", "Content-MD5", "Content-Encoding", "Content-Disposition", "Content-Language", "Cache-Control", "Expires"}
 
 // corsRequestHeaders are the request fields S3 evaluates its bucket's
 // CORS configuration on, those the CORS-S3Origin policy forwards.

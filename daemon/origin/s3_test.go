@@ -379,3 +379,67 @@ func TestS3ObjectURL(t *testing.T) {
 		})
 	}
 }
+
+// TestS3Writes: PUT, POST, PATCH and DELETE go to the bucket, signed with
+// their body (CloudFront "forwards GET, HEAD, OPTIONS, PUT, PATCH, POST,
+// and DELETE requests" to "your Amazon S3 bucket or your custom origin",
+// API_AllowedMethods): an object put through the origin is then read and
+// deleted through it, on keys SigV4 encodes too.
+func TestS3Writes(t *testing.T) {
+	gw := startSignedS3(t)
+	s := newTestS3(t, gw.Endpoint, true, nil)
+	fetch := func(t *testing.T, method, path, body string, header http.Header) (*http.Response, string) {
+		t.Helper()
+		req := &Request{Method: method, Path: path, Header: header}
+		if body != "" {
+			req.Body, req.ContentLength = strings.NewReader(body), int64(len(body))
+		}
+		if req.Header == nil {
+			req.Header = http.Header{}
+		}
+		resp, err := s.Fetch(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp, string(b)
+	}
+	for _, path := range []string{"/up/new.txt", "/up/caf%C3%A9%20a+b.txt"} {
+		t.Run(path, func(t *testing.T) {
+			resp, body := fetch(t, http.MethodPut, path, "uploaded\n", http.Header{"Content-Type": {"text/x-test"}, "Cookie": {"a=b"}})
+			if resp.StatusCode != 200 {
+				t.Fatalf("PUT: status %d: %s", resp.StatusCode, body)
+			}
+			resp, body = fetch(t, http.MethodGet, path, "", nil)
+			if resp.StatusCode != 200 || body != "uploaded\n" || resp.Header.Get("Content-Type") != "text/x-test" {
+				t.Fatalf("GET after PUT: status %d, Content-Type %q, body %q", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+			}
+			if resp, body = fetch(t, http.MethodDelete, path, "", nil); resp.StatusCode != http.StatusNoContent {
+				t.Fatalf("DELETE: status %d: %s", resp.StatusCode, body)
+			}
+			if resp, _ = fetch(t, http.MethodGet, path, "", nil); resp.StatusCode != http.StatusNotFound {
+				t.Fatalf("GET after DELETE: status %d, want 404", resp.StatusCode)
+			}
+		})
+	}
+	t.Run("an empty PUT", func(t *testing.T) {
+		if resp, body := fetch(t, http.MethodPut, "/up/empty", "", nil); resp.StatusCode != 200 {
+			t.Fatalf("PUT: status %d: %s", resp.StatusCode, body)
+		}
+	})
+	t.Run("POST and PATCH are the bucket's to answer", func(t *testing.T) {
+		for _, m := range []string{http.MethodPost, http.MethodPatch} {
+			resp, body := fetch(t, m, "/a.txt", "x", nil)
+			if resp.StatusCode == http.StatusForbidden || resp.StatusCode < 400 || !strings.Contains(body, "<Error>") {
+				t.Errorf("%s: status %d body %q, want the bucket's own refusal", m, resp.StatusCode, body)
+			}
+		}
+	})
+	t.Run("methods CloudFront does not forward", func(t *testing.T) {
+		resp, _ := fetch(t, "TRACE", "/a.txt", "", nil)
+		if resp.StatusCode != http.StatusMethodNotAllowed {
+			t.Errorf("TRACE: status %d, want 405", resp.StatusCode)
+		}
+	})
+}
