@@ -146,6 +146,12 @@ func (s *s3) Fetch(ctx context.Context, req *Request) (*http.Response, error) {
 	if err != nil {
 		return textResponse(http.StatusBadRequest, "bad path\n"), nil
 	}
+	// "You can configure whether CloudFront forwards query string
+	// parameters to your Amazon S3 origin" (RequestAndResponseBehaviorS3Origin.md):
+	// the forwarded query goes, signed, so that S3 acts on its own
+	// parameters (versionId, response-content-type) as it does for
+	// CloudFront; the signer encodes it canonically.
+	u.RawQuery = req.RawQuery
 	target := u.String()
 	body := write && req.Body != nil && req.Body != http.NoBody
 	payloadHash := emptySHA256

@@ -443,3 +443,37 @@ func TestS3Writes(t *testing.T) {
 		}
 	})
 }
+
+// TestS3Query: the query a behavior forwards reaches the bucket, signed
+// ("You can configure whether CloudFront forwards query string parameters
+// to your Amazon S3 origin", RequestAndResponseBehaviorS3Origin.md): S3
+// acts on its own parameters (response-content-type) and ignores others,
+// whatever their encoding.
+func TestS3Query(t *testing.T) {
+	gw := startSignedS3(t)
+	s := newTestS3(t, gw.Endpoint, true, nil)
+	tests := []struct {
+		name, query string
+		contentType string // "" for whatever the bucket stores
+	}{
+		{"S3's response overrides", "response-content-type=text%2Fx-over&response-cache-control=no-store", "text/x-over"},
+		{"odd encodings", "x=a+b&y=%20&z=%2F&w=caf%C3%A9&flag&x=2", ""},
+		{"no query", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, err := s.Fetch(context.Background(), &Request{Method: http.MethodGet, Path: "/a.txt", RawQuery: tt.query, Header: http.Header{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || string(b) != "hello\n" {
+				t.Fatalf("status %d body %q", resp.StatusCode, b)
+			}
+			if tt.contentType != "" && resp.Header.Get("Content-Type") != tt.contentType {
+				t.Errorf("Content-Type %q, want %q", resp.Header.Get("Content-Type"), tt.contentType)
+			}
+		})
+	}
+}
