@@ -34,6 +34,13 @@ distributions: prod: {
 	origins: [{id: "s3", domainName: "127.0.0.1", originPath: "/prod", s3OriginConfig: {endpoint: %[1]q, bucket: "media", region: "us-east-1"}}]
 	defaultCacheBehavior: {targetOriginId: "s3", viewerProtocolPolicy: "allow-all"}
 }
+distributions: uploads: {
+	aliases: ["up.test"]
+	origins: [{id: "s3", domainName: "127.0.0.1", originPath: "/up", s3OriginConfig: {endpoint: %[1]q, bucket: "media", region: "us-east-1"}}]
+	defaultCacheBehavior: {targetOriginId: "s3", viewerProtocolPolicy: "allow-all",
+		allowedMethods: ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"]
+		forwardedValues: {queryString: true, headers: ["x-amz-meta-color"]}}
+}
 distributions: anonymous: {
 	aliases: ["anon.test"]
 	origins: [{id: "s3", domainName: "127.0.0.1", s3OriginConfig: {endpoint: %[1]q, bucket: "media", region: "us-east-1", signRequests: false}}]
@@ -56,8 +63,12 @@ distributions: anonymous: {
 		t.Cleanup(func() { n.Shutdown(context.Background()) })
 		return "http://" + n.Addr("http").String()
 	}
-	get := func(t *testing.T, base, host, path string, hdr http.Header) (*http.Response, string) {
-		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+	do := func(t *testing.T, method, base, host, path, body string, hdr http.Header) (*http.Response, string) {
+		var rb io.Reader
+		if body != "" {
+			rb = strings.NewReader(body)
+		}
+		req, _ := http.NewRequest(method, base+path, rb)
 		req.Host = host
 		for k, v := range hdr {
 			req.Header[k] = v
@@ -69,6 +80,9 @@ distributions: anonymous: {
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		return resp, string(b)
+	}
+	get := func(t *testing.T, base, host, path string, hdr http.Header) (*http.Response, string) {
+		return do(t, http.MethodGet, base, host, path, "", hdr)
 	}
 
 	t.Run("signed", func(t *testing.T) {
@@ -96,6 +110,38 @@ distributions: anonymous: {
 					t.Errorf("S3's request id reached the viewer")
 				}
 			})
+		}
+	})
+	// A behavior that allows every method writes through to the bucket,
+	// as CloudFront "forwards GET, HEAD, OPTIONS, PUT, PATCH, POST, and
+	// DELETE requests" to an S3 origin (API_AllowedMethods), and
+	// forwards its query string ("You can configure whether CloudFront
+	// forwards query string parameters to your Amazon S3 origin").
+	t.Run("writes and queries", func(t *testing.T) {
+		base := start(t, s3.SecretKey)
+		steps := []struct {
+			method, path, body string
+			hdr                http.Header
+			status             int
+			want               string            // the body, when set
+			wantHdr            map[string]string // response fields
+		}{
+			{"PUT", "/new%20file.txt", "uploaded\n", http.Header{"Content-Type": {"text/x-up"}, "X-Amz-Meta-Color": {"red"}}, 200, "", nil},
+			{"GET", "/new%20file.txt", "", nil, 200, "uploaded\n", map[string]string{"Content-Type": "text/x-up", "X-Amz-Meta-Color": "red"}},
+			{"GET", "/new%20file.txt?response-content-type=text%2Fx-over", "", nil, 200, "uploaded\n", map[string]string{"Content-Type": "text/x-over"}},
+			{"DELETE", "/new%20file.txt", "", nil, 204, "", nil},
+			{"GET", "/new%20file.txt", "", nil, 404, "", nil},
+		}
+		for _, st := range steps {
+			resp, body := do(t, st.method, base, "up.test", st.path, st.body, st.hdr)
+			if resp.StatusCode != st.status || st.want != "" && body != st.want {
+				t.Fatalf("%s %s: status %d body %q, want %d %q", st.method, st.path, resp.StatusCode, body, st.status, st.want)
+			}
+			for k, v := range st.wantHdr {
+				if g := resp.Header.Get(k); g != v {
+					t.Errorf("%s %s: %s %q, want %q", st.method, st.path, k, g, v)
+				}
+			}
 		}
 	})
 	t.Run("wrong credentials", func(t *testing.T) {
