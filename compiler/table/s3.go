@@ -14,7 +14,8 @@ type S3Location struct {
 	// Endpoint is the server's base URL: https://s3.REGION.amazonaws.com for
 	// AWS, the configured endpoint for an S3-compatible server.
 	Endpoint string
-	// PathStyle addresses objects as ENDPOINT/BUCKET/KEY; otherwise the
+	// PathStyle addresses objects as ENDPOINT/BUCKET/KEY (an S3-compatible
+	// endpoint, an AWS bucket with a dot in its name); otherwise the
 	// bucket is in the host name (virtual-hosted, AWS).
 	PathStyle          bool
 	SignRequests       bool
@@ -63,5 +64,9 @@ func ParseS3Location(domainName string, c schema.S3OriginConfig) (S3Location, er
 		loc.Region = c.Region
 	}
 	loc.Endpoint = "https://s3." + loc.Region + ".amazonaws.com"
+	// A bucket with a dot in its name goes path-style, as the AWS SDKs
+	// send it over HTTPS: S3's certificate (*.s3.REGION.amazonaws.com)
+	// does not cover "assets.example.com.s3.REGION.amazonaws.com".
+	loc.PathStyle = strings.Contains(loc.Bucket, ".")
 	return loc, nil
 }

@@ -314,3 +314,30 @@ func TestUploadAfterPrefixChange(t *testing.T) {
 		}
 	}
 }
+
+// TestUploadObjectURL: a log file's URL in its bucket. A bucket with a
+// dot in its name goes path-style, as the AWS SDKs send it over HTTPS:
+// S3's *.s3.REGION.amazonaws.com certificate does not cover it as a host.
+func TestUploadObjectURL(t *testing.T) {
+	tests := []struct {
+		name    string
+		logging schema.Logging
+		want    string
+	}{
+		{"virtual-hosted", schema.Logging{Bucket: "logs.s3.amazonaws.com"}, "https://logs.s3.us-east-1.amazonaws.com/cf/a%20b.gz"},
+		{"a dotted bucket", schema.Logging{Bucket: "logs.example.com.s3.eu-west-1.amazonaws.com"}, "https://s3.eu-west-1.amazonaws.com/logs.example.com/cf/a%20b.gz"},
+		{"an endpoint", schema.Logging{Bucket: "logs", Endpoint: "http://127.0.0.1:9000", Region: "us-east-1"}, "http://127.0.0.1:9000/logs/cf/a%20b.gz"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			loc, err := Location(tt.logging)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u := &uploader{loc: loc}
+			if got := u.objectURL("cf/a b.gz").String(); got != tt.want {
+				t.Errorf("URL %s, want %s", got, tt.want)
+			}
+		})
+	}
+}

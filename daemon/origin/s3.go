@@ -97,10 +97,7 @@ func (s *s3) objectURL(rawPath string) (*url.URL, error) {
 		return nil, err
 	}
 	escaped := s3Escape(key)
-	// A bucket with a dot in its name goes path-style, as the AWS SDKs
-	// send it over HTTPS: S3's certificate (*.s3.REGION.amazonaws.com)
-	// does not cover "assets.example.com.s3.REGION.amazonaws.com".
-	if s.loc.PathStyle || strings.Contains(s.loc.Bucket, ".") {
+	if s.loc.PathStyle {
 		escaped = "/" + s3Escape(s.loc.Bucket) + escaped
 	} else {
 		base.Host = s.loc.Bucket + "." + base.Host

@@ -353,21 +353,23 @@ func TestS3OddKeys(t *testing.T) {
 // label, so "assets.example.com.s3..." failed every TLS handshake.
 func TestS3ObjectURL(t *testing.T) {
 	tests := []struct {
-		name string
-		loc  table.S3Location
-		path string
-		want string
+		name, domainName string
+		config           schema.S3OriginConfig
+		path, want       string
 	}{
-		{"virtual-hosted", table.S3Location{Bucket: "assets", Region: "eu-west-1", Endpoint: "https://s3.eu-west-1.amazonaws.com"},
+		{"virtual-hosted", "assets.s3.eu-west-1.amazonaws.com", schema.S3OriginConfig{},
 			"/a%20b.txt", "https://assets.s3.eu-west-1.amazonaws.com/a%20b.txt"},
-		{"a dotted bucket goes path-style", table.S3Location{Bucket: "assets.example.com", Region: "eu-west-1", Endpoint: "https://s3.eu-west-1.amazonaws.com"},
+		{"a dotted bucket goes path-style", "assets.example.com.s3.eu-west-1.amazonaws.com", schema.S3OriginConfig{},
 			"/a.txt", "https://s3.eu-west-1.amazonaws.com/assets.example.com/a.txt"},
-		{"an endpoint is path-style", table.S3Location{Bucket: "media", Region: "us-east-1", Endpoint: "http://127.0.0.1:9000", PathStyle: true},
+		{"an endpoint is path-style", "127.0.0.1", schema.S3OriginConfig{Endpoint: "http://127.0.0.1:9000", Bucket: "media", Region: "us-east-1"},
 			"/caf%C3%A9.txt", "http://127.0.0.1:9000/media/caf%C3%A9.txt"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			loc := tt.loc
+			loc, err := table.ParseS3Location(tt.domainName, tt.config)
+			if err != nil {
+				t.Fatal(err)
+			}
 			s := &s3{origin: &table.Origin{ID: "bucket", Spec: &schema.Origin{}}, loc: &loc}
 			u, err := s.objectURL(tt.path)
 			if err != nil {
