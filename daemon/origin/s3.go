@@ -7,11 +7,13 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -29,7 +31,13 @@ type s3 struct {
 	client
 	signer *v4.Signer
 	creds  aws.CredentialsProvider // nil when requests are not signed
+	// site is where requests go and the region they are signed for: the
+	// configured ones, until the bucket names its own region.
+	site atomic.Pointer[s3Site]
 }
+
+// s3Site is an S3 origin's endpoint and signing region.
+type s3Site struct{ region, endpoint string }
 
 // emptySHA256 is the payload hash of a GET or HEAD.
 const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -71,6 +79,7 @@ func newS3(o *table.Origin) (*s3, error) {
 			},
 		},
 	}
+	s.site.Store(&s3Site{region: o.S3.Region, endpoint: o.S3.Endpoint})
 	if o.S3.SignRequests {
 		opts := []func(*config.LoadOptions) error{config.WithRegion(o.S3.Region)}
 		if p := o.S3.CredentialsProfile; p != "" {
@@ -85,14 +94,15 @@ func newS3(o *table.Origin) (*s3, error) {
 	return s, nil
 }
 
-// objectURL addresses originPath + path in the bucket, the key encoded as
-// S3's canonical form wants it (everything but unreserved bytes and "/").
-func (s *s3) objectURL(rawPath string) (*url.URL, error) {
+// objectURL addresses originPath + path in the bucket at endpoint, the key
+// encoded as S3's canonical form wants it (everything but unreserved bytes
+// and "/").
+func (s *s3) objectURL(endpoint, rawPath string) (*url.URL, error) {
 	key, err := url.PathUnescape(s.origin.Spec.OriginPath + rawPath)
 	if err != nil {
 		return nil, err
 	}
-	base, err := url.Parse(s.loc.Endpoint)
+	base, err := url.Parse(endpoint)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +149,40 @@ func (s *s3) Fetch(ctx context.Context, req *Request) (*http.Response, error) {
 		resp.Header.Set("Allow", "GET, HEAD, OPTIONS, PUT, PATCH, POST, DELETE")
 		return resp, nil
 	}
-	u, err := s.objectURL(req.Path)
+	body := write && req.Body != nil && req.Body != http.NoBody
+	site := s.site.Load()
+	resp, err := s.send(ctx, req, site, write, body)
+	if err != nil {
+		return nil, err
+	}
+	// CloudFront finds a bucket in any region (BUCKET.s3.amazonaws.com
+	// names none); S3 says where it is when it refuses a request signed
+	// for, or sent to, another region. A body is never sent twice: the
+	// next write goes to the right place.
+	if region := s3BucketRegion(resp); region != "" && region != site.region {
+		moved := s.moveTo(site, region)
+		if !body {
+			resp.Body.Close()
+			if resp, err = s.send(ctx, req, moved, write, body); err != nil {
+				return nil, err
+			}
+		}
+	}
+	// S3's request ids identify the node's request, not the viewer's.
+	resp.Header.Del("X-Amz-Id-2")
+	resp.Header.Del("X-Amz-Request-Id")
+	if resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusBadRequest {
+		if code, _ := s3ErrorCode(resp); authFailure[code] {
+			return nil, &Error{Origin: s.origin.ID, Err: fmt.Errorf("the bucket refused this node's credentials: %s", code),
+				Reason: "The origin's S3 bucket refused this edge node's credentials (" + code + ")."}
+		}
+	}
+	return resp, nil
+}
+
+// send sends req to the bucket at site, signed for its region.
+func (s *s3) send(ctx context.Context, req *Request, site *s3Site, write, body bool) (*http.Response, error) {
+	u, err := s.objectURL(site.endpoint, req.Path)
 	if err != nil {
 		return textResponse(http.StatusBadRequest, "bad path\n"), nil
 	}
@@ -150,13 +193,12 @@ func (s *s3) Fetch(ctx context.Context, req *Request) (*http.Response, error) {
 	// CloudFront; the signer encodes it canonically.
 	u.RawQuery = req.RawQuery
 	target := u.String()
-	body := write && req.Body != nil && req.Body != http.NoBody
 	payloadHash := emptySHA256
 	if body {
 		// The body streams through unread: S3 takes an unsigned payload.
 		payloadHash = "UNSIGNED-PAYLOAD"
 	}
-	resp, err := s.do(ctx, req.Method, body, func(ctx context.Context) (*http.Request, error) {
+	return s.do(ctx, req.Method, body, func(ctx context.Context) (*http.Request, error) {
 		var reqBody io.Reader
 		if body {
 			reqBody = req.Body
@@ -212,25 +254,46 @@ func (s *s3) Fetch(ctx context.Context, req *Request) (*http.Response, error) {
 			if err != nil {
 				return nil, &Error{Origin: s.origin.ID, Err: fmt.Errorf("no S3 credentials on this node: %w", err)}
 			}
-			if err := s.signer.SignHTTP(ctx, creds, hr, payloadHash, "s3", s.loc.Region, time.Now()); err != nil {
+			if err := s.signer.SignHTTP(ctx, creds, hr, payloadHash, "s3", site.region, time.Now()); err != nil {
 				return nil, &Error{Origin: s.origin.ID, Err: fmt.Errorf("sign: %w", err)}
 			}
 		}
 		return hr, nil
 	})
-	if err != nil {
-		return nil, err
+}
+
+// moveTo makes region the origin's from now on (on AWS, with its
+// regional endpoint) unless another fetch did first, and returns the
+// site to use.
+func (s *s3) moveTo(from *s3Site, region string) *s3Site {
+	to := &s3Site{region: region, endpoint: from.endpoint}
+	if strings.HasPrefix(from.endpoint, "https://s3.") && strings.HasSuffix(from.endpoint, ".amazonaws.com") {
+		to.endpoint = "https://s3." + region + ".amazonaws.com" // AWS's, for that region
 	}
-	// S3's request ids identify the node's request, not the viewer's.
-	resp.Header.Del("X-Amz-Id-2")
-	resp.Header.Del("X-Amz-Request-Id")
-	if resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusBadRequest {
-		if code := s3ErrorCode(resp); authFailure[code] {
-			return nil, &Error{Origin: s.origin.ID, Err: fmt.Errorf("the bucket refused this node's credentials: %s", code),
-				Reason: "The origin's S3 bucket refused this edge node's credentials (" + code + ")."}
+	if s.site.CompareAndSwap(from, to) {
+		slog.Warn("S3 origin: the bucket is in another region; set s3OriginConfig.region (or name it in domainName) to save a request on each node start",
+			"origin", s.origin.ID, "bucket", s.loc.Bucket, "configured", from.region, "region", region)
+	}
+	return to
+}
+
+// s3BucketRegion is the region S3 names in a refusal for the wrong one:
+// a 301 PermanentRedirect (x-amz-bucket-region) or a 400
+// AuthorizationHeaderMalformed ("the region 'us-east-1' is wrong;
+// expecting 'eu-west-1'", and <Region>).
+func s3BucketRegion(resp *http.Response) string {
+	switch resp.StatusCode {
+	case http.StatusMovedPermanently:
+		return resp.Header.Get("X-Amz-Bucket-Region")
+	case http.StatusBadRequest:
+		if code, region := s3ErrorCode(resp); code == "AuthorizationHeaderMalformed" {
+			if r := resp.Header.Get("X-Amz-Bucket-Region"); r != "" {
+				return r
+			}
+			return region
 		}
 	}
-	return resp, nil
+	return ""
 }
 
 // s3ViewerHeaders are the forwarded viewer fields an S3 origin gets.
@@ -256,14 +319,16 @@ var authFailure = map[string]bool{
 	"AccessDenied": false, // also a missing key without ListBucket: the viewer's 403
 }
 
-// s3ErrorCode reads the Code of an S3 error body, leaving the body readable.
-func s3ErrorCode(resp *http.Response) string {
+// s3ErrorCode reads the Code and Region of an S3 error body, leaving the
+// body readable.
+func s3ErrorCode(resp *http.Response) (code, region string) {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	resp.Body = io.NopCloser(bytes.NewReader(b))
 	var e struct {
-		Code string `xml:"Code"`
+		Code   string `xml:"Code"`
+		Region string `xml:"Region"`
 	}
 	xml.Unmarshal(b, &e)
-	return e.Code
+	return e.Code, e.Region
 }

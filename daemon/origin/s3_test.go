@@ -159,7 +159,13 @@ func TestS3CustomHeaders(t *testing.T) {
 // this test its credentials, and no others.
 func startSignedS3(t *testing.T) *testenv.S3 {
 	t.Helper()
-	gw := testenv.StartS3(t)
+	return startSignedS3InRegion(t, "us-east-1")
+}
+
+// startSignedS3InRegion is startSignedS3 with the server in region.
+func startSignedS3InRegion(t *testing.T, region string) *testenv.S3 {
+	t.Helper()
+	gw := testenv.StartS3InRegion(t, region)
 	gw.PutObject(t, "media", "a.txt", []byte("hello\n"))
 	dir := t.TempDir()
 	t.Setenv("AWS_ACCESS_KEY_ID", gw.AccessKey)
@@ -371,7 +377,7 @@ func TestS3ObjectURL(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := &s3{origin: &table.Origin{ID: "bucket", Spec: &schema.Origin{}}, loc: &loc}
-			u, err := s.objectURL(tt.path)
+			u, err := s.objectURL(loc.Endpoint, tt.path)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -477,5 +483,43 @@ func TestS3Query(t *testing.T) {
 				t.Errorf("Content-Type %q, want %q", resp.Header.Get("Content-Type"), tt.contentType)
 			}
 		})
+	}
+}
+
+// TestS3BucketRegion: a bucket in another region than the one the origin
+// names (BUCKET.s3.amazonaws.com, which CloudFront takes for a bucket in
+// any region, says us-east-1) is still fetched: S3 names its region when
+// it refuses the signature, and the origin signs for that one from then on.
+func TestS3BucketRegion(t *testing.T) {
+	gw := startSignedS3InRegion(t, "eu-west-1")
+	var seen atomic.Int32
+	target, err := url.Parse(gw.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Counts the requests that reach the bucket.
+	proxy := httptest.NewServer(&httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
+		seen.Add(1)
+		pr.Out.URL.Scheme, pr.Out.URL.Host = target.Scheme, target.Host
+		pr.Out.Host = pr.In.Host
+	}})
+	t.Cleanup(proxy.Close)
+	s := newTestS3(t, proxy.URL, true, nil) // signs for us-east-1
+	fetchHello(t, s, &Request{Method: http.MethodGet, Path: "/a.txt", Header: http.Header{}})
+	if n := seen.Load(); n != 2 {
+		t.Errorf("%d requests for the first fetch, want 2 (refused, then signed for eu-west-1)", n)
+	}
+	fetchHello(t, s, &Request{Method: http.MethodGet, Path: "/a.txt", Header: http.Header{}})
+	if n := seen.Load(); n != 3 {
+		t.Errorf("%d requests after the second fetch, want 3: the region is kept", n)
+	}
+	resp, err := s.Fetch(context.Background(), &Request{Method: http.MethodPut, Path: "/b.txt", Header: http.Header{},
+		Body: strings.NewReader("b"), ContentLength: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("PUT: status %d", resp.StatusCode)
 	}
 }

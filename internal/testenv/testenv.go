@@ -68,13 +68,18 @@ type S3 struct {
 }
 
 // StartS3 runs versitygw with a POSIX backend in a temp dir until the test ends.
-func StartS3(t testing.TB) *S3 {
+func StartS3(t testing.TB) *S3 { t.Helper(); return StartS3InRegion(t, "us-east-1") }
+
+// StartS3InRegion is StartS3 with the server in region: a request signed
+// for another is refused as AWS refuses it (AuthorizationHeaderMalformed,
+// naming the region).
+func StartS3InRegion(t testing.TB, region string) *S3 {
 	t.Helper()
 	bin := Tool(t, "versitygw")
 	s := &S3{AccessKey: "openfronttest", SecretKey: "openfronttestsecret", Root: t.TempDir()}
 	addr := fmt.Sprintf("127.0.0.1:%d", FreePort(t))
 	s.Endpoint = "http://" + addr
-	cmd := exec.Command(bin, "--port", addr, "posix", s.Root)
+	cmd := exec.Command(bin, "--port", addr, "--region", region, "posix", s.Root)
 	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+s.AccessKey, "ROOT_SECRET_KEY="+s.SecretKey)
 	logf, err := os.Create(filepath.Join(t.TempDir(), "versitygw.log"))
 	if err != nil {
