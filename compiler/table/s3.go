@@ -70,3 +70,31 @@ func ParseS3Location(domainName string, c schema.S3OriginConfig) (S3Location, er
 	loc.PathStyle = strings.Contains(loc.Bucket, ".")
 	return loc, nil
 }
+
+// InRegion is the location with its bucket in region: signed for it and,
+// on AWS, sent to that region's endpoint.
+func (l S3Location) InRegion(region string) S3Location {
+	if strings.HasPrefix(l.Endpoint, "https://s3.") && strings.HasSuffix(l.Endpoint, ".amazonaws.com") {
+		l.Endpoint = "https://s3." + region + ".amazonaws.com"
+	}
+	l.Region = region
+	return l
+}
+
+// S3BucketRegion is the region S3 names when it refuses a request signed
+// for, or sent to, another: a 301 PermanentRedirect with
+// x-amz-bucket-region, a 400 AuthorizationHeaderMalformed ("the region
+// 'us-east-1' is wrong; expecting 'eu-west-1'") with that header or the
+// error's <Region>. "" when the refusal is not that.
+func S3BucketRegion(status int, headerRegion, code, bodyRegion string) string {
+	switch {
+	case status == 301:
+		return headerRegion
+	case status == 400 && code == "AuthorizationHeaderMalformed":
+		if headerRegion != "" {
+			return headerRegion
+		}
+		return bodyRegion
+	}
+	return ""
+}

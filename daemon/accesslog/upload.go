@@ -283,6 +283,28 @@ func (u *uploader) put(ctx context.Context, f *spoolFile) error {
 		return err
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
+	err = u.putOnce(ctx, key, fh, size, sum)
+	var moved *movedError
+	if errors.As(err, &moved) {
+		// CloudFront's logging bucket is "BUCKET.s3.amazonaws.com", in
+		// any region: from now on the one S3 named.
+		u.w.log.Info("access log bucket is in another region than configured; set logging.region to save a request", "bucket", u.loc.Bucket, "configured", u.loc.Region, "region", moved.region)
+		u.loc = u.loc.InRegion(moved.region)
+		if _, err := fh.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		err = u.putOnce(ctx, key, fh, size, sum)
+	}
+	return err
+}
+
+// movedError is S3's refusal of a request for the wrong region.
+type movedError struct{ region string }
+
+func (e *movedError) Error() string { return "the bucket is in region " + e.region }
+
+// putOnce sends one PUT of the file fh as key.
+func (u *uploader) putOnce(ctx context.Context, key string, fh *os.File, size int64, sum string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u.objectURL(key).String(), io.NopCloser(fh))
 	if err != nil {
 		return err
@@ -307,8 +329,12 @@ func (u *uploader) put(ctx context.Context, f *spoolFile) error {
 		var e struct {
 			Code    string `xml:"Code"`
 			Message string `xml:"Message"`
+			Region  string `xml:"Region"`
 		}
 		xml.Unmarshal(body, &e)
+		if r := table.S3BucketRegion(resp.StatusCode, resp.Header.Get("X-Amz-Bucket-Region"), e.Code, e.Region); r != "" && r != u.loc.Region {
+			return &movedError{r}
+		}
 		return fmt.Errorf("PUT s3://%s/%s: %s %s %s", u.loc.Bucket, key, resp.Status, e.Code, e.Message)
 	}
 	return nil

@@ -25,7 +25,13 @@ import (
 // credentials the standard way (environment), as a node would have them.
 func startS3(t *testing.T, secret string) *testenv.S3 {
 	t.Helper()
-	s3 := testenv.StartS3(t)
+	return startS3InRegion(t, secret, "us-east-1")
+}
+
+// startS3InRegion is startS3 with the server in region.
+func startS3InRegion(t *testing.T, secret, region string) *testenv.S3 {
+	t.Helper()
+	s3 := testenv.StartS3InRegion(t, region)
 	if err := os.MkdirAll(filepath.Join(s3.Root, "logs"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -115,6 +121,26 @@ func TestUploadToS3(t *testing.T) {
 	}
 	if metric(w.m.uploads) != 1 || metric(w.m.pendingFiles) != 0 || metric(w.m.pendingBytes) != 0 || metric(w.m.uploadErrors) != 0 {
 		t.Errorf("uploads %d pending %d/%dB errors %d, want 1, 0, 0", metric(w.m.uploads), metric(w.m.pendingFiles), metric(w.m.pendingBytes), metric(w.m.uploadErrors))
+	}
+}
+
+// TestUploadBucketRegion: a logging bucket in another region than the
+// configuration names (CloudFront's "BUCKET.s3.amazonaws.com" names none:
+// us-east-1) gets its logs, signed for the region S3 names when it
+// refuses the first PUT, without an error counted.
+func TestUploadBucketRegion(t *testing.T) {
+	s3 := startS3InRegion(t, "", "eu-west-1")
+	opts := testOptions(t)
+	opts.MinBackoff = time.Minute // no second try from the retry loop
+	w := mustNew(t, opts, uploadConfig("site", s3.Endpoint, "")) // says us-east-1
+	r := rec(0)
+	w.Log(&r)
+	closeWriter(t, w)
+	if files, _ := readLogs(t, filepath.Join(s3.Root, "logs")); len(files) != 1 {
+		t.Fatalf("bucket holds %+v, want one object", files)
+	}
+	if metric(w.m.uploadErrors) != 0 {
+		t.Errorf("%d upload errors, want 0", metric(w.m.uploadErrors))
 	}
 }
 

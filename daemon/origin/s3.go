@@ -266,10 +266,8 @@ func (s *s3) send(ctx context.Context, req *Request, site *s3Site, write, body b
 // regional endpoint) unless another fetch did first, and returns the
 // site to use.
 func (s *s3) moveTo(from *s3Site, region string) *s3Site {
-	to := &s3Site{region: region, endpoint: from.endpoint}
-	if strings.HasPrefix(from.endpoint, "https://s3.") && strings.HasSuffix(from.endpoint, ".amazonaws.com") {
-		to.endpoint = "https://s3." + region + ".amazonaws.com" // AWS's, for that region
-	}
+	moved := table.S3Location{Region: from.region, Endpoint: from.endpoint}.InRegion(region)
+	to := &s3Site{region: moved.Region, endpoint: moved.Endpoint}
 	if s.site.CompareAndSwap(from, to) {
 		slog.Warn("S3 origin: the bucket is in another region; set s3OriginConfig.region (or name it in domainName) to save a request on each node start",
 			"origin", s.origin.ID, "bucket", s.loc.Bucket, "configured", from.region, "region", region)
@@ -277,23 +275,14 @@ func (s *s3) moveTo(from *s3Site, region string) *s3Site {
 	return to
 }
 
-// s3BucketRegion is the region S3 names in a refusal for the wrong one:
-// a 301 PermanentRedirect (x-amz-bucket-region) or a 400
-// AuthorizationHeaderMalformed ("the region 'us-east-1' is wrong;
-// expecting 'eu-west-1'", and <Region>).
+// s3BucketRegion is the region S3 names in a refusal for the wrong one
+// (table.S3BucketRegion), leaving the body readable.
 func s3BucketRegion(resp *http.Response) string {
-	switch resp.StatusCode {
-	case http.StatusMovedPermanently:
-		return resp.Header.Get("X-Amz-Bucket-Region")
-	case http.StatusBadRequest:
-		if code, region := s3ErrorCode(resp); code == "AuthorizationHeaderMalformed" {
-			if r := resp.Header.Get("X-Amz-Bucket-Region"); r != "" {
-				return r
-			}
-			return region
-		}
+	if resp.StatusCode != http.StatusMovedPermanently && resp.StatusCode != http.StatusBadRequest {
+		return ""
 	}
-	return ""
+	code, region := s3ErrorCode(resp)
+	return table.S3BucketRegion(resp.StatusCode, resp.Header.Get("X-Amz-Bucket-Region"), code, region)
 }
 
 // s3ViewerHeaders are the forwarded viewer fields an S3 origin gets.
