@@ -85,10 +85,11 @@ func (l S3Location) InRegion(region string) S3Location {
 // for, or sent to, another: a 301 PermanentRedirect with
 // x-amz-bucket-region, a 400 AuthorizationHeaderMalformed ("the region
 // 'us-east-1' is wrong; expecting 'eu-west-1'") with that header or the
-// error's <Region>. "" when the refusal is not that.
+// error's <Region>, or the header alone on a HEAD's 400, which has no
+// body. "" when the refusal is not that.
 func S3BucketRegion(status int, headerRegion, code, bodyRegion string) string {
 	switch {
-	case status == 301:
+	case status == 301, status == 400 && code == "":
 		return headerRegion
 	case status == 400 && code == "AuthorizationHeaderMalformed":
 		if headerRegion != "" {

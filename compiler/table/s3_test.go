@@ -1,0 +1,40 @@
+package table
+
+import "testing"
+
+// TestS3BucketRegion: the refusals in which S3 names the bucket's region.
+func TestS3BucketRegion(t *testing.T) {
+	tests := []struct {
+		name                           string
+		status                         int
+		headerRegion, code, bodyRegion string
+		want                           string
+	}{
+		{"301 PermanentRedirect", 301, "eu-west-1", "PermanentRedirect", "", "eu-west-1"},
+		{"400 naming the region in its body", 400, "", "AuthorizationHeaderMalformed", "eu-west-1", "eu-west-1"},
+		{"400 with the header", 400, "ap-south-1", "AuthorizationHeaderMalformed", "eu-west-1", "ap-south-1"},
+		{"a HEAD's 400 has only the header", 400, "eu-west-1", "", "", "eu-west-1"},
+		{"another 400", 400, "eu-west-1", "InvalidArgument", "", ""},
+		{"a 403", 403, "eu-west-1", "AccessDenied", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := S3BucketRegion(tt.status, tt.headerRegion, tt.code, tt.bodyRegion); got != tt.want {
+				t.Errorf("S3BucketRegion = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestS3LocationInRegion: on AWS the endpoint follows the region; an
+// S3-compatible endpoint stays.
+func TestS3LocationInRegion(t *testing.T) {
+	aws := S3Location{Bucket: "b", Region: "us-east-1", Endpoint: "https://s3.us-east-1.amazonaws.com"}.InRegion("eu-west-1")
+	if aws.Region != "eu-west-1" || aws.Endpoint != "https://s3.eu-west-1.amazonaws.com" {
+		t.Errorf("AWS: %+v", aws)
+	}
+	own := S3Location{Bucket: "b", Region: "us-east-1", Endpoint: "http://127.0.0.1:9000", PathStyle: true}.InRegion("eu-west-1")
+	if own.Region != "eu-west-1" || own.Endpoint != "http://127.0.0.1:9000" {
+		t.Errorf("endpoint: %+v", own)
+	}
+}
