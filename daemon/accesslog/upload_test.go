@@ -131,7 +131,7 @@ func TestUploadToS3(t *testing.T) {
 func TestUploadBucketRegion(t *testing.T) {
 	s3 := startS3InRegion(t, "", "eu-west-1")
 	opts := testOptions(t)
-	opts.MinBackoff = time.Minute // no second try from the retry loop
+	opts.MinBackoff = time.Minute                                // no second try from the retry loop
 	w := mustNew(t, opts, uploadConfig("site", s3.Endpoint, "")) // says us-east-1
 	r := rec(0)
 	w.Log(&r)
