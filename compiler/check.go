@@ -251,6 +251,10 @@ func (k *checker) distributionRefs(id string, d *schema.Distribution, cfg *schem
 	policyRefs(func() []cue.Selector { return at("defaultCacheBehavior") },
 		func() string { return where + ": defaultCacheBehavior" }, &d.DefaultCacheBehavior)
 	for i := range d.CacheBehaviors {
+		k.s3Writes(key, at("cacheBehaviors", i, "allowedMethods"), fmt.Sprintf("%s: cacheBehaviors[%d] (%q)", where, i, d.CacheBehaviors[i].PathPattern), &d.CacheBehaviors[i], d)
+	}
+	k.s3Writes(key, at("defaultCacheBehavior", "allowedMethods"), where+": defaultCacheBehavior", &d.DefaultCacheBehavior, d)
+	for i := range d.CacheBehaviors {
 		if b := &d.CacheBehaviors[i]; len(b.FunctionAssociations) > 0 {
 			k.functionRefs(key, at("cacheBehaviors", i, "functionAssociations"), fmt.Sprintf("%s: cacheBehaviors[%d] (%q)", where, i, b.PathPattern), b, cfg)
 		}
@@ -258,6 +262,22 @@ func (k *checker) distributionRefs(id string, d *schema.Distribution, cfg *schem
 	if len(d.DefaultCacheBehavior.FunctionAssociations) > 0 {
 		k.functionRefs(key, at("defaultCacheBehavior", "functionAssociations"), where+": defaultCacheBehavior", &d.DefaultCacheBehavior, cfg)
 	}
+}
+
+// s3Writes warns of a behavior that sends viewers' PUT, POST, PATCH and
+// DELETE to an S3 origin whose requests the node signs: they act on the
+// bucket with the node's own credentials, which may do more than the
+// read that CloudFront's origin access control is usually granted.
+func (k *checker) s3Writes(key string, at []cue.Selector, where string, b *schema.CacheBehavior, d *schema.Distribution) {
+	if !slices.Contains(b.AllowedMethods, "DELETE") {
+		return // the API's choices: all seven methods or none of these
+	}
+	origins, groups := originsOf(d)
+	id := s3Target(b.TargetOriginID, origins, groups[b.TargetOriginID])
+	if o := origins[id]; o == nil || !o.S3OriginConfig.SignRequests {
+		return
+	}
+	k.warn(key, at, "%s: viewers' PUT, POST, PATCH and DELETE go to S3 origin %q signed with this node's credentials, and write and delete in the bucket as far as those allow (CloudFront's origin access control may do what the bucket policy grants it, often s3:GetObject only); give the node credentials that may do only what viewers may, or allow GET, HEAD and OPTIONS", where, id)
 }
 
 // rewritingHeaders are request headers that common origin frameworks
