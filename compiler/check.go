@@ -458,6 +458,20 @@ func (k *checker) cachePolicyRef(key string, field func(string) []cue.Selector, 
 		}
 	}
 	k.keyHeaders(key, func(int) []cue.Selector { return field("cachePolicy") }, fmt.Sprintf("%s: cache policy %q", where, name), auth, s3)
+	k.s3Cookies(key, field("cachePolicy"), fmt.Sprintf("%s: cache policy %q", where, name), b, eff.ForwardedValues.Cookies.Forward, s3)
+}
+
+// s3Cookies warns of cookies in the cache key of a behavior whose requests
+// go to S3 origin s3: "Amazon S3 doesn't process cookies. When the cache
+// behavior is forwarding requests to an Amazon S3 origin, specify none"
+// (API_CookiePreference); each cookie value gets a cached copy of the
+// same object, and fewer requests are hits. A behavior with functions
+// may choose by a cookie (a rewritten path): no warning.
+func (k *checker) s3Cookies(key string, at []cue.Selector, where string, b *schema.CacheBehavior, forward, s3 string) {
+	if s3 == "" || forward == "" || forward == "none" || len(b.FunctionAssociations) > 0 {
+		return
+	}
+	k.warn(key, at, "%s: cookies (%s) in the cache key with S3 origin %q: S3 does not process cookies, so each cookie value gets a cached copy of the same object; key on none", where, forward, s3)
 }
 
 // cachePolicy checks one of the config's cache policies, each problem at
@@ -756,7 +770,9 @@ func (k *checker) behavior(key string, at []cue.Selector, where string, b *schem
 	if slices.Contains(fv.Headers, "*") && len(fv.Headers) > 1 {
 		k.add(key, field("forwardedValues", "headers"), `%s: headers ["*"] forwards every header; list no others`, where)
 	}
-	k.keyHeaders(key, func(i int) []cue.Selector { return field("forwardedValues", "headers", i) }, where+": headers", fv.Headers, s3Target(b.TargetOriginID, origins, members))
+	s3 := s3Target(b.TargetOriginID, origins, members)
+	k.keyHeaders(key, func(i int) []cue.Selector { return field("forwardedValues", "headers", i) }, where+": headers", fv.Headers, s3)
+	k.s3Cookies(key, field("forwardedValues", "cookies", "forward"), where+": forwardedValues", b, fv.Cookies.Forward, s3)
 }
 
 // grpc reports what a behavior that proxies gRPC lacks, as CloudFront
