@@ -149,6 +149,9 @@ func (s *s3) Fetch(ctx context.Context, req *Request) (*http.Response, error) {
 		resp.Header.Set("Allow", "GET, HEAD, OPTIONS, PUT, PATCH, POST, DELETE")
 		return resp, nil
 	}
+	if s.bucketOperation(req) {
+		return s3AccessDenied(), nil
+	}
 	body := write && req.Body != nil && req.Body != http.NoBody
 	site := s.site.Load()
 	resp, err := s.send(ctx, req, site, write, body)
@@ -178,6 +181,52 @@ func (s *s3) Fetch(ctx context.Context, req *Request) (*http.Response, error) {
 		}
 	}
 	return resp, nil
+}
+
+// bucketOperation reports whether req would act on the bucket rather than
+// an object's data: its root (a listing, CreateBucket, DeleteBucket), or
+// one of S3's subresources (?acl, ?policy, ?tagging...). An origin access
+// control is granted s3:GetObject (and PutObject, DeleteObject for
+// writes), so through CloudFront S3 refuses these; the node's own
+// credentials may well allow them. OPTIONS, a CORS preflight, goes.
+func (s *s3) bucketOperation(req *Request) bool {
+	if req.Method == http.MethodOptions {
+		return false
+	}
+	if key, err := url.PathUnescape(s.origin.Spec.OriginPath + req.Path); err == nil && strings.TrimPrefix(key, "/") == "" {
+		return true
+	}
+	if req.RawQuery == "" {
+		return false
+	}
+	q, _ := url.ParseQuery(req.RawQuery) // what the signer sends: the pairs that parse
+	for name := range q {
+		if s3Subresources[name] {
+			return true
+		}
+	}
+	return false
+}
+
+// s3Subresources are the query parameters that turn a request for an
+// object into another S3 operation than reading or writing its data
+// (versionId, partNumber, the multipart upload's uploads and uploadId,
+// and response-* stay: GetObject and PutObject take them).
+var s3Subresources = map[string]bool{
+	"acl": true, "attributes": true, "legal-hold": true, "retention": true, "restore": true, "select": true,
+	"select-type": true, "tagging": true, "torrent": true, "policy": true, "policyStatus": true,
+	"versioning": true, "versions": true, "lifecycle": true, "cors": true, "website": true, "logging": true,
+	"notification": true, "replication": true, "encryption": true, "location": true, "accelerate": true,
+	"analytics": true, "inventory": true, "metrics": true, "ownershipControls": true, "publicAccessBlock": true,
+	"intelligent-tiering": true, "requestPayment": true, "object-lock": true, "delete": true, "list-type": true,
+	"renameObject": true, "session": true,
+}
+
+// s3AccessDenied is S3's own refusal, as a viewer of CloudFront gets it.
+func s3AccessDenied() *http.Response {
+	resp := textResponse(http.StatusForbidden, xml.Header+"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>\n")
+	resp.Header.Set("Content-Type", "application/xml")
+	return resp
 }
 
 // send sends req to the bucket at site, signed for its region.

@@ -523,3 +523,48 @@ func TestS3BucketRegion(t *testing.T) {
 		t.Errorf("PUT: status %d", resp.StatusCode)
 	}
 }
+
+// TestS3BucketOperations: the node's credentials read and write objects
+// for viewers, never the bucket itself: a request for the bucket's root
+// (a listing, CreateBucket, DeleteBucket) or naming one of S3's
+// subresources (?acl, ?policy, ?tagging...) gets S3's 403 AccessDenied, as
+// through an origin access control granted s3:GetObject (and PutObject,
+// DeleteObject); the bucket, which would allow them, never sees them.
+func TestS3BucketOperations(t *testing.T) {
+	gw := startSignedS3(t)
+	s := newTestS3(t, gw.Endpoint, true, nil)
+	tests := []struct {
+		name, method, path, query string
+		status                    int
+	}{
+		{"the bucket's listing", http.MethodGet, "/", "", 403},
+		{"a listing by query", http.MethodGet, "/", "list-type=2&prefix=a", 403},
+		{"HEAD of the bucket", http.MethodHead, "/", "", 403},
+		{"DELETE of the bucket", http.MethodDelete, "/", "", 403},
+		{"PUT of the bucket", http.MethodPut, "/", "", 403},
+		{"an object's ACL", http.MethodGet, "/a.txt", "acl", 403},
+		{"an object's tags", http.MethodGet, "/a.txt", "tagging", 403},
+		{"tagging an object", http.MethodPut, "/a.txt", "tagging", 403},
+		{"the bucket's policy", http.MethodGet, "/", "policy", 403},
+		{"an object's attributes", http.MethodGet, "/a.txt", "attributes", 403},
+		{"an object", http.MethodGet, "/a.txt", "", 200},
+		{"an object with S3's own parameters", http.MethodGet, "/a.txt", "response-content-type=text%2Fplain&response-cache-control=no-cache", 200},
+		{"an object with the site's parameters", http.MethodGet, "/a.txt", "v=3&utm_source=x", 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, err := s.Fetch(context.Background(), &Request{Method: tt.method, Path: tt.path, RawQuery: tt.query, Header: http.Header{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tt.status, b)
+			}
+			if tt.status == 403 && tt.method != http.MethodHead && !strings.Contains(string(b), "<Code>AccessDenied</Code>") {
+				t.Errorf("body %q, want S3's AccessDenied", b)
+			}
+		})
+	}
+}
