@@ -188,9 +188,10 @@ func (s *s3) Fetch(ctx context.Context, req *Request) (*http.Response, error) {
 // one of S3's subresources (?acl, ?policy, ?tagging...). An origin access
 // control is granted s3:GetObject (and PutObject, DeleteObject for
 // writes), so through CloudFront S3 refuses these; the node's own
-// credentials may well allow them. OPTIONS, a CORS preflight, goes.
+// credentials may well allow them. OPTIONS, a CORS preflight, goes; so
+// does every unsigned request, which the bucket answers as to anyone.
 func (s *s3) bucketOperation(req *Request) bool {
-	if req.Method == http.MethodOptions {
+	if req.Method == http.MethodOptions || s.creds == nil {
 		return false
 	}
 	if key, err := url.PathUnescape(s.origin.Spec.OriginPath + req.Path); err == nil && strings.TrimPrefix(key, "/") == "" {

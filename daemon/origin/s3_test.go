@@ -567,4 +567,20 @@ func TestS3BucketOperations(t *testing.T) {
 			}
 		})
 	}
+	t.Run("unsigned requests are the bucket's to answer", func(t *testing.T) {
+		var reached atomic.Int32
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reached.Add(1) }))
+		t.Cleanup(srv.Close)
+		s := newTestS3(t, srv.URL, false, nil)
+		for _, q := range []string{"", "acl"} {
+			resp, err := s.Fetch(context.Background(), &Request{Method: http.MethodGet, Path: "/", RawQuery: q, Header: http.Header{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+		}
+		if n := reached.Load(); n != 2 {
+			t.Errorf("the bucket got %d requests, want 2", n)
+		}
+	})
 }
