@@ -88,6 +88,17 @@ func (l S3Location) InRegion(region string) S3Location {
 // error's <Region>, or the header alone on a HEAD's 400, which has no
 // body. "" when the refusal is not that.
 func S3BucketRegion(status int, headerRegion, code, bodyRegion string) string {
+	if r := s3AnswerRegion(status, headerRegion, code, bodyRegion); regionName.MatchString(r) {
+		return r
+	}
+	return "" // the endpoint is made of it (InRegion): a name, no host or path
+}
+
+// regionName is what a region's name may be: one DNS label (eu-west-1,
+// or an S3-compatible server's own, such as garage).
+var regionName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+func s3AnswerRegion(status int, headerRegion, code, bodyRegion string) string {
 	switch {
 	case status == 301, status == 400 && code == "":
 		return headerRegion

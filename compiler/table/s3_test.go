@@ -16,6 +16,9 @@ func TestS3BucketRegion(t *testing.T) {
 		{"a HEAD's 400 has only the header", 400, "eu-west-1", "", "", "eu-west-1"},
 		{"another 400", 400, "eu-west-1", "InvalidArgument", "", ""},
 		{"a 403", 403, "eu-west-1", "AccessDenied", "", ""},
+		// The endpoint is made of it: no host or path of the answer's choosing.
+		{"a region that is no name", 301, "evil.example/x", "PermanentRedirect", "", ""},
+		{"a region in the body that is no name", 400, "", "AuthorizationHeaderMalformed", "a.b", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
