@@ -175,8 +175,9 @@ func startSignedS3InRegion(t *testing.T, region string) *testenv.S3 {
 	return gw
 }
 
-// fetchHello fetches req, which must be answered with startSignedS3's object.
-func fetchHello(t *testing.T, s *s3, req *Request) {
+// fetchHello fetches req, which must be answered with startSignedS3's
+// object, and returns the answer's header.
+func fetchHello(t *testing.T, s *s3, req *Request) http.Header {
 	t.Helper()
 	resp, err := s.Fetch(context.Background(), req)
 	if err != nil {
@@ -187,6 +188,7 @@ func fetchHello(t *testing.T, s *s3, req *Request) {
 	if resp.StatusCode != 200 || string(b) != "hello\n" {
 		t.Errorf("status %d body %q", resp.StatusCode, b)
 	}
+	return resp.Header
 }
 
 // TestS3NodeHeaders: CloudFront tells an S3 origin what it tells a custom
@@ -470,17 +472,9 @@ func TestS3Query(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp, err := s.Fetch(context.Background(), &Request{Method: http.MethodGet, Path: "/a.txt", RawQuery: tt.query, Header: http.Header{}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != 200 || string(b) != "hello\n" {
-				t.Fatalf("status %d body %q", resp.StatusCode, b)
-			}
-			if tt.contentType != "" && resp.Header.Get("Content-Type") != tt.contentType {
-				t.Errorf("Content-Type %q, want %q", resp.Header.Get("Content-Type"), tt.contentType)
+			hdr := fetchHello(t, s, &Request{Method: http.MethodGet, Path: "/a.txt", RawQuery: tt.query, Header: http.Header{}})
+			if tt.contentType != "" && hdr.Get("Content-Type") != tt.contentType {
+				t.Errorf("Content-Type %q, want %q", hdr.Get("Content-Type"), tt.contentType)
 			}
 		})
 	}
