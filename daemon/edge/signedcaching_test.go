@@ -144,6 +144,12 @@ distributions: site: {
 		{"IPv6 policy, viewer outside", withPolicy(urlSigner, "/fv/v6", "http://site.test/fv/*", "2001:db8::/32"), "", "2001:db9::5", 403, "", "AccessDenied"},
 		{"IPv4 policy, IPv6 viewer", withPolicy(urlSigner, "/fv/v6", "http://site.test/fv/*", "192.0.2.0/24"), "", "2001:db8::5", 403, "", "AccessDenied"},
 		{"ECDSA key", ecURL, "", "", 200, "", ""},
+		// The edge takes /fv/../cp/b for /cp/b, and so does the origin: a
+		// policy for /fv/* must not open /cp/*.
+		{"wildcard policy, dot segment out of its path", withPolicy(urlSigner, "/fv/../cp/secret", "http://site.test/fv/*", ""), "", "", 403, "", "AccessDenied"},
+		{"wildcard policy, escaped dot segment", withPolicy(urlSigner, "/fv/%2e%2e/cp/secret", "http://site.test/fv/*", ""), "", "", 403, "", "AccessDenied"},
+		{"wildcard cookies, dot segment out of their path", "/fv/../cp/secret", cookies("http://site.test/fv/*"), "", 403, "", "AccessDenied"},
+		{"wildcard policy, dot segment within its path", withPolicy(urlSigner, "/fv/x/../y", "http://site.test/fv/*", ""), "", "", 200, "", ""},
 	}
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"openfront.dev/compiler/table"
 )
 
 // CloudFront's own 403 message for a missing or empty Key-Pair-Id, which
@@ -190,6 +192,19 @@ var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 func checkPolicy(p policy, resource []byte, now int64, req *Request, what, is string) (code, reason string) {
 	if p.hasResource && !match(p.resource, resource) {
 		return CodeResourceMismatch, "Resource mismatch: the policy is for " + quote(string(p.resource)) + ", not " + quote(string(resource)) + "."
+	}
+	// The edge picks the behavior, and the origin the object, by the path
+	// with its dot segments resolved (table.MatchPath): matched as sent
+	// alone, "https://h/free/*" would let in /free/../paid/a. A wildcard
+	// must hold for that path too; a plain path costs one scan.
+	if p.hasResource && req.Scheme != "rtmp" {
+		if norm := table.MatchPath(req.RawPath); norm != req.RawPath {
+			r := *req
+			r.RawPath = norm
+			if normalized := appendResource(nil, &r); !match(p.resource, normalized) {
+				return CodeResourceMismatch, "Resource mismatch: the policy is for " + quote(string(p.resource)) + ", not " + quote(string(normalized)) + ", the path " + quote(req.RawPath) + " resolves to."
+			}
+		}
 	}
 	if p.hasGreater && !req.AnyTime && now < p.greaterThan {
 		return CodeNotYetValid, "The " + what + " " + is + " not valid before " + epoch(p.greaterThan) + " (now " + epoch(now) + ")."

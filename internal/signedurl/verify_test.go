@@ -321,6 +321,20 @@ func TestVerify(t *testing.T) {
 				r.RawPath = "/vod/a.ts"
 				return r
 			}},
+		// The edge and the origin resolve dot segments: /live/../vod/a.ts
+		// is /vod/a.ts, which a policy for /live/* does not cover.
+		{name: "custom url, dot segment out of the wildcard", want: CodeResourceMismatch,
+			req: func(t *testing.T) Request {
+				r := requestFor(t, sdkPolicyURL(t, keyK1, "K1", host+"/live/index.m3u8", sdkPolicy(host+"/live/*", in1h, time.Time{}, "")))
+				r.RawPath = "/live/%2E%2E/vod/a.ts"
+				return r
+			}},
+		{name: "custom url, dot segment within the wildcard", want: "",
+			req: func(t *testing.T) Request {
+				r := requestFor(t, sdkPolicyURL(t, keyK1, "K1", host+"/live/index.m3u8", sdkPolicy(host+"/live/*", in1h, time.Time{}, "")))
+				r.RawPath = "/live/720p/../480p/a.ts"
+				return r
+			}},
 		{name: "custom url, ? matches one character", want: "",
 			req: func(t *testing.T) Request {
 				return requestFor(t, sdkPolicyURL(t, keyK1, "K1", host+"/img/a1.jpg", sdkPolicy(host+"/img/a?.jpg", in1h, time.Time{}, "")))
