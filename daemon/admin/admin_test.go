@@ -240,7 +240,11 @@ func TestInvalidationRequests(t *testing.T) {
 		{"two objects", "site", `{"paths": ["/a"], "callerReference": "x"} {"paths": ["/b"], "callerReference": "y"}`, 400, "MalformedInput", ""},
 		{"text after the object", "site", `{"paths": ["/a"], "callerReference": "x"} and /b`, 400, "MalformedInput", ""},
 		{"no paths", "site", `{"paths": [], "callerReference": "x"}`, 400, "1 to 3000 paths", ""},
-		{"too many paths", "site", string(tooMany), 400, "not 3001", ""},
+		// A script splits a batch that is BatchTooLarge (413), as CloudFront answers it.
+		{"too many paths", "site", string(tooMany), 413, `"BatchTooLarge"`, ""},
+		{"no body", "site", "", 400, `"MissingBody"`, ""},
+		{"a body of spaces", "site", " \n", 400, `"MissingBody"`, ""},
+		{"cut short", "site", `{"paths": ["/a"]`, 400, `"MalformedInput"`, ""},
 		{"no callerReference", "site", `{"paths": ["/a"]}`, 400, "callerReference is required", ""},
 		{"relative path", "site", `{"paths": ["images/*"], "callerReference": "x"}`, 400, "does not start with /", ""},
 		{"star inside", "site", `{"paths": ["/images/*.jpg"], "callerReference": "x"}`, 400, "last character", ""},

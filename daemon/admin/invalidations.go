@@ -173,7 +173,18 @@ func (s *invalidations) create(w http.ResponseWriter, r *http.Request, dist stri
 			apiError(w, http.StatusRequestEntityTooLarge, "BatchTooLarge", fmt.Sprintf("the body is over %d bytes", maxBatchBytes))
 			return
 		}
+		if errors.Is(err, errNoBody) {
+			// CloudFront's MissingBody: "This operation requires a body".
+			apiError(w, http.StatusBadRequest, "MissingBody", `the request has no body: send {"paths": [...], "callerReference": "..."}`)
+			return
+		}
 		apiError(w, http.StatusBadRequest, "MalformedInput", fmt.Sprintf(`the body is not {"paths": [...], "callerReference": "..."}: %v`, err))
+		return
+	}
+	if len(batch.Paths) > maxPaths {
+		// CloudFront's BatchTooLarge (413), which a script splits on,
+		// not InvalidArgument.
+		apiError(w, http.StatusRequestEntityTooLarge, "BatchTooLarge", fmt.Sprintf("an invalidation has at most %d paths, not %d: split it", maxPaths, len(batch.Paths)))
 		return
 	}
 	encoded, err := checkBatch(batch)
@@ -202,7 +213,9 @@ func (s *invalidations) create(w http.ResponseWriter, r *http.Request, dist stri
 func decodeBatch(r io.Reader) (InvalidationBatch, error) {
 	var batch InvalidationBatch
 	dec := json.NewDecoder(r)
-	if tok, err := dec.Token(); err != nil {
+	if tok, err := dec.Token(); errors.Is(err, io.EOF) {
+		return batch, errNoBody
+	} else if err != nil {
 		return batch, err
 	} else if tok != json.Delim('{') {
 		return batch, fmt.Errorf("%v is not an object", tok)
@@ -243,6 +256,9 @@ func decodeBatch(r io.Reader) (InvalidationBatch, error) {
 	}
 	return batch, nil
 }
+
+// errNoBody is decodeBatch's error for a body of nothing but white space.
+var errNoBody = errors.New("no body")
 
 // refusal is an error add answers with, in CloudFront's terms.
 type refusal struct {
