@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,26 +20,36 @@ import (
 func init() {
 	register("invalidate", command{
 		summary: "remove paths from a node's cache (CloudFront's CreateInvalidation) and wait until done",
-		usage:   "invalidate --distribution ID --token-file FILE [--admin URL] [--caller-reference REF] [--wait=false] [--timeout 5m] PATH...",
+		usage:   "invalidate --distribution ID --token-file FILE [--admin URL[,URL...]] [--caller-reference REF] [--wait=false] [--timeout 5m] PATH...",
 		run:     runInvalidate,
 	})
 }
 
 func runInvalidate(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("invalidate", commands["invalidate"].usage, stderr)
-	base := fs.String("admin", "http://127.0.0.1:9090", "the node's admin listener `URL` (or HOST:PORT)")
+	admins := fs.String("admin", "http://127.0.0.1:9090", "the node's admin listener `URL` (or HOST:PORT); in a fleet, URL,URL,...: each node completes before the next is asked, so name a region's Origin Shield node before the nodes that ask it")
 	tokenFile := fs.String("token-file", "", "`FILE` holding the bearer token (the node's --admin-token-file)")
 	dist := fs.String("distribution", "", "the web distribution's `ID`")
 	ref := fs.String("caller-reference", "", "a unique `REF`: repeating a request with it is safe (default: a new one)")
 	wait := fs.Bool("wait", true, "wait until the invalidation has completed")
-	timeout := fs.Duration("timeout", 5*time.Minute, "how long to wait for the node")
+	timeout := fs.Duration("timeout", 5*time.Minute, "how long to wait for each node")
 	paths, err := parseFlags(fs, args)
-	if err != nil || len(paths) == 0 || *dist == "" || *tokenFile == "" {
-		noPath := ""
-		if len(paths) == 0 {
-			noPath = "missing PATH: name at least one path to invalidate"
+	nodes := strings.Split(*admins, ",")
+	for i := range nodes {
+		nodes[i] = strings.TrimSpace(nodes[i])
+	}
+	if err != nil || len(paths) == 0 || *dist == "" || *tokenFile == "" || len(nodes) > 1 && !*wait || slices.Contains(nodes, "") {
+		problem := ""
+		switch {
+		case slices.Contains(nodes, ""):
+			problem = fmt.Sprintf("--admin %q: a node's URL is empty", *admins)
+		case len(paths) == 0:
+			problem = "missing PATH: name at least one path to invalidate"
+		case len(nodes) > 1 && !*wait:
+			// A node whose shield still has the old copy refills it.
+			problem = "--wait=false with several --admin nodes: each must complete before the next is asked, or a node refills the old content from its shield"
 		}
-		return badUsage(fs, err, required(fs, "distribution", "token-file"), noPath)
+		return badUsage(fs, err, required(fs, "distribution", "token-file"), problem)
 	}
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "openfront invalidate: "+format+"\n", a...)
@@ -51,40 +62,64 @@ func runInvalidate(args []string, stdout, stderr io.Writer) int {
 	if *ref == "" {
 		*ref = newCallerReference()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	batch := admin.InvalidationBatch{Paths: paths, CallerReference: *ref}
+	for i, base := range nodes {
+		c := invalidationClient{base: adminBase(base), token: token}
+		inv, err := c.invalidate(*dist, batch, *wait, *timeout, func(id string) { fmt.Fprintln(stdout, id) })
+		if err != nil {
+			if i > 0 {
+				// Every node keeps the reference: those done answer a retry with their invalidation.
+				err = fmt.Errorf("%w (%s done; retrying with --caller-reference %s is safe)", err, strings.Join(nodes[:i], ", "), *ref)
+			}
+			return fail("%v", err)
+		}
+		if !*wait {
+			continue
+		}
+		on := ""
+		if len(nodes) > 1 {
+			on = " on " + c.base
+		}
+		fmt.Fprintf(stderr, "%s completed%s: %d cached objects removed\n", inv.ID, on, inv.Removed)
+	}
+	return exitOK
+}
+
+// invalidate makes batch's invalidation on the node, says its id as
+// soon as the node answers, and waits for its completion when wait is set.
+func (c invalidationClient) invalidate(dist string, batch admin.InvalidationBatch, wait bool, timeout time.Duration, created func(id string)) (*admin.Invalidation, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	c := invalidationClient{base: adminBase(*base), token: token}
-	body, _ := json.Marshal(admin.InvalidationBatch{Paths: paths, CallerReference: *ref})
-	inv, loc, err := c.do(ctx, http.MethodPost, c.base+"/distributions/"+*dist+"/invalidations", body, http.StatusCreated)
+	body, _ := json.Marshal(batch)
+	inv, loc, err := c.do(ctx, http.MethodPost, c.base+"/distributions/"+dist+"/invalidations", body, http.StatusCreated)
 	if errors.Is(err, context.DeadlineExceeded) {
 		// The node may have made it: the same reference makes a retry safe.
-		return fail("no answer from %s within --timeout %s; the invalidation may have been made: retrying with --caller-reference %s is safe", c.base, *timeout, *ref)
+		return nil, fmt.Errorf("no answer from %s within --timeout %s; the invalidation may have been made: retrying with --caller-reference %s is safe", c.base, timeout, batch.CallerReference)
 	}
 	if err != nil {
-		return fail("%v", err)
+		return nil, err
 	}
-	fmt.Fprintln(stdout, inv.ID)
-	if !*wait {
-		return exitOK
+	created(inv.ID)
+	if !wait {
+		return inv, nil
 	}
 	// The node completes an invalidation in moments; back off anyway.
 	for delay := 50 * time.Millisecond; inv.Status != admin.StatusCompleted; delay = min(2*delay, 2*time.Second) {
 		select {
 		case <-ctx.Done():
-			return fail("%s still %s after %s", inv.ID, inv.Status, *timeout)
+			return nil, fmt.Errorf("%s still %s after %s", inv.ID, inv.Status, timeout)
 		case <-time.After(delay):
 		}
 		next, _, err := c.do(ctx, http.MethodGet, loc, nil, http.StatusOK)
 		if errors.Is(err, context.DeadlineExceeded) {
-			return fail("%s still %s after %s: no answer from %s", inv.ID, inv.Status, *timeout, c.base)
+			return nil, fmt.Errorf("%s still %s after %s: no answer from %s", inv.ID, inv.Status, timeout, c.base)
 		}
 		if err != nil {
-			return fail("%v", err)
+			return nil, err
 		}
 		inv = next
 	}
-	fmt.Fprintf(stderr, "%s completed: %d cached objects removed\n", inv.ID, inv.Removed)
-	return exitOK
+	return inv, nil
 }
 
 // adminBase is an admin listener's base URL; a bare HOST:PORT is http.

@@ -141,3 +141,97 @@ distributions: site: {
 		t.Errorf("retry printed %q, want %q (%s)", stdout.String(), ids["invalidates and waits"], stderr.String())
 	}
 }
+
+// TestInvalidateFleet: with Origin Shield, a node refills a path it
+// invalidated from its shield's copy, so one invalidation of the node
+// alone still serves the old content once Completed. --admin names the
+// nodes in order, each completed before the next is asked: the shield
+// first, then the node, and the node serves the new content.
+func TestInvalidateFleet(t *testing.T) {
+	var version atomic.Int64
+	version.Store(1)
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		fmt.Fprintf(w, "v%d %s", version.Load(), r.URL.Path)
+	}))
+	t.Cleanup(app.Close)
+	dir := t.TempDir()
+	cfg := fmt.Sprintf(`package cdn
+
+distributions: site: {
+	aliases: ["site.test"]
+	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only",
+		originShield: {enabled: true, originShieldRegion: "eu-west-1"}}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all"}
+}
+`, strings.TrimPrefix(app.URL, "http://"))
+	if err := os.WriteFile(filepath.Join(dir, "main.cue"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	token, secret := filepath.Join(t.TempDir(), "token"), filepath.Join(t.TempDir(), "secret")
+	os.WriteFile(token, []byte("s3cret\n"), 0o600)
+	os.WriteFile(secret, []byte("a fleet's shared secret, 32 bytes\n"), 0o600)
+	start := func(name, region, shields string) *node.Node {
+		n, err := node.Start(node.Options{ConfigDir: dir, HTTPAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", AdminTokenFile: token,
+			NodeName: name, CacheMemory: 8 << 20, Region: region, ShieldURLs: shields, ShieldSecretFile: secret,
+			Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { n.Shutdown(context.Background()) })
+		return n
+	}
+	shield := start("shield", "eu-west-1", "")
+	edge := start("edge", "us-east-1", "eu-west-1=http://"+shield.Addr("http").String())
+	get := func(path string) string {
+		t.Helper()
+		req, _ := http.NewRequest("GET", "http://"+edge.Addr("http").String()+path, nil)
+		req.Host = "site.test"
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return strings.TrimSuffix(resp.Header.Get("X-Cache"), " from openfront") + " " + string(b)
+	}
+	invalidate := func(args ...string) (int, string, string) {
+		var stdout, stderr bytes.Buffer
+		code := Main(append([]string{"invalidate", "--token-file", token, "--distribution", "site"}, args...), &stdout, &stderr)
+		return code, stdout.String(), stderr.String()
+	}
+	for _, p := range []string{"/a.html", "/b.html"} {
+		get(p)
+		if got := get(p); !strings.HasPrefix(got, "Hit v1") {
+			t.Fatalf("%s: %q, want a v1 hit", p, got)
+		}
+	}
+	version.Store(2)
+
+	// The node alone: Completed, and the old content again, from the shield.
+	if code, _, stderr := invalidate("--admin", edge.Addr("admin").String(), "/a.html"); code != exitOK {
+		t.Fatalf("node alone: exit %d: %s", code, stderr)
+	}
+	if got := get("/a.html"); !strings.HasPrefix(got, "Miss v1") {
+		t.Fatalf("after invalidating the node alone: %q, want the shield's v1 (the hazard the order avoids)", got)
+	}
+
+	shieldAdmin, edgeAdmin := "http://"+shield.Addr("admin").String(), edge.Addr("admin").String()
+	code, stdout, stderr := invalidate("--admin", shieldAdmin+","+edgeAdmin, "/a.html", "/b.html")
+	if lines := strings.Split(strings.TrimSpace(stdout), "\n"); code != exitOK || len(lines) != 2 || !strings.Contains(stderr, "completed on "+shieldAdmin) {
+		t.Fatalf("shield, then node: exit %d, stdout %q, stderr %q; want 0, an id for each node, and which node completed", code, stdout, stderr)
+	}
+	for _, p := range []string{"/a.html", "/b.html"} {
+		if got := get(p); !strings.HasPrefix(got, "Miss v2") {
+			t.Errorf("after invalidating the shield, then the node: %s is %q, want v2", p, got)
+		}
+	}
+
+	if code, _, stderr := invalidate("--admin", shieldAdmin+",", "/a.html"); code != exitUsage || !strings.Contains(stderr, "a node's URL is empty") {
+		t.Errorf("a trailing comma: exit %d, %q; want a usage error", code, stderr)
+	}
+	// Each node must complete before the next is asked.
+	if code, _, stderr := invalidate("--admin", shieldAdmin+","+edgeAdmin, "--wait=false", "/a.html"); code != exitUsage || !strings.Contains(stderr, "--wait=false") {
+		t.Errorf("--wait=false with two nodes: exit %d, %q; want a usage error naming --wait=false", code, stderr)
+	}
+}
