@@ -22,25 +22,7 @@ import (
 // against its admin listener: what a viewer gets before and after, and
 // what the command says when it cannot.
 func TestInvalidate(t *testing.T) {
-	var version atomic.Int64
-	version.Store(1)
-	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "max-age=600")
-		fmt.Fprintf(w, "v%d %s", version.Load(), r.URL.Path)
-	}))
-	t.Cleanup(app.Close)
-	dir := t.TempDir()
-	cfg := fmt.Sprintf(`package cdn
-
-distributions: site: {
-	aliases: ["site.test"]
-	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
-	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all"}
-}
-`, strings.TrimPrefix(app.URL, "http://"))
-	if err := os.WriteFile(filepath.Join(dir, "main.cue"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir, version := versionedSite(t, "")
 	token := filepath.Join(t.TempDir(), "token")
 	wrong := filepath.Join(t.TempDir(), "wrong")
 	os.WriteFile(token, []byte("s3cret\n"), 0o600)
@@ -70,18 +52,7 @@ distributions: site: {
 	}))
 	t.Cleanup(silent.Close)
 	t.Cleanup(func() { close(hang) })
-	get := func(path string) string {
-		t.Helper()
-		req, _ := http.NewRequest("GET", "http://"+n.Addr("http").String()+path, nil)
-		req.Host = "site.test"
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return strings.TrimSuffix(resp.Header.Get("X-Cache"), " from openfront") + " " + string(b)
-	}
+	get := func(path string) string { return viewerGet(t, n, path) }
 	for _, p := range []string{"/a.html", "/img/1.png", "/keep.css"} {
 		get(p)
 		if got := get(p); !strings.HasPrefix(got, "Hit v1") {
@@ -148,26 +119,7 @@ distributions: site: {
 // nodes in order, each completed before the next is asked: the shield
 // first, then the node, and the node serves the new content.
 func TestInvalidateFleet(t *testing.T) {
-	var version atomic.Int64
-	version.Store(1)
-	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "max-age=600")
-		fmt.Fprintf(w, "v%d %s", version.Load(), r.URL.Path)
-	}))
-	t.Cleanup(app.Close)
-	dir := t.TempDir()
-	cfg := fmt.Sprintf(`package cdn
-
-distributions: site: {
-	aliases: ["site.test"]
-	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only",
-		originShield: {enabled: true, originShieldRegion: "eu-west-1"}}]
-	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all"}
-}
-`, strings.TrimPrefix(app.URL, "http://"))
-	if err := os.WriteFile(filepath.Join(dir, "main.cue"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir, version := versionedSite(t, `originShield: {enabled: true, originShieldRegion: "eu-west-1"}`)
 	token, secret := filepath.Join(t.TempDir(), "token"), filepath.Join(t.TempDir(), "secret")
 	os.WriteFile(token, []byte("s3cret\n"), 0o600)
 	os.WriteFile(secret, []byte("a fleet's shared secret, 32 bytes\n"), 0o600)
@@ -183,18 +135,7 @@ distributions: site: {
 	}
 	shield := start("shield", "eu-west-1", "")
 	edge := start("edge", "us-east-1", "eu-west-1=http://"+shield.Addr("http").String())
-	get := func(path string) string {
-		t.Helper()
-		req, _ := http.NewRequest("GET", "http://"+edge.Addr("http").String()+path, nil)
-		req.Host = "site.test"
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return strings.TrimSuffix(resp.Header.Get("X-Cache"), " from openfront") + " " + string(b)
-	}
+	get := func(path string) string { return viewerGet(t, edge, path) }
 	invalidate := func(args ...string) (int, string, string) {
 		var stdout, stderr bytes.Buffer
 		code := Main(append([]string{"invalidate", "--token-file", token, "--distribution", "site"}, args...), &stdout, &stderr)
@@ -234,4 +175,44 @@ distributions: site: {
 	if code, _, stderr := invalidate("--admin", shieldAdmin+","+edgeAdmin, "--wait=false", "/a.html"); code != exitUsage || !strings.Contains(stderr, "--wait=false") {
 		t.Errorf("--wait=false with two nodes: exit %d, %q; want a usage error naming --wait=false", code, stderr)
 	}
+}
+
+// versionedSite writes a config directory of distribution site (host
+// site.test) whose origin, with the origin fields extra, answers "vN PATH",
+// N from version (1 to start), cached for 10 minutes.
+func versionedSite(t *testing.T, extra string) (dir string, version *atomic.Int64) {
+	version = new(atomic.Int64)
+	version.Store(1)
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		fmt.Fprintf(w, "v%d %s", version.Load(), r.URL.Path)
+	}))
+	t.Cleanup(app.Close)
+	dir = t.TempDir()
+	cfg := fmt.Sprintf(`package cdn
+
+distributions: site: {
+	aliases: ["site.test"]
+	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only", %s}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all"}
+}
+`, strings.TrimPrefix(app.URL, "http://"), extra)
+	if err := os.WriteFile(filepath.Join(dir, "main.cue"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir, version
+}
+
+// viewerGet asks node n for path of site.test: "X-Cache's first word, body".
+func viewerGet(t *testing.T, n *node.Node, path string) string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", "http://"+n.Addr("http").String()+path, nil)
+	req.Host = "site.test"
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return strings.TrimSuffix(resp.Header.Get("X-Cache"), " from openfront") + " " + string(b)
 }
