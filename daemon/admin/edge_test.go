@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"openfront.dev/compiler/table"
 	"openfront.dev/daemon/cache"
 	"openfront.dev/daemon/edge"
 	originpool "openfront.dev/daemon/origin"
@@ -23,9 +24,31 @@ import (
 // sent as written (raw UTF-8 too, as some clients send it); invalidate runs an invalidation of site and waits for its completion.
 func edgeWithAdmin(t *testing.T, cue string, app http.Handler) (get func(path string) (xcache, body string), invalidate func(paths ...string) Invalidation) {
 	t.Helper()
+	get, invalidate, _ = edgeWithReload(t, cue, app)
+	return get, invalidate
+}
+
+// reloadable is a node's view whose table a reload replaces.
+type reloadable struct {
+	source
+	t atomic.Pointer[table.Table]
+}
+
+func (s *reloadable) Table() *table.Table { return s.t.Load() }
+
+// edgeWithReload is edgeWithAdmin whose reload applies another config
+// (CUE, with ORIGIN standing for the same origin) to the edge and the
+// admin listener, as a node's reload does.
+func edgeWithReload(t *testing.T, cue string, app http.Handler) (get func(path string) (xcache, body string), invalidate func(paths ...string) Invalidation, reload func(cue string)) {
+	t.Helper()
 	origin := httptest.NewServer(app)
 	t.Cleanup(origin.Close)
-	tbl := compileTable(t, strings.ReplaceAll(cue, "ORIGIN", strings.TrimPrefix(origin.URL, "http://")))
+	compile := func(cue string) *table.Table {
+		return compileTable(t, strings.ReplaceAll(cue, "ORIGIN", strings.TrimPrefix(origin.URL, "http://")))
+	}
+	tbl := compile(cue)
+	src := &reloadable{}
+	src.t.Store(tbl)
 	c, err := cache.New(cache.Config{MemoryBytes: 4 << 20, MaxObjectBytes: 64 << 10, Dir: t.TempDir(), DiskBytes: 8 << 20})
 	if err != nil {
 		t.Fatal(err)
@@ -36,7 +59,7 @@ func edgeWithAdmin(t *testing.T, cue string, app http.Handler) (get func(path st
 	h.SetTable(tbl)
 	viewer := httptest.NewServer(h)
 	t.Cleanup(viewer.Close)
-	adm := httptest.NewServer(Handler("test-node", source{tbl}, nil, nil, Options{TokenFile: tokenFile(t, "s3cret"), Cache: c}))
+	adm := httptest.NewServer(Handler("test-node", src, nil, nil, Options{TokenFile: tokenFile(t, "s3cret"), Cache: c}))
 	t.Cleanup(adm.Close)
 	api := apiClient{t, adm.URL, "s3cret"}
 
@@ -63,7 +86,12 @@ func edgeWithAdmin(t *testing.T, cue string, app http.Handler) (get func(path st
 		}
 		return api.waitCompleted(resp.Header.Get("Location"))
 	}
-	return get, invalidate
+	reload = func(cue string) {
+		tbl := compile(cue)
+		h.SetTable(tbl)
+		src.t.Store(tbl)
+	}
+	return get, invalidate, reload
 }
 
 // TestInvalidationThroughTheEdge: objects cached by the edge in memory
@@ -240,4 +268,44 @@ func TestInvalidateEncodedUnreserved(t *testing.T) {
 		{"/a%2Fb", "v1"},
 		{"/q?x=%61", "v2"},
 	}, "/~user/*", "/%7Ebob/a", "/A-1.txt", "/a/b", "/q?x=a")
+}
+
+// TestInvalidateQueryVariantAcrossConfigs: a config change that touches a
+// behavior starts its cache entries anew (its cache scope), and rolling
+// the change back makes the old entries reachable again. A path with a
+// query removes its object under the config it runs on; the object's
+// entries in scopes no behavior of that config has, which only a
+// rollback could serve, go with it whatever their query, as a path
+// without a query removes them in every scope.
+func TestInvalidateQueryVariantAcrossConfigs(t *testing.T) {
+	var version atomic.Int64
+	version.Store(1)
+	const config = `package cdn
+
+distributions: site: {
+	aliases: ["site.test"]
+	origins: [{id: "app", domainName: "ORIGIN", customOriginConfig: {originProtocolPolicy: "http-only", originReadTimeout: TIMEOUT}}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", forwardedValues: queryString: true}
+}
+`
+	get, invalidate, reload := edgeWithReload(t, strings.ReplaceAll(config, "TIMEOUT", "30"), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		fmt.Fprintf(w, "v%d %s", version.Load(), r.URL.RequestURI())
+	}))
+	paths := []string{"/a.jpg?v=1", "/a.jpg?v=1&utm=x", "/b.jpg?v=1"}
+	for _, p := range paths {
+		get(p)
+		if x, _ := get(p); x != "Hit from openfront" {
+			t.Fatalf("before: %s is %q, want a hit", p, x)
+		}
+	}
+	reload(strings.ReplaceAll(config, "TIMEOUT", "40")) // a deploy: the origin's timeout, a new scope
+	version.Store(2)
+	invalidate("/a.jpg?v=1")
+	reload(strings.ReplaceAll(config, "TIMEOUT", "30")) // its rollback: the first scope again
+	for _, c := range []keptCase{{"/a.jpg?v=1", "v2"}, {"/a.jpg?v=1&utm=x", "v2"}, {"/b.jpg?v=1", "v1"}} {
+		if _, body := get(c.path); !strings.HasPrefix(body, c.after+" ") {
+			t.Errorf("after the rollback: %s serves %q, want %s", c.path, body, c.after)
+		}
+	}
 }

@@ -37,7 +37,10 @@ import (
 // that query: the query is reduced to what the serving behavior keys
 // (its queryStringCacheKeys, or nothing when it keys no query), so
 // "/a.jpg?w=100&utm=x" names the same object as "/a.jpg?w=100" when only
-// w is keyed. Its header and cookie variants go with it, as in CloudFront.
+// w is keyed. Its header and cookie variants go with it, as in CloudFront,
+// and, whatever their query, the path's entries that a config since
+// changed cached (in cache scopes no behavior has now), which a rollback
+// would serve again.
 // "/" also removes the default root object, which viewers get at "/" and
 // the edge caches under "/index.html" (so "/index.html" goes with it).
 
@@ -350,6 +353,15 @@ func (s *invalidations) compile(dist string, encoded []string) cache.Paths {
 	p := cache.NewPaths(plain)
 	for _, o := range objects {
 		p.AddObject(o.scope, o.path, o.keyedQuery)
+	}
+	if d != nil {
+		// What a config since changed cached stays in the cache, in scopes
+		// of its own, and a rollback serves it again.
+		scopes := make([]string, len(d.Behaviors))
+		for i, b := range d.Behaviors {
+			scopes[i] = b.CacheScope
+		}
+		p.SetLiveScopes(scopes)
 	}
 	return p
 }

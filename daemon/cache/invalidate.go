@@ -43,6 +43,12 @@ type Paths struct {
 	prefixes map[string]bool
 	lens     []int           // the prefixes' distinct lengths
 	objects  map[string]bool // cache scope NUL path ["?" keyed query]
+	// objectPaths are the objects' paths, and live the cache scopes the
+	// distribution's behaviors have now (SetLiveScopes): an entry in
+	// another scope is unreachable until a rollback revives its config,
+	// and goes whatever its query when its path is an object's.
+	objectPaths map[string]bool
+	live        map[string]bool
 }
 
 // NewPaths compiles invalidation paths; a trailing "*" makes a prefix.
@@ -69,11 +75,23 @@ func NewPaths(paths []string) Paths {
 // behavior keys none, so that every query of the path names it).
 func (p *Paths) AddObject(scope, path, keyedQuery string) {
 	if p.objects == nil {
-		p.objects = map[string]bool{}
+		p.objects, p.objectPaths = map[string]bool{}, map[string]bool{}
 	}
 	var k strings.Builder
 	writeObject(&k, scope, CanonicalPath(path), CanonicalQuery(keyedQuery))
 	p.objects[k.String()] = true
+	p.objectPaths[CanonicalPath(path)] = true
+}
+
+// SetLiveScopes names the cache scopes of the distribution's behaviors
+// now. An object added with AddObject then also removes, whatever their
+// query, its path's entries in every other scope: those of a config
+// since changed, which a rollback would serve again.
+func (p *Paths) SetLiveScopes(scopes []string) {
+	p.live = map[string]bool{}
+	for _, s := range scopes {
+		p.live[s] = true
+	}
 }
 
 // Match says whether a request path is invalidated. A lookup per
@@ -116,7 +134,7 @@ func (c *Cache) InvalidatePaths(distribution string, p Paths) int {
 				writeObject(&k, scope, cpath, cquery)
 				object = k.String()
 			}
-			if p.objects[object] {
+			if p.objects[object] || p.live != nil && !p.live[scope] && p.objectPaths[cpath] {
 				return true
 			}
 		}

@@ -59,20 +59,23 @@ func TestInvalidatePaths(t *testing.T) {
 		dist    string
 		paths   []string
 		objects []object
-		gone    []int // indexes into all
+		gone    []int    // indexes into all
+		live    []string // the distribution's scopes now (SetLiveScopes), nil for none said
 	}{
-		{"exact path, every query variant", "site", []string{"/index.html"}, nil, []int{0, 1}},
-		{"prefix, every header and Vary variant", "site", []string{"/images/*"}, nil, []int{3, 4, 5}},
-		{"percent-encoded form", "site", []string{"/caf%C3%A9.html"}, nil, []int{7}},
-		{"disk tier", "site", []string{"/video/*"}, nil, []int{8}},
-		{"everything of one distribution", "other", []string{"/*"}, nil, []int{9, 10}},
-		{"a path nothing has", "site", []string{"/nothing", "/none/*"}, nil, nil},
-		{"case matters", "site", []string{"/INDEX.html"}, nil, nil},
-		{"one query variant", "site", nil, []object{{"scope1", "/index.html", "v=2"}}, []int{1}},
-		{"the variant without a query", "site", nil, []object{{"scope1", "/index.html", ""}}, []int{0}},
-		{"an object's header and Vary variants", "site", nil, []object{{"scope1", "/images/a.jpg", ""}, {"scope1", "/images/sub/b.png", "w=100"}}, []int{3, 4, 5}},
-		{"another scope's object", "site", nil, []object{{"scope2", "/index.html", "v=2"}}, nil},
-		{"a query that is a prefix", "site", nil, []object{{"scope1", "/index.html", "v"}}, nil},
+		{"exact path, every query variant", "site", []string{"/index.html"}, nil, []int{0, 1}, nil},
+		{"prefix, every header and Vary variant", "site", []string{"/images/*"}, nil, []int{3, 4, 5}, nil},
+		{"percent-encoded form", "site", []string{"/caf%C3%A9.html"}, nil, []int{7}, nil},
+		{"disk tier", "site", []string{"/video/*"}, nil, []int{8}, nil},
+		{"everything of one distribution", "other", []string{"/*"}, nil, []int{9, 10}, nil},
+		{"a path nothing has", "site", []string{"/nothing", "/none/*"}, nil, nil, nil},
+		{"case matters", "site", []string{"/INDEX.html"}, nil, nil, nil},
+		{"one query variant", "site", nil, []object{{"scope1", "/index.html", "v=2"}}, []int{1}, nil},
+		{"the variant without a query", "site", nil, []object{{"scope1", "/index.html", ""}}, []int{0}, nil},
+		{"an object's header and Vary variants", "site", nil, []object{{"scope1", "/images/a.jpg", ""}, {"scope1", "/images/sub/b.png", "w=100"}}, []int{3, 4, 5}, nil},
+		{"another scope's object", "site", nil, []object{{"scope2", "/index.html", "v=2"}}, nil, nil},
+		{"a query that is a prefix", "site", nil, []object{{"scope1", "/index.html", "v"}}, nil, nil},
+		{"a dead scope's object, whatever its query", "site", nil, []object{{"scope2", "/index.html", "v=3"}}, []int{0, 1}, []string{"scope2"}},
+		{"a live scope's object, its query only", "site", nil, []object{{"scope1", "/index.html", "v=2"}}, []int{1}, []string{"scope1", "scope2"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,6 +93,9 @@ func TestInvalidatePaths(t *testing.T) {
 			p := NewPaths(tt.paths)
 			for _, o := range tt.objects {
 				p.AddObject(o.scope, o.path, o.query)
+			}
+			if tt.live != nil {
+				p.SetLiveScopes(tt.live)
 			}
 			n := hs.c.InvalidatePaths(tt.dist, p)
 			if len(tt.gone) == 0 && n != 0 {
