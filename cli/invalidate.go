@@ -69,7 +69,7 @@ func runInvalidate(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			if i > 0 {
 				// Every node keeps the reference: those done answer a retry with their invalidation.
-				err = fmt.Errorf("%w (%s done; retrying with --caller-reference %s is safe)", err, strings.Join(nodes[:i], ", "), *ref)
+				err = fmt.Errorf("%s: %w (completed on %s: a retry with --caller-reference %s does not run it there again)", nodes[i], err, strings.Join(nodes[:i], ", "), *ref)
 			}
 			return fail("%v", err)
 		}
