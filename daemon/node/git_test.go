@@ -133,6 +133,14 @@ func startGitNodeWith(t *testing.T, repo *gitRepo, poll time.Duration, o Options
 		tr.CloseIdleConnections()
 		n.Shutdown(context.Background())
 	})
+	// The syncer fetches once more as it starts running, after Start's
+	// fetch: a commit pushed before that ran would deploy without a
+	// webhook or a poll (seen on a loaded machine).
+	for deadline := time.Now().Add(10 * time.Second); g.status().Git.Fetches < 2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the syncer did not fetch as it started: %+v", g.status().Git)
+		}
+	}
 	return g
 }
 
