@@ -550,12 +550,14 @@ func (c *Cache) lead(w http.ResponseWriter, r *http.Request, f *flight, lk, prim
 			c.putPass(lk, large, ttl)
 		} // else a 206 or 304 to the viewer's own conditions: the mark stands
 		settle(outcome{pass: true, large: large}, false)
-		if large && mark == nil && (r.Header.Get("Range") != "" || hasConditionals(r.Header)) {
-			// Fetch just what the viewer asked for.
+		// Fetch just what the viewer asked for: of an object larger than
+		// the memory tier keeps, cutting the range from the whole here
+		// would make the viewer wait for every byte before it.
+		if resp.ContentLength > c.maxObject && mark == nil && (r.Header.Get("Range") != "" || hasConditionals(r.Header)) {
 			resp.Body.Close()
 			cancel()
 			upstream = false // the answer is the next fetch's
-			return c.lead(w, r, nil, lk, primary, nil, p, fetch, &entry{kind: kindPass, large: true})
+			return c.lead(w, r, nil, lk, primary, nil, p, fetch, &entry{kind: kindPass, large: large})
 		}
 		c.stats.misses.Add(1)
 		defer cancel()

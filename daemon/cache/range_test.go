@@ -339,3 +339,22 @@ func TestRangeOfUnkeptAnswer(t *testing.T) {
 		})
 	}
 }
+
+// TestRangeOfLargeUnkeptAnswer: a range of an answer not kept that is
+// larger than the cache keeps is the origin's to cut, on the first request
+// too: cut here, every byte before it would come through first (a video
+// seek near the end of a no-store file waited for the whole file).
+func TestRangeOfLargeUnkeptAnswer(t *testing.T) {
+	body := object(64 << 10)
+	hs := newHarness(t, Config{MaxObjectBytes: 16 << 10}, defaultPolicy, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("ETag", `"v1"`)
+		http.ServeContent(w, r, "", time.Time{}, strings.NewReader(body))
+	})
+	for i := range 2 {
+		expect(t, hs.get("/big", "Range", "bytes=-10"), 206, XCacheMiss, body[len(body)-10:])
+		if r := hs.lastSeen().Header.Get("Range"); r != "bytes=-10" {
+			t.Errorf("request %d: the origin was last asked with Range %q, want the viewer's", i+1, r)
+		}
+	}
+}
