@@ -152,7 +152,9 @@ func (s *s3) Fetch(ctx context.Context, req *Request) (*http.Response, error) {
 	if s.bucketOperation(req) {
 		return s3AccessDenied(), nil
 	}
-	body := write && req.Body != nil && req.Body != http.NoBody
+	// HTTP/3 gives every request a body reader, of unknown length when
+	// the viewer sent no Content-Length: a DELETE sends none.
+	body := write && req.Body != nil && req.Body != http.NoBody && req.ContentLength != 0 && req.Method != http.MethodDelete
 	site := s.site.Load()
 	resp, err := s.send(ctx, req, site, write, body)
 	if err != nil {
@@ -164,11 +166,16 @@ func (s *s3) Fetch(ctx context.Context, req *Request) (*http.Response, error) {
 	// next write goes to the right place.
 	if region := s3BucketRegion(resp); region != "" && region != site.region {
 		moved := s.moveTo(site, region)
-		if !body {
-			resp.Body.Close()
-			if resp, err = s.send(ctx, req, moved, write, body); err != nil {
-				return nil, err
-			}
+		resp.Body.Close()
+		if body {
+			// Its body is gone: the viewer is to send it again, which
+			// then goes where the bucket is.
+			resp = textResponse(http.StatusServiceUnavailable, "The origin's S3 bucket is in "+region+", not "+site.region+" as its domain name says: send the request again.\n")
+			resp.Header.Set("Retry-After", "1")
+			return resp, nil
+		}
+		if resp, err = s.send(ctx, req, moved, write, body); err != nil {
+			return nil, err
 		}
 	}
 	// S3's request ids identify the node's request, not the viewer's.
@@ -202,7 +209,8 @@ func (s *s3) bucketOperation(req *Request) bool {
 	}
 	q, _ := url.ParseQuery(req.RawQuery) // what the signer sends: the pairs that parse
 	for name := range q {
-		if s3Subresources[name] {
+		// A version's DELETE removes it for good (s3:DeleteObjectVersion).
+		if s3Subresources[name] || name == "versionId" && req.Method == http.MethodDelete {
 			return true
 		}
 	}

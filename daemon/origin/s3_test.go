@@ -499,6 +499,19 @@ func TestS3BucketRegion(t *testing.T) {
 	}})
 	t.Cleanup(proxy.Close)
 	s := newTestS3(t, proxy.URL, true, nil) // signs for us-east-1
+	// A write first: its body is not sent twice, and its viewer is told
+	// to send it again, not that the node's credentials are refused.
+	resp, err := s.Fetch(context.Background(), &Request{Method: http.MethodPut, Path: "/first.txt", Header: http.Header{},
+		Body: strings.NewReader("f"), ContentLength: 1})
+	if err != nil {
+		t.Fatalf("the first write, signed for the wrong region: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("the first write, signed for the wrong region: %d Retry-After %q, want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	seen.Store(0)
+	s = newTestS3(t, proxy.URL, true, nil) // again from us-east-1
 	fetchHello(t, s, &Request{Method: http.MethodGet, Path: "/a.txt", Header: http.Header{}})
 	if n := seen.Load(); n != 2 {
 		t.Errorf("%d requests for the first fetch, want 2 (refused, then signed for eu-west-1)", n)
@@ -507,7 +520,7 @@ func TestS3BucketRegion(t *testing.T) {
 	if n := seen.Load(); n != 3 {
 		t.Errorf("%d requests after the second fetch, want 3: the region is kept", n)
 	}
-	resp, err := s.Fetch(context.Background(), &Request{Method: http.MethodPut, Path: "/b.txt", Header: http.Header{},
+	resp, err = s.Fetch(context.Background(), &Request{Method: http.MethodPut, Path: "/b.txt", Header: http.Header{},
 		Body: strings.NewReader("b"), ContentLength: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -515,6 +528,19 @@ func TestS3BucketRegion(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Errorf("PUT: status %d", resp.StatusCode)
+	}
+	// A DELETE with a body reader of unknown length (HTTP/3 gives every
+	// request one) has no body: it is sent again in the right region.
+	seen.Store(0)
+	s = newTestS3(t, proxy.URL, true, nil)
+	resp, err = s.Fetch(context.Background(), &Request{Method: http.MethodDelete, Path: "/b.txt", Header: http.Header{},
+		Body: strings.NewReader(""), ContentLength: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent || seen.Load() != 2 {
+		t.Errorf("DELETE: status %d after %d requests, want 204 after 2", resp.StatusCode, seen.Load())
 	}
 }
 
@@ -541,6 +567,8 @@ func TestS3BucketOperations(t *testing.T) {
 		{"tagging an object", http.MethodPut, "/a.txt", "tagging", 403},
 		{"the bucket's policy", http.MethodGet, "/", "policy", 403},
 		{"an object's attributes", http.MethodGet, "/a.txt", "attributes", 403},
+		// Removes a version for good (s3:DeleteObjectVersion).
+		{"DELETE of a version", http.MethodDelete, "/a.txt", "versionId=abc", 403},
 		{"an object", http.MethodGet, "/a.txt", "", 200},
 		{"an object with S3's own parameters", http.MethodGet, "/a.txt", "response-content-type=text%2Fplain&response-cache-control=no-cache", 200},
 		{"an object with the site's parameters", http.MethodGet, "/a.txt", "v=3&utm_source=x", 200},
