@@ -32,7 +32,9 @@ type stream struct {
 	// known, else -1. Readers get it only once the stream is finished,
 	// after the filler stored the entry: a viewer that has its whole
 	// answer and asks again finds it stored (a Hit), not a stream
-	// still being stored (a Miss).
+	// still being stored (a Miss). The price: a viewer that kept pace
+	// with the origin waits for the store, the body's copy into its blob
+	// included (about 37 ms for 48 MiB).
 	last int64
 }
 
