@@ -22,6 +22,10 @@ func TestFieldHint(t *testing.T) {
 		{[]string{"distributions", "site", "defaultCacheBehavior", "defautlTTL"}, "; did you mean defaultTTL?"}, // transposed
 		{[]string{"distributions", "site", "cacheBehaviors", "24", "TargetOriginId"}, "; did you mean targetOriginId?"},
 		{[]string{"distributions", "site", "restrictions", "geoRestriction", "Quantity"}, "; openfront drops CloudFront's Quantity fields: a list's length is its quantity"},
+		// CloudFront's field-level encryption, which openfront lacks: the
+		// refusal says the fields would reach the origin in clear, in either case.
+		{[]string{"distributions", "site", "defaultCacheBehavior", "fieldLevelEncryptionId"}, "; openfront has no field-level encryption: the fields CloudFront encrypted at the edge reach the origin as the viewer sent them"},
+		{[]string{"distributions", "site", "cacheBehaviors", "3", "FieldLevelEncryptionId"}, "; openfront has no field-level encryption: the fields CloudFront encrypted at the edge reach the origin as the viewer sent them"},
 		{[]string{"cachePolicies", "short", "parametersInCacheKeyAndForwardedToOrigin", "headersConfig", "headerBehaviour"}, "; did you mean headerBehavior?"},
 		// A field of the place one level down (a list's entries too), of
 		// the place one level up, or of its other fields, is named there.
