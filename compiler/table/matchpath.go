@@ -169,3 +169,18 @@ func encodedSlash(hex string) bool {
 	}
 	return false
 }
+
+// HasDotSegment reports whether path has a "." or ".." segment, its dots
+// escaped (%2E) or not: a path that resolves elsewhere than it reads.
+func HasDotSegment(path string) bool {
+	for seg := range strings.SplitSeq(path, "/") {
+		if len(seg) > 6 || !strings.HasPrefix(seg, ".") && !strings.HasPrefix(seg, "%") {
+			continue
+		}
+		seg = strings.ReplaceAll(strings.ReplaceAll(seg, "%2E", "."), "%2e", ".")
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
+}

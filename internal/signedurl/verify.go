@@ -196,8 +196,9 @@ func checkPolicy(p policy, resource []byte, now int64, req *Request, what, is st
 	// The edge picks the behavior, and the origin the object, by the path
 	// with its dot segments resolved (table.MatchPath): matched as sent
 	// alone, "https://h/free/*" would let in /free/../paid/a. A wildcard
-	// must hold for that path too; a plain path costs one scan.
-	if p.hasResource && req.Scheme != "rtmp" {
+	// must hold for that path too. Only then: a Resource keeps the escapes
+	// and slashes its signer wrote (%7E for ~), which MatchPath would not.
+	if p.hasResource && req.Scheme != "rtmp" && table.HasDotSegment(req.RawPath) {
 		if norm := table.MatchPath(req.RawPath); norm != req.RawPath {
 			r := *req
 			r.RawPath = norm

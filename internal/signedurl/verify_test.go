@@ -335,6 +335,20 @@ func TestVerify(t *testing.T) {
 				r.RawPath = "/live/720p/../480p/a.ts"
 				return r
 			}},
+		// Only dot segments are resolved for the check: a Resource keeps
+		// the escapes its signer wrote (Java's URLEncoder writes ~ as %7E).
+		{name: "custom url, an escape of an unreserved character", want: "",
+			req: func(t *testing.T) Request {
+				return requestFor(t, sdkPolicyURL(t, keyK1, "K1", host+"/a%7Eb.jpg", sdkPolicy(host+"/a%7Eb.jpg", in1h, time.Time{}, "")))
+			}},
+		{name: "custom url, an escape under a wildcard", want: "",
+			req: func(t *testing.T) Request {
+				return requestFor(t, sdkPolicyURL(t, keyK1, "K1", host+"/my%2Dfolder/a.jpg", sdkPolicy(host+"/my%2Dfolder/*", in1h, time.Time{}, "")))
+			}},
+		{name: "custom url, two slashes", want: "",
+			req: func(t *testing.T) Request {
+				return requestFor(t, sdkPolicyURL(t, keyK1, "K1", host+"/a//b.jpg", sdkPolicy(host+"/a//b.jpg", in1h, time.Time{}, "")))
+			}},
 		{name: "custom url, ? matches one character", want: "",
 			req: func(t *testing.T) Request {
 				return requestFor(t, sdkPolicyURL(t, keyK1, "K1", host+"/img/a1.jpg", sdkPolicy(host+"/img/a?.jpg", in1h, time.Time{}, "")))
