@@ -67,9 +67,12 @@ func runInvalidate(args []string, stdout, stderr io.Writer) int {
 		c := invalidationClient{base: adminBase(base), token: token}
 		inv, err := c.invalidate(*dist, batch, *wait, *timeout, func(id string) { fmt.Fprintln(stdout, id) })
 		if err != nil {
-			if i > 0 {
+			switch {
+			case i > 0:
 				// Every node keeps the reference: those done answer a retry with their invalidation.
 				err = fmt.Errorf("%s: %w (completed on %s: a retry with --caller-reference %s does not run it there again)", nodes[i], err, strings.Join(nodes[:i], ", "), *ref)
+			case len(nodes) > 1:
+				err = fmt.Errorf("%s: %w (not asked of the nodes after it)", nodes[i], err)
 			}
 			return fail("%v", err)
 		}

@@ -172,6 +172,10 @@ func TestInvalidateFleet(t *testing.T) {
 	if want := "127.0.0.1:1: "; code != exitFail || !strings.Contains(stderr, "openfront invalidate: "+want) || !strings.Contains(stderr, "(completed on "+shieldAdmin+": a retry with --caller-reference deploy-9 does not run it there again)") {
 		t.Errorf("the second node down: exit %d, %q; want the node, and what was done", code, stderr)
 	}
+	code, _, stderr = invalidate("--admin", "127.0.0.1:1,"+shieldAdmin, "/a.html")
+	if want := "openfront invalidate: 127.0.0.1:1: "; code != exitFail || !strings.Contains(stderr, want) || !strings.Contains(stderr, "not asked of the nodes after it") {
+		t.Errorf("the first node down: exit %d, %q; want the node named", code, stderr)
+	}
 	if code, _, stderr := invalidate("--admin", shieldAdmin+",", "/a.html"); code != exitUsage || !strings.Contains(stderr, "a node's URL is empty") {
 		t.Errorf("a trailing comma: exit %d, %q; want a usage error", code, stderr)
 	}
