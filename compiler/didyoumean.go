@@ -140,18 +140,24 @@ func fieldNames(v cue.Value) []string {
 // suggestField picks the candidate closest to typed, ignoring case
 // (CloudFront's API is PascalCase and users paste it), within an edit
 // distance of a third of the longer name; the schema's order breaks ties.
-// A CloudFront Quantity, which openfront drops, gets a word of its own, as
-// does CloudFront's fieldLevelEncryptionId: a bare "field not allowed"
-// invites deleting the line without noticing that the fields it
-// protected (card numbers, say) now reach the origin in clear.
+// First, a CloudFront Quantity, which openfront drops, gets a word of its
+// own, as do the CloudFront features openfront lacks: a bare "field not allowed"
+// invites deleting the line without noticing what it did (the fields
+// fieldLevelEncryptionId protected, card numbers say, now reach the
+// origin in clear; a Lambda@Edge function's checks are not made).
 func suggestField(typed string, candidates []string) string {
-	switch best := closestName(typed, candidates); {
-	case best != "":
-		return "; did you mean " + best + "?"
-	case strings.ToLower(typed) == "quantity":
+	switch {
+	case strings.EqualFold(typed, "quantity"):
 		return "; openfront drops CloudFront's Quantity fields: a list's length is its quantity"
 	case strings.EqualFold(typed, "fieldLevelEncryptionId"):
 		return "; openfront has no field-level encryption: the fields CloudFront encrypted at the edge reach the origin as the viewer sent them"
+	case strings.EqualFold(typed, "lambdaFunctionAssociations"): // not functionAssociations, its near name
+		return "; openfront runs no Lambda@Edge: what those functions checked or changed is not done (functionAssociations run CloudFront Functions)"
+	case strings.EqualFold(typed, "realtimeLogConfigArn"):
+		return "; openfront has no real-time logs: logging writes standard access logs"
+	}
+	if best := closestName(typed, candidates); best != "" {
+		return "; did you mean " + best + "?"
 	}
 	return ""
 }

@@ -26,6 +26,8 @@ func TestFieldHint(t *testing.T) {
 		// refusal says the fields would reach the origin in clear, in either case.
 		{[]string{"distributions", "site", "defaultCacheBehavior", "fieldLevelEncryptionId"}, "; openfront has no field-level encryption: the fields CloudFront encrypted at the edge reach the origin as the viewer sent them"},
 		{[]string{"distributions", "site", "cacheBehaviors", "3", "FieldLevelEncryptionId"}, "; openfront has no field-level encryption: the fields CloudFront encrypted at the edge reach the origin as the viewer sent them"},
+		{[]string{"distributions", "site", "defaultCacheBehavior", "lambdaFunctionAssociations"}, "; openfront runs no Lambda@Edge: what those functions checked or changed is not done (functionAssociations run CloudFront Functions)"},
+		{[]string{"distributions", "site", "cacheBehaviors", "0", "RealtimeLogConfigArn"}, "; openfront has no real-time logs: logging writes standard access logs"},
 		{[]string{"cachePolicies", "short", "parametersInCacheKeyAndForwardedToOrigin", "headersConfig", "headerBehaviour"}, "; did you mean headerBehavior?"},
 		// A field of the place one level down (a list's entries too), of
 		// the place one level up, or of its other fields, is named there.
