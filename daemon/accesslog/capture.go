@@ -18,7 +18,12 @@ import (
 // the request body as the handler reads it.
 type Capture struct {
 	http.ResponseWriter
-	req         *http.Request
+	req *http.Request
+	// header is the request's header as the viewer sent it: the edge
+	// replaces r.Header (a viewer-request function's) and adds to it in
+	// place (the CloudFront-* headers), and the log is the viewer's.
+	header      http.Header
+	headBytes   int64 // the request line and header as HTTP/1.1 text, when wire is nil
 	start       time.Time
 	firstByte   time.Time
 	status      int
@@ -59,8 +64,13 @@ func NewCapture(w http.ResponseWriter, r *http.Request, start time.Time) *Captur
 // Captures in a pool so a request allocates none. Call it only once the
 // previous request's handler returned.
 func (c *Capture) Reset(w http.ResponseWriter, r *http.Request, start time.Time) {
-	*c = Capture{ResponseWriter: w, req: r, start: start, contentLen: -1, rangeStart: -1, rangeEnd: -1}
+	*c = Capture{ResponseWriter: w, req: r, header: r.Header, start: start, contentLen: -1, rangeStart: -1, rangeEnd: -1}
 	c.wire, _ = w.(wireSizer)
+	if c.wire == nil {
+		// Sized now, before the edge adds to the header what the viewer
+		// never sent.
+		c.headBytes = requestBytes(r)
+	}
 	if r.Body != nil && r.Body != http.NoBody {
 		c.body.ReadCloser, c.hasBody = r.Body, true
 		r.Body = &c.body
@@ -307,11 +317,8 @@ func (c *Capture) Record(end time.Time) Record {
 		RangeEnd:        c.rangeEnd,
 	}
 	websocket := false
-	// One pass over the request header picks up the fields and, unless
-	// the server counted the head, sizes it: lookups would walk it again.
-	sizing := c.wire == nil
-	if sizing {
-		rec.BytesIn = requestLineBytes(r)
+	if c.wire == nil {
+		rec.BytesIn = c.headBytes
 	} else {
 		var sent bool
 		rec.BytesIn, _, sent = c.wire.WireBytes()
@@ -319,12 +326,9 @@ func (c *Capture) Record(end time.Time) Record {
 			rec.ContentLength = c.addedLength(rec.Status)
 		}
 	}
-	for k, vs := range r.Header {
-		if sizing {
-			for _, v := range vs {
-				rec.BytesIn += int64(len(k) + 2 + len(v) + 2)
-			}
-		}
+	// One pass over the header picks up the fields: lookups would walk it
+	// again.
+	for k, vs := range c.header {
 		if len(vs) == 0 {
 			continue
 		}
@@ -477,11 +481,9 @@ func (c *Capture) BytesOut() int64 {
 // BytesIn is cs-bytes: the request line and headers as HTTP/1.1 text,
 // and the body bytes the handler read.
 func (c *Capture) BytesIn() int64 {
-	var n int64
+	n := c.headBytes
 	if c.wire != nil {
 		n, _, _ = c.wire.WireBytes()
-	} else {
-		n = requestBytes(c.req)
 	}
 	if c.hasBody {
 		n += c.body.n

@@ -88,6 +88,11 @@ import (
 //  32. sc-range-start, 33. sc-range-end: the first and last byte of the
 //     response's Content-Range, or -.
 //
+// The request's fields (cs-*, x-forwarded-for) are the request as the
+// viewer sent it, as the Capture found it: not what the edge made of it
+// for the origin (a viewer-request function's changes, the CloudFront-*
+// headers a behavior forwards), as cs-uri-stem is the viewer's URI.
+//
 // Every empty value is written as -. String values are escaped as
 // CloudFront does ([AppendEscaped]), but for those openfront makes from
 // safe characters itself, which are written as they are: the result types
