@@ -78,7 +78,7 @@ import (
 //     Error the specific error: ClientCommError, ClientHungUpRequest, ClientGeoBlocked,
 //     InvalidRequestCertificate, OriginConnectError, OriginDnsError,
 //     OriginCommError (a timeout), OriginReadError, OriginWriteError,
-//     AbortedOrigin, OriginError, ...
+//     OriginInvalidResponseError, AbortedOrigin, OriginError, ...
 //     (DetailedResultType; plain Error when it is not known).
 //  30. sc-content-type: the response's Content-Type, or -; also the one
 //     the server sniffs from the body of a response that declared none.
@@ -160,9 +160,12 @@ const (
 	OriginCommError     = "OriginCommError"    // the origin timed out, connecting or mid-response
 	OriginReadError     = "OriginReadError"    // reading from the origin failed: a reset, a body short of its length
 	OriginWriteError    = "OriginWriteError"   // writing the request to the origin failed
-	AbortedOrigin       = "AbortedOrigin"      // the origin failed otherwise: an answer that is not HTTP, a stream it reset
-	OriginError         = "OriginError"        // the origin answered wrongly
-	InvalidRequest      = "InvalidRequest"
+	AbortedOrigin       = "AbortedOrigin"      // the origin failed otherwise: a stream it reset
+	// OriginInvalidResponseError: the origin's answer is no HTTP response
+	// (a status line, header or Content-Length that does not parse).
+	OriginInvalidResponseError = "OriginInvalidResponseError"
+	OriginError                = "OriginError" // the origin answered wrongly
+	InvalidRequest             = "InvalidRequest"
 	// InvalidRequestMethod: the method is not among the behavior's allowedMethods.
 	InvalidRequestMethod = "InvalidRequestMethod"
 	// InvalidRequestCertificate: the request came on a TLS connection set

@@ -147,7 +147,7 @@ func TestOriginErrorKind(t *testing.T) {
 		{oe(fmt.Errorf("body: %w", io.ErrUnexpectedEOF), false), "comm", "OriginReadError"},
 		{oe(io.EOF, false), "comm", "OriginReadError"},
 		{oe(&net.OpError{Op: "write", Net: "tcp", Err: errors.New("broken pipe")}, false), "comm", "OriginWriteError"},
-		{oe(errors.New(`net/http: HTTP/1.x transport connection broken: malformed HTTP response "junk"`), false), "comm", "AbortedOrigin"},
+		{oe(errors.New(`net/http: HTTP/1.x transport connection broken: malformed HTTP response "junk"`), false), "comm", "OriginInvalidResponseError"},
 		{oe(fmt.Errorf("s3 origin: %w", origin.ErrUnsupported), false), "unsupported", "OriginError"},
 		{oe(context.Canceled, false), "", ""},
 		{oe(fmt.Errorf("%w: %w", errBodyStalled, os.ErrDeadlineExceeded), true), "", ""}, // the viewer's fault

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/textproto"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -105,8 +107,10 @@ func originDetail(err error) string {
 
 // commDetail is the detailed result type of an origin request that
 // failed neither by a timeout nor at connect, by what failed: reading
-// (a reset, a body short of its length), writing, or else the origin's
-// answer (AbortedOrigin: "an issue with the origin").
+// (a reset, a body short of its length), writing, an answer that is no
+// HTTP response (OriginInvalidResponseError: "The origin returned an
+// invalid response"), or else the origin (AbortedOrigin: "an issue with
+// the origin").
 func commDetail(err error) string {
 	var op *net.OpError
 	switch {
@@ -114,8 +118,19 @@ func commDetail(err error) string {
 		return accesslog.OriginWriteError
 	case errors.As(err, &op) && op.Op == "read", errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return accesslog.OriginReadError
+	case invalidResponse(err):
+		return accesslog.OriginInvalidResponseError
 	}
 	return accesslog.AbortedOrigin
+}
+
+// invalidResponse reports whether err is Go's HTTP/1 transport refusing
+// what the origin answered: a status line, header or Content-Length it
+// cannot parse. The transport has no error type for it, only its
+// message; a read that failed (a reset, an EOF) is matched before.
+func invalidResponse(err error) bool {
+	var pe textproto.ProtocolError
+	return errors.As(err, &pe) || strings.Contains(err.Error(), "HTTP/1.x transport connection broken: ")
 }
 
 // observeOrigin counts one origin request of d to o, answered or failed after took.
