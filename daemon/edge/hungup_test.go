@@ -3,20 +3,12 @@ package edge
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"testing/iotest"
-
-	"github.com/prometheus/client_golang/prometheus"
-
-	"openfront.dev/daemon/accesslog"
-	"openfront.dev/daemon/origin"
-	"openfront.dev/internal/testenv"
 )
 
 // TestViewerHungUpRequest: a viewer whose request body breaks off while
@@ -32,21 +24,7 @@ func TestViewerHungUpRequest(t *testing.T) {
 		io.WriteString(w, "got it\n")
 	}))
 	t.Cleanup(app.Close)
-	dir := t.TempDir()
-	tb := testenv.Compile(t, dir, fmt.Sprintf(`package cdn
-
-distributions: site: {
-	aliases: ["site.test"]
-	logging: {enabled: true, prefix: "web/"}
-	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
-	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all",
-		allowedMethods: ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]}
-}
-`, app.Listener.Addr().String()))
-	h := New(origin.NewPool(dir), "edgetest", slog.New(slog.DiscardHandler))
-	logDir := t.TempDir()
-	logs := logInto(t, h, tb, accesslog.Options{Dir: logDir, NodeName: "EDGE1", Registerer: prometheus.NewRegistry()})
-	h.SetTable(tb)
+	h, logs, logDir := loggedSite(t, app.Listener.Addr().String(), `allowedMethods: ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]`)
 	bodies := []struct {
 		path string
 		body io.Reader

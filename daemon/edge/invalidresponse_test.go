@@ -3,19 +3,11 @@ package edge
 import (
 	"bufio"
 	"context"
-	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
-
-	"github.com/prometheus/client_golang/prometheus"
-
-	"openfront.dev/daemon/accesslog"
-	"openfront.dev/daemon/origin"
-	"openfront.dev/internal/testenv"
 )
 
 // TestInvalidOriginResponseLogged: an origin whose answer is no valid
@@ -54,20 +46,7 @@ func TestInvalidOriginResponseLogged(t *testing.T) {
 			}()
 		}
 	}()
-	dir := t.TempDir()
-	tb := testenv.Compile(t, dir, fmt.Sprintf(`package cdn
-
-distributions: site: {
-	aliases: ["site.test"]
-	logging: {enabled: true, prefix: "web/"}
-	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
-	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all"}
-}
-`, ln.Addr().String()))
-	h := New(origin.NewPool(dir), "edgetest", slog.New(slog.DiscardHandler))
-	logDir := t.TempDir()
-	logs := logInto(t, h, tb, accesslog.Options{Dir: logDir, NodeName: "EDGE1", Registerer: prometheus.NewRegistry()})
-	h.SetTable(tb)
+	h, logs, logDir := loggedSite(t, ln.Addr().String(), "")
 	cases := []struct {
 		path   string
 		status int

@@ -203,6 +203,28 @@ func logInto(t testing.TB, h *Handler, tb *table.Table, opts accesslog.Options) 
 	return m
 }
 
+// loggedSite is an edge serving site.test from the origin at originAddr,
+// its lines logged into logDir; behavior is added to the default cache
+// behavior (CUE fields, or "").
+func loggedSite(t *testing.T, originAddr, behavior string) (h *Handler, logs *accesslog.Manager, logDir string) {
+	t.Helper()
+	dir := t.TempDir()
+	tb := testenv.Compile(t, dir, fmt.Sprintf(`package cdn
+
+distributions: site: {
+	aliases: ["site.test"]
+	logging: {enabled: true, prefix: "web/"}
+	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", %s}
+}
+`, originAddr, behavior))
+	h = New(origin.NewPool(dir), "edgetest", slog.New(slog.DiscardHandler))
+	logDir = t.TempDir()
+	logs = logInto(t, h, tb, accesslog.Options{Dir: logDir, NodeName: "EDGE1", Registerer: prometheus.NewRegistry()})
+	h.SetTable(tb)
+	return h, logs, logDir
+}
+
 // TestObservedReusedWithABody: HTTP/3 gives every request a body, a GET's
 // too; a counted GET is served with a pooled writer all the same, as one
 // whose body is http.NoBody (HTTP/1, HTTP/2).
