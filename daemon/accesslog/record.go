@@ -78,7 +78,8 @@ import (
 //     Error the specific error: ClientCommError, ClientHungUpRequest, ClientGeoBlocked,
 //     InvalidRequestCertificate, OriginConnectError, OriginDnsError,
 //     OriginCommError (a timeout), OriginReadError, OriginWriteError,
-//     OriginInvalidResponseError, AbortedOrigin, OriginError, ...
+//     OriginInvalidResponseError, OriginContentRangeLengthError,
+//     AbortedOrigin, OriginError, ...
 //     (DetailedResultType; plain Error when it is not known).
 //  30. sc-content-type: the response's Content-Type, or -; also the one
 //     the server sniffs from the body of a response that declared none.
@@ -164,8 +165,11 @@ const (
 	// OriginInvalidResponseError: the origin's answer is no HTTP response
 	// (a status line, header or Content-Length that does not parse).
 	OriginInvalidResponseError = "OriginInvalidResponseError"
-	OriginError                = "OriginError" // the origin answered wrongly
-	InvalidRequest             = "InvalidRequest"
+	// OriginContentRangeLengthError: the origin's 206 has a Content-Length
+	// that is not the length of its Content-Range.
+	OriginContentRangeLengthError = "OriginContentRangeLengthError"
+	OriginError                   = "OriginError" // the origin answered wrongly
+	InvalidRequest                = "InvalidRequest"
 	// InvalidRequestMethod: the method is not among the behavior's allowedMethods.
 	InvalidRequestMethod = "InvalidRequestMethod"
 	// InvalidRequestCertificate: the request came on a TLS connection set

@@ -19,9 +19,9 @@ import (
 // (Range: bytes=N-) and combines it with the piece when both carry the
 // same strong validator.
 
-// parseContentRange reads "bytes first-last/complete" with a known
+// ParseContentRange reads "bytes first-last/complete" with a known
 // complete length.
-func parseContentRange(v string) (first, last, complete int64, ok bool) {
+func ParseContentRange(v string) (first, last, complete int64, ok bool) {
 	spec, found := strings.CutPrefix(strings.TrimSpace(v), "bytes ")
 	if !found {
 		return 0, 0, 0, false
@@ -49,7 +49,7 @@ func storablePiece(h http.Header) bool {
 	if strings.HasPrefix(strings.ToLower(h.Get("Content-Type")), "multipart/byteranges") {
 		return false
 	}
-	_, _, _, ok := parseContentRange(h.Get("Content-Range"))
+	_, _, _, ok := ParseContentRange(h.Get("Content-Range"))
 	return ok
 }
 
@@ -94,7 +94,7 @@ func servePiece(w http.ResponseWriter, r *http.Request, rp *rep, res Result) Res
 // MaxObjectBytes) and answers r from it.
 func (c *Cache) leadPiece(w http.ResponseWriter, r *http.Request, primary string, p Policy, resp *http.Response, cancel context.CancelFunc, cc directives, d decision, requestTime time.Time, t ticket, settle func(outcome, bool)) Result {
 	defer cancel()
-	first, _, complete, _ := parseContentRange(resp.Header.Get("Content-Range"))
+	first, _, complete, _ := ParseContentRange(resp.Header.Get("Content-Range"))
 	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxObject+1))
 	resp.Body.Close()
 	if err != nil {
@@ -175,7 +175,7 @@ func (c *Cache) fetchRest(ctx context.Context, fetch FetchFunc, fr FetchRequest,
 // 3.4). The header is the new response's.
 func (c *Cache) combine(piece *entry, resp *http.Response) (*http.Response, bool) {
 	defer resp.Body.Close()
-	first, last, complete, ok := parseContentRange(resp.Header.Get("Content-Range"))
+	first, last, complete, ok := ParseContentRange(resp.Header.Get("Content-Range"))
 	if !ok || first != piece.rep.size || last != complete-1 || complete != piece.rep.complete ||
 		!strongETag(piece.etag) || resp.Header.Get("Etag") != piece.etag {
 		return nil, false

@@ -716,8 +716,32 @@ func (h *Handler) fetchFrom(ctx context.Context, d *table.Distribution, b *table
 	resp, err := f.Fetch(ctx, req)
 	took := time.Since(start)
 	trace.done(ctx, took)
+	if err == nil && !rangeLengthMatches(resp) {
+		resp.Body.Close()
+		resp, err = nil, &origin.Error{Origin: o.ID, Err: errContentRangeLength,
+			Reason: "The origin " + strconv.Quote(o.ID) + " answered 206 with a Content-Length that is not the length of its Content-Range."}
+	}
 	h.observeOrigin(d, o, took, resp, err)
 	return h.admitted(withoutAltSvc(resp), err)
+}
+
+// errContentRangeLength is an origin's 206 whose Content-Length is not
+// the length of its Content-Range. CloudFront answers it 502 and logs
+// OriginContentRangeLengthError ("The Content-Length header in the
+// origin's response doesn't match the length in the Content-Range
+// header", standard-logs-reference): passed on, the viewer would take
+// the body for a range it is not.
+var errContentRangeLength = errors.New("the Content-Length of the origin's 206 does not match its Content-Range")
+
+// rangeLengthMatches reports whether resp, when a 206 with both a
+// Content-Length and a single range's Content-Range, has a body as long
+// as that range; other answers pass.
+func rangeLengthMatches(resp *http.Response) bool {
+	if resp.StatusCode != http.StatusPartialContent || resp.ContentLength < 0 {
+		return true
+	}
+	first, last, _, ok := cache.ParseContentRange(resp.Header.Get("Content-Range"))
+	return !ok || last-first+1 == resp.ContentLength
 }
 
 // withoutAltSvc drops an origin's Alt-Svc: its alternatives are the

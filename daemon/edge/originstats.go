@@ -118,6 +118,8 @@ func commDetail(err error) string {
 		return accesslog.OriginWriteError
 	case errors.As(err, &op) && op.Op == "read", errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return accesslog.OriginReadError
+	case errors.Is(err, errContentRangeLength):
+		return accesslog.OriginContentRangeLengthError
 	case invalidResponse(err):
 		return accesslog.OriginInvalidResponseError
 	}
