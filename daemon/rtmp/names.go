@@ -39,6 +39,14 @@ func parseApp(app string) (kind appKind, prefix string) {
 	return appNone, ""
 }
 
+// isCFXInstance says whether app is CloudFront's application cfx with an
+// instance other than st ("cfx/other").
+func isCFXInstance(app string) bool {
+	app, _, _ = strings.Cut(app, "?")
+	rest, ok := strings.CutPrefix(strings.Trim(app, "/"), "cfx/")
+	return ok && rest != ""
+}
+
 // splitTCURL returns tcUrl's host, its URL without the query, and the query.
 func splitTCURL(tcURL string) (host, stem, query string) {
 	stem, query, _ = strings.Cut(tcURL, "?")

@@ -32,6 +32,15 @@ const (
 	codeSeekFailed      = "NetStream.Seek.Failed"
 )
 
+// CloudFront's error codes for RTMP distributions (Streaming_FMSErrors),
+// at the start of a refused connect's description.
+const (
+	errDistributionNotFound     = "DistributionNotFound"
+	errDistributionTypeMismatch = "DistributionTypeMismatch"
+	errInvalidInstance          = "InvalidInstance"
+	errInvalidURI               = "InvalidURI"
+)
+
 // player is a stream being played on one message stream of a connection.
 type player interface {
 	start()
@@ -128,16 +137,25 @@ func (ss *session) OnConnect(_ uint32, cmd *message.NetConnectionConnect) error 
 	if t == nil {
 		return reject("This server has no configuration yet.")
 	}
+	// Each refusal's description starts with CloudFront's error code for it:
+	// "The errors are part of the string returned with
+	// Event.info.application.message or Event.info.description"
+	// (Streaming_FMSErrors), so players and scripts matching them work.
 	d := t.StreamingDistributionForHost(host)
 	if d == nil || !d.Spec.Enabled {
-		return reject("No streaming distribution serves " + strconv.Quote(host) + ".")
+		if t.DistributionForHost(host) != nil {
+			return reject(errDistributionTypeMismatch + ": " + strconv.Quote(host) + " is a web distribution, not an RTMP one.")
+		}
+		return reject(errDistributionNotFound + ": no streaming distribution serves " + strconv.Quote(host) + ".")
 	}
 	kind, prefix := parseApp(cmd.Command.App)
 	switch {
+	case kind == appNone && isCFXInstance(cmd.Command.App):
+		return reject(errInvalidInstance + ": " + strconv.Quote(cmd.Command.App) + " is not an instance of cfx: use cfx/st.")
 	case kind == appNone:
-		return reject("Unknown application " + strconv.Quote(cmd.Command.App) + ": use cfx/st (on demand) or live.")
+		return reject(errInvalidURI + ": unknown application " + strconv.Quote(cmd.Command.App) + ": use cfx/st (on demand) or live.")
 	case kind == appLive && (d.Spec.Live == nil || !d.Spec.Live.Enabled):
-		return reject("Streaming distribution " + strconv.Quote(d.ID) + " has no live streams.")
+		return reject(errInvalidURI + ": streaming distribution " + strconv.Quote(d.ID) + " has no live streams.")
 	}
 	ss.mu.Lock()
 	ss.tbl, ss.dist = t, d
