@@ -9,6 +9,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"openfront.dev/schema"
@@ -118,6 +119,34 @@ func parseVODName(name string) (o vodObject, badPrefix string, ok bool) {
 	o.key = rest
 	o.ext = strings.TrimPrefix(strings.ToLower(path.Ext(rest)), ".")
 	return o, "", true
+}
+
+// signedNames are the names a signature for the play name may be for: the
+// name as played, then, for an on-demand stream, the same object named
+// without its prefix and by its object key. CloudFront's cfsign.pl signs
+// "--stream example/video.mp4" for the player's
+// "mp4:example/video.mp4?Policy=..." ("This signature authenticates the
+// request to stream the private content example/video.mp4", CreateURLPerl).
+// Only names of the very object played count: a signature for the FLV
+// "videos/a" does not open "mp4:videos/a" (videos/a.mp4).
+func signedNames(kind appKind, name string) []string {
+	names := []string{name}
+	if kind != appVOD {
+		return names
+	}
+	obj, _, ok := parseVODName(name)
+	if !ok {
+		return names
+	}
+	if prefix, rest, has := strings.Cut(name, ":"); has && !strings.Contains(prefix, "/") {
+		if same, _, ok := parseVODName(rest); ok && same == obj {
+			names = append(names, rest)
+		}
+	}
+	if !slices.Contains(names, obj.key) {
+		names = append(names, obj.key)
+	}
+	return names
 }
 
 // liveName is a live stream's name: it becomes a path in HLS (/live/NAME/).

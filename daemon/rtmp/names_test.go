@@ -1,6 +1,9 @@
 package rtmp
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 // TestStreamKeyParam: the key of "NAME?key=SECRET" as the encoder sent it:
 // base64's "+" and "/" kept, percent escapes decoded.
@@ -48,6 +51,31 @@ func TestParseVODName(t *testing.T) {
 		if bad != tc.badPrefix || ok != (tc.key != "") || ok && (o.key != tc.key || o.ext != tc.ext || o.kind != tc.kind) {
 			t.Errorf("parseVODName(%q) = %+v, %q, %v; want key %q ext %q kind %d, prefix %q",
 				tc.name, o, bad, ok, tc.key, tc.ext, tc.kind, tc.badPrefix)
+		}
+	}
+}
+
+// TestSignedNames: the names a signature may be for are those of the object
+// played, never another object of the same base name.
+func TestSignedNames(t *testing.T) {
+	for _, tc := range []struct {
+		kind appKind
+		name string
+		want []string
+	}{
+		{appVOD, "mp4:example/video.mp4", []string{"mp4:example/video.mp4", "example/video.mp4"}},
+		{appVOD, "mp4:example/video", []string{"mp4:example/video", "example/video.mp4"}},
+		{appVOD, "flv:videos/a", []string{"flv:videos/a", "videos/a", "videos/a.flv"}},
+		{appVOD, "videos/a", []string{"videos/a", "videos/a.flv"}},
+		{appVOD, "videos/a.flv", []string{"videos/a.flv"}},
+		{appVOD, "mp3:music/song", []string{"mp3:music/song", "music/song.mp3"}},
+		{appVOD, "mp3:music/song.mp3", []string{"mp3:music/song.mp3", "music/song.mp3"}},
+		{appVOD, "id3:song", []string{"id3:song"}},
+		{appVOD, "mp4:../x.mp4", []string{"mp4:../x.mp4"}},
+		{appLive, "show", []string{"show"}},
+	} {
+		if got := signedNames(tc.kind, tc.name); !slices.Equal(got, tc.want) {
+			t.Errorf("signedNames(%q) = %q, want %q", tc.name, got, tc.want)
 		}
 	}
 }

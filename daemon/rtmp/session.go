@@ -189,6 +189,8 @@ func (ss *session) splitStream(raw string) (name, query string) {
 
 // signedOK checks the stream name's signature when the distribution has
 // trusted key groups; CloudFront signs the stream name without its query.
+// An on-demand name may also be signed as the same object named without its
+// prefix (signedNames).
 func (ss *session) signedOK(name, query string) (bool, string) {
 	ids := ss.dist.Spec.TrustedKeyGroups
 	if len(ids) == 0 {
@@ -200,9 +202,20 @@ func (ss *session) signedOK(name, query string) (bool, string) {
 			groups = append(groups, g)
 		}
 	}
-	d := ss.srv.verifier.Verify(signedurl.Request{Scheme: "rtmp", RawPath: name, RawQuery: query,
-		ClientIP: ss.remote, Now: ss.srv.cfg.Now()}, groups)
-	return d.Allowed, d.Reason
+	var denied signedurl.Decision
+	for i, signed := range signedNames(ss.kind, name) {
+		d := ss.srv.verifier.Verify(signedurl.Request{Scheme: "rtmp", RawPath: signed, RawQuery: query,
+			ClientIP: ss.remote, Now: ss.srv.cfg.Now()}, groups)
+		if d.Allowed {
+			return true, ""
+		}
+		// Say why the form the signature is for was refused (expired, say)
+		// rather than that the others do not match it.
+		if i == 0 || d.Code != signedurl.CodeBadSignature && d.Code != signedurl.CodeResourceMismatch {
+			denied = d
+		}
+	}
+	return false, denied.Reason
 }
 
 func (ss *session) OnPlay(ctx *rtmp.StreamContext, _ uint32, cmd *message.NetStreamPlay) error {

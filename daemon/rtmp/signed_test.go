@@ -40,6 +40,15 @@ func TestSignedStreams(t *testing.T) {
 		{"unsigned", "mp4:videos/test.mp4", false},
 		{"expired", signed("mp4:videos/test.mp4", time.Now().Add(-time.Minute)), false},
 		{"signed for another stream", strings.Replace(signed("mp4:videos/other.mp4", time.Now().Add(time.Hour)), "other", "test", 1), false},
+		// CloudFront's cfsign.pl signs "--stream example/video.mp4" and the
+		// player plays "mp4:example/video.mp4?Policy=...": "This signature
+		// authenticates the request to stream the private content
+		// example/video.mp4" (CreateURLPerl).
+		{"signed without its mp4: prefix", "mp4:" + signed("videos/test.mp4", time.Now().Add(time.Hour)), true},
+		{"signed as the object, played without its extension", "mp4:videos/test?" + query(signed("videos/test.mp4", time.Now().Add(time.Hour))), true},
+		// A signature for the FLV videos/test does not open the MP4 of that name.
+		{"signed for the FLV of the name", "mp4:" + signed("videos/test", time.Now().Add(time.Hour)), false},
+		{"signed without prefix, expired", "mp4:" + signed("videos/test.mp4", time.Now().Add(-time.Minute)), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, stderr, err := run(t, 20*time.Second, "ffprobe", append(tcurl("tv.test", "cfx/st"), "-v", "error",
@@ -50,6 +59,12 @@ func TestSignedStreams(t *testing.T) {
 			}
 		})
 	}
+}
+
+// query is a signed stream name's query.
+func query(stream string) string {
+	_, q, _ := strings.Cut(stream, "?")
+	return q
 }
 
 // TestSignedSeekAfterExpiry: a seek is another play to CloudFront ("If
