@@ -41,7 +41,7 @@ import (
 //  14. x-sname: the stream name, for play, pause, unpause, seek and stop
 //     (and publish); - for connect and disconnect (StreamName).
 //  15. x-sname-query: the stream name's query string, if any (StreamQuery).
-//  16. x-file-ext: the stream's file type, such as flv or mp4 (FileExt).
+//  16. x-file-ext: the stream type, flv, mp4 or mp3 (FileExt).
 //  17. x-sid: the stream id, an integer that tells the streams of a
 //     connection apart (SID); - for connect and disconnect.
 //

@@ -70,7 +70,7 @@ const (
 type vodObject struct {
 	key  string // object key, without a leading "/"
 	kind container
-	ext  string // x-file-ext
+	ext  string // x-file-ext: the stream type, flv, mp4 or mp3
 }
 
 var mp4Exts = map[string]bool{".mp4": true, ".m4v": true, ".mov": true, ".f4v": true}
@@ -117,7 +117,10 @@ func parseVODName(name string) (o vodObject, badPrefix string, ok bool) {
 		}
 	}
 	o.key = rest
-	o.ext = strings.TrimPrefix(strings.ToLower(path.Ext(rest)), ".")
+	// x-file-ext is "The stream type, for example, FLV" (CloudFront's
+	// streaming log; Flash Media Server's "Stream type"): an .f4v, .m4v or
+	// .m4a is an mp4 stream.
+	o.ext = [...]string{containerFLV: "flv", containerMP4: "mp4", containerMP3: "mp3"}[o.kind]
 	return o, "", true
 }
 

@@ -23,8 +23,8 @@ func TestStreamKeyParam(t *testing.T) {
 	}
 }
 
-// TestParseVODName: the object and x-file-ext of each Flash Media Server
-// stream name form; an unknown prefix is named.
+// TestParseVODName: the object and x-file-ext (its stream type) of each
+// Flash Media Server stream name form; an unknown prefix is named.
 func TestParseVODName(t *testing.T) {
 	for _, tc := range []struct {
 		name, key, ext string
@@ -36,7 +36,13 @@ func TestParseVODName(t *testing.T) {
 		{name: "flv:videos/clip", key: "videos/clip.flv", ext: "flv"},
 		{name: "mp4:clip.mp4", key: "clip.mp4", ext: "mp4", kind: containerMP4},
 		{name: "mp4:clip", key: "clip.mp4", ext: "mp4", kind: containerMP4},
-		{name: "clip.m4v", key: "clip.m4v", ext: "m4v", kind: containerMP4},
+		// x-file-ext is the stream's type (flv, mp4, mp3), not the file's
+		// extension: "The stream type, for example, FLV" (AccessLogs).
+		{name: "clip.m4v", key: "clip.m4v", ext: "mp4", kind: containerMP4},
+		{name: "mp4:clip.f4v", key: "clip.f4v", ext: "mp4", kind: containerMP4},
+		{name: "mp4:music/song.m4a", key: "music/song.m4a", ext: "mp4", kind: containerMP4},
+		{name: "clip.MOV", key: "clip.MOV", ext: "mp4", kind: containerMP4},
+		{name: "clip.FLV", key: "clip.FLV", ext: "flv"},
 		{name: "mp3:music/song", key: "music/song.mp3", ext: "mp3", kind: containerMP3},
 		{name: "mp3:music/song.mp3", key: "music/song.mp3", ext: "mp3", kind: containerMP3},
 		{name: "mp3:song.v2", key: "song.v2.mp3", ext: "mp3", kind: containerMP3},
