@@ -60,6 +60,14 @@ func onStatus(sid uint32, level, code, desc string) rtmp.RawMessage {
 		Body: amf0Body("onStatus", 0.0, nil, info)}
 }
 
+// playComplete is the onPlayStatus data message that ends an on-demand
+// stream whose last message was at ms.
+func playComplete(sid, ms uint32) rtmp.RawMessage {
+	info := map[string]any{"level": "status", "code": "NetStream.Play.Complete", "duration": float64(ms) / 1000}
+	return rtmp.RawMessage{ChunkStreamID: csData, StreamID: sid, TypeID: typeDataAMF0, Timestamp: ms,
+		Body: amf0Body("onPlayStatus", info)}
+}
+
 // sampleAccess lets Flash players read the stream's bitmap and audio data.
 func sampleAccess(sid uint32) rtmp.RawMessage {
 	return rtmp.RawMessage{ChunkStreamID: csData, StreamID: sid, TypeID: typeDataAMF0,

@@ -129,6 +129,7 @@ func (p *vodPlayer) play() error {
 		}
 	}
 	var base, last uint32 // media time at clock; of the last message
+	var end uint32        // the latest media time sent since the start or seek
 	clock := time.Now()
 	ended := false
 	seek := func(ms uint32) error {
@@ -139,7 +140,7 @@ func (p *vodPlayer) play() error {
 		for _, h := range p.src.headers() {
 			send(mediaMessage(p.sid, h.typeID, at, h.body))
 		}
-		base, last, clock, ended = at, at, time.Now(), false
+		base, last, end, clock, ended = at, at, at, time.Now(), false
 		p.stopLogged.Store(false) // playing again
 		return nil
 	}
@@ -223,7 +224,13 @@ func (p *vodPlayer) play() error {
 
 		t, err := p.src.next()
 		if errors.Is(err, io.EOF) {
-			send(onStatus(p.sid, "status", "NetStream.Play.Stop", "Stopped playing "+p.name+"."),
+			// onPlayStatus NetStream.Play.Complete, on the media's timeline
+			// after its last message, is how Flash Media Server told a
+			// player the stream was played through; OSMF players wait for
+			// it on RTMP and ignore Play.Stop ("For streaming,
+			// NetStream.Play.Complete means the duration was reached").
+			send(playComplete(p.sid, end),
+				onStatus(p.sid, "status", "NetStream.Play.Stop", "Stopped playing "+p.name+"."),
 				userControl(ucStreamEOF, p.sid))
 			if p.stopLogged.CompareAndSwap(false, true) {
 				p.ss.emit(accesslog.EventStop, "", p.sid, p.log.name, p.log.query, p.log.ext)
@@ -235,7 +242,7 @@ func (p *vodPlayer) play() error {
 			return err
 		}
 		send(mediaMessage(p.sid, t.typeID, t.ts, t.body))
-		last = t.ts
+		last, end = t.ts, max(end, t.ts)
 		due := clock.Add(time.Duration(int64(t.ts)-int64(base))*time.Millisecond - vodBurst)
 		if wait := time.Until(due); wait > 0 || size >= vodBatchBytes {
 			if err := flush(); err != nil {

@@ -10,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/yutopp/go-rtmp/message"
+
 	"openfront.dev/daemon/cache"
+	"openfront.dev/daemon/rtmp/rtmptest"
 )
 
 // TestVOD plays FLV and MP4 objects from versitygw with ffmpeg, by the names
@@ -140,5 +143,52 @@ func TestShutdownWhileOriginHangs(t *testing.T) {
 	defer cancel()
 	if err := e.srv.Shutdown(ctx); err != nil {
 		t.Errorf("shutdown: %v", err)
+	}
+}
+
+// TestVODPlayComplete: at the end of an on-demand stream the player gets
+// onPlayStatus NetStream.Play.Complete after the last media, as Flash Media
+// Server sent it; OSMF-based players take it, not NetStream.Play.Stop, as the
+// end of a streamed (RTMP) item ("For streaming, NetStream.Play.Complete
+// means the duration was reached"), so without it they never complete.
+func TestVODPlayComplete(t *testing.T) {
+	m := genMedia(t)
+	e := startEnv(t, "", "", nil)
+	e.s3.PutObject(t, "media", "test.flv", m.flv)
+	e.s3.PutObject(t, "media", "test.mp4", m.mp4)
+	for _, stream := range []string{"test", "mp4:test.mp4"} {
+		t.Run(stream, func(t *testing.T) {
+			p := playVOD(t, e, "tv.test", stream, 0)
+			var lastMedia uint32
+			var complete map[string]any
+			for {
+				msg, ts, err := p.Next()
+				if err != nil {
+					t.Fatalf("before NetStream.Play.Stop: %v", err)
+				}
+				switch msg.(type) {
+				case *message.AudioMessage, *message.VideoMessage:
+					if complete != nil {
+						t.Fatalf("media at %d ms after onPlayStatus", ts)
+					}
+					lastMedia = max(lastMedia, ts)
+				}
+				if info := rtmptest.PlayStatus(msg); info != nil {
+					complete = info
+					if ts < lastMedia {
+						t.Errorf("onPlayStatus at %d ms, before the last media at %d ms", ts, lastMedia)
+					}
+				}
+				if rtmptest.Status(msg) == "NetStream.Play.Stop" {
+					break
+				}
+			}
+			if complete == nil || complete["code"] != "NetStream.Play.Complete" || complete["level"] != "status" {
+				t.Fatalf("onPlayStatus %v, want NetStream.Play.Complete", complete)
+			}
+			if d, _ := complete["duration"].(float64); math.Abs(d-m.duration) > 0.2 {
+				t.Errorf("onPlayStatus duration %v, want %v", complete["duration"], m.duration)
+			}
+		})
 	}
 }

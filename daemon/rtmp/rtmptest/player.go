@@ -135,6 +135,9 @@ func (p *Player) Next() (message.Message, uint32, error) {
 	case *message.CommandMessage:
 		b, _ := io.ReadAll(m.Body)
 		m.Body = bytes.NewReader(b)
+	case *message.DataMessage:
+		b, _ := io.ReadAll(m.Body)
+		m.Body = bytes.NewReader(b)
 	}
 	return cm.Message, ts, nil
 }
@@ -161,6 +164,26 @@ func Args(m *message.CommandMessage) []any {
 		}
 		args = append(args, v)
 	}
+}
+
+// PlayStatus is the info object of an onPlayStatus data message
+// ({code: "NetStream.Play.Complete", ...}), or nil.
+func PlayStatus(m message.Message) map[string]any {
+	dm, ok := m.(*message.DataMessage)
+	if !ok || dm.Name != "onPlayStatus" {
+		return nil
+	}
+	r, ok := dm.Body.(*bytes.Reader)
+	if !ok {
+		return nil
+	}
+	r.Seek(0, io.SeekStart)
+	var v any
+	if err := amf0.NewDecoder(r).Decode(&v); err != nil {
+		return nil
+	}
+	info, _ := v.(map[string]any)
+	return info
 }
 
 // Status is the code of an onStatus command ("NetStream.Play.Start"), or "".
