@@ -200,6 +200,8 @@ func TestRoute(t *testing.T) {
 		// Labels: the count rule's, and the block on them.
 		{"waf-label-block", []string{"https://labelled.example.com/", "-H", "User-Agent: BadBot/1.0"}},
 		{"waf-label-none", []string{"https://labelled.example.com/", "-H", "User-Agent: Mozilla/5.0"}},
+		// A custom 403 without a body: no error page replaces it.
+		{"waf-custom-403", []string{"https://labelled.example.com/admin"}},
 		// Rule groups: a group's block, and a group counted by overrideAction
 		// count whose label a later group's rule (overridden to count) sees.
 		{"waf-group-block", []string{"https://grouped.example.com/admin"}},

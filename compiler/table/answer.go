@@ -72,8 +72,9 @@ func (d *Distribution) Admit(hostDist *Distribution, b *Behavior, scheme, method
 		}
 		if dec := g.WebACL.Evaluate(waf, nil, nil); dec.Action.Kind == WAFBlock {
 			a := &EdgeAnswer{Status: dec.Action.Status, Reason: fmt.Sprintf("web ACL %q: %s blocks the request", g.WebACL.Name, dec.Describe())}
-			// A customResponse's own code takes precedence over the page.
-			if a.Status == http.StatusForbidden {
+			// WAF's default 403 gets the page; a customResponse, body or
+			// not, takes precedence over it (WAFAction.Custom).
+			if !dec.Action.Custom {
 				a.Pages = g
 			}
 			return a

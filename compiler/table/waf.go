@@ -46,6 +46,13 @@ func (k WAFActionKind) String() string {
 // WAFAction is a rule's action or a web ACL's default action.
 type WAFAction struct {
 	Kind WAFActionKind
+	// Custom: a block's customResponse is set, and the distribution's
+	// custom error pages have no effect on it, body or not: "If the AWS
+	// WAF Block action has a custom response enabled, the protected
+	// resource sends the configured custom response back to the client"
+	// (customizing-the-response-for-blocked-requests). Beside Kind, in
+	// its padding.
+	Custom bool
 	// Status answers a block: WAF's 403, or the customResponse's
 	// responseCode (API_BlockAction).
 	Status int
@@ -520,7 +527,7 @@ func ruleAction(a schema.WAFRuleAction, bodies map[string]schema.WAFCustomRespon
 
 func blockAction(b *schema.WAFBlockAction, bodies map[string]schema.WAFCustomResponseBody) WAFAction {
 	if b.CustomResponse != nil {
-		a := WAFAction{Kind: WAFBlock, Status: b.CustomResponse.ResponseCode}
+		a := WAFAction{Kind: WAFBlock, Custom: true, Status: b.CustomResponse.ResponseCode}
 		a.customResponse(b.CustomResponse, bodies)
 		return a
 	}

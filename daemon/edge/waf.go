@@ -42,12 +42,14 @@ func (h *Handler) wafCheck(w http.ResponseWriter, r *http.Request, d *table.Dist
 		h.wafRespond(w, r, dec.Action, reason)
 		return false
 	}
-	// WAF's 403 is CloudFront's like any other, custom error page
-	// included; a customResponse takes precedence over the page
+	// WAF's default 403 is CloudFront's like any other, custom error page
+	// included; a customResponse, with a body or not, takes precedence
+	// over the page: "Any response settings that you might have defined
+	// in the protected resource itself have no effect"
 	// (customizing-the-response-for-blocked-requests). The access log has
 	// Error for the result and the detailed result (repost.aws
 	// cloudfront-troubleshoot-403-errors).
-	if dec.Action.Status == http.StatusForbidden {
+	if !dec.Action.Custom {
 		h.deny(w, r, d, reason)
 	} else {
 		h.refuse(w, r, dec.Action.Status, reason)

@@ -480,3 +480,69 @@ func TestWebACLInsertsCostAHitNothing(t *testing.T) {
 		t.Errorf("a hit allocates %v times through a web ACL that inserts a header, %v through one that does not", tagged, plain)
 	}
 }
+
+const wafPageConfig = `package cdn
+
+distributions: spa: {
+	aliases: ["spa.test"]
+	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all"}
+	// A single-page app: its 403s and 404s are its index, with 200.
+	customErrorResponses: [{errorCode: 403, responsePagePath: "/index.html", responseCode: 200}]
+	webACLId: "guard"
+}
+_path: {
+	#s: string
+	byteMatchStatement: {searchString: #s, fieldToMatch: uriPath: {}, positionalConstraint: "STARTS_WITH",
+		textTransformations: [{priority: 0, type: "NONE"}]}
+}
+webACLs: guard: {
+	defaultAction: allow: {}
+	rules: [{
+		name: "private", priority: 0, action: block: {}
+		statement: _path & {#s: "/private"}
+	}, {
+		name: "admin", priority: 1
+		action: block: customResponse: {responseCode: 403, responseHeaders: [{name: "X-Blocked-By", value: "admin"}]}
+		statement: _path & {#s: "/admin"}
+	}, {
+		name: "gone", priority: 2, action: block: customResponse: responseCode: 404
+		statement: _path & {#s: "/gone"}
+	}]
+}
+`
+
+// WAF's default 403 gets the distribution's error page for 403, as any
+// 403 of CloudFront's; a block whose customResponse is enabled does not,
+// even without a body: "If the AWS WAF Block action has a custom response
+// enabled, the protected resource sends the configured custom response
+// back to the client. Any response settings that you might have defined
+// in the protected resource itself have no effect"
+// (customizing-the-response-for-blocked-requests). A single-page app's
+// 403-to-200 page would otherwise answer a blocked request with 200.
+func TestWebACLCustomResponseOverErrorPage(t *testing.T) {
+	app := httptest.NewServer(http.HandlerFunc(appOrigin))
+	t.Cleanup(app.Close)
+	dir := t.TempDir()
+	h := New(origin.NewPool(dir), "waf-node", slog.New(slog.DiscardHandler))
+	h.SetTable(testenv.Compile(t, dir, fmt.Sprintf(wafPageConfig, app.Listener.Addr().String())))
+	for _, c := range []struct {
+		path      string
+		status    int
+		page      bool   // the body is the error page's (the origin's /index.html)
+		blockedBy string // X-Blocked-By
+	}{
+		{"/private/a", 200, true, ""},
+		{"/admin/a", 403, false, "admin"},
+		{"/gone/a", 404, false, ""},
+	} {
+		r := httptest.NewRequest(http.MethodGet, "http://spa.test"+c.path, nil)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		page := strings.Contains(w.Body.String(), `"/index.html"`)
+		if w.Code != c.status || page != c.page || w.Header().Get("X-Blocked-By") != c.blockedBy {
+			t.Errorf("%s: status %d, error page %v, X-Blocked-By %q; want %d, %v, %q (body %q)",
+				c.path, w.Code, page, w.Header().Get("X-Blocked-By"), c.status, c.page, c.blockedBy, w.Body.String())
+		}
+	}
+}

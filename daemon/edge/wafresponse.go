@@ -23,8 +23,9 @@ func addWAFHeaders(w http.ResponseWriter, a table.WAFAction) {
 // client. Any response settings that you might have defined in the
 // protected resource itself have no effect"
 // (customizing-the-response-for-blocked-requests): the distribution's
-// custom error page for the status does not replace the body. A block
-// without a body keeps openfront's answer (the page for a 403).
+// custom error page for the status does not replace the body. A custom
+// response without a body gets openfront's short answer, never the page
+// (wafCheck).
 func (h *Handler) wafRespond(w http.ResponseWriter, r *http.Request, a table.WAFAction, reason string) {
 	w.Header().Set("X-Openfront-Reason", reason)
 	writeError(w, r, a.Status, a.Body.ContentType, a.Body.Content)
