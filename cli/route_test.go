@@ -202,6 +202,8 @@ func TestRoute(t *testing.T) {
 		{"waf-label-none", []string{"https://labelled.example.com/", "-H", "User-Agent: Mozilla/5.0"}},
 		// A custom 403 without a body: no error page replaces it.
 		{"waf-custom-403", []string{"https://labelled.example.com/admin"}},
+		// A geo match rule that counts labels the country a later rule blocks.
+		{"waf-geo-label", []string{"--viewer-country", "KP", "https://labelled.example.com/"}},
 		// Rule groups: a group's block, and a group counted by overrideAction
 		// count whose label a later group's rule (overridden to count) sees.
 		{"waf-group-block", []string{"https://grouped.example.com/admin"}},

@@ -132,6 +132,10 @@ func walkRules(acl *table.WebACL, req *table.WAFRequest, last int) (decided int,
 			continue
 		}
 		matched, why := rule.Explain(req)
+		if added := rule.AddGeoLabels(req); len(added) > 0 {
+			// Matched or not, as the edge's evaluation adds them.
+			why += "; adds label " + strings.Join(added, ", ")
+		}
 		if matched && len(rule.Labels) > 0 {
 			// Later rules' label match statements see them.
 			rule.AddLabels(req)

@@ -112,6 +112,9 @@ type WAFRule struct {
 	// Forwarded are the headers the rule's forwarded-address statements
 	// read (wafforwarded.go): without any of them the rule does not apply.
 	Forwarded []string
+	// geo are where the rule's geo match statements read a country, for
+	// their labels (wafgeolabel.go): Header "" is the viewer's address.
+	geo []WAFForwardedIP
 }
 
 // WAFRate is a rate-based statement (API_RateBasedStatement).
@@ -391,7 +394,14 @@ func (a *WebACL) evaluate(req *WAFRequest, over func(r *WAFRule, key WAFRateKey)
 	var counts []WAFHeader   // count rules' insertHeaders
 	var stopped *WAFGroupRef // a rule group whose evaluation ended in a count
 	for _, r := range a.Rules {
-		if r.Via != nil && r.Via == stopped || req.Skip != nil && req.Skip(r) || req.GRPC && r.InspectsBody || !r.matches(req, over) {
+		if r.Via != nil && r.Via == stopped || req.Skip != nil && req.Skip(r) || req.GRPC && r.InspectsBody {
+			continue
+		}
+		matched := r.matches(req, over)
+		if r.geo != nil {
+			r.AddGeoLabels(req) // matched or not
+		}
+		if !matched {
 			continue
 		}
 		r.AddLabels(req)
@@ -489,13 +499,13 @@ func (c *wafCompiler) rule(acl string, rs *schema.WAFRule, bodies map[string]sch
 	r.Action = ruleAction(*rs.Action, bodies)
 	var err error
 	body, tls := c.body, c.tls
-	c.body, c.tls, c.forwarded = false, false, nil
+	c.body, c.tls, c.forwarded, c.geoSources = false, false, nil, nil
 	if rb := rs.Statement.RateBasedStatement; rb != nil {
 		r.Rate, err = c.rate(acl, rs.Name, rb)
 	} else {
 		r.Match, err = c.statement(&rs.Statement)
 	}
-	r.Forwarded = c.forwarded
+	r.Forwarded, r.geo = c.forwarded, c.geoSources
 	r.InspectsBody, c.body = c.body, body || c.body
 	r.InspectsTLS, c.tls = c.tls, tls || c.tls
 	if err != nil {
@@ -547,6 +557,8 @@ type wafCompiler struct {
 	namespace string
 	// forwarded are the headers the rule compiled reads addresses from.
 	forwarded []string
+	// geoSources are where its geo match statements read a country.
+	geoSources []WAFForwardedIP
 }
 
 // wafNeeds is what the statements compiled need of a request beyond
@@ -679,6 +691,7 @@ func (c *wafCompiler) statement(s *schema.WAFStatement) (WAFMatcher, error) {
 		return compileASN(s.AsnMatchStatement)
 	case s.GeoMatchStatement != nil:
 		c.geo, c.countryDB = true, true
+		c.geoSource(WAFForwardedIP{})
 		return geoMatcher(slices.Clone(s.GeoMatchStatement.CountryCodes)), nil
 	case s.IPSetReferenceStatement != nil:
 		name := s.IPSetReferenceStatement.ARN

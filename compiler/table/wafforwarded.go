@@ -308,7 +308,9 @@ func (c *wafCompiler) forwardedStatement(s *schema.WAFStatement) (m WAFMatcher, 
 	case s.GeoMatchStatement != nil && s.GeoMatchStatement.ForwardedIPConfig != nil:
 		f := s.GeoMatchStatement.ForwardedIPConfig
 		c.locate, c.countryDB = true, true
-		return &forwardedGeo{codes: geoMatcher(s.GeoMatchStatement.CountryCodes), fwd: c.forwardedHeader(compileForwarded(f.HeaderName, f.FallbackBehavior, "FIRST"))}, true, nil
+		fwd := c.forwardedHeader(compileForwarded(f.HeaderName, f.FallbackBehavior, "FIRST"))
+		c.geoSource(fwd)
+		return &forwardedGeo{codes: geoMatcher(s.GeoMatchStatement.CountryCodes), fwd: fwd}, true, nil
 	case s.AsnMatchStatement != nil && s.AsnMatchStatement.ForwardedIPConfig != nil:
 		f := s.AsnMatchStatement.ForwardedIPConfig
 		a := *s.AsnMatchStatement

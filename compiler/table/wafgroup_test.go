@@ -103,7 +103,8 @@ func TestRuleGroupContext(t *testing.T) {
 	if dec := a.Evaluate(req, nil, nil); dec.RuleName() != "r/check" {
 		t.Errorf("decided by %s, want r/check", dec.RuleName())
 	}
-	if want := []string{"awswaf:000000000000:rulegroup:g:seen"}; !slices.Equal(req.Labels, want) {
+	// The geo match statement's country label, then the rule's own.
+	if want := []string{"awswaf:clientip:geo:country:KP", "awswaf:000000000000:rulegroup:g:seen"}; !slices.Equal(req.Labels, want) {
 		t.Errorf("labels %q, want %q", req.Labels, want)
 	}
 	if a.Rules[2].Rate.ID == b.Rules[2].Rate.ID {

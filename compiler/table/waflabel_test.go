@@ -150,3 +150,63 @@ func TestCheckWAFLabel(t *testing.T) {
 		}
 	}
 }
+
+// A geo match statement labels every request it inspects with its
+// country, matched or not: "A geo match statement add labels to web
+// requests that indicate the country of origin and the region of origin.
+// It adds these labels regardless of whether the statement criteria is a
+// match for the request" (waf-rule-statement-type-geo-match), as
+// awswaf:clientip:geo:country:<ISO country code>, or
+// awswaf:forwardedip:geo:country:<ISO country code> with a
+// forwardedIPConfig. WAF's documented pattern: a geo rule that counts,
+// then a label match rule.
+func TestGeoMatchLabels(t *testing.T) {
+	count := &schema.WAFRuleAction{Count: &schema.WAFCountAction{}}
+	block := &schema.WAFRuleAction{Block: &schema.WAFBlockAction{}}
+	geo := func(fwd *schema.ForwardedIPConfig) schema.WAFStatement {
+		return schema.WAFStatement{GeoMatchStatement: &schema.GeoMatchStatement{CountryCodes: []string{"US"}, ForwardedIPConfig: fwd}}
+	}
+	xff := &schema.ForwardedIPConfig{HeaderName: "X-Forwarded-For", FallbackBehavior: "NO_MATCH"}
+	for _, c := range []struct {
+		name    string
+		label   schema.WAFStatement // the block rule's statement
+		header  http.Header
+		blocked bool
+		labels  []string
+	}{
+		{name: "the viewer's country", label: labelStatement("LABEL", "awswaf:clientip:geo:country:DE"), blocked: true,
+			labels: []string{"awswaf:clientip:geo:country:DE"}},
+		{name: "by namespace", label: labelStatement("NAMESPACE", "awswaf:clientip:geo:country:"), blocked: true,
+			labels: []string{"awswaf:clientip:geo:country:DE"}},
+		{name: "another country", label: labelStatement("LABEL", "awswaf:clientip:geo:country:FR"),
+			labels: []string{"awswaf:clientip:geo:country:DE"}},
+		{name: "a forwarded address's country", label: labelStatement("LABEL", "awswaf:forwardedip:geo:country:FR"),
+			header: http.Header{"X-Forwarded-For": {"192.0.2.1, 10.0.0.1"}}, blocked: true,
+			labels: []string{"awswaf:clientip:geo:country:DE", "awswaf:forwardedip:geo:country:FR"}},
+		// Without the header the rule does not apply: no label.
+		{name: "no forwarded header", label: labelStatement("NAMESPACE", "awswaf:forwardedip:"),
+			labels: []string{"awswaf:clientip:geo:country:DE"}},
+		// An address the database does not place has no country to label.
+		{name: "an unknown forwarded address", label: labelStatement("NAMESPACE", "awswaf:forwardedip:"),
+			header: http.Header{"X-Forwarded-For": {"198.51.100.1"}}, labels: []string{"awswaf:clientip:geo:country:DE"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			spec := &schema.WebACL{DefaultAction: schema.WAFDefaultAction{Allow: &schema.WAFAllowAction{}}, Rules: []schema.WAFRule{
+				{Name: "geo", Priority: 0, Action: count, Statement: geo(nil)},
+				{Name: "geo-fwd", Priority: 1, Action: count, Statement: geo(xff)},
+				{Name: "check", Priority: 2, Action: block, Statement: c.label},
+			}}
+			acl, err := newWebACL("acl", spec, &schema.Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := &WAFRequest{Method: "GET", Path: "/", Header: c.header, Country: "DE", Locate: testLocator{}}
+			if got := acl.Evaluate(req, nil, nil).Action.Kind == WAFBlock; got != c.blocked {
+				t.Errorf("blocked %v, want %v", got, c.blocked)
+			}
+			if !slices.Equal(req.Labels, c.labels) {
+				t.Errorf("labels %q, want %q", req.Labels, c.labels)
+			}
+		})
+	}
+}

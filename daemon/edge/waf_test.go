@@ -98,6 +98,13 @@ webACLs: acl: {
 			customKeys: [{header: {name: "x-api-key", textTransformations: [{priority: 0, type: "NONE"}]}}]
 			scopeDownStatement: _path & {#s: "/api/", #p: "STARTS_WITH"}}
 	}, {
+		// The embargo rule's geo match labels every viewer's country.
+		name: "fr-beta", priority: 12, action: block: customResponse: responseCode: 451
+		statement: andStatement: statements: [
+			{labelMatchStatement: {scope: "LABEL", key: "awswaf:clientip:geo:country:FR"}},
+			_path & {#s: "/beta/", #p: "STARTS_WITH"},
+		]
+	}, {
 		// Listed last, evaluated first: priority orders rules.
 		name: "office", priority: 0, action: allow: {}
 		statement: ipSetReferenceStatement: arn: "office"
@@ -266,6 +273,20 @@ func TestWebACLStagingBehindThePrimarys(t *testing.T) {
 	for _, c := range []struct{ path, viewer string }{{"/admin/users", "198.51.100.1"}, {"/a", "203.0.113.9"}} {
 		if w := e.get("site.test", c.path, c.viewer, canary); w.Code == 200 {
 			t.Errorf("%s from %s to staging: status 200, want the primary's web ACL to block it", c.path, c.viewer)
+		}
+	}
+}
+
+// A geo match statement labels the viewer's country whether it matches
+// or not (waf-rule-statement-type-geo-match): a later rule blocks on it.
+func TestWebACLGeoLabel(t *testing.T) {
+	e := newWAFEnv(t)
+	for _, c := range []struct {
+		viewer string
+		status int
+	}{{"81.1.2.3", 451}, {"198.51.100.1", 200}} {
+		if w := e.get("site.test", "/beta/x", c.viewer, nil); w.Code != c.status {
+			t.Errorf("/beta/x from %s: status %d, want %d", c.viewer, w.Code, c.status)
 		}
 	}
 }
