@@ -28,7 +28,8 @@ type WAFBody struct {
 	// Oversize: the body has more than BodyLimit bytes.
 	Oversize bool
 	// Size is the body's whole size when the viewer declared it
-	// (Content-Length), -1 when not.
+	// (Content-Length), -1 when not. No statement compares it: a size
+	// constraint compares the bytes inspected, as WAF's (bodySize).
 	Size int64
 	// doc is Data parsed as JSON, once, by the first jsonBody statement
 	// (wafjson.go).
@@ -84,17 +85,17 @@ func (in *wafInput) inspectBody(r *WAFRequest, match func(v string) bool) bool {
 }
 
 // bodySize is the size a sizeConstraintStatement compares for the body:
-// the bytes inspected, after the transformations, when they are the whole
-// body; for a larger one under CONTINUE, the size the viewer declared
-// (Content-Length), as WAF has it that a size constraint on the body
-// blocks "requests that have a larger request body size"
-// (API_SizeConstraintStatement), or, undeclared, the bytes inspected.
+// the bytes inspected, after the transformations, a larger body's first
+// bytes under CONTINUE: "This statement uses the size of the component
+// that AWS WAF receives for inspection. For body, header, and cookie
+// components, this size could be less than the original size that was
+// sent to the protected resource"
+// (waf-rule-statement-type-size-constraint-match). A rule on a size past
+// the limit never matches, as on WAF; GT the limit less one, or
+// oversizeHandling MATCH, refuses larger bodies.
 func (m *sizeMatcher) bodySize(r *WAFRequest) (n int64, decided, matched bool) {
 	if decided, matched := m.oversized(r); decided {
 		return -1, true, matched
-	}
-	if b := r.Body; b != nil && b.Oversize && b.Size >= 0 {
-		return b.Size, false, false
 	}
 	return int64(len(m.transform(r.Body.text()))), false, false
 }

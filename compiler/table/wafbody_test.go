@@ -67,8 +67,11 @@ func TestBodyMatch(t *testing.T) {
 }
 
 // TestBodySize: a size constraint on the body compares the bytes
-// inspected, transformed, when they are the whole body, and the declared
-// size of a larger one.
+// inspected, transformed, a larger body's first bytes too: "This
+// statement uses the size of the component that AWS WAF receives for
+// inspection. For body, header, and cookie components, this size could be
+// less than the original size that was sent to the protected resource"
+// (waf-rule-statement-type-size-constraint-match).
 func TestBodySize(t *testing.T) {
 	f := schema.WAFFieldToMatch{Body: &schema.WAFBody{OversizeHandling: "CONTINUE"}}
 	for _, c := range []struct {
@@ -80,7 +83,7 @@ func TestBodySize(t *testing.T) {
 		{"whole", nil, &WAFBody{Data: []byte("a%41b"), Size: 5}, 5},
 		{"decoded", []schema.TextTransformation{{Type: "URL_DECODE"}}, &WAFBody{Data: []byte("a%41b"), Size: 5}, 3},
 		{"chunked", nil, &WAFBody{Data: []byte("abc"), Size: -1}, 3},
-		{"declared larger", nil, &WAFBody{Data: make([]byte, 16), Oversize: true, Size: 1 << 20}, 1 << 20},
+		{"declared larger", nil, &WAFBody{Data: make([]byte, 16), Oversize: true, Size: 1 << 20}, 16},
 		{"undeclared larger", nil, &WAFBody{Data: make([]byte, 16), Oversize: true, Size: -1}, 16},
 		{"none", nil, nil, 0},
 	} {

@@ -567,3 +567,68 @@ func TestWebACLCustomResponseOverErrorPage(t *testing.T) {
 		}
 	}
 }
+
+const wafBodySizeConfig = `package cdn
+
+distributions: up: {
+	aliases: ["up.test"]
+	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all",
+		allowedMethods: ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]}
+	webACLId: "guard"
+}
+_bodySize: {
+	#path: string
+	#size: int
+	andStatement: statements: [{
+		byteMatchStatement: {searchString: #path, fieldToMatch: uriPath: {}, positionalConstraint: "STARTS_WITH",
+			textTransformations: [{priority: 0, type: "NONE"}]}
+	}, {
+		sizeConstraintStatement: {fieldToMatch: body: oversizeHandling: "CONTINUE", comparisonOperator: "GT", size: #size,
+			textTransformations: [{priority: 0, type: "NONE"}]}
+	}]
+}
+webACLs: guard: {
+	defaultAction: allow: {}
+	rules: [{
+		// Blocks a body past the 16 KB inspected, whose first 16,384
+		// bytes it sees.
+		name: "strict", priority: 0, action: block: {}
+		statement: _bodySize & {#path: "/strict/", #size: 16383}
+	}, {
+		// Never matches on WAF: it sees 16,384 bytes at most.
+		name: "loose", priority: 1, action: block: {}
+		statement: _bodySize & {#path: "/loose/", #size: 20000}
+	}]
+}
+`
+
+// A size constraint on the body compares the bytes WAF inspects, the
+// first 16 KB of a larger body, not the size the viewer declares: "This
+// statement uses the size of the component that AWS WAF receives for
+// inspection. For body, header, and cookie components, this size could be
+// less than the original size that was sent to the protected resource"
+// (waf-rule-statement-type-size-constraint-match).
+func TestWebACLBodySizeInspected(t *testing.T) {
+	app := httptest.NewServer(http.HandlerFunc(appOrigin))
+	t.Cleanup(app.Close)
+	dir := t.TempDir()
+	h := New(origin.NewPool(dir), "waf-node", slog.New(slog.DiscardHandler))
+	h.SetTable(testenv.Compile(t, dir, fmt.Sprintf(wafBodySizeConfig, app.Listener.Addr().String())))
+	for _, c := range []struct {
+		path   string
+		size   int
+		status int
+	}{
+		{"/strict/a", 30000, 403},
+		{"/strict/a", 16383, 200},
+		{"/loose/a", 30000, 200},
+	} {
+		r := httptest.NewRequest(http.MethodPost, "http://up.test"+c.path, strings.NewReader(strings.Repeat("x", c.size)))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != c.status {
+			t.Errorf("POST %s with %d bytes: status %d, want %d", c.path, c.size, w.Code, c.status)
+		}
+	}
+}
