@@ -462,6 +462,11 @@ func TestTextTransformations(t *testing.T) {
 		{"JS_DECODE", `\u003cscript\x3e\74\n\'\uFF1E\q`, "<script><\n'>q"},
 		{"CSS_DECODE", `ja\vascript\3a \00003C\\\ff1e`, "javascript:<\\>"},
 		{"LOWERCASE", "ABC", "abc"},
+		// "Convert uppercase letters (A-Z) to lowercase (a-z)": the
+		// Kelvin sign is no k, and the bytes URL_DECODE makes stay bytes
+		// (a size constraint counts them).
+		{"LOWERCASE", "/KEYİ", "/Keyİ"},
+		{"LOWERCASE", "A%À¯B", "a%À¯b"},
 	} {
 		f := textTransformations[c.typ]
 		if f == nil {

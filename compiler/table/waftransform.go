@@ -16,7 +16,7 @@ import (
 // ESCAPE_SEQ_DECODE, SQL_HEX_DECODE, REPLACE_COMMENTS.
 var textTransformations = map[string]func(string) string{
 	"NONE":                 nil,
-	"LOWERCASE":            strings.ToLower,
+	"LOWERCASE":            lowercase,
 	"URL_DECODE":           urlDecode,
 	"URL_DECODE_UNI":       urlDecodeUni,
 	"COMPRESS_WHITE_SPACE": compressWhiteSpace,
@@ -48,6 +48,28 @@ var TextTransformations = func() []string {
 func SupportedTextTransformation(t string) bool {
 	_, ok := textTransformations[t]
 	return ok
+}
+
+// lowercase is LOWERCASE: "Convert uppercase letters (A-Z) to lowercase
+// (a-z)", and nothing else. strings.ToLower also folds other scripts (the
+// Kelvin sign to k) and turns each byte that is not UTF-8, which
+// URL_DECODE makes of %C0, into three (U+FFFD): a rule would see what
+// WAF's does not, and a size constraint count more.
+func lowercase(v string) string {
+	i := 0
+	for i < len(v) && (v[i] < 'A' || v[i] > 'Z') {
+		i++
+	}
+	if i == len(v) {
+		return v // no allocation on the request path
+	}
+	b := []byte(v)
+	for ; i < len(b); i++ {
+		if 'A' <= b[i] && b[i] <= 'Z' {
+			b[i] += 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // isSpace is COMPRESS_WHITE_SPACE's and CMD_LINE's white space: space,
