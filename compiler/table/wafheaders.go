@@ -116,7 +116,7 @@ func (in *wafInput) inspectMulti(r *WAFRequest, match func(v string) bool) bool 
 		}
 	}
 	one := func(name, v string) bool {
-		return m.keys && match(in.transform(name)) || m.values && match(in.transform(v))
+		return m.keys && in.matchName(name, !m.cookies, match) || m.values && match(in.transform(v))
 	}
 	if m.cookies {
 		return eachCookie(r.Header["Cookie"], func(name, v string, hasValue bool) bool {
@@ -160,6 +160,22 @@ func (in *wafInput) inspectMulti(r *WAFRequest, match func(v string) bool) bool 
 		}
 	}
 	return false
+}
+
+// matchName calls match with a header's or cookie's name, transformed. A
+// header's is canonical (Go keeps no case): it is inspected as that and
+// as all lower case too, the names an HTTP/1.1 viewer may send and an
+// HTTP/2 one sends, so that a rule on x-api-key without LOWERCASE matches
+// as WAF's would on what the viewer sent. A cookie's is as sent.
+func (in *wafInput) matchName(name string, header bool, match func(v string) bool) bool {
+	if match(in.transform(name)) {
+		return true
+	}
+	if !header {
+		return false
+	}
+	lower := lowercase(name)
+	return lower != name && match(in.transform(lower))
 }
 
 // selects reports whether the pattern selects the cookie name.

@@ -102,6 +102,11 @@ func TestHeadersMatch(t *testing.T) {
 		{"value in any header", headersField("all", "VALUE", "CONTINUE"), "evil.test", "EXACTLY", true},
 		{"a name is no value", headersField("all", "VALUE", "CONTINUE"), "X-Api-Key", "EXACTLY", false},
 		{"name in any header", headersField("all", "KEY", "CONTINUE"), "X-Api-Key", "EXACTLY", true},
+		// The name as an HTTP/2 viewer (or curl -H x-api-key) sends it:
+		// the request keeps no case, so either spelling is inspected.
+		{"name in lower case", headersField("all", "KEY", "CONTINUE"), "x-api-key", "EXACTLY", true},
+		{"included name in lower case", headersField("included", "KEY", "CONTINUE", "X-API-KEY"), "x-api-key", "EXACTLY", true},
+		{"ALL: host in lower case", headersField("all", "ALL", "CONTINUE"), "host", "EXACTLY", true},
 		{"a value is no name", headersField("all", "KEY", "CONTINUE"), "k-123", "EXACTLY", false},
 		{"ALL: a name", headersField("all", "ALL", "CONTINUE"), "X-Api-Key", "EXACTLY", true},
 		{"ALL: a value", headersField("all", "ALL", "CONTINUE"), "k-123", "EXACTLY", true},
