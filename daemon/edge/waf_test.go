@@ -533,6 +533,18 @@ webACLs: guard: {
 }
 `
 
+// appEdge is an edge with config, a format whose %q is the address of
+// an appOrigin.
+func appEdge(t *testing.T, config string) *Handler {
+	t.Helper()
+	app := httptest.NewServer(http.HandlerFunc(appOrigin))
+	t.Cleanup(app.Close)
+	dir := t.TempDir()
+	h := New(origin.NewPool(dir), "waf-node", slog.New(slog.DiscardHandler))
+	h.SetTable(testenv.Compile(t, dir, fmt.Sprintf(config, app.Listener.Addr().String())))
+	return h
+}
+
 // WAF's default 403 gets the distribution's error page for 403, as any
 // 403 of CloudFront's; a block whose customResponse is enabled does not,
 // even without a body: "If the AWS WAF Block action has a custom response
@@ -542,11 +554,7 @@ webACLs: guard: {
 // (customizing-the-response-for-blocked-requests). A single-page app's
 // 403-to-200 page would otherwise answer a blocked request with 200.
 func TestWebACLCustomResponseOverErrorPage(t *testing.T) {
-	app := httptest.NewServer(http.HandlerFunc(appOrigin))
-	t.Cleanup(app.Close)
-	dir := t.TempDir()
-	h := New(origin.NewPool(dir), "waf-node", slog.New(slog.DiscardHandler))
-	h.SetTable(testenv.Compile(t, dir, fmt.Sprintf(wafPageConfig, app.Listener.Addr().String())))
+	h := appEdge(t, wafPageConfig)
 	for _, c := range []struct {
 		path      string
 		status    int
@@ -610,11 +618,7 @@ webACLs: guard: {
 // less than the original size that was sent to the protected resource"
 // (waf-rule-statement-type-size-constraint-match).
 func TestWebACLBodySizeInspected(t *testing.T) {
-	app := httptest.NewServer(http.HandlerFunc(appOrigin))
-	t.Cleanup(app.Close)
-	dir := t.TempDir()
-	h := New(origin.NewPool(dir), "waf-node", slog.New(slog.DiscardHandler))
-	h.SetTable(testenv.Compile(t, dir, fmt.Sprintf(wafBodySizeConfig, app.Listener.Addr().String())))
+	h := appEdge(t, wafBodySizeConfig)
 	for _, c := range []struct {
 		path   string
 		size   int
