@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -740,7 +741,12 @@ func rangeLengthMatches(resp *http.Response) bool {
 	if resp.StatusCode != http.StatusPartialContent || resp.ContentLength < 0 {
 		return true
 	}
-	first, last, _, ok := cache.ParseContentRange(resp.Header.Get("Content-Range"))
+	cr := resp.Header.Get("Content-Range")
+	if rng, unknown := strings.CutSuffix(strings.TrimSpace(cr), "/*"); unknown {
+		// A total not known (RFC 9110 14.4): the range alone is checked.
+		cr = rng + "/" + strconv.FormatInt(math.MaxInt64, 10)
+	}
+	first, last, _, ok := cache.ParseContentRange(cr)
 	return !ok || last-first+1 == resp.ContentLength
 }
 

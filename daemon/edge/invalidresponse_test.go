@@ -21,16 +21,17 @@ import (
 // header"), answered 502 rather than passed on, with or without a cache.
 func TestInvalidOriginResponseLogged(t *testing.T) {
 	answers := map[string]string{ // by path
-		"/junk":     "SSH-2.0-OpenSSH_9.6\r\n\r\n",
-		"/status":   "HTTP/1.1 abc OK\r\n\r\n",
-		"/header":   "HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
-		"/length":   "HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
-		"/twolen":   "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
-		"/fine":     "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nCache-Control: no-store\r\n\r\nok\n",
-		"/reset":    "", // closes at once: no answer at all
-		"/negative": "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
-		"/range":    "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-9/100\r\nContent-Length: 5\r\nCache-Control: no-store\r\n\r\nhello",
-		"/rangeok":  "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-4/100\r\nContent-Length: 5\r\nCache-Control: no-store\r\n\r\nhello",
+		"/junk":         "SSH-2.0-OpenSSH_9.6\r\n\r\n",
+		"/status":       "HTTP/1.1 abc OK\r\n\r\n",
+		"/header":       "HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
+		"/length":       "HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
+		"/twolen":       "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+		"/fine":         "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nCache-Control: no-store\r\n\r\nok\n",
+		"/reset":        "", // closes at once: no answer at all
+		"/negative":     "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+		"/range":        "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-9/100\r\nContent-Length: 5\r\nCache-Control: no-store\r\n\r\nhello",
+		"/rangeok":      "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-4/100\r\nContent-Length: 5\r\nCache-Control: no-store\r\n\r\nhello",
+		"/rangeunknown": "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-9/*\r\nContent-Length: 5\r\nCache-Control: no-store\r\n\r\nhello",
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -68,6 +69,7 @@ func TestInvalidOriginResponseLogged(t *testing.T) {
 		{"/fine", 200, "Miss Miss Miss"},
 		{"/range", 502, "Error Error OriginContentRangeLengthError"},
 		{"/rangeok", 206, "Miss Miss Miss"},
+		{"/rangeunknown", 502, "Error Error OriginContentRangeLengthError"}, // a total not known (RFC 9110 14.4)
 	}
 	for _, cached := range []bool{false, true} {
 		t.Run(fmt.Sprintf("cached=%v", cached), func(t *testing.T) {

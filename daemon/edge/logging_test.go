@@ -148,6 +148,8 @@ func TestOriginErrorKind(t *testing.T) {
 		{oe(io.EOF, false), "comm", "OriginReadError"},
 		{oe(&net.OpError{Op: "write", Net: "tcp", Err: errors.New("broken pipe")}, false), "comm", "OriginWriteError"},
 		{oe(errors.New(`net/http: HTTP/1.x transport connection broken: malformed HTTP response "junk"`), false), "comm", "OriginInvalidResponseError"},
+		// The connection broke (a TLS alert), not the answer.
+		{oe(fmt.Errorf("net/http: HTTP/1.x transport connection broken: %w", &net.OpError{Op: "remote error", Net: "tcp", Err: errors.New("tls: bad record MAC")}), false), "comm", "AbortedOrigin"},
 		{oe(fmt.Errorf("s3 origin: %w", origin.ErrUnsupported), false), "unsupported", "OriginError"},
 		{oe(context.Canceled, false), "", ""},
 		{oe(fmt.Errorf("%w: %w", errBodyStalled, os.ErrDeadlineExceeded), true), "", ""}, // the viewer's fault

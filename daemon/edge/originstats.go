@@ -132,7 +132,13 @@ func commDetail(err error) string {
 // message; a read that failed (a reset, an EOF) is matched before.
 func invalidResponse(err error) bool {
 	var pe textproto.ProtocolError
-	return errors.As(err, &pe) || strings.Contains(err.Error(), "HTTP/1.x transport connection broken: ")
+	if errors.As(err, &pe) {
+		return true
+	}
+	// The transport says "connection broken" of any failure once it
+	// reads; one of the connection itself (a TLS alert) is no answer's.
+	var oe *net.OpError
+	return !errors.As(err, &oe) && strings.Contains(err.Error(), "HTTP/1.x transport connection broken: ")
 }
 
 // observeOrigin counts one origin request of d to o, answered or failed after took.

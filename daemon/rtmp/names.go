@@ -73,7 +73,7 @@ type vodObject struct {
 	ext  string // x-file-ext: the stream type, flv, mp4 or mp3
 }
 
-var mp4Exts = map[string]bool{".mp4": true, ".m4v": true, ".mov": true, ".f4v": true}
+var mp4Exts = map[string]bool{".mp4": true, ".m4v": true, ".mov": true, ".f4v": true, ".m4a": true, ".f4a": true}
 
 // parseVODName maps a play name (without its query) to an object:
 // "path/name" and "path/name.flv" are FLV, "mp4:path/name.mp4" (or any name

@@ -41,6 +41,7 @@ func TestParseVODName(t *testing.T) {
 		{name: "clip.m4v", key: "clip.m4v", ext: "mp4", kind: containerMP4},
 		{name: "mp4:clip.f4v", key: "clip.f4v", ext: "mp4", kind: containerMP4},
 		{name: "mp4:music/song.m4a", key: "music/song.m4a", ext: "mp4", kind: containerMP4},
+		{name: "music/song.m4a", key: "music/song.m4a", ext: "mp4", kind: containerMP4},
 		{name: "clip.MOV", key: "clip.MOV", ext: "mp4", kind: containerMP4},
 		{name: "clip.FLV", key: "clip.FLV", ext: "flv"},
 		{name: "mp3:music/song", key: "music/song.mp3", ext: "mp3", kind: containerMP3},
