@@ -322,6 +322,22 @@ func TestInvalidationIdempotence(t *testing.T) {
 	if list.Quantity != 2 || list.Items[0].ID != second.ID || list.Items[1].ID != first.ID {
 		t.Errorf("list %+v, want %s then %s", list, second.ID, first.ID)
 	}
+	// Pages, as ListInvalidations gives them (Marker, MaxItems).
+	resp, b = c.do("GET", "/distributions/site/invalidations?MaxItems=1", "")
+	var page InvalidationList
+	if err := json.Unmarshal(b, &page); err != nil || resp.StatusCode != 200 || page.Quantity != 1 || page.Items[0].ID != second.ID || !page.IsTruncated || page.NextMarker != second.ID || page.MaxItems != 1 {
+		t.Errorf("first page: %d %s", resp.StatusCode, b)
+	}
+	resp, b = c.do("GET", "/distributions/site/invalidations?MaxItems=1&Marker="+page.NextMarker, "")
+	page = InvalidationList{}
+	if err := json.Unmarshal(b, &page); err != nil || resp.StatusCode != 200 || page.Quantity != 1 || page.Items[0].ID != first.ID || page.IsTruncated || page.NextMarker != "" || page.Marker != second.ID {
+		t.Errorf("second page: %d %s", resp.StatusCode, b)
+	}
+	for _, q := range []string{"MaxItems=0", "MaxItems=x", "Marker=INOPE"} {
+		if resp, b := c.do("GET", "/distributions/site/invalidations?"+q, ""); resp.StatusCode != 400 || !strings.Contains(string(b), "InvalidArgument") {
+			t.Errorf("?%s: %d %s, want 400 InvalidArgument", q, resp.StatusCode, b)
+		}
+	}
 	if _, b := c.do("GET", "/distributions/other/invalidations", ""); !strings.Contains(string(b), `"quantity": 0`) {
 		t.Errorf("other distribution's list: %s", b)
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -21,7 +22,7 @@ import (
 //
 //	POST /distributions/ID/invalidations     {"paths": [...], "callerReference": "..."}
 //	GET  /distributions/ID/invalidations/INV
-//	GET  /distributions/ID/invalidations
+//	GET  /distributions/ID/invalidations[?MaxItems=N&Marker=ID]
 //
 // Paths are matched against the request path the viewer sent, in its
 // percent-encoded form, as CloudFront does: "/caf%C3%A9.jpg" names what
@@ -91,10 +92,17 @@ type Invalidation struct {
 	Removed int `json:"removed"`
 }
 
-// InvalidationList is GET /distributions/ID/invalidations: newest first.
+// InvalidationList is GET /distributions/ID/invalidations: newest first,
+// all of them, or pages as ListInvalidations gives them: ?MaxItems=N
+// (at most N) and ?Marker=ID (those after that invalidation); NextMarker
+// is the Marker of the next page while IsTruncated.
 type InvalidationList struct {
-	Quantity int                   `json:"quantity"`
-	Items    []InvalidationSummary `json:"items"`
+	Marker      string                `json:"marker,omitempty"`
+	NextMarker  string                `json:"nextMarker,omitempty"`
+	MaxItems    int                   `json:"maxItems,omitempty"`
+	IsTruncated bool                  `json:"isTruncated"`
+	Quantity    int                   `json:"quantity"`
+	Items       []InvalidationSummary `json:"items"`
 }
 
 // InvalidationSummary is an invalidation in a list.
@@ -392,14 +400,37 @@ func (s *invalidations) get(w http.ResponseWriter, r *http.Request, dist string)
 }
 
 func (s *invalidations) list(w http.ResponseWriter, r *http.Request, dist string) {
-	out := InvalidationList{Items: []InvalidationSummary{}}
+	q := r.URL.Query()
+	out := InvalidationList{Items: []InvalidationSummary{}, Marker: q.Get("Marker")}
+	if v := q.Get("MaxItems"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			apiError(w, http.StatusBadRequest, "InvalidArgument", "MaxItems is a number of invalidations, at least 1, not "+strconv.Quote(v))
+			return
+		}
+		out.MaxItems = n
+	}
+	var all []InvalidationSummary
 	s.mu.Lock()
 	for _, inv := range slices.Backward(s.all) {
 		if inv.DistributionID == dist {
-			out.Items = append(out.Items, InvalidationSummary{ID: inv.ID, Status: inv.Status, CreateTime: inv.CreateTime})
+			all = append(all, InvalidationSummary{ID: inv.ID, Status: inv.Status, CreateTime: inv.CreateTime})
 		}
 	}
 	s.mu.Unlock()
+	if out.Marker != "" {
+		i := slices.IndexFunc(all, func(v InvalidationSummary) bool { return v.ID == out.Marker })
+		if i < 0 {
+			apiError(w, http.StatusBadRequest, "InvalidArgument", "Marker "+strconv.Quote(out.Marker)+" is no invalidation of this distribution that the node remembers")
+			return
+		}
+		all = all[i+1:]
+	}
+	if out.MaxItems > 0 && len(all) > out.MaxItems {
+		all, out.IsTruncated = all[:out.MaxItems], true
+		out.NextMarker = all[len(all)-1].ID
+	}
+	out.Items = append(out.Items, all...)
 	out.Quantity = len(out.Items)
 	writeJSON(w, http.StatusOK, out)
 }
