@@ -15,6 +15,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -115,6 +116,10 @@ func (s *certStore) configForClient(quic bool) func(*tls.ClientHelloInfo) (*tls.
 	return func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 		tlsfp.Capture(hello, quic)
 		d, c := s.distribution(hello.ServerName)
+		if d != nil && d.Spec.ViewerCertificate.MinimumProtocolVersion == tls13OnlyPolicy && slices.Contains(hello.SupportedVersions, tls.VersionTLS13) && !offersTLS13AESGCM(hello.CipherSuites) {
+			s.log.Debug("TLS handshake refused", "sni", hello.ServerName, "err", errNoPolicyCipher)
+			return nil, errNoPolicyCipher
+		}
 		if quic {
 			var why error
 			switch {
@@ -232,6 +237,25 @@ func (s *certStore) certificateOf(d *table.Distribution) (*tls.Certificate, erro
 		f = newCertFile(s.dir, name, s.log)
 	}
 	return f.get(nil)
+}
+
+// tls13OnlyPolicy is the security policy whose TLS 1.3 suites are the
+// AES-GCM ones only: CloudFront's table ("Supported protocols and ciphers
+// between viewers and CloudFront") leaves TLS_CHACHA20_POLY1305_SHA256 out
+// of TLSv1.3_2025 alone. Go does not let a tls.Config choose TLS 1.3
+// suites, so a TLS 1.3 ClientHello offering neither AES-GCM suite is
+// refused here (one without TLS 1.3 gets Go's protocol_version alert).
+const tls13OnlyPolicy = "TLSv1.3_2025"
+
+var errNoPolicyCipher = errors.New("the client offers no TLS 1.3 cipher suite of security policy " + tls13OnlyPolicy + " (TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384)")
+
+func offersTLS13AESGCM(suites []uint16) bool {
+	for _, id := range suites {
+		if id == tls.TLS_AES_128_GCM_SHA256 || id == tls.TLS_AES_256_GCM_SHA384 {
+			return true
+		}
+	}
+	return false
 }
 
 func offersTLS12(versions []uint16) bool {

@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -150,6 +151,37 @@ func TestSecurityPolicies(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestTLS13CipherSuites: CloudFront's table gives TLSv1.3_2025 the TLS 1.3
+// suites TLS_AES_128_GCM_SHA256 and TLS_AES_256_GCM_SHA384 only, the other
+// policies TLS_CHACHA20_POLY1305_SHA256 too. Go's clients always offer all
+// three, so openssl offers one at a time.
+func TestTLS13CipherSuites(t *testing.T) {
+	openssl := testenv.Tool(t, "openssl")
+	n := startTLSNode(t)
+	addr := n.Addr("https").String()
+	for _, tt := range []struct {
+		policy, suite string
+		ok            bool
+	}{
+		{"TLSv1.2_2021", "TLS_CHACHA20_POLY1305_SHA256", true},
+		{"TLSv1.2_2025", "TLS_CHACHA20_POLY1305_SHA256", true},
+		{"TLSv1.3_2025", "TLS_CHACHA20_POLY1305_SHA256", false},
+		{"TLSv1.3_2025", "TLS_AES_128_GCM_SHA256", true},
+		{"TLSv1.3_2025", "TLS_AES_256_GCM_SHA384", true},
+		{"TLSv1.3_2025", "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384", true},
+	} {
+		t.Run(tt.policy+"/"+tt.suite, func(t *testing.T) {
+			cmd := exec.Command(openssl, "s_client", "-connect", addr, "-servername", policyHost(tt.policy),
+				"-tls1_3", "-ciphersuites", tt.suite)
+			cmd.Stdin = strings.NewReader("")
+			out, err := cmd.CombinedOutput()
+			if (err == nil) != tt.ok {
+				t.Errorf("openssl s_client: %v, want success %v\n%s", err, tt.ok, out)
+			}
+		})
 	}
 }
 
