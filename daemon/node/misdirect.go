@@ -98,8 +98,13 @@ func policyAllows(cfg *tls.Config, cs *tls.ConnectionState) bool {
 	if cs.Version < cfg.MinVersion {
 		return false
 	}
-	// TLS 1.3's suites are Go's own, allowed by every policy.
-	return cs.Version >= tls.VersionTLS13 || slices.Contains(cfg.CipherSuites, cs.CipherSuite)
+	if cs.Version >= tls.VersionTLS13 {
+		// TLS 1.3's suites are Go's own; every policy allows them but
+		// TLSv1.3_2025, the one starting at TLS 1.3, which leaves
+		// ChaCha20 out (see tls13OnlyPolicy).
+		return cfg.MinVersion < tls.VersionTLS13 || cs.CipherSuite != tls.TLS_CHACHA20_POLY1305_SHA256
+	}
+	return slices.Contains(cfg.CipherSuites, cs.CipherSuite)
 }
 
 // certificateName is d's certificateName; "" (the default certificate)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/quic-go/quic-go/http3"
 
 	"openfront.dev/daemon/accesslog"
+	"openfront.dev/internal/testenv"
 )
 
 // startCoalesceNode runs a node whose distributions differ in what a
@@ -212,6 +214,33 @@ func TestMisdirected(t *testing.T) {
 		if l["sc-status"] != "421" || l["x-edge-result-type"] != accesslog.Error || l["x-edge-detailed-result-type"] != accesslog.InvalidRequestCertificate {
 			t.Errorf("421 logged as %s %s %s", l["sc-status"], l["x-edge-result-type"], l["x-edge-detailed-result-type"])
 		}
+	}
+}
+
+// TestMisdirectedTLS13Suite: a TLS 1.3 connection on
+// TLS_CHACHA20_POLY1305_SHA256, which TLSv1.3_2025 leaves out, is below
+// that policy: a request on it for strict.test is 421, as one on TLS 1.2
+// is. Go's clients offer ChaCha20 last where the CPU has AES, so openssl
+// offers it alone.
+func TestMisdirectedTLS13Suite(t *testing.T) {
+	openssl := testenv.Tool(t, "openssl")
+	n, _ := startCoalesceNode(t)
+	for _, tt := range []struct {
+		suite, host, want string
+	}{
+		{"TLS_CHACHA20_POLY1305_SHA256", "h23.test", "HTTP/1.1 200 "},
+		{"TLS_CHACHA20_POLY1305_SHA256", "strict.test", "HTTP/1.1 421 "},
+		{"TLS_AES_256_GCM_SHA384", "strict.test", "HTTP/1.1 200 "},
+	} {
+		t.Run(tt.suite+"/"+tt.host, func(t *testing.T) {
+			cmd := exec.Command(openssl, "s_client", "-quiet", "-ign_eof", "-connect", n.Addr("https").String(),
+				"-servername", "h23.test", "-tls1_3", "-ciphersuites", tt.suite, "-alpn", "http/1.1")
+			cmd.Stdin = strings.NewReader("GET /x HTTP/1.1\r\nHost: " + tt.host + "\r\nConnection: close\r\n\r\n")
+			out, err := cmd.CombinedOutput()
+			if err != nil || !strings.Contains(string(out), tt.want) {
+				t.Errorf("openssl s_client: %v, want %q in\n%s", err, tt.want, out)
+			}
+		})
 	}
 }
 
