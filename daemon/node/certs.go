@@ -69,14 +69,14 @@ func newCertStore(dir string, defaultCert *certFile, t func() *table.Table, log 
 	for i, name := range securityPolicies {
 		cfg := func(protos ...string) *tls.Config {
 			return &tls.Config{MinVersion: policyMinVersion(i), CipherSuites: policyCipherSuites(i),
-				NextProtos: protos, GetCertificate: defaultCert.get}
+				CurvePreferences: viewerKeyExchanges, NextProtos: protos, GetCertificate: defaultCert.get}
 		}
 		s.tcp[name] = alpnConfigs{h2: cfg("h2", "http/1.1"), h1: cfg("http/1.1")}
 	}
 	// QUIC is TLS 1.3 only, whose cipher suites Go does not let us choose.
 	// The listener's config is used as is (not http3.ConfigureTLSConfig,
 	// which would offer h3 in noH3 too).
-	s.quic = &tls.Config{MinVersion: tls.VersionTLS13, NextProtos: []string{http3.NextProtoH3}, GetCertificate: defaultCert.get}
+	s.quic = &tls.Config{MinVersion: tls.VersionTLS13, CurvePreferences: viewerKeyExchanges, NextProtos: []string{http3.NextProtoH3}, GetCertificate: defaultCert.get}
 	s.noH3 = refuseH3(s.quic)
 	return s
 }
@@ -416,6 +416,13 @@ func policyMinVersion(i int) uint16 {
 	}
 	return tls.VersionTLS12
 }
+
+// viewerKeyExchanges are the key exchanges CloudFront offers viewers
+// ("Supported protocols and ciphers between viewers and CloudFront":
+// prime256v1, X25519 and secp384r1, and hybrid post-quantum ones): Go's
+// defaults but P-521, which a viewer offering nothing else is refused.
+var viewerKeyExchanges = []tls.CurveID{tls.X25519MLKEM768, tls.SecP256r1MLKEM768, tls.SecP384r1MLKEM1024,
+	tls.X25519, tls.CurveP256, tls.CurveP384}
 
 // policySuites is CloudFront's table of TLS 1.0-1.2 cipher suites (see
 // "Supported protocols and ciphers between viewers and CloudFront"): each

@@ -185,6 +185,41 @@ func TestTLS13CipherSuites(t *testing.T) {
 	}
 }
 
+// TestKeyExchangeGroups: CloudFront's key exchanges are prime256v1,
+// X25519 and secp384r1, and hybrid post-quantum ones; a viewer offering
+// only P-521 is refused, on every policy, as on CloudFront.
+func TestKeyExchangeGroups(t *testing.T) {
+	n := startTLSNode(t)
+	addr := n.Addr("https").String()
+	for _, tt := range []struct {
+		curve tls.CurveID
+		ok    bool
+	}{
+		{tls.X25519, true},
+		{tls.CurveP256, true},
+		{tls.CurveP384, true},
+		{tls.X25519MLKEM768, true},
+		{tls.CurveP521, false},
+	} {
+		for _, version := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+			for _, sni := range []string{policyHost("TLSv1"), policyHost("TLSv1.2_2021"), ""} {
+				if tt.curve == tls.X25519MLKEM768 && version == tls.VersionTLS12 {
+					continue // TLS 1.3 only
+				}
+				cfg := &tls.Config{ServerName: sni, InsecureSkipVerify: true, MinVersion: version, MaxVersion: version,
+					CurvePreferences: []tls.CurveID{tt.curve}}
+				conn, err := tls.Dial("tcp", addr, cfg)
+				if err == nil {
+					conn.Close()
+				}
+				if (err == nil) != tt.ok {
+					t.Errorf("%v %s sni=%q: handshake error %v, want success %v", tt.curve, tls.VersionName(version), sni, err, tt.ok)
+				}
+			}
+		}
+	}
+}
+
 // TestDefaultCertificatePolicy: on the node's default certificate (the
 // operator's own, not CloudFront's shared one, which CloudFront serves with
 // TLSv1 whatever the distribution says) a distribution's
