@@ -2,8 +2,10 @@ package node
 
 import (
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -346,7 +348,7 @@ func (f *certFile) reload() {
 	}
 	if err == nil {
 		var c tls.Certificate
-		if c, err = tls.LoadX509KeyPair(f.crt, f.key); err == nil {
+		if c, err = loadViewerCert(f.crt, f.key); err == nil {
 			if f.loaded.Swap(&certVersion{cert: &c, stamp: st}).cert != nil {
 				f.log.Info("certificate reloaded", "certificate", f.name)
 			}
@@ -391,11 +393,43 @@ func checkCertificates(t *table.Table, dir string) error {
 			errs = append(errs, fmt.Errorf("distribution %q: viewerCertificate.certificateName %q: this node has no --certs directory: start it with --certs DIR holding %s.crt and %s.key, or with --https '' to serve no TLS", d.ID, name, name, name))
 			continue
 		}
-		if _, err := tls.LoadX509KeyPair(filepath.Join(dir, name+".crt"), filepath.Join(dir, name+".key")); err != nil {
+		if _, err := loadViewerCert(filepath.Join(dir, name+".crt"), filepath.Join(dir, name+".key")); err != nil {
 			errs = append(errs, fmt.Errorf("distribution %q: viewerCertificate.certificateName %q: %w", d.ID, name, err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// maxRSABits is the largest RSA key CloudFront takes in a viewer
+// certificate (cnames-and-https-size-of-public-key: "the maximum size of
+// the public key in an SSL/TLS RSA certificate is 4096 bits").
+const maxRSABits = 4096
+
+// loadViewerCert is tls.LoadX509KeyPair, refusing a key CloudFront does
+// not take in a viewer certificate (cnames-and-https-requirements: RSA or
+// ECDSA, the ECDSA ones on P-256 or P-384): browsers take no Ed25519
+// certificate, and few a P-521 one, so a node serving it would fail their
+// handshakes where CloudFront refuses it at import.
+func loadViewerCert(crt, key string) (tls.Certificate, error) {
+	c, err := tls.LoadX509KeyPair(crt, key)
+	if err != nil {
+		return c, err
+	}
+	switch pub := c.Leaf.PublicKey.(type) {
+	case *rsa.PublicKey:
+		if n := pub.N.BitLen(); n > maxRSABits {
+			return tls.Certificate{}, fmt.Errorf("%s: an RSA key of %d bits; CloudFront takes RSA keys of at most %d bits", crt, n, maxRSABits)
+		}
+	case *ecdsa.PublicKey:
+		if pub.Curve != elliptic.P256() && pub.Curve != elliptic.P384() {
+			return tls.Certificate{}, fmt.Errorf("%s: an ECDSA %s key; CloudFront takes ECDSA keys on P-256 or P-384 (openssl ecparam -name prime256v1), or RSA", crt, pub.Curve.Params().Name)
+		}
+	case ed25519.PublicKey:
+		return tls.Certificate{}, fmt.Errorf("%s: an Ed25519 key, which browsers do not take; CloudFront takes RSA or ECDSA P-256 or P-384 keys", crt)
+	default:
+		return tls.Certificate{}, fmt.Errorf("%s: a %T key; CloudFront takes RSA or ECDSA P-256 or P-384 keys", crt, pub)
+	}
+	return c, nil
 }
 
 // securityPolicies are CloudFront's viewer security policies, oldest first:

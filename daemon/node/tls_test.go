@@ -2,6 +2,10 @@ package node
 
 import (
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
@@ -37,11 +41,22 @@ func writeRSACert(t *testing.T, dir, name string, hosts ...string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	writeKeyCert(t, dir, name, key, hosts...)
+}
+
+// writeKeyCert writes NAME.crt and NAME.key, a self-signed certificate for
+// hosts with key.
+func writeKeyCert(t *testing.T, dir, name string, key crypto.Signer, hosts ...string) {
+	t.Helper()
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: hosts[0]}, DNSNames: hosts,
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
 		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,9 +64,68 @@ func writeRSACert(t *testing.T, dir, name string, hosts ...string) {
 	if err := os.WriteFile(filepath.Join(dir, name+".crt"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	kb := x509.MarshalPKCS1PrivateKey(key)
-	if err := os.WriteFile(filepath.Join(dir, name+".key"), pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, name+".key"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCertificateKeyTypes: a certificateName whose key CloudFront would
+// not take (cnames-and-https-requirements: RSA, at most 4096 bits, or
+// ECDSA P-256 or P-384) is refused with the config, naming the
+// distribution; the ones it takes load.
+func TestCertificateKeyTypes(t *testing.T) {
+	rsaKey := func(bits int) crypto.Signer {
+		k, err := rsa.GenerateKey(rand.Reader, bits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	ecKey := func(c elliptic.Curve) crypto.Signer {
+		k, err := ecdsa.GenerateKey(c, rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	_, edKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		key  crypto.Signer
+		want string // in the error; "" none
+	}{
+		{"rsa2048", rsaKey(2048), ""},
+		{"rsa4104", rsaKey(4104), "RSA key of 4104 bits"},
+		{"ecdsa-p256", ecKey(elliptic.P256()), ""},
+		{"ecdsa-p384", ecKey(elliptic.P384()), ""},
+		{"ecdsa-p521", ecKey(elliptic.P521()), "ECDSA P-521"},
+		{"ed25519", edKey, "Ed25519"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, certs := t.TempDir(), t.TempDir()
+			writeKeyCert(t, certs, "site", tt.key, "site.test")
+			tbl := testenv.Compile(t, dir, `package cdn
+distributions: web: {
+	aliases: ["site.test"]
+	viewerCertificate: certificateName: "site"
+	origins: [{id: "o", domainName: "o.example", customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "o", viewerProtocolPolicy: "allow-all"}
+}
+`)
+			err := checkCertificates(tbl, certs)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), `distribution "web"`) {
+				t.Fatalf("error %v, want one naming %q and the distribution", err, tt.want)
+			}
+		})
 	}
 }
 
