@@ -18,6 +18,7 @@ import (
 //
 //	openfront_requests_total{distribution,status_class,result,protocol}
 //	openfront_response_bytes_total{distribution}
+//	openfront_rtmp_sent_bytes_total{distribution} (a streaming distribution's)
 //	openfront_origin_errors_total{distribution,origin,kind}
 //	openfront_origin_request_duration_seconds{distribution,origin} (histogram)
 const (
@@ -161,7 +162,9 @@ func (tr *traffic) sample(at time.Time) {
 				case "Miss":
 					d.lookups += v
 				}
-			case "openfront_response_bytes_total":
+			case "openfront_response_bytes_total", "openfront_rtmp_sent_bytes_total":
+				// A streaming distribution's bytes are its RTMP
+				// clients'; ids are unique across both kinds.
 				dist(m).bytes += m.GetCounter().GetValue()
 			case "openfront_origin_errors_total":
 				o, v := orig(m), m.GetCounter().GetValue()

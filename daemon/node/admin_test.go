@@ -2,11 +2,16 @@ package node
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"openfront.dev/daemon/admin"
 )
 
 // TestAdminOffLoopbackWarns: the admin listener's pages take no token, so
@@ -90,4 +95,41 @@ func TestAdminTokenFileAtStart(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestStatusTrafficStreaming: the status page's card of a streaming
+// distribution shows the bytes its RTMP viewers were sent, as a web
+// distribution's shows its responses' (the issue: "each distribution
+// with ... bytes over the last minutes").
+func TestStatusTrafficStreaming(t *testing.T) {
+	e := startLeakEnv(t)
+	e.cycle(1) // an odd table: streaming distribution tv, a live publish and play
+	sent := e.metrics()[`openfront_rtmp_sent_bytes_total{distribution="tv"}`]
+	if sent == 0 {
+		t.Fatal("/metrics counts no byte sent to tv's RTMP clients")
+	}
+	var tv admin.DistributionTraffic
+	deadline := time.Now().Add(10 * time.Second) // the sampler runs every 2 s
+	for time.Now().Before(deadline) {
+		resp, err := http.Get("http://" + e.node.Addr("admin").String() + "/status/traffic")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st admin.TrafficStatus
+		err = json.NewDecoder(resp.Body).Decode(&st)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range st.Distributions {
+			if d.ID == "tv" {
+				tv = d
+			}
+		}
+		if tv.Bytes >= sent {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Errorf("/status/traffic shows %v bytes sent by streaming distribution tv (%+v); /metrics counts %v", tv.Bytes, tv, sent)
 }

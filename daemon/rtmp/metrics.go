@@ -9,7 +9,7 @@ import (
 type metrics struct {
 	sessions prometheus.Gauge
 	players  *prometheus.GaugeVec   // distribution, app
-	bytesOut *prometheus.CounterVec // distribution
+	bytesOut *prometheus.CounterVec // distribution; the status page reads it: keep its name and label
 	bytesIn  *prometheus.CounterVec // distribution
 	skipped  *prometheus.CounterVec // distribution; frames a slow live player skipped
 	panics   *prometheus.CounterVec // where: handler, close
