@@ -169,7 +169,9 @@ func (tr *traffic) sample(at time.Time) {
 			case "openfront_origin_errors_total":
 				o, v := orig(m), m.GetCounter().GetValue()
 				o.errors += v
-				o.kinds[label(m, "kind")] += v
+				if v > 0 { // every kind shows at 0 on /metrics
+					o.kinds[label(m, "kind")] += v
+				}
 			case "openfront_origin_request_duration_seconds":
 				o := orig(m)
 				o.latencySum += m.GetHistogram().GetSampleSum()

@@ -55,6 +55,7 @@ func TestTrafficRates(t *testing.T) {
 		m.originLatency.WithLabelValues("site", "app").Observe(0.05)
 	}
 	m.originErrors.WithLabelValues("site", "app", "timeout").Add(2)
+	m.originErrors.WithLabelValues("site", "app", "dns") // at 0, as the edge shows every kind
 	tr.sample(t0.Add(10 * time.Second))
 	// 5 s: nothing cacheable, one origin request at 250 ms.
 	add("site", "Error", 5, 0)
@@ -92,7 +93,7 @@ func TestTrafficRates(t *testing.T) {
 		t.Fatalf("origins %+v", site.Origins)
 	}
 	app, assets := site.Origins[0], site.Origins[1]
-	if app.Requests != 9 || app.Errors != 2 || app.RecentErrors != 2 || app.ErrorKinds["timeout"] != 2 {
+	if app.Requests != 9 || app.Errors != 2 || app.RecentErrors != 2 || app.ErrorKinds["timeout"] != 2 || len(app.ErrorKinds) != 1 {
 		t.Errorf("app: %+v", app)
 	}
 	if app.LastLatencySeconds == nil || math.Abs(*app.LastLatencySeconds-0.25) > 1e-9 {

@@ -89,7 +89,7 @@ openfront_requests_total{distribution="b",protocol="http1.1",result="Miss",statu
 # TYPE openfront_origin_errors_total counter
 openfront_origin_errors_total{distribution="a",kind="connect",origin="down"} 1
 `
-	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "openfront_requests_total", "openfront_origin_errors_total"); err != nil {
+	if err := testutil.GatherAndCompare(nonZero(reg), strings.NewReader(want), "openfront_requests_total", "openfront_origin_errors_total"); err != nil {
 		t.Error(err)
 	}
 	// The denial reasons show at 0 before any denial, as rate() needs.
@@ -107,6 +107,39 @@ openfront_geo_denials_total{reason="not_whitelisted"} 0
 	}
 	if n := testutil.CollectAndCount(h.metrics.responseBytes); n != 1 {
 		t.Errorf("%d response byte series after b left, want a's", n)
+	}
+}
+
+// TestOriginErrorsShowAtZero: every error kind of every origin is on
+// /metrics at 0 once its distribution is in the table, so that
+// increase(openfront_origin_errors_total[5m]) > 0 fires on an origin's
+// first error (a series born at 1 has no increase); they leave with
+// their distribution.
+func TestOriginErrorsShowAtZero(t *testing.T) {
+	dir := t.TempDir()
+	h := New(origin.NewPool(dir), "test", slog.New(slog.DiscardHandler))
+	reg := prometheus.NewRegistry()
+	if err := h.Register(reg); err != nil {
+		t.Fatal(err)
+	}
+	h.SetTable(twoDists(t, dir, "127.0.0.1:1", true))
+	var want strings.Builder
+	want.WriteString(`# HELP openfront_origin_errors_total Failed origin requests, by kind: dns, connect, timeout, comm (failed after connecting), unsupported (origin kind), http_5xx (the origin answered 5xx).
+# TYPE openfront_origin_errors_total counter
+`)
+	for _, d := range []string{"a", "b"} {
+		for _, kind := range []string{"comm", "connect", "dns", "http_5xx", "timeout", "unsupported"} {
+			for _, o := range []string{"down", "files"} {
+				fmt.Fprintf(&want, "openfront_origin_errors_total{distribution=%q,kind=%q,origin=%q} 0\n", d, kind, o)
+			}
+		}
+	}
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want.String()), "openfront_origin_errors_total"); err != nil {
+		t.Error(err)
+	}
+	h.SetTable(twoDists(t, dir, "127.0.0.1:1", false))
+	if n := testutil.CollectAndCount(h.metrics.originErrors); n != 12 {
+		t.Errorf("%d origin error series after b left, want a's 12", n)
 	}
 }
 

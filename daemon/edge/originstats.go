@@ -30,6 +30,12 @@ func (h *Handler) originStats(d *table.Distribution, m *distMetrics) map[string]
 	out := make(map[string]*originStats, len(d.Origins))
 	for id := range d.Origins {
 		out[id] = &originStats{duration: h.metrics.originDuration.WithLabelValues(d.ID, id), errors: h.metrics.originErrors, dist: d.ID, id: id}
+		// Every kind shows at 0 from the start: an alert on
+		// increase() sees an origin's first error, which a series
+		// born at 1 would not show.
+		for _, kind := range originErrorKinds {
+			h.metrics.originErrors.WithLabelValues(d.ID, id, kind)
+		}
 	}
 	for id := range m.originIDs {
 		if out[id] == nil {
@@ -52,6 +58,8 @@ const (
 	kindUnsupported = "unsupported"
 	kindHTTP5xx     = "http_5xx"
 )
+
+var originErrorKinds = [...]string{kindDNS, kindConnect, kindTimeout, kindComm, kindUnsupported, kindHTTP5xx}
 
 // originErrorKind classifies a failed origin request; "" for a request
 // given up by its caller (the viewer left) or failed by the viewer (its
