@@ -80,7 +80,9 @@ func customRateKey(k string) string {
 type wafRuleKey struct{ acl, rule string }
 
 // forgetWAFRules deletes the series of rules and web ACLs that d no
-// longer has, and notes those it has; call it under setMu.
+// longer has, notes those it has, and shows each rule's decision (the
+// default action's too) at 0, so that increase() sees a rule's first
+// block; call it under setMu.
 func (h *Handler) forgetWAFRules(d *table.Distribution) {
 	if d.WebACL == nil && h.wafRules[d.ID] == nil {
 		return // no web ACL, before or now: most distributions
@@ -88,8 +90,14 @@ func (h *Handler) forgetWAFRules(d *table.Distribution) {
 	now := map[wafRuleKey]bool{}
 	if acl := d.WebACL; acl != nil {
 		now[wafRuleKey{acl.Name, "default"}] = true
+		h.metrics.waf.WithLabelValues(d.ID, acl.Name, "default", acl.Default.Kind.String())
 		for _, r := range acl.Rules {
 			now[wafRuleKey{acl.Name, r.MetricName()}] = true
+			action := r.Action.Kind.String()
+			if r.Counted() { // a rule group's rule overridden to count
+				action = table.WAFCount.String()
+			}
+			h.metrics.waf.WithLabelValues(d.ID, acl.Name, r.MetricName(), action)
 		}
 	}
 	for k := range h.wafRules[d.ID] {

@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/maxmind/mmdbwriter/mmdbtype"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 
 	"openfront.dev/daemon/access"
 	"openfront.dev/daemon/cache"
@@ -408,7 +410,7 @@ func TestNoWebACLNoCount(t *testing.T) {
 	if w := e.get("plain.test", "/a", "203.0.113.9", nil); w.Code != 200 {
 		t.Fatalf("a distribution without a web ACL: status %d", w.Code)
 	}
-	if n := testutil.CollectAndCount(e.h.metrics.waf); n != 0 {
+	if n := e.h.metrics.waf.DeletePartialMatch(prometheus.Labels{"distribution": "plain"}); n != 0 {
 		t.Errorf("%d web ACL series for a distribution without one", n)
 	}
 }
@@ -426,19 +428,54 @@ func TestWebACLRateKeptAcrossTables(t *testing.T) {
 	}
 }
 
+// Each rule's decision, and the default action's, shows at 0 once the
+// web ACL is served, so that increase() of a block rule's series fires on
+// its first block (a series born at 1 has no increase).
+func TestWebACLDecisionsShowAtZero(t *testing.T) {
+	e := newWAFEnv(t)
+	for _, c := range []struct{ rule, action string }{
+		{"bad-ips", "block"}, {"admin", "block"}, {"per-ip", "block"}, {"watch", "count"}, {"office", "allow"}, {"default", "allow"},
+	} {
+		if v, ok := e.series()[c.rule+" "+c.action]; !ok || v != 0 {
+			t.Errorf("openfront_waf_requests_total{rule=%q,action=%q} before any request: %v (present: %v), want 0", c.rule, c.action, v, ok)
+		}
+	}
+}
+
+// series are openfront_waf_requests_total's values by "rule action".
+func (e *wafEnv) series() map[string]float64 {
+	ch := make(chan prometheus.Metric, 100)
+	go func() { e.h.metrics.waf.Collect(ch); close(ch) }()
+	out := map[string]float64{}
+	for m := range ch {
+		var pb dto.Metric
+		m.Write(&pb)
+		l := map[string]string{}
+		for _, p := range pb.GetLabel() {
+			l[p.GetName()] = p.GetValue()
+		}
+		out[l["rule"]+" "+l["action"]] = pb.GetCounter().GetValue()
+	}
+	return out
+}
+
 // A rule that leaves the web ACL, and a web ACL that leaves its
 // distribution, leave no series behind.
 func TestWebACLSeriesFollowTable(t *testing.T) {
 	e := newWAFEnv(t)
 	e.get("site.test", "/a", "203.0.113.9", nil)
 	e.get("site.test", "/a", "198.51.100.1", nil)
-	if n := testutil.CollectAndCount(e.h.metrics.waf); n != 2 {
-		t.Fatalf("%d series, want 2 (bad-ips block, default allow)", n)
+	const series = 14 // the 13 rules' decisions and the default's
+	if n := testutil.CollectAndCount(e.h.metrics.waf); n != series {
+		t.Fatalf("%d series, want %d", n, series)
 	}
 	without := strings.Replace(wafTestConfig, `name: "bad-ips", priority: 1`, `name: "bad-ips-v2", priority: 1`, 1)
 	e.h.SetTable(testenv.Compile(t, t.TempDir(), fmt.Sprintf(without, e.addr)))
-	if n := testutil.CollectAndCount(e.h.metrics.waf); n != 1 {
-		t.Errorf("%d series after the rule was renamed, want 1 (default allow)", n)
+	if n := testutil.CollectAndCount(e.h.metrics.waf); n != series {
+		t.Errorf("%d series after the rule was renamed, want %d", n, series)
+	}
+	if v, ok := e.series()["bad-ips block"]; ok {
+		t.Errorf("the renamed rule's old name still counts %v", v)
 	}
 	none := strings.Replace(wafTestConfig, `webACLId: "acl"`, ``, 1)
 	e.h.SetTable(testenv.Compile(t, t.TempDir(), fmt.Sprintf(none, e.addr)))
