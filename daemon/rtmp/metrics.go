@@ -52,6 +52,13 @@ func (m *metrics) counters(id string) (out, in prometheus.Counter) {
 	return m.bytesOut.WithLabelValues(id), m.bytesIn.WithLabelValues(id)
 }
 
+// show makes distribution id's counters at 0 (its table is served), so
+// that rate() counts its first session's bytes.
+func (m *metrics) show(id string) {
+	m.counters(id)
+	m.skipped.WithLabelValues(id)
+}
+
 // forgetExcept deletes the series of the distributions keep says are gone
 // (a session connects before it plays, so every series has its id here).
 func (m *metrics) forgetExcept(keep func(id string) bool) {

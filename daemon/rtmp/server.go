@@ -151,6 +151,9 @@ func (s *Server) SetTable(t *table.Table) {
 		ss.close()
 	}
 	s.metrics.forgetExcept(func(id string) bool { return t.StreamingDistribution(id) != nil })
+	for d := range t.StreamingDistributions() {
+		s.metrics.show(d.ID)
+	}
 }
 
 // Serve accepts connections on ln until Shutdown; it returns nil then.
