@@ -43,6 +43,18 @@ func (h *Handler) SetShield(c *shield.Config) {
 	h.shield = c
 	if c != nil && len(c.Secret) > 0 {
 		h.fleetAuth = shield.NewVerifier(c.Secret, 0)
+		// What the node can count shows at 0 from the start, so that
+		// increase() sees the first fallback.
+		for region := range c.URLs {
+			if c.URL(region) != nil {
+				h.metrics.shieldRequests.WithLabelValues(region, "forwarded")
+				h.metrics.shieldRequests.WithLabelValues(region, "fallback")
+			}
+		}
+		if c.Region != "" {
+			h.metrics.shieldRequests.WithLabelValues(c.Region, "served")
+			h.metrics.shieldRequests.WithLabelValues(c.Region, "replayed")
+		}
 	}
 }
 

@@ -74,6 +74,37 @@ func countingOrigin(t *testing.T, clock *testenv.Clock) (*httptest.Server, *atom
 	return app, &hits
 }
 
+// The shield series a node can count show at 0 from the start, so that
+// increase() of fallback fires on the first time a shield node could not
+// be reached: forwarded and fallback for each region whose shield is
+// another node, served and replayed for the node's own region.
+func TestShieldMetricsShowAtZero(t *testing.T) {
+	clock := testenv.NewClock(time.Now())
+	tb := testenv.Compile(t, "", fmt.Sprintf(shieldedSite, "127.0.0.1:1"))
+	shieldURL, _ := url.Parse("http://127.0.0.1:1")
+	for _, c := range []struct {
+		base *url.URL
+		want []string
+	}{
+		{nil, []string{`region="eu-west-1",result="replayed"`, `region="eu-west-1",result="served"`}},
+		{shieldURL, []string{`region="eu-west-1",result="fallback"`, `region="eu-west-1",result="forwarded"`,
+			`region="us-east-1",result="replayed"`, `region="us-east-1",result="served"`}},
+	} {
+		h, _ := shieldNode(t, "node", tb, c.base, clock)
+		reg := prometheus.NewRegistry()
+		if err := h.Register(reg); err != nil {
+			t.Fatal(err)
+		}
+		want := "# HELP openfront_origin_shield_requests_total Origin requests of origins with originShield, by shield region and result: forwarded (sent to that region's shield node), fallback (its shield node could not be reached: the origin was asked directly), served (this node answered another node's as the shield), replayed (a copy of another node's request this node took before: served as a viewer's).\n# TYPE openfront_origin_shield_requests_total counter\n"
+		for _, l := range c.want {
+			want += "openfront_origin_shield_requests_total{" + l + "} 0\n"
+		}
+		if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "openfront_origin_shield_requests_total"); err != nil {
+			t.Errorf("shield at %v: %v", c.base, err)
+		}
+	}
+}
+
 // A fleet node's request, signed, taken once: the same header again is a
 // viewer's, whose https-only behavior refuses it over http, and is counted.
 func TestShieldReplayedRequestIsAViewers(t *testing.T) {
