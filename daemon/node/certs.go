@@ -415,6 +415,11 @@ func loadViewerCert(crt, key string) (tls.Certificate, error) {
 	if err != nil {
 		return c, err
 	}
+	if c.Leaf == nil { // GODEBUG=x509keypairleaf=0
+		if c.Leaf, err = x509.ParseCertificate(c.Certificate[0]); err != nil {
+			return tls.Certificate{}, fmt.Errorf("%s: %w", crt, err)
+		}
+	}
 	switch pub := c.Leaf.PublicKey.(type) {
 	case *rsa.PublicKey:
 		if n := pub.N.BitLen(); n > maxRSABits {

@@ -92,7 +92,7 @@ func TestCertificateKeyTypes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tt := range []struct {
+	tests := []struct {
 		name string
 		key  crypto.Signer
 		want string // in the error; "" none
@@ -103,11 +103,15 @@ func TestCertificateKeyTypes(t *testing.T) {
 		{"ecdsa-p384", ecKey(elliptic.P384()), ""},
 		{"ecdsa-p521", ecKey(elliptic.P521()), "ECDSA P-521"},
 		{"ed25519", edKey, "Ed25519"},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			dir, certs := t.TempDir(), t.TempDir()
-			writeKeyCert(t, certs, "site", tt.key, "site.test")
-			tbl := testenv.Compile(t, dir, `package cdn
+	}
+	// Also where tls.LoadX509KeyPair leaves Leaf nil.
+	for _, godebug := range []string{"", "x509keypairleaf=0"} {
+		t.Setenv("GODEBUG", godebug)
+		for _, tt := range tests {
+			t.Run(godebug+"/"+tt.name, func(t *testing.T) {
+				dir, certs := t.TempDir(), t.TempDir()
+				writeKeyCert(t, certs, "site", tt.key, "site.test")
+				tbl := testenv.Compile(t, dir, `package cdn
 distributions: web: {
 	aliases: ["site.test"]
 	viewerCertificate: certificateName: "site"
@@ -115,17 +119,18 @@ distributions: web: {
 	defaultCacheBehavior: {targetOriginId: "o", viewerProtocolPolicy: "allow-all"}
 }
 `)
-			err := checkCertificates(tbl, certs)
-			if tt.want == "" {
-				if err != nil {
-					t.Fatal(err)
+				err := checkCertificates(tbl, certs)
+				if tt.want == "" {
+					if err != nil {
+						t.Fatal(err)
+					}
+					return
 				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), `distribution "web"`) {
-				t.Fatalf("error %v, want one naming %q and the distribution", err, tt.want)
-			}
-		})
+				if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), `distribution "web"`) {
+					t.Fatalf("error %v, want one naming %q and the distribution", err, tt.want)
+				}
+			})
+		}
 	}
 }
 
