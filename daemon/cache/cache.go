@@ -522,7 +522,7 @@ func (c *Cache) lead(w http.ResponseWriter, r *http.Request, f *flight, lk, prim
 		d = decision{why: "412 to the viewer's preconditions", requestOnly: true}
 	}
 	if resp.StatusCode == http.StatusPartialContent && d.store {
-		if _, _, complete, _ := ParseContentRange(resp.Header.Get("Content-Range")); complete <= c.maxObject && (mark == nil || !mark.large) {
+		if _, _, complete, _ := parseContentRange(resp.Header.Get("Content-Range")); complete <= c.maxObject && (mark == nil || !mark.large) {
 			return c.leadPiece(w, r, primary, p, resp, cancel, cc, d, requestTime, t, settle)
 		}
 		// A piece of an object too large to keep: large objects' ranges

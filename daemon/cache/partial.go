@@ -19,26 +19,39 @@ import (
 // (Range: bytes=N-) and combines it with the piece when both carry the
 // same strong validator.
 
-// ParseContentRange reads "bytes first-last/complete" with a known
-// complete length.
-func ParseContentRange(v string) (first, last, complete int64, ok bool) {
+// ContentRangeSpan reads the range of a Content-Range "bytes
+// first-last/total", whatever the total ("*" when unknown, RFC 9110
+// 14.4), which it returns as written.
+func ContentRangeSpan(v string) (first, last int64, total string, ok bool) {
 	spec, found := strings.CutPrefix(strings.TrimSpace(v), "bytes ")
 	if !found {
-		return 0, 0, 0, false
+		return 0, 0, "", false
 	}
 	rng, total, found := strings.Cut(strings.TrimSpace(spec), "/")
 	if !found {
-		return 0, 0, 0, false
+		return 0, 0, "", false
 	}
 	a, b, found := strings.Cut(rng, "-")
 	if !found {
+		return 0, 0, "", false
+	}
+	first, err1 := strconv.ParseInt(a, 10, 64)
+	last, err2 := strconv.ParseInt(b, 10, 64)
+	if err1 != nil || err2 != nil || first < 0 || last < first {
+		return 0, 0, "", false
+	}
+	return first, last, total, true
+}
+
+// parseContentRange reads "bytes first-last/complete" with a known
+// complete length.
+func parseContentRange(v string) (first, last, complete int64, ok bool) {
+	first, last, total, ok := ContentRangeSpan(v)
+	if !ok {
 		return 0, 0, 0, false
 	}
-	var err1, err2, err3 error
-	first, err1 = strconv.ParseInt(a, 10, 64)
-	last, err2 = strconv.ParseInt(b, 10, 64)
-	complete, err3 = strconv.ParseInt(total, 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil || first < 0 || last < first || complete <= last {
+	complete, err := strconv.ParseInt(total, 10, 64)
+	if err != nil || complete <= last {
 		return 0, 0, 0, false
 	}
 	return first, last, complete, true
@@ -49,7 +62,7 @@ func storablePiece(h http.Header) bool {
 	if strings.HasPrefix(strings.ToLower(h.Get("Content-Type")), "multipart/byteranges") {
 		return false
 	}
-	_, _, _, ok := ParseContentRange(h.Get("Content-Range"))
+	_, _, _, ok := parseContentRange(h.Get("Content-Range"))
 	return ok
 }
 
@@ -94,7 +107,7 @@ func servePiece(w http.ResponseWriter, r *http.Request, rp *rep, res Result) Res
 // MaxObjectBytes) and answers r from it.
 func (c *Cache) leadPiece(w http.ResponseWriter, r *http.Request, primary string, p Policy, resp *http.Response, cancel context.CancelFunc, cc directives, d decision, requestTime time.Time, t ticket, settle func(outcome, bool)) Result {
 	defer cancel()
-	first, _, complete, _ := ParseContentRange(resp.Header.Get("Content-Range"))
+	first, _, complete, _ := parseContentRange(resp.Header.Get("Content-Range"))
 	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxObject+1))
 	resp.Body.Close()
 	if err != nil {
@@ -175,7 +188,7 @@ func (c *Cache) fetchRest(ctx context.Context, fetch FetchFunc, fr FetchRequest,
 // 3.4). The header is the new response's.
 func (c *Cache) combine(piece *entry, resp *http.Response) (*http.Response, bool) {
 	defer resp.Body.Close()
-	first, last, complete, ok := ParseContentRange(resp.Header.Get("Content-Range"))
+	first, last, complete, ok := parseContentRange(resp.Header.Get("Content-Range"))
 	if !ok || first != piece.rep.size || last != complete-1 || complete != piece.rep.complete ||
 		!strongETag(piece.etag) || resp.Header.Get("Etag") != piece.etag {
 		return nil, false

@@ -14,7 +14,6 @@ import (
 	"io"
 	"log/slog"
 	"maps"
-	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -741,12 +740,7 @@ func rangeLengthMatches(resp *http.Response) bool {
 	if resp.StatusCode != http.StatusPartialContent || resp.ContentLength < 0 {
 		return true
 	}
-	cr := resp.Header.Get("Content-Range")
-	if rng, unknown := strings.CutSuffix(strings.TrimSpace(cr), "/*"); unknown {
-		// A total not known (RFC 9110 14.4): the range alone is checked.
-		cr = rng + "/" + strconv.FormatInt(math.MaxInt64, 10)
-	}
-	first, last, _, ok := cache.ParseContentRange(cr)
+	first, last, _, ok := cache.ContentRangeSpan(resp.Header.Get("Content-Range"))
 	return !ok || last-first+1 == resp.ContentLength
 }
 
