@@ -17,6 +17,7 @@ import (
 // (names and labels as the edge registers them):
 //
 //	openfront_requests_total{distribution,status_class,result,protocol}
+//	openfront_cacheable_requests_total{distribution,result}
 //	openfront_response_bytes_total{distribution}
 //	openfront_rtmp_sent_bytes_total{distribution} (a streaming distribution's)
 //	openfront_origin_errors_total{distribution,origin,kind}
@@ -51,8 +52,9 @@ type DistributionTraffic struct {
 type TrafficPoint struct {
 	At                time.Time `json:"at"`
 	RequestsPerSecond float64   `json:"requestsPerSecond"`
-	// HitRatio is (Hit + RefreshHit) / (Hit + RefreshHit + Miss), like
-	// CloudFront's CacheHitRate; null when nothing cacheable was asked.
+	// HitRatio is (Hit + RefreshHit) / (Hit + RefreshHit + Miss) of GET,
+	// HEAD and OPTIONS requests, like CloudFront's CacheHitRate; null
+	// when nothing cacheable was asked.
 	HitRatio       *float64 `json:"hitRatio"`
 	BytesPerSecond float64  `json:"bytesPerSecond"`
 }
@@ -153,14 +155,12 @@ func (tr *traffic) sample(at time.Time) {
 		for _, m := range mf.GetMetric() {
 			switch mf.GetName() {
 			case "openfront_requests_total":
+				dist(m).requests += m.GetCounter().GetValue()
+			case "openfront_cacheable_requests_total":
 				d, v := dist(m), m.GetCounter().GetValue()
-				d.requests += v
-				switch label(m, "result") {
-				case "Hit", "RefreshHit":
+				d.lookups += v
+				if r := label(m, "result"); r == "Hit" || r == "RefreshHit" {
 					d.hits += v
-					d.lookups += v
-				case "Miss":
-					d.lookups += v
 				}
 			case "openfront_response_bytes_total", "openfront_rtmp_sent_bytes_total":
 				// A streaming distribution's bytes are its RTMP

@@ -15,18 +15,19 @@ import (
 // edgeMetrics registers the metrics the edge exports, by the same names
 // and labels, so the sampler reads what it would read on a node.
 type edgeMetrics struct {
-	requests, bytes, originErrors *prometheus.CounterVec
-	originLatency                 *prometheus.HistogramVec
+	requests, cacheable, bytes, originErrors *prometheus.CounterVec
+	originLatency                            *prometheus.HistogramVec
 }
 
 func newEdgeMetrics(t *testing.T, reg *prometheus.Registry) edgeMetrics {
 	m := edgeMetrics{
 		requests:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "openfront_requests_total"}, []string{"distribution", "status_class", "result", "protocol"}),
+		cacheable:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "openfront_cacheable_requests_total"}, []string{"distribution", "result"}),
 		bytes:         prometheus.NewCounterVec(prometheus.CounterOpts{Name: "openfront_response_bytes_total"}, []string{"distribution"}),
 		originErrors:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "openfront_origin_errors_total"}, []string{"distribution", "origin", "kind"}),
 		originLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "openfront_origin_request_duration_seconds"}, []string{"distribution", "origin"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.bytes, m.originErrors, m.originLatency} {
+	for _, c := range []prometheus.Collector{m.requests, m.cacheable, m.bytes, m.originErrors, m.originLatency} {
 		if err := reg.Register(c); err != nil {
 			t.Fatal(err)
 		}
@@ -44,13 +45,18 @@ func TestTrafficRates(t *testing.T) {
 	add := func(dist, result string, n int, bytes float64) {
 		m.requests.WithLabelValues(dist, "2xx", result, "http/1.1").Add(float64(n))
 		m.bytes.WithLabelValues(dist).Add(bytes)
+		if result == "Hit" || result == "RefreshHit" || result == "Miss" {
+			m.cacheable.WithLabelValues(dist, result).Add(float64(n))
+		}
 	}
 	tr.sample(t0)
-	// 10 s: site gets 30 hits, 10 misses and 10 errors; 8 origin requests.
+	// 10 s: site gets 30 hits, 10 misses, 10 errors and 20 POSTs (Miss,
+	// not cacheable); 8 origin requests.
 	add("site", "Hit", 20, 2000)
 	add("site", "RefreshHit", 10, 1000)
 	add("site", "Miss", 10, 1000)
 	add("site", "Error", 10, 0)
+	m.requests.WithLabelValues("site", "2xx", "Miss", "http/1.1").Add(20)
 	for range 8 {
 		m.originLatency.WithLabelValues("site", "app").Observe(0.05)
 	}
@@ -79,14 +85,14 @@ func TestTrafficRates(t *testing.T) {
 		}
 		return *p.HitRatio
 	}
-	points := []struct{ rps, hit, bps float64 }{{5, 0.75, 400}, {1, -1, 0}}
+	points := []struct{ rps, hit, bps float64 }{{7, 0.75, 400}, {1, -1, 0}}
 	for i, want := range points {
 		p := site.Points[i]
 		if p.RequestsPerSecond != want.rps || ratio(p) != want.hit || p.BytesPerSecond != want.bps {
 			t.Errorf("point %d: %v req/s, hit %v, %v B/s; want %+v", i, p.RequestsPerSecond, ratio(p), p.BytesPerSecond, want)
 		}
 	}
-	if site.Requests != 55 || site.Bytes != 4000 {
+	if site.Requests != 75 || site.Bytes != 4000 {
 		t.Errorf("totals %v requests, %v bytes", site.Requests, site.Bytes)
 	}
 	if len(site.Origins) != 2 || site.Origins[0].ID != "app" || site.Origins[1].ID != "assets" {

@@ -40,10 +40,14 @@ type distState struct {
 // distMetrics are a distribution's request series. They outlive a table
 // (a swap keeps them), so a child made once is made for good.
 type distMetrics struct {
-	id        string
-	requests  *prometheus.CounterVec
-	children  [len(results)][len(statusClasses)][len(protocols)]atomic.Pointer[prometheus.Counter]
-	in, out   prometheus.Counter
+	id       string
+	requests *prometheus.CounterVec
+	children [len(results)][len(statusClasses)][len(protocols)]atomic.Pointer[prometheus.Counter]
+	in, out  prometheus.Counter
+	// cacheable counts GET, HEAD and OPTIONS requests by results' first
+	// three (Hit, RefreshHit, Miss), made with the distribution so that
+	// a hit ratio has its zeros from the start.
+	cacheable [3]prometheus.Counter
 	originIDs map[string]bool // the origins with series, for deleting them
 	fnKeys    map[fnKey]bool  // the functions with series, likewise
 	// mu orders making a child with deleting the series: a request that
@@ -166,6 +170,9 @@ func (h *Handler) distMetrics(d *table.Distribution) *distMetrics {
 	}
 	m := &distMetrics{id: d.ID, requests: h.metrics.requests, in: h.metrics.requestBytes.WithLabelValues(d.ID),
 		out: h.metrics.responseBytes.WithLabelValues(d.ID), originIDs: map[string]bool{}, fnKeys: map[fnKey]bool{}}
+	for i := range m.cacheable {
+		m.cacheable[i] = h.metrics.cacheable.WithLabelValues(d.ID, results[i])
+	}
 	h.series[d.ID] = m
 	return m
 }
@@ -214,11 +221,11 @@ func (st *distState) finish(o *observed, r *http.Request, id string) {
 		st.log.Log(&rec)
 		// The metrics take the record's values rather than work them
 		// out again.
-		st.m.count(rec.ResultType, rec.Status, protocolIndex(r), rec.BytesIn, rec.BytesOut)
+		st.m.count(r, rec.ResultType, rec.Status, rec.BytesIn, rec.BytesOut)
 	} else if st.m != nil {
 		status := o.StatusSent()
 		rt, _, _ := accesslog.Results(xcache, status, o.Aborted(), detail)
-		st.m.count(rt, status, protocolIndex(r), o.BytesIn(), o.BytesOut())
+		st.m.count(r, rt, status, o.BytesIn(), o.BytesOut())
 	}
 	if forwardsBody(r) {
 		// An origin request may still read the body after the handler
@@ -233,15 +240,26 @@ func (st *distState) finish(o *observed, r *http.Request, id string) {
 	observedPool.Put(o)
 }
 
-// count counts one request with its final result type; m may be nil
+// count counts request r with its final result type; m may be nil
 // (metrics are off).
-func (m *distMetrics) count(result string, status, proto int, in, out int64) {
+func (m *distMetrics) count(r *http.Request, result string, status int, in, out int64) {
 	if m == nil {
 		return
 	}
-	m.counter(resultIndex(result), statusIndex(status), proto).Inc()
+	ri := resultIndex(result)
+	m.counter(ri, statusIndex(status), protocolIndex(r)).Inc()
+	if ri < len(m.cacheable) && cacheableMethod(r.Method) {
+		m.cacheable[ri].Inc()
+	}
 	m.in.Add(float64(in))
 	m.out.Add(float64(out))
+}
+
+// cacheableMethod: CloudFront's CacheHitRate leaves out POST and PUT
+// ("HTTP POST and PUT requests, and errors, are not considered cacheable
+// requests"); PATCH and DELETE, which no cache answers either, too.
+func cacheableMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }
 
 // observedOf returns the observed writer w is or wraps (a response

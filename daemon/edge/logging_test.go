@@ -155,9 +155,14 @@ func TestRequestMetricsInFlightAcrossRemoval(t *testing.T) {
 	h.SetTable(twoDists(t, dir, "127.0.0.1:1", true))
 	st := h.state("b") // taken by a request of b, which then outlives b
 	h.SetTable(twoDists(t, dir, "127.0.0.1:1", false))
-	st.m.count(accesslog.Miss, 200, 2, 100, 1000)
+	req := httptest.NewRequest("GET", "http://b.test/", nil)
+	req.ProtoMajor = 3
+	st.m.count(req, accesslog.Miss, 200, 100, 1000)
 	if n := testutil.CollectAndCount(h.metrics.requests); n != 0 {
 		t.Errorf("%d request series after b left and its last request finished, want 0", n)
+	}
+	if n := testutil.CollectAndCount(h.metrics.cacheable); n != 3 {
+		t.Errorf("%d cacheable series after b left and its last request finished, want a's 3", n)
 	}
 }
 
@@ -278,5 +283,58 @@ func TestObservedReusedWithABody(t *testing.T) {
 	}
 	if noBody, body := allocs(http.NoBody), allocs(io.NopCloser(strings.NewReader(""))); body != noBody {
 		t.Errorf("a counted hit allocates %v times with an empty body, %v with http.NoBody", body, noBody)
+	}
+}
+
+// TestCacheableRequestsCounted: the hit ratio's inputs count GET, HEAD
+// and OPTIONS requests only, as CloudFront's CacheHitRate leaves POST and
+// PUT out; every result shows at 0 once the distribution is in the table,
+// and leaves with it.
+func TestCacheableRequestsCounted(t *testing.T) {
+	dir := t.TempDir()
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "app\n")
+	}))
+	defer app.Close()
+	cfg := fmt.Sprintf(`package cdn
+
+distributions: a: {
+	aliases: ["a.test"]
+	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", allowedMethods: ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]}
+}
+`, strings.TrimPrefix(app.URL, "http://"))
+	h := New(origin.NewPool(dir), "test", slog.New(slog.DiscardHandler))
+	reg := prometheus.NewRegistry()
+	if err := h.Register(reg); err != nil {
+		t.Fatal(err)
+	}
+	h.SetTable(testenv.Compile(t, dir, cfg))
+	zero := `
+# HELP openfront_cacheable_requests_total GET, HEAD and OPTIONS requests of a distribution answered from the cache or the origin, by result (Hit, RefreshHit, Miss): the inputs of CloudFront's CacheHitRate, which counts neither POST or PUT requests nor errors.
+# TYPE openfront_cacheable_requests_total counter
+openfront_cacheable_requests_total{distribution="a",result="Hit"} %d
+openfront_cacheable_requests_total{distribution="a",result="Miss"} %d
+openfront_cacheable_requests_total{distribution="a",result="RefreshHit"} 0
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(fmt.Sprintf(zero, 0, 0)), "openfront_cacheable_requests_total"); err != nil {
+		t.Error(err)
+	}
+	for _, m := range []string{"GET", "GET", "HEAD", "POST", "PUT", "POST", "DELETE"} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(m, "http://a.test/x", strings.NewReader("")))
+		if w.Code != 200 {
+			t.Fatalf("%s: %d", m, w.Code)
+		}
+	}
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(fmt.Sprintf(zero, 0, 3)), "openfront_cacheable_requests_total"); err != nil {
+		t.Error(err)
+	}
+	if got := testutil.ToFloat64(h.metrics.requests.WithLabelValues("a", "2xx", "Miss", "http1.1")); got != 7 {
+		t.Errorf("requests_total counts %v misses, want 7 (3 reads, 4 writes)", got)
+	}
+	h.SetTable(testenv.Compile(t, dir, strings.Replace(cfg, "a:", "b:", 1)))
+	if n := testutil.CollectAndCount(h.metrics.cacheable); n != 3 {
+		t.Errorf("%d cacheable series after a left for b, want b's 3", n)
 	}
 }

@@ -17,6 +17,7 @@ type metrics struct {
 	// The status page reads requests and responseBytes: keep their names
 	// and labels.
 	requests       *prometheus.CounterVec
+	cacheable      *prometheus.CounterVec
 	requestBytes   *prometheus.CounterVec
 	responseBytes  *prometheus.CounterVec
 	originDuration *prometheus.HistogramVec
@@ -46,6 +47,10 @@ func newMetrics() metrics {
 			Name: "openfront_requests_total",
 			Help: "Viewer requests of a distribution, by status class (000: the viewer left before a response), result type (the access log's x-edge-result-type) and protocol (http1.0, http1.1, http2, http3).",
 		}, []string{"distribution", "status_class", "result", "protocol"}),
+		cacheable: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "openfront_cacheable_requests_total",
+			Help: "GET, HEAD and OPTIONS requests of a distribution answered from the cache or the origin, by result (Hit, RefreshHit, Miss): the inputs of CloudFront's CacheHitRate, which counts neither POST or PUT requests nor errors.",
+		}, []string{"distribution", "result"}),
 		requestBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "openfront_request_bytes_total",
 			Help: "Bytes viewers sent to a distribution, headers (as HTTP/1.1 text) and bodies: the access log's cs-bytes.",
@@ -97,7 +102,7 @@ func newMetrics() metrics {
 }
 
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.signatureDenials, m.geoDenials, m.requests, m.requestBytes, m.responseBytes, m.originDuration, m.originErrors, m.shieldRequests, m.functionRuns, m.functionDuration, m.shed, m.waf}
+	return []prometheus.Collector{m.signatureDenials, m.geoDenials, m.requests, m.cacheable, m.requestBytes, m.responseBytes, m.originDuration, m.originErrors, m.shieldRequests, m.functionRuns, m.functionDuration, m.shed, m.waf}
 }
 
 // Register adds the edge's metrics to reg and turns on counting requests
@@ -120,6 +125,7 @@ func (h *Handler) Register(reg prometheus.Registerer) error {
 func (m *metrics) forget(id string) {
 	l := prometheus.Labels{"distribution": id}
 	m.requests.DeletePartialMatch(l)
+	m.cacheable.DeletePartialMatch(l)
 	m.requestBytes.DeletePartialMatch(l)
 	m.responseBytes.DeletePartialMatch(l)
 	m.originDuration.DeletePartialMatch(l)

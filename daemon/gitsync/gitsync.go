@@ -90,6 +90,8 @@ type Status struct {
 	Applied string `json:"applied,omitempty"`
 	// LastFetch is when the branch was last fetched, whatever the outcome.
 	LastFetch time.Time `json:"lastFetch,omitzero"`
+	// LastFetchOK is when a fetch last worked.
+	LastFetchOK time.Time `json:"lastFetchOK,omitzero"`
 	// FetchError is why the last fetch, or the checkout after it, failed;
 	// empty once one works again.
 	FetchError    string `json:"fetchError,omitempty"`
@@ -414,7 +416,7 @@ func (s *Syncer) sync(ctx context.Context, retry bool) error {
 		return err
 	}
 	s.updateStatus(func(st *Status) {
-		st.LastFetch, st.FetchError, st.Head = now, "", head
+		st.LastFetch, st.LastFetchOK, st.FetchError, st.Head = now, now, "", head
 		st.Fetches++
 	})
 	if s.good != nil && s.good.commit == head {

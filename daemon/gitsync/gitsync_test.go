@@ -15,6 +15,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // Every kind of remote a node uses: the first commit is deployed by Init,
@@ -328,19 +331,43 @@ func TestFetchErrorKeepsServing(t *testing.T) {
 		t.Fatal("sync from a missing remote worked")
 	}
 	st := s.Status()
-	if !strings.HasPrefix(st.FetchError, "git fetch: ") || st.FetchFailures != 1 || st.LastFetch.IsZero() {
+	if !strings.HasPrefix(st.FetchError, "git fetch: ") || st.FetchFailures != 1 || st.LastFetch.IsZero() || !st.LastFetchOK.Before(st.LastFetch) {
 		t.Errorf("status %+v", st)
 	}
 	if served, _ := d.state(); served != "v1" {
 		t.Errorf("served %q", served)
+	}
+	// An alert sees it on /metrics.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(s.Collectors()...)
+	metrics := func(failing int) string {
+		return fmt.Sprintf(`
+# HELP openfront_git_fetch_failing 1 while the last fetch of the config's git branch, or the checkout of its head, failed: new commits are not deployed.
+# TYPE openfront_git_fetch_failing gauge
+openfront_git_fetch_failing %d
+# HELP openfront_git_fetches_total Fetches of the config's git branch (polls, webhooks, retries), by result.
+# TYPE openfront_git_fetches_total counter
+openfront_git_fetches_total{result="failure"} 1
+openfront_git_fetches_total{result="success"} %d
+`, failing, 2-failing)
+	}
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(metrics(1)), "openfront_git_fetch_failing", "openfront_git_fetches_total"); err != nil {
+		t.Error(err)
+	}
+	okAt := testutil.ToFloat64(s.Collectors()[3])
+	if want := float64(st.LastFetchOK.UnixNano()) / 1e9; okAt != want {
+		t.Errorf("last fetch success at %v, want %v", okAt, want)
 	}
 	os.Rename(moved, r.bare)
 	r.push("v2", map[string]string{"state.txt": "v2"})
 	if err := syncNow(s); err != nil {
 		t.Fatal(err)
 	}
-	if st := s.Status(); st.FetchError != "" || st.Fetches != 3 {
+	if st := s.Status(); st.FetchError != "" || st.Fetches != 3 || st.LastFetchOK != st.LastFetch {
 		t.Errorf("status after recovery %+v", st)
+	}
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(metrics(0)), "openfront_git_fetch_failing", "openfront_git_fetches_total"); err != nil {
+		t.Error(err)
 	}
 }
 

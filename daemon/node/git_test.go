@@ -392,6 +392,11 @@ func TestGitPushPoll(t *testing.T) {
 	if limit := poll + 2*time.Second; worst > limit {
 		t.Errorf("a push took %v to be served, want within %v", worst, limit)
 	}
+	m := scrape(t, "http://"+g.node.Addr("admin").String()+"/metrics")
+	if m[`openfront_git_fetches_total{result="success"}`] < 4 || m["openfront_git_fetch_failing"] != 0 || m["openfront_git_last_fetch_success_timestamp_seconds"] == 0 || m["openfront_config_last_reload_successful"] != 1 {
+		t.Errorf("/metrics: fetches %v, failing %v, last success %v, last reload successful %v", m[`openfront_git_fetches_total{result="success"}`],
+			m["openfront_git_fetch_failing"], m["openfront_git_last_fetch_success_timestamp_seconds"], m["openfront_config_last_reload_successful"])
+	}
 	g.client.Transport.(*http.Transport).CloseIdleConnections()
 	shutStart := time.Now()
 	if err := g.node.Shutdown(context.Background()); err != nil {

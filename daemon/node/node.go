@@ -224,6 +224,9 @@ func Start(opts Options) (*Node, error) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if n.git != nil {
+		reg.MustRegister(n.git.Collectors()...)
+	}
 
 	// The reloader compiles the config (or loads the artifact) now, and
 	// again on every change; a failed compile keeps the last good table.

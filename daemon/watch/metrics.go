@@ -12,6 +12,9 @@ type metrics struct {
 	reloads     *prometheus.CounterVec
 	version     *prometheus.GaugeVec
 	lastSuccess prometheus.Gauge
+	// succeeded is 1 while the last compile worked: an alert on 0 fires
+	// for as long as a change is refused, and clears with the fix.
+	succeeded prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -28,12 +31,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "openfront_config_last_success_timestamp_seconds",
 			Help: "When the config last compiled successfully, in Unix seconds.",
 		}),
+		succeeded: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "openfront_config_last_reload_successful",
+			Help: "1 if the last config reload compiled and was applied (or was the same table), 0 while a change is refused and the last good table serves.",
+		}),
 	}
 	// Both results exist from the start, so rate() and alerts see a zero.
 	m.reloads.WithLabelValues("success")
 	m.reloads.WithLabelValues("failure")
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.reloads, m.version, m.lastSuccess} {
+		for _, c := range []prometheus.Collector{m.reloads, m.version, m.lastSuccess, m.succeeded} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("register reload metrics: %w", err)
 			}
@@ -45,9 +52,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 func (m *metrics) success(at time.Time) {
 	m.reloads.WithLabelValues("success").Inc()
 	m.lastSuccess.Set(float64(at.UnixNano()) / 1e9)
+	m.succeeded.Set(1)
 }
 
-func (m *metrics) failure() { m.reloads.WithLabelValues("failure").Inc() }
+func (m *metrics) failure() {
+	m.reloads.WithLabelValues("failure").Inc()
+	m.succeeded.Set(0)
+}
 
 // applied makes version the only version label.
 func (m *metrics) applied(version string) {

@@ -266,6 +266,9 @@ func TestBadChangeKeepsLastGood(t *testing.T) {
 	if got := testutil.ToFloat64(r.m.reloads.WithLabelValues("failure")); got != 1 {
 		t.Errorf("failure reloads = %v, want 1", got)
 	}
+	if got := testutil.ToFloat64(r.m.succeeded); got != 0 {
+		t.Errorf("last reload successful = %v while refused, want 0", got)
+	}
 
 	write(t, site, dist("site", "v2"))
 	eventually(t, time.Second, "good change applied", func() bool { return a.comment("site") == "v2" })
@@ -279,11 +282,14 @@ func TestBadChangeKeepsLastGood(t *testing.T) {
 # TYPE openfront_config_reload_total counter
 openfront_config_reload_total{result="failure"} 1
 openfront_config_reload_total{result="success"} 2
+# HELP openfront_config_last_reload_successful 1 if the last config reload compiled and was applied (or was the same table), 0 while a change is refused and the last good table serves.
+# TYPE openfront_config_last_reload_successful gauge
+openfront_config_last_reload_successful 1
 # HELP openfront_config_version_info The version of the routing table being served (always 1).
 # TYPE openfront_config_version_info gauge
 openfront_config_version_info{version=%q} 1
 `, st.Version)
-	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "openfront_config_reload_total", "openfront_config_version_info"); err != nil {
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "openfront_config_reload_total", "openfront_config_last_reload_successful", "openfront_config_version_info"); err != nil {
 		t.Error(err)
 	}
 	ts := testutil.ToFloat64(r.m.lastSuccess)
