@@ -75,12 +75,14 @@ func customRateKey(k string) string {
 	return string(sum[:])
 }
 
-// wafRuleKey is a web ACL and one of its rules ("default": its default
-// action), as the labels of openfront_waf_requests_total name them.
-type wafRuleKey struct{ acl, rule string }
+// wafRuleKey is a web ACL, one of its rules ("default": its default
+// action) and the rule's action, as the labels of
+// openfront_waf_requests_total name them.
+type wafRuleKey struct{ acl, rule, action string }
 
 // forgetWAFRules deletes the series of rules and web ACLs that d no
-// longer has, notes those it has, and shows each rule's decision (the
+// longer has, and of rules whose action changed, notes those it has, and
+// shows each rule's decision (the
 // default action's too) at 0, so that increase() sees a rule's first
 // block; call it under setMu.
 func (h *Handler) forgetWAFRules(d *table.Distribution) {
@@ -89,20 +91,28 @@ func (h *Handler) forgetWAFRules(d *table.Distribution) {
 	}
 	now := map[wafRuleKey]bool{}
 	if acl := d.WebACL; acl != nil {
-		now[wafRuleKey{acl.Name, "default"}] = true
-		h.metrics.waf.WithLabelValues(d.ID, acl.Name, "default", acl.Default.Kind.String())
+		now[wafRuleKey{acl.Name, "default", acl.Default.Kind.String()}] = true
 		for _, r := range acl.Rules {
-			now[wafRuleKey{acl.Name, r.MetricName()}] = true
 			action := r.Action.Kind.String()
 			if r.Counted() { // a rule group's rule overridden to count
 				action = table.WAFCount.String()
 			}
-			h.metrics.waf.WithLabelValues(d.ID, acl.Name, r.MetricName(), action)
+			now[wafRuleKey{acl.Name, r.MetricName(), action}] = true
+		}
+		for k := range now {
+			h.metrics.waf.WithLabelValues(d.ID, k.acl, k.rule, k.action)
 		}
 	}
+	kept := map[[2]string]bool{}
+	for k := range now {
+		kept[[2]string{k.acl, k.rule}] = true
+	}
 	for k := range h.wafRules[d.ID] {
-		if !now[k] {
+		switch {
+		case !kept[[2]string{k.acl, k.rule}]: // the rule left: every action it counted
 			h.metrics.waf.DeletePartialMatch(prometheus.Labels{"distribution": d.ID, "web_acl": k.acl, "rule": k.rule})
+		case !now[k]: // its action changed: the old one's series
+			h.metrics.waf.DeleteLabelValues(d.ID, k.acl, k.rule, k.action)
 		}
 	}
 	if h.wafRules == nil {

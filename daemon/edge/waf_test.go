@@ -477,6 +477,19 @@ func TestWebACLSeriesFollowTable(t *testing.T) {
 	if v, ok := e.series()["bad-ips block"]; ok {
 		t.Errorf("the renamed rule's old name still counts %v", v)
 	}
+	// A rule whose action changes shows its new action at 0, not the
+	// old one's series.
+	blocking := strings.Replace(without, `name: "watch", priority: 4, action: count: {}`, `name: "watch", priority: 4, action: block: {}`, 1)
+	e.h.SetTable(testenv.Compile(t, t.TempDir(), fmt.Sprintf(blocking, e.addr)))
+	if n := testutil.CollectAndCount(e.h.metrics.waf); n != series {
+		t.Errorf("%d series after a rule's action changed, want %d", n, series)
+	}
+	if v, ok := e.series()["watch block"]; !ok || v != 0 {
+		t.Errorf("the rule's new action: %v (present %v), want 0", v, ok)
+	}
+	if v, ok := e.series()["watch count"]; ok {
+		t.Errorf("the rule's old action still shows %v", v)
+	}
 	none := strings.Replace(wafTestConfig, `webACLId: "acl"`, ``, 1)
 	e.h.SetTable(testenv.Compile(t, t.TempDir(), fmt.Sprintf(none, e.addr)))
 	if n := testutil.CollectAndCount(e.h.metrics.waf); n != 0 {
