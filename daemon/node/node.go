@@ -207,6 +207,7 @@ func Start(opts Options) (*Node, error) {
 		originDir = filepath.Dir(opts.TableFile)
 	}
 	n.origins = origin.NewPool(originDir)
+	n.origins.SetLogger(n.log)
 	if opts.OriginCAFile != "" {
 		roots, err := originRoots(opts.OriginCAFile)
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -100,6 +101,9 @@ type Pool struct {
 	live  LiveSource
 	// roots verify custom origins' certificates; nil is the system's.
 	roots *x509.CertPool
+	// log takes what fetchers find out on their own (an S3 bucket's
+	// region); nil is slog's default.
+	log *slog.Logger
 	// endpoints are the connection pools of origins functions made
 	// (dynamic.go), the least recently used first out.
 	endpoints endpoints
@@ -126,6 +130,21 @@ func (p *Pool) TrustRoots(roots *x509.CertPool) {
 	p.roots = roots
 }
 
+// SetLogger makes fetchers made from now on log to log (the node's).
+func (p *Pool) SetLogger(log *slog.Logger) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.log = log
+}
+
+// logger is the fetchers' logger; p.mu is held.
+func (p *Pool) logger() *slog.Logger {
+	if p.log == nil {
+		return slog.Default()
+	}
+	return p.log
+}
+
 // ErrUnsupported marks an origin kind this node cannot fetch from yet.
 var ErrUnsupported = errors.New("origin kind not supported by this node yet")
 
@@ -148,7 +167,7 @@ func (p *Pool) Fetcher(d *table.Distribution, o *table.Origin) (Fetcher, error) 
 	case table.OriginCustom:
 		f = newCustom(o, p.roots)
 	case table.OriginS3:
-		f, err = newS3(o)
+		f, err = newS3(o, p.logger())
 	case table.OriginLive:
 		f = newLive(p, o)
 	default:

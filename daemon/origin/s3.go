@@ -34,6 +34,7 @@ type s3 struct {
 	// site is where requests go and the region they are signed for: the
 	// configured ones, until the bucket names its own region.
 	site atomic.Pointer[s3Site]
+	log  *slog.Logger
 }
 
 // s3Site is an S3 origin's endpoint and signing region.
@@ -52,12 +53,13 @@ func s3ResponseTimeout(o *table.Origin) time.Duration {
 	return 30 * time.Second
 }
 
-func newS3(o *table.Origin) (*s3, error) {
+func newS3(o *table.Origin, log *slog.Logger) (*s3, error) {
 	connect := time.Duration(o.Spec.ConnectionTimeout) * time.Second
 	read := s3ResponseTimeout(o)
 	s := &s3{
 		origin: o,
 		loc:    o.S3,
+		log:    log,
 		signer: v4.NewSigner(func(so *v4.SignerOptions) { so.DisableURIPathEscaping = true }),
 		client: client{
 			origin:      o.ID,
@@ -327,7 +329,7 @@ func (s *s3) moveTo(from *s3Site, region string) *s3Site {
 	moved := table.S3Location{Region: from.region, Endpoint: from.endpoint}.InRegion(region)
 	to := &s3Site{region: moved.Region, endpoint: moved.Endpoint}
 	if s.site.CompareAndSwap(from, to) {
-		slog.Warn("S3 origin: the bucket is in another region; set s3OriginConfig.region (or name it in domainName) to save a request on each node start",
+		s.log.Warn("S3 origin: the bucket is in another region; set s3OriginConfig.region (or name it in domainName) to save a request on each node start",
 			"origin", s.origin.ID, "bucket", s.loc.Bucket, "configured", from.region, "region", region)
 	}
 	return to

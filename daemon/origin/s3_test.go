@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -35,7 +36,7 @@ func newTestS3(t *testing.T, endpoint string, sign bool, tweak func(*schema.Orig
 		tweak(spec)
 	}
 	s, err := newS3(&table.Origin{DistributionID: "d", ID: spec.ID, Kind: table.OriginS3, Spec: spec,
-		S3: &table.S3Location{Bucket: "media", Region: "us-east-1", Endpoint: endpoint, PathStyle: true, SignRequests: sign}})
+		S3: &table.S3Location{Bucket: "media", Region: "us-east-1", Endpoint: endpoint, PathStyle: true, SignRequests: sign}}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -512,7 +513,12 @@ func TestS3BucketRegion(t *testing.T) {
 	}
 	seen.Store(0)
 	s = newTestS3(t, proxy.URL, true, nil) // again from us-east-1
+	var logged strings.Builder
+	s.log = slog.New(slog.NewTextHandler(&logged, nil)) // the node's logger, not slog's default
 	fetchHello(t, s, &Request{Method: http.MethodGet, Path: "/a.txt", Header: http.Header{}})
+	if !strings.Contains(logged.String(), "another region") || !strings.Contains(logged.String(), "region=eu-west-1") {
+		t.Errorf("the region found is not logged to the origin's logger: %q", logged.String())
+	}
 	if n := seen.Load(); n != 2 {
 		t.Errorf("%d requests for the first fetch, want 2 (refused, then signed for eu-west-1)", n)
 	}

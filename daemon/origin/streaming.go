@@ -35,7 +35,7 @@ func (p *Pool) StreamingFetcher(sd *table.StreamingDistribution) (Fetcher, error
 	if f, ok := p.fetchers[key]; ok {
 		return f, nil
 	}
-	f, err := newS3(o)
+	f, err := newS3(o, p.logger())
 	if err != nil {
 		return nil, &Error{Origin: o.ID, Err: err}
 	}
