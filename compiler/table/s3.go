@@ -22,9 +22,10 @@ type S3Location struct {
 	CredentialsProfile string
 }
 
-// awsS3Domain matches bucket.s3.amazonaws.com, bucket.s3.REGION.amazonaws.com
-// and the older bucket.s3-REGION.amazonaws.com.
-var awsS3Domain = regexp.MustCompile(`^([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\.s3(?:[.-]([a-z0-9-]+))?\.amazonaws\.com$`)
+// awsS3Domain matches bucket.s3.amazonaws.com, bucket.s3.REGION.amazonaws.com,
+// the older bucket.s3-REGION.amazonaws.com, and the dual-stack (IPv4 and
+// IPv6) bucket.s3.dualstack.REGION.amazonaws.com.
+var awsS3Domain = regexp.MustCompile(`^([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\.s3(\.dualstack)?(?:[.-]([a-z0-9-]+))?\.amazonaws\.com$`)
 
 // ParseS3Location derives an S3 origin's location from its domainName and config.
 func ParseS3Location(domainName string, c schema.S3OriginConfig) (S3Location, error) {
@@ -53,9 +54,13 @@ func ParseS3Location(domainName string, c schema.S3OriginConfig) (S3Location, er
 	if m == nil {
 		return loc, fmt.Errorf("domainName %q is not an S3 bucket domain (BUCKET.s3.REGION.amazonaws.com); for an S3-compatible server set s3OriginConfig.endpoint, bucket and region", domainName)
 	}
-	loc.Bucket, loc.Region = m[1], m[2]
-	if loc.Region == "" {
-		loc.Region = "us-east-1"
+	loc.Bucket, loc.Region = m[1], m[3]
+	dualStack := m[2] != ""
+	if dualStack && loc.Region == "" {
+		return loc, fmt.Errorf("domainName %q: a dual-stack S3 domain names its region (BUCKET.s3.dualstack.REGION.amazonaws.com)", domainName)
+	}
+	if loc.Region == "" || loc.Region == "external-1" {
+		loc.Region = "us-east-1" // s3-external-1 is us-east-1's old name
 	}
 	if c.Bucket != "" && c.Bucket != loc.Bucket {
 		return loc, fmt.Errorf("bucket %q differs from the bucket %q in domainName", c.Bucket, loc.Bucket)
@@ -64,6 +69,9 @@ func ParseS3Location(domainName string, c schema.S3OriginConfig) (S3Location, er
 		loc.Region = c.Region
 	}
 	loc.Endpoint = "https://s3." + loc.Region + ".amazonaws.com"
+	if dualStack {
+		loc.Endpoint = "https://s3.dualstack." + loc.Region + ".amazonaws.com"
+	}
 	// A bucket with a dot in its name goes path-style, as the AWS SDKs
 	// send it over HTTPS: S3's certificate (*.s3.REGION.amazonaws.com)
 	// does not cover "assets.example.com.s3.REGION.amazonaws.com".
@@ -74,7 +82,10 @@ func ParseS3Location(domainName string, c schema.S3OriginConfig) (S3Location, er
 // InRegion is the location with its bucket in region: signed for it and,
 // on AWS, sent to that region's endpoint.
 func (l S3Location) InRegion(region string) S3Location {
-	if strings.HasPrefix(l.Endpoint, "https://s3.") && strings.HasSuffix(l.Endpoint, ".amazonaws.com") {
+	switch {
+	case strings.HasPrefix(l.Endpoint, "https://s3.dualstack.") && strings.HasSuffix(l.Endpoint, ".amazonaws.com"):
+		l.Endpoint = "https://s3.dualstack." + region + ".amazonaws.com"
+	case strings.HasPrefix(l.Endpoint, "https://s3.") && strings.HasSuffix(l.Endpoint, ".amazonaws.com"):
 		l.Endpoint = "https://s3." + region + ".amazonaws.com"
 	}
 	l.Region = region

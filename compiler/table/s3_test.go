@@ -1,6 +1,45 @@
 package table
 
-import "testing"
+import (
+	"strings"
+	"testing"
+
+	"openfront.dev/schema"
+)
+
+// TestParseS3Location: the bucket, region and endpoint of each form of an
+// S3 bucket's domain name.
+func TestParseS3Location(t *testing.T) {
+	tests := []struct {
+		domainName                       string
+		bucket, region, endpoint, errHas string
+	}{
+		{"media.s3.amazonaws.com", "media", "us-east-1", "https://s3.us-east-1.amazonaws.com", ""},
+		{"media.s3.eu-west-1.amazonaws.com", "media", "eu-west-1", "https://s3.eu-west-1.amazonaws.com", ""},
+		{"media.s3-us-west-2.amazonaws.com", "media", "us-west-2", "https://s3.us-west-2.amazonaws.com", ""},
+		{"media.s3-external-1.amazonaws.com", "media", "us-east-1", "https://s3.us-east-1.amazonaws.com", ""},
+		{"media.s3.dualstack.eu-west-1.amazonaws.com", "media", "eu-west-1", "https://s3.dualstack.eu-west-1.amazonaws.com", ""},
+		{"media.s3.dualstack.amazonaws.com", "", "", "", "names its region"},
+		{"media.example.com", "", "", "", "not an S3 bucket domain"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.domainName, func(t *testing.T) {
+			loc, err := ParseS3Location(tt.domainName, schema.S3OriginConfig{})
+			if tt.errHas != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.errHas) {
+					t.Fatalf("error %v, want one saying %q", err, tt.errHas)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if loc.Bucket != tt.bucket || loc.Region != tt.region || loc.Endpoint != tt.endpoint {
+				t.Errorf("%+v, want bucket %s region %s endpoint %s", loc, tt.bucket, tt.region, tt.endpoint)
+			}
+		})
+	}
+}
 
 // TestS3BucketRegion: the refusals in which S3 names the bucket's region.
 func TestS3BucketRegion(t *testing.T) {
@@ -35,6 +74,10 @@ func TestS3LocationInRegion(t *testing.T) {
 	aws := S3Location{Bucket: "b", Region: "us-east-1", Endpoint: "https://s3.us-east-1.amazonaws.com"}.InRegion("eu-west-1")
 	if aws.Region != "eu-west-1" || aws.Endpoint != "https://s3.eu-west-1.amazonaws.com" {
 		t.Errorf("AWS: %+v", aws)
+	}
+	dual := S3Location{Bucket: "b", Region: "us-east-1", Endpoint: "https://s3.dualstack.us-east-1.amazonaws.com"}.InRegion("eu-west-1")
+	if dual.Endpoint != "https://s3.dualstack.eu-west-1.amazonaws.com" {
+		t.Errorf("dual-stack: %+v", dual)
 	}
 	own := S3Location{Bucket: "b", Region: "us-east-1", Endpoint: "http://127.0.0.1:9000", PathStyle: true}.InRegion("eu-west-1")
 	if own.Region != "eu-west-1" || own.Endpoint != "http://127.0.0.1:9000" {
