@@ -3,6 +3,7 @@ package edge
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"openfront.dev/compiler/table"
+	"openfront.dev/daemon/access"
 	"openfront.dev/daemon/accesslog"
 	"openfront.dev/daemon/cache"
 	"openfront.dev/daemon/origin"
@@ -253,8 +255,8 @@ func holdErrorPage(page *http.Response, ttl time.Duration) {
 	page.Header["Surrogate-Control"] = []string{"max-age=" + strconv.Itoa(int(ttl/time.Second)) + ";" + cache.SurrogateToken}
 }
 
-// errNoPage: a refusal's custom error page could not be fetched; nothing
-// is kept and the plain refusal goes out.
+// errNoPage: a custom error page could not be fetched; nothing is kept
+// and the answer it was to replace goes out.
 var errNoPage = errors.New("edge: the custom error page could not be fetched")
 
 // refusalPage answers a request the edge refuses itself (geo restriction,
@@ -281,7 +283,7 @@ func (h *Handler) refusalPage(w http.ResponseWriter, r *http.Request, d *table.D
 	if r.Method == http.MethodHead {
 		pr.Method = http.MethodHead
 	}
-	key := refusalPageKey(d, pb, cer.ResponsePagePath, status, originHost(r, pb))
+	key := errorPageKey(d, pb, cer.ResponsePagePath, status, originHost(r, pb))
 	res := h.cache.Serve(refusalWriter{w}, pr, key, p, func(ctx context.Context, _ cache.FetchRequest) (*http.Response, error) {
 		page := h.fetchErrorPage(ctx, r, d, status, id)
 		if page == nil {
@@ -313,13 +315,14 @@ func (w refusalWriter) WriteHeader(status int) {
 // Unwrap lets the access log and http.ResponseController reach w's own.
 func (w refusalWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// refusalPageKey is where refusalPage keeps d's page for status: under the
+// errorPageKey is where refusalPage keeps d's page for status, and, for
+// status 0, where pageObject keeps the page object itself: under the
 // page's own path, so that invalidating it drops the page, and with a
 // field after two NULs, which no viewer's key has (a path is escaped, a
 // keyed field, a method or a variant is never empty), so no viewer
 // request can read or poison it. host is the Host the page is fetched
 // with, the viewer's when the page's behavior forwards it.
-func refusalPageKey(d *table.Distribution, pb *table.Behavior, path string, status int, host string) string {
+func errorPageKey(d *table.Distribution, pb *table.Behavior, path string, status int, host string) string {
 	var k strings.Builder
 	cache.WriteKey(&k, d.ID, pb.CacheScope, path, "", 0)
 	k.WriteString("\x00\x00ErrorPage=")
@@ -327,6 +330,63 @@ func refusalPageKey(d *table.Distribution, pb *table.Behavior, path string, stat
 	k.WriteString("\x00Host=")
 	k.WriteString(host)
 	return k.String()
+}
+
+// pageObject is the custom error page at path, which d's behavior pb
+// serves: as CloudFront, the node "finds the first cache behavior in your
+// distribution that has a path pattern that matches the path of the
+// custom error page" and requests the page from "the origin that is
+// specified in the cache behavior" (HTTPStatusCodes.md, steps 2 and 3).
+// With a cache it goes through it, under the page's own path
+// (errorPageKey), kept for pb's TTLs and the page's own Cache-Control as
+// any object: an error that is not kept costs its origin one request once
+// the page is, and invalidating the page's path fetches it anew. The
+// answer is the page object as the cache or its origin sent it, its
+// status its origin's; errorCachingMinTTL is how long the answer for the
+// failing URL is kept (holdErrorPage), not the page object.
+//
+// It is fetched with none of the viewer's fields, so anyone may share it,
+// whole, and never replaced by another page: a page that is an error
+// itself goes out as it is (no loop).
+func (h *Handler) pageObject(ctx context.Context, r *http.Request, d *table.Distribution, pb *table.Behavior, path, id string) (*http.Response, error) {
+	host := originHost(r, pb)
+	base := origin.Request{Method: http.MethodGet, Path: path, Header: h.withNodeHeaders(make(http.Header, 3), r, id),
+		ViewerHTTPS: access.ViewerHTTPS(r, h.trusted), PeerIP: access.PeerIP(r.RemoteAddr).String(), ViewerHost: host}
+	if h.cache == nil {
+		return h.fetch(ctx, d, pb, &base)
+	}
+	p := CachePolicy(d, pb, http.MethodGet, coalesceWait(pb))
+	p.Compress = false
+	pr, err := http.NewRequestWithContext(ctx, http.MethodGet, path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("custom error page %q: %w", path, err)
+	}
+	pr.Host = r.Host
+	key := errorPageKey(d, pb, path, 0, host)
+	// The cache may call it after the answer, to refresh the page: it
+	// holds nothing of the viewer's request.
+	fetch := func(ctx context.Context, fr cache.FetchRequest) (*http.Response, error) {
+		req := base
+		req.Method = fr.Method
+		req.Header = base.Header.Clone()
+		for name, vs := range fr.Header { // a revalidation's conditionals
+			req.Header[name] = vs
+		}
+		resp, err := h.fetch(ctx, d, pb, &req)
+		if err != nil {
+			return nil, err
+		}
+		dropNodeHeaders(resp.Header)
+		dropSetCookie(pb, resp.Header)
+		return resp, nil
+	}
+	return origin.PipeResponse(func(w http.ResponseWriter) error {
+		res := h.cache.Serve(w, pr, key, p, fetch)
+		if res.Status == 0 && res.Err == nil {
+			return errNoPage
+		}
+		return res.Err
+	})
 }
 
 // relatedKeys are the cache keys of the resource a Location or

@@ -797,7 +797,7 @@ func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, d *table.Dis
 }
 
 // fetchErrorPage fetches the custom error page for status through the same
-// distribution: the page as its origin sent it, end-to-end header fields
+// distribution, and its cache (pageObject): the page as its origin sent it, end-to-end header fields
 // included, under the configured responseCode, or the page's origin's
 // answer under its own status when that is not 200; nil when there is no
 // page or its fetch fails. id is the viewer's request's X-Openfront-Id.
@@ -831,10 +831,7 @@ func (h *Handler) fetchErrorPage(ctx context.Context, r *http.Request, d *table.
 		return nil
 	}
 	pb := d.Behavior(cer.ResponsePagePath)
-	req := &origin.Request{Method: http.MethodGet, Path: cer.ResponsePagePath, Header: h.withNodeHeaders(make(http.Header, 3), r, id),
-		ViewerHTTPS: access.ViewerHTTPS(r, h.trusted), PeerIP: access.PeerIP(r.RemoteAddr).String(), ViewerHost: originHost(r, pb)}
-	// fetch, not forward: a failing error page is not replaced again.
-	resp, err := h.fetch(ctx, d, pb, req)
+	resp, err := h.pageObject(ctx, r, d, pb, cer.ResponsePagePath, id)
 	if err != nil {
 		return nil
 	}
@@ -854,6 +851,9 @@ func (h *Handler) fetchErrorPage(ctx context.Context, r *http.Request, d *table.
 		}
 	}
 	dropNodeHeaders(hdr)
+	// The page object's age in the cache is not the answer's, a new one
+	// for the failing URL (kept, it gets its own).
+	delete(hdr, "Age")
 	// The page's Surrogate-Control is addressed to this node, which keeps
 	// a page errorCachingMinTTL or longer (holdErrorPage) or, relayed,
 	// not at all (errorPage):

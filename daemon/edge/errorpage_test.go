@@ -84,7 +84,9 @@ func TestCustomErrorPageHeaders(t *testing.T) {
 		// The page's no-cache is the viewers': the edge keeps it
 		// errorCachingMinTTL all the same.
 		{"kept for errorCachingMinTTL", "GET", "/missing", nil, 29 * time.Second, 404, "Error from openfront", "<h1>not here</h1>", page, 0},
-		{"asked again after", "GET", "/missing", nil, 2 * time.Second, 404, "Error from openfront", "<h1>not here</h1>", page, 2},
+		// The error only: the page object is kept under its own path, as
+		// its Surrogate-Control says (pageObject).
+		{"asked again after", "GET", "/missing", nil, 2 * time.Second, 404, "Error from openfront", "<h1>not here</h1>", page, 1},
 
 		{"SPA miss", "GET", "/app/settings", nil, 0, 200, "Miss from openfront", "<div id=app></div>", index, 2},
 		{"SPA hit", "GET", "/app/settings", nil, 0, 200, "Hit from openfront", "<div id=app></div>", index, 0},
@@ -97,14 +99,15 @@ func TestCustomErrorPageHeaders(t *testing.T) {
 		{"403 without max-age: page not kept", "GET", "/private/x", nil, 0, 200, "Miss from openfront", "<div id=app></div>", index, 2},
 		{"403 without max-age: asked again", "GET", "/private/x", nil, 0, 200, "Miss from openfront", "<div id=app></div>", index, 2},
 
-		// CachingDisabled keeps neither the error nor its page
-		// (HTTPStatusCodes.html).
-		{"CachingDisabled: page not kept", "GET", "/nocache/x", nil, 0, 404, "Error from openfront", "<h1>not here</h1>", page, 2},
-		{"CachingDisabled: asked again", "GET", "/nocache/x", nil, 0, 404, "Error from openfront", "<h1>not here</h1>", page, 2},
+		// CachingDisabled keeps no error (HTTPStatusCodes.html), and its
+		// page comes from the default behavior's cache.
+		{"CachingDisabled: error not kept", "GET", "/nocache/x", nil, 0, 404, "Error from openfront", "<h1>not here</h1>", page, 1},
+		{"CachingDisabled: asked again", "GET", "/nocache/x", nil, 0, 404, "Error from openfront", "<h1>not here</h1>", page, 1},
 
-		// The node's own error, answered with the page, is not cached.
-		{"origin down", "GET", "/down/x", nil, 0, 502, "Error from openfront", "<h1>not here</h1>", page, 1},
-		{"HEAD, origin down", "HEAD", "/down/x", nil, 0, 502, "Error from openfront", "", page, 1},
+		// The node's own error, answered with the page (a hit), is not
+		// cached.
+		{"origin down", "GET", "/down/x", nil, 0, 502, "Error from openfront", "<h1>not here</h1>", page, 0},
+		{"HEAD, origin down", "HEAD", "/down/x", nil, 0, 502, "Error from openfront", "", page, 0},
 	}
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {

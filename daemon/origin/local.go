@@ -121,6 +121,7 @@ type pipeWriter struct {
 	pw      *io.PipeWriter
 	ready   chan struct{}
 	once    sync.Once
+	err     error // set before ready closes when nothing was written (abort)
 }
 
 func newPipeWriter() *pipeWriter {
@@ -158,6 +159,38 @@ func (w *pipeWriter) finish() {
 		return
 	}
 	w.pw.Close()
+}
+
+// abort ends the response with err: before its header, PipeResponse
+// returns err; after it, the body's reader gets err.
+func (w *pipeWriter) abort(err error) {
+	w.once.Do(func() {
+		w.err = err
+		close(w.ready)
+	})
+	w.pw.CloseWithError(err)
+}
+
+// PipeResponse runs serve, in a goroutine of its own, with a
+// ResponseWriter whose answer it returns as soon as serve writes its
+// header, the body streaming from what serve writes after it: so another
+// handler's answer (the cache's) is had as an origin's is, without being
+// held in memory whole. serve's error before any header is PipeResponse's;
+// after it, the body's reader gets it. The caller closes the body.
+func PipeResponse(serve func(w http.ResponseWriter) error) (*http.Response, error) {
+	w := newPipeWriter()
+	go func() {
+		if err := serve(w); err != nil {
+			w.abort(err)
+			return
+		}
+		w.finish()
+	}()
+	resp := w.response()
+	if w.err != nil {
+		return nil, w.err
+	}
+	return resp, nil
 }
 
 func (w *pipeWriter) response() *http.Response {

@@ -395,6 +395,29 @@ func TestPipeWriterHeaderIsACopy(t *testing.T) {
 	}
 }
 
+// TestPipeResponse: serve's error before any header is PipeResponse's
+// own; after the header, the body's reader gets it, never an early EOF.
+func TestPipeResponse(t *testing.T) {
+	boom := errors.New("boom")
+	if resp, err := PipeResponse(func(http.ResponseWriter) error { return boom }); resp != nil || !errors.Is(err, boom) {
+		t.Errorf("before the header: %v, %v; want boom", resp, err)
+	}
+	resp, err := PipeResponse(func(w http.ResponseWriter) error {
+		w.Header().Set("X-A", "1")
+		w.WriteHeader(http.StatusTeapot)
+		io.WriteString(w, "part")
+		return boom
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusTeapot || resp.Header.Get("X-A") != "1" || string(b) != "part" || !errors.Is(err, boom) {
+		t.Errorf("after the header: %d %v %q %v; want 418, X-A, part, boom", resp.StatusCode, resp.Header, b, err)
+	}
+}
+
 // TestLocalFIFO: a FIFO in the directory is not a file to serve, and opening
 // one must not block the request.
 func TestLocalFIFO(t *testing.T) {
