@@ -709,7 +709,7 @@ func relay(w http.ResponseWriter, r *http.Request, p Policy, resp *http.Response
 		}
 	}
 	enc := relayCoding(r, p, resp, hdr)
-	x := xcacheValue(xMiss, resp.StatusCode)
+	x := errorAnswer(hdr, xcacheValue(xMiss, resp.StatusCode))
 	hdr["X-Cache"] = x
 	res := Result{Status: resp.StatusCode, XCache: x[0]}
 	if evaluate && resp.StatusCode == http.StatusOK && hasConditionals(r.Header) {

@@ -61,6 +61,24 @@ func xcacheValue(x []string, status int) []string {
 	return x
 }
 
+// ErrorAnswerField marks a response the edge made of a custom error page:
+// X-Cache says Error whatever its status (a responseCode of 200), as
+// CloudFront's log does: x-edge-result-type "will still contain the result
+// type of the response from the origin" (custom-error-pages-response-code).
+// The cache keeps it with the response and never sends it on; the edge
+// removes any an origin sends.
+const ErrorAnswerField = "Openfront-Error-Answer"
+
+// errorAnswer is x, or Error for a response whose header hdr, going to
+// the viewer, has ErrorAnswerField, which it removes.
+func errorAnswer(hdr http.Header, x []string) []string {
+	if _, ok := hdr[ErrorAnswerField]; ok {
+		delete(hdr, ErrorAnswerField)
+		return xError
+	}
+	return x
+}
+
 // ageValues are the Age values of the first ten minutes, made once, so
 // most hits allocate nothing for their Age.
 var ageValues = func() [][]string {
@@ -89,7 +107,7 @@ func serve(w http.ResponseWriter, r *http.Request, rp *rep, xcache []string, age
 	for k, vs := range rp.header {
 		hdr[k] = vs
 	}
-	x := xcacheValue(xcache, rp.status)
+	x := errorAnswer(hdr, xcacheValue(xcache, rp.status))
 	hdr["X-Cache"] = x
 	if age >= 0 {
 		hdr["Age"] = ageValue(int64(min(age, maxDelta) / time.Second))

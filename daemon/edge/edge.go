@@ -788,6 +788,7 @@ func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, d *table.Dis
 	for k, vs := range resp.Header {
 		hdr[k] = vs
 	}
+	delete(hdr, cache.ErrorAnswerField)
 	hdr.Set("X-Cache", cacheError)
 	w.WriteHeader(resp.StatusCode)
 	if r.Method != http.MethodHead {
@@ -861,14 +862,19 @@ func (h *Handler) fetchErrorPage(ctx context.Context, r *http.Request, d *table.
 	delete(hdr, "Surrogate-Control")
 	// The page's behavior decides, as it would for the page itself.
 	dropSetCookie(pb, hdr)
+	// The error's answer, whatever responseCode says: X-Cache Error.
+	hdr[cache.ErrorAnswerField] = errorAnswerValue
 	resp.StatusCode, resp.Status, resp.Header = code, http.StatusText(code), hdr
 	return resp
 }
 
+// errorAnswerValue is cache.ErrorAnswerField's value: only its presence counts.
+var errorAnswerValue = []string{"1"}
+
 // dropNodeHeaders removes from an origin's header what the node sets
 // itself on every answer: another node's values never pass.
 func dropNodeHeaders(h http.Header) {
-	for _, name := range []string{"Via", "X-Openfront-Id", "X-Cache", shield.ErrorHeader} {
+	for _, name := range []string{"Via", "X-Openfront-Id", "X-Cache", shield.ErrorHeader, cache.ErrorAnswerField} {
 		delete(h, name)
 	}
 }

@@ -88,16 +88,20 @@ func TestCustomErrorPageHeaders(t *testing.T) {
 		// its Surrogate-Control says (pageObject).
 		{"asked again after", "GET", "/missing", nil, 2 * time.Second, 404, "Error from openfront", "<h1>not here</h1>", page, 1},
 
-		{"SPA miss", "GET", "/app/settings", nil, 0, 200, "Miss from openfront", "<div id=app></div>", index, 2},
-		{"SPA hit", "GET", "/app/settings", nil, 0, 200, "Hit from openfront", "<div id=app></div>", index, 0},
-		{"SPA HEAD", "HEAD", "/app/settings", nil, 0, 200, "Hit from openfront", "", index, 0},
-		{"SPA 304", "GET", "/app/settings", http.Header{"If-None-Match": {`"index-1"`}}, 0, 304, "Hit from openfront", "",
+		// A page sent as a 200 is still the error's answer: X-Cache, and
+		// so the log's x-edge-result-type, say Error, as CloudFront's
+		// does ("the value in the x-edge-result-type column will be
+		// Error", custom-error-pages-response-code).
+		{"SPA miss", "GET", "/app/settings", nil, 0, 200, "Error from openfront", "<div id=app></div>", index, 2},
+		{"SPA hit", "GET", "/app/settings", nil, 0, 200, "Error from openfront", "<div id=app></div>", index, 0},
+		{"SPA HEAD", "HEAD", "/app/settings", nil, 0, 200, "Error from openfront", "", index, 0},
+		{"SPA 304", "GET", "/app/settings", http.Header{"If-None-Match": {`"index-1"`}}, 0, 304, "Error from openfront", "",
 			http.Header{"Cache-Control": {"max-age=0, must-revalidate"}, "Etag": {`"index-1"`}}, 0},
-		{"SPA range", "GET", "/app/settings", http.Header{"Range": {"bytes=0-3"}}, 0, 206, "Hit from openfront", "<div", index, 0},
-		{"SPA kept for errorCachingMinTTL", "GET", "/app/settings", nil, 19 * time.Second, 200, "Hit from openfront", "<div id=app></div>", index, 0},
-		{"SPA asked again after", "GET", "/app/settings", nil, 2 * time.Second, 200, "Miss from openfront", "<div id=app></div>", index, 2},
-		{"403 without max-age: page not kept", "GET", "/private/x", nil, 0, 200, "Miss from openfront", "<div id=app></div>", index, 2},
-		{"403 without max-age: asked again", "GET", "/private/x", nil, 0, 200, "Miss from openfront", "<div id=app></div>", index, 2},
+		{"SPA range", "GET", "/app/settings", http.Header{"Range": {"bytes=0-3"}}, 0, 206, "Error from openfront", "<div", index, 0},
+		{"SPA kept for errorCachingMinTTL", "GET", "/app/settings", nil, 19 * time.Second, 200, "Error from openfront", "<div id=app></div>", index, 0},
+		{"SPA asked again after", "GET", "/app/settings", nil, 2 * time.Second, 200, "Error from openfront", "<div id=app></div>", index, 2},
+		{"403 without max-age: page not kept", "GET", "/private/x", nil, 0, 200, "Error from openfront", "<div id=app></div>", index, 2},
+		{"403 without max-age: asked again", "GET", "/private/x", nil, 0, 200, "Error from openfront", "<div id=app></div>", index, 2},
 
 		// CachingDisabled keeps no error (HTTPStatusCodes.html), and its
 		// page comes from the default behavior's cache.

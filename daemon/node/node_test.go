@@ -391,9 +391,11 @@ func TestRequests(t *testing.T) {
 		{name: "defaultRootObject with a query", url: "http://site.test/?utm=1", status: 200, want: "<h1>index</h1>\n"},
 		{name: "defaultRootObject is for the root only", url: "http://site.test/errors/", status: 200, want: "<h1>custom not found</h1>\n"},
 		{name: "custom error page for an origin's 404", url: "http://site.test/api/missing",
-			// Served as a 200, the page is a cached object like any other
-			// (CloudFront's result type is Error for 4xx and 5xx only).
-			status: 200, want: "<h1>custom not found</h1>\n", xcache: "Miss from openfront",
+			// Served as a 200, the page is still the 404's answer: "the
+			// value in the sc-status column in the access log will be 200,
+			// but the value in the x-edge-result-type column will be
+			// Error" (custom-error-pages-response-code).
+			status: 200, want: "<h1>custom not found</h1>\n", xcache: "Error from openfront",
 			headers: map[string]string{"Content-Type": "text/html; charset=utf-8"}},
 		{name: "custom error page for a missing file", url: "http://site.test/nope.html", status: 200, want: "<h1>custom not found</h1>\n"},
 		{name: "custom error page over h2", proto: h2, url: "https://site.test/api/missing", status: 200, want: "<h1>custom not found</h1>\n"},
