@@ -1,18 +1,14 @@
 package edge
 
 import (
-	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"openfront.dev/daemon/origin"
 	"openfront.dev/internal/testenv"
 )
 
@@ -355,15 +351,6 @@ func TestCustomErrorPageStaleObject(t *testing.T) {
 // addresses, from an edge whose cache runs on clock.
 func clockedEdge(t *testing.T, clock *testenv.Clock, tmpl string, originAddrs ...any) *httptest.Server {
 	t.Helper()
-	src, err := os.ReadFile(tmpl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	h := New(origin.NewPool(dir), "test-node", slog.New(slog.DiscardHandler))
-	h.SetCache(testCacheAt(t, clock.Now))
-	h.SetTable(testenv.Compile(t, dir, fmt.Sprintf(string(src), originAddrs...)))
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
+	_, srv := clockedHandler(t, clock, tmpl, originAddrs...)
 	return srv
 }

@@ -135,7 +135,9 @@ func TestCustomErrorPageCachedObject(t *testing.T) {
 	}
 }
 
-// clockedHandler is clockedEdge's handler and server.
+// clockedHandler serves the config template tmpl, given the origins'
+// addresses, from an edge whose cache runs on clock: the handler and its
+// server.
 func clockedHandler(t *testing.T, clock *testenv.Clock, tmpl string, originAddrs ...any) (*Handler, *httptest.Server) {
 	t.Helper()
 	src, err := os.ReadFile(tmpl)
