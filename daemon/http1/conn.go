@@ -169,13 +169,9 @@ func (c *conn) clearDeadline() {
 func (c *conn) serveRequest(req *http.Request, b *body, headLen int64) bool {
 	if b != nil {
 		// Reading the body is the handler's pace, not the header timeout's.
+		// A 100 Continue the client waits for goes out at the first read
+		// (body.sendContinue), as net/http's: the edge may refuse first.
 		c.clearDeadline()
-		if b.expect {
-			// Sent at once rather than at the first Read: simpler, and
-			// RFC 9110 10.1.1 allows it.
-			c.writeString("HTTP/1.1 100 Continue\r\n\r\n")
-			c.flush()
-		}
 	}
 	if c.hdr == nil {
 		c.hdr = make(http.Header, 16)

@@ -381,6 +381,14 @@ type body struct {
 	left   int64 // bytes left of a Content-Length body; -1 chunked, 0 done
 	limit  int   // bytes of trailer fields allowed
 	expect bool  // the client waits for 100 Continue
+	// cont is where the 100 Continue of an expect body is: pending until
+	// the first read sends it or the answer's first bytes make it moot.
+	// contMu orders the two: a handler may read the body in one goroutine
+	// (a transport sending it to the origin) while it answers in another.
+	// Until the answer starts, the goroutine sending 100 owns the
+	// connection's writing side.
+	contMu sync.Mutex
+	cont   int8
 	closed bool
 	// finished: the connection has drained what the handler left, and
 	// kept says whether all of it.
@@ -412,6 +420,13 @@ func (b *body) read(p []byte) (int, error) {
 	}
 	if b.left > 0 && int64(len(p)) > b.left {
 		p = p[:b.left]
+	}
+	if b.expect {
+		if err := b.sendContinue(); err != nil {
+			b.err = err
+			b.failed.Store(true)
+			return 0, err
+		}
 	}
 	if b.br.Buffered() == 0 {
 		// A viewer that stops sending its body is cut, as nginx's
@@ -483,6 +498,52 @@ func (b *body) skipTrailer() error {
 
 func (e *requestError) Error() string { return e.reason }
 
+// Where a body's 100 Continue is (body.cont).
+const (
+	continuePending int8 = iota
+	continueSent
+	continueMoot // the answer started first: the client is not told to send
+)
+
+var continueLine = []byte("HTTP/1.1 100 Continue\r\n\r\n")
+
+// sendContinue tells the client waiting for 100 Continue to send its body,
+// once: RFC 9110 10.1.1 lets a server answer first, and the edge does
+// when it refuses the request (a WAF block, a signed URL denied, a body
+// over its limit), so that the body is never sent. A failed write fails
+// the read; the request's context ends, as for any write to a viewer gone.
+func (b *body) sendContinue() error {
+	b.contMu.Lock()
+	defer b.contMu.Unlock()
+	if b.cont != continuePending {
+		return nil
+	}
+	b.cont = continueSent
+	c := b.c
+	c.armWrite()
+	if _, err := c.rwc.Write(continueLine); err != nil {
+		c.cancel()
+		return err
+	}
+	return nil
+}
+
+// answering notes that the answer's first bytes are about to go out: a
+// 100 Continue not sent by then is moot (net/http's rule too). It waits
+// for one being sent. It says whether the client was told to send its
+// body.
+func (b *body) answering() bool {
+	if !b.expect {
+		return true
+	}
+	b.contMu.Lock()
+	defer b.contMu.Unlock()
+	if b.cont == continuePending {
+		b.cont = continueMoot
+	}
+	return b.cont == continueSent
+}
+
 // finish ends the body once the handler returned: it reads what is left,
 // up to maxDrainBytes, and says whether the connection can go on.
 func (b *body) finish(c *conn) bool {
@@ -494,6 +555,13 @@ func (b *body) finish(c *conn) bool {
 	}
 	b.finished = true
 	if b.left != 0 && b.err == nil {
+		if !b.answering() {
+			// The client waits for 100 Continue, or sends the body after a
+			// while regardless (RFC 9110 10.1.1): which, the server cannot
+			// know, so the connection closes, as net/http's does.
+			b.kept = false
+			return false
+		}
 		c.setDeadline(time.Now(), c.srv.headerTimeout(), 0)
 		io.Copy(io.Discard, &io.LimitedReader{R: readFunc(b.read), N: maxDrainBytes})
 	}
@@ -512,11 +580,13 @@ func (b *body) leftOver(c *conn, done bool) bool {
 	if done {
 		return !b.finish(c)
 	}
+	asked := b.answering()
 	if !b.mu.TryLock() {
 		return false // the handler is reading it
 	}
 	defer b.mu.Unlock()
-	return b.err == nil && (b.left < 0 || b.left > maxDrainBytes)
+	// A body never asked for may or may not follow: not drained.
+	return b.err == nil && (b.left < 0 || b.left > maxDrainBytes || !asked && b.left != 0)
 }
 
 type readFunc func([]byte) (int, error)

@@ -54,6 +54,9 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if c.hijacked.Load() {
 		return nil, nil, http.ErrHijacked
 	}
+	if w.reqBody != nil {
+		w.reqBody.answering() // the connection is the handler's to write
+	}
 	// No watcher may read the connection from now on.
 	present := c.watchEnd()
 	c.flush()
@@ -93,6 +96,18 @@ func (w *response) WriteHeader(code int) {
 		// An informational answer goes out now; the real one follows.
 		// Never to HTTP/1.0, which does not know them (RFC 9110 15.2).
 		if code != http.StatusSwitchingProtocols && w.req.ProtoMinor > 0 {
+			if rb := w.reqBody; rb != nil && rb.expect {
+				// Not while a reading goroutine sends 100 Continue, and
+				// never a second 100.
+				rb.contMu.Lock()
+				defer rb.contMu.Unlock()
+				if code == http.StatusContinue {
+					if rb.cont != continuePending {
+						return
+					}
+					rb.cont = continueSent
+				}
+			}
 			w.c.writeString(statusLine(w.req, code))
 			w.writeFields()
 			w.c.writeString("\r\n")

@@ -691,3 +691,78 @@ func TestIdleTimeoutAfterLaterRequest(t *testing.T) {
 		t.Fatalf("closed %v after the last answer; want the idle timeout, 1 s", idle.Round(time.Millisecond))
 	}
 }
+
+// TestContinueWhenRead: with Expect: 100-continue, 100 Continue goes out
+// when the handler first reads the body, as net/http's and nginx's do,
+// not as soon as the head is read: a request the handler answers without
+// reading (a WAF block, a signed URL denied, a body too large) gets its
+// final status first, and a client that waits for 100 never sends the
+// body. The server then closes (it cannot know whether the body follows);
+// a body read after 100 keeps the connection.
+func TestContinueWhenRead(t *testing.T) {
+	release := make(chan struct{})
+	h := testHandler("")
+	_, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/late" { // reads only once released
+			<-release
+			r.URL.Path = "/echo"
+		}
+		h.ServeHTTP(w, r)
+	}))
+	tests := []struct {
+		name, path string
+		want100    bool
+		status     int
+	}{
+		{"read", "/echo", true, 200},
+		{"read once the handler gets to it", "/late", true, 200},
+		{"refused unread", "/status/403", false, 403},
+		{"answered unread", "/ignore-body", false, 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			io.WriteString(c, "POST "+tt.path+" HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n")
+			br := bufio.NewReader(c)
+			if tt.path == "/late" {
+				c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+				if b, err := br.Peek(1); err == nil {
+					t.Fatalf("%q before the handler read the body", b)
+				}
+				close(release)
+			}
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			resp, err := http.ReadResponse(br, &http.Request{Method: "POST"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := resp.StatusCode == http.StatusContinue; got != tt.want100 {
+				t.Fatalf("first answer %d; want 100 %v", resp.StatusCode, tt.want100)
+			}
+			if tt.want100 {
+				io.WriteString(c, "ok")
+				a, err := readAnswer(br, "POST")
+				if err != nil || a.status != tt.status || !strings.Contains(a.body, `body="ok"`) || a.close {
+					t.Fatalf("after the body: %+v, %v; want %d with the body, kept", a, err, tt.status)
+				}
+				io.WriteString(c, "GET /declared/1 HTTP/1.1\r\nHost: h\r\n\r\n")
+				if a, err := readAnswer(br, "GET"); err != nil || a.status != 200 {
+					t.Fatalf("next request: %+v, %v", a, err)
+				}
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			if resp.StatusCode != tt.status || !resp.Close {
+				t.Errorf("answer %d close %v; want %d, Connection: close", resp.StatusCode, resp.Close, tt.status)
+			}
+			// The body never sent, the server closes rather than wait for it.
+			if b, err := br.ReadByte(); err != io.EOF {
+				t.Errorf("after the answer: %q, %v; want the connection closed", b, err)
+			}
+		})
+	}
+}
