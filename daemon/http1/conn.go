@@ -130,7 +130,11 @@ func (c *conn) serve() {
 		}
 		req, body, headLen, rerr := c.readRequest()
 		if rerr != nil {
-			c.refuse(rerr)
+			if req != nil && rerr.status != 0 {
+				c.serveRefused(req, rerr, headLen)
+			} else {
+				c.refuse(rerr)
+			}
 			return
 		}
 		if !c.serveRequest(req, body, headLen) {
@@ -173,13 +177,7 @@ func (c *conn) serveRequest(req *http.Request, b *body, headLen int64) bool {
 		// (body.sendContinue), as net/http's: the edge may refuse first.
 		c.clearDeadline()
 	}
-	if c.hdr == nil {
-		c.hdr = make(http.Header, 16)
-	} else {
-		clear(c.hdr)
-	}
-	c.resp = response{c: c, req: req, reqBody: b, header: c.hdr, declared: -1, requestBytes: headLen}
-	w := &c.resp
+	w := c.newResponse(req, b, headLen)
 	// A request with a body becomes watchable once the handler read it all.
 	c.watchBegin(b == nil && c.br.Buffered() == 0)
 	h := c.srv.Handler
@@ -202,6 +200,32 @@ func (c *conn) serveRequest(req *http.Request, b *body, headLen int64) bool {
 		return false
 	}
 	return keep
+}
+
+// newResponse makes the connection's response writer (and its header)
+// ready for req.
+func (c *conn) newResponse(req *http.Request, b *body, headLen int64) *response {
+	if c.hdr == nil {
+		c.hdr = make(http.Header, 16)
+	} else {
+		clear(c.hdr)
+	}
+	c.resp = response{c: c, req: req, reqBody: b, header: c.hdr, declared: -1, requestBytes: headLen}
+	return &c.resp
+}
+
+// serveRefused has Server.Refused answer a request the server refuses,
+// r being what could be read of it (refusedRequest, which has it close):
+// the rest of what the client sent cannot be framed, as for refuse.
+func (c *conn) serveRefused(r *http.Request, e *requestError, headLen int64) {
+	w := c.newResponse(r, nil, headLen)
+	c.srv.Refused(w, r, Refusal{Status: e.status, Reason: e.reason, Header: e.header})
+	if c.hijacked.Load() {
+		return
+	}
+	w.finish()
+	c.flush()
+	c.linger()
 }
 
 // serverOptions answers "OPTIONS *", a question about the server, not

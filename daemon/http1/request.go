@@ -18,16 +18,23 @@ import (
 )
 
 // requestError is a request the server answers itself: status (0 closes
-// the connection without an answer) and a reason for the body.
+// the connection without an answer) and a reason for the body; header
+// says a header field is at fault, not the request line (Refusal.Header).
 type requestError struct {
 	status int
 	reason string
+	header bool
 }
 
 var errQuiet = &requestError{}
 
 func badRequest(reason string) *requestError {
-	return &requestError{http.StatusBadRequest, reason}
+	return &requestError{status: http.StatusBadRequest, reason: reason}
+}
+
+// badHeader is badRequest for a header field at fault.
+func badHeader(reason string) *requestError {
+	return &requestError{status: http.StatusBadRequest, reason: reason, header: true}
 }
 
 // chunked is every chunked request's TransferEncoding.
@@ -41,7 +48,58 @@ func (c *conn) readRequest() (r *http.Request, b *body, headLen int64, rerr *req
 		return nil, nil, 0, rerr
 	}
 	r, b, rerr = c.parse(head)
+	if rerr != nil && c.srv.Refused != nil {
+		r = c.refusedRequest(head)
+	}
 	return r, b, int64(len(head)), rerr
+}
+
+// refusedRequest is what can be read of a head parse refused, for
+// Server.Refused to log: the request line's method, target and HTTP/1.x
+// version when it has three parts (the version left empty, 1.1 to answer
+// in, when it is not 1.x), the header fields with a valid name, and the
+// Host when exactly one valid one was sent (or an absolute-form target
+// names one): none otherwise, as no distribution can be known from it.
+func (c *conn) refusedRequest(head string) *http.Request {
+	r := new(http.Request)
+	*r = *c.tmpl
+	r.RemoteAddr, r.TLS, r.Body, r.Close = c.remote, c.tls, http.NoBody, true
+	r.URL, r.Header = &url.URL{}, http.Header{}
+	r.ProtoMajor, r.ProtoMinor = 1, 1
+	reqLine, rest, _ := strings.Cut(head, "\n")
+	if parts := strings.Split(strings.TrimSuffix(reqLine, "\r"), " "); len(parts) == 3 {
+		if httpguts.ValidHeaderFieldName(parts[0]) {
+			r.Method = parts[0]
+		}
+		r.RequestURI = parts[1]
+		if u, err := parseTarget(r.Method, parts[1]); err == nil {
+			r.URL = u
+		}
+		if major, minor, ok := version(parts[2]); ok && major == 1 {
+			r.Proto, r.ProtoMinor = parts[2], minor
+		}
+	}
+	var hosts []string
+	for _, l := range strings.Split(rest, "\n") {
+		name, value, ok := strings.Cut(strings.TrimSuffix(l, "\r"), ":")
+		if !ok || !httpguts.ValidHeaderFieldName(name) {
+			continue
+		}
+		key := textproto.CanonicalMIMEHeaderKey(name)
+		value = strings.Trim(value, " \t")
+		if key == "Host" {
+			hosts = append(hosts, value)
+			continue
+		}
+		r.Header[key] = append(r.Header[key], value)
+	}
+	switch {
+	case r.URL.Host != "" && httpguts.ValidHostHeader(r.URL.Host):
+		r.Host = r.URL.Host
+	case len(hosts) == 1 && hosts[0] != "" && httpguts.ValidHostHeader(hosts[0]):
+		r.Host = hosts[0]
+	}
+	return r
 }
 
 // readHead reads up to the empty line that ends a head and returns it as
@@ -58,9 +116,9 @@ func (c *conn) readHead() (string, *requestError) {
 			// terminates the TCP connection" to a request or URL past its
 			// limits (RequestAndResponseBehaviorCustomOrigin).
 			if line == 0 {
-				return "", &requestError{http.StatusRequestEntityTooLarge, "the request line is longer than " + strconv.Itoa(limit) + " bytes"}
+				return "", &requestError{status: http.StatusRequestEntityTooLarge, reason: "the request line is longer than " + strconv.Itoa(limit) + " bytes"}
 			}
-			return "", &requestError{http.StatusRequestEntityTooLarge, "the request's header is larger than " + strconv.Itoa(limit) + " bytes"}
+			return "", &requestError{status: http.StatusRequestEntityTooLarge, reason: "the request's header is larger than " + strconv.Itoa(limit) + " bytes", header: true}
 		}
 		acc = append(acc, b...)
 		if err == bufio.ErrBufferFull {
@@ -106,7 +164,7 @@ func (c *conn) parse(head string) (*http.Request, *body, *requestError) {
 		return nil, nil, badRequest("malformed HTTP version")
 	}
 	if major != 1 {
-		return nil, nil, &requestError{http.StatusHTTPVersionNotSupported, "only HTTP/1.x is served on this connection"}
+		return nil, nil, &requestError{status: http.StatusHTTPVersionNotSupported, reason: "only HTTP/1.x is served on this connection"}
 	}
 
 	n := strings.Count(rest, "\n")
@@ -122,18 +180,18 @@ func (c *conn) parse(head string) (*http.Request, *body, *requestError) {
 			break
 		}
 		if l[0] == ' ' || l[0] == '\t' {
-			return nil, nil, badRequest("folded header line")
+			return nil, nil, badHeader("folded header line")
 		}
 		name, value, ok := strings.Cut(l, ":")
 		if !ok {
-			return nil, nil, badRequest("header line without a colon")
+			return nil, nil, badHeader("header line without a colon")
 		}
 		if !httpguts.ValidHeaderFieldName(name) {
-			return nil, nil, badRequest("invalid header name")
+			return nil, nil, badHeader("invalid header name")
 		}
 		value = strings.Trim(value, " \t")
 		if !httpguts.ValidHeaderFieldValue(value) {
-			return nil, nil, badRequest("invalid header value")
+			return nil, nil, badHeader("invalid header value")
 		}
 		key := textproto.CanonicalMIMEHeaderKey(name)
 		if key == "Host" {
@@ -160,11 +218,11 @@ func (c *conn) parse(head string) (*http.Request, *body, *requestError) {
 	}
 	switch {
 	case hosts > 1:
-		return nil, nil, badRequest("more than one Host")
+		return nil, nil, badHeader("more than one Host")
 	case hosts == 1 && !httpguts.ValidHostHeader(host):
-		return nil, nil, badRequest("malformed Host")
+		return nil, nil, badHeader("malformed Host")
 	case hosts == 0 && minor >= 1 && method != http.MethodConnect:
-		return nil, nil, badRequest("missing Host")
+		return nil, nil, badHeader("missing Host")
 	}
 	if u.Host != "" {
 		if !httpguts.ValidHostHeader(u.Host) {
@@ -193,7 +251,7 @@ func (c *conn) parse(head string) (*http.Request, *body, *requestError) {
 	}
 	if e, ok := hdr["Expect"]; ok {
 		if len(e) != 1 || !equalFoldASCII(e[0], "100-continue") {
-			return nil, nil, &requestError{http.StatusExpectationFailed, "only 100-continue is understood"}
+			return nil, nil, &requestError{status: http.StatusExpectationFailed, reason: "only 100-continue is understood", header: true}
 		}
 		// RFC 9110 10.1.1: a 100-continue in HTTP/1.0 is ignored, not
 		// refused (net/http answers 417): a 1.0 client may not know 100.
@@ -210,12 +268,12 @@ func (c *conn) framing(r *http.Request) (*body, *requestError) {
 	cl, te := r.Header["Content-Length"], r.Header["Transfer-Encoding"]
 	switch {
 	case te != nil && r.ProtoMinor == 0:
-		return nil, badRequest("Transfer-Encoding in an HTTP/1.0 request")
+		return nil, badHeader("Transfer-Encoding in an HTTP/1.0 request")
 	case te != nil && cl != nil:
-		return nil, badRequest("both Content-Length and Transfer-Encoding")
+		return nil, badHeader("both Content-Length and Transfer-Encoding")
 	case te != nil:
 		if len(te) != 1 || !equalFoldASCII(te[0], "chunked") {
-			return nil, &requestError{http.StatusNotImplemented, "only the chunked Transfer-Encoding is understood"}
+			return nil, &requestError{status: http.StatusNotImplemented, reason: "only the chunked Transfer-Encoding is understood", header: true}
 		}
 		delete(r.Header, "Transfer-Encoding")
 		r.TransferEncoding, r.ContentLength = chunked, -1
@@ -234,12 +292,12 @@ func (c *conn) framing(r *http.Request) (*body, *requestError) {
 	case cl != nil:
 		for _, v := range cl[1:] {
 			if v != cl[0] {
-				return nil, badRequest("conflicting Content-Lengths")
+				return nil, badHeader("conflicting Content-Lengths")
 			}
 		}
 		n, ok := contentLength(cl[0])
 		if !ok {
-			return nil, badRequest("invalid Content-Length")
+			return nil, badHeader("invalid Content-Length")
 		}
 		r.Header["Content-Length"] = cl[:1]
 		r.ContentLength = n

@@ -61,6 +61,19 @@ type Server struct {
 	MaxHeaderBytes int
 	// Log gets the connections' errors at debug level; nil discards them.
 	Log *slog.Logger
+	// Refused, when set, answers in place of the server a request it
+	// refuses once its head is read (a malformed request line or header
+	// field, a missing or repeated Host, framing it will not read, a
+	// version but 1.x, an Expect but 100-continue), so that an edge can
+	// log and count it for the distribution it names. r is what could be
+	// read of the request: its Host is empty unless exactly one valid one
+	// was sent, its method, target and version may be empty. The answer
+	// says Connection: close and the connection closes after it. A head
+	// past MaxHeaderBytes, or not a request at all, is answered by the
+	// server alone: CloudFront "can't parse the request completely and
+	// can't log the request" when its headers are over its limit
+	// (standard-logs-reference).
+	Refused func(w http.ResponseWriter, r *http.Request, why Refusal)
 	// ConnContext, when set, derives a connection's context, which its
 	// requests carry, as net/http's Server.ConnContext does.
 	ConnContext func(ctx context.Context, c net.Conn) context.Context
@@ -71,6 +84,15 @@ type Server struct {
 	closing   atomic.Bool
 	watching  sync.Once // the watchdog started (gone.go)
 	wg        sync.WaitGroup
+}
+
+// Refusal is why the server refuses a request (Server.Refused).
+type Refusal struct {
+	Status int    // 400, 417, 501 or 505
+	Reason string // what is wrong, for the answer's body
+	// Header says a header field is at fault (its form, a Host, the
+	// framing or an expectation), not the request line.
+	Header bool
 }
 
 func (s *Server) headerTimeout() time.Duration {

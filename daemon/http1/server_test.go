@@ -766,3 +766,82 @@ func TestContinueWhenRead(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusedHook: a request the server refuses once its head is read
+// goes to Server.Refused, with what could be read of it (the Host only
+// when one valid one was sent), for an edge to log; the hook's answer
+// goes out with Connection: close and the connection closes. A head past
+// the limit is the server's alone: CloudFront cannot log it either.
+func TestRefusedHook(t *testing.T) {
+	type call struct {
+		why                         Refusal
+		method, target, host, proto string
+		userAgent                   string
+		wireHead                    int64 // the request's head as read
+	}
+	calls := make(chan call, 1)
+	srv, addr := start(t, testHandler(""))
+	srv.Refused = func(w http.ResponseWriter, r *http.Request, why Refusal) {
+		w.Header().Set("X-Refused", "yes")
+		w.WriteHeader(why.Status)
+		io.WriteString(w, why.Reason)
+		head, _, _ := w.(*response).WireBytes()
+		calls <- call{why, r.Method, r.RequestURI, r.Host, r.Proto, r.Header.Get("User-Agent"), head}
+	}
+	tests := []struct {
+		name string
+		raw  string
+		want *call // nil: the server answers alone
+	}{
+		{"malformed Host", "GET /a?b HTTP/1.1\r\nHost: a b\r\nUser-Agent: ua\r\n\r\n",
+			&call{why: Refusal{400, "malformed Host", true}, method: "GET", target: "/a?b", proto: "HTTP/1.1", userAgent: "ua"}},
+		{"folded line, Host known", "GET /a HTTP/1.1\r\nHost: d.example\r\nX-A: 1\r\n 2\r\n\r\n",
+			&call{why: Refusal{400, "folded header line", true}, method: "GET", target: "/a", host: "d.example", proto: "HTTP/1.1"}},
+		{"two Hosts", "GET /a HTTP/1.1\r\nHost: d.example\r\nHost: e.example\r\n\r\n",
+			&call{why: Refusal{400, "more than one Host", true}, method: "GET", target: "/a", proto: "HTTP/1.1"}},
+		{"CL and TE", "POST /up HTTP/1.1\r\nHost: d.example\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+			&call{why: Refusal{400, "both Content-Length and Transfer-Encoding", true}, method: "POST", target: "/up", host: "d.example", proto: "HTTP/1.1"}},
+		{"unknown coding", "POST /up HTTP/1.1\r\nHost: d.example\r\nTransfer-Encoding: gzip\r\n\r\n",
+			&call{why: Refusal{501, "only the chunked Transfer-Encoding is understood", true}, method: "POST", target: "/up", host: "d.example", proto: "HTTP/1.1"}},
+		{"unknown expectation", "GET /a HTTP/1.0\r\nHost: d.example\r\nExpect: magic\r\n\r\n",
+			&call{why: Refusal{417, "only 100-continue is understood", true}, method: "GET", target: "/a", host: "d.example", proto: "HTTP/1.0"}},
+		{"version", "GET /a HTTP/2.0\r\nHost: d.example\r\n\r\n",
+			&call{why: Refusal{505, "only HTTP/1.x is served on this connection", false}, method: "GET", target: "/a", host: "d.example"}},
+		{"asterisk-form", "GET * HTTP/1.1\r\nHost: d.example\r\n\r\n",
+			&call{why: Refusal{400, "the asterisk-form target is for OPTIONS only", false}, method: "GET", target: "*", host: "d.example", proto: "HTTP/1.1"}},
+		{"malformed request line", "GET /a\r\nHost: d.example\r\n\r\n",
+			&call{why: Refusal{400, "malformed request line", false}, host: "d.example"}},
+		{"head too large", "GET /a HTTP/1.1\r\nHost: d.example\r\nX-Big: " + strings.Repeat("b", 9000) + "\r\n\r\n", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			answers, closed := exchange(t, addr, tt.raw+"GET /declared/1 HTTP/1.1\r\nHost: h\r\n\r\n", 2)
+			if len(answers) != 1 || !closed || !answers[0].close {
+				t.Fatalf("%d answers, closed %v; want one, Connection: close, then closed", len(answers), closed)
+			}
+			a := answers[0]
+			if tt.want == nil {
+				if a.header.Get("X-Refused") != "" {
+					t.Fatal("the hook answered")
+				}
+				return
+			}
+			var got call
+			select {
+			case got = <-calls:
+			default:
+				t.Fatal("the hook was not called")
+			}
+			if a.header.Get("X-Refused") != "yes" || a.status != tt.want.why.Status || a.body != tt.want.why.Reason {
+				t.Errorf("answer %d %q %v; want the hook's", a.status, a.body, a.header)
+			}
+			if got.wireHead != int64(len(tt.raw)) {
+				t.Errorf("request head %d bytes; want %d", got.wireHead, len(tt.raw))
+			}
+			got.wireHead = 0
+			if got != *tt.want {
+				t.Errorf("hook got %+v\nwant %+v", got, *tt.want)
+			}
+		})
+	}
+}
