@@ -76,6 +76,7 @@ import (
 //     request to writing the first byte of the response (TimeToFirstByte).
 //  29. x-edge-detailed-result-type: field 14 when that is not Error; for
 //     Error the specific error: ClientCommError, ClientHungUpRequest, ClientGeoBlocked,
+//     InvalidRequest, InvalidRequestHeader, InvalidRequestMethod,
 //     InvalidRequestCertificate, OriginConnectError, OriginDnsError,
 //     OriginCommError (a timeout), OriginReadError, OriginWriteError,
 //     OriginInvalidResponseError, OriginContentRangeLengthError,
@@ -169,7 +170,14 @@ const (
 	// that is not the length of its Content-Range.
 	OriginContentRangeLengthError = "OriginContentRangeLengthError"
 	OriginError                   = "OriginError" // the origin answered wrongly
-	InvalidRequest                = "InvalidRequest"
+	// InvalidRequest: "The edge server received an invalid request from
+	// the viewer" (a request line the server cannot read, a version but
+	// HTTP/1.x, a path hiding the behavior that matched).
+	InvalidRequest = "InvalidRequest"
+	// InvalidRequestHeader: "The request contained an invalid header" (a
+	// malformed or folded field, no Host or two, framing fields the
+	// server will not read, an Expect but 100-continue).
+	InvalidRequestHeader = "InvalidRequestHeader"
 	// InvalidRequestMethod: the method is not among the behavior's allowedMethods.
 	InvalidRequestMethod = "InvalidRequestMethod"
 	// InvalidRequestCertificate: the request came on a TLS connection set

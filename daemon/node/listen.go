@@ -78,6 +78,11 @@ func (n *Node) viewerServer() *http1.Server {
 		MaxHeaderBytes: maxHeaderBytes,
 		Log:            n.log,
 		ConnContext:    tlsfp.ConnContext,
+		// Logged and counted for the distribution they name, as
+		// CloudFront logs an invalid request.
+		Refused: func(w http.ResponseWriter, r *http.Request, why http1.Refusal) {
+			n.handler.ServeRefused(w, r, why.Status, why.Reason, why.Header)
+		},
 	}
 }
 
