@@ -134,3 +134,48 @@ func TestRefusedRequestsLogged(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestContinueWhenEdgeReads: over HTTP/1.1, a viewer that waits for 100
+// Continue gets it once the edge reads its body to send it to the
+// origin; a request the edge refuses first (a GET with a body: CloudFront
+// "returns an HTTP status code 403") gets its 403 without sending the
+// body, and the connection closes.
+func TestContinueWhenEdgeReads(t *testing.T) {
+	done := make(chan bodyRead, 4)
+	e, _, _ := startLogging(t, bodyOrigin(done), time.Second)
+	addr := e.node.Addr("http").String()
+	for _, tt := range []struct {
+		method  string
+		want100 bool
+		status  int
+	}{{"POST", true, 200}, {"GET", false, 403}} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, tt.method+" /up HTTP/1.1\r\nHost: site.test\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.method, err)
+		}
+		if got := resp.StatusCode == http.StatusContinue; got != tt.want100 {
+			t.Fatalf("%s: first answer %d; want 100 %v", tt.method, resp.StatusCode, tt.want100)
+		}
+		if tt.want100 {
+			io.WriteString(c, "hello")
+			if resp, err = http.ReadResponse(br, nil); err != nil {
+				t.Fatalf("%s: %v", tt.method, err)
+			}
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != tt.status || tt.want100 == resp.Close {
+			t.Errorf("%s: %d %q, close %v; want %d, kept only when the body was sent", tt.method, resp.StatusCode, body, resp.Close, tt.status)
+		}
+		if tt.want100 && string(body) != "POST 5 bytes\n" {
+			t.Errorf("%s: origin answered %q", tt.method, body)
+		}
+	}
+}
