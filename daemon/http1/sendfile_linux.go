@@ -2,6 +2,7 @@ package http1
 
 import (
 	"io"
+	"net"
 	"os"
 	"syscall"
 
@@ -114,4 +115,34 @@ func (s *sender) wait() bool {
 		s.moved = false
 	}
 	return false
+}
+
+// pendingInput says the client has sent bytes the kernel holds unread:
+// closing the socket now would reset the connection (RFC 9112 9.6). It
+// peeks without waiting; a connection that is not a socket (nor a TLS
+// one over a socket) says false.
+func pendingInput(nc net.Conn) bool {
+	for {
+		u, ok := nc.(interface{ NetConn() net.Conn })
+		if !ok {
+			break
+		}
+		nc = u.NetConn()
+	}
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var pending bool
+	var b [1]byte
+	raw.Read(func(fd uintptr) bool {
+		n, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+		pending = err == nil && n > 0
+		return true // never wait
+	})
+	return pending
 }

@@ -845,3 +845,34 @@ func TestRefusedHook(t *testing.T) {
 		})
 	}
 }
+
+// TestAnswerBeforePipelinedClose: a client that pipelines requests after
+// one saying Connection: close (or an HTTP/1.0 one without keep-alive)
+// gets that answer whole, though it reads late: the server, which closes
+// with those requests unread, does not reset the connection under the
+// answer (RFC 9112 9.6), as nginx lingers when more was sent.
+func TestAnswerBeforePipelinedClose(t *testing.T) {
+	_, addr := start(t, testHandler(""))
+	const answer = 4 << 20
+	for _, first := range []string{
+		"GET /declared/" + strconv.Itoa(answer) + " HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+		"GET /declared/" + strconv.Itoa(answer) + " HTTP/1.0\r\n\r\n",
+	} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		next := strings.Repeat("GET /declared/1 HTTP/1.1\r\nHost: h\r\n\r\n", 4096) // 150 KB
+		go io.WriteString(c, first+next)
+		time.Sleep(300 * time.Millisecond) // the server has answered and closed
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		a, err := readAnswer(bufio.NewReader(c), "GET")
+		if err != nil {
+			t.Fatalf("%q: no answer: %v", first, err)
+		}
+		if a.status != 200 || len(a.body) != answer {
+			t.Errorf("%q: status %d, %d bytes; want 200, %d bytes", first, a.status, len(a.body), answer)
+		}
+	}
+}
