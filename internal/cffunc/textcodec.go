@@ -2,6 +2,7 @@ package cffunc
 
 import (
 	"encoding/base64"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -102,11 +103,45 @@ func newError(rt *goja.Runtime, class, msg string) *goja.Object {
 	return e
 }
 
+// nativeClass is a class named name whose constructor runs init on the
+// new object and its arguments. It is a JavaScript class, not a Go
+// constructor, so that calling it without new (TextEncoder(),
+// TextDecoder.call(o)) throws a TypeError, as Web IDL constructors and
+// njs's do ("Constructor of TextEncoder requires 'new'"): goja runs a Go
+// constructor called as a function on a new object, and cannot tell it
+// was not called with new.
+func nativeClass(rt *goja.Runtime, name string, init func(this *goja.Object, args []goja.Value)) *goja.Object {
+	v, err := rt.RunProgram(classProgram)
+	if err != nil {
+		panic(err)
+	}
+	makeClass, _ := goja.AssertFunction(v)
+	c, err := makeClass(goja.Undefined(), rt.ToValue(func(call goja.FunctionCall) goja.Value {
+		this, _ := call.Argument(0).(*goja.Object)
+		list := call.Argument(1).ToObject(rt)
+		args := make([]goja.Value, list.Get("length").ToInteger())
+		for i := range args {
+			args[i] = list.Get(strconv.Itoa(i))
+		}
+		init(this, args)
+		return goja.Undefined()
+	}))
+	if err != nil {
+		panic(err)
+	}
+	class := c.ToObject(rt)
+	class.DefineDataProperty("name", rt.ToValue(name), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	return class
+}
+
+// classProgram makes a class whose constructor calls init: it reads no
+// global, which the function may have changed by the time it is run.
+var classProgram = goja.MustCompile("class.js", "(function (init) { return class { constructor(...args) { init(this, args); } }; })", true)
+
 func textEncoderClass(rt *goja.Runtime) goja.Value {
-	class := rt.ToValue(func(call goja.ConstructorCall) *goja.Object {
-		call.This.Set("encoding", "utf-8")
-		return nil
-	}).ToObject(rt)
+	class := nativeClass(rt, "TextEncoder", func(this *goja.Object, _ []goja.Value) {
+		this.Set("encoding", "utf-8")
+	})
 	proto := class.Get("prototype").ToObject(rt)
 	proto.Set("encode", func(call goja.FunctionCall) goja.Value {
 		s := ""
@@ -142,8 +177,14 @@ func textEncoderClass(rt *goja.Runtime) goja.Value {
 }
 
 func textDecoderClass(rt *goja.Runtime) goja.Value {
-	class := rt.ToValue(func(call goja.ConstructorCall) *goja.Object {
-		if label := call.Argument(0); !goja.IsUndefined(label) {
+	class := nativeClass(rt, "TextDecoder", func(this *goja.Object, args []goja.Value) {
+		arg := func(i int) goja.Value {
+			if i < len(args) {
+				return args[i]
+			}
+			return goja.Undefined()
+		}
+		if label := arg(0); !goja.IsUndefined(label) {
 			switch strings.ToLower(strings.TrimSpace(label.String())) {
 			case "utf-8", "utf8", "unicode-1-1-utf-8":
 			default:
@@ -151,16 +192,15 @@ func textDecoderClass(rt *goja.Runtime) goja.Value {
 			}
 		}
 		st := &decoderState{}
-		if o, ok := call.Argument(1).(*goja.Object); ok {
+		if o, ok := arg(1).(*goja.Object); ok {
 			st.fatal = o.Get("fatal") != nil && o.Get("fatal").ToBoolean()
 			st.ignoreBOM = o.Get("ignoreBOM") != nil && o.Get("ignoreBOM").ToBoolean()
 		}
-		call.This.Set("encoding", "utf-8")
-		call.This.Set("fatal", st.fatal)
-		call.This.Set("ignoreBOM", st.ignoreBOM)
-		call.This.DefineDataPropertySymbol(symCodecState, rt.ToValue(st), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE)
-		return nil
-	}).ToObject(rt)
+		this.Set("encoding", "utf-8")
+		this.Set("fatal", st.fatal)
+		this.Set("ignoreBOM", st.ignoreBOM)
+		this.DefineDataPropertySymbol(symCodecState, rt.ToValue(st), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE)
+	})
 	proto := class.Get("prototype").ToObject(rt)
 	proto.Set("decode", func(call goja.FunctionCall) goja.Value {
 		var st *decoderState

@@ -27,6 +27,12 @@ func TestTextCodecAndBase64(t *testing.T) {
 		{"decode called on something else", `TextDecoder.prototype.decode.call({}); return '/';`, "", "TypeError"},
 		{"decode on the prototype's child", `Object.create(TextDecoder.prototype).decode(new Uint8Array([0x61])); return '/';`, "", "TypeError"},
 		{"replaced like any global", `var before = typeof TextEncoder; TextEncoder = 1; return '/' + before + TextEncoder + typeof TextDecoder + (Object.keys(globalThis).indexOf('TextDecoder') < 0);`, "/function1functiontrue", ""},
+		// Web IDL constructors, as njs's: "Constructor of TextEncoder
+		// requires 'new'".
+		{"TextEncoder without new", `TextEncoder(); return '/';`, "", "TypeError"},
+		{"TextDecoder without new", `TextDecoder.call({}); return '/';`, "", "TypeError"},
+		{"named classes", `return '/' + TextEncoder.name + TextDecoder.name + (new TextEncoder() instanceof TextEncoder) + typeof TextDecoder.prototype.decode;`, "/TextEncoderTextDecodertruefunction", ""},
+		{"subclassed", `class E extends TextEncoder {} return '/' + new E().encode('a').length;`, "/1", ""},
 		{"btoa", `return '/' + btoa('hi') + btoa('\u00e9') + btoa('');`, "/aGk=6Q==", ""},
 		{"btoa of a character past 255", `return '/' + btoa('€');`, "", "InvalidCharacterError"},
 		{"atob", `return '/' + atob('aGk=') + atob(' aG k ') + encodeURIComponent(atob('6Q=='));`, "/hihi%C3%A9", ""},
