@@ -52,6 +52,8 @@ type Function struct {
 	store   *Store // what cf.kvs() reads, or nil
 	// namedGroups: the code names a capture group (regexp.go).
 	namedGroups bool
+	// errorClasses are the classes of njsErrors the code names (errors.go).
+	errorClasses []string
 	// lastWarn is when a failure was last logged (unix nanoseconds).
 	lastWarn atomic.Int64
 }
@@ -110,7 +112,7 @@ func Compile(name, runtime, code string) (*Function, error) {
 		}
 		return nil, &SyntaxError{Line: 1, Col: 1, Msg: err.Error()}
 	}
-	return &Function{Name: name, Runtime: runtime, program: p, budget: Budget, namedGroups: named}, nil
+	return &Function{Name: name, Runtime: runtime, program: p, budget: Budget, namedGroups: named, errorClasses: errorsNamed(code)}, nil
 }
 
 func declaresHandler(prg *ast.Program) bool {
@@ -209,6 +211,7 @@ func (f *Function) get(budget time.Duration) (*vm, error) {
 	})
 	rt.Set("console", console)
 	f.enableRequire(m)
+	enableErrors(rt, f.errorClasses)
 	if f.namedGroups {
 		enableNamedGroups(rt)
 	}
