@@ -54,6 +54,9 @@ type Function struct {
 	namedGroups bool
 	// errorClasses are the classes of njsErrors the code names (errors.go).
 	errorClasses []string
+	// byteMethods are the 1.0 byte string methods the code names
+	// (bytestring.go).
+	byteMethods []string
 	// lastWarn is when a failure was last logged (unix nanoseconds).
 	lastWarn atomic.Int64
 }
@@ -112,7 +115,7 @@ func Compile(name, runtime, code string) (*Function, error) {
 		}
 		return nil, &SyntaxError{Line: 1, Col: 1, Msg: err.Error()}
 	}
-	return &Function{Name: name, Runtime: runtime, program: p, budget: Budget, namedGroups: named, errorClasses: errorsNamed(code)}, nil
+	return &Function{Name: name, Runtime: runtime, program: p, budget: Budget, namedGroups: named, errorClasses: namesIn(code, njsErrors), byteMethods: namesIn(code, byteMethods)}, nil
 }
 
 func declaresHandler(prg *ast.Program) bool {
@@ -171,6 +174,8 @@ type vm struct {
 	// the run started (its Context.Now), or, zero, the clock's when the
 	// run first asks.
 	date time.Time
+	// bytes are the byte strings of 1.0's methods and crypto's digest().
+	bytes byteStrings
 	// run is the state of the run under way that the cloudfront module's
 	// methods act on; nil between runs and in a viewer-response run.
 	run *runState
@@ -218,12 +223,15 @@ func (f *Function) get(budget time.Duration) (*vm, error) {
 	if f.Runtime != runtime10 {
 		enableBuffer(rt)
 		enableTextCodec(rt)
+	} else {
+		enableByteStrings(m, f.byteMethods)
 	}
 	m.timer = time.AfterFunc(time.Hour, m.expire)
 	m.timer.Stop()
 	if _, err := f.runBounded(m, budget, func() (goja.Value, error) { return rt.RunProgram(f.program) }); err != nil {
 		return nil, err
 	}
+	m.bytes.running = true
 	h, ok := goja.AssertFunction(rt.Get("handler"))
 	if !ok {
 		return nil, &ExecutionError{Err: errors.New("handler is not a function")}
@@ -425,6 +433,7 @@ func (f *Function) call(c Context, run *runState, ev event) error {
 	_, err = f.runBounded(m, budget, m.handle)
 	// Nothing of the run stays with the runtime it goes back to.
 	m.run, m.ev, m.result, m.log, m.date = nil, nil, nil, nil, time.Time{}
+	m.bytes.endRun()
 	if err == nil {
 		err = m.readErr
 	}

@@ -31,14 +31,14 @@ func init() { modules["crypto"] = cryptoModule }
 
 func cryptoModule(f *Function, v *vm) (goja.Value, error) {
 	rt := v.rt
-	// raw are the byte strings 1.0's digest() returned: given back to
-	// update() or as a key, they are their bytes, as in njs, not UTF-8.
-	raw := map[string]bool{}
+	made := &v.bytes
+	// The byte strings of 1.0's digest() and String.bytesFrom, given to
+	// update() or as a key, are their bytes, as in njs, not UTF-8.
 	input := func(v, enc goja.Value) []byte {
 		if b, ok := bytesOf(v); ok {
 			return b
 		}
-		if goja.IsString(v) && raw[v.String()] {
+		if goja.IsString(v) && made.has(v.String()) {
 			return latin1Decode(v.String())
 		}
 		if !goja.IsString(v) {
@@ -81,10 +81,7 @@ func cryptoModule(f *Function, v *vm) (goja.Value, error) {
 					return v
 				}
 				s := latin1Codec.encode(sum)
-				if len(raw) >= 64 {
-					clear(raw)
-				}
-				raw[s] = true
+				made.add(s)
 				return rt.ToValue(s)
 			}
 			encode, ok := digestEncodings[enc.String()]

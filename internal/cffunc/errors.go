@@ -12,12 +12,12 @@ import (
 // run exhausts it, and a function may test for them with instanceof.
 var njsErrors = []string{"InternalError", "MemoryError"}
 
-// errorsNamed are the classes of njsErrors that code names: a function
-// reaches a global by its name, and a runtime is made on every miss of
+// namesIn are the names of list that code holds: a function reaches a
+// global or a method by its name, and a runtime is made on every miss of
 // the pool, so one whose code names none pays for none.
-func errorsNamed(code string) []string {
+func namesIn(code string, list []string) []string {
 	var names []string
-	for _, name := range njsErrors {
+	for _, name := range list {
 		if strings.Contains(code, name) {
 			names = append(names, name)
 		}
