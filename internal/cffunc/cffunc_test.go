@@ -67,6 +67,11 @@ func TestValidation(t *testing.T) {
 		{"a generated body of 40 KB", "return {statusCode: 200, body: 'a'.repeat(40 * 1024)}", false},
 		{"a generated body over 40 KB", "return {statusCode: 200, body: 'a'.repeat(40 * 1024 + 1)}", true},
 		{"a generated body over 40 KB once decoded", "return {statusCode: 200, body: {encoding: 'base64', data: 'YWFh'.repeat(40 * 1024 / 3 + 1)}}", true},
+		// "The only valid encodings are text and base64"
+		// (functions-event-structure.md, body).
+		{"a generated body of text", "return {statusCode: 200, body: {encoding: 'text', data: 'a'}}", false},
+		{"a generated body of another encoding", "return {statusCode: 200, body: {encoding: 'utf8', data: 'a'}}", true},
+		{"a generated body not base64", "return {statusCode: 200, body: {encoding: 'base64', data: 'a!'}}", true},
 		// Host is read-only: neither changed nor removed.
 		{"the host header read", "r.headers['x-host'] = {value: r.headers.host.value}", false},
 		{"the host header changed", "r.headers.host = {value: 'other'}", true},

@@ -709,14 +709,19 @@ func applyResponse(rt *goja.Runtime, o *goja.Object, resp *Response, generated b
 	default:
 		bo := b.ToObject(rt)
 		data := str(bo.Get("data"))
-		if enc := str(bo.Get("encoding")); enc == "base64" {
+		// "The only valid encodings are text and base64"
+		// (functions-event-structure.md); none is text.
+		switch enc := str(bo.Get("encoding")); enc {
+		case "base64":
 			raw, err := base64.StdEncoding.DecodeString(data)
 			if err != nil {
 				return &ValidationError{Msg: "body.data is not valid base64"}
 			}
 			resp.Body = raw
-		} else {
+		case "text", "":
 			resp.Body = []byte(data)
+		default:
+			return &ValidationError{Msg: fmt.Sprintf("body.encoding %q is not text or base64", enc)}
 		}
 	}
 	if len(resp.Body) > MaxBody {
