@@ -238,10 +238,13 @@ func readUpdate(rt *goja.Runtime, o *goja.Object) (*OriginUpdate, error) {
 		if !ok {
 			return nil, fmt.Errorf("timeouts must be an object")
 		}
-		if u.ReadTimeout, err = intIn(t.Get("readTimeout"), "timeouts.readTimeout", 1, 60); err != nil {
+		// "The minimum timeout is 1 second and the maximum is 120
+		// seconds" (helper-functions-origin-modification.md), for
+		// readTimeout and keepAliveTimeout both.
+		if u.ReadTimeout, err = intIn(t.Get("readTimeout"), "timeouts.readTimeout", 1, 120); err != nil {
 			return nil, err
 		}
-		if u.KeepaliveTimeout, err = intIn(t.Get("keepAliveTimeout"), "timeouts.keepAliveTimeout", 1, 60); err != nil {
+		if u.KeepaliveTimeout, err = intIn(t.Get("keepAliveTimeout"), "timeouts.keepAliveTimeout", 1, 120); err != nil {
 			return nil, err
 		}
 		if u.ConnectionTimeout, err = intIn(t.Get("connectionTimeout"), "timeouts.connectionTimeout", 1, 10); err != nil {

@@ -59,7 +59,13 @@ func TestOriginHelpers(t *testing.T) {
 		{"update upper-case header", `cf.updateRequestOrigin({customHeaders: {'X-Stage': 'x'}});`, nil, true},
 		{"update header value not a string", `cf.updateRequestOrigin({customHeaders: {'x-n': 1}});`, nil, true},
 		{"update attempts out of range", `cf.updateRequestOrigin({connectionAttempts: 4});`, nil, true},
-		{"update read timeout out of range", `cf.updateRequestOrigin({timeouts: {readTimeout: 61}});`, nil, true},
+		// "The minimum timeout is 1 second and the maximum is 120 seconds"
+		// for readTimeout and keepAliveTimeout
+		// (helper-functions-origin-modification.md).
+		{"update timeouts up to 120 s", `cf.updateRequestOrigin({timeouts: {readTimeout: 120, keepAliveTimeout: 120}});`,
+			&OriginChange{Update: &OriginUpdate{ReadTimeout: 120, KeepaliveTimeout: 120}}, false},
+		{"update read timeout out of range", `cf.updateRequestOrigin({timeouts: {readTimeout: 121}});`, nil, true},
+		{"update keep-alive timeout out of range", `cf.updateRequestOrigin({timeouts: {keepAliveTimeout: 121}});`, nil, true},
 		{"update connection timeout out of range", `cf.updateRequestOrigin({timeouts: {connectionTimeout: 11}});`, nil, true},
 		{"update fractional timeout", `cf.updateRequestOrigin({timeouts: {readTimeout: 1.5}});`, nil, true},
 		{"update protocol", `cf.updateRequestOrigin({customOriginConfig: {protocol: 'ftp'}});`, nil, true},
