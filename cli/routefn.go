@@ -180,7 +180,7 @@ func functionRun(d *table.Distribution, r RouteRequest, path string, log *cffunc
 	host := r.host()
 	hdr := r.Header.Clone()
 	delete(hdr, "Host")
-	req := &cffunc.Request{Method: r.Method, URI: path, RawQuery: r.URL.RawQuery, Host: host, Header: hdr}
+	req := &cffunc.Request{Method: r.Method, URI: path, RawQuery: r.URL.RawQuery, QueryMark: r.URL.ForceQuery, Host: host, Header: hdr}
 	// The function's Date is route's --now, as CloudFront's is the time
 	// the run started: a function checking a token's expiry is tested at
 	// the time given.

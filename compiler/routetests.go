@@ -259,7 +259,7 @@ func (k *checker) functionTest(i int, where string, rt schema.RouteTest, u *url.
 	if path == "" {
 		path = "/"
 	}
-	req := &cffunc.Request{Method: rt.Method, URI: path, RawQuery: u.RawQuery, Host: host, Header: hdr}
+	req := &cffunc.Request{Method: rt.Method, URI: path, RawQuery: u.RawQuery, QueryMark: u.ForceQuery, Host: host, Header: hdr}
 	c := cffunc.Context{DistributionDomainName: host, DistributionID: d.ID, RequestID: "openfront-vet", ViewerIP: viewer.String(), Budget: cffunc.OfflineBudget}
 	nb := b
 	if b.ViewerRequest == nil {

@@ -32,7 +32,7 @@ const cacheFunction = "FunctionGeneratedResponse from openfront"
 // made: b with another target (the cache key stays b's, as in CloudFront).
 func (h *Handler) viewerRequest(w http.ResponseWriter, r *http.Request, d *table.Distribution, b *table.Behavior, client netip.Addr, id string, path, rawQuery *string) (*table.Behavior, bool) {
 	f := b.ViewerRequest
-	req := &cffunc.Request{Method: r.Method, URI: *path, RawQuery: *rawQuery, Host: r.Host, Header: r.Header}
+	req := &cffunc.Request{Method: r.Method, URI: *path, RawQuery: *rawQuery, QueryMark: r.URL.ForceQuery, Host: r.Host, Header: r.Header}
 	run := h.startFunction(d, f, eventViewerRequest)
 	b, resp, err := d.ViewerRequest(b, functionContext(r, d, client, id), req)
 	run.done(resp != nil, err)
@@ -96,7 +96,7 @@ func (p *headersPolicy) viewerResponse(code int) (status int, failed bool) {
 	r := p.r
 	hdr := p.ResponseWriter.Header()
 	client := access.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), p.h.trusted)
-	req := &cffunc.Request{Method: r.Method, URI: requestPath(r), RawQuery: r.URL.RawQuery, Host: r.Host, Header: r.Header}
+	req := &cffunc.Request{Method: r.Method, URI: requestPath(r), RawQuery: r.URL.RawQuery, QueryMark: r.URL.ForceQuery, Host: r.Host, Header: r.Header}
 	resp := &cffunc.Response{Status: code, Description: http.StatusText(code), Header: hdr}
 	run := p.h.startFunction(p.d, p.fn, eventViewerResponse)
 	err := p.fn.ViewerResponse(functionContext(r, p.d, client, p.id), req, resp)

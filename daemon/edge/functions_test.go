@@ -98,6 +98,11 @@ func TestFunctions(t *testing.T) {
 		{"a good HMAC token", "/hmac-token/a?token=" + hmacToken("1700000000", "/hmac-token/a"), 200, "Miss", `path="/hmac-token/a"`, "", ""},
 		{"a token of another URI", "/hmac-token/a?token=" + hmacToken("1700000000", "/hmac-token/b"), 403, "FunctionGeneratedResponse", "", "", ""},
 		{"no token", "/hmac-token/a", 403, "FunctionGeneratedResponse", "", "", ""},
+		// rawQueryString() (general-helper-methods.md): the viewer's
+		// query unparsed, "" for a "?" alone, undefined without one.
+		{"rawQueryString of a query", "/raw-query/a?b=%20&a=1&b", 200, "FunctionGeneratedResponse", "query [b=%20&a=1&b]", "", ""},
+		{"rawQueryString of a ? alone", "/raw-query/a?", 200, "FunctionGeneratedResponse", "query []", "", ""},
+		{"rawQueryString without a ?", "/raw-query/a", 200, "FunctionGeneratedResponse", "no query", "", ""},
 		{"the node serves on", "/index-html/b.txt", 200, "Miss", `path="/index-html/b.txt"`, "", ""},
 		{"a function's runtimes serve on", "/index-html/c/", 200, "Miss", `path="/index-html/c/index.html"`, "", ""},
 	} {

@@ -54,6 +54,9 @@ type Function struct {
 	namedGroups bool
 	// errorClasses are the classes of njsErrors the code names (errors.go).
 	errorClasses []string
+	// rawQueryString: the code names the request's rawQueryString
+	// (rawquery.go).
+	rawQueryString bool
 	// byteMethods are the 1.0 byte string methods the code names
 	// (bytestring.go).
 	byteMethods []string
@@ -115,7 +118,8 @@ func Compile(name, runtime, code string) (*Function, error) {
 		}
 		return nil, &SyntaxError{Line: 1, Col: 1, Msg: err.Error()}
 	}
-	return &Function{Name: name, Runtime: runtime, program: p, budget: Budget, namedGroups: named, errorClasses: namesIn(code, njsErrors), byteMethods: namesIn(code, byteMethods)}, nil
+	return &Function{Name: name, Runtime: runtime, program: p, budget: Budget, namedGroups: named, errorClasses: namesIn(code, njsErrors), byteMethods: namesIn(code, byteMethods),
+		rawQueryString: strings.Contains(code, "rawQueryString")}, nil
 }
 
 func declaresHandler(prg *ast.Program) bool {
@@ -174,6 +178,9 @@ type vm struct {
 	// the run started (its Context.Now), or, zero, the clock's when the
 	// run first asks.
 	date time.Time
+	// requestProto is the prototype of the event's request, with 2.0's
+	// rawQueryString, when the code names it; else nil.
+	requestProto *goja.Object
 	// bytes are the byte strings of 1.0's methods and crypto's digest().
 	bytes byteStrings
 	// run is the state of the run under way that the cloudfront module's
@@ -223,6 +230,9 @@ func (f *Function) get(budget time.Duration) (*vm, error) {
 	if f.Runtime != runtime10 {
 		enableBuffer(rt)
 		enableTextCodec(rt)
+		if f.rawQueryString {
+			m.requestProto = requestPrototype(m)
+		}
 	} else {
 		enableByteStrings(m, f.byteMethods)
 	}
@@ -414,8 +424,11 @@ func (m *vm) expire() {
 // keeps its state in one value, not in closures: a run is on every
 // request, cache hits included.
 type event interface {
-	build(rt *goja.Runtime) goja.Value
+	build(rt *goja.Runtime, requestProto *goja.Object) goja.Value
 	use(rt *goja.Runtime, v goja.Value) error
+	// viewerQuery is the viewer's query string and whether its URL has
+	// a "?" (rawQueryString).
+	viewerQuery() (raw string, mark bool)
 }
 
 // call runs the handler on ev. A runtime that failed is dropped: an
@@ -452,7 +465,7 @@ func isExecution(err error) bool {
 // job queue is drained when the call returns: an async handler that
 // awaits nothing outside has settled by then.
 func (m *vm) handle() (goja.Value, error) {
-	v, err := m.handler(goja.Undefined(), m.ev.build(m.rt))
+	v, err := m.handler(goja.Undefined(), m.ev.build(m.rt, m.requestProto))
 	if err != nil {
 		return nil, err
 	}

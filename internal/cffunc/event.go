@@ -44,6 +44,9 @@ type Request struct {
 	URI      string // the path as the viewer sent it
 	RawQuery string
 	Host     string
+	// QueryMark: the viewer's URL has a "?", whether or not a query
+	// follows it (rawQueryString tells "" from undefined).
+	QueryMark bool
 	// Header holds canonical names; its Cookie is the event's cookies.
 	Header http.Header
 	// Origin is what the function's origin helpers asked for (a
@@ -91,13 +94,18 @@ type requestRun struct {
 	props [eventProps]prop
 }
 
-func (r *requestRun) build(rt *goja.Runtime) goja.Value {
+func (r *requestRun) build(rt *goja.Runtime, requestProto *goja.Object) goja.Value {
 	r.ev.init(rt, r.props[:], r.c, "viewer-request")
 	r.ev.request.init(rt, r.ev.room(5))
+	r.ev.request.proto = requestProto
 	r.ro.take(r.req)
 	r.ro.init(rt, &r.ev.request)
 	r.ev.event.sub("request", &r.ev.request)
 	return r.ev.event.object()
+}
+
+func (r *requestRun) viewerQuery() (string, bool) {
+	return r.ro.req.RawQuery, r.ro.req.QueryMark
 }
 
 func (r *requestRun) use(rt *goja.Runtime, v goja.Value) error {
@@ -129,14 +137,15 @@ type responseRun struct {
 	ev   eventRecords
 	ro   responseObj
 	// The request as the function sees it, made when first read.
-	reqCopy requestCopy
-	rt      *goja.Runtime
+	reqCopy      requestCopy
+	rt           *goja.Runtime
+	requestProto *goja.Object
 	// props is the room of ev's properties but the request's.
 	props [eventProps - 5]prop
 }
 
-func (r *responseRun) build(rt *goja.Runtime) goja.Value {
-	r.rt = rt
+func (r *responseRun) build(rt *goja.Runtime, requestProto *goja.Object) goja.Value {
+	r.rt, r.requestProto = rt, requestProto
 	r.ev.init(rt, r.props[:], r.c, "viewer-response")
 	// The request is made when the function reads it, and never read
 	// back: most viewer-response functions only look at the response.
@@ -160,8 +169,13 @@ func (r *responseRun) build(rt *goja.Runtime) goja.Value {
 func (r *responseRun) object() *goja.Object {
 	ro := &requestObj{requestCopy: r.reqCopy}
 	r.ev.request.init(r.rt, make([]prop, 0, 5))
+	r.ev.request.proto = r.requestProto
 	ro.init(r.rt, &r.ev.request)
 	return r.ev.request.object()
+}
+
+func (r *responseRun) viewerQuery() (string, bool) {
+	return r.reqCopy.req.RawQuery, r.reqCopy.req.QueryMark
 }
 
 func (r *responseRun) use(rt *goja.Runtime, v goja.Value) error {

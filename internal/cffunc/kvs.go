@@ -32,7 +32,7 @@ func (f *Function) Store() *Store { return f.store }
 // WithStore is f reading s instead: the same compiled code, with runtimes
 // of its own (a runtime's cf.kvs() handle is bound to its store).
 func (f *Function) WithStore(s *Store) *Function {
-	return &Function{Name: f.Name, Runtime: f.Runtime, program: f.program, budget: f.budget, store: s, namedGroups: f.namedGroups, errorClasses: f.errorClasses, byteMethods: f.byteMethods}
+	return &Function{Name: f.Name, Runtime: f.Runtime, program: f.program, budget: f.budget, store: s, namedGroups: f.namedGroups, errorClasses: f.errorClasses, byteMethods: f.byteMethods, rawQueryString: f.rawQueryString}
 }
 
 // kvsMethod is cf.kvs([id]): a handle on the function's store. CloudFront

@@ -16,6 +16,9 @@ type record struct {
 	rt    *goja.Runtime
 	obj   *goja.Object
 	props []prop
+	// proto, when not nil, is the object's prototype instead of
+	// Object.prototype (the request's, for rawQueryString).
+	proto *goja.Object
 }
 
 // prop is a property of a record: val once made or set; else the object
@@ -29,7 +32,7 @@ type prop struct {
 // init makes r empty, its properties kept in room's spare capacity (the
 // run's, shared by its records: one allocation for them all).
 func (r *record) init(rt *goja.Runtime, room []prop) {
-	r.rt, r.props = rt, room
+	r.rt, r.props, r.proto = rt, room, nil
 }
 
 // str, sub and val add a property; the record's keys are added in order
@@ -55,6 +58,9 @@ type lazyObject interface{ object() *goja.Object }
 func (r *record) object() *goja.Object {
 	if r.obj == nil {
 		r.obj = r.rt.NewDynamicObject(r)
+		if r.proto != nil {
+			r.obj.SetPrototype(r.proto)
+		}
 	}
 	return r.obj
 }
