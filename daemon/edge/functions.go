@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"net"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -34,7 +35,7 @@ func (h *Handler) viewerRequest(w http.ResponseWriter, r *http.Request, d *table
 	f := b.ViewerRequest
 	req := &cffunc.Request{Method: r.Method, URI: *path, RawQuery: *rawQuery, QueryMark: r.URL.ForceQuery, Host: r.Host, Header: r.Header}
 	run := h.startFunction(d, f, eventViewerRequest)
-	b, resp, err := d.ViewerRequest(b, functionContext(r, d, client, id), req)
+	b, resp, err := d.ViewerRequest(b, h.functionContext(r, d, client, id), req)
 	run.done(resp != nil, err)
 	if err != nil {
 		h.functionFailed(w, r, f, err)
@@ -48,8 +49,21 @@ func (h *Handler) viewerRequest(w http.ResponseWriter, r *http.Request, d *table
 	return b, true
 }
 
-func functionContext(r *http.Request, d *table.Distribution, client netip.Addr, id string) cffunc.Context {
-	return cffunc.Context{DistributionDomainName: r.Host, DistributionID: d.ID, RequestID: id, ViewerIP: client.String(), Origins: d}
+func (h *Handler) functionContext(r *http.Request, d *table.Distribution, client netip.Addr, id string) cffunc.Context {
+	return cffunc.Context{DistributionDomainName: r.Host, DistributionID: d.ID, RequestID: id, ViewerIP: client.String(), Origins: d,
+		Edge: h.edgeLocation(r)}
+}
+
+// edgeLocation is what cf.edgeLocation tells of the node: its name, the
+// address r reached (made a string only when a function reads it), and
+// its Origin Shield region.
+func (h *Handler) edgeLocation(r *http.Request) cffunc.EdgeLocation {
+	e := cffunc.EdgeLocation{Name: h.nodeName}
+	e.Server, _ = r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if h.shield != nil {
+		e.Region = h.shield.Region
+	}
+	return e
 }
 
 // generated sends a viewer-request function's response, with the node's
@@ -99,7 +113,7 @@ func (p *headersPolicy) viewerResponse(code int) (status int, failed bool) {
 	req := &cffunc.Request{Method: r.Method, URI: requestPath(r), RawQuery: r.URL.RawQuery, QueryMark: r.URL.ForceQuery, Host: r.Host, Header: r.Header}
 	resp := &cffunc.Response{Status: code, Description: http.StatusText(code), Header: hdr}
 	run := p.h.startFunction(p.d, p.fn, eventViewerResponse)
-	err := p.fn.ViewerResponse(functionContext(r, p.d, client, p.id), req, resp)
+	err := p.fn.ViewerResponse(p.h.functionContext(r, p.d, client, p.id), req, resp)
 	run.done(false, err)
 	if err != nil {
 		// None of the answer's header goes with the error but the node's.

@@ -103,6 +103,9 @@ func TestFunctions(t *testing.T) {
 		{"rawQueryString of a query", "/raw-query/a?b=%20&a=1&b", 200, "FunctionGeneratedResponse", "query [b=%20&a=1&b]", "", ""},
 		{"rawQueryString of a ? alone", "/raw-query/a?", 200, "FunctionGeneratedResponse", "query []", "", ""},
 		{"rawQueryString without a ?", "/raw-query/a", 200, "FunctionGeneratedResponse", "no query", "", ""},
+		// cf.edgeLocation (general-helper-methods.md): the node's name,
+		// the address the viewer reached; no region without a shield.
+		{"cf.edgeLocation", "/edge-location/a", 200, "FunctionGeneratedResponse", "edge test-node 127.0.0.1 undefined", "", ""},
 		{"the node serves on", "/index-html/b.txt", 200, "Miss", `path="/index-html/b.txt"`, "", ""},
 		{"a function's runtimes serve on", "/index-html/c/", 200, "Miss", `path="/index-html/c/index.html"`, "", ""},
 	} {

@@ -178,6 +178,8 @@ type vm struct {
 	// the run started (its Context.Now), or, zero, the clock's when the
 	// run first asks.
 	date time.Time
+	// edge is what cf.edgeLocation tells in a viewer-request run.
+	edge EdgeLocation
 	// requestProto is the prototype of the event's request, with 2.0's
 	// rawQueryString, when the code names it; else nil.
 	requestProto *goja.Object
@@ -442,10 +444,10 @@ func (f *Function) call(c Context, run *runState, ev event) error {
 	if err != nil {
 		return err
 	}
-	m.readErr, m.run, m.ev, m.log, m.date = nil, run, ev, c.Log, c.Now
+	m.readErr, m.run, m.ev, m.log, m.date, m.edge = nil, run, ev, c.Log, c.Now, c.Edge
 	_, err = f.runBounded(m, budget, m.handle)
 	// Nothing of the run stays with the runtime it goes back to.
-	m.run, m.ev, m.result, m.log, m.date = nil, nil, nil, nil, time.Time{}
+	m.run, m.ev, m.result, m.log, m.date, m.edge = nil, nil, nil, nil, time.Time{}, EdgeLocation{}
 	m.bytes.endRun()
 	if err == nil {
 		err = m.readErr

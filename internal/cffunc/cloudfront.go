@@ -21,5 +21,25 @@ func cloudfrontModule(f *Function, m *vm) (goja.Value, error) {
 			return nil, err
 		}
 	}
+	if err := cf.DefineAccessorProperty("edgeLocation", m.rt.ToValue(m.edgeLocation), nil, goja.FLAG_FALSE, goja.FLAG_TRUE); err != nil {
+		return nil, err
+	}
 	return cf, nil
+}
+
+// edgeLocation is cf.edgeLocation ("General helper methods",
+// general-helper-methods.md): {name, serverIp, region} of the node in a
+// viewer-request run; "For viewer-response functions, this method is
+// empty", and so it is outside a run. Made when read: few functions do.
+func (m *vm) edgeLocation(goja.FunctionCall) goja.Value {
+	o := m.rt.NewObject()
+	if m.run == nil {
+		return o
+	}
+	for _, p := range [...]struct{ key, val string }{{"name", m.edge.Name}, {"serverIp", m.edge.serverIP()}, {"region", m.edge.Region}} {
+		if p.val != "" {
+			o.Set(p.key, p.val)
+		}
+	}
+	return o
 }

@@ -3,6 +3,7 @@ package cffunc
 import (
 	"encoding/base64"
 	"fmt"
+	"net"
 	"net/http"
 	"net/textproto"
 	"slices"
@@ -36,6 +37,36 @@ type Context struct {
 	// Now is what the run's Date tells of the current time (openfront
 	// route --now); zero: the clock's when the run started.
 	Now time.Time
+	// Edge is what cf.edgeLocation tells a viewer-request function.
+	Edge EdgeLocation
+}
+
+// EdgeLocation is the node that runs a function, as cf.edgeLocation
+// tells it (general-helper-methods.md): CloudFront's edge location code,
+// here the node's name (its x-edge-location); the address the viewer
+// reached (serverIp); the region of the node's Origin Shield fleet,
+// CloudFront's "Regional Edge Cache (REC) that the request is expected
+// to use if there is a cache miss". What is empty is left out.
+type EdgeLocation struct {
+	Name, Region string
+	Server       net.Addr
+}
+
+// serverIP is the address of Server, "" when unknown.
+func (e EdgeLocation) serverIP() string {
+	switch a := e.Server.(type) {
+	case nil:
+		return ""
+	case *net.TCPAddr:
+		return a.IP.String()
+	case *net.UDPAddr:
+		return a.IP.String()
+	}
+	ip, _, err := net.SplitHostPort(e.Server.String())
+	if err != nil {
+		return ""
+	}
+	return ip
 }
 
 // Request is the viewer's request as a function sees and changes it.
