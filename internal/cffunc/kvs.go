@@ -96,14 +96,19 @@ func (s *Store) handle(rt *goja.Runtime) goja.Value {
 	h.Set("meta", func(goja.FunctionCall) goja.Value {
 		return settle(func() (goja.Value, error) {
 			m := rt.NewObject()
-			m.Set("creationDateTime", s.created.UTC().Format(time.RFC3339))
-			m.Set("lastUpdatedDateTime", s.updated.UTC().Format(time.RFC3339))
+			m.Set("creationDateTime", s.created.UTC().Format(isoMillis))
+			m.Set("lastUpdatedDateTime", s.updated.UTC().Format(isoMillis))
 			m.Set("keyCount", len(s.data))
 			return m, nil
 		})
 	})
 	return h
 }
+
+// isoMillis is the form of meta()'s times, JavaScript's toISOString, as
+// CloudFront's example shows them ("creationDateTime:2023-11-30T23:07:55.765Z",
+// functions-custom-methods.md).
+const isoMillis = "2006-01-02T15:04:05.000Z"
 
 // decode is a value in get's format: string (the default), json (parsed)
 // or bytes: a Buffer in 2.0 (the runtime's own class, whatever the code

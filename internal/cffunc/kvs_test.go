@@ -10,7 +10,7 @@ import (
 // TestKeyValueStore: cf.kvs() reads the function's store with
 // CloudFront's get (string, json, bytes), exists and meta, each a promise.
 func TestKeyValueStore(t *testing.T) {
-	created := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	created := time.Date(2026, 1, 2, 3, 4, 5, 765432100, time.UTC)
 	store := NewStore("routes", map[string]string{
 		"/old":   "/new",
 		"config": `{"weight": 30, "variants": ["a", "b"]}`,
@@ -27,7 +27,10 @@ func TestKeyValueStore(t *testing.T) {
 		{"get bytes", `var b = await kvs.get('bytes', {format: 'bytes'}); return '/' + b.length + '-' + b[0] + '-' + b[2];`, "/3-195-33"},
 		{"get bytes with the global Buffer replaced", `Buffer = undefined; var b = await kvs.get('bytes', {format: 'bytes'}); return '/' + b.toString('hex');`, "/c3a921"},
 		{"exists", `return '/' + (await kvs.exists('/old')) + (await kvs.exists('/gone'));`, "/truefalse"},
-		{"meta", `var m = await kvs.meta(); return '/' + m.keyCount + '/' + m.creationDateTime + '/' + m.lastUpdatedDateTime;`, "/4/2026-01-02T03:04:05Z/2026-01-02T04:04:05Z"},
+		{"meta", `var m = await kvs.meta(); return '/' + m.keyCount + '/' + m.creationDateTime + '/' + m.lastUpdatedDateTime;`, "/4/2026-01-02T03:04:05.765Z/2026-01-02T04:04:05.765Z"},
+		// As CloudFront's example: {keyCount:3,creationDateTime:2023-11-30T23:07:55.765Z,...}
+		// (functions-custom-methods.md), what Date.prototype.toISOString makes.
+		{"meta as toISOString", `var m = await kvs.meta(); return '/' + (new Date(m.creationDateTime).toISOString() === m.creationDateTime);`, "/true"},
 		{"by id", `return await cf.kvs('routes').get('/old');`, "/new"},
 		{"missing key caught", `try { await kvs.get('/gone'); } catch (e) { return '/caught-' + (e.message.indexOf('/gone') >= 0); }`, "/caught-true"},
 		{"missing key uncaught", `return await kvs.get('/gone');`, ""},
