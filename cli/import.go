@@ -242,6 +242,11 @@ type importer struct {
 	dnsNames        map[string]string
 	distNames       map[string]string
 
+	// certNames are certificate files' names by certificate ARN (or IAM
+	// certificate ID), named for the first alias of the first
+	// distribution that has the certificate and aliases.
+	certNames map[string]string
+
 	// webACLs, ipSets and regexSets are AWS WAF's, from get-web-acl,
 	// get-ip-set and get-regex-pattern-set.
 	webACLs, ipSets, regexSets []*awsWAF
@@ -552,6 +557,7 @@ func (imp *importer) build(files []string) ([]byte, error) {
 	}
 	imp.wafNames()
 	imp.distNames = map[string]string{}
+	imp.nameCertificates()
 	dists, err := imp.section(imp.dists, "distributions", taken, imp.distribution)
 	if err != nil {
 		return nil, err
@@ -1300,10 +1306,7 @@ func (imp *importer) viewerCertificate(s *src, aliases []string) *cueStruct {
 	o := &cueStruct{}
 	s.get("Certificate") // CloudFront repeats the ARN or ID here
 	s.get("CertificateSource")
-	arn := s.str("ACMCertificateArn")
-	if iam := s.str("IAMCertificateId"); iam != "" {
-		arn = "IAM certificate " + iam
-	}
+	arn := certificateID(s)
 	if s.boolean("CloudFrontDefaultCertificate") {
 		o.set("cloudFrontDefaultCertificate", true)
 		// CloudFront forces TLSv1 on its default certificate; openfront's
@@ -1314,11 +1317,11 @@ func (imp *importer) viewerCertificate(s *src, aliases []string) *cueStruct {
 		return o
 	}
 	if arn != "" {
-		name := ""
-		for _, a := range aliases {
-			if name = sanitizeCertName(strings.TrimPrefix(strings.ToLower(a), "*.")); name != "" {
-				break
-			}
+		name := certNameFor(aliases)
+		if name == "" {
+			// A staging distribution has no aliases and its primary's
+			// certificate: one file serves both.
+			name = imp.certNames[arn]
 		}
 		if name == "" {
 			name = sanitizeID(arn[strings.LastIndexByte(arn, '/')+1:])
@@ -1335,6 +1338,40 @@ func (imp *importer) viewerCertificate(s *src, aliases []string) *cueStruct {
 		return nil
 	}
 	return o
+}
+
+// certificateID is a ViewerCertificate's certificate: its ACM ARN, or
+// "IAM certificate ID"; "" for the default certificate.
+func certificateID(s *src) string {
+	if iam := s.str("IAMCertificateId"); iam != "" {
+		return "IAM certificate " + iam
+	}
+	return s.str("ACMCertificateArn")
+}
+
+// certNameFor is the certificate file name of a distribution with aliases:
+// its first alias that makes one, "" for none.
+func certNameFor(aliases []string) string {
+	for _, a := range aliases {
+		if name := sanitizeCertName(strings.TrimPrefix(strings.ToLower(a), "*.")); name != "" {
+			return name
+		}
+	}
+	return ""
+}
+
+// nameCertificates fills certNames from the distributions with aliases,
+// before any distribution is converted: a staging distribution may come
+// before its primary.
+func (imp *importer) nameCertificates() {
+	imp.certNames = map[string]string{}
+	for _, d := range imp.dists {
+		s := newSrc(d.file, "", d.cfg)
+		id := certificateID(s.obj("ViewerCertificate"))
+		if name := certNameFor(s.strs("Aliases")); id != "" && name != "" && imp.certNames[id] == "" {
+			imp.certNames[id] = name
+		}
+	}
 }
 
 var certNameBad = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
