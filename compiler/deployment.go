@@ -54,6 +54,9 @@ func (k *checker) deployments(cfg *schema.Config) {
 			if s.HTTPVersion != d.HTTPVersion {
 				k.add("distributions."+p.StagingDistributionID, sel("distributions", p.StagingDistributionID, "httpVersion"), "distribution %q: a staging distribution serves its primary's connections: its httpVersion must be %q, distribution %q's", p.StagingDistributionID, d.HTTPVersion, id)
 			}
+			if field, want := certificateDiffers(d.ViewerCertificate, s.ViewerCertificate); field != "" {
+				k.add("distributions."+p.StagingDistributionID, sel("distributions", p.StagingDistributionID, "viewerCertificate", field), "distribution %q: a staging distribution serves its primary's connections, under its primary's certificate and security policy: its viewerCertificate.%s must be %s, distribution %q's", p.StagingDistributionID, field, want, id)
+			}
 			if p.Enabled && !s.Enabled {
 				k.warn("distributions."+p.StagingDistributionID, sel("distributions", p.StagingDistributionID, "enabled"), "distribution %q: a disabled staging distribution serves nothing: continuous deployment policy %q leaves every request to distribution %q", p.StagingDistributionID, name, id)
 			}
@@ -109,6 +112,30 @@ func (k *checker) deployments(cfg *schema.Config) {
 			k.warn("distributions."+id, sel("distributions", id, "staging"), "distribution %q: no continuous deployment policy names this staging distribution: it serves nothing", id)
 		}
 	}
+}
+
+// certificateDiffers names the first field of staging's viewer
+// certificate that is not primary's, and primary's value, quoted ("" when
+// they agree). The edge picks the certificate and TLS security policy by
+// the connection's name, the primary's alias, so staging's are never
+// used; CloudFront lets a staging distribution change only "cache
+// behavior settings, origin settings, custom error responses, geographic
+// restrictions, default root object, logging settings, description"
+// (understanding-continuous-deployment). cloudFrontDefaultCertificate is
+// the default certificate, the same as no certificateName.
+func certificateDiffers(primary, staging schema.ViewerCertificate) (field, want string) {
+	switch {
+	case staging.CertificateName != primary.CertificateName:
+		if primary.CertificateName == "" {
+			return "certificateName", "unset (the default certificate)"
+		}
+		return "certificateName", strconv.Quote(primary.CertificateName)
+	case staging.MinimumProtocolVersion != primary.MinimumProtocolVersion:
+		return "minimumProtocolVersion", strconv.Quote(primary.MinimumProtocolVersion)
+	case staging.SSLSupportMethod != primary.SSLSupportMethod:
+		return "sslSupportMethod", strconv.Quote(primary.SSLSupportMethod)
+	}
+	return "", ""
 }
 
 // servesHTTP3 reports httpVersion http3 or http2and3.
