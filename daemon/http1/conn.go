@@ -195,7 +195,7 @@ func (c *conn) serveRequest(req *http.Request, b *body, headLen int64) bool {
 	w.finish()
 	c.flush()
 	keep := !w.closeAfter && !c.broken && present
-	if b != nil && !b.finish(c) || !keep && !c.broken && (c.br.Buffered() > 0 || pendingInput(c.rwc)) {
+	if b != nil && !b.finish(c) || !keep && !c.broken && (c.br.Buffered() > 0 || c.w.npend > 0 || pendingInput(c.rwc)) {
 		// What the client sent after the request (its body, requests it
 		// pipelined) is unread: a plain close would reset the connection
 		// under the answer (RFC 9112 9.6). nginx lingers then too.

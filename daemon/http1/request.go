@@ -565,6 +565,9 @@ const (
 
 var continueLine = []byte("HTTP/1.1 100 Continue\r\n\r\n")
 
+// errContinueMoot is a read of a body the answer went out before asking for.
+var errContinueMoot = errors.New("http1: the request body was read after the answer started without a 100 Continue")
+
 // sendContinue tells the client waiting for 100 Continue to send its body,
 // once: RFC 9110 10.1.1 lets a server answer first, and the edge does
 // when it refuses the request (a WAF block, a signed URL denied, a body
@@ -573,8 +576,15 @@ var continueLine = []byte("HTTP/1.1 100 Continue\r\n\r\n")
 func (b *body) sendContinue() error {
 	b.contMu.Lock()
 	defer b.contMu.Unlock()
-	if b.cont != continuePending {
+	switch b.cont {
+	case continueSent:
 		return nil
+	case continueMoot:
+		// The answer went out first: the client was never asked for the
+		// body and may never send it. Waiting would hold the reader (and
+		// the body's lock, and so the end of the exchange) until the body
+		// timeout.
+		return errContinueMoot
 	}
 	b.cont = continueSent
 	c := b.c
@@ -640,7 +650,10 @@ func (b *body) leftOver(c *conn, done bool) bool {
 	}
 	asked := b.answering()
 	if !b.mu.TryLock() {
-		return false // the handler is reading it
+		// The handler is reading it: a body never asked for may or may
+		// not follow (the read gives up, sendContinue), so the
+		// connection closes; one asked for will be read to its end.
+		return !asked
 	}
 	defer b.mu.Unlock()
 	// A body never asked for may or may not follow: not drained.

@@ -139,10 +139,11 @@ func pendingInput(nc net.Conn) bool {
 	}
 	var pending bool
 	var b [1]byte
-	raw.Read(func(fd uintptr) bool {
+	// Control, not Read: Read gives up without peeking when the read
+	// deadline has passed, which a watcher leaves behind (watchEnd).
+	raw.Control(func(fd uintptr) {
 		n, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
 		pending = err == nil && n > 0
-		return true // never wait
 	})
 	return pending
 }

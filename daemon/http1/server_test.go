@@ -83,6 +83,10 @@ func testHandler(file string) http.Handler {
 			} else {
 				io.Copy(w, io.NewSectionReader(f, int64(n), size))
 			}
+		case "slow": // a miss to a slow origin: the connection's watcher runs meanwhile
+			time.Sleep(1200 * time.Millisecond)
+			w.Header().Set("Content-Length", strconv.Itoa(n))
+			w.Write([]byte(strings.Repeat("s", n)))
 		case "panic":
 			panic("boom")
 		case "ignore-body":
@@ -767,6 +771,47 @@ func TestContinueWhenRead(t *testing.T) {
 	}
 }
 
+// TestReadAfterAnswerWithoutContinue: a handler that answers first and
+// reads the body after (or in another goroutine, racing the answer) is
+// told at once that no body is coming, since no 100 Continue asked for
+// it, rather than waiting for the body timeout; the answer says
+// Connection: close, and the client's next request is never read as
+// that body.
+func TestReadAfterAnswerWithoutContinue(t *testing.T) {
+	read := make(chan error, 1)
+	_, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "2")
+		w.WriteHeader(http.StatusForbidden)
+		io.WriteString(w, "no")
+		w.(http.Flusher).Flush()
+		_, err := io.ReadAll(r.Body)
+		read <- err
+	}))
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n")
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(c)
+	a, err := readAnswer(br, "POST")
+	if err != nil || a.status != 403 || !a.close {
+		t.Fatalf("answer %+v, %v; want 403 with Connection: close", a, err)
+	}
+	select {
+	case err := <-read:
+		if err == nil {
+			t.Error("the handler read a body the client was never asked for")
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the handler's read waits for a body the client was never asked for")
+	}
+	if b, err := br.ReadByte(); err != io.EOF {
+		t.Errorf("after the answer: %q, %v; want the connection closed", b, err)
+	}
+}
+
 // TestRefusedHook: a request the server refuses once its head is read
 // goes to Server.Refused, with what could be read of it (the Host only
 // when one valid one was sent), for an edge to log; the hook's answer
@@ -874,5 +919,26 @@ func TestAnswerBeforePipelinedClose(t *testing.T) {
 		if a.status != 200 || len(a.body) != answer {
 			t.Errorf("%q: status %d, %d bytes; want 200, %d bytes", first, a.status, len(a.body), answer)
 		}
+	}
+	// The same after a slow handler, with the rest pipelined while it
+	// ran: the watcher has taken a byte of it and left a read deadline
+	// in the past.
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const slow = 16 << 20
+	io.WriteString(c, "GET /slow/"+strconv.Itoa(slow)+" HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+	time.Sleep(700 * time.Millisecond)
+	go io.WriteString(c, strings.Repeat("GET /declared/1 HTTP/1.1\r\nHost: h\r\n\r\n", 4096))
+	time.Sleep(1500 * time.Millisecond) // the server has answered and closed
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	a, err := readAnswer(bufio.NewReader(c), "GET")
+	if err != nil {
+		t.Fatalf("after a slow handler: no answer: %v", err)
+	}
+	if a.status != 200 || len(a.body) != slow {
+		t.Errorf("after a slow handler: status %d, %d bytes; want 200, %d bytes", a.status, len(a.body), slow)
 	}
 }
