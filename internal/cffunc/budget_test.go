@@ -67,3 +67,21 @@ func TestBudgetIsCPU(t *testing.T) {
 		})
 	}
 }
+
+// TestGoPanicFailsTheRun: a Go panic inside a run (a builtin's bug) is
+// the run's execution error, not a panic of the node's request or of
+// openfront vet's route tests.
+func TestGoPanicFailsTheRun(t *testing.T) {
+	f, err := Compile("f", rt20, `function handler(e) { return e.request; }`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := f.get(time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.runBounded(m, time.Second, func() (goja.Value, error) { panic("makeslice: len out of range") })
+	if !isExecution(err) || !strings.Contains(err.Error(), "len out of range") {
+		t.Errorf("error %v, want an execution error naming the panic", err)
+	}
+}

@@ -3,6 +3,7 @@ package cffunc
 import (
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -50,9 +51,12 @@ func (b *byteStrings) add(s string) {
 	if *m == nil {
 		*m = map[string]struct{}{}
 	}
-	if len(*m) < maxByteStrings {
-		(*m)[s] = struct{}{}
+	if len(*m) >= maxByteStrings {
+		// The newest are the ones a function is about to use: the set
+		// starts again rather than refuse them.
+		clear(*m)
 	}
+	(*m)[s] = struct{}{}
 }
 
 func (b *byteStrings) has(s string) bool {
@@ -121,7 +125,13 @@ func byteMethod(m *vm, name string) func(goja.FunctionCall) goja.Value {
 			if b, ok := bytesOf(o); ok {
 				return bytes(b)
 			}
-			b := make([]byte, max(o.Get("length").ToInteger(), 0))
+			n := o.Get("length").ToInteger()
+			if n > maxAlloc {
+				// The loop below runs in Go, past the time budget's reach,
+				// and CloudFront gives a function 2 MB of memory.
+				panic(newError(rt, "RangeError", fmt.Sprintf("an array-like of %d bytes is over the function's %d bytes of memory", n, maxAlloc)))
+			}
+			b := make([]byte, max(n, 0))
 			for i := range b {
 				if x := o.Get(strconv.Itoa(i)); x != nil {
 					b[i] = byte(x.ToInteger())

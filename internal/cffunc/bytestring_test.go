@@ -33,6 +33,9 @@ func TestByteStrings(t *testing.T) {
 		{"unknown encoding", `return String.bytesFrom('aGk', 'utf8');`, "throws"},
 		{"no encoding", `return String.bytesFrom('aGk');`, "throws"},
 		{"neither string nor array", `return String.bytesFrom(7, 'hex');`, "throws"},
+		{"an array-like past the memory", `try { String.bytesFrom({length: 1e18}); } catch (e) { return e instanceof RangeError; }`, "true"},
+		{"a key made after 4,200 byte strings", `for (var i = 0; i < 4200; i++) { String.bytesFrom([0x80 + (i & 127), i >> 7]); }
+			return require('crypto').createHmac('sha256', String.bytesFrom('0001ff', 'hex')).update('a').digest('hex');`, hex.EncodeToString(mac.Sum(nil))},
 		{"UTF-8 and back", `var b = 'é€'.toUTF8(); return b.length + '-' + b.charCodeAt(0).toString(16) + '-' + b.fromUTF8();`, "5-c3-é€"},
 		{"decoded UTF-8", `return String.bytesFrom('w6k', 'base64url').fromUTF8();`, "é"},
 		{"not UTF-8", `return String.bytesFrom([0xff, 0x61]).fromUTF8();`, "null"},

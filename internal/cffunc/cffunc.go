@@ -324,7 +324,7 @@ func (f *Function) runBounded(m *vm, budget time.Duration, fn func() (goja.Value
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	m.begin(budget)
-	v, err := fn()
+	v, err := recovered(fn)
 	overCap := m.end()
 	if err != nil {
 		var ie *goja.InterruptedError
@@ -337,6 +337,19 @@ func (f *Function) runBounded(m *vm, budget time.Duration, fn func() (goja.Value
 		return nil, &ExecutionError{Err: fmt.Errorf("function %q: %w", f.Name, err)}
 	}
 	return v, nil
+}
+
+// recovered is fn's result, or its Go panic as an error: a builtin that
+// fails (a bug of openfront's, not the function's) fails the run, which
+// the caller answers as any execution error, rather than the node's
+// request or a vet.
+func recovered(fn func() (goja.Value, error)) (v goja.Value, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			v, err = nil, fmt.Errorf("the runtime failed: %v", p)
+		}
+	}()
+	return fn()
 }
 
 // probe is the part of its budget after which a run's CPU clock is
