@@ -1332,7 +1332,14 @@ func (imp *importer) viewerCertificate(s *src, aliases []string) *cueStruct {
 	if m := s.str("SSLSupportMethod"); m != "" && m != "sni-only" {
 		imp.note(o, s, "SSLSupportMethod %s not imported: openfront selects certificates by SNI only", m)
 	}
-	o.setStr("minimumProtocolVersion", s.str("MinimumProtocolVersion"), "TLSv1.2_2021")
+	mpv := s.str("MinimumProtocolVersion")
+	if mpv == "SSLv3" {
+		// Only a vip distribution may have it; openfront serves by SNI,
+		// where CloudFront refuses SSLv3 (InvalidProtocolSettings).
+		imp.note(o, s, "MinimumProtocolVersion SSLv3 imported as TLSv1: with SNI, CloudFront refuses SSLv3, and Go offers none of it")
+		mpv = "TLSv1"
+	}
+	o.setStr("minimumProtocolVersion", mpv, "TLSv1.2_2021")
 	imp.rest(o, s)
 	if len(o.fields) == 0 {
 		return nil

@@ -345,9 +345,11 @@ func errorPageKey(d *table.Distribution, pb *table.Behavior, path string, status
 // status its origin's; errorCachingMinTTL is how long the answer for the
 // failing URL is kept (holdErrorPage), not the page object.
 //
-// It is fetched with none of the viewer's fields, so anyone may share it,
-// whole, and never replaced by another page: a page that is an error
-// itself goes out as it is (no loop).
+// It is fetched with none of the viewer's header fields, so anyone may
+// share it, whole; the first viewer's address, scheme and request id go
+// with its fetch (X-Forwarded-For, CloudFront-Forwarded-Proto), and with
+// a refresh the cache makes later. It is never replaced by another page:
+// a page that is an error itself goes out as it is (no loop).
 func (h *Handler) pageObject(ctx context.Context, r *http.Request, d *table.Distribution, pb *table.Behavior, path, id string) (*http.Response, error) {
 	host := originHost(r, pb)
 	base := origin.Request{Method: http.MethodGet, Path: path, Header: h.withNodeHeaders(make(http.Header, 3), r, id),
