@@ -300,3 +300,40 @@ func wrkRecords(n int) []Record {
 	}
 	return recs
 }
+
+// BenchmarkCapture is the Capture of an HTTP/2 or HTTP/3 request (a
+// writer that does not size its bytes) with a browser's header: wrapping
+// it, the answer, and building the record.
+func BenchmarkCapture(b *testing.B) {
+	req, _ := http.NewRequest("GET", "https://www.example.com/assets/app.3f9a1c.js?v=12", nil)
+	req.RemoteAddr, req.RequestURI, req.Host = "192.0.2.100:51234", "/assets/app.3f9a1c.js?v=12", "www.example.com"
+	req.ProtoMajor = 2
+	for k, v := range map[string]string{
+		"User-Agent":      typical().UserAgent,
+		"Referer":         "https://www.example.com/",
+		"Accept":          "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+		"Accept-Encoding": "gzip, deflate, br, zstd",
+		"Accept-Language": "en-GB,en;q=0.5",
+		"Cookie":          "session=0123456789abcdef; theme=dark",
+		"Sec-Fetch-Dest":  "script",
+		"Sec-Fetch-Mode":  "no-cors",
+		"Sec-Fetch-Site":  "same-origin",
+		"Priority":        "u=2",
+		"If-None-Match":   `"3f9a1c"`,
+	} {
+		req.Header.Set(k, v)
+	}
+	rw := &nopResponseWriter{h: http.Header{"Content-Type": {"application/javascript"}, "Content-Length": {"20000"}, "X-Cache": {"Hit from openfront"}}}
+	body := make([]byte, 20000)
+	var c Capture
+	b.ReportAllocs()
+	for b.Loop() {
+		c.Reset(rw, req, time.Now())
+		c.WriteHeader(200)
+		c.Write(body)
+		r := c.Record(time.Now())
+		if r.UserAgent == "" {
+			b.Fatal("no user agent")
+		}
+	}
+}

@@ -39,8 +39,32 @@ type Capture struct {
 	contentLen  int64
 	rangeStart  int64
 	rangeEnd    int64
-	wire        wireSizer // the server's writer, when it counts its bytes
-	upgradedIn  int64     // what the viewer sent on the connection once switched (a WebSocket)
+	wire        wireSizer    // the server's writer, when it counts its bytes
+	upgradedIn  int64        // what the viewer sent on the connection once switched (a WebSocket)
+	viewer      viewerFields // picked from header as it was sized, when wire is nil
+}
+
+// viewerFields are the request header's values the log has fields for.
+type viewerFields struct {
+	referer, userAgent    string
+	forwardedFor, cookies []string
+	websocket             bool
+}
+
+// pick keeps the value of header field k, if the log has a field for it.
+func (f *viewerFields) pick(k string, vs []string) {
+	switch k {
+	case "Referer":
+		f.referer = vs[0]
+	case "User-Agent":
+		f.userAgent = vs[0]
+	case "X-Forwarded-For":
+		f.forwardedFor = vs
+	case "Cookie":
+		f.cookies = vs
+	case "Upgrade":
+		f.websocket = strings.EqualFold(vs[0], "websocket")
+	}
 }
 
 // wireSizer is a ResponseWriter that knows what its request and answer
@@ -68,8 +92,9 @@ func (c *Capture) Reset(w http.ResponseWriter, r *http.Request, start time.Time)
 	c.wire, _ = w.(wireSizer)
 	if c.wire == nil {
 		// Sized now, before the edge adds to the header what the viewer
-		// never sent.
-		c.headBytes = requestBytes(r)
+		// never sent; the walk picks the logged fields too, so that
+		// Record need not walk it again.
+		c.headBytes = requestBytes(r, &c.viewer)
 	}
 	if r.Body != nil && r.Body != http.NoBody {
 		c.body.ReadCloser, c.hasBody = r.Body, true
@@ -316,7 +341,7 @@ func (c *Capture) Record(end time.Time) Record {
 		RangeStart:      c.rangeStart,
 		RangeEnd:        c.rangeEnd,
 	}
-	websocket := false
+	viewer := &c.viewer
 	if c.wire == nil {
 		rec.BytesIn = c.headBytes
 	} else {
@@ -325,26 +350,23 @@ func (c *Capture) Record(end time.Time) Record {
 		if !sent && rec.ContentLength < 0 {
 			rec.ContentLength = c.addedLength(rec.Status)
 		}
-	}
-	// One pass over the header picks up the fields: lookups would walk it
-	// again.
-	for k, vs := range c.header {
-		if len(vs) == 0 {
-			continue
-		}
-		switch k {
-		case "Referer":
-			rec.Referer = vs[0]
-		case "User-Agent":
-			rec.UserAgent = vs[0]
-		case "X-Forwarded-For":
-			rec.ForwardedFor = strings.Join(vs, ", ")
-		case "Cookie":
-			rec.Cookie = strings.Join(vs, "; ")
-		case "Upgrade":
-			websocket = strings.EqualFold(vs[0], "websocket")
+		// One pass over the header picks up the fields: lookups would
+		// walk it again.
+		viewer = new(viewerFields) // on the stack
+		for k, vs := range c.header {
+			if len(vs) > 0 {
+				viewer.pick(k, vs)
+			}
 		}
 	}
+	rec.Referer, rec.UserAgent = viewer.referer, viewer.userAgent
+	if viewer.forwardedFor != nil {
+		rec.ForwardedFor = strings.Join(viewer.forwardedFor, ", ")
+	}
+	if viewer.cookies != nil {
+		rec.Cookie = strings.Join(viewer.cookies, "; ")
+	}
+	websocket := viewer.websocket
 	if c.hasBody {
 		rec.BytesIn += c.body.n
 	}
@@ -517,10 +539,14 @@ func protocolVersion(r *http.Request) string {
 	return r.Proto
 }
 
-// requestBytes sizes the request line and headers as HTTP/1.1 text.
-func requestBytes(r *http.Request) int64 {
+// requestBytes sizes the request line and headers as HTTP/1.1 text, and
+// picks the logged fields into f.
+func requestBytes(r *http.Request, f *viewerFields) int64 {
 	n := requestLineBytes(r)
 	for k, vs := range r.Header {
+		if len(vs) > 0 {
+			f.pick(k, vs)
+		}
 		for _, v := range vs {
 			n += int64(len(k) + 2 + len(v) + 2)
 		}
