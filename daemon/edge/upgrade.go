@@ -190,10 +190,14 @@ func (g *streamGuard) WriteHeader(code int) {
 		for _, k := range []string{"Content-Length", "Content-Encoding", "Content-Range", "Etag", "Last-Modified"} {
 			delete(hdr, k)
 		}
+		msg := "The WebSocket was not opened: the answer was " + strconv.Itoa(code) + ", not the origin's switch.\n"
 		hdr.Set("Content-Type", "text/plain; charset=utf-8")
 		hdr.Set("Cache-Control", "no-store")
+		// Declared, as the servers would (the node flushes before they
+		// can), so the log's sc-content-len has it too.
+		hdr.Set("Content-Length", strconv.Itoa(len(msg)))
 		g.ResponseWriter.WriteHeader(http.StatusBadGateway)
-		io.WriteString(g.ResponseWriter, "The WebSocket was not opened: the answer was "+strconv.Itoa(code)+", not the origin's switch.\n")
+		io.WriteString(g.ResponseWriter, msg)
 		return
 	}
 	g.ResponseWriter.WriteHeader(code)

@@ -173,6 +173,12 @@ originRequestPolicies: ws: headersConfig: {headerBehavior: "whitelist", headers:
 	if page.StatusCode/100 == 2 {
 		t.Errorf("the origin's 404 under a 200 error page: the viewer got %d %q, an open WebSocket to it", page.StatusCode, body)
 	}
+	// Its length is declared, as on any small answer of the edge's: the
+	// log's sc-content-len is "The value of the HTTP Content-Length
+	// header of the response" (CloudFront's standard-logs-reference).
+	if page.ContentLength != int64(len(body)) {
+		t.Errorf("the refused WebSocket's answer declares Content-Length %d, its body is %d bytes", page.ContentLength, len(body))
+	}
 	resp, viewer := open("/fn/chat")
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("a WebSocket under a viewer-response function: %d, want 200", resp.StatusCode)
