@@ -76,6 +76,23 @@ type wireSizer interface {
 	RemoteAddrPort() netip.AddrPort
 }
 
+// lengthHolder is a ResponseWriter that holds a small answer whose
+// length the handler did not declare, and declares it once the handler
+// returns, as daemon/http1 does (the node's HTTP/2 and HTTP/3 writer):
+// the log has the Content-Length it will send.
+type lengthHolder interface {
+	HeldLength() (n int64, ok bool)
+}
+
+// heldLength is the Content-Length c's writer will add to the answer
+// when the handler returns; ok false: none.
+func (c *Capture) heldLength() (int64, bool) {
+	if h, ok := c.ResponseWriter.(lengthHolder); ok && c.contentLen < 0 {
+		return h.HeldLength()
+	}
+	return -1, false
+}
+
 // NewCapture starts capturing the response to r, received at start; it
 // replaces r.Body with a counting reader (the server still closes the original).
 func NewCapture(w http.ResponseWriter, r *http.Request, start time.Time) *Capture {
@@ -344,6 +361,9 @@ func (c *Capture) Record(end time.Time) Record {
 	viewer := &c.viewer
 	if c.wire == nil {
 		rec.BytesIn = c.headBytes
+		if n, ok := c.heldLength(); ok {
+			rec.ContentLength = n
+		}
 	} else {
 		var sent bool
 		rec.BytesIn, _, sent = c.wire.WireBytes()
@@ -487,6 +507,9 @@ func (c *Capture) BytesOut() int64 {
 		return int64(len("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nDate: Mon, 02 Jan 2006 15:04:05 GMT\r\n\r\n"))
 	}
 	n := c.headerBytes
+	if l, ok := c.heldLength(); ok && c.wire == nil {
+		n += int64(len("Content-Length: \r\n")) + digits(l)
+	}
 	if c.wire != nil {
 		_, h, sent := c.wire.WireBytes()
 		if !sent { // the server commits a small body's header after the handler
@@ -498,6 +521,15 @@ func (c *Capture) BytesOut() int64 {
 		n += c.bodyBytes
 	}
 	return n
+}
+
+// digits is how many decimal digits n >= 0 takes.
+func digits(n int64) int64 {
+	d := int64(1)
+	for ; n >= 10; n /= 10 {
+		d++
+	}
+	return d
 }
 
 // BytesIn is cs-bytes: the request line and headers as HTTP/1.1 text,

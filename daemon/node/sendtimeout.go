@@ -2,6 +2,8 @@ package node
 
 import (
 	"net/http"
+	"strconv"
+	"sync"
 	"time"
 )
 
@@ -16,9 +18,11 @@ import (
 func sendTimeout(d time.Duration, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		growStack(0)
-		g := &sendGuard{ResponseWriter: w, d: d}
+		g := &sendGuard{ResponseWriter: w, d: d, head: r.Method == http.MethodHead, mayHold: r.Method != http.MethodConnect}
 		defer g.disarm()
+		defer g.drop() // a handler that panicked (an aborted answer) sends nothing held
 		h.ServeHTTP(g, r)
+		g.declareHeld()
 		// What the server buffered is sent after the handler returns,
 		// under no deadline: send it here, under this one. Over HTTP/2
 		// that splits END_STREAM into a DATA frame of its own (8 % of a
@@ -30,11 +34,104 @@ func sendTimeout(d time.Duration, h http.Handler) http.Handler {
 	})
 }
 
-// sendGuard times each write to the viewer.
+// sendGuard times each write to the viewer. It also holds an answer
+// whose length the handler did not declare, up to heldMax bytes, until
+// the handler returns, flushes or writes more: one that ends within them
+// then goes out with its Content-Length, as daemon/http1 sends it (the
+// HTTP/2 and HTTP/3 servers would too, were their buffer not flushed
+// above), so that an answer, and its log line's sc-content-len, are the
+// same whatever the protocol.
 type sendGuard struct {
 	http.ResponseWriter
 	d     time.Duration
 	timer *time.Timer
+
+	mayHold bool    // not a CONNECT, whose 2xx opens a stream (RFC 9220)
+	head    bool    // a HEAD: its body is counted, not sent
+	status  int     // the held status, 0 when nothing is held
+	held    *[]byte // the held body (a HEAD's first heldMax bytes)
+	heldLen int64   // the held body's length
+	passed  bool    // the final status went to the server
+}
+
+// heldMax is how much of an undeclared body waits for the handler's end,
+// as daemon/http1's (and net/http's) bufferBeforeChunkingSize.
+const heldMax = 2048
+
+var heldBufs = sync.Pool{New: func() any { b := make([]byte, 0, heldMax); return &b }}
+
+func (g *sendGuard) WriteHeader(code int) {
+	switch {
+	case g.status != 0:
+		return // a second status is ignored, as the servers do
+	case code < 200 || g.passed:
+		g.ResponseWriter.WriteHeader(code)
+		return
+	}
+	if _, declared := g.Header()["Content-Length"]; declared || !g.mayHold || !bodyAllowed(code) {
+		g.passed = true
+		g.ResponseWriter.WriteHeader(code)
+		return
+	}
+	g.status = code
+}
+
+// bodyAllowed reports whether a response with status may have a body.
+func bodyAllowed(status int) bool {
+	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
+}
+
+// HeldLength is the Content-Length the guard will declare when the
+// handler returns, if the answer is still held then: the access log's
+// sc-content-len. None for an empty HEAD, as daemon/http1.
+func (g *sendGuard) HeldLength() (int64, bool) {
+	if g.status == 0 || g.head && g.heldLen == 0 {
+		return -1, false
+	}
+	return g.heldLen, true
+}
+
+// release sends what is held: the status, then the body.
+func (g *sendGuard) release() error {
+	if g.status == 0 {
+		return nil
+	}
+	code := g.status
+	g.status, g.passed = 0, true
+	g.ResponseWriter.WriteHeader(code)
+	if g.held == nil {
+		return nil
+	}
+	defer g.drop()
+	g.arm()
+	defer g.disarm()
+	_, err := g.ResponseWriter.Write(*g.held)
+	return err
+}
+
+// drop lets the held body's buffer go.
+func (g *sendGuard) drop() {
+	if g.held != nil {
+		*g.held = (*g.held)[:0]
+		heldBufs.Put(g.held)
+		g.held = nil
+	}
+}
+
+// declareHeld sends an answer still held once the handler returned, with
+// its Content-Length.
+func (g *sendGuard) declareHeld() {
+	if n, ok := g.HeldLength(); ok {
+		g.Header()["Content-Length"] = []string{strconv.FormatInt(n, 10)}
+	}
+	g.release()
+}
+
+// SetWriteDeadline sends what is held first: the deadline is for it too
+// (the edge's stream reset writes past an expired one).
+func (g *sendGuard) SetWriteDeadline(t time.Time) error {
+	g.release()
+	return http.NewResponseController(g.ResponseWriter).SetWriteDeadline(t)
 }
 
 // arm starts timing a write; disarm ends it.
@@ -54,6 +151,26 @@ func (g *sendGuard) disarm() {
 }
 
 func (g *sendGuard) Write(p []byte) (int, error) {
+	if !g.passed && g.status == 0 {
+		g.WriteHeader(http.StatusOK)
+	}
+	if g.status != 0 {
+		// A HEAD's body is held whole, as the server discards it: its
+		// first bytes, which the server sniffs a type from, are kept.
+		if g.head || g.heldLen+int64(len(p)) <= heldMax {
+			if g.held == nil {
+				g.held = heldBufs.Get().(*[]byte)
+			}
+			if room := heldMax - len(*g.held); room > 0 {
+				*g.held = append(*g.held, p[:min(len(p), room)]...)
+			}
+			g.heldLen += int64(len(p))
+			return len(p), nil
+		}
+		if err := g.release(); err != nil {
+			return 0, err
+		}
+	}
 	g.arm()
 	defer g.disarm()
 	return g.ResponseWriter.Write(p)
@@ -62,6 +179,9 @@ func (g *sendGuard) Write(p []byte) (int, error) {
 func (g *sendGuard) Flush() { g.FlushError() }
 
 func (g *sendGuard) FlushError() error {
+	if err := g.release(); err != nil {
+		return err
+	}
 	g.arm()
 	defer g.disarm()
 	return http.NewResponseController(g.ResponseWriter).Flush()
