@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -48,6 +49,47 @@ func headerListLimit(h http.Handler) http.Handler {
 		if headerListSize(r) > limit {
 			http.Error(w, fmt.Sprintf("413 Request Entity Too Large: the request's header is larger than %d bytes", maxHeaderBytes),
 				http.StatusRequestEntityTooLarge)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// serverRequests answers, before the edge, the HTTP/2 and HTTP/3 requests
+// daemon/http1 answers itself on HTTP/1.1:
+//   - "OPTIONS *", a question about the server, not about any resource
+//     (RFC 9110 9.3.7): 200 with an empty body, as daemon/http1 and
+//     net/http's server answer it. quic-go hands it to the handler, which
+//     sent it to the origin as a request for "/*";
+//   - 400 to a request RFC 9113 calls malformed that net/http's HTTP/2
+//     server lets through (quic-go resets their streams itself): a
+//     :path not in origin form ("https://other.test/x"; "[:path] includes
+//     the path and query parts of the target URI", 8.3.1), which
+//     HTTP/1.1 routes by its host (RFC 9112 3.2.2) where net/http routed
+//     it by :authority, serving another distribution's object than the
+//     URL names; and a Host field that is not the :authority ("A server
+//     SHOULD treat a request as malformed if it contains a Host header
+//     field that identifies an entity that differs from the entity in
+//     the :authority pseudo-header field", 8.3.1), whose HTTP/1.1
+//     counterpart, two Hosts, is refused too.
+func serverRequests(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reason := ""
+		switch u := r.RequestURI; {
+		case u == "*" && r.Method == http.MethodOptions:
+			w.Header()["Content-Length"] = []string{"0"}
+			w.WriteHeader(http.StatusOK)
+			return
+		case r.Method == http.MethodConnect && r.Header[":protocol"] == nil:
+			// authority-form: the edge answers it
+		case u == "" || u[0] != '/':
+			reason = "malformed request target"
+		}
+		if hosts := r.Header["Host"]; len(hosts) > 0 && (len(hosts) > 1 || !strings.EqualFold(hosts[0], r.Host)) {
+			reason = "the Host header is not the :authority"
+		}
+		if reason != "" {
+			http.Error(w, "400 Bad Request: "+reason, http.StatusBadRequest)
 			return
 		}
 		h.ServeHTTP(w, r)
@@ -116,7 +158,7 @@ func (n *Node) listenHTTPS(addr string, cfg *tls.Config) error {
 	d := &tlsDispatch{
 		ln: ln, cfg: cfg, timeout: n.opts.HeaderTimeout, stall: n.opts.BodyTimeout, log: n.log,
 		h1: n.viewerServer(),
-		h2: &http.Server{Handler: sendTimeout(n.opts.BodyTimeout, headerListLimit(n.handler)), TLSConfig: cfg, IdleTimeout: n.opts.IdleTimeout, MaxHeaderBytes: headerListBytes,
+		h2: &http.Server{Handler: sendTimeout(n.opts.BodyTimeout, headerListLimit(serverRequests(n.handler))), TLSConfig: cfg, IdleTimeout: n.opts.IdleTimeout, MaxHeaderBytes: headerListBytes,
 			ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug), ConnContext: tlsfp.ConnContext},
 		h2conns: newConnQueue(ln.Addr()),
 	}

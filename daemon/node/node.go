@@ -454,7 +454,7 @@ func (n *Node) listenHTTP3(tcp *net.TCPAddr) error {
 	}
 	n.addrs["http3"] = conn.LocalAddr()
 	srv := &http3.Server{
-		Handler:        sendTimeout(n.opts.BodyTimeout, headerListLimit(n.handler)),
+		Handler:        sendTimeout(n.opts.BodyTimeout, headerListLimit(serverRequests(n.handler))),
 		MaxHeaderBytes: headerListBytes,
 		// quic-go has none by default: a client's PINGs kept an idle
 		// connection open for ever.
