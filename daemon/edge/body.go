@@ -38,6 +38,12 @@ type viewerBody struct {
 	timeout time.Duration // 0: the server bounds the waits itself
 	timer   *time.Timer   // made at the first Read that waits
 	stalled atomic.Bool
+	// cut: an HTTP/2 or HTTP/3 viewer's body failed, as when its stream
+	// ended short of its Content-Length, while the viewer may still wait
+	// for the answer; closed: closed here, when a failed read is not the
+	// viewer's doing.
+	cut, closed atomic.Bool
+	streams     bool // HTTP/2 or HTTP/3
 }
 
 // forwardedBody is r's body as the origin gets it; nil for a request
@@ -46,8 +52,8 @@ func (h *Handler) forwardedBody(r *http.Request) *viewerBody {
 	if !forwardsBody(r) {
 		return nil
 	}
-	b := &viewerBody{rc: r.Body}
-	if r.ProtoMajor >= 2 {
+	b := &viewerBody{rc: r.Body, streams: r.ProtoMajor >= 2}
+	if b.streams {
 		b.timeout = h.bodyTimeout
 	}
 	return b
@@ -88,6 +94,8 @@ func (b *viewerBody) Read(p []byte) (int, error) {
 	case errors.Is(err, os.ErrDeadlineExceeded): // daemon/http1's bound
 		b.stalled.Store(true)
 		err = fmt.Errorf("%w: %w", errBodyStalled, err)
+	case b.streams && !b.closed.Load():
+		b.cut.Store(true)
 	}
 	return n, err
 }
@@ -98,22 +106,34 @@ func (b *viewerBody) stall() {
 	b.rc.Close()
 }
 
-func (b *viewerBody) Close() error { return b.rc.Close() }
+func (b *viewerBody) Close() error {
+	b.closed.Store(true)
+	return b.rc.Close()
+}
 
 // answerStalled answers a request whose body the viewer stopped sending
 // (b nil: none forwarded) and reports whether it did. Before any of the
 // response went out, the answer is 408, as nginx's; after, the stream is
 // reset, since a short answer could pass for a whole one.
+//
+// A body an HTTP/2 or HTTP/3 viewer cut (its stream ended before its
+// Content-Length) is answered 400: the request is malformed (RFC 9113
+// 8.1.1, RFC 9114 4.1.2), and the viewer, whose stream is still open
+// for the answer, is told so, as nginx tells it ("client prematurely
+// closed stream"), rather than a 502 blaming the origin.
 func (h *Handler) answerStalled(w http.ResponseWriter, r *http.Request, b *viewerBody, started bool) bool {
-	if b == nil || !b.stalled.Load() {
+	if b == nil || !b.stalled.Load() && !b.cut.Load() {
 		return false
 	}
-	h.log.Debug("the viewer stopped sending the request body", "host", r.Host, "path", r.URL.Path, "answered", started)
+	h.log.Debug("the viewer stopped sending the request body", "host", r.Host, "path", r.URL.Path, "answered", started, "cut", b.cut.Load())
 	setDetail(w, accesslog.ClientHungUpRequest)
-	if started {
+	switch {
+	case started:
 		abortStream(w, r)
-		return true
+	case b.cut.Load():
+		h.refuse(w, r, http.StatusBadRequest, "The request's body ended before it was whole.")
+	default:
+		h.refuse(w, r, http.StatusRequestTimeout, "The request's body stopped arriving before it was whole.")
 	}
-	h.refuse(w, r, http.StatusRequestTimeout, "The request's body stopped arriving before it was whole.")
 	return true
 }

@@ -291,3 +291,44 @@ func TestMalformedRequestsEveryProtocol(t *testing.T) {
 		})
 	}
 }
+
+// TestRequestBodyNotItsLengthH2H3: over HTTP/2 and HTTP/3 a viewer can
+// end its request's stream before the body its Content-Length declared
+// is whole, and still wait for the answer (over HTTP/1.1 the connection
+// would still be the body's, whose wait ends in a 408). That answer is a
+// 400, the viewer's request being malformed (RFC 9113 8.1.1, RFC 9114
+// 4.1.2), as nginx answers it ("client prematurely closed stream"): not
+// a 502 blaming the origin. A body longer than its Content-Length has its
+// stream reset by the servers, as those RFCs have it.
+func TestRequestBodyNotItsLengthH2H3(t *testing.T) {
+	e, _, _ := startLogging(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, "the origin got a broken body", http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintf(w, "%s %s body=%q\n", r.Method, r.RequestURI, b)
+	}), 5*time.Second)
+	tcp, udp := e.node.Addr("https").String(), e.node.Addr("http3").String()
+	for _, tt := range []struct {
+		name, length, body string
+		status             int // 0: the stream reset
+	}{
+		{"shorter", "10", "abcdef", http.StatusBadRequest},
+		{"longer", "3", "abcdef", 0},
+		{"as long as", "6", "abcdef", http.StatusOK},
+	} {
+		fields := requestFields("POST", "/post", rawField{"content-length", tt.length})
+		for _, got := range []struct {
+			proto string
+			a     rawAnswer
+		}{
+			{"HTTP/2", rawH2(t, tcp, fields, tt.body)},
+			{"HTTP/3", rawH3(t, udp, fields, tt.body)},
+		} {
+			if got.a.status != tt.status {
+				t.Errorf("a body %s than its Content-Length over %s: %v, want %d", tt.name, got.proto, got.a, tt.status)
+			}
+		}
+	}
+}
