@@ -1,14 +1,9 @@
 package node
 
 import (
-	"context"
-	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"path"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -31,34 +26,8 @@ func TestLogLinesEveryProtocol(t *testing.T) {
 			io.WriteString(w, strings.Repeat("compress me ", 200))
 		}
 	})
-	origin := httptest.NewServer(app)
-	t.Cleanup(origin.Close)
-	srv := origin.Listener.Addr().String()
-	dir := t.TempDir()
-	cfg := fmt.Sprintf(`package cdn
-
-distributions: site: {
-	aliases: ["site.test"]
-	httpVersion: "http2and3"
-	logging: {enabled: true, prefix: "web/"}
-	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
-	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", cachePolicy: "CachingOptimized", compress: true}
-}
-`, srv)
-	if err := os.WriteFile(filepath.Join(dir, "main.cue"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	logDir := filepath.Join(t.TempDir(), "logs")
-	n, err := Start(Options{ConfigDir: dir, HTTPSAddr: "127.0.0.1:0", NodeName: nodeName, LogDir: logDir, Logger: warnLogger(t), CacheBodyDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	shutdown := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		n.Shutdown(ctx)
-	}
-	t.Cleanup(shutdown)
+	e, logDir, shutdown := startLogging(t, app, 5*time.Second)
+	n := e.node
 	objects := []struct {
 		method, path string
 		times        int
