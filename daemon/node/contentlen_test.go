@@ -20,7 +20,11 @@ func TestLogLinesEveryProtocol(t *testing.T) {
 		w.Header().Set("Content-Type", "text/plain")
 		switch {
 		case strings.HasPrefix(r.URL.Path, "/chunked"):
-			w.(http.Flusher).Flush() // no Content-Length
+			// No Content-Length, and the body later than the header, so
+			// that the miss streams it on every protocol (whether the
+			// edge has it all before it answers is timing, not protocol).
+			w.(http.Flusher).Flush()
+			time.Sleep(50 * time.Millisecond)
 			io.WriteString(w, "chunk")
 		case strings.HasPrefix(r.URL.Path, "/text"):
 			io.WriteString(w, strings.Repeat("compress me ", 200))
