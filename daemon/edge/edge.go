@@ -182,6 +182,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodConnect && isExtendedConnect(r) {
 		asWebSocketHandshake(r)
 	}
+	// An absolute-form target may leave its path out (GET http://host
+	// HTTP/1.1, RFC 9112 3.2.2): that path is "/" (RFC 9110 4.2.3), the
+	// root the default root object answers, for every step below as for
+	// openfront route (signedurl.URLPath).
+	if r.URL.Path == "" && r.URL.Scheme != "" {
+		r.URL.Path = "/"
+	}
 	id := requestID()
 	hdr := w.Header()
 	// Canonical names, assigned directly: Set would allocate each value.
