@@ -941,6 +941,12 @@ func (k *checker) keyGroupsPerDistribution(key string, at []cue.Selector, where 
 
 func (k *checker) aliases(key string, base []cue.Selector, kind, id string, aliases []string, owner map[string]string) {
 	for i, a := range aliases {
+		// CNAMEs.html: "You can't add a wildcard to a top level domain
+		// name, such as *.com": it would answer every host of the TLD.
+		if suffix, wild := strings.CutPrefix(a, "*."); wild && !strings.Contains(suffix, ".") {
+			k.add(key, append(slices.Clone(base), sel("aliases", i)...), "%s %q: alias %q is a wildcard on a top-level domain, which CloudFront refuses: name a domain below it, such as \"*.example%s\"", kind, id, a, a[1:])
+			continue
+		}
 		if other, dup := owner[a]; dup && other != id {
 			k.add(key, append(slices.Clone(base), sel("aliases", i)...), "%s %q: alias %q is already claimed by %s %q (CNAMEAlreadyExists)", kind, id, a, kind, other)
 			continue
