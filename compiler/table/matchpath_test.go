@@ -110,3 +110,29 @@ func TestHidesBehavior(t *testing.T) {
 		t.Errorf("HidesBehavior allocates %v times for a path without escapes", n)
 	}
 }
+
+// TestBehaviorNormalizedPattern: a pathPattern that MatchPath would
+// change (an escaped unreserved character, "//", a dot segment) matches
+// the requests it names, normalized as they are, where it matched none.
+func TestBehaviorNormalizedPattern(t *testing.T) {
+	d := build(t, map[string]*schema.Distribution{"a": dist([]string{"a.example.com"}, "/%7Euser/*", "/images//*.jpg")}).Distribution("a")
+	for _, tc := range []struct {
+		path    string
+		pattern string // "" for the default behavior
+	}{
+		{"/~user/a.txt", "/~user/*"},
+		{"/%7Euser/a.txt", "/~user/*"},
+		{"/%7euser/a.txt", "/~user/*"},
+		{"/images/a.jpg", "/images/*.jpg"},
+		{"/images//a.jpg", "/images/*.jpg"},
+		{"/%7Eother/a.txt", ""},
+	} {
+		got := ""
+		if b := d.Behavior(tc.path); b != d.Behaviors[len(d.Behaviors)-1] {
+			got = b.Pattern.String()
+		}
+		if got != tc.pattern {
+			t.Errorf("Behavior(%q) = %q, want %q", tc.path, got, tc.pattern)
+		}
+	}
+}

@@ -27,10 +27,11 @@ const (
 // Pattern is a compiled CloudFront path pattern; the zero value matches nothing.
 //
 // "*" matches any run of bytes (including "/"), "?" exactly one byte, the rest
-// is literal and case-sensitive. Paths are compared raw (percent-encoded, as
-// sent), so a byte is a character. The leading "/" is optional on both sides:
-// a path without one, such as "" from an absolute URL with no path, is
-// matched as if it had one.
+// is literal and case-sensitive. Paths are compared percent-encoded, as
+// MatchPath leaves them, so a byte is a character; CompilePattern
+// normalizes the pattern the same way. The leading "/" is optional on both
+// sides: a path without one, such as "" from an absolute URL with no path,
+// is matched as if it had one.
 //
 // Pattern holds only strings and scalars, so it is comparable.
 type Pattern struct {
@@ -53,8 +54,11 @@ func CompilePattern(s string) (Pattern, error) {
 	if n := utf8.RuneCountInString(s); n > maxPatternLen {
 		return Pattern{}, fmt.Errorf("path pattern is %d characters, more than %d", n, maxPatternLen)
 	}
-	body := strings.TrimPrefix(s, "/")
-	p := Pattern{norm: "/" + body}
+	// Normalized as the paths it is matched against (MatchPath): written
+	// with "%7E", "//" or a dot segment, it would match no request.
+	norm := MatchPath("/" + strings.TrimPrefix(s, "/"))
+	body := norm[1:]
+	p := Pattern{norm: norm}
 	first := strings.IndexByte(body, '*')
 	if first < 0 {
 		p.kind, p.pre, p.preQ, p.min = patExact, body, hasQ(body), len(body)
