@@ -13,9 +13,10 @@ import (
 // "/x/../private/a" to "/private/a": matched raw, it would skip the
 // behavior of "/private/*" and its signed URLs. So escapes of unreserved
 // characters are decoded (RFC 3986 6.2.2.2), runs of "/" count as one,
-// and "." and ".." segments are removed (5.2.4); other escapes stay as
-// sent ("%2F" is not a "/"). It returns path itself, without allocating,
-// when there is nothing to normalize.
+// and "." and ".." segments are removed (5.2.4); other escapes stay,
+// their hex digits in upper case (6.2.2.1; "%2F" is not a "/"). It
+// returns path itself, without allocating, when there is nothing to
+// normalize.
 func MatchPath(path string) string {
 	if !needsNormalizing(path) {
 		return path
@@ -24,8 +25,16 @@ func MatchPath(path string) string {
 	b.Grow(len(path))
 	for i := 0; i < len(path); i++ {
 		if c := path[i]; c == '%' && i+2 < len(path) {
-			if d, err := strconv.ParseUint(path[i+1:i+3], 16, 8); err == nil && unreserved(byte(d)) {
-				b.WriteByte(byte(d))
+			if d, err := strconv.ParseUint(path[i+1:i+3], 16, 8); err == nil {
+				if unreserved(byte(d)) {
+					b.WriteByte(byte(d))
+				} else {
+					// Hex digits in upper case (6.2.2.1): "%e6" is "%E6"
+					// to an origin, so it must not miss "/%E6%97%A5/*".
+					b.WriteByte('%')
+					b.WriteByte(upperHex(path[i+1]))
+					b.WriteByte(upperHex(path[i+2]))
+				}
 				i += 2
 				continue
 			}
@@ -55,6 +64,14 @@ func MatchPath(path string) string {
 		out += "/"
 	}
 	return out
+}
+
+// upperHex is hex digit c in upper case.
+func upperHex(c byte) byte {
+	if 'a' <= c && c <= 'f' {
+		return c - ('a' - 'A')
+	}
+	return c
 }
 
 // needsNormalizing reports whether MatchPath could change path: an

@@ -26,7 +26,12 @@ func TestMatchPath(t *testing.T) {
 		// Reserved characters stay escaped: "%2F" is not a "/" to
 		// CloudFront's match, "%25" not a "%".
 		{"/public%2F..%2Fprivate/a.txt", "/public%2F..%2Fprivate/a.txt"},
-		{"/a%2fb", "/a%2fb"},
+		// RFC 3986 6.2.2.1: an escape's hex digits are case-insensitive,
+		// normalized to upper case: "%e6" is the "%E6" an origin decodes
+		// alike.
+		{"/a%2fb", "/a%2Fb"},
+		{"/caf%c3%a9/x", "/caf%C3%A9/x"},
+		{"/caf%C3%a9/x%7e", "/caf%C3%A9/x~"},
 		{"/a%252e%252e/b", "/a%252e%252e/b"},
 		{"/a%zz", "/a%zz"},
 		{"/a%4", "/a%4"},
@@ -115,7 +120,7 @@ func TestHidesBehavior(t *testing.T) {
 // change (an escaped unreserved character, "//", a dot segment) matches
 // the requests it names, normalized as they are, where it matched none.
 func TestBehaviorNormalizedPattern(t *testing.T) {
-	d := build(t, map[string]*schema.Distribution{"a": dist([]string{"a.example.com"}, "/%7Euser/*", "/images//*.jpg")}).Distribution("a")
+	d := build(t, map[string]*schema.Distribution{"a": dist([]string{"a.example.com"}, "/%7Euser/*", "/images//*.jpg", "/%E6%97%A5/*", "/caf%c3%a9/*")}).Distribution("a")
 	for _, tc := range []struct {
 		path    string
 		pattern string // "" for the default behavior
@@ -126,6 +131,10 @@ func TestBehaviorNormalizedPattern(t *testing.T) {
 		{"/images/a.jpg", "/images/*.jpg"},
 		{"/images//a.jpg", "/images/*.jpg"},
 		{"/%7Eother/a.txt", ""},
+		{"/%E6%97%A5/a.txt", "/%E6%97%A5/*"},
+		{"/%e6%97%a5/a.txt", "/%E6%97%A5/*"},
+		{"/caf%C3%A9/menu", "/caf%C3%A9/*"},
+		{"/caf%c3%a9/menu", "/caf%C3%A9/*"},
 	} {
 		got := ""
 		if b := d.Behavior(tc.path); b != d.Behaviors[len(d.Behaviors)-1] {
@@ -134,5 +143,18 @@ func TestBehaviorNormalizedPattern(t *testing.T) {
 		if got != tc.pattern {
 			t.Errorf("Behavior(%q) = %q, want %q", tc.path, got, tc.pattern)
 		}
+	}
+}
+
+// BenchmarkMatchPath: what a request's path costs behavior matching, with
+// nothing to normalize and with escapes kept (upper, lower case hex).
+func BenchmarkMatchPath(b *testing.B) {
+	for _, p := range []string{"/images/a/b/c.jpg", "/caf%C3%A9/menu.html", "/caf%c3%a9/menu.html"} {
+		b.Run(p, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				MatchPath(p)
+			}
+		})
 	}
 }
