@@ -1150,9 +1150,9 @@ func strippedCookies(lines []string) []string {
 
 func cookieWhitelisted(names []string, cookie string) bool {
 	for _, n := range names {
-		// Cookie names never hold "/", so the path pattern matcher is
-		// CloudFront's cookie-name wildcard matcher too.
-		if p, err := table.CompilePattern(n); err == nil && p.Match(cookie) {
+		// As the edge matches them (cookieNameMatches): a name without
+		// wildcards is itself.
+		if table.CompileNamePattern(n).Match(cookie) {
 			return true
 		}
 	}

@@ -56,13 +56,24 @@ func CompilePattern(s string) (Pattern, error) {
 	}
 	// Normalized as the paths it is matched against (MatchPath): written
 	// with "%7E", "//" or a dot segment, it would match no request.
-	norm := MatchPath("/" + strings.TrimPrefix(s, "/"))
+	return compilePattern(MatchPath("/" + strings.TrimPrefix(s, "/"))), nil
+}
+
+// CompileNamePattern compiles CloudFront's wildcards (* and ?) for names
+// compared as they are, such as cookie names: nothing in them is a path
+// to normalize ("sess%41*" matches "sess%41abc", not "sessAabc").
+func CompileNamePattern(s string) Pattern {
+	return compilePattern("/" + s)
+}
+
+// compilePattern compiles norm, a pattern with its leading "/".
+func compilePattern(norm string) Pattern {
 	body := norm[1:]
 	p := Pattern{norm: norm}
 	first := strings.IndexByte(body, '*')
 	if first < 0 {
 		p.kind, p.pre, p.preQ, p.min = patExact, body, hasQ(body), len(body)
-		return p, nil
+		return p
 	}
 	last := strings.LastIndexByte(body, '*')
 	p.pre, p.suf = body[:first], body[last+1:]
@@ -85,7 +96,7 @@ func CompilePattern(s string) (Pattern, error) {
 	default:
 		p.kind = patPrefixSuffix
 	}
-	return p, nil
+	return p
 }
 
 // String returns the normalised pattern, with its leading "/".

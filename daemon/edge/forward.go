@@ -243,6 +243,5 @@ func cookieNameMatches(pattern, name string) bool {
 	if !strings.ContainsAny(pattern, "*?") {
 		return pattern == name
 	}
-	p, err := table.CompilePattern("/" + pattern)
-	return err == nil && p.Match("/"+name)
+	return table.CompileNamePattern(pattern).Match(name)
 }

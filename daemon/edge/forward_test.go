@@ -281,3 +281,27 @@ func TestConnectionNamedFieldsDropped(t *testing.T) {
 		}
 	})
 }
+
+// TestCookieNameMatches: a cookie whitelist's names are compared as they
+// are, wildcards aside; nothing in them is normalized as a path is (an
+// escape stays an escape, "." and ".." are names).
+func TestCookieNameMatches(t *testing.T) {
+	for _, c := range []struct {
+		pattern, name string
+		want          bool
+	}{
+		{"session", "session", true},
+		{"session", "Session", false},
+		{"sess*", "session-id", true},
+		{"sess%41*", "sess%41abc", true},
+		{"sess%41*", "sessAabc", false},
+		{"id%e6?", "id%e6x", true},
+		{"..", "..", true},
+		{"a?c", "abc", true},
+		{"a?c", "ac", false},
+	} {
+		if got := cookieNameMatches(c.pattern, c.name); got != c.want {
+			t.Errorf("cookie whitelist %q against cookie %q: %v, want %v", c.pattern, c.name, got, c.want)
+		}
+	}
+}
