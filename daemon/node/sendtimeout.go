@@ -3,6 +3,7 @@ package node
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -50,8 +51,12 @@ type sendGuard struct {
 	head    bool    // a HEAD: its body is counted, not sent
 	status  int     // the held status, 0 when nothing is held
 	held    *[]byte // the held body (a HEAD's first heldMax bytes)
-	heldLen int64   // the held body's length
-	passed  bool    // the final status went to the server
+	// sent is the header as it was at WriteHeader, which the held status
+	// goes out with: net/http's servers take the header then, and what
+	// the handler sets after is for its trailers only.
+	sent    http.Header
+	heldLen int64 // the held body's length
+	passed  bool  // the final status went to the server
 }
 
 // heldMax is how much of an undeclared body waits for the handler's end,
@@ -74,6 +79,7 @@ func (g *sendGuard) WriteHeader(code int) {
 		return
 	}
 	g.status = code
+	g.sent = g.Header().Clone()
 }
 
 // bodyAllowed reports whether a response with status may have a body.
@@ -98,7 +104,7 @@ func (g *sendGuard) release() error {
 	}
 	code := g.status
 	g.status, g.passed = 0, true
-	g.ResponseWriter.WriteHeader(code)
+	g.writeSentHeader(code)
 	if g.held == nil {
 		return nil
 	}
@@ -107,6 +113,44 @@ func (g *sendGuard) release() error {
 	defer g.disarm()
 	_, err := g.ResponseWriter.Write(*g.held)
 	return err
+}
+
+// writeSentHeader sends the held status with the header as it was at
+// WriteHeader, and the trailers the handler set since (TrailerPrefix
+// keys, and fields its Trailer field declares): what else it set after
+// goes nowhere, as with net/http's HTTP/2 server, which takes the header
+// at WriteHeader. (quic-go's takes it at the first write.)
+func (g *sendGuard) writeSentHeader(code int) {
+	live := g.Header()
+	declared := g.sent["Trailer"]
+	for k := range live {
+		if _, kept := g.sent[k]; !kept && !isTrailer(k, declared) {
+			delete(live, k)
+		}
+	}
+	for k, vs := range g.sent {
+		if _, set := live[k]; !set || !isTrailer(k, declared) {
+			live[k] = vs
+		}
+	}
+	g.ResponseWriter.WriteHeader(code)
+	g.sent = nil
+}
+
+// isTrailer says whether the header field name is a trailer: a
+// TrailerPrefix one, or one declared in Trailer field values.
+func isTrailer(name string, declared []string) bool {
+	if strings.HasPrefix(name, http.TrailerPrefix) {
+		return true
+	}
+	for _, v := range declared {
+		for d := range strings.SplitSeq(v, ",") {
+			if http.CanonicalHeaderKey(strings.TrimSpace(d)) == name {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // drop lets the held body's buffer go.
@@ -122,7 +166,7 @@ func (g *sendGuard) drop() {
 // its Content-Length.
 func (g *sendGuard) declareHeld() {
 	if n, ok := g.HeldLength(); ok {
-		g.Header()["Content-Length"] = []string{strconv.FormatInt(n, 10)}
+		g.sent["Content-Length"] = []string{strconv.FormatInt(n, 10)}
 	}
 	g.release()
 }
