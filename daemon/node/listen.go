@@ -85,7 +85,7 @@ func serverRequests(h http.Handler) http.Handler {
 		case u == "" || u[0] != '/':
 			reason = "malformed request target"
 		}
-		if hosts := r.Header["Host"]; len(hosts) > 0 && (len(hosts) > 1 || !strings.EqualFold(hosts[0], r.Host)) {
+		if hosts := r.Header["Host"]; len(hosts) > 0 && (len(hosts) > 1 || !sameAuthority(hosts[0], r.Host)) {
 			reason = "the Host header is not the :authority"
 		}
 		if reason != "" {
@@ -94,6 +94,12 @@ func serverRequests(h http.Handler) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// sameAuthority says whether two authorities of an https request name
+// the same entity: alike but for case and HTTPS's default port.
+func sameAuthority(a, b string) bool {
+	return strings.EqualFold(strings.TrimSuffix(a, ":443"), strings.TrimSuffix(b, ":443"))
 }
 
 // headerListSize is an HTTP/2 request's header list size as its client

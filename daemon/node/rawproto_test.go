@@ -257,6 +257,8 @@ func TestMalformedRequestsEveryProtocol(t *testing.T) {
 			fields: requestFields("GET", "/x", rawField{"host", "other.test"}), h1: 400, h2: 400, h3: reset, notServedAll: true},
 		{name: "a Host that is the authority", h1target: "/x",
 			fields: requestFields("GET", "/x", rawField{"host", "site.test"}), h1: 200, h2: 200, h3: 200},
+		{name: "a Host that is the authority with HTTPS's port", h1target: "/x", h1fields: []rawField{{"Host", "site.test:443"}},
+			fields: requestFields("GET", "/x", rawField{"host", "site.test:443"}), h1: 200, h2: 200, h3: reset}, // quic-go compares them as they are
 		{name: "TE: trailers", h1target: "/x", h1fields: []rawField{{"TE", "trailers"}},
 			fields: requestFields("GET", "/x", rawField{"te", "trailers"}), h1: 200, h2: 200, h3: 200},
 		{name: "CONNECT", h1target: "site.test:443",
