@@ -140,6 +140,17 @@ func TestRepublish(t *testing.T) {
 	if !p.Closed {
 		t.Error("no #EXT-X-ENDLIST after the last publish ended")
 	}
+	// A publish's muxer starts its continuity counters again: the first
+	// packet of each stream says so, or ffmpeg, reading on from the last
+	// publish, marks that one's last frame corrupt.
+	for i := range segs {
+		ts, _ := r.Segment("tv", "event", p.SeqNo+uint64(i))
+		got := hlstest.Resynced(t, ts)
+		if want := i == 2 || i == 3; got[pidVideo] != want || got[pidAudio] != want {
+			t.Errorf("segment %d: discontinuity_indicator on video %v, audio %v; want %v", i, got[pidVideo], got[pidAudio], want)
+		}
+	}
+	hlstest.DecodeRestarts(t, path)
 	wantVideo, _ := hlstest.FramesOf(t, hlstest.FLV(t, hlstest.Media{Seconds: 4, GOP: 60}))
 	if v := hlstest.FFprobe(t, path).Frames("video"); v < 5*wantVideo/2*95/100 {
 		t.Errorf("the publishes decode to %d video frames, want about %d", v, 5*wantVideo/2)
@@ -384,6 +395,12 @@ func TestTimestampJump(t *testing.T) {
 				}
 				if want := tc.discontinue && i == 2; s.Discontinuity != want {
 					t.Errorf("segment %d: discontinuity %v, want %v", i, s.Discontinuity, want)
+				}
+				// The PCR and timestamps jump: the first packet of each
+				// stream after the jump says so (ISO 13818-1 2.4.3.5).
+				ts, _ := r.Segment("tv", "event", p.SeqNo+uint64(i))
+				if got, want := hlstest.Resynced(t, ts), tc.discontinue && i == 2; got[pidAudio] != want || tc.extra == nil && got[pidVideo] != want {
+					t.Errorf("segment %d: discontinuity_indicator on video %v, audio %v; want %v", i, got[pidVideo], got[pidAudio], want)
 				}
 			}
 			wantVideo, wantAudio := hlstest.FramesOf(t, src)

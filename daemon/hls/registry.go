@@ -105,7 +105,11 @@ func (r *Registry) Publish(distribution, name string) LiveTrack {
 		r.streams[k] = s
 	}
 	t := newTrack(r, k, s)
-	t.target = s.claim(t)
+	var continues bool
+	t.target, continues = s.claim(t)
+	if continues {
+		t.resync = resyncVideo | resyncAudio
+	}
 	return t
 }
 

@@ -70,8 +70,9 @@ func newStream(window int, firstSeq uint64, target int) *stream {
 func clockSeq(now time.Time) uint64 { return uint64(now.UnixMilli() / 100) }
 
 // claim makes t the stream's publisher; a republish continues the
-// sequence after a discontinuity. It returns the target duration.
-func (s *stream) claim(t *Track) int {
+// sequence after a discontinuity. It returns the target duration, and
+// whether t continues segments of an earlier publish.
+func (s *stream) claim(t *Track) (target int, continues bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.owner = t
@@ -79,7 +80,7 @@ func (s *stream) claim(t *Track) int {
 	s.ended = false
 	s.discNext = len(s.segs) > 0
 	s.publish()
-	return s.target
+	return s.target, s.discNext
 }
 
 // add appends a finished segment of t, unless another publish took over.

@@ -101,6 +101,12 @@ type Track struct {
 	fallOff  int
 	fallTS   uint32
 
+	// resync lists the elementary streams (resyncVideo, resyncAudio)
+	// whose next PES carries the discontinuity_indicator: their continuity
+	// counters start again (a new publish's muxer) or their time base
+	// jumped (ISO 13818-1 2.4.3.5).
+	resync uint8
+
 	pending       []byte // ADTS frames not yet in a PES
 	pendingPTS    uint32
 	pendingFrames int
@@ -221,6 +227,7 @@ func (t *Track) videoMessage(ts uint32, body []byte) {
 	}
 	if t.open && t.jumped(ts) {
 		t.discontinue()
+		t.resync = resyncVideo | resyncAudio
 	}
 	switch {
 	case !t.open && !key:
@@ -292,6 +299,7 @@ func (t *Track) audioMessage(ts uint32, body []byte) {
 	leads := !t.video || t.audioLeads
 	if leads && t.open && t.jumped(ts) {
 		t.discontinue()
+		t.resync = resyncVideo | resyncAudio
 		t.openSegment(ts, false)
 	}
 	// When the video stops and the audio goes on (a mobile encoder sent
@@ -595,7 +603,8 @@ func (t *Track) setStreams(video, audio bool) bool {
 	}
 	// Another audio codec (AAC and MP3) is another stream of the PID.
 	retyped := audio && t.audio && audioType != t.audioType
-	if t.mux == nil {
+	fresh := t.mux == nil
+	if fresh {
 		t.mux = astits.NewMuxer(context.Background(), &t.out)
 	} else if video == t.video && audio == t.audio && !retyped {
 		return false
@@ -609,11 +618,17 @@ func (t *Track) setStreams(video, audio bool) bool {
 		on, was bool
 		pid     uint16
 		typ     astits.StreamType
-	}{{video, t.video, pidVideo, astits.StreamTypeH264Video}, {audio, t.audio && !retyped, pidAudio, audioType}} {
+		resync  uint8
+	}{{video, t.video, pidVideo, astits.StreamTypeH264Video, resyncVideo}, {audio, t.audio && !retyped, pidAudio, audioType, resyncAudio}} {
 		var err error
 		switch {
 		case es.on && !es.was:
 			err = t.mux.AddElementaryStream(astits.PMTElementaryStream{ElementaryPID: es.pid, StreamType: es.typ})
+			if !fresh {
+				// A stream added again (a track back, another audio
+				// codec) starts its continuity counter again.
+				t.resync |= es.resync
+			}
 		case !es.on && es.was:
 			err = t.mux.RemoveElementaryStream(es.pid)
 		}
@@ -669,6 +684,12 @@ func (t *Track) flushAudio() {
 	t.pending, t.pendingFrames = t.pending[:0], 0
 }
 
+// Elementary streams in Track.resync.
+const (
+	resyncVideo uint8 = 1 << iota
+	resyncAudio
+)
+
 // write muxes one PES; the stream carrying the clock gets a PCR with it.
 func (t *Track) write(pid uint16, h *astits.PESOptionalHeader, key bool, data []byte) {
 	d := &astits.MuxerData{PID: pid, PES: &astits.PESData{Header: &astits.PESHeader{OptionalHeader: h}, Data: data}}
@@ -679,9 +700,34 @@ func (t *Track) write(pid uint16, h *astits.PESOptionalHeader, key bool, data []
 		}
 		d.AdaptationField = &astits.PacketAdaptationField{HasPCR: true, PCR: &astits.ClockReference{Base: (pcr.Base - tsOffset) & (1<<33 - 1)}, RandomAccessIndicator: key}
 	}
+	if t.resync != 0 {
+		t.markResync(pid, d)
+	}
 	if _, err := t.mux.WriteData(d); err != nil {
 		t.warnOnce("mpeg-ts mux", "err", err)
 	}
+}
+
+// markResync sets the discontinuity_indicator on d's first packet if its
+// stream is to resync. A demuxer reading the segments one after another
+// (ffmpeg, and so mpv) checks the continuity counter of each PID across
+// them: a new publish's muxer starts them again at 0, and without the
+// indicator ffmpeg marks the last frame of the publish before as corrupt
+// (ffmpeg -xerror stops there). On the PCR's PID it also says the time
+// base starts again, as it does after a republish or a timestamp jump.
+func (t *Track) markResync(pid uint16, d *astits.MuxerData) {
+	bit := resyncAudio
+	if pid == pidVideo {
+		bit = resyncVideo
+	}
+	if t.resync&bit == 0 {
+		return
+	}
+	t.resync &^= bit
+	if d.AdaptationField == nil {
+		d.AdaptationField = &astits.PacketAdaptationField{}
+	}
+	d.AdaptationField.DiscontinuityIndicator = true
 }
 
 // End finishes the last segment and ends the playlist.
