@@ -68,3 +68,46 @@ func TestReconnectWaitDefault(t *testing.T) {
 		t.Errorf("ReconnectWait -1: no #EXT-X-ENDLIST once the publisher stopped:\n%s", mustPlaylist(r))
 	}
 }
+
+// reloader is a publish that records every playlist version a reloading
+// player would see.
+type reloader struct {
+	LiveTrack
+	r   *Registry
+	rel *hlstest.Reloads
+}
+
+func (p reloader) Media(typeID uint8, ts uint32, body []byte) {
+	p.LiveTrack.Media(typeID, ts, body)
+	b, _ := p.r.Playlist("tv", "event")
+	p.rel.Add(b)
+}
+
+// The first listed segment and each publish's first carry the wall-clock
+// time of their first frame (EXT-X-PROGRAM-DATE-TIME, RFC 8216 4.3.2.6 and
+// 6.2.1), and the dates a player counts on from them with the EXTINFs
+// hold across reloads.
+func TestProgramDateTime(t *testing.T) {
+	tags := hlstest.Tags(t, hlstest.FLV(t, hlstest.Media{Seconds: 4, GOP: 60}))
+	r := quietRegistry(Options{Window: 3})
+	var rel hlstest.Reloads
+	var starts []time.Time
+	for range 2 {
+		starts = append(starts, time.Now())
+		tr := r.Publish("tv", "event")
+		hlstest.Feed(reloader{tr, r, &rel}, tags, true)
+		tr.End()
+	}
+	rel.Check(t)
+	p := hlstest.Parse(t, []byte(mustPlaylist(r)))
+	dates := hlstest.Dates(t, p)
+	// Listed: the first publish's second segment, then the second's two.
+	if len(dates) != 3 || !hlstest.Listed(p)[1].Discontinuity {
+		t.Fatalf("want 3 segments, a republish at the second:\n%s", mustPlaylist(r))
+	}
+	for i, want := range []time.Time{starts[0].Add(2 * time.Second), starts[1], starts[1].Add(2 * time.Second)} {
+		if d := dates[i].Sub(want); d < -300*time.Millisecond || d > 300*time.Millisecond {
+			t.Errorf("segment %d is dated %v, %v off its first frame's arrival", i, dates[i], d)
+		}
+	}
+}

@@ -20,6 +20,11 @@ type segment struct {
 	// counts the discontinuities up to and including this segment.
 	discontinuity bool
 	discSeq       uint64
+	// start is the wall-clock time of the segment's first frame, for
+	// EXT-X-PROGRAM-DATE-TIME: the time it was added less its duration
+	// for the first segment and one after a discontinuity, else where
+	// the segment before ended, so the dates follow the EXTINFs.
+	start time.Time
 	// The stream's bookkeeping, under its mu: the duration of the longest
 	// playlist that listed the segment, and the stream's clock when the
 	// segment left the playlist.
@@ -109,6 +114,11 @@ func (s *stream) add(t *Track, data []byte, dur time.Duration) (target int, rais
 		s.discSeq++
 	}
 	seg.discSeq = s.discSeq
+	if prev := len(s.segs) - 1; prev < 0 || seg.discontinuity {
+		seg.start = time.Now().Add(-dur)
+	} else {
+		seg.start = s.segs[prev].start.Add(s.segs[prev].dur)
+	}
 	before := s.target
 	s.target = max(s.target, int(math.Round(dur.Seconds())))
 	raised = s.target > before && len(s.segs) > 0
@@ -196,6 +206,10 @@ func (s *stream) publish() {
 	s.view.Store(v)
 }
 
+// programDateTime is EXT-X-PROGRAM-DATE-TIME's ISO 8601 form, in UTC with
+// milliseconds (RFC 8216 4.3.2.6).
+const programDateTime = "2006-01-02T15:04:05.000Z"
+
 // render writes the live playlist by hand: it is a dozen lines, rebuilt
 // once per segment, and the RFC 8216 rules that matter here (target
 // duration never below a rounded EXTINF, the discontinuity sequence of a
@@ -214,9 +228,19 @@ func (s *stream) render() []byte {
 	if d > 0 {
 		b = fmt.Appendf(b, "#EXT-X-DISCONTINUITY-SEQUENCE:%d\n", d)
 	}
-	for _, seg := range listed {
+	for i, seg := range listed {
 		if seg.discontinuity {
 			b = append(b, "#EXT-X-DISCONTINUITY\n"...)
+		}
+		// The date of the first segment and of each after a
+		// discontinuity (RFC 8216 6.2.1: "it SHOULD apply an
+		// EXT-X-PROGRAM-DATE-TIME tag to every segment that has an
+		// EXT-X-DISCONTINUITY tag applied to it"); players count on from
+		// it with the EXTINFs.
+		if i == 0 || seg.discontinuity {
+			b = append(b, "#EXT-X-PROGRAM-DATE-TIME:"...)
+			b = seg.start.UTC().AppendFormat(b, programDateTime)
+			b = append(b, '\n')
 		}
 		b = fmt.Appendf(b, "#EXTINF:%.3f,\n", seg.dur.Seconds())
 		b = strconv.AppendUint(b, seg.seq, 10)

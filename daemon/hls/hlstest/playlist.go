@@ -109,6 +109,29 @@ type listedSegment struct {
 	dur           float64
 	discontinuity bool
 	discSeq       uint64
+	date          time.Time // its EXT-X-PROGRAM-DATE-TIME, or the one before plus EXTINFs
+}
+
+// Dates are the EXT-X-PROGRAM-DATE-TIME of each listed segment, as a
+// player counts them: its own tag, else the segment before's date plus
+// that one's EXTINF. It fails the test unless the first segment and each
+// after an EXT-X-DISCONTINUITY have their own (RFC 8216 6.2.1).
+func Dates(t testing.TB, p *m3u8.MediaPlaylist) []time.Time {
+	t.Helper()
+	var dates []time.Time
+	for i, s := range Listed(p) {
+		switch {
+		case !s.ProgramDateTime.IsZero():
+			dates = append(dates, s.ProgramDateTime)
+		case i == 0 || s.Discontinuity:
+			t.Errorf("segment %s (%d listed) has no EXT-X-PROGRAM-DATE-TIME", s.URI, i)
+			dates = append(dates, time.Time{})
+		default:
+			prev := Listed(p)[i-1]
+			dates = append(dates, dates[i-1].Add(time.Duration(prev.Duration*float64(time.Second))))
+		}
+	}
+	return dates
 }
 
 // Check verifies what RFC 8216 lets a live playlist change between the
@@ -116,7 +139,8 @@ type listedSegment struct {
 // EXTINF rounds above it (4.3.3.1); segments leave from the front only, so
 // the media sequence never goes back; a segment keeps its duration, its
 // EXT-X-DISCONTINUITY tag and its discontinuity sequence number while
-// listed (6.2.1, 6.2.2). It returns the target.
+// listed (6.2.1, 6.2.2), and its date, to the millisecond of the tag, with
+// each EXTINF's rounding added. It returns the target.
 func (r *Reloads) Check(t testing.TB) int {
 	t.Helper()
 	if len(r.versions) == 0 {
@@ -135,6 +159,7 @@ func (r *Reloads) Check(t testing.TB) int {
 		}
 		lastSeq = p.SeqNo
 		disc := p.DiscontinuitySeq
+		dates := Dates(t, p)
 		for i, s := range Listed(p) {
 			if s.Discontinuity {
 				disc++
@@ -143,8 +168,13 @@ func (r *Reloads) Check(t testing.TB) int {
 				t.Errorf("reload %d: segment %s lasts %.3f s, above the target %d", v, s.URI, s.Duration, target)
 			}
 			seq := p.SeqNo + uint64(i)
-			now := listedSegment{s.Duration, s.Discontinuity, disc}
-			if before, ok := seen[seq]; ok && before != now {
+			now := listedSegment{s.Duration, s.Discontinuity, disc, dates[i]}
+			before, ok := seen[seq]
+			// A date counted from EXTINFs may be a millisecond off the tag.
+			if d := now.date.Sub(before.date); ok && d > -time.Duration(i+1)*time.Millisecond && d < time.Duration(i+1)*time.Millisecond {
+				now.date = before.date
+			}
+			if ok && before != now {
 				t.Errorf("reload %d: segment %d was %+v, now %+v:\n%s", v, seq, before, now, b)
 			}
 			seen[seq] = now
