@@ -27,7 +27,7 @@ func init() {
 		usage: "serve (--config DIR | --table FILE | --git URL [--branch main] [--git-subdir PATH] [--git-dir DIR] [--poll 15s] [--git-webhook-secret-file FILE])" +
 			" [--http ADDR] [--https ADDR] [--admin ADDR] [--certs DIR] [--tls-cert FILE --tls-key FILE] [--origin-ca FILE] [--node-name NAME]" +
 			" [--cache-memory SIZE] [--cache-body-dir DIR] [--cache-dir DIR --cache-disk SIZE] [--trusted-proxies CIDR,...] [--geoip-db FILE] [--asn-db FILE] [--log-dir DIR] [--log-level info]" +
-			" [--rtmp ADDR] [--rtmp-secrets DIR] [--admin-token-file FILE] [--admin-host NAME,...]" +
+			" [--rtmp ADDR] [--rtmp-secrets DIR] [--hls-segment 2s] [--admin-token-file FILE] [--admin-host NAME,...]" +
 			" [--compile-timeout 2m] [--compile-memory SIZE] [--drain-timeout 30s] [--header-timeout 10s] [--idle-timeout 120s] [--body-timeout 60s]" +
 			" [--max-connections N] [--max-connections-per-ip N] [--max-rtmp-connections N] [--max-origin-requests N]" +
 			" [--region NAME] [--origin-shield REGION=URL,...] [--origin-shield-secret FILE]",
@@ -126,6 +126,10 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.ASNDB, "asn-db", "", "MaxMind-format ASN database `FILE` (GeoLite2-ASN) for CloudFront-Viewer-ASN; reloaded when it changes (default: the --geoip-db records' autonomous_system_number, if they hold one)")
 	fs.StringVar(&o.RTMPAddr, "rtmp", ":1935", "RTMP listener `ADDR` of streaming distributions; live streams are also packaged as HLS (empty: none)")
 	fs.StringVar(&o.RTMPSecretsDir, "rtmp-secrets", "", "`DIR` of the files live.streamKeySecret names")
+	// Apple's HLS authoring spec asks for segments of nominally 6 s; 2 s
+	// keeps viewers closer to the publisher (players start three target
+	// durations from the live end: 6 s behind, not 18 s).
+	fs.DurationVar(&o.HLSSegment, "hls-segment", 2*time.Second, "usual length of the live HLS segments, and their EXT-X-TARGETDURATION rounded (segments end at the first keyframe past it: the publisher's keyframe interval should divide it; 6s is Apple's recommendation)")
 	fs.StringVar(&o.LogDir, "log-dir", "", "`DIR` for the access logs of distributions with logging.enabled, and their spool for upload to logging.bucket (default: no access logs)")
 	fs.StringVar(&o.Region, "region", "", "the node's region `NAME`: it is the shield of origins whose originShield.originShieldRegion is NAME, and asks those origins itself")
 	fs.StringVar(&o.ShieldURLs, "origin-shield", "", "`REGION=URL,...` the shield node of each region, the http:// or https:// base URL of another openfront node: origin requests of an origin with originShield go through the shield of its region (none listed: the node asks the origin itself)")
@@ -145,7 +149,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	for _, t := range []struct {
 		flag string
 		d    time.Duration
-	}{{"compile-timeout", o.CompileTimeout}, {"drain-timeout", o.DrainTimeout}, {"header-timeout", o.HeaderTimeout}, {"idle-timeout", o.IdleTimeout}, {"body-timeout", o.BodyTimeout}} {
+	}{{"compile-timeout", o.CompileTimeout}, {"drain-timeout", o.DrainTimeout}, {"header-timeout", o.HeaderTimeout}, {"idle-timeout", o.IdleTimeout}, {"body-timeout", o.BodyTimeout}, {"hls-segment", o.HLSSegment}} {
 		if t.d <= 0 && timeout == "" {
 			timeout = fmt.Sprintf("--%s must be more than 0 (it is %v)", t.flag, t.d)
 		}

@@ -144,6 +144,28 @@ func TestServeTimeouts(t *testing.T) {
 	}
 }
 
+// The live HLS segment length reaches the node, 2 s when not given.
+func TestServeHLSSegment(t *testing.T) {
+	defer func(f func(node.Options) (*node.Node, error)) { startNode = f }(startNode)
+	for _, tt := range []struct {
+		args []string
+		want time.Duration
+	}{
+		{nil, 2 * time.Second},
+		{[]string{"--hls-segment", "6s"}, 6 * time.Second},
+	} {
+		var got node.Options
+		startNode = func(o node.Options) (*node.Node, error) {
+			got = o
+			return nil, errors.New("not started")
+		}
+		runCLI(append([]string{"serve", "--config", t.TempDir()}, tt.args...)...)
+		if got.HLSSegment != tt.want {
+			t.Errorf("%q: HLSSegment %v, want %v", tt.args, got.HLSSegment, tt.want)
+		}
+	}
+}
+
 // The compile bounds reach the node, with their defaults when not given.
 func TestServeCompileBounds(t *testing.T) {
 	defer func(f func(node.Options) (*node.Node, error)) { startNode = f }(startNode)
@@ -217,7 +239,7 @@ func TestServeLogLevel(t *testing.T) {
 // its default, not as no timeout.
 func TestServeTimeoutNotPositive(t *testing.T) {
 	noStart(t)
-	for _, flag := range []string{"--body-timeout", "--idle-timeout", "--header-timeout", "--drain-timeout", "--compile-timeout"} {
+	for _, flag := range []string{"--body-timeout", "--idle-timeout", "--header-timeout", "--drain-timeout", "--compile-timeout", "--hls-segment"} {
 		code, _, stderr := runCLI("serve", "--config", t.TempDir(), flag, "0s")
 		if code != exitUsage || !strings.Contains(stderr, flag+" must be more than 0") {
 			t.Errorf("%s 0s: exit %d, %q; want the usage exit naming the flag", flag, code, strings.SplitN(stderr, "\n", 2)[0])

@@ -24,7 +24,7 @@ func (n *Node) newMedia(reg prometheus.Registerer) error {
 	if n.opts.RTMPAddr == "" {
 		return nil
 	}
-	packager := hls.NewRegistry(hls.Options{Log: n.log})
+	packager := hls.NewRegistry(hls.Options{MinSegment: n.opts.HLSSegment, Log: n.log})
 	n.origins.SetLive(packager)
 	n.rtmp = rtmp.NewServer(rtmp.Config{
 		Origins:    n.origins,

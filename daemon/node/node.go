@@ -121,6 +121,9 @@ type Options struct {
 	// liveOriginConfig origins. RTMPSecretsDir holds the files that
 	// live.streamKeySecret names.
 	RTMPAddr, RTMPSecretsDir string
+	// HLSSegment is the live HLS segments' usual length, and so their
+	// EXT-X-TARGETDURATION (hls.Options.MinSegment; 0: 2 s).
+	HLSSegment time.Duration
 	// Region is the node's region label; ShieldURLs the shield node of
 	// each region ("REGION=URL,..."); ShieldSecretFile the secret the
 	// fleet's nodes share, which authenticates their requests to a shield
