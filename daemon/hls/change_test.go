@@ -16,11 +16,21 @@ import (
 // feedWatched feeds tags to tr and records every version of the playlist
 // a client reloading it could have seen.
 func feedWatched(r *Registry, tr LiveTrack, tags []hlstest.Tag, rel *hlstest.Reloads) {
-	for _, tg := range tags {
-		tr.Media(tg.TypeID, tg.TimestampMS, tg.Body)
-		b, _ := r.Playlist("tv", "event")
-		rel.Add(b)
-	}
+	hlstest.Feed(reloader{tr, r, rel}, tags, false)
+}
+
+// reloader is a publish that records every playlist version a player
+// reloading it would see.
+type reloader struct {
+	LiveTrack
+	r   *Registry
+	rel *hlstest.Reloads
+}
+
+func (p reloader) Media(typeID uint8, ts uint32, body []byte) {
+	p.LiveTrack.Media(typeID, ts, body)
+	b, _ := p.r.Playlist("tv", "event")
+	p.rel.Add(b)
 }
 
 // withHeadersAtKeyframes sends the sequence headers again, the same bytes,

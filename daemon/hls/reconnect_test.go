@@ -69,20 +69,6 @@ func TestReconnectWaitDefault(t *testing.T) {
 	}
 }
 
-// reloader is a publish that records every playlist version a reloading
-// player would see.
-type reloader struct {
-	LiveTrack
-	r   *Registry
-	rel *hlstest.Reloads
-}
-
-func (p reloader) Media(typeID uint8, ts uint32, body []byte) {
-	p.LiveTrack.Media(typeID, ts, body)
-	b, _ := p.r.Playlist("tv", "event")
-	p.rel.Add(b)
-}
-
 // The first listed segment and each publish's first carry the wall-clock
 // time of their first frame (EXT-X-PROGRAM-DATE-TIME, RFC 8216 4.3.2.6 and
 // 6.2.1), and the dates a player counts on from them with the EXTINFs
