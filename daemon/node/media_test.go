@@ -42,39 +42,11 @@ distributions: site: {
 // listener and reads the stream back as HLS from its HTTP listener, as a
 // web viewer would; the publish is in the streaming access log.
 func TestLiveThroughTheNode(t *testing.T) {
-	ffmpeg := testenv.Tool(t, "ffmpeg")
 	src := hlstest.FLV(t, hlstest.Media{Seconds: 6, GOP: 60})
-	dir := t.TempDir()
-	sum := sha256.Sum256([]byte("s3cret"))
-	cfg := filepath.Join(dir, "config")
-	os.MkdirAll(cfg, 0o755)
-	if err := os.WriteFile(filepath.Join(cfg, "main.cue"), fmt.Appendf(nil, mediaConfig, hex.EncodeToString(sum[:])), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	logDir := filepath.Join(dir, "logs")
-	n, err := Start(Options{ConfigDir: cfg, HTTPAddr: "127.0.0.1:0", RTMPAddr: "127.0.0.1:0", LogDir: logDir,
-		NodeName: nodeName, DrainTimeout: 5 * time.Second, Logger: testLogger(t)})
-	if err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			if err := n.Shutdown(ctx); err != nil {
-				t.Errorf("Shutdown: %v", err)
-			}
-		}
-	}
-	t.Cleanup(stop)
-
-	publish := func(key string) *exec.Cmd {
-		url := fmt.Sprintf("rtmp://%s/live/event?key=%s", n.Addr("rtmp"), key)
-		return exec.Command(ffmpeg, "-hide_banner", "-loglevel", "error", "-re", "-i", src, "-c", "copy", "-f", "flv", url)
-	}
+	logDir := filepath.Join(t.TempDir(), "logs")
+	n, stop, publish := startMediaNode(t, src, logDir)
 	if out, err := publish("wrong").CombinedOutput(); err == nil {
+
 		t.Fatalf("a publish with the wrong key was accepted: %s", out)
 	}
 	pub := publish("s3cret")
@@ -155,6 +127,115 @@ func TestLiveThroughTheNode(t *testing.T) {
 		if !events[want] {
 			t.Errorf("the streaming log has no %s event; it has %v", want, events)
 		}
+	}
+}
+
+// startMediaNode starts a node with mediaConfig (the stream key
+// "s3cret"), its access logs in logDir; stop shuts it down (also at the
+// test's end), and publish(key) is an ffmpeg that publishes src in real
+// time as the live stream "event".
+func startMediaNode(t *testing.T, src, logDir string) (n *Node, stop func(), publish func(key string) *exec.Cmd) {
+	t.Helper()
+	ffmpeg := testenv.Tool(t, "ffmpeg")
+	sum := sha256.Sum256([]byte("s3cret"))
+	cfg := filepath.Join(t.TempDir(), "config")
+	os.MkdirAll(cfg, 0o755)
+	if err := os.WriteFile(filepath.Join(cfg, "main.cue"), fmt.Appendf(nil, mediaConfig, hex.EncodeToString(sum[:])), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n, err := Start(Options{ConfigDir: cfg, HTTPAddr: "127.0.0.1:0", RTMPAddr: "127.0.0.1:0", LogDir: logDir,
+		NodeName: nodeName, DrainTimeout: 5 * time.Second, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	stopped := false
+	stop = func() {
+		if !stopped {
+			stopped = true
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := n.Shutdown(ctx); err != nil {
+				t.Errorf("Shutdown: %v", err)
+			}
+		}
+	}
+	t.Cleanup(stop)
+	publish = func(key string) *exec.Cmd {
+		url := fmt.Sprintf("rtmp://%s/live/event?key=%s", n.Addr("rtmp"), key)
+		return exec.Command(ffmpeg, "-hide_banner", "-loglevel", "error", "-re", "-i", src, "-c", "copy", "-f", "flv", url)
+	}
+	return n, stop, publish
+}
+
+// A publisher that stops and publishes again with its stream key (an
+// encoder reconnecting) is, for a player reading the live playlist through
+// the node, one stream: the playlist never ends in between, the second
+// publish follows #EXT-X-DISCONTINUITY, and ffmpeg reads across it without
+// a corrupt packet (-xerror) and decodes both publishes.
+func TestLiveReconnectThroughTheNode(t *testing.T) {
+	src := hlstest.FLV(t, hlstest.Media{Seconds: 4, GOP: 60})
+	n, _, publish := startMediaNode(t, src, "")
+	edge := edgeSource{"http://" + n.Addr("http").String() + "/live"}
+	playlist := edge.base + "/event/index.m3u8"
+	first := publish("s3cret")
+	var firstOut bytes.Buffer
+	first.Stdout, first.Stderr = &firstOut, &firstOut
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if _, ok := edge.get(playlist); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no live playlist while publishing")
+		}
+	}
+	// The player joins while the first publish is on, from the first
+	// segment, and reads on until the playlist ends.
+	played := make(chan struct{})
+	go func() {
+		defer close(played)
+		hlstest.DecodeRestarts(t, playlist, "-headers", "Host: localhost\r\n", "-live_start_index", "0")
+	}()
+	var rel hlstest.Reloads
+	polling, quit := context.WithCancel(context.Background())
+	polled := make(chan struct{})
+	go func() {
+		defer close(polled)
+		for polling.Err() == nil {
+			if b, ok := edge.get(playlist); ok {
+				rel.Add(b)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	defer func() { quit(); <-polled }()
+	if err := first.Wait(); err != nil {
+		t.Fatalf("first publish: %v\n%s", err, firstOut.Bytes())
+	}
+	if out, err := publish("s3cret").CombinedOutput(); err != nil {
+		t.Fatalf("second publish: %v\n%s", err, out)
+	}
+	<-played
+	quit()
+	<-polled
+	versions := rel.Versions()
+	for i, v := range versions[:max(len(versions)-1, 0)] {
+		if bytes.Contains(v, []byte("#EXT-X-ENDLIST")) {
+			t.Errorf("version %d of the playlist ends while the publisher came back:\n%s", i, v)
+		}
+	}
+	rel.Check(t)
+	p := hlstest.Parse(t, versions[len(versions)-1])
+	var discontinuities int
+	for _, s := range hlstest.Listed(p) {
+		if s.Discontinuity {
+			discontinuities++
+		}
+	}
+	if !p.Closed || discontinuities != 1 {
+		t.Errorf("the last playlist: want #EXT-X-ENDLIST and one #EXT-X-DISCONTINUITY:\n%s", versions[len(versions)-1])
 	}
 }
 

@@ -219,17 +219,19 @@ var nullMuxerDTS = regexp.MustCompile(`(?m)^\[null @ [^]]*\] Application provide
 // DecodeRestarts is Decode for a playlist whose timestamps start again
 // after an #EXT-X-DISCONTINUITY (a republish): ffmpeg 5.1's HLS demuxer
 // passes them on as they are, and its null muxer's complaint about
-// timestamps going back is left out; anything else fails the test.
-func DecodeRestarts(t testing.TB, input string) {
+// timestamps going back is left out; anything else fails the test. args
+// go before the input (such as "-headers", "Host: ...").
+func DecodeRestarts(t testing.TB, input string, args ...string) {
 	t.Helper()
-	decode(t, input, true)
+	decode(t, input, true, args...)
 }
 
-func decode(t testing.TB, input string, restarts bool) {
+func decode(t testing.TB, input string, restarts bool, args ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, testenv.Tool(t, "ffmpeg"), "-v", "error", "-xerror", "-nostdin", "-i", input, "-f", "null", "-")
+	args = append(append([]string{"-v", "error", "-xerror", "-nostdin"}, args...), "-i", input, "-f", "null", "-")
+	cmd := exec.CommandContext(ctx, testenv.Tool(t, "ffmpeg"), args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	err := cmd.Run()
