@@ -105,9 +105,11 @@ func mustPlaylist(r *Registry) string {
 	return string(b)
 }
 
+// A publish within ReconnectWait of the last one's end, or taking over
+// from it, continues its playlist after #EXT-X-DISCONTINUITY.
 func TestRepublish(t *testing.T) {
 	tags := hlstest.Tags(t, hlstest.FLV(t, hlstest.Media{Seconds: 4, GOP: 60}))
-	r := quietRegistry(Options{})
+	r := quietRegistry(Options{ReconnectWait: 200 * time.Millisecond})
 	first := r.Publish("tv", "event")
 	hlstest.Feed(first, tags, false)
 	first.End()
@@ -125,6 +127,7 @@ func TestRepublish(t *testing.T) {
 	second.End()
 	hlstest.Feed(third, tags, false)
 	third.End()
+	waitEnded(t, r)
 
 	path, p := hlstest.Dump(t, r, "tv", "event")
 	segs := hlstest.Listed(p)
@@ -155,6 +158,57 @@ func TestRepublish(t *testing.T) {
 	if v := hlstest.FFprobe(t, path).Frames("video"); v < 5*wantVideo/2*95/100 {
 		t.Errorf("the publishes decode to %d video frames, want about %d", v, 5*wantVideo/2)
 	}
+}
+
+// waitEnded waits for the stream's playlist to get #EXT-X-ENDLIST.
+func waitEnded(t *testing.T, r *Registry) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !hlstest.Parse(t, []byte(mustPlaylist(r))).Closed; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no #EXT-X-ENDLIST 5 s after the publisher stopped:\n%s", mustPlaylist(r))
+		}
+	}
+}
+
+// A publish after the playlist ended starts an empty one (numbers going
+// on), which lists only its own segments: a viewer joining does not start
+// in the old publish's last seconds. The ended playlist stays until the
+// new publish's first segment is complete, and the old segments stay
+// servable a while, as any that leaves (RFC 8216 6.2.2).
+func TestRepublishAfterEnd(t *testing.T) {
+	src := hlstest.FLV(t, hlstest.Media{Seconds: 4, GOP: 60})
+	tags := hlstest.Tags(t, src)
+	r := quietRegistry(Options{})
+	var rel hlstest.Reloads
+	first := r.Publish("tv", "event")
+	feedWatched(r, first, tags, &rel)
+	first.End()
+	rel.Add([]byte(mustPlaylist(r)))
+	_, ended := hlstest.Dump(t, r, "tv", "event")
+
+	second := r.Publish("tv", "event")
+	if p := hlstest.Parse(t, []byte(mustPlaylist(r))); !p.Closed || p.SeqNo != ended.SeqNo {
+		t.Errorf("before the new publish's first segment, want the ended playlist:\n%s", mustPlaylist(r))
+	}
+	feedWatched(r, second, tags, &rel)
+	second.End()
+	rel.Add([]byte(mustPlaylist(r)))
+	rel.Check(t)
+	path, p := hlstest.Dump(t, r, "tv", "event")
+	segs := hlstest.Listed(p)
+	if p.SeqNo != ended.SeqNo+2 || len(segs) != 2 || !segs[0].Discontinuity || !p.Closed {
+		t.Errorf("want the second publish's 2 segments alone, numbered on from the first's %d, the first after #EXT-X-DISCONTINUITY, then #EXT-X-ENDLIST:\n%s", ended.SeqNo, mustPlaylist(r))
+	}
+	for seq := ended.SeqNo; seq < ended.SeqNo+2; seq++ {
+		if _, ok := r.Segment("tv", "event", seq); !ok {
+			t.Errorf("the first publish's segment %d, listed by the ended playlist, is gone at once", seq)
+		}
+	}
+	wantVideo, _ := hlstest.FramesOf(t, src)
+	if v := hlstest.FFprobe(t, path).Frames("video"); v < wantVideo*95/100 || v > wantVideo {
+		t.Errorf("the playlist decodes to %d video frames, the second publish has %d", v, wantVideo)
+	}
+	hlstest.Decode(t, path)
 }
 
 func TestRollingWindow(t *testing.T) {

@@ -75,7 +75,8 @@ func TestReconnectWaitDefault(t *testing.T) {
 // hold across reloads.
 func TestProgramDateTime(t *testing.T) {
 	tags := hlstest.Tags(t, hlstest.FLV(t, hlstest.Media{Seconds: 4, GOP: 60}))
-	r := quietRegistry(Options{Window: 3})
+	// The second publish comes within the wait: the playlist goes on.
+	r := quietRegistry(Options{Window: 3, ReconnectWait: time.Minute})
 	var rel hlstest.Reloads
 	var starts []time.Time
 	for range 2 {

@@ -77,13 +77,28 @@ func clockSeq(now time.Time) uint64 { return uint64(now.UnixMilli() / 100) }
 // claim makes t the stream's publisher; a republish continues the
 // sequence after a discontinuity. It returns the target duration, and
 // whether t continues segments of an earlier publish.
+//
+// A publish after the playlist ended (#EXT-X-ENDLIST: the publisher was
+// away longer than ReconnectWait) starts an empty one: its viewers have
+// stopped, and one who comes now would start, three target durations from
+// the end, in the last seconds of the old publish, up to Linger old. The
+// old segments leave the playlist (servable a while yet, as for any that
+// leaves), numbers go on, and readers keep the ended playlist until the
+// new publish's first segment is complete, as before a first publish.
 func (s *stream) claim(t *Track) (target int, continues bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.owner = t
 	s.gen++
-	s.ended = false
 	s.discNext = len(s.segs) > 0
+	if s.ended {
+		s.ended = false
+		for _, seg := range s.segs[len(s.segs)-s.listed:] {
+			seg.leftAt = s.clock
+		}
+		s.listed = 0
+		return s.target, s.discNext
+	}
 	s.publish()
 	return s.target, s.discNext
 }
@@ -197,10 +212,12 @@ func (s *stream) idleSince(gen uint64) (next uint64, idle bool) {
 	return s.nextSeq, s.owner == nil && s.gen == gen
 }
 
-// publish renders the playlist for readers; s.mu is held.
+// publish renders the playlist for readers; s.mu is held. With no segment
+// listed (none yet, or a publish after the end has none complete) readers
+// keep the playlist they had.
 func (s *stream) publish() {
-	v := &view{segs: s.segs}
-	if len(s.segs) > 0 {
+	v := &view{segs: s.segs, playlist: s.view.Load().playlist}
+	if s.listed > 0 {
 		v.playlist = s.render()
 	}
 	s.view.Store(v)
