@@ -114,7 +114,7 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 		// makes config/, as openfront init does.
 		err := os.MkdirAll(filepath.Dir(*out), 0o777)
 		if err == nil {
-			err = writeFileAtomic(*out, src)
+			err = writeFileAtomic(*out, src, "cdn.cue")
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "openfront import: %v\n", err)

@@ -68,7 +68,7 @@ func runCompile(args []string, stdout, stderr io.Writer) int {
 	if *out != "" {
 		b, err := t.MarshalArtifact()
 		if err == nil {
-			err = writeFileAtomic(*out, b)
+			err = writeFileAtomic(*out, b, "table.json")
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "openfront compile: %v\n", err)
@@ -127,8 +127,12 @@ func printWarnings(res *compiler.Result, stderr io.Writer) {
 // writeFileAtomic writes through a temporary file and a rename, so a reader
 // never sees half an artifact. The file is created 0666 less the umask, as
 // os.WriteFile does: CreateTemp's 0600 kept a node running as another user
-// from reading the table.
-func writeFileAtomic(name string, b []byte) error {
+// from reading the table. A directory given for name is refused naming
+// the file example in it, as the rename's "file exists" would not.
+func writeFileAtomic(name string, b []byte, example string) error {
+	if fi, err := os.Stat(name); err == nil && fi.IsDir() {
+		return fmt.Errorf("write %s: a directory: -o names the file to write (%s, say)", name, filepath.Join(name, example))
+	}
 	tmp := filepath.Join(dirOf(name), fmt.Sprintf(".openfront-%016x", rand.Uint64()))
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
 	if err != nil {

@@ -157,3 +157,42 @@ func TestVetSummary(t *testing.T) {
 		}
 	}
 }
+
+// -o naming a directory says so, and what to name instead, rather than
+// the rename's "file exists" about a temporary file the user never named;
+// nothing is left behind.
+func TestOutputIsADirectory(t *testing.T) {
+	repo := filepath.Join(t.TempDir(), "repo")
+	if code, _, stderr := runCLI("init", repo); code != exitOK {
+		t.Fatalf("init: exit %d: %s", code, stderr)
+	}
+	for _, tc := range []struct {
+		args func(out string) []string
+		want string // stderr's last line, out for the directory
+	}{
+		{func(out string) []string { return []string{"compile", repo, "-o", out} },
+			"openfront compile: write OUT: a directory: -o names the file to write (OUT/table.json, say)"},
+		{func(out string) []string {
+			return []string{"import", "-o", out, "testdata/import/static-site/distribution-config.json"}
+		}, "openfront import: write OUT: a directory: -o names the file to write (OUT/cdn.cue, say)"},
+	} {
+		parent := t.TempDir()
+		out := filepath.Join(parent, "out")
+		if err := os.Mkdir(out, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range []string{out, out + "/"} {
+			args := tc.args(o)
+			code, _, stderr := runCLI(args...)
+			lines := strings.Split(strings.TrimSpace(stderr), "\n")
+			want := strings.ReplaceAll(tc.want, "OUT", strings.TrimSuffix(o, "/"))
+			want = strings.Replace(want, "write "+strings.TrimSuffix(o, "/")+":", "write "+o+":", 1)
+			if code != exitFail || lines[len(lines)-1] != want {
+				t.Errorf("%v: exit %d, stderr ends %q; want exit %d and %q", args, code, lines[len(lines)-1], exitFail, want)
+			}
+			if got := listDir(t, parent); len(got) != 1 {
+				t.Errorf("%v left %v", args, got)
+			}
+		}
+	}
+}
