@@ -6,11 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"sort"
 	"strings"
 
+	"openfront.dev/compiler"
 	"openfront.dev/daemon/compileworker"
 )
 
@@ -76,11 +78,53 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	c, ok := commands[args[0]]
 	if !ok {
-		fmt.Fprintf(stderr, "openfront: unknown command %q\n", args[0])
+		fmt.Fprintf(stderr, "openfront: unknown command %q%s\n", args[0], commandHint(args[0]))
 		usage(stderr)
 		return exitUsage
 	}
 	return c.run(args[1:], stdout, stderr)
+}
+
+// otherTools maps what users of other tools type to the command that does
+// it here: nginx -t, caddy validate and terraform validate check a config
+// as vet does; terraform plan shows a change as diff does.
+var otherTools = map[string]string{
+	"validate": "vet", "check": "vet", "lint": "vet", "test": "vet",
+	"plan": "diff", "build": "compile", "run": "serve", "start": "serve",
+	"purge": "invalidate", "new": "init",
+}
+
+// commandHint ends the error of an unknown command with the one most
+// likely meant: what another tool calls it, or a near name (a typo).
+func commandHint(typed string) string {
+	// Another tool's name first: validate is two edits from invalidate.
+	best := otherTools[strings.ToLower(typed)]
+	if best == "" {
+		best = compiler.ClosestName(typed, slices.Sorted(maps.Keys(commands)))
+	}
+	if best == "" {
+		return ""
+	}
+	return "; did you mean " + best + "?"
+}
+
+// flagHint is the flag fs has nearest to the one parseErr says it lacks,
+// as "did you mean --NAME?" ("" if none is near).
+func flagHint(fs *flag.FlagSet, parseErr error) string {
+	typed, ok := strings.CutPrefix(parseErr.Error(), "flag provided but not defined: -")
+	if !ok {
+		return ""
+	}
+	var names []string
+	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+	best := compiler.ClosestName(typed, names)
+	switch {
+	case best == "":
+		return ""
+	case len(best) == 1: // -H, -X, -o: written with one dash in the usage
+		return "did you mean -" + best + "?"
+	}
+	return "did you mean --" + best + "?"
 }
 
 func usage(w io.Writer) {
@@ -164,6 +208,10 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
+			// After the usage the flag package printed, where the eye lands.
+			if hint := flagHint(fs, err); hint != "" {
+				fmt.Fprintf(fs.Output(), "openfront %s: %s\n", fs.Name(), hint)
+			}
 			return nil, err
 		}
 		args = fs.Args()

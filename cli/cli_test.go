@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -119,5 +120,48 @@ func TestCommandHelpFlag(t *testing.T) {
 	out.Reset()
 	if code := Main([]string{"route", "no-such-dir", "--", "-h"}, &out, &out); code == exitOK || strings.Contains(out.String(), commands["route"].summary) {
 		t.Errorf("route DIR -- -h: exit %d, output:\n%s\nwant the command's own error", code, out.String())
+	}
+}
+
+// A misspelt command or flag names the one meant, as git and cue do, and
+// so does a command a user of another tool reaches for (nginx -t and
+// caddy validate are vet here, terraform plan is diff); still exit 2.
+func TestUnknownSuggests(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string // a line of stderr
+	}{
+		{[]string{"vett", "dir"}, `openfront: unknown command "vett"; did you mean vet?`},
+		{[]string{"rout"}, `openfront: unknown command "rout"; did you mean route?`},
+		{[]string{"Status"}, `openfront: unknown command "Status"; did you mean status?`},
+		{[]string{"validate", "dir"}, `openfront: unknown command "validate"; did you mean vet?`},
+		{[]string{"plan"}, `openfront: unknown command "plan"; did you mean diff?`},
+		{[]string{"purge"}, `openfront: unknown command "purge"; did you mean invalidate?`},
+		{[]string{"frobnicate"}, `openfront: unknown command "frobnicate"`},
+		{[]string{"route", "dir", "http://x/", "--viewr-ip", "1.2.3.4"}, "openfront route: did you mean --viewer-ip?"},
+		{[]string{"route", "dir", "http://x/", "--jsno"}, "openfront route: did you mean --json?"},
+		{[]string{"route", "dir", "http://x/", "-h=x"}, ""},
+		{[]string{"compile", "dir", "--o", "x"}, ""}, // -o is --o to the flag package: no error
+		{[]string{"status", "--admn", "x"}, "openfront status: did you mean --admin?"},
+		{[]string{"invalidate", "--distribtion", "d"}, "openfront invalidate: did you mean --distribution?"},
+		{[]string{"serve", "--confg", "d"}, "openfront serve: did you mean --config?"},
+		{[]string{"vet", "--bogus", "d"}, ""},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := Main(tc.args, &stdout, &stderr)
+			if tc.want == "" {
+				if strings.Contains(stderr.String(), "did you mean") {
+					t.Errorf("suggests where nothing is near:\n%s", stderr.String())
+				}
+				return
+			}
+			if code != exitUsage {
+				t.Errorf("exit %d, want %d", code, exitUsage)
+			}
+			if !slices.Contains(strings.Split(stderr.String(), "\n"), tc.want) {
+				t.Errorf("stderr lacks the line %q:\n%s", tc.want, stderr.String())
+			}
+		})
 	}
 }

@@ -156,16 +156,16 @@ func suggestField(typed string, candidates []string) string {
 	case strings.EqualFold(typed, "realtimeLogConfigArn"):
 		return "; openfront has no real-time logs: logging writes standard access logs"
 	}
-	if best := closestName(typed, candidates); best != "" {
+	if best := ClosestName(typed, candidates); best != "" {
 		return "; did you mean " + best + "?"
 	}
 	return ""
 }
 
-// closestName is the candidate nearest to typed, ignoring case, within an
+// ClosestName is the candidate nearest to typed, ignoring case, within an
 // edit distance of a third of the longer name ("" if none); the
 // candidates' order breaks ties.
-func closestName(typed string, candidates []string) string {
+func ClosestName(typed string, candidates []string) string {
 	best, bestDist := "", -1
 	lower := strings.ToLower(typed)
 	for _, c := range candidates {
@@ -183,7 +183,7 @@ func closestName(typed string, candidates []string) string {
 // nameHint ends the error of a reference to a name the config lacks: the
 // nearest name there is (a typo), else where names come from.
 func nameHint(typed string, names []string, place string) string {
-	if best := closestName(typed, names); best != "" {
+	if best := ClosestName(typed, names); best != "" {
 		return fmt.Sprintf(": did you mean %q? (%s)", best, place)
 	}
 	return ": name " + place
