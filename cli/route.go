@@ -136,6 +136,9 @@ func NewRouteRequest(method, rawURL string, headers []string) (RouteRequest, err
 	if r.Method == "" {
 		return r, fmt.Errorf("empty method")
 	}
+	if err := noScheme(rawURL); err != nil {
+		return r, err
+	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return r, fmt.Errorf("url: %w", err)
@@ -151,6 +154,29 @@ func NewRouteRequest(method, rawURL string, headers []string) (RouteRequest, err
 		return r, fmt.Errorf("url %q has no host and no Host header is given", rawURL)
 	}
 	return r, nil
+}
+
+// noScheme says how to write rawURL when it lacks its scheme, as curl
+// takes it (www.example.com/a, localhost:8080, ::1): with http:// or
+// https://, which route does not choose for the user since the viewer
+// protocol policy tells them apart. nil when rawURL has a scheme.
+func noScheme(rawURL string) error {
+	lower := strings.ToLower(rawURL)
+	if strings.Contains(rawURL, "://") || strings.HasPrefix(lower, "http:") || strings.HasPrefix(lower, "https:") {
+		return nil // url.Parse and the scheme check say what is wrong
+	}
+	if rawURL == "" || strings.HasPrefix(rawURL, "/") {
+		return fmt.Errorf("url %q has no scheme and no host: write http://HOST%s or https://HOST%s (-H 'Host: ...' does not make one)", rawURL, rawURL, rawURL)
+	}
+	host, rest := rawURL, ""
+	if i := strings.IndexAny(rawURL, "/?#"); i >= 0 {
+		host, rest = rawURL[:i], rawURL[i:]
+	}
+	note := ""
+	if ip, err := netip.ParseAddr(host); err == nil && ip.Is6() {
+		host, note = "["+host+"]", " (an IPv6 address goes in brackets)"
+	}
+	return fmt.Errorf("url %q has no scheme: write http://%s%s or https://%s%s%s", rawURL, host, rest, host, rest, note)
 }
 
 // addHeaders adds "Name: value" lines to h; what names them in an error.

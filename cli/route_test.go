@@ -295,6 +295,13 @@ func TestRouteUsage(t *testing.T) {
 		{"usage-bad-header", []string{"route", routeConfig, "https://www.example.com/", "-H", "NoColon"}},
 		{"usage-bad-scheme", []string{"route", routeConfig, "ftp://www.example.com/"}},
 		{"usage-no-host", []string{"route", routeConfig, "https:///x"}},
+		// A URL as typed to curl, without its scheme: the error gives it whole.
+		{"usage-no-scheme", []string{"route", routeConfig, "www.example.com/a"}},
+		{"usage-no-scheme-port", []string{"route", routeConfig, "www.example.com:8080/a?b=c"}},
+		{"usage-no-scheme-ipv6", []string{"route", routeConfig, "::1"}},
+		{"usage-no-scheme-ipv6-path", []string{"route", routeConfig, "2001:db8::1/a"}},
+		{"usage-no-scheme-ipv6-port", []string{"route", routeConfig, "[::1]:8080/a"}},
+		{"usage-path-only", []string{"route", routeConfig, "/a"}},
 		{"usage-bad-viewer-ip", []string{"route", routeConfig, "--viewer-ip", "10.0.0", "https://fn.example.com/go"}},
 		{"usage-bad-viewer-asn", []string{"route", routeConfig, "--viewer-asn", "4294967296", "https://fn.example.com/go"}},
 		{"usage-bad-now", []string{"route", routeConfig, "--now", "2026-12-05", "https://fn.example.com/go"}},
