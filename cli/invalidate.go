@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -35,14 +36,21 @@ func runInvalidate(args []string, stdout, stderr io.Writer) int {
 	timeout := fs.Duration("timeout", 5*time.Minute, "how long to wait for each node")
 	paths, err := parseFlags(fs, args)
 	nodes := strings.Split(*admins, ",")
+	bases := make([]string, len(nodes))
+	var badNode error // checked before any node is asked: no fleet half invalidated
 	for i := range nodes {
 		nodes[i] = strings.TrimSpace(nodes[i])
+		if nodes[i] != "" && badNode == nil {
+			bases[i], badNode = adminBase(nodes[i])
+		}
 	}
-	if err != nil || len(paths) == 0 || *dist == "" || *tokenFile == "" || len(nodes) > 1 && !*wait || slices.Contains(nodes, "") {
+	if err != nil || len(paths) == 0 || *dist == "" || *tokenFile == "" || len(nodes) > 1 && !*wait || slices.Contains(nodes, "") || badNode != nil {
 		problem := ""
 		switch {
 		case slices.Contains(nodes, ""):
 			problem = fmt.Sprintf("--admin %q: a node's URL is empty", *admins)
+		case badNode != nil:
+			problem = badNode.Error()
 		case len(paths) == 0:
 			problem = "missing PATH: name at least one path to invalidate"
 		case len(nodes) > 1 && !*wait:
@@ -63,8 +71,8 @@ func runInvalidate(args []string, stdout, stderr io.Writer) int {
 		*ref = newCallerReference()
 	}
 	batch := admin.InvalidationBatch{Paths: paths, CallerReference: *ref}
-	for i, base := range nodes {
-		c := invalidationClient{base: adminBase(base), token: token}
+	for i, base := range bases {
+		c := invalidationClient{base: base, token: token}
 		inv, err := c.invalidate(*dist, batch, *wait, *timeout, func(id string) { fmt.Fprintln(stdout, id) })
 		if err != nil {
 			switch {
@@ -125,13 +133,31 @@ func (c invalidationClient) invalidate(dist string, batch admin.InvalidationBatc
 	return inv, nil
 }
 
-// adminBase is an admin listener's base URL; a bare HOST:PORT is http.
-func adminBase(s string) string {
-	s = strings.TrimRight(s, "/")
+// adminBase is the admin listener's base URL --admin names: a URL, or a
+// bare HOST:PORT taken as http. A wrong one is an error saying how to
+// write it: url.Parse's own is about the http:// added, and a bare IPv6
+// address with a port (fd00::5:9090) cannot be told from one without.
+func adminBase(s string) (string, error) {
+	const want = "want an http:// or https:// URL, or HOST:PORT"
+	raw := s
+	s = strings.TrimRight(strings.TrimSpace(s), "/")
 	if !strings.Contains(s, "://") {
+		if strings.Count(s, ":") > 1 && !strings.Contains(s, "[") {
+			return "", fmt.Errorf("--admin %q: an IPv6 address goes in brackets, the port after them: [ADDRESS]:PORT, such as [::1]:9090", raw)
+		}
 		s = "http://" + s
 	}
-	return s
+	u, err := url.Parse(s)
+	if err != nil {
+		if ue, ok := errors.AsType[*url.Error](err); ok {
+			err = ue.Err // its "parse URL" quotes the http:// added
+		}
+		return "", fmt.Errorf("--admin %q: %w", raw, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return "", fmt.Errorf("--admin %q: %s", raw, want)
+	}
+	return s, nil
 }
 
 func newCallerReference() string {

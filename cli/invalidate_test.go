@@ -224,3 +224,26 @@ func viewerGet(t *testing.T, n *node.Node, path string) string {
 	b, _ := io.ReadAll(resp.Body)
 	return strings.TrimSuffix(resp.Header.Get("X-Cache"), " from openfront") + " " + string(b)
 }
+
+// A wrong --admin node is a usage error saying how to write it, before a
+// node is asked: a fleet's first nodes are not invalidated when a later
+// one could never be.
+func TestInvalidateAdminURL(t *testing.T) {
+	asked := false
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { asked = true }))
+	defer srv.Close()
+	token := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(token, []byte("s3cret\n"), 0o600)
+	for _, tc := range []struct{ admin, want string }{
+		{srv.URL + ",::1", `openfront invalidate: --admin "::1": an IPv6 address goes in brackets, the port after them: [ADDRESS]:PORT, such as [::1]:9090`},
+		{srv.URL + ",ftp://node-2:9090", `openfront invalidate: --admin "ftp://node-2:9090": want an http:// or https:// URL, or HOST:PORT`},
+	} {
+		code, _, stderr := runCLI("invalidate", "--admin", tc.admin, "--token-file", token, "--distribution", "site", "/a")
+		if first, _, _ := strings.Cut(stderr, "\n"); code != exitUsage || first != tc.want {
+			t.Errorf("--admin %s: exit %d, stderr %q; want exit %d and %q", tc.admin, code, stderr, exitUsage, tc.want)
+		}
+	}
+	if asked {
+		t.Error("a node was asked")
+	}
+}

@@ -40,9 +40,9 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 	if p := positional(pos); err != nil || p != "" {
 		return badUsage(fs, err, p)
 	}
-	u := strings.TrimRight(*base, "/")
-	if !strings.Contains(u, "://") {
-		u = "http://" + u
+	u, err := adminBase(*base)
+	if err != nil {
+		return badUsage(fs, nil, err.Error())
 	}
 	c := &http.Client{Timeout: *timeout}
 	resp, err := c.Get(u + "/status")

@@ -157,6 +157,13 @@ func TestStatusErrors(t *testing.T) {
 		{"no /status", []string{"--admin", notFound.URL}, exitFail, "404"},
 		{"down", []string{"--admin", down.URL}, exitFail, "no node answers at " + down.URL + " (is openfront serve running with --admin " + strings.TrimPrefix(down.URL, "http://") + "?): "},
 		{"positional", []string{"http://x"}, exitUsage, "usage:"},
+		// A wrong --admin is a usage error saying how to write it.
+		{"bare IPv6", []string{"--admin", "::1"}, exitUsage, `openfront status: --admin "::1": an IPv6 address goes in brackets, the port after them: [ADDRESS]:PORT, such as [::1]:9090` + "\n"},
+		{"bare IPv6 with port", []string{"--admin", "fd00::5:9090"}, exitUsage, `openfront status: --admin "fd00::5:9090": an IPv6 address goes in brackets, the port after them: [ADDRESS]:PORT, such as [::1]:9090` + "\n"},
+		{"scheme", []string{"--admin", "ftp://127.0.0.1:9090"}, exitUsage, `openfront status: --admin "ftp://127.0.0.1:9090": want an http:// or https:// URL, or HOST:PORT` + "\n"},
+		{"empty", []string{"--admin", ""}, exitUsage, `openfront status: --admin "": want an http:// or https:// URL, or HOST:PORT` + "\n"},
+		{"no host", []string{"--admin", "http:///x"}, exitUsage, `openfront status: --admin "http:///x": want an http:// or https:// URL, or HOST:PORT` + "\n"},
+		{"bad port", []string{"--admin", "127.0.0.1:90x"}, exitUsage, `openfront status: --admin "127.0.0.1:90x": `},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
