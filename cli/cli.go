@@ -24,9 +24,10 @@ const (
 )
 
 type command struct {
-	summary string
-	usage   string
-	run     func(args []string, stdout, stderr io.Writer) int
+	summary  string
+	usage    string
+	examples []string // command lines after "openfront ", which help prints
+	run      func(args []string, stdout, stderr io.Writer) int
 }
 
 var commands = map[string]command{}
@@ -63,6 +64,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			if c, ok := commands[args[1]]; ok {
 				fmt.Fprintf(stdout, "%s\n\n", c.summary)
 				c.run([]string{"-h"}, stdout, stdout) // the flag set prints usage and flags
+				fmt.Fprintln(stdout, "\nexamples:")
+				for _, e := range c.examples {
+					fmt.Fprintf(stdout, "  openfront %s\n", e)
+				}
 				return exitOK
 			}
 		}

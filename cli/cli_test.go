@@ -165,3 +165,36 @@ func TestUnknownSuggests(t *testing.T) {
 		})
 	}
 }
+
+// help COMMAND ends with examples to copy, as cue, caddy and terraform
+// help do, and each uses only flags the command has.
+func TestHelpHasExamples(t *testing.T) {
+	flagLine := regexp.MustCompile(`(?m)^  -([a-zA-Z0-9-]+)`)
+	for name := range commands {
+		var out bytes.Buffer
+		Main([]string{"help", name}, &out, &out)
+		_, examples, ok := strings.Cut(out.String(), "\nexamples:\n")
+		if !ok {
+			t.Errorf("help %s has no examples:\n%s", name, out.String())
+			continue
+		}
+		flags := map[string]bool{}
+		for _, m := range flagLine.FindAllStringSubmatch(out.String(), -1) {
+			flags[m[1]] = true
+		}
+		for _, ex := range strings.Split(strings.TrimRight(examples, "\n"), "\n") {
+			if ex != "  openfront "+name && !strings.HasPrefix(ex, "  openfront "+name+" ") {
+				t.Errorf("help %s: example %q does not run openfront %s", name, ex, name)
+			}
+			for _, f := range strings.Fields(ex) {
+				if !strings.HasPrefix(f, "-") {
+					continue
+				}
+				f, _, _ = strings.Cut(strings.TrimLeft(f, "-"), "=")
+				if !flags[f] {
+					t.Errorf("help %s: example %q uses -%s, which openfront %s lacks", name, ex, f, name)
+				}
+			}
+		}
+	}
+}

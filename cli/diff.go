@@ -22,7 +22,11 @@ func init() {
 	register("diff", command{
 		summary: "show what changes between two configs or table artifacts, and how each change applies",
 		usage:   "diff OLD NEW [--json]",
-		run:     runDiff,
+		examples: []string{
+			"diff main-checkout/config config   # what a pull request changes",
+			"diff table.json config --json",
+		},
+		run: runDiff,
 	})
 }
 

@@ -25,7 +25,10 @@ func init() {
 	register("import", command{
 		summary: "turn `aws cloudfront get-*` JSON output into an openfront config",
 		usage:   "import [-o FILE] [--id ID] [--accept-dropped-protection] JSON|NAME.js|STORE.keys.json...",
-		run:     runImport,
+		examples: []string{
+			"import --id site -o config/site.cue dist.json cp.json url-rewrite.js url-rewrite.function.json",
+		},
+		run: runImport,
 	})
 }
 

@@ -23,7 +23,11 @@ func init() {
 	register("init", command{
 		summary: "create a config repo: cue.mod with the schema vendored, an example distribution, a CI workflow",
 		usage:   "init [--module PATH] DIR",
-		run:     runInit,
+		examples: []string{
+			"init cdn-config",
+			"init --module example.com/cdn cdn-config",
+		},
+		run: runInit,
 	})
 }
 

@@ -22,7 +22,11 @@ func init() {
 	register("invalidate", command{
 		summary: "remove paths from a node's cache (CloudFront's CreateInvalidation) and wait until done",
 		usage:   "invalidate --distribution ID --token-file FILE [--admin URL[,URL...]] [--caller-reference REF] [--wait=false] [--timeout 5m] PATH...",
-		run:     runInvalidate,
+		examples: []string{
+			"invalidate --token-file /etc/openfront/admin-token --distribution site '/images/*' /index.html",
+			"invalidate --token-file token --distribution site --admin http://shield:9090,http://node-1:9090 '/*'",
+		},
+		run: runInvalidate,
 	})
 }
 

@@ -24,7 +24,12 @@ func init() {
 	register("route", command{
 		summary: "explain how the edge serves a request: distribution, behavior, origin, cache key, access rules",
 		usage:   routeUsage,
-		run:     runRoute,
+		examples: []string{
+			"route examples/quickstart http://localhost/",
+			"route config https://www.example.com/api/x -X POST -H 'Cookie: session=1' --viewer-country US",
+			"route config https://www.example.com/ --response-status 404 --json",
+		},
+		run: runRoute,
 	})
 }
 

@@ -31,6 +31,11 @@ func init() {
 			" [--compile-timeout 2m] [--compile-memory SIZE] [--drain-timeout 30s] [--header-timeout 10s] [--idle-timeout 120s] [--body-timeout 60s]" +
 			" [--max-connections N] [--max-connections-per-ip N] [--max-rtmp-connections N] [--max-origin-requests N]" +
 			" [--region NAME] [--origin-shield REGION=URL,...] [--origin-shield-secret FILE]",
+		examples: []string{
+			"serve --config examples/quickstart",
+			"serve --config config --http :80 --https :443 --certs /etc/openfront/certs --admin-token-file /etc/openfront/admin-token",
+			"serve --git ssh://git@github.com/example/cdn-config.git --branch main --git-subdir config --certs /etc/openfront/certs",
+		},
 		run: runServe,
 	})
 }

@@ -17,7 +17,11 @@ func init() {
 	register("sign", command{
 		summary: "make a CloudFront signed URL or signed cookies with a key group's private key",
 		usage:   signUsage,
-		run:     runSign,
+		examples: []string{
+			"sign --key-pair-id K2JCJMDEHXQW5F --private-key private.pem --url https://www.example.com/video.mp4 --expires 1h",
+			"sign --key-pair-id K2JCJMDEHXQW5F --private-key private.pem --url https://www.example.com/videos/intro.mp4 --resource 'https://www.example.com/videos/*' --expires 2026-12-31T00:00:00Z --cookies",
+		},
+		run: runSign,
 	})
 }
 

@@ -20,7 +20,11 @@ func init() {
 	register("status", command{
 		summary: "show what a running node serves: table, commit, listeners, rejected changes, git",
 		usage:   "status [--admin URL] [--json] [--timeout 5s]",
-		run:     runStatus,
+		examples: []string{
+			"status",
+			"status --admin http://[::1]:9090 --json",
+		},
+		run: runStatus,
 	})
 }
 

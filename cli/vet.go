@@ -16,12 +16,19 @@ func init() {
 	register("vet", command{
 		summary: "check a config: schema, policies, semantic checks and route tests",
 		usage:   "vet DIR",
-		run:     runVet,
+		examples: []string{
+			"vet config",
+			"vet .                 # in the repo openfront init made",
+		},
+		run: runVet,
 	})
 	register("compile", command{
 		summary: "vet a config and build its routing table; -o writes the table artifact",
 		usage:   "compile DIR [-o FILE]",
-		run:     runCompile,
+		examples: []string{
+			"compile config -o table.json",
+		},
+		run: runCompile,
 	})
 }
 
