@@ -71,6 +71,11 @@ func TestBadUsageSaysWhatIsWrong(t *testing.T) {
 		{[]string{"serve", "--config", "a", "--git", "b"}, "openfront serve: --config, --table and --git exclude each other: name one"},
 		{[]string{"serve", "--config", "a", "--tls-cert", "c.pem"}, "openfront serve: --tls-cert and --tls-key go together"},
 		{[]string{"serve", "--config", "a", "extra"}, `openfront serve: unexpected argument "extra"`},
+		// A listen address that cannot be, before the config is compiled.
+		{[]string{"serve", "--config", "a", "--http", "localhost"}, `openfront serve: --http "localhost": no port: write localhost:8080, or :8080 for every address`},
+		{[]string{"serve", "--config", "a", "--admin", "127.0.0.1:99999"}, `openfront serve: --admin "127.0.0.1:99999": the port is a number, 0 to 65535`},
+		{[]string{"serve", "--config", "a", "--https", "::1:8443"}, `openfront serve: --https "::1:8443": an IPv6 address goes in brackets, the port after them: [ADDRESS]:PORT, such as [::1]:8443`},
+		{[]string{"serve", "--config", "a", "--rtmp", "0.0.0.0:nosuchport"}, `openfront serve: --rtmp "0.0.0.0:nosuchport": the port is a number, 0 to 65535`},
 		{[]string{"vet"}, "openfront vet: missing DIR"},
 		{[]string{"compile", "a", "b"}, `openfront compile: unexpected argument "b"`},
 		{[]string{"route", "dir"}, "openfront route: missing URL"},

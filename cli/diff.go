@@ -145,6 +145,10 @@ func loadTable(name string, stderr io.Writer) *table.Table {
 		}
 		return res.Table
 	}
+	if strings.HasSuffix(name, ".cue") {
+		fmt.Fprintf(stderr, "openfront diff: %s is a CUE file: give the config directory that holds it\n", name)
+		return nil
+	}
 	b, err := os.ReadFile(name)
 	if err != nil {
 		fmt.Fprintf(stderr, "openfront diff: %v\n", err)

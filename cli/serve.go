@@ -78,6 +78,45 @@ func (s *sizeFlag) Set(v string) error {
 	return nil
 }
 
+// listenProblem says what is wrong with the address addr of the listener
+// --flag, "" for none (or no listener): before the config is compiled,
+// which may take minutes, and in words that say what to write (port is
+// the listener's usual one) rather than net.Listen's.
+func listenProblem(flag, addr, port string) string {
+	if addr == "" {
+		return ""
+	}
+	_, p, err := net.SplitHostPort(addr)
+	switch {
+	case err != nil && strings.Count(addr, ":") > 1 && !strings.Contains(addr, "["):
+		return fmt.Sprintf("--%s %q: an IPv6 address goes in brackets, the port after them: [ADDRESS]:PORT, such as [::1]:%s", flag, addr, port)
+	case err != nil && !strings.Contains(addr, ":"):
+		return fmt.Sprintf("--%s %q: no port: write %s:%s, or :%s for every address", flag, addr, addr, port, port)
+	case err != nil:
+		return fmt.Sprintf("--%s %q: %v", flag, addr, err)
+	}
+	if _, err := net.LookupPort("tcp", p); err != nil { // a number or a service name, as net.Listen takes
+		return fmt.Sprintf("--%s %q: the port is a number, 0 to 65535", flag, addr)
+	}
+	return ""
+}
+
+// checkTableFile says why name is not a table artifact, if it plainly is
+// not: a typo in the path, or a config given where its compiled table is
+// meant.
+func checkTableFile(name string) error {
+	fi, err := os.Stat(name)
+	switch {
+	case err != nil:
+		return statError(name, err)
+	case fi.IsDir():
+		return fmt.Errorf("%s is a directory: --table takes the file compile -o writes; serve a config directory with --config", name)
+	case strings.HasSuffix(name, ".cue"):
+		return fmt.Errorf("%s is a CUE file: serve its config directory with --config", name)
+	}
+	return nil
+}
+
 // startNode is node.Start; tests wrap it.
 var startNode = node.Start
 
@@ -169,7 +208,13 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 			limit = fmt.Sprintf("--%s must be -1 (unbounded) or more (it is %d)", l.flag, l.n)
 		}
 	}
-	if err != nil || len(pos) != 0 || sources != 1 || (o.TLSCertFile == "") != (o.TLSKeyFile == "") || timeout != "" || limit != "" {
+	var listen string
+	for _, l := range []struct{ flag, addr, port string }{{"http", o.HTTPAddr, "8080"}, {"https", o.HTTPSAddr, "8443"}, {"admin", o.AdminAddr, "9090"}, {"rtmp", o.RTMPAddr, "1935"}} {
+		if listen == "" {
+			listen = listenProblem(l.flag, l.addr, l.port)
+		}
+	}
+	if err != nil || len(pos) != 0 || sources != 1 || (o.TLSCertFile == "") != (o.TLSKeyFile == "") || timeout != "" || limit != "" || listen != "" {
 		var source, tls string
 		switch {
 		case sources == 0:
@@ -180,11 +225,17 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		if (o.TLSCertFile == "") != (o.TLSKeyFile == "") {
 			tls = "--tls-cert and --tls-key go together"
 		}
-		return badUsage(fs, err, positional(pos), source, tls, timeout, limit)
+		return badUsage(fs, err, positional(pos), source, tls, timeout, limit, listen)
 	}
 	if o.ConfigDir != "" {
 		if err := checkConfigDir(o.ConfigDir); err != nil {
 			fmt.Fprintf(stderr, "openfront serve: --config %v\n", err)
+			return exitUsage
+		}
+	}
+	if o.TableFile != "" {
+		if err := checkTableFile(o.TableFile); err != nil {
+			fmt.Fprintf(stderr, "openfront serve: --table %v\n", err)
 			return exitUsage
 		}
 	}

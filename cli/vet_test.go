@@ -135,6 +135,10 @@ func TestConfigDirNotADirectory(t *testing.T) {
 		{[]string{"vet", file}, file + " is a file: give the config directory that holds it"},
 		{[]string{"serve", "--config", "/nonexistent"}, "--config /nonexistent: no such file or directory"},
 		{[]string{"serve", "--config", file}, "--config " + file + " is a file: give the config directory that holds it"},
+		{[]string{"serve", "--table", "/nonexistent"}, "openfront serve: --table /nonexistent: no such file or directory\n"},
+		{[]string{"serve", "--table", filepath.Dir(file)}, "openfront serve: --table " + filepath.Dir(file) + " is a directory: --table takes the file compile -o writes; serve a config directory with --config\n"},
+		{[]string{"serve", "--table", file}, "openfront serve: --table " + file + " is a CUE file: serve its config directory with --config\n"},
+		{[]string{"diff", file, file}, "openfront diff: " + file + " is a CUE file: give the config directory that holds it\n"},
 	} {
 		code, _, stderr := runCLI(tc.args...)
 		if code != exitUsage || !strings.Contains(stderr, tc.want) {
