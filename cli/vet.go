@@ -113,6 +113,9 @@ func compileDir(cmd, dir string, stderr io.Writer) (*compiler.Result, int) {
 // typo in the path (the error names it), or a .cue file given where its
 // directory is meant.
 func checkConfigDir(dir string) error {
+	if dir == "" { // os.Stat's error would read ": no such file or directory"
+		return errors.New(`the config directory is "": give one (. for this one)`)
+	}
 	fi, err := os.Stat(dir)
 	if err != nil {
 		return statError(dir, err)

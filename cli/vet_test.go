@@ -200,3 +200,24 @@ func TestOutputIsADirectory(t *testing.T) {
 		}
 	}
 }
+
+// A directory without a config, or none named, says what to give: the
+// user is most often in the wrong directory, or starting out.
+func TestVetNoConfig(t *testing.T) {
+	empty := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"vet", empty}, exitFail, empty + ": no .cue files: give the directory that holds the config, or make one with openfront init DIR\n"},
+		{[]string{"compile", empty}, exitFail, empty + ": no .cue files: give the directory that holds the config, or make one with openfront init DIR\n"},
+		{[]string{"vet", ""}, exitUsage, "openfront vet: the config directory is \"\": give one (. for this one)\n"},
+		{[]string{"route", "", "http://x/"}, exitUsage, "openfront route: the config directory is \"\": give one (. for this one)\n"},
+	} {
+		code, _, stderr := runCLI(tc.args...)
+		if code != tc.code || !strings.HasPrefix(stderr, tc.want) {
+			t.Errorf("%q: exit %d, stderr %q; want exit %d and %q", tc.args, code, stderr, tc.code, tc.want)
+		}
+	}
+}

@@ -71,7 +71,8 @@ func (c *Compiler) Compile() (*Result, error) {
 	}
 	files := c.sortedFiles()
 	if len(files) == 0 {
-		return nil, Errors{{Msg: fmt.Sprintf("%s: no .cue files", c.dir)}}
+		// Most often the wrong directory, or a user starting out.
+		return nil, Errors{{Msg: fmt.Sprintf("%s: no .cue files: give the directory that holds the config, or make one with openfront init DIR", c.dir)}}
 	}
 	if errs := c.checkPackage(files); errs != nil {
 		return nil, errs
