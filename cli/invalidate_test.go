@@ -247,3 +247,17 @@ func TestInvalidateAdminURL(t *testing.T) {
 		t.Error("a node was asked")
 	}
 }
+
+// A node that does not answer is named with the question status asks: is
+// it running with that --admin?
+func TestInvalidateNoNode(t *testing.T) {
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close()
+	token := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(token, []byte("s3cret\n"), 0o600)
+	code, _, stderr := runCLI("invalidate", "--admin", down.URL, "--token-file", token, "--distribution", "site", "/a")
+	host := strings.TrimPrefix(down.URL, "http://")
+	if want := "openfront invalidate: no node answers at " + down.URL + " (is openfront serve running with --admin " + host + "?): "; code != exitFail || !strings.HasPrefix(stderr, want) {
+		t.Errorf("exit %d, stderr %q; want exit %d and %q", code, stderr, exitFail, want)
+	}
+}

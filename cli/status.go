@@ -50,13 +50,8 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 	}
 	c := &http.Client{Timeout: *timeout}
 	resp, err := c.Get(u + "/status")
-	if errors.Is(err, syscall.ECONNREFUSED) {
-		// Most often a node on another admin address, or none running.
-		host := strings.TrimPrefix(strings.TrimPrefix(u, "http://"), "https://")
-		fmt.Fprintf(stderr, "openfront status: no node answers at %s (is openfront serve running with --admin %s?): %v\n", u, host, err)
-		return exitFail
-	}
 	if err != nil {
+		err = noNodeAnswers(u, err)
 		fmt.Fprintf(stderr, "openfront status: %v\n", err)
 		return exitFail
 	}
@@ -80,6 +75,17 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		return exitFail // no table: the node serves nothing
 	}
 	return exitOK
+}
+
+// noNodeAnswers says, for a connection to the admin listener at base
+// refused, what is most often wrong: a node on another admin address, or
+// none running.
+func noNodeAnswers(base string, err error) error {
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		return err
+	}
+	host := strings.TrimPrefix(strings.TrimPrefix(base, "http://"), "https://")
+	return fmt.Errorf("no node answers at %s (is openfront serve running with --admin %s?): %w", base, host, err)
 }
 
 // printStatus writes st for a person: label, then value, aligned.
