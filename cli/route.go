@@ -49,8 +49,16 @@ func runRoute(args []string, stdout, stderr io.Writer) int {
 	now := fs.String("now", "", "the `TIME` (RFC 3339) to check signatures' expiry and sticky sessions' age at, and functions' Date; unset: the clock's")
 	asJSON := fs.Bool("json", false, "print the explanation as JSON")
 	pos, err := parseFlags(fs, args)
-	if p := positional(pos, "DIR", "URL"); err != nil || p != "" {
+	p := positional(pos, "DIR", "URL")
+	if len(pos) == 1 && strings.Contains(pos[0], "://") {
+		p = "missing DIR: give the config directory before the URL"
+	}
+	if err != nil || p != "" {
 		return badUsage(fs, err, p)
+	}
+	if strings.Contains(pos[0], "://") && !strings.Contains(pos[1], "://") {
+		fmt.Fprintf(stderr, "openfront route: the config directory comes first: openfront route %s %s\n", quoteArg(pos[1]), quoteArg(pos[0]))
+		return exitUsage
 	}
 	req, err := NewRouteRequest(*method, pos[1], headers)
 	if ip, perr := netip.ParseAddr(*viewerIP); perr != nil && err == nil {
@@ -159,6 +167,15 @@ func NewRouteRequest(method, rawURL string, headers []string) (RouteRequest, err
 		return r, fmt.Errorf("url %q has no host and no Host header is given", rawURL)
 	}
 	return r, nil
+}
+
+// quoteArg is arg as a shell takes it: in single quotes when it holds
+// what the shell would read otherwise.
+func quoteArg(arg string) string {
+	if arg != "" && !strings.ContainsAny(arg, " \t\n?&;'\"*$|<>()[]{}!#~`\\") {
+		return arg
+	}
+	return "'" + strings.ReplaceAll(arg, "'", `'\''`) + "'"
 }
 
 // noScheme says how to write rawURL when it lacks its scheme, as curl

@@ -302,6 +302,9 @@ func TestRouteUsage(t *testing.T) {
 		{"usage-no-scheme-ipv6-path", []string{"route", routeConfig, "2001:db8::1/a"}},
 		{"usage-no-scheme-ipv6-port", []string{"route", routeConfig, "[::1]:8080/a"}},
 		{"usage-path-only", []string{"route", routeConfig, "/a"}},
+		// The URL alone, or before the directory: it names what to give.
+		{"usage-url-only", []string{"route", "https://www.example.com/"}},
+		{"usage-swapped", []string{"route", "https://www.example.com/", routeConfig}},
 		{"usage-bad-viewer-ip", []string{"route", routeConfig, "--viewer-ip", "10.0.0", "https://fn.example.com/go"}},
 		{"usage-bad-viewer-asn", []string{"route", routeConfig, "--viewer-asn", "4294967296", "https://fn.example.com/go"}},
 		{"usage-bad-now", []string{"route", routeConfig, "--now", "2026-12-05", "https://fn.example.com/go"}},
