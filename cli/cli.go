@@ -59,6 +59,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		// CMD --help asks for help, as help CMD does: on stdout, exit 0.
 		args = []string{"help", args[0]}
 	}
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
+		args = append([]string{"version"}, args[1:]...) // as cue and caddy take it
+	}
 	if len(args) == 0 || args[0] == "help" || isHelpFlag(args[0]) {
 		if len(args) > 1 {
 			if c, ok := commands[args[1]]; ok {

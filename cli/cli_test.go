@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -200,6 +201,19 @@ func TestHelpHasExamples(t *testing.T) {
 					t.Errorf("help %s: example %q uses -%s, which openfront %s lacks", name, ex, f, name)
 				}
 			}
+		}
+	}
+}
+
+// version and --version say which openfront this is, as cue version and
+// caddy version do: what a bug report and the CI workflow's
+// OPENFRONT_VERSION need.
+func TestVersion(t *testing.T) {
+	for _, args := range [][]string{{"version"}, {"--version"}, {"-version"}} {
+		var stdout, stderr bytes.Buffer
+		code := Main(args, &stdout, &stderr)
+		if code != exitOK || !strings.HasPrefix(stdout.String(), "openfront ") || !strings.Contains(stdout.String(), runtime.Version()) || stderr.Len() != 0 {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q", args, code, stdout.String(), stderr.String())
 		}
 	}
 }
