@@ -144,6 +144,11 @@ func createRepo(dir string, files []initFile) (err error) {
 	exists := false
 	switch fi, err := os.Stat(dir); {
 	case errors.Is(err, fs.ErrNotExist):
+		// A symlink to nowhere is there all the same: the rename onto it
+		// would fail naming the staging directory.
+		if target, lerr := os.Readlink(dir); lerr == nil {
+			return fmt.Errorf("%s is a symlink to %s, which does not exist: remove it, or give another DIR", dir, target)
+		}
 	case err != nil:
 		return err
 	case !fi.IsDir():

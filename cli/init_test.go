@@ -215,6 +215,13 @@ func TestInitRefuses(t *testing.T) {
 		{name: "a file", code: exitFail, stderr: "is not a directory", prepare: func(t *testing.T, dir string) {
 			writeFile(t, dir, "x\n")
 		}},
+		// A symlink to nowhere: the rename onto it said "not a directory"
+		// about a staging directory the user never named.
+		{name: "a dangling symlink", code: exitFail, stderr: "openfront init: " + "DIR is a symlink to missing, which does not exist: remove it, or give another DIR\n", prepare: func(t *testing.T, dir string) {
+			if err := os.Symlink("missing", dir); err != nil {
+				t.Fatal(err)
+			}
+		}},
 		{name: "bad module path", args: []string{"--module", "Not A Path", "DIR"}, code: exitUsage, stderr: "--module"},
 		{name: "no DIR", args: []string{}, code: exitUsage, stderr: "usage: openfront init"},
 		{name: "two DIRs", args: []string{"DIR", "DIR"}, code: exitUsage, stderr: "usage: openfront init"},
@@ -228,7 +235,7 @@ func TestInitRefuses(t *testing.T) {
 			}
 			before := snapshot(t, parent)
 			code, stdout, stderr := runCLI(initArgs(tt.args, dir)...)
-			if code != tt.code || !strings.Contains(stderr, tt.stderr) {
+			if code != tt.code || !strings.Contains(stderr, strings.ReplaceAll(tt.stderr, "DIR ", dir+" ")) {
 				t.Errorf("exit %d, stderr %q; want exit %d, stderr containing %q", code, stderr, tt.code, tt.stderr)
 			}
 			if stdout != "" {
@@ -448,6 +455,11 @@ func snapshot(t *testing.T, dir string) []string {
 		if d.IsDir() {
 			out = append(out, rel+"/")
 			return nil
+		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			target, err := os.Readlink(p)
+			out = append(out, rel+"->"+target)
+			return err
 		}
 		b, err := os.ReadFile(p)
 		out = append(out, rel+"="+string(b))
