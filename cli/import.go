@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"cuelang.org/go/cue/format"
 
@@ -305,6 +306,9 @@ type awsPolicy struct {
 
 func (imp *importer) read(name string) error {
 	b, err := os.ReadFile(name)
+	if errors.Is(err, syscall.EISDIR) {
+		return fmt.Errorf("%s is a directory: name the files of aws output in it (%s, say)", name, filepath.Join(name, "*.json"))
+	}
 	if err != nil {
 		return err
 	}

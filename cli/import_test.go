@@ -324,3 +324,13 @@ func TestCompileOutputDirectoryMissing(t *testing.T) {
 		t.Errorf("stderr should say %q, without the temporary file:\n%s", want, stderr)
 	}
 }
+
+// A directory given for the files says to name the files in it: import
+// reads no directory (read DIR: is a directory said nothing of that).
+func TestImportRefusesADirectory(t *testing.T) {
+	dir := t.TempDir()
+	code, _, stderr := runCLI("import", dir)
+	if want := "openfront import: " + dir + " is a directory: name the files of aws output in it (" + dir + "/*.json, say)\n"; code != exitFail || stderr != want {
+		t.Errorf("exit %d, stderr %q; want exit %d and %q", code, stderr, exitFail, want)
+	}
+}
