@@ -61,8 +61,8 @@ func runRoute(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	req, err := NewRouteRequest(*method, pos[1], headers)
-	if ip, perr := netip.ParseAddr(*viewerIP); perr != nil && err == nil {
-		err = fmt.Errorf("--viewer-ip: %w", perr)
+	if ip, perr := parseViewerIP(*viewerIP); perr != nil && err == nil {
+		err = perr
 	} else {
 		req.ViewerIP = ip.String()
 	}
@@ -167,6 +167,27 @@ func NewRouteRequest(method, rawURL string, headers []string) (RouteRequest, err
 		return r, fmt.Errorf("url %q has no host and no Host header is given", rawURL)
 	}
 	return r, nil
+}
+
+// parseViewerIP is --viewer-ip's address, an IPv6 one also in the
+// brackets a URL writes it in ([2001:db8::7]).
+func parseViewerIP(s string) (netip.Addr, error) {
+	const want = "want an IPv4 or IPv6 address, such as 203.0.113.7 or 2001:db8::7"
+	if s == "" {
+		return netip.Addr{}, fmt.Errorf("--viewer-ip %q: %s", s, want)
+	}
+	if inner, ok := strings.CutPrefix(s, "["); ok {
+		if inner, ok = strings.CutSuffix(inner, "]"); ok && strings.Contains(inner, ":") {
+			s = inner
+		}
+	}
+	ip, err := netip.ParseAddr(s)
+	if err != nil {
+		// Its text begins ParseAddr("..."): the value, quoted already.
+		_, why, _ := strings.Cut(err.Error(), "): ")
+		return netip.Addr{}, fmt.Errorf("--viewer-ip %q: %s: %s", s, why, want)
+	}
+	return ip, nil
 }
 
 // quoteArg is arg as a shell takes it: in single quotes when it holds

@@ -124,6 +124,8 @@ func TestRoute(t *testing.T) {
 		{"json-function-body", []string{"--json", "https://fn.example.com/expired"}},
 		{"function-kvs-miss", []string{"https://fn.example.com/a?x=1", "-H", "X-Seen: no"}},
 		{"function-viewer-ip", []string{"--viewer-ip", "203.0.113.7", "https://fn.example.com/go"}},
+		// An IPv6 address as a URL writes it, in brackets: the same viewer.
+		{"function-viewer-ip-brackets", []string{"--viewer-ip", "[2001:db8::7]", "https://fn.example.com/go"}},
 		// A function reads the CloudFront headers the edge sets.
 		{"function-cfheaders-country", []string{"--viewer-country", "DE", "https://geo.example.com/shop"}},
 		{"function-cfheaders-mobile", []string{"--viewer-country", "US", "--viewer-ip", "2001:db8::7", "https://geo.example.com/shop",
@@ -306,6 +308,7 @@ func TestRouteUsage(t *testing.T) {
 		{"usage-url-only", []string{"route", "https://www.example.com/"}},
 		{"usage-swapped", []string{"route", "https://www.example.com/", routeConfig}},
 		{"usage-bad-viewer-ip", []string{"route", routeConfig, "--viewer-ip", "10.0.0", "https://fn.example.com/go"}},
+		{"usage-empty-viewer-ip", []string{"route", routeConfig, "--viewer-ip", "", "https://fn.example.com/go"}},
 		{"usage-bad-viewer-asn", []string{"route", routeConfig, "--viewer-asn", "4294967296", "https://fn.example.com/go"}},
 		{"usage-bad-now", []string{"route", routeConfig, "--now", "2026-12-05", "https://fn.example.com/go"}},
 		{"usage-bad-response-status", []string{"route", routeConfig, "--response-status", "99", "https://fn.example.com/go"}},
