@@ -64,7 +64,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	if len(args) == 0 || args[0] == "help" || isHelpFlag(args[0]) {
 		if len(args) > 1 {
-			if c, ok := commands[args[1]]; ok {
+			c, ok := commands[args[1]]
+			if !ok && !isHelpFlag(args[1]) {
+				return unknownCommand(args[1], stderr)
+			}
+			if ok {
 				fmt.Fprintf(stdout, "%s\n\n", c.summary)
 				c.run([]string{"-h"}, stdout, stdout) // the flag set prints usage and flags
 				fmt.Fprintln(stdout, "\nexamples:")
@@ -86,11 +90,16 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	c, ok := commands[args[0]]
 	if !ok {
-		fmt.Fprintf(stderr, "openfront: unknown command %q%s\n", args[0], commandHint(args[0]))
-		usage(stderr)
-		return exitUsage
+		return unknownCommand(args[0], stderr)
 	}
 	return c.run(args[1:], stdout, stderr)
+}
+
+// unknownCommand says name is no command, and which one is likely meant.
+func unknownCommand(name string, stderr io.Writer) int {
+	fmt.Fprintf(stderr, "openfront: unknown command %q%s\n", name, commandHint(name))
+	usage(stderr)
+	return exitUsage
 }
 
 // otherTools maps what users of other tools type to the command that does

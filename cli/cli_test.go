@@ -144,6 +144,8 @@ func TestUnknownSuggests(t *testing.T) {
 		{[]string{"plan"}, `openfront: unknown command "plan"; did you mean diff?`},
 		{[]string{"purge"}, `openfront: unknown command "purge"; did you mean invalidate?`},
 		{[]string{"frobnicate"}, `openfront: unknown command "frobnicate"`},
+		{[]string{"help", "vett"}, `openfront: unknown command "vett"; did you mean vet?`},
+		{[]string{"vett", "--help"}, `openfront: unknown command "vett"; did you mean vet?`},
 		{[]string{"route", "dir", "http://x/", "--viewr-ip", "1.2.3.4"}, "openfront route: did you mean --viewer-ip?"},
 		{[]string{"route", "dir", "http://x/", "--jsno"}, "openfront route: did you mean --json?"},
 		{[]string{"route", "dir", "http://x/", "-h=x"}, ""},
