@@ -174,8 +174,8 @@ type invalidationClient struct{ base, token string }
 
 // do sends one API request and decodes the invalidation it answers, or
 // the node's error.
-func (c invalidationClient) do(ctx context.Context, method, url string, body []byte, want int) (*admin.Invalidation, string, error) {
-	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+func (c invalidationClient) do(ctx context.Context, method, target string, body []byte, want int) (*admin.Invalidation, string, error) {
+	req, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader(body))
 	if err != nil {
 		return nil, "", err
 	}
@@ -188,18 +188,18 @@ func (c invalidationClient) do(ctx context.Context, method, url string, body []b
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return nil, "", fmt.Errorf("%s %s: %w", method, url, err)
+		return nil, "", fmt.Errorf("%s %s: %w", method, target, err)
 	}
 	if resp.StatusCode != want {
 		var e admin.APIError
 		if json.Unmarshal(b, &e) == nil && e.Error.Code != "" {
 			return nil, "", fmt.Errorf("%s: %s: %s", resp.Status, e.Error.Code, e.Error.Message)
 		}
-		return nil, "", fmt.Errorf("%s %s: %s %s", method, url, resp.Status, strings.TrimSpace(string(b)))
+		return nil, "", fmt.Errorf("%s %s: %s %s", method, target, resp.Status, strings.TrimSpace(string(b)))
 	}
 	var inv admin.Invalidation
 	if err := json.Unmarshal(b, &inv); err != nil || inv.ID == "" {
-		return nil, "", fmt.Errorf("%s %s: not an invalidation: %.200s", method, url, b)
+		return nil, "", fmt.Errorf("%s %s: not an invalidation: %.200s", method, target, b)
 	}
 	// Not the Location header: the token goes to the --admin URL only.
 	return &inv, c.base + "/distributions/" + inv.DistributionID + "/invalidations/" + inv.ID, nil
