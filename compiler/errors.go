@@ -118,7 +118,7 @@ func (c *Compiler) cueErrorsIn(err error, v, def cue.Value, fallback token.Pos) 
 		if v.Exists() {
 			at = v.LookupPath(cue.ParsePath(quotePath(path)))
 		}
-		msg = explainPatterns(explainValidator(msg, at))
+		msg = explainIncomplete(explainPatterns(explainValidator(msg, at)))
 		if len(path) > 0 {
 			msg = formatPath(path) + ": " + msg
 		}
@@ -150,6 +150,18 @@ func (c *Compiler) cueErrorsIn(err error, v, def cue.Value, fallback token.Pos) 
 		out = append(out, c.posError(best, msg))
 	}
 	return dropListLengthNoise(mergeEnumErrors(out))
+}
+
+// explainIncomplete says in words what CUE's "incomplete value A | B"
+// means: a field of several choices and no default (viewerProtocolPolicy,
+// which CloudFront requires) was given none of them.
+func explainIncomplete(msg string) string {
+	choices, ok := strings.CutPrefix(msg, "incomplete value ")
+	if !ok || !strings.Contains(choices, " | ") || strings.Contains(choices, "*") {
+		return msg
+	}
+	list := strings.Split(choices, " | ")
+	return "no value: set one of " + strings.Join(list[:len(list)-1], ", ") + " or " + list[len(list)-1]
 }
 
 // dropListLengthNoise drops "incompatible list lengths" errors from a list
