@@ -48,6 +48,8 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return badUsage(fs, nil, err.Error())
 	}
+	// /status's own URL, copied from a browser, names the listener too.
+	u = strings.TrimSuffix(u, "/status")
 	c := &http.Client{Timeout: *timeout}
 	resp, err := c.Get(u + "/status")
 	if err != nil {
