@@ -551,6 +551,9 @@ func (h *Handler) originRequest(r *http.Request, b *table.Behavior, a originArgs
 	if fwd == nil {
 		fwd = make(http.Header, 3)
 	}
+	if vs, ok := header["Authorization"]; ok && a.shielded == nil && forwardsAuthorization(b, r.Method) {
+		fwd["Authorization"] = vs
+	}
 	setWAFInserts(fwd, a.inserted)
 	if inEarlyData(r) {
 		fwd["Early-Data"] = earlyDataValue

@@ -120,6 +120,25 @@ func forwardedHeaders(tb *table.Behavior, in http.Header) http.Header {
 	return out
 }
 
+// forwardsAuthorization reports whether the viewer's Authorization goes
+// to the origin of behavior b with a method request whatever b forwards:
+// for the methods whose answers no other viewer gets, as CloudFront
+// ("DELETE, PATCH, POST, and PUT requests – CloudFront doesn't remove the
+// header field before forwarding the request to your origin"; OPTIONS
+// keeps it "if you don't configure CloudFront to cache responses to
+// OPTIONS requests", RequestAndResponseBehaviorCustomOrigin, HTTP request
+// headers). A GET's or HEAD's reaches the origin only through the cache
+// key or an all-viewer policy.
+func forwardsAuthorization(b *table.Behavior, method string) bool {
+	switch method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+		return true
+	case http.MethodOptions:
+		return !slices.Contains(b.Spec.CachedMethods, http.MethodOptions)
+	}
+	return false
+}
+
 // excepted reports whether an allExcept policy's list except names k,
 // spelled with underscores for its hyphens or not (dashed).
 func excepted(except []string, k string) bool {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -77,6 +78,75 @@ distributions: site: {
 					t.Errorf("origin saw Via %q, User-Agent %q; want 1.1 test-node (openfront), %s", got.Get("Via"), got.Get("User-Agent"), tt.userAgent)
 				}
 			})
+		}
+	}
+}
+
+// TestAuthorizationByMethod: a behavior that forwards no headers still
+// sends the viewer's Authorization with the methods whose answers are
+// never shared, as CloudFront ("DELETE, PATCH, POST, and PUT requests –
+// CloudFront doesn't remove the header field"; OPTIONS only when its
+// answers are not cached), so an API's POST with a bearer token works
+// without a cache policy keyed on it; a GET's or HEAD's, or an OPTIONS
+// whose answer is kept for every viewer, is removed.
+func TestAuthorizationByMethod(t *testing.T) {
+	var mu sync.Mutex
+	var got []string // the Authorization fields of the last request
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = r.Header.Values("Authorization")
+		mu.Unlock()
+		w.Header().Set("Cache-Control", "no-store")
+		io.WriteString(w, "ok")
+	}))
+	t.Cleanup(app.Close)
+	dir := t.TempDir()
+	tb := testenv.Compile(t, dir, fmt.Sprintf(`package cdn
+
+_all: ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
+
+distributions: site: {
+	aliases: ["site.test"]
+	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", allowedMethods: _all}
+	cacheBehaviors: [
+		{pathPattern: "/policy/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", allowedMethods: _all, cachePolicy: "CachingDisabled"},
+		{pathPattern: "/options-cached/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", allowedMethods: _all, cachedMethods: ["GET", "HEAD", "OPTIONS"]},
+	]
+}
+`, strings.TrimPrefix(app.URL, "http://")))
+	tests := []struct {
+		method, path string
+		forwarded    bool
+	}{
+		{"GET", "/a", false},
+		{"HEAD", "/a", false},
+		{"POST", "/a", true},
+		{"PUT", "/a", true},
+		{"PATCH", "/a", true},
+		{"DELETE", "/a", true},
+		{"OPTIONS", "/a", true},
+		{"POST", "/policy/a", true},
+		{"GET", "/policy/a", false},
+		{"OPTIONS", "/options-cached/a", false},
+		{"POST", "/options-cached/a", true},
+	}
+	for _, e := range bothEdges(t, dir, tb) {
+		for _, tt := range tests {
+			mu.Lock()
+			got = nil
+			mu.Unlock()
+			resp, _ := siteRequest(t, e.url, tt.method, tt.path, http.Header{"Authorization": {"Bearer t0ken"}}, nil)
+			mu.Lock()
+			seen := got
+			mu.Unlock()
+			var want []string
+			if tt.forwarded {
+				want = []string{"Bearer t0ken"}
+			}
+			if resp.StatusCode != http.StatusOK || !slices.Equal(seen, want) {
+				t.Errorf("cached=%v %s %s: %d, origin saw Authorization %q, want %q", e.cached, tt.method, tt.path, resp.StatusCode, seen, want)
+			}
 		}
 	}
 }
