@@ -551,8 +551,10 @@ func (h *Handler) originRequest(r *http.Request, b *table.Behavior, a originArgs
 	if fwd == nil {
 		fwd = make(http.Header, 3)
 	}
-	if vs, ok := header["Authorization"]; ok && a.shielded == nil && forwardsAuthorization(b, r.Method) {
-		fwd["Authorization"] = vs
+	if a.shielded == nil && forwardsAuthorization(b, r.Method) {
+		if vs, ok := header["Authorization"]; ok {
+			fwd["Authorization"] = vs
+		}
 	}
 	setWAFInserts(fwd, a.inserted)
 	if inEarlyData(r) {
