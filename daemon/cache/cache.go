@@ -95,6 +95,10 @@ type Policy struct {
 	// Wait bounds a coalesced request's wait (e.g. the origin's read
 	// timeout); 0 takes Config.CoalesceWait.
 	Wait time.Duration
+	// NoCoalesce sends a miss to the origin on its own: it neither waits
+	// for another request's fetch nor shares its own (the origin's answer
+	// may be the viewer's alone, by what the key leaves out).
+	NoCoalesce bool
 	// Related resolves the Location or Content-Location of the origin's
 	// answer to an unsafe method to the edge keys of the resource it
 	// names (as Variants), none when that is not on the viewer's host.
@@ -321,6 +325,9 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, p Poli
 		if onlyIfCached {
 			w.WriteHeader(http.StatusGatewayTimeout)
 			return Result{Status: http.StatusGatewayTimeout, XCache: XCacheError}
+		}
+		if p.NoCoalesce {
+			return c.lead(w, r, nil, lk, primary, stale, p, fetch, nil)
 		}
 		f, leader, found := c.join(lk)
 		if found {

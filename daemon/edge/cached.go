@@ -124,6 +124,12 @@ func CachePolicy(d *table.Distribution, tb *table.Behavior, method string, wait 
 		NoBrotli:      tb.NoBrotli,
 		KeyedEncoding: tb.KeyedEncoding,
 		Wait:          wait,
+		// "CloudFront doesn't support request collapsing if you enable
+		// cookie forwarding in the cache policy, the origin request
+		// policy, or the legacy cache settings" (request collapsing,
+		// RequestAndResponseBehaviorCustomOrigin): a viewer's session
+		// never gets another's answer for having come during its fetch.
+		NoCoalesce: readsCookies(tb),
 	}
 }
 
