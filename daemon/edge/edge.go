@@ -712,7 +712,7 @@ func failsOverMethod(method string) bool {
 func (h *Handler) fetchFrom(ctx context.Context, d *table.Distribution, b *table.Behavior, o *table.Origin, req *origin.Request) (*http.Response, error) {
 	if resp, err, done := h.viaShield(ctx, d, b, o, req); done {
 		throughShield(ctx, resp, err)
-		return withoutAltSvc(resp), err
+		return withoutOriginOnly(resp), err
 	}
 	f, err := h.origins.Fetcher(d, o)
 	if err != nil {
@@ -734,7 +734,7 @@ func (h *Handler) fetchFrom(ctx context.Context, d *table.Distribution, b *table
 			Reason: "The origin " + strconv.Quote(o.ID) + " answered 206 with a Content-Length that is not the length of its Content-Range."}
 	}
 	h.observeOrigin(d, o, took, resp, err)
-	return h.admitted(withoutAltSvc(resp), err)
+	return h.admitted(withoutOriginOnly(resp), err)
 }
 
 // errContentRangeLength is an origin's 206 whose Content-Length is not
@@ -756,13 +756,28 @@ func rangeLengthMatches(resp *http.Response) bool {
 	return !ok || last-first+1 == resp.ContentLength
 }
 
-// withoutAltSvc drops an origin's Alt-Svc: its alternatives are the
-// origin's (its own HTTP/3 port and lifetime), which a viewer would take
-// for the node's, and it would replace the node's own (SetAltSvc), in
-// the cache too. Caddy's and YARP's proxies drop it likewise.
-func withoutAltSvc(resp *http.Response) *http.Response {
-	if resp != nil {
-		delete(resp.Header, "Alt-Svc")
+// withoutOriginOnly drops the fields of an origin's answer that are
+// addressed to whatever sits in front of the origin, never to viewers,
+// before the answer is relayed or stored:
+//   - Alt-Svc: its alternatives are the origin's (its own HTTP/3 port and
+//     lifetime), which a viewer would take for the node's, and it would
+//     replace the node's own (SetAltSvc). Caddy's and YARP's proxies drop
+//     it likewise;
+//   - X-Accel-* (X-Accel-Redirect's internal path, -Buffering, -Expires):
+//     an nginx's instructions, which nginx's proxy keeps from clients
+//     ("By default, nginx does not pass the header fields ... X-Accel-...
+//     from the response of a proxied server to a client",
+//     proxy_hide_header) and CloudFront reserves (edge functions may not
+//     set them).
+func withoutOriginOnly(resp *http.Response) *http.Response {
+	if resp == nil {
+		return resp
+	}
+	delete(resp.Header, "Alt-Svc")
+	for k := range resp.Header {
+		if strings.HasPrefix(k, "X-Accel-") {
+			delete(resp.Header, k)
+		}
 	}
 	return resp
 }

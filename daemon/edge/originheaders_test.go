@@ -150,3 +150,49 @@ distributions: site: {
 		}
 	}
 }
+
+// TestOriginXAccelFields: an origin's X-Accel-* fields, addressed to an
+// nginx in front of it (X-Accel-Redirect's internal path, -Buffering,
+// -Expires, -Limit-Rate, -Charset), never reach viewers, on a miss or a
+// hit, as nginx's proxy does not pass them ("By default, nginx does not
+// pass the header fields ... X-Accel-... from the response of a proxied
+// server to a client", proxy_hide_header) and CloudFront reserves them
+// (edge functions may not set them); the origin's other fields pass.
+func TestOriginXAccelFields(t *testing.T) {
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Accel-Redirect", "/internal/files/42.pdf")
+		h.Set("X-Accel-Buffering", "no")
+		h.Set("X-Accel-Expires", "60")
+		h.Set("Cache-Control", "max-age=60")
+		h.Set("X-Accelerated", "kept")
+		io.WriteString(w, "ok")
+	}))
+	t.Cleanup(app.Close)
+	dir := t.TempDir()
+	tb := testenv.Compile(t, dir, fmt.Sprintf(`package cdn
+
+distributions: site: {
+	aliases: ["site.test"]
+	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all"}
+}
+`, strings.TrimPrefix(app.URL, "http://")))
+	for _, e := range bothEdges(t, dir, tb) {
+		for _, want := range []string{"Miss", "Hit"} {
+			resp, _ := siteRequest(t, e.url, "GET", "/a", nil, nil)
+			if want == "Hit" && !e.cached {
+				continue
+			}
+			var accel []string
+			for k := range resp.Header {
+				if strings.HasPrefix(k, "X-Accel-") {
+					accel = append(accel, k)
+				}
+			}
+			if x := resp.Header.Get("X-Cache"); !strings.HasPrefix(x, want) || accel != nil || resp.Header.Get("X-Accelerated") != "kept" {
+				t.Errorf("cached=%v %s: X-Cache %q, X-Accel fields %q, X-Accelerated %q; want none and kept", e.cached, want, x, accel, resp.Header.Get("X-Accelerated"))
+			}
+		}
+	}
+}
