@@ -62,17 +62,16 @@ func forwardedHeaders(tb *table.Behavior, in http.Header) http.Header {
 		out[k] = vs
 	}
 	fv := b.ForwardedValues
-	// Cookies are the cookie settings' to forward, not a header's.
 	if orp.AllHeaders {
 		out = make(http.Header, len(in)+2) // room for Via and User-Agent
 		for k, vs := range in {
-			if forwardable(tb, k) && k != "Cookie" && !excepted(orp.Except, k) {
+			if forwardable(tb, k) && inAllHeaders(k) && !excepted(orp.Except, k) {
 				out[k] = vs
 			}
 		}
 	} else if slices.Contains(fv.Headers, "*") {
 		for k, vs := range in {
-			if forwardable(tb, k) && k != "Cookie" {
+			if forwardable(tb, k) && inAllHeaders(k) {
 				set(k, vs)
 			}
 		}
@@ -137,6 +136,16 @@ func forwardsAuthorization(b *table.Behavior, method string) bool {
 		return !slices.Contains(b.Spec.CachedMethods, http.MethodOptions)
 	}
 	return false
+}
+
+// inAllHeaders reports whether the canonical header name k goes with
+// "all headers" (an all-viewer policy, legacy "*"): not Cookie, the
+// cookie settings' to forward, nor Expect, which the node answers itself
+// (it reads the body it forwards) and CloudFront "removes"
+// (RequestAndResponseBehaviorCustomOrigin, HTTP request headers); a
+// behavior that names either still forwards it.
+func inAllHeaders(k string) bool {
+	return k != "Cookie" && k != "Expect"
 }
 
 // excepted reports whether an allExcept policy's list except names k,

@@ -196,3 +196,58 @@ distributions: site: {
 		}
 	}
 }
+
+// TestExpectNotForwarded: a viewer's Expect: 100-continue is answered by
+// the node, which reads the body itself, and does not reach the origin
+// under a behavior forwarding every header (AllViewer, legacy "*"), as
+// CloudFront "removes the header" (RequestAndResponseBehaviorCustomOrigin,
+// HTTP request headers); a behavior that names it still forwards it.
+func TestExpectNotForwarded(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	var body string
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got, body = r.Header.Values("Expect"), string(b)
+		mu.Unlock()
+		io.WriteString(w, "ok")
+	}))
+	t.Cleanup(app.Close)
+	dir := t.TempDir()
+	tb := testenv.Compile(t, dir, fmt.Sprintf(`package cdn
+
+_all: ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
+
+distributions: site: {
+	aliases: ["site.test"]
+	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", allowedMethods: _all, cachePolicy: "CachingDisabled", originRequestPolicy: "AllViewer"}
+	cacheBehaviors: [
+		{pathPattern: "/star/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", allowedMethods: _all, forwardedValues: headers: ["*"]},
+		{pathPattern: "/named/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", allowedMethods: _all, forwardedValues: headers: ["Expect"]},
+	]
+}
+`, strings.TrimPrefix(app.URL, "http://")))
+	for _, e := range bothEdges(t, dir, tb) {
+		for _, tt := range []struct {
+			path string
+			want []string
+		}{
+			{"/a", nil},
+			{"/star/a", nil},
+			{"/named/a", []string{"100-continue"}},
+		} {
+			mu.Lock()
+			got, body = nil, ""
+			mu.Unlock()
+			resp, _ := siteRequest(t, e.url, "POST", tt.path, http.Header{"Expect": {"100-continue"}}, strings.NewReader("payload"))
+			mu.Lock()
+			seen, sent := got, body
+			mu.Unlock()
+			if resp.StatusCode != http.StatusOK || sent != "payload" || !slices.Equal(seen, tt.want) {
+				t.Errorf("cached=%v POST %s: %d, origin got body %q and Expect %q, want payload and %q", e.cached, tt.path, resp.StatusCode, sent, seen, tt.want)
+			}
+		}
+	}
+}
