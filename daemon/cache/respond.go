@@ -165,10 +165,15 @@ func serve(w http.ResponseWriter, r *http.Request, rp *rep, xcache []string, age
 var representationFields = []string{"Content-Length", "Content-Type", "Content-Encoding", "Content-Language", "Content-Range", "Content-Md5", "Content-Disposition", "Accept-Ranges"}
 
 // preconditions evaluates the viewer's conditional headers in RFC 9110
-// 13.2.2's order against the representation the cache would send.
+// 13.2.2's order against the representation the cache would send. An
+// If-Match is ignored for a representation without an ETag, as
+// CloudFront: "If you do not specify an ETag value, CloudFront ignores
+// subsequent If-Match or If-None-Match headers"
+// (RequestAndResponseBehaviorCustomOrigin, Caching); RFC 9110 would fail
+// it (an If-None-Match then matches nothing either way).
 func preconditions(r *http.Request, rp *rep) int {
 	if im, ok := r.Header["If-Match"]; ok {
-		if !matchETag(im, rp.etag, true) {
+		if rp.etag != "" && !matchETag(im, rp.etag, true) {
 			return http.StatusPreconditionFailed
 		}
 	} else if ius, ok := r.Header["If-Unmodified-Since"]; ok {

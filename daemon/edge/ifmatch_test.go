@@ -1,0 +1,58 @@
+package edge
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"openfront.dev/internal/testenv"
+)
+
+// TestIfMatchWithoutETag: a viewer's If-Match is ignored for a cached
+// object its origin sent no ETag for, which is then served (200), as
+// CloudFront: "If you do not specify an ETag value, CloudFront ignores
+// subsequent If-Match or If-None-Match headers"
+// (RequestAndResponseBehaviorCustomOrigin, Caching); it was 412, on the
+// miss and on every hit. An object with an ETag still answers a
+// mismatch 412.
+func TestIfMatchWithoutETag(t *testing.T) {
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		if strings.HasPrefix(r.URL.Path, "/tagged") {
+			w.Header().Set("ETag", `"v1"`)
+		}
+		io.WriteString(w, "ok")
+	}))
+	t.Cleanup(app.Close)
+	dir := t.TempDir()
+	tb := testenv.Compile(t, dir, fmt.Sprintf(`package cdn
+
+distributions: site: {
+	aliases: ["site.test"]
+	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all"}
+}
+`, strings.TrimPrefix(app.URL, "http://")))
+	tests := []struct {
+		path, ifMatch string
+		want          int
+	}{
+		{"/untagged/a", `"abc"`, http.StatusOK},
+		{"/untagged/b", `W/"v1", "v2"`, http.StatusOK},
+		{"/tagged/a", `"abc"`, http.StatusPreconditionFailed},
+		{"/tagged/b", `"v1"`, http.StatusOK},
+	}
+	// Without a cache the origin gets If-Match and decides.
+	url := bothEdges(t, dir, tb)[1].url
+	for _, tt := range tests {
+		for _, round := range []string{"miss", "hit"} {
+			resp, body := siteRequest(t, url, "GET", tt.path, http.Header{"If-Match": {tt.ifMatch}}, nil)
+			if resp.StatusCode != tt.want || tt.want == http.StatusOK && body != "ok" {
+				t.Errorf("%s If-Match %s (%s): %d %q, want %d", tt.path, tt.ifMatch, round, resp.StatusCode, body, tt.want)
+			}
+		}
+	}
+}
