@@ -95,6 +95,10 @@ type Policy struct {
 	// Wait bounds a coalesced request's wait (e.g. the origin's read
 	// timeout); 0 takes Config.CoalesceWait.
 	Wait time.Duration
+	// OriginFields says which of the viewer's header fields the origin
+	// gets; nil: all of them. A Vary naming one it never gets selects
+	// nothing (varyNames).
+	OriginFields OriginFields
 	// NoCoalesce sends a miss to the origin on its own: it neither waits
 	// for another request's fetch nor shares its own (the origin's answer
 	// may be the viewer's alone, by what the key leaves out).
@@ -114,6 +118,14 @@ type Policy struct {
 	// names the request's own URI in Content-Location and has explicit
 	// freshness is then stored for later GETs (RFC 9110 9.3.3).
 	StoresPOST bool
+}
+
+// OriginFields tells the cache what the origin learns of a request.
+type OriginFields interface {
+	// Gets reports whether the origin gets the viewer's header field
+	// name (canonical), as sent or as the edge makes it from the
+	// viewer's.
+	Gets(name string) bool
 }
 
 // FetchRequest is what the cache asks of the origin.
@@ -575,7 +587,7 @@ func (c *Cache) lead(w http.ResponseWriter, r *http.Request, f *flight, lk, prim
 	header := storedHeader(resp.Header, cc)
 	enc, size := codedHeader(r, p, resp, cc, header)
 	o := outcome{st: newStream(size, c.maxObject, c.cfg.StreamWindow), key: primary}
-	if names := varyNames(header); len(names) > 0 {
+	if names := varyNames(header, p); len(names) > 0 {
 		o.names, o.gen = names, c.varyMark(primary, names)
 		o.key = variantKey(primary, o.gen, names, r, p)
 		o.alias = aliasFor(primary, o.gen, names, r, p, header)
@@ -917,7 +929,7 @@ func (c *Cache) storePOST(w http.ResponseWriter, r *http.Request, key string, p 
 	header := storedHeader(resp.Header, cc)
 	primary := primaryKey(http.MethodGet, key)
 	lk := primary
-	if names := varyNames(header); len(names) > 0 {
+	if names := varyNames(header, p); len(names) > 0 {
 		lk = variantKey(primary, c.varyMark(primary, names), names, r, p)
 	}
 	c.storeMu.RLock() // the check and the put are one step for an invalidation's scan

@@ -239,7 +239,7 @@ func (c *Cache) leadDisk(w http.ResponseWriter, r *http.Request, f *flight, lk, 
 	enc, size := codedHeader(r, p, resp, cc, header)
 	// limit 0: nothing is kept in memory, only the window readers need.
 	o := outcome{st: newStream(size, 0, c.cfg.StreamWindow), key: primary}
-	if names := varyNames(header); len(names) > 0 {
+	if names := varyNames(header, p); len(names) > 0 {
 		o.names, o.gen = names, c.varyMark(primary, names)
 		o.key = variantKey(primary, o.gen, names, r, p)
 	}

@@ -131,7 +131,7 @@ func (c *Cache) leadPiece(w http.ResponseWriter, r *http.Request, primary string
 		AddVary(header, "Accept-Encoding") // as lead does for whole objects
 	}
 	o := outcome{key: primary, x: xMiss}
-	if names := varyNames(header); len(names) > 0 {
+	if names := varyNames(header, p); len(names) > 0 {
 		o.names, o.gen = names, c.varyMark(primary, names)
 		o.key = variantKey(primary, o.gen, names, r, p)
 	}

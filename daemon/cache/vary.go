@@ -35,15 +35,27 @@ func edgeKey(k string) string {
 	return k
 }
 
-// varyNames are a response's Vary fields, canonical, sorted, deduplicated.
-func varyNames(h http.Header) []string {
+// varyNames are a response's Vary fields, canonical, sorted, deduplicated,
+// but for those the origin never gets from the viewer (p.OriginFields):
+// the origin answered every viewer alike whatever their value, as
+// CloudFront, which caches by what it forwards, takes it ("If you
+// configure your origin to include any other values in the Vary header,
+// CloudFront removes the values", RequestAndResponseBehaviorCustomOrigin).
+// Accept-Encoding, which the cache negotiates itself, and Host, always
+// count.
+func varyNames(h http.Header, p Policy) []string {
 	var names []string
 	for _, v := range h["Vary"] {
 		for f := range strings.SplitSeq(v, ",") {
 			// "*" is stored only under a minTTL, which drops it.
-			if f = strings.TrimSpace(f); f != "" && f != "*" {
-				names = append(names, http.CanonicalHeaderKey(f))
+			if f = strings.TrimSpace(f); f == "" || f == "*" {
+				continue
 			}
+			name := http.CanonicalHeaderKey(f)
+			if p.OriginFields != nil && name != "Accept-Encoding" && name != "Host" && !p.OriginFields.Gets(name) {
+				continue
+			}
+			names = append(names, name)
 		}
 	}
 	slices.Sort(names)

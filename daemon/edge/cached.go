@@ -130,6 +130,8 @@ func CachePolicy(d *table.Distribution, tb *table.Behavior, method string, wait 
 		// RequestAndResponseBehaviorCustomOrigin): a viewer's session
 		// never gets another's answer for having come during its fetch.
 		NoCoalesce: readsCookies(tb),
+		// A Vary naming a field the origin never gets selects nothing.
+		OriginFields: originFields{tb},
 	}
 }
 

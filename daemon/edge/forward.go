@@ -119,6 +119,33 @@ func forwardedHeaders(tb *table.Behavior, in http.Header) http.Header {
 	return out
 }
 
+// originFields is cache.OriginFields for behavior b: the viewer's header
+// fields that forwardedHeaders and originRequest pass to its origin (a
+// GET's, as the cache fetches), or that the node sends made from them
+// (Via, X-Forwarded-For, a web ACL's insertions, CloudFront-*). One
+// pointer, so a cache.Policy holds it without allocating.
+type originFields struct{ b *table.Behavior }
+
+func (f originFields) Gets(k string) bool {
+	tb := f.b
+	switch {
+	case k == "Cookie":
+		return readsCookies(tb)
+	case k == "Via" || k == "X-Forwarded-For" || k == "Content-Type" || k == "Early-Data" ||
+		slices.Contains(origin.ConditionalHeaders, k) || strings.HasPrefix(k, table.WAFInsertPrefix):
+		return true
+	case !forwardable(tb, k):
+		return false
+	case strings.HasPrefix(k, "Cloudfront-"):
+		return true // forwardable: the node sets it for the origin
+	}
+	orp, fv := &tb.OriginRequest, &tb.Spec.ForwardedValues
+	return orp.AllHeaders && inAllHeaders(k) && !excepted(orp.Except, k) ||
+		slices.Contains(fv.Headers, "*") && inAllHeaders(k) ||
+		slices.ContainsFunc(fv.Headers, func(h string) bool { return textproto.CanonicalMIMEHeaderKey(h) == k }) ||
+		slices.Contains(orp.Headers, k)
+}
+
 // forwardsAuthorization reports whether the viewer's Authorization goes
 // to the origin of behavior b with a method request whatever b forwards:
 // for the methods whose answers no other viewer gets, as CloudFront
