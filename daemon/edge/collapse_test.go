@@ -3,14 +3,11 @@ package edge
 import (
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"openfront.dev/internal/testenv"
 )
 
 // TestNoCollapsingWithCookies: a behavior that forwards cookies (in its
@@ -25,7 +22,7 @@ import (
 func TestNoCollapsingWithCookies(t *testing.T) {
 	var asked atomic.Int64
 	release := make(chan struct{})
-	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	edges := appSiteEdges(t, func(w http.ResponseWriter, r *http.Request) {
 		asked.Add(1)
 		select {
 		case <-release:
@@ -33,28 +30,18 @@ func TestNoCollapsingWithCookies(t *testing.T) {
 		}
 		w.Header().Set("Cache-Control", r.URL.Query().Get("cc"))
 		fmt.Fprintf(w, "cookie=%s", r.Header.Get("Cookie"))
-	}))
-	t.Cleanup(app.Close)
-	dir := t.TempDir()
-	tb := testenv.Compile(t, dir, fmt.Sprintf(`package cdn
+	},
+		`cachePolicies: themed: parametersInCacheKeyAndForwardedToOrigin: cookiesConfig: {cookieBehavior: "whitelist", cookies: ["theme"]}
 
-cachePolicies: themed: parametersInCacheKeyAndForwardedToOrigin: cookiesConfig: {cookieBehavior: "whitelist", cookies: ["theme"]}
-
-originRequestPolicies: sessions: cookiesConfig: {cookieBehavior: "whitelist", cookies: ["s"]}
-
-distributions: site: {
-	aliases: ["site.test"]
-	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
-	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", cachePolicy: "CachingOptimized"}
-	cacheBehaviors: [
-		{pathPattern: "/all-viewer/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", cachePolicy: "CachingOptimized", originRequestPolicy: "AllViewer"},
-		{pathPattern: "/sessions/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", cachePolicy: "CachingDisabled", originRequestPolicy: "sessions"},
-		{pathPattern: "/keyed/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", cachePolicy: "themed"},
-		{pathPattern: "/legacy/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", forwardedValues: {queryString: true, cookies: {forward: "whitelist", whitelistedNames: ["theme"]}}},
-	]
-}
-`, strings.TrimPrefix(app.URL, "http://")))
-	url := bothEdges(t, dir, tb)[1].url // the one with a cache
+originRequestPolicies: sessions: cookiesConfig: {cookieBehavior: "whitelist", cookies: ["s"]}`,
+		`defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", cachePolicy: "CachingOptimized"}
+cacheBehaviors: [
+	{pathPattern: "/all-viewer/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", cachePolicy: "CachingOptimized", originRequestPolicy: "AllViewer"},
+	{pathPattern: "/sessions/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", cachePolicy: "CachingDisabled", originRequestPolicy: "sessions"},
+	{pathPattern: "/keyed/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", cachePolicy: "themed"},
+	{pathPattern: "/legacy/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", forwardedValues: {queryString: true, cookies: {forward: "whitelist", whitelistedNames: ["theme"]}}},
+]`)
+	url := edges[1].url // the one with a cache
 	tests := []struct {
 		path      string
 		collapsed bool

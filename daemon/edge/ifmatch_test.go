@@ -1,14 +1,10 @@
 package edge
 
 import (
-	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
-
-	"openfront.dev/internal/testenv"
 )
 
 // TestIfMatchWithoutETag: a viewer's If-Match is ignored for a cached
@@ -19,23 +15,15 @@ import (
 // miss and on every hit. An object with an ETag still answers a
 // mismatch 412.
 func TestIfMatchWithoutETag(t *testing.T) {
-	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	edges := appSiteEdges(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "max-age=60")
 		if strings.HasPrefix(r.URL.Path, "/tagged") {
 			w.Header().Set("ETag", `"v1"`)
 		}
 		io.WriteString(w, "ok")
-	}))
-	t.Cleanup(app.Close)
-	dir := t.TempDir()
-	tb := testenv.Compile(t, dir, fmt.Sprintf(`package cdn
-
-distributions: site: {
-	aliases: ["site.test"]
-	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
-	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all"}
-}
-`, strings.TrimPrefix(app.URL, "http://")))
+	},
+		``,
+		`defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all"}`)
 	tests := []struct {
 		path, ifMatch string
 		want          int
@@ -46,7 +34,7 @@ distributions: site: {
 		{"/tagged/b", `"v1"`, http.StatusOK},
 	}
 	// Without a cache the origin gets If-Match and decides.
-	url := bothEdges(t, dir, tb)[1].url
+	url := edges[1].url
 	for _, tt := range tests {
 		for _, round := range []string{"miss", "hit"} {
 			resp, body := siteRequest(t, url, "GET", tt.path, http.Header{"If-Match": {tt.ifMatch}}, nil)

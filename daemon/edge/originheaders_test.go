@@ -92,29 +92,19 @@ distributions: site: {
 func TestAuthorizationByMethod(t *testing.T) {
 	var mu sync.Mutex
 	var got []string // the Authorization fields of the last request
-	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	edges := appSiteEdges(t, func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		got = r.Header.Values("Authorization")
 		mu.Unlock()
 		w.Header().Set("Cache-Control", "no-store")
 		io.WriteString(w, "ok")
-	}))
-	t.Cleanup(app.Close)
-	dir := t.TempDir()
-	tb := testenv.Compile(t, dir, fmt.Sprintf(`package cdn
-
-_all: ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
-
-distributions: site: {
-	aliases: ["site.test"]
-	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
-	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", allowedMethods: _all}
-	cacheBehaviors: [
-		{pathPattern: "/policy/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", allowedMethods: _all, cachePolicy: "CachingDisabled"},
-		{pathPattern: "/options-cached/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", allowedMethods: _all, cachedMethods: ["GET", "HEAD", "OPTIONS"]},
-	]
-}
-`, strings.TrimPrefix(app.URL, "http://")))
+	},
+		`_all: ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]`,
+		`defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", allowedMethods: _all}
+cacheBehaviors: [
+	{pathPattern: "/policy/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", allowedMethods: _all, cachePolicy: "CachingDisabled"},
+	{pathPattern: "/options-cached/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", allowedMethods: _all, cachedMethods: ["GET", "HEAD", "OPTIONS"]},
+]`)
 	tests := []struct {
 		method, path string
 		forwarded    bool
@@ -131,7 +121,7 @@ distributions: site: {
 		{"OPTIONS", "/options-cached/a", false},
 		{"POST", "/options-cached/a", true},
 	}
-	for _, e := range bothEdges(t, dir, tb) {
+	for _, e := range edges {
 		for _, tt := range tests {
 			mu.Lock()
 			got = nil
@@ -159,7 +149,7 @@ distributions: site: {
 // server to a client", proxy_hide_header) and CloudFront reserves them
 // (edge functions may not set them); the origin's other fields pass.
 func TestOriginXAccelFields(t *testing.T) {
-	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	edges := appSiteEdges(t, func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-Accel-Redirect", "/internal/files/42.pdf")
 		h.Set("X-Accel-Buffering", "no")
@@ -167,18 +157,10 @@ func TestOriginXAccelFields(t *testing.T) {
 		h.Set("Cache-Control", "max-age=60")
 		h.Set("X-Accelerated", "kept")
 		io.WriteString(w, "ok")
-	}))
-	t.Cleanup(app.Close)
-	dir := t.TempDir()
-	tb := testenv.Compile(t, dir, fmt.Sprintf(`package cdn
-
-distributions: site: {
-	aliases: ["site.test"]
-	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
-	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all"}
-}
-`, strings.TrimPrefix(app.URL, "http://")))
-	for _, e := range bothEdges(t, dir, tb) {
+	},
+		``,
+		`defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all"}`)
+	for _, e := range edges {
 		for _, want := range []string{"Miss", "Hit"} {
 			resp, _ := siteRequest(t, e.url, "GET", "/a", nil, nil)
 			if want == "Hit" && !e.cached {
@@ -206,30 +188,20 @@ func TestExpectNotForwarded(t *testing.T) {
 	var mu sync.Mutex
 	var got []string
 	var body string
-	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	edges := appSiteEdges(t, func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		mu.Lock()
 		got, body = r.Header.Values("Expect"), string(b)
 		mu.Unlock()
 		io.WriteString(w, "ok")
-	}))
-	t.Cleanup(app.Close)
-	dir := t.TempDir()
-	tb := testenv.Compile(t, dir, fmt.Sprintf(`package cdn
-
-_all: ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
-
-distributions: site: {
-	aliases: ["site.test"]
-	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
-	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", allowedMethods: _all, cachePolicy: "CachingDisabled", originRequestPolicy: "AllViewer"}
-	cacheBehaviors: [
-		{pathPattern: "/star/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", allowedMethods: _all, forwardedValues: headers: ["*"]},
-		{pathPattern: "/named/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", allowedMethods: _all, forwardedValues: headers: ["Expect"]},
-	]
-}
-`, strings.TrimPrefix(app.URL, "http://")))
-	for _, e := range bothEdges(t, dir, tb) {
+	},
+		`_all: ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]`,
+		`defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", allowedMethods: _all, cachePolicy: "CachingDisabled", originRequestPolicy: "AllViewer"}
+cacheBehaviors: [
+	{pathPattern: "/star/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", allowedMethods: _all, forwardedValues: headers: ["*"]},
+	{pathPattern: "/named/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", allowedMethods: _all, forwardedValues: headers: ["Expect"]},
+]`)
+	for _, e := range edges {
 		for _, tt := range []struct {
 			path string
 			want []string
@@ -250,4 +222,30 @@ distributions: site: {
 			}
 		}
 	}
+}
+
+// appSiteEdges starts handler as the custom origin "app" (HTTP) of the
+// distribution site (site.test) and returns the edges without and with a
+// cache (bothEdges) serving it. top holds the config's other top-level
+// fields (policies, hidden values), behaviors the distribution's
+// fields after its origins (defaultCacheBehavior, cacheBehaviors).
+func appSiteEdges(t *testing.T, handler http.HandlerFunc, top, behaviors string) []struct {
+	cached bool
+	url    string
+} {
+	t.Helper()
+	app := httptest.NewServer(handler)
+	t.Cleanup(app.Close)
+	dir := t.TempDir()
+	tb := testenv.Compile(t, dir, fmt.Sprintf(`package cdn
+
+%s
+
+distributions: site: {
+	aliases: ["site.test"]
+	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
+	%s
+}
+`, top, app.Listener.Addr().String(), behaviors))
+	return bothEdges(t, dir, tb)
 }

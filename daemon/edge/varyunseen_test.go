@@ -3,12 +3,9 @@ package edge
 import (
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
-
-	"openfront.dev/internal/testenv"
 )
 
 // TestVaryOnFieldsTheOriginNeverGets: an origin's Vary naming a field the
@@ -22,32 +19,22 @@ import (
 // outside it, still selects its variants.
 func TestVaryOnFieldsTheOriginNeverGets(t *testing.T) {
 	var asked atomic.Int64
-	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	edges := appSiteEdges(t, func(w http.ResponseWriter, r *http.Request) {
 		asked.Add(1)
 		w.Header().Set("Cache-Control", "max-age=60")
 		w.Header().Set("Vary", r.URL.Query().Get("vary"))
 		fmt.Fprintf(w, "tenant=%s", r.Header.Get("X-Tenant"))
-	}))
-	t.Cleanup(app.Close)
-	dir := t.TempDir()
-	tb := testenv.Compile(t, dir, fmt.Sprintf(`package cdn
-
-originRequestPolicies: tenant: {
+	},
+		`originRequestPolicies: tenant: {
 	headersConfig: {headerBehavior: "whitelist", headers: ["X-Tenant"]}
 	queryStringsConfig: queryStringBehavior: "all"
-}
-
-distributions: site: {
-	aliases: ["site.test"]
-	origins: [{id: "app", domainName: %q, customOriginConfig: originProtocolPolicy: "http-only"}]
-	defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", forwardedValues: queryString: true}
-	cacheBehaviors: [
-		{pathPattern: "/ua/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", forwardedValues: {queryString: true, headers: ["User-Agent"]}},
-		{pathPattern: "/tenant/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", cachePolicy: "CachingOptimized", originRequestPolicy: "tenant"},
-	]
-}
-`, strings.TrimPrefix(app.URL, "http://")))
-	url := bothEdges(t, dir, tb)[1].url // the one with a cache
+}`,
+		`defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", forwardedValues: queryString: true}
+cacheBehaviors: [
+	{pathPattern: "/ua/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", forwardedValues: {queryString: true, headers: ["User-Agent"]}},
+	{pathPattern: "/tenant/*", targetOriginId: "app", viewerProtocolPolicy: "allow-all", cachePolicy: "CachingOptimized", originRequestPolicy: "tenant"},
+]`)
+	url := edges[1].url // the one with a cache
 	tests := []struct {
 		path  string
 		asked int64 // of three viewers differing in every field
