@@ -64,8 +64,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	if len(args) == 0 || args[0] == "help" || isHelpFlag(args[0]) {
 		if len(args) > 1 {
-			c, ok := commands[args[1]]
-			if !ok && !isHelpFlag(args[1]) {
+			c, ok := commands[strings.TrimLeft(args[1], "-")] // help --version is help version
+			if !ok && !isHelpFlag(args[1]) && args[1] != "help" {
 				return unknownCommand(args[1], stderr)
 			}
 			if ok {

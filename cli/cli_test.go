@@ -77,6 +77,11 @@ func TestBadUsageSaysWhatIsWrong(t *testing.T) {
 		{[]string{"serve", "--config", "a", "--admin", "127.0.0.1:99999"}, `openfront serve: --admin "127.0.0.1:99999": the port is a number, 0 to 65535`},
 		{[]string{"serve", "--config", "a", "--https", "::1:8443"}, `openfront serve: --https "::1:8443": an IPv6 address goes in brackets, the port after them: [ADDRESS]:PORT, such as [::1]:8443`},
 		{[]string{"serve", "--config", "a", "--rtmp", "0.0.0.0:nosuchport"}, `openfront serve: --rtmp "0.0.0.0:nosuchport": the port is a number, 0 to 65535`},
+		{[]string{"serve", "--config", "a", "--admin", "http://127.0.0.1:9090"}, `openfront serve: --admin "http://127.0.0.1:9090": a listen address is HOST:PORT, not a URL: write 127.0.0.1:9090`},
+		{[]string{"serve", "--config", "a", "--http", "http://localhost/"}, `openfront serve: --http "http://localhost/": a listen address is HOST:PORT, not a URL: write localhost:8080`},
+		{[]string{"serve", "--config", "a", "--http", "8080"}, `openfront serve: --http "8080": a port alone is written :8080 (every address) or 127.0.0.1:8080`},
+		{[]string{"serve", "--config", "a", "--hls-segment", "1ms"}, `openfront serve: --hls-segment must be from 1s to 30s (it is 1ms); 2s to 6s is usual`},
+		{[]string{"serve", "--config", "a", "--hls-segment", "1h"}, `openfront serve: --hls-segment must be from 1s to 30s (it is 1h0m0s); 2s to 6s is usual`},
 		{[]string{"vet"}, "openfront vet: missing DIR"},
 		{[]string{"compile", "a", "b"}, `openfront compile: unexpected argument "b"`},
 		{[]string{"route", "dir"}, "openfront route: missing URL"},
@@ -216,6 +221,23 @@ func TestVersion(t *testing.T) {
 		code := Main(args, &stdout, &stderr)
 		if code != exitOK || !strings.HasPrefix(stdout.String(), "openfront ") || !strings.Contains(stdout.String(), runtime.Version()) || stderr.Len() != 0 {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q", args, code, stdout.String(), stderr.String())
+		}
+	}
+}
+
+// TestHelpOfHelp: help help and help --version answer, as help and
+// help version do.
+func TestHelpOfHelp(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string // in stdout
+	}{
+		{[]string{"help", "help"}, "usage: openfront COMMAND"},
+		{[]string{"help", "--version"}, "openfront version"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := Main(tc.args, &stdout, &stderr); code != exitOK || !strings.Contains(stdout.String(), tc.want) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 0 and %q", tc.args, code, stdout.String(), stderr.String(), tc.want)
 		}
 	}
 }

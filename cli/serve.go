@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -88,6 +89,12 @@ func listenProblem(flag, addr, port string) string {
 	}
 	_, p, err := net.SplitHostPort(addr)
 	switch {
+	case strings.Contains(addr, "://"):
+		host := addr[strings.Index(addr, "://")+3:]
+		host, _, _ = strings.Cut(host, "/")
+		return fmt.Sprintf("--%s %q: a listen address is HOST:PORT, not a URL: write %s", flag, addr, withPort(host, port))
+	case err != nil && strings.Trim(addr, "0123456789") == "":
+		return fmt.Sprintf("--%s %q: a port alone is written :%s (every address) or 127.0.0.1:%s", flag, addr, addr, addr)
 	case err != nil && strings.Count(addr, ":") > 1 && !strings.Contains(addr, "["):
 		return fmt.Sprintf("--%s %q: an IPv6 address goes in brackets, the port after them: [ADDRESS]:PORT, such as [::1]:%s", flag, addr, port)
 	case err != nil && !strings.Contains(addr, ":"):
@@ -99,6 +106,14 @@ func listenProblem(flag, addr, port string) string {
 		return fmt.Sprintf("--%s %q: the port is a number, 0 to 65535", flag, addr)
 	}
 	return ""
+}
+
+// withPort is host with port unless it has one.
+func withPort(host, port string) string {
+	if _, _, err := net.SplitHostPort(host); err == nil || host == "" {
+		return cmp.Or(host, ":"+port)
+	}
+	return net.JoinHostPort(strings.Trim(host, "[]"), port)
 }
 
 // checkTableFile says why name is not a table artifact, if it plainly is
@@ -197,6 +212,12 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		if t.d <= 0 && timeout == "" {
 			timeout = fmt.Sprintf("--%s must be more than 0 (it is %v)", t.flag, t.d)
 		}
+	}
+	// Below a second the playlist lasts less than three target durations
+	// (which round up to 1 s) and segments leave before players reload;
+	// past 30 s the 32 MiB a segment may hold cuts it mid-GOP.
+	if d := o.HLSSegment; d > 0 && (d < time.Second || d > 30*time.Second) && timeout == "" {
+		timeout = fmt.Sprintf("--hls-segment must be from 1s to 30s (it is %v); 2s to 6s is usual", d)
 	}
 	// -1 is unbounded; less would be read as that or as the default.
 	var limit string
