@@ -56,14 +56,17 @@ type stream struct {
 	// segment's length if longer; after that it only grows when it must
 	// (see add).
 	target int
-	ended  bool
+	// minTarget is target as the stream began: a playlist started anew
+	// begins with it again.
+	minTarget int
+	ended     bool
 	// clock is the stream's time: the durations of the segments added,
 	// which come in real time.
 	clock time.Duration
 }
 
 func newStream(window int, firstSeq uint64, target int) *stream {
-	s := &stream{window: window, nextSeq: firstSeq, target: target}
+	s := &stream{window: window, nextSeq: firstSeq, target: target, minTarget: target}
 	s.view.Store(&view{})
 	return s
 }
@@ -97,6 +100,8 @@ func (s *stream) claim(t *Track) (target int, continues bool) {
 			seg.leftAt = s.clock
 		}
 		s.listed = 0
+		// A target an old GOP raised is not the new playlist's.
+		s.target = s.minTarget
 		return s.target, s.discNext
 	}
 	s.publish()

@@ -174,7 +174,7 @@ func startMediaNode(t *testing.T, src, logDir string) (n *Node, stop func(), pub
 // a corrupt packet (-xerror) and decodes both publishes.
 func TestLiveReconnectThroughTheNode(t *testing.T) {
 	src := hlstest.FLV(t, hlstest.Media{Seconds: 4, GOP: 60})
-	n, _, publish := startMediaNode(t, src, "")
+	n, stop, publish := startMediaNode(t, src, "")
 	edge := edgeSource{"http://" + n.Addr("http").String() + "/live"}
 	playlist := edge.base + "/event/index.m3u8"
 	first := publish("s3cret")
@@ -198,6 +198,9 @@ func TestLiveReconnectThroughTheNode(t *testing.T) {
 		defer close(played)
 		hlstest.DecodeRestarts(t, playlist, "-headers", "Host: localhost\r\n", "-live_start_index", "0")
 	}()
+	// A failure below still waits for the player, whose playlist the
+	// node's stop ends, before the test does: it reports to t.
+	defer func() { stop(); <-played }()
 	var rel hlstest.Reloads
 	polling, quit := context.WithCancel(context.Background())
 	polled := make(chan struct{})
