@@ -927,9 +927,16 @@ func (c *Cache) storePOST(w http.ResponseWriter, r *http.Request, key string, p 
 	resp.Body.Close()
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	header := storedHeader(resp.Header, cc)
+	names := varyNames(header, p)
+	if len(names) != len(varyNames(header, Policy{})) {
+		// It varies on a field the POST carried and a GET's request
+		// would not (Authorization goes to the origin with a POST only):
+		// a GET has no variant of its own to find it under.
+		return relay(w, r, p, resp, false)
+	}
 	primary := primaryKey(http.MethodGet, key)
 	lk := primary
-	if names := varyNames(header, p); len(names) > 0 {
+	if len(names) > 0 {
 		lk = variantKey(primary, c.varyMark(primary, names), names, r, p)
 	}
 	c.storeMu.RLock() // the check and the put are one step for an invalidation's scan

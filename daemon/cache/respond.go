@@ -172,13 +172,16 @@ var representationFields = []string{"Content-Length", "Content-Type", "Content-E
 // (RequestAndResponseBehaviorCustomOrigin, Caching); RFC 9110 would fail
 // it (an If-None-Match then matches nothing either way).
 func preconditions(r *http.Request, rp *rep) int {
-	if im, ok := r.Header["If-Match"]; ok {
-		if rp.etag != "" && !matchETag(im, rp.etag, true) {
+	if im, ok := r.Header["If-Match"]; ok && rp.etag != "" {
+		if !matchETag(im, rp.etag, true) {
 			return http.StatusPreconditionFailed
 		}
-	} else if ius, ok := r.Header["If-Unmodified-Since"]; ok {
+	} else if ius, ok := r.Header["If-Unmodified-Since"]; ok { // an ignored If-Match is as absent
 		lm, lmErr := http.ParseTime(rp.lastModified)
-		if t, err := http.ParseTime(ius[0]); err == nil && (lmErr != nil || lm.After(t)) {
+		// "A recipient MUST ignore the If-Unmodified-Since header field if
+		// the resource does not have a modification date available" (RFC
+		// 9110 13.1.4), as net/http's ServeContent does.
+		if t, err := http.ParseTime(ius[0]); err == nil && lmErr == nil && lm.After(t) {
 			return http.StatusPreconditionFailed
 		}
 	}

@@ -284,8 +284,9 @@ func (h *Handler) refusalPage(w http.ResponseWriter, r *http.Request, d *table.D
 	id := w.Header().Get("X-Openfront-Id")
 	p := CachePolicy(d, pb, http.MethodGet, coalesceWait(pb))
 	// The page is fetched with none of the viewer's fields, so anyone may
-	// share it; it goes whole and as its origin sent it, as errorPage's.
-	p.Cacheable, p.Compress = true, false
+	// share it, and waits on one fetch (no viewer's cookies go with it);
+	// it goes whole and as its origin sent it, as errorPage's.
+	p.Cacheable, p.Compress, p.NoCoalesce = true, false, false
 	pr := r.WithContext(r.Context())
 	pr.Method, pr.Header, pr.Body, pr.ContentLength = http.MethodGet, http.Header{}, http.NoBody, 0
 	if r.Method == http.MethodHead {
@@ -366,7 +367,7 @@ func (h *Handler) pageObject(ctx context.Context, r *http.Request, d *table.Dist
 		return h.fetch(ctx, d, pb, &base)
 	}
 	p := CachePolicy(d, pb, http.MethodGet, coalesceWait(pb))
-	p.Compress = false
+	p.Compress, p.NoCoalesce = false, false // no viewer's cookies go with it
 	pr, err := http.NewRequestWithContext(ctx, http.MethodGet, path, nil)
 	if err != nil {
 		return nil, fmt.Errorf("custom error page %q: %w", path, err)

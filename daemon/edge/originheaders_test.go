@@ -229,6 +229,30 @@ cacheBehaviors: [
 // cache (bothEdges) serving it. top holds the config's other top-level
 // fields (policies, hidden values), behaviors the distribution's
 // fields after its origins (defaultCacheBehavior, cacheBehaviors).
+// TestPOSTAnswerByAuthorizationNotShared: a POST carries the viewer's
+// Authorization to the origin, a GET does not; an answer to the POST that
+// varies on it (and names the URI in Content-Location, with s-maxage) is
+// not stored for the GETs of that URI, which would all get the POSTing
+// viewer's answer.
+func TestPOSTAnswerByAuthorizationNotShared(t *testing.T) {
+	edges := appSiteEdges(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Vary", "Authorization")
+		w.Header().Set("Cache-Control", "s-maxage=60")
+		w.Header().Set("Content-Location", r.URL.Path)
+		io.WriteString(w, "who="+r.Header.Get("Authorization"))
+	},
+		`_all: ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]`,
+		`defaultCacheBehavior: {targetOriginId: "app", viewerProtocolPolicy: "allow-all", allowedMethods: _all}`)
+	for _, e := range edges {
+		if _, body := siteRequest(t, e.url, "POST", "/me", http.Header{"Authorization": {"Bearer alice"}}, strings.NewReader("x")); body != "who=Bearer alice" {
+			t.Fatalf("cached=%v POST: %q", e.cached, body)
+		}
+		if _, body := siteRequest(t, e.url, "GET", "/me", http.Header{"Authorization": {"Bearer mallory"}}, nil); body != "who=" {
+			t.Errorf("cached=%v a GET after alice's POST got %q, want the origin's answer to a GET (who=)", e.cached, body)
+		}
+	}
+}
+
 func appSiteEdges(t *testing.T, handler http.HandlerFunc, top, behaviors string) []struct {
 	cached bool
 	url    string

@@ -45,6 +45,10 @@ func TestRefusalPageKept(t *testing.T) {
 		case "/403.html", "/index.html":
 			h.Set("Cache-Control", "no-cache")
 			io.WriteString(w, "<h1>not for you</h1>")
+		case "/403-cookies.html": // slow enough for the flood to wait on it
+			time.Sleep(100 * time.Millisecond)
+			h.Set("Cache-Control", "no-cache")
+			io.WriteString(w, "<h1>not for you</h1>")
 		case "/403-long.html":
 			h.Set("Cache-Control", "max-age=90")
 			io.WriteString(w, "<h1>not for you</h1>")
@@ -105,6 +109,7 @@ func TestRefusalPageKept(t *testing.T) {
 		{"long.test", "/403-long.html", 90 * time.Second, 403, "<h1>not for you</h1>"},
 		{"spa.test", "/index.html", 20 * time.Second, 200, "<h1>not for you</h1>"},
 		{"broken.test", "/broken.html", 30 * time.Second, 500, "boom"},
+		{"cookies.test", "/403-cookies.html", 30 * time.Second, 403, "<h1>not for you</h1>"},
 	}
 	for _, c := range cases {
 		t.Run(c.host, func(t *testing.T) {
