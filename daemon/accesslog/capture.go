@@ -386,7 +386,10 @@ func (c *Capture) Record(end time.Time) Record {
 	if viewer.cookies != nil {
 		rec.Cookie = strings.Join(viewer.cookies, "; ")
 	}
-	websocket := viewer.websocket
+	// An HTTP/3 viewer's WebSocket (RFC 9220, which the edge joins to the
+	// origin's) has no Upgrade field: its :protocol, quic-go's r.Proto,
+	// says it is one, logged wss as an HTTP/1.1 viewer's.
+	websocket := viewer.websocket || r.ProtoMajor == 3 && r.Proto == "websocket"
 	if c.hasBody {
 		rec.BytesIn += c.body.n
 	}

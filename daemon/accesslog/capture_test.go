@@ -110,18 +110,24 @@ func TestCaptureHTTP2TLS(t *testing.T) {
 
 // TestCaptureProtocol: cs-protocol is http, https, grpcs, ws or wss
 // (standard-logs-reference); a gRPC call has grpcs over TLS, and no
-// cleartext name of CloudFront's: http.
+// cleartext name of CloudFront's: http. An HTTP/3 viewer's WebSocket
+// (RFC 9220: an extended CONNECT with :protocol websocket, which quic-go
+// gives as r.Proto and the edge takes for a GET) has no Upgrade field,
+// and is a WebSocket over TLS all the same: wss.
 func TestCaptureProtocol(t *testing.T) {
 	for _, c := range []struct {
 		tls, grpc, websocket bool
+		proto                string // an HTTP/3 request's r.Proto; "": HTTP/1.1
 		want                 string
 	}{
-		{false, false, false, "http"},
-		{true, false, false, "https"},
-		{true, true, false, "grpcs"},
-		{false, true, false, "http"},
-		{false, false, true, "ws"},
-		{true, false, true, "wss"},
+		{false, false, false, "", "http"},
+		{true, false, false, "", "https"},
+		{true, true, false, "", "grpcs"},
+		{false, true, false, "", "http"},
+		{false, false, true, "", "ws"},
+		{true, false, true, "", "wss"},
+		{true, false, false, "HTTP/3.0", "https"},
+		{true, false, false, "websocket", "wss"},
 	} {
 		r := httptest.NewRequest("POST", "/svc/Call", nil)
 		if c.tls {
@@ -130,12 +136,15 @@ func TestCaptureProtocol(t *testing.T) {
 		if c.websocket {
 			r.Header.Set("Upgrade", "websocket")
 		}
+		if c.proto != "" {
+			r.Method, r.Proto, r.ProtoMajor, r.ProtoMinor = "GET", c.proto, 3, 0
+		}
 		cw := NewCapture(httptest.NewRecorder(), r, time.Now())
 		if c.grpc {
 			cw.GRPC()
 		}
 		if got := cw.Record(time.Now()).Protocol; got != c.want {
-			t.Errorf("tls %v, grpc %v, websocket %v: cs-protocol %q, want %q", c.tls, c.grpc, c.websocket, got, c.want)
+			t.Errorf("tls %v, grpc %v, websocket %v, proto %q: cs-protocol %q, want %q", c.tls, c.grpc, c.websocket, c.proto, got, c.want)
 		}
 	}
 }
