@@ -293,6 +293,9 @@ func TestAccessLogsAndMetrics(t *testing.T) {
 		{client: "h1", url: "http://quiet.test/index.html", status: 200, notLogged: true},
 		{client: "h1", url: "ws://logged.test/ws/echo", status: 101, result: "Miss", version: v11},
 		{client: "tls1", url: "wss://logged.test/ws/echo", status: 101, result: "Miss", version: v11},
+		// RFC 9220: an extended CONNECT, answered 200 on the origin's
+		// switch; a WebSocket over TLS all the same.
+		{client: "h3", url: "wss://logged.test/ws/echo", status: 200, result: "Miss", version: v3},
 	}
 	clients := map[string]*http.Client{"h1": e.h1, "tls1": e.tls1, "h2": e.h2, "h3": e.h3}
 	ids := make([]string, len(work))
@@ -303,7 +306,9 @@ func TestAccessLogsAndMetrics(t *testing.T) {
 			method = http.MethodGet
 		}
 		var resp *http.Response
-		if strings.HasPrefix(w.url, "ws") {
+		if strings.HasPrefix(w.url, "ws") && w.client == "h3" {
+			resp = h3WebSocketEcho(t, clients[w.client], w.url)
+		} else if strings.HasPrefix(w.url, "ws") {
 			resp = webSocketEcho(t, clients[w.client], w.url)
 		} else {
 			req, err := http.NewRequest(method, w.url, nil)
@@ -518,6 +523,35 @@ func webSocketEcho(t *testing.T, client *http.Client, url string) *http.Response
 	if err := c.Close(websocket.StatusNormalClosure, ""); err != nil {
 		t.Fatalf("%s: close: %v", url, err)
 	}
+	return resp
+}
+
+// h3WebSocketEcho opens a WebSocket to url (wss://) through client's
+// HTTP/3 transport as RFC 9220 has it (CONNECT with :protocol websocket),
+// has a message echoed and ends the stream; it returns the handshake's
+// answer.
+func h3WebSocketEcho(t *testing.T, client *http.Client, url string) *http.Response {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	toOrigin, viewer := io.Pipe()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodConnect, "https"+strings.TrimPrefix(url, "wss"), toOrigin)
+	req.Proto = "websocket"
+	req.Header.Set("Sec-WebSocket-Version", "13")
+	resp, err := client.Transport.RoundTrip(req)
+	if err != nil {
+		t.Fatalf("%s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		if got := exchangeText(t, viewer, resp.Body, "ping", len("ping")); got != "ping" {
+			t.Fatalf("%s: echo %q", url, got)
+		}
+	}
+	// The end of the viewer's side ends the joined connection, and the
+	// edge logs it.
+	viewer.Close()
+	io.Copy(io.Discard, resp.Body)
 	return resp
 }
 

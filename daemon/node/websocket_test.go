@@ -58,23 +58,8 @@ func TestWebSocketOverHTTP3(t *testing.T) {
 	if got := resp.Header.Get("Sec-WebSocket-Accept"); got != "" {
 		t.Errorf("Sec-WebSocket-Accept %q: the HTTP/1.1 handshake's, not for an HTTP/3 viewer", got)
 	}
-	// A masked text frame "hello" (RFC 6455 5.2), and the origin's
-	// unmasked "echo: hello" back.
-	mask := [4]byte{1, 2, 3, 4}
-	frame := []byte{0x81, 0x80 | 5, mask[0], mask[1], mask[2], mask[3]}
-	for i, c := range []byte("hello") {
-		frame = append(frame, c^mask[i%4])
-	}
-	if _, err := viewer.Write(frame); err != nil {
-		t.Fatal(err)
-	}
-	want := append([]byte{0x81, 11}, "echo: hello"...)
-	got := make([]byte, len(want))
-	if _, err := io.ReadFull(resp.Body, got); err != nil {
-		t.Fatalf("reading the echo: %v", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("the viewer got %q, want %q", got, want)
+	if got := exchangeText(t, viewer, resp.Body, "hello", len("echo: hello")); got != "echo: hello" {
+		t.Errorf("the viewer got %q, want %q", got, "echo: hello")
 	}
 	// At shutdown the WebSocket ends, as an HTTP/1.1 viewer's does: it has
 	// no request to finish, so the node does not wait the drain timeout
@@ -96,6 +81,28 @@ func TestWebSocketOverHTTP3(t *testing.T) {
 	case <-ctx.Done():
 		t.Error("the viewer's stream is still open after shutdown")
 	}
+}
+
+// exchangeText writes msg as a masked text frame (RFC 6455 5.2) to w and
+// reads from r the origin's unmasked text frame of n bytes (under 126).
+func exchangeText(t *testing.T, w io.Writer, r io.Reader, msg string, n int) string {
+	t.Helper()
+	mask := [4]byte{1, 2, 3, 4}
+	frame := []byte{0x81, 0x80 | byte(len(msg)), mask[0], mask[1], mask[2], mask[3]}
+	for i, c := range []byte(msg) {
+		frame = append(frame, c^mask[i%4])
+	}
+	if _, err := w.Write(frame); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 2+n)
+	if _, err := io.ReadFull(r, got); err != nil {
+		t.Fatalf("reading the echo of %q: %v", msg, err)
+	}
+	if got[0] != 0x81 || int(got[1]) != n {
+		t.Errorf("the echo of %q framed % x, want an unmasked text frame of %d bytes", msg, got[:2], n)
+	}
+	return string(got[2:])
 }
 
 // h3WebSocketOpener dials node n over HTTP/3 and returns open, which sends
