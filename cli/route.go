@@ -156,12 +156,29 @@ func NewRouteRequest(method, rawURL string, headers []string) (RouteRequest, err
 	if err != nil {
 		return r, fmt.Errorf("url: %w", err)
 	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return r, fmt.Errorf("url %q: scheme must be http or https", rawURL)
+	// A ws:// or wss:// URL is the WebSocket handshake a client sends
+	// there (RFC 6455 4.1): a GET over http or https asking to switch.
+	webSocket := u.Scheme == "ws" || u.Scheme == "wss"
+	switch u.Scheme {
+	case "ws":
+		u.Scheme = "http"
+	case "wss":
+		u.Scheme = "https"
+	case "http", "https":
+	default:
+		return r, fmt.Errorf("url %q: scheme must be http, https, ws or wss", rawURL)
 	}
 	r.URL = u
 	if err := addHeaders(r.Header, "header", headers); err != nil {
 		return r, err
+	}
+	if webSocket {
+		for _, f := range [...][2]string{{"Connection", "Upgrade"}, {"Upgrade", "websocket"},
+			{"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}, {"Sec-WebSocket-Version", "13"}} {
+			if r.Header.Get(f[0]) == "" {
+				r.Header.Set(f[0], f[1])
+			}
+		}
 	}
 	if r.host() == "" {
 		return r, fmt.Errorf("url %q has no host and no Host header is given", rawURL)
@@ -495,6 +512,21 @@ type RouteBehavior struct {
 	Tried          []RouteTryEntry `json:"tried"`
 	// GRPC says gRPC calls bypass all that follows (grpcConfig).
 	GRPC bool `json:"grpc,omitempty"`
+	// WebSocket is set for a WebSocket handshake, which goes to the
+	// origin past the cache.
+	WebSocket *RouteWebSocket `json:"webSocket,omitempty"`
+}
+
+// RouteWebSocket is what becomes of a WebSocket handshake: it goes to the
+// origin past the cache, asking it to switch protocols, and once the
+// origin answers 101 the edge joins the two connections.
+type RouteWebSocket struct {
+	// NotForwarded are the handshake's fields the origin needs and the
+	// behavior does not forward: the origin refuses the handshake.
+	NotForwarded []string `json:"notForwarded,omitempty"`
+	// NoSwitch names the behavior's origin when it is not a custom one:
+	// it answers the handshake as any GET, never switching.
+	NoSwitch string `json:"noSwitch,omitempty"`
 }
 
 // RouteTryEntry is one cacheBehaviors entry that did not match.
@@ -890,6 +922,14 @@ func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
 	// and the origin request on a signed behavior only.
 	signed := e.Signature.Required
 	e.CacheKey = cacheKey(t, d.ID, objPath, b, query, r, signed)
+	if edge.WebSocketHandshake(r.Method, r.Header) {
+		ws := &RouteWebSocket{NotForwarded: edge.WebSocketHeadersNotForwarded(b)}
+		if b.Origin != nil && b.Origin.Kind != table.OriginCustom {
+			ws.NoSwitch = b.Origin.ID
+		}
+		e.Behavior.WebSocket = ws
+		e.CacheKey.Cached, e.CacheKey.NotCached = false, "a WebSocket handshake goes to the origin"
+	}
 	// The origin gets the key's query and what the origin request policy
 	// adds; legacy queryStringCacheKeys key some parameters and forward
 	// all (table.Behavior.ForwardedQuery).
@@ -1445,6 +1485,16 @@ func printRoute(w io.Writer, e *RouteExplanation) {
 		printFunctions(line, e.Functions)
 		if b.GRPC {
 			line("  gRPC", "HTTP/2 POSTs with Content-Type application/grpc go to origin %s over HTTP/2 and TLS, past the cache, after the viewer checks below and the functions", b.TargetOriginID)
+		}
+		if ws := b.WebSocket; ws != nil {
+			line("  WebSocket", "a handshake: goes to the origin past the cache, with Connection: Upgrade and Upgrade: websocket; if the origin answers 101, the edge joins the two connections")
+			if len(ws.NotForwarded) > 0 && ws.NoSwitch == "" {
+				line("  not sent", "%s (the behavior does not forward them): the origin refuses the handshake; CloudFront asks for the AllViewer origin request policy, or for Sec-WebSocket-Key and Sec-WebSocket-Version in one",
+					strings.Join(ws.NotForwarded, ", "))
+			}
+			if ws.NoSwitch != "" {
+				line("  no switch", "origin %s is not a custom origin: it answers the handshake as any GET, and the viewer gets no WebSocket", ws.NoSwitch)
+			}
 		}
 	}
 	if v := e.Viewer; v != nil {

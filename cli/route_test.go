@@ -109,6 +109,17 @@ func TestRoute(t *testing.T) {
 		{"orp-all-viewer-odd-host", []string{"https://127.0.0.1:8443/search", "-H", "Host: App.Example.COM.:1337"}},
 		{"orp-all-viewer-listener-port", []string{"https://App.Example.COM.:8443/search"}},
 		{"all-headers-not-cached", []string{"https://eu.app.example.com/ws/chat", "-H", "Upgrade: websocket"}},
+		// WebSocket handshakes, as the edge serves them: past the cache,
+		// with the origin refusing one whose behavior forwards neither
+		// Sec-WebSocket-Key nor Sec-WebSocket-Version
+		// (distribution-working-with.websockets). A ws:// or wss:// URL
+		// is the handshake a client sends there.
+		{"websocket", []string{"wss://eu.app.example.com/ws/chat"}},
+		{"websocket-headers", []string{"http://app.example.com/ws/chat", "-H", "Connection: keep-alive, Upgrade", "-H", "Upgrade: websocket",
+			"-H", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "-H", "Sec-WebSocket-Version: 13"}},
+		{"websocket-not-forwarded", []string{"wss://www.example.com/api/live"}},
+		{"json-websocket-not-forwarded", []string{"--json", "wss://www.example.com/api/live"}},
+		{"websocket-s3", []string{"wss://www.example.com/live", "-H", "Sec-WebSocket-Protocol: chat"}},
 		{"options-cached", []string{"-X", "OPTIONS", "http://app.example.com/api"}},
 		// Response headers policies: CORS for an allowed Origin, a
 		// preflight, an Origin not allowed; the managed security headers.

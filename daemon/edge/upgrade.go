@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/textproto"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http/httpguts"
+
+	"openfront.dev/compiler/table"
 )
 
 // WebSockets, as CloudFront proxies them (distribution-working-with.
@@ -53,12 +56,36 @@ func upgradeProtocol(r *http.Request) string {
 	if isWebSocketStream(r) {
 		return "websocket"
 	}
-	if r.ProtoMajor != 1 || r.ProtoMinor < 1 || r.Method != http.MethodGet ||
-		!httpguts.HeaderValuesContainsToken(r.Header["Connection"], "upgrade") ||
-		!httpguts.HeaderValuesContainsToken(r.Header["Upgrade"], "websocket") {
+	if r.ProtoMajor != 1 || r.ProtoMinor < 1 || !WebSocketHandshake(r.Method, r.Header) {
 		return ""
 	}
 	return "websocket"
+}
+
+// WebSocketHandshake reports whether an HTTP/1.1 request with method and
+// header h asks to switch to a WebSocket (RFC 6455 4.1): a GET with
+// "Connection: Upgrade" and "Upgrade: websocket". openfront route
+// explains such a request as the edge serves it.
+func WebSocketHandshake(method string, h http.Header) bool {
+	return method == http.MethodGet &&
+		httpguts.HeaderValuesContainsToken(h["Connection"], "upgrade") &&
+		httpguts.HeaderValuesContainsToken(h["Upgrade"], "websocket")
+}
+
+// WebSocketHeadersNotForwarded lists the fields of a viewer's handshake
+// that an origin needs and behavior b does not forward. CloudFront asks
+// for the AllViewer origin request policy, or for Sec-WebSocket-Key and
+// Sec-WebSocket-Version in one (distribution-working-with.websockets.md):
+// without them the origin refuses the handshake.
+func WebSocketHeadersNotForwarded(b *table.Behavior) []string {
+	var missing []string
+	for _, k := range [...]string{"Sec-WebSocket-Key", "Sec-WebSocket-Version"} {
+		ck := textproto.CanonicalMIMEHeaderKey(k)
+		if _, ok := forwardedHeaders(b, http.Header{ck: {""}})[ck]; !ok {
+			missing = append(missing, k)
+		}
+	}
+	return missing
 }
 
 // isExtendedConnect reports whether r is an HTTP/3 extended CONNECT
