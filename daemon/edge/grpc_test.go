@@ -53,6 +53,7 @@ func newGRPCEnv(t testing.TB, behavior string) *grpcEnv {
 type grpcSetup struct {
 	top, distribution, behavior string            // CUE at the top level, in the distribution, in its default behavior
 	origins                     string            // origins after "api"
+	api                         string            // more fields of the origin "api"
 	files                       map[string]string // written in the config directory first, by path
 	// before runs on the edge and the table before the table is set:
 	// logs and metrics are set up there.
@@ -85,13 +86,13 @@ func newGRPCEnvFor(t testing.TB, s grpcSetup) *grpcEnv {
 %s
 distributions: g: {
 	aliases: ["example.com"]
-	origins: [{id: "api", domainName: %q, customOriginConfig: originProtocolPolicy: "https-only"}, %s]
+	origins: [{id: "api", domainName: %q, customOriginConfig: originProtocolPolicy: "https-only", %s}, %s]
 	defaultCacheBehavior: {targetOriginId: "api", viewerProtocolPolicy: "https-only",
 		allowedMethods: ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
 		%s}
 	%s
 }
-`, s.top, o.Addr, s.origins, s.behavior, s.distribution))
+`, s.top, o.Addr, s.api, s.origins, s.behavior, s.distribution))
 	if s.before != nil {
 		s.before(h, dir, tb)
 	}
@@ -157,6 +158,31 @@ func TestGRPCWebACLInsertsHeaders(t *testing.T) {
 	}
 	if got := testenv.First(header["seen-waf-verdict"]); got != "allowed" {
 		t.Errorf("the origin saw X-Amzn-Waf-Verdict %q, want the web ACL's %q", got, "allowed")
+	}
+}
+
+// TestGRPCOriginHeaders: the headers CloudFront adds to a call reach its
+// origin as any request's ("You can use an origin request policy to add
+// custom headers to the gRPC requests that are sent to your gRPC
+// origin", distribution-using-grpc.md): the origin's customHeaders, and
+// the CloudFront-* headers its origin request policy names, set by the
+// node whatever the viewer sent.
+func TestGRPCOriginHeaders(t *testing.T) {
+	e := newGRPCEnvFor(t, grpcSetup{
+		behavior: `grpcConfig: enabled: true, cachePolicy: "CachingDisabled", originRequestPolicy: "viewer-address"`,
+		top:      `originRequestPolicies: "viewer-address": headersConfig: {headerBehavior: "whitelist", headers: ["CloudFront-Viewer-Address"]}`,
+		api:      `customHeaders: [{headerName: "X-Origin-Secret", headerValue: "s3cret"}]`,
+	})
+	ctx := metadata.AppendToOutgoingContext(callContext(t), "cloudfront-viewer-address", "203.0.113.9:1")
+	var header metadata.MD
+	if _, err := e.client.UnaryCall(ctx, &testpb.SimpleRequest{}, grpc.Header(&header)); err != nil {
+		t.Fatal(err)
+	}
+	if got := testenv.First(header["seen-origin-secret"]); got != "s3cret" {
+		t.Errorf("the origin saw X-Origin-Secret %q, want its customHeaders' %q", got, "s3cret")
+	}
+	if got := testenv.First(header["seen-viewer-address"]); !strings.HasPrefix(got, "127.0.0.1:") {
+		t.Errorf("the origin saw CloudFront-Viewer-Address %q, want the node's (127.0.0.1:port)", got)
 	}
 }
 

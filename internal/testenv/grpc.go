@@ -58,7 +58,8 @@ func (o *GRPCOrigin) UnaryCall(ctx context.Context, req *testpb.SimpleRequest) (
 	}
 	// What the origin saw comes back as header and trailer metadata.
 	grpc.SetHeader(ctx, metadata.Pairs("seen-tenant", First(md["x-tenant"]), "seen-authorization", First(md["authorization"]),
-		"seen-te", First(md["te"]), "seen-via", First(md["via"]), "seen-waf-verdict", First(md["x-amzn-waf-verdict"])))
+		"seen-te", First(md["te"]), "seen-via", First(md["via"]), "seen-waf-verdict", First(md["x-amzn-waf-verdict"]),
+		"seen-origin-secret", First(md["x-origin-secret"]), "seen-viewer-address", First(md["cloudfront-viewer-address"])))
 	grpc.SetTrailer(ctx, metadata.Pairs("calls", fmt.Sprint(o.Calls.Load())))
 	return &testpb.SimpleResponse{Payload: req.GetPayload(), Username: First(md[":authority"])}, nil
 }
