@@ -187,6 +187,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// root the default root object answers, for every step below as for
 	// openfront route (signedurl.URLPath).
 	if r.URL.Path == "" && r.URL.Scheme != "" {
+		if r.Method == http.MethodOptions {
+			// "OPTIONS http://host" asks about the server, as "OPTIONS *"
+			// does (RFC 9112 3.2.4), which the servers answer 200.
+			w.Header()["Content-Length"] = []string{"0"}
+			w.WriteHeader(http.StatusOK)
+			return
+		}
 		r.URL.Path = "/"
 	}
 	id := requestID()

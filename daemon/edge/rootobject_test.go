@@ -52,6 +52,9 @@ distributions: site: {
 		{"absolute form without a path", "GET http://site.test HTTP/1.1\r\nHost: site.test\r\n\r\n", "GET /index.html"},
 		{"absolute form without a path, with a query", "GET http://site.test?a=b HTTP/1.1\r\nHost: site.test\r\n\r\n", "GET /index.html?a=b"},
 		{"absolute form with the root", "GET http://site.test/ HTTP/1.1\r\nHost: site.test\r\n\r\n", "GET /index.html"},
+		// RFC 9112 3.2.4: an OPTIONS of a URI with an empty path is about
+		// the server, as "OPTIONS *": answered, not sent on.
+		{"OPTIONS in absolute form without a path", "OPTIONS http://site.test HTTP/1.1\r\nHost: site.test\r\n\r\n", ""},
 		{"a subdirectory", "GET /sub/ HTTP/1.1\r\nHost: site.test\r\n\r\n", "GET /sub/"},
 		{"the object itself", "GET /index.html HTTP/1.1\r\nHost: site.test\r\n\r\n", "GET /index.html"},
 	} {
