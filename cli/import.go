@@ -495,6 +495,8 @@ func (imp *importer) keyValueStores() (*cueStruct, error) {
 			imp.note(o, newSrc(ks.file, s.path, nil), "keys may be missing: list-keys printed a NextToken, so more pages follow; run it without --max-items or --no-paginate and the AWS CLI prints every key")
 		}
 		o.setStr("comment", s.str("Comment"), "")
+		// CloudFront's code names the store by its Id: cf.kvs(kvsId).
+		o.setStr("id", st.id, "")
 		imp.rest(o, s)
 		data := &cueStruct{}
 		for _, kv := range slices.SortedFunc(slices.Values(ks.keys), func(a, b [2]string) int { return strings.Compare(a[0], b[0]) }) {

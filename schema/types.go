@@ -206,8 +206,11 @@ type Function struct {
 
 // KeyValueStore is #KeyValueStore, CloudFront's KeyValueStore with its keys.
 type KeyValueStore struct {
-	Comment string            `json:"comment"`
-	Data    map[string]string `json:"data"`
+	Comment string `json:"comment"`
+	// ID is CloudFront's Id of the store, which code may name it by in
+	// cf.kvs(id).
+	ID   string            `json:"id,omitempty"`
+	Data map[string]string `json:"data"`
 }
 
 // ContinuousDeploymentPolicy is #ContinuousDeploymentPolicy, CloudFront's

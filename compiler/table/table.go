@@ -434,8 +434,9 @@ func compileFunctions(cfg *schema.Config, prev *Table, stores map[string]*cffunc
 }
 
 // buildStores makes the key value stores of cfg, by name. A store whose
-// data is prev's is prev's (meta() keeps its times); one with other data
-// is new, and keeps the time prev's was first seen.
+// data and id are prev's is prev's (meta() keeps its times); one with
+// other data or another id is new, and keeps the time prev's was first
+// seen.
 func buildStores(cfg *schema.Config, prev *Table) map[string]*cffunc.Store {
 	out := make(map[string]*cffunc.Store, len(cfg.KeyValueStores))
 	now := time.Now()
@@ -443,13 +444,13 @@ func buildStores(cfg *schema.Config, prev *Table) map[string]*cffunc.Store {
 		created := now
 		if prev != nil && prev.stores[name] != nil {
 			old := prev.stores[name]
-			if maps.Equal(prev.config.KeyValueStores[name].Data, spec.Data) {
+			if was := prev.config.KeyValueStores[name]; was.ID == spec.ID && maps.Equal(was.Data, spec.Data) {
 				out[name] = old
 				continue
 			}
 			created = old.Created()
 		}
-		out[name] = cffunc.NewStore(name, spec.Data, created, now)
+		out[name] = cffunc.NewStore(name, spec.ID, spec.Data, created, now)
 	}
 	return out
 }

@@ -12,15 +12,19 @@ import (
 // other data makes another Store, so a request reads one version.
 type Store struct {
 	Name string
+	// id is CloudFront's Id of the store, or "": code written for
+	// CloudFront names the store by it (cf.kvs(kvsId)).
+	id   string
 	data map[string]string
 	// created and updated are what meta() tells: when the store was
 	// first seen and when its data last changed.
 	created, updated time.Time
 }
 
-// NewStore makes a store of data, which the caller no longer changes.
-func NewStore(name string, data map[string]string, created, updated time.Time) *Store {
-	return &Store{Name: name, data: data, created: created, updated: updated}
+// NewStore makes a store of data, which the caller no longer changes;
+// id is CloudFront's Id of the store, or "".
+func NewStore(name, id string, data map[string]string, created, updated time.Time) *Store {
+	return &Store{Name: name, id: id, data: data, created: created, updated: updated}
 }
 
 // Created is when the store was first seen (meta's creationDateTime).
@@ -36,7 +40,8 @@ func (f *Function) WithStore(s *Store) *Function {
 }
 
 // kvsMethod is cf.kvs([id]): a handle on the function's store. CloudFront
-// names a store by its id; here that is its name in the config. The
+// names a store by its Id ("const kvsId = '...'; cf.kvs(kvsId)" in its
+// examples); here that is the config's id of the store, or its name. The
 // handle is made once per runtime, however often a handler asks for it.
 func kvsMethod(f *Function, m *vm) func(goja.FunctionCall) goja.Value {
 	rt := m.rt
@@ -46,7 +51,7 @@ func kvsMethod(f *Function, m *vm) func(goja.FunctionCall) goja.Value {
 		if s == nil {
 			panic(rt.NewTypeError("cf.kvs(): function %q has no key value store (keyValueStoreAssociations)", f.Name))
 		}
-		if id := call.Argument(0); !goja.IsUndefined(id) && id.String() != s.Name {
+		if id := call.Argument(0); !goja.IsUndefined(id) && !s.named(id.String()) {
 			panic(rt.NewTypeError("cf.kvs(%q): function %q is associated with key value store %q only", id.String(), f.Name, s.Name))
 		}
 		if h == nil {
@@ -54,6 +59,12 @@ func kvsMethod(f *Function, m *vm) func(goja.FunctionCall) goja.Value {
 		}
 		return h
 	}
+}
+
+// named is whether code naming a store id means s: its name in the
+// config, or CloudFront's Id of it.
+func (s *Store) named(id string) bool {
+	return id == s.Name || (s.id != "" && id == s.id)
 }
 
 // handle is the object with CloudFront's get, exists and meta, each

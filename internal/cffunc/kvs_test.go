@@ -11,7 +11,7 @@ import (
 // CloudFront's get (string, json, bytes), exists and meta, each a promise.
 func TestKeyValueStore(t *testing.T) {
 	created := time.Date(2026, 1, 2, 3, 4, 5, 765432100, time.UTC)
-	store := NewStore("routes", map[string]string{
+	store := NewStore("routes", "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111", map[string]string{
 		"/old":   "/new",
 		"config": `{"weight": 30, "variants": ["a", "b"]}`,
 		"bytes":  "é!",
@@ -31,7 +31,10 @@ func TestKeyValueStore(t *testing.T) {
 		// As CloudFront's example: {keyCount:3,creationDateTime:2023-11-30T23:07:55.765Z,...}
 		// (functions-custom-methods.md), what Date.prototype.toISOString makes.
 		{"meta as toISOString", `var m = await kvs.meta(); return '/' + (new Date(m.creationDateTime).toISOString() === m.creationDateTime);`, "/true"},
-		{"by id", `return await cf.kvs('routes').get('/old');`, "/new"},
+		{"by name", `return await cf.kvs('routes').get('/old');`, "/new"},
+		// CloudFront's code names its store by Id (const kvsId = '...';
+		// cf.kvs(kvsId)): a function imported with its store still reads it.
+		{"by CloudFront id", `return await cf.kvs('a1b2c3d4-5678-90ab-cdef-EXAMPLE11111').get('/old');`, "/new"},
 		{"missing key caught", `try { await kvs.get('/gone'); } catch (e) { return '/caught-' + (e.message.indexOf('/gone') >= 0); }`, "/caught-true"},
 		{"missing key uncaught", `return await kvs.get('/gone');`, ""},
 		{"json that does not parse", `return await kvs.get('broken', {format: 'json'});`, ""},
@@ -87,8 +90,8 @@ func TestWithStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	v1 := f.WithStore(NewStore("s", map[string]string{"k": "/one"}, now, now))
-	v2 := v1.WithStore(NewStore("s", map[string]string{"k": "/two"}, now, now))
+	v1 := f.WithStore(NewStore("s", "", map[string]string{"k": "/one"}, now, now))
+	v2 := v1.WithStore(NewStore("s", "", map[string]string{"k": "/two"}, now, now))
 	for _, c := range []struct {
 		f    *Function
 		want string
