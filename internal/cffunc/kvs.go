@@ -45,6 +45,9 @@ func (f *Function) WithStore(s *Store) *Function {
 // handle is made once per runtime, however often a handler asks for it.
 func kvsMethod(f *Function, m *vm) func(goja.FunctionCall) goja.Value {
 	rt := m.rt
+	// The runtime's Error, taken when the module is imported: before the
+	// code can replace the global.
+	errorClass := rt.Get("Error")
 	var h goja.Value
 	return func(call goja.FunctionCall) goja.Value {
 		s := f.store
@@ -55,7 +58,7 @@ func kvsMethod(f *Function, m *vm) func(goja.FunctionCall) goja.Value {
 			panic(rt.NewTypeError("cf.kvs(%q): function %q is associated with key value store %q only", id.String(), f.Name, s.Name))
 		}
 		if h == nil {
-			h = s.handle(rt)
+			h = s.handle(rt, errorClass)
 		}
 		return h
 	}
@@ -69,8 +72,10 @@ func (s *Store) named(id string) bool {
 
 // handle is the object with CloudFront's get, exists and meta, each
 // answering a promise as CloudFront's do. Values are read from the
-// store's map as they are asked for: nothing is copied per request.
-func (s *Store) handle(rt *goja.Runtime) goja.Value {
+// store's map as they are asked for: nothing is copied per request. A
+// failure rejects with an Error of errorClass, as the code's own errors:
+// CloudFront's example logs it (`${err}`), which reads "Error: ...".
+func (s *Store) handle(rt *goja.Runtime, errorClass goja.Value) goja.Value {
 	h := rt.NewObject()
 	settle := func(v func() (goja.Value, error)) goja.Value {
 		p, resolve, reject := rt.NewPromise()
@@ -78,7 +83,11 @@ func (s *Store) handle(rt *goja.Runtime) goja.Value {
 		if ex, ok := err.(*goja.Exception); ok {
 			reject(ex.Value())
 		} else if err != nil {
-			reject(rt.NewGoError(err))
+			e, nerr := rt.New(errorClass, rt.ToValue(err.Error()))
+			if nerr != nil {
+				panic(nerr)
+			}
+			reject(e)
 		} else {
 			resolve(val)
 		}

@@ -36,6 +36,9 @@ func TestKeyValueStore(t *testing.T) {
 		// cf.kvs(kvsId)): a function imported with its store still reads it.
 		{"by CloudFront id", `return await cf.kvs('a1b2c3d4-5678-90ab-cdef-EXAMPLE11111').get('/old');`, "/new"},
 		{"missing key caught", `try { await kvs.get('/gone'); } catch (e) { return '/caught-' + (e.message.indexOf('/gone') >= 0); }`, "/caught-true"},
+		// CloudFront's example logs the error (`${request.uri} | ${err}`):
+		// it reads "Error: ...", an Error as the code's own, not a Go one.
+		{"missing key is an Error", `try { await kvs.get('/gone'); } catch (e) { return '/' + e.name + '-' + (e instanceof Error) + '-' + String(e).indexOf('Error: ') + '-' + (e.value === undefined); }`, "/Error-true-0-true"},
 		{"missing key uncaught", `return await kvs.get('/gone');`, ""},
 		{"json that does not parse", `return await kvs.get('broken', {format: 'json'});`, ""},
 		{"unknown format", `return await kvs.get('/old', {format: 'xml'});`, ""},
