@@ -158,6 +158,8 @@ func makeBuffer(rt *goja.Runtime) *goja.Object {
 	m.Set("exports", rt.NewObject())
 	buffer.Require(rt, m)
 	b := m.Get("exports").ToObject(rt).Get("Buffer").ToObject(rt)
+	// goja names the class by its Go constructor; Node's is Buffer.
+	b.DefineDataProperty("name", rt.ToValue("Buffer"), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE)
 	proto := b.Get("prototype").ToObject(rt)
 	u8 := rt.Get("Uint8Array").ToObject(rt).Get("prototype").ToObject(rt)
 	from, _ := goja.AssertFunction(b.Get("from"))

@@ -37,6 +37,9 @@ func TestBuffer(t *testing.T) {
 		{"swap", "var b = Buffer.from('0102030405060708', 'hex'); var r = [b.swap16().toString('hex'), b.swap16().swap32().toString('hex'), b.swap32().swap64().toString('hex'), b.swap64() === b].join(); return r", "0201040306050807,0403020108070605,0807060504030201,true"},
 		{"swap of an odd length", "return Buffer.from('010203', 'hex').swap16()", "throws"},
 		{"swap of a view", "var b = Buffer.from('0001020304', 'hex'); b.subarray(1, 5).swap32(); return b.toString('hex')", "0004030201"},
+		// Node's class is named Buffer: code that tells a value's kind by
+		// constructor.name (a kvs get in format bytes) sees that name.
+		{"named Buffer", "return Buffer.name + ' ' + Buffer.from('a').constructor.name + ' ' + Buffer.name.length", "Buffer Buffer 6"},
 		{"require('buffer')", "return require('buffer').Buffer === Buffer", "true"},
 		{"a global like any other", "var before = typeof Buffer; Buffer = 1; return before + ' ' + Buffer + ' ' + Object.keys(globalThis).includes('Buffer')", "function 1 true"},
 		{"digest keeps the runtime's class", "Buffer = undefined; return require('crypto').createHash('md5').update('').digest().toString('hex')", "d41d8cd98f00b204e9800998ecf8427e"},
