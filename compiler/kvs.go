@@ -1,6 +1,8 @@
 package compiler
 
 import (
+	"regexp"
+
 	"openfront.dev/schema"
 )
 
@@ -41,6 +43,11 @@ func (k *checker) keyValueStore(name string, s *schema.KeyValueStore) {
 // CloudFront offers cf.kvs() on).
 func (k *checker) storeRefs(name string, f *schema.Function, cfg *schema.Config) {
 	key := "functions." + name
+	if len(f.KeyValueStoreAssociations) == 0 && readsStore.MatchString(f.FunctionCode) {
+		// CloudFront takes it: "This fails if there is no key value store
+		// associated with the function" (its kvs-key-value-pairs example).
+		k.warn(key, sel("functions", name, "functionCode"), "function %q: its code calls kvs() of the cloudfront module, but keyValueStoreAssociations names no store: each run that reaches it fails (503); name a key of keyValueStores", name)
+	}
 	for i, s := range f.KeyValueStoreAssociations {
 		at := sel("functions", name, "keyValueStoreAssociations", i)
 		switch {
@@ -51,3 +58,7 @@ func (k *checker) storeRefs(name string, f *schema.Function, cfg *schema.Config)
 		}
 	}
 }
+
+// readsStore matches code that imports the cloudfront module and calls a
+// kvs method: what cf.kvs() looks like whatever the import's name.
+var readsStore = regexp.MustCompile(`(?s)from\s*['"]cloudfront['"].*\.kvs\s*\(`)
