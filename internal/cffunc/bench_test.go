@@ -3,6 +3,7 @@ package cffunc
 import (
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/dop251/goja"
 )
@@ -71,6 +72,29 @@ func BenchmarkBounded(b *testing.B) {
 	for b.Loop() {
 		if _, err := f.runBounded(m, Budget, run); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// What a run that reads its key value store costs: the handle by the
+// store's CloudFront id, a get and an exists.
+//
+//	go test -run '^$' -bench KV -benchmem ./internal/cffunc
+func BenchmarkKVGet(b *testing.B) {
+	f := benchCompile(b, `import cf from 'cloudfront';
+const kvs = cf.kvs('a1b2c3d4-5678-90ab-cdef-EXAMPLE11111');
+async function handler(event) {
+    var request = event.request;
+    if (await kvs.exists(request.uri)) {
+        request.uri = await kvs.get(request.uri);
+    }
+    return request;
+}`).WithStore(NewStore("routes", "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111", map[string]string{"/old": "/new"}, time.Now(), time.Now()))
+	c := Context{DistributionDomainName: "127.0.0.1", DistributionID: "bench", RequestID: "id", ViewerIP: "127.0.0.1"}
+	for b.Loop() {
+		req := &Request{Method: "GET", URI: "/old", Host: "127.0.0.1"}
+		if _, err := f.ViewerRequest(c, req); err != nil || req.URI != "/new" {
+			b.Fatal(req.URI, err)
 		}
 	}
 }
