@@ -70,7 +70,7 @@ func newMetrics() metrics {
 		}, []string{"distribution", "origin", "kind"}),
 		shieldRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "openfront_origin_shield_requests_total",
-			Help: "Origin requests of origins with originShield, by shield region and result: forwarded (sent to that region's shield node), fallback (its shield node could not be reached: the origin was asked directly), served (this node answered another node's as the shield), replayed (a copy of another node's request this node took before: served as a viewer's).",
+			Help: "Origin requests of origins with originShield, by shield region and result: forwarded (sent to that region's shield node), fallback (none of its shield nodes could be reached: the origin was asked directly), served (this node answered another node's as the shield), replayed (a copy of another node's request this node took before: served as a viewer's).",
 		}, []string{"region", "result"}),
 		functionRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "openfront_function_invocations_total",

@@ -30,10 +30,12 @@ import (
 // request.
 //
 // A shield that cannot be reached (no connection: refused, no route, DNS)
-// is not waited for: the node asks the origin itself, as it would with no
-// shield. What CloudFront does when an Origin Shield is down is not in the
-// part of origin-shield.html at hand; this keeps the site up at the cost
-// of the origin's load. A request with a body is never sent twice: its
+// is not waited for: the node asks the region's next shield node, as
+// CloudFront routes a request "to a secondary Origin Shield location if
+// the primary Origin Shield location is unavailable" (origin-shield.html,
+// Origin Shield high availability), and once none is left the origin
+// itself, as it would with no shield: the site stays up at the cost of
+// the origin's load. A request with a body is never sent twice: its
 // shield's failure is its answer.
 
 // SetShield makes the node part of a fleet with Origin Shield (serve
@@ -46,7 +48,7 @@ func (h *Handler) SetShield(c *shield.Config) {
 		// What the node can count shows at 0 from the start, so that
 		// increase() sees the first fallback.
 		for region := range c.URLs {
-			if c.URL(region) != nil {
+			if len(c.Shields(region)) > 0 {
 				h.metrics.shieldRequests.WithLabelValues(region, "forwarded")
 				h.metrics.shieldRequests.WithLabelValues(region, "fallback")
 			}
@@ -59,46 +61,55 @@ func (h *Handler) SetShield(c *shield.Config) {
 }
 
 // viaShield sends req for origin o through o's shield node, when the node
-// has one for o's region and is not that shield itself; done is false when
-// the request must go to the origin (no shield, or it was unreachable).
+// has one for o's region and is not that shield itself: the first of the
+// region's shield nodes it can reach. done is false when the request must
+// go to the origin (no shield, or none could be reached).
 func (h *Handler) viaShield(ctx context.Context, d *table.Distribution, b *table.Behavior, o *table.Origin, req *origin.Request) (resp *http.Response, err error, done bool) {
 	if b == nil || req.Upgrade != "" || req.GRPC || o.FromFunction {
 		return nil, nil, false
 	}
 	region := o.Spec.ShieldRegion()
-	base := h.shield.URL(region)
-	if base == nil {
+	bases := h.shield.Shields(region)
+	if len(bases) == 0 {
 		return nil, nil, false
 	}
 	claim := shield.Claim{Distribution: d.ID, Origin: o.ID, Behavior: int(b.Position), ViewerHTTPS: req.ViewerHTTPS}
 	secret := h.shield.Secret
-	f := h.origins.Shield(o, base, shield.Header, func(method, host, target string) string {
+	sign := func(method, host, target string) string {
 		return shield.Sign(secret, claim, method, host, target, time.Now())
-	})
-	if !h.gate.enter() {
-		return nil, errCapacity, true
 	}
-	start := time.Now()
-	resp, err = f.Fetch(ctx, req)
-	if err != nil && req.Body == nil && ctx.Err() == nil {
-		if k := originErrorKind(err); k == kindConnect || k == kindDNS {
-			h.gate.leave()
-			h.metrics.shieldRequests.WithLabelValues(region, "fallback").Inc()
-			h.log.Warn("origin shield unreachable: asking the origin directly", "region", region, "shield", base.String(), "distribution", d.ID, "origin", o.ID, "err", err)
-			return nil, nil, false
+	for i, base := range bases {
+		if !h.gate.enter() {
+			return nil, errCapacity, true
 		}
+		start := time.Now()
+		resp, err = h.origins.Shield(o, base, shield.Header, sign).Fetch(ctx, req)
+		if err != nil && req.Body == nil && ctx.Err() == nil {
+			if k := originErrorKind(err); k == kindConnect || k == kindDNS {
+				h.gate.leave()
+				next := "the origin directly"
+				if i+1 < len(bases) {
+					next = bases[i+1].String()
+				} else {
+					h.metrics.shieldRequests.WithLabelValues(region, "fallback").Inc()
+				}
+				h.log.Warn("origin shield unreachable: asking "+next, "region", region, "shield", base.String(), "next", next, "distribution", d.ID, "origin", o.ID, "err", err)
+				continue
+			}
+		}
+		h.metrics.shieldRequests.WithLabelValues(region, "forwarded").Inc()
+		resp, err = shieldFailed(o, secret, resp, err)
+		h.observeOrigin(d, o, time.Since(start), resp, err)
+		resp, err = h.admitted(resp, err)
+		if err == nil && resp.Header.Get("X-Cache") == cacheHit {
+			// The shield's own word, from a node --origin-shield names:
+			// its cache had the object. Marked by type, so that no
+			// origin's X-Cache passes for it (dropNodeHeaders drops that).
+			resp.Body = cache.UpstreamHit{ReadCloser: resp.Body}
+		}
+		return resp, err, true
 	}
-	h.metrics.shieldRequests.WithLabelValues(region, "forwarded").Inc()
-	resp, err = shieldFailed(o, secret, resp, err)
-	h.observeOrigin(d, o, time.Since(start), resp, err)
-	resp, err = h.admitted(resp, err)
-	if err == nil && resp.Header.Get("X-Cache") == cacheHit {
-		// The shield's own word, from the node --origin-shield names: its
-		// cache had the object. Marked by type, so that no origin's
-		// X-Cache passes for it (dropNodeHeaders drops that).
-		resp.Body = cache.UpstreamHit{ReadCloser: resp.Body}
-	}
-	return resp, err, true
+	return nil, nil, false
 }
 
 // shieldFailure is the failure a shield's answer marked with

@@ -51,7 +51,7 @@ func shieldNode(t *testing.T, name string, tb *table.Table, base *url.URL, clock
 	h.SetCache(testCacheAt(t, clock.Now))
 	c := &shield.Config{Region: "eu-west-1", Secret: fleetSecret}
 	if base != nil {
-		c = &shield.Config{Region: "us-east-1", URLs: map[string]*url.URL{"eu-west-1": base}, Secret: fleetSecret}
+		c = &shield.Config{Region: "us-east-1", URLs: map[string][]*url.URL{"eu-west-1": {base}}, Secret: fleetSecret}
 	}
 	h.SetShield(c)
 	h.SetTable(tb)
@@ -95,7 +95,7 @@ func TestShieldMetricsShowAtZero(t *testing.T) {
 		if err := h.Register(reg); err != nil {
 			t.Fatal(err)
 		}
-		want := "# HELP openfront_origin_shield_requests_total Origin requests of origins with originShield, by shield region and result: forwarded (sent to that region's shield node), fallback (its shield node could not be reached: the origin was asked directly), served (this node answered another node's as the shield), replayed (a copy of another node's request this node took before: served as a viewer's).\n# TYPE openfront_origin_shield_requests_total counter\n"
+		want := "# HELP openfront_origin_shield_requests_total Origin requests of origins with originShield, by shield region and result: forwarded (sent to that region's shield node), fallback (none of its shield nodes could be reached: the origin was asked directly), served (this node answered another node's as the shield), replayed (a copy of another node's request this node took before: served as a viewer's).\n# TYPE openfront_origin_shield_requests_total counter\n"
 		for _, l := range c.want {
 			want += "openfront_origin_shield_requests_total{" + l + "} 0\n"
 		}
@@ -134,7 +134,7 @@ func TestShieldReplayedRequestIsAViewers(t *testing.T) {
 		t.Errorf("origin asked %d times, want 1", n)
 	}
 	want := `
-# HELP openfront_origin_shield_requests_total Origin requests of origins with originShield, by shield region and result: forwarded (sent to that region's shield node), fallback (its shield node could not be reached: the origin was asked directly), served (this node answered another node's as the shield), replayed (a copy of another node's request this node took before: served as a viewer's).
+# HELP openfront_origin_shield_requests_total Origin requests of origins with originShield, by shield region and result: forwarded (sent to that region's shield node), fallback (none of its shield nodes could be reached: the origin was asked directly), served (this node answered another node's as the shield), replayed (a copy of another node's request this node took before: served as a viewer's).
 # TYPE openfront_origin_shield_requests_total counter
 openfront_origin_shield_requests_total{region="eu-west-1",result="replayed"} 1
 openfront_origin_shield_requests_total{region="eu-west-1",result="served"} 1

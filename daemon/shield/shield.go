@@ -43,15 +43,18 @@ type Claim struct {
 // Config is a node's part in a fleet with shields (serve --region,
 // --origin-shield, --origin-shield-secret).
 type Config struct {
-	Region string              // the node's own region label
-	URLs   map[string]*url.URL // the shield node of each region
+	Region string // the node's own region label
+	// URLs are the shield nodes of each region, in the order they are
+	// tried: the primary, then its secondaries.
+	URLs   map[string][]*url.URL
 	Secret []byte
 }
 
-// URL is where a request for an origin shielded in region goes: nil when
-// the node is that region's shield itself, or knows none for it (the
-// node then asks the origin).
-func (c *Config) URL(region string) *url.URL {
+// Shields are where a request for an origin shielded in region goes, in
+// order: the next is asked when one cannot be reached. None when the node
+// is that region's shield itself, or knows none for it (the node then
+// asks the origin).
+func (c *Config) Shields(region string) []*url.URL {
 	if c == nil || region == "" || region == c.Region || len(c.Secret) == 0 {
 		return nil
 	}
@@ -59,9 +62,13 @@ func (c *Config) URL(region string) *url.URL {
 }
 
 // ParseURLs reads --origin-shield: REGION=URL[,REGION=URL...], each URL
-// the http:// or https:// base of another node.
-func ParseURLs(s string) (map[string]*url.URL, error) {
-	out := map[string]*url.URL{}
+// the http:// or https:// base of another node. A region named again
+// lists a secondary shield node, asked when those before it cannot be
+// reached, as CloudFront routes a request "to a secondary Origin Shield
+// location if the primary Origin Shield location is unavailable"
+// (origin-shield.html, Origin Shield high availability).
+func ParseURLs(s string) (map[string][]*url.URL, error) {
+	out := map[string][]*url.URL{}
 	for item := range strings.SplitSeq(s, ",") {
 		item = strings.TrimSpace(item)
 		if item == "" {
@@ -75,11 +82,11 @@ func ParseURLs(s string) (map[string]*url.URL, error) {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 			return nil, fmt.Errorf("%q: want an http:// or https:// base URL such as https://shield.example.net:8443", item)
 		}
-		if _, dup := out[region]; dup {
-			return nil, fmt.Errorf("region %q named twice", region)
-		}
 		u.Path = strings.TrimSuffix(u.Path, "/")
-		out[region] = u
+		if slices.ContainsFunc(out[region], func(v *url.URL) bool { return v.String() == u.String() }) {
+			return nil, fmt.Errorf("%q: region %s lists this shield URL already", item, region)
+		}
+		out[region] = append(out[region], u)
 	}
 	return out, nil
 }
@@ -104,7 +111,7 @@ func (c *Config) Missing(regions []string) []string {
 	var out []string
 	for _, r := range regions {
 		own := c != nil && r == c.Region
-		if !own && c.URL(r) == nil && !slices.Contains(out, r) {
+		if !own && len(c.Shields(r)) == 0 && !slices.Contains(out, r) {
 			out = append(out, r)
 		}
 	}

@@ -118,7 +118,8 @@ func TestParseURLs(t *testing.T) {
 		{"eu-west-1", false},
 		{"eu-west-1=ftp://x", false},
 		{"eu-west-1=https://", false},
-		{"eu-west-1=https://a,eu-west-1=https://b", false},
+		{"eu-west-1=https://a,eu-west-1=https://b", true}, // b is a's secondary
+		{"eu-west-1=https://a,eu-west-1=https://a/", false},
 	} {
 		if _, err := ParseURLs(tc.in); (err == nil) != tc.ok {
 			t.Errorf("%q: %v, want ok %v", tc.in, err, tc.ok)

@@ -1,0 +1,66 @@
+package edge
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"openfront.dev/daemon/shield"
+	"openfront.dev/internal/testenv"
+)
+
+// TestShieldSecondary: with its region's primary shield node unreachable,
+// a node asks the region's next one, as CloudFront routes a request "to a
+// secondary Origin Shield location if the primary Origin Shield location
+// is unavailable" (origin-shield.html, Origin Shield high availability):
+// two nodes' misses are still one origin request, none a fallback. With
+// no shield node left to reach, each node asks the origin itself.
+func TestShieldSecondary(t *testing.T) {
+	clock := testenv.NewClock(time.Now())
+	app, hits := countingOrigin(t, clock)
+	tb := testenv.Compile(t, "", fmt.Sprintf(shieldedSite, app.Listener.Addr().String()))
+	down, _ := url.Parse("http://" + refusedAddr(t))
+	secondaryNode, secondarySrv := shieldNode(t, "shield-eu-2", tb, nil, clock)
+	secondary, _ := url.Parse(secondarySrv.URL)
+	for _, c := range []struct {
+		name         string
+		bases        []*url.URL
+		path         string
+		origin       int32   // origin requests for the two nodes' misses
+		forwarded    float64 // by each node
+		fallback     float64 // by each node
+		servedByNext float64 // by the secondary, in all
+	}{
+		{"primary down", []*url.URL{down, secondary}, "/a", 1, 1, 0, 2},
+		{"all down", []*url.URL{down, down}, "/b", 2, 0, 1, 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			before := hits.Load()
+			for n := range 2 {
+				edge, _ := shieldNode(t, fmt.Sprintf("edge-%d", n), tb, down, clock)
+				edge.SetShield(&shield.Config{Region: "us-east-1", URLs: map[string][]*url.URL{"eu-west-1": c.bases}, Secret: fleetSecret})
+				w := httptest.NewRecorder()
+				edge.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "http://site.test"+c.path, nil))
+				if w.Code != http.StatusOK || w.Body.String() != "object "+c.path {
+					t.Errorf("node %d: %d %q, want 200 object %s", n, w.Code, w.Body.String(), c.path)
+				}
+				for result, want := range map[string]float64{"forwarded": c.forwarded, "fallback": c.fallback} {
+					if got := testutil.ToFloat64(edge.metrics.shieldRequests.WithLabelValues("eu-west-1", result)); got != want {
+						t.Errorf("node %d: %v %s, want %v", n, got, result, want)
+					}
+				}
+			}
+			if n := hits.Load() - before; n != c.origin {
+				t.Errorf("origin asked %d times, want %d", n, c.origin)
+			}
+			if got := testutil.ToFloat64(secondaryNode.metrics.shieldRequests.WithLabelValues("eu-west-1", "served")); got != c.servedByNext {
+				t.Errorf("the secondary served %v, want %v", got, c.servedByNext)
+			}
+		})
+	}
+}
