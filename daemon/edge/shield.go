@@ -35,8 +35,9 @@ import (
 // the primary Origin Shield location is unavailable" (origin-shield.html,
 // Origin Shield high availability), and once none is left the origin
 // itself, as it would with no shield: the site stays up at the cost of
-// the origin's load. A request with a body is never sent twice: its
-// shield's failure is its answer.
+// the origin's load. A request with a body goes on only if it never left
+// (no connection made, none of its body read): one the shield took is
+// never sent twice, its shield's failure is its answer.
 
 // SetShield makes the node part of a fleet with Origin Shield (serve
 // --region, --origin-shield, --origin-shield-secret); call it before
@@ -84,7 +85,7 @@ func (h *Handler) viaShield(ctx context.Context, d *table.Distribution, b *table
 		}
 		start := time.Now()
 		resp, err = h.origins.Shield(o, base, shield.Header, sign).Fetch(ctx, req)
-		if err != nil && req.Body == nil && ctx.Err() == nil {
+		if err != nil && ctx.Err() == nil && (req.Body == nil || unsent(err)) {
 			if k := originErrorKind(err); k == kindConnect || k == kindDNS {
 				h.gate.leave()
 				next := "the origin directly"
@@ -110,6 +111,13 @@ func (h *Handler) viaShield(ctx context.Context, d *table.Distribution, b *table
 		return resp, err, true
 	}
 	return nil, nil, false
+}
+
+// unsent reports an origin request that failed before it left: its body,
+// unread, can go elsewhere.
+func unsent(err error) bool {
+	var oe *origin.Error
+	return errors.As(err, &oe) && oe.Unsent
 }
 
 // shieldFailure is the failure a shield's answer marked with

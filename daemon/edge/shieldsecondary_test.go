@@ -2,9 +2,11 @@ package edge
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,6 +62,44 @@ func TestShieldSecondary(t *testing.T) {
 			}
 			if got := testutil.ToFloat64(secondaryNode.metrics.shieldRequests.WithLabelValues("eu-west-1", "served")); got != c.servedByNext {
 				t.Errorf("the secondary served %v, want %v", got, c.servedByNext)
+			}
+		})
+	}
+}
+
+// TestShieldUnreachableWithBody: a POST whose shield node cannot be
+// reached was never sent, its body unread: it goes to the next shield
+// node, or with none left to the origin, as a GET does; CloudFront's
+// rerouting is "for each request" (origin-shield.html), and dynamic
+// requests go through Origin Shield as cacheable ones do. Before, it was
+// answered 502 while the shield was down.
+func TestShieldUnreachableWithBody(t *testing.T) {
+	clock := testenv.NewClock(time.Now())
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "%s %s %s via %s", r.Method, r.URL.Path, b, r.Header.Get("Via"))
+	}))
+	t.Cleanup(app.Close)
+	site := strings.Replace(shieldedSite, `viewerProtocolPolicy: "allow-all"}`,
+		`viewerProtocolPolicy: "allow-all", allowedMethods: ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]}`, 1)
+	tb := testenv.Compile(t, "", fmt.Sprintf(site, app.Listener.Addr().String()))
+	down, _ := url.Parse("http://" + refusedAddr(t))
+	_, secondarySrv := shieldNode(t, "shield-eu-2", tb, nil, clock)
+	secondary, _ := url.Parse(secondarySrv.URL)
+	for _, c := range []struct {
+		name  string
+		bases []*url.URL
+		want  string
+	}{
+		{"primary down", []*url.URL{down, secondary}, "POST /form hello via 1.1 edge (openfront), 1.1 shield-eu-2 (openfront)"},
+		{"all down", []*url.URL{down}, "POST /form hello via 1.1 edge (openfront)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			edge, srv := shieldNode(t, "edge", tb, down, clock)
+			edge.SetShield(&shield.Config{Region: "us-east-1", URLs: map[string][]*url.URL{"eu-west-1": c.bases}, Secret: fleetSecret})
+			resp, body := hostRequest(t, srv.URL, http.MethodPost, "/form", "site.test", nil, strings.NewReader("hello"))
+			if resp.StatusCode != http.StatusOK || body != c.want {
+				t.Errorf("%d %q, want 200 %q", resp.StatusCode, body, c.want)
 			}
 		})
 	}

@@ -90,10 +90,11 @@ func (c *client) do(ctx context.Context, method string, body bool, build func(co
 			break // no retry past the response completion timeout
 		}
 	}
-	if lastBody != nil {
+	unsent := !bodyRead.Load() && (isDialError(lastErr) || handshakeFailed.Load())
+	if lastBody != nil && !unsent {
 		lastBody.Close() // as the transport closes a failed request's body
 	}
-	return nil, &Error{Origin: c.origin, Timeout: isTimeout(lastErr), Handshake: handshakeFailed.Load(), Err: lastErr}
+	return nil, &Error{Origin: c.origin, Timeout: isTimeout(lastErr), Handshake: handshakeFailed.Load(), Unsent: unsent, Err: lastErr}
 }
 
 // heldBody is a request body as an attempt's transport gets it: it notes

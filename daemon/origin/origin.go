@@ -54,6 +54,10 @@ type Error struct {
 	// certificate that does not verify, a server that does not speak
 	// TLS): the connection could not be made, as a refused dial.
 	Handshake bool
+	// Unsent says the request never left: no connection was made (a
+	// refused dial, DNS, a failed handshake) and none of its body was
+	// read, which is left open for the caller to send elsewhere.
+	Unsent bool
 	// Reason, when set, is shown to the viewer: what an operator must fix.
 	Reason string
 	Err    error
