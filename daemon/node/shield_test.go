@@ -182,6 +182,31 @@ func TestOriginShieldDownFallsBackToOrigin(t *testing.T) {
 	}
 }
 
+// A region named twice in --origin-shield lists a secondary shield node:
+// an edge whose primary is down goes through it, not to the origin, as
+// CloudFront reroutes to a secondary Origin Shield location.
+func TestOriginShieldSecondary(t *testing.T) {
+	f := newShieldFleet(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	second := f.start(t, "shield-eu-b", "eu-west-1", "")
+	urls := "eu-west-1=http://" + down + ",eu-west-1=http://" + second.Addr("http").String()
+	for _, edge := range []*Node{f.start(t, "edge-a", "us-east-1", urls), f.start(t, "edge-b", "us-east-1", urls)} {
+		if code, body := shieldGet(t, edge, "/second", nil); code != http.StatusOK || body != "object /second" {
+			t.Fatalf("with its primary shield down: %d %q, want the origin's object", code, body)
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.hits["/second"] != 1 || !strings.Contains(f.via[len(f.via)-1], "shield-eu-b") {
+		t.Errorf("origin asked %d times, last Via %q; want once, through shield-eu-b", f.hits["/second"], f.via[len(f.via)-1])
+	}
+}
+
 // A viewer's shield header, forged or signed with another secret, is no
 // fleet node's: the shield checks the signed URL as for any viewer.
 func TestOriginShieldForgedHeaderIsAViewers(t *testing.T) {
