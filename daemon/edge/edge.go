@@ -68,6 +68,11 @@ type Handler struct {
 	gate        *originGate      // origin requests in flight (overload.go)
 	shield      *shield.Config   // nil: no fleet shields (shield.go)
 	fleetAuth   *shield.Verifier // the fleet's requests to this node; nil: no secret
+	// shieldsDown are the shield nodes found unreachable: base URL to
+	// the time until which they are passed over, shieldRetry on
+	// (shield.go).
+	shieldsDown sync.Map
+	shieldRetry time.Duration
 	// random draws a weight-based continuous deployment policy's side.
 	random func() float64
 	// rates are web ACLs' rate-based counts, kept across tables.

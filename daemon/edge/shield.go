@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,6 +46,7 @@ import (
 // serving.
 func (h *Handler) SetShield(c *shield.Config) {
 	h.shield = c
+	h.shieldRetry = shieldRetryAfter
 	if c != nil && len(c.Secret) > 0 {
 		h.fleetAuth = shield.NewVerifier(c.Secret, 0)
 		// What the node can count shows at 0 from the start, so that
@@ -79,6 +82,8 @@ func (h *Handler) viaShield(ctx context.Context, d *table.Distribution, b *table
 	sign := func(method, host, target string) string {
 		return shield.Sign(secret, claim, method, host, target, time.Now())
 	}
+	now := time.Now()
+	bases = slices.DeleteFunc(slices.Clone(bases), func(u *url.URL) bool { return h.shieldDown(u, now) })
 	for i, base := range bases {
 		if !h.gate.enter() {
 			return nil, errCapacity, true
@@ -88,11 +93,10 @@ func (h *Handler) viaShield(ctx context.Context, d *table.Distribution, b *table
 		if err != nil && ctx.Err() == nil && (req.Body == nil || unsent(err)) {
 			if k := originErrorKind(err); k == kindConnect || k == kindDNS {
 				h.gate.leave()
+				h.shieldsDown.Store(base.String(), time.Now().Add(h.shieldRetry))
 				next := "the origin directly"
 				if i+1 < len(bases) {
 					next = bases[i+1].String()
-				} else {
-					h.metrics.shieldRequests.WithLabelValues(region, "fallback").Inc()
 				}
 				h.log.Warn("origin shield unreachable: asking "+next, "region", region, "shield", base.String(), "next", next, "distribution", d.ID, "origin", o.ID, "err", err)
 				continue
@@ -110,7 +114,29 @@ func (h *Handler) viaShield(ctx context.Context, d *table.Distribution, b *table
 		}
 		return resp, err, true
 	}
+	// No shield node of the region could be reached, now or (passed
+	// over) within shieldRetryAfter: the origin.
+	h.metrics.shieldRequests.WithLabelValues(region, "fallback").Inc()
 	return nil, nil, false
+}
+
+// shieldRetryAfter is how long a shield node found unreachable is passed
+// over: CloudFront's requests to Origin Shield "use active error tracking
+// for each request to automatically route the request to a secondary
+// Origin Shield location" (origin-shield.html), so that one whose
+// connections time out does not hold every request for its
+// connectionTimeout. Then it is asked again.
+const shieldRetryAfter = 10 * time.Second
+
+// shieldDown reports whether the shield node at base was found
+// unreachable less than shieldRetryAfter before now.
+func (h *Handler) shieldDown(base *url.URL, now time.Time) bool {
+	until, ok := h.shieldsDown.Load(base.String())
+	if ok && !now.Before(until.(time.Time)) {
+		h.shieldsDown.CompareAndDelete(base.String(), until)
+		return false
+	}
+	return ok
 }
 
 // unsent reports an origin request that failed before it left: its body,

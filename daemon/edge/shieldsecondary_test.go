@@ -3,10 +3,12 @@ package edge
 import (
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -102,5 +104,63 @@ func TestShieldUnreachableWithBody(t *testing.T) {
 				t.Errorf("%d %q, want 200 %q", resp.StatusCode, body, c.want)
 			}
 		})
+	}
+}
+
+// TestShieldUnreachablePassedOver: a shield node found unreachable is
+// passed over for a while, as CloudFront tracks errors to route requests
+// to a secondary Origin Shield location: the next requests go to the
+// secondary without waiting on it again (a blackholed one would hold
+// each for its connectionTimeout). Once the while is over, it is asked
+// again.
+func TestShieldUnreachablePassedOver(t *testing.T) {
+	clock := testenv.NewClock(time.Now())
+	app, hits := countingOrigin(t, clock)
+	tb := testenv.Compile(t, "", fmt.Sprintf(shieldedSite, app.Listener.Addr().String()))
+	primaryAddr := refusedAddr(t)
+	primary, _ := url.Parse("http://" + primaryAddr)
+	secondaryNode, secondarySrv := shieldNode(t, "shield-eu-2", tb, nil, clock)
+	secondary, _ := url.Parse(secondarySrv.URL)
+	edge, _ := shieldNode(t, "edge", tb, primary, clock)
+	edge.SetShield(&shield.Config{Region: "us-east-1", URLs: map[string][]*url.URL{"eu-west-1": {primary, secondary}}, Secret: fleetSecret})
+	edge.shieldRetry = 300 * time.Millisecond
+	get := func(path string) {
+		t.Helper()
+		w := httptest.NewRecorder()
+		edge.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "http://site.test"+path, nil))
+		if w.Code != http.StatusOK || w.Body.String() != "object "+path {
+			t.Errorf("%s: %d %q", path, w.Code, w.Body.String())
+		}
+	}
+	get("/a") // finds the primary down
+	// The primary is back, and counts what it is asked.
+	var asked atomic.Int32
+	ln, err := net.Listen("tcp", primaryAddr)
+	if err != nil {
+		t.Skipf("the primary's port was taken meanwhile: %v", err)
+	}
+	primarySrv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		io.WriteString(w, "object "+r.URL.Path)
+	}))
+	primarySrv.Listener.Close()
+	primarySrv.Listener = ln
+	primarySrv.Start()
+	t.Cleanup(primarySrv.Close)
+	get("/b")
+	if n := asked.Load(); n != 0 {
+		t.Errorf("the primary found down was asked %d times at once, want 0", n)
+	}
+	served := testutil.ToFloat64(secondaryNode.metrics.shieldRequests.WithLabelValues("eu-west-1", "served"))
+	if served != 2 {
+		t.Errorf("the secondary served %v, want 2", served)
+	}
+	time.Sleep(400 * time.Millisecond)
+	get("/c")
+	if n := asked.Load(); n != 1 {
+		t.Errorf("the primary was asked %d times once its while was over, want 1", n)
+	}
+	if n := hits.Load(); n != 2 {
+		t.Errorf("origin asked %d times, want 2 (/a and /b, through the secondary)", n)
 	}
 }
