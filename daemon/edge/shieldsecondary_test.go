@@ -14,9 +14,28 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"openfront.dev/compiler/table"
 	"openfront.dev/daemon/shield"
 	"openfront.dev/internal/testenv"
 )
+
+// secondaryShield starts the secondary shield node of eu-west-1 serving
+// tb; down is the base URL of a primary nothing listens at, on addr.
+func secondaryShield(t *testing.T, tb *table.Table, clock *testenv.Clock) (h *Handler, secondary, down *url.URL, addr string) {
+	addr = refusedAddr(t)
+	down, _ = url.Parse("http://" + addr)
+	h, srv := shieldNode(t, "shield-eu-2", tb, nil, clock)
+	secondary, _ = url.Parse(srv.URL)
+	return h, secondary, down, addr
+}
+
+// edgeWithShields is a node in us-east-1 whose shield nodes of eu-west-1
+// are bases, in order.
+func edgeWithShields(t *testing.T, name string, tb *table.Table, clock *testenv.Clock, bases ...*url.URL) (*Handler, *httptest.Server) {
+	h, srv := shieldNode(t, name, tb, bases[0], clock)
+	h.SetShield(&shield.Config{Region: "us-east-1", URLs: map[string][]*url.URL{"eu-west-1": bases}, Secret: fleetSecret})
+	return h, srv
+}
 
 // TestShieldSecondary: with its region's primary shield node unreachable,
 // a node asks the region's next one, as CloudFront routes a request "to a
@@ -28,9 +47,7 @@ func TestShieldSecondary(t *testing.T) {
 	clock := testenv.NewClock(time.Now())
 	app, hits := countingOrigin(t, clock)
 	tb := testenv.Compile(t, "", fmt.Sprintf(shieldedSite, app.Listener.Addr().String()))
-	down, _ := url.Parse("http://" + refusedAddr(t))
-	secondaryNode, secondarySrv := shieldNode(t, "shield-eu-2", tb, nil, clock)
-	secondary, _ := url.Parse(secondarySrv.URL)
+	secondaryNode, secondary, down, _ := secondaryShield(t, tb, clock)
 	for _, c := range []struct {
 		name         string
 		bases        []*url.URL
@@ -46,8 +63,7 @@ func TestShieldSecondary(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			before := hits.Load()
 			for n := range 2 {
-				edge, _ := shieldNode(t, fmt.Sprintf("edge-%d", n), tb, down, clock)
-				edge.SetShield(&shield.Config{Region: "us-east-1", URLs: map[string][]*url.URL{"eu-west-1": c.bases}, Secret: fleetSecret})
+				edge, _ := edgeWithShields(t, fmt.Sprintf("edge-%d", n), tb, clock, c.bases...)
 				w := httptest.NewRecorder()
 				edge.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "http://site.test"+c.path, nil))
 				if w.Code != http.StatusOK || w.Body.String() != "object "+c.path {
@@ -85,9 +101,7 @@ func TestShieldUnreachableWithBody(t *testing.T) {
 	site := strings.Replace(shieldedSite, `viewerProtocolPolicy: "allow-all"}`,
 		`viewerProtocolPolicy: "allow-all", allowedMethods: ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]}`, 1)
 	tb := testenv.Compile(t, "", fmt.Sprintf(site, app.Listener.Addr().String()))
-	down, _ := url.Parse("http://" + refusedAddr(t))
-	_, secondarySrv := shieldNode(t, "shield-eu-2", tb, nil, clock)
-	secondary, _ := url.Parse(secondarySrv.URL)
+	_, secondary, down, _ := secondaryShield(t, tb, clock)
 	for _, c := range []struct {
 		name  string
 		bases []*url.URL
@@ -97,8 +111,7 @@ func TestShieldUnreachableWithBody(t *testing.T) {
 		{"all down", []*url.URL{down}, "POST /form hello via 1.1 edge (openfront)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			edge, srv := shieldNode(t, "edge", tb, down, clock)
-			edge.SetShield(&shield.Config{Region: "us-east-1", URLs: map[string][]*url.URL{"eu-west-1": c.bases}, Secret: fleetSecret})
+			_, srv := edgeWithShields(t, "edge", tb, clock, c.bases...)
 			resp, body := hostRequest(t, srv.URL, http.MethodPost, "/form", "site.test", nil, strings.NewReader("hello"))
 			if resp.StatusCode != http.StatusOK || body != c.want {
 				t.Errorf("%d %q, want 200 %q", resp.StatusCode, body, c.want)
@@ -117,12 +130,8 @@ func TestShieldUnreachablePassedOver(t *testing.T) {
 	clock := testenv.NewClock(time.Now())
 	app, hits := countingOrigin(t, clock)
 	tb := testenv.Compile(t, "", fmt.Sprintf(shieldedSite, app.Listener.Addr().String()))
-	primaryAddr := refusedAddr(t)
-	primary, _ := url.Parse("http://" + primaryAddr)
-	secondaryNode, secondarySrv := shieldNode(t, "shield-eu-2", tb, nil, clock)
-	secondary, _ := url.Parse(secondarySrv.URL)
-	edge, _ := shieldNode(t, "edge", tb, primary, clock)
-	edge.SetShield(&shield.Config{Region: "us-east-1", URLs: map[string][]*url.URL{"eu-west-1": {primary, secondary}}, Secret: fleetSecret})
+	secondaryNode, secondary, primary, primaryAddr := secondaryShield(t, tb, clock)
+	edge, _ := edgeWithShields(t, "edge", tb, clock, primary, secondary)
 	edge.shieldRetry = 300 * time.Millisecond
 	get := func(path string) {
 		t.Helper()

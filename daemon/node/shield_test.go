@@ -167,12 +167,7 @@ func TestOriginShieldCollapsesFleetMisses(t *testing.T) {
 // An edge whose shield cannot be reached asks the origin itself.
 func TestOriginShieldDownFallsBackToOrigin(t *testing.T) {
 	f := newShieldFleet(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	down := ln.Addr().String()
-	ln.Close() // nothing listens there now
+	down := refusedAddr(t)
 	edge := f.start(t, "edge-a", "us-east-1", "eu-west-1=http://"+down)
 	if code, body := shieldGet(t, edge, "/down", nil); code != http.StatusOK || body != "object /down" {
 		t.Fatalf("with its shield down: %d %q, want the origin's object", code, body)
@@ -187,12 +182,7 @@ func TestOriginShieldDownFallsBackToOrigin(t *testing.T) {
 // CloudFront reroutes to a secondary Origin Shield location.
 func TestOriginShieldSecondary(t *testing.T) {
 	f := newShieldFleet(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	down := ln.Addr().String()
-	ln.Close() // nothing listens there now
+	down := refusedAddr(t)
 	second := f.start(t, "shield-eu-b", "eu-west-1", "")
 	urls := "eu-west-1=http://" + down + ",eu-west-1=http://" + second.Addr("http").String()
 	for _, edge := range []*Node{f.start(t, "edge-a", "us-east-1", urls), f.start(t, "edge-b", "us-east-1", urls)} {
@@ -205,6 +195,16 @@ func TestOriginShieldSecondary(t *testing.T) {
 	if f.hits["/second"] != 1 || !strings.Contains(f.via[len(f.via)-1], "shield-eu-b") {
 		t.Errorf("origin asked %d times, last Via %q; want once, through shield-eu-b", f.hits["/second"], f.via[len(f.via)-1])
 	}
+}
+
+// refusedAddr is a loopback address nothing listens on.
+func refusedAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
 // A viewer's shield header, forged or signed with another secret, is no
