@@ -147,6 +147,13 @@ func leaderRep(rp *rep, origin http.Header, cc directives) *rep {
 // newObject makes the entry for a complete response.
 // age is the response's corrected initial age.
 func newObject(key string, status int, header http.Header, body []byte, cc directives, d decision, age time.Duration, responseTime time.Time, keepStale time.Duration) *entry {
+	if d.minTTLOverride {
+		// Kept for the minimum TTL whatever no-cache says, the object
+		// stands in for a failing origin as any other ("If the origin is
+		// unreachable and the minimum or maximum TTL value is greater
+		// than 0, CloudFront will serve the object", Expiration.html).
+		cc.noCache = false
+	}
 	e := &entry{
 		kind:         kindObject,
 		status:       status,

@@ -68,6 +68,10 @@ type decision struct {
 	// served stale at most, whatever the reason: the behavior's maxTTL
 	// (Expiration.html, "Serve stale (expired) content").
 	maxStale time.Duration
+	// minTTLOverride says the minimum TTL kept a no-cache, no-store or
+	// private response: CloudFront then treats it as any other object,
+	// so no-cache does not forbid serving it stale either.
+	minTTLOverride bool
 }
 
 // decide applies the rules above to a response; now is when it arrived.
@@ -135,11 +139,12 @@ func decide(status int, h http.Header, cc directives, p Policy, reqHeader http.H
 	}
 	explicit, ok := explicitLifetime(h, cc, now)
 	var ttl time.Duration
+	override := false
 	switch {
 	case p.MinTTL > 0 && (cc.noCache || cc.noStore || cc.private) && (ok || understood):
 		// CloudFront keeps these for the minimum TTL, whatever their
 		// max-age or Expires says, and not the default TTL either.
-		ttl = p.MinTTL
+		ttl, override = p.MinTTL, true
 	case slices.Contains(errorStatuses, status) && !p.cachesError(status, ok):
 		return decision{why: "error not cached: maxTTL 0, or a 400, 403, 405, 412 or 415 without freshness"}
 	case ok:
@@ -175,7 +180,7 @@ func decide(status int, h http.Header, cc directives, p Policy, reqHeader http.H
 	if ttl <= 0 && !hasValidator(h) && min(max(cc.staleWhileRevalidate, cc.staleIfError), p.MaxTTL) <= 0 {
 		return decision{why: "zero lifetime and no validator"}
 	}
-	return decision{store: true, ttl: max(ttl, 0), maxStale: max(p.MaxTTL, 0)}
+	return decision{store: true, ttl: max(ttl, 0), maxStale: max(p.MaxTTL, 0), minTTLOverride: override}
 }
 
 // explicitLifetime is s-maxage, else max-age, else Expires - Date; an
