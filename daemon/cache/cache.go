@@ -521,7 +521,8 @@ func (c *Cache) lead(w http.ResponseWriter, r *http.Request, f *flight, lk, prim
 	// A 5xx counts as a failure to reach the origin: CloudFront serves the
 	// expired object it has rather than the error (HTTPStatusCodes.html),
 	// unless the origin forbade stale use (must-revalidate, no-cache,
-	// proxy-revalidate, s-maxage: RFC 9111's MUST is kept). A stored error
+	// proxy-revalidate: RFC 9111's MUST is kept; s-maxage does not, see
+	// forbidsStale). A stored error
 	// is no object: the new error replaces it.
 	if resp.StatusCode >= 500 && fr.StaleAnswers5xx {
 		resp.Body.Close()

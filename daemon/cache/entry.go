@@ -167,7 +167,7 @@ func newObject(key string, status int, header http.Header, body []byte, cc direc
 		swr:          cc.staleWhileRevalidate,
 		sie:          cc.staleIfError,
 		maxStale:     d.maxStale,
-		noStale:      cc.noStale(),
+		noStale:      cc.forbidsStale(),
 		windowsHold:  !cc.forbidsStale(),
 		surrogate:    cc.surrogate,
 	}

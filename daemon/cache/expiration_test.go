@@ -172,3 +172,31 @@ func TestMinTTLOverridesNoCacheWhenOriginFails(t *testing.T) {
 		})
 	}
 }
+
+// TestSMaxAgeServedWhenOriginFails: s-maxage is how Expiration.html has an
+// origin give CloudFront its own cache duration ("If you want objects to
+// stay in CloudFront edge caches for a different duration than they stay in
+// browser caches, you can use the Cache-Control max-age and Cache-Control
+// s-maxage directives together"), and such an object stands in for an
+// unreachable or failing origin as any other: "To avoid this behavior,
+// include the Cache-Control: stale-if-error=0 directive".
+func TestSMaxAgeServedWhenOriginFails(t *testing.T) {
+	fail := func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusBadGateway) }
+	cases := []struct {
+		name, cc string
+		origin   http.HandlerFunc // after the first request; nil: closed
+		status   int
+		xcache   string
+	}{
+		{"origin down", "max-age=0, s-maxage=10", nil, 200, XCacheHit},
+		{"5xx", "public, s-maxage=10", fail, 200, XCacheHit},
+		{"stale-if-error=0, origin down", "s-maxage=10, stale-if-error=0", nil, 502, ""},
+		{"stale-if-error=0, 5xx", "s-maxage=10, stale-if-error=0", fail, 502, XCacheError},
+		{"proxy-revalidate, origin down", "s-maxage=10, proxy-revalidate", nil, 502, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			askStale(t, defaultPolicy, c.cc, c.origin, 30*time.Second, c.status, c.xcache)
+		})
+	}
+}

@@ -309,18 +309,14 @@ func varyStar(h http.Header) bool {
 	return false
 }
 
-// noStale says a stale copy may not be served without validation but
-// within a stale-while-revalidate or stale-if-error window.
-func (d directives) noStale() bool {
-	return d.forbidsStale() || d.sMaxAge >= 0
-}
-
 // forbidsStale says a stale copy may never be served without validation,
-// not even within a window. s-maxage is not among these: it implies
-// proxy-revalidate (RFC 9111 5.2.2.10), but a stale-while-revalidate or
-// stale-if-error beside it is the origin's explicit leave (RFC 5861), and
-// "s-maxage=60, stale-while-revalidate=600" is how frameworks ask a CDN
-// for it (Next.js's incremental regeneration does).
+// not even within a window. s-maxage is not among these: CloudFront serves
+// an expired object when its origin is unreachable or fails "if the
+// minimum or maximum TTL value is greater than 0", the way not to being
+// stale-if-error=0 (Expiration.html), and s-maxage is the doc's way to give
+// CloudFront its own cache duration ("s-maxage=60,
+// stale-while-revalidate=600" is how frameworks such as Next.js ask a CDN
+// for it), not to forgo that (RFC 9111's implied proxy-revalidate).
 func (d directives) forbidsStale() bool {
 	return d.mustRevalidate || d.proxyRevalidate || d.noCache
 }
