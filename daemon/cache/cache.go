@@ -291,11 +291,11 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, p Poli
 	if !p.Cacheable || (r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodOptions) {
 		return c.passThrough(w, r, key, p, fetch)
 	}
+	// A viewer's Cache-Control and Pragma play no part: "CloudFront
+	// ignores those header fields in viewer requests" (Expiration.html),
+	// so no viewer can bypass the cache, keep an answer out of it
+	// (no-store) or be refused one it does not hold (only-if-cached).
 	primary := primaryKey(r.Method, key)
-	onlyIfCached := false
-	if _, ok := r.Header["Cache-Control"]; ok {
-		onlyIfCached = parseRequestCacheControl(r.Header).onlyIfCached
-	}
 	for range 3 {
 		e, lk := c.lookup(primary, r, p)
 		var stale *entry
@@ -333,10 +333,6 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, p Poli
 				continue
 			}
 			stale = e
-		}
-		if onlyIfCached {
-			w.WriteHeader(http.StatusGatewayTimeout)
-			return Result{Status: http.StatusGatewayTimeout, XCache: XCacheError}
 		}
 		if p.NoCoalesce {
 			return c.lead(w, r, nil, lk, primary, stale, p, fetch, nil)

@@ -186,29 +186,3 @@ func parseDelta(v string) time.Duration {
 	}
 	return time.Duration(n) * time.Second
 }
-
-// requestDirectives are the request Cache-Control directives the cache
-// honours. Like CloudFront, it ignores a viewer's no-cache and max-age, which
-// would let any viewer bypass the cache; it does honour no-store (the
-// response is not stored) and only-if-cached.
-type requestDirectives struct {
-	noStore, onlyIfCached bool
-}
-
-func parseRequestCacheControl(h http.Header) requestDirectives {
-	var d requestDirectives
-	for _, line := range h["Cache-Control"] {
-		for len(line) > 0 {
-			var part string
-			part, line = nextDirective(line)
-			name, _, _ := strings.Cut(part, "=")
-			switch strings.ToLower(strings.TrimSpace(name)) {
-			case "no-store":
-				d.noStore = true
-			case "only-if-cached":
-				d.onlyIfCached = true
-			}
-		}
-	}
-	return d
-}

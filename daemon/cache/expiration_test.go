@@ -200,3 +200,26 @@ func TestSMaxAgeServedWhenOriginFails(t *testing.T) {
 		})
 	}
 }
+
+// TestViewerCacheControlIgnored: "You cannot use the HTTP Cache-Control or
+// Pragma header fields in a GET request from a viewer to force CloudFront to
+// go back to the origin server for the object. CloudFront ignores those
+// header fields in viewer requests" (Expiration.html): a viewer's no-store
+// does not keep the answer out of the cache, nor its only-if-cached the
+// origin from being asked on a miss.
+func TestViewerCacheControlIgnored(t *testing.T) {
+	hs := newHarness(t, Config{}, defaultPolicy, etagOrigin("max-age=60"))
+	runSteps(t, hs, "/a", []step{
+		{header: []string{"Cache-Control", "only-if-cached"}, status: 200, xcache: XCacheMiss, body: "body", origin: 1},
+		{header: []string{"Cache-Control", "no-cache", "Pragma", "no-cache"}, status: 200, xcache: XCacheHit, body: "body", origin: 1},
+		{header: []string{"Cache-Control", "max-age=0"}, status: 200, xcache: XCacheHit, body: "body", origin: 1},
+	})
+	hs = newHarness(t, Config{}, defaultPolicy, etagOrigin("max-age=60"))
+	runSteps(t, hs, "/a", []step{
+		{header: []string{"Cache-Control", "no-store, no-cache"}, status: 200, xcache: XCacheMiss, body: "body", origin: 1},
+		{status: 200, xcache: XCacheHit, body: "body", origin: 1},
+		// Expired: a no-store viewer's revalidation refreshes it for all.
+		{advance: 61 * time.Second, header: []string{"Cache-Control", "no-store"}, status: 200, xcache: XCacheRefreshHit, body: "body", origin: 2},
+		{status: 200, xcache: XCacheHit, body: "body", origin: 2},
+	})
+}

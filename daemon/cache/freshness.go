@@ -61,7 +61,7 @@ type decision struct {
 	// why explains a refusal, for tests and debugging.
 	why string
 	// requestOnly says the refusal comes from the request alone (its
-	// no-store, its Authorization): the response says nothing about what
+	// Authorization, its early data): the response says nothing about what
 	// other requests for the key may get.
 	requestOnly bool
 	// maxStale is how long past its lifetime a stored response may be
@@ -106,9 +106,6 @@ func decide(status int, h http.Header, cc directives, p Policy, reqHeader http.H
 		}
 	}
 	if reqHeader != nil {
-		if parseRequestCacheControl(reqHeader).noStore {
-			return decision{why: "request no-store", requestOnly: true}
-		}
 		// RFC 9111 3.5: a shared cache stores an answer to an
 		// authenticated request only when the origin says it may.
 		if _, ok := reqHeader["Authorization"]; ok && !cc.public && cc.sMaxAge < 0 && !cc.mustRevalidate {

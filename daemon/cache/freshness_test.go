@@ -67,7 +67,7 @@ func TestDecide(t *testing.T) {
 		{"Authorization: not stored", std, 200, []string{"Cache-Control", "max-age=60"}, []string{"Authorization", "Bearer x"}, false, 0},
 		{"Authorization, public", std, 200, []string{"Cache-Control", "public, max-age=60"}, []string{"Authorization", "Bearer x"}, true, time.Minute},
 		{"Authorization, s-maxage", std, 200, []string{"Cache-Control", "s-maxage=60"}, []string{"Authorization", "Bearer x"}, true, time.Minute},
-		{"request no-store", std, 200, []string{"Cache-Control", "max-age=60"}, []string{"Cache-Control", "no-store"}, false, 0},
+		{"request no-store ignored, as CloudFront", std, 200, []string{"Cache-Control", "max-age=60"}, []string{"Cache-Control", "no-store"}, true, time.Minute},
 		{"method not cached", Policy{MaxTTL: time.Hour}, 200, []string{"Cache-Control", "max-age=60"}, nil, false, 0},
 		{"invalid max-age is 0", std, 200, []string{"Cache-Control", "max-age=abc", "ETag", `"a"`}, nil, true, 0},
 		{"quoted max-age", std, 200, []string{"Cache-Control", `max-age="60"`}, nil, true, time.Minute},
