@@ -90,17 +90,17 @@ func (h *Handler) viaShield(ctx context.Context, d *table.Distribution, b *table
 		}
 		start := time.Now()
 		resp, err = h.origins.Shield(o, base, shield.Header, sign).Fetch(ctx, req)
-		if err != nil && ctx.Err() == nil && (req.Body == nil || unsent(err)) {
-			if k := originErrorKind(err); k == kindConnect || k == kindDNS {
-				h.gate.leave()
-				h.shieldsDown.Store(base.String(), time.Now().Add(h.shieldRetry))
-				next := "the origin directly"
-				if i+1 < len(bases) {
-					next = bases[i+1].String()
-				}
-				h.log.Warn("origin shield unreachable: asking "+next, "region", region, "shield", base.String(), "next", next, "distribution", d.ID, "origin", o.ID, "err", err)
-				continue
+		// Unreachable (refused, DNS, a dial or handshake that timed out or
+		// failed) and the request never left: the next shield node.
+		if err != nil && ctx.Err() == nil && unsent(err) {
+			h.gate.leave()
+			h.shieldsDown.Store(base.String(), time.Now().Add(h.shieldRetry))
+			next := "the origin directly"
+			if i+1 < len(bases) {
+				next = bases[i+1].String()
 			}
+			h.log.Warn("origin shield unreachable: asking "+next, "region", region, "shield", base.String(), "next", next, "distribution", d.ID, "origin", o.ID, "err", err)
+			continue
 		}
 		h.metrics.shieldRequests.WithLabelValues(region, "forwarded").Inc()
 		resp, err = shieldFailed(o, secret, resp, err)
