@@ -59,6 +59,8 @@ func (k *checker) storeRefs(name string, f *schema.Function, cfg *schema.Config)
 	}
 }
 
-// readsStore matches code that imports the cloudfront module and calls a
-// kvs method: what cf.kvs() looks like whatever the import's name.
-var readsStore = regexp.MustCompile(`(?s)from\s*['"]cloudfront['"].*\.kvs\s*\(`)
+// readsStore matches code that takes the cloudfront module (import …
+// from 'cloudfront', or require('cloudfront')) and then calls kvs (cf.kvs(),
+// or a kvs named in the import): a warning's guess, which a call in a
+// comment also makes.
+var readsStore = regexp.MustCompile(`(?s)(from\s*|require\(\s*)['"]cloudfront['"].*\bkvs\s*\(`)
