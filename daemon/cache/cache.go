@@ -516,9 +516,9 @@ func (c *Cache) lead(w http.ResponseWriter, r *http.Request, f *flight, lk, prim
 	}
 	// A 5xx counts as a failure to reach the origin: CloudFront serves the
 	// expired object it has rather than the error (HTTPStatusCodes.html),
-	// unless the origin forbade stale use (must-revalidate, no-cache,
-	// proxy-revalidate: RFC 9111's MUST is kept; s-maxage does not, see
-	// forbidsStale). A stored error
+	// unless the origin forbade stale use (must-revalidate,
+	// proxy-revalidate, or no-cache when the minTTL is 0: RFC 9111's MUST
+	// is kept; s-maxage does not, see forbidsStale). A stored error
 	// is no object: the new error replaces it.
 	if resp.StatusCode >= 500 && fr.StaleAnswers5xx {
 		resp.Body.Close()

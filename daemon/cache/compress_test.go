@@ -239,7 +239,7 @@ func TestCompressionStatus(t *testing.T) {
 }
 
 // ServingCompressedFiles sets no condition on caching: a response the
-// cache does not keep (no-store, private, TTL 0, a viewer's no-store, an
+// cache does not keep (no-store, private, TTL 0, a request with Authorization, an
 // object over MaxObjectBytes, a behavior that caches nothing) is
 // compressed like one it keeps, as it streams, without a Content-Length.
 func TestCompressionNotStored(t *testing.T) {

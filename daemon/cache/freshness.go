@@ -134,6 +134,12 @@ func decide(status int, h http.Header, cc directives, p Policy, reqHeader http.H
 	if p.MinTTL <= 0 && (cc.noStore || cc.private) {
 		return decision{why: "no-store or private"}
 	}
+	if cc.surrogate != nil && cc.noStore {
+		// Addressed to this cache, by an origin that means it for CDNs or
+		// by the edge (an error CloudFront does not keep, holdErrorPage):
+		// no minimum TTL overrides it.
+		return decision{why: "Surrogate-Control no-store"}
+	}
 	explicit, ok := explicitLifetime(h, cc, now)
 	var ttl time.Duration
 	override := false
@@ -168,7 +174,9 @@ func decide(status int, h http.Header, cc directives, p Policy, reqHeader http.H
 	default:
 		return decision{why: "status needs explicit freshness"}
 	}
-	if ttl < p.MinTTL {
+	if ttl < p.MinTTL && !slices.Contains(errorStatuses, status) {
+		// An error's lifetime is errorCachingMinTTL's and the origin's
+		// (errorLifetime), as when it has no freshness of its own.
 		ttl = p.MinTTL
 	}
 	if p.MinTTL <= 0 && cc.noCache {

@@ -17,6 +17,8 @@ func TestDecide(t *testing.T) {
 	errorTTLs.ErrorTTL, errorTTLs.ErrorTTLs = 10*time.Second, map[int]time.Duration{404: 5 * time.Minute, 500: 0}
 	zero := Policy{Cacheable: true, MaxTTL: 365 * 24 * time.Hour}
 	allZero := Policy{Cacheable: true} // CachingDisabled: min, default and max TTL 0
+	minErrors := withMin(time.Minute, time.Hour)
+	minErrors.ErrorTTL = 30 * time.Second
 	allZeroErrors := allZero
 	allZeroErrors.ErrorTTL, allZeroErrors.ErrorTTLs = 10*time.Second, map[int]time.Duration{404: 5 * time.Minute}
 	tests := []struct {
@@ -42,6 +44,13 @@ func TestDecide(t *testing.T) {
 		{"no-store, minTTL 60: kept for minTTL", withMin(time.Minute, time.Hour), 200, []string{"Cache-Control", "no-store"}, nil, true, time.Minute},
 		{"private max-age=10, minTTL 60", withMin(time.Minute, time.Hour), 200, []string{"Cache-Control", "private, max-age=10"}, nil, true, time.Minute},
 		{"max-age below minTTL", withMin(time.Minute, time.Hour), 200, []string{"Cache-Control", "max-age=10"}, nil, true, time.Minute},
+		// Surrogate-Control is addressed to this cache (the edge marks an
+		// error CloudFront does not keep with it): no minTTL overrides it.
+		{"Surrogate-Control no-store, minTTL 60", withMin(time.Minute, time.Hour), 200, []string{"Surrogate-Control", "no-store;" + SurrogateToken}, nil, false, 0},
+		{"Surrogate-Control no-store on a 403 page, minTTL 60", withMin(time.Minute, time.Hour), 403, []string{"Surrogate-Control", "no-store;" + SurrogateToken}, nil, false, 0},
+		// An error's lifetime is the error caching minimum TTL's and the
+		// origin's, not the behavior's minTTL (custom-error-pages-expiration).
+		{"404 max-age=20 under minTTL 60, errorCachingMinTTL 30", minErrors, 404, []string{"Cache-Control", "max-age=20"}, nil, true, 30 * time.Second},
 		{"max-age inside [min,max]", withMin(time.Minute, time.Hour), 200, []string{"Cache-Control", "max-age=600"}, nil, true, 10 * time.Minute},
 		{"max-age above maxTTL", withMin(time.Minute, 80*time.Second), 200, []string{"Cache-Control", "max-age=100"}, nil, true, 80 * time.Second},
 		{"Expires - Date", std, 200, []string{"Date", date, "Expires", inAnHour}, nil, true, time.Hour},
