@@ -40,6 +40,10 @@ func loadArtifact(path string) func() (*table.Table, compiler.Errors, error) {
 			return nil, nil, fmt.Errorf("read table: %w", err)
 		}
 		t, err := compiler.LoadArtifact(b, filepath.Dir(path))
-		return t, nil, err
+		if err != nil {
+			// The file the operator gave, as a config's errors name theirs.
+			return nil, nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return t, nil, nil
 	}
 }

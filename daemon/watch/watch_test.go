@@ -805,8 +805,8 @@ func TestTableFile(t *testing.T) {
 		if c := a.comment("site"); c != "v1" {
 			t.Errorf("%s: table replaced (%q)", tt.name, c)
 		}
-		if msg := r.Status().LastError.Message; !strings.Contains(msg, tt.want) {
-			t.Errorf("%s: error %q, want %q in it", tt.name, msg, tt.want)
+		if msg := r.Status().LastError.Message; !strings.Contains(msg, tt.want) || !strings.HasPrefix(msg, file+": ") {
+			t.Errorf("%s: error %q, want %q in it, after the file's name", tt.name, msg, tt.want)
 		}
 	}
 	// Written to a temporary file and renamed over, as `openfront compile` does.
