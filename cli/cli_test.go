@@ -241,3 +241,13 @@ func TestHelpOfHelp(t *testing.T) {
 		}
 	}
 }
+
+// TestRouteMethodIsAToken: route -X takes one token, as a request line's
+// method (RFC 9110 9.1).
+func TestRouteMethodIsAToken(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := Main([]string{"route", "-X", "GE T", "dir", "http://x/"}, &stdout, &stderr)
+	if want := `openfront route: method "GE T": a method is one token, such as GET or POST`; code != exitUsage || !strings.Contains(stderr.String(), want) {
+		t.Errorf("exit %d, stderr %q; want %d and %q", code, stderr.String(), exitUsage, want)
+	}
+}

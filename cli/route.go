@@ -14,6 +14,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
+
 	"openfront.dev/compiler/table"
 	"openfront.dev/daemon/edge"
 	"openfront.dev/internal/signedurl"
@@ -148,6 +150,9 @@ func NewRouteRequest(method, rawURL string, headers []string) (RouteRequest, err
 	r := RouteRequest{Method: strings.ToUpper(method), Header: http.Header{}}
 	if r.Method == "" {
 		return r, fmt.Errorf("empty method")
+	}
+	if !httpguts.ValidHeaderFieldName(r.Method) { // a method is a token (RFC 9110 9.1)
+		return r, fmt.Errorf("method %q: a method is one token, such as GET or POST", method)
 	}
 	if err := noScheme(rawURL); err != nil {
 		return r, err
