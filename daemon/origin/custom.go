@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"openfront.dev/compiler/table"
@@ -171,21 +172,37 @@ func (c *custom) Fetch(ctx context.Context, req *Request) (*http.Response, error
 	})
 }
 
-// call sends a gRPC call once (its body is a stream, never sent twice),
-// with "TE: trailers", which gRPC servers require of their clients. The
-// response's Trailer holds the call's status once its body is read.
+// call sends a gRPC call with "TE: trailers", which gRPC servers require
+// of their clients. Its body is a stream, never sent twice; a connection
+// that fails before any of it was read is tried again, up to the origin's
+// connectionAttempts, as for any request (client.do). The response's
+// Trailer holds the call's status once its body is read. No response
+// timeout: a stream may be quiet for as long as its ends want.
 func (c *custom) call(ctx context.Context, grpc *http.Client, req *Request, u string) (*http.Response, error) {
-	ctx, handshakeFailed := traceHandshake(ctx)
-	hr, err := c.request(ctx, req, u)
-	if err != nil {
-		return nil, &Error{Origin: c.origin.ID, Err: err}
-	}
-	hr.Header["Te"] = []string{"trailers"}
-	resp, err := grpc.Do(hr)
-	if err != nil {
+	var bodyRead atomic.Bool
+	for attempt := 1; ; attempt++ {
+		actx, handshakeFailed := traceHandshake(ctx)
+		hr, err := c.request(actx, req, u)
+		if err != nil {
+			return nil, &Error{Origin: c.origin.ID, Err: err}
+		}
+		body := hr.Body
+		if body != nil && body != http.NoBody {
+			hr.Body = heldBody{body, &bodyRead}
+		}
+		hr.Header["Te"] = []string{"trailers"}
+		resp, err := grpc.Do(hr)
+		if err == nil {
+			return resp, nil
+		}
+		if attempt < c.attempts && ctx.Err() == nil && isDialError(err) && !bodyRead.Load() {
+			continue
+		}
+		if body != nil {
+			body.Close() // as the transport closes a failed request's body
+		}
 		return nil, &Error{Origin: c.origin.ID, Timeout: isTimeout(err), Handshake: handshakeFailed.Load(), Err: err}
 	}
-	return resp, nil
 }
 
 // request is the origin's request for req, at URL u.

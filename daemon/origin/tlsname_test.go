@@ -11,10 +11,14 @@ import (
 	"io"
 	"log"
 	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -235,5 +239,45 @@ func TestCustomCertificateNameGRPC(t *testing.T) {
 				t.Errorf("%s with server name %q, want HTTP/2 with www.example.com", resp.Proto, o.lastSNI())
 			}
 		})
+	}
+}
+
+// TestGRPCConnectionAttempts: a gRPC call whose connection fails before
+// any of its body was read is tried again, up to connectionAttempts, as
+// any request: it was sent once and failed.
+func TestGRPCConnectionAttempts(t *testing.T) {
+	ca := newTestCA(t)
+	o := startSNIOrigin(t, ca.issue(t, time.Now().Add(time.Hour), "localhost"), true)
+	spec := customSpec("localhost")
+	spec.CustomOriginConfig.HTTPSPort = port(t, o.srv)
+	for _, tt := range []struct {
+		attempts, refused int
+		wantOK            bool
+	}{
+		{3, 1, true},
+		{3, 2, true},
+		{2, 2, false},
+		{1, 1, false},
+	} {
+		spec.ConnectionAttempts = tt.attempts
+		c := newTestCustom(spec, ca.pool)
+		t.Cleanup(c.close)
+		tr := c.grpc.Transport.(*http.Transport)
+		dial := tr.DialContext
+		var dials atomic.Int32
+		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if int(dials.Add(1)) <= tt.refused {
+				return nil, &net.OpError{Op: "dial", Net: network, Err: syscall.ECONNREFUSED}
+			}
+			return dial(ctx, network, addr)
+		}
+		resp, err := c.Fetch(context.Background(), &Request{Method: http.MethodPost, Path: "/svc/Method", GRPC: true,
+			Header: http.Header{"Content-Type": {"application/grpc"}}, Body: io.NopCloser(strings.NewReader("call")), ContentLength: -1})
+		if err == nil {
+			resp.Body.Close()
+		}
+		if (err == nil) != tt.wantOK {
+			t.Errorf("%d attempts, %d refused: error %v, want success %v", tt.attempts, tt.refused, err, tt.wantOK)
+		}
 	}
 }
