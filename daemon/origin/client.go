@@ -74,6 +74,10 @@ func (c *client) do(ctx context.Context, method string, body bool, build func(co
 				resp.Body = upgraded{rwc, cancel}
 			} else if resp.Body != nil && resp.Body != http.NoBody && c.readTimeout > 0 {
 				resp.Body = newIdleBody(resp.Body, c.readTimeout, cancel)
+			} else if resp.Body != nil && resp.Body != http.NoBody {
+				// No read timeout (a gRPC stream may be quiet as long as
+				// its ends want): the context ends with the body.
+				resp.Body = cancelOnClose{resp.Body, cancel}
 			} else {
 				cancel()
 			}
@@ -177,6 +181,19 @@ type upgraded struct {
 func (u upgraded) Close() error {
 	err := u.ReadWriteCloser.Close()
 	u.cancel()
+	return err
+}
+
+// cancelOnClose is a response body whose request context ends when the
+// caller closes it.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b cancelOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
 	return err
 }
 

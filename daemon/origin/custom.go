@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"openfront.dev/compiler/table"
@@ -173,36 +172,22 @@ func (c *custom) Fetch(ctx context.Context, req *Request) (*http.Response, error
 }
 
 // call sends a gRPC call with "TE: trailers", which gRPC servers require
-// of their clients. Its body is a stream, never sent twice; a connection
-// that fails before any of it was read is tried again, up to the origin's
-// connectionAttempts, as for any request (client.do). The response's
-// Trailer holds the call's status once its body is read. No response
-// timeout: a stream may be quiet for as long as its ends want.
+// of their clients, through client.do: its body is a stream, never sent
+// twice, but a connection that fails before any of it was read is tried
+// again, as for any request. No response timeout: a stream may be quiet
+// for as long as its ends want. The response's Trailer holds the call's
+// status once its body is read.
 func (c *custom) call(ctx context.Context, grpc *http.Client, req *Request, u string) (*http.Response, error) {
-	var bodyRead atomic.Bool
-	for attempt := 1; ; attempt++ {
-		actx, handshakeFailed := traceHandshake(ctx)
-		hr, err := c.request(actx, req, u)
-		if err != nil {
-			return nil, &Error{Origin: c.origin.ID, Err: err}
-		}
-		body := hr.Body
-		if body != nil && body != http.NoBody {
-			hr.Body = heldBody{body, &bodyRead}
-		}
-		hr.Header["Te"] = []string{"trailers"}
-		resp, err := grpc.Do(hr)
+	cl := c.client
+	cl.http, cl.readTimeout, cl.completion = grpc, 0, 0
+	body := req.Body != nil && req.Body != http.NoBody
+	return cl.do(ctx, req.Method, body, func(ctx context.Context) (*http.Request, error) {
+		hr, err := c.request(ctx, req, u)
 		if err == nil {
-			return resp, nil
+			hr.Header["Te"] = []string{"trailers"}
 		}
-		if attempt < c.attempts && ctx.Err() == nil && isDialError(err) && !bodyRead.Load() {
-			continue
-		}
-		if body != nil {
-			body.Close() // as the transport closes a failed request's body
-		}
-		return nil, &Error{Origin: c.origin.ID, Timeout: isTimeout(err), Handshake: handshakeFailed.Load(), Err: err}
-	}
+		return hr, err
+	})
 }
 
 // request is the origin's request for req, at URL u.
