@@ -35,7 +35,7 @@ const (
 //
 // Pattern holds only strings and scalars, so it is comparable.
 type Pattern struct {
-	norm string // normalised pattern, with leading "/"
+	body string // normalised pattern, without its leading "/"
 	kind patKind
 	// pre and suf are the literals before the first and after the last '*'
 	// of the body (norm without its "/"); mid is the non-empty segments in
@@ -56,20 +56,21 @@ func CompilePattern(s string) (Pattern, error) {
 	}
 	// Normalized as the paths it is matched against (MatchPath): written
 	// with "%7E", "//" or a dot segment, it would match no request.
-	return compilePattern(MatchPath("/" + strings.TrimPrefix(s, "/"))), nil
+	return compilePattern(strings.TrimPrefix(MatchPath("/"+strings.TrimPrefix(s, "/")), "/")), nil
 }
 
 // CompileNamePattern compiles CloudFront's wildcards (* and ?) for names
 // compared as they are, such as cookie names: nothing in them is a path
-// to normalize ("sess%41*" matches "sess%41abc", not "sessAabc").
+// to normalize ("sess%41*" matches "sess%41abc", not "sessAabc"). The
+// edge compiles these per request: only a pattern with several '*'
+// allocates.
 func CompileNamePattern(s string) Pattern {
-	return compilePattern("/" + s)
+	return compilePattern(s)
 }
 
-// compilePattern compiles norm, a pattern with its leading "/".
-func compilePattern(norm string) Pattern {
-	body := norm[1:]
-	p := Pattern{norm: norm}
+// compilePattern compiles body, a normalized pattern without its leading "/".
+func compilePattern(body string) Pattern {
+	p := Pattern{body: body}
 	first := strings.IndexByte(body, '*')
 	if first < 0 {
 		p.kind, p.pre, p.preQ, p.min = patExact, body, hasQ(body), len(body)
@@ -100,7 +101,13 @@ func compilePattern(norm string) Pattern {
 }
 
 // String returns the normalised pattern, with its leading "/".
-func (p Pattern) String() string { return p.norm }
+// The zero Pattern's is "".
+func (p Pattern) String() string {
+	if p.kind == patNone {
+		return ""
+	}
+	return "/" + p.body
+}
 
 // Match reports whether path matches the whole pattern. It does not allocate.
 func (p Pattern) Match(path string) bool {

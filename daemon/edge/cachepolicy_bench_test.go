@@ -22,6 +22,8 @@ distributions: bench: {
 	cacheBehaviors: [
 		{pathPattern: "/obj/*/optimized-*", targetOriginId: "origin", viewerProtocolPolicy: "allow-all", compress: true,
 			cachePolicy: "CachingOptimized"},
+		{pathPattern: "/obj/*/cookies-*", targetOriginId: "origin", viewerProtocolPolicy: "allow-all", compress: true,
+			defaultTTL: 86400, forwardedValues: {queryString: false, cookies: {forward: "whitelist", whitelistedNames: ["session-*", "pref?", "theme"]}}},
 	]
 }
 `
@@ -33,12 +35,15 @@ func BenchmarkHitCachePolicy(b *testing.B) {
 	for _, c := range []struct{ name, url string }{
 		{"legacy", "http://127.0.0.1/obj/1k/bench"},
 		{"CachingOptimized", "http://127.0.0.1/obj/1k/optimized-bench"},
+		// A legacy cookie whitelist with wildcards, for a browser's cookies.
+		{"cookieWhitelist", "http://127.0.0.1/obj/1k/cookies-bench"},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			r := httptest.NewRequest(http.MethodGet, c.url, nil)
 			r.RemoteAddr = "127.0.0.1:40000"
 			r.Header.Set("User-Agent", "bench")
 			r.Header["Accept-Encoding"] = browser
+			r.Header.Set("Cookie", "_ga=GA1.2.3; session-id=abc123; theme=dark; prefs=1; _gid=GA1.2.4")
 			warmHit(b, h, r)
 			w := &connWriter{h: make(http.Header, 16)}
 			for b.Loop() {

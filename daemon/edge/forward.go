@@ -244,7 +244,8 @@ func keptCookies(in http.Header, a, b schema.Cookies) string {
 	if all && len(lines) == 1 && sortedCookies(lines[0]) {
 		return lines[0] // most viewers' line: kept as it is, without allocating
 	}
-	var kept []string
+	var buf [16]string // most viewers' cookies, without allocating
+	kept := buf[:0]
 	for _, line := range lines {
 		for part := range strings.SplitSeq(line, ";") {
 			part = strings.TrimSpace(part)
