@@ -34,9 +34,10 @@ type GeoDB struct {
 }
 
 type geoVersion struct {
-	reader   *maxminddb.Reader
-	stamp    filestamp.Stamp
-	holdsASN bool
+	reader       *maxminddb.Reader
+	stamp        filestamp.Stamp
+	holdsCountry bool
+	holdsASN     bool
 }
 
 // geoRecord is the part of a record Lookup reads; the decoder skips the rest.
@@ -74,34 +75,48 @@ func loadGeo(path string) (*geoVersion, error) {
 	if err != nil {
 		return nil, fmt.Errorf("geoip database %s: %w", path, err)
 	}
-	return &geoVersion{reader: r, stamp: filestamp.Of(fi), holdsASN: holdsASN(r)}, nil
+	v := &geoVersion{reader: r, stamp: filestamp.Of(fi)}
+	v.holdsCountry, v.holdsASN = holds(r)
+	return v, nil
 }
 
-// asnSample is how many records holdsASN reads: an ASN database (or a City
-// or Enterprise one with ASNs) gives nearly every network one, a country
-// or plain City database none.
-const asnSample = 4096
+// contentSample is how many records holds reads: a country or City
+// database gives nearly every network a country, an ASN database (or a
+// City or Enterprise one with ASNs) an ASN.
+const contentSample = 4096
 
-// holdsASN reports whether the first records of r give an ASN where Locate
-// reads one.
-func holdsASN(r *maxminddb.Reader) bool {
-	var rec struct {
-		ASN    uint `maxminddb:"autonomous_system_number"`
-		Traits struct {
-			ASN uint `maxminddb:"autonomous_system_number"`
-		} `maxminddb:"traits"`
-	}
+// contentRecord is the part of a record holds reads: Lookup's, and the
+// ASN where Locate reads it.
+type contentRecord struct {
+	geoRecord
+	ASN    uint `maxminddb:"autonomous_system_number"`
+	Traits struct {
+		ASN uint `maxminddb:"autonomous_system_number"`
+	} `maxminddb:"traits"`
+}
+
+// holds reports whether the first records of r give a country where
+// Lookup reads one, and an ASN where Locate reads one. A database that
+// gives no country (GeoLite2-ASN given as --geoip-db) leaves every viewer
+// unknown, whom a geo restriction serves.
+func holds(r *maxminddb.Reader) (country, asn bool) {
 	n := 0
 	for res := range r.Networks() {
-		if res.Decode(&rec) == nil && (rec.ASN != 0 || rec.Traits.ASN != 0) {
-			return true
+		var rec contentRecord
+		if res.Decode(&rec) == nil {
+			country = country || countryOf(rec.Country.ISOCode, rec.CountryCode, rec.RegisteredCountry.ISOCode) != ""
+			asn = asn || rec.ASN != 0 || rec.Traits.ASN != 0
 		}
-		if n++; n == asnSample {
+		if n++; n == contentSample || country && asn {
 			break
 		}
 	}
-	return false
+	return country, asn
 }
+
+// HoldsCountries reports whether the database's records hold countries (a
+// country or City database); false for nil.
+func (g *GeoDB) HoldsCountries() bool { return g != nil && g.db.Load().holdsCountry }
 
 // HoldsASN reports whether the database's records hold ASNs (a GeoLite2-ASN,
 // or a City or Enterprise database that has them); false for nil.
@@ -147,7 +162,8 @@ var recordPool = sync.Pool{New: func() any { return new(geoRecord) }}
 // Reload reads the file again if it changed since it was loaded, and reports
 // whether a new version is in use. On an error the old version stays in use,
 // and the same broken file is not read again until it changes (a writer may
-// still be writing it).
+// still be writing it). A version whose records hold no country replacing
+// one whose records do is an error too.
 func (g *GeoDB) Reload() (bool, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -160,6 +176,12 @@ func (g *GeoDB) Reload() (bool, error) {
 		return false, nil
 	}
 	v, err := loadGeo(g.path)
+	if err == nil && g.db.Load().holdsCountry && !v.holdsCountry {
+		// The table was checked against a database with countries
+		// (CheckDatabases): without them every viewer is unknown, and a
+		// geo restriction serves everyone.
+		err = fmt.Errorf("geoip database %s: holds no country (an ASN database?), where the one in use does", g.path)
+	}
 	if err != nil {
 		g.failed = st
 		return false, err
@@ -202,20 +224,22 @@ var ErrNoGeoDB = errors.New("no geoip database")
 
 // CheckDatabases refuses a table that restricts viewers by country, or
 // has a web ACL statement on a country or an ASN, on a node without the
-// database that answers it (geo, asn nil): such a restriction would let
-// everyone through and such a rule never match. It fails closed rather
-// than serve everyone. An ASN comes from asn, else from geo's records,
-// which must hold ASNs (a country database's do not).
+// database that answers it (geo, asn nil, or geo's records holding no
+// country, as GeoLite2-ASN's): such a restriction would let everyone
+// through and such a rule never match. It fails closed rather than serve
+// everyone. An ASN comes from asn, else from geo's records, which must
+// hold ASNs (a country database's do not).
 func CheckDatabases(t *table.Table, geo, asn *GeoDB) error {
+	noCountry := !geo.HoldsCountries()
 	// The edge reads ASNs from asn when given, else from geo.
 	noASN := asn != nil && !asn.HoldsASN() || asn == nil && !geo.HoldsASN()
-	if geo != nil && !noASN {
+	if !noCountry && !noASN {
 		return nil
 	}
 	var country, asns []string
 	for d := range t.Distributions() {
 		acl := d.WebACL
-		if geo == nil && (GeoRestricted(d.Spec) || acl != nil && acl.CountryDB) {
+		if noCountry && (GeoRestricted(d.Spec) || acl != nil && acl.CountryDB) {
 			country = append(country, d.ID)
 		}
 		if noASN && acl != nil && acl.ASNDB {
@@ -224,13 +248,21 @@ func CheckDatabases(t *table.Table, geo, asn *GeoDB) error {
 	}
 	switch {
 	case len(country) > 0:
-		return fmt.Errorf("%w: %s restrictions.geoRestriction or a web ACL's geoMatchStatement, and this node has no country database; start openfront serve with --geoip-db FILE (a MaxMind-format country database)",
-			ErrNoGeoDB, distributionsUse(country))
+		return fmt.Errorf("%w: %s restrictions.geoRestriction or a web ACL's geoMatchStatement, and this node has no country database%s; start openfront serve with --geoip-db FILE (a MaxMind-format country database)",
+			ErrNoGeoDB, distributionsUse(country), noCountryIn(geo))
 	case len(asns) > 0:
 		return fmt.Errorf("%w: %s a web ACL's asnMatchStatement, and this node has no ASN database%s; start openfront serve with --asn-db FILE (GeoLite2-ASN) or a --geoip-db whose records hold the ASN",
 			ErrNoGeoDB, distributionsUse(asns), noASNIn(geo, asn))
 	}
 	return nil
+}
+
+// noCountryIn names geo, whose records hold no country ("" for nil).
+func noCountryIn(geo *GeoDB) string {
+	if geo == nil {
+		return ""
+	}
+	return " (" + geo.Path() + " holds no country: an ASN database?)"
 }
 
 // noASNIn names the database the edge would read ASNs from, whose records

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -185,5 +186,51 @@ func TestGeoDBReplacedSameStamp(t *testing.T) {
 	}
 	if c, _ := db.Lookup(netip.MustParseAddr("81.2.3.4")); c != "BE" {
 		t.Errorf("after the replace: %q, want BE", c)
+	}
+}
+
+// TestGeoDBReloadLosesCountries: a country database replaced by one whose
+// records hold no country (geoipupdate writing GeoLite2-ASN at its path)
+// would let every viewer through a geo restriction the node checked
+// against the old one: the reload is refused, with an error naming the
+// file, and the old version stays in use until a database with countries
+// comes. A database that never held countries (--asn-db) reloads as before.
+func TestGeoDBReloadLosesCountries(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "country.mmdb")
+	writeGeoDB(t, path, map[string]mmdbtype.Map{"81.0.0.0/8": maxmindCountry("FR")})
+	db, err := OpenGeoDB(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	asnOnly := map[string]mmdbtype.Map{"81.0.0.0/8": geodb.ASN(3215, "Orange")}
+	writeGeoDB(t, path, asnOnly)
+	ok, err := db.Reload()
+	if ok || err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "no country") {
+		t.Fatalf("reload of a database without countries: %v, %v", ok, err)
+	}
+	if c, _ := db.Lookup(netip.MustParseAddr("81.2.3.4")); c != "FR" {
+		t.Fatalf("after the refused reload: %q, want the old FR", c)
+	}
+	if ok, err := db.Reload(); ok || err != nil {
+		t.Fatalf("the refused file was tried again: %v, %v", ok, err)
+	}
+	writeGeoDB(t, path, map[string]mmdbtype.Map{"81.0.0.0/8": maxmindCountry("BE")})
+	if ok, err := db.Reload(); !ok || err != nil {
+		t.Fatalf("reload of a country database: %v, %v", ok, err)
+	}
+	if c, _ := db.Lookup(netip.MustParseAddr("81.2.3.4")); c != "BE" {
+		t.Fatalf("after the reload: %q, want BE", c)
+	}
+
+	asnPath := filepath.Join(dir, "asn.mmdb")
+	writeGeoDB(t, asnPath, asnOnly)
+	asnDB, err := OpenGeoDB(asnPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeGeoDB(t, asnPath, map[string]mmdbtype.Map{"81.0.0.0/8": geodb.ASN(5410, "Bouygues")})
+	if ok, err := asnDB.Reload(); !ok || err != nil {
+		t.Fatalf("reload of an ASN database: %v, %v", ok, err)
 	}
 }

@@ -80,6 +80,9 @@ func TestCheckDatabasesWebACL(t *testing.T) {
 	}{
 		{"geo, no database", `geoMatchStatement: {countryCodes: ["KP"]}`, nil, nil, "--geoip-db"},
 		{"geo, an ASN database only", `geoMatchStatement: {countryCodes: ["KP"]}`, nil, asnDB, "--geoip-db"},
+		// GeoLite2-ASN given as --geoip-db: no address has a country, and
+		// the rule would never match.
+		{"geo, an ASN database as --geoip-db", `geoMatchStatement: {countryCodes: ["KP"]}`, asnDB, nil, "asn.mmdb holds no country"},
 		{"forwarded geo, no database", `geoMatchStatement: {countryCodes: ["KP"]` + forwarded + `}`, nil, nil, "--geoip-db"},
 		{"geo, a country database", `geoMatchStatement: {countryCodes: ["KP"]}`, db, nil, ""},
 		{"asn, no database", `asnMatchStatement: {asnList: [64496]}`, nil, nil, "--asn-db"},
@@ -122,5 +125,29 @@ webACLs: guard: {
 				t.Errorf("error %v, want one naming %q and the distribution", err, c.want)
 			}
 		})
+	}
+}
+
+// TestCheckDatabasesNoCountry: a --geoip-db whose records hold no country
+// (GeoLite2-ASN given by mistake) would let every viewer through a geo
+// restriction, as an address of unknown country is served: the node
+// refuses the table, as it does without a database, naming the file.
+func TestCheckDatabasesNoCountry(t *testing.T) {
+	res, err := compiler.New("testdata/config").Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "GeoLite2-ASN.mmdb")
+	writeGeoDB(t, path, map[string]mmdbtype.Map{"81.0.0.0/8": geodb.ASN(3215, "Orange"), "85.0.0.0/8": geodb.ASN(3320, "DTAG")})
+	db, err := OpenGeoDB(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if db.HoldsCountries() {
+		t.Error("an ASN database holds countries")
+	}
+	err = CheckDatabases(res.Table, db, nil)
+	if !errors.Is(err, ErrNoGeoDB) || !strings.Contains(err.Error(), `"eu"`) || !strings.Contains(err.Error(), "GeoLite2-ASN.mmdb holds no country") {
+		t.Fatalf("CheckDatabases with an ASN database as --geoip-db: %v", err)
 	}
 }
