@@ -181,8 +181,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&cacheDisk, "cache-disk", "`SIZE` of the disk tier (with --cache-dir)")
 	fs.StringVar(&o.CacheBodyDir, "cache-body-dir", os.TempDir(), "`DIR` where the memory tier keeps bodies of 32 KiB and more, in unlinked files the page cache holds (on a disk filesystem they are sent fastest, and take up to --cache-memory of its space once written back; \"memfd\": in anonymous memory files)")
 	fs.StringVar(&o.TrustedProxies, "trusted-proxies", "", "`CIDR,...` whose X-Forwarded-For (the viewer's address) and X-Forwarded-Proto (https: the proxy ended the viewer's TLS) are believed (default: none)")
-	fs.StringVar(&o.GeoIPDB, "geoip-db", "", "MaxMind-format country or city database `FILE` (GeoLite2-Country, GeoLite2-City, ...) for geo restrictions and CloudFront-Viewer-Country(-Name); a city database adds -Country-Region(-Name), -City, -Postal-Code, -Time-Zone, -Latitude, -Longitude and -Metro-Code; reloaded when it changes")
-	fs.StringVar(&o.ASNDB, "asn-db", "", "MaxMind-format ASN database `FILE` (GeoLite2-ASN) for CloudFront-Viewer-ASN; reloaded when it changes (default: the --geoip-db records' autonomous_system_number, if they hold one)")
+	fs.StringVar(&o.GeoIPDB, "geoip-db", "", "MaxMind-format country or city database `FILE` (GeoLite2-Country, GeoLite2-City, ...) for geo restrictions and CloudFront-Viewer-Country(-Name); a city database adds -Country-Region(-Name), -City, -Postal-Code, -Time-Zone, -Latitude, -Longitude and -Metro-Code; reloaded when it changes (looked at every 30s, and on SIGHUP)")
+	fs.StringVar(&o.ASNDB, "asn-db", "", "MaxMind-format ASN database `FILE` (GeoLite2-ASN) for CloudFront-Viewer-ASN; reloaded when it changes (every 30s, and on SIGHUP; default: the --geoip-db records' autonomous_system_number, if they hold one)")
 	fs.StringVar(&o.RTMPAddr, "rtmp", ":1935", "RTMP listener `ADDR` of streaming distributions; live streams are also packaged as HLS (empty: none)")
 	fs.StringVar(&o.RTMPSecretsDir, "rtmp-secrets", "", "`DIR` of the files live.streamKeySecret names")
 	// Apple's HLS authoring spec asks for segments of nominally 6 s; 2 s

@@ -386,8 +386,20 @@ func (n *Node) apply(t *table.Table) {
 }
 
 // Reload compiles the config now (SIGHUP); a failure keeps the table.
-// Serving from git, it also fetches and retries a rejected head.
+// Serving from git, it also fetches and retries a rejected head. It reads
+// the viewer databases first if their files changed, as nginx's reload
+// reads its GeoIP2 databases, rather than at the watcher's next look, and
+// before the compile, whose table is checked against them.
 func (n *Node) Reload() error {
+	for _, db := range []struct {
+		db   *access.GeoDB
+		what string
+	}{{n.geo, "geo"}, {n.asn, "ASN"}} {
+		if db.db != nil {
+			reloaded, err := db.db.Reload()
+			n.reportDB(db.db, db.what, reloaded, err)
+		}
+	}
 	if n.git != nil {
 		n.git.Retry()
 	}
@@ -576,14 +588,17 @@ func (n *Node) watchDB(ctx context.Context, db *access.GeoDB, what string) {
 		return
 	}
 	n.wg.Go(func() {
-		db.Watch(ctx, 30*time.Second, func(reloaded bool, err error) {
-			if err != nil {
-				n.log.Error(what+" database not reloaded; keeping the old one", "err", err)
-			} else if reloaded {
-				n.log.Info(what+" database reloaded", "path", db.Path())
-			}
-		})
+		db.Watch(ctx, 30*time.Second, func(reloaded bool, err error) { n.reportDB(db, what, reloaded, err) })
 	})
+}
+
+// reportDB logs what a reload of db did.
+func (n *Node) reportDB(db *access.GeoDB, what string, reloaded bool, err error) {
+	if err != nil {
+		n.log.Error(what+" database not reloaded; keeping the old one", "err", err)
+	} else if reloaded {
+		n.log.Info(what+" database reloaded", "path", db.Path())
+	}
 }
 
 // Shutdown stops accepting and waits for requests in flight, up to the
