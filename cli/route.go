@@ -801,6 +801,10 @@ func orpForwards(p *schema.OriginRequestPolicy, managed bool) string {
 		}
 	case "allExcept":
 		headers = "all viewer headers except " + strings.Join(h.Headers, ", ")
+		if managed {
+			// AllViewerExceptHostHeader (table.CloudFrontHeadersFor).
+			headers = "CloudFront headers and " + headers
+		}
 	case "whitelist":
 		headers = named("header", "headers", h.Headers)
 	}

@@ -43,9 +43,9 @@ var CloudFrontHeaders = []string{
 
 // CloudFrontHeadersFor are the CloudFront-* headers behavior b has the node
 // set: the ones its cache key or its origin request policy orp (nil: none)
-// names, or all under AllViewerAndCloudFrontHeaders-2022-06. A named one
-// the node does not set is in the list too: its viewer's value must not
-// pass either.
+// names, or all under AllViewerAndCloudFrontHeaders-2022-06 and
+// AllViewerExceptHostHeader. A named one the node does not set is in the
+// list too: its viewer's value must not pass either.
 func CloudFrontHeadersFor(b *schema.CacheBehavior, orp *schema.OriginRequestPolicy) []string {
 	var out []string
 	add := func(names []string) {
@@ -59,6 +59,9 @@ func CloudFrontHeadersFor(b *schema.CacheBehavior, orp *schema.OriginRequestPoli
 	// allExcept names headers held back, allViewer none.
 	if orp != nil && (orp.HeadersConfig.HeaderBehavior == "whitelist" || orp.HeadersConfig.HeaderBehavior == "allViewerAndWhitelistCloudFront") {
 		add(orp.HeadersConfig.Headers)
+	}
+	if orp != nil && orp == ManagedOriginRequestPolicies[b.OriginRequestPolicy] {
+		add(managedCloudFrontHeaders[b.OriginRequestPolicy])
 	}
 	return out
 }

@@ -27,6 +27,17 @@ var ManagedOriginRequestPolicies = map[string]*schema.OriginRequestPolicy{
 	"HostHeaderOnly": originRequestPolicy("whitelist", []string{"Host"}, "none", "none"),
 }
 
+// managedCloudFrontHeaders are the CloudFront headers a managed policy
+// adds beside what its HeadersConfig says, which allExcept cannot say:
+// the policy for API Gateway and Lambda function URL origins also adds
+// the protocol, HTTP version, TLS, device and viewer location headers
+// (using-managed-origin-request-policies), the June 2022 list: requests
+// CloudFront sent through it to a function URL carry them all, and no
+// JA3 fingerprint.
+var managedCloudFrontHeaders = map[string][]string{
+	"AllViewerExceptHostHeader": CloudFrontHeaders,
+}
+
 func originRequestPolicy(headers string, names []string, cookies, query string) *schema.OriginRequestPolicy {
 	return &schema.OriginRequestPolicy{
 		HeadersConfig:      schema.HeadersConfig{HeaderBehavior: headers, Headers: names},

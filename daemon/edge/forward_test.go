@@ -157,8 +157,8 @@ func TestForwardedHeaders(t *testing.T) {
 			schema.ForwardedValues{Cookies: schema.Cookies{Forward: "whitelist", WhitelistedNames: []string{"c", "b"}}}, "",
 			with(http.Header{"Cookie": {"b=2; c=3"}})},
 		{"AllViewer forwards every viewer header and cookie", schema.ForwardedValues{}, "AllViewer", viewerAll},
-		{"AllViewerExceptHostHeader forwards the same headers", schema.ForwardedValues{}, "AllViewerExceptHostHeader", viewerAll},
 		{"AllViewerAndCloudFrontHeaders forwards them and the CloudFront headers", schema.ForwardedValues{}, "AllViewerAndCloudFrontHeaders-2022-06", viewerAndCloudFront},
+		{"AllViewerExceptHostHeader forwards the same and the CloudFront headers", schema.ForwardedValues{}, "AllViewerExceptHostHeader", viewerAndCloudFront},
 		// The managed policies that name their headers
 		// (using-managed-origin-request-policies.md), with what the
 		// behavior keys on besides.

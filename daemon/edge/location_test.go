@@ -40,12 +40,13 @@ func TestViewerLocationHeaders(t *testing.T) {
 	cfg := "package cdn\n"
 	for name, behavior := range map[string]string{
 		// All but the country: a behavior names at most 10 headers.
-		"named":     `forwardedValues: headers: ["` + strings.Join(locationNames[1:], `", "`) + `"]`,
-		"cfheaders": `originRequestPolicy: "AllViewerAndCloudFrontHeaders-2022-06"`,
-		"city":      `forwardedValues: headers: ["cloudfront-viewer-city"]`,
-		"asn":       `originRequestPolicy: "AllViewer", forwardedValues: headers: ["CloudFront-Viewer-ASN"]`,
-		"none":      `forwardedValues: headers: ["Accept-Language"]`,
-		"allviewer": `originRequestPolicy: "AllViewer"`,
+		"named":      `forwardedValues: headers: ["` + strings.Join(locationNames[1:], `", "`) + `"]`,
+		"cfheaders":  `originRequestPolicy: "AllViewerAndCloudFrontHeaders-2022-06"`,
+		"excepthost": `originRequestPolicy: "AllViewerExceptHostHeader"`,
+		"city":       `forwardedValues: headers: ["cloudfront-viewer-city"]`,
+		"asn":        `originRequestPolicy: "AllViewer", forwardedValues: headers: ["CloudFront-Viewer-ASN"]`,
+		"none":       `forwardedValues: headers: ["Accept-Language"]`,
+		"allviewer":  `originRequestPolicy: "AllViewer"`,
 	} {
 		cfg += fmt.Sprintf(`distributions: %[1]s: {
 	aliases: ["%[1]s.test"]
@@ -108,6 +109,10 @@ func TestViewerLocationHeaders(t *testing.T) {
 	}{
 		{"City and ASN databases", cityASN, "named", "35.1.2.3", without(michigan, "Cloudfront-Viewer-Country")},
 		{"AllViewerAndCloudFrontHeaders", cityASN, "cfheaders", "35.1.2.3", michigan},
+		// The managed policy for API Gateway and Lambda function URL
+		// origins adds the CloudFront headers too: captured requests of
+		// CloudFront to a function URL carry them all.
+		{"AllViewerExceptHostHeader", cityASN, "excepthost", "35.1.2.3", michigan},
 		{"non-ASCII percent-encoded; metro code only in the US; the ASN database's", cityASN, "cfheaders", "81.1.2.3",
 			map[string]string{"Cloudfront-Viewer-Country": "CH", "Cloudfront-Viewer-Country-Name": "Switzerland",
 				"Cloudfront-Viewer-Country-Region": "ZH", "Cloudfront-Viewer-Country-Region-Name": "Z%C3%BCrich",
