@@ -164,7 +164,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 		recs []Record
 	}{{"same", []Record{typical()}}, {"varied", variedRecords(4096)}, {"wrk", wrkRecords(4096)}} {
 		b.Run(c.name, func(b *testing.B) {
-			opts := Options{Dir: b.TempDir(), NodeName: "FRA50-openfront", Logger: quietLogger(), FlushInterval: time.Hour}
+			opts := Options{Dir: b.TempDir(), NodeName: "FRA50-openfront", Now: atT0, Logger: quietLogger(), FlushInterval: time.Hour}
 			w, err := New(opts, webConfig("bench", ""))
 			if err != nil {
 				b.Fatal(err)

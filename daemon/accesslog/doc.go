@@ -58,6 +58,8 @@
 //
 // Lines of a distribution go to DIR/PREFIX/ID.YYYY-MM-DD-HH.UNIQUE.gz, the
 // name CloudFront gives its log objects (the S3 key is the path under DIR).
+// The hour is that of the lines' date and time (UTC), as CloudFront's:
+// a line of 10:59:59 written at 11:00:00 goes to a file of hour 10.
 // A file being written is named NAME.gz.tmp; it is renamed to NAME.gz when it
 // is closed: at the next RotateEvery boundary (5 minutes by default, and
 // always at the hour, since the name carries the hour), when it reaches

@@ -131,7 +131,7 @@ func countIDs(files []logFile) map[string]int {
 }
 
 func testOptions(t *testing.T) Options {
-	return Options{Dir: t.TempDir(), NodeName: "TST1", FlushInterval: time.Hour, RotateEvery: time.Hour, Logger: quietLogger()}
+	return Options{Dir: t.TempDir(), NodeName: "TST1", Now: atT0, FlushInterval: time.Hour, RotateEvery: time.Hour, Logger: quietLogger()}
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
@@ -183,3 +183,8 @@ func closeWriter(t *testing.T, w *Writer) {
 
 // metric reads a counter or gauge of a writer.
 func metric(c prometheus.Collector) int { return int(testutil.ToFloat64(c)) }
+
+// atT0 is a clock stopped at t0, the time of rec's requests: a file is
+// named for its lines' hour, and the writer closes one of an hour that
+// is not the clock's at its next tick.
+func atT0() time.Time { return t0 }

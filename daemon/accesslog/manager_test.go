@@ -39,7 +39,7 @@ func dist(id, logging string) string {
 func TestManagerFollowsTables(t *testing.T) {
 	dir := t.TempDir()
 	reg := prometheus.NewRegistry()
-	m, err := NewManager(Options{Dir: dir, NodeName: "TST1", Registerer: reg, FlushInterval: time.Hour, RotateEvery: time.Hour,
+	m, err := NewManager(Options{Dir: dir, NodeName: "TST1", Now: atT0, Registerer: reg, FlushInterval: time.Hour, RotateEvery: time.Hour,
 		Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
@@ -146,7 +146,7 @@ func TestManagerFollowsTables(t *testing.T) {
 
 func TestManagerBadPrefixKeepsOldWriter(t *testing.T) {
 	dir := t.TempDir()
-	m, err := NewManager(Options{Dir: dir, NodeName: "TST1", Logger: quietLogger()})
+	m, err := NewManager(Options{Dir: dir, NodeName: "TST1", Now: atT0, Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +315,7 @@ func TestOrphanFilesAfterRestart(t *testing.T) {
 	// The next run, whose config has neither.
 	serveS3At(t, u.dead, s3)
 	reg := prometheus.NewRegistry()
-	m, err := NewManager(Options{Dir: dir, NodeName: "TST1", Registerer: reg, Logger: quietLogger(), MinBackoff: 10 * time.Millisecond})
+	m, err := NewManager(Options{Dir: dir, NodeName: "TST1", Now: atT0, Registerer: reg, Logger: quietLogger(), MinBackoff: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -438,7 +438,7 @@ func bucketHolds(t *testing.T, s3 *testenv.S3, bucket string, want []int) {
 // new process would.
 func (u *uploads) firstRun(t *testing.T, cue string, write func(*Manager)) {
 	t.Helper()
-	first, err := NewManager(Options{Dir: u.dir, NodeName: "TST1", MaxFileBytes: 1, FlushInterval: time.Hour, Logger: quietLogger(),
+	first, err := NewManager(Options{Dir: u.dir, NodeName: "TST1", Now: atT0, MaxFileBytes: 1, FlushInterval: time.Hour, Logger: quietLogger(),
 		MinBackoff: time.Hour, MaxBackoff: time.Hour})
 	if err != nil {
 		t.Fatal(err)
@@ -472,7 +472,7 @@ func startUploads(t *testing.T) *uploads {
 	t.Helper()
 	u := &uploads{s3: startS3(t, ""), dead: fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t)), dir: t.TempDir()}
 	var err error
-	u.m, err = NewManager(Options{Dir: u.dir, NodeName: "TST1", MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,
+	u.m, err = NewManager(Options{Dir: u.dir, NodeName: "TST1", Now: atT0, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,
 		MaxFileBytes: 1, FlushInterval: time.Hour, Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)

@@ -8,8 +8,13 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"openfront.dev/schema"
 )
 
 // TestStreamingLog: a streaming distribution with logging gets a writer
@@ -17,7 +22,7 @@ import (
 // format, with its own header, next to a web distribution's log.
 func TestStreamingLog(t *testing.T) {
 	dir := t.TempDir()
-	m, err := NewManager(Options{Dir: dir, NodeName: "TST1", Logger: quietLogger()})
+	m, err := NewManager(Options{Dir: dir, NodeName: "TST1", Now: atT0, Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,4 +99,32 @@ func readDirLines(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	return string(text)
+}
+
+// TestStreamingFileHourIsTheEvents: a streaming log file, like a web one,
+// is named for the hour of its events, even when written in the next.
+func TestStreamingFileHourIsTheEvents(t *testing.T) {
+	opts := testOptions(t)
+	late := time.Date(2026, 3, 14, 10, 59, 59, 0, time.UTC)
+	opts.Now = func() time.Time { return late.Add(2 * time.Second) }
+	w := mustNew(t, opts, Config{ID: "tv", Logging: schema.Logging{Enabled: true}, Format: Streaming})
+	for i, tm := range []time.Time{late, late.Add(time.Second), late.Add(-time.Second)} {
+		if !w.LogStreaming(&StreamingRecord{Time: tm, Kind: EventPlay, SID: strconv.Itoa(i)}) {
+			t.Fatal("event dropped")
+		}
+	}
+	closeWriter(t, w)
+	names, _ := filepath.Glob(filepath.Join(opts.Dir, "*.gz"))
+	var hours []string
+	for _, n := range names {
+		m := fileName.FindStringSubmatch(filepath.Base(n))
+		if m == nil {
+			t.Fatalf("file %s", n)
+		}
+		hours = append(hours, m[2])
+	}
+	slices.Sort(hours)
+	if want := []string{"2026-03-14-10", "2026-03-14-10", "2026-03-14-11"}; !slices.Equal(hours, want) {
+		t.Errorf("files of hours %v, want %v (the events in order: 10, 11, 10)", hours, want)
+	}
 }

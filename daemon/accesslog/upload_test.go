@@ -177,7 +177,7 @@ func TestUploadRetriesUntilServerUp(t *testing.T) {
 	opts.MaxFileBytes = 1 // every member closes its file
 
 	// A closed file from an earlier run, never uploaded.
-	left, err := New(Options{Dir: opts.Dir, NodeName: "TST1", MaxFileBytes: 1, Logger: quietLogger()}, webConfig("site", ""))
+	left, err := New(Options{Dir: opts.Dir, NodeName: "TST1", Now: atT0, MaxFileBytes: 1, Logger: quietLogger()}, webConfig("site", ""))
 	if err != nil {
 		t.Fatal(err)
 	}

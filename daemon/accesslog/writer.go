@@ -149,10 +149,11 @@ type Writer struct {
 	escaped     *escapeCache
 	f           *os.File
 	tmp, final  string
-	size        int64     // bytes of acknowledged members in f
-	pending     int64     // bytes of closed members after them, not yet fsynced
-	pendingN    int       // their lines
-	start       time.Time // the period of f: [start, deadline)
+	hour        [hourKeyLen]byte // the date and hour fields of f's lines: the hour in its name
+	size        int64            // bytes of acknowledged members in f
+	pending     int64            // bytes of closed members after them, not yet fsynced
+	pendingN    int              // their lines
+	start       time.Time        // the period of f: [start, deadline)
 	deadline    time.Time
 	memberLines int             // lines in the open member, 0: none open
 	memberIn    int             // their bytes, uncompressed
@@ -470,15 +471,20 @@ func (w *Writer) drain() {
 	for {
 		batch, n, recs := w.queue.take(w.spare, w.spareRecs)
 		if n > 0 {
-			w.add(batch, n)
+			w.addByHour(batch)
 		}
 		if len(recs) > 0 {
 			f := w.format.Load()
 			w.formatted = w.formatted[:0]
+			from, runHour := 0, recs[0].Time.Truncate(time.Hour)
 			for i := range recs {
+				if t := recs[i].Time; t.Before(runHour) || !t.Before(runHour.Add(time.Hour)) {
+					w.add(w.formatted, i-from) // the run of lines of one hour
+					w.formatted, from, runHour = w.formatted[:0], i, t.Truncate(time.Hour)
+				}
 				w.formatted = f.appendLineWith(w.formatted, &recs[i], w.escaped)
 			}
-			w.add(w.formatted, len(recs))
+			w.add(w.formatted, len(recs)-from)
 			clear(recs) // the requests' strings can go
 		}
 		w.spare, w.spareRecs = batch, recs
@@ -496,11 +502,49 @@ func (w *Writer) tick() {
 	w.flushAndRotate()
 }
 
-// add writes n lines into open members, each closed once it took in
-// memberBytes: a large batch is cut at the line that fills a member.
+// hourKeyLen is the length of the date and hour a line starts with,
+// "YYYY-MM-DD\tHH" (web and streaming lines alike).
+const hourKeyLen = len("2006-01-02\t15")
+
+// addByHour writes formatted lines, each run of one hour apart (add).
+func (w *Writer) addByHour(lines []byte) {
+	for len(lines) > 0 {
+		key := lines[:min(hourKeyLen, len(lines))]
+		end, n := 0, 0
+		for end < len(lines) && (n == 0 || bytes.HasPrefix(lines[end:], key)) {
+			i := bytes.IndexByte(lines[end:], '\n')
+			if i < 0 { // never: every line ends in a newline
+				end = len(lines)
+			} else {
+				end += i + 1
+			}
+			n++
+		}
+		w.add(lines[:end], n)
+		lines = lines[end:]
+	}
+}
+
+// add writes n lines, all of one hour, into open members, each closed once
+// it took in memberBytes: a large batch is cut at the line that fills a
+// member.
+//
+// A file holds the lines of the hour in its name, that of their date and
+// time fields, not the hour they are written in: CloudFront (Developer
+// Guide, "Standard logging reference", log file delivery) saves delayed
+// entries "in a log file whose file name includes the date and time of
+// the period in which the requests occurred, not the date and time when
+// the file was delivered". Lines of another hour close the file; lines of
+// its hour that come after the hour ended (requests logged as it turned)
+// still go in, and the next tick closes it.
 func (w *Writer) add(lines []byte, n int) {
+	if len(lines) < hourKeyLen { // never: a line starts with its date and time
+		w.m.dropWrite.Add(float64(n))
+		return
+	}
+	hour := lines[:hourKeyLen]
 	now := w.opts.Now()
-	if w.expired(now) {
+	if w.f != nil && (string(hour) != string(w.hour[:]) || w.expired(now) && w.fileHour().Equal(now.Truncate(time.Hour))) {
 		w.finish()
 	}
 	for len(lines) > 0 {
@@ -513,7 +557,7 @@ func (w *Writer) add(lines []byte, n int) {
 		}
 		lines, n = lines[len(piece):], n-k
 		if w.f == nil {
-			if err := w.open(now); err != nil {
+			if err := w.open(now, hour); err != nil {
 				w.failed(err, k+n)
 				return
 			}
@@ -542,10 +586,17 @@ func (w *Writer) expired(now time.Time) bool {
 	return w.f != nil && (!now.Before(w.deadline) || now.Before(w.start))
 }
 
-// open starts a file named for now's hour.
-func (w *Writer) open(now time.Time) error {
+// fileHour is the hour of the open file's lines.
+func (w *Writer) fileHour() time.Time {
+	t, _ := time.Parse("2006-01-02\t15", string(w.hour[:]))
+	return t
+}
+
+// open starts a file for lines of hour ("YYYY-MM-DD\tHH").
+func (w *Writer) open(now time.Time, hour []byte) error {
 	now = now.UTC()
-	base := fmt.Sprintf("%s.%s.%s.gz", w.cfg.ID, now.Format("2006-01-02-15"), uniqueID())
+	name := strings.Replace(string(hour), "\t", "-", 1)
+	base := fmt.Sprintf("%s.%s.%s.gz", w.cfg.ID, name, uniqueID())
 	final := filepath.Join(w.dir, base)
 	tmp := final + ".tmp"
 	if _, loaded := claims.LoadOrStore(tmp, w); loaded {
@@ -557,14 +608,21 @@ func (w *Writer) open(now time.Time) error {
 		return err
 	}
 	w.f, w.tmp, w.final, w.size, w.pending, w.pendingN = f, tmp, final, 0, 0, 0
+	copy(w.hour[:], hour)
 	// The period of RotateEvery around now, never outside the hour in the name.
-	period, hour := now.Truncate(w.opts.RotateEvery), now.Truncate(time.Hour)
+	period, nowHour := now.Truncate(w.opts.RotateEvery), now.Truncate(time.Hour)
+	if fileHour := w.fileHour(); !fileHour.Equal(nowHour) {
+		// Lines of another hour than the clock's (late ones, or a clock
+		// that stepped): the next tick closes the file.
+		w.start, w.deadline = fileHour, fileHour.Add(time.Hour)
+		return nil
+	}
 	w.start = period
-	if w.start.Before(hour) {
-		w.start = hour
+	if w.start.Before(nowHour) {
+		w.start = nowHour
 	}
 	w.deadline = period.Add(w.opts.RotateEvery)
-	if end := hour.Add(time.Hour); w.deadline.After(end) {
+	if end := nowHour.Add(time.Hour); w.deadline.After(end) {
 		w.deadline = end
 	}
 	return nil

@@ -46,10 +46,10 @@ func TestWriterFiles(t *testing.T) {
 	}
 	f := files[0]
 	// CloudFront's naming: PREFIX/ID.YYYY-MM-DD-HH.UNIQUE.gz, the prefix
-	// getting its slash; the hour is the writer's clock in UTC.
+	// getting its slash; the hour is the requests' in UTC.
 	wantDir := filepath.Join("cdn", "site")
-	if filepath.Dir(f.path) != wantDir || !strings.HasPrefix(filepath.Base(f.path), "site."+time.Now().UTC().Format("2006-01-02-15")) {
-		t.Errorf("file %s, want %s/site.%s.UNIQUE.gz", f.path, wantDir, time.Now().UTC().Format("2006-01-02-15"))
+	if filepath.Dir(f.path) != wantDir || !strings.HasPrefix(filepath.Base(f.path), "site."+t0.Format("2006-01-02-15")) {
+		t.Errorf("file %s, want %s/site.%s.UNIQUE.gz", f.path, wantDir, t0.Format("2006-01-02-15"))
 	}
 	if len(f.lines) != 5 || field(f.lines[0], 15) != reqID(0) || field(f.lines[4], 15) != reqID(4) {
 		t.Errorf("lines: %q", f.lines)
@@ -118,6 +118,7 @@ func TestRotationByTime(t *testing.T) {
 	log := func(n int) {
 		for range n {
 			r := rec(next)
+			r.Time = clock.Now()
 			w.Log(&r)
 			next++
 		}
@@ -169,9 +170,13 @@ func TestRotationCutsAtTheHour(t *testing.T) {
 	opts := testOptions(t)
 	opts.Now, opts.RotateEvery = clock.Now, 2*time.Hour
 	w := mustNew(t, opts, webConfig("hourly", ""))
-	logAndFlush(t, w, 0)
+	r := rec(0)
+	r.Time = clock.Now()
+	w.Log(&r)
+	flush(t, w)
 	clock.Set(time.Date(2026, 3, 14, 11, 0, 0, 0, time.UTC))
-	r := rec(1)
+	r = rec(1)
+	r.Time = clock.Now()
 	w.Log(&r)
 	closeWriter(t, w)
 	files, _ := readLogs(t, opts.Dir)
@@ -473,7 +478,7 @@ func TestCrashLosesNoAcknowledgedLine(t *testing.T) {
 func crashOptions(dir string) Options {
 	// Members go out every millisecond without an acknowledgement too, and
 	// in 256-byte writes, so a kill often lands in the middle of one.
-	return Options{Dir: dir, NodeName: "TST1", MaxFileBytes: 16 << 10, FlushInterval: time.Millisecond, RotateEvery: time.Hour,
+	return Options{Dir: dir, NodeName: "TST1", Now: atT0, MaxFileBytes: 16 << 10, FlushInterval: time.Millisecond, RotateEvery: time.Hour,
 		Logger: quietLogger(), writeBuf: 256}
 }
 
@@ -676,13 +681,17 @@ func TestClockGoesBack(t *testing.T) {
 			opts := testOptions(t)
 			opts.Now, opts.RotateEvery = clock.Now, 5*time.Minute
 			w := mustNew(t, opts, webConfig("clock", ""))
-			logAndFlush(t, w, 0)
+			r := rec(0)
+			r.Time = clock.Now()
+			w.Log(&r)
+			flush(t, w)
 			clock.Set(c.to)
 			flush(t, w)
 			if files, _ := readLogs(t, opts.Dir); (len(files) == 1) != c.closedOnClock {
 				t.Errorf("%d closed files after the step back with no traffic, want the first closed: %v", len(files), c.closedOnClock)
 			}
-			r := rec(1)
+			r = rec(1)
+			r.Time = clock.Now()
 			w.Log(&r)
 			closeWriter(t, w)
 			files, _ := readLogs(t, opts.Dir)
@@ -692,6 +701,62 @@ func TestClockGoesBack(t *testing.T) {
 			}
 			if strings.Join(hours, " ") != strings.Join(c.wantHours, " ") {
 				t.Errorf("files for hours %v, want %v", hours, c.wantHours)
+			}
+		})
+	}
+}
+
+// TestFileHourIsTheLines: a file's name carries the hour of the requests
+// in it, not of the moment the writer got them. CloudFront (Developer
+// Guide, "Standard logging reference", log file delivery): "When log
+// entries are delayed, CloudFront saves them in a log file whose file
+// name includes the date and time of the period in which the requests
+// occurred, not the date and time when the file was delivered." A line
+// of 10:59:59 written at 11:00:00 goes to a file of hour 10.
+func TestFileHourIsTheLines(t *testing.T) {
+	at := func(h, m, s, ms int) time.Time { return time.Date(2026, 3, 14, h, m, s, ms*1e6, time.UTC) }
+	for _, c := range []struct {
+		name      string
+		clock     time.Time   // when the writer takes the lines
+		lines     []time.Time // the requests' times, in the order logged
+		wantHours []string    // the hour of each line's file
+		wantFiles int
+	}{
+		{"late at the hour", at(11, 0, 0, 200), []time.Time{at(10, 59, 59, 900), at(11, 0, 0, 100)},
+			[]string{"2026-03-14-10", "2026-03-14-11"}, 2},
+		{"a straggler after the next hour began", at(11, 0, 0, 200), []time.Time{at(10, 59, 59, 800), at(11, 0, 0, 100), at(10, 59, 59, 950)},
+			[]string{"2026-03-14-10", "2026-03-14-11", "2026-03-14-10"}, 3},
+		{"delayed by an hour", at(12, 10, 0, 0), []time.Time{at(10, 30, 0, 0), at(10, 30, 1, 0)},
+			[]string{"2026-03-14-10", "2026-03-14-10"}, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			clock := testenv.NewClock(c.clock)
+			opts := testOptions(t)
+			opts.Now, opts.RotateEvery = clock.Now, 5*time.Minute
+			w := mustNew(t, opts, webConfig("hour", ""))
+			for i, tm := range c.lines {
+				r := rec(i)
+				r.Time = tm
+				w.Log(&r)
+			}
+			closeWriter(t, w)
+			files, _ := readLogs(t, opts.Dir)
+			if len(files) != c.wantFiles {
+				t.Errorf("%d files, want %d", len(files), c.wantFiles)
+			}
+			got := map[string]string{}
+			for _, f := range files {
+				for _, l := range f.lines {
+					if lineHour := field(l, 1) + "-" + field(l, 2)[:2]; lineHour != f.hour {
+						t.Errorf("%s of hour %s holds a line of %s", f.path, f.hour, lineHour)
+					}
+					got[field(l, 15)] = f.hour
+				}
+			}
+			for i, want := range c.wantHours {
+				if got[reqID(i)] != want {
+					t.Errorf("line %d in a file of hour %q, want %q", i, got[reqID(i)], want)
+				}
 			}
 		})
 	}
