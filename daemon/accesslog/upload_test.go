@@ -367,3 +367,36 @@ func TestUploadObjectURL(t *testing.T) {
 		})
 	}
 }
+
+// TestUploadNoSuchBucket: a logging bucket that does not exist (yet)
+// refuses every PUT; the file stays, each refusal is counted and shown
+// with S3's code, and once the bucket is made the file goes there, once.
+func TestUploadNoSuchBucket(t *testing.T) {
+	s3 := startS3(t, "")
+	opts := testOptions(t)
+	opts.MinBackoff, opts.MaxBackoff = 10*time.Millisecond, 50*time.Millisecond
+	cfg := uploadConfig("site", s3.Endpoint, "p")
+	cfg.Logging.Bucket = "later"
+	w := mustNew(t, opts, cfg)
+	r := rec(0)
+	w.Log(&r)
+	w.closeLocal()
+	eventually(t, "refused uploads", func() bool { return metric(w.m.uploadErrors) >= 2 })
+	if h := w.health(); h.UploadError == nil || !strings.Contains(h.UploadError.Message, "NoSuchBucket") || h.PendingFiles != 1 {
+		t.Errorf("health while the bucket is missing: %+v, want NoSuchBucket and the file pending", h)
+	}
+	if left := localFiles(t, opts.Dir); len(left) != 1 {
+		t.Fatalf("local files %v, want the one refused", left)
+	}
+	if err := os.MkdirAll(filepath.Join(s3.Root, "later"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the upload once the bucket exists", func() bool { return metric(w.m.pendingFiles) == 0 })
+	files, _ := readLogs(t, filepath.Join(s3.Root, "later"))
+	if ids := countIDs(files); len(files) != 1 || ids[reqID(0)] != 1 {
+		t.Errorf("bucket holds %+v, want the file once", files)
+	}
+	if left := localFiles(t, opts.Dir); len(left) != 0 {
+		t.Errorf("local files %v after the upload", left)
+	}
+}
