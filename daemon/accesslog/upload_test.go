@@ -400,3 +400,43 @@ func TestUploadNoSuchBucket(t *testing.T) {
 		t.Errorf("local files %v after the upload", left)
 	}
 }
+
+// TestTwoNodesOneBucket: two nodes log the same distribution in the same
+// hour to one bucket and prefix; their files' unique ids keep every
+// object apart, so no node overwrites another's lines.
+func TestTwoNodesOneBucket(t *testing.T) {
+	s3 := startS3(t, "")
+	const perNode, filesPerNode = 30, 3
+	var writers []*Writer
+	for node := range 2 {
+		opts := testOptions(t) // a log directory of its own
+		opts.NodeName = fmt.Sprintf("NODE%d", node)
+		opts.MaxFileBytes = 1 // every flush closes a file
+		w := mustNew(t, opts, uploadConfig("site", s3.Endpoint, "shared/"))
+		writers = append(writers, w)
+	}
+	for i := range perNode {
+		for node, w := range writers {
+			r := rec(node*1000 + i)
+			w.Log(&r)
+			if i%(perNode/filesPerNode) == perNode/filesPerNode-1 {
+				flush(t, w)
+			}
+		}
+	}
+	for _, w := range writers {
+		closeWriter(t, w)
+	}
+	files, _ := readLogs(t, filepath.Join(s3.Root, "logs"))
+	if len(files) != 2*filesPerNode {
+		t.Errorf("%d objects in the bucket, want %d", len(files), 2*filesPerNode)
+	}
+	ids := countIDs(files)
+	for node := range 2 {
+		for i := range perNode {
+			if n := ids[reqID(node*1000+i)]; n != 1 {
+				t.Errorf("node %d line %d is in the bucket %d times, want once", node, i, n)
+			}
+		}
+	}
+}
