@@ -2,7 +2,9 @@ package accesslog
 
 import (
 	"context"
+	"crypto/md5"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/xml"
 	"errors"
@@ -274,15 +276,15 @@ func (u *uploader) put(ctx context.Context, f *spoolFile) error {
 		return err
 	}
 	defer fh.Close()
-	h := sha256.New()
-	size, err := io.Copy(h, fh)
+	h, m := sha256.New(), md5.New()
+	size, err := io.Copy(io.MultiWriter(h, m), fh)
 	if err != nil {
 		return err
 	}
 	if _, err := fh.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
-	sum := hex.EncodeToString(h.Sum(nil))
+	sum := payloadSums{sha256: hex.EncodeToString(h.Sum(nil)), md5: base64.StdEncoding.EncodeToString(m.Sum(nil))}
 	err = u.putOnce(ctx, key, fh, size, sum)
 	var moved *movedError
 	if errors.As(err, &moved) {
@@ -298,25 +300,34 @@ func (u *uploader) put(ctx context.Context, f *spoolFile) error {
 	return err
 }
 
+// payloadSums are a file's digests as a PUT carries them: SHA-256 in hex
+// for SigV4's x-amz-content-sha256, MD5 in base64 for Content-MD5.
+type payloadSums struct{ sha256, md5 string }
+
 // movedError is S3's refusal of a request for the wrong region.
 type movedError struct{ region string }
 
 func (e *movedError) Error() string { return "the bucket is in region " + e.region }
 
 // putOnce sends one PUT of the file fh as key.
-func (u *uploader) putOnce(ctx context.Context, key string, fh *os.File, size int64, sum string) error {
+func (u *uploader) putOnce(ctx context.Context, key string, fh *os.File, size int64, sum payloadSums) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u.objectURL(key).String(), io.NopCloser(fh))
 	if err != nil {
 		return err
 	}
 	req.ContentLength = size
 	req.Header.Set("Content-Type", "application/x-gzip")
-	req.Header.Set("X-Amz-Content-Sha256", sum)
+	req.Header.Set("X-Amz-Content-Sha256", sum.sha256)
+	// S3 refuses a PUT without Content-MD5 (or an x-amz-checksum header)
+	// into a bucket whose Object Lock sets a default retention: "Content-MD5
+	// OR x-amz-checksum- HTTP header is required for Put Object requests
+	// with Object Lock parameters". Every S3-compatible server knows it.
+	req.Header.Set("Content-MD5", sum.md5)
 	creds, err := u.creds.Retrieve(ctx)
 	if err != nil {
 		return fmt.Errorf("no S3 credentials for the logging bucket on this node: %w", err)
 	}
-	if err := u.signer.SignHTTP(ctx, creds, req, sum, "s3", u.loc.Region, time.Now()); err != nil {
+	if err := u.signer.SignHTTP(ctx, creds, req, sum.sha256, "s3", u.loc.Region, time.Now()); err != nil {
 		return fmt.Errorf("sign: %w", err)
 	}
 	resp, err := u.client.Do(req)

@@ -140,7 +140,7 @@ func TestUploadBucketRegion(t *testing.T) {
 		t.Fatalf("bucket holds %+v, want one object", files)
 	}
 	if metric(w.m.uploadErrors) != 0 {
-		t.Errorf("%d upload errors, want 0", metric(w.m.uploadErrors))
+		t.Errorf("%d upload errors, want 0: %+v", metric(w.m.uploadErrors), w.health().UploadError)
 	}
 }
 
