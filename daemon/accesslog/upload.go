@@ -281,9 +281,6 @@ func (u *uploader) put(ctx context.Context, f *spoolFile) error {
 	if err != nil {
 		return err
 	}
-	if _, err := fh.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
 	sum := payloadSums{sha256: hex.EncodeToString(h.Sum(nil)), md5: base64.StdEncoding.EncodeToString(m.Sum(nil))}
 	err = u.putOnce(ctx, key, fh, size, sum)
 	var moved *movedError
@@ -292,9 +289,6 @@ func (u *uploader) put(ctx context.Context, f *spoolFile) error {
 		// any region: from now on the one S3 named.
 		u.w.log.Info("access log bucket is in another region than configured; set logging.region to save a request", "bucket", u.loc.Bucket, "configured", u.loc.Region, "region", moved.region)
 		u.loc = u.loc.InRegion(moved.region)
-		if _, err := fh.Seek(0, io.SeekStart); err != nil {
-			return err
-		}
 		err = u.putOnce(ctx, key, fh, size, sum)
 	}
 	return err
@@ -311,10 +305,17 @@ func (e *movedError) Error() string { return "the bucket is in region " + e.regi
 
 // putOnce sends one PUT of the file fh as key.
 func (u *uploader) putOnce(ctx context.Context, key string, fh *os.File, size int64, sum payloadSums) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u.objectURL(key).String(), io.NopCloser(fh))
+	// Each request reads the file through a reader of its own: a server
+	// that answers before it read the body (S3 naming the bucket's region)
+	// leaves the transport still sending it, and a shared file offset
+	// would send the next PUT an empty body.
+	newBody := func() (io.ReadCloser, error) { return io.NopCloser(io.NewSectionReader(fh, 0, size)), nil }
+	rc, _ := newBody()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u.objectURL(key).String(), rc)
 	if err != nil {
 		return err
 	}
+	req.GetBody = newBody
 	req.ContentLength = size
 	req.Header.Set("Content-Type", "application/x-gzip")
 	req.Header.Set("X-Amz-Content-Sha256", sum.sha256)

@@ -127,20 +127,32 @@ func TestUploadToS3(t *testing.T) {
 // TestUploadBucketRegion: a logging bucket in another region than the
 // configuration names (CloudFront's "BUCKET.s3.amazonaws.com" names none:
 // us-east-1) gets its logs, signed for the region S3 names when it
-// refuses the first PUT, without an error counted.
+// refuses the first PUT, without an error counted. S3 refuses before it
+// read the body: a big file is still being sent when the second PUT
+// starts, which must send it whole all the same.
 func TestUploadBucketRegion(t *testing.T) {
-	s3 := startS3InRegion(t, "", "eu-west-1")
-	opts := testOptions(t)
-	opts.MinBackoff = time.Minute                                // no second try from the retry loop
-	w := mustNew(t, opts, uploadConfig("site", s3.Endpoint, "")) // says us-east-1
-	r := rec(0)
-	w.Log(&r)
-	closeWriter(t, w)
-	if files, _ := readLogs(t, filepath.Join(s3.Root, "logs")); len(files) != 1 {
-		t.Fatalf("bucket holds %+v, want one object", files)
-	}
-	if metric(w.m.uploadErrors) != 0 {
-		t.Errorf("%d upload errors, want 0: %+v", metric(w.m.uploadErrors), w.health().UploadError)
+	for _, lines := range []int{1, 20000} {
+		t.Run(fmt.Sprintf("%d lines", lines), func(t *testing.T) {
+			s3 := startS3InRegion(t, "", "eu-west-1")
+			opts := testOptions(t)
+			opts.MinBackoff = time.Minute                                // no second try from the retry loop
+			w := mustNew(t, opts, uploadConfig("site", s3.Endpoint, "")) // says us-east-1
+			for i := range lines {
+				r := rec(i)
+				r.Path = fmt.Sprintf("/%x/%x", uint32(i*2654435761), uint32(i*40503)) // compresses less
+				for !w.Log(&r) {
+					time.Sleep(time.Millisecond) // a full queue: wait for the writer
+				}
+			}
+			closeWriter(t, w)
+			files, _ := readLogs(t, filepath.Join(s3.Root, "logs"))
+			if len(files) != 1 || len(files[0].lines) != lines {
+				t.Fatalf("bucket holds %d objects, want one with %d lines", len(files), lines)
+			}
+			if metric(w.m.uploadErrors) != 0 {
+				t.Errorf("%d upload errors, want 0", metric(w.m.uploadErrors))
+			}
+		})
 	}
 }
 
