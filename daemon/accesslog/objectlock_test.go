@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
@@ -27,8 +26,7 @@ import (
 // checks that the Content-MD5 sent is the body's (BadDigest otherwise).
 func TestUploadToObjectLockBucket(t *testing.T) {
 	s3 := startS3(t, "")
-	c := awss3.New(awss3.Options{Region: "us-east-1", BaseEndpoint: aws.String(s3.Endpoint), UsePathStyle: true,
-		Credentials: credentials.NewStaticCredentialsProvider(s3.AccessKey, s3.SecretKey, "")})
+	c := s3.Client()
 	ctx := context.Background()
 	if _, err := c.CreateBucket(ctx, &awss3.CreateBucketInput{Bucket: aws.String("worm"), ObjectLockEnabledForBucket: aws.Bool(true)}); err != nil {
 		t.Fatal(err)

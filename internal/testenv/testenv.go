@@ -121,6 +121,17 @@ func (s *S3) PutObject(t testing.TB, bucket, key string, body []byte) {
 	}
 }
 
+// Client is an AWS SDK client of the server (us-east-1, path-style), with
+// its root credentials: for what a test sets up as an operator would.
+func (s *S3) Client() *awss3.Client {
+	return awss3.New(awss3.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(s.Endpoint),
+		UsePathStyle: true,
+		Credentials:  credentials.NewStaticCredentialsProvider(s.AccessKey, s.SecretKey, ""),
+	})
+}
+
 // PutBucketCors sets a bucket's CORS configuration through the S3 API
 // with the AWS SDK, as an operator would: the bucket then answers CORS
 // requests and preflights itself. The bucket is created on the backend
@@ -130,13 +141,7 @@ func (s *S3) PutBucketCors(t testing.TB, bucket string, rules ...s3types.CORSRul
 	if err := os.MkdirAll(filepath.Join(s.Root, bucket), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	client := awss3.New(awss3.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(s.Endpoint),
-		UsePathStyle: true,
-		Credentials:  credentials.NewStaticCredentialsProvider(s.AccessKey, s.SecretKey, ""),
-	})
-	_, err := client.PutBucketCors(context.Background(), &awss3.PutBucketCorsInput{
+	_, err := s.Client().PutBucketCors(context.Background(), &awss3.PutBucketCorsInput{
 		Bucket:            aws.String(bucket),
 		CORSConfiguration: &s3types.CORSConfiguration{CORSRules: rules},
 	})
