@@ -62,8 +62,10 @@
 // a line of 10:59:59 written at 11:00:00 goes to a file of hour 10.
 // A file being written is named NAME.gz.tmp; it is renamed to NAME.gz when it
 // is closed: at the next RotateEvery boundary (5 minutes by default, and
-// always at the hour, since the name carries the hour), when it reaches
-// MaxFileBytes, or on Close. A file exists only for periods with requests.
+// always at the hour, since the name carries the hour), when a line of
+// another hour comes, when it reaches MaxFileBytes, or on Close. A file
+// exists only for periods with requests; a late line of an hour that is
+// over gets a file of its own, closed at the next tick.
 //
 // # Acknowledgement and crash safety
 //
