@@ -34,6 +34,8 @@ type disk struct {
 	maxEntry  int64
 	evictions atomic.Int64
 	seq       atomic.Uint64
+	// lock is held while the tier is open: one cache a directory.
+	lock *os.File
 }
 
 const diskSubdir = "openfront-cache"
@@ -41,10 +43,20 @@ const diskSubdir = "openfront-cache"
 func newDisk(dir string, limit int64, now func() time.Time) (*disk, error) {
 	// otter's weights are 32-bit: no entry above 4 GiB.
 	d := &disk{dir: filepath.Join(dir, diskSubdir), limit: limit, maxEntry: min(limit/4, 1<<32-1)}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("cache: disk tier: %w", err)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("cache: disk tier: %w", err)
+	}
+	d.lock = lock
 	if err := os.RemoveAll(d.dir); err != nil {
+		d.unlock()
 		return nil, fmt.Errorf("cache: disk tier: %w", err)
 	}
 	if err := os.MkdirAll(d.dir, 0o700); err != nil {
+		d.unlock()
 		return nil, fmt.Errorf("cache: disk tier: %w", err)
 	}
 	opts := &otter.Options[string, *entry]{
@@ -68,6 +80,7 @@ func newDisk(dir string, limit int64, now func() time.Time) (*disk, error) {
 	}
 	idx, err := otter.New(opts)
 	if err != nil {
+		d.unlock()
 		return nil, err
 	}
 	d.index = idx
@@ -138,6 +151,15 @@ func (d *disk) close() {
 	d.index.InvalidateAll()
 	d.index.StopAllGoroutines()
 	os.RemoveAll(d.dir)
+	d.unlock()
+}
+
+// unlock lets another cache use the directory; once.
+func (d *disk) unlock() {
+	if d.lock != nil {
+		d.lock.Close()
+		d.lock = nil
+	}
 }
 
 // fileSource reads a disk entry's body, size bytes, through a descriptor

@@ -276,3 +276,33 @@ func TestDiskOriginCompressed(t *testing.T) {
 		t.Errorf("identity viewer got Content-Encoding %q", w.Header().Get("Content-Encoding"))
 	}
 }
+
+// TestDiskDirInUse: a second cache (another node or process) pointed at a
+// disk tier directory in use does not start, with an error naming the
+// directory, instead of removing the files the first one serves; the
+// directory is free again once the first closes.
+func TestDiskDirInUse(t *testing.T) {
+	body := object(256 << 10)
+	hs, dir := diskHarness(t, 8<<20, serveBig(body, "Cache-Control", "max-age=60"))
+	expect(t, hs.get("/big"), 200, XCacheMiss, body)
+	hs.waitBackground()
+	parent := filepath.Dir(dir)
+	second, err := New(Config{MemoryBytes: 4 << 20, Dir: parent, DiskBytes: 8 << 20})
+	if err == nil {
+		second.Close()
+		t.Fatal("a second cache started on a disk tier directory in use")
+	}
+	if !strings.Contains(err.Error(), parent) || !strings.Contains(err.Error(), "in use") {
+		t.Errorf("error %q does not say that %s is in use", err, parent)
+	}
+	if n := objects(t, dir); n != 1 {
+		t.Fatalf("%d files in the first cache's disk tier, want 1", n)
+	}
+	expect(t, hs.get("/big"), 200, XCacheHit, body)
+	hs.c.Close()
+	again, err := New(Config{MemoryBytes: 4 << 20, Dir: parent, DiskBytes: 8 << 20})
+	if err != nil {
+		t.Fatalf("the directory is not free after the first cache closed: %v", err)
+	}
+	again.Close()
+}
