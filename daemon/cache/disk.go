@@ -300,7 +300,8 @@ func (c *Cache) fillDisk(ctx context.Context, cancel context.CancelFunc, f *flig
 	defer cancel()
 	defer resp.Body.Close()
 	// stored counts the bytes kept, n those the origin sent.
-	stored := &counting.Writer{W: teeToStream{file, o.st}}
+	tee := &teeToStream{f: file, st: o.st}
+	stored := &counting.Writer{W: tee}
 	var dst io.Writer = stored
 	var comp *compressor
 	if enc != "" {
@@ -319,11 +320,13 @@ func (c *Cache) fillDisk(ctx context.Context, cancel context.CancelFunc, f *flig
 	if err == nil && n != resp.ContentLength {
 		err = io.ErrUnexpectedEOF
 	}
-	if err != nil {
+	if err != nil || tee.fileErr != nil {
 		os.Remove(file.Name())
 		c.land(f)
 		o.st.finish(err)
-		if ctx.Err() == nil {
+		if tee.fileErr != nil {
+			c.cfg.Log.Warn("disk tier: an object's file could not be written, so it is not kept", "err", tee.fileErr)
+		} else if ctx.Err() == nil {
 			c.cfg.Log.Debug("origin body", "err", err)
 		}
 		return
@@ -351,19 +354,28 @@ func (c *Cache) fillDisk(ctx context.Context, cancel context.CancelFunc, f *flig
 }
 
 // teeToStream writes to the file and to the stream's readers; when the
-// readers are all gone the file still gets the whole body.
+// readers are all gone the file still gets the whole body. A file that
+// fails (the disk full) is given up, not the answer: the readers still
+// get the whole body, which is then not kept (fileErr).
 type teeToStream struct {
-	f  *os.File
-	st *stream
+	f       *os.File
+	st      *stream
+	fileErr error
 }
 
-func (t teeToStream) Write(p []byte) (int, error) {
-	n, err := t.f.Write(p)
-	if err != nil {
-		return n, err
+func (t *teeToStream) Write(p []byte) (int, error) {
+	if t.fileErr == nil {
+		if _, err := t.f.Write(p); err != nil {
+			t.fileErr = err
+		}
 	}
-	if _, err := t.st.Write(p); err != nil && !errors.Is(err, errNoReaders) {
-		return n, err
+	if _, err := t.st.Write(p); err != nil {
+		if !errors.Is(err, errNoReaders) {
+			return 0, err
+		}
+		if t.fileErr != nil {
+			return 0, t.fileErr // nobody left to take the rest
+		}
 	}
-	return n, nil
+	return len(p), nil
 }
