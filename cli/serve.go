@@ -177,7 +177,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	cacheMemory := sizeFlag(256 << 20)
 	cacheDisk := sizeFlag(1 << 30)
 	fs.Var(&cacheMemory, "cache-memory", "`SIZE` of the cache's memory tier (256MiB, 1GiB, ...)")
-	fs.StringVar(&o.CacheDir, "cache-dir", "", "`DIR` for the cache's disk tier (default: none)")
+	fs.StringVar(&o.CacheDir, "cache-dir", "", "`DIR` for the cache's disk tier, kept across restarts; one node a directory (default: none)")
 	fs.Var(&cacheDisk, "cache-disk", "`SIZE` of the disk tier (with --cache-dir)")
 	fs.StringVar(&o.CacheBodyDir, "cache-body-dir", os.TempDir(), "`DIR` where the memory tier keeps bodies of 32 KiB and more, in unlinked files the page cache holds (on a disk filesystem they are sent fastest, and take up to --cache-memory of its space once written back; \"memfd\": in anonymous memory files)")
 	fs.StringVar(&o.TrustedProxies, "trusted-proxies", "", "`CIDR,...` whose X-Forwarded-For (the viewer's address) and X-Forwarded-Proto (https: the proxy ended the viewer's TLS) are believed (default: none)")

@@ -268,9 +268,16 @@ func New(cfg Config) (*Cache, error) {
 		if cfg.DiskBytes <= 0 {
 			cfg.DiskBytes = 1 << 30
 		}
-		if c.disk, err = newDisk(cfg.Dir, cfg.DiskBytes, cfg.Now); err != nil {
+		var marks map[string]diskVary
+		if c.disk, marks, err = newDisk(cfg.Dir, cfg.DiskBytes, cfg.Now, c.cfg.Log); err != nil {
 			mem.close()
 			return nil, err
+		}
+		// The variants loaded are found through their marks again.
+		for primary, v := range marks {
+			m := &entry{kind: kindVary, varyNames: v.Names, gen: v.Gen, retain: c.cfg.KeepStale}
+			m.weigh(primary)
+			mem.put(primary, m)
 		}
 	}
 	return c, nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"net/http"
 	"os"
@@ -22,9 +23,9 @@ import (
 // disk is the optional disk tier: objects too large for the memory tier
 // (up to a quarter of the tier each) are kept as files under Dir, indexed
 // in memory by otter with the files' sizes as weights, bounded like the
-// memory tier. A file is removed when its entry leaves the index. The index
-// is not persisted: the tier starts empty, and files left by an earlier
-// run are removed at start.
+// memory tier. A file is removed when its entry leaves the index. The
+// files outlive the process: a start indexes what the last run left
+// (disk_persist.go).
 type disk struct {
 	dir       string
 	index     *otter.Cache[string, *entry]
@@ -33,31 +34,33 @@ type disk struct {
 	limit     int64
 	maxEntry  int64
 	evictions atomic.Int64
+	damaged   atomic.Int64
 	seq       atomic.Uint64
 	// lock is held while the tier is open: one cache a directory.
 	lock *os.File
+	now  func() time.Time
+	log  *slog.Logger
 }
 
 const diskSubdir = "openfront-cache"
 
-func newDisk(dir string, limit int64, now func() time.Time) (*disk, error) {
+func newDisk(dir string, limit int64, now func() time.Time, log *slog.Logger) (*disk, map[string]diskVary, error) {
+	if now == nil {
+		now = time.Now
+	}
 	// otter's weights are 32-bit: no entry above 4 GiB.
-	d := &disk{dir: filepath.Join(dir, diskSubdir), limit: limit, maxEntry: min(limit/4, 1<<32-1)}
+	d := &disk{dir: filepath.Join(dir, diskSubdir), limit: limit, maxEntry: min(limit/4, 1<<32-1), now: now, log: log}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("cache: disk tier: %w", err)
+		return nil, nil, fmt.Errorf("cache: disk tier: %w", err)
 	}
 	lock, err := lockDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("cache: disk tier: %w", err)
+		return nil, nil, fmt.Errorf("cache: disk tier: %w", err)
 	}
 	d.lock = lock
-	if err := os.RemoveAll(d.dir); err != nil {
-		d.unlock()
-		return nil, fmt.Errorf("cache: disk tier: %w", err)
-	}
 	if err := os.MkdirAll(d.dir, 0o700); err != nil {
 		d.unlock()
-		return nil, fmt.Errorf("cache: disk tier: %w", err)
+		return nil, nil, fmt.Errorf("cache: disk tier: %w", err)
 	}
 	opts := &otter.Options[string, *entry]{
 		MaximumWeight: uint64(limit - d.maxEntry),
@@ -71,20 +74,27 @@ func newDisk(dir string, limit int64, now func() time.Time) (*disk, error) {
 				d.evictions.Add(1)
 			}
 			// Viewers reading it keep their open descriptor.
-			os.Remove(ev.Value.file)
+			removeFiles(ev.Value.file)
 		},
 		Executor: func(fn func()) { fn() },
-	}
-	if now != nil {
-		opts.Clock = clock{now}
+		Clock:    clock{now},
 	}
 	idx, err := otter.New(opts)
 	if err != nil {
 		d.unlock()
-		return nil, err
+		return nil, nil, err
 	}
 	d.index = idx
-	return d, nil
+	marks, loaded, err := d.load()
+	if err != nil {
+		d.index.StopAllGoroutines()
+		d.unlock()
+		return nil, nil, fmt.Errorf("cache: disk tier: %w", err)
+	}
+	if loaded > 0 || d.damaged.Load() > 0 {
+		log.Info("disk tier: loaded the objects of the last run", "dir", d.dir, "objects", loaded, "bytes", d.bytes.Load(), "damagedRemoved", d.damaged.Load())
+	}
+	return d, marks, nil
 }
 
 // diskWeight counts the file and the entry's header.
@@ -113,7 +123,8 @@ func (d *disk) tempFile() (*os.File, error) {
 	return os.Create(filepath.Join(d.dir, "tmp-"+strconv.FormatUint(d.seq.Add(1), 36)))
 }
 
-// put moves the file at path into the tier as e's body.
+// put moves the file at path into the tier as e's body, with its
+// description.
 func (d *disk) put(key string, e *entry, path string) bool {
 	if e.diskWeight() > d.maxEntry {
 		os.Remove(path)
@@ -121,16 +132,27 @@ func (d *disk) put(key string, e *entry, path string) bool {
 	}
 	e.file = filepath.Join(d.dir, "obj-"+strconv.FormatUint(d.seq.Add(1), 36))
 	e.diskKey = key
-	if err := os.Rename(path, e.file); err != nil {
+	if err := d.writeMeta(key, e); err != nil {
+		d.log.Warn("disk tier: an object's description could not be written, so it is not kept", "err", err)
 		os.Remove(path)
 		return false
 	}
+	if err := os.Rename(path, e.file); err != nil {
+		removeFiles(e.file)
+		os.Remove(path)
+		return false
+	}
+	d.insert(key, e)
+	return true
+}
+
+// insert indexes e, evicting what the bound needs.
+func (d *disk) insert(key string, e *entry) {
 	d.insertMu.Lock()
 	defer d.insertMu.Unlock()
 	d.bytes.Add(e.diskWeight())
 	d.index.Set(key, e)
 	d.index.CleanUp()
-	return true
 }
 
 func (d *disk) stats() (bytes, entries, evictions int64) {
@@ -147,10 +169,9 @@ func (d *disk) relink(key string, old, n *entry) bool {
 	return d.put(key, n, path)
 }
 
+// close leaves the files for the next start.
 func (d *disk) close() {
-	d.index.InvalidateAll()
 	d.index.StopAllGoroutines()
-	os.RemoveAll(d.dir)
 	d.unlock()
 }
 
@@ -236,6 +257,7 @@ func (c *Cache) serveEntry(w http.ResponseWriter, r *http.Request, e *entry, x [
 // dropDisk removes a disk entry whose file cannot be served whole.
 func (c *Cache) dropDisk(e *entry, err error) {
 	c.cfg.Log.Warn("disk tier: dropped an entry whose file is damaged", "err", err)
+	c.disk.damaged.Add(1)
 	c.disk.drop(e)
 }
 
@@ -281,7 +303,7 @@ func (c *Cache) leadDisk(w http.ResponseWriter, r *http.Request, f *flight, lk, 
 	c.addFlight(f, o.key)
 	settle(o, true)
 	c.bg.Add(1)
-	go c.fillDisk(ctx, cancel, f, o, resp, enc, file, cc, d, requestTime, c.retain(t))
+	go c.fillDisk(ctx, cancel, f, o, primary, resp, enc, file, cc, d, requestTime, c.retain(t))
 	c.stats.misses.Add(1)
 	lo := o
 	lo.rp = leaderRep(o.rp, resp.Header, cc)
@@ -294,7 +316,7 @@ func (c *Cache) leadDisk(w http.ResponseWriter, r *http.Request, f *flight, lk, 
 	return c.lead(w, r, nil, lk, primary, nil, p, fetch, &entry{kind: kindPass, large: true})
 }
 
-func (c *Cache) fillDisk(ctx context.Context, cancel context.CancelFunc, f *flight, o outcome, resp *http.Response, enc string, file *os.File, cc directives, d decision, requestTime time.Time, t ticket) {
+func (c *Cache) fillDisk(ctx context.Context, cancel context.CancelFunc, f *flight, o outcome, primary string, resp *http.Response, enc string, file *os.File, cc directives, d decision, requestTime time.Time, t ticket) {
 	defer c.bg.Done()
 	defer c.endFill(t)
 	defer cancel()
@@ -336,6 +358,9 @@ func (c *Cache) fillDisk(ctx context.Context, cancel context.CancelFunc, f *flig
 	e.setSize(stored.N)
 	if enc != "" {
 		e.transformed, e.originETag = true, resp.Header.Get("Etag")
+	}
+	if len(o.names) > 0 {
+		e.diskVary = &diskVary{Primary: primary, Names: o.names, Gen: o.gen}
 	}
 	invalidated := true // meanwhile: the file is not kept
 	c.storeUnlessInvalidated(t, func() bool {

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -28,7 +29,7 @@ func objects(t *testing.T, dir string) int {
 	}
 	n := 0
 	for _, de := range des {
-		if strings.HasPrefix(de.Name(), "obj-") {
+		if strings.HasPrefix(de.Name(), "obj-") && !strings.HasSuffix(de.Name(), metaSuffix) {
 			n++
 		}
 	}
@@ -120,7 +121,7 @@ func TestDiskBound(t *testing.T) {
 		}
 	}
 	t.Logf("disk: %d entries, %d bytes accounted, %d on disk, %d evictions", s.DiskEntries, s.DiskBytes, size, s.DiskEvictions)
-	if size > limit || s.DiskEvictions == 0 || int64(objects(t, dir)) != s.DiskEntries {
+	if size > limit || s.DiskEvictions == 0 || int64(objects(t, dir)) != s.DiskEntries || int64(len(des)) != 2*s.DiskEntries {
 		t.Errorf("files %d bytes, %d files for %d entries, %d evictions", size, objects(t, dir), s.DiskEntries, s.DiskEvictions)
 	}
 }
@@ -173,6 +174,7 @@ func TestDiskFileCutShort(t *testing.T) {
 			expect(t, hs.get("/big"), 200, XCacheMiss, body)
 			hs.waitBackground()
 			files, _ := filepath.Glob(filepath.Join(dir, "obj-*"))
+			files = slices.DeleteFunc(files, func(f string) bool { return strings.HasSuffix(f, metaSuffix) })
 			if len(files) != 1 {
 				t.Fatalf("%d files in the disk tier, want 1", len(files))
 			}
@@ -305,4 +307,104 @@ func TestDiskDirInUse(t *testing.T) {
 		t.Fatalf("the directory is not free after the first cache closed: %v", err)
 	}
 	again.Close()
+}
+
+// restart closes hs's cache and opens another on the same directory and
+// clock, as a node stopped and started again.
+func (hs *harness) restart(cfg Config) {
+	hs.t.Helper()
+	hs.c.Close()
+	cfg.Now = hs.clock.Now
+	c, err := New(cfg)
+	if err != nil {
+		hs.t.Fatal(err)
+	}
+	hs.c = c
+	hs.t.Cleanup(func() { c.Close() })
+}
+
+// TestDiskSurvivesRestart: the disk tier's objects outlive a restart, as
+// nginx's cache loader and Varnish's persistent storage keep theirs: they
+// are Hits with the Age they have by then, Vary variants each its own;
+// an object invalidated before the restart stays gone; a file cut short
+// or emptied behind the cache's back (a disk error, a crash) and a file
+// left half written by a kill -9 are removed and counted, never served.
+func TestDiskSurvivesRestart(t *testing.T) {
+	big := object(256 << 10)
+	dir := t.TempDir()
+	cfg := Config{MemoryBytes: 4 << 20, MaxObjectBytes: 64 << 10, StreamWindow: 64 << 10, Dir: dir, DiskBytes: 8 << 20}
+	hs := newHarness(t, cfg, defaultPolicy, func(w http.ResponseWriter, r *http.Request) {
+		body := big
+		if strings.HasPrefix(r.URL.Path, "/vary") {
+			w.Header().Set("Vary", "X-Lang")
+			body = strings.Repeat(r.Header.Get("X-Lang"), len(big)/2)
+		}
+		serveBig(body, "Cache-Control", "max-age=600", "ETag", `"e1"`)(w, r)
+	})
+	paths := []string{"/kept", "/gone", "/cut", "/empty"}
+	for _, p := range paths {
+		expect(t, hs.get(p), 200, XCacheMiss, big)
+		hs.waitBackground()
+	}
+	expect(t, hs.get("/vary", "X-Lang", "en"), 200, XCacheMiss, strings.Repeat("en", len(big)/2))
+	hs.waitBackground()
+	expect(t, hs.get("/vary", "X-Lang", "de"), 200, XCacheMiss, strings.Repeat("de", len(big)/2))
+	hs.waitBackground()
+	hs.c.InvalidatePrefix("/gone")
+	fileOf := func(key string) string {
+		e := hs.c.disk.get(key)
+		if e == nil {
+			t.Fatalf("%s is not in the disk tier", key)
+		}
+		return e.file
+	}
+	cut, empty := fileOf("/cut"), fileOf("/empty")
+	hs.clock.Advance(100 * time.Second)
+	sub := filepath.Join(dir, diskSubdir)
+	hs.restart(cfg)
+	if s := hs.c.Stats(); s.DiskEntries != 5 {
+		t.Fatalf("%d entries after the restart, want 5", s.DiskEntries)
+	}
+	hs.restart(cfg)
+	if err := os.Truncate(cut, 1000); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(empty, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(sub, "tmp-zz"), []byte("half"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hs.restart(cfg)
+	s := hs.c.Stats()
+	if s.DiskEntries != 3 || s.DiskDamaged != 3 {
+		t.Errorf("after the restart: %d entries, %d damaged files; want 3 and 3 (2 cut, 1 half written)", s.DiskEntries, s.DiskDamaged)
+	}
+	for _, f := range []string{cut, empty, filepath.Join(sub, "tmp-zz")} {
+		if _, err := os.Stat(f); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s is still there: %v", f, err)
+		}
+	}
+	before := hs.requests.Load()
+	w := hs.get("/kept")
+	expect(t, w, 200, XCacheHit, big)
+	if age := w.Header().Get("Age"); age != "100" {
+		t.Errorf("Age %q after the restart, want 100", age)
+	}
+	expect(t, hs.get("/kept", "Range", "bytes=10-19"), 206, XCacheHit, big[10:20])
+	expect(t, hs.get("/vary", "X-Lang", "en"), 200, XCacheHit, strings.Repeat("en", len(big)/2))
+	expect(t, hs.get("/vary", "X-Lang", "de"), 200, XCacheHit, strings.Repeat("de", len(big)/2))
+	if n := hs.requests.Load() - before; n != 0 {
+		t.Errorf("%d origin requests for objects kept over the restart", n)
+	}
+	for _, p := range []string{"/gone", "/cut", "/empty"} {
+		expect(t, hs.get(p), 200, XCacheMiss, big)
+		hs.waitBackground()
+	}
+	expect(t, hs.get("/vary", "X-Lang", "fr"), 200, XCacheMiss, strings.Repeat("fr", len(big)/2))
+	hs.waitBackground()
+	// Past its lifetime, kept for revalidation: a 304 refreshes it.
+	hs.clock.Advance(10 * time.Minute)
+	hs.restart(cfg)
+	expect(t, hs.get("/kept"), 200, XCacheRefreshHit, big)
 }

@@ -51,7 +51,8 @@
 //     window of StreamWindow bytes, with backpressure, while the file is
 //     written), else they stream through and their ranges are fetched as
 //     ranges. A body of unknown length that grows past the limit switches to
-//     the window mid-way.
+//     the window mid-way. The disk tier's files outlive the process: a
+//     start indexes them again (disk_persist.go).
 //   - Conformance (scripts/cache-tests.sh runs the HTTP caching test
 //     suite; docs/cache-tests.md has its counts): any final status is
 //     stored with explicit freshness unless must-understand forbids it; an

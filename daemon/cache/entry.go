@@ -71,8 +71,10 @@ type entry struct {
 	file string
 	size int64
 	blob *blobRef
-	// diskKey is the key a disk entry is stored under.
-	diskKey string
+	// diskKey is the key a disk entry is stored under; diskVary the Vary
+	// mark of a variant's, restored with it after a restart.
+	diskKey  string
+	diskVary *diskVary
 
 	// kindVary
 	varyNames []string
@@ -270,6 +272,7 @@ func (e *entry) refreshed(key string, h304 http.Header, p Policy, reqHeader http
 	switch {
 	case e.file != "":
 		n.setSize(e.size) // the caller links n to the file
+		n.diskVary = e.diskVary
 	case e.blob != nil:
 		if n.blob = e.blob.share(); n.blob == nil {
 			return nil, decision{why: "left the cache meanwhile"}

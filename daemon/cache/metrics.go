@@ -29,6 +29,10 @@ type Stats struct {
 	Bytes, Entries int64
 	// DiskBytes, DiskEntries and DiskEvictions are the disk tier's.
 	DiskBytes, DiskEntries, DiskEvictions int64
+	// DiskDamaged counts disk tier files removed because they could not
+	// be served whole: cut short or emptied (a disk error, a crash), left
+	// half written, or with an unreadable description.
+	DiskDamaged int64
 }
 
 // Stats returns the counters now.
@@ -47,6 +51,7 @@ func (c *Cache) Stats() Stats {
 	}
 	if c.disk != nil {
 		s.DiskBytes, s.DiskEntries, s.DiskEvictions = c.disk.stats()
+		s.DiskDamaged = c.disk.damaged.Load()
 	}
 	return s
 }
@@ -73,6 +78,7 @@ func (c *Cache) Register(reg prometheus.Registerer) error {
 	})...)
 	if c.disk != nil {
 		cols = append(cols, tierCollectors("disk", c.disk.limit, c.disk.stats)...)
+		cols = append(cols, counter("disk_damaged_files_total", "Disk tier files removed because they could not be served whole (cut short, emptied, half written, undescribed).", &c.disk.damaged))
 	}
 	for _, col := range cols {
 		if err := reg.Register(col); err != nil {
