@@ -212,6 +212,9 @@ func TestDiskFileCutShort(t *testing.T) {
 			if _, err := os.Stat(files[0]); !errors.Is(err, os.ErrNotExist) {
 				t.Errorf("the cut file is still there: %v", err)
 			}
+			if n := hs.c.Stats().DiskDamaged; n != 1 {
+				t.Errorf("%d damaged files counted, want 1", n)
+			}
 			hs.waitBackground()
 			if tt.duringAnswer {
 				expect(t, hs.get("/big"), 200, XCacheMiss, body)
@@ -407,4 +410,49 @@ func TestDiskSurvivesRestart(t *testing.T) {
 	hs.clock.Advance(10 * time.Minute)
 	hs.restart(cfg)
 	expect(t, hs.get("/kept"), 200, XCacheRefreshHit, big)
+}
+
+// TestDiskCompressedSurvivesRestart: the variants the cache compressed on
+// disk are found again after a restart, each served in its coding with
+// the validator it was stored with.
+func TestDiskCompressedSurvivesRestart(t *testing.T) {
+	page := strings.Repeat("<p>kept compressed on disk</p>\n", 8<<10)
+	dir := t.TempDir()
+	p := defaultPolicy
+	p.Compress = true
+	cfg := Config{MemoryBytes: 4 << 20, MaxObjectBytes: 1 << 10, StreamWindow: 64 << 10, Dir: dir, DiskBytes: 8 << 20}
+	hs := newHarness(t, cfg, p, text(page, "Cache-Control", "max-age=600", "Content-Type", "text/html", "ETag", `"c1"`))
+	for _, ae := range []string{"gzip", "br", ""} {
+		w := hs.get("/page", "Accept-Encoding", ae)
+		if got := decode(t, w.Header().Get("Content-Encoding"), w.Body.Bytes()); got != page || w.Header().Get("Content-Encoding") != ae {
+			t.Fatalf("%q viewer: Content-Encoding %q, %d bytes", ae, w.Header().Get("Content-Encoding"), len(got))
+		}
+		hs.waitBackground()
+	}
+	etags := map[string]string{}
+	for _, ae := range []string{"gzip", "br"} {
+		etags[ae] = hs.get("/page", "Accept-Encoding", ae).Header().Get("ETag")
+	}
+	hs.restart(cfg)
+	before := hs.requests.Load()
+	for _, ae := range []string{"gzip", "br", ""} {
+		w := hs.get("/page", "Accept-Encoding", ae)
+		expect(t, w, 200, XCacheHit, "-")
+		if got := decode(t, w.Header().Get("Content-Encoding"), w.Body.Bytes()); got != page || w.Header().Get("Content-Encoding") != ae {
+			t.Errorf("%q viewer after the restart: Content-Encoding %q, %d bytes", ae, w.Header().Get("Content-Encoding"), len(got))
+		}
+		if ae != "" && w.Header().Get("ETag") != etags[ae] {
+			t.Errorf("%q viewer after the restart: ETag %q, want %q", ae, w.Header().Get("ETag"), etags[ae])
+		}
+	}
+	if n := hs.requests.Load() - before; n != 0 {
+		t.Errorf("%d origin requests after the restart", n)
+	}
+	// Stale: revalidated at the origin with the origin's own ETag (this
+	// origin answers 200 to it).
+	hs.clock.Advance(11 * time.Minute)
+	expect(t, hs.get("/page", "Accept-Encoding", "gzip"), 200, XCacheMiss, "-")
+	if inm := hs.lastSeen().Header.Get("If-None-Match"); inm != `"c1"` {
+		t.Errorf("revalidated with If-None-Match %q, want the origin's \"c1\"", inm)
+	}
 }
