@@ -108,9 +108,8 @@ func removeFiles(file string) {
 	os.Remove(file)
 }
 
-// load indexes the objects an earlier run left in the tier's directory,
-// oldest first (so the least recently stored are evicted first if the
-// tier is smaller now), and returns the Vary marks of their variants.
+// load indexes the objects an earlier run left in the tier's directory
+// and returns the Vary marks of their variants.
 func (d *disk) load() (marks map[string]diskVary, loaded int, err error) {
 	des, err := os.ReadDir(d.dir)
 	if err != nil {
@@ -157,9 +156,11 @@ func (d *disk) load() (marks map[string]diskVary, loaded int, err error) {
 		}
 	}
 	d.seq.Store(maxSeq)
-	slices.SortFunc(objs, func(a, b found) int { return cmp.Compare(a.m.Stored, b.m.Stored) })
+	// Newest first: when the tier is smaller now, otter's admission (a
+	// newcomer no more used than what it would evict stays out) then
+	// favours the most recently stored.
+	slices.SortFunc(objs, func(a, b found) int { return cmp.Compare(b.m.Stored, a.m.Stored) })
 	now := d.now()
-	marks = map[string]diskVary{}
 	for _, o := range objs {
 		e := o.m.entry(o.file)
 		// Kept as long as it was to be kept from its store.
@@ -169,9 +170,17 @@ func (d *disk) load() (marks map[string]diskVary, loaded int, err error) {
 			continue
 		}
 		d.insert(o.m.Key, e)
+	}
+	marks = map[string]diskVary{}
+	for _, o := range objs {
+		if _, ok := d.index.GetEntryQuietly(o.m.Key); !ok {
+			continue // expired, or evicted for a tier smaller now
+		}
 		loaded++
 		if v := o.m.Vary; v != nil {
-			marks[v.Primary] = *v // the latest stored wins
+			if _, ok := marks[v.Primary]; !ok {
+				marks[v.Primary] = *v // the latest stored's
+			}
 		}
 	}
 	return marks, loaded, nil

@@ -456,3 +456,34 @@ func TestDiskCompressedSurvivesRestart(t *testing.T) {
 		t.Errorf("revalidated with If-None-Match %q, want the origin's \"c1\"", inm)
 	}
 }
+
+// TestDiskRestartSmaller: restarted with a smaller --cache-disk, the tier
+// keeps within it, the files of the objects it evicts removed with them,
+// and those it keeps are hits.
+func TestDiskRestartSmaller(t *testing.T) {
+	body := object(200 << 10)
+	dir := t.TempDir()
+	cfg := Config{MemoryBytes: 4 << 20, MaxObjectBytes: 64 << 10, StreamWindow: 64 << 10, Dir: dir, DiskBytes: 8 << 20}
+	hs := newHarness(t, cfg, defaultPolicy, serveBig(body, "Cache-Control", "max-age=600"))
+	for i := range 10 {
+		hs.get("/o/" + strconv.Itoa(i))
+		hs.waitBackground()
+		hs.clock.Advance(time.Second)
+	}
+	cfg.DiskBytes = 1 << 20
+	hs.restart(cfg)
+	s := hs.c.Stats()
+	if s.DiskBytes > cfg.DiskBytes || s.DiskEntries == 0 || s.DiskEntries >= 10 {
+		t.Fatalf("after a restart at %d bytes: %d entries, %d bytes", cfg.DiskBytes, s.DiskEntries, s.DiskBytes)
+	}
+	if n := objects(t, filepath.Join(dir, diskSubdir)); int64(n) != s.DiskEntries {
+		t.Errorf("%d files for %d entries", n, s.DiskEntries)
+	}
+	before := hs.requests.Load()
+	for k := range hs.c.disk.index.Keys() {
+		expect(t, hs.get(k), 200, XCacheHit, body)
+	}
+	if n := hs.requests.Load() - before; n != 0 {
+		t.Errorf("%d origin requests for the objects kept", n)
+	}
+}
