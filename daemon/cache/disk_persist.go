@@ -161,14 +161,18 @@ func (d *disk) load() (marks map[string]diskVary, loaded int, err error) {
 	// favours the most recently stored.
 	slices.SortFunc(objs, func(a, b found) int { return cmp.Compare(b.m.Stored, a.m.Stored) })
 	now := d.now()
+	seen := map[string]bool{}
 	for _, o := range objs {
 		e := o.m.entry(o.file)
 		// Kept as long as it was to be kept from its store.
 		e.retain = o.m.Retain - now.Sub(time.Unix(0, o.m.Stored))
-		if e.retain <= 0 || e.diskWeight() > d.maxEntry {
+		// A key's older copy (its replacement's removal cut short by a
+		// crash) is not brought back over the newer.
+		if e.retain <= 0 || e.diskWeight() > d.maxEntry || seen[o.m.Key] {
 			removeFiles(o.file)
 			continue
 		}
+		seen[o.m.Key] = true
 		d.insert(o.m.Key, e)
 	}
 	marks = map[string]diskVary{}

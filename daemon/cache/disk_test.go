@@ -2,6 +2,7 @@ package cache
 
 import (
 	"compress/gzip"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -485,5 +486,46 @@ func TestDiskRestartSmaller(t *testing.T) {
 	}
 	if n := hs.requests.Load() - before; n != 0 {
 		t.Errorf("%d origin requests for the objects kept", n)
+	}
+}
+
+// TestDiskRestartTwoCopies: when a crash left a key's older copy beside
+// its newer one (the older's removal cut short), the newer is served
+// after the restart and the older's files are removed.
+func TestDiskRestartTwoCopies(t *testing.T) {
+	body := object(200 << 10)
+	dir := t.TempDir()
+	cfg := Config{MemoryBytes: 4 << 20, MaxObjectBytes: 64 << 10, StreamWindow: 64 << 10, Dir: dir, DiskBytes: 8 << 20}
+	hs := newHarness(t, cfg, defaultPolicy, serveBig(body, "Cache-Control", "max-age=600", "ETag", `"new"`))
+	hs.get("/big")
+	hs.waitBackground()
+	file := hs.c.disk.get("/big").file
+	b, err := os.ReadFile(file + metaSuffix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m diskMeta
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	m.Stored -= int64(time.Minute)
+	m.Header = m.Header.Clone()
+	m.Header.Set("ETag", `"old"`)
+	b, _ = json.Marshal(m)
+	older := filepath.Join(dir, diskSubdir, "obj-zzz")
+	if err := os.Link(file, older); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(older+metaSuffix, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hs.restart(cfg)
+	w := hs.get("/big")
+	expect(t, w, 200, XCacheHit, body)
+	if etag := w.Header().Get("ETag"); etag != `"new"` {
+		t.Errorf("ETag %q after the restart, want the newer copy's", etag)
+	}
+	if _, err := os.Stat(older); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the older copy is still there: %v", err)
 	}
 }
