@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -217,7 +218,8 @@ func copySection(w io.Writer, f *os.File, off, n int64) (int64, error) {
 
 // serveEntry answers from a stored entry of either tier. A disk entry
 // whose file is gone (evicted just now) or cut short answers nothing: ok
-// is false. A cut file is dropped, found before the answer or during it,
+// is false; one whose file is there but cannot be opened answers the
+// error. A cut file is dropped, found before the answer or during it,
 // so that the next request fetches the object again.
 func (c *Cache) serveEntry(w http.ResponseWriter, r *http.Request, e *entry, x []string, age time.Duration) (Result, bool) {
 	if e.blob != nil {
@@ -235,7 +237,15 @@ func (c *Cache) serveEntry(w http.ResponseWriter, r *http.Request, e *entry, x [
 	}
 	f, err := os.Open(e.file)
 	if err != nil {
-		return Result{Err: err}, false
+		if errors.Is(err, fs.ErrNotExist) {
+			return Result{Err: err}, false
+		}
+		// Out of descriptors (EMFILE, ENFILE) or another failure to open
+		// a file still there: this answer fails, as nginx's 500 for a
+		// cache file it cannot open, and the object is kept, not fetched
+		// and written again while descriptors are short.
+		c.cfg.Log.Warn("disk tier: a cached object's file could not be opened", "err", err)
+		return Result{Err: err}, true
 	}
 	defer f.Close()
 	if fi, err := f.Stat(); err != nil || fi.Size() < e.size {

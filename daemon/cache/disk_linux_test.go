@@ -2,6 +2,7 @@ package cache
 
 import (
 	"errors"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -53,4 +54,43 @@ func TestDiskWriteFails(t *testing.T) {
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		t.Error("the disk tier's directory is gone")
 	}
+}
+
+// TestDiskOutOfDescriptors: a disk hit that cannot open its file because
+// the process is out of descriptors (EMFILE, many viewers at once) fails
+// that answer but keeps the object: once descriptors are free again it is
+// a Hit, not fetched again (the entry and its file were removed as if the
+// file had gone).
+func TestDiskOutOfDescriptors(t *testing.T) {
+	body := object(256 << 10)
+	hs, dir := diskHarness(t, 8<<20, serveBig(body, "Cache-Control", "max-age=60"))
+	expect(t, hs.get("/big"), 200, XCacheMiss, body)
+	hs.waitBackground()
+	var old syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
+		t.Skip(err)
+	}
+	// No descriptor left: the limit is the lowest number free now, which
+	// the next open would take.
+	probe, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	free := probe.Fd()
+	probe.Close()
+	limited := syscall.Rlimit{Cur: uint64(free), Max: old.Max}
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &limited); err != nil {
+		t.Skip(err)
+	}
+	r := newRequest("GET", "/big")
+	res := hs.c.Serve(httptest.NewRecorder(), r, "/big", hs.policy, hs.fetch(r))
+	syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old)
+	if !errors.Is(res.Err, syscall.EMFILE) {
+		t.Errorf("error %v, want EMFILE", res.Err)
+	}
+	hs.waitBackground()
+	if n := objects(t, dir); n != 1 {
+		t.Errorf("%d files in the disk tier, want 1", n)
+	}
+	expect(t, hs.get("/big"), 200, XCacheHit, body)
 }
