@@ -174,3 +174,30 @@ func runHTTP(b *testing.B, url string, n int) {
 		}
 	})
 }
+
+// BenchmarkDiskHit: a hit of a 1 MiB object from the disk tier, through a
+// writer that copies (the file is opened, checked and read each time).
+func BenchmarkDiskHit(b *testing.B) {
+	const n = 1 << 20
+	c, err := New(Config{MemoryBytes: 4 << 20, MaxObjectBytes: 64 << 10, Dir: b.TempDir(), DiskBytes: 64 << 20})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { c.Close() })
+	h, body := benchResponse(n)
+	fetch := func(ctx context.Context, fr FetchRequest) (*http.Response, error) {
+		return &http.Response{StatusCode: 200, Header: h.Clone(), Body: io.NopCloser(strings.NewReader(string(body))), ContentLength: n}, nil
+	}
+	r := httptest.NewRequest("GET", "/bench", nil)
+	w := &benchWriter{h: http.Header{}}
+	c.Serve(w, r, "/bench", defaultPolicy, fetch)
+	c.bg.Wait()
+	b.ReportAllocs()
+	b.SetBytes(n)
+	for b.Loop() {
+		clear(w.h)
+		if res := c.Serve(w, r, "/bench", defaultPolicy, fetch); res.XCache != XCacheHit {
+			b.Fatal(res.XCache)
+		}
+	}
+}
