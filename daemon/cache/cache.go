@@ -319,9 +319,15 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, p Poli
 			now := c.now()
 			age := e.age(now)
 			if age < e.ttl {
-				if res, ok := c.serveEntry(w, r, e, xHit, age); ok {
+				res, ok := c.serveEntry(w, r, e, xHit, age)
+				if ok {
 					c.stats.hits.Add(1)
 					return res
+				}
+				if errors.Is(res.Err, errUnopened) {
+					// Kept for when descriptors are free again; this
+					// viewer gets the origin's answer meanwhile.
+					return c.passThrough(w, r, key, p, fetch)
 				}
 				c.disk.del(lk) // its file went meanwhile
 				continue
@@ -329,12 +335,16 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, p Poli
 			// Stale, but the origin failed it a moment ago (nothing to
 			// refresh yet), or within stale-while-revalidate.
 			if grace := e.inErrorGrace(now); grace || e.servableStale(age, e.swr) {
-				if res, ok := c.serveEntry(w, r, e, xHit, age); ok {
+				res, ok := c.serveEntry(w, r, e, xHit, age)
+				if ok {
 					c.stats.staleHits.Add(1)
 					if !grace {
 						c.refreshInBackground(lk, primary, e, r, p, fetch)
 					}
 					return res
+				}
+				if errors.Is(res.Err, errUnopened) {
+					return c.passThrough(w, r, key, p, fetch)
 				}
 				c.disk.del(lk)
 				continue

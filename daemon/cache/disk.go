@@ -218,8 +218,8 @@ func copySection(w io.Writer, f *os.File, off, n int64) (int64, error) {
 
 // serveEntry answers from a stored entry of either tier. A disk entry
 // whose file is gone (evicted just now) or cut short answers nothing: ok
-// is false; one whose file is there but cannot be opened answers the
-// error. A cut file is dropped, found before the answer or during it,
+// is false, and so is it for one whose file is there but cannot be
+// opened now (errUnopened). A cut file is dropped, found before the answer or during it,
 // so that the next request fetches the object again.
 func (c *Cache) serveEntry(w http.ResponseWriter, r *http.Request, e *entry, x []string, age time.Duration) (Result, bool) {
 	if e.blob != nil {
@@ -241,11 +241,10 @@ func (c *Cache) serveEntry(w http.ResponseWriter, r *http.Request, e *entry, x [
 			return Result{Err: err}, false
 		}
 		// Out of descriptors (EMFILE, ENFILE) or another failure to open
-		// a file still there: this answer fails, as nginx's 500 for a
-		// cache file it cannot open, and the object is kept, not fetched
-		// and written again while descriptors are short.
+		// a file still there: the object is kept, not fetched and
+		// written again while descriptors are short (errUnopened).
 		c.cfg.Log.Warn("disk tier: a cached object's file could not be opened", "err", err)
-		return Result{Err: err}, true
+		return Result{Err: fmt.Errorf("%w: %w", errUnopened, err)}, false
 	}
 	defer f.Close()
 	if fi, err := f.Stat(); err != nil || fi.Size() < e.size {
@@ -263,6 +262,9 @@ func (c *Cache) serveEntry(w http.ResponseWriter, r *http.Request, e *entry, x [
 	}
 	return res, true
 }
+
+// errUnopened: a disk entry's file is there but could not be opened.
+var errUnopened = errors.New("cache file not opened")
 
 // dropDisk removes a disk entry whose file cannot be served whole.
 func (c *Cache) dropDisk(e *entry, err error) {
