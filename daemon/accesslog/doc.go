@@ -63,9 +63,12 @@
 // A file being written is named NAME.gz.tmp; it is renamed to NAME.gz when it
 // is closed: at the next RotateEvery boundary (5 minutes by default, and
 // always at the hour, since the name carries the hour), when a line of
-// another hour comes, when it reaches MaxFileBytes, or on Close. A file
-// exists only for periods with requests; a late line of an hour that is
-// over gets a file of its own, closed at the next tick.
+// a later hour comes, when it reaches MaxFileBytes, or on Close. A file
+// exists only for periods with requests. Lines of an earlier hour than the
+// open file's (requests that finished as the hour turned, logged after
+// later ones) wait for the next tick, which closes the open file and
+// writes them to a file of their hour: lines of two hours mixed at the
+// turn make three files, not one per switch.
 //
 // # Acknowledgement and crash safety
 //

@@ -143,17 +143,24 @@ type Writer struct {
 	closeOnce sync.Once
 
 	// Owned by the loop goroutine.
-	spare       []byte   // the queue's other buffer
-	spareRecs   []Record // and other records
-	formatted   []byte   // lines of the records taken
-	escaped     *escapeCache
-	f           *os.File
-	tmp, final  string
-	hour        [hourKeyLen]byte // the date and hour fields of f's lines: the hour in its name
-	size        int64            // bytes of acknowledged members in f
-	pending     int64            // bytes of closed members after them, not yet fsynced
-	pendingN    int              // their lines
-	start       time.Time        // the period of f: [start, deadline)
+	spare      []byte   // the queue's other buffer
+	spareRecs  []Record // and other records
+	formatted  []byte   // lines of the records taken
+	escaped    *escapeCache
+	f          *os.File
+	tmp, final string
+	hour       [hourKeyLen]byte // the date and hour fields of f's lines: the hour in its name
+	// late holds lines of an hour before f's (requests that finished as
+	// the hour turned, logged after later ones), lateN their count: the
+	// next tick writes them to a file of their own, so lines of two hours
+	// mixed at the turn make a few files, not one per switch.
+	late        []byte
+	lateN       int
+	flushing    bool      // flushLate is writing late: add writes, not holds
+	size        int64     // bytes of acknowledged members in f
+	pending     int64     // bytes of closed members after them, not yet fsynced
+	pendingN    int       // their lines
+	start       time.Time // the period of f: [start, deadline)
 	deadline    time.Time
 	memberLines int             // lines in the open member, 0: none open
 	memberIn    int             // their bytes, uncompressed
@@ -460,6 +467,7 @@ func (w *Writer) loop() {
 			w.lastErr = nil
 		case <-w.stop:
 			w.drain()
+			w.flushLate()
 			w.finish()
 			return
 		}
@@ -495,6 +503,10 @@ func (w *Writer) drain() {
 }
 
 func (w *Writer) tick() {
+	if w.lateN > 0 {
+		w.flushLate()
+		return
+	}
 	if w.expired(w.opts.Now()) {
 		w.finish()
 		return
@@ -534,8 +546,9 @@ func (w *Writer) addByHour(lines []byte) {
 // Guide, "Standard logging reference", log file delivery) saves delayed
 // entries "in a log file whose file name includes the date and time of
 // the period in which the requests occurred, not the date and time when
-// the file was delivered". Lines of another hour close the file; lines of
-// its hour that come after the hour ended (requests logged as it turned)
+// the file was delivered". Lines of a later hour close the file, lines of
+// an earlier one wait in late for the next tick (flushLate); lines of its
+// hour that come after the hour ended (requests logged as it turned)
 // still go in, and the next tick closes it.
 func (w *Writer) add(lines []byte, n int) {
 	if len(lines) < hourKeyLen { // never: a line starts with its date and time
@@ -543,6 +556,14 @@ func (w *Writer) add(lines []byte, n int) {
 		return
 	}
 	hour := lines[:hourKeyLen]
+	if w.f != nil && !w.flushing && string(hour) < string(w.hour[:]) {
+		// "YYYY-MM-DD\tHH" sorts as the hours do.
+		w.late, w.lateN = append(w.late, lines...), w.lateN+n
+		if len(w.late) >= memberBytes {
+			w.flushLate()
+		}
+		return
+	}
 	now := w.opts.Now()
 	if w.f != nil && (string(hour) != string(w.hour[:]) || w.expired(now) && w.fileHour().Equal(now.Truncate(time.Hour))) {
 		w.finish()
@@ -577,6 +598,21 @@ func (w *Writer) add(lines []byte, n int) {
 			}
 		}
 	}
+}
+
+// flushLate closes the open file and writes the late lines to files of
+// their hours, which it closes too: the lines that follow open a file of
+// their own hour again.
+func (w *Writer) flushLate() {
+	if w.lateN == 0 {
+		return
+	}
+	w.finish()
+	w.flushing = true
+	w.addByHour(w.late)
+	w.finish()
+	w.flushing = false
+	w.late, w.lateN = w.late[:0], 0
 }
 
 // expired says whether the open file's period is over at now, or not yet
