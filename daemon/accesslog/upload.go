@@ -79,7 +79,7 @@ func newUploader(w *Writer) (*uploader, error) {
 		loc:    loc,
 		creds:  w.opts.Credentials,
 		signer: v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true }),
-		client: w.opts.HTTPClient,
+		client: noRedirects(w.opts.HTTPClient),
 		kick:   make(chan struct{}, 1),
 		done:   make(chan struct{}),
 	}
@@ -292,6 +292,16 @@ func (u *uploader) put(ctx context.Context, f *spoolFile) error {
 		err = u.putOnce(ctx, key, fh, size, sum)
 	}
 	return err
+}
+
+// noRedirects is c refusing to follow redirects: a PUT's body can be sent
+// again (GetBody), and Go's client would resend the log file to where a
+// 307 points, without its signature. S3 names another region with a 301
+// the uploader reads itself (movedError).
+func noRedirects(c *http.Client) *http.Client {
+	n := *c
+	n.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &n
 }
 
 // payloadSums are a file's digests as a PUT carries them: SHA-256 in hex

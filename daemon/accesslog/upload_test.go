@@ -7,11 +7,13 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -450,5 +452,43 @@ func TestTwoNodesOneBucket(t *testing.T) {
 				t.Errorf("node %d line %d is in the bucket %d times, want once", node, i, n)
 			}
 		}
+	}
+}
+
+// TestUploadRedirectNotFollowed: an endpoint that redirects a PUT
+// elsewhere (a proxy, a bucket S3 answers 307 for while it is new) is an
+// upload error, not a resend of the log file to another host: Go's client
+// would follow it with the body and without the signature.
+func TestUploadRedirectNotFollowed(t *testing.T) {
+	var elsewhere atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhere.Add(1)
+		w.WriteHeader(http.StatusForbidden)
+	}))
+	defer other.Close()
+	redirect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	defer redirect.Close()
+	none := filepath.Join(t.TempDir(), "none")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_CONFIG_FILE", none)
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", none)
+	opts := testOptions(t)
+	opts.MinBackoff = 10 * time.Millisecond
+	w := mustNew(t, opts, uploadConfig("site", redirect.URL, ""))
+	r := rec(0)
+	w.Log(&r)
+	w.closeLocal()
+	eventually(t, "upload errors", func() bool { return metric(w.m.uploadErrors) >= 2 })
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	w.Close(ctx)
+	if n := elsewhere.Load(); n != 0 {
+		t.Errorf("the redirect's target got %d requests, want none", n)
+	}
+	if left := localFiles(t, opts.Dir); len(left) != 1 {
+		t.Errorf("local files %v, want the one not uploaded", left)
 	}
 }
