@@ -148,6 +148,8 @@ var nestedExtra = map[reflect.Type][]string{reflect.TypeOf(CacheBehavior{}): {"p
 
 // noGoType are struct definitions deliberately without a Go type.
 var noGoType = map[string]bool{"#Quotas": true,
+	// A constraint embedded in the cache and origin request policies' types.
+	"#NamesLength": true,
 	// Deeper levels of #WAFStatement, all WAFStatement in Go.
 	"#WAFNestedStatement": true, "#WAFNestedStatement2": true, "#WAFNestedStatement3": true}
 
