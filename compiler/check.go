@@ -201,7 +201,7 @@ func (k *checker) distributionRefs(id string, d *schema.Distribution, cfg *schem
 			sd := cfg.StreamingDistributions[sid]
 			switch {
 			case sd == nil:
-				k.add(key, at("origins", i, "liveOriginConfig", "streamingDistribution"), "%s: origin %q: unknown streaming distribution %q", where, o.ID, sid)
+				k.add(key, at("origins", i, "liveOriginConfig", "streamingDistribution"), "%s: origin %q: unknown streaming distribution %q%s", where, o.ID, sid, nameHint(sid, sortedKeys(cfg.StreamingDistributions), "a key of streamingDistributions"))
 			case sd.Live == nil || !sd.Live.Enabled:
 				k.add(key, at("origins", i, "liveOriginConfig", "streamingDistribution"), "%s: origin %q: streaming distribution %q does not have live enabled", where, o.ID, sid)
 			}
@@ -235,7 +235,7 @@ func (k *checker) distributionRefs(id string, d *schema.Distribution, cfg *schem
 		k.responseHeadersPolicyRef(key, field("responseHeadersPolicy"), bw(), b, cfg)
 		k.cachePolicyRef(key, field, bw(), b, cfg, s3Target(b.TargetOriginID, origins, groups[b.TargetOriginID]))
 		if n := b.OriginRequestPolicy; n != "" && table.OriginRequestPolicy(cfg, n) == nil {
-			k.unknownPolicy(key, field("originRequestPolicy"), bw(), "origin request policy", n, managedOriginRequestPolicies, "originRequestPolicies")
+			k.unknownPolicy(key, field("originRequestPolicy"), bw(), "origin request policy", n, managedOriginRequestPolicies, sortedKeys(cfg.OriginRequestPolicies), "originRequestPolicies")
 		}
 		k.forwardedEncoding(bw, b, cfg)
 		if customTarget(b.TargetOriginID, origins, groups[b.TargetOriginID]) {
@@ -405,7 +405,7 @@ func (k *checker) responseHeadersPolicyRef(key string, at []cue.Selector, where 
 	}
 	p := table.ResponseHeadersPolicy(cfg, name)
 	if p == nil {
-		k.unknownPolicy(key, at, where, "response headers policy", name, managedResponseHeadersPolicies, "responseHeadersPolicies")
+		k.unknownPolicy(key, at, where, "response headers policy", name, managedResponseHeadersPolicies, sortedKeys(cfg.ResponseHeadersPolicies), "responseHeadersPolicies")
 		return
 	}
 	// The edge answers a preflight only where the behavior allows OPTIONS;
@@ -416,9 +416,23 @@ func (k *checker) responseHeadersPolicyRef(key string, at []cue.Selector, where 
 }
 
 // unknownPolicy reports a behavior's policy name that is neither a managed
-// policy (names listed in managed) nor a key of the config's field.
-func (k *checker) unknownPolicy(key string, at []cue.Selector, where, kind, name, managed, field string) {
+// policy (names listed in managed) nor a key of the config's field (names
+// in own): the nearest of them, else all the managed ones.
+func (k *checker) unknownPolicy(key string, at []cue.Selector, where, kind, name, managed string, own []string, field string) {
+	if best := ClosestName(name, append(strings.Split(managed, ", "), own...)); best != "" {
+		k.add(key, at, "%s: unknown %s %q: did you mean %q? (a managed policy or a key of %s)", where, kind, name, best, field)
+		return
+	}
 	k.add(key, at, "%s: unknown %s %q: name a managed policy (%s) or a key of %s", where, kind, name, managed, field)
+}
+
+// originsPlace says which ids a distribution's behavior or origin group
+// member may name: its origins' (and, for a behavior, its origin groups').
+func originsPlace(origins map[string]*schema.Origin, groups map[string][]schema.OriginGroupMember) string {
+	if groups == nil {
+		return "an origin id of the distribution: " + strings.Join(sortedKeys(origins), ", ")
+	}
+	return "an origin or origin group id of the distribution: " + strings.Join(append(sortedKeys(origins), sortedKeys(groups)...), ", ")
 }
 
 // shadowsManaged reports a config's policy named like a managed one, which
@@ -441,7 +455,7 @@ func (k *checker) cachePolicyRef(key string, field func(string) []cue.Selector, 
 	}
 	p := table.CachePolicy(cfg, name)
 	if p == nil {
-		k.unknownPolicy(key, field("cachePolicy"), where, "cache policy", name, managedCachePolicies, "cachePolicies")
+		k.unknownPolicy(key, field("cachePolicy"), where, "cache policy", name, managedCachePolicies, sortedKeys(cfg.CachePolicies), "cachePolicies")
 		return
 	}
 	kp := p.ParametersInCacheKeyAndForwardedToOrigin
@@ -686,7 +700,7 @@ func (k *checker) distribution(id string, d *schema.Distribution) {
 		groups[g.ID] = g.Members
 		for j, m := range g.Members {
 			if origins[m.OriginID] == nil {
-				k.add(key, at("originGroups", i, "members", j, "originId"), "%s: unknown origin %q", gw, m.OriginID)
+				k.add(key, at("originGroups", i, "members", j, "originId"), "%s: unknown origin %q%s", gw, m.OriginID, nameHint(m.OriginID, sortedKeys(origins), originsPlace(origins, nil)))
 			}
 		}
 		if len(g.Members) == 2 && g.Members[0].OriginID == g.Members[1].OriginID {
@@ -738,7 +752,7 @@ func (k *checker) behavior(key string, at []cue.Selector, where string, b *schem
 	field := func(parts ...any) []cue.Selector { return append(slices.Clone(at), sel(parts...)...) }
 	members, toGroup := groups[b.TargetOriginID]
 	if origins[b.TargetOriginID] == nil && !toGroup {
-		k.add(key, field("targetOriginId"), "%s: unknown origin %q", where, b.TargetOriginID)
+		k.add(key, field("targetOriginId"), "%s: unknown origin %q%s", where, b.TargetOriginID, nameHint(b.TargetOriginID, append(sortedKeys(origins), sortedKeys(groups)...), originsPlace(origins, groups)))
 	}
 	// As CloudFront: failover re-sends a request, which only safe methods allow.
 	if toGroup && slices.ContainsFunc(b.AllowedMethods, func(m string) bool { return m != "GET" && m != "HEAD" && m != "OPTIONS" }) {
@@ -914,7 +928,7 @@ func s3Target(target string, origins map[string]*schema.Origin, members []schema
 func (k *checker) keyGroupRefs(key string, at []cue.Selector, where string, refs []string, cfg *schema.Config) {
 	for i, id := range refs {
 		if cfg.KeyGroups[id] == nil {
-			k.add(key, append(slices.Clone(at), cue.Index(i)), "%s: trustedKeyGroups: unknown key group %q", where, id)
+			k.add(key, append(slices.Clone(at), cue.Index(i)), "%s: trustedKeyGroups: unknown key group %q%s", where, id, nameHint(id, sortedKeys(cfg.KeyGroups), "a key of keyGroups"))
 		}
 	}
 }

@@ -53,7 +53,7 @@ func (k *checker) functionRefs(key string, at []cue.Selector, where string, b *s
 		}
 		seen[a.EventType] = true
 		if cfg.Functions[a.FunctionName] == nil {
-			k.add(key, field("functionName"), "%s: functionAssociations[%d]: unknown function %q: name a key of functions", where, i, a.FunctionName)
+			k.add(key, field("functionName"), "%s: functionAssociations[%d]: unknown function %q%s", where, i, a.FunctionName, nameHint(a.FunctionName, sortedKeys(cfg.Functions), "a key of functions"))
 		}
 	}
 }

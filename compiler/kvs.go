@@ -52,7 +52,7 @@ func (k *checker) storeRefs(name string, f *schema.Function, cfg *schema.Config)
 		at := sel("functions", name, "keyValueStoreAssociations", i)
 		switch {
 		case cfg.KeyValueStores[s] == nil:
-			k.add(key, at, "function %q: keyValueStoreAssociations[%d]: unknown key value store %q: name a key of keyValueStores", name, i, s)
+			k.add(key, at, "function %q: keyValueStoreAssociations[%d]: unknown key value store %q%s", name, i, s, nameHint(s, sortedKeys(cfg.KeyValueStores), "a key of keyValueStores"))
 		case f.Runtime != "cloudfront-js-2.0":
 			k.add(key, at, "function %q: a key value store needs runtime cloudfront-js-2.0 (the function's is %s)", name, f.Runtime)
 		}
