@@ -144,7 +144,8 @@ func fieldNames(v cue.Value) []string {
 // own, as do the CloudFront features openfront lacks: a bare "field not allowed"
 // invites deleting the line without noticing what it did (the fields
 // fieldLevelEncryptionId protected, card numbers say, now reach the
-// origin in clear; a Lambda@Edge function's checks are not made).
+// origin in clear; a Lambda@Edge function's checks are not made; without
+// its ACM certificate a distribution gets the node's default one).
 func suggestField(typed string, candidates []string) string {
 	switch {
 	case strings.EqualFold(typed, "quantity"):
@@ -155,6 +156,10 @@ func suggestField(typed string, candidates []string) string {
 		return "; openfront runs no Lambda@Edge: what those functions checked or changed is not done (functionAssociations run CloudFront Functions)"
 	case strings.EqualFold(typed, "realtimeLogConfigArn"):
 		return "; openfront has no real-time logs: logging writes standard access logs"
+	case strings.EqualFold(typed, "acmCertificateArn"), strings.EqualFold(typed, "iamCertificateId"):
+		return "; openfront serves certificates from the node, not ACM or IAM: certificateName NAME serves NAME.crt and NAME.key of serve --certs (without it, the node's default certificate)"
+	case strings.EqualFold(typed, "originAccessControlId"), strings.EqualFold(typed, "originAccessIdentity"):
+		return "; openfront signs requests to an S3 bucket with the node's own AWS credentials (s3OriginConfig.signRequests, true by default): grant them s3:GetObject"
 	}
 	if best := ClosestName(typed, candidates); best != "" {
 		return "; did you mean " + best + "?"

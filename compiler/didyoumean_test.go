@@ -28,6 +28,14 @@ func TestFieldHint(t *testing.T) {
 		{[]string{"distributions", "site", "cacheBehaviors", "3", "FieldLevelEncryptionId"}, "; openfront has no field-level encryption: the fields CloudFront encrypted at the edge reach the origin as the viewer sent them"},
 		{[]string{"distributions", "site", "defaultCacheBehavior", "lambdaFunctionAssociations"}, "; openfront runs no Lambda@Edge: what those functions checked or changed is not done (functionAssociations run CloudFront Functions)"},
 		{[]string{"distributions", "site", "cacheBehaviors", "0", "RealtimeLogConfigArn"}, "; openfront has no real-time logs: logging writes standard access logs"},
+		// CloudFront's certificate stores and S3 origin access, pasted: the
+		// refusal says what openfront does instead, as deleting the line
+		// would serve the node's default certificate, or leave the bucket's
+		// requests unsigned to an eye that expects CloudFront's access.
+		{[]string{"distributions", "site", "viewerCertificate", "acmCertificateArn"}, "; openfront serves certificates from the node, not ACM or IAM: certificateName NAME serves NAME.crt and NAME.key of serve --certs (without it, the node's default certificate)"},
+		{[]string{"distributions", "site", "viewerCertificate", "IAMCertificateId"}, "; openfront serves certificates from the node, not ACM or IAM: certificateName NAME serves NAME.crt and NAME.key of serve --certs (without it, the node's default certificate)"},
+		{[]string{"distributions", "site", "origins", "0", "originAccessControlId"}, "; openfront signs requests to an S3 bucket with the node's own AWS credentials (s3OriginConfig.signRequests, true by default): grant them s3:GetObject"},
+		{[]string{"distributions", "site", "origins", "1", "s3OriginConfig", "OriginAccessIdentity"}, "; openfront signs requests to an S3 bucket with the node's own AWS credentials (s3OriginConfig.signRequests, true by default): grant them s3:GetObject"},
 		{[]string{"cachePolicies", "short", "parametersInCacheKeyAndForwardedToOrigin", "headersConfig", "headerBehaviour"}, "; did you mean headerBehavior?"},
 		// A field of the place one level down (a list's entries too), of
 		// the place one level up, or of its other fields, is named there.
