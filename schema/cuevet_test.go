@@ -107,3 +107,43 @@ func reported(out, msg, pos string) bool {
 	}
 	return false
 }
+
+// TestCueVetQuotaSums: CloudFront's quotas on a total (cookie names,
+// query string names, an origin's custom headers, a policy's names) and on
+// a response headers policy's custom headers are the schema's, so a
+// config repo's cue vet refuses what openfront vet refuses, each with the
+// same words, rather than CI passing a config every node then refuses.
+func TestCueVetQuotaSums(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the cue CLI")
+	}
+	const dir = "testdata/cuevet/quota-sums"
+	out, err := cueVet("-c", "./schema/"+dir)
+	if err == nil {
+		t.Fatalf("cue vet accepts %s", dir)
+	}
+	_, cerr := compiler.New(dir).Compile()
+	if cerr == nil {
+		t.Fatalf("openfront accepts %s", dir)
+	}
+	for _, tc := range []struct{ cue, openfront string }{
+		{"distributions.cookies.defaultCacheBehavior.forwardedValues.cookies.whitelistedNames: 10 cookie names of 510 bytes in all; CloudFront takes at most 512 bytes minus the number of names (502)", ""},
+		{"distributions.cookies.defaultCacheBehavior.forwardedValues.queryStringCacheKeys: the names are 520 characters in all, at most 512", ""},
+		{"distributions.headers.origins.0.customHeaders: the custom headers' names and values are 10296 characters in all, at most 10240",
+			"distributions.headers.origins[0].customHeaders: the custom headers' names and values are 10296 characters in all, at most 10240"},
+		{"cachePolicies.long.parametersInCacheKeyAndForwardedToOrigin.headersConfig.headers: the policy's header, cookie and query string names are 1100 characters in all, at most 1024", ""},
+		{"originRequestPolicies.long.headersConfig.headers: the policy's header, cookie and query string names are 1100 characters in all, at most 1024", ""},
+		{"responseHeadersPolicies.many.customHeadersConfig: invalid value", "responseHeadersPolicies.many.customHeadersConfig: 11 items, at most 10"},
+	} {
+		if !strings.Contains(out, tc.cue) {
+			t.Errorf("cue vet: want %q in:\n%s", tc.cue, out)
+		}
+		want := tc.openfront
+		if want == "" {
+			want = tc.cue
+		}
+		if !strings.Contains(cerr.Error(), want) {
+			t.Errorf("openfront: want %q in:\n%v", want, cerr)
+		}
+	}
+}
