@@ -52,7 +52,33 @@ func redactURL(raw string) string {
 	if err != nil {
 		return "(unparsable URL)"
 	}
+	// Over HTTP a user name alone is often the secret: a token git sends
+	// as the user (https://TOKEN@github.com/...). ssh's user (git@) is not.
+	if _, hasPassword := u.User.Password(); u.User != nil && !hasPassword && (u.Scheme == "https" || u.Scheme == "http") {
+		u.User = url.User("xxxxx")
+	}
 	return u.Redacted()
+}
+
+// hideURLSecrets removes from msg the secrets redactURL hides in rawURL:
+// git quotes the URL in forms of its own ("could not read Password for
+// 'https://TOKEN@host'", without the path), as typed or percent-decoded.
+func hideURLSecrets(msg, rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || !strings.Contains(rawURL, "://") || u.User == nil {
+		return msg
+	}
+	secret, ok := u.User.Password()
+	if !ok && (u.Scheme == "https" || u.Scheme == "http") {
+		secret = u.User.Username()
+	}
+	if secret == "" {
+		return msg
+	}
+	for _, form := range []string{secret, url.PathEscape(secret), url.QueryEscape(secret)} {
+		msg = strings.ReplaceAll(msg, form, "xxxxx")
+	}
+	return msg
 }
 
 // gitEnv is the environment git runs with: the node's own (ssh agent,
@@ -97,6 +123,7 @@ func (s *Syncer) git(ctx context.Context, args ...string) (string, error) {
 		if s.opts.URL != s.url {
 			msg = strings.ReplaceAll(msg, s.opts.URL, s.url)
 		}
+		msg = hideURLSecrets(msg, s.opts.URL)
 		name := args[0] // the subcommand, after any -c NAME=VALUE
 		for i := 0; i+2 < len(args) && args[i] == "-c"; i += 2 {
 			name = args[i+2]

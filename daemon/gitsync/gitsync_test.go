@@ -1,7 +1,9 @@
 package gitsync
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"log/slog"
@@ -539,6 +541,9 @@ func TestRedactURL(t *testing.T) {
 	for in, want := range map[string]string{
 		"https://user:tok@git.example.com/r.git": "https://user:xxxxx@git.example.com/r.git",
 		"https://git.example.com/r.git":          "https://git.example.com/r.git",
+		"https://ghp_tok@github.com/o/r.git":     "https://xxxxx@github.com/o/r.git",
+		"http://tok@git.example.com/r.git":       "http://xxxxx@git.example.com/r.git",
+		"ssh://user:pw@host/r.git":               "ssh://user:xxxxx@host/r.git",
 		"ssh://git@host/r.git":                   "ssh://git@host/r.git",
 		"git@host:org/r.git":                     "git@host:org/r.git",
 		"/srv/git/r.git":                         "/srv/git/r.git",
@@ -729,5 +734,44 @@ func TestRunBacksOffWhileTheRemoteFails(t *testing.T) {
 	s.Close()
 	if err := <-errc; err != nil {
 		t.Errorf("Run: %v", err)
+	}
+}
+
+// A token in the URL never reaches the logs or /status, whether the URL
+// holds it as a password or as the user alone (https://TOKEN@github.com/),
+// also when git's own message quotes the URL: git says "could not read
+// Password for 'https://TOKEN@host'" when a server wants one.
+func TestURLSecretNeverShown(t *testing.T) {
+	requireGit(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	const secret = "ghp_s3cretT0ken"
+	for _, url := range []string{
+		"http://" + secret + "@" + host + "/o/r.git",
+		"http://x-access-token:" + secret + "@" + host + "/o/r.git",
+	} {
+		var logs bytes.Buffer
+		s, err := New(Options{URL: url, Dir: filepath.Join(t.TempDir(), "git"), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = s.Init(context.Background())
+		s.Close()
+		if err == nil {
+			t.Fatalf("%s: Init worked against a server that refuses everyone", url)
+		}
+		st, _ := json.Marshal(s.Status())
+		for what, text := range map[string]string{"error": err.Error(), "log": logs.String(), "status": string(st)} {
+			if strings.Contains(text, secret) {
+				t.Errorf("the %s shows the token of %s:\n%s", what, url, text)
+			}
+		}
+		if !strings.Contains(err.Error(), host) {
+			t.Errorf("the error does not say which server: %v", err)
+		}
 	}
 }
