@@ -72,7 +72,10 @@ type fileInfo struct {
 // splitFields are the top-level fields whose entries may be evaluated apart.
 var splitFields = map[string]bool{"distributions": true, "streamingDistributions": true, "keyGroups": true, "responseHeadersPolicies": true, "cachePolicies": true, "originRequestPolicies": true, "functions": true, "keyValueStores": true, "continuousDeploymentPolicies": true, "webACLs": true, "ipSets": true, "regexPatternSets": true, "ruleGroups": true}
 
-// ignoredDir reports directories a config scan skips, as CUE's loader does.
+// IgnoredDir reports directories a config scan skips, as CUE's loader
+// does: what they hold is not part of the config.
+func IgnoredDir(name string) bool { return ignoredDir(name) }
+
 func ignoredDir(name string) bool {
 	return name == "cue.mod" || name == "testdata" || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")
 }

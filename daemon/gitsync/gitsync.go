@@ -31,6 +31,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -425,6 +426,13 @@ func (s *Syncer) sync(ctx context.Context, retry bool) error {
 	if head == s.rejected && !retry {
 		return nil // a new push, or Retry, deploys again
 	}
+	if err := s.checkSubmodules(ctx, head); err != nil {
+		// Refused before current moves: the watcher never sees the tree.
+		co := checkout{commit: head, subject: s.subject(ctx, head), at: time.Now()}
+		r := s.rejection(co, err)
+		s.updateStatus(func(st *Status) { st.LastRejected = r })
+		return err
+	}
 	co, err := s.checkout(ctx, head)
 	if err != nil {
 		s.log.Error("checkout failed; "+s.serving(), "commit", head, "error", err)
@@ -561,6 +569,36 @@ func (s *Syncer) fetch(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("branch %s: %w", s.opts.Branch, err)
 	}
 	return strings.TrimSpace(out), nil
+}
+
+// checkSubmodules refuses a commit with a submodule where the compiler
+// reads: a worktree leaves a submodule an empty directory, so the config
+// served would lack its files, which a CI checkout (submodules included)
+// vetted.
+func (s *Syncer) checkSubmodules(ctx context.Context, commit string) error {
+	args := []string{"ls-tree", "-r", "-z", commit}
+	if s.opts.Subdir != "" {
+		args = append(args, "--", filepath.ToSlash(s.opts.Subdir))
+	}
+	out, err := s.git(ctx, args...)
+	if err != nil {
+		return fmt.Errorf("list %s: %w", commit, err)
+	}
+	var found []string
+	for entry := range strings.SplitSeq(out, "\x00") {
+		meta, path, ok := strings.Cut(entry, "\t")
+		if !ok || !strings.HasPrefix(meta, "160000 ") { // a gitlink
+			continue
+		}
+		rel := strings.TrimPrefix(path, filepath.ToSlash(s.opts.Subdir)+"/")
+		if !slices.ContainsFunc(strings.Split(rel, "/"), compiler.IgnoredDir) {
+			found = append(found, path)
+		}
+	}
+	if len(found) > 0 {
+		return fmt.Errorf("%s: a git submodule in the config directory, which serve --git does not check out: the config would be served without its files; commit them into the repository", strings.Join(found, ", "))
+	}
+	return nil
 }
 
 // checkout writes commit into a new directory. Nothing points at it yet: a

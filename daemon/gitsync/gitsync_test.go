@@ -775,3 +775,54 @@ func TestURLSecretNeverShown(t *testing.T) {
 		}
 	}
 }
+
+// A submodule inside the config directory is not checked out (a git
+// worktree leaves it an empty directory): its files would be missing from
+// the config served, while CI, which checks submodules out, vetted them.
+// Such a commit is refused, naming the submodule; one outside the config
+// directory, or in a directory the compiler skips, is deployed.
+func TestSubmoduleInConfigIsRefused(t *testing.T) {
+	r := newRemote(t)
+	r.push("v1", map[string]string{"config/state.txt": "v1"})
+	s, d := newSyncer(t, Options{URL: r.bare, Subdir: "config"})
+	if err := s.Init(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	gitlink := func(path, state string) string {
+		t.Helper()
+		// Any commit will do as the submodule's: git never fetches it.
+		sha := run(t, r.work, "rev-parse", "HEAD")
+		// Its directory, as a clone without the submodule has: else
+		// push's add -A drops it.
+		if err := os.MkdirAll(filepath.Join(r.work, path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		run(t, r.work, "update-index", "--add", "--cacheinfo", "160000,"+sha+","+path)
+		return r.push("submodule "+path, map[string]string{"config/state.txt": state})
+	}
+
+	gitlink("docs/theme", "v2")
+	gitlink("config/testdata/fixtures", "v3")
+	if err := syncNow(s); err != nil {
+		t.Fatalf("a submodule outside what the compiler reads: %v", err)
+	}
+	if served, _ := d.state(); served != "v3" {
+		t.Errorf("served %q, want v3", served)
+	}
+	if tree := run(t, r.work, "ls-tree", "-r", "HEAD"); !strings.Contains(tree, "160000 commit") {
+		t.Fatalf("the test's commit has no submodule:\n%s", tree)
+	}
+
+	bad := gitlink("config/shared", "v4")
+	err := syncNow(s)
+	if err == nil {
+		t.Fatal("a commit with a submodule in the config directory was deployed")
+	}
+	if served, _ := d.state(); served != "v3" {
+		t.Errorf("served %q, want v3 still", served)
+	}
+	rj := s.Status().LastRejected
+	if rj == nil || rj.SHA != bad || !strings.Contains(rj.Message, "config/shared") || !strings.Contains(rj.Message, "submodule") {
+		t.Errorf("last rejected %+v, want commit %s naming submodule config/shared", rj, bad)
+	}
+}
