@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -411,9 +412,25 @@ const maxRSABits = 4096
 // certificate, and few a P-521 one, so a node serving it would fail their
 // handshakes where CloudFront refuses it at import.
 func loadViewerCert(crt, key string) (tls.Certificate, error) {
-	c, err := tls.LoadX509KeyPair(crt, key)
+	crtPEM, err := os.ReadFile(crt) // its errors name the file
 	if err != nil {
-		return c, err
+		return tls.Certificate{}, err
+	}
+	keyPEM, err := os.ReadFile(key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	c, err := tls.X509KeyPair(crtPEM, keyPEM)
+	if err != nil {
+		// Go says "certificate input" or "key input", or nothing of which
+		// (a key that does not match): name the file, as nginx does.
+		switch msg := err.Error(); {
+		case strings.Contains(msg, "certificate input"):
+			return c, fmt.Errorf("%s: %w", crt, err)
+		case strings.Contains(msg, "key input"):
+			return c, fmt.Errorf("%s: %w", key, err)
+		}
+		return c, fmt.Errorf("%s and %s: %w", crt, key, err)
 	}
 	if c.Leaf == nil { // GODEBUG=x509keypairleaf=0
 		if c.Leaf, err = x509.ParseCertificate(c.Certificate[0]); err != nil {

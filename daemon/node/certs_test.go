@@ -171,3 +171,50 @@ distributions: site: {
 		}
 	}
 }
+
+// TestCertificateErrorNamesTheFile: a certificate that does not load is
+// refused naming the file at fault, as nginx does (cannot load
+// certificate "/etc/ssl/x.crt"): Go's own messages say only "certificate
+// input" or "key input", and "does not match" names neither.
+func TestCertificateErrorNamesTheFile(t *testing.T) {
+	dir := t.TempDir()
+	writeCert(t, dir, "good", "good.test")
+	writeCert(t, dir, "other", "other.test")
+	crt, key := filepath.Join(dir, "x.crt"), filepath.Join(dir, "x.key")
+	read := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for _, c := range []struct {
+		name     string
+		crt, key []byte
+		want     []string // in the error
+	}{
+		{"certificate not PEM", []byte("not a certificate"), read("good.key"), []string{crt}},
+		{"key not PEM", read("good.crt"), []byte("not a key"), []string{key}},
+		{"files swapped", read("good.key"), read("good.crt"), []string{crt}},
+		{"key of another certificate", read("good.crt"), read("other.key"), []string{crt, key}},
+		{"empty certificate", nil, read("good.key"), []string{crt}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if err := os.WriteFile(crt, c.crt, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(key, c.key, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := loadViewerCert(crt, key)
+			if err == nil {
+				t.Fatal("loaded")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("%v: does not name %s", err, w)
+				}
+			}
+		})
+	}
+}
