@@ -87,11 +87,12 @@ func links(dir string) []string {
 	return out
 }
 
-// treeDirs lists the directories under root that the compiler scans:
-// symlinked directories are not followed, as filepath.WalkDir does not.
-func treeDirs(root string) ([]string, error) {
-	var dirs []string
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+// treeDirs lists the directories under root that the compiler scans
+// (symlinked directories are not followed, as filepath.WalkDir does not),
+// and the config files in them that are symlinks: the compiler reads
+// what they point at, which may be edited elsewhere.
+func treeDirs(root string) (dirs, fileLinks []string, err error) {
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if path != root && errors.Is(err, fs.ErrNotExist) {
 				return nil // removed while walking: its event is on the way
@@ -99,6 +100,9 @@ func treeDirs(root string) ([]string, error) {
 			return err
 		}
 		if !d.IsDir() {
+			if d.Type()&fs.ModeSymlink != 0 && configFile(d.Name()) {
+				fileLinks = append(fileLinks, path)
+			}
 			return nil
 		}
 		if path != root && ignoredDir(d.Name()) {
@@ -107,7 +111,7 @@ func treeDirs(root string) ([]string, error) {
 		dirs = append(dirs, path)
 		return nil
 	})
-	return dirs, err
+	return dirs, fileLinks, err
 }
 
 // fingerprint hashes what a compile of path reads: the real root (so that a

@@ -6,7 +6,8 @@
 // It copes with what real tools do to a directory: editors that write a
 // temporary file and rename it over the original, deletes and re-creates,
 // a git checkout of hundreds of files, a Kubernetes ConfigMap's ..data
-// symlink swap, and a git-sync "current" link re-pointed at a new checkout.
+// symlink swap, a git-sync "current" link re-pointed at a new checkout, and
+// a config file that is a link to a file edited elsewhere.
 package watch
 
 import (
@@ -495,15 +496,7 @@ func (s *watchState) sync() {
 	want := map[string]bool{}
 	s.tree, s.names = map[string]bool{}, map[string]map[string]bool{}
 	for _, l := range links(s.r.path) {
-		parent, err := filepath.EvalSymlinks(filepath.Dir(l))
-		if err != nil {
-			continue
-		}
-		if s.names[parent] == nil {
-			s.names[parent] = map[string]bool{}
-		}
-		s.names[parent][filepath.Base(l)] = true
-		want[parent] = true
+		s.watchName(l, want)
 	}
 	if s.r.file {
 		// The file's directory, for the ..data link of a ConfigMap that
@@ -512,12 +505,19 @@ func (s *watchState) sync() {
 			s.tree[d], want[d] = true, true
 		}
 	} else if root, err := resolveRoot(s.r.path); err == nil {
-		dirs, err := treeDirs(root)
+		dirs, fileLinks, err := treeDirs(root)
 		if err != nil {
 			s.r.log.Warn("watch config dir", "error", err)
 		}
 		for _, d := range dirs {
 			s.tree[d], want[d] = true, true
+		}
+		// A config file linked to one outside the tree: an edit there,
+		// or a link on the way re-pointed, changes the config too.
+		for _, f := range fileLinks {
+			for _, l := range links(f)[1:] {
+				s.watchName(l, want)
+			}
 		}
 	}
 	for p := range s.watched {
@@ -528,6 +528,19 @@ func (s *watchState) sync() {
 	for p := range want {
 		s.watch(p)
 	}
+}
+
+// watchName has sync watch the directory holding l for changes to l.
+func (s *watchState) watchName(l string, want map[string]bool) {
+	parent, err := filepath.EvalSymlinks(filepath.Dir(l))
+	if err != nil {
+		return
+	}
+	if s.names[parent] == nil {
+		s.names[parent] = map[string]bool{}
+	}
+	s.names[parent][filepath.Base(l)] = true
+	want[parent] = true
 }
 
 // watch adds p unless the directory at p is already watched.
@@ -592,7 +605,7 @@ func (s *watchState) handle(ev fsnotify.Event) bool {
 			}
 			// Files may land in it before the watch does: the compile
 			// that follows scans the whole tree anyway.
-			dirs, _ := treeDirs(ev.Name)
+			dirs, _, _ := treeDirs(ev.Name) // its file links: at the sync before the compile
 			for _, d := range dirs {
 				s.tree[d] = true
 				s.watch(d)
