@@ -530,10 +530,18 @@ func (s *watchState) sync() {
 	}
 }
 
-// watchName has sync watch the directory holding l for changes to l.
+// watchName has sync watch the directory holding l for changes to l. If
+// that directory is gone (a release directory above Dir removed, or
+// renamed away), the nearest one still there is watched for the missing
+// one: its return is seen, and from it the way down again.
 func (s *watchState) watchName(l string, want map[string]bool) {
 	parent, err := filepath.EvalSymlinks(filepath.Dir(l))
-	if err != nil {
+	for err != nil {
+		if up := filepath.Dir(l); up != l {
+			l = up
+			parent, err = filepath.EvalSymlinks(filepath.Dir(l))
+			continue
+		}
 		return
 	}
 	if s.names[parent] == nil {

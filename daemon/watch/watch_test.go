@@ -611,6 +611,38 @@ func TestDirReplaced(t *testing.T) {
 	eventually(t, time.Second, "edit in the renamed-in dir applied", func() bool { return a.comment("site") == "v4" })
 }
 
+// The directories above Dir removed and made again (rm -rf /srv/cdn, then
+// a deploy tool unpacking a release there; a release directory renamed
+// away and its successor renamed in a while later): once back, the config
+// is applied at once, not at the next rehash.
+func TestParentReplaced(t *testing.T) {
+	base := t.TempDir()
+	release := filepath.Join(base, "srv", "cdn")
+	dir := filepath.Join(release, "config")
+	write(t, filepath.Join(dir, "site.cue"), dist("site", "v1"))
+	r, a := start(t, Options{Dir: dir})
+
+	os.RemoveAll(filepath.Join(base, "srv"))
+	eventually(t, 2*time.Second, "missing dir reported", func() bool { return r.Status().Failing })
+	time.Sleep(300 * time.Millisecond) // past the debounce: a later step
+	write(t, filepath.Join(dir, "site.cue"), dist("site", "v2"))
+	eventually(t, time.Second, "re-created tree applied", func() bool { return a.comment("site") == "v2" })
+
+	if err := os.Rename(release, release+".old"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 2*time.Second, "moved-away release reported", func() bool { return r.Status().Failing })
+	time.Sleep(300 * time.Millisecond)
+	next := filepath.Join(base, "srv", "cdn.new")
+	write(t, filepath.Join(next, "config", "site.cue"), dist("site", "v3"))
+	if err := os.Rename(next, release); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, time.Second, "renamed-in release applied", func() bool { return a.comment("site") == "v3" })
+	write(t, filepath.Join(dir, "site.cue"), dist("site", "v4"))
+	eventually(t, time.Second, "edit in the renamed-in release applied", func() bool { return a.comment("site") == "v4" })
+}
+
 // What fsnotify does not see, the rehash does.
 func TestRehashCatchesMissedChanges(t *testing.T) {
 	tests := []struct {
