@@ -101,3 +101,76 @@ distributions: other: {
 	}
 	t.Logf("the page showed: %s", out)
 }
+
+// TestStatusPageGitRejectionShownOnce: serving a git branch, a rejected
+// commit is shown on the page once, at its path in the repository.
+func TestStatusPageGitRejectionShownOnce(t *testing.T) {
+	nodejs := testenv.Tool(t, "node")
+	chromium := testenv.Tool(t, "chromium")
+	gitBin := testenv.Tool(t, "git")
+	if _, err := os.Stat(filepath.Join("node_modules", "playwright-core")); err != nil {
+		msg := "playwright-core is not installed: run npm ci --prefix tests/statuspage"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg + " (CI=true makes this a failure)")
+	}
+	base := t.TempDir()
+	bare, work := filepath.Join(base, "remote.git"), filepath.Join(base, "work")
+	git := func(dir string, args ...string) {
+		t.Helper()
+		cmd := exec.Command(gitBin, args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1",
+			"GIT_AUTHOR_NAME=Dev", "GIT_AUTHOR_EMAIL=dev@example.com", "GIT_COMMITTER_NAME=Dev", "GIT_COMMITTER_EMAIL=dev@example.com")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	push := func(policy string) {
+		t.Helper()
+		cfg := `package cdn
+
+distributions: site: {
+	aliases: ["site.test"]
+	origins: [{id: "o", domainName: "o.example", customOriginConfig: originProtocolPolicy: "http-only"}]
+	defaultCacheBehavior: {targetOriginId: "o", viewerProtocolPolicy: "` + policy + `"}
+}
+`
+		if err := os.WriteFile(filepath.Join(work, "cdn.cue"), []byte(cfg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		git(work, "add", "-A")
+		git(work, "commit", "--quiet", "-m", policy)
+		git(work, "push", "--quiet", "origin", "HEAD:main")
+	}
+	git(base, "init", "--quiet", "--bare", "-b", "main", bare)
+	git(base, "init", "--quiet", "-b", "main", work)
+	git(work, "remote", "add", "origin", bare)
+	push("allow-all")
+	n, err := node.Start(node.Options{Git: node.GitOptions{URL: bare, Dir: filepath.Join(base, "clone"), Poll: -1},
+		HTTPAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", CacheMemory: 8 << 20, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Shutdown(context.Background()) })
+	push("sometimes")
+	n.Reload() // fetches
+	deadline := time.Now().Add(10 * time.Second)
+	for st := n.GitStatus(); st.LastRejected == nil; st = n.GitStatus() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the bad commit is not rejected: %+v", st)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	run, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(run, nodejs, "checkgit.mjs", "http://"+n.Addr("admin").String())
+	cmd.Env = append(os.Environ(), "CHROMIUM="+chromium)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the status page check failed: %v\n%s", err, out)
+	}
+	t.Logf("the page showed: %s", out)
+}

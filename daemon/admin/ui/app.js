@@ -66,7 +66,10 @@ function renderStatus(st) {
   const warnings = cfg.warnings || [];
   $('warnings').hidden = !warnings.length;
   problems($('warnings-list'), warnings, '');
-  const rej = cfg.lastError;
+  // Serving from git, a rejected commit is shown in the git section at its
+  // path in the repository; the reloader's copy names the checkout's file,
+  // the good commit's once rolled back (as in `openfront status`).
+  const rej = st.git && !cfg.failing ? null : cfg.lastError;
   $('rejected').hidden = !rej;
   if (rej) {
     set('rejected-when', rej.reason + ' change at ' + ago(rej.at));
