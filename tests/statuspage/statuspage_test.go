@@ -22,9 +22,10 @@ import (
 	"openfront.dev/internal/testenv"
 )
 
-func TestStatusPageInChromium(t *testing.T) {
-	nodejs := testenv.Tool(t, "node")
-	chromium := testenv.Tool(t, "chromium")
+// browser is node and chromium, and skips the test (fails it in CI)
+// without playwright-core.
+func browser(t *testing.T) (nodejs, chromium string) {
+	nodejs, chromium = testenv.Tool(t, "node"), testenv.Tool(t, "chromium")
 	if _, err := os.Stat(filepath.Join("node_modules", "playwright-core")); err != nil {
 		msg := "playwright-core is not installed: run npm ci --prefix tests/statuspage"
 		if os.Getenv("CI") == "true" {
@@ -32,6 +33,11 @@ func TestStatusPageInChromium(t *testing.T) {
 		}
 		t.Skip(msg + " (CI=true makes this a failure)")
 	}
+	return nodejs, chromium
+}
+
+func TestStatusPageInChromium(t *testing.T) {
+	nodejs, chromium := browser(t)
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "max-age=60")
 		io.WriteString(w, strings.Repeat("x", 2048))
@@ -105,16 +111,8 @@ distributions: other: {
 // TestStatusPageGitRejectionShownOnce: serving a git branch, a rejected
 // commit is shown on the page once, at its path in the repository.
 func TestStatusPageGitRejectionShownOnce(t *testing.T) {
-	nodejs := testenv.Tool(t, "node")
-	chromium := testenv.Tool(t, "chromium")
+	nodejs, chromium := browser(t)
 	gitBin := testenv.Tool(t, "git")
-	if _, err := os.Stat(filepath.Join("node_modules", "playwright-core")); err != nil {
-		msg := "playwright-core is not installed: run npm ci --prefix tests/statuspage"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg + " (CI=true makes this a failure)")
-	}
 	base := t.TempDir()
 	bare, work := filepath.Join(base, "remote.git"), filepath.Join(base, "work")
 	git := func(dir string, args ...string) {
