@@ -24,7 +24,9 @@ func DefaultDir(rawURL, branch string) string {
 	if err != nil {
 		base = ".openfront-cache"
 	}
-	sum := sha256.Sum256([]byte(rawURL + "\x00" + branch))
+	// Without the URL's secret: a rotated token keeps the clone, and the
+	// commit a restart serves while the remote is down.
+	sum := sha256.Sum256([]byte(redactURL(rawURL) + "\x00" + branch))
 	name := strings.TrimSuffix(filepath.Base(strings.TrimRight(rawURL, "/")), ".git")
 	return filepath.Join(base, "openfront", "git", sanitize(name)+"-"+sanitize(branch)+"-"+hex.EncodeToString(sum[:4]))
 }

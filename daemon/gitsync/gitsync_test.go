@@ -535,6 +535,15 @@ func TestDefaultDir(t *testing.T) {
 	if a == DefaultDir("git@github.com:org/cdn-config.git", "prod") || a == DefaultDir("https://x/cdn-config.git", "main") {
 		t.Error("DefaultDir is the same for another branch or repository")
 	}
+	// A rotated token is the same repository: the clone, and the commit a
+	// restart serves while the remote is down, stay where they are.
+	if DefaultDir("https://x-access-token:tok1@github.com/org/cdn-config.git", "main") != DefaultDir("https://x-access-token:tok2@github.com/org/cdn-config.git", "main") ||
+		DefaultDir("https://tok1@github.com/org/cdn-config.git", "main") != DefaultDir("https://tok2@github.com/org/cdn-config.git", "main") {
+		t.Error("DefaultDir moves when the URL's token changes")
+	}
+	if b := DefaultDir("https://github.com/org/cdn-config.git", "main"); !strings.HasSuffix(b, "-2c71a3b7") {
+		t.Errorf("DefaultDir of a URL without credentials moved to %s: a node upgraded would clone again", b)
+	}
 }
 
 func TestRedactURL(t *testing.T) {
