@@ -54,26 +54,43 @@ func redactURL(raw string) string {
 	if err != nil {
 		return "(unparsable URL)"
 	}
-	// Over HTTP a user name alone is often the secret: a token git sends
-	// as the user (https://TOKEN@github.com/...). ssh's user (git@) is not.
-	if _, hasPassword := u.User.Password(); u.User != nil && !hasPassword && (u.Scheme == "https" || u.Scheme == "http") {
+	if _, hasPassword := u.User.Password(); !hasPassword && urlSecret(u) != "" {
 		u.User = url.User("xxxxx")
 	}
 	return u.Redacted()
 }
 
-// hideURLSecrets removes from msg the secrets redactURL hides in rawURL:
+// minTokenUser is the shortest user name taken for a token: GitHub's,
+// GitLab's and Gitea's are 26 characters and more, while a user name
+// alone that is a name (Azure DevOps' https://ORG@dev.azure.com/ORG/...)
+// stays readable.
+const minTokenUser = 20
+
+// urlSecret is the secret u holds: its password, or over HTTP a user name
+// alone that is a token git sends as the user (https://TOKEN@github.com/).
+// ssh's user (git@) is never one.
+func urlSecret(u *url.URL) string {
+	if u.User == nil {
+		return ""
+	}
+	if p, ok := u.User.Password(); ok {
+		return p
+	}
+	if name := u.User.Username(); len(name) >= minTokenUser && (u.Scheme == "https" || u.Scheme == "http") {
+		return name
+	}
+	return ""
+}
+
+// hideURLSecrets removes from msg the secret redactURL hides in rawURL:
 // git quotes the URL in forms of its own ("could not read Password for
 // 'https://TOKEN@host'", without the path), as typed or percent-decoded.
 func hideURLSecrets(msg, rawURL string) string {
 	u, err := url.Parse(rawURL)
-	if err != nil || !strings.Contains(rawURL, "://") || u.User == nil {
+	if err != nil || !strings.Contains(rawURL, "://") {
 		return msg
 	}
-	secret, ok := u.User.Password()
-	if !ok && (u.Scheme == "https" || u.Scheme == "http") {
-		secret = u.User.Username()
-	}
+	secret := urlSecret(u)
 	if secret == "" {
 		return msg
 	}

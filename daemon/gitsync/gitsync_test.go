@@ -538,7 +538,7 @@ func TestDefaultDir(t *testing.T) {
 	// A rotated token is the same repository: the clone, and the commit a
 	// restart serves while the remote is down, stay where they are.
 	if DefaultDir("https://x-access-token:tok1@github.com/org/cdn-config.git", "main") != DefaultDir("https://x-access-token:tok2@github.com/org/cdn-config.git", "main") ||
-		DefaultDir("https://tok1@github.com/org/cdn-config.git", "main") != DefaultDir("https://tok2@github.com/org/cdn-config.git", "main") {
+		DefaultDir("https://ghp_0123456789abcdefghijklmnopqrstuvwxyz@github.com/org/cdn-config.git", "main") != DefaultDir("https://ghp_zyxwvutsrqponmlkjihgfedcba9876543210@github.com/org/cdn-config.git", "main") {
 		t.Error("DefaultDir moves when the URL's token changes")
 	}
 	if b := DefaultDir("https://github.com/org/cdn-config.git", "main"); !strings.HasSuffix(b, "-2c71a3b7") {
@@ -548,14 +548,15 @@ func TestDefaultDir(t *testing.T) {
 
 func TestRedactURL(t *testing.T) {
 	for in, want := range map[string]string{
-		"https://user:tok@git.example.com/r.git": "https://user:xxxxx@git.example.com/r.git",
-		"https://git.example.com/r.git":          "https://git.example.com/r.git",
-		"https://ghp_tok@github.com/o/r.git":     "https://xxxxx@github.com/o/r.git",
-		"http://tok@git.example.com/r.git":       "http://xxxxx@git.example.com/r.git",
-		"ssh://user:pw@host/r.git":               "ssh://user:xxxxx@host/r.git",
-		"ssh://git@host/r.git":                   "ssh://git@host/r.git",
-		"git@host:org/r.git":                     "git@host:org/r.git",
-		"/srv/git/r.git":                         "/srv/git/r.git",
+		"https://user:tok@git.example.com/r.git":                              "https://user:xxxxx@git.example.com/r.git",
+		"https://git.example.com/r.git":                                       "https://git.example.com/r.git",
+		"https://ghp_0123456789abcdefghijklmnopqrstuvwxyz@github.com/o/r.git": "https://xxxxx@github.com/o/r.git",
+		"http://glpat-0123456789abcdefghij@git.example.com/r.git":             "http://xxxxx@git.example.com/r.git",
+		"https://myorg@dev.azure.com/myorg/p/_git/r":                          "https://myorg@dev.azure.com/myorg/p/_git/r",
+		"ssh://user:pw@host/r.git":                                            "ssh://user:xxxxx@host/r.git",
+		"ssh://git@host/r.git":                                                "ssh://git@host/r.git",
+		"git@host:org/r.git":                                                  "git@host:org/r.git",
+		"/srv/git/r.git":                                                      "/srv/git/r.git",
 	} {
 		if got := redactURL(in); got != want {
 			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
@@ -758,7 +759,7 @@ func TestURLSecretNeverShown(t *testing.T) {
 	}))
 	defer srv.Close()
 	host := strings.TrimPrefix(srv.URL, "http://")
-	const secret = "ghp_s3cretT0ken"
+	const secret = "ghp_s3cretT0ken0123456789abcdef"
 	for _, url := range []string{
 		"http://" + secret + "@" + host + "/o/r.git",
 		"http://x-access-token:" + secret + "@" + host + "/o/r.git",
