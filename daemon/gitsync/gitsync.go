@@ -560,8 +560,16 @@ func (s *Syncer) fetch(ctx context.Context) (string, error) {
 	}
 	// gc.autoDetach=false: a gc that fetch starts runs inside the command,
 	// bounded by its timeout, rather than in a process left behind.
-	if _, err := s.git(ctx, "-c", "gc.autoDetach=false", "fetch", "--quiet", "--no-tags", "--no-recurse-submodules",
-		s.opts.URL, "+refs/heads/"+s.opts.Branch+":"+ref); err != nil {
+	// --depth 1: the head is what is deployed; the history, with every
+	// large file it ever held, would make a first start a full clone.
+	fetch := []string{"-c", "gc.autoDetach=false", "fetch", "--quiet", "--no-tags", "--no-recurse-submodules", "--depth", "1",
+		s.opts.URL, "+refs/heads/" + s.opts.Branch + ":" + ref}
+	_, err := s.git(ctx, fetch...)
+	if err != nil && strings.Contains(err.Error(), "does not support shallow") {
+		// A dumb HTTP remote (a repository served as plain files).
+		_, err = s.git(ctx, slices.Delete(fetch, 6, 8)...)
+	}
+	if err != nil {
 		return "", err
 	}
 	out, err := s.git(ctx, "rev-parse", "--verify", "--quiet", ref+"^{commit}")

@@ -3,6 +3,7 @@ package gitsync
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -64,6 +65,19 @@ func TestRemotes(t *testing.T) {
 				return strings.Replace(srv.URL, "https://", "https://deploy:s3cret-token@", 1) + "/remote.git"
 			},
 			shown: func(url string) string { return strings.Replace(url, "s3cret-token", "xxxxx", 1) },
+		},
+		{
+			// A repository served as plain files (dumb HTTP), which has no
+			// shallow fetch: the whole branch is fetched.
+			name: "dumb http",
+			url: func(t *testing.T, r *remote) string {
+				hook := filepath.Join(r.bare, "hooks", "post-update")
+				os.WriteFile(hook, []byte("#!/bin/sh\nexec git update-server-info\n"), 0o755)
+				run(t, r.bare, "update-server-info")
+				srv := httptest.NewServer(http.FileServer(http.Dir(filepath.Dir(r.bare))))
+				t.Cleanup(srv.Close)
+				return srv.URL + "/remote.git"
+			},
 		},
 		{
 			// ssh goes through whatever the environment names: here a
@@ -834,5 +848,50 @@ func TestSubmoduleInConfigIsRefused(t *testing.T) {
 	rj := s.Status().LastRejected
 	if rj == nil || rj.SHA != bad || !strings.Contains(rj.Message, "config/shared") || !strings.Contains(rj.Message, "submodule") {
 		t.Errorf("last rejected %+v, want commit %s naming submodule config/shared", rj, bad)
+	}
+}
+
+// A repository whose history holds large files (a site's assets, since
+// removed): a node fetches the branch's head, not its history, so that
+// its first start is not a clone of everything the repository ever held,
+// bounded by the git timeout and retried from nothing when it runs out.
+func TestHistoryIsNotFetched(t *testing.T) {
+	r := newRemote(t)
+	big := make([]byte, 8<<20)
+	rand.Read(big) // incompressible
+	r.push("assets", map[string]string{"state.txt": "v1", "assets.bin": string(big)})
+	r.push("assets gone", map[string]string{"state.txt": "v2", "assets.bin": ""})
+	s, d := newSyncer(t, Options{URL: r.bare})
+	if err := s.Init(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if served, _ := d.state(); served != "v2" {
+		t.Fatalf("served %q", served)
+	}
+	var size int64
+	filepath.WalkDir(s.repo, func(path string, e os.DirEntry, err error) error {
+		if err == nil && !e.IsDir() {
+			if fi, err := e.Info(); err == nil {
+				size += fi.Size()
+			}
+		}
+		return nil
+	})
+	if size > 1<<20 {
+		t.Errorf("the clone takes %d bytes: it holds the history's %d-byte file", size, len(big))
+	}
+	// The next commits, a force push among them, deploy as before.
+	r.push("v3", map[string]string{"state.txt": "v3"})
+	if err := syncNow(s); err != nil {
+		t.Fatal(err)
+	}
+	run(t, r.work, "reset", "--quiet", "--hard", "HEAD~2")
+	run(t, r.work, "commit", "--quiet", "--allow-empty", "-m", "rewritten")
+	run(t, r.work, "push", "--quiet", "--force", "origin", "HEAD:main")
+	if err := syncNow(s); err != nil {
+		t.Fatal(err)
+	}
+	if served, _ := d.state(); served != "v1" {
+		t.Errorf("served %q after the force push, want v1", served)
 	}
 }
