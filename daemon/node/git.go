@@ -46,15 +46,10 @@ func (n *Node) newGit() error {
 // deployCheckout compiles the syncer's current checkout and swaps the
 // table in; an error rejects the commit, and the syncer logs it at paths in
 // the repository (the checkout's are gone after the rollback). After a
-// rollback the same table is applied again: it keeps the time it was first
-// applied.
+// rollback the table served is compiled again but not applied: it did not
+// change, nor does the time it was applied.
 func (n *Node) deployCheckout() error {
-	before, at := n.Table(), n.AppliedAt()
-	err := n.reloader.Deploy()
-	if t := n.Table(); err == nil && before != nil && t.Version() == before.Version() && t.Source() == before.Source() {
-		n.appliedAt.Store(&at)
-	}
-	return err
+	return n.reloader.Deploy()
 }
 
 // GitStatus is the syncer's state with the served table's commit, or nil

@@ -332,6 +332,11 @@ func TestGitRejectedLoggedOnce(t *testing.T) {
 	if !strings.Contains(out, `error="config/cdn.cue:8:`) {
 		t.Errorf("the error is not logged at config/cdn.cue, its path in the repository:\n%s", out)
 	}
+	// The table served never changed: nothing after the rejection says
+	// one was applied, which reads as the bad commit's.
+	if _, after, _ := strings.Cut(out, "commit rejected"); strings.Contains(after, "table applied") || strings.Contains(after, "applied=true") {
+		t.Errorf("a table is logged as applied after the rejection:\n%s", after)
+	}
 }
 
 // A pushed commit whose compile never ends is rejected once past

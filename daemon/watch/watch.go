@@ -217,19 +217,20 @@ func (r *Reloader) Status() Status {
 // table on success. On failure the last good table keeps serving and the
 // error is returned (a compiler.Errors when the config is at fault).
 func (r *Reloader) Reload() error {
-	return r.forced(true)
+	return r.forced(true, true)
 }
 
 // Deploy is Reload for a caller that reports a failure itself (a node's
 // start, a git commit's deploy): the error is returned and in Status, but
 // not logged, so that each problem is shown once, by whoever can name
-// its file as the user knows it.
+// its file as the user knows it. A table the same as the one served (the
+// rollback after a rejected commit) is not applied again: nothing changed.
 func (r *Reloader) Deploy() error {
-	return r.forced(false)
+	return r.forced(false, false)
 }
 
-func (r *Reloader) forced(logFailure bool) error {
-	err := r.reload("reload", true, logFailure)
+func (r *Reloader) forced(logFailure, reapply bool) error {
+	err := r.reload("reload", true, logFailure, reapply)
 	select { // and have Run re-check its watches
 	case r.poke <- struct{}{}:
 	default:
@@ -262,7 +263,7 @@ func (r *Reloader) Run(ctx context.Context) error {
 		s.w, events, errs = w, w.Events, w.Errors
 	}
 	s.sync()
-	started := r.reload("start", false, true)
+	started := r.reload("start", false, true, false)
 	close(r.ready)
 
 	debounce := r.opts.Debounce
@@ -315,7 +316,7 @@ func (r *Reloader) Run(ctx context.Context) error {
 		case <-timer.C:
 			pending = false
 			s.sync()
-			if errors.Is(r.reload("watch", false, true), errUnsettled) {
+			if errors.Is(r.reload("watch", false, true, false), errUnsettled) {
 				schedule()
 			}
 		case <-rehash:
@@ -323,7 +324,7 @@ func (r *Reloader) Run(ctx context.Context) error {
 				continue // events are flowing: the debounced reload comes next
 			}
 			s.sync()
-			if errors.Is(r.reload("rehash", false, true), errUnsettled) {
+			if errors.Is(r.reload("rehash", false, true, false), errUnsettled) {
 				schedule()
 			}
 		case <-r.poke:
@@ -342,9 +343,9 @@ func (r *Reloader) Close() error {
 }
 
 // reload compiles if forced or if the tree's fingerprint moved since the
-// last compile, then applies or records (and, if logFailure, logs) the
-// failure.
-func (r *Reloader) reload(reason string, force, logFailure bool) error {
+// last compile, then applies (a table that differs from the one served,
+// or any if reapply) or records (and, if logFailure, logs) the failure.
+func (r *Reloader) reload(reason string, force, logFailure, reapply bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.hashed && reason == "reload" {
@@ -400,7 +401,7 @@ func (r *Reloader) reload(reason string, force, logFailure bool) error {
 		return err
 	}
 	r.m.success(now)
-	apply := force || r.current == nil || t.Version() != r.current.Version() || t.Source() != r.current.Source()
+	apply := reapply || r.current == nil || t.Version() != r.current.Version() || t.Source() != r.current.Source()
 	if apply {
 		r.opts.Apply(t)
 		r.current = t

@@ -1080,3 +1080,31 @@ func TestFileLinkOutsideTree(t *testing.T) {
 	write(t, other, dist("api", "v5"))
 	eventually(t, time.Second, "edit of the new target applied", func() bool { return a.comment("api") == "v5" })
 }
+
+// Deploy (a git commit's, the rollback after a rejected one) applies a
+// table that differs from the one served, not the same one again; Reload
+// (SIGHUP) applies whatever it compiles.
+func TestDeployAppliesOnlyAChange(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "site.cue"), dist("site", "v1"))
+	r, a := start(t, Options{Dir: dir})
+	if err := r.Deploy(); err != nil {
+		t.Fatal(err)
+	}
+	if n := a.count(); n != 1 {
+		t.Errorf("Deploy of the table served applied it again (%d applies)", n)
+	}
+	write(t, filepath.Join(dir, "site.cue"), dist("site", "v2"))
+	if err := r.Deploy(); err != nil {
+		t.Fatal(err)
+	}
+	if a.count() != 2 || a.comment("site") != "v2" {
+		t.Errorf("Deploy of a change: %d applies, site %q", a.count(), a.comment("site"))
+	}
+	if err := r.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if n := a.count(); n != 3 {
+		t.Errorf("Reload applied %d tables in all, want 3", n)
+	}
+}
