@@ -66,6 +66,21 @@ distributions: site: {
 	if st := n.ConfigStatus(); !st.Failing || st.LastError == nil {
 		t.Errorf("status does not show the rejected config: %+v", st)
 	}
+
+	// The certificate copied into --certs: the refused config is applied
+	// at once, with no reload and before any rehash.
+	time.Sleep(500 * time.Millisecond) // past the watcher's debounce of the config's write
+	writeCert(t, certs, "missing", "site.test")
+	deadline := time.Now().Add(5 * time.Second)
+	for n.ConfigStatus().Failing {
+		if time.Now().After(deadline) {
+			t.Fatal("the config is still refused 5s after its certificate was copied into --certs")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n.Table().Version() == version {
+		t.Error("the config naming the certificate copied in is not served")
+	}
 }
 
 // TestCertificateReplacedOnDisk: a certificate whose files are replaced

@@ -271,6 +271,11 @@ func Start(opts Options) (*Node, error) {
 		return checkCertificates(t, opts.CertsDir)
 	}
 	wo := watch.Options{Dir: opts.ConfigDir, File: opts.TableFile, Logger: n.log, Registry: reg, Check: check, Apply: n.apply}
+	if opts.HTTPSAddr != "" && opts.CertsDir != "" {
+		// A config refused for a certificate not yet in --certs is
+		// applied once the certificate is copied there.
+		wo.CheckDirs = []string{opts.CertsDir}
+	}
 	if opts.ConfigDir != "" {
 		// CUE evaluation can be neither cancelled nor bounded: a config
 		// that never ends, or allocates without end, would take the node.

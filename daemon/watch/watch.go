@@ -61,6 +61,10 @@ type Options struct {
 	// (a geo database for geo-restricted distributions, say); an error
 	// rejects the table like a compile error.
 	Check func(*table.Table) error
+	// CheckDirs hold files Check reads (the node's --certs): while Check
+	// refuses the config, a file landing in one retries it at once
+	// rather than at the next rehash.
+	CheckDirs []string
 	// Apply serves a new table. It is called once per successful reload
 	// whose table differs from the one applied (version or source), and on
 	// every successful Reload; never concurrently.
@@ -143,7 +147,7 @@ type Reloader struct {
 	settled [32]byte // the tree of a dropped compile: see unsettled
 	// refused: Check rejected the tree at sum, for a reason of the node's
 	// (a certificate missing from --certs): the rehash tries it again.
-	refused bool
+	refused atomic.Bool
 
 	statusMu sync.Mutex
 	status   Status
@@ -352,7 +356,9 @@ func (r *Reloader) reload(reason string, force, logFailure, reapply bool) error 
 		reason = "start" // the node's first compile (Reload), before Run
 	}
 	sum, _ := fingerprint(r.path, r.file)
-	retry := reason == "rehash" && r.refused
+	// A refused tree is compiled again when the rehash or a check dir's
+	// event comes: what Check missed may be there now.
+	retry := (reason == "rehash" || reason == "watch") && r.refused.Load()
 	if !force && r.hashed && sum == r.sum && !retry {
 		return nil // events that changed nothing the compiler reads
 	}
@@ -362,10 +368,10 @@ func (r *Reloader) reload(reason string, force, logFailure, reapply bool) error 
 	r.sum, r.hashed = sum, true
 	start := time.Now()
 	t, warnings, err := r.compile()
-	r.refused = false
+	r.refused.Store(false)
 	if err == nil && r.opts.Check != nil {
 		err = r.opts.Check(t)
-		r.refused = err != nil
+		r.refused.Store(err != nil)
 	}
 	if !force && r.unsettled(sum) {
 		return errUnsettled
@@ -484,6 +490,7 @@ type watchState struct {
 	// a directory replaced at the same path from the one being watched.
 	watched map[string]os.FileInfo
 	tree    map[string]bool            // real directories of the config tree
+	checks  map[string]bool            // real CheckDirs
 	names   map[string]map[string]bool // real parent dir -> names of Dir and its links
 }
 
@@ -495,7 +502,12 @@ func (s *watchState) sync() {
 		return
 	}
 	want := map[string]bool{}
-	s.tree, s.names = map[string]bool{}, map[string]map[string]bool{}
+	s.tree, s.names, s.checks = map[string]bool{}, map[string]map[string]bool{}, map[string]bool{}
+	for _, d := range s.r.opts.CheckDirs {
+		if real, err := filepath.EvalSymlinks(d); err == nil {
+			s.checks[real], want[real] = true, true
+		}
+	}
 	for _, l := range links(s.r.path) {
 		s.watchName(l, want)
 	}
@@ -588,7 +600,7 @@ func (s *watchState) handle(ev fsnotify.Event) bool {
 		// Chmod: noise from indexers and backup tools, unless the config
 		// is failing: then it may be the fix, a file or directory made
 		// readable (chmod, chown). The fingerprint tells whether it was.
-		return ev.Has(fsnotify.Chmod) && s.r.Status().Failing && (s.tree[dir] || s.tree[ev.Name] || s.names[dir][base])
+		return ev.Has(fsnotify.Chmod) && s.r.Status().Failing && (s.tree[dir] || s.tree[ev.Name] || s.names[dir][base] || s.checks[dir])
 	}
 	switch {
 	case s.names[dir][base]:
@@ -599,6 +611,8 @@ func (s *watchState) handle(ev fsnotify.Event) bool {
 		// A watched directory went away or moved: what it held did too.
 		s.sync()
 		return true
+	case s.checks[dir] && !s.tree[dir]:
+		return s.r.refused.Load()
 	case !s.tree[dir]:
 		return false
 	case !s.r.file && configFile(base):

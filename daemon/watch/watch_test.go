@@ -1108,3 +1108,30 @@ func TestDeployAppliesOnlyAChange(t *testing.T) {
 		t.Errorf("Reload applied %d tables in all, want 3", n)
 	}
 }
+
+// A change Check refused for want of a file of the node's (a certificate
+// missing from --certs) is applied as soon as the file lands in one of
+// CheckDirs, not at the next rehash; events there while nothing is
+// refused compile nothing.
+func TestCheckDirEventRetries(t *testing.T) {
+	dir, certs := t.TempDir(), t.TempDir()
+	site := filepath.Join(dir, "site.cue")
+	write(t, site, dist("site", "v1"))
+	check := func(tb *table.Table) error {
+		if tb.Config().Distributions["site"].Comment != "v2" {
+			return nil
+		}
+		_, err := os.Stat(filepath.Join(certs, "shop.crt"))
+		return err
+	}
+	r, a := start(t, Options{Dir: dir, Check: check, CheckDirs: []string{certs}})
+	write(t, filepath.Join(certs, "other.crt"), "x")
+	time.Sleep(300 * time.Millisecond)
+	if n := compiles(r); n != 1 {
+		t.Errorf("%d compiles after a file landed in a check dir with nothing refused, want 1", n)
+	}
+	write(t, site, dist("site", "v2"))
+	eventually(t, 2*time.Second, "change refused by Check", func() bool { return r.Status().Failing })
+	write(t, filepath.Join(certs, "shop.crt"), "x")
+	eventually(t, time.Second, "refused change applied once its file landed", func() bool { return a.comment("site") == "v2" })
+}
