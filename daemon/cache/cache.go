@@ -206,6 +206,9 @@ type Cache struct {
 
 	bg    sync.WaitGroup
 	stats counters
+	// unopenedLogged is when (Unix s) a disk file last could not be
+	// opened for want of descriptors was logged.
+	unopenedLogged atomic.Int64
 	// invalidations counts Invalidate calls: a fetch that started before
 	// one is not stored, since it may hold what was invalidated.
 	invalidations atomic.Int64
@@ -286,11 +289,40 @@ func New(cfg Config) (*Cache, error) {
 // Close waits for background fills and refreshes, then empties the cache.
 func (c *Cache) Close() error {
 	c.bg.Wait()
-	c.mem.close()
 	if c.disk != nil {
-		c.disk.close()
+		c.disk.close(c.liveMarks())
 	}
+	c.mem.close()
 	return nil
+}
+
+// liveMarks are the Vary marks in memory that disk variants are stored
+// under: the next start finds those variants through them, and drops the
+// others (a mark an unsafe method removed, or replaced for other fields).
+func (c *Cache) liveMarks() map[string]diskVary {
+	marks := map[string]diskVary{}
+	for _, e := range c.disk.index.All() {
+		v := e.diskVary
+		if v == nil {
+			continue
+		}
+		if m := c.mem.get(v.Primary); m != nil && m.kind == kindVary && m.gen == v.Gen {
+			marks[v.Primary] = diskVary{Primary: v.Primary, Names: m.varyNames, Gen: m.gen}
+		}
+	}
+	return marks
+}
+
+// putMemory stores e in the memory tier under key; a copy the disk tier
+// holds there is older, and is removed, or a restart would bring it back.
+func (c *Cache) putMemory(key string, e *entry) bool {
+	if !c.mem.put(key, e) {
+		return false
+	}
+	if c.disk != nil {
+		c.disk.del(key)
+	}
+	return true
 }
 
 // Serve answers r from the cache or from fetch. See the package comment.
@@ -329,7 +361,7 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, p Poli
 					// viewer gets the origin's answer meanwhile.
 					return c.passThrough(w, r, key, p, fetch)
 				}
-				c.disk.del(lk) // its file went meanwhile
+				c.disk.drop(e) // its file went meanwhile (not a fresher one stored since)
 				continue
 			}
 			// Stale, but the origin failed it a moment ago (nothing to
@@ -346,7 +378,7 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, key string, p Poli
 				if errors.Is(res.Err, errUnopened) {
 					return c.passThrough(w, r, key, p, fetch)
 				}
-				c.disk.del(lk)
+				c.disk.drop(e)
 				continue
 			}
 			stale = e
@@ -691,7 +723,7 @@ func (c *Cache) fill(ctx context.Context, cancel context.CancelFunc, f *flight, 
 		}
 		e.toBlob(c.cfg.BodyDir)
 		stored := c.storeUnlessInvalidated(t, func() bool {
-			if !c.mem.put(o.key, e) {
+			if !c.putMemory(o.key, e) {
 				return false
 			}
 			if o.alias != "" {
@@ -955,7 +987,7 @@ func (c *Cache) storePOST(w http.ResponseWriter, r *http.Request, key string, p 
 	}
 	c.storeMu.RLock() // the check and the put are one step for an invalidation's scan
 	if c.invalidations.Load() == gen {
-		c.mem.put(lk, newObject(lk, resp.StatusCode, header, body, cc, d, initialAge(resp.Header, requestTime, now), now, c.cfg.KeepStale))
+		c.putMemory(lk, newObject(lk, resp.StatusCode, header, body, cc, d, initialAge(resp.Header, requestTime, now), now, c.cfg.KeepStale))
 	}
 	c.storeMu.RUnlock()
 	// The viewer gets the origin's answer as it is: its conditions were

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/maypok86/otter/v2"
@@ -38,9 +38,10 @@ type disk struct {
 	damaged   atomic.Int64
 	seq       atomic.Uint64
 	// lock is held while the tier is open: one cache a directory.
-	lock *os.File
-	now  func() time.Time
-	log  *slog.Logger
+	lock   *os.File
+	closed bool // by close, once
+	now    func() time.Time
+	log    *slog.Logger
 }
 
 const diskSubdir = "openfront-cache"
@@ -170,8 +171,16 @@ func (d *disk) relink(key string, old, n *entry) bool {
 	return d.put(key, n, path)
 }
 
-// close leaves the files for the next start.
-func (d *disk) close() {
+// close leaves the files for the next start, with the Vary marks its
+// variants are found through.
+func (d *disk) close(marks map[string]diskVary) {
+	if d.closed {
+		return
+	}
+	d.closed = true
+	if err := d.writeMarks(marks); err != nil {
+		d.log.Warn("disk tier: Vary marks not saved; the next start drops the variants", "err", err)
+	}
 	d.index.StopAllGoroutines()
 	d.unlock()
 }
@@ -218,8 +227,8 @@ func copySection(w io.Writer, f *os.File, off, n int64) (int64, error) {
 
 // serveEntry answers from a stored entry of either tier. A disk entry
 // whose file is gone (evicted just now) or cut short answers nothing: ok
-// is false, and so is it for one whose file is there but cannot be
-// opened now (errUnopened). A cut file is dropped, found before the answer or during it,
+// is false, and so is it for one whose file cannot be opened for want of
+// descriptors now (errUnopened). A cut file is dropped, found before the answer or during it,
 // so that the next request fetches the object again.
 func (c *Cache) serveEntry(w http.ResponseWriter, r *http.Request, e *entry, x []string, age time.Duration) (Result, bool) {
 	if e.blob != nil {
@@ -237,13 +246,15 @@ func (c *Cache) serveEntry(w http.ResponseWriter, r *http.Request, e *entry, x [
 	}
 	f, err := os.Open(e.file)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return Result{Err: err}, false
+		if !errors.Is(err, syscall.EMFILE) && !errors.Is(err, syscall.ENFILE) {
+			return Result{Err: err}, false // gone (evicted just now), or unreadable: dropped
 		}
-		// Out of descriptors (EMFILE, ENFILE) or another failure to open
-		// a file still there: the object is kept, not fetched and
-		// written again while descriptors are short (errUnopened).
-		c.cfg.Log.Warn("disk tier: a cached object's file could not be opened", "err", err)
+		// Out of descriptors: the object is kept, not fetched and written
+		// again while descriptors are short (errUnopened). Said once a
+		// minute at most: every viewer meets it meanwhile.
+		if now, last := c.now().Unix(), c.unopenedLogged.Load(); now-last >= 60 && c.unopenedLogged.CompareAndSwap(last, now) {
+			c.cfg.Log.Warn("disk tier: cached objects' files cannot be opened: out of file descriptors (raise the limit: LimitNOFILE, ulimit -n); their viewers get the origin's answers meanwhile", "err", err)
+		}
 		return Result{Err: fmt.Errorf("%w: %w", errUnopened, err)}, false
 	}
 	defer f.Close()

@@ -23,6 +23,12 @@ import (
 // write) and an object past the time it is kept are removed, the damaged
 // ones counted.
 
+// A variant is found through its Vary mark, which the memory tier holds.
+// Close saves the marks its variants on disk are stored under in
+// marksFile; a start finds those variants again and removes the others:
+// those of a mark an unsafe method removed or other fields replaced, and
+// all after a crash, when no file says which marks were live.
+
 // diskMetaVersion changes when diskMeta does: files of another version
 // are removed at start, not misread.
 const diskMetaVersion = 1
@@ -102,6 +108,36 @@ func (d *disk) writeMeta(key string, e *entry) error {
 
 const metaSuffix = ".meta"
 
+// marksFile holds, from Close to the next start, the live Vary marks.
+const marksFile = "marks.json"
+
+// writeMarks saves marks for the next start.
+func (d *disk) writeMarks(marks map[string]diskVary) error {
+	b, err := json.Marshal(marks)
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(d.dir, "tmp-marks")
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(d.dir, marksFile))
+}
+
+// readMarks reads and removes the marks the last Close saved: none after
+// a crash, or when the file is damaged.
+func (d *disk) readMarks() map[string]diskVary {
+	path := filepath.Join(d.dir, marksFile)
+	b, err := os.ReadFile(path)
+	os.Remove(path) // a later crash must not find it
+	var marks map[string]diskVary
+	if err != nil || json.Unmarshal(b, &marks) != nil {
+		return nil
+	}
+	return marks
+}
+
 // removeFiles removes an object's body and description.
 func removeFiles(file string) {
 	os.Remove(file + metaSuffix)
@@ -115,6 +151,7 @@ func (d *disk) load() (marks map[string]diskVary, loaded int, err error) {
 	if err != nil {
 		return nil, 0, err
 	}
+	saved := d.readMarks()
 	names := map[string]bool{}
 	for _, de := range des {
 		names[de.Name()] = true
@@ -133,6 +170,7 @@ func (d *disk) load() (marks map[string]diskVary, loaded int, err error) {
 			maxSeq = max(maxSeq, n)
 		}
 		switch {
+		case name == marksFile: // read and removed above
 		case !strings.HasPrefix(name, "obj-"):
 			// tmp-*: written when a run stopped. Anything else is not ours
 			// to keep in our directory either.
@@ -167,12 +205,16 @@ func (d *disk) load() (marks map[string]diskVary, loaded int, err error) {
 		// Kept as long as it was to be kept from its store.
 		e.retain = o.m.Retain - now.Sub(time.Unix(0, o.m.Stored))
 		// A key's older copy (its replacement's removal cut short by a
-		// crash) is not brought back over the newer.
-		if e.retain <= 0 || e.diskWeight() > d.maxEntry || seen[o.m.Key] {
+		// crash) is not brought back over the newer, even when the newer
+		// is no longer kept.
+		older := seen[o.m.Key]
+		seen[o.m.Key] = true
+		v := o.m.Vary
+		orphan := v != nil && (saved[v.Primary].Gen != v.Gen || !slices.Equal(saved[v.Primary].Names, v.Names))
+		if older || orphan || e.retain <= 0 || e.diskWeight() > d.maxEntry {
 			removeFiles(o.file)
 			continue
 		}
-		seen[o.m.Key] = true
 		d.insert(o.m.Key, e)
 	}
 	marks = map[string]diskVary{}
@@ -182,9 +224,7 @@ func (d *disk) load() (marks map[string]diskVary, loaded int, err error) {
 		}
 		loaded++
 		if v := o.m.Vary; v != nil {
-			if _, ok := marks[v.Primary]; !ok {
-				marks[v.Primary] = *v // the latest stored's
-			}
+			marks[v.Primary] = saved[v.Primary]
 		}
 	}
 	return marks, loaded, nil

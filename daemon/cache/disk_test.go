@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -527,5 +528,80 @@ func TestDiskRestartTwoCopies(t *testing.T) {
 	}
 	if _, err := os.Stat(older); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the older copy is still there: %v", err)
+	}
+}
+
+// TestDiskRestartBringsNothingBack: what the cache stopped serving before
+// a restart stays unserved after it: a Vary'd object an unsafe method
+// invalidated, an object superseded by a copy the memory tier holds, and
+// a key's older copy a crash left beside its newer, expired one.
+func TestDiskRestartBringsNothingBack(t *testing.T) {
+	big := object(256 << 10)
+	cfg := Config{MemoryBytes: 4 << 20, MaxObjectBytes: 64 << 10, StreamWindow: 64 << 10, DiskBytes: 8 << 20}
+	for _, c := range []struct {
+		name   string
+		before func(t *testing.T, hs *harness, version *atomic.Int32)
+		get    []string // the request after the restart: a miss
+	}{
+		{"a POST invalidated the Vary'd object", func(t *testing.T, hs *harness, version *atomic.Int32) {
+			expect(t, hs.get("/vary", "X-Lang", "en"), 200, XCacheMiss, big)
+			hs.waitBackground()
+			version.Add(1)
+			hs.do(http.MethodPost, "/vary")
+		}, []string{"/vary", "X-Lang", "en"}},
+		{"the memory tier holds a newer copy", func(t *testing.T, hs *harness, version *atomic.Int32) {
+			expect(t, hs.get("/obj"), 200, XCacheMiss, big)
+			hs.waitBackground()
+			version.Add(1) // small now: the refresh goes to memory
+			hs.clock.Advance(20 * time.Second)
+			hs.get("/obj")
+			hs.waitBackground()
+			expect(t, hs.get("/obj"), 200, XCacheHit, "small")
+		}, []string{"/obj"}}, // the memory tier starts empty
+		{"a crash left an older copy beside the newer", func(t *testing.T, hs *harness, version *atomic.Int32) {
+			expect(t, hs.get("/obj"), 200, XCacheMiss, big)
+			hs.waitBackground()
+			e := hs.c.disk.get("/obj")
+			if e == nil {
+				t.Fatal("/obj is not on disk")
+			}
+			// The newer copy, kept 1 s, as a refresh that shortened the
+			// lifetime writes it before the crash removes the older.
+			m := metaOf("/obj", e, hs.clock.Now().Add(time.Second))
+			m.Retain = time.Second
+			b, _ := json.Marshal(m)
+			newer := filepath.Join(filepath.Dir(e.file), "obj-zzzz")
+			if err := os.WriteFile(newer+metaSuffix, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Link(e.file, newer); err != nil {
+				t.Fatal(err)
+			}
+			hs.clock.Advance(10 * time.Second)
+		}, []string{"/obj"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var version atomic.Int32
+			cfg := cfg
+			cfg.Dir = t.TempDir()
+			hs := newHarness(t, cfg, defaultPolicy, func(w http.ResponseWriter, r *http.Request) {
+				if strings.HasPrefix(r.URL.Path, "/vary") {
+					w.Header().Set("Vary", "X-Lang")
+				}
+				body := big
+				if version.Load() > 0 {
+					body = "small"
+				}
+				serveBig(body, "Cache-Control", "max-age=10, stale-while-revalidate=3600")(w, r)
+			})
+			c.before(t, hs, &version)
+			hs.restart(cfg)
+			w := hs.get(c.get[0], c.get[1:]...)
+			want := big
+			if version.Load() > 0 {
+				want = "small"
+			}
+			expect(t, w, 200, XCacheMiss, want)
+		})
 	}
 }

@@ -4,5 +4,6 @@ package cache
 
 import "os"
 
-// lockDir: no advisory lock here; each start still empties the directory.
+// lockDir: no advisory lock here: two processes on one directory are not
+// refused.
 func lockDir(string) (*os.File, error) { return nil, nil }

@@ -138,7 +138,7 @@ func (c *Cache) leadPiece(w http.ResponseWriter, r *http.Request, primary string
 	key := o.key
 	e := newObject(key, http.StatusPartialContent, header, body, cc, d, initialAge(resp.Header, requestTime, now), now, c.cfg.KeepStale)
 	e.rep.start, e.rep.complete = first, complete
-	c.storeUnlessInvalidated(t, func() bool { return c.mem.put(key, e) })
+	c.storeUnlessInvalidated(t, func() bool { return c.putMemory(key, e) })
 	o.entry = e
 	settle(o, false)
 	c.stats.misses.Add(1)
