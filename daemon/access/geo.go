@@ -31,6 +31,17 @@ type GeoDB struct {
 
 	mu     sync.Mutex      // serialises reloads
 	failed filestamp.Stamp // the version that last failed to load, not retried until it changes
+	// accept, when set, vets a new version before it is used (SetCheck).
+	accept func(candidate *GeoDB) error
+}
+
+// SetCheck makes Reload vet each new version with accept first, given a
+// GeoDB holding it: a version accept refuses (one the table being served
+// could not work with) is not used. Call it before the first Reload.
+func (g *GeoDB) SetCheck(accept func(candidate *GeoDB) error) {
+	g.mu.Lock()
+	g.accept = accept
+	g.mu.Unlock()
 }
 
 type geoVersion struct {
@@ -162,8 +173,7 @@ var recordPool = sync.Pool{New: func() any { return new(geoRecord) }}
 // Reload reads the file again if it changed since it was loaded, and reports
 // whether a new version is in use. On an error the old version stays in use,
 // and the same broken file is not read again until it changes (a writer may
-// still be writing it). A version whose records hold no country replacing
-// one whose records do is an error too.
+// still be writing it). So is a version SetCheck's function refuses.
 func (g *GeoDB) Reload() (bool, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -176,11 +186,12 @@ func (g *GeoDB) Reload() (bool, error) {
 		return false, nil
 	}
 	v, err := loadGeo(g.path)
-	if err == nil && g.db.Load().holdsCountry && !v.holdsCountry {
-		// The table was checked against a database with countries
-		// (CheckDatabases): without them every viewer is unknown, and a
-		// geo restriction serves everyone.
-		err = fmt.Errorf("geoip database %s: holds no country (an ASN database?), where the one in use does", g.path)
+	if err == nil && g.accept != nil {
+		candidate := &GeoDB{path: g.path}
+		candidate.db.Store(v)
+		if err = g.accept(candidate); err != nil {
+			err = fmt.Errorf("geoip database %s: not reloaded: %w", g.path, err)
+		}
 	}
 	if err != nil {
 		g.failed = st

@@ -127,3 +127,46 @@ func TestReloadDatabases(t *testing.T) {
 		t.Errorf("after the reload: city %q, ASN %q; want the new databases' Detroit, 7018", c, a)
 	}
 }
+
+// TestReloadDatabasesCheckedAgainstTable: a new database file is vetted
+// against the table being served, as the table is against the databases
+// at start: a country database replaced by an ASN one under a geo
+// restriction (which would then serve every viewer) is refused and the
+// old one kept; under a table that needs no country, any file reloads,
+// such as an --asn-db first given a country file by mistake, then fixed.
+func TestReloadDatabasesCheckedAgainstTable(t *testing.T) {
+	asnOnly := map[string]mmdbtype.Map{"35.0.0.0/8": testenv.ASN(7018, "AS")}
+	t.Run("geo restriction keeps its countries", func(t *testing.T) {
+		e := newDBEnv(t)
+		main := filepath.Join(e.opts.ConfigDir, "main.cue")
+		b, _ := os.ReadFile(main)
+		restricted := strings.Replace(string(b), "\tdefaultCacheBehavior:", "\trestrictions: geoRestriction: {restrictionType: \"whitelist\", items: [\"US\"]}\n\tdefaultCacheBehavior:", 1)
+		if err := os.WriteFile(main, []byte(restricted), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		n, err := Start(e.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { n.Shutdown(context.Background()) })
+		testenv.WriteGeoDB(t, e.city, asnOnly)
+		n.Reload()
+		if c, _ := e.place(t, n); c != "Ann Arbor" {
+			t.Errorf("after an ASN file replaced the country database: city %q, want the old database's Ann Arbor", c)
+		}
+	})
+	t.Run("a table without geo needs takes any file", func(t *testing.T) {
+		e := newDBEnv(t)
+		testenv.WriteGeoDB(t, e.asn, map[string]mmdbtype.Map{"35.0.0.0/8": testenv.Place{Country: "US", City: "Flint"}.Record()})
+		n, err := Start(e.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { n.Shutdown(context.Background()) })
+		testenv.WriteGeoDB(t, e.asn, asnOnly)
+		n.Reload()
+		if _, a := e.place(t, n); a != "7018" {
+			t.Errorf("after --asn-db's file was fixed: ASN %q, want 7018", a)
+		}
+	})
+}

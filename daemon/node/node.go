@@ -425,6 +425,15 @@ func (n *Node) ConfigStatus() watch.Status { return n.reloader.Status() }
 // Table is the table being served.
 func (n *Node) Table() *table.Table { return n.handler.Table() }
 
+// checkTableDatabases is access.CheckDatabases of the table being served,
+// if any, with the databases geo and asn.
+func (n *Node) checkTableDatabases(geo, asn *access.GeoDB) error {
+	if t := n.Table(); t != nil {
+		return access.CheckDatabases(t, geo, asn)
+	}
+	return nil
+}
+
 // AppliedAt is when the current table was applied.
 func (n *Node) AppliedAt() time.Time {
 	if p := n.appliedAt.Load(); p != nil {
@@ -563,6 +572,15 @@ func (n *Node) viewerServices() error {
 	}
 	if n.asn, err = openDB(n.opts.ASNDB, "--asn-db"); err != nil {
 		return err
+	}
+	// A new version the table being served could not work with (a
+	// country database replaced by an ASN one under a geo restriction,
+	// which would then serve everyone) is refused, as the table would be.
+	if n.geo != nil {
+		n.geo.SetCheck(func(c *access.GeoDB) error { return n.checkTableDatabases(c, n.asn) })
+	}
+	if n.asn != nil {
+		n.asn.SetCheck(func(c *access.GeoDB) error { return n.checkTableDatabases(n.geo, c) })
 	}
 	// Watched once both opened: a failed start leaves no watcher behind.
 	ctx, cancel := context.WithCancel(context.Background())
