@@ -365,6 +365,7 @@ func (r *Reloader) reload(reason string, force, logFailure, reapply bool) error 
 	if reason == "rehash" && sum != r.sum {
 		r.log.Warn("config or its commit changed without a file event; reloading")
 	}
+	changed := !r.hashed || sum != r.sum
 	r.sum, r.hashed = sum, true
 	start := time.Now()
 	t, warnings, err := r.compile()
@@ -378,9 +379,9 @@ func (r *Reloader) reload(reason string, force, logFailure, reapply bool) error 
 	}
 	now := time.Now()
 	if err != nil {
-		if retry && message(r.Status().LastError) == err.Error() {
-			// Still refused for the same reason: one error per change,
-			// not one per rehash.
+		if retry && !changed && message(r.Status().LastError) == err.Error() {
+			// Still refused for the same reason, nothing changed: one
+			// error per change, not one per rehash or check dir event.
 			r.log.Debug("config still refused", "error", err)
 			return err
 		}

@@ -1135,3 +1135,29 @@ func TestCheckDirEventRetries(t *testing.T) {
 	write(t, filepath.Join(certs, "shop.crt"), "x")
 	eventually(t, time.Second, "refused change applied once its file landed", func() bool { return a.comment("site") == "v2" })
 }
+
+// TestRefusedAgainIsRecorded: an edit of a config refused for a reason of
+// the node's own, still refused for the same reason, is a new failure:
+// counted, with its time, though the message is the same (only a rehash
+// or an event that changed nothing stays quiet).
+func TestRefusedAgainIsRecorded(t *testing.T) {
+	dir, certs := t.TempDir(), t.TempDir()
+	site := filepath.Join(dir, "site.cue")
+	write(t, site, dist("site", "v1"))
+	check := func(tb *table.Table) error {
+		if !strings.HasPrefix(tb.Config().Distributions["site"].Comment, "v2") {
+			return nil
+		}
+		_, err := os.Stat(filepath.Join(certs, "shop.crt"))
+		return err
+	}
+	r, _ := start(t, Options{Dir: dir, Check: check, CheckDirs: []string{certs}})
+	write(t, site, dist("site", "v2a"))
+	eventually(t, 2*time.Second, "change refused by Check", func() bool { return r.Status().Failing })
+	first := r.Status()
+	write(t, site, dist("site", "v2b"))
+	eventually(t, 2*time.Second, "the next refused edit recorded", func() bool { return r.Status().Failures > first.Failures })
+	if !r.Status().LastError.At.After(first.LastError.At) {
+		t.Errorf("lastError.at %v, not after the first refusal's %v", r.Status().LastError.At, first.LastError.At)
+	}
+}
