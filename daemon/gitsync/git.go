@@ -54,8 +54,12 @@ func redactURL(raw string) string {
 	if err != nil {
 		return "(unparsable URL)"
 	}
-	if _, hasPassword := u.User.Password(); !hasPassword && urlSecret(u) != "" {
-		u.User = url.User("xxxxx")
+	if tokenUser(u) != "" {
+		if p, ok := u.User.Password(); ok {
+			u.User = url.UserPassword("xxxxx", p) // Redacted hides p
+		} else {
+			u.User = url.User("xxxxx")
+		}
 	}
 	return u.Redacted()
 }
@@ -66,36 +70,50 @@ func redactURL(raw string) string {
 // stays readable.
 const minTokenUser = 20
 
-// urlSecret is the secret u holds: its password, or over HTTP a user name
-// alone that is a token git sends as the user (https://TOKEN@github.com/).
-// ssh's user (git@) is never one.
-func urlSecret(u *url.URL) string {
-	if u.User == nil {
+// minHiddenEverywhere is the shortest secret hideURLSecrets removes
+// wherever it appears in a message: no word of git's is that long.
+const minHiddenEverywhere = 12
+
+// tokenUser is u's user name if it is a token git sends as the user over
+// HTTP (https://TOKEN@github.com/, GitHub's https://TOKEN:x-oauth-basic@):
+// long enough; ssh's user (git@) is never one. "" for none.
+func tokenUser(u *url.URL) string {
+	if u.User == nil || u.Scheme != "https" && u.Scheme != "http" {
 		return ""
 	}
-	if p, ok := u.User.Password(); ok {
-		return p
-	}
-	if name := u.User.Username(); len(name) >= minTokenUser && (u.Scheme == "https" || u.Scheme == "http") {
+	if name := u.User.Username(); len(name) >= minTokenUser {
 		return name
 	}
 	return ""
 }
 
-// hideURLSecrets removes from msg the secret redactURL hides in rawURL:
+// hideURLSecrets removes from msg the secrets redactURL hides in rawURL:
 // git quotes the URL in forms of its own ("could not read Password for
 // 'https://TOKEN@host'", without the path), as typed or percent-decoded.
+// A secret shorter than minHiddenEverywhere is hidden in the URL's user
+// part only, so that a short password does not blank its letters out of
+// the rest of the message.
 func hideURLSecrets(msg, rawURL string) string {
 	u, err := url.Parse(rawURL)
-	if err != nil || !strings.Contains(rawURL, "://") {
+	if err != nil || !strings.Contains(rawURL, "://") || u.User == nil {
 		return msg
 	}
-	secret := urlSecret(u)
-	if secret == "" {
-		return msg
+	hide := func(secret string, contexts ...[2]string) {
+		for _, f := range []string{secret, url.PathEscape(secret), url.QueryEscape(secret)} {
+			if len(secret) >= minHiddenEverywhere {
+				msg = strings.ReplaceAll(msg, f, "xxxxx")
+				continue
+			}
+			for _, c := range contexts {
+				msg = strings.ReplaceAll(msg, c[0]+f+c[1], c[0]+"xxxxx"+c[1])
+			}
+		}
 	}
-	for _, form := range []string{secret, url.PathEscape(secret), url.QueryEscape(secret)} {
-		msg = strings.ReplaceAll(msg, form, "xxxxx")
+	if p, ok := u.User.Password(); ok && p != "" {
+		hide(p, [2]string{":", "@"})
+	}
+	if name := tokenUser(u); name != "" {
+		hide(name)
 	}
 	return msg
 }
@@ -103,7 +121,7 @@ func hideURLSecrets(msg, rawURL string) string {
 // gitEnv is the environment git runs with: the node's own (ssh agent,
 // GIT_SSH_COMMAND, credential helpers, proxies), never prompting, and
 // without variables that would point git at another repository (openfront
-// started from a git hook has them).
+// started from a git hook has them), in the C locale.
 func gitEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
@@ -115,7 +133,9 @@ func gitEnv() []string {
 		}
 		env = append(env, kv)
 	}
-	return append(env, "GIT_TERMINAL_PROMPT=0")
+	// LC_ALL=C: git's messages in English, which the node matches
+	// ("does not support shallow") and its logs are written in.
+	return append(env, "GIT_TERMINAL_PROMPT=0", "LC_ALL=C")
 }
 
 // git runs one git command on the clone, bounded by Timeout and by ctx; a

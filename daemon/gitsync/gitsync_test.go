@@ -560,17 +560,28 @@ func TestDefaultDir(t *testing.T) {
 	}
 }
 
+// TestHideURLSecretsShortPassword: a short password is hidden where the
+// URL holds it, not in every word of git's message.
+func TestHideURLSecretsShortPassword(t *testing.T) {
+	const msg = "fatal: unable to access 'https://deploy:a@git.example.com/r.git/': The requested URL returned error: 403"
+	want := strings.Replace(msg, ":a@", ":xxxxx@", 1)
+	if got := hideURLSecrets(msg, "https://deploy:a@git.example.com/r.git"); got != want {
+		t.Errorf("hideURLSecrets = %q, want %q", got, want)
+	}
+}
+
 func TestRedactURL(t *testing.T) {
 	for in, want := range map[string]string{
-		"https://user:tok@git.example.com/r.git":                              "https://user:xxxxx@git.example.com/r.git",
-		"https://git.example.com/r.git":                                       "https://git.example.com/r.git",
-		"https://ghp_0123456789abcdefghijklmnopqrstuvwxyz@github.com/o/r.git": "https://xxxxx@github.com/o/r.git",
-		"http://glpat-0123456789abcdefghij@git.example.com/r.git":             "http://xxxxx@git.example.com/r.git",
-		"https://myorg@dev.azure.com/myorg/p/_git/r":                          "https://myorg@dev.azure.com/myorg/p/_git/r",
-		"ssh://user:pw@host/r.git":                                            "ssh://user:xxxxx@host/r.git",
-		"ssh://git@host/r.git":                                                "ssh://git@host/r.git",
-		"git@host:org/r.git":                                                  "git@host:org/r.git",
-		"/srv/git/r.git":                                                      "/srv/git/r.git",
+		"https://user:tok@git.example.com/r.git":                                            "https://user:xxxxx@git.example.com/r.git",
+		"https://git.example.com/r.git":                                                     "https://git.example.com/r.git",
+		"https://ghp_0123456789abcdefghijklmnopqrstuvwxyz@github.com/o/r.git":               "https://xxxxx@github.com/o/r.git",
+		"http://glpat-0123456789abcdefghij@git.example.com/r.git":                           "http://xxxxx@git.example.com/r.git",
+		"https://myorg@dev.azure.com/myorg/p/_git/r":                                        "https://myorg@dev.azure.com/myorg/p/_git/r",
+		"https://ghp_0123456789abcdefghijklmnopqrstuvwxyz:x-oauth-basic@github.com/o/r.git": "https://xxxxx:xxxxx@github.com/o/r.git",
+		"ssh://user:pw@host/r.git":                                                          "ssh://user:xxxxx@host/r.git",
+		"ssh://git@host/r.git":                                                              "ssh://git@host/r.git",
+		"git@host:org/r.git":                                                                "git@host:org/r.git",
+		"/srv/git/r.git":                                                                    "/srv/git/r.git",
 	} {
 		if got := redactURL(in); got != want {
 			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
@@ -777,6 +788,7 @@ func TestURLSecretNeverShown(t *testing.T) {
 	for _, url := range []string{
 		"http://" + secret + "@" + host + "/o/r.git",
 		"http://x-access-token:" + secret + "@" + host + "/o/r.git",
+		"http://" + secret + ":x-oauth-basic@" + host + "/o/r.git",
 	} {
 		var logs bytes.Buffer
 		s, err := New(Options{URL: url, Dir: filepath.Join(t.TempDir(), "git"), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
