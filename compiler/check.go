@@ -419,7 +419,7 @@ func (k *checker) responseHeadersPolicyRef(key string, at []cue.Selector, where 
 // policy (names listed in managed) nor a key of the config's field (names
 // in own): the nearest of them, else all the managed ones.
 func (k *checker) unknownPolicy(key string, at []cue.Selector, where, kind, name, managed string, own []string, field string) {
-	if best := ClosestName(name, append(strings.Split(managed, ", "), own...)); best != "" {
+	if best := closestUnique(name, append(strings.Split(managed, ", "), own...)); best != "" {
 		k.add(key, at, "%s: unknown %s %q: did you mean %q? (a managed policy or a key of %s)", where, kind, name, best, field)
 		return
 	}

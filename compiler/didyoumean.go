@@ -156,7 +156,8 @@ func suggestField(typed string, candidates []string) string {
 		return "; openfront runs no Lambda@Edge: what those functions checked or changed is not done (functionAssociations run CloudFront Functions)"
 	case strings.EqualFold(typed, "realtimeLogConfigArn"):
 		return "; openfront has no real-time logs: logging writes standard access logs"
-	case strings.EqualFold(typed, "acmCertificateArn"), strings.EqualFold(typed, "iamCertificateId"):
+	case strings.EqualFold(typed, "acmCertificateArn"), strings.EqualFold(typed, "iamCertificateId"),
+		strings.EqualFold(typed, "certificate"), strings.EqualFold(typed, "certificateSource"): // get-distribution-config has all four
 		return "; openfront serves certificates from the node, not ACM or IAM: certificateName NAME serves NAME.crt and NAME.key of serve --certs (without it, the node's default certificate)"
 	case strings.EqualFold(typed, "originAccessControlId"), strings.EqualFold(typed, "originAccessIdentity"):
 		return "; openfront signs requests to an S3 bucket with the node's own AWS credentials (s3OriginConfig.signRequests, true by default): grant them s3:GetObject"
@@ -171,24 +172,43 @@ func suggestField(typed string, candidates []string) string {
 // edit distance of a third of the longer name ("" if none); the
 // candidates' order breaks ties.
 func ClosestName(typed string, candidates []string) string {
-	best, bestDist := "", -1
+	best, _ := closest(typed, candidates)
+	return best
+}
+
+// closestUnique is ClosestName without ties: for a name the config
+// refers to, "api-v3" among "api-v1" and "api-v2" suggests neither, rather
+// than the first, which may send traffic to the wrong origin.
+func closestUnique(typed string, candidates []string) string {
+	if best, tied := closest(typed, candidates); !tied {
+		return best
+	}
+	return ""
+}
+
+// closest is ClosestName's candidate, and whether another is as near.
+func closest(typed string, candidates []string) (best string, tied bool) {
+	bestDist := -1
 	lower := strings.ToLower(typed)
 	for _, c := range candidates {
 		d := editDistance(lower, strings.ToLower(c))
 		if d > max(1, max(utf8.RuneCountInString(typed), utf8.RuneCountInString(c))/3) {
 			continue
 		}
-		if bestDist < 0 || d < bestDist {
-			best, bestDist = c, d
+		switch {
+		case bestDist < 0 || d < bestDist:
+			best, bestDist, tied = c, d, false
+		case d == bestDist && !strings.EqualFold(c, best):
+			tied = true
 		}
 	}
-	return best
+	return best, tied
 }
 
 // nameHint ends the error of a reference to a name the config lacks: the
 // nearest name there is (a typo), else where names come from.
 func nameHint(typed string, names []string, place string) string {
-	if best := ClosestName(typed, names); best != "" {
+	if best := closestUnique(typed, names); best != "" {
 		return fmt.Sprintf(": did you mean %q? (%s)", best, place)
 	}
 	return ": name " + place

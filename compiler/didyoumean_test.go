@@ -34,6 +34,8 @@ func TestFieldHint(t *testing.T) {
 		// requests unsigned to an eye that expects CloudFront's access.
 		{[]string{"distributions", "site", "viewerCertificate", "acmCertificateArn"}, "; openfront serves certificates from the node, not ACM or IAM: certificateName NAME serves NAME.crt and NAME.key of serve --certs (without it, the node's default certificate)"},
 		{[]string{"distributions", "site", "viewerCertificate", "IAMCertificateId"}, "; openfront serves certificates from the node, not ACM or IAM: certificateName NAME serves NAME.crt and NAME.key of serve --certs (without it, the node's default certificate)"},
+		{[]string{"distributions", "site", "viewerCertificate", "Certificate"}, "; openfront serves certificates from the node, not ACM or IAM: certificateName NAME serves NAME.crt and NAME.key of serve --certs (without it, the node's default certificate)"},
+		{[]string{"distributions", "site", "viewerCertificate", "certificateSource"}, "; openfront serves certificates from the node, not ACM or IAM: certificateName NAME serves NAME.crt and NAME.key of serve --certs (without it, the node's default certificate)"},
 		{[]string{"distributions", "site", "origins", "0", "originAccessControlId"}, "; openfront signs requests to an S3 bucket with the node's own AWS credentials (s3OriginConfig.signRequests, true by default): grant them s3:GetObject"},
 		{[]string{"distributions", "site", "origins", "1", "s3OriginConfig", "OriginAccessIdentity"}, "; openfront signs requests to an S3 bucket with the node's own AWS credentials (s3OriginConfig.signRequests, true by default): grant them s3:GetObject"},
 		{[]string{"cachePolicies", "short", "parametersInCacheKeyAndForwardedToOrigin", "headersConfig", "headerBehaviour"}, "; did you mean headerBehavior?"},
@@ -75,6 +77,27 @@ func TestEditDistance(t *testing.T) {
 	} {
 		if got := editDistance(tc.a, tc.b); got != tc.want {
 			t.Errorf("editDistance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
+
+// TestNameHint: a reference to a name the config lacks gets the nearest
+// one there is, and none when two are as near ("api-v3" is as near to
+// "api-v1" as to "api-v2": suggesting the first may send traffic to the
+// wrong origin).
+func TestNameHint(t *testing.T) {
+	for _, tc := range []struct {
+		typed string
+		names []string
+		want  string
+	}{
+		{"wbe", []string{"api", "web"}, `: did you mean "web"? (ids)`},
+		{"api-v3", []string{"api-v1", "api-v2"}, ": name ids"},
+		{"api-v3", []string{"api-v1", "web"}, `: did you mean "api-v1"? (ids)`},
+		{"zzzzzz", []string{"api", "web"}, ": name ids"},
+	} {
+		if got := nameHint(tc.typed, tc.names, "ids"); got != tc.want {
+			t.Errorf("nameHint(%q, %q) = %q, want %q", tc.typed, tc.names, got, tc.want)
 		}
 	}
 }
