@@ -88,6 +88,9 @@ func (c *Compiler) check(cfg *schema.Config, origin map[string]*unit) (errs, war
 		}
 	}
 
+	for _, id := range sortedKeys(cfg.TrustStores) {
+		k.trustStore(id, cfg.TrustStores[id])
+	}
 	for _, name := range sortedKeys(cfg.ResponseHeadersPolicies) {
 		k.responseHeadersPolicy(name, cfg.ResponseHeadersPolicies[name])
 	}
@@ -183,6 +186,7 @@ func (k *checker) distributionRefs(id string, d *schema.Distribution, cfg *schem
 	where = "distribution " + where
 
 	k.aliases(key, base, "distribution", id, d.Aliases, aliasOwner)
+	k.trustStoreRef(key, at, where, d, cfg)
 	if n := d.WebACLID; n != "" && cfg.WebACLs[n] == nil {
 		k.add(key, at("webACLId"), "%s: unknown web ACL %q%s", where, n, nameHint(n, sortedKeys(cfg.WebACLs), "a key of webACLs"))
 	}
@@ -558,7 +562,7 @@ func (k *checker) originRequestPolicy(name string, p *schema.OriginRequestPolicy
 // of one it sets.
 func (k *checker) unsetCloudFrontHeader(key string, at []cue.Selector, where, h string) {
 	name := textproto.CanonicalMIMEHeaderKey(h)
-	if !strings.HasPrefix(name, "Cloudfront-") || slices.Contains(table.CloudFrontHeaders, name) ||
+	if !strings.HasPrefix(name, "Cloudfront-") || slices.Contains(table.CloudFrontHeaders, name) || slices.Contains(table.ViewerMtlsHeaders, name) ||
 		name == "Cloudfront-Viewer-Ja3-Fingerprint" || name == "Cloudfront-Viewer-Ja4-Fingerprint" {
 		return
 	}
@@ -570,7 +574,7 @@ func (k *checker) unsetCloudFrontHeader(key string, at []cue.Selector, where, h 
 		return
 	}
 	k.warn(key, at, "%s: %s is no header CloudFront adds, so the origin gets none, and never the viewer's own%s", where, h,
-		suggestField(name, table.CloudFrontHeaders))
+		suggestField(name, slices.Concat(table.CloudFrontHeaders, table.ViewerMtlsHeaders)))
 }
 
 // unsetCloudFrontHeaders are the CloudFront headers adding-cloudfront-headers.md
@@ -746,6 +750,7 @@ func (k *checker) distribution(id string, d *schema.Distribution) {
 		}
 	}
 	k.logging(key, at("logging"), where, d.Logging)
+	k.viewerMtls(key, at, where, d)
 }
 
 func (k *checker) behavior(key string, at []cue.Selector, where string, b *schema.CacheBehavior, origins map[string]*schema.Origin, groups map[string][]schema.OriginGroupMember) {
@@ -882,6 +887,11 @@ func (k *checker) keyHeaders(key string, at func(int) []cue.Selector, where stri
 			// warning, not an error: openfront took it in the cache key
 			// before, and a config that served must not stop compiling.
 			k.warn(key, at(i), `%s: CloudFront adds %s to origin requests through an origin request policy, never to the cache key, where each viewer gets a cached copy of its own; name it in no headers: originRequestPolicy: "AllViewerAndCloudFrontHeaders-2022-06" adds it outside the key`, where, h)
+		case name == "Cloudfront-Viewer-Cert-Validity" || name == "Cloudfront-Viewer-Cert-Pem":
+			// viewer-mtls-headers.md: "For origin requests, two additional
+			// headers are supplied, in addition the headers above made
+			// available for cache behaviors".
+			k.warn(key, at(i), "%s: CloudFront adds %s to origin requests only, never to the cache key, where each client certificate would get a cached copy of its own; name it in an origin request policy", where, h)
 		case name == "Cloudfront-Viewer-Ja3-Fingerprint" || name == "Cloudfront-Viewer-Ja4-Fingerprint":
 			// Not in the dated managed policy; an origin request policy of
 			// the config's adds it outside the key.

@@ -97,6 +97,7 @@ func (c *Compiler) Compile() (*Result, error) {
 		IPSets:                       map[string]*schema.IPSet{},
 		RegexPatternSets:             map[string]*schema.RegexPatternSet{},
 		RuleGroups:                   map[string]*schema.RuleGroup{},
+		TrustStores:                  map[string]*schema.TrustStore{},
 	}
 	origin := map[string]*unit{} // "distributions.site" -> unit, for positions
 	for _, u := range units {
@@ -205,6 +206,7 @@ func mergeConfig(dst, src *schema.Config, u *unit, origin map[string]*unit) {
 	mergeKeyed(dst.Distributions, src.Distributions, "distributions.", u, origin)
 	mergeKeyed(dst.StreamingDistributions, src.StreamingDistributions, "streamingDistributions.", u, origin)
 	mergeKeyed(dst.KeyGroups, src.KeyGroups, "keyGroups.", u, origin)
+	mergeKeyed(dst.TrustStores, src.TrustStores, "trustStores.", u, origin)
 	mergeKeyed(dst.ResponseHeadersPolicies, src.ResponseHeadersPolicies, "responseHeadersPolicies.", u, origin)
 	mergeKeyed(dst.CachePolicies, src.CachePolicies, "cachePolicies.", u, origin)
 	mergeKeyed(dst.OriginRequestPolicies, src.OriginRequestPolicies, "originRequestPolicies.", u, origin)

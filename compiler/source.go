@@ -54,7 +54,7 @@ type fileInfo struct {
 	dataKeys []string
 	// packageWide marks constraints that apply to every file of the package:
 	// embeddings other than schema.#Config, pattern constraints at the top or
-	// on distributions/streamingDistributions/keyGroups/responseHeadersPolicies/
+	// on distributions/streamingDistributions/keyGroups/trustStores/responseHeadersPolicies/
 	// cachePolicies/originRequestPolicies/functions/keyValueStores/
 	// continuousDeploymentPolicies/webACLs/ipSets/regexPatternSets/ruleGroups.
 	packageWide bool
@@ -70,7 +70,7 @@ type fileInfo struct {
 }
 
 // splitFields are the top-level fields whose entries may be evaluated apart.
-var splitFields = map[string]bool{"distributions": true, "streamingDistributions": true, "keyGroups": true, "responseHeadersPolicies": true, "cachePolicies": true, "originRequestPolicies": true, "functions": true, "keyValueStores": true, "continuousDeploymentPolicies": true, "webACLs": true, "ipSets": true, "regexPatternSets": true, "ruleGroups": true}
+var splitFields = map[string]bool{"distributions": true, "streamingDistributions": true, "keyGroups": true, "trustStores": true, "responseHeadersPolicies": true, "cachePolicies": true, "originRequestPolicies": true, "functions": true, "keyValueStores": true, "continuousDeploymentPolicies": true, "webACLs": true, "ipSets": true, "regexPatternSets": true, "ruleGroups": true}
 
 // IgnoredDir reports directories a config scan skips, as CUE's loader
 // does: what they hold is not part of the config.

@@ -12,6 +12,9 @@ type Config struct {
 	Distributions          map[string]*Distribution          `json:"distributions"`
 	StreamingDistributions map[string]*StreamingDistribution `json:"streamingDistributions"`
 	KeyGroups              map[string]*KeyGroup              `json:"keyGroups"`
+	// TrustStores are the config's trust stores for viewer mutual TLS, by
+	// the name distributions give in viewerMtlsConfig.trustStoreConfig.
+	TrustStores map[string]*TrustStore `json:"trustStores,omitempty"`
 	// ResponseHeadersPolicies are the config's own response headers
 	// policies, by the name behaviors give in responseHeadersPolicy.
 	ResponseHeadersPolicies map[string]*ResponseHeadersPolicy `json:"responseHeadersPolicies,omitempty"`
@@ -69,6 +72,9 @@ type Distribution struct {
 	// WebACLID names the config's web ACL; omitted when unset, so a
 	// distribution without one keeps its content hash.
 	WebACLID string `json:"webACLId,omitempty"`
+	// ViewerMtlsConfig is nil without viewer mutual TLS; omitted then, so
+	// a distribution without it keeps its content hash.
+	ViewerMtlsConfig *ViewerMtlsConfig `json:"viewerMtlsConfig,omitempty"`
 }
 
 // Origin is #Origin; exactly one of the *OriginConfig fields is set.
@@ -467,6 +473,26 @@ type ViewerCertificate struct {
 	CertificateName              string `json:"certificateName,omitempty"`
 	SSLSupportMethod             string `json:"sslSupportMethod"`
 	MinimumProtocolVersion       string `json:"minimumProtocolVersion"`
+}
+
+// ViewerMtlsConfig is #ViewerMtlsConfig.
+type ViewerMtlsConfig struct {
+	Mode string `json:"mode"`
+	// TrustStoreConfig is nil in passthrough mode.
+	TrustStoreConfig *TrustStoreConfig `json:"trustStoreConfig,omitempty"`
+}
+
+// TrustStoreConfig is #TrustStoreConfig.
+type TrustStoreConfig struct {
+	TrustStoreID               string `json:"trustStoreId"`
+	AdvertiseTrustStoreCaNames bool   `json:"advertiseTrustStoreCaNames"`
+	IgnoreCertificateExpiry    bool   `json:"ignoreCertificateExpiry"`
+}
+
+// TrustStore is #TrustStore.
+type TrustStore struct {
+	Comment              string `json:"comment"`
+	CACertificatesBundle string `json:"caCertificatesBundle"`
 }
 
 // StreamingDistribution is #StreamingDistribution, an RTMP distribution.

@@ -77,3 +77,20 @@ func keyedHeaders(b *schema.CacheBehavior) []string {
 	slices.Sort(names)
 	return names
 }
+
+// ViewerMtlsHeaders are the client certificate headers of viewer mutual
+// TLS (viewer-mtls-headers.md; canonical names): the node sets them for
+// a distribution with a viewerMtlsConfig when a behavior names them, as
+// the June 2022 headers. CloudFront added them later:
+// AllViewerAndCloudFrontHeaders-2022-06 does not hold them.
+var ViewerMtlsHeaders = []string{
+	"Cloudfront-Viewer-Cert-Serial-Number",
+	"Cloudfront-Viewer-Cert-Issuer",
+	"Cloudfront-Viewer-Cert-Subject",
+	"Cloudfront-Viewer-Cert-Present",
+	"Cloudfront-Viewer-Cert-Sha256",
+	// For origin requests only ("For origin requests, two additional
+	// headers are supplied").
+	"Cloudfront-Viewer-Cert-Validity",
+	"Cloudfront-Viewer-Cert-Pem",
+}

@@ -66,6 +66,8 @@ type Table struct {
 	deployments map[string]*Deployment
 	// webACLs are the web ACLs distributions name, compiled; nil: none.
 	webACLs map[string]*WebACL
+	// trustStores are the config's trust stores, parsed.
+	trustStores map[string]*TrustStore
 	// entrySums are the hashes of the config's entries in the artifact
 	// the table was decoded from (by map and key), for DecodeArtifact to
 	// tell an unchanged entry in the next one; nil when built otherwise.
@@ -87,6 +89,8 @@ type Distribution struct {
 	ErrorCachingMinTTLs map[int]time.Duration
 	// WebACL is the web ACL webACLId names, nil for none.
 	WebACL *WebACL
+	// Mtls is its viewer mutual TLS, nil for none.
+	Mtls *ViewerMtls
 	// Hash is the content hash of Spec and of the policies it uses.
 	Hash string
 	// policies are the response headers and cache policies its behaviors
@@ -304,6 +308,9 @@ func Build(cfg *schema.Config, src Source, prev *Table) (*Table, error) {
 	if t.webACLs, err = compileWebACLs(cfg); err != nil {
 		return nil, err
 	}
+	if t.trustStores, err = buildTrustStores(cfg, prev); err != nil {
+		return nil, err
+	}
 	t.functionSpecs = make(map[string]*schema.Function, len(t.functions))
 	for name := range t.functions {
 		t.functionSpecs[name] = cfg.Functions[name]
@@ -325,6 +332,9 @@ func Build(cfg *schema.Config, src Source, prev *Table) (*Table, error) {
 			return nil, err
 		}
 		d.WebACL = t.webACLs[spec.WebACLID]
+		if d.Mtls, err = viewerMtls(id, spec, t.trustStores); err != nil {
+			return nil, err
+		}
 		t.dists[id] = d
 	}
 	for _, id := range t.distIDs {
@@ -490,6 +500,10 @@ func usedPolicies(spec *schema.Distribution, cfg *schema.Config) []any {
 			used = append(used, cfg.RegexPatternSets[name])
 		}
 		used = append(used, ruleGroupsUsed(acl, cfg)...)
+	}
+	// The trust store: a reused distribution keeps its parsed one.
+	if m := spec.ViewerMtlsConfig; m != nil && m.TrustStoreConfig != nil {
+		used = append(used, cfg.TrustStores[m.TrustStoreConfig.TrustStoreID])
 	}
 	return used
 }
@@ -930,6 +944,7 @@ func (t *Table) computeVersion() string {
 	hashEntries(h, "i", t.config.IPSets)
 	hashEntries(h, "x", t.config.RegexPatternSets)
 	hashEntries(h, "g", t.config.RuleGroups)
+	hashEntries(h, "m", t.config.TrustStores)
 	fmt.Fprintf(h, "t\x00%s", hashJSON(t.config.Tests))
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
