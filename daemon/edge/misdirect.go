@@ -24,12 +24,15 @@ func (h *Handler) SetMisdirectCheck(f MisdirectCheck) { h.misdirect = f }
 // own before a config change took the connection's protocol out of its
 // httpVersion (the connection would serve it for as long as it lasts). A
 // request for its SNI's own host, nearly all of them, pays one string
-// comparison and the protocol's check.
+// comparison and the protocol's check (one of a distribution with viewer
+// mTLS, a host lookup and the node's check).
 func (h *Handler) misdirected(w http.ResponseWriter, r *http.Request, t *table.Table, d *table.Distribution) bool {
 	if r.TLS == nil || h.misdirect == nil {
 		return false
 	}
-	protocolServed := d.ServesHTTP(r.ProtoMajor)
+	// A distribution with viewer mTLS is always asked: the connection
+	// must have checked the client certificate as its own handshake does.
+	protocolServed := d.ServesHTTP(r.ProtoMajor) && d.Mtls == nil
 	if protocolServed && sniIsHost(r.TLS.ServerName, r.Host) {
 		return false
 	}

@@ -47,6 +47,10 @@ type certStore struct {
 	tcp        map[string]alpnConfigs
 	quic, noH3 *tls.Config
 
+	// tickets seals the sessions of viewer mTLS handshakes (withMtls),
+	// with keys Go rotates as it does the listener's.
+	tickets *tls.Config
+
 	view  atomic.Pointer[tlsView]
 	mu    sync.Mutex           // serialises building views
 	files map[string]*certFile // by certificateName, kept from view to view
@@ -68,7 +72,7 @@ type distTLS struct {
 }
 
 func newCertStore(dir string, defaultCert *certFile, t func() *table.Table, log *slog.Logger) *certStore {
-	s := &certStore{dir: dir, defaultCert: defaultCert, table: t, log: log, files: map[string]*certFile{}, tcp: map[string]alpnConfigs{}}
+	s := &certStore{dir: dir, defaultCert: defaultCert, table: t, log: log, files: map[string]*certFile{}, tcp: map[string]alpnConfigs{}, tickets: &tls.Config{}}
 	for i, name := range securityPolicies {
 		cfg := func(protos ...string) *tls.Config {
 			return &tls.Config{MinVersion: policyMinVersion(i), CipherSuites: policyCipherSuites(i),
@@ -198,12 +202,10 @@ func (s *certStore) prepare(t *table.Table) {
 	files := map[string]*certFile{}
 	for d := range t.Distributions() {
 		name := certificateName(d)
-		if name == "" {
-			v.dists[d] = distTLS{tcp: s.policy(d), quic: s.quic, noH3: s.noH3}
-			continue
+		c, ok := distTLS{tcp: s.policy(d), quic: s.quic, noH3: s.noH3}, true
+		if name != "" {
+			c, ok = shared[key{d.Spec.ViewerCertificate.MinimumProtocolVersion, name}]
 		}
-		k := key{d.Spec.ViewerCertificate.MinimumProtocolVersion, name}
-		c, ok := shared[k]
 		if !ok {
 			f := s.files[name]
 			if f == nil {
@@ -217,7 +219,13 @@ func (s *certStore) prepare(t *table.Table) {
 			}
 			p := s.policy(d)
 			c = distTLS{tcp: alpnConfigs{h2: on(p.h2), h1: on(p.h1)}, quic: on(s.quic), noH3: on(s.noH3)}
-			shared[k] = c
+			shared[key{d.Spec.ViewerCertificate.MinimumProtocolVersion, name}] = c
+		}
+		if d.Mtls != nil {
+			// Its own TCP configs; HTTP/3 it never serves (vet refuses
+			// viewer mTLS with http3, as CloudFront does).
+			tag := mtlsTag(d)
+			c.tcp = alpnConfigs{h2: s.withMtls(c.tcp.h2, d.Mtls, tag), h1: s.withMtls(c.tcp.h1, d.Mtls, tag)}
 		}
 		v.dists[d] = c
 	}

@@ -38,6 +38,12 @@ import (
 //     TLS version or cipher suite is below it: the distribution's own
 //     handshake would not have accepted them.
 //
+//   - the client certificate, for a distribution with viewer mTLS: the
+//     connection's handshake must have been of a distribution that checks
+//     it the same way (mtlsMisdirected). Without this, a viewer without a
+//     certificate would reach it through a connection to another alias on
+//     a shared (wildcard) certificate, or one without SNI.
+//
 // The certificate and policy rules hold on HTTP/1.1 too: there is no
 // coalescing there, but they are about the connection's TLS, which
 // HTTP/1.1 has as well, and CloudFront refuses fronting whatever the
@@ -60,11 +66,32 @@ func (s *certStore) misdirected(r *http.Request, sni, d *table.Distribution) str
 	if !d.ServesHTTP(r.ProtoMajor) {
 		return "The distribution for this host does not serve " + r.Proto + ": send the request on a new connection."
 	}
+	if d.Mtls != nil {
+		if why := mtlsMisdirected(r, sni, d); why != "" {
+			return why
+		}
+	}
 	if r.TLS.ServerName != "" && !s.certificateServes(sni, d, r.Host) {
 		return "The certificate of this connection, set up for another host, does not cover this one: send the request on a new connection."
 	}
 	if !policyAllows(s.policy(d).h1, r.TLS) {
 		return "This connection's TLS version or cipher is below the security policy of the distribution for this host: send the request on a new connection."
+	}
+	return ""
+}
+
+// mtlsMisdirected says why a request for d, a distribution with viewer
+// mTLS, cannot be served on its connection, whose SNI named distribution
+// sni: that connection's handshake did not check the client certificate
+// as d's does. A handshake for d itself did, unless the table changed
+// since: a required distribution's connection without a certificate (mTLS
+// turned on while it was open) is refused too.
+func mtlsMisdirected(r *http.Request, sni, d *table.Distribution) string {
+	if sni != d && !sameMtls(sni, d) {
+		return "The distribution for this host requires its own TLS handshake, which checks the client certificate (viewer mTLS); this connection was set up for another host: send the request on a new connection."
+	}
+	if d.Mtls.Mode == table.MtlsRequired && len(r.TLS.PeerCertificates) == 0 {
+		return "The distribution for this host requires a client certificate (viewer mTLS), which this connection did not present: send the request on a new connection."
 	}
 	return ""
 }
