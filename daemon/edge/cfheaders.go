@@ -30,6 +30,9 @@ type viewer struct {
 	loc access.Location // the rest of what the databases say (location.go)
 	// tlsReused: an earlier request used r's TLS connection.
 	tlsReused bool
+	// mtls: the distribution has viewer mTLS, whose handshakes ask for
+	// the client certificate the Cloudfront-Viewer-Cert-* headers tell.
+	mtls bool
 }
 
 // setCloudFrontHeaders puts the node's value of each CloudFront header
@@ -82,6 +85,9 @@ func (v *viewer) header(name string) []string {
 			return nil
 		}
 		return []string{fp}
+	}
+	if vs, ok := v.mtlsHeader(name); ok {
+		return vs
 	}
 	vs, _ := v.locationHeader(name)
 	return vs // nil: a CloudFront header the node does not set
