@@ -308,3 +308,44 @@ func TestViewerMtlsSessionOfAnotherDistribution(t *testing.T) {
 		t.Errorf("req.test's own session: %v, resumed %v", err, resp != nil && resp.TLS.DidResume)
 	}
 }
+
+// TestViewerMtlsTurnedOnWhileConnected: a connection opened without a
+// client certificate before its distribution turned viewer mTLS on
+// (required) answers 421 from then on, rather than serving for as long
+// as it lasts; a new connection asks for the certificate.
+func TestViewerMtlsTurnedOnWhileConnected(t *testing.T) {
+	ca := newTestCA(t, "Device CA")
+	n := startMtlsNode(t, ca)
+	old := connClientTLS(t, n, h2, &tls.Config{ServerName: "plain.test", InsecureSkipVerify: true})
+	get := func() int {
+		t.Helper()
+		resp, err := old.Get("https://plain.test/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if s := get(); s != 200 {
+		t.Fatalf("before: %d, want 200", s)
+	}
+	cfg := filepath.Join(n.opts.ConfigDir, "main.cue")
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	on := strings.Replace(string(b), "aliases: [\"plain.test\"]", "aliases: [\"plain.test\"]\n\tviewerMtlsConfig: trustStoreConfig: trustStoreId: \"devices\"", 1)
+	if err := os.WriteFile(cfg, []byte(on), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if s := get(); s != http.StatusMisdirectedRequest {
+		t.Errorf("after, on the connection without a certificate: %d, want 421", s)
+	}
+	if _, _, err := mtlsGet(t, n, h2, "plain.test", "plain.test", nil); err == nil {
+		t.Error("after, a new connection without a certificate was served")
+	}
+}
