@@ -33,6 +33,16 @@ const cacheFunction = "FunctionGeneratedResponse from openfront"
 // made: b with another target (the cache key stays b's, as in CloudFront).
 func (h *Handler) viewerRequest(w http.ResponseWriter, r *http.Request, d *table.Distribution, b *table.Behavior, client netip.Addr, id string, path, rawQuery *string) (*table.Behavior, bool) {
 	f := b.ViewerRequest
+	// viewer-mtls-headers.md: "Due to potential header size, the
+	// CloudFront-Viewer-Cert-Pem header is not exposed to edge functions
+	// (Lambda@Edge or CloudFront Functions) and is only forwarded to the
+	// origin." The other certificate headers are.
+	var certPEM []string
+	if d.Mtls != nil {
+		if certPEM = r.Header[certPEMHeader]; certPEM != nil {
+			delete(r.Header, certPEMHeader)
+		}
+	}
 	req := &cffunc.Request{Method: r.Method, URI: *path, RawQuery: *rawQuery, QueryMark: r.URL.ForceQuery, Host: r.Host, Header: r.Header}
 	run := h.startFunction(d, f, eventViewerRequest)
 	b, resp, err := d.ViewerRequest(b, h.functionContext(r, d, client, id), req)
@@ -46,6 +56,9 @@ func (h *Handler) viewerRequest(w http.ResponseWriter, r *http.Request, d *table
 		return nil, false
 	}
 	*path, *rawQuery, r.Header = req.URI, req.RawQuery, req.Header
+	if certPEM != nil && r.Header != nil {
+		r.Header[certPEMHeader] = certPEM
+	}
 	return b, true
 }
 

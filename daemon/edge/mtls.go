@@ -9,6 +9,10 @@ import (
 	"time"
 )
 
+// certPEMHeader is the client certificate's PEM, which functions do not
+// see (viewerRequest).
+const certPEMHeader = "Cloudfront-Viewer-Cert-Pem"
+
 // mtlsHeader is the node's value of a viewer mTLS header
 // (viewer-mtls-headers.md) for the client certificate of the request's
 // connection; ok is false for a name that is none of them. A
@@ -45,7 +49,7 @@ func (v *viewer) mtlsHeader(name string) (value []string, ok bool) {
 		return []string{hex.EncodeToString(sum[:])}, true
 	case "Cloudfront-Viewer-Cert-Validity":
 		return []string{"NotBefore=" + c.NotBefore.UTC().Format(time.RFC3339) + ";NotAfter=" + c.NotAfter.UTC().Format(time.RFC3339)}, true
-	case "Cloudfront-Viewer-Cert-Pem":
+	case certPEMHeader:
 		return []string{certPEMEscaped(c)}, true
 	}
 	return nil, true

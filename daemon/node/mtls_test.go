@@ -72,12 +72,15 @@ func (ca *testCA) client(t *testing.T, cn string, serial int64, notBefore, notAf
 
 // mtlsHeaders are the viewer mTLS headers the test origin echoes.
 var mtlsHeaders = []string{"CloudFront-Viewer-Cert-Serial-Number", "CloudFront-Viewer-Cert-Issuer", "CloudFront-Viewer-Cert-Subject",
-	"CloudFront-Viewer-Cert-Present", "CloudFront-Viewer-Cert-Sha256", "CloudFront-Viewer-Cert-Validity", "CloudFront-Viewer-Cert-Pem"}
+	"CloudFront-Viewer-Cert-Present", "CloudFront-Viewer-Cert-Sha256", "CloudFront-Viewer-Cert-Validity", "CloudFront-Viewer-Cert-Pem",
+	"X-Function-Saw"}
 
 // startMtlsNode runs a node on a certificate for *.test with a trust store
 // of ca and distributions req (required), opt (optional), pass
 // (passthrough), old (required, ignoreCertificateExpiry), ads (required,
-// advertiseTrustStoreCaNames) and plain (no mTLS). The origin answers with
+// advertiseTrustStoreCaNames), fn (required, with a viewer-request
+// function that says which certificate headers it sees in X-Function-Saw)
+// and plain (no mTLS). The origin answers with
 // the viewer mTLS headers it got, one "name: value" line each.
 func startMtlsNode(t *testing.T, ca *testCA) *Node {
 	t.Helper()
@@ -99,6 +102,15 @@ func startMtlsNode(t *testing.T, ca *testCA) *Node {
 		fmt.Fprintf(&b, ", %q", h)
 	}
 	b.WriteString("]}\n")
+	// saw tells which certificate headers a viewer-request function sees.
+	b.WriteString(`functions: saw: functionCode: """
+	function handler(event) {
+		var seen = Object.keys(event.request.headers).filter(function (h) { return h.indexOf('cloudfront-viewer-cert-') === 0; }).sort();
+		event.request.headers['x-function-saw'] = {value: seen.join(' ')};
+		return event.request;
+	}
+	"""
+`)
 	for _, d := range []struct{ id, mtls string }{
 		{"req", `viewerMtlsConfig: trustStoreConfig: trustStoreId: "devices"`},
 		{"opt", `viewerMtlsConfig: {mode: "optional", trustStoreConfig: trustStoreId: "devices"}`},
@@ -106,6 +118,8 @@ func startMtlsNode(t *testing.T, ca *testCA) *Node {
 		{"old", `viewerMtlsConfig: trustStoreConfig: {trustStoreId: "devices", ignoreCertificateExpiry: true}`},
 		{"ads", `viewerMtlsConfig: trustStoreConfig: {trustStoreId: "devices", advertiseTrustStoreCaNames: true}`},
 		{"plain", ``},
+		{"fn", `viewerMtlsConfig: trustStoreConfig: trustStoreId: "devices"
+	defaultCacheBehavior: functionAssociations: [{eventType: "viewer-request", functionName: "saw"}]`},
 	} {
 		fmt.Fprintf(&b, `distributions: %[1]s: {
 	aliases: ["%[1]s.test"]

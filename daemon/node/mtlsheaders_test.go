@@ -41,6 +41,9 @@ func TestViewerMtlsHeaders(t *testing.T) {
 		{"opt", nil, "CloudFront-Viewer-Cert-Present: 0\n"},
 		{"pass", nil, "CloudFront-Viewer-Cert-Present: 0\n"},
 		{"plain", &cert, ""}, // no mTLS: no certificate asked for, no headers
+		// A viewer-request function sees them all but the PEM, which
+		// still reaches the origin.
+		{"fn", &cert, full + "X-Function-Saw: cloudfront-viewer-cert-issuer cloudfront-viewer-cert-present cloudfront-viewer-cert-serial-number cloudfront-viewer-cert-sha256 cloudfront-viewer-cert-subject cloudfront-viewer-cert-validity\n"},
 	} {
 		status, body, err := mtlsGet(t, n, h2, tt.dist+".test", tt.dist+".test", tt.cert)
 		if err != nil || status != 200 || body != tt.want {
