@@ -187,6 +187,7 @@ func (k *checker) distributionRefs(id string, d *schema.Distribution, cfg *schem
 
 	k.aliases(key, base, "distribution", id, d.Aliases, aliasOwner)
 	k.trustStoreRef(key, at, where, d, cfg)
+	k.certHeadersWithoutMtls(key, at, where, d, cfg)
 	if n := d.WebACLID; n != "" && cfg.WebACLs[n] == nil {
 		k.add(key, at("webACLId"), "%s: unknown web ACL %q%s", where, n, nameHint(n, sortedKeys(cfg.WebACLs), "a key of webACLs"))
 	}

@@ -2,6 +2,8 @@ package compiler
 
 import (
 	"fmt"
+	"net/textproto"
+	"slices"
 
 	"cuelang.org/go/cue"
 
@@ -63,4 +65,46 @@ func (k *checker) trustStoreRef(key string, at func(...any) []cue.Selector, wher
 	if id := m.TrustStoreConfig.TrustStoreID; cfg.TrustStores[id] == nil {
 		k.add(key, at("viewerMtlsConfig", "trustStoreConfig", "trustStoreId"), "%s: viewerMtlsConfig: unknown trust store %q%s", where, id, nameHint(id, sortedKeys(cfg.TrustStores), "a key of trustStores"))
 	}
+}
+
+// certHeadersWithoutMtls warns of a behavior whose cache key or origin
+// request policy names a CloudFront-Viewer-Cert-* header on a
+// distribution without viewer mTLS: no client certificate is asked for,
+// so the origin gets none of them (and never the viewer's own).
+func (k *checker) certHeadersWithoutMtls(key string, at func(...any) []cue.Selector, where string, d *schema.Distribution, cfg *schema.Config) {
+	if d.ViewerMtlsConfig != nil {
+		return
+	}
+	certHeader := func(names []string) string {
+		for _, h := range names {
+			if slices.Contains(table.ViewerMtlsHeaders, textproto.CanonicalMIMEHeaderKey(h)) {
+				return h
+			}
+		}
+		return ""
+	}
+	check := func(b *schema.CacheBehavior, field func(...any) []cue.Selector, bw string) {
+		var h string
+		var place []cue.Selector
+		if h = certHeader(b.ForwardedValues.Headers); h != "" {
+			place = field("forwardedValues", "headers")
+		} else if p := table.CachePolicy(cfg, b.CachePolicy); p != nil {
+			if h = certHeader(p.ParametersInCacheKeyAndForwardedToOrigin.HeadersConfig.Headers); h != "" {
+				place = field("cachePolicy")
+			}
+		}
+		if p := table.OriginRequestPolicy(cfg, b.OriginRequestPolicy); h == "" && p != nil {
+			if h = certHeader(p.HeadersConfig.Headers); h != "" {
+				place = field("originRequestPolicy")
+			}
+		}
+		if h != "" {
+			k.warn(key, place, "%s: %s comes from a client certificate, which a distribution without viewerMtlsConfig never asks for: the origin gets none", bw, h)
+		}
+	}
+	for i := range d.CacheBehaviors {
+		b := &d.CacheBehaviors[i]
+		check(b, func(p ...any) []cue.Selector { return at(append([]any{"cacheBehaviors", i}, p...)...) }, fmt.Sprintf("%s: cacheBehaviors[%d] (%q)", where, i, b.PathPattern))
+	}
+	check(&d.DefaultCacheBehavior, func(p ...any) []cue.Selector { return at(append([]any{"defaultCacheBehavior"}, p...)...) }, where+": defaultCacheBehavior")
 }
