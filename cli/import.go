@@ -25,7 +25,7 @@ import (
 func init() {
 	register("import", command{
 		summary: "turn `aws cloudfront get-*` JSON output into an openfront config",
-		usage:   "import [-o FILE] [--id ID] [--accept-dropped-protection] JSON|NAME.js|STORE.keys.json...",
+		usage:   "import [-o FILE] [--id ID] [--accept-dropped-protection] JSON|NAME.js|STORE.keys.json|TRUSTSTOREID.pem...",
 		examples: []string{
 			"import --id site -o config/site.cue dist.json cp.json url-rewrite.js url-rewrite.function.json",
 		},
@@ -88,7 +88,7 @@ var (
 )
 
 func runImport(args []string, stdout, stderr io.Writer) int {
-	fl := newFlags("import", "import [-o FILE] [--id ID] [--accept-dropped-protection] JSON|NAME.js|STORE.keys.json...", stderr)
+	fl := newFlags("import", "import [-o FILE] [--id ID] [--accept-dropped-protection] JSON|NAME.js|STORE.keys.json|TRUSTSTOREID.pem...", stderr)
 	out := fl.String("o", "", "write the config to `FILE` instead of stdout")
 	id := fl.String("id", "", "the distribution's `ID` in the config (default: the Distribution's Id, else its CallerReference)")
 	accept := fl.Bool("accept-dropped-protection", false, "exit 0 when the config lacks a protection CloudFront enforced (a blocking WAF rule, a viewer-request function, ...): the lines that name them become warnings")
@@ -257,6 +257,12 @@ type importer struct {
 	// ruleGroups are from get-rule-group (importwafgroup.go).
 	ruleGroups []*awsWAF
 
+	// trustStorePEMs are trust stores' CA certificates by AWS ID, from
+	// ID.pem; trustStoreNames their keys in the config, once a
+	// distribution names them (importmtls.go).
+	trustStorePEMs  map[string]string
+	trustStoreNames map[string]string
+
 	notes   []string  // what was not imported, for stderr
 	dropped []dropped // the notes that drop a protection
 }
@@ -311,6 +317,15 @@ func (imp *importer) read(name string) error {
 	}
 	if err != nil {
 		return err
+	}
+	if id, ok := strings.CutSuffix(filepath.Base(name), ".pem"); ok {
+		// A trust store's CA bundle, copied from the S3 object its
+		// get-trust-store output names.
+		if imp.trustStorePEMs == nil {
+			imp.trustStorePEMs = map[string]string{}
+		}
+		imp.trustStorePEMs[id] = string(b)
+		return nil
 	}
 	if fn, ok := strings.CutSuffix(filepath.Base(name), ".js"); ok {
 		// aws cloudfront get-function --name NAME NAME.js writes the code.
@@ -586,6 +601,7 @@ func (imp *importer) build(files []string) ([]byte, error) {
 		{"distributions", dists},
 		{"streamingDistributions", streaming},
 		{"keyGroups", keyGroups},
+		{"trustStores", imp.trustStoresSection()},
 		{cachePolicyKind.section, sections[cachePolicyKind.section]},
 		{originRequestPolicyKind.section, sections[originRequestPolicyKind.section]},
 		{responseHeadersPolicyKind.section, sections[responseHeadersPolicyKind.section]},
@@ -1038,6 +1054,7 @@ func (imp *importer) distribution(s *src) (*cueStruct, error) {
 		o.set("viewerCertificate", c)
 	}
 	o.setStr("httpVersion", s.str("HttpVersion"), "http2")
+	imp.viewerMtls(o, s)
 	if s.has("IsIPV6Enabled") {
 		o.setBool("isIPV6Enabled", s.boolean("IsIPV6Enabled"), true)
 	}

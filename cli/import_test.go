@@ -45,6 +45,11 @@ func TestImport(t *testing.T) {
 		{"key-value-stores", nil, exitOK, ""},
 		// list-keys output with a NextToken: keys may be missing.
 		{"kvs-paginated", nil, exitOK, ""},
+		// Viewer mTLS with its trust store's CA bundle (TRUSTSTOREID.pem).
+		{"mtls", nil, exitOK, ""},
+		// Without the bundle: the config still names the trust store, so
+		// vet refuses it rather than serve without the check.
+		{"mtls-no-bundle", nil, exitFail, ""},
 		// A value over CloudFront's 1,024 bytes: reported as vet would.
 		{"kvs-too-big", nil, exitFail, ""},
 		// A primary, its staging distribution (get-distribution output,
