@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -210,7 +211,29 @@ func configJSON(t *table.Table) (map[string]any, error) {
 	}
 	// Route tests are checked at compile time and never change what a node serves.
 	delete(m, "tests")
+	caCertificateNames(m)
 	return m, nil
+}
+
+// caCertificateNames puts in each trust store's caCertificatesBundle the
+// list of its certificates, each by subject and fingerprint: a diff then
+// says which CA came or went, not two pages of base64.
+func caCertificateNames(m map[string]any) {
+	stores, _ := m["trustStores"].(map[string]any)
+	for _, v := range stores {
+		ts, _ := v.(map[string]any)
+		bundle, _ := ts["caCertificatesBundle"].(string)
+		certs, err := table.ParseTrustStore(bundle)
+		if err != nil {
+			continue // a vetted table's parses; keep the text otherwise
+		}
+		names := make([]any, len(certs))
+		for i, c := range certs {
+			sum := sha256.Sum256(c.Raw)
+			names[i] = fmt.Sprintf("%s (sha256 %x…)", c.Subject, sum[:8])
+		}
+		ts["caCertificatesBundle"] = names
+	}
 }
 
 // kindOrder puts the top-level collections in the order a reader expects;
@@ -588,6 +611,17 @@ func (c *classifier) classify(ch *change) {
 	// change does not set.
 	case ch.Kind == "distribution" && strings.Contains(ch.Path, "].originShield"):
 		raise(classHotSwap, "origin requests go through the shield node of the origin's region on nodes with an --origin-shield URL for it; the others ask the origin")
+	// Viewer mTLS is the TLS handshake's: it applies to new connections.
+	case ch.Kind == "trustStore" && ch.Path == "caCertificatesBundle" && ch.Op == opRemoved:
+		if users := trustStoreUsers(c.new.Config(), ch.ID); len(users) > 0 {
+			raise(classHotSwap, "client certificates it issued are refused by "+strings.Join(users, ", ")+" from each viewer's next TLS handshake; connections open keep theirs")
+		}
+	case ch.Kind == "trustStore" && ch.Path == "caCertificatesBundle":
+		if users := trustStoreUsers(c.new.Config(), ch.ID); len(users) > 0 {
+			raise(classHotSwap, "verifies the client certificates of "+strings.Join(users, ", ")+" from each viewer's next TLS handshake")
+		}
+	case ch.Kind == "distribution" && strings.HasPrefix(ch.Path, "viewerMtlsConfig"):
+		raise(classHotSwap, "applies from each viewer's next TLS handshake; a connection opened before without a client certificate gets 421 where one is required")
 	case ch.Kind == "keyValueStore" && strings.HasPrefix(ch.Path, "data"):
 		if users := storeUsers(c.new.Config(), ch.ID); len(users) > 0 {
 			raise(classHotSwap, "read by "+strings.Join(users, ", ")+" from their next request")
@@ -696,6 +730,18 @@ func storeUsers(cfg *schema.Config, name string) []string {
 		})
 		if len(runs) > 0 {
 			out = append(out, "function "+fn+" on "+strings.Join(runs, ", "))
+		}
+	}
+	return out
+}
+
+// trustStoreUsers names the distributions of cfg whose viewer mTLS
+// verifies against trust store name.
+func trustStoreUsers(cfg *schema.Config, name string) []string {
+	var out []string
+	for _, id := range slices.Sorted(maps.Keys(cfg.Distributions)) {
+		if m := cfg.Distributions[id].ViewerMtlsConfig; m != nil && m.TrustStoreConfig != nil && m.TrustStoreConfig.TrustStoreID == name {
+			out = append(out, id)
 		}
 	}
 	return out

@@ -79,6 +79,9 @@ func TestDiff(t *testing.T) {
 		{"orp-changed", []string{"$D/orp-added", "$D/orp-changed"}, exitFail},
 		// Key value stores: added with the function that reads them, and
 		// their data changed (what each key does).
+		{"mtls-added", []string{"$D/base", "$D/mtls-added"}, exitFail},
+		{"mtls-store-changed", []string{"$D/mtls-added", "$D/mtls-store-changed"}, exitFail},
+		{"mtls-ca-retired", []string{"$D/mtls-store-changed", "$D/mtls-ca-retired"}, exitFail},
 		{"kvs-added", []string{"$D/base", "$D/kvs-added"}, exitFail},
 		{"kvs-changed", []string{"$D/kvs-added", "$D/kvs-changed"}, exitFail},
 		// Continuous deployment: a staging distribution and its policy
