@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"reflect"
 	"strconv"
 
 	"openfront.dev/schema"
@@ -56,6 +57,15 @@ func (k *checker) deployments(cfg *schema.Config) {
 			}
 			if field, want := certificateDiffers(d.ViewerCertificate, s.ViewerCertificate); field != "" {
 				k.add("distributions."+p.StagingDistributionID, sel("distributions", p.StagingDistributionID, "viewerCertificate", field), "distribution %q: a staging distribution serves its primary's connections, under its primary's certificate and security policy: its viewerCertificate.%s must be %s, distribution %q's", p.StagingDistributionID, field, want, id)
+			}
+			if !reflect.DeepEqual(d.ViewerMtlsConfig, s.ViewerMtlsConfig) {
+				// The handshake is the primary's: staging's settings would
+				// never apply, and a test of them would say nothing.
+				at := sel("distributions", p.StagingDistributionID)
+				if s.ViewerMtlsConfig != nil {
+					at = sel("distributions", p.StagingDistributionID, "viewerMtlsConfig")
+				}
+				k.add("distributions."+p.StagingDistributionID, at, "distribution %q: a staging distribution serves its primary's connections, whose TLS handshake checks client certificates as the primary's viewerMtlsConfig says: its viewerMtlsConfig must be distribution %q's", p.StagingDistributionID, id)
 			}
 			if p.Enabled && !s.Enabled {
 				k.warn("distributions."+p.StagingDistributionID, sel("distributions", p.StagingDistributionID, "enabled"), "distribution %q: a disabled staging distribution serves nothing: continuous deployment policy %q leaves every request to distribution %q", p.StagingDistributionID, name, id)

@@ -37,11 +37,9 @@ func (h *Handler) viewerRequest(w http.ResponseWriter, r *http.Request, d *table
 	// CloudFront-Viewer-Cert-Pem header is not exposed to edge functions
 	// (Lambda@Edge or CloudFront Functions) and is only forwarded to the
 	// origin." The other certificate headers are.
-	var certPEM []string
-	if d.Mtls != nil {
-		if certPEM = r.Header[certPEMHeader]; certPEM != nil {
-			delete(r.Header, certPEMHeader)
-		}
+	certPEM := r.Header[certPEMHeader]
+	if certPEM != nil {
+		delete(r.Header, certPEMHeader)
 	}
 	req := &cffunc.Request{Method: r.Method, URI: *path, RawQuery: *rawQuery, QueryMark: r.URL.ForceQuery, Host: r.Host, Header: r.Header}
 	run := h.startFunction(d, f, eventViewerRequest)
