@@ -382,6 +382,8 @@ type RouteDistribution struct {
 	Wildcard bool   `json:"wildcard"`
 	Enabled  bool   `json:"enabled"`
 	Comment  string `json:"comment,omitempty"`
+	// Mtls is its viewer mutual TLS, if any.
+	Mtls *RouteMtls `json:"viewerMtls,omitempty"`
 	// ContinuousDeployment is its continuous deployment policy, if any.
 	ContinuousDeployment *RouteDeployment `json:"continuousDeployment,omitempty"`
 }
@@ -859,7 +861,8 @@ func ExplainRoute(t *table.Table, r RouteRequest) *RouteExplanation {
 		}
 		return e
 	}
-	e.Distribution = &RouteDistribution{ID: d.ID, Alias: m.Alias, Wildcard: m.Wildcard, Enabled: d.Spec.Enabled, Comment: d.Spec.Comment}
+	e.Distribution = &RouteDistribution{ID: d.ID, Alias: m.Alias, Wildcard: m.Wildcard, Enabled: d.Spec.Enabled, Comment: d.Spec.Comment,
+		Mtls: routeMtls(d)}
 	hostDist := d
 	if dep := t.Deployment(d.ID); dep != nil {
 		e.Distribution.ContinuousDeployment, d, r.Header = explainDeployment(dep, r)
@@ -1468,6 +1471,9 @@ func printRoute(w io.Writer, e *RouteExplanation) {
 		}
 		if !d.Enabled {
 			line("  enabled", "no")
+		}
+		if m := d.Mtls; m != nil {
+			line("  viewer mTLS", "%s", m.text())
 		}
 		if cd := d.ContinuousDeployment; cd != nil {
 			line("  continuous deployment", "policy %s, staging distribution %s: %s", cd.Policy, cd.Staging, cd.Why)

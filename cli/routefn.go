@@ -572,6 +572,8 @@ func unsetWhy(name, scheme string) string {
 			return "none over HTTP"
 		}
 		return "the viewer's TLS handshake says it, which route has not"
+	case slices.Contains(table.ViewerMtlsHeaders, name):
+		return "the viewer's client certificate says it (viewer mTLS), which route has not"
 	case slices.Contains(table.CloudFrontHeaders, name):
 		return "the node's --geoip-db or --asn-db database says it, which route has not"
 	}
