@@ -68,38 +68,45 @@ func (k *checker) trustStoreRef(key string, at func(...any) []cue.Selector, wher
 }
 
 // certHeadersWithoutMtls warns of a behavior whose cache key or origin
-// request policy names a CloudFront-Viewer-Cert-* header on a
-// distribution without viewer mTLS: no client certificate is asked for,
-// so the origin gets none of them (and never the viewer's own).
+// request policy names a certificate header the distribution's viewer
+// mTLS never sets, so that the origin gets none (and never the viewer's
+// own): any of them without viewerMtlsConfig, which asks for no
+// certificate; Client-Cert and Client-Cert-Chain but in passthrough, and
+// CloudFront-Viewer-Cert-Pem in it (viewer-mtls-headers.md: "Required,
+// Optional"; mtls-helper-methods.md: "In passthrough mode: Client-Cert,
+// Client-Cert-Chain").
 func (k *checker) certHeadersWithoutMtls(key string, at func(...any) []cue.Selector, where string, d *schema.Distribution, cfg *schema.Config) {
+	mode := ""
 	if d.ViewerMtlsConfig != nil {
-		return
+		mode = d.ViewerMtlsConfig.Mode
 	}
-	certHeader := func(names []string) string {
+	unset := func(names []string) (string, string) {
 		for _, h := range names {
-			if slices.Contains(table.ViewerMtlsHeaders, textproto.CanonicalMIMEHeaderKey(h)) {
-				return h
+			name := textproto.CanonicalMIMEHeaderKey(h)
+			switch {
+			case mode == "" && (slices.Contains(table.ViewerMtlsHeaders, name) || table.IsClientCertHeader(name)):
+				return h, "comes from a client certificate, which a distribution without viewerMtlsConfig never asks for"
+			case mode != "" && mode != table.MtlsPassthrough && table.IsClientCertHeader(name):
+				return h, fmt.Sprintf("is passthrough mode's (RFC 9440), not mode %q's, which sends CloudFront-Viewer-Cert-Pem", mode)
+			case mode == table.MtlsPassthrough && name == "Cloudfront-Viewer-Cert-Pem":
+				return h, "is modes required and optional's; passthrough sends the certificate as Client-Cert (RFC 9440)"
 			}
 		}
-		return ""
+		return "", ""
 	}
 	check := func(b *schema.CacheBehavior, field func(...any) []cue.Selector, bw string) {
-		var h string
-		var place []cue.Selector
-		if h = certHeader(b.ForwardedValues.Headers); h != "" {
-			place = field("forwardedValues", "headers")
-		} else if p := table.CachePolicy(cfg, b.CachePolicy); p != nil {
-			if h = certHeader(p.ParametersInCacheKeyAndForwardedToOrigin.HeadersConfig.Headers); h != "" {
-				place = field("cachePolicy")
-			}
+		h, why := unset(b.ForwardedValues.Headers)
+		place := field("forwardedValues", "headers")
+		if p := table.CachePolicy(cfg, b.CachePolicy); h == "" && p != nil {
+			h, why = unset(p.ParametersInCacheKeyAndForwardedToOrigin.HeadersConfig.Headers)
+			place = field("cachePolicy")
 		}
 		if p := table.OriginRequestPolicy(cfg, b.OriginRequestPolicy); h == "" && p != nil {
-			if h = certHeader(p.HeadersConfig.Headers); h != "" {
-				place = field("originRequestPolicy")
-			}
+			h, why = unset(p.HeadersConfig.Headers)
+			place = field("originRequestPolicy")
 		}
 		if h != "" {
-			k.warn(key, place, "%s: %s comes from a client certificate, which a distribution without viewerMtlsConfig never asks for: the origin gets none", bw, h)
+			k.warn(key, place, "%s: %s %s: the origin gets none", bw, h, why)
 		}
 	}
 	for i := range d.CacheBehaviors {

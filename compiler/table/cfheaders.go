@@ -50,7 +50,7 @@ func CloudFrontHeadersFor(b *schema.CacheBehavior, orp *schema.OriginRequestPoli
 	var out []string
 	add := func(names []string) {
 		for _, h := range names {
-			if k := textproto.CanonicalMIMEHeaderKey(h); strings.HasPrefix(k, "Cloudfront-") && !slices.Contains(out, k) {
+			if k := textproto.CanonicalMIMEHeaderKey(h); (strings.HasPrefix(k, "Cloudfront-") || IsClientCertHeader(k)) && !slices.Contains(out, k) {
 				out = append(out, k)
 			}
 		}
@@ -93,4 +93,17 @@ var ViewerMtlsHeaders = []string{
 	// headers are supplied").
 	"Cloudfront-Viewer-Cert-Validity",
 	"Cloudfront-Viewer-Cert-Pem",
+}
+
+// ClientCertHeaders are passthrough mode's certificate headers
+// (mtls-helper-methods.md: "In passthrough mode: Client-Cert,
+// Client-Cert-Chain"), in RFC 9440's form: the node sets them when a
+// behavior names them, and a viewer's own never reach the origin (RFC
+// 9440, section 6: a proxy "must unconditionally remove" them).
+var ClientCertHeaders = []string{"Client-Cert", "Client-Cert-Chain"}
+
+// IsClientCertHeader reports whether the canonical name k is one of
+// ClientCertHeaders.
+func IsClientCertHeader(k string) bool {
+	return k == "Client-Cert" || k == "Client-Cert-Chain"
 }

@@ -30,11 +30,11 @@ type viewer struct {
 	loc access.Location // the rest of what the databases say (location.go)
 	// tlsReused: an earlier request used r's TLS connection.
 	tlsReused bool
-	// mtls: the distribution of the request's host (whose handshake the
-	// connection made; a staging distribution serves its primary's) has
-	// viewer mTLS, which asks for the client certificate the
-	// Cloudfront-Viewer-Cert-* headers tell.
-	mtls bool
+	// mtls is the viewer mTLS of the distribution of the request's host
+	// (whose handshake the connection made; a staging distribution serves
+	// its primary's), which asks for the client certificate the
+	// Cloudfront-Viewer-Cert-* headers tell; nil for none.
+	mtls *table.ViewerMtls
 }
 
 // setCloudFrontHeaders puts the node's value of each CloudFront header

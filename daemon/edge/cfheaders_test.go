@@ -34,7 +34,7 @@ const (
 // TestCloudFrontHeaders: the CloudFront-* headers a behavior forwards
 // carry the node's values (adding-cloudfront-headers.md), whatever the
 // viewer claims; a viewer's own never reach the origin, not under
-// AllViewer or "*" either; a device header in the cache key keeps mobile
+// AllViewer or "*" either, nor RFC 9440's Client-Cert; a device header in the cache key keeps mobile
 // and desktop answers apart.
 func TestCloudFrontHeaders(t *testing.T) {
 	seen := make(chan http.Header, 1)
@@ -92,6 +92,10 @@ func TestCloudFrontHeaders(t *testing.T) {
 		"CloudFront-Viewer-JA3-Fingerprint": {"forged"},
 		"CloudFront-Viewer-JA4-Fingerprint": {"forged"},
 		"CloudFront-Viewer-ASN":             {"64496"},
+		// RFC 9440's, which a proxy "must unconditionally remove".
+		"Client-Cert":                    {":Zm9yZ2Vk:"},
+		"Client-Cert-Chain":              {":Zm9yZ2Vk:"},
+		"CloudFront-Viewer-Cert-Subject": {"CN=forged"},
 	}
 	// get asks host for path as a viewer with agent; it returns what the
 	// origin saw (nil for a hit) and the body.
@@ -122,7 +126,7 @@ func TestCloudFrontHeaders(t *testing.T) {
 	values := func(hdr http.Header) map[string]string {
 		out := map[string]string{}
 		for k, vs := range hdr {
-			if strings.HasPrefix(k, "Cloudfront-") {
+			if strings.HasPrefix(k, "Cloudfront-") || strings.HasPrefix(k, "Client-Cert") {
 				out[k] = strings.Join(vs, ",")
 			}
 		}

@@ -382,7 +382,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, t *table.Table, 
 		if !known {
 			country = ""
 		}
-		setCloudFrontHeaders(r, b, &viewer{r: r, tlsReused: tlsReused, loc: loc, mtls: host.Mtls != nil, Viewer: cfheaders.Viewer{HTTPS: viewerHTTPS, Country: country, Client: client,
+		setCloudFrontHeaders(r, b, &viewer{r: r, tlsReused: tlsReused, loc: loc, mtls: host.Mtls, Viewer: cfheaders.Viewer{HTTPS: viewerHTTPS, Country: country, Client: client,
 			RemoteAddr: r.RemoteAddr, ProtoMajor: r.ProtoMajor, ProtoMinor: r.ProtoMinor, Header: r.Header}})
 	}
 	signed := len(b.Spec.TrustedKeyGroups) > 0

@@ -188,7 +188,7 @@ func forwardable(tb *table.Behavior, k string) bool {
 	if strings.IndexByte(k, '_') >= 0 && nodeOwned(dashed(k)) {
 		return false
 	}
-	return !neverForwarded(k) && (!strings.HasPrefix(k, "Cloudfront-") || forwardsCloudFrontHeader(tb, k))
+	return !neverForwarded(k) && (!strings.HasPrefix(k, "Cloudfront-") && !table.IsClientCertHeader(k) || forwardsCloudFrontHeader(tb, k))
 }
 
 // dashed is the canonical header name k with its underscores taken for
@@ -210,7 +210,7 @@ func nodeOwned(k string) bool {
 	case "Via", "X-Openfront-Id", "X-Forwarded-For", "Early-Data":
 		return true
 	}
-	return neverForwarded(k) || strings.HasPrefix(k, "Cloudfront-") || strings.HasPrefix(k, table.WAFInsertPrefix)
+	return neverForwarded(k) || strings.HasPrefix(k, "Cloudfront-") || table.IsClientCertHeader(k) || strings.HasPrefix(k, table.WAFInsertPrefix)
 }
 
 // neverForwarded reports whether the canonical header name k never reaches

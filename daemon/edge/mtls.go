@@ -3,10 +3,13 @@ package edge
 import (
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
 	"strings"
 	"time"
+
+	"openfront.dev/compiler/table"
 )
 
 // certPEMHeader is the client certificate's PEM, which functions do not
@@ -20,13 +23,30 @@ const certPEMHeader = "Cloudfront-Viewer-Cert-Pem"
 // none of them; one with it gets CloudFront-Viewer-Cert-Present, and the
 // rest when the viewer sent a certificate.
 func (v *viewer) mtlsHeader(name string) (value []string, ok bool) {
-	if !strings.HasPrefix(name, "Cloudfront-Viewer-Cert-") {
+	if !strings.HasPrefix(name, "Cloudfront-Viewer-Cert-") && !table.IsClientCertHeader(name) {
 		return nil, false
 	}
-	if !v.mtls || v.r.TLS == nil {
+	if v.mtls == nil || v.r.TLS == nil {
 		return nil, true
 	}
 	certs := v.r.TLS.PeerCertificates
+	passthrough := v.mtls.Mode == table.MtlsPassthrough
+	if table.IsClientCertHeader(name) {
+		// Passthrough's only, as RFC 9440 has them: the leaf, and the
+		// rest of what the viewer sent, each DER as a byte sequence
+		// (":base64:", RFC 8941), the chain's comma-separated.
+		if !passthrough || len(certs) == 0 || name == "Client-Cert-Chain" && len(certs) == 1 {
+			return nil, true
+		}
+		if name == "Client-Cert" {
+			return []string{sfBinary(certs[0].Raw)}, true
+		}
+		chain := make([]string, len(certs)-1)
+		for i, c := range certs[1:] {
+			chain[i] = sfBinary(c.Raw)
+		}
+		return []string{strings.Join(chain, ", ")}, true
+	}
 	if name == "Cloudfront-Viewer-Cert-Present" {
 		if len(certs) == 0 {
 			return []string{"0"}, true
@@ -50,9 +70,18 @@ func (v *viewer) mtlsHeader(name string) (value []string, ok bool) {
 	case "Cloudfront-Viewer-Cert-Validity":
 		return []string{"NotBefore=" + c.NotBefore.UTC().Format(time.RFC3339) + ";NotAfter=" + c.NotAfter.UTC().Format(time.RFC3339)}, true
 	case certPEMHeader:
+		// "Required, Optional": passthrough's is Client-Cert.
+		if passthrough {
+			return nil, true
+		}
 		return []string{certPEMEscaped(c)}, true
 	}
 	return nil, true
+}
+
+// sfBinary is b as a Structured Field byte sequence (RFC 8941 3.3.5).
+func sfBinary(b []byte) string {
+	return ":" + base64.StdEncoding.EncodeToString(b) + ":"
 }
 
 // colonHex is b in lower-case hex, a colon between bytes: 4a:3f:5c.

@@ -73,7 +73,7 @@ func (ca *testCA) client(t *testing.T, cn string, serial int64, notBefore, notAf
 // mtlsHeaders are the viewer mTLS headers the test origin echoes.
 var mtlsHeaders = []string{"CloudFront-Viewer-Cert-Serial-Number", "CloudFront-Viewer-Cert-Issuer", "CloudFront-Viewer-Cert-Subject",
 	"CloudFront-Viewer-Cert-Present", "CloudFront-Viewer-Cert-Sha256", "CloudFront-Viewer-Cert-Validity", "CloudFront-Viewer-Cert-Pem",
-	"X-Function-Saw"}
+	"Client-Cert", "Client-Cert-Chain", "X-Function-Saw"}
 
 // startMtlsNode runs a node on a certificate for *.test with a trust store
 // of ca and distributions req (required), opt (optional), pass
