@@ -72,6 +72,7 @@ func TestRoute(t *testing.T) {
 		// Viewer mTLS: the handshake's rule, and the certificate header
 		// route cannot know.
 		{"mtls", []string{"https://firmware.example.com/v2/image.bin"}},
+		{"mtls-passthrough", []string{"https://relay.example.com/"}},
 		// Origin group over S3-compatible and custom match-viewer, geo whitelist.
 		{"group-wildcard", []string{"http://eu.cdn.media.example.com/videos/a.mp4?t=10&q=hd"}},
 		{"group-post-allowed-not", []string{"-X", "PUT", "https://a.media.example.com/videos/a.mp4"}},

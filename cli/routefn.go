@@ -572,7 +572,7 @@ func unsetWhy(name, scheme string) string {
 			return "none over HTTP"
 		}
 		return "the viewer's TLS handshake says it, which route has not"
-	case slices.Contains(table.ViewerMtlsHeaders, name):
+	case slices.Contains(table.ViewerMtlsHeaders, name) || table.IsClientCertHeader(name):
 		return "the viewer's client certificate says it (viewer mTLS), which route has not"
 	case slices.Contains(table.CloudFrontHeaders, name):
 		return "the node's --geoip-db or --asn-db database says it, which route has not"

@@ -42,7 +42,7 @@ func (m *RouteMtls) text() string {
 	case table.MtlsOptional:
 		b.WriteString("optional: a client certificate, when the viewer sends one, must chain to trust store ")
 	default:
-		b.WriteString("passthrough: any client certificate or none; the origin decides from the CloudFront-Viewer-Cert-* headers")
+		b.WriteString("passthrough: any client certificate or none (the viewer proves it holds its key); the origin decides from Client-Cert and the CloudFront-Viewer-Cert-* headers")
 		return b.String()
 	}
 	b.WriteString(m.TrustStore + " (" + strings.Join(m.CACertificates, "; ") + ")")
