@@ -129,17 +129,17 @@ const (
 )
 
 // withoutConnectionNamed is h without the fields its Connection header
-// names, hop-by-hop too (RFC 9110 7.6.1), but those whose name starts
-// with keep (when not ""): h itself when it names none but the fixed
-// ones (keep-alive, close), else a shallow copy.
-func withoutConnectionNamed(h http.Header, keep string) http.Header {
+// names, hop-by-hop too (RFC 9110 7.6.1), but, with keepNodeHeaders, the
+// node's own (nodeHeader): h itself when it names none but the fixed ones
+// (keep-alive, close), else a shallow copy.
+func withoutConnectionNamed(h http.Header, keepNodeHeaders bool) http.Header {
 	conn := h["Connection"]
 	if len(conn) == 0 {
 		return h
 	}
 	out := h
 	for k := range h {
-		if hopbyhop.Is(k) || keep != "" && strings.HasPrefix(k, keep) || !httpguts.HeaderValuesContainsToken(conn, k) {
+		if hopbyhop.Is(k) || keepNodeHeaders && nodeHeader(k) || !httpguts.HeaderValuesContainsToken(conn, k) {
 			continue
 		}
 		if len(out) == len(h) {
@@ -148,6 +148,13 @@ func withoutConnectionNamed(h http.Header, keep string) http.Header {
 		delete(out, k)
 	}
 	return out
+}
+
+// nodeHeader reports whether the request header k (canonical) is the
+// node's to set, never the viewer's: CloudFront-* and passthrough mTLS's
+// Client-Cert and Client-Cert-Chain.
+func nodeHeader(k string) bool {
+	return strings.HasPrefix(k, "Cloudfront-") || table.IsClientCertHeader(k)
 }
 
 // replaceNodeHeader puts the node's value of header name in h (none when
@@ -627,7 +634,7 @@ func (h *Handler) writeOriginHeader(w http.ResponseWriter, resp *http.Response, 
 // sent, and returns it.
 func (h *Handler) originHeader(w http.ResponseWriter, resp *http.Response, id string) http.Header {
 	hdr := w.Header()
-	for k, vs := range withoutConnectionNamed(resp.Header, "") {
+	for k, vs := range withoutConnectionNamed(resp.Header, false) {
 		if !hopbyhop.Is(k) {
 			hdr[k] = vs
 		}
@@ -885,7 +892,7 @@ func (h *Handler) fetchErrorPage(ctx context.Context, r *http.Request, d *table.
 		code = resp.StatusCode
 	}
 	hdr := make(http.Header, len(resp.Header))
-	for k, vs := range withoutConnectionNamed(resp.Header, "") {
+	for k, vs := range withoutConnectionNamed(resp.Header, false) {
 		if !hopbyhop.Is(k) {
 			hdr[k] = vs
 		}

@@ -53,7 +53,7 @@ func forwardedHeaders(tb *table.Behavior, in http.Header) http.Header {
 	b, orp := tb.Spec, &tb.OriginRequest
 	// The CloudFront-* fields in are the node's (setCloudFrontHeaders): a
 	// viewer's Connection cannot hide them from the origin.
-	in = withoutConnectionNamed(in, "Cloudfront-")
+	in = withoutConnectionNamed(in, true)
 	var out http.Header
 	set := func(k string, vs []string) {
 		if out == nil {

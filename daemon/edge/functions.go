@@ -37,6 +37,14 @@ func (h *Handler) viewerRequest(w http.ResponseWriter, r *http.Request, d *table
 	// CloudFront-Viewer-Cert-Pem header is not exposed to edge functions
 	// (Lambda@Edge or CloudFront Functions) and is only forwarded to the
 	// origin." The other certificate headers are.
+	// The node's headers it does not set for b are not the viewer's to
+	// say to the function either: one that authorizes on
+	// CloudFront-Viewer-Cert-Subject must not read a forged one.
+	for k := range r.Header {
+		if nodeHeader(k) && !slices.Contains(b.CloudFrontHeaders, k) {
+			delete(r.Header, k)
+		}
+	}
 	certPEM := r.Header[certPEMHeader]
 	if certPEM != nil {
 		delete(r.Header, certPEMHeader)

@@ -240,7 +240,7 @@ func (h *Handler) proxyGRPC(w http.ResponseWriter, r *http.Request, d *table.Dis
 // of in that is forwardable at all.
 func grpcMetadata(b *table.Behavior, in http.Header) http.Header {
 	// As in forwardedHeaders: the CloudFront-* fields are the node's.
-	in = withoutConnectionNamed(in, "Cloudfront-")
+	in = withoutConnectionNamed(in, true)
 	out := make(http.Header, len(in)+3)
 	for k, vs := range in {
 		if forwardable(b, k) {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"openfront.dev/compiler/table"
+	"openfront.dev/daemon/access"
 	"openfront.dev/daemon/accesslog"
 )
 
@@ -27,7 +28,17 @@ func (h *Handler) SetMisdirectCheck(f MisdirectCheck) { h.misdirect = f }
 // comparison and the protocol's check (one of a distribution with viewer
 // mTLS, a host lookup and the node's check).
 func (h *Handler) misdirected(w http.ResponseWriter, r *http.Request, t *table.Table, d *table.Distribution) bool {
-	if r.TLS == nil || h.misdirect == nil {
+	if r.TLS == nil {
+		// Behind a trusted proxy that terminated TLS (X-Forwarded-Proto:
+		// https), no client certificate reached the node: a distribution
+		// that requires one is not served as if it had been checked.
+		if d.Mtls != nil && d.Mtls.Mode == table.MtlsRequired && access.ViewerHTTPS(r, h.trusted) {
+			h.refuse(w, r, http.StatusForbidden, "The distribution for this host requires a client certificate (viewer mTLS), which only a TLS connection to the edge node itself can present, not one a proxy in front of it terminated.")
+			return true
+		}
+		return false
+	}
+	if h.misdirect == nil {
 		return false
 	}
 	// A distribution with viewer mTLS is always asked: the connection

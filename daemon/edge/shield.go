@@ -289,7 +289,7 @@ func shieldRegion(t *table.Table, c shield.Claim) string {
 // carries on (the viewer's address, not the asking node's).
 func fleetHeader(h http.Header) (http.Header, string) {
 	out := make(http.Header, len(h)+2)
-	for k, vs := range withoutConnectionNamed(h, "") {
+	for k, vs := range withoutConnectionNamed(h, false) {
 		if !hopbyhop.Is(k) {
 			out[k] = vs
 		}

@@ -123,6 +123,14 @@ func (s *certStore) configForClient(quic bool) func(*tls.ClientHelloInfo) (*tls.
 	return func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 		tlsfp.Capture(hello, quic)
 		d, c := s.distribution(hello.ServerName)
+		if !quic {
+			if h := tlsfp.HelloOf(hello); h != nil {
+				// What this handshake checks of the client certificate:
+				// the requests on it are refused for a host that needs
+				// more (mtlsMisdirected).
+				h.SetChecked(mtlsCheckOf(d))
+			}
+		}
 		if d != nil && d.Spec.ViewerCertificate.MinimumProtocolVersion == tls13OnlyPolicy && slices.Contains(hello.SupportedVersions, tls.VersionTLS13) && !offersTLS13AESGCM(hello.CipherSuites) {
 			s.log.Debug("TLS handshake refused", "sni", hello.ServerName, "err", errNoPolicyCipher)
 			return nil, errNoPolicyCipher

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"openfront.dev/compiler/table"
+	"openfront.dev/internal/tlsfp"
 )
 
 // Misdirected requests. Browsers coalesce HTTP/2 and HTTP/3 connections
@@ -81,19 +82,28 @@ func (s *certStore) misdirected(r *http.Request, sni, d *table.Distribution) str
 }
 
 // mtlsMisdirected says why a request for d, a distribution with viewer
-// mTLS, cannot be served on its connection, whose SNI named distribution
-// sni: that connection's handshake did not check the client certificate
-// as d's does. A handshake for d itself did, unless the table changed
-// since: a required distribution's connection without a certificate (mTLS
-// turned on while it was open) is refused too.
+// mTLS, cannot be served on its connection: that connection's handshake
+// did not check the client certificate as d's does now. The handshake
+// recorded what it checked (configForClient): one for another host (no
+// SNI, another alias on a shared certificate, HTTP/2 coalescing) checked
+// nothing or something else, and one for d before a config change checked
+// what d no longer accepts (passthrough turned required, a CA taken out of
+// the trust store). Only a connection with no record (none of the node's
+// listeners) falls back to its SNI's distribution.
 func mtlsMisdirected(r *http.Request, sni, d *table.Distribution) string {
-	if sni != d && !sameMtls(sni, d) {
+	var checked any
+	if h := tlsfp.FromContext(r.Context()); h != nil {
+		checked = h.Checked()
+	} else {
+		checked = mtlsCheckOf(sni)
+	}
+	if checked == mtlsCheckOf(d) {
+		return ""
+	}
+	if checked == nil {
 		return "The distribution for this host requires its own TLS handshake, which checks the client certificate (viewer mTLS); this connection was set up for another host: send the request on a new connection."
 	}
-	if d.Mtls.Mode == table.MtlsRequired && len(r.TLS.PeerCertificates) == 0 {
-		return "The distribution for this host requires a client certificate (viewer mTLS), which this connection did not present: send the request on a new connection."
-	}
-	return ""
+	return "The client certificate of this connection was checked for another host, or before the viewer mTLS settings of this one changed: send the request on a new connection."
 }
 
 // certificateServes reports whether the certificate a handshake for sni

@@ -80,13 +80,21 @@ func mtlsTag(d *table.Distribution) []byte {
 	return append([]byte("openfront-mtls:"), sum[:]...)
 }
 
-// sameMtls reports whether a handshake for distribution sni (nil: none)
-// checked the client certificate as d's own would: the same mode, trust
-// store and expiry rule.
-func sameMtls(sni, d *table.Distribution) bool {
-	if sni == nil || sni.Mtls == nil {
-		return false
+// mtlsCheck is what a handshake checks of the client certificate: the
+// mode, trust store (one pointer while its bundle is the same from table
+// to table) and expiry rule of a distribution's viewer mTLS. A connection
+// records its handshake's (tlsfp.Hello.SetChecked); a request is served
+// on it only when its distribution's is the same now.
+type mtlsCheck struct {
+	mode         string
+	store        *table.TrustStore
+	ignoreExpiry bool
+}
+
+// mtlsCheckOf is d's mtlsCheck; nil for a nil d or one without viewer mTLS.
+func mtlsCheckOf(d *table.Distribution) any {
+	if d == nil || d.Mtls == nil {
+		return nil
 	}
-	a, b := sni.Mtls, d.Mtls
-	return a.Mode == b.Mode && a.Store == b.Store && a.IgnoreExpiry == b.IgnoreExpiry
+	return mtlsCheck{d.Mtls.Mode, d.Mtls.Store, d.Mtls.IgnoreExpiry}
 }

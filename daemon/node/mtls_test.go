@@ -133,8 +133,14 @@ func startMtlsNode(t *testing.T, ca *testCA) *Node {
 	if err := os.WriteFile(filepath.Join(dir, "main.cue"), []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return startWith(t, Options{ConfigDir: dir, HTTPSAddr: "127.0.0.1:0", CertsDir: certs, Logger: warnLogger(t), CacheBodyDir: t.TempDir()})
+	o := Options{ConfigDir: dir, HTTPSAddr: "127.0.0.1:0", CertsDir: certs, Logger: warnLogger(t), CacheBodyDir: t.TempDir()}
+	if mtlsOptsHook != nil {
+		mtlsOptsHook(&o)
+	}
+	return startWith(t, o)
 }
+
+var mtlsOptsHook func(*Options)
 
 // mtlsGet makes one request for https://host/ on a new connection set up
 // with SNI sni and cert (none when nil): its status and body, or the
@@ -361,5 +367,129 @@ func TestViewerMtlsTurnedOnWhileConnected(t *testing.T) {
 	}
 	if _, _, err := mtlsGet(t, n, h2, "plain.test", "plain.test", nil); err == nil {
 		t.Error("after, a new connection without a certificate was served")
+	}
+}
+
+// mtlsReload replaces from with to in the node's config and reloads it.
+func mtlsReload(t *testing.T, n *Node, from, to string) {
+	t.Helper()
+	cfg := filepath.Join(n.opts.ConfigDir, "main.cue")
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(b), from, to, 1)
+	if s == string(b) {
+		t.Fatalf("no %q in the config", from)
+	}
+	if err := os.WriteFile(cfg, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Reload(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mtlsStatus(t *testing.T, c *http.Client, url string) int {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestViewerMtlsSettingsChangedWhileConnected: a connection whose
+// handshake checked the client certificate otherwise than its
+// distribution does after a config change is not served on: a
+// certificate passthrough took unchecked, once the distribution requires
+// one of its trust store, and one of a CA since taken out of the store.
+// The viewer gets 421 and makes a new handshake, which refuses it.
+func TestViewerMtlsSettingsChangedWhileConnected(t *testing.T) {
+	ca, other := newTestCA(t, "Device CA"), newTestCA(t, "Other CA")
+	for _, c := range []struct {
+		name, host string
+		cert       func() tls.Certificate
+		from, to   func() string
+	}{
+		{"passthrough turned required", "pass.test",
+			func() tls.Certificate {
+				return other.client(t, "admin", 1, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+			},
+			func() string { return `viewerMtlsConfig: mode: "passthrough"` },
+			func() string { return `viewerMtlsConfig: trustStoreConfig: trustStoreId: "devices"` }},
+		{"its CA taken out of the trust store", "req.test",
+			func() tls.Certificate {
+				return ca.client(t, "device-1", 1, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+			},
+			func() string { return ca.pem() }, func() string { return other.pem() }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			n := startMtlsNode(t, ca)
+			cert := c.cert()
+			conn := connClientTLS(t, n, h2, &tls.Config{ServerName: c.host, InsecureSkipVerify: true, Certificates: []tls.Certificate{cert}})
+			if s := mtlsStatus(t, conn, "https://"+c.host+"/"); s != http.StatusOK {
+				t.Fatalf("before the change: %d", s)
+			}
+			mtlsReload(t, n, c.from(), c.to())
+			if s := mtlsStatus(t, conn, "https://"+c.host+"/"); s != http.StatusMisdirectedRequest {
+				t.Errorf("the connection opened before the change: %d, want 421", s)
+			}
+			if _, _, err := mtlsGet(t, n, h2, c.host, c.host, &cert); err == nil {
+				t.Errorf("a new connection with that certificate was served")
+			}
+		})
+	}
+}
+
+// TestViewerMtlsBehindTrustedProxy: a proxy in front of the node that
+// terminated TLS passed no client certificate on: a distribution that
+// requires one answers 403, not the origin as if it had been checked.
+func TestViewerMtlsBehindTrustedProxy(t *testing.T) {
+	mtlsOptsHook = func(o *Options) { o.HTTPAddr = "127.0.0.1:0"; o.TrustedProxies = "127.0.0.0/8" }
+	defer func() { mtlsOptsHook = nil }()
+	n := startMtlsNode(t, newTestCA(t, "Device CA"))
+	for host, want := range map[string]int{"req.test": http.StatusForbidden, "opt.test": http.StatusOK} {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+n.Addr("http").String()+"/", nil)
+		req.Host = host
+		req.Header.Set("X-Forwarded-Proto", "https")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("%s through a trusted proxy: %d, want %d", host, resp.StatusCode, want)
+		}
+	}
+}
+
+// TestViewerMtlsNoForgedHeaders: a viewer's own certificate headers never
+// reach a viewer-request function, even under a policy that does not
+// have the node set them (AllViewer), and a viewer's Connection header
+// cannot take passthrough's Client-Cert off the origin request.
+func TestViewerMtlsNoForgedHeaders(t *testing.T) {
+	ca := newTestCA(t, "Device CA")
+	n := startMtlsNode(t, ca)
+	valid := ca.client(t, "device-1", 1, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	mtlsReload(t, n, "originRequestPolicy: \"certs\"}\n\tviewerMtlsConfig: trustStoreConfig: trustStoreId: \"devices\"\n\tdefaultCacheBehavior: functionAssociations",
+		"originRequestPolicy: \"AllViewer\"}\n\tviewerMtlsConfig: trustStoreConfig: trustStoreId: \"devices\"\n\tdefaultCacheBehavior: functionAssociations")
+	for _, c := range []struct{ host, header, value, wantIn, wantOut string }{
+		{"fn.test", "CloudFront-Viewer-Cert-Subject", "CN=admin", "X-Function-Saw:", "cloudfront-viewer-cert-subject"},
+		{"pass.test", "Connection", "Client-Cert", "Client-Cert: :", ""},
+	} {
+		conn := connClientTLS(t, n, h1tls, &tls.Config{ServerName: c.host, InsecureSkipVerify: true, Certificates: []tls.Certificate{valid}})
+		req, _ := http.NewRequest(http.MethodGet, "https://"+c.host+"/", nil)
+		req.Header.Set(c.header, c.value)
+		resp, err := conn.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(b), c.wantIn) || c.wantOut != "" && strings.Contains(string(b), c.wantOut) {
+			t.Errorf("%s with %s: %s; origin got:\n%s", c.host, c.header, c.value, b)
+		}
 	}
 }

@@ -46,7 +46,26 @@ type Hello struct {
 	ja3, ja4 string
 
 	requested atomic.Bool // a request on the connection has called FirstRequest
+
+	// checked is what the TLS config the handshake used checked of the
+	// client's certificate, as its owner says (SetChecked).
+	checked atomic.Value
 }
+
+// SetChecked records, during the handshake, what the TLS config chosen
+// for it checks of the client's certificate (a comparable value of the
+// caller's; nil for nothing): requests on the connection read it back
+// (Checked) to tell whether the handshake checked what their host needs.
+func (h *Hello) SetChecked(v any) { h.checked.Store(checkedValue{v}) }
+
+// Checked is what SetChecked recorded; nil for nothing.
+func (h *Hello) Checked() any {
+	c, _ := h.checked.Load().(checkedValue)
+	return c.v
+}
+
+// checkedValue boxes SetChecked's values: atomic.Value takes one type.
+type checkedValue struct{ v any }
 
 // FirstRequest reports whether this is the first call on h's connection:
 // its first request, the one the handshake was made for. Later requests
@@ -121,13 +140,18 @@ func FromContext(ctx context.Context) *Hello {
 // context's; a connection with neither is not fingerprinted. It is for
 // tls.Config.GetConfigForClient.
 func Capture(info *tls.ClientHelloInfo, quic bool) {
-	if c, ok := info.Conn.(*Conn); ok {
-		c.Hello.Capture(info, quic)
-		return
-	}
-	if h := FromContext(info.Context()); h != nil {
+	if h := HelloOf(info); h != nil {
 		h.Capture(info, quic)
 	}
+}
+
+// HelloOf is the Hello of info's connection, a *Conn's or its context's;
+// nil for neither.
+func HelloOf(info *tls.ClientHelloInfo) *Hello {
+	if c, ok := info.Conn.(*Conn); ok {
+		return &c.Hello
+	}
+	return FromContext(info.Context())
 }
 
 // ConnContext is net/http's (and http1's) Server.ConnContext: it puts
