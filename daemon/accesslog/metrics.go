@@ -27,6 +27,7 @@ const (
 	DropBufferFull = "buffer_full" // the queue was full: the disk is behind
 	DropWriteError = "write_error" // writing or syncing its member failed
 	DropClosed     = "closed"      // logged after the writer closed
+	DropSpoolFull  = "spool_full"  // in a file deleted before its upload: the spool was full
 )
 
 // NewMetrics makes the metrics and registers them on reg (nil: unregistered).
@@ -39,7 +40,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}, dist),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "openfront_log_lines_dropped_total",
-			Help: "Access log lines dropped, by reason (buffer_full: the writer was behind; write_error; closed).",
+			Help: "Access log lines dropped, by reason (buffer_full: the writer was behind; write_error; closed; spool_full: in a file deleted before its upload).",
 		}, []string{"distribution", "reason"}),
 		pendingFiles: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "openfront_log_upload_pending_files",
@@ -88,6 +89,7 @@ func (m *Metrics) collectors() []prometheus.Collector {
 // the request path does no label lookup.
 type distMetrics struct {
 	written, dropFull, dropWrite, dropClosed prometheus.Counter
+	dropSpool                                prometheus.Counter
 	pendingFiles, pendingBytes               prometheus.Gauge
 	uploads, uploadErrors, spoolDropped      prometheus.Counter
 	filesClosed                              prometheus.Counter
@@ -108,6 +110,7 @@ func (m *Metrics) forDistribution(id string) *distMetrics {
 		dropFull:     m.dropped.WithLabelValues(id, DropBufferFull),
 		dropWrite:    m.dropped.WithLabelValues(id, DropWriteError),
 		dropClosed:   m.dropped.WithLabelValues(id, DropClosed),
+		dropSpool:    m.dropped.WithLabelValues(id, DropSpoolFull),
 		pendingFiles: m.pendingFiles.WithLabelValues(id),
 		pendingBytes: m.pendingBytes.WithLabelValues(id),
 		uploads:      m.uploads.WithLabelValues(id),

@@ -110,6 +110,7 @@ func (u *uploader) add(path string, size int64) {
 	u.bytes += size
 	m.pendingFiles.Inc()
 	m.pendingBytes.Add(float64(size))
+	var deleted []*spoolFile
 	for u.bytes > u.w.opts.SpoolBytes {
 		i := 0
 		if u.pending[0] == u.inflight {
@@ -118,15 +119,21 @@ func (u *uploader) add(path string, size int64) {
 		if i >= len(u.pending)-1 { // keep the newest
 			break
 		}
-		f := u.pending[i]
+		deleted = append(deleted, u.pending[i])
 		u.removeLocked(i)
+	}
+	u.mu.Unlock()
+	for _, f := range deleted {
+		// Its lines count as dropped too: the lines metric says what never
+		// reaches the bucket, whatever the reason (read before the file
+		// goes, outside the lock).
+		m.dropSpool.Add(float64(logLines(f.path)))
 		os.Remove(f.path)
 		claims.Delete(f.path)
 		m.spoolDropped.Inc()
 		u.w.log.Warn("access log spool full: oldest file deleted before upload", "file", f.path, "bytes", f.size)
 		u.w.problems.set(&u.w.problems.spool, fmt.Errorf("the spool (%d bytes) is full: %s (%d bytes) was deleted before its upload", u.w.opts.SpoolBytes, filepath.Base(f.path), f.size))
 	}
-	u.mu.Unlock()
 	select {
 	case u.kick <- struct{}{}:
 	default:

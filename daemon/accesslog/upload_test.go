@@ -239,7 +239,7 @@ func TestUploadRetriesUntilServerUp(t *testing.T) {
 }
 
 // TestSpoolBound: with S3 unreachable the spool keeps to SpoolBytes by
-// deleting the oldest files, and counts them.
+// deleting the oldest files, and counts them and their lines.
 func TestSpoolBound(t *testing.T) {
 	opts := testOptions(t)
 	opts.MinBackoff, opts.MaxBackoff = time.Hour, time.Hour // one attempt, then quiet
@@ -263,6 +263,10 @@ func TestSpoolBound(t *testing.T) {
 	t.Logf("%d files (%d bytes) kept of %d, %d dropped", len(files), total, n, dropped)
 	if dropped == 0 || len(files)+dropped != n {
 		t.Errorf("%d files kept and %d dropped, want %d in all with drops", len(files), dropped, n)
+	}
+	// A line a file each: the deleted files' lines are dropped lines.
+	if lines := metric(w.m.dropSpool); lines != dropped {
+		t.Errorf("%d lines counted dropped with the spool full, want %d (those of the deleted files)", lines, dropped)
 	}
 	if metric(w.m.pendingFiles) != len(files) || int64(metric(w.m.pendingBytes)) != total {
 		t.Errorf("pending gauges %d files/%d bytes, want %d/%d", metric(w.m.pendingFiles), metric(w.m.pendingBytes), len(files), total)

@@ -986,6 +986,29 @@ func validPrefix(r io.Reader) int64 {
 	}
 }
 
+// logLines is the number of log lines (not the #Version and #Fields
+// lines) in the gzip file at path, as far as it reads.
+func logLines(path string) int {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	z, err := gzip.NewReader(bufio.NewReader(f))
+	if err != nil {
+		return 0
+	}
+	n := 0
+	sc := bufio.NewScanner(z)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if l := sc.Bytes(); len(l) > 0 && l[0] != '#' {
+			n++
+		}
+	}
+	return n
+}
+
 // rescan queues the distribution's closed files that no uploader holds.
 func (w *Writer) rescan() {
 	files, err := w.ownFiles(".gz")
