@@ -612,8 +612,12 @@ func (s *watchState) handle(ev fsnotify.Event) bool {
 		// A watched directory went away or moved: what it held did too.
 		s.sync()
 		return true
+	case s.checks[dir] && s.r.refused.Load():
+		// A file landed where a refused change's check looks (the
+		// certificates it lacked): inside the tree too.
+		return true
 	case s.checks[dir] && !s.tree[dir]:
-		return s.r.refused.Load()
+		return false
 	case !s.tree[dir]:
 		return false
 	case !s.r.file && configFile(base):

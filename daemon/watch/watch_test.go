@@ -1114,7 +1114,18 @@ func TestDeployAppliesOnlyAChange(t *testing.T) {
 // CheckDirs, not at the next rehash; events there while nothing is
 // refused compile nothing.
 func TestCheckDirEventRetries(t *testing.T) {
-	dir, certs := t.TempDir(), t.TempDir()
+	t.Run("beside the config", func(t *testing.T) { testCheckDirEventRetries(t, t.TempDir(), t.TempDir()) })
+	t.Run("inside the config's tree", func(t *testing.T) {
+		dir := t.TempDir()
+		certs := filepath.Join(dir, "certs")
+		if err := os.Mkdir(certs, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		testCheckDirEventRetries(t, dir, certs)
+	})
+}
+
+func testCheckDirEventRetries(t *testing.T, dir, certs string) {
 	site := filepath.Join(dir, "site.cue")
 	write(t, site, dist("site", "v1"))
 	check := func(tb *table.Table) error {
