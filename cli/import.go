@@ -1070,6 +1070,13 @@ func (imp *importer) distribution(s *src) (*cueStruct, error) {
 			imp.note(o, s, "ContinuousDeploymentPolicyId %s not imported: add the output of `aws cloudfront get-continuous-deployment-policy --id %s` and the staging distribution's `aws cloudfront get-distribution`", id, id)
 		}
 	}
+	// "direct" is a standard distribution, the only kind openfront has
+	// (API_DistributionConfig: "whether the connection mode is through a
+	// standard distribution (direct) or a multi-tenant distribution with
+	// distribution tenants (tenant-only)"); tenant-only stays a note.
+	if s.m["ConnectionMode"] == "direct" {
+		s.get("ConnectionMode")
+	}
 	imp.rest(o, s)
 	return o, nil
 }
