@@ -246,6 +246,11 @@ type importer struct {
 	dnsNames        map[string]string
 	distNames       map[string]string
 
+	// vpcOrigins are get-vpc-origin output by VPC origin ID: the
+	// endpoint's ports and protocols, which the distribution's origin
+	// does not repeat.
+	vpcOrigins map[string]awsObject
+
 	// certNames are certificate files' names by certificate ARN (or IAM
 	// certificate ID), named for the first alias of the first
 	// distribution that has the certificate and aliases.
@@ -364,6 +369,12 @@ func (imp *importer) read(name string) error {
 			}
 			imp.dnsNames[dns] = name
 		}
+	case obj(top, "VpcOrigin") != nil:
+		v := obj(top, "VpcOrigin")
+		if imp.vpcOrigins == nil {
+			imp.vpcOrigins = map[string]awsObject{}
+		}
+		imp.vpcOrigins[str(v, "Id")] = awsObject{name, str(v, "Id"), v}
 	case obj(top, "ContinuousDeploymentPolicy") != nil:
 		p := obj(top, "ContinuousDeploymentPolicy")
 		imp.deployments = append(imp.deployments, awsObject{name, str(p, "Id"), obj(p, "ContinuousDeploymentPolicyConfig")})
@@ -417,7 +428,7 @@ func (imp *importer) read(name string) error {
 		}
 		imp.publicKey[str(k, "Id")] = awsObject{name, str(k, "Id"), obj(k, "PublicKeyConfig")}
 	default:
-		return fmt.Errorf("%s: not the output of aws cloudfront get-distribution(-config), get-streaming-distribution(-config), get-cache-policy, get-origin-request-policy, get-response-headers-policy, get-key-group, get-public-key, get-continuous-deployment-policy, describe-function, describe-key-value-store, list-key-value-stores, or aws wafv2 get-web-acl or get-ip-set (nor a function's code, NAME.js, or a store's keys, STORE.keys.json)", name)
+		return fmt.Errorf("%s: not the output of aws cloudfront get-distribution(-config), get-streaming-distribution(-config), get-cache-policy, get-origin-request-policy, get-response-headers-policy, get-key-group, get-public-key, get-continuous-deployment-policy, get-vpc-origin, describe-function, describe-key-value-store, list-key-value-stores, or aws wafv2 get-web-acl or get-ip-set (nor a function's code, NAME.js, or a store's keys, STORE.keys.json)", name)
 	}
 	return nil
 }
@@ -996,7 +1007,11 @@ func (imp *importer) distribution(s *src) (*cueStruct, error) {
 	o := distributionHead(s)
 	var origins []any
 	for _, ors := range s.objs("Origins", "origins") {
-		origins = append(origins, imp.origin(ors))
+		o, err := imp.origin(ors)
+		if err != nil {
+			return nil, err
+		}
+		origins = append(origins, o)
 	}
 	o.set("origins", origins)
 	var groups []any
@@ -1088,7 +1103,7 @@ func lower(names []string) []string {
 	return names
 }
 
-func (imp *importer) origin(s *src) *cueStruct {
+func (imp *importer) origin(s *src) (*cueStruct, error) {
 	o := &cueStruct{}
 	o.set("id", s.str("Id"))
 	if d := s.str("DomainName"); d != "" {
@@ -1134,16 +1149,15 @@ func (imp *importer) origin(s *src) *cueStruct {
 	if s.has("CustomOriginConfig") {
 		cs := s.obj("CustomOriginConfig").at("customOriginConfig")
 		c := &cueStruct{}
-		c.setNum(cs, "HTTPPort", "httpPort", 80)
-		c.setNum(cs, "HTTPSPort", "httpsPort", 443)
-		c.set("originProtocolPolicy", cs.str("OriginProtocolPolicy"))
-		c.setNum(cs, "OriginReadTimeout", "originReadTimeout", 30)
-		c.setNum(cs, "OriginKeepaliveTimeout", "originKeepaliveTimeout", 5)
-		if p := cs.strs("OriginSslProtocols"); !slices.Equal(p, []string{"TLSv1.2"}) {
-			o := c
-			o.setList("originSslProtocols", p)
-		}
+		originEndpoint(c, cs, cs)
 		imp.rest(c, cs)
+		o.set("customOriginConfig", c)
+	}
+	if s.has("VpcOriginConfig") {
+		c, err := imp.vpcOrigin(s.obj("VpcOriginConfig").at("customOriginConfig"))
+		if err != nil {
+			return nil, err
+		}
 		o.set("customOriginConfig", c)
 	}
 	// A disabled shield does nothing: left out, whatever its region.
@@ -1151,7 +1165,43 @@ func (imp *importer) origin(s *src) *cueStruct {
 		o.set("originShield", &cueStruct{fields: []cueField{{name: "enabled", val: true}, {name: "originShieldRegion", val: sh.str("OriginShieldRegion")}}})
 	}
 	imp.rest(o, s)
-	return o
+	return o, nil
+}
+
+// originEndpoint sets a custom origin's ports, protocols and timeouts:
+// ep holds the ports and protocols, timeouts the timeouts (a VPC origin
+// keeps them apart).
+func originEndpoint(c *cueStruct, ep, timeouts *src) {
+	c.setNum(ep, "HTTPPort", "httpPort", 80)
+	c.setNum(ep, "HTTPSPort", "httpsPort", 443)
+	c.set("originProtocolPolicy", ep.str("OriginProtocolPolicy"))
+	c.setNum(timeouts, "OriginReadTimeout", "originReadTimeout", 30)
+	c.setNum(timeouts, "OriginKeepaliveTimeout", "originKeepaliveTimeout", 5)
+	if p := ep.strs("OriginSslProtocols"); !slices.Equal(p, []string{"TLSv1.2"}) {
+		c.setList("originSslProtocols", p)
+	}
+}
+
+// vpcOrigin imports an origin's VpcOriginConfig as a custom origin. The
+// distribution names the VPC origin by ID and has its timeouts; its ports
+// and protocols are the VPC origin's VpcOriginEndpointConfig
+// (API_VpcOriginEndpointConfig: HTTPPort, HTTPSPort,
+// OriginProtocolPolicy, OriginSslProtocols), from get-vpc-origin output.
+func (imp *importer) vpcOrigin(vs *src) (*cueStruct, error) {
+	id := vs.str("VpcOriginId")
+	vs.get("OwnerAccountId")
+	vo, ok := imp.vpcOrigins[id]
+	if !ok {
+		return nil, fmt.Errorf("%s: %s: VPC origin %s is in no file given: add the output of `aws cloudfront get-vpc-origin --id %s` (its ports and protocols are there)", vs.file, strings.TrimSuffix(vs.path, ".customOriginConfig"), id, id)
+	}
+	es := newSrc(vo.file, vs.path, vo.cfg).obj("VpcOriginEndpointConfig")
+	c := &cueStruct{}
+	imp.note(c, vs, "VPC origin %s (%s) imported as a custom origin: CloudFront reached it inside its VPC; the nodes connect to domainName, so they must reach it over the network", id, es.str("Arn"))
+	es.get("Name")
+	originEndpoint(c, es, vs)
+	imp.rest(c, es)
+	imp.rest(c, vs)
+	return c, nil
 }
 
 func (imp *importer) originGroup(s *src) *cueStruct {

@@ -87,6 +87,12 @@ func TestImport(t *testing.T) {
 		{"waf-no-ip-set", nil, exitFail, ""},
 		{"waf-no-web-acl", nil, exitFail, ""},
 		{"waf-no-regex-set", nil, exitFail, ""},
+		// A VPC origin (an internal load balancer) with its get-vpc-origin
+		// output: a custom origin with the endpoint's ports and protocols
+		// and the origin's timeouts, and a note that the nodes must reach it.
+		{"vpc-origin", nil, exitOK, ""},
+		// Without its get-vpc-origin output: an error naming the command.
+		{"vpc-origin-missing", nil, exitFail, ""},
 		// A custom policy ID without its get-cache-policy file.
 		{"unknown-policy", nil, exitFail, ""},
 		// Legacy TrustedSigners: the behavior names a key group the
