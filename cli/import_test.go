@@ -86,6 +86,9 @@ func TestImport(t *testing.T) {
 		// command to run with the name and id from the ARN.
 		{"waf-no-ip-set", nil, exitFail, ""},
 		{"waf-no-web-acl", nil, exitFail, ""},
+		// A WAF Classic web ACL (WebACLId is its bare ID, not a wafv2
+		// ARN): the note says so, not to run aws wafv2 get-web-acl.
+		{"waf-classic", nil, exitFail, ""},
 		{"waf-no-regex-set", nil, exitFail, ""},
 		// A VPC origin (an internal load balancer) with its get-vpc-origin
 		// output: a custom origin with the endpoint's ports and protocols

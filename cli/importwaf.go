@@ -363,7 +363,15 @@ func (imp *importer) webACLRef(o *cueStruct, s *src) {
 		o.set("webACLId", acl.name)
 		return
 	}
-	imp.weaker(o, s, fmt.Sprintf("%s: web ACL %s, whose rules CloudFront applied to every request", s.path, id), "WebACLId %s not imported: add `%s` output (and get-ip-set and get-regex-pattern-set output for its sets); openfront enforces rate-based, IP set, geo, string match, size, regex, regex pattern set, SQL injection and XSS rules on the path, query, its arguments, method, headers, cookies, body and JSON body", id, wafGetCommand("get-web-acl", id))
+	what := fmt.Sprintf("%s: web ACL %s, whose rules CloudFront applied to every request", s.path, id)
+	if !strings.HasPrefix(id, "arn:") {
+		// API_DistributionConfig: "To specify a web ACL created using the
+		// latest version of AWS WAF, use the ACL ARN ... To specify a web
+		// ACL created using AWS WAF Classic, use the ACL ID".
+		imp.weaker(o, s, what, "WebACLId %s not imported: an ID, not an ARN, is an AWS WAF Classic web ACL, which `aws wafv2 get-web-acl` does not print and openfront does not take: migrate it to AWS WAF (the WAF Classic console's migration wizard), then add the new web ACL's `%s` output", id, wafGetCommand("get-web-acl", ""))
+		return
+	}
+	imp.weaker(o, s, what, "WebACLId %s not imported: add `%s` output (and get-ip-set and get-regex-pattern-set output for its sets); openfront enforces rate-based, IP set, geo, string match, size, regex, regex pattern set, SQL injection and XSS rules on the path, query, its arguments, method, headers, cookies, body and JSON body", id, wafGetCommand("get-web-acl", id))
 }
 
 // associationConfig imports a web ACL's CloudFront body inspection limit
