@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -255,6 +256,11 @@ type importer struct {
 	// certificate ID), named for the first alias of the first
 	// distribution that has the certificate and aliases.
 	certNames map[string]string
+
+	// originIDs are the config's IDs for the origins and origin groups of
+	// the distribution being converted whose CloudFront IDs the schema
+	// refuses, by CloudFront ID.
+	originIDs map[string]string
 
 	// webACLs, ipSets and regexSets are AWS WAF's, from get-web-acl,
 	// get-ip-set and get-regex-pattern-set.
@@ -775,30 +781,87 @@ var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$`)
 // characters become "-".
 func sanitizeID(names ...string) string {
 	for _, n := range names {
-		var b strings.Builder
-		for _, r := range n {
-			switch {
-			case r < 128 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'):
-				b.WriteRune(r)
-			case r == '_' || r == '-':
-				if b.Len() > 0 {
-					b.WriteRune(r)
-				}
-			default:
-				if b.Len() > 0 {
-					b.WriteByte('-')
-				}
-			}
-		}
-		s := strings.TrimRight(b.String(), "-_")
-		if len(s) > 128 {
-			s = s[:128]
-		}
-		if s != "" {
+		if s := sanitizeName(n, "_-"); s != "" {
 			return s
 		}
 	}
 	return "imported"
+}
+
+// sanitizeName keeps n's ASCII letters and digits, and the characters of
+// punct after the first of them; each other character becomes "-". ""
+// when nothing is left.
+func sanitizeName(n, punct string) string {
+	var b strings.Builder
+	for _, r := range n {
+		switch {
+		case r < 128 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'):
+			b.WriteRune(r)
+		case strings.ContainsRune(punct, r):
+			if b.Len() > 0 {
+				b.WriteRune(r)
+			}
+		default:
+			if b.Len() > 0 {
+				b.WriteByte('-')
+			}
+		}
+	}
+	s := strings.TrimRight(b.String(), "-_")
+	if len(s) > 128 {
+		s = s[:128]
+	}
+	return s
+}
+
+// originIDPattern is the schema's #OriginID.
+var originIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
+
+// mapOriginIDs gives each origin and origin group ID of a distribution
+// that the schema refuses a new one. CloudFront takes any string
+// (API_Origin: Id is "A unique identifier for the origin. This value must
+// be unique within the distribution."), and its old console made IDs such
+// as "S3-bucket/path": each character the schema refuses becomes "-", and
+// the ID stays unique in the distribution.
+func mapOriginIDs(s *src) map[string]string {
+	var ids []string
+	for _, k := range []string{"Origins", "OriginGroups"} {
+		m, _ := s.m[k].(map[string]any)
+		items, _ := m["Items"].([]any)
+		for _, it := range items {
+			o, _ := it.(map[string]any)
+			if id, _ := o["Id"].(string); id != "" {
+				ids = append(ids, id)
+			}
+		}
+	}
+	taken := map[string]bool{}
+	for _, id := range ids {
+		taken[id] = true
+	}
+	renamed := map[string]string{}
+	for _, id := range ids {
+		if !originIDPattern.MatchString(id) && renamed[id] == "" {
+			renamed[id] = uniqueName(cmp.Or(sanitizeName(id, "._:-"), "origin"), taken, nil)
+		}
+	}
+	return renamed
+}
+
+// originID is the config's ID for the origin or origin group CloudFront
+// calls id.
+func (imp *importer) originID(id string) string {
+	return cmp.Or(imp.originIDs[id], id)
+}
+
+// originIDField sets o's id, with a note when the schema needed a new one.
+func (imp *importer) originIDField(o *cueStruct, s *src) {
+	id := s.str("Id")
+	if n := imp.originIDs[id]; n != "" {
+		imp.note(o, s, "Id %s imported as %s: an origin id is letters, digits, \".\", \"_\", \":\" and \"-\"; targetOriginId and origin group members name it so, and a function that picks this origin by id (cf.selectRequestOriginById) must use the new one", cueString(id), cueString(n))
+		id = n
+	}
+	o.set("id", id)
 }
 
 // uniqueName keeps name apart from the names taken and from reserved ones
@@ -1005,6 +1068,7 @@ func distributionHead(s *src) *cueStruct {
 
 func (imp *importer) distribution(s *src) (*cueStruct, error) {
 	o := distributionHead(s)
+	imp.originIDs = mapOriginIDs(s)
 	var origins []any
 	for _, ors := range s.objs("Origins", "origins") {
 		o, err := imp.origin(ors)
@@ -1105,7 +1169,7 @@ func lower(names []string) []string {
 
 func (imp *importer) origin(s *src) (*cueStruct, error) {
 	o := &cueStruct{}
-	o.set("id", s.str("Id"))
+	imp.originIDField(o, s)
 	if d := s.str("DomainName"); d != "" {
 		o.set("domainName", strings.ToLower(d))
 	}
@@ -1206,7 +1270,7 @@ func (imp *importer) vpcOrigin(vs *src) (*cueStruct, error) {
 
 func (imp *importer) originGroup(s *src) *cueStruct {
 	o := &cueStruct{}
-	o.set("id", s.str("Id"))
+	imp.originIDField(o, s)
 	fs := s.obj("FailoverCriteria")
 	var codes []any
 	for _, c := range fs.obj("StatusCodes").items("Items") {
@@ -1217,7 +1281,7 @@ func (imp *importer) originGroup(s *src) *cueStruct {
 	o.set("failoverCriteria", &cueStruct{fields: []cueField{{name: "statusCodes", val: codes}}})
 	var members []any
 	for _, ms := range s.objs("Members", "members") {
-		members = append(members, &cueStruct{fields: []cueField{{name: "originId", val: ms.str("OriginId")}}})
+		members = append(members, &cueStruct{fields: []cueField{{name: "originId", val: imp.originID(ms.str("OriginId"))}}})
 	}
 	o.set("members", members)
 	if c := s.str("SelectionCriteria"); c != "" && c != "default" {
@@ -1240,7 +1304,7 @@ func (imp *importer) behavior(s *src) (*cueStruct, error) {
 	if p := s.str("PathPattern"); p != "" {
 		o.set("pathPattern", p)
 	}
-	o.set("targetOriginId", s.str("TargetOriginId"))
+	o.set("targetOriginId", imp.originID(s.str("TargetOriginId")))
 	o.set("viewerProtocolPolicy", s.str("ViewerProtocolPolicy"))
 	am := s.obj("AllowedMethods")
 	if m := sortMethods(am.strs("Items")); len(m) > 0 && !slices.Equal(m, []string{"GET", "HEAD"}) {

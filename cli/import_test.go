@@ -96,6 +96,10 @@ func TestImport(t *testing.T) {
 		{"vpc-origin", nil, exitOK, ""},
 		// Without its get-vpc-origin output: an error naming the command.
 		{"vpc-origin-missing", nil, exitFail, ""},
+		// Origin and origin group IDs CloudFront takes but the schema does
+		// not (the old console's "S3-bucket/path", spaces): renamed
+		// everywhere they are named, each rename a note.
+		{"origin-ids", nil, exitOK, ""},
 		// A custom policy ID without its get-cache-policy file.
 		{"unknown-policy", nil, exitFail, ""},
 		// Legacy TrustedSigners: the behavior names a key group the
