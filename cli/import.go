@@ -1214,6 +1214,7 @@ func (imp *importer) origin(s *src) (*cueStruct, error) {
 		cs := s.obj("CustomOriginConfig").at("customOriginConfig")
 		c := &cueStruct{}
 		originEndpoint(c, cs, cs)
+		imp.ipAddressType(c, cs)
 		imp.rest(c, cs)
 		o.set("customOriginConfig", c)
 	}
@@ -1246,6 +1247,20 @@ func originEndpoint(c *cueStruct, ep, timeouts *src) {
 	}
 }
 
+// ipAddressType notes a custom origin's IpAddressType other than
+// dualstack ("Use both IPv4 and IPv6 addresses"), which is what a node
+// does: it dials every address of domainName, IPv6 and IPv4 alike, and
+// takes the first to answer.
+func (imp *importer) ipAddressType(c *cueStruct, cs *src) {
+	switch t := cs.str("IpAddressType"); t {
+	case "", "dualstack":
+	case "ipv4", "ipv6":
+		imp.note(c, cs, "IpAddressType %s not imported: the node connects over IPv4 and IPv6 alike, to whichever of domainName's addresses answers first; to keep to %s, give domainName only %s records", t, map[string]string{"ipv4": "IPv4", "ipv6": "IPv6"}[t], map[string]string{"ipv4": "A", "ipv6": "AAAA"}[t])
+	default:
+		imp.note(c, cs, "IpAddressType %q not imported: openfront has no such setting", t)
+	}
+}
+
 // vpcOrigin imports an origin's VpcOriginConfig as a custom origin. The
 // distribution names the VPC origin by ID and has its timeouts; its ports
 // and protocols are the VPC origin's VpcOriginEndpointConfig
@@ -1263,6 +1278,7 @@ func (imp *importer) vpcOrigin(vs *src) (*cueStruct, error) {
 	imp.note(c, vs, "VPC origin %s (%s) imported as a custom origin: CloudFront reached it inside its VPC; the nodes connect to domainName, so they must reach it over the network", id, es.str("Arn"))
 	es.get("Name")
 	originEndpoint(c, es, vs)
+	imp.ipAddressType(c, es)
 	imp.rest(c, es)
 	imp.rest(c, vs)
 	return c, nil
