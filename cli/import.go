@@ -393,6 +393,16 @@ func (imp *importer) read(name string) error {
 		imp.streaming = append(imp.streaming, awsObject{name, str(d, "Id"), obj(d, "StreamingDistributionConfig")})
 	case obj(top, "StreamingDistributionConfig") != nil:
 		imp.streaming = append(imp.streaming, awsObject{name, "", obj(top, "StreamingDistributionConfig")})
+	case obj(top, "DistributionList") != nil:
+		// API_DistributionSummary has no CallerReference, DefaultRootObject,
+		// Logging or ContinuousDeploymentPolicyId: importing a summary would
+		// drop them without a word.
+		var ids []string
+		for _, it := range newSrc(name, "", obj(top, "DistributionList")).items("Items") {
+			m, _ := it.(map[string]any)
+			ids = append(ids, str(m, "Id"))
+		}
+		return fmt.Errorf("%s: list-distributions output: its summaries lack a distribution's CallerReference, DefaultRootObject, Logging and ContinuousDeploymentPolicyId; import each distribution from its own `aws cloudfront get-distribution --id ID` output: %s", name, strings.Join(ids, ", "))
 	case obj(top, "CachePolicy") != nil:
 		policy(cachePolicyKind, "CachePolicy", "CachePolicyConfig")
 	case obj(top, "OriginRequestPolicy") != nil:

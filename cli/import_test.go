@@ -100,6 +100,10 @@ func TestImport(t *testing.T) {
 		// not (the old console's "S3-bucket/path", spaces): renamed
 		// everywhere they are named, each rename a note.
 		{"origin-ids", nil, exitOK, ""},
+		// list-distributions output, whose summaries lack a distribution's
+		// DefaultRootObject and Logging: an error naming get-distribution
+		// for each.
+		{"list-distributions", nil, exitFail, ""},
 		// A custom policy ID without its get-cache-policy file.
 		{"unknown-policy", nil, exitFail, ""},
 		// Legacy TrustedSigners: the behavior names a key group the
