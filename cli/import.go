@@ -987,16 +987,21 @@ func (s *src) boolean(k string) bool {
 }
 
 // num reads a number; CloudFront prints some (ResponseCode) as strings.
-func (s *src) num(k string) (int64, bool) {
-	switch v := s.get(k).(type) {
+func (s *src) num(k string) (int64, bool) { return numValue(s.get(k)) }
+
+// numValue is v as an integer: a JSON number, or one written as a string.
+func numValue(v any) (int64, bool) {
+	var text string
+	switch v := v.(type) {
 	case json.Number:
-		n, err := v.Int64()
-		return n, err == nil
+		text = v.String()
 	case string:
-		n, err := strconv.ParseInt(v, 10, 64)
-		return n, err == nil
+		text = v
+	default:
+		return 0, false
 	}
-	return 0, false
+	n, err := strconv.ParseInt(text, 10, 64)
+	return n, err == nil
 }
 
 func (s *src) obj(k string) *src {
@@ -1090,7 +1095,11 @@ func (imp *importer) distribution(s *src) (*cueStruct, error) {
 	o.set("origins", origins)
 	var groups []any
 	for _, gs := range s.objs("OriginGroups", "originGroups") {
-		groups = append(groups, imp.originGroup(gs))
+		g, err := imp.originGroup(gs)
+		if err != nil {
+			return nil, err
+		}
+		groups = append(groups, g)
 	}
 	if len(groups) > 0 {
 		o.set("originGroups", groups)
@@ -1294,15 +1303,20 @@ func (imp *importer) vpcOrigin(vs *src) (*cueStruct, error) {
 	return c, nil
 }
 
-func (imp *importer) originGroup(s *src) *cueStruct {
+func (imp *importer) originGroup(s *src) (*cueStruct, error) {
 	o := &cueStruct{}
 	imp.originIDField(o, s)
 	fs := s.obj("FailoverCriteria")
 	var codes []any
-	for _, c := range fs.obj("StatusCodes").items("Items") {
-		if n, err := c.(json.Number).Int64(); err == nil {
-			codes = append(codes, n)
+	for i, c := range fs.obj("StatusCodes").items("Items") {
+		// The CLI prints numbers; one written as a string is taken as
+		// CloudFront prints ResponseCode.
+		n, ok := numValue(c)
+		if !ok {
+			v, _ := json.Marshal(c)
+			return nil, fmt.Errorf("%s: %s.failoverCriteria.statusCodes[%d]: %s is not a status code", s.file, s.path, i, v)
 		}
+		codes = append(codes, n)
 	}
 	o.set("failoverCriteria", &cueStruct{fields: []cueField{{name: "statusCodes", val: codes}}})
 	var members []any
@@ -1314,7 +1328,7 @@ func (imp *importer) originGroup(s *src) *cueStruct {
 		imp.note(o, s, "SelectionCriteria %s not imported: openfront fails over on the status codes only", c)
 	}
 	imp.rest(o, s)
-	return o
+	return o, nil
 }
 
 // methodOrder is CloudFront's, as openfront's docs list the methods.

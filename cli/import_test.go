@@ -356,3 +356,40 @@ func TestImportRefusesADirectory(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want exit %d and %q", code, stderr, exitFail, want)
 	}
 }
+
+// A value of the wrong type where the AWS CLI prints a number (a file
+// edited by hand) is an error naming its place, never a panic; a number
+// printed as a string, as CloudFront prints ResponseCode, is taken.
+func TestImportRefusesOddValuesAtTheirPlace(t *testing.T) {
+	dist := func(codes string) string {
+		return `{"DistributionConfig": {"CallerReference": "x",
+		"Origins": {"Quantity": 2, "Items": [
+			{"Id": "a", "DomainName": "a.example.com", "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "https-only"}},
+			{"Id": "b", "DomainName": "b.example.com", "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "https-only"}}]},
+		"OriginGroups": {"Quantity": 1, "Items": [{"Id": "g",
+			"FailoverCriteria": {"StatusCodes": {"Quantity": 2, "Items": ` + codes + `}},
+			"Members": {"Quantity": 2, "Items": [{"OriginId": "a"}, {"OriginId": "b"}]}}]},
+		"DefaultCacheBehavior": {"TargetOriginId": "g", "ViewerProtocolPolicy": "allow-all"}}}`
+	}
+	for _, tc := range []struct {
+		name, codes string
+		code        int
+		want        string // in stderr, or stdout when code is exitOK
+	}{
+		{"a word", `["bad", 503]`, exitFail, `distributions.x.originGroups[0].failoverCriteria.statusCodes[0]: "bad" is not a status code`},
+		{"an object", `[502, {}]`, exitFail, `distributions.x.originGroups[0].failoverCriteria.statusCodes[1]: {} is not a status code`},
+		{"a number as a string", `["502", 503]`, exitOK, `statusCodes: [502, 503]`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := filepath.Join(t.TempDir(), "in.json")
+			writeFile(t, in, dist(tc.codes))
+			code, stdout, stderr := runCLI("import", in)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d\n%s", code, tc.code, stderr)
+			}
+			if out := map[bool]string{true: stdout, false: stderr}[tc.code == exitOK]; !strings.Contains(out, tc.want) {
+				t.Errorf("output lacks %q:\n%s", tc.want, out)
+			}
+		})
+	}
+}
