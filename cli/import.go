@@ -285,10 +285,11 @@ type awsObject struct {
 }
 
 type awsFunction struct {
-	code string
-	cfg  map[string]any // FunctionConfig
-	file string         // of cfg
-	name string         // in the config, once a behavior runs it
+	code     string
+	codeFile string         // NAME.js
+	cfg      map[string]any // FunctionConfig
+	file     string         // of cfg
+	name     string         // in the config, once a behavior runs it
 }
 
 // function is the CloudFront Function name, made when first met.
@@ -340,7 +341,8 @@ func (imp *importer) read(name string) error {
 	}
 	if fn, ok := strings.CutSuffix(filepath.Base(name), ".js"); ok {
 		// aws cloudfront get-function --name NAME NAME.js writes the code.
-		imp.function(fn).code = string(b)
+		f := imp.function(fn)
+		f.code, f.codeFile = string(b), name
 		return nil
 	}
 	top, off, err := decodeObject(b)
@@ -725,6 +727,12 @@ func (imp *importer) functionsSection() *cueStruct {
 		}
 		o := &cueStruct{}
 		s := newSrc(fn.file, "functions."+fn.name, fn.cfg)
+		if fn.cfg == nil {
+			// Its code does not say which runtime runs it or which
+			// KeyValueStore its cf.kvs() calls read.
+			s.file = fn.codeFile
+			imp.note(o, s, "its describe-function output is in no file given: runtime cloudfront-js-2.0 assumed and no KeyValueStore associated; add `aws cloudfront describe-function --name %s --stage LIVE > %s.function.json`", name, name)
+		}
 		o.setStr("comment", s.str("Comment"), "")
 		o.setStr("runtime", s.str("Runtime"), "cloudfront-js-2.0")
 		var stores []string

@@ -38,6 +38,9 @@ func TestImport(t *testing.T) {
 		// CloudFront Functions with their code (NAME.js) and
 		// describe-function output, and one without its code.
 		{"functions", nil, exitOK, ""},
+		// A function's code without its describe-function output: a note
+		// that its runtime is assumed and its stores unknown.
+		{"function-without-description", nil, exitOK, ""},
 		// KeyValueStores: one from describe-key-value-store with its keys
 		// as list-keys prints them, one from list-key-value-stores with its
 		// keys as CloudFront's import file; a listed store without its
