@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"unicode/utf8"
 
 	"cuelang.org/go/cue/format"
 
@@ -341,6 +342,15 @@ func (imp *importer) read(name string) error {
 	}
 	if fn, ok := strings.CutSuffix(filepath.Base(name), ".js"); ok {
 		// aws cloudfront get-function --name NAME NAME.js writes the code.
+		if !utf8.Valid(b) {
+			// CUE, which the config is, holds UTF-8 text only.
+			off := 0
+			for r, n := utf8.DecodeRune(b); r != utf8.RuneError || n != 1; r, n = utf8.DecodeRune(b[off:]) {
+				off += n
+			}
+			line, col := lineCol(b, off)
+			return fmt.Errorf("%s:%d:%d: not UTF-8: save the function's code as UTF-8", name, line, col)
+		}
 		f := imp.function(fn)
 		f.code, f.codeFile = string(b), name
 		return nil

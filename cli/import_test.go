@@ -396,3 +396,19 @@ func TestImportRefusesOddValuesAtTheirPlace(t *testing.T) {
 		})
 	}
 }
+
+// A function's code that is not UTF-8 (saved in Latin-1, say) is refused
+// at its file, line and column, not written into a config CUE cannot
+// read.
+func TestImportRefusesCodeThatIsNotUTF8(t *testing.T) {
+	dir := t.TempDir()
+	js := filepath.Join(dir, "docs-index.js")
+	writeFile(t, js, "function handler(event) {\n    // caf\xe9\n    return event.request;\n}\n")
+	code, stdout, stderr := runCLI("import", "testdata/import/functions/distribution-config.json", js)
+	if code != exitFail || stdout != "" {
+		t.Errorf("exit %d, stdout %q; want %d and nothing written", code, stdout, exitFail)
+	}
+	if want := js + ":2:11: not UTF-8"; !strings.Contains(stderr, want) || strings.Contains(stderr, "package cdn") {
+		t.Errorf("stderr should name %q, without the config:\n%s", want, stderr)
+	}
+}
