@@ -1190,11 +1190,58 @@ func (imp *importer) distribution(s *src) (*cueStruct, error) {
 	// (API_DistributionConfig: "whether the connection mode is through a
 	// standard distribution (direct) or a multi-tenant distribution with
 	// distribution tenants (tenant-only)"); tenant-only stays a note.
-	if s.m["ConnectionMode"] == "direct" {
+	switch s.m["ConnectionMode"] {
+	case "direct":
 		s.get("ConnectionMode")
+	case "tenant-only":
+		imp.multiTenant(o, s)
 	}
 	imp.rest(o, s)
 	return o, nil
+}
+
+// multiTenant notes a multi-tenant distribution: a template that serves
+// its distribution tenants' domains, each tenant with its own values of
+// the template's parameters, which "you can use in the origin domain or
+// origin path" (tenant-customization.md). openfront has no tenants.
+func (imp *importer) multiTenant(o *cueStruct, s *src) {
+	s.get("ConnectionMode")
+	var params []string
+	for _, p := range s.obj("TenantConfig").objs("ParameterDefinitions", "") {
+		ss := p.obj("Definition").obj("StringSchema")
+		param := "{{" + p.str("Name") + "}}"
+		switch def := ss.str("DefaultValue"); {
+		case def != "":
+			param += fmt.Sprintf(" (default %q)", def)
+		case ss.boolean("Required"):
+			param += " (required)"
+		}
+		params = append(params, param)
+	}
+	msg := "ConnectionMode tenant-only not imported: this is a multi-tenant distribution, which viewers reached only through its distribution tenants' domains, and openfront has no tenants: copy it for each tenant (`aws cloudfront list-distribution-tenants`, `get-distribution-tenant --identifier ID`), with the tenant's domains as aliases and its parameter values in origin domain names and paths"
+	if len(params) > 0 {
+		msg += "; its parameters: " + strings.Join(params, ", ")
+	}
+	imp.note(o, s, "%s", msg)
+}
+
+// tenantParam is a multi-tenant distribution's parameter in an origin's
+// domain name or path: {{NAME}}, NAME being [a-zA-Z0-9-_]+
+// (AWS::CloudFront::DistributionTenant Parameter).
+var tenantParam = regexp.MustCompile(`\{\{[a-zA-Z0-9_-]+\}\}`)
+
+// lowerHost lower-cases a host name but for the names of the tenant
+// parameters in it, which keep the case they are defined with.
+func lowerHost(h string) string {
+	var b strings.Builder
+	last := 0
+	for _, m := range tenantParam.FindAllStringIndex(h, -1) {
+		b.WriteString(strings.ToLower(h[last:m[0]]))
+		b.WriteString(h[m[0]:m[1]])
+		last = m[1]
+	}
+	b.WriteString(strings.ToLower(h[last:]))
+	return b.String()
 }
 
 func lower(names []string) []string {
@@ -1208,7 +1255,7 @@ func (imp *importer) origin(s *src) (*cueStruct, error) {
 	o := &cueStruct{}
 	imp.originIDField(o, s)
 	if d := s.str("DomainName"); d != "" {
-		o.set("domainName", strings.ToLower(d))
+		o.set("domainName", lowerHost(d))
 	}
 	o.setStr("originPath", s.str("OriginPath"), "")
 	var headers []any

@@ -107,6 +107,10 @@ func TestImport(t *testing.T) {
 		// DefaultRootObject and Logging: an error naming get-distribution
 		// for each.
 		{"list-distributions", nil, exitFail, ""},
+		// A multi-tenant distribution (ConnectionMode tenant-only), whose
+		// origin names a tenant parameter: a note saying what to do per
+		// tenant, and the parameter kept as written, so it fails to vet.
+		{"multi-tenant", nil, exitFail, ""},
 		// A custom policy ID without its get-cache-policy file.
 		{"unknown-policy", nil, exitFail, ""},
 		// Legacy TrustedSigners: the behavior names a key group the
