@@ -50,6 +50,9 @@ func TestImport(t *testing.T) {
 		{"kvs-paginated", nil, exitOK, ""},
 		// Viewer mTLS with its trust store's CA bundle (TRUSTSTOREID.pem).
 		{"mtls", nil, exitOK, ""},
+		// A connection function, which could refuse TLS connections: a
+		// dropped protection (openfront runs none).
+		{"connection-function", nil, exitFail, ""},
 		// Without the bundle: the config still names the trust store, so
 		// vet refuses it rather than serve without the check.
 		{"mtls-no-bundle", nil, exitFail, ""},

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -12,6 +13,13 @@ import (
 // the config still names the trust store, so vet refuses it rather than
 // serve without the certificate check CloudFront made.
 func (imp *importer) viewerMtls(o *cueStruct, s *src) {
+	// A connection function "make[s] allow/deny decisions for TLS
+	// connections" (write-connection-function-code.md), by the client
+	// certificate, say: openfront runs none, so what it refused goes in.
+	if id := s.obj("ConnectionFunctionAssociation").str("Id"); id != "" {
+		imp.weaker(o, s, fmt.Sprintf("%s: connection function %s, which could refuse TLS connections (by their client certificate, say)", s.path, id),
+			"ConnectionFunctionAssociation %s not imported: openfront runs no connection functions", id)
+	}
 	if !s.has("ViewerMtlsConfig") {
 		return
 	}
