@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
+
 	"openfront.dev/daemon/http1"
 	"openfront.dev/internal/tlsfp"
 )
@@ -71,7 +73,11 @@ func headerListLimit(h http.Handler) http.Handler {
 //     SHOULD treat a request as malformed if it contains a Host header
 //     field that identifies an entity that differs from the entity in
 //     the :authority pseudo-header field", 8.3.1), whose HTTP/1.1
-//     counterpart, two Hosts, is refused too.
+//     counterpart, two Hosts, is refused too; and an :authority that is no
+//     host and port ("www.site.test/free/x.site.test", "a b"), which
+//     HTTP/1.1 refuses in Host (RFC 9112 3.2: "a Host header field with
+//     an invalid field value"): the edge routed it by its end, a
+//     wildcard alias, while a signed policy read it as part of the URL.
 func serverRequests(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		reason := ""
@@ -87,6 +93,9 @@ func serverRequests(h http.Handler) http.Handler {
 		}
 		if hosts := r.Header["Host"]; len(hosts) > 0 && (len(hosts) > 1 || !sameAuthority(hosts[0], r.Host)) {
 			reason = "the Host header is not the :authority"
+		}
+		if !httpguts.ValidHostHeader(r.Host) {
+			reason = "malformed :authority"
 		}
 		if reason != "" {
 			http.Error(w, "400 Bad Request: "+reason, http.StatusBadRequest)
