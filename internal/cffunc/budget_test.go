@@ -4,6 +4,7 @@ package cffunc
 
 import (
 	"errors"
+	"net/http"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -83,5 +84,32 @@ func TestGoPanicFailsTheRun(t *testing.T) {
 	_, err = f.runBounded(m, time.Second, func() (goja.Value, error) { panic("makeslice: len out of range") })
 	if !isExecution(err) || !strings.Contains(err.Error(), "len out of range") {
 		t.Errorf("error %v, want an execution error naming the panic", err)
+	}
+}
+
+// TestBacktrackingRegexpIsCut: a regular expression goja runs on
+// regexp2 (a named group, a lookaround, a backreference), which
+// backtracks and which an interrupt cannot stop mid-match, is cut at the
+// run's wall-clock cap, and the run fails over its budget as a loop does.
+// A viewer's 29-character URI against the named group of
+// /^\/(?<word>\w+)+$/ held a CPU for about half a minute.
+func TestBacktrackingRegexpIsCut(t *testing.T) {
+	f, err := Compile("f", rt20, `function handler(event) {
+	var m = event.request.uri.match(/^\/(?<word>\w+)+$/);
+	if (m) event.request.uri = "/words/" + m.groups.word;
+	return event.request;
+}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = f.ViewerRequest(Context{}, &Request{Method: "GET", URI: "/" + strings.Repeat("a", 27) + "!", Host: "h", Header: http.Header{}})
+	took := time.Since(start)
+	var ee *ExecutionError
+	if !errors.As(err, &ee) || !ee.Throttled {
+		t.Errorf("error %v, want the run throttled", err)
+	}
+	if limit := WallCap*Budget + 4*time.Second; took > limit {
+		t.Errorf("the run took %v, past its wall-clock cap (%v) and then some", took, WallCap*Budget)
 	}
 }

@@ -7,9 +7,20 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/dlclark/regexp2"
 	"github.com/dop251/goja"
 	"github.com/dop251/goja/ast"
 )
+
+// goja runs a pattern RE2 cannot (a named group, a lookaround, a
+// backreference) on regexp2, which backtracks, and a run's interrupt
+// cannot stop a match under way: /^\/(?<word>\w+)+$/ held a CPU for half
+// a minute on a viewer's 29-character URI, however small the budget. So
+// each match is cut at a node run's wall-clock cap, where its budget is
+// spent: the pending interrupt fails the run at its next step, as it
+// fails a loop, and the cut (goja takes it for "no match") changes no
+// answer. An offline run's budget is that long too (OfflineBudget).
+func init() { regexp2.DefaultMatchTimeout = WallCap * Budget }
 
 // Named capture groups: "ES 9 named capture groups are supported"
 // (functions-javascript-runtime-20.md, Regular expressions). goja runs a
