@@ -29,15 +29,18 @@ distributions: site: {
 }
 `
 
-// TestMalformedAuthority: an HTTP/2 or HTTP/3 :authority that is no host
-// and port is refused 400, as HTTP/1.1 refuses such a Host (RFC 9112 3.2:
-// "A server MUST respond with a 400 (Bad Request) status code to any
-// HTTP/1.1 request message that ... contains ... a Host header field with
-// an invalid field value"). The servers pass them on, and the edge routed
-// "www.site.test/free/x.site.test" to *.site.test, while a signed policy
-// saw it as part of the URL: a cookie for https://www.site.test/free/*
-// opened /paid/ too.
-func TestMalformedAuthority(t *testing.T) {
+// TestSignedPolicyScope: a signed cookie for https://www.site.test/free/*
+// opens /free/ and nothing else, whatever else a viewer puts in its
+// request's authority or path, over every protocol.
+//
+// An HTTP/2 or HTTP/3 :authority that is no host and port is refused 400,
+// as HTTP/1.1 refuses such a Host (RFC 9112 3.2: "A server MUST respond
+// with a 400 (Bad Request) status code to any HTTP/1.1 request message
+// that ... contains ... a Host header field with an invalid field
+// value"). The servers passed them on, and the edge routed
+// "www.site.test/free/x.site.test" to *.site.test, while the policy saw
+// it as part of the URL.
+func TestSignedPolicyScope(t *testing.T) {
 	key, pub := signingKey(t)
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
@@ -75,6 +78,12 @@ func TestMalformedAuthority(t *testing.T) {
 		{"a path after the port", "site.test:443/free/x", "/paid/a", 400},
 		{"a query in the authority", "www.site.test?x.site.test", "/free/a", 400},
 		{"userinfo", "u@www.site.test", "/free/a", 400},
+		// A "#" is no part of a request target (RFC 9112 3.2.1), but the
+		// servers let it through as part of the path: the policy saw
+		// /free/x, the path up to it, while the behavior and the origin
+		// resolve the path to /paid/a.
+		{"the policy's path before a #", "www.site.test", "/free/x#/../../paid/a", 403},
+		{"an escaped # is the path's", "www.site.test", "/free/x%23/../../paid/a", 403},
 		{"a space", "www site.test", "/free/a", 400},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

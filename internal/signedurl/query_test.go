@@ -54,6 +54,9 @@ func TestSplitRequestURI(t *testing.T) {
 		{"https://cdn.example.com", "/", ""},
 		{"https://cdn.example.com?q", "/", "q"},
 		{"*", "*", ""},
+		// A "#" is the path's, or the query's, as the edge routes it.
+		{"/free/x#/../../paid/a", "/free/x#/../../paid/a", ""},
+		{"/a?b#c", "/a", "b#c"},
 	}
 	for _, c := range cases {
 		p, q := SplitRequestURI(c.in)

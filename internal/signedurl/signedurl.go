@@ -107,9 +107,9 @@ func SplitRequestURI(uri string) (rawPath, rawQuery string) {
 			uri = "/" + uri
 		}
 	}
-	if i := strings.IndexByte(uri, '#'); i >= 0 {
-		uri = uri[:i]
-	}
+	// A "#" is kept: no client sends a fragment, and the edge routes a
+	// path holding one whole ("/free/x#/../../paid/a" is /paid/a to the
+	// behaviors and to an origin), so the policy must see all of it.
 	path, query, _ := strings.Cut(uri, "?")
 	return path, query
 }
