@@ -73,11 +73,12 @@ func headerListLimit(h http.Handler) http.Handler {
 //     SHOULD treat a request as malformed if it contains a Host header
 //     field that identifies an entity that differs from the entity in
 //     the :authority pseudo-header field", 8.3.1), whose HTTP/1.1
-//     counterpart, two Hosts, is refused too; and an :authority that is no
-//     host and port ("www.site.test/free/x.site.test", "a b"), which
-//     HTTP/1.1 refuses in Host (RFC 9112 3.2: "a Host header field with
-//     an invalid field value"): the edge routed it by its end, a
-//     wildcard alias, while a signed policy read it as part of the URL.
+//     counterpart, two Hosts, is refused too; a :path holding a space,
+//     which no URI holds (RFC 3986 2) and HTTP/1.1 cannot carry; and an
+//     :authority that is no host and port ("www.site.test/free/x.site.test",
+//     "a b"), which HTTP/1.1 refuses in Host (RFC 9112 3.2: "a Host header
+//     field with an invalid field value"): the edge routed it by its end,
+//     a wildcard alias, while a signed policy read it as part of the URL.
 func serverRequests(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		reason := ""
@@ -90,6 +91,11 @@ func serverRequests(h http.Handler) http.Handler {
 			// authority-form: the edge answers it
 		case u == "" || u[0] != '/':
 			reason = "malformed request target"
+		case strings.IndexByte(u, ' ') >= 0:
+			// A space ends an HTTP/1.1 target: one in the query went to
+			// the origin's request line as it was ("GET /x?a HTTP/1.0
+			// HTTP/1.1"), for it to split as it likes.
+			reason = "a space in :path"
 		}
 		if hosts := r.Header["Host"]; len(hosts) > 0 && (len(hosts) > 1 || !sameAuthority(hosts[0], r.Host)) {
 			reason = "the Host header is not the :authority"

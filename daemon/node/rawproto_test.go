@@ -263,6 +263,12 @@ func TestMalformedRequestsEveryProtocol(t *testing.T) {
 			fields: requestFields("GET", "/x", rawField{"te", "trailers"}), h1: 200, h2: 200, h3: 200},
 		{name: "CONNECT", h1target: "site.test:443",
 			fields: []rawField{{":method", "CONNECT"}, {":authority", "site.test:443"}}, h1: 403, h2: 403, h3: 403, notServedAll: true},
+		// A space ends an HTTP/1.1 target; over HTTP/2 and HTTP/3 it went
+		// to the origin's request line as it was: "GET /x?a b HTTP/1.1".
+		{name: "a space in the query", h1target: "/x?a b", fields: requestFields("GET", "/x?a b"),
+			h1: 400, h2: 400, h3: 400, notServedAll: true},
+		{name: "a space in the path", h1target: "/x y", fields: requestFields("GET", "/x y"),
+			h1: 400, h2: 400, h3: 400, notServedAll: true},
 		// The server's own answer, never the origin's (for "/*").
 		{name: "OPTIONS *", h1target: "*", fields: requestFields("OPTIONS", "*"), h1: 200, h2: 200, h3: 200, notServedAll: true},
 	} {
