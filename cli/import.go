@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -272,8 +273,12 @@ type importer struct {
 	// trustStorePEMs are trust stores' CA certificates by AWS ID, from
 	// ID.pem; trustStoreNames their keys in the config, once a
 	// distribution names them (importmtls.go).
-	trustStorePEMs  map[string]string
-	trustStoreNames map[string]string
+	trustStorePEMs map[string]string
+	// renamedOriginIDs are the new ids of the origin ids the schema
+	// refuses, over all distributions (one each, unless two distributions
+	// needed different ones): functions' code names them too.
+	renamedOriginIDs map[string]map[string]bool
+	trustStoreNames  map[string]string
 
 	notes   []string  // what was not imported, for stderr
 	dropped []dropped // the notes that drop a protection
@@ -337,7 +342,21 @@ func (imp *importer) read(name string) error {
 		if imp.trustStorePEMs == nil {
 			imp.trustStorePEMs = map[string]string{}
 		}
-		imp.trustStorePEMs[id] = string(b)
+		// Only its certificates: openssl's "Bag Attributes" lines, which
+		// may hold text in another encoding than UTF-8 (a friendlyName),
+		// are not the bundle's.
+		var certs []byte
+		for rest := b; ; {
+			var blk *pem.Block
+			if blk, rest = pem.Decode(rest); blk == nil {
+				break
+			}
+			certs = append(certs, pem.EncodeToMemory(&pem.Block{Type: blk.Type, Bytes: blk.Bytes})...)
+		}
+		if len(certs) == 0 {
+			return fmt.Errorf("%s: no PEM block: a trust store's CA bundle holds its CA certificates as PEM", name)
+		}
+		imp.trustStorePEMs[id] = string(certs)
 		return nil
 	}
 	if fn, ok := strings.CutSuffix(filepath.Base(name), ".js"); ok {
@@ -760,10 +779,40 @@ func (imp *importer) functionsSection() *cueStruct {
 		}
 		o.setList("keyValueStoreAssociations", stores)
 		imp.rest(o, s)
-		o.set("functionCode", fn.code)
+		o.set("functionCode", imp.renameOriginIDsIn(o, s, fn.code))
 		out.set(fn.name, o)
 	}
 	return out
+}
+
+// renameOriginIDsIn is a function's code with the origin ids this import
+// renamed changed where the code quotes them whole, as the argument of
+// cf.selectRequestOriginById or in cf.createRequestOriginGroup's
+// originIds would: the function would otherwise fail each request,
+// naming an origin the config does not have. Each change is noted; an id
+// renamed two ways (in two distributions) is noted, not changed.
+func (imp *importer) renameOriginIDsIn(o *cueStruct, s *src, code string) string {
+	for _, id := range slices.Sorted(maps.Keys(imp.renamedOriginIDs)) {
+		news := slices.Sorted(maps.Keys(imp.renamedOriginIDs[id]))
+		found := false
+		for _, q := range []string{`'`, `"`, "`"} {
+			if !strings.Contains(code, q+id+q) {
+				continue
+			}
+			found = true
+			if len(news) == 1 {
+				code = strings.ReplaceAll(code, q+id+q, q+news[0]+q)
+			}
+		}
+		switch {
+		case !found:
+		case len(news) == 1:
+			imp.note(o, s, "the code names origin id %s, imported as %s: changed in the code", cueString(id), cueString(news[0]))
+		default:
+			imp.note(o, s, "the code names origin id %s, imported as %s in different distributions: change the code to the one of its distribution", cueString(id), strings.Join(news, " or "))
+		}
+	}
+	return code
 }
 
 // section converts distributions of one kind into the config's map of them.
@@ -870,11 +919,14 @@ func mapOriginIDs(s *src) map[string]string {
 	renamed := map[string]string{}
 	for _, id := range ids {
 		if !originIDPattern.MatchString(id) && renamed[id] == "" {
-			renamed[id] = uniqueName(cmp.Or(sanitizeName(id, "._:-"), "origin"), taken, nil)
+			renamed[id] = uniqueNameWithin(cmp.Or(sanitizeName(id, "._:-"), "origin"), maxOriginID, taken, nil)
 		}
 	}
 	return renamed
 }
+
+// maxOriginID is the longest origin id the schema takes.
+const maxOriginID = 128
 
 // originID is the config's ID for the origin or origin group CloudFront
 // calls id.
@@ -886,7 +938,7 @@ func (imp *importer) originID(id string) string {
 func (imp *importer) originIDField(o *cueStruct, s *src) {
 	id := s.str("Id")
 	if n := imp.originIDs[id]; n != "" {
-		imp.note(o, s, "Id %s imported as %s: an origin id is letters, digits, \".\", \"_\", \":\" and \"-\"; targetOriginId and origin group members name it so, and a function that picks this origin by id (cf.selectRequestOriginById) must use the new one", cueString(id), cueString(n))
+		imp.note(o, s, "Id %s imported as %s: an origin id is letters, digits, \".\", \"_\", \":\" and \"-\"; targetOriginId and origin group members name it so, and functions' code that quotes it whole (cf.selectRequestOriginById, cf.createRequestOriginGroup) is changed; code that makes it otherwise must use the new one", cueString(id), cueString(n))
 		id = n
 	}
 	o.set("id", id)
@@ -895,9 +947,19 @@ func (imp *importer) originIDField(o *cueStruct, s *src) {
 // uniqueName keeps name apart from the names taken and from reserved ones
 // (a managed policy's).
 func uniqueName(name string, taken map[string]bool, reserved func(string) bool) string {
+	return uniqueNameWithin(name, 0, taken, reserved)
+}
+
+// uniqueNameWithin is uniqueName of at most max bytes (0: any): the base
+// is cut to leave the suffix room.
+func uniqueNameWithin(name string, max int, taken map[string]bool, reserved func(string) bool) string {
 	base := name
 	for i := 2; taken[name] || reserved != nil && reserved(name); i++ {
-		name = fmt.Sprintf("%s-%d", base, i)
+		suffix := fmt.Sprintf("-%d", i)
+		if max > 0 && len(base)+len(suffix) > max {
+			base = base[:max-len(suffix)]
+		}
+		name = base + suffix
 	}
 	taken[name] = true
 	return name
@@ -1102,6 +1164,15 @@ func distributionHead(s *src) *cueStruct {
 func (imp *importer) distribution(s *src) (*cueStruct, error) {
 	o := distributionHead(s)
 	imp.originIDs = mapOriginIDs(s)
+	for id, n := range imp.originIDs {
+		if imp.renamedOriginIDs == nil {
+			imp.renamedOriginIDs = map[string]map[string]bool{}
+		}
+		if imp.renamedOriginIDs[id] == nil {
+			imp.renamedOriginIDs[id] = map[string]bool{}
+		}
+		imp.renamedOriginIDs[id][n] = true
+	}
 	var origins []any
 	for _, ors := range s.objs("Origins", "origins") {
 		o, err := imp.origin(ors)
@@ -1222,7 +1293,9 @@ func (imp *importer) multiTenant(o *cueStruct, s *src) {
 	if len(params) > 0 {
 		msg += "; its parameters: " + strings.Join(params, ", ")
 	}
-	imp.note(o, s, "%s", msg)
+	// Each tenant's own web ACL, certificate and geo restriction are not
+	// imported either: protections dropped.
+	imp.weaker(o, s, s.path+": a multi-tenant distribution, whose tenants' own web ACLs, certificates and geo restrictions are not imported", "%s", msg)
 }
 
 // tenantParam is a multi-tenant distribution's parameter in an origin's
@@ -1953,7 +2026,9 @@ func cueString(s string) string {
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
 	enc.Encode(s)
-	return strings.TrimSuffix(b.String(), "\n")
+	// U+FEFF is a byte order mark to CUE's parser wherever it stands:
+	// escaped, it is the text's character.
+	return strings.ReplaceAll(strings.TrimSuffix(b.String(), "\n"), "\ufeff", `\ufeff`)
 }
 
 func baseNames(files []string) []string {
@@ -1971,7 +2046,7 @@ func baseNames(files []string) []string {
 // end a line, which editors drop) keeps the escaped one-line form.
 func cueValue(s string, depth int) string {
 	if !strings.Contains(s, "\n") || strings.ContainsFunc(s, func(r rune) bool {
-		return r < ' ' && r != '\n' && r != '\t' || r == 0x7f
+		return r < ' ' && r != '\n' && r != '\t' || r == 0x7f || r == '\ufeff'
 	}) {
 		return cueString(s)
 	}

@@ -106,6 +106,9 @@ func TestImport(t *testing.T) {
 		// not (the old console's "S3-bucket/path", spaces): renamed
 		// everywhere they are named, each rename a note.
 		{"origin-ids", nil, exitOK, ""},
+		// A function's code that quotes a renamed origin id (for
+		// cf.selectRequestOriginById) gets the new one, with a note.
+		{"origin-ids-function", nil, exitOK, ""},
 		// list-distributions output, whose summaries lack a distribution's
 		// DefaultRootObject and Logging: an error naming get-distribution
 		// for each.
@@ -138,7 +141,7 @@ func TestImport(t *testing.T) {
 			compareGolden(t, filepath.Join(dir, tc.golden+".stderr"), stderr, "TestImport")
 			// A config that fails only for the protections it drops
 			// still vets.
-			if tc.code != exitOK && !strings.Contains(stderr, "protection(s) CloudFront enforced") {
+			if tc.code != exitOK && (!strings.Contains(stderr, "protection(s) CloudFront enforced") || strings.Contains(stderr, "does not vet")) {
 				return
 			}
 			// -o writes the same config, and openfront vet takes it.
@@ -417,5 +420,36 @@ func TestImportRefusesCodeThatIsNotUTF8(t *testing.T) {
 	}
 	if want := js + ":2:11: not UTF-8"; !strings.Contains(stderr, want) || strings.Contains(stderr, "package cdn") {
 		t.Errorf("stderr should name %q, without the config:\n%s", want, stderr)
+	}
+}
+
+// TestImportOddText: text CUE's parser would refuse as written is carried
+// over: a byte order mark in a function's code (escaped, it is the code's
+// character), openssl's Bag Attributes in a trust store's bundle (only its
+// certificates are kept), and a renamed origin id within the schema's 128
+// characters even with its -2.
+func TestImportOddText(t *testing.T) {
+	dir := t.TempDir()
+	js := filepath.Join(dir, "docs-index.js")
+	writeFile(t, js, "\ufefffunction handler(event) {\n    return event.request; // \ufeff\n}\n")
+	code, stdout, stderr := runCLI("import", "testdata/import/functions/distribution-config.json", js)
+	if code != exitOK || !strings.Contains(stdout, `\ufeff`) {
+		t.Errorf("code with a byte order mark: exit %d, stderr:\n%s", code, stderr)
+	}
+	bundle, err := os.ReadFile("testdata/import/mtls/ts-8b2f4c1d.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pem := filepath.Join(dir, "ts-8b2f4c1d.pem")
+	writeFile(t, pem, "Bag Attributes\n    friendlyName: Soci\xe9t\xe9\nsubject=/CN=Devices\n"+string(bundle))
+	if code, _, stderr := runCLI("import", "testdata/import/mtls/distribution-config.json", pem); code != exitOK {
+		t.Errorf("a bundle with openssl's Bag Attributes: exit %d, stderr:\n%s", code, stderr)
+	}
+	renamed := mapOriginIDs(newSrc("f", "d", map[string]any{"Origins": map[string]any{"Items": []any{
+		map[string]any{"Id": strings.Repeat("a", 128) + "/1"}, map[string]any{"Id": strings.Repeat("a", 128) + "/2"}}}}))
+	for id, n := range renamed {
+		if len(n) > maxOriginID || !originIDPattern.MatchString(n) {
+			t.Errorf("origin id %q renamed %q: %d characters, the schema takes %d", id, n, len(n), maxOriginID)
+		}
 	}
 }
