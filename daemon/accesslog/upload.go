@@ -49,8 +49,9 @@ type uploader struct {
 }
 
 type spoolFile struct {
-	path string
-	size int64
+	path  string
+	size  int64
+	lines int // its log lines, -1 when not known
 }
 
 // Location is where a distribution's logging config uploads to: the AWS
@@ -100,13 +101,17 @@ func newUploader(w *Writer) (*uploader, error) {
 
 // add queues a closed file; over SpoolBytes the oldest waiting files are
 // deleted (the one being uploaded is not).
-func (u *uploader) add(path string, size int64) {
+func (u *uploader) add(path string, size int64) { u.addLines(path, size, -1) }
+
+// addLines is add of a file of lines log lines (-1: not known, a file of
+// an earlier run, counted if the spool drops it).
+func (u *uploader) addLines(path string, size int64, lines int) {
 	if _, held := claims.LoadOrStore(path, u); held {
 		return
 	}
 	m := u.w.m
 	u.mu.Lock()
-	u.pending = append(u.pending, &spoolFile{path, size})
+	u.pending = append(u.pending, &spoolFile{path: path, size: size, lines: lines})
 	u.bytes += size
 	m.pendingFiles.Inc()
 	m.pendingBytes.Add(float64(size))
@@ -125,9 +130,13 @@ func (u *uploader) add(path string, size int64) {
 	u.mu.Unlock()
 	for _, f := range deleted {
 		// Its lines count as dropped too: the lines metric says what never
-		// reaches the bucket, whatever the reason (read before the file
-		// goes, outside the lock).
-		m.dropSpool.Add(float64(logLines(f.path)))
+		// reaches the bucket, whatever the reason. The writer counted a
+		// file it closed; one of an earlier run is read (outside the lock).
+		lines := f.lines
+		if lines < 0 {
+			lines = logLines(f.path)
+		}
+		m.dropSpool.Add(float64(lines))
 		os.Remove(f.path)
 		claims.Delete(f.path)
 		m.spoolDropped.Inc()

@@ -158,6 +158,7 @@ type Writer struct {
 	lateN       int
 	flushing    bool      // flushLate is writing late: add writes, not holds
 	size        int64     // bytes of acknowledged members in f
+	lines       int       // their lines
 	pending     int64     // bytes of closed members after them, not yet fsynced
 	pendingN    int       // their lines
 	start       time.Time // the period of f: [start, deadline)
@@ -643,7 +644,7 @@ func (w *Writer) open(now time.Time, hour []byte) error {
 		claims.Delete(tmp)
 		return err
 	}
-	w.f, w.tmp, w.final, w.size, w.pending, w.pendingN = f, tmp, final, 0, 0, 0
+	w.f, w.tmp, w.final, w.size, w.pending, w.pendingN, w.lines = f, tmp, final, 0, 0, 0, 0
 	copy(w.hour[:], hour)
 	// The period of RotateEvery around now, never outside the hour in the name.
 	period, nowHour := now.Truncate(w.opts.RotateEvery), now.Truncate(time.Hour)
@@ -731,6 +732,7 @@ func (w *Writer) flushMember() {
 		return
 	}
 	w.size += w.pending
+	w.lines += n
 	w.pending = 0
 	w.m.written.Add(float64(n))
 	if w.failing {
@@ -795,7 +797,7 @@ func (w *Writer) finish() {
 	syncDir(w.dir)
 	w.m.filesClosed.Inc()
 	if w.up != nil {
-		w.up.add(final, w.size)
+		w.up.addLines(final, w.size, w.lines)
 	}
 }
 
