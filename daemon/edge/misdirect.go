@@ -58,6 +58,12 @@ func (h *Handler) misdirected(w http.ResponseWriter, r *http.Request, t *table.T
 	// CloudFront's type for its own 421, to a distribution that does
 	// not match the connection's certificate.
 	setDetail(w, accesslog.InvalidRequestCertificate)
+	if sni == d && d.Mtls != nil {
+		// The connection's own host no longer takes its certificate:
+		// every request on it would get this answer, so it ends (HTTP/2:
+		// GOAWAY) and the client's next request makes a new handshake.
+		w.Header().Set("Connection", "close")
+	}
 	h.refuse(w, r, http.StatusMisdirectedRequest, reason)
 	return true
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"time"
 
 	"openfront.dev/compiler/table"
 	"openfront.dev/internal/tlsfp"
@@ -91,19 +92,31 @@ func (s *certStore) misdirected(r *http.Request, sni, d *table.Distribution) str
 // the trust store). Only a connection with no record (none of the node's
 // listeners) falls back to its SNI's distribution.
 func mtlsMisdirected(r *http.Request, sni, d *table.Distribution) string {
+	h := tlsfp.FromContext(r.Context())
 	var checked any
-	if h := tlsfp.FromContext(r.Context()); h != nil {
+	if h != nil {
 		checked = h.Checked()
 	} else {
 		checked = mtlsCheckOf(sni)
 	}
-	if checked == mtlsCheckOf(d) {
+	want := mtlsCheckOf(d)
+	if checked == want {
 		return ""
 	}
 	if checked == nil {
 		return "The distribution for this host requires its own TLS handshake, which checks the client certificate (viewer mTLS); this connection was set up for another host: send the request on a new connection."
 	}
-	return "The client certificate of this connection was checked for another host, or before the viewer mTLS settings of this one changed: send the request on a new connection."
+	// Checked otherwise (another distribution's settings, or d's before
+	// a change): what the viewer presented is checked again as d checks
+	// it now, once a connection and change. A trust store that only
+	// gained a CA, or changed its comment, keeps its connections.
+	if d.Mtls.Verify(r.TLS.PeerCertificates, time.Now()) == nil {
+		if h != nil {
+			h.SetChecked(want)
+		}
+		return ""
+	}
+	return "The client certificate of this connection does not pass this host's viewer mTLS check as it is now: send the request on a new connection."
 }
 
 // certificateServes reports whether the certificate a handshake for sni

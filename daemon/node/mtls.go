@@ -81,10 +81,11 @@ func mtlsTag(d *table.Distribution) []byte {
 }
 
 // mtlsCheck is what a handshake checks of the client certificate: the
-// mode, trust store (one pointer while its bundle is the same from table
+// mode, trust store (one pointer while its spec is unchanged from table
 // to table) and expiry rule of a distribution's viewer mTLS. A connection
 // records its handshake's (tlsfp.Hello.SetChecked); a request is served
-// on it only when its distribution's is the same now.
+// on it when its distribution's is the same now, or when the viewer's
+// certificate passes the distribution's check as it is now.
 type mtlsCheck struct {
 	mode         string
 	store        *table.TrustStore

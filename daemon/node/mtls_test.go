@@ -412,18 +412,25 @@ func TestViewerMtlsSettingsChangedWhileConnected(t *testing.T) {
 		name, host string
 		cert       func() tls.Certificate
 		from, to   func() string
+		want       int // the open connection's next answer
 	}{
 		{"passthrough turned required", "pass.test",
 			func() tls.Certificate {
 				return other.client(t, "admin", 1, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
 			},
 			func() string { return `viewerMtlsConfig: mode: "passthrough"` },
-			func() string { return `viewerMtlsConfig: trustStoreConfig: trustStoreId: "devices"` }},
+			func() string { return `viewerMtlsConfig: trustStoreConfig: trustStoreId: "devices"` }, http.StatusMisdirectedRequest},
 		{"its CA taken out of the trust store", "req.test",
 			func() tls.Certificate {
 				return ca.client(t, "device-1", 1, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
 			},
-			func() string { return ca.pem() }, func() string { return other.pem() }},
+			func() string { return ca.pem() }, func() string { return other.pem() }, http.StatusMisdirectedRequest},
+		// A rotation: the store gains a CA; its certificate still passes.
+		{"a CA added to its trust store", "req.test",
+			func() tls.Certificate {
+				return ca.client(t, "device-1", 1, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+			},
+			func() string { return ca.pem() }, func() string { return ca.pem() + "\n" + other.pem() }, http.StatusOK},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			n := startMtlsNode(t, ca)
@@ -433,8 +440,18 @@ func TestViewerMtlsSettingsChangedWhileConnected(t *testing.T) {
 				t.Fatalf("before the change: %d", s)
 			}
 			mtlsReload(t, n, c.from(), c.to())
-			if s := mtlsStatus(t, conn, "https://"+c.host+"/"); s != http.StatusMisdirectedRequest {
-				t.Errorf("the connection opened before the change: %d, want 421", s)
+			if s := mtlsStatus(t, conn, "https://"+c.host+"/"); s != c.want {
+				t.Errorf("the connection opened before the change: %d, want %d", s, c.want)
+			}
+			if c.want == http.StatusOK {
+				return
+			}
+			// The 421 ended the connection (GOAWAY): the client's next
+			// request makes a new handshake, which refuses it, rather
+			// than getting 421 on it until it idles out.
+			if resp, err := conn.Get("https://" + c.host + "/"); err == nil {
+				resp.Body.Close()
+				t.Errorf("the next request on the client: %d, want a new handshake that fails", resp.StatusCode)
 			}
 			if _, _, err := mtlsGet(t, n, h2, c.host, c.host, &cert); err == nil {
 				t.Errorf("a new connection with that certificate was served")
