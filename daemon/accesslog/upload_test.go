@@ -40,12 +40,35 @@ func startS3InRegion(t *testing.T, secret, region string) *testenv.S3 {
 	if secret == "" {
 		secret = s3.SecretKey
 	}
+	useCredentials(t, s3.AccessKey, secret)
+	return s3
+}
+
+// useCredentials gives this process the key pair the standard way
+// (environment), and no shared config files.
+func useCredentials(t *testing.T, key, secret string) {
 	none := filepath.Join(t.TempDir(), "none")
-	t.Setenv("AWS_ACCESS_KEY_ID", s3.AccessKey)
+	t.Setenv("AWS_ACCESS_KEY_ID", key)
 	t.Setenv("AWS_SECRET_ACCESS_KEY", secret)
 	t.Setenv("AWS_CONFIG_FILE", none)
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", none)
-	return s3
+}
+
+// failingUpload logs one line to a distribution uploading to endpoint,
+// which refuses it, until two uploads failed; then closes the writer and
+// returns its options (their Dir) and what Close said.
+func failingUpload(t *testing.T, endpoint string) (Options, error) {
+	t.Helper()
+	opts := testOptions(t)
+	opts.MinBackoff = 10 * time.Millisecond
+	w := mustNew(t, opts, uploadConfig("site", endpoint, ""))
+	r := rec(0)
+	w.Log(&r)
+	w.closeLocal()
+	eventually(t, "upload errors", func() bool { return metric(w.m.uploadErrors) >= 2 })
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	return opts, w.Close(ctx)
 }
 
 // serveS3At makes s3 answer at endpoint (http://127.0.0.1:PORT), where
@@ -162,16 +185,8 @@ func TestUploadBucketRegion(t *testing.T) {
 // stays on disk, the errors are counted, Close says what is left.
 func TestUploadRefusedKeepsFiles(t *testing.T) {
 	s3 := startS3(t, "not-the-secret")
-	opts := testOptions(t)
-	opts.MinBackoff = 10 * time.Millisecond
-	w := mustNew(t, opts, uploadConfig("site", s3.Endpoint, ""))
-	r := rec(0)
-	w.Log(&r)
-	w.closeLocal()
-	eventually(t, "upload errors", func() bool { return metric(w.m.uploadErrors) >= 2 })
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	if err := w.Close(ctx); err == nil || !strings.Contains(err.Error(), "1 access log files of site not uploaded") {
+	opts, err := failingUpload(t, s3.Endpoint)
+	if err == nil || !strings.Contains(err.Error(), "1 access log files of site not uploaded") {
 		t.Errorf("Close = %v, want an error naming what is left", err)
 	}
 	if left := localFiles(t, opts.Dir); len(left) != 1 {
@@ -474,21 +489,8 @@ func TestUploadRedirectNotFollowed(t *testing.T) {
 		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect)
 	}))
 	defer redirect.Close()
-	none := filepath.Join(t.TempDir(), "none")
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-	t.Setenv("AWS_CONFIG_FILE", none)
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", none)
-	opts := testOptions(t)
-	opts.MinBackoff = 10 * time.Millisecond
-	w := mustNew(t, opts, uploadConfig("site", redirect.URL, ""))
-	r := rec(0)
-	w.Log(&r)
-	w.closeLocal()
-	eventually(t, "upload errors", func() bool { return metric(w.m.uploadErrors) >= 2 })
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	w.Close(ctx)
+	useCredentials(t, "AKIDEXAMPLE", "secret")
+	opts, _ := failingUpload(t, redirect.URL)
 	if n := elsewhere.Load(); n != 0 {
 		t.Errorf("the redirect's target got %d requests, want none", n)
 	}

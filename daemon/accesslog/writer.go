@@ -151,11 +151,10 @@ type Writer struct {
 	tmp, final string
 	hour       [hourKeyLen]byte // the date and hour fields of f's lines: the hour in its name
 	// late holds lines of an hour before f's (requests that finished as
-	// the hour turned, logged after later ones), lateN their count: the
-	// next tick writes them to a file of their own, so lines of two hours
-	// mixed at the turn make a few files, not one per switch.
+	// the hour turned, logged after later ones): the next tick writes
+	// them to a file of their own, so lines of two hours mixed at the
+	// turn make a few files, not one per switch.
 	late        []byte
-	lateN       int
 	flushing    bool      // flushLate is writing late: add writes, not holds
 	size        int64     // bytes of acknowledged members in f
 	lines       int       // their lines
@@ -504,7 +503,7 @@ func (w *Writer) drain() {
 }
 
 func (w *Writer) tick() {
-	if w.lateN > 0 {
+	if len(w.late) > 0 {
 		w.flushLate()
 		return
 	}
@@ -559,7 +558,7 @@ func (w *Writer) add(lines []byte, n int) {
 	hour := lines[:hourKeyLen]
 	if w.f != nil && !w.flushing && string(hour) < string(w.hour[:]) {
 		// "YYYY-MM-DD\tHH" sorts as the hours do.
-		w.late, w.lateN = append(w.late, lines...), w.lateN+n
+		w.late = append(w.late, lines...)
 		if len(w.late) >= memberBytes {
 			w.flushLate()
 		}
@@ -605,7 +604,7 @@ func (w *Writer) add(lines []byte, n int) {
 // their hours, which it closes too: the lines that follow open a file of
 // their own hour again.
 func (w *Writer) flushLate() {
-	if w.lateN == 0 {
+	if len(w.late) == 0 {
 		return
 	}
 	w.finish()
@@ -613,7 +612,7 @@ func (w *Writer) flushLate() {
 	w.addByHour(w.late)
 	w.finish()
 	w.flushing = false
-	w.late, w.lateN = w.late[:0], 0
+	w.late = w.late[:0]
 }
 
 // expired says whether the open file's period is over at now, or not yet

@@ -127,8 +127,10 @@ func (s *certStore) configForClient(quic bool) func(*tls.ClientHelloInfo) (*tls.
 			if h := tlsfp.HelloOf(hello); h != nil {
 				// What this handshake checks of the client certificate:
 				// the requests on it are refused for a host that needs
-				// more (mtlsMisdirected).
-				h.SetChecked(mtlsCheckOf(d))
+				// more (mtlsMisdirected). None: no record.
+				if c, ok := mtlsCheckOf(d); ok {
+					h.SetChecked(c)
+				}
 			}
 		}
 		if d != nil && d.Spec.ViewerCertificate.MinimumProtocolVersion == tls13OnlyPolicy && slices.Contains(hello.SupportedVersions, tls.VersionTLS13) && !offersTLS13AESGCM(hello.CipherSuites) {

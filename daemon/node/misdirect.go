@@ -93,17 +93,18 @@ func (s *certStore) misdirected(r *http.Request, sni, d *table.Distribution) str
 // listeners) falls back to its SNI's distribution.
 func mtlsMisdirected(r *http.Request, sni, d *table.Distribution) string {
 	h := tlsfp.FromContext(r.Context())
-	var checked any
+	var checked mtlsCheck
+	var ok bool
 	if h != nil {
-		checked = h.Checked()
+		checked, ok = h.Checked().(mtlsCheck)
 	} else {
-		checked = mtlsCheckOf(sni)
+		checked, ok = mtlsCheckOf(sni)
 	}
-	want := mtlsCheckOf(d)
-	if checked == want {
+	want, _ := mtlsCheckOf(d)
+	if ok && checked == want {
 		return ""
 	}
-	if checked == nil {
+	if !ok {
 		return "The distribution for this host requires its own TLS handshake, which checks the client certificate (viewer mTLS); this connection was set up for another host: send the request on a new connection."
 	}
 	// Checked otherwise (another distribution's settings, or d's before

@@ -92,10 +92,11 @@ type mtlsCheck struct {
 	ignoreExpiry bool
 }
 
-// mtlsCheckOf is d's mtlsCheck; nil for a nil d or one without viewer mTLS.
-func mtlsCheckOf(d *table.Distribution) any {
+// mtlsCheckOf is d's mtlsCheck; false for a nil d or one without viewer
+// mTLS.
+func mtlsCheckOf(d *table.Distribution) (mtlsCheck, bool) {
 	if d == nil || d.Mtls == nil {
-		return nil
+		return mtlsCheck{}, false
 	}
-	return mtlsCheck{d.Mtls.Mode, d.Mtls.Store, d.Mtls.IgnoreExpiry}
+	return mtlsCheck{d.Mtls.Mode, d.Mtls.Store, d.Mtls.IgnoreExpiry}, true
 }
